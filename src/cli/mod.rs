@@ -1,0 +1,173 @@
+//! The command line: clap definitions and one handler module per command. This is the only
+//! layer that prints or prompts.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub mod exit;
+
+pub mod apply;
+pub mod check;
+pub mod cluster;
+pub mod completion;
+pub mod demo;
+pub mod describe;
+pub mod drill;
+pub mod failover;
+pub mod install;
+pub mod translate;
+pub mod validate;
+pub mod version;
+
+pub use exit::{CmdError, CmdResult, Exit};
+
+/// Service Mesh Hub style priority failover across Istio clusters.
+///
+/// Reads kubeconfig contexts for a management cluster and remote clusters, accepts Service
+/// Mesh Hub's TrafficPolicy and FailoverService manifests (networking.smh.solo.io/v1alpha2),
+/// translates them into Istio resources, applies them to every cluster that needs them, and
+/// proves failover with a measured drill.
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl smh",
+    bin_name = "kubectl smh",
+    version,
+    propagate_version = true,
+    disable_help_subcommand = true,
+    after_help = "Use \"kubectl smh <command> --help\" for more information about a given command.\nTry \"kubectl smh demo guide\" to run Service Mesh Hub's failover guide on simulated clusters."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command accepts, in kubectl's style; they may come before or after the command.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Kubeconfig context of the management cluster (default: the current context).
+    #[arg(long, global = true, value_name = "CTX")]
+    pub mgmt_context: Option<String>,
+
+    /// Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX
+    /// (repeatable; default: the registry, then a context with the same name).
+    #[arg(long = "cluster", global = true, value_name = "NAME=CTX")]
+    pub clusters: Vec<String>,
+
+    /// Namespace of the SMH objects.
+    #[arg(short = 'n', long, global = true, default_value = crate::consts::SMH_NAMESPACE)]
+    pub namespace: String,
+
+    /// Output format (default: table on a terminal; each command documents its own default).
+    #[arg(short = 'o', long, global = true, value_enum)]
+    pub output: Option<OutputFormat>,
+
+    /// How long to wait for a single API request before giving up (e.g. 10s, 1m).
+    #[arg(long, global = true, default_value = "10s", value_parser = parse_duration_arg)]
+    pub request_timeout: Duration,
+
+    /// Never prompt; answer yes to confirmations.
+    #[arg(short = 'y', long, global = true)]
+    pub yes: bool,
+
+    /// Disable colour (also when NO_COLOR is set).
+    #[arg(long, global = true, env = "NO_COLOR", value_parser = clap::builder::FalseyValueParser::new())]
+    pub no_color: bool,
+
+    /// More detail on stderr (repeat for more).
+    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// `-o` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the client version (and server versions, with a reachable mgmt context).
+    Version(version::Args),
+    /// Print a shell completion script (bash, zsh, fish, powershell).
+    Completion(completion::Args),
+    /// Parse and validate manifests offline: SMH's rules plus lint warnings.
+    Validate(validate::Args),
+    /// Print the Istio objects the manifests become, for every cluster, offline.
+    Translate(translate::Args),
+    /// Install the SMH v1alpha2 CRDs (TrafficPolicy, FailoverService) into the mgmt cluster.
+    Install(install::Args),
+    /// Map SMH cluster names to kubeconfig contexts.
+    #[command(subcommand)]
+    Cluster(cluster::Command),
+    /// Validate, store, translate and apply manifests to every cluster, then write status.
+    Apply(apply::Args),
+    /// Create, list, delete and test FailoverServices.
+    #[command(subcommand)]
+    Failover(failover::Command),
+    /// Describe failover services, traffic policies or meshes across all clusters.
+    Describe(describe::Args),
+    /// Check that everything is accepted, up to date and free of drift.
+    Check(check::Args),
+    /// Run the guide's failover drill: break the primary, verify failover, restore, verify failback.
+    Drill(drill::Args),
+    /// Simulated clusters: `demo up` serves them, `demo guide` walks the whole guide on them.
+    #[command(subcommand)]
+    Demo(demo::Command),
+}
+
+/// clap value parser for durations (`10s`, `500ms`, `2m`).
+pub fn parse_duration_arg(s: &str) -> Result<Duration, String> {
+    crate::model::duration::parse_duration(s)
+}
+
+/// Entry point used by `main`.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => Exit::Invalid.code(),
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(exit) => exit.into(),
+        Err(err) => {
+            eprintln!("error: {err}");
+            err.exit.into()
+        }
+    }
+}
+
+/// Dispatch to the command handlers.
+pub fn run(cli: Cli) -> CmdResult {
+    let g = &cli.global;
+    match cli.command {
+        Command::Version(args) => version::run(g, args),
+        Command::Completion(args) => completion::run(g, args),
+        Command::Validate(args) => validate::run(g, args),
+        Command::Translate(args) => translate::run(g, args),
+        Command::Install(args) => install::run(g, args),
+        Command::Cluster(cmd) => cluster::run(g, cmd),
+        Command::Apply(args) => apply::run(g, args),
+        Command::Failover(cmd) => failover::run(g, cmd),
+        Command::Describe(args) => describe::run(g, args),
+        Command::Check(args) => check::run(g, args),
+        Command::Drill(args) => drill::run(g, args),
+        Command::Demo(cmd) => demo::run(g, cmd),
+    }
+}

@@ -1,0 +1,12 @@
+//! `kubectl smh validate` (skeleton: to be implemented).
+
+use super::{CmdError, CmdResult, GlobalArgs};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {}
+
+pub fn run(_g: &GlobalArgs, _args: Args) -> CmdResult {
+    Err(CmdError::invalid(anyhow::anyhow!(
+        "`validate` is not implemented yet"
+    )))
+}

@@ -1,0 +1,34 @@
+//! kubectl-smh: Service Mesh Hub style priority failover across Istio clusters.
+//!
+//! Data flows one way: manifests → [`model`] (parse, validate) → [`translate`] (pure) →
+//! [`cluster`] (apply, status) → [`render`]. The drill is a pure plan and state machine in
+//! [`drill`] driven by an executor. [`sim`] serves simulated clusters over the real
+//! Kubernetes HTTP API. Only [`cli`] prints or prompts.
+
+pub mod cli;
+pub mod cluster;
+pub mod drill;
+pub mod istio;
+pub mod model;
+pub mod render;
+pub mod sim;
+pub mod translate;
+
+/// Constants shared by every layer: field manager, labels, annotations.
+pub mod consts {
+    /// Field manager used for server-side apply.
+    pub const FIELD_MANAGER: &str = "kubectl-smh";
+    /// SMH's owner label; value is the SMH namespace.
+    pub const OWNER_LABEL: &str = "owner.networking.smh.solo.io";
+    /// skv2's cluster label, set to the target cluster of a generated object.
+    pub const CLUSTER_LABEL: &str = "cluster.multicluster.solo.io";
+    /// Standard managed-by label, set to [`MANAGED_BY_VALUE`].
+    pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+    pub const MANAGED_BY_VALUE: &str = "kubectl-smh";
+    /// Default namespace of SMH objects.
+    pub const SMH_NAMESPACE: &str = "service-mesh-hub";
+    /// API group and version of the SMH objects.
+    pub const SMH_GROUP: &str = "networking.smh.solo.io";
+    pub const SMH_VERSION: &str = "v1alpha2";
+    pub const SMH_API_VERSION: &str = "networking.smh.solo.io/v1alpha2";
+}

@@ -1,0 +1,69 @@
+//! Diagnostics: every problem validation finds, with where it is.
+
+use std::fmt;
+
+/// Where a manifest came from: the file (`-` for stdin) and the 0-based index of the YAML
+/// document in it, plus the 1-based line where the document starts, when known.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Source {
+    pub file: String,
+    pub doc: usize,
+    pub line: Option<usize>,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}: document {} (line {})", self.file, self.doc, line),
+            None => write!(f, "{}: document {}", self.file, self.doc),
+        }
+    }
+}
+
+/// Identifies an object: kind, namespace, name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectId {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}/{}", self.kind, self.namespace, self.name)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// Which part of an SMH status a diagnostic belongs to, so `apply` can write status the way
+/// SMH's controller did: per mesh for a FailoverService, per traffic target for a
+/// TrafficPolicy, or top-level `errors`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StatusTarget {
+    /// `status.errors` of the object.
+    TopLevel,
+    /// `status.meshes[<key>]` of a FailoverService (key `name.namespace.`).
+    Mesh(String),
+    /// `status.trafficTargets[<key>]` of a TrafficPolicy (key `name.namespace.`).
+    TrafficTarget(String),
+}
+
+/// One problem.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub source: Option<Source>,
+    pub object: Option<ObjectId>,
+    /// Field path, e.g. `spec.backingServices[1].kubeService.name`.
+    pub field: Option<String>,
+    /// Line and column (1-based) of the field or syntax error, when known.
+    pub position: Option<(usize, usize)>,
+    pub message: String,
+    /// Where SMH would report it in status; `None` for problems SMH never had (lint).
+    pub status_target: Option<StatusTarget>,
+}

@@ -1,0 +1,24 @@
+//! SMH v1alpha2 model: types, parsing, the Topology, validation. Pure: no network, no tokio.
+
+pub mod diag;
+pub mod duration;
+pub mod topology;
+pub mod types;
+
+pub use diag::{Diagnostic, ObjectId, Severity, Source, StatusTarget};
+pub use topology::Topology;
+pub use types::{FailoverService, TrafficPolicy};
+
+/// One SMH object read from input.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SmhObject {
+    FailoverService(FailoverService),
+    TrafficPolicy(TrafficPolicy),
+}
+
+/// An object and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest {
+    pub source: Source,
+    pub object: SmhObject,
+}
