@@ -1,1 +1,5 @@
-//! TODO(skeleton)
+//! Simulated Kubernetes clusters running Istio and bookinfo, served over the real Kubernetes
+//! HTTP API (DESIGN §5).
+
+pub mod net;
+pub mod store;

@@ -1,0 +1,383 @@
+//! The object store of one simulated cluster: every object as JSON, keyed by resource,
+//! namespace and name, with a cluster-wide resourceVersion counter, generation bumps on spec
+//! changes, and an event history for watches.
+//!
+//! Both the HTTP API layer and the in-process controllers use it. Objects are
+//! `serde_json::Value`s in their wire form; the store owns `metadata.resourceVersion`,
+//! `metadata.uid`, `metadata.creationTimestamp` and `metadata.generation`.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::RwLock;
+
+use serde_json::{Value, json};
+use tokio::sync::broadcast;
+
+/// Group, version and plural resource name, e.g. `("apps", "v1", "deployments")`; the core
+/// group is `""`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Gvr {
+    pub group: String,
+    pub version: String,
+    pub plural: String,
+}
+
+impl Gvr {
+    pub fn new(group: &str, version: &str, plural: &str) -> Self {
+        Gvr {
+            group: group.to_string(),
+            version: version.to_string(),
+            plural: plural.to_string(),
+        }
+    }
+    /// `apiVersion` as written in objects: `v1` or `apps/v1`.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventType {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl EventType {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            EventType::Added => "ADDED",
+            EventType::Modified => "MODIFIED",
+            EventType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// A change to one object. `object` carries the resourceVersion of the change (for a
+/// deletion: the last state with a fresh resourceVersion, as Kubernetes does).
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub kind: EventType,
+    pub gvr: Gvr,
+    pub rv: u64,
+    pub object: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0} already exists")]
+    AlreadyExists(String),
+    #[error(
+        "Operation cannot be fulfilled on {0}: the object has been modified; please apply your changes to the latest version and try again"
+    )]
+    Conflict(String),
+    /// A watch asked for a resourceVersion older than the history kept.
+    #[error("too old resource version: {0}")]
+    Gone(u64),
+    #[error("invalid object: {0}")]
+    Invalid(String),
+}
+
+const HISTORY: usize = 10_000;
+
+struct Inner {
+    rv: u64,
+    uid_counter: u64,
+    objects: BTreeMap<Gvr, BTreeMap<(String, String), Value>>,
+    history: VecDeque<Event>,
+}
+
+/// One cluster's objects.
+pub struct Store {
+    inner: RwLock<Inner>,
+    events: broadcast::Sender<Event>,
+}
+
+impl Default for Store {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn describe(gvr: &Gvr, ns: &str, name: &str) -> String {
+    let res = if gvr.group.is_empty() {
+        gvr.plural.clone()
+    } else {
+        format!("{}.{}", gvr.plural, gvr.group)
+    };
+    if ns.is_empty() {
+        format!("{res} \"{name}\"")
+    } else {
+        format!("{res} \"{name}\" in namespace \"{ns}\"")
+    }
+}
+
+fn meta_str<'a>(obj: &'a Value, field: &str) -> &'a str {
+    obj.get("metadata")
+        .and_then(|m| m.get(field))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+fn now_rfc3339() -> String {
+    jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+impl Store {
+    pub fn new() -> Self {
+        let (events, _) = broadcast::channel(4096);
+        Store {
+            inner: RwLock::new(Inner {
+                rv: 0,
+                uid_counter: 0,
+                objects: BTreeMap::new(),
+                history: VecDeque::new(),
+            }),
+            events,
+        }
+    }
+
+    /// Subscribe to every change from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.events.subscribe()
+    }
+
+    /// The current resourceVersion of the whole store.
+    pub fn resource_version(&self) -> u64 {
+        self.inner.read().expect("store lock").rv
+    }
+
+    pub fn get(&self, gvr: &Gvr, ns: &str, name: &str) -> Option<Value> {
+        let inner = self.inner.read().expect("store lock");
+        inner
+            .objects
+            .get(gvr)?
+            .get(&(ns.to_string(), name.to_string()))
+            .cloned()
+    }
+
+    /// All objects of a resource, in one namespace (`Some`) or all (`None`), sorted by
+    /// namespace and name, with the store's resourceVersion at the time of listing.
+    pub fn list(&self, gvr: &Gvr, ns: Option<&str>) -> (Vec<Value>, u64) {
+        let inner = self.inner.read().expect("store lock");
+        let items = match inner.objects.get(gvr) {
+            None => Vec::new(),
+            Some(m) => m
+                .iter()
+                .filter(|((ons, _), _)| ns.is_none_or(|n| n == ons))
+                .map(|(_, v)| v.clone())
+                .collect(),
+        };
+        (items, inner.rv)
+    }
+
+    /// Events after `rv` for a resource (optionally one namespace), for a watch that starts at
+    /// `rv`. `Err(Gone)` when the history no longer reaches back that far.
+    pub fn events_since(
+        &self,
+        gvr: &Gvr,
+        ns: Option<&str>,
+        rv: u64,
+    ) -> Result<Vec<Event>, StoreError> {
+        let inner = self.inner.read().expect("store lock");
+        if let Some(first) = inner.history.front()
+            && rv + 1 < first.rv
+            && inner.history.len() >= HISTORY
+        {
+            return Err(StoreError::Gone(rv));
+        }
+        Ok(inner
+            .history
+            .iter()
+            .filter(|e| {
+                e.rv > rv
+                    && &e.gvr == gvr
+                    && ns.is_none_or(|n| meta_str(&e.object, "namespace") == n)
+            })
+            .cloned()
+            .collect())
+    }
+
+    /// Create an object. Sets uid, creationTimestamp, generation 1 and a resourceVersion.
+    pub fn create(&self, gvr: &Gvr, mut obj: Value) -> Result<Value, StoreError> {
+        let ns = meta_str(&obj, "namespace").to_string();
+        let name = meta_str(&obj, "name").to_string();
+        if name.is_empty() {
+            return Err(StoreError::Invalid(
+                "metadata.name: Required value: name or generateName is required".into(),
+            ));
+        }
+        let mut inner = self.inner.write().expect("store lock");
+        let key = (ns.clone(), name.clone());
+        if inner.objects.get(gvr).is_some_and(|m| m.contains_key(&key)) {
+            return Err(StoreError::AlreadyExists(describe(gvr, &ns, &name)));
+        }
+        inner.rv += 1;
+        inner.uid_counter += 1;
+        let rv = inner.rv;
+        let uid = format!("00000000-0000-4000-8000-{:012x}", inner.uid_counter);
+        {
+            let meta = obj
+                .as_object_mut()
+                .ok_or_else(|| StoreError::Invalid("object is not a JSON object".into()))?
+                .entry("metadata")
+                .or_insert_with(|| json!({}));
+            let meta = meta
+                .as_object_mut()
+                .ok_or_else(|| StoreError::Invalid("metadata is not an object".into()))?;
+            meta.insert("uid".into(), json!(uid));
+            meta.insert("resourceVersion".into(), json!(rv.to_string()));
+            meta.insert("creationTimestamp".into(), json!(now_rfc3339()));
+            meta.insert("generation".into(), json!(1));
+        }
+        inner
+            .objects
+            .entry(gvr.clone())
+            .or_default()
+            .insert(key, obj.clone());
+        self.record(&mut inner, EventType::Added, gvr, rv, obj.clone());
+        Ok(obj)
+    }
+
+    /// Replace an object. When `metadata.resourceVersion` is set in `obj` and differs from the
+    /// stored one, fails with Conflict. `generation` is bumped when `spec` changed. Identity
+    /// fields (uid, creationTimestamp) are kept from the stored object.
+    pub fn update(&self, gvr: &Gvr, mut obj: Value) -> Result<Value, StoreError> {
+        let ns = meta_str(&obj, "namespace").to_string();
+        let name = meta_str(&obj, "name").to_string();
+        let mut inner = self.inner.write().expect("store lock");
+        let key = (ns.clone(), name.clone());
+        let old = inner
+            .objects
+            .get(gvr)
+            .and_then(|m| m.get(&key))
+            .cloned()
+            .ok_or_else(|| StoreError::NotFound(describe(gvr, &ns, &name)))?;
+        let sent_rv = meta_str(&obj, "resourceVersion");
+        if !sent_rv.is_empty() && sent_rv != meta_str(&old, "resourceVersion") {
+            return Err(StoreError::Conflict(describe(gvr, &ns, &name)));
+        }
+        let old_gen = old
+            .pointer("/metadata/generation")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
+        let spec_changed = old.get("spec") != obj.get("spec");
+        inner.rv += 1;
+        let rv = inner.rv;
+        {
+            let meta = obj
+                .as_object_mut()
+                .ok_or_else(|| StoreError::Invalid("object is not a JSON object".into()))?
+                .entry("metadata")
+                .or_insert_with(|| json!({}));
+            let meta = meta
+                .as_object_mut()
+                .ok_or_else(|| StoreError::Invalid("metadata is not an object".into()))?;
+            for keep in ["uid", "creationTimestamp"] {
+                if let Some(v) = old.pointer(&format!("/metadata/{keep}")) {
+                    meta.insert(keep.into(), v.clone());
+                }
+            }
+            meta.insert("resourceVersion".into(), json!(rv.to_string()));
+            meta.insert(
+                "generation".into(),
+                json!(if spec_changed { old_gen + 1 } else { old_gen }),
+            );
+        }
+        inner
+            .objects
+            .entry(gvr.clone())
+            .or_default()
+            .insert(key, obj.clone());
+        self.record(&mut inner, EventType::Modified, gvr, rv, obj.clone());
+        Ok(obj)
+    }
+
+    /// Delete an object; returns its last state.
+    pub fn delete(&self, gvr: &Gvr, ns: &str, name: &str) -> Result<Value, StoreError> {
+        let mut inner = self.inner.write().expect("store lock");
+        let mut obj = inner
+            .objects
+            .get_mut(gvr)
+            .and_then(|m| m.remove(&(ns.to_string(), name.to_string())))
+            .ok_or_else(|| StoreError::NotFound(describe(gvr, ns, name)))?;
+        inner.rv += 1;
+        let rv = inner.rv;
+        if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.insert("resourceVersion".into(), json!(rv.to_string()));
+        }
+        self.record(&mut inner, EventType::Deleted, gvr, rv, obj.clone());
+        Ok(obj)
+    }
+
+    fn record(&self, inner: &mut Inner, kind: EventType, gvr: &Gvr, rv: u64, object: Value) {
+        let ev = Event {
+            kind,
+            gvr: gvr.clone(),
+            rv,
+            object,
+        };
+        inner.history.push_back(ev.clone());
+        while inner.history.len() > HISTORY {
+            inner.history.pop_front();
+        }
+        // No receivers is fine.
+        let _ = self.events.send(ev);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deploy(name: &str) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "ns"}, "spec": {"replicas": 1}})
+    }
+
+    #[test]
+    fn create_get_update_delete() {
+        let s = Store::new();
+        let g = Gvr::new("apps", "v1", "deployments");
+        let created = s.create(&g, deploy("a")).unwrap();
+        assert_eq!(created["metadata"]["generation"], 1);
+        assert!(matches!(
+            s.create(&g, deploy("a")),
+            Err(StoreError::AlreadyExists(_))
+        ));
+        let mut changed = created.clone();
+        changed["spec"]["replicas"] = json!(2);
+        let updated = s.update(&g, changed.clone()).unwrap();
+        assert_eq!(updated["metadata"]["generation"], 2);
+        // stale resourceVersion
+        assert!(matches!(
+            s.update(&g, changed),
+            Err(StoreError::Conflict(_))
+        ));
+        let mut status_only = updated.clone();
+        status_only["status"] = json!({"replicas": 2});
+        assert_eq!(
+            s.update(&g, status_only).unwrap()["metadata"]["generation"],
+            2
+        );
+        s.delete(&g, "ns", "a").unwrap();
+        assert!(s.get(&g, "ns", "a").is_none());
+        let evs = s.events_since(&g, Some("ns"), 0).unwrap();
+        let kinds: Vec<_> = evs.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                EventType::Added,
+                EventType::Modified,
+                EventType::Modified,
+                EventType::Deleted
+            ]
+        );
+    }
+}
