@@ -2,6 +2,7 @@
 
 pub mod diag;
 pub mod duration;
+pub mod naming;
 pub mod topology;
 pub mod types;
 
