@@ -1,1 +1,4 @@
-//! TODO(skeleton)
+//! PURE rendering: values in, strings out. Only `cli` writes them anywhere.
+
+pub mod json;
+pub mod yaml;
