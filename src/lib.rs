@@ -31,4 +31,10 @@ pub mod consts {
     pub const SMH_GROUP: &str = "networking.smh.solo.io";
     pub const SMH_VERSION: &str = "v1alpha2";
     pub const SMH_API_VERSION: &str = "networking.smh.solo.io/v1alpha2";
+    /// SMH's annotation on federated (client-side) DestinationRules and VirtualServices,
+    /// value `<svc>.<ns>.<cluster>`.
+    pub const FEDERATION_ANNOTATION: &str = "federation.networking.smh.solo.io";
+    /// Istio's endpoint label naming the cluster a workload runs in (multi-primary
+    /// per-cluster subsets).
+    pub const ISTIO_CLUSTER_LABEL: &str = "topology.istio.io/cluster";
 }

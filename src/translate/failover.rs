@@ -1,0 +1,371 @@
+//! FailoverService → ServiceEntry + EnvoyFilter (+ DestinationRule when traffic shifts use
+//! subsets of the FailoverService), for every mesh in `spec.meshes` (smh-api.md §3.2).
+//!
+//! - ServiceEntry `service-mesh-hub/<fs>`: the hostname, SMH's FNV-1 VIP from
+//!   `240.0.0.0/4`, one port named after its protocol, `MESH_INTERNAL`, `DNS`, no endpoints.
+//! - EnvoyFilter `<root namespace>/<fs>`: for the empty subset and every subset a traffic
+//!   shift uses, a REMOVE and an ADD patch on `outbound|<port>|<subset>|<hostname>`; the
+//!   ADD inserts an Envoy aggregate cluster listing, in backing-service priority order, one
+//!   cluster per port of each backing Kubernetes Service.
+//! - The aggregate's typed config is Envoy's v3 `ClusterConfig` for Istio ≥ 1.9 and SMH's
+//!   `udpa.type.v1.TypedStruct` around the v2alpha type below (Envoy dropped v2 in 1.17).
+//! - DestinationRule `<fs namespace>/<fs>` with the subsets: SMH v0.9.2 built it with an
+//!   empty cluster name, so (inferred from the code) it was never written anywhere, and a
+//!   route to `<hostname>` with a subset had no DestinationRule defining that subset.
+//!   kubectl-smh writes it into each mesh's cluster.
+
+use std::collections::BTreeSet;
+
+use crate::consts::SMH_NAMESPACE;
+use crate::istio::destination_rule::{ClientTlsSettings, Subset, TlsMode, TrafficPolicy};
+use crate::istio::envoy_filter::{
+    AggregateCluster, AggregateConfigType, ApplyTo, ClusterMatch, EnvoyConfigObjectMatch,
+    EnvoyConfigObjectPatch, Operation, Patch, outbound_cluster_name,
+};
+use crate::istio::service_entry::{Location, Resolution, ServicePort};
+use crate::istio::{
+    DestinationRule, DestinationRuleSpec, EnvoyFilter, EnvoyFilterSpec, ServiceEntry,
+    ServiceEntrySpec,
+};
+use crate::model::diag::{ObjectId, StatusTarget};
+use crate::model::naming;
+use crate::model::topology::MultiClusterMode;
+
+use super::Emitted;
+use super::context::{Ctx, Failover, Report, TargetId, istio_at_least_1_9};
+use super::vip::failover_service_ip;
+use super::virtual_service::{Labels, Use, multi_primary_subset_name};
+
+/// Connect timeout of the aggregate cluster, as SMH wrote it.
+const AGGREGATE_CONNECT_TIMEOUT: &str = "1s";
+
+pub(crate) fn translate_failovers(
+    ctx: &Ctx,
+    report: &mut Report,
+    out: &mut Vec<Emitted>,
+    uses: &mut Vec<Use>,
+) {
+    for f in &ctx.failovers {
+        translate_one(ctx, report, f, out, uses);
+    }
+}
+
+/// Subsets that traffic shifts to this FailoverService use (policies applied to at least
+/// one traffic target), and those policies.
+fn shift_subsets(ctx: &Ctx, f: &Failover) -> (BTreeSet<Labels>, BTreeSet<ObjectId>) {
+    let applied: BTreeSet<usize> = ctx.applied.values().flatten().copied().collect();
+    let mut subsets = BTreeSet::new();
+    let mut owners = BTreeSet::new();
+    for i in applied {
+        let p = &ctx.policies[i];
+        for d in p.tp.spec.traffic_shift.iter().flat_map(|s| &s.destinations) {
+            if let Some(fd) = &d.failover_service
+                && fd.name == f.name()
+                && fd.namespace == f.namespace()
+                && !fd.subset.is_empty()
+            {
+                subsets.insert(fd.subset.clone());
+                owners.insert(p.id.clone());
+            }
+        }
+    }
+    (subsets, owners)
+}
+
+fn translate_one(
+    ctx: &Ctx,
+    report: &mut Report,
+    f: &Failover,
+    out: &mut Vec<Emitted>,
+    uses: &mut Vec<Use>,
+) {
+    let spec = &f.fs.spec;
+
+    // Which meshes see the hostname.
+    let Some(mesh_refs) = &spec.meshes else {
+        report.failover_error(
+            f,
+            StatusTarget::TopLevel,
+            "spec.meshes",
+            "Missing required field \"meshes\".".into(),
+        );
+        return;
+    };
+    let mut meshes = Vec::new();
+    for (i, m) in mesh_refs.iter().enumerate() {
+        match ctx.cluster_of_mesh(&m.name) {
+            Some(c) => meshes.push((
+                StatusTarget::Mesh(naming::mesh_key(&m.name, &m.namespace)),
+                c,
+            )),
+            None => report.failover_error(
+                f,
+                StatusTarget::TopLevel,
+                &format!("spec.meshes[{i}]"),
+                format!(
+                    "*v1alpha2.Mesh with id {} not found",
+                    naming::object_key(&m.name, &m.namespace)
+                ),
+            ),
+        }
+    }
+
+    // What every mesh needs; SMH reported these per mesh and generated nothing.
+    let mut errors: Vec<(String, String)> = Vec::new();
+    if spec.hostname.is_empty() {
+        errors.push((
+            "spec.hostname".into(),
+            "Missing required field \"hostname\".".into(),
+        ));
+    }
+    if spec.port.is_none() {
+        errors.push((
+            "spec.port".into(),
+            "Missing required field \"port\".".into(),
+        ));
+    }
+    if spec.backing_services.is_empty() {
+        errors.push((
+            "spec.backingServices".into(),
+            "There must be at least one service declared for the FailoverService.".into(),
+        ));
+    }
+    let mut backing: Vec<(TargetId, Vec<u32>)> = Vec::new();
+    for (i, b) in spec.backing_services.iter().enumerate() {
+        let field = format!("spec.backingServices[{i}].kubeService");
+        let Some(k) = &b.kube_service else {
+            errors.push((
+                field,
+                "Unsupported service type <nil>: set kubeService".into(),
+            ));
+            continue;
+        };
+        let t = TargetId::new(&k.name, &k.namespace, &k.cluster_name);
+        if !ctx.targets.contains_key(&t) {
+            errors.push((
+                field,
+                format!(
+                    "Backing service {} not found in SMH discovery resources.",
+                    t.key()
+                ),
+            ));
+            continue;
+        }
+        let ports = ctx.ports(&t);
+        if ports.is_empty() {
+            errors.push((
+                field,
+                format!(
+                    "Backing service {} has no ports in the topology; the aggregate cluster needs one entry per Service port",
+                    t.key()
+                ),
+            ));
+            continue;
+        }
+        backing.push((t, ports));
+    }
+    if !errors.is_empty() {
+        for (field, message) in errors {
+            for (target, _) in &meshes {
+                report.failover_error(f, target.clone(), &field, message.clone());
+            }
+            if meshes.is_empty() {
+                report.failover_error(f, StatusTarget::TopLevel, &field, message.clone());
+            }
+        }
+        return;
+    }
+    let Some(port) = &spec.port else { return };
+
+    let (user_subsets, subset_owners) = shift_subsets(ctx, f);
+    // The empty subset first, then the others by name.
+    let mut subsets: Vec<Labels> = vec![Labels::new()];
+    let mut named: Vec<Labels> = user_subsets.into_iter().collect();
+    named.sort_by_key(naming::subset_name);
+    subsets.extend(named);
+
+    let fs_label = format!("FailoverService {}/{}", f.namespace(), f.name());
+    for (_, cluster) in meshes {
+        let cm = cluster.name.as_str();
+        let Some(mesh) = &cluster.mesh else { continue };
+        let mode = mesh.mode;
+
+        let config_type = match istio_at_least_1_9(&mesh.version) {
+            Some(true) => {
+                report.explain(
+                    cm,
+                    format!(
+                        "{fs_label}: Istio {} is 1.9 or later, so the aggregate cluster uses Envoy's v3 config type envoy.extensions.clusters.aggregate.v3.ClusterConfig",
+                        mesh.version
+                    ),
+                );
+                AggregateConfigType::V3
+            }
+            Some(false) => {
+                report.explain(
+                    cm,
+                    format!(
+                        "{fs_label}: Istio {} is older than 1.9, so the aggregate cluster uses SMH's udpa.type.v1.TypedStruct around envoy.config.cluster.aggregate.v2alpha.ClusterConfig (proxies before Envoy 1.17 only)",
+                        mesh.version
+                    ),
+                );
+                AggregateConfigType::V2AlphaTypedStruct
+            }
+            None => {
+                report.warning(
+                    &f.source,
+                    &f.id,
+                    "spec.meshes",
+                    format!(
+                        "cannot read Istio version {:?} of the mesh in cluster {cm}; assuming 1.9 or later (v3 aggregate cluster config)",
+                        mesh.version
+                    ),
+                );
+                AggregateConfigType::V3
+            }
+        };
+
+        // ServiceEntry.
+        let vip = failover_service_ip(f.name(), f.namespace());
+        let se = ServiceEntry::new(
+            SMH_NAMESPACE,
+            f.name(),
+            ServiceEntrySpec {
+                hosts: vec![spec.hostname.clone()],
+                addresses: vec![vip.to_string()],
+                ports: vec![ServicePort {
+                    number: port.number,
+                    protocol: port.protocol.clone(),
+                    name: port.protocol.clone(),
+                    target_port: None,
+                }],
+                location: Some(Location::MeshInternal),
+                resolution: Some(Resolution::Dns),
+                ..Default::default()
+            },
+        );
+        out.push(Emitted::new(cm, [f.id.clone()], se));
+
+        // EnvoyFilter: REMOVE + ADD per subset.
+        let mut patches = Vec::new();
+        for s in &subsets {
+            let sname = if s.is_empty() {
+                String::new()
+            } else {
+                naming::subset_name(s)
+            };
+            let name = outbound_cluster_name(port.number, &sname, &spec.hostname);
+            let mut members = Vec::new();
+            for (b, ports) in &backing {
+                let (host, bsubset) = match mode {
+                    MultiClusterMode::Global => {
+                        let host = if b.cluster == cm {
+                            ctx.local_fqdn(b)
+                        } else {
+                            Ctx::global_fqdn(b)
+                        };
+                        (host, sname.clone())
+                    }
+                    MultiClusterMode::MultiPrimary => (
+                        format!("{}.{}.svc.{}", b.name, b.namespace, ctx.domain(cm)),
+                        multi_primary_subset_name(&b.cluster, s),
+                    ),
+                };
+                for p in ports {
+                    members.push(outbound_cluster_name(*p, &bsubset, &host));
+                }
+                uses.push(Use {
+                    consumer: cm.to_string(),
+                    target: b.clone(),
+                    subset: s.clone(),
+                    owner: f.id.clone(),
+                });
+            }
+            report.explain(
+                cm,
+                format!(
+                    "{fs_label}: Envoy cluster {name} is an aggregate that tries, in priority order: {}",
+                    members.join(", ")
+                ),
+            );
+            let cluster_match = || {
+                Some(EnvoyConfigObjectMatch {
+                    context: None,
+                    cluster: Some(ClusterMatch {
+                        name: Some(name.clone()),
+                        ..Default::default()
+                    }),
+                })
+            };
+            patches.push(EnvoyConfigObjectPatch {
+                apply_to: ApplyTo::Cluster,
+                match_: cluster_match(),
+                patch: Some(Patch {
+                    operation: Operation::Remove,
+                    value: None,
+                }),
+            });
+            let aggregate = AggregateCluster {
+                name: name.clone(),
+                connect_timeout: AGGREGATE_CONNECT_TIMEOUT.to_string(),
+                clusters: members,
+            };
+            patches.push(EnvoyConfigObjectPatch {
+                apply_to: ApplyTo::Cluster,
+                match_: cluster_match(),
+                patch: Some(Patch {
+                    operation: Operation::Add,
+                    value: Some(aggregate.to_patch_value(config_type)),
+                }),
+            });
+        }
+        let ef = EnvoyFilter::new(
+            &mesh.root_namespace,
+            f.name(),
+            EnvoyFilterSpec {
+                config_patches: patches,
+                ..Default::default()
+            },
+        );
+        let mut ef_owners: BTreeSet<ObjectId> = subset_owners.clone();
+        ef_owners.insert(f.id.clone());
+        out.push(Emitted::new(cm, ef_owners.clone(), ef));
+
+        // DestinationRule for the hostname's subsets.
+        if subsets.len() > 1 {
+            let dr = DestinationRule::new(
+                f.namespace(),
+                f.name(),
+                DestinationRuleSpec {
+                    host: spec.hostname.clone(),
+                    traffic_policy: Some(TrafficPolicy {
+                        tls: Some(ClientTlsSettings {
+                            mode: Some(TlsMode::IstioMutual),
+                        }),
+                        ..Default::default()
+                    }),
+                    subsets: subsets
+                        .iter()
+                        .skip(1)
+                        .map(|s| Subset {
+                            name: naming::subset_name(s),
+                            labels: s.clone(),
+                            traffic_policy: None,
+                        })
+                        .collect(),
+                    ..Default::default()
+                },
+            );
+            report.explain(
+                cm,
+                format!(
+                    "{fs_label}: traffic shifts use subsets of {}, so DestinationRule {}/{} defines them here (SMH v0.9.2 built this rule without a cluster and never wrote it)",
+                    spec.hostname,
+                    f.namespace(),
+                    f.name()
+                ),
+            );
+            out.push(Emitted::new(cm, ef_owners, dr));
+        }
+    }
+}

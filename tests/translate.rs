@@ -1,0 +1,12 @@
+//! Translation tests: golden files, the guide's object set, and the real peers (Envoy,
+//! Istio's CRD schemas) that check the generated configuration.
+
+mod translate {
+    pub mod support;
+
+    mod cli;
+    mod envoy;
+    mod golden;
+    mod guide;
+    mod schema;
+}
