@@ -17,6 +17,8 @@ pub struct DrDecoration {
     pub tls: TlsMode,
     /// Policies that set a field; all applied policies when none did.
     pub owners: BTreeSet<ObjectId>,
+    /// How many policies apply (selected target, source cluster included).
+    pub applied: usize,
 }
 
 impl DrDecoration {
@@ -72,9 +74,11 @@ pub fn decorate(ctx: &Ctx, report: &mut Report, t: &TargetId, source: &str) -> D
         outlier: None,
         tls: TlsMode::IstioMutual,
         owners: BTreeSet::new(),
+        applied: 0,
     };
     let mut fields = FieldOwners::default();
     let policies = ctx.policies_for(t, source);
+    d.applied = policies.len();
     for p in &policies {
         let mut contributed = false;
         if let Some(od) = &p.tp.spec.outlier_detection {

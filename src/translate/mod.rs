@@ -51,8 +51,8 @@ use std::fmt;
 use serde_json::Value;
 
 use crate::consts::{
-    CLUSTER_LABEL, FEDERATION_ANNOTATION, ISTIO_CLUSTER_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE,
-    OWNER_LABEL, SMH_NAMESPACE,
+    CLUSTER_LABEL, FEDERATION_ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL,
+    SMH_NAMESPACE,
 };
 use crate::istio::destination_rule::{ClientTlsSettings, Subset, TlsMode, TrafficPolicy};
 use crate::istio::virtual_service::VirtualServiceSpec;
@@ -194,6 +194,26 @@ pub fn translate(manifests: &[Manifest], topology: &Topology) -> Translation {
     // Local VirtualServices for every target a policy selects.
     let touched: Vec<TargetId> = ctx.applied.keys().cloned().collect();
     for t in &touched {
+        let here: BTreeSet<&ObjectId> = ctx
+            .policies_for(t, &t.cluster)
+            .iter()
+            .map(|p| &p.id)
+            .collect();
+        for &i in &ctx.applied[t] {
+            let p = &ctx.policies[i];
+            if !here.contains(&p.id) {
+                report.explain(
+                    &t.cluster,
+                    format!(
+                        "TrafficPolicy {}/{} selects {} but its sourceSelector.clusters leave out {}, so it does not apply to callers there",
+                        p.id.namespace,
+                        p.id.name,
+                        t.key(),
+                        t.cluster
+                    ),
+                );
+            }
+        }
         let host = ctx.local_fqdn(t);
         let routes = virtual_service::build_routes(&ctx, &mut report, t, &t.cluster, &host);
         uses.extend(routes.uses.iter().cloned());
@@ -358,7 +378,9 @@ fn destination_rules(ctx: &Ctx, report: &mut Report, uses: &[Use], out: &mut Vec
             (t.cluster.clone(), t.namespace.clone(), t.name.clone()),
             DrDraft {
                 cluster: t.cluster.clone(),
-                has_subsets_or_effect: d.has_effect() || !subsets.is_empty(),
+                // A policy that selects the service but none of its callers here
+                // (sourceSelector.clusters) gives no DestinationRule.
+                has_subsets_or_effect: (d.applied > 0 && d.has_effect()) || !subsets.is_empty(),
                 spec: DestinationRuleSpec {
                     host: ctx.local_fqdn(t),
                     traffic_policy: tls_policy(&d),
@@ -422,6 +444,7 @@ fn destination_rules(ctx: &Ctx, report: &mut Report, uses: &[Use], out: &mut Vec
                         outlier: None,
                         tls: TlsMode::IstioMutual,
                         owners: BTreeSet::new(),
+                        applied: 0,
                     };
                     DrDraft {
                         cluster: consumer.clone(),
@@ -450,13 +473,18 @@ fn destination_rules(ctx: &Ctx, report: &mut Report, uses: &[Use], out: &mut Vec
                         .outlier
                         .clone()
                         .filter(|o| Some(o) != top_outlier.as_ref());
+                    let labels = virtual_service::multi_primary_subset_labels(&t.cluster, s);
                     report.explain(
                         consumer,
                         format!(
-                            "multi-primary mode: {host} has endpoints from every cluster; subset {name} of DestinationRule {}/{} (label {ISTIO_CLUSTER_LABEL}={}) is the Envoy cluster for the endpoints in {}{}",
+                            "multi-primary mode: {host} has endpoints from every cluster; subset {name} of DestinationRule {}/{} (labels {}) is the Envoy cluster for the endpoints in {}{}",
                             t.namespace,
                             t.name,
-                            t.cluster,
+                            labels
+                                .iter()
+                                .map(|(k, v)| format!("{k}={v}"))
+                                .collect::<Vec<_>>()
+                                .join(", "),
                             t.cluster,
                             if outlier.is_some() {
                                 ", with that service's outlier detection"
@@ -467,7 +495,7 @@ fn destination_rules(ctx: &Ctx, report: &mut Report, uses: &[Use], out: &mut Vec
                     );
                     draft.spec.subsets.push(Subset {
                         name,
-                        labels: virtual_service::multi_primary_subset_labels(&t.cluster, s),
+                        labels,
                         traffic_policy: outlier.map(|o| TrafficPolicy {
                             outlier_detection: Some(o),
                             ..Default::default()
