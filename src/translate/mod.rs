@@ -584,3 +584,6 @@ fn finish(out: Vec<Emitted>, mut report: Report) -> Translation {
         explanations: report.explanations.into_iter().collect(),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -858,7 +858,7 @@ mod tests {
             matches: vec![m],
             ..Default::default()
         };
-        let mut routes = vec![
+        let mut routes = [
             HttpRoute::default(),
             r(HttpMatchRequest {
                 uri: Some(StringMatch::prefix("/a")),

@@ -484,7 +484,7 @@ fn cel(rule: &str, v: &Value) -> Result<bool, String> {
                 .into_iter()
                 .flatten()
                 .any(|a| a.as_str().is_some_and(|a| a.contains('/')));
-            !(cidr && !["STATIC", "NONE"].contains(&s(v, "resolution", "NONE")))
+            !cidr || ["STATIC", "NONE"].contains(&s(v, "resolution", "NONE"))
         }
         "((has(self.resolution) ? self.resolution : \"NONE\") == \"NONE\") ? !has(self.endpoints) : true" => {
             s(v, "resolution", "NONE") != "NONE" || !has(v, "endpoints")
