@@ -4,7 +4,6 @@
 mod translate {
     pub mod support;
 
-    mod cli;
     mod envoy;
     mod golden;
     mod guide;
