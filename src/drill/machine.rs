@@ -230,6 +230,9 @@ impl Outcome {
 pub struct Transition {
     #[serde(with = "secs")]
     pub at: Duration,
+    /// Order among transitions and notes.
+    #[serde(skip)]
+    pub seq: usize,
     pub from: Phase,
     pub to: Phase,
     pub cause: String,
@@ -241,6 +244,9 @@ pub struct Transition {
 pub struct Note {
     #[serde(with = "secs")]
     pub at: Duration,
+    /// Order among transitions and notes.
+    #[serde(skip)]
+    pub seq: usize,
     pub text: String,
 }
 
@@ -403,6 +409,7 @@ impl Machine {
     fn go(&mut self, to: Phase, cause: impl Into<String>) {
         self.transitions.push(Transition {
             at: self.now,
+            seq: self.transitions.len() + self.notes.len(),
             from: self.phase,
             to,
             cause: cause.into(),
@@ -413,6 +420,7 @@ impl Machine {
     fn note(&mut self, text: impl Into<String>) {
         self.notes.push(Note {
             at: self.now,
+            seq: self.transitions.len() + self.notes.len(),
             text: text.into(),
         });
     }

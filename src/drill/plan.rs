@@ -32,7 +32,10 @@ use serde::Serialize;
 
 use super::classify::{Classifier, ClassifierSpec, ClassifyError};
 use super::outlier::{OutlierSettings, istio_defaults};
-use super::restore::template_containers;
+use super::restore::{
+    RestoreContext, RestoreError, RestorePlan, break_patch, restore_patch, restore_plan, save_patch,
+    template_containers,
+};
 use super::{DeploymentRef, secs};
 use crate::model::types::{ClusterObjectRef, FailoverService, ObjectRef};
 
@@ -264,6 +267,48 @@ impl DrillPlan {
     }
 }
 
+/// The three patches for one deployment, as `--dry-run` shows them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetPatches {
+    pub deployment: DeploymentRef,
+    pub restore_plan: RestorePlan,
+    /// JSON merge patch.
+    pub save: serde_json::Value,
+    /// Strategic merge patch.
+    #[serde(rename = "break")]
+    pub brk: serde_json::Value,
+    /// Strategic merge patch.
+    pub restore: serde_json::Value,
+}
+
+impl DrillPlan {
+    /// The save, break and restore patches for every deployment to break, from the
+    /// deployments as they are now. Fails like the drill would: on a deployment that already
+    /// carries a restore plan, or one that is gone.
+    pub fn patches(
+        &self,
+        deployments: &BTreeMap<String, Vec<Deployment>>,
+        ctx: &RestoreContext,
+    ) -> Result<Vec<TargetPatches>, RestoreError> {
+        self.targets
+            .iter()
+            .map(|t| {
+                let dep = find(deployments, &t.deployment)
+                    .ok_or_else(|| RestoreError::NotFound(t.deployment.to_string()))?;
+                let plan = restore_plan(dep, &t.deployment.cluster, &t.containers, ctx)?;
+                Ok(TargetPatches {
+                    deployment: t.deployment.clone(),
+                    save: save_patch(&plan)?,
+                    brk: break_patch(&plan),
+                    restore: restore_patch(&plan),
+                    restore_plan: plan,
+                })
+            })
+            .collect()
+    }
+}
+
 /// `name.namespace @ cluster`.
 pub fn service_label(s: &ClusterObjectRef) -> String {
     format!("{}.{} @ {}", s.name, s.namespace, s.cluster_name)
@@ -429,7 +474,7 @@ pub fn serving_containers(dep: &Deployment, service: &Service, port: u32) -> (Ve
     let Some(svc_port) = svc_port else {
         return (
             all,
-            format!("all containers (the Service has no port {port})"),
+            format!("all containers break: the Service has no port {port}"),
         );
     };
     let target = svc_port
@@ -457,12 +502,12 @@ pub fn serving_containers(dep: &Deployment, service: &Service, port: u32) -> (Ve
     if serving.is_empty() {
         (
             all,
-            format!("all containers (none declares the Service's target port {target_text})"),
+            format!("all containers break: none declares the Service's target port {target_text}"),
         )
     } else {
         (
             serving,
-            format!("the container(s) declaring the Service's target port {target_text}"),
+            format!("breaks the container(s) declaring the Service's target port {target_text}"),
         )
     }
 }
@@ -1084,7 +1129,7 @@ pub(crate) mod tests {
             Some(IntOrString::String("http-web".into()));
         let (names, why) = serving_containers(&dep, &named, 9080);
         assert_eq!(names, ["log-shipper", "reviews"]);
-        assert!(why.starts_with("all containers (none declares"), "{why}");
+        assert!(why.starts_with("all containers break: none declares"), "{why}");
 
         let mut dep2 = dep.clone();
         if let Some(pod) = dep2.spec.as_mut().and_then(|s| s.template.spec.as_mut()) {
@@ -1092,6 +1137,27 @@ pub(crate) mod tests {
         }
         let (names, _) = serving_containers(&dep2, &named, 9080);
         assert_eq!(names, ["reviews"]);
+    }
+
+    #[test]
+    fn patches_for_every_target() {
+        let plan = plan_with(&DrillOptions::default()).unwrap();
+        let deps = bookinfo();
+        let ctx = crate::drill::restore::tests::ctx();
+        let p = plan.patches(&deps, &ctx).unwrap();
+        assert_eq!(p.len(), 2);
+        assert_eq!(p[1].deployment.name, "reviews-v2");
+        assert_eq!(
+            p[0].brk,
+            serde_json::json!({"spec": {"template": {"spec": {"containers": [
+                {"name": "reviews", "command": ["sleep", "20h"]}]}}}})
+        );
+        let mut gone = deps.clone();
+        gone.get_mut("mgmt-cluster")
+            .unwrap()
+            .retain(|d| d.metadata.name.as_deref() != Some("reviews-v2"));
+        let err = plan.patches(&gone, &ctx).unwrap_err();
+        assert_eq!(err.to_string(), "deployment mgmt-cluster:bookinfo/reviews-v2 not found");
     }
 
     #[test]

@@ -127,22 +127,22 @@ impl DrillReport {
 }
 
 fn timeline(machine: &Machine, markers: &Markers, m: &Measurements) -> Vec<TimelineEntry> {
+    let mut logged: Vec<(Duration, usize, String)> = machine
+        .transitions()
+        .iter()
+        .map(|t| (t.at, t.seq, format!("{}: {}", t.to.as_str(), t.cause)))
+        .chain(machine.notes().iter().map(|n| (n.at, n.seq, n.text.clone())))
+        .collect();
+    logged.sort_by_key(|(at, seq, _)| (*at, *seq));
     let mut out = vec![TimelineEntry {
         at: Duration::ZERO,
         event: format!("{}: probing, preflight checks", Phase::Preflight.as_str()),
     }];
-    for t in machine.transitions() {
-        out.push(TimelineEntry {
-            at: t.at,
-            event: format!("{}: {}", t.to.as_str(), t.cause),
-        });
-    }
-    for n in machine.notes() {
-        out.push(TimelineEntry {
-            at: n.at,
-            event: n.text.clone(),
-        });
-    }
+    out.extend(
+        logged
+            .into_iter()
+            .map(|(at, _, event)| TimelineEntry { at, event }),
+    );
     let mut moment = |origin: (Option<Duration>, &str), d: Option<Duration>, what: &str| {
         if let (Some(o), Some(d)) = (origin.0, d) {
             out.push(TimelineEntry {
@@ -186,7 +186,7 @@ fn timeline(machine: &Machine, markers: &Markers, m: &Measurements) -> Vec<Timel
             ),
         });
     }
-    // Stable: ties keep insertion order (transitions before notes before moments).
+    // Stable: at equal times the machine's log comes before the measured moments.
     out.sort_by_key(|e| e.at);
     out
 }

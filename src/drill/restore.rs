@@ -101,6 +101,8 @@ impl RestorePlan {
 pub enum RestoreError {
     #[error("deployment {deployment} has no containers in its pod template")]
     NoContainers { deployment: String },
+    #[error("deployment {0} not found")]
+    NotFound(String),
     #[error(
         "deployment {deployment} has no container named {container:?} (its containers: {})",
         available.join(", ")
