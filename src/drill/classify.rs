@@ -254,7 +254,7 @@ pub(crate) mod fixtures {
 
     /// Which reviews answer to render.
     #[derive(Clone, Copy)]
-    pub enum Reviews {
+    pub enum Served {
         V1,
         V2,
         V3,
@@ -327,7 +327,7 @@ pub(crate) mod fixtures {
     }
 
     /// The 2020 Bootstrap productpage.
-    pub fn page_2020(reviews: Reviews) -> String {
+    pub fn page_2020(reviews: Served) -> String {
         let mut body = String::from(HEAD_2020);
         let texts = [
             (
@@ -342,7 +342,7 @@ pub(crate) mod fixtures {
             ),
         ];
         match reviews {
-            Reviews::ReviewsDown => {
+            Served::ReviewsDown => {
                 body.push_str("      <h4 class=\"text-center text-primary\">Error fetching product reviews!</h4>\n");
                 body.push_str("      <p>Sorry, product reviews are currently unavailable for this book.</p>\n");
             }
@@ -353,9 +353,9 @@ pub(crate) mod fixtures {
                         "      <blockquote>\n        <p>{text}</p>\n        <small>{reviewer}</small>\n"
                     ));
                     match reviews {
-                        Reviews::V2 => body.push_str(&stars_2020("black", stars)),
-                        Reviews::V3 => body.push_str(&stars_2020("red", stars)),
-                        Reviews::RatingsDown => body.push_str(
+                        Served::V2 => body.push_str(&stars_2020("black", stars)),
+                        Served::V3 => body.push_str(&stars_2020("red", stars)),
+                        Served::RatingsDown => body.push_str(
                             "        <p><i>Ratings service is currently unavailable</i></p>\n",
                         ),
                         _ => {}
@@ -407,15 +407,15 @@ pub(crate) mod fixtures {
     }
 
     /// Today's Tailwind productpage (with the details service down, which must not matter).
-    pub fn page_tailwind(reviews: Reviews) -> String {
+    pub fn page_tailwind(reviews: Served) -> String {
         let mut body = String::from(HEAD_TAILWIND);
         let (pod, cluster) = match reviews {
-            Reviews::V1 => ("reviews-v1-5b8d9c6f4-abcde", "mgmt-cluster"),
-            Reviews::V2 => ("reviews-v2-7c9f8d5b6-fghij", "mgmt-cluster"),
+            Served::V1 => ("reviews-v1-5b8d9c6f4-abcde", "mgmt-cluster"),
+            Served::V2 => ("reviews-v2-7c9f8d5b6-fghij", "mgmt-cluster"),
             _ => ("reviews-v3-6d8c7b5a4-klmno", "remote-cluster"),
         };
         match reviews {
-            Reviews::ReviewsDown => {
+            Served::ReviewsDown => {
                 body.push_str(
                     "      <p class=\"text-2xl text-red-500\">Error fetching product reviews</p>\n",
                 );
@@ -437,9 +437,9 @@ pub(crate) mod fixtures {
                 ] {
                     body.push_str("        <section class=\"px-6 py-12 sm:py-8 lg:px-8\">\n          <div class=\"mx-auto max-w-2xl\">\n");
                     match reviews {
-                        Reviews::V2 => body.push_str(&stars_tailwind("black", stars)),
-                        Reviews::V3 => body.push_str(&stars_tailwind("red", stars)),
-                        Reviews::RatingsDown => body.push_str(
+                        Served::V2 => body.push_str(&stars_tailwind("black", stars)),
+                        Served::V3 => body.push_str(&stars_tailwind("red", stars)),
+                        Served::RatingsDown => body.push_str(
                             "            <p class=\"text-red-500\">Ratings service is currently unavailable</p>\n",
                         ),
                         _ => {}
@@ -458,7 +458,7 @@ pub(crate) mod fixtures {
 
 #[cfg(test)]
 mod tests {
-    use super::fixtures::{Reviews, page_2020, page_tailwind};
+    use super::fixtures::{Served, page_2020, page_tailwind};
     use super::*;
 
     fn class_of(c: &Classifier, body: &str) -> Classification {
@@ -469,18 +469,18 @@ mod tests {
     fn bookinfo_pages_in_both_templates() {
         let c = Classifier::bookinfo();
         for page in [page_2020, page_tailwind] {
-            let v1 = class_of(&c, &page(Reviews::V1));
+            let v1 = class_of(&c, &page(Served::V1));
             assert_eq!(v1.class, Class::Primary, "{v1:?}");
             assert_eq!(v1.reason, "no stars (reviews-v1)");
-            let v2 = class_of(&c, &page(Reviews::V2));
+            let v2 = class_of(&c, &page(Served::V2));
             assert_eq!(v2.class, Class::Primary, "{v2:?}");
             assert_eq!(v2.reason, "black stars (reviews-v2)");
-            let v3 = class_of(&c, &page(Reviews::V3));
+            let v3 = class_of(&c, &page(Served::V3));
             assert_eq!(v3.class, Class::FailedOver, "{v3:?}");
-            let down = class_of(&c, &page(Reviews::ReviewsDown));
+            let down = class_of(&c, &page(Served::ReviewsDown));
             assert_eq!(down.class, Class::Error);
             assert!(down.reason.contains("Error fetching product reviews"));
-            let ratings = class_of(&c, &page(Reviews::RatingsDown));
+            let ratings = class_of(&c, &page(Served::RatingsDown));
             assert_eq!(ratings.class, Class::Error);
             assert!(ratings.reason.starts_with("ratings unavailable"));
         }
@@ -490,10 +490,10 @@ mod tests {
     fn fixtures_look_like_bookinfo() {
         // Guard the fixtures themselves: the v2 page has 9 full and 1 empty star, and the
         // Tailwind page uses text-red-500 for the details error too (which must not count).
-        let v2 = page_2020(Reviews::V2);
+        let v2 = page_2020(Served::V2);
         assert_eq!(v2.matches("glyphicon glyphicon-star\"").count(), 9);
         assert_eq!(v2.matches("glyphicon-star-empty").count(), 1);
-        let tw = page_tailwind(Reviews::V1);
+        let tw = page_tailwind(Served::V1);
         assert!(tw.contains("text-red-500"));
         assert!(!tw.contains("gap-x-1 text-"));
     }
@@ -501,7 +501,7 @@ mod tests {
     #[test]
     fn status_and_transport_errors() {
         let c = Classifier::bookinfo();
-        let page = page_2020(Reviews::V3);
+        let page = page_2020(Served::V3);
         let r = c.classify(Answer::Http {
             status: 503,
             body: &page,
@@ -551,11 +551,11 @@ mod tests {
         })
         .unwrap();
         assert_eq!(
-            class_of(&c, &page_tailwind(Reviews::V3)).class,
+            class_of(&c, &page_tailwind(Served::V3)).class,
             Class::FailedOver
         );
         assert_eq!(
-            class_of(&c, &page_tailwind(Reviews::V1)).class,
+            class_of(&c, &page_tailwind(Served::V1)).class,
             Class::Primary
         );
     }

@@ -961,7 +961,7 @@ pub(crate) mod tests {
     #[test]
     fn measurements_json_field_names() {
         let samples = stream(0, 30_000, 100, |t| {
-            if t < 7_000 || t >= 23_500 {
+            if !(7_000..23_500).contains(&t) {
                 Class::Primary
             } else {
                 Class::FailedOver

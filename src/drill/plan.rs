@@ -33,8 +33,8 @@ use serde::Serialize;
 use super::classify::{Classifier, ClassifierSpec, ClassifyError};
 use super::outlier::{OutlierSettings, istio_defaults};
 use super::restore::{
-    RestoreContext, RestoreError, RestorePlan, break_patch, restore_patch, restore_plan, save_patch,
-    template_containers,
+    RestoreContext, RestoreError, RestorePlan, break_patch, restore_patch, restore_plan,
+    save_patch, template_containers,
 };
 use super::{DeploymentRef, secs};
 use crate::model::types::{ClusterObjectRef, FailoverService, ObjectRef};
@@ -1129,7 +1129,10 @@ pub(crate) mod tests {
             Some(IntOrString::String("http-web".into()));
         let (names, why) = serving_containers(&dep, &named, 9080);
         assert_eq!(names, ["log-shipper", "reviews"]);
-        assert!(why.starts_with("all containers break: none declares"), "{why}");
+        assert!(
+            why.starts_with("all containers break: none declares"),
+            "{why}"
+        );
 
         let mut dep2 = dep.clone();
         if let Some(pod) = dep2.spec.as_mut().and_then(|s| s.template.spec.as_mut()) {
@@ -1157,7 +1160,10 @@ pub(crate) mod tests {
             .unwrap()
             .retain(|d| d.metadata.name.as_deref() != Some("reviews-v2"));
         let err = plan.patches(&gone, &ctx).unwrap_err();
-        assert_eq!(err.to_string(), "deployment mgmt-cluster:bookinfo/reviews-v2 not found");
+        assert_eq!(
+            err.to_string(),
+            "deployment mgmt-cluster:bookinfo/reviews-v2 not found"
+        );
     }
 
     #[test]

@@ -131,7 +131,12 @@ fn timeline(machine: &Machine, markers: &Markers, m: &Measurements) -> Vec<Timel
         .transitions()
         .iter()
         .map(|t| (t.at, t.seq, format!("{}: {}", t.to.as_str(), t.cause)))
-        .chain(machine.notes().iter().map(|n| (n.at, n.seq, n.text.clone())))
+        .chain(
+            machine
+                .notes()
+                .iter()
+                .map(|n| (n.at, n.seq, n.text.clone())),
+        )
         .collect();
     logged.sort_by_key(|(at, seq, _)| (*at, *seq));
     let mut out = vec![TimelineEntry {

@@ -114,7 +114,10 @@ pub fn summary_table(r: &DrillReport) -> String {
         t.add_row(vec![k.to_string(), v]);
     }
     if let Some(o) = &r.outlier {
-        t.add_row(vec!["Outlier detection".to_string(), o.settings.to_string()]);
+        t.add_row(vec![
+            "Outlier detection".to_string(),
+            o.settings.to_string(),
+        ]);
     }
     t.to_string()
 }
@@ -341,7 +344,11 @@ pub fn dry_run(plan: &DrillPlan, patches: &[TargetPatches]) -> String {
     ));
     out.push_str("5. restore exactly what was saved and remove the restore plan (strategic merge patch; also on error, failed expectation, Ctrl-C or SIGTERM):\n");
     for p in patches {
-        out.push_str(&format!("   {}\n     {}\n", p.deployment, compact(&p.restore)));
+        out.push_str(&format!(
+            "   {}\n     {}\n",
+            p.deployment,
+            compact(&p.restore)
+        ));
     }
     out.push_str(&format!(
         "6. wait for the rollouts, probe until failed back (at most {} after the restore), report\n",
@@ -424,10 +431,16 @@ mod tests {
         assert!(s.contains("mgmt-cluster:bookinfo/reviews-v1 (1 replica; container reviews)"));
         assert!(s.contains("2.1s after the break [PASS, limit 2m0s]"), "{s}");
         assert!(s.contains("┆ 1 [PASS, limit 5]"), "{s}");
-        assert!(s.contains("consecutive5xxErrors 1, interval 10s, baseEjectionTime 30s, maxEjectionPercent 100"));
+        assert!(s.contains(
+            "consecutive5xxErrors 1, interval 10s, baseEjectionTime 30s, maxEjectionPercent 100"
+        ));
         let p = period_table(&r);
         let baseline = p.lines().find(|l| l.contains("baseline")).unwrap();
-        let cells: Vec<&str> = baseline.split(['│', '┆']).map(str::trim).filter(|c| !c.is_empty()).collect();
+        let cells: Vec<&str> = baseline
+            .split(['│', '┆'])
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
         assert_eq!(cells, ["baseline", "2.1s", "20", "0", "0", "20"]);
     }
 
@@ -437,8 +450,14 @@ mod tests {
         let t = timeline(&r);
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines[0], "t+ 0.000s  preflight: probing, preflight checks");
-        assert!(lines.contains(&"t+ 2.100s  wait for break rollout: break applied"), "{t}");
-        assert!(lines.contains(&"t+ 4.100s  first failed request after the break (HTTP 503)"), "{t}");
+        assert!(
+            lines.contains(&"t+ 2.100s  wait for break rollout: break applied"),
+            "{t}"
+        );
+        assert!(
+            lines.contains(&"t+ 4.100s  first failed request after the break (HTTP 503)"),
+            "{t}"
+        );
         assert!(t.contains("answers per second: P primary"));
         assert!(t.contains(&format!("\n0s {}\n", r.strip)), "{t}");
         let long = strip(&"P".repeat(130));
@@ -454,7 +473,10 @@ mod tests {
         assert_eq!(r.result, "failed");
         let text = report(&r);
         assert!(text.contains("FAIL        max-errors: 15 failed requests during failover, 10 more than --max-errors 5"), "{text}");
-        assert!(text.contains("errors by reason:\n    15  HTTP 503"), "{text}");
+        assert!(
+            text.contains("errors by reason:\n    15  HTTP 503"),
+            "{text}"
+        );
         r.outlier = None;
         assert!(!report(&r).contains("outlier detection on the primary"));
     }
