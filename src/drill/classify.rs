@@ -114,6 +114,22 @@ pub struct Classification {
 }
 
 impl Classification {
+    /// The sample for a probe sent `at` (since the drill started) that took `latency`.
+    pub fn into_sample(
+        self,
+        at: std::time::Duration,
+        latency: std::time::Duration,
+        status: Option<u16>,
+    ) -> super::ProbeSample {
+        super::ProbeSample {
+            at,
+            class: self.class,
+            latency,
+            status,
+            reason: Some(self.reason),
+        }
+    }
+
     fn new(class: Class, reason: impl Into<String>) -> Self {
         Classification {
             class,

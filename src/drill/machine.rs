@@ -352,7 +352,10 @@ impl Machine {
     /// When the current phase times out, if it can: send `Tick` then.
     pub fn next_deadline(&self) -> Option<Duration> {
         match self.phase {
-            Phase::Preflight => Some(self.plan.baseline.timeout),
+            // Only while baseline probes are missing: with enough of them the drill waits
+            // for the executor's checks, which have their own timeouts.
+            Phase::Preflight => (self.samples.len() < self.plan.baseline.probes)
+                .then_some(self.plan.baseline.timeout),
             Phase::WaitBreakRollout | Phase::VerifyFailover => self
                 .markers
                 .break_applied
@@ -1304,6 +1307,21 @@ mod tests {
             ),
             o => panic!("{o:?}"),
         }
+    }
+
+    #[test]
+    fn no_past_deadline_while_checks_are_pending() {
+        let mut r = Run::new();
+        r.probes(2_000, Class::Primary);
+        assert_eq!(
+            r.m.next_deadline(),
+            None,
+            "baseline complete: nothing to time out"
+        );
+        r.tick_to(60_000);
+        assert_eq!(r.m.phase(), Phase::Preflight);
+        r.send(Event::PreflightPassed);
+        assert_eq!(r.m.phase(), Phase::Confirm);
     }
 
     #[test]

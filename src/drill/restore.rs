@@ -235,6 +235,65 @@ pub fn pending_restore(dep: &Deployment) -> Result<Option<RestorePlan>, RestoreE
         .transpose()
 }
 
+/// What `drill restore` finds: the restore plans of one FailoverService (and optionally
+/// one drill) across the listed deployments, and annotations that could not be read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PendingRestores {
+    pub plans: Vec<RestorePlan>,
+    /// Deployments whose annotation is not a readable restore plan: (deployment, why).
+    pub unreadable: Vec<(DeploymentRef, String)>,
+}
+
+/// Find the pending restore plans of `failover_service` (optionally only drill `drill_id`)
+/// on deployments listed per SMH cluster name. Sorted by deployment.
+pub fn pending_restores(
+    deployments: &BTreeMap<String, Vec<Deployment>>,
+    failover_service: &ObjectRef,
+    drill_id: Option<&str>,
+) -> PendingRestores {
+    let mut out = PendingRestores::default();
+    for (cluster, list) in deployments {
+        for dep in list {
+            match pending_restore(dep) {
+                Ok(None) => {}
+                Ok(Some(plan)) => {
+                    if &plan.failover_service == failover_service
+                        && drill_id.is_none_or(|id| plan.drill_id == id)
+                    {
+                        out.plans.push(plan);
+                    }
+                }
+                Err(e) => out.unreadable.push((
+                    DeploymentRef {
+                        cluster: cluster.clone(),
+                        namespace: dep.metadata.namespace.clone().unwrap_or_default(),
+                        name: dep.metadata.name.clone().unwrap_or_default(),
+                    },
+                    e.to_string(),
+                )),
+            }
+        }
+    }
+    out.plans.sort_by(|a, b| a.deployment.cmp(&b.deployment));
+    out.unreadable.sort();
+    out
+}
+
+/// For the drill's `ApplyRestore`: the restore patch for a live deployment, if it carries a
+/// restore plan of drill `drill_id`. `Ok(None)`: nothing of this drill to restore (no plan,
+/// or another drill's, which is left alone).
+pub fn restore_patch_for(
+    dep: &Deployment,
+    drill_id: &str,
+) -> Result<Option<(RestorePlan, Value)>, RestoreError> {
+    Ok(pending_restore(dep)?
+        .filter(|p| p.drill_id == drill_id)
+        .map(|p| {
+            let patch = restore_patch(&p);
+            (p, patch)
+        }))
+}
+
 /// JSON merge patch that saves the plan on the deployment, conditional on the
 /// resourceVersion the plan was made from.
 pub fn save_patch(plan: &RestorePlan) -> Result<Value, RestoreError> {
@@ -777,6 +836,56 @@ pub(crate) mod tests {
                 "container reviews: command: [\"sleep\",\"20h\"] != saved absent".to_string()
             ]
         );
+    }
+
+    #[test]
+    fn pending_restores_by_failover_service_and_id() {
+        let dep = reviews_v1();
+        let ours = restore_plan(&dep, "mgmt-cluster", &["reviews".into()], &ctx()).unwrap();
+        let saved = apply_patch_locally(&dep, &save_patch(&ours).unwrap()).unwrap();
+        let other_ctx = RestoreContext {
+            drill_id: "checkout-failover-20261127t090000z".into(),
+            failover_service: ObjectRef {
+                name: "checkout-failover".into(),
+                namespace: "service-mesh-hub".into(),
+            },
+            ..ctx()
+        };
+        let other_dep = mk_deployment(
+            "shop",
+            "checkout-v1",
+            &[("app", "checkout")],
+            vec![mk_container("checkout", None, None)],
+        );
+        let other =
+            restore_plan(&other_dep, "mgmt-cluster", &["checkout".into()], &other_ctx).unwrap();
+        let other_saved = apply_patch_locally(&other_dep, &save_patch(&other).unwrap()).unwrap();
+        let mut corrupt = mk_deployment(
+            "bookinfo",
+            "reviews-v2",
+            &[("app", "reviews")],
+            vec![mk_container("reviews", None, None)],
+        );
+        corrupt.metadata.annotations = Some(BTreeMap::from([(
+            DRILL_RESTORE_ANNOTATION.to_string(),
+            "oops".to_string(),
+        )]));
+        let deps = BTreeMap::from([(
+            "mgmt-cluster".to_string(),
+            vec![saved.clone(), other_saved, corrupt, reviews_v1()],
+        )]);
+        let found = pending_restores(&deps, &ctx().failover_service, None);
+        assert_eq!(found.plans, vec![ours.clone()]);
+        assert_eq!(found.unreadable.len(), 1);
+        assert_eq!(found.unreadable[0].0.name, "reviews-v2");
+        let none = pending_restores(&deps, &ctx().failover_service, Some("another-id"));
+        assert!(none.plans.is_empty());
+
+        let (plan, patch) = restore_patch_for(&saved, &ctx().drill_id).unwrap().unwrap();
+        assert_eq!(plan, ours);
+        assert_eq!(patch, restore_patch(&ours));
+        assert_eq!(restore_patch_for(&saved, "another-id").unwrap(), None);
+        assert_eq!(restore_patch_for(&dep, &ctx().drill_id).unwrap(), None);
     }
 
     #[test]

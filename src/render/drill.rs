@@ -4,10 +4,12 @@
 
 use comfy_table::{Table, presets};
 
+use crate::consts::DRILL_RESTORE_ANNOTATION;
 use crate::drill::measure::{ExpectationResult, Verdict};
 use crate::drill::plan::{DrillPlan, TargetPatches, service_label};
 use crate::drill::preflight::PreflightReport;
 use crate::drill::report::DrillReport;
+use crate::drill::restore::{PendingRestores, restore_patch};
 use crate::drill::{human, seconds};
 
 fn table() -> Table {
@@ -241,6 +243,53 @@ pub fn preflight(p: &PreflightReport) -> String {
     }
     for n in &p.notes {
         out.push_str(&format!("note: {n}\n"));
+    }
+    out
+}
+
+/// `drill restore`: what is (or would be, with `dry_run`) put back.
+pub fn restore(pending: &PendingRestores, failover_service: &str, dry_run: bool) -> String {
+    let mut out = String::new();
+    if pending.plans.is_empty() && pending.unreadable.is_empty() {
+        return format!(
+            "nothing to restore: no deployment carries a restore plan of FailoverService {failover_service}\n"
+        );
+    }
+    for p in &pending.plans {
+        let containers: Vec<String> = p
+            .broken_containers()
+            .map(|c| {
+                let show = |v: &Option<Vec<String>>| match v {
+                    None => "absent".to_string(),
+                    Some(v) => compact(&serde_json::json!(v)),
+                };
+                format!(
+                    "container {}: command {}, args {}",
+                    c.name,
+                    show(&c.command),
+                    show(&c.args)
+                )
+            })
+            .collect();
+        out.push_str(&format!(
+            "{} {} (drill {}, started {}): {}\n",
+            if dry_run { "would restore" } else { "restored" },
+            p.deployment,
+            p.drill_id,
+            p.started_at,
+            containers.join("; ")
+        ));
+        if dry_run {
+            out.push_str(&format!("  {}\n", compact(&restore_patch(p))));
+        }
+    }
+    for (d, why) in &pending.unreadable {
+        out.push_str(&format!(
+            "cannot restore {d}: {why}; fix or remove the annotation {DRILL_RESTORE_ANNOTATION} by hand\n"
+        ));
+    }
+    if dry_run {
+        out.push_str("Nothing was changed (--dry-run).\n");
     }
     out
 }
@@ -493,6 +542,27 @@ mod tests {
         assert!(text.contains("GET /productpage through a port-forward to mgmt-cluster:bookinfo/productpage-v1 port 9080, 10/s, timeout 5.0s"));
         assert!(text.contains("failed requests during failover: at most 5"));
         assert!(text.ends_with("Nothing was changed (--dry-run).\n"));
+    }
+
+    #[test]
+    fn restore_text() {
+        let p = plan();
+        let patches = p.patches(&bookinfo(), &ctx()).unwrap();
+        let pending = PendingRestores {
+            plans: patches.iter().map(|t| t.restore_plan.clone()).collect(),
+            unreadable: vec![],
+        };
+        let text = restore(&pending, "service-mesh-hub/reviews-failover", true);
+        assert!(text.starts_with("would restore mgmt-cluster:bookinfo/reviews-v1 (drill reviews-failover-20261127t101500z, started 2026-11-27T10:15:00Z): container reviews: command absent, args absent\n  {\"metadata\""), "{text}");
+        assert!(text.ends_with("Nothing was changed (--dry-run).\n"));
+        assert_eq!(
+            restore(
+                &PendingRestores::default(),
+                "service-mesh-hub/reviews-failover",
+                false
+            ),
+            "nothing to restore: no deployment carries a restore plan of FailoverService service-mesh-hub/reviews-failover\n"
+        );
     }
 
     #[test]
