@@ -127,7 +127,8 @@ pub enum RestoreError {
     Json(#[from] serde_json::Error),
 }
 
-fn containers(dep: &Deployment) -> &[Container] {
+/// The pod template's containers (empty when the deployment has no template spec).
+pub fn template_containers(dep: &Deployment) -> &[Container] {
     dep.spec
         .as_ref()
         .and_then(|s| s.template.spec.as_ref())
@@ -141,11 +142,6 @@ fn dep_name(dep: &Deployment) -> String {
         dep.metadata.namespace.as_deref().unwrap_or(""),
         dep.metadata.name.as_deref().unwrap_or("")
     )
-}
-
-/// The pod template's containers (empty when the deployment has no template spec).
-pub fn template_containers(dep: &Deployment) -> &[Container] {
-    containers(dep)
 }
 
 /// Build the restore plan for `dep` in `cluster`, breaking the named containers. Refuses a
@@ -165,7 +161,7 @@ pub fn restore_plan(
             failover_service: pending.failover_service.name,
         });
     }
-    let list = containers(dep);
+    let list = template_containers(dep);
     if list.is_empty() {
         return Err(RestoreError::NoContainers {
             deployment: dep_name(dep),
@@ -459,7 +455,7 @@ pub fn verify_restored(plan: &RestorePlan, dep: &Deployment) -> Result<(), Vec<S
             "annotation {DRILL_RESTORE_ANNOTATION} is still set"
         ));
     }
-    let list = containers(dep);
+    let list = template_containers(dep);
     for saved in plan.broken_containers() {
         match list.iter().find(|c| c.name == saved.name) {
             None => diffs.push(format!("container {} is gone", saved.name)),
