@@ -37,4 +37,7 @@ pub mod consts {
     /// Istio's endpoint label naming the cluster a workload runs in (multi-primary
     /// per-cluster subsets).
     pub const ISTIO_CLUSTER_LABEL: &str = "topology.istio.io/cluster";
+    /// Annotation on a Deployment holding the drill's restore plan (JSON, see
+    /// `drill::restore::RestorePlan`) while a drill has it broken or may have.
+    pub const DRILL_RESTORE_ANNOTATION: &str = "drill.kubectl-smh.io/restore";
 }

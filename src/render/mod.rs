@@ -1,4 +1,5 @@
 //! PURE rendering: values in, strings out. Only `cli` writes them anywhere.
 
+pub mod drill;
 pub mod json;
 pub mod yaml;
