@@ -97,6 +97,8 @@ pub struct Ctx<'a> {
     /// For each traffic target, the policies whose destinationSelector selects it, in
     /// input order (indices into `policies`).
     pub applied: BTreeMap<TargetId, Vec<usize>>,
+    /// FailoverServices by (namespace, name); the first of duplicates.
+    failover_index: BTreeMap<(String, String), usize>,
 }
 
 /// What the translation reports besides objects.
@@ -136,23 +138,52 @@ impl<'a> Ctx<'a> {
         }
         let mut applied: BTreeMap<TargetId, Vec<usize>> = BTreeMap::new();
         for (i, p) in policies.iter().enumerate() {
-            for (t, svc) in &targets {
-                if select::destination_selector_matches(
-                    &p.tp.spec.destination_selector,
-                    &t.cluster,
-                    svc,
-                ) {
+            let selectors = &p.tp.spec.destination_selector;
+            // Fast path: only kubeServiceRefs, which match exactly, so look them up instead
+            // of testing every target (same result as the full scan).
+            let refs_only = !selectors.is_empty()
+                && selectors
+                    .iter()
+                    .all(|s| s.kube_service_matcher.is_none() && s.kube_service_refs.is_some());
+            let candidates: Vec<(&TargetId, &&Service)> = if refs_only {
+                let keys: BTreeSet<TargetId> = selectors
+                    .iter()
+                    .flat_map(|s| s.kube_service_refs.iter().flat_map(|r| &r.services))
+                    .map(|r| TargetId::new(&r.name, &r.namespace, &r.cluster_name))
+                    .collect();
+                keys.iter()
+                    .filter_map(|k| targets.get_key_value(k))
+                    .collect()
+            } else {
+                targets.iter().collect()
+            };
+            for (t, svc) in candidates {
+                if select::destination_selector_matches(selectors, &t.cluster, svc) {
                     applied.entry(t.clone()).or_default().push(i);
                 }
             }
+        }
+        let mut failover_index = BTreeMap::new();
+        for (i, f) in failovers.iter().enumerate() {
+            failover_index
+                .entry((f.id.namespace.clone(), f.id.name.clone()))
+                .or_insert(i);
         }
         Ctx {
             topology,
             policies,
             failovers,
+            failover_index,
             targets,
             applied,
         }
+    }
+
+    /// The FailoverService `namespace/name` from the input.
+    pub fn failover(&self, namespace: &str, name: &str) -> Option<&Failover<'a>> {
+        self.failover_index
+            .get(&(namespace.to_string(), name.to_string()))
+            .map(|&i| &self.failovers[i])
     }
 
     pub fn cluster(&self, name: &str) -> Option<&'a ClusterTopology> {

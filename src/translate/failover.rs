@@ -14,7 +14,7 @@
 //!   route to `<hostname>` with a subset had no DestinationRule defining that subset.
 //!   kubectl-smh writes it into each mesh's cluster.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::consts::SMH_NAMESPACE;
 use crate::istio::destination_rule::{ClientTlsSettings, Subset, TlsMode, TrafficPolicy};
@@ -45,37 +45,55 @@ pub(crate) fn translate_failovers(
     out: &mut Vec<Emitted>,
     uses: &mut Vec<Use>,
 ) {
+    let subsets = shift_subsets(ctx);
+    let none = ShiftSubsets::default();
     for f in &ctx.failovers {
-        translate_one(ctx, report, f, out, uses);
+        let key = (f.namespace().to_string(), f.name().to_string());
+        translate_one(
+            ctx,
+            report,
+            f,
+            subsets.get(&key).unwrap_or(&none),
+            out,
+            uses,
+        );
     }
 }
 
-/// Subsets that traffic shifts to this FailoverService use (policies applied to at least
-/// one traffic target), and those policies.
-fn shift_subsets(ctx: &Ctx, f: &Failover) -> (BTreeSet<Labels>, BTreeSet<ObjectId>) {
+/// Subsets that traffic shifts to a FailoverService use, and the policies doing so.
+#[derive(Default)]
+struct ShiftSubsets {
+    subsets: BTreeSet<Labels>,
+    owners: BTreeSet<ObjectId>,
+}
+
+/// For every FailoverService (namespace, name): the subsets that traffic shifts to it use,
+/// from policies applied to at least one traffic target.
+fn shift_subsets(ctx: &Ctx) -> BTreeMap<(String, String), ShiftSubsets> {
     let applied: BTreeSet<usize> = ctx.applied.values().flatten().copied().collect();
-    let mut subsets = BTreeSet::new();
-    let mut owners = BTreeSet::new();
+    let mut out: BTreeMap<(String, String), ShiftSubsets> = BTreeMap::new();
     for i in applied {
         let p = &ctx.policies[i];
         for d in p.tp.spec.traffic_shift.iter().flat_map(|s| &s.destinations) {
             if let Some(fd) = &d.failover_service
-                && fd.name == f.name()
-                && fd.namespace == f.namespace()
                 && !fd.subset.is_empty()
             {
-                subsets.insert(fd.subset.clone());
-                owners.insert(p.id.clone());
+                let e = out
+                    .entry((fd.namespace.clone(), fd.name.clone()))
+                    .or_default();
+                e.subsets.insert(fd.subset.clone());
+                e.owners.insert(p.id.clone());
             }
         }
     }
-    (subsets, owners)
+    out
 }
 
 fn translate_one(
     ctx: &Ctx,
     report: &mut Report,
     f: &Failover,
+    shifts: &ShiftSubsets,
     out: &mut Vec<Emitted>,
     uses: &mut Vec<Use>,
 ) {
@@ -177,10 +195,10 @@ fn translate_one(
     }
     let Some(port) = &spec.port else { return };
 
-    let (user_subsets, subset_owners) = shift_subsets(ctx, f);
+    let subset_owners = &shifts.owners;
     // The empty subset first, then the others by name.
     let mut subsets: Vec<Labels> = vec![Labels::new()];
-    let mut named: Vec<Labels> = user_subsets.into_iter().collect();
+    let mut named: Vec<Labels> = shifts.subsets.iter().cloned().collect();
     named.sort_by_key(naming::subset_name);
     subsets.extend(named);
 

@@ -494,11 +494,7 @@ fn traffic_shift(
                 Destination { host, subset, port }
             }
             (None, Some(f)) => {
-                let Some(fs) = ctx
-                    .failovers
-                    .iter()
-                    .find(|x| x.name() == f.name && x.namespace() == f.namespace)
-                else {
+                let Some(fs) = ctx.failover(&f.namespace, &f.name) else {
                     let key = naming::object_key(&f.name, &f.namespace);
                     return Err(format!(
                         "invalid traffic shift destination {key}, FailoverService not found: *v1alpha2.FailoverService with id {key} not found"

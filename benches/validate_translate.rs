@@ -1,0 +1,131 @@
+//! validate + translate of 1,000 FailoverServices with their TrafficPolicies (issue #2 item
+//! 9: under 100 ms). Input: two clusters in global mode, 1,000 services in each; per
+//! service an outlier-detection TrafficPolicy on both copies, a FailoverService (local
+//! first, then remote) and a traffic shift to it — the guide's three manifests, 1,000 times.
+//!
+//! Run: `cargo bench --bench validate_translate`.
+
+use std::time::{Duration, Instant};
+
+use kubectl_smh::model::topology::{ClusterTopology, Mesh, Service, ServicePort, Topology};
+use kubectl_smh::model::{Manifest, SmhObject, Source};
+use kubectl_smh::translate::translate;
+use serde_json::json;
+
+const N: usize = 1000;
+const RUNS: usize = 20;
+
+fn manifests() -> Vec<Manifest> {
+    let mut out = Vec::new();
+    let mut push = |v: serde_json::Value| {
+        let object = match v["kind"].as_str() {
+            Some("TrafficPolicy") => SmhObject::TrafficPolicy(serde_json::from_value(v).unwrap()),
+            _ => SmhObject::FailoverService(serde_json::from_value(v).unwrap()),
+        };
+        let doc = out.len();
+        out.push(Manifest {
+            source: Source {
+                file: "bench.yaml".into(),
+                doc,
+                line: None,
+            },
+            object,
+        });
+    };
+    for i in 0..N {
+        let svc = format!("svc-{i}");
+        push(json!({
+            "apiVersion": "networking.smh.solo.io/v1alpha2", "kind": "TrafficPolicy",
+            "metadata": {"name": format!("{svc}-outlier"), "namespace": "service-mesh-hub"},
+            "spec": {
+                "destinationSelector": [{"kubeServiceRefs": {"services": [
+                    {"name": svc, "namespace": "apps", "clusterName": "mgmt-cluster"},
+                    {"name": svc, "namespace": "apps", "clusterName": "remote-cluster"}
+                ]}}],
+                "outlierDetection": {"consecutiveErrors": 1}
+            }
+        }));
+        push(json!({
+            "apiVersion": "networking.smh.solo.io/v1alpha2", "kind": "FailoverService",
+            "metadata": {"name": format!("{svc}-failover"), "namespace": "service-mesh-hub"},
+            "spec": {
+                "hostname": format!("{svc}-failover.apps.global"),
+                "port": {"number": 9080, "protocol": "http"},
+                "meshes": [{"name": "istiod-istio-system-mgmt-cluster", "namespace": "service-mesh-hub"}],
+                "backingServices": [
+                    {"kubeService": {"name": svc, "namespace": "apps", "clusterName": "mgmt-cluster"}},
+                    {"kubeService": {"name": svc, "namespace": "apps", "clusterName": "remote-cluster"}}
+                ]
+            }
+        }));
+        push(json!({
+            "apiVersion": "networking.smh.solo.io/v1alpha2", "kind": "TrafficPolicy",
+            "metadata": {"name": format!("{svc}-shift"), "namespace": "apps"},
+            "spec": {
+                "destinationSelector": [{"kubeServiceRefs": {"services": [
+                    {"name": svc, "namespace": "apps", "clusterName": "mgmt-cluster"}
+                ]}}],
+                "trafficShift": {"destinations": [{"failoverService": {
+                    "name": format!("{svc}-failover"), "namespace": "service-mesh-hub"
+                }}]}
+            }
+        }));
+    }
+    out
+}
+
+fn topology() -> Topology {
+    let cluster = |name: &str| ClusterTopology {
+        name: name.into(),
+        cluster_domain: "cluster.local".into(),
+        mesh: Some(Mesh {
+            istiod_name: "istiod".into(),
+            istiod_namespace: "istio-system".into(),
+            version: "1.24.2".into(),
+            root_namespace: "istio-system".into(),
+            mode: Default::default(),
+        }),
+        services: (0..N)
+            .map(|i| Service {
+                name: format!("svc-{i}"),
+                namespace: "apps".into(),
+                ports: vec![ServicePort {
+                    name: "http".into(),
+                    port: 9080,
+                    protocol: "TCP".into(),
+                    app_protocol: None,
+                }],
+                sidecar_workloads: true,
+                labels: Default::default(),
+            })
+            .collect(),
+    };
+    Topology {
+        clusters: vec![cluster("mgmt-cluster"), cluster("remote-cluster")],
+        virtual_meshes: vec![],
+    }
+}
+
+fn main() {
+    let manifests = manifests();
+    let topology = topology();
+    let mut times: Vec<Duration> = Vec::with_capacity(RUNS);
+    let mut objects = 0;
+    for _ in 0..RUNS + 2 {
+        let start = Instant::now();
+        let t = translate(&manifests, &topology);
+        times.push(start.elapsed());
+        assert!(!t.has_errors(), "{:?}", t.diagnostics.first());
+        objects = t.objects.len();
+    }
+    times.drain(..2); // warm-up
+    times.sort();
+    println!(
+        "translate: {} manifests ({N} FailoverServices, {} TrafficPolicies) -> {objects} objects: median {:.1} ms, min {:.1} ms, max {:.1} ms over {RUNS} runs (target for validate + translate: 100 ms)",
+        manifests.len(),
+        2 * N,
+        times[RUNS / 2].as_secs_f64() * 1e3,
+        times[0].as_secs_f64() * 1e3,
+        times[RUNS - 1].as_secs_f64() * 1e3,
+    );
+}
