@@ -1,0 +1,3 @@
+//! What runs inside a simulated cluster.
+
+pub mod mesh;
