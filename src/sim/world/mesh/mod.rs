@@ -3,11 +3,13 @@
 //! A pure, clock-injected core — [`istio::build`] turns the Istio objects stored in the
 //! client's cluster plus the endpoints of every cluster into a [`xds::ProxyConfig`], and
 //! [`proxy::Proxy`] runs it (routing, priorities, outlier detection, retries) — and a thin
-//! async shell, [`sidecar::Sidecar`], that collects those inputs from the simulated clusters
-//! and sends real HTTP requests to the chosen pods over loopback.
+//! async shell: [`inputs::collect`] reads those inputs from the fleet's stores and
+//! [`sidecar::Sidecar`] sends real HTTP requests to the chosen pods over loopback.
 
+pub mod inputs;
 pub mod istio;
 pub mod outlier;
 pub mod proxy;
 pub mod rng;
+pub mod sidecar;
 pub mod xds;
