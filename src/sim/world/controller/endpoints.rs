@@ -42,8 +42,9 @@ pub(crate) fn subsets(svc: &Value, pods: &[&Value]) -> Vec<Value> {
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    // port set -> (ready addresses, not-ready addresses)
-    let mut groups: BTreeMap<String, (Vec<Value>, Vec<Value>, Vec<Value>)> = BTreeMap::new();
+    // port set -> (ports, ready addresses, not-ready addresses)
+    type Group = (Vec<Value>, Vec<Value>, Vec<Value>);
+    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     for pod in pods {
         let mut ports = Vec::new();
         for sp in &svc_ports {

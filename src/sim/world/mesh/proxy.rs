@@ -380,7 +380,7 @@ impl Proxy {
         let authority = req.authority.to_ascii_lowercase();
         let vhost = table
             .iter()
-            .find(|vh| vh.domains.iter().any(|d| *d == authority))
+            .find(|vh| vh.domains.contains(&authority))
             .ok_or_else(not_found)?;
         let path_only = req.path.split('?').next().unwrap_or("");
         let query: BTreeMap<String, String> = req
@@ -537,7 +537,7 @@ impl Proxy {
         {
             let freq = freq.max(1) as usize;
             let n = ex.attempted_levels.len();
-            if n >= freq && n % freq == 0 {
+            if n >= freq && n.is_multiple_of(freq) {
                 ex.excluded_levels
                     .extend(ex.attempted_levels.iter().copied());
             }

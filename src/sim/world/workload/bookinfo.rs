@@ -117,9 +117,8 @@ pub fn app_for(container: &Value) -> Option<(App, Vec<u16>)> {
             return None;
         }
         return Some((App::IstioProxy, vec![15021]));
-    } else if repo == "coredns" || repo.contains("coredns") {
-        return None;
-    } else if ports.is_empty() {
+    } else if repo.contains("coredns") || ports.is_empty() {
+        // DNS servers (UDP) and images without ports serve nothing over HTTP.
         return None;
     } else {
         App::Echo

@@ -642,3 +642,42 @@ fn istio_default_retries_cannot_hide_the_re_ejection_lag() {
         vec![run("S", 200, 27), run("local", 503, 10), run("S", 200, 40)]
     );
 }
+
+#[test]
+fn a_host_change_starts_a_merge_window_too() {
+    // Measured with Envoy 1.40 (EDS from a file; primary host replaced by another failing
+    // host, then requests every 100 ms):
+    //   change 0.3 s before the first failure -> [p2 500 x10, sec 200 x15]
+    //   change 1.5 s before the first failure -> [p2 500 x1, sec 200 x24]
+    // Host additions/removals are delivered at once but restart the merge window, so an
+    // ejection right after a rollout reaches the load balancer up to 1 s late.
+    const P2: &str = "10.0.0.3:9080";
+    let failing = |h: &str, _t: Duration| {
+        if h == S {
+            AttemptResult::Http(200)
+        } else {
+            AttemptResult::Http(500)
+        }
+    };
+    for (lead_ms, expected) in [
+        (300, vec![run(P2, 500, 10), run("S", 200, 15)]),
+        (1500, vec![run(P2, 500, 1), run("S", 200, 24)]),
+    ] {
+        let mut p = proxy_with(failover_config(
+            &[P],
+            &[S],
+            &od(1000, 30_000, 300_000, 100),
+            None,
+        ));
+        p.update_config(
+            failover_config(&[P2], &[S], &od(1000, 30_000, 300_000, 100), None),
+            ms(2500),
+        );
+        let from = ms(2500 + lead_ms);
+        assert_eq!(
+            phase(&mut p, from, from + ms(2500), &failing),
+            expected,
+            "lead {lead_ms} ms"
+        );
+    }
+}
