@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use kubectl_smh::drill::Class;
+use kubectl_smh::drill::classify::{Answer, Classifier};
 use kubectl_smh::model::topology::MultiClusterMode;
 use kubectl_smh::sim::net::PodNetwork;
 use kubectl_smh::sim::store::{Gvr, Store};
@@ -139,7 +141,21 @@ async fn productpage(c: &Cluster) -> (Stars, String) {
     .expect("productpage answers");
     assert_eq!(resp.status, 200);
     let body = resp.body_text();
-    (classify(&body), body)
+    let stars = classify(&body);
+    // The drill's own classifier reads the simulated page the same way.
+    let drill_class = Classifier::bookinfo()
+        .classify(Answer::Http {
+            status: resp.status,
+            body: &body,
+        })
+        .class;
+    let expected = match stars {
+        Stars::None | Stars::Black => Class::Primary,
+        Stars::Red => Class::FailedOver,
+        Stars::Error => Class::Error,
+    };
+    assert_eq!(drill_class, expected, "{stars:?}: {body}");
+    (stars, body)
 }
 
 fn set_command(c: &Cluster, deploy: &str, command: Option<Value>) {
