@@ -242,6 +242,12 @@ async fn drill(mgmt: &Cluster) -> Vec<Stars> {
     let start = Instant::now();
     loop {
         let (s, _) = productpage(mgmt).await;
+        if s == Stars::Red && !seen.contains(&Stars::Red) {
+            eprintln!(
+                "first red stars {:?} after the break rolled out",
+                start.elapsed()
+            );
+        }
         seen.push(s);
         if seen.len() >= 5 && seen[seen.len() - 5..].iter().all(|s| *s == Stars::Red) {
             break;
@@ -265,6 +271,10 @@ async fn drill(mgmt: &Cluster) -> Vec<Stars> {
     loop {
         let (s, _) = productpage(mgmt).await;
         if matches!(s, Stars::None | Stars::Black) {
+            eprintln!(
+                "failed back {:?} after the restore rolled out",
+                start.elapsed()
+            );
             break;
         }
         assert!(start.elapsed() < Duration::from_secs(15), "no failback");

@@ -25,8 +25,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! - [`seed`] creates the objects as the guide's prerequisites leave them (see [`seed`]'s
-//!   module documentation for the multi-cluster mode signals);
+//! - [`seed()`] creates the objects as the guide's prerequisites leave them (see the
+//!   [`seed`](mod@seed) module documentation for the multi-cluster mode signals);
 //! - [`spawn`] starts the controllers ([`controller`]) and the workloads ([`workload`]) of
 //!   one cluster and registers it in the fleet; it must run inside a tokio runtime;
 //! - the data plane ([`mesh`]) routes each sidecar's outbound requests by the Istio objects

@@ -23,7 +23,7 @@ use std::time::Duration;
 use super::rng::Rng;
 
 /// Envoy's outlier detection settings for one cluster (the `OutlierDetection` proto after
-/// Istio's translation of a DestinationRule; see [`OutlierConfig::from_istio`]).
+/// Istio's translation of a DestinationRule; see [`super::istio::outlier_from_istio`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct OutlierConfig {
     pub consecutive_5xx: u32,

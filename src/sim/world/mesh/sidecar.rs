@@ -123,8 +123,18 @@ impl Sidecar {
         let config = istio::build(&inputs);
         let now = self.clock.now();
         let mut st = self.lock();
-        st.proxy.update_config(config, now);
-        st.version = version;
+        // Resource versions only grow: never replace a newer configuration that a
+        // concurrent request applied meanwhile with this older one.
+        let older = st.version.iter().any(|(name, rv)| {
+            version
+                .iter()
+                .find(|(n, _)| n == name)
+                .is_some_and(|(_, v)| v < rv)
+        });
+        if !older {
+            st.proxy.update_config(config, now);
+            st.version = version;
+        }
     }
 
     /// A copy of the proxy's state (configuration and run-time state), for explanations.
