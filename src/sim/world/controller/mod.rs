@@ -91,7 +91,7 @@ pub(crate) fn reconcile(
 ) -> Option<Instant> {
     gc::default_service_accounts(store);
     deployment::sync(store);
-    replicaset::sync(store, state, cfg.istio_version.as_deref());
+    replicaset::sync(store, state, &cfg.node_name, cfg.istio_version.as_deref());
     let due = kubelet::sync(store, net, cfg, state, now);
     endpoints::sync(store);
     gc::collect(store);

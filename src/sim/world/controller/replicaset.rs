@@ -37,14 +37,14 @@ fn available(pod: &Value, min_ready: i64) -> bool {
     since.is_some_and(|t| jiff::Timestamp::now().as_second() - t.as_second() >= min_ready)
 }
 
-pub(super) fn sync(store: &Store, state: &mut State, istio_version: Option<&str>) {
+pub(super) fn sync(store: &Store, state: &mut State, node: &str, istio_version: Option<&str>) {
     let (rss, _) = store.list(&obj::replica_sets(), None);
     let (pods, _) = store.list(&obj::pods(), None);
     for rs in &rss {
         if is_deleting(rs) {
             continue;
         }
-        let _ = sync_one(store, state, rs, &pods, istio_version);
+        let _ = sync_one(store, state, rs, &pods, node, istio_version);
     }
 }
 
@@ -75,6 +75,7 @@ fn sync_one(
     state: &mut State,
     rs: &Value,
     pods: &[Value],
+    node: &str,
     istio_version: Option<&str>,
 ) -> Result<(), StoreError> {
     let ns = namespace(rs);
@@ -96,6 +97,8 @@ fn sync_one(
             for _ in 0..10 {
                 let pod_name = format!("{}-{}", name(rs), state.suffix(5));
                 let mut pod = new_pod(rs, &pod_name);
+                // Scheduled on the cluster's single node as it is created.
+                pod["spec"]["nodeName"] = json!(node);
                 if let Some(version) = istio_version {
                     let ns_labels = store
                         .get(&obj::namespaces(), "", ns)

@@ -233,7 +233,6 @@ struct RegHost {
     namespace: String,
     /// `(port name, port)`.
     ports: Vec<(String, u16)>,
-    /// Extra Host-header names (short names, VIPs).
     kind: RegKind,
     cluster_ip: Option<String>,
     short_name: Option<String>,
