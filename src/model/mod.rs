@@ -5,8 +5,10 @@ pub mod duration;
 pub mod k8s;
 pub mod naming;
 pub mod parse;
+pub mod select;
 pub mod topology;
 pub mod types;
+pub mod validate;
 pub mod yaml;
 
 pub use diag::{Diagnostic, ObjectId, Severity, Source, StatusTarget};
@@ -14,6 +16,7 @@ pub use topology::Topology;
 pub use types::{FailoverService, TrafficPolicy};
 
 /// One SMH object read from input.
+#[allow(clippy::large_enum_variant)] // both variants are large; boxing would change the API
 #[derive(Debug, Clone, PartialEq)]
 pub enum SmhObject {
     FailoverService(FailoverService),

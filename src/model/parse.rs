@@ -34,6 +34,9 @@ pub struct Loaded {
     /// Validation uses this so that a reference to such an object is not also reported as
     /// a reference to a missing object.
     pub rejected: Vec<ObjectId>,
+    /// The parsed tree of every accepted object, to locate fields named by later
+    /// diagnostics (see [`Loaded::fill_positions`]).
+    nodes: std::collections::BTreeMap<Source, Node>,
 }
 
 impl Loaded {
@@ -49,6 +52,25 @@ impl Loaded {
         self.diagnostics.extend(other.diagnostics);
         self.inputs.extend(other.inputs);
         self.rejected.extend(other.rejected);
+        self.nodes.extend(other.nodes);
+    }
+
+    /// Line and column of `field` (a path like `spec.backingServices[1].kubeService`) in the
+    /// object read from `source`; the deepest existing part of the path when the field
+    /// itself is absent.
+    pub fn locate(&self, source: &Source, field: &str) -> Option<(usize, usize)> {
+        let node = self.nodes.get(source)?;
+        Some(node.locate(&yaml::parse_path(field), false))
+    }
+
+    /// Fill in the position of diagnostics that name a source and a field but no position
+    /// (validation works on typed objects, which carry no positions).
+    pub fn fill_positions(&self, diagnostics: &mut [Diagnostic]) {
+        for d in diagnostics.iter_mut().filter(|d| d.position.is_none()) {
+            if let (Some(source), Some(field)) = (&d.source, &d.field) {
+                d.position = self.locate(source, field);
+            }
+        }
     }
 }
 
@@ -534,6 +556,7 @@ fn process_object(source: &Source, node: &Node, default_namespace: &str, out: &m
             if meta.namespace.is_none() {
                 meta.namespace = Some(default_namespace.to_string());
             }
+            out.nodes.insert(source.clone(), node.clone());
             out.manifests.push(Manifest {
                 source: source.clone(),
                 object: obj,
@@ -874,7 +897,18 @@ fn remove_at(json: &mut serde_json::Value, path: &[PathSeg]) -> bool {
 
 /// Make serde's messages read like the rest: quotes instead of backticks, YAML type names.
 pub(crate) fn humanize_serde_message(msg: &str) -> String {
-    let mut m = msg.replace('`', "\"");
+    // Numbers and booleans are shown bare, strings quoted.
+    let mut bare = msg.to_string();
+    for kind in ["integer `", "boolean `", "floating point `"] {
+        if let Some(start) = bare.find(kind) {
+            let open = start + kind.len() - 1;
+            if let Some(len) = bare[open + 1..].find('`') {
+                bare.replace_range(open + 1 + len..open + 2 + len, "");
+                bare.replace_range(open..open + 1, "");
+            }
+        }
+    }
+    let mut m = bare.replace('`', "\"");
     for (from, to) in [
         (
             "expected u32",
@@ -893,6 +927,11 @@ pub(crate) fn humanize_serde_message(msg: &str) -> String {
     if let Some(idx) = m.find("expected struct ") {
         m.truncate(idx);
         m.push_str("expected a mapping");
+    }
+    if m.starts_with("invalid type: boolean") && m.ends_with("expected a string") {
+        m.push_str(
+            " (unquoted yes, no, on, off, y and n are booleans in YAML 1.1, as kubectl reads it; quote the value)",
+        );
     }
     m
 }

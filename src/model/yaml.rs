@@ -96,6 +96,31 @@ pub fn path_to_string(path: &[PathSeg]) -> String {
     out
 }
 
+/// Parse a path written by [`path_to_string`] (`clusters[1].services[0].name`) back into
+/// segments.
+pub fn parse_path(field: &str) -> Vec<PathSeg> {
+    let mut out = Vec::new();
+    for part in field.split('.') {
+        let mut rest = part;
+        if let Some(idx) = rest.find('[') {
+            if idx > 0 {
+                out.push(PathSeg::Key(rest[..idx].to_string()));
+            }
+            rest = &rest[idx..];
+            while let Some(stripped) = rest.strip_prefix('[') {
+                let Some(end) = stripped.find(']') else { break };
+                if let Ok(i) = stripped[..end].parse() {
+                    out.push(PathSeg::Index(i));
+                }
+                rest = &stripped[end + 1..];
+            }
+        } else if !rest.is_empty() {
+            out.push(PathSeg::Key(rest.to_string()));
+        }
+    }
+    out
+}
+
 impl Node {
     /// The value under `key` if this is a mapping that has it.
     pub fn get(&self, key: &str) -> Option<&Node> {
@@ -261,8 +286,7 @@ pub fn split_documents(input: &str) -> Vec<DocText<'_>> {
     let mut explicit = false;
     let mut ended = false; // current chunk was closed by `...`
     let mut offset = 0usize;
-    let mut line_no = 1usize;
-    for line in input.split_inclusive('\n') {
+    for (line_no, line) in (1usize..).zip(input.split_inclusive('\n')) {
         let content = line.trim_end_matches(['\n', '\r']);
         if is_marker(content, "---") {
             push_chunk(&mut docs, &input[start..offset], start_line, explicit);
@@ -286,7 +310,6 @@ pub fn split_documents(input: &str) -> Vec<DocText<'_>> {
             ended = true;
         }
         offset += line.len();
-        line_no += 1;
     }
     push_chunk(&mut docs, &input[start..], start_line, explicit);
     docs
@@ -749,10 +772,10 @@ fn resolve_plain(text: &str) -> Value {
     if let Some(v) = parse_int(&plain) {
         return v;
     }
-    if is_float(&plain) {
-        if let Ok(f) = plain.parse::<f64>() {
-            return Value::Float(f);
-        }
+    if is_float(&plain)
+        && let Ok(f) = plain.parse::<f64>()
+    {
+        return Value::Float(f);
     }
     Value::String(text.to_string())
 }
@@ -840,6 +863,18 @@ mod tests {
         let docs = split_documents(text);
         assert_eq!(docs.len(), 1, "{docs:?}");
         parse_document(&docs[0])
+    }
+
+    #[test]
+    fn paths_round_trip() {
+        for p in [
+            "clusters[1].services[0].ports",
+            "spec.port.number",
+            "items[3]",
+            "a[0][1].b",
+        ] {
+            assert_eq!(path_to_string(&parse_path(p)), p);
+        }
     }
 
     #[test]
