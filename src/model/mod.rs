@@ -5,6 +5,7 @@ pub mod duration;
 pub mod k8s;
 pub mod naming;
 pub mod parse;
+pub mod report;
 pub mod select;
 pub mod topology;
 pub mod types;

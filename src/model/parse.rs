@@ -221,7 +221,7 @@ pub fn parse_bytes_with(file_label: &str, bytes: &[u8], default_namespace: &str)
     let text = match yaml::decode_text(bytes) {
         Ok(t) => t,
         Err(e) => {
-            let mut d = file_diag(Severity::Error, file_label, &e.message);
+            let mut d = file_diag(Severity::Error, file_label, &e.describe());
             d.position = e.position;
             out.diagnostics.push(d);
             return out;
@@ -249,13 +249,10 @@ pub fn parse_bytes_with(file_label: &str, bytes: &[u8], default_namespace: &str)
             continue;
         }
         match yaml::parse_document(doc) {
-            Err(e) => out.diagnostics.push(source_diag(
-                &source,
-                None,
-                None,
-                e.position,
-                format!("YAML syntax error: {}", e.message),
-            )),
+            Err(e) => {
+                out.diagnostics
+                    .push(source_diag(&source, None, None, e.position, e.describe()))
+            }
             Ok(None) => {}
             Ok(Some(node)) => {
                 objects += 1;

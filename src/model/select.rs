@@ -108,13 +108,78 @@ pub fn destination_selectors_match(
             .any(|s| selector_matches(s, cluster, service))
 }
 
-/// The traffic targets a TrafficPolicy applies to, in topology order.
+/// The traffic targets a TrafficPolicy applies to, in topology order. To select for many
+/// policies, build a [`TargetIndex`] once and use [`TargetIndex::policy_targets`].
 pub fn traffic_policy_targets<'a>(tp: &TrafficPolicy, topology: &'a Topology) -> Vec<Target<'a>> {
-    traffic_targets(topology)
-        .filter(|t| {
-            destination_selectors_match(&tp.spec.destination_selector, &t.cluster.name, t.service)
-        })
+    let index = TargetIndex::new(topology);
+    index
+        .policy_targets(tp)
+        .into_iter()
+        .map(|i| index.targets()[i])
         .collect()
+}
+
+/// The traffic targets of a topology with a lookup by `(cluster, namespace, name)`, so
+/// selecting for many policies stays linear in their size.
+#[derive(Debug, Clone)]
+pub struct TargetIndex<'a> {
+    targets: Vec<Target<'a>>,
+    by_ref: std::collections::HashMap<(&'a str, &'a str, &'a str), usize>,
+}
+
+impl<'a> TargetIndex<'a> {
+    pub fn new(topology: &'a Topology) -> TargetIndex<'a> {
+        let targets: Vec<Target<'a>> = traffic_targets(topology).collect();
+        let mut by_ref = std::collections::HashMap::with_capacity(targets.len());
+        for (i, t) in targets.iter().enumerate() {
+            by_ref
+                .entry((
+                    t.cluster.name.as_str(),
+                    t.service.namespace.as_str(),
+                    t.service.name.as_str(),
+                ))
+                .or_insert(i);
+        }
+        TargetIndex { targets, by_ref }
+    }
+
+    /// Every traffic target, in topology order; indexes returned by this type refer to it.
+    pub fn targets(&self) -> &[Target<'a>] {
+        &self.targets
+    }
+
+    /// The index of the traffic target `name.namespace` in `cluster`.
+    pub fn find(&self, name: &str, namespace: &str, cluster: &str) -> Option<usize> {
+        self.by_ref.get(&(cluster, namespace, name)).copied()
+    }
+
+    /// Indexes of the traffic targets `tp` selects, ascending (topology order). The same
+    /// result as filtering with [`destination_selectors_match`].
+    pub fn policy_targets(&self, tp: &TrafficPolicy) -> Vec<usize> {
+        let selectors = &tp.spec.destination_selector;
+        if selectors.is_empty() {
+            return (0..self.targets.len()).collect();
+        }
+        let mut found = std::collections::BTreeSet::new();
+        for sel in selectors {
+            if sel.kube_service_matcher.is_some() {
+                found.extend(
+                    self.targets
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, t)| selector_matches(sel, &t.cluster.name, t.service))
+                        .map(|(i, _)| i),
+                );
+            } else if let Some(refs) = &sel.kube_service_refs {
+                found.extend(
+                    refs.services
+                        .iter()
+                        .filter_map(|r| self.find(&r.name, &r.namespace, &r.cluster_name)),
+                );
+            }
+        }
+        found.into_iter().collect()
+    }
 }
 
 /// Does a `sourceSelector` include workloads of `cluster`?
@@ -305,6 +370,61 @@ mod tests {
             "a"
         ));
         assert!(!workload_selector_contains_cluster(&[w(&["b"])], "a"));
+    }
+
+    #[test]
+    fn index_agrees_with_filtering() {
+        let t = topo();
+        let r = |name: &str, ns: &str, c: &str| ClusterObjectRef {
+            name: name.into(),
+            namespace: ns.into(),
+            cluster_name: c.into(),
+        };
+        let refs = TrafficTargetSelector {
+            kube_service_refs: Some(KubeServiceRefs {
+                services: vec![
+                    r("reviews", "other", "b"),
+                    r("reviews", "bookinfo", "a"),
+                    r("legacy", "bookinfo", "a"),
+                ],
+            }),
+            ..Default::default()
+        };
+        let matcher = TrafficTargetSelector {
+            kube_service_matcher: Some(KubeServiceMatcher {
+                labels: [("app".to_string(), "ratings".to_string())]
+                    .into_iter()
+                    .collect(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let index = TargetIndex::new(&t);
+        for sels in [
+            vec![],
+            vec![refs.clone()],
+            vec![matcher.clone()],
+            vec![refs, matcher],
+            vec![TrafficTargetSelector::default()],
+        ] {
+            let p = tp(sels);
+            let filtered: Vec<String> = traffic_targets(&t)
+                .filter(|x| {
+                    destination_selectors_match(
+                        &p.spec.destination_selector,
+                        &x.cluster.name,
+                        x.service,
+                    )
+                })
+                .map(|x| x.ref_key())
+                .collect();
+            let indexed: Vec<String> = index
+                .policy_targets(&p)
+                .iter()
+                .map(|&i| index.targets()[i].ref_key())
+                .collect();
+            assert_eq!(filtered, indexed);
+        }
     }
 
     #[test]

@@ -312,7 +312,7 @@ impl Topology {
                 source: Some(super::Source {
                     file: label.to_string(),
                     doc: 0,
-                    line: Some(1),
+                    line: None,
                 }),
                 object: None,
                 field,
@@ -330,11 +330,7 @@ impl Topology {
                 Ok(Some(node)) => nodes.push(node),
                 Ok(None) => {}
                 Err(e) => {
-                    return Err(invalid(vec![diag(
-                        None,
-                        e.position,
-                        format!("YAML syntax error: {}", e.message),
-                    )]));
+                    return Err(invalid(vec![diag(None, e.position, e.describe())]));
                 }
             }
         }

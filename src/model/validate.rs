@@ -59,7 +59,7 @@ use super::diag::{Diagnostic, ObjectId, Severity, StatusTarget};
 use super::duration::parse_duration;
 use super::k8s;
 use super::naming::{mesh_key, object_key};
-use super::select::{self, Target};
+use super::select::{self, Target, TargetIndex};
 use super::topology::Topology;
 use super::types::{
     ClusterObjectRef, FailoverService, OutlierDetection, TrafficPolicy, outlier_defaults,
@@ -201,7 +201,8 @@ struct TpInfo<'a> {
     id: ObjectId,
     /// Passed the pre-check and the field checks: SMH would have applied it.
     valid: bool,
-    targets: Vec<Target<'a>>,
+    /// Indexes into `Validator::index` of the traffic targets it selects.
+    targets: Vec<usize>,
 }
 
 struct Validator<'a> {
@@ -212,6 +213,9 @@ struct Validator<'a> {
     /// FailoverServices by (namespace, name), first occurrence.
     fss: BTreeMap<(String, String), &'a FailoverService>,
     tps: Vec<TpInfo<'a>>,
+    index: TargetIndex<'a>,
+    /// For each traffic target (by index), the policies (by index into `tps`) selecting it.
+    by_target: Vec<Vec<usize>>,
 }
 
 impl<'a> Validator<'a> {
@@ -227,6 +231,8 @@ impl<'a> Validator<'a> {
             diags: Vec::new(),
             fss: BTreeMap::new(),
             tps: Vec::new(),
+            index: TargetIndex::new(topology),
+            by_target: Vec::new(),
         }
     }
 
@@ -260,7 +266,7 @@ impl<'a> Validator<'a> {
                 let pre_ok = !pre.iter().any(|f| f.severity == Severity::Error);
                 findings.extend(pre);
                 let valid = field_ok && pre_ok;
-                let targets = select::traffic_policy_targets(tp, self.topology);
+                let targets = self.index.policy_targets(tp);
                 if targets.is_empty() && pre_ok && !tp.spec.destination_selector.is_empty() {
                     findings.push(warning(
                         "spec.destinationSelector",
@@ -280,6 +286,12 @@ impl<'a> Validator<'a> {
             }
         }
         self.tps = tps;
+        self.by_target = vec![Vec::new(); self.index.targets().len()];
+        for (i, info) in self.tps.iter().enumerate() {
+            for &t in &info.targets {
+                self.by_target[t].push(i);
+            }
+        }
         for i in 0..self.tps.len() {
             self.tp_per_target(i);
         }
@@ -359,13 +371,9 @@ impl<'a> Validator<'a> {
                     continue; // reported by the field checks
                 }
                 let field = format!("spec.destinationSelector[{i}].kubeServiceRefs.services[{j}]");
-                if select::find_traffic_target(
-                    self.topology,
-                    &r.name,
-                    &r.namespace,
-                    &r.cluster_name,
-                )
-                .is_none()
+                if self
+                    .target(&r.name, &r.namespace, &r.cluster_name)
+                    .is_none()
                 {
                     out.push(at(
                         error(
@@ -401,12 +409,7 @@ impl<'a> Validator<'a> {
                         continue;
                     }
                     let key = format!("{}.{}.{}", ks.name, ks.namespace, ks.cluster_name);
-                    match select::find_traffic_target(
-                        self.topology,
-                        &ks.name,
-                        &ks.namespace,
-                        &ks.cluster_name,
-                    ) {
+                    match self.target(&ks.name, &ks.namespace, &ks.cluster_name) {
                         None => {
                             shift_error = Some(error(
                                 format!("{field}.kubeService"),
@@ -479,12 +482,7 @@ impl<'a> Validator<'a> {
             && !(ks.name.is_empty() || ks.namespace.is_empty() || ks.cluster_name.is_empty())
         {
             let key = format!("{}.{}.{}", ks.name, ks.namespace, ks.cluster_name);
-            match select::find_traffic_target(
-                self.topology,
-                &ks.name,
-                &ks.namespace,
-                &ks.cluster_name,
-            ) {
+            match self.target(&ks.name, &ks.namespace, &ks.cluster_name) {
                 None => {
                     mirror_error = Some(error(
                         "spec.mirror.kubeService",
@@ -528,8 +526,8 @@ impl<'a> Validator<'a> {
             if targets.is_empty() {
                 continue; // SMH translates per target; a policy selecting nothing is never translated
             }
-            for t in &targets {
-                let st = valid.then(|| StatusTarget::TrafficTarget(t.key()));
+            for &t in &targets {
+                let st = valid.then(|| StatusTarget::TrafficTarget(self.index.targets()[t].key()));
                 self.emit(
                     m,
                     Finding {
@@ -548,17 +546,16 @@ impl<'a> Validator<'a> {
     /// value owns the field; a later one setting a different value conflicts.
     fn conflicts(&mut self) {
         let mut found: Vec<(usize, Finding)> = Vec::new();
-        let all_targets: Vec<Target<'a>> = select::traffic_targets(self.topology).collect();
-        for t in &all_targets {
-            let key = t.key();
-            let mut policies: Vec<usize> = (0..self.tps.len())
-                .filter(|&i| {
-                    self.tps[i].valid && self.tps[i].targets.iter().any(|x| x.key() == key)
-                })
+        for (ti, t) in self.index.targets().iter().enumerate() {
+            let mut policies: Vec<usize> = self.by_target[ti]
+                .iter()
+                .copied()
+                .filter(|&i| self.tps[i].valid)
                 .collect();
             if policies.len() < 2 {
                 continue;
             }
+            let key = t.key();
             policies.sort_by_key(|&i| {
                 let info = &self.tps[i];
                 let accepted = info
@@ -671,14 +668,25 @@ impl<'a> Validator<'a> {
         )
     }
 
-    /// Does a valid input TrafficPolicy with outlier detection apply to `t`?
-    fn has_outlier_detection(&self, t: &Target<'_>) -> bool {
-        let key = t.key();
-        self.tps.iter().any(|info| {
-            info.valid
-                && info.tp.spec.outlier_detection.is_some()
-                && info.targets.iter().any(|x| x.key() == key)
+    /// Does a valid input TrafficPolicy with outlier detection apply to the traffic target
+    /// with index `target`?
+    fn has_outlier_detection(&self, target: usize) -> bool {
+        self.by_target[target].iter().any(|&i| {
+            let info = &self.tps[i];
+            info.valid && info.tp.spec.outlier_detection.is_some()
         })
+    }
+
+    /// The traffic target `name.namespace` in `cluster`.
+    fn target(&self, name: &str, namespace: &str, cluster: &str) -> Option<Target<'a>> {
+        self.target_at(name, namespace, cluster).map(|(_, t)| t)
+    }
+
+    /// The traffic target `name.namespace` in `cluster`, with its index.
+    fn target_at(&self, name: &str, namespace: &str, cluster: &str) -> Option<(usize, Target<'a>)> {
+        self.index
+            .find(name, namespace, cluster)
+            .map(|i| (i, self.index.targets()[i]))
     }
 
     /// Would any input TrafficPolicy with outlier detection select this service (which is
@@ -826,9 +834,7 @@ impl<'a> Validator<'a> {
                 ));
             }
             let key = format!("{}.{}.{}", k.name, k.namespace, k.cluster_name);
-            let Some(t) =
-                select::find_traffic_target(self.topology, &k.name, &k.namespace, &k.cluster_name)
-            else {
+            let Some((ti, t)) = self.target_at(&k.name, &k.namespace, &k.cluster_name) else {
                 rules.push(error(
                     &kfield,
                     format!("Backing service {key} not found in SMH discovery resources."),
@@ -844,7 +850,7 @@ impl<'a> Validator<'a> {
                 }
                 continue;
             };
-            if !self.has_outlier_detection(&t) {
+            if !self.has_outlier_detection(ti) {
                 rules.push(error(
                     &kfield,
                     format!("Service {key} does not have any TrafficPolicies that apply OutlierDetection settings."),

@@ -230,9 +230,37 @@ impl Node {
 /// A YAML problem in one document: syntax error, limit exceeded, not text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct YamlError {
+    pub kind: YamlErrorKind,
     pub message: String,
     /// 1-based line and column in the whole input, when known.
     pub position: Option<(usize, usize)>,
+}
+
+/// What kind of problem a [`YamlError`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum YamlErrorKind {
+    /// The text is not YAML.
+    Syntax,
+    /// Valid YAML that a Kubernetes manifest cannot hold (duplicate keys, complex keys,
+    /// unknown tags, bad merge keys).
+    Content,
+    /// A resource limit: nesting depth, number of values, size.
+    Limit,
+    /// Not text: invalid UTF-8 or NUL bytes.
+    NotText,
+}
+
+impl YamlError {
+    /// The message with a prefix saying what kind of problem it is.
+    pub fn describe(&self) -> String {
+        match self.kind {
+            YamlErrorKind::Syntax => format!("YAML syntax error: {}", self.message),
+            YamlErrorKind::Content => {
+                format!("invalid YAML for a Kubernetes manifest: {}", self.message)
+            }
+            YamlErrorKind::Limit | YamlErrorKind::NotText => self.message.clone(),
+        }
+    }
 }
 
 impl fmt::Display for YamlError {
@@ -332,6 +360,7 @@ fn push_chunk<'a>(docs: &mut Vec<DocText<'a>>, text: &'a str, start_line: usize,
 pub fn decode_text(bytes: &[u8]) -> Result<&str, YamlError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|e| YamlError {
+        kind: YamlErrorKind::NotText,
         message: format!(
             "not UTF-8 text (invalid byte at offset {}); is this a binary file?",
             e.valid_up_to()
@@ -346,6 +375,7 @@ pub fn decode_text(bytes: &[u8]) -> Result<&str, YamlError> {
             .map_or(0, |l| l.chars().count())
             + 1;
         return Err(YamlError {
+            kind: YamlErrorKind::NotText,
             message: "contains a NUL byte; is this a binary file?".to_string(),
             position: Some((line, col)),
         });
@@ -371,17 +401,25 @@ pub fn parse_document(doc: &DocText<'_>) -> Result<Option<Node>, YamlError> {
     while let Some(event) = parser.next_event() {
         let (event, span) = event.map_err(|e| {
             let m = e.marker();
-            let message = match e.kind() {
-                granit_parser::ErrorKind::RecursionLimitExceeded => depth_message(),
-                _ => e.info(),
+            let (kind, message) = match e.kind() {
+                granit_parser::ErrorKind::RecursionLimitExceeded => {
+                    (YamlErrorKind::Limit, depth_message())
+                }
+                _ => (YamlErrorKind::Syntax, e.info()),
             };
             YamlError {
+                kind,
                 message,
                 position: Some((m.line() + line_offset, m.col() + 1)),
             }
         })?;
         let pos = (span.start.line(), span.start.col() + 1);
         let at = |message: String| YamlError {
+            kind: if message.ends_with(LIMIT_SUFFIX) {
+                YamlErrorKind::Limit
+            } else {
+                YamlErrorKind::Content
+            },
             message,
             position: Some((pos.0 + line_offset, pos.1)),
         };
@@ -390,7 +428,11 @@ pub fn parse_document(doc: &DocText<'_>) -> Result<Option<Node>, YamlError> {
             Event::DocumentStart(..) => {
                 documents += 1;
                 if documents > 1 {
-                    return Err(at("unexpected second document".to_string()));
+                    return Err(YamlError {
+                        kind: YamlErrorKind::Syntax,
+                        message: "unexpected second document".to_string(),
+                        position: Some((pos.0 + line_offset, pos.1)),
+                    });
                 }
             }
             Event::Scalar(text, style, anchor, tag) => {
@@ -434,8 +476,11 @@ pub fn parse_document(doc: &DocText<'_>) -> Result<Option<Node>, YamlError> {
     }))
 }
 
+/// Ends every resource-limit message.
+const LIMIT_SUFFIX: &str = "; refusing to read it";
+
 fn depth_message() -> String {
-    format!("nesting is deeper than {MAX_DEPTH} levels; refusing to read it")
+    format!("nesting is deeper than {MAX_DEPTH} levels{LIMIT_SUFFIX}")
 }
 
 /// A collection being built.
@@ -475,7 +520,7 @@ impl Builder {
         self.nodes = self.nodes.saturating_add(n);
         if self.nodes > MAX_NODES {
             return Err(format!(
-                "document has more than {MAX_NODES} values (after expanding aliases); refusing to read it"
+                "document has more than {MAX_NODES} values (after expanding aliases){LIMIT_SUFFIX}"
             ));
         }
         Ok(())
@@ -940,6 +985,54 @@ mod tests {
     }
 
     #[test]
+    fn scalars_resolve_as_kubectl_reads_them() {
+        let node = parse_one(
+            "a: yes\nb: off\nc: 0x1F\nd: 010\ne: 1_000\nf: -7\ng: .5\nh: 1e3\ni: !!str 12\nj: !!int \"12\"\nk: '0x1F'\nl: 18446744073709551615\nm: 1.2.3\nnn: v1\n",
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(
+            node.to_json(),
+            serde_json::json!({
+                "a": true, "b": false, "c": 31, "d": 8, "e": 1000, "f": -7, "g": 0.5, "h": 1000.0,
+                "i": "12", "j": 12, "k": "0x1F", "l": 18446744073709551615_u64, "m": "1.2.3", "nn": "v1"
+            })
+        );
+        // As sigs.k8s.io/yaml does, a key that YAML 1.1 reads as a boolean becomes "true"/"false".
+        let keys = parse_one("y: 1\nno: 2\n").unwrap().unwrap().to_json();
+        assert_eq!(keys, serde_json::json!({"true": 1, "false": 2}));
+        assert!(parse_one("a: .inf\n").is_err());
+        assert!(parse_one("a: !custom x\n").is_err());
+        assert!(parse_one("a: !!int abc\n").is_err());
+    }
+
+    #[test]
+    fn anchors_aliases_and_merge_keys() {
+        let node = parse_one(
+            "base: &b {x: 1, z: 2}\nuse:\n  <<: *b\n  z: 3\nlist: [*b, *b]\nname: &n hello\nagain: *n\n",
+        )
+        .unwrap()
+        .unwrap();
+        let json = node.to_json();
+        assert_eq!(json["use"], serde_json::json!({"x": 1, "z": 3}));
+        assert_eq!(
+            json["list"],
+            serde_json::json!([{"x": 1, "z": 2}, {"x": 1, "z": 2}])
+        );
+        assert_eq!(json["again"], "hello");
+        // The alias is located where it is used.
+        assert_eq!(node.get("again").map(|n| (n.line, n.col)), Some((7, 8)));
+    }
+
+    #[test]
+    fn depth_limit_boundary() {
+        let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        assert!(parse_one(&ok).is_ok());
+        let too_deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
+        assert_eq!(parse_one(&too_deep).unwrap_err().kind, YamlErrorKind::Limit);
+    }
+
+    #[test]
     fn empty_documents_are_none() {
         assert_eq!(parse_one("---\n").unwrap(), None);
         assert_eq!(parse_one("# nothing\n---\n# here\n").unwrap(), None);
@@ -950,7 +1043,11 @@ mod tests {
     fn deep_nesting_is_rejected_not_overflowed() {
         let text = "[".repeat(100_000);
         let err = parse_one(&text).unwrap_err();
-        assert!(!err.message.is_empty());
+        assert_eq!(err.kind, YamlErrorKind::Limit);
+        assert_eq!(
+            err.message,
+            "nesting is deeper than 64 levels; refusing to read it"
+        );
         let block: String = (0..200)
             .map(|i| format!("{}k:\n", "  ".repeat(i)))
             .collect();
@@ -966,12 +1063,20 @@ mod tests {
                 "a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"
             ));
         }
-        assert!(parse_one(&text).is_err());
+        let err = parse_one(&text).unwrap_err();
+        assert_eq!(err.kind, YamlErrorKind::Limit);
+        assert!(
+            err.message
+                .starts_with("document has more than 250000 values")
+        );
     }
 
     #[test]
     fn complex_keys_are_rejected() {
-        assert!(parse_one("? [a, b]\n: c\n").is_err());
+        assert_eq!(
+            parse_one("? [a, b]\n: c\n").unwrap_err().kind,
+            YamlErrorKind::Content
+        );
         let node = parse_one("1: a\ntrue: b\n").unwrap().unwrap();
         assert!(node.get("1").is_some() && node.get("true").is_some());
     }
