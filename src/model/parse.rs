@@ -257,7 +257,7 @@ pub fn parse_bytes_with(file_label: &str, bytes: &[u8], default_namespace: &str)
             Ok(Some(node)) => {
                 objects += 1;
                 let size = doc.text.len();
-                process_document(&source, &node, size, default_namespace, &mut out);
+                process_document(&source, node, size, default_namespace, &mut out);
             }
         }
     }
@@ -312,7 +312,7 @@ fn is_list_kind(kind: &str) -> bool {
 
 fn process_document(
     source: &Source,
-    node: &Node,
+    node: Node,
     size: usize,
     default_namespace: &str,
     out: &mut Loaded,
@@ -330,9 +330,11 @@ fn process_document(
         ));
         return;
     };
-    let kind = node.get("kind").and_then(Node::as_str);
-    if let Some(kind) = kind.filter(|k| is_list_kind(k)) {
-        process_list(source, node, kind, default_namespace, out);
+    if let Some(kind) = node.get("kind").and_then(Node::as_str)
+        && is_list_kind(kind)
+    {
+        let kind = kind.to_string();
+        process_list(source, node, &kind, default_namespace, out);
         return;
     }
     if size > yaml::MAX_DOCUMENT_BYTES {
@@ -348,12 +350,14 @@ fn process_document(
         ));
         return;
     }
-    process_object(source, node, default_namespace, out);
+    if process_object(source, &node, default_namespace, out) {
+        out.nodes.insert(source.clone(), node);
+    }
 }
 
 fn process_list(
     source: &Source,
-    node: &Node,
+    node: Node,
     kind: &str,
     default_namespace: &str,
     out: &mut Loaded,
@@ -376,16 +380,30 @@ fn process_list(
             }
         }
     }
-    let items = match node.get("items").map(|n| &n.value) {
-        Some(Value::Seq(items)) => items.as_slice(),
-        None => &[],
+    let (line, col) = (node.line, node.col);
+    let items_node = match node.value {
+        Value::Map(entries) => entries
+            .into_iter()
+            .find(|(k, _)| k.name == "items")
+            .map(|(_, v)| v),
+        _ => None,
+    };
+    let items = match items_node {
+        Some(Node {
+            value: Value::Seq(items),
+            ..
+        }) => items,
+        None => Vec::new(),
         Some(other) => {
             out.diagnostics.push(source_diag(
                 source,
                 None,
                 Some("items".to_string()),
-                node.get("items").map(|n| (n.line, n.col)),
-                format!("invalid type: {}, expected a sequence", other.type_name()),
+                Some((other.line, other.col)),
+                format!(
+                    "invalid type: {}, expected a sequence",
+                    other.value.type_name()
+                ),
             ));
             return;
         }
@@ -395,11 +413,11 @@ fn process_list(
             source,
             None,
             None,
-            Some((node.line, node.col)),
+            Some((line, col)),
             format!("the {kind} has no items"),
         ));
     }
-    for (i, item) in items.iter().enumerate() {
+    for (i, item) in items.into_iter().enumerate() {
         let item_source = Source {
             file: source.file.clone(),
             doc: source.doc,
@@ -430,7 +448,9 @@ fn process_list(
             ));
             continue;
         }
-        process_object(&item_source, item, default_namespace, out);
+        if process_object(&item_source, &item, default_namespace, out) {
+            out.nodes.insert(item_source, item);
+        }
     }
 }
 
@@ -450,7 +470,8 @@ fn other_smh_kind_hint(kind: &str) -> Option<&'static str> {
     }
 }
 
-fn process_object(source: &Source, node: &Node, default_namespace: &str, out: &mut Loaded) {
+/// Read one object; true when it was accepted into `out.manifests`.
+fn process_object(source: &Source, node: &Node, default_namespace: &str, out: &mut Loaded) -> bool {
     let before = out.diagnostics.len();
     let api_version = string_field(source, node, "apiVersion", out);
     let kind = string_field(source, node, "kind", out);
@@ -466,7 +487,7 @@ fn process_object(source: &Source, node: &Node, default_namespace: &str, out: &m
         name: name.unwrap_or_default().to_string(),
     });
     let (Some(api_version), Some(kind)) = (api_version, kind) else {
-        return;
+        return false;
     };
     let known_kind = kind == FailoverService::KIND || kind == TrafficPolicy::KIND;
     let pos_of = |key: &str| node.get(key).map(|n| (n.line, n.col));
@@ -529,7 +550,7 @@ fn process_object(source: &Source, node: &Node, default_namespace: &str, out: &m
         ));
     }
     if !known_kind {
-        return;
+        return false;
     }
     check_metadata(source, node, object.as_ref(), out);
 
@@ -544,7 +565,7 @@ fn process_object(source: &Source, node: &Node, default_namespace: &str, out: &m
                 if let Some(o) = object {
                     out.rejected.push(o);
                 }
-                return;
+                return false;
             }
             let meta = match &mut obj {
                 SmhObject::FailoverService(fs) => &mut fs.metadata,
@@ -553,11 +574,11 @@ fn process_object(source: &Source, node: &Node, default_namespace: &str, out: &m
             if meta.namespace.is_none() {
                 meta.namespace = Some(default_namespace.to_string());
             }
-            out.nodes.insert(source.clone(), node.clone());
             out.manifests.push(Manifest {
                 source: source.clone(),
                 object: obj,
             });
+            true
         }
         Err(errors) => {
             for e in errors {
@@ -572,6 +593,7 @@ fn process_object(source: &Source, node: &Node, default_namespace: &str, out: &m
             if let Some(o) = object {
                 out.rejected.push(o);
             }
+            false
         }
     }
 }
@@ -820,6 +842,10 @@ const MAX_FIELD_ERRORS: usize = 50;
 /// position: after each error the offending field is removed and decoding is retried (serde
 /// stops at the first error), so one run reports all of them.
 pub(crate) fn decode_all<T: DeserializeOwned>(node: &Node) -> Result<T, Vec<FieldError>> {
+    // Fast path: most input is valid; decode straight from the tree.
+    if let Ok(value) = T::deserialize(node) {
+        return Ok(value);
+    }
     let mut json = node.to_json();
     let mut errors: Vec<FieldError> = Vec::new();
     loop {
@@ -931,6 +957,11 @@ pub(crate) fn humanize_serde_message(msg: &str) -> String {
         );
     }
     m
+}
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    pub const GUIDE_FS: &str = include_str!("../../examples/guide/2-failover-service.yaml");
 }
 
 #[cfg(test)]

@@ -899,6 +899,24 @@ mod tests {
     }
 
     #[test]
+    fn readme_topology_example_loads() {
+        let readme = include_str!("../../README.md");
+        let section = readme
+            .split("## Topology file")
+            .nth(1)
+            .expect("README section");
+        let yaml = section
+            .split("```yaml\n")
+            .nth(1)
+            .and_then(|s| s.split("```").next())
+            .expect("yaml block");
+        let t =
+            Topology::parse_bytes("README.md", yaml.as_bytes()).expect("README example is valid");
+        assert_eq!(t.clusters.len(), 2);
+        assert_eq!(t.virtual_meshes.len(), 1);
+    }
+
+    #[test]
     fn mesh_in_two_virtual_meshes() {
         let t = "clusters:\n- name: a\n  mesh: {version: 1.8.0}\nvirtualMeshes:\n- {name: one, meshes: [istiod-istio-system-a]}\n- {name: two, meshes: [istiod-istio-system-a]}\n";
         let err = Topology::parse_bytes("t.yaml", t.as_bytes()).unwrap_err();
