@@ -14,16 +14,7 @@ use crate::model::topology::Topology;
 use crate::model::validate::{ValidateOptions, validate_with};
 use crate::model::{Manifest, SmhObject};
 
-/// Check FailoverService and TrafficPolicy manifests without a cluster.
-///
-/// Reads every file, directory (its .yaml, .yml and .json files) and stdin (-), parses every
-/// YAML document, and checks: YAML syntax; types, unknown fields and metadata as kubectl's
-/// strict field validation would; apiVersion networking.smh.solo.io/v1alpha2 and kinds
-/// FailoverService and TrafficPolicy; every Service Mesh Hub validation rule, with SMH's
-/// messages, against a topology (--topology, or defaults derived from the manifests); and
-/// lint SMH never had (warnings). Prints one line per problem, then a summary.
-///
-/// Exit status: 0 valid (warnings allowed unless --strict), 2 invalid.
+/// `kubectl smh validate` flags (the command's long help is [`LONG_ABOUT`]).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   # Validate the guide's manifests
@@ -55,6 +46,18 @@ pub struct Args {
     #[arg(long)]
     pub strict: bool,
 }
+
+pub const LONG_ABOUT: &str = "Check FailoverService and TrafficPolicy manifests without a cluster.
+
+Reads every file, directory (its .yaml, .yml and .json files) and stdin (-), parses every YAML \
+document, and checks: YAML syntax; types, unknown fields and metadata, as kubectl's strict \
+field validation would; apiVersion networking.smh.solo.io/v1alpha2 and the kinds \
+FailoverService and TrafficPolicy; every Service Mesh Hub validation rule, with SMH's messages, \
+against a topology (--topology, or defaults derived from the manifests); and lint SMH never \
+had, as warnings. Prints one line per problem (file:line:column, document, object, field, \
+message), then a summary; -o json or -o yaml prints the problems as a list instead.
+
+Exit status: 0 valid (warnings allowed unless --strict), 2 invalid or usage error.";
 
 pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     let mut loaded = load_paths_with(&args.filenames, &g.namespace);
