@@ -920,13 +920,13 @@ impl<'a> Validator<'a> {
         // Status targets of the rules: per listed mesh, when SMH would have got there.
         let reached = pre.is_empty() && spec.meshes.as_ref().is_some_and(|m| !m.is_empty());
         let mesh_keys: Vec<String> = if reached {
-            let mut keys: Vec<String> = spec
-                .meshes
-                .iter()
-                .flatten()
-                .map(|r| mesh_key(&r.name, &r.namespace))
-                .collect();
-            keys.dedup();
+            let mut keys: Vec<String> = Vec::new();
+            for r in spec.meshes.iter().flatten() {
+                let k = mesh_key(&r.name, &r.namespace);
+                if !keys.contains(&k) {
+                    keys.push(k);
+                }
+            }
             keys
         } else {
             Vec::new()
