@@ -87,7 +87,6 @@ const HISTORY: usize = 10_000;
 
 struct Inner {
     rv: u64,
-    uid_counter: u64,
     objects: BTreeMap<Gvr, BTreeMap<(String, String), Value>>,
     history: VecDeque<Event>,
 }
@@ -124,6 +123,18 @@ fn meta_str<'a>(obj: &'a Value, field: &str) -> &'a str {
         .unwrap_or("")
 }
 
+/// A random version-4 UUID, so objects in different clusters never share a uid.
+fn random_uid() -> String {
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        fastrand::u32(..),
+        fastrand::u16(..),
+        fastrand::u16(..0x1000),
+        0x8000 | fastrand::u16(..0x4000),
+        fastrand::u64(..1 << 48)
+    )
+}
+
 fn now_rfc3339() -> String {
     jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -136,7 +147,6 @@ impl Store {
         Store {
             inner: RwLock::new(Inner {
                 rv: 0,
-                uid_counter: 0,
                 objects: BTreeMap::new(),
                 history: VecDeque::new(),
             }),
@@ -220,9 +230,8 @@ impl Store {
             return Err(StoreError::AlreadyExists(describe(gvr, &ns, &name)));
         }
         inner.rv += 1;
-        inner.uid_counter += 1;
         let rv = inner.rv;
-        let uid = format!("00000000-0000-4000-8000-{:012x}", inner.uid_counter);
+        let uid = random_uid();
         {
             let meta = obj
                 .as_object_mut()
@@ -315,6 +324,59 @@ impl Store {
         }
         self.record(&mut inner, EventType::Deleted, gvr, rv, obj.clone());
         Ok(obj)
+    }
+
+    /// Every resource that has (or had) objects in the store.
+    pub fn resources(&self) -> Vec<Gvr> {
+        let inner = self.inner.read().expect("store lock");
+        inner.objects.keys().cloned().collect()
+    }
+
+    /// Number of objects stored, over all resources.
+    pub fn len(&self) -> usize {
+        let inner = self.inner.read().expect("store lock");
+        inner.objects.values().map(BTreeMap::len).sum()
+    }
+
+    /// True when nothing is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The objects (resource, namespace, name) whose `metadata.ownerReferences` name the owner
+    /// `uid`, sorted; the garbage collector deletes or orphans them.
+    pub fn find_owned_by(&self, uid: &str) -> Vec<(Gvr, String, String)> {
+        let inner = self.inner.read().expect("store lock");
+        let mut out = Vec::new();
+        for (gvr, objects) in &inner.objects {
+            for ((ns, name), obj) in objects {
+                let owned = obj
+                    .pointer("/metadata/ownerReferences")
+                    .and_then(Value::as_array)
+                    .is_some_and(|refs| {
+                        refs.iter()
+                            .any(|r| r.get("uid").and_then(Value::as_str) == Some(uid))
+                    });
+                if owned {
+                    out.push((gvr.clone(), ns.clone(), name.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Every object (resource, name) in namespace `ns`, sorted.
+    pub fn keys_in_namespace(&self, ns: &str) -> Vec<(Gvr, String)> {
+        let inner = self.inner.read().expect("store lock");
+        let mut out = Vec::new();
+        for (gvr, objects) in &inner.objects {
+            for (ons, name) in objects.keys() {
+                if ons == ns {
+                    out.push((gvr.clone(), name.clone()));
+                }
+            }
+        }
+        out
     }
 
     fn record(&self, inner: &mut Inner, kind: EventType, gvr: &Gvr, rv: u64, object: Value) {
