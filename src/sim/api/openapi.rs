@@ -76,6 +76,29 @@ fn operation(
     })
 }
 
+/// The schema every PATCH body refers to.
+const PATCH_SCHEMA: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.Patch";
+
+/// A patch operation with the body content types the server accepts for the kind (strategic
+/// merge only for built-in kinds, which is how kubectl learns whether it may compute one).
+fn patch_operation(r: &ResourceInfo, op_id: &str, query: &[&str], response_schema: &str) -> Value {
+    let mut op = operation(r, "patch", op_id, query, response_schema);
+    let mut types = vec![
+        "application/apply-patch+yaml",
+        "application/json-patch+json",
+        "application/merge-patch+json",
+    ];
+    if r.builtin {
+        types.push("application/strategic-merge-patch+json");
+    }
+    let content: Map<String, Value> = types
+        .into_iter()
+        .map(|t| (t.to_string(), json!({"schema": {"$ref": format!("#/components/schemas/{PATCH_SCHEMA}")}})))
+        .collect();
+    op["requestBody"] = json!({"content": content, "required": true});
+    op
+}
+
 fn kind_schema(r: &ResourceInfo) -> Value {
     let mut s =
         r.schema.as_deref().cloned().unwrap_or_else(
@@ -164,7 +187,7 @@ pub fn v3_document(reg: &Registry, path: &str) -> Option<Value> {
         let mut obj_ops = json!({
             "get": operation(r, "get", &format!("read{scoped}{k}"), &["pretty"], &name),
             "put": operation(r, "put", &format!("replace{scoped}{k}"), &write_q, &name),
-            "patch": operation(r, "patch", &format!("patch{scoped}{k}"), &patch_q, &name),
+            "patch": patch_operation(r, &format!("patch{scoped}{k}"), &patch_q, &name),
             "delete": operation(r, "delete", &format!("delete{scoped}{k}"), &["dryRun", "propagationPolicy", "gracePeriodSeconds"], &name),
         });
         let mut path_params = vec![param("name", "path", true, "name of the object")];
@@ -187,7 +210,7 @@ pub fn v3_document(reg: &Registry, path: &str) -> Option<Value> {
                 json!({
                     "get": operation(r, "get", &format!("read{scoped}{k}Status"), &["pretty"], &name),
                     "put": operation(r, "put", &format!("replace{scoped}{k}Status"), &write_q, &name),
-                    "patch": operation(r, "patch", &format!("patch{scoped}{k}Status"), &patch_q, &name),
+                    "patch": patch_operation(r, &format!("patch{scoped}{k}Status"), &patch_q, &name),
                     "parameters": path_params.clone(),
                 }),
             );
@@ -199,6 +222,10 @@ pub fn v3_document(reg: &Registry, path: &str) -> Option<Value> {
             );
         }
     }
+    schemas.insert(
+        PATCH_SCHEMA.to_string(),
+        json!({"type": "object", "description": "Patch is provided to give a concrete name and type to the Kubernetes PATCH request body."}),
+    );
     Some(json!({
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": super::http::GIT_VERSION},
