@@ -355,6 +355,18 @@ fn parse_body(bytes: &[u8], content_type: &str) -> Result<Value, ApiError> {
         return Err(ApiError::bad_request("the request body is empty"));
     }
     let ct = content_type.split(';').next().unwrap_or("").trim();
+    if ct == "application/vnd.kubernetes.protobuf" || ct == "application/cbor" {
+        // kubectl's typed generators (`kubectl create namespace|deployment|configmap ...`,
+        // `kubectl run`) send protobuf; the simulator decodes JSON and YAML only.
+        let mut e = ApiError::unsupported_media_type(
+            content_type,
+            &["application/json", "application/yaml"],
+        );
+        e.message = format!(
+            "the simulated cluster does not decode {ct} request bodies (kubectl create <generator> and kubectl run send them); write the object as YAML and use kubectl apply -f or kubectl create -f instead - accepted media types include: application/json, application/yaml"
+        );
+        return Err(e);
+    }
     let yaml = matches!(ct, "application/yaml" | "application/apply-patch+yaml");
     if yaml {
         let text = std::str::from_utf8(bytes)
