@@ -24,7 +24,9 @@ async fn get_default(client: &Client) -> Result<Namespace, Error> {
 
 #[tokio::test]
 async fn latency_is_added_to_every_request() {
-    let c = SimCluster::start(ClusterOptions::new("slow")).await.unwrap();
+    let c = SimCluster::start(ClusterOptions::new("slow"))
+        .await
+        .unwrap();
     let cl = client(&c, None, false);
     get_default(&cl).await.unwrap();
     c.faults().set_latency(Duration::from_millis(150));
@@ -33,7 +35,10 @@ async fn latency_is_added_to_every_request() {
         get_default(&cl).await.unwrap();
     }
     let took = t.elapsed();
-    assert!(took >= Duration::from_millis(450), "3 requests with 150 ms latency took {took:?}");
+    assert!(
+        took >= Duration::from_millis(450),
+        "3 requests with 150 ms latency took {took:?}"
+    );
     c.shutdown().await;
 }
 
@@ -58,7 +63,10 @@ async fn injected_500s_follow_the_rate() {
             Err(e) => panic!("unexpected error {e:?}"),
         }
     }
-    assert!((70..=130).contains(&failed), "{failed} of 200 failed at rate 0.5");
+    assert!(
+        (70..=130).contains(&failed),
+        "{failed} of 200 failed at rate 0.5"
+    );
     c.faults().set_error_rate(ErrorKind::Internal, 1.0);
     assert!(get_default(&cl).await.is_err());
     c.faults().clear();
@@ -68,10 +76,14 @@ async fn injected_500s_follow_the_rate() {
 
 #[tokio::test]
 async fn injected_429s_carry_retry_after() {
-    let c = SimCluster::start(ClusterOptions::new("busy")).await.unwrap();
+    let c = SimCluster::start(ClusterOptions::new("busy"))
+        .await
+        .unwrap();
     c.faults().set_error_rate(ErrorKind::TooManyRequests, 1.0);
     let cl = client(&c, None, false);
-    let req = axum::http::Request::get("/api/v1/namespaces/default").body(vec![]).unwrap();
+    let req = axum::http::Request::get("/api/v1/namespaces/default")
+        .body(vec![])
+        .unwrap();
     let resp = cl.send(req.map(Into::into)).await.unwrap();
     assert_eq!(resp.status().as_u16(), 429);
     assert_eq!(resp.headers().get("retry-after").unwrap(), "1");
@@ -84,27 +96,37 @@ async fn injected_429s_carry_retry_after() {
 
 #[tokio::test]
 async fn unanswered_requests_time_out() {
-    let c = SimCluster::start(ClusterOptions::new("silent")).await.unwrap();
+    let c = SimCluster::start(ClusterOptions::new("silent"))
+        .await
+        .unwrap();
     let cl = client(&c, Some(Duration::from_millis(300)), false);
     get_default(&cl).await.unwrap();
     c.faults().set_error_rate(ErrorKind::Timeout, 1.0);
     let t = Instant::now();
     let err = get_default(&cl).await.unwrap_err();
     assert!(t.elapsed() >= Duration::from_millis(300));
-    assert!(!matches!(err, Error::Api(_)), "a timeout, not an answer: {err:?}");
+    assert!(
+        !matches!(err, Error::Api(_)),
+        "a timeout, not an answer: {err:?}"
+    );
     c.shutdown().await;
 }
 
 #[tokio::test]
 async fn unreachable_clusters_hang_or_close_and_recover() {
-    let c = SimCluster::start(ClusterOptions::new("down")).await.unwrap();
+    let c = SimCluster::start(ClusterOptions::new("down"))
+        .await
+        .unwrap();
     let cl = client(&c, Some(Duration::from_millis(300)), false);
     get_default(&cl).await.unwrap();
 
     c.faults().set_unreachable(Some(Unreachable::Hang));
     let t = Instant::now();
     assert!(get_default(&cl).await.is_err());
-    assert!(t.elapsed() >= Duration::from_millis(300), "hang means the client's timeout fires");
+    assert!(
+        t.elapsed() >= Duration::from_millis(300),
+        "hang means the client's timeout fires"
+    );
     // A new connection is accepted but never answered either.
     let fresh = client(&c, Some(Duration::from_millis(300)), false);
     assert!(get_default(&fresh).await.is_err());
@@ -112,10 +134,16 @@ async fn unreachable_clusters_hang_or_close_and_recover() {
     c.faults().set_unreachable(Some(Unreachable::Close));
     let t = Instant::now();
     assert!(get_default(&fresh).await.is_err());
-    assert!(t.elapsed() < Duration::from_millis(300), "closed connections fail at once, took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_millis(300),
+        "closed connections fail at once, took {:?}",
+        t.elapsed()
+    );
 
     c.faults().set_unreachable(None);
-    get_default(&client(&c, Some(Duration::from_secs(5)), false)).await.unwrap();
+    get_default(&client(&c, Some(Duration::from_secs(5)), false))
+        .await
+        .unwrap();
     c.shutdown().await;
 }
 
@@ -124,11 +152,22 @@ async fn fleet_faults_start_after_the_readiness_check() {
     let mut opts = FleetOptions::demo();
     opts.clusters[1].faults.unreachable = Some(Unreachable::Hang);
     opts.clusters[1].faults.latency = Duration::from_millis(10);
-    let fleet = SimFleet::start(opts).await.expect("a hanging cluster still starts");
+    let fleet = SimFleet::start(opts)
+        .await
+        .expect("a hanging cluster still starts");
     let remote = fleet.cluster("remote-cluster").unwrap();
-    assert_eq!(remote.faults().config().unreachable, Some(Unreachable::Hang));
-    assert!(get_default(&client(remote, Some(Duration::from_millis(200)), false)).await.is_err());
+    assert_eq!(
+        remote.faults().config().unreachable,
+        Some(Unreachable::Hang)
+    );
+    assert!(
+        get_default(&client(remote, Some(Duration::from_millis(200)), false))
+            .await
+            .is_err()
+    );
     let mgmt = fleet.cluster("mgmt-cluster").unwrap();
-    get_default(&client(mgmt, Some(Duration::from_secs(5)), false)).await.unwrap();
+    get_default(&client(mgmt, Some(Duration::from_secs(5)), false))
+        .await
+        .unwrap();
     fleet.shutdown().await;
 }

@@ -91,24 +91,62 @@ async fn typed_crud_and_all_patch_types() {
     namespace(&client, "bookinfo").await;
     let deploys: Api<Deployment> = Api::namespaced(client.clone(), "bookinfo");
 
-    let created = deploys.create(&PostParams::default(), &deployment("reviews-v1")).await.unwrap();
+    let created = deploys
+        .create(&PostParams::default(), &deployment("reviews-v1"))
+        .await
+        .unwrap();
     assert_eq!(created.metadata.generation, Some(1));
-    assert_eq!(created.spec.as_ref().unwrap().replicas, Some(1), "server defaults replicas");
+    assert_eq!(
+        created.spec.as_ref().unwrap().replicas,
+        Some(1),
+        "server defaults replicas"
+    );
     assert!(created.metadata.uid.is_some());
 
     // get and list with label selectors
     let got = deploys.get("reviews-v1").await.unwrap();
-    assert_eq!(got.metadata.resource_version, created.metadata.resource_version);
+    assert_eq!(
+        got.metadata.resource_version,
+        created.metadata.resource_version
+    );
     let mut mismatched = deployment("other");
-    mismatched.spec.as_mut().unwrap().template.metadata.as_mut().unwrap().labels =
-        Some([("app".to_string(), "ratings".to_string())].into());
-    let (code, _, msg) = api_error(deploys.create(&PostParams::default(), &mismatched).await.unwrap_err());
+    mismatched
+        .spec
+        .as_mut()
+        .unwrap()
+        .template
+        .metadata
+        .as_mut()
+        .unwrap()
+        .labels = Some([("app".to_string(), "ratings".to_string())].into());
+    let (code, _, msg) = api_error(
+        deploys
+            .create(&PostParams::default(), &mismatched)
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(code, 422);
-    assert!(msg.contains("`selector` does not match template `labels`"), "{msg}");
-    let list = deploys.list(&ListParams::default().labels("app=reviews,version in (v1,v2)")).await.unwrap();
+    assert!(
+        msg.contains("`selector` does not match template `labels`"),
+        "{msg}"
+    );
+    let list = deploys
+        .list(&ListParams::default().labels("app=reviews,version in (v1,v2)"))
+        .await
+        .unwrap();
     assert_eq!(list.items.len(), 1);
-    assert!(deploys.list(&ListParams::default().labels("app!=reviews")).await.unwrap().items.is_empty());
-    let by_name = deploys.list(&ListParams::default().fields("metadata.name=reviews-v1")).await.unwrap();
+    assert!(
+        deploys
+            .list(&ListParams::default().labels("app!=reviews"))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let by_name = deploys
+        .list(&ListParams::default().fields("metadata.name=reviews-v1"))
+        .await
+        .unwrap();
     assert_eq!(by_name.items.len(), 1);
 
     // strategic merge: the guide's patch merges the container by name
@@ -117,10 +155,24 @@ async fn typed_crud_and_all_patch_types() {
         .patch("reviews-v1", &pp, &Patch::Strategic(json!({"spec": {"template": {"spec": {"containers": [{"name": "reviews", "command": ["sleep", "20h"]}]}}}})))
         .await
         .unwrap();
-    let cs = &broken.spec.as_ref().unwrap().template.spec.as_ref().unwrap().containers;
+    let cs = &broken
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .spec
+        .as_ref()
+        .unwrap()
+        .containers;
     assert_eq!(cs.len(), 2);
-    assert_eq!(cs[0].command.as_deref(), Some(&["sleep".to_string(), "20h".to_string()][..]));
-    assert_eq!(cs[0].image.as_deref(), Some("istio/examples-bookinfo-reviews-v1:1.20.3"));
+    assert_eq!(
+        cs[0].command.as_deref(),
+        Some(&["sleep".to_string(), "20h".to_string()][..])
+    );
+    assert_eq!(
+        cs[0].image.as_deref(),
+        Some("istio/examples-bookinfo-reviews-v1:1.20.3")
+    );
     assert_eq!(broken.metadata.generation, Some(2));
 
     // JSON patch: the guide's restore
@@ -128,11 +180,28 @@ async fn typed_crud_and_all_patch_types() {
         .patch(
             "reviews-v1",
             &pp,
-            &Patch::<()>::Json(serde_json::from_value(json!([{"op": "remove", "path": "/spec/template/spec/containers/0/command"}])).unwrap()),
+            &Patch::<()>::Json(
+                serde_json::from_value(
+                    json!([{"op": "remove", "path": "/spec/template/spec/containers/0/command"}]),
+                )
+                .unwrap(),
+            ),
         )
         .await
         .unwrap();
-    assert!(restored.spec.as_ref().unwrap().template.spec.as_ref().unwrap().containers[0].command.is_none());
+    assert!(
+        restored
+            .spec
+            .as_ref()
+            .unwrap()
+            .template
+            .spec
+            .as_ref()
+            .unwrap()
+            .containers[0]
+            .command
+            .is_none()
+    );
     assert_eq!(restored.metadata.generation, Some(3));
     // Removing it again fails: 422
     let (code, reason, _) = api_error(
@@ -145,7 +214,13 @@ async fn typed_crud_and_all_patch_types() {
 
     // merge patch replaces lists
     let merged = deploys
-        .patch("reviews-v1", &pp, &Patch::Merge(json!({"metadata": {"labels": {"tier": "backend"}}, "spec": {"replicas": 3}})))
+        .patch(
+            "reviews-v1",
+            &pp,
+            &Patch::Merge(
+                json!({"metadata": {"labels": {"tier": "backend"}}, "spec": {"replicas": 3}}),
+            ),
+        )
         .await
         .unwrap();
     assert_eq!(merged.spec.as_ref().unwrap().replicas, Some(3));
@@ -154,25 +229,54 @@ async fn typed_crud_and_all_patch_types() {
     // server-side apply: create, conflict, force
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "bookinfo");
     let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"a": "1", "b": "2"}});
-    let applied = cms.patch("settings", &PatchParams::apply("alice"), &Patch::Apply(&cm)).await.unwrap();
+    let applied = cms
+        .patch("settings", &PatchParams::apply("alice"), &Patch::Apply(&cm))
+        .await
+        .unwrap();
     assert_eq!(applied.data.as_ref().unwrap()["a"], "1");
     let mf = applied.metadata.managed_fields.as_ref().unwrap();
-    assert_eq!((mf[0].manager.as_deref(), mf[0].operation.as_deref()), (Some("alice"), Some("Apply")));
+    assert_eq!(
+        (mf[0].manager.as_deref(), mf[0].operation.as_deref()),
+        (Some("alice"), Some("Apply"))
+    );
     let bob = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"a": "9"}});
-    let err = cms.patch("settings", &PatchParams::apply("bob"), &Patch::Apply(&bob)).await.unwrap_err();
+    let err = cms
+        .patch("settings", &PatchParams::apply("bob"), &Patch::Apply(&bob))
+        .await
+        .unwrap_err();
     match err {
         Error::Api(s) => {
             assert_eq!((s.code, s.reason.as_str()), (409, "Conflict"));
-            assert_eq!(s.message, "Apply failed with 1 conflict: conflict with \"alice\" using v1: .data.a");
+            assert_eq!(
+                s.message,
+                "Apply failed with 1 conflict: conflict with \"alice\" using v1: .data.a"
+            );
         }
         other => panic!("{other:?}"),
     }
-    let forced = cms.patch("settings", &PatchParams::apply("bob").force(), &Patch::Apply(&bob)).await.unwrap();
+    let forced = cms
+        .patch(
+            "settings",
+            &PatchParams::apply("bob").force(),
+            &Patch::Apply(&bob),
+        )
+        .await
+        .unwrap();
     assert_eq!(forced.data.as_ref().unwrap()["a"], "9");
     // alice drops b from her configuration: it goes.
     let alice2 = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {}});
-    let pruned = cms.patch("settings", &PatchParams::apply("alice"), &Patch::Apply(&alice2)).await.unwrap();
-    assert_eq!(pruned.data.unwrap().into_iter().collect::<Vec<_>>(), vec![("a".to_string(), "9".to_string())]);
+    let pruned = cms
+        .patch(
+            "settings",
+            &PatchParams::apply("alice"),
+            &Patch::Apply(&alice2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        pruned.data.unwrap().into_iter().collect::<Vec<_>>(),
+        vec![("a".to_string(), "9".to_string())]
+    );
     let apply_needs_manager = cms
         .patch("settings", &PatchParams::default(), &Patch::Apply(&cm))
         .await
@@ -181,13 +285,29 @@ async fn typed_crud_and_all_patch_types() {
 
     // dry run stores nothing
     let dry = deploys
-        .patch("reviews-v1", &PatchParams::default().dry_run(), &Patch::Merge(json!({"spec": {"replicas": 7}})))
+        .patch(
+            "reviews-v1",
+            &PatchParams::default().dry_run(),
+            &Patch::Merge(json!({"spec": {"replicas": 7}})),
+        )
         .await
         .unwrap();
     assert_eq!(dry.spec.as_ref().unwrap().replicas, Some(7));
-    assert_eq!(deploys.get("reviews-v1").await.unwrap().spec.as_ref().unwrap().replicas, Some(3));
-    let mut dry_pp = PostParams::default();
-    dry_pp.dry_run = true;
+    assert_eq!(
+        deploys
+            .get("reviews-v1")
+            .await
+            .unwrap()
+            .spec
+            .as_ref()
+            .unwrap()
+            .replicas,
+        Some(3)
+    );
+    let dry_pp = PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
     deploys.create(&dry_pp, &deployment("dry")).await.unwrap();
     assert!(deploys.get_opt("dry").await.unwrap().is_none());
 
@@ -195,39 +315,79 @@ async fn typed_crud_and_all_patch_types() {
     let mut current = deploys.get("reviews-v1").await.unwrap();
     let stale = current.clone();
     current.spec.as_mut().unwrap().replicas = Some(2);
-    let replaced = deploys.replace("reviews-v1", &PostParams::default(), &current).await.unwrap();
+    let replaced = deploys
+        .replace("reviews-v1", &PostParams::default(), &current)
+        .await
+        .unwrap();
     assert_eq!(replaced.spec.as_ref().unwrap().replicas, Some(2));
-    let (code, reason, msg) = api_error(deploys.replace("reviews-v1", &PostParams::default(), &stale).await.unwrap_err());
+    let (code, reason, msg) = api_error(
+        deploys
+            .replace("reviews-v1", &PostParams::default(), &stale)
+            .await
+            .unwrap_err(),
+    );
     assert_eq!((code, reason.as_str()), (409, "Conflict"));
     assert!(msg.contains("the object has been modified"), "{msg}");
 
     // AlreadyExists, NotFound, Invalid, missing namespace
-    let (code, reason, msg) = api_error(deploys.create(&PostParams::default(), &deployment("reviews-v1")).await.unwrap_err());
-    assert_eq!((code, reason.as_str(), msg.as_str()), (409, "AlreadyExists", "deployments.apps \"reviews-v1\" already exists"));
+    let (code, reason, msg) = api_error(
+        deploys
+            .create(&PostParams::default(), &deployment("reviews-v1"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (code, reason.as_str(), msg.as_str()),
+        (
+            409,
+            "AlreadyExists",
+            "deployments.apps \"reviews-v1\" already exists"
+        )
+    );
     let (code, reason, msg) = api_error(deploys.get("nope").await.unwrap_err());
-    assert_eq!((code, reason.as_str(), msg.as_str()), (404, "NotFound", "deployments.apps \"nope\" not found"));
-    let (code, reason, msg) = api_error(deploys.create(&PostParams::default(), &deployment("Bad_Name")).await.unwrap_err());
+    assert_eq!(
+        (code, reason.as_str(), msg.as_str()),
+        (404, "NotFound", "deployments.apps \"nope\" not found")
+    );
+    let (code, reason, msg) = api_error(
+        deploys
+            .create(&PostParams::default(), &deployment("Bad_Name"))
+            .await
+            .unwrap_err(),
+    );
     assert_eq!((code, reason.as_str()), (422, "Invalid"));
     assert!(msg.starts_with("Deployment.apps \"Bad_Name\" is invalid: metadata.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain"), "{msg}");
     let elsewhere: Api<ConfigMap> = Api::namespaced(client.clone(), "missing");
     let (code, _, msg) = api_error(
         elsewhere
-            .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "x"}})).unwrap())
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": "x"}})).unwrap(),
+            )
             .await
             .unwrap_err(),
     );
-    assert_eq!((code, msg.as_str()), (404, "namespaces \"missing\" not found"));
+    assert_eq!(
+        (code, msg.as_str()),
+        (404, "namespaces \"missing\" not found")
+    );
 
     // generateName
     let generated = cms
-        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"generateName": "gen-"}})).unwrap())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"generateName": "gen-"}})).unwrap(),
+        )
         .await
         .unwrap();
     let name = generated.metadata.name.unwrap();
     assert!(name.starts_with("gen-") && name.len() == 9, "{name}");
 
     // delete (with propagation policy)
-    let deleted = deploys.delete("reviews-v1", &DeleteParams::background()).await.unwrap();
+    let deleted = deploys
+        .delete("reviews-v1", &DeleteParams::background())
+        .await
+        .unwrap();
     assert!(deleted.is_left());
     assert!(deploys.get_opt("reviews-v1").await.unwrap().is_none());
     c.shutdown().await;
@@ -238,24 +398,47 @@ async fn status_subresource_and_generation() {
     let (c, client) = start().await;
     namespace(&client, "bookinfo").await;
     let deploys: Api<Deployment> = Api::namespaced(client.clone(), "bookinfo");
-    deploys.create(&PostParams::default(), &deployment("reviews-v1")).await.unwrap();
+    deploys
+        .create(&PostParams::default(), &deployment("reviews-v1"))
+        .await
+        .unwrap();
     let st = deploys
-        .patch_status("reviews-v1", &PatchParams::default(), &Patch::Merge(json!({"status": {"replicas": 1, "readyReplicas": 1, "observedGeneration": 1}})))
+        .patch_status(
+            "reviews-v1",
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({"status": {"replicas": 1, "readyReplicas": 1, "observedGeneration": 1}}),
+            ),
+        )
         .await
         .unwrap();
     let status = st.status.unwrap();
     assert_eq!(status.ready_replicas, Some(1));
-    assert_eq!(st.metadata.generation, Some(1), "status writes leave generation alone");
+    assert_eq!(
+        st.metadata.generation,
+        Some(1),
+        "status writes leave generation alone"
+    );
     // A write of the main resource ignores status.
     let d = deploys
-        .patch("reviews-v1", &PatchParams::default(), &Patch::Merge(json!({"status": {"readyReplicas": 5}, "metadata": {"labels": {"x": "y"}}})))
+        .patch(
+            "reviews-v1",
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({"status": {"readyReplicas": 5}, "metadata": {"labels": {"x": "y"}}}),
+            ),
+        )
         .await
         .unwrap();
     assert_eq!(d.status.unwrap().ready_replicas, Some(1));
     assert_eq!(d.metadata.generation, Some(1), "labels are not spec");
     // A status write ignores spec.
     let s2 = deploys
-        .patch_status("reviews-v1", &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": 9}, "status": {"replicas": 2}})))
+        .patch_status(
+            "reviews-v1",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 9}, "status": {"replicas": 2}})),
+        )
         .await
         .unwrap();
     assert_eq!(s2.spec.as_ref().unwrap().replicas, Some(1));
@@ -266,7 +449,11 @@ async fn status_subresource_and_generation() {
     let scale = deploys.get_scale("reviews-v1").await.unwrap();
     assert_eq!(scale.spec.unwrap().replicas, Some(1));
     deploys
-        .patch_scale("reviews-v1", &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": 4}})))
+        .patch_scale(
+            "reviews-v1",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 4}})),
+        )
         .await
         .unwrap();
     let d = deploys.get("reviews-v1").await.unwrap();
@@ -291,14 +478,29 @@ async fn dynamic_istio_and_runtime_crds() {
     }))
     .unwrap();
     drs.create(&PostParams::default(), &dr).await.unwrap();
-    let v1 = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("networking.istio.io", "v1", "DestinationRule"), "destinationrules");
+    let v1 = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("networking.istio.io", "v1", "DestinationRule"),
+        "destinationrules",
+    );
     let drs_v1: Api<DynamicObject> = Api::namespaced_with(client.clone(), "bookinfo", &v1);
     let got = drs_v1.get("reviews").await.unwrap();
-    assert_eq!(got.types.as_ref().unwrap().api_version, "networking.istio.io/v1");
-    assert_eq!(got.data["spec"]["trafficPolicy"]["outlierDetection"]["consecutive5xxErrors"], 1);
+    assert_eq!(
+        got.types.as_ref().unwrap().api_version,
+        "networking.istio.io/v1"
+    );
+    assert_eq!(
+        got.data["spec"]["trafficPolicy"]["outlierDetection"]["consecutive5xxErrors"],
+        1
+    );
     // Strategic merge is not served for custom resources.
     let (code, reason, _) = api_error(
-        drs.patch("reviews", &PatchParams::default(), &Patch::Strategic(json!({"spec": {"host": "x"}}))).await.unwrap_err(),
+        drs.patch(
+            "reviews",
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"spec": {"host": "x"}})),
+        )
+        .await
+        .unwrap_err(),
     );
     assert_eq!((code, reason.as_str()), (415, "UnsupportedMediaType"));
     // Schema validation: wrong type is 422, unknown fields are rejected with Strict.
@@ -309,14 +511,21 @@ async fn dynamic_istio_and_runtime_crds() {
     .unwrap();
     let (code, _, msg) = api_error(drs.create(&PostParams::default(), &bad).await.unwrap_err());
     assert_eq!(code, 422);
-    assert!(msg.contains("spec.host in body must be of type string"), "{msg}");
+    assert!(
+        msg.contains("spec.host in body must be of type string"),
+        "{msg}"
+    );
     let unknown: DynamicObject = serde_json::from_value(json!({
         "apiVersion": "networking.istio.io/v1alpha3", "kind": "DestinationRule",
         "metadata": {"name": "unknown"}, "spec": {"host": "h", "bogus": true}
     }))
     .unwrap();
     let strict = PatchParams::apply("test").validation_strict();
-    let (code, _, msg) = api_error(drs.patch("unknown", &strict, &Patch::Apply(&unknown)).await.unwrap_err());
+    let (code, _, msg) = api_error(
+        drs.patch("unknown", &strict, &Patch::Apply(&unknown))
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(code, 400);
     assert!(msg.contains("unknown field \"spec.bogus\""), "{msg}");
     // Without Strict the field is pruned.
@@ -337,26 +546,52 @@ async fn dynamic_istio_and_runtime_crds() {
     }))
     .unwrap();
     crds.create(&PostParams::default(), &crd).await.unwrap();
-    tokio::time::timeout(Duration::from_secs(5), await_condition(crds.clone(), "widgets.example.com", conditions::is_crd_established()))
-        .await
-        .expect("established in time")
-        .unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        await_condition(
+            crds.clone(),
+            "widgets.example.com",
+            conditions::is_crd_established(),
+        ),
+    )
+    .await
+    .expect("established in time")
+    .unwrap();
     let wgvk = GroupVersionKind::gvk("example.com", "v1", "Widget");
     let war = ApiResource::from_gvk_with_plural(&wgvk, "widgets");
     let widgets: Api<DynamicObject> = Api::namespaced_with(client.clone(), "bookinfo", &war);
     let w: DynamicObject = serde_json::from_value(json!({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w1"}, "spec": {"size": 3}})).unwrap();
     widgets.create(&PostParams::default(), &w).await.unwrap();
     let st = widgets
-        .patch_status("w1", &PatchParams::default(), &Patch::Merge(json!({"status": {"ready": true}})))
+        .patch_status(
+            "w1",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"ready": true}})),
+        )
         .await
         .unwrap();
     assert_eq!(st.data["status"]["ready"], true);
-    assert_eq!(widgets.list(&ListParams::default()).await.unwrap().items.len(), 1);
+    assert_eq!(
+        widgets
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
     // Deleting the CRD stops serving it and removes its objects.
-    crds.delete("widgets.example.com", &DeleteParams::default()).await.unwrap();
+    crds.delete("widgets.example.com", &DeleteParams::default())
+        .await
+        .unwrap();
     let (code, _, _) = api_error(widgets.list(&ListParams::default()).await.unwrap_err());
     assert_eq!(code, 404);
-    assert!(c.api().registry().lookup("example.com", "v1", "widgets").is_none());
+    assert!(
+        c.api()
+            .registry()
+            .lookup("example.com", "v1", "widgets")
+            .is_none()
+    );
     c.shutdown().await;
 }
 
@@ -366,9 +601,14 @@ async fn watches_and_await_condition() {
     namespace(&client, "w").await;
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "w");
     let mk = |name: &str, v: &str| -> ConfigMap {
-        serde_json::from_value(json!({"metadata": {"name": name, "labels": {"watch": "yes"}}, "data": {"v": v}})).unwrap()
+        serde_json::from_value(
+            json!({"metadata": {"name": name, "labels": {"watch": "yes"}}, "data": {"v": v}}),
+        )
+        .unwrap()
     };
-    cms.create(&PostParams::default(), &mk("before", "0")).await.unwrap();
+    cms.create(&PostParams::default(), &mk("before", "0"))
+        .await
+        .unwrap();
 
     // kube-runtime's watcher (list then watch), filtered by label.
     let stream = watcher(cms.clone(), watcher::Config::default().labels("watch=yes"))
@@ -378,8 +618,16 @@ async fn watches_and_await_condition() {
         let cms = cms.clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(200)).await;
-            cms.create(&PostParams::default(), &mk("during", "1")).await.unwrap();
-            cms.patch("during", &PatchParams::default(), &Patch::Merge(json!({"data": {"v": "2"}}))).await.unwrap();
+            cms.create(&PostParams::default(), &mk("during", "1"))
+                .await
+                .unwrap();
+            cms.patch(
+                "during",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"data": {"v": "2"}})),
+            )
+            .await
+            .unwrap();
         })
     };
     let seen: Vec<(String, String)> = tokio::time::timeout(
@@ -393,7 +641,14 @@ async fn watches_and_await_condition() {
     .expect("three events in time")
     .unwrap();
     writer.await.unwrap();
-    assert_eq!(seen, vec![("before".into(), "0".into()), ("during".into(), "1".into()), ("during".into(), "2".into())]);
+    assert_eq!(
+        seen,
+        vec![
+            ("before".into(), "0".into()),
+            ("during".into(), "1".into()),
+            ("during".into(), "2".into())
+        ]
+    );
 
     // The streaming-list mode (sendInitialEvents) works too.
     let initial: Vec<String> = tokio::time::timeout(
@@ -410,26 +665,63 @@ async fn watches_and_await_condition() {
     assert_eq!(initial, vec!["before".to_string(), "during".to_string()]);
 
     // A raw watch from a resourceVersion sees exactly the later changes.
-    let rv = cms.list(&ListParams::default()).await.unwrap().metadata.resource_version.unwrap();
-    cms.delete("before", &DeleteParams::default()).await.unwrap();
-    let mut raw = cms.watch(&WatchParams::default().timeout(5), &rv).await.unwrap().boxed();
+    let rv = cms
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    cms.delete("before", &DeleteParams::default())
+        .await
+        .unwrap();
+    let mut raw = cms
+        .watch(&WatchParams::default().timeout(5), &rv)
+        .await
+        .unwrap()
+        .boxed();
     match raw.try_next().await.unwrap() {
         Some(WatchEvent::Deleted(cm)) => assert_eq!(cm.metadata.name.as_deref(), Some("before")),
         other => panic!("expected a deletion, got {other:?}"),
     }
 
     // await_condition with a custom condition.
-    let waiter = tokio::spawn(await_condition(cms.clone(), "during", |cm: Option<&ConfigMap>| {
-        cm.and_then(|c| c.data.as_ref()).is_some_and(|d| d.get("v").map(String::as_str) == Some("done"))
-    }));
+    let waiter = tokio::spawn(await_condition(
+        cms.clone(),
+        "during",
+        |cm: Option<&ConfigMap>| {
+            cm.and_then(|c| c.data.as_ref())
+                .is_some_and(|d| d.get("v").map(String::as_str) == Some("done"))
+        },
+    ));
     tokio::time::sleep(Duration::from_millis(100)).await;
-    cms.patch("during", &PatchParams::default(), &Patch::Merge(json!({"data": {"v": "done"}}))).await.unwrap();
-    let done = tokio::time::timeout(Duration::from_secs(5), waiter).await.expect("condition met").unwrap().unwrap();
+    cms.patch(
+        "during",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"data": {"v": "done"}})),
+    )
+    .await
+    .unwrap();
+    let done = tokio::time::timeout(Duration::from_secs(5), waiter)
+        .await
+        .expect("condition met")
+        .unwrap()
+        .unwrap();
     assert_eq!(done.unwrap().data.unwrap()["v"], "done");
-    let deleted = tokio::spawn(await_condition(cms.clone(), "during", conditions::is_deleted("")));
+    let deleted = tokio::spawn(await_condition(
+        cms.clone(),
+        "during",
+        conditions::is_deleted(""),
+    ));
     tokio::time::sleep(Duration::from_millis(100)).await;
-    cms.delete("during", &DeleteParams::default()).await.unwrap();
-    tokio::time::timeout(Duration::from_secs(5), deleted).await.expect("deleted in time").unwrap().unwrap();
+    cms.delete("during", &DeleteParams::default())
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), deleted)
+        .await
+        .expect("deleted in time")
+        .unwrap()
+        .unwrap();
     c.shutdown().await;
 }
 
@@ -446,7 +738,11 @@ async fn watch_from_an_expired_resource_version_gets_410() {
             .unwrap();
     }
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "busy");
-    let mut w = cms.watch(&WatchParams::default().timeout(5), "1").await.unwrap().boxed();
+    let mut w = cms
+        .watch(&WatchParams::default().timeout(5), "1")
+        .await
+        .unwrap()
+        .boxed();
     match w.try_next().await.unwrap() {
         Some(WatchEvent::Error(s)) => assert_eq!((s.code, s.reason.as_str()), (410, "Expired")),
         other => panic!("expected a 410 ERROR event, got {other:?}"),
@@ -460,7 +756,10 @@ async fn garbage_collection_follows_owner_references() {
     namespace(&client, "gc").await;
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "gc");
     let owner = cms
-        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "owner"}})).unwrap())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "owner"}})).unwrap(),
+        )
         .await
         .unwrap();
     let uid = owner.metadata.uid.unwrap();
@@ -472,15 +771,25 @@ async fn garbage_collection_follows_owner_references() {
         .await
         .unwrap();
     }
-    cms.delete("owner", &DeleteParams::background()).await.unwrap();
-    tokio::time::timeout(Duration::from_secs(5), await_condition(cms.clone(), "dep-2", conditions::is_deleted("")))
+    cms.delete("owner", &DeleteParams::background())
         .await
-        .expect("collected")
         .unwrap();
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        await_condition(cms.clone(), "dep-2", conditions::is_deleted("")),
+    )
+    .await
+    .expect("collected")
+    .unwrap();
     assert!(cms.get_opt("dep-1").await.unwrap().is_none());
     // Namespace deletion removes its contents.
     let nss: Api<Namespace> = Api::all(client.clone());
-    cms.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "left"}})).unwrap()).await.unwrap();
+    cms.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "left"}})).unwrap(),
+    )
+    .await
+    .unwrap();
     nss.delete("gc", &DeleteParams::default()).await.unwrap();
     assert!(c.store().keys_in_namespace("gc").is_empty());
     c.shutdown().await;
@@ -513,16 +822,26 @@ async fn port_forward_reaches_the_pod_network() {
     .await
     .unwrap();
     let ip = c.net().allocate_ip();
-    pods.patch_status("echo", &PatchParams::default(), &Patch::Merge(json!({"status": {"phase": "Running", "podIP": ip}})))
-        .await
-        .unwrap();
+    pods.patch_status(
+        "echo",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"status": {"phase": "Running", "podIP": ip}})),
+    )
+    .await
+    .unwrap();
     c.net().register(&ip, 9080, echo_addr);
 
     let mut pf = pods.portforward("echo", &[9080]).await.unwrap();
     let mut stream = pf.take_stream(9080).unwrap();
-    stream.write_all(b"hello through the API server").await.unwrap();
+    stream
+        .write_all(b"hello through the API server")
+        .await
+        .unwrap();
     let mut buf = vec![0u8; 28];
-    tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut buf)).await.expect("echo in time").unwrap();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_exact(&mut buf))
+        .await
+        .expect("echo in time")
+        .unwrap();
     assert_eq!(&buf, b"hello through the API server");
     drop(stream);
     pf.abort();
@@ -530,7 +849,9 @@ async fn port_forward_reaches_the_pod_network() {
     // Nothing listens on 9999: the error channel says so.
     let mut refused = pods.portforward("echo", &[9999]).await.unwrap();
     let err = refused.take_error(9999).unwrap();
-    let msg = tokio::time::timeout(Duration::from_secs(5), err).await.expect("error in time");
+    let msg = tokio::time::timeout(Duration::from_secs(5), err)
+        .await
+        .expect("error in time");
     let msg = msg.unwrap_or_default();
     assert!(msg.contains("connection refused"), "{msg:?}");
 
@@ -549,7 +870,10 @@ async fn port_forward_reaches_the_pod_network() {
 async fn table_and_metadata_answers() {
     let (c, client) = start().await;
     let req = axum::http::Request::get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions")
-        .header("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json")
+        .header(
+            "Accept",
+            "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+        )
         .body(vec![])
         .unwrap();
     let t: Value = client.request(req).await.unwrap();
@@ -560,7 +884,17 @@ async fn table_and_metadata_answers() {
     let list = meta.list_metadata(&ListParams::default()).await.unwrap();
     assert!(list.items.is_empty());
     let nss: Api<Namespace> = Api::all(client.clone());
-    let names: Vec<String> = nss.list_metadata(&ListParams::default()).await.unwrap().items.into_iter().filter_map(|m| m.metadata.name).collect();
-    assert_eq!(names, vec!["default", "kube-node-lease", "kube-public", "kube-system"]);
+    let names: Vec<String> = nss
+        .list_metadata(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|m| m.metadata.name)
+        .collect();
+    assert_eq!(
+        names,
+        vec!["default", "kube-node-lease", "kube-public", "kube-system"]
+    );
     c.shutdown().await;
 }

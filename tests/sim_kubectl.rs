@@ -33,7 +33,9 @@ fn kubectl_or_skip(test: &str) -> Option<PathBuf> {
         Some(k) => Some(k),
         None => {
             if std::env::var("SMH_REQUIRE_PEERS").as_deref() == Ok("1") {
-                panic!("{test}: kubectl not found (set SMH_KUBECTL or put kubectl on PATH); SMH_REQUIRE_PEERS=1 forbids skipping");
+                panic!(
+                    "{test}: kubectl not found (set SMH_KUBECTL or put kubectl on PATH); SMH_REQUIRE_PEERS=1 forbids skipping"
+                );
             }
             println!("SKIP: {test}: kubectl not found (set SMH_KUBECTL or put kubectl on PATH)");
             None
@@ -51,9 +53,13 @@ struct Env {
 
 impl Env {
     async fn start(kubectl: &Path) -> Env {
-        let fleet = SimFleet::start(FleetOptions::demo()).await.expect("demo clusters start");
+        let fleet = SimFleet::start(FleetOptions::demo())
+            .await
+            .expect("demo clusters start");
         let dir = tempfile::tempdir().unwrap();
-        fleet.write_kubeconfig(&dir.path().join("kubeconfig")).unwrap();
+        fleet
+            .write_kubeconfig(&dir.path().join("kubeconfig"))
+            .unwrap();
         let bin = dir.path().join("bin");
         std::fs::create_dir(&bin).unwrap();
         std::os::unix::fs::symlink(kubectl, bin.join("kubectl")).unwrap();
@@ -95,11 +101,11 @@ impl Env {
     }
 
     fn deployment(&self, cluster: &str, name: &str) -> Option<Value> {
-        self.fleet
-            .cluster(cluster)
-            .unwrap()
-            .store()
-            .get(&Gvr::new("apps", "v1", "deployments"), "bookinfo", name)
+        self.fleet.cluster(cluster).unwrap().store().get(
+            &Gvr::new("apps", "v1", "deployments"),
+            "bookinfo",
+            name,
+        )
     }
 
     fn write(&self, name: &str, content: &str) -> PathBuf {
@@ -182,14 +188,29 @@ async fn kubectl_get_and_version() {
         assert!(ns.contains(n), "{n} in:\n{ns}");
     }
     assert!(ns.starts_with("NAME"), "a server-side table:\n{ns}");
-    let remote = env.ok("kubectl --context remote-cluster get namespaces -o name").await;
-    assert!(remote.contains("namespace/default") && !remote.contains("service-mesh-hub"), "{remote}");
+    let remote = env
+        .ok("kubectl --context remote-cluster get namespaces -o name")
+        .await;
+    assert!(
+        remote.contains("namespace/default") && !remote.contains("service-mesh-hub"),
+        "{remote}"
+    );
     let crds = env.ok("kubectl get crd -o name").await;
-    for c in ["failoverservices.networking.smh.solo.io", "trafficpolicies.networking.smh.solo.io", "virtualservices.networking.istio.io", "destinationrules.networking.istio.io"] {
+    for c in [
+        "failoverservices.networking.smh.solo.io",
+        "trafficpolicies.networking.smh.solo.io",
+        "virtualservices.networking.istio.io",
+        "destinationrules.networking.istio.io",
+    ] {
         assert!(crds.contains(c), "{c} in {crds}");
     }
-    let remote_crds = env.ok("kubectl --context remote-cluster get crd -o name").await;
-    assert!(!remote_crds.contains("smh.solo.io") && remote_crds.contains("envoyfilters.networking.istio.io"));
+    let remote_crds = env
+        .ok("kubectl --context remote-cluster get crd -o name")
+        .await;
+    assert!(
+        !remote_crds.contains("smh.solo.io")
+            && remote_crds.contains("envoyfilters.networking.istio.io")
+    );
     let v = env.ok("kubectl version -o json").await;
     let v: Value = serde_json::from_str(&v).unwrap();
     assert_eq!(v["serverVersion"]["minor"], "33");
@@ -206,66 +227,133 @@ async fn kubectl_apply_patch_delete_like_the_guide() {
     let file = env.write("reviews.yaml", BOOKINFO_REVIEWS);
 
     // Client-side apply with kubectl's default validation (fieldValidation=Strict via OpenAPI v3).
-    let out = env.ok(&format!("kubectl apply -f {}", file.display())).await;
+    let out = env
+        .ok(&format!("kubectl apply -f {}", file.display()))
+        .await;
     assert!(out.contains("deployment.apps/reviews-v1 created"), "{out}");
-    let d = env.deployment("mgmt-cluster", "reviews-v1").expect("stored");
-    assert_eq!(container0(&d)["image"], "docker.io/istio/examples-bookinfo-reviews-v1:1.20.3");
-    let out = env.ok(&format!("kubectl apply -f {}", file.display())).await;
-    assert!(out.contains("deployment.apps/reviews-v1 unchanged"), "{out}");
-    let changed = env.write("reviews2.yaml", &BOOKINFO_REVIEWS.replace("replicas: 1", "replicas: 2").replace("/tmp/logs", "/tmp/other"));
-    let out = env.ok(&format!("kubectl apply -f {}", changed.display())).await;
-    assert!(out.contains("deployment.apps/reviews-v1 configured"), "{out}");
+    let d = env
+        .deployment("mgmt-cluster", "reviews-v1")
+        .expect("stored");
+    assert_eq!(
+        container0(&d)["image"],
+        "docker.io/istio/examples-bookinfo-reviews-v1:1.20.3"
+    );
+    let out = env
+        .ok(&format!("kubectl apply -f {}", file.display()))
+        .await;
+    assert!(
+        out.contains("deployment.apps/reviews-v1 unchanged"),
+        "{out}"
+    );
+    let changed = env.write(
+        "reviews2.yaml",
+        &BOOKINFO_REVIEWS
+            .replace("replicas: 1", "replicas: 2")
+            .replace("/tmp/logs", "/tmp/other"),
+    );
+    let out = env
+        .ok(&format!("kubectl apply -f {}", changed.display()))
+        .await;
+    assert!(
+        out.contains("deployment.apps/reviews-v1 configured"),
+        "{out}"
+    );
     let d = env.deployment("mgmt-cluster", "reviews-v1").unwrap();
     assert_eq!(d["spec"]["replicas"], 2);
     assert_eq!(container0(&d)["env"][0]["value"], "/tmp/other");
-    assert_eq!(container0(&d)["volumeMounts"][0]["mountPath"], "/tmp", "merged, not replaced");
+    assert_eq!(
+        container0(&d)["volumeMounts"][0]["mountPath"],
+        "/tmp",
+        "merged, not replaced"
+    );
 
     // The guide's break patch, exactly as written (strategic merge by container name).
     env.ok(r#"kubectl -n bookinfo patch deploy reviews-v1 --patch '{"spec": {"template": {"spec": {"containers": [{"name": "reviews","command": ["sleep", "20h"]}]}}}}'"#).await;
     let d = env.deployment("mgmt-cluster", "reviews-v1").unwrap();
-    assert_eq!(container0(&d)["command"], serde_json::json!(["sleep", "20h"]));
-    assert_eq!(container0(&d)["image"], "docker.io/istio/examples-bookinfo-reviews-v1:1.20.3");
+    assert_eq!(
+        container0(&d)["command"],
+        serde_json::json!(["sleep", "20h"])
+    );
+    assert_eq!(
+        container0(&d)["image"],
+        "docker.io/istio/examples-bookinfo-reviews-v1:1.20.3"
+    );
     let gen_broken = d["metadata"]["generation"].as_i64().unwrap();
 
     // The guide's restore patch, exactly as written (JSON patch).
     env.ok(r#"kubectl -n bookinfo patch deployment reviews-v1  --type json   -p '[{"op": "remove", "path": "/spec/template/spec/containers/0/command"}]'"#).await;
     let d = env.deployment("mgmt-cluster", "reviews-v1").unwrap();
     assert!(container0(&d).get("command").is_none());
-    assert_eq!(d["metadata"]["generation"].as_i64().unwrap(), gen_broken + 1);
+    assert_eq!(
+        d["metadata"]["generation"].as_i64().unwrap(),
+        gen_broken + 1
+    );
     // Run again there is nothing to remove: kubectl reports the server's refusal.
     let again = env.sh(r#"kubectl -n bookinfo patch deployment reviews-v1  --type json   -p '[{"op": "remove", "path": "/spec/template/spec/containers/0/command"}]'"#).await;
     assert!(!again.status.success());
 
     // get -o yaml shows what is stored.
-    let y = env.ok("kubectl -n bookinfo get deployment reviews-v1 -o yaml").await;
+    let y = env
+        .ok("kubectl -n bookinfo get deployment reviews-v1 -o yaml")
+        .await;
     let parsed: Value = serde_saphyr::from_str(&y).unwrap();
     assert_eq!(parsed["spec"]["replicas"], 2);
     assert_eq!(parsed["metadata"]["name"], "reviews-v1");
     let table = env.ok("kubectl -n bookinfo get deploy,svc").await;
-    assert!(table.contains("READY") && table.contains("reviews-v1") && table.contains("9080/TCP"), "{table}");
+    assert!(
+        table.contains("READY") && table.contains("reviews-v1") && table.contains("9080/TCP"),
+        "{table}"
+    );
 
     // Server-side apply: the changed values conflict with the client-side apply's fields...
-    let ssa = env.sh(&format!("kubectl apply --server-side -f {}", file.display())).await;
+    let ssa = env
+        .sh(&format!(
+            "kubectl apply --server-side -f {}",
+            file.display()
+        ))
+        .await;
     assert!(!ssa.status.success());
     let err = String::from_utf8_lossy(&ssa.stderr);
-    assert!(err.contains("Apply failed with") && err.contains(".spec.replicas"), "{err}");
+    assert!(
+        err.contains("Apply failed with") && err.contains(".spec.replicas"),
+        "{err}"
+    );
     // ...until forced.
-    env.ok(&format!("kubectl apply --server-side --force-conflicts -f {}", file.display())).await;
+    env.ok(&format!(
+        "kubectl apply --server-side --force-conflicts -f {}",
+        file.display()
+    ))
+    .await;
     let d = env.deployment("mgmt-cluster", "reviews-v1").unwrap();
     assert_eq!(d["spec"]["replicas"], 1);
-    let managers: Vec<&str> = d["metadata"]["managedFields"].as_array().unwrap().iter().filter_map(|m| m["manager"].as_str()).collect();
+    let managers: Vec<&str> = d["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["manager"].as_str())
+        .collect();
     assert!(managers.contains(&"kubectl"), "{managers:?}");
     // Server-side apply of a new object creates it.
     let cm = env.write("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ssa\n  namespace: bookinfo\ndata:\n  a: \"1\"\n");
-    let out = env.ok(&format!("kubectl apply --server-side -f {}", cm.display())).await;
+    let out = env
+        .ok(&format!("kubectl apply --server-side -f {}", cm.display()))
+        .await;
     assert!(out.contains("configmap/ssa serverside-applied"), "{out}");
 
     // delete
-    let out = env.ok("kubectl -n bookinfo delete deployment reviews-v1").await;
+    let out = env
+        .ok("kubectl -n bookinfo delete deployment reviews-v1")
+        .await;
     assert!(out.contains("deleted"), "{out}");
     assert!(env.deployment("mgmt-cluster", "reviews-v1").is_none());
-    let missing = env.sh("kubectl -n bookinfo get deployment reviews-v1").await;
-    assert!(String::from_utf8_lossy(&missing.stderr).contains("NotFound"), "{:?}", missing);
+    let missing = env
+        .sh("kubectl -n bookinfo get deployment reviews-v1")
+        .await;
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("NotFound"),
+        "{:?}",
+        missing
+    );
     env.fleet.shutdown().await;
 }
 
@@ -277,19 +365,33 @@ async fn kubectl_applies_the_guide_manifests() {
     let env = Env::start(&k).await;
     // bookinfo's namespace exists in the guide's setup; the traffic-shift policy lives there.
     // (`kubectl create namespace` sends protobuf, which the simulator does not decode.)
-    env.ok("kubectl create namespace bookinfo --dry-run=client -o yaml | kubectl apply -f -").await;
+    env.ok("kubectl create namespace bookinfo --dry-run=client -o yaml | kubectl apply -f -")
+        .await;
     let out = env.ok("kubectl apply -f examples/guide/").await;
-    for o in ["trafficpolicy.networking.smh.solo.io/mgmt-reviews-outlier created", "failoverservice.networking.smh.solo.io/reviews-failover created", "trafficpolicy.networking.smh.solo.io/reviews-shift-failover created"] {
+    for o in [
+        "trafficpolicy.networking.smh.solo.io/mgmt-reviews-outlier created",
+        "failoverservice.networking.smh.solo.io/reviews-failover created",
+        "trafficpolicy.networking.smh.solo.io/reviews-shift-failover created",
+    ] {
         assert!(out.contains(o), "{o} in {out}");
     }
-    let y = env.ok("kubectl -n service-mesh-hub get failoverservice/reviews-failover -oyaml").await;
+    let y = env
+        .ok("kubectl -n service-mesh-hub get failoverservice/reviews-failover -oyaml")
+        .await;
     let fs: Value = serde_saphyr::from_str(&y).unwrap();
     assert_eq!(fs["spec"]["hostname"], "reviews-failover.bookinfo.global");
-    assert_eq!(fs["spec"]["backingServices"][1]["kubeService"]["clusterName"], "remote-cluster");
+    assert_eq!(
+        fs["spec"]["backingServices"][1]["kubeService"]["clusterName"],
+        "remote-cluster"
+    );
     assert_eq!(fs["metadata"]["generation"], 1);
     let table = env.ok("kubectl get failoverservices -A").await;
-    assert!(table.contains("HOSTNAME") && table.contains("reviews-failover.bookinfo.global"), "{table}");
-    env.ok("kubectl -n service-mesh-hub get trafficpolicy/mgmt-reviews-outlier -oyaml").await;
+    assert!(
+        table.contains("HOSTNAME") && table.contains("reviews-failover.bookinfo.global"),
+        "{table}"
+    );
+    env.ok("kubectl -n service-mesh-hub get trafficpolicy/mgmt-reviews-outlier -oyaml")
+        .await;
 
     // Default validation rejects an unknown field in an SMH resource.
     let bad = env.write(
@@ -298,9 +400,15 @@ async fn kubectl_applies_the_guide_manifests() {
     );
     let out = env.sh(&format!("kubectl apply -f {}", bad.display())).await;
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown field \"spec.bogus\""), "{:?}", out);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unknown field \"spec.bogus\""),
+        "{:?}",
+        out
+    );
     // The SMH CRDs are not in the remote cluster.
-    let out = env.sh("kubectl --context remote-cluster apply -f examples/guide/2-failover-service.yaml").await;
+    let out = env
+        .sh("kubectl --context remote-cluster apply -f examples/guide/2-failover-service.yaml")
+        .await;
     assert!(!out.status.success());
 
     let out = env.ok("kubectl delete -f examples/guide/").await;

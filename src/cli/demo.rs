@@ -72,7 +72,11 @@ pub fn run(_g: &GlobalArgs, cmd: Command) -> CmdResult {
     }
 }
 
-fn split_flag<'a>(flag: &str, value: &'a str, clusters: &[String]) -> anyhow::Result<(&'a str, Option<&'a str>)> {
+fn split_flag<'a>(
+    flag: &str,
+    value: &'a str,
+    clusters: &[String],
+) -> anyhow::Result<(&'a str, Option<&'a str>)> {
     let (cluster, rest) = match value.split_once('=') {
         Some((c, r)) => (c, Some(r)),
         None => (value, None),
@@ -87,31 +91,43 @@ fn split_flag<'a>(flag: &str, value: &'a str, clusters: &[String]) -> anyhow::Re
 }
 
 /// The fault settings per cluster from `demo up`'s flags.
-pub fn parse_fault_flags(args: &UpArgs, clusters: &[String]) -> anyhow::Result<BTreeMap<String, FaultConfig>> {
+pub fn parse_fault_flags(
+    args: &UpArgs,
+    clusters: &[String],
+) -> anyhow::Result<BTreeMap<String, FaultConfig>> {
     let mut out: BTreeMap<String, FaultConfig> = BTreeMap::new();
     for v in &args.latency {
         let (c, d) = split_flag("latency", v, clusters)?;
-        let d = d.ok_or_else(|| anyhow!("--latency {v}: expected CLUSTER=DURATION, e.g. remote-cluster=50ms"))?;
-        let d = crate::model::duration::parse_duration(d).map_err(|e| anyhow!("--latency {v}: {e}"))?;
+        let d = d.ok_or_else(|| {
+            anyhow!("--latency {v}: expected CLUSTER=DURATION, e.g. remote-cluster=50ms")
+        })?;
+        let d =
+            crate::model::duration::parse_duration(d).map_err(|e| anyhow!("--latency {v}: {e}"))?;
         out.entry(c.to_string()).or_default().latency = d;
     }
     for v in &args.error_rate {
         let (c, r) = split_flag("error-rate", v, clusters)?;
-        let r = r.ok_or_else(|| anyhow!("--error-rate {v}: expected CLUSTER=RATE[:KIND], e.g. remote-cluster=0.2:500"))?;
+        let r = r.ok_or_else(|| {
+            anyhow!("--error-rate {v}: expected CLUSTER=RATE[:KIND], e.g. remote-cluster=0.2:500")
+        })?;
         let (rate, kind) = parse_error_rate(r).map_err(|e| anyhow!("--error-rate {v}: {e}"))?;
         let cfg = out.entry(c.to_string()).or_default();
         cfg.errors.retain(|(_, k)| *k != kind);
         cfg.errors.push((rate, kind));
         let total: f64 = cfg.errors.iter().map(|(r, _)| r).sum();
         if total > 1.0 + 1e-9 {
-            return Err(anyhow!("--error-rate: the rates for {c} add up to more than 1 ({total})"));
+            return Err(anyhow!(
+                "--error-rate: the rates for {c} add up to more than 1 ({total})"
+            ));
         }
     }
     for v in &args.unreachable {
         let (c, m) = split_flag("unreachable", v, clusters)?;
         let mode = match m {
             None => Unreachable::Hang,
-            Some(m) => m.parse::<Unreachable>().map_err(|e| anyhow!("--unreachable {v}: {e}"))?,
+            Some(m) => m
+                .parse::<Unreachable>()
+                .map_err(|e| anyhow!("--unreachable {v}: {e}"))?,
         };
         out.entry(c.to_string()).or_default().unreachable = Some(mode);
     }
@@ -124,7 +140,7 @@ fn describe_faults(f: &FaultConfig) -> String {
         parts.push(format!("latency {:?}", f.latency));
     }
     let mut errors = f.errors.clone();
-    errors.sort_by(|a, b| a.1.cmp(&b.1));
+    errors.sort_by_key(|a| a.1);
     for (rate, kind) in errors {
         let what = match kind {
             ErrorKind::Internal => "answered 500",
@@ -194,7 +210,11 @@ async fn serve(opts: FleetOptions, path: PathBuf) -> CmdResult {
 
     println!("Simulated clusters are up (in {} ms):", up_in.as_millis());
     for (c, o) in fleet.clusters().iter().zip(&cluster_opts) {
-        let crds = if o.smh_crds { "Istio and SMH CRDs" } else { "Istio CRDs" };
+        let crds = if o.smh_crds {
+            "Istio and SMH CRDs"
+        } else {
+            "Istio CRDs"
+        };
         println!("  {:<15} {}   ({crds})", c.name(), c.url());
         if !o.faults.is_clear() {
             println!("  {:<15} faults: {}", "", describe_faults(&o.faults));
@@ -210,7 +230,11 @@ async fn serve(opts: FleetOptions, path: PathBuf) -> CmdResult {
             .map(|c| c.name())
             .collect::<Vec<_>>()
             .join(" and "),
-        fleet.clusters().first().map(|c| c.name()).unwrap_or_default()
+        fleet
+            .clusters()
+            .first()
+            .map(|c| c.name())
+            .unwrap_or_default()
     );
     println!();
     println!("Next, in another terminal:");
@@ -269,15 +293,28 @@ mod tests {
     fn fault_flags() {
         let names = vec!["mgmt-cluster".to_string(), "remote-cluster".to_string()];
         let f = parse_fault_flags(
-            &args(&["remote-cluster=50ms"], &["remote-cluster=0.2:500", "remote-cluster=10%:429"], &["mgmt-cluster=close"]),
+            &args(
+                &["remote-cluster=50ms"],
+                &["remote-cluster=0.2:500", "remote-cluster=10%:429"],
+                &["mgmt-cluster=close"],
+            ),
             &names,
         )
         .unwrap();
         let r = &f["remote-cluster"];
         assert_eq!(r.latency, Duration::from_millis(50));
-        assert_eq!(r.errors, vec![(0.2, ErrorKind::Internal), (0.1, ErrorKind::TooManyRequests)]);
+        assert_eq!(
+            r.errors,
+            vec![
+                (0.2, ErrorKind::Internal),
+                (0.1, ErrorKind::TooManyRequests)
+            ]
+        );
         assert_eq!(f["mgmt-cluster"].unreachable, Some(Unreachable::Close));
-        assert_eq!(describe_faults(r), "latency 50ms, 20% of requests answered 500, 10% of requests answered 429");
+        assert_eq!(
+            describe_faults(r),
+            "latency 50ms, 20% of requests answered 500, 10% of requests answered 429"
+        );
         let u = parse_fault_flags(&args(&[], &[], &["remote-cluster"]), &names).unwrap();
         assert_eq!(u["remote-cluster"].unreachable, Some(Unreachable::Hang));
         for bad in [

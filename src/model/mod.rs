@@ -13,6 +13,7 @@ pub use types::{FailoverService, TrafficPolicy};
 
 /// One SMH object read from input.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum SmhObject {
     FailoverService(FailoverService),
     TrafficPolicy(TrafficPolicy),

@@ -62,7 +62,7 @@ pub enum SimError {
         cluster: String,
         what: String,
         #[source]
-        source: ApiError,
+        source: Box<ApiError>,
     },
     #[error("cluster {cluster} at {url} did not answer /readyz")]
     NotReady { cluster: String, url: String },
@@ -145,7 +145,7 @@ fn bootstrap(core: &ApiCore, opts: &ClusterOptions) -> Result<(), SimError> {
         move |source| SimError::Bootstrap {
             cluster,
             what,
-            source,
+            source: Box::new(source),
         }
     };
     let reg = core.registry().clone();

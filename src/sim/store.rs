@@ -2,12 +2,16 @@
 //! namespace and name, with a cluster-wide resourceVersion counter, generation bumps on spec
 //! changes, and an event history for watches.
 //!
-//! Both the HTTP API layer and the in-process controllers use it. Objects are
-//! `serde_json::Value`s in their wire form; the store owns `metadata.resourceVersion`,
+//! Both the HTTP API layer and the in-process controllers use it. Objects go in and come out
+//! as `serde_json::Value`s in their wire form; the store owns `metadata.resourceVersion`,
 //! `metadata.uid`, `metadata.creationTimestamp` and `metadata.generation`.
+//!
+//! Inside, each object is kept as compact JSON text shared between the object map and the
+//! event history (a `Value` tree takes about ten times the memory of its JSON), so 10,000
+//! objects and their history fit in a few tens of megabytes. Reads parse the text.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
@@ -85,10 +89,32 @@ pub enum StoreError {
 
 const HISTORY: usize = 10_000;
 
+/// An object's JSON text.
+type Json = Arc<str>;
+
+/// One entry of the event history; the object text is shared with the object map.
+struct Record {
+    kind: EventType,
+    gvr: Gvr,
+    rv: u64,
+    namespace: String,
+    object: Json,
+}
+
 struct Inner {
     rv: u64,
-    objects: BTreeMap<Gvr, BTreeMap<(String, String), Value>>,
-    history: VecDeque<Event>,
+    objects: BTreeMap<Gvr, BTreeMap<(String, String), Json>>,
+    history: VecDeque<Record>,
+}
+
+fn encode(v: &Value) -> Json {
+    // Serializing a `Value` cannot fail (its map keys are strings).
+    Arc::from(serde_json::to_string(v).unwrap_or_default())
+}
+
+fn decode(j: &str) -> Value {
+    // The store only holds text it serialized itself.
+    serde_json::from_str(j).unwrap_or(Value::Null)
 }
 
 /// One cluster's objects.
@@ -170,7 +196,7 @@ impl Store {
             .objects
             .get(gvr)?
             .get(&(ns.to_string(), name.to_string()))
-            .cloned()
+            .map(|j| decode(j))
     }
 
     /// All objects of a resource, in one namespace (`Some`) or all (`None`), sorted by
@@ -182,7 +208,7 @@ impl Store {
             Some(m) => m
                 .iter()
                 .filter(|((ons, _), _)| ns.is_none_or(|n| n == ons))
-                .map(|(_, v)| v.clone())
+                .map(|(_, v)| decode(v))
                 .collect(),
         };
         (items, inner.rv)
@@ -206,12 +232,13 @@ impl Store {
         Ok(inner
             .history
             .iter()
-            .filter(|e| {
-                e.rv > rv
-                    && &e.gvr == gvr
-                    && ns.is_none_or(|n| meta_str(&e.object, "namespace") == n)
+            .filter(|e| e.rv > rv && &e.gvr == gvr && ns.is_none_or(|n| e.namespace == n))
+            .map(|e| Event {
+                kind: e.kind,
+                gvr: e.gvr.clone(),
+                rv: e.rv,
+                object: decode(&e.object),
             })
-            .cloned()
             .collect())
     }
 
@@ -246,12 +273,13 @@ impl Store {
             meta.insert("creationTimestamp".into(), json!(now_rfc3339()));
             meta.insert("generation".into(), json!(1));
         }
+        let json = encode(&obj);
         inner
             .objects
             .entry(gvr.clone())
             .or_default()
-            .insert(key, obj.clone());
-        self.record(&mut inner, EventType::Added, gvr, rv, obj.clone());
+            .insert(key, json.clone());
+        self.record(&mut inner, EventType::Added, gvr, rv, &ns, json, &obj);
         Ok(obj)
     }
 
@@ -267,7 +295,7 @@ impl Store {
             .objects
             .get(gvr)
             .and_then(|m| m.get(&key))
-            .cloned()
+            .map(|j| decode(j))
             .ok_or_else(|| StoreError::NotFound(describe(gvr, &ns, &name)))?;
         let sent_rv = meta_str(&obj, "resourceVersion");
         if !sent_rv.is_empty() && sent_rv != meta_str(&old, "resourceVersion") {
@@ -300,29 +328,32 @@ impl Store {
                 json!(if spec_changed { old_gen + 1 } else { old_gen }),
             );
         }
+        let json = encode(&obj);
         inner
             .objects
             .entry(gvr.clone())
             .or_default()
-            .insert(key, obj.clone());
-        self.record(&mut inner, EventType::Modified, gvr, rv, obj.clone());
+            .insert(key, json.clone());
+        self.record(&mut inner, EventType::Modified, gvr, rv, &ns, json, &obj);
         Ok(obj)
     }
 
     /// Delete an object; returns its last state.
     pub fn delete(&self, gvr: &Gvr, ns: &str, name: &str) -> Result<Value, StoreError> {
         let mut inner = self.inner.write().expect("store lock");
-        let mut obj = inner
+        let removed = inner
             .objects
             .get_mut(gvr)
             .and_then(|m| m.remove(&(ns.to_string(), name.to_string())))
             .ok_or_else(|| StoreError::NotFound(describe(gvr, ns, name)))?;
+        let mut obj = decode(&removed);
         inner.rv += 1;
         let rv = inner.rv;
         if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.insert("resourceVersion".into(), json!(rv.to_string()));
         }
-        self.record(&mut inner, EventType::Deleted, gvr, rv, obj.clone());
+        let json = encode(&obj);
+        self.record(&mut inner, EventType::Deleted, gvr, rv, ns, json, &obj);
         Ok(obj)
     }
 
@@ -349,7 +380,12 @@ impl Store {
         let inner = self.inner.read().expect("store lock");
         let mut out = Vec::new();
         for (gvr, objects) in &inner.objects {
-            for ((ns, name), obj) in objects {
+            for ((ns, name), json) in objects {
+                // Cheap text check first; parse only candidates.
+                if !json.contains(uid) {
+                    continue;
+                }
+                let obj = decode(json);
                 let owned = obj
                     .pointer("/metadata/ownerReferences")
                     .and_then(Value::as_array)
@@ -379,19 +415,36 @@ impl Store {
         out
     }
 
-    fn record(&self, inner: &mut Inner, kind: EventType, gvr: &Gvr, rv: u64, object: Value) {
-        let ev = Event {
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &self,
+        inner: &mut Inner,
+        kind: EventType,
+        gvr: &Gvr,
+        rv: u64,
+        ns: &str,
+        json: Json,
+        object: &Value,
+    ) {
+        inner.history.push_back(Record {
             kind,
             gvr: gvr.clone(),
             rv,
-            object,
-        };
-        inner.history.push_back(ev.clone());
+            namespace: ns.to_string(),
+            object: json,
+        });
         while inner.history.len() > HISTORY {
             inner.history.pop_front();
         }
-        // No receivers is fine.
-        let _ = self.events.send(ev);
+        if self.events.receiver_count() > 0 {
+            // No receivers left in between is fine.
+            let _ = self.events.send(Event {
+                kind,
+                gvr: gvr.clone(),
+                rv,
+                object: object.clone(),
+            });
+        }
     }
 }
 

@@ -501,7 +501,7 @@ impl ApiCore {
             };
             let schema = res.schema.as_deref();
             apply::track_update(old, &mut new, SchemaRef(schema), &w, client)
-                .map_err(|e| ApiError::unprocessable(e))?;
+                .map_err(ApiError::unprocessable)?;
         }
         Ok((new, warnings))
     }

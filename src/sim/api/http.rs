@@ -150,7 +150,7 @@ fn decode(s: &str) -> Result<String, ApiError> {
         .map_err(|_| ApiError::bad_request(format!("query parameter {s:?} is not UTF-8")))
 }
 
-fn header_str<'a>(h: &'a HeaderMap, name: header::HeaderName) -> &'a str {
+fn header_str(h: &HeaderMap, name: header::HeaderName) -> &str {
     h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
 
@@ -165,7 +165,7 @@ enum Render {
 fn render_kind(accept: &str) -> Render {
     for part in accept.split(',') {
         let p: Vec<&str> = part.split(';').map(str::trim).collect();
-        if p.iter().any(|x| *x == "as=Table") {
+        if p.contains(&"as=Table") {
             return Render::Table;
         }
         if p.iter()

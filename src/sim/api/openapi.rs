@@ -93,7 +93,12 @@ fn patch_operation(r: &ResourceInfo, op_id: &str, query: &[&str], response_schem
     }
     let content: Map<String, Value> = types
         .into_iter()
-        .map(|t| (t.to_string(), json!({"schema": {"$ref": format!("#/components/schemas/{PATCH_SCHEMA}")}})))
+        .map(|t| {
+            (
+                t.to_string(),
+                json!({"schema": {"$ref": format!("#/components/schemas/{PATCH_SCHEMA}")}}),
+            )
+        })
         .collect();
     op["requestBody"] = json!({"content": content, "required": true});
     op
