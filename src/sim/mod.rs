@@ -15,3 +15,4 @@ pub mod faults;
 pub mod fleet;
 pub mod net;
 pub mod store;
+pub mod world;
