@@ -8,7 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use kubectl_smh::sim::fleet::{FleetOptions, SimFleet};
+use kubectl_smh::model::topology::MultiClusterMode;
+use kubectl_smh::sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
 use kubectl_smh::sim::store::Gvr;
 use serde_json::Value;
 use tempfile::TempDir;
@@ -53,9 +54,11 @@ struct Env {
 
 impl Env {
     async fn start(kubectl: &Path) -> Env {
-        let fleet = SimFleet::start(FleetOptions::demo())
-            .await
-            .expect("demo clusters start");
+        Env::start_with(kubectl, FleetOptions::demo()).await
+    }
+
+    async fn start_with(kubectl: &Path, opts: FleetOptions) -> Env {
+        let fleet = SimFleet::start(opts).await.expect("demo clusters start");
         let dir = tempfile::tempdir().unwrap();
         fleet
             .write_kubeconfig(&dir.path().join("kubeconfig"))
@@ -413,5 +416,50 @@ async fn kubectl_applies_the_guide_manifests() {
 
     let out = env.ok("kubectl delete -f examples/guide/").await;
     assert_eq!(out.matches("deleted").count(), 3, "{out}");
+    env.fleet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_rollout_status_follows_the_guide_drill() {
+    let Some(k) = kubectl_or_skip("kubectl_rollout_status_follows_the_guide_drill") else {
+        return;
+    };
+    let mut opts = FleetOptions::demo();
+    for c in opts.clusters.iter_mut() {
+        c.rollout_delay = std::time::Duration::from_millis(300);
+    }
+    opts.hooks
+        .push(bookinfo_world(MultiClusterMode::Global, "1.24.2"));
+    let env = Env::start_with(&k, opts).await;
+    let status = "kubectl -n bookinfo rollout status deployment/reviews-v1 --timeout=60s";
+    let out = env.ok(status).await;
+    assert!(
+        out.contains("deployment \"reviews-v1\" successfully rolled out"),
+        "{out}"
+    );
+
+    // Break it as the guide does, and wait for the rollout like the drill does.
+    env.ok(r#"kubectl -n bookinfo patch deploy reviews-v1 --patch '{"spec": {"template": {"spec": {"containers": [{"name": "reviews","command": ["sleep", "20h"]}]}}}}'"#).await;
+    let out = env.ok(status).await;
+    assert!(out.contains("successfully rolled out"), "{out}");
+    let cmds = env
+        .ok("kubectl -n bookinfo get pods -l app=reviews,version=v1 -o jsonpath='{range .items[*]}{.metadata.name} {.spec.containers[0].command}{\"\\n\"}{end}'")
+        .await;
+    let lines: Vec<&str> = cmds.lines().collect();
+    assert_eq!(lines.len(), 1, "one pod after the rollout: {cmds}");
+    assert!(lines[0].ends_with(r#"["sleep","20h"]"#), "{cmds}");
+
+    // Restore as the guide does.
+    env.ok(r#"kubectl -n bookinfo patch deployment reviews-v1  --type json   -p '[{"op": "remove", "path": "/spec/template/spec/containers/0/command"}]'"#).await;
+    let out = env.ok(status).await;
+    assert!(out.contains("successfully rolled out"), "{out}");
+    let rs = env
+        .ok("kubectl -n bookinfo get rs -l app=reviews,version=v1 -o name")
+        .await;
+    assert_eq!(
+        rs.lines().count(),
+        2,
+        "the old replica set is kept (scaled to 0): {rs}"
+    );
     env.fleet.shutdown().await;
 }

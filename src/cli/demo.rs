@@ -15,9 +15,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, anyhow};
 
 use super::{CmdError, CmdResult, Exit, GlobalArgs, parse_duration_arg};
+use crate::model::topology::MultiClusterMode;
 use crate::sim::cluster::ClusterOptions;
 use crate::sim::faults::{ErrorKind, FaultConfig, Unreachable, parse_error_rate};
-use crate::sim::fleet::{FleetOptions, KUBECONFIG_MARKER, SimFleet};
+use crate::sim::fleet::{FleetOptions, KUBECONFIG_MARKER, SimFleet, bookinfo_world};
+use crate::sim::store::Gvr;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -61,6 +63,32 @@ pub struct UpArgs {
     /// (repeatable).
     #[arg(long, value_name = "CLUSTER[=MODE]")]
     pub unreachable: Vec<String>,
+
+    /// How the clusters' meshes reach each other: global (SMH's federated
+    /// `name.ns.svc.<cluster>.global` names) or multi-primary (one `cluster.local` name with
+    /// endpoints from both clusters).
+    #[arg(long, value_enum, default_value_t = DemoMode::Global)]
+    pub mode: DemoMode,
+
+    /// Istio version on istiod's and the sidecars' images (e.g. 1.8.6 or 1.24.2).
+    #[arg(long, value_name = "VERSION", default_value = "1.24.2")]
+    pub istio_version: String,
+}
+
+/// `--mode` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DemoMode {
+    Global,
+    MultiPrimary,
+}
+
+impl From<DemoMode> for MultiClusterMode {
+    fn from(m: DemoMode) -> Self {
+        match m {
+            DemoMode::Global => MultiClusterMode::Global,
+            DemoMode::MultiPrimary => MultiClusterMode::MultiPrimary,
+        }
+    }
 }
 
 pub fn run(_g: &GlobalArgs, cmd: Command) -> CmdResult {
@@ -172,6 +200,21 @@ fn up(args: UpArgs) -> CmdResult {
             c.faults = f.clone();
         }
     }
+    let version_ok = {
+        let parts: Vec<&str> = args.istio_version.split('.').collect();
+        (2..=3).contains(&parts.len())
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+    };
+    if !version_ok {
+        return Err(CmdError::invalid(anyhow!(
+            "--istio-version {:?}: expected a version like 1.24.2",
+            args.istio_version
+        )));
+    }
+    opts.hooks
+        .push(bookinfo_world(args.mode.into(), &args.istio_version));
     let path = args.kubeconfig_out.clone();
     if path.exists() {
         if !is_ours(&path) {
@@ -215,7 +258,17 @@ async fn serve(opts: FleetOptions, path: PathBuf) -> CmdResult {
         } else {
             "Istio CRDs"
         };
+        let (deployments, _) = c
+            .store()
+            .list(&Gvr::new("apps", "v1", "deployments"), Some("bookinfo"));
+        let names: Vec<&str> = deployments
+            .iter()
+            .filter_map(|d| d.pointer("/metadata/name").and_then(|n| n.as_str()))
+            .collect();
         println!("  {:<15} {}   ({crds})", c.name(), c.url());
+        if !names.is_empty() {
+            println!("  {:<15} bookinfo: {}", "", names.join(", "));
+        }
         if !o.faults.is_clear() {
             println!("  {:<15} faults: {}", "", describe_faults(&o.faults));
         }
@@ -239,7 +292,7 @@ async fn serve(opts: FleetOptions, path: PathBuf) -> CmdResult {
     println!();
     println!("Next, in another terminal:");
     println!("  export KUBECONFIG={}", shown.display());
-    println!("  kubectl get namespaces");
+    println!("  kubectl get pods -n bookinfo");
     println!("  kubectl smh apply -f examples/guide/");
     println!();
     println!("Serving until Ctrl-C or SIGTERM; the kubeconfig is removed on exit.");
@@ -286,6 +339,8 @@ mod tests {
             latency: latency.iter().map(|s| s.to_string()).collect(),
             error_rate: errors.iter().map(|s| s.to_string()).collect(),
             unreachable: unreachable.iter().map(|s| s.to_string()).collect(),
+            mode: DemoMode::Global,
+            istio_version: "1.24.2".into(),
         }
     }
 

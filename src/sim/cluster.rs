@@ -76,6 +76,8 @@ pub enum SimError {
     Client { url: String, message: String },
     #[error("cluster names must be unique and non-empty: {0:?}")]
     Names(Vec<String>),
+    #[error("cluster {cluster}: start hook failed: {message}")]
+    Hook { cluster: String, message: String },
 }
 
 /// How to start a cluster.
@@ -133,6 +135,7 @@ pub struct SimCluster {
     faults: Arc<Faults>,
     shutdown: watch::Sender<bool>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    guards: Mutex<Vec<Box<dyn Send>>>,
 }
 
 fn bootstrap(core: &ApiCore, opts: &ClusterOptions) -> Result<(), SimError> {
@@ -240,6 +243,7 @@ impl SimCluster {
             faults,
             shutdown,
             tasks: Mutex::new(vec![housekeeping, server]),
+            guards: Mutex::new(Vec::new()),
         })
     }
 
@@ -296,6 +300,12 @@ impl SimCluster {
         self.tasks.lock().expect("tasks lock").extend(tasks);
     }
 
+    /// A value whose drop stops something running in this cluster (dropped at shutdown,
+    /// before the attached tasks are aborted).
+    pub fn attach_guard(&self, guard: Box<dyn Send>) {
+        self.guards.lock().expect("guards lock").push(guard);
+    }
+
     /// A kube-rs client for this cluster (no credentials; the simulator has no authn).
     pub fn client(&self) -> Result<kube::Client, SimError> {
         let url = self.url();
@@ -314,6 +324,7 @@ impl SimCluster {
     /// Stop serving: the listener closes, open connections are dropped, attached tasks end.
     pub async fn shutdown(&self) {
         let _ = self.shutdown.send(true);
+        self.guards.lock().expect("guards lock").clear();
         let tasks: Vec<JoinHandle<()>> =
             std::mem::take(&mut *self.tasks.lock().expect("tasks lock"));
         for t in &tasks {
@@ -328,6 +339,9 @@ impl SimCluster {
 impl Drop for SimCluster {
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
+        if let Ok(mut guards) = self.guards.lock() {
+            guards.clear();
+        }
         if let Ok(mut tasks) = self.tasks.lock() {
             for t in tasks.drain(..) {
                 t.abort();

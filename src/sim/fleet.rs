@@ -16,12 +16,54 @@ use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
 use super::cluster::{ClusterHandle, ClusterOptions, SimCluster, SimError};
+use super::world::{self, Layout, WorldOptions};
+use crate::model::topology::MultiClusterMode;
 
-/// In-process behaviour to attach to each cluster of a fleet: called once per cluster with
-/// that cluster's handle and the handles of every cluster in the fleet (itself included);
-/// returns the tasks it spawned, which stop with the cluster.
+/// What a start hook leaves running in a cluster; it stops when the cluster shuts down.
+pub enum Attachment {
+    /// A task, aborted at shutdown.
+    Task(JoinHandle<()>),
+    /// Anything whose drop stops what it runs (e.g. simworld's `WorldHandle`), dropped at
+    /// shutdown.
+    Guard(Box<dyn Send>),
+}
+
+/// In-process behaviour to attach to each cluster of a fleet: called once per cluster, inside
+/// the tokio runtime, with that cluster's handle and the handles of every cluster in the fleet
+/// (itself included, in start order); returns what it left running, or why it failed (the
+/// fleet then does not start).
 pub type StartHook =
-    Arc<dyn Fn(&ClusterHandle, &[ClusterHandle]) -> Vec<JoinHandle<()>> + Send + Sync>;
+    Arc<dyn Fn(&ClusterHandle, &[ClusterHandle]) -> Result<Vec<Attachment>, String> + Send + Sync>;
+
+/// The hook that runs simworld's bookinfo world in each cluster ([`crate::sim::world`]):
+/// seeds the guide's prerequisites (istiod, bookinfo in SMH's layout, the mesh's federation
+/// objects for `mode`) and starts the controllers and workloads. Clusters named
+/// `mgmt-cluster` and `remote-cluster` get SMH's layout; any other cluster runs no bookinfo.
+/// Pod readiness takes each cluster's `rollout_delay`.
+pub fn bookinfo_world(mode: MultiClusterMode, istio_version: &str) -> StartHook {
+    let world_fleet = world::Fleet::new();
+    let istio_version = istio_version.to_string();
+    Arc::new(move |me: &ClusterHandle, all: &[ClusterHandle]| {
+        let demo = WorldOptions::demo(mode, &istio_version, me.rollout_delay);
+        let index = all.iter().position(|h| h.name == me.name).unwrap_or(0);
+        let opts = match demo.into_iter().find(|o| o.cluster == me.name) {
+            Some(o) => o,
+            None => {
+                let mut o = WorldOptions::new(&me.name, Layout::Empty, index as u8);
+                o.mode = mode;
+                o.istio_version = istio_version.clone();
+                o.readiness_delay = me.rollout_delay;
+                o
+            }
+        };
+        world::seed(&me.store, &opts).map_err(|e| format!("seeding {}: {e}", me.name))?;
+        // The seed writes straight into the store; give its objects the API server's
+        // defaults, as if kubectl had created them.
+        me.api.default_stored_objects();
+        let handle = world::spawn(me.store.clone(), me.net.clone(), world_fleet.clone(), &opts);
+        Ok(vec![Attachment::Guard(Box::new(handle))])
+    })
+}
 
 /// The demo's management cluster name.
 pub const MGMT_CLUSTER: &str = "mgmt-cluster";
@@ -100,7 +142,16 @@ impl SimFleet {
         let handles: Vec<ClusterHandle> = clusters.iter().map(SimCluster::handle).collect();
         for (c, h) in clusters.iter().zip(&handles) {
             for hook in &opts.hooks {
-                c.attach(hook(h, &handles));
+                let attached = hook(h, &handles).map_err(|message| SimError::Hook {
+                    cluster: c.name().to_string(),
+                    message,
+                })?;
+                for a in attached {
+                    match a {
+                        Attachment::Task(t) => c.attach(vec![t]),
+                        Attachment::Guard(g) => c.attach_guard(g),
+                    }
+                }
             }
         }
         for c in &clusters {
@@ -192,7 +243,7 @@ mod tests {
         let seen = calls.clone();
         let hook: StartHook = Arc::new(move |me: &ClusterHandle, all: &[ClusterHandle]| {
             seen.lock().unwrap().push((me.name.clone(), all.len()));
-            Vec::new()
+            Ok(Vec::new())
         });
         let mut opts = FleetOptions::demo();
         opts.hooks.push(hook);
@@ -229,5 +280,14 @@ mod tests {
         );
         fleet.shutdown().await;
         assert!(!probe_ready(fleet.clusters()[0].addr()).await);
+        let failing: StartHook =
+            Arc::new(|_: &ClusterHandle, _: &[ClusterHandle]| Err("no".to_string()));
+        let mut opts = FleetOptions::demo();
+        opts.hooks.push(failing);
+        let err = SimFleet::start(opts).await.err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "cluster mgmt-cluster: start hook failed: no"
+        );
     }
 }

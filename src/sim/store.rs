@@ -286,7 +286,18 @@ impl Store {
     /// Replace an object. When `metadata.resourceVersion` is set in `obj` and differs from the
     /// stored one, fails with Conflict. `generation` is bumped when `spec` changed. Identity
     /// fields (uid, creationTimestamp) are kept from the stored object.
-    pub fn update(&self, gvr: &Gvr, mut obj: Value) -> Result<Value, StoreError> {
+    pub fn update(&self, gvr: &Gvr, obj: Value) -> Result<Value, StoreError> {
+        self.write(gvr, obj, true)
+    }
+
+    /// Replace an object's content as the server itself does when it normalizes an object
+    /// (for example applying defaults to objects written straight into the store): like
+    /// [`Store::update`], but `generation` stays as it is.
+    pub fn rewrite(&self, gvr: &Gvr, obj: Value) -> Result<Value, StoreError> {
+        self.write(gvr, obj, false)
+    }
+
+    fn write(&self, gvr: &Gvr, mut obj: Value, bump_generation: bool) -> Result<Value, StoreError> {
         let ns = meta_str(&obj, "namespace").to_string();
         let name = meta_str(&obj, "name").to_string();
         let mut inner = self.inner.write().expect("store lock");
@@ -305,7 +316,7 @@ impl Store {
             .pointer("/metadata/generation")
             .and_then(Value::as_i64)
             .unwrap_or(1);
-        let spec_changed = old.get("spec") != obj.get("spec");
+        let spec_changed = bump_generation && old.get("spec") != obj.get("spec");
         inner.rv += 1;
         let rv = inner.rv;
         {

@@ -300,6 +300,14 @@ impl ApiCore {
         obj
     }
 
+    /// Is a ClusterIP taken by a Service?
+    fn ip_in_use(&self, ip: &str) -> bool {
+        let (services, _) = self.store.list(&Gvr::new("", "v1", "services"), None);
+        services
+            .iter()
+            .any(|s| s.pointer("/spec/clusterIP").and_then(Value::as_str) == Some(ip))
+    }
+
     fn namespace_exists(&self, ns: &str) -> bool {
         self.store
             .get(&Gvr::new("", "v1", "namespaces"), "", ns)
@@ -442,7 +450,9 @@ impl ApiCore {
                 }
             }
         }
-        apply_defaults(&res.group, &res.kind, &mut new, &self.alloc);
+        apply_defaults(&res.group, &res.kind, &mut new, &self.alloc, &|ip| {
+            self.ip_in_use(ip)
+        });
 
         let name = meta(&new, "name").to_string();
         let mut causes: Vec<Cause> = Vec::new();
@@ -1291,6 +1301,30 @@ impl ApiCore {
                 self.registry.remove_crd(n);
             }
         }
+    }
+
+    /// Apply the server's defaults to built-in objects written straight into the store
+    /// (bypassing admission, as an in-process seed does), so they look as if they had been
+    /// created through the API; `generation` is kept. Returns how many objects changed.
+    pub fn default_stored_objects(&self) -> usize {
+        let mut changed = 0;
+        for res in self.registry.all() {
+            if !res.builtin || res.version != res.storage_version {
+                continue;
+            }
+            let gvr = res.storage_gvr();
+            let (items, _) = self.store.list(&gvr, None);
+            for item in items {
+                let mut d = item.clone();
+                apply_defaults(&res.group, &res.kind, &mut d, &self.alloc, &|ip| {
+                    self.ip_in_use(ip)
+                });
+                if d != item && self.store.rewrite(&gvr, d).is_ok() {
+                    changed += 1;
+                }
+            }
+        }
+        changed
     }
 
     /// Housekeeping for one store event: keep the served CRDs in step, collect garbage.

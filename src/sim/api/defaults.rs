@@ -18,23 +18,31 @@ pub struct Allocators {
 
 impl Default for Allocators {
     fn default() -> Self {
-        // 10.96.0.1 is the `kubernetes` Service; others start at .10 like kind's do.
+        // 10.96.0.0/24 holds well-known addresses (10.96.0.1 `kubernetes`, 10.96.0.10 DNS, and
+        // whatever the in-process seed writes); allocation starts above it.
         Allocators {
-            next_service_ip: AtomicU32::new(10),
+            next_service_ip: AtomicU32::new(257),
         }
     }
 }
 
 impl Allocators {
-    /// The next ClusterIP in 10.96.0.0/12.
-    pub fn service_ip(&self) -> String {
-        let n = self.next_service_ip.fetch_add(1, Ordering::Relaxed);
-        format!(
-            "10.{}.{}.{}",
-            96 + ((n >> 16) & 0x0f),
-            (n >> 8) & 0xff,
-            n & 0xff
-        )
+    /// The next ClusterIP in 10.96.0.0/12 for which `in_use` is false (after one full pass
+    /// over the range, whatever comes next).
+    pub fn service_ip(&self, in_use: &dyn Fn(&str) -> bool) -> String {
+        for attempt in 0..=0x0010_0000u32 {
+            let n = self.next_service_ip.fetch_add(1, Ordering::Relaxed) & 0x000f_ffff;
+            let ip = format!(
+                "10.{}.{}.{}",
+                96 + ((n >> 16) & 0x0f),
+                (n >> 8) & 0xff,
+                n & 0xff
+            );
+            if attempt == 0x0010_0000 || (n & 0xff != 0 && n & 0xff != 255 && !in_use(&ip)) {
+                return ip;
+            }
+        }
+        unreachable!("the last attempt returns")
     }
 }
 
@@ -125,8 +133,15 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-/// Fill server defaults into a built-in object (no-op for other kinds).
-pub fn apply_defaults(group: &str, kind: &str, obj: &mut Value, alloc: &Allocators) {
+/// Fill server defaults into a built-in object (no-op for other kinds). `ip_in_use` tells
+/// whether a ClusterIP is taken.
+pub fn apply_defaults(
+    group: &str,
+    kind: &str,
+    obj: &mut Value,
+    alloc: &Allocators,
+    ip_in_use: &dyn Fn(&str) -> bool,
+) {
     let Some(root) = obj.as_object_mut() else {
         return;
     };
@@ -164,7 +179,7 @@ pub fn apply_defaults(group: &str, kind: &str, obj: &mut Value, alloc: &Allocato
                     .and_then(Value::as_str)
                     .is_none_or(str::is_empty)
                 {
-                    spec.insert("clusterIP".into(), json!(alloc.service_ip()));
+                    spec.insert("clusterIP".into(), json!(alloc.service_ip(ip_in_use)));
                 }
                 if let Some(ip) = spec.get("clusterIP").cloned() {
                     set_default(spec, "clusterIPs", json!([ip]));
@@ -217,7 +232,7 @@ mod tests {
     fn deployment_and_service_defaults() {
         let a = Allocators::default();
         let mut d = json!({"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "x:1.0", "ports": [{"containerPort": 80}]}, {"name": "d", "image": "y"}]}}}});
-        apply_defaults("apps", "Deployment", &mut d, &a);
+        apply_defaults("apps", "Deployment", &mut d, &a, &|_| false);
         assert_eq!(d["spec"]["replicas"], 1);
         assert_eq!(d["spec"]["strategy"]["rollingUpdate"]["maxSurge"], "25%");
         let c = &d["spec"]["template"]["spec"]["containers"];
@@ -228,17 +243,20 @@ mod tests {
         // Defaulting twice changes nothing.
         let again = {
             let mut x = d.clone();
-            apply_defaults("apps", "Deployment", &mut x, &a);
+            apply_defaults("apps", "Deployment", &mut x, &a, &|_| false);
             x
         };
         assert_eq!(again, d);
 
         let mut s = json!({"metadata": {"name": "reviews"}, "spec": {"ports": [{"port": 9080, "name": "http"}]}});
-        apply_defaults("", "Service", &mut s, &a);
-        assert_eq!(s["spec"]["clusterIP"], "10.96.0.10");
+        apply_defaults("", "Service", &mut s, &a, &|ip| ip == "10.96.1.1");
+        assert_eq!(
+            s["spec"]["clusterIP"], "10.96.1.2",
+            "skips addresses in use"
+        );
         assert_eq!(s["spec"]["ports"][0]["targetPort"], 9080);
         let mut s2 = json!({"spec": {"clusterIP": "None"}});
-        apply_defaults("", "Service", &mut s2, &a);
+        apply_defaults("", "Service", &mut s2, &a, &|_| false);
         assert_eq!(s2["spec"]["clusterIP"], "None");
     }
 
@@ -246,14 +264,14 @@ mod tests {
     fn namespace_and_secret_defaults() {
         let a = Allocators::default();
         let mut ns = json!({"metadata": {"name": "bookinfo"}});
-        apply_defaults("", "Namespace", &mut ns, &a);
+        apply_defaults("", "Namespace", &mut ns, &a, &|_| false);
         assert_eq!(
             ns["metadata"]["labels"]["kubernetes.io/metadata.name"],
             "bookinfo"
         );
         assert_eq!(ns["status"]["phase"], "Active");
         let mut sec = json!({"stringData": {"a": "hello", "b": "hi!!"}});
-        apply_defaults("", "Secret", &mut sec, &a);
+        apply_defaults("", "Secret", &mut sec, &a, &|_| false);
         assert_eq!(sec["data"], json!({"a": "aGVsbG8=", "b": "aGkhIQ=="}));
         assert_eq!(sec["type"], "Opaque");
         assert!(sec.get("stringData").is_none());

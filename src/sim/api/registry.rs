@@ -116,6 +116,17 @@ const BUILTINS: &[BuiltinDef] = &[
     BuiltinDef {
         group: "",
         version: "v1",
+        plural: "nodes",
+        kind: "Node",
+        short: &["no"],
+        categories: &[],
+        namespaced: false,
+        status: true,
+        scale: false,
+    },
+    BuiltinDef {
+        group: "",
+        version: "v1",
         plural: "pods",
         kind: "Pod",
         short: &["po"],

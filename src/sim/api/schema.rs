@@ -310,6 +310,32 @@ pub fn builtin_schema(group: &str, version: &str, kind: &str) -> Option<Value> {
             Some(obj(&[("phase", string()), ("conditions", conditions())])),
             &[],
         ),
+        ("", "Node") => kind_schema(
+            group,
+            version,
+            kind,
+            Some(obj(&[
+                ("podCIDR", string()),
+                ("podCIDRs", atomic(string())),
+                ("taints", atomic(preserve())),
+                ("unschedulable", boolean()),
+            ])),
+            Some(obj(&[
+                ("conditions", conditions()),
+                (
+                    "addresses",
+                    keyed(
+                        obj(&[("type", string()), ("address", string())]),
+                        "type",
+                        &["type"],
+                    ),
+                ),
+                ("nodeInfo", preserve()),
+                ("capacity", preserve()),
+                ("allocatable", preserve()),
+            ])),
+            &[],
+        ),
         ("", "Pod") => kind_schema(
             group,
             version,

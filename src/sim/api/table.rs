@@ -472,6 +472,98 @@ fn builtin_row(res: &ResourceInfo, o: &Value) -> (Vec<Column>, Vec<Value>) {
             ],
             vec![name, json!(endpoints_string(o)), json!(created)],
         ),
+        ("", "Node") => {
+            let ready = o
+                .pointer("/status/conditions")
+                .and_then(Value::as_array)
+                .and_then(|cs| cs.iter().find(|c| s(c, "/type") == Some("Ready")))
+                .map(|c| {
+                    if s(c, "/status") == Some("True") {
+                        "Ready"
+                    } else {
+                        "NotReady"
+                    }
+                })
+                .unwrap_or("Unknown");
+            let mut roles: Vec<&str> = o
+                .pointer("/metadata/labels")
+                .and_then(Value::as_object)
+                .map(|l| {
+                    l.keys()
+                        .filter_map(|k| k.strip_prefix("node-role.kubernetes.io/"))
+                        .collect()
+                })
+                .unwrap_or_default();
+            roles.sort();
+            let addr = |t: &str| {
+                o.pointer("/status/addresses")
+                    .and_then(Value::as_array)
+                    .and_then(|a| a.iter().find(|x| s(x, "/type") == Some(t)))
+                    .and_then(|x| s(x, "/address"))
+                    .unwrap_or("<none>")
+                    .to_string()
+            };
+            let info = |k: &str| {
+                s(o, &format!("/status/nodeInfo/{k}"))
+                    .unwrap_or("<unknown>")
+                    .to_string()
+            };
+            (
+                vec![
+                    name_col(),
+                    col("Status", "string", 0, "The status of the node"),
+                    col("Roles", "string", 0, "The roles of the node"),
+                    age_col(),
+                    col(
+                        "Version",
+                        "string",
+                        0,
+                        "Kubelet Version reported by the node.",
+                    ),
+                    col(
+                        "Internal-IP",
+                        "string",
+                        1,
+                        "List of internal IPs for the node.",
+                    ),
+                    col(
+                        "External-IP",
+                        "string",
+                        1,
+                        "List of external IPs for the node.",
+                    ),
+                    col("OS-Image", "string", 1, "OS Image reported by the node."),
+                    col(
+                        "Kernel-Version",
+                        "string",
+                        1,
+                        "Kernel Version reported by the node.",
+                    ),
+                    col(
+                        "Container-Runtime",
+                        "string",
+                        1,
+                        "Container Runtime Version reported by the node.",
+                    ),
+                ],
+                vec![
+                    name,
+                    json!(ready),
+                    json!(if roles.is_empty() {
+                        "<none>".to_string()
+                    } else {
+                        roles.join(",")
+                    }),
+                    json!(created),
+                    json!(info("kubeletVersion")),
+                    json!(addr("InternalIP")),
+                    json!(addr("ExternalIP")),
+                    json!(info("osImage")),
+                    json!(info("kernelVersion")),
+                    json!(info("containerRuntimeVersion")),
+                ],
+            )
+        }
         ("", "Namespace") => (
             vec![
                 name_col(),
