@@ -898,3 +898,57 @@ async fn table_and_metadata_answers() {
     );
     c.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn port_forward_to_bookinfo_productpage() {
+    use kubectl_smh::model::topology::MultiClusterMode;
+    use kubectl_smh::sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
+    let mut opts = FleetOptions::demo();
+    for c in opts.clusters.iter_mut() {
+        c.rollout_delay = Duration::from_millis(100);
+    }
+    opts.hooks
+        .push(bookinfo_world(MultiClusterMode::Global, "1.24.2"));
+    let fleet = SimFleet::start(opts).await.unwrap();
+    let client = fleet.cluster("mgmt-cluster").unwrap().client().unwrap();
+    let pods: Api<Pod> = Api::namespaced(client, "bookinfo");
+    let pod = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let list = pods
+                .list(&ListParams::default().labels("app=productpage"))
+                .await
+                .unwrap();
+            if let Some(p) = list.items.into_iter().find(|p| {
+                p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+                    && p.status.as_ref().and_then(|s| s.pod_ip.as_ref()).is_some()
+            }) {
+                return p;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("productpage runs");
+    let name = pod.metadata.name.unwrap();
+    let mut pf = pods.portforward(&name, &[9080]).await.unwrap();
+    let mut s = pf.take_stream(9080).unwrap();
+    s.write_all(b"GET /productpage HTTP/1.1\r\nHost: productpage\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut page = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut page))
+        .await
+        .expect("page in time")
+        .unwrap();
+    let page = String::from_utf8_lossy(&page);
+    assert!(
+        page.starts_with("HTTP/1.1 200"),
+        "{}",
+        &page[..page.len().min(300)]
+    );
+    assert!(
+        page.contains("reviews") || page.contains("Reviews"),
+        "a bookinfo page"
+    );
+    fleet.shutdown().await;
+}

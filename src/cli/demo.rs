@@ -239,6 +239,10 @@ fn up(args: UpArgs) -> CmdResult {
 
 async fn serve(opts: FleetOptions, path: PathBuf) -> CmdResult {
     let started = Instant::now();
+    // Listen for Ctrl-C and SIGTERM before anything starts, so neither kills us half-way.
+    let mut stop = StopSignals::new()
+        .context("listening for Ctrl-C and SIGTERM")
+        .map_err(CmdError::failed)?;
     let cluster_opts: Vec<ClusterOptions> = opts.clusters.clone();
     let fleet = SimFleet::start(opts)
         .await
@@ -250,6 +254,17 @@ async fn serve(opts: FleetOptions, path: PathBuf) -> CmdResult {
     let written = std::fs::read_to_string(&path).unwrap_or_default();
     let shown = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
     let up_in = started.elapsed();
+    let mut stopped = false;
+    let productpage = match fleet.clusters().first() {
+        Some(c) => tokio::select! {
+            url = productpage_url(c) => url,
+            _ = stop.wait() => {
+                stopped = true;
+                None
+            }
+        },
+        None => None,
+    };
 
     println!("Simulated clusters are up (in {} ms):", up_in.as_millis());
     for (c, o) in fleet.clusters().iter().zip(&cluster_opts) {
@@ -294,10 +309,19 @@ async fn serve(opts: FleetOptions, path: PathBuf) -> CmdResult {
     println!("  export KUBECONFIG={}", shown.display());
     println!("  kubectl get pods -n bookinfo");
     println!("  kubectl smh apply -f examples/guide/");
+    if let Some(url) = productpage {
+        println!();
+        println!(
+            "bookinfo's productpage (what the guide's `kubectl port-forward` would reach; the"
+        );
+        println!("simulated clusters do not serve kubectl's SPDY port-forward): {url}");
+    }
     println!();
     println!("Serving until Ctrl-C or SIGTERM; the kubeconfig is removed on exit.");
 
-    wait_for_stop().await;
+    if !stopped {
+        stop.wait().await;
+    }
     fleet.shutdown().await;
     if std::fs::read_to_string(&path).is_ok_and(|now| now == written) {
         let _ = std::fs::remove_file(&path);
@@ -306,25 +330,76 @@ async fn serve(opts: FleetOptions, path: PathBuf) -> CmdResult {
     Ok(Exit::Ok)
 }
 
-async fn wait_for_stop() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
+/// The loopback address of a running productpage pod's port 9080, waiting up to 5 s for it.
+async fn productpage_url(c: &crate::sim::cluster::SimCluster) -> Option<String> {
+    let pods = Gvr::new("", "v1", "pods");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (items, _) = c.store().list(&pods, Some("bookinfo"));
+        let mut any = false;
+        for p in &items {
+            if p.pointer("/metadata/labels/app").and_then(|v| v.as_str()) != Some("productpage") {
+                continue;
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+            any = true;
+            let running = p.pointer("/status/phase").and_then(|v| v.as_str()) == Some("Running");
+            if let (true, Some(ip)) = (running, p.pointer("/status/podIP").and_then(|v| v.as_str()))
+                && let Some(addr) = c.net().resolve(ip, 9080)
+            {
+                return Some(format!("http://{addr}/productpage"));
             }
         }
+        let deployed = !c
+            .store()
+            .list(&Gvr::new("apps", "v1", "deployments"), Some("bookinfo"))
+            .0
+            .iter()
+            .all(|d| {
+                d.pointer("/metadata/name").and_then(|v| v.as_str()) != Some("productpage-v1")
+            });
+        if (!any && !deployed) || Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+}
+
+/// Ctrl-C and SIGTERM, registered when created.
+struct StopSignals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn new() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(StopSignals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(StopSignals {})
+        }
+    }
+
+    async fn wait(&mut self) {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => {}
+                _ = self.terminate.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 

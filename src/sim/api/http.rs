@@ -463,9 +463,10 @@ async fn resource_request(
         Some("portforward") if res.group.is_empty() && res.plural == "pods" => {
             let name = t.name.clone().unwrap_or_default();
             if method != Method::GET {
-                return Err(ApiError::bad_request(
-                    "unable to upgrade connection: the simulated cluster serves port-forward over WebSocket (GET with the v4.channel.k8s.io subprotocol), not SPDY",
-                ));
+                return Err(ApiError::bad_request(format!(
+                    "unable to upgrade connection: {}",
+                    portforward::UNSUPPORTED_CLIENT
+                )));
             }
             let pod = core.get(&res, &ns, &name)?;
             let ports = portforward::parse_ports(&q.all("ports"))?;

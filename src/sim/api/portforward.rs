@@ -26,6 +26,10 @@ use crate::sim::net::PodNetwork;
 /// The only subprotocol served.
 pub const PROTOCOL: &str = "v4.channel.k8s.io";
 
+/// What clients that speak another port-forward protocol (kubectl's SPDY, plain or tunnelled
+/// over WebSocket) are told.
+pub const UNSUPPORTED_CLIENT: &str = "the simulated cluster serves port-forward only over WebSocket with the v4.channel.k8s.io subprotocol (as kube-rs and kubectl smh speak it), not SPDY as kubectl port-forward does; `kubectl smh demo up` prints productpage's local address instead";
+
 /// Parse `?ports=` values (repeated and/or comma-separated).
 pub fn parse_ports(values: &[&str]) -> Result<Vec<u16>, ApiError> {
     let mut ports = Vec::new();
@@ -60,7 +64,7 @@ pub fn upgrade(
         .to_string();
     if !offered.split(',').any(|p| p.trim() == PROTOCOL) {
         return super::http::error_response(&ApiError::bad_request(format!(
-            "unable to upgrade connection: the simulated cluster serves port-forward over WebSocket with the {PROTOCOL} subprotocol (as kube-rs speaks it); offered: {offered:?}"
+            "unable to upgrade connection: {UNSUPPORTED_CLIENT} (offered subprotocols: {offered:?})"
         )));
     }
     let Some(ip) = pod
