@@ -383,6 +383,36 @@ async fn typed_crud_and_all_patch_types() {
     let name = generated.metadata.name.unwrap();
     assert!(name.starts_with("gen-") && name.len() == 9, "{name}");
 
+    // dry-run update and delete change nothing
+    let mut current = deploys.get("reviews-v1").await.unwrap();
+    current.spec.as_mut().unwrap().replicas = Some(9);
+    let dry_replace = deploys
+        .replace("reviews-v1", &dry_pp, &current)
+        .await
+        .unwrap();
+    assert_eq!(dry_replace.spec.as_ref().unwrap().replicas, Some(9));
+    deploys
+        .delete("reviews-v1", &DeleteParams::default().dry_run())
+        .await
+        .unwrap();
+    let still = deploys.get("reviews-v1").await.unwrap();
+    assert_eq!(still.spec.as_ref().unwrap().replicas, Some(2));
+
+    // deletecollection by label
+    let gone = cms
+        .delete_collection(
+            &DeleteParams::default(),
+            &ListParams::default().fields("metadata.name=settings"),
+        )
+        .await
+        .unwrap();
+    assert!(gone.is_left());
+    assert!(cms.get_opt("settings").await.unwrap().is_none());
+    assert!(
+        cms.get_opt(&name).await.unwrap().is_some(),
+        "only the selected object goes"
+    );
+
     // delete (with propagation policy)
     let deleted = deploys
         .delete("reviews-v1", &DeleteParams::background())
@@ -869,6 +899,23 @@ async fn port_forward_reaches_the_pod_network() {
 #[tokio::test]
 async fn table_and_metadata_answers() {
     let (c, client) = start().await;
+    // 405 for a verb the path does not serve, 415 for an unknown patch type, 404 for no route.
+    let put = axum::http::Request::put("/api/v1/namespaces")
+        .body(b"{}".to_vec())
+        .unwrap();
+    let (code, reason, _) = api_error(client.request::<Value>(put).await.unwrap_err());
+    assert_eq!((code, reason.as_str()), (405, "MethodNotAllowed"));
+    let patch = axum::http::Request::patch("/api/v1/namespaces/default")
+        .header("Content-Type", "text/plain")
+        .body(b"x".to_vec())
+        .unwrap();
+    let (code, reason, _) = api_error(client.request::<Value>(patch).await.unwrap_err());
+    assert_eq!((code, reason.as_str()), (415, "UnsupportedMediaType"));
+    let nowhere = axum::http::Request::get("/apis/nope.example.com/v1/things")
+        .body(vec![])
+        .unwrap();
+    let (code, reason, _) = api_error(client.request::<Value>(nowhere).await.unwrap_err());
+    assert_eq!((code, reason.as_str()), (404, "NotFound"));
     let req = axum::http::Request::get("/apis/apiextensions.k8s.io/v1/customresourcedefinitions")
         .header(
             "Accept",
