@@ -8,8 +8,9 @@
 //!
 //! In-process behaviour (controllers, workloads) attaches through [`ClusterHandle`]: code gets
 //! the store, the pod network and the API core, spawns its tasks, and hands their
-//! `JoinHandle`s to [`SimCluster::attach`] so they stop with the cluster. [`SimFleet`]
-//! does this for every cluster through its [`StartHook`]s.
+//! `JoinHandle`s to [`SimCluster::attach`] (or a guard to [`SimCluster::attach_guard`]) so
+//! they stop with the cluster. [`SimFleet`] does this for every cluster through its
+//! [`StartHook`]s.
 //!
 //! [`SimFleet`]: super::fleet::SimFleet
 //! [`StartHook`]: super::fleet::StartHook

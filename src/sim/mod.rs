@@ -7,7 +7,8 @@
 //! - [`faults`]: injected latency, errors and unreachable servers.
 //! - [`cluster`]: one running cluster ([`cluster::SimCluster`]).
 //! - [`fleet`]: several clusters, start hooks for in-process behaviour, the kubeconfig
-//!   ([`fleet::SimFleet`]).
+//!   ([`fleet::SimFleet`]); [`fleet::bookinfo_world`] attaches [`world`].
+//! - [`world`]: what runs inside a cluster: controllers, bookinfo, istiod, the mesh data plane.
 
 pub mod api;
 pub mod cluster;

@@ -43,7 +43,7 @@ pub struct ServerState {
     pub address: String,
 }
 
-/// The router: every request goes through [`handle`].
+/// The router: every request goes through one handler that routes Kubernetes API paths.
 pub fn router(state: Arc<ServerState>) -> Router {
     Router::new().fallback(handle).with_state(state)
 }
