@@ -76,6 +76,8 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -l n
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -s V -l version -d 'Print version'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s f -l filename -d 'Files, directories (their .yaml, .yml and .json files, not recursing) or - for stdin. Repeatable, and comma-separated like kubectl' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l topology -d 'Topology file describing the clusters, meshes and services that exist (see the README, "Topology file"). Default: derived from the manifests' -r -F
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
@@ -84,10 +86,11 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s o -
 yaml\t''
 json\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l strict -d 'Treat warnings as errors (exit 2 when there are any)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s v -l verbose -d 'More detail on stderr (repeat for more)'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s V -l version -d 'Print version'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
@@ -339,6 +342,14 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -s V -l version -d 'Print version'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -f -a "up" -d 'Start simulated clusters mgmt-cluster and remote-cluster and serve until Ctrl-C'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -f -a "guide" -d 'Walk Service Mesh Hub\'s failover guide on in-process simulated clusters'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l kubeconfig-out -d 'Where to write the kubeconfig (contexts mgmt-cluster and remote-cluster, current: mgmt-cluster). It appears once both clusters answer and is removed on exit' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l rollout-delay -d 'How long a new pod takes to become ready in the simulated clusters (e.g. 500ms, 2s)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l latency -d 'Delay every API request of a cluster, as CLUSTER=DURATION, e.g. remote-cluster=50ms (repeatable)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l error-rate -d 'Fail a share of a cluster\'s API requests, as CLUSTER=RATE[:KIND], e.g. remote-cluster=0.2:500 or remote-cluster=10%:429. KIND is 500 (InternalError, the default), 429 (TooManyRequests with Retry-After: 1) or timeout (never answered). Repeatable; the rates of different kinds add up' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l unreachable -d 'Make a cluster\'s API server stop answering, as CLUSTER or CLUSTER=MODE. MODE hang (the default) accepts connections and never answers; close closes them at once (repeatable)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l mode -d 'How the clusters\' meshes reach each other: global (SMH\'s federated `name.ns.svc.<cluster>.global` names) or multi-primary (one `cluster.local` name with endpoints from both clusters)' -r -f -a "global\t''
+multi-primary\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l istio-version -d 'Istio version on istiod\'s and the sidecars\' images (e.g. 1.8.6 or 1.24.2)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
@@ -350,7 +361,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -s v -l verbose -d 'More detail on stderr (repeat for more)'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -s V -l version -d 'Print version'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
