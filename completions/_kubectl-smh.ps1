@@ -118,6 +118,10 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-smh' -ScriptBlock {
             break
         }
         'kubectl-smh;translate' {
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Files, directories (their .yaml, .yml and .json files, not recursing) or - for stdin. Repeatable, and comma-separated like kubectl')
+            [CompletionResult]::new('--filename', '--filename', [CompletionResultType]::ParameterName, 'Files, directories (their .yaml, .yml and .json files, not recursing) or - for stdin. Repeatable, and comma-separated like kubectl')
+            [CompletionResult]::new('--topology', '--topology', [CompletionResultType]::ParameterName, 'Topology file describing the clusters, meshes and services that exist (see the README, "Topology file"). Default: derived from the manifests')
+            [CompletionResult]::new('--only-cluster', '--only-cluster', [CompletionResultType]::ParameterName, 'Print only the objects for this cluster (repeatable)')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
             [CompletionResult]::new('--mgmt-context', '--mgmt-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the management cluster (default: the current context)')
             [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)')
@@ -126,6 +130,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-smh' -ScriptBlock {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format (default: table on a terminal; each command documents its own default)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format (default: table on a terminal; each command documents its own default)')
             [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'How long to wait for a single API request before giving up (e.g. 10s, 1m)')
+            [CompletionResult]::new('--explain', '--explain', [CompletionResultType]::ParameterName, 'Also print, on stderr, every choice that depends on the topology (multi-cluster mode, aggregate cluster config type, hosts)')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Never prompt; answer yes to confirmations')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Never prompt; answer yes to confirmations')
             [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Disable colour (also when NO_COLOR is set)')

@@ -1105,12 +1105,28 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__translate)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-f -n -o -y -v -h -V --filename --topology --only-cluster --explain --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --topology)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --only-cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --kubeconfig)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -92,6 +92,9 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l no-
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s V -l version -d 'Print version'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s f -l filename -d 'Files, directories (their .yaml, .yml and .json files, not recursing) or - for stdin. Repeatable, and comma-separated like kubectl' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l topology -d 'Topology file describing the clusters, meshes and services that exist (see the README, "Topology file"). Default: derived from the manifests' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l only-cluster -d 'Print only the objects for this cluster (repeatable)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
@@ -100,6 +103,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s o 
 yaml\t''
 json\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l explain -d 'Also print, on stderr, every choice that depends on the topology (multi-cluster mode, aggregate cluster config type, hosts)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s v -l verbose -d 'More detail on stderr (repeat for more)'

@@ -4,6 +4,8 @@
 mod translate {
     pub mod support;
 
+    mod cli;
+
     mod envoy;
     mod golden;
     mod guide;

@@ -1,12 +1,183 @@
-//! `kubectl smh translate` (skeleton: to be implemented).
+//! `kubectl smh translate`: print the Istio objects the manifests become, for every cluster,
+//! offline.
 
-use super::{CmdError, CmdResult, GlobalArgs};
+use std::collections::BTreeSet;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 
+use anyhow::anyhow;
+
+use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
+use crate::model::diag::{Diagnostic, Severity};
+use crate::model::parse::load_paths_with;
+use crate::model::report::dedupe_for_display;
+use crate::model::topology::Topology;
+use crate::model::validate::{ValidateOptions, validate_with};
+use crate::render;
+use crate::translate::translate;
+
+/// Print the Istio objects that FailoverServices and TrafficPolicies become, offline.
+///
+/// Reads every file, directory (its .yaml, .yml and .json files) and stdin (-), validates
+/// the manifests as `kubectl smh validate` does, and translates them for the clusters of the
+/// topology (--topology, or defaults derived from the manifests): ServiceEntries and
+/// EnvoyFilter aggregate clusters for FailoverServices, DestinationRules and VirtualServices
+/// for TrafficPolicies, named, namespaced and labelled as Service Mesh Hub did. Each object
+/// is labelled cluster.multicluster.solo.io=<cluster>, the cluster to apply it to.
+///
+/// Output: a YAML stream (default) or a JSON v1 List, sorted by cluster, kind, namespace and
+/// name. Invalid input: the problems on stderr, nothing on stdout, exit status 2.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = "Examples:
+  # The guide's objects, for every cluster
+  kubectl smh translate -f examples/guide/
 
-pub fn run(_g: &GlobalArgs, _args: Args) -> CmdResult {
-    Err(CmdError::invalid(anyhow::anyhow!(
-        "`translate` is not implemented yet"
-    )))
+  # For your clusters, as JSON
+  kubectl smh translate -f failover.yaml,policies.yaml --topology topology.yaml -o json
+
+  # Apply what one cluster needs
+  kubectl smh translate -f examples/guide/ --only-cluster mgmt-cluster | kubectl --context mgmt apply -f -
+
+  # Why each topology-dependent choice was made (on stderr)
+  kubectl smh translate -f examples/guide/ --explain > /dev/null")]
+pub struct Args {
+    /// Files, directories (their .yaml, .yml and .json files, not recursing) or - for stdin.
+    /// Repeatable, and comma-separated like kubectl.
+    #[arg(
+        short = 'f',
+        long = "filename",
+        value_name = "FILE",
+        required = true,
+        value_delimiter = ','
+    )]
+    pub filenames: Vec<PathBuf>,
+
+    /// Topology file describing the clusters, meshes and services that exist (see the
+    /// README, "Topology file"). Default: derived from the manifests.
+    #[arg(long, value_name = "FILE")]
+    pub topology: Option<PathBuf>,
+
+    /// Print only the objects for this cluster (repeatable).
+    #[arg(long = "only-cluster", value_name = "CLUSTER")]
+    pub only_clusters: Vec<String>,
+
+    /// Also print, on stderr, every choice that depends on the topology (multi-cluster mode,
+    /// aggregate cluster config type, hosts).
+    #[arg(long)]
+    pub explain: bool,
+}
+
+pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
+    let format = match g.output {
+        None | Some(OutputFormat::Yaml) => OutputFormat::Yaml,
+        Some(OutputFormat::Json) => OutputFormat::Json,
+        Some(OutputFormat::Table) => {
+            return Err(CmdError::invalid(anyhow!(
+                "translate prints Kubernetes objects: use -o yaml (the default) or -o json"
+            )));
+        }
+    };
+
+    let mut loaded = load_paths_with(&args.filenames, &g.namespace);
+    let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
+    let topology = match &args.topology {
+        None => Some(Topology::from_manifests(&loaded.manifests)),
+        Some(path) => match Topology::load(path) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                diagnostics.extend(e.diagnostics());
+                None
+            }
+        },
+    };
+    if let Some(topology) = &topology {
+        let options = ValidateOptions {
+            complete: false,
+            rejected: loaded.rejected.clone(),
+        };
+        let mut found = validate_with(&loaded.manifests, topology, &options);
+        loaded.fill_positions(&mut found);
+        diagnostics.extend(found);
+    }
+
+    let color = !g.no_color && std::io::stderr().is_terminal();
+    let (Some(topology), false) = (topology, has_errors(&diagnostics)) else {
+        print_diagnostics(&diagnostics, color);
+        let n = dedupe_for_display(&diagnostics)
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
+        return Err(CmdError::invalid(anyhow!(
+            "invalid input: nothing translated ({n} error{})",
+            if n == 1 { "" } else { "s" }
+        )));
+    };
+
+    for c in &args.only_clusters {
+        if topology.cluster(c).is_none() {
+            let known: Vec<&str> = topology.clusters.iter().map(|c| c.name.as_str()).collect();
+            return Err(CmdError::invalid(anyhow!(
+                "--only-cluster {c}: no such cluster in the topology (clusters: {})",
+                known.join(", ")
+            )));
+        }
+    }
+
+    let translation = translate(&loaded.manifests, &topology);
+    let mut translated = translation.diagnostics.clone();
+    loaded.fill_positions(&mut translated);
+    diagnostics.extend(translated);
+    if has_errors(&diagnostics) {
+        print_diagnostics(&diagnostics, color);
+        return Err(CmdError::invalid(anyhow!(
+            "the manifests cannot be translated for this topology; nothing printed"
+        )));
+    }
+    print_diagnostics(&diagnostics, color);
+    if args.explain {
+        let mut stderr = std::io::stderr().lock();
+        for e in &translation.explanations {
+            if args.only_clusters.is_empty() || args.only_clusters.contains(&e.cluster) {
+                let _ = writeln!(stderr, "# {e}");
+            }
+        }
+    }
+
+    let only: BTreeSet<&str> = args.only_clusters.iter().map(String::as_str).collect();
+    let values: Vec<serde_json::Value> = translation
+        .objects
+        .iter()
+        .filter(|o| only.is_empty() || only.contains(o.cluster.as_str()))
+        .map(|o| o.to_value())
+        .collect();
+    let out = match format {
+        OutputFormat::Json => render::json::to_list(&values),
+        _ => render::yaml::to_yaml_stream(&values).map_err(CmdError::failed)?,
+    };
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(Exit::Ok),
+        // A closed pipe (`| head`) is not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Ok),
+        Err(e) => Err(CmdError::failed(anyhow!("writing the output: {e}"))),
+    }
+}
+
+fn has_errors(diagnostics: &[Diagnostic]) -> bool {
+    diagnostics.iter().any(|d| d.severity == Severity::Error)
+}
+
+fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) {
+    let mut stderr = std::io::stderr().lock();
+    for d in dedupe_for_display(diagnostics) {
+        let label = match (d.severity, color) {
+            (Severity::Error, true) => "\x1b[31merror\x1b[0m",
+            (Severity::Warning, true) => "\x1b[33mwarning\x1b[0m",
+            (s, false) => s.as_str(),
+        };
+        let _ = writeln!(stderr, "{label}: {d}");
+    }
 }

@@ -10,12 +10,12 @@ use crate::consts::SMH_NAMESPACE;
 use crate::model::diag::{Diagnostic, ObjectId, Severity, Source, StatusTarget};
 use crate::model::duration::{format_proto_duration, parse_duration};
 use crate::model::naming;
+use crate::model::select;
 use crate::model::topology::{ClusterTopology, Mesh, MultiClusterMode, Service, Topology};
 use crate::model::types::{FailoverService, TrafficPolicy};
 use crate::model::{Manifest, SmhObject};
 
 use super::Explanation;
-use super::select;
 
 /// A traffic target: a Service in a cluster with an Istio mesh and sidecar workloads
 /// behind it (SMH discovered a TrafficTarget only then).
@@ -158,7 +158,7 @@ impl<'a> Ctx<'a> {
                 targets.iter().collect()
             };
             for (t, svc) in candidates {
-                if select::destination_selector_matches(selectors, &t.cluster, svc) {
+                if select::destination_selectors_match(selectors, &t.cluster, svc) {
                     applied.entry(t.clone()).or_default().push(i);
                 }
             }
@@ -311,32 +311,9 @@ pub fn proto_duration(input: &str) -> Result<Option<String>, String> {
     Ok((d != Duration::ZERO).then(|| format_proto_duration(d)))
 }
 
-/// Whether an Istio version string (`1.8.6`, `v1.24`, `1.9.0-beta.1`) is at least 1.9, the
-/// first release whose proxies (Envoy ≥ 1.17) need the v3 aggregate config type.
-pub fn istio_at_least_1_9(version: &str) -> Option<bool> {
-    let v = version.trim().trim_start_matches('v');
-    let mut parts = v.split(['.', '-', '+']);
-    let major: u32 = parts.next()?.parse().ok()?;
-    let minor: u32 = parts.next()?.parse().ok()?;
-    Some((major, minor) >= (1, 9))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn versions() {
-        assert_eq!(istio_at_least_1_9("1.8.6"), Some(false));
-        assert_eq!(istio_at_least_1_9("1.9.0"), Some(true));
-        assert_eq!(istio_at_least_1_9("v1.24.2"), Some(true));
-        assert_eq!(istio_at_least_1_9("1.10"), Some(true));
-        assert_eq!(istio_at_least_1_9("2.0.0"), Some(true));
-        assert_eq!(istio_at_least_1_9("0.8"), Some(false));
-        assert_eq!(istio_at_least_1_9("1.9.0-beta.1"), Some(true));
-        assert_eq!(istio_at_least_1_9("latest"), None);
-        assert_eq!(istio_at_least_1_9("1"), None);
-    }
 
     #[test]
     fn durations() {

@@ -29,12 +29,19 @@ use crate::istio::{
 };
 use crate::model::diag::{ObjectId, StatusTarget};
 use crate::model::naming;
-use crate::model::topology::MultiClusterMode;
+use crate::model::topology::{IstioVersion, MultiClusterMode};
 
 use super::Emitted;
-use super::context::{Ctx, Failover, Report, TargetId, istio_at_least_1_9};
+use super::context::{Ctx, Failover, Report, TargetId};
 use super::vip::failover_service_ip;
 use super::virtual_service::{Labels, Use, multi_primary_subset_name};
+
+/// The first Istio release whose proxies (Envoy ≥ 1.17) need the v3 aggregate config type.
+const FIRST_V3_ISTIO: IstioVersion = IstioVersion {
+    major: 1,
+    minor: 9,
+    patch: 0,
+};
 
 /// Connect timeout of the aggregate cluster, as SMH wrote it.
 const AGGREGATE_CONNECT_TIMEOUT: &str = "1s";
@@ -208,8 +215,8 @@ fn translate_one(
         let Some(mesh) = &cluster.mesh else { continue };
         let mode = mesh.mode;
 
-        let config_type = match istio_at_least_1_9(&mesh.version) {
-            Some(true) => {
+        let config_type = match mesh.istio_version() {
+            Ok(v) if v >= FIRST_V3_ISTIO => {
                 report.explain(
                     cm,
                     format!(
@@ -219,7 +226,7 @@ fn translate_one(
                 );
                 AggregateConfigType::V3
             }
-            Some(false) => {
+            Ok(_) => {
                 report.explain(
                     cm,
                     format!(
@@ -229,14 +236,13 @@ fn translate_one(
                 );
                 AggregateConfigType::V2AlphaTypedStruct
             }
-            None => {
+            Err(e) => {
                 report.warning(
                     &f.source,
                     &f.id,
                     "spec.meshes",
                     format!(
-                        "cannot read Istio version {:?} of the mesh in cluster {cm}; assuming 1.9 or later (v3 aggregate cluster config)",
-                        mesh.version
+                        "mesh in cluster {cm}: {e}; assuming Istio 1.9 or later (v3 aggregate cluster config)"
                     ),
                 );
                 AggregateConfigType::V3

@@ -65,7 +65,6 @@ use crate::model::topology::{MultiClusterMode, Topology};
 mod context;
 pub mod dr;
 pub mod failover;
-pub mod select;
 pub mod vip;
 pub mod virtual_service;
 

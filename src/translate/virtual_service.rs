@@ -178,7 +178,7 @@ pub fn build_routes(
         let mut route = base.clone();
         let mut fields = FieldOwners::default();
         for p in group {
-            if !super::select::workload_selector_contains_cluster(
+            if !crate::model::select::workload_selector_contains_cluster(
                 &p.tp.spec.source_selector,
                 source,
             ) {

@@ -1,9 +1,12 @@
 //! Shared helpers: input loading, golden files, peer discovery.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+use kubectl_smh::model::Manifest;
+use kubectl_smh::model::diag::Severity;
+use kubectl_smh::model::parse::load_paths;
 use kubectl_smh::model::topology::Topology;
-use kubectl_smh::model::{Manifest, SmhObject, Source};
+use kubectl_smh::model::validate::validate;
 use kubectl_smh::translate::{Translation, translate};
 
 pub fn repo_root() -> PathBuf {
@@ -14,63 +17,31 @@ pub fn repo_path(rel: &str) -> PathBuf {
     repo_root().join(rel)
 }
 
-/// Every `.yaml` file under a directory, sorted, or the file itself.
-fn yaml_files(path: &Path) -> Vec<PathBuf> {
-    if path.is_dir() {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(path)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
-            .collect();
-        v.sort();
-        v
-    } else {
-        vec![path.to_path_buf()]
-    }
-}
-
-/// Load SMH manifests (files or directories, relative to the repo root).
+/// Load SMH manifests (files or directories, relative to the repo root) with the model's
+/// parser; any parse error fails the test.
 pub fn load_manifests(paths: &[&str]) -> Vec<Manifest> {
-    let mut out = Vec::new();
-    for p in paths {
-        for file in yaml_files(&repo_path(p)) {
-            let text = std::fs::read_to_string(&file).unwrap();
-            let docs: Vec<serde_json::Value> = serde_saphyr::from_str_multiple(&text)
-                .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-            for (i, doc) in docs.into_iter().enumerate() {
-                let source = Source {
-                    file: file
-                        .strip_prefix(repo_root())
-                        .unwrap_or(&file)
-                        .display()
-                        .to_string(),
-                    doc: i,
-                    line: None,
-                };
-                let object = match doc["kind"].as_str() {
-                    Some("TrafficPolicy") => {
-                        SmhObject::TrafficPolicy(serde_json::from_value(doc).unwrap())
-                    }
-                    Some("FailoverService") => {
-                        SmhObject::FailoverService(serde_json::from_value(doc).unwrap())
-                    }
-                    k => panic!("{}: unexpected kind {k:?}", file.display()),
-                };
-                out.push(Manifest { source, object });
-            }
-        }
-    }
-    out
+    let paths: Vec<PathBuf> = paths.iter().map(|p| repo_path(p)).collect();
+    let loaded = load_paths(&paths);
+    assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
+    loaded.manifests
 }
 
+/// Load and check a topology file (relative to the repo root).
 pub fn load_topology(path: &str) -> Topology {
-    let text = std::fs::read_to_string(repo_path(path)).unwrap();
-    serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+    Topology::load(&repo_path(path)).unwrap_or_else(|e| panic!("{path}: {:#?}", e.diagnostics()))
 }
 
-/// Translate inputs and fail on any diagnostic error.
+/// Validate (SMH rules) and translate inputs; fail on any error of either.
 pub fn translate_ok(manifests: &[&str], topology: &str) -> Translation {
-    let t = translate(&load_manifests(manifests), &load_topology(topology));
+    let manifests = load_manifests(manifests);
+    let topology = load_topology(topology);
+    let problems = validate(&manifests, &topology);
+    let errors: Vec<_> = problems
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .collect();
+    assert!(errors.is_empty(), "invalid test input: {errors:#?}");
+    let t = translate(&manifests, &topology);
     assert!(
         !t.has_errors(),
         "unexpected translation errors: {:#?}",

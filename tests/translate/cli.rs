@@ -1,0 +1,205 @@
+//! `kubectl smh translate` end to end (assert_cmd), against the golden files.
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use predicates::prelude::*;
+
+use super::support::repo_path;
+
+fn smh() -> assert_cmd::Command {
+    let mut cmd = cargo_bin_cmd!("kubectl-smh");
+    cmd.current_dir(repo_path(""))
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .env_remove("NO_COLOR");
+    cmd
+}
+
+fn golden(name: &str) -> String {
+    std::fs::read_to_string(repo_path("tests/golden").join(name)).unwrap()
+}
+
+#[test]
+fn guide_yaml_is_the_golden_stream() {
+    smh()
+        .args([
+            "translate",
+            "-f",
+            "examples/guide/",
+            "--topology",
+            "tests/data/topology/guide-global.yaml",
+        ])
+        .assert()
+        .success()
+        .stdout(golden("guide-global.yaml"))
+        .stderr("");
+}
+
+#[test]
+fn guide_json_is_the_golden_list() {
+    smh()
+        .args([
+            "translate",
+            "-f",
+            "examples/guide",
+            "--topology",
+            "tests/data/topology/guide-global.yaml",
+            "-o",
+            "json",
+        ])
+        .assert()
+        .success()
+        .stdout(golden("guide-global.json"));
+}
+
+#[test]
+fn default_topology_gives_the_guide_output() {
+    // Without --topology: every cluster the manifests name, istiod in istio-system, global
+    // mode, a current Istio, reviews with the FailoverService's port 9080/http.
+    smh()
+        .args([
+            "translate",
+            "-f",
+            "examples/guide/1-outlier-detection.yaml,examples/guide/2-failover-service.yaml",
+            "-f",
+            "examples/guide/3-traffic-shift.yaml",
+        ])
+        .assert()
+        .success()
+        .stdout(golden("guide-global.yaml"));
+}
+
+#[test]
+fn stdin_and_istio_1_8() {
+    let input = [
+        "1-outlier-detection",
+        "2-failover-service",
+        "3-traffic-shift",
+    ]
+    .iter()
+    .map(|f| std::fs::read_to_string(repo_path(&format!("examples/guide/{f}.yaml"))).unwrap())
+    .collect::<Vec<_>>()
+    .join("---\n");
+    smh()
+        .args([
+            "translate",
+            "-f",
+            "-",
+            "--topology",
+            "tests/data/topology/guide-global-istio-1.8.yaml",
+        ])
+        .write_stdin(input)
+        .assert()
+        .success()
+        .stdout(golden("guide-global-istio-1.8.yaml"));
+}
+
+#[test]
+fn only_cluster_and_explain() {
+    let out = smh()
+        .args([
+            "translate",
+            "-f",
+            "examples/guide/",
+            "--topology",
+            "tests/data/topology/guide-multi-primary.yaml",
+            "--only-cluster",
+            "remote-cluster",
+            "--explain",
+            "-o",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let items = v["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["kind"], "DestinationRule");
+    assert_eq!(
+        items[0]["metadata"]["labels"]["cluster.multicluster.solo.io"],
+        "remote-cluster"
+    );
+    // remote-cluster has no topology-dependent choices; mgmt-cluster's are filtered out.
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("[mgmt-cluster]"));
+
+    smh()
+        .args(["translate", "-f", "examples/guide/", "--topology", "tests/data/topology/guide-multi-primary.yaml", "--explain"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "# [mgmt-cluster] multi-primary mode: reviews.bookinfo.svc.cluster.local has endpoints from every cluster; subset cluster-remote-cluster",
+        ));
+}
+
+#[test]
+fn invalid_input_prints_problems_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    let text = std::fs::read_to_string(repo_path("examples/guide/2-failover-service.yaml"))
+        .unwrap()
+        .replace(
+            "hostname: reviews-failover.bookinfo.global",
+            "hostname: reviews-failover.bookinfo",
+        );
+    std::fs::write(&bad, text).unwrap();
+    smh()
+        .args(["translate", "-f", "examples/guide/1-outlier-detection.yaml", "-f"])
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains("bad.yaml").and(predicate::str::contains(
+            "Provided hostname reviews-failover.bookinfo is missing required suffix \".global\".",
+        )));
+}
+
+#[test]
+fn bad_flags_exit_2() {
+    smh()
+        .args([
+            "translate",
+            "-f",
+            "examples/guide/",
+            "--only-cluster",
+            "nope",
+        ])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "--only-cluster nope: no such cluster",
+        ));
+    smh()
+        .args(["translate", "-f", "examples/guide/", "-o", "table"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "use -o yaml (the default) or -o json",
+        ));
+    smh()
+        .args([
+            "translate",
+            "-f",
+            "examples/guide/",
+            "--topology",
+            "/nonexistent/topology.yaml",
+        ])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains("/nonexistent/topology.yaml"));
+    smh().args(["translate"]).assert().code(2).stdout("");
+}
+
+#[test]
+fn help_reads_like_kubectl() {
+    smh()
+        .args(["translate", "--help"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("kubectl smh translate")
+                .and(predicate::str::contains("--only-cluster")),
+        );
+}
