@@ -34,6 +34,21 @@ fn guide_yaml_is_the_golden_stream() {
 }
 
 #[test]
+fn example_topology_gives_the_guide_output() {
+    smh()
+        .args([
+            "translate",
+            "-f",
+            "examples/guide/",
+            "--topology",
+            "examples/topology.yaml",
+        ])
+        .assert()
+        .success()
+        .stdout(golden("guide-global.yaml"));
+}
+
+#[test]
 fn guide_json_is_the_golden_list() {
     smh()
         .args([
