@@ -33,7 +33,9 @@
 //!   Istio's endpoint label `topology.istio.io/cluster` (named `cluster-<cluster>`) to the
 //!   service's DestinationRule in the using cluster; each subset is its own Envoy cluster
 //!   `outbound|<port>|cluster-<c>|<host>`, which the aggregate lists in priority order.
-//!   Outlier detection of a remote backing service goes on its subset. There are no
+//!   Outlier detection of a remote backing service goes on its subset; the service's own
+//!   cluster gets the same subset, so that with several networks the east-west gateway
+//!   there can route the subset's SNI to its endpoints. There are no
 //!   `.global` hosts and no federated copies. Explicit `kubeService` destinations (shift,
 //!   mirror) are pinned to their cluster's subset; the default route (no shift) is not
 //!   pinned, so it keeps Istio's cross-cluster load balancing. The Istio cluster ID is
@@ -465,9 +467,6 @@ fn destination_rules(ctx: &Ctx, report: &mut Report, uses: &[Use], out: &mut Vec
                     .and_then(|p| p.outlier_detection.clone());
                 for s in &n.subsets {
                     let name = virtual_service::multi_primary_subset_name(&t.cluster, s);
-                    if draft.spec.subsets.iter().any(|x| x.name == name) {
-                        continue;
-                    }
                     let outlier = d
                         .outlier
                         .clone()
@@ -492,6 +491,10 @@ fn destination_rules(ctx: &Ctx, report: &mut Report, uses: &[Use], out: &mut Vec
                             }
                         ),
                     );
+                    // Already there when added for callers in another cluster (below).
+                    if draft.spec.subsets.iter().any(|x| x.name == name) {
+                        continue;
+                    }
                     draft.spec.subsets.push(Subset {
                         name,
                         labels,
@@ -505,6 +508,51 @@ fn destination_rules(ctx: &Ctx, report: &mut Report, uses: &[Use], out: &mut Vec
                 draft.has_subsets_or_effect = true;
                 draft.owners.extend(d.owners.iter().cloned());
                 draft.owners.extend(n.owners.iter().cloned());
+
+                // The same subsets on the service's own cluster: with several networks,
+                // the east-west gateway there routes `outbound_.<port>_.<subset>_.<host>`
+                // (SNI) only to subsets its own istiod knows. Harmless on one network.
+                if t.cluster != *consumer && ctx.mesh(&t.cluster).is_some() {
+                    let own = drafts
+                        .entry((t.cluster.clone(), t.namespace.clone(), t.name.clone()))
+                        .or_insert_with(|| DrDraft {
+                            cluster: t.cluster.clone(),
+                            has_subsets_or_effect: true,
+                            spec: DestinationRuleSpec {
+                                host: ctx.local_fqdn(t),
+                                traffic_policy: Some(TrafficPolicy {
+                                    tls: Some(ClientTlsSettings {
+                                        mode: Some(TlsMode::IstioMutual),
+                                    }),
+                                    ..Default::default()
+                                }),
+                                ..Default::default()
+                            },
+                            owners: BTreeSet::new(),
+                            annotations: None,
+                        });
+                    for s in &n.subsets {
+                        let name = virtual_service::multi_primary_subset_name(&t.cluster, s);
+                        if own.spec.subsets.iter().any(|x| x.name == name) {
+                            continue;
+                        }
+                        report.explain(
+                            &t.cluster,
+                            format!(
+                                "multi-primary mode: subset {name} is also defined in DestinationRule {}/{} here, so an east-west gateway in {} can route callers from {consumer} to it",
+                                t.namespace, t.name, t.cluster
+                            ),
+                        );
+                        own.spec.subsets.push(Subset {
+                            name,
+                            labels: virtual_service::multi_primary_subset_labels(&t.cluster, s),
+                            traffic_policy: None,
+                        });
+                    }
+                    own.spec.subsets.sort_by(|a, b| a.name.cmp(&b.name));
+                    own.has_subsets_or_effect = true;
+                    own.owners.extend(n.owners.iter().cloned());
+                }
             }
         }
     }

@@ -410,6 +410,13 @@ fn multi_primary_pins_kube_destinations_to_their_cluster() {
             .iter()
             .all(|o| !o.to_value().to_string().contains(".global\""))
     );
+    // The same subset in c2, for an east-west gateway there.
+    let own = get(&t, "c2", "DestinationRule", "ns", "web");
+    assert_eq!(
+        own["spec"]["subsets"],
+        json!([{"name": "cluster-c2", "labels": {"topology.istio.io/cluster": "c2"}}])
+    );
+    assert_eq!(own["spec"]["host"], "web.ns.svc.cluster.local");
 }
 
 #[test]
