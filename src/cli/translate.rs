@@ -23,7 +23,7 @@ use crate::translate::translate;
 /// topology (--topology, or defaults derived from the manifests): ServiceEntries and
 /// EnvoyFilter aggregate clusters for FailoverServices, DestinationRules and VirtualServices
 /// for TrafficPolicies, named, namespaced and labelled as Service Mesh Hub did. Each object
-/// is labelled cluster.multicluster.solo.io=<cluster>, the cluster to apply it to.
+/// is labelled cluster.multicluster.solo.io=CLUSTER, the cluster to apply it to.
 ///
 /// Output: a YAML stream (default) or a JSON v1 List, sorted by cluster, kind, namespace and
 /// name. Invalid input: the problems on stderr, nothing on stdout, exit status 2.
