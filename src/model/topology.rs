@@ -24,6 +24,9 @@ pub struct Topology {
 pub struct ClusterTopology {
     /// The SMH cluster name (`clusterName` in manifests).
     pub name: String,
+    /// The kubeconfig context that served this cluster, when discovered online.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
     /// The Kubernetes cluster domain; `cluster.local` unless set.
     #[serde(default = "default_cluster_domain")]
     pub cluster_domain: String,
@@ -82,6 +85,10 @@ pub struct Service {
     /// Service labels (used by `kubeServiceMatcher`).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub labels: std::collections::BTreeMap<String, String>,
+    /// The Service's pod selector (`spec.selector`): which workloads back it (the drill
+    /// breaks the deployments whose pod labels match it).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub selector: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
