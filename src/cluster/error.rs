@@ -232,6 +232,13 @@ pub enum ClusterError {
     #[error("{target} does not serve {}/{} (needed to {})", op.resource_ref(), op.version, op.describe())]
     NotServed { target: Target, op: ApiOp },
 
+    #[error(
+        "{target} answered {} with 404 Not Found; is the context's server address a \
+         Kubernetes API server?",
+        op.describe()
+    )]
+    NotKubernetes { target: Target, op: ApiOp },
+
     #[error("{target}: {} failed: not found{}", op.describe(), msg_suffix(message))]
     NotFound {
         target: Target,
@@ -365,7 +372,9 @@ impl ClusterError {
                 // A collection request that 404s, or any request whose answer is not a
                 // Status (`404 page not found`), means the resource type is not served.
                 let type_missing = op.name.is_none() || reason == UNPARSED_REASON;
-                if type_missing && !op.is_path() {
+                if op.is_path() {
+                    ClusterError::NotKubernetes { target, op }
+                } else if type_missing {
                     match op.group.as_str() {
                         crate::consts::SMH_GROUP => ClusterError::SmhCrdsMissing { target, op },
                         "networking.istio.io" => ClusterError::IstioMissing { target, op },
@@ -415,6 +424,7 @@ impl ClusterError {
             | ClusterError::SmhCrdsMissing { target, .. }
             | ClusterError::IstioMissing { target, .. }
             | ClusterError::NotServed { target, .. }
+            | ClusterError::NotKubernetes { target, .. }
             | ClusterError::NotFound { target, .. }
             | ClusterError::Conflict { target, .. }
             | ClusterError::Rejected { target, .. }
@@ -682,6 +692,19 @@ mod tests {
         assert!(text.contains(
             "`kubectl auth can-i patch services/reviews -n bookinfo --context remote-ctx`"
         ));
+    }
+
+    #[test]
+    fn a_404_on_version_is_not_an_api_server() {
+        let e = map(
+            &ApiOp::path("/version"),
+            status(404, UNPARSED_REASON, "404 page not found"),
+        );
+        assert_eq!(
+            e.to_string(),
+            "cluster remote-cluster (context remote-ctx, https://10.0.0.2:6443) answered GET \
+             /version with 404 Not Found; is the context's server address a Kubernetes API server?"
+        );
     }
 
     #[test]
