@@ -155,7 +155,15 @@ pub fn parse_duration_arg(s: &str) -> Result<Duration, String> {
 
 /// Entry point used by `main`.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "__complete") {
+        let words: Vec<String> = args[2..]
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        return completion::run_hidden_complete(&words);
+    }
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
             let code = match e.kind() {

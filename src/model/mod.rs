@@ -10,7 +10,9 @@ pub use diag::{Diagnostic, ObjectId, Severity, Source, StatusTarget};
 pub use topology::Topology;
 pub use types::{FailoverService, TrafficPolicy};
 
-/// One SMH object read from input.
+/// One SMH object read from input. Inputs hold a handful of these, so the size difference
+/// between the variants costs nothing worth a `Box`.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum SmhObject {
     FailoverService(FailoverService),

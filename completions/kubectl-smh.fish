@@ -1,0 +1,334 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_kubectl_smh_global_optspecs
+    string join \n kubeconfig= mgmt-context= cluster= n/namespace= o/output= request-timeout= y/yes no-color v/verbose h/help V/version
+end
+
+function __fish_kubectl_smh_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_kubectl_smh_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_kubectl_smh_using_subcommand
+    set -l cmd (__fish_kubectl_smh_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -s n -l namespace -d 'Namespace of the SMH objects' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
+yaml\t''
+json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -s y -l yes -d 'Never prompt; answer yes to confirmations'
+complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -s V -l version -d 'Print version'
+complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -f -a "version" -d 'Print the client version (and server versions, with a reachable mgmt context)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -f -a "completion" -d 'Print a shell completion script (bash, zsh, fish, powershell)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -f -a "validate" -d 'Parse and validate manifests offline: SMH\'s rules plus lint warnings'
+complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -f -a "translate" -d 'Print the Istio objects the manifests become, for every cluster, offline'
+complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -f -a "install" -d 'Install the SMH v1alpha2 CRDs (TrafficPolicy, FailoverService) into the mgmt cluster'
+complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -f -a "cluster" -d 'Map SMH cluster names to kubeconfig contexts'
+complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -f -a "apply" -d 'Validate, store, translate and apply manifests to every cluster, then write status'
+complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -f -a "failover" -d 'Create, list, delete and test FailoverServices'
+complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -f -a "describe" -d 'Describe failover services, traffic policies or meshes across all clusters'
+complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -f -a "check" -d 'Check that everything is accepted, up to date and free of drift'
+complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -f -a "drill" -d 'Run the guide\'s failover drill: break the primary, verify failover, restore, verify failback'
+complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -f -a "demo" -d 'Simulated clusters: `demo up` serves them, `demo guide` walks the whole guide on them'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -s n -l namespace -d 'Namespace of the SMH objects' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
+yaml\t''
+json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -s y -l yes -d 'Never prompt; answer yes to confirmations'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -s V -l version -d 'Print version'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -s n -l namespace -d 'Namespace of the SMH objects' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
+yaml\t''
+json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -s y -l yes -d 'Never prompt; answer yes to confirmations'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -s V -l version -d 'Print version'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s n -l namespace -d 'Namespace of the SMH objects' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
+yaml\t''
+json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s y -l yes -d 'Never prompt; answer yes to confirmations'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s V -l version -d 'Print version'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s n -l namespace -d 'Namespace of the SMH objects' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
+yaml\t''
+json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s y -l yes -d 'Never prompt; answer yes to confirmations'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s V -l version -d 'Print version'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -s n -l namespace -d 'Namespace of the SMH objects' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
+yaml\t''
+json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -s y -l yes -d 'Never prompt; answer yes to confirmations'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -s V -l version -d 'Print version'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -s n -l namespace -d 'Namespace of the SMH objects' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
+yaml\t''
+json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -s y -l yes -d 'Never prompt; answer yes to confirmations'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -s V -l version -d 'Print version'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -f -a "register" -d 'Map an SMH cluster name to a kubeconfig context'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -f -a "list" -d 'List the registered clusters'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -f -a "deregister" -d 'Remove a cluster name from the registry'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -l context -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -s n -l namespace -d 'Namespace of the SMH objects' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
+yaml\t''
+json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -s y -l yes -d 'Never prompt; answer yes to confirmations'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -s V -l version -d 'Print version'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -s n -l namespace -d 'Namespace of the SMH objects' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
+yaml\t''
+json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -s y -l yes -d 'Never prompt; answer yes to confirmations'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -s n -l namespace -d 'Namespace of the SMH objects' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
+yaml\t''
+json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -s y -l yes -d 'Never prompt; answer yes to confirmations'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -s V -l version -d 'Print version'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -s n -l namespace -d 'Namespace of the SMH objects' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
+yaml\t''
+json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -s y -l yes -d 'Never prompt; answer yes to confirmations'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -s V -l version -d 'Print version'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -s n -l namespace -d 'Namespace of the SMH objects' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
+yaml\t''
+json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -s y -l yes -d 'Never prompt; answer yes to confirmations'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -s V -l version -d 'Print version'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -f -a "create" -d 'Create a FailoverService (wizard on a terminal, or flags)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -f -a "list" -d 'List FailoverServices'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -f -a "delete" -d 'Delete a FailoverService and everything generated for it'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -f -a "test" -d 'Non-destructive test: preflight checks plus probe traffic'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -s n -l namespace -d 'Namespace of the SMH objects' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
+yaml\t''
+json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -s y -l yes -d 'Never prompt; answer yes to confirmations'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -s n -l namespace -d 'Namespace of the SMH objects' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
+yaml\t''
+json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -s y -l yes -d 'Never prompt; answer yes to confirmations'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -s n -l namespace -d 'Namespace of the SMH objects' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
+yaml\t''
+json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Never prompt; answer yes to confirmations'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -s n -l namespace -d 'Namespace of the SMH objects' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
+yaml\t''
+json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -s y -l yes -d 'Never prompt; answer yes to confirmations'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -s V -l version -d 'Print version'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -s n -l namespace -d 'Namespace of the SMH objects' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
+yaml\t''
+json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -s y -l yes -d 'Never prompt; answer yes to confirmations'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -s V -l version -d 'Print version'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -s n -l namespace -d 'Namespace of the SMH objects' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
+yaml\t''
+json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -s y -l yes -d 'Never prompt; answer yes to confirmations'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -s V -l version -d 'Print version'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill" -s n -l namespace -d 'Namespace of the SMH objects' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
+yaml\t''
+json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill" -s y -l yes -d 'Never prompt; answer yes to confirmations'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill" -s V -l version -d 'Print version'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -s n -l namespace -d 'Namespace of the SMH objects' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
+yaml\t''
+json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -s y -l yes -d 'Never prompt; answer yes to confirmations'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -s V -l version -d 'Print version'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -f -a "up" -d 'Start simulated clusters mgmt-cluster and remote-cluster and serve until Ctrl-C'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -f -a "guide" -d 'Walk Service Mesh Hub\'s failover guide on in-process simulated clusters'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -s n -l namespace -d 'Namespace of the SMH objects' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
+yaml\t''
+json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -s y -l yes -d 'Never prompt; answer yes to confirmations'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -s V -l version -d 'Print version'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -s n -l namespace -d 'Namespace of the SMH objects' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
+yaml\t''
+json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -s y -l yes -d 'Never prompt; answer yes to confirmations'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -s V -l version -d 'Print version'

@@ -1,0 +1,56 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// A kubeconfig with no clusters, for tests that must not reach any cluster.
+pub const EMPTY_KUBECONFIG: &str =
+    "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\npreferences: {}\n";
+
+/// Whether peers are required (`SMH_REQUIRE_PEERS=1`, as `.ci/run` sets): a missing peer then
+/// fails the test instead of skipping it.
+pub fn peers_required() -> bool {
+    std::env::var("SMH_REQUIRE_PEERS").is_ok_and(|v| v == "1")
+}
+
+/// Find a peer tool: `$env_var` if set, else `name` on PATH, else `extra` candidates.
+/// Prints a SKIP line and returns None when it is missing, or panics when peers are required.
+pub fn peer_with(name: &str, env_var: &str, extra: &[PathBuf]) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(env_var) {
+        let p = PathBuf::from(p);
+        if p.is_file() {
+            return Some(p);
+        }
+        missing(name, &format!("{env_var}={} is not a file", p.display()));
+        return None;
+    }
+    if let Some(paths) = std::env::var_os("PATH") {
+        for dir in std::env::split_paths(&paths) {
+            let candidate = dir.join(name);
+            if candidate.is_file() {
+                return Some(candidate);
+            }
+        }
+    }
+    for candidate in extra {
+        if candidate.is_file() {
+            return Some(candidate.clone());
+        }
+    }
+    missing(name, &format!("not on PATH and {env_var} is not set"));
+    None
+}
+
+/// [`peer_with`] without extra candidates.
+pub fn peer(name: &str, env_var: &str) -> Option<PathBuf> {
+    peer_with(name, env_var, &[])
+}
+
+fn missing(name: &str, why: &str) {
+    if peers_required() {
+        panic!("peer `{name}` is required (SMH_REQUIRE_PEERS=1) but missing: {why}");
+    }
+    eprintln!(
+        "SKIP: peer `{name}` missing ({why}); set SMH_REQUIRE_PEERS=1 to make this a failure"
+    );
+}
