@@ -86,7 +86,7 @@ _kubectl__smh() {
 
     case "${cmd}" in
         kubectl__smh)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version version completion validate translate install cluster apply failover describe check drill demo"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version version completion validate translate install cluster apply failover describe check drill demo"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -120,6 +120,10 @@ _kubectl__smh() {
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
                     return 0
                     ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -132,7 +136,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__apply)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -164,6 +168,10 @@ _kubectl__smh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -178,7 +186,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__check)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -210,6 +218,10 @@ _kubectl__smh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -224,7 +236,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__cluster)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version register list deregister"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version register list deregister"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -258,6 +270,10 @@ _kubectl__smh() {
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
                     return 0
                     ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -270,7 +286,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__cluster__subcmd__deregister)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -302,6 +318,10 @@ _kubectl__smh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -316,7 +336,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__cluster__subcmd__list)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -350,6 +370,10 @@ _kubectl__smh() {
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
                     return 0
                     ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -362,7 +386,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__cluster__subcmd__register)
-            opts="-n -o -y -v -h -V --context --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --context --force --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -400,6 +424,10 @@ _kubectl__smh() {
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
                     return 0
                     ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -412,7 +440,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__completion)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version bash zsh fish powershell"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version bash zsh fish powershell"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -444,6 +472,10 @@ _kubectl__smh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -458,7 +490,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__demo)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version up guide"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version up guide"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -490,6 +522,10 @@ _kubectl__smh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -504,7 +540,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__demo__subcmd__guide)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -536,6 +572,10 @@ _kubectl__smh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -550,7 +590,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__demo__subcmd__up)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -582,6 +622,10 @@ _kubectl__smh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -596,7 +640,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__describe)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -628,6 +672,10 @@ _kubectl__smh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -642,7 +690,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__drill)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -674,6 +722,10 @@ _kubectl__smh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -688,7 +740,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__failover)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version create list delete test"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version create list delete test"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -720,6 +772,10 @@ _kubectl__smh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -734,7 +790,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__failover__subcmd__create)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -766,6 +822,10 @@ _kubectl__smh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -780,7 +840,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__failover__subcmd__delete)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -812,6 +872,10 @@ _kubectl__smh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -826,7 +890,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__failover__subcmd__list)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -858,6 +922,10 @@ _kubectl__smh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -872,7 +940,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__failover__subcmd__test)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -906,6 +974,10 @@ _kubectl__smh() {
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
                     return 0
                     ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -918,7 +990,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__install)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -950,6 +1022,10 @@ _kubectl__smh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -964,7 +1040,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__translate)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -996,6 +1072,10 @@ _kubectl__smh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -1010,7 +1090,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__validate)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1042,6 +1122,10 @@ _kubectl__smh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -1056,7 +1140,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__version)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --client --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1088,6 +1172,10 @@ _kubectl__smh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
