@@ -276,10 +276,14 @@ impl GlobalArgs {
     }
 }
 
-/// Kubeconfig, mapping and registry problems: exit 2.
+/// Kubeconfig, mapping and registry problems: exit 2. Credentials that cannot be obtained
+/// (a failing exec plugin) are a cluster problem: exit 3.
 impl From<ConfigError> for CmdError {
     fn from(e: ConfigError) -> Self {
-        CmdError::invalid(e)
+        match e {
+            ConfigError::Credentials { .. } => CmdError::cluster(e),
+            e => CmdError::invalid(e),
+        }
     }
 }
 

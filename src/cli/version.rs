@@ -51,13 +51,22 @@ struct ServerVersion {
 }
 
 pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
+    let table = !matches!(g.output, Some(OutputFormat::Json | OutputFormat::Yaml));
+    // On a table, the client version comes first whatever happens next, as kubectl does.
+    if table {
+        println!("Client Version: {CLIENT_VERSION}");
+    }
     if args.client {
-        print_output(g, &client_only())?;
+        if !table {
+            print_document(g, &client_only())?;
+        }
         return Ok(Exit::Ok);
     }
     let origin = KubeconfigOrigin::locate(g.kubeconfig.as_deref());
     if !matches!(origin, KubeconfigOrigin::Flag(_)) && !origin.any_exists() {
-        print_output(g, &client_only())?;
+        if !table {
+            print_document(g, &client_only())?;
+        }
         let tried: Vec<String> = origin
             .paths()
             .iter()
@@ -127,19 +136,28 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         }
     }
     out.errors = errors;
-    print_output(g, &out)?;
+    if table {
+        for v in out.server_version.iter().chain(&out.clusters) {
+            println!(
+                "Server Version: {} ({}; context {}, {})",
+                v.git_version,
+                if v.target.mgmt {
+                    format!("{}, management", v.target.display_name())
+                } else {
+                    v.target.display_name().to_string()
+                },
+                v.target.context,
+                v.target.server
+            );
+        }
+    } else {
+        print_document(g, &out)?;
+    }
     match exit {
         Exit::Ok => Ok(Exit::Ok),
         code => Err(CmdError {
             exit: code,
-            error: anyhow::anyhow!(
-                "{}",
-                out.errors
-                    .iter()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>()
-                    .join("\nerror: ")
-            ),
+            error: anyhow::anyhow!("{}", out.errors.join("\nerror: ")),
         }),
     }
 }
@@ -155,31 +173,15 @@ fn client_only() -> VersionOutput {
     }
 }
 
-fn print_output(g: &GlobalArgs, out: &VersionOutput) -> Result<(), CmdError> {
+fn print_document(g: &GlobalArgs, out: &VersionOutput) -> Result<(), CmdError> {
     match g.output {
-        Some(OutputFormat::Json) => {
-            let text = serde_json::to_string_pretty(out).map_err(CmdError::failed)?;
-            println!("{text}");
-        }
         Some(OutputFormat::Yaml) => {
             let text = serde_saphyr::to_string(out).map_err(CmdError::failed)?;
             print!("{text}");
         }
-        Some(OutputFormat::Table) | None => {
-            println!("Client Version: {}", out.client_version.git_version);
-            for v in out.server_version.iter().chain(&out.clusters) {
-                println!(
-                    "Server Version: {} ({}; context {}, {})",
-                    v.git_version,
-                    if v.target.mgmt {
-                        format!("{}, management", v.target.display_name())
-                    } else {
-                        v.target.display_name().to_string()
-                    },
-                    v.target.context,
-                    v.target.server
-                );
-            }
+        _ => {
+            let text = serde_json::to_string_pretty(out).map_err(CmdError::failed)?;
+            println!("{text}");
         }
     }
     Ok(())

@@ -527,10 +527,18 @@ impl Contexts {
             .kubeconfig
             .client_config(&target.context, self.timeout, streaming)
             .await?;
-        let client = kube::Client::try_from(config).map_err(|e| ConfigError::ClientConfig {
-            context: target.context.clone(),
-            file: target.kubeconfig.clone(),
-            detail: e.to_string(),
+        let client = kube::Client::try_from(config).map_err(|e| match e {
+            // kube runs exec plugins and reads token files while building the client.
+            kube::Error::Auth(a) => ConfigError::Credentials {
+                context: target.context.clone(),
+                file: target.kubeconfig.clone(),
+                detail: super::error::describe_auth_error(&a),
+            },
+            e => ConfigError::ClientConfig {
+                context: target.context.clone(),
+                file: target.kubeconfig.clone(),
+                detail: e.to_string(),
+            },
         })?;
         Ok(ClusterClient {
             target: target.clone(),

@@ -337,7 +337,7 @@ impl ClusterError {
             kube::Error::Api(status) => Self::from_status(target, op, &status),
             kube::Error::Auth(e) => ClusterError::Credentials {
                 target,
-                detail: innermost(&e),
+                detail: describe_auth_error(&e),
             },
             kube::Error::HyperError(_) | kube::Error::Service(_) => {
                 let (kind, detail) = classify_transport(&err);
@@ -496,6 +496,25 @@ pub fn classify_transport(err: &(dyn std::error::Error + 'static)) -> (Unreachab
     (kind, innermost(err))
 }
 
+/// A credential failure in words: for a failed exec plugin its exit status and what it
+/// wrote on stderr (never its stdout, which may hold a token).
+pub fn describe_auth_error(e: &kube::client::AuthError) -> String {
+    use kube::client::AuthError;
+    match e {
+        AuthError::AuthExecRun { out, .. } => {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            let stderr = stderr.trim();
+            if stderr.is_empty() {
+                format!("the exec plugin failed ({})", out.status)
+            } else {
+                format!("the exec plugin failed ({}): {stderr}", out.status)
+            }
+        }
+        AuthError::AuthExecStart(io) => format!("the exec plugin could not be started: {io}"),
+        other => chain(other),
+    }
+}
+
 /// The message of the innermost error in a chain.
 fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
     let mut last = err;
@@ -579,6 +598,17 @@ pub enum ConfigError {
 
     #[error("context {context} in {}: {detail}", file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "the kubeconfig".into()))]
     ClientConfig {
+        context: ContextName,
+        file: Option<PathBuf>,
+        detail: String,
+    },
+
+    #[error(
+        "could not get credentials for context {context}{}: {detail}; check the user's exec \
+         plugin, token file or auth provider",
+        file.as_ref().map(|p| format!(" in {}", p.display())).unwrap_or_default()
+    )]
+    Credentials {
         context: ContextName,
         file: Option<PathBuf>,
         detail: String,

@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 #[derive(Default, Clone)]
 pub struct Fake {
     routes: HashMap<String, (u16, Value)>,
+    /// When set, every request must carry `Authorization: Bearer <token>` (else 401).
+    bearer: Option<String>,
 }
 
 impl Fake {
@@ -31,6 +33,12 @@ impl Fake {
             ),
         );
         f
+    }
+
+    /// Requires `Authorization: Bearer <token>` on every request.
+    pub fn require_bearer(mut self, token: &str) -> Self {
+        self.bearer = Some(token.to_string());
+        self
     }
 
     /// Answers `path` with `code` and `body`.
@@ -118,6 +126,21 @@ impl Fake {
 }
 
 async fn handler(State(fake): State<Arc<Fake>>, req: Request) -> Response {
+    if let Some(token) = &fake.bearer {
+        let got = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        if got != Some(format!("Bearer {token}").as_str()) {
+            let body = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                              "message": "Unauthorized", "reason": "Unauthorized", "code": 401});
+            return Response::builder()
+                .status(StatusCode::UNAUTHORIZED)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string()))
+                .expect("response");
+        }
+    }
     match fake.routes.get(req.uri().path()) {
         Some((code, body)) => Response::builder()
             .status(StatusCode::from_u16(*code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))

@@ -395,6 +395,104 @@ async fn missing_crds_and_unknown_contexts_are_named() {
     assert!(e.contains("the contexts are: remote-cluster"), "{e}");
 }
 
+#[tokio::test]
+async fn kubeconfig_auth_kinds_work_and_bad_credentials_are_explained() {
+    let addr = Fake::new("v1.33.1")
+        .require_bearer("exec-token")
+        .serve()
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "exec-token").unwrap();
+    let script = dir.path().join("credential.sh");
+    std::fs::write(
+        &script,
+        "echo '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"exec-token\"}}'\n",
+    )
+    .unwrap();
+    let script = script.display();
+    let kc = format!(
+        r#"apiVersion: v1
+kind: Config
+current-context: exec
+clusters:
+- name: c
+  cluster: {{server: "http://{addr}"}}
+contexts:
+- {{name: exec, context: {{cluster: c, user: exec}}}}
+- {{name: token-file, context: {{cluster: c, user: token-file}}}}
+- {{name: wrong-token, context: {{cluster: c, user: wrong-token}}}}
+- {{name: failing-exec, context: {{cluster: c, user: failing-exec}}}}
+users:
+- name: exec
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      command: sh
+      args: ["{script}"]
+      interactiveMode: Never
+- name: token-file
+  user: {{tokenFile: token}}
+- name: wrong-token
+  user: {{token: expired}}
+- name: failing-exec
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1
+      command: sh
+      args: ["-c", "echo 'token expired, run login' >&2; exit 1"]
+      interactiveMode: Never
+"#
+    );
+    let path = dir.path().join("kubeconfig.yaml");
+    std::fs::write(&path, kc).unwrap();
+    let contexts = Contexts::new(
+        KubeconfigSet::load_origin(KubeconfigOrigin::Flag(path.clone())).unwrap(),
+        Default::default(),
+        Registry::empty(dir.path().join("clusters.yaml")),
+        None,
+        Duration::from_secs(5),
+    );
+    for ctx in ["exec", "token-file"] {
+        let t = contexts.cluster_target(&ctx.into()).unwrap();
+        let v = contexts.client(&t).await.unwrap().server_version().await;
+        assert_eq!(
+            v.map(|i| i.git_version).map_err(|e| e.to_string()),
+            Ok("v1.33.1".to_string()),
+            "{ctx}"
+        );
+    }
+
+    let t = contexts.cluster_target(&"wrong-token".into()).unwrap();
+    let e = contexts
+        .client(&t)
+        .await
+        .unwrap()
+        .server_version()
+        .await
+        .unwrap_err();
+    assert!(matches!(e, ClusterError::Unauthorized { .. }), "{e:?}");
+    assert!(
+        e.to_string()
+            .contains("rejected the credentials of context wrong-token (401 Unauthorized")
+    );
+
+    let t = contexts.cluster_target(&"failing-exec".into()).unwrap();
+    let e = match contexts.client(&t).await {
+        Ok(c) => c.server_version().await.unwrap_err().to_string(),
+        Err(e) => e.to_string(),
+    };
+    assert_eq!(
+        e,
+        format!(
+            "could not get credentials for context failing-exec in {}: the exec plugin failed \
+             (exit status: 1): token expired, run login; check the user's exec plugin, token \
+             file or auth provider",
+            path.display()
+        )
+    );
+}
+
 // ---- the binary ----
 
 fn cmd(kubeconfig: &Path, registry: &Path) -> assert_cmd::Command {
@@ -462,6 +560,7 @@ fn version_prints_server_versions_and_fails_with_3_on_an_unreachable_cluster() {
         .args(["version", "--mgmt-context", "nope"])
         .assert()
         .code(2)
+        .stdout(format!("Client Version: v{}\n", env!("CARGO_PKG_VERSION")))
         .stderr(predicate::str::contains(
             "context \"nope\" (from --mgmt-context) is not in the kubeconfig",
         ))
