@@ -329,7 +329,12 @@ impl Contexts {
     pub fn load(opts: &ContextOptions) -> Result<Self, ConfigError> {
         let flags = parse_cluster_flags(&opts.cluster_flags)?;
         let kubeconfig = KubeconfigSet::load(opts.kubeconfig.as_deref())?;
-        let registry = Registry::load_default()?;
+        let registry = match Registry::load_default() {
+            Ok(r) => r,
+            // No HOME and no KUBECTL_SMH_CONFIG: nothing can have been registered.
+            Err(ConfigError::NoConfigDir) => Registry::empty("<no user config directory>"),
+            Err(e) => return Err(e),
+        };
         Ok(Self::new(
             kubeconfig,
             flags,
