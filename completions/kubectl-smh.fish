@@ -316,21 +316,55 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l no-col
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -s h -l help -d 'Print help'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -s V -l version -d 'Print version'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill" -s n -l namespace -d 'Namespace of the SMH objects' -r
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l name -d 'The FailoverService to drill, as a flag (for one named like a subcommand)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l break -d 'A deployment to break instead of those the primary Service selects, as [CLUSTER:][NAMESPACE/]DEPLOYMENT; cluster and namespace default to the primary\'s (repeatable)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l probe-workload -d 'The client workload to port-forward to and probe, as [CLUSTER:][NAMESPACE/]DEPLOYMENT: a workload that calls the failover service (default: productpage-v1 in the primary\'s cluster and namespace)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l probe-port -d 'Port of the probe workload (default: 9080 for productpage, else its first declared container port)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l probe-path -d 'Path to GET (default: /productpage for productpage, else /)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l probe-rate -d 'Probes per second (default: 10)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l probe-timeout -d 'Timeout of one probe (default: 5s)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l expect-primary -d 'Regex on the response body that marks an answer from the primary (default: bookinfo\'s black stars, or reviews without stars)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l expect-failover -d 'Regex on the response body that marks a failed-over answer (default: bookinfo\'s red stars)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l expect-error -d 'Regex on the response body that marks an error page (default: bookinfo\'s "Error fetching product reviews" and "Ratings service is currently unavailable"). Transport errors and statuses outside 200-299 are always errors' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l failover-timeout -d 'Fail unless failover is steady this long after the break (default: 2m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l failback-timeout -d 'Fail unless failback is steady this long after the restore (default: 2m plus the primary\'s baseEjectionTime)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l max-errors -d 'Fail (and restore at once) when more requests than this fail between the break and steady failover (default: no limit)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l steady-window -d 'Answers per steadiness window: failover (failback) is steady from the first window with at least 99% failed-over (primary) answers (default: 20, i.e. 2s at 10/s)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l baseline-probes -d 'Baseline answers preflight needs, at least 95% of them from the primary (default: 20)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -s n -l namespace -d 'Namespace of the SMH objects' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
 yaml\t''
 json\t''"
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
 multi-primary\t''"
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill" -s v -l verbose -d 'More detail on stderr (repeat for more)'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill" -s h -l help -d 'Print help'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill" -s V -l version -d 'Print version'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l dry-run -d 'Print the plan and the patches; change nothing'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -s y -l yes -d 'Never prompt; answer yes to confirmations'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -s V -l version -d 'Print version'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -a "restore" -d 'Put back what an interrupted drill changed (after a crash or SIGKILL): every deployment carrying a restore plan of this FailoverService gets its saved container command and args back. Does nothing when no restore is pending'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -l id -d 'Restore only what the drill with this id saved (default: every pending restore plan of NAME; `kubectl smh drill` prints its id)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -s n -l namespace -d 'Namespace of the SMH objects' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
+yaml\t''
+json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
+multi-primary\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -l dry-run -d 'Print the restore patches; change nothing'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -s y -l yes -d 'Never prompt; answer yes to confirmations'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -s v -l verbose -d 'More detail on stderr (repeat for more)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -s V -l version -d 'Print version'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r

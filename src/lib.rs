@@ -31,4 +31,7 @@ pub mod consts {
     pub const SMH_GROUP: &str = "networking.smh.solo.io";
     pub const SMH_VERSION: &str = "v1alpha2";
     pub const SMH_API_VERSION: &str = "networking.smh.solo.io/v1alpha2";
+    /// Annotation on a Deployment holding the drill's restore plan (JSON, see
+    /// `drill::restore::RestorePlan`) while a drill has it broken or may have.
+    pub const DRILL_RESTORE_ANNOTATION: &str = "drill.kubectl-smh.io/restore";
 }

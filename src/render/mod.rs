@@ -1,1 +1,3 @@
-//! TODO(skeleton)
+//! PURE rendering: values in, strings out. Only `cli` writes them anywhere.
+
+pub mod drill;

@@ -1,0 +1,978 @@
+//! Measurements from the probe samples and the phase markers, the expectation checks, and
+//! the outlier-detection model that explains the numbers (istio-failover.md B3, B8).
+//!
+//! Definitions (all times since the marker named; samples are taken in the order their
+//! answers arrived, each stamped with the moment its request was sent):
+//! - **first failed-over answer**: the first failed-over sample sent at or after the break;
+//! - **steady failover**: the first window of `window` consecutive samples sent after the
+//!   break (and before the restore) of which at least `percent`% failed over; the moment is
+//!   the first failed-over sample of that window;
+//! - **failed requests during failover**: errors sent from the break up to steady failover
+//!   (up to the restore when failover never became steady);
+//! - **errors after steady failover**: errors between steady failover and the restore, i.e.
+//!   re-ejections (an ejection expiring while the primary is still broken, B3);
+//! - **steady failback**: the same as steady failover, for primary answers sent after the
+//!   restore;
+//! - **periods**: baseline (before the break), breaking (break → its rollout complete),
+//!   failed over (→ restore), restoring (restore → its rollout complete), failed back.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::outlier::{OutlierSettings, istio_defaults};
+use super::plan::{DrillPlan, SteadySpec};
+use super::{Class, ProbeSample, human, secs};
+
+/// Moments of the drill, since it started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Markers {
+    #[serde(with = "secs::opt")]
+    pub break_applied: Option<Duration>,
+    #[serde(with = "secs::opt")]
+    pub break_rollout_complete: Option<Duration>,
+    #[serde(with = "secs::opt")]
+    pub restore_applied: Option<Duration>,
+    #[serde(with = "secs::opt")]
+    pub restore_rollout_complete: Option<Duration>,
+    /// When the drill finished (or the last event, while it runs).
+    #[serde(with = "secs")]
+    pub end: Duration,
+}
+
+/// Finds the first window of consecutive answers with at least `needed` of one class.
+#[derive(Debug, Clone)]
+pub struct Steady {
+    target: Class,
+    window: usize,
+    needed: usize,
+    buf: VecDeque<(Duration, bool)>,
+    hits: usize,
+    found: Option<Duration>,
+}
+
+impl Steady {
+    pub fn new(target: Class, spec: SteadySpec) -> Self {
+        Steady {
+            target,
+            window: spec.window.max(1),
+            needed: spec.needed().max(1),
+            buf: VecDeque::new(),
+            hits: 0,
+            found: None,
+        }
+    }
+
+    /// Feed one answer; returns the moment of steadiness once found (and from then on).
+    pub fn push(&mut self, at: Duration, class: Class) -> Option<Duration> {
+        if self.found.is_some() {
+            return self.found;
+        }
+        let hit = class == self.target;
+        self.buf.push_back((at, hit));
+        self.hits += hit as usize;
+        if self.buf.len() > self.window
+            && let Some((_, old)) = self.buf.pop_front()
+        {
+            self.hits -= old as usize;
+        }
+        if self.buf.len() == self.window && self.hits >= self.needed {
+            self.found = self.buf.iter().find(|(_, h)| *h).map(|(t, _)| *t);
+        }
+        self.found
+    }
+
+    pub fn found(&self) -> Option<Duration> {
+        self.found
+    }
+}
+
+/// The part of the drill a sample belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Period {
+    Baseline,
+    Breaking,
+    FailedOver,
+    Restoring,
+    FailedBack,
+}
+
+impl Period {
+    pub const ALL: [Period; 5] = [
+        Period::Baseline,
+        Period::Breaking,
+        Period::FailedOver,
+        Period::Restoring,
+        Period::FailedBack,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Period::Baseline => "baseline",
+            Period::Breaking => "breaking",
+            Period::FailedOver => "failed over",
+            Period::Restoring => "restoring",
+            Period::FailedBack => "failed back",
+        }
+    }
+
+    pub fn of(at: Duration, m: &Markers) -> Period {
+        let after = |marker: Option<Duration>| marker.is_some_and(|t| at >= t);
+        if after(m.restore_rollout_complete) {
+            Period::FailedBack
+        } else if after(m.restore_applied) {
+            Period::Restoring
+        } else if after(m.break_rollout_complete) {
+            Period::FailedOver
+        } else if after(m.break_applied) {
+            Period::Breaking
+        } else {
+            Period::Baseline
+        }
+    }
+
+    /// When the period started and ended, as far as the markers say.
+    pub fn span(self, m: &Markers) -> (Option<Duration>, Option<Duration>) {
+        match self {
+            Period::Baseline => (Some(Duration::ZERO), m.break_applied.or(Some(m.end))),
+            Period::Breaking => (
+                m.break_applied,
+                m.break_applied.and(
+                    m.break_rollout_complete
+                        .or(m.restore_applied)
+                        .or(Some(m.end)),
+                ),
+            ),
+            Period::FailedOver => (
+                m.break_rollout_complete,
+                m.break_rollout_complete
+                    .and(m.restore_applied.or(Some(m.end))),
+            ),
+            Period::Restoring => (
+                m.restore_applied,
+                m.restore_applied
+                    .and(m.restore_rollout_complete.or(Some(m.end))),
+            ),
+            Period::FailedBack => (
+                m.restore_rollout_complete,
+                m.restore_rollout_complete.map(|_| m.end),
+            ),
+        }
+    }
+}
+
+/// Answers per class.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClassCounts {
+    pub primary: u64,
+    pub failed_over: u64,
+    pub error: u64,
+}
+
+impl ClassCounts {
+    pub fn add(&mut self, c: Class) {
+        match c {
+            Class::Primary => self.primary += 1,
+            Class::FailedOver => self.failed_over += 1,
+            Class::Error => self.error += 1,
+        }
+    }
+    pub fn total(&self) -> u64 {
+        self.primary + self.failed_over + self.error
+    }
+    /// `12 failed over, 8 error` (non-zero classes only; `none` when empty).
+    pub fn summary(&self) -> String {
+        let parts: Vec<String> = [
+            (self.primary, "primary"),
+            (self.failed_over, "failed over"),
+            (self.error, "error"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+        if parts.is_empty() {
+            "none".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PeriodCounts {
+    pub period: Period,
+    #[serde(flatten)]
+    pub counts: ClassCounts,
+    pub total: u64,
+    /// How long the period lasted (absent when it never started).
+    #[serde(with = "secs::opt")]
+    pub duration: Option<Duration>,
+}
+
+/// What the samples show.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Measurements {
+    #[serde(with = "secs::opt")]
+    pub break_to_first_failover: Option<Duration>,
+    #[serde(with = "secs::opt")]
+    pub break_to_steady_failover: Option<Duration>,
+    pub errors_during_failover: u64,
+    pub errors_after_steady_failover: u64,
+    #[serde(with = "secs::opt")]
+    pub restore_to_first_primary: Option<Duration>,
+    #[serde(with = "secs::opt")]
+    pub restore_to_steady_failback: Option<Duration>,
+    #[serde(with = "secs::opt")]
+    pub break_rollout: Option<Duration>,
+    #[serde(with = "secs::opt")]
+    pub restore_rollout: Option<Duration>,
+    /// How long failover was watched: break → restore (or end).
+    #[serde(with = "secs::opt")]
+    pub watched_after_break: Option<Duration>,
+    /// How long failback was watched: restore → end.
+    #[serde(with = "secs::opt")]
+    pub watched_after_restore: Option<Duration>,
+    /// The last `window` answers before the restore (or the end), when failover was never
+    /// steady, and likewise after the restore: what the messages quote.
+    pub last_window_before_restore: ClassCounts,
+    pub last_window_after_restore: ClassCounts,
+    pub periods: Vec<PeriodCounts>,
+    /// Error reasons and how often each occurred.
+    pub error_reasons: BTreeMap<String, u64>,
+}
+
+/// `the last 20 answers before the restore: 20 error`, or `no answers before the restore`.
+fn last_answers(c: &ClassCounts, when: &str) -> String {
+    if c.total() == 0 {
+        format!("no answers {when}")
+    } else {
+        format!("the last {} answers {when}: {}", c.total(), c.summary())
+    }
+}
+
+fn since(t: Option<Duration>, origin: Option<Duration>) -> Option<Duration> {
+    Some(t?.saturating_sub(origin?))
+}
+
+/// Compute the measurements.
+pub fn measure(samples: &[ProbeSample], m: &Markers, steady: SteadySpec) -> Measurements {
+    let in_failover = |s: &ProbeSample| {
+        m.break_applied.is_some_and(|b| s.at >= b) && m.restore_applied.is_none_or(|r| s.at < r)
+    };
+    let in_failback = |s: &ProbeSample| m.restore_applied.is_some_and(|r| s.at >= r);
+
+    let mut fo = Steady::new(Class::FailedOver, steady);
+    let mut fb = Steady::new(Class::Primary, steady);
+    let mut first_fo = None;
+    let mut first_primary = None;
+    for s in samples {
+        if in_failover(s) {
+            fo.push(s.at, s.class);
+            if s.class == Class::FailedOver && first_fo.is_none() {
+                first_fo = Some(s.at);
+            }
+        }
+        if in_failback(s) {
+            fb.push(s.at, s.class);
+            if s.class == Class::Primary && first_primary.is_none() {
+                first_primary = Some(s.at);
+            }
+        }
+    }
+    let steady_fo = fo.found();
+    let mut errors_during = 0;
+    let mut errors_after = 0;
+    for s in samples
+        .iter()
+        .filter(|s| in_failover(s) && s.class == Class::Error)
+    {
+        match steady_fo {
+            Some(t) if s.at >= t => errors_after += 1,
+            _ => errors_during += 1,
+        }
+    }
+    let last_window = |pred: &dyn Fn(&ProbeSample) -> bool| {
+        let mut c = ClassCounts::default();
+        let chosen: Vec<&ProbeSample> = samples.iter().filter(|s| pred(s)).collect();
+        for s in chosen.iter().rev().take(steady.window) {
+            c.add(s.class);
+        }
+        c
+    };
+
+    let mut periods: BTreeMap<Period, ClassCounts> = BTreeMap::new();
+    let mut error_reasons = BTreeMap::new();
+    for s in samples {
+        periods.entry(Period::of(s.at, m)).or_default().add(s.class);
+        if s.class == Class::Error {
+            *error_reasons
+                .entry(s.reason.clone().unwrap_or_else(|| "unknown".into()))
+                .or_insert(0) += 1;
+        }
+    }
+    let periods = Period::ALL
+        .iter()
+        .map(|&p| {
+            let counts = periods.get(&p).copied().unwrap_or_default();
+            let (start, end) = p.span(m);
+            PeriodCounts {
+                period: p,
+                counts,
+                total: counts.total(),
+                duration: since(end, start),
+            }
+        })
+        .collect();
+
+    Measurements {
+        break_to_first_failover: since(first_fo, m.break_applied),
+        break_to_steady_failover: since(steady_fo, m.break_applied),
+        errors_during_failover: errors_during,
+        errors_after_steady_failover: errors_after,
+        restore_to_first_primary: since(first_primary, m.restore_applied),
+        restore_to_steady_failback: since(fb.found(), m.restore_applied),
+        break_rollout: since(m.break_rollout_complete, m.break_applied),
+        restore_rollout: since(m.restore_rollout_complete, m.restore_applied),
+        watched_after_break: since(m.restore_applied.or(Some(m.end)), m.break_applied),
+        watched_after_restore: since(Some(m.end), m.restore_applied),
+        last_window_before_restore: last_window(&in_failover),
+        last_window_after_restore: last_window(&in_failback),
+        periods,
+        error_reasons,
+    }
+}
+
+/// Result of one expectation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Pass,
+    Fail,
+    /// The drill stopped (interrupted, error) before this could be judged.
+    NotReached,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExpectationResult {
+    /// `failover`, `failback` or `max-errors`.
+    pub name: &'static str,
+    pub verdict: Verdict,
+    /// The limit, as the flag gives it (`2m0s`, `10`, `none`).
+    pub limit: String,
+    pub message: String,
+}
+
+/// Judge the measurements against the plan's limits.
+pub fn check(m: &Measurements, plan: &DrillPlan) -> Vec<ExpectationResult> {
+    let mut out = Vec::new();
+    let window = plan.steady.window;
+
+    // Failover within --failover-timeout.
+    let limit = plan.failover_timeout;
+    let (verdict, message) = match (m.break_to_steady_failover, m.watched_after_break) {
+        (_, None) => (Verdict::NotReached, "the break was not applied".to_string()),
+        (Some(t), _) if t <= limit => (
+            Verdict::Pass,
+            format!(
+                "failover steady {} after the break (limit {})",
+                human(t),
+                human(limit)
+            ),
+        ),
+        (Some(t), _) => (
+            Verdict::Fail,
+            format!(
+                "failover took {} after the break, {} more than --failover-timeout {}",
+                human(t),
+                human(t - limit),
+                human(limit)
+            ),
+        ),
+        (None, Some(watched)) if watched >= limit => {
+            let first = match m.break_to_first_failover {
+                Some(t) => format!(
+                    "the first failed-over answer came {} after the break",
+                    human(t)
+                ),
+                None => "no answer failed over".to_string(),
+            };
+            (
+                Verdict::Fail,
+                format!(
+                    "failover was not steady (>= {}% of {window} answers) within --failover-timeout {}: {first}; {}",
+                    plan.steady.percent,
+                    human(limit),
+                    last_answers(&m.last_window_before_restore, "before the restore")
+                ),
+            )
+        }
+        (None, Some(watched)) => (
+            Verdict::NotReached,
+            format!(
+                "the drill stopped {} after the break, before failover was steady",
+                human(watched)
+            ),
+        ),
+    };
+    out.push(ExpectationResult {
+        name: "failover",
+        verdict,
+        limit: human(limit),
+        message,
+    });
+
+    // Errors during failover within --max-errors.
+    let n = m.errors_during_failover;
+    let (verdict, limit, message) = match (m.watched_after_break, plan.max_errors) {
+        (None, max) => (
+            Verdict::NotReached,
+            max.map_or("none".into(), |x| x.to_string()),
+            "the break was not applied".to_string(),
+        ),
+        (Some(_), None) => (
+            Verdict::Pass,
+            "none".to_string(),
+            format!("{n} failed request(s) during failover (no --max-errors limit)"),
+        ),
+        (Some(_), Some(max)) if n <= max => (
+            Verdict::Pass,
+            max.to_string(),
+            format!("{n} failed request(s) during failover (limit {max})"),
+        ),
+        (Some(_), Some(max)) => (
+            Verdict::Fail,
+            max.to_string(),
+            format!(
+                "{n} failed requests during failover, {} more than --max-errors {max}",
+                n - max
+            ),
+        ),
+    };
+    out.push(ExpectationResult {
+        name: "max-errors",
+        verdict,
+        limit,
+        message,
+    });
+
+    // Failback within --failback-timeout.
+    let limit = plan.failback_timeout;
+    let (verdict, message) = match (m.restore_to_steady_failback, m.watched_after_restore) {
+        (_, None) => (Verdict::NotReached, "nothing was restored".to_string()),
+        (Some(t), _) if t <= limit => (
+            Verdict::Pass,
+            format!(
+                "failback steady {} after the restore (limit {})",
+                human(t),
+                human(limit)
+            ),
+        ),
+        (Some(t), _) => (
+            Verdict::Fail,
+            format!(
+                "failback took {} after the restore, {} more than --failback-timeout {}",
+                human(t),
+                human(t - limit),
+                human(limit)
+            ),
+        ),
+        (None, Some(watched)) if watched >= limit => {
+            let first = match m.restore_to_first_primary {
+                Some(t) => format!(
+                    "the first primary answer came {} after the restore",
+                    human(t)
+                ),
+                None => "no answer came from the primary".to_string(),
+            };
+            let rollout = if m.restore_rollout.is_none() {
+                " (the restore rollout did not complete)"
+            } else {
+                ""
+            };
+            (
+                Verdict::Fail,
+                format!(
+                    "failback was not steady (>= {}% of {window} answers) within --failback-timeout {}{rollout}: {first}; {}",
+                    plan.steady.percent,
+                    human(limit),
+                    last_answers(&m.last_window_after_restore, "after the restore")
+                ),
+            )
+        }
+        (None, Some(watched)) => (
+            Verdict::NotReached,
+            format!(
+                "the drill stopped {} after the restore, before failback was steady",
+                human(watched)
+            ),
+        ),
+    };
+    out.push(ExpectationResult {
+        name: "failback",
+        verdict,
+        limit: human(limit),
+        message,
+    });
+    out
+}
+
+/// The outlier-detection model applied to this drill (B8): what the settings predict, next
+/// to what was measured.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutlierModel {
+    pub settings: OutlierSettings,
+    pub primary_hosts: u32,
+    pub probe_rate_per_second: f64,
+    /// Break rollout + N errors × hosts ÷ rate.
+    #[serde(with = "secs::opt")]
+    pub expected_failover: Option<Duration>,
+    /// N × hosts, through the probe's one client sidecar.
+    pub expected_failed_requests: Option<u64>,
+    /// Ejection episodes seen (1 + re-ejections), the k of baseEjectionTime × k.
+    pub ejections: u32,
+    /// Restore rollout (new addresses start un-ejected) …
+    #[serde(with = "secs::opt")]
+    pub expected_failback_min: Option<Duration>,
+    /// … up to restore rollout + the rest of the ejection + one interval (same addresses).
+    #[serde(with = "secs::opt")]
+    pub expected_failback_max: Option<Duration>,
+    pub explanation: Vec<String>,
+}
+
+/// Apply the model: `settings` of the primary, `hosts` broken, probes at `rate` per second.
+pub fn outlier_model(
+    settings: &OutlierSettings,
+    hosts: u32,
+    rate: f64,
+    samples: &[ProbeSample],
+    markers: &Markers,
+    m: &Measurements,
+) -> OutlierModel {
+    let n = settings.errors_to_eject();
+    let base = settings.effective_base_ejection_time();
+    let interval = settings.effective_interval();
+    let max_pct = settings.effective_max_ejection_percent();
+    let mut lines = vec![format!(
+        "outlier detection on the primary ({}): {settings}",
+        settings.source
+    )];
+
+    let detect = n.map(|n| Duration::from_secs_f64(n as f64 * hosts as f64 / rate));
+    let expected_failover = match (m.break_rollout, detect) {
+        (Some(r), Some(d)) => Some(r + d),
+        _ => None,
+    };
+    let expected_failed_requests = n.map(|n| n as u64 * hosts as u64);
+    let measured = |d: Option<Duration>| d.map_or("not measured".to_string(), human);
+    match n {
+        Some(n) => {
+            lines.push(format!(
+                "failover ≈ break rollout ({}) + {n} consecutive error(s) × {hosts} primary host(s) ÷ {rate} probes/s ({}) = {}; measured {} to steady failover",
+                measured(m.break_rollout),
+                human(detect.unwrap_or_default()),
+                measured(expected_failover),
+                measured(m.break_to_steady_failover),
+            ));
+            lines.push(format!(
+                "each client sidecar ejects a host on its own after {n} error(s): about {} failed request(s) through this probe's client; measured {}",
+                n as u64 * hosts as u64,
+                m.errors_during_failover
+            ));
+        }
+        None => lines.push(
+            "consecutive5xxErrors is 0 and consecutiveGatewayErrors unset: no host is ever ejected, so failover cannot happen".into(),
+        ),
+    }
+    if settings.split_external_local_origin_errors {
+        lines.push("splitExternalLocalOriginErrors is on: connect failures (a broken pod) count as local-origin failures, not 5xx, so consecutiveLocalOriginFailures decides the ejection".into());
+    }
+    if max_pct < 100 {
+        let ejectable = (hosts as u64 * max_pct as u64) / 100;
+        lines.push(format!(
+            "maxEjectionPercent {max_pct} lets at most {ejectable} of {hosts} host(s) be ejected; the others keep receiving traffic and failing (B4)"
+        ));
+    }
+
+    // Ejection episodes: error runs separated by more than half the base ejection time.
+    let failover_errors: Vec<Duration> = samples
+        .iter()
+        .filter(|s| {
+            s.class == Class::Error
+                && markers.break_applied.is_some_and(|b| s.at >= b)
+                && markers.restore_applied.is_none_or(|r| s.at < r)
+        })
+        .map(|s| s.at)
+        .collect();
+    let gaps = failover_errors
+        .windows(2)
+        .filter(|w| w[1].saturating_sub(w[0]) > base / 2)
+        .count();
+    let k = if failover_errors.is_empty() {
+        0
+    } else {
+        1 + gaps as u32
+    };
+    if m.errors_after_steady_failover > 0 {
+        lines.push(format!(
+            "{} failed request(s) after steady failover: an ejection ends after baseEjectionTime × k ({} × k, at most {}) while the primary is still broken, so requests reach it again until it is re-ejected; {k} ejection episode(s) seen",
+            m.errors_after_steady_failover,
+            human(base),
+            human(istio_defaults::MAX_EJECTION_TIME)
+        ));
+    }
+
+    let (fb_min, fb_max) = match (m.restore_rollout, markers.restore_rollout_complete) {
+        (Some(r), Some(done)) => {
+            let ejection = (base * k.max(1)).min(istio_defaults::MAX_EJECTION_TIME);
+            let remaining = failover_errors
+                .last()
+                .map(|&last| (last + ejection).saturating_sub(done))
+                .unwrap_or_default();
+            (Some(r), Some(r + remaining + interval))
+        }
+        _ => (None, None),
+    };
+    lines.push(format!(
+        "failback ≈ restore rollout ({}) when restored pods come back at new addresses (they start un-ejected), up to {} when ejected hosts come back at the same address (the rest of baseEjectionTime × k, plus up to one interval {}); measured {} to steady failback",
+        measured(m.restore_rollout),
+        measured(fb_max),
+        human(interval),
+        measured(m.restore_to_steady_failback),
+    ));
+
+    OutlierModel {
+        settings: settings.clone(),
+        primary_hosts: hosts,
+        probe_rate_per_second: rate,
+        expected_failover,
+        expected_failed_requests,
+        ejections: k,
+        expected_failback_min: fb_min,
+        expected_failback_max: fb_max,
+        explanation: lines,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::drill::plan::tests::{bookinfo, mk_fs, mk_service};
+    use crate::drill::plan::{DrillOptions, PlanInput, build_plan};
+
+    pub fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// A probe stream at `rate_ms` intervals from `from` (inclusive) to `to` (exclusive),
+    /// classes from `f(at)`.
+    pub fn stream(from: u64, to: u64, rate_ms: u64, f: impl Fn(u64) -> Class) -> Vec<ProbeSample> {
+        (from..to)
+            .step_by(rate_ms as usize)
+            .map(|t| ProbeSample {
+                at: ms(t),
+                class: f(t),
+                latency: ms(5),
+                status: Some(if f(t) == Class::Error { 503 } else { 200 }),
+                reason: (f(t) == Class::Error).then(|| "HTTP 503".to_string()),
+            })
+            .collect()
+    }
+
+    pub fn spec() -> SteadySpec {
+        SteadySpec {
+            window: 20,
+            percent: 99.0,
+        }
+    }
+
+    pub fn plan() -> DrillPlan {
+        let fs = mk_fs();
+        let svc = mk_service();
+        let deps = bookinfo();
+        build_plan(
+            &PlanInput {
+                failover_service: &fs,
+                primary_service: &svc,
+                deployments: &deps,
+                primary_outlier: None,
+            },
+            &DrillOptions {
+                max_errors: Some(5),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    }
+
+    fn markers() -> Markers {
+        Markers {
+            break_applied: Some(ms(5_000)),
+            break_rollout_complete: Some(ms(8_000)),
+            restore_applied: Some(ms(20_000)),
+            restore_rollout_complete: Some(ms(23_000)),
+            end: ms(30_000),
+        }
+    }
+
+    #[test]
+    fn one_error_then_all_red_at_10_rps() {
+        // Primary until the new (sleeping) pod gets traffic at 7.0 s: one 503 ejects it,
+        // then everything fails over. After the restore rollout, primary again at 23.5 s.
+        let samples = stream(0, 30_000, 100, |t| match t {
+            t if t < 7_000 => Class::Primary,
+            7_000 => Class::Error,
+            t if t < 23_500 => Class::FailedOver,
+            _ => Class::Primary,
+        });
+        let m = measure(&samples, &markers(), spec());
+        assert_eq!(m.break_to_first_failover, Some(ms(2_100)));
+        assert_eq!(m.break_to_steady_failover, Some(ms(2_100)));
+        assert_eq!(m.errors_during_failover, 1);
+        assert_eq!(m.errors_after_steady_failover, 0);
+        assert_eq!(m.restore_to_first_primary, Some(ms(3_500)));
+        assert_eq!(m.restore_to_steady_failback, Some(ms(3_500)));
+        assert_eq!(m.break_rollout, Some(ms(3_000)));
+        assert_eq!(m.restore_rollout, Some(ms(3_000)));
+        let p: Vec<(Period, u64, u64, u64)> = m
+            .periods
+            .iter()
+            .map(|p| {
+                (
+                    p.period,
+                    p.counts.primary,
+                    p.counts.failed_over,
+                    p.counts.error,
+                )
+            })
+            .collect();
+        assert_eq!(
+            p,
+            [
+                (Period::Baseline, 50, 0, 0),
+                (Period::Breaking, 20, 9, 1),
+                (Period::FailedOver, 0, 120, 0),
+                (Period::Restoring, 0, 30, 0),
+                (Period::FailedBack, 65, 5, 0),
+            ]
+        );
+        assert_eq!(m.periods[1].duration, Some(ms(3_000)));
+        assert_eq!(m.error_reasons.get("HTTP 503"), Some(&1));
+        let results = check(&m, &plan());
+        assert!(
+            results.iter().all(|r| r.verdict == Verdict::Pass),
+            "{results:#?}"
+        );
+        assert_eq!(
+            results[0].message,
+            "failover steady 2.1s after the break (limit 2m0s)"
+        );
+    }
+
+    #[test]
+    fn steady_needs_a_full_window() {
+        // Red answers interleaved with errors never make a 99% window; a clean run does.
+        let samples = stream(5_000, 20_000, 100, |t| match t {
+            t if t < 10_000 => {
+                if (t / 100) % 3 == 0 {
+                    Class::Error
+                } else {
+                    Class::FailedOver
+                }
+            }
+            _ => Class::FailedOver,
+        });
+        let m = measure(&samples, &markers(), spec());
+        assert_eq!(m.break_to_first_failover, Some(ms(0)));
+        // 9.9 s is an error (99 % 3 == 0); the first clean window starts at 10.0 s.
+        assert_eq!(m.break_to_steady_failover, Some(ms(5_000)));
+        assert_eq!(m.errors_during_failover, 17);
+    }
+
+    #[test]
+    fn re_ejection_lag_counts_separately() {
+        // Ejected at 7.0 s; baseEjectionTime 5 s: the host comes back at 12 s while still
+        // broken and ~1 interval of requests fail before it is ejected again (lab-notes §3).
+        let samples = stream(0, 30_000, 100, |t| match t {
+            t if t < 7_000 => Class::Primary,
+            7_000 => Class::Error,
+            t if (12_000..13_000).contains(&t) => Class::Error,
+            t if t < 23_500 => Class::FailedOver,
+            _ => Class::Primary,
+        });
+        let mk = markers();
+        let m = measure(&samples, &mk, spec());
+        assert_eq!(m.break_to_steady_failover, Some(ms(2_100)));
+        assert_eq!(m.errors_during_failover, 1);
+        assert_eq!(m.errors_after_steady_failover, 10);
+        assert_eq!(m.periods[2].counts.error, 10);
+
+        let od = OutlierSettings {
+            source: "mgmt-cluster: DestinationRule bookinfo/reviews".into(),
+            consecutive_5xx_errors: Some(1),
+            interval: Some(Duration::from_secs(1)),
+            base_ejection_time: Some(Duration::from_secs(5)),
+            max_ejection_percent: Some(100),
+            ..Default::default()
+        };
+        let model = outlier_model(&od, 2, 10.0, &samples, &mk, &m);
+        assert_eq!(model.ejections, 2);
+        assert_eq!(model.expected_failed_requests, Some(2));
+        // rollout 3 s + 1 × 2 / 10 s
+        assert_eq!(model.expected_failover, Some(ms(3_200)));
+        // last error 12.9 s + 5 s × 2 = 22.9 s, before the restore rollout (23 s): nothing
+        // remains; + interval 1 s.
+        assert_eq!(model.expected_failback_min, Some(ms(3_000)));
+        assert_eq!(model.expected_failback_max, Some(ms(4_000)));
+        assert!(
+            model
+                .explanation
+                .iter()
+                .any(|l| l.starts_with("10 failed request(s) after steady failover")),
+            "{:#?}",
+            model.explanation
+        );
+    }
+
+    #[test]
+    fn no_failover_at_all_is_a_timeout_failure() {
+        let mut p = plan();
+        p.failover_timeout = Duration::from_secs(10);
+        // Broken at 5 s; every answer is an error until the drill restores at 15.2 s.
+        let mk = Markers {
+            break_applied: Some(ms(5_000)),
+            break_rollout_complete: Some(ms(8_000)),
+            restore_applied: Some(ms(15_200)),
+            restore_rollout_complete: Some(ms(18_000)),
+            end: ms(21_000),
+        };
+        let samples = stream(0, 21_000, 100, |t| match t {
+            t if t < 7_000 => Class::Primary,
+            t if t < 18_500 => Class::Error,
+            _ => Class::Primary,
+        });
+        let m = measure(&samples, &mk, spec());
+        assert_eq!(m.break_to_first_failover, None);
+        assert_eq!(m.break_to_steady_failover, None);
+        assert_eq!(m.errors_during_failover, 82);
+        let r = check(&m, &p);
+        assert_eq!(r[0].verdict, Verdict::Fail);
+        assert_eq!(
+            r[0].message,
+            "failover was not steady (>= 99% of 20 answers) within --failover-timeout 10.0s: no answer failed over; the last 20 answers before the restore: 20 error"
+        );
+        assert_eq!(r[1].verdict, Verdict::Fail);
+        assert_eq!(
+            r[1].message,
+            "82 failed requests during failover, 77 more than --max-errors 5"
+        );
+        assert_eq!(r[2].verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn slow_failback_says_by_how_much() {
+        let mut p = plan();
+        p.failback_timeout = Duration::from_secs(2);
+        let samples = stream(0, 30_000, 100, |t| match t {
+            t if t < 5_000 => Class::Primary,
+            t if t < 25_000 => Class::FailedOver,
+            _ => Class::Primary,
+        });
+        let m = measure(&samples, &markers(), spec());
+        assert_eq!(m.restore_to_steady_failback, Some(ms(5_000)));
+        let r = check(&m, &p);
+        assert_eq!(r[2].verdict, Verdict::Fail);
+        assert_eq!(
+            r[2].message,
+            "failback took 5.0s after the restore, 3.0s more than --failback-timeout 2.0s"
+        );
+    }
+
+    #[test]
+    fn interrupted_drill_is_not_judged_as_failed() {
+        let mk = Markers {
+            break_applied: Some(ms(5_000)),
+            break_rollout_complete: None,
+            restore_applied: Some(ms(6_000)),
+            restore_rollout_complete: Some(ms(9_000)),
+            end: ms(9_000),
+        };
+        let samples = stream(0, 9_000, 100, |_| Class::Primary);
+        let m = measure(&samples, &mk, spec());
+        let r = check(&m, &plan());
+        assert_eq!(r[0].verdict, Verdict::NotReached);
+        assert_eq!(
+            r[0].message,
+            "the drill stopped 1.0s after the break, before failover was steady"
+        );
+        // Nothing had failed over, so the primary answered right after the restore.
+        assert_eq!(r[2].verdict, Verdict::Pass);
+
+        let before_break = Markers {
+            end: ms(3_000),
+            ..Default::default()
+        };
+        let m = measure(&samples, &before_break, spec());
+        let r = check(&m, &plan());
+        assert!(r.iter().all(|r| r.verdict == Verdict::NotReached));
+        assert_eq!(m.periods[0].counts.primary, 90);
+        assert_eq!(m.periods[0].duration, Some(ms(3_000)));
+        assert_eq!(m.periods[1].duration, None);
+    }
+
+    #[test]
+    fn steady_detector_moment_is_first_hit_in_window() {
+        let mut s = Steady::new(
+            Class::FailedOver,
+            SteadySpec {
+                window: 4,
+                percent: 75.0,
+            },
+        );
+        assert_eq!(s.push(ms(0), Class::Error), None);
+        assert_eq!(s.push(ms(1), Class::FailedOver), None);
+        assert_eq!(s.push(ms(2), Class::FailedOver), None);
+        assert_eq!(s.push(ms(3), Class::FailedOver), Some(ms(1)));
+        assert_eq!(
+            s.push(ms(4), Class::Error),
+            Some(ms(1)),
+            "sticky once found"
+        );
+    }
+
+    #[test]
+    fn period_boundaries() {
+        let mk = markers();
+        assert_eq!(Period::of(ms(4_999), &mk), Period::Baseline);
+        assert_eq!(Period::of(ms(5_000), &mk), Period::Breaking);
+        assert_eq!(Period::of(ms(8_000), &mk), Period::FailedOver);
+        assert_eq!(Period::of(ms(20_000), &mk), Period::Restoring);
+        assert_eq!(Period::of(ms(23_000), &mk), Period::FailedBack);
+    }
+
+    #[test]
+    fn measurements_json_field_names() {
+        let samples = stream(0, 30_000, 100, |t| {
+            if !(7_000..23_500).contains(&t) {
+                Class::Primary
+            } else {
+                Class::FailedOver
+            }
+        });
+        let m = measure(&samples, &markers(), spec());
+        let v = serde_json::to_value(&m).unwrap();
+        assert_eq!(v["breakToFirstFailover"], 2.0);
+        assert_eq!(v["restoreToSteadyFailback"], 3.5);
+        assert_eq!(v["periods"][1]["period"], "breaking");
+        assert_eq!(v["periods"][1]["failedOver"], 10);
+        assert_eq!(v["periods"][1]["duration"], 3.0);
+    }
+}

@@ -1,0 +1,587 @@
+//! The drill, drawn: the report (summary table, per-period counts, timeline, the outlier
+//! model), the preflight verdict, and the `--dry-run` plan with its patches. Pure: strings
+//! out; `cli` prints them.
+
+use comfy_table::{Table, presets};
+
+use crate::consts::DRILL_RESTORE_ANNOTATION;
+use crate::drill::measure::{ExpectationResult, Verdict};
+use crate::drill::plan::{DrillPlan, TargetPatches, service_label};
+use crate::drill::preflight::PreflightReport;
+use crate::drill::report::DrillReport;
+use crate::drill::restore::{PendingRestores, restore_patch};
+use crate::drill::{human, seconds};
+
+fn table() -> Table {
+    let mut t = Table::new();
+    t.load_style(presets::UTF8_FULL_CONDENSED);
+    t.force_no_tty();
+    t
+}
+
+fn verdict(e: Option<&ExpectationResult>) -> String {
+    match e {
+        None => String::new(),
+        Some(e) => {
+            let v = match e.verdict {
+                Verdict::Pass => "PASS",
+                Verdict::Fail => "FAIL",
+                Verdict::NotReached => "not reached",
+            };
+            format!(" [{v}, limit {}]", e.limit)
+        }
+    }
+}
+
+fn or_dash(d: Option<std::time::Duration>, suffix: &str) -> String {
+    d.map_or("-".to_string(), |d| format!("{}{suffix}", human(d)))
+}
+
+/// The headline table: result, what was broken, and the measured numbers with verdicts.
+pub fn summary_table(r: &DrillReport) -> String {
+    let m = &r.measurements;
+    let exp = |name: &str| r.expectations.iter().find(|e| e.name == name);
+    let mut t = table();
+    t.set_header(vec!["Drill", r.drill_id.as_str()]);
+    let result = match r.exit_code {
+        Some(code) => format!("{} (exit {code})", r.summary),
+        None => r.summary.clone(),
+    };
+    let broken: Vec<String> = r
+        .broken
+        .iter()
+        .map(|b| {
+            format!(
+                "{} ({} replica{}; container{} {})",
+                b.deployment,
+                b.replicas,
+                if b.replicas == 1 { "" } else { "s" },
+                if b.containers.len() == 1 { "" } else { "s" },
+                b.containers.join(", ")
+            )
+        })
+        .collect();
+    let rows: Vec<(&str, String)> = vec![
+        ("Result", result),
+        (
+            "FailoverService",
+            format!("{} ({})", r.failover_service, r.hostname),
+        ),
+        ("Primary", r.primary.clone()),
+        ("Secondary", r.secondaries.join(", ")),
+        ("Broken", broken.join("\n")),
+        (
+            "Probe",
+            format!(
+                "{} port {} {} at {}/s",
+                r.probe.workload, r.probe.port, r.probe.path, r.probe.rate_per_second
+            ),
+        ),
+        ("Break rollout", or_dash(m.break_rollout, "")),
+        (
+            "First failed-over answer",
+            or_dash(m.break_to_first_failover, " after the break"),
+        ),
+        (
+            "Steady failover",
+            format!(
+                "{}{}",
+                or_dash(m.break_to_steady_failover, " after the break"),
+                verdict(exp("failover"))
+            ),
+        ),
+        (
+            "Failed requests during failover",
+            format!("{}{}", m.errors_during_failover, verdict(exp("max-errors"))),
+        ),
+        (
+            "Failed requests after steady failover",
+            m.errors_after_steady_failover.to_string(),
+        ),
+        ("Restore rollout", or_dash(m.restore_rollout, "")),
+        (
+            "First primary answer again",
+            or_dash(m.restore_to_first_primary, " after the restore"),
+        ),
+        (
+            "Steady failback",
+            format!(
+                "{}{}",
+                or_dash(m.restore_to_steady_failback, " after the restore"),
+                verdict(exp("failback"))
+            ),
+        ),
+    ];
+    for (k, v) in rows {
+        t.add_row(vec![k.to_string(), v]);
+    }
+    if let Some(o) = &r.outlier {
+        t.add_row(vec![
+            "Outlier detection".to_string(),
+            o.settings.to_string(),
+        ]);
+    }
+    t.to_string()
+}
+
+/// Answers per class in each period of the drill.
+pub fn period_table(r: &DrillReport) -> String {
+    let mut t = table();
+    t.set_header(vec![
+        "Period",
+        "Duration",
+        "Primary",
+        "Failed over",
+        "Error",
+        "Total",
+    ]);
+    for p in &r.measurements.periods {
+        t.add_row(vec![
+            p.period.as_str().to_string(),
+            or_dash(p.duration, ""),
+            p.counts.primary.to_string(),
+            p.counts.failed_over.to_string(),
+            p.counts.error.to_string(),
+            p.total.to_string(),
+        ]);
+    }
+    t.to_string()
+}
+
+/// One line per event, `t+SECONDS`, then the per-second strip of answers.
+pub fn timeline(r: &DrillReport) -> String {
+    let mut out = String::new();
+    let width = r
+        .timeline
+        .iter()
+        .map(|e| format!("{:.3}", seconds(e.at)).len())
+        .max()
+        .unwrap_or(5);
+    for e in &r.timeline {
+        out.push_str(&format!(
+            "t+{:>width$}s  {}\n",
+            format!("{:.3}", seconds(e.at)),
+            e.event
+        ));
+    }
+    out.push('\n');
+    out.push_str(&strip(&r.strip));
+    out
+}
+
+/// The strip in rows of 60 seconds, with a legend.
+pub fn strip(strip: &str) -> String {
+    let chars: Vec<char> = strip.chars().collect();
+    let mut out = String::from(
+        "answers per second: P primary, F failed over, m both, x at least one error, . none\n",
+    );
+    let label_width = format!("{}", chars.len().saturating_sub(1) / 60 * 60).len() + 1;
+    for (i, row) in chars.chunks(60).enumerate() {
+        let label = format!("{}s", i * 60);
+        out.push_str(&format!(
+            "{label:>label_width$} {}\n",
+            row.iter().collect::<String>()
+        ));
+    }
+    out
+}
+
+/// Expectation verdicts and the outlier model's explanation, as text.
+pub fn explanation(r: &DrillReport) -> String {
+    let mut out = String::new();
+    for e in &r.expectations {
+        let v = match e.verdict {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "FAIL",
+            Verdict::NotReached => "not reached",
+        };
+        out.push_str(&format!("{:<11} {}: {}\n", v, e.name, e.message));
+    }
+    if let Some(o) = &r.outlier {
+        out.push('\n');
+        for line in &o.explanation {
+            out.push_str(&format!("- {line}\n"));
+        }
+    }
+    if !r.measurements.error_reasons.is_empty() {
+        out.push_str("\nerrors by reason:\n");
+        let mut reasons: Vec<(&String, &u64)> = r.measurements.error_reasons.iter().collect();
+        reasons.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        for (reason, n) in reasons {
+            out.push_str(&format!("{n:>6}  {reason}\n"));
+        }
+    }
+    out
+}
+
+/// Everything, for a terminal.
+pub fn report(r: &DrillReport) -> String {
+    [
+        summary_table(r),
+        period_table(r),
+        explanation(r).trim_end().to_string(),
+        timeline(r).trim_end().to_string(),
+    ]
+    .join("\n\n")
+        + "\n"
+}
+
+/// The preflight verdict.
+pub fn preflight(p: &PreflightReport) -> String {
+    let mut out = String::new();
+    if p.passed() {
+        out.push_str("preflight: passed\n");
+    } else {
+        out.push_str(&format!(
+            "preflight: refused ({} problem{}), nothing was changed:\n",
+            p.refusals.len(),
+            if p.refusals.len() == 1 { "" } else { "s" }
+        ));
+        for r in &p.refusals {
+            out.push_str(&format!("- {r}\n"));
+        }
+    }
+    for n in &p.notes {
+        out.push_str(&format!("note: {n}\n"));
+    }
+    out
+}
+
+/// `drill restore`: what is (or would be, with `dry_run`) put back.
+pub fn restore(pending: &PendingRestores, failover_service: &str, dry_run: bool) -> String {
+    let mut out = String::new();
+    if pending.plans.is_empty() && pending.unreadable.is_empty() {
+        return format!(
+            "nothing to restore: no deployment carries a restore plan of FailoverService {failover_service}\n"
+        );
+    }
+    for p in &pending.plans {
+        let containers: Vec<String> = p
+            .broken_containers()
+            .map(|c| {
+                let show = |v: &Option<Vec<String>>| match v {
+                    None => "absent".to_string(),
+                    Some(v) => compact(&serde_json::json!(v)),
+                };
+                format!(
+                    "container {}: command {}, args {}",
+                    c.name,
+                    show(&c.command),
+                    show(&c.args)
+                )
+            })
+            .collect();
+        out.push_str(&format!(
+            "{} {} (drill {}, started {}): {}\n",
+            if dry_run { "would restore" } else { "restored" },
+            p.deployment,
+            p.drill_id,
+            p.started_at,
+            containers.join("; ")
+        ));
+        if dry_run {
+            out.push_str(&format!("  {}\n", compact(&restore_patch(p))));
+        }
+    }
+    for (d, why) in &pending.unreadable {
+        out.push_str(&format!(
+            "cannot restore {d}: {why}; fix or remove the annotation {DRILL_RESTORE_ANNOTATION} by hand\n"
+        ));
+    }
+    if dry_run {
+        out.push_str("Nothing was changed (--dry-run).\n");
+    }
+    out
+}
+
+fn compact(v: &serde_json::Value) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// `--dry-run`: the plan and, per deployment, the patches the drill would send.
+pub fn dry_run(plan: &DrillPlan, patches: &[TargetPatches]) -> String {
+    let mut out = format!(
+        "Drill plan for FailoverService {}/{} ({}:{})\n\n",
+        plan.failover_service.namespace, plan.failover_service.name, plan.hostname, plan.port
+    );
+    let broken: Vec<String> = plan
+        .targets
+        .iter()
+        .map(|b| {
+            format!(
+                "{} ({} replica{}): container{} {}\n  {}; {}",
+                b.deployment,
+                b.replicas,
+                if b.replicas == 1 { "" } else { "s" },
+                if b.containers.len() == 1 { "" } else { "s" },
+                b.containers.join(", "),
+                b.reason,
+                b.containers_reason
+            )
+        })
+        .collect();
+    let rows: Vec<(&str, String)> = vec![
+        ("Primary", service_label(&plan.primary)),
+        (
+            "Secondary",
+            plan.secondaries
+                .iter()
+                .map(service_label)
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+        ("Break", broken.join("\n")),
+        (
+            "Probe",
+            format!(
+                "GET {} through a port-forward to {} port {}, {}/s, timeout {}",
+                plan.probe.path,
+                plan.probe.workload,
+                plan.probe.port,
+                plan.probe.rate_per_second,
+                human(plan.probe.timeout)
+            ),
+        ),
+        ("Classify", plan.classifier.describe().join("\n")),
+        (
+            "Steady",
+            format!(
+                ">= {}% of {} consecutive answers",
+                plan.steady.percent, plan.steady.window
+            ),
+        ),
+        (
+            "Baseline",
+            format!(
+                "{} answers, >= {}% primary, within {}",
+                plan.baseline.probes,
+                plan.baseline.min_primary_percent,
+                human(plan.baseline.timeout)
+            ),
+        ),
+        (
+            "Limits",
+            format!(
+                "failover steady within {} of the break\nfailback steady within {} of the restore\nfailed requests during failover: {}",
+                human(plan.failover_timeout),
+                human(plan.failback_timeout),
+                plan.max_errors
+                    .map_or("no limit".to_string(), |m| format!("at most {m}"))
+            ),
+        ),
+    ];
+    let mut t = table();
+    for (k, v) in rows {
+        t.add_row(vec![k.to_string(), v]);
+    }
+    out.push_str(&t.to_string());
+    out.push_str("\n\nSteps:\n");
+    out.push_str(
+        "1. preflight: FailoverService ACCEPTED and in sync, outlier detection with maxEjectionPercent 100 on every backing service, ready endpoints, baseline answers from the primary; then ask for confirmation (unless --yes)\n",
+    );
+    out.push_str("2. save the restore plan on each deployment (JSON merge patch; the API server rejects it if the deployment changed since it was read):\n");
+    for p in patches {
+        out.push_str(&format!("   {}\n     {}\n", p.deployment, compact(&p.save)));
+    }
+    out.push_str("3. break (strategic merge patch):\n");
+    for p in patches {
+        out.push_str(&format!("   {}\n     {}\n", p.deployment, compact(&p.brk)));
+    }
+    out.push_str(&format!(
+        "4. wait for the rollouts, probe until failed over (at most {} after the break)\n",
+        human(plan.failover_timeout)
+    ));
+    out.push_str("5. restore exactly what was saved and remove the restore plan (strategic merge patch; also on error, failed expectation, Ctrl-C or SIGTERM):\n");
+    for p in patches {
+        out.push_str(&format!(
+            "   {}\n     {}\n",
+            p.deployment,
+            compact(&p.restore)
+        ));
+    }
+    out.push_str(&format!(
+        "6. wait for the rollouts, probe until failed back (at most {} after the restore), report\n",
+        human(plan.failback_timeout)
+    ));
+    out.push_str("\nNothing was changed (--dry-run).\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::drill::machine::{Event, Machine};
+    use crate::drill::measure::tests::{ms, plan};
+    use crate::drill::outlier::OutlierSettings;
+    use crate::drill::plan::tests::bookinfo;
+    use crate::drill::restore::tests::ctx;
+    use crate::drill::{Class, ProbeSample};
+
+    fn drill(failover: bool) -> DrillReport {
+        let mut m = Machine::new(&plan());
+        m.start();
+        m.handle(ms(0), Event::PreflightPassed);
+        let mut t = 0;
+        let mut step = |m: &mut Machine, until: u64, class: Class| {
+            while t + 100 <= until {
+                t += 100;
+                m.handle(
+                    ms(t),
+                    Event::Probe(ProbeSample {
+                        at: ms(t),
+                        class,
+                        latency: ms(4),
+                        status: Some(if class == Class::Error { 503 } else { 200 }),
+                        reason: (class == Class::Error).then(|| "HTTP 503".into()),
+                    }),
+                );
+            }
+        };
+        step(&mut m, 2_000, Class::Primary);
+        m.handle(ms(2_000), Event::Confirmed);
+        m.handle(ms(2_050), Event::Saved);
+        m.handle(ms(2_100), Event::Patched);
+        step(&mut m, 4_000, Class::Primary);
+        if failover {
+            step(&mut m, 4_100, Class::Error);
+            step(&mut m, 5_500, Class::FailedOver);
+            m.handle(ms(5_500), Event::RolloutComplete);
+            step(&mut m, 7_000, Class::FailedOver);
+        } else {
+            step(&mut m, 5_500, Class::Error);
+        }
+        m.handle(ms(7_050), Event::Restored);
+        step(&mut m, 9_000, Class::FailedOver);
+        m.handle(ms(9_000), Event::RolloutComplete);
+        step(&mut m, 12_000, Class::Primary);
+        let od = OutlierSettings {
+            source: "mgmt-cluster: DestinationRule bookinfo/reviews".into(),
+            consecutive_5xx_errors: Some(1),
+            interval: Some(Duration::from_secs(10)),
+            base_ejection_time: Some(Duration::from_secs(30)),
+            max_ejection_percent: Some(100),
+            ..Default::default()
+        };
+        DrillReport::build(
+            &m,
+            "reviews-failover-20261127t101500z",
+            "2026-11-27T10:15:00Z",
+            Some(&od),
+        )
+    }
+
+    #[test]
+    fn summary_of_a_passing_drill() {
+        let r = drill(true);
+        let s = summary_table(&r);
+        assert!(s.contains("passed (exit 0)"), "{s}");
+        assert!(s.contains("mgmt-cluster:bookinfo/reviews-v1 (1 replica; container reviews)"));
+        assert!(s.contains("2.1s after the break [PASS, limit 2m0s]"), "{s}");
+        assert!(s.contains("┆ 1 [PASS, limit 5]"), "{s}");
+        assert!(s.contains(
+            "consecutive5xxErrors 1, interval 10s, baseEjectionTime 30s, maxEjectionPercent 100"
+        ));
+        let p = period_table(&r);
+        let baseline = p.lines().find(|l| l.contains("baseline")).unwrap();
+        let cells: Vec<&str> = baseline
+            .split(['│', '┆'])
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        assert_eq!(cells, ["baseline", "2.1s", "20", "0", "0", "20"]);
+    }
+
+    #[test]
+    fn timeline_and_strip() {
+        let r = drill(true);
+        let t = timeline(&r);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines[0], "t+ 0.000s  preflight: probing, preflight checks");
+        assert!(
+            lines.contains(&"t+ 2.100s  wait for break rollout: break applied"),
+            "{t}"
+        );
+        assert!(
+            lines.contains(&"t+ 4.100s  first failed request after the break (HTTP 503)"),
+            "{t}"
+        );
+        assert!(t.contains("answers per second: P primary"));
+        assert!(t.contains(&format!("\n0s {}\n", r.strip)), "{t}");
+        let long = strip(&"P".repeat(130));
+        let rows: Vec<&str> = long.lines().skip(1).collect();
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0], format!("  0s {}", "P".repeat(60)));
+        assert_eq!(rows[2], format!("120s {}", "P".repeat(10)));
+    }
+
+    #[test]
+    fn failing_drill_says_why() {
+        let mut r = drill(false);
+        assert_eq!(r.result, "failed");
+        let text = report(&r);
+        assert!(text.contains("FAIL        max-errors: 15 failed requests during failover, 10 more than --max-errors 5"), "{text}");
+        assert!(
+            text.contains("errors by reason:\n    15  HTTP 503"),
+            "{text}"
+        );
+        r.outlier = None;
+        assert!(!report(&r).contains("outlier detection on the primary"));
+    }
+
+    #[test]
+    fn dry_run_lists_plan_and_patches() {
+        let p = plan();
+        let patches = p.patches(&bookinfo(), &ctx()).unwrap();
+        let text = dry_run(&p, &patches);
+        assert!(text.starts_with("Drill plan for FailoverService service-mesh-hub/reviews-failover (reviews-failover.bookinfo.global:9080)"));
+        assert!(text.contains(r#"{"spec":{"template":{"spec":{"containers":[{"command":["sleep","20h"],"name":"reviews"}]}}}}"#), "{text}");
+        assert!(text.contains(r#"{"metadata":{"annotations":{"drill.kubectl-smh.io/restore":null}},"spec":{"template":{"spec":{"containers":[{"args":null,"command":null,"name":"reviews"}]}}}}"#), "{text}");
+        assert!(text.contains("\"resourceVersion\":\"1042\""));
+        assert!(text.contains("GET /productpage through a port-forward to mgmt-cluster:bookinfo/productpage-v1 port 9080, 10/s, timeout 5.0s"));
+        assert!(text.contains("failed requests during failover: at most 5"));
+        assert!(text.ends_with("Nothing was changed (--dry-run).\n"));
+    }
+
+    #[test]
+    fn restore_text() {
+        let p = plan();
+        let patches = p.patches(&bookinfo(), &ctx()).unwrap();
+        let pending = PendingRestores {
+            plans: patches.iter().map(|t| t.restore_plan.clone()).collect(),
+            unreadable: vec![],
+        };
+        let text = restore(&pending, "service-mesh-hub/reviews-failover", true);
+        assert!(text.starts_with("would restore mgmt-cluster:bookinfo/reviews-v1 (drill reviews-failover-20261127t101500z, started 2026-11-27T10:15:00Z): container reviews: command absent, args absent\n  {\"metadata\""), "{text}");
+        assert!(text.ends_with("Nothing was changed (--dry-run).\n"));
+        assert_eq!(
+            restore(
+                &PendingRestores::default(),
+                "service-mesh-hub/reviews-failover",
+                false
+            ),
+            "nothing to restore: no deployment carries a restore plan of FailoverService service-mesh-hub/reviews-failover\n"
+        );
+    }
+
+    #[test]
+    fn preflight_text() {
+        let ok = PreflightReport {
+            refusals: vec![],
+            notes: vec!["baseline: 20 of the last 20 answers came from the primary".into()],
+        };
+        assert_eq!(
+            preflight(&ok),
+            "preflight: passed\nnote: baseline: 20 of the last 20 answers came from the primary\n"
+        );
+        let bad = PreflightReport {
+            refusals: vec!["a".into(), "b".into()],
+            notes: vec![],
+        };
+        assert_eq!(
+            preflight(&bad),
+            "preflight: refused (2 problems), nothing was changed:\n- a\n- b\n"
+        );
+    }
+}
