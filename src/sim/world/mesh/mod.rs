@@ -1,0 +1,15 @@
+//! The mesh data plane: a model of an Istio sidecar (Envoy) on the client side.
+//!
+//! A pure, clock-injected core — [`istio::build`] turns the Istio objects stored in the
+//! client's cluster plus the endpoints of every cluster into a [`xds::ProxyConfig`], and
+//! [`proxy::Proxy`] runs it (routing, priorities, outlier detection, retries) — and a thin
+//! async shell: [`inputs::collect`] reads those inputs from the fleet's stores and
+//! [`sidecar::Sidecar`] sends real HTTP requests to the chosen pods over loopback.
+
+pub mod inputs;
+pub mod istio;
+pub mod outlier;
+pub mod proxy;
+pub mod rng;
+pub mod sidecar;
+pub mod xds;

@@ -1,0 +1,482 @@
+//! The simulated clusters' insides, in process: two clusters seeded as the guide's
+//! prerequisites leave them, controllers and workloads running, bookinfo answering over
+//! loopback, and the guide's failover drill played against the Istio objects kubectl-smh
+//! generates (smh-api.md §3.3), in both multi-cluster modes.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use kubectl_smh::drill::Class;
+use kubectl_smh::drill::classify::{Answer, Classifier};
+use kubectl_smh::model::topology::MultiClusterMode;
+use kubectl_smh::sim::net::PodNetwork;
+use kubectl_smh::sim::store::{Gvr, Store};
+use kubectl_smh::sim::world::workload::http::{OutboundRequest, fetch};
+use kubectl_smh::sim::world::{self, WorldHandle, WorldOptions};
+
+const READINESS: Duration = Duration::from_millis(150);
+
+fn deployments() -> Gvr {
+    Gvr::new("apps", "v1", "deployments")
+}
+fn pods() -> Gvr {
+    Gvr::new("", "v1", "pods")
+}
+fn istio(plural: &str, version: &str) -> Gvr {
+    Gvr::new("networking.istio.io", version, plural)
+}
+
+struct Cluster {
+    store: Arc<Store>,
+    net: Arc<PodNetwork>,
+    _handle: WorldHandle,
+}
+
+fn start(mode: MultiClusterMode) -> (Cluster, Cluster) {
+    let fleet = world::Fleet::new();
+    let opts = WorldOptions::demo(mode, "1.24.2", READINESS);
+    let mut clusters: Vec<Cluster> = opts
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let store = Arc::new(Store::new());
+            let net = Arc::new(PodNetwork::new(i as u8 + 1));
+            world::seed(&store, o).expect("seed");
+            let handle = world::spawn(store.clone(), net.clone(), fleet.clone(), o);
+            Cluster {
+                store,
+                net,
+                _handle: handle,
+            }
+        })
+        .collect();
+    let remote = clusters.pop().unwrap();
+    let mgmt = clusters.pop().unwrap();
+    (mgmt, remote)
+}
+
+fn rolled_out(d: &Value) -> bool {
+    let i = |p: &str| d.pointer(p).and_then(Value::as_i64).unwrap_or(0);
+    let completed = d
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|cs| {
+            cs.iter().any(|c| {
+                c["type"] == "Progressing"
+                    && c["reason"] == "NewReplicaSetAvailable"
+                    && c["status"] == "True"
+            })
+        });
+    completed
+        && i("/status/observedGeneration") >= i("/metadata/generation")
+        && i("/status/updatedReplicas") == i("/spec/replicas")
+        && i("/status/replicas") == i("/status/updatedReplicas")
+        && i("/status/availableReplicas") == i("/status/updatedReplicas")
+}
+
+async fn wait_until<F: FnMut() -> bool>(what: &str, timeout: Duration, mut f: F) {
+    let start = Instant::now();
+    while !f() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn wait_rolled_out(c: &Cluster, ns: &str) {
+    let store = c.store.clone();
+    let ns = ns.to_string();
+    wait_until(
+        "deployments to roll out",
+        Duration::from_secs(20),
+        move || {
+            let (ds, _) = store.list(&deployments(), Some(&ns));
+            !ds.is_empty() && ds.iter().all(rolled_out)
+        },
+    )
+    .await;
+}
+
+/// What the productpage shows for the reviews.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Stars {
+    None,
+    Black,
+    Red,
+    Error,
+}
+
+fn classify(html: &str) -> Stars {
+    if html.contains("Error fetching product reviews") {
+        Stars::Error
+    } else if html.contains("<font color=\"red\">") {
+        Stars::Red
+    } else if html.contains("<font color=\"black\">") {
+        Stars::Black
+    } else {
+        Stars::None
+    }
+}
+
+async fn productpage(c: &Cluster) -> (Stars, String) {
+    let (ps, _) = c.store.list(&pods(), Some("bookinfo"));
+    let pod = ps
+        .iter()
+        .find(|p| {
+            p["metadata"]["labels"]["app"] == "productpage" && p["status"]["phase"] == "Running"
+        })
+        .expect("a running productpage pod");
+    let ip = pod["status"]["podIP"].as_str().unwrap();
+    let addr = c
+        .net
+        .resolve(ip, 9080)
+        .expect("productpage listens on 9080");
+    let resp = fetch(
+        addr,
+        &OutboundRequest::get(&format!("{ip}:9080"), "/productpage"),
+        Some(Duration::from_secs(10)),
+    )
+    .await
+    .expect("productpage answers");
+    assert_eq!(resp.status, 200);
+    let body = resp.body_text();
+    let stars = classify(&body);
+    // The drill's own classifier reads the simulated page the same way.
+    let drill_class = Classifier::bookinfo()
+        .classify(Answer::Http {
+            status: resp.status,
+            body: &body,
+        })
+        .class;
+    let expected = match stars {
+        Stars::None | Stars::Black => Class::Primary,
+        Stars::Red => Class::FailedOver,
+        Stars::Error => Class::Error,
+    };
+    assert_eq!(drill_class, expected, "{stars:?}: {body}");
+    (stars, body)
+}
+
+fn set_command(c: &Cluster, deploy: &str, command: Option<Value>) {
+    let mut d = c.store.get(&deployments(), "bookinfo", deploy).unwrap();
+    let container = &mut d["spec"]["template"]["spec"]["containers"][0];
+    match command {
+        Some(cmd) => container["command"] = cmd,
+        None => {
+            container.as_object_mut().unwrap().remove("command");
+        }
+    }
+    c.store.update(&deployments(), d).unwrap();
+}
+
+fn owner_labels(cluster: &str) -> Value {
+    json!({"owner.networking.smh.solo.io": "service-mesh-hub",
+           "cluster.multicluster.solo.io": cluster,
+           "app.kubernetes.io/managed-by": "kubectl-smh"})
+}
+
+fn outlier() -> Value {
+    // The guide's consecutiveErrors 1 with SMH's defaults, but short times for the test.
+    json!({"consecutive5xxErrors": 1, "interval": "1s", "baseEjectionTime": "3s", "maxEjectionPercent": 100})
+}
+
+fn failover_objects(store: &Store, sub_clusters: [&str; 2]) {
+    let name = "outbound|9080||reviews-failover.bookinfo.global";
+    store
+        .create(
+            &istio("serviceentries", "v1alpha3"),
+            json!({"apiVersion": "networking.istio.io/v1alpha3", "kind": "ServiceEntry",
+                   "metadata": {"name": "reviews-failover", "namespace": "service-mesh-hub", "labels": owner_labels("mgmt-cluster")},
+                   "spec": {"hosts": ["reviews-failover.bookinfo.global"], "addresses": ["240.76.63.152"],
+                            "ports": [{"number": 9080, "name": "http", "protocol": "http"}],
+                            "location": "MESH_INTERNAL", "resolution": "DNS"}}),
+        )
+        .unwrap();
+    store
+        .create(
+            &istio("envoyfilters", "v1alpha3"),
+            json!({"apiVersion": "networking.istio.io/v1alpha3", "kind": "EnvoyFilter",
+                   "metadata": {"name": "reviews-failover", "namespace": "istio-system", "labels": owner_labels("mgmt-cluster")},
+                   "spec": {"configPatches": [
+                       {"applyTo": "CLUSTER", "match": {"cluster": {"name": name}}, "patch": {"operation": "REMOVE"}},
+                       {"applyTo": "CLUSTER", "match": {"cluster": {"name": name}}, "patch": {"operation": "ADD", "value": {
+                           "name": name, "connect_timeout": "1s", "lb_policy": "CLUSTER_PROVIDED",
+                           "cluster_type": {"name": "envoy.clusters.aggregate", "typed_config": {
+                               "@type": "type.googleapis.com/envoy.extensions.clusters.aggregate.v3.ClusterConfig",
+                               "clusters": sub_clusters}}}}}]}}),
+        )
+        .unwrap();
+    store
+        .create(
+            &istio("virtualservices", "v1alpha3"),
+            json!({"apiVersion": "networking.istio.io/v1alpha3", "kind": "VirtualService",
+                   "metadata": {"name": "reviews", "namespace": "bookinfo", "labels": owner_labels("mgmt-cluster")},
+                   "spec": {"hosts": ["reviews.bookinfo.svc.cluster.local"],
+                            "http": [{"route": [{"destination": {"host": "reviews-failover.bookinfo.global", "port": {"number": 9080}}}]}]}}),
+        )
+        .unwrap();
+}
+
+/// The drill: break reviews-v1 and v2 with the guide's `sleep 20h`, see red stars; restore,
+/// see the primary again. Returns the answers seen while failing over.
+async fn drill(mgmt: &Cluster) -> Vec<Stars> {
+    for d in ["reviews-v1", "reviews-v2"] {
+        set_command(mgmt, d, Some(json!(["sleep", "20h"])));
+    }
+    wait_rolled_out(mgmt, "bookinfo").await;
+    // The sleeping pods run and are Ready, but nothing listens.
+    let (ps, _) = mgmt.store.list(&pods(), Some("bookinfo"));
+    for p in ps
+        .iter()
+        .filter(|p| p["metadata"]["labels"]["app"] == "reviews")
+    {
+        assert_eq!(p["status"]["phase"], "Running");
+        let ip = p["status"]["podIP"].as_str().unwrap();
+        assert!(
+            mgmt.net.resolve(ip, 9080).is_none(),
+            "a sleeping pod must not listen"
+        );
+    }
+    let mut seen = Vec::new();
+    let start = Instant::now();
+    loop {
+        let (s, _) = productpage(mgmt).await;
+        if s == Stars::Red && !seen.contains(&Stars::Red) {
+            eprintln!(
+                "first red stars {:?} after the break rolled out",
+                start.elapsed()
+            );
+        }
+        seen.push(s);
+        if seen.len() >= 5 && seen[seen.len() - 5..].iter().all(|s| *s == Stars::Red) {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "no failover: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (_, html) = productpage(mgmt).await;
+    assert!(
+        html.contains("remote-cluster"),
+        "reviews-v3 answered from the remote cluster"
+    );
+    for d in ["reviews-v1", "reviews-v2"] {
+        set_command(mgmt, d, None);
+    }
+    wait_rolled_out(mgmt, "bookinfo").await;
+    let start = Instant::now();
+    loop {
+        let (s, _) = productpage(mgmt).await;
+        if matches!(s, Stars::None | Stars::Black) {
+            eprintln!(
+                "failed back {:?} after the restore rolled out",
+                start.elapsed()
+            );
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(15), "no failback");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Restored pods are new hosts (new pod IPs), so the primary is back at once, without
+    // waiting out the ejection of the sleeping pods.
+    let mut back = std::collections::HashSet::new();
+    for _ in 0..8 {
+        back.insert(productpage(mgmt).await.0);
+    }
+    assert!(!back.contains(&Stars::Red), "{back:?}");
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_mode_bookinfo_and_the_failover_drill() {
+    let (mgmt, remote) = start(MultiClusterMode::Global);
+    wait_rolled_out(&mgmt, "bookinfo").await;
+    wait_rolled_out(&remote, "bookinfo").await;
+    wait_rolled_out(&mgmt, "istio-system").await;
+
+    // Injected pods, as discovery sees them.
+    let (ps, _) = mgmt.store.list(&pods(), Some("bookinfo"));
+    assert_eq!(ps.len(), 5);
+    for p in &ps {
+        assert!(p["metadata"]["annotations"]["sidecar.istio.io/status"].is_string());
+        assert!(
+            p["spec"]["containers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["name"] == "istio-proxy")
+        );
+    }
+
+    // Plain round-robin over the local reviews: no stars and black stars, never red.
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..8 {
+        seen.insert(productpage(&mgmt).await.0);
+    }
+    assert_eq!(
+        seen,
+        [Stars::None, Stars::Black].into_iter().collect(),
+        "v1 and v2 alternate"
+    );
+
+    // The objects kubectl-smh generates for the guide (smh-api.md §3.3).
+    mgmt.store
+        .create(
+            &istio("destinationrules", "v1alpha3"),
+            json!({"apiVersion": "networking.istio.io/v1alpha3", "kind": "DestinationRule",
+                   "metadata": {"name": "reviews", "namespace": "bookinfo", "labels": owner_labels("mgmt-cluster")},
+                   "spec": {"host": "reviews.bookinfo.svc.cluster.local",
+                            "trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL"}, "outlierDetection": outlier()}}}),
+        )
+        .unwrap();
+    mgmt.store
+        .create(
+            &istio("destinationrules", "v1alpha3"),
+            json!({"apiVersion": "networking.istio.io/v1alpha3", "kind": "DestinationRule",
+                   "metadata": {"name": "reviews-bookinfo-remote-cluster", "namespace": "istio-system",
+                                "labels": owner_labels("mgmt-cluster"),
+                                "annotations": {"federation.networking.smh.solo.io": "reviews.bookinfo.remote-cluster"}},
+                   "spec": {"host": "reviews.bookinfo.svc.remote-cluster.global",
+                            "trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL"}, "outlierDetection": outlier()}}}),
+        )
+        .unwrap();
+    remote
+        .store
+        .create(
+            &istio("destinationrules", "v1alpha3"),
+            json!({"apiVersion": "networking.istio.io/v1alpha3", "kind": "DestinationRule",
+                   "metadata": {"name": "reviews", "namespace": "bookinfo", "labels": owner_labels("remote-cluster")},
+                   "spec": {"host": "reviews.bookinfo.svc.cluster.local",
+                            "trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL"}, "outlierDetection": outlier()}}}),
+        )
+        .unwrap();
+    failover_objects(
+        &mgmt.store,
+        [
+            "outbound|9080||reviews.bookinfo.svc.cluster.local",
+            "outbound|9080||reviews.bookinfo.svc.remote-cluster.global",
+        ],
+    );
+    // The primary still answers.
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..8 {
+        seen.insert(productpage(&mgmt).await.0);
+    }
+    assert_eq!(seen, [Stars::None, Stars::Black].into_iter().collect());
+
+    let during = drill(&mgmt).await;
+    eprintln!("global mode, answers while failing over: {during:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_primary_mode_merges_endpoints_and_fails_over_by_subset() {
+    let (mgmt, remote) = start(MultiClusterMode::MultiPrimary);
+    wait_rolled_out(&mgmt, "bookinfo").await;
+    wait_rolled_out(&remote, "bookinfo").await;
+
+    // One reviews service with endpoints from both clusters: v3 from the remote cluster
+    // answers too.
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..12 {
+        seen.insert(productpage(&mgmt).await.0);
+    }
+    assert_eq!(
+        seen,
+        [Stars::None, Stars::Black, Stars::Red]
+            .into_iter()
+            .collect(),
+        "round-robin over v1, v2 (local) and v3 (remote)"
+    );
+
+    mgmt.store
+        .create(
+            &istio("destinationrules", "v1alpha3"),
+            json!({"apiVersion": "networking.istio.io/v1alpha3", "kind": "DestinationRule",
+                   "metadata": {"name": "reviews", "namespace": "bookinfo", "labels": owner_labels("mgmt-cluster")},
+                   "spec": {"host": "reviews.bookinfo.svc.cluster.local",
+                            "trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL"}, "outlierDetection": outlier()},
+                            "subsets": [
+                                {"name": "mgmt-cluster", "labels": {"topology.istio.io/cluster": "mgmt-cluster"}},
+                                {"name": "remote-cluster", "labels": {"topology.istio.io/cluster": "remote-cluster"}}]}}),
+        )
+        .unwrap();
+    failover_objects(
+        &mgmt.store,
+        [
+            "outbound|9080|mgmt-cluster|reviews.bookinfo.svc.cluster.local",
+            "outbound|9080|remote-cluster|reviews.bookinfo.svc.cluster.local",
+        ],
+    );
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..8 {
+        seen.insert(productpage(&mgmt).await.0);
+    }
+    assert_eq!(seen, [Stars::None, Stars::Black].into_iter().collect());
+
+    let during = drill(&mgmt).await;
+    eprintln!("multi-primary mode, answers while failing over: {during:?}");
+
+    // Without the remote secret, istiod no longer knows the remote endpoints.
+    mgmt.store
+        .delete(
+            &Gvr::new("", "v1", "secrets"),
+            "istio-system",
+            "istio-remote-secret-remote-cluster",
+        )
+        .unwrap();
+    for d in ["reviews-v1", "reviews-v2"] {
+        set_command(&mgmt, d, Some(json!(["sleep", "20h"])));
+    }
+    wait_rolled_out(&mgmt, "bookinfo").await;
+    let start = Instant::now();
+    loop {
+        if productpage(&mgmt).await.0 == Stars::Error {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "expected reviews to be unavailable"
+        );
+    }
+    drop(remote);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_the_world_closes_every_listener() {
+    let fleet = world::Fleet::new();
+    let opts = &WorldOptions::demo(MultiClusterMode::Global, "1.24.2", READINESS)[0];
+    let store = Arc::new(Store::new());
+    let net = Arc::new(PodNetwork::new(1));
+    world::seed(&store, opts).unwrap();
+    let handle = world::spawn(store.clone(), net.clone(), fleet.clone(), opts);
+    let c = Cluster {
+        store: store.clone(),
+        net: net.clone(),
+        _handle: handle,
+    };
+    wait_rolled_out(&c, "bookinfo").await;
+    let (ps, _) = store.list(&pods(), Some("bookinfo"));
+    let addrs: Vec<_> = ps
+        .iter()
+        .filter_map(|p| net.resolve(p["status"]["podIP"].as_str()?, 9080))
+        .collect();
+    assert_eq!(addrs.len(), 5);
+    drop(c);
+    assert!(fleet.member("mgmt-cluster").is_none());
+    for p in &ps {
+        assert!(
+            net.resolve(p["status"]["podIP"].as_str().unwrap(), 9080)
+                .is_none()
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    for a in addrs {
+        assert!(
+            tokio::net::TcpStream::connect(a).await.is_err(),
+            "{a} still accepts connections"
+        );
+    }
+}
