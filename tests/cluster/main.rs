@@ -5,6 +5,7 @@
 //! Every test points `KUBECONFIG` at a test file and `KUBECTL_SMH_CONFIG` at a temporary
 //! path, so a developer's setup never leaks in.
 
+mod demo;
 mod fake_api;
 
 use std::collections::BTreeMap;
