@@ -532,7 +532,21 @@ impl Contexts {
             .kubeconfig
             .client_config(&target.context, self.timeout, streaming)
             .await?;
-        let client = kube::Client::try_from(config).map_err(|e| match e {
+        // Building the client runs exec credential plugins (`gke-gcloud-auth-plugin`,
+        // `aws eks get-token`, ...), which block: off the async threads, so that several
+        // clusters' plugins run at the same time.
+        let built = tokio::task::spawn_blocking(move || kube::Client::try_from(config)).await;
+        let client = match built {
+            Ok(r) => r,
+            Err(join) => {
+                return Err(ConfigError::ClientConfig {
+                    context: target.context.clone(),
+                    file: target.kubeconfig.clone(),
+                    detail: format!("building the client failed: {join}"),
+                });
+            }
+        }
+        .map_err(|e| match e {
             // kube runs exec plugins and reads token files while building the client.
             kube::Error::Auth(a) => ConfigError::Credentials {
                 context: target.context.clone(),
@@ -554,24 +568,28 @@ impl Contexts {
 
     /// Clients for several targets; targets sharing a context share one client.
     pub async fn clients(&self, targets: &[Target]) -> Result<Vec<ClusterClient>, ConfigError> {
-        let mut by_context: BTreeMap<ContextName, kube::Client> = BTreeMap::new();
-        let mut out = Vec::with_capacity(targets.len());
+        // One client per context, built concurrently (exec plugins run in parallel).
+        let mut firsts: Vec<&Target> = Vec::new();
         for t in targets {
-            let client = match by_context.get(&t.context) {
-                Some(c) => c.clone(),
-                None => {
-                    let c = self.client(t).await?.client;
-                    by_context.insert(t.context.clone(), c.clone());
-                    c
-                }
-            };
-            out.push(ClusterClient {
-                target: t.clone(),
-                client,
-                timeout: self.timeout,
-            });
+            if !firsts.iter().any(|f| f.context == t.context) {
+                firsts.push(t);
+            }
         }
-        Ok(out)
+        let built = futures::future::join_all(firsts.iter().map(|t| self.client(t))).await;
+        let mut by_context: BTreeMap<ContextName, kube::Client> = BTreeMap::new();
+        for (t, c) in firsts.iter().zip(built) {
+            by_context.insert(t.context.clone(), c?.client);
+        }
+        Ok(targets
+            .iter()
+            .filter_map(|t| {
+                by_context.get(&t.context).map(|client| ClusterClient {
+                    target: t.clone(),
+                    client: client.clone(),
+                    timeout: self.timeout,
+                })
+            })
+            .collect())
     }
 
     /// Every cluster name that resolves, with its context and how: `--cluster` flags, the

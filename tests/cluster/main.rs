@@ -494,6 +494,60 @@ users:
     );
 }
 
+/// Exec credential plugins of different contexts run at the same time: each plugin here
+/// waits for the other one to have started, and gives up (fails) after 5 s, so building the
+/// clients one after the other would fail.
+#[tokio::test]
+async fn exec_plugins_of_several_contexts_run_concurrently() {
+    let addr = Fake::new("v1.33.1").require_bearer("t").serve().await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display();
+    let plugin = |me: &str, other: &str| {
+        format!(
+            "touch {d}/{me}; i=0; while [ ! -e {d}/{other} ]; do i=$((i+1)); [ $i -gt 100 ] && exit 1; sleep 0.05; done; \
+             echo '{{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{{\"token\":\"t\"}}}}'\n"
+        )
+    };
+    std::fs::write(dir.path().join("a.sh"), plugin("a.started", "b.started")).unwrap();
+    std::fs::write(dir.path().join("b.sh"), plugin("b.started", "a.started")).unwrap();
+    let kc = format!(
+        r#"apiVersion: v1
+kind: Config
+current-context: a
+clusters:
+- name: c
+  cluster: {{server: "http://{addr}"}}
+contexts:
+- {{name: a, context: {{cluster: c, user: a}}}}
+- {{name: b, context: {{cluster: c, user: b}}}}
+users:
+- name: a
+  user: {{exec: {{apiVersion: client.authentication.k8s.io/v1, command: sh, args: ["{d}/a.sh"], interactiveMode: Never}}}}
+- name: b
+  user: {{exec: {{apiVersion: client.authentication.k8s.io/v1, command: sh, args: ["{d}/b.sh"], interactiveMode: Never}}}}
+"#
+    );
+    let path = dir.path().join("kubeconfig.yaml");
+    std::fs::write(&path, kc).unwrap();
+    let contexts = Contexts::new(
+        KubeconfigSet::load_origin(KubeconfigOrigin::Flag(path)).unwrap(),
+        Default::default(),
+        Registry::empty(dir.path().join("clusters.yaml")),
+        None,
+        Duration::from_secs(10),
+    );
+    let targets = contexts
+        .describe_targets(&["a".into(), "b".into()], false)
+        .unwrap();
+    let clients = contexts
+        .clients(&targets)
+        .await
+        .expect("both plugins ran side by side");
+    for c in &clients {
+        assert_eq!(c.server_version().await.unwrap().git_version, "v1.33.1");
+    }
+}
+
 // ---- the binary ----
 
 fn cmd(kubeconfig: &Path, registry: &Path) -> assert_cmd::Command {
