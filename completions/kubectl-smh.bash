@@ -1207,12 +1207,24 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__validate)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
+            opts="-f -n -o -y -v -h -V --filename --topology --strict --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --filename)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -f)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --topology)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --kubeconfig)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -82,6 +82,8 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -l n
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -s V -l version -d 'Print version'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s f -l filename -d 'Files, directories (their .yaml, .yml and .json files, not recursing) or - for stdin. Repeatable, and comma-separated like kubectl' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l topology -d 'Topology file describing the clusters, meshes and services that exist (see the README, "Topology file"). Default: derived from the manifests' -r -F
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
@@ -92,10 +94,11 @@ json\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l strict -d 'Treat warnings as errors (exit 2 when there are any)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s v -l verbose -d 'More detail on stderr (repeat for more)'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s V -l version -d 'Print version'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r

@@ -124,6 +124,7 @@ pub enum Command {
     /// Print a shell completion script (bash, zsh, fish, powershell).
     Completion(completion::Args),
     /// Parse and validate manifests offline: SMH's rules plus lint warnings.
+    #[command(long_about = validate::LONG_ABOUT)]
     Validate(validate::Args),
     /// Print the Istio objects the manifests become, for every cluster, offline.
     Translate(translate::Args),

@@ -1,12 +1,201 @@
-//! `kubectl smh validate` (skeleton: to be implemented).
+//! `kubectl smh validate`: parse and validate manifests offline, with Service Mesh Hub's
+//! rules and lint warnings; every problem of every file at once.
 
-use super::{CmdError, CmdResult, GlobalArgs};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 
+use anyhow::Context;
+
+use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
+use crate::model::diag::{Diagnostic, Severity};
+use crate::model::parse::load_paths_with;
+use crate::model::report::dedupe_for_display;
+use crate::model::topology::Topology;
+use crate::model::validate::{ValidateOptions, validate_with};
+use crate::model::{Manifest, SmhObject};
+
+/// `kubectl smh validate` flags (the command's long help is [`LONG_ABOUT`]).
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = "Examples:
+  # Validate the guide's manifests
+  kubectl smh validate -f examples/guide/
 
-pub fn run(_g: &GlobalArgs, _args: Args) -> CmdResult {
-    Err(CmdError::invalid(anyhow::anyhow!(
-        "`validate` is not implemented yet"
-    )))
+  # Validate against a description of your clusters, failing on warnings too
+  kubectl smh validate -f failover.yaml,policies.yaml --topology topology.yaml --strict
+
+  # Validate from stdin, machine-readable
+  cat failover.yaml | kubectl smh validate -f - -o json")]
+pub struct Args {
+    /// Files, directories (their .yaml, .yml and .json files, not recursing) or - for stdin.
+    /// Repeatable, and comma-separated like kubectl.
+    #[arg(
+        short = 'f',
+        long = "filename",
+        value_name = "FILE",
+        required = true,
+        value_delimiter = ','
+    )]
+    pub filenames: Vec<PathBuf>,
+
+    /// Topology file describing the clusters, meshes and services that exist (see the
+    /// README, "Topology file"). Default: derived from the manifests.
+    #[arg(long, value_name = "FILE")]
+    pub topology: Option<PathBuf>,
+
+    /// Treat warnings as errors (exit 2 when there are any).
+    #[arg(long)]
+    pub strict: bool,
+}
+
+pub const LONG_ABOUT: &str = "Check FailoverService and TrafficPolicy manifests without a cluster.
+
+Reads every file, directory (its .yaml, .yml and .json files) and stdin (-), parses every YAML \
+document, and checks: YAML syntax; types, unknown fields and metadata, as kubectl's strict \
+field validation would; apiVersion networking.smh.solo.io/v1alpha2 and the kinds \
+FailoverService and TrafficPolicy; every Service Mesh Hub validation rule, with SMH's messages, \
+against a topology (--topology, or defaults derived from the manifests); and lint SMH never \
+had, as warnings. Prints one line per problem (file:line:column, document, object, field, \
+message), then a summary; -o json or -o yaml prints the problems as a list instead.
+
+Exit status: 0 valid (warnings allowed unless --strict), 2 invalid or usage error.";
+
+pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
+    let mut loaded = load_paths_with(&args.filenames, &g.namespace);
+    let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
+    let topology = match &args.topology {
+        None => Some(Topology::from_manifests(&loaded.manifests)),
+        Some(path) => match Topology::load(path) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                diagnostics.extend(e.diagnostics());
+                None
+            }
+        },
+    };
+    if let Some(topology) = &topology {
+        let options = ValidateOptions {
+            complete: false,
+            rejected: loaded.rejected.clone(),
+        };
+        let mut found = validate_with(&loaded.manifests, topology, &options);
+        loaded.fill_positions(&mut found);
+        diagnostics.extend(found);
+    }
+    let errors = count(&diagnostics, Severity::Error);
+    let warnings = count(&diagnostics, Severity::Warning);
+
+    let mut out = String::new();
+    match g.output {
+        Some(OutputFormat::Json) => {
+            let json: Vec<serde_json::Value> =
+                diagnostics.iter().map(Diagnostic::to_json).collect();
+            let text = serde_json::to_string_pretty(&json)
+                .context("rendering JSON")
+                .map_err(CmdError::failed)?;
+            out.push_str(&text);
+            out.push('\n');
+        }
+        Some(OutputFormat::Yaml) => {
+            let json: Vec<serde_json::Value> =
+                diagnostics.iter().map(Diagnostic::to_json).collect();
+            if json.is_empty() {
+                out.push_str("[]\n");
+            } else {
+                let text = serde_saphyr::to_string(&json)
+                    .context("rendering YAML")
+                    .map_err(CmdError::failed)?;
+                out.push_str(&text);
+            }
+        }
+        Some(OutputFormat::Table) | None => {
+            let color = !g.no_color && std::io::stdout().is_terminal();
+            let shown = dedupe_for_display(&diagnostics);
+            for d in &shown {
+                let label = match (d.severity, color) {
+                    (Severity::Error, true) => "\x1b[31merror\x1b[0m",
+                    (Severity::Warning, true) => "\x1b[33mwarning\x1b[0m",
+                    (s, false) => s.as_str(),
+                };
+                out.push_str(&format!("{label}: {d}\n"));
+            }
+            let files = loaded.inputs.len();
+            let objects = describe_objects(&loaded.manifests);
+            let shown_errors = shown
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .count();
+            let shown_warnings = shown.len() - shown_errors;
+            let summary = if errors > 0 {
+                format!(
+                    "{}, {} in {}",
+                    plural(shown_errors, "error", "errors"),
+                    plural(shown_warnings, "warning", "warnings"),
+                    plural(files, "file", "files")
+                )
+            } else if warnings > 0 {
+                format!(
+                    "{} in {}; {} valid{}",
+                    plural(shown_warnings, "warning", "warnings"),
+                    plural(files, "file", "files"),
+                    objects,
+                    if args.strict {
+                        " but --strict fails on warnings"
+                    } else {
+                        ""
+                    }
+                )
+            } else {
+                format!("OK: {objects} valid in {}", plural(files, "file", "files"))
+            };
+            out.push_str(&summary);
+            out.push('\n');
+        }
+    }
+    let exit = if errors > 0 || (args.strict && warnings > 0) {
+        Exit::Invalid
+    } else {
+        Exit::Ok
+    };
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(exit),
+        // A closed pipe (`| head`) is not worth a message; the exit status still tells.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(exit),
+        Err(e) => Err(CmdError::failed(
+            anyhow::Error::new(e).context("writing output"),
+        )),
+    }
+}
+
+fn count(diagnostics: &[Diagnostic], severity: Severity) -> usize {
+    diagnostics
+        .iter()
+        .filter(|d| d.severity == severity)
+        .count()
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `1 FailoverService and 2 TrafficPolicies`.
+fn describe_objects(manifests: &[Manifest]) -> String {
+    let fs = manifests
+        .iter()
+        .filter(|m| matches!(m.object, SmhObject::FailoverService(_)))
+        .count();
+    let tp = manifests.len() - fs;
+    match (fs, tp) {
+        (0, 0) => "no objects".to_string(),
+        (f, 0) => plural(f, "FailoverService", "FailoverServices"),
+        (0, t) => plural(t, "TrafficPolicy", "TrafficPolicies"),
+        (f, t) => format!(
+            "{} and {}",
+            plural(f, "FailoverService", "FailoverServices"),
+            plural(t, "TrafficPolicy", "TrafficPolicies")
+        ),
+    }
 }

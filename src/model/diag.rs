@@ -4,6 +4,7 @@ use std::fmt;
 
 /// Where a manifest came from: the file (`-` for stdin) and the 0-based index of the YAML
 /// document in it, plus the 1-based line where the document starts, when known.
+/// Displayed for people with documents counted from 1: `file.yaml: document 1 (line 1)`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Source {
     pub file: String,
@@ -14,8 +15,14 @@ pub struct Source {
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.line {
-            Some(line) => write!(f, "{}: document {} (line {})", self.file, self.doc, line),
-            None => write!(f, "{}: document {}", self.file, self.doc),
+            Some(line) => write!(
+                f,
+                "{}: document {} (line {})",
+                self.file,
+                self.doc + 1,
+                line
+            ),
+            None => write!(f, "{}: document {}", self.file, self.doc + 1),
         }
     }
 }

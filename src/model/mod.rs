@@ -2,9 +2,15 @@
 
 pub mod diag;
 pub mod duration;
+pub mod k8s;
 pub mod naming;
+pub mod parse;
+pub mod report;
+pub mod select;
 pub mod topology;
 pub mod types;
+pub mod validate;
+pub mod yaml;
 
 pub use diag::{Diagnostic, ObjectId, Severity, Source, StatusTarget};
 pub use topology::Topology;
