@@ -19,7 +19,8 @@
 //!   others are reported as warnings.
 //! - **Istio version**: the tag of istiod's `discovery` container image
 //!   (`docker.io/istio/pilot:1.24.2`, `...:1.24.2-distroless` → `1.24.2`); a digest-only or
-//!   non-version tag gives [`UNKNOWN_VERSION`].
+//!   non-version tag is reported as a warning, and the mesh gets
+//!   [`DEFAULT_ISTIO_VERSION`] (a current release), so that the Topology stays valid.
 //! - **Root namespace**: `rootNamespace` from the `mesh` key of istiod's `istio` ConfigMap
 //!   (`istio-<rev>` for a revision), else istiod's namespace.
 //! - **Cluster domain**: `global.proxy.clusterDomain` from the `values` of the
@@ -52,11 +53,9 @@ use super::error::{ApiOp, ClusterError};
 use super::names::ClusterName;
 use super::target::Target;
 use crate::model::topology::{
-    ClusterTopology, Mesh, MultiClusterMode, Service as TopoService, ServicePort, Topology,
+    ClusterTopology, DEFAULT_ISTIO_VERSION, IstioVersion, Mesh, MultiClusterMode,
+    Service as TopoService, ServicePort, Topology,
 };
-
-/// The version string of a mesh whose Istio version could not be read from the image.
-pub const UNKNOWN_VERSION: &str = "unknown";
 
 /// SMH's discovery annotation: a Service with it set to `"true"` counts as existing even
 /// without sidecar workloads.
@@ -108,6 +107,13 @@ pub struct ClusterFacts {
     /// The served version of `networking.smh.solo.io`, if the SMH CRDs are installed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub smh_api_version: Option<String>,
+    /// istiod's image (when the cluster has a mesh).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub istiod_image: Option<String>,
+    /// True when the Istio version could not be read from the image and
+    /// [`DEFAULT_ISTIO_VERSION`] was assumed.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub istio_version_assumed: bool,
     /// How the mode was decided (when the cluster has a mesh).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<ModeDecision>,
@@ -359,21 +365,8 @@ pub fn istio_version_from_image(image: &str) -> Option<String> {
         .strip_suffix("-distroless")
         .or_else(|| tag.strip_suffix("-debug"))
         .unwrap_or(tag);
-    parse_major_minor(tag)?;
+    IstioVersion::parse(tag).ok()?;
     Some(tag.to_string())
-}
-
-/// `1.24.2` → `(1, 24)`.
-pub fn parse_major_minor(version: &str) -> Option<(u32, u32)> {
-    let mut parts = version.split('.');
-    let major = parts.next()?.parse().ok()?;
-    let minor_part = parts.next()?;
-    let digits: String = minor_part
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    let minor = digits.parse().ok()?;
-    Some((major, minor))
 }
 
 fn istiod_image(d: &Deployment) -> Option<&str> {
@@ -499,10 +492,11 @@ fn is_ours(labels: Option<&BTreeMap<String, String>>) -> bool {
     })
 }
 
-/// Decides the multi-cluster mode from the signals in a cluster.
+/// Decides the multi-cluster mode from the signals in a cluster. `istio_version` is `None`
+/// when it could not be read from istiod's image.
 pub fn decide_mode(
     objects: &ClusterObjects,
-    istio_version: &str,
+    istio_version: Option<&str>,
     opts: &DiscoveryOptions,
 ) -> ModeDecision {
     if let Some(mode) = opts.mode_override {
@@ -569,14 +563,15 @@ pub fn decide_mode(
             ),
         };
     }
-    match parse_major_minor(istio_version) {
-        Some(v) if v < (1, 8) => ModeDecision {
+    let parsed = istio_version.and_then(|v| IstioVersion::parse(v).ok().map(|p| (v, p)));
+    match parsed {
+        Some((istio_version, v)) if (v.major, v.minor) < (1, 8) => ModeDecision {
             mode: MultiClusterMode::Global,
             reason: format!(
                 "no multi-cluster signals; Istio {istio_version} predates multi-primary (1.8)"
             ),
         },
-        Some(_) => ModeDecision {
+        Some((istio_version, _)) => ModeDecision {
             mode: MultiClusterMode::MultiPrimary,
             reason: format!(
                 "no multi-cluster signals; Istio {istio_version} uses multi-primary naming"
@@ -613,21 +608,20 @@ pub fn build_cluster(
     let mut cluster_domain = "cluster.local".to_string();
     let mut cluster_domain_source = "default (no Istio injector values found)".to_string();
     let mut mode_decision = None;
+    let mut version_assumed = false;
     let mesh = istiod.map(|d| {
         let ns = d.metadata.namespace.clone().unwrap_or_default();
         let rev = revision(d);
-        let version = match istiod_image(d).and_then(istio_version_from_image) {
-            Some(v) => v,
-            None => {
-                warnings.push(format!(
-                    "cannot tell the Istio version of {} from its image {:?}; treating it as \
-                     a current version",
-                    ns_name(d),
-                    istiod_image(d).unwrap_or("(none)")
-                ));
-                UNKNOWN_VERSION.to_string()
-            }
-        };
+        let detected = istiod_image(d).and_then(istio_version_from_image);
+        if detected.is_none() {
+            version_assumed = true;
+            warnings.push(format!(
+                "cannot tell the Istio version of {} from its image {:?}; assuming a current \
+                 version ({DEFAULT_ISTIO_VERSION})",
+                ns_name(d),
+                istiod_image(d).unwrap_or("(none)")
+            ));
+        }
         let root_namespace = match root_namespace(&objects.config_maps, rev.as_deref()) {
             Ok(Some(r)) => r,
             Ok(None) => ns.clone(),
@@ -642,13 +636,13 @@ pub fn build_cluster(
             cluster_domain = domain;
             cluster_domain_source = source;
         }
-        let decision = decide_mode(objects, &version, opts);
+        let decision = decide_mode(objects, detected.as_deref(), opts);
         let mode = decision.mode;
         mode_decision = Some(decision);
         Mesh {
             istiod_name: d.metadata.name.clone().unwrap_or_default(),
             istiod_namespace: ns,
-            version,
+            version: detected.unwrap_or_else(|| DEFAULT_ISTIO_VERSION.to_string()),
             root_namespace,
             mode,
         }
@@ -671,6 +665,8 @@ pub fn build_cluster(
             .unwrap_or_default(),
         istio_api_version: groups.and_then(|g| preferred_version(g, ISTIO_GROUP)),
         smh_api_version: groups.and_then(|g| preferred_version(g, crate::consts::SMH_GROUP)),
+        istiod_image: istiod.and_then(istiod_image).map(str::to_string),
+        istio_version_assumed: version_assumed,
         mode: mode_decision,
         cluster_domain_source,
         warnings,
@@ -1033,9 +1029,6 @@ mod tests {
         ] {
             assert_eq!(istio_version_from_image(image).as_deref(), want, "{image}");
         }
-        assert_eq!(parse_major_minor("1.24.2"), Some((1, 24)));
-        assert_eq!(parse_major_minor("1.8-dev"), Some((1, 8)));
-        assert_eq!(parse_major_minor("unknown"), None);
     }
 
     #[test]
@@ -1049,7 +1042,12 @@ mod tests {
         );
         let (topo, facts) = build_cluster(&target("c"), &objects, &DiscoveryOptions::default());
         let mesh = topo.mesh.unwrap();
-        assert_eq!(mesh.version, UNKNOWN_VERSION);
+        assert_eq!(mesh.version, DEFAULT_ISTIO_VERSION);
+        assert!(facts.istio_version_assumed);
+        assert_eq!(
+            facts.istiod_image.as_deref(),
+            Some("docker.io/istio/pilot@sha256:0123")
+        );
         assert_eq!(mesh.mode, MultiClusterMode::MultiPrimary);
         assert!(facts.warnings[0].contains("cannot tell the Istio version of istio-system/istiod"));
     }
@@ -1066,7 +1064,7 @@ mod tests {
             &[("app", "istiod")],
             "istio/pilot:1.7.3",
         );
-        let d = decide_mode(&old, "1.7.3", &opts);
+        let d = decide_mode(&old, Some("1.7.3"), &opts);
         assert_eq!(d.mode, MultiClusterMode::Global);
         assert!(d.reason.contains("predates multi-primary"));
 
@@ -1077,7 +1075,7 @@ mod tests {
             &["reviews.bookinfo.svc.remote-cluster.global"],
             &[],
         )];
-        let d = decide_mode(&ses, "1.24.2", &opts);
+        let d = decide_mode(&ses, Some("1.24.2"), &opts);
         assert_eq!(d.mode, MultiClusterMode::Global);
         assert!(
             d.reason
@@ -1096,14 +1094,14 @@ mod tests {
             )],
         )];
         assert_eq!(
-            decide_mode(&ours, "1.24.2", &opts).mode,
+            decide_mode(&ours, Some("1.24.2"), &opts).mode,
             MultiClusterMode::MultiPrimary
         );
 
         // Remote secrets beat .global ServiceEntries ...
         let mut secrets = ses.clone();
         secrets.remote_secrets = vec!["istio-system/istio-remote-secret-remote-cluster".into()];
-        let d = decide_mode(&secrets, "1.24.2", &opts);
+        let d = decide_mode(&secrets, Some("1.24.2"), &opts);
         assert_eq!(d.mode, MultiClusterMode::MultiPrimary);
         assert!(d.reason.contains("istio-remote-secret-remote-cluster"));
 
@@ -1115,7 +1113,7 @@ mod tests {
             &[("app", "istiocoredns")],
             "coredns/coredns:1.6.2",
         ));
-        let d = decide_mode(&coredns, "1.24.2", &opts);
+        let d = decide_mode(&coredns, Some("1.24.2"), &opts);
         assert_eq!(d.mode, MultiClusterMode::Global);
         assert_eq!(
             d.reason,
@@ -1126,7 +1124,7 @@ mod tests {
         let forced = DiscoveryOptions {
             mode_override: Some(MultiClusterMode::MultiPrimary),
         };
-        let d = decide_mode(&coredns, "1.24.2", &forced);
+        let d = decide_mode(&coredns, Some("1.24.2"), &forced);
         assert_eq!(
             d,
             ModeDecision {

@@ -465,7 +465,10 @@ impl Topology {
                         ),
                     ));
                 }
-                let mut seen_ports: std::collections::BTreeMap<u32, usize> = Default::default();
+                // Kubernetes allows one port number with different protocols (kube-dns: 53/UDP
+                // and 53/TCP); only the same number and protocol twice is a duplicate.
+                let mut seen_ports: std::collections::BTreeMap<(u32, String), usize> =
+                    Default::default();
                 for (pi, port) in svc.ports.iter().enumerate() {
                     let at = |f: &str| format!("clusters[{ci}].services[{si}].ports[{pi}]{f}");
                     let errs = k8s::is_valid_port_num(i64::from(port.port));
@@ -475,10 +478,14 @@ impl Topology {
                             format!("Invalid value: {}: {}", port.port, errs.join(", ")),
                         ));
                     }
-                    if let Some(first) = seen_ports.insert(port.port, pi) {
+                    let key = (port.port, port.protocol.to_ascii_uppercase());
+                    if let Some(first) = seen_ports.insert(key, pi) {
                         out.push((
                             at(".port"),
-                            format!("Duplicate value: port {} is also ports[{first}]", port.port),
+                            format!(
+                                "Duplicate value: port {}/{} is also ports[{first}]",
+                                port.port, port.protocol
+                            ),
                         ));
                     }
                     if !matches!(port.protocol.as_str(), "TCP" | "UDP" | "SCTP") {

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use kubectl_smh::cluster::discovery::{ClusterObjects, DiscoveryOptions, build_cluster};
 use kubectl_smh::cluster::{ClusterName, ContextName, MappingSource, Target};
-use kubectl_smh::model::topology::{ClusterTopology, MultiClusterMode};
+use kubectl_smh::model::topology::{ClusterTopology, MultiClusterMode, Topology};
 use kubectl_smh::sim::net::PodNetwork;
 use kubectl_smh::sim::store::{Gvr, Store};
 use kubectl_smh::sim::world::{self, WorldHandle, WorldOptions};
@@ -152,12 +152,14 @@ async fn discover_demo(mode: MultiClusterMode) {
     for s in &sims {
         wait_for_pods(&s.store).await;
     }
+    let mut topology = Topology::default();
     for s in &sims {
         let (topo, facts) = build_cluster(
             &target(&s.name),
             &objects(&s.store),
             &DiscoveryOptions::default(),
         );
+        topology.clusters.push(topo.clone());
         let mesh = topo.mesh.as_ref().expect("istiod is discovered");
         assert_eq!(
             mesh.smh_name(&s.name),
@@ -191,6 +193,11 @@ async fn discover_demo(mode: MultiClusterMode) {
         );
         assert!(facts.warnings.is_empty(), "{:?}", facts.warnings);
     }
+    // What discovery produces is a valid Topology, and survives the --topology file format.
+    assert_eq!(topology.check(), Vec::<(String, String)>::new());
+    let yaml = serde_saphyr::to_string(&topology).unwrap();
+    let back = Topology::parse_bytes("discovered.yaml", yaml.as_bytes()).unwrap();
+    assert_eq!(back, topology.sorted());
 }
 
 #[tokio::test]
