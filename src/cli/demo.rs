@@ -1,17 +1,461 @@
-//! `kubectl smh demo up|guide` (skeleton: to be implemented).
+//! `kubectl smh demo up|guide`: simulated clusters on this machine.
+//!
+//! `demo up` starts `mgmt-cluster` and `remote-cluster` (each a Kubernetes API server on
+//! 127.0.0.1 on a free port), writes a kubeconfig for them once both answer, prints what to run
+//! next and serves until Ctrl-C or SIGTERM. The kubeconfig goes to `./smh-demo.kubeconfig`
+//! unless `--kubeconfig-out` says otherwise; it is written to a temporary file and renamed, so
+//! a script can wait for it to appear. On exit it is removed (it points at servers that are
+//! gone), unless something else replaced it meanwhile. An existing file at that path is only
+//! ever replaced if a previous `demo up` wrote it.
 
-use super::{CmdError, CmdResult, GlobalArgs};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow};
+
+use super::{CmdError, CmdResult, Exit, GlobalArgs, parse_duration_arg};
+use crate::model::topology::MultiClusterMode;
+use crate::sim::cluster::ClusterOptions;
+use crate::sim::faults::{ErrorKind, FaultConfig, Unreachable, parse_error_rate};
+use crate::sim::fleet::{FleetOptions, KUBECONFIG_MARKER, SimFleet, bookinfo_world};
+use crate::sim::store::Gvr;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Start simulated clusters mgmt-cluster and remote-cluster and serve until Ctrl-C.
-    Up,
+    ///
+    /// Each cluster is a Kubernetes API server on 127.0.0.1 (plain HTTP, no authentication)
+    /// with Istio's networking CRDs; mgmt-cluster also has the SMH v1alpha2 CRDs and the
+    /// service-mesh-hub namespace. kubectl and kubectl smh work against them through the
+    /// kubeconfig this command writes.
+    Up(UpArgs),
     /// Walk Service Mesh Hub's failover guide on in-process simulated clusters.
     Guide,
 }
 
-pub fn run(_g: &GlobalArgs, _cmd: Command) -> CmdResult {
-    Err(CmdError::invalid(anyhow::anyhow!(
-        "`demo` is not implemented yet"
-    )))
+/// Flags of `kubectl smh demo up`.
+#[derive(Debug, clap::Args)]
+pub struct UpArgs {
+    /// Where to write the kubeconfig (contexts mgmt-cluster and remote-cluster, current:
+    /// mgmt-cluster). It appears once both clusters answer and is removed on exit.
+    #[arg(long, value_name = "PATH", default_value = "smh-demo.kubeconfig")]
+    pub kubeconfig_out: PathBuf,
+
+    /// How long a new pod takes to become ready in the simulated clusters (e.g. 500ms, 2s).
+    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = parse_duration_arg)]
+    pub rollout_delay: Duration,
+
+    /// Delay every API request of a cluster, as CLUSTER=DURATION, e.g.
+    /// remote-cluster=50ms (repeatable).
+    #[arg(long = "latency", value_name = "CLUSTER=DURATION")]
+    pub latency: Vec<String>,
+
+    /// Fail a share of a cluster's API requests, as CLUSTER=RATE[:KIND], e.g.
+    /// remote-cluster=0.2:500 or remote-cluster=10%:429. KIND is 500 (InternalError, the
+    /// default), 429 (TooManyRequests with Retry-After: 1) or timeout (never answered).
+    /// Repeatable; the rates of different kinds add up.
+    #[arg(long = "error-rate", value_name = "CLUSTER=RATE[:KIND]")]
+    pub error_rate: Vec<String>,
+
+    /// Make a cluster's API server stop answering, as CLUSTER or CLUSTER=MODE. MODE hang (the
+    /// default) accepts connections and never answers; close closes them at once
+    /// (repeatable).
+    #[arg(long, value_name = "CLUSTER[=MODE]")]
+    pub unreachable: Vec<String>,
+
+    /// How the clusters' meshes reach each other: global (SMH's federated
+    /// `name.ns.svc.<cluster>.global` names) or multi-primary (one `cluster.local` name with
+    /// endpoints from both clusters).
+    #[arg(long, value_enum, default_value_t = DemoMode::Global)]
+    pub mode: DemoMode,
+
+    /// Istio version on istiod's and the sidecars' images (e.g. 1.8.6 or 1.24.2).
+    #[arg(long, value_name = "VERSION", default_value = "1.24.2")]
+    pub istio_version: String,
+}
+
+/// `--mode` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DemoMode {
+    Global,
+    MultiPrimary,
+}
+
+impl From<DemoMode> for MultiClusterMode {
+    fn from(m: DemoMode) -> Self {
+        match m {
+            DemoMode::Global => MultiClusterMode::Global,
+            DemoMode::MultiPrimary => MultiClusterMode::MultiPrimary,
+        }
+    }
+}
+
+pub fn run(_g: &GlobalArgs, cmd: Command) -> CmdResult {
+    match cmd {
+        Command::Up(args) => up(args),
+        Command::Guide => Err(CmdError::invalid(anyhow!(
+            "`demo guide` is not implemented yet"
+        ))),
+    }
+}
+
+fn split_flag<'a>(
+    flag: &str,
+    value: &'a str,
+    clusters: &[String],
+) -> anyhow::Result<(&'a str, Option<&'a str>)> {
+    let (cluster, rest) = match value.split_once('=') {
+        Some((c, r)) => (c, Some(r)),
+        None => (value, None),
+    };
+    if !clusters.iter().any(|c| c == cluster) {
+        return Err(anyhow!(
+            "--{flag} {value}: unknown cluster {cluster:?} (the demo clusters are {})",
+            clusters.join(", ")
+        ));
+    }
+    Ok((cluster, rest))
+}
+
+/// The fault settings per cluster from `demo up`'s flags.
+pub fn parse_fault_flags(
+    args: &UpArgs,
+    clusters: &[String],
+) -> anyhow::Result<BTreeMap<String, FaultConfig>> {
+    let mut out: BTreeMap<String, FaultConfig> = BTreeMap::new();
+    for v in &args.latency {
+        let (c, d) = split_flag("latency", v, clusters)?;
+        let d = d.ok_or_else(|| {
+            anyhow!("--latency {v}: expected CLUSTER=DURATION, e.g. remote-cluster=50ms")
+        })?;
+        let d =
+            crate::model::duration::parse_duration(d).map_err(|e| anyhow!("--latency {v}: {e}"))?;
+        out.entry(c.to_string()).or_default().latency = d;
+    }
+    for v in &args.error_rate {
+        let (c, r) = split_flag("error-rate", v, clusters)?;
+        let r = r.ok_or_else(|| {
+            anyhow!("--error-rate {v}: expected CLUSTER=RATE[:KIND], e.g. remote-cluster=0.2:500")
+        })?;
+        let (rate, kind) = parse_error_rate(r).map_err(|e| anyhow!("--error-rate {v}: {e}"))?;
+        let cfg = out.entry(c.to_string()).or_default();
+        cfg.errors.retain(|(_, k)| *k != kind);
+        cfg.errors.push((rate, kind));
+        let total: f64 = cfg.errors.iter().map(|(r, _)| r).sum();
+        if total > 1.0 + 1e-9 {
+            return Err(anyhow!(
+                "--error-rate: the rates for {c} add up to more than 1 ({total})"
+            ));
+        }
+    }
+    for v in &args.unreachable {
+        let (c, m) = split_flag("unreachable", v, clusters)?;
+        let mode = match m {
+            None => Unreachable::Hang,
+            Some(m) => m
+                .parse::<Unreachable>()
+                .map_err(|e| anyhow!("--unreachable {v}: {e}"))?,
+        };
+        out.entry(c.to_string()).or_default().unreachable = Some(mode);
+    }
+    Ok(out)
+}
+
+fn describe_faults(f: &FaultConfig) -> String {
+    let mut parts = Vec::new();
+    if !f.latency.is_zero() {
+        parts.push(format!("latency {:?}", f.latency));
+    }
+    let mut errors = f.errors.clone();
+    errors.sort_by_key(|a| a.1);
+    for (rate, kind) in errors {
+        let what = match kind {
+            ErrorKind::Internal => "answered 500",
+            ErrorKind::TooManyRequests => "answered 429",
+            ErrorKind::Timeout => "never answered",
+        };
+        parts.push(format!("{:.0}% of requests {what}", rate * 100.0));
+    }
+    if let Some(u) = f.unreachable {
+        parts.push(match u {
+            Unreachable::Hang => "unreachable (connections hang)".to_string(),
+            Unreachable::Close => "unreachable (connections closed)".to_string(),
+        });
+    }
+    parts.join(", ")
+}
+
+fn is_ours(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|s| s.starts_with(KUBECONFIG_MARKER))
+}
+
+fn up(args: UpArgs) -> CmdResult {
+    let mut opts = FleetOptions::demo();
+    let names: Vec<String> = opts.clusters.iter().map(|c| c.name.clone()).collect();
+    let faults = parse_fault_flags(&args, &names).map_err(CmdError::invalid)?;
+    for c in opts.clusters.iter_mut() {
+        c.rollout_delay = args.rollout_delay;
+        if let Some(f) = faults.get(&c.name) {
+            c.faults = f.clone();
+        }
+    }
+    let version_ok = {
+        let parts: Vec<&str> = args.istio_version.split('.').collect();
+        (2..=3).contains(&parts.len())
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+    };
+    if !version_ok {
+        return Err(CmdError::invalid(anyhow!(
+            "--istio-version {:?}: expected a version like 1.24.2",
+            args.istio_version
+        )));
+    }
+    opts.hooks
+        .push(bookinfo_world(args.mode.into(), &args.istio_version));
+    let path = args.kubeconfig_out.clone();
+    if path.exists() {
+        if !is_ours(&path) {
+            return Err(CmdError::invalid(anyhow!(
+                "{} exists and was not written by `kubectl smh demo up`; choose another path with --kubeconfig-out",
+                path.display()
+            )));
+        }
+        // A stale file from an earlier run: remove it so nobody mistakes it for this run's.
+        std::fs::remove_file(&path)
+            .with_context(|| format!("removing the stale kubeconfig {}", path.display()))
+            .map_err(CmdError::invalid)?;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+        .map_err(CmdError::failed)?;
+    rt.block_on(serve(opts, path))
+}
+
+async fn serve(opts: FleetOptions, path: PathBuf) -> CmdResult {
+    let started = Instant::now();
+    // Listen for Ctrl-C and SIGTERM before anything starts, so neither kills us half-way.
+    let mut stop = StopSignals::new()
+        .context("listening for Ctrl-C and SIGTERM")
+        .map_err(CmdError::failed)?;
+    let cluster_opts: Vec<ClusterOptions> = opts.clusters.clone();
+    let fleet = SimFleet::start(opts)
+        .await
+        .context("starting the simulated clusters")
+        .map_err(CmdError::cluster)?;
+    fleet
+        .write_kubeconfig(&path)
+        .map_err(|e| CmdError::invalid(anyhow!(e)))?;
+    let written = std::fs::read_to_string(&path).unwrap_or_default();
+    let shown = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+    let up_in = started.elapsed();
+    let mut stopped = false;
+    let productpage = match fleet.clusters().first() {
+        Some(c) => tokio::select! {
+            url = productpage_url(c) => url,
+            _ = stop.wait() => {
+                stopped = true;
+                None
+            }
+        },
+        None => None,
+    };
+
+    println!("Simulated clusters are up (in {} ms):", up_in.as_millis());
+    for (c, o) in fleet.clusters().iter().zip(&cluster_opts) {
+        let crds = if o.smh_crds {
+            "Istio and SMH CRDs"
+        } else {
+            "Istio CRDs"
+        };
+        let (deployments, _) = c
+            .store()
+            .list(&Gvr::new("apps", "v1", "deployments"), Some("bookinfo"));
+        let names: Vec<&str> = deployments
+            .iter()
+            .filter_map(|d| d.pointer("/metadata/name").and_then(|n| n.as_str()))
+            .collect();
+        println!("  {:<15} {}   ({crds})", c.name(), c.url());
+        if !names.is_empty() {
+            println!("  {:<15} bookinfo: {}", "", names.join(", "));
+        }
+        if !o.faults.is_clear() {
+            println!("  {:<15} faults: {}", "", describe_faults(&o.faults));
+        }
+    }
+    println!();
+    println!(
+        "Kubeconfig: {} (contexts {}; current: {})",
+        shown.display(),
+        fleet
+            .clusters()
+            .iter()
+            .map(|c| c.name())
+            .collect::<Vec<_>>()
+            .join(" and "),
+        fleet
+            .clusters()
+            .first()
+            .map(|c| c.name())
+            .unwrap_or_default()
+    );
+    println!();
+    println!("Next, in another terminal:");
+    println!("  export KUBECONFIG={}", shown.display());
+    println!("  kubectl get pods -n bookinfo");
+    println!("  kubectl smh apply -f examples/guide/");
+    if let Some(url) = productpage {
+        println!();
+        println!(
+            "bookinfo's productpage (what the guide's `kubectl port-forward` would reach; the"
+        );
+        println!("simulated clusters do not serve kubectl's SPDY port-forward): {url}");
+    }
+    println!();
+    println!("Serving until Ctrl-C or SIGTERM; the kubeconfig is removed on exit.");
+
+    if !stopped {
+        stop.wait().await;
+    }
+    fleet.shutdown().await;
+    if std::fs::read_to_string(&path).is_ok_and(|now| now == written) {
+        let _ = std::fs::remove_file(&path);
+    }
+    eprintln!("Stopped the simulated clusters.");
+    Ok(Exit::Ok)
+}
+
+/// The loopback address of a running productpage pod's port 9080, waiting up to 5 s for it.
+async fn productpage_url(c: &crate::sim::cluster::SimCluster) -> Option<String> {
+    let pods = Gvr::new("", "v1", "pods");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let (items, _) = c.store().list(&pods, Some("bookinfo"));
+        let mut any = false;
+        for p in &items {
+            if p.pointer("/metadata/labels/app").and_then(|v| v.as_str()) != Some("productpage") {
+                continue;
+            }
+            any = true;
+            let running = p.pointer("/status/phase").and_then(|v| v.as_str()) == Some("Running");
+            if let (true, Some(ip)) = (running, p.pointer("/status/podIP").and_then(|v| v.as_str()))
+                && let Some(addr) = c.net().resolve(ip, 9080)
+            {
+                return Some(format!("http://{addr}/productpage"));
+            }
+        }
+        let deployed = !c
+            .store()
+            .list(&Gvr::new("apps", "v1", "deployments"), Some("bookinfo"))
+            .0
+            .iter()
+            .all(|d| {
+                d.pointer("/metadata/name").and_then(|v| v.as_str()) != Some("productpage-v1")
+            });
+        if (!any && !deployed) || Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Ctrl-C and SIGTERM, registered when created.
+struct StopSignals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn new() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(StopSignals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(StopSignals {})
+        }
+    }
+
+    async fn wait(&mut self) {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => {}
+                _ = self.terminate.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(latency: &[&str], errors: &[&str], unreachable: &[&str]) -> UpArgs {
+        UpArgs {
+            kubeconfig_out: PathBuf::from("x"),
+            rollout_delay: Duration::from_millis(1),
+            latency: latency.iter().map(|s| s.to_string()).collect(),
+            error_rate: errors.iter().map(|s| s.to_string()).collect(),
+            unreachable: unreachable.iter().map(|s| s.to_string()).collect(),
+            mode: DemoMode::Global,
+            istio_version: "1.24.2".into(),
+        }
+    }
+
+    #[test]
+    fn fault_flags() {
+        let names = vec!["mgmt-cluster".to_string(), "remote-cluster".to_string()];
+        let f = parse_fault_flags(
+            &args(
+                &["remote-cluster=50ms"],
+                &["remote-cluster=0.2:500", "remote-cluster=10%:429"],
+                &["mgmt-cluster=close"],
+            ),
+            &names,
+        )
+        .unwrap();
+        let r = &f["remote-cluster"];
+        assert_eq!(r.latency, Duration::from_millis(50));
+        assert_eq!(
+            r.errors,
+            vec![
+                (0.2, ErrorKind::Internal),
+                (0.1, ErrorKind::TooManyRequests)
+            ]
+        );
+        assert_eq!(f["mgmt-cluster"].unreachable, Some(Unreachable::Close));
+        assert_eq!(
+            describe_faults(r),
+            "latency 50ms, 20% of requests answered 500, 10% of requests answered 429"
+        );
+        let u = parse_fault_flags(&args(&[], &[], &["remote-cluster"]), &names).unwrap();
+        assert_eq!(u["remote-cluster"].unreachable, Some(Unreachable::Hang));
+        for bad in [
+            args(&["remote=50ms"], &[], &[]),
+            args(&["remote-cluster"], &[], &[]),
+            args(&["remote-cluster=soon"], &[], &[]),
+            args(&[], &["remote-cluster=0.7", "remote-cluster=0.5:429"], &[]),
+            args(&[], &["remote-cluster=2"], &[]),
+            args(&[], &[], &["remote-cluster=maybe"]),
+        ] {
+            assert!(parse_fault_flags(&bad, &names).is_err(), "{bad:?}");
+        }
+    }
 }

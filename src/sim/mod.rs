@@ -1,6 +1,19 @@
 //! Simulated Kubernetes clusters running Istio and bookinfo, served over the real Kubernetes
 //! HTTP API (DESIGN §5).
+//!
+//! - [`store`]: one cluster's objects, resourceVersions and watch history.
+//! - [`net`]: the simulated pod network (pod IPs → loopback sockets).
+//! - [`api`]: the API server (HTTP routing over [`api::ApiCore`]'s semantics).
+//! - [`faults`]: injected latency, errors and unreachable servers.
+//! - [`cluster`]: one running cluster ([`cluster::SimCluster`]).
+//! - [`fleet`]: several clusters, start hooks for in-process behaviour, the kubeconfig
+//!   ([`fleet::SimFleet`]); [`fleet::bookinfo_world`] attaches [`world`].
+//! - [`world`]: what runs inside a cluster: controllers, bookinfo, istiod, the mesh data plane.
 
+pub mod api;
+pub mod cluster;
+pub mod faults;
+pub mod fleet;
 pub mod net;
 pub mod store;
 pub mod world;

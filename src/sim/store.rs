@@ -2,12 +2,16 @@
 //! namespace and name, with a cluster-wide resourceVersion counter, generation bumps on spec
 //! changes, and an event history for watches.
 //!
-//! Both the HTTP API layer and the in-process controllers use it. Objects are
-//! `serde_json::Value`s in their wire form; the store owns `metadata.resourceVersion`,
+//! Both the HTTP API layer and the in-process controllers use it. Objects go in and come out
+//! as `serde_json::Value`s in their wire form; the store owns `metadata.resourceVersion`,
 //! `metadata.uid`, `metadata.creationTimestamp` and `metadata.generation`.
+//!
+//! Inside, each object is kept as compact JSON text shared between the object map and the
+//! event history (a `Value` tree takes about ten times the memory of its JSON), so 10,000
+//! objects and their history fit in a few tens of megabytes. Reads parse the text.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
@@ -85,11 +89,32 @@ pub enum StoreError {
 
 const HISTORY: usize = 10_000;
 
+/// An object's JSON text.
+type Json = Arc<str>;
+
+/// One entry of the event history; the object text is shared with the object map.
+struct Record {
+    kind: EventType,
+    gvr: Gvr,
+    rv: u64,
+    namespace: String,
+    object: Json,
+}
+
 struct Inner {
     rv: u64,
-    uid_counter: u64,
-    objects: BTreeMap<Gvr, BTreeMap<(String, String), Value>>,
-    history: VecDeque<Event>,
+    objects: BTreeMap<Gvr, BTreeMap<(String, String), Json>>,
+    history: VecDeque<Record>,
+}
+
+fn encode(v: &Value) -> Json {
+    // Serializing a `Value` cannot fail (its map keys are strings).
+    Arc::from(serde_json::to_string(v).unwrap_or_default())
+}
+
+fn decode(j: &str) -> Value {
+    // The store only holds text it serialized itself.
+    serde_json::from_str(j).unwrap_or(Value::Null)
 }
 
 /// One cluster's objects.
@@ -124,6 +149,18 @@ fn meta_str<'a>(obj: &'a Value, field: &str) -> &'a str {
         .unwrap_or("")
 }
 
+/// A random version-4 UUID, so objects in different clusters never share a uid.
+fn random_uid() -> String {
+    format!(
+        "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+        fastrand::u32(..),
+        fastrand::u16(..),
+        fastrand::u16(..0x1000),
+        0x8000 | fastrand::u16(..0x4000),
+        fastrand::u64(..1 << 48)
+    )
+}
+
 fn now_rfc3339() -> String {
     jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -136,7 +173,6 @@ impl Store {
         Store {
             inner: RwLock::new(Inner {
                 rv: 0,
-                uid_counter: 0,
                 objects: BTreeMap::new(),
                 history: VecDeque::new(),
             }),
@@ -160,7 +196,7 @@ impl Store {
             .objects
             .get(gvr)?
             .get(&(ns.to_string(), name.to_string()))
-            .cloned()
+            .map(|j| decode(j))
     }
 
     /// All objects of a resource, in one namespace (`Some`) or all (`None`), sorted by
@@ -172,7 +208,7 @@ impl Store {
             Some(m) => m
                 .iter()
                 .filter(|((ons, _), _)| ns.is_none_or(|n| n == ons))
-                .map(|(_, v)| v.clone())
+                .map(|(_, v)| decode(v))
                 .collect(),
         };
         (items, inner.rv)
@@ -196,12 +232,13 @@ impl Store {
         Ok(inner
             .history
             .iter()
-            .filter(|e| {
-                e.rv > rv
-                    && &e.gvr == gvr
-                    && ns.is_none_or(|n| meta_str(&e.object, "namespace") == n)
+            .filter(|e| e.rv > rv && &e.gvr == gvr && ns.is_none_or(|n| e.namespace == n))
+            .map(|e| Event {
+                kind: e.kind,
+                gvr: e.gvr.clone(),
+                rv: e.rv,
+                object: decode(&e.object),
             })
-            .cloned()
             .collect())
     }
 
@@ -220,9 +257,8 @@ impl Store {
             return Err(StoreError::AlreadyExists(describe(gvr, &ns, &name)));
         }
         inner.rv += 1;
-        inner.uid_counter += 1;
         let rv = inner.rv;
-        let uid = format!("00000000-0000-4000-8000-{:012x}", inner.uid_counter);
+        let uid = random_uid();
         {
             let meta = obj
                 .as_object_mut()
@@ -237,19 +273,31 @@ impl Store {
             meta.insert("creationTimestamp".into(), json!(now_rfc3339()));
             meta.insert("generation".into(), json!(1));
         }
+        let json = encode(&obj);
         inner
             .objects
             .entry(gvr.clone())
             .or_default()
-            .insert(key, obj.clone());
-        self.record(&mut inner, EventType::Added, gvr, rv, obj.clone());
+            .insert(key, json.clone());
+        self.record(&mut inner, EventType::Added, gvr, rv, &ns, json, &obj);
         Ok(obj)
     }
 
     /// Replace an object. When `metadata.resourceVersion` is set in `obj` and differs from the
     /// stored one, fails with Conflict. `generation` is bumped when `spec` changed. Identity
     /// fields (uid, creationTimestamp) are kept from the stored object.
-    pub fn update(&self, gvr: &Gvr, mut obj: Value) -> Result<Value, StoreError> {
+    pub fn update(&self, gvr: &Gvr, obj: Value) -> Result<Value, StoreError> {
+        self.write(gvr, obj, true)
+    }
+
+    /// Replace an object's content as the server itself does when it normalizes an object
+    /// (for example applying defaults to objects written straight into the store): like
+    /// [`Store::update`], but `generation` stays as it is.
+    pub fn rewrite(&self, gvr: &Gvr, obj: Value) -> Result<Value, StoreError> {
+        self.write(gvr, obj, false)
+    }
+
+    fn write(&self, gvr: &Gvr, mut obj: Value, bump_generation: bool) -> Result<Value, StoreError> {
         let ns = meta_str(&obj, "namespace").to_string();
         let name = meta_str(&obj, "name").to_string();
         let mut inner = self.inner.write().expect("store lock");
@@ -258,7 +306,7 @@ impl Store {
             .objects
             .get(gvr)
             .and_then(|m| m.get(&key))
-            .cloned()
+            .map(|j| decode(j))
             .ok_or_else(|| StoreError::NotFound(describe(gvr, &ns, &name)))?;
         let sent_rv = meta_str(&obj, "resourceVersion");
         if !sent_rv.is_empty() && sent_rv != meta_str(&old, "resourceVersion") {
@@ -268,7 +316,7 @@ impl Store {
             .pointer("/metadata/generation")
             .and_then(Value::as_i64)
             .unwrap_or(1);
-        let spec_changed = old.get("spec") != obj.get("spec");
+        let spec_changed = bump_generation && old.get("spec") != obj.get("spec");
         inner.rv += 1;
         let rv = inner.rv;
         {
@@ -291,45 +339,123 @@ impl Store {
                 json!(if spec_changed { old_gen + 1 } else { old_gen }),
             );
         }
+        let json = encode(&obj);
         inner
             .objects
             .entry(gvr.clone())
             .or_default()
-            .insert(key, obj.clone());
-        self.record(&mut inner, EventType::Modified, gvr, rv, obj.clone());
+            .insert(key, json.clone());
+        self.record(&mut inner, EventType::Modified, gvr, rv, &ns, json, &obj);
         Ok(obj)
     }
 
     /// Delete an object; returns its last state.
     pub fn delete(&self, gvr: &Gvr, ns: &str, name: &str) -> Result<Value, StoreError> {
         let mut inner = self.inner.write().expect("store lock");
-        let mut obj = inner
+        let removed = inner
             .objects
             .get_mut(gvr)
             .and_then(|m| m.remove(&(ns.to_string(), name.to_string())))
             .ok_or_else(|| StoreError::NotFound(describe(gvr, ns, name)))?;
+        let mut obj = decode(&removed);
         inner.rv += 1;
         let rv = inner.rv;
         if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
             meta.insert("resourceVersion".into(), json!(rv.to_string()));
         }
-        self.record(&mut inner, EventType::Deleted, gvr, rv, obj.clone());
+        let json = encode(&obj);
+        self.record(&mut inner, EventType::Deleted, gvr, rv, ns, json, &obj);
         Ok(obj)
     }
 
-    fn record(&self, inner: &mut Inner, kind: EventType, gvr: &Gvr, rv: u64, object: Value) {
-        let ev = Event {
+    /// Every resource that has (or had) objects in the store.
+    pub fn resources(&self) -> Vec<Gvr> {
+        let inner = self.inner.read().expect("store lock");
+        inner.objects.keys().cloned().collect()
+    }
+
+    /// Number of objects stored, over all resources.
+    pub fn len(&self) -> usize {
+        let inner = self.inner.read().expect("store lock");
+        inner.objects.values().map(BTreeMap::len).sum()
+    }
+
+    /// True when nothing is stored.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The objects (resource, namespace, name) whose `metadata.ownerReferences` name the owner
+    /// `uid`, sorted; the garbage collector deletes or orphans them.
+    pub fn find_owned_by(&self, uid: &str) -> Vec<(Gvr, String, String)> {
+        let inner = self.inner.read().expect("store lock");
+        let mut out = Vec::new();
+        for (gvr, objects) in &inner.objects {
+            for ((ns, name), json) in objects {
+                // Cheap text check first; parse only candidates.
+                if !json.contains(uid) {
+                    continue;
+                }
+                let obj = decode(json);
+                let owned = obj
+                    .pointer("/metadata/ownerReferences")
+                    .and_then(Value::as_array)
+                    .is_some_and(|refs| {
+                        refs.iter()
+                            .any(|r| r.get("uid").and_then(Value::as_str) == Some(uid))
+                    });
+                if owned {
+                    out.push((gvr.clone(), ns.clone(), name.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Every object (resource, name) in namespace `ns`, sorted.
+    pub fn keys_in_namespace(&self, ns: &str) -> Vec<(Gvr, String)> {
+        let inner = self.inner.read().expect("store lock");
+        let mut out = Vec::new();
+        for (gvr, objects) in &inner.objects {
+            for (ons, name) in objects.keys() {
+                if ons == ns {
+                    out.push((gvr.clone(), name.clone()));
+                }
+            }
+        }
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &self,
+        inner: &mut Inner,
+        kind: EventType,
+        gvr: &Gvr,
+        rv: u64,
+        ns: &str,
+        json: Json,
+        object: &Value,
+    ) {
+        inner.history.push_back(Record {
             kind,
             gvr: gvr.clone(),
             rv,
-            object,
-        };
-        inner.history.push_back(ev.clone());
+            namespace: ns.to_string(),
+            object: json,
+        });
         while inner.history.len() > HISTORY {
             inner.history.pop_front();
         }
-        // No receivers is fine.
-        let _ = self.events.send(ev);
+        if self.events.receiver_count() > 0 {
+            // No receivers left in between is fine.
+            let _ = self.events.send(Event {
+                kind,
+                gvr: gvr.clone(),
+                rv,
+                object: object.clone(),
+            });
+        }
     }
 }
 

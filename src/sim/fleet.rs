@@ -1,0 +1,293 @@
+//! Several simulated clusters started together, their in-process behaviour attached, and a
+//! kubeconfig for them: what `kubectl smh demo up` and multi-cluster tests run.
+//!
+//! Start order: every cluster's API server starts (no faults yet); each [`StartHook`] runs
+//! once per cluster, with the handles of all clusters (so cross-cluster behaviour, like a
+//! sidecar resolving a remote cluster's services, can be wired); each server is checked with
+//! `GET /readyz`; then the configured faults are switched on. Only after that does
+//! [`SimFleet::write_kubeconfig`] have anything to write, so a script can wait for the file.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+
+use super::cluster::{ClusterHandle, ClusterOptions, SimCluster, SimError};
+use super::world::{self, Layout, WorldOptions};
+use crate::model::topology::MultiClusterMode;
+
+/// What a start hook leaves running in a cluster; it stops when the cluster shuts down.
+pub enum Attachment {
+    /// A task, aborted at shutdown.
+    Task(JoinHandle<()>),
+    /// Anything whose drop stops what it runs (e.g. simworld's `WorldHandle`), dropped at
+    /// shutdown.
+    Guard(Box<dyn Send>),
+}
+
+/// In-process behaviour to attach to each cluster of a fleet: called once per cluster, inside
+/// the tokio runtime, with that cluster's handle and the handles of every cluster in the fleet
+/// (itself included, in start order); returns what it left running, or why it failed (the
+/// fleet then does not start).
+pub type StartHook =
+    Arc<dyn Fn(&ClusterHandle, &[ClusterHandle]) -> Result<Vec<Attachment>, String> + Send + Sync>;
+
+/// The hook that runs simworld's bookinfo world in each cluster ([`crate::sim::world`]):
+/// seeds the guide's prerequisites (istiod, bookinfo in SMH's layout, the mesh's federation
+/// objects for `mode`) and starts the controllers and workloads. Clusters named
+/// `mgmt-cluster` and `remote-cluster` get SMH's layout; any other cluster runs no bookinfo.
+/// Pod readiness takes each cluster's `rollout_delay`.
+pub fn bookinfo_world(mode: MultiClusterMode, istio_version: &str) -> StartHook {
+    let world_fleet = world::Fleet::new();
+    let istio_version = istio_version.to_string();
+    Arc::new(move |me: &ClusterHandle, all: &[ClusterHandle]| {
+        let demo = WorldOptions::demo(mode, &istio_version, me.rollout_delay);
+        let index = all.iter().position(|h| h.name == me.name).unwrap_or(0);
+        let opts = match demo.into_iter().find(|o| o.cluster == me.name) {
+            Some(o) => o,
+            None => {
+                let mut o = WorldOptions::new(&me.name, Layout::Empty, index as u8);
+                o.mode = mode;
+                o.istio_version = istio_version.clone();
+                o.readiness_delay = me.rollout_delay;
+                o
+            }
+        };
+        world::seed(&me.store, &opts).map_err(|e| format!("seeding {}: {e}", me.name))?;
+        // The seed writes straight into the store; give its objects the API server's
+        // defaults, as if kubectl had created them.
+        me.api.default_stored_objects();
+        let handle = world::spawn(me.store.clone(), me.net.clone(), world_fleet.clone(), &opts);
+        Ok(vec![Attachment::Guard(Box::new(handle))])
+    })
+}
+
+/// The demo's management cluster name.
+pub const MGMT_CLUSTER: &str = "mgmt-cluster";
+/// The demo's remote cluster name.
+pub const REMOTE_CLUSTER: &str = "remote-cluster";
+
+/// The user name in written kubeconfigs, and its token (the simulator checks no credentials).
+pub const KUBECONFIG_USER: &str = "smh-demo";
+const DUMMY_TOKEN: &str = "smh-demo-simulated-cluster-no-auth";
+
+/// First line of every kubeconfig a fleet writes; `demo up` only replaces or removes files
+/// that start with it.
+pub const KUBECONFIG_MARKER: &str = "# kubectl-smh demo kubeconfig";
+
+/// Which clusters to start and what to attach to them.
+#[derive(Clone)]
+pub struct FleetOptions {
+    pub clusters: Vec<ClusterOptions>,
+    pub hooks: Vec<StartHook>,
+}
+
+impl FleetOptions {
+    /// Service Mesh Hub's two-cluster layout: `mgmt-cluster` (SMH CRDs and the
+    /// `service-mesh-hub` namespace, pods in 10.1.0.0/16) and `remote-cluster` (pods in
+    /// 10.2.0.0/16), both with Istio's networking CRDs.
+    pub fn demo() -> Self {
+        let mut mgmt = ClusterOptions::new(MGMT_CLUSTER);
+        mgmt.pod_octet = 1;
+        mgmt.smh_crds = true;
+        mgmt.namespaces = vec![crate::consts::SMH_NAMESPACE.to_string()];
+        let mut remote = ClusterOptions::new(REMOTE_CLUSTER);
+        remote.pod_octet = 2;
+        FleetOptions {
+            clusters: vec![mgmt, remote],
+            hooks: Vec::new(),
+        }
+    }
+}
+
+/// Running clusters.
+pub struct SimFleet {
+    clusters: Vec<SimCluster>,
+}
+
+/// `GET /readyz` over a fresh connection; true on a 200 answer.
+pub async fn probe_ready(addr: std::net::SocketAddr) -> bool {
+    let attempt = async {
+        let mut s = TcpStream::connect(addr).await.ok()?;
+        s.write_all(b"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            .await
+            .ok()?;
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).await.ok()?;
+        Some(buf.starts_with(b"HTTP/1.1 200"))
+    };
+    tokio::time::timeout(Duration::from_secs(2), attempt)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or(false)
+}
+
+impl SimFleet {
+    /// Start the clusters, run the hooks, check readiness, switch on faults.
+    pub async fn start(opts: FleetOptions) -> Result<SimFleet, SimError> {
+        let mut names: Vec<String> = opts.clusters.iter().map(|c| c.name.clone()).collect();
+        names.sort();
+        let unique = names.windows(2).all(|w| w[0] != w[1]);
+        if !unique || names.iter().any(String::is_empty) {
+            return Err(SimError::Names(names));
+        }
+        let mut clusters = Vec::new();
+        for c in &opts.clusters {
+            clusters.push(SimCluster::start_without_faults(c.clone()).await?);
+        }
+        let handles: Vec<ClusterHandle> = clusters.iter().map(SimCluster::handle).collect();
+        for (c, h) in clusters.iter().zip(&handles) {
+            for hook in &opts.hooks {
+                let attached = hook(h, &handles).map_err(|message| SimError::Hook {
+                    cluster: c.name().to_string(),
+                    message,
+                })?;
+                for a in attached {
+                    match a {
+                        Attachment::Task(t) => c.attach(vec![t]),
+                        Attachment::Guard(g) => c.attach_guard(g),
+                    }
+                }
+            }
+        }
+        for c in &clusters {
+            if !probe_ready(c.addr()).await {
+                return Err(SimError::NotReady {
+                    cluster: c.name().to_string(),
+                    url: c.url(),
+                });
+            }
+        }
+        for (c, o) in clusters.iter().zip(&opts.clusters) {
+            c.faults().set(o.faults.clone());
+        }
+        Ok(SimFleet { clusters })
+    }
+
+    pub fn clusters(&self) -> &[SimCluster] {
+        &self.clusters
+    }
+
+    pub fn cluster(&self, name: &str) -> Option<&SimCluster> {
+        self.clusters.iter().find(|c| c.name() == name)
+    }
+
+    /// A kubeconfig with one cluster and one context per simulated cluster (named after it),
+    /// a token user, and the first cluster as the current context.
+    pub fn kubeconfig_yaml(&self) -> String {
+        let mut y = format!(
+            "{KUBECONFIG_MARKER}: written by `kubectl smh demo up`, removed when it stops.\napiVersion: v1\nkind: Config\nclusters:\n"
+        );
+        for c in &self.clusters {
+            y.push_str(&format!(
+                "- name: {}\n  cluster:\n    server: {}\n",
+                c.name(),
+                c.url()
+            ));
+        }
+        y.push_str("contexts:\n");
+        for c in &self.clusters {
+            y.push_str(&format!(
+                "- name: {n}\n  context:\n    cluster: {n}\n    user: {KUBECONFIG_USER}\n    namespace: default\n",
+                n = c.name()
+            ));
+        }
+        let current = self.clusters.first().map(|c| c.name()).unwrap_or_default();
+        y.push_str(&format!(
+            "users:\n- name: {KUBECONFIG_USER}\n  user:\n    token: {DUMMY_TOKEN}\ncurrent-context: {current}\npreferences: {{}}\n"
+        ));
+        y
+    }
+
+    /// Write the kubeconfig atomically: to a temporary file beside `path`, then renamed.
+    pub fn write_kubeconfig(&self, path: &Path) -> Result<(), SimError> {
+        let err = |source| SimError::Kubeconfig {
+            path: path.display().to_string(),
+            source,
+        };
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let file = path
+            .file_name()
+            .map(|f| f.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let tmp = dir.join(format!(".{file}.{}.tmp", std::process::id()));
+        std::fs::write(&tmp, self.kubeconfig_yaml()).map_err(err)?;
+        std::fs::rename(&tmp, path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            err(e)
+        })
+    }
+
+    /// Stop every cluster.
+    pub async fn shutdown(&self) {
+        for c in &self.clusters {
+            c.shutdown().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn demo_fleet_and_kubeconfig() {
+        let calls = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = calls.clone();
+        let hook: StartHook = Arc::new(move |me: &ClusterHandle, all: &[ClusterHandle]| {
+            seen.lock().unwrap().push((me.name.clone(), all.len()));
+            Ok(Vec::new())
+        });
+        let mut opts = FleetOptions::demo();
+        opts.hooks.push(hook);
+        let fleet = SimFleet::start(opts).await.unwrap();
+        assert_eq!(
+            *calls.lock().unwrap(),
+            vec![
+                ("mgmt-cluster".to_string(), 2),
+                ("remote-cluster".to_string(), 2)
+            ]
+        );
+        let y = fleet.kubeconfig_yaml();
+        assert!(y.starts_with(KUBECONFIG_MARKER));
+        assert!(y.contains("current-context: mgmt-cluster"));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kc");
+        fleet.write_kubeconfig(&path).unwrap();
+        let kc = kube::config::Kubeconfig::read_from(&path).unwrap();
+        assert_eq!(kc.current_context.as_deref(), Some("mgmt-cluster"));
+        let names: Vec<&str> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, vec!["mgmt-cluster", "remote-cluster"]);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
+        assert!(
+            SimFleet::start(FleetOptions {
+                clusters: vec![ClusterOptions::new("a"), ClusterOptions::new("a")],
+                hooks: vec![]
+            })
+            .await
+            .is_err()
+        );
+        fleet.shutdown().await;
+        assert!(!probe_ready(fleet.clusters()[0].addr()).await);
+        let failing: StartHook =
+            Arc::new(|_: &ClusterHandle, _: &[ClusterHandle]| Err("no".to_string()));
+        let mut opts = FleetOptions::demo();
+        opts.hooks.push(failing);
+        let err = SimFleet::start(opts).await.err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "cluster mgmt-cluster: start hook failed: no"
+        );
+    }
+}

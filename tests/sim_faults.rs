@@ -1,0 +1,173 @@
+//! Fault knobs of the simulated clusters, observed by a kube-rs client: latency, injected
+//! 500 and 429 answers, requests that are never answered, and clusters that stop answering.
+
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::Api;
+use kube::{Client, Config, Error};
+use kubectl_smh::sim::cluster::{ClusterOptions, SimCluster};
+use kubectl_smh::sim::faults::{ErrorKind, FaultConfig, Unreachable};
+use kubectl_smh::sim::fleet::{FleetOptions, SimFleet};
+
+fn client(c: &SimCluster, read_timeout: Option<Duration>, retry: bool) -> Client {
+    let mut cfg = Config::new(c.url().parse().unwrap());
+    cfg.read_timeout = read_timeout;
+    cfg.connect_timeout = Some(Duration::from_secs(2));
+    cfg.default_retry = retry;
+    Client::try_from(cfg).unwrap()
+}
+
+async fn get_default(client: &Client) -> Result<Namespace, Error> {
+    Api::<Namespace>::all(client.clone()).get("default").await
+}
+
+#[tokio::test]
+async fn latency_is_added_to_every_request() {
+    let c = SimCluster::start(ClusterOptions::new("slow"))
+        .await
+        .unwrap();
+    let cl = client(&c, None, false);
+    get_default(&cl).await.unwrap();
+    c.faults().set_latency(Duration::from_millis(150));
+    let t = Instant::now();
+    for _ in 0..3 {
+        get_default(&cl).await.unwrap();
+    }
+    let took = t.elapsed();
+    assert!(
+        took >= Duration::from_millis(450),
+        "3 requests with 150 ms latency took {took:?}"
+    );
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn injected_500s_follow_the_rate() {
+    let mut o = ClusterOptions::new("flaky");
+    o.faults = FaultConfig {
+        errors: vec![(0.5, ErrorKind::Internal)],
+        seed: Some(42),
+        ..Default::default()
+    };
+    let c = SimCluster::start(o).await.unwrap();
+    let cl = client(&c, None, false);
+    let mut failed = 0;
+    for _ in 0..200 {
+        match get_default(&cl).await {
+            Ok(_) => {}
+            Err(Error::Api(s)) => {
+                assert_eq!((s.code, s.reason.as_str()), (500, "InternalError"));
+                failed += 1;
+            }
+            Err(e) => panic!("unexpected error {e:?}"),
+        }
+    }
+    assert!(
+        (70..=130).contains(&failed),
+        "{failed} of 200 failed at rate 0.5"
+    );
+    c.faults().set_error_rate(ErrorKind::Internal, 1.0);
+    assert!(get_default(&cl).await.is_err());
+    c.faults().clear();
+    get_default(&cl).await.unwrap();
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn injected_429s_carry_retry_after() {
+    let c = SimCluster::start(ClusterOptions::new("busy"))
+        .await
+        .unwrap();
+    c.faults().set_error_rate(ErrorKind::TooManyRequests, 1.0);
+    let cl = client(&c, None, false);
+    let req = axum::http::Request::get("/api/v1/namespaces/default")
+        .body(vec![])
+        .unwrap();
+    let resp = cl.send(req.map(Into::into)).await.unwrap();
+    assert_eq!(resp.status().as_u16(), 429);
+    assert_eq!(resp.headers().get("retry-after").unwrap(), "1");
+    match get_default(&cl).await {
+        Err(Error::Api(s)) => assert_eq!((s.code, s.reason.as_str()), (429, "TooManyRequests")),
+        other => panic!("expected 429, got {other:?}"),
+    }
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn unanswered_requests_time_out() {
+    let c = SimCluster::start(ClusterOptions::new("silent"))
+        .await
+        .unwrap();
+    let cl = client(&c, Some(Duration::from_millis(300)), false);
+    get_default(&cl).await.unwrap();
+    c.faults().set_error_rate(ErrorKind::Timeout, 1.0);
+    let t = Instant::now();
+    let err = get_default(&cl).await.unwrap_err();
+    assert!(t.elapsed() >= Duration::from_millis(300));
+    assert!(
+        !matches!(err, Error::Api(_)),
+        "a timeout, not an answer: {err:?}"
+    );
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn unreachable_clusters_hang_or_close_and_recover() {
+    let c = SimCluster::start(ClusterOptions::new("down"))
+        .await
+        .unwrap();
+    let cl = client(&c, Some(Duration::from_millis(300)), false);
+    get_default(&cl).await.unwrap();
+
+    c.faults().set_unreachable(Some(Unreachable::Hang));
+    let t = Instant::now();
+    assert!(get_default(&cl).await.is_err());
+    assert!(
+        t.elapsed() >= Duration::from_millis(300),
+        "hang means the client's timeout fires"
+    );
+    // A new connection is accepted but never answered either.
+    let fresh = client(&c, Some(Duration::from_millis(300)), false);
+    assert!(get_default(&fresh).await.is_err());
+
+    c.faults().set_unreachable(Some(Unreachable::Close));
+    let t = Instant::now();
+    assert!(get_default(&fresh).await.is_err());
+    assert!(
+        t.elapsed() < Duration::from_millis(300),
+        "closed connections fail at once, took {:?}",
+        t.elapsed()
+    );
+
+    c.faults().set_unreachable(None);
+    get_default(&client(&c, Some(Duration::from_secs(5)), false))
+        .await
+        .unwrap();
+    c.shutdown().await;
+}
+
+#[tokio::test]
+async fn fleet_faults_start_after_the_readiness_check() {
+    let mut opts = FleetOptions::demo();
+    opts.clusters[1].faults.unreachable = Some(Unreachable::Hang);
+    opts.clusters[1].faults.latency = Duration::from_millis(10);
+    let fleet = SimFleet::start(opts)
+        .await
+        .expect("a hanging cluster still starts");
+    let remote = fleet.cluster("remote-cluster").unwrap();
+    assert_eq!(
+        remote.faults().config().unreachable,
+        Some(Unreachable::Hang)
+    );
+    assert!(
+        get_default(&client(remote, Some(Duration::from_millis(200)), false))
+            .await
+            .is_err()
+    );
+    let mgmt = fleet.cluster("mgmt-cluster").unwrap();
+    get_default(&client(mgmt, Some(Duration::from_secs(5)), false))
+        .await
+        .unwrap();
+    fleet.shutdown().await;
+}
