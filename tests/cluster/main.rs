@@ -6,6 +6,7 @@
 //! path, so a developer's setup never leaks in.
 
 mod demo;
+mod demo_http;
 mod fake_api;
 
 use std::collections::BTreeMap;
