@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use hyper::http::uri as http_uri;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use super::error::{ClusterError, ConfigError};
@@ -210,6 +211,25 @@ impl KubeconfigSet {
         cluster.server.as_deref().map(redact_server)
     }
 
+    /// Whether the context's cluster sets `proxy-url`.
+    fn cluster_has_proxy_url(&self, context: &ContextName) -> bool {
+        let Some(ctx) = self
+            .merged
+            .contexts
+            .iter()
+            .find(|c| c.name == context.as_str())
+            .and_then(|c| c.context.as_ref())
+        else {
+            return false;
+        };
+        self.merged
+            .clusters
+            .iter()
+            .find(|c| c.name == ctx.cluster)
+            .and_then(|c| c.cluster.as_ref())
+            .is_some_and(|c| c.proxy_url.as_deref().is_some_and(|p| !p.is_empty()))
+    }
+
     /// Fails with the list of contexts when `context` is not in the kubeconfig.
     pub fn require(&self, context: &ContextName, from: &str) -> Result<(), ConfigError> {
         if self.contains(context) {
@@ -245,6 +265,15 @@ impl KubeconfigSet {
                 file: self.file_of(context).map(Path::to_path_buf),
                 detail: e.to_string(),
             })?;
+        // Like kubectl (Go's ProxyFromEnvironment), never send requests for a loopback API
+        // server (the demo clusters, `kubectl proxy`, kind) through a proxy taken from
+        // HTTPS_PROXY; a `proxy-url` in the kubeconfig is still honoured.
+        if config.proxy_url.is_some()
+            && is_loopback(&config.cluster_url)
+            && !self.cluster_has_proxy_url(context)
+        {
+            config.proxy_url = None;
+        }
         // kube applies these on its hyper connector (hyper-timeout): the connect timeout
         // covers TCP and TLS, the read timeout each wait for response bytes, the write
         // timeout each send. `reset_reader_on_write` makes the read timeout count from the
@@ -259,6 +288,18 @@ impl KubeconfigSet {
         }
         Ok(config)
     }
+}
+
+/// Whether a URL's host is `localhost` or a loopback address.
+pub fn is_loopback(uri: &http_uri::Uri) -> bool {
+    let Some(host) = uri.host() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// What a command needs to know to resolve contexts, taken from the global flags.
@@ -854,6 +895,21 @@ users:
             e.starts_with("context \"nope\" (from --mgmt-context) is not in the kubeconfig"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for (url, want) in [
+            ("http://127.0.0.1:6443", true),
+            ("https://127.3.4.5", true),
+            ("https://localhost:8443", true),
+            ("https://[::1]:6443", true),
+            ("https://10.0.0.1:6443", false),
+            ("https://kube.example.com", false),
+        ] {
+            let uri: http_uri::Uri = url.parse().unwrap();
+            assert_eq!(is_loopback(&uri), want, "{url}");
+        }
     }
 
     #[test]

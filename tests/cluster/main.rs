@@ -626,6 +626,32 @@ fn version_prints_server_versions_and_fails_with_3_on_an_unreachable_cluster() {
 }
 
 #[test]
+fn an_environment_proxy_is_not_used_for_loopback_servers_but_proxy_url_is() {
+    let api = Fake::new("v1.32.0").serve_in_thread();
+    let dead_proxy = closed_port();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = write_kubeconfig(dir.path(), &[("mgmt-cluster", format!("http://{api}"))]);
+    let reg = dir.path().join("clusters.yaml");
+    cmd(&kc, &reg)
+        .env("HTTPS_PROXY", format!("http://{dead_proxy}"))
+        .args(["version"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Server Version: v1.32.0"));
+    // An explicit proxy-url in the kubeconfig is honoured (and here fails).
+    let text = std::fs::read_to_string(&kc).unwrap().replace(
+        &format!("    server: http://{api}\n"),
+        &format!("    server: http://{api}\n    proxy-url: http://{dead_proxy}\n"),
+    );
+    std::fs::write(&kc, text).unwrap();
+    cmd(&kc, &reg)
+        .args(["version"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("refused the connection"));
+}
+
+#[test]
 fn cluster_register_list_deregister() {
     let dir = tempfile::tempdir().unwrap();
     let kc = write_kubeconfig(
