@@ -1,1 +1,3 @@
-//! TODO(skeleton)
+//! All kube I/O: contexts and clients, discovery, apply and status, probes.
+
+pub mod probe;
