@@ -89,7 +89,7 @@ _kubectl__smh() {
 
     case "${cmd}" in
         kubectl__smh)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version version completion validate translate install cluster apply failover describe check drill demo"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version version completion validate translate install cluster apply failover describe check drill demo"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -123,6 +123,10 @@ _kubectl__smh() {
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
                     return 0
                     ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -135,7 +139,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__apply)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -167,6 +171,10 @@ _kubectl__smh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -181,7 +189,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__check)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -213,6 +221,10 @@ _kubectl__smh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -227,7 +239,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__cluster)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version register list deregister"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version register list deregister"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -261,6 +273,10 @@ _kubectl__smh() {
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
                     return 0
                     ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -273,7 +289,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__cluster__subcmd__deregister)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -305,6 +321,10 @@ _kubectl__smh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -319,7 +339,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__cluster__subcmd__list)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -353,6 +373,10 @@ _kubectl__smh() {
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
                     return 0
                     ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -365,7 +389,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__cluster__subcmd__register)
-            opts="-n -o -y -v -h -V --context --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --context --force --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -403,6 +427,10 @@ _kubectl__smh() {
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
                     return 0
                     ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -415,7 +443,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__completion)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version bash zsh fish powershell"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version bash zsh fish powershell"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -447,6 +475,10 @@ _kubectl__smh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -461,7 +493,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__demo)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version up guide"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version up guide"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -495,6 +527,10 @@ _kubectl__smh() {
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
                     return 0
                     ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -507,7 +543,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__demo__subcmd__guide)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -541,6 +577,10 @@ _kubectl__smh() {
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
                     return 0
                     ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -553,7 +593,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__demo__subcmd__up)
-            opts="-n -o -y -v -h -V --kubeconfig-out --rollout-delay --latency --error-rate --unreachable --mode --istio-version --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig-out --rollout-delay --latency --error-rate --unreachable --mode --istio-version --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -615,6 +655,10 @@ _kubectl__smh() {
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
                     return 0
                     ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -627,7 +671,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__describe)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -661,6 +705,10 @@ _kubectl__smh() {
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
                     return 0
                     ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -673,7 +721,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__drill)
-            opts="-n -o -y -v -h -V --name --dry-run --break --probe-workload --probe-port --probe-path --probe-rate --probe-timeout --expect-primary --expect-failover --expect-error --failover-timeout --failback-timeout --max-errors --steady-window --baseline-probes --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version restore"
+            opts="-n -o -y -v -h -V --name --dry-run --break --probe-workload --probe-port --probe-path --probe-rate --probe-timeout --expect-primary --expect-failover --expect-error --failover-timeout --failback-timeout --max-errors --steady-window --baseline-probes --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version restore"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -767,6 +815,10 @@ _kubectl__smh() {
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
                     return 0
                     ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -779,7 +831,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__drill__subcmd__restore)
-            opts="-n -o -y -v -h -V --id --dry-run --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --id --dry-run --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -817,6 +869,10 @@ _kubectl__smh() {
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
                     return 0
                     ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -829,7 +885,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__failover)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version create list delete test"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version create list delete test"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -861,6 +917,10 @@ _kubectl__smh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -875,7 +935,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__failover__subcmd__create)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -907,6 +967,10 @@ _kubectl__smh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -921,7 +985,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__failover__subcmd__delete)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -953,6 +1017,10 @@ _kubectl__smh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -967,7 +1035,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__failover__subcmd__list)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -999,6 +1067,10 @@ _kubectl__smh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)
@@ -1013,7 +1085,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__failover__subcmd__test)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1047,6 +1119,10 @@ _kubectl__smh() {
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
                     return 0
                     ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1059,7 +1135,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__install)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1093,6 +1169,10 @@ _kubectl__smh() {
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
                     return 0
                     ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1105,7 +1185,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__translate)
-            opts="-f -n -o -y -v -h -V --filename --topology --only-cluster --explain --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-f -n -o -y -v -h -V --filename --topology --only-cluster --explain --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1155,6 +1235,10 @@ _kubectl__smh() {
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
                     return 0
                     ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1167,7 +1251,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__validate)
-            opts="-f -n -o -y -v -h -V --filename --topology --strict --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-f -n -o -y -v -h -V --filename --topology --strict --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1213,6 +1297,10 @@ _kubectl__smh() {
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
                     return 0
                     ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
+                    return 0
+                    ;;
                 --request-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1225,7 +1313,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__version)
-            opts="-n -o -y -v -h -V --client --kubeconfig --mgmt-context --cluster --namespace --output --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --client --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1257,6 +1345,10 @@ _kubectl__smh() {
                     ;;
                 -o)
                     COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
                     return 0
                     ;;
                 --request-timeout)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_kubectl_smh_global_optspecs
-    string join \n kubeconfig= mgmt-context= cluster= n/namespace= o/output= request-timeout= y/yes no-color v/verbose h/help V/version
+    string join \n kubeconfig= mgmt-context= cluster= n/namespace= o/output= istio-mode= request-timeout= y/yes no-color v/verbose h/help V/version
 end
 
 function __fish_kubectl_smh_needs_command
@@ -31,6 +31,8 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -s n -l namespace 
 complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
 yaml\t''
 json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
+multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
@@ -56,8 +58,10 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -s n -l
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
 yaml\t''
 json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
+multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -l client -d 'Print only the client version; do not contact any cluster'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -l client -d 'Print only the client version; read no kubeconfig and contact no cluster'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -70,6 +74,8 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -s n
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
 yaml\t''
 json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
+multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
@@ -85,6 +91,8 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s n -
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
 yaml\t''
 json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
+multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l strict -d 'Treat warnings as errors (exit 2 when there are any)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s y -l yes -d 'Never prompt; answer yes to confirmations'
@@ -102,6 +110,8 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s n 
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
 yaml\t''
 json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
+multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l explain -d 'Also print, on stderr, every choice that depends on the topology (multi-cluster mode, aggregate cluster config type, hosts)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s y -l yes -d 'Never prompt; answer yes to confirmations'
@@ -116,6 +126,8 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -s n -l
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
 yaml\t''
 json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
+multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
@@ -129,6 +141,8 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
 yaml\t''
 json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
+multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
@@ -136,9 +150,9 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -s h -l help -d 'Print help'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -s V -l version -d 'Print version'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -f -a "register" -d 'Map an SMH cluster name to a kubeconfig context'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -f -a "list" -d 'List the registered clusters'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -f -a "list" -d 'List the cluster names that resolve to a context, and how'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -f -a "deregister" -d 'Remove a cluster name from the registry'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -l context -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -l context -d 'The kubeconfig context that serves this cluster' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
@@ -146,11 +160,14 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __f
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
 yaml\t''
 json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
+multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -l force -d 'Register the context even if it is not in the kubeconfig (yet)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -s v -l verbose -d 'More detail on stderr (repeat for more)'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -s V -l version -d 'Print version'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
@@ -159,11 +176,13 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __f
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
 yaml\t''
 json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
+multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr (repeat for more)'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
@@ -172,6 +191,8 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __f
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
 yaml\t''
 json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
+multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
@@ -185,6 +206,8 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -s n -l n
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
 yaml\t''
 json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
+multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
@@ -198,6 +221,8 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and no
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
 yaml\t''
 json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
+multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
@@ -215,6 +240,8 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
 yaml\t''
 json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
+multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
@@ -228,6 +255,8 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
 yaml\t''
 json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
+multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
@@ -241,6 +270,8 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
 yaml\t''
 json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
+multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
@@ -254,6 +285,8 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
 yaml\t''
 json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
+multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
@@ -267,6 +300,8 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -s n -
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
 yaml\t''
 json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
+multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
@@ -280,6 +315,8 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -s n -l n
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
 yaml\t''
 json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
+multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
@@ -308,6 +345,8 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not _
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
 yaml\t''
 json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
+multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l dry-run -d 'Print the plan and the patches; change nothing'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -s y -l yes -d 'Never prompt; answer yes to confirmations'
@@ -324,6 +363,8 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fis
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
 yaml\t''
 json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
+multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -l dry-run -d 'Print the restore patches; change nothing'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -s y -l yes -d 'Never prompt; answer yes to confirmations'
@@ -338,6 +379,8 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
 yaml\t''
 json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
+multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
@@ -361,6 +404,8 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
 yaml\t''
 json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
+multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
@@ -374,6 +419,8 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -s o -l output -d 'Output format (default: table on a terminal; each command documents its own default)' -r -f -a "table\t''
 yaml\t''
 json\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
+multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -l no-color -d 'Disable colour (also when NO_COLOR is set)'

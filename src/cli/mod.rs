@@ -70,6 +70,12 @@ pub struct GlobalArgs {
     #[arg(short = 'o', long, global = true, value_enum)]
     pub output: Option<OutputFormat>,
 
+    /// Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH's
+    /// `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8
+    /// endpoint discovery across clusters with remote secrets).
+    #[arg(long, global = true, value_enum, value_name = "MODE")]
+    pub istio_mode: Option<IstioMode>,
+
     /// How long to wait for a single API request before giving up (e.g. 10s, 1m).
     #[arg(long, global = true, default_value = "10s", value_parser = parse_duration_arg)]
     pub request_timeout: Duration,
@@ -93,6 +99,22 @@ pub enum OutputFormat {
     Table,
     Yaml,
     Json,
+}
+
+/// `--istio-mode` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum IstioMode {
+    Global,
+    MultiPrimary,
+}
+
+impl From<IstioMode> for crate::model::topology::MultiClusterMode {
+    fn from(m: IstioMode) -> Self {
+        match m {
+            IstioMode::Global => crate::model::topology::MultiClusterMode::Global,
+            IstioMode::MultiPrimary => crate::model::topology::MultiClusterMode::MultiPrimary,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,1 +1,23 @@
-//! TODO(skeleton)
+//! All kube I/O: kubeconfig and contexts, clients, errors a user can act on, discovery of
+//! what each cluster runs into a [`crate::model::Topology`], probes.
+//!
+//! - [`context`]: the kubeconfig (read once), cluster name → context resolution, clients;
+//! - [`registry`]: the `cluster register` file;
+//! - [`target`]: what the user sees before anything changes;
+//! - [`error`]: [`ConfigError`] (exit 2) and [`ClusterError`] (exit 3);
+//! - [`discovery`]: one concurrent sweep over all clusters → Topology;
+//! - [`probe`]: probe requests through `pods/portforward`.
+
+pub mod context;
+pub mod discovery;
+pub mod error;
+pub mod names;
+pub mod probe;
+pub mod registry;
+pub mod target;
+
+pub use context::{ClusterClient, ContextOptions, Contexts, KubeconfigOrigin, KubeconfigSet};
+pub use error::{ApiOp, ClusterError, ConfigError};
+pub use names::{ClusterName, ContextName};
+pub use registry::Registry;
+pub use target::{MappingSource, Target, targets_banner};

@@ -215,6 +215,7 @@ mod tests {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            selector: Default::default(),
         }
     }
 
@@ -230,6 +231,7 @@ mod tests {
             clusters: vec![
                 ClusterTopology {
                     name: "a".into(),
+                    context: None,
                     cluster_domain: "cluster.local".into(),
                     mesh: Some(mesh.clone()),
                     services: vec![
@@ -240,6 +242,7 @@ mod tests {
                 },
                 ClusterTopology {
                     name: "b".into(),
+                    context: None,
                     cluster_domain: "cluster.local".into(),
                     mesh: Some(mesh),
                     services: vec![svc("reviews", "other", true, &[("app", "reviews")])],

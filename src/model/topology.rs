@@ -24,6 +24,9 @@ pub struct Topology {
 pub struct ClusterTopology {
     /// The SMH cluster name (`clusterName` in manifests).
     pub name: String,
+    /// The kubeconfig context that served this cluster, when discovered online.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
     /// The Kubernetes cluster domain; `cluster.local` unless set.
     #[serde(default = "default_cluster_domain")]
     pub cluster_domain: String,
@@ -82,6 +85,10 @@ pub struct Service {
     /// Service labels (used by `kubeServiceMatcher`).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub labels: std::collections::BTreeMap<String, String>,
+    /// The Service's pod selector (`spec.selector`): which workloads back it (the drill
+    /// breaks the deployments whose pod labels match it).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub selector: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -458,7 +465,10 @@ impl Topology {
                         ),
                     ));
                 }
-                let mut seen_ports: std::collections::BTreeMap<u32, usize> = Default::default();
+                // Kubernetes allows one port number with different protocols (kube-dns: 53/UDP
+                // and 53/TCP); only the same number and protocol twice is a duplicate.
+                let mut seen_ports: std::collections::BTreeMap<(u32, String), usize> =
+                    Default::default();
                 for (pi, port) in svc.ports.iter().enumerate() {
                     let at = |f: &str| format!("clusters[{ci}].services[{si}].ports[{pi}]{f}");
                     let errs = k8s::is_valid_port_num(i64::from(port.port));
@@ -468,10 +478,14 @@ impl Topology {
                             format!("Invalid value: {}: {}", port.port, errs.join(", ")),
                         ));
                     }
-                    if let Some(first) = seen_ports.insert(port.port, pi) {
+                    let key = (port.port, port.protocol.to_ascii_uppercase());
+                    if let Some(first) = seen_ports.insert(key, pi) {
                         out.push((
                             at(".port"),
-                            format!("Duplicate value: port {} is also ports[{first}]", port.port),
+                            format!(
+                                "Duplicate value: port {}/{} is also ports[{first}]",
+                                port.port, port.protocol
+                            ),
                         ));
                     }
                     if !matches!(port.protocol.as_str(), "TCP" | "UDP" | "SCTP") {
@@ -764,6 +778,8 @@ impl Topology {
                                     ]
                                     .into_iter()
                                     .collect(),
+                                    // Unknown offline; discovery fills it in.
+                                    selector: BTreeMap::new(),
                                 }
                             })
                             .collect()
@@ -771,6 +787,7 @@ impl Topology {
                     .unwrap_or_default();
                 ClusterTopology {
                     name,
+                    context: None,
                     cluster_domain: default_cluster_domain(),
                     mesh: Some(Mesh::default_istio()),
                     services: svcs,

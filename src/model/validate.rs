@@ -698,6 +698,7 @@ impl<'a> Validator<'a> {
             ports: Vec::new(),
             sidecar_workloads: true,
             labels: BTreeMap::new(),
+            selector: BTreeMap::new(),
         };
         self.tps.iter().any(|info| {
             info.tp.spec.outlier_detection.is_some()

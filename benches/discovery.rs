@@ -1,0 +1,130 @@
+//! Discovery over several clusters costs about what it costs over one: `discover` over 1 and
+//! over 5 simulated clusters, each API server with 50 ms of injected latency per request
+//! (DESIGN §6: 5 clusters under 1.5× one cluster).
+//!
+//! Run: `cargo bench --bench discovery`.
+
+use std::time::{Duration, Instant};
+
+use kubectl_smh::cluster::discovery::{DiscoveryOptions, discover};
+use kubectl_smh::cluster::{ClusterName, Contexts, KubeconfigOrigin, KubeconfigSet, Registry};
+use kubectl_smh::model::topology::MultiClusterMode;
+use kubectl_smh::sim::cluster::ClusterOptions;
+use kubectl_smh::sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
+
+const LATENCY: Duration = Duration::from_millis(50);
+const RUNS: usize = 10;
+
+fn p50(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let mut opts = FleetOptions::demo();
+    for (i, name) in ["c3", "c4", "c5"].iter().enumerate() {
+        let mut c = ClusterOptions::new(name);
+        c.pod_octet = 3 + i as u8;
+        opts.clusters.push(c);
+    }
+    for c in opts.clusters.iter_mut() {
+        c.rollout_delay = Duration::from_millis(50);
+    }
+    opts.hooks
+        .push(bookinfo_world(MultiClusterMode::Global, "1.24.2"));
+    let fleet = SimFleet::start(opts).await.expect("fleet");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("kubeconfig.yaml");
+    fleet.write_kubeconfig(&path).expect("kubeconfig");
+    let contexts = Contexts::new(
+        KubeconfigSet::load_origin(KubeconfigOrigin::Flag(path)).expect("kubeconfig"),
+        Default::default(),
+        Registry::empty(dir.path().join("clusters.yaml")),
+        None,
+        Duration::from_secs(10),
+    );
+    let all: Vec<ClusterName> = ["mgmt-cluster", "remote-cluster", "c3", "c4", "c5"]
+        .into_iter()
+        .map(ClusterName::from)
+        .collect();
+    let targets = contexts.describe_targets(&all, false).expect("targets");
+    let clients = contexts.clients(&targets).await.expect("clients");
+    let opts = DiscoveryOptions::default();
+    // The single-cluster case is the largest cluster: the management cluster with bookinfo.
+    let mgmt: Vec<_> = clients
+        .iter()
+        .filter(|c| c.target.display_name() == "mgmt-cluster")
+        .cloned()
+        .collect();
+
+    // Let bookinfo roll out, without latency.
+    let start = Instant::now();
+    loop {
+        let r = discover(&clients, &opts).await;
+        let ready = r
+            .topology
+            .cluster("mgmt-cluster")
+            .is_some_and(|c| c.services.iter().filter(|s| s.sidecar_workloads).count() >= 4);
+        if ready || start.elapsed() > Duration::from_secs(20) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for c in fleet.clusters() {
+        c.faults().set_latency(LATENCY);
+    }
+
+    let mut one = Vec::new();
+    let mut five = Vec::new();
+    let services = |r: &kubectl_smh::cluster::discovery::DiscoveryResult| {
+        r.topology
+            .clusters
+            .iter()
+            .map(|c| c.services.len())
+            .sum::<usize>()
+    };
+    let mut counts = (0, 0);
+    for _ in 0..RUNS {
+        let t = Instant::now();
+        let r = discover(&mgmt, &opts).await;
+        one.push(t.elapsed());
+        assert!(
+            r.per_cluster_errors.is_empty(),
+            "{:?}",
+            r.per_cluster_errors
+        );
+        counts.0 = services(&r);
+        let t = Instant::now();
+        let r = discover(&clients, &opts).await;
+        five.push(t.elapsed());
+        assert!(
+            r.per_cluster_errors.is_empty(),
+            "{:?}",
+            r.per_cluster_errors
+        );
+        assert_eq!(r.topology.clusters.len(), 5);
+        counts.1 = services(&r);
+    }
+    let (a, b) = (p50(one), p50(five));
+    println!(
+        "discover, {} ms API latency, {RUNS} runs each (p50):",
+        LATENCY.as_millis()
+    );
+    println!(
+        "  1 cluster (mgmt-cluster): {:>7.1} ms  ({} services)",
+        a.as_secs_f64() * 1e3,
+        counts.0
+    );
+    println!(
+        "  5 clusters:               {:>7.1} ms  ({} services)",
+        b.as_secs_f64() * 1e3,
+        counts.1
+    );
+    let ratio = b.as_secs_f64() / a.as_secs_f64();
+    println!(
+        "  ratio {ratio:.2} (target < 1.5): {}",
+        if ratio < 1.5 { "met" } else { "NOT met" }
+    );
+    fleet.shutdown().await;
+}

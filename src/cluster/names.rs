@@ -1,0 +1,116 @@
+//! Newtypes for the two names that are easiest to mix up: the SMH cluster name used in
+//! manifests (`clusterName: remote-cluster`) and the kubeconfig context that serves it.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// An SMH cluster name, as manifests use it in `clusterName`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ClusterName(String);
+
+/// A kubeconfig context name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ContextName(String);
+
+impl ClusterName {
+    pub fn new(name: impl Into<String>) -> Self {
+        ClusterName(name.into())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// Checks that the name can be used as an SMH cluster name: a DNS-1123 subdomain
+    /// (lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit,
+    /// at most 253 characters), as SMH's KubernetesCluster objects required.
+    pub fn validate(&self) -> Result<(), String> {
+        let s = &self.0;
+        if s.is_empty() {
+            return Err("a cluster name must not be empty".to_string());
+        }
+        if s.len() > 253 {
+            return Err(format!(
+                "cluster name {s:?} is {} characters long; the limit is 253",
+                s.len()
+            ));
+        }
+        let ok_char =
+            |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.';
+        let alnum = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+        if !s.chars().all(ok_char)
+            || !s.chars().next().is_some_and(alnum)
+            || !s.chars().last().is_some_and(alnum)
+        {
+            return Err(format!(
+                "cluster name {s:?} is not a DNS-1123 subdomain: use lowercase letters, digits, \
+                 '-' and '.', starting and ending with a letter or digit"
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl ContextName {
+    pub fn new(name: impl Into<String>) -> Self {
+        ContextName(name.into())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ClusterName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for ContextName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for ClusterName {
+    fn from(s: &str) -> Self {
+        ClusterName(s.to_string())
+    }
+}
+
+impl From<&str> for ContextName {
+    fn from(s: &str) -> Self {
+        ContextName(s.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_name_validation() {
+        for good in [
+            "mgmt-cluster",
+            "remote-cluster",
+            "a",
+            "us-east-1.prod",
+            "c0",
+        ] {
+            assert_eq!(ClusterName::from(good).validate(), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "Mgmt",
+            "-a",
+            "a-",
+            "a_b",
+            "a b",
+            "a/b",
+            &"x".repeat(254),
+        ] {
+            assert!(ClusterName::from(bad).validate().is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! `discover` over HTTP against the simulated demo clusters (`src/sim`: API servers on
+//! 127.0.0.1 with simworld's bookinfo world), through a kubeconfig the fleet writes, and the
+//! errors when a cluster stops answering or fails requests (the simulator's fault knobs).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use kubectl_smh::cluster::discovery::{DiscoveryOptions, DiscoveryResult, discover};
+use kubectl_smh::cluster::{
+    ClusterError, ClusterName, Contexts, KubeconfigOrigin, KubeconfigSet, Registry,
+};
+use kubectl_smh::model::topology::MultiClusterMode;
+use kubectl_smh::sim::faults::{ErrorKind, Unreachable};
+use kubectl_smh::sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
+
+async fn fleet(mode: MultiClusterMode) -> SimFleet {
+    let mut opts = FleetOptions::demo();
+    for c in opts.clusters.iter_mut() {
+        c.rollout_delay = Duration::from_millis(50);
+    }
+    opts.hooks.push(bookinfo_world(mode, "1.24.2"));
+    SimFleet::start(opts)
+        .await
+        .expect("the demo clusters start")
+}
+
+fn contexts(fleet: &SimFleet, dir: &Path, timeout: Duration) -> Contexts {
+    let path = dir.join("kubeconfig.yaml");
+    fleet.write_kubeconfig(&path).expect("kubeconfig written");
+    Contexts::new(
+        KubeconfigSet::load_origin(KubeconfigOrigin::Flag(path)).unwrap(),
+        Default::default(),
+        Registry::empty(dir.join("clusters.yaml")),
+        None,
+        timeout,
+    )
+}
+
+fn names() -> Vec<ClusterName> {
+    vec!["mgmt-cluster".into(), "remote-cluster".into()]
+}
+
+fn backed(r: &DiscoveryResult, cluster: &str) -> Vec<String> {
+    r.topology
+        .cluster(cluster)
+        .map(|c| {
+            c.services
+                .iter()
+                .filter(|s| s.namespace == "bookinfo" && s.sidecar_workloads)
+                .map(|s| s.name.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn discover_demo(mode: MultiClusterMode) {
+    let fleet = fleet(mode).await;
+    let dir = tempfile::tempdir().unwrap();
+    let contexts = contexts(&fleet, dir.path(), Duration::from_secs(10));
+    let targets = contexts.describe_targets(&names(), true).unwrap();
+    assert_eq!(targets.len(), 2);
+    assert!(targets[0].mgmt && targets[0].cluster == Some("mgmt-cluster".into()));
+    let clients = contexts.clients(&targets).await.unwrap();
+    // Pods appear as the simulated controllers roll bookinfo out.
+    let start = Instant::now();
+    let result = loop {
+        let r = discover(&clients, &DiscoveryOptions::default()).await;
+        assert!(
+            r.per_cluster_errors.is_empty(),
+            "{:?}",
+            r.per_cluster_errors
+        );
+        if backed(&r, "mgmt-cluster").len() == 4 && backed(&r, "remote-cluster").len() == 2 {
+            break r;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(15),
+            "bookinfo never got sidecar pods"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        backed(&result, "mgmt-cluster"),
+        ["details", "productpage", "ratings", "reviews"]
+    );
+    assert_eq!(backed(&result, "remote-cluster"), ["ratings", "reviews"]);
+    for name in ["mgmt-cluster", "remote-cluster"] {
+        let c = result.topology.cluster(name).unwrap();
+        assert_eq!(c.context.as_deref(), Some(name));
+        let mesh = c.mesh.as_ref().unwrap();
+        assert_eq!(mesh.smh_name(name), format!("istiod-istio-system-{name}"));
+        assert_eq!(
+            (mesh.version.as_str(), mesh.root_namespace.as_str()),
+            ("1.24.2", "istio-system")
+        );
+        assert_eq!(mesh.mode, mode);
+        let facts = &result.facts[&ClusterName::from(name)];
+        assert!(facts.warnings.is_empty(), "{name}: {:?}", facts.warnings);
+        assert!(facts.istio_api_version.is_some());
+        assert_eq!(facts.smh_api_version.is_some(), name == "mgmt-cluster");
+    }
+    assert_eq!(result.topology.check(), Vec::<(String, String)>::new());
+    fleet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discover_the_demo_clusters_in_global_mode() {
+    discover_demo(MultiClusterMode::Global).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discover_the_demo_clusters_in_multi_primary_mode() {
+    discover_demo(MultiClusterMode::MultiPrimary).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demo_cluster_that_stops_answering_or_fails_is_reported_and_the_other_is_kept() {
+    let fleet = fleet(MultiClusterMode::Global).await;
+    let dir = tempfile::tempdir().unwrap();
+    let contexts = contexts(&fleet, dir.path(), Duration::from_millis(500));
+    let targets = contexts.describe_targets(&names(), true).unwrap();
+    let clients = contexts.clients(&targets).await.unwrap();
+    let remote = fleet.cluster("remote-cluster").unwrap();
+
+    remote.faults().set_unreachable(Some(Unreachable::Hang));
+    let r = discover(&clients, &DiscoveryOptions::default()).await;
+    let names: Vec<&str> = r
+        .topology
+        .clusters
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(names, ["mgmt-cluster"]);
+    let e = &r.per_cluster_errors[&ClusterName::from("remote-cluster")];
+    assert!(matches!(e, ClusterError::Timeout { .. }), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "cluster remote-cluster (context remote-cluster, {}) did not answer within 500ms; check the \
+             context or raise --request-timeout",
+            remote.url()
+        )
+    );
+
+    remote.faults().clear();
+    remote.faults().set_error_rate(ErrorKind::Internal, 1.0);
+    let r = discover(&clients, &DiscoveryOptions::default()).await;
+    let e = &r.per_cluster_errors[&ClusterName::from("remote-cluster")];
+    assert!(matches!(e, ClusterError::Server { code: 500, .. }), "{e:?}");
+    assert!(e.to_string().contains("the API server answered 500"), "{e}");
+    assert!(r.topology.cluster("mgmt-cluster").is_some());
+
+    // A re-run after the cluster recovers sees it again.
+    remote.faults().clear();
+    let r = discover(&clients, &DiscoveryOptions::default()).await;
+    assert!(
+        r.per_cluster_errors.is_empty(),
+        "{:?}",
+        r.per_cluster_errors
+    );
+    assert_eq!(r.topology.clusters.len(), 2);
+    fleet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn version_and_cluster_list_on_the_demo_clusters() {
+    let fleet = fleet(MultiClusterMode::Global).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig.yaml");
+    fleet.write_kubeconfig(&kc).unwrap();
+    let reg = dir.path().join("clusters.yaml");
+    let mgmt = fleet.cluster("mgmt-cluster").unwrap().url();
+    let remote = fleet.cluster("remote-cluster").unwrap().url();
+    let run = |args: &'static [&'static str]| {
+        let (kc, reg) = (kc.clone(), reg.clone());
+        tokio::task::spawn_blocking(move || {
+            assert_cmd::cargo::cargo_bin_cmd!("kubectl-smh")
+                .env("KUBECONFIG", &kc)
+                .env("KUBECTL_SMH_CONFIG", &reg)
+                .args(args)
+                .output()
+                .unwrap()
+        })
+    };
+    let out = run(&["version", "--cluster", "remote-cluster=remote-cluster"])
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(lines[1].starts_with("Server Version: v1."), "{stdout}");
+    assert!(
+        lines[1].ends_with(&format!(
+            "(mgmt-cluster, management; context mgmt-cluster, {mgmt})"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        lines[2].ends_with(&format!(
+            "(remote-cluster; context remote-cluster, {remote})"
+        )),
+        "{stdout}"
+    );
+
+    let out = run(&["cluster", "list"]).await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(
+        stdout.contains(&format!(
+            "mgmt-cluster     mgmt-cluster     {mgmt}   same-name"
+        )),
+        "{stdout}"
+    );
+    fleet.shutdown().await;
+}

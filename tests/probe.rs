@@ -1,0 +1,102 @@
+//! Probes through port-forwards to the demo's productpage: keep-alive reuse, concurrent
+//! probes, and transport failures as answers.
+
+use std::time::Duration;
+
+use kubectl_smh::cluster::probe::{ProbeResult, Prober, pick_pod};
+use kubectl_smh::drill::Class;
+use kubectl_smh::drill::classify::Classifier;
+use kubectl_smh::model::topology::MultiClusterMode;
+use kubectl_smh::sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
+
+async fn demo() -> SimFleet {
+    let mut opts = FleetOptions::demo();
+    for c in opts.clusters.iter_mut() {
+        c.rollout_delay = Duration::from_millis(50);
+    }
+    opts.hooks
+        .push(bookinfo_world(MultiClusterMode::Global, "1.24.2"));
+    SimFleet::start(opts).await.expect("demo clusters start")
+}
+
+async fn ready_pod(client: &kube::Client, deployment: &str) -> String {
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            if let Ok(pod) = pick_pod(client, "bookinfo", deployment).await {
+                return pod;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("a ready pod in time")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_productpage_and_classifies_the_primary() {
+    let fleet = demo().await;
+    let client = fleet.cluster("mgmt-cluster").unwrap().client().unwrap();
+    let pod = ready_pod(&client, "productpage-v1").await;
+    let prober = std::sync::Arc::new(Prober::new(
+        client,
+        "bookinfo",
+        &pod,
+        9080,
+        Duration::from_secs(5),
+    ));
+    let classifier = Classifier::bookinfo();
+
+    // Sequential probes reuse connections; concurrent ones open more.
+    let mut classes = Vec::new();
+    for _ in 0..6 {
+        let (result, _) = prober.get("/productpage").await;
+        assert_eq!(result.status(), Some(200), "{result:?}");
+        classes.push(classifier.classify(result.as_answer()).class);
+    }
+    let handles: Vec<_> = (0..6)
+        .map(|_| {
+            let p = prober.clone();
+            tokio::spawn(async move { p.get("/productpage").await.0 })
+        })
+        .collect();
+    for h in handles {
+        let result = h.await.unwrap();
+        classes.push(classifier.classify(result.as_answer()).class);
+    }
+    // Before any failover configuration, reviews v1/v2 on mgmt answer: the primary.
+    assert!(classes.iter().all(|c| *c == Class::Primary), "{classes:?}");
+    fleet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_port_nobody_listens_on_is_a_transport_answer() {
+    let fleet = demo().await;
+    let client = fleet.cluster("mgmt-cluster").unwrap().client().unwrap();
+    let pod = ready_pod(&client, "productpage-v1").await;
+    let prober = Prober::new(
+        client.clone(),
+        "bookinfo",
+        &pod,
+        9999,
+        Duration::from_secs(5),
+    );
+    let (result, _) = prober.get("/productpage").await;
+    assert!(
+        matches!(result, ProbeResult::Transport { .. }),
+        "{result:?}"
+    );
+
+    let gone = Prober::new(
+        client,
+        "bookinfo",
+        "no-such-pod",
+        9080,
+        Duration::from_secs(5),
+    );
+    let (result, _) = gone.get("/productpage").await;
+    match result {
+        ProbeResult::Transport { error } => assert!(error.contains("no-such-pod"), "{error}"),
+        other => panic!("expected a transport answer, got {other:?}"),
+    }
+    fleet.shutdown().await;
+}
