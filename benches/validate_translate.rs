@@ -80,6 +80,7 @@ fn manifests() -> Vec<Manifest> {
 fn topology() -> Topology {
     let cluster = |name: &str| ClusterTopology {
         name: name.into(),
+        context: None,
         cluster_domain: "cluster.local".into(),
         mesh: Some(Mesh {
             istiod_name: "istiod".into(),
@@ -100,6 +101,7 @@ fn topology() -> Topology {
                 }],
                 sidecar_workloads: true,
                 labels: Default::default(),
+                selector: Default::default(),
             })
             .collect(),
     };

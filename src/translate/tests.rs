@@ -47,6 +47,7 @@ fn mk_service(name: &str, ns: &str, ports: &[u32]) -> Service {
             .collect(),
         sidecar_workloads: true,
         labels: [("app".to_string(), name.to_string())].into(),
+        selector: [("app".to_string(), name.to_string())].into(),
     }
 }
 
@@ -58,6 +59,7 @@ fn mk_cluster(
 ) -> ClusterTopology {
     ClusterTopology {
         name: name.into(),
+        context: None,
         cluster_domain: "cluster.local".into(),
         mesh: Some(Mesh {
             istiod_name: "istiod".into(),
