@@ -1,14 +1,37 @@
 //! `kubectl smh drill NAME` and `kubectl smh drill restore NAME`: the flags.
 //!
 //! The drill's pure core lives in `crate::drill` (plan, state machine, preflight,
-//! classification, measurements, restore patches) and its rendering in
-//! `crate::render::drill`; the executor that drives them against clusters is not written
-//! yet, so `run` still reports that the command is not implemented.
+//! classification, measurements, restore patches), its executor in
+//! `crate::drill::executor` and its rendering in `crate::render::drill`. This module reads
+//! the flags, resolves the clusters, prints the targets before anything changes, asks for
+//! confirmation (dialoguer on stderr), draws progress (indicatif on stderr, plain lines when
+//! stderr is not a terminal), turns SIGINT and SIGTERM into the executor's signals, and
+//! prints the report.
 
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::{CmdError, CmdResult, GlobalArgs, parse_duration_arg};
-use crate::drill::{DrillOptions, WorkloadRef};
+use anyhow::anyhow;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::sync::{mpsc, oneshot};
+
+use super::cluster::runtime;
+use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat, parse_duration_arg};
+use crate::cluster::{ClusterName, Contexts, targets_banner};
+use crate::drill::executor::{
+    self, Clients, ConfirmAnswer, Confirmation, DrillContext, ExecError, Observer, PatchKind,
+    Progress,
+};
+use crate::drill::live::RolloutState;
+use crate::drill::machine::Outcome;
+use crate::drill::restore::{PendingRestores, RestoreContext, new_drill_id};
+use crate::drill::{
+    Class, DeploymentRef, DrillOptions, DrillPlan, Phase, Signal, WorkloadRef, seconds,
+};
+use crate::render;
 
 macro_rules! examples {
     () => {
@@ -213,12 +236,768 @@ fn parse_regex_arg(s: &str) -> Result<String, String> {
         .map_err(|e| format!("invalid regular expression: {e}"))
 }
 
-pub fn run(_g: &GlobalArgs, _args: Args) -> CmdResult {
-    Err(CmdError::invalid(anyhow::anyhow!(
-        "`drill` is not implemented yet"
-    )))
+/// Without a terminal, a drill that would ask fails with this (exit 2, nothing changed).
+pub const NO_TERMINAL: &str = "kubectl smh drill asks for confirmation before it breaks deployments, and there is no terminal to ask on: pass --yes (-y) to go ahead without asking, or --dry-run to print the plan. Nothing was changed.";
+
+/// How a drill runs: from the global flags, or set by `demo guide`.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Namespace of the FailoverService.
+    pub namespace: String,
+    pub output: Option<OutputFormat>,
+    /// Do not ask; go ahead.
+    pub yes: bool,
+    /// Draw progress bars (stderr is a terminal); else plain progress lines.
+    pub fancy: bool,
+    /// A confirmation can be asked (stdin and stderr are terminals).
+    pub can_prompt: bool,
 }
 
+impl Settings {
+    pub fn from_global(g: &GlobalArgs) -> Self {
+        let stderr_tty = std::io::stderr().is_terminal();
+        Settings {
+            namespace: g.namespace.clone(),
+            output: g.output,
+            yes: g.yes,
+            fancy: stderr_tty,
+            can_prompt: stderr_tty && std::io::stdin().is_terminal(),
+        }
+    }
+}
+
+pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
+    if let Some(DrillCommand::Restore(r)) = &args.command {
+        let contexts = Contexts::load(&g.context_options())?;
+        let rt = runtime()?;
+        let result = rt.block_on(restore_async(&contexts, &g.namespace, g.output, r));
+        rt.shutdown_background();
+        return result;
+    }
+    let name = args
+        .failover_service()
+        .ok_or_else(|| CmdError::invalid(anyhow!("the FailoverService NAME is required")))?
+        .to_string();
+    let settings = Settings::from_global(g);
+    if !args.flags.dry_run && !settings.yes && !settings.can_prompt {
+        return Err(CmdError::invalid(anyhow!(NO_TERMINAL)));
+    }
+    let contexts = Contexts::load(&g.context_options())?;
+    let rt = runtime()?;
+    let result = rt.block_on(async {
+        let signals = listen_for_signals()
+            .map_err(|e| CmdError::failed(anyhow!("cannot listen for SIGINT and SIGTERM: {e}")))?;
+        drill_async(&contexts, &settings, &name, &args.flags, signals).await
+    });
+    // A confirmation prompt may still wait for a key on its own thread: do not wait for it.
+    rt.shutdown_background();
+    result
+}
+
+/// SIGINT and SIGTERM, from now on, as the executor's signals.
+pub fn listen_for_signals() -> std::io::Result<mpsc::UnboundedReceiver<Signal>> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        tokio::spawn(async move {
+            loop {
+                let s = tokio::select! {
+                    Some(()) = interrupt.recv() => Signal::Interrupt,
+                    Some(()) = terminate.recv() => Signal::Terminate,
+                    else => break,
+                };
+                if tx.send(s).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    #[cfg(not(unix))]
+    tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            if tx.send(Signal::Interrupt).is_err() {
+                break;
+            }
+        }
+    });
+    Ok(rx)
+}
+
+fn exec_error(e: ExecError) -> CmdError {
+    match e {
+        ExecError::Cluster(e) => CmdError::cluster(*e),
+        e @ (ExecError::NoPrimaryService { .. } | ExecError::Restore(_)) => CmdError::failed(e),
+        e @ (ExecError::NotFound { .. } | ExecError::Plan(_) | ExecError::NoClient(_)) => {
+            CmdError::invalid(e)
+        }
+    }
+}
+
+fn exit_of(code: u8) -> Exit {
+    match code {
+        0 => Exit::Ok,
+        1 => Exit::Failed,
+        2 => Exit::Invalid,
+        130 => Exit::Interrupted,
+        _ => Exit::Cluster,
+    }
+}
+
+/// Clients for the management cluster and `clusters` (SMH names), plain and streaming.
+pub async fn drill_clients(contexts: &Contexts, clusters: &[String]) -> Result<Clients, CmdError> {
+    let names: Vec<ClusterName> = clusters
+        .iter()
+        .map(|c| ClusterName::new(c.as_str()))
+        .collect();
+    let mgmt_target = contexts.mgmt_target(&names)?;
+    let mut targets = Vec::new();
+    for n in &names {
+        targets.push(contexts.cluster_target(n)?);
+    }
+    let mut all = vec![mgmt_target];
+    all.extend(targets.iter().cloned());
+    let mut built = contexts.clients(&all).await?.into_iter();
+    let mgmt = built
+        .next()
+        .ok_or_else(|| CmdError::failed(anyhow!("no client for the management cluster")))?;
+    let mut by_name = BTreeMap::new();
+    let mut streaming = BTreeMap::new();
+    for (n, c) in names.iter().zip(built) {
+        by_name.insert(n.to_string(), c);
+    }
+    for (n, t) in names.iter().zip(&targets) {
+        streaming.insert(n.to_string(), contexts.streaming_client(t).await?);
+    }
+    Ok(Clients {
+        mgmt,
+        clusters: by_name,
+        streaming,
+    })
+}
+
+/// What the drill is made from, read before anything changes.
+pub struct Prepared {
+    pub clients: Clients,
+    pub inputs: executor::Inputs,
+    pub plan: DrillPlan,
+}
+
+pub async fn prepare(
+    contexts: &Contexts,
+    namespace: &str,
+    name: &str,
+    opts: &DrillOptions,
+) -> Result<Prepared, CmdError> {
+    let mgmt = contexts.client(&contexts.mgmt_target(&[])?).await?;
+    let fs = executor::get_failover_service(&mgmt, namespace, name)
+        .await
+        .map_err(exec_error)?;
+    let clusters = executor::drill_clusters(&fs, opts).map_err(CmdError::invalid)?;
+    let clients = drill_clients(contexts, &clusters).await?;
+    let inputs = executor::read_inputs(&clients, namespace, name, opts)
+        .await
+        .map_err(exec_error)?;
+    let plan = inputs.plan(opts).map_err(CmdError::invalid)?;
+    Ok(Prepared {
+        clients,
+        inputs,
+        plan,
+    })
+}
+
+fn restore_context(plan: &DrillPlan) -> RestoreContext {
+    let now = jiff::Timestamp::now();
+    RestoreContext {
+        drill_id: new_drill_id(&plan.failover_service.name, now),
+        failover_service: plan.failover_service.clone(),
+        started_at: now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    }
+}
+
+fn print_out(text: &str) -> Result<(), CmdError> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| CmdError::failed(anyhow!("writing to stdout: {e}")))
+}
+
+fn render_value<T: serde::Serialize>(v: &T, format: OutputFormat) -> Result<String, CmdError> {
+    match format {
+        OutputFormat::Yaml => crate::render::yaml::to_yaml(v).map_err(CmdError::failed),
+        _ => serde_json::to_string_pretty(v)
+            .map(|s| s + "\n")
+            .map_err(|e| CmdError::failed(anyhow!("cannot render JSON: {e}"))),
+    }
+}
+
+/// Run the drill of FailoverService `name` with `contexts`.
+pub async fn drill_async(
+    contexts: &Contexts,
+    s: &Settings,
+    name: &str,
+    flags: &DrillFlags,
+    mut signals: mpsc::UnboundedReceiver<Signal>,
+) -> CmdResult {
+    let opts = flags.options();
+    // Until the drill starts nothing changes: a signal stops at once.
+    let prepared = tokio::select! {
+        r = prepare(contexts, &s.namespace, name, &opts) => r?,
+        Some(sig) = signals.recv() => {
+            return Err(CmdError::interrupted(anyhow!(
+                "{sig} before the drill began; nothing was changed"
+            )));
+        }
+    };
+    let Prepared {
+        clients,
+        inputs,
+        plan,
+    } = prepared;
+    let restore = restore_context(&plan);
+
+    if flags.dry_run {
+        let patches = plan
+            .patches(&inputs.deployments, &restore)
+            .map_err(CmdError::failed)?;
+        let text = match s.output {
+            Some(f @ (OutputFormat::Json | OutputFormat::Yaml)) => render_value(
+                &serde_json::json!({"plan": plan, "patches": patches, "outlier": inputs.backing}),
+                f,
+            )?,
+            _ => render::drill::dry_run(&plan, &patches),
+        };
+        print_out(&text)?;
+        return Ok(Exit::Ok);
+    }
+
+    let break_clusters: Vec<String> = {
+        let mut c: Vec<String> = plan
+            .targets
+            .iter()
+            .map(|t| t.deployment.cluster.clone())
+            .collect();
+        c.sort();
+        c.dedup();
+        c
+    };
+    let targets = clients.targets(&break_clusters);
+    let deployments: Vec<String> = plan
+        .targets
+        .iter()
+        .map(|t| {
+            format!(
+                "{} (container{} {})",
+                t.deployment,
+                if t.containers.len() == 1 { "" } else { "s" },
+                t.containers.join(", ")
+            )
+        })
+        .collect();
+    eprint!(
+        "{}",
+        targets_banner(
+            &targets,
+            &format!(
+                "Drill {} of FailoverService {}/{}: these contexts and API servers will be changed (and restored):",
+                restore.drill_id, plan.failover_service.namespace, plan.failover_service.name
+            )
+        )
+    );
+    eprintln!("  deployments: {}", deployments.join(", "));
+
+    let ctx = DrillContext {
+        clients: Arc::new(clients),
+        inputs: Arc::new(inputs),
+        plan,
+        restore,
+        yes: s.yes,
+        // INTERIM(drift): replaced by cluster::state + cluster::drift once they are on main.
+        generated: Arc::new(|| Box::pin(async { Ok(Vec::new()) })),
+    };
+    let mut observer = CliObserver::new(s);
+    let result = executor::run_drill(ctx, &mut observer, signals).await;
+    observer.finish();
+
+    let report = &result.report;
+    match s.output {
+        Some(f @ (OutputFormat::Json | OutputFormat::Yaml)) => {
+            print_out(&render_value(report, f)?)?
+        }
+        _ => match &result.outcome {
+            Outcome::Refused { reasons } => {
+                eprintln!("preflight refused the drill; nothing was changed:");
+                for r in reasons {
+                    eprintln!("- {r}");
+                }
+            }
+            Outcome::Declined => {}
+            _ => {
+                let mut text = render::drill::report(report);
+                if !result.restore_checks.is_empty() {
+                    text.push('\n');
+                    for c in &result.restore_checks {
+                        if c.differences.is_empty() {
+                            text.push_str(&format!(
+                                "restored {}: command and args as saved, annotation removed\n",
+                                c.deployment
+                            ));
+                        } else {
+                            text.push_str(&format!(
+                                "NOT RESTORED {}: {}\n",
+                                c.deployment,
+                                c.differences.join("; ")
+                            ));
+                        }
+                    }
+                }
+                print_out(&text)?;
+            }
+        },
+    }
+    let code = result.exit_code();
+    eprintln!("drill {}: {}", report.drill_id, report.summary);
+    Ok(exit_of(code))
+}
+
+/// `kubectl smh drill restore NAME`.
+pub async fn restore_async(
+    contexts: &Contexts,
+    namespace: &str,
+    output: Option<OutputFormat>,
+    r: &RestoreArgs,
+) -> CmdResult {
+    let mgmt = contexts.client(&contexts.mgmt_target(&[])?).await?;
+    let fs = executor::get_failover_service(&mgmt, namespace, &r.name)
+        .await
+        .map_err(exec_error)?;
+    let mut clusters: Vec<String> = fs
+        .spec
+        .backing_services
+        .iter()
+        .filter_map(|b| b.kube_service.as_ref())
+        .map(|s| s.cluster_name.clone())
+        .collect();
+    clusters.sort();
+    clusters.dedup();
+    let clients = drill_clients(contexts, &clusters).await?;
+    let fs_ref = crate::model::types::ObjectRef {
+        name: r.name.clone(),
+        namespace: namespace.to_string(),
+    };
+    let label = format!("{namespace}/{}", r.name);
+    let pending = executor::find_pending(&clients, &clusters, &fs_ref, r.id.as_deref())
+        .await
+        .map_err(exec_error)?;
+    let json = matches!(output, Some(OutputFormat::Json | OutputFormat::Yaml));
+    if pending.plans.is_empty() && pending.unreadable.is_empty() {
+        if json {
+            print_out(&render_value(
+                &serde_json::json!({"restored": [], "unreadable": []}),
+                output.unwrap_or(OutputFormat::Json),
+            )?)?;
+        } else {
+            let what = match &r.id {
+                Some(id) => format!(" from drill {id}"),
+                None => String::new(),
+            };
+            print_out(&format!(
+                "nothing to restore: no deployment in cluster{} {} carries a restore plan of FailoverService {label}{what}\n",
+                if clusters.len() == 1 { "" } else { "s" },
+                clusters.join(", ")
+            ))?;
+        }
+        return Ok(Exit::Ok);
+    }
+    if r.dry_run {
+        let text = if json {
+            render_value(
+                &serde_json::json!({"wouldRestore": pending.plans, "unreadable": pending.unreadable.iter().map(|(d, why)| serde_json::json!({"deployment": d, "error": why})).collect::<Vec<_>>()}),
+                output.unwrap_or(OutputFormat::Json),
+            )?
+        } else {
+            render::drill::restore(&pending, &label, true)
+        };
+        print_out(&text)?;
+        return Ok(Exit::Ok);
+    }
+    let mut touched: Vec<String> = pending
+        .plans
+        .iter()
+        .map(|p| p.deployment.cluster.clone())
+        .collect();
+    touched.sort();
+    touched.dedup();
+    eprint!(
+        "{}",
+        targets_banner(
+            &clients.targets(&touched),
+            "These contexts and API servers will be changed (restoring what a drill saved):"
+        )
+    );
+    let outcomes = executor::restore_plans(&clients, &pending.plans, RESTORE_ROLLOUT_TIMEOUT).await;
+    let failed: Vec<&executor::RestoreOutcome> =
+        outcomes.iter().filter(|o| o.error.is_some()).collect();
+    if json {
+        let v = serde_json::json!({
+            "restored": outcomes,
+            "unreadable": pending.unreadable.iter().map(|(d, why)| serde_json::json!({"deployment": d, "error": why})).collect::<Vec<_>>(),
+        });
+        print_out(&render_value(&v, output.unwrap_or(OutputFormat::Json))?)?;
+    } else {
+        let ok = PendingRestores {
+            plans: pending
+                .plans
+                .iter()
+                .filter(|p| {
+                    outcomes
+                        .iter()
+                        .any(|o| o.deployment == p.deployment && o.error.is_none())
+                })
+                .cloned()
+                .collect(),
+            unreadable: pending.unreadable.clone(),
+        };
+        let mut text = if ok.plans.is_empty() && ok.unreadable.is_empty() {
+            String::new()
+        } else {
+            render::drill::restore(&ok, &label, false)
+        };
+        for o in &outcomes {
+            match (&o.error, &o.rollout) {
+                (Some(e), _) => {
+                    text.push_str(&format!("could not restore {}: {e}\n", o.deployment))
+                }
+                (None, None) => text.push_str(&format!(
+                    "{}: rolled out; command and args as saved\n",
+                    o.deployment
+                )),
+                (None, Some(w)) => text.push_str(&format!("{}: restored, but {w}\n", o.deployment)),
+            }
+        }
+        print_out(&text)?;
+    }
+    if !failed.is_empty() {
+        return Err(CmdError::cluster(anyhow!(
+            "{} of {} deployments could not be restored; run `kubectl smh drill restore {}` again",
+            failed.len(),
+            outcomes.len(),
+            r.name
+        )));
+    }
+    if !pending.unreadable.is_empty() {
+        return Err(CmdError::failed(anyhow!(
+            "{} deployment(s) carry a restore annotation that cannot be read; see above",
+            pending.unreadable.len()
+        )));
+    }
+    Ok(Exit::Ok)
+}
+
+/// How long `drill restore` waits for each rollout.
+pub const RESTORE_ROLLOUT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Progress on stderr: indicatif when it is a terminal, plain timestamped lines otherwise.
+struct CliObserver {
+    can_prompt: bool,
+    multi: Option<MultiProgress>,
+    spinner: Option<ProgressBar>,
+    rollouts: BTreeMap<DeploymentRef, ProgressBar>,
+    rollout_text: BTreeMap<DeploymentRef, String>,
+    phase: Phase,
+    counts: [u64; 3],
+    last: Option<Class>,
+    streak: (Option<Class>, usize),
+    printed: Option<Class>,
+    prompting: Arc<AtomicBool>,
+    hidden: bool,
+    buffer: Vec<String>,
+}
+
+fn class_index(c: Class) -> usize {
+    match c {
+        Class::Primary => 0,
+        Class::FailedOver => 1,
+        Class::Error => 2,
+    }
+}
+
+impl CliObserver {
+    fn new(s: &Settings) -> Self {
+        let multi = s
+            .fancy
+            .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        let spinner = multi.as_ref().map(|m| {
+            let pb = m.add(ProgressBar::new_spinner());
+            pb.set_style(
+                ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            pb.enable_steady_tick(Duration::from_millis(100));
+            pb
+        });
+        CliObserver {
+            can_prompt: s.can_prompt,
+            multi,
+            spinner,
+            rollouts: BTreeMap::new(),
+            rollout_text: BTreeMap::new(),
+            phase: Phase::Preflight,
+            counts: [0; 3],
+            last: None,
+            streak: (None, 0),
+            printed: None,
+            prompting: Arc::new(AtomicBool::new(false)),
+            hidden: false,
+            buffer: Vec::new(),
+        }
+    }
+
+    fn emit(&mut self, text: String) {
+        if self.prompting.load(Ordering::SeqCst) {
+            self.buffer.push(text);
+            return;
+        }
+        self.resume();
+        match &self.multi {
+            Some(m) => {
+                let _ = m.println(&text);
+            }
+            None => eprintln!("{text}"),
+        }
+    }
+
+    /// After a prompt: show the bars again and print what came meanwhile.
+    fn resume(&mut self) {
+        if self.prompting.load(Ordering::SeqCst) {
+            return;
+        }
+        if self.hidden {
+            self.hidden = false;
+            if let Some(m) = &self.multi {
+                m.set_draw_target(ProgressDrawTarget::stderr());
+            }
+        }
+        for line in std::mem::take(&mut self.buffer) {
+            match &self.multi {
+                Some(m) => {
+                    let _ = m.println(&line);
+                }
+                None => eprintln!("{line}"),
+            }
+        }
+    }
+
+    fn line(&mut self, at: Duration, text: impl AsRef<str>) {
+        self.emit(format!("[{:>8.3}s] {}", seconds(at), text.as_ref()));
+    }
+
+    fn update_spinner(&mut self) {
+        if let Some(pb) = &self.spinner {
+            let last = self
+                .last
+                .map_or(String::new(), |c| format!(", last: {}", c.as_str()));
+            pb.set_message(format!(
+                "{} | answers: {} primary, {} failed over, {} error{last}",
+                self.phase.as_str(),
+                self.counts[0],
+                self.counts[1],
+                self.counts[2]
+            ));
+        }
+    }
+
+    fn finish(&mut self) {
+        self.prompting.store(false, Ordering::SeqCst);
+        self.resume();
+        for pb in self.rollouts.values() {
+            pb.finish_and_clear();
+        }
+        if let Some(pb) = self.spinner.take() {
+            pb.finish_and_clear();
+        }
+        if let Some(m) = &self.multi {
+            let _ = m.clear();
+        }
+    }
+}
+
+impl Observer for CliObserver {
+    fn progress(&mut self, at: Duration, p: Progress<'_>) {
+        self.resume();
+        match p {
+            Progress::Phase(t) => {
+                self.phase = t.to;
+                self.line(at, format!("{}: {}", t.to.as_str(), t.cause));
+                if matches!(
+                    t.to,
+                    Phase::VerifyFailover | Phase::VerifyFailback | Phase::Report
+                ) {
+                    for (_, pb) in std::mem::take(&mut self.rollouts) {
+                        pb.finish_and_clear();
+                    }
+                }
+                self.update_spinner();
+            }
+            Progress::Note(n) => self.line(at, &n.text),
+            Progress::Preflight(r) => {
+                // A pass is reported by the machine's own note; refusals and notes here.
+                for l in render::drill::preflight(r).lines() {
+                    if l != "preflight: passed" {
+                        self.line(at, l);
+                    }
+                }
+            }
+            Progress::ProbeTarget { pod, spec } => self.line(
+                at,
+                format!(
+                    "probing: GET {} on pod {}/{pod} port {} through a port-forward, {}/s",
+                    spec.path, spec.workload.namespace, spec.port, spec.rate_per_second
+                ),
+            ),
+            Progress::Probe { sample, .. } => {
+                self.counts[class_index(sample.class)] += 1;
+                self.last = Some(sample.class);
+                self.streak = match self.streak {
+                    (Some(c), n) if c == sample.class => (Some(c), n + 1),
+                    _ => (Some(sample.class), 1),
+                };
+                // A class change is news once it holds for 3 answers (or at the first).
+                if self.printed != Some(sample.class)
+                    && (self.printed.is_none() || self.streak.1 >= 3)
+                {
+                    self.printed = Some(sample.class);
+                    let why = match (sample.class, &sample.reason) {
+                        (Class::Error, Some(r)) => format!(" ({r})"),
+                        _ => String::new(),
+                    };
+                    self.line(
+                        at,
+                        format!(
+                            "answers: {}{why} (since the probe sent at {:.3}s)",
+                            sample.class.as_str(),
+                            seconds(sample.at)
+                        ),
+                    );
+                }
+                self.update_spinner();
+            }
+            Progress::Patched { kind, deployment } => {
+                let text = match kind {
+                    PatchKind::Saved => format!(
+                        "saved the restore plan on {deployment} (annotation {})",
+                        crate::consts::DRILL_RESTORE_ANNOTATION
+                    ),
+                    PatchKind::Broken => format!("broke {deployment}: command sleep 20h"),
+                    PatchKind::Restored => format!(
+                        "restored {deployment}: command and args as saved, annotation removed"
+                    ),
+                };
+                self.line(at, text);
+            }
+            Progress::Rollout {
+                deployment,
+                state,
+                counts,
+            } => {
+                let text = match state {
+                    RolloutState::Complete => "rolled out".to_string(),
+                    RolloutState::Waiting(w) | RolloutState::Failed(w) => w.clone(),
+                };
+                if self.rollout_text.get(deployment) == Some(&text) {
+                    return;
+                }
+                self.rollout_text.insert(deployment.clone(), text.clone());
+                if let Some(m) = &self.multi {
+                    let pb = self.rollouts.entry(deployment.clone()).or_insert_with(|| {
+                        let pb = m.add(ProgressBar::new(counts.desired.max(1) as u64));
+                        pb.set_style(
+                            ProgressStyle::with_template("  {prefix} [{bar:20}] {pos}/{len} {msg}")
+                                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                        );
+                        pb.set_prefix(deployment.to_string());
+                        pb
+                    });
+                    pb.set_length(counts.desired.max(1) as u64);
+                    pb.set_position(counts.updated.min(counts.available).max(0) as u64);
+                    pb.set_message(text.clone());
+                    if matches!(state, RolloutState::Complete) {
+                        pb.finish_with_message("rolled out");
+                    }
+                }
+                self.line(at, format!("rollout of {deployment}: {text}"));
+            }
+            Progress::Signal { signal, restoring } => {
+                let text = if restoring {
+                    format!(
+                        "{signal} received: restoring the deployments first, please wait (another Ctrl-C does not stop the restore)"
+                    )
+                } else {
+                    format!("{signal} received: stopping; nothing was changed")
+                };
+                self.line(at, text);
+            }
+        }
+    }
+
+    fn confirm(&mut self, c: &Confirmation) -> oneshot::Receiver<ConfirmAnswer> {
+        let (tx, rx) = oneshot::channel();
+        if !self.can_prompt {
+            let _ = tx.send(ConfirmAnswer::Failed(NO_TERMINAL.to_string()));
+            return rx;
+        }
+        self.prompting.store(true, Ordering::SeqCst);
+        if let Some(m) = &self.multi {
+            let _ = m.clear();
+            m.set_draw_target(ProgressDrawTarget::hidden());
+            self.hidden = true;
+        }
+        let contexts: Vec<String> = c
+            .targets
+            .iter()
+            .map(|t| format!("context {} ({})", t.context, t.server))
+            .collect();
+        let mut text = format!(
+            "The drill will break {} deployment{} in {} (command: sleep 20h), verify failover, then restore them exactly:\n",
+            c.plan.targets.len(),
+            if c.plan.targets.len() == 1 { "" } else { "s" },
+            contexts.join(", ")
+        );
+        for t in &c.plan.targets {
+            text.push_str(&format!(
+                "  {} ({} replica{}; container{} {})\n",
+                t.deployment,
+                t.replicas,
+                if t.replicas == 1 { "" } else { "s" },
+                if t.containers.len() == 1 { "" } else { "s" },
+                t.containers.join(", ")
+            ));
+        }
+        let flag = self.prompting.clone();
+        // A plain thread: a prompt nobody answers must not keep the runtime from stopping.
+        std::thread::spawn(move || {
+            let term = dialoguer::console::Term::stderr();
+            let _ = term.write_str(&text);
+            let answer = match dialoguer::Confirm::new()
+                .with_prompt("Break them now?")
+                .default(false)
+                .interact_on_opt(&term)
+            {
+                Ok(Some(true)) => ConfirmAnswer::Yes,
+                Ok(Some(false) | None) => ConfirmAnswer::No,
+                Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
+                    ConfirmAnswer::Interrupted
+                }
+                Err(e) => ConfirmAnswer::Failed(format!("asking for confirmation: {e}")),
+            };
+            flag.store(false, Ordering::SeqCst);
+            let _ = tx.send(answer);
+        });
+        rx
+    }
+}
 #[cfg(test)]
 mod tests {
     use clap::Parser;

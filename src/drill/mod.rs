@@ -1,8 +1,8 @@
 //! The failover drill (DESIGN §4): the guide's "Demonstrating Failover Functionality" as a
 //! safe, measured procedure.
 //!
-//! Everything in this module is pure: no tokio, no `kube::Client`, no network, no clock. An
-//! executor (in `cli`, on top of `cluster`) drives it:
+//! Everything in this module but [`executor`] is pure: no tokio, no `kube::Client`, no
+//! network, no clock. The executor ([`executor::run_drill`], on top of `cluster`) drives it:
 //!
 //! 1. [`plan::lookups`] says which clusters and namespaces to list deployments in; the
 //!    executor fetches them and the primary Service, then [`plan::build_plan`] makes the
@@ -21,6 +21,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub mod classify;
+pub mod executor;
+pub mod live;
 pub mod machine;
 pub mod measure;
 pub mod outlier;

@@ -55,6 +55,18 @@ pub struct DrillReport {
     /// One character per second since the start: `P` all primary, `F` all failed over,
     /// `m` both, `x` at least one error, `.` no answer.
     pub strip: String,
+    /// After a drill that saved restore plans: each deployment read back and compared with
+    /// its saved plan, field by field (filled in by the executor; empty before).
+    pub restore_check: Vec<RestoreCheck>,
+}
+
+/// One deployment read back after the drill: how its containers differ from the saved
+/// restore plan (no differences: restored exactly).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestoreCheck {
+    pub deployment: super::DeploymentRef,
+    pub differences: Vec<String>,
 }
 
 impl DrillReport {
@@ -122,6 +134,7 @@ impl DrillReport {
             measurements: m,
             expectations,
             outlier,
+            restore_check: Vec::new(),
         }
     }
 }
@@ -223,9 +236,19 @@ pub fn strip(samples: &[ProbeSample], end: Duration) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::drill::machine::Event;
+
+    /// The report of [`finished_machine`], for tests elsewhere.
+    pub fn sample_report() -> DrillReport {
+        DrillReport::build(
+            &finished_machine(),
+            "reviews-failover-20261127t101500z",
+            "2026-11-27T10:15:00Z",
+            None,
+        )
+    }
     use crate::drill::measure::tests::{ms, plan};
 
     fn probe(at: u64, class: Class) -> Event {

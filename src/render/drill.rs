@@ -383,7 +383,7 @@ pub fn dry_run(plan: &DrillPlan, patches: &[TargetPatches]) -> String {
     for p in patches {
         out.push_str(&format!("   {}\n     {}\n", p.deployment, compact(&p.save)));
     }
-    out.push_str("3. break (strategic merge patch):\n");
+    out.push_str("3. break (strategic merge patch, sent with the resourceVersion the save left, so a deployment changed in between is not touched):\n");
     for p in patches {
         out.push_str(&format!("   {}\n     {}\n", p.deployment, compact(&p.brk)));
     }
