@@ -1,0 +1,672 @@
+//! The drill on the demo clusters: in-process simulated clusters (SimFleet with bookinfo) and
+//! the `kubectl-smh` binary, so that signals reach a real process.
+//!
+//! Every test that changes deployments takes a snapshot of every bookinfo deployment first
+//! and compares each pod template with it afterwards, container by container and field by
+//! field (`drill::restore::containers_equal`), plus the whole template as JSON.
+//!
+//! Phase-targeted interruptions wait for the phase by reading the drill's progress lines on
+//! stderr (one per phase change, printed when the phase begins), never by sleeping.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Container;
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::core::ApiResource;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use kubectl_smh::consts::DRILL_RESTORE_ANNOTATION;
+use kubectl_smh::drill::restore::containers_equal;
+use kubectl_smh::model::SmhObject;
+use kubectl_smh::model::parse::load_paths_with;
+use kubectl_smh::model::topology::{MultiClusterMode, Topology};
+use kubectl_smh::sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
+use kubectl_smh::translate::translate;
+
+/// Flags that keep a drill short on the demo: 20 probes/s, steady windows of 10 answers
+/// (0.5 s). The baseline is 10 answers unless a test asks for more.
+const FAST: [&str; 4] = ["--probe-rate", "20", "--steady-window", "10"];
+
+struct Demo {
+    fleet: SimFleet,
+    _dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+    config: PathBuf,
+}
+
+fn guide_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/guide")
+}
+
+impl Demo {
+    async fn start(rollout_delay: Duration) -> Demo {
+        let mut opts = FleetOptions::demo();
+        for c in opts.clusters.iter_mut() {
+            c.rollout_delay = rollout_delay;
+        }
+        opts.hooks
+            .push(bookinfo_world(MultiClusterMode::Global, "1.24.2"));
+        let fleet = SimFleet::start(opts).await.expect("demo clusters start");
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        fleet.write_kubeconfig(&kubeconfig).unwrap();
+        let config = dir.path().join("kubectl-smh.yaml");
+        let demo = Demo {
+            fleet,
+            _dir: dir,
+            kubeconfig,
+            config,
+        };
+        demo.wait_settled().await;
+        demo
+    }
+
+    fn client(&self, cluster: &str) -> kube::Client {
+        self.fleet.cluster(cluster).unwrap().client().unwrap()
+    }
+
+    fn deployments(&self, cluster: &str) -> Api<Deployment> {
+        Api::namespaced(self.client(cluster), "bookinfo")
+    }
+
+    fn cmd(&self, args: &[&str]) -> tokio::process::Command {
+        let mut c = tokio::process::Command::new(assert_cmd::cargo::cargo_bin!("kubectl-smh"));
+        c.args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("KUBECTL_SMH_CONFIG", &self.config)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        c
+    }
+
+    /// Run the CLI to the end.
+    async fn run(&self, args: &[&str]) -> Run {
+        let out = self.cmd(args).output().await.expect("kubectl-smh runs");
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Run a drill and send `signal` to it when a stderr line contains `marker`.
+    async fn drill_with_signal(&self, args: &[&str], marker: &str, signal: i32) -> Run {
+        let mut child = self.cmd(args).spawn().expect("kubectl-smh runs");
+        let pid = child.id().expect("pid") as i32;
+        let stderr = child.stderr.take().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let out_task = tokio::spawn(async move {
+            let mut s = String::new();
+            let _ = tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut s).await;
+            s
+        });
+        let mut lines = BufReader::new(stderr).lines();
+        let mut err = String::new();
+        let mut sent = false;
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let line = tokio::time::timeout_at(deadline.into(), lines.next_line())
+                .await
+                .unwrap_or_else(|_| panic!("drill ran over 90 s; stderr so far:\n{err}"));
+            let Ok(Some(line)) = line else { break };
+            err.push_str(&line);
+            err.push('\n');
+            if !sent && line.contains(marker) {
+                // SAFETY: kill(2) on our own child's pid.
+                let rc = unsafe { libc::kill(pid, signal) };
+                assert_eq!(rc, 0, "kill failed");
+                sent = true;
+            }
+        }
+        let status = child.wait().await.unwrap();
+        assert!(sent, "the marker {marker:?} never appeared:\n{err}");
+        Run {
+            code: status.code(),
+            stdout: out_task.await.unwrap(),
+            stderr: err,
+        }
+    }
+
+    /// Every bookinfo deployment in both clusters, by `cluster:name`.
+    async fn snapshot(&self) -> BTreeMap<String, Deployment> {
+        let mut out = BTreeMap::new();
+        for cluster in ["mgmt-cluster", "remote-cluster"] {
+            for d in self
+                .deployments(cluster)
+                .list(&ListParams::default())
+                .await
+                .unwrap()
+                .items
+            {
+                out.insert(format!("{cluster}:{}", d.metadata.name.clone().unwrap()), d);
+            }
+        }
+        out
+    }
+
+    /// resourceVersion of every bookinfo deployment.
+    async fn versions(&self) -> BTreeMap<String, String> {
+        self.snapshot()
+            .await
+            .into_iter()
+            .map(|(k, d)| (k, d.metadata.resource_version.unwrap_or_default()))
+            .collect()
+    }
+
+    /// Wait until every bookinfo deployment has rolled out.
+    async fn wait_settled(&self) {
+        let t = Instant::now();
+        loop {
+            let all = self.snapshot().await;
+            let pending: Vec<&String> = all
+                .iter()
+                .filter(|(_, d)| {
+                    let s = d.status.clone().unwrap_or_default();
+                    let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+                    !(s.observed_generation.unwrap_or(0) >= d.metadata.generation.unwrap_or(0)
+                        && s.updated_replicas.unwrap_or(0) == want
+                        && s.replicas.unwrap_or(0) == want
+                        && s.available_replicas.unwrap_or(0) == want)
+                })
+                .map(|(k, _)| k)
+                .collect();
+            if !all.is_empty() && pending.is_empty() {
+                return;
+            }
+            assert!(
+                t.elapsed() < Duration::from_secs(60),
+                "not rolled out after 60 s: {pending:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The guide's configuration, as `kubectl smh apply` would leave it: the SMH objects
+    /// (status ACCEPTED) in mgmt-cluster and their translation in each cluster.
+    async fn configure_guide(&self) {
+        let loaded = load_paths_with(&[guide_dir()], "service-mesh-hub");
+        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+        let topology = Topology::from_manifests(&loaded.manifests);
+        let translation = translate(&loaded.manifests, &topology);
+        assert!(!translation.has_errors(), "{:?}", translation.diagnostics);
+        let pp = PatchParams::apply("kubectl-smh").force();
+        for o in &translation.objects {
+            let v = o.to_value();
+            let ar = ApiResource {
+                group: "networking.istio.io".into(),
+                version: v["apiVersion"]
+                    .as_str()
+                    .unwrap()
+                    .split('/')
+                    .nth(1)
+                    .unwrap()
+                    .into(),
+                api_version: v["apiVersion"].as_str().unwrap().into(),
+                kind: v["kind"].as_str().unwrap().into(),
+                plural: o.object.plural().into(),
+            };
+            let api: Api<DynamicObject> =
+                Api::namespaced_with(self.client(&o.cluster), o.namespace(), &ar);
+            api.patch(o.name(), &pp, &Patch::Apply(&v)).await.unwrap();
+        }
+        let mgmt = self.client("mgmt-cluster");
+        for m in &loaded.manifests {
+            let (v, plural, kind) = match &m.object {
+                SmhObject::FailoverService(fs) => (
+                    serde_json::to_value(fs).unwrap(),
+                    "failoverservices",
+                    "FailoverService",
+                ),
+                SmhObject::TrafficPolicy(tp) => (
+                    serde_json::to_value(tp).unwrap(),
+                    "trafficpolicies",
+                    "TrafficPolicy",
+                ),
+            };
+            let ar = ApiResource {
+                group: "networking.smh.solo.io".into(),
+                version: "v1alpha2".into(),
+                api_version: "networking.smh.solo.io/v1alpha2".into(),
+                kind: kind.into(),
+                plural: plural.into(),
+            };
+            let ns = v["metadata"]["namespace"].as_str().unwrap().to_string();
+            let name = v["metadata"]["name"].as_str().unwrap().to_string();
+            let api: Api<DynamicObject> = Api::namespaced_with(mgmt.clone(), &ns, &ar);
+            let obj: DynamicObject = serde_json::from_value(v).unwrap();
+            let created = api.create(&PostParams::default(), &obj).await.unwrap();
+            let generation = created.metadata.generation.unwrap_or(1);
+            api.patch_status(
+                &name,
+                &PatchParams::default(),
+                &Patch::Merge(
+                    json!({"status": {"state": "ACCEPTED", "observedGeneration": generation}}),
+                ),
+            )
+            .await
+            .unwrap();
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn show(&self) -> String {
+        format!(
+            "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+fn containers(d: &Deployment) -> Vec<Container> {
+    d.spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .map(|p| p.containers.clone())
+        .unwrap_or_default()
+}
+
+/// Every deployment's pod template is what it was: containers field by field, the whole
+/// template as JSON, and no restore annotation left.
+fn assert_restored(before: &BTreeMap<String, Deployment>, after: &BTreeMap<String, Deployment>) {
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>()
+    );
+    for (k, b) in before {
+        let a = &after[k];
+        if let Err(diffs) = containers_equal(&containers(b), &containers(a)) {
+            panic!("{k}: containers differ from before the drill: {diffs:#?}");
+        }
+        assert_eq!(
+            serde_json::to_value(&b.spec.as_ref().unwrap().template).unwrap(),
+            serde_json::to_value(&a.spec.as_ref().unwrap().template).unwrap(),
+            "{k}: pod template differs"
+        );
+        assert!(
+            !a.metadata
+                .annotations
+                .as_ref()
+                .is_some_and(|m| m.contains_key(DRILL_RESTORE_ANNOTATION)),
+            "{k}: restore annotation left behind"
+        );
+    }
+}
+
+fn drill_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec!["drill", "reviews-failover", "--yes"];
+    v.extend_from_slice(&FAST);
+    if !extra.contains(&"--baseline-probes") {
+        v.extend_from_slice(&["--baseline-probes", "10"]);
+    }
+    v.extend_from_slice(extra);
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_drill_passes_and_restores_exactly() {
+    let demo = Demo::start(Duration::from_millis(300)).await;
+    demo.configure_guide().await;
+    let before = demo.snapshot().await;
+
+    let run = demo.run(&drill_args(&["-o", "json"])).await;
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    let report: Value = serde_json::from_str(&run.stdout).expect("JSON report");
+    assert_eq!(report["result"], "passed", "{}", run.show());
+    let m = &report["measurements"];
+    for field in [
+        "breakToFirstFailover",
+        "breakToSteadyFailover",
+        "restoreToFirstPrimary",
+        "restoreToSteadyFailback",
+        "breakRollout",
+        "restoreRollout",
+    ] {
+        assert!(m[field].as_f64().is_some(), "{field}: {}", run.show());
+    }
+    let periods: BTreeMap<String, Value> = m["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["period"].as_str().unwrap().to_string(), p.clone()))
+        .collect();
+    assert!(periods["baseline"]["primary"].as_u64().unwrap() >= 10);
+    // Steady failover can come before the rollout is reported complete.
+    let failed_over = periods["breaking"]["failedOver"].as_u64().unwrap()
+        + periods["failed-over"]["failedOver"].as_u64().unwrap();
+    assert!(failed_over >= 10, "{}", run.show());
+    let primary_after = periods["restoring"]["primary"].as_u64().unwrap()
+        + periods["failed-back"]["primary"].as_u64().unwrap();
+    assert!(primary_after >= 10, "{}", run.show());
+    assert_eq!(report["outlier"]["settings"]["consecutive5xxErrors"], 1);
+    assert_eq!(report["outlier"]["settings"]["maxEjectionPercent"], 100);
+    let checks = report["restoreCheck"].as_array().unwrap();
+    assert_eq!(checks.len(), 2, "{}", run.show());
+    assert!(
+        checks
+            .iter()
+            .all(|c| c["differences"].as_array().unwrap().is_empty())
+    );
+    assert!(
+        run.stderr
+            .contains("these contexts and API servers will be changed")
+    );
+
+    demo.wait_settled().await;
+    assert_restored(&before, &demo.snapshot().await);
+    demo.fleet.shutdown().await;
+}
+
+/// Where to interrupt, by the progress line that starts the phase.
+const PHASES: [(&str, &str); 4] = [
+    ("before the break", "preflight checks passed"),
+    (
+        "during the break rollout",
+        "wait for break rollout: break applied",
+    ),
+    (
+        "during failover verification",
+        "verify failover: break rollout complete",
+    ),
+    ("during the restore", "restore: failover steady"),
+];
+
+async fn signal_in_every_phase(signal: i32, name: &str) {
+    let demo = Demo::start(Duration::from_millis(300)).await;
+    demo.configure_guide().await;
+    for (phase, marker) in PHASES {
+        let before = demo.snapshot().await;
+        let versions = demo.versions().await;
+        // A longer baseline leaves time to interrupt before the break.
+        let run = demo
+            .drill_with_signal(&drill_args(&["--baseline-probes", "40"]), marker, signal)
+            .await;
+        assert_eq!(run.code, Some(130), "{name} {phase}: {}", run.show());
+        // The machine saw the signal in the phase aimed at.
+        let seen = match phase {
+            "before the break" => vec![format!("{name} during preflight, nothing changed")],
+            "during the break rollout" => {
+                vec![format!("restore: {name} during wait for break rollout")]
+            }
+            "during failover verification" => {
+                vec![format!("restore: {name} during verify failover")]
+            }
+            _ => vec![
+                format!("{name} received: restoring first"),
+                format!("{name} received: waiting for the restore rollout first"),
+            ],
+        };
+        assert!(
+            seen.iter().any(|s| run.stderr.contains(s.as_str())),
+            "{name} {phase}: expected one of {seen:?}: {}",
+            run.show()
+        );
+        assert!(
+            run.stderr.contains(&format!("interrupted by {name}")),
+            "{name} {phase}: {}",
+            run.show()
+        );
+        if phase == "before the break" {
+            assert!(run.stderr.contains("nothing changed"), "{}", run.show());
+            assert_eq!(
+                versions,
+                demo.versions().await,
+                "{phase}: something was patched"
+            );
+        } else {
+            assert!(run.stderr.contains("(restored)"), "{}", run.show());
+            assert!(
+                run.stderr.contains(&format!(
+                    "{name} received: restoring the deployments first, please wait"
+                )),
+                "{}",
+                run.show()
+            );
+        }
+        demo.wait_settled().await;
+        assert_restored(&before, &demo.snapshot().await);
+    }
+    demo.fleet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_in_every_phase_restores_exactly() {
+    signal_in_every_phase(libc::SIGINT, "SIGINT").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_in_every_phase_restores_exactly() {
+    signal_in_every_phase(libc::SIGTERM, "SIGTERM").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_then_drill_restore_in_every_phase() {
+    let demo = Demo::start(Duration::from_millis(300)).await;
+    demo.configure_guide().await;
+
+    // Nothing pending: a no-op that says so.
+    let run = demo.run(&["drill", "restore", "reviews-failover"]).await;
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    assert!(
+        run.stdout.starts_with("nothing to restore"),
+        "{}",
+        run.show()
+    );
+
+    for (phase, marker) in PHASES {
+        let before = demo.snapshot().await;
+        let run = demo
+            .drill_with_signal(
+                &drill_args(&["--baseline-probes", "40"]),
+                marker,
+                libc::SIGKILL,
+            )
+            .await;
+        assert_eq!(run.code, None, "{phase}: killed: {}", run.show());
+
+        let pending = demo
+            .snapshot()
+            .await
+            .values()
+            .filter(|d| {
+                d.metadata
+                    .annotations
+                    .as_ref()
+                    .is_some_and(|a| a.contains_key(DRILL_RESTORE_ANNOTATION))
+            })
+            .count();
+        if phase == "during the break rollout" {
+            assert_eq!(pending, 2, "the restore plans stay on the deployments");
+            // A drill refuses to start while a restore is pending, and changes nothing.
+            demo.wait_settled().await;
+            let versions = demo.versions().await;
+            let refused = demo.run(&drill_args(&[])).await;
+            assert_eq!(refused.code, Some(1), "{}", refused.show());
+            assert!(
+                refused
+                    .stderr
+                    .contains("run `kubectl smh drill restore reviews-failover` first"),
+                "{}",
+                refused.show()
+            );
+            assert_eq!(
+                versions,
+                demo.versions().await,
+                "a refused drill patched something"
+            );
+        }
+
+        let restore = demo.run(&["drill", "restore", "reviews-failover"]).await;
+        assert_eq!(restore.code, Some(0), "{phase}: {}", restore.show());
+        if pending > 0 {
+            assert!(
+                restore
+                    .stdout
+                    .contains("restored mgmt-cluster:bookinfo/reviews-v1"),
+                "{}",
+                restore.show()
+            );
+        } else {
+            assert!(
+                restore.stdout.starts_with("nothing to restore"),
+                "{}",
+                restore.show()
+            );
+        }
+        demo.wait_settled().await;
+        assert_restored(&before, &demo.snapshot().await);
+    }
+    demo.fleet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn preflight_refuses_without_outlier_detection_and_dry_run_changes_nothing() {
+    let demo = Demo::start(Duration::from_millis(300)).await;
+    demo.configure_guide().await;
+
+    // --dry-run prints the plan and the patches, and changes nothing.
+    let versions = demo.versions().await;
+    let run = demo.run(&["drill", "reviews-failover", "--dry-run"]).await;
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    assert!(run.stdout.contains(r#"{"spec":{"template":{"spec":{"containers":[{"command":["sleep","20h"],"name":"reviews"}]}}}}"#), "{}", run.show());
+    assert!(run.stdout.ends_with("Nothing was changed (--dry-run).\n"));
+    assert_eq!(versions, demo.versions().await);
+
+    // Without a terminal and without --yes, the drill refuses before reading anything.
+    let run = demo.run(&["drill", "reviews-failover"]).await;
+    assert_eq!(run.code, Some(2), "{}", run.show());
+    assert!(run.stderr.contains("pass --yes"), "{}", run.show());
+
+    // Take outlier detection away from the primary's DestinationRule.
+    let dr = ApiResource {
+        group: "networking.istio.io".into(),
+        version: "v1alpha3".into(),
+        api_version: "networking.istio.io/v1alpha3".into(),
+        kind: "DestinationRule".into(),
+        plural: "destinationrules".into(),
+    };
+    let rules: Api<DynamicObject> =
+        Api::namespaced_with(demo.client("mgmt-cluster"), "bookinfo", &dr);
+    rules
+        .patch(
+            "reviews",
+            &PatchParams::default(),
+            &Patch::Json::<()>(
+                serde_json::from_value(json!([
+                    {"op": "remove", "path": "/spec/trafficPolicy/outlierDetection"}
+                ]))
+                .unwrap(),
+            ),
+        )
+        .await
+        .unwrap();
+    let versions = demo.versions().await;
+    let run = demo.run(&drill_args(&[])).await;
+    assert_eq!(run.code, Some(1), "{}", run.show());
+    assert!(
+        run.stderr
+            .contains("backing service reviews.bookinfo @ mgmt-cluster has no outlier detection"),
+        "{}",
+        run.show()
+    );
+    assert!(run.stderr.contains("nothing was changed"), "{}", run.show());
+    assert_eq!(
+        versions,
+        demo.versions().await,
+        "preflight refusal patched something"
+    );
+    demo.fleet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_container_with_its_own_command_and_args_gets_them_back() {
+    let demo = Demo::start(Duration::from_millis(300)).await;
+    demo.configure_guide().await;
+    // A deployment whose container runs its own command with args (not behind any
+    // Service, so the failover itself is unaffected); broken along with reviews.
+    let own: Deployment = serde_json::from_value(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "own-command", "namespace": "bookinfo"},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "own-command"}},
+            "template": {
+                "metadata": {"labels": {"app": "own-command"}},
+                "spec": {"containers": [{
+                    "name": "server",
+                    "image": "docker.io/istio/examples-bookinfo-reviews-v1:1.16.2",
+                    "command": ["/opt/ibm/wlp/bin/server"],
+                    "args": ["run", "defaultServer", "--port=9080"],
+                    "ports": [{"containerPort": 9080}]
+                }, {
+                    "name": "log-shipper",
+                    "image": "docker.io/fluent/fluent-bit:2.2",
+                    "command": ["/fluent-bit/bin/fluent-bit"],
+                    "args": ["-c", "/etc/fluent.conf"]
+                }]}
+            }
+        }
+    }))
+    .unwrap();
+    demo.deployments("mgmt-cluster")
+        .create(&PostParams::default(), &own)
+        .await
+        .unwrap();
+    demo.wait_settled().await;
+    let before = demo.snapshot().await;
+
+    let run = demo
+        .run(&drill_args(&[
+            "--break",
+            "reviews-v1",
+            "--break",
+            "reviews-v2",
+            "--break",
+            "own-command",
+            "-o",
+            "json",
+        ]))
+        .await;
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let broken: Vec<&Value> = report["broken"].as_array().unwrap().iter().collect();
+    let own_target = broken
+        .iter()
+        .find(|b| b["deployment"]["name"] == "own-command")
+        .unwrap();
+    assert_eq!(
+        own_target["containers"],
+        json!(["server"]),
+        "only the serving container"
+    );
+    demo.wait_settled().await;
+    let after = demo.snapshot().await;
+    assert_restored(&before, &after);
+    let server = &containers(&after["mgmt-cluster:own-command"])[0];
+    assert_eq!(
+        server.command.as_deref(),
+        Some(&["/opt/ibm/wlp/bin/server".to_string()][..])
+    );
+    assert_eq!(
+        server.args.as_deref().map(|a| a.join(" ")),
+        Some("run defaultServer --port=9080".to_string())
+    );
+    demo.fleet.shutdown().await;
+}
