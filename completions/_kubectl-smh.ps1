@@ -510,7 +510,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-smh' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Start simulated clusters mgmt-cluster and remote-cluster and serve until Ctrl-C')
-            [CompletionResult]::new('guide', 'guide', [CompletionResultType]::ParameterValue, 'Walk Service Mesh Hub''s failover guide on in-process simulated clusters')
+            [CompletionResult]::new('guide', 'guide', [CompletionResultType]::ParameterValue, 'Walk Service Mesh Hub''s failover guide on in-process simulated clusters: apply its three manifests, show the statuses, reload productpage, run the failover drill')
             break
         }
         'kubectl-smh;demo;up' {
@@ -542,6 +542,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-smh' -ScriptBlock {
             break
         }
         'kubectl-smh;demo;guide' {
+            [CompletionResult]::new('--rollout-delay', '--rollout-delay', [CompletionResultType]::ParameterName, 'How long a new pod takes to become ready in the simulated clusters; the drill''s two rollouts take about this long each')
+            [CompletionResult]::new('--mode', '--mode', [CompletionResultType]::ParameterName, 'How the simulated meshes reach each other: global (SMH''s federated `name.ns.svc.<cluster>.global` names, as in the guide) or multi-primary')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
             [CompletionResult]::new('--mgmt-context', '--mgmt-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the management cluster (default: the current context)')
             [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)')

@@ -670,3 +670,52 @@ async fn a_container_with_its_own_command_and_args_gets_them_back() {
     );
     demo.fleet.shutdown().await;
 }
+
+#[test]
+fn demo_guide_runs_to_completion() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin!("kubectl-smh"))
+        .args(["demo", "guide", "--rollout-delay", "100ms"])
+        // Neither a developer's kubeconfig nor registry may play a part.
+        .env("KUBECONFIG", dir.path().join("nonexistent"))
+        .env("KUBECTL_SMH_CONFIG", dir.path().join("config.yaml"))
+        .env("NO_COLOR", "1")
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    for step in [
+        "1. Configure Outlier Detection",
+        "$ kubectl smh apply -f examples/guide/1-outlier-detection.yaml",
+        "2. Create the FailoverService",
+        "3. Demonstrating Failover Functionality",
+        "$ kubectl smh drill reviews-failover --yes",
+        "passed (exit 0)",
+        "Stopped the simulated clusters.",
+    ] {
+        assert!(stdout.contains(step), "{step:?} missing:\n{stdout}");
+    }
+    assert!(stdout.contains("state: ACCEPTED"), "{stdout}");
+    let reloads: Vec<&str> = stdout.lines().filter(|l| l.contains("reload ")).collect();
+    assert_eq!(reloads.len(), 6, "{stdout}");
+    assert!(
+        reloads
+            .iter()
+            .all(|l| l.contains("no stars (reviews-v1)") || l.contains("black stars (reviews-v2)")),
+        "{reloads:#?}"
+    );
+    // The temporary kubeconfig is gone, and nothing was written where it ran.
+    let line = stdout.lines().find(|l| l.contains("kubeconfig: ")).unwrap();
+    let path = line
+        .split("kubeconfig: ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    assert!(!Path::new(path).exists(), "{path} left behind");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}

@@ -30,8 +30,9 @@ pub enum Command {
     /// service-mesh-hub namespace. kubectl and kubectl smh work against them through the
     /// kubeconfig this command writes.
     Up(UpArgs),
-    /// Walk Service Mesh Hub's failover guide on in-process simulated clusters.
-    Guide,
+    /// Walk Service Mesh Hub's failover guide on in-process simulated clusters: apply its
+    /// three manifests, show the statuses, reload productpage, run the failover drill.
+    Guide(super::guide::GuideArgs),
 }
 
 /// Flags of `kubectl smh demo up`.
@@ -91,12 +92,10 @@ impl From<DemoMode> for MultiClusterMode {
     }
 }
 
-pub fn run(_g: &GlobalArgs, cmd: Command) -> CmdResult {
+pub fn run(g: &GlobalArgs, cmd: Command) -> CmdResult {
     match cmd {
         Command::Up(args) => up(args),
-        Command::Guide => Err(CmdError::invalid(anyhow!(
-            "`demo guide` is not implemented yet"
-        ))),
+        Command::Guide(args) => super::guide::run(g, args),
     }
 }
 

@@ -20,6 +20,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::cluster::runtime;
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat, parse_duration_arg};
+use crate::cluster::discovery::DiscoveryOptions;
+use crate::cluster::state::{StateOptions, load_state};
 use crate::cluster::{ClusterName, Contexts, targets_banner};
 use crate::drill::executor::{
     self, Clients, ConfirmAnswer, Confirmation, DrillContext, ExecError, Observer, PatchKind,
@@ -31,6 +33,7 @@ use crate::drill::restore::{PendingRestores, RestoreContext, new_drill_id};
 use crate::drill::{
     Class, DeploymentRef, DrillOptions, DrillPlan, Phase, Signal, WorkloadRef, seconds,
 };
+use crate::model::types::FailoverService;
 use crate::render;
 
 macro_rules! examples {
@@ -251,6 +254,8 @@ pub struct Settings {
     pub fancy: bool,
     /// A confirmation can be asked (stdin and stderr are terminals).
     pub can_prompt: bool,
+    /// `--istio-mode`, for reading the live state.
+    pub discovery: DiscoveryOptions,
 }
 
 impl Settings {
@@ -262,6 +267,7 @@ impl Settings {
             yes: g.yes,
             fancy: stderr_tty,
             can_prompt: stderr_tty && std::io::stdin().is_terminal(),
+            discovery: g.discovery_options(),
         }
     }
 }
@@ -433,6 +439,29 @@ fn render_value<T: serde::Serialize>(v: &T, format: OutputFormat) -> Result<Stri
     }
 }
 
+/// Preflight's check of the generated objects: the live state (what translation of the
+/// stored SMH objects produces, against what the clusters hold), narrowed to this drill.
+fn generated_check(
+    contexts: &Contexts,
+    discovery: &DiscoveryOptions,
+    fs: &FailoverService,
+) -> executor::GeneratedCheck {
+    let (contexts, discovery, fs) = (contexts.clone(), discovery.clone(), fs.clone());
+    Arc::new(move || {
+        let (contexts, discovery, fs) = (contexts.clone(), discovery.clone(), fs.clone());
+        Box::pin(async move {
+            let opts = StateOptions {
+                discovery,
+                ..Default::default()
+            };
+            let live = load_state(&contexts, &opts)
+                .await
+                .map_err(|e| format!("reading the live state: {e}"))?;
+            executor::generated_states(&live, &fs)
+        })
+    })
+}
+
 /// Run the drill of FailoverService `name` with `contexts`.
 pub async fn drill_async(
     contexts: &Contexts,
@@ -508,14 +537,14 @@ pub async fn drill_async(
     );
     eprintln!("  deployments: {}", deployments.join(", "));
 
+    let fs = inputs.failover_service.clone();
     let ctx = DrillContext {
         clients: Arc::new(clients),
         inputs: Arc::new(inputs),
         plan,
         restore,
         yes: s.yes,
-        // INTERIM(drift): replaced by cluster::state + cluster::drift once they are on main.
-        generated: Arc::new(|| Box::pin(async { Ok(Vec::new()) })),
+        generated: generated_check(contexts, &s.discovery, &fs),
     };
     let mut observer = CliObserver::new(s);
     let result = executor::run_drill(ctx, &mut observer, signals).await;
@@ -527,13 +556,8 @@ pub async fn drill_async(
             print_out(&render_value(report, f)?)?
         }
         _ => match &result.outcome {
-            Outcome::Refused { reasons } => {
-                eprintln!("preflight refused the drill; nothing was changed:");
-                for r in reasons {
-                    eprintln!("- {r}");
-                }
-            }
-            Outcome::Declined => {}
+            // The reasons are in the progress lines and the summary below.
+            Outcome::Refused { .. } | Outcome::Declined => {}
             _ => {
                 let mut text = render::drill::report(report);
                 if !result.restore_checks.is_empty() {

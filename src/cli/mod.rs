@@ -17,6 +17,7 @@ pub mod demo;
 pub mod describe;
 pub mod drill;
 pub mod failover;
+pub mod guide;
 pub mod install;
 pub mod translate;
 pub mod validate;

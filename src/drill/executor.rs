@@ -40,7 +40,9 @@ use super::live::{self, EnvoyCluster, RolloutCounts, RolloutState};
 use super::machine::{Action, Event, Machine, Note, Outcome, Phase, Transition};
 use super::outlier::OutlierSettings;
 use super::plan::{self, DrillOptions, DrillPlan, PlanError, PlanInput, ProbeSpec};
-use super::preflight::{self, BackingHealth, GeneratedObject, PreflightFacts, PreflightReport};
+use super::preflight::{
+    self, BackingHealth, GeneratedObject, GeneratedState, PreflightFacts, PreflightReport,
+};
 use super::report::{DrillReport, RestoreCheck};
 use super::restore::{
     self, BREAK_COMMAND, PendingRestores, RestoreContext, RestoreError, RestorePlan,
@@ -48,7 +50,7 @@ use super::restore::{
 use super::{DeploymentRef, ProbeSample, Signal};
 use crate::cluster::error::ApiOp;
 use crate::cluster::probe::{Prober, pick_pod};
-use crate::cluster::{ClusterClient, ClusterError, Target};
+use crate::cluster::{ClusterClient, ClusterError, Target, state};
 use crate::model::types::{ClusterObjectRef, FailoverService, ObjectRef};
 
 /// Istio's root namespace, where mesh-wide DestinationRules live (the lookup's last stop).
@@ -415,9 +417,81 @@ pub async fn backing_outliers(
 }
 
 /// The preflight's view of the generated objects (present, in sync), supplied by the caller
-/// (the CLI compares what translation produces with what the clusters hold).
+/// (the CLI loads the live state: what translation produces against what the clusters hold).
 pub type GeneratedCheck =
     Arc<dyn Fn() -> BoxFuture<'static, Result<Vec<GeneratedObject>, String>> + Send + Sync>;
+
+/// The generated objects a drill of `fs` depends on, each compared with its live
+/// counterpart ([`state::compare`]): those the FailoverService produced, and those of the
+/// TrafficPolicies that route to it (a VirtualService naming its hostname) or set its
+/// backing services' outlier detection (a DestinationRule for one of their hosts). An
+/// unrelated object that drifted does not stop this drill. Cluster errors of the state
+/// (a cluster that did not answer) are errors.
+pub fn generated_states(
+    live: &state::LiveState,
+    fs: &FailoverService,
+) -> Result<Vec<GeneratedObject>, String> {
+    if let Some((cluster, e)) = live.errors.iter().next() {
+        return Err(format!("reading cluster {cluster}: {e}"));
+    }
+    let fs_id = crate::model::ObjectId {
+        kind: "FailoverService".into(),
+        namespace: fs.namespace().unwrap_or_default(),
+        name: fs.name_any(),
+    };
+    let hostname = fs.spec.hostname.to_ascii_lowercase();
+    let mut hosts: Vec<String> = vec![hostname.clone()];
+    for s in fs
+        .spec
+        .backing_services
+        .iter()
+        .filter_map(|b| b.kube_service.as_ref())
+    {
+        hosts.push(format!("{}.{}.svc.cluster.local", s.name, s.namespace));
+        hosts.push(format!(
+            "{}.{}.svc.{}.global",
+            s.name, s.namespace, s.cluster_name
+        ));
+    }
+    let about_fs = |g: &crate::translate::GeneratedObject| {
+        let v = g.to_value();
+        match g.kind() {
+            "DestinationRule" => v
+                .pointer("/spec/host")
+                .and_then(Value::as_str)
+                .is_some_and(|h| hosts.iter().any(|x| x == &h.to_ascii_lowercase())),
+            "VirtualService" => v.to_string().contains(&format!("\"{hostname}\"")),
+            _ => false,
+        }
+    };
+    let related: std::collections::BTreeSet<&crate::model::ObjectId> = live
+        .expected
+        .objects
+        .iter()
+        .filter(|g| about_fs(g))
+        .flat_map(|g| g.owners.iter())
+        .chain(std::iter::once(&fs_id))
+        .collect();
+    let mut out: Vec<GeneratedObject> = live
+        .expected
+        .objects
+        .iter()
+        .filter(|g| g.owners.iter().any(|o| related.contains(o)))
+        .map(|g| GeneratedObject {
+            cluster: g.cluster.clone(),
+            object: format!("{} {}/{}", g.kind(), g.namespace(), g.name()),
+            state: match state::compare(g, live.live_for(g)) {
+                state::Sync::InSync => GeneratedState::InSync,
+                state::Sync::Missing => GeneratedState::Missing,
+                state::Sync::Modified(fields) => {
+                    GeneratedState::Drifted(format!("differs in {}", fields.join(", ")))
+                }
+            },
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.cluster, &a.object).cmp(&(&b.cluster, &b.object)));
+    Ok(out)
+}
 
 /// Everything a drill run needs.
 #[derive(Clone)]

@@ -1,0 +1,491 @@
+//! `kubectl smh demo guide`: Service Mesh Hub's "Failover Service" guide, end to end, on
+//! simulated clusters started in this process.
+//!
+//! It starts `mgmt-cluster` and `remote-cluster` with bookinfo in SMH's layout, writes a
+//! kubeconfig for them into a temporary directory, and then runs the real commands on them
+//! as the guide's steps: `kubectl smh apply` for each of the guide's three manifests
+//! (embedded in the binary, so this works from any directory), the statuses the guide shows
+//! (`kubectl get ... -o yaml`), the productpage reloads (no stars or black stars), and the
+//! guide's patch-and-verify failover as `kubectl smh drill reviews-failover --yes` (these are
+//! the demo's own clusters, so it does not ask). Then it stops the clusters and removes the
+//! temporary directory. Exit status: the drill's.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow};
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use serde_json::{Value, json};
+
+use super::demo::DemoMode;
+use super::{CmdError, CmdResult, Exit, GlobalArgs, parse_duration_arg};
+use crate::cluster::probe::{Prober, pick_pod};
+use crate::cluster::state::{self, StateOptions, load_state};
+use crate::cluster::{ClusterName, ContextOptions, Contexts};
+use crate::drill::classify::Classifier;
+use crate::drill::live::{RolloutState, rollout_state};
+use crate::model::parse::load_paths_with;
+use crate::model::types::{FailoverService, TrafficPolicy};
+use crate::sim::fleet::{FleetOptions, MGMT_CLUSTER, REMOTE_CLUSTER, SimFleet, bookinfo_world};
+
+/// Flags of `kubectl smh demo guide`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GuideArgs {
+    /// How long a new pod takes to become ready in the simulated clusters; the drill's two
+    /// rollouts take about this long each.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration_arg)]
+    pub rollout_delay: Duration,
+
+    /// How the simulated meshes reach each other: global (SMH's federated
+    /// `name.ns.svc.<cluster>.global` names, as in the guide) or multi-primary.
+    #[arg(long, value_enum, default_value_t = DemoMode::Global)]
+    pub mode: DemoMode,
+}
+
+/// The guide's manifests, in order: file name, what the guide calls the step, the object
+/// whose status the guide shows.
+const STEPS: [(&str, &str, &str); 3] = [
+    (
+        "1-outlier-detection.yaml",
+        include_str!("../../examples/guide/1-outlier-detection.yaml"),
+        "trafficpolicy/mgmt-reviews-outlier",
+    ),
+    (
+        "2-failover-service.yaml",
+        include_str!("../../examples/guide/2-failover-service.yaml"),
+        "failoverservice/reviews-failover",
+    ),
+    (
+        "3-traffic-shift.yaml",
+        include_str!("../../examples/guide/3-traffic-shift.yaml"),
+        "",
+    ),
+];
+
+const RULE: &str = "────────────────────────────────────────────────────────────────────────────";
+
+fn heading(title: &str) {
+    println!("\n{RULE}\n{title}\n{RULE}\n");
+}
+
+fn indent(text: &str) -> String {
+    text.lines()
+        .map(|l| format!("    {l}\n"))
+        .collect::<String>()
+}
+
+pub fn run(g: &GlobalArgs, args: GuideArgs) -> CmdResult {
+    let dir = TempDir::new()
+        .map_err(|e| CmdError::failed(anyhow!("creating a temporary directory: {e}")))?;
+    let rt = super::cluster::runtime()?;
+    let result = guide(g, &args, &rt, dir.path());
+    if let Some(fleet) = result.1 {
+        rt.block_on(fleet.shutdown());
+        println!("\nStopped the simulated clusters.");
+    }
+    rt.shutdown_background();
+    drop(dir);
+    result.0
+}
+
+/// Runs the guide; returns its result and the fleet to stop.
+fn guide(
+    g: &GlobalArgs,
+    args: &GuideArgs,
+    rt: &tokio::runtime::Runtime,
+    dir: &Path,
+) -> (CmdResult, Option<SimFleet>) {
+    println!(
+        "kubectl smh demo guide: Service Mesh Hub's \"Failover Service\" guide, every step, on two"
+    );
+    println!("simulated clusters that run inside this process (nothing else is touched).");
+    heading("Before you begin: the clusters");
+    let started = Instant::now();
+    let mut opts = FleetOptions::demo();
+    for c in opts.clusters.iter_mut() {
+        c.rollout_delay = args.rollout_delay;
+    }
+    opts.hooks.push(bookinfo_world(args.mode.into(), "1.24.2"));
+    let fleet = match rt.block_on(SimFleet::start(opts)) {
+        Ok(f) => f,
+        Err(e) => {
+            return (
+                Err(CmdError::cluster(anyhow!(
+                    "starting the simulated clusters: {e}"
+                ))),
+                None,
+            );
+        }
+    };
+    let r = walk(g, args, rt, dir, &fleet, started);
+    (r, Some(fleet))
+}
+
+fn walk(
+    g: &GlobalArgs,
+    args: &GuideArgs,
+    rt: &tokio::runtime::Runtime,
+    dir: &Path,
+    fleet: &SimFleet,
+    started: Instant,
+) -> CmdResult {
+    let kubeconfig = dir.join("kubeconfig");
+    fleet
+        .write_kubeconfig(&kubeconfig)
+        .map_err(|e| CmdError::failed(anyhow!("{e}")))?;
+    // The demo's own kubeconfig, and its clusters mapped by flag, so that the user's
+    // kubeconfig and cluster registry play no part.
+    let mut gg = g.clone();
+    gg.kubeconfig = Some(kubeconfig.clone());
+    gg.mgmt_context = Some(MGMT_CLUSTER.into());
+    gg.clusters = vec![
+        format!("{MGMT_CLUSTER}={MGMT_CLUSTER}"),
+        format!("{REMOTE_CLUSTER}={REMOTE_CLUSTER}"),
+    ];
+    gg.namespace = crate::consts::SMH_NAMESPACE.into();
+    gg.yes = true;
+    gg.output = None;
+    let contexts = Contexts::load(&ContextOptions {
+        kubeconfig: Some(kubeconfig.clone()),
+        mgmt_context: gg.mgmt_context.clone(),
+        cluster_flags: gg.clusters.clone(),
+        request_timeout: gg.request_timeout,
+    })?;
+
+    rt.block_on(wait_for_bookinfo(fleet))?;
+    for c in fleet.clusters() {
+        let names = rt.block_on(deployment_names(fleet, c.name()));
+        println!(
+            "  {:<15} {}   bookinfo: {}",
+            c.name(),
+            c.url(),
+            names.join(", ")
+        );
+    }
+    println!(
+        "\n  up in {:.1}s; new pods take {} to become ready; mesh mode: {}",
+        started.elapsed().as_secs_f64(),
+        crate::drill::human(args.rollout_delay),
+        match args.mode {
+            DemoMode::Global => "SMH's federated .global names",
+            DemoMode::MultiPrimary => "multi-primary",
+        }
+    );
+    println!(
+        "  kubeconfig: {} (removed at the end)",
+        kubeconfig.display()
+    );
+    println!(
+        "\nAs in the guide, reviews-v1 and reviews-v2 run only in mgmt-cluster and reviews-v3"
+    );
+    println!("(red stars) only in remote-cluster.");
+
+    let guide_dir = dir.join("examples/guide");
+    std::fs::create_dir_all(&guide_dir)
+        .map_err(|e| CmdError::failed(anyhow!("writing the guide's manifests: {e}")))?;
+    let titles = [
+        "1. Configure Outlier Detection",
+        "2. Create the FailoverService",
+        "3. Demonstrating Failover Functionality",
+    ];
+    let intros = [
+        "The services of a FailoverService need outlier detection, set by a TrafficPolicy\n(consecutiveErrors: 1, to trigger failover easily):",
+        "The FailoverService: reviews on mgmt-cluster first, reviews on remote-cluster second:",
+        "A traffic shift sends every request for reviews to the FailoverService:",
+    ];
+    for (i, (file, text, shown)) in STEPS.iter().enumerate() {
+        heading(titles[i]);
+        println!("{}\n", intros[i]);
+        print!("{}", indent(text));
+        let path = guide_dir.join(file);
+        std::fs::write(&path, text)
+            .map_err(|e| CmdError::failed(anyhow!("writing {}: {e}", path.display())))?;
+        println!("\n$ kubectl smh apply -f examples/guide/{file}");
+        rt.block_on(apply_file(&contexts, &gg, &path))?;
+        if !shown.is_empty() {
+            let ns = crate::consts::SMH_NAMESPACE;
+            println!(
+                "\n$ kubectl -n {ns} get {shown} -o yaml   (its status, as the guide shows it)"
+            );
+            print!("{}", indent(&rt.block_on(status_yaml(&contexts, shown))?));
+        }
+    }
+
+    println!(
+        "\nReloading the productpage (through a port-forward to productpage-v1, as the guide's"
+    );
+    println!("`kubectl -n bookinfo port-forward deployments/productpage-v1 9080` would):\n");
+    rt.block_on(reload_productpage(fleet, 6))?;
+    println!(
+        "\nNo stars or black stars: the FailoverService routes to its first service, in mgmt-cluster."
+    );
+
+    heading("4. Trigger the failover, see it, restore (the drill)");
+    println!(
+        "The guide patches reviews-v1 and reviews-v2 to run `sleep 20h`, reloads the page until"
+    );
+    println!(
+        "it shows red stars, then removes the command again. `kubectl smh drill` does exactly"
+    );
+    println!("that, measured: it probes productpage 10 times a second, saves each container's");
+    println!(
+        "command and args on its deployment before the first patch, and restores exactly those."
+    );
+    println!("(--yes: these are this demo's own simulated clusters; on yours it asks first.)");
+    println!("\n$ kubectl smh drill reviews-failover --yes\n");
+    let drill_args = super::drill::Args {
+        command: None,
+        name: Some("reviews-failover".into()),
+        name_flag: None,
+        flags: Box::default(),
+    };
+    let code = super::drill::run(&gg, drill_args)?;
+    match code {
+        Exit::Ok => {
+            println!(
+                "\nThe guide, done: outlier detection, the FailoverService and the traffic shift are"
+            );
+            println!(
+                "ACCEPTED, productpage failed over to remote-cluster when reviews-v1 and v2 broke,"
+            );
+            println!(
+                "and came back when they were restored. Next: `kubectl smh demo up` serves the same"
+            );
+            println!("clusters until Ctrl-C, to try every command by hand.");
+        }
+        other => println!(
+            "\nThe drill did not pass (exit {}); see above.",
+            other.code()
+        ),
+    }
+    Ok(code)
+}
+
+/// A temporary directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> std::io::Result<Self> {
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let p =
+            std::env::temp_dir().join(format!("kubectl-smh-guide-{}-{stamp}", std::process::id()));
+        std::fs::create_dir_all(&p)?;
+        Ok(TempDir(p))
+    }
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+async fn deployment_names(fleet: &SimFleet, cluster: &str) -> Vec<String> {
+    let Some(c) = fleet.cluster(cluster) else {
+        return Vec::new();
+    };
+    let Ok(client) = c.client() else {
+        return Vec::new();
+    };
+    let api: Api<k8s_openapi::api::apps::v1::Deployment> = Api::namespaced(client, "bookinfo");
+    let mut names: Vec<String> = api
+        .list(&ListParams::default())
+        .await
+        .map(|l| {
+            l.items
+                .into_iter()
+                .filter_map(|d| d.metadata.name)
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// Wait (up to a minute) until bookinfo has rolled out in every cluster.
+async fn wait_for_bookinfo(fleet: &SimFleet) -> Result<(), CmdError> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    for c in fleet.clusters() {
+        let client = c.client().map_err(|e| CmdError::failed(anyhow!("{e}")))?;
+        let api: Api<k8s_openapi::api::apps::v1::Deployment> = Api::namespaced(client, "bookinfo");
+        loop {
+            let list = api
+                .list(&ListParams::default())
+                .await
+                .map_err(|e| CmdError::cluster(anyhow!("listing bookinfo in {}: {e}", c.name())))?;
+            if !list.items.is_empty()
+                && list
+                    .items
+                    .iter()
+                    .all(|d| rollout_state(d, None).0 == RolloutState::Complete)
+            {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(CmdError::cluster(anyhow!(
+                    "bookinfo did not roll out in {} within a minute",
+                    c.name()
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    Ok(())
+}
+
+/// `kubectl get KIND/NAME -o yaml`, the status part.
+async fn status_yaml(contexts: &Contexts, shown: &str) -> Result<String, CmdError> {
+    let (kind, name) = shown.split_once('/').unwrap_or((shown, ""));
+    let (k, plural) = match kind {
+        "failoverservice" => (FailoverService::KIND, FailoverService::PLURAL),
+        _ => (TrafficPolicy::KIND, TrafficPolicy::PLURAL),
+    };
+    let client = contexts.client(&contexts.mgmt_target(&[])?).await?;
+    let ar = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk(crate::consts::SMH_GROUP, crate::consts::SMH_VERSION, k),
+        plural,
+    );
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(client.client.clone(), crate::consts::SMH_NAMESPACE, &ar);
+    let o = api
+        .get(name)
+        .await
+        .map_err(|e| CmdError::cluster(anyhow!("reading {shown}: {e}")))?;
+    let status = o.data.get("status").cloned().unwrap_or(Value::Null);
+    crate::render::yaml::to_yaml(&json!({ "status": status })).map_err(CmdError::failed)
+}
+
+/// GET /productpage `n` times through a port-forward and say what each page shows.
+async fn reload_productpage(fleet: &SimFleet, n: usize) -> Result<(), CmdError> {
+    let client = fleet
+        .cluster(MGMT_CLUSTER)
+        .ok_or_else(|| CmdError::failed(anyhow!("no {MGMT_CLUSTER}")))?
+        .client()
+        .map_err(|e| CmdError::failed(anyhow!("{e}")))?;
+    let pod = pick_pod(&client, "bookinfo", "productpage-v1")
+        .await
+        .map_err(|e| CmdError::cluster(anyhow!("{e}")))?;
+    let prober = Prober::new(client, "bookinfo", &pod, 9080, Duration::from_secs(5));
+    let classifier = Classifier::bookinfo();
+    for i in 1..=n {
+        let (answer, latency) = prober.get("/productpage").await;
+        let c = classifier.classify(answer.as_answer());
+        println!("    reload {i}: {} ({} ms)", c.reason, latency.as_millis());
+    }
+    Ok(())
+}
+
+/// What `kubectl smh apply -f FILE` does, for the guide's files. INTERIM: replaced by the
+/// real `apply` command once it is on main.
+async fn apply_file(contexts: &Contexts, g: &GlobalArgs, path: &Path) -> Result<(), CmdError> {
+    let loaded = load_paths_with(&[path.to_path_buf()], &g.namespace);
+    if loaded.has_errors() {
+        return Err(CmdError::invalid(anyhow!(
+            "{}: {:?}",
+            path.display(),
+            loaded.diagnostics
+        )));
+    }
+    let opts = StateOptions {
+        discovery: g.discovery_options(),
+        overlay: loaded.manifests.clone(),
+        extra_clusters: vec![
+            ClusterName::new(MGMT_CLUSTER),
+            ClusterName::new(REMOTE_CLUSTER),
+        ],
+        ..Default::default()
+    };
+    let live = load_state(contexts, &opts).await?;
+    let mgmt = live.mgmt_client().clone();
+    let pp = PatchParams::apply(crate::consts::FIELD_MANAGER).force();
+    for m in &live.merged {
+        let id = state::manifest_id(m);
+        let (body, plural) = match &m.object {
+            crate::model::SmhObject::FailoverService(fs) => {
+                let mut fs = fs.clone();
+                fs.status = None;
+                fs.metadata.managed_fields = None;
+                fs.metadata.resource_version = None;
+                (
+                    serde_json::to_value(&fs)
+                        .context("FailoverService")
+                        .map_err(CmdError::failed)?,
+                    FailoverService::PLURAL,
+                )
+            }
+            crate::model::SmhObject::TrafficPolicy(tp) => {
+                let mut tp = tp.clone();
+                tp.status = None;
+                tp.metadata.managed_fields = None;
+                tp.metadata.resource_version = None;
+                (
+                    serde_json::to_value(&tp)
+                        .context("TrafficPolicy")
+                        .map_err(CmdError::failed)?,
+                    TrafficPolicy::PLURAL,
+                )
+            }
+        };
+        let ar = ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk(
+                crate::consts::SMH_GROUP,
+                crate::consts::SMH_VERSION,
+                &id.kind,
+            ),
+            plural,
+        );
+        let api: Api<DynamicObject> = Api::namespaced_with(mgmt.client.clone(), &id.namespace, &ar);
+        let stored = api
+            .patch(&id.name, &pp, &Patch::Apply(&body))
+            .await
+            .map_err(|e| CmdError::cluster(anyhow!("applying {id}: {e}")))?;
+        let ok = !live
+            .errors_of(&id)
+            .iter()
+            .any(|d| d.severity == crate::model::Severity::Error);
+        let generation = stored.metadata.generation.unwrap_or(1);
+        let status = json!({"status": {
+            "state": if ok { "ACCEPTED" } else { "INVALID" },
+            "observedGeneration": generation,
+        }});
+        api.patch_status(&id.name, &PatchParams::default(), &Patch::Merge(&status))
+            .await
+            .map_err(|e| CmdError::cluster(anyhow!("writing the status of {id}: {e}")))?;
+        if loaded.manifests.iter().any(|x| state::manifest_id(x) == id) {
+            println!("{} applied", id);
+        }
+    }
+    for o in &live.expected.objects {
+        let Some(c) = live.client(&ClusterName::new(o.cluster.as_str())) else {
+            return Err(CmdError::cluster(anyhow!(
+                "no client for cluster {}",
+                o.cluster
+            )));
+        };
+        let v = o.to_value();
+        let (group, version) = o
+            .api_version()
+            .split_once('/')
+            .unwrap_or(("", o.api_version()));
+        let ar = ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk(group, version, o.kind()),
+            o.object.plural(),
+        );
+        let api: Api<DynamicObject> = Api::namespaced_with(c.client.clone(), o.namespace(), &ar);
+        let before = live.live_for(o).map(|l| state::compare(o, Some(l)));
+        api.patch(o.name(), &pp, &Patch::Apply(&v))
+            .await
+            .map_err(|e| CmdError::cluster(anyhow!("applying {}: {e}", o.describe())))?;
+        if before != Some(state::Sync::InSync) {
+            println!("  {} applied", o.describe());
+        }
+    }
+    Ok(())
+}
