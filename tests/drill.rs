@@ -22,12 +22,13 @@ use kube::core::ApiResource;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+use kubectl_smh::cluster::probe::{Prober, pick_pod};
 use kubectl_smh::consts::DRILL_RESTORE_ANNOTATION;
 use kubectl_smh::drill::restore::containers_equal;
 use kubectl_smh::model::SmhObject;
 use kubectl_smh::model::parse::load_paths_with;
 use kubectl_smh::model::topology::{MultiClusterMode, Topology};
-use kubectl_smh::sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
+use kubectl_smh::sim::fleet::{FleetOptions, SimFleet, WorldSidecars, bookinfo_world_observed};
 use kubectl_smh::translate::translate;
 
 /// Flags that keep a drill short on the demo: 20 probes/s, steady windows of 10 answers
@@ -47,12 +48,19 @@ fn guide_dir() -> PathBuf {
 
 impl Demo {
     async fn start(rollout_delay: Duration) -> Demo {
+        Self::start_observed(rollout_delay, &WorldSidecars::default()).await
+    }
+
+    async fn start_observed(rollout_delay: Duration, sidecars: &WorldSidecars) -> Demo {
         let mut opts = FleetOptions::demo();
         for c in opts.clusters.iter_mut() {
             c.rollout_delay = rollout_delay;
         }
-        opts.hooks
-            .push(bookinfo_world(MultiClusterMode::Global, "1.24.2"));
+        opts.hooks.push(bookinfo_world_observed(
+            MultiClusterMode::Global,
+            "1.24.2",
+            sidecars,
+        ));
         let fleet = SimFleet::start(opts).await.expect("demo clusters start");
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("kubeconfig");
@@ -718,4 +726,69 @@ fn demo_guide_runs_to_completion() {
         .unwrap();
     assert!(!Path::new(path).exists(), "{path} left behind");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+/// The sidecar's routing log (the benchmark's observation hook) shows the switch from the
+/// primary's Envoy cluster to the secondary's once the primary is broken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sidecar_routing_log_shows_the_switch_to_the_secondary() {
+    let sidecars = WorldSidecars::default();
+    let demo = Demo::start_observed(Duration::from_millis(100), &sidecars).await;
+    demo.configure_guide().await;
+    let client = demo.client("mgmt-cluster");
+    let pod = pick_pod(&client, "bookinfo", "productpage-v1")
+        .await
+        .unwrap();
+    let prober = Prober::new(client, "bookinfo", &pod, 9080, Duration::from_secs(5));
+    let primary = "outbound|9080||reviews.bookinfo.svc.cluster.local";
+    let secondary = "outbound|9080||reviews.bookinfo.svc.remote-cluster.global";
+    for _ in 0..3 {
+        prober.get("/productpage").await;
+    }
+    let sidecar = sidecars
+        .sidecar("mgmt-cluster", "bookinfo", &pod)
+        .expect("productpage has a sidecar");
+    let log = sidecar.routing_log();
+    assert!(
+        log.iter().any(|a| a.cluster == primary && a.level == 0),
+        "{log:#?}"
+    );
+    assert!(!log.iter().any(|a| a.cluster == secondary), "{log:#?}");
+
+    let broken = Instant::now();
+    for d in ["reviews-v1", "reviews-v2"] {
+        demo.deployments("mgmt-cluster")
+            .patch(
+                d,
+                &PatchParams::default(),
+                &Patch::Strategic(json!({"spec": {"template": {"spec": {"containers": [
+                    {"name": "reviews", "command": ["sleep", "20h"]}]}}}})),
+            )
+            .await
+            .unwrap();
+    }
+    demo.wait_settled().await;
+    let mut red = false;
+    for _ in 0..100 {
+        let (answer, _) = prober.get("/productpage").await;
+        if let kubectl_smh::cluster::probe::ProbeResult::Http { body, .. } = &answer
+            && body.contains("color=\"red\"")
+        {
+            red = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(red, "no failover to reviews-v3");
+    let log = sidecar.routing_log();
+    let first = log
+        .iter()
+        .find(|a| a.cluster == secondary)
+        .expect("an attempt routed to the secondary");
+    assert_eq!(
+        first.level, 1,
+        "the secondary is the aggregate's second priority"
+    );
+    assert!(first.at > broken);
+    demo.fleet.shutdown().await;
 }

@@ -441,7 +441,7 @@ fn render_value<T: serde::Serialize>(v: &T, format: OutputFormat) -> Result<Stri
 
 /// Preflight's check of the generated objects: the live state (what translation of the
 /// stored SMH objects produces, against what the clusters hold), narrowed to this drill.
-fn generated_check(
+pub fn generated_check(
     contexts: &Contexts,
     discovery: &DiscoveryOptions,
     fs: &FailoverService,

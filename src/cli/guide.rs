@@ -202,7 +202,12 @@ fn walk(
         std::fs::write(&path, text)
             .map_err(|e| CmdError::failed(anyhow!("writing {}: {e}", path.display())))?;
         println!("\n$ kubectl smh apply -f examples/guide/{file}");
-        rt.block_on(apply_file(&contexts, &gg, &path))?;
+        rt.block_on(apply_file(
+            &contexts,
+            &gg.namespace,
+            &gg.discovery_options(),
+            &path,
+        ))?;
         if !shown.is_empty() {
             let ns = crate::consts::SMH_NAMESPACE;
             println!(
@@ -382,10 +387,16 @@ async fn reload_productpage(fleet: &SimFleet, n: usize) -> Result<(), CmdError> 
     Ok(())
 }
 
-/// What `kubectl smh apply -f FILE` does, for the guide's files. INTERIM: replaced by the
-/// real `apply` command once it is on main.
-async fn apply_file(contexts: &Contexts, g: &GlobalArgs, path: &Path) -> Result<(), CmdError> {
-    let loaded = load_paths_with(&[path.to_path_buf()], &g.namespace);
+/// What `kubectl smh apply -f FILE` does, for the guide's files: store the SMH objects with
+/// their status, apply what they translate to. INTERIM: replaced by the real `apply` command
+/// once it is on main.
+pub async fn apply_file(
+    contexts: &Contexts,
+    namespace: &str,
+    discovery: &crate::cluster::discovery::DiscoveryOptions,
+    path: &Path,
+) -> Result<(), CmdError> {
+    let loaded = load_paths_with(&[path.to_path_buf()], namespace);
     if loaded.has_errors() {
         return Err(CmdError::invalid(anyhow!(
             "{}: {:?}",
@@ -394,7 +405,7 @@ async fn apply_file(contexts: &Contexts, g: &GlobalArgs, path: &Path) -> Result<
         )));
     }
     let opts = StateOptions {
-        discovery: g.discovery_options(),
+        discovery: discovery.clone(),
         overlay: loaded.manifests.clone(),
         extra_clusters: vec![
             ClusterName::new(MGMT_CLUSTER),

@@ -577,6 +577,8 @@ pub struct DrillResult {
     pub outcome: Outcome,
     /// For every deployment the drill saved a plan on (empty when nothing was changed).
     pub restore_checks: Vec<RestoreCheck>,
+    /// The moment the drill's times count from (`at` 0 of every sample and marker).
+    pub started: Instant,
 }
 
 impl DrillResult {
@@ -763,6 +765,7 @@ pub async fn run_drill(
         report,
         outcome,
         restore_checks,
+        started: start,
     };
     let code = result.exit_code();
     if Some(code) != result.report.exit_code {
@@ -1627,6 +1630,7 @@ mod tests {
                 },
                 differences: vec!["container reviews: command: x != saved absent".into()],
             }],
+            started: Instant::now(),
         };
         assert_eq!(r.exit_code(), 3);
         let ok = DrillResult {

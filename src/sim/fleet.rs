@@ -8,7 +8,7 @@
 //! [`SimFleet::write_kubeconfig`] have anything to write, so a script can wait for the file.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -16,6 +16,9 @@ use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
 use super::cluster::{ClusterHandle, ClusterOptions, SimCluster, SimError};
+use super::store::Store;
+use super::world::mesh::sidecar::Sidecar;
+use super::world::workload::Workloads;
 use super::world::{self, Layout, WorldOptions};
 use crate::model::topology::MultiClusterMode;
 
@@ -41,6 +44,34 @@ pub type StartHook =
 /// `mgmt-cluster` and `remote-cluster` get SMH's layout; any other cluster runs no bookinfo.
 /// Pod readiness takes each cluster's `rollout_delay`.
 pub fn bookinfo_world(mode: MultiClusterMode, istio_version: &str) -> StartHook {
+    bookinfo_world_observed(mode, istio_version, &WorldSidecars::default())
+}
+
+/// Reaches the sidecars of the worlds a [`bookinfo_world_observed`] hook started: an
+/// observation hook for benchmarks and tests (see
+/// [`world::mesh::sidecar::Sidecar::routing_log`]).
+#[derive(Clone, Default)]
+pub struct WorldSidecars(Arc<Mutex<Vec<ObservedWorld>>>);
+
+/// A cluster name, its store and its workloads.
+type ObservedWorld = (String, Arc<Store>, Arc<Workloads>);
+
+impl WorldSidecars {
+    /// The sidecar of a running pod of `cluster`, if it has one.
+    pub fn sidecar(&self, cluster: &str, namespace: &str, pod: &str) -> Option<Arc<Sidecar>> {
+        let worlds = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let (_, store, workloads) = worlds.iter().find(|(c, _, _)| c == cluster)?;
+        workloads.sidecar(store, namespace, pod)
+    }
+}
+
+/// [`bookinfo_world`], recording each world in `sidecars`.
+pub fn bookinfo_world_observed(
+    mode: MultiClusterMode,
+    istio_version: &str,
+    sidecars: &WorldSidecars,
+) -> StartHook {
+    let sidecars = sidecars.clone();
     let world_fleet = world::Fleet::new();
     let istio_version = istio_version.to_string();
     Arc::new(move |me: &ClusterHandle, all: &[ClusterHandle]| {
@@ -61,6 +92,11 @@ pub fn bookinfo_world(mode: MultiClusterMode, istio_version: &str) -> StartHook 
         // defaults, as if kubectl had created them.
         me.api.default_stored_objects();
         let handle = world::spawn(me.store.clone(), me.net.clone(), world_fleet.clone(), &opts);
+        sidecars.0.lock().unwrap_or_else(|e| e.into_inner()).push((
+            me.name.clone(),
+            me.store.clone(),
+            handle.workloads().clone(),
+        ));
         Ok(vec![Attachment::Guard(Box::new(handle))])
     })
 }

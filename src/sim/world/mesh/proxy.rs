@@ -116,6 +116,14 @@ pub struct Pick {
     pub timeout: Option<Duration>,
 }
 
+impl Pick {
+    /// The priority level the host was picked from: the index of its sub-cluster in an
+    /// aggregate cluster (0 for the first, and for any plain cluster).
+    pub fn level(&self) -> usize {
+        self.level
+    }
+}
+
 /// What to do after an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {

@@ -6,6 +6,7 @@
 //! request over loopback to the pod the host's IP belongs to (a host that is another
 //! cluster's ingress gateway forwards to a ready endpoint of the target service there).
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -55,6 +56,23 @@ pub enum CallError {
     Fetch(#[from] FetchError),
 }
 
+/// One upstream attempt as a sidecar routed it. An observation hook for benchmarks and
+/// tests (for example: when did the data plane first send a request to the secondary?); it
+/// changes nothing in the routing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoutedAttempt {
+    /// When the host was picked (real time, whatever the sidecar's [`Clock`]).
+    pub at: Instant,
+    /// The endpoint cluster, e.g. `outbound|9080||reviews.bookinfo.svc.cluster.local` (a
+    /// sub-cluster when the route's cluster is an aggregate).
+    pub cluster: String,
+    /// The priority level it was picked from ([`Pick::level`]).
+    pub level: usize,
+}
+
+/// How many attempts [`Sidecar::routing_log`] keeps (the most recent ones).
+pub const ROUTING_LOG: usize = 4096;
+
 struct SidecarState {
     proxy: Proxy,
     version: Vec<(String, u64)>,
@@ -66,6 +84,7 @@ pub struct Sidecar {
     fleet: Arc<Fleet>,
     clock: Arc<dyn Clock>,
     state: Mutex<SidecarState>,
+    routing: Mutex<VecDeque<RoutedAttempt>>,
 }
 
 fn split_authority(authority: &str) -> (String, u16) {
@@ -102,7 +121,30 @@ impl Sidecar {
                 proxy: Proxy::new(Rng::seed_from(seed)),
                 version: Vec::new(),
             }),
+            routing: Mutex::new(VecDeque::new()),
         }
+    }
+
+    /// The most recent upstream attempts (up to [`ROUTING_LOG`]), oldest first.
+    pub fn routing_log(&self) -> Vec<RoutedAttempt> {
+        self.routing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    fn record(&self, pick: &Pick) {
+        let mut log = self.routing.lock().unwrap_or_else(|e| e.into_inner());
+        if log.len() >= ROUTING_LOG {
+            log.pop_front();
+        }
+        log.push_back(RoutedAttempt {
+            at: Instant::now(),
+            cluster: pick.cluster.clone(),
+            level: pick.level(),
+        });
     }
 
     pub fn identity(&self) -> &ProxyIdentity {
@@ -188,6 +230,7 @@ impl Sidecar {
                 Ok(p) => p,
                 Err(reply) => return Ok(local_response(&reply)),
             };
+            self.record(&pick);
             let mut upstream = req.clone();
             upstream.path = ex.path.clone();
             upstream.headers.push((

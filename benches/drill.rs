@@ -1,0 +1,457 @@
+//! The drill on the demo clusters, measured against the clusters' own clocks (DESIGN §6,
+//! issue 5 item 9). Run: `cargo bench --bench drill` (release build). Environment:
+//! `SMH_BENCH_DRILLS` (drills to run, default 5), `SMH_BENCH_ROLLOUT_DELAY` (pod readiness
+//! delay of the simulated clusters, default 1s, as `demo guide`).
+//!
+//! Everything runs in this process: the demo clusters (SimFleet with bookinfo, the guide's
+//! configuration applied) and the drill (`kubectl smh drill reviews-failover --yes` with its
+//! defaults: 10 probes/s, 20-probe baseline and steady windows), through the same code the
+//! CLI runs (`cli::drill::prepare` + `drill::executor::run_drill`), minus printing.
+//!
+//! Two figures per drill:
+//!
+//! **(a) Time to failover, measured vs the data plane.** The drill's "first failed-over
+//! answer" (the send time of the first probe classified as failed over, since the break
+//! was applied) against the moment the data-plane model first routed a request to the
+//! secondary: the first attempt productpage's sidecar picked from the secondary's Envoy
+//! cluster after the break (`Sidecar::routing_log`, the sim's observation hook). The target:
+//! within one probe interval (100 ms). The same for failback (first primary answer vs first
+//! attempt routed to the primary after the restore).
+//!
+//! **(b) What the drill adds.** The wall time of the whole drill (from reading the
+//! FailoverService to the returned report) split into what the drill waits for and what it
+//! spends itself. Waiting, by the plan and the clusters' clocks:
+//!
+//! ```text
+//! baseline   (N - 1) × interval                      N answers at the fixed rate
+//! failover   max(R_break, S_fo + (W - 1) × interval)  the rollout; a full steady window
+//! failback   max(R_restore, S_fb + (W - 1) × interval)
+//! ```
+//!
+//! where R_break is the time from the break patch to the moment the simulated API server
+//! stored the break rollout's completion (both deployments' `observedGeneration` current,
+//! every replica updated and available, no old replica; seen on the store's event stream),
+//! S_fo the send time of the first answer of the steady failover window (since the break),
+//! and R_restore, S_fb the same after the restore; N is the baseline and W the steady window
+//! (20 each). Everything else is the drill's own: reading before it starts (FailoverService,
+//! deployments, Service, DestinationRules), picking the pod and opening the port-forward,
+//! preflight beyond the baseline, the save and break patches, noticing a rollout or an
+//! answer late, the restore patches, and the read-back of the restored containers at the
+//! end. Target: under 1 s in all.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::Deployment;
+use tokio::sync::{mpsc, oneshot};
+
+use kubectl_smh::cli::drill::{DrillFlags, generated_check, prepare};
+use kubectl_smh::cluster::discovery::DiscoveryOptions;
+use kubectl_smh::cluster::{Contexts, KubeconfigOrigin, KubeconfigSet, Registry};
+use kubectl_smh::drill::executor::{
+    ConfirmAnswer, Confirmation, DrillContext, Observer, Progress, run_drill,
+};
+use kubectl_smh::drill::live::{RolloutState, rollout_state};
+use kubectl_smh::drill::machine::{Outcome, Phase};
+use kubectl_smh::drill::restore::{RestoreContext, new_drill_id};
+use kubectl_smh::model::topology::MultiClusterMode;
+use kubectl_smh::sim::fleet::{FleetOptions, SimFleet, WorldSidecars, bookinfo_world_observed};
+use kubectl_smh::sim::store::{Gvr, Store};
+
+/// Records the phase changes and probe samples; never asks.
+#[derive(Default)]
+struct Recorder {
+    phases: Vec<(Phase, Duration)>,
+    samples: Vec<(Duration, Duration)>,
+}
+
+impl Recorder {
+    fn phase_at(&self, p: Phase) -> Duration {
+        self.phases
+            .iter()
+            .find(|(q, _)| *q == p)
+            .map(|(_, at)| *at)
+            .unwrap_or_else(|| panic!("no {p:?} phase"))
+    }
+}
+
+impl Observer for Recorder {
+    fn progress(&mut self, at: Duration, p: Progress<'_>) {
+        match p {
+            Progress::Phase(t) => self.phases.push((t.to, at)),
+            Progress::Probe { sample, .. } => self.samples.push((sample.at, sample.latency)),
+            _ => {}
+        }
+    }
+    fn confirm(&mut self, _c: &Confirmation) -> oneshot::Receiver<ConfirmAnswer> {
+        let (tx, rx) = oneshot::channel();
+        let _ = tx.send(ConfirmAnswer::Yes);
+        rx
+    }
+}
+
+fn deployments_gvr() -> Gvr {
+    Gvr::new("apps", "v1", "deployments")
+}
+
+/// The rollout state of reviews-v1 and v2 after each change, as the store saw it.
+#[derive(Clone, Default)]
+struct RolloutLog(Arc<Mutex<Vec<(Instant, Generations)>>>);
+
+/// Per deployment: its generation and whether that generation has rolled out.
+type Generations = BTreeMap<String, (i64, bool)>;
+
+impl RolloutLog {
+    fn start(store: Arc<Store>, names: &[&str]) -> (Self, tokio::task::JoinHandle<()>) {
+        let log = RolloutLog::default();
+        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        let mut rx = store.subscribe();
+        let mut latest: BTreeMap<String, (i64, bool)> = BTreeMap::new();
+        for n in &names {
+            if let Some(v) = store.get(&deployments_gvr(), "bookinfo", n)
+                && let Ok(d) = serde_json::from_value::<Deployment>(v)
+            {
+                latest.insert(n.clone(), state_of(&d));
+            }
+        }
+        log.0.lock().unwrap().push((Instant::now(), latest.clone()));
+        let l = log.clone();
+        let task = tokio::spawn(async move {
+            while let Ok(ev) = rx.recv().await {
+                let now = Instant::now();
+                if ev.gvr != deployments_gvr() {
+                    continue;
+                }
+                let name = ev.object["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string();
+                if ev.object["metadata"]["namespace"] != "bookinfo" || !names.contains(&name) {
+                    continue;
+                }
+                if let Ok(d) = serde_json::from_value::<Deployment>(ev.object) {
+                    latest.insert(name, state_of(&d));
+                    l.0.lock().unwrap().push((now, latest.clone()));
+                }
+            }
+        });
+        (log, task)
+    }
+
+    /// The first moment at or after `after` when every deployment was at `generation` and
+    /// rolled out.
+    fn complete_at(&self, after: Instant, generation: &BTreeMap<String, i64>) -> Option<Instant> {
+        self.0.lock().unwrap().iter().find_map(|(t, m)| {
+            let done = generation
+                .iter()
+                .all(|(n, g)| m.get(n).is_some_and(|(mg, c)| mg == g && *c));
+            (*t >= after && done).then_some(*t)
+        })
+    }
+}
+
+fn state_of(d: &Deployment) -> (i64, bool) {
+    (
+        d.metadata.generation.unwrap_or(0),
+        rollout_state(d, None).0 == RolloutState::Complete,
+    )
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn signed_ms(a: Instant, b: Instant) -> f64 {
+    if a >= b { ms(a - b) } else { -ms(b - a) }
+}
+
+struct Figures {
+    measured_failover: Duration,
+    routed_failover: Duration,
+    measured_failback: Duration,
+    routed_failback: Duration,
+    wall: Duration,
+    waiting: Duration,
+    /// The drill's own time, by part.
+    own: Vec<(&'static str, Duration)>,
+}
+
+impl Figures {
+    fn overhead(&self) -> Duration {
+        self.own.iter().map(|(_, d)| *d).sum()
+    }
+}
+
+fn main() {
+    let runs: usize = std::env::var("SMH_BENCH_DRILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let delay = std::env::var("SMH_BENCH_ROLLOUT_DELAY")
+        .ok()
+        .and_then(|v| kubectl_smh::model::duration::parse_duration(&v).ok())
+        .unwrap_or(Duration::from_secs(1));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(bench(runs, delay));
+}
+
+async fn bench(runs: usize, delay: Duration) {
+    let sidecars = WorldSidecars::default();
+    let mut opts = FleetOptions::demo();
+    for c in opts.clusters.iter_mut() {
+        c.rollout_delay = delay;
+    }
+    opts.hooks.push(bookinfo_world_observed(
+        MultiClusterMode::Global,
+        "1.24.2",
+        &sidecars,
+    ));
+    let fleet = SimFleet::start(opts).await.expect("demo clusters");
+    let dir = std::env::temp_dir().join(format!("smh-bench-drill-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kubeconfig = dir.join("kubeconfig");
+    fleet.write_kubeconfig(&kubeconfig).unwrap();
+    let contexts = Contexts::new(
+        KubeconfigSet::load_origin(KubeconfigOrigin::Flag(kubeconfig.clone())).unwrap(),
+        BTreeMap::new(),
+        Registry::empty(dir.join("registry.yaml")),
+        None,
+        Duration::from_secs(10),
+    );
+    let mgmt = fleet.cluster("mgmt-cluster").unwrap();
+    let store = mgmt.store();
+    // bookinfo rolled out.
+    let t = Instant::now();
+    loop {
+        let (items, _) = store.list(&deployments_gvr(), Some("bookinfo"));
+        let all = items
+            .iter()
+            .filter_map(|v| serde_json::from_value::<Deployment>(v.clone()).ok())
+            .all(|d| state_of(&d).1);
+        if !items.is_empty() && all {
+            break;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "bookinfo did not roll out"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let guide = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/guide");
+    for f in [
+        "1-outlier-detection.yaml",
+        "2-failover-service.yaml",
+        "3-traffic-shift.yaml",
+    ] {
+        kubectl_smh::cli::guide::apply_file(
+            &contexts,
+            "service-mesh-hub",
+            &DiscoveryOptions::default(),
+            &guide.join(f),
+        )
+        .await
+        .map_err(|e| e.to_string())
+        .expect("the guide's configuration");
+    }
+
+    println!(
+        "drill on the demo clusters: {runs} drills, pods ready {} after creation, default drill flags (10 probes/s, baseline and steady windows of 20)",
+        kubectl_smh::drill::human(delay)
+    );
+    let mut all: Vec<Figures> = Vec::new();
+    for i in 1..=runs {
+        let names = ["reviews-v1", "reviews-v2"];
+        let gens: BTreeMap<String, i64> = names
+            .iter()
+            .map(|n| {
+                let v = store.get(&deployments_gvr(), "bookinfo", n).unwrap();
+                (n.to_string(), v["metadata"]["generation"].as_i64().unwrap())
+            })
+            .collect();
+        let (log, task) = RolloutLog::start(store.clone(), &names);
+
+        let flags = DrillFlags::default();
+        let opts = flags.options();
+        let t0 = Instant::now();
+        let p = prepare(&contexts, "service-mesh-hub", "reviews-failover", &opts)
+            .await
+            .map_err(|e| e.to_string())
+            .expect("prepare");
+        let now = jiff::Timestamp::now();
+        let restore = RestoreContext {
+            drill_id: new_drill_id("reviews-failover", now),
+            failover_service: p.plan.failover_service.clone(),
+            started_at: now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        };
+        let primary_ec = p.inputs.backing[0].envoy_cluster.clone().unwrap();
+        let secondary_ec = p.inputs.backing[1].envoy_cluster.clone().unwrap();
+        let interval = p.plan.probe.interval();
+        let (n, w) = (p.plan.baseline.probes as u32, p.plan.steady.window as u32);
+        let fs = p.inputs.failover_service.clone();
+        let ctx = DrillContext {
+            clients: Arc::new(p.clients),
+            inputs: Arc::new(p.inputs),
+            plan: p.plan,
+            restore,
+            yes: true,
+            generated: generated_check(&contexts, &DiscoveryOptions::default(), &fs),
+        };
+        let (_keep, signals) = mpsc::unbounded_channel();
+        let mut rec = Recorder::default();
+        let run_start = t0.elapsed();
+        let result = run_drill(ctx, &mut rec, signals).await;
+        let wall = t0.elapsed();
+        task.abort();
+        assert!(
+            matches!(result.outcome, Outcome::Passed),
+            "drill {i}: {}",
+            result.report.summary
+        );
+
+        let m = &result.report.markers;
+        let meas = &result.report.measurements;
+        let (brk_at, rst_at) = (m.break_applied.unwrap(), m.restore_applied.unwrap());
+        let brk = result.started + brk_at;
+        let rst = result.started + rst_at;
+        let pod = kubectl_smh::cluster::probe::pick_pod(
+            &fleet.cluster("mgmt-cluster").unwrap().client().unwrap(),
+            "bookinfo",
+            "productpage-v1",
+        )
+        .await
+        .unwrap();
+        let routing = sidecars
+            .sidecar("mgmt-cluster", "bookinfo", &pod)
+            .unwrap()
+            .routing_log();
+        let first = |ec: &str, after: Instant| {
+            routing
+                .iter()
+                .find(|a| a.cluster == ec && a.at >= after)
+                .map(|a| a.at)
+                .expect("a routed attempt")
+        };
+        let f_at = first(&secondary_ec, brk);
+        let b_at = first(&primary_ec, rst);
+        let gen_break: BTreeMap<String, i64> =
+            gens.iter().map(|(k, v)| (k.clone(), v + 1)).collect();
+        let gen_restore: BTreeMap<String, i64> =
+            gens.iter().map(|(k, v)| (k.clone(), v + 2)).collect();
+        let r_break = log.complete_at(brk, &gen_break).expect("break rollout") - brk;
+        let r_restore = log.complete_at(rst, &gen_restore).expect("restore rollout") - rst;
+
+        // What the drill waited for, and what it spent itself (times since run_drill began).
+        let confirm = rec.phase_at(Phase::Confirm);
+        let restore_phase = rec.phase_at(Phase::Restore);
+        let end = m.end;
+        let window = interval * (w - 1);
+        let baseline_need = interval * (n - 1);
+        let fo_need = r_break.max(meas.break_to_steady_failover.unwrap() + window);
+        let fb_need = r_restore.max(meas.restore_to_steady_failback.unwrap() + window);
+        let own = vec![
+            ("reading before the drill", run_start),
+            (
+                "port-forward and preflight beyond the baseline",
+                confirm.saturating_sub(baseline_need),
+            ),
+            ("save and break patches", brk_at - confirm),
+            (
+                "noticing failover",
+                (restore_phase - brk_at).saturating_sub(fo_need),
+            ),
+            ("restore patches", rst_at - restore_phase),
+            ("noticing failback", (end - rst_at).saturating_sub(fb_need)),
+            ("read-back and report", wall - run_start - end),
+        ];
+        let fig = Figures {
+            measured_failover: meas.break_to_first_failover.unwrap(),
+            routed_failover: f_at - brk,
+            measured_failback: meas.restore_to_first_primary.unwrap(),
+            routed_failback: b_at - rst,
+            wall,
+            waiting: baseline_need + fo_need + fb_need,
+            own,
+        };
+        let first_fo_latency = rec
+            .samples
+            .iter()
+            .find(|(at, _)| *at == brk_at + fig.measured_failover)
+            .map(|(_, l)| *l)
+            .unwrap_or_default();
+        println!(
+            "drill {i}: (a) failover: first failed-over answer sent {:.0} ms after the break, first request routed to the secondary {:.0} ms (delta {:+.0} ms; that probe took {:.0} ms); failback: {:.0} ms vs {:.0} ms (delta {:+.0} ms)",
+            ms(fig.measured_failover),
+            ms(fig.routed_failover),
+            signed_ms(brk + fig.measured_failover, f_at),
+            ms(first_fo_latency),
+            ms(fig.measured_failback),
+            ms(fig.routed_failback),
+            signed_ms(rst + fig.measured_failback, b_at),
+        );
+        println!(
+            "         (b) wall {:.0} ms = waiting {:.0} ms (baseline {:.0}, failover {:.0} with rollout {:.0}, failback {:.0} with rollout {:.0}) + own {:.0} ms: {}",
+            ms(fig.wall),
+            ms(fig.waiting),
+            ms(baseline_need),
+            ms(fo_need),
+            ms(r_break),
+            ms(fb_need),
+            ms(r_restore),
+            ms(fig.overhead()),
+            fig.own
+                .iter()
+                .map(|(what, d)| format!("{what} {:.0}", ms(*d)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        all.push(fig);
+        // Restored pods are new hosts, so no ejection carries over to the next drill.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let interval_ms = 100.0;
+    let worst_delta = all
+        .iter()
+        .map(|f| (ms(f.measured_failover) - ms(f.routed_failover)).abs())
+        .fold(0.0, f64::max);
+    let worst_back = all
+        .iter()
+        .map(|f| (ms(f.measured_failback) - ms(f.routed_failback)).abs())
+        .fold(0.0, f64::max);
+    let overheads: Vec<f64> = all.iter().map(|f| ms(f.overhead())).collect();
+    let worst_overhead = overheads.iter().cloned().fold(0.0, f64::max);
+    let mean_overhead = overheads.iter().sum::<f64>() / overheads.len().max(1) as f64;
+    println!();
+    println!(
+        "(a) |measured - routed| time to failover: worst {worst_delta:.0} ms (target: within one probe interval, {interval_ms:.0} ms) -> {}",
+        if worst_delta <= interval_ms {
+            "PASS"
+        } else {
+            "FAIL"
+        }
+    );
+    println!(
+        "    |measured - routed| time to failback: worst {worst_back:.0} ms -> {}",
+        if worst_back <= interval_ms {
+            "PASS"
+        } else {
+            "FAIL"
+        }
+    );
+    println!(
+        "(b) the drill's own time (wall - waiting): mean {mean_overhead:.0} ms, worst {worst_overhead:.0} ms (target: under 1000 ms) -> {}",
+        if worst_overhead < 1000.0 {
+            "PASS"
+        } else {
+            "FAIL"
+        }
+    );
+    fleet.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
