@@ -951,7 +951,10 @@ impl Observer for CliObserver {
                         pb.finish_with_message("rolled out");
                     }
                 }
-                self.line(at, format!("rollout of {deployment}: {text}"));
+                // With bars, only the end of a rollout is worth a line.
+                if self.multi.is_none() || !matches!(state, RolloutState::Waiting(_)) {
+                    self.line(at, format!("rollout of {deployment}: {text}"));
+                }
             }
             Progress::Signal { signal, restoring } => {
                 let text = if restoring {

@@ -535,8 +535,14 @@ pub struct OutlierModel {
     /// Break rollout + N errors × hosts ÷ rate.
     #[serde(with = "secs::opt")]
     pub expected_failover: Option<Duration>,
+    /// … plus Envoy's update merge window, when the ejection comes less than that after
+    /// the rollout last changed the hosts.
+    #[serde(with = "secs::opt")]
+    pub expected_failover_max: Option<Duration>,
     /// N × hosts, through the probe's one client sidecar.
     pub expected_failed_requests: Option<u64>,
+    /// … plus the probes of one merge window.
+    pub expected_failed_requests_max: Option<u64>,
     /// Ejection episodes seen (1 + re-ejections), the k of baseEjectionTime × k.
     pub ejections: u32,
     /// Restore rollout (new addresses start un-ejected) …
@@ -571,20 +577,28 @@ pub fn outlier_model(
         (Some(r), Some(d)) => Some(r + d),
         _ => None,
     };
+    let merge = istio_defaults::UPDATE_MERGE_WINDOW;
+    let expected_failover_max = expected_failover.map(|d| d + merge);
     let expected_failed_requests = n.map(|n| n as u64 * hosts as u64);
+    let merge_probes = (merge.as_secs_f64() * rate).round() as u64;
+    let expected_failed_requests_max = expected_failed_requests.map(|e| e + merge_probes);
     let measured = |d: Option<Duration>| d.map_or("not measured".to_string(), human);
     match n {
         Some(n) => {
             lines.push(format!(
-                "failover ≈ break rollout ({}) + {n} consecutive error(s) × {hosts} primary host(s) ÷ {rate} probes/s ({}) = {}; measured {} to steady failover",
+                "failover ≈ break rollout ({}) + {n} consecutive error(s) × {hosts} primary host(s) ÷ {rate} probes/s ({}) = {}, up to {} when the ejections come within Envoy's update merge window ({}) of the rollout's last host change: the load balancer applies them only when that window is up; measured {} to steady failover",
                 measured(m.break_rollout),
                 human(detect.unwrap_or_default()),
                 measured(expected_failover),
+                measured(expected_failover_max),
+                human(merge),
                 measured(m.break_to_steady_failover),
             ));
             lines.push(format!(
-                "each client sidecar ejects a host on its own after {n} error(s): about {} failed request(s) through this probe's client; measured {}",
+                "each client sidecar ejects a host on its own after {n} error(s): about {} failed request(s) through this probe's client, up to {} with the merge window ({merge_probes} probes in {}); measured {}",
                 n as u64 * hosts as u64,
+                n as u64 * hosts as u64 + merge_probes,
+                human(merge),
                 m.errors_during_failover
             ));
         }
@@ -654,7 +668,9 @@ pub fn outlier_model(
         primary_hosts: hosts,
         probe_rate_per_second: rate,
         expected_failover,
+        expected_failover_max,
         expected_failed_requests,
+        expected_failed_requests_max,
         ejections: k,
         expected_failback_min: fb_min,
         expected_failback_max: fb_max,

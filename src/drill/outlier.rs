@@ -19,6 +19,10 @@ pub mod istio_defaults {
     pub const MAX_EJECTION_PERCENT: u32 = 10;
     /// Envoy's `max_ejection_time` default: the cap on `baseEjectionTime × k`.
     pub const MAX_EJECTION_TIME: Duration = Duration::from_secs(300);
+    /// Envoy's `common_lb_config.update_merge_window` default (Istio leaves it unset): a
+    /// health change reaches the load balancer at once only when the cluster's previous
+    /// host update is older than this; otherwise when the window is up.
+    pub const UPDATE_MERGE_WINDOW: Duration = Duration::from_secs(1);
 }
 
 /// `trafficPolicy.outlierDetection` of the DestinationRule that applies to a backing

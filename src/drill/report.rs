@@ -317,6 +317,8 @@ pub(crate) mod tests {
         assert_eq!(outlier.expected_failed_requests, Some(2));
         // rollout 3.4 s + 1 × 2 hosts / 10 per s.
         assert_eq!(outlier.expected_failover, Some(ms(3_600)));
+        assert_eq!(outlier.expected_failover_max, Some(ms(4_600)));
+        assert_eq!(outlier.expected_failed_requests_max, Some(12));
         let events: Vec<&str> = r.timeline.iter().map(|e| e.event.as_str()).collect();
         assert!(
             events.contains(&"first failed-over answer (sent 2.1s after the break)"),
