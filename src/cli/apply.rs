@@ -346,7 +346,12 @@ pub(crate) fn involved_targets(state: &LiveState, plan: &Plan) -> Vec<Target> {
     state
         .targets
         .iter()
-        .filter(|t| t.mgmt || t.cluster.as_ref().is_some_and(|c| plan.steps.contains_key(c)))
+        .filter(|t| {
+            t.mgmt
+                || t.cluster
+                    .as_ref()
+                    .is_some_and(|c| plan.steps.contains_key(c))
+        })
         .cloned()
         .collect()
 }
@@ -418,7 +423,10 @@ async fn run_diff(
     let (smh, istio) = futures::join!(apply::diff_smh(state, input), apply::diff(state, plan));
     let diffs: Vec<ObjectDiff> = smh.into_iter().chain(istio).collect();
     match machine {
-        Some(f) => emit(&serde_json::json!({"diffs": diffs, "blocked": plan.blocked}), f)?,
+        Some(f) => emit(
+            &serde_json::json!({"diffs": diffs, "blocked": plan.blocked}),
+            f,
+        )?,
         None => {
             let mut out = std::io::stdout().lock();
             let mut current = String::new();
@@ -443,7 +451,11 @@ async fn run_diff(
             plan.blocked.len()
         )));
     }
-    Ok(if diffs.is_empty() { Exit::Ok } else { Exit::Failed })
+    Ok(if diffs.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Failed
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -540,9 +552,9 @@ impl ApplyOutput {
                         action: s.action,
                         // A step not run (the run stopped before the clusters) is failed.
                         outcome: r.map(|r| r.outcome).unwrap_or(Outcome::Failed),
-                        error: r.and_then(|r| r.error.clone()).or_else(|| {
-                            report.aborted.as_ref().map(|_| "not run".to_string())
-                        }),
+                        error: r
+                            .and_then(|r| r.error.clone())
+                            .or_else(|| report.aborted.as_ref().map(|_| "not run".to_string())),
                         object: (dry_run == DryRun::Client)
                             .then(|| s.desired.clone())
                             .flatten(),
@@ -592,9 +604,12 @@ impl ApplyOutput {
         let mut errors: Vec<String> = Vec::new();
         errors.extend(report.aborted.clone());
         errors.extend(report.status_writes.iter().filter_map(|w| {
-            w.error
-                .as_ref()
-                .map(|e| format!("writing the status of {} {}/{}: {e}", w.kind, w.namespace, w.name))
+            w.error.as_ref().map(|e| {
+                format!(
+                    "writing the status of {} {}/{}: {e}",
+                    w.kind, w.namespace, w.name
+                )
+            })
         }));
         let mut warnings = warnings;
         warnings.extend(report.cache_warning.clone());
@@ -628,7 +643,10 @@ pub(crate) fn emit(value: &impl Serialize, format: OutputFormat) -> Result<(), C
         _ => crate::render::yaml::to_yaml(value).map_err(CmdError::failed)?,
     };
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(CmdError::failed(anyhow!("writing the output: {e}"))),
@@ -768,7 +786,11 @@ pub(crate) fn print_output(
             ]);
         }
         text.push_str(&super::cluster::columns(&rows));
-    } else if out.smh_objects.iter().all(|s| s.outcome == Outcome::Unchanged) {
+    } else if out
+        .smh_objects
+        .iter()
+        .all(|s| s.outcome == Outcome::Unchanged)
+    {
         text.push_str("nothing to change\n");
     }
     if !out.statuses.is_empty() {
@@ -785,7 +807,10 @@ pub(crate) fn print_output(
             if let Ok(status) = serde_json::from_value::<StatusErrors>(s.status.clone()) {
                 for (target, e) in status.all() {
                     let at = target.map(|t| format!(" [{t}]")).unwrap_or_default();
-                    text.push_str(&format!("  {} {}/{}{at}: {e}\n", s.kind, s.namespace, s.name));
+                    text.push_str(&format!(
+                        "  {} {}/{}{at}: {e}\n",
+                        s.kind, s.namespace, s.name
+                    ));
                 }
             }
         }
@@ -826,7 +851,9 @@ impl StatusErrors {
                 self.meshes
                     .iter()
                     .chain(&self.traffic_targets)
-                    .flat_map(|(k, v)| v.errors.iter().map(move |e| (Some(k.as_str()), e.as_str()))),
+                    .flat_map(|(k, v)| {
+                        v.errors.iter().map(move |e| (Some(k.as_str()), e.as_str()))
+                    }),
             )
             .collect()
     }

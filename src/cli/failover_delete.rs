@@ -89,10 +89,7 @@ pub fn created_for(m: &Manifest) -> Vec<ObjectId> {
 
 /// The TrafficPolicies to delete with `fs`, and those kept because another FailoverService
 /// (of `remaining`) needs them.
-pub fn policies_for(
-    state: &LiveState,
-    fs: &ObjectId,
-) -> (Vec<ObjectId>, Vec<Kept>) {
+pub fn policies_for(state: &LiveState, fs: &ObjectId) -> (Vec<ObjectId>, Vec<Kept>) {
     let remaining: Vec<&FailoverService> = state
         .merged
         .iter()
@@ -137,7 +134,11 @@ pub fn policies_for(
 }
 
 /// Why another FailoverService needs the policy, if it does.
-fn needed_by(tp: &TrafficPolicy, remaining: &[&FailoverService], index: &TargetIndex) -> Option<String> {
+fn needed_by(
+    tp: &TrafficPolicy,
+    remaining: &[&FailoverService],
+    index: &TargetIndex,
+) -> Option<String> {
     let selected: BTreeSet<usize> = index.policy_targets(tp).into_iter().collect();
     for f in remaining {
         let fid = format!(
@@ -146,7 +147,12 @@ fn needed_by(tp: &TrafficPolicy, remaining: &[&FailoverService], index: &TargetI
             f.metadata.name.as_deref().unwrap_or_default()
         );
         if tp.spec.outlier_detection.is_some() {
-            for b in f.spec.backing_services.iter().filter_map(|b| b.kube_service.as_ref()) {
+            for b in f
+                .spec
+                .backing_services
+                .iter()
+                .filter_map(|b| b.kube_service.as_ref())
+            {
                 if index
                     .find(&b.name, &b.namespace, &b.cluster_name)
                     .is_some_and(|t| selected.contains(&t))
@@ -160,11 +166,16 @@ fn needed_by(tp: &TrafficPolicy, remaining: &[&FailoverService], index: &TargetI
         }
         let name = f.metadata.name.as_deref().unwrap_or_default();
         let ns = f.metadata.namespace.as_deref().unwrap_or(SMH_NAMESPACE);
-        let shifts_there = tp.spec.traffic_shift.iter().flat_map(|s| &s.destinations).any(|d| {
-            d.failover_service
-                .as_ref()
-                .is_some_and(|x| x.name == name && x.namespace == ns)
-        });
+        let shifts_there = tp
+            .spec
+            .traffic_shift
+            .iter()
+            .flat_map(|s| &s.destinations)
+            .any(|d| {
+                d.failover_service
+                    .as_ref()
+                    .is_some_and(|x| x.name == name && x.namespace == ns)
+            });
         if shifts_there {
             return Some(format!("it shifts traffic to {fid}"));
         }
@@ -243,7 +254,10 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         } else {
             "These contexts and API servers will be changed:"
         };
-        eprint!("{}", targets_banner(&involved_targets(&state, &plan), heading));
+        eprint!(
+            "{}",
+            targets_banner(&involved_targets(&state, &plan), heading)
+        );
         for w in &warnings {
             eprintln!("warning: {w}");
         }
@@ -293,10 +307,9 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         if report.failed() {
             Err(CmdError::cluster(anyhow!(
                 "{}",
-                report.aborted.clone().unwrap_or_else(
-                    || "not everything could be deleted (see above); run the command again"
-                        .to_string()
-                )
+                report.aborted.clone().unwrap_or_else(|| {
+                    "not everything could be deleted (see above); run the command again".to_string()
+                })
             )))
         } else {
             Ok(Exit::Ok)
@@ -331,7 +344,9 @@ pub(crate) fn confirm(question: &str) -> Result<(), CmdError> {
     if yes {
         Ok(())
     } else {
-        Err(CmdError::failed(anyhow!("not confirmed; nothing was changed")))
+        Err(CmdError::failed(anyhow!(
+            "not confirmed; nothing was changed"
+        )))
     }
 }
 
@@ -358,6 +373,9 @@ spec: {}
             .iter()
             .map(|id| format!("{}/{}", id.namespace, id.name))
             .collect();
-        assert_eq!(names, ["service-mesh-hub/a", "service-mesh-hub/b", "other/c"]);
+        assert_eq!(
+            names,
+            ["service-mesh-hub/a", "service-mesh-hub/b", "other/c"]
+        );
     }
 }

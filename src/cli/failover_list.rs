@@ -61,16 +61,27 @@ pub fn run(g: &GlobalArgs, _args: Args) -> CmdResult {
             }
             let now = jiff::Timestamp::now();
             let mut rows = vec![
-                ["NAME", "NAMESPACE", "HOSTNAME", "PORT", "BACKING", "STATE", "AGE"]
-                    .map(String::from)
-                    .to_vec(),
+                [
+                    "NAME",
+                    "NAMESPACE",
+                    "HOSTNAME",
+                    "PORT",
+                    "BACKING",
+                    "STATE",
+                    "AGE",
+                ]
+                .map(String::from)
+                .to_vec(),
             ];
             rows.extend(fss.iter().map(|fs| row(fs, now)));
             super::cluster::columns(&rows)
         }
     };
     let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         Ok(()) => Ok(Exit::Ok),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Ok),
         Err(e) => Err(CmdError::failed(anyhow!("writing the output: {e}"))),
@@ -138,17 +149,29 @@ pub fn age(now: jiff::Timestamp, then: jiff::Timestamp) -> String {
         format!("{secs}s")
     } else if m < 10 {
         let s = secs % 60;
-        if s == 0 { format!("{m}m") } else { format!("{m}m{s}s") }
+        if s == 0 {
+            format!("{m}m")
+        } else {
+            format!("{m}m{s}s")
+        }
     } else if h < 3 {
         format!("{m}m")
     } else if h < 8 {
         let mm = m % 60;
-        if mm == 0 { format!("{h}h") } else { format!("{h}h{mm}m") }
+        if mm == 0 {
+            format!("{h}h")
+        } else {
+            format!("{h}h{mm}m")
+        }
     } else if h < 48 {
         format!("{h}h")
     } else if d < 8 {
         let hh = h % 24;
-        if hh == 0 { format!("{d}d") } else { format!("{d}d{hh}h") }
+        if hh == 0 {
+            format!("{d}d")
+        } else {
+            format!("{d}d{hh}h")
+        }
     } else {
         format!("{d}d")
     }
@@ -161,7 +184,12 @@ mod tests {
     #[test]
     fn ages_like_kubectl() {
         let t0: jiff::Timestamp = "2025-01-01T00:00:00Z".parse().unwrap();
-        let at = |s: i64| age(jiff::Timestamp::from_second(t0.as_second() + s).unwrap(), t0);
+        let at = |s: i64| {
+            age(
+                jiff::Timestamp::from_second(t0.as_second() + s).unwrap(),
+                t0,
+            )
+        };
         assert_eq!(at(5), "5s");
         assert_eq!(at(150), "2m30s");
         assert_eq!(at(600), "10m");

@@ -150,7 +150,10 @@ fn comparable(mut v: Value) -> Value {
 }
 
 async fn install_crd(c: &ClusterClient, crd: Value, dry_run: DryRun) -> Result<Line, ClusterError> {
-    let name = crd["metadata"]["name"].as_str().unwrap_or_default().to_string();
+    let name = crd["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let resource = format!("customresourcedefinition.apiextensions.k8s.io/{name}");
     // Untyped: a typed round trip of the schema would not compare equal.
     let api: Api<kube::api::DynamicObject> = Api::all_with(
@@ -158,7 +161,10 @@ async fn install_crd(c: &ClusterClient, crd: Value, dry_run: DryRun) -> Result<L
         &kube::api::ApiResource::erase::<CustomResourceDefinition>(&()),
     );
     let op = |verb| ApiOp::typed::<CustomResourceDefinition>(verb, None, Some(&name));
-    let existing = api.get_opt(&name).await.map_err(|e| c.error(&op("get"), e))?;
+    let existing = api
+        .get_opt(&name)
+        .await
+        .map_err(|e| c.error(&op("get"), e))?;
     let pp = PatchParams::apply(FIELD_MANAGER).force();
     let outcome = match (&existing, dry_run) {
         (None, DryRun::Client) => "created",

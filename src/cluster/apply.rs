@@ -290,16 +290,23 @@ async fn execute_cluster(c: &ClusterClient, steps: &[Step], dry_run: bool) -> Ve
                 } else if s.action == Action::Unchanged {
                     result(s, Outcome::Unchanged, None)
                 } else {
-                    failed(s, format!("{}: not tried, creating namespace {SMH_NAMESPACE} failed first", not_done(s)))
+                    failed(
+                        s,
+                        format!(
+                            "{}: not tried, creating namespace {SMH_NAMESPACE} failed first",
+                            not_done(s)
+                        ),
+                    )
                 }
             })
             .collect();
     }
     let applies = steps.iter().filter(|s| s.action != Action::Prune);
-    let mut out: Vec<StepResult> = futures::stream::iter(applies.map(|s| apply_step(c, s, dry_run)))
-        .buffer_unordered(CONCURRENCY)
-        .collect()
-        .await;
+    let mut out: Vec<StepResult> =
+        futures::stream::iter(applies.map(|s| apply_step(c, s, dry_run)))
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
     // Prune once everything new is in place (a route is never left pointing nowhere).
     let prunes = steps.iter().filter(|s| s.action == Action::Prune);
     let pruned: Vec<StepResult> = futures::stream::iter(prunes.map(|s| prune_step(c, s, dry_run)))
@@ -307,7 +314,9 @@ async fn execute_cluster(c: &ClusterClient, steps: &[Step], dry_run: bool) -> Ve
         .collect()
         .await;
     out.extend(pruned);
-    out.sort_by(|a, b| (a.action == Action::Prune, a.key()).cmp(&(b.action == Action::Prune, b.key())));
+    out.sort_by(|a, b| {
+        (a.action == Action::Prune, a.key()).cmp(&(b.action == Action::Prune, b.key()))
+    });
     out
 }
 
@@ -394,7 +403,10 @@ async fn apply_step(c: &ClusterClient, s: &Step, dry_run: bool) -> StepResult {
     pp.dry_run = dry_run;
     match api.patch(&s.name, &pp, &Patch::Apply(desired)).await {
         Ok(applied) => {
-            let before = s.live.as_ref().and_then(|l| l.metadata.resource_version.as_deref());
+            let before = s
+                .live
+                .as_ref()
+                .and_then(|l| l.metadata.resource_version.as_deref());
             let outcome = match (s.action, before) {
                 (Action::Create, _) => Outcome::Created,
                 // The server changed nothing (a no-op apply keeps the resourceVersion; a dry
@@ -547,16 +559,14 @@ pub fn smh_unchanged(input: &Manifest, stored: &Manifest) -> bool {
 
 /// Stores the input objects in the management cluster (server-side apply, field manager
 /// `kubectl-smh`, forced), the unchanged ones skipped. `dry_run`: the server's dry run.
-pub async fn store_smh(
-    state: &LiveState,
-    input: &[Manifest],
-    dry_run: bool,
-) -> Vec<Stored> {
+pub async fn store_smh(state: &LiveState, input: &[Manifest], dry_run: bool) -> Vec<Stored> {
     let c = state.mgmt_client();
     let jobs = input.iter().map(|m| async move {
         let id = manifest_id(m);
         let stored = state.smh_object(&id);
-        let stored_generation = stored.and_then(|s| manifest_meta(s).generation).unwrap_or(0);
+        let stored_generation = stored
+            .and_then(|s| manifest_meta(s).generation)
+            .unwrap_or(0);
         let done = |outcome, generation, error| Stored {
             kind: id.kind.clone(),
             namespace: id.namespace.clone(),
@@ -574,7 +584,10 @@ pub async fn store_smh(
         let api: Api<DynamicObject> = Api::namespaced_with(c.client.clone(), &id.namespace, &ar);
         let mut pp = PatchParams::apply(FIELD_MANAGER).force();
         pp.dry_run = dry_run;
-        match api.patch(&id.name, &pp, &Patch::Apply(smh_apply_body(m))).await {
+        match api
+            .patch(&id.name, &pp, &Patch::Apply(smh_apply_body(m)))
+            .await
+        {
             Ok(o) => {
                 let generation = o.metadata.generation.unwrap_or(1);
                 let outcome = match stored {
@@ -686,7 +699,10 @@ pub fn updated_cache(state: &LiveState, now: &str) -> Option<TopologyCache> {
         if !state.discovery.contains_key(&name) {
             continue; // not discovered now (a cached stand-in)
         }
-        let same = cache.clusters.get(&name).is_some_and(|old| old.cluster == *c);
+        let same = cache
+            .clusters
+            .get(&name)
+            .is_some_and(|old| old.cluster == *c);
         if !same {
             cache.clusters.insert(
                 name,
@@ -704,12 +720,10 @@ pub fn updated_cache(state: &LiveState, now: &str) -> Option<TopologyCache> {
 /// Why the cache was not written.
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    #[error(
-        "the topology cache would be {0} bytes, more than a ConfigMap can hold; not written"
-    )]
+    #[error("the topology cache would be {0} bytes, more than a ConfigMap can hold; not written")]
     TooBig(usize),
     #[error(transparent)]
-    Cluster(#[from] ClusterError),
+    Cluster(#[from] Box<ClusterError>),
 }
 
 /// Writes the cache ConfigMap (server-side apply, field manager `kubectl-smh`).
@@ -724,10 +738,10 @@ pub async fn write_cache(state: &LiveState, cache: &TopologyCache) -> Result<(),
     api.patch(TOPOLOGY_CACHE, &pp, &Patch::Apply(cache.to_config_map()))
         .await
         .map_err(|e| {
-            c.error(
+            Box::new(c.error(
                 &ApiOp::typed::<ConfigMap>("patch", Some(SMH_NAMESPACE), Some(TOPOLOGY_CACHE)),
                 e,
-            )
+            ))
         })?;
     Ok(())
 }
@@ -846,7 +860,11 @@ pub async fn diff(state: &LiveState, plan: &Plan) -> Vec<ObjectDiff> {
         .collect()
 }
 
-async fn dry_run_apply(c: &ClusterClient, s: &Step, desired: &Value) -> Result<Value, ClusterError> {
+async fn dry_run_apply(
+    c: &ClusterClient,
+    s: &Step,
+    desired: &Value,
+) -> Result<Value, ClusterError> {
     let ar = ar_of(&s.kind);
     let api: Api<DynamicObject> = Api::namespaced_with(c.client.clone(), &s.namespace, &ar);
     let pp = PatchParams::apply(FIELD_MANAGER).force().dry_run();
@@ -987,7 +1005,10 @@ mod tests {
         let desired = json!({"apiVersion": "v1", "kind": "X", "metadata": {"name": "a",
             "resourceVersion": "8"}, "spec": {"n": 2}});
         let d = unified("c/X/ns/a", Some(&live), Some(&desired));
-        assert!(d.starts_with("--- c/X/ns/a (live)\n+++ c/X/ns/a (desired)\n"), "{d}");
+        assert!(
+            d.starts_with("--- c/X/ns/a (live)\n+++ c/X/ns/a (desired)\n"),
+            "{d}"
+        );
         assert!(d.contains("-  n: 1\n+  n: 2\n"), "{d}");
         assert!(!d.contains("resourceVersion") && !d.contains("uid"), "{d}");
         assert_eq!(unified("x", Some(&live), Some(&live)), "");
@@ -1040,15 +1061,16 @@ pub fn generations(state: &LiveState, stored: &[Stored]) -> BTreeMap<ObjectId, i
         .iter()
         .map(|m| {
             let id = manifest_id(m);
-            let g = answered.get(&id).copied().unwrap_or_else(|| {
-                match state.smh_object(&id) {
+            let g = answered
+                .get(&id)
+                .copied()
+                .unwrap_or_else(|| match state.smh_object(&id) {
                     Some(s) if super::state::same_spec(m, s) => {
                         manifest_meta(s).generation.unwrap_or(1)
                     }
                     Some(s) => manifest_meta(s).generation.unwrap_or(0) + 1,
                     None => 1,
-                }
-            });
+                });
             (id, g)
         })
         .collect()
@@ -1166,7 +1188,10 @@ pub async fn commit(
     let (writes, cache) = futures::join!(write_statuses(state, &report.statuses), async {
         let now = jiff::Timestamp::now().to_string();
         match updated_cache(state, &now) {
-            Some(cache) => write_cache(state, &cache).await.err().map(|e| e.to_string()),
+            Some(cache) => write_cache(state, &cache)
+                .await
+                .err()
+                .map(|e| e.to_string()),
             None => None,
         }
     });

@@ -82,9 +82,11 @@ impl SmhStatus {
         };
         top.iter()
             .map(|e| (None, e.as_str()))
-            .chain(entries.iter().flat_map(|(k, v)| {
-                v.errors.iter().map(move |e| (Some(k.as_str()), e.as_str()))
-            }))
+            .chain(
+                entries.iter().flat_map(|(k, v)| {
+                    v.errors.iter().map(move |e| (Some(k.as_str()), e.as_str()))
+                }),
+            )
             .collect()
     }
 
@@ -114,10 +116,12 @@ pub struct StatusInput<'a> {
     pub failures: &'a BTreeMap<ObjectKey, String>,
 }
 
+/// An object's errors: top-level, and per mesh or traffic target key.
+type ObjectErrors = (Vec<String>, BTreeMap<String, Vec<String>>);
+
 /// The status of every object of `input.merged`.
 pub fn compute(input: &StatusInput) -> BTreeMap<ObjectId, SmhStatus> {
-    let mut errors: BTreeMap<&ObjectId, (Vec<String>, BTreeMap<String, Vec<String>>)> =
-        BTreeMap::new();
+    let mut errors: BTreeMap<&ObjectId, ObjectErrors> = BTreeMap::new();
     for d in input
         .diagnostics
         .iter()
@@ -515,11 +519,7 @@ mod tests {
     }
 
     fn compute_for(r: &Run, failures: &BTreeMap<ObjectKey, String>) -> BTreeMap<String, Value> {
-        let gens: BTreeMap<ObjectId, i64> = r
-            .merged
-            .iter()
-            .map(|m| (manifest_id(m), 1))
-            .collect();
+        let gens: BTreeMap<ObjectId, i64> = r.merged.iter().map(|m| (manifest_id(m), 1)).collect();
         compute(&StatusInput {
             merged: &r.merged,
             topology: &r.topology,
@@ -619,7 +619,8 @@ mod tests {
         let failures = BTreeMap::from([(object_key_of(copy), "copy failed".to_string())]);
         let s = compute_for(&r, &failures);
         assert_eq!(
-            s["mgmt-reviews-outlier"]["trafficTargets"]["reviews-bookinfo-remote-cluster.service-mesh-hub."]["state"],
+            s["mgmt-reviews-outlier"]["trafficTargets"]["reviews-bookinfo-remote-cluster.service-mesh-hub."]
+                ["state"],
             "FAILED"
         );
         // The FailoverService owns the copy too (its aggregate cluster uses the host): its
