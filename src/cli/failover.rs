@@ -1,4 +1,4 @@
-//! `kubectl smh failover create|list|delete|test` (skeleton: to be implemented).
+//! `kubectl smh failover create|list|delete|test`.
 
 use super::{CmdError, CmdResult, GlobalArgs};
 
@@ -6,16 +6,22 @@ use super::{CmdError, CmdResult, GlobalArgs};
 pub enum Command {
     /// Create a FailoverService (wizard on a terminal, or flags).
     Create { name: Option<String> },
-    /// List FailoverServices.
-    List,
-    /// Delete a FailoverService and everything generated for it.
-    Delete { name: String },
+    /// List FailoverServices in all namespaces.
+    #[command(long_about = super::failover_list::LONG_ABOUT)]
+    List(super::failover_list::Args),
+    /// Delete a FailoverService and everything generated for it, in every cluster.
+    #[command(long_about = super::failover_delete::LONG_ABOUT)]
+    Delete(super::failover_delete::Args),
     /// Non-destructive test: preflight checks plus probe traffic.
     Test { name: String },
 }
 
-pub fn run(_g: &GlobalArgs, _cmd: Command) -> CmdResult {
-    Err(CmdError::invalid(anyhow::anyhow!(
-        "`failover` is not implemented yet"
-    )))
+pub fn run(g: &GlobalArgs, cmd: Command) -> CmdResult {
+    match cmd {
+        Command::List(args) => super::failover_list::run(g, args),
+        Command::Delete(args) => super::failover_delete::run(g, args),
+        Command::Create { .. } | Command::Test { .. } => Err(CmdError::invalid(anyhow::anyhow!(
+            "`failover create` and `failover test` are not implemented yet"
+        ))),
+    }
 }
