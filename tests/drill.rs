@@ -25,11 +25,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use kubectl_smh::cluster::probe::{Prober, pick_pod};
 use kubectl_smh::consts::DRILL_RESTORE_ANNOTATION;
 use kubectl_smh::drill::restore::containers_equal;
-use kubectl_smh::model::SmhObject;
-use kubectl_smh::model::parse::load_paths_with;
-use kubectl_smh::model::topology::{MultiClusterMode, Topology};
+use kubectl_smh::model::topology::MultiClusterMode;
 use kubectl_smh::sim::fleet::{FleetOptions, SimFleet, WorldSidecars, bookinfo_world_observed};
-use kubectl_smh::translate::translate;
 
 /// Flags that keep a drill short on the demo: 20 probes/s, steady windows of 10 answers
 /// (0.5 s). The baseline is 10 answers unless a test asks for more.
@@ -199,71 +196,11 @@ impl Demo {
         }
     }
 
-    /// The guide's configuration, as `kubectl smh apply` would leave it: the SMH objects
-    /// (status ACCEPTED) in mgmt-cluster and their translation in each cluster.
+    /// The guide's configuration: `kubectl smh apply -f examples/guide/`.
     async fn configure_guide(&self) {
-        let loaded = load_paths_with(&[guide_dir()], "service-mesh-hub");
-        assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
-        let topology = Topology::from_manifests(&loaded.manifests);
-        let translation = translate(&loaded.manifests, &topology);
-        assert!(!translation.has_errors(), "{:?}", translation.diagnostics);
-        let pp = PatchParams::apply("kubectl-smh").force();
-        for o in &translation.objects {
-            let v = o.to_value();
-            let ar = ApiResource {
-                group: "networking.istio.io".into(),
-                version: v["apiVersion"]
-                    .as_str()
-                    .unwrap()
-                    .split('/')
-                    .nth(1)
-                    .unwrap()
-                    .into(),
-                api_version: v["apiVersion"].as_str().unwrap().into(),
-                kind: v["kind"].as_str().unwrap().into(),
-                plural: o.object.plural().into(),
-            };
-            let api: Api<DynamicObject> =
-                Api::namespaced_with(self.client(&o.cluster), o.namespace(), &ar);
-            api.patch(o.name(), &pp, &Patch::Apply(&v)).await.unwrap();
-        }
-        let mgmt = self.client("mgmt-cluster");
-        for m in &loaded.manifests {
-            let (v, plural, kind) = match &m.object {
-                SmhObject::FailoverService(fs) => (
-                    serde_json::to_value(fs).unwrap(),
-                    "failoverservices",
-                    "FailoverService",
-                ),
-                SmhObject::TrafficPolicy(tp) => (
-                    serde_json::to_value(tp).unwrap(),
-                    "trafficpolicies",
-                    "TrafficPolicy",
-                ),
-            };
-            let ar = ApiResource {
-                group: "networking.smh.solo.io".into(),
-                version: "v1alpha2".into(),
-                api_version: "networking.smh.solo.io/v1alpha2".into(),
-                kind: kind.into(),
-                plural: plural.into(),
-            };
-            let ns = v["metadata"]["namespace"].as_str().unwrap().to_string();
-            let name = v["metadata"]["name"].as_str().unwrap().to_string();
-            let api: Api<DynamicObject> = Api::namespaced_with(mgmt.clone(), &ns, &ar);
-            let obj: DynamicObject = serde_json::from_value(v).unwrap();
-            let created = api.create(&PostParams::default(), &obj).await.unwrap();
-            let generation = created.metadata.generation.unwrap_or(1);
-            api.patch_status(
-                &name,
-                &PatchParams::default(),
-                &Patch::Merge(
-                    json!({"status": {"state": "ACCEPTED", "observedGeneration": generation}}),
-                ),
-            )
-            .await
-            .unwrap();
-        }
+        let dir = guide_dir();
+        let run = self.run(&["apply", "-f", dir.to_str().unwrap()]).await;
+        assert_eq!(run.code, Some(0), "apply: {}", run.show());
     }
 }
 
@@ -790,5 +727,59 @@ async fn the_sidecar_routing_log_shows_the_switch_to_the_secondary() {
         "the secondary is the aggregate's second priority"
     );
     assert!(first.at > broken);
+    demo.fleet.shutdown().await;
+}
+
+/// A failed expectation restores first, exits 1, and says which expectation failed and by
+/// how much.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_expectations_restore_and_say_by_how_much() {
+    let demo = Demo::start(Duration::from_millis(300)).await;
+    demo.configure_guide().await;
+
+    let before = demo.snapshot().await;
+    // The break costs errors before the sidecar ejects the sleeping pods (at least the
+    // first refused connection of each).
+    let run = demo.run(&drill_args(&["--max-errors", "0"])).await;
+    assert_eq!(run.code, Some(1), "{}", run.show());
+    let summary = run.stderr.lines().last().unwrap_or("").to_string();
+    assert!(
+        summary.contains("failed requests during failover exceed --max-errors 0")
+            || summary.contains("more than --max-errors 0"),
+        "{}",
+        run.show()
+    );
+    assert!(
+        run.stderr
+            .contains("wait for restore rollout: restore applied"),
+        "{}",
+        run.show()
+    );
+    demo.wait_settled().await;
+    assert_restored(&before, &demo.snapshot().await);
+
+    // Failover cannot be steady 300 ms after the break: the rollout alone takes longer.
+    let run = demo
+        .run(&drill_args(&["--failover-timeout", "300ms", "-o", "json"]))
+        .await;
+    assert_eq!(run.code, Some(1), "{}", run.show());
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["result"], "failed");
+    let failover = report["expectations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "failover")
+        .unwrap();
+    assert_eq!(failover["verdict"], "fail", "{}", run.show());
+    assert!(
+        failover["message"]
+            .as_str()
+            .unwrap()
+            .contains("within --failover-timeout 0.3s"),
+        "{failover}"
+    );
+    demo.wait_settled().await;
+    assert_restored(&before, &demo.snapshot().await);
     demo.fleet.shutdown().await;
 }

@@ -13,19 +13,17 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, anyhow};
-use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
+use anyhow::anyhow;
+use kube::api::{Api, DynamicObject, ListParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 
 use super::demo::DemoMode;
 use super::{CmdError, CmdResult, Exit, GlobalArgs, parse_duration_arg};
 use crate::cluster::probe::{Prober, pick_pod};
-use crate::cluster::state::{self, StateOptions, load_state};
-use crate::cluster::{ClusterName, ContextOptions, Contexts};
+use crate::cluster::{ContextOptions, Contexts};
 use crate::drill::classify::Classifier;
 use crate::drill::live::{RolloutState, rollout_state};
-use crate::model::parse::load_paths_with;
 use crate::model::types::{FailoverService, TrafficPolicy};
 use crate::sim::fleet::{FleetOptions, MGMT_CLUSTER, REMOTE_CLUSTER, SimFleet, bookinfo_world};
 
@@ -202,12 +200,18 @@ fn walk(
         std::fs::write(&path, text)
             .map_err(|e| CmdError::failed(anyhow!("writing {}: {e}", path.display())))?;
         println!("\n$ kubectl smh apply -f examples/guide/{file}");
-        rt.block_on(apply_file(
-            &contexts,
-            &gg.namespace,
-            &gg.discovery_options(),
-            &path,
-        ))?;
+        let applied = super::apply::run(
+            &gg,
+            super::apply::Args {
+                filenames: vec![path.clone()],
+                dry_run: super::apply::DryRun::None,
+                diff: false,
+                prune: true,
+            },
+        )?;
+        if applied != Exit::Ok {
+            return Ok(applied);
+        }
         if !shown.is_empty() {
             let ns = crate::consts::SMH_NAMESPACE;
             println!(
@@ -383,120 +387,6 @@ async fn reload_productpage(fleet: &SimFleet, n: usize) -> Result<(), CmdError> 
         let (answer, latency) = prober.get("/productpage").await;
         let c = classifier.classify(answer.as_answer());
         println!("    reload {i}: {} ({} ms)", c.reason, latency.as_millis());
-    }
-    Ok(())
-}
-
-/// What `kubectl smh apply -f FILE` does, for the guide's files: store the SMH objects with
-/// their status, apply what they translate to. INTERIM: replaced by the real `apply` command
-/// once it is on main.
-pub async fn apply_file(
-    contexts: &Contexts,
-    namespace: &str,
-    discovery: &crate::cluster::discovery::DiscoveryOptions,
-    path: &Path,
-) -> Result<(), CmdError> {
-    let loaded = load_paths_with(&[path.to_path_buf()], namespace);
-    if loaded.has_errors() {
-        return Err(CmdError::invalid(anyhow!(
-            "{}: {:?}",
-            path.display(),
-            loaded.diagnostics
-        )));
-    }
-    let opts = StateOptions {
-        discovery: discovery.clone(),
-        overlay: loaded.manifests.clone(),
-        extra_clusters: vec![
-            ClusterName::new(MGMT_CLUSTER),
-            ClusterName::new(REMOTE_CLUSTER),
-        ],
-        ..Default::default()
-    };
-    let live = load_state(contexts, &opts).await?;
-    let mgmt = live.mgmt_client().clone();
-    let pp = PatchParams::apply(crate::consts::FIELD_MANAGER).force();
-    for m in &live.merged {
-        let id = state::manifest_id(m);
-        let (body, plural) = match &m.object {
-            crate::model::SmhObject::FailoverService(fs) => {
-                let mut fs = fs.clone();
-                fs.status = None;
-                fs.metadata.managed_fields = None;
-                fs.metadata.resource_version = None;
-                (
-                    serde_json::to_value(&fs)
-                        .context("FailoverService")
-                        .map_err(CmdError::failed)?,
-                    FailoverService::PLURAL,
-                )
-            }
-            crate::model::SmhObject::TrafficPolicy(tp) => {
-                let mut tp = tp.clone();
-                tp.status = None;
-                tp.metadata.managed_fields = None;
-                tp.metadata.resource_version = None;
-                (
-                    serde_json::to_value(&tp)
-                        .context("TrafficPolicy")
-                        .map_err(CmdError::failed)?,
-                    TrafficPolicy::PLURAL,
-                )
-            }
-        };
-        let ar = ApiResource::from_gvk_with_plural(
-            &GroupVersionKind::gvk(
-                crate::consts::SMH_GROUP,
-                crate::consts::SMH_VERSION,
-                &id.kind,
-            ),
-            plural,
-        );
-        let api: Api<DynamicObject> = Api::namespaced_with(mgmt.client.clone(), &id.namespace, &ar);
-        let stored = api
-            .patch(&id.name, &pp, &Patch::Apply(&body))
-            .await
-            .map_err(|e| CmdError::cluster(anyhow!("applying {id}: {e}")))?;
-        let ok = !live
-            .errors_of(&id)
-            .iter()
-            .any(|d| d.severity == crate::model::Severity::Error);
-        let generation = stored.metadata.generation.unwrap_or(1);
-        let status = json!({"status": {
-            "state": if ok { "ACCEPTED" } else { "INVALID" },
-            "observedGeneration": generation,
-        }});
-        api.patch_status(&id.name, &PatchParams::default(), &Patch::Merge(&status))
-            .await
-            .map_err(|e| CmdError::cluster(anyhow!("writing the status of {id}: {e}")))?;
-        if loaded.manifests.iter().any(|x| state::manifest_id(x) == id) {
-            println!("{} applied", id);
-        }
-    }
-    for o in &live.expected.objects {
-        let Some(c) = live.client(&ClusterName::new(o.cluster.as_str())) else {
-            return Err(CmdError::cluster(anyhow!(
-                "no client for cluster {}",
-                o.cluster
-            )));
-        };
-        let v = o.to_value();
-        let (group, version) = o
-            .api_version()
-            .split_once('/')
-            .unwrap_or(("", o.api_version()));
-        let ar = ApiResource::from_gvk_with_plural(
-            &GroupVersionKind::gvk(group, version, o.kind()),
-            o.object.plural(),
-        );
-        let api: Api<DynamicObject> = Api::namespaced_with(c.client.clone(), o.namespace(), &ar);
-        let before = live.live_for(o).map(|l| state::compare(o, Some(l)));
-        api.patch(o.name(), &pp, &Patch::Apply(&v))
-            .await
-            .map_err(|e| CmdError::cluster(anyhow!("applying {}: {e}", o.describe())))?;
-        if before != Some(state::Sync::InSync) {
-            println!("  {} applied", o.describe());
-        }
     }
     Ok(())
 }
