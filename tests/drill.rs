@@ -106,6 +106,11 @@ impl Demo {
 
     /// Run a drill and send `signal` to it when a stderr line contains `marker`.
     async fn drill_with_signal(&self, args: &[&str], marker: &str, signal: i32) -> Run {
+        self.drill_with_signals(args, &[marker], signal).await
+    }
+
+    /// Run a drill and send `signal` each time a stderr line contains the next of `markers`.
+    async fn drill_with_signals(&self, args: &[&str], markers: &[&str], signal: i32) -> Run {
         let mut child = self.cmd(args).spawn().expect("kubectl-smh runs");
         let pid = child.id().expect("pid") as i32;
         let stderr = child.stderr.take().unwrap();
@@ -117,7 +122,7 @@ impl Demo {
         });
         let mut lines = BufReader::new(stderr).lines();
         let mut err = String::new();
-        let mut sent = false;
+        let mut next = 0;
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             let line = tokio::time::timeout_at(deadline.into(), lines.next_line())
@@ -126,15 +131,19 @@ impl Demo {
             let Ok(Some(line)) = line else { break };
             err.push_str(&line);
             err.push('\n');
-            if !sent && line.contains(marker) {
+            if next < markers.len() && line.contains(markers[next]) {
                 // SAFETY: kill(2) on our own child's pid.
                 let rc = unsafe { libc::kill(pid, signal) };
                 assert_eq!(rc, 0, "kill failed");
-                sent = true;
+                next += 1;
             }
         }
         let status = child.wait().await.unwrap();
-        assert!(sent, "the marker {marker:?} never appeared:\n{err}");
+        assert!(
+            next == markers.len(),
+            "the marker {:?} never appeared:\n{err}",
+            markers.get(next)
+        );
         Run {
             code: status.code(),
             stdout: out_task.await.unwrap(),
@@ -778,6 +787,41 @@ async fn failed_expectations_restore_and_say_by_how_much() {
             .unwrap()
             .contains("within --failover-timeout 0.3s"),
         "{failover}"
+    );
+    demo.wait_settled().await;
+    assert_restored(&before, &demo.snapshot().await);
+    demo.fleet.shutdown().await;
+}
+
+/// A second Ctrl-C while the drill restores does not stop the restore.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_ctrl_c_does_not_stop_the_restore() {
+    let demo = Demo::start(Duration::from_millis(300)).await;
+    demo.configure_guide().await;
+    let before = demo.snapshot().await;
+    let run = demo
+        .drill_with_signals(
+            &drill_args(&[]),
+            &[
+                "wait for break rollout: break applied",
+                "SIGINT received: restoring the deployments first, please wait",
+            ],
+            libc::SIGINT,
+        )
+        .await;
+    assert_eq!(run.code, Some(130), "{}", run.show());
+    assert_eq!(
+        run.stderr
+            .matches("SIGINT received: restoring the deployments first, please wait")
+            .count(),
+        2,
+        "{}",
+        run.show()
+    );
+    assert!(
+        run.stderr.contains("interrupted by SIGINT (restored)"),
+        "{}",
+        run.show()
     );
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
