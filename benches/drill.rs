@@ -228,8 +228,9 @@ fn main() {
     std::fs::create_dir_all(&dir).unwrap();
     let kubeconfig = dir.join("kubeconfig");
     fleet.write_kubeconfig(&kubeconfig).unwrap();
-    let store = fleet.cluster("mgmt-cluster").unwrap().store();
-    rt.block_on(wait_for_bookinfo(&store));
+    for c in fleet.clusters() {
+        rt.block_on(wait_for_bookinfo(&c.store()));
+    }
 
     // The guide's configuration, with the real `kubectl smh apply` (outside the runtime: it
     // runs its own).

@@ -198,7 +198,7 @@ impl Outcome {
             Outcome::Refused { reasons } => {
                 format!(
                     "refused by preflight, nothing changed: {}",
-                    reasons.join(" ")
+                    reasons.join("; ")
                 )
             }
             Outcome::Declined => "declined, nothing changed".into(),
