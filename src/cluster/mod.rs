@@ -10,6 +10,7 @@
 
 pub mod context;
 pub mod discovery;
+pub mod drift;
 pub mod error;
 pub mod names;
 pub mod probe;
