@@ -69,6 +69,8 @@ pub enum DriftState {
     },
     /// In the cluster with our labels, but nothing generates it: the next apply prunes it.
     Unexpected,
+    /// The cluster's live objects could not be read.
+    Unknown { reason: String },
 }
 
 impl DriftState {
@@ -83,6 +85,7 @@ impl DriftState {
             DriftState::Missing => "missing",
             DriftState::Modified { .. } => "modified",
             DriftState::Unexpected => "unexpected",
+            DriftState::Unknown { .. } => "unknown",
         }
     }
 }
@@ -102,6 +105,7 @@ impl fmt::Display for DriftState {
             DriftState::Unexpected => {
                 f.write_str("unexpected (nothing generates it; the next apply prunes it)")
             }
+            DriftState::Unknown { reason } => write!(f, "unknown ({reason})"),
             other => f.write_str(other.label()),
         }
     }
@@ -192,6 +196,9 @@ impl Drift {
                 "{} carries kubectl-smh's labels but nothing generates it: the next `kubectl smh apply` deletes it",
                 self.key
             )),
+            DriftState::Unknown { reason } => {
+                Some(format!("{} could not be checked: {reason}", self.key))
+            }
         }
     }
 }
@@ -255,11 +262,18 @@ pub fn compare(expected: &Value, live: &Value) -> DriftState {
 /// whose live objects could not be read must be left out of both lists by the caller.
 /// Sorted by cluster, kind, namespace, name.
 pub fn reconcile(expected: &[GeneratedObject], live: &[(String, Value)]) -> Vec<Drift> {
+    reconcile_refs(expected.iter(), live.iter().map(|(c, v)| (c.as_str(), v)))
+}
+
+fn reconcile_refs<'a>(
+    expected: impl Iterator<Item = &'a GeneratedObject>,
+    live: impl Iterator<Item = (&'a str, &'a Value)>,
+) -> Vec<Drift> {
     let mut live_by_key: BTreeMap<ObjectKey, &Value> = BTreeMap::new();
     for (cluster, v) in live {
         live_by_key.insert(ObjectKey::of_live(cluster, v), v);
     }
-    let mut out = Vec::with_capacity(expected.len());
+    let mut out = Vec::new();
     let mut seen: BTreeSet<ObjectKey> = BTreeSet::new();
     for g in expected {
         let key = ObjectKey::of_generated(g);
@@ -297,6 +311,43 @@ pub fn object_ids<S: serde::Serializer>(ids: &[ObjectId], s: S) -> Result<S::Ok,
         }))?;
     }
     seq.end()
+}
+
+/// [`reconcile`] over clusters whose live objects were listed (`Ok`) or not (`Err` with
+/// why): expected objects in unlisted clusters, or in clusters absent from `live`, are
+/// [`DriftState::Unknown`]. Sorted.
+pub fn reconcile_clusters(
+    expected: &[GeneratedObject],
+    live: &BTreeMap<String, Result<Vec<Value>, String>>,
+) -> Vec<Drift> {
+    let mut known_expected = Vec::new();
+    let mut out = Vec::new();
+    for g in expected {
+        match live.get(&g.cluster) {
+            Some(Ok(_)) => known_expected.push(g),
+            Some(Err(reason)) => out.push(Drift {
+                key: ObjectKey::of_generated(g),
+                owners: g.owners.clone(),
+                state: DriftState::Unknown {
+                    reason: reason.clone(),
+                },
+            }),
+            None => out.push(Drift {
+                key: ObjectKey::of_generated(g),
+                owners: g.owners.clone(),
+                state: DriftState::Unknown {
+                    reason: format!("cluster {} was not read", g.cluster),
+                },
+            }),
+        }
+    }
+    let listed = live
+        .iter()
+        .filter_map(|(c, r)| r.as_ref().ok().map(|v| (c, v)))
+        .flat_map(|(c, v)| v.iter().map(move |o| (c.as_str(), o)));
+    out.extend(reconcile_refs(known_expected.into_iter(), listed));
+    out.sort();
+    out
 }
 
 // ---------------------------------------------------------------------------------------

@@ -9,9 +9,11 @@
 //! - [`probe`]: probe requests through `pods/portforward`.
 
 pub mod context;
+pub mod describe;
 pub mod discovery;
 pub mod drift;
 pub mod error;
+pub mod inspect;
 pub mod names;
 pub mod probe;
 pub mod registry;
