@@ -287,10 +287,12 @@ impl FailoverServiceView {
         }
     }
 
-    /// Every generated object that concerns it, its own and its backing services', once.
+    /// Every generated object that concerns it, its own and its backing services', once,
+    /// sorted by cluster, kind, namespace and name.
     pub fn all_generated(&self) -> Vec<&Drift> {
         let mut seen: BTreeSet<&ObjectKey> = BTreeSet::new();
-        self.generated
+        let mut out: Vec<&Drift> = self
+            .generated
             .iter()
             .chain(
                 self.backing_services
@@ -298,7 +300,9 @@ impl FailoverServiceView {
                     .flat_map(|b| b.generated.iter()),
             )
             .filter(|d| seen.insert(&d.key))
-            .collect()
+            .collect();
+        out.sort();
+        out
     }
 
     /// The generated objects as `drill::preflight` takes them (unexpected ones left out).
@@ -1428,4 +1432,4 @@ fn mesh_view(snap: &Snapshot, c: &ClusterView) -> MeshView {
 
 #[cfg(test)]
 #[path = "describe_tests.rs"]
-mod tests;
+pub(crate) mod tests;

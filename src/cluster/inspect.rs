@@ -1,8 +1,8 @@
 //! What `describe`, `check` and `failover test` judge: a [`Snapshot`] of every cluster,
-//! collected once (the live state from `cluster::state` plus a few extra reads: the
-//! Endpoints of backing services and the istiod Deployments), then handed to pure functions
-//! ([`super::describe`], [`super::check`]). Nothing in this file but [`collect_extras`]
-//! does I/O.
+//! collected once ([`collect`]: the live state from [`super::state::load_state`], then,
+//! concurrently across clusters, a few extra reads: the Endpoints of the backing services
+//! and istiod's Deployments), then handed to pure functions ([`super::describe`],
+//! [`super::check`]). Only [`collect`] and [`collect_extras`] do I/O.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,8 +13,9 @@ use kube::Api;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::context::ClusterClient;
+use super::context::{ClusterClient, Contexts};
 use super::discovery::ClusterFacts;
+use super::state::{LiveState, StateError, StateOptions, load_state};
 use super::drift::{Drift, reconcile_clusters};
 use super::error::{ApiOp, ClusterError};
 use crate::model::diag::Source;
@@ -32,8 +33,9 @@ pub struct Snapshot {
     pub failover_services: Vec<FailoverService>,
     /// The TrafficPolicies stored in the mgmt cluster, sorted by namespace and name.
     pub traffic_policies: Vec<TrafficPolicy>,
-    /// Why the SMH objects could not be read (CRDs not installed, forbidden), if so.
-    pub smh_error: Option<String>,
+    /// Stored SMH objects that could not be read (not SMH v1alpha2 as kubectl-smh knows
+    /// it), with why.
+    pub unreadable: Vec<String>,
     /// The topology discovered from the clusters that answered.
     pub topology: Topology,
     /// Every cluster considered, by SMH cluster name (the mgmt cluster under its cluster
@@ -69,6 +71,10 @@ pub struct ClusterView {
     /// Why istiod's Deployment could not be read, if so.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub istiod_error: Option<String>,
+    /// When discovery failed and the cached topology stands in: the time of that
+    /// discovery.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale_since: Option<String>,
 }
 
 /// Replica counts of a Deployment.
@@ -337,4 +343,110 @@ pub async fn collect_extras(
 fn error_text(c: &ClusterClient, op: &ApiOp, e: kube::Error) -> String {
     let err: ClusterError = c.error(op, e);
     err.to_string()
+}
+
+/// A snapshot and the live state it was made from (for its clients).
+pub struct Collected {
+    pub snapshot: Snapshot,
+    pub state: LiveState,
+}
+
+/// Load the live state, then read the extras, and build the snapshot. Fails only when the
+/// management cluster cannot be read (see [`load_state`]).
+pub async fn collect(
+    contexts: &Contexts,
+    opts: &StateOptions,
+    namespace: &str,
+) -> Result<Collected, StateError> {
+    // The management cluster is discovered too (its Kubernetes and Istio versions), under
+    // the cluster name its context resolves to (same name, registry or --cluster).
+    let mut opts = opts.clone();
+    if let Ok(mgmt) = contexts.mgmt_context() {
+        let name = super::names::ClusterName::new(mgmt.as_str());
+        if contexts.resolve(&name).is_ok_and(|r| r.context == mgmt) {
+            opts.extra_clusters.push(name);
+        }
+    }
+    let state = load_state(contexts, &opts).await?;
+    let mut clients: BTreeMap<String, ClusterClient> = BTreeMap::new();
+    for t in &state.targets {
+        if let Some(c) = state.client(&t.key()) {
+            clients.insert(t.key().as_str().to_string(), c.clone());
+        }
+    }
+    let services: BTreeSet<ServiceRef> = state
+        .smh_objects
+        .iter()
+        .filter_map(|m| match &m.object {
+            SmhObject::FailoverService(fs) => Some(fs),
+            SmhObject::TrafficPolicy(_) => None,
+        })
+        .flat_map(|fs| fs.spec.backing_services.iter())
+        .filter_map(|b| b.kube_service.as_ref())
+        .map(ServiceRef::of)
+        .collect();
+    let extras = collect_extras(&clients, &state.topology, &services).await;
+    let snapshot = snapshot_from_state(&state, extras, namespace);
+    Ok(Collected { snapshot, state })
+}
+
+/// The snapshot of a live state plus the extras (pure).
+pub fn snapshot_from_state(state: &LiveState, extras: Extras, namespace: &str) -> Snapshot {
+    let mut snap = Snapshot {
+        namespace: namespace.to_string(),
+        topology: state.topology.clone(),
+        expected: state.expected.clone(),
+        endpoints: extras.endpoints,
+        ..Default::default()
+    };
+    for m in &state.smh_objects {
+        match &m.object {
+            SmhObject::FailoverService(fs) => snap.failover_services.push(fs.clone()),
+            SmhObject::TrafficPolicy(tp) => snap.traffic_policies.push(tp.clone()),
+        }
+    }
+    for t in &state.targets {
+        let key = t.key();
+        let name = key.as_str().to_string();
+        let istiod = extras.istiod.get(&name);
+        let error = state.errors.get(&key).map(|e| e.to_string());
+        let live = match (state.live.get(&key), &error) {
+            (Some(objects), _) => Ok(objects
+                .iter()
+                .filter_map(|o| serde_json::to_value(o).ok())
+                .collect()),
+            (None, Some(e)) => Err(e.clone()),
+            (None, None) => Err(format!("the generated objects in {name} were not listed")),
+        };
+        snap.live.insert(name.clone(), live);
+        snap.clusters.insert(
+            name.clone(),
+            ClusterView {
+                name: name.clone(),
+                context: t.context.as_str().to_string(),
+                server: t.server.clone(),
+                mgmt: t.mgmt,
+                error,
+                facts: state.discovery.get(&key).cloned(),
+                istiod: istiod.and_then(|r| r.as_ref().ok().cloned().flatten()),
+                istiod_error: istiod.and_then(|r| r.as_ref().err().cloned()),
+                stale_since: state.stale.get(&key).cloned(),
+            },
+        );
+    }
+    for (name, e) in &state.unresolved {
+        let n = name.as_str().to_string();
+        snap.live.insert(n.clone(), Err(e.to_string()));
+        snap.clusters.entry(n.clone()).or_insert_with(|| ClusterView {
+            name: n.clone(),
+            error: Some(e.to_string()),
+            ..Default::default()
+        });
+    }
+    snap.unreadable = state
+        .unreadable
+        .iter()
+        .map(|(id, why)| format!("{id}: {why}"))
+        .collect();
+    snap
 }
