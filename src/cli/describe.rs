@@ -119,7 +119,11 @@ pub fn write_stdout(out: &str) -> Result<(), CmdError> {
 }
 
 /// The describe document for `args` (pure). A NAME that matches nothing is invalid input.
-pub fn document(snap: &Snapshot, args: &Args, namespace: &str) -> Result<DescribeDocument, CmdError> {
+pub fn document(
+    snap: &Snapshot,
+    args: &Args,
+    namespace: &str,
+) -> Result<DescribeDocument, CmdError> {
     let drift = snap.drift();
     let name = args.name.as_deref();
     let mut doc = DescribeDocument {

@@ -908,7 +908,9 @@ fn failover_service(index: &Index<'_>, fs: &FailoverService) -> FailoverServiceV
     }
 }
 
-fn backing_problems(backing: &[BackingView]) -> Vec<Problem> {
+/// The problems of a FailoverService's backing services: existence, endpoints, outlier
+/// detection in effect.
+pub fn backing_problems(backing: &[BackingView]) -> Vec<Problem> {
     let mut out = Vec::new();
     for b in backing {
         let svc = b.service();

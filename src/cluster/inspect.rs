@@ -15,10 +15,10 @@ use serde_json::Value;
 
 use super::context::{ClusterClient, Contexts};
 use super::discovery::ClusterFacts;
-use super::state::{LiveState, StateError, StateOptions, load_state};
 use super::drift::{Drift, reconcile_clusters};
 use super::error::{ApiOp, ClusterError};
-use crate::model::diag::Source;
+use super::state::{LiveState, StateError, StateOptions, load_state};
+use crate::model::diag::{Diagnostic, Source};
 use crate::model::topology::{MultiClusterMode, Topology};
 use crate::model::types::{ClusterObjectRef, FailoverService, TrafficPolicy};
 use crate::model::{Manifest, SmhObject};
@@ -43,6 +43,9 @@ pub struct Snapshot {
     pub clusters: BTreeMap<String, ClusterView>,
     /// What `translate` makes of the stored SMH objects on the live topology.
     pub expected: Translation,
+    /// Validation of the stored SMH objects against the live topology, then the
+    /// translation's own diagnostics.
+    pub diagnostics: Vec<Diagnostic>,
     /// The live Istio objects carrying our labels, per cluster, or why they could not be
     /// listed.
     pub live: BTreeMap<String, Result<Vec<Value>, String>>,
@@ -396,6 +399,12 @@ pub fn snapshot_from_state(state: &LiveState, extras: Extras, namespace: &str) -
         namespace: namespace.to_string(),
         topology: state.topology.clone(),
         expected: state.expected.clone(),
+        diagnostics: state
+            .diagnostics
+            .iter()
+            .chain(&state.expected.diagnostics)
+            .cloned()
+            .collect(),
         endpoints: extras.endpoints,
         ..Default::default()
     };
@@ -437,11 +446,13 @@ pub fn snapshot_from_state(state: &LiveState, extras: Extras, namespace: &str) -
     for (name, e) in &state.unresolved {
         let n = name.as_str().to_string();
         snap.live.insert(n.clone(), Err(e.to_string()));
-        snap.clusters.entry(n.clone()).or_insert_with(|| ClusterView {
-            name: n.clone(),
-            error: Some(e.to_string()),
-            ..Default::default()
-        });
+        snap.clusters
+            .entry(n.clone())
+            .or_insert_with(|| ClusterView {
+                name: n.clone(),
+                error: Some(e.to_string()),
+                ..Default::default()
+            });
     }
     snap.unreadable = state
         .unreadable

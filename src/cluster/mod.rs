@@ -9,6 +9,7 @@
 //! - [`probe`]: probe requests through `pods/portforward`;
 //! - [`state`]: the live state (SMH objects, topology, expected and live generated objects).
 
+pub mod check;
 pub mod context;
 pub mod describe;
 pub mod discovery;

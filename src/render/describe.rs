@@ -465,13 +465,7 @@ mod tests {
     #[test]
     fn problems_and_defaults_are_shown() {
         let mut snap = guide_snapshot(MultiClusterMode::Global);
-        for o in snap
-            .live
-            .get_mut("mgmt-cluster")
-            .unwrap()
-            .as_mut()
-            .unwrap()
-        {
+        for o in snap.live.get_mut("mgmt-cluster").unwrap().as_mut().unwrap() {
             if o["metadata"]["name"] == "reviews-bookinfo-remote-cluster" {
                 o["spec"]["trafficPolicy"]["outlierDetection"]
                     .as_object_mut()
@@ -482,7 +476,10 @@ mod tests {
         let drift = snap.drift();
         let views = describe::failover_services(&snap, &drift, None, None);
         let text = failover_service(&views[0]);
-        assert!(text.contains("maxEjectionPercent 10 (default) (below 100!)"), "{text}");
+        assert!(
+            text.contains("maxEjectionPercent 10 (default) (below 100!)"),
+            "{text}"
+        );
         assert!(text.contains("Problems:\n  error: DestinationRule istio-system/reviews-bookinfo-remote-cluster in mgmt-cluster was changed: spec.trafficPolicy.outlierDetection.maxEjectionPercent\n  warning: backing service reviews.bookinfo@remote-cluster: maxEjectionPercent is 10"), "{text}");
     }
 
@@ -493,7 +490,10 @@ mod tests {
             Some("did not answer within 10s".into());
         let text = meshes(&describe::meshes(&snap, None));
         assert!(text.contains("istio-system/istiod"), "{text}");
-        assert!(text.contains("unreachable: did not answer within 10s"), "{text}");
+        assert!(
+            text.contains("unreachable: did not answer within 10s"),
+            "{text}"
+        );
         assert!(text.contains("service-mesh-hub/reviews-failover"), "{text}");
         let drift = snap.drift();
         let tps = describe::traffic_policies(&snap, &drift, Some("mgmt-reviews-outlier"), None);

@@ -1,5 +1,6 @@
 //! PURE rendering: values in, strings out. Only `cli` writes them anywhere.
 
+pub mod check;
 pub mod describe;
 pub mod drill;
 pub mod json;
