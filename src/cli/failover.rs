@@ -1,6 +1,9 @@
 //! `kubectl smh failover create|list|delete|test` (skeleton: to be implemented).
+//! `test` is in [`test`].
 
 use super::{CmdError, CmdResult, GlobalArgs};
+
+pub mod test;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -10,12 +13,16 @@ pub enum Command {
     List,
     /// Delete a FailoverService and everything generated for it.
     Delete { name: String },
-    /// Non-destructive test: preflight checks plus probe traffic.
-    Test { name: String },
+    /// Non-destructive test: preflight checks plus probe traffic; reports which backing
+    /// service answers.
+    Test(test::Args),
 }
 
-pub fn run(_g: &GlobalArgs, _cmd: Command) -> CmdResult {
-    Err(CmdError::invalid(anyhow::anyhow!(
-        "`failover` is not implemented yet"
-    )))
+pub fn run(g: &GlobalArgs, cmd: Command) -> CmdResult {
+    match cmd {
+        Command::Test(args) => test::run(g, args),
+        _ => Err(CmdError::invalid(anyhow::anyhow!(
+            "`failover` is not implemented yet"
+        ))),
+    }
 }

@@ -15,6 +15,7 @@ pub mod describe;
 pub mod discovery;
 pub mod drift;
 pub mod error;
+pub mod failover_test;
 pub mod inspect;
 pub mod names;
 pub mod probe;

@@ -3,5 +3,6 @@
 pub mod check;
 pub mod describe;
 pub mod drill;
+pub mod failover_test;
 pub mod json;
 pub mod yaml;
