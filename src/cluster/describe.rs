@@ -81,6 +81,10 @@ pub struct ClusterRow {
     pub mgmt: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// When its topology comes from the cache (discovery failed): the time of that
+    /// discovery.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale_since: Option<String>,
 }
 
 /// The status of an SMH object.
@@ -460,6 +464,7 @@ fn cluster_row(c: &ClusterView) -> ClusterRow {
         server: c.server.clone(),
         mgmt: c.mgmt,
         error: c.error.clone(),
+        stale_since: c.stale_since.clone(),
     }
 }
 

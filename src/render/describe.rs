@@ -38,12 +38,13 @@ pub fn clusters(rows: &[ClusterRow]) -> String {
         } else {
             r.server.clone()
         };
-        t.add_row(vec![
-            name,
-            context,
-            server,
-            r.error.clone().unwrap_or_else(|| "ok".to_string()),
-        ]);
+        let mut status = r.error.clone().unwrap_or_else(|| "ok".to_string());
+        if let Some(t) = &r.stale_since {
+            status.push_str(&format!(
+                "\n(its topology is the cached one, discovered {t})"
+            ));
+        }
+        t.add_row(vec![name, context, server, status]);
     }
     format!("Clusters\n{t}\n")
 }
