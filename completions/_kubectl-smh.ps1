@@ -300,7 +300,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-smh' -ScriptBlock {
             [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a FailoverService (wizard on a terminal, or flags)')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List FailoverServices')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a FailoverService and everything generated for it')
-            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Non-destructive test: preflight checks plus probe traffic')
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Non-destructive test: preflight checks plus probe traffic; reports which backing service answers')
             break
         }
         'kubectl-smh;failover;create' {
@@ -367,6 +367,14 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-smh' -ScriptBlock {
             break
         }
         'kubectl-smh;failover;test' {
+            [CompletionResult]::new('--requests', '--requests', [CompletionResultType]::ParameterName, 'How many probe requests to send')
+            [CompletionResult]::new('--client', '--client', [CompletionResultType]::ParameterName, 'The client workload to port-forward to, as [CLUSTER:][NAMESPACE/]DEPLOYMENT: a workload that calls the failover service (default: productpage-v1 in the primary''s cluster and namespace)')
+            [CompletionResult]::new('--port', '--port', [CompletionResultType]::ParameterName, 'Port of the client workload')
+            [CompletionResult]::new('--path', '--path', [CompletionResultType]::ParameterName, 'Path to GET')
+            [CompletionResult]::new('--probe-timeout', '--probe-timeout', [CompletionResultType]::ParameterName, 'Timeout of one probe')
+            [CompletionResult]::new('--expect-primary', '--expect-primary', [CompletionResultType]::ParameterName, 'Regex on the response body that marks an answer from the primary (default: bookinfo''s black stars, or reviews without stars)')
+            [CompletionResult]::new('--expect-failover', '--expect-failover', [CompletionResultType]::ParameterName, 'Regex on the response body that marks a failed-over answer (default: bookinfo''s red stars)')
+            [CompletionResult]::new('--expect-error', '--expect-error', [CompletionResultType]::ParameterName, 'Regex on the response body that marks an error page (default: bookinfo''s "Error fetching product reviews" and "Ratings service is currently unavailable")')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
             [CompletionResult]::new('--mgmt-context', '--mgmt-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the management cluster (default: the current context)')
             [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)')
@@ -402,8 +410,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-smh' -ScriptBlock {
             [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Disable colour (also when NO_COLOR is set)')
             [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more)')
             [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more)')
-            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
@@ -418,6 +426,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-smh' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format (default: table on a terminal; each command documents its own default)')
             [CompletionResult]::new('--istio-mode', '--istio-mode', [CompletionResultType]::ParameterName, 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH''s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)')
             [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'How long to wait for a single API request before giving up (e.g. 10s, 1m)')
+            [CompletionResult]::new('--strict', '--strict', [CompletionResultType]::ParameterName, 'Warnings (lint, maxEjectionPercent below 100, ...) fail the check too')
             [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Never prompt; answer yes to confirmations')
             [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Never prompt; answer yes to confirmations')
             [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Disable colour (also when NO_COLOR is set)')

@@ -189,7 +189,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__check)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --strict --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -671,7 +671,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__describe)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version failoverservice trafficpolicy mesh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1085,12 +1085,44 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__failover__subcmd__test)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --requests --client --port --path --probe-timeout --expect-primary --expect-failover --expect-error --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --requests)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --client)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --port)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --path)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --probe-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expect-primary)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expect-failover)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --expect-error)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --kubeconfig)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

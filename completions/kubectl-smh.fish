@@ -232,7 +232,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and no
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -f -a "create" -d 'Create a FailoverService (wizard on a terminal, or flags)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -f -a "list" -d 'List FailoverServices'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -f -a "delete" -d 'Delete a FailoverService and everything generated for it'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -f -a "test" -d 'Non-destructive test: preflight checks plus probe traffic'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -f -a "test" -d 'Non-destructive test: preflight checks plus probe traffic; reports which backing service answers'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
@@ -278,6 +278,14 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l requests -d 'How many probe requests to send' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l client -d 'The client workload to port-forward to, as [CLUSTER:][NAMESPACE/]DEPLOYMENT: a workload that calls the failover service (default: productpage-v1 in the primary\'s cluster and namespace)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l port -d 'Port of the client workload' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l path -d 'Path to GET' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l probe-timeout -d 'Timeout of one probe' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l expect-primary -d 'Regex on the response body that marks an answer from the primary (default: bookinfo\'s black stars, or reviews without stars)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l expect-failover -d 'Regex on the response body that marks a failed-over answer (default: bookinfo\'s red stars)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l expect-error -d 'Regex on the response body that marks an error page (default: bookinfo\'s "Error fetching product reviews" and "Ratings service is currently unavailable")' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
@@ -306,7 +314,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -l req
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -s v -l verbose -d 'More detail on stderr (repeat for more)'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -s V -l version -d 'Print version'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
@@ -318,6 +326,7 @@ json\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l strict -d 'Warnings (lint, maxEjectionPercent below 100, ...) fail the check too'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -s v -l verbose -d 'More detail on stderr (repeat for more)'
