@@ -299,7 +299,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -s v -l verbose -d 'More detail on stderr (repeat for more)'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -s V -l version -d 'Print version'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
@@ -330,7 +330,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l strict
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -s v -l verbose -d 'More detail on stderr (repeat for more)'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -s V -l version -d 'Print version'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l name -d 'The FailoverService to drill, as a flag (for one named like a subcommand)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l break -d 'A deployment to break instead of those the primary Service selects, as [CLUSTER:][NAMESPACE/]DEPLOYMENT; cluster and namespace default to the primary\'s (repeatable)' -r

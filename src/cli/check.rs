@@ -13,7 +13,7 @@ use crate::cluster::state::{StateError, StateOptions};
 use crate::cluster::{ClusterError, Contexts};
 use crate::render;
 
-const LONG_ABOUT: &str = "\
+pub const LONG_ABOUT: &str = "\
 Check that the clusters answer, the SMH CRDs and Istio are installed where the configuration \
 needs them, every FailoverService and TrafficPolicy is ACCEPTED and up to date, every \
 generated Istio object is present and unmodified (and no leftover is), every FailoverService \
@@ -32,7 +32,6 @@ Examples:
   kubectl smh check --strict -o json";
 
 #[derive(Debug, clap::Args)]
-#[command(long_about = LONG_ABOUT)]
 pub struct Args {
     /// Warnings (lint, maxEjectionPercent below 100, ...) fail the check too.
     #[arg(long)]

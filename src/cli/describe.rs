@@ -14,7 +14,7 @@ use crate::cluster::inspect::{Snapshot, collect};
 use crate::cluster::state::StateOptions;
 use crate::render;
 
-const LONG_ABOUT: &str = "\
+pub const LONG_ABOUT: &str = "\
 Describe failover services, traffic policies or meshes across all clusters at once, like \
 `meshctl describe` but with their health.
 
@@ -55,7 +55,6 @@ pub enum Kind {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(long_about = LONG_ABOUT)]
 pub struct Args {
     /// What to describe: failoverservice (fs), trafficpolicy (tp) or mesh.
     #[arg(value_enum, value_name = "KIND")]

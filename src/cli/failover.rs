@@ -15,6 +15,7 @@ pub enum Command {
     Delete { name: String },
     /// Non-destructive test: preflight checks plus probe traffic; reports which backing
     /// service answers.
+    #[command(long_about = test::LONG_ABOUT)]
     Test(test::Args),
 }
 

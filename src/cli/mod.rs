@@ -139,8 +139,10 @@ pub enum Command {
     #[command(subcommand)]
     Failover(failover::Command),
     /// Describe failover services, traffic policies or meshes across all clusters.
+    #[command(long_about = describe::LONG_ABOUT)]
     Describe(describe::Args),
     /// Check that everything is accepted, up to date and free of drift.
+    #[command(long_about = check::LONG_ABOUT)]
     Check(check::Args),
     /// Run the guide's failover drill: break the primary, verify failover, restore, verify failback.
     Drill(drill::Args),

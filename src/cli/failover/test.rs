@@ -24,7 +24,7 @@ use crate::drill::restore::pending_restores;
 use crate::model::types::ObjectRef;
 use crate::render;
 
-const LONG_ABOUT: &str = "\
+pub const LONG_ABOUT: &str = "\
 Test a FailoverService without changing anything: check what failover needs, then send \
 probe requests through a port-forward to a client workload and report which backing service \
 answered.
@@ -52,7 +52,6 @@ Examples:
       --expect-primary 'served-by: primary' --expect-failover 'served-by: backup'";
 
 #[derive(Debug, Clone, clap::Args)]
-#[command(long_about = LONG_ABOUT)]
 pub struct Args {
     /// The FailoverService to test (in -n/--namespace, else in any namespace).
     #[arg(value_name = "NAME")]
