@@ -74,8 +74,14 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     };
     let collected = rt.block_on(collect(&contexts, &opts, &g.namespace))?;
     let doc = document(&collected.snapshot, &args, &g.namespace)?;
-    print_output(g.output, &doc, table)?;
+    let width = terminal_width();
+    print_output(g.output, &doc, |d| table(d, width))?;
     Ok(Exit::Ok)
+}
+
+/// The terminal's width when stdout is one (tables then wrap to fit), else `None`.
+pub fn terminal_width() -> Option<u16> {
+    comfy_table::Table::new().width()
 }
 
 /// Print `value` as `-o` asks: JSON, YAML, or `table(value)` (the default).
@@ -204,16 +210,16 @@ fn not_found(what: &str, name: &str, known: &[String]) -> CmdError {
     CmdError::invalid(anyhow!("no {what} named {name:?} ({list})"))
 }
 
-/// The tables for a document.
-pub fn table(doc: &DescribeDocument) -> String {
+/// The tables for a document, wrapped to `width` when given.
+pub fn table(doc: &DescribeDocument, width: Option<u16>) -> String {
     if let Some(list) = &doc.failover_services {
-        return render::describe::failover_services(&doc.clusters, list);
+        return render::describe::failover_services(&doc.clusters, list, width);
     }
     if let Some(list) = &doc.traffic_policies {
-        return render::describe::traffic_policies(&doc.clusters, list);
+        return render::describe::traffic_policies(&doc.clusters, list, width);
     }
     match &doc.meshes {
-        Some(list) => render::describe::meshes(list),
+        Some(list) => render::describe::meshes(list, width),
         None => String::new(),
     }
 }

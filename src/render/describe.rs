@@ -1,9 +1,10 @@
 //! `describe`, drawn: comfy-table tables like `meshctl describe`'s (Metadata / Net / Meshes
 //! / ...), then per backing service the cluster, service, endpoints, outlier detection and
 //! drift, then the generated objects, the problems in words and the topology choices. Pure:
-//! strings out; `cli` prints them.
+//! strings out; `cli` prints them. `width` (the terminal's, when printing to one) makes
+//! long cells wrap so that tables fit; `None` never wraps.
 
-use comfy_table::{Table, presets};
+use comfy_table::{ContentArrangement, Table, presets};
 
 use crate::cluster::describe::{
     BackingView, ClusterRow, FailoverServiceView, MeshView, OutlierView, Problem, Severity,
@@ -11,16 +12,31 @@ use crate::cluster::describe::{
 };
 use crate::cluster::drift::{Drift, DriftState};
 
-fn table() -> Table {
+fn table(width: Option<u16>) -> Table {
     let mut t = Table::new();
     t.load_style(presets::UTF8_FULL_CONDENSED);
     t.force_no_tty();
+    if let Some(w) = width {
+        t.set_content_arrangement(ContentArrangement::Dynamic);
+        t.set_width(w);
+    }
     t
 }
 
+/// `name: a, b, c` as `name:` and one indented line per part (for table cells).
+fn split_set(line: &str) -> String {
+    match line.split_once(": ") {
+        Some((name, rest)) if rest.contains(", ") || rest.contains("; ") => {
+            let parts: Vec<&str> = rest.split("; ").flat_map(|p| p.split(", ")).collect();
+            format!("{name}:\n  {}", parts.join("\n  "))
+        }
+        _ => line.to_string(),
+    }
+}
+
 /// The clusters that were read, each with `ok` or its error.
-pub fn clusters(rows: &[ClusterRow]) -> String {
-    let mut t = table();
+pub fn clusters(rows: &[ClusterRow], width: Option<u16>) -> String {
+    let mut t = table(width);
     t.set_header(vec!["Cluster", "Context", "API server", "Status"]);
     for r in rows {
         let name = if r.mgmt {
@@ -168,8 +184,8 @@ fn backing_row(b: &BackingView) -> Vec<String> {
     ]
 }
 
-fn generated_table(drifts: &[&Drift]) -> String {
-    let mut t = table();
+fn generated_table(drifts: &[&Drift], width: Option<u16>) -> String {
+    let mut t = table(width);
     t.set_header(vec!["Cluster", "Object", "State"]);
     for d in drifts {
         let state = match &d.state {
@@ -204,10 +220,10 @@ pub fn problems(problems: &[Problem]) -> String {
 }
 
 /// One FailoverService.
-pub fn failover_service(fs: &FailoverServiceView) -> String {
+pub fn failover_service(fs: &FailoverServiceView, width: Option<u16>) -> String {
     let mut out = format!("FailoverService {}/{}\n", fs.namespace, fs.name);
 
-    let mut t = table();
+    let mut t = table(width);
     t.set_header(vec!["Metadata", "Net", "Meshes", "Status"]);
     let port = fs
         .port
@@ -235,7 +251,7 @@ pub fn failover_service(fs: &FailoverServiceView) -> String {
     out.push_str(&format!("{t}\n"));
 
     out.push_str("Backing services (priority order)\n");
-    let mut t = table();
+    let mut t = table(width);
     t.set_header(vec![
         "#",
         "Role",
@@ -253,7 +269,7 @@ pub fn failover_service(fs: &FailoverServiceView) -> String {
     let all = fs.all_generated();
     if !all.is_empty() {
         out.push_str("Generated objects\n");
-        out.push_str(&generated_table(&all));
+        out.push_str(&generated_table(&all, width));
         out.push('\n');
     }
     if !fs.traffic_policies.is_empty() {
@@ -273,19 +289,23 @@ pub fn failover_service(fs: &FailoverServiceView) -> String {
 }
 
 /// Every FailoverService, after the clusters table.
-pub fn failover_services(clusters_rows: &[ClusterRow], list: &[FailoverServiceView]) -> String {
-    let mut parts = vec![clusters(clusters_rows)];
+pub fn failover_services(
+    clusters_rows: &[ClusterRow],
+    list: &[FailoverServiceView],
+    width: Option<u16>,
+) -> String {
+    let mut parts = vec![clusters(clusters_rows, width)];
     if list.is_empty() {
         parts.push("No FailoverServices found.\n".to_string());
     }
-    parts.extend(list.iter().map(failover_service));
+    parts.extend(list.iter().map(|f| failover_service(f, width)));
     parts.join("\n")
 }
 
 /// One TrafficPolicy.
-pub fn traffic_policy(tp: &TrafficPolicyView) -> String {
+pub fn traffic_policy(tp: &TrafficPolicyView, width: Option<u16>) -> String {
     let mut out = format!("TrafficPolicy {}/{}\n", tp.namespace, tp.name);
-    let mut t = table();
+    let mut t = table(width);
     t.set_header(vec![
         "Metadata",
         "Source workloads",
@@ -300,7 +320,11 @@ pub fn traffic_policy(tp: &TrafficPolicyView) -> String {
         if tp.sets.is_empty() {
             "nothing".into()
         } else {
-            tp.sets.join("\n")
+            tp.sets
+                .iter()
+                .map(|s| split_set(s))
+                .collect::<Vec<_>>()
+                .join("\n")
         },
         status_cell(&tp.status),
     ]);
@@ -310,7 +334,7 @@ pub fn traffic_policy(tp: &TrafficPolicyView) -> String {
     if tp.targets.is_empty() {
         out.push_str("  (none)\n");
     } else {
-        let mut t = table();
+        let mut t = table(width);
         t.set_header(vec!["Cluster", "Service", "Status key", "State", "Errors"]);
         for target in &tp.targets {
             t.add_row(vec![
@@ -326,7 +350,7 @@ pub fn traffic_policy(tp: &TrafficPolicyView) -> String {
     if !tp.generated.is_empty() {
         out.push_str("Generated objects\n");
         let refs: Vec<&Drift> = tp.generated.iter().collect();
-        out.push_str(&generated_table(&refs));
+        out.push_str(&generated_table(&refs, width));
         out.push('\n');
     }
     out.push_str(&problems(&tp.problems));
@@ -334,18 +358,22 @@ pub fn traffic_policy(tp: &TrafficPolicyView) -> String {
 }
 
 /// Every TrafficPolicy, after the clusters table.
-pub fn traffic_policies(clusters_rows: &[ClusterRow], list: &[TrafficPolicyView]) -> String {
-    let mut parts = vec![clusters(clusters_rows)];
+pub fn traffic_policies(
+    clusters_rows: &[ClusterRow],
+    list: &[TrafficPolicyView],
+    width: Option<u16>,
+) -> String {
+    let mut parts = vec![clusters(clusters_rows, width)];
     if list.is_empty() {
         parts.push("No TrafficPolicies found.\n".to_string());
     }
-    parts.extend(list.iter().map(traffic_policy));
+    parts.extend(list.iter().map(|t| traffic_policy(t, width)));
     parts.join("\n")
 }
 
 /// One row per cluster.
-pub fn meshes(list: &[MeshView]) -> String {
-    let mut t = table();
+pub fn meshes(list: &[MeshView], width: Option<u16>) -> String {
+    let mut t = table(width);
     t.set_header(vec![
         "Cluster",
         "Istiod",
@@ -436,7 +464,7 @@ mod tests {
         let snap = guide_snapshot(MultiClusterMode::Global);
         let drift = snap.drift();
         let views = describe::failover_services(&snap, &drift, None, None);
-        let text = failover_services(&describe::cluster_rows(&snap), &views);
+        let text = failover_services(&describe::cluster_rows(&snap), &views, None);
         for needle in [
             "FailoverService service-mesh-hub/reviews-failover",
             "Hostname: reviews-failover.bookinfo.global",
@@ -476,7 +504,7 @@ mod tests {
         }
         let drift = snap.drift();
         let views = describe::failover_services(&snap, &drift, None, None);
-        let text = failover_service(&views[0]);
+        let text = failover_service(&views[0], None);
         assert!(
             text.contains("maxEjectionPercent 10 (default) (below 100!)"),
             "{text}"
@@ -489,7 +517,7 @@ mod tests {
         let mut snap = guide_snapshot(MultiClusterMode::Global);
         snap.clusters.get_mut("remote-cluster").unwrap().error =
             Some("did not answer within 10s".into());
-        let text = meshes(&describe::meshes(&snap, None));
+        let text = meshes(&describe::meshes(&snap, None), None);
         assert!(text.contains("istio-system/istiod"), "{text}");
         assert!(
             text.contains("unreachable: did not answer within 10s"),
@@ -498,7 +526,7 @@ mod tests {
         assert!(text.contains("service-mesh-hub/reviews-failover"), "{text}");
         let drift = snap.drift();
         let tps = describe::traffic_policies(&snap, &drift, Some("mgmt-reviews-outlier"), None);
-        let text = traffic_policy(&tps[0]);
+        let text = traffic_policy(&tps[0], None);
         for needle in [
             "TrafficPolicy service-mesh-hub/mgmt-reviews-outlier",
             "kubeServiceRefs: reviews.bookinfo@mgmt-cluster",
