@@ -1,14 +1,13 @@
 //! `describe`, `check` and `failover test` against the simulated demo clusters, through the
 //! real binary (assert_cmd) and its real kube-rs client.
 //!
-//! The guide's configuration is set up by [`setup_guide`], standing in for `kubectl smh
-//! apply`: the three SMH manifests stored in the mgmt cluster with an ACCEPTED status, and
-//! the Istio objects `cluster::state` expects server-side applied with field manager
-//! `kubectl-smh` to their clusters.
+//! Each test starts the demo clusters and sets up the guide's configuration with `kubectl
+//! smh apply -f examples/guide/` (the three manifests).
 
 mod apply_support;
+mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
@@ -17,87 +16,10 @@ use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 
-use k8s_openapi::api::core::v1::ConfigMap;
-use kubectl_smh::cluster::state::{
-    CachedCluster, StateOptions, TOPOLOGY_CACHE, TopologyCache, load_state,
-};
-use kubectl_smh::cluster::{ClusterName, Contexts};
+use kubectl_smh::cluster::state::{StateOptions, load_state};
 use kubectl_smh::model::topology::MultiClusterMode;
 use kubectl_smh::sim::faults::Unreachable;
 use kubectl_smh::sim::fleet::SimFleet;
-
-fn yaml_doc(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap();
-    serde_saphyr::from_str::<Value>(&text).unwrap()
-}
-
-/// The guide's configuration, as `kubectl smh apply` leaves it (see the module docs).
-async fn setup_guide(fleet: &SimFleet, ctx: &Contexts) {
-    let mgmt = fleet.cluster("mgmt-cluster").unwrap().client().unwrap();
-    for n in 1..=3 {
-        let doc = yaml_doc(&guide_file(n));
-        let kind = doc["kind"].as_str().unwrap().to_string();
-        let created = create(&mgmt, &smh_ar(&kind), doc).await;
-        let ns = created.metadata.namespace.clone().unwrap();
-        let name = created.metadata.name.clone().unwrap();
-        let generation = created.metadata.generation.unwrap_or(1);
-        let mut status = json!({"state": "ACCEPTED", "observedGeneration": generation.to_string()});
-        if kind == "FailoverService" {
-            status["meshes"] = json!({"istiod-istio-system-mgmt-cluster.service-mesh-hub.": {"state": "ACCEPTED"}});
-        }
-        let api: Api<DynamicObject> = Api::namespaced_with(mgmt.clone(), &ns, &smh_ar(&kind));
-        api.patch_status(
-            &name,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"status": status})),
-        )
-        .await
-        .expect("status written");
-    }
-    let state = load_state(ctx, &StateOptions::default()).await.unwrap();
-    assert!(state.errors.is_empty(), "{:?}", state.errors);
-    assert!(state.diagnostics.is_empty(), "{:#?}", state.diagnostics);
-    assert!(!state.expected.objects.is_empty());
-    // The topology cache, as apply writes it: it stands in for a cluster that later does
-    // not answer.
-    let cache = TopologyCache {
-        clusters: state
-            .topology
-            .clusters
-            .iter()
-            .map(|c| {
-                (
-                    ClusterName::new(c.name.as_str()),
-                    CachedCluster {
-                        discovered_at: "2024-01-01T00:00:00Z".into(),
-                        cluster: c.clone(),
-                    },
-                )
-            })
-            .collect(),
-        unreadable: vec![],
-    };
-    let cms: Api<ConfigMap> = Api::namespaced(mgmt.clone(), "service-mesh-hub");
-    cms.patch(
-        TOPOLOGY_CACHE,
-        &PatchParams::apply("kubectl-smh").force(),
-        &Patch::Apply(cache.to_config_map()),
-    )
-    .await
-    .expect("topology cache written");
-    for g in &state.expected.objects {
-        let client = fleet.cluster(&g.cluster).unwrap().client().unwrap();
-        let api: Api<DynamicObject> =
-            Api::namespaced_with(client, g.namespace(), &istio_ar(g.kind()));
-        api.patch(
-            g.name(),
-            &PatchParams::apply("kubectl-smh").force(),
-            &Patch::Apply(g.to_value()),
-        )
-        .await
-        .expect("generated object applied");
-    }
-}
 
 struct Env {
     fleet: SimFleet,
@@ -110,13 +32,16 @@ async fn env(mode: MultiClusterMode) -> Env {
     let dir = tempfile::tempdir().unwrap();
     let ctx = contexts(&fleet, dir.path(), Duration::from_secs(2));
     wait_for_bookinfo(&ctx).await;
-    setup_guide(&fleet, &ctx).await;
     let kubeconfig = kubeconfig(&fleet, dir.path());
-    Env {
+    let env = Env {
         fleet,
         dir,
         kubeconfig,
-    }
+    };
+    let guide = guide_dir().display().to_string();
+    let out = env.smh(&["apply", "-f", &guide]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", describe_output(&out));
+    env
 }
 
 impl Env {
@@ -582,5 +507,54 @@ async fn multi_primary_outlier_detection_comes_from_the_cluster_subset() {
     assert_eq!(od["values"]["consecutive5xxErrors"], 1);
     let out = env.smh(&["check"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", describe_output(&out));
+    env.fleet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accepted_failover_service_whose_secondary_went_away_fails_check() {
+    let env = env(MultiClusterMode::Global).await;
+    // reviews-v3 scaled to 0 (gloo-mesh#947): the remote reviews Service has no sidecar
+    // workloads any more, so SMH would now reject the FailoverService; its stored status
+    // still says ACCEPTED, and no controller notices.
+    let remote = env.client("remote-cluster");
+    let deploys: Api<Deployment> = Api::namespaced(remote.clone(), "bookinfo");
+    deploys
+        .patch(
+            "reviews-v3",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 0}})),
+        )
+        .await
+        .unwrap();
+    let start = Instant::now();
+    let text = loop {
+        let out = env.smh(&["check"]).await;
+        let text = stdout(&out);
+        if text.contains("not found in SMH discovery resources") {
+            assert_eq!(out.status.code(), Some(1), "{}", describe_output(&out));
+            break text;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{}",
+            describe_output(&out)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(text.contains("[FAIL] the accepted configuration is still valid against the clusters as they are now\n  - "), "{text}");
+    assert!(
+        text.contains(
+            "Backing service reviews.bookinfo.remote-cluster not found in SMH discovery resources."
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("[ok] SMH networking configuration resources are in a valid state"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[FAIL] FailoverService service-mesh-hub/reviews-failover can fail over"),
+        "{text}"
+    );
     env.fleet.shutdown().await;
 }

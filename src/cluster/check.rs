@@ -480,12 +480,23 @@ fn still_valid(snap: &Snapshot) -> CheckResult {
         .cloned()
         .collect();
     for d in dedupe_for_display(&errors) {
-        r = r.fail(d.to_string());
+        r = r.fail(diag_line(d));
     }
     if r.status == Status::Fail {
         r = r.hint("the clusters changed since the last apply (a service, its sidecars or a mesh is gone); fix the configuration or the clusters, then run \"kubectl smh apply\"");
     }
     r
+}
+
+/// A diagnostic on a stored object, without its source (the object says where it is):
+/// `FailoverService ns/name: spec.field: message`.
+fn diag_line(d: &crate::model::Diagnostic) -> String {
+    let mut d = d.clone();
+    if d.object.is_some() {
+        d.source = None;
+        d.position = None;
+    }
+    d.to_string()
 }
 
 fn in_sync(drift: &[Drift]) -> CheckResult {
@@ -521,12 +532,12 @@ fn no_leftovers(drift: &[Drift]) -> CheckResult {
     let mut r = CheckResult::new("no leftover generated objects");
     for d in drift.iter().filter(|d| d.state == DriftState::Unexpected) {
         r = r.fail(format!(
-            "{} carries kubectl-smh's labels but nothing generates it",
+            "{} carries kubectl-smh's labels but the stored configuration, as it validates now, does not generate it",
             d.key
         ));
     }
     if r.status == Status::Fail {
-        r = r.hint("\"kubectl smh apply\" prunes them; until then they are Istio configuration nothing accounts for");
+        r = r.hint("\"kubectl smh apply\" deletes them: left over from objects deleted without kubectl-smh, or generated for objects that no longer validate (see the check above); until then they are Istio configuration nothing accounts for");
     }
     r
 }
@@ -589,7 +600,7 @@ fn lint(snap: &Snapshot) -> CheckResult {
         .collect();
     for d in dedupe_for_display(&warnings) {
         r.status = Status::Warn;
-        r.messages.push(d.to_string());
+        r.messages.push(diag_line(d));
     }
     if r.status == Status::Warn {
         r = r.hint("warnings do not fail the check unless --strict; \"kubectl smh validate\" explains them on your manifests");
@@ -706,7 +717,7 @@ mod tests {
             failures(&r),
             [
                 "DestinationRule bookinfo/reviews in remote-cluster was changed: spec.host",
-                "DestinationRule bookinfo/ratings in remote-cluster carries kubectl-smh's labels but nothing generates it",
+                "DestinationRule bookinfo/ratings in remote-cluster carries kubectl-smh's labels but the stored configuration, as it validates now, does not generate it",
                 "the secondary reviews.bookinfo@remote-cluster has no ready endpoints: failover would have nowhere to go",
             ]
         );

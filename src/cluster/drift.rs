@@ -67,7 +67,8 @@ pub enum DriftState {
         /// unknown.
         by: Vec<String>,
     },
-    /// In the cluster with our labels, but nothing generates it: the next apply prunes it.
+    /// In the cluster with our labels, but the stored configuration (as it validates now)
+    /// does not generate it: the next apply deletes it.
     Unexpected,
     /// The cluster's live objects could not be read.
     Unknown { reason: String },
@@ -103,7 +104,7 @@ impl fmt::Display for DriftState {
                 write!(f, ": {}", fields.join(", "))
             }
             DriftState::Unexpected => {
-                f.write_str("unexpected (nothing generates it; the next apply prunes it)")
+                f.write_str("unexpected (the stored configuration does not generate it; the next apply deletes it)")
             }
             DriftState::Unknown { reason } => write!(f, "unknown ({reason})"),
             other => f.write_str(other.label()),
@@ -193,7 +194,7 @@ impl Drift {
                 Some(format!("{} was {who}: {}", self.key, fields.join(", ")))
             }
             DriftState::Unexpected => Some(format!(
-                "{} carries kubectl-smh's labels but nothing generates it: the next `kubectl smh apply` deletes it",
+                "{} carries kubectl-smh's labels but the stored configuration, as it validates now, does not generate it: the next `kubectl smh apply` deletes it",
                 self.key
             )),
             DriftState::Unknown { reason } => {
