@@ -558,3 +558,35 @@ async fn an_accepted_failover_service_whose_secondary_went_away_fails_check() {
     );
     env.fleet.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_smh_crds_fail_check_and_describe() {
+    let fleet = fleet_with(MultiClusterMode::Global, |o| o.clusters[0].smh_crds = false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = kubeconfig(&fleet, dir.path());
+    let env = Env {
+        fleet,
+        dir,
+        kubeconfig,
+    };
+    let out = env.smh(&["check"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", describe_output(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("[ok] every cluster answers: mgmt-cluster (Kubernetes v"),
+        "{text}"
+    );
+    assert!(text.contains("[FAIL] the SMH CRDs are served by the management cluster\n  - the SMH CRDs are not installed in"), "{text}");
+    assert!(
+        text.contains("Hint: install them with \"kubectl smh install\""),
+        "{text}"
+    );
+    let out = env.smh(&["describe"]).await;
+    assert_eq!(out.status.code(), Some(3), "{}", describe_output(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("run `kubectl smh install`"),
+        "{}",
+        describe_output(&out)
+    );
+    env.fleet.shutdown().await;
+}
