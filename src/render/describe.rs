@@ -492,6 +492,24 @@ mod tests {
     }
 
     #[test]
+    fn tables_wrap_to_the_width() {
+        let snap = guide_snapshot(MultiClusterMode::Global);
+        let drift = snap.drift();
+        let views = describe::failover_services(&snap, &drift, None, None);
+        let text = failover_services(&describe::cluster_rows(&snap), &views, Some(100));
+        for line in text.lines().filter(|l| l.starts_with(['┌', '│', '└', '╞'])) {
+            assert!(
+                line.chars().count() <= 100,
+                "{} chars: {line}",
+                line.chars().count()
+            );
+        }
+        assert!(text.contains("2/2 ready"));
+        let wide = failover_services(&describe::cluster_rows(&snap), &views, None);
+        assert!(wide.lines().any(|l| l.chars().count() > 100));
+    }
+
+    #[test]
     fn problems_and_defaults_are_shown() {
         let mut snap = guide_snapshot(MultiClusterMode::Global);
         for o in snap.live.get_mut("mgmt-cluster").unwrap().as_mut().unwrap() {
