@@ -609,6 +609,30 @@ async fn bad_input_and_dry_runs_change_nothing() {
         ])
         .await;
     assert_eq!(r.code, 2, "{r:?}");
+    // A cluster no context serves.
+    let elsewhere = d.dir.path().join("elsewhere.yaml");
+    std::fs::write(
+        &elsewhere,
+        std::fs::read_to_string(guide_file(1))
+            .unwrap()
+            .replace("clusterName: remote-cluster", "clusterName: elsewhere"),
+    )
+    .unwrap();
+    let r = d
+        .smh(&["apply", "-f", &elsewhere.display().to_string()])
+        .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("cluster \"elsewhere\" has no kubeconfig context"),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr
+            .contains("named by TrafficPolicy service-mesh-hub/mgmt-reviews-outlier"),
+        "{r:?}"
+    );
+    assert_eq!(d.versions().await, before);
 
     // Client dry run: what would be applied, per cluster; no request that writes.
     let r = d
