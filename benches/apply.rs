@@ -135,7 +135,6 @@ async fn apply_once(contexts: &Contexts, text: &str) -> (Duration, usize, usize)
     let t = Instant::now();
     let opts = StateOptions {
         overlay: loaded.manifests.clone(),
-        include_registered: true,
         ..Default::default()
     };
     let state = load_state(contexts, &opts).await.expect("state");

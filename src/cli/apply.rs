@@ -149,7 +149,6 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
             discovery: g.discovery_options(),
             overlay: input.clone(),
             rejected: loaded.rejected.clone(),
-            include_registered: true,
             ..Default::default()
         };
         let state = load_state(&contexts, &opts).await?;

@@ -198,7 +198,6 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     rt.block_on(async {
         let opts = StateOptions {
             discovery: g.discovery_options(),
-            include_registered: true,
             ..Default::default()
         };
         let mut state = load_state(&contexts, &opts).await?;
