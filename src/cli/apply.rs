@@ -257,10 +257,16 @@ pub(crate) fn check_clusters(state: &LiveState) -> Result<(), CmdError> {
         })
         .collect();
     if !unresolved.is_empty() {
-        return Err(CmdError::invalid(anyhow!(
-            "nothing changed: {}",
-            unresolved.join("; ")
-        )));
+        let err = anyhow!("nothing changed: {}", unresolved.join("; "));
+        // A credential plugin that fails is the cluster's side (exit 3), as elsewhere.
+        let credentials = state.unresolved.iter().any(|(c, e)| {
+            named.contains(c) && matches!(e, crate::cluster::ConfigError::Credentials { .. })
+        });
+        return Err(if credentials {
+            CmdError::cluster(err)
+        } else {
+            CmdError::invalid(err)
+        });
     }
     let unknown = state.unknown_clusters();
     if !unknown.is_empty() {
