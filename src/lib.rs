@@ -40,4 +40,8 @@ pub mod consts {
     /// Annotation on a Deployment holding the drill's restore plan (JSON, see
     /// `drill::restore::RestorePlan`) while a drill has it broken or may have.
     pub const DRILL_RESTORE_ANNOTATION: &str = "drill.kubectl-smh.io/restore";
+    /// Annotation on a TrafficPolicy that `kubectl smh failover create` made for a
+    /// FailoverService, value `<fs-namespace>/<fs-name>`; `failover delete --with-policies`
+    /// deletes the policies carrying it.
+    pub const CREATED_FOR_ANNOTATION: &str = "failover.kubectl-smh.io/created-for";
 }
