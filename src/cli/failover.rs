@@ -2,10 +2,13 @@
 
 use super::{CmdError, CmdResult, GlobalArgs};
 
+pub mod create;
+
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Create a FailoverService (wizard on a terminal, or flags).
-    Create { name: Option<String> },
+    /// Create a FailoverService and the TrafficPolicies it needs (wizard on a terminal, or
+    /// flags).
+    Create(create::Args),
     /// List FailoverServices.
     List,
     /// Delete a FailoverService and everything generated for it.
@@ -14,8 +17,11 @@ pub enum Command {
     Test { name: String },
 }
 
-pub fn run(_g: &GlobalArgs, _cmd: Command) -> CmdResult {
-    Err(CmdError::invalid(anyhow::anyhow!(
-        "`failover` is not implemented yet"
-    )))
+pub fn run(g: &GlobalArgs, cmd: Command) -> CmdResult {
+    match cmd {
+        Command::Create(args) => create::run(g, args),
+        _ => Err(CmdError::invalid(anyhow::anyhow!(
+            "`failover` is not implemented yet"
+        ))),
+    }
 }

@@ -1,0 +1,636 @@
+//! `kubectl smh failover create [NAME]`: build a FailoverService and the TrafficPolicies it
+//! needs (outlier detection for backing services that have none, traffic shifts), from
+//! flags or, on a terminal without `--backing`, from a wizard; preview; confirm; apply.
+//!
+//! The manifests come from the pure builder [`crate::model::build`]; what they become in
+//! each cluster is the translation of everything stored plus them, against the live
+//! topology. Nothing is changed before the confirmation (or `--yes`), and invalid input
+//! changes nothing (exit 2).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::time::Duration;
+
+use anyhow::anyhow;
+
+use super::super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
+use crate::cluster::{ClusterName, Contexts};
+use crate::model::build::{
+    self, BuildError, CreateOptions, CreatePlan, Live, OutlierValues, parse_mesh_ref,
+    parse_service_ref, service_ref,
+};
+use crate::model::diag::{Diagnostic, ObjectId, Severity};
+use crate::model::report::dedupe_for_display;
+use crate::model::topology::Topology;
+use crate::model::types::{ClusterObjectRef, ObjectRef};
+use crate::model::{Manifest, SmhObject};
+use crate::translate::{Explanation, GeneratedObject};
+
+pub mod wizard;
+
+/// Create a FailoverService, plus the outlier-detection and traffic-shift TrafficPolicies
+/// it needs.
+///
+/// On a terminal without --backing, a wizard asks for the backing services (from the
+/// services discovered in every cluster), the name, hostname, port, outlier detection and
+/// which traffic to shift; flags answer its questions in advance. Without a terminal,
+/// --backing (at least two) and --yes (or --dry-run) are required.
+///
+/// What is created: the FailoverService (in -n, default service-mesh-hub); a TrafficPolicy
+/// NAME-outlier giving outlier detection to the backing services that have none yet (those
+/// that have it keep it); a TrafficPolicy NAME-shift in the namespace of each --shift-from
+/// service, routing its traffic to the FailoverService. The policies carry the annotation
+/// failover.kubectl-smh.io/created-for=NAMESPACE/NAME. Defaults are Service Mesh Hub's:
+/// name SERVICE-failover, hostname NAME.NAMESPACE.global, the primary's port and protocol,
+/// the mesh of the primary's cluster, outlier detection 5 / 10s / 30s / maxEjectionPercent
+/// 100 (values equal to these are left out of the manifest, as SMH treats unset as default).
+///
+/// Before applying, it shows the manifests and, per cluster, the Istio objects they
+/// become, and asks (unless --yes). Then it applies through `kubectl smh apply`'s engine
+/// and prints the resulting statuses.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  # The wizard (on a terminal)
+  kubectl smh failover create
+
+  # The guide's FailoverService, its outlier detection and its traffic shift
+  kubectl smh failover create reviews-failover \\
+      --backing reviews.bookinfo@mgmt-cluster --backing reviews.bookinfo@remote-cluster \\
+      --consecutive-errors 1 --shift-from reviews.bookinfo@mgmt-cluster --yes
+
+  # Only print the manifests
+  kubectl smh failover create --backing reviews.bookinfo@mgmt-cluster \\
+      --backing reviews.bookinfo@remote-cluster --dry-run -o yaml")]
+pub struct Args {
+    /// Name of the FailoverService (default: SERVICE-failover, after the primary backing
+    /// service).
+    #[arg(value_parser = parse_object_name)]
+    pub name: Option<String>,
+
+    /// A backing service, as SERVICE.NAMESPACE@CLUSTER; repeat in priority order, primary
+    /// first (at least two).
+    #[arg(long, value_name = "SVC.NS@CLUSTER", value_parser = parse_service_ref)]
+    pub backing: Vec<ClusterObjectRef>,
+
+    /// Hostname clients use, ending in .global (default: NAME.NAMESPACE.global, with the
+    /// primary's namespace).
+    #[arg(long, value_name = "HOST")]
+    pub hostname: Option<String>,
+
+    /// Port the hostname listens on (default: the primary's port).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=65535))]
+    pub port: Option<u32>,
+
+    /// Protocol of the port: http, https, grpc, http2, tcp, tls, mongo (default: from the
+    /// primary's port appProtocol or name, else http).
+    #[arg(long, value_parser = parse_protocol)]
+    pub protocol: Option<String>,
+
+    /// A mesh that should see the hostname, as NAME[.NAMESPACE] (repeatable; default: the
+    /// mesh of the primary's cluster, e.g. istiod-istio-system-mgmt-cluster).
+    #[arg(long = "mesh", value_name = "NAME[.NS]", value_parser = parse_mesh_ref)]
+    pub meshes: Vec<ObjectRef>,
+
+    /// Outlier detection: consecutive 5xx errors before a host is ejected (default 5).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub consecutive_errors: Option<u32>,
+
+    /// Outlier detection: time between ejection sweeps (default 10s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
+    pub interval: Option<Duration>,
+
+    /// Outlier detection: minimum ejection time, multiplied by the times a host was
+    /// ejected (default 30s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_positive_duration)]
+    pub base_ejection_time: Option<Duration>,
+
+    /// Outlier detection: the most of a service's hosts that may be ejected, in percent
+    /// (default 100; below 100, Envoy may eject none of a small service's hosts and
+    /// failover never starts).
+    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_ejection_percent: Option<u32>,
+
+    /// Shift the traffic addressed to this service to the FailoverService, as
+    /// SERVICE.NAMESPACE@CLUSTER (repeatable; usually the primary, as the guide does;
+    /// default: none, unless the wizard asks).
+    #[arg(long = "shift-from", value_name = "SVC.NS@CLUSTER", value_parser = parse_service_ref)]
+    pub shift_from: Vec<ClusterObjectRef>,
+
+    /// Name of the outlier-detection TrafficPolicy (default: NAME-outlier).
+    #[arg(long, value_name = "NAME", value_parser = parse_object_name)]
+    pub outlier_policy_name: Option<String>,
+
+    /// Name of the traffic-shift TrafficPolicies, one per namespace (default: NAME-shift).
+    #[arg(long, value_name = "NAME", value_parser = parse_object_name)]
+    pub shift_policy_name: Option<String>,
+
+    /// Change nothing: print the manifests (with -o yaml|json, only them; otherwise as YAML
+    /// followed by, per cluster, the Istio objects they would become, as comments).
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+fn parse_object_name(s: &str) -> Result<String, String> {
+    let errs = crate::model::k8s::is_dns1123_subdomain(s);
+    if errs.is_empty() {
+        Ok(s.to_string())
+    } else {
+        Err(errs.join("; "))
+    }
+}
+
+fn parse_protocol(s: &str) -> Result<String, String> {
+    if crate::model::validate::is_istio_protocol(s) {
+        Ok(s.to_ascii_lowercase())
+    } else {
+        Err(format!(
+            "unknown protocol {s:?} (use http, https, grpc, http2, tcp, tls or mongo)"
+        ))
+    }
+}
+
+fn parse_positive_duration(s: &str) -> Result<Duration, String> {
+    match crate::model::duration::parse_duration(s)? {
+        d if d.is_zero() => Err("must be more than 0 (SMH treats 0 as its default)".to_string()),
+        d => Ok(d),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Ctrl-C
+// ---------------------------------------------------------------------------------------
+
+const BEFORE_APPLY: u8 = 0;
+const APPLYING: u8 = 1;
+static PHASE: AtomicU8 = AtomicU8::new(BEFORE_APPLY);
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether Ctrl-C was pressed.
+pub(crate) fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// Ctrl-C (SIGINT): before anything is applied, end at once with 130 and say nothing
+/// changed (a prompt reading keys in raw mode also reports it to the wizard, which ends the
+/// same way); while applying, end with 130 and say how to converge.
+fn watch_interrupts(rt: &tokio::runtime::Runtime) {
+    rt.spawn(async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        INTERRUPTED.store(true, Ordering::SeqCst);
+        let term = dialoguer::console::Term::stderr();
+        let _ = term.show_cursor();
+        if PHASE.load(Ordering::SeqCst) == APPLYING {
+            eprintln!(
+                "\ninterrupted while applying: some objects may be applied already; run the same command again, or `kubectl smh apply`, to converge"
+            );
+        } else {
+            eprintln!("\ninterrupted: nothing was changed");
+        }
+        std::process::exit(Exit::Interrupted.code().into());
+    });
+}
+
+// ---------------------------------------------------------------------------------------
+// The command
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Output {
+    Human,
+    Yaml,
+    Json,
+}
+
+/// What a run without a terminal is missing, as flags: `[]` when nothing.
+fn missing_without_terminal(args: &Args, yes: bool) -> Vec<&'static str> {
+    let mut missing = Vec::new();
+    match args.backing.len() {
+        0 => missing.push("--backing (at least two, in priority order)"),
+        1 => missing.push("a second --backing (at least two, in priority order)"),
+        _ => {}
+    }
+    if !args.dry_run && !yes {
+        missing.push("--yes (or --dry-run to only print what would be created)");
+    }
+    missing
+}
+
+fn options(g: &GlobalArgs, args: &Args) -> CreateOptions {
+    CreateOptions {
+        name: args.name.clone(),
+        namespace: g.namespace.clone(),
+        hostname: args.hostname.clone(),
+        port: args.port,
+        protocol: args.protocol.clone(),
+        backing: args.backing.clone(),
+        meshes: args.meshes.clone(),
+        outlier: OutlierValues {
+            consecutive_errors: args.consecutive_errors,
+            interval: args.interval,
+            base_ejection_time: args.base_ejection_time,
+            max_ejection_percent: args.max_ejection_percent,
+        },
+        shift_from: args.shift_from.clone(),
+        outlier_policy_name: args.outlier_policy_name.clone(),
+        shift_policy_name: args.shift_policy_name.clone(),
+    }
+}
+
+fn build_errors(errors: Vec<BuildError>) -> CmdError {
+    let lines: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+    CmdError::invalid(anyhow!(
+        "cannot create the FailoverService; nothing was changed:\n{}",
+        lines.join("\n")
+    ))
+}
+
+pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
+    let output = match g.output {
+        None | Some(OutputFormat::Table) => Output::Human,
+        Some(OutputFormat::Yaml) => Output::Yaml,
+        Some(OutputFormat::Json) => Output::Json,
+    };
+    let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !terminal {
+        let missing = missing_without_terminal(&args, g.yes);
+        if !missing.is_empty() {
+            let alt = if args.backing.len() < 2 {
+                "; or run it in a terminal for the wizard"
+            } else {
+                "; or run it in a terminal to confirm"
+            };
+            return Err(CmdError::invalid(anyhow!(
+                "failover create needs {} when not run on a terminal{alt}",
+                missing.join(" and ")
+            )));
+        }
+    }
+    let use_wizard = terminal && args.backing.len() < 2;
+    if !g.no_color && std::io::stderr().is_terminal() {
+        dialoguer::console::set_colors_enabled_stderr(true);
+    } else {
+        dialoguer::console::set_colors_enabled_stderr(false);
+    }
+    let opts = options(g, &args);
+
+    let rt = super::super::cluster::runtime()?;
+    watch_interrupts(&rt);
+    let contexts = Contexts::load(&g.context_options())?;
+    if terminal {
+        eprintln!("Reading the clusters...");
+    }
+    let session = rt.block_on(load(&contexts, g, &opts, use_wizard))?;
+    for w in &session.warnings {
+        eprintln!("warning: {w}");
+    }
+    let live = Live {
+        topology: &session.topology,
+        existing: &session.existing,
+    };
+
+    let request = if use_wizard {
+        match wizard::Wizard::new().run(&live, &opts) {
+            Ok(r) => r,
+            Err(wizard::WizardError::Cancelled) => {
+                return Err(CmdError::interrupted(anyhow!(
+                    "cancelled: nothing was changed"
+                )));
+            }
+            Err(wizard::WizardError::Build(errors)) => return Err(build_errors(errors)),
+            Err(e) => return Err(CmdError::invalid(anyhow!("{e}; nothing was changed"))),
+        }
+    } else {
+        build::resolve(&opts, &live).map_err(build_errors)?
+    };
+    let plan = build::build(&request, &live).map_err(build_errors)?;
+    let checked = build::check(&plan, &live);
+    print_diagnostics(&checked.diagnostics, g);
+    if checked.has_errors() {
+        return Err(CmdError::invalid(anyhow!(
+            "the FailoverService would not be valid; nothing was changed"
+        )));
+    }
+    print_notes(&plan, &request.shift_from);
+
+    let preview = preview(&session, &checked.manifests, &plan.ids());
+    if args.dry_run {
+        let text = match output {
+            Output::Json => crate::render::json::to_list(&plan.values()),
+            Output::Yaml => plan.to_yaml().map_err(CmdError::failed)?,
+            Output::Human => {
+                let mut t = plan.to_yaml().map_err(CmdError::failed)?;
+                t.push_str(&commented(&preview));
+                t
+            }
+        };
+        write_stdout(&text)?;
+        return Ok(Exit::Ok);
+    }
+
+    if terminal && !g.yes {
+        let mut shown = plan.to_yaml().map_err(CmdError::failed)?;
+        shown.push('\n');
+        shown.push_str(&preview);
+        eprintln!("\n{shown}");
+        let clusters = session.targets_for(&preview_clusters(&session, &plan.ids()));
+        let ok = dialoguer::Confirm::with_theme(&dialoguer::theme::ColorfulTheme::default())
+            .with_prompt(format!(
+                "Create these {} objects and apply them to {} cluster{}?",
+                plan.ids().len(),
+                clusters.len(),
+                if clusters.len() == 1 { "" } else { "s" }
+            ))
+            .default(false)
+            .interact_on_opt(&dialoguer::console::Term::stderr());
+        match ok {
+            Ok(Some(true)) => {}
+            Ok(Some(false)) => {
+                eprintln!("Nothing was changed.");
+                return Ok(Exit::Ok);
+            }
+            Ok(None) => {
+                return Err(CmdError::interrupted(anyhow!(
+                    "cancelled: nothing was changed"
+                )));
+            }
+            Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
+                return Err(CmdError::interrupted(anyhow!(
+                    "cancelled: nothing was changed"
+                )));
+            }
+            Err(e) => return Err(CmdError::failed(anyhow!("the terminal failed: {e}"))),
+        }
+    }
+
+    PHASE.store(APPLYING, Ordering::SeqCst);
+    Err(CmdError::failed(anyhow!(
+        "applying needs the apply engine (not merged yet); use --dry-run"
+    )))
+}
+
+fn print_diagnostics(diagnostics: &[Diagnostic], g: &GlobalArgs) {
+    let color = !g.no_color && std::io::stderr().is_terminal();
+    let mut stderr = std::io::stderr().lock();
+    for d in dedupe_for_display(diagnostics) {
+        let label = match (d.severity, color) {
+            (Severity::Error, true) => "\x1b[31merror\x1b[0m",
+            (Severity::Warning, true) => "\x1b[33mwarning\x1b[0m",
+            (s, false) => s.as_str(),
+        };
+        let _ = writeln!(stderr, "{label}: {d}");
+    }
+}
+
+fn print_notes(plan: &CreatePlan, shift_from: &[ClusterObjectRef]) {
+    for c in &plan.reused_outlier {
+        eprintln!(
+            "note: {} keeps the outlier detection of TrafficPolicy {}/{} ({})",
+            service_ref(&c.service),
+            c.policy.namespace,
+            c.policy.name,
+            c.values.effective()
+        );
+    }
+    for (r, id) in &plan.already_shifted {
+        eprintln!(
+            "note: TrafficPolicy {}/{} already shifts {} to this FailoverService",
+            id.namespace,
+            id.name,
+            service_ref(r)
+        );
+    }
+    if shift_from.is_empty() {
+        let fs = &plan.failover_service;
+        let primary = fs
+            .spec
+            .backing_services
+            .first()
+            .and_then(|b| b.kube_service.as_ref())
+            .map(service_ref)
+            .unwrap_or_default();
+        eprintln!(
+            "note: no traffic is shifted to {}: clients must call it by name, or pass --shift-from {primary}",
+            fs.spec.hostname
+        );
+    }
+}
+
+fn write_stdout(text: &str) -> Result<(), CmdError> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(CmdError::failed(anyhow!("writing the output: {e}"))),
+    }
+}
+
+/// Every line prefixed with `# ` (blank lines `#`), so the plan can follow YAML on stdout.
+fn commented(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            if l.is_empty() {
+                "#\n".to_string()
+            } else {
+                format!("# {l}\n")
+            }
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// The per-cluster plan
+// ---------------------------------------------------------------------------------------
+
+/// What applying one generated object would do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Update,
+    Unchanged,
+    /// The cluster's objects could not be listed.
+    Apply,
+}
+
+impl Action {
+    fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Unchanged => "unchanged",
+            Action::Apply => "apply",
+        }
+    }
+}
+
+/// The Istio objects the new SMH objects take part in, per cluster, with what applying
+/// each does, and the topology-dependent choices behind them. Pure.
+pub fn render_plan(
+    objects: &[(&GeneratedObject, Action)],
+    explanations: &[Explanation],
+    cluster_titles: &BTreeMap<String, String>,
+) -> String {
+    let mut by_cluster: BTreeMap<&str, Vec<&(&GeneratedObject, Action)>> = BTreeMap::new();
+    for o in objects {
+        by_cluster.entry(o.0.cluster.as_str()).or_default().push(o);
+    }
+    let mut out = String::from("Istio objects, per cluster:\n");
+    if by_cluster.is_empty() {
+        out.push_str("  (none)\n");
+    }
+    for (cluster, objs) in &by_cluster {
+        let title = cluster_titles
+            .get(*cluster)
+            .cloned()
+            .unwrap_or_else(|| cluster.to_string());
+        out.push_str(&format!("  {title}\n"));
+        let kind_w = objs.iter().map(|o| o.0.kind().len()).max().unwrap_or(0);
+        for (g, action) in objs {
+            out.push_str(&format!(
+                "    {:9}  {:kind_w$}  {}/{}\n",
+                action.as_str(),
+                g.kind(),
+                g.namespace(),
+                g.name()
+            ));
+        }
+        for e in explanations.iter().filter(|e| e.cluster == *cluster) {
+            out.push_str(&format!("    why: {}\n", e.text));
+        }
+    }
+    out
+}
+
+fn preview_clusters(session: &Session, ids: &[ObjectId]) -> BTreeSet<String> {
+    let (objects, _) = session.translate_with(&[], ids);
+    objects.iter().map(|g| g.cluster.clone()).collect()
+}
+
+fn preview(session: &Session, new: &[Manifest], ids: &[ObjectId]) -> String {
+    let (objects, explanations) = session.translate_with(new, ids);
+    let with_action: Vec<(&GeneratedObject, Action)> =
+        objects.iter().map(|g| (g, Action::Apply)).collect();
+    let titles: BTreeMap<String, String> = BTreeMap::new();
+    render_plan(&with_action, &explanations, &titles)
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading the clusters (to be replaced by the apply engine's state)
+// ---------------------------------------------------------------------------------------
+
+/// What the command works from.
+pub struct Session {
+    pub topology: Topology,
+    pub existing: Vec<Manifest>,
+    pub warnings: Vec<String>,
+    targets: Vec<crate::cluster::Target>,
+}
+
+impl Session {
+    fn translate_with(
+        &self,
+        new: &[Manifest],
+        ids: &[ObjectId],
+    ) -> (Vec<GeneratedObject>, Vec<Explanation>) {
+        let mut all = self.existing.clone();
+        all.extend(new.iter().cloned());
+        let t = crate::translate::translate(&all, &self.topology);
+        let ids: BTreeSet<&ObjectId> = ids.iter().collect();
+        let objects: Vec<GeneratedObject> = t
+            .objects
+            .into_iter()
+            .filter(|g| g.owners.iter().any(|o| ids.contains(o)))
+            .collect();
+        let clusters: BTreeSet<&str> = objects.iter().map(|g| g.cluster.as_str()).collect();
+        let explanations = t
+            .explanations
+            .into_iter()
+            .filter(|e| clusters.contains(e.cluster.as_str()))
+            .collect();
+        (objects, explanations)
+    }
+
+    fn targets_for(&self, clusters: &BTreeSet<String>) -> Vec<crate::cluster::Target> {
+        self.targets
+            .iter()
+            .filter(|t| {
+                t.mgmt
+                    || t.cluster
+                        .as_ref()
+                        .is_some_and(|c| clusters.contains(c.as_str()))
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+async fn load(
+    contexts: &Contexts,
+    g: &GlobalArgs,
+    _opts: &CreateOptions,
+    _all: bool,
+) -> Result<Session, CmdError> {
+    use kube::api::{Api, ListParams};
+    let names: Vec<ClusterName> = contexts.mappings().into_iter().map(|m| m.name).collect();
+    let targets = contexts.describe_targets(&names, true)?;
+    let clients = contexts.clients(&targets).await?;
+    let named: Vec<crate::cluster::ClusterClient> = clients
+        .iter()
+        .filter(|c| c.target.cluster.is_some())
+        .cloned()
+        .collect();
+    let result = crate::cluster::discovery::discover(&named, &g.discovery_options()).await;
+    let mut warnings: Vec<String> = result
+        .per_cluster_errors
+        .iter()
+        .map(|(c, e)| format!("cluster {c} was not read, its services are not offered: {e}"))
+        .collect();
+    let mgmt = clients
+        .iter()
+        .find(|c| c.target.mgmt)
+        .ok_or_else(|| CmdError::invalid(anyhow!("no management cluster")))?;
+    let fs: Api<crate::model::FailoverService> = Api::all(mgmt.client.clone());
+    let tp: Api<crate::model::TrafficPolicy> = Api::all(mgmt.client.clone());
+    let mut existing = Vec::new();
+    match fs.list(&ListParams::default()).await {
+        Ok(l) => existing.extend(l.items.into_iter().map(SmhObject::FailoverService)),
+        Err(e) => warnings.push(format!("cannot list FailoverServices: {e}")),
+    }
+    match tp.list(&ListParams::default()).await {
+        Ok(l) => existing.extend(l.items.into_iter().map(SmhObject::TrafficPolicy)),
+        Err(e) => warnings.push(format!("cannot list TrafficPolicies: {e}")),
+    }
+    let existing = existing
+        .into_iter()
+        .enumerate()
+        .map(|(i, object)| Manifest {
+            source: crate::model::Source {
+                file: mgmt.target.display_name().to_string(),
+                doc: i,
+                line: None,
+            },
+            object,
+        })
+        .collect();
+    Ok(Session {
+        topology: result.topology,
+        existing,
+        warnings,
+        targets,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commented_keeps_yaml_valid() {
+        assert_eq!(commented("a\n\n  b\n"), "# a\n#\n#   b\n");
+    }
+}
