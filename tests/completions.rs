@@ -1,5 +1,6 @@
 //! The completion scripts committed under `completions/` are exactly what the binary
-//! generates, and kubectl's plugin completion reaches our `__complete`.
+//! generates, kubectl's plugin completion reaches our `__complete`, and real kubectl runs the
+//! binary as `kubectl smh`.
 //!
 //! After changing the command line, regenerate with
 //! `SMH_UPDATE_COMPLETIONS=1 cargo test --test completions`.
@@ -124,4 +125,44 @@ fn real_kubectl_completes_the_plugin() {
         String::from_utf8_lossy(&out.stderr)
     );
     let _ = Path::new(&kubectl);
+}
+
+/// kubectl finds the binary on PATH and runs it as `kubectl smh`; the help reads like kubectl's.
+#[test]
+fn real_kubectl_runs_the_plugin() {
+    let Some(kubectl) = common::peer("kubectl", "SMH_KUBECTL") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("config");
+    std::fs::write(&kubeconfig, common::EMPTY_KUBECONFIG).expect("write kubeconfig");
+    let out = Command::new(&kubectl)
+        .args(["smh", "--help"])
+        .env("PATH", path_with_plugin())
+        .env("KUBECONFIG", &kubeconfig)
+        .env("HOME", dir.path())
+        .output()
+        .expect("run kubectl");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "kubectl smh --help failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("Usage: kubectl smh [OPTIONS] <COMMAND>"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Use \"kubectl smh <command> --help\""),
+        "{text}"
+    );
+    let out = Command::new(&kubectl)
+        .args(["smh", "version", "--client"])
+        .env("PATH", path_with_plugin())
+        .env("KUBECONFIG", &kubeconfig)
+        .env("HOME", dir.path())
+        .output()
+        .expect("run kubectl");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("Client Version: v"));
 }

@@ -45,6 +45,14 @@ async fn probes_productpage_and_classifies_the_primary() {
         Duration::from_secs(5),
     ));
     let classifier = Classifier::bookinfo();
+    // The app may still be starting right after the pod turns Ready (no readiness probe).
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while prober.get("/productpage").await.0.status() != Some(200) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("productpage answers");
 
     // Sequential probes reuse connections; concurrent ones open more.
     let mut classes = Vec::new();

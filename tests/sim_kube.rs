@@ -977,16 +977,28 @@ async fn port_forward_to_bookinfo_productpage() {
     .await
     .expect("productpage runs");
     let name = pod.metadata.name.unwrap();
-    let mut pf = pods.portforward(&name, &[9080]).await.unwrap();
-    let mut s = pf.take_stream(9080).unwrap();
-    s.write_all(b"GET /productpage HTTP/1.1\r\nHost: productpage\r\nConnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut page = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut page))
-        .await
-        .expect("page in time")
-        .unwrap();
+    // A Running pod's app may still be starting (bookinfo has no readiness probe, as on a
+    // real cluster): until it listens, the port-forward stream closes without an answer.
+    // Retry until the page comes, within a deadline.
+    let page = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let mut pf = pods.portforward(&name, &[9080]).await.unwrap();
+            let mut s = pf.take_stream(9080).unwrap();
+            s.write_all(
+                b"GET /productpage HTTP/1.1\r\nHost: productpage\r\nConnection: close\r\n\r\n",
+            )
+            .await
+            .unwrap();
+            let mut page = Vec::new();
+            s.read_to_end(&mut page).await.unwrap();
+            if !page.is_empty() {
+                return page;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("page in time");
     let page = String::from_utf8_lossy(&page);
     assert!(
         page.starts_with("HTTP/1.1 200"),

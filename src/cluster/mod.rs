@@ -6,7 +6,8 @@
 //! - [`target`]: what the user sees before anything changes;
 //! - [`error`]: [`ConfigError`] (exit 2) and [`ClusterError`] (exit 3);
 //! - [`discovery`]: one concurrent sweep over all clusters → Topology;
-//! - [`probe`]: probe requests through `pods/portforward`.
+//! - [`probe`]: probe requests through `pods/portforward`;
+//! - [`state`]: the live state (SMH objects, topology, expected and live generated objects).
 
 pub mod context;
 pub mod discovery;
@@ -14,6 +15,7 @@ pub mod error;
 pub mod names;
 pub mod probe;
 pub mod registry;
+pub mod state;
 pub mod target;
 
 pub use context::{ClusterClient, ContextOptions, Contexts, KubeconfigOrigin, KubeconfigSet};

@@ -1,0 +1,1091 @@
+//! The live state: what the SMH objects in the management cluster ask for, what the clusters
+//! look like, what kubectl-smh would generate from it, and what it generated before.
+//!
+//! [`load_state`] reads it in one concurrent sweep:
+//!
+//! 1. **Management cluster** (one round of concurrent requests): every FailoverService and
+//!    TrafficPolicy in all namespaces, and the topology cache (ConfigMap
+//!    [`TOPOLOGY_CACHE`] in `service-mesh-hub`, see [`TopologyCache`]). A missing SMH CRD
+//!    fails the load with [`ClusterError::SmhCrdsMissing`] ("run `kubectl smh install`").
+//! 2. **Every cluster at once**: discovery ([`super::discovery`]) and, at the same time, the
+//!    generated objects this tool left there: DestinationRules, VirtualServices,
+//!    ServiceEntries and EnvoyFilters in all namespaces carrying **both**
+//!    `app.kubernetes.io/managed-by=kubectl-smh` and `owner.networking.smh.solo.io=service-mesh-hub`.
+//!    Objects with only SMH's owner label (what SMH's own controller or a VirtualMesh
+//!    federation wrote) are not ours and are never listed.
+//!
+//! Which clusters: every cluster the SMH objects name (backing services, destination
+//! selectors, source selectors, shift and mirror destinations, and the clusters of the meshes
+//! in `spec.meshes`), those in the topology cache (clusters written to before, so that
+//! objects left there can still be pruned), [`StateOptions::extra_clusters`], and with
+//! [`StateOptions::include_registered`] every cluster `--cluster` or the registry maps.
+//!
+//! One cluster failing does not fail the load: its error is kept in [`LiveState::errors`]
+//! (and a name without a context in [`LiveState::unresolved`]). When discovery of a cluster
+//! fails, its last discovered topology from the cache stands in for it (listed in
+//! [`LiveState::stale`]), as SMH's discovery objects outlived an unreachable cluster.
+//!
+//! Then, purely: the stored objects merged with [`StateOptions::overlay`] (the input of
+//! `apply`, which wins) minus [`StateOptions::remove`] are validated against the topology
+//! (`complete: true`: they are everything that exists) and the valid ones translated into
+//! [`LiveState::expected`].
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::future::join_all;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, ApiResource, DynamicObject, ListParams};
+use kube::core::GroupVersionKind;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::context::{ClusterClient, Contexts};
+use super::discovery::{self, ClusterFacts, DiscoveryOptions};
+use super::error::{ApiOp, ClusterError, ConfigError};
+use super::names::ClusterName;
+use super::target::Target;
+use crate::consts::{
+    CLUSTER_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL, SMH_NAMESPACE,
+};
+use crate::model::diag::{Diagnostic, ObjectId, Severity, Source, StatusTarget};
+use crate::model::topology::{ClusterTopology, Topology};
+use crate::model::types::{FailoverService, TrafficPolicy};
+use crate::model::validate::{ValidateOptions, validate_with};
+use crate::model::{Manifest, SmhObject};
+use crate::translate::{GeneratedObject, Translation, translate};
+
+/// Name of the ConfigMap (in `service-mesh-hub` on the management cluster) holding the last
+/// discovered topology of every cluster kubectl-smh has applied to.
+pub const TOPOLOGY_CACHE: &str = "kubectl-smh-topology";
+
+/// The Istio kinds kubectl-smh generates, with their plural names.
+pub const GENERATED_KINDS: [(&str, &str); 4] = [
+    ("DestinationRule", "destinationrules"),
+    ("VirtualService", "virtualservices"),
+    ("ServiceEntry", "serviceentries"),
+    ("EnvoyFilter", "envoyfilters"),
+];
+
+/// The label selector of generated objects: both of our labels.
+pub fn generated_selector() -> String {
+    format!("{MANAGED_BY_LABEL}={MANAGED_BY_VALUE},{OWNER_LABEL}={SMH_NAMESPACE}")
+}
+
+/// The API resource of a generated Istio kind (as kubectl-smh writes it, `v1alpha3`).
+pub fn istio_resource(kind: &str, plural: &str) -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk(crate::istio::GROUP, crate::istio::VERSION, kind),
+        plural,
+    )
+}
+
+/// Page size of list requests.
+const PAGE: u32 = 500;
+
+/// A load that could not even start.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The kubeconfig or the management context is wrong (exit 2).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The management cluster did not answer, or the SMH CRDs are missing (exit 3).
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+}
+
+/// Kubeconfig problems exit 2 (credentials 3), cluster problems 3, as for the errors
+/// themselves (see `cli::cluster`).
+impl From<StateError> for crate::cli::CmdError {
+    fn from(e: StateError) -> Self {
+        match e {
+            StateError::Config(e) => e.into(),
+            StateError::Cluster(e) => e.into(),
+        }
+    }
+}
+
+/// What to load.
+#[derive(Debug, Clone, Default)]
+pub struct StateOptions {
+    pub discovery: DiscoveryOptions,
+    /// Objects that replace the stored object of the same kind, namespace and name, or are
+    /// added (the input of `apply`). Their `status` is taken from the stored object.
+    pub overlay: Vec<Manifest>,
+    /// Stored objects to leave out (`failover delete`).
+    pub remove: Vec<ObjectId>,
+    /// Objects of the overlay that the parser rejected (validation does not report
+    /// references to them as missing).
+    pub rejected: Vec<ObjectId>,
+    /// More clusters to sweep.
+    pub extra_clusters: Vec<ClusterName>,
+    /// Also sweep every cluster that `--cluster` flags and the registry map.
+    pub include_registered: bool,
+}
+
+/// One cluster's last discovered topology, as cached in the management cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CachedCluster {
+    /// RFC 3339 time of the discovery.
+    pub discovered_at: String,
+    pub cluster: ClusterTopology,
+}
+
+/// The topology cache: ConfigMap [`TOPOLOGY_CACHE`], one data key per cluster (the cluster
+/// name) holding a [`CachedCluster`] as JSON.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TopologyCache {
+    pub clusters: BTreeMap<ClusterName, CachedCluster>,
+    /// Entries that could not be read (ignored), with why.
+    pub unreadable: Vec<String>,
+}
+
+impl TopologyCache {
+    /// Reads the ConfigMap's data.
+    pub fn from_config_map(cm: &ConfigMap) -> Self {
+        let mut out = TopologyCache::default();
+        for (key, value) in cm.data.iter().flatten() {
+            match serde_json::from_str::<CachedCluster>(value) {
+                Ok(c) if c.cluster.name == *key => {
+                    out.clusters.insert(ClusterName::new(key.as_str()), c);
+                }
+                Ok(c) => out.unreadable.push(format!(
+                    "entry {key:?} describes cluster {:?}",
+                    c.cluster.name
+                )),
+                Err(e) => out.unreadable.push(format!("entry {key:?}: {e}")),
+            }
+        }
+        out
+    }
+
+    /// The ConfigMap's `data`.
+    pub fn to_data(&self) -> BTreeMap<String, String> {
+        self.clusters
+            .iter()
+            .filter_map(|(name, c)| {
+                serde_json::to_string(c)
+                    .ok()
+                    .map(|json| (name.as_str().to_string(), json))
+            })
+            .collect()
+    }
+
+    /// The ConfigMap, as server-side apply sends it.
+    pub fn to_config_map(&self) -> Value {
+        serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": TOPOLOGY_CACHE,
+                "namespace": SMH_NAMESPACE,
+                "labels": {MANAGED_BY_LABEL: MANAGED_BY_VALUE},
+            },
+            "data": self.to_data(),
+        })
+    }
+}
+
+/// Everything [`load_state`] found.
+#[derive(Debug)]
+pub struct LiveState {
+    /// The management cluster.
+    pub mgmt: Target,
+    /// Every target of the sweep: the management cluster first, then the named clusters by
+    /// name (a cluster served by the management context appears once, as the management
+    /// cluster with its cluster name). What a mutating command prints before it changes
+    /// anything.
+    pub targets: Vec<Target>,
+    /// The SMH objects stored in the management cluster, sorted by kind, namespace and
+    /// name, with `managedFields` removed. Their source is
+    /// `<mgmt>:<namespace>/<kind lower case>/<name>`.
+    pub smh_objects: Vec<Manifest>,
+    /// Stored objects that could not be read (not SMH v1alpha2 as kubectl-smh knows it).
+    pub unreadable: Vec<(ObjectId, String)>,
+    /// The stored objects merged with the overlay (which wins) minus the removed ones:
+    /// FailoverServices, then TrafficPolicies in acceptance order (see
+    /// [`acceptance_rank`]). What validation and translation ran on.
+    pub merged: Vec<Manifest>,
+    /// The clusters that answered, plus cached ones standing in for those that did not.
+    pub topology: Topology,
+    /// Discovery details of the clusters that answered.
+    pub discovery: BTreeMap<ClusterName, ClusterFacts>,
+    /// Validation of [`LiveState::merged`] against the topology.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The objects [`LiveState::merged`] should generate (its valid objects translated).
+    pub expected: Translation,
+    /// Per cluster, the live generated objects (both labels), sorted by kind, namespace and
+    /// name. No entry: the cluster could not be listed (see `errors`).
+    pub live: BTreeMap<ClusterName, Vec<DynamicObject>>,
+    /// Per cluster, why it could not be discovered or listed.
+    pub errors: BTreeMap<ClusterName, ClusterError>,
+    /// Cluster names that resolve to no usable context.
+    pub unresolved: BTreeMap<ClusterName, ConfigError>,
+    /// Clusters whose topology comes from the cache because discovery failed, with the time
+    /// of the cached discovery.
+    pub stale: BTreeMap<ClusterName, String>,
+    /// The topology cache as read.
+    pub cache: TopologyCache,
+    /// Which clusters each merged object names.
+    pub referenced: BTreeMap<ObjectId, BTreeSet<ClusterName>>,
+    /// Clients, by cluster name (the management cluster's client also under its cluster
+    /// name when it has one).
+    clients: BTreeMap<ClusterName, ClusterClient>,
+    mgmt_client: ClusterClient,
+}
+
+/// How a live generated object compares with the expected one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sync {
+    /// Not there.
+    Missing,
+    /// `spec` equal, and every expected label and annotation present with its value.
+    InSync,
+    /// What differs: `spec`, `metadata.labels.<k>`, `metadata.annotations.<k>`.
+    Modified(Vec<String>),
+}
+
+/// Compares a live object with the expected one. Labels and annotations others added are
+/// fine; `spec` must be equal.
+pub fn compare(expected: &GeneratedObject, live: Option<&DynamicObject>) -> Sync {
+    let Some(live) = live else {
+        return Sync::Missing;
+    };
+    let want = expected.to_value();
+    let mut diffs = Vec::new();
+    if want.get("spec") != live.data.get("spec") {
+        diffs.push("spec".to_string());
+    }
+    for (field, have) in [
+        ("labels", live.metadata.labels.as_ref()),
+        ("annotations", live.metadata.annotations.as_ref()),
+    ] {
+        if let Some(want) = want
+            .pointer(&format!("/metadata/{field}"))
+            .and_then(Value::as_object)
+        {
+            for (k, v) in want {
+                if have
+                    .and_then(|h| h.get(k))
+                    .map(|s| Value::String(s.clone()))
+                    != Some(v.clone())
+                {
+                    diffs.push(format!("metadata.{field}.{k}"));
+                }
+            }
+        }
+    }
+    if diffs.is_empty() {
+        Sync::InSync
+    } else {
+        Sync::Modified(diffs)
+    }
+}
+
+/// The kind of a live object (`types`, or the one it was listed as).
+pub fn live_kind(o: &DynamicObject) -> &str {
+    o.types.as_ref().map(|t| t.kind.as_str()).unwrap_or("")
+}
+
+/// `(kind, namespace, name)` of a live object.
+pub fn live_key(o: &DynamicObject) -> (&str, &str, &str) {
+    (
+        live_kind(o),
+        o.metadata.namespace.as_deref().unwrap_or(""),
+        o.metadata.name.as_deref().unwrap_or(""),
+    )
+}
+
+/// Whether a live object carries both of our labels and says it belongs to `cluster`: the
+/// only objects pruning may delete.
+pub fn is_ours_in(o: &DynamicObject, cluster: &str) -> bool {
+    let labels = o.metadata.labels.as_ref();
+    let has = |k: &str, v: &str| labels.and_then(|l| l.get(k)).is_some_and(|x| x == v);
+    has(MANAGED_BY_LABEL, MANAGED_BY_VALUE)
+        && has(OWNER_LABEL, SMH_NAMESPACE)
+        && has(CLUSTER_LABEL, cluster)
+}
+
+impl LiveState {
+    /// The client of a cluster.
+    pub fn client(&self, cluster: &ClusterName) -> Option<&ClusterClient> {
+        self.clients.get(cluster)
+    }
+
+    /// The management cluster's client.
+    pub fn mgmt_client(&self) -> &ClusterClient {
+        &self.mgmt_client
+    }
+
+    /// A stored SMH object.
+    pub fn smh_object(&self, id: &ObjectId) -> Option<&Manifest> {
+        self.smh_objects.iter().find(|m| &manifest_id(m) == id)
+    }
+
+    /// A merged SMH object.
+    pub fn merged_object(&self, id: &ObjectId) -> Option<&Manifest> {
+        self.merged.iter().find(|m| &manifest_id(m) == id)
+    }
+
+    /// The live counterpart of an expected object (same cluster, kind, namespace, name).
+    pub fn live_for(&self, g: &GeneratedObject) -> Option<&DynamicObject> {
+        self.live
+            .get(&ClusterName::new(g.cluster.as_str()))?
+            .iter()
+            .find(|o| live_key(o) == (g.kind(), g.namespace(), g.name()))
+    }
+
+    /// The expected objects an SMH object produced (alone or with others), each with its
+    /// live counterpart.
+    pub fn generated_for(&self, id: &ObjectId) -> Vec<(&GeneratedObject, Option<&DynamicObject>)> {
+        self.expected
+            .objects
+            .iter()
+            .filter(|g| g.owners.contains(id))
+            .map(|g| (g, self.live_for(g)))
+            .collect()
+    }
+
+    /// Live generated objects no expected object accounts for, per cluster: what pruning
+    /// deletes. Only objects carrying both labels and the cluster's own cluster label, in
+    /// clusters that could be listed.
+    pub fn stale_live(&self) -> Vec<(&ClusterName, &DynamicObject)> {
+        let wanted: BTreeSet<(&str, &str, &str, &str)> = self
+            .expected
+            .objects
+            .iter()
+            .map(|g| (g.cluster.as_str(), g.kind(), g.namespace(), g.name()))
+            .collect();
+        let mut out = Vec::new();
+        for (cluster, objects) in &self.live {
+            for o in objects {
+                let (kind, ns, name) = live_key(o);
+                if is_ours_in(o, cluster.as_str())
+                    && !wanted.contains(&(cluster.as_str(), kind, ns, name))
+                {
+                    out.push((cluster, o));
+                }
+            }
+        }
+        out
+    }
+
+    /// Clusters whose topology is unknown: named by an object but not resolvable, or not
+    /// discovered and not cached.
+    pub fn unknown_clusters(&self) -> BTreeSet<ClusterName> {
+        let known: BTreeSet<&str> = self
+            .topology
+            .clusters
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        self.referenced
+            .values()
+            .flatten()
+            .filter(|c| !known.contains(c.as_str()))
+            .cloned()
+            .collect()
+    }
+
+    /// The objects of the merged set that name `cluster`.
+    pub fn objects_naming(&self, cluster: &ClusterName) -> Vec<&ObjectId> {
+        self.referenced
+            .iter()
+            .filter(|(_, cs)| cs.contains(cluster))
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    /// Error diagnostics of one object.
+    pub fn errors_of(&self, id: &ObjectId) -> Vec<&Diagnostic> {
+        self.diagnostics
+            .iter()
+            .chain(&self.expected.diagnostics)
+            .filter(|d| d.severity == Severity::Error && d.object.as_ref() == Some(id))
+            .collect()
+    }
+}
+
+/// The id of a manifest's object (namespace `service-mesh-hub` when unset).
+pub fn manifest_id(m: &Manifest) -> ObjectId {
+    let (kind, meta) = match &m.object {
+        SmhObject::FailoverService(fs) => (FailoverService::KIND, &fs.metadata),
+        SmhObject::TrafficPolicy(tp) => (TrafficPolicy::KIND, &tp.metadata),
+    };
+    ObjectId {
+        kind: kind.to_string(),
+        namespace: meta
+            .namespace
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| SMH_NAMESPACE.to_string()),
+        name: meta.name.clone().unwrap_or_default(),
+    }
+}
+
+/// The metadata of a manifest's object.
+pub fn manifest_meta(m: &Manifest) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+    match &m.object {
+        SmhObject::FailoverService(fs) => &fs.metadata,
+        SmhObject::TrafficPolicy(tp) => &tp.metadata,
+    }
+}
+
+/// The clusters an object names: backing services, destination selectors (refs and
+/// matcher clusters), source selector clusters, shift and mirror destinations, and the
+/// cluster of every mesh in `spec.meshes` (SMH names a mesh `<istiod>-<namespace>-<cluster>`:
+/// the longest known cluster name it ends with, else what follows
+/// `istiod-istio-system-`).
+pub fn referenced_clusters(m: &Manifest, known: &BTreeSet<String>) -> BTreeSet<ClusterName> {
+    let topo = Topology::from_manifests(std::slice::from_ref(m));
+    let mut out: BTreeSet<ClusterName> = topo
+        .clusters
+        .iter()
+        .map(|c| ClusterName::new(c.name.as_str()))
+        .collect();
+    if let SmhObject::FailoverService(fs) = &m.object {
+        for mesh in fs.spec.meshes.iter().flatten() {
+            if let Some(c) = mesh_cluster(&mesh.name, known) {
+                out.insert(ClusterName::new(c));
+            }
+        }
+    }
+    out
+}
+
+/// The cluster of an SMH mesh name: the longest of `known` that the name ends with after a
+/// `-`, else what follows the default `istiod-istio-system-`.
+pub fn mesh_cluster(mesh: &str, known: &BTreeSet<String>) -> Option<String> {
+    known
+        .iter()
+        .filter(|c| mesh.len() > c.len() && mesh.ends_with(&format!("-{c}")))
+        .max_by_key(|c| c.len())
+        .cloned()
+        .or_else(|| {
+            mesh.strip_prefix("istiod-istio-system-")
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+        })
+}
+
+/// Ranks a TrafficPolicy for acceptance, lower first, as SMH's
+/// `sortTrafficPoliciesByAcceptedDate` does across its targets: a policy accepted before
+/// (its status says ACCEPTED somewhere) and unchanged since, then one accepted before but
+/// changed, then the rest by creation time (not yet created: last) and `name.namespace.`.
+/// Per target, [`super::status`] refines this with the previous `acceptanceOrder`.
+pub fn acceptance_rank(tp: &TrafficPolicy, up_to_date: bool) -> (u8, String, String) {
+    let accepted = tp.status.as_ref().is_some_and(|s| {
+        s.traffic_targets
+            .values()
+            .any(|t| t.state == crate::model::types::ApprovalState::Accepted)
+    });
+    let class = match (accepted, up_to_date) {
+        (true, true) => 0,
+        (true, false) => 1,
+        _ => 2,
+    };
+    let created = tp
+        .metadata
+        .creation_timestamp
+        .as_ref()
+        .map(|t| t.0.to_string())
+        // Later than any RFC 3339 time: objects not created yet come last.
+        .unwrap_or_else(|| "~".to_string());
+    let name = crate::model::naming::object_key(
+        tp.metadata.name.as_deref().unwrap_or_default(),
+        tp.metadata.namespace.as_deref().unwrap_or(SMH_NAMESPACE),
+    );
+    (class, created, name)
+}
+
+/// Reads the state. See the module documentation.
+pub async fn load_state(contexts: &Contexts, opts: &StateOptions) -> Result<LiveState, StateError> {
+    // 1. The management cluster: SMH objects and the topology cache.
+    let bare_mgmt = contexts.mgmt_target(&[])?;
+    let mgmt_client = contexts.client(&bare_mgmt).await?;
+    let (fs, tp, cache) = futures::join!(
+        list_smh(&mgmt_client, FailoverService::KIND, FailoverService::PLURAL),
+        list_smh(&mgmt_client, TrafficPolicy::KIND, TrafficPolicy::PLURAL),
+        read_cache(&mgmt_client),
+    );
+    let (fs, tp) = (fs?, tp?);
+    let mut unreadable = Vec::new();
+    let cache = match cache {
+        Ok(c) => c,
+        Err(e) => TopologyCache {
+            unreadable: vec![format!("cannot read the topology cache: {e}")],
+            ..Default::default()
+        },
+    };
+    let mgmt_label = bare_mgmt.display_name().to_string();
+    let mut smh_objects = Vec::new();
+    for o in fs.into_iter().chain(tp) {
+        match to_manifest(&mgmt_label, o) {
+            Ok(m) => smh_objects.push(m),
+            Err(bad) => unreadable.push(bad),
+        }
+    }
+    smh_objects.sort_by_key(manifest_id);
+
+    // 2. Merge: overlay wins (keeping the stored status), removed ones go.
+    let merged = merge(&smh_objects, &opts.overlay, &opts.remove);
+
+    // 3. Which clusters.
+    let mut known: BTreeSet<String> = cache
+        .clusters
+        .keys()
+        .map(|c| c.as_str().to_string())
+        .collect();
+    known.extend(
+        contexts
+            .flag_mappings()
+            .keys()
+            .map(|c| c.as_str().to_string()),
+    );
+    known.extend(
+        contexts
+            .registry()
+            .entries()
+            .map(|(c, _)| c.as_str().to_string()),
+    );
+    for m in &merged {
+        known.extend(
+            Topology::from_manifests(std::slice::from_ref(m))
+                .clusters
+                .into_iter()
+                .map(|c| c.name),
+        );
+    }
+    let referenced: BTreeMap<ObjectId, BTreeSet<ClusterName>> = merged
+        .iter()
+        .map(|m| (manifest_id(m), referenced_clusters(m, &known)))
+        .collect();
+    let mut names: BTreeSet<ClusterName> = referenced.values().flatten().cloned().collect();
+    names.extend(cache.clusters.keys().cloned());
+    names.extend(opts.extra_clusters.iter().cloned());
+    if opts.include_registered {
+        names.extend(contexts.flag_mappings().keys().cloned());
+        names.extend(contexts.registry().entries().map(|(c, _)| c.clone()));
+    }
+    let mut unresolved = BTreeMap::new();
+    let mut resolved = Vec::new();
+    for n in names {
+        match contexts.resolve(&n) {
+            Ok(_) => resolved.push(n),
+            Err(e) => {
+                unresolved.insert(n, e);
+            }
+        }
+    }
+    let targets = contexts.describe_targets(&resolved, true)?;
+    let mgmt = targets
+        .first()
+        .cloned()
+        .unwrap_or_else(|| bare_mgmt.clone());
+    let mgmt_client = ClusterClient {
+        target: mgmt.clone(),
+        ..mgmt_client
+    };
+
+    // 4. Every named cluster at once: discovery and the live generated objects.
+    let mut clients: BTreeMap<ClusterName, ClusterClient> = BTreeMap::new();
+    let mut named: Vec<Target> = Vec::new();
+    for t in &targets {
+        if let Some(c) = &t.cluster {
+            named.push(t.clone());
+            if t.mgmt {
+                clients.insert(c.clone(), mgmt_client.clone());
+            }
+        }
+    }
+    let built = join_all(
+        named
+            .iter()
+            .filter(|t| !t.mgmt)
+            .map(|t| async move { (t.key(), contexts.client(t).await) }),
+    )
+    .await;
+    for (name, c) in built {
+        match c {
+            Ok(c) => {
+                clients.insert(name, c);
+            }
+            Err(e) => {
+                unresolved.insert(name, e);
+            }
+        }
+    }
+    let sweeps = clients.iter().map(|(name, c)| async move {
+        let (objects, live) = futures::join!(discovery::fetch_cluster(c), list_generated(c));
+        (name.clone(), c, objects, live)
+    });
+    let mut topology = Topology::default();
+    let mut facts = BTreeMap::new();
+    let mut live = BTreeMap::new();
+    let mut errors = BTreeMap::new();
+    let mut stale = BTreeMap::new();
+    for (name, c, objects, listed) in join_all(sweeps).await {
+        match objects {
+            Ok(objects) => {
+                let (cluster, f) = discovery::build_cluster(&c.target, &objects, &opts.discovery);
+                topology.clusters.push(cluster);
+                facts.insert(name.clone(), f);
+                match listed {
+                    Ok(objs) => {
+                        live.insert(name, objs);
+                    }
+                    Err(e) => {
+                        errors.insert(name, e);
+                    }
+                }
+            }
+            Err(e) => {
+                if let Some(cached) = cache.clusters.get(&name) {
+                    topology.clusters.push(cached.cluster.clone());
+                    stale.insert(name.clone(), cached.discovered_at.clone());
+                }
+                // The listing may have worked where discovery did not (a flaky server);
+                // it is only trusted when both did.
+                errors.insert(name, e);
+            }
+        }
+    }
+    topology.clusters.sort_by(|a, b| a.name.cmp(&b.name));
+
+    // 5. Validate and translate.
+    let validate_opts = ValidateOptions {
+        complete: true,
+        rejected: opts.rejected.clone(),
+    };
+    let diagnostics = validate_with(&merged, &topology, &validate_opts);
+    let valid = translatable(&merged, &diagnostics);
+    let expected = translate(&valid, &topology);
+
+    Ok(LiveState {
+        mgmt,
+        targets,
+        smh_objects,
+        unreadable,
+        merged,
+        topology,
+        discovery: facts,
+        diagnostics,
+        expected,
+        live,
+        errors,
+        unresolved,
+        stale,
+        cache,
+        referenced,
+        clients,
+        mgmt_client,
+    })
+}
+
+/// The objects translation may use: every FailoverService without errors, and every
+/// TrafficPolicy without object-wide errors (errors about one traffic target only keep it
+/// off that target; translation reports and skips those itself, as SMH did).
+pub fn translatable(merged: &[Manifest], diagnostics: &[Diagnostic]) -> Vec<Manifest> {
+    let mut broken: BTreeSet<ObjectId> = BTreeSet::new();
+    for d in diagnostics.iter().filter(|d| d.severity == Severity::Error) {
+        let Some(id) = &d.object else { continue };
+        let object_wide = id.kind == FailoverService::KIND
+            || !matches!(d.status_target, Some(StatusTarget::TrafficTarget(_)));
+        if object_wide {
+            broken.insert(id.clone());
+        }
+    }
+    merged
+        .iter()
+        .filter(|m| !broken.contains(&manifest_id(m)))
+        .cloned()
+        .collect()
+}
+
+/// Stored objects merged with the overlay (which wins, keeping the stored status), minus
+/// `remove`: FailoverServices by id, then TrafficPolicies in acceptance order.
+fn merge(stored: &[Manifest], overlay: &[Manifest], remove: &[ObjectId]) -> Vec<Manifest> {
+    let mut by_id: BTreeMap<ObjectId, (Manifest, bool)> = BTreeMap::new();
+    for m in stored {
+        by_id.insert(manifest_id(m), (m.clone(), generation_observed(m)));
+    }
+    for m in overlay {
+        let id = manifest_id(m);
+        let mut m = m.clone();
+        let up_to_date = match by_id.get(&id) {
+            Some((old, _)) => {
+                carry_over(&mut m, old);
+                same_spec(&m, old) && generation_observed(old)
+            }
+            None => false,
+        };
+        by_id.insert(id, (m, up_to_date));
+    }
+    for id in remove {
+        by_id.remove(id);
+    }
+    let mut fss = Vec::new();
+    let mut tps = Vec::new();
+    for (_, (m, up_to_date)) in by_id {
+        match &m.object {
+            SmhObject::FailoverService(_) => fss.push(m),
+            SmhObject::TrafficPolicy(tp) => {
+                let rank = acceptance_rank(tp, up_to_date);
+                tps.push((rank, m));
+            }
+        }
+    }
+    tps.sort_by(|a, b| a.0.cmp(&b.0));
+    fss.into_iter()
+        .chain(tps.into_iter().map(|(_, m)| m))
+        .collect()
+}
+
+/// Copies what the server owns (status, uid, resourceVersion, generation, creation time)
+/// from the stored object onto an overlay object.
+fn carry_over(m: &mut Manifest, old: &Manifest) {
+    let old_meta = manifest_meta(old).clone();
+    let meta = match &mut m.object {
+        SmhObject::FailoverService(fs) => {
+            if let SmhObject::FailoverService(o) = &old.object {
+                fs.status = o.status.clone();
+            }
+            &mut fs.metadata
+        }
+        SmhObject::TrafficPolicy(tp) => {
+            if let SmhObject::TrafficPolicy(o) = &old.object {
+                tp.status = o.status.clone();
+            }
+            &mut tp.metadata
+        }
+    };
+    meta.uid = old_meta.uid;
+    meta.resource_version = old_meta.resource_version;
+    meta.generation = old_meta.generation;
+    meta.creation_timestamp = old_meta.creation_timestamp;
+}
+
+/// Whether two manifests of the same object have the same spec.
+pub fn same_spec(a: &Manifest, b: &Manifest) -> bool {
+    match (&a.object, &b.object) {
+        (SmhObject::FailoverService(x), SmhObject::FailoverService(y)) => x.spec == y.spec,
+        (SmhObject::TrafficPolicy(x), SmhObject::TrafficPolicy(y)) => x.spec == y.spec,
+        _ => false,
+    }
+}
+
+/// Whether a stored object's status has seen its current generation.
+pub fn generation_observed(m: &Manifest) -> bool {
+    let generation = manifest_meta(m).generation.unwrap_or(0);
+    let observed = match &m.object {
+        SmhObject::FailoverService(fs) => fs.status.as_ref().map(|s| s.observed_generation),
+        SmhObject::TrafficPolicy(tp) => tp.status.as_ref().map(|s| s.observed_generation),
+    };
+    observed == Some(generation)
+}
+
+/// Lists one SMH kind in all namespaces of the management cluster, as dynamic objects.
+async fn list_smh(
+    c: &ClusterClient,
+    kind: &str,
+    plural: &str,
+) -> Result<Vec<DynamicObject>, ClusterError> {
+    let ar = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk(crate::consts::SMH_GROUP, crate::consts::SMH_VERSION, kind),
+        plural,
+    );
+    let api: Api<DynamicObject> = Api::all_with(c.client.clone(), &ar);
+    let mut items = list_all(&api, ListParams::default())
+        .await
+        .map_err(|e| c.error(&ApiOp::dynamic("list", &ar, None, None), e))?;
+    for o in &mut items {
+        o.types = Some(kube::core::TypeMeta {
+            api_version: ar.api_version.clone(),
+            kind: kind.to_string(),
+        });
+    }
+    Ok(items)
+}
+
+/// A stored SMH object as a [`Manifest`], or why it cannot be read.
+fn to_manifest(mgmt: &str, mut o: DynamicObject) -> Result<Manifest, (ObjectId, String)> {
+    o.metadata.managed_fields = None;
+    let kind = live_kind(&o).to_string();
+    let id = ObjectId {
+        kind: kind.clone(),
+        namespace: o.metadata.namespace.clone().unwrap_or_default(),
+        name: o.metadata.name.clone().unwrap_or_default(),
+    };
+    let source = Source {
+        file: format!(
+            "{mgmt}:{}/{}/{}",
+            id.namespace,
+            kind.to_ascii_lowercase(),
+            id.name
+        ),
+        doc: 0,
+        line: None,
+    };
+    let value = match serde_json::to_value(&o) {
+        Ok(v) => v,
+        Err(e) => return Err((id, e.to_string())),
+    };
+    let object = if kind == FailoverService::KIND {
+        serde_json::from_value::<FailoverService>(value).map(SmhObject::FailoverService)
+    } else {
+        serde_json::from_value::<TrafficPolicy>(value).map(SmhObject::TrafficPolicy)
+    };
+    match object {
+        Ok(object) => Ok(Manifest { source, object }),
+        Err(e) => Err((id, e.to_string())),
+    }
+}
+
+/// Reads the topology cache; an absent ConfigMap (or namespace) is an empty cache.
+async fn read_cache(c: &ClusterClient) -> Result<TopologyCache, ClusterError> {
+    let api: Api<ConfigMap> = Api::namespaced(c.client.clone(), SMH_NAMESPACE);
+    match api.get_opt(TOPOLOGY_CACHE).await {
+        Ok(Some(cm)) => Ok(TopologyCache::from_config_map(&cm)),
+        Ok(None) => Ok(TopologyCache::default()),
+        Err(e) => Err(c.error(
+            &ApiOp::typed::<ConfigMap>("get", Some(SMH_NAMESPACE), Some(TOPOLOGY_CACHE)),
+            e,
+        )),
+    }
+}
+
+/// Lists the generated objects (both labels) of the four Istio kinds in all namespaces.
+/// A cluster without Istio's CRDs has none.
+pub async fn list_generated(c: &ClusterClient) -> Result<Vec<DynamicObject>, ClusterError> {
+    let selector = generated_selector();
+    let lists = GENERATED_KINDS.iter().map(|(kind, plural)| {
+        let selector = selector.clone();
+        async move {
+            let ar = istio_resource(kind, plural);
+            let api: Api<DynamicObject> = Api::all_with(c.client.clone(), &ar);
+            let listed = list_all(&api, ListParams::default().labels(&selector)).await;
+            match listed {
+                Ok(mut items) => {
+                    for o in &mut items {
+                        o.types = Some(kube::core::TypeMeta {
+                            api_version: ar.api_version.clone(),
+                            kind: kind.to_string(),
+                        });
+                    }
+                    Ok(items)
+                }
+                Err(e) => {
+                    let e = c.error(&ApiOp::dynamic("list", &ar, None, None), e);
+                    if matches!(e, ClusterError::IstioMissing { .. }) {
+                        Ok(Vec::new())
+                    } else {
+                        Err(e)
+                    }
+                }
+            }
+        }
+    });
+    let mut out = Vec::new();
+    for r in join_all(lists).await {
+        out.extend(r?);
+    }
+    out.sort_by(|a, b| live_key(a).cmp(&live_key(b)));
+    Ok(out)
+}
+
+/// Lists every object, [`PAGE`] at a time.
+async fn list_all<K>(api: &Api<K>, lp: ListParams) -> Result<Vec<K>, kube::Error>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let mut out = Vec::new();
+    let mut lp = lp.limit(PAGE);
+    loop {
+        let list = api.list(&lp).await?;
+        out.extend(list.items);
+        match list.metadata.continue_ {
+            Some(token) if !token.is_empty() => lp = lp.continue_token(&token),
+            _ => return Ok(out),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::parse::parse_str;
+
+    const GUIDE: &str = concat!(
+        include_str!("../../examples/guide/1-outlier-detection.yaml"),
+        "\n---\n",
+        include_str!("../../examples/guide/2-failover-service.yaml"),
+        "\n---\n",
+        include_str!("../../examples/guide/3-traffic-shift.yaml"),
+    );
+
+    fn guide() -> Vec<Manifest> {
+        let loaded = parse_str("guide.yaml", GUIDE);
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        loaded.manifests
+    }
+
+    #[test]
+    fn referenced_clusters_include_mesh_clusters() {
+        let m = guide();
+        let known: BTreeSet<String> = ["mgmt-cluster".to_string()].into();
+        let names = |i: usize| -> Vec<String> {
+            referenced_clusters(&m[i], &known)
+                .into_iter()
+                .map(|c| c.as_str().to_string())
+                .collect()
+        };
+        assert_eq!(names(0), ["mgmt-cluster", "remote-cluster"]);
+        assert_eq!(names(1), ["mgmt-cluster", "remote-cluster"]);
+        assert_eq!(names(2), ["mgmt-cluster"]);
+        assert_eq!(
+            mesh_cluster("istiod-istio-system-east.example", &BTreeSet::new()).as_deref(),
+            Some("east.example")
+        );
+        let known: BTreeSet<String> = ["west".to_string(), "us-west".to_string()].into();
+        assert_eq!(
+            mesh_cluster("istiod-rev-1-istio-1-us-west", &known).as_deref(),
+            Some("us-west")
+        );
+        assert_eq!(mesh_cluster("somemesh", &known), None);
+    }
+
+    #[test]
+    fn merge_overlays_keep_status_and_order_policies_by_acceptance() {
+        let stored_text = r#"
+apiVersion: networking.smh.solo.io/v1alpha2
+kind: TrafficPolicy
+metadata: {name: b-old, namespace: bookinfo, generation: 2, creationTimestamp: "2020-01-02T00:00:00Z"}
+spec: {outlierDetection: {consecutiveErrors: 2}}
+status:
+  observedGeneration: "2"
+  state: ACCEPTED
+  trafficTargets:
+    reviews-bookinfo-mgmt-cluster.service-mesh-hub.: {state: ACCEPTED}
+---
+apiVersion: networking.smh.solo.io/v1alpha2
+kind: TrafficPolicy
+metadata: {name: a-never, namespace: bookinfo, generation: 1, creationTimestamp: "2020-01-01T00:00:00Z"}
+spec: {}
+---
+apiVersion: networking.smh.solo.io/v1alpha2
+kind: FailoverService
+metadata: {name: gone, namespace: service-mesh-hub}
+spec: {hostname: x.global}
+"#;
+        // The parser accepts the server's metadata fields and status.
+        let stored = parse_str("stored", stored_text);
+        assert!(!stored.has_errors(), "{:?}", stored.diagnostics);
+        let overlay = parse_str(
+            "input.yaml",
+            r#"
+apiVersion: networking.smh.solo.io/v1alpha2
+kind: TrafficPolicy
+metadata: {name: b-old, namespace: bookinfo}
+spec: {outlierDetection: {consecutiveErrors: 2}}
+---
+apiVersion: networking.smh.solo.io/v1alpha2
+kind: TrafficPolicy
+metadata: {name: c-new, namespace: bookinfo}
+spec: {}
+"#,
+        );
+        let merged = merge(
+            &stored.manifests,
+            &overlay.manifests,
+            &[ObjectId {
+                kind: "FailoverService".into(),
+                namespace: "service-mesh-hub".into(),
+                name: "gone".into(),
+            }],
+        );
+        let ids: Vec<String> = merged.iter().map(|m| manifest_id(m).name).collect();
+        // b-old was accepted and is unchanged; a-never was created before c-new (not yet
+        // created: last).
+        assert_eq!(ids, ["b-old", "a-never", "c-new"]);
+        let SmhObject::TrafficPolicy(b) = &merged[0].object else {
+            panic!()
+        };
+        assert_eq!(merged[0].source.file, "input.yaml", "the overlay wins");
+        assert_eq!(b.status.as_ref().unwrap().observed_generation, 2);
+        assert_eq!(b.metadata.generation, Some(2));
+    }
+
+    #[test]
+    fn translatable_keeps_policies_with_per_target_errors_only() {
+        let m = guide();
+        let id = manifest_id(&m[2]);
+        let diag = |target: Option<StatusTarget>| Diagnostic {
+            severity: Severity::Error,
+            source: None,
+            object: Some(id.clone()),
+            field: None,
+            position: None,
+            message: "x".into(),
+            status_target: target,
+        };
+        let per_target = vec![diag(Some(StatusTarget::TrafficTarget("k".into())))];
+        assert_eq!(translatable(&m, &per_target).len(), 3);
+        let top = vec![diag(Some(StatusTarget::TopLevel))];
+        assert_eq!(translatable(&m, &top).len(), 2);
+        let none = vec![diag(None)];
+        assert_eq!(translatable(&m, &none).len(), 2);
+    }
+
+    #[test]
+    fn cache_round_trips_and_skips_bad_entries() {
+        let topo = Topology::from_manifests(&guide());
+        let mut cache = TopologyCache::default();
+        for c in &topo.clusters {
+            cache.clusters.insert(
+                ClusterName::new(c.name.as_str()),
+                CachedCluster {
+                    discovered_at: "2025-01-01T00:00:00Z".into(),
+                    cluster: c.clone(),
+                },
+            );
+        }
+        let mut cm: ConfigMap = serde_json::from_value(cache.to_config_map()).unwrap();
+        let back = TopologyCache::from_config_map(&cm);
+        assert_eq!(back, cache);
+        let data = cm.data.as_mut().unwrap();
+        data.insert("broken".into(), "{".into());
+        let v = data["mgmt-cluster"].clone();
+        data.insert("other".into(), v);
+        let back = TopologyCache::from_config_map(&cm);
+        assert_eq!(back.clusters.len(), 2);
+        assert_eq!(back.unreadable.len(), 2, "{:?}", back.unreadable);
+    }
+
+    #[test]
+    fn compare_spec_labels_and_annotations() {
+        let m = guide();
+        let t = translate(&m, &Topology::from_manifests(&m));
+        let g = &t.objects[0];
+        assert_eq!(compare(g, None), Sync::Missing);
+        let mut live: DynamicObject = serde_json::from_value(g.to_value()).unwrap();
+        assert_eq!(compare(g, Some(&live)), Sync::InSync);
+        live.metadata
+            .labels
+            .get_or_insert_with(Default::default)
+            .insert("extra".into(), "fine".into());
+        assert_eq!(compare(g, Some(&live)), Sync::InSync);
+        live.metadata
+            .labels
+            .get_or_insert_with(Default::default)
+            .remove(MANAGED_BY_LABEL);
+        live.data["spec"] = serde_json::json!({"host": "changed"});
+        assert_eq!(
+            compare(g, Some(&live)),
+            Sync::Modified(vec![
+                "spec".into(),
+                format!("metadata.labels.{MANAGED_BY_LABEL}")
+            ])
+        );
+        assert!(!is_ours_in(&live, &g.cluster));
+    }
+}

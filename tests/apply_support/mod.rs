@@ -1,0 +1,181 @@
+//! Helpers shared by the `state`, `apply` and `failover` integration tests: the demo
+//! clusters in process, a kubeconfig for them, waiting for bookinfo, and object helpers.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
+use serde_json::Value;
+
+use kubectl_smh::cluster::discovery::{DiscoveryOptions, discover};
+use kubectl_smh::cluster::{ClusterName, Contexts, KubeconfigOrigin, KubeconfigSet, Registry};
+use kubectl_smh::model::topology::MultiClusterMode;
+use kubectl_smh::sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
+
+/// The guide's three manifests, in order.
+pub fn guide_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/guide")
+}
+
+pub fn guide_file(n: usize) -> PathBuf {
+    let name = match n {
+        1 => "1-outlier-detection.yaml",
+        2 => "2-failover-service.yaml",
+        _ => "3-traffic-shift.yaml",
+    };
+    guide_dir().join(name)
+}
+
+/// The demo clusters (`mgmt-cluster`, `remote-cluster`) with bookinfo, rollouts of 50 ms.
+pub async fn demo_fleet(mode: MultiClusterMode) -> SimFleet {
+    fleet_with(mode, |_| {}).await
+}
+
+/// The demo clusters, with `edit` applied to the options first.
+pub async fn fleet_with(mode: MultiClusterMode, edit: impl FnOnce(&mut FleetOptions)) -> SimFleet {
+    let mut opts = FleetOptions::demo();
+    for c in opts.clusters.iter_mut() {
+        c.rollout_delay = Duration::from_millis(50);
+    }
+    opts.hooks.push(bookinfo_world(mode, "1.24.2"));
+    edit(&mut opts);
+    SimFleet::start(opts)
+        .await
+        .expect("the demo clusters start")
+}
+
+/// Writes the fleet's kubeconfig into `dir` and returns its path.
+pub fn kubeconfig(fleet: &SimFleet, dir: &Path) -> PathBuf {
+    let path = dir.join("kubeconfig.yaml");
+    fleet.write_kubeconfig(&path).expect("kubeconfig written");
+    path
+}
+
+/// Contexts over the fleet's kubeconfig, with an empty registry.
+pub fn contexts(fleet: &SimFleet, dir: &Path, timeout: Duration) -> Contexts {
+    let path = kubeconfig(fleet, dir);
+    Contexts::new(
+        KubeconfigSet::load_origin(KubeconfigOrigin::Flag(path)).unwrap(),
+        Default::default(),
+        Registry::empty(dir.join("clusters.yaml")),
+        None,
+        timeout,
+    )
+}
+
+/// Waits until discovery sees bookinfo's sidecar workloads in every demo cluster (the
+/// simulated controllers roll it out after the start).
+pub async fn wait_for_bookinfo(contexts: &Contexts) {
+    let names: Vec<ClusterName> = vec!["mgmt-cluster".into(), "remote-cluster".into()];
+    let targets = contexts.describe_targets(&names, true).unwrap();
+    let clients = contexts.clients(&targets).await.unwrap();
+    let start = Instant::now();
+    loop {
+        let r = discover(&clients, &DiscoveryOptions::default()).await;
+        let backed = |cluster: &str| {
+            r.topology
+                .cluster(cluster)
+                .map(|c| {
+                    c.services
+                        .iter()
+                        .filter(|s| s.namespace == "bookinfo" && s.sidecar_workloads)
+                        .count()
+                })
+                .unwrap_or(0)
+        };
+        if backed("mgmt-cluster") == 4 && backed("remote-cluster") == 2 {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "bookinfo never got sidecar pods"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+pub fn istio_ar(kind: &str) -> ApiResource {
+    let plural = match kind {
+        "ServiceEntry" => "serviceentries".to_string(),
+        k => format!("{}s", k.to_ascii_lowercase()),
+    };
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("networking.istio.io", "v1alpha3", kind),
+        &plural,
+    )
+}
+
+pub fn smh_ar(kind: &str) -> ApiResource {
+    let plural = match kind {
+        "FailoverService" => "failoverservices",
+        _ => "trafficpolicies",
+    };
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("networking.smh.solo.io", "v1alpha2", kind),
+        plural,
+    )
+}
+
+/// Every Istio object of the four generated kinds in a cluster:
+/// `(kind, namespace, name) -> resourceVersion`.
+pub async fn istio_versions(client: &kube::Client) -> Vec<(String, String, String, String)> {
+    let mut out = Vec::new();
+    for kind in [
+        "DestinationRule",
+        "VirtualService",
+        "ServiceEntry",
+        "EnvoyFilter",
+    ] {
+        let api: Api<DynamicObject> = Api::all_with(client.clone(), &istio_ar(kind));
+        for o in api.list(&ListParams::default()).await.unwrap().items {
+            out.push((
+                kind.to_string(),
+                o.metadata.namespace.clone().unwrap_or_default(),
+                o.metadata.name.clone().unwrap_or_default(),
+                o.metadata.resource_version.clone().unwrap_or_default(),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Every SMH object in the management cluster: `(kind, namespace, name) -> resourceVersion`.
+pub async fn smh_versions(client: &kube::Client) -> Vec<(String, String, String, String)> {
+    let mut out = Vec::new();
+    for kind in ["FailoverService", "TrafficPolicy"] {
+        let api: Api<DynamicObject> = Api::all_with(client.clone(), &smh_ar(kind));
+        for o in api.list(&ListParams::default()).await.unwrap().items {
+            out.push((
+                kind.to_string(),
+                o.metadata.namespace.clone().unwrap_or_default(),
+                o.metadata.name.clone().unwrap_or_default(),
+                o.metadata.resource_version.clone().unwrap_or_default(),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Creates an object given as JSON (`apiVersion`, `kind`, `metadata.namespace` set).
+pub async fn create(client: &kube::Client, ar: &ApiResource, value: Value) -> DynamicObject {
+    let obj: DynamicObject = serde_json::from_value(value).unwrap();
+    let ns = obj.metadata.namespace.clone().unwrap();
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, ar);
+    api.create(&Default::default(), &obj)
+        .await
+        .expect("object created")
+}
+
+/// Reads an object, or `None`.
+pub async fn get(
+    client: &kube::Client,
+    ar: &ApiResource,
+    ns: &str,
+    name: &str,
+) -> Option<DynamicObject> {
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, ar);
+    api.get_opt(name).await.unwrap()
+}

@@ -1,0 +1,261 @@
+//! `cluster::state::load_state` against the simulated demo clusters (in process, through the
+//! real kube-rs client): the stored SMH objects, the discovered topology, the expected and
+//! the live generated objects, pruning candidates (by labels only), an unreachable cluster
+//! kept as an error, the topology cache standing in for it, and missing SMH CRDs.
+
+mod apply_support;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use apply_support::*;
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::{Value, json};
+
+use kubectl_smh::cluster::ClusterError;
+use kubectl_smh::cluster::ClusterName;
+use kubectl_smh::cluster::state::{
+    CachedCluster, StateError, StateOptions, Sync, TOPOLOGY_CACHE, TopologyCache, load_state,
+    manifest_id,
+};
+use kubectl_smh::model::ObjectId;
+use kubectl_smh::model::topology::MultiClusterMode;
+use kubectl_smh::sim::faults::Unreachable;
+
+fn yaml_docs(path: &std::path::Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap();
+    vec![serde_saphyr::from_str::<Value>(&text).unwrap()]
+}
+
+fn ids(state: &kubectl_smh::cluster::state::LiveState) -> Vec<String> {
+    state
+        .expected
+        .objects
+        .iter()
+        .map(|g| format!("{} {} {}/{}", g.cluster, g.kind(), g.namespace(), g.name()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_state_of_the_demo_clusters() {
+    let fleet = demo_fleet(MultiClusterMode::Global).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = contexts(&fleet, dir.path(), Duration::from_secs(1));
+    wait_for_bookinfo(&ctx).await;
+    let mgmt = fleet.cluster("mgmt-cluster").unwrap().client().unwrap();
+
+    // Nothing stored yet: only the management cluster is involved.
+    let empty = load_state(&ctx, &StateOptions::default()).await.unwrap();
+    assert!(empty.smh_objects.is_empty() && empty.expected.objects.is_empty());
+    assert_eq!(empty.targets.len(), 1);
+    assert!(empty.targets[0].mgmt && empty.targets[0].cluster.is_none());
+
+    // The guide's objects, stored as `kubectl apply` would.
+    for n in 1..=3 {
+        for doc in yaml_docs(&guide_file(n)) {
+            let kind = doc["kind"].as_str().unwrap().to_string();
+            create(&mgmt, &smh_ar(&kind), doc).await;
+        }
+    }
+    let state = load_state(&ctx, &StateOptions::default()).await.unwrap();
+    let sources: Vec<&str> = state
+        .smh_objects
+        .iter()
+        .map(|m| m.source.file.as_str())
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            "mgmt-cluster:service-mesh-hub/failoverservice/reviews-failover",
+            "mgmt-cluster:bookinfo/trafficpolicy/reviews-shift-failover",
+            "mgmt-cluster:service-mesh-hub/trafficpolicy/mgmt-reviews-outlier",
+        ]
+    );
+    let targets: Vec<String> = state.targets.iter().map(|t| t.to_string()).collect();
+    assert_eq!(targets.len(), 2, "{targets:?}");
+    assert!(targets[0].starts_with("cluster mgmt-cluster (management; context mgmt-cluster"));
+    assert!(targets[1].starts_with("cluster remote-cluster (context remote-cluster"));
+    assert!(state.errors.is_empty(), "{:?}", state.errors);
+    assert!(
+        state
+            .diagnostics
+            .iter()
+            .all(|d| d.severity != kubectl_smh::model::Severity::Error),
+        "{:?}",
+        state.diagnostics
+    );
+    assert_eq!(
+        ids(&state),
+        [
+            "mgmt-cluster DestinationRule bookinfo/reviews",
+            "mgmt-cluster DestinationRule istio-system/reviews-bookinfo-remote-cluster",
+            "mgmt-cluster EnvoyFilter istio-system/reviews-failover",
+            "mgmt-cluster ServiceEntry service-mesh-hub/reviews-failover",
+            "mgmt-cluster VirtualService bookinfo/reviews",
+            "remote-cluster DestinationRule bookinfo/reviews",
+        ]
+    );
+    // Nothing generated yet: SMH's federation objects (owner label only) are not ours.
+    assert!(state.live.values().all(Vec::is_empty), "{:?}", state.live);
+    assert_eq!(state.live.len(), 2);
+
+    // One expected object in place, one stale object of ours, one with our owner label only.
+    let se = state
+        .expected
+        .objects
+        .iter()
+        .find(|g| g.kind() == "ServiceEntry")
+        .unwrap()
+        .to_value();
+    create(&mgmt, &istio_ar("ServiceEntry"), se).await;
+    let ours = json!({
+        "owner.networking.smh.solo.io": "service-mesh-hub",
+        "cluster.multicluster.solo.io": "mgmt-cluster",
+        "app.kubernetes.io/managed-by": "kubectl-smh"
+    });
+    create(
+        &mgmt,
+        &istio_ar("DestinationRule"),
+        json!({"apiVersion": "networking.istio.io/v1alpha3", "kind": "DestinationRule",
+               "metadata": {"name": "stale", "namespace": "bookinfo", "labels": ours},
+               "spec": {"host": "stale.bookinfo.svc.cluster.local"}}),
+    )
+    .await;
+    create(
+        &mgmt,
+        &istio_ar("DestinationRule"),
+        json!({"apiVersion": "networking.istio.io/v1alpha3", "kind": "DestinationRule",
+               "metadata": {"name": "ratings", "namespace": "bookinfo",
+                            "labels": {"owner.networking.smh.solo.io": "service-mesh-hub"}},
+               "spec": {"host": "ratings.bookinfo.svc.cluster.local"}}),
+    )
+    .await;
+
+    let state = load_state(&ctx, &StateOptions::default()).await.unwrap();
+    let fs = ObjectId {
+        kind: "FailoverService".into(),
+        namespace: "service-mesh-hub".into(),
+        name: "reviews-failover".into(),
+    };
+    let generated: Vec<(String, bool)> = state
+        .generated_for(&fs)
+        .into_iter()
+        .map(|(g, live)| (format!("{} {}", g.kind(), g.name()), live.is_some()))
+        .collect();
+    assert!(
+        generated.contains(&("ServiceEntry reviews-failover".into(), true)),
+        "{generated:?}"
+    );
+    assert!(
+        generated.contains(&("EnvoyFilter reviews-failover".into(), false)),
+        "{generated:?}"
+    );
+    let se = state
+        .expected
+        .objects
+        .iter()
+        .find(|g| g.kind() == "ServiceEntry")
+        .unwrap();
+    assert_eq!(
+        kubectl_smh::cluster::state::compare(se, state.live_for(se)),
+        Sync::InSync
+    );
+    let stale: Vec<String> = state
+        .stale_live()
+        .iter()
+        .map(|(c, o)| format!("{c} {}", o.metadata.name.as_deref().unwrap_or("")))
+        .collect();
+    assert_eq!(stale, ["mgmt-cluster stale"]);
+
+    // The remote cluster stops answering: it is an error, not a failed load.
+    let remote = fleet.cluster("remote-cluster").unwrap();
+    remote.faults().set_unreachable(Some(Unreachable::Hang));
+    let down = load_state(&ctx, &StateOptions::default()).await.unwrap();
+    let e = &down.errors[&ClusterName::from("remote-cluster")];
+    assert!(matches!(e, ClusterError::Timeout { .. }), "{e:?}");
+    assert!(!down.live.contains_key(&ClusterName::from("remote-cluster")));
+    assert_eq!(
+        down.unknown_clusters(),
+        BTreeSet::from([ClusterName::from("remote-cluster")])
+    );
+    let naming: Vec<&str> = down
+        .objects_naming(&"remote-cluster".into())
+        .iter()
+        .map(|id| id.name.as_str())
+        .collect();
+    assert_eq!(naming, ["reviews-failover", "mgmt-reviews-outlier"]);
+
+    // With the remote cluster's topology cached, it stands in for discovery.
+    let mut cache = TopologyCache::default();
+    cache.clusters.insert(
+        "remote-cluster".into(),
+        CachedCluster {
+            discovered_at: "2025-01-01T00:00:00Z".into(),
+            cluster: state.topology.cluster("remote-cluster").unwrap().clone(),
+        },
+    );
+    let cms: Api<ConfigMap> = Api::namespaced(mgmt.clone(), "service-mesh-hub");
+    cms.patch(
+        TOPOLOGY_CACHE,
+        &PatchParams::apply("test"),
+        &Patch::Apply(cache.to_config_map()),
+    )
+    .await
+    .unwrap();
+    let cached = load_state(&ctx, &StateOptions::default()).await.unwrap();
+    assert_eq!(
+        cached
+            .stale
+            .get(&ClusterName::from("remote-cluster"))
+            .map(String::as_str),
+        Some("2025-01-01T00:00:00Z")
+    );
+    assert!(cached.unknown_clusters().is_empty());
+    assert!(
+        cached
+            .errors
+            .contains_key(&ClusterName::from("remote-cluster"))
+    );
+    assert_eq!(ids(&cached), ids(&state));
+    remote.faults().clear();
+
+    // An overlay replaces a stored object; a removed one is left out.
+    let opts = StateOptions {
+        remove: vec![fs.clone()],
+        ..Default::default()
+    };
+    let without = load_state(&ctx, &opts).await.unwrap();
+    assert!(without.merged.iter().all(|m| manifest_id(m) != fs));
+    assert!(
+        without
+            .expected
+            .objects
+            .iter()
+            .all(|g| !g.owners.contains(&fs)),
+    );
+    assert!(
+        without
+            .stale_live()
+            .iter()
+            .any(|(_, o)| o.metadata.name.as_deref() == Some("reviews-failover")),
+        "the FailoverService's ServiceEntry would be pruned"
+    );
+    fleet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_smh_crds_say_to_run_install() {
+    let fleet = fleet_with(MultiClusterMode::Global, |o| o.clusters[0].smh_crds = false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = contexts(&fleet, dir.path(), Duration::from_secs(2));
+    let e = load_state(&ctx, &StateOptions::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, StateError::Cluster(ClusterError::SmhCrdsMissing { .. })),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("run `kubectl smh install`"), "{e}");
+    fleet.shutdown().await;
+}
