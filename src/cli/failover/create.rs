@@ -15,16 +15,19 @@ use std::time::Duration;
 use anyhow::anyhow;
 
 use super::super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
-use crate::cluster::{ClusterName, Contexts};
+use crate::cluster::state::{
+    LiveState, StateOptions, Sync, compare, load_state, mesh_cluster, translatable,
+};
+use crate::cluster::{ClusterName, Contexts, Target};
+use crate::model::Manifest;
 use crate::model::build::{
     self, BuildError, CreateOptions, CreatePlan, Live, OutlierValues, parse_mesh_ref,
     parse_service_ref, service_ref,
 };
 use crate::model::diag::{Diagnostic, ObjectId, Severity};
 use crate::model::report::dedupe_for_display;
-use crate::model::topology::Topology;
 use crate::model::types::{ClusterObjectRef, ObjectRef};
-use crate::model::{Manifest, SmhObject};
+use crate::model::validate::{ValidateOptions, validate_with};
 use crate::translate::{Explanation, GeneratedObject};
 
 pub mod wizard;
@@ -283,12 +286,12 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         eprintln!("Reading the clusters...");
     }
     let session = rt.block_on(load(&contexts, g, &opts, use_wizard))?;
-    for w in &session.warnings {
+    for w in session.warnings() {
         eprintln!("warning: {w}");
     }
     let live = Live {
-        topology: &session.topology,
-        existing: &session.existing,
+        topology: &session.state.topology,
+        existing: &session.state.smh_objects,
     };
 
     let request = if use_wizard {
@@ -322,7 +325,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
             Output::Yaml => plan.to_yaml().map_err(CmdError::failed)?,
             Output::Human => {
                 let mut t = plan.to_yaml().map_err(CmdError::failed)?;
-                t.push_str(&commented(&preview));
+                t.push_str(&commented(&preview.text));
                 t
             }
         };
@@ -333,9 +336,9 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     if terminal && !g.yes {
         let mut shown = plan.to_yaml().map_err(CmdError::failed)?;
         shown.push('\n');
-        shown.push_str(&preview);
+        shown.push_str(&preview.text);
         eprintln!("\n{shown}");
-        let clusters = session.targets_for(&preview_clusters(&session, &plan.ids()));
+        let clusters = &preview.clusters;
         let ok = dialoguer::Confirm::with_theme(&dialoguer::theme::ColorfulTheme::default())
             .with_prompt(format!(
                 "Create these {} objects and apply them to {} cluster{}?",
@@ -506,123 +509,161 @@ pub fn render_plan(
     out
 }
 
-fn preview_clusters(session: &Session, ids: &[ObjectId]) -> BTreeSet<String> {
-    let (objects, _) = session.translate_with(&[], ids);
-    objects.iter().map(|g| g.cluster.clone()).collect()
+/// The translation of everything stored plus `new`, restricted to the objects the new
+/// ones take part in, each with what applying it would do to the live object.
+fn preview(session: &Session, new: &[Manifest], ids: &[ObjectId]) -> Preview {
+    let state = &session.state;
+    let mut all = state.merged.clone();
+    all.extend(new.iter().cloned());
+    let options = ValidateOptions {
+        complete: true,
+        rejected: Vec::new(),
+    };
+    let diagnostics = validate_with(&all, &state.topology, &options);
+    let valid = translatable(&all, &diagnostics);
+    let t = crate::translate::translate(&valid, &state.topology);
+    let ids: BTreeSet<&ObjectId> = ids.iter().collect();
+    let objects: Vec<(GeneratedObject, Action)> = t
+        .objects
+        .into_iter()
+        .filter(|g| g.owners.iter().any(|o| ids.contains(o)))
+        .map(|g| {
+            let listed = state
+                .live
+                .contains_key(&ClusterName::new(g.cluster.as_str()));
+            let action = if !listed {
+                Action::Apply
+            } else {
+                match compare(&g, state.live_for(&g)) {
+                    Sync::Missing => Action::Create,
+                    Sync::InSync => Action::Unchanged,
+                    Sync::Modified(_) => Action::Update,
+                }
+            };
+            (g, action)
+        })
+        .collect();
+    let clusters: BTreeSet<String> = objects.iter().map(|(g, _)| g.cluster.clone()).collect();
+    let explanations: Vec<Explanation> = t
+        .explanations
+        .into_iter()
+        .filter(|e| clusters.contains(&e.cluster))
+        .collect();
+    let titles: BTreeMap<String, String> = state
+        .targets
+        .iter()
+        .filter_map(|t| {
+            let c = t.cluster.as_ref()?;
+            let role = if t.mgmt { "management; " } else { "" };
+            Some((
+                c.as_str().to_string(),
+                format!("{c} ({role}context {})", t.context),
+            ))
+        })
+        .collect();
+    let targets: Vec<Target> = state
+        .targets
+        .iter()
+        .filter(|t| {
+            t.mgmt
+                || t.cluster
+                    .as_ref()
+                    .is_some_and(|c| clusters.contains(c.as_str()))
+        })
+        .cloned()
+        .collect();
+    let refs: Vec<(&GeneratedObject, Action)> = objects.iter().map(|(g, a)| (g, *a)).collect();
+    Preview {
+        text: render_plan(&refs, &explanations, &titles),
+        targets,
+        clusters,
+    }
 }
 
-fn preview(session: &Session, new: &[Manifest], ids: &[ObjectId]) -> String {
-    let (objects, explanations) = session.translate_with(new, ids);
-    let with_action: Vec<(&GeneratedObject, Action)> =
-        objects.iter().map(|g| (g, Action::Apply)).collect();
-    let titles: BTreeMap<String, String> = BTreeMap::new();
-    render_plan(&with_action, &explanations, &titles)
+/// What [`preview`] found.
+struct Preview {
+    /// [`render_plan`]'s text.
+    text: String,
+    /// The management cluster and every cluster an object goes to: what the banner shows.
+    targets: Vec<Target>,
+    clusters: BTreeSet<String>,
 }
 
 // ---------------------------------------------------------------------------------------
-// Reading the clusters (to be replaced by the apply engine's state)
+// Reading the clusters
 // ---------------------------------------------------------------------------------------
 
-/// What the command works from.
+/// What the command works from: the apply engine's view of the clusters.
 pub struct Session {
-    pub topology: Topology,
-    pub existing: Vec<Manifest>,
-    pub warnings: Vec<String>,
-    targets: Vec<crate::cluster::Target>,
+    pub state: LiveState,
 }
 
 impl Session {
-    fn translate_with(
-        &self,
-        new: &[Manifest],
-        ids: &[ObjectId],
-    ) -> (Vec<GeneratedObject>, Vec<Explanation>) {
-        let mut all = self.existing.clone();
-        all.extend(new.iter().cloned());
-        let t = crate::translate::translate(&all, &self.topology);
-        let ids: BTreeSet<&ObjectId> = ids.iter().collect();
-        let objects: Vec<GeneratedObject> = t
-            .objects
-            .into_iter()
-            .filter(|g| g.owners.iter().any(|o| ids.contains(o)))
-            .collect();
-        let clusters: BTreeSet<&str> = objects.iter().map(|g| g.cluster.as_str()).collect();
-        let explanations = t
-            .explanations
-            .into_iter()
-            .filter(|e| clusters.contains(e.cluster.as_str()))
-            .collect();
-        (objects, explanations)
+    /// Things the user should know before choosing: clusters that were not read.
+    fn warnings(&self) -> Vec<String> {
+        let s = &self.state;
+        let mut out = Vec::new();
+        for (c, e) in &s.errors {
+            match s.stale.get(c) {
+                Some(at) => out.push(format!(
+                    "cluster {c} could not be read, so its services are as discovered at {at}: {e}"
+                )),
+                None => out.push(format!(
+                    "cluster {c} could not be read, so its services are not offered: {e}"
+                )),
+            }
+        }
+        for (c, e) in &s.unresolved {
+            out.push(format!("cluster {c} is not used: {e}"));
+        }
+        for (id, why) in &s.unreadable {
+            out.push(format!(
+                "{id} in the management cluster cannot be read: {why}"
+            ));
+        }
+        out
     }
+}
 
-    fn targets_for(&self, clusters: &BTreeSet<String>) -> Vec<crate::cluster::Target> {
-        self.targets
-            .iter()
-            .filter(|t| {
-                t.mgmt
-                    || t.cluster
-                        .as_ref()
-                        .is_some_and(|c| clusters.contains(c.as_str()))
-            })
-            .cloned()
-            .collect()
+/// The clusters to read: in the wizard, every cluster a context or the registry names (it
+/// offers the services of all of them); with flags, those the flags name. The state adds
+/// the clusters the stored objects name.
+fn clusters_to_read(contexts: &Contexts, opts: &CreateOptions, all: bool) -> Vec<ClusterName> {
+    let mut names: BTreeSet<ClusterName> = opts
+        .backing
+        .iter()
+        .chain(&opts.shift_from)
+        .map(|r| ClusterName::new(r.cluster_name.as_str()))
+        .collect();
+    let known: BTreeSet<String> = names.iter().map(|c| c.as_str().to_string()).collect();
+    for m in &opts.meshes {
+        if let Some(c) = mesh_cluster(&m.name, &known) {
+            names.insert(ClusterName::new(c));
+        }
     }
+    if all {
+        names.extend(contexts.mappings().into_iter().map(|m| m.name));
+    }
+    names.into_iter().collect()
 }
 
 async fn load(
     contexts: &Contexts,
     g: &GlobalArgs,
-    _opts: &CreateOptions,
-    _all: bool,
+    opts: &CreateOptions,
+    all: bool,
 ) -> Result<Session, CmdError> {
-    use kube::api::{Api, ListParams};
-    let names: Vec<ClusterName> = contexts.mappings().into_iter().map(|m| m.name).collect();
-    let targets = contexts.describe_targets(&names, true)?;
-    let clients = contexts.clients(&targets).await?;
-    let named: Vec<crate::cluster::ClusterClient> = clients
-        .iter()
-        .filter(|c| c.target.cluster.is_some())
-        .cloned()
-        .collect();
-    let result = crate::cluster::discovery::discover(&named, &g.discovery_options()).await;
-    let mut warnings: Vec<String> = result
-        .per_cluster_errors
-        .iter()
-        .map(|(c, e)| format!("cluster {c} was not read, its services are not offered: {e}"))
-        .collect();
-    let mgmt = clients
-        .iter()
-        .find(|c| c.target.mgmt)
-        .ok_or_else(|| CmdError::invalid(anyhow!("no management cluster")))?;
-    let fs: Api<crate::model::FailoverService> = Api::all(mgmt.client.clone());
-    let tp: Api<crate::model::TrafficPolicy> = Api::all(mgmt.client.clone());
-    let mut existing = Vec::new();
-    match fs.list(&ListParams::default()).await {
-        Ok(l) => existing.extend(l.items.into_iter().map(SmhObject::FailoverService)),
-        Err(e) => warnings.push(format!("cannot list FailoverServices: {e}")),
-    }
-    match tp.list(&ListParams::default()).await {
-        Ok(l) => existing.extend(l.items.into_iter().map(SmhObject::TrafficPolicy)),
-        Err(e) => warnings.push(format!("cannot list TrafficPolicies: {e}")),
-    }
-    let existing = existing
-        .into_iter()
-        .enumerate()
-        .map(|(i, object)| Manifest {
-            source: crate::model::Source {
-                file: mgmt.target.display_name().to_string(),
-                doc: i,
-                line: None,
-            },
-            object,
-        })
-        .collect();
-    Ok(Session {
-        topology: result.topology,
-        existing,
-        warnings,
-        targets,
-    })
+    let state = load_state(
+        contexts,
+        &StateOptions {
+            discovery: g.discovery_options(),
+            extra_clusters: clusters_to_read(contexts, opts, all),
+            include_registered: all,
+            ..StateOptions::default()
+        },
+    )
+    .await?;
+    Ok(Session { state })
 }
 
 #[cfg(test)]
