@@ -63,16 +63,41 @@ pub struct ServiceItem {
     pub sidecars: bool,
 }
 
+/// A port as the lists show it: `9080/http`, or `9080` when unnamed.
+fn short_port(p: &crate::model::topology::ServicePort) -> String {
+    if p.name.is_empty() {
+        p.port.to_string()
+    } else {
+        format!("{}/{}", p.port, p.name)
+    }
+}
+
+/// Cut `s` to `width` characters, ending in `…` when cut.
+fn fit(s: &str, width: usize) -> String {
+    if s.chars().count() <= width {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
 /// Every service of the topology: those backed by sidecar workloads first, then by
 /// namespace, name and cluster (so one service's copies in several clusters are
-/// neighbours); those without sidecars last, marked.
-pub fn service_items(topology: &Topology) -> Vec<ServiceItem> {
+/// neighbours); those without sidecars last, marked. Labels are cut to `width` characters
+/// so that no line wraps (a wrapped line breaks the redrawing of a selection).
+pub fn service_items(topology: &Topology, width: usize) -> Vec<ServiceItem> {
     let mut rows: Vec<(bool, ClusterObjectRef, String)> = topology
         .clusters
         .iter()
         .flat_map(|c| {
             c.services.iter().map(move |s| {
-                let ports: Vec<String> = port_choices(s).into_iter().map(describe_port).collect();
+                let ports: Vec<String> = port_choices(s).into_iter().map(short_port).collect();
+                let shown = match ports.len() {
+                    0 => "no TCP port".to_string(),
+                    1..=3 => ports.join(", "),
+                    n => format!("{}, +{} more", ports[..2].join(", "), n - 2),
+                };
                 (
                     s.sidecar_workloads,
                     ClusterObjectRef {
@@ -80,11 +105,7 @@ pub fn service_items(topology: &Topology) -> Vec<ServiceItem> {
                         namespace: s.namespace.clone(),
                         cluster_name: c.name.clone(),
                     },
-                    if ports.is_empty() {
-                        "no TCP port".to_string()
-                    } else {
-                        ports.join(", ")
-                    },
+                    shown,
                 )
             })
         })
@@ -97,7 +118,7 @@ pub fn service_items(topology: &Topology) -> Vec<ServiceItem> {
             &b.1.cluster_name,
         ))
     });
-    let width = rows
+    let name_w = rows
         .iter()
         .map(|(_, r, _)| service_ref(r).chars().count())
         .max()
@@ -105,13 +126,13 @@ pub fn service_items(topology: &Topology) -> Vec<ServiceItem> {
     rows.into_iter()
         .map(|(sidecars, service, ports)| {
             let shown = service_ref(&service);
-            let mut label = format!("{shown:width$}  {ports}");
+            let mut label = format!("{shown:name_w$}  {ports}");
             if !sidecars {
-                label.push_str("  [no sidecar: SMH would not discover it]");
+                label.push_str("  (no sidecar: SMH would not discover it)");
             }
             ServiceItem {
                 service,
-                label,
+                label: fit(&label, width),
                 sidecars,
             }
         })
@@ -162,15 +183,32 @@ impl Wizard {
         }
     }
 
-    fn fuzzy(&self, prompt: &str, items: &[String], default: usize) -> Result<usize, WizardError> {
+    /// A fuzzy selection; afterwards one line `✔ {report} · {what(choice)}`.
+    fn fuzzy(
+        &self,
+        prompt: &str,
+        report: &str,
+        items: &[String],
+        what: impl Fn(usize) -> String,
+    ) -> Result<usize, WizardError> {
         let picked = FuzzySelect::with_theme(self.theme())
             .with_prompt(prompt)
             .items(items)
-            .default(default)
+            .default(0)
             .max_length(15)
+            .report(false)
             .interact_on_opt(&self.term)?;
         self.check_interrupt()?;
-        picked.ok_or(WizardError::Cancelled)
+        let i = picked.ok_or(WizardError::Cancelled)?;
+        let mut line = String::new();
+        if self
+            .theme
+            .format_input_prompt_selection(&mut line, report, &what(i))
+            .is_ok()
+        {
+            self.say(&line)?;
+        }
+        Ok(i)
     }
 
     fn input<T>(
@@ -206,9 +244,11 @@ impl Wizard {
     pub fn run(&self, live: &Live, opts: &CreateOptions) -> Result<CreateRequest, WizardError> {
         let mut opts = opts.clone();
         self.say(
-            "Create a FailoverService: pick its backing services in priority order, then its name, hostname, port, outlier detection and which traffic to shift to it. Nothing changes until you confirm; Ctrl-C quits.",
+            "Create a FailoverService: its backing services in priority order, name, hostname, port, outlier\ndetection, and whose traffic to shift to it. Nothing changes until you confirm; Ctrl-C quits.",
         )?;
-        let items = service_items(live.topology);
+        // The selection prefix takes 2 columns; keep one spare.
+        let width = usize::from(self.term.size().1).saturating_sub(3).max(40);
+        let items = service_items(live.topology, width);
         if !items.iter().any(|i| i.sidecars) {
             return Err(WizardError::Nothing(
                 "no Service backed by pods with an Istio sidecar was found in any cluster, so there is nothing to fail over".to_string(),
@@ -228,23 +268,32 @@ impl Wizard {
                     "a FailoverService needs two backing services, and only {n} Service backed by Istio sidecars was found"
                 )));
             }
-            let (prompt, mut labels) = match n {
+            let (prompt, report, mut labels) = match n {
                 0 => (
-                    "Primary backing service (highest priority; type to filter)".to_string(),
+                    "Primary backing service (type to filter)".to_string(),
+                    "Primary".to_string(),
                     Vec::new(),
                 ),
                 1 => (
-                    "Backing service 2 (what it fails over to; type to filter)".to_string(),
+                    "Backing service 2, failed over to (type to filter)".to_string(),
+                    "Backing service 2".to_string(),
                     Vec::new(),
                 ),
                 _ => (
                     format!("Backing service {} (or done)", n + 1),
+                    format!("Backing service {}", n + 1),
                     vec![format!("(done: {n} backing services)")],
                 ),
             };
             let offset = labels.len();
             labels.extend(offered.iter().map(|i| i.label.clone()));
-            let i = self.fuzzy(&prompt, &labels, 0)?;
+            let i = self.fuzzy(&prompt, &report, &labels, |i| {
+                if i < offset {
+                    "done".to_string()
+                } else {
+                    service_ref(&offered[i - offset].service)
+                }
+            })?;
             if i < offset {
                 break;
             }
@@ -277,7 +326,7 @@ impl Wizard {
                 .collect();
             let ns = opts.namespace.clone();
             let name = self.input(
-                &format!("Name of the FailoverService (in namespace {ns})"),
+                &format!("Name (namespace {ns})"),
                 Some(build::default_name(&primary)),
                 |v: &String| {
                     let v = v.trim();
@@ -299,7 +348,7 @@ impl Wizard {
         let name = opts.name.clone().unwrap_or_default();
         if opts.hostname.is_none() {
             let hostname = self.input(
-                "Hostname (clients call it; SMH requires the .global suffix)",
+                "Hostname (ends in .global)",
                 Some(build::default_hostname(&name, &primary)),
                 |v: &String| {
                     let v = v.trim();
@@ -376,9 +425,7 @@ impl Wizard {
                 .collect();
             let checked: Vec<bool> = (0..labels.len()).map(|i| i == 0).collect();
             let chosen = MultiSelect::with_theme(self.theme())
-                .with_prompt(
-                    "Shift the traffic of which services to the FailoverService? (space toggles, enter confirms; none: callers must use the hostname)",
-                )
+                .with_prompt("Shift whose traffic to it? (space toggles, enter confirms)")
                 .items(&labels)
                 .defaults(&checked)
                 .interact_on_opt(&self.term)?;
@@ -406,14 +453,12 @@ impl Wizard {
     }
 
     fn port_input(&self, default: Option<u32>) -> Result<u32, WizardError> {
-        let v = self.input(
-            "Port the hostname listens on",
-            default,
-            |v: &String| match v.trim().parse::<u32>() {
+        let v = self.input("Port", default, |v: &String| {
+            match v.trim().parse::<u32>() {
                 Ok(p) if (1..=65535).contains(&p) => Ok(()),
                 _ => Err("must be between 1 and 65535, inclusive".to_string()),
-            },
-        )?;
+            }
+        })?;
         v.parse::<u32>()
             .map_err(|_| WizardError::Nothing(format!("invalid port {v:?}")))
     }
@@ -444,11 +489,11 @@ impl Wizard {
             "Outlier detection for {} (SMH's defaults: {defaults}).",
             uncovered.join(", ")
         ))?;
-        if self.confirm("Use these values?", true)? {
+        if self.confirm("Use these outlier detection values?", true)? {
             return Ok(());
         }
         let errors = self.input(
-            "Consecutive 5xx errors before a host is ejected",
+            "Consecutive errors before ejecting a host",
             Some(defaults.consecutive_errors),
             |v: &String| match v.trim().parse::<u32>() {
                 Ok(n) if n >= 1 => Ok(()),
@@ -462,7 +507,7 @@ impl Wizard {
             defaults.base_ejection_time,
         )?;
         let percent = self.input(
-            "Max ejection percent (100 lets every host of a service be ejected)",
+            "Max ejection percent",
             Some(defaults.max_ejection_percent),
             |v: &String| match v.trim().parse::<u32>() {
                 Ok(n) if (1..=100).contains(&n) => Ok(()),
@@ -487,7 +532,7 @@ impl Wizard {
 
     fn duration_input(&self, prompt: &str, default: Duration) -> Result<Duration, WizardError> {
         let v = self.input(
-            &format!("{prompt} (e.g. 10s, 500ms, 1m)"),
+            prompt,
             Some(format_proto_duration(default)),
             |v: &String| match parse_duration(v) {
                 Ok(d) if !d.is_zero() => Ok(()),
@@ -496,5 +541,86 @@ impl Wizard {
             },
         )?;
         Ok(parse_duration(&v).unwrap_or(default))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TOPOLOGY: &str = "
+clusters:
+- name: mgmt-cluster
+  mesh: {version: 1.24.2}
+  services:
+  - {name: reviews, namespace: bookinfo, ports: [{name: http, port: 9080}]}
+  - {name: ratings, namespace: bookinfo, ports: [{name: http, port: 9080}]}
+  - name: istiod
+    namespace: istio-system
+    sidecarWorkloads: false
+    ports: [{name: grpc-xds, port: 15010}, {name: https-dns, port: 15012}, {name: https-webhook, port: 443}, {name: http-monitoring, port: 15014}, {name: dns, port: 53, protocol: UDP}]
+- name: remote-cluster
+  mesh: {version: 1.24.2}
+  services:
+  - {name: reviews, namespace: bookinfo, ports: [{port: 9080}]}
+  - {name: frontend, namespace: apps, ports: []}
+";
+
+    fn topology() -> Topology {
+        Topology::parse_bytes("t.yaml", TOPOLOGY.as_bytes()).unwrap()
+    }
+
+    fn labels(items: &[ServiceItem]) -> Vec<&str> {
+        items.iter().map(|i| i.label.as_str()).collect()
+    }
+
+    #[test]
+    fn services_with_sidecars_first_grouped_by_service() {
+        let items = service_items(&topology(), 200);
+        assert_eq!(
+            labels(&items),
+            [
+                "frontend.apps@remote-cluster      no TCP port",
+                "ratings.bookinfo@mgmt-cluster     9080/http",
+                "reviews.bookinfo@mgmt-cluster     9080/http",
+                "reviews.bookinfo@remote-cluster   9080",
+                "istiod.istio-system@mgmt-cluster  443/https-webhook, 15010/grpc-xds, +2 more  (no sidecar: SMH would not discover it)",
+            ]
+        );
+        assert!(!items[4].sidecars && items[3].sidecars);
+    }
+
+    #[test]
+    fn labels_never_wrap() {
+        let items = service_items(&topology(), 50);
+        for i in &items {
+            assert!(i.label.chars().count() <= 50, "{:?}", i.label);
+        }
+        assert_eq!(
+            items[4].label,
+            "istiod.istio-system@mgmt-cluster  443/https-webho…"
+        );
+        assert_eq!(fit("abc", 3), "abc");
+        assert_eq!(fit("abcd", 3), "ab…");
+    }
+
+    #[test]
+    fn the_primary_in_other_clusters_comes_next() {
+        let items = service_items(&topology(), 200);
+        let primary = items[2].service.clone();
+        assert_eq!(service_ref(&primary), "reviews.bookinfo@mgmt-cluster");
+        let next = secondary_order(&items, std::slice::from_ref(&primary));
+        let refs: Vec<String> = next.iter().map(|i| service_ref(&i.service)).collect();
+        assert_eq!(
+            refs,
+            [
+                "reviews.bookinfo@remote-cluster",
+                "frontend.apps@remote-cluster",
+                "ratings.bookinfo@mgmt-cluster",
+                "istiod.istio-system@mgmt-cluster",
+            ]
+        );
+        // Nothing chosen: everything, in list order.
+        assert_eq!(secondary_order(&items, &[]), items);
     }
 }
