@@ -4,6 +4,8 @@ use super::{CmdError, CmdResult, GlobalArgs};
 
 pub mod create;
 
+// Parsed once per run: the size of `create`'s flags does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
     /// Create a FailoverService and the TrafficPolicies it needs (wizard on a terminal, or

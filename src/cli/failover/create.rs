@@ -625,9 +625,10 @@ impl Session {
     }
 }
 
-/// The clusters to read: in the wizard, every cluster a context or the registry names (it
-/// offers the services of all of them); with flags, those the flags name. The state adds
-/// the clusters the stored objects name.
+/// The clusters to read: with flags, those the flags name; in the wizard (which offers the
+/// services of every cluster) the clusters `--cluster` and the registry map, or, when they
+/// map none, every kubeconfig context as a cluster of the same name. The state adds the
+/// clusters the stored objects name (and, with `include_registered`, the mapped ones).
 fn clusters_to_read(contexts: &Contexts, opts: &CreateOptions, all: bool) -> Vec<ClusterName> {
     let mut names: BTreeSet<ClusterName> = opts
         .backing
@@ -641,7 +642,7 @@ fn clusters_to_read(contexts: &Contexts, opts: &CreateOptions, all: bool) -> Vec
             names.insert(ClusterName::new(c));
         }
     }
-    if all {
+    if all && contexts.flag_mappings().is_empty() && contexts.registry().is_empty() {
         names.extend(contexts.mappings().into_iter().map(|m| m.name));
     }
     names.into_iter().collect()

@@ -159,6 +159,12 @@ pub struct Wizard {
     theme: ColorfulTheme,
 }
 
+impl Default for Wizard {
+    fn default() -> Self {
+        Wizard::new()
+    }
+}
+
 impl Wizard {
     pub fn new() -> Self {
         Wizard {
