@@ -37,11 +37,13 @@ pub mod consts {
     /// Istio's endpoint label naming the cluster a workload runs in (multi-primary
     /// per-cluster subsets).
     pub const ISTIO_CLUSTER_LABEL: &str = "topology.istio.io/cluster";
+    /// Annotation on a TrafficPolicy that `kubectl smh failover create` made for one or more
+    /// FailoverServices: their `namespace/name`, comma-separated (a bare `name` means
+    /// `service-mesh-hub/name`). `kubectl smh failover delete --with-policies` deletes such a
+    /// policy together with the FailoverService, unless another FailoverService still needs
+    /// it.
+    pub const CREATED_FOR_ANNOTATION: &str = "failover.kubectl-smh.io/created-for";
     /// Annotation on a Deployment holding the drill's restore plan (JSON, see
     /// `drill::restore::RestorePlan`) while a drill has it broken or may have.
     pub const DRILL_RESTORE_ANNOTATION: &str = "drill.kubectl-smh.io/restore";
-    /// Annotation on a TrafficPolicy that `kubectl smh failover create` made for a
-    /// FailoverService, value `<fs-namespace>/<fs-name>`; `failover delete --with-policies`
-    /// deletes the policies carrying it.
-    pub const CREATED_FOR_ANNOTATION: &str = "failover.kubectl-smh.io/created-for";
 }

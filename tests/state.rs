@@ -4,6 +4,7 @@
 //! kept as an error, the topology cache standing in for it, and missing SMH CRDs.
 
 mod apply_support;
+mod common;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

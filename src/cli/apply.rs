@@ -1,12 +1,860 @@
-//! `kubectl smh apply` (skeleton: to be implemented).
+//! `kubectl smh apply`: validate against the live clusters, store the SMH objects in the
+//! management cluster, apply the Istio objects to every cluster, prune, write status.
 
-use super::{CmdError, CmdResult, GlobalArgs};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 
+use anyhow::anyhow;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
+use crate::cluster::apply::{
+    self, Action, Mode, ObjectDiff, Outcome, Plan, Report, Stored, smh_unchanged,
+};
+use crate::cluster::state::{LiveState, StateOptions, load_state, manifest_id};
+use crate::cluster::{ClusterName, Contexts, Target, targets_banner};
+use crate::model::diag::{Diagnostic, ObjectId, Severity};
+use crate::model::parse::load_paths_with;
+use crate::model::report::dedupe_for_display;
+use crate::model::{FailoverService, Manifest, TrafficPolicy};
+
+/// Validate, store, translate and apply manifests to every cluster, then write status.
+///
+/// Reads every file, directory (its .yaml, .yml and .json files) and stdin (-), and:
+///
+/// 1. reads the SMH objects already in the management cluster and discovers every cluster
+///    they and the input name (meshes, services with sidecar workloads, Istio version,
+///    multi-cluster mode), all clusters at once;
+/// 2. validates the input together with the stored objects against what was discovered
+///    (SMH's rules and messages); any error in the input: nothing is changed, exit 2;
+/// 3. prints the contexts and API servers it will change;
+/// 4. stores the input in the management cluster (server-side apply, field manager
+///    kubectl-smh; your labels and annotations are kept);
+/// 5. translates every SMH object into Istio objects and server-side applies them to their
+///    clusters, all clusters at once; objects already as wanted are not touched;
+/// 6. prunes generated objects no longer wanted: only objects labelled
+///    app.kubernetes.io/managed-by=kubectl-smh and owner.networking.smh.solo.io=service-mesh-hub
+///    (never by name; an object of the same name without the labels is left alone, and is
+///    not taken over);
+/// 7. writes each object's status as SMH's controller did: state, observedGeneration, the
+///    per-mesh (FailoverService) or per-traffic-target (TrafficPolicy) results, errors.
+///
+/// When a cluster cannot be changed, the others still are; the objects that needed it get
+/// state FAILED naming the cluster and the reason, and the exit status is 3. Running the
+/// same command again finishes the job. Exit status: 0 applied, 2 invalid input (nothing
+/// changed), 3 a cluster failed; with --diff, 0 no differences, 1 differences.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+#[command(after_help = "Examples:
+  # The guide's three steps at once
+  kubectl smh apply -f examples/guide/
 
-pub fn run(_g: &GlobalArgs, _args: Args) -> CmdResult {
-    Err(CmdError::invalid(anyhow::anyhow!(
-        "`apply` is not implemented yet"
-    )))
+  # What would change, per cluster, against the live objects
+  kubectl smh apply -f examples/guide/ --diff
+
+  # Send everything with dryRun=All; change nothing
+  kubectl smh apply -f failover.yaml --dry-run=server
+
+  # Keep generated objects that are no longer wanted
+  kubectl smh apply -f policies/ --prune=false")]
+pub struct Args {
+    /// Files, directories (their .yaml, .yml and .json files, not recursing) or - for stdin.
+    /// Repeatable, and comma-separated like kubectl.
+    #[arg(
+        short = 'f',
+        long = "filename",
+        value_name = "FILE",
+        required = true,
+        value_delimiter = ','
+    )]
+    pub filenames: Vec<PathBuf>,
+
+    /// `client`: print what would be applied, per cluster, and change nothing; `server`:
+    /// send every request with dryRun=All (the API servers validate, nothing is stored);
+    /// `none`: apply.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "MODE",
+        default_value = "none",
+        num_args = 0..=1,
+        default_missing_value = "client"
+    )]
+    pub dry_run: DryRun,
+
+    /// Show, per cluster, a unified diff of the live objects against what would be applied
+    /// (the server's dry-run result when it answers), for every object that would be
+    /// created, changed or pruned, and change nothing. Exit status 0: no differences, 1:
+    /// differences.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub diff: bool,
+
+    /// Delete generated objects that are no longer wanted (only objects carrying
+    /// kubectl-smh's labels).
+    #[arg(
+        long,
+        value_name = "BOOL",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub prune: bool,
+}
+
+/// `--dry-run` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DryRun {
+    None,
+    Client,
+    Server,
+}
+
+impl DryRun {
+    fn as_str(self) -> &'static str {
+        match self {
+            DryRun::None => "none",
+            DryRun::Client => "client",
+            DryRun::Server => "server",
+        }
+    }
+}
+
+pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
+    let machine = match g.output {
+        None | Some(OutputFormat::Table) => None,
+        Some(f) => Some(f),
+    };
+    let color = !g.no_color && std::io::stderr().is_terminal();
+
+    let mut loaded = load_paths_with(&args.filenames, &g.namespace);
+    if loaded.has_errors() {
+        print_diagnostics(&loaded.diagnostics, color);
+        return Err(invalid_input(&loaded.diagnostics));
+    }
+    if loaded.manifests.is_empty() {
+        print_diagnostics(&loaded.diagnostics, color);
+        return Err(CmdError::invalid(anyhow!(
+            "no FailoverService or TrafficPolicy in the input; nothing applied"
+        )));
+    }
+    let input = std::mem::take(&mut loaded.manifests);
+    let input_ids: BTreeSet<ObjectId> = input.iter().map(manifest_id).collect();
+
+    let contexts = Contexts::load(&g.context_options())?;
+    let rt = super::cluster::runtime()?;
+    rt.block_on(async {
+        let opts = StateOptions {
+            discovery: g.discovery_options(),
+            overlay: input.clone(),
+            rejected: loaded.rejected.clone(),
+            include_registered: true,
+            ..Default::default()
+        };
+        let state = load_state(&contexts, &opts).await?;
+
+        // Clusters the objects name must be known.
+        check_clusters(&state)?;
+
+        // The input must be valid, alone and with what is stored.
+        let mut input_diags: Vec<Diagnostic> = state
+            .diagnostics
+            .iter()
+            .chain(&state.expected.diagnostics)
+            .filter(|d| d.object.as_ref().is_some_and(|o| input_ids.contains(o)))
+            .cloned()
+            .collect();
+        loaded.fill_positions(&mut input_diags);
+        let mut shown = loaded.diagnostics.clone();
+        shown.extend(input_diags);
+        print_diagnostics(&shown, color);
+        if shown.iter().any(|d| d.severity == Severity::Error) {
+            return Err(invalid_input(&shown));
+        }
+        let warnings = stored_object_warnings(&state, &input_ids);
+        for w in &warnings {
+            eprintln!("warning: {w}");
+        }
+
+        let plan = apply::plan(&state, args.prune);
+        let heading = match (args.diff, args.dry_run) {
+            (true, _) => "Comparing with these contexts and API servers:",
+            (_, DryRun::None) => "These contexts and API servers will be changed:",
+            (_, DryRun::Client) => "Dry run (client): these contexts and API servers would be changed:",
+            (_, DryRun::Server) => {
+                "Dry run (server, dryRun=All): these contexts and API servers are asked:"
+            }
+        };
+        eprint!("{}", targets_banner(&involved_targets(&state, &plan), heading));
+
+        if args.diff {
+            return run_diff(&state, &input, &plan, machine).await;
+        }
+        let report = match args.dry_run {
+            DryRun::Client => predict(&state, &input, &plan),
+            DryRun::Server => apply::commit(&state, &input, &plan, &[], Mode::ServerDryRun).await,
+            DryRun::None => apply::commit(&state, &input, &plan, &[], Mode::Apply).await,
+        };
+        let out = ApplyOutput::new(&state, &plan, &report, args.dry_run, warnings);
+        print_output(&out, machine, g.verbose > 0)?;
+        if report.failed() {
+            Err(CmdError::cluster(anyhow!(
+                "{}",
+                report
+                    .aborted
+                    .clone()
+                    .unwrap_or_else(|| "not every object could be applied (see above); run the command again when the clusters answer".to_string())
+            )))
+        } else {
+            Ok(Exit::Ok)
+        }
+    })
+}
+
+fn invalid_input(diagnostics: &[Diagnostic]) -> CmdError {
+    let n = dedupe_for_display(diagnostics)
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    CmdError::invalid(anyhow!(
+        "invalid input: nothing applied, no cluster changed ({n} error{})",
+        if n == 1 { "" } else { "s" }
+    ))
+}
+
+pub(crate) fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) {
+    let mut stderr = std::io::stderr().lock();
+    for d in dedupe_for_display(diagnostics) {
+        let label = match (d.severity, color) {
+            (Severity::Error, true) => "\x1b[31merror\x1b[0m",
+            (Severity::Warning, true) => "\x1b[33mwarning\x1b[0m",
+            (s, false) => s.as_str(),
+        };
+        let _ = writeln!(stderr, "{label}: {d}");
+    }
+}
+
+/// Fails when a cluster the SMH objects name has no context (exit 2) or could not be
+/// discovered and was never discovered before (exit 3): validating without it would call
+/// its services missing, and pruning would remove what depends on them.
+pub(crate) fn check_clusters(state: &LiveState) -> Result<(), CmdError> {
+    let named: BTreeSet<&ClusterName> = state.referenced.values().flatten().collect();
+    let unresolved: Vec<String> = state
+        .unresolved
+        .iter()
+        .filter(|(c, _)| named.contains(c))
+        .map(|(c, e)| {
+            let by: Vec<String> = state
+                .objects_naming(c)
+                .iter()
+                .map(|id| id.to_string())
+                .collect();
+            format!("{e} (named by {})", by.join(", "))
+        })
+        .collect();
+    if !unresolved.is_empty() {
+        return Err(CmdError::invalid(anyhow!(
+            "nothing changed: {}",
+            unresolved.join("; ")
+        )));
+    }
+    let unknown = state.unknown_clusters();
+    if !unknown.is_empty() {
+        let parts: Vec<String> = unknown
+            .iter()
+            .map(|c| {
+                let why = state
+                    .errors
+                    .get(c)
+                    .map(|e| e.to_string())
+                    .unwrap_or_else(|| format!("cluster {c} was not discovered"));
+                let by: Vec<String> = state
+                    .objects_naming(c)
+                    .iter()
+                    .map(|id| id.to_string())
+                    .collect();
+                format!(
+                    "{why}; no earlier discovery of {c} is cached (configmap \
+                     service-mesh-hub/{} keeps one from every successful apply), so {} \
+                     cannot be validated",
+                    crate::cluster::state::TOPOLOGY_CACHE,
+                    by.join(", ")
+                )
+            })
+            .collect();
+        return Err(CmdError::cluster(anyhow!(
+            "nothing changed: {}",
+            parts.join("; ")
+        )));
+    }
+    Ok(())
+}
+
+/// Warnings about stored objects (not in the input) that are invalid now, and about
+/// clusters standing in from the cache.
+pub(crate) fn stored_object_warnings(state: &LiveState, input: &BTreeSet<ObjectId>) -> Vec<String> {
+    let mut out = stale_warnings(state);
+    for m in &state.merged {
+        let id = manifest_id(m);
+        if input.contains(&id) {
+            continue;
+        }
+        let mut errors: Vec<&str> = state
+            .errors_of(&id)
+            .iter()
+            .map(|d| d.message.as_str())
+            .collect();
+        errors.dedup();
+        if let Some(first) = errors.first() {
+            out.push(format!(
+                "stored {id} is INVALID in the current topology ({}{}); its status says so and \
+                 nothing is generated for it",
+                first,
+                if errors.len() > 1 {
+                    format!(", and {} more", errors.len() - 1)
+                } else {
+                    String::new()
+                }
+            ));
+        }
+    }
+    for (id, e) in &state.unreadable {
+        out.push(format!("stored {id} cannot be read and is ignored: {e}"));
+    }
+    out
+}
+
+/// Clusters that did not answer and stand in from the topology cache.
+pub(crate) fn stale_warnings(state: &LiveState) -> Vec<String> {
+    state
+        .stale
+        .iter()
+        .map(|(c, at)| {
+            let why = state
+                .errors
+                .get(c)
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| format!("cluster {c} was not discovered"));
+            format!("{why}; using its topology as discovered at {at}")
+        })
+        .collect()
+}
+
+/// The management cluster, then every cluster the plan has steps in.
+pub(crate) fn involved_targets(state: &LiveState, plan: &Plan) -> Vec<Target> {
+    state
+        .targets
+        .iter()
+        .filter(|t| {
+            t.mgmt
+                || t.cluster
+                    .as_ref()
+                    .is_some_and(|c| plan.steps.contains_key(c))
+        })
+        .cloned()
+        .collect()
+}
+
+/// What a client dry run would do: the plan's actions as outcomes (blocked clusters fail),
+/// the statuses the objects would get.
+pub(crate) fn predict(state: &LiveState, input: &[Manifest], plan: &Plan) -> Report {
+    let stored = input
+        .iter()
+        .map(|m| {
+            let id = manifest_id(m);
+            let outcome = match state.smh_object(&id) {
+                None => Outcome::Created,
+                Some(s) if smh_unchanged(m, s) => Outcome::Unchanged,
+                Some(_) => Outcome::Configured,
+            };
+            Stored {
+                kind: id.kind,
+                namespace: id.namespace,
+                name: id.name,
+                outcome,
+                generation: 0,
+                error: None,
+            }
+        })
+        .collect::<Vec<_>>();
+    let results: Vec<apply::StepResult> = plan
+        .all()
+        .map(|s| {
+            let (outcome, error) = match plan.blocked.get(&s.cluster) {
+                Some(why) => (Outcome::Failed, Some(why.clone())),
+                None => (
+                    match s.action {
+                        Action::Create => Outcome::Created,
+                        Action::Configure => Outcome::Configured,
+                        Action::Unchanged => Outcome::Unchanged,
+                        Action::Prune => Outcome::Pruned,
+                    },
+                    None,
+                ),
+            };
+            apply::StepResult {
+                cluster: s.cluster.clone(),
+                kind: s.kind.clone(),
+                namespace: s.namespace.clone(),
+                name: s.name.clone(),
+                action: s.action,
+                outcome,
+                error,
+            }
+        })
+        .collect();
+    // Generations as the server would set them: not from the (absent) answers.
+    let statuses = apply::statuses(state, &[], &results);
+    Report {
+        stored,
+        results,
+        statuses,
+        ..Default::default()
+    }
+}
+
+async fn run_diff(
+    state: &LiveState,
+    input: &[Manifest],
+    plan: &Plan,
+    machine: Option<OutputFormat>,
+) -> CmdResult {
+    let (smh, istio) = futures::join!(apply::diff_smh(state, input), apply::diff(state, plan));
+    let diffs: Vec<ObjectDiff> = smh.into_iter().chain(istio).collect();
+    match machine {
+        Some(f) => emit(
+            &serde_json::json!({"diffs": diffs, "blocked": plan.blocked}),
+            f,
+        )?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            let mut current = String::new();
+            for d in &diffs {
+                if d.cluster != current {
+                    let _ = writeln!(out, "# cluster {}", d.cluster);
+                    current = d.cluster.clone();
+                }
+                if let Some(n) = &d.note {
+                    let _ = writeln!(out, "# note: {n}");
+                }
+                let _ = write!(out, "{}", d.diff);
+            }
+        }
+    }
+    for (c, why) in &plan.blocked {
+        eprintln!("error: cluster {c}: {why}");
+    }
+    if !plan.blocked.is_empty() {
+        return Err(CmdError::cluster(anyhow!(
+            "the diff is incomplete: {} cluster(s) could not be compared",
+            plan.blocked.len()
+        )));
+    }
+    Ok(if diffs.is_empty() {
+        Exit::Ok
+    } else {
+        Exit::Failed
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Output
+// ---------------------------------------------------------------------------------------
+
+/// The machine-readable result (`-o yaml|json`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ApplyOutput {
+    pub dry_run: &'static str,
+    pub targets: Vec<Target>,
+    pub smh_objects: Vec<Stored>,
+    pub clusters: Vec<ClusterOutput>,
+    pub statuses: Vec<StatusOutput>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deleted: Vec<DeletedOutput>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ClusterOutput {
+    pub cluster: ClusterName,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    pub created: usize,
+    pub configured: usize,
+    pub unchanged: usize,
+    pub pruned: usize,
+    pub failed: usize,
+    pub objects: Vec<ObjectOutput>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ObjectOutput {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub action: Action,
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The object to apply (client dry run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<Value>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct StatusOutput {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub state: &'static str,
+    pub status: Value,
+    /// Whether this run wrote it.
+    pub written: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DeletedOutput {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ApplyOutput {
+    pub(crate) fn new(
+        state: &LiveState,
+        plan: &Plan,
+        report: &Report,
+        dry_run: DryRun,
+        warnings: Vec<String>,
+    ) -> ApplyOutput {
+        let mut clusters = Vec::new();
+        for (cluster, steps) in &plan.steps {
+            let results: BTreeMap<_, _> = report.results.iter().map(|r| (r.key(), r)).collect();
+            let objects: Vec<ObjectOutput> = steps
+                .iter()
+                .map(|s| {
+                    let r = results.get(&s.key());
+                    ObjectOutput {
+                        kind: s.kind.clone(),
+                        namespace: s.namespace.clone(),
+                        name: s.name.clone(),
+                        action: s.action,
+                        // A step not run (the run stopped before the clusters) is failed.
+                        outcome: r.map(|r| r.outcome).unwrap_or(Outcome::Failed),
+                        error: r
+                            .and_then(|r| r.error.clone())
+                            .or_else(|| report.aborted.as_ref().map(|_| "not run".to_string())),
+                        object: (dry_run == DryRun::Client)
+                            .then(|| s.desired.clone())
+                            .flatten(),
+                    }
+                })
+                .collect();
+            let count = |o: Outcome| objects.iter().filter(|x| x.outcome == o).count();
+            clusters.push(ClusterOutput {
+                cluster: cluster.clone(),
+                context: state
+                    .client(cluster)
+                    .map(|c| c.target.context.as_str().to_string()),
+                created: count(Outcome::Created),
+                configured: count(Outcome::Configured),
+                unchanged: count(Outcome::Unchanged),
+                pruned: count(Outcome::Pruned),
+                failed: count(Outcome::Failed),
+                objects,
+            });
+        }
+        let writes: BTreeMap<ObjectId, bool> = report
+            .status_writes
+            .iter()
+            .map(|w| {
+                (
+                    ObjectId {
+                        kind: w.kind.clone(),
+                        namespace: w.namespace.clone(),
+                        name: w.name.clone(),
+                    },
+                    w.written,
+                )
+            })
+            .collect();
+        let statuses = report
+            .statuses
+            .iter()
+            .map(|(id, s)| StatusOutput {
+                kind: id.kind.clone(),
+                namespace: id.namespace.clone(),
+                name: id.name.clone(),
+                state: s.state().as_str(),
+                status: s.to_value(),
+                written: writes.get(id).copied().unwrap_or(false),
+            })
+            .collect();
+        let mut errors: Vec<String> = Vec::new();
+        errors.extend(report.aborted.clone());
+        errors.extend(report.status_writes.iter().filter_map(|w| {
+            w.error.as_ref().map(|e| {
+                format!(
+                    "writing the status of {} {}/{}: {e}",
+                    w.kind, w.namespace, w.name
+                )
+            })
+        }));
+        let mut warnings = warnings;
+        warnings.extend(report.cache_warning.clone());
+        ApplyOutput {
+            dry_run: dry_run.as_str(),
+            targets: involved_targets(state, plan),
+            smh_objects: report.stored.clone(),
+            clusters,
+            statuses,
+            deleted: report
+                .deleted
+                .iter()
+                .map(|(id, e)| DeletedOutput {
+                    kind: id.kind.clone(),
+                    namespace: id.namespace.clone(),
+                    name: id.name.clone(),
+                    error: e.clone(),
+                })
+                .collect(),
+            warnings,
+            errors,
+        }
+    }
+}
+
+pub(crate) fn emit(value: &impl Serialize, format: OutputFormat) -> Result<(), CmdError> {
+    let text = match format {
+        OutputFormat::Json => serde_json::to_string_pretty(value)
+            .map(|s| s + "\n")
+            .map_err(|e| CmdError::failed(anyhow!("rendering JSON: {e}")))?,
+        _ => crate::render::yaml::to_yaml(value).map_err(CmdError::failed)?,
+    };
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(CmdError::failed(anyhow!("writing the output: {e}"))),
+    }
+}
+
+/// `failoverservice.networking.smh.solo.io/reviews-failover`.
+fn smh_resource_name(kind: &str, name: &str) -> String {
+    let plural_kind = if kind == FailoverService::KIND {
+        "failoverservice"
+    } else if kind == TrafficPolicy::KIND {
+        "trafficpolicy"
+    } else {
+        kind
+    };
+    format!("{plural_kind}.{}/{name}", crate::consts::SMH_GROUP)
+}
+
+fn dry_suffix(dry_run: &str) -> &'static str {
+    match dry_run {
+        "client" => " (dry run)",
+        "server" => " (server dry run)",
+        _ => "",
+    }
+}
+
+/// The human report: per cluster the objects that changed (all with `verbose`), a summary
+/// table, the statuses.
+pub(crate) fn print_output(
+    out: &ApplyOutput,
+    machine: Option<OutputFormat>,
+    verbose: bool,
+) -> Result<(), CmdError> {
+    if let Some(f) = machine {
+        emit(out, f)?;
+        for e in &out.errors {
+            eprintln!("error: {e}");
+        }
+        return Ok(());
+    }
+    let dry = dry_suffix(out.dry_run);
+    let mut text = String::new();
+    let mgmt = out
+        .targets
+        .iter()
+        .find(|t| t.mgmt)
+        .map(|t| t.display_name().to_string())
+        .unwrap_or_else(|| "management cluster".to_string());
+    let smh_lines: Vec<String> = out
+        .smh_objects
+        .iter()
+        .filter(|s| verbose || s.outcome != Outcome::Unchanged)
+        .map(|s| {
+            let mut line = format!(
+                "  {} -n {} {}{dry}",
+                smh_resource_name(&s.kind, &s.name),
+                s.namespace,
+                s.outcome.as_str()
+            );
+            if let Some(e) = &s.error {
+                line.push_str(&format!(": {e}"));
+            }
+            line
+        })
+        .chain(out.deleted.iter().map(|d| {
+            format!(
+                "  {} -n {} {}{dry}",
+                smh_resource_name(&d.kind, &d.name),
+                d.namespace,
+                match &d.error {
+                    None => "deleted".to_string(),
+                    Some(e) => format!("not deleted: {e}"),
+                }
+            )
+        }))
+        .collect();
+    let mut printed_mgmt = false;
+    if !smh_lines.is_empty() {
+        text.push_str(&format!("{mgmt} (management):\n"));
+        for l in &smh_lines {
+            text.push_str(l);
+            text.push('\n');
+        }
+        printed_mgmt = true;
+    }
+    for c in &out.clusters {
+        let lines: Vec<String> = c
+            .objects
+            .iter()
+            .filter(|o| verbose || o.outcome != Outcome::Unchanged)
+            .map(|o| {
+                let resource = format!(
+                    "{}.{}/{}",
+                    o.kind.to_ascii_lowercase(),
+                    crate::istio::GROUP,
+                    o.name
+                );
+                match (&o.error, o.outcome) {
+                    (Some(e), _) => format!("  {resource} -n {} failed: {e}", o.namespace),
+                    (None, outcome) => {
+                        format!("  {resource} -n {} {}{dry}", o.namespace, outcome.as_str())
+                    }
+                }
+            })
+            .collect();
+        if lines.is_empty() {
+            continue;
+        }
+        if !(printed_mgmt && c.cluster.as_str() == mgmt) {
+            text.push_str(&format!("{}:\n", c.cluster));
+        }
+        for l in lines {
+            text.push_str(&l);
+            text.push('\n');
+        }
+    }
+    if !out.clusters.is_empty() {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        let mut rows = vec![vec![
+            "CLUSTER".to_string(),
+            "CREATED".into(),
+            "CONFIGURED".into(),
+            "UNCHANGED".into(),
+            "PRUNED".into(),
+            "FAILED".into(),
+        ]];
+        for c in &out.clusters {
+            rows.push(vec![
+                c.cluster.to_string(),
+                c.created.to_string(),
+                c.configured.to_string(),
+                c.unchanged.to_string(),
+                c.pruned.to_string(),
+                c.failed.to_string(),
+            ]);
+        }
+        text.push_str(&super::cluster::columns(&rows));
+    } else if out
+        .smh_objects
+        .iter()
+        .all(|s| s.outcome == Outcome::Unchanged)
+    {
+        text.push_str("nothing to change\n");
+    }
+    if !out.statuses.is_empty() {
+        text.push('\n');
+        let mut rows = vec![vec!["OBJECT".to_string(), "STATE".into()]];
+        for s in &out.statuses {
+            rows.push(vec![
+                format!("{} -n {}", smh_resource_name(&s.kind, &s.name), s.namespace),
+                s.state.to_string(),
+            ]);
+        }
+        text.push_str(&super::cluster::columns(&rows));
+        for s in &out.statuses {
+            if let Ok(status) = serde_json::from_value::<StatusErrors>(s.status.clone()) {
+                for (target, e) in status.all() {
+                    let at = target.map(|t| format!(" [{t}]")).unwrap_or_default();
+                    text.push_str(&format!(
+                        "  {} {}/{}{at}: {e}\n",
+                        s.kind, s.namespace, s.name
+                    ));
+                }
+            }
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+    for w in &out.warnings {
+        eprintln!("warning: {w}");
+    }
+    Ok(())
+}
+
+/// The errors of a written status, wherever they are.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusErrors {
+    #[serde(default)]
+    errors: Vec<String>,
+    #[serde(default)]
+    meshes: BTreeMap<String, EntryErrors>,
+    #[serde(default)]
+    traffic_targets: BTreeMap<String, EntryErrors>,
+}
+
+#[derive(serde::Deserialize)]
+struct EntryErrors {
+    #[serde(default)]
+    errors: Vec<String>,
+}
+
+impl StatusErrors {
+    fn all(&self) -> Vec<(Option<&str>, &str)> {
+        self.errors
+            .iter()
+            .map(|e| (None, e.as_str()))
+            .chain(
+                self.meshes
+                    .iter()
+                    .chain(&self.traffic_targets)
+                    .flat_map(|(k, v)| {
+                        v.errors.iter().map(move |e| (Some(k.as_str()), e.as_str()))
+                    }),
+            )
+            .collect()
+    }
 }

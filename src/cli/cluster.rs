@@ -228,7 +228,7 @@ fn list(g: &GlobalArgs) -> CmdResult {
 }
 
 /// kubectl-style columns: left-aligned, three spaces apart, no borders.
-fn columns(rows: &[Vec<String>]) -> String {
+pub(crate) fn columns(rows: &[Vec<String>]) -> String {
     let n = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..n)
         .map(|i| {

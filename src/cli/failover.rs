@@ -1,4 +1,4 @@
-//! `kubectl smh failover create|list|delete|test` (skeleton: to be implemented).
+//! `kubectl smh failover create|list|delete|test`.
 
 use super::{CmdError, CmdResult, GlobalArgs};
 
@@ -11,10 +11,12 @@ pub enum Command {
     /// Create a FailoverService and the TrafficPolicies it needs (wizard on a terminal, or
     /// flags).
     Create(create::Args),
-    /// List FailoverServices.
-    List,
-    /// Delete a FailoverService and everything generated for it.
-    Delete { name: String },
+    /// List FailoverServices in all namespaces.
+    #[command(long_about = super::failover_list::LONG_ABOUT)]
+    List(super::failover_list::Args),
+    /// Delete a FailoverService and everything generated for it, in every cluster.
+    #[command(long_about = super::failover_delete::LONG_ABOUT)]
+    Delete(super::failover_delete::Args),
     /// Non-destructive test: preflight checks plus probe traffic.
     Test { name: String },
 }
@@ -22,8 +24,10 @@ pub enum Command {
 pub fn run(g: &GlobalArgs, cmd: Command) -> CmdResult {
     match cmd {
         Command::Create(args) => create::run(g, args),
-        _ => Err(CmdError::invalid(anyhow::anyhow!(
-            "`failover` is not implemented yet"
+        Command::List(args) => super::failover_list::run(g, args),
+        Command::Delete(args) => super::failover_delete::run(g, args),
+        Command::Test { .. } => Err(CmdError::invalid(anyhow::anyhow!(
+            "`failover test` is not implemented yet"
         ))),
     }
 }

@@ -17,6 +17,8 @@ pub mod demo;
 pub mod describe;
 pub mod drill;
 pub mod failover;
+pub mod failover_delete;
+pub mod failover_list;
 pub mod install;
 pub mod translate;
 pub mod validate;

@@ -7,8 +7,11 @@
 //! - [`error`]: [`ConfigError`] (exit 2) and [`ClusterError`] (exit 3);
 //! - [`discovery`]: one concurrent sweep over all clusters → Topology;
 //! - [`probe`]: probe requests through `pods/portforward`;
-//! - [`state`]: the live state (SMH objects, topology, expected and live generated objects).
+//! - [`state`]: the live state (SMH objects, topology, expected and live generated objects);
+//! - [`status`]: SMH status as SMH's controller wrote it (pure);
+//! - [`apply`]: plan, server-side apply, prune, store SMH objects and status, diff.
 
+pub mod apply;
 pub mod context;
 pub mod discovery;
 pub mod error;
@@ -16,6 +19,7 @@ pub mod names;
 pub mod probe;
 pub mod registry;
 pub mod state;
+pub mod status;
 pub mod target;
 
 pub use context::{ClusterClient, ContextOptions, Contexts, KubeconfigOrigin, KubeconfigSet};

@@ -307,6 +307,22 @@ pub fn is_ours_in(o: &DynamicObject, cluster: &str) -> bool {
 }
 
 impl LiveState {
+    /// Leaves objects out of the merged set and recomputes validation and the expected
+    /// objects (no request is sent): what the state would be without them.
+    pub fn remove_objects(&mut self, ids: &[ObjectId]) {
+        self.merged.retain(|m| !ids.contains(&manifest_id(m)));
+        self.referenced.retain(|id, _| !ids.contains(id));
+        let opts = ValidateOptions {
+            complete: true,
+            rejected: Vec::new(),
+        };
+        self.diagnostics = validate_with(&self.merged, &self.topology, &opts);
+        self.expected = translate(
+            &translatable(&self.merged, &self.diagnostics),
+            &self.topology,
+        );
+    }
+
     /// The client of a cluster.
     pub fn client(&self, cluster: &ClusterName) -> Option<&ClusterClient> {
         self.clients.get(cluster)
@@ -782,6 +798,29 @@ pub fn generation_observed(m: &Manifest) -> bool {
         SmhObject::TrafficPolicy(tp) => tp.status.as_ref().map(|s| s.observed_generation),
     };
     observed == Some(generation)
+}
+
+/// The SMH objects of one kind (`FailoverService` or `TrafficPolicy`) stored in the
+/// management cluster, all namespaces, sorted; and those that could not be read.
+pub async fn read_smh_objects(
+    c: &ClusterClient,
+    kind: &str,
+) -> Result<(Vec<Manifest>, Vec<(ObjectId, String)>), ClusterError> {
+    let plural = if kind == FailoverService::KIND {
+        FailoverService::PLURAL
+    } else {
+        TrafficPolicy::PLURAL
+    };
+    let mut ok = Vec::new();
+    let mut bad = Vec::new();
+    for o in list_smh(c, kind, plural).await? {
+        match to_manifest(c.target.display_name(), o) {
+            Ok(m) => ok.push(m),
+            Err(e) => bad.push(e),
+        }
+    }
+    ok.sort_by_key(manifest_id);
+    Ok((ok, bad))
 }
 
 /// Lists one SMH kind in all namespaces of the management cluster, as dynamic objects.

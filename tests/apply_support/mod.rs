@@ -179,3 +179,78 @@ pub async fn get(
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, ar);
     api.get_opt(name).await.unwrap()
 }
+
+/// The output of a command.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Runs `kubectl smh ARGS` (the binary under test) against the fleet's kubeconfig, with a
+/// registry file in `dir`, off the async threads.
+pub async fn smh(kubeconfig: &Path, dir: &Path, args: &[&str]) -> Run {
+    let kc = kubeconfig.to_path_buf();
+    let reg = dir.join("clusters.yaml");
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let cwd = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    tokio::task::spawn_blocking(move || {
+        let out = assert_cmd::cargo::cargo_bin_cmd!("kubectl-smh")
+            .env("KUBECONFIG", &kc)
+            .env("KUBECTL_SMH_CONFIG", &reg)
+            .env("NO_COLOR", "1")
+            .current_dir(cwd)
+            .args(&args)
+            .output()
+            .expect("kubectl-smh runs");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    })
+    .await
+    .unwrap()
+}
+
+/// Real kubectl (`$SMH_KUBECTL` or on PATH) in a sandbox (its own HOME and cache), or
+/// `None` after a SKIP line (a failure with `SMH_REQUIRE_PEERS=1`).
+pub fn kubectl() -> Option<PathBuf> {
+    crate::common::peer("kubectl", "SMH_KUBECTL")
+}
+
+/// `kubectl ARGS` against the fleet; stdout, or a panic with stderr.
+pub async fn kubectl_ok(kubectl: &Path, kubeconfig: &Path, dir: &Path, args: &[&str]) -> String {
+    let out = tokio::process::Command::new(kubectl)
+        .args(args)
+        .env("KUBECONFIG", kubeconfig)
+        .env("KUBECACHEDIR", dir.join("kubectl-cache"))
+        .env("HOME", dir)
+        .output()
+        .await
+        .expect("kubectl runs");
+    assert!(
+        out.status.success(),
+        "kubectl {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The `status` of an SMH object, read through the kube client.
+pub async fn smh_status(client: &kube::Client, kind: &str, ns: &str, name: &str) -> Value {
+    get(client, &smh_ar(kind), ns, name)
+        .await
+        .map(|o| o.data.get("status").cloned().unwrap_or(Value::Null))
+        .unwrap_or(Value::Null)
+}

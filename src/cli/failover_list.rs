@@ -1,0 +1,224 @@
+//! `kubectl smh failover list`.
+
+use std::io::Write;
+
+use anyhow::anyhow;
+use serde_json::Value;
+
+use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
+use crate::cluster::Contexts;
+use crate::cluster::state::read_smh_objects;
+use crate::model::types::{ApprovalState, FailoverService};
+use crate::model::{Manifest, SmhObject};
+
+pub const LONG_ABOUT: &str = "List the FailoverServices stored in the management cluster, in all \
+namespaces: NAME, NAMESPACE, HOSTNAME, PORT, the BACKING services in priority order \
+(service.namespace@cluster), the STATE of the last apply (\"(stale)\" when the object changed \
+since) and AGE. -o yaml|json prints the objects as a List.";
+
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  kubectl smh failover list
+  kubectl smh failover list -o yaml")]
+pub struct Args {}
+
+pub fn run(g: &GlobalArgs, _args: Args) -> CmdResult {
+    let contexts = Contexts::load(&g.context_options())?;
+    let target = contexts.mgmt_target(&[])?;
+    let rt = super::cluster::runtime()?;
+    let (objects, unreadable) = rt.block_on(async {
+        let c = contexts.client(&target).await?;
+        read_smh_objects(&c, FailoverService::KIND)
+            .await
+            .map_err(CmdError::from)
+    })?;
+    for (id, e) in &unreadable {
+        eprintln!("warning: {id} cannot be read: {e}");
+    }
+    let fss: Vec<&FailoverService> = objects
+        .iter()
+        .filter_map(|m: &Manifest| match &m.object {
+            SmhObject::FailoverService(fs) => Some(fs),
+            _ => None,
+        })
+        .collect();
+    let text = match g.output {
+        Some(f @ (OutputFormat::Yaml | OutputFormat::Json)) => {
+            let items: Vec<Value> = fss
+                .iter()
+                .map(|fs| serde_json::to_value(fs).unwrap_or(Value::Null))
+                .collect();
+            let list = crate::render::json::list(&items);
+            match f {
+                OutputFormat::Json => crate::render::json::to_pretty(&list),
+                _ => crate::render::yaml::to_yaml(&list).map_err(CmdError::failed)?,
+            }
+        }
+        _ => {
+            if fss.is_empty() {
+                eprintln!("No FailoverServices found in {}.", target.display_name());
+                return Ok(Exit::Ok);
+            }
+            let now = jiff::Timestamp::now();
+            let mut rows = vec![
+                [
+                    "NAME",
+                    "NAMESPACE",
+                    "HOSTNAME",
+                    "PORT",
+                    "BACKING",
+                    "STATE",
+                    "AGE",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ];
+            rows.extend(fss.iter().map(|fs| row(fs, now)));
+            super::cluster::columns(&rows)
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Ok(Exit::Ok),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Ok),
+        Err(e) => Err(CmdError::failed(anyhow!("writing the output: {e}"))),
+    }
+}
+
+/// One table row.
+pub fn row(fs: &FailoverService, now: jiff::Timestamp) -> Vec<String> {
+    let port = fs
+        .spec
+        .port
+        .as_ref()
+        .map(|p| {
+            if p.protocol.is_empty() {
+                p.number.to_string()
+            } else {
+                format!("{}/{}", p.number, p.protocol)
+            }
+        })
+        .unwrap_or_else(|| "<none>".into());
+    let backing: Vec<String> = fs
+        .spec
+        .backing_services
+        .iter()
+        .filter_map(|b| b.kube_service.as_ref())
+        .map(|k| format!("{}.{}@{}", k.name, k.namespace, k.cluster_name))
+        .collect();
+    let generation = fs.metadata.generation.unwrap_or(0);
+    let state = match &fs.status {
+        None => ApprovalState::Pending.as_str().to_string(),
+        Some(s) if s.observed_generation != generation => format!("{} (stale)", s.state.as_str()),
+        Some(s) => s.state.as_str().to_string(),
+    };
+    let age = fs
+        .metadata
+        .creation_timestamp
+        .as_ref()
+        .map(|t| age(now, t.0))
+        .unwrap_or_else(|| "<unknown>".into());
+    vec![
+        fs.metadata.name.clone().unwrap_or_default(),
+        fs.metadata.namespace.clone().unwrap_or_default(),
+        if fs.spec.hostname.is_empty() {
+            "<none>".into()
+        } else {
+            fs.spec.hostname.clone()
+        },
+        port,
+        if backing.is_empty() {
+            "<none>".into()
+        } else {
+            backing.join(",")
+        },
+        state,
+        age,
+    ]
+}
+
+/// kubectl's age: `45s`, `5m`, `3h`, `2d`, `400d`, with a second unit while it is small
+/// (`2m30s`, `5h10m`, `3d4h`), as `kubectl get` prints it.
+pub fn age(now: jiff::Timestamp, then: jiff::Timestamp) -> String {
+    let secs = (now.as_second() - then.as_second()).max(0);
+    let (m, h, d) = (secs / 60, secs / 3600, secs / 86400);
+    if secs < 120 {
+        format!("{secs}s")
+    } else if m < 10 {
+        let s = secs % 60;
+        if s == 0 {
+            format!("{m}m")
+        } else {
+            format!("{m}m{s}s")
+        }
+    } else if h < 3 {
+        format!("{m}m")
+    } else if h < 8 {
+        let mm = m % 60;
+        if mm == 0 {
+            format!("{h}h")
+        } else {
+            format!("{h}h{mm}m")
+        }
+    } else if h < 48 {
+        format!("{h}h")
+    } else if d < 8 {
+        let hh = h % 24;
+        if hh == 0 {
+            format!("{d}d")
+        } else {
+            format!("{d}d{hh}h")
+        }
+    } else {
+        format!("{d}d")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_like_kubectl() {
+        let t0: jiff::Timestamp = "2025-01-01T00:00:00Z".parse().unwrap();
+        let at = |s: i64| {
+            age(
+                jiff::Timestamp::from_second(t0.as_second() + s).unwrap(),
+                t0,
+            )
+        };
+        assert_eq!(at(5), "5s");
+        assert_eq!(at(150), "2m30s");
+        assert_eq!(at(600), "10m");
+        assert_eq!(at(3 * 3600 + 600), "3h10m");
+        assert_eq!(at(10 * 3600), "10h");
+        assert_eq!(at(3 * 86400 + 4 * 3600), "3d4h");
+        assert_eq!(at(30 * 86400), "30d");
+    }
+
+    #[test]
+    fn rows_show_backing_services_in_priority_order() {
+        let loaded = crate::model::parse::parse_str(
+            "fs.yaml",
+            include_str!("../../examples/guide/2-failover-service.yaml"),
+        );
+        let SmhObject::FailoverService(fs) = &loaded.manifests[0].object else {
+            panic!()
+        };
+        let r = row(fs, jiff::Timestamp::now());
+        assert_eq!(
+            r[..6],
+            [
+                "reviews-failover",
+                "service-mesh-hub",
+                "reviews-failover.bookinfo.global",
+                "9080/http",
+                "reviews.bookinfo@mgmt-cluster,reviews.bookinfo@remote-cluster",
+                "PENDING"
+            ]
+        );
+    }
+}

@@ -1,0 +1,303 @@
+//! `kubectl smh failover list` and `kubectl smh failover delete` against the simulated demo
+//! clusters (in process), through the binary.
+
+mod apply_support;
+mod common;
+
+use std::time::Duration;
+
+use apply_support::*;
+use serde_json::Value;
+
+use kubectl_smh::model::topology::MultiClusterMode;
+
+/// The guide's manifests with the two policies annotated as `failover create` annotates
+/// them, plus a second FailoverService over the same services (which needs the outlier
+/// policy too).
+fn annotated_guide(dir: &std::path::Path, second: bool) -> String {
+    let ann = |text: String, name: &str| {
+        text.replacen(
+            &format!("  name: {name}\n"),
+            &format!(
+                "  name: {name}\n  annotations:\n    failover.kubectl-smh.io/created-for: service-mesh-hub/reviews-failover\n"
+            ),
+            1,
+        )
+    };
+    let read = |n| std::fs::read_to_string(guide_file(n)).unwrap();
+    let mut text = ann(read(1), "mgmt-reviews-outlier");
+    text.push_str("\n---\n");
+    text.push_str(&read(2));
+    text.push_str("\n---\n");
+    text.push_str(&ann(read(3), "reviews-shift-failover"));
+    if second {
+        text.push_str("\n---\n");
+        text.push_str(
+            &read(2)
+                .replace("name: reviews-failover", "name: reviews-failover-2")
+                .replace(
+                    "reviews-failover.bookinfo.global",
+                    "reviews-failover-2.bookinfo.global",
+                ),
+        );
+    }
+    let path = dir.join(if second { "two.yaml" } else { "one.yaml" });
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_and_delete() {
+    let fleet = demo_fleet(MultiClusterMode::Global).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = contexts(&fleet, dir.path(), Duration::from_secs(5));
+    wait_for_bookinfo(&ctx).await;
+    let kc = kubeconfig(&fleet, dir.path());
+    let mgmt = fleet.cluster("mgmt-cluster").unwrap().client().unwrap();
+    let remote = fleet.cluster("remote-cluster").unwrap().client().unwrap();
+    let run = |args: &'static [&'static str]| smh(&kc, dir.path(), args);
+
+    let r = run(&["failover", "list"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.stdout, "");
+    assert!(
+        r.stderr
+            .contains("No FailoverServices found in mgmt-cluster."),
+        "{r:?}"
+    );
+
+    let r = smh(
+        &kc,
+        dir.path(),
+        &["apply", "-f", &guide_dir().display().to_string()],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+
+    let r = run(&["failover", "list"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{r:?}");
+    let cols: Vec<&str> = lines[1].split_whitespace().collect();
+    assert_eq!(
+        cols[..6],
+        [
+            "reviews-failover",
+            "service-mesh-hub",
+            "reviews-failover.bookinfo.global",
+            "9080/http",
+            "reviews.bookinfo@mgmt-cluster,reviews.bookinfo@remote-cluster",
+            "ACCEPTED"
+        ]
+    );
+    assert!(lines[0].starts_with("NAME "), "{r:?}");
+    let r = run(&["failover", "list", "-o", "json"]).await;
+    let list: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(list["kind"], "List");
+    assert_eq!(list["items"][0]["metadata"]["name"], "reviews-failover");
+    assert_eq!(list["items"][0]["status"]["state"], "ACCEPTED");
+
+    // No terminal and no --yes: refused, nothing changed.
+    let before = (istio_versions(&mgmt).await, smh_versions(&mgmt).await);
+    let r = run(&["failover", "delete", "reviews-failover"]).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("pass --yes (-y) to delete"), "{r:?}");
+    assert!(
+        r.stderr
+            .contains("delete EnvoyFilter istio-system/reviews-failover"),
+        "the plan is shown: {r:?}"
+    );
+    let r = run(&["failover", "delete", "reviews-failover", "--dry-run"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains(
+            "serviceentry.networking.istio.io/reviews-failover -n service-mesh-hub pruned (dry run)"
+        ),
+        "{r:?}"
+    );
+    let r = run(&["failover", "delete", "nope", "--yes"]).await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("FailoverService service-mesh-hub/nope not found in mgmt-cluster; the FailoverServices are: service-mesh-hub/reviews-failover"), "{r:?}");
+    assert_eq!(
+        (istio_versions(&mgmt).await, smh_versions(&mgmt).await),
+        before
+    );
+
+    // Delete: its ServiceEntry, EnvoyFilter and the client-side DestinationRule go, and the
+    // VirtualService of the shift policy (which is now INVALID, and says so).
+    let r = run(&["failover", "delete", "reviews-failover", "--yes"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("will be INVALID"), "{r:?}");
+    for (kind, ns, name) in [
+        ("ServiceEntry", "service-mesh-hub", "reviews-failover"),
+        ("EnvoyFilter", "istio-system", "reviews-failover"),
+        (
+            "DestinationRule",
+            "istio-system",
+            "reviews-bookinfo-remote-cluster",
+        ),
+        ("VirtualService", "bookinfo", "reviews"),
+    ] {
+        assert!(
+            get(&mgmt, &istio_ar(kind), ns, name).await.is_none(),
+            "{kind} {ns}/{name} deleted"
+        );
+    }
+    for client in [&mgmt, &remote] {
+        assert!(
+            get(client, &istio_ar("DestinationRule"), "bookinfo", "reviews")
+                .await
+                .is_some(),
+            "outlier detection stays"
+        );
+    }
+    assert!(
+        get(
+            &mgmt,
+            &smh_ar("FailoverService"),
+            "service-mesh-hub",
+            "reviews-failover"
+        )
+        .await
+        .is_none()
+    );
+    let shift = smh_status(&mgmt, "TrafficPolicy", "bookinfo", "reviews-shift-failover").await;
+    assert_eq!(shift["state"], "INVALID", "{shift}");
+    fleet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_with_policies_keeps_shared_ones() {
+    let fleet = demo_fleet(MultiClusterMode::Global).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = contexts(&fleet, dir.path(), Duration::from_secs(5));
+    wait_for_bookinfo(&ctx).await;
+    let kc = kubeconfig(&fleet, dir.path());
+    let mgmt = fleet.cluster("mgmt-cluster").unwrap().client().unwrap();
+    let remote = fleet.cluster("remote-cluster").unwrap().client().unwrap();
+
+    // Two FailoverServices over reviews: the outlier policy is shared; the shift policy
+    // shifts to reviews-failover only.
+    let two = annotated_guide(dir.path(), true);
+    let r = smh(&kc, dir.path(), &["apply", "-f", &two]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = smh(
+        &kc,
+        dir.path(),
+        &[
+            "failover",
+            "delete",
+            "reviews-failover",
+            "--with-policies",
+            "--yes",
+        ],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("keeping TrafficPolicy service-mesh-hub/mgmt-reviews-outlier: its outlier detection covers reviews.bookinfo@mgmt-cluster, a backing service of FailoverService service-mesh-hub/reviews-failover-2"),
+        "{r:?}"
+    );
+    let tp = smh_ar("TrafficPolicy");
+    assert!(
+        get(&mgmt, &tp, "service-mesh-hub", "mgmt-reviews-outlier")
+            .await
+            .is_some()
+    );
+    assert!(
+        get(&mgmt, &tp, "bookinfo", "reviews-shift-failover")
+            .await
+            .is_none()
+    );
+    assert!(
+        get(&mgmt, &istio_ar("VirtualService"), "bookinfo", "reviews")
+            .await
+            .is_none()
+    );
+    assert!(
+        get(
+            &mgmt,
+            &istio_ar("ServiceEntry"),
+            "service-mesh-hub",
+            "reviews-failover-2"
+        )
+        .await
+        .is_some()
+    );
+
+    // The last FailoverService goes with its policy: nothing generated is left.
+    let r = smh(
+        &kc,
+        dir.path(),
+        &[
+            "failover",
+            "delete",
+            "reviews-failover-2",
+            "--with-policies",
+            "--yes",
+        ],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "no TrafficPolicy was created for FailoverService service-mesh-hub/reviews-failover-2"
+        ),
+        "{r:?}"
+    );
+    // mgmt-reviews-outlier was created for reviews-failover only (which is gone): it stays,
+    // since nothing says it belongs to reviews-failover-2, and keeps its DestinationRules.
+    assert!(
+        get(&mgmt, &tp, "service-mesh-hub", "mgmt-reviews-outlier")
+            .await
+            .is_some()
+    );
+    let left: Vec<String> = istio_versions(&mgmt)
+        .await
+        .into_iter()
+        .chain(istio_versions(&remote).await)
+        .filter(|(_, _, name, _)| !name.contains(".global") && !name.starts_with("virtual-mesh"))
+        .map(|(k, ns, n, _)| format!("{k} {ns}/{n}"))
+        .collect();
+    assert_eq!(
+        left,
+        [
+            "DestinationRule bookinfo/reviews",
+            "DestinationRule bookinfo/reviews"
+        ],
+        "only the outlier DestinationRules are left"
+    );
+
+    // Annotated for one FailoverService only, the outlier policy goes with it.
+    let one = annotated_guide(dir.path(), false);
+    assert_eq!(smh(&kc, dir.path(), &["apply", "-f", &one]).await.code, 0);
+    let r = smh(
+        &kc,
+        dir.path(),
+        &[
+            "failover",
+            "delete",
+            "reviews-failover",
+            "--with-policies",
+            "--yes",
+        ],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        get(&mgmt, &tp, "service-mesh-hub", "mgmt-reviews-outlier")
+            .await
+            .is_none()
+    );
+    assert!(
+        get(&mgmt, &istio_ar("DestinationRule"), "bookinfo", "reviews")
+            .await
+            .is_none()
+    );
+    assert!(
+        get(&remote, &istio_ar("DestinationRule"), "bookinfo", "reviews")
+            .await
+            .is_none()
+    );
+    fleet.shutdown().await;
+}
