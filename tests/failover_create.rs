@@ -8,6 +8,7 @@
 //!   enter; and Ctrl-C at a prompt ends with 130 and changes nothing.
 
 mod apply_support;
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -68,21 +69,24 @@ fn guide_values() -> Vec<Value> {
         .collect()
 }
 
+/// The object without its `failover.kubectl-smh.io/created-for` annotation (the guide's
+/// manifests have none), checking its value on the way.
 fn without_created_for(mut v: Value) -> Value {
-    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-        if let Some(a) = meta.get("annotations").and_then(Value::as_object) {
-            if v_kind_is_policy(a) {
-                meta.remove("annotations");
-            }
-        }
+    if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut)
+        && let Some(a) = meta.get("annotations").and_then(Value::as_object)
+    {
+        assert_eq!(
+            a.len(),
+            1,
+            "only the created-for annotation is expected: {a:?}"
+        );
+        assert_eq!(
+            a.get("failover.kubectl-smh.io/created-for"),
+            Some(&Value::String("service-mesh-hub/reviews-failover".into()))
+        );
+        meta.remove("annotations");
     }
     v
-}
-
-fn v_kind_is_policy(a: &serde_json::Map<String, Value>) -> bool {
-    a.len() == 1
-        && a.get("failover.kubectl-smh.io/created-for")
-            == Some(&Value::String("service-mesh-hub/reviews-failover".into()))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -444,35 +448,58 @@ fn answer_like_the_guide(p: &mut pty::Pty) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_wizard_with_dry_run_prints_what_was_chosen() {
+async fn the_wizard_creates_what_was_chosen() {
     let demo = demo().await;
-    let before = smh_versions(&demo.mgmt()).await;
     let mut c = demo.command();
-    c.args(["failover", "create", "--dry-run", "-o", "yaml"]);
+    c.args(["failover", "create"]);
     let (seen, code) = tokio::task::spawn_blocking(move || {
         let mut p = pty::spawn(c);
         answer_like_the_guide(&mut p);
+        // The targets, the preview (manifests and per-cluster plan), then the question.
+        pty::expect(&mut p, "These contexts and API servers will be changed:");
+        pty::expect(&mut p, "Istio objects, per cluster:");
+        pty::expect(&mut p, "EnvoyFilter");
+        pty::expect(&mut p, "istio-system/reviews-failover");
+        pty::expect(
+            &mut p,
+            "Create these 3 objects and apply them to 2 clusters?",
+        );
+        pty::send(&mut p, "y");
         pty::finish(&mut p)
     })
     .await
     .unwrap();
     assert_eq!(code, Some(0), "{seen}");
-    // The manifests, on the terminal: the YAML starts after the last prompt.
-    let after_prompts = seen.rfind("Shift whose traffic to it?").unwrap();
-    let yaml = seen[after_prompts..]
-        .find("apiVersion: networking.smh.solo.io/v1alpha2\r\n")
-        .map(|i| seen[after_prompts + i..].replace("\r\n", "\n"))
-        .unwrap_or_else(|| panic!("no manifests in {seen}"));
-    let docs: Vec<Value> = serde_saphyr::from_str_multiple(&yaml).unwrap();
-    let want: Vec<Value> = {
-        let mut g = guide_values();
-        g[0]["metadata"]["name"] = "reviews-failover-outlier".into();
-        g[2]["metadata"]["name"] = "reviews-failover-shift".into();
-        g
-    };
-    let docs: Vec<Value> = docs.into_iter().map(without_created_for).collect();
-    assert_eq!(docs, want, "{yaml}");
-    assert_eq!(smh_versions(&demo.mgmt()).await, before);
+    assert!(seen.contains("ACCEPTED"), "{seen}");
+
+    // What was stored is what the guide writes (names aside), with the annotation.
+    let mgmt = demo.mgmt();
+    let mut want = guide_values();
+    want[0]["metadata"]["name"] = "reviews-failover-outlier".into();
+    want[2]["metadata"]["name"] = "reviews-failover-shift".into();
+    for w in &want {
+        let kind = w["kind"].as_str().unwrap();
+        let ns = w["metadata"]["namespace"].as_str().unwrap();
+        let name = w["metadata"]["name"].as_str().unwrap();
+        let stored = get(&mgmt, &smh_ar(kind), ns, name)
+            .await
+            .unwrap_or_else(|| panic!("{kind} {ns}/{name} was not created: {seen}"));
+        assert_eq!(stored.data["spec"], w["spec"], "{kind} {ns}/{name}");
+        let annotations = stored.metadata.annotations.clone().unwrap_or_default();
+        if kind == "TrafficPolicy" {
+            assert_eq!(
+                annotations
+                    .get("failover.kubectl-smh.io/created-for")
+                    .map(String::as_str),
+                Some("service-mesh-hub/reviews-failover")
+            );
+        }
+        assert_eq!(
+            stored.data["status"]["state"], "ACCEPTED",
+            "{kind} {ns}/{name}: {:?}",
+            stored.data["status"]
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -522,4 +549,141 @@ async fn ctrl_c_in_the_wizard_exits_130_and_changes_nothing() {
     }
     assert_eq!(smh_versions(&demo.mgmt()).await, before);
     assert_eq!(istio_versions(&demo.mgmt()).await, mgmt_istio);
+}
+
+// ---------------------------------------------------------------------------------------
+// Creating, end to end
+// ---------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_with_flags_applies_and_productpage_answers_from_the_primary() {
+    use kubectl_smh::cluster::probe::{Prober, pick_pod};
+    use kubectl_smh::drill::Class;
+    use kubectl_smh::drill::classify::Classifier;
+
+    let demo = demo().await;
+    let mut c = demo.command();
+    c.args(GUIDE_FLAGS).arg("--yes");
+    let out = run(c).await;
+    let stderr = text(&out.stderr);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stderr}\n{stdout}");
+    // The targets first, then what was done and the statuses.
+    assert!(
+        stderr.starts_with("These contexts and API servers will be changed:\n  mgmt-cluster    (management)  context mgmt-cluster"),
+        "{stderr}"
+    );
+    for line in [
+        "failoverservice.networking.smh.solo.io/reviews-failover -n service-mesh-hub created",
+        "trafficpolicy.networking.smh.solo.io/reviews-failover-outlier -n service-mesh-hub created",
+        "trafficpolicy.networking.smh.solo.io/reviews-failover-shift -n bookinfo created",
+        "envoyfilter.networking.istio.io/reviews-failover -n istio-system created",
+    ] {
+        assert!(stdout.contains(line), "{line:?} in {stdout}");
+    }
+
+    // The statuses the guide shows.
+    let mgmt = demo.mgmt();
+    let fs = get(
+        &mgmt,
+        &smh_ar("FailoverService"),
+        "service-mesh-hub",
+        "reviews-failover",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        fs.data["status"],
+        serde_json::json!({
+            "meshes": {"istiod-istio-system-mgmt-cluster.service-mesh-hub.": {"state": "ACCEPTED"}},
+            "observedGeneration": "1",
+            "state": "ACCEPTED"
+        })
+    );
+    let od = get(
+        &mgmt,
+        &smh_ar("TrafficPolicy"),
+        "service-mesh-hub",
+        "reviews-failover-outlier",
+    )
+    .await
+    .unwrap();
+    assert_eq!(od.data["status"]["state"], "ACCEPTED");
+    assert_eq!(
+        od.data["status"]["trafficTargets"]["reviews-bookinfo-remote-cluster.service-mesh-hub."]["state"],
+        "ACCEPTED"
+    );
+
+    // productpage answers, from the primary (reviews v1/v2 in mgmt-cluster), through the
+    // FailoverService's aggregate cluster.
+    let pod = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            if let Ok(pod) = pick_pod(&mgmt, "bookinfo", "productpage-v1").await {
+                return pod;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("a ready productpage pod");
+    let prober = Prober::new(mgmt.clone(), "bookinfo", &pod, 9080, Duration::from_secs(5));
+    let classifier = Classifier::bookinfo();
+    let mut classes = Vec::new();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while classes.len() < 5 {
+            let (result, _) = prober.get("/productpage").await;
+            if result.status() == Some(200) {
+                classes.push(classifier.classify(result.as_answer()).class);
+            } else {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    })
+    .await
+    .expect("productpage answers");
+    assert!(classes.iter().all(|c| *c == Class::Primary), "{classes:?}");
+
+    // A second FailoverService for the same services reuses their outlier detection.
+    let mut c = demo.command();
+    c.args([
+        "failover",
+        "create",
+        "reviews-again",
+        "--backing",
+        "reviews.bookinfo@remote-cluster",
+        "--backing",
+        "reviews.bookinfo@mgmt-cluster",
+        "--dry-run",
+        "-o",
+        "json",
+    ]);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["FailoverService"]);
+    assert!(
+        text(&out.stderr).contains("note: reviews.bookinfo@remote-cluster keeps the outlier detection of TrafficPolicy service-mesh-hub/reviews-failover-outlier (consecutiveErrors 1, interval 10s, baseEjectionTime 30s, maxEjectionPercent 100)"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // And creating the first one again is refused, changing nothing.
+    let before = smh_versions(&mgmt).await;
+    let mut c = demo.command();
+    c.args(GUIDE_FLAGS).arg("--yes");
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr)
+            .contains("FailoverService service-mesh-hub/reviews-failover already exists"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(smh_versions(&mgmt).await, before);
 }

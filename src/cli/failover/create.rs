@@ -14,11 +14,13 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 
-use super::super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
-use crate::cluster::state::{
-    LiveState, StateOptions, Sync, compare, load_state, mesh_cluster, translatable,
+use super::super::apply::{
+    ApplyOutput, DryRun, check_clusters, involved_targets, print_output, stale_warnings,
 };
-use crate::cluster::{ClusterName, Contexts, Target};
+use super::super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
+use crate::cluster::apply::{self, Mode};
+use crate::cluster::state::{LiveState, StateOptions, load_state, mesh_cluster};
+use crate::cluster::{ClusterName, Contexts, targets_banner};
 use crate::model::Manifest;
 use crate::model::build::{
     self, BuildError, CreateOptions, CreatePlan, Live, OutlierValues, parse_mesh_ref,
@@ -27,8 +29,7 @@ use crate::model::build::{
 use crate::model::diag::{Diagnostic, ObjectId, Severity};
 use crate::model::report::dedupe_for_display;
 use crate::model::types::{ClusterObjectRef, ObjectRef};
-use crate::model::validate::{ValidateOptions, validate_with};
-use crate::translate::{Explanation, GeneratedObject};
+use crate::translate::Explanation;
 
 pub mod wizard;
 
@@ -272,11 +273,8 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         }
     }
     let use_wizard = terminal && args.backing.len() < 2;
-    if !g.no_color && std::io::stderr().is_terminal() {
-        dialoguer::console::set_colors_enabled_stderr(true);
-    } else {
-        dialoguer::console::set_colors_enabled_stderr(false);
-    }
+    let color = !g.no_color && std::io::stderr().is_terminal();
+    dialoguer::console::set_colors_enabled_stderr(color);
     let opts = options(g, &args);
 
     let rt = super::super::cluster::runtime()?;
@@ -285,15 +283,16 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     if terminal {
         eprintln!("Reading the clusters...");
     }
-    let session = rt.block_on(load(&contexts, g, &opts, use_wizard))?;
-    for w in session.warnings() {
+    let before = rt.block_on(load(&contexts, g, &opts, use_wizard, Vec::new()))?;
+    for w in read_warnings(&before) {
         eprintln!("warning: {w}");
     }
     let live = Live {
-        topology: &session.state.topology,
-        existing: &session.state.smh_objects,
+        topology: &before.topology,
+        existing: &before.smh_objects,
     };
 
+    // What to create.
     let request = if use_wizard {
         match wizard::Wizard::new().run(&live, &opts) {
             Ok(r) => r,
@@ -310,22 +309,54 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     };
     let plan = build::build(&request, &live).map_err(build_errors)?;
     let checked = build::check(&plan, &live);
-    print_diagnostics(&checked.diagnostics, g);
+    print_diagnostics(&checked.diagnostics, color);
     if checked.has_errors() {
         return Err(CmdError::invalid(anyhow!(
             "the FailoverService would not be valid; nothing was changed"
         )));
     }
     print_notes(&plan, &request.shift_from);
+    let ids: BTreeSet<ObjectId> = plan.ids().into_iter().collect();
 
-    let preview = preview(&session, &checked.manifests, &plan.ids());
+    // The state with the new objects: what the engine will apply.
+    let state = rt.block_on(load(&contexts, g, &opts, false, checked.manifests.clone()))?;
+    check_clusters(&state)?;
+    let problems: Vec<Diagnostic> = state
+        .diagnostics
+        .iter()
+        .chain(&state.expected.diagnostics)
+        .filter(|d| d.object.as_ref().is_some_and(|o| ids.contains(o)))
+        .filter(|d| !checked.diagnostics.contains(d))
+        .cloned()
+        .collect();
+    print_diagnostics(&problems, color);
+    if problems.iter().any(|d| d.severity == Severity::Error) {
+        return Err(CmdError::invalid(anyhow!(
+            "the new objects cannot be applied as they are; nothing was changed"
+        )));
+    }
+    let engine_plan = apply::plan(&state, false);
+    let targets = involved_targets(&state, &engine_plan);
+    let heading = if args.dry_run {
+        "Dry run: these contexts and API servers would be changed:"
+    } else {
+        "These contexts and API servers will be changed:"
+    };
+    let rows = plan_rows(&engine_plan, &ids);
+    let preview = render_plan(
+        &rows,
+        &relevant_explanations(&state.expected.explanations, &rows, &ids),
+        &cluster_titles(&state),
+    );
+
     if args.dry_run {
+        eprint!("{}", targets_banner(&targets, heading));
         let text = match output {
             Output::Json => crate::render::json::to_list(&plan.values()),
             Output::Yaml => plan.to_yaml().map_err(CmdError::failed)?,
             Output::Human => {
                 let mut t = plan.to_yaml().map_err(CmdError::failed)?;
-                t.push_str(&commented(&preview.text));
+                t.push_str(&commented(&preview));
                 t
             }
         };
@@ -333,18 +364,19 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         return Ok(Exit::Ok);
     }
 
-    if terminal && !g.yes {
-        let mut shown = plan.to_yaml().map_err(CmdError::failed)?;
+    eprint!("{}", targets_banner(&targets, heading));
+    if !g.yes {
+        let mut shown = String::from("\n");
+        shown.push_str(&plan.to_yaml().map_err(CmdError::failed)?);
         shown.push('\n');
-        shown.push_str(&preview.text);
-        eprintln!("\n{shown}");
-        let clusters = &preview.clusters;
+        shown.push_str(&preview);
+        eprintln!("{shown}");
+        let clusters = engine_plan.steps.len();
         let ok = dialoguer::Confirm::with_theme(&dialoguer::theme::ColorfulTheme::default())
             .with_prompt(format!(
-                "Create these {} objects and apply them to {} cluster{}?",
-                plan.ids().len(),
-                clusters.len(),
-                if clusters.len() == 1 { "" } else { "s" }
+                "Create these {} objects and apply them to {clusters} cluster{}?",
+                ids.len(),
+                if clusters == 1 { "" } else { "s" }
             ))
             .default(false)
             .interact_on_opt(&dialoguer::console::Term::stderr());
@@ -369,13 +401,33 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     }
 
     PHASE.store(APPLYING, Ordering::SeqCst);
-    Err(CmdError::failed(anyhow!(
-        "applying needs the apply engine (not merged yet); use --dry-run"
-    )))
+    let report = rt.block_on(apply::commit(
+        &state,
+        &checked.manifests,
+        &engine_plan,
+        &[],
+        Mode::Apply,
+    ));
+    let warnings = stale_warnings(&state);
+    let out = ApplyOutput::new(&state, &engine_plan, &report, DryRun::None, warnings);
+    let machine = match output {
+        Output::Human => None,
+        Output::Yaml => Some(OutputFormat::Yaml),
+        Output::Json => Some(OutputFormat::Json),
+    };
+    print_output(&out, machine, g.verbose > 0)?;
+    if report.failed() {
+        return Err(CmdError::cluster(anyhow!(
+            "{}",
+            report.aborted.clone().unwrap_or_else(|| {
+                "not every object could be applied (see above); run `kubectl smh apply` when the clusters answer, or delete the FailoverService with `kubectl smh failover delete --with-policies`".to_string()
+            })
+        )));
+    }
+    Ok(Exit::Ok)
 }
 
-fn print_diagnostics(diagnostics: &[Diagnostic], g: &GlobalArgs) {
-    let color = !g.no_color && std::io::stderr().is_terminal();
+fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) {
     let mut stderr = std::io::stderr().lock();
     for d in dedupe_for_display(diagnostics) {
         let label = match (d.severity, color) {
@@ -450,106 +502,85 @@ fn commented(text: &str) -> String {
 // The per-cluster plan
 // ---------------------------------------------------------------------------------------
 
-/// What applying one generated object would do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Create,
-    Update,
-    Unchanged,
-    /// The cluster's objects could not be listed.
-    Apply,
+/// One line of the per-cluster plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanRow {
+    pub cluster: String,
+    /// `create`, `update` or `unchanged`.
+    pub action: &'static str,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    /// Not generated from the new objects: applying converges it too.
+    pub other: bool,
 }
 
-impl Action {
-    fn as_str(self) -> &'static str {
-        match self {
-            Action::Create => "create",
-            Action::Update => "update",
-            Action::Unchanged => "unchanged",
-            Action::Apply => "apply",
-        }
-    }
-}
-
-/// The Istio objects the new SMH objects take part in, per cluster, with what applying
-/// each does, and the topology-dependent choices behind them. Pure.
-pub fn render_plan(
-    objects: &[(&GeneratedObject, Action)],
-    explanations: &[Explanation],
-    cluster_titles: &BTreeMap<String, String>,
-) -> String {
-    let mut by_cluster: BTreeMap<&str, Vec<&(&GeneratedObject, Action)>> = BTreeMap::new();
-    for o in objects {
-        by_cluster.entry(o.0.cluster.as_str()).or_default().push(o);
-    }
-    let mut out = String::from("Istio objects, per cluster:\n");
-    if by_cluster.is_empty() {
-        out.push_str("  (none)\n");
-    }
-    for (cluster, objs) in &by_cluster {
-        let title = cluster_titles
-            .get(*cluster)
-            .cloned()
-            .unwrap_or_else(|| cluster.to_string());
-        out.push_str(&format!("  {title}\n"));
-        let kind_w = objs.iter().map(|o| o.0.kind().len()).max().unwrap_or(0);
-        for (g, action) in objs {
-            out.push_str(&format!(
-                "    {:9}  {:kind_w$}  {}/{}\n",
-                action.as_str(),
-                g.kind(),
-                g.namespace(),
-                g.name()
-            ));
-        }
-        for e in explanations.iter().filter(|e| e.cluster == *cluster) {
-            out.push_str(&format!("    why: {}\n", e.text));
-        }
-    }
-    out
-}
-
-/// The translation of everything stored plus `new`, restricted to the objects the new
-/// ones take part in, each with what applying it would do to the live object.
-fn preview(session: &Session, new: &[Manifest], ids: &[ObjectId]) -> Preview {
-    let state = &session.state;
-    let mut all = state.merged.clone();
-    all.extend(new.iter().cloned());
-    let options = ValidateOptions {
-        complete: true,
-        rejected: Vec::new(),
-    };
-    let diagnostics = validate_with(&all, &state.topology, &options);
-    let valid = translatable(&all, &diagnostics);
-    let t = crate::translate::translate(&valid, &state.topology);
-    let ids: BTreeSet<&ObjectId> = ids.iter().collect();
-    let objects: Vec<(GeneratedObject, Action)> = t
-        .objects
-        .into_iter()
-        .filter(|g| g.owners.iter().any(|o| ids.contains(o)))
-        .map(|g| {
-            let listed = state
-                .live
-                .contains_key(&ClusterName::new(g.cluster.as_str()));
-            let action = if !listed {
-                Action::Apply
-            } else {
-                match compare(&g, state.live_for(&g)) {
-                    Sync::Missing => Action::Create,
-                    Sync::InSync => Action::Unchanged,
-                    Sync::Modified(_) => Action::Update,
-                }
+/// The engine's steps as rows: every step the new objects take part in, and every other
+/// step that changes something (the engine converges every stored object's generated
+/// objects; pruning is left to `kubectl smh apply`).
+fn plan_rows(plan: &apply::Plan, ids: &BTreeSet<ObjectId>) -> Vec<PlanRow> {
+    plan.all()
+        .filter_map(|s| {
+            let ours = s.owners.iter().any(|o| ids.contains(o));
+            let action = match s.action {
+                apply::Action::Create => "create",
+                apply::Action::Configure => "update",
+                apply::Action::Unchanged => "unchanged",
+                apply::Action::Prune => "delete",
             };
-            (g, action)
+            (ours || s.action != apply::Action::Unchanged).then(|| PlanRow {
+                cluster: s.cluster.as_str().to_string(),
+                action,
+                kind: s.kind.clone(),
+                namespace: s.namespace.clone(),
+                name: s.name.clone(),
+                other: !ours,
+            })
         })
+        .collect()
+}
+
+/// The explanations about the new objects: those about one of them by name
+/// (`FailoverService ns/name: ...`, `TrafficPolicy ns/name ...`), and those about a
+/// generated object they take part in (`... DestinationRule ns/name ...`). Pure.
+pub fn relevant_explanations(
+    all: &[Explanation],
+    rows: &[PlanRow],
+    ids: &BTreeSet<ObjectId>,
+) -> Vec<Explanation> {
+    let ours: Vec<String> = rows
+        .iter()
+        .filter(|r| !r.other)
+        .map(|r| format!("{} {}/{}", r.kind, r.namespace, r.name))
         .collect();
-    let clusters: BTreeSet<String> = objects.iter().map(|(g, _)| g.cluster.clone()).collect();
-    let explanations: Vec<Explanation> = t
-        .explanations
-        .into_iter()
-        .filter(|e| clusters.contains(&e.cluster))
-        .collect();
-    let titles: BTreeMap<String, String> = state
+    let names = |text: &str, label: &str| {
+        text.match_indices(label).any(|(i, _)| {
+            !text[i + label.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '-')
+        })
+    };
+    all.iter()
+        .filter(|e| {
+            let about_smh = ["FailoverService ", "TrafficPolicy "]
+                .iter()
+                .any(|k| e.text.starts_with(k));
+            if about_smh {
+                ids.iter().any(|id| {
+                    let label = format!("{} {}/{}", id.kind, id.namespace, id.name);
+                    e.text
+                        .strip_prefix(&label)
+                        .is_some_and(|rest| rest.starts_with([':', ' ']))
+                })
+            } else {
+                ours.iter().any(|o| names(&e.text, o))
+            }
+        })
+        .cloned()
+        .collect()
+}
+
+/// `mgmt-cluster (management; context mgmt)` per cluster name.
+fn cluster_titles(state: &LiveState) -> BTreeMap<String, String> {
+    state
         .targets
         .iter()
         .filter_map(|t| {
@@ -560,69 +591,81 @@ fn preview(session: &Session, new: &[Manifest], ids: &[ObjectId]) -> Preview {
                 format!("{c} ({role}context {})", t.context),
             ))
         })
-        .collect();
-    let targets: Vec<Target> = state
-        .targets
-        .iter()
-        .filter(|t| {
-            t.mgmt
-                || t.cluster
-                    .as_ref()
-                    .is_some_and(|c| clusters.contains(c.as_str()))
-        })
-        .cloned()
-        .collect();
-    let refs: Vec<(&GeneratedObject, Action)> = objects.iter().map(|(g, a)| (g, *a)).collect();
-    Preview {
-        text: render_plan(&refs, &explanations, &titles),
-        targets,
-        clusters,
-    }
+        .collect()
 }
 
-/// What [`preview`] found.
-struct Preview {
-    /// [`render_plan`]'s text.
-    text: String,
-    /// The management cluster and every cluster an object goes to: what the banner shows.
-    targets: Vec<Target>,
-    clusters: BTreeSet<String>,
+/// The Istio objects, per cluster, with what applying each does, and the
+/// topology-dependent choices behind them. Pure.
+pub fn render_plan(
+    rows: &[PlanRow],
+    explanations: &[Explanation],
+    cluster_titles: &BTreeMap<String, String>,
+) -> String {
+    let mut by_cluster: BTreeMap<&str, Vec<&PlanRow>> = BTreeMap::new();
+    for r in rows {
+        by_cluster.entry(r.cluster.as_str()).or_default().push(r);
+    }
+    let mut out = String::from("Istio objects, per cluster:\n");
+    if by_cluster.is_empty() {
+        out.push_str("  (none)\n");
+    }
+    let action_w = rows.iter().map(|r| r.action.len()).max().unwrap_or(0);
+    for (cluster, rows) in &by_cluster {
+        let title = cluster_titles
+            .get(*cluster)
+            .cloned()
+            .unwrap_or_else(|| cluster.to_string());
+        out.push_str(&format!("  {title}\n"));
+        let kind_w = rows.iter().map(|r| r.kind.len()).max().unwrap_or(0);
+        for r in rows {
+            let line = format!(
+                "    {:action_w$}  {:kind_w$}  {}/{}{}",
+                r.action,
+                r.kind,
+                r.namespace,
+                r.name,
+                if r.other {
+                    "  (for other objects: drifted)"
+                } else {
+                    ""
+                }
+            );
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        for e in explanations.iter().filter(|e| e.cluster == *cluster) {
+            out.push_str(&format!("    why: {}\n", e.text));
+        }
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------------------
 // Reading the clusters
 // ---------------------------------------------------------------------------------------
 
-/// What the command works from: the apply engine's view of the clusters.
-pub struct Session {
-    pub state: LiveState,
-}
-
-impl Session {
-    /// Things the user should know before choosing: clusters that were not read.
-    fn warnings(&self) -> Vec<String> {
-        let s = &self.state;
-        let mut out = Vec::new();
-        for (c, e) in &s.errors {
-            match s.stale.get(c) {
-                Some(at) => out.push(format!(
-                    "cluster {c} could not be read, so its services are as discovered at {at}: {e}"
-                )),
-                None => out.push(format!(
-                    "cluster {c} could not be read, so its services are not offered: {e}"
-                )),
-            }
+/// Things the user should know before choosing: clusters that were not read.
+fn read_warnings(s: &LiveState) -> Vec<String> {
+    let mut out = Vec::new();
+    for (c, e) in &s.errors {
+        match s.stale.get(c) {
+            Some(at) => out.push(format!(
+                "cluster {c} could not be read, so its services are as discovered at {at}: {e}"
+            )),
+            None => out.push(format!(
+                "cluster {c} could not be read, so its services are not offered: {e}"
+            )),
         }
-        for (c, e) in &s.unresolved {
-            out.push(format!("cluster {c} is not used: {e}"));
-        }
-        for (id, why) in &s.unreadable {
-            out.push(format!(
-                "{id} in the management cluster cannot be read: {why}"
-            ));
-        }
-        out
     }
+    for (c, e) in &s.unresolved {
+        out.push(format!("cluster {c} is not used: {e}"));
+    }
+    for (id, why) in &s.unreadable {
+        out.push(format!(
+            "{id} in the management cluster cannot be read: {why}"
+        ));
+    }
+    out
 }
 
 /// The clusters to read: with flags, those the flags name; in the wizard (which offers the
@@ -648,23 +691,25 @@ fn clusters_to_read(contexts: &Contexts, opts: &CreateOptions, all: bool) -> Vec
     names.into_iter().collect()
 }
 
+/// The apply engine's view of the clusters, with `overlay` (the new objects) added.
 async fn load(
     contexts: &Contexts,
     g: &GlobalArgs,
     opts: &CreateOptions,
     all: bool,
-) -> Result<Session, CmdError> {
-    let state = load_state(
+    overlay: Vec<Manifest>,
+) -> Result<LiveState, CmdError> {
+    Ok(load_state(
         contexts,
         &StateOptions {
             discovery: g.discovery_options(),
             extra_clusters: clusters_to_read(contexts, opts, all),
             include_registered: all,
+            overlay,
             ..StateOptions::default()
         },
     )
-    .await?;
-    Ok(Session { state })
+    .await?)
 }
 
 #[cfg(test)]
@@ -674,5 +719,139 @@ mod tests {
     #[test]
     fn commented_keeps_yaml_valid() {
         assert_eq!(commented("a\n\n  b\n"), "# a\n#\n#   b\n");
+    }
+
+    fn row(
+        cluster: &str,
+        action: &'static str,
+        kind: &str,
+        ns: &str,
+        name: &str,
+        other: bool,
+    ) -> PlanRow {
+        PlanRow {
+            cluster: cluster.into(),
+            action,
+            kind: kind.into(),
+            namespace: ns.into(),
+            name: name.into(),
+            other,
+        }
+    }
+
+    fn explanation(cluster: &str, text: &str) -> Explanation {
+        Explanation {
+            cluster: cluster.into(),
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn only_explanations_about_the_new_objects() {
+        let ids: BTreeSet<ObjectId> = [ObjectId {
+            kind: "FailoverService".into(),
+            namespace: "service-mesh-hub".into(),
+            name: "rev".into(),
+        }]
+        .into();
+        let rows = vec![
+            row(
+                "mgmt",
+                "create",
+                "EnvoyFilter",
+                "istio-system",
+                "rev",
+                false,
+            ),
+            row(
+                "mgmt",
+                "unchanged",
+                "DestinationRule",
+                "istio-system",
+                "reviews-remote",
+                false,
+            ),
+            row(
+                "mgmt",
+                "update",
+                "VirtualService",
+                "bookinfo",
+                "ratings",
+                true,
+            ),
+        ];
+        let texts = [
+            "FailoverService service-mesh-hub/rev: Istio 1.24.2 is 1.9 or later",
+            "FailoverService service-mesh-hub/rev2: Istio 1.24.2 is 1.9 or later",
+            "FailoverService service-mesh-hub/reviews-failover: aggregate",
+            "global mode: reviews.bookinfo in cluster remote is reached as x; DestinationRule istio-system/reviews-remote carries its outlier detection",
+            "global mode: ratings.bookinfo; DestinationRule istio-system/reviews-remote-2 carries",
+            "VirtualService bookinfo/ratings: multi-primary mode",
+        ];
+        let all: Vec<Explanation> = texts.iter().map(|t| explanation("mgmt", t)).collect();
+        let kept: Vec<String> = relevant_explanations(&all, &rows, &ids)
+            .into_iter()
+            .map(|e| e.text)
+            .collect();
+        assert_eq!(kept, [texts[0], texts[3]]);
+    }
+
+    #[test]
+    fn plan_text() {
+        let rows = vec![
+            row(
+                "mgmt",
+                "create",
+                "EnvoyFilter",
+                "istio-system",
+                "rev",
+                false,
+            ),
+            row(
+                "mgmt",
+                "unchanged",
+                "DestinationRule",
+                "bookinfo",
+                "reviews",
+                false,
+            ),
+            row(
+                "mgmt",
+                "update",
+                "VirtualService",
+                "bookinfo",
+                "ratings",
+                true,
+            ),
+            row(
+                "remote",
+                "create",
+                "DestinationRule",
+                "bookinfo",
+                "reviews",
+                false,
+            ),
+        ];
+        let titles = BTreeMap::from([(
+            "mgmt".to_string(),
+            "mgmt (management; context m)".to_string(),
+        )]);
+        let text = render_plan(&rows, &[explanation("remote", "because")], &titles);
+        assert_eq!(
+            text,
+            "Istio objects, per cluster:
+  mgmt (management; context m)
+    create     EnvoyFilter      istio-system/rev
+    unchanged  DestinationRule  bookinfo/reviews
+    update     VirtualService   bookinfo/ratings  (for other objects: drifted)
+  remote
+    create     DestinationRule  bookinfo/reviews
+    why: because
+"
+        );
+        assert_eq!(
+            render_plan(&[], &[], &titles),
+            "Istio objects, per cluster:\n  (none)\n"
+        );
     }
 }
