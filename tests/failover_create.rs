@@ -686,4 +686,17 @@ async fn create_with_flags_applies_and_productpage_answers_from_the_primary() {
         text(&out.stderr)
     );
     assert_eq!(smh_versions(&mgmt).await, before);
+
+    // `failover delete --with-policies` finds the policies by their annotation.
+    let mut c = demo.command();
+    c.args([
+        "failover",
+        "delete",
+        "reviews-failover",
+        "--with-policies",
+        "--yes",
+    ]);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(smh_versions(&mgmt).await, Vec::new());
 }

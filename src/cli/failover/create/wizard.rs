@@ -128,7 +128,7 @@ pub fn service_items(topology: &Topology, width: usize) -> Vec<ServiceItem> {
             let shown = service_ref(&service);
             let mut label = format!("{shown:name_w$}  {ports}");
             if !sidecars {
-                label.push_str("  (no sidecar: SMH would not discover it)");
+                label.push_str("  (no sidecar)");
             }
             ServiceItem {
                 service,
@@ -250,7 +250,7 @@ impl Wizard {
     pub fn run(&self, live: &Live, opts: &CreateOptions) -> Result<CreateRequest, WizardError> {
         let mut opts = opts.clone();
         self.say(
-            "Create a FailoverService: its backing services in priority order, name, hostname, port, outlier\ndetection, and whose traffic to shift to it. Nothing changes until you confirm; Ctrl-C quits.",
+            "Create a FailoverService: its backing services in priority order, name, hostname, port, outlier\ndetection, and whose traffic to shift to it. Nothing changes until you confirm; Ctrl-C quits.\nServices marked (no sidecar) have no pod with an Istio sidecar: SMH would not discover them.",
         )?;
         // The selection prefix takes 2 columns; keep one spare.
         let width = usize::from(self.term.size().1).saturating_sub(3).max(40);
@@ -590,7 +590,7 @@ clusters:
                 "ratings.bookinfo@mgmt-cluster     9080/http",
                 "reviews.bookinfo@mgmt-cluster     9080/http",
                 "reviews.bookinfo@remote-cluster   9080",
-                "istiod.istio-system@mgmt-cluster  443/https-webhook, 15010/grpc-xds, +2 more  (no sidecar: SMH would not discover it)",
+                "istiod.istio-system@mgmt-cluster  443/https-webhook, 15010/grpc-xds, +2 more  (no sidecar)",
             ]
         );
         assert!(!items[4].sidecars && items[3].sidecars);
