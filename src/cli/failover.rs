@@ -10,6 +10,7 @@ pub mod create;
 pub enum Command {
     /// Create a FailoverService and the TrafficPolicies it needs (wizard on a terminal, or
     /// flags).
+    #[command(long_about = create::LONG_ABOUT)]
     Create(create::Args),
     /// List FailoverServices in all namespaces.
     #[command(long_about = super::failover_list::LONG_ABOUT)]

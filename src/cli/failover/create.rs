@@ -33,26 +33,34 @@ use crate::translate::Explanation;
 
 pub mod wizard;
 
-/// Create a FailoverService, plus the outlier-detection and traffic-shift TrafficPolicies
-/// it needs.
-///
-/// On a terminal without --backing, a wizard asks for the backing services (from the
-/// services discovered in every cluster), the name, hostname, port, outlier detection and
-/// which traffic to shift; flags answer its questions in advance. Without a terminal,
-/// --backing (at least two) and --yes (or --dry-run) are required.
-///
-/// What is created: the FailoverService (in -n, default service-mesh-hub); a TrafficPolicy
-/// NAME-outlier giving outlier detection to the backing services that have none yet (those
-/// that have it keep it); a TrafficPolicy NAME-shift in the namespace of each --shift-from
-/// service, routing its traffic to the FailoverService. The policies carry the annotation
-/// failover.kubectl-smh.io/created-for=NAMESPACE/NAME. Defaults are Service Mesh Hub's:
-/// name SERVICE-failover, hostname NAME.NAMESPACE.global, the primary's port and protocol,
-/// the mesh of the primary's cluster, outlier detection 5 / 10s / 30s / maxEjectionPercent
-/// 100 (values equal to these are left out of the manifest, as SMH treats unset as default).
-///
-/// Before applying, it shows the manifests and, per cluster, the Istio objects they
-/// become, and asks (unless --yes). Then it applies through `kubectl smh apply`'s engine
-/// and prints the resulting statuses.
+/// `kubectl smh failover create --help`.
+pub const LONG_ABOUT: &str =
+    "Create a FailoverService, plus the outlier-detection and traffic-shift \
+TrafficPolicies it needs, and apply them to every cluster.
+
+On a terminal (stdin and stderr) without --backing, a wizard asks for the backing services, in \
+priority order, from the services discovered in every cluster (those --cluster and the registry \
+map, or every kubeconfig context when none is registered), then the name, hostname, port, outlier \
+detection and whose traffic to shift; flags answer its questions in advance. Without a terminal, \
+--backing (at least two) and --yes (or --dry-run) are required.
+
+What is created: the FailoverService (in -n, default service-mesh-hub); a TrafficPolicy \
+NAME-outlier in the same namespace giving outlier detection to the backing services that have \
+none yet (those that have it keep it); a TrafficPolicy NAME-shift in the namespace of the \
+--shift-from services, routing their traffic to the FailoverService. The policies carry the \
+annotation failover.kubectl-smh.io/created-for=NAMESPACE/NAME (see `failover delete \
+--with-policies`). Defaults are Service Mesh Hub's: name SERVICE-failover after the primary, \
+hostname NAME.NAMESPACE.global, the primary's port and protocol, the mesh of the primary's \
+cluster, outlier detection 5 / 10s / 30s / maxEjectionPercent 100 (values equal to these are left \
+out of the manifest: SMH treats unset as the default).
+
+The new objects are validated with everything stored in the management cluster against the live \
+topology (invalid: exit 2, nothing changed). Then it prints the contexts it will change, the \
+manifests and, per cluster, the Istio objects they become, asks (unless --yes), applies through \
+the engine of `kubectl smh apply` (without pruning) and prints the resulting statuses. Exit \
+status: 0 created (or declined), 2 invalid input, 3 a cluster failed, 130 interrupted.";
+
+/// Flags of `kubectl smh failover create` (see [`LONG_ABOUT`]).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   # The wizard (on a terminal)
