@@ -323,7 +323,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
             "the FailoverService would not be valid; nothing was changed"
         )));
     }
-    print_notes(&plan, &request.shift_from);
+    print_notes(&plan, &request.shift_from, !use_wizard);
     let ids: BTreeSet<ObjectId> = plan.ids().into_iter().collect();
 
     // The state with the new objects: what the engine will apply.
@@ -334,7 +334,13 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         .iter()
         .chain(&state.expected.diagnostics)
         .filter(|d| d.object.as_ref().is_some_and(|o| ids.contains(o)))
-        .filter(|d| !checked.diagnostics.contains(d))
+        // Already shown (with positions) by the check.
+        .filter(|d| {
+            !checked.diagnostics.iter().any(|c| {
+                (c.severity, &c.object, &c.field, &c.message)
+                    == (d.severity, &d.object, &d.field, &d.message)
+            })
+        })
         .cloned()
         .collect();
     print_diagnostics(&problems, color);
@@ -447,8 +453,10 @@ fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) {
     }
 }
 
-fn print_notes(plan: &CreatePlan, shift_from: &[ClusterObjectRef]) {
-    for c in &plan.reused_outlier {
+/// What the user should know about the plan; `reuse`: also which backing services keep
+/// their outlier detection (the wizard has said so already).
+fn print_notes(plan: &CreatePlan, shift_from: &[ClusterObjectRef], reuse: bool) {
+    for c in plan.reused_outlier.iter().filter(|_| reuse) {
         eprintln!(
             "note: {} keeps the outlier detection of TrafficPolicy {}/{} ({})",
             service_ref(&c.service),
