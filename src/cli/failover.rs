@@ -2,10 +2,16 @@
 
 use super::{CmdError, CmdResult, GlobalArgs};
 
+pub mod create;
+
+// Parsed once per run: the size of `create`'s flags does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Create a FailoverService (wizard on a terminal, or flags).
-    Create { name: Option<String> },
+    /// Create a FailoverService and the TrafficPolicies it needs (wizard on a terminal, or
+    /// flags).
+    #[command(long_about = create::LONG_ABOUT)]
+    Create(create::Args),
     /// List FailoverServices in all namespaces.
     #[command(long_about = super::failover_list::LONG_ABOUT)]
     List(super::failover_list::Args),
@@ -18,10 +24,11 @@ pub enum Command {
 
 pub fn run(g: &GlobalArgs, cmd: Command) -> CmdResult {
     match cmd {
+        Command::Create(args) => create::run(g, args),
         Command::List(args) => super::failover_list::run(g, args),
         Command::Delete(args) => super::failover_delete::run(g, args),
-        Command::Create { .. } | Command::Test { .. } => Err(CmdError::invalid(anyhow::anyhow!(
-            "`failover create` and `failover test` are not implemented yet"
+        Command::Test { .. } => Err(CmdError::invalid(anyhow::anyhow!(
+            "`failover test` is not implemented yet"
         ))),
     }
 }
