@@ -1,13 +1,18 @@
-//! `kubectl smh failover create|list|delete|test`. `test` is in [`test`].
+//! `kubectl smh failover create|list|delete|test`: `create` in [`create`], `test` in [`test`].
 
-use super::{CmdError, CmdResult, GlobalArgs};
+use super::{CmdResult, GlobalArgs};
 
+pub mod create;
 pub mod test;
 
+// Parsed once per run: the size of `create`'s flags does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Create a FailoverService (wizard on a terminal, or flags).
-    Create { name: Option<String> },
+    /// Create a FailoverService and the TrafficPolicies it needs (wizard on a terminal, or
+    /// flags).
+    #[command(long_about = create::LONG_ABOUT)]
+    Create(create::Args),
     /// List FailoverServices in all namespaces.
     #[command(long_about = super::failover_list::LONG_ABOUT)]
     List(super::failover_list::Args),
@@ -22,11 +27,9 @@ pub enum Command {
 
 pub fn run(g: &GlobalArgs, cmd: Command) -> CmdResult {
     match cmd {
+        Command::Create(args) => create::run(g, args),
         Command::List(args) => super::failover_list::run(g, args),
         Command::Delete(args) => super::failover_delete::run(g, args),
         Command::Test(args) => test::run(g, args),
-        Command::Create { .. } => Err(CmdError::invalid(anyhow::anyhow!(
-            "`failover create` is not implemented yet"
-        ))),
     }
 }

@@ -131,11 +131,13 @@ pub enum Command {
     /// Print the Istio objects the manifests become, for every cluster, offline.
     Translate(translate::Args),
     /// Install the SMH v1alpha2 CRDs (TrafficPolicy, FailoverService) into the mgmt cluster.
+    #[command(long_about = install::LONG_ABOUT)]
     Install(install::Args),
     /// Map SMH cluster names to kubeconfig contexts.
     #[command(subcommand)]
     Cluster(cluster::Command),
     /// Validate, store, translate and apply manifests to every cluster, then write status.
+    #[command(long_about = apply::LONG_ABOUT)]
     Apply(apply::Args),
     /// Create, list, delete and test FailoverServices.
     #[command(subcommand)]
