@@ -609,6 +609,30 @@ async fn bad_input_and_dry_runs_change_nothing() {
         ])
         .await;
     assert_eq!(r.code, 2, "{r:?}");
+    // A cluster no context serves.
+    let elsewhere = d.dir.path().join("elsewhere.yaml");
+    std::fs::write(
+        &elsewhere,
+        std::fs::read_to_string(guide_file(1))
+            .unwrap()
+            .replace("clusterName: remote-cluster", "clusterName: elsewhere"),
+    )
+    .unwrap();
+    let r = d
+        .smh(&["apply", "-f", &elsewhere.display().to_string()])
+        .await;
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("cluster \"elsewhere\" has no kubeconfig context"),
+        "{r:?}"
+    );
+    assert!(
+        r.stderr
+            .contains("named by TrafficPolicy service-mesh-hub/mgmt-reviews-outlier"),
+        "{r:?}"
+    );
+    assert_eq!(d.versions().await, before);
 
     // Client dry run: what would be applied, per cluster; no request that writes.
     let r = d
@@ -808,4 +832,42 @@ async fn istio_like_versions(client: &kube::Client) -> Vec<String> {
         );
     }
     out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_without_istio_crds_is_named() {
+    let d = Demo::start(MultiClusterMode::Global).await;
+    let crds: kube::Api<
+        k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+    > = kube::Api::all(d.remote.clone());
+    for crd in crds.list(&Default::default()).await.unwrap().items {
+        if crd.spec.group == "networking.istio.io" {
+            let name = crd.metadata.name.unwrap();
+            crds.delete(&name, &Default::default()).await.unwrap();
+        }
+    }
+    let r = d.smh(&["apply", "-f", &guide(1)]).await;
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(
+        r.stdout.contains(
+            "destinationrule.networking.istio.io/reviews -n bookinfo failed: DestinationRule \
+             bookinfo/reviews was not applied: Istio is not installed in cluster remote-cluster"
+        ),
+        "{r:?}"
+    );
+    // mgmt-cluster converged.
+    assert!(
+        get(&d.mgmt, &istio_ar("DestinationRule"), "bookinfo", "reviews")
+            .await
+            .is_some()
+    );
+    let tp = smh_status(
+        &d.mgmt,
+        "TrafficPolicy",
+        "service-mesh-hub",
+        "mgmt-reviews-outlier",
+    )
+    .await;
+    assert_eq!(tp["state"], "FAILED", "{tp}");
+    d.fleet.shutdown().await;
 }

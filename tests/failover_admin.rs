@@ -301,3 +301,94 @@ async fn delete_with_policies_keeps_shared_ones() {
     );
     fleet.shutdown().await;
 }
+
+/// On a terminal, `failover delete` asks; `n` changes nothing, `y` deletes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_asks_on_a_terminal() {
+    use expectrl::Expect;
+
+    let fleet = demo_fleet(MultiClusterMode::Global).await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = contexts(&fleet, dir.path(), Duration::from_secs(5));
+    wait_for_bookinfo(&ctx).await;
+    let kc = kubeconfig(&fleet, dir.path());
+    let mgmt = fleet.cluster("mgmt-cluster").unwrap().client().unwrap();
+    let r = smh(
+        &kc,
+        dir.path(),
+        &[
+            "apply",
+            "-f",
+            &guide_file(1).display().to_string(),
+            "-f",
+            &guide_file(2).display().to_string(),
+        ],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+
+    let ask = |answer: &'static str| {
+        let (kc, reg) = (kc.clone(), dir.path().join("clusters.yaml"));
+        tokio::task::spawn_blocking(move || {
+            let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("kubectl-smh"));
+            cmd.env("KUBECONFIG", &kc)
+                .env("KUBECTL_SMH_CONFIG", &reg)
+                .env("NO_COLOR", "1")
+                .args(["failover", "delete", "reviews-failover"]);
+            let mut p = expectrl::Session::spawn(cmd).expect("spawn on a pty");
+            p.set_expect_timeout(Some(Duration::from_secs(20)));
+            p.expect("Delete FailoverService service-mesh-hub/reviews-failover and the generated objects above?")
+                .expect("the question");
+            p.send(answer).unwrap();
+            let rest = p.expect(expectrl::Eof).expect("the end");
+            let text = String::from_utf8_lossy(rest.as_bytes()).into_owned();
+            let status = p.get_process().wait().unwrap();
+            (status, text)
+        })
+    };
+    let (status, text) = ask("n").await.unwrap();
+    let status = format!("{status:?}");
+    assert!(
+        status.starts_with("Exited(") && status.ends_with(", 1)"),
+        "{status}: {text}"
+    );
+    assert!(text.contains("nothing was changed"), "{text}");
+    assert!(
+        get(
+            &mgmt,
+            &smh_ar("FailoverService"),
+            "service-mesh-hub",
+            "reviews-failover"
+        )
+        .await
+        .is_some()
+    );
+
+    let (status, text) = ask("y").await.unwrap();
+    let status = format!("{status:?}");
+    assert!(
+        status.starts_with("Exited(") && status.ends_with(", 0)"),
+        "{status}: {text}"
+    );
+    assert!(
+        get(
+            &mgmt,
+            &smh_ar("FailoverService"),
+            "service-mesh-hub",
+            "reviews-failover"
+        )
+        .await
+        .is_none()
+    );
+    assert!(
+        get(
+            &mgmt,
+            &istio_ar("EnvoyFilter"),
+            "istio-system",
+            "reviews-failover"
+        )
+        .await
+        .is_none()
+    );
+    fleet.shutdown().await;
+}

@@ -20,31 +20,35 @@ use crate::model::parse::load_paths_with;
 use crate::model::report::dedupe_for_display;
 use crate::model::{FailoverService, Manifest, TrafficPolicy};
 
-/// Validate, store, translate and apply manifests to every cluster, then write status.
-///
-/// Reads every file, directory (its .yaml, .yml and .json files) and stdin (-), and:
-///
-/// 1. reads the SMH objects already in the management cluster and discovers every cluster
-///    they and the input name (meshes, services with sidecar workloads, Istio version,
-///    multi-cluster mode), all clusters at once;
-/// 2. validates the input together with the stored objects against what was discovered
-///    (SMH's rules and messages); any error in the input: nothing is changed, exit 2;
-/// 3. prints the contexts and API servers it will change;
-/// 4. stores the input in the management cluster (server-side apply, field manager
-///    kubectl-smh; your labels and annotations are kept);
-/// 5. translates every SMH object into Istio objects and server-side applies them to their
-///    clusters, all clusters at once; objects already as wanted are not touched;
-/// 6. prunes generated objects no longer wanted: only objects labelled
-///    app.kubernetes.io/managed-by=kubectl-smh and owner.networking.smh.solo.io=service-mesh-hub
-///    (never by name; an object of the same name without the labels is left alone, and is
-///    not taken over);
-/// 7. writes each object's status as SMH's controller did: state, observedGeneration, the
-///    per-mesh (FailoverService) or per-traffic-target (TrafficPolicy) results, errors.
-///
-/// When a cluster cannot be changed, the others still are; the objects that needed it get
-/// state FAILED naming the cluster and the reason, and the exit status is 3. Running the
-/// same command again finishes the job. Exit status: 0 applied, 2 invalid input (nothing
-/// changed), 3 a cluster failed; with --diff, 0 no differences, 1 differences.
+pub const LONG_ABOUT: &str = "Validate, store, translate and apply manifests to every cluster, \
+then write status.
+
+Reads every file, directory (its .yaml, .yml and .json files) and stdin (-), and:
+
+1. reads the SMH objects already in the management cluster and discovers every cluster they and \
+the input name (meshes, services with sidecar workloads, Istio version, multi-cluster mode), all \
+clusters at once;
+2. validates the input together with the stored objects against what was discovered (SMH's rules \
+and messages); any error in the input: nothing is changed, exit 2;
+3. prints the contexts and API servers it will change;
+4. stores the input in the management cluster (server-side apply, field manager kubectl-smh; your \
+labels and annotations are kept);
+5. translates every SMH object into Istio objects and server-side applies them to their clusters, \
+all clusters at once; objects already as wanted are not touched;
+6. prunes generated objects no longer wanted: only objects labelled \
+app.kubernetes.io/managed-by=kubectl-smh and owner.networking.smh.solo.io=service-mesh-hub (never \
+by name; an object of the same name without the labels is left alone, and is not taken over);
+7. writes each object's status as SMH's controller did: state, observedGeneration, the per-mesh \
+(FailoverService) or per-traffic-target (TrafficPolicy) results, errors.
+
+When a cluster cannot be changed, the others still are; the objects that needed it get state \
+FAILED naming the cluster and the reason, and the exit status is 3. Running the same command \
+again finishes the job.
+
+Exit status: 0 applied; 2 invalid input (nothing changed); 3 a cluster failed; with --diff, 0 no \
+differences, 1 differences.";
+
+/// `kubectl smh apply` flags (the command's long help is [`LONG_ABOUT`]).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   # The guide's three steps at once
@@ -149,7 +153,6 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
             discovery: g.discovery_options(),
             overlay: input.clone(),
             rejected: loaded.rejected.clone(),
-            include_registered: true,
             ..Default::default()
         };
         let state = load_state(&contexts, &opts).await?;
@@ -254,10 +257,16 @@ pub(crate) fn check_clusters(state: &LiveState) -> Result<(), CmdError> {
         })
         .collect();
     if !unresolved.is_empty() {
-        return Err(CmdError::invalid(anyhow!(
-            "nothing changed: {}",
-            unresolved.join("; ")
-        )));
+        let err = anyhow!("nothing changed: {}", unresolved.join("; "));
+        // A credential plugin that fails is the cluster's side (exit 3), as elsewhere.
+        let credentials = state.unresolved.iter().any(|(c, e)| {
+            named.contains(c) && matches!(e, crate::cluster::ConfigError::Credentials { .. })
+        });
+        return Err(if credentials {
+            CmdError::cluster(err)
+        } else {
+            CmdError::invalid(err)
+        });
     }
     let unknown = state.unknown_clusters();
     if !unknown.is_empty() {

@@ -1,27 +1,35 @@
-//! `kubectl smh failover create|list|delete|test`.
+//! `kubectl smh failover create|list|delete|test`: `create` in [`create`], `test` in [`test`].
 
-use super::{CmdError, CmdResult, GlobalArgs};
+use super::{CmdResult, GlobalArgs};
 
+pub mod create;
+pub mod test;
+
+// Parsed once per run: the size of `create`'s flags does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Create a FailoverService (wizard on a terminal, or flags).
-    Create { name: Option<String> },
+    /// Create a FailoverService and the TrafficPolicies it needs (wizard on a terminal, or
+    /// flags).
+    #[command(long_about = create::LONG_ABOUT)]
+    Create(create::Args),
     /// List FailoverServices in all namespaces.
     #[command(long_about = super::failover_list::LONG_ABOUT)]
     List(super::failover_list::Args),
     /// Delete a FailoverService and everything generated for it, in every cluster.
     #[command(long_about = super::failover_delete::LONG_ABOUT)]
     Delete(super::failover_delete::Args),
-    /// Non-destructive test: preflight checks plus probe traffic.
-    Test { name: String },
+    /// Non-destructive test: preflight checks plus probe traffic; reports which backing
+    /// service answers.
+    #[command(long_about = test::LONG_ABOUT)]
+    Test(test::Args),
 }
 
 pub fn run(g: &GlobalArgs, cmd: Command) -> CmdResult {
     match cmd {
+        Command::Create(args) => create::run(g, args),
         Command::List(args) => super::failover_list::run(g, args),
         Command::Delete(args) => super::failover_delete::run(g, args),
-        Command::Create { .. } | Command::Test { .. } => Err(CmdError::invalid(anyhow::anyhow!(
-            "`failover create` and `failover test` are not implemented yet"
-        ))),
+        Command::Test(args) => test::run(g, args),
     }
 }

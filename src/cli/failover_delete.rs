@@ -198,7 +198,6 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     rt.block_on(async {
         let opts = StateOptions {
             discovery: g.discovery_options(),
-            include_registered: true,
             ..Default::default()
         };
         let mut state = load_state(&contexts, &opts).await?;
@@ -222,8 +221,6 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
                 }
             )));
         }
-        check_clusters(&state)?;
-
         let mut remove = vec![fs.clone()];
         if args.with_policies {
             let (delete, kept) = policies_for(&state, &fs);
@@ -240,6 +237,8 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         }
         let errors_before: BTreeSet<(ObjectId, String)> = error_set(&state);
         state.remove_objects(&remove);
+        // What remains must be known (a cluster only the deleted objects named may be gone).
+        check_clusters(&state)?;
         let mut warnings = stale_warnings(&state);
         // Say what breaks because of the deletion, beyond what was broken before.
         for (id, msg) in error_set(&state).difference(&errors_before) {

@@ -16,13 +16,16 @@ use crate::cluster::apply::strip_for_diff;
 use crate::cluster::{ApiOp, ClusterClient, ClusterError, Contexts, targets_banner};
 use crate::consts::{FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 
-/// Install the SMH v1alpha2 CRDs (TrafficPolicy, FailoverService) into the mgmt cluster.
-///
-/// Server-side applies `failoverservices.networking.smh.solo.io` and
-/// `trafficpolicies.networking.smh.solo.io` (with the status subresource and printer
-/// columns; field manager kubectl-smh), waits until the API server has established them,
-/// and creates the SMH namespace (-n, default service-mesh-hub) when it is missing. Running
-/// it again changes nothing and says "unchanged".
+pub const LONG_ABOUT: &str = "Install the SMH v1alpha2 CRDs (TrafficPolicy, FailoverService) \
+into the mgmt cluster.
+
+Server-side applies failoverservices.networking.smh.solo.io and \
+trafficpolicies.networking.smh.solo.io (with the status subresource and printer columns; field \
+manager kubectl-smh), waits until the API server has established them (--timeout), and creates \
+the SMH namespace (-n, default service-mesh-hub) when it is missing. Running it again changes \
+nothing and says \"unchanged\".";
+
+/// `kubectl smh install` flags (the command's long help is [`LONG_ABOUT`]).
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   kubectl smh install

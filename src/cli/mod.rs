@@ -132,18 +132,22 @@ pub enum Command {
     /// Print the Istio objects the manifests become, for every cluster, offline.
     Translate(translate::Args),
     /// Install the SMH v1alpha2 CRDs (TrafficPolicy, FailoverService) into the mgmt cluster.
+    #[command(long_about = install::LONG_ABOUT)]
     Install(install::Args),
     /// Map SMH cluster names to kubeconfig contexts.
     #[command(subcommand)]
     Cluster(cluster::Command),
     /// Validate, store, translate and apply manifests to every cluster, then write status.
+    #[command(long_about = apply::LONG_ABOUT)]
     Apply(apply::Args),
     /// Create, list, delete and test FailoverServices.
     #[command(subcommand)]
     Failover(failover::Command),
     /// Describe failover services, traffic policies or meshes across all clusters.
+    #[command(long_about = describe::LONG_ABOUT)]
     Describe(describe::Args),
     /// Check that everything is accepted, up to date and free of drift.
+    #[command(long_about = check::LONG_ABOUT)]
     Check(check::Args),
     /// Run the guide's failover drill: break the primary, verify failover, restore, verify failback.
     Drill(drill::Args),

@@ -548,14 +548,22 @@ impl Stored {
 }
 
 /// Whether a stored object already is what the input says: same spec, labels and
-/// annotations.
+/// annotations (kubectl's `last-applied-configuration` annotation, which `kubectl apply`
+/// leaves on objects, aside).
 pub fn smh_unchanged(input: &Manifest, stored: &Manifest) -> bool {
     let (a, b) = (manifest_meta(input), manifest_meta(stored));
-    let norm = |m: &Option<BTreeMap<String, String>>| m.clone().unwrap_or_default();
+    let norm = |m: &Option<BTreeMap<String, String>>| {
+        let mut m = m.clone().unwrap_or_default();
+        m.remove(LAST_APPLIED);
+        m
+    };
     super::state::same_spec(input, stored)
         && norm(&a.labels) == norm(&b.labels)
         && norm(&a.annotations) == norm(&b.annotations)
 }
+
+/// The annotation `kubectl apply` (client-side) keeps its last applied configuration in.
+pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// Stores the input objects in the management cluster (server-side apply, field manager
 /// `kubectl-smh`, forced), the unchanged ones skipped. `dry_run`: the server's dry run.
@@ -1001,15 +1009,15 @@ mod tests {
     fn unified_diff_strips_server_fields() {
         let live = json!({"apiVersion": "v1", "kind": "X", "metadata": {"name": "a",
             "resourceVersion": "7", "uid": "u", "generation": 2, "managedFields": [{}]},
-            "spec": {"n": 1}});
+            "spec": {"replicas": 1}});
         let desired = json!({"apiVersion": "v1", "kind": "X", "metadata": {"name": "a",
-            "resourceVersion": "8"}, "spec": {"n": 2}});
+            "resourceVersion": "8"}, "spec": {"replicas": 2}});
         let d = unified("c/X/ns/a", Some(&live), Some(&desired));
         assert!(
             d.starts_with("--- c/X/ns/a (live)\n+++ c/X/ns/a (desired)\n"),
             "{d}"
         );
-        assert!(d.contains("-  n: 1\n+  n: 2\n"), "{d}");
+        assert!(d.contains("-  replicas: 1\n+  replicas: 2\n"), "{d}");
         assert!(!d.contains("resourceVersion") && !d.contains("uid"), "{d}");
         assert_eq!(unified("x", Some(&live), Some(&live)), "");
         let created = unified("x", None, Some(&desired));

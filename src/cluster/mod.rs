@@ -12,9 +12,14 @@
 //! - [`apply`]: plan, server-side apply, prune, store SMH objects and status, diff.
 
 pub mod apply;
+pub mod check;
 pub mod context;
+pub mod describe;
 pub mod discovery;
+pub mod drift;
 pub mod error;
+pub mod failover_test;
+pub mod inspect;
 pub mod names;
 pub mod probe;
 pub mod registry;

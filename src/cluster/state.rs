@@ -17,8 +17,9 @@
 //! Which clusters: every cluster the SMH objects name (backing services, destination
 //! selectors, source selectors, shift and mirror destinations, and the clusters of the meshes
 //! in `spec.meshes`), those in the topology cache (clusters written to before, so that
-//! objects left there can still be pruned), [`StateOptions::extra_clusters`], and with
-//! [`StateOptions::include_registered`] every cluster `--cluster` or the registry maps.
+//! objects left there can still be pruned), [`StateOptions::extra_clusters`], every cluster
+//! `--cluster` maps, and with [`StateOptions::include_registered`] every cluster the registry
+//! maps.
 //!
 //! One cluster failing does not fail the load: its error is kept in [`LiveState::errors`]
 //! (and a name without a context in [`LiveState::unresolved`]). When discovery of a cluster
@@ -118,7 +119,8 @@ pub struct StateOptions {
     pub rejected: Vec<ObjectId>,
     /// More clusters to sweep.
     pub extra_clusters: Vec<ClusterName>,
-    /// Also sweep every cluster that `--cluster` flags and the registry map.
+    /// Also sweep every cluster the registry maps (the clusters `--cluster` maps are always
+    /// swept: naming them on the command line asks for them).
     pub include_registered: bool,
 }
 
@@ -579,8 +581,8 @@ pub async fn load_state(contexts: &Contexts, opts: &StateOptions) -> Result<Live
     let mut names: BTreeSet<ClusterName> = referenced.values().flatten().cloned().collect();
     names.extend(cache.clusters.keys().cloned());
     names.extend(opts.extra_clusters.iter().cloned());
+    names.extend(contexts.flag_mappings().keys().cloned());
     if opts.include_registered {
-        names.extend(contexts.flag_mappings().keys().cloned());
         names.extend(contexts.registry().entries().map(|(c, _)| c.clone()));
     }
     let mut unresolved = BTreeMap::new();

@@ -1,5 +1,6 @@
 //! SMH v1alpha2 model: types, parsing, the Topology, validation. Pure: no network, no tokio.
 
+pub mod build;
 pub mod crd;
 pub mod diag;
 pub mod duration;

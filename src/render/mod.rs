@@ -1,5 +1,8 @@
 //! PURE rendering: values in, strings out. Only `cli` writes them anywhere.
 
+pub mod check;
+pub mod describe;
 pub mod drill;
+pub mod failover_test;
 pub mod json;
 pub mod yaml;

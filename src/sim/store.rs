@@ -167,6 +167,24 @@ fn now_rfc3339() -> String {
         .to_string()
 }
 
+/// Whether `new` equals `old` apart from `metadata.resourceVersion` and the `time` of
+/// `metadata.managedFields` entries.
+fn unchanged_but_for_rv_and_times(old: &Value, new: &Value) -> bool {
+    fn normalized(v: &Value) -> Value {
+        let mut v = v.clone();
+        if let Some(meta) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.remove("resourceVersion");
+            if let Some(fields) = meta.get_mut("managedFields").and_then(Value::as_array_mut) {
+                for f in fields.iter_mut().filter_map(Value::as_object_mut) {
+                    f.remove("time");
+                }
+            }
+        }
+        v
+    }
+    normalized(old) == normalized(new)
+}
+
 impl Store {
     pub fn new() -> Self {
         let (events, _) = broadcast::channel(4096);
@@ -317,8 +335,7 @@ impl Store {
             .and_then(Value::as_i64)
             .unwrap_or(1);
         let spec_changed = bump_generation && old.get("spec") != obj.get("spec");
-        inner.rv += 1;
-        let rv = inner.rv;
+        let rv = inner.rv + 1;
         {
             let meta = obj
                 .as_object_mut()
@@ -339,6 +356,13 @@ impl Store {
                 json!(if spec_changed { old_gen + 1 } else { old_gen }),
             );
         }
+        // As the real API server does (its managedFields-timestamp transformer included), a
+        // write that changes nothing but managedFields timestamps is a no-op: same
+        // resourceVersion, no watch event.
+        if unchanged_but_for_rv_and_times(&old, &obj) {
+            return Ok(old);
+        }
+        inner.rv = rv;
         let json = encode(&obj);
         inner
             .objects
@@ -504,6 +528,35 @@ mod tests {
                 EventType::Modified,
                 EventType::Deleted
             ]
+        );
+    }
+
+    #[test]
+    fn a_write_that_changes_nothing_is_a_no_op() {
+        let s = Store::new();
+        let g = Gvr::new("apps", "v1", "deployments");
+        let mut created = s.create(&g, deploy("a")).unwrap();
+        created["metadata"]["managedFields"] =
+            json!([{"manager": "m", "operation": "Apply", "time": "2026-01-01T00:00:00Z"}]);
+        let updated = s.update(&g, created).unwrap();
+        let rv = updated["metadata"]["resourceVersion"].clone();
+        let mut same = updated.clone();
+        same["metadata"]["managedFields"][0]["time"] = json!("2026-01-02T00:00:00Z");
+        let after = s.update(&g, same).unwrap();
+        assert_eq!(
+            after["metadata"]["resourceVersion"], rv,
+            "no-op write must keep the resourceVersion"
+        );
+        assert_eq!(
+            s.events_since(&g, None, 0).unwrap().len(),
+            2,
+            "no event for a no-op write"
+        );
+        let mut changed = after.clone();
+        changed["metadata"]["labels"] = json!({"x": "y"});
+        assert_ne!(
+            s.update(&g, changed).unwrap()["metadata"]["resourceVersion"],
+            rv
         );
     }
 }
