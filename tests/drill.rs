@@ -746,9 +746,20 @@ async fn failed_expectations_restore_and_say_by_how_much() {
     let demo = Demo::start(Duration::from_millis(300)).await;
     demo.configure_guide().await;
 
+    // With the guide's `consecutiveErrors: 1` and Istio's default retries (which retry a
+    // refused connection on the other host), whether a probe ever sees an error depends on
+    // when the sidecar's ejections land against Envoy's update merge window, i.e. on timing.
+    // With 3 consecutive errors per ejection the first request to the sleeping pods always
+    // fails: its three attempts go to two hosts, and neither has been ejected yet.
+    let outlier = std::fs::read_to_string(guide_dir().join("1-outlier-detection.yaml"))
+        .unwrap()
+        .replace("consecutiveErrors: 1", "consecutiveErrors: 3");
+    let path = demo._dir.path().join("outlier-3.yaml");
+    std::fs::write(&path, outlier).unwrap();
+    let run = demo.run(&["apply", "-f", path.to_str().unwrap()]).await;
+    assert_eq!(run.code, Some(0), "apply: {}", run.show());
+
     let before = demo.snapshot().await;
-    // The break costs errors before the sidecar ejects the sleeping pods (at least the
-    // first refused connection of each).
     let run = demo.run(&drill_args(&["--max-errors", "0"])).await;
     assert_eq!(run.code, Some(1), "{}", run.show());
     let summary = run.stderr.lines().last().unwrap_or("").to_string();
