@@ -60,27 +60,36 @@ fn print(label: &str, f: &Figures) {
 
 fn main() {
     let ours = env!("CARGO_BIN_EXE_kubectl-smh");
-    println!("{RUNS} runs each, after 3 warm-up runs");
-    let Some(smh) = measure(ours, &["version", "--client"]) else {
-        eprintln!("`{ours} version --client` did not run successfully");
-        std::process::exit(1);
-    };
-    print("kubectl-smh version --client", &smh);
+    println!("{RUNS} runs each, after 3 warm-up runs; KUBECONFIG points at a missing file");
+    // `version` with no kubeconfig prints the client version and a note that no server
+    // version can be shown; `version --client` is the like-for-like comparison with kubectl.
+    let mut ok = true;
+    let mut client = None;
+    for args in [&["version"][..], &["version", "--client"][..]] {
+        let label = format!("kubectl-smh {}", args.join(" "));
+        let Some(f) = measure(ours, args) else {
+            eprintln!("`{ours} {}` did not run successfully", args.join(" "));
+            std::process::exit(1);
+        };
+        print(&label, &f);
+        ok &= f.p50 < Duration::from_millis(5) && f.max_rss_kib < 10 * 1024;
+        client = Some(f);
+    }
+    let smh = client.expect("measured above");
     let kubectl = std::env::var("SMH_KUBECTL").unwrap_or_else(|_| "kubectl".to_string());
     match measure(&kubectl, &["version", "--client"]) {
         Some(k) => {
             print(&format!("{kubectl} version --client"), &k);
             println!(
-                "ratio (kubectl-smh / kubectl): time {:.2}, memory {:.2}",
+                "ratio (kubectl-smh / kubectl, version --client): time {:.2}, memory {:.2}",
                 smh.p50.as_secs_f64() / k.p50.as_secs_f64(),
                 smh.max_rss_kib as f64 / k.max_rss_kib as f64
             );
         }
         None => println!("{kubectl} not found: no comparison"),
     }
-    let ok = smh.p50 < Duration::from_millis(5) && smh.max_rss_kib < 10 * 1024;
     println!(
-        "target (p50 < 5 ms, peak RSS < 10 MiB): {}",
+        "target (p50 < 5 ms, peak RSS < 10 MiB, both commands): {}",
         if ok { "met" } else { "NOT met" }
     );
 }
