@@ -230,6 +230,21 @@ fn walk(
         "\nNo stars or black stars: the FailoverService routes to its first service, in mgmt-cluster."
     );
 
+    println!(
+        "\nWhat is configured and how it stands, across both clusters (the guide's `meshctl describe`):"
+    );
+    println!("\n$ kubectl smh describe failoverservice reviews-failover\n");
+    let described = super::describe::run(
+        &gg,
+        super::describe::Args {
+            kind: Some(super::describe::Kind::Failoverservice),
+            name: Some("reviews-failover".into()),
+        },
+    )?;
+    if described != Exit::Ok {
+        return Ok(described);
+    }
+
     heading("4. Trigger the failover, see it, restore (the drill)");
     println!(
         "The guide patches reviews-v1 and reviews-v2 to run `sleep 20h`, reloads the page until"
