@@ -502,16 +502,7 @@ pub async fn drill_async(
         return Ok(Exit::Ok);
     }
 
-    let break_clusters: Vec<String> = {
-        let mut c: Vec<String> = plan
-            .targets
-            .iter()
-            .map(|t| t.deployment.cluster.clone())
-            .collect();
-        c.sort();
-        c.dedup();
-        c
-    };
+    let break_clusters = plan.target_clusters();
     let targets = clients.targets(&break_clusters);
     let deployments: Vec<String> = plan
         .targets
