@@ -402,15 +402,7 @@ pub(crate) fn predict(state: &LiveState, input: &[Manifest], plan: &Plan) -> Rep
                     None,
                 ),
             };
-            apply::StepResult {
-                cluster: s.cluster.clone(),
-                kind: s.kind.clone(),
-                namespace: s.namespace.clone(),
-                name: s.name.clone(),
-                action: s.action,
-                outcome,
-                error,
-            }
+            apply::StepResult::new(s, outcome, error)
         })
         .collect();
     // Generations as the server would set them: not from the (absent) answers.
