@@ -2,13 +2,14 @@
 //! management cluster, apply the Istio objects to every cluster, prune, write status.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::anyhow;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::input::{print_diagnostics, shown_errors, stderr_color};
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use crate::cluster::apply::{
     self, Action, Mode, ObjectDiff, Outcome, Plan, Report, Stored, smh_unchanged,
@@ -17,7 +18,6 @@ use crate::cluster::state::{LiveState, StateOptions, load_state, manifest_id};
 use crate::cluster::{ClusterName, Contexts, Target, targets_banner};
 use crate::model::diag::{Diagnostic, ObjectId, Severity};
 use crate::model::parse::load_paths_with;
-use crate::model::report::dedupe_for_display;
 use crate::model::{FailoverService, Manifest, TrafficPolicy};
 
 pub const LONG_ABOUT: &str = "Validate, store, translate and apply manifests to every cluster, \
@@ -130,7 +130,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         None | Some(OutputFormat::Table) => None,
         Some(f) => Some(f),
     };
-    let color = !g.no_color && std::io::stderr().is_terminal();
+    let color = stderr_color(g);
 
     let mut loaded = load_paths_with(&args.filenames, &g.namespace);
     if loaded.has_errors() {
@@ -216,26 +216,11 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
 }
 
 fn invalid_input(diagnostics: &[Diagnostic]) -> CmdError {
-    let n = dedupe_for_display(diagnostics)
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
+    let n = shown_errors(diagnostics);
     CmdError::invalid(anyhow!(
         "invalid input: nothing applied, no cluster changed ({n} error{})",
         if n == 1 { "" } else { "s" }
     ))
-}
-
-pub(crate) fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) {
-    let mut stderr = std::io::stderr().lock();
-    for d in dedupe_for_display(diagnostics) {
-        let label = match (d.severity, color) {
-            (Severity::Error, true) => "\x1b[31merror\x1b[0m",
-            (Severity::Warning, true) => "\x1b[33mwarning\x1b[0m",
-            (s, false) => s.as_str(),
-        };
-        let _ = writeln!(stderr, "{label}: {d}");
-    }
 }
 
 /// Fails when a cluster the SMH objects name has no context (exit 2) or could not be

@@ -20,6 +20,7 @@ pub mod failover;
 pub mod failover_delete;
 pub mod failover_list;
 pub mod guide;
+pub mod input;
 pub mod install;
 pub mod translate;
 pub mod validate;

@@ -2,17 +2,14 @@
 //! offline.
 
 use std::collections::BTreeSet;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::anyhow;
 
+use super::input::{Checked, load_and_validate, print_diagnostics, shown_errors, stderr_color};
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use crate::model::diag::{Diagnostic, Severity};
-use crate::model::parse::load_paths_with;
-use crate::model::report::dedupe_for_display;
-use crate::model::topology::Topology;
-use crate::model::validate::{ValidateOptions, validate_with};
 use crate::render;
 use crate::translate::translate;
 
@@ -78,35 +75,16 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         }
     };
 
-    let mut loaded = load_paths_with(&args.filenames, &g.namespace);
-    let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
-    let topology = match &args.topology {
-        None => Some(Topology::from_manifests(&loaded.manifests)),
-        Some(path) => match Topology::load(path) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                diagnostics.extend(e.diagnostics());
-                None
-            }
-        },
-    };
-    if let Some(topology) = &topology {
-        let options = ValidateOptions {
-            complete: false,
-            rejected: loaded.rejected.clone(),
-        };
-        let mut found = validate_with(&loaded.manifests, topology, &options);
-        loaded.fill_positions(&mut found);
-        diagnostics.extend(found);
-    }
+    let Checked {
+        loaded,
+        mut diagnostics,
+        topology,
+    } = load_and_validate(&args.filenames, &g.namespace, args.topology.as_deref());
 
-    let color = !g.no_color && std::io::stderr().is_terminal();
+    let color = stderr_color(g);
     let (Some(topology), false) = (topology, has_errors(&diagnostics)) else {
         print_diagnostics(&diagnostics, color);
-        let n = dedupe_for_display(&diagnostics)
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .count();
+        let n = shown_errors(&diagnostics);
         return Err(CmdError::invalid(anyhow!(
             "invalid input: nothing translated ({n} error{})",
             if n == 1 { "" } else { "s" }
@@ -168,16 +146,4 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
 
 fn has_errors(diagnostics: &[Diagnostic]) -> bool {
     diagnostics.iter().any(|d| d.severity == Severity::Error)
-}
-
-fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) {
-    let mut stderr = std::io::stderr().lock();
-    for d in dedupe_for_display(diagnostics) {
-        let label = match (d.severity, color) {
-            (Severity::Error, true) => "\x1b[31merror\x1b[0m",
-            (Severity::Warning, true) => "\x1b[33mwarning\x1b[0m",
-            (s, false) => s.as_str(),
-        };
-        let _ = writeln!(stderr, "{label}: {d}");
-    }
 }

@@ -17,6 +17,7 @@ use anyhow::anyhow;
 use super::super::apply::{
     ApplyOutput, DryRun, check_clusters, involved_targets, print_output, stale_warnings,
 };
+use super::super::input::{print_diagnostics, stderr_color};
 use super::super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use crate::cluster::apply::{self, Mode};
 use crate::cluster::state::{LiveState, StateOptions, load_state, mesh_cluster};
@@ -27,7 +28,6 @@ use crate::model::build::{
     parse_service_ref, service_ref,
 };
 use crate::model::diag::{Diagnostic, ObjectId, Severity};
-use crate::model::report::dedupe_for_display;
 use crate::model::types::{ClusterObjectRef, ObjectRef};
 use crate::translate::Explanation;
 
@@ -281,7 +281,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         }
     }
     let use_wizard = terminal && args.backing.len() < 2;
-    let color = !g.no_color && std::io::stderr().is_terminal();
+    let color = stderr_color(g);
     dialoguer::console::set_colors_enabled_stderr(color);
     let opts = options(g, &args);
 
@@ -439,18 +439,6 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         )));
     }
     Ok(Exit::Ok)
-}
-
-fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) {
-    let mut stderr = std::io::stderr().lock();
-    for d in dedupe_for_display(diagnostics) {
-        let label = match (d.severity, color) {
-            (Severity::Error, true) => "\x1b[31merror\x1b[0m",
-            (Severity::Warning, true) => "\x1b[33mwarning\x1b[0m",
-            (s, false) => s.as_str(),
-        };
-        let _ = writeln!(stderr, "{label}: {d}");
-    }
 }
 
 /// What the user should know about the plan; `reuse`: also which backing services keep
