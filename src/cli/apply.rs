@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::input::{print_diagnostics, shown_errors, stderr_color};
+use super::output::write_stdout;
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use crate::cluster::apply::{
     self, Action, Mode, ObjectDiff, Outcome, Plan, Report, Stored, smh_unchanged,
@@ -628,15 +629,7 @@ pub(crate) fn emit(value: &impl Serialize, format: OutputFormat) -> Result<(), C
             .map_err(|e| CmdError::failed(anyhow!("rendering JSON: {e}")))?,
         _ => crate::render::yaml::to_yaml(value).map_err(CmdError::failed)?,
     };
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(CmdError::failed(anyhow!("writing the output: {e}"))),
-    }
+    write_stdout(&text)
 }
 
 /// `failoverservice.networking.smh.solo.io/reviews-failover`.

@@ -105,21 +105,10 @@ pub fn print_output<T: serde::Serialize>(
 
 /// Write to stdout, ending with a newline; a closed pipe (`| head`) is not an error.
 pub fn write_stdout(out: &str) -> Result<(), CmdError> {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    let nl: &[u8] = if out.ends_with('\n') || out.is_empty() {
-        b""
+    if out.ends_with('\n') || out.is_empty() {
+        super::output::write_stdout(out)
     } else {
-        b"\n"
-    };
-    match stdout
-        .write_all(out.as_bytes())
-        .and_then(|()| stdout.write_all(nl))
-        .and_then(|()| stdout.flush())
-    {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(CmdError::failed(anyhow!("writing the output: {e}"))),
+        super::output::write_stdout(&format!("{out}\n"))
     }
 }
 

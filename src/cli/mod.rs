@@ -22,6 +22,7 @@ pub mod failover_list;
 pub mod guide;
 pub mod input;
 pub mod install;
+pub mod output;
 pub mod translate;
 pub mod validate;
 pub mod version;

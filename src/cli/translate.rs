@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 
 use super::input::{Checked, load_and_validate, print_diagnostics, shown_errors, stderr_color};
+use super::output::write_stdout;
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use crate::model::diag::{Diagnostic, Severity};
 use crate::render;
@@ -132,16 +133,8 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         OutputFormat::Json => render::json::to_list(&values),
         _ => render::yaml::to_yaml_stream(&values).map_err(CmdError::failed)?,
     };
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(out.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Ok(()) => Ok(Exit::Ok),
-        // A closed pipe (`| head`) is not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Ok),
-        Err(e) => Err(CmdError::failed(anyhow!("writing the output: {e}"))),
-    }
+    write_stdout(&out)?;
+    Ok(Exit::Ok)
 }
 
 fn has_errors(diagnostics: &[Diagnostic]) -> bool {

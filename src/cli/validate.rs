@@ -1,12 +1,13 @@
 //! `kubectl smh validate`: parse and validate manifests offline, with Service Mesh Hub's
 //! rules and lint warnings; every problem of every file at once.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Context;
 
 use super::input::{Checked, diagnostic_line, load_and_validate};
+use super::output::write_stdout;
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use crate::model::diag::{Diagnostic, Severity};
 use crate::model::report::dedupe_for_display;
@@ -134,18 +135,9 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     } else {
         Exit::Ok
     };
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(out.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Ok(()) => Ok(exit),
-        // A closed pipe (`| head`) is not worth a message; the exit status still tells.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(exit),
-        Err(e) => Err(CmdError::failed(
-            anyhow::Error::new(e).context("writing output"),
-        )),
-    }
+    // A closed pipe (`| head`) is not worth a message; the exit status still tells.
+    write_stdout(&out)?;
+    Ok(exit)
 }
 
 fn count(diagnostics: &[Diagnostic], severity: Severity) -> usize {

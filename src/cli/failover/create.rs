@@ -8,7 +8,7 @@
 //! changes nothing (exit 2).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::Duration;
 
@@ -18,6 +18,7 @@ use super::super::apply::{
     ApplyOutput, DryRun, check_clusters, involved_targets, print_output, stale_warnings,
 };
 use super::super::input::{print_diagnostics, stderr_color};
+use super::super::output::write_stdout;
 use super::super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use crate::cluster::apply::{self, Mode};
 use crate::cluster::state::{LiveState, StateOptions, load_state, mesh_cluster};
@@ -474,18 +475,6 @@ fn print_notes(plan: &CreatePlan, shift_from: &[ClusterObjectRef], reuse: bool) 
             "note: no traffic is shifted to {}: clients must call it by name, or pass --shift-from {primary}",
             fs.spec.hostname
         );
-    }
-}
-
-fn write_stdout(text: &str) -> Result<(), CmdError> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(CmdError::failed(anyhow!("writing the output: {e}"))),
     }
 }
 
