@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::anyhow;
 
 use super::super::cluster::runtime;
-use super::super::describe::print_output;
+use super::super::describe::{known_names, not_found, print_output};
 use super::super::{CmdError, CmdResult, Exit, GlobalArgs, parse_duration_arg};
 use crate::cluster::describe::{self, FailoverServiceView};
 use crate::cluster::failover_test::{ClientView, TestFacts, probe_n, summarize};
@@ -110,27 +110,11 @@ fn find(snap: &Snapshot, name: &str, namespace: &str) -> Result<FailoverServiceV
     }
     match views.len() {
         1 => Ok(views.remove(0)),
-        0 => {
-            let known: Vec<String> = snap
-                .failover_services
-                .iter()
-                .map(|f| {
-                    format!(
-                        "{}/{}",
-                        f.metadata.namespace.as_deref().unwrap_or_default(),
-                        f.metadata.name.as_deref().unwrap_or_default()
-                    )
-                })
-                .collect();
-            Err(CmdError::invalid(anyhow!(
-                "no FailoverService named {name:?} ({})",
-                if known.is_empty() {
-                    "there are none".to_string()
-                } else {
-                    format!("there are: {}", known.join(", "))
-                }
-            )))
-        }
+        0 => Err(not_found(
+            "FailoverService",
+            name,
+            &known_names(&snap.failover_services),
+        )),
         _ => Err(CmdError::invalid(anyhow!(
             "several FailoverServices are named {name:?} ({}); pick one with -n NAMESPACE",
             views
