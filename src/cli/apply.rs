@@ -9,7 +9,7 @@ use anyhow::anyhow;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::input::{print_diagnostics, shown_errors, stderr_color};
+use super::input::{print_diagnostics, stderr_color};
 use super::output::write_stdout;
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use crate::cluster::apply::{
@@ -217,11 +217,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
 }
 
 fn invalid_input(diagnostics: &[Diagnostic]) -> CmdError {
-    let n = shown_errors(diagnostics);
-    CmdError::invalid(anyhow!(
-        "invalid input: nothing applied, no cluster changed ({n} error{})",
-        if n == 1 { "" } else { "s" }
-    ))
+    super::input::invalid_input(diagnostics, "nothing applied, no cluster changed")
 }
 
 /// Fails when a cluster the SMH objects name has no context (exit 2) or could not be

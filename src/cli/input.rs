@@ -4,7 +4,9 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use super::GlobalArgs;
+use anyhow::anyhow;
+
+use super::{CmdError, GlobalArgs};
 use crate::model::diag::{Diagnostic, Severity};
 use crate::model::parse::{Loaded, load_paths_with};
 use crate::model::report::dedupe_for_display;
@@ -76,10 +78,15 @@ pub fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) {
     }
 }
 
-/// How many errors [`print_diagnostics`] shows (duplicates counted once).
-pub fn shown_errors(diagnostics: &[Diagnostic]) -> usize {
-    dedupe_for_display(diagnostics)
+/// Exit 2, `invalid input: {outcome} (N errors)`, N the errors [`print_diagnostics`]
+/// shows (duplicates counted once).
+pub fn invalid_input(diagnostics: &[Diagnostic], outcome: &str) -> CmdError {
+    let n = dedupe_for_display(diagnostics)
         .iter()
         .filter(|d| d.severity == Severity::Error)
-        .count()
+        .count();
+    CmdError::invalid(anyhow!(
+        "invalid input: {outcome} ({n} error{})",
+        if n == 1 { "" } else { "s" }
+    ))
 }

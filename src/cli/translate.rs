@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::anyhow;
 
-use super::input::{Checked, load_and_validate, print_diagnostics, shown_errors, stderr_color};
+use super::input::{Checked, invalid_input, load_and_validate, print_diagnostics, stderr_color};
 use super::output::write_stdout;
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use crate::model::diag::{Diagnostic, Severity};
@@ -85,11 +85,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     let color = stderr_color(g);
     let (Some(topology), false) = (topology, has_errors(&diagnostics)) else {
         print_diagnostics(&diagnostics, color);
-        let n = shown_errors(&diagnostics);
-        return Err(CmdError::invalid(anyhow!(
-            "invalid input: nothing translated ({n} error{})",
-            if n == 1 { "" } else { "s" }
-        )));
+        return Err(invalid_input(&diagnostics, "nothing translated"));
     };
 
     for c in &args.only_clusters {
