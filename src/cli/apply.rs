@@ -3,13 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::path::PathBuf;
 
 use anyhow::anyhow;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::input::{print_diagnostics, stderr_color};
+use super::input::{Filenames, print_diagnostics, stderr_color};
 use super::output::write_stdout;
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use crate::cluster::apply::{
@@ -64,16 +63,8 @@ differences, 1 differences.";
   # Keep generated objects that are no longer wanted
   kubectl smh apply -f policies/ --prune=false")]
 pub struct Args {
-    /// Files, directories (their .yaml, .yml and .json files, not recursing) or - for stdin.
-    /// Repeatable, and comma-separated like kubectl.
-    #[arg(
-        short = 'f',
-        long = "filename",
-        value_name = "FILE",
-        required = true,
-        value_delimiter = ','
-    )]
-    pub filenames: Vec<PathBuf>,
+    #[command(flatten)]
+    pub input: Filenames,
 
     /// `client`: print what would be applied, per cluster, and change nothing; `server`:
     /// send every request with dryRun=All (the API servers validate, nothing is stored);
@@ -133,7 +124,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     };
     let color = stderr_color(g);
 
-    let mut loaded = load_paths_with(&args.filenames, &g.namespace);
+    let mut loaded = load_paths_with(&args.input.filenames, &g.namespace);
     if loaded.has_errors() {
         print_diagnostics(&loaded.diagnostics, color);
         return Err(invalid_input(&loaded.diagnostics));

@@ -13,6 +13,21 @@ use crate::model::report::dedupe_for_display;
 use crate::model::topology::Topology;
 use crate::model::validate::{ValidateOptions, validate_with};
 
+// The `-f` flag (no doc comment: it would be taken for the commands' about text).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Filenames {
+    /// Files, directories (their .yaml, .yml and .json files, not recursing) or - for stdin.
+    /// Repeatable, and comma-separated like kubectl.
+    #[arg(
+        short = 'f',
+        long = "filename",
+        value_name = "FILE",
+        required = true,
+        value_delimiter = ','
+    )]
+    pub filenames: Vec<PathBuf>,
+}
+
 /// Manifests read from the `-f` inputs and validated offline.
 pub struct Checked {
     /// What was read; its own diagnostics are moved to [`Checked::diagnostics`].

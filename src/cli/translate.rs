@@ -7,7 +7,9 @@ use std::path::PathBuf;
 
 use anyhow::anyhow;
 
-use super::input::{Checked, invalid_input, load_and_validate, print_diagnostics, stderr_color};
+use super::input::{
+    Checked, Filenames, invalid_input, load_and_validate, print_diagnostics, stderr_color,
+};
 use super::output::write_stdout;
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use crate::model::diag::{Diagnostic, Severity};
@@ -39,16 +41,8 @@ use crate::translate::translate;
   # Why each topology-dependent choice was made (on stderr)
   kubectl smh translate -f examples/guide/ --explain > /dev/null")]
 pub struct Args {
-    /// Files, directories (their .yaml, .yml and .json files, not recursing) or - for stdin.
-    /// Repeatable, and comma-separated like kubectl.
-    #[arg(
-        short = 'f',
-        long = "filename",
-        value_name = "FILE",
-        required = true,
-        value_delimiter = ','
-    )]
-    pub filenames: Vec<PathBuf>,
+    #[command(flatten)]
+    pub input: Filenames,
 
     /// Topology file describing the clusters, meshes and services that exist (see the
     /// README, "Topology file"). Default: derived from the manifests.
@@ -80,7 +74,11 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         loaded,
         mut diagnostics,
         topology,
-    } = load_and_validate(&args.filenames, &g.namespace, args.topology.as_deref());
+    } = load_and_validate(
+        &args.input.filenames,
+        &g.namespace,
+        args.topology.as_deref(),
+    );
 
     let color = stderr_color(g);
     let (Some(topology), false) = (topology, has_errors(&diagnostics)) else {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::input::{Checked, diagnostic_line, load_and_validate};
+use super::input::{Checked, Filenames, diagnostic_line, load_and_validate};
 use super::output::write_stdout;
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use crate::model::diag::{Diagnostic, Severity};
@@ -25,16 +25,8 @@ use crate::model::{Manifest, SmhObject};
   # Validate from stdin, machine-readable
   cat failover.yaml | kubectl smh validate -f - -o json")]
 pub struct Args {
-    /// Files, directories (their .yaml, .yml and .json files, not recursing) or - for stdin.
-    /// Repeatable, and comma-separated like kubectl.
-    #[arg(
-        short = 'f',
-        long = "filename",
-        value_name = "FILE",
-        required = true,
-        value_delimiter = ','
-    )]
-    pub filenames: Vec<PathBuf>,
+    #[command(flatten)]
+    pub input: Filenames,
 
     /// Topology file describing the clusters, meshes and services that exist (see the
     /// README, "Topology file"). Default: derived from the manifests.
@@ -63,7 +55,11 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         loaded,
         diagnostics,
         ..
-    } = load_and_validate(&args.filenames, &g.namespace, args.topology.as_deref());
+    } = load_and_validate(
+        &args.input.filenames,
+        &g.namespace,
+        args.topology.as_deref(),
+    );
     let errors = count(&diagnostics, Severity::Error);
     let warnings = count(&diagnostics, Severity::Warning);
 
