@@ -233,7 +233,8 @@ impl DrillFlags {
 }
 
 /// clap value parser: a regex that compiles, kept as its source text.
-fn parse_regex_arg(s: &str) -> Result<String, String> {
+/// A `--expect-*` value: a valid regular expression (drill, failover test).
+pub(crate) fn parse_regex_arg(s: &str) -> Result<String, String> {
     regex::Regex::new(s)
         .map(|_| s.to_string())
         .map_err(|e| format!("invalid regular expression: {e}"))
