@@ -201,19 +201,9 @@ pub fn compute(input: &StatusInput) -> BTreeMap<ObjectId, SmhStatus> {
                 status.meshes.insert(key, entry);
             }
             // Errors for meshes the object does not list (SMH never reported those).
-            for (k, errs) in per_mesh {
-                if !status.meshes.contains_key(k) {
-                    for e in errs {
-                        push_unique(&mut status.errors, e);
-                    }
-                }
-            }
+            push_unlisted(&mut status.errors, per_mesh, &status.meshes);
         }
-        for (i, (_, msg)) in failures.iter().enumerate() {
-            if !placed[i] {
-                push_unique(&mut status.errors, msg);
-            }
-        }
+        push_unplaced(&mut status.errors, failures, &placed);
         status.state = overall(&status.errors, top, status.meshes.values());
         out.insert(id.clone(), SmhStatus::FailoverService(status));
     }
@@ -294,19 +284,9 @@ pub fn compute(input: &StatusInput) -> BTreeMap<ObjectId, SmhStatus> {
                     }
                 }
             }
-            for (k, errs) in per_target {
-                if !status.traffic_targets.contains_key(k) {
-                    for e in errs {
-                        push_unique(&mut status.errors, e);
-                    }
-                }
-            }
+            push_unlisted(&mut status.errors, per_target, &status.traffic_targets);
         }
-        for (j, (_, msg)) in failures.iter().enumerate() {
-            if !placed[j] {
-                push_unique(&mut status.errors, msg);
-            }
-        }
+        push_unplaced(&mut status.errors, failures, &placed);
         statuses.push(status);
     }
     for (key, mut list) in candidates {
@@ -455,6 +435,31 @@ fn entry_status(
             acceptance_order: 0,
             state: ApprovalState::Failed,
             errors: dedup(mine),
+        }
+    }
+}
+
+/// Adds to the object's `errors` those of the entries (meshes, traffic targets) it has no
+/// status entry for.
+fn push_unlisted(
+    errors: &mut Vec<String>,
+    per_entry: &BTreeMap<String, Vec<String>>,
+    listed: &BTreeMap<String, ValidationStatus>,
+) {
+    for (k, errs) in per_entry {
+        if !listed.contains_key(k) {
+            for e in errs {
+                push_unique(errors, e);
+            }
+        }
+    }
+}
+
+/// Adds to the object's `errors` the apply failures placed on no entry.
+fn push_unplaced(errors: &mut Vec<String>, failures: &[(&GeneratedObject, &str)], placed: &[bool]) {
+    for (i, (_, msg)) in failures.iter().enumerate() {
+        if !placed[i] {
+            push_unique(errors, msg);
         }
     }
 }
