@@ -22,22 +22,20 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use kubectl_smh::cluster::Contexts;
 use kubectl_smh::cluster::apply::{self, Mode};
 use kubectl_smh::cluster::state::{StateOptions, load_state};
-use kubectl_smh::cluster::{Contexts, KubeconfigOrigin, KubeconfigSet, Registry};
 use kubectl_smh::model::parse::parse_str;
 use kubectl_smh::model::topology::MultiClusterMode;
 use kubectl_smh::sim::cluster::{ClusterHandle, ClusterOptions};
 use kubectl_smh::sim::fleet::{Attachment, FleetOptions, SimFleet, StartHook};
 use kubectl_smh::sim::world::{self, Layout, WorldOptions};
 
+mod common;
+use common::{contexts_for, ms, p50, ratio_verdict};
+
 const LATENCY: Duration = Duration::from_millis(50);
 const RUNS: usize = 9;
-
-fn p50(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
 
 /// bookinfo in every cluster: the management layout in the first, reviews-v3 and ratings in
 /// the others.
@@ -162,15 +160,7 @@ async fn apply_once(contexts: &Contexts, text: &str) -> (Duration, usize, usize)
 async fn measure(n: usize) -> (Duration, Duration, usize, usize) {
     let fleet = start(n).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("kubeconfig.yaml");
-    fleet.write_kubeconfig(&path).expect("kubeconfig");
-    let contexts = Contexts::new(
-        KubeconfigSet::load_origin(KubeconfigOrigin::Flag(path)).expect("kubeconfig"),
-        Default::default(),
-        Registry::empty(dir.path().join("clusters.yaml")),
-        None,
-        Duration::from_secs(10),
-    );
+    let contexts = contexts_for(&fleet, dir.path());
     let names: Vec<String> = fleet
         .clusters()
         .iter()
@@ -227,7 +217,6 @@ async fn measure(n: usize) -> (Duration, Duration, usize, usize) {
 async fn main() {
     let (c1, n1, o1, ch1) = measure(1).await;
     let (c5, n5, o5, ch5) = measure(5).await;
-    let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
         "apply (load_state + plan + commit), {} ms API latency on every cluster, {RUNS} runs each (p50):",
         LATENCY.as_millis()
@@ -243,10 +232,6 @@ async fn main() {
         ms(n5)
     );
     for (what, a, b) in [("configure", c1, c5), ("no-op", n1, n5)] {
-        let ratio = b.as_secs_f64() / a.as_secs_f64();
-        println!(
-            "  {what}: ratio {ratio:.2} (target < 1.5): {}",
-            if ratio < 1.5 { "met" } else { "NOT met" }
-        );
+        println!("  {what}: {}", ratio_verdict(a, b));
     }
 }

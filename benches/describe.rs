@@ -18,27 +18,19 @@ use kube::api::{
 };
 use serde_json::{Value, json};
 
+use kubectl_smh::cluster::Contexts;
 use kubectl_smh::cluster::describe;
 use kubectl_smh::cluster::inspect::{Collected, collect};
 use kubectl_smh::cluster::state::StateOptions;
-use kubectl_smh::cluster::{Contexts, KubeconfigOrigin, KubeconfigSet, Registry};
-use kubectl_smh::model::topology::MultiClusterMode;
 use kubectl_smh::render;
-use kubectl_smh::sim::cluster::ClusterOptions;
-use kubectl_smh::sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
+use kubectl_smh::sim::fleet::SimFleet;
+
+mod common;
+use common::{bookinfo_fleet, contexts_for, ms, p50, ratio_verdict};
 
 const LATENCY: Duration = Duration::from_millis(50);
 const RUNS: usize = 10;
 const MANY: usize = 200;
-
-fn p50(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
 
 fn smh_ar(kind: &str) -> ApiResource {
     let plural = if kind == "FailoverService" {
@@ -160,18 +152,6 @@ async fn describe_phases(contexts: &Contexts) -> (Duration, usize, usize, Collec
     (t3 - t, views.len(), text.len(), c, phases)
 }
 
-fn contexts_for(fleet: &SimFleet, dir: &std::path::Path) -> Contexts {
-    let path = dir.join("kubeconfig.yaml");
-    fleet.write_kubeconfig(&path).expect("kubeconfig");
-    Contexts::new(
-        KubeconfigSet::load_origin(KubeconfigOrigin::Flag(path)).expect("kubeconfig"),
-        Default::default(),
-        Registry::empty(dir.join("clusters.yaml")),
-        None,
-        Duration::from_secs(10),
-    )
-}
-
 async fn wait_for_reviews(contexts: &Contexts) {
     let start = Instant::now();
     loop {
@@ -190,18 +170,9 @@ async fn wait_for_reviews(contexts: &Contexts) {
 }
 
 async fn latency_case() {
-    let mut opts = FleetOptions::demo();
-    for (i, name) in ["c3", "c4", "c5"].iter().enumerate() {
-        let mut c = ClusterOptions::new(name);
-        c.pod_octet = 3 + i as u8;
-        opts.clusters.push(c);
-    }
-    for c in opts.clusters.iter_mut() {
-        c.rollout_delay = Duration::from_millis(50);
-    }
-    opts.hooks
-        .push(bookinfo_world(MultiClusterMode::Global, "1.24.2"));
-    let fleet = SimFleet::start(opts).await.expect("fleet");
+    let fleet = SimFleet::start(bookinfo_fleet(&["c3", "c4", "c5"]))
+        .await
+        .expect("fleet");
     let dir = tempfile::tempdir().expect("tempdir");
     let contexts = contexts_for(&fleet, dir.path());
     let mgmt = fleet.cluster("mgmt-cluster").unwrap().client().unwrap();
@@ -251,22 +222,12 @@ async fn latency_case() {
     );
     println!("  {clusters_one} cluster:  {:>7.1} ms", ms(a));
     println!("  {clusters_five} clusters: {:>7.1} ms", ms(b));
-    let ratio = b.as_secs_f64() / a.as_secs_f64();
-    println!(
-        "  ratio {ratio:.2} (target < 1.5): {}",
-        if ratio < 1.5 { "met" } else { "NOT met" }
-    );
+    println!("  {}", ratio_verdict(a, b));
     fleet.shutdown().await;
 }
 
 async fn many_case() {
-    let mut opts = FleetOptions::demo();
-    for c in opts.clusters.iter_mut() {
-        c.rollout_delay = Duration::from_millis(50);
-    }
-    opts.hooks
-        .push(bookinfo_world(MultiClusterMode::Global, "1.24.2"));
-    let fleet = SimFleet::start(opts).await.expect("fleet");
+    let fleet = SimFleet::start(bookinfo_fleet(&[])).await.expect("fleet");
     let dir = tempfile::tempdir().expect("tempdir");
     let contexts = contexts_for(&fleet, dir.path());
     let mgmt = fleet.cluster("mgmt-cluster").unwrap().client().unwrap();

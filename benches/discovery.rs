@@ -6,44 +6,23 @@
 
 use std::time::{Duration, Instant};
 
+use kubectl_smh::cluster::ClusterName;
 use kubectl_smh::cluster::discovery::{DiscoveryOptions, discover};
-use kubectl_smh::cluster::{ClusterName, Contexts, KubeconfigOrigin, KubeconfigSet, Registry};
-use kubectl_smh::model::topology::MultiClusterMode;
-use kubectl_smh::sim::cluster::ClusterOptions;
-use kubectl_smh::sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
+use kubectl_smh::sim::fleet::SimFleet;
+
+mod common;
+use common::{bookinfo_fleet, contexts_for, p50, ratio_verdict};
 
 const LATENCY: Duration = Duration::from_millis(50);
 const RUNS: usize = 10;
 
-fn p50(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let mut opts = FleetOptions::demo();
-    for (i, name) in ["c3", "c4", "c5"].iter().enumerate() {
-        let mut c = ClusterOptions::new(name);
-        c.pod_octet = 3 + i as u8;
-        opts.clusters.push(c);
-    }
-    for c in opts.clusters.iter_mut() {
-        c.rollout_delay = Duration::from_millis(50);
-    }
-    opts.hooks
-        .push(bookinfo_world(MultiClusterMode::Global, "1.24.2"));
-    let fleet = SimFleet::start(opts).await.expect("fleet");
+    let fleet = SimFleet::start(bookinfo_fleet(&["c3", "c4", "c5"]))
+        .await
+        .expect("fleet");
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("kubeconfig.yaml");
-    fleet.write_kubeconfig(&path).expect("kubeconfig");
-    let contexts = Contexts::new(
-        KubeconfigSet::load_origin(KubeconfigOrigin::Flag(path)).expect("kubeconfig"),
-        Default::default(),
-        Registry::empty(dir.path().join("clusters.yaml")),
-        None,
-        Duration::from_secs(10),
-    );
+    let contexts = contexts_for(&fleet, dir.path());
     let all: Vec<ClusterName> = ["mgmt-cluster", "remote-cluster", "c3", "c4", "c5"]
         .into_iter()
         .map(ClusterName::from)
@@ -121,10 +100,6 @@ async fn main() {
         b.as_secs_f64() * 1e3,
         counts.1
     );
-    let ratio = b.as_secs_f64() / a.as_secs_f64();
-    println!(
-        "  ratio {ratio:.2} (target < 1.5): {}",
-        if ratio < 1.5 { "met" } else { "NOT met" }
-    );
+    println!("  {}", ratio_verdict(a, b));
     fleet.shutdown().await;
 }

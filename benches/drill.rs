@@ -251,7 +251,9 @@ fn main() {
     let applied = kubectl_smh::cli::apply::run(
         &g,
         kubectl_smh::cli::apply::Args {
-            filenames: vec![guide],
+            input: kubectl_smh::cli::input::Filenames {
+                filenames: vec![guide],
+            },
             dry_run: kubectl_smh::cli::apply::DryRun::None,
             diff: false,
             prune: true,

@@ -2,13 +2,14 @@
 //! management cluster, apply the Istio objects to every cluster, prune, write status.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::io::Write;
 
 use anyhow::anyhow;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::input::{Filenames, print_diagnostics, stderr_color};
+use super::output::write_stdout;
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use crate::cluster::apply::{
     self, Action, Mode, ObjectDiff, Outcome, Plan, Report, Stored, smh_unchanged,
@@ -17,7 +18,6 @@ use crate::cluster::state::{LiveState, StateOptions, load_state, manifest_id};
 use crate::cluster::{ClusterName, Contexts, Target, targets_banner};
 use crate::model::diag::{Diagnostic, ObjectId, Severity};
 use crate::model::parse::load_paths_with;
-use crate::model::report::dedupe_for_display;
 use crate::model::{FailoverService, Manifest, TrafficPolicy};
 
 pub const LONG_ABOUT: &str = "Validate, store, translate and apply manifests to every cluster, \
@@ -63,16 +63,8 @@ differences, 1 differences.";
   # Keep generated objects that are no longer wanted
   kubectl smh apply -f policies/ --prune=false")]
 pub struct Args {
-    /// Files, directories (their .yaml, .yml and .json files, not recursing) or - for stdin.
-    /// Repeatable, and comma-separated like kubectl.
-    #[arg(
-        short = 'f',
-        long = "filename",
-        value_name = "FILE",
-        required = true,
-        value_delimiter = ','
-    )]
-    pub filenames: Vec<PathBuf>,
+    #[command(flatten)]
+    pub input: Filenames,
 
     /// `client`: print what would be applied, per cluster, and change nothing; `server`:
     /// send every request with dryRun=All (the API servers validate, nothing is stored);
@@ -130,9 +122,9 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         None | Some(OutputFormat::Table) => None,
         Some(f) => Some(f),
     };
-    let color = !g.no_color && std::io::stderr().is_terminal();
+    let color = stderr_color(g);
 
-    let mut loaded = load_paths_with(&args.filenames, &g.namespace);
+    let mut loaded = load_paths_with(&args.input.filenames, &g.namespace);
     if loaded.has_errors() {
         print_diagnostics(&loaded.diagnostics, color);
         return Err(invalid_input(&loaded.diagnostics));
@@ -216,26 +208,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
 }
 
 fn invalid_input(diagnostics: &[Diagnostic]) -> CmdError {
-    let n = dedupe_for_display(diagnostics)
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
-    CmdError::invalid(anyhow!(
-        "invalid input: nothing applied, no cluster changed ({n} error{})",
-        if n == 1 { "" } else { "s" }
-    ))
-}
-
-pub(crate) fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) {
-    let mut stderr = std::io::stderr().lock();
-    for d in dedupe_for_display(diagnostics) {
-        let label = match (d.severity, color) {
-            (Severity::Error, true) => "\x1b[31merror\x1b[0m",
-            (Severity::Warning, true) => "\x1b[33mwarning\x1b[0m",
-            (s, false) => s.as_str(),
-        };
-        let _ = writeln!(stderr, "{label}: {d}");
-    }
+    super::input::invalid_input(diagnostics, "nothing applied, no cluster changed")
 }
 
 /// Fails when a cluster the SMH objects name has no context (exit 2) or could not be
@@ -402,15 +375,7 @@ pub(crate) fn predict(state: &LiveState, input: &[Manifest], plan: &Plan) -> Rep
                     None,
                 ),
             };
-            apply::StepResult {
-                cluster: s.cluster.clone(),
-                kind: s.kind.clone(),
-                namespace: s.namespace.clone(),
-                name: s.name.clone(),
-                action: s.action,
-                outcome,
-                error,
-            }
+            apply::StepResult::new(s, outcome, error)
         })
         .collect();
     // Generations as the server would set them: not from the (absent) answers.
@@ -651,15 +616,7 @@ pub(crate) fn emit(value: &impl Serialize, format: OutputFormat) -> Result<(), C
             .map_err(|e| CmdError::failed(anyhow!("rendering JSON: {e}")))?,
         _ => crate::render::yaml::to_yaml(value).map_err(CmdError::failed)?,
     };
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(CmdError::failed(anyhow!("writing the output: {e}"))),
-    }
+    write_stdout(&text)
 }
 
 /// `failoverservice.networking.smh.solo.io/reviews-failover`.

@@ -105,21 +105,10 @@ pub fn print_output<T: serde::Serialize>(
 
 /// Write to stdout, ending with a newline; a closed pipe (`| head`) is not an error.
 pub fn write_stdout(out: &str) -> Result<(), CmdError> {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    let nl: &[u8] = if out.ends_with('\n') || out.is_empty() {
-        b""
+    if out.ends_with('\n') || out.is_empty() {
+        super::output::write_stdout(out)
     } else {
-        b"\n"
-    };
-    match stdout
-        .write_all(out.as_bytes())
-        .and_then(|()| stdout.write_all(nl))
-        .and_then(|()| stdout.flush())
-    {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(CmdError::failed(anyhow!("writing the output: {e}"))),
+        super::output::write_stdout(&format!("{out}\n"))
     }
 }
 
@@ -146,18 +135,11 @@ pub fn document(
             if let Some(n) = name
                 && list.is_empty()
             {
-                let known: Vec<String> = snap
-                    .failover_services
-                    .iter()
-                    .map(|f| {
-                        format!(
-                            "{}/{}",
-                            f.metadata.namespace.as_deref().unwrap_or_default(),
-                            f.metadata.name.as_deref().unwrap_or_default()
-                        )
-                    })
-                    .collect();
-                return Err(not_found("FailoverService", n, &known));
+                return Err(not_found(
+                    "FailoverService",
+                    n,
+                    &known_names(&snap.failover_services),
+                ));
             }
             doc.failover_services = Some(list);
         }
@@ -169,18 +151,11 @@ pub fn document(
             if let Some(n) = name
                 && list.is_empty()
             {
-                let known: Vec<String> = snap
-                    .traffic_policies
-                    .iter()
-                    .map(|t| {
-                        format!(
-                            "{}/{}",
-                            t.metadata.namespace.as_deref().unwrap_or_default(),
-                            t.metadata.name.as_deref().unwrap_or_default()
-                        )
-                    })
-                    .collect();
-                return Err(not_found("TrafficPolicy", n, &known));
+                return Err(not_found(
+                    "TrafficPolicy",
+                    n,
+                    &known_names(&snap.traffic_policies),
+                ));
             }
             doc.traffic_policies = Some(list);
         }
@@ -201,7 +176,23 @@ pub fn document(
     Ok(doc)
 }
 
-fn not_found(what: &str, name: &str, known: &[String]) -> CmdError {
+/// `NAMESPACE/NAME` of each object.
+pub(crate) fn known_names<K: kube::Resource>(objects: &[K]) -> Vec<String> {
+    objects
+        .iter()
+        .map(|o| {
+            let meta = o.meta();
+            format!(
+                "{}/{}",
+                meta.namespace.as_deref().unwrap_or_default(),
+                meta.name.as_deref().unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
+/// `no FailoverService named "x" (there are: a/b, c/d)`: invalid input.
+pub(crate) fn not_found(what: &str, name: &str, known: &[String]) -> CmdError {
     let list = if known.is_empty() {
         "there are none".to_string()
     } else {

@@ -233,7 +233,8 @@ impl DrillFlags {
 }
 
 /// clap value parser: a regex that compiles, kept as its source text.
-fn parse_regex_arg(s: &str) -> Result<String, String> {
+/// A `--expect-*` value: a valid regular expression (drill, failover test).
+pub(crate) fn parse_regex_arg(s: &str) -> Result<String, String> {
     regex::Regex::new(s)
         .map(|_| s.to_string())
         .map_err(|e| format!("invalid regular expression: {e}"))
@@ -502,16 +503,7 @@ pub async fn drill_async(
         return Ok(Exit::Ok);
     }
 
-    let break_clusters: Vec<String> = {
-        let mut c: Vec<String> = plan
-            .targets
-            .iter()
-            .map(|t| t.deployment.cluster.clone())
-            .collect();
-        c.sort();
-        c.dedup();
-        c
-    };
+    let break_clusters = plan.target_clusters();
     let targets = clients.targets(&break_clusters);
     let deployments: Vec<String> = plan
         .targets

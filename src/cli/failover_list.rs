@@ -1,10 +1,8 @@
 //! `kubectl smh failover list`.
 
-use std::io::Write;
-
-use anyhow::anyhow;
 use serde_json::Value;
 
+use super::output::write_stdout;
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use crate::cluster::Contexts;
 use crate::cluster::state::read_smh_objects;
@@ -77,15 +75,8 @@ pub fn run(g: &GlobalArgs, _args: Args) -> CmdResult {
             super::cluster::columns(&rows)
         }
     };
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Ok(()) => Ok(Exit::Ok),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Ok),
-        Err(e) => Err(CmdError::failed(anyhow!("writing the output: {e}"))),
-    }
+    write_stdout(&text)?;
+    Ok(Exit::Ok)
 }
 
 /// One table row.

@@ -203,7 +203,9 @@ fn walk(
         let applied = super::apply::run(
             &gg,
             super::apply::Args {
-                filenames: vec![path.clone()],
+                input: super::input::Filenames {
+                    filenames: vec![path.clone()],
+                },
                 dry_run: super::apply::DryRun::None,
                 diff: false,
                 prune: true,

@@ -2,17 +2,17 @@
 //! offline.
 
 use std::collections::BTreeSet;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::anyhow;
 
+use super::input::{
+    Checked, Filenames, invalid_input, load_and_validate, print_diagnostics, stderr_color,
+};
+use super::output::write_stdout;
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use crate::model::diag::{Diagnostic, Severity};
-use crate::model::parse::load_paths_with;
-use crate::model::report::dedupe_for_display;
-use crate::model::topology::Topology;
-use crate::model::validate::{ValidateOptions, validate_with};
 use crate::render;
 use crate::translate::translate;
 
@@ -41,16 +41,8 @@ use crate::translate::translate;
   # Why each topology-dependent choice was made (on stderr)
   kubectl smh translate -f examples/guide/ --explain > /dev/null")]
 pub struct Args {
-    /// Files, directories (their .yaml, .yml and .json files, not recursing) or - for stdin.
-    /// Repeatable, and comma-separated like kubectl.
-    #[arg(
-        short = 'f',
-        long = "filename",
-        value_name = "FILE",
-        required = true,
-        value_delimiter = ','
-    )]
-    pub filenames: Vec<PathBuf>,
+    #[command(flatten)]
+    pub input: Filenames,
 
     /// Topology file describing the clusters, meshes and services that exist (see the
     /// README, "Topology file"). Default: derived from the manifests.
@@ -78,39 +70,20 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         }
     };
 
-    let mut loaded = load_paths_with(&args.filenames, &g.namespace);
-    let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
-    let topology = match &args.topology {
-        None => Some(Topology::from_manifests(&loaded.manifests)),
-        Some(path) => match Topology::load(path) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                diagnostics.extend(e.diagnostics());
-                None
-            }
-        },
-    };
-    if let Some(topology) = &topology {
-        let options = ValidateOptions {
-            complete: false,
-            rejected: loaded.rejected.clone(),
-        };
-        let mut found = validate_with(&loaded.manifests, topology, &options);
-        loaded.fill_positions(&mut found);
-        diagnostics.extend(found);
-    }
+    let Checked {
+        loaded,
+        mut diagnostics,
+        topology,
+    } = load_and_validate(
+        &args.input.filenames,
+        &g.namespace,
+        args.topology.as_deref(),
+    );
 
-    let color = !g.no_color && std::io::stderr().is_terminal();
+    let color = stderr_color(g);
     let (Some(topology), false) = (topology, has_errors(&diagnostics)) else {
         print_diagnostics(&diagnostics, color);
-        let n = dedupe_for_display(&diagnostics)
-            .iter()
-            .filter(|d| d.severity == Severity::Error)
-            .count();
-        return Err(CmdError::invalid(anyhow!(
-            "invalid input: nothing translated ({n} error{})",
-            if n == 1 { "" } else { "s" }
-        )));
+        return Err(invalid_input(&diagnostics, "nothing translated"));
     };
 
     for c in &args.only_clusters {
@@ -154,30 +127,10 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         OutputFormat::Json => render::json::to_list(&values),
         _ => render::yaml::to_yaml_stream(&values).map_err(CmdError::failed)?,
     };
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(out.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Ok(()) => Ok(Exit::Ok),
-        // A closed pipe (`| head`) is not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(Exit::Ok),
-        Err(e) => Err(CmdError::failed(anyhow!("writing the output: {e}"))),
-    }
+    write_stdout(&out)?;
+    Ok(Exit::Ok)
 }
 
 fn has_errors(diagnostics: &[Diagnostic]) -> bool {
     diagnostics.iter().any(|d| d.severity == Severity::Error)
-}
-
-fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) {
-    let mut stderr = std::io::stderr().lock();
-    for d in dedupe_for_display(diagnostics) {
-        let label = match (d.severity, color) {
-            (Severity::Error, true) => "\x1b[31merror\x1b[0m",
-            (Severity::Warning, true) => "\x1b[33mwarning\x1b[0m",
-            (s, false) => s.as_str(),
-        };
-        let _ = writeln!(stderr, "{label}: {d}");
-    }
 }

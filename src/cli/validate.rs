@@ -1,17 +1,16 @@
 //! `kubectl smh validate`: parse and validate manifests offline, with Service Mesh Hub's
 //! rules and lint warnings; every problem of every file at once.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use anyhow::Context;
 
+use super::input::{Checked, Filenames, diagnostic_line, load_and_validate};
+use super::output::write_stdout;
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use crate::model::diag::{Diagnostic, Severity};
-use crate::model::parse::load_paths_with;
 use crate::model::report::dedupe_for_display;
-use crate::model::topology::Topology;
-use crate::model::validate::{ValidateOptions, validate_with};
 use crate::model::{Manifest, SmhObject};
 
 /// `kubectl smh validate` flags (the command's long help is [`LONG_ABOUT`]).
@@ -26,16 +25,8 @@ use crate::model::{Manifest, SmhObject};
   # Validate from stdin, machine-readable
   cat failover.yaml | kubectl smh validate -f - -o json")]
 pub struct Args {
-    /// Files, directories (their .yaml, .yml and .json files, not recursing) or - for stdin.
-    /// Repeatable, and comma-separated like kubectl.
-    #[arg(
-        short = 'f',
-        long = "filename",
-        value_name = "FILE",
-        required = true,
-        value_delimiter = ','
-    )]
-    pub filenames: Vec<PathBuf>,
+    #[command(flatten)]
+    pub input: Filenames,
 
     /// Topology file describing the clusters, meshes and services that exist (see the
     /// README, "Topology file"). Default: derived from the manifests.
@@ -60,27 +51,15 @@ message), then a summary; -o json or -o yaml prints the problems as a list inste
 Exit status: 0 valid (warnings allowed unless --strict), 2 invalid or usage error.";
 
 pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
-    let mut loaded = load_paths_with(&args.filenames, &g.namespace);
-    let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
-    let topology = match &args.topology {
-        None => Some(Topology::from_manifests(&loaded.manifests)),
-        Some(path) => match Topology::load(path) {
-            Ok(t) => Some(t),
-            Err(e) => {
-                diagnostics.extend(e.diagnostics());
-                None
-            }
-        },
-    };
-    if let Some(topology) = &topology {
-        let options = ValidateOptions {
-            complete: false,
-            rejected: loaded.rejected.clone(),
-        };
-        let mut found = validate_with(&loaded.manifests, topology, &options);
-        loaded.fill_positions(&mut found);
-        diagnostics.extend(found);
-    }
+    let Checked {
+        loaded,
+        diagnostics,
+        ..
+    } = load_and_validate(
+        &args.input.filenames,
+        &g.namespace,
+        args.topology.as_deref(),
+    );
     let errors = count(&diagnostics, Severity::Error);
     let warnings = count(&diagnostics, Severity::Warning);
 
@@ -111,12 +90,8 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
             let color = !g.no_color && std::io::stdout().is_terminal();
             let shown = dedupe_for_display(&diagnostics);
             for d in &shown {
-                let label = match (d.severity, color) {
-                    (Severity::Error, true) => "\x1b[31merror\x1b[0m",
-                    (Severity::Warning, true) => "\x1b[33mwarning\x1b[0m",
-                    (s, false) => s.as_str(),
-                };
-                out.push_str(&format!("{label}: {d}\n"));
+                out.push_str(&diagnostic_line(d, color));
+                out.push('\n');
             }
             let files = loaded.inputs.len();
             let objects = describe_objects(&loaded.manifests);
@@ -156,18 +131,9 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     } else {
         Exit::Ok
     };
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(out.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Ok(()) => Ok(exit),
-        // A closed pipe (`| head`) is not worth a message; the exit status still tells.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(exit),
-        Err(e) => Err(CmdError::failed(
-            anyhow::Error::new(e).context("writing output"),
-        )),
-    }
+    // A closed pipe (`| head`) is not worth a message; the exit status still tells.
+    write_stdout(&out)?;
+    Ok(exit)
 }
 
 fn count(diagnostics: &[Diagnostic], severity: Severity) -> usize {

@@ -221,6 +221,21 @@ pub struct StepResult {
 }
 
 impl StepResult {
+    /// What happened to `step`.
+    pub fn new(step: &Step, outcome: Outcome, error: Option<String>) -> StepResult {
+        StepResult {
+            cluster: step.cluster.clone(),
+            kind: step.kind.clone(),
+            namespace: step.namespace.clone(),
+            name: step.name.clone(),
+            action: step.action,
+            outcome,
+            error,
+        }
+    }
+}
+
+impl StepResult {
     pub fn key(&self) -> ObjectKey {
         (
             self.cluster.as_str().to_string(),
@@ -260,19 +275,7 @@ fn not_done(s: &Step) -> String {
 }
 
 fn failed(s: &Step, message: String) -> StepResult {
-    result(s, Outcome::Failed, Some(message))
-}
-
-fn result(s: &Step, outcome: Outcome, error: Option<String>) -> StepResult {
-    StepResult {
-        cluster: s.cluster.clone(),
-        kind: s.kind.clone(),
-        namespace: s.namespace.clone(),
-        name: s.name.clone(),
-        action: s.action,
-        outcome,
-        error,
-    }
+    StepResult::new(s, Outcome::Failed, Some(message))
 }
 
 async fn execute_cluster(c: &ClusterClient, steps: &[Step], dry_run: bool) -> Vec<StepResult> {
@@ -288,7 +291,7 @@ async fn execute_cluster(c: &ClusterClient, steps: &[Step], dry_run: bool) -> Ve
                 if s.namespace == SMH_NAMESPACE && s.action != Action::Prune {
                     failed(s, format!("{}: {e}", not_done(s)))
                 } else if s.action == Action::Unchanged {
-                    result(s, Outcome::Unchanged, None)
+                    StepResult::new(s, Outcome::Unchanged, None)
                 } else {
                     failed(
                         s,
@@ -366,7 +369,7 @@ async fn apply_step(c: &ClusterClient, s: &Step, dry_run: bool) -> StepResult {
         return failed(s, format!("{}: nothing to apply", not_done(s)));
     };
     if s.action == Action::Unchanged {
-        return result(s, Outcome::Unchanged, None);
+        return StepResult::new(s, Outcome::Unchanged, None);
     }
     let ar = ar_of(&s.kind);
     let api: Api<DynamicObject> = Api::namespaced_with(c.client.clone(), &s.namespace, &ar);
@@ -418,7 +421,7 @@ async fn apply_step(c: &ClusterClient, s: &Step, dry_run: bool) -> StepResult {
                 }
                 _ => Outcome::Configured,
             };
-            result(s, outcome, None)
+            StepResult::new(s, outcome, None)
         }
         Err(e) => {
             let e = c.error(
@@ -448,7 +451,7 @@ async fn prune_step(c: &ClusterClient, s: &Step, dry_run: bool) -> StepResult {
     });
     dp.dry_run = dry_run;
     match api.delete(&s.name, &dp).await {
-        Ok(_) => result(s, Outcome::Pruned, None),
+        Ok(_) => StepResult::new(s, Outcome::Pruned, None),
         Err(e) => {
             let e = c.error(
                 &ApiOp::dynamic("delete", &ar, Some(&s.namespace), Some(&s.name)),
@@ -456,7 +459,7 @@ async fn prune_step(c: &ClusterClient, s: &Step, dry_run: bool) -> StepResult {
             );
             match e {
                 // Already gone: what pruning wanted.
-                ClusterError::NotFound { .. } => result(s, Outcome::Pruned, None),
+                ClusterError::NotFound { .. } => StepResult::new(s, Outcome::Pruned, None),
                 ClusterError::Conflict { .. } => failed(
                     s,
                     format!(

@@ -65,6 +65,7 @@ pub const DISCOVERY_ANNOTATION: &str = "discovery.smh.solo.io/enabled";
 pub const REMOTE_SECRET_LABEL: &str = "istio/multiCluster";
 
 const ISTIO_GROUP: &str = "networking.istio.io";
+/// Page size of list requests.
 const PAGE: u32 = 500;
 
 /// Options for a discovery sweep.
@@ -171,8 +172,8 @@ pub async fn discover(clients: &[ClusterClient], opts: &DiscoveryOptions) -> Dis
     result
 }
 
-/// Lists every object, `PAGE` at a time.
-async fn list_all<K>(api: &Api<K>, lp: ListParams) -> Result<Vec<K>, kube::Error>
+/// Lists every object, [`PAGE`] objects a request, following the continue tokens.
+pub(crate) async fn list_all<K>(api: &Api<K>, lp: ListParams) -> Result<Vec<K>, kube::Error>
 where
     K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {

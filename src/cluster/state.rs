@@ -41,7 +41,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::context::{ClusterClient, Contexts};
-use super::discovery::{self, ClusterFacts, DiscoveryOptions};
+use super::discovery::{self, ClusterFacts, DiscoveryOptions, list_all};
 use super::error::{ApiOp, ClusterError, ConfigError};
 use super::names::ClusterName;
 use super::target::Target;
@@ -79,9 +79,6 @@ pub fn istio_resource(kind: &str, plural: &str) -> ApiResource {
         plural,
     )
 }
-
-/// Page size of list requests.
-const PAGE: u32 = 500;
 
 /// A load that could not even start.
 #[derive(Debug, thiserror::Error)]
@@ -932,23 +929,6 @@ pub async fn list_generated(c: &ClusterClient) -> Result<Vec<DynamicObject>, Clu
     }
     out.sort_by(|a, b| live_key(a).cmp(&live_key(b)));
     Ok(out)
-}
-
-/// Lists every object, [`PAGE`] at a time.
-async fn list_all<K>(api: &Api<K>, lp: ListParams) -> Result<Vec<K>, kube::Error>
-where
-    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
-{
-    let mut out = Vec::new();
-    let mut lp = lp.limit(PAGE);
-    loop {
-        let list = api.list(&lp).await?;
-        out.extend(list.items);
-        match list.metadata.continue_ {
-            Some(token) if !token.is_empty() => lp = lp.continue_token(&token),
-            _ => return Ok(out),
-        }
-    }
 }
 
 #[cfg(test)]

@@ -186,55 +186,24 @@ pub fn compute(input: &StatusInput) -> BTreeMap<ObjectId, SmhStatus> {
                     .topology
                     .find_mesh(&mesh.name, &mesh.namespace)
                     .map(|(c, _)| c.name.as_str());
-                let entry = if let Some(errs) = per_mesh.get(&key) {
-                    ValidationStatus {
-                        acceptance_order: 0,
-                        state: ApprovalState::Invalid,
-                        errors: errs.clone(),
-                    }
-                } else {
-                    let mine: Vec<String> = failures
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, (g, _))| Some(g.cluster.as_str()) == cluster)
-                        .map(|(i, (_, msg))| {
-                            placed[i] = true;
-                            msg.to_string()
-                        })
-                        .collect();
-                    if mine.is_empty() {
+                let entry = entry_status(
+                    per_mesh.get(&key),
+                    failures,
+                    &mut placed,
+                    |g| Some(g.cluster.as_str()) == cluster,
+                    || {
                         let n = accepted_on_mesh.entry(key.clone()).or_insert(0);
                         let order = *n;
                         *n += 1;
-                        ValidationStatus {
-                            acceptance_order: order,
-                            state: ApprovalState::Accepted,
-                            errors: Vec::new(),
-                        }
-                    } else {
-                        ValidationStatus {
-                            acceptance_order: 0,
-                            state: ApprovalState::Failed,
-                            errors: dedup(mine),
-                        }
-                    }
-                };
+                        order
+                    },
+                );
                 status.meshes.insert(key, entry);
             }
             // Errors for meshes the object does not list (SMH never reported those).
-            for (k, errs) in per_mesh {
-                if !status.meshes.contains_key(k) {
-                    for e in errs {
-                        push_unique(&mut status.errors, e);
-                    }
-                }
-            }
+            push_unlisted(&mut status.errors, per_mesh, &status.meshes);
         }
-        for (i, (_, msg)) in failures.iter().enumerate() {
-            if !placed[i] {
-                push_unique(&mut status.errors, msg);
-            }
-        }
+        push_unplaced(&mut status.errors, failures, &placed);
         status.state = overall(&status.errors, top, status.meshes.values());
         out.insert(id.clone(), SmhStatus::FailoverService(status));
     }
@@ -272,44 +241,24 @@ pub fn compute(input: &StatusInput) -> BTreeMap<ObjectId, SmhStatus> {
                 .collect();
             for t in &targets {
                 let key = t.key();
-                let entry = if let Some(errs) = per_target.get(&key) {
-                    ValidationStatus {
-                        acceptance_order: 0,
-                        state: ApprovalState::Invalid,
-                        errors: errs.clone(),
-                    }
-                } else {
-                    let mine: Vec<String> = failures
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, (g, _))| {
-                            related(g, &t.service.name, &t.service.namespace, &t.cluster.name)
-                                == Relation::Own
-                        })
-                        .map(|(j, (_, msg))| {
-                            placed[j] = true;
-                            msg.to_string()
-                        })
-                        .collect();
-                    if mine.is_empty() {
+                let entry = entry_status(
+                    per_target.get(&key),
+                    failures,
+                    &mut placed,
+                    |g| {
+                        related(g, &t.service.name, &t.service.namespace, &t.cluster.name)
+                            == Relation::Own
+                    },
+                    || {
                         let up_to_date = previous_up_to_date(tp, generation(m));
                         candidates
                             .entry(key.clone())
                             .or_default()
                             .push((rank(tp, &key, up_to_date), i));
-                        ValidationStatus {
-                            acceptance_order: 0,
-                            state: ApprovalState::Accepted,
-                            errors: Vec::new(),
-                        }
-                    } else {
-                        ValidationStatus {
-                            acceptance_order: 0,
-                            state: ApprovalState::Failed,
-                            errors: dedup(mine),
-                        }
-                    }
-                };
+                        // Set once every candidate is known.
+                        0
+                    },
+                );
                 status.traffic_targets.insert(key, entry);
             }
             // A failure of a client-side copy (federated DestinationRule) belongs to the
@@ -335,19 +284,9 @@ pub fn compute(input: &StatusInput) -> BTreeMap<ObjectId, SmhStatus> {
                     }
                 }
             }
-            for (k, errs) in per_target {
-                if !status.traffic_targets.contains_key(k) {
-                    for e in errs {
-                        push_unique(&mut status.errors, e);
-                    }
-                }
-            }
+            push_unlisted(&mut status.errors, per_target, &status.traffic_targets);
         }
-        for (j, (_, msg)) in failures.iter().enumerate() {
-            if !placed[j] {
-                push_unique(&mut status.errors, msg);
-            }
-        }
+        push_unplaced(&mut status.errors, failures, &placed);
         statuses.push(status);
     }
     for (key, mut list) in candidates {
@@ -456,6 +395,72 @@ fn overall<'a>(
         ApprovalState::Failed
     } else {
         ApprovalState::Accepted
+    }
+}
+
+/// The status of one mesh (FailoverService) or traffic target (TrafficPolicy): INVALID with
+/// its validation errors `invalid`; else FAILED with the apply failures `own` picks out
+/// (marking them `placed`); else ACCEPTED, at the acceptance order `accept` gives.
+fn entry_status(
+    invalid: Option<&Vec<String>>,
+    failures: &[(&GeneratedObject, &str)],
+    placed: &mut [bool],
+    own: impl Fn(&GeneratedObject) -> bool,
+    accept: impl FnOnce() -> u32,
+) -> ValidationStatus {
+    if let Some(errs) = invalid {
+        return ValidationStatus {
+            acceptance_order: 0,
+            state: ApprovalState::Invalid,
+            errors: errs.clone(),
+        };
+    }
+    let mine: Vec<String> = failures
+        .iter()
+        .enumerate()
+        .filter(|(_, (g, _))| own(g))
+        .map(|(i, (_, msg))| {
+            placed[i] = true;
+            msg.to_string()
+        })
+        .collect();
+    if mine.is_empty() {
+        ValidationStatus {
+            acceptance_order: accept(),
+            state: ApprovalState::Accepted,
+            errors: Vec::new(),
+        }
+    } else {
+        ValidationStatus {
+            acceptance_order: 0,
+            state: ApprovalState::Failed,
+            errors: dedup(mine),
+        }
+    }
+}
+
+/// Adds to the object's `errors` those of the entries (meshes, traffic targets) it has no
+/// status entry for.
+fn push_unlisted(
+    errors: &mut Vec<String>,
+    per_entry: &BTreeMap<String, Vec<String>>,
+    listed: &BTreeMap<String, ValidationStatus>,
+) {
+    for (k, errs) in per_entry {
+        if !listed.contains_key(k) {
+            for e in errs {
+                push_unique(errors, e);
+            }
+        }
+    }
+}
+
+/// Adds to the object's `errors` the apply failures placed on no entry.
+fn push_unplaced(errors: &mut Vec<String>, failures: &[(&GeneratedObject, &str)], placed: &[bool]) {
+    for (i, (_, msg)) in failures.iter().enumerate() {
+        if !placed[i] {
+            push_unique(errors, msg);
+        }
     }
 }
 

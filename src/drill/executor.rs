@@ -923,7 +923,7 @@ fn spawn_action(
         Action::Confirm => {
             let question = Confirmation {
                 plan: ctx.plan.clone(),
-                targets: ctx.clients.targets(&target_clusters(&ctx.plan)),
+                targets: ctx.clients.targets(&ctx.plan.target_clusters()),
             };
             let answer = observer.confirm(&question);
             tokio::spawn(async move {
@@ -968,17 +968,6 @@ fn spawn_action(
         handle,
         mutating,
     }
-}
-
-fn target_clusters(plan: &DrillPlan) -> Vec<String> {
-    let mut c: Vec<String> = plan
-        .targets
-        .iter()
-        .map(|t| t.deployment.cluster.clone())
-        .collect();
-    c.sort();
-    c.dedup();
-    c
 }
 
 // ---- probing -----------------------------------------------------------------------------

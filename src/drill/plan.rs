@@ -265,6 +265,18 @@ impl DrillPlan {
     pub fn primary_hosts(&self) -> u32 {
         self.targets.iter().map(|t| t.replicas.max(0) as u32).sum()
     }
+
+    /// The clusters of the deployments to break, sorted, each once.
+    pub fn target_clusters(&self) -> Vec<String> {
+        let mut c: Vec<String> = self
+            .targets
+            .iter()
+            .map(|t| t.deployment.cluster.clone())
+            .collect();
+        c.sort();
+        c.dedup();
+        c
+    }
 }
 
 /// The three patches for one deployment, as `--dry-run` shows them.

@@ -522,36 +522,25 @@ fn invalid_policies(live: &Live) -> BTreeSet<ObjectId> {
 /// For each service, the existing policy that gives it outlier detection, if any (the
 /// first by namespace and name when several do).
 pub fn outlier_coverage(services: &[ClusterObjectRef], live: &Live) -> Vec<Option<Coverage>> {
-    let index = TargetIndex::new(live.topology);
     let invalid = invalid_policies(live);
-    let mut policies: Vec<&TrafficPolicy> = live
+    let policies: Vec<&TrafficPolicy> = live
         .policies()
         .filter(|tp| tp.spec.outlier_detection.is_some() && !invalid.contains(&tp_id(tp)))
         .collect();
-    policies.sort_by_key(|tp| tp_id(tp));
-    let selected: Vec<BTreeSet<usize>> = policies
-        .iter()
-        .map(|tp| index.policy_targets(tp).into_iter().collect())
-        .collect();
     services
         .iter()
-        .map(|s| {
-            let t = index.find(&s.name, &s.namespace, &s.cluster_name)?;
-            let key = traffic_target_key(&s.name, &s.namespace, &s.cluster_name);
-            policies
-                .iter()
-                .zip(&selected)
-                .find(|(tp, sel)| sel.contains(&t) && !status_rejects(tp, &key))
-                .map(|(tp, _)| Coverage {
-                    service: s.clone(),
-                    policy: tp_id(tp),
-                    values: tp
-                        .spec
-                        .outlier_detection
-                        .as_ref()
-                        .map(OutlierValues::from_smh)
-                        .unwrap_or_default(),
-                })
+        .zip(covering(services, policies, live))
+        .map(|(s, tp)| {
+            tp.map(|tp| Coverage {
+                service: s.clone(),
+                policy: tp_id(tp),
+                values: tp
+                    .spec
+                    .outlier_detection
+                    .as_ref()
+                    .map(OutlierValues::from_smh)
+                    .unwrap_or_default(),
+            })
         })
         .collect()
 }
@@ -564,8 +553,7 @@ pub fn shift_coverage(
     name: &str,
     live: &Live,
 ) -> Vec<Option<ObjectId>> {
-    let index = TargetIndex::new(live.topology);
-    let mut policies: Vec<&TrafficPolicy> = live
+    let policies: Vec<&TrafficPolicy> = live
         .policies()
         .filter(|tp| {
             tp.spec
@@ -576,6 +564,20 @@ pub fn shift_coverage(
                 .any(|f| f.name == name && f.namespace == namespace)
         })
         .collect();
+    covering(services, policies, live)
+        .into_iter()
+        .map(|tp| tp.map(tp_id))
+        .collect()
+}
+
+/// For each service, the first of `policies` (by namespace and name) that selects it and
+/// whose status does not reject it, if any.
+fn covering<'a>(
+    services: &[ClusterObjectRef],
+    mut policies: Vec<&'a TrafficPolicy>,
+    live: &Live,
+) -> Vec<Option<&'a TrafficPolicy>> {
+    let index = TargetIndex::new(live.topology);
     policies.sort_by_key(|tp| tp_id(tp));
     let selected: Vec<BTreeSet<usize>> = policies
         .iter()
@@ -590,7 +592,7 @@ pub fn shift_coverage(
                 .iter()
                 .zip(&selected)
                 .find(|(tp, sel)| sel.contains(&t) && !status_rejects(tp, &key))
-                .map(|(tp, _)| tp_id(tp))
+                .map(|(tp, _)| *tp)
         })
         .collect()
 }

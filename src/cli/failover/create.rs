@@ -8,7 +8,7 @@
 //! changes nothing (exit 2).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::Duration;
 
@@ -17,6 +17,8 @@ use anyhow::anyhow;
 use super::super::apply::{
     ApplyOutput, DryRun, check_clusters, involved_targets, print_output, stale_warnings,
 };
+use super::super::input::{print_diagnostics, stderr_color};
+use super::super::output::write_stdout;
 use super::super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use crate::cluster::apply::{self, Mode};
 use crate::cluster::state::{LiveState, StateOptions, load_state, mesh_cluster};
@@ -27,7 +29,6 @@ use crate::model::build::{
     parse_service_ref, service_ref,
 };
 use crate::model::diag::{Diagnostic, ObjectId, Severity};
-use crate::model::report::dedupe_for_display;
 use crate::model::types::{ClusterObjectRef, ObjectRef};
 use crate::translate::Explanation;
 
@@ -281,7 +282,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         }
     }
     let use_wizard = terminal && args.backing.len() < 2;
-    let color = !g.no_color && std::io::stderr().is_terminal();
+    let color = stderr_color(g);
     dialoguer::console::set_colors_enabled_stderr(color);
     let opts = options(g, &args);
 
@@ -441,18 +442,6 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     Ok(Exit::Ok)
 }
 
-fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) {
-    let mut stderr = std::io::stderr().lock();
-    for d in dedupe_for_display(diagnostics) {
-        let label = match (d.severity, color) {
-            (Severity::Error, true) => "\x1b[31merror\x1b[0m",
-            (Severity::Warning, true) => "\x1b[33mwarning\x1b[0m",
-            (s, false) => s.as_str(),
-        };
-        let _ = writeln!(stderr, "{label}: {d}");
-    }
-}
-
 /// What the user should know about the plan; `reuse`: also which backing services keep
 /// their outlier detection (the wizard has said so already).
 fn print_notes(plan: &CreatePlan, shift_from: &[ClusterObjectRef], reuse: bool) {
@@ -486,18 +475,6 @@ fn print_notes(plan: &CreatePlan, shift_from: &[ClusterObjectRef], reuse: bool) 
             "note: no traffic is shifted to {}: clients must call it by name, or pass --shift-from {primary}",
             fs.spec.hostname
         );
-    }
-}
-
-fn write_stdout(text: &str) -> Result<(), CmdError> {
-    let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(CmdError::failed(anyhow!("writing the output: {e}"))),
     }
 }
 

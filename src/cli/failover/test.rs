@@ -8,7 +8,8 @@ use std::time::Duration;
 use anyhow::anyhow;
 
 use super::super::cluster::runtime;
-use super::super::describe::print_output;
+use super::super::describe::{known_names, not_found, print_output};
+use super::super::drill::parse_regex_arg;
 use super::super::{CmdError, CmdResult, Exit, GlobalArgs, parse_duration_arg};
 use crate::cluster::describe::{self, FailoverServiceView};
 use crate::cluster::failover_test::{ClientView, TestFacts, probe_n, summarize};
@@ -81,24 +82,18 @@ pub struct Args {
 
     /// Regex on the response body that marks an answer from the primary (default:
     /// bookinfo's black stars, or reviews without stars).
-    #[arg(long, value_name = "REGEX", value_parser = parse_regex)]
+    #[arg(long, value_name = "REGEX", value_parser = parse_regex_arg)]
     pub expect_primary: Option<String>,
 
     /// Regex on the response body that marks a failed-over answer (default: bookinfo's red
     /// stars).
-    #[arg(long, value_name = "REGEX", value_parser = parse_regex)]
+    #[arg(long, value_name = "REGEX", value_parser = parse_regex_arg)]
     pub expect_failover: Option<String>,
 
     /// Regex on the response body that marks an error page (default: bookinfo's "Error
     /// fetching product reviews" and "Ratings service is currently unavailable").
-    #[arg(long, value_name = "REGEX", value_parser = parse_regex)]
+    #[arg(long, value_name = "REGEX", value_parser = parse_regex_arg)]
     pub expect_error: Option<String>,
-}
-
-fn parse_regex(s: &str) -> Result<String, String> {
-    regex::Regex::new(s)
-        .map(|_| s.to_string())
-        .map_err(|e| format!("invalid regular expression: {e}"))
 }
 
 /// Finds the FailoverService: `NAME` in `namespace`, else the only one named so elsewhere.
@@ -110,27 +105,11 @@ fn find(snap: &Snapshot, name: &str, namespace: &str) -> Result<FailoverServiceV
     }
     match views.len() {
         1 => Ok(views.remove(0)),
-        0 => {
-            let known: Vec<String> = snap
-                .failover_services
-                .iter()
-                .map(|f| {
-                    format!(
-                        "{}/{}",
-                        f.metadata.namespace.as_deref().unwrap_or_default(),
-                        f.metadata.name.as_deref().unwrap_or_default()
-                    )
-                })
-                .collect();
-            Err(CmdError::invalid(anyhow!(
-                "no FailoverService named {name:?} ({})",
-                if known.is_empty() {
-                    "there are none".to_string()
-                } else {
-                    format!("there are: {}", known.join(", "))
-                }
-            )))
-        }
+        0 => Err(not_found(
+            "FailoverService",
+            name,
+            &known_names(&snap.failover_services),
+        )),
         _ => Err(CmdError::invalid(anyhow!(
             "several FailoverServices are named {name:?} ({}); pick one with -n NAMESPACE",
             views
