@@ -16,7 +16,7 @@ pub fn peers_required() -> bool {
 /// Find a peer tool: `$env_var` if set, else `name` on PATH, else `extra` candidates.
 /// Prints a SKIP line and returns None when it is missing, or panics when peers are required.
 pub fn peer_with(name: &str, env_var: &str, extra: &[PathBuf]) -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(env_var) {
+    if let Some(p) = std::env::var_os(env_var).filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
         if p.is_file() {
             return Some(p);
@@ -50,7 +50,11 @@ fn missing(name: &str, why: &str) {
     if peers_required() {
         panic!("peer `{name}` is required (SMH_REQUIRE_PEERS=1) but missing: {why}");
     }
-    eprintln!(
+    // Straight to the stderr handle: the test harness captures `eprintln!` of a passing
+    // test, and a skip must be seen in a plain `cargo test`.
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
         "SKIP: peer `{name}` missing ({why}); set SMH_REQUIRE_PEERS=1 to make this a failure"
     );
 }

@@ -94,7 +94,10 @@ fn strip_descriptions(v: &Value, parent_key: Option<&str>) -> Value {
 #[test]
 fn vendored_crds_match_istio_api() {
     let Some(shared) = load_schemas(&shared_crd_path()) else {
-        eprintln!(
+        // Straight to the stderr handle, so that a plain `cargo test` shows it.
+        use std::io::Write as _;
+        let _ = writeln!(
+            std::io::stderr(),
             "SKIP: {} not present; nothing to compare the vendored copy with",
             shared_crd_path().display()
         );

@@ -94,14 +94,17 @@ pub fn skip_or_fail<T>(why: &str) -> Option<T> {
     if peers_required() {
         panic!("SMH_REQUIRE_PEERS=1 but {why}");
     }
-    eprintln!("SKIP: {why}");
+    // Straight to the stderr handle: the test harness captures `eprintln!` of a passing
+    // test, and a skip must be seen in a plain `cargo test`.
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr(), "SKIP: {why}");
     None
 }
 
 /// The Envoy binary: `$SMH_ENVOY`, then `envoy` on PATH, then `.venv-envoy/bin/envoy` in
 /// the repo root.
 pub fn find_envoy() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("SMH_ENVOY") {
+    if let Some(p) = std::env::var_os("SMH_ENVOY").filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
         if p.is_file() {
             return Some(p);
