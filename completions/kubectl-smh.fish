@@ -33,7 +33,7 @@ yaml\t''
 json\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
 multi-primary\t''"
-complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -60,7 +60,7 @@ yaml\t''
 json\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
 multi-primary\t''"
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -l client -d 'Print only the client version; read no kubeconfig and contact no cluster'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
@@ -76,7 +76,7 @@ yaml\t''
 json\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
 multi-primary\t''"
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -93,7 +93,7 @@ yaml\t''
 json\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
 multi-primary\t''"
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l strict -d 'Treat warnings as errors (exit 2 when there are any)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
@@ -112,7 +112,7 @@ yaml\t''
 json\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
 multi-primary\t''"
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l explain -d 'Also print, on stderr, every choice that depends on the topology (multi-cluster mode, aggregate cluster config type, hosts)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
@@ -132,7 +132,7 @@ yaml\t''
 json\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
 multi-primary\t''"
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -147,7 +147,7 @@ yaml\t''
 json\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
 multi-primary\t''"
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -166,7 +166,7 @@ yaml\t''
 json\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
 multi-primary\t''"
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -l force -d 'Register the context even if it is not in the kubeconfig (yet)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
@@ -182,7 +182,7 @@ yaml\t''
 json\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
 multi-primary\t''"
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -197,7 +197,7 @@ yaml\t''
 json\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
 multi-primary\t''"
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -218,7 +218,7 @@ yaml\t''
 json\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
 multi-primary\t''"
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -l diff -d 'Show, per cluster, a unified diff of the live objects against what would be applied (the server\'s dry-run result when it answers), for every object that would be created, changed or pruned, and change nothing. Exit status 0: no differences, 1: differences'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
@@ -234,7 +234,7 @@ yaml\t''
 json\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
 multi-primary\t''"
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -265,7 +265,7 @@ yaml\t''
 json\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
 multi-primary\t''"
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l dry-run -d 'Change nothing: print the manifests (with -o yaml|json, only them; otherwise as YAML followed by, per cluster, the Istio objects they would become, as comments)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
@@ -281,7 +281,7 @@ yaml\t''
 json\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
 multi-primary\t''"
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -296,7 +296,7 @@ yaml\t''
 json\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
 multi-primary\t''"
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -l with-policies -d 'Also delete the TrafficPolicies `failover create` made for it, unless another FailoverService still needs them'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -l dry-run -d 'Print what would be deleted and changed; change nothing'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Never prompt; answer yes to confirmations'
@@ -321,7 +321,7 @@ yaml\t''
 json\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
 multi-primary\t''"
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -336,7 +336,7 @@ yaml\t''
 json\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
 multi-primary\t''"
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -351,7 +351,7 @@ yaml\t''
 json\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
 multi-primary\t''"
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l strict -d 'Warnings (lint, maxEjectionPercent below 100, ...) fail the check too'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
@@ -382,7 +382,7 @@ yaml\t''
 json\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
 multi-primary\t''"
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l dry-run -d 'Print the plan and the patches; change nothing'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
@@ -400,7 +400,7 @@ yaml\t''
 json\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
 multi-primary\t''"
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -l dry-run -d 'Print the restore patches; change nothing'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
@@ -416,7 +416,7 @@ yaml\t''
 json\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
 multi-primary\t''"
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -441,7 +441,7 @@ yaml\t''
 json\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
 multi-primary\t''"
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -s v -l verbose -d 'More detail on stderr (repeat for more)'
@@ -459,7 +459,7 @@ yaml\t''
 json\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -l istio-mode -d 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH\'s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)' -r -f -a "global\t''
 multi-primary\t''"
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -s v -l verbose -d 'More detail on stderr (repeat for more)'

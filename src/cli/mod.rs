@@ -81,8 +81,9 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_enum, value_name = "MODE")]
     pub istio_mode: Option<IstioMode>,
 
-    /// How long to wait for a single API request before giving up (e.g. 10s, 1m).
-    #[arg(long, global = true, default_value = "10s", value_parser = parse_duration_arg)]
+    /// How long to wait for a single API request before giving up (e.g. 10s, 1m); must be
+    /// more than 0 (kubectl's `0` = no limit is not supported: give a long one, e.g. 1h).
+    #[arg(long, global = true, default_value = "10s", value_parser = parse_request_timeout)]
     pub request_timeout: Duration,
 
     /// Never prompt; answer yes to confirmations.
@@ -161,6 +162,18 @@ pub enum Command {
 /// clap value parser for durations (`10s`, `500ms`, `2m`).
 pub fn parse_duration_arg(s: &str) -> Result<Duration, String> {
     crate::model::duration::parse_duration(s)
+}
+
+/// clap value parser for `--request-timeout`: a duration above zero.
+pub fn parse_request_timeout(s: &str) -> Result<Duration, String> {
+    let d = parse_duration_arg(s)?;
+    if d.is_zero() {
+        return Err(
+            "must be more than 0 (kubectl's 0 = no limit is not supported; give a long one, e.g. 1h)"
+                .into(),
+        );
+    }
+    Ok(d)
 }
 
 /// Entry point used by `main`.

@@ -561,6 +561,21 @@ fn cmd(kubeconfig: &Path, registry: &Path) -> assert_cmd::Command {
 }
 
 #[test]
+fn a_zero_request_timeout_is_refused_before_anything_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("clusters.yaml");
+    for zero in ["0", "0s", "0ms"] {
+        cmd(&dir.path().join("none"), &reg)
+            .args(["describe", "--request-timeout", zero])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "invalid value '{zero}' for '--request-timeout <REQUEST_TIMEOUT>': must be more than 0"
+            )));
+    }
+}
+
+#[test]
 fn version_client_reads_nothing_and_without_kubeconfig_notes_it() {
     let dir = tempfile::tempdir().unwrap();
     // A kubeconfig that cannot be parsed: --client must not read it.
