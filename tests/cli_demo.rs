@@ -115,6 +115,46 @@ fn demo_up_refuses_to_overwrite_a_foreign_file() {
     );
 }
 
+/// A second `demo up` does not take over the kubeconfig of one that is still serving (it would
+/// remove it on exit); once that one is gone (here: SIGKILL, so its file stays), the stale
+/// file is replaced.
+#[test]
+fn demo_up_leaves_a_running_demos_kubeconfig_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.kubeconfig");
+    let mut first = demo_up(&path, &[]);
+    wait_for(&path, &mut first);
+    let written = std::fs::read_to_string(&path).unwrap();
+
+    let out = demo_up(&path, &[]).wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("belongs to a `kubectl smh demo up` that is still serving"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), written);
+
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(path.exists(), "SIGKILL leaves the file behind");
+    let mut second = demo_up(&path, &[]);
+    let t = Instant::now();
+    while std::fs::read_to_string(&path).is_ok_and(|s| s == written) || !path.exists() {
+        if let Ok(Some(status)) = second.try_wait() {
+            let out = second.wait_with_output().unwrap();
+            panic!(
+                "second demo up exited: {status}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "no new kubeconfig");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    second.kill().unwrap();
+    second.wait().unwrap();
+}
+
 #[test]
 fn demo_up_rejects_bad_fault_flags() {
     let dir = tempfile::tempdir().unwrap();

@@ -189,6 +189,26 @@ fn is_ours(path: &Path) -> bool {
     std::fs::read_to_string(path).is_ok_and(|s| s.starts_with(KUBECONFIG_MARKER))
 }
 
+/// The first API server of a demo kubeconfig that still accepts connections: the file then
+/// belongs to a demo that is running, and overwriting it (and removing it on exit) would leave
+/// that demo without one. Demo servers are on loopback, so a refused connection is immediate.
+fn live_server(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("server:"))
+        .map(|s| s.trim().trim_matches('"').to_string())
+        .find(|server| {
+            let Some(addr) = server
+                .strip_prefix("http://")
+                .and_then(|a| a.parse::<std::net::SocketAddr>().ok())
+            else {
+                return false;
+            };
+            std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(500))
+                .is_ok()
+        })
+}
+
 fn up(args: UpArgs) -> CmdResult {
     let mut opts = FleetOptions::demo();
     let names: Vec<String> = opts.clusters.iter().map(|c| c.name.clone()).collect();
@@ -219,6 +239,13 @@ fn up(args: UpArgs) -> CmdResult {
         if !is_ours(&path) {
             return Err(CmdError::invalid(anyhow!(
                 "{} exists and was not written by `kubectl smh demo up`; choose another path with --kubeconfig-out",
+                path.display()
+            )));
+        }
+        if let Some(server) = live_server(&path) {
+            return Err(CmdError::invalid(anyhow!(
+                "{} belongs to a `kubectl smh demo up` that is still serving ({server} answers); \
+                 stop that one first (Ctrl-C), or choose another path with --kubeconfig-out",
                 path.display()
             )));
         }
