@@ -191,7 +191,11 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
             DryRun::Server => apply::commit(&state, &input, &plan, &[], Mode::ServerDryRun).await,
             DryRun::None => apply::commit(&state, &input, &plan, &[], Mode::Apply).await,
         };
-        let out = ApplyOutput::new(&state, &plan, &report, args.dry_run, warnings);
+        let mut out = ApplyOutput::new(&state, &plan, &report, args.dry_run, warnings.clone());
+        if machine.is_none() {
+            // Said before anything changed; the end repeats only what came up since.
+            out.warnings.retain(|w| !warnings.contains(w));
+        }
         print_output(&out, machine, g.verbose > 0)?;
         if report.failed() {
             Err(CmdError::cluster(anyhow!(
