@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::context::{ClusterClient, Contexts};
 use super::discovery::ClusterFacts;
-use super::drift::{Drift, reconcile_clusters};
+use super::drift::{Drift, explain_out_of_date, reconcile_clusters};
 use super::error::{ApiOp, ClusterError};
 use super::state::{LiveState, StateError, StateOptions, load_state};
 use crate::model::diag::{Diagnostic, Source};
@@ -196,8 +196,14 @@ impl Snapshot {
 
     /// Every generated object judged against the live ones, with clusters that could not
     /// be read as unknown. Sorted.
+    ///
+    /// Objects as kubectl-smh applied them that the configuration now translates
+    /// differently are [`DriftState::OutOfDate`](super::drift::DriftState::OutOfDate),
+    /// with the configuration's errors now ([`super::check::accepted_errors`]).
     pub fn drift(&self) -> Vec<Drift> {
-        reconcile_clusters(&self.expected.objects, &self.live)
+        let mut drift = reconcile_clusters(&self.expected.objects, &self.live);
+        explain_out_of_date(&mut drift, &super::check::accepted_errors(self));
+        drift
     }
 
     /// The multi-cluster mode of `cluster`'s mesh (global when unknown).
