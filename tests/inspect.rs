@@ -16,6 +16,8 @@ use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 
+use kubectl_smh::cluster::inspect::{EndpointCount, ServiceRef, answered_clients, collect};
+use kubectl_smh::cluster::names::ClusterName;
 use kubectl_smh::cluster::state::{StateOptions, load_state};
 use kubectl_smh::model::topology::MultiClusterMode;
 use kubectl_smh::sim::faults::Unreachable;
@@ -556,6 +558,100 @@ async fn an_accepted_failover_service_whose_secondary_went_away_fails_check() {
         text.contains("[FAIL] FailoverService service-mesh-hub/reviews-failover can fail over"),
         "{text}"
     );
+
+    // Nobody touched the generated DestinationRule: it is out of date (the clusters
+    // changed), not "changed", and the advice is not `apply` (which refuses now).
+    let out_of_date = "DestinationRule bookinfo/reviews in mgmt-cluster is out of date: it is as kubectl-smh applied it, but the configuration translates differently against the clusters as they are now (spec.trafficPolicy.outlierDetection); the configuration is no longer valid: ";
+    assert!(
+        text.contains(&format!(
+            "[FAIL] every generated object is present and unmodified\n  - {out_of_date}"
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("was changed"), "{text}");
+    assert!(
+        text.contains("Hint: objects out of date were not changed by anyone"),
+        "{text}"
+    );
+    let out = env.smh(&["describe"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", describe_output(&out));
+    let text = stdout(&out);
+    assert!(text.contains(&format!("error: {out_of_date}")), "{text}");
+    assert!(
+        text.contains("as `kubectl smh apply` refuses invalid configuration"),
+        "{text}"
+    );
+    assert!(!text.contains("was changed"), "{text}");
+    let out = env.smh(&["describe", "-o", "json"]).await;
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let generated = &doc["failoverServices"][0]["backingServices"][0]["generated"][0];
+    assert_eq!(generated["state"], "outOfDate", "{generated:#}");
+    assert_eq!(
+        generated["fields"],
+        json!(["spec.trafficPolicy.outlierDetection"])
+    );
+    assert!(
+        !generated["invalid"].as_array().unwrap().is_empty(),
+        "{generated:#}"
+    );
+    // The drill refuses, with the true reason.
+    let out = env.smh(&["drill", "reviews-failover", "--yes"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", describe_output(&out));
+    let all = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        all.contains("DestinationRule bookinfo/reviews in cluster mgmt-cluster is out of date: nobody changed it since kubectl-smh applied it"),
+        "{all}"
+    );
+    assert!(!all.contains("has drifted"), "{all}");
+    assert!(!all.contains("to put it back"), "{all}");
+    env.fleet.shutdown().await;
+}
+
+/// A cluster that does not answer the state sweep is not asked again for the extras
+/// (Endpoints, istiod): one request timeout, not two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_cluster_is_skipped_after_the_state_sweep() {
+    let env = env(MultiClusterMode::Global).await;
+    env.fleet
+        .cluster("remote-cluster")
+        .unwrap()
+        .faults()
+        .set_unreachable(Some(Unreachable::Hang));
+    let contexts = contexts(&env.fleet, env.dir.path(), Duration::from_millis(500));
+    let state = load_state(&contexts, &StateOptions::default())
+        .await
+        .unwrap();
+    assert!(
+        state
+            .errors
+            .contains_key(&ClusterName::new("remote-cluster")),
+        "{:?}",
+        state.errors
+    );
+    let answered: Vec<String> = answered_clients(&state).into_keys().collect();
+    assert_eq!(answered, ["mgmt-cluster"]);
+
+    // What collect builds from it: the remote rows say why, its endpoints were not asked
+    // for (the message of a cluster without a client, not a timeout), istiod not read.
+    let collected = collect(&contexts, &StateOptions::default(), "service-mesh-hub")
+        .await
+        .unwrap();
+    let snap = &collected.snapshot;
+    let remote = &snap.clusters["remote-cluster"];
+    assert!(remote.error.is_some(), "{remote:?}");
+    assert_eq!(remote.istiod, None);
+    assert_eq!(remote.istiod_error, None);
+    let endpoints: Vec<(&ServiceRef, &Result<EndpointCount, String>)> = snap
+        .endpoints
+        .iter()
+        .filter(|(s, _)| s.cluster == "remote-cluster")
+        .collect();
+    assert_eq!(endpoints.len(), 1, "{endpoints:?}");
+    assert_eq!(
+        endpoints[0].1,
+        &Err("cluster remote-cluster could not be read".to_string())
+    );
+    assert!(snap.clusters["mgmt-cluster"].istiod.is_some());
     env.fleet.shutdown().await;
 }
 

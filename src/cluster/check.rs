@@ -448,6 +448,19 @@ fn still_valid(snap: &Snapshot) -> CheckResult {
     let mut r = CheckResult::new(
         "the accepted configuration is still valid against the clusters as they are now",
     );
+    let errors = accepted_errors(snap);
+    for d in dedupe_for_display(&errors) {
+        r = r.fail(diag_line(d));
+    }
+    if r.status == Status::Fail {
+        r = r.hint("the clusters changed since the last apply (a service, its sidecars or a mesh is gone); fix the configuration or the clusters, then run \"kubectl smh apply\"");
+    }
+    r
+}
+
+/// The errors of the stored objects that are ACCEPTED, validated against the clusters as
+/// they are now: what no longer holds since they were applied (no controller notices).
+pub fn accepted_errors(snap: &Snapshot) -> Vec<crate::model::Diagnostic> {
     let accepted = |kind: &str, ns: &str, name: &str| -> bool {
         let is = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
             m.namespace.as_deref() == Some(ns) && m.name.as_deref() == Some(name)
@@ -468,8 +481,7 @@ fn still_valid(snap: &Snapshot) -> CheckResult {
             _ => false,
         }
     };
-    let errors: Vec<_> = snap
-        .diagnostics
+    snap.diagnostics
         .iter()
         .filter(|d| d.severity == DiagSeverity::Error)
         .filter(|d| {
@@ -478,14 +490,7 @@ fn still_valid(snap: &Snapshot) -> CheckResult {
                 .is_some_and(|o| accepted(&o.kind, &o.namespace, &o.name))
         })
         .cloned()
-        .collect();
-    for d in dedupe_for_display(&errors) {
-        r = r.fail(diag_line(d));
-    }
-    if r.status == Status::Fail {
-        r = r.hint("the clusters changed since the last apply (a service, its sidecars or a mesh is gone); fix the configuration or the clusters, then run \"kubectl smh apply\"");
-    }
-    r
+        .collect()
 }
 
 /// A diagnostic on a stored object, without its source (the object says where it is):
@@ -513,15 +518,25 @@ fn in_sync(drift: &[Drift]) -> CheckResult {
         return r.skipped("the configuration generates no object");
     }
     let mut fixable = false;
+    let mut invalid = false;
     for d in &expected {
         if let Some(p) = d.problem() {
-            fixable |= matches!(d.state, DriftState::Missing | DriftState::Modified { .. });
+            match &d.state {
+                DriftState::Missing | DriftState::Modified { .. } => fixable = true,
+                DriftState::OutOfDate { invalid: i, .. } => {
+                    fixable |= i.is_empty();
+                    invalid |= !i.is_empty();
+                }
+                _ => {}
+            }
             r = r.fail(p);
         }
     }
     if r.status == Status::Fail {
         r.description = "every generated object is present and unmodified".into();
-        if fixable {
+        if invalid {
+            r = r.hint("objects out of date were not changed by anyone: the clusters changed, and the configuration no longer validates against them (see \"the accepted configuration is still valid\" above); fix the configuration or the clusters, then run \"kubectl smh apply\"");
+        } else if fixable {
             r = r.hint("run \"kubectl smh apply\" with your manifests to put them back (fields another field manager added stay until that manager or you remove them); \"kubectl smh describe\" shows what each object is for");
         }
     }
@@ -702,7 +717,15 @@ mod tests {
             .unwrap();
         let mut extra = live[0].clone();
         extra["metadata"]["name"] = serde_json::json!("ratings");
+        // Someone edits the host (and, as the API server records it, takes it over).
         live[0]["spec"]["host"] = serde_json::json!("x");
+        live[0]["metadata"]["managedFields"]
+            .as_array_mut()
+            .unwrap()
+            .push(
+                serde_json::json!({"manager": "kubectl-edit", "operation": "Update",
+                "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:host": {}}}}),
+            );
         live.push(extra);
         snap.endpoints.insert(
             crate::cluster::inspect::ServiceRef {
@@ -716,7 +739,7 @@ mod tests {
         assert_eq!(
             failures(&r),
             [
-                "DestinationRule bookinfo/reviews in remote-cluster was changed: spec.host",
+                "DestinationRule bookinfo/reviews in remote-cluster was changed by kubectl-edit: spec.host",
                 "DestinationRule bookinfo/ratings in remote-cluster carries kubectl-smh's labels but the stored configuration, as it validates now, does not generate it",
                 "the secondary reviews.bookinfo@remote-cluster has no ready endpoints: failover would have nowhere to go",
             ]

@@ -327,6 +327,10 @@ impl FailoverServiceView {
                                 .to_string(),
                         )
                     }
+                    DriftState::OutOfDate { fields, invalid } => GeneratedState::OutOfDate {
+                        fields: fields.clone(),
+                        invalid: invalid.clone(),
+                    },
                     DriftState::Unexpected => return None,
                 };
                 Some(GeneratedObject {

@@ -7,10 +7,13 @@
 //!
 //! - **in sync**: every field kubectl-smh sets has the value it generates;
 //! - **missing**: no live object with that name;
-//! - **modified**: the fields that differ, as paths like
+//! - **modified**: someone else changed it: the fields that differ, as paths like
 //!   `spec.trafficPolicy.outlierDetection.consecutive5xxErrors`, and the field managers
 //!   other than `kubectl-smh` that own them according to `metadata.managedFields` (when
 //!   known: a removed field is owned by nobody);
+//! - **out of date**: the object is as kubectl-smh last applied it, but the stored
+//!   configuration now translates differently, because the clusters changed (a backing
+//!   service lost its sidecar workloads, a mesh went away, ...): see [`DriftState::OutOfDate`];
 //! - **unexpected**: a live object with our labels that nothing expects; the next
 //!   `kubectl smh apply` prunes it.
 //!
@@ -32,6 +35,18 @@
 //!   not drift.
 //! - **Not compared:** `apiVersion` (a cluster may serve the object under another version of
 //!   the same schema), every other metadata field, `status`.
+//!
+//! # Changed by someone, or out of date?
+//!
+//! The evidence is server-side apply's field ownership (`metadata.managedFields`): a writer
+//! that changes a value takes the field over, so a field kubectl-smh alone owns still has
+//! the value kubectl-smh applied. A differing object is **out of date** (not changed) when
+//! the live object has `managedFields`, no manager other than kubectl-smh owns a differing
+//! field, and every differing field is present in the live object and owned by
+//! kubectl-smh. Anything else is **modified**: a differing field another manager owns (it is
+//! named), a differing field the live object lacks (removing a field leaves no owner, so a
+//! removal cannot be told from a field the configuration now adds; the safe reading is that
+//! someone removed it), or no `managedFields` at all (nothing to go by).
 //!
 //! # Who changed it
 //!
@@ -67,6 +82,18 @@ pub enum DriftState {
         /// unknown.
         by: Vec<String>,
     },
+    /// Exactly as kubectl-smh last applied it (nobody else owns a differing field), but the
+    /// stored configuration now translates to something else against the clusters as they
+    /// are now: the clusters changed, not the object.
+    OutOfDate {
+        /// Paths of the fields that differ from the current translation, sorted.
+        fields: Vec<String>,
+        /// Why, when the configuration no longer validates against the clusters: its
+        /// errors as `Kind namespace/name: field: message`, those of the object's owners
+        /// first (see [`explain_out_of_date`]). Empty when it is valid (an apply updates
+        /// the object).
+        invalid: Vec<String>,
+    },
     /// In the cluster with our labels, but the stored configuration (as it validates now)
     /// does not generate it: the next apply deletes it.
     Unexpected,
@@ -79,12 +106,13 @@ impl DriftState {
         matches!(self, DriftState::InSync)
     }
 
-    /// `in sync`, `missing`, `modified`, `unexpected`.
+    /// `in sync`, `missing`, `modified`, `out of date`, `unexpected`.
     pub fn label(&self) -> &'static str {
         match self {
             DriftState::InSync => "in sync",
             DriftState::Missing => "missing",
             DriftState::Modified { .. } => "modified",
+            DriftState::OutOfDate { .. } => "out of date",
             DriftState::Unexpected => "unexpected",
             DriftState::Unknown { .. } => "unknown",
         }
@@ -102,6 +130,13 @@ impl fmt::Display for DriftState {
                     write!(f, " by {}", by.join(", "))?;
                 }
                 write!(f, ": {}", fields.join(", "))
+            }
+            DriftState::OutOfDate { fields, invalid } => {
+                write!(f, "out of date: {}", fields.join(", "))?;
+                if !invalid.is_empty() {
+                    f.write_str(" (the configuration is no longer valid)")?;
+                }
+                Ok(())
             }
             DriftState::Unexpected => {
                 f.write_str("unexpected (the stored configuration does not generate it; the next apply deletes it)")
@@ -193,6 +228,12 @@ impl Drift {
                 };
                 Some(format!("{} was {who}: {}", self.key, fields.join(", ")))
             }
+            DriftState::OutOfDate { fields, invalid } => Some(format!(
+                "{} is out of date: it is as kubectl-smh applied it, but the configuration translates differently against the clusters as they are now ({}); {}",
+                self.key,
+                fields.join(", "),
+                out_of_date_advice(invalid)
+            )),
             DriftState::Unexpected => Some(format!(
                 "{} carries kubectl-smh's labels but the stored configuration, as it validates now, does not generate it: the next `kubectl smh apply` deletes it",
                 self.key
@@ -252,10 +293,92 @@ pub fn compare(expected: &Value, live: &Value) -> DriftState {
         Some(m) => diffs.iter().flat_map(|p| m.owners_of(p)).collect(),
         None => BTreeSet::new(),
     };
+    let fields = diffs.iter().map(|p| format_path(p)).collect();
+    let as_applied = by.is_empty()
+        && owned.as_ref().is_some_and(|m| {
+            diffs
+                .iter()
+                .all(|p| present(live, p) && m.managers_owning(p).any(|x| x == FIELD_MANAGER))
+        });
+    if as_applied {
+        return DriftState::OutOfDate {
+            fields,
+            invalid: Vec::new(),
+        };
+    }
     DriftState::Modified {
-        fields: diffs.iter().map(|p| format_path(p)).collect(),
+        fields,
         by: by.into_iter().collect(),
     }
+}
+
+/// What to do about an out-of-date object: apply when the configuration is valid, fix it
+/// (or the clusters) first when not.
+pub fn out_of_date_advice(invalid: &[String]) -> String {
+    match invalid {
+        [] => "run `kubectl smh apply` to update it".to_string(),
+        [first, rest @ ..] => {
+            let more = match rest.len() {
+                0 => String::new(),
+                1 => " (and 1 more error)".to_string(),
+                n => format!(" (and {n} more errors)"),
+            };
+            format!(
+                "the configuration is no longer valid: {first}{more}; fix the configuration or the clusters (`kubectl smh check` lists every error), as `kubectl smh apply` refuses invalid configuration"
+            )
+        }
+    }
+}
+
+/// Fill in [`DriftState::OutOfDate`]'s `invalid` from the configuration's errors now
+/// (`errors`: error diagnostics of stored objects): every error, as `Kind namespace/name:
+/// field: message`, the drifted object's owners' first, each group sorted, duplicates
+/// dropped.
+pub fn explain_out_of_date(drifts: &mut [Drift], errors: &[crate::model::Diagnostic]) {
+    for d in drifts.iter_mut() {
+        let owners = d.owners.clone();
+        if let DriftState::OutOfDate { invalid, .. } = &mut d.state {
+            *invalid = error_lines(errors, &owners);
+        }
+    }
+}
+
+/// `errors` as `Kind namespace/name: field: message` lines (without their source): those
+/// of `owners` first, then the others; each group sorted, duplicates dropped.
+pub fn error_lines(errors: &[crate::model::Diagnostic], owners: &[ObjectId]) -> Vec<String> {
+    let mut first = BTreeSet::new();
+    let mut rest = BTreeSet::new();
+    for e in errors {
+        let mut e = e.clone();
+        let own = e.object.as_ref().is_some_and(|o| owners.contains(o));
+        if e.object.is_some() {
+            e.source = None;
+            e.position = None;
+        }
+        if own {
+            first.insert(e.to_string());
+        } else {
+            rest.insert(e.to_string());
+        }
+    }
+    rest.retain(|l| !first.contains(l));
+    first.into_iter().chain(rest).collect()
+}
+
+/// Whether the live object has a (non-null) value at `p`.
+fn present(live: &Value, p: &[Seg]) -> bool {
+    let mut v = live;
+    for seg in p {
+        let next = match seg {
+            Seg::Key(k) => v.get(k.as_str()),
+            Seg::Index(i) => v.get(*i),
+        };
+        match next {
+            Some(n) => v = n,
+            None => return false,
+        }
+    }
+    !v.is_null()
 }
 
 /// Match the expected objects with the live ones (both for any clusters) and judge each.
@@ -759,11 +882,13 @@ mod tests {
             json!({"manager": "status-writer", "operation": "Update", "subresource": "status",
                          "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:host": {}}}}),
         );
+        // kubectl-smh still owns spec.host and the status entry does not count: the value
+        // reads as kubectl-smh's own, out of date.
         assert_eq!(
             compare(&e, &l),
-            DriftState::Modified {
+            DriftState::OutOfDate {
                 fields: vec!["spec.host".into()],
-                by: vec![],
+                invalid: vec![],
             }
         );
     }
@@ -786,6 +911,161 @@ mod tests {
                 by: vec!["argocd".into()],
             }
         );
+    }
+
+    /// The clusters changed, not the object: gloo-mesh#947's DestinationRule, whose
+    /// outlier detection the configuration no longer generates.
+    #[test]
+    fn as_applied_objects_are_out_of_date_not_changed() {
+        let applied = dr(od());
+        let live = live_of(&applied);
+        let mut now = applied.clone();
+        now["spec"]["trafficPolicy"]
+            .as_object_mut()
+            .unwrap()
+            .remove("outlierDetection");
+        let state = compare(&now, &live);
+        assert_eq!(
+            state,
+            DriftState::OutOfDate {
+                fields: vec!["spec.trafficPolicy.outlierDetection".into()],
+                invalid: vec![],
+            }
+        );
+        assert_eq!(
+            state.to_string(),
+            "out of date: spec.trafficPolicy.outlierDetection"
+        );
+        // A value kubectl-smh set and still owns alone: out of date too.
+        let mut now = applied.clone();
+        now["spec"]["trafficPolicy"]["outlierDetection"]["consecutive5xxErrors"] = json!(3);
+        assert_eq!(
+            compare(&now, &live),
+            DriftState::OutOfDate {
+                fields: vec!["spec.trafficPolicy.outlierDetection.consecutive5xxErrors".into()],
+                invalid: vec![],
+            }
+        );
+        // The same difference where another manager owns the field: changed by it.
+        let mut edited = live.clone();
+        add_manager(
+            &mut edited,
+            "kubectl-edit",
+            json!({"f:spec": {"f:trafficPolicy": {"f:outlierDetection": {"f:consecutive5xxErrors": {}}}}}),
+        );
+        assert_eq!(
+            compare(&now, &edited),
+            DriftState::Modified {
+                fields: vec!["spec.trafficPolicy.outlierDetection.consecutive5xxErrors".into()],
+                by: vec!["kubectl-edit".into()],
+            }
+        );
+        // Without managedFields nothing says who wrote the value: changed.
+        let mut bare = live.clone();
+        bare["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("managedFields");
+        assert!(matches!(
+            compare(&now, &bare),
+            DriftState::Modified { by, .. } if by.is_empty()
+        ));
+        // One differing field kubectl-smh owns and one the live object lacks (a removal
+        // leaves no owner): changed, as the removal may be someone's.
+        let mut now = applied.clone();
+        now["spec"]["trafficPolicy"]["outlierDetection"]["consecutive5xxErrors"] = json!(3);
+        now["spec"]["trafficPolicy"]["loadBalancer"] = json!({"simple": "ROUND_ROBIN"});
+        assert_eq!(
+            compare(&now, &live),
+            DriftState::Modified {
+                fields: vec![
+                    "spec.trafficPolicy.loadBalancer".into(),
+                    "spec.trafficPolicy.outlierDetection.consecutive5xxErrors".into()
+                ],
+                by: vec![],
+            }
+        );
+    }
+
+    #[test]
+    fn out_of_date_problems_advise_apply_only_when_the_configuration_is_valid() {
+        use crate::model::diag::{Diagnostic, Severity};
+        let owner = ObjectId {
+            kind: "TrafficPolicy".into(),
+            namespace: "bookinfo".into(),
+            name: "reviews-shift-failover".into(),
+        };
+        let other = ObjectId {
+            kind: "FailoverService".into(),
+            namespace: "service-mesh-hub".into(),
+            name: "reviews-failover".into(),
+        };
+        let mut drifts = vec![Drift {
+            key: ObjectKey {
+                cluster: "mgmt-cluster".into(),
+                kind: "DestinationRule".into(),
+                namespace: "bookinfo".into(),
+                name: "reviews".into(),
+            },
+            owners: vec![owner.clone()],
+            state: DriftState::OutOfDate {
+                fields: vec!["spec.trafficPolicy.outlierDetection".into()],
+                invalid: vec![],
+            },
+        }];
+        assert_eq!(
+            drifts[0].problem().unwrap(),
+            "DestinationRule bookinfo/reviews in mgmt-cluster is out of date: it is as kubectl-smh applied it, but the configuration translates differently against the clusters as they are now (spec.trafficPolicy.outlierDetection); run `kubectl smh apply` to update it"
+        );
+        let diag = |id: &ObjectId, field: &str, message: &str| Diagnostic {
+            severity: Severity::Error,
+            source: None,
+            object: Some(id.clone()),
+            field: Some(field.into()),
+            position: None,
+            message: message.into(),
+            status_target: None,
+        };
+        let errors = vec![
+            diag(
+                &other,
+                "spec.backingServices[1].kubeService",
+                "Backing service reviews.bookinfo.remote-cluster not found in SMH discovery resources.",
+            ),
+            diag(
+                &owner,
+                "spec.trafficShift",
+                "invalid traffic shift destination",
+            ),
+            diag(
+                &other,
+                "spec.backingServices[1].kubeService",
+                "Backing service reviews.bookinfo.remote-cluster not found in SMH discovery resources.",
+            ),
+        ];
+        explain_out_of_date(&mut drifts, &errors);
+        let DriftState::OutOfDate { invalid, .. } = &drifts[0].state else {
+            panic!("{:?}", drifts[0].state);
+        };
+        // The owner's error first, then the others; duplicates dropped.
+        assert_eq!(invalid.len(), 2, "{invalid:?}");
+        assert!(
+            invalid[0]
+                .starts_with("TrafficPolicy bookinfo/reviews-shift-failover: spec.trafficShift"),
+            "{invalid:?}"
+        );
+        assert!(
+            invalid[1].starts_with(
+                "FailoverService service-mesh-hub/reviews-failover: spec.backingServices[1]"
+            ),
+            "{invalid:?}"
+        );
+        let problem = drifts[0].problem().unwrap();
+        assert!(problem.contains(&format!("the configuration is no longer valid: {} (and 1 more error); fix the configuration or the clusters", invalid[0])), "{problem}");
+        assert!(!problem.contains("to update it"), "{problem}");
+        let json = serde_json::to_value(&drifts[0]).unwrap();
+        assert_eq!(json["state"], "outOfDate");
+        assert_eq!(json["invalid"].as_array().unwrap().len(), 2);
     }
 
     #[test]

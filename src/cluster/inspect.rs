@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::context::{ClusterClient, Contexts};
 use super::discovery::ClusterFacts;
-use super::drift::{Drift, reconcile_clusters};
+use super::drift::{Drift, explain_out_of_date, reconcile_clusters};
 use super::error::{ApiOp, ClusterError};
 use super::state::{LiveState, StateError, StateOptions, load_state};
 use crate::model::diag::{Diagnostic, Source};
@@ -196,8 +196,14 @@ impl Snapshot {
 
     /// Every generated object judged against the live ones, with clusters that could not
     /// be read as unknown. Sorted.
+    ///
+    /// Objects as kubectl-smh applied them that the configuration now translates
+    /// differently are [`DriftState::OutOfDate`](super::drift::DriftState::OutOfDate),
+    /// with the configuration's errors now ([`super::check::accepted_errors`]).
     pub fn drift(&self) -> Vec<Drift> {
-        reconcile_clusters(&self.expected.objects, &self.live)
+        let mut drift = reconcile_clusters(&self.expected.objects, &self.live);
+        explain_out_of_date(&mut drift, &super::check::accepted_errors(self));
+        drift
     }
 
     /// The multi-cluster mode of `cluster`'s mesh (global when unknown).
@@ -289,7 +295,8 @@ pub struct Extras {
 
 /// Read, concurrently across clusters and objects: the Endpoints of each service in
 /// `services` and istiod's Deployment of each cluster with a mesh in `topology`. `clients`
-/// are keyed by SMH cluster name; services in clusters without a client get an error.
+/// are keyed by SMH cluster name ([`answered_clients`]); services in clusters without a
+/// client get an error, and such clusters get no istiod entry.
 pub async fn collect_extras(
     clients: &BTreeMap<String, ClusterClient>,
     topology: &Topology,
@@ -371,12 +378,7 @@ pub async fn collect(
         }
     }
     let state = load_state(contexts, &opts).await?;
-    let mut clients: BTreeMap<String, ClusterClient> = BTreeMap::new();
-    for t in &state.targets {
-        if let Some(c) = state.client(&t.key()) {
-            clients.insert(t.key().as_str().to_string(), c.clone());
-        }
-    }
+    let clients = answered_clients(&state);
     let services: BTreeSet<ServiceRef> = state
         .smh_objects
         .iter()
@@ -391,6 +393,24 @@ pub async fn collect(
     let extras = collect_extras(&clients, &state.topology, &services).await;
     let snapshot = snapshot_from_state(&state, extras, namespace);
     Ok(Collected { snapshot, state })
+}
+
+/// The clients of the clusters that answered the state sweep, by SMH cluster name: what
+/// [`collect_extras`] reads. A cluster that failed there (unreachable, hung, forbidden) is
+/// left out, as its rows already say why: a hung cluster costs one request timeout, not
+/// one per phase.
+pub fn answered_clients(state: &LiveState) -> BTreeMap<String, ClusterClient> {
+    let mut clients = BTreeMap::new();
+    for t in &state.targets {
+        let key = t.key();
+        if state.errors.contains_key(&key) {
+            continue;
+        }
+        if let Some(c) = state.client(&key) {
+            clients.insert(key.as_str().to_string(), c.clone());
+        }
+    }
+    clients
 }
 
 /// The snapshot of a live state plus the extras (pure).

@@ -48,6 +48,7 @@ use super::restore::{
     self, BREAK_COMMAND, PendingRestores, RestoreContext, RestoreError, RestorePlan,
 };
 use super::{DeploymentRef, ProbeSample, Signal};
+use crate::cluster::drift::{self, DriftState};
 use crate::cluster::error::ApiOp;
 use crate::cluster::probe::{Prober, pick_pod};
 use crate::cluster::{ClusterClient, ClusterError, Target, state};
@@ -472,6 +473,13 @@ pub fn generated_states(
         .flat_map(|g| g.owners.iter())
         .chain(std::iter::once(&fs_id))
         .collect();
+    // Validation's diagnostics, then translation's (as `describe` and `check` see them).
+    let diagnostics: Vec<crate::model::Diagnostic> = live
+        .diagnostics
+        .iter()
+        .chain(&live.expected.diagnostics)
+        .cloned()
+        .collect();
     let mut out: Vec<GeneratedObject> = live
         .expected
         .objects
@@ -480,17 +488,48 @@ pub fn generated_states(
         .map(|g| GeneratedObject {
             cluster: g.cluster.clone(),
             object: format!("{} {}/{}", g.kind(), g.namespace(), g.name()),
-            state: match state::compare(g, live.live_for(g)) {
-                state::Sync::InSync => GeneratedState::InSync,
-                state::Sync::Missing => GeneratedState::Missing,
-                state::Sync::Modified(fields) => {
-                    GeneratedState::Drifted(format!("differs in {}", fields.join(", ")))
-                }
-            },
+            state: generated_state(g, live.live_for(g), &diagnostics),
         })
         .collect();
     out.sort_by(|a, b| (&a.cluster, &a.object).cmp(&(&b.cluster, &b.object)));
     Ok(out)
+}
+
+/// One generated object judged against its live counterpart by [`drift::compare`]: changed
+/// by someone else (drifted) or, when it is as kubectl-smh applied it, out of date, with
+/// the configuration's errors (from `diagnostics`) when it no longer validates.
+pub fn generated_state(
+    g: &crate::translate::GeneratedObject,
+    live: Option<&kube::api::DynamicObject>,
+    diagnostics: &[crate::model::Diagnostic],
+) -> GeneratedState {
+    let Some(live) = live.and_then(|l| serde_json::to_value(l).ok()) else {
+        return GeneratedState::Missing;
+    };
+    match drift::compare(&g.to_value(), &live) {
+        DriftState::InSync => GeneratedState::InSync,
+        DriftState::Missing => GeneratedState::Missing,
+        DriftState::Modified { fields, by } if by.is_empty() => {
+            GeneratedState::Drifted(format!("differs in {}", fields.join(", ")))
+        }
+        DriftState::Modified { fields, by } => GeneratedState::Drifted(format!(
+            "changed by {}: {}",
+            by.join(", "),
+            fields.join(", ")
+        )),
+        DriftState::OutOfDate { fields, .. } => {
+            let errors: Vec<crate::model::Diagnostic> = diagnostics
+                .iter()
+                .filter(|d| d.severity == crate::model::diag::Severity::Error)
+                .cloned()
+                .collect();
+            GeneratedState::OutOfDate {
+                fields,
+                invalid: drift::error_lines(&errors, &g.owners),
+            }
+        }
+        other => GeneratedState::Drifted(other.to_string()),
+    }
 }
 
 /// Everything a drill run needs.

@@ -5,7 +5,8 @@
 //! Refused when:
 //! - the FailoverService is not ACCEPTED, or its status is for an older generation;
 //! - a generated object (ServiceEntry, EnvoyFilter, DestinationRule, VirtualService) is
-//!   missing or has drifted from what translation produces;
+//!   missing, was changed by someone else, or is out of date (as kubectl-smh applied it,
+//!   but translation against the clusters as they are now produces something else);
 //! - a backing service has no outlier detection, ejects on nothing, or has
 //!   maxEjectionPercent below 100 (istio-failover.md B1, B4);
 //! - the primary, or every secondary, has no ready endpoints;
@@ -27,8 +28,16 @@ use crate::model::types::{ApprovalState, ClusterObjectRef, FailoverService};
 pub enum GeneratedState {
     InSync,
     Missing,
-    /// With a short description of the difference.
+    /// Changed by someone else, with a short description of the difference.
     Drifted(String),
+    /// As kubectl-smh applied it, but the configuration now translates differently against
+    /// the clusters as they are now (see `cluster::drift::DriftState::OutOfDate`).
+    OutOfDate {
+        /// The fields that differ.
+        fields: Vec<String>,
+        /// The configuration's errors now, if it no longer validates.
+        invalid: Vec<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -134,6 +143,13 @@ pub fn check(facts: &PreflightFacts<'_>) -> PreflightReport {
             GeneratedState::Drifted(detail) => r.refusals.push(format!(
                 "{} in cluster {} has drifted from what {label} generates ({detail}): run `kubectl smh apply` to put it back",
                 g.object, g.cluster
+            )),
+            GeneratedState::OutOfDate { fields, invalid } => r.refusals.push(format!(
+                "{} in cluster {} is out of date: nobody changed it since kubectl-smh applied it, but the configuration translates differently against the clusters as they are now ({}), so the drill would not test what the configuration asks for; {}",
+                g.object,
+                g.cluster,
+                fields.join(", "),
+                crate::cluster::drift::out_of_date_advice(invalid)
             )),
         }
     }
@@ -377,6 +393,34 @@ mod tests {
         fs.metadata.generation = Some(2);
         let r = run(&fs, &backing(&fs), &[]);
         assert!(r.refusals[0].contains("generation 1 but its spec is at generation 2"));
+    }
+
+    #[test]
+    fn out_of_date_objects_refuse_with_the_true_reason() {
+        let fs = accepted();
+        let out_of_date = |invalid: Vec<String>| GeneratedObject {
+            cluster: "mgmt-cluster".into(),
+            object: "DestinationRule bookinfo/reviews".into(),
+            state: GeneratedState::OutOfDate {
+                fields: vec!["spec.trafficPolicy.outlierDetection".into()],
+                invalid,
+            },
+        };
+        let r = run(&fs, &backing(&fs), &[out_of_date(vec![])]);
+        assert_eq!(
+            r.refusals,
+            [
+                "DestinationRule bookinfo/reviews in cluster mgmt-cluster is out of date: nobody changed it since kubectl-smh applied it, but the configuration translates differently against the clusters as they are now (spec.trafficPolicy.outlierDetection), so the drill would not test what the configuration asks for; run `kubectl smh apply` to update it"
+            ]
+        );
+        let r = run(
+            &fs,
+            &backing(&fs),
+            &[out_of_date(vec!["TrafficPolicy service-mesh-hub/mgmt-reviews-outlier: spec.destinationSelector[0].kubeServiceRefs.services[1]: TrafficTarget reviews.bookinfo.remote-cluster not found".into()])],
+        );
+        assert_eq!(r.refusals.len(), 1);
+        assert!(r.refusals[0].ends_with("the configuration is no longer valid: TrafficPolicy service-mesh-hub/mgmt-reviews-outlier: spec.destinationSelector[0].kubeServiceRefs.services[1]: TrafficTarget reviews.bookinfo.remote-cluster not found; fix the configuration or the clusters (`kubectl smh check` lists every error), as `kubectl smh apply` refuses invalid configuration"), "{:?}", r.refusals);
+        assert!(!r.refusals[0].contains("drifted"));
     }
 
     #[test]

@@ -189,7 +189,9 @@ fn generated_table(drifts: &[&Drift], width: Option<u16>) -> String {
     t.set_header(vec!["Cluster", "Object", "State"]);
     for d in drifts {
         let state = match &d.state {
-            DriftState::Modified { .. } => d.state.to_string().replacen(": ", ":\n", 1),
+            DriftState::Modified { .. } | DriftState::OutOfDate { .. } => {
+                d.state.to_string().replacen(": ", ":\n", 1)
+            }
             other => other.to_string(),
         };
         t.add_row(vec![
