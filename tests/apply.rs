@@ -487,7 +487,9 @@ async fn a_failing_cluster_is_reported_and_a_rerun_converges() {
             .await;
         assert_eq!(r.code, 3, "{fault}: {r:?}");
         assert_eq!(
-            r.stderr.matches("using its topology as discovered at").count(),
+            r.stderr
+                .matches("using its topology as discovered at")
+                .count(),
             1,
             "said once, before the changes: {r:?}"
         );
