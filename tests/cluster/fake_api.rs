@@ -98,13 +98,53 @@ impl Fake {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
-        let app = axum::Router::new()
-            .fallback(handler)
-            .with_state(Arc::new(self));
+        let app = self.router();
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
         addr
+    }
+
+    fn router(self) -> axum::Router {
+        axum::Router::new()
+            .fallback(handler)
+            .with_state(Arc::new(self))
+    }
+
+    /// Serves HTTPS on 127.0.0.1 on a free port, on the current tokio runtime, with
+    /// `tls` (which decides the server certificate and whether client certificates are
+    /// required). Every failed TLS handshake's error is sent on the returned channel, so a
+    /// test can check why the server turned a client away.
+    pub async fn serve_tls(
+        self,
+        tls: Arc<rustls::ServerConfig>,
+    ) -> (SocketAddr, tokio::sync::mpsc::UnboundedReceiver<String>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+        let app = self.router();
+        let (failures, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let (acceptor, app, failures) = (acceptor.clone(), app.clone(), failures.clone());
+                tokio::spawn(async move {
+                    let stream = match acceptor.accept(tcp).await {
+                        Ok(s) => s,
+                        Err(e) => {
+                            let _ = failures.send(e.to_string());
+                            return;
+                        }
+                    };
+                    let service = hyper_util::service::TowerToHyperService::new(app);
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        (addr, rx)
     }
 
     /// Serves on its own thread and runtime (for tests that run the binary).

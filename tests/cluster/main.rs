@@ -8,6 +8,7 @@
 mod demo;
 mod demo_http;
 mod fake_api;
+mod tls;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
