@@ -594,11 +594,21 @@ impl Contexts {
                 file: target.kubeconfig.clone(),
                 detail: super::error::describe_auth_error(&a),
             },
-            e => ConfigError::ClientConfig {
-                context: target.context.clone(),
-                file: target.kubeconfig.clone(),
-                detail: e.to_string(),
-            },
+            e => {
+                let mut detail = e.to_string();
+                if detail.contains("KeyMismatch") || detail.contains("invalid private key") {
+                    detail.push_str(
+                        "; check client-certificate / client-certificate-data and client-key / \
+                         client-key-data of the context's user: the key must be the \
+                         certificate's own",
+                    );
+                }
+                ConfigError::ClientConfig {
+                    context: target.context.clone(),
+                    file: target.kubeconfig.clone(),
+                    detail,
+                }
+            }
         })?;
         Ok(ClusterClient {
             target: target.clone(),

@@ -153,6 +153,9 @@ pub enum Unreachable {
     Dns,
     /// The TLS handshake failed (certificate authority, server name).
     Tls,
+    /// The API server refused the client certificate (a TLS alert it sent: none was
+    /// presented, or it is expired or signed by a CA the server does not trust).
+    ClientCertificate,
     /// Any other connection failure.
     Other,
 }
@@ -186,6 +189,15 @@ pub enum ClusterError {
         in_file(target)
     )]
     Tls { target: Target, detail: String },
+
+    #[error(
+        "{target}: the API server refused the client certificate ({detail}); check \
+         client-certificate / client-certificate-data and client-key / client-key-data of the \
+         context's user{}: it must be present, unexpired and signed by a CA the API server \
+         trusts",
+        in_file(target)
+    )]
+    ClientCertificate { target: Target, detail: String },
 
     #[error("{target} could not be reached: {detail}")]
     Connect { target: Target, detail: String },
@@ -346,6 +358,9 @@ impl ClusterError {
                     Unreachable::Refused => ClusterError::Refused { target, detail },
                     Unreachable::Dns => ClusterError::Dns { target, detail },
                     Unreachable::Tls => ClusterError::Tls { target, detail },
+                    Unreachable::ClientCertificate => {
+                        ClusterError::ClientCertificate { target, detail }
+                    }
                     Unreachable::Other => ClusterError::Connect { target, detail },
                 }
             }
@@ -417,6 +432,7 @@ impl ClusterError {
             | ClusterError::Refused { target, .. }
             | ClusterError::Dns { target, .. }
             | ClusterError::Tls { target, .. }
+            | ClusterError::ClientCertificate { target, .. }
             | ClusterError::Connect { target, .. }
             | ClusterError::Credentials { target, .. }
             | ClusterError::Unauthorized { target, .. }
@@ -442,6 +458,7 @@ impl ClusterError {
                 | ClusterError::Refused { .. }
                 | ClusterError::Dns { .. }
                 | ClusterError::Tls { .. }
+                | ClusterError::ClientCertificate { .. }
                 | ClusterError::Connect { .. }
         )
     }
@@ -462,6 +479,20 @@ impl ClusterError {
     }
 }
 
+/// TLS alerts (as rustls names them) with which a server refuses the client's certificate.
+/// `received fatal alert: …` is what the server sent; an alert we send ourselves (the server's
+/// certificate is not trusted) reads `invalid peer certificate: …` instead.
+const CLIENT_CERTIFICATE_ALERTS: &[&str] = &[
+    "CertificateRequired",
+    "UnknownCA",
+    "BadCertificate",
+    "CertificateUnknown",
+    "CertificateExpired",
+    "CertificateRevoked",
+    "UnsupportedCertificate",
+    "AccessDenied",
+];
+
 /// Walks the error chain of a transport error and decides why the cluster was unreachable.
 /// Returns the kind and the innermost message (e.g. `Connection refused (os error 111)`).
 pub fn classify_transport(err: &(dyn std::error::Error + 'static)) -> (Unreachable, String) {
@@ -479,6 +510,11 @@ pub fn classify_transport(err: &(dyn std::error::Error + 'static)) -> (Unreachab
         if kind == Unreachable::Other {
             if text.starts_with("dns error") || text.contains("failed to lookup address") {
                 kind = Unreachable::Dns;
+            } else if CLIENT_CERTIFICATE_ALERTS
+                .iter()
+                .any(|a| text.contains(&format!("received fatal alert: {a}")))
+            {
+                kind = Unreachable::ClientCertificate;
             } else if text.contains("invalid peer certificate")
                 || text.contains("certificate verify failed")
                 || text.contains("received fatal alert")

@@ -267,35 +267,36 @@ async fn tls_failures_name_the_context_and_server_and_never_show_key_material() 
     messages.push(e);
 
     // No client certificate: the server ends the handshake with a `certificate_required`
-    // alert. The message says so in its detail, but its advice is about the cluster's CA,
-    // not the user's client-certificate / client-key.
+    // alert; the advice is about the user's client certificate, not the cluster's CA.
     let e = version_through(&contexts, "no-client-cert")
         .await
         .unwrap_err();
     assert_eq!(
         e,
         format!(
-            "cluster no-client-cert (context no-client-cert, https://{addr}): TLS handshake \
-             with the API server failed (received fatal alert: CertificateRequired); check \
-             certificate-authority / certificate-authority-data and tls-server-name of the \
-             context's cluster in {kc}"
+            "cluster no-client-cert (context no-client-cert, https://{addr}): the API server \
+             refused the client certificate (received fatal alert: CertificateRequired); check \
+             client-certificate / client-certificate-data and client-key / client-key-data of \
+             the context's user in {kc}: it must be present, unexpired and signed by a CA the \
+             API server trusts"
         )
     );
     assert_eq!(server_saw().await, "peer sent no certificates");
     messages.push(e);
 
     // A client certificate signed by a CA the server does not trust: the server's
-    // `unknown_ca` alert, again with advice about the cluster's CA.
+    // `unknown_ca` alert, again about the user's certificate.
     let e = version_through(&contexts, "untrusted-client")
         .await
         .unwrap_err();
     assert_eq!(
         e,
         format!(
-            "cluster untrusted-client (context untrusted-client, https://{addr}): TLS \
-             handshake with the API server failed (received fatal alert: UnknownCA); check \
-             certificate-authority / certificate-authority-data and tls-server-name of the \
-             context's cluster in {kc}"
+            "cluster untrusted-client (context untrusted-client, https://{addr}): the API \
+             server refused the client certificate (received fatal alert: UnknownCA); check \
+             client-certificate / client-certificate-data and client-key / client-key-data of \
+             the context's user in {kc}: it must be present, unexpired and signed by a CA the \
+             API server trusts"
         )
     );
     assert_eq!(
@@ -313,7 +314,9 @@ async fn tls_failures_name_the_context_and_server_and_never_show_key_material() 
         e,
         format!(
             "context mismatched-key in {kc}: rustls tls error: invalid private key: keys may \
-             not be consistent: KeyMismatch"
+             not be consistent: KeyMismatch; check client-certificate / \
+             client-certificate-data and client-key / client-key-data of the context's user: \
+             the key must be the certificate's own"
         )
     );
     assert!(failures.try_recv().is_err(), "no connection was made");
