@@ -609,6 +609,33 @@ async fn an_accepted_failover_service_whose_secondary_went_away_fails_check() {
 
 /// A cluster that does not answer the state sweep is not asked again for the extras
 /// (Endpoints, istiod): one request timeout, not two.
+/// `failover test` with the secondary's cluster not answering: exit 3 naming the cluster,
+/// nothing probed, and no false drift or "no ready endpoints" advice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failover_test_with_an_unreadable_backing_cluster_fails_with_3() {
+    let env = env(MultiClusterMode::Global).await;
+    env.fleet
+        .cluster("remote-cluster")
+        .unwrap()
+        .faults()
+        .set_unreachable(Some(Unreachable::Hang));
+    let out = env.smh(&["failover", "test", "reviews-failover"]).await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{}", describe_output(&out));
+    assert!(
+        err.contains("cluster remote-cluster (context remote-cluster")
+            && err.contains("did not answer within 2s")
+            && err.contains("nothing was probed"),
+        "{err}"
+    );
+    let text = stdout(&out);
+    assert!(
+        !text.contains("drifted") && !text.contains("no ready endpoints"),
+        "{text}"
+    );
+    env.fleet.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_cluster_is_skipped_after_the_state_sweep() {
     let env = env(MultiClusterMode::Global).await;

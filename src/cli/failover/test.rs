@@ -231,6 +231,29 @@ async fn run_async(g: &GlobalArgs, contexts: &Contexts, args: Args) -> CmdResult
         })
         .resolve(&primary.cluster, &primary.namespace);
 
+    // Every backing service's cluster, and the client's, must have answered: otherwise the
+    // preflight would report an unreadable cluster as drift or as no ready endpoints.
+    let mut needed: Vec<&str> = view
+        .backing_services
+        .iter()
+        .map(|b| b.cluster.as_str())
+        .collect();
+    needed.push(client_ref.cluster.as_str());
+    needed.sort_unstable();
+    needed.dedup();
+    let unread: Vec<String> = needed
+        .iter()
+        .filter_map(|c| collected.state.errors.get(&ClusterName::new(*c)))
+        .map(|e| e.to_string())
+        .collect();
+    if !unread.is_empty() {
+        return Err(CmdError::cluster(anyhow!(
+            "{}; failover test needs the cluster of every backing service and of the client \
+             to answer: nothing was probed",
+            unread.join("; ")
+        )));
+    }
+
     // Restore plans a drill may have left on the primary's deployments.
     let fs_ref = ObjectRef {
         name: view.name.clone(),
