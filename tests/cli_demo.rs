@@ -166,6 +166,10 @@ fn demo_up_rejects_bad_fault_flags() {
             vec!["--unreachable", "remote-cluster=sometimes"],
             "expected hang or close",
         ),
+        (
+            vec!["--istio-mode", "multi-primary"],
+            "--istio-mode is for commands that read clusters; the demo's clusters are built in the mode --mode names: use --mode multi-primary",
+        ),
     ] {
         let out = demo_up(&path, &flags).wait_with_output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{flags:?}");
