@@ -35,7 +35,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -l istio-mode -d '
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -l no-color -d 'Disable colour and symbols (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -s V -l version -d 'Print version'
@@ -63,7 +63,7 @@ multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -l client -d 'Print only the client version; read no kubeconfig and contact no cluster'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -l no-color -d 'Disable colour and symbols (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -s h -l help -d 'Print help'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -s V -l version -d 'Print version'
@@ -78,7 +78,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -l i
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -l no-color -d 'Disable colour and symbols (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -s V -l version -d 'Print version'
@@ -96,7 +96,7 @@ multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l strict -d 'Treat warnings as errors (exit 2 when there are any)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l no-color -d 'Disable colour and symbols (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s V -l version -d 'Print version'
@@ -115,7 +115,7 @@ multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l explain -d 'Also print, on stderr, every choice that depends on the topology (multi-cluster mode, aggregate cluster config type, hosts)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l no-color -d 'Disable colour and symbols (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s h -l help -d 'Print help'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s V -l version -d 'Print version'
@@ -134,7 +134,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -l isti
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -l no-color -d 'Disable colour and symbols (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -s V -l version -d 'Print version'
@@ -149,7 +149,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -l no-color -d 'Disable colour and symbols (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -s h -l help -d 'Print help'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister" -s V -l version -d 'Print version'
@@ -169,7 +169,7 @@ multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -l force -d 'Register the context even if it is not in the kubeconfig (yet)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -l no-color -d 'Disable colour and symbols (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -s V -l version -d 'Print version'
@@ -184,7 +184,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __f
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -l no-color -d 'Disable colour and symbols (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
@@ -199,7 +199,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __f
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -l no-color -d 'Disable colour and symbols (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -s h -l help -d 'Print help'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -s V -l version -d 'Print version'
@@ -221,7 +221,7 @@ multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -l diff -d 'Show, per cluster, a unified diff of the live objects against what would be applied (the server\'s dry-run result when it answers), for every object that would be created, changed or pruned, and change nothing. Exit status 0: no differences, 1: differences'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -l no-color -d 'Disable colour and symbols (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -s V -l version -d 'Print version'
@@ -236,7 +236,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and no
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -l no-color -d 'Disable colour and symbols (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -s h -l help -d 'Print help'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test" -s V -l version -d 'Print version'
@@ -268,7 +268,7 @@ multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l dry-run -d 'Change nothing: print the manifests (with -o yaml|json, only them; otherwise as YAML followed by, per cluster, the Istio objects they would become, as comments)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l no-color -d 'Disable colour and symbols (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
@@ -283,7 +283,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -l no-color -d 'Disable colour and symbols (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
@@ -300,7 +300,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -l with-policies -d 'Also delete the TrafficPolicies `failover create` made for it, unless another FailoverService still needs them'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -l dry-run -d 'Print what would be deleted and changed; change nothing'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -l no-color -d 'Disable colour and symbols (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
@@ -323,7 +323,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l no-color -d 'Disable colour and symbols (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -s V -l version -d 'Print version'
@@ -338,7 +338,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -l ist
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -l no-color -d 'Disable colour and symbols (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -s V -l version -d 'Print version'
@@ -354,7 +354,7 @@ multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l strict -d 'Warnings (lint, maxEjectionPercent below 100, ...) fail the check too'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l no-color -d 'Disable colour and symbols (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -s V -l version -d 'Print version'
@@ -385,7 +385,7 @@ multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l dry-run -d 'Print the plan and the patches; change nothing'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -l no-color -d 'Disable colour and symbols (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore" -s V -l version -d 'Print version'
@@ -403,7 +403,7 @@ multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -l dry-run -d 'Print the restore patches; change nothing'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -l no-color -d 'Disable colour and symbols (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -s h -l help -d 'Print help'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -s V -l version -d 'Print version'
@@ -418,7 +418,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -l no-color -d 'Disable colour and symbols (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -s h -l help -d 'Print help'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide" -s V -l version -d 'Print version'
@@ -443,7 +443,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l no-color -d 'Disable colour and symbols (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -s V -l version -d 'Print version'
@@ -461,7 +461,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -l no-color -d 'Disable colour (also when NO_COLOR is set)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -l no-color -d 'Disable colour and symbols (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -s h -l help -d 'Print help'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -s V -l version -d 'Print version'

@@ -90,8 +90,9 @@ pub struct GlobalArgs {
     #[arg(short = 'y', long, global = true)]
     pub yes: bool,
 
-    /// Disable colour (also when NO_COLOR is set).
-    #[arg(long, global = true, env = "NO_COLOR", value_parser = clap::builder::FalseyValueParser::new())]
+    /// Disable colour and symbols (also when NO_COLOR is set to anything but the empty
+    /// string, as no-color.org says).
+    #[arg(long, global = true, env = "NO_COLOR", value_parser = parse_no_color)]
     pub no_color: bool,
 
     /// More detail on stderr (repeat for more).
@@ -164,6 +165,13 @@ pub fn parse_duration_arg(s: &str) -> Result<Duration, String> {
     crate::model::duration::parse_duration(s)
 }
 
+/// clap value parser for `--no-color` and `NO_COLOR`: any value but the empty string turns
+/// colour off (no-color.org: "regardless of its value"; `NO_COLOR=0` too). The flag itself
+/// arrives as `true`.
+pub fn parse_no_color(s: &str) -> Result<bool, String> {
+    Ok(!s.is_empty())
+}
+
 /// clap value parser for `--request-timeout`: a duration above zero.
 pub fn parse_request_timeout(s: &str) -> Result<Duration, String> {
     let d = parse_duration_arg(s)?;
@@ -222,5 +230,18 @@ pub fn run(cli: Cli) -> CmdResult {
         Command::Check(args) => check::run(g, args),
         Command::Drill(args) => drill::run(g, args),
         Command::Demo(cmd) => demo::run(g, cmd),
+    }
+}
+
+#[cfg(test)]
+mod no_color_tests {
+    use super::parse_no_color;
+
+    #[test]
+    fn any_non_empty_no_color_value_turns_colour_off() {
+        for v in ["1", "0", "false", "no", "true", "yes"] {
+            assert_eq!(parse_no_color(v), Ok(true), "{v}");
+        }
+        assert_eq!(parse_no_color(""), Ok(false));
     }
 }
