@@ -51,6 +51,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-smh' -ScriptBlock {
             [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check that everything is accepted, up to date and free of drift')
             [CompletionResult]::new('drill', 'drill', [CompletionResultType]::ParameterValue, 'Run the guide''s failover drill: break the primary, verify failover, restore, verify failback')
             [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Simulated clusters: `demo up` serves them, `demo guide` walks the whole guide on them')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'kubectl-smh;version' {
@@ -192,6 +193,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-smh' -ScriptBlock {
             [CompletionResult]::new('register', 'register', [CompletionResultType]::ParameterValue, 'Map an SMH cluster name to a kubeconfig context')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the cluster names that resolve to a context, and how')
             [CompletionResult]::new('deregister', 'deregister', [CompletionResultType]::ParameterValue, 'Remove a cluster name from the registry')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'kubectl-smh;cluster;register' {
@@ -259,6 +261,25 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-smh' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'kubectl-smh;cluster;help' {
+            [CompletionResult]::new('register', 'register', [CompletionResultType]::ParameterValue, 'Map an SMH cluster name to a kubeconfig context')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the cluster names that resolve to a context, and how')
+            [CompletionResult]::new('deregister', 'deregister', [CompletionResultType]::ParameterValue, 'Remove a cluster name from the registry')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kubectl-smh;cluster;help;register' {
+            break
+        }
+        'kubectl-smh;cluster;help;list' {
+            break
+        }
+        'kubectl-smh;cluster;help;deregister' {
+            break
+        }
+        'kubectl-smh;cluster;help;help' {
+            break
+        }
         'kubectl-smh;apply' {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Files, directories (their .yaml, .yml and .json files, not recursing) or - for stdin. Repeatable, and comma-separated like kubectl')
             [CompletionResult]::new('--filename', '--filename', [CompletionResultType]::ParameterName, 'Files, directories (their .yaml, .yml and .json files, not recursing) or - for stdin. Repeatable, and comma-separated like kubectl')
@@ -308,6 +329,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-smh' -ScriptBlock {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List FailoverServices in all namespaces')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a FailoverService and everything generated for it, in every cluster')
             [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Non-destructive test: preflight checks plus probe traffic; reports which backing service answers')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'kubectl-smh;failover;create' {
@@ -417,6 +439,29 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-smh' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'kubectl-smh;failover;help' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a FailoverService and the TrafficPolicies it needs (wizard on a terminal, or flags)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List FailoverServices in all namespaces')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a FailoverService and everything generated for it, in every cluster')
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Non-destructive test: preflight checks plus probe traffic; reports which backing service answers')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kubectl-smh;failover;help;create' {
+            break
+        }
+        'kubectl-smh;failover;help;list' {
+            break
+        }
+        'kubectl-smh;failover;help;delete' {
+            break
+        }
+        'kubectl-smh;failover;help;test' {
+            break
+        }
+        'kubectl-smh;failover;help;help' {
+            break
+        }
         'kubectl-smh;describe' {
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
             [CompletionResult]::new('--mgmt-context', '--mgmt-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the management cluster (default: the current context)')
@@ -496,6 +541,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-smh' -ScriptBlock {
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Put back what an interrupted drill changed (after a crash or SIGKILL): every deployment carrying a restore plan of this FailoverService gets its saved container command and args back. Does nothing when no restore is pending')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'kubectl-smh;drill;restore' {
@@ -521,6 +567,17 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-smh' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'kubectl-smh;drill;help' {
+            [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Put back what an interrupted drill changed (after a crash or SIGKILL): every deployment carrying a restore plan of this FailoverService gets its saved container command and args back. Does nothing when no restore is pending')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kubectl-smh;drill;help;restore' {
+            break
+        }
+        'kubectl-smh;drill;help;help' {
+            break
+        }
         'kubectl-smh;demo' {
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
             [CompletionResult]::new('--mgmt-context', '--mgmt-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the management cluster (default: the current context)')
@@ -542,6 +599,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-smh' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Start simulated clusters mgmt-cluster and remote-cluster and serve until Ctrl-C')
             [CompletionResult]::new('guide', 'guide', [CompletionResultType]::ParameterValue, 'Walk Service Mesh Hub''s failover guide on in-process simulated clusters: apply its three manifests, show the statuses, reload productpage, run the failover drill')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
         'kubectl-smh;demo;up' {
@@ -593,6 +651,116 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-smh' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'kubectl-smh;demo;help' {
+            [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Start simulated clusters mgmt-cluster and remote-cluster and serve until Ctrl-C')
+            [CompletionResult]::new('guide', 'guide', [CompletionResultType]::ParameterValue, 'Walk Service Mesh Hub''s failover guide on in-process simulated clusters: apply its three manifests, show the statuses, reload productpage, run the failover drill')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kubectl-smh;demo;help;up' {
+            break
+        }
+        'kubectl-smh;demo;help;guide' {
+            break
+        }
+        'kubectl-smh;demo;help;help' {
+            break
+        }
+        'kubectl-smh;help' {
+            [CompletionResult]::new('version', 'version', [CompletionResultType]::ParameterValue, 'Print the client version (and server versions, with a reachable mgmt context)')
+            [CompletionResult]::new('completion', 'completion', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell)')
+            [CompletionResult]::new('validate', 'validate', [CompletionResultType]::ParameterValue, 'Parse and validate manifests offline: SMH''s rules plus lint warnings')
+            [CompletionResult]::new('translate', 'translate', [CompletionResultType]::ParameterValue, 'Print the Istio objects the manifests become, for every cluster, offline')
+            [CompletionResult]::new('install', 'install', [CompletionResultType]::ParameterValue, 'Install the SMH v1alpha2 CRDs (TrafficPolicy, FailoverService) into the mgmt cluster')
+            [CompletionResult]::new('cluster', 'cluster', [CompletionResultType]::ParameterValue, 'Map SMH cluster names to kubeconfig contexts')
+            [CompletionResult]::new('apply', 'apply', [CompletionResultType]::ParameterValue, 'Validate, store, translate and apply manifests to every cluster, then write status')
+            [CompletionResult]::new('failover', 'failover', [CompletionResultType]::ParameterValue, 'Create, list, delete and test FailoverServices')
+            [CompletionResult]::new('describe', 'describe', [CompletionResultType]::ParameterValue, 'Describe failover services, traffic policies or meshes across all clusters')
+            [CompletionResult]::new('check', 'check', [CompletionResultType]::ParameterValue, 'Check that everything is accepted, up to date and free of drift')
+            [CompletionResult]::new('drill', 'drill', [CompletionResultType]::ParameterValue, 'Run the guide''s failover drill: break the primary, verify failover, restore, verify failback')
+            [CompletionResult]::new('demo', 'demo', [CompletionResultType]::ParameterValue, 'Simulated clusters: `demo up` serves them, `demo guide` walks the whole guide on them')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'kubectl-smh;help;version' {
+            break
+        }
+        'kubectl-smh;help;completion' {
+            break
+        }
+        'kubectl-smh;help;validate' {
+            break
+        }
+        'kubectl-smh;help;translate' {
+            break
+        }
+        'kubectl-smh;help;install' {
+            break
+        }
+        'kubectl-smh;help;cluster' {
+            [CompletionResult]::new('register', 'register', [CompletionResultType]::ParameterValue, 'Map an SMH cluster name to a kubeconfig context')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the cluster names that resolve to a context, and how')
+            [CompletionResult]::new('deregister', 'deregister', [CompletionResultType]::ParameterValue, 'Remove a cluster name from the registry')
+            break
+        }
+        'kubectl-smh;help;cluster;register' {
+            break
+        }
+        'kubectl-smh;help;cluster;list' {
+            break
+        }
+        'kubectl-smh;help;cluster;deregister' {
+            break
+        }
+        'kubectl-smh;help;apply' {
+            break
+        }
+        'kubectl-smh;help;failover' {
+            [CompletionResult]::new('create', 'create', [CompletionResultType]::ParameterValue, 'Create a FailoverService and the TrafficPolicies it needs (wizard on a terminal, or flags)')
+            [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List FailoverServices in all namespaces')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a FailoverService and everything generated for it, in every cluster')
+            [CompletionResult]::new('test', 'test', [CompletionResultType]::ParameterValue, 'Non-destructive test: preflight checks plus probe traffic; reports which backing service answers')
+            break
+        }
+        'kubectl-smh;help;failover;create' {
+            break
+        }
+        'kubectl-smh;help;failover;list' {
+            break
+        }
+        'kubectl-smh;help;failover;delete' {
+            break
+        }
+        'kubectl-smh;help;failover;test' {
+            break
+        }
+        'kubectl-smh;help;describe' {
+            break
+        }
+        'kubectl-smh;help;check' {
+            break
+        }
+        'kubectl-smh;help;drill' {
+            [CompletionResult]::new('restore', 'restore', [CompletionResultType]::ParameterValue, 'Put back what an interrupted drill changed (after a crash or SIGKILL): every deployment carrying a restore plan of this FailoverService gets its saved container command and args back. Does nothing when no restore is pending')
+            break
+        }
+        'kubectl-smh;help;drill;restore' {
+            break
+        }
+        'kubectl-smh;help;demo' {
+            [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Start simulated clusters mgmt-cluster and remote-cluster and serve until Ctrl-C')
+            [CompletionResult]::new('guide', 'guide', [CompletionResultType]::ParameterValue, 'Walk Service Mesh Hub''s failover guide on in-process simulated clusters: apply its three manifests, show the statuses, reload productpage, run the failover drill')
+            break
+        }
+        'kubectl-smh;help;demo;up' {
+            break
+        }
+        'kubectl-smh;help;demo;guide' {
+            break
+        }
+        'kubectl-smh;help;help' {
             break
         }
     })

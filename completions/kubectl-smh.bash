@@ -40,6 +40,9 @@ _kubectl__smh() {
             kubectl__smh,failover)
                 cmd="kubectl__smh__subcmd__failover"
                 ;;
+            kubectl__smh,help)
+                cmd="kubectl__smh__subcmd__help"
+                ;;
             kubectl__smh,install)
                 cmd="kubectl__smh__subcmd__install"
                 ;;
@@ -55,20 +58,56 @@ _kubectl__smh() {
             kubectl__smh__subcmd__cluster,deregister)
                 cmd="kubectl__smh__subcmd__cluster__subcmd__deregister"
                 ;;
+            kubectl__smh__subcmd__cluster,help)
+                cmd="kubectl__smh__subcmd__cluster__subcmd__help"
+                ;;
             kubectl__smh__subcmd__cluster,list)
                 cmd="kubectl__smh__subcmd__cluster__subcmd__list"
                 ;;
             kubectl__smh__subcmd__cluster,register)
                 cmd="kubectl__smh__subcmd__cluster__subcmd__register"
                 ;;
+            kubectl__smh__subcmd__cluster__subcmd__help,deregister)
+                cmd="kubectl__smh__subcmd__cluster__subcmd__help__subcmd__deregister"
+                ;;
+            kubectl__smh__subcmd__cluster__subcmd__help,help)
+                cmd="kubectl__smh__subcmd__cluster__subcmd__help__subcmd__help"
+                ;;
+            kubectl__smh__subcmd__cluster__subcmd__help,list)
+                cmd="kubectl__smh__subcmd__cluster__subcmd__help__subcmd__list"
+                ;;
+            kubectl__smh__subcmd__cluster__subcmd__help,register)
+                cmd="kubectl__smh__subcmd__cluster__subcmd__help__subcmd__register"
+                ;;
             kubectl__smh__subcmd__demo,guide)
                 cmd="kubectl__smh__subcmd__demo__subcmd__guide"
+                ;;
+            kubectl__smh__subcmd__demo,help)
+                cmd="kubectl__smh__subcmd__demo__subcmd__help"
                 ;;
             kubectl__smh__subcmd__demo,up)
                 cmd="kubectl__smh__subcmd__demo__subcmd__up"
                 ;;
+            kubectl__smh__subcmd__demo__subcmd__help,guide)
+                cmd="kubectl__smh__subcmd__demo__subcmd__help__subcmd__guide"
+                ;;
+            kubectl__smh__subcmd__demo__subcmd__help,help)
+                cmd="kubectl__smh__subcmd__demo__subcmd__help__subcmd__help"
+                ;;
+            kubectl__smh__subcmd__demo__subcmd__help,up)
+                cmd="kubectl__smh__subcmd__demo__subcmd__help__subcmd__up"
+                ;;
+            kubectl__smh__subcmd__drill,help)
+                cmd="kubectl__smh__subcmd__drill__subcmd__help"
+                ;;
             kubectl__smh__subcmd__drill,restore)
                 cmd="kubectl__smh__subcmd__drill__subcmd__restore"
+                ;;
+            kubectl__smh__subcmd__drill__subcmd__help,help)
+                cmd="kubectl__smh__subcmd__drill__subcmd__help__subcmd__help"
+                ;;
+            kubectl__smh__subcmd__drill__subcmd__help,restore)
+                cmd="kubectl__smh__subcmd__drill__subcmd__help__subcmd__restore"
                 ;;
             kubectl__smh__subcmd__failover,create)
                 cmd="kubectl__smh__subcmd__failover__subcmd__create"
@@ -76,11 +115,98 @@ _kubectl__smh() {
             kubectl__smh__subcmd__failover,delete)
                 cmd="kubectl__smh__subcmd__failover__subcmd__delete"
                 ;;
+            kubectl__smh__subcmd__failover,help)
+                cmd="kubectl__smh__subcmd__failover__subcmd__help"
+                ;;
             kubectl__smh__subcmd__failover,list)
                 cmd="kubectl__smh__subcmd__failover__subcmd__list"
                 ;;
             kubectl__smh__subcmd__failover,test)
                 cmd="kubectl__smh__subcmd__failover__subcmd__test"
+                ;;
+            kubectl__smh__subcmd__failover__subcmd__help,create)
+                cmd="kubectl__smh__subcmd__failover__subcmd__help__subcmd__create"
+                ;;
+            kubectl__smh__subcmd__failover__subcmd__help,delete)
+                cmd="kubectl__smh__subcmd__failover__subcmd__help__subcmd__delete"
+                ;;
+            kubectl__smh__subcmd__failover__subcmd__help,help)
+                cmd="kubectl__smh__subcmd__failover__subcmd__help__subcmd__help"
+                ;;
+            kubectl__smh__subcmd__failover__subcmd__help,list)
+                cmd="kubectl__smh__subcmd__failover__subcmd__help__subcmd__list"
+                ;;
+            kubectl__smh__subcmd__failover__subcmd__help,test)
+                cmd="kubectl__smh__subcmd__failover__subcmd__help__subcmd__test"
+                ;;
+            kubectl__smh__subcmd__help,apply)
+                cmd="kubectl__smh__subcmd__help__subcmd__apply"
+                ;;
+            kubectl__smh__subcmd__help,check)
+                cmd="kubectl__smh__subcmd__help__subcmd__check"
+                ;;
+            kubectl__smh__subcmd__help,cluster)
+                cmd="kubectl__smh__subcmd__help__subcmd__cluster"
+                ;;
+            kubectl__smh__subcmd__help,completion)
+                cmd="kubectl__smh__subcmd__help__subcmd__completion"
+                ;;
+            kubectl__smh__subcmd__help,demo)
+                cmd="kubectl__smh__subcmd__help__subcmd__demo"
+                ;;
+            kubectl__smh__subcmd__help,describe)
+                cmd="kubectl__smh__subcmd__help__subcmd__describe"
+                ;;
+            kubectl__smh__subcmd__help,drill)
+                cmd="kubectl__smh__subcmd__help__subcmd__drill"
+                ;;
+            kubectl__smh__subcmd__help,failover)
+                cmd="kubectl__smh__subcmd__help__subcmd__failover"
+                ;;
+            kubectl__smh__subcmd__help,help)
+                cmd="kubectl__smh__subcmd__help__subcmd__help"
+                ;;
+            kubectl__smh__subcmd__help,install)
+                cmd="kubectl__smh__subcmd__help__subcmd__install"
+                ;;
+            kubectl__smh__subcmd__help,translate)
+                cmd="kubectl__smh__subcmd__help__subcmd__translate"
+                ;;
+            kubectl__smh__subcmd__help,validate)
+                cmd="kubectl__smh__subcmd__help__subcmd__validate"
+                ;;
+            kubectl__smh__subcmd__help,version)
+                cmd="kubectl__smh__subcmd__help__subcmd__version"
+                ;;
+            kubectl__smh__subcmd__help__subcmd__cluster,deregister)
+                cmd="kubectl__smh__subcmd__help__subcmd__cluster__subcmd__deregister"
+                ;;
+            kubectl__smh__subcmd__help__subcmd__cluster,list)
+                cmd="kubectl__smh__subcmd__help__subcmd__cluster__subcmd__list"
+                ;;
+            kubectl__smh__subcmd__help__subcmd__cluster,register)
+                cmd="kubectl__smh__subcmd__help__subcmd__cluster__subcmd__register"
+                ;;
+            kubectl__smh__subcmd__help__subcmd__demo,guide)
+                cmd="kubectl__smh__subcmd__help__subcmd__demo__subcmd__guide"
+                ;;
+            kubectl__smh__subcmd__help__subcmd__demo,up)
+                cmd="kubectl__smh__subcmd__help__subcmd__demo__subcmd__up"
+                ;;
+            kubectl__smh__subcmd__help__subcmd__drill,restore)
+                cmd="kubectl__smh__subcmd__help__subcmd__drill__subcmd__restore"
+                ;;
+            kubectl__smh__subcmd__help__subcmd__failover,create)
+                cmd="kubectl__smh__subcmd__help__subcmd__failover__subcmd__create"
+                ;;
+            kubectl__smh__subcmd__help__subcmd__failover,delete)
+                cmd="kubectl__smh__subcmd__help__subcmd__failover__subcmd__delete"
+                ;;
+            kubectl__smh__subcmd__help__subcmd__failover,list)
+                cmd="kubectl__smh__subcmd__help__subcmd__failover__subcmd__list"
+                ;;
+            kubectl__smh__subcmd__help__subcmd__failover,test)
+                cmd="kubectl__smh__subcmd__help__subcmd__failover__subcmd__test"
                 ;;
             *)
                 ;;
@@ -89,7 +215,7 @@ _kubectl__smh() {
 
     case "${cmd}" in
         kubectl__smh)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version version completion validate translate install cluster apply failover describe check drill demo"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version version completion validate translate install cluster apply failover describe check drill demo help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -255,7 +381,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__cluster)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version register list deregister"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version register list deregister help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -347,6 +473,76 @@ _kubectl__smh() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__cluster__subcmd__help)
+            opts="register list deregister help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__cluster__subcmd__help__subcmd__deregister)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__cluster__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__cluster__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__cluster__subcmd__help__subcmd__register)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
@@ -509,7 +705,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__demo)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version up guide"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version up guide help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -609,6 +805,62 @@ _kubectl__smh() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__demo__subcmd__help)
+            opts="up guide help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__demo__subcmd__help__subcmd__guide)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__demo__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__demo__subcmd__help__subcmd__up)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
@@ -745,7 +997,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__drill)
-            opts="-n -o -y -v -h -V --name --dry-run --break --probe-workload --probe-port --probe-path --probe-rate --probe-timeout --expect-primary --expect-failover --expect-error --failover-timeout --failback-timeout --max-errors --steady-window --baseline-probes --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version restore"
+            opts="-n -o -y -v -h -V --name --dry-run --break --probe-workload --probe-port --probe-path --probe-rate --probe-timeout --expect-primary --expect-failover --expect-error --failover-timeout --failback-timeout --max-errors --steady-window --baseline-probes --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version restore help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -854,6 +1106,48 @@ _kubectl__smh() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kubectl__subcmd__smh__subcmd__drill__subcmd__help)
+            opts="restore help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__drill__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__drill__subcmd__help__subcmd__restore)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kubectl__subcmd__smh__subcmd__drill__subcmd__restore)
             opts="-n -o -y -v -h -V --id --dry-run --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -909,7 +1203,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__failover)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version create list delete test"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version create list delete test help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1106,6 +1400,90 @@ _kubectl__smh() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kubectl__subcmd__smh__subcmd__failover__subcmd__help)
+            opts="create list delete test help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__failover__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__failover__subcmd__help__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__failover__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__failover__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__failover__subcmd__help__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kubectl__subcmd__smh__subcmd__failover__subcmd__list)
             opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -1231,6 +1609,342 @@ _kubectl__smh() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__help)
+            opts="version completion validate translate install cluster apply failover describe check drill demo help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__help__subcmd__apply)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__help__subcmd__check)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__help__subcmd__cluster)
+            opts="register list deregister"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__help__subcmd__cluster__subcmd__deregister)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__help__subcmd__cluster__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__help__subcmd__cluster__subcmd__register)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__help__subcmd__completion)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__help__subcmd__demo)
+            opts="up guide"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__help__subcmd__demo__subcmd__guide)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__help__subcmd__demo__subcmd__up)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__help__subcmd__describe)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__help__subcmd__drill)
+            opts="restore"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__help__subcmd__drill__subcmd__restore)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__help__subcmd__failover)
+            opts="create list delete test"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__help__subcmd__failover__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__help__subcmd__failover__subcmd__delete)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__help__subcmd__failover__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__help__subcmd__failover__subcmd__test)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__help__subcmd__install)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__help__subcmd__translate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__help__subcmd__validate)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__help__subcmd__version)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

@@ -41,7 +41,6 @@ pub use exit::{CmdError, CmdResult, Exit};
     bin_name = "kubectl smh",
     version,
     propagate_version = true,
-    disable_help_subcommand = true,
     after_help = "Use \"kubectl smh <command> --help\" for more information about a given command.\nTry \"kubectl smh demo guide\" to run Service Mesh Hub's failover guide on simulated clusters."
 )]
 pub struct Cli {

@@ -561,6 +561,23 @@ fn cmd(kubeconfig: &Path, registry: &Path) -> assert_cmd::Command {
     c
 }
 
+/// `kubectl smh help COMMAND` works as in kubectl, and `drill help` is help, not a
+/// FailoverService named "help".
+#[test]
+fn help_subcommand_prints_a_commands_help() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path().join("clusters.yaml");
+    for args in [&["help", "drill"][..], &["drill", "help"][..]] {
+        cmd(&dir.path().join("none"), &reg)
+            .args(args)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(
+                "Usage: kubectl smh drill [OPTIONS] [NAME]",
+            ));
+    }
+}
+
 #[test]
 fn a_zero_request_timeout_is_refused_before_anything_is_read() {
     let dir = tempfile::tempdir().unwrap();
