@@ -502,6 +502,36 @@ async fn the_wizard_creates_what_was_chosen() {
     }
 }
 
+/// Answering no to the final question: exit 1, as `failover delete` and `drill` do, and
+/// nothing stored or applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn declining_the_wizard_exits_1_and_changes_nothing() {
+    let demo = demo().await;
+    let before = smh_versions(&demo.mgmt()).await;
+    let mgmt_istio = istio_versions(&demo.mgmt()).await;
+    let mut c = demo.command();
+    c.args(["failover", "create"]);
+    let (seen, code) = tokio::task::spawn_blocking(move || {
+        let mut p = pty::spawn(c);
+        answer_like_the_guide(&mut p);
+        pty::expect(
+            &mut p,
+            "Create these 3 objects and apply them to 2 clusters?",
+        );
+        pty::send(&mut p, "n");
+        pty::finish(&mut p)
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, Some(1), "{seen}");
+    assert!(
+        seen.contains("not confirmed; nothing was changed"),
+        "{seen}"
+    );
+    assert_eq!(smh_versions(&demo.mgmt()).await, before);
+    assert_eq!(istio_versions(&demo.mgmt()).await, mgmt_istio);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_in_the_wizard_exits_130_and_changes_nothing() {
     let demo = demo().await;

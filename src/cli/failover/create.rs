@@ -59,7 +59,8 @@ The new objects are validated with everything stored in the management cluster a
 topology (invalid: exit 2, nothing changed). Then it prints the contexts it will change, the \
 manifests and, per cluster, the Istio objects they become, asks (unless --yes), applies through \
 the engine of `kubectl smh apply` (without pruning) and prints the resulting statuses. Exit \
-status: 0 created (or declined), 2 invalid input, 3 a cluster failed, 130 interrupted.";
+status: 0 created, 1 declined (nothing changed), 2 invalid input, 3 a cluster failed, 130 \
+interrupted.";
 
 /// Flags of `kubectl smh failover create` (see [`LONG_ABOUT`]).
 #[derive(Debug, clap::Args)]
@@ -398,8 +399,10 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         match ok {
             Ok(Some(true)) => {}
             Ok(Some(false)) => {
-                eprintln!("Nothing was changed.");
-                return Ok(Exit::Ok);
+                // As `failover delete` and `drill`: a declined change is not a success.
+                return Err(CmdError::failed(anyhow!(
+                    "not confirmed; nothing was changed"
+                )));
             }
             Ok(None) => {
                 return Err(CmdError::interrupted(anyhow!(
