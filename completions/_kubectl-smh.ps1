@@ -599,6 +599,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-smh' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Start simulated clusters mgmt-cluster and remote-cluster and serve until Ctrl-C')
             [CompletionResult]::new('guide', 'guide', [CompletionResultType]::ParameterValue, 'Walk Service Mesh Hub''s failover guide on in-process simulated clusters: apply its three manifests, show the statuses, reload productpage, run the failover drill')
+            [CompletionResult]::new('manifests', 'manifests', [CompletionResultType]::ParameterValue, 'Print the guide''s three manifests (outlier detection, FailoverService, traffic shift) as one YAML stream, e.g. `kubectl smh demo manifests | kubectl smh apply -f -`')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -653,9 +654,31 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-smh' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'kubectl-smh;demo;manifests' {
+            [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
+            [CompletionResult]::new('--mgmt-context', '--mgmt-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the management cluster (default: the current context)')
+            [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)')
+            [CompletionResult]::new('-n', '-n', [CompletionResultType]::ParameterName, 'Namespace of the SMH objects')
+            [CompletionResult]::new('--namespace', '--namespace', [CompletionResultType]::ParameterName, 'Namespace of the SMH objects')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format (default: table on a terminal; each command documents its own default)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format (default: table on a terminal; each command documents its own default)')
+            [CompletionResult]::new('--istio-mode', '--istio-mode', [CompletionResultType]::ParameterName, 'Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH''s `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters with remote secrets)')
+            [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl''s `0` = no limit is not supported: give a long one, e.g. 1h)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Never prompt; answer yes to confirmations')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Never prompt; answer yes to confirmations')
+            [CompletionResult]::new('--no-color', '--no-color', [CompletionResultType]::ParameterName, 'Disable colour and symbols (also when NO_COLOR is set to anything but the empty string, as no-color.org says)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'More detail on stderr (repeat for more)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'kubectl-smh;demo;help' {
             [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Start simulated clusters mgmt-cluster and remote-cluster and serve until Ctrl-C')
             [CompletionResult]::new('guide', 'guide', [CompletionResultType]::ParameterValue, 'Walk Service Mesh Hub''s failover guide on in-process simulated clusters: apply its three manifests, show the statuses, reload productpage, run the failover drill')
+            [CompletionResult]::new('manifests', 'manifests', [CompletionResultType]::ParameterValue, 'Print the guide''s three manifests (outlier detection, FailoverService, traffic shift) as one YAML stream, e.g. `kubectl smh demo manifests | kubectl smh apply -f -`')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
         }
@@ -663,6 +686,9 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-smh' -ScriptBlock {
             break
         }
         'kubectl-smh;demo;help;guide' {
+            break
+        }
+        'kubectl-smh;demo;help;manifests' {
             break
         }
         'kubectl-smh;demo;help;help' {
@@ -752,12 +778,16 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-smh' -ScriptBlock {
         'kubectl-smh;help;demo' {
             [CompletionResult]::new('up', 'up', [CompletionResultType]::ParameterValue, 'Start simulated clusters mgmt-cluster and remote-cluster and serve until Ctrl-C')
             [CompletionResult]::new('guide', 'guide', [CompletionResultType]::ParameterValue, 'Walk Service Mesh Hub''s failover guide on in-process simulated clusters: apply its three manifests, show the statuses, reload productpage, run the failover drill')
+            [CompletionResult]::new('manifests', 'manifests', [CompletionResultType]::ParameterValue, 'Print the guide''s three manifests (outlier detection, FailoverService, traffic shift) as one YAML stream, e.g. `kubectl smh demo manifests | kubectl smh apply -f -`')
             break
         }
         'kubectl-smh;help;demo;up' {
             break
         }
         'kubectl-smh;help;demo;guide' {
+            break
+        }
+        'kubectl-smh;help;demo;manifests' {
             break
         }
         'kubectl-smh;help;help' {

@@ -85,6 +85,9 @@ _kubectl__smh() {
             kubectl__smh__subcmd__demo,help)
                 cmd="kubectl__smh__subcmd__demo__subcmd__help"
                 ;;
+            kubectl__smh__subcmd__demo,manifests)
+                cmd="kubectl__smh__subcmd__demo__subcmd__manifests"
+                ;;
             kubectl__smh__subcmd__demo,up)
                 cmd="kubectl__smh__subcmd__demo__subcmd__up"
                 ;;
@@ -93,6 +96,9 @@ _kubectl__smh() {
                 ;;
             kubectl__smh__subcmd__demo__subcmd__help,help)
                 cmd="kubectl__smh__subcmd__demo__subcmd__help__subcmd__help"
+                ;;
+            kubectl__smh__subcmd__demo__subcmd__help,manifests)
+                cmd="kubectl__smh__subcmd__demo__subcmd__help__subcmd__manifests"
                 ;;
             kubectl__smh__subcmd__demo__subcmd__help,up)
                 cmd="kubectl__smh__subcmd__demo__subcmd__help__subcmd__up"
@@ -189,6 +195,9 @@ _kubectl__smh() {
                 ;;
             kubectl__smh__subcmd__help__subcmd__demo,guide)
                 cmd="kubectl__smh__subcmd__help__subcmd__demo__subcmd__guide"
+                ;;
+            kubectl__smh__subcmd__help__subcmd__demo,manifests)
+                cmd="kubectl__smh__subcmd__help__subcmd__demo__subcmd__manifests"
                 ;;
             kubectl__smh__subcmd__help__subcmd__demo,up)
                 cmd="kubectl__smh__subcmd__help__subcmd__demo__subcmd__up"
@@ -705,7 +714,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__demo)
-            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version up guide help"
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version up guide manifests help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -813,7 +822,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__demo__subcmd__help)
-            opts="up guide help"
+            opts="up guide manifests help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -854,6 +863,20 @@ _kubectl__smh() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        kubectl__subcmd__smh__subcmd__demo__subcmd__help__subcmd__manifests)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         kubectl__subcmd__smh__subcmd__demo__subcmd__help__subcmd__up)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
@@ -861,6 +884,56 @@ _kubectl__smh() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__demo__subcmd__manifests)
+            opts="-n -o -y -v -h -V --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --kubeconfig)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --mgmt-context)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cluster)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -n)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table yaml json" -- "${cur}"))
+                    return 0
+                    ;;
+                --istio-mode)
+                    COMPREPLY=($(compgen -W "global multi-primary" -- "${cur}"))
+                    return 0
+                    ;;
+                --request-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -1729,7 +1802,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__help__subcmd__demo)
-            opts="up guide"
+            opts="up guide manifests"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1743,6 +1816,20 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__help__subcmd__demo__subcmd__guide)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        kubectl__subcmd__smh__subcmd__help__subcmd__demo__subcmd__manifests)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

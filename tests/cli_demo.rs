@@ -188,3 +188,38 @@ fn demo_up_rejects_bad_fault_flags() {
         "{help}"
     );
 }
+
+/// `demo manifests` prints the guide's three manifests, exactly the files in
+/// `examples/guide/`, as one stream that `apply -f -` (here `validate -f -`) takes.
+#[test]
+fn demo_manifests_prints_the_guide_as_one_stream() {
+    let out = assert_cmd::cargo::cargo_bin_cmd!("kubectl-smh")
+        .args(["demo", "manifests"])
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/guide");
+    let want: Vec<String> = [
+        "1-outlier-detection.yaml",
+        "2-failover-service.yaml",
+        "3-traffic-shift.yaml",
+    ]
+    .iter()
+    .map(|f| {
+        std::fs::read_to_string(dir.join(f))
+            .unwrap()
+            .trim_end()
+            .to_string()
+    })
+    .collect();
+    assert_eq!(text, format!("{}\n", want.join("\n---\n")));
+    assert_cmd::cargo::cargo_bin_cmd!("kubectl-smh")
+        .args(["validate", "-f", "-"])
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .write_stdin(text)
+        .assert()
+        .success()
+        .stdout("OK: 1 FailoverService and 2 TrafficPolicies valid in 1 file\n");
+}

@@ -33,6 +33,9 @@ pub enum Command {
     /// Walk Service Mesh Hub's failover guide on in-process simulated clusters: apply its
     /// three manifests, show the statuses, reload productpage, run the failover drill.
     Guide(super::guide::GuideArgs),
+    /// Print the guide's three manifests (outlier detection, FailoverService, traffic shift)
+    /// as one YAML stream, e.g. `kubectl smh demo manifests | kubectl smh apply -f -`.
+    Manifests,
 }
 
 /// Flags of `kubectl smh demo up`.
@@ -107,6 +110,10 @@ pub fn run(g: &GlobalArgs, cmd: Command) -> CmdResult {
     match cmd {
         Command::Up(args) => up(args),
         Command::Guide(args) => super::guide::run(g, args),
+        Command::Manifests => {
+            super::output::write_stdout(&super::guide::manifests_stream())?;
+            Ok(Exit::Ok)
+        }
     }
 }
 
@@ -345,7 +352,11 @@ async fn serve(opts: FleetOptions, path: PathBuf) -> CmdResult {
     println!("Next, in another terminal:");
     println!("  export KUBECONFIG={}", shown.display());
     println!("  kubectl get pods -n bookinfo");
-    println!("  kubectl smh apply -f examples/guide/");
+    if Path::new("examples/guide").is_dir() {
+        println!("  kubectl smh apply -f examples/guide/");
+    } else {
+        println!("  kubectl smh demo manifests | kubectl smh apply -f -");
+    }
     if let Some(url) = productpage {
         println!();
         println!(

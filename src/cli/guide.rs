@@ -288,6 +288,16 @@ fn walk(
     Ok(code)
 }
 
+/// The guide's three manifests as one YAML stream, in the guide's order.
+pub fn manifests_stream() -> String {
+    STEPS
+        .iter()
+        .map(|(_, text, _)| text.trim_end())
+        .collect::<Vec<_>>()
+        .join("\n---\n")
+        + "\n"
+}
+
 /// A temporary directory, removed on drop.
 struct TempDir(PathBuf);
 
