@@ -607,8 +607,6 @@ async fn an_accepted_failover_service_whose_secondary_went_away_fails_check() {
     env.fleet.shutdown().await;
 }
 
-/// A cluster that does not answer the state sweep is not asked again for the extras
-/// (Endpoints, istiod): one request timeout, not two.
 /// `failover test` with the secondary's cluster not answering: exit 3 naming the cluster,
 /// nothing probed, and no false drift or "no ready endpoints" advice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -636,6 +634,8 @@ async fn failover_test_with_an_unreadable_backing_cluster_fails_with_3() {
     env.fleet.shutdown().await;
 }
 
+/// A cluster that does not answer the state sweep is not asked again for the extras
+/// (Endpoints, istiod): one request timeout, not two.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_cluster_is_skipped_after_the_state_sweep() {
     let env = env(MultiClusterMode::Global).await;
