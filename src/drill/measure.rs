@@ -554,6 +554,15 @@ pub struct OutlierModel {
     pub explanation: Vec<String>,
 }
 
+/// `measured 2.0s to steady failover`, or `steady failover was not reached` when the drill
+/// has no such moment (it stopped first, or the answers never settled).
+fn to_steady(d: Option<Duration>, what: &str) -> String {
+    match d {
+        Some(d) => format!("measured {} to steady {what}", human(d)),
+        None => format!("steady {what} was not reached"),
+    }
+}
+
 /// Apply the model: `settings` of the primary, `hosts` broken, probes at `rate` per second.
 pub fn outlier_model(
     settings: &OutlierSettings,
@@ -582,17 +591,19 @@ pub fn outlier_model(
     let expected_failed_requests = n.map(|n| n as u64 * hosts as u64);
     let merge_probes = (merge.as_secs_f64() * rate).round() as u64;
     let expected_failed_requests_max = expected_failed_requests.map(|e| e + merge_probes);
-    let measured = |d: Option<Duration>| d.map_or("not measured".to_string(), human);
+    // A rollout that did not complete, and so a prediction built on it.
+    let rollout = |d: Option<Duration>| d.map_or("did not complete".to_string(), human);
+    let predicted = |d: Option<Duration>| d.map_or("unknown".to_string(), human);
     match n {
         Some(n) => {
             lines.push(format!(
-                "failover ≈ break rollout ({}) + {n} consecutive error(s) × {hosts} primary host(s) ÷ {rate} probes/s ({}) = {}, up to {} when the ejections come within Envoy's update merge window ({}) of the rollout's last host change: the load balancer applies them only when that window is up; measured {} to steady failover",
-                measured(m.break_rollout),
+                "failover ≈ break rollout ({}) + {n} consecutive error(s) × {hosts} primary host(s) ÷ {rate} probes/s ({}) = {}, up to {} when the ejections come within Envoy's update merge window ({}) of the rollout's last host change: the load balancer applies them only when that window is up; {}",
+                rollout(m.break_rollout),
                 human(detect.unwrap_or_default()),
-                measured(expected_failover),
-                measured(expected_failover_max),
+                predicted(expected_failover),
+                predicted(expected_failover_max),
                 human(merge),
-                measured(m.break_to_steady_failover),
+                to_steady(m.break_to_steady_failover, "failover"),
             ));
             lines.push(format!(
                 "each client sidecar ejects a host on its own after {n} error(s): about {} failed request(s) through this probe's client, up to {} with the merge window ({merge_probes} probes in {}); measured {}",
@@ -656,11 +667,11 @@ pub fn outlier_model(
         _ => (None, None),
     };
     lines.push(format!(
-        "failback ≈ restore rollout ({}) when restored pods come back at new addresses (they start un-ejected), up to {} when ejected hosts come back at the same address (the rest of baseEjectionTime × k, plus up to one interval {}); measured {} to steady failback",
-        measured(m.restore_rollout),
-        measured(fb_max),
+        "failback ≈ restore rollout ({}) when restored pods come back at new addresses (they start un-ejected), up to {} when ejected hosts come back at the same address (the rest of baseEjectionTime × k, plus up to one interval {}); {}",
+        rollout(m.restore_rollout),
+        predicted(fb_max),
         human(interval),
-        measured(m.restore_to_steady_failback),
+        to_steady(m.restore_to_steady_failback, "failback"),
     ));
 
     OutlierModel {
@@ -942,6 +953,61 @@ pub(crate) mod tests {
         assert_eq!(m.periods[0].counts.primary, 90);
         assert_eq!(m.periods[0].duration, Some(ms(3_000)));
         assert_eq!(m.periods[1].duration, None);
+    }
+
+    #[test]
+    fn explanation_of_an_interrupted_drill_reads_as_sentences() {
+        // Interrupted during the break rollout: neither steady moment, no break rollout.
+        let mk = Markers {
+            break_applied: Some(ms(5_000)),
+            break_rollout_complete: None,
+            restore_applied: Some(ms(6_000)),
+            restore_rollout_complete: None,
+            end: ms(7_000),
+        };
+        let samples = stream(0, 7_000, 100, |_| Class::Primary);
+        let m = measure(&samples, &mk, spec());
+        let od = OutlierSettings {
+            source: "s".into(),
+            consecutive_5xx_errors: Some(1),
+            max_ejection_percent: Some(100),
+            ..Default::default()
+        };
+        let model = outlier_model(&od, 2, 10.0, &samples, &mk, &m);
+        let text = model.explanation.join("\n");
+        assert!(!text.contains("measured not measured"), "{text}");
+        assert!(
+            text.contains("failover ≈ break rollout (did not complete) + 1 consecutive error(s)"),
+            "{text}"
+        );
+        assert!(text.contains("= unknown, up to unknown when"), "{text}");
+        assert!(
+            text.contains("; steady failover was not reached\n"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(
+                "failback ≈ restore rollout (did not complete) when restored pods come back at new addresses (they start un-ejected), up to unknown when ejected hosts come back at the same address (the rest of baseEjectionTime × k, plus up to one interval 10.0s); steady failback was not reached"
+            ),
+            "{text}"
+        );
+        // With the moments measured, the same sentences name them.
+        let samples = stream(0, 30_000, 100, |t| match t {
+            t if t < 7_000 => Class::Primary,
+            t if t < 23_500 => Class::FailedOver,
+            _ => Class::Primary,
+        });
+        let m = measure(&samples, &markers(), spec());
+        let model = outlier_model(&od, 2, 10.0, &samples, &markers(), &m);
+        let text = model.explanation.join("\n");
+        assert!(
+            text.contains("; measured 2.0s to steady failover"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("; measured 3.5s to steady failback"),
+            "{text}"
+        );
     }
 
     #[test]
