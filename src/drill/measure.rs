@@ -3,7 +3,9 @@
 //!
 //! Definitions (all times since the marker named; samples are taken in the order their
 //! answers arrived, each stamped with the moment its request was sent):
-//! - **first failed-over answer**: the first failed-over sample sent at or after the break;
+//! - **first failed-over answer**: the first failed-over sample sent at or after the break,
+//!   also after the restore: until the restored pods are ready the primary is still down,
+//!   so a drill stopped early (interrupt, `--max-errors`) still shows when failover began;
 //! - **steady failover**: the first window of `window` consecutive samples sent after the
 //!   break (and before the restore) of which at least `percent`% failed over; the moment is
 //!   the first failed-over sample of that window;
@@ -275,9 +277,12 @@ pub fn measure(samples: &[ProbeSample], m: &Markers, steady: SteadySpec) -> Meas
     for s in samples {
         if in_failover(s) {
             fo.push(s.at, s.class);
-            if s.class == Class::FailedOver && first_fo.is_none() {
-                first_fo = Some(s.at);
-            }
+        }
+        if s.class == Class::FailedOver
+            && first_fo.is_none()
+            && m.break_applied.is_some_and(|b| s.at >= b)
+        {
+            first_fo = Some(s.at);
         }
         if in_failback(s) {
             fb.push(s.at, s.class);
@@ -953,6 +958,48 @@ pub(crate) mod tests {
         assert_eq!(m.periods[0].counts.primary, 90);
         assert_eq!(m.periods[0].duration, Some(ms(3_000)));
         assert_eq!(m.periods[1].duration, None);
+    }
+
+    #[test]
+    fn failed_over_answers_while_restoring_count_as_the_first_failover() {
+        // Interrupted 1 s after the break, before any answer failed over; while the restore
+        // rolls out the primary is still down and answers come from the secondary.
+        let mk = Markers {
+            break_applied: Some(ms(5_000)),
+            break_rollout_complete: Some(ms(5_800)),
+            restore_applied: Some(ms(6_000)),
+            restore_rollout_complete: Some(ms(8_000)),
+            end: ms(8_000),
+        };
+        let samples = stream(0, 8_000, 100, |t| match t {
+            t if t < 5_500 => Class::Primary,
+            t if t < 6_300 => Class::Error,
+            t if t < 7_800 => Class::FailedOver,
+            _ => Class::Primary,
+        });
+        let m = measure(&samples, &mk, spec());
+        assert_eq!(m.break_to_first_failover, Some(ms(1_300)));
+        assert_eq!(
+            m.break_to_steady_failover, None,
+            "steady only before the restore"
+        );
+        assert_eq!(
+            m.errors_during_failover, 5,
+            "errors only before the restore"
+        );
+        assert_eq!(m.restore_to_first_primary, Some(ms(1_800)));
+        let restoring = &m.periods[3];
+        assert_eq!(restoring.period, Period::Restoring);
+        assert_eq!(restoring.counts.failed_over, 15);
+        // A failed-over answer before the break is not a failover.
+        let early = stream(0, 8_000, 100, |t| {
+            if t == 1_000 {
+                Class::FailedOver
+            } else {
+                Class::Primary
+            }
+        });
+        assert_eq!(measure(&early, &mk, spec()).break_to_first_failover, None);
     }
 
     #[test]
