@@ -370,9 +370,42 @@ pub struct ExpectationResult {
     /// `failover`, `failback` or `max-errors`.
     pub name: &'static str,
     pub verdict: Verdict,
-    /// The limit, as the flag gives it (`2m0s`, `10`, `none`).
-    pub limit: String,
+    /// The limit: seconds for `failover` and `failback`, a count for `max-errors`; JSON: a
+    /// number, `null` for no limit.
+    pub limit: Limit,
     pub message: String,
+}
+
+/// An expectation's limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// `--failover-timeout`, `--failback-timeout`.
+    Duration(Duration),
+    /// `--max-errors`.
+    Count(u64),
+    /// No limit set.
+    None,
+}
+
+impl Serialize for Limit {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Limit::Duration(d) => s.serialize_f64(super::seconds(*d)),
+            Limit::Count(n) => s.serialize_u64(*n),
+            Limit::None => s.serialize_none(),
+        }
+    }
+}
+
+/// As the flags take it: `2m0s`, `5`, `none`.
+impl std::fmt::Display for Limit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Limit::Duration(d) => f.write_str(&human(*d)),
+            Limit::Count(n) => write!(f, "{n}"),
+            Limit::None => f.write_str("none"),
+        }
+    }
 }
 
 /// Judge the measurements against the plan's limits.
@@ -430,31 +463,25 @@ pub fn check(m: &Measurements, plan: &DrillPlan) -> Vec<ExpectationResult> {
     out.push(ExpectationResult {
         name: "failover",
         verdict,
-        limit: human(limit),
+        limit: Limit::Duration(limit),
         message,
     });
 
     // Errors during failover within --max-errors.
     let n = m.errors_during_failover;
-    let (verdict, limit, message) = match (m.watched_after_break, plan.max_errors) {
-        (None, max) => (
-            Verdict::NotReached,
-            max.map_or("none".into(), |x| x.to_string()),
-            "the break was not applied".to_string(),
-        ),
+    let limit = plan.max_errors.map_or(Limit::None, Limit::Count);
+    let (verdict, message) = match (m.watched_after_break, plan.max_errors) {
+        (None, _) => (Verdict::NotReached, "the break was not applied".to_string()),
         (Some(_), None) => (
             Verdict::Pass,
-            "none".to_string(),
             format!("{n} failed request(s) during failover (no --max-errors limit)"),
         ),
         (Some(_), Some(max)) if n <= max => (
             Verdict::Pass,
-            max.to_string(),
             format!("{n} failed request(s) during failover (limit {max})"),
         ),
         (Some(_), Some(max)) => (
             Verdict::Fail,
-            max.to_string(),
             format!(
                 "{n} failed requests during failover, {} more than --max-errors {max}",
                 n - max
@@ -523,7 +550,7 @@ pub fn check(m: &Measurements, plan: &DrillPlan) -> Vec<ExpectationResult> {
     out.push(ExpectationResult {
         name: "failback",
         verdict,
-        limit: human(limit),
+        limit: Limit::Duration(limit),
         message,
     });
     out
@@ -696,6 +723,8 @@ pub fn outlier_model(
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
     use crate::drill::plan::tests::{bookinfo, mk_fs, mk_service};
     use crate::drill::plan::{DrillOptions, PlanInput, build_plan};
@@ -1055,6 +1084,30 @@ pub(crate) mod tests {
             text.ends_with("; measured 3.5s to steady failback"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn expectation_limits_are_numbers_in_json() {
+        let samples = stream(0, 30_000, 100, |t| match t {
+            t if t < 7_000 => Class::Primary,
+            t if t < 23_500 => Class::FailedOver,
+            _ => Class::Primary,
+        });
+        let m = measure(&samples, &markers(), spec());
+        let mut p = plan();
+        p.failback_timeout = Duration::from_millis(150_500);
+        let v = serde_json::to_value(check(&m, &p)).unwrap();
+        assert_eq!(v[0]["name"], "failover");
+        assert_eq!(v[0]["limit"], json!(120.0));
+        assert_eq!(v[1]["name"], "max-errors");
+        assert_eq!(v[1]["limit"], json!(5));
+        assert_eq!(v[2]["limit"], json!(150.5));
+        p.max_errors = None;
+        let r = check(&m, &p);
+        assert_eq!(serde_json::to_value(&r).unwrap()[1]["limit"], Value::Null);
+        // The tables show them as the flags take them.
+        let shown: Vec<String> = r.iter().map(|e| e.limit.to_string()).collect();
+        assert_eq!(shown, ["2m0s", "none", "2m30.5s"]);
     }
 
     #[test]
