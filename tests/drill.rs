@@ -322,6 +322,26 @@ async fn a_full_drill_passes_and_restores_exactly() {
         run.stderr
             .contains("these contexts and API servers will be changed")
     );
+    // The live line of the first failed-over answer names the report's moment.
+    let first_fo = report["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["event"]
+                .as_str()
+                .unwrap()
+                .starts_with("first failed-over answer")
+        })
+        .and_then(|e| e["at"].as_f64())
+        .expect("a first failed-over answer in the timeline");
+    let live = run
+        .stderr
+        .lines()
+        .find_map(|l| l.split_once("] answers: failed over (since the probe sent at "))
+        .map(|(_, rest)| rest.split('s').next().unwrap().to_string())
+        .unwrap_or_else(|| panic!("no live failed-over line: {}", run.show()));
+    assert_eq!(live, format!("{first_fo:.3}"), "{}", run.show());
 
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);

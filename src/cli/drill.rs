@@ -29,6 +29,7 @@ use crate::drill::executor::{
 };
 use crate::drill::live::RolloutState;
 use crate::drill::machine::Outcome;
+use crate::drill::measure::ClassChanges;
 use crate::drill::restore::{PendingRestores, RestoreContext, new_drill_id};
 use crate::drill::{
     Class, DeploymentRef, DrillOptions, DrillPlan, Phase, Signal, WorkloadRef, seconds,
@@ -725,8 +726,7 @@ struct CliObserver {
     phase: Phase,
     counts: [u64; 3],
     last: Option<Class>,
-    streak: (Option<Class>, usize),
-    printed: Option<Class>,
+    changes: ClassChanges,
     prompting: Arc<AtomicBool>,
     hidden: bool,
     buffer: Vec<String>,
@@ -763,8 +763,7 @@ impl CliObserver {
             phase: Phase::Preflight,
             counts: [0; 3],
             last: None,
-            streak: (None, 0),
-            printed: None,
+            changes: ClassChanges::default(),
             prompting: Arc::new(AtomicBool::new(false)),
             hidden: false,
             buffer: Vec::new(),
@@ -876,27 +875,9 @@ impl Observer for CliObserver {
             Progress::Probe { sample, .. } => {
                 self.counts[class_index(sample.class)] += 1;
                 self.last = Some(sample.class);
-                self.streak = match self.streak {
-                    (Some(c), n) if c == sample.class => (Some(c), n + 1),
-                    _ => (Some(sample.class), 1),
-                };
-                // A class change is news once it holds for 3 answers (or at the first).
-                if self.printed != Some(sample.class)
-                    && (self.printed.is_none() || self.streak.1 >= 3)
-                {
-                    self.printed = Some(sample.class);
-                    let why = match (sample.class, &sample.reason) {
-                        (Class::Error, Some(r)) => format!(" ({r})"),
-                        _ => String::new(),
-                    };
-                    self.line(
-                        at,
-                        format!(
-                            "answers: {}{why} (since the probe sent at {:.3}s)",
-                            sample.class.as_str(),
-                            seconds(sample.at)
-                        ),
-                    );
+                // Every change of class, at the send time of its first answer.
+                if let Some(change) = self.changes.push(sample) {
+                    self.line(at, change.to_string());
                 }
                 self.update_spinner();
             }

@@ -166,6 +166,72 @@ impl Period {
     }
 }
 
+/// Follows the answers in the order they arrive (the order [`measure`] takes them) and
+/// reports each change of class: the live `answers:` lines. The first failed-over answer
+/// after the break is always such a change, so its line names the moment the report calls
+/// the first failed-over answer.
+#[derive(Debug, Clone, Default)]
+pub struct ClassChanges {
+    /// The class of the answers so far and how many came in a row.
+    run: Option<(Class, u64)>,
+}
+
+/// A change of answer class.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassChange {
+    pub class: Class,
+    /// When the first answer of the new class was sent.
+    pub at: Duration,
+    /// Why it is an error (errors only).
+    pub reason: Option<String>,
+    /// The class before and how many answers in a row had it (`None` at the first answer).
+    pub after: Option<(Class, u64)>,
+}
+
+impl ClassChanges {
+    /// Feed one answer; `Some` when its class differs from the previous answer's (and for
+    /// the first answer).
+    pub fn push(&mut self, s: &ProbeSample) -> Option<ClassChange> {
+        match &mut self.run {
+            Some((c, n)) if *c == s.class => {
+                *n += 1;
+                None
+            }
+            run => {
+                let after = *run;
+                *run = Some((s.class, 1));
+                Some(ClassChange {
+                    class: s.class,
+                    at: s.at,
+                    reason: (s.class == Class::Error)
+                        .then(|| s.reason.clone())
+                        .flatten(),
+                    after,
+                })
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for ClassChange {
+    /// `answers: failed over (since the probe sent at 3.503s; before: 12 primary)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "answers: {}", self.class.as_str())?;
+        if let Some(r) = &self.reason {
+            write!(f, " ({r})")?;
+        }
+        write!(
+            f,
+            " (since the probe sent at {:.3}s",
+            super::seconds(self.at)
+        )?;
+        if let Some((c, n)) = self.after {
+            write!(f, "; before: {n} {}", c.as_str())?;
+        }
+        f.write_str(")")
+    }
+}
+
 /// Answers per class.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -1108,6 +1174,42 @@ pub(crate) mod tests {
         // The tables show them as the flags take them.
         let shown: Vec<String> = r.iter().map(|e| e.limit.to_string()).collect();
         assert_eq!(shown, ["2m0s", "none", "2m30.5s"]);
+    }
+
+    #[test]
+    fn every_class_change_is_reported_at_its_first_answer() {
+        // 2 probes/s: primary, a two-answer error burst, then failed over, with one answer
+        // arriving out of send order.
+        let mut samples = stream(0, 6_000, 500, |t| match t {
+            t if t < 2_000 => Class::Primary,
+            t if t < 3_000 => Class::Error,
+            _ => Class::FailedOver,
+        });
+        samples.swap(5, 6);
+        let mut changes = ClassChanges::default();
+        let lines: Vec<String> = samples
+            .iter()
+            .filter_map(|s| changes.push(s))
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "answers: primary (since the probe sent at 0.000s)",
+                "answers: error (HTTP 503) (since the probe sent at 2.000s; before: 4 primary)",
+                "answers: failed over (since the probe sent at 3.000s; before: 1 error)",
+                "answers: error (HTTP 503) (since the probe sent at 2.500s; before: 1 failed over)",
+                "answers: failed over (since the probe sent at 3.500s; before: 1 error)",
+            ]
+        );
+        // The line of the first failed-over answer names the report's moment.
+        let mk = Markers {
+            break_applied: Some(ms(1_000)),
+            end: ms(6_000),
+            ..Default::default()
+        };
+        let m = measure(&samples, &mk, spec());
+        assert_eq!(m.break_to_first_failover, Some(ms(2_000)));
     }
 
     #[test]
