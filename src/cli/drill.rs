@@ -908,19 +908,36 @@ impl Observer for CliObserver {
                 }
                 self.rollout_text.insert(deployment.clone(), text.clone());
                 if let Some(m) = &self.multi {
-                    let pb = self.rollouts.entry(deployment.clone()).or_insert_with(|| {
-                        let pb = m.add(ProgressBar::new(counts.desired.max(1) as u64));
-                        pb.set_style(
-                            ProgressStyle::with_template("  {prefix} [{bar:20}] {pos}/{len} {msg}")
-                                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-                        );
-                        pb.set_prefix(deployment.to_string());
-                        pb
-                    });
-                    pb.set_length(counts.desired.max(1) as u64);
-                    pb.set_position(counts.updated.min(counts.available).max(0) as u64);
-                    pb.set_message(text.clone());
-                    if matches!(state, RolloutState::Complete) {
+                    // Position and length are the counts the message names; set together
+                    // with the message so that no frame mixes an old message with new counts.
+                    let (pos, len) = counts.bar();
+                    match self.rollouts.get(deployment) {
+                        Some(pb) => {
+                            // `with_message` on a handle sets the message without drawing;
+                            // `update` then draws once.
+                            let _ = pb.clone().with_message(text.clone());
+                            pb.update(|s| {
+                                s.set_len(len);
+                                s.set_pos(pos);
+                            });
+                        }
+                        None => {
+                            let pb = ProgressBar::new(len)
+                                .with_style(
+                                    ProgressStyle::with_template(
+                                        "  {prefix} [{bar:20}] {pos}/{len} {msg}",
+                                    )
+                                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                                )
+                                .with_prefix(deployment.to_string())
+                                .with_position(pos)
+                                .with_message(text.clone());
+                            self.rollouts.insert(deployment.clone(), m.add(pb));
+                        }
+                    }
+                    if matches!(state, RolloutState::Complete)
+                        && let Some(pb) = self.rollouts.get(deployment)
+                    {
                         pb.finish_with_message("rolled out");
                     }
                 }
