@@ -716,8 +716,73 @@ pub async fn restore_async(
 /// How long `drill restore` waits for each rollout.
 pub const RESTORE_ROLLOUT_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// The terminal's modes while the drill draws its progress area there, put back on drop.
+///
+/// Two of a terminal's default modes break a redrawn progress area:
+/// - `echo`: Ctrl-C is echoed as `^C` (a typed key as itself) at the cursor, which indicatif
+///   leaves at the right edge of the area's last line: the echo wraps to a new line, so the
+///   next redraw clears one line too low and leaves a line of the area behind;
+/// - flushing on interrupt (without `noflsh`): the terminal driver discards the output the
+///   terminal has not read yet when Ctrl-C is pressed, so event lines written just before a
+///   second Ctrl-C can be lost, and indicatif, which counts the lines it drew, then moves
+///   the cursor up over lines that are not its own and erases them.
+///
+/// So while the area is drawn: `-echo noflsh`, set with `stty` on stderr's terminal. A
+/// confirmation prompt is unaffected (dialoguer reads keys in raw mode and prints the
+/// answer itself). Without `stty` the modes stay as they are.
+struct TerminalModes {
+    /// `stty -g` before the change.
+    saved: Option<String>,
+}
+
+impl TerminalModes {
+    fn set() -> TerminalModes {
+        let saved = stty(&["-g"]).filter(|s| !s.is_empty());
+        if saved.is_some() && stty(&["-echo", "noflsh"]).is_none() {
+            return TerminalModes { saved: None };
+        }
+        TerminalModes { saved }
+    }
+
+    fn restore(&mut self) {
+        if let Some(saved) = self.saved.take() {
+            let _ = stty(&[saved.as_str()]);
+        }
+    }
+}
+
+impl Drop for TerminalModes {
+    fn drop(&mut self) {
+        self.restore();
+    }
+}
+
+/// Run `stty ARGS` on stderr's terminal; its output, when it succeeded.
+#[cfg(unix)]
+fn stty(args: &[&str]) -> Option<String> {
+    use std::os::fd::AsFd;
+    let tty = std::io::stderr().as_fd().try_clone_to_owned().ok()?;
+    let out = std::process::Command::new("stty")
+        .args(args)
+        .stdin(std::process::Stdio::from(tty))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+#[cfg(not(unix))]
+fn stty(_args: &[&str]) -> Option<String> {
+    None
+}
+
 /// Progress on stderr: indicatif when it is a terminal, plain timestamped lines otherwise.
 struct CliObserver {
+    /// Set while the progress area is drawn (a terminal).
+    modes: Option<TerminalModes>,
     can_prompt: bool,
     multi: Option<MultiProgress>,
     spinner: Option<ProgressBar>,
@@ -742,6 +807,8 @@ fn class_index(c: Class) -> usize {
 
 impl CliObserver {
     fn new(s: &Settings) -> Self {
+        // Before the first draw.
+        let modes = s.fancy.then(TerminalModes::set);
         let multi = s
             .fancy
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
@@ -755,6 +822,7 @@ impl CliObserver {
             pb
         });
         CliObserver {
+            modes,
             can_prompt: s.can_prompt,
             multi,
             spinner,
@@ -835,6 +903,9 @@ impl CliObserver {
         }
         if let Some(m) = &self.multi {
             let _ = m.clear();
+        }
+        if let Some(mut modes) = self.modes.take() {
+            modes.restore();
         }
     }
 }
