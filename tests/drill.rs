@@ -261,6 +261,11 @@ fn assert_restored(before: &BTreeMap<String, Deployment>, after: &BTreeMap<Strin
                 .is_some_and(|m| m.contains_key(DRILL_RESTORE_ANNOTATION)),
             "{k}: restore annotation left behind"
         );
+        // No annotations before: none after either (not an empty map).
+        assert_eq!(
+            b.metadata.annotations, a.metadata.annotations,
+            "{k}: annotations differ from before the drill"
+        );
     }
 }
 

@@ -1576,7 +1576,13 @@ pub async fn restore_plans(
                 return out;
             }
         };
-        let dep = match patch_deployment(c, d, &restore::restore_patch(p), true).await {
+        // The live object, so that an annotation map holding only the plan goes too.
+        let api: Api<Deployment> = Api::namespaced(c.client.clone(), &d.namespace);
+        let patch = match api.get_opt(&d.name).await {
+            Ok(Some(live)) => restore::restore_patch_live(p, &live),
+            _ => restore::restore_patch(p),
+        };
+        let dep = match patch_deployment(c, d, &patch, true).await {
             Ok(dep) => dep,
             Err(e) => {
                 out.error = Some(patch_error(c, d, e));

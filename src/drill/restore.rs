@@ -285,9 +285,26 @@ pub fn restore_patch_for(
     Ok(pending_restore(dep)?
         .filter(|p| p.drill_id == drill_id)
         .map(|p| {
-            let patch = restore_patch(&p);
+            let patch = restore_patch_live(&p, dep);
             (p, patch)
         }))
+}
+
+/// [`restore_patch`] for the live deployment `live`: when the restore annotation is its only
+/// annotation, the annotation map goes with it (`annotations: null`, conditional on `live`'s
+/// resourceVersion so that an annotation added meanwhile is never removed: a 409 then), as
+/// before the drill added it; else only the restore annotation is removed.
+pub fn restore_patch_live(plan: &RestorePlan, live: &Deployment) -> Value {
+    let mut patch = restore_patch(plan);
+    let only_ours = live
+        .metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.keys().eq([DRILL_RESTORE_ANNOTATION]));
+    if let (true, Some(rv)) = (only_ours, &live.metadata.resource_version) {
+        patch["metadata"] = json!({"annotations": null, "resourceVersion": rv});
+    }
+    patch
 }
 
 /// JSON merge patch that saves the plan on the deployment, conditional on the
@@ -341,6 +358,9 @@ pub fn restore_patch(plan: &RestorePlan) -> Value {
 /// shapes [`break_patch`], [`restore_patch`] and [`save_patch`] produce.
 pub fn apply_patch_locally(dep: &Deployment, patch: &Value) -> Result<Deployment, RestoreError> {
     let mut out = dep.clone();
+    if patch.pointer("/metadata/annotations") == Some(&Value::Null) {
+        out.metadata.annotations = None;
+    }
     if let Some(annotations) = patch
         .pointer("/metadata/annotations")
         .and_then(|v| v.as_object())
@@ -615,6 +635,47 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_annotation_map_goes_when_it_held_only_the_restore_plan() {
+        let dep = reviews_v1();
+        assert_eq!(dep.metadata.annotations, None);
+        let plan = restore_plan(&dep, "mgmt-cluster", &["reviews".into()], &ctx()).unwrap();
+        let saved = apply_patch_locally(&dep, &save_patch(&plan).unwrap()).unwrap();
+        let mut broken = apply_patch_locally(&saved, &break_patch(&plan)).unwrap();
+        broken.metadata.resource_version = Some("1050".into());
+        let (live_plan, patch) = restore_patch_for(&broken, &plan.drill_id).unwrap().unwrap();
+        assert_eq!(
+            patch["metadata"],
+            json!({"annotations": null, "resourceVersion": "1050"})
+        );
+        let restored = apply_patch_locally(&broken, &patch).unwrap();
+        assert_eq!(restored.metadata.annotations, dep.metadata.annotations);
+        assert_eq!(verify_restored(&live_plan, &restored), Ok(()));
+
+        // Other annotations (from before, or added during the drill) stay; only ours goes.
+        let mut annotated = broken.clone();
+        annotated
+            .metadata
+            .annotations
+            .get_or_insert_with(BTreeMap::new)
+            .insert("team".into(), "reviews".into());
+        let (_, patch) = restore_patch_for(&annotated, &plan.drill_id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            patch["metadata"],
+            json!({"annotations": {DRILL_RESTORE_ANNOTATION: null}})
+        );
+        let restored = apply_patch_locally(&annotated, &patch).unwrap();
+        assert_eq!(
+            restored.metadata.annotations,
+            Some(BTreeMap::from([(
+                "team".to_string(),
+                "reviews".to_string()
+            )]))
+        );
+    }
+
+    #[test]
     fn container_with_own_command_and_args_gets_them_back() {
         let dep = mk_deployment(
             "bookinfo",
@@ -879,7 +940,7 @@ pub(crate) mod tests {
 
         let (plan, patch) = restore_patch_for(&saved, &ctx().drill_id).unwrap().unwrap();
         assert_eq!(plan, ours);
-        assert_eq!(patch, restore_patch(&ours));
+        assert_eq!(patch, restore_patch_live(&ours, &saved));
         assert_eq!(restore_patch_for(&saved, "another-id").unwrap(), None);
         assert_eq!(restore_patch_for(&dep, &ctx().drill_id).unwrap(), None);
     }
