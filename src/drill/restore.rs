@@ -285,26 +285,26 @@ pub fn restore_patch_for(
     Ok(pending_restore(dep)?
         .filter(|p| p.drill_id == drill_id)
         .map(|p| {
-            let patch = restore_patch_live(&p, dep);
+            let patch = restore_patch(&p);
             (p, patch)
         }))
 }
 
-/// [`restore_patch`] for the live deployment `live`: when the restore annotation is its only
-/// annotation, the annotation map goes with it (`annotations: null`, conditional on `live`'s
-/// resourceVersion so that an annotation added meanwhile is never removed: a 409 then), as
-/// before the drill added it; else only the restore annotation is removed.
-pub fn restore_patch_live(plan: &RestorePlan, live: &Deployment) -> Value {
-    let mut patch = restore_patch(plan);
-    let only_ours = live
-        .metadata
+/// After the restore patch: a JSON patch that removes the deployment's annotation map when
+/// removing the restore annotation left it empty (`annotations: {}` where the deployment had
+/// none before the drill). Its `test` makes it a no-op error when an annotation appeared
+/// meanwhile; `None` when there is nothing to remove (an API server that omits empty maps).
+pub fn drop_empty_annotations(dep: &Deployment) -> Option<Value> {
+    dep.metadata
         .annotations
         .as_ref()
-        .is_some_and(|a| a.keys().eq([DRILL_RESTORE_ANNOTATION]));
-    if let (true, Some(rv)) = (only_ours, &live.metadata.resource_version) {
-        patch["metadata"] = json!({"annotations": null, "resourceVersion": rv});
-    }
-    patch
+        .is_some_and(BTreeMap::is_empty)
+        .then(|| {
+            json!([
+                {"op": "test", "path": "/metadata/annotations", "value": {}},
+                {"op": "remove", "path": "/metadata/annotations"}
+            ])
+        })
 }
 
 /// JSON merge patch that saves the plan on the deployment, conditional on the
@@ -358,9 +358,6 @@ pub fn restore_patch(plan: &RestorePlan) -> Value {
 /// shapes [`break_patch`], [`restore_patch`] and [`save_patch`] produce.
 pub fn apply_patch_locally(dep: &Deployment, patch: &Value) -> Result<Deployment, RestoreError> {
     let mut out = dep.clone();
-    if patch.pointer("/metadata/annotations") == Some(&Value::Null) {
-        out.metadata.annotations = None;
-    }
     if let Some(annotations) = patch
         .pointer("/metadata/annotations")
         .and_then(|v| v.as_object())
@@ -635,44 +632,33 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn the_annotation_map_goes_when_it_held_only_the_restore_plan() {
+    fn an_annotation_map_left_empty_by_the_restore_is_removed() {
         let dep = reviews_v1();
         assert_eq!(dep.metadata.annotations, None);
         let plan = restore_plan(&dep, "mgmt-cluster", &["reviews".into()], &ctx()).unwrap();
         let saved = apply_patch_locally(&dep, &save_patch(&plan).unwrap()).unwrap();
-        let mut broken = apply_patch_locally(&saved, &break_patch(&plan)).unwrap();
-        broken.metadata.resource_version = Some("1050".into());
-        let (live_plan, patch) = restore_patch_for(&broken, &plan.drill_id).unwrap().unwrap();
+        let broken = apply_patch_locally(&saved, &break_patch(&plan)).unwrap();
+        assert_eq!(drop_empty_annotations(&broken), None, "the plan is there");
+        // As an API server that keeps empty maps answers the restore patch.
+        let mut restored = apply_patch_locally(&broken, &restore_patch(&plan)).unwrap();
+        restored.metadata.annotations = Some(BTreeMap::new());
+        let patch = drop_empty_annotations(&restored).unwrap();
+        let mut v = serde_json::to_value(&restored).unwrap();
+        let ops: json_patch::Patch = serde_json::from_value(patch.clone()).unwrap();
+        json_patch::patch(&mut v, &ops).unwrap();
+        let after: Deployment = serde_json::from_value(v).unwrap();
+        assert_eq!(after.metadata.annotations, dep.metadata.annotations);
+        // An annotation added meanwhile fails the test: nothing is removed.
+        let mut annotated = serde_json::to_value(&restored).unwrap();
+        annotated["metadata"]["annotations"] = json!({"team": "reviews"});
+        assert!(json_patch::patch(&mut annotated, &ops).is_err());
         assert_eq!(
-            patch["metadata"],
-            json!({"annotations": null, "resourceVersion": "1050"})
+            annotated["metadata"]["annotations"],
+            json!({"team": "reviews"})
         );
-        let restored = apply_patch_locally(&broken, &patch).unwrap();
-        assert_eq!(restored.metadata.annotations, dep.metadata.annotations);
-        assert_eq!(verify_restored(&live_plan, &restored), Ok(()));
-
-        // Other annotations (from before, or added during the drill) stay; only ours goes.
-        let mut annotated = broken.clone();
-        annotated
-            .metadata
-            .annotations
-            .get_or_insert_with(BTreeMap::new)
-            .insert("team".into(), "reviews".into());
-        let (_, patch) = restore_patch_for(&annotated, &plan.drill_id)
-            .unwrap()
-            .unwrap();
-        assert_eq!(
-            patch["metadata"],
-            json!({"annotations": {DRILL_RESTORE_ANNOTATION: null}})
-        );
-        let restored = apply_patch_locally(&annotated, &patch).unwrap();
-        assert_eq!(
-            restored.metadata.annotations,
-            Some(BTreeMap::from([(
-                "team".to_string(),
-                "reviews".to_string()
-            )]))
-        );
+        // Other annotations: nothing to do.
+        restored.metadata.annotations = Some(BTreeMap::from([("a".into(), "b".into())]));
+        assert_eq!(drop_empty_annotations(&restored), None);
     }
 
     #[test]
@@ -940,7 +926,7 @@ pub(crate) mod tests {
 
         let (plan, patch) = restore_patch_for(&saved, &ctx().drill_id).unwrap().unwrap();
         assert_eq!(plan, ours);
-        assert_eq!(patch, restore_patch_live(&ours, &saved));
+        assert_eq!(patch, restore_patch(&ours));
         assert_eq!(restore_patch_for(&saved, "another-id").unwrap(), None);
         assert_eq!(restore_patch_for(&dep, &ctx().drill_id).unwrap(), None);
     }
