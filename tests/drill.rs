@@ -261,6 +261,11 @@ fn assert_restored(before: &BTreeMap<String, Deployment>, after: &BTreeMap<Strin
                 .is_some_and(|m| m.contains_key(DRILL_RESTORE_ANNOTATION)),
             "{k}: restore annotation left behind"
         );
+        // No annotations before: none after either (not an empty map).
+        assert_eq!(
+            b.metadata.annotations, a.metadata.annotations,
+            "{k}: annotations differ from before the drill"
+        );
     }
 }
 
@@ -322,6 +327,26 @@ async fn a_full_drill_passes_and_restores_exactly() {
         run.stderr
             .contains("these contexts and API servers will be changed")
     );
+    // The live line of the first failed-over answer names the report's moment.
+    let first_fo = report["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| {
+            e["event"]
+                .as_str()
+                .unwrap()
+                .starts_with("first failed-over answer")
+        })
+        .and_then(|e| e["at"].as_f64())
+        .expect("a first failed-over answer in the timeline");
+    let live = run
+        .stderr
+        .lines()
+        .find_map(|l| l.split_once("] answers: failed over (since the probe sent at "))
+        .map(|(_, rest)| rest.split('s').next().unwrap().to_string())
+        .unwrap_or_else(|| panic!("no live failed-over line: {}", run.show()));
+    assert_eq!(live, format!("{first_fo:.3}"), "{}", run.show());
 
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
@@ -837,6 +862,75 @@ async fn a_second_ctrl_c_does_not_stop_the_restore() {
         "{}",
         run.show()
     );
+    demo.wait_settled().await;
+    assert_restored(&before, &demo.snapshot().await);
+    demo.fleet.shutdown().await;
+}
+
+/// Ctrl-C twice on a terminal while the progress area is drawn, the second while the output
+/// of the first has not been read yet: every event line still arrives exactly once (the
+/// terminal driver discards unread output on Ctrl-C unless `noflsh`), and no `^C` echo lands
+/// in the progress area (it would shift the cursor under indicatif's redraws).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_on_a_terminal_loses_no_progress_line() {
+    use expectrl::{ControlCode, Eof, Expect};
+
+    // Slow rollouts, so that the restore still runs at the second Ctrl-C.
+    let demo = Demo::start(Duration::from_millis(1_000)).await;
+    demo.configure_guide().await;
+    let before = demo.snapshot().await;
+    let (kubeconfig, config) = (demo.kubeconfig.clone(), demo.config.clone());
+    let (seen, status) = tokio::task::spawn_blocking(move || {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("kubectl-smh"));
+        cmd.args(drill_args(&[]))
+            .env("KUBECONFIG", &kubeconfig)
+            .env("KUBECTL_SMH_CONFIG", &config)
+            .env("NO_COLOR", "1")
+            .env("TERM", "xterm");
+        let mut p = expectrl::Session::spawn(cmd).expect("spawned on a pty");
+        // Wide: every redraw pads its lines to the width, so unread output piles up fast.
+        p.get_process_mut()
+            .set_window_size(1000, 40)
+            .expect("window size");
+        // As on a user's terminal (expectrl turns echo off): Ctrl-C is echoed as `^C`.
+        p.get_process_mut().set_echo(true, None).expect("echo on");
+        p.set_expect_timeout(Some(Duration::from_secs(60)));
+        let head = p
+            .expect("verify failover: break rollout complete")
+            .expect("failover verification begins");
+        let mut seen = String::from_utf8_lossy(head.before()).into_owned();
+        seen.push_str(&String::from_utf8_lossy(&head[0]));
+        p.send(ControlCode::EndOfText).expect("Ctrl-C");
+        // Read nothing meanwhile: the drill's output waits in the terminal.
+        std::thread::sleep(Duration::from_millis(700));
+        p.send(ControlCode::EndOfText).expect("Ctrl-C");
+        let rest = p.expect(Eof).expect("the end");
+        seen.push_str(&String::from_utf8_lossy(rest.as_bytes()));
+        let status = format!("{:?}", p.get_process().wait().expect("exit status"));
+        (seen, status)
+    })
+    .await
+    .unwrap();
+    assert!(status.ends_with(", 130)"), "{status}\n{seen}");
+    // Live lines carry a `[   1.234s] ` stamp; the report's timeline does not.
+    for line in [
+        "] SIGINT received: restoring the deployments first",
+        "] restore: SIGINT during verify failover",
+        "] restored mgmt-cluster:bookinfo/reviews-v1: command and args as saved",
+        "] restored mgmt-cluster:bookinfo/reviews-v2: command and args as saved",
+        "] wait for restore rollout: restore applied",
+        "] SIGINT received: waiting for the restore rollout first",
+        "] report: restore rollout complete; stopping for SIGINT",
+    ] {
+        let n = seen.matches(line).count();
+        let want = if line.contains("restoring the deployments first") {
+            2
+        } else {
+            1
+        };
+        assert_eq!(n, want, "{line:?} seen {n} times:\n{seen}");
+    }
+    assert!(!seen.contains("^C"), "Ctrl-C echoed:\n{seen}");
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
     demo.fleet.shutdown().await;

@@ -29,6 +29,7 @@ use crate::drill::executor::{
 };
 use crate::drill::live::RolloutState;
 use crate::drill::machine::Outcome;
+use crate::drill::measure::ClassChanges;
 use crate::drill::restore::{PendingRestores, RestoreContext, new_drill_id};
 use crate::drill::{
     Class, DeploymentRef, DrillOptions, DrillPlan, Phase, Signal, WorkloadRef, seconds,
@@ -715,8 +716,73 @@ pub async fn restore_async(
 /// How long `drill restore` waits for each rollout.
 pub const RESTORE_ROLLOUT_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// The terminal's modes while the drill draws its progress area there, put back on drop.
+///
+/// Two of a terminal's default modes break a redrawn progress area:
+/// - `echo`: Ctrl-C is echoed as `^C` (a typed key as itself) at the cursor, which indicatif
+///   leaves at the right edge of the area's last line: the echo wraps to a new line, so the
+///   next redraw clears one line too low and leaves a line of the area behind;
+/// - flushing on interrupt (without `noflsh`): the terminal driver discards the output the
+///   terminal has not read yet when Ctrl-C is pressed, so event lines written just before a
+///   second Ctrl-C can be lost, and indicatif, which counts the lines it drew, then moves
+///   the cursor up over lines that are not its own and erases them.
+///
+/// So while the area is drawn: `-echo noflsh`, set with `stty` on stderr's terminal. A
+/// confirmation prompt is unaffected (dialoguer reads keys in raw mode and prints the
+/// answer itself). Without `stty` the modes stay as they are.
+struct TerminalModes {
+    /// `stty -g` before the change.
+    saved: Option<String>,
+}
+
+impl TerminalModes {
+    fn set() -> TerminalModes {
+        let saved = stty(&["-g"]).filter(|s| !s.is_empty());
+        if saved.is_some() && stty(&["-echo", "noflsh"]).is_none() {
+            return TerminalModes { saved: None };
+        }
+        TerminalModes { saved }
+    }
+
+    fn restore(&mut self) {
+        if let Some(saved) = self.saved.take() {
+            let _ = stty(&[saved.as_str()]);
+        }
+    }
+}
+
+impl Drop for TerminalModes {
+    fn drop(&mut self) {
+        self.restore();
+    }
+}
+
+/// Run `stty ARGS` on stderr's terminal; its output, when it succeeded.
+#[cfg(unix)]
+fn stty(args: &[&str]) -> Option<String> {
+    use std::os::fd::AsFd;
+    let tty = std::io::stderr().as_fd().try_clone_to_owned().ok()?;
+    let out = std::process::Command::new("stty")
+        .args(args)
+        .stdin(std::process::Stdio::from(tty))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+#[cfg(not(unix))]
+fn stty(_args: &[&str]) -> Option<String> {
+    None
+}
+
 /// Progress on stderr: indicatif when it is a terminal, plain timestamped lines otherwise.
 struct CliObserver {
+    /// Set while the progress area is drawn (a terminal).
+    modes: Option<TerminalModes>,
     can_prompt: bool,
     multi: Option<MultiProgress>,
     spinner: Option<ProgressBar>,
@@ -725,8 +791,7 @@ struct CliObserver {
     phase: Phase,
     counts: [u64; 3],
     last: Option<Class>,
-    streak: (Option<Class>, usize),
-    printed: Option<Class>,
+    changes: ClassChanges,
     prompting: Arc<AtomicBool>,
     hidden: bool,
     buffer: Vec<String>,
@@ -742,6 +807,8 @@ fn class_index(c: Class) -> usize {
 
 impl CliObserver {
     fn new(s: &Settings) -> Self {
+        // Before the first draw.
+        let modes = s.fancy.then(TerminalModes::set);
         let multi = s
             .fancy
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
@@ -755,6 +822,7 @@ impl CliObserver {
             pb
         });
         CliObserver {
+            modes,
             can_prompt: s.can_prompt,
             multi,
             spinner,
@@ -763,8 +831,7 @@ impl CliObserver {
             phase: Phase::Preflight,
             counts: [0; 3],
             last: None,
-            streak: (None, 0),
-            printed: None,
+            changes: ClassChanges::default(),
             prompting: Arc::new(AtomicBool::new(false)),
             hidden: false,
             buffer: Vec::new(),
@@ -837,6 +904,9 @@ impl CliObserver {
         if let Some(m) = &self.multi {
             let _ = m.clear();
         }
+        if let Some(mut modes) = self.modes.take() {
+            modes.restore();
+        }
     }
 }
 
@@ -876,27 +946,9 @@ impl Observer for CliObserver {
             Progress::Probe { sample, .. } => {
                 self.counts[class_index(sample.class)] += 1;
                 self.last = Some(sample.class);
-                self.streak = match self.streak {
-                    (Some(c), n) if c == sample.class => (Some(c), n + 1),
-                    _ => (Some(sample.class), 1),
-                };
-                // A class change is news once it holds for 3 answers (or at the first).
-                if self.printed != Some(sample.class)
-                    && (self.printed.is_none() || self.streak.1 >= 3)
-                {
-                    self.printed = Some(sample.class);
-                    let why = match (sample.class, &sample.reason) {
-                        (Class::Error, Some(r)) => format!(" ({r})"),
-                        _ => String::new(),
-                    };
-                    self.line(
-                        at,
-                        format!(
-                            "answers: {}{why} (since the probe sent at {:.3}s)",
-                            sample.class.as_str(),
-                            seconds(sample.at)
-                        ),
-                    );
+                // Every change of class, at the send time of its first answer.
+                if let Some(change) = self.changes.push(sample) {
+                    self.line(at, change.to_string());
                 }
                 self.update_spinner();
             }
@@ -927,19 +979,36 @@ impl Observer for CliObserver {
                 }
                 self.rollout_text.insert(deployment.clone(), text.clone());
                 if let Some(m) = &self.multi {
-                    let pb = self.rollouts.entry(deployment.clone()).or_insert_with(|| {
-                        let pb = m.add(ProgressBar::new(counts.desired.max(1) as u64));
-                        pb.set_style(
-                            ProgressStyle::with_template("  {prefix} [{bar:20}] {pos}/{len} {msg}")
-                                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-                        );
-                        pb.set_prefix(deployment.to_string());
-                        pb
-                    });
-                    pb.set_length(counts.desired.max(1) as u64);
-                    pb.set_position(counts.updated.min(counts.available).max(0) as u64);
-                    pb.set_message(text.clone());
-                    if matches!(state, RolloutState::Complete) {
+                    // Position and length are the counts the message names; set together
+                    // with the message so that no frame mixes an old message with new counts.
+                    let (pos, len) = counts.bar();
+                    match self.rollouts.get(deployment) {
+                        Some(pb) => {
+                            // `with_message` on a handle sets the message without drawing;
+                            // `update` then draws once.
+                            let _ = pb.clone().with_message(text.clone());
+                            pb.update(|s| {
+                                s.set_len(len);
+                                s.set_pos(pos);
+                            });
+                        }
+                        None => {
+                            let pb = ProgressBar::new(len)
+                                .with_style(
+                                    ProgressStyle::with_template(
+                                        "  {prefix} [{bar:20}] {pos}/{len} {msg}",
+                                    )
+                                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                                )
+                                .with_prefix(deployment.to_string())
+                                .with_position(pos)
+                                .with_message(text.clone());
+                            self.rollouts.insert(deployment.clone(), m.add(pb));
+                        }
+                    }
+                    if matches!(state, RolloutState::Complete)
+                        && let Some(pb) = self.rollouts.get(deployment)
+                    {
                         pb.finish_with_message("rolled out");
                     }
                 }

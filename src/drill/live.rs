@@ -26,10 +26,21 @@ pub enum RolloutState {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RolloutCounts {
     pub desired: i32,
+    /// Replicas known to run the current template: 0 until the controller has observed it
+    /// (before that, the status counts the previous template's replicas as updated).
     pub updated: i32,
     pub available: i32,
     /// All replicas, old and new.
     pub total: i32,
+}
+
+impl RolloutCounts {
+    /// A rollout bar: (position, length) = (updated replicas, desired replicas), the counts
+    /// the state's message names; the length is at least 1.
+    pub fn bar(&self) -> (u64, u64) {
+        let len = self.desired.max(1) as u64;
+        (self.updated.clamp(0, self.desired.max(0)) as u64, len)
+    }
 }
 
 /// Judge a deployment's rollout. `min_generation`: the generation our own patch produced,
@@ -60,7 +71,10 @@ pub fn rollout_state(d: &Deployment, min_generation: Option<i64>) -> (RolloutSta
             RolloutState::Waiting(format!(
                 "waiting for the controller to observe generation {generation} (observed {observed})"
             )),
-            counts,
+            RolloutCounts {
+                updated: 0,
+                ..counts
+            },
         );
     }
     let deadline = status
@@ -354,6 +368,37 @@ mod tests {
             matches!(&s, RolloutState::Failed(m) if m.contains("timed out")),
             "{s:?}"
         );
+    }
+
+    #[test]
+    fn rollout_bar_counts_match_the_message() {
+        // Just patched: the status still counts the old template's replica as updated.
+        let (s, c) = rollout_state(&dep(2, 1, status(1, 1, 1, 1)), None);
+        assert!(matches!(s, RolloutState::Waiting(_)));
+        assert_eq!(c.bar(), (0, 1));
+        // Observed: "0 of 1 new replicas updated" while the old pod is still available.
+        let (s, c) = rollout_state(&dep(2, 1, status(2, 1, 0, 1)), None);
+        assert_eq!(
+            s,
+            RolloutState::Waiting("0 of 1 new replicas updated".into())
+        );
+        assert_eq!(c.bar(), (0, 1));
+        let (s, c) = rollout_state(&dep(2, 3, status(2, 3, 2, 3)), None);
+        assert_eq!(
+            s,
+            RolloutState::Waiting("2 of 3 new replicas updated".into())
+        );
+        assert_eq!(c.bar(), (2, 3));
+        let (_, c) = rollout_state(&dep(2, 1, status(2, 2, 1, 1)), None);
+        assert_eq!(c.bar(), (1, 1), "every replica updated; an old one pending");
+        let (s, c) = rollout_state(&dep(2, 1, status(2, 1, 1, 1)), None);
+        assert_eq!(s, RolloutState::Complete);
+        assert_eq!(c.bar(), (1, 1));
+        // Our own patch not seen yet: nothing updated either.
+        let (_, c) = rollout_state(&dep(2, 1, status(2, 1, 1, 1)), Some(3));
+        assert_eq!(c.bar(), (0, 1));
+        // Scaled to zero, or no counts (a watch error): an empty bar of one.
+        assert_eq!(RolloutCounts::default().bar(), (0, 1));
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //!
 //! Definitions (all times since the marker named; samples are taken in the order their
 //! answers arrived, each stamped with the moment its request was sent):
-//! - **first failed-over answer**: the first failed-over sample sent at or after the break;
+//! - **first failed-over answer**: the first failed-over sample sent at or after the break,
+//!   also after the restore: until the restored pods are ready the primary is still down,
+//!   so a drill stopped early (interrupt, `--max-errors`) still shows when failover began;
 //! - **steady failover**: the first window of `window` consecutive samples sent after the
 //!   break (and before the restore) of which at least `percent`% failed over; the moment is
 //!   the first failed-over sample of that window;
@@ -164,6 +166,72 @@ impl Period {
     }
 }
 
+/// Follows the answers in the order they arrive (the order [`measure`] takes them) and
+/// reports each change of class: the live `answers:` lines. The first failed-over answer
+/// after the break is always such a change, so its line names the moment the report calls
+/// the first failed-over answer.
+#[derive(Debug, Clone, Default)]
+pub struct ClassChanges {
+    /// The class of the answers so far and how many came in a row.
+    run: Option<(Class, u64)>,
+}
+
+/// A change of answer class.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassChange {
+    pub class: Class,
+    /// When the first answer of the new class was sent.
+    pub at: Duration,
+    /// Why it is an error (errors only).
+    pub reason: Option<String>,
+    /// The class before and how many answers in a row had it (`None` at the first answer).
+    pub after: Option<(Class, u64)>,
+}
+
+impl ClassChanges {
+    /// Feed one answer; `Some` when its class differs from the previous answer's (and for
+    /// the first answer).
+    pub fn push(&mut self, s: &ProbeSample) -> Option<ClassChange> {
+        match &mut self.run {
+            Some((c, n)) if *c == s.class => {
+                *n += 1;
+                None
+            }
+            run => {
+                let after = *run;
+                *run = Some((s.class, 1));
+                Some(ClassChange {
+                    class: s.class,
+                    at: s.at,
+                    reason: (s.class == Class::Error)
+                        .then(|| s.reason.clone())
+                        .flatten(),
+                    after,
+                })
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for ClassChange {
+    /// `answers: failed over (since the probe sent at 3.503s; before: 12 primary)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "answers: {}", self.class.as_str())?;
+        if let Some(r) = &self.reason {
+            write!(f, " ({r})")?;
+        }
+        write!(
+            f,
+            " (since the probe sent at {:.3}s",
+            super::seconds(self.at)
+        )?;
+        if let Some((c, n)) = self.after {
+            write!(f, "; before: {n} {}", c.as_str())?;
+        }
+        f.write_str(")")
+    }
+}
+
 /// Answers per class.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -275,9 +343,12 @@ pub fn measure(samples: &[ProbeSample], m: &Markers, steady: SteadySpec) -> Meas
     for s in samples {
         if in_failover(s) {
             fo.push(s.at, s.class);
-            if s.class == Class::FailedOver && first_fo.is_none() {
-                first_fo = Some(s.at);
-            }
+        }
+        if s.class == Class::FailedOver
+            && first_fo.is_none()
+            && m.break_applied.is_some_and(|b| s.at >= b)
+        {
+            first_fo = Some(s.at);
         }
         if in_failback(s) {
             fb.push(s.at, s.class);
@@ -365,9 +436,42 @@ pub struct ExpectationResult {
     /// `failover`, `failback` or `max-errors`.
     pub name: &'static str,
     pub verdict: Verdict,
-    /// The limit, as the flag gives it (`2m0s`, `10`, `none`).
-    pub limit: String,
+    /// The limit: seconds for `failover` and `failback`, a count for `max-errors`; JSON: a
+    /// number, `null` for no limit.
+    pub limit: Limit,
     pub message: String,
+}
+
+/// An expectation's limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// `--failover-timeout`, `--failback-timeout`.
+    Duration(Duration),
+    /// `--max-errors`.
+    Count(u64),
+    /// No limit set.
+    None,
+}
+
+impl Serialize for Limit {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Limit::Duration(d) => s.serialize_f64(super::seconds(*d)),
+            Limit::Count(n) => s.serialize_u64(*n),
+            Limit::None => s.serialize_none(),
+        }
+    }
+}
+
+/// As the flags take it: `2m0s`, `5`, `none`.
+impl std::fmt::Display for Limit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Limit::Duration(d) => f.write_str(&human(*d)),
+            Limit::Count(n) => write!(f, "{n}"),
+            Limit::None => f.write_str("none"),
+        }
+    }
 }
 
 /// Judge the measurements against the plan's limits.
@@ -425,31 +529,25 @@ pub fn check(m: &Measurements, plan: &DrillPlan) -> Vec<ExpectationResult> {
     out.push(ExpectationResult {
         name: "failover",
         verdict,
-        limit: human(limit),
+        limit: Limit::Duration(limit),
         message,
     });
 
     // Errors during failover within --max-errors.
     let n = m.errors_during_failover;
-    let (verdict, limit, message) = match (m.watched_after_break, plan.max_errors) {
-        (None, max) => (
-            Verdict::NotReached,
-            max.map_or("none".into(), |x| x.to_string()),
-            "the break was not applied".to_string(),
-        ),
+    let limit = plan.max_errors.map_or(Limit::None, Limit::Count);
+    let (verdict, message) = match (m.watched_after_break, plan.max_errors) {
+        (None, _) => (Verdict::NotReached, "the break was not applied".to_string()),
         (Some(_), None) => (
             Verdict::Pass,
-            "none".to_string(),
             format!("{n} failed request(s) during failover (no --max-errors limit)"),
         ),
         (Some(_), Some(max)) if n <= max => (
             Verdict::Pass,
-            max.to_string(),
             format!("{n} failed request(s) during failover (limit {max})"),
         ),
         (Some(_), Some(max)) => (
             Verdict::Fail,
-            max.to_string(),
             format!(
                 "{n} failed requests during failover, {} more than --max-errors {max}",
                 n - max
@@ -518,7 +616,7 @@ pub fn check(m: &Measurements, plan: &DrillPlan) -> Vec<ExpectationResult> {
     out.push(ExpectationResult {
         name: "failback",
         verdict,
-        limit: human(limit),
+        limit: Limit::Duration(limit),
         message,
     });
     out
@@ -554,6 +652,15 @@ pub struct OutlierModel {
     pub explanation: Vec<String>,
 }
 
+/// `measured 2.0s to steady failover`, or `steady failover was not reached` when the drill
+/// has no such moment (it stopped first, or the answers never settled).
+fn to_steady(d: Option<Duration>, what: &str) -> String {
+    match d {
+        Some(d) => format!("measured {} to steady {what}", human(d)),
+        None => format!("steady {what} was not reached"),
+    }
+}
+
 /// Apply the model: `settings` of the primary, `hosts` broken, probes at `rate` per second.
 pub fn outlier_model(
     settings: &OutlierSettings,
@@ -582,17 +689,19 @@ pub fn outlier_model(
     let expected_failed_requests = n.map(|n| n as u64 * hosts as u64);
     let merge_probes = (merge.as_secs_f64() * rate).round() as u64;
     let expected_failed_requests_max = expected_failed_requests.map(|e| e + merge_probes);
-    let measured = |d: Option<Duration>| d.map_or("not measured".to_string(), human);
+    // A rollout that did not complete, and so a prediction built on it.
+    let rollout = |d: Option<Duration>| d.map_or("did not complete".to_string(), human);
+    let predicted = |d: Option<Duration>| d.map_or("unknown".to_string(), human);
     match n {
         Some(n) => {
             lines.push(format!(
-                "failover ≈ break rollout ({}) + {n} consecutive error(s) × {hosts} primary host(s) ÷ {rate} probes/s ({}) = {}, up to {} when the ejections come within Envoy's update merge window ({}) of the rollout's last host change: the load balancer applies them only when that window is up; measured {} to steady failover",
-                measured(m.break_rollout),
+                "failover ≈ break rollout ({}) + {n} consecutive error(s) × {hosts} primary host(s) ÷ {rate} probes/s ({}) = {}, up to {} when the ejections come within Envoy's update merge window ({}) of the rollout's last host change: the load balancer applies them only when that window is up; {}",
+                rollout(m.break_rollout),
                 human(detect.unwrap_or_default()),
-                measured(expected_failover),
-                measured(expected_failover_max),
+                predicted(expected_failover),
+                predicted(expected_failover_max),
                 human(merge),
-                measured(m.break_to_steady_failover),
+                to_steady(m.break_to_steady_failover, "failover"),
             ));
             lines.push(format!(
                 "each client sidecar ejects a host on its own after {n} error(s): about {} failed request(s) through this probe's client, up to {} with the merge window ({merge_probes} probes in {}); measured {}",
@@ -656,11 +765,11 @@ pub fn outlier_model(
         _ => (None, None),
     };
     lines.push(format!(
-        "failback ≈ restore rollout ({}) when restored pods come back at new addresses (they start un-ejected), up to {} when ejected hosts come back at the same address (the rest of baseEjectionTime × k, plus up to one interval {}); measured {} to steady failback",
-        measured(m.restore_rollout),
-        measured(fb_max),
+        "failback ≈ restore rollout ({}) when restored pods come back at new addresses (they start un-ejected), up to {} when ejected hosts come back at the same address (the rest of baseEjectionTime × k, plus up to one interval {}); {}",
+        rollout(m.restore_rollout),
+        predicted(fb_max),
         human(interval),
-        measured(m.restore_to_steady_failback),
+        to_steady(m.restore_to_steady_failback, "failback"),
     ));
 
     OutlierModel {
@@ -680,6 +789,8 @@ pub fn outlier_model(
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
     use crate::drill::plan::tests::{bookinfo, mk_fs, mk_service};
     use crate::drill::plan::{DrillOptions, PlanInput, build_plan};
@@ -942,6 +1053,163 @@ pub(crate) mod tests {
         assert_eq!(m.periods[0].counts.primary, 90);
         assert_eq!(m.periods[0].duration, Some(ms(3_000)));
         assert_eq!(m.periods[1].duration, None);
+    }
+
+    #[test]
+    fn failed_over_answers_while_restoring_count_as_the_first_failover() {
+        // Interrupted 1 s after the break, before any answer failed over; while the restore
+        // rolls out the primary is still down and answers come from the secondary.
+        let mk = Markers {
+            break_applied: Some(ms(5_000)),
+            break_rollout_complete: Some(ms(5_800)),
+            restore_applied: Some(ms(6_000)),
+            restore_rollout_complete: Some(ms(8_000)),
+            end: ms(8_000),
+        };
+        let samples = stream(0, 8_000, 100, |t| match t {
+            t if t < 5_500 => Class::Primary,
+            t if t < 6_300 => Class::Error,
+            t if t < 7_800 => Class::FailedOver,
+            _ => Class::Primary,
+        });
+        let m = measure(&samples, &mk, spec());
+        assert_eq!(m.break_to_first_failover, Some(ms(1_300)));
+        assert_eq!(
+            m.break_to_steady_failover, None,
+            "steady only before the restore"
+        );
+        assert_eq!(
+            m.errors_during_failover, 5,
+            "errors only before the restore"
+        );
+        assert_eq!(m.restore_to_first_primary, Some(ms(1_800)));
+        let restoring = &m.periods[3];
+        assert_eq!(restoring.period, Period::Restoring);
+        assert_eq!(restoring.counts.failed_over, 15);
+        // A failed-over answer before the break is not a failover.
+        let early = stream(0, 8_000, 100, |t| {
+            if t == 1_000 {
+                Class::FailedOver
+            } else {
+                Class::Primary
+            }
+        });
+        assert_eq!(measure(&early, &mk, spec()).break_to_first_failover, None);
+    }
+
+    #[test]
+    fn explanation_of_an_interrupted_drill_reads_as_sentences() {
+        // Interrupted during the break rollout: neither steady moment, no break rollout.
+        let mk = Markers {
+            break_applied: Some(ms(5_000)),
+            break_rollout_complete: None,
+            restore_applied: Some(ms(6_000)),
+            restore_rollout_complete: None,
+            end: ms(7_000),
+        };
+        let samples = stream(0, 7_000, 100, |_| Class::Primary);
+        let m = measure(&samples, &mk, spec());
+        let od = OutlierSettings {
+            source: "s".into(),
+            consecutive_5xx_errors: Some(1),
+            max_ejection_percent: Some(100),
+            ..Default::default()
+        };
+        let model = outlier_model(&od, 2, 10.0, &samples, &mk, &m);
+        let text = model.explanation.join("\n");
+        assert!(!text.contains("measured not measured"), "{text}");
+        assert!(
+            text.contains("failover ≈ break rollout (did not complete) + 1 consecutive error(s)"),
+            "{text}"
+        );
+        assert!(text.contains("= unknown, up to unknown when"), "{text}");
+        assert!(
+            text.contains("; steady failover was not reached\n"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(
+                "failback ≈ restore rollout (did not complete) when restored pods come back at new addresses (they start un-ejected), up to unknown when ejected hosts come back at the same address (the rest of baseEjectionTime × k, plus up to one interval 10.0s); steady failback was not reached"
+            ),
+            "{text}"
+        );
+        // With the moments measured, the same sentences name them.
+        let samples = stream(0, 30_000, 100, |t| match t {
+            t if t < 7_000 => Class::Primary,
+            t if t < 23_500 => Class::FailedOver,
+            _ => Class::Primary,
+        });
+        let m = measure(&samples, &markers(), spec());
+        let model = outlier_model(&od, 2, 10.0, &samples, &markers(), &m);
+        let text = model.explanation.join("\n");
+        assert!(
+            text.contains("; measured 2.0s to steady failover"),
+            "{text}"
+        );
+        assert!(
+            text.ends_with("; measured 3.5s to steady failback"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn expectation_limits_are_numbers_in_json() {
+        let samples = stream(0, 30_000, 100, |t| match t {
+            t if t < 7_000 => Class::Primary,
+            t if t < 23_500 => Class::FailedOver,
+            _ => Class::Primary,
+        });
+        let m = measure(&samples, &markers(), spec());
+        let mut p = plan();
+        p.failback_timeout = Duration::from_millis(150_500);
+        let v = serde_json::to_value(check(&m, &p)).unwrap();
+        assert_eq!(v[0]["name"], "failover");
+        assert_eq!(v[0]["limit"], json!(120.0));
+        assert_eq!(v[1]["name"], "max-errors");
+        assert_eq!(v[1]["limit"], json!(5));
+        assert_eq!(v[2]["limit"], json!(150.5));
+        p.max_errors = None;
+        let r = check(&m, &p);
+        assert_eq!(serde_json::to_value(&r).unwrap()[1]["limit"], Value::Null);
+        // The tables show them as the flags take them.
+        let shown: Vec<String> = r.iter().map(|e| e.limit.to_string()).collect();
+        assert_eq!(shown, ["2m0s", "none", "2m30.5s"]);
+    }
+
+    #[test]
+    fn every_class_change_is_reported_at_its_first_answer() {
+        // 2 probes/s: primary, a two-answer error burst, then failed over, with one answer
+        // arriving out of send order.
+        let mut samples = stream(0, 6_000, 500, |t| match t {
+            t if t < 2_000 => Class::Primary,
+            t if t < 3_000 => Class::Error,
+            _ => Class::FailedOver,
+        });
+        samples.swap(5, 6);
+        let mut changes = ClassChanges::default();
+        let lines: Vec<String> = samples
+            .iter()
+            .filter_map(|s| changes.push(s))
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "answers: primary (since the probe sent at 0.000s)",
+                "answers: error (HTTP 503) (since the probe sent at 2.000s; before: 4 primary)",
+                "answers: failed over (since the probe sent at 3.000s; before: 1 error)",
+                "answers: error (HTTP 503) (since the probe sent at 2.500s; before: 1 failed over)",
+                "answers: failed over (since the probe sent at 3.500s; before: 1 error)",
+            ]
+        );
+        // The line of the first failed-over answer names the report's moment.
+        let mk = Markers {
+            break_applied: Some(ms(1_000)),
+            end: ms(6_000),
+            ..Default::default()
+        };
+        let m = measure(&samples, &mk, spec());
+        assert_eq!(m.break_to_first_failover, Some(ms(2_000)));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! JSON conventions: camelCase field names that will not change; every duration is a number
 //! of **seconds** (f64, millisecond precision); fields named `at` or ending in a marker name
-//! (`breakApplied`, ...) are seconds since the drill started; `null` means "did not happen".
+//! (`breakApplied`, ...) are seconds since the drill started; `null` means "did not happen"
+//! (an expectation's `limit`: seconds, a count for `max-errors`, `null` for no limit).
 
 use std::time::Duration;
 
