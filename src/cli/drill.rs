@@ -727,56 +727,58 @@ pub const RESTORE_ROLLOUT_TIMEOUT: Duration = Duration::from_secs(120);
 ///   second Ctrl-C can be lost, and indicatif, which counts the lines it drew, then moves
 ///   the cursor up over lines that are not its own and erases them.
 ///
-/// So while the area is drawn: `-echo noflsh`, set with `stty` on stderr's terminal. A
-/// confirmation prompt is unaffected (dialoguer reads keys in raw mode and prints the
-/// answer itself). Without `stty` the modes stay as they are.
+/// So while the area is drawn: no `ECHO`, and `NOFLSH`, set with `tcsetattr` on stderr's
+/// terminal (as `stty -echo noflsh` would). A confirmation prompt is unaffected (dialoguer
+/// reads keys in raw mode and prints the answer itself). When stderr is not a terminal, or
+/// its modes cannot be read, nothing is changed.
 struct TerminalModes {
-    /// `stty -g` before the change.
-    saved: Option<String>,
+    /// The modes before the change.
+    #[cfg(unix)]
+    saved: Option<libc::termios>,
 }
 
+#[cfg(unix)]
 impl TerminalModes {
     fn set() -> TerminalModes {
-        let saved = stty(&["-g"]).filter(|s| !s.is_empty());
-        if saved.is_some() && stty(&["-echo", "noflsh"]).is_none() {
+        use std::os::fd::AsRawFd;
+        let fd = std::io::stderr().as_raw_fd();
+        // SAFETY: termios is plain data, filled by tcgetattr for a valid descriptor.
+        let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+        if unsafe { libc::tcgetattr(fd, &mut saved) } != 0 {
             return TerminalModes { saved: None };
         }
-        TerminalModes { saved }
+        let mut quiet = saved;
+        quiet.c_lflag &= !libc::ECHO;
+        quiet.c_lflag |= libc::NOFLSH;
+        // SAFETY: a termios read from the same descriptor, two flags changed.
+        if unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) } != 0 {
+            return TerminalModes { saved: None };
+        }
+        TerminalModes { saved: Some(saved) }
     }
 
     fn restore(&mut self) {
+        use std::os::fd::AsRawFd;
         if let Some(saved) = self.saved.take() {
-            let _ = stty(&[saved.as_str()]);
+            // SAFETY: the modes tcgetattr returned for this descriptor.
+            unsafe { libc::tcsetattr(std::io::stderr().as_raw_fd(), libc::TCSANOW, &saved) };
         }
     }
+}
+
+#[cfg(not(unix))]
+impl TerminalModes {
+    fn set() -> TerminalModes {
+        TerminalModes {}
+    }
+
+    fn restore(&mut self) {}
 }
 
 impl Drop for TerminalModes {
     fn drop(&mut self) {
         self.restore();
     }
-}
-
-/// Run `stty ARGS` on stderr's terminal; its output, when it succeeded.
-#[cfg(unix)]
-fn stty(args: &[&str]) -> Option<String> {
-    use std::os::fd::AsFd;
-    let tty = std::io::stderr().as_fd().try_clone_to_owned().ok()?;
-    let out = std::process::Command::new("stty")
-        .args(args)
-        .stdin(std::process::Stdio::from(tty))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
-#[cfg(not(unix))]
-fn stty(_args: &[&str]) -> Option<String> {
-    None
 }
 
 /// Progress on stderr: indicatif when it is a terminal, plain timestamped lines otherwise.
