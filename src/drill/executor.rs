@@ -1211,30 +1211,6 @@ async fn patch_deployment(
     }
 }
 
-/// After the restore patch: remove an annotation map it left empty
-/// ([`restore::drop_empty_annotations`]). Cosmetic: on any error the deployment stays as the
-/// restore patch left it.
-async fn drop_empty_annotations(
-    c: &ClusterClient,
-    d: &DeploymentRef,
-    dep: Deployment,
-) -> Deployment {
-    let Some(ops) = restore::drop_empty_annotations(&dep)
-        .and_then(|p| serde_json::from_value::<json_patch::Patch>(p).ok())
-    else {
-        return dep;
-    };
-    let api: Api<Deployment> = Api::namespaced(c.client.clone(), &d.namespace);
-    let pp = PatchParams {
-        field_manager: Some(crate::consts::FIELD_MANAGER.into()),
-        ..Default::default()
-    };
-    match api.patch(&d.name, &pp, &Patch::<()>::Json(ops)).await {
-        Ok(after) => after,
-        Err(_) => dep,
-    }
-}
-
 fn patch_error(c: &ClusterClient, d: &DeploymentRef, e: kube::Error) -> String {
     c.error(
         &op::<Deployment>("patch", Some(&d.namespace), Some(&d.name)),
@@ -1389,7 +1365,6 @@ async fn apply_restore(
         let dep = patch_deployment(c, d, &patch, true)
             .await
             .map_err(|e| patch_error(c, d, e))?;
-        let dep = drop_empty_annotations(c, d, dep).await;
         restore::verify_restored(&plan, &dep).map_err(|diffs| {
             format!(
                 "deployment {d} after the restore patch: {}",
@@ -1602,7 +1577,7 @@ pub async fn restore_plans(
             }
         };
         let dep = match patch_deployment(c, d, &restore::restore_patch(p), true).await {
-            Ok(dep) => drop_empty_annotations(c, d, dep).await,
+            Ok(dep) => dep,
             Err(e) => {
                 out.error = Some(patch_error(c, d, e));
                 return out;

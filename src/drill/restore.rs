@@ -290,23 +290,6 @@ pub fn restore_patch_for(
         }))
 }
 
-/// After the restore patch: a JSON patch that removes the deployment's annotation map when
-/// removing the restore annotation left it empty (`annotations: {}` where the deployment had
-/// none before the drill). Its `test` makes it a no-op error when an annotation appeared
-/// meanwhile; `None` when there is nothing to remove (an API server that omits empty maps).
-pub fn drop_empty_annotations(dep: &Deployment) -> Option<Value> {
-    dep.metadata
-        .annotations
-        .as_ref()
-        .is_some_and(BTreeMap::is_empty)
-        .then(|| {
-            json!([
-                {"op": "test", "path": "/metadata/annotations", "value": {}},
-                {"op": "remove", "path": "/metadata/annotations"}
-            ])
-        })
-}
-
 /// JSON merge patch that saves the plan on the deployment, conditional on the
 /// resourceVersion the plan was made from.
 pub fn save_patch(plan: &RestorePlan) -> Result<Value, RestoreError> {
@@ -629,36 +612,6 @@ pub(crate) mod tests {
         );
         assert_eq!(verify_restored(&plan, &restored), Ok(()));
         assert_eq!(restored.metadata.annotations, None);
-    }
-
-    #[test]
-    fn an_annotation_map_left_empty_by_the_restore_is_removed() {
-        let dep = reviews_v1();
-        assert_eq!(dep.metadata.annotations, None);
-        let plan = restore_plan(&dep, "mgmt-cluster", &["reviews".into()], &ctx()).unwrap();
-        let saved = apply_patch_locally(&dep, &save_patch(&plan).unwrap()).unwrap();
-        let broken = apply_patch_locally(&saved, &break_patch(&plan)).unwrap();
-        assert_eq!(drop_empty_annotations(&broken), None, "the plan is there");
-        // As an API server that keeps empty maps answers the restore patch.
-        let mut restored = apply_patch_locally(&broken, &restore_patch(&plan)).unwrap();
-        restored.metadata.annotations = Some(BTreeMap::new());
-        let patch = drop_empty_annotations(&restored).unwrap();
-        let mut v = serde_json::to_value(&restored).unwrap();
-        let ops: json_patch::Patch = serde_json::from_value(patch.clone()).unwrap();
-        json_patch::patch(&mut v, &ops).unwrap();
-        let after: Deployment = serde_json::from_value(v).unwrap();
-        assert_eq!(after.metadata.annotations, dep.metadata.annotations);
-        // An annotation added meanwhile fails the test: nothing is removed.
-        let mut annotated = serde_json::to_value(&restored).unwrap();
-        annotated["metadata"]["annotations"] = json!({"team": "reviews"});
-        assert!(json_patch::patch(&mut annotated, &ops).is_err());
-        assert_eq!(
-            annotated["metadata"]["annotations"],
-            json!({"team": "reviews"})
-        );
-        // Other annotations: nothing to do.
-        restored.metadata.annotations = Some(BTreeMap::from([("a".into(), "b".into())]));
-        assert_eq!(drop_empty_annotations(&restored), None);
     }
 
     #[test]

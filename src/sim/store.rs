@@ -167,6 +167,19 @@ fn now_rfc3339() -> String {
         .to_string()
 }
 
+/// The API server serializes `ObjectMeta` with Go's `omitempty`: an empty `labels` or
+/// `annotations` map (e.g. left by a patch that removed the last key) is not stored.
+fn omit_empty_meta_maps(meta: &mut serde_json::Map<String, Value>) {
+    for key in ["labels", "annotations"] {
+        if meta
+            .get(key)
+            .is_some_and(|v| v.is_null() || v.as_object().is_some_and(|m| m.is_empty()))
+        {
+            meta.remove(key);
+        }
+    }
+}
+
 /// Whether `new` equals `old` apart from `metadata.resourceVersion` and the `time` of
 /// `metadata.managedFields` entries.
 fn unchanged_but_for_rv_and_times(old: &Value, new: &Value) -> bool {
@@ -286,6 +299,7 @@ impl Store {
             let meta = meta
                 .as_object_mut()
                 .ok_or_else(|| StoreError::Invalid("metadata is not an object".into()))?;
+            omit_empty_meta_maps(meta);
             meta.insert("uid".into(), json!(uid));
             meta.insert("resourceVersion".into(), json!(rv.to_string()));
             meta.insert("creationTimestamp".into(), json!(now_rfc3339()));
@@ -345,6 +359,7 @@ impl Store {
             let meta = meta
                 .as_object_mut()
                 .ok_or_else(|| StoreError::Invalid("metadata is not an object".into()))?;
+            omit_empty_meta_maps(meta);
             for keep in ["uid", "creationTimestamp"] {
                 if let Some(v) = old.pointer(&format!("/metadata/{keep}")) {
                     meta.insert(keep.into(), v.clone());
@@ -557,6 +572,29 @@ mod tests {
         assert_ne!(
             s.update(&g, changed).unwrap()["metadata"]["resourceVersion"],
             rv
+        );
+    }
+
+    #[test]
+    fn empty_labels_and_annotations_are_not_stored() {
+        let s = Store::new();
+        let g = Gvr::new("apps", "v1", "deployments");
+        let mut obj = deploy("a");
+        obj["metadata"]["labels"] = json!({});
+        let created = s.create(&g, obj).unwrap();
+        assert_eq!(created["metadata"].get("labels"), None);
+        let mut annotated = created.clone();
+        annotated["metadata"]["annotations"] = json!({"a": "b"});
+        let annotated = s.update(&g, annotated).unwrap();
+        assert_eq!(annotated["metadata"]["annotations"], json!({"a": "b"}));
+        // A patch that removed the last annotation leaves an empty map: not stored.
+        let mut emptied = annotated.clone();
+        emptied["metadata"]["annotations"] = json!({});
+        let stored = s.update(&g, emptied).unwrap();
+        assert_eq!(stored["metadata"].get("annotations"), None);
+        assert_eq!(
+            s.get(&g, "ns", "a").unwrap()["metadata"].get("annotations"),
+            None
         );
     }
 }
