@@ -5,6 +5,8 @@
 //! kubectl is `$SMH_KUBECTL` or `kubectl` on PATH. Without it each test prints a `SKIP:` line
 //! and passes, unless `SMH_REQUIRE_PEERS=1`, which makes it fail.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -13,41 +15,6 @@ use kubectl_smh::sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
 use kubectl_smh::sim::store::Gvr;
 use serde_json::Value;
 use tempfile::TempDir;
-
-fn find_kubectl() -> Option<PathBuf> {
-    if let Ok(p) = std::env::var("SMH_KUBECTL")
-        && !p.is_empty()
-    {
-        let p = PathBuf::from(p);
-        return p.is_file().then_some(p);
-    }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join("kubectl"))
-            .find(|p| p.is_file())
-    })
-}
-
-/// kubectl, or None after printing SKIP (panics when peers are required).
-fn kubectl_or_skip(test: &str) -> Option<PathBuf> {
-    match find_kubectl() {
-        Some(k) => Some(k),
-        None => {
-            if std::env::var("SMH_REQUIRE_PEERS").as_deref() == Ok("1") {
-                panic!(
-                    "{test}: kubectl not found (set SMH_KUBECTL or put kubectl on PATH); SMH_REQUIRE_PEERS=1 forbids skipping"
-                );
-            }
-            // Straight to the stderr handle: the harness captures `println!` of a passing test.
-            use std::io::Write as _;
-            let _ = writeln!(
-                std::io::stderr(),
-                "SKIP: {test}: kubectl not found (set SMH_KUBECTL or put kubectl on PATH)"
-            );
-            None
-        }
-    }
-}
 
 /// A demo fleet plus a sandbox for kubectl: kubeconfig, fresh cache dir, HOME, and a bin
 /// dir whose `kubectl` is the one under test (so guide command lines run verbatim in `sh`).
@@ -187,7 +154,7 @@ fn container0(d: &Value) -> &Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_get_and_version() {
-    let Some(k) = kubectl_or_skip("kubectl_get_and_version") else {
+    let Some(k) = common::peer("kubectl", "SMH_KUBECTL") else {
         return;
     };
     let env = Env::start(&k).await;
@@ -228,7 +195,7 @@ async fn kubectl_get_and_version() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_apply_patch_delete_like_the_guide() {
-    let Some(k) = kubectl_or_skip("kubectl_apply_patch_delete_like_the_guide") else {
+    let Some(k) = common::peer("kubectl", "SMH_KUBECTL") else {
         return;
     };
     let env = Env::start(&k).await;
@@ -367,7 +334,7 @@ async fn kubectl_apply_patch_delete_like_the_guide() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_applies_the_guide_manifests() {
-    let Some(k) = kubectl_or_skip("kubectl_applies_the_guide_manifests") else {
+    let Some(k) = common::peer("kubectl", "SMH_KUBECTL") else {
         return;
     };
     let env = Env::start(&k).await;
@@ -426,7 +393,7 @@ async fn kubectl_applies_the_guide_manifests() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_rollout_status_follows_the_guide_drill() {
-    let Some(k) = kubectl_or_skip("kubectl_rollout_status_follows_the_guide_drill") else {
+    let Some(k) = common::peer("kubectl", "SMH_KUBECTL") else {
         return;
     };
     let mut opts = FleetOptions::demo();

@@ -1,6 +1,8 @@
 //! Translation tests: golden files, the guide's object set, and the real peers (Envoy,
 //! Istio's CRD schemas) that check the generated configuration.
 
+mod common;
+
 mod translate {
     pub mod support;
 

@@ -37,7 +37,16 @@ pub fn peer_with(name: &str, env_var: &str, extra: &[PathBuf]) -> Option<PathBuf
             return Some(candidate.clone());
         }
     }
-    missing(name, &format!("not on PATH and {env_var} is not set"));
+    let places: Vec<String> = extra.iter().map(|p| p.display().to_string()).collect();
+    let why = if places.is_empty() {
+        format!("not on PATH and {env_var} is not set")
+    } else {
+        format!(
+            "not on PATH, not at {}, and {env_var} is not set",
+            places.join(", ")
+        )
+    };
+    missing(name, &why);
     None
 }
 
@@ -50,11 +59,22 @@ fn missing(name: &str, why: &str) {
     if peers_required() {
         panic!("peer `{name}` is required (SMH_REQUIRE_PEERS=1) but missing: {why}");
     }
+    print_skip(&format!(
+        "peer `{name}` missing ({why}); set SMH_REQUIRE_PEERS=1 to make this a failure"
+    ));
+}
+
+/// Print `SKIP: {why}`, or panic when peers are required.
+pub fn skip_or_fail(why: &str) {
+    if peers_required() {
+        panic!("SMH_REQUIRE_PEERS=1 but {why}");
+    }
+    print_skip(why);
+}
+
+fn print_skip(why: &str) {
     // Straight to the stderr handle: the test harness captures `eprintln!` of a passing
     // test, and a skip must be seen in a plain `cargo test`.
     use std::io::Write as _;
-    let _ = writeln!(
-        std::io::stderr(),
-        "SKIP: peer `{name}` missing ({why}); set SMH_REQUIRE_PEERS=1 to make this a failure"
-    );
+    let _ = writeln!(std::io::stderr(), "SKIP: {why}");
 }

