@@ -211,10 +211,11 @@ fn is_ours(path: &Path) -> bool {
 /// belongs to a demo that is running, and overwriting it (and removing it on exit) would leave
 /// that demo without one. Demo servers are on loopback, so a refused connection is immediate.
 fn live_server(path: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(path).ok()?;
-    text.lines()
-        .filter_map(|l| l.trim().strip_prefix("server:"))
-        .map(|s| s.trim().trim_matches('"').to_string())
+    let kubeconfig = kube::config::Kubeconfig::read_from(path).ok()?;
+    kubeconfig
+        .clusters
+        .iter()
+        .filter_map(|c| c.cluster.as_ref()?.server.clone())
         .find(|server| {
             let Some(addr) = server
                 .strip_prefix("http://")
