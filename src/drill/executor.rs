@@ -1660,11 +1660,11 @@ async fn watch_deployment_pods(
         for (uid, p) in &known {
             match workload::pod_break_state(p, broken) {
                 PodBreakState::Failed(why) => return why,
-                PodBreakState::Stalled(why) => {
+                PodBreakState::Stalled { why, then } => {
                     let since = *stalled.entry(uid.clone()).or_insert(now);
                     if now.duration_since(since) >= bound {
                         return format!(
-                            "{why} (for {}; --break-ready-timeout sets this limit)",
+                            "{why}, for {} (the limit, from its probes or --break-ready-timeout); {then}",
                             super::human(bound)
                         );
                     }

@@ -565,8 +565,9 @@ pub enum PodBreakState {
     /// Starting, or running as the break intends.
     Fine,
     /// Waiting on something that may never come (a probe that fails, a node with room): the
-    /// drill stops when it lasts longer than the target's ready timeout. The text says why.
-    Stalled(String),
+    /// drill stops when it lasts longer than the target's ready timeout. `why` says what
+    /// waits, `then` what it means meanwhile.
+    Stalled { why: String, then: String },
     /// The break cannot take effect in this pod; the text says why.
     Failed(String),
 }
@@ -714,10 +715,13 @@ pub fn pod_break_state(pod: &Pod, broken: &[String]) -> PodBreakState {
             && c.status == "False"
             && c.reason.as_deref() == Some("Unschedulable")
     }) {
-        return PodBreakState::Stalled(format!(
-            "pod {name} cannot be scheduled ({}), and the old pods keep serving meanwhile",
-            c.message.as_deref().unwrap_or("no node fits")
-        ));
+        return PodBreakState::Stalled {
+            why: format!(
+                "pod {name} cannot be scheduled ({})",
+                c.message.as_deref().unwrap_or("no node fits")
+            ),
+            then: "the old pods keep serving meanwhile".into(),
+        };
     }
     for c in &specs {
         let Some(cs) = statuses.iter().find(|s| s.name == c.name) else {
@@ -744,10 +748,13 @@ pub fn pod_break_state(pod: &Pod, broken: &[String]) -> PodBreakState {
                     .unwrap_or_default(),
                 _ => String::new(),
             };
-            return PodBreakState::Stalled(format!(
-                "pod {name}: container {} runs `sleep 20h` but is not Ready{why}; the deployment controller keeps old pods until new ones are Ready, so traffic may never break; use --break-mode scale",
-                c.name
-            ));
+            return PodBreakState::Stalled {
+                why: format!(
+                    "pod {name}: container {} runs `sleep 20h` but is not Ready{why}",
+                    c.name
+                ),
+                then: "the deployment controller keeps old pods until new ones are Ready, so traffic may never break; use --break-mode scale".into(),
+            };
         }
     }
     PodBreakState::Fine
@@ -1228,7 +1235,10 @@ mod tests {
         );
         assert_eq!(
             pod_break_state(&unready, &broken),
-            PodBreakState::Stalled("pod reviews-v1-abc: container reviews runs `sleep 20h` but is not Ready: its readiness probe (httpGet :9080/health) does not pass; the deployment controller keeps old pods until new ones are Ready, so traffic may never break; use --break-mode scale".into())
+            PodBreakState::Stalled {
+                why: "pod reviews-v1-abc: container reviews runs `sleep 20h` but is not Ready: its readiness probe (httpGet :9080/health) does not pass".into(),
+                then: "the deployment controller keeps old pods until new ones are Ready, so traffic may never break; use --break-mode scale".into()
+            }
         );
         let unschedulable = pod(
             sleeping(),
@@ -1236,7 +1246,7 @@ mod tests {
             json!([{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/3 nodes are available: 3 Insufficient cpu."}]),
         );
         assert!(
-            matches!(pod_break_state(&unschedulable, &broken), PodBreakState::Stalled(m) if m.contains("cannot be scheduled (0/3 nodes are available: 3 Insufficient cpu.)"))
+            matches!(pod_break_state(&unschedulable, &broken), PodBreakState::Stalled { why, .. } if why == "pod reviews-v1-abc cannot be scheduled (0/3 nodes are available: 3 Insufficient cpu.)")
         );
     }
 }

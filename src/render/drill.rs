@@ -52,13 +52,19 @@ pub fn summary_table(r: &DrillReport) -> String {
         .broken
         .iter()
         .map(|b| {
+            let how = match r.break_mode {
+                BreakMode::Command => format!(
+                    "container{} {}",
+                    if b.containers.len() == 1 { "" } else { "s" },
+                    b.containers.join(", ")
+                ),
+                BreakMode::Scale => "scaled to 0".to_string(),
+            };
             format!(
-                "{} ({} replica{}; container{} {})",
+                "{} ({} replica{}; {how})",
                 b.deployment,
                 b.replicas,
                 if b.replicas == 1 { "" } else { "s" },
-                if b.containers.len() == 1 { "" } else { "s" },
-                b.containers.join(", ")
             )
         })
         .collect();
