@@ -1216,6 +1216,46 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn break_mode_and_ready_timeout() {
+        let plan = plan_with(&DrillOptions::default()).unwrap();
+        assert_eq!(plan.break_mode, BreakMode::Command);
+        assert!(!plan.break_mode_explicit);
+        // No probes: the slack alone.
+        assert_eq!(
+            plan.targets[0].ready_timeout,
+            crate::drill::workload::READY_SLACK
+        );
+        let plan = plan_with(&DrillOptions {
+            break_mode: Some(BreakMode::Scale),
+            break_ready_timeout: Some(Duration::from_secs(42)),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(plan.break_mode, BreakMode::Scale);
+        assert!(plan.break_mode_explicit);
+        assert_eq!(plan.targets[1].ready_timeout, Duration::from_secs(42));
+        let v = serde_json::to_value(&plan).unwrap();
+        assert_eq!(v["breakMode"], "scale");
+        assert_eq!(v["targets"][0]["readyTimeout"], 42.0);
+        // The scale patches.
+        let p = plan
+            .patches(&bookinfo(), &crate::drill::restore::tests::ctx())
+            .unwrap();
+        assert_eq!(p[0].brk, serde_json::json!({"spec": {"replicas": 0}}));
+        assert_eq!(p[0].restore["spec"], serde_json::json!({"replicas": 1}));
+        assert_eq!(p[0].restore_plan.version, 2);
+        let err = plan_with(&DrillOptions {
+            break_ready_timeout: Some(Duration::ZERO),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--break-ready-timeout 0: must be more than 0"
+        );
+    }
+
+    #[test]
     fn workload_ref_syntax() {
         let w: WorkloadRef = "mgmt-cluster:bookinfo/reviews-v1".parse().unwrap();
         assert_eq!(w.cluster.as_deref(), Some("mgmt-cluster"));

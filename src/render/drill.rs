@@ -607,6 +607,54 @@ mod tests {
     }
 
     #[test]
+    fn dry_run_of_the_scale_break_with_warnings_and_refusals() {
+        use crate::drill::plan::tests::{mk_fs, mk_service};
+        use crate::drill::plan::{DrillOptions, PlanInput, build_plan};
+        let (fs, svc, deps) = (mk_fs(), mk_service(), bookinfo());
+        let input = PlanInput {
+            failover_service: &fs,
+            primary_service: &svc,
+            deployments: &deps,
+            primary_outlier: None,
+        };
+        let p = build_plan(
+            &input,
+            &DrillOptions {
+                break_mode: Some(BreakMode::Scale),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let patches = p.patches(&deps, &ctx()).unwrap();
+        let a = Assessment {
+            refusals: vec!["r1".into()],
+            warnings: vec!["w1".into(), "w2".into()],
+        };
+        let text = dry_run(&p, &patches, &a);
+        assert!(
+            text.contains("scale: spec.replicas 0, the saved replica count put back"),
+            "{text}"
+        );
+        assert!(text.contains("mgmt-cluster:bookinfo/reviews-v1 (1 replica): scaled to 0, then back to exactly the saved count"), "{text}");
+        assert!(text.contains("\n\nPreflight would refuse, as the deployments are now:\n- r1\nWarnings (also shown before the confirmation):\n- w1\n- w2\n\nSteps:\n"), "{text}");
+        assert!(text.contains(r#"{"spec":{"replicas":0}}"#), "{text}");
+        assert!(!text.contains("sleep"), "{text}");
+        // The command patch names its limit.
+        let c = plan();
+        let text = dry_run(
+            &c,
+            &c.patches(&bookinfo(), &ctx()).unwrap(),
+            &Assessment::default(),
+        );
+        assert!(text.contains("container reviews run `sleep 20h`"), "{text}");
+        assert!(
+            text.contains("a new pod not Ready within 5.0s stops the drill"),
+            "{text}"
+        );
+        assert!(text.contains("stop and restore at once if a new pod cannot start, crash-loops, or is not Ready within its limit"), "{text}");
+    }
+
+    #[test]
     fn restore_text() {
         let p = plan();
         let patches = p.patches(&bookinfo(), &ctx()).unwrap();
@@ -624,6 +672,29 @@ mod tests {
                 false
             ),
             "nothing to restore: no deployment carries a restore plan of FailoverService service-mesh-hub/reviews-failover\n"
+        );
+        // A scale plan says the replica count it puts back.
+        let dep = crate::drill::restore::tests::mk_deployment(
+            "bookinfo",
+            "reviews-v1",
+            &[("app", "reviews")],
+            vec![crate::drill::restore::tests::mk_container(
+                "reviews", None, None,
+            )],
+        );
+        let scale =
+            crate::drill::restore::scale_restore_plan(&dep, "mgmt-cluster", &ctx()).unwrap();
+        let text = restore(
+            &PendingRestores {
+                plans: vec![scale],
+                unreadable: vec![],
+            },
+            "service-mesh-hub/reviews-failover",
+            false,
+        );
+        assert_eq!(
+            text,
+            "restored mgmt-cluster:bookinfo/reviews-v1 (drill reviews-failover-20261127t101500z, started 2026-11-27T10:15:00Z): replicas 1\n"
         );
     }
 
