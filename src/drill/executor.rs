@@ -706,6 +706,8 @@ struct Shared {
     generations: BTreeMap<DeploymentRef, i64>,
     /// The last preflight's warnings (for the confirmation).
     warnings: Vec<String>,
+    /// Deployments to break that an HPA scales (see [`restore::verify_restored_later`]).
+    autoscaled: std::collections::BTreeSet<DeploymentRef>,
 }
 
 type SharedState = Arc<Mutex<Shared>>;
@@ -1205,7 +1207,11 @@ async fn run_preflight(
     let assessment = assess_breaks(&ctx.clients, &ctx.plan, &live).await;
     report.refusals.extend(assessment.refusals);
     report.warnings.extend(assessment.warnings);
-    lock(shared).warnings = report.warnings.clone();
+    {
+        let mut s = lock(shared);
+        s.warnings = report.warnings.clone();
+        s.autoscaled = assessment.autoscaled.into_iter().collect();
+    }
     Ok(report)
 }
 
@@ -1726,21 +1732,26 @@ pub async fn wait_rollout(
     )))
 }
 
-/// Per deployment with a saved plan: how its live containers differ from the plan.
+/// Per deployment with a saved plan: how it differs from the plan now (an HPA's later
+/// change of a restored replica count excepted: [`restore::verify_restored_later`]).
 async fn restore_differences(
     ctx: &DrillContext,
     shared: &SharedState,
 ) -> Result<Vec<(DeploymentRef, Vec<String>)>, String> {
-    let saved: Vec<(DeploymentRef, RestorePlan)> = lock(shared)
-        .saved
-        .iter()
-        .map(|(d, s)| (d.clone(), s.plan.clone()))
-        .collect();
+    let (saved, autoscaled) = {
+        let s = lock(shared);
+        let saved: Vec<(DeploymentRef, RestorePlan)> = s
+            .saved
+            .iter()
+            .map(|(d, x)| (d.clone(), x.plan.clone()))
+            .collect();
+        (saved, s.autoscaled.clone())
+    };
     let mut out = Vec::new();
     for (d, plan) in saved {
         let diffs = match get_deployment(ctx, &d).await? {
             None => vec![format!("deployment {d} is gone")],
-            Some(dep) => restore::verify_restored(&plan, &dep)
+            Some(dep) => restore::verify_restored_later(&plan, &dep, autoscaled.contains(&d))
                 .err()
                 .unwrap_or_default(),
         };

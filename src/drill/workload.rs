@@ -96,6 +96,10 @@ const REAPPLYING_MANAGERS: &[(&str, &str, &str, &str)] = &[
 pub struct Assessment {
     pub refusals: Vec<String>,
     pub warnings: Vec<String>,
+    /// Deployments a HorizontalPodAutoscaler scales: after the restore, their replica count
+    /// is the HPA's to change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub autoscaled: Vec<DeploymentRef>,
 }
 
 fn seconds_of(n: Option<i32>, default: i32) -> i64 {
@@ -521,6 +525,9 @@ fn target_assessment(
         .extend(owner_warnings(d, dep, plan.break_mode, &t.containers));
     out.warnings
         .extend(hpa_warnings(d, t.replicas, plan.break_mode, hpas));
+    if !hpas.is_empty() {
+        out.autoscaled.push(d.clone());
+    }
 }
 
 /// Judge the deployments to break, as they are now (by SMH cluster name), with the
@@ -1091,6 +1098,7 @@ mod tests {
             },
         );
         let a = assess(&scale, &deps, &hpas);
+        assert_eq!(a.autoscaled, [scale.targets[0].deployment.clone()]);
         assert_eq!(
             a.warnings,
             [

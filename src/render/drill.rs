@@ -629,6 +629,7 @@ mod tests {
         let a = Assessment {
             refusals: vec!["r1".into()],
             warnings: vec!["w1".into(), "w2".into()],
+            autoscaled: vec![],
         };
         let text = dry_run(&p, &patches, &a);
         assert!(
@@ -636,7 +637,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("mgmt-cluster:bookinfo/reviews-v1 (1 replica): scaled to 0, then back to exactly the saved count"), "{text}");
-        assert!(text.contains("\n\nPreflight would refuse, as the deployments are now:\n- r1\nWarnings (also shown before the confirmation):\n- w1\n- w2\n\nSteps:\n"), "{text}");
+        assert!(text.contains("\n\nPreflight would refuse, as the deployments are now:\n- r1\n\nWarnings (also shown before the confirmation):\n- w1\n- w2\n\nSteps:\n"), "{text}");
         assert!(text.contains(r#"{"spec":{"replicas":0}}"#), "{text}");
         assert!(!text.contains("sleep"), "{text}");
         // The command patch names its limit.
