@@ -322,10 +322,17 @@ async fn bench(
         let flags = DrillFlags::default();
         let opts = flags.options();
         let t0 = Instant::now();
-        let p = prepare(&contexts, "service-mesh-hub", "reviews-failover", &opts)
-            .await
-            .map_err(|e| e.to_string())
-            .expect("prepare");
+        let discovery = kubectl_smh::cluster::discovery::DiscoveryOptions::default();
+        let p = prepare(
+            &contexts,
+            "service-mesh-hub",
+            "reviews-failover",
+            &opts,
+            &discovery,
+        )
+        .await
+        .map_err(|e| e.to_string())
+        .expect("prepare");
         let now = jiff::Timestamp::now();
         let restore = RestoreContext {
             drill_id: new_drill_id("reviews-failover", now),

@@ -16,7 +16,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::Container;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{ConfigMap, Container, Namespace};
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::ApiResource;
 use serde_json::{Value, json};
@@ -254,6 +255,11 @@ fn assert_restored(before: &BTreeMap<String, Deployment>, after: &BTreeMap<Strin
             serde_json::to_value(&a.spec.as_ref().unwrap().template).unwrap(),
             "{k}: pod template differs"
         );
+        assert_eq!(
+            b.spec.as_ref().unwrap().replicas,
+            a.spec.as_ref().unwrap().replicas,
+            "{k}: spec.replicas differs"
+        );
         assert!(
             !a.metadata
                 .annotations
@@ -367,20 +373,29 @@ const PHASES: [(&str, &str); 4] = [
     ("during the restore", "restore: failover steady"),
 ];
 
-async fn signal_in_every_phase(signal: i32, name: &str) {
+async fn signal_in_every_phase(signal: i32, name: &str, extra: &[&str]) {
+    let scale = extra.contains(&"scale");
     let demo = Demo::start(Duration::from_millis(300)).await;
     demo.configure_guide().await;
     for (phase, marker) in PHASES {
         let before = demo.snapshot().await;
         let versions = demo.versions().await;
         // A longer baseline leaves time to interrupt before the break.
+        let mut args = vec!["--baseline-probes", "40"];
+        args.extend_from_slice(extra);
         let run = demo
-            .drill_with_signal(&drill_args(&["--baseline-probes", "40"]), marker, signal)
+            .drill_with_signal(&drill_args(&args), marker, signal)
             .await;
         assert_eq!(run.code, Some(130), "{name} {phase}: {}", run.show());
         // The machine saw the signal in the phase aimed at.
         let seen = match phase {
             "before the break" => vec![format!("{name} during preflight, nothing changed")],
+            "during the break rollout" if scale => vec![
+                format!("restore: {name} during wait for break rollout"),
+                // Scaled to 0, the rollout is complete as soon as the pods are terminating
+                // (they no longer count): the signal may land once verification began.
+                format!("restore: {name} during verify failover"),
+            ],
             "during the break rollout" => {
                 vec![format!("restore: {name} during wait for break rollout")]
             }
@@ -427,16 +442,36 @@ async fn signal_in_every_phase(signal: i32, name: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_in_every_phase_restores_exactly() {
-    signal_in_every_phase(libc::SIGINT, "SIGINT").await;
+    signal_in_every_phase(libc::SIGINT, "SIGINT", &[]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_in_every_phase_restores_exactly() {
-    signal_in_every_phase(libc::SIGTERM, "SIGTERM").await;
+    signal_in_every_phase(libc::SIGTERM, "SIGTERM", &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_in_every_phase_restores_the_replica_counts_of_the_scale_break() {
+    signal_in_every_phase(libc::SIGINT, "SIGINT", &["--break-mode", "scale"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_in_every_phase_restores_the_replica_counts_of_the_scale_break() {
+    signal_in_every_phase(libc::SIGTERM, "SIGTERM", &["--break-mode", "scale"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_then_drill_restore_in_every_phase() {
+    sigkill_then_restore_in_every_phase(&[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_then_drill_restore_in_every_phase_of_the_scale_break() {
+    sigkill_then_restore_in_every_phase(&["--break-mode", "scale"]).await;
+}
+
+async fn sigkill_then_restore_in_every_phase(extra: &[&str]) {
+    let scale = extra.contains(&"scale");
     let demo = Demo::start(Duration::from_millis(300)).await;
     demo.configure_guide().await;
 
@@ -451,12 +486,10 @@ async fn sigkill_then_drill_restore_in_every_phase() {
 
     for (phase, marker) in PHASES {
         let before = demo.snapshot().await;
+        let mut args = vec!["--baseline-probes", "40"];
+        args.extend_from_slice(extra);
         let run = demo
-            .drill_with_signal(
-                &drill_args(&["--baseline-probes", "40"]),
-                marker,
-                libc::SIGKILL,
-            )
+            .drill_with_signal(&drill_args(&args), marker, libc::SIGKILL)
             .await;
         assert_eq!(run.code, None, "{phase}: killed: {}", run.show());
 
@@ -473,6 +506,12 @@ async fn sigkill_then_drill_restore_in_every_phase() {
             .count();
         if phase == "during the break rollout" {
             assert_eq!(pending, 2, "the restore plans stay on the deployments");
+            if scale {
+                for d in ["reviews-v1", "reviews-v2"] {
+                    let dep = demo.deployments("mgmt-cluster").get(d).await.unwrap();
+                    assert_eq!(dep.spec.unwrap().replicas, Some(0), "{d} is scaled down");
+                }
+            }
             // A drill refuses to start while a restore is pending, and changes nothing.
             demo.wait_settled().await;
             let versions = demo.versions().await;
@@ -502,6 +541,19 @@ async fn sigkill_then_drill_restore_in_every_phase() {
                 "{}",
                 restore.show()
             );
+            let saved = if scale {
+                "mgmt-cluster:bookinfo/reviews-v1: rolled out; replicas as saved"
+            } else {
+                "mgmt-cluster:bookinfo/reviews-v1: rolled out; command and args as saved"
+            };
+            assert!(restore.stdout.contains(saved), "{}", restore.show());
+            if scale {
+                assert!(
+                    restore.stdout.contains("): replicas 1\n"),
+                    "{}",
+                    restore.show()
+                );
+            }
         } else {
             assert!(
                 restore.stdout.starts_with("nothing to restore"),
@@ -933,5 +985,482 @@ async fn ctrl_c_on_a_terminal_loses_no_progress_line() {
     assert!(!seen.contains("^C"), "Ctrl-C echoed:\n{seen}");
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
+    demo.fleet.shutdown().await;
+}
+
+/// An HPA (autoscaling/v2) on a deployment of bookinfo.
+async fn create_hpa(demo: &Demo, target: &str, min: i32) {
+    let hpa: HorizontalPodAutoscaler = serde_json::from_value(json!({
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": target, "namespace": "bookinfo"},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
+            "minReplicas": min, "maxReplicas": 3,
+            "metrics": [{"type": "Resource", "resource": {"name": "cpu",
+                "target": {"type": "Utilization", "averageUtilization": 80}}}]
+        }
+    }))
+    .unwrap();
+    Api::<HorizontalPodAutoscaler>::namespaced(demo.client("mgmt-cluster"), "bookinfo")
+        .create(&PostParams::default(), &hpa)
+        .await
+        .unwrap();
+}
+
+/// Strategic merge patch of a bookinfo deployment in mgmt-cluster.
+async fn patch_deployment(demo: &Demo, name: &str, patch: Value) {
+    demo.deployments("mgmt-cluster")
+        .patch(name, &PatchParams::default(), &Patch::Strategic(patch))
+        .await
+        .unwrap();
+}
+
+/// Where a line containing `needle` is in `text` (panics if absent).
+fn line_at(text: &str, needle: &str) -> usize {
+    text.find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not in:\n{text}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scale_break_passes_and_puts_back_the_exact_replica_counts() {
+    let demo = Demo::start(Duration::from_millis(300)).await;
+    demo.configure_guide().await;
+    // reviews-v2 runs 2 replicas, and an HPA scales reviews-v1.
+    patch_deployment(&demo, "reviews-v2", json!({"spec": {"replicas": 2}})).await;
+    create_hpa(&demo, "reviews-v1", 1).await;
+    demo.wait_settled().await;
+    let before = demo.snapshot().await;
+    let versions = demo.versions().await;
+    let hpa_warning = "HorizontalPodAutoscaler bookinfo/reviews-v1 (minReplicas 1, maxReplicas 3) scales deployment mgmt-cluster:bookinfo/reviews-v1: while the deployment has 0 replicas the HPA leaves it alone (ScalingActive=False, reason ScalingDisabled";
+
+    let dry = demo
+        .run(&[
+            "drill",
+            "reviews-failover",
+            "--dry-run",
+            "--break-mode",
+            "scale",
+        ])
+        .await;
+    assert_eq!(dry.code, Some(0), "{}", dry.show());
+    for text in [
+        r#"{"spec":{"replicas":0}}"#,
+        r#"{"metadata":{"annotations":{"drill.kubectl-smh.io/restore":null}},"spec":{"replicas":2}}"#,
+        r#"\"scale\":{\"replicas\":2}"#,
+        "Warnings (also shown before the confirmation):",
+        hpa_warning,
+    ] {
+        assert!(dry.stdout.contains(text), "{text:?}: {}", dry.show());
+    }
+    assert_eq!(
+        versions,
+        demo.versions().await,
+        "--dry-run changed something"
+    );
+
+    let run = demo
+        .run(&drill_args(&["--break-mode", "scale", "-o", "json"]))
+        .await;
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    let report: Value = serde_json::from_str(&run.stdout).expect("JSON report");
+    assert_eq!(report["result"], "passed", "{}", run.show());
+    assert_eq!(report["breakMode"], "scale");
+    assert!(
+        report["outlier"].is_null(),
+        "no ejection model without endpoints"
+    );
+    let checks = report["restoreCheck"].as_array().unwrap();
+    assert_eq!(checks.len(), 2, "{}", run.show());
+    assert!(
+        checks
+            .iter()
+            .all(|c| c["differences"].as_array().unwrap().is_empty())
+    );
+    // The warning comes before anything changes.
+    let warned = line_at(&run.stderr, &format!("] warning: {hpa_warning}"));
+    assert!(warned < line_at(&run.stderr, "confirm: preflight passed"));
+    assert!(warned < line_at(&run.stderr, "saved the restore plan on"));
+    for text in [
+        "broke mgmt-cluster:bookinfo/reviews-v2: scaled to 0 replicas",
+        "restored mgmt-cluster:bookinfo/reviews-v2: replicas as saved (2), annotation removed",
+    ] {
+        assert!(run.stderr.contains(text), "{text:?}: {}", run.show());
+    }
+    demo.wait_settled().await;
+    let after = demo.snapshot().await;
+    assert_restored(&before, &after);
+    assert_eq!(
+        after["mgmt-cluster:reviews-v2"]
+            .spec
+            .as_ref()
+            .unwrap()
+            .replicas,
+        Some(2)
+    );
+    demo.fleet.shutdown().await;
+}
+
+/// An image without `sleep`: the new pod cannot start (StartError, CrashLoopBackOff); the
+/// drill stops within seconds, says so, and restores. The scale break works there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_distroless_image_stops_the_drill_within_seconds_and_restores() {
+    let demo = Demo::start(Duration::from_millis(300)).await;
+    demo.configure_guide().await;
+    patch_deployment(
+        &demo,
+        "reviews-v1",
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "reviews",
+            "image": "docker.io/istio/examples-bookinfo-reviews-v1:1.16.2-distroless"}]}}}}),
+    )
+    .await;
+    demo.wait_settled().await;
+    let before = demo.snapshot().await;
+
+    let run = demo.run(&drill_args(&["-o", "json"])).await;
+    assert_eq!(run.code, Some(1), "{}", run.show());
+    assert!(
+        run.stderr.contains("] warning: deployment mgmt-cluster:bookinfo/reviews-v1, container reviews: its image docker.io/istio/examples-bookinfo-reviews-v1:1.16.2-distroless looks distroless by its name"),
+        "{}",
+        run.show()
+    );
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["result"], "failed");
+    let summary = report["summary"].as_str().unwrap();
+    for text in [
+        "failed: the break did not take effect: deployment mgmt-cluster:bookinfo/reviews-v1: pod reviews-v1-",
+        ": container reviews cannot run `sleep 20h`",
+        "exec: \"sleep\": executable file not found in $PATH",
+        "the image has no `sleep` (distroless or scratch-based); use --break-mode scale",
+    ] {
+        assert!(summary.contains(text), "{text:?}: {summary}");
+    }
+    let markers = &report["markers"];
+    let stopped =
+        markers["restoreApplied"].as_f64().unwrap() - markers["breakApplied"].as_f64().unwrap();
+    assert!(
+        stopped < 10.0,
+        "stopped {stopped}s after the break, not within seconds"
+    );
+    assert!(
+        run.stderr
+            .contains("verify failback: restore rollout complete"),
+        "the restore rolled out: {}",
+        run.show()
+    );
+    demo.wait_settled().await;
+    assert_restored(&before, &demo.snapshot().await);
+
+    // Scaling needs no `sleep`.
+    let run = demo.run(&drill_args(&["--break-mode", "scale"])).await;
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    demo.wait_settled().await;
+    assert_restored(&before, &demo.snapshot().await);
+    demo.fleet.shutdown().await;
+}
+
+/// A readiness probe with one replica: the rolling update would keep the old pod serving.
+/// Preflight refuses the command patch (nothing changed) and names --break-mode scale;
+/// chosen explicitly, the drill stops once the new pods are not Ready in time, and restores.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_readiness_probe_refuses_the_command_patch_and_stops_it_fast_when_chosen() {
+    let demo = Demo::start(Duration::from_millis(300)).await;
+    demo.configure_guide().await;
+    for d in ["reviews-v1", "reviews-v2"] {
+        patch_deployment(
+            &demo,
+            d,
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "reviews",
+                "readinessProbe": {"httpGet": {"path": "/health", "port": 9080},
+                                   "periodSeconds": 1, "failureThreshold": 2}}]}}}}),
+        )
+        .await;
+    }
+    demo.wait_settled().await;
+    let before = demo.snapshot().await;
+    let versions = demo.versions().await;
+    let why = "deployment mgmt-cluster:bookinfo/reviews-v1, container reviews: its readiness probe (httpGet :9080/health) fails once `sleep 20h` replaces the app, so the new pods never become Ready; with 1 replica and maxUnavailable 0 (maxSurge 1), the deployment controller keeps 1 old pod serving until new pods are Ready, so traffic never breaks, nothing fails over, and the rollout stalls until its progress deadline (600s). Use --break-mode scale";
+
+    let run = demo.run(&drill_args(&[])).await;
+    assert_eq!(run.code, Some(1), "{}", run.show());
+    assert!(
+        run.stderr
+            .contains("preflight: refused (2 problems), nothing was changed"),
+        "{}",
+        run.show()
+    );
+    assert!(run.stderr.contains(why), "{}", run.show());
+    assert!(
+        run.stderr.contains(
+            "(the drill then stops and restores when the new pods are not Ready within 7.0s)"
+        ),
+        "the bound from the probe: 1s × 2 + 5s: {}",
+        run.show()
+    );
+    assert_eq!(
+        versions,
+        demo.versions().await,
+        "a refused drill patched something"
+    );
+
+    let dry = demo.run(&["drill", "reviews-failover", "--dry-run"]).await;
+    assert_eq!(dry.code, Some(0), "{}", dry.show());
+    assert!(
+        dry.stdout
+            .contains("Preflight would refuse, as the deployments are now:"),
+        "{}",
+        dry.show()
+    );
+    assert!(dry.stdout.contains(why), "{}", dry.show());
+
+    // Bad values: exit 2, nothing changed.
+    for (flag, value, says) in [
+        (
+            "--break-ready-timeout",
+            "0",
+            "--break-ready-timeout 0: must be more than 0",
+        ),
+        (
+            "--break-mode",
+            "sleep",
+            "invalid value 'sleep' for '--break-mode <MODE>'",
+        ),
+    ] {
+        let bad = demo.run(&drill_args(&[flag, value])).await;
+        assert_eq!(bad.code, Some(2), "{}", bad.show());
+        assert!(bad.stderr.contains(says), "{says:?}: {}", bad.show());
+    }
+    assert_eq!(versions, demo.versions().await);
+
+    // Chosen explicitly: it runs, and stops when the new pods are not Ready within 2 s.
+    let run = demo
+        .run(&drill_args(&[
+            "--break-mode",
+            "command",
+            "--break-ready-timeout",
+            "2s",
+            "-o",
+            "json",
+        ]))
+        .await;
+    assert_eq!(run.code, Some(1), "{}", run.show());
+    assert!(run.stderr.contains("] warning: deployment mgmt-cluster:bookinfo/reviews-v1, container reviews: its readiness probe"), "{}", run.show());
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let summary = report["summary"].as_str().unwrap();
+    assert!(
+        summary.contains("runs `sleep 20h` but is not Ready: its readiness probe (httpGet :9080/health) does not pass, for 2.0s (the limit, from its probes or --break-ready-timeout); the deployment controller keeps old pods until new ones are Ready"),
+        "{summary}"
+    );
+    // The old pods kept serving: nothing failed over.
+    assert_eq!(
+        report["measurements"]["breakToFirstFailover"],
+        Value::Null,
+        "{}",
+        run.show()
+    );
+    let markers = &report["markers"];
+    let stopped =
+        markers["restoreApplied"].as_f64().unwrap() - markers["breakApplied"].as_f64().unwrap();
+    assert!(
+        (2.0..10.0).contains(&stopped),
+        "stopped {stopped}s after the break"
+    );
+    demo.wait_settled().await;
+    assert_restored(&before, &demo.snapshot().await);
+
+    // The scale break does not depend on the probes.
+    let run = demo.run(&drill_args(&["--break-mode", "scale"])).await;
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    demo.wait_settled().await;
+    assert_restored(&before, &demo.snapshot().await);
+    demo.fleet.shutdown().await;
+}
+
+/// Tools that may undo the break (by managedFields managers) and HPAs are warned about in
+/// `--dry-run` and above the confirmation prompt; declining changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owners_and_hpas_are_warned_about_in_dry_run_and_at_the_prompt() {
+    use expectrl::{Eof, Expect};
+
+    let demo = Demo::start(Duration::from_millis(300)).await;
+    demo.configure_guide().await;
+    // Argo CD (server-side apply) owns reviews-v1's replica count; Flux's
+    // kustomize-controller applied reviews-v2 but only a label.
+    let api = demo.deployments("mgmt-cluster");
+    api.patch(
+        "reviews-v1",
+        &PatchParams::apply("argocd-controller").force(),
+        &Patch::Apply(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "reviews-v1", "namespace": "bookinfo"},
+            "spec": {"replicas": 1}})),
+    )
+    .await
+    .unwrap();
+    api.patch(
+        "reviews-v2",
+        &PatchParams::apply("kustomize-controller").force(),
+        &Patch::Apply(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "reviews-v2", "namespace": "bookinfo",
+                         "labels": {"kustomize.toolkit.fluxcd.io/name": "apps"}}})),
+    )
+    .await
+    .unwrap();
+    create_hpa(&demo, "reviews-v2", 1).await;
+    demo.wait_settled().await;
+    let versions = demo.versions().await;
+    let argo = "deployment mgmt-cluster:bookinfo/reviews-v1 is managed by Argo CD (field manager argocd-controller), which owns spec.replicas: with automated sync and self-heal it re-applies what Git holds as soon as the live object differs, which would put spec.replicas back and undo the break during the drill; turn off self-heal of its Application for the drill";
+    let flux = "deployment mgmt-cluster:bookinfo/reviews-v2 is managed by Flux (kustomize-controller) (field manager kustomize-controller); it does not own spec.replicas";
+    let hpa = "HorizontalPodAutoscaler bookinfo/reviews-v2 (minReplicas 1, maxReplicas 3) scales deployment mgmt-cluster:bookinfo/reviews-v2";
+
+    let dry = demo
+        .run(&[
+            "drill",
+            "reviews-failover",
+            "--dry-run",
+            "--break-mode",
+            "scale",
+            "-o",
+            "json",
+        ])
+        .await;
+    assert_eq!(dry.code, Some(0), "{}", dry.show());
+    let v: Value = serde_json::from_str(&dry.stdout).unwrap();
+    let warnings: Vec<&str> = v["assessment"]["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w.as_str().unwrap())
+        .collect();
+    assert_eq!(warnings.len(), 3, "{warnings:#?}");
+    assert_eq!(warnings[0], argo);
+    assert!(warnings[1].starts_with(flux), "{warnings:#?}");
+    assert!(warnings[2].starts_with(hpa), "{warnings:#?}");
+    assert_eq!(v["assessment"]["refusals"], json!([]));
+    // The command patch: Argo CD does not own the command.
+    let dry = demo.run(&["drill", "reviews-failover", "--dry-run"]).await;
+    assert!(
+        dry.stdout.contains("is managed by Argo CD (field manager argocd-controller); it does not own the command of container reviews"),
+        "{}",
+        dry.show()
+    );
+
+    // On a terminal, without --yes: the warnings, then the question; say no.
+    let (kubeconfig, config) = (demo.kubeconfig.clone(), demo.config.clone());
+    let (seen, status) = tokio::task::spawn_blocking(move || {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("kubectl-smh"));
+        cmd.args([
+            "drill",
+            "reviews-failover",
+            "--break-mode",
+            "scale",
+            "--probe-rate",
+            "20",
+            "--baseline-probes",
+            "10",
+        ])
+        .env("KUBECONFIG", &kubeconfig)
+        .env("KUBECTL_SMH_CONFIG", &config)
+        .env("NO_COLOR", "1")
+        .env("TERM", "xterm");
+        let mut p = expectrl::Session::spawn(cmd).expect("spawned on a pty");
+        p.get_process_mut()
+            .set_window_size(1000, 40)
+            .expect("window size");
+        p.set_expect_timeout(Some(Duration::from_secs(60)));
+        let asked = p.expect("Break them now?").expect("the question");
+        let seen = String::from_utf8_lossy(asked.before()).into_owned();
+        p.send("n").expect("answer");
+        p.expect(Eof).expect("the end");
+        let status = format!("{:?}", p.get_process().wait().expect("exit status"));
+        (seen, status)
+    })
+    .await
+    .unwrap();
+    assert!(status.ends_with(", 1)"), "{status}\n{seen}");
+    let prompt = seen
+        .rfind("Warnings:")
+        .map(|i| &seen[i..])
+        .unwrap_or_else(|| panic!("no warnings above the question:\n{seen}"));
+    for w in [argo, flux, hpa] {
+        assert!(
+            prompt.contains(&format!("- {w}")),
+            "{w:?} not in:\n{prompt}"
+        );
+    }
+    assert!(
+        prompt.contains("The drill will break 2 deployments in context mgmt-cluster"),
+        "{prompt}"
+    );
+    assert!(
+        prompt.contains("(scaled to 0 replicas), verify failover"),
+        "{prompt}"
+    );
+    assert_eq!(
+        versions,
+        demo.versions().await,
+        "declined, yet something changed"
+    );
+    demo.fleet.shutdown().await;
+}
+
+/// The DestinationRule that sets a backing service's outlier detection is ranked with the
+/// root namespace of the client's mesh (meshConfig.rootNamespace), not istio-system.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn destination_rules_rank_with_the_meshs_root_namespace() {
+    let demo = Demo::start(Duration::from_millis(300)).await;
+    demo.configure_guide().await;
+    let client = demo.client("mgmt-cluster");
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "istio-system");
+    let mut cm = cms.get("istio").await.unwrap();
+    let mesh = cm.data.as_ref().unwrap()["mesh"]
+        .replace("rootNamespace: istio-system", "rootNamespace: istio-config");
+    assert!(mesh.contains("rootNamespace: istio-config"), "{mesh}");
+    cm.data.as_mut().unwrap().insert("mesh".into(), mesh);
+    cm.metadata.managed_fields = None;
+    cms.replace("istio", &PostParams::default(), &cm)
+        .await
+        .unwrap();
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let dr = ApiResource {
+        group: "networking.istio.io".into(),
+        version: "v1alpha3".into(),
+        api_version: "networking.istio.io/v1alpha3".into(),
+        kind: "DestinationRule".into(),
+        plural: "destinationrules".into(),
+    };
+    // Two more rules for the remote backing service's host: one in the new root namespace,
+    // one in a namespace that sorts first.
+    for (ns, errors) in [("istio-config", 3), ("aaa", 7)] {
+        namespaces
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(json!({"metadata": {"name": ns}})).unwrap(),
+            )
+            .await
+            .unwrap();
+        let rule: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "networking.istio.io/v1alpha3", "kind": "DestinationRule",
+            "metadata": {"name": "remote-reviews", "namespace": ns},
+            "spec": {"host": "reviews.bookinfo.svc.remote-cluster.global",
+                     "trafficPolicy": {"outlierDetection": {"consecutive5xxErrors": errors,
+                         "interval": "1s", "baseEjectionTime": "10s", "maxEjectionPercent": 100}}}
+        }))
+        .unwrap();
+        Api::<DynamicObject>::namespaced_with(client.clone(), ns, &dr)
+            .create(&PostParams::default(), &rule)
+            .await
+            .unwrap();
+    }
+    let run = demo
+        .run(&["drill", "reviews-failover", "--dry-run", "-o", "json"])
+        .await;
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    let v: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["rootNamespace"], "istio-config");
+    let remote = &v["outlier"][1];
+    assert_eq!(
+        remote["outlier"]["source"], "mgmt-cluster: DestinationRule istio-config/remote-reviews",
+        "{remote:#}"
+    );
+    assert_eq!(remote["outlier"]["consecutive5xxErrors"], 3);
     demo.fleet.shutdown().await;
 }

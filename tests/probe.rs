@@ -108,3 +108,43 @@ async fn a_port_nobody_listens_on_is_a_transport_answer() {
     }
     fleet.shutdown().await;
 }
+
+/// A deployment whose selector uses `matchExpressions` only (no `matchLabels`): its pods are
+/// found through the API server's label selector, as kubectl finds them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn picks_a_pod_of_a_deployment_selected_by_match_expressions() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use kube::api::{Api, PostParams};
+
+    let fleet = demo().await;
+    let client = fleet.cluster("mgmt-cluster").unwrap().client().unwrap();
+    let web: Deployment = serde_json::from_value(serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "bookinfo"},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchExpressions": [
+                {"key": "app", "operator": "In", "values": ["web", "web-canary"]},
+                {"key": "legacy", "operator": "DoesNotExist"}
+            ]},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": "docker.io/library/nginx:1.27",
+                                         "ports": [{"containerPort": 8080}]}]}
+            }
+        }
+    }))
+    .unwrap();
+    Api::<Deployment>::namespaced(client.clone(), "bookinfo")
+        .create(&PostParams::default(), &web)
+        .await
+        .unwrap();
+    let pod = ready_pod(&client, "web").await;
+    assert!(pod.starts_with("web-"), "{pod}");
+    // productpage's pods do not match web's selector.
+    assert!(
+        ready_pod(&client, "productpage-v1")
+            .await
+            .starts_with("productpage-v1-")
+    );
+}

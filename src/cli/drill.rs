@@ -30,7 +30,7 @@ use crate::drill::executor::{
 use crate::drill::live::RolloutState;
 use crate::drill::machine::Outcome;
 use crate::drill::measure::ClassChanges;
-use crate::drill::restore::{PendingRestores, RestoreContext, new_drill_id};
+use crate::drill::restore::{BreakMode, PendingRestores, RestoreContext, new_drill_id};
 use crate::drill::{
     Class, DeploymentRef, DrillOptions, DrillPlan, Phase, Signal, WorkloadRef, seconds,
 };
@@ -45,6 +45,7 @@ Examples:
   kubectl smh drill reviews-failover --dry-run
   kubectl smh drill reviews-failover --yes -o json --max-errors 5
   kubectl smh drill reviews-failover --break bookinfo/reviews-v1 --failover-timeout 1m
+  kubectl smh drill reviews-failover --break-mode scale
   kubectl smh drill restore reviews-failover
 
 A FailoverService literally named \"restore\": kubectl smh drill --name restore"
@@ -60,11 +61,22 @@ port-forward to bookinfo's productpage-v1 (port 9080, /productpage) at 10 per se
 classified by the stars on the page (none or black: primary; red: failed over; error page: \
 error).
 
-Safety: before the first patch, each deployment's original container command and args are \
-saved on the deployment itself (annotation drill.kubectl-smh.io/restore); the restore puts \
-back exactly that. Errors, failed expectations, Ctrl-C and SIGTERM restore before exiting; \
-after a crash, `kubectl smh drill restore NAME` does it. The drill asks for confirmation \
-unless --yes.
+The break is the guide's command patch (the serving containers run `sleep 20h`) or, with \
+--break-mode scale, spec.replicas 0. Preflight reads the containers it would break: a \
+readiness or startup probe the sleeping app cannot pass (the new pods never become Ready, so \
+a rolling update keeps the old pods serving) refuses the command patch unless you choose it \
+with --break-mode command; liveness probes, images that look distroless (no `sleep`), tools \
+that may undo the break (Argo CD, Flux, Helm by the deployment's managedFields) and \
+HorizontalPodAutoscalers on the deployments are warned about before the confirmation. While \
+the command patch rolls out, the drill watches the new pods and stops and restores within \
+seconds when one cannot start, crash-loops, or is not Ready within its limit \
+(--break-ready-timeout).
+
+Safety: before the first patch, each deployment's original container command and args (or, \
+with --break-mode scale, its exact spec.replicas) are saved on the deployment itself \
+(annotation drill.kubectl-smh.io/restore); the restore puts back exactly that. Errors, \
+failed expectations, Ctrl-C and SIGTERM restore before exiting; after a crash, `kubectl smh \
+drill restore NAME` does it. The drill asks for confirmation unless --yes.
 
 Exit codes: 0 passed; 1 an expectation failed, preflight refused or you declined (nothing \
 changed in the last two cases); 2 bad flags; 3 cluster error; 130 interrupted (after \
@@ -148,6 +160,19 @@ pub struct DrillFlags {
     #[arg(long = "break", value_name = "[CLUSTER:][NS/]DEPLOY")]
     pub breaks: Vec<WorkloadRef>,
 
+    /// How to break the deployments: `command`, the guide's patch (the serving containers
+    /// run `sleep 20h`; the default), or `scale` (spec.replicas 0, the exact count put back).
+    /// Choosing `command` explicitly runs it even when a readiness probe would keep the new
+    /// pods from becoming Ready (preflight then warns instead of refusing).
+    #[arg(long, value_name = "MODE", value_enum)]
+    pub break_mode: Option<BreakModeArg>,
+
+    /// With the command patch: stop and restore when a new pod's broken containers run this
+    /// long without becoming Ready (default: from their readiness and startup probes,
+    /// initialDelaySeconds + periodSeconds × failureThreshold, plus 5s).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub break_ready_timeout: Option<Duration>,
+
     /// The client workload to port-forward to and probe, as [CLUSTER:][NAMESPACE/]DEPLOYMENT:
     /// a workload that calls the failover service (default: productpage-v1 in the primary's
     /// cluster and namespace).
@@ -229,6 +254,26 @@ impl DrillFlags {
             max_errors: self.max_errors,
             steady_window: self.steady_window,
             baseline_probes: self.baseline_probes,
+            break_mode: self.break_mode.map(BreakMode::from),
+            break_ready_timeout: self.break_ready_timeout,
+        }
+    }
+}
+
+/// `--break-mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BreakModeArg {
+    /// The guide's patch: the serving containers run `sleep 20h`.
+    Command,
+    /// spec.replicas 0; the restore puts back the exact replica count.
+    Scale,
+}
+
+impl From<BreakModeArg> for BreakMode {
+    fn from(a: BreakModeArg) -> Self {
+        match a {
+            BreakModeArg::Command => BreakMode::Command,
+            BreakModeArg::Scale => BreakMode::Scale,
         }
     }
 }
@@ -398,6 +443,7 @@ pub async fn prepare(
     namespace: &str,
     name: &str,
     opts: &DrillOptions,
+    discovery: &DiscoveryOptions,
 ) -> Result<Prepared, CmdError> {
     let mgmt = contexts.client(&contexts.mgmt_target(&[])?).await?;
     let fs = executor::get_failover_service(&mgmt, namespace, name)
@@ -405,7 +451,7 @@ pub async fn prepare(
         .map_err(exec_error)?;
     let clusters = executor::drill_clusters(&fs, opts).map_err(CmdError::invalid)?;
     let clients = drill_clients(contexts, &clusters).await?;
-    let inputs = executor::read_inputs(&clients, namespace, name, opts)
+    let inputs = executor::read_inputs(&clients, namespace, name, opts, discovery)
         .await
         .map_err(exec_error)?;
     let plan = inputs.plan(opts).map_err(CmdError::invalid)?;
@@ -475,7 +521,7 @@ pub async fn drill_async(
     let opts = flags.options();
     // Until the drill starts nothing changes: a signal stops at once.
     let prepared = tokio::select! {
-        r = prepare(contexts, &s.namespace, name, &opts) => r?,
+        r = prepare(contexts, &s.namespace, name, &opts, &s.discovery) => r?,
         Some(sig) = signals.recv() => {
             return Err(CmdError::interrupted(anyhow!(
                 "{sig} before the drill began; nothing was changed"
@@ -493,12 +539,19 @@ pub async fn drill_async(
         let patches = plan
             .patches(&inputs.deployments, &restore)
             .map_err(CmdError::failed)?;
+        let assessment = executor::assess_breaks(&clients, &plan, &inputs.deployments).await;
         let text = match s.output {
             Some(f @ (OutputFormat::Json | OutputFormat::Yaml)) => render_value(
-                &serde_json::json!({"plan": plan, "patches": patches, "outlier": inputs.backing}),
+                &serde_json::json!({
+                    "plan": plan,
+                    "patches": patches,
+                    "outlier": inputs.backing,
+                    "rootNamespace": inputs.root_namespace,
+                    "assessment": assessment,
+                }),
                 f,
             )?,
-            _ => render::drill::dry_run(&plan, &patches),
+            _ => render::drill::dry_run(&plan, &patches, &assessment),
         };
         print_out(&text)?;
         return Ok(Exit::Ok);
@@ -509,13 +562,19 @@ pub async fn drill_async(
     let deployments: Vec<String> = plan
         .targets
         .iter()
-        .map(|t| {
-            format!(
+        .map(|t| match plan.break_mode {
+            BreakMode::Command => format!(
                 "{} (container{} {})",
                 t.deployment,
                 if t.containers.len() == 1 { "" } else { "s" },
                 t.containers.join(", ")
-            )
+            ),
+            BreakMode::Scale => format!(
+                "{} ({} replica{} to 0)",
+                t.deployment,
+                t.replicas,
+                if t.replicas == 1 { "" } else { "s" }
+            ),
         })
         .collect();
     eprint!(
@@ -539,11 +598,12 @@ pub async fn drill_async(
         yes: s.yes,
         generated: generated_check(contexts, &s.discovery, &fs),
     };
-    let mut observer = CliObserver::new(s);
+    let mut observer = CliObserver::new(s, &ctx.plan);
     let result = executor::run_drill(ctx, &mut observer, signals).await;
     observer.finish();
 
     let report = &result.report;
+    let plan_mode = observer.mode;
     match s.output {
         Some(f @ (OutputFormat::Json | OutputFormat::Yaml)) => {
             print_out(&render_value(report, f)?)?
@@ -558,8 +618,9 @@ pub async fn drill_async(
                     for c in &result.restore_checks {
                         if c.differences.is_empty() {
                             text.push_str(&format!(
-                                "restored {}: command and args as saved, annotation removed\n",
-                                c.deployment
+                                "restored {}: {} as saved, annotation removed\n",
+                                c.deployment,
+                                restored_what(plan_mode)
                             ));
                         } else {
                             text.push_str(&format!(
@@ -687,10 +748,18 @@ pub async fn restore_async(
                 (Some(e), _) => {
                     text.push_str(&format!("could not restore {}: {e}\n", o.deployment))
                 }
-                (None, None) => text.push_str(&format!(
-                    "{}: rolled out; command and args as saved\n",
-                    o.deployment
-                )),
+                (None, None) => {
+                    let mode = pending
+                        .plans
+                        .iter()
+                        .find(|p| p.deployment == o.deployment)
+                        .map_or(BreakMode::Command, |p| p.mode());
+                    text.push_str(&format!(
+                        "{}: rolled out; {} as saved\n",
+                        o.deployment,
+                        restored_what(mode)
+                    ))
+                }
                 (None, Some(w)) => text.push_str(&format!("{}: restored, but {w}\n", o.deployment)),
             }
         }
@@ -711,6 +780,14 @@ pub async fn restore_async(
         )));
     }
     Ok(Exit::Ok)
+}
+
+/// What the restore put back, in words.
+fn restored_what(mode: BreakMode) -> &'static str {
+    match mode {
+        BreakMode::Command => "command and args",
+        BreakMode::Scale => "replicas",
+    }
 }
 
 /// How long `drill restore` waits for each rollout.
@@ -783,6 +860,10 @@ impl Drop for TerminalModes {
 
 /// Progress on stderr: indicatif when it is a terminal, plain timestamped lines otherwise.
 struct CliObserver {
+    /// How the deployments break (for the patch lines).
+    mode: BreakMode,
+    /// Each target's replica count before the drill (for the scale lines).
+    replicas: BTreeMap<DeploymentRef, i32>,
     /// Set while the progress area is drawn (a terminal).
     modes: Option<TerminalModes>,
     can_prompt: bool,
@@ -808,7 +889,7 @@ fn class_index(c: Class) -> usize {
 }
 
 impl CliObserver {
-    fn new(s: &Settings) -> Self {
+    fn new(s: &Settings, plan: &DrillPlan) -> Self {
         // Before the first draw.
         let modes = s.fancy.then(TerminalModes::set);
         let multi = s
@@ -824,6 +905,12 @@ impl CliObserver {
             pb
         });
         CliObserver {
+            mode: plan.break_mode,
+            replicas: plan
+                .targets
+                .iter()
+                .map(|t| (t.deployment.clone(), t.replicas))
+                .collect(),
             modes,
             can_prompt: s.can_prompt,
             multi,
@@ -960,10 +1047,19 @@ impl Observer for CliObserver {
                         "saved the restore plan on {deployment} (annotation {})",
                         crate::consts::DRILL_RESTORE_ANNOTATION
                     ),
-                    PatchKind::Broken => format!("broke {deployment}: command sleep 20h"),
-                    PatchKind::Restored => format!(
-                        "restored {deployment}: command and args as saved, annotation removed"
-                    ),
+                    PatchKind::Broken => match self.mode {
+                        BreakMode::Command => format!("broke {deployment}: command sleep 20h"),
+                        BreakMode::Scale => format!("broke {deployment}: scaled to 0 replicas"),
+                    },
+                    PatchKind::Restored => match self.mode {
+                        BreakMode::Command => format!(
+                            "restored {deployment}: command and args as saved, annotation removed"
+                        ),
+                        BreakMode::Scale => format!(
+                            "restored {deployment}: replicas as saved ({}), annotation removed",
+                            self.replicas.get(deployment).copied().unwrap_or(1)
+                        ),
+                    },
                 };
                 self.line(at, text);
             }
@@ -1049,20 +1145,37 @@ impl Observer for CliObserver {
             .iter()
             .map(|t| format!("context {} ({})", t.context, t.server))
             .collect();
-        let mut text = format!(
-            "The drill will break {} deployment{} in {} (command: sleep 20h), verify failover, then restore them exactly:\n",
+        let how = match c.plan.break_mode {
+            BreakMode::Command => "command: sleep 20h",
+            BreakMode::Scale => "scaled to 0 replicas",
+        };
+        let mut text = String::new();
+        if !c.warnings.is_empty() {
+            text.push_str("Warnings:\n");
+            for w in &c.warnings {
+                text.push_str(&format!("- {w}\n"));
+            }
+        }
+        text.push_str(&format!(
+            "The drill will break {} deployment{} in {} ({how}), verify failover, then restore them exactly:\n",
             c.plan.targets.len(),
             if c.plan.targets.len() == 1 { "" } else { "s" },
             contexts.join(", ")
-        );
+        ));
         for t in &c.plan.targets {
+            let what = match c.plan.break_mode {
+                BreakMode::Command => format!(
+                    "container{} {}",
+                    if t.containers.len() == 1 { "" } else { "s" },
+                    t.containers.join(", ")
+                ),
+                BreakMode::Scale => "to 0, then back".to_string(),
+            };
             text.push_str(&format!(
-                "  {} ({} replica{}; container{} {})\n",
+                "  {} ({} replica{}; {what})\n",
                 t.deployment,
                 t.replicas,
                 if t.replicas == 1 { "" } else { "s" },
-                if t.containers.len() == 1 { "" } else { "s" },
-                t.containers.join(", ")
             ));
         }
         let flag = self.prompting.clone();

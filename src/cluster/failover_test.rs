@@ -369,6 +369,7 @@ mod tests {
 
         let refused = PreflightReport {
             refusals: vec!["backing service x has no outlier detection".into()],
+            warnings: vec![],
             notes: vec![],
         };
         let ok = vec![probe(Class::Primary, "no stars (reviews-v1)"); 3];

@@ -20,6 +20,7 @@ pub mod drift;
 pub mod error;
 pub mod failover_test;
 pub mod inspect;
+pub mod labels;
 pub mod names;
 pub mod probe;
 pub mod registry;

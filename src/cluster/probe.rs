@@ -62,13 +62,20 @@ impl ProbeResult {
 pub enum PickError {
     #[error("deployment {namespace}/{name} has no label selector")]
     NoSelector { namespace: String, name: String },
+    #[error("deployment {namespace}/{name}: spec.selector.{why}")]
+    BadSelector {
+        namespace: String,
+        name: String,
+        why: String,
+    },
     #[error("deployment {namespace}/{name} has no running, ready pod to port-forward to")]
     NoReadyPod { namespace: String, name: String },
     #[error(transparent)]
     Api(#[from] kube::Error),
 }
 
-/// A running, ready pod of a deployment (by its `matchLabels`), the first by name, as
+/// A running, ready pod of a deployment (by its selector: `matchLabels` and
+/// `matchExpressions`, which the API server matches), the first by name, as
 /// `kubectl port-forward deployments/NAME` picks one.
 pub async fn pick_pod(
     client: &kube::Client,
@@ -77,20 +84,26 @@ pub async fn pick_pod(
 ) -> Result<String, PickError> {
     let deploys: Api<Deployment> = Api::namespaced(client.clone(), namespace);
     let d = deploys.get(deployment).await?;
-    let labels = d
-        .spec
-        .and_then(|s| s.selector.match_labels)
-        .unwrap_or_default();
-    if labels.is_empty() {
-        return Err(PickError::NoSelector {
-            namespace: namespace.into(),
-            name: deployment.into(),
-        });
-    }
-    let selector: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let selector = d.spec.map(|s| s.selector).unwrap_or_default();
+    let query = match crate::cluster::labels::selector_query(&selector) {
+        Ok(q) => q,
+        Err(crate::cluster::labels::SelectorError::Empty) => {
+            return Err(PickError::NoSelector {
+                namespace: namespace.into(),
+                name: deployment.into(),
+            });
+        }
+        Err(e) => {
+            return Err(PickError::BadSelector {
+                namespace: namespace.into(),
+                name: deployment.into(),
+                why: e.to_string(),
+            });
+        }
+    };
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let mut list = pods
-        .list(&ListParams::default().labels(&selector.join(",")))
+        .list(&ListParams::default().labels(&query))
         .await?
         .items;
     list.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));

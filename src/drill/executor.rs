@@ -16,7 +16,13 @@
 //!   awaited before the restore is sent, so a late break can never land after the restore;
 //! - the restore reads each live deployment and puts back the plan saved on it
 //!   ([`restore::restore_patch_for`]); the answer to the patch is checked field by field
-//!   ([`restore::verify_restored`]), and once more after the rollout.
+//!   ([`restore::verify_restored`]), and once more after the rollout;
+//! - while the command patch rolls out, the new pods are watched
+//!   ([`workload::pod_break_state`]): a container that cannot start, an image that cannot be
+//!   pulled, a crash loop, or a pod not Ready (or not scheduled) for longer than the
+//!   target's ready timeout ends the wait with `BreakFailed`, as does a rollout that
+//!   exceeds its progress deadline, so the drill restores within seconds instead of waiting
+//!   for `--failover-timeout`.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -25,7 +31,8 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use futures::future::{BoxFuture, join_all};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Endpoints, Service};
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
 use kube::api::{DynamicObject, ListParams, Patch, PatchParams};
 use kube::core::ApiResource;
 use kube::runtime::WatchStreamExt;
@@ -45,17 +52,16 @@ use super::preflight::{
 };
 use super::report::{DrillReport, RestoreCheck};
 use super::restore::{
-    self, BREAK_COMMAND, PendingRestores, RestoreContext, RestoreError, RestorePlan,
+    self, BREAK_COMMAND, BreakMode, PendingRestores, RestoreContext, RestoreError, RestorePlan,
 };
+use super::workload::{self, Assessment, PodBreakState};
 use super::{DeploymentRef, ProbeSample, Signal};
+use crate::cluster::discovery::{self, DiscoveryOptions};
 use crate::cluster::drift::{self, DriftState};
 use crate::cluster::error::ApiOp;
 use crate::cluster::probe::{Prober, pick_pod};
 use crate::cluster::{ClusterClient, ClusterError, Target, state};
 use crate::model::types::{ClusterObjectRef, FailoverService, ObjectRef};
-
-/// Istio's root namespace, where mesh-wide DestinationRules live (the lookup's last stop).
-pub const ROOT_NAMESPACE: &str = "istio-system";
 
 /// How many times the save patch is tried when the deployment changes under it (409).
 const SAVE_ATTEMPTS: usize = 3;
@@ -206,6 +212,9 @@ pub struct Inputs {
     /// The cluster and namespace of the probe workload: whose sidecar routes the probes.
     pub client_cluster: String,
     pub client_namespace: String,
+    /// The root namespace (`meshConfig.rootNamespace`) of the mesh in the client's cluster,
+    /// as discovery found it; `None` when that cluster has no mesh.
+    pub root_namespace: Option<String>,
     /// Per backing service, in priority order.
     pub backing: Vec<BackingOutlier>,
 }
@@ -261,13 +270,26 @@ async fn list_istio(
         .collect())
 }
 
+/// The root namespace of the mesh in a cluster (`meshConfig.rootNamespace` of its istiod,
+/// else istiod's namespace), as discovery reads it; `None` without a mesh.
+pub async fn mesh_root_namespace(
+    c: &ClusterClient,
+    discovery_options: &DiscoveryOptions,
+) -> Result<Option<String>, ExecError> {
+    let objects = discovery::fetch_cluster(c).await?;
+    let (cluster, _) = discovery::build_cluster(&c.target, &objects, discovery_options);
+    Ok(cluster.mesh.map(|m| m.root_namespace))
+}
+
 /// Read the FailoverService, the deployments, the primary Service and the outlier settings
-/// the probe client sees.
+/// the probe client sees (its DestinationRules ranked with its mesh's root namespace, which
+/// discovery finds with `discovery_options`).
 pub async fn read_inputs(
     clients: &Clients,
     namespace: &str,
     name: &str,
     opts: &DrillOptions,
+    discovery_options: &DiscoveryOptions,
 ) -> Result<Inputs, ExecError> {
     let fs = get_failover_service(&clients.mgmt, namespace, name).await?;
     let lookups = plan::lookups(&fs, opts)?;
@@ -309,20 +331,31 @@ pub async fn read_inputs(
             namespace: primary.namespace.clone(),
             name: plan::BOOKINFO_CLIENT.into(),
         });
-    let backing = backing_outliers(clients, &fs, &client.cluster, &client.namespace).await?;
+    let root_namespace =
+        mesh_root_namespace(clients.get(&client.cluster)?, discovery_options).await?;
+    let backing = backing_outliers(
+        clients,
+        &fs,
+        &client.cluster,
+        &client.namespace,
+        root_namespace.as_deref(),
+    )
+    .await?;
     Ok(Inputs {
         failover_service: fs,
         primary_service,
         deployments,
         client_cluster: client.cluster,
         client_namespace: client.namespace,
+        root_namespace,
         backing,
     })
 }
 
 /// The outlier detection of each backing service as the client's sidecar gets it: the
 /// failover aggregate's sub-clusters (from the EnvoyFilter in the client's cluster, in
-/// priority order, one per backing service) and the DestinationRule each resolves to.
+/// priority order, one per backing service) and the DestinationRule each resolves to
+/// ([`live::destination_rule_for`], with the mesh's `root_namespace`).
 /// Without the EnvoyFilter, the hosts kubectl-smh generates are tried: the local
 /// `NAME.NS.svc.cluster.local` for a service in the client's cluster, else
 /// `NAME.NS.svc.CLUSTER.global`, then the local name (multi-primary).
@@ -331,6 +364,7 @@ pub async fn backing_outliers(
     fs: &FailoverService,
     client_cluster: &str,
     client_namespace: &str,
+    root_namespace: Option<&str>,
 ) -> Result<Vec<BackingOutlier>, ExecError> {
     let c = clients.get(client_cluster)?;
     let (efs, drs) = futures::join!(
@@ -377,7 +411,7 @@ pub async fn backing_outliers(
         };
         for ec in &candidates {
             let Some(rule) =
-                live::destination_rule_for(&drs, &ec.host, client_namespace, ROOT_NAMESPACE)
+                live::destination_rule_for(&drs, &ec.host, client_namespace, root_namespace)
             else {
                 continue;
             };
@@ -550,6 +584,9 @@ pub struct Confirmation {
     pub plan: DrillPlan,
     /// The clusters whose deployments are patched.
     pub targets: Vec<Target>,
+    /// Preflight's warnings about the deployments to break (probes, images, tools that
+    /// may undo the break), to repeat above the question.
+    pub warnings: Vec<String>,
 }
 
 /// Which patch a [`Progress::Patched`] reports.
@@ -667,6 +704,10 @@ struct Shared {
     saved: BTreeMap<DeploymentRef, Saved>,
     /// The generation our last patch produced, per deployment.
     generations: BTreeMap<DeploymentRef, i64>,
+    /// The last preflight's warnings (for the confirmation).
+    warnings: Vec<String>,
+    /// Deployments to break that an HPA scales (see [`restore::verify_restored_later`]).
+    autoscaled: std::collections::BTreeSet<DeploymentRef>,
 }
 
 type SharedState = Arc<Mutex<Shared>>;
@@ -793,11 +834,17 @@ pub async fn run_drill(
     } else {
         Vec::new()
     };
+    // Scaled to 0, the primary has no endpoints: outlier detection does not decide the
+    // failover, so its model would predict nothing true.
+    let outlier = match ctx.plan.break_mode {
+        BreakMode::Command => ctx.inputs.primary_outlier(),
+        BreakMode::Scale => None,
+    };
     let mut report = DrillReport::build(
         &machine,
         &ctx.restore.drill_id,
         &ctx.restore.started_at,
-        ctx.inputs.primary_outlier(),
+        outlier,
     );
     report.restore_check = restore_checks.clone();
     let mut result = DrillResult {
@@ -947,7 +994,7 @@ fn spawn_action(
     };
     let handle = match action {
         Action::RunPreflight => tokio::spawn(async move {
-            let r = run_preflight(&ctx).await.map(|report| {
+            let r = run_preflight(&ctx, &shared).await.map(|report| {
                 let passed = report.passed();
                 let refusals = report.refusals.clone();
                 let _ = tx.send(Msg::Preflight(id, report));
@@ -963,6 +1010,7 @@ fn spawn_action(
             let question = Confirmation {
                 plan: ctx.plan.clone(),
                 targets: ctx.clients.targets(&ctx.plan.target_clusters()),
+                warnings: lock(&shared).warnings.clone(),
             };
             let answer = observer.confirm(&question);
             tokio::spawn(async move {
@@ -988,9 +1036,22 @@ fn spawn_action(
         }),
         Action::WaitRollout(deps) => tokio::spawn(async move {
             let restoring = phase == Phase::WaitRestoreRollout;
-            let r = wait_rollouts(&ctx, &shared, &tx, id, &deps, restoring)
-                .await
-                .map(|()| Event::RolloutComplete);
+            let wait = async {
+                match wait_rollouts(&ctx, &shared, &tx, id, &deps, restoring).await {
+                    Ok(()) => Ok(Event::RolloutComplete),
+                    // The break's rollout gave up: the break did not take effect.
+                    Err(WaitError::Failed(m)) if !restoring => Ok(Event::BreakFailed(m)),
+                    Err(e) => Err(e.to_string()),
+                }
+            };
+            let r = if restoring || ctx.plan.break_mode != BreakMode::Command {
+                wait.await
+            } else {
+                tokio::select! {
+                    r = wait => r,
+                    why = watch_break_pods(&ctx, &deps) => Ok(Event::BreakFailed(why)),
+                }
+            };
             done(r);
         }),
         Action::ApplyRestore => tokio::spawn(async move {
@@ -1074,7 +1135,10 @@ async fn probe_loop(
 
 // ---- preflight ---------------------------------------------------------------------------
 
-async fn run_preflight(ctx: &DrillContext) -> Result<PreflightReport, String> {
+async fn run_preflight(
+    ctx: &DrillContext,
+    shared: &SharedState,
+) -> Result<PreflightReport, String> {
     let inputs = &ctx.inputs;
     let fs_name = inputs.failover_service.name_any();
     let fs_ns = inputs.failover_service.namespace().unwrap_or_default();
@@ -1135,7 +1199,75 @@ async fn run_preflight(ctx: &DrillContext) -> Result<PreflightReport, String> {
         }
     }
     report.refusals.extend(unreadable);
+    // What breaking these deployments, as they are now, will do.
+    let mut live: BTreeMap<String, Vec<Deployment>> = BTreeMap::new();
+    for (d, dep) in targets {
+        live.entry(d.cluster).or_default().push(dep);
+    }
+    let assessment = assess_breaks(&ctx.clients, &ctx.plan, &live).await;
+    report.refusals.extend(assessment.refusals);
+    report.warnings.extend(assessment.warnings);
+    {
+        let mut s = lock(shared);
+        s.warnings = report.warnings.clone();
+        s.autoscaled = assessment.autoscaled.into_iter().collect();
+    }
     Ok(report)
+}
+
+/// The HorizontalPodAutoscalers of one namespace (autoscaling/v2).
+async fn list_hpas(
+    c: &ClusterClient,
+    namespace: &str,
+) -> Result<Vec<HorizontalPodAutoscaler>, ClusterError> {
+    let api: Api<HorizontalPodAutoscaler> = Api::namespaced(c.client.clone(), namespace);
+    api.list(&ListParams::default())
+        .await
+        .map(|l| l.items)
+        .map_err(|e| {
+            c.error(
+                &op::<HorizontalPodAutoscaler>("list", Some(namespace), None),
+                e,
+            )
+        })
+}
+
+/// [`workload::assess`] of the plan's targets in `deployments` (by SMH cluster name), with
+/// the HorizontalPodAutoscalers of their namespaces. HPAs that cannot be listed (no
+/// permission, an API server without autoscaling/v2) become a warning saying so.
+pub async fn assess_breaks(
+    clients: &Clients,
+    plan: &DrillPlan,
+    deployments: &BTreeMap<String, Vec<Deployment>>,
+) -> Assessment {
+    let mut places: Vec<(String, String)> = plan
+        .targets
+        .iter()
+        .map(|t| (t.deployment.cluster.clone(), t.deployment.namespace.clone()))
+        .collect();
+    places.sort();
+    places.dedup();
+    let lists = join_all(places.iter().map(|(cluster, ns)| async move {
+        let r = match clients.get(cluster) {
+            Ok(c) => list_hpas(c, ns).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        (cluster.clone(), ns.clone(), r)
+    }))
+    .await;
+    let mut hpas: BTreeMap<String, Vec<HorizontalPodAutoscaler>> = BTreeMap::new();
+    let mut unlisted = Vec::new();
+    for (cluster, ns, r) in lists {
+        match r {
+            Ok(items) => hpas.entry(cluster).or_default().extend(items),
+            Err(e) => unlisted.push(format!(
+                "could not list the HorizontalPodAutoscalers of namespace {ns} in cluster {cluster} ({e}): one that scales a deployment to break would not be reported"
+            )),
+        }
+    }
+    let mut a = workload::assess(plan, deployments, &hpas);
+    a.warnings.extend(unlisted);
+    a
 }
 
 async fn ready_endpoints(ctx: &DrillContext) -> Result<Vec<u32>, String> {
@@ -1249,8 +1381,14 @@ async fn save_plans(
                 );
                 break;
             }
-            let plan = restore::restore_plan(&dep, &d.cluster, &t.containers, &ctx.restore)
-                .map_err(|e| e.to_string())?;
+            let plan = restore::plan_for_mode(
+                ctx.plan.break_mode,
+                &dep,
+                &d.cluster,
+                &t.containers,
+                &ctx.restore,
+            )
+            .map_err(|e| e.to_string())?;
             let patch = restore::save_patch(&plan).map_err(|e| e.to_string())?;
             match patch_deployment(c, d, &patch, false).await {
                 Ok(saved) => {
@@ -1316,8 +1454,12 @@ async fn apply_break(
     first_error.map_or(Ok(()), Err)
 }
 
-/// Whether a broken container of `plan` still runs the drill's `sleep` in `dep`.
+/// Whether `dep` is still broken as `plan` broke it: a broken container still runs the
+/// drill's `sleep`, or (scale) the deployment still has 0 replicas where it had some.
 fn still_broken(plan: &RestorePlan, dep: &Deployment) -> bool {
+    if let Some(s) = &plan.scale {
+        return dep.spec.as_ref().and_then(|x| x.replicas) == Some(0) && s.replicas != Some(0);
+    }
     let list = restore::template_containers(dep);
     plan.broken_containers().any(|saved| {
         list.iter().any(|c| {
@@ -1401,12 +1543,12 @@ async fn wait_rollouts(
     id: u64,
     deps: &[DeploymentRef],
     restoring: bool,
-) -> Result<(), String> {
+) -> Result<(), WaitError> {
     let results = join_all(deps.iter().map(|d| {
         let min_generation = lock(shared).generations.get(d).copied();
         let client = ctx.clients.streaming(&d.cluster).cloned();
         async move {
-            let c = client.map_err(|e| e.to_string())?;
+            let c = client.map_err(|e| WaitError::Other(e.to_string()))?;
             wait_rollout(&c, d, min_generation, |state, counts| {
                 let _ = tx.send(Msg::Rollout(id, d.clone(), state.clone(), counts));
             })
@@ -1418,26 +1560,138 @@ async fn wait_rollouts(
         r?;
     }
     if restoring {
-        for (d, diffs) in restore_differences(ctx, shared).await? {
+        for (d, diffs) in restore_differences(ctx, shared)
+            .await
+            .map_err(WaitError::Other)?
+        {
             if !diffs.is_empty() {
-                return Err(format!(
+                return Err(WaitError::Other(format!(
                     "deployment {d} is not as saved after the restore: {}",
                     diffs.join("; ")
-                ));
+                )));
             }
         }
     }
     Ok(())
 }
 
+/// Why a rollout wait ended without the rollout completing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WaitError {
+    /// The deployment controller gave up (progress deadline exceeded).
+    #[error("{0}")]
+    Failed(String),
+    /// The deployment went away, the watch ended, a client was missing.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Watch the new pods of the deployments `deps` (by their selectors) while the command
+/// patch rolls out, and return why the break cannot take effect: a pod in
+/// [`PodBreakState::Failed`], or in [`PodBreakState::Stalled`] for longer than its
+/// target's ready timeout. Never returns otherwise (the caller races it against the
+/// rollout wait). Watch errors are retried with backoff: the watch is a safety net, and the
+/// rollout wait has its own deadline.
+async fn watch_break_pods(ctx: &DrillContext, deps: &[DeploymentRef]) -> String {
+    let watches = deps.iter().filter_map(|d| {
+        let target = ctx.plan.targets.iter().find(|t| &t.deployment == d)?;
+        let client = ctx.clients.streaming(&d.cluster).ok()?.clone();
+        let broken = target.containers.clone();
+        let bound = target.ready_timeout;
+        let d = d.clone();
+        Some(Box::pin(async move {
+            let why = watch_deployment_pods(&client, &d, &broken, bound).await;
+            format!("deployment {d}: {why}")
+        }))
+    });
+    let watches: Vec<_> = watches.collect();
+    if watches.is_empty() {
+        return futures::future::pending().await;
+    }
+    futures::future::select_all(watches).await.0
+}
+
+/// [`watch_break_pods`] for one deployment.
+async fn watch_deployment_pods(
+    c: &ClusterClient,
+    d: &DeploymentRef,
+    broken: &[String],
+    bound: Duration,
+) -> String {
+    let deployments: Api<Deployment> = Api::namespaced(c.client.clone(), &d.namespace);
+    // The selector, read until it can be (a transient error is retried).
+    let query = loop {
+        match deployments.get_opt(&d.name).await {
+            Ok(Some(dep)) => {
+                let sel = dep.spec.map(|s| s.selector).unwrap_or_default();
+                match crate::cluster::labels::selector_query(&sel) {
+                    Ok(q) => break q,
+                    // No usable selector: nothing to watch; the rollout wait decides.
+                    Err(_) => return futures::future::pending().await,
+                }
+            }
+            Ok(None) => return futures::future::pending().await,
+            Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
+        }
+    };
+    let pods: Api<Pod> = Api::namespaced(c.client.clone(), &d.namespace);
+    let cfg = watcher::Config::default().labels(&query);
+    let mut stream = watcher(pods, cfg).default_backoff().boxed();
+    let mut known: BTreeMap<String, Pod> = BTreeMap::new();
+    // Since when each pod has been stalled (by uid), as this process saw it.
+    let mut stalled: BTreeMap<String, Instant> = BTreeMap::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            item = stream.next() => match item {
+                Some(Ok(watcher::Event::Apply(p) | watcher::Event::InitApply(p))) => {
+                    let uid = p.metadata.uid.clone().unwrap_or_default();
+                    known.insert(uid, p);
+                }
+                Some(Ok(watcher::Event::Delete(p))) => {
+                    let uid = p.metadata.uid.clone().unwrap_or_default();
+                    known.remove(&uid);
+                    stalled.remove(&uid);
+                }
+                // A (re-)list begins: what it lists is all there is.
+                Some(Ok(watcher::Event::Init)) => known.clear(),
+                Some(Ok(watcher::Event::InitDone)) => {}
+                Some(Err(_)) => {}
+                None => return futures::future::pending().await,
+            },
+            _ = tick.tick() => {}
+        }
+        let now = Instant::now();
+        for (uid, p) in &known {
+            match workload::pod_break_state(p, broken) {
+                PodBreakState::Failed(why) => return why,
+                PodBreakState::Stalled { why, then } => {
+                    let since = *stalled.entry(uid.clone()).or_insert(now);
+                    if now.duration_since(since) >= bound {
+                        return format!(
+                            "{why}, for {} (the limit, from its probes or --break-ready-timeout); {then}",
+                            super::human(bound)
+                        );
+                    }
+                }
+                PodBreakState::Fine | PodBreakState::Other => {
+                    stalled.remove(uid);
+                }
+            }
+        }
+    }
+}
+
 /// Wait for one deployment's rollout to complete (see [`live::rollout_state`]), reporting
-/// each state seen. Watches the deployment; ends with an error when the controller gives up.
+/// each state seen. Watches the deployment; ends with [`WaitError::Failed`] when the
+/// controller gives up.
 pub async fn wait_rollout(
     c: &ClusterClient,
     d: &DeploymentRef,
     min_generation: Option<i64>,
     mut on_state: impl FnMut(&RolloutState, RolloutCounts),
-) -> Result<(), String> {
+) -> Result<(), WaitError> {
     let api: Api<Deployment> = Api::namespaced(c.client.clone(), &d.namespace);
     let cfg = watcher::Config::default().fields(&format!("metadata.name={}", d.name));
     let mut stream = watcher(api, cfg).default_backoff().boxed();
@@ -1449,12 +1703,16 @@ pub async fn wait_rollout(
                 on_state(&state, counts);
                 match state {
                     RolloutState::Complete => return Ok(()),
-                    RolloutState::Failed(m) => return Err(format!("deployment {d}: {m}")),
+                    RolloutState::Failed(m) => {
+                        return Err(WaitError::Failed(format!("deployment {d}: {m}")));
+                    }
                     RolloutState::Waiting(_) => {}
                 }
             }
             Ok(watcher::Event::Delete(_)) => {
-                return Err(format!("deployment {d} was deleted during the drill"));
+                return Err(WaitError::Other(format!(
+                    "deployment {d} was deleted during the drill"
+                )));
             }
             Ok(_) => {}
             Err(e) => {
@@ -1469,24 +1727,31 @@ pub async fn wait_rollout(
             }
         }
     }
-    Err(format!("the watch on deployment {d} ended"))
+    Err(WaitError::Other(format!(
+        "the watch on deployment {d} ended"
+    )))
 }
 
-/// Per deployment with a saved plan: how its live containers differ from the plan.
+/// Per deployment with a saved plan: how it differs from the plan now (an HPA's later
+/// change of a restored replica count excepted: [`restore::verify_restored_later`]).
 async fn restore_differences(
     ctx: &DrillContext,
     shared: &SharedState,
 ) -> Result<Vec<(DeploymentRef, Vec<String>)>, String> {
-    let saved: Vec<(DeploymentRef, RestorePlan)> = lock(shared)
-        .saved
-        .iter()
-        .map(|(d, s)| (d.clone(), s.plan.clone()))
-        .collect();
+    let (saved, autoscaled) = {
+        let s = lock(shared);
+        let saved: Vec<(DeploymentRef, RestorePlan)> = s
+            .saved
+            .iter()
+            .map(|(d, x)| (d.clone(), x.plan.clone()))
+            .collect();
+        (saved, s.autoscaled.clone())
+    };
     let mut out = Vec::new();
     for (d, plan) in saved {
         let diffs = match get_deployment(ctx, &d).await? {
             None => vec![format!("deployment {d} is gone")],
-            Some(dep) => restore::verify_restored(&plan, &dep)
+            Some(dep) => restore::verify_restored_later(&plan, &dep, autoscaled.contains(&d))
                 .err()
                 .unwrap_or_default(),
         };
@@ -1604,7 +1869,7 @@ pub async fn restore_plans(
         .await;
         out.rollout = match waited {
             Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(e),
+            Ok(Err(e)) => Some(e.to_string()),
             Err(_) => Some(format!(
                 "rollout not complete after {}: {last}",
                 super::human(rollout_timeout)

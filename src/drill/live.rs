@@ -221,13 +221,14 @@ fn host_matches(rule_host: &str, host: &str) -> Option<usize> {
 
 /// The DestinationRule a client in `client_namespace` uses for `host`, following Istio's
 /// lookup order: the client's namespace, then the namespace the host names
-/// (`NAME.NAMESPACE.svc...`), then the root namespace `root_namespace`, then any other; an
-/// exact host before a wildcard, the longest wildcard first.
+/// (`NAME.NAMESPACE.svc...`), then the mesh's root namespace (`meshConfig.rootNamespace`,
+/// as discovery found it for the client's cluster; `None` when the cluster has no mesh),
+/// then any other; an exact host before a wildcard, the longest wildcard first.
 pub fn destination_rule_for<'a>(
     rules: &'a [Value],
     host: &str,
     client_namespace: &str,
-    root_namespace: &str,
+    root_namespace: Option<&str>,
 ) -> Option<&'a Value> {
     let host = host.to_ascii_lowercase();
     let host_ns = host.split('.').nth(1).unwrap_or("").to_string();
@@ -241,7 +242,7 @@ pub fn destination_rule_for<'a>(
                 0
             } else if ns == host_ns {
                 1
-            } else if ns == root_namespace {
+            } else if Some(ns.as_str()) == root_namespace {
                 2
             } else {
                 3
@@ -484,19 +485,19 @@ mod tests {
             ),
             dr("other", "x", "*.svc.cluster.local", json!({})),
         ];
-        let r = destination_rule_for(&rules, host, "frontend", "istio-system").unwrap();
+        let r = destination_rule_for(&rules, host, "frontend", Some("istio-system")).unwrap();
         assert_eq!(
             name_of(r),
             "short",
             "the service's namespace before the root"
         );
-        let r = destination_rule_for(&rules, host, "istio-system", "istio-system").unwrap();
+        let r = destination_rule_for(&rules, host, "istio-system", Some("istio-system")).unwrap();
         assert_eq!(name_of(r), "root", "the client's namespace first");
         let r = destination_rule_for(
             &rules,
             "ratings.other.svc.cluster.local",
             "bookinfo",
-            "istio-system",
+            Some("istio-system"),
         )
         .unwrap();
         assert_eq!(name_of(r), "x", "wildcard");
@@ -505,7 +506,7 @@ mod tests {
                 &rules,
                 "reviews.bookinfo.svc.remote.global",
                 "bookinfo",
-                "istio-system"
+                Some("istio-system")
             )
             .is_none()
         );
@@ -514,6 +515,35 @@ mod tests {
             "reviews.bookinfo.svc.cluster.local"
         );
         assert_eq!(expand_host("a.b.global", "x"), "a.b.global");
+    }
+
+    #[test]
+    fn the_root_namespace_is_the_meshs() {
+        // A mesh whose meshConfig.rootNamespace is istio-config: its rule there outranks one in
+        // an unrelated namespace, and a rule in istio-system is just another namespace.
+        let host = "reviews.bookinfo.svc.remote-cluster.global";
+        let rules = vec![
+            dr("aaa", "unrelated", host, json!({"consecutive5xxErrors": 9})),
+            dr(
+                "istio-config",
+                "root",
+                host,
+                json!({"consecutive5xxErrors": 1}),
+            ),
+            dr(
+                "istio-system",
+                "old-root",
+                host,
+                json!({"consecutive5xxErrors": 5}),
+            ),
+        ];
+        let r = destination_rule_for(&rules, host, "frontend", Some("istio-config")).unwrap();
+        assert_eq!(name_of(r), "root");
+        let r = destination_rule_for(&rules, host, "frontend", Some("istio-system")).unwrap();
+        assert_eq!(name_of(r), "old-root");
+        // No mesh known: no root namespace; by namespace, then name.
+        let r = destination_rule_for(&rules, host, "frontend", None).unwrap();
+        assert_eq!(name_of(r), "unrelated");
     }
 
     #[test]

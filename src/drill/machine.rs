@@ -19,8 +19,8 @@
 //! - a failed `ApplyRestore` is retried ([`RESTORE_ATTEMPTS`] in all); when it keeps failing
 //!   the drill ends with [`Outcome::RestoreFailed`], naming `kubectl smh drill restore`;
 //! - after an error or an interrupt, failback is not verified (the restore is, by its
-//!   rollout); after a failed expectation (failover timeout, too many errors) it is, so the
-//!   report has both numbers.
+//!   rollout); after a failed expectation (failover timeout, too many errors, a break that
+//!   cannot take effect) it is, so the report has both numbers.
 //!
 //! Probing runs from the start (baseline probes are part of preflight) until `Finish`.
 
@@ -100,6 +100,10 @@ pub enum Event {
     Patched,
     /// The rollout asked for by `WaitRollout` completed.
     RolloutComplete,
+    /// While the break rolls out: it cannot take effect (the new pods cannot start, do not
+    /// become Ready in time, crash-loop, or the rollout exceeded its progress deadline). The
+    /// text says why. An expectation failure, not a cluster error.
+    BreakFailed(String),
     /// `ApplyRestore` done on every deployment that carried this drill's plan.
     Restored,
     /// One classified probe.
@@ -121,6 +125,7 @@ impl Event {
             Event::Saved => "Saved",
             Event::Patched => "Patched",
             Event::RolloutComplete => "RolloutComplete",
+            Event::BreakFailed(_) => "BreakFailed",
             Event::Restored => "Restored",
             Event::Probe(_) => "Probe",
             Event::Tick => "Tick",
@@ -147,7 +152,9 @@ pub enum Action {
     SaveRestorePlan,
     /// Patch every deployment with [`super::restore::break_patch`]; report `Patched`.
     ApplyBreak,
-    /// Wait until these deployments' rollouts complete; report `RolloutComplete`.
+    /// Wait until these deployments' rollouts complete; report `RolloutComplete`. During
+    /// the break rollout also watch the new pods, and report `BreakFailed` when the break
+    /// cannot take effect.
     WaitRollout(Vec<DeploymentRef>),
     /// For every deployment to break that carries a restore plan with this drill's id,
     /// read the plan from the live object and apply [`super::restore::restore_patch`];
@@ -581,6 +588,11 @@ impl Machine {
                 self.markers.break_rollout_complete = Some(self.now);
                 self.go(Phase::VerifyFailover, "break rollout complete");
                 self.failover_progress()
+            }
+            Event::BreakFailed(why) if self.phase == Phase::WaitBreakRollout => {
+                let text = format!("the break did not take effect: {why}");
+                self.expectation_abort = Some(text.clone());
+                self.go_restore(text)
             }
             Event::Probe(_) | Event::Tick => self.failover_progress(),
             other => self.abort_to_restore(other, self.phase.as_str()),
@@ -1194,6 +1206,42 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_break_that_cannot_take_effect_restores_and_fails() {
+        let mut r = run_to(Phase::WaitBreakRollout);
+        r.probes(500, Class::Primary);
+        r.send(Event::BreakFailed(
+            "deployment mgmt-cluster:bookinfo/reviews-v1: pod reviews-v1-abc: container reviews cannot run `sleep 20h`".into(),
+        ));
+        assert_eq!(r.m.phase(), Phase::Restore);
+        r.send(Event::Restored);
+        assert_eq!(r.m.phase(), Phase::WaitRestoreRollout);
+        r.send(Event::RolloutComplete);
+        // Failback is verified after a failed expectation.
+        assert_eq!(r.m.phase(), Phase::VerifyFailback);
+        r.probes(2_000, Class::Primary);
+        r.check_invariants();
+        let o = r.outcome();
+        assert_eq!(
+            o.exit_code(),
+            1,
+            "an expectation, not a cluster error: {o:?}"
+        );
+        assert!(
+            matches!(&o, Outcome::Failed { failures } if failures == &["the break did not take effect: deployment mgmt-cluster:bookinfo/reviews-v1: pod reviews-v1-abc: container reviews cannot run `sleep 20h`".to_string()]),
+            "{o:?}"
+        );
+        // Only while the break rolls out: later it is ignored (noted).
+        let mut r = run_to(Phase::VerifyFailover);
+        r.send(Event::BreakFailed("late".into()));
+        assert_eq!(r.m.phase(), Phase::VerifyFailover);
+        assert!(
+            r.m.notes()
+                .iter()
+                .any(|n| n.text == "ignored unexpected BreakFailed during verify failover")
+        );
     }
 
     #[test]

@@ -10,7 +10,9 @@
 //! 2. [`machine::Machine`] is the state machine. The executor feeds it
 //!    [`machine::Event`]s (with the time since the drill started) and performs the
 //!    [`machine::Action`]s it returns, until [`machine::Action::Finish`].
-//! 3. [`preflight::check`] turns observed facts into refusals; [`classify::Classifier`]
+//! 3. [`preflight::check`] turns observed facts into refusals, [`workload::assess`] judges
+//!    what breaking the deployments will do (probes, images, owners that may undo the
+//!    break); [`classify::Classifier`]
 //!    turns probe answers into [`Class`]es; [`restore`] builds the annotation and the patches;
 //!    [`report::DrillReport`] (built with [`measure`]) is what `-o json` prints and
 //!    `render::drill` draws.
@@ -30,6 +32,7 @@ pub mod plan;
 pub mod preflight;
 pub mod report;
 pub mod restore;
+pub mod workload;
 
 pub use classify::{Classification, Classifier, ClassifierSpec};
 pub use machine::{Action, Event, Machine, Outcome, Phase};
@@ -38,7 +41,8 @@ pub use outlier::OutlierSettings;
 pub use plan::{DrillOptions, DrillPlan, PlanError, PlanInput, WorkloadRef};
 pub use preflight::{PreflightFacts, PreflightReport};
 pub use report::DrillReport;
-pub use restore::{RestoreContext, RestoreError, RestorePlan};
+pub use restore::{BreakMode, RestoreContext, RestoreError, RestorePlan};
+pub use workload::Assessment;
 
 /// A deployment in a cluster. Displayed as `CLUSTER:NAMESPACE/NAME`, the syntax `--break`
 /// and `--probe-workload` accept.

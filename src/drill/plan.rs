@@ -19,6 +19,11 @@
 //!
 //! `--break` and `--probe-workload` take `[CLUSTER:][NAMESPACE/]DEPLOYMENT`; the cluster
 //! defaults to the primary's, the namespace to the primary's.
+//!
+//! `--break-mode` picks how the deployments break: the guide's command patch (default) or
+//! `scale` (replicas to 0). With the command patch, each deployment gets a bound on how long
+//! a new pod may run without becoming Ready before the drill stops
+//! ([`super::workload::ready_timeout`], or `--break-ready-timeout`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -33,8 +38,8 @@ use serde::Serialize;
 use super::classify::{Classifier, ClassifierSpec, ClassifyError};
 use super::outlier::{OutlierSettings, istio_defaults};
 use super::restore::{
-    RestoreContext, RestoreError, RestorePlan, break_patch, restore_patch, restore_plan,
-    save_patch, template_containers,
+    BreakMode, RestoreContext, RestoreError, RestorePlan, break_patch, plan_for_mode,
+    restore_patch, save_patch, template_containers,
 };
 use super::{DeploymentRef, secs};
 use crate::model::types::{ClusterObjectRef, FailoverService, ObjectRef};
@@ -161,6 +166,10 @@ pub struct DrillOptions {
     /// Probes per steadiness window.
     pub steady_window: Option<usize>,
     pub baseline_probes: Option<usize>,
+    /// `--break-mode`; `None`: the command patch, not chosen explicitly.
+    pub break_mode: Option<BreakMode>,
+    /// `--break-ready-timeout`: overrides every target's derived bound.
+    pub break_ready_timeout: Option<Duration>,
 }
 
 /// Where the executor must list deployments before building the plan.
@@ -184,6 +193,10 @@ pub struct BreakTarget {
     pub reason: String,
     /// `spec.replicas` (1 when unset).
     pub replicas: i32,
+    /// Command patch: how long a new pod's broken containers may run without being Ready
+    /// before the drill stops and restores (from their probes, or `--break-ready-timeout`).
+    #[serde(with = "secs")]
+    pub ready_timeout: Duration,
 }
 
 /// How to probe.
@@ -239,6 +252,11 @@ pub struct DrillPlan {
     pub port: u32,
     pub primary: ClusterObjectRef,
     pub secondaries: Vec<ClusterObjectRef>,
+    /// How the targets break.
+    pub break_mode: BreakMode,
+    /// `--break-mode` was given (with the command patch, preflight then warns about a
+    /// readiness probe instead of refusing).
+    pub break_mode_explicit: bool,
     pub targets: Vec<BreakTarget>,
     pub probe: ProbeSpec,
     pub classifier: ClassifierSpec,
@@ -308,7 +326,13 @@ impl DrillPlan {
             .map(|t| {
                 let dep = find(deployments, &t.deployment)
                     .ok_or_else(|| RestoreError::NotFound(t.deployment.to_string()))?;
-                let plan = restore_plan(dep, &t.deployment.cluster, &t.containers, ctx)?;
+                let plan = plan_for_mode(
+                    self.break_mode,
+                    dep,
+                    &t.deployment.cluster,
+                    &t.containers,
+                    ctx,
+                )?;
                 Ok(TargetPatches {
                     deployment: t.deployment.clone(),
                     save: save_patch(&plan)?,
@@ -549,18 +573,29 @@ pub fn build_plan(input: &PlanInput<'_>, opts: &DrillOptions) -> Result<DrillPla
     );
 
     // Which deployments to break.
+    if opts.break_ready_timeout.is_some_and(|d| d.is_zero()) {
+        return Err(PlanError::BadValue {
+            flag: "--break-ready-timeout",
+            value: "0".into(),
+            why: "must be more than 0",
+        });
+    }
     let mut targets: Vec<BreakTarget> = Vec::new();
     let make_target = |d: DeploymentRef, dep: &Deployment, reason: String| {
         let (containers, containers_reason) = serving_containers(dep, input.primary_service, port);
         if containers.is_empty() {
             return Err(PlanError::NoContainers(d));
         }
+        let ready_timeout = opts
+            .break_ready_timeout
+            .unwrap_or_else(|| super::workload::ready_timeout(dep, &containers));
         Ok(BreakTarget {
             deployment: d,
             containers,
             containers_reason,
             reason,
             replicas: dep.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+            ready_timeout,
         })
     };
     if opts.breaks.is_empty() {
@@ -762,6 +797,8 @@ pub fn build_plan(input: &PlanInput<'_>, opts: &DrillOptions) -> Result<DrillPla
         port,
         primary,
         secondaries,
+        break_mode: opts.break_mode.unwrap_or_default(),
+        break_mode_explicit: opts.break_mode.is_some(),
         targets,
         probe: ProbeSpec {
             workload,
@@ -1175,6 +1212,46 @@ pub(crate) mod tests {
         assert_eq!(
             err.to_string(),
             "deployment mgmt-cluster:bookinfo/reviews-v2 not found"
+        );
+    }
+
+    #[test]
+    fn break_mode_and_ready_timeout() {
+        let plan = plan_with(&DrillOptions::default()).unwrap();
+        assert_eq!(plan.break_mode, BreakMode::Command);
+        assert!(!plan.break_mode_explicit);
+        // No probes: the slack alone.
+        assert_eq!(
+            plan.targets[0].ready_timeout,
+            crate::drill::workload::READY_SLACK
+        );
+        let plan = plan_with(&DrillOptions {
+            break_mode: Some(BreakMode::Scale),
+            break_ready_timeout: Some(Duration::from_secs(42)),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(plan.break_mode, BreakMode::Scale);
+        assert!(plan.break_mode_explicit);
+        assert_eq!(plan.targets[1].ready_timeout, Duration::from_secs(42));
+        let v = serde_json::to_value(&plan).unwrap();
+        assert_eq!(v["breakMode"], "scale");
+        assert_eq!(v["targets"][0]["readyTimeout"], 42.0);
+        // The scale patches.
+        let p = plan
+            .patches(&bookinfo(), &crate::drill::restore::tests::ctx())
+            .unwrap();
+        assert_eq!(p[0].brk, serde_json::json!({"spec": {"replicas": 0}}));
+        assert_eq!(p[0].restore["spec"], serde_json::json!({"replicas": 1}));
+        assert_eq!(p[0].restore_plan.version, 2);
+        let err = plan_with(&DrillOptions {
+            break_ready_timeout: Some(Duration::ZERO),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--break-ready-timeout 0: must be more than 0"
         );
     }
 

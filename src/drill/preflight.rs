@@ -76,11 +76,14 @@ pub struct PreflightFacts<'a> {
     pub baseline: Option<(&'a [ProbeSample], &'a BaselineSpec)>,
 }
 
-/// Refusals (any one stops the drill) and notes (shown, not fatal).
+/// Refusals (any one stops the drill), warnings (what may go wrong, shown before the
+/// confirmation) and notes (shown, not fatal).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PreflightReport {
     pub refusals: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     pub notes: Vec<String>,
 }
 
@@ -538,6 +541,7 @@ mod tests {
                 name: "reviews-v1".into(),
             },
             resource_version: None,
+            scale: None,
             containers: vec![SavedContainer {
                 name: "reviews".into(),
                 command: None,

@@ -13,6 +13,7 @@ use super::machine::{Machine, Outcome, Phase};
 use super::measure::{self, ExpectationResult, Markers, Measurements, OutlierModel};
 use super::outlier::OutlierSettings;
 use super::plan::{BreakTarget, ProbeSpec, SteadySpec, service_label};
+use super::restore::BreakMode;
 use super::{Class, ProbeSample, secs};
 
 /// One line of the timeline.
@@ -43,6 +44,8 @@ pub struct DrillReport {
     /// `name.namespace @ cluster`.
     pub primary: String,
     pub secondaries: Vec<String>,
+    /// How the deployments were broken: `command` (the guide's patch) or `scale`.
+    pub break_mode: BreakMode,
     pub broken: Vec<BreakTarget>,
     pub probe: ProbeSpec,
     pub classification: Vec<String>,
@@ -125,6 +128,7 @@ impl DrillReport {
             outcome,
             primary: service_label(&plan.primary),
             secondaries: plan.secondaries.iter().map(service_label).collect(),
+            break_mode: plan.break_mode,
             broken: plan.targets.clone(),
             probe: plan.probe.clone(),
             classification: plan.classifier.describe(),

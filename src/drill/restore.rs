@@ -22,6 +22,12 @@
 //!   and `args` of the broken containers (`null` deletes a field that was absent, unlike the
 //!   guide's blind `remove /containers/0/command`, which breaks an image whose deployment
 //!   sets its own command) and removing the annotation, in one request.
+//!
+//! With `--break-mode scale` ([`BreakMode::Scale`]) the plan saves `spec.replicas` instead
+//! (`null` when the field was absent), the break sets it to 0 and the restore puts back the
+//! saved value. Such a plan is written as version 2 of the annotation, so that an older
+//! kubectl-smh, which knows only the command patch and would restore nothing of the replica
+//! count, refuses it instead of removing it.
 
 use std::collections::BTreeMap;
 
@@ -34,8 +40,32 @@ use super::DeploymentRef;
 use crate::consts::DRILL_RESTORE_ANNOTATION;
 use crate::model::types::ObjectRef;
 
-/// Version of the annotation's JSON layout.
+/// Version of the annotation's JSON layout for the command patch.
 pub const RESTORE_PLAN_VERSION: u32 = 1;
+/// Version of the annotation's JSON layout for `--break-mode scale` (adds `scale`).
+pub const RESTORE_PLAN_VERSION_SCALE: u32 = 2;
+
+/// How the drill breaks a deployment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BreakMode {
+    /// The guide's patch: the serving containers run `sleep 20h` (pods stay up, serve
+    /// nothing; only outlier detection notices).
+    #[default]
+    Command,
+    /// `spec.replicas: 0`: the pods go away (Envoy fails over because the primary has no
+    /// endpoints left); the restore puts back the saved replica count.
+    Scale,
+}
+
+impl BreakMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BreakMode::Command => "command",
+            BreakMode::Scale => "scale",
+        }
+    }
+}
 
 /// The command a broken container runs: it stays up (the pod stays Ready without a
 /// readiness probe, so only outlier detection can notice) and listens on nothing.
@@ -87,13 +117,60 @@ pub struct RestorePlan {
     /// The deployment's resourceVersion when the plan was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_version: Option<String>,
-    /// Every container of the pod template, in order.
+    /// `--break-mode scale`: the replica count to put back (absent for the command patch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<SavedScale>,
+    /// Every container of the pod template, in order (the command patch); empty with
+    /// `scale`, which changes no container.
     pub containers: Vec<SavedContainer>,
+}
+
+/// What `--break-mode scale` saves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SavedScale {
+    /// `spec.replicas` before the drill; `null`: the field was absent (the API server then
+    /// defaults it to 1).
+    pub replicas: Option<i32>,
 }
 
 impl RestorePlan {
     pub fn broken_containers(&self) -> impl Iterator<Item = &SavedContainer> {
         self.containers.iter().filter(|c| c.broken)
+    }
+
+    pub fn mode(&self) -> BreakMode {
+        if self.scale.is_some() {
+            BreakMode::Scale
+        } else {
+            BreakMode::Command
+        }
+    }
+
+    /// What the restore puts back, in words: `container reviews: command absent, args
+    /// absent` or `replicas 2`.
+    pub fn describe_saved(&self) -> String {
+        if let Some(s) = &self.scale {
+            return match s.replicas {
+                Some(n) => format!("replicas {n}"),
+                None => "replicas unset (the API server's default, 1)".to_string(),
+            };
+        }
+        let show = |v: &Option<Vec<String>>| match v {
+            None => "absent".to_string(),
+            Some(v) => serde_json::to_string(v).unwrap_or_default(),
+        };
+        self.broken_containers()
+            .map(|c| {
+                format!(
+                    "container {}: command {}, args {}",
+                    c.name,
+                    show(&c.command),
+                    show(&c.args)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 }
 
@@ -187,6 +264,7 @@ pub fn restore_plan(
             name: dep.metadata.name.clone().unwrap_or_default(),
         },
         resource_version: dep.metadata.resource_version.clone(),
+        scale: None,
         containers: list
             .iter()
             .map(|c| SavedContainer {
@@ -199,6 +277,54 @@ pub fn restore_plan(
     })
 }
 
+/// Build the restore plan for `--break-mode scale`: the deployment's `spec.replicas` as it
+/// is (absent stays absent). Refuses a deployment that already carries a restore plan, as
+/// [`restore_plan`] does.
+pub fn scale_restore_plan(
+    dep: &Deployment,
+    cluster: &str,
+    ctx: &RestoreContext,
+) -> Result<RestorePlan, RestoreError> {
+    if let Some(pending) = pending_restore(dep)? {
+        return Err(RestoreError::PendingRestore {
+            deployment: dep_name(dep),
+            drill_id: pending.drill_id,
+            started_at: pending.started_at,
+            failover_service: pending.failover_service.name,
+        });
+    }
+    Ok(RestorePlan {
+        version: RESTORE_PLAN_VERSION_SCALE,
+        drill_id: ctx.drill_id.clone(),
+        failover_service: ctx.failover_service.clone(),
+        started_at: ctx.started_at.clone(),
+        deployment: DeploymentRef {
+            cluster: cluster.to_string(),
+            namespace: dep.metadata.namespace.clone().unwrap_or_default(),
+            name: dep.metadata.name.clone().unwrap_or_default(),
+        },
+        resource_version: dep.metadata.resource_version.clone(),
+        scale: Some(SavedScale {
+            replicas: dep.spec.as_ref().and_then(|s| s.replicas),
+        }),
+        containers: Vec::new(),
+    })
+}
+
+/// The restore plan `mode` makes.
+pub fn plan_for_mode(
+    mode: BreakMode,
+    dep: &Deployment,
+    cluster: &str,
+    broken: &[String],
+    ctx: &RestoreContext,
+) -> Result<RestorePlan, RestoreError> {
+    match mode {
+        BreakMode::Command => restore_plan(dep, cluster, broken, ctx),
+        BreakMode::Scale => scale_restore_plan(dep, cluster, ctx),
+    }
+}
+
 /// The annotation value: the restore plan as compact JSON.
 pub fn restore_annotation(plan: &RestorePlan) -> Result<String, RestoreError> {
     Ok(serde_json::to_string(plan)?)
@@ -208,14 +334,29 @@ pub fn restore_annotation(plan: &RestorePlan) -> Result<String, RestoreError> {
 pub fn parse_restore_annotation(value: &str) -> Result<RestorePlan, RestoreError> {
     let plan: RestorePlan =
         serde_json::from_str(value).map_err(|e| RestoreError::BadAnnotation(e.to_string()))?;
-    if plan.version != RESTORE_PLAN_VERSION {
-        return Err(RestoreError::BadAnnotation(format!(
-            "version {} (this kubectl-smh reads version {RESTORE_PLAN_VERSION}; use the kubectl-smh that started the drill)",
-            plan.version
-        )));
-    }
-    if plan.containers.is_empty() {
-        return Err(RestoreError::BadAnnotation("no containers".into()));
+    match plan.version {
+        RESTORE_PLAN_VERSION => {
+            if plan.scale.is_some() {
+                return Err(RestoreError::BadAnnotation(format!(
+                    "version {RESTORE_PLAN_VERSION} with a saved replica count (scale plans are version {RESTORE_PLAN_VERSION_SCALE})"
+                )));
+            }
+            if plan.containers.is_empty() {
+                return Err(RestoreError::BadAnnotation("no containers".into()));
+            }
+        }
+        RESTORE_PLAN_VERSION_SCALE => {
+            if plan.scale.is_none() {
+                return Err(RestoreError::BadAnnotation(format!(
+                    "version {RESTORE_PLAN_VERSION_SCALE} without the saved replica count (scale)"
+                )));
+            }
+        }
+        v => {
+            return Err(RestoreError::BadAnnotation(format!(
+                "version {v} (this kubectl-smh reads versions {RESTORE_PLAN_VERSION} and {RESTORE_PLAN_VERSION_SCALE}; use the kubectl-smh that started the drill)"
+            )));
+        }
     }
     Ok(plan)
 }
@@ -308,8 +449,12 @@ fn template_patch(containers: Vec<Value>) -> Value {
 
 /// Strategic merge patch that breaks the plan's containers, as the guide does:
 /// `{"spec":{"template":{"spec":{"containers":[{"name":"reviews","command":["sleep","20h"]}]}}}}`,
-/// plus `"args": null` for a container that had args.
+/// plus `"args": null` for a container that had args. For a scale plan:
+/// `{"spec":{"replicas":0}}`.
 pub fn break_patch(plan: &RestorePlan) -> Value {
+    if plan.scale.is_some() {
+        return json!({"spec": {"replicas": 0}});
+    }
     template_patch(
         plan.broken_containers()
             .map(|c| {
@@ -324,8 +469,15 @@ pub fn break_patch(plan: &RestorePlan) -> Value {
 }
 
 /// Strategic merge patch that restores the broken containers' `command` and `args` exactly
-/// (`null` where they were absent) and removes the annotation.
+/// (`null` where they were absent), or for a scale plan the saved `spec.replicas`, and
+/// removes the annotation.
 pub fn restore_patch(plan: &RestorePlan) -> Value {
+    if let Some(s) = &plan.scale {
+        return json!({
+            "metadata": {"annotations": { DRILL_RESTORE_ANNOTATION: null }},
+            "spec": {"replicas": s.replicas},
+        });
+    }
     let mut patch = template_patch(
         plan.broken_containers()
             .map(|c| json!({"name": c.name, "command": c.command, "args": c.args}))
@@ -341,6 +493,10 @@ pub fn restore_patch(plan: &RestorePlan) -> Value {
 /// shapes [`break_patch`], [`restore_patch`] and [`save_patch`] produce.
 pub fn apply_patch_locally(dep: &Deployment, patch: &Value) -> Result<Deployment, RestoreError> {
     let mut out = dep.clone();
+    if let Some(r) = patch.pointer("/spec/replicas") {
+        let replicas = serde_json::from_value::<Option<i32>>(r.clone())?;
+        out.spec.get_or_insert_with(Default::default).replicas = replicas;
+    }
     if let Some(annotations) = patch
         .pointer("/metadata/annotations")
         .and_then(|v| v.as_object())
@@ -442,7 +598,7 @@ pub fn containers_equal(before: &[Container], after: &[Container]) -> Result<(),
 }
 
 /// Check that `dep` is back to what `plan` saved: the broken containers' `command` and `args`
-/// equal the saved ones and the annotation is gone.
+/// (or, for a scale plan, `spec.replicas`) equal the saved ones and the annotation is gone.
 pub fn verify_restored(plan: &RestorePlan, dep: &Deployment) -> Result<(), Vec<String>> {
     let mut diffs = Vec::new();
     if dep
@@ -454,6 +610,22 @@ pub fn verify_restored(plan: &RestorePlan, dep: &Deployment) -> Result<(), Vec<S
         diffs.push(format!(
             "annotation {DRILL_RESTORE_ANNOTATION} is still set"
         ));
+    }
+    if let Some(s) = &plan.scale {
+        let live = dep.spec.as_ref().and_then(|s| s.replicas);
+        // Absent before: the API server defaults the field to 1 when the patch removes it.
+        let ok = match s.replicas {
+            None => live.is_none() || live == Some(1),
+            Some(n) => live == Some(n),
+        };
+        if !ok {
+            let show = |v: Option<i32>| v.map_or("absent".to_string(), |n| n.to_string());
+            diffs.push(format!(
+                "spec.replicas: {} != saved {}",
+                show(live),
+                show(s.replicas)
+            ));
+        }
     }
     let list = template_containers(dep);
     for saved in plan.broken_containers() {
@@ -484,6 +656,29 @@ pub fn verify_restored(plan: &RestorePlan, dep: &Deployment) -> Result<(), Vec<S
         }
     }
     if diffs.is_empty() { Ok(()) } else { Err(diffs) }
+}
+
+/// [`verify_restored`] for a later look (after the restore rollout, at the end of the drill):
+/// when a HorizontalPodAutoscaler scales the deployment (`autoscaled`), the replica count of
+/// a scale plan is the HPA's to change once the restore put it back (the answer to the
+/// restore patch was checked exactly), so it is not compared again.
+pub fn verify_restored_later(
+    plan: &RestorePlan,
+    dep: &Deployment,
+    autoscaled: bool,
+) -> Result<(), Vec<String>> {
+    match verify_restored(plan, dep) {
+        Ok(()) => Ok(()),
+        Err(diffs) => {
+            let left: Vec<String> = diffs
+                .into_iter()
+                .filter(|d| {
+                    !(autoscaled && plan.scale.is_some() && d.starts_with("spec.replicas:"))
+                })
+                .collect();
+            if left.is_empty() { Ok(()) } else { Err(left) }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -882,6 +1077,160 @@ pub(crate) mod tests {
         assert_eq!(patch, restore_patch(&ours));
         assert_eq!(restore_patch_for(&saved, "another-id").unwrap(), None);
         assert_eq!(restore_patch_for(&dep, &ctx().drill_id).unwrap(), None);
+    }
+
+    fn with_replicas(replicas: Option<i32>) -> Deployment {
+        let mut dep = reviews_v1();
+        dep.spec.as_mut().unwrap().replicas = replicas;
+        dep
+    }
+
+    #[test]
+    fn scale_plan_saves_and_restores_the_exact_replica_count() {
+        let dep = with_replicas(Some(3));
+        let plan = scale_restore_plan(&dep, "mgmt-cluster", &ctx()).unwrap();
+        assert_eq!(plan.version, RESTORE_PLAN_VERSION_SCALE);
+        assert_eq!(plan.mode(), BreakMode::Scale);
+        assert_eq!(plan.scale, Some(SavedScale { replicas: Some(3) }));
+        assert!(plan.containers.is_empty());
+        let annotation = restore_annotation(&plan).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(&annotation).unwrap(),
+            json!({"version": 2, "drillId": "reviews-failover-20261127t101500z",
+                   "failoverService": {"name": "reviews-failover", "namespace": "service-mesh-hub"},
+                   "startedAt": "2026-11-27T10:15:00Z",
+                   "deployment": {"cluster": "mgmt-cluster", "namespace": "bookinfo", "name": "reviews-v1"},
+                   "resourceVersion": "1042",
+                   "scale": {"replicas": 3},
+                   "containers": []})
+        );
+        assert_eq!(break_patch(&plan), json!({"spec": {"replicas": 0}}));
+        assert_eq!(
+            restore_patch(&plan),
+            json!({"metadata": {"annotations": {DRILL_RESTORE_ANNOTATION: null}},
+                   "spec": {"replicas": 3}})
+        );
+        let saved = apply_patch_locally(&dep, &save_patch(&plan).unwrap()).unwrap();
+        let broken = apply_patch_locally(&saved, &break_patch(&plan)).unwrap();
+        assert_eq!(broken.spec.as_ref().unwrap().replicas, Some(0));
+        // `drill restore` after a crash reads the plan back from the live object.
+        let live_plan = pending_restore(&broken).unwrap().unwrap();
+        assert_eq!(live_plan, plan);
+        assert_eq!(
+            verify_restored(&live_plan, &broken).unwrap_err(),
+            vec![
+                format!("annotation {DRILL_RESTORE_ANNOTATION} is still set"),
+                "spec.replicas: 0 != saved 3".to_string()
+            ]
+        );
+        let restored = apply_patch_locally(&broken, &restore_patch(&live_plan)).unwrap();
+        assert_eq!(restored.spec.as_ref().unwrap().replicas, Some(3));
+        assert_eq!(verify_restored(&live_plan, &restored), Ok(()));
+        assert_eq!(restored.metadata.annotations, None);
+        // The template was never touched.
+        assert_eq!(
+            containers_equal(template_containers(&dep), template_containers(&restored)),
+            Ok(())
+        );
+        assert_eq!(live_plan.describe_saved(), "replicas 3");
+    }
+
+    #[test]
+    fn an_hpa_may_change_the_restored_replica_count_later() {
+        let dep = with_replicas(Some(2));
+        let plan = scale_restore_plan(&dep, "c", &ctx()).unwrap();
+        let rescaled = with_replicas(Some(3));
+        assert_eq!(
+            verify_restored_later(&plan, &rescaled, false).unwrap_err(),
+            vec!["spec.replicas: 3 != saved 2".to_string()]
+        );
+        assert_eq!(verify_restored_later(&plan, &rescaled, true), Ok(()));
+        // Anything else still counts, and so do command plans.
+        let mut annotated = rescaled.clone();
+        annotated.metadata.annotations = Some(BTreeMap::from([(
+            DRILL_RESTORE_ANNOTATION.to_string(),
+            "{}".to_string(),
+        )]));
+        assert_eq!(
+            verify_restored_later(&plan, &annotated, true)
+                .unwrap_err()
+                .len(),
+            1
+        );
+        let command = restore_plan(&dep, "c", &["reviews".into()], &ctx()).unwrap();
+        let broken = apply_patch_locally(&dep, &break_patch(&command)).unwrap();
+        assert!(verify_restored_later(&command, &broken, true).is_err());
+    }
+
+    #[test]
+    fn scale_plan_keeps_an_absent_replica_count_absent() {
+        let dep = with_replicas(None);
+        let plan = scale_restore_plan(&dep, "c", &ctx()).unwrap();
+        assert_eq!(plan.scale, Some(SavedScale { replicas: None }));
+        assert!(
+            restore_annotation(&plan)
+                .unwrap()
+                .contains(r#""scale":{"replicas":null}"#)
+        );
+        assert_eq!(
+            restore_patch(&plan)["spec"],
+            json!({"replicas": null}),
+            "null removes the field"
+        );
+        let broken = apply_patch_locally(
+            &apply_patch_locally(&dep, &save_patch(&plan).unwrap()).unwrap(),
+            &break_patch(&plan),
+        )
+        .unwrap();
+        let restored = apply_patch_locally(&broken, &restore_patch(&plan)).unwrap();
+        assert_eq!(restored.spec.as_ref().unwrap().replicas, None);
+        assert_eq!(verify_restored(&plan, &restored), Ok(()));
+        // What a real API server answers: the default, 1.
+        assert_eq!(verify_restored(&plan, &with_replicas(Some(1))), Ok(()));
+        assert_eq!(
+            verify_restored(&plan, &with_replicas(Some(0))).unwrap_err(),
+            vec!["spec.replicas: 0 != saved absent".to_string()]
+        );
+    }
+
+    #[test]
+    fn scale_plans_are_version_2_and_checked() {
+        let plan = scale_restore_plan(&with_replicas(Some(2)), "c", &ctx()).unwrap();
+        let mut v: Value = serde_json::to_value(&plan).unwrap();
+        v["version"] = json!(1);
+        let err = parse_restore_annotation(&v.to_string()).unwrap_err();
+        assert!(
+            err.to_string().contains("with a saved replica count"),
+            "{err}"
+        );
+        let mut v: Value = serde_json::to_value(&plan).unwrap();
+        v.as_object_mut().unwrap().remove("scale");
+        let err = parse_restore_annotation(&v.to_string()).unwrap_err();
+        assert!(
+            err.to_string().contains("without the saved replica count"),
+            "{err}"
+        );
+        let mut v: Value = serde_json::to_value(&plan).unwrap();
+        v["version"] = json!(3);
+        let err = parse_restore_annotation(&v.to_string()).unwrap_err();
+        assert!(err.to_string().contains("reads versions 1 and 2"), "{err}");
+        // A pending scale plan blocks a new plan of either kind.
+        let saved =
+            apply_patch_locally(&with_replicas(Some(2)), &save_patch(&plan).unwrap()).unwrap();
+        assert!(matches!(
+            scale_restore_plan(&saved, "c", &ctx()),
+            Err(RestoreError::PendingRestore { .. })
+        ));
+        assert!(matches!(
+            restore_plan(&saved, "c", &["reviews".into()], &ctx()),
+            Err(RestoreError::PendingRestore { .. })
+        ));
+        assert_eq!(
+            plan_for_mode(BreakMode::Scale, &with_replicas(Some(2)), "c", &[], &ctx())
+                .unwrap()
+                .mode(),
+            BreakMode::Scale
+        );
     }
 
     #[test]

@@ -9,7 +9,8 @@ use crate::drill::measure::{ExpectationResult, Verdict};
 use crate::drill::plan::{DrillPlan, TargetPatches, service_label};
 use crate::drill::preflight::PreflightReport;
 use crate::drill::report::DrillReport;
-use crate::drill::restore::{PendingRestores, restore_patch};
+use crate::drill::restore::{BreakMode, PendingRestores, restore_patch};
+use crate::drill::workload::Assessment;
 use crate::drill::{human, seconds};
 
 fn table() -> Table {
@@ -51,13 +52,19 @@ pub fn summary_table(r: &DrillReport) -> String {
         .broken
         .iter()
         .map(|b| {
+            let how = match r.break_mode {
+                BreakMode::Command => format!(
+                    "container{} {}",
+                    if b.containers.len() == 1 { "" } else { "s" },
+                    b.containers.join(", ")
+                ),
+                BreakMode::Scale => "scaled to 0".to_string(),
+            };
             format!(
-                "{} ({} replica{}; container{} {})",
+                "{} ({} replica{}; {how})",
                 b.deployment,
                 b.replicas,
                 if b.replicas == 1 { "" } else { "s" },
-                if b.containers.len() == 1 { "" } else { "s" },
-                b.containers.join(", ")
             )
         })
         .collect();
@@ -241,6 +248,9 @@ pub fn preflight(p: &PreflightReport) -> String {
             out.push_str(&format!("- {r}\n"));
         }
     }
+    for w in &p.warnings {
+        out.push_str(&format!("warning: {w}\n"));
+    }
     for n in &p.notes {
         out.push_str(&format!("note: {n}\n"));
     }
@@ -256,21 +266,24 @@ pub fn restore(pending: &PendingRestores, failover_service: &str, dry_run: bool)
         );
     }
     for p in &pending.plans {
-        let containers: Vec<String> = p
-            .broken_containers()
-            .map(|c| {
-                let show = |v: &Option<Vec<String>>| match v {
-                    None => "absent".to_string(),
-                    Some(v) => compact(&serde_json::json!(v)),
-                };
-                format!(
-                    "container {}: command {}, args {}",
-                    c.name,
-                    show(&c.command),
-                    show(&c.args)
-                )
-            })
-            .collect();
+        let containers: Vec<String> = if p.scale.is_some() {
+            vec![p.describe_saved()]
+        } else {
+            p.broken_containers()
+                .map(|c| {
+                    let show = |v: &Option<Vec<String>>| match v {
+                        None => "absent".to_string(),
+                        Some(v) => compact(&serde_json::json!(v)),
+                    };
+                    format!(
+                        "container {}: command {}, args {}",
+                        c.name,
+                        show(&c.command),
+                        show(&c.args)
+                    )
+                })
+                .collect()
+        };
         out.push_str(&format!(
             "{} {} (drill {}, started {}): {}\n",
             if dry_run { "would restore" } else { "restored" },
@@ -299,27 +312,38 @@ fn compact(v: &serde_json::Value) -> String {
 }
 
 /// `--dry-run`: the plan and, per deployment, the patches the drill would send.
-pub fn dry_run(plan: &DrillPlan, patches: &[TargetPatches]) -> String {
+/// One line per deployment to break: how, and why this one.
+pub fn break_line(plan: &DrillPlan, b: &crate::drill::plan::BreakTarget) -> String {
+    let replicas = format!(
+        "{} replica{}",
+        b.replicas,
+        if b.replicas == 1 { "" } else { "s" }
+    );
+    match plan.break_mode {
+        BreakMode::Command => format!(
+            "{} ({replicas}): container{} {} run `sleep 20h`\n  {}; {}; a new pod not Ready within {} stops the drill",
+            b.deployment,
+            if b.containers.len() == 1 { "" } else { "s" },
+            b.containers.join(", "),
+            b.reason,
+            b.containers_reason,
+            human(b.ready_timeout)
+        ),
+        BreakMode::Scale => format!(
+            "{} ({replicas}): scaled to 0, then back to exactly the saved count\n  {}",
+            b.deployment, b.reason
+        ),
+    }
+}
+
+/// The `--dry-run` text: the plan, what preflight says about the deployments to break
+/// (`assessment`), and the patches.
+pub fn dry_run(plan: &DrillPlan, patches: &[TargetPatches], assessment: &Assessment) -> String {
     let mut out = format!(
         "Drill plan for FailoverService {}/{} ({}:{})\n\n",
         plan.failover_service.namespace, plan.failover_service.name, plan.hostname, plan.port
     );
-    let broken: Vec<String> = plan
-        .targets
-        .iter()
-        .map(|b| {
-            format!(
-                "{} ({} replica{}): container{} {}\n  {}; {}",
-                b.deployment,
-                b.replicas,
-                if b.replicas == 1 { "" } else { "s" },
-                if b.containers.len() == 1 { "" } else { "s" },
-                b.containers.join(", "),
-                b.reason,
-                b.containers_reason
-            )
-        })
-        .collect();
+    let broken: Vec<String> = plan.targets.iter().map(|b| break_line(plan, b)).collect();
     let rows: Vec<(&str, String)> = vec![
         ("Primary", service_label(&plan.primary)),
         (
@@ -329,6 +353,17 @@ pub fn dry_run(plan: &DrillPlan, patches: &[TargetPatches]) -> String {
                 .map(service_label)
                 .collect::<Vec<_>>()
                 .join(", "),
+        ),
+        (
+            "Break mode",
+            match plan.break_mode {
+                BreakMode::Command => {
+                    "command: the guide's patch, the serving containers run `sleep 20h`".to_string()
+                }
+                BreakMode::Scale => {
+                    "scale: spec.replicas 0, the saved replica count put back".to_string()
+                }
+            },
         ),
         ("Break", broken.join("\n")),
         (
@@ -375,7 +410,30 @@ pub fn dry_run(plan: &DrillPlan, patches: &[TargetPatches]) -> String {
         t.add_row(vec![k.to_string(), v]);
     }
     out.push_str(&t.to_string());
-    out.push_str("\n\nSteps:\n");
+    if !assessment.refusals.is_empty() {
+        out.push_str("\n\nPreflight would refuse, as the deployments are now:\n");
+        for r in &assessment.refusals {
+            out.push_str(&format!("- {r}\n"));
+        }
+    }
+    if !assessment.warnings.is_empty() {
+        out.push_str(if assessment.refusals.is_empty() {
+            "\n\n"
+        } else {
+            "\n"
+        });
+        out.push_str("Warnings (also shown before the confirmation):\n");
+        for w in &assessment.warnings {
+            out.push_str(&format!("- {w}\n"));
+        }
+    }
+    out.push_str(
+        if assessment.refusals.is_empty() && assessment.warnings.is_empty() {
+            "\n\nSteps:\n"
+        } else {
+            "\nSteps:\n"
+        },
+    );
     out.push_str(
         "1. preflight: FailoverService ACCEPTED and in sync, outlier detection with maxEjectionPercent 100 on every backing service, ready endpoints, baseline answers from the primary; then ask for confirmation (unless --yes)\n",
     );
@@ -388,8 +446,12 @@ pub fn dry_run(plan: &DrillPlan, patches: &[TargetPatches]) -> String {
         out.push_str(&format!("   {}\n     {}\n", p.deployment, compact(&p.brk)));
     }
     out.push_str(&format!(
-        "4. wait for the rollouts, probe until failed over (at most {} after the break)\n",
-        human(plan.failover_timeout)
+        "4. wait for the rollouts, probe until failed over (at most {} after the break){}\n",
+        human(plan.failover_timeout),
+        match plan.break_mode {
+            BreakMode::Command => "; stop and restore at once if a new pod cannot start, crash-loops, or is not Ready within its limit",
+            BreakMode::Scale => "",
+        }
     ));
     out.push_str("5. restore exactly what was saved and remove the restore plan (strategic merge patch; also on error, failed expectation, Ctrl-C or SIGTERM):\n");
     for p in patches {
@@ -534,7 +596,7 @@ mod tests {
     fn dry_run_lists_plan_and_patches() {
         let p = plan();
         let patches = p.patches(&bookinfo(), &ctx()).unwrap();
-        let text = dry_run(&p, &patches);
+        let text = dry_run(&p, &patches, &Assessment::default());
         assert!(text.starts_with("Drill plan for FailoverService service-mesh-hub/reviews-failover (reviews-failover.bookinfo.global:9080)"));
         assert!(text.contains(r#"{"spec":{"template":{"spec":{"containers":[{"command":["sleep","20h"],"name":"reviews"}]}}}}"#), "{text}");
         assert!(text.contains(r#"{"metadata":{"annotations":{"drill.kubectl-smh.io/restore":null}},"spec":{"template":{"spec":{"containers":[{"args":null,"command":null,"name":"reviews"}]}}}}"#), "{text}");
@@ -542,6 +604,55 @@ mod tests {
         assert!(text.contains("GET /productpage through a port-forward to mgmt-cluster:bookinfo/productpage-v1 port 9080, 10/s, timeout 5.0s"));
         assert!(text.contains("failed requests during failover: at most 5"));
         assert!(text.ends_with("Nothing was changed (--dry-run).\n"));
+    }
+
+    #[test]
+    fn dry_run_of_the_scale_break_with_warnings_and_refusals() {
+        use crate::drill::plan::tests::{mk_fs, mk_service};
+        use crate::drill::plan::{DrillOptions, PlanInput, build_plan};
+        let (fs, svc, deps) = (mk_fs(), mk_service(), bookinfo());
+        let input = PlanInput {
+            failover_service: &fs,
+            primary_service: &svc,
+            deployments: &deps,
+            primary_outlier: None,
+        };
+        let p = build_plan(
+            &input,
+            &DrillOptions {
+                break_mode: Some(BreakMode::Scale),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        let patches = p.patches(&deps, &ctx()).unwrap();
+        let a = Assessment {
+            refusals: vec!["r1".into()],
+            warnings: vec!["w1".into(), "w2".into()],
+            autoscaled: vec![],
+        };
+        let text = dry_run(&p, &patches, &a);
+        assert!(
+            text.contains("scale: spec.replicas 0, the saved replica count put back"),
+            "{text}"
+        );
+        assert!(text.contains("mgmt-cluster:bookinfo/reviews-v1 (1 replica): scaled to 0, then back to exactly the saved count"), "{text}");
+        assert!(text.contains("\n\nPreflight would refuse, as the deployments are now:\n- r1\n\nWarnings (also shown before the confirmation):\n- w1\n- w2\n\nSteps:\n"), "{text}");
+        assert!(text.contains(r#"{"spec":{"replicas":0}}"#), "{text}");
+        assert!(!text.contains("sleep"), "{text}");
+        // The command patch names its limit.
+        let c = plan();
+        let text = dry_run(
+            &c,
+            &c.patches(&bookinfo(), &ctx()).unwrap(),
+            &Assessment::default(),
+        );
+        assert!(text.contains("container reviews run `sleep 20h`"), "{text}");
+        assert!(
+            text.contains("a new pod not Ready within 5.0s stops the drill"),
+            "{text}"
+        );
+        assert!(text.contains("stop and restore at once if a new pod cannot start, crash-loops, or is not Ready within its limit"), "{text}");
     }
 
     #[test]
@@ -563,12 +674,36 @@ mod tests {
             ),
             "nothing to restore: no deployment carries a restore plan of FailoverService service-mesh-hub/reviews-failover\n"
         );
+        // A scale plan says the replica count it puts back.
+        let dep = crate::drill::restore::tests::mk_deployment(
+            "bookinfo",
+            "reviews-v1",
+            &[("app", "reviews")],
+            vec![crate::drill::restore::tests::mk_container(
+                "reviews", None, None,
+            )],
+        );
+        let scale =
+            crate::drill::restore::scale_restore_plan(&dep, "mgmt-cluster", &ctx()).unwrap();
+        let text = restore(
+            &PendingRestores {
+                plans: vec![scale],
+                unreadable: vec![],
+            },
+            "service-mesh-hub/reviews-failover",
+            false,
+        );
+        assert_eq!(
+            text,
+            "restored mgmt-cluster:bookinfo/reviews-v1 (drill reviews-failover-20261127t101500z, started 2026-11-27T10:15:00Z): replicas 1\n"
+        );
     }
 
     #[test]
     fn preflight_text() {
         let ok = PreflightReport {
             refusals: vec![],
+            warnings: vec![],
             notes: vec!["baseline: 20 of the last 20 answers came from the primary".into()],
         };
         assert_eq!(
@@ -577,11 +712,21 @@ mod tests {
         );
         let bad = PreflightReport {
             refusals: vec!["a".into(), "b".into()],
+            warnings: vec![],
             notes: vec![],
         };
         assert_eq!(
             preflight(&bad),
             "preflight: refused (2 problems), nothing was changed:\n- a\n- b\n"
+        );
+        let warned = PreflightReport {
+            refusals: vec![],
+            warnings: vec!["HorizontalPodAutoscaler bookinfo/reviews-v1 scales it".into()],
+            notes: vec!["n".into()],
+        };
+        assert_eq!(
+            preflight(&warned),
+            "preflight: passed\nwarning: HorizontalPodAutoscaler bookinfo/reviews-v1 scales it\nnote: n\n"
         );
     }
 }

@@ -224,6 +224,17 @@ const BUILTINS: &[BuiltinDef] = &[
         scale: true,
     },
     BuiltinDef {
+        group: "autoscaling",
+        version: "v2",
+        plural: "horizontalpodautoscalers",
+        kind: "HorizontalPodAutoscaler",
+        short: &["hpa"],
+        categories: &["all"],
+        namespaced: true,
+        status: true,
+        scale: false,
+    },
+    BuiltinDef {
         group: "apiextensions.k8s.io",
         version: "v1",
         plural: "customresourcedefinitions",

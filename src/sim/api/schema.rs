@@ -448,6 +448,14 @@ pub fn builtin_schema(group: &str, version: &str, kind: &str) -> Option<Value> {
                 ("count", integer()),
             ],
         ),
+        ("autoscaling", "HorizontalPodAutoscaler") => kind_schema(
+            group,
+            version,
+            kind,
+            Some(preserve()),
+            Some(preserve()),
+            &[],
+        ),
         ("apps", "Deployment") => kind_schema(
             group,
             version,

@@ -5,7 +5,15 @@
 //! turns `Running` with every container started and, unless a container has a readiness
 //! probe, `Ready`. A container with an `httpGet` or `tcpSocket` readiness probe is ready
 //! only while something listens on the probed port of the pod (checked about every 200 ms).
-//! Liveness probes, restarts, init containers and termination grace are not modelled.
+//!
+//! A container whose `command` the image cannot run (a shell tool such as `sleep` in a
+//! distroless image: [`crate::sim::world::workload::missing_executable`]) fails to start as
+//! with containerd: `waiting: RunContainerError` at the first attempt, then
+//! `waiting: CrashLoopBackOff` ("back-off 10s restarting failed container=..."), with
+//! `lastState.terminated` reason `StartError`, exit code 128 and runc's message
+//! ("exec: \"sleep\": executable file not found in $PATH"); the kubelet retries after 10 s,
+//! then 20 s, 40 s, ... up to 5 minutes, counting `restartCount`. Liveness probes, restarts
+//! of containers that ran, init containers and termination grace are not modelled.
 
 use std::time::Duration;
 
@@ -18,6 +26,25 @@ use crate::sim::store::Store;
 use crate::sim::world::obj::{self, container_port_by_name, is_deleting, now_rfc3339, str_at};
 
 const PROBE_PERIOD: Duration = Duration::from_millis(200);
+/// How long a failed start shows as `RunContainerError` before `CrashLoopBackOff`.
+const RUN_ERROR_SHOWN: Duration = Duration::from_secs(1);
+/// The kubelet's crash-loop back-off: 10 s, doubling, at most 5 minutes.
+const BACKOFF_INITIAL: Duration = Duration::from_secs(10);
+const BACKOFF_MAX: Duration = Duration::from_secs(300);
+
+/// Start attempts of a container that cannot start, `elapsed` after the first: how many so
+/// far (at least 1), when the next is due (after the first), and the current back-off.
+pub(super) fn start_attempts(elapsed: Duration) -> (u32, Duration, Duration) {
+    let mut attempts = 1;
+    let mut at = Duration::ZERO;
+    let mut backoff = BACKOFF_INITIAL;
+    while at + backoff <= elapsed {
+        at += backoff;
+        attempts += 1;
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+    }
+    (attempts, at + backoff, backoff)
+}
 
 fn containers(pod: &Value) -> Vec<Value> {
     pod.pointer("/spec/containers")
@@ -135,6 +162,65 @@ pub(super) fn sync(
         for c in &specs {
             let cname = str_at(c, "/name");
             let image = str_at(c, "/image");
+            let old = pod
+                .pointer("/status/containerStatuses")
+                .and_then(Value::as_array)
+                .and_then(|cs| cs.iter().find(|s| str_at(s, "/name") == cname));
+            if running && let Some(exe) = crate::sim::world::workload::missing_executable(c) {
+                let (attempts, next, backoff) = start_attempts(now - ready_at);
+                if now - ready_at < RUN_ERROR_SHOWN {
+                    wake(ready_at + RUN_ERROR_SHOWN);
+                } else {
+                    wake(ready_at + next);
+                }
+                let message = format!(
+                    "failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: \"{exe}\": executable file not found in $PATH: unknown"
+                );
+                let restarts = attempts - 1;
+                // The finish time of the last attempt: kept while no new attempt was made.
+                let finished = old
+                    .filter(|o| {
+                        o.pointer("/restartCount").and_then(Value::as_u64)
+                            == Some(u64::from(restarts))
+                    })
+                    .and_then(|o| o.pointer("/lastState/terminated/finishedAt"))
+                    .and_then(Value::as_str)
+                    .map_or_else(|| stamp.clone(), str::to_string);
+                let waiting = if now - ready_at < RUN_ERROR_SHOWN {
+                    json!({"reason": "RunContainerError", "message": message})
+                } else {
+                    json!({"reason": "CrashLoopBackOff", "message": format!(
+                        "back-off {}s restarting failed container={cname} pod={}_{}({uid})",
+                        backoff.as_secs(),
+                        obj::name(pod),
+                        obj::namespace(pod)
+                    )})
+                };
+                let id = format!(
+                    "containerd://{}",
+                    hex_id(&format!("{uid}/{cname}/{restarts}"))
+                );
+                unready.push(cname.to_string());
+                statuses.push(json!({
+                    "name": cname,
+                    "image": image,
+                    "imageID": format!("{}@sha256:{}", image.split(':').next().unwrap_or(image), hex_id(image)),
+                    "containerID": id,
+                    "ready": false,
+                    "restartCount": restarts,
+                    "started": false,
+                    "state": {"waiting": waiting},
+                    "lastState": {"terminated": {
+                        "exitCode": 128,
+                        "reason": "StartError",
+                        "message": message,
+                        "startedAt": "1970-01-01T00:00:00Z",
+                        "finishedAt": finished,
+                        "containerID": id,
+                    }},
+                }));
+                continue;
+            }
             let ready = running
                 && match probe_port(pod, c) {
                     None => true,
@@ -146,10 +232,6 @@ pub(super) fn sync(
             if !ready {
                 unready.push(cname.to_string());
             }
-            let old = pod
-                .pointer("/status/containerStatuses")
-                .and_then(Value::as_array)
-                .and_then(|cs| cs.iter().find(|s| str_at(s, "/name") == cname));
             let started_at = old
                 .and_then(|o| o.pointer("/state/running/startedAt"))
                 .and_then(Value::as_str)

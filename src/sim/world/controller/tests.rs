@@ -387,3 +387,90 @@ fn every_namespace_gets_a_default_service_account() {
             .is_some()
     );
 }
+
+#[test]
+fn sleep_in_a_distroless_image_fails_to_start_and_crash_loops() {
+    let mut h = Harness::new();
+    let mut d = deployment("reviews-v1", 1);
+    let c = &mut d["spec"]["template"]["spec"]["containers"][0];
+    c["image"] = json!("docker.io/istio/examples-bookinfo-reviews-v1:1.16.2-distroless");
+    c["command"] = json!(["sleep", "20h"]);
+    h.store.create(&obj::deployments(), d).unwrap();
+    h.settle(Duration::ZERO);
+    h.settle(DELAY);
+    let status = |h: &Harness| h.list(&obj::pods())[0]["status"].clone();
+    let s = status(&h);
+    assert_eq!(s["phase"], "Running");
+    let cs = &s["containerStatuses"][0];
+    assert_eq!(cs["ready"], false);
+    assert_eq!(cs["started"], false);
+    assert_eq!(cs["restartCount"], 0);
+    assert_eq!(cs["state"]["waiting"]["reason"], "RunContainerError");
+    let last = &cs["lastState"]["terminated"];
+    assert_eq!(last["reason"], "StartError");
+    assert_eq!(last["exitCode"], 128);
+    assert!(
+        last["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("exec: \"sleep\": executable file not found in $PATH: unknown"),
+        "{last}"
+    );
+    assert!(!obj::pod_ready(&h.list(&obj::pods())[0]));
+    // Then back-off: CrashLoopBackOff, a new attempt after 10 s, then 20 s.
+    h.settle(DELAY + Duration::from_secs(2));
+    let cs = status(&h)["containerStatuses"][0].clone();
+    assert_eq!(cs["state"]["waiting"]["reason"], "CrashLoopBackOff");
+    assert!(
+        cs["state"]["waiting"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("back-off 10s restarting failed container=reviews pod=reviews-v1-"),
+        "{cs}"
+    );
+    h.settle(DELAY + Duration::from_secs(11));
+    let cs = status(&h)["containerStatuses"][0].clone();
+    assert_eq!(cs["restartCount"], 1);
+    assert!(
+        cs["state"]["waiting"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("back-off 20s"),
+        "{cs}"
+    );
+    // The rollout never completes; the old image without the command is fine.
+    assert!(!rollout_done(&h.deployment("reviews-v1")));
+    assert_eq!(super::kubelet::start_attempts(Duration::from_secs(29)).0, 2);
+    assert_eq!(super::kubelet::start_attempts(Duration::from_secs(30)).0, 3);
+    assert_eq!(
+        super::kubelet::start_attempts(Duration::from_secs(10_000)).2,
+        Duration::from_secs(300),
+        "capped at 5 minutes"
+    );
+}
+
+#[test]
+fn sleep_in_other_images_runs() {
+    let mut h = Harness::new();
+    let mut d = deployment("reviews-v1", 1);
+    let c = &mut d["spec"]["template"]["spec"]["containers"][0];
+    c["command"] = json!(["sleep", "20h"]);
+    h.store.create(&obj::deployments(), d).unwrap();
+    h.settle(Duration::ZERO);
+    h.settle(DELAY);
+    let pod = h.list(&obj::pods()).remove(0);
+    assert!(obj::pod_ready(&pod));
+    assert!(pod["status"]["containerStatuses"][0]["state"]["running"].is_object());
+    for (image, cmd, missing) in [
+        ("gcr.io/distroless/static:nonroot", "/bin/sh", true),
+        ("gcr.io/distroless/base:debug", "sleep", false),
+        ("gcr.io/distroless/static:nonroot", "/app/server", false),
+    ] {
+        let c = json!({"name": "x", "image": image, "command": [cmd]});
+        assert_eq!(
+            crate::sim::world::workload::missing_executable(&c).is_some(),
+            missing,
+            "{image} {cmd}"
+        );
+    }
+}

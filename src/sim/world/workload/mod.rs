@@ -25,6 +25,34 @@ use crate::sim::world::mesh::sidecar::{Clock, Direct, Outbound, Sidecar};
 use crate::sim::world::obj::{self, is_deleting, labels, name, namespace, str_at};
 use bookinfo::{AppContext, app_for, handler};
 
+/// Shell tools the simulated images carry, except distroless ones.
+const SHELL_TOOLS: &[&str] = &[
+    "sleep", "sh", "bash", "ash", "dash", "busybox", "cat", "echo", "env", "ls", "tail", "true",
+    "false", "timeout",
+];
+
+/// The image catalogue's answer to "can this container's `command` start?": `Some(exe)`
+/// when it names a shell tool (`sleep`, `sh`, ...) and the image is distroless (its
+/// reference says `distroless`, except `debug` variants, which add busybox): such an image
+/// holds its application and nothing else. Every other image of the simulated clusters
+/// (bookinfo's, Istio's, any unknown one) runs any command.
+pub fn missing_executable(container: &Value) -> Option<String> {
+    let exe = container
+        .get("command")
+        .and_then(Value::as_array)?
+        .first()?
+        .as_str()?;
+    let image = str_at(container, "/image").to_ascii_lowercase();
+    let tag = image
+        .rsplit('/')
+        .next()
+        .and_then(|last| last.split_once(':'))
+        .map_or("", |(_, t)| t);
+    let distroless = image.contains("distroless") && !tag.contains("debug");
+    let base = exe.rsplit('/').next().unwrap_or(exe);
+    (distroless && SHELL_TOOLS.contains(&base)).then(|| exe.to_string())
+}
+
 /// Whether a pod carries an injected Istio sidecar: an `istio-proxy` container and the
 /// `sidecar.istio.io/status` annotation (gateways run `istio-proxy` without it).
 pub fn has_sidecar(pod: &Value) -> bool {
