@@ -506,9 +506,9 @@ fn seed_remote_secrets(s: &mut Seeder, opts: &WorldOptions) -> Result<(), StoreE
     for peer in &opts.peers {
         use super::mesh::inputs::{CLUSTER_ANNOTATION, MULTICLUSTER_LABEL, REMOTE_SECRET_PREFIX};
         let kubeconfig = format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: {p}\n  cluster:\n    server: https://{node}:6443\ncontexts:\n- name: {p}\n  context:\n    cluster: {p}\n    user: {p}\ncurrent-context: {p}\nusers:\n- name: {p}\n  user: {{}}\n",
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: {p}\n  cluster:\n    server: https://{node}-control-plane:6443\ncontexts:\n- name: {p}\n  context:\n    cluster: {p}\n    user: {p}\ncurrent-context: {p}\nusers:\n- name: {p}\n  user: {{}}\n",
             p = peer.cluster_id,
-            node = format!("{}-control-plane", peer.name)
+            node = peer.name
         );
         let mut data = BTreeMap::new();
         data.insert(peer.cluster_id.clone(), base64(kubeconfig.as_bytes()));
