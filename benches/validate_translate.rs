@@ -88,6 +88,7 @@ fn topology() -> Topology {
             version: "1.24.2".into(),
             root_namespace: "istio-system".into(),
             mode: Default::default(),
+            cluster_id: None,
         }),
         services: (0..N)
             .map(|i| Service {

@@ -63,7 +63,14 @@ async fn demo_up_serves_until_sigterm_and_cleans_up() {
     let kc_path = dir.path().join("demo.kubeconfig");
     let mut child = demo_up(
         &kc_path,
-        &["--latency", "remote-cluster=20ms", "--rollout-delay", "1s"],
+        &[
+            "--latency",
+            "remote-cluster=20ms",
+            "--rollout-delay",
+            "1s",
+            "--istio-cluster-id",
+            "remote-cluster=east-2",
+        ],
     );
     wait_for(&kc_path, &mut child);
 
@@ -96,6 +103,15 @@ async fn demo_up_serves_until_sigterm_and_cleans_up() {
     );
     assert!(stdout.contains("export KUBECONFIG="), "{stdout}");
     assert!(stdout.contains("faults: latency 20ms"), "{stdout}");
+    // istiod's CLUSTER_ID: the demo's default for mgmt-cluster, the flag's for the other.
+    assert!(
+        stdout.contains("Istio cluster ID: cluster1 (istiod's CLUSTER_ID)"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Istio cluster ID: east-2 (istiod's CLUSTER_ID)"),
+        "{stdout}"
+    );
     assert!(!kc_path.exists(), "the kubeconfig is removed on exit");
 }
 
@@ -165,6 +181,14 @@ fn demo_up_rejects_bad_fault_flags() {
         (
             vec!["--unreachable", "remote-cluster=sometimes"],
             "expected hang or close",
+        ),
+        (
+            vec!["--istio-cluster-id", "mgmt-cluster=-east"],
+            "--istio-cluster-id mgmt-cluster=-east: \"-east\" is not a valid Istio cluster ID",
+        ),
+        (
+            vec!["--istio-cluster-id", "nope=east"],
+            "unknown cluster \"nope\"",
         ),
         (
             vec!["--istio-mode", "multi-primary"],

@@ -50,15 +50,22 @@ impl Demo {
     }
 
     async fn start_observed(rollout_delay: Duration, sidecars: &WorldSidecars) -> Demo {
+        Self::start_with(MultiClusterMode::Global, rollout_delay, sidecars).await
+    }
+
+    /// The demo clusters in `mode`, with the demo's Istio cluster IDs (cluster1 and
+    /// cluster2, not the SMH cluster names).
+    async fn start_with(
+        mode: MultiClusterMode,
+        rollout_delay: Duration,
+        sidecars: &WorldSidecars,
+    ) -> Demo {
         let mut opts = FleetOptions::demo();
         for c in opts.clusters.iter_mut() {
             c.rollout_delay = rollout_delay;
         }
-        opts.hooks.push(bookinfo_world_observed(
-            MultiClusterMode::Global,
-            "1.24.2",
-            sidecars,
-        ));
+        opts.hooks
+            .push(bookinfo_world_observed(mode, "1.24.2", sidecars));
         let fleet = SimFleet::start(opts).await.expect("demo clusters start");
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("kubeconfig");
@@ -354,6 +361,51 @@ async fn a_full_drill_passes_and_restores_exactly() {
         .unwrap_or_else(|| panic!("no live failed-over line: {}", run.show()));
     assert_eq!(live, format!("{first_fo:.3}"), "{}", run.show());
 
+    demo.wait_settled().await;
+    assert_restored(&before, &demo.snapshot().await);
+    demo.fleet.shutdown().await;
+}
+
+/// Multi-primary mode with Istio cluster IDs that differ from the SMH cluster names (the
+/// demo's cluster1 and cluster2): apply discovers the IDs, the subsets select them, and the
+/// drill fails over to the remote cluster and restores exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multi_primary_drill_with_istio_cluster_ids_passes_and_restores() {
+    let demo = Demo::start_with(
+        MultiClusterMode::MultiPrimary,
+        Duration::from_millis(300),
+        &WorldSidecars::default(),
+    )
+    .await;
+    demo.configure_guide().await;
+    let ar = ApiResource::from_gvk_with_plural(
+        &kube::core::GroupVersionKind::gvk("networking.istio.io", "v1alpha3", "DestinationRule"),
+        "destinationrules",
+    );
+    let drs: Api<DynamicObject> =
+        Api::namespaced_with(demo.client("mgmt-cluster"), "bookinfo", &ar);
+    let dr = drs.get("reviews").await.unwrap();
+    assert_eq!(
+        dr.data["spec"]["subsets"],
+        json!([
+            {"name": "cluster-mgmt-cluster", "labels": {"topology.istio.io/cluster": "cluster1"}},
+            {"name": "cluster-remote-cluster", "labels": {"topology.istio.io/cluster": "cluster2"}},
+        ])
+    );
+    let before = demo.snapshot().await;
+    let run = demo.run(&drill_args(&["-o", "json"])).await;
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    let report: Value = serde_json::from_str(&run.stdout).expect("JSON report");
+    assert_eq!(report["result"], "passed", "{}", run.show());
+    let periods: BTreeMap<String, Value> = report["measurements"]["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["period"].as_str().unwrap().to_string(), p.clone()))
+        .collect();
+    let failed_over = periods["breaking"]["failedOver"].as_u64().unwrap()
+        + periods["failed-over"]["failedOver"].as_u64().unwrap();
+    assert!(failed_over >= 10, "{}", run.show());
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
     demo.fleet.shutdown().await;
@@ -704,9 +756,29 @@ async fn a_container_with_its_own_command_and_args_gets_them_back() {
 
 #[test]
 fn demo_guide_runs_to_completion() {
+    demo_guide_in(&[]);
+}
+
+/// The guide in multi-primary mode, whose istiods have cluster IDs (cluster1, cluster2) that
+/// differ from the SMH cluster names: apply, describe and the drill all work on them.
+#[test]
+fn demo_guide_runs_to_completion_in_multi_primary_mode() {
+    let stdout = demo_guide_in(&["--mode", "multi-primary"]);
+    assert!(
+        stdout.contains(
+            "Istio cluster IDs (istiod's CLUSTER_ID, what the subsets select): mgmt-cluster cluster1, remote-cluster cluster2"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("mesh mode: multi-primary"), "{stdout}");
+}
+
+/// Runs `demo guide` with `extra` flags, checks every step and that it passed; returns stdout.
+fn demo_guide_in(extra: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(assert_cmd::cargo::cargo_bin!("kubectl-smh"))
         .args(["demo", "guide", "--rollout-delay", "100ms"])
+        .args(extra)
         // Neither a developer's kubeconfig nor registry may play a part.
         .env("KUBECONFIG", dir.path().join("nonexistent"))
         .env("KUBECTL_SMH_CONFIG", dir.path().join("config.yaml"))
@@ -752,6 +824,7 @@ fn demo_guide_runs_to_completion() {
         .unwrap();
     assert!(!Path::new(path).exists(), "{path} left behind");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    stdout.into_owned()
 }
 
 /// The sidecar's routing log (the benchmark's observation hook) shows the switch from the

@@ -398,9 +398,10 @@ async fn multi_primary_mode_merges_endpoints_and_fails_over_by_subset() {
                    "metadata": {"name": "reviews", "namespace": "bookinfo", "labels": owner_labels("mgmt-cluster")},
                    "spec": {"host": "reviews.bookinfo.svc.cluster.local",
                             "trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL"}, "outlierDetection": outlier()},
+                            // The demo's Istio cluster IDs, which istiod labels endpoints with.
                             "subsets": [
-                                {"name": "mgmt-cluster", "labels": {"topology.istio.io/cluster": "mgmt-cluster"}},
-                                {"name": "remote-cluster", "labels": {"topology.istio.io/cluster": "remote-cluster"}}]}}),
+                                {"name": "mgmt-cluster", "labels": {"topology.istio.io/cluster": "cluster1"}},
+                                {"name": "remote-cluster", "labels": {"topology.istio.io/cluster": "cluster2"}}]}}),
         )
         .unwrap();
     failover_objects(
@@ -424,7 +425,7 @@ async fn multi_primary_mode_merges_endpoints_and_fails_over_by_subset() {
         .delete(
             &Gvr::new("", "v1", "secrets"),
             "istio-system",
-            "istio-remote-secret-remote-cluster",
+            "istio-remote-secret-cluster2",
         )
         .unwrap();
     for d in ["reviews-v1", "reviews-v2"] {
@@ -441,6 +442,115 @@ async fn multi_primary_mode_merges_endpoints_and_fails_over_by_subset() {
             "expected reviews to be unavailable"
         );
     }
+    drop(remote);
+}
+
+/// Store what the translation generates for `cluster`, as `kubectl smh apply` would.
+fn apply_generated(c: &Cluster, t: &kubectl_smh::translate::Translation, cluster: &str) {
+    for o in t.objects.iter().filter(|o| o.cluster == cluster) {
+        let plural = match o.kind() {
+            "DestinationRule" => "destinationrules",
+            "VirtualService" => "virtualservices",
+            "ServiceEntry" => "serviceentries",
+            "EnvoyFilter" => "envoyfilters",
+            other => panic!("unexpected kind {other}"),
+        };
+        c.store
+            .create(&istio(plural, "v1alpha3"), o.to_value())
+            .unwrap();
+    }
+}
+
+fn delete_generated(c: &Cluster, t: &kubectl_smh::translate::Translation, cluster: &str) {
+    for o in t.objects.iter().filter(|o| o.cluster == cluster) {
+        let plural = match o.kind() {
+            "DestinationRule" => "destinationrules",
+            "VirtualService" => "virtualservices",
+            "ServiceEntry" => "serviceentries",
+            _ => "envoyfilters",
+        };
+        c.store
+            .delete(
+                &istio(plural, "v1alpha3"),
+                o.object.namespace(),
+                o.object.name(),
+            )
+            .unwrap();
+    }
+}
+
+/// Istio labels endpoints with its cluster IDs (here the demo's `cluster1` and `cluster2`),
+/// not with SMH cluster names. The guide translated with subsets on the SMH names (what
+/// kubectl-smh did before topologies had `clusterId`) selects no endpoint at all: every
+/// reviews call gets a 503 and productpage shows its error. Translated with the cluster IDs,
+/// the primary answers and the drill fails over to the remote cluster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_primary_subsets_must_select_istio_cluster_ids() {
+    use kubectl_smh::model::topology::Topology;
+    let (mgmt, remote) = start(MultiClusterMode::MultiPrimary);
+    wait_rolled_out(&mgmt, "bookinfo").await;
+    wait_rolled_out(&remote, "bookinfo").await;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let loaded = kubectl_smh::model::parse::load_paths(&[root.join("examples/guide")]);
+    assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+    let topology =
+        Topology::load(&root.join("tests/data/topology/guide-multi-primary.yaml")).unwrap();
+    let ids: Vec<Option<&str>> = topology
+        .clusters
+        .iter()
+        .map(|c| c.mesh.as_ref().unwrap().cluster_id.as_deref())
+        .collect();
+    assert_eq!(ids, [Some("cluster1"), Some("cluster2")], "the demo's IDs");
+    let mut by_name = topology.clone();
+    for c in &mut by_name.clusters {
+        c.mesh.as_mut().unwrap().cluster_id = None;
+    }
+
+    let old = kubectl_smh::translate::translate(&loaded.manifests, &by_name);
+    let new = kubectl_smh::translate::translate(&loaded.manifests, &topology);
+    assert!(!old.has_errors() && !new.has_errors());
+    let subset_labels = |t: &kubectl_smh::translate::Translation| -> Vec<String> {
+        let dr = t
+            .objects
+            .iter()
+            .find(|o| o.cluster == "mgmt-cluster" && o.kind() == "DestinationRule")
+            .unwrap()
+            .to_value();
+        dr["spec"]["subsets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                s["labels"]["topology.istio.io/cluster"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    assert_eq!(subset_labels(&old), ["mgmt-cluster", "remote-cluster"]);
+    assert_eq!(subset_labels(&new), ["cluster1", "cluster2"]);
+
+    // Subsets on the SMH names: both sub-clusters of the aggregate are empty.
+    apply_generated(&mgmt, &old, "mgmt-cluster");
+    apply_generated(&remote, &old, "remote-cluster");
+    for _ in 0..6 {
+        let (stars, html) = productpage(&mgmt).await;
+        assert_eq!(stars, Stars::Error, "{html}");
+    }
+
+    // Subsets on the cluster IDs: the primary answers, and failover reaches the remote.
+    delete_generated(&mgmt, &old, "mgmt-cluster");
+    delete_generated(&remote, &old, "remote-cluster");
+    apply_generated(&mgmt, &new, "mgmt-cluster");
+    apply_generated(&remote, &new, "remote-cluster");
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..8 {
+        seen.insert(productpage(&mgmt).await.0);
+    }
+    assert_eq!(seen, [Stars::None, Stars::Black].into_iter().collect());
+    let during = drill(&mgmt).await;
+    assert!(during.contains(&Stars::Red), "{during:?}");
     drop(remote);
 }
 

@@ -77,6 +77,14 @@ pub struct UpArgs {
     /// Istio version on istiod's and the sidecars' images (e.g. 1.8.6 or 1.24.2).
     #[arg(long, value_name = "VERSION", default_value = "1.24.2")]
     pub istio_version: String,
+
+    /// Istio's cluster ID of a cluster, as CLUSTER=ID, e.g. mgmt-cluster=east (repeatable):
+    /// istiod's CLUSTER_ID (what values.global.multiCluster.clusterName sets), the label
+    /// topology.istio.io/cluster on its endpoints, and the key of the other cluster's remote
+    /// secret for it. Default: mgmt-cluster=cluster1, remote-cluster=cluster2 (IDs that
+    /// differ from the SMH cluster names, as on most real installs).
+    #[arg(long = "istio-cluster-id", value_name = "CLUSTER=ID")]
+    pub istio_cluster_id: Vec<String>,
 }
 
 /// `--mode` values.
@@ -133,6 +141,31 @@ fn split_flag<'a>(
         ));
     }
     Ok((cluster, rest))
+}
+
+/// The Istio cluster IDs from `demo up`'s `--istio-cluster-id` flags, by cluster. Any
+/// label value will do (duplicates too: two clusters installed without
+/// `values.global.multiCluster.clusterName` both have `Kubernetes`).
+pub fn parse_cluster_id_flags(
+    values: &[String],
+    clusters: &[String],
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for v in values {
+        let (c, id) = split_flag("istio-cluster-id", v, clusters)?;
+        let id = id.filter(|id| !id.is_empty()).ok_or_else(|| {
+            anyhow!("--istio-cluster-id {v}: expected CLUSTER=ID, e.g. mgmt-cluster=east")
+        })?;
+        let errs = crate::model::k8s::is_valid_label_value(id);
+        if !errs.is_empty() {
+            return Err(anyhow!(
+                "--istio-cluster-id {v}: {id:?} is not a valid Istio cluster ID (it is the value of the label topology.istio.io/cluster): {}",
+                errs.join(", ")
+            ));
+        }
+        out.insert(c.to_string(), id.to_string());
+    }
+    Ok(out)
 }
 
 /// The fault settings per cluster from `demo up`'s flags.
@@ -232,10 +265,15 @@ fn up(args: UpArgs) -> CmdResult {
     let mut opts = FleetOptions::demo();
     let names: Vec<String> = opts.clusters.iter().map(|c| c.name.clone()).collect();
     let faults = parse_fault_flags(&args, &names).map_err(CmdError::invalid)?;
+    let cluster_ids =
+        parse_cluster_id_flags(&args.istio_cluster_id, &names).map_err(CmdError::invalid)?;
     for c in opts.clusters.iter_mut() {
         c.rollout_delay = args.rollout_delay;
         if let Some(f) = faults.get(&c.name) {
             c.faults = f.clone();
+        }
+        if let Some(id) = cluster_ids.get(&c.name) {
+            c.istio_cluster_id = Some(id.clone());
         }
     }
     let version_ok = {
@@ -329,6 +367,11 @@ async fn serve(opts: FleetOptions, path: PathBuf) -> CmdResult {
         if !names.is_empty() {
             println!("  {:<15} bookinfo: {}", "", names.join(", "));
         }
+        println!(
+            "  {:<15} Istio cluster ID: {} (istiod's CLUSTER_ID)",
+            "",
+            crate::sim::world::mesh::inputs::istiod_cluster_id(&c.store(), c.name())
+        );
         if !o.faults.is_clear() {
             println!("  {:<15} faults: {}", "", describe_faults(&o.faults));
         }
@@ -465,6 +508,7 @@ mod tests {
             unreachable: unreachable.iter().map(|s| s.to_string()).collect(),
             mode: DemoMode::Global,
             istio_version: "1.24.2".into(),
+            istio_cluster_id: Vec::new(),
         }
     }
 
@@ -506,5 +550,39 @@ mod tests {
         ] {
             assert!(parse_fault_flags(&bad, &names).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn cluster_id_flags() {
+        let names = vec!["mgmt-cluster".to_string(), "remote-cluster".to_string()];
+        let flags = |v: &[&str]| -> Vec<String> { v.iter().map(|s| s.to_string()).collect() };
+        let ids = parse_cluster_id_flags(
+            &flags(&[
+                "mgmt-cluster=east",
+                "remote-cluster=Kubernetes",
+                "mgmt-cluster=east_1",
+            ]),
+            &names,
+        )
+        .unwrap();
+        assert_eq!(ids["mgmt-cluster"], "east_1", "the last one wins");
+        assert_eq!(ids["remote-cluster"], "Kubernetes");
+        for (bad, why) in [
+            ("east=x", "unknown cluster \"east\""),
+            ("mgmt-cluster", "expected CLUSTER=ID"),
+            ("mgmt-cluster=", "expected CLUSTER=ID"),
+            ("mgmt-cluster=-east", "is not a valid Istio cluster ID"),
+            ("mgmt-cluster=a/b", "is not a valid Istio cluster ID"),
+        ] {
+            let err = parse_cluster_id_flags(&flags(&[bad]), &names)
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(why), "{bad}: {err}");
+        }
+        let long = format!("mgmt-cluster={}", "a".repeat(64));
+        let err = parse_cluster_id_flags(&flags(&[&long]), &names)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("63"), "{err}");
     }
 }

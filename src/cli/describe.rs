@@ -25,9 +25,11 @@ in), and whether every generated object for it is present and unmodified; then t
 objects, the problems in words, and the choices the translation made for the topology.
 
 For a TrafficPolicy: its selectors resolved to traffic targets with their status, the fields \
-it sets, its generated objects and their drift. For a mesh: per cluster, istiod, the Istio \
-version, the multi-cluster mode and why, the root namespace, the cluster domain, the failover \
-services it sees, and whether the cluster could be reached.
+it sets, its generated objects and their drift. For a mesh: per cluster, istiod and its Istio \
+cluster ID, the Istio version, the multi-cluster mode and why, the root namespace, the cluster \
+domain, the failover services it sees, and whether the cluster could be reached; in \
+multi-primary mode also what is wrong with the cluster IDs (unknown, the same in two clusters, \
+or a remote secret keyed by something else than the other cluster's ID) and how to fix it.
 
 Without a kind, every FailoverService is described. Without a NAME, every object of the kind \
 (in all namespaces); with a NAME, the object of that name in -n/--namespace, else in any \

@@ -170,6 +170,23 @@ fn walk(
             DemoMode::MultiPrimary => "multi-primary",
         }
     );
+    if args.mode == DemoMode::MultiPrimary {
+        let ids: Vec<String> = fleet
+            .clusters()
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    c.name(),
+                    crate::sim::world::mesh::inputs::istiod_cluster_id(&c.store(), c.name())
+                )
+            })
+            .collect();
+        println!(
+            "  Istio cluster IDs (istiod's CLUSTER_ID, what the subsets select): {}",
+            ids.join(", ")
+        );
+    }
     println!(
         "  kubeconfig: {} (removed at the end)",
         kubeconfig.display()

@@ -8,6 +8,7 @@
 //! | SMH CRDs | every stored object can be read | a stored object is not SMH v1alpha2 as kubectl-smh knows it |
 //! | Istio | istiod is available in every cluster the configuration names | no istiod Deployment, or none of its replicas available (meshctl's rule: `availableReplicas ≥ 1`) |
 //! | Istio | Istio's networking API is served | `networking.istio.io` is not served |
+//! | Istio | (only with a mesh in multi-primary mode) Istio cluster IDs are known, unique and match the remote secrets | an ID is used by two clusters, or a remote secret for another cluster is keyed by something else than its ID (warnings: an unreadable ID, a missing remote secret that no generated subset needs); see [`super::cluster_id`] |
 //! | Management configuration | SMH networking configuration resources are in a valid state | an object is not `ACCEPTED`, or `observedGeneration != generation` (meshctl's message format) |
 //! | Management configuration | the configuration is still valid against the clusters | an `ACCEPTED` object no longer validates against the live topology (there is no controller to notice) |
 //! | Generated configuration | every generated object is present and unmodified | drift: missing, modified, or not checkable |
@@ -148,7 +149,11 @@ pub fn run_checks(snap: &Snapshot, drift: &[Drift], opts: CheckOptions) -> Check
         },
         Category {
             name: "Istio".into(),
-            checks: vec![istiod_available(snap), istio_api_served(snap)],
+            checks: {
+                let mut checks = vec![istiod_available(snap), istio_api_served(snap)];
+                checks.extend(cluster_ids(snap));
+                checks
+            },
         },
         Category {
             name: "Management configuration".into(),
@@ -362,6 +367,53 @@ fn istio_api_served(snap: &Snapshot) -> CheckResult {
     r
 }
 
+/// Istio cluster IDs and remote secrets, when some mesh is in multi-primary mode (the only
+/// mode whose generated subsets select on cluster IDs).
+fn cluster_ids(snap: &Snapshot) -> Option<CheckResult> {
+    let ids: Vec<String> = snap
+        .topology
+        .clusters
+        .iter()
+        .filter_map(|c| {
+            let m = c.mesh.as_ref()?;
+            (m.mode == crate::model::topology::MultiClusterMode::MultiPrimary).then(|| {
+                format!(
+                    "{} {}",
+                    c.name,
+                    m.cluster_id.as_deref().unwrap_or("(unknown)")
+                )
+            })
+        })
+        .collect();
+    if ids.is_empty() {
+        return None;
+    }
+    let mut r = CheckResult::new(
+        "Istio cluster IDs (multi-primary) are known, unique and match the remote secrets",
+    );
+    let mut hints: Vec<String> = Vec::new();
+    for f in super::cluster_id::findings(snap) {
+        match f.severity {
+            Severity::Error => r = r.fail(f.message),
+            Severity::Warning => {
+                if r.status == Status::Pass {
+                    r.status = Status::Warn;
+                }
+                r.messages.push(f.message);
+            }
+        }
+        if !hints.contains(&f.hint) {
+            hints.push(f.hint);
+        }
+    }
+    if hints.is_empty() {
+        r.description = format!("{}: {}", r.description, ids.join(", "));
+    } else {
+        r = r.hint(hints.join("; "));
+    }
+    Some(r)
+}
+
 fn approval_line(
     kind: &str,
     name: &str,
@@ -565,6 +617,7 @@ fn readiness(snap: &Snapshot, drift: &[Drift]) -> Vec<CheckResult> {
                 .skipped("there is no FailoverService"),
         ];
     }
+    let id_findings = super::cluster_id::findings(snap);
     views
         .iter()
         .map(|fs| {
@@ -573,6 +626,18 @@ fn readiness(snap: &Snapshot, drift: &[Drift]) -> Vec<CheckResult> {
                 fs.namespace, fs.name
             ));
             let mut problems = describe::backing_problems(&fs.backing_services);
+            let clients: Vec<&str> = fs
+                .meshes
+                .iter()
+                .filter_map(|m| m.cluster.as_deref())
+                .collect();
+            let services: Vec<_> = fs.backing_services.iter().map(|b| b.service()).collect();
+            problems.extend(describe::cluster_id_problems(
+                snap,
+                &id_findings,
+                &clients,
+                &services,
+            ));
             for m in fs.meshes.iter().filter(|m| m.cluster.is_none()) {
                 problems.push(describe::Problem {
                     severity: Severity::Error,
@@ -794,6 +859,62 @@ mod tests {
         assert!(r.success);
         assert_eq!(r.summary.warnings, 1);
         assert!(!run(&snap, true).success);
+    }
+
+    #[test]
+    fn multi_primary_cluster_ids_are_checked() {
+        use crate::cluster::cluster_id::tests::set_secrets;
+        // Global mode: no such check.
+        let r = run(&healthy(), false);
+        assert_eq!(r.categories[2].checks.len(), 2);
+
+        let mut snap = guide_snapshot(MultiClusterMode::MultiPrimary);
+        for c in snap.clusters.values_mut() {
+            c.istiod = healthy().clusters[&c.name].istiod.clone();
+        }
+        set_secrets(
+            &mut snap,
+            "mgmt-cluster",
+            &[("istio-remote-secret-cluster2", "cluster2")],
+        );
+        set_secrets(
+            &mut snap,
+            "remote-cluster",
+            &[("istio-remote-secret-cluster1", "cluster1")],
+        );
+        let r = run(&snap, true);
+        assert!(r.success, "{r:#?}");
+        let ids = &r.categories[2].checks[2];
+        assert_eq!(ids.status, Status::Pass);
+        assert_eq!(
+            ids.description,
+            "Istio cluster IDs (multi-primary) are known, unique and match the remote secrets: mgmt-cluster cluster1, remote-cluster cluster2"
+        );
+
+        // A remote secret made with the SMH name instead of the cluster ID.
+        set_secrets(
+            &mut snap,
+            "mgmt-cluster",
+            &[("istio-remote-secret-remote-cluster", "remote-cluster")],
+        );
+        let r = run(&snap, false);
+        assert!(!r.success);
+        let ids = &r.categories[2].checks[2];
+        assert_eq!(ids.status, Status::Fail);
+        assert_eq!(ids.messages.len(), 1, "{ids:#?}");
+        assert!(
+            ids.messages[0].starts_with("mgmt-cluster: remote secret istio-system/istio-remote-secret-remote-cluster is for remote-cluster but is keyed \"remote-cluster\", not remote-cluster's Istio cluster ID \"cluster2\""),
+            "{ids:#?}"
+        );
+        assert!(
+            ids.hint.as_deref().unwrap().contains(
+                "istioctl create-remote-secret --context=remote-cluster --name=cluster2 | kubectl apply --context=mgmt-cluster -f -"
+            ),
+            "{ids:#?}"
+        );
+        // The FailoverService cannot fail over to remote-cluster from mgmt-cluster either.
+        let readiness = &r.categories[5].checks[0];
+        assert_eq!(readiness.status, Status::Fail, "{readiness:#?}");
     }
 
     #[test]

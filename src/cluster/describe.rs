@@ -436,9 +436,22 @@ pub struct MeshView {
     /// The served version of `networking.istio.io`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub istio_api_version: Option<String>,
+    /// Istio's cluster ID (istiod's `CLUSTER_ID`, the `topology.istio.io/cluster` label of
+    /// this cluster's endpoints); `None` when it could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub istio_cluster_id: Option<String>,
+    /// Where it came from, or why it could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub istio_cluster_id_source: Option<String>,
+    /// istiod's remote secrets and the cluster IDs they name; `None` when not read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_secrets: Option<Vec<super::discovery::RemoteSecret>>,
     /// FailoverServices whose hostname this mesh sees (`namespace/name`).
     pub failover_services: Vec<String>,
     pub warnings: Vec<String>,
+    /// Problems with its cluster ID or remote secrets (multi-primary mode), each with what
+    /// to do.
+    pub problems: Vec<Problem>,
 }
 
 /// What `describe` prints for `-o json|yaml`: one of the three lists, plus every cluster.
@@ -487,6 +500,8 @@ struct Index<'a> {
     live_drs: BTreeMap<(&'a str, &'a str), Vec<&'a Value>>,
     /// The traffic targets each TrafficPolicy selects (parallel to `snap.traffic_policies`).
     tp_targets: Vec<BTreeSet<ServiceRef>>,
+    /// Problems with the Istio cluster IDs of multi-primary meshes.
+    id_findings: Vec<super::cluster_id::IdFinding>,
 }
 
 fn hosts_of(v: &Value) -> Vec<String> {
@@ -573,6 +588,7 @@ impl<'a> Index<'a> {
             by_host,
             live_drs,
             tp_targets,
+            id_findings: super::cluster_id::findings(snap),
         }
     }
 
@@ -870,6 +886,12 @@ fn failover_service(index: &Index<'_>, fs: &FailoverService) -> FailoverServiceV
         });
     }
     problems.extend(backing_problems(&backing_services));
+    problems.extend(cluster_id_problems(
+        snap,
+        &index.id_findings,
+        &clients,
+        &services,
+    ));
 
     let generated: Vec<Drift> = index
         .by_owner
@@ -1003,6 +1025,36 @@ pub fn backing_problems(backing: &[BackingView]) -> Vec<Problem> {
         }
     }
     out
+}
+
+/// The cluster-ID problems that concern failover from multi-primary `clients` to
+/// `services`: a client's remote secret for a backing service's cluster, and the ID of a
+/// backing service's cluster itself. Each once.
+pub fn cluster_id_problems(
+    snap: &Snapshot,
+    findings: &[super::cluster_id::IdFinding],
+    clients: &[&str],
+    services: &[ServiceRef],
+) -> Vec<Problem> {
+    let mut out: BTreeSet<Problem> = BTreeSet::new();
+    for client in clients
+        .iter()
+        .filter(|c| snap.mode(c) == MultiClusterMode::MultiPrimary)
+    {
+        for s in services {
+            for f in findings {
+                let about_secret = f.cluster == *client && f.peer.as_deref() == Some(&s.cluster);
+                let about_id = f.cluster == s.cluster && f.peer.is_none();
+                if about_secret || about_id {
+                    out.insert(Problem {
+                        severity: f.severity,
+                        message: format!("{}; {}", f.message, f.hint),
+                    });
+                }
+            }
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// TrafficPolicies that select one of `services` or shift traffic to `fs`, in snapshot order.
@@ -1384,17 +1436,22 @@ fn sets_words(tp: &TrafficPolicy) -> Vec<String> {
 /// Every cluster of the snapshot as a mesh row (or only the one whose cluster name or SMH
 /// mesh name is `name`), mgmt first.
 pub fn meshes(snap: &Snapshot, name: Option<&str>) -> Vec<MeshView> {
+    let findings = super::cluster_id::findings(snap);
     let mut out: Vec<MeshView> = snap
         .clusters
         .values()
-        .map(|c| mesh_view(snap, c))
+        .map(|c| mesh_view(snap, c, &findings))
         .filter(|m| name.is_none_or(|n| m.cluster == n || m.mesh.as_deref() == Some(n)))
         .collect();
     out.sort_by(|a, b| b.mgmt.cmp(&a.mgmt).then(a.cluster.cmp(&b.cluster)));
     out
 }
 
-fn mesh_view(snap: &Snapshot, c: &ClusterView) -> MeshView {
+fn mesh_view(
+    snap: &Snapshot,
+    c: &ClusterView,
+    findings: &[super::cluster_id::IdFinding],
+) -> MeshView {
     let topo = snap.topology.cluster(&c.name);
     let mesh = topo.and_then(|t| t.mesh.as_ref());
     let mesh_name = mesh.map(|m| m.smh_name(&c.name));
@@ -1435,9 +1492,20 @@ fn mesh_view(snap: &Snapshot, c: &ClusterView) -> MeshView {
         cluster_domain: topo.map(|t| t.cluster_domain.clone()),
         cluster_domain_source: facts.map(|f| f.cluster_domain_source.clone()),
         istio_api_version: facts.and_then(|f| f.istio_api_version.clone()),
+        istio_cluster_id: mesh.and_then(|m| m.cluster_id.clone()),
+        istio_cluster_id_source: mesh.and(facts).and_then(|f| f.cluster_id_source.clone()),
+        remote_secrets: mesh.and(facts).and_then(|f| f.remote_secrets.clone()),
         mesh: mesh_name,
         failover_services,
         warnings,
+        problems: findings
+            .iter()
+            .filter(|f| f.cluster == c.name)
+            .map(|f| Problem {
+                severity: f.severity,
+                message: format!("{}; {}", f.message, f.hint),
+            })
+            .collect(),
     }
 }
 

@@ -424,6 +424,57 @@ fn multi_primary_reads_the_per_cluster_subset() {
 }
 
 #[test]
+fn multi_primary_cluster_id_problems_show_in_the_failover_service_and_the_mesh() {
+    use crate::cluster::cluster_id::tests::set_secrets;
+    let mut snap = guide_snapshot(MultiClusterMode::MultiPrimary);
+    set_secrets(
+        &mut snap,
+        "mgmt-cluster",
+        &[("istio-remote-secret-cluster2", "cluster2")],
+    );
+    set_secrets(
+        &mut snap,
+        "remote-cluster",
+        &[("istio-remote-secret-cluster1", "cluster1")],
+    );
+    assert_eq!(describe(&snap).problems, vec![]);
+    let mesh = &meshes(&snap, Some("mgmt-cluster"))[0];
+    assert_eq!(mesh.istio_cluster_id.as_deref(), Some("cluster1"));
+    assert_eq!(mesh.problems, vec![]);
+
+    // mgmt-cluster's remote secret for remote-cluster, made with the context name.
+    set_secrets(
+        &mut snap,
+        "mgmt-cluster",
+        &[("istio-remote-secret-remote-cluster", "remote-cluster")],
+    );
+    let fs = describe(&snap);
+    assert_eq!(fs.problems.len(), 1, "{:#?}", fs.problems);
+    assert_eq!(fs.problems[0].severity, Severity::Error);
+    assert!(
+        fs.problems[0].message.starts_with(
+            "mgmt-cluster: remote secret istio-system/istio-remote-secret-remote-cluster is for remote-cluster but is keyed \"remote-cluster\""
+        ),
+        "{:#?}",
+        fs.problems
+    );
+    assert!(
+        fs.problems[0]
+            .message
+            .contains("; recreate it under remote-cluster's cluster ID")
+    );
+    let mesh = &meshes(&snap, Some("mgmt-cluster"))[0];
+    assert_eq!(mesh.problems.len(), 1);
+    assert_eq!(meshes(&snap, Some("remote-cluster"))[0].problems, vec![]);
+    let text = crate::render::describe::meshes(&meshes(&snap, None), None);
+    assert!(text.contains("cluster ID cluster1"), "{text}");
+    assert!(
+        text.contains("error: mgmt-cluster: remote secret"),
+        "{text}"
+    );
+}
+
+#[test]
 fn invalid_and_stale_status_are_errors() {
     let mut snap = guide_snapshot(MultiClusterMode::Global);
     let fs = &mut snap.failover_services[0];

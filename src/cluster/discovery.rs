@@ -4,8 +4,10 @@
 //! 1. `GET /version`, `GET /apis`, and lists of Deployments, Services and Pods in all
 //!    namespaces (paged, 500 at a time);
 //! 2. in istiod's namespace: its ConfigMaps (mesh config, injector values) and the Secrets
-//!    labelled `istio/multiCluster=true` (metadata only: secret data is never fetched), plus
-//!    ServiceEntries in all namespaces when Istio's networking API is served.
+//!    labelled `istio/multiCluster=true` (remote secrets: only their names, annotations and
+//!    data *keys* are kept; the values, kubeconfigs with credentials, are dropped as soon as
+//!    the list arrives and never stored or printed), plus ServiceEntries in all namespaces
+//!    when Istio's networking API is served.
 //!
 //! Round 1 failing fails the cluster (recorded in
 //! [`DiscoveryResult::per_cluster_errors`]); round 2 failing only adds a warning. The
@@ -21,6 +23,13 @@
 //!   (`docker.io/istio/pilot:1.24.2`, `...:1.24.2-distroless` → `1.24.2`); a digest-only or
 //!   non-version tag is reported as a warning, and the mesh gets
 //!   [`DEFAULT_ISTIO_VERSION`] (a current release), so that the Topology stays valid.
+//! - **Istio cluster ID** (the value of `topology.istio.io/cluster` on this cluster's
+//!   endpoints): istiod's `--clusterID` argument, else its `CLUSTER_ID` variable, else
+//!   Istio's default `Kubernetes` ([`crate::istio::cluster_id`]). When it cannot be read
+//!   (`valueFrom`, `envFrom`) the mesh has no `clusterId` and a warning says so; the
+//!   translation then assumes the SMH cluster name.
+//! - **Remote secrets**: the data keys of each, the cluster IDs istiod gives the clusters it
+//!   reaches with them (checked by `check` and `describe`).
 //! - **Root namespace**: `rootNamespace` from the `mesh` key of istiod's `istio` ConfigMap
 //!   (`istio-<rev>` for a revision), else istiod's namespace.
 //! - **Cluster domain**: `global.proxy.clusterDomain` from the `values` of the
@@ -52,6 +61,9 @@ use super::context::ClusterClient;
 use super::error::{ApiOp, ClusterError};
 use super::names::ClusterName;
 use super::target::Target;
+use crate::istio::cluster_id::{
+    CLUSTER_NAME_VALUE, ClusterIdReading, REMOTE_SECRET_CLUSTER_ANNOTATION, istiod_cluster_id,
+};
 use crate::model::topology::{
     ClusterTopology, DEFAULT_ISTIO_VERSION, IstioVersion, Mesh, MultiClusterMode,
     Service as TopoService, ServicePort, Topology,
@@ -118,11 +130,33 @@ pub struct ClusterFacts {
     /// How the mode was decided (when the cluster has a mesh).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mode: Option<ModeDecision>,
+    /// Where the mesh's Istio cluster ID came from, or why it could not be read (when the
+    /// cluster has a mesh; the ID itself is the mesh's `clusterId` in the topology).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cluster_id_source: Option<String>,
+    /// The remote secrets in istiod's namespace; `None` when they could not be listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_secrets: Option<Vec<RemoteSecret>>,
     /// Where the cluster domain came from.
     pub cluster_domain_source: String,
     /// Things the user should know: other istiod revisions, optional requests that failed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+/// An Istio remote secret, as far as kubectl-smh reads it (never its values).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteSecret {
+    /// `namespace/name`.
+    pub secret: String,
+    /// Its data keys, sorted: the Istio cluster IDs istiod gives the clusters it reaches
+    /// with it (their endpoints are labelled `topology.istio.io/cluster: <key>`).
+    pub cluster_ids: Vec<String>,
+    /// Its `networking.istio.io/cluster` annotation (`istioctl create-remote-secret --name`;
+    /// istiod does not read it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub annotation: Option<String>,
 }
 
 /// The objects read from one cluster: the input of the pure part.
@@ -139,6 +173,9 @@ pub struct ClusterObjects {
     /// `namespace/name` of the Secrets labelled `istio/multiCluster=true` in istiod's
     /// namespace.
     pub remote_secrets: Vec<String>,
+    /// The same Secrets with the cluster IDs they name; `None` when they could not be
+    /// listed.
+    pub remote_secret_ids: Option<Vec<RemoteSecret>>,
     /// ServiceEntries in all namespaces.
     pub service_entries: Vec<DynamicObject>,
     /// Optional requests that failed.
@@ -256,23 +293,7 @@ pub async fn fetch_cluster(c: &ClusterClient) -> Result<ClusterObjects, ClusterE
         let Some(ns) = &istiod_ns else {
             return Ok(Vec::new());
         };
-        let api: Api<Secret> = Api::namespaced(client.clone(), ns);
-        let lp = ListParams::default().labels(&format!("{REMOTE_SECRET_LABEL}=true"));
-        api.list_metadata(&lp)
-            .await
-            .map(|l| {
-                l.items
-                    .into_iter()
-                    .map(|s| {
-                        format!(
-                            "{}/{}",
-                            s.metadata.namespace.unwrap_or_default(),
-                            s.metadata.name.unwrap_or_default()
-                        )
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .map_err(|e| c.error(&ApiOp::typed::<Secret>("list", Some(ns), None), e))
+        fetch_remote_secrets(c, ns).await
     };
     let service_entries = async {
         let Some(version) = &istio_version else {
@@ -295,7 +316,10 @@ pub async fn fetch_cluster(c: &ClusterClient) -> Result<ClusterObjects, ClusterE
         )),
     }
     match secrets {
-        Ok(v) => objects.remote_secrets = v,
+        Ok(v) => {
+            objects.remote_secrets = v.iter().map(|s| s.secret.clone()).collect();
+            objects.remote_secret_ids = Some(v);
+        }
         Err(e) => objects.warnings.push(format!(
             "{e}; remote secrets not checked for the multi-cluster mode (set it with --istio-mode)"
         )),
@@ -307,6 +331,41 @@ pub async fn fetch_cluster(c: &ClusterClient) -> Result<ClusterObjects, ClusterE
         )),
     }
     Ok(objects)
+}
+
+/// The Secrets labelled `istio/multiCluster=true` in `namespace`, reduced to their names,
+/// annotations and data keys. The values (kubeconfigs with credentials) arrive with the list
+/// and are dropped here.
+pub async fn fetch_remote_secrets(
+    c: &ClusterClient,
+    namespace: &str,
+) -> Result<Vec<RemoteSecret>, ClusterError> {
+    let api: Api<Secret> = Api::namespaced(c.client.clone(), namespace);
+    let lp = ListParams::default().labels(&format!("{REMOTE_SECRET_LABEL}=true"));
+    let secrets = list_all(&api, lp)
+        .await
+        .map_err(|e| c.error(&ApiOp::typed::<Secret>("list", Some(namespace), None), e))?;
+    let mut out: Vec<RemoteSecret> = secrets.into_iter().map(remote_secret).collect();
+    out.sort_by(|a, b| a.secret.cmp(&b.secret));
+    Ok(out)
+}
+
+/// A Secret reduced to what [`RemoteSecret`] keeps; its values are dropped.
+pub fn remote_secret(s: Secret) -> RemoteSecret {
+    let mut cluster_ids: Vec<String> = s.data.unwrap_or_default().into_keys().collect();
+    cluster_ids.sort();
+    RemoteSecret {
+        secret: format!(
+            "{}/{}",
+            s.metadata.namespace.unwrap_or_default(),
+            s.metadata.name.unwrap_or_default()
+        ),
+        cluster_ids,
+        annotation: s
+            .metadata
+            .annotations
+            .and_then(|mut a| a.remove(REMOTE_SECRET_CLUSTER_ANNOTATION)),
+    }
 }
 
 /// The preferred served version of an API group, from `GET /apis`.
@@ -371,6 +430,11 @@ pub fn istio_version_from_image(image: &str) -> Option<String> {
 }
 
 fn istiod_image(d: &Deployment) -> Option<&str> {
+    istiod_container(d).and_then(|c| c.image.as_deref())
+}
+
+/// istiod's `discovery` container (else the one running a `pilot` image, else the first).
+fn istiod_container(d: &Deployment) -> Option<&k8s_openapi::api::core::v1::Container> {
     let containers = &d.spec.as_ref()?.template.spec.as_ref()?.containers;
     containers
         .iter()
@@ -381,7 +445,6 @@ fn istiod_image(d: &Deployment) -> Option<&str> {
                 .find(|c| c.image.as_deref().is_some_and(|i| i.contains("pilot")))
         })
         .or_else(|| containers.first())
-        .and_then(|c| c.image.as_deref())
 }
 
 fn revision(d: &Deployment) -> Option<String> {
@@ -610,6 +673,7 @@ pub fn build_cluster(
     let mut cluster_domain_source = "default (no Istio injector values found)".to_string();
     let mut mode_decision = None;
     let mut version_assumed = false;
+    let mut cluster_id_source = None;
     let mesh = istiod.map(|d| {
         let ns = d.metadata.namespace.clone().unwrap_or_default();
         let rev = revision(d);
@@ -640,12 +704,36 @@ pub fn build_cluster(
         let decision = decide_mode(objects, detected.as_deref(), opts);
         let mode = decision.mode;
         mode_decision = Some(decision);
+        let cluster_id = match istiod_container(d).map(istiod_cluster_id) {
+            Some(ClusterIdReading::Known { id, source }) => {
+                cluster_id_source = Some(source);
+                Some(id)
+            }
+            reading => {
+                let reason = match reading {
+                    Some(ClusterIdReading::Unknown { reason }) => reason,
+                    _ => format!("{} has no containers", ns_name(d)),
+                };
+                if mode == MultiClusterMode::MultiPrimary {
+                    warnings.push(format!(
+                        "cannot tell the Istio cluster ID of {} ({reason}); assuming it is {name}, \
+                         the SMH cluster name: if it is not, the per-cluster subsets for \
+                         {name}'s endpoints select nothing. Set {CLUSTER_NAME_VALUE} so that \
+                         istiod's CLUSTER_ID is a plain value",
+                        ns_name(d)
+                    ));
+                }
+                cluster_id_source = Some(format!("unknown: {reason}"));
+                None
+            }
+        };
         Mesh {
             istiod_name: d.metadata.name.clone().unwrap_or_default(),
             istiod_namespace: ns,
             version: detected.unwrap_or_else(|| DEFAULT_ISTIO_VERSION.to_string()),
             root_namespace,
             mode,
+            cluster_id,
         }
     });
 
@@ -669,6 +757,8 @@ pub fn build_cluster(
         istiod_image: istiod.and_then(istiod_image).map(str::to_string),
         istio_version_assumed: version_assumed,
         mode: mode_decision,
+        cluster_id_source,
+        remote_secrets: istiod.and(objects.remote_secret_ids.clone()),
         cluster_domain_source,
         warnings,
     };
@@ -966,6 +1056,149 @@ mod tests {
                 .reason
                 .contains("Istio 1.24.2 uses multi-primary")
         );
+    }
+
+    fn set_istiod_env(objects: &mut ClusterObjects, env: Vec<k8s_openapi::api::core::v1::EnvVar>) {
+        let d = objects
+            .deployments
+            .iter_mut()
+            .find(|d| d.metadata.name.as_deref() == Some("istiod"))
+            .unwrap();
+        d.spec
+            .as_mut()
+            .unwrap()
+            .template
+            .spec
+            .as_mut()
+            .unwrap()
+            .containers[0]
+            .env = Some(env);
+    }
+
+    #[test]
+    fn istio_cluster_id_from_istiod() {
+        use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, ObjectFieldSelector};
+        // No CLUSTER_ID: Istio's default, which is known (and the same in every cluster
+        // installed without values.global.multiCluster.clusterName).
+        let (topo, facts) = build_cluster(
+            &target("mgmt-cluster"),
+            &bookinfo_mgmt(),
+            &DiscoveryOptions::default(),
+        );
+        assert_eq!(topo.mesh.unwrap().cluster_id.as_deref(), Some("Kubernetes"));
+        assert!(
+            facts
+                .cluster_id_source
+                .unwrap()
+                .starts_with("Istio's default")
+        );
+
+        let mut objects = bookinfo_mgmt();
+        set_istiod_env(
+            &mut objects,
+            vec![EnvVar {
+                name: "CLUSTER_ID".into(),
+                value: Some("cluster1".into()),
+                value_from: None,
+            }],
+        );
+        let (topo, facts) = build_cluster(
+            &target("mgmt-cluster"),
+            &objects,
+            &DiscoveryOptions::default(),
+        );
+        assert_eq!(topo.mesh.unwrap().cluster_id.as_deref(), Some("cluster1"));
+        assert_eq!(
+            facts.cluster_id_source.as_deref(),
+            Some("istiod's CLUSTER_ID environment variable")
+        );
+        assert!(facts.warnings.is_empty(), "{:?}", facts.warnings);
+
+        // From a field reference: unknown, with a warning in multi-primary mode.
+        set_istiod_env(
+            &mut objects,
+            vec![EnvVar {
+                name: "CLUSTER_ID".into(),
+                value: None,
+                value_from: Some(EnvVarSource {
+                    field_ref: Some(ObjectFieldSelector {
+                        field_path: "metadata.labels['cluster']".into(),
+                        api_version: None,
+                    }),
+                    ..Default::default()
+                }),
+            }],
+        );
+        let (topo, facts) = build_cluster(
+            &target("mgmt-cluster"),
+            &objects,
+            &DiscoveryOptions::default(),
+        );
+        assert_eq!(topo.mesh.unwrap().cluster_id, None);
+        assert!(
+            facts.cluster_id_source.unwrap().starts_with("unknown: "),
+            "source"
+        );
+        assert_eq!(facts.warnings.len(), 1, "{:?}", facts.warnings);
+        assert!(
+            facts.warnings[0].contains(
+                "cannot tell the Istio cluster ID of istio-system/istiod (istiod's CLUSTER_ID is set from a valueFrom reference); assuming it is mgmt-cluster"
+            ),
+            "{:?}",
+            facts.warnings
+        );
+        // ... and none in global mode, where no subset selects on it.
+        let global = DiscoveryOptions {
+            mode_override: Some(MultiClusterMode::Global),
+        };
+        let (_, facts) = build_cluster(&target("mgmt-cluster"), &objects, &global);
+        assert!(facts.warnings.is_empty(), "{:?}", facts.warnings);
+    }
+
+    #[test]
+    fn remote_secrets_keep_keys_and_annotation_only() {
+        use k8s_openapi::ByteString;
+        let secret = Secret {
+            metadata: ObjectMeta {
+                name: Some("istio-remote-secret-remote-cluster".into()),
+                namespace: Some("istio-system".into()),
+                annotations: labels(&[(REMOTE_SECRET_CLUSTER_ANNOTATION, "remote-cluster")]),
+                ..Default::default()
+            },
+            data: Some(
+                [
+                    (
+                        "cluster2".to_string(),
+                        ByteString(b"kubeconfig two".to_vec()),
+                    ),
+                    (
+                        "cluster10".to_string(),
+                        ByteString(b"kubeconfig ten".to_vec()),
+                    ),
+                ]
+                .into(),
+            ),
+            ..Default::default()
+        };
+        let r = remote_secret(secret);
+        assert_eq!(
+            r,
+            RemoteSecret {
+                secret: "istio-system/istio-remote-secret-remote-cluster".into(),
+                cluster_ids: vec!["cluster10".into(), "cluster2".into()],
+                annotation: Some("remote-cluster".into()),
+            }
+        );
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(!json.contains("kubeconfig"), "{json}");
+        // Facts carry them only for a cluster with istiod.
+        let mut objects = bookinfo_mgmt();
+        objects.remote_secret_ids = Some(vec![r.clone()]);
+        let (_, facts) = build_cluster(&target("c"), &objects, &DiscoveryOptions::default());
+        assert_eq!(facts.remote_secrets, Some(vec![r]));
+        objects.deployments.retain(|d| !is_istiod(d));
+        let (_, facts) = build_cluster(&target("c"), &objects, &DiscoveryOptions::default());
+        assert_eq!(facts.remote_secrets, None);
     }
 
     #[test]

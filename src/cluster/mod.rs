@@ -6,6 +6,7 @@
 //! - [`target`]: what the user sees before anything changes;
 //! - [`error`]: [`ConfigError`] (exit 2) and [`ClusterError`] (exit 3);
 //! - [`discovery`]: one concurrent sweep over all clusters → Topology;
+//! - [`cluster_id`]: Istio cluster IDs and remote secrets across clusters (pure);
 //! - [`probe`]: probe requests through `pods/portforward`;
 //! - [`state`]: the live state (SMH objects, topology, expected and live generated objects);
 //! - [`status`]: SMH status as SMH's controller wrote it (pure);
@@ -13,6 +14,7 @@
 
 pub mod apply;
 pub mod check;
+pub mod cluster_id;
 pub mod context;
 pub mod describe;
 pub mod discovery;

@@ -24,6 +24,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub mod cluster_id;
 pub mod common;
 pub mod destination_rule;
 pub mod envoy_filter;

@@ -226,6 +226,7 @@ mod tests {
             version: "1.24.2".into(),
             root_namespace: "istio-system".into(),
             mode: MultiClusterMode::Global,
+            cluster_id: None,
         };
         Topology {
             clusters: vec![

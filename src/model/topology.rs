@@ -56,6 +56,12 @@ pub struct Mesh {
     /// Multi-cluster mode of this mesh.
     #[serde(default)]
     pub mode: MultiClusterMode,
+    /// Istio's cluster ID for this cluster (istiod's `CLUSTER_ID`, set from
+    /// `values.global.multiCluster.clusterName`; `Kubernetes` when that is not set). Istio
+    /// labels this cluster's endpoints `topology.istio.io/cluster: <ID>`, which multi-primary
+    /// subsets select on. `None` (unknown): the SMH cluster name is assumed, with a warning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster_id: Option<String>,
 }
 
 /// How remote services are named and reached (DESIGN §3).
@@ -138,6 +144,12 @@ impl Mesh {
     /// `istiod-istio-system-mgmt-cluster`), discovered in the SMH namespace.
     pub fn smh_name(&self, cluster: &str) -> String {
         format!("{}-{}-{}", self.istiod_name, self.istiod_namespace, cluster)
+    }
+
+    /// The Istio cluster ID of the mesh in `cluster`: [`Mesh::cluster_id`], or the SMH
+    /// cluster name when it is unknown.
+    pub fn istio_cluster_id<'a>(&'a self, cluster: &'a str) -> &'a str {
+        self.cluster_id.as_deref().unwrap_or(cluster)
     }
 }
 
@@ -290,6 +302,7 @@ impl Mesh {
             version: DEFAULT_ISTIO_VERSION.to_string(),
             root_namespace: default_istio_namespace(),
             mode: MultiClusterMode::Global,
+            cluster_id: None,
         }
     }
 }
@@ -387,6 +400,8 @@ impl Topology {
         use super::k8s;
         let mut out: Vec<(String, String)> = Vec::new();
         let mut seen_clusters: std::collections::BTreeMap<&str, usize> = Default::default();
+        // Cluster IDs of multi-primary meshes, to find duplicates.
+        let mut seen_ids: std::collections::BTreeMap<&str, usize> = Default::default();
         for (ci, cluster) in self.clusters.iter().enumerate() {
             let at = |f: &str| format!("clusters[{ci}]{f}");
             let errs = k8s::is_dns1123_subdomain(&cluster.name);
@@ -439,6 +454,34 @@ impl Topology {
                         out.push((
                             at(field),
                             format!("Invalid value: {value:?}: {}", errs.join(", ")),
+                        ));
+                    }
+                }
+                if let Some(id) = &mesh.cluster_id {
+                    // It is a label value on every endpoint (`topology.istio.io/cluster`).
+                    let errs = k8s::is_valid_label_value(id);
+                    if id.is_empty() {
+                        out.push((
+                            at(".mesh.clusterId"),
+                            "Invalid value: \"\": an Istio cluster ID cannot be empty (leave clusterId out when it is not known)".to_string(),
+                        ));
+                    } else if !errs.is_empty() {
+                        out.push((
+                            at(".mesh.clusterId"),
+                            format!(
+                                "Invalid value: {id:?}: {} (it is the value of the endpoint label topology.istio.io/cluster)",
+                                errs.join(", ")
+                            ),
+                        ));
+                    } else if mesh.mode == MultiClusterMode::MultiPrimary
+                        && let Some(first) = seen_ids.insert(id.as_str(), ci)
+                    {
+                        out.push((
+                            at(".mesh.clusterId"),
+                            format!(
+                                "Duplicate value: cluster ID {id:?} is also the cluster ID of clusters[{first}] ({}): Istio labels the endpoints of both topology.istio.io/cluster={id}, so per-cluster subsets cannot tell them apart; every multi-primary cluster needs its own ID",
+                                self.clusters[first].name
+                            ),
                         ));
                     }
                 }
@@ -829,6 +872,11 @@ mod tests {
                 .map(|(c, _)| c.name.as_str()),
             Some("remote-cluster")
         );
+        let remote_mesh = remote.mesh.as_ref().unwrap();
+        assert_eq!(remote_mesh.cluster_id.as_deref(), Some("cluster2"));
+        assert_eq!(remote_mesh.istio_cluster_id("remote-cluster"), "cluster2");
+        // Without clusterId, the SMH cluster name stands in.
+        assert_eq!(Mesh::default_istio().istio_cluster_id("c"), "c");
     }
 
     #[test]

@@ -399,7 +399,11 @@ pub fn meshes(list: &[MeshView], width: Option<u16>) -> String {
                     .as_ref()
                     .map(|a| format!("\n{}/{} available", a.available, a.desired))
                     .unwrap_or_default();
-                format!("{istiod}\n({mesh}){avail}")
+                let id = match &m.istio_cluster_id {
+                    Some(id) => format!("\ncluster ID {id}"),
+                    None => "\ncluster ID unknown".to_string(),
+                };
+                format!("{istiod}\n({mesh}){id}{avail}")
             }
             _ if m.reachable => "none (no Istio)".to_string(),
             _ => "-".to_string(),
@@ -435,6 +439,13 @@ pub fn meshes(list: &[MeshView], width: Option<u16>) -> String {
         let mut reach = reach;
         for w in &m.warnings {
             reach.push_str(&format!("\nwarning: {w}"));
+        }
+        for p in &m.problems {
+            let severity = match p.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            };
+            reach.push_str(&format!("\n{severity}: {}", p.message));
         }
         t.add_row(vec![
             cluster,

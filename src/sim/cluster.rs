@@ -96,6 +96,10 @@ pub struct ClusterOptions {
     pub faults: FaultConfig,
     /// How long a new pod takes to become ready; read by the in-process controllers.
     pub rollout_delay: Duration,
+    /// Istio's cluster ID for this cluster (istiod's `CLUSTER_ID`, the key of the other
+    /// clusters' remote secrets for it), read by in-process worlds; `None`: the world's own
+    /// default.
+    pub istio_cluster_id: Option<String>,
 }
 
 impl ClusterOptions {
@@ -108,6 +112,7 @@ impl ClusterOptions {
             namespaces: Vec::new(),
             faults: FaultConfig::default(),
             rollout_delay: Duration::from_millis(500),
+            istio_cluster_id: None,
         }
     }
 }
@@ -122,6 +127,8 @@ pub struct ClusterHandle {
     pub net: Arc<PodNetwork>,
     pub api: Arc<ApiCore>,
     pub rollout_delay: Duration,
+    /// [`ClusterOptions::istio_cluster_id`].
+    pub istio_cluster_id: Option<String>,
     /// Becomes `true` when the cluster shuts down.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -292,6 +299,7 @@ impl SimCluster {
             net: self.net.clone(),
             api: self.core.clone(),
             rollout_delay: self.options.rollout_delay,
+            istio_cluster_id: self.options.istio_cluster_id.clone(),
             shutdown: self.shutdown.subscribe(),
         }
     }

@@ -42,7 +42,10 @@ pub type StartHook =
 /// seeds the guide's prerequisites (istiod, bookinfo in SMH's layout, the mesh's federation
 /// objects for `mode`) and starts the controllers and workloads. Clusters named
 /// `mgmt-cluster` and `remote-cluster` get SMH's layout; any other cluster runs no bookinfo.
-/// Pod readiness takes each cluster's `rollout_delay`.
+/// Pod readiness takes each cluster's `rollout_delay`. Each istiod's cluster ID, and the key
+/// of the other clusters' remote secrets for it, is the cluster's `istio_cluster_id`; when
+/// unset, the demo's ([`world::DEMO_MGMT_CLUSTER_ID`], [`world::DEMO_REMOTE_CLUSTER_ID`])
+/// or, for other clusters, the cluster's name.
 pub fn bookinfo_world(mode: MultiClusterMode, istio_version: &str) -> StartHook {
     bookinfo_world_observed(mode, istio_version, &WorldSidecars::default())
 }
@@ -77,7 +80,7 @@ pub fn bookinfo_world_observed(
     Arc::new(move |me: &ClusterHandle, all: &[ClusterHandle]| {
         let demo = WorldOptions::demo(mode, &istio_version, me.rollout_delay);
         let index = all.iter().position(|h| h.name == me.name).unwrap_or(0);
-        let opts = match demo.into_iter().find(|o| o.cluster == me.name) {
+        let mut opts = match demo.into_iter().find(|o| o.cluster == me.name) {
             Some(o) => o,
             None => {
                 let mut o = WorldOptions::new(&me.name, Layout::Empty, index as u8);
@@ -87,6 +90,18 @@ pub fn bookinfo_world_observed(
                 o
             }
         };
+        if let Some(id) = &me.istio_cluster_id {
+            opts.cluster_id = id.clone();
+        }
+        for peer in &mut opts.peers {
+            if let Some(id) = all
+                .iter()
+                .find(|h| h.name == peer.name)
+                .and_then(|h| h.istio_cluster_id.clone())
+            {
+                peer.cluster_id = id;
+            }
+        }
         world::seed(&me.store, &opts).map_err(|e| format!("seeding {}: {e}", me.name))?;
         // The seed writes straight into the store; give its objects the API server's
         // defaults, as if kubectl had created them.
@@ -123,15 +138,18 @@ pub struct FleetOptions {
 
 impl FleetOptions {
     /// Service Mesh Hub's two-cluster layout: `mgmt-cluster` (SMH CRDs and the
-    /// `service-mesh-hub` namespace, pods in 10.1.0.0/16) and `remote-cluster` (pods in
-    /// 10.2.0.0/16), both with Istio's networking CRDs.
+    /// `service-mesh-hub` namespace, pods in 10.1.0.0/16, Istio cluster ID `cluster1`) and
+    /// `remote-cluster` (pods in 10.2.0.0/16, Istio cluster ID `cluster2`), both with Istio's
+    /// networking CRDs.
     pub fn demo() -> Self {
         let mut mgmt = ClusterOptions::new(MGMT_CLUSTER);
         mgmt.pod_octet = 1;
         mgmt.smh_crds = true;
         mgmt.namespaces = vec![crate::consts::SMH_NAMESPACE.to_string()];
+        mgmt.istio_cluster_id = Some(world::DEMO_MGMT_CLUSTER_ID.to_string());
         let mut remote = ClusterOptions::new(REMOTE_CLUSTER);
         remote.pod_octet = 2;
+        remote.istio_cluster_id = Some(world::DEMO_REMOTE_CLUSTER_ID.to_string());
         FleetOptions {
             clusters: vec![mgmt, remote],
             hooks: Vec::new(),

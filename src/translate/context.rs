@@ -199,6 +199,24 @@ impl<'a> Ctx<'a> {
         self.mesh(cluster).map(|m| m.mode).unwrap_or_default()
     }
 
+    /// The Istio cluster ID of `cluster` (the value of `topology.istio.io/cluster` on its
+    /// endpoints): the topology's `clusterId`, or the SMH cluster name when it is unknown
+    /// (see [`Ctx::cluster_id_known`]).
+    pub fn cluster_id<'b>(&self, cluster: &'b str) -> &'b str
+    where
+        'a: 'b,
+    {
+        match self.mesh(cluster).and_then(|m| m.cluster_id.as_deref()) {
+            Some(id) => id,
+            None => cluster,
+        }
+    }
+
+    /// Whether the topology says what `cluster`'s Istio cluster ID is.
+    pub fn cluster_id_known(&self, cluster: &str) -> bool {
+        self.mesh(cluster).is_some_and(|m| m.cluster_id.is_some())
+    }
+
     pub fn domain(&self, cluster: &str) -> &'a str {
         self.cluster(cluster)
             .map(|c| c.cluster_domain.as_str())

@@ -38,8 +38,11 @@
 //!   there can route the subset's SNI to its endpoints. There are no
 //!   `.global` hosts and no federated copies. Explicit `kubeService` destinations (shift,
 //!   mirror) are pinned to their cluster's subset; the default route (no shift) is not
-//!   pinned, so it keeps Istio's cross-cluster load balancing. The Istio cluster ID is
-//!   assumed to equal the SMH cluster name (`istioctl create-remote-secret --name`).
+//!   pinned, so it keeps Istio's cross-cluster load balancing. Subsets are named after the
+//!   SMH cluster (`cluster-<cluster>`) but select Istio's cluster ID
+//!   (`topology.istio.io/cluster: <mesh clusterId>`, istiod's `CLUSTER_ID`), which is what
+//!   Istio labels endpoints with; an unknown ID is assumed to be the SMH cluster name, with
+//!   a warning among the explanations.
 //! - Policies with equal request matchers share one route; SMH's inferred empty-cluster
 //!   FailoverService DestinationRule is written into the mesh's cluster (see
 //!   [`virtual_service`] and [`failover`]).
@@ -471,7 +474,9 @@ fn destination_rules(ctx: &Ctx, report: &mut Report, uses: &[Use], out: &mut Vec
                         .outlier
                         .clone()
                         .filter(|o| Some(o) != top_outlier.as_ref());
-                    let labels = virtual_service::multi_primary_subset_labels(&t.cluster, s);
+                    let labels =
+                        virtual_service::multi_primary_subset_labels(ctx.cluster_id(&t.cluster), s);
+                    explain_assumed_cluster_id(ctx, report, consumer, &t.cluster, &name);
                     report.explain(
                         consumer,
                         format!(
@@ -543,9 +548,13 @@ fn destination_rules(ctx: &Ctx, report: &mut Report, uses: &[Use], out: &mut Vec
                                 t.namespace, t.name, t.cluster
                             ),
                         );
+                        explain_assumed_cluster_id(ctx, report, &t.cluster, &t.cluster, &name);
                         own.spec.subsets.push(Subset {
                             name,
-                            labels: virtual_service::multi_primary_subset_labels(&t.cluster, s),
+                            labels: virtual_service::multi_primary_subset_labels(
+                                ctx.cluster_id(&t.cluster),
+                                s,
+                            ),
                             traffic_policy: None,
                         });
                     }
@@ -569,6 +578,30 @@ fn destination_rules(ctx: &Ctx, report: &mut Report, uses: &[Use], out: &mut Vec
             object: dr.into(),
         });
     }
+}
+
+/// A warning, among the explanations of `consumer`, when the subset `subset` selects the
+/// endpoints of `cluster` by an Istio cluster ID that the topology does not give (so the SMH
+/// cluster name is assumed).
+fn explain_assumed_cluster_id(
+    ctx: &Ctx,
+    report: &mut Report,
+    consumer: &str,
+    cluster: &str,
+    subset: &str,
+) {
+    if ctx.cluster_id_known(cluster) {
+        return;
+    }
+    report.explain(
+        consumer,
+        format!(
+            "warning: the Istio cluster ID of {cluster} is not known (its mesh has no clusterId), so subset {subset} assumes it is the SMH cluster name and selects {}={cluster}; Istio labels endpoints with istiod's CLUSTER_ID ({}, \"{}\" when not set), and if that differs the subset has no endpoints and traffic sent to it fails with 503s: set the mesh's clusterId to that ID",
+            crate::consts::ISTIO_CLUSTER_LABEL,
+            crate::istio::cluster_id::CLUSTER_NAME_VALUE,
+            crate::istio::cluster_id::DEFAULT_CLUSTER_ID,
+        ),
+    );
 }
 
 /// Label, de-duplicate, check for collisions and sort.

@@ -67,6 +67,7 @@ fn mk_cluster(
             version: version.into(),
             root_namespace: "istio-system".into(),
             mode,
+            cluster_id: None,
         }),
         services,
     }

@@ -72,12 +72,14 @@ pub fn multi_primary_subset_name(cluster: &str, subset: &Labels) -> String {
     }
 }
 
-/// The labels of a multi-primary per-cluster subset.
-pub fn multi_primary_subset_labels(cluster: &str, subset: &Labels) -> Labels {
+/// The labels of a multi-primary per-cluster subset: the user subset's, plus
+/// `topology.istio.io/cluster: <cluster_id>`, the Istio cluster ID with which Istio labels
+/// that cluster's endpoints (not the SMH cluster name, see [`Ctx::cluster_id`]).
+pub fn multi_primary_subset_labels(cluster_id: &str, subset: &Labels) -> Labels {
     let mut labels = subset.clone();
     labels.insert(
         crate::consts::ISTIO_CLUSTER_LABEL.to_string(),
-        cluster.to_string(),
+        cluster_id.to_string(),
     );
     labels
 }

@@ -12,7 +12,9 @@ use kube::api::DynamicObject;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use kubectl_smh::cluster::discovery::{ClusterObjects, DiscoveryOptions, build_cluster};
+use kubectl_smh::cluster::discovery::{
+    ClusterObjects, DiscoveryOptions, build_cluster, remote_secret,
+};
 use kubectl_smh::cluster::{ClusterName, ContextName, MappingSource, Target};
 use kubectl_smh::model::topology::{ClusterTopology, MultiClusterMode, Topology};
 use kubectl_smh::sim::net::PodNetwork;
@@ -119,6 +121,17 @@ fn objects(store: &Store) -> ClusterObjects {
                 )
             })
             .collect(),
+        remote_secret_ids: Some(
+            secrets
+                .iter()
+                .filter(|s| {
+                    s.pointer("/metadata/labels/istio~1multiCluster")
+                        .and_then(Value::as_str)
+                        == Some("true")
+                })
+                .map(|s| remote_secret(serde_json::from_value(s.clone()).unwrap()))
+                .collect(),
+        ),
         service_entries: typed::<DynamicObject>(
             store,
             &Gvr::new("networking.istio.io", "v1", "serviceentries"),
@@ -169,6 +182,25 @@ async fn discover_demo(mode: MultiClusterMode) {
         assert_eq!(mesh.root_namespace, "istio-system");
         assert_eq!(topo.cluster_domain, "cluster.local");
         assert_eq!(mesh.mode, mode, "{}: {:?}", s.name, facts.mode);
+        // istiod's CLUSTER_ID, which the demo sets apart from the SMH names.
+        let (own, peer) = if s.name == "mgmt-cluster" {
+            ("cluster1", "cluster2")
+        } else {
+            ("cluster2", "cluster1")
+        };
+        assert_eq!(mesh.cluster_id.as_deref(), Some(own), "{}", s.name);
+        let secrets = facts.remote_secrets.as_ref().unwrap();
+        match mode {
+            MultiClusterMode::Global => assert!(secrets.is_empty(), "{secrets:?}"),
+            MultiClusterMode::MultiPrimary => {
+                assert_eq!(secrets.len(), 1, "{secrets:?}");
+                assert_eq!(secrets[0].cluster_ids, [peer]);
+                assert_eq!(
+                    secrets[0].secret,
+                    format!("istio-system/istio-remote-secret-{peer}")
+                );
+            }
+        }
         let reason = facts.mode.as_ref().unwrap().reason.clone();
         match mode {
             MultiClusterMode::Global => assert!(reason.contains("istiocoredns"), "{reason}"),

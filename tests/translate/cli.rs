@@ -146,6 +146,86 @@ fn only_cluster_and_explain() {
         ));
 }
 
+/// Istio cluster IDs: the subsets select the topology's clusterId; without one the SMH name
+/// is assumed and `--explain` warns; an invalid one is bad input naming the file and field.
+#[test]
+fn cluster_ids_from_the_topology() {
+    let out = smh()
+        .args([
+            "translate",
+            "-f",
+            "examples/guide/",
+            "--topology",
+            "tests/data/topology/guide-multi-primary.yaml",
+            "--explain",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(
+            "      topology.istio.io/cluster: cluster2\n    name: cluster-remote-cluster"
+        ),
+        "{stdout}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning:"));
+
+    smh()
+        .args(["translate", "-f", "examples/guide/", "--topology", "tests/data/topology/guide-multi-primary-istio-1.8.yaml", "--explain"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "# [mgmt-cluster] warning: the Istio cluster ID of remote-cluster is not known (its mesh has no clusterId), so subset cluster-remote-cluster assumes it is the SMH cluster name and selects topology.istio.io/cluster=remote-cluster;",
+        ));
+
+    let dir = tempfile::tempdir().unwrap();
+    let t = dir.path().join("topology.yaml");
+    let good =
+        std::fs::read_to_string(repo_path("tests/data/topology/guide-multi-primary.yaml")).unwrap();
+    for (bad, message) in [
+        (
+            "clusterId: -cluster2",
+            "clusters[1].mesh.clusterId: Invalid value: \"-cluster2\": a valid label must be an empty string or consist of alphanumeric characters",
+        ),
+        (
+            "clusterId: cluster1",
+            "clusters[1].mesh.clusterId: Duplicate value: cluster ID \"cluster1\" is also the cluster ID of clusters[0] (mgmt-cluster)",
+        ),
+        (
+            "clusterId: ''",
+            "clusters[1].mesh.clusterId: Invalid value: \"\": an Istio cluster ID cannot be empty",
+        ),
+    ] {
+        std::fs::write(&t, good.replace("clusterId: cluster2", bad)).unwrap();
+        let out = smh()
+            .args(["translate", "-f", "examples/guide/", "--topology"])
+            .arg(&t)
+            .assert()
+            .code(2)
+            .stdout("")
+            .get_output()
+            .clone();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("topology.yaml:"), "{stderr}");
+        assert!(stderr.contains(message), "{bad}: {stderr}");
+    }
+    let long = format!("clusterId: {}", "c".repeat(64));
+    std::fs::write(&t, good.replace("clusterId: cluster2", &long)).unwrap();
+    smh()
+        .args(["translate", "-f", "examples/guide/", "--topology"])
+        .arg(&t)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "clusters[1].mesh.clusterId: Invalid value",
+        ))
+        .stderr(predicate::str::contains(
+            "must be no more than 63 characters",
+        ));
+}
+
 #[test]
 fn invalid_input_prints_problems_and_nothing_else() {
     let dir = tempfile::tempdir().unwrap();

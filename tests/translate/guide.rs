@@ -356,13 +356,39 @@ fn guide_multi_primary_aggregates_per_cluster_subsets() {
             "outbound|9080|cluster-remote-cluster|reviews.bookinfo.svc.cluster.local",
         ]
     );
+    // Named after the SMH clusters, selecting Istio's cluster IDs (the topology's clusterId).
     let dr = find(&t, "mgmt-cluster", "DestinationRule", "bookinfo", "reviews");
     assert_eq!(
         dr.to_value()["spec"]["subsets"],
         json!([
-            {"name": "cluster-mgmt-cluster", "labels": {"topology.istio.io/cluster": "mgmt-cluster"}},
-            {"name": "cluster-remote-cluster", "labels": {"topology.istio.io/cluster": "remote-cluster"}},
+            {"name": "cluster-mgmt-cluster", "labels": {"topology.istio.io/cluster": "cluster1"}},
+            {"name": "cluster-remote-cluster", "labels": {"topology.istio.io/cluster": "cluster2"}},
         ])
+    );
+    assert!(
+        !t.explanations
+            .iter()
+            .any(|e| e.text.starts_with("warning:")),
+        "{:#?}",
+        t.explanations
+    );
+    // Without clusterId the SMH names are assumed, and the explanations warn about it.
+    let t = translate_ok(
+        GUIDE,
+        "tests/data/topology/guide-multi-primary-istio-1.8.yaml",
+    );
+    let dr = find(&t, "mgmt-cluster", "DestinationRule", "bookinfo", "reviews");
+    assert_eq!(
+        dr.to_value()["spec"]["subsets"][1]["labels"],
+        json!({"topology.istio.io/cluster": "remote-cluster"})
+    );
+    assert!(
+        t.explanations.iter().any(|e| e.cluster == "mgmt-cluster"
+            && e.text.starts_with(
+                "warning: the Istio cluster ID of remote-cluster is not known (its mesh has no clusterId), so subset cluster-remote-cluster assumes it is the SMH cluster name"
+            )),
+        "{:#?}",
+        t.explanations
     );
     assert!(
         t.explanations.iter().any(

@@ -64,10 +64,19 @@ pub enum Layout {
     Empty,
 }
 
+/// The Istio cluster ID of the demo's `mgmt-cluster` (istiod's `CLUSTER_ID`, as
+/// `values.global.multiCluster.clusterName` sets it in Istio's multi-primary install guide).
+/// It differs from the SMH cluster name, as on most real installs.
+pub const DEMO_MGMT_CLUSTER_ID: &str = "cluster1";
+/// The Istio cluster ID of the demo's `remote-cluster`.
+pub const DEMO_REMOTE_CLUSTER_ID: &str = "cluster2";
+
 /// Another cluster of the fleet, as this one's federation config sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Peer {
     pub name: String,
+    /// Its Istio cluster ID (the key of this cluster's remote secret for it).
+    pub cluster_id: String,
     pub layout: Layout,
     /// The external address of its `istio-ingressgateway`.
     pub gateway_ip: String,
@@ -76,8 +85,12 @@ pub struct Peer {
 /// How one simulated cluster is set up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorldOptions {
-    /// The cluster's name (`mgmt-cluster`), used for SMH names, `CLUSTER_ID` and routing.
+    /// The cluster's name (`mgmt-cluster`), used for SMH names and routing.
     pub cluster: String,
+    /// Istio's cluster ID for it: istiod's `CLUSTER_ID`, the label
+    /// `topology.istio.io/cluster` of its endpoints, and the key of the other clusters'
+    /// remote secrets for it.
+    pub cluster_id: String,
     pub layout: Layout,
     /// Time from a pod's creation until it runs (and, without readiness probes, is Ready).
     pub readiness_delay: Duration,
@@ -101,6 +114,7 @@ impl WorldOptions {
     pub fn new(cluster: &str, layout: Layout, index: u8) -> Self {
         WorldOptions {
             cluster: cluster.to_string(),
+            cluster_id: cluster.to_string(),
             layout,
             readiness_delay: Duration::from_millis(500),
             mode: MultiClusterMode::Global,
@@ -116,12 +130,14 @@ impl WorldOptions {
     fn as_peer(&self) -> Peer {
         Peer {
             name: self.cluster.clone(),
+            cluster_id: self.cluster_id.clone(),
             layout: self.layout,
             gateway_ip: self.gateway_ip.clone(),
         }
     }
 
-    /// The guide's two clusters, `mgmt-cluster` and `remote-cluster`, each knowing the other.
+    /// The guide's two clusters, `mgmt-cluster` and `remote-cluster`, each knowing the other,
+    /// with Istio cluster IDs [`DEMO_MGMT_CLUSTER_ID`] and [`DEMO_REMOTE_CLUSTER_ID`].
     pub fn demo(
         mode: MultiClusterMode,
         istio_version: &str,
@@ -129,6 +145,8 @@ impl WorldOptions {
     ) -> Vec<WorldOptions> {
         let mut mgmt = WorldOptions::new("mgmt-cluster", Layout::Management, 0);
         let mut remote = WorldOptions::new("remote-cluster", Layout::Remote, 1);
+        mgmt.cluster_id = DEMO_MGMT_CLUSTER_ID.to_string();
+        remote.cluster_id = DEMO_REMOTE_CLUSTER_ID.to_string();
         for o in [&mut mgmt, &mut remote] {
             o.mode = mode;
             o.istio_version = istio_version.to_string();

@@ -7,7 +7,8 @@
 //!   management cluster; the `kubernetes` Service; CoreDNS (`coredns` Deployment, `kube-dns`
 //!   Service, `coredns` ConfigMap);
 //! - Istio: the `istiod` Deployment (label `app: istiod`, image
-//!   `docker.io/istio/pilot:<version>`, env `CLUSTER_ID`) and Service, the `istio` mesh
+//!   `docker.io/istio/pilot:<version>`, env `CLUSTER_ID` = the cluster's Istio cluster ID)
+//!   and Service, the `istio` mesh
 //!   ConfigMap (root namespace `istio-system`), and the `istio-ingressgateway` Deployment and
 //!   LoadBalancer Service (port `tls` 15443) with an external address in
 //!   `status.loadBalancer.ingress`;
@@ -26,10 +27,12 @@
 //!   15443, label `cluster: <peer>`), plus the `*.global` AUTO_PASSTHROUGH Gateway
 //!   `virtual-mesh-service-mesh-hub` and the gateway EnvoyFilter
 //!   `virtual-mesh.service-mesh-hub` (`tcp_cluster_rewrite` of `.<cluster>.global`);
-//! - **multi-primary**: an Istio remote secret `istio-remote-secret-<peer>` (label
-//!   `istio/multiCluster: "true"`, annotation `networking.istio.io/cluster: <peer>`) per
-//!   peer in istio-system, the namespace label `topology.istio.io/network: network1`, and no
-//!   `.global` names. The remote secrets carry a kubeconfig without credentials.
+//! - **multi-primary**: an Istio remote secret per peer in istio-system, as
+//!   `istioctl create-remote-secret --name <peer's cluster ID>` writes it: named
+//!   `istio-remote-secret-<ID>`, label `istio/multiCluster: "true"`, annotation
+//!   `networking.istio.io/cluster: <ID>`, one data key `<ID>` holding a kubeconfig (without
+//!   credentials) whose server is the peer's node; the namespace label
+//!   `topology.istio.io/network: network1`, and no `.global` names.
 //!
 //! Seeding creates what is missing and leaves existing objects alone, so it is safe to run
 //! on a store that already has some of them.
@@ -317,7 +320,7 @@ fn seed_istio(s: &mut Seeder, opts: &WorldOptions) -> Result<(), StoreError> {
         json!({"serviceAccountName": "istiod",
                "containers": [{"name": "discovery", "image": format!("docker.io/istio/pilot:{v}"),
                    "args": ["discovery", "--monitoringAddr=:15014", "--log_output_level=default:info", "--domain", "cluster.local", "--keepaliveMaxServerConnectionAge", "30m"],
-                   "env": [{"name": "CLUSTER_ID", "value": opts.cluster},
+                   "env": [{"name": "CLUSTER_ID", "value": opts.cluster_id},
                            {"name": "REVISION", "value": "default"},
                            {"name": "PILOT_ENABLE_ANALYSIS", "value": "false"}],
                    "ports": [{"containerPort": 8080, "protocol": "TCP"},
@@ -501,18 +504,20 @@ fn seed_federation(s: &mut Seeder, opts: &WorldOptions) -> Result<(), StoreError
 
 fn seed_remote_secrets(s: &mut Seeder, opts: &WorldOptions) -> Result<(), StoreError> {
     for peer in &opts.peers {
+        use super::mesh::inputs::{CLUSTER_ANNOTATION, MULTICLUSTER_LABEL, REMOTE_SECRET_PREFIX};
         let kubeconfig = format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: {p}\n  cluster:\n    server: https://{p}-control-plane:6443\ncontexts:\n- name: {p}\n  context:\n    cluster: {p}\n    user: {p}\ncurrent-context: {p}\nusers:\n- name: {p}\n  user: {{}}\n",
-            p = peer.name
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: {p}\n  cluster:\n    server: https://{node}-control-plane:6443\ncontexts:\n- name: {p}\n  context:\n    cluster: {p}\n    user: {p}\ncurrent-context: {p}\nusers:\n- name: {p}\n  user: {{}}\n",
+            p = peer.cluster_id,
+            node = peer.name
         );
         let mut data = BTreeMap::new();
-        data.insert(peer.name.clone(), base64(kubeconfig.as_bytes()));
+        data.insert(peer.cluster_id.clone(), base64(kubeconfig.as_bytes()));
         s.put(
             &obj::secrets(),
             json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-                   "metadata": {"name": format!("istio-remote-secret-{}", peer.name), "namespace": "istio-system",
-                                "labels": {"istio/multiCluster": "true"},
-                                "annotations": {"networking.istio.io/cluster": peer.name}},
+                   "metadata": {"name": format!("{REMOTE_SECRET_PREFIX}{}", peer.cluster_id), "namespace": "istio-system",
+                                "labels": {MULTICLUSTER_LABEL: "true"},
+                                "annotations": {CLUSTER_ANNOTATION: peer.cluster_id}},
                    "data": data}),
         )?;
     }
@@ -592,7 +597,7 @@ mod tests {
                 .list(&istio_gvr("serviceentries"), Some("istio-system"))
                 .0;
             let coredns = mgmt.get(&obj::deployments(), "istio-system", "istiocoredns");
-            let secrets = crate::sim::world::mesh::inputs::remote_secret_clusters(&mgmt);
+            let secrets = crate::sim::world::mesh::inputs::remote_secret_ids(&mgmt);
             match mode {
                 MultiClusterMode::Global => {
                     let names: Vec<&str> = ses.iter().map(obj::name).collect();
@@ -620,7 +625,10 @@ mod tests {
                 MultiClusterMode::MultiPrimary => {
                     assert!(ses.is_empty());
                     assert!(coredns.is_none());
-                    assert_eq!(secrets, vec!["remote-cluster".to_string()]);
+                    // Keyed by the peer's Istio cluster ID, not its SMH name.
+                    assert_eq!(secrets, vec!["cluster2".to_string()]);
+                    let env = &istiod["spec"]["template"]["spec"]["containers"][0]["env"][0];
+                    assert_eq!(env, &json!({"name": "CLUSTER_ID", "value": "cluster1"}));
                 }
             }
         }

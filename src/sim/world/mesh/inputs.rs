@@ -2,12 +2,22 @@
 //! in the proxy's own cluster, the services and ready endpoints of its own cluster and of
 //! every cluster it has a remote secret for (multi-primary endpoint discovery), and every
 //! cluster's ingress gateway address.
+//!
+//! Endpoints are labelled `topology.istio.io/cluster` as istiod labels them: with the local
+//! istiod's cluster ID (its `--clusterID` or `CLUSTER_ID`, `Kubernetes` when unset) for the
+//! proxy's own cluster, and with the remote secret's **data key** for a remote one. Which
+//! cluster a key reaches comes from its value, a kubeconfig, whose server's host is that
+//! cluster's node (name or address). So a remote secret made with another `--name` than the
+//! remote istiod's own ID gives that cluster's endpoints a label nobody else uses.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::istio::{EndpointRecord, MeshInputs, ProxyIdentity, ServiceRecord};
+use super::istio::{
+    CLUSTER_TOPOLOGY_LABEL, EndpointRecord, MeshInputs, ProxyIdentity, ServiceRecord,
+};
+use crate::istio::cluster_id::{ClusterIdReading, DEFAULT_CLUSTER_ID};
 use crate::sim::store::Store;
 use crate::sim::world::fleet::Fleet;
 use crate::sim::world::obj::{self, labels, name, namespace, str_at};
@@ -39,30 +49,122 @@ pub fn istio_objects(store: &Store, plural: &str) -> Vec<Value> {
     by_key.into_values().collect()
 }
 
-/// Clusters whose endpoints the istiod of `store`'s cluster discovers: the names of its
-/// Istio remote secrets (`istio/multiCluster: "true"` in istio-system).
-pub fn remote_secret_clusters(store: &Store) -> Vec<String> {
+/// The Istio remote secrets of `store`'s cluster (`istio/multiCluster: "true"` in
+/// istio-system), sorted by name, with their data decoded.
+fn remote_secrets(store: &Store) -> Vec<k8s_openapi::api::core::v1::Secret> {
     let (secrets, _) = store.list(&obj::secrets(), Some("istio-system"));
-    let mut out: Vec<String> = secrets
-        .iter()
+    let mut out: Vec<k8s_openapi::api::core::v1::Secret> = secrets
+        .into_iter()
         .filter(|s| labels(s).get(MULTICLUSTER_LABEL).map(String::as_str) == Some("true"))
-        .filter_map(|s| {
-            let annotated = obj::string_map(s, "/metadata/annotations")
-                .get(CLUSTER_ANNOTATION)
-                .cloned();
-            annotated.or_else(|| {
-                name(s)
-                    .strip_prefix(REMOTE_SECRET_PREFIX)
-                    .map(str::to_string)
-            })
-        })
+        .filter_map(|s| serde_json::from_value(s).ok())
+        .collect();
+    out.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    out
+}
+
+/// The cluster IDs the istiod of `store`'s cluster gives the clusters of its remote
+/// secrets: their data keys, sorted, each once.
+pub fn remote_secret_ids(store: &Store) -> Vec<String> {
+    let mut out: Vec<String> = remote_secrets(store)
+        .into_iter()
+        .flat_map(|s| s.data.unwrap_or_default().into_keys())
         .collect();
     out.sort();
     out.dedup();
     out
 }
 
-fn service_records(cluster: &str, store: &Store) -> Vec<ServiceRecord> {
+/// The cluster ID of the istiod in `store`'s cluster (Deployment `istio-system/istiod`,
+/// container `discovery`), read as discovery reads it. The model cannot resolve a
+/// `valueFrom`, so an unreadable ID is Istio's default; a cluster without istiod has its
+/// own name.
+pub fn istiod_cluster_id(store: &Store, cluster: &str) -> String {
+    let Some(d) = store.get(&obj::deployments(), "istio-system", "istiod") else {
+        return cluster.to_string();
+    };
+    let containers: Vec<k8s_openapi::api::core::v1::Container> = d
+        .pointer("/spec/template/spec/containers")
+        .cloned()
+        .and_then(|c| serde_json::from_value(c).ok())
+        .unwrap_or_default();
+    let Some(c) = containers
+        .iter()
+        .find(|c| c.name == "discovery")
+        .or(containers.first())
+    else {
+        return cluster.to_string();
+    };
+    match crate::istio::cluster_id::istiod_cluster_id(c) {
+        ClusterIdReading::Known { id, .. } => id,
+        ClusterIdReading::Unknown { .. } => DEFAULT_CLUSTER_ID.to_string(),
+    }
+}
+
+/// The host of a kubeconfig's server: that of its current context's cluster, else of its
+/// first cluster (`https://remote-cluster-control-plane:6443` → `remote-cluster-control-plane`).
+fn kubeconfig_server_host(kubeconfig: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(kubeconfig).ok()?;
+    let kc = kube::config::Kubeconfig::from_yaml(text).ok()?;
+    let cluster_name = kc
+        .current_context
+        .as_ref()
+        .and_then(|cur| kc.contexts.iter().find(|c| &c.name == cur))
+        .and_then(|c| c.context.as_ref())
+        .map(|c| c.cluster.clone());
+    let cluster = cluster_name
+        .and_then(|n| kc.clusters.iter().find(|c| c.name == n))
+        .or(kc.clusters.first())?;
+    let server = cluster.cluster.as_ref()?.server.clone()?;
+    let rest = server.split_once("://").map_or(server.as_str(), |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    (!host.is_empty()).then(|| host.to_string())
+}
+
+/// The fleet member whose Node has `host` as its name or one of its addresses.
+fn member_by_host(fleet: &Fleet, host: &str) -> Option<String> {
+    fleet.members().into_iter().find_map(|(name, m)| {
+        let nodes = m.store.list(&obj::nodes(), None).0;
+        nodes
+            .iter()
+            .any(|n| {
+                obj::name(n) == host
+                    || n.pointer("/status/addresses")
+                        .and_then(Value::as_array)
+                        .is_some_and(|a| a.iter().any(|x| str_at(x, "/address") == host))
+            })
+            .then_some(name)
+    })
+}
+
+/// The clusters the istiod of `store`'s cluster discovers through its remote secrets, as
+/// `(cluster ID, fleet member)`, the way istiod adds them: every data key of every remote
+/// secret (secrets in name order, keys sorted) is a cluster ID; a key equal to `local_id`
+/// is ignored, as is an ID an earlier secret already added. The key's value, a
+/// kubeconfig, names the member; one that reaches no member of the fleet adds nothing.
+pub fn remote_clusters(fleet: &Fleet, store: &Store, local_id: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for secret in remote_secrets(store) {
+        for (id, kubeconfig) in secret.data.unwrap_or_default() {
+            if id == local_id || out.iter().any(|(known, _)| *known == id) {
+                continue;
+            }
+            if let Some(member) =
+                kubeconfig_server_host(&kubeconfig.0).and_then(|h| member_by_host(fleet, &h))
+            {
+                out.push((id, member));
+            }
+        }
+    }
+    out
+}
+
+/// The services of `cluster` (a fleet member) with their ready endpoints, labelled
+/// `topology.istio.io/cluster: <cluster_id>` as the discovering istiod knows that cluster.
+fn service_records(cluster: &str, cluster_id: &str, store: &Store) -> Vec<ServiceRecord> {
     let (services, _) = store.list(&obj::services(), None);
     let (endpoints, _) = store.list(&obj::endpoints(), None);
     let (pods, _) = store.list(&obj::pods(), None);
@@ -128,14 +230,19 @@ fn service_records(cluster: &str, store: &Store) -> Vec<ServiceRecord> {
                             "" => ns,
                             n => n,
                         };
-                        let rec = records.entry(ip.clone()).or_insert_with(|| EndpointRecord {
-                            ip,
-                            cluster: cluster.to_string(),
-                            labels: pod_labels
+                        let rec = records.entry(ip.clone()).or_insert_with(|| {
+                            let mut labels = pod_labels
                                 .get(&(pod_ns, pod_name))
                                 .cloned()
-                                .unwrap_or_default(),
-                            ports: BTreeMap::new(),
+                                .unwrap_or_default();
+                            labels
+                                .insert(CLUSTER_TOPOLOGY_LABEL.to_string(), cluster_id.to_string());
+                            EndpointRecord {
+                                ip,
+                                cluster: cluster.to_string(),
+                                labels,
+                                ports: BTreeMap::new(),
+                            }
                         });
                         rec.ports.extend(sub_ports.clone());
                     }
@@ -184,17 +291,19 @@ pub fn collect(fleet: &Fleet, proxy: &ProxyIdentity) -> MeshInputs {
     inputs.destination_rules = istio_objects(&local.store, "destinationrules");
     inputs.service_entries = istio_objects(&local.store, "serviceentries");
     inputs.envoy_filters = istio_objects(&local.store, "envoyfilters");
-    let mut discovered = vec![proxy.cluster.clone()];
-    discovered.extend(
-        remote_secret_clusters(&local.store)
-            .into_iter()
-            .filter(|c| *c != proxy.cluster),
-    );
+    // Fleet member -> the cluster ID its endpoints get; the first way a member is reached
+    // wins.
+    let local_id = istiod_cluster_id(&local.store, &proxy.cluster);
+    let mut discovered: BTreeMap<String, String> = BTreeMap::new();
+    discovered.insert(proxy.cluster.clone(), local_id.clone());
+    for (id, member) in remote_clusters(fleet, &local.store, &local_id) {
+        discovered.entry(member).or_insert(id);
+    }
     for (name, member) in fleet.members() {
-        if discovered.contains(&name) {
+        if let Some(id) = discovered.get(&name) {
             inputs
                 .services
-                .extend(service_records(&name, &member.store));
+                .extend(service_records(&name, id, &member.store));
         }
         for ip in gateway_addresses(&member.store) {
             inputs.gateways.insert(ip, name.clone());
@@ -207,4 +316,122 @@ pub fn collect(fleet: &Fleet, proxy: &ProxyIdentity) -> MeshInputs {
         }
     }
     inputs
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::model::topology::MultiClusterMode;
+    use crate::sim::net::PodNetwork;
+    use crate::sim::world::{WorldOptions, seed};
+
+    /// The demo's two clusters, seeded (no controllers), each with one ready reviews
+    /// endpoint.
+    fn fleet() -> (Arc<Fleet>, Arc<Store>) {
+        let fleet = Fleet::new();
+        let mut mgmt_store = None;
+        let opts = WorldOptions::demo(
+            MultiClusterMode::MultiPrimary,
+            "1.24.2",
+            std::time::Duration::ZERO,
+        );
+        for (i, o) in opts.iter().enumerate() {
+            let store = Arc::new(Store::new());
+            seed(&store, o).unwrap();
+            store
+                .create(
+                    &obj::endpoints(),
+                    json!({"apiVersion": "v1", "kind": "Endpoints",
+                           "metadata": {"name": "reviews", "namespace": "bookinfo"},
+                           "subsets": [{"addresses": [{"ip": format!("10.{}.0.5", i + 1)}],
+                                        "ports": [{"name": "http", "port": 9080}]}]}),
+                )
+                .unwrap();
+            fleet.register(
+                &o.cluster,
+                store.clone(),
+                Arc::new(PodNetwork::new(i as u8 + 1)),
+            );
+            if i == 0 {
+                mgmt_store = Some(store);
+            }
+        }
+        (fleet, mgmt_store.unwrap())
+    }
+
+    /// `(endpoint IP, topology.istio.io/cluster)` of reviews, as mgmt-cluster's istiod knows
+    /// them.
+    fn reviews_endpoints(fleet: &Fleet) -> Vec<(String, String)> {
+        let proxy = ProxyIdentity {
+            cluster: "mgmt-cluster".into(),
+            namespace: "bookinfo".into(),
+            ..Default::default()
+        };
+        let mut out: Vec<(String, String)> = collect(fleet, &proxy)
+            .services
+            .iter()
+            .filter(|s| s.name == "reviews")
+            .flat_map(|s| s.endpoints.iter())
+            .map(|e| (e.ip.clone(), e.labels[CLUSTER_TOPOLOGY_LABEL].clone()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn replace_remote_secret(store: &Store, key: &str) {
+        let mut secret = store
+            .get(
+                &obj::secrets(),
+                "istio-system",
+                "istio-remote-secret-cluster2",
+            )
+            .unwrap();
+        let value = secret["data"]
+            .as_object()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap()
+            .clone();
+        secret["data"] = json!({key: value});
+        store.update(&obj::secrets(), secret).unwrap();
+    }
+
+    #[test]
+    fn endpoints_are_labelled_with_istio_cluster_ids() {
+        let (fleet, mgmt) = fleet();
+        assert_eq!(istiod_cluster_id(&mgmt, "mgmt-cluster"), "cluster1");
+        assert_eq!(
+            reviews_endpoints(&fleet),
+            [
+                ("10.1.0.5".to_string(), "cluster1".to_string()),
+                ("10.2.0.5".to_string(), "cluster2".to_string())
+            ]
+        );
+
+        // A remote secret made with `--name remote-cluster`: the remote endpoints carry
+        // that name, which no subset on cluster2 selects.
+        replace_remote_secret(&mgmt, "remote-cluster");
+        assert_eq!(
+            reviews_endpoints(&fleet)[1],
+            ("10.2.0.5".to_string(), "remote-cluster".to_string())
+        );
+
+        // istiod without CLUSTER_ID is Istio's "Kubernetes"; a remote secret keyed by the
+        // local ID is ignored, so the remote endpoints are gone.
+        let mut istiod = mgmt
+            .get(&obj::deployments(), "istio-system", "istiod")
+            .unwrap();
+        istiod["spec"]["template"]["spec"]["containers"][0]["env"] = json!([]);
+        mgmt.update(&obj::deployments(), istiod).unwrap();
+        replace_remote_secret(&mgmt, "Kubernetes");
+        assert_eq!(
+            reviews_endpoints(&fleet),
+            [("10.1.0.5".to_string(), "Kubernetes".to_string())]
+        );
+    }
 }
