@@ -509,6 +509,8 @@ pub struct PlanRow {
     pub name: String,
     /// Not generated from the new objects: applying converges it too.
     pub other: bool,
+    /// For `update`: why (`was changed by kubectl-edit: spec.http`, `out of date: ...`).
+    pub why: Option<String>,
 }
 
 /// The engine's steps as rows: every step the new objects take part in, and every other
@@ -531,6 +533,7 @@ fn plan_rows(plan: &apply::Plan, ids: &BTreeSet<ObjectId>) -> Vec<PlanRow> {
                 namespace: s.namespace.clone(),
                 name: s.name.clone(),
                 other: !ours,
+                why: s.drift.as_ref().map(super::super::apply::drift_note),
             })
         })
         .collect()
@@ -614,17 +617,15 @@ pub fn render_plan(
         out.push_str(&format!("  {title}\n"));
         let kind_w = rows.iter().map(|r| r.kind.len()).max().unwrap_or(0);
         for r in rows {
+            let note = match (&r.why, r.other) {
+                (Some(why), true) => format!("  (for other objects: {why})"),
+                (Some(why), false) => format!("  ({why})"),
+                (None, true) => "  (for other objects)".to_string(),
+                (None, false) => String::new(),
+            };
             let line = format!(
-                "    {:action_w$}  {:kind_w$}  {}/{}{}",
-                r.action,
-                r.kind,
-                r.namespace,
-                r.name,
-                if r.other {
-                    "  (for other objects: drifted)"
-                } else {
-                    ""
-                }
+                "    {:action_w$}  {:kind_w$}  {}/{}{note}",
+                r.action, r.kind, r.namespace, r.name,
             );
             out.push_str(line.trim_end());
             out.push('\n');
@@ -732,6 +733,7 @@ mod tests {
             namespace: ns.into(),
             name: name.into(),
             other,
+            why: other.then(|| "was changed: spec.http".to_string()),
         }
     }
 
@@ -839,7 +841,7 @@ mod tests {
   mgmt (management; context m)
     create     EnvoyFilter      istio-system/rev
     unchanged  DestinationRule  bookinfo/reviews
-    update     VirtualService   bookinfo/ratings  (for other objects: drifted)
+    update     VirtualService   bookinfo/ratings  (for other objects: was changed: spec.http)
   remote
     create     DestinationRule  bookinfo/reviews
     why: because
