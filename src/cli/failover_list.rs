@@ -169,8 +169,9 @@ mod tests {
         };
         let mut fs = fs.clone();
         let created: jiff::Timestamp = "2023-01-01T00:00:00Z".parse().unwrap();
-        fs.metadata.creation_timestamp =
-            Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(created));
+        fs.metadata.creation_timestamp = Some(
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(created),
+        );
         let now = jiff::Timestamp::from_second(created.as_second() + 800 * 86400).unwrap();
         assert_eq!(row(&fs, now)[6], "2y70d");
     }

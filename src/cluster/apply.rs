@@ -29,12 +29,12 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::context::ClusterClient;
+use super::drift::DriftState;
 use super::error::{ApiOp, ClusterError};
 use super::names::ClusterName;
-use super::drift::DriftState;
 use super::state::{
-    CachedCluster, LiveState, TOPOLOGY_CACHE, TopologyCache, compare, istio_resource,
-    live_key, manifest_id, manifest_meta,
+    CachedCluster, LiveState, TOPOLOGY_CACHE, TopologyCache, compare, istio_resource, live_key,
+    manifest_id, manifest_meta,
 };
 use super::status::{ObjectKey, SmhStatus};
 use crate::consts::{FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, SMH_NAMESPACE};

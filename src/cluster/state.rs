@@ -1089,7 +1089,10 @@ spec: {}
             "apiVersion: networking.smh.solo.io/v1alpha2\nkind: TrafficPolicy\nmetadata: {name: fault, namespace: bookinfo}\nspec:\n  destinationSelector:\n  - kubeServiceRefs:\n      services: [{clusterName: mgmt-cluster, name: reviews, namespace: bookinfo}]\n  faultInjection: {fixedDelay: 1s, percentage: 100}\n",
         );
         assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
-        let t = translate(&loaded.manifests, &Topology::from_manifests(&loaded.manifests));
+        let t = translate(
+            &loaded.manifests,
+            &Topology::from_manifests(&loaded.manifests),
+        );
         let g = t
             .objects
             .iter()
@@ -1107,6 +1110,9 @@ spec: {}
         let mut other = want.clone();
         *other.pointer_mut(percentage).unwrap() = serde_json::json!(50);
         let live: DynamicObject = serde_json::from_value(other).unwrap();
-        assert!(matches!(compare(g, Some(&live)), DriftState::Modified { .. }));
+        assert!(matches!(
+            compare(g, Some(&live)),
+            DriftState::Modified { .. }
+        ));
     }
 }

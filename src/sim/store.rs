@@ -608,8 +608,14 @@ mod tests {
                 "mirrorPercentage": {"value": 12.5}, "weight": 1e2}]}});
         let created = store.create(&gvr, obj.clone()).unwrap();
         let http = &created["spec"]["http"][0];
-        assert_eq!(serde_json::to_string(&http["fault"]["delay"]["percentage"]).unwrap(), r#"{"value":100}"#);
-        assert_eq!(serde_json::to_string(&http["mirrorPercentage"]).unwrap(), r#"{"value":12.5}"#);
+        assert_eq!(
+            serde_json::to_string(&http["fault"]["delay"]["percentage"]).unwrap(),
+            r#"{"value":100}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&http["mirrorPercentage"]).unwrap(),
+            r#"{"value":12.5}"#
+        );
         assert_eq!(serde_json::to_string(&http["weight"]).unwrap(), "100");
         let stored = store.get(&gvr, "ns", "vs").unwrap();
         assert_eq!(stored["spec"], created["spec"]);
