@@ -252,8 +252,7 @@ pub struct Settings {
     pub output: Option<OutputFormat>,
     /// Do not ask; go ahead.
     pub yes: bool,
-    /// Draw progress bars (stderr is a terminal, and no `--no-color`); else plain progress
-    /// lines.
+    /// Draw progress bars (stderr is a terminal); else plain progress lines.
     pub fancy: bool,
     /// A confirmation can be asked (stdin and stderr are terminals).
     pub can_prompt: bool,
@@ -268,7 +267,7 @@ impl Settings {
             namespace: g.namespace.clone(),
             output: g.output,
             yes: g.yes,
-            fancy: stderr_tty && !g.no_color,
+            fancy: stderr_tty,
             can_prompt: stderr_tty && std::io::stdin().is_terminal(),
             discovery: g.discovery_options(),
         }

@@ -147,7 +147,6 @@ pub const HONOURED: &[(&str, &[&str])] = &[
             OUTPUT,
             ISTIO_MODE,
             YES,
-            NO_COLOR,
         ],
     ),
     (

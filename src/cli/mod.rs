@@ -92,9 +92,8 @@ pub struct GlobalArgs {
     #[arg(short = 'y', long, global = true)]
     pub yes: bool,
 
-    /// Disable colour and symbols: coloured diagnostics, check marks, the drill's progress
-    /// bars (also when NO_COLOR is set to anything but the empty string, as no-color.org
-    /// says).
+    /// Disable colour and symbols: coloured diagnostics, check's marks (also when NO_COLOR
+    /// is set to anything but the empty string, as no-color.org says).
     #[arg(long, global = true, env = "NO_COLOR", value_parser = parse_no_color)]
     pub no_color: bool,
 
