@@ -35,7 +35,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -l istio-mode -d '
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check marks, the drill\'s progress bars (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check\'s marks (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -s v -l verbose -d 'Also list the objects that are unchanged (apply, failover create, failover delete, demo guide)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_needs_command" -s V -l version -d 'Print version'
@@ -64,7 +64,7 @@ multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -l client -d 'Print only the client version; read no kubeconfig and contact no cluster'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check marks, the drill\'s progress bars (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check\'s marks (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -s v -l verbose -d 'Also list the objects that are unchanged (apply, failover create, failover delete, demo guide)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -s h -l help -d 'Print help'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand version" -s V -l version -d 'Print version'
@@ -79,7 +79,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -l i
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check marks, the drill\'s progress bars (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check\'s marks (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -s v -l verbose -d 'Also list the objects that are unchanged (apply, failover create, failover delete, demo guide)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -s V -l version -d 'Print version'
@@ -97,7 +97,7 @@ multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l strict -d 'Treat warnings as errors (exit 2 when there are any)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check marks, the drill\'s progress bars (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check\'s marks (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s v -l verbose -d 'Also list the objects that are unchanged (apply, failover create, failover delete, demo guide)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s V -l version -d 'Print version'
@@ -116,7 +116,7 @@ multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l explain -d 'Also print, on stderr, every choice that depends on the topology (multi-cluster mode, aggregate cluster config type, hosts)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check marks, the drill\'s progress bars (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check\'s marks (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s v -l verbose -d 'Also list the objects that are unchanged (apply, failover create, failover delete, demo guide)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s h -l help -d 'Print help'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s V -l version -d 'Print version'
@@ -135,7 +135,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -l isti
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check marks, the drill\'s progress bars (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check\'s marks (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -s v -l verbose -d 'Also list the objects that are unchanged (apply, failover create, failover delete, demo guide)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -s V -l version -d 'Print version'
@@ -150,7 +150,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister help" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister help" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister help" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check marks, the drill\'s progress bars (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister help" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check\'s marks (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister help" -s v -l verbose -d 'Also list the objects that are unchanged (apply, failover create, failover delete, demo guide)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister help" -s h -l help -d 'Print help'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and not __fish_seen_subcommand_from register list deregister help" -s V -l version -d 'Print version'
@@ -171,7 +171,7 @@ multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -l force -d 'Register the context even if it is not in the kubeconfig (yet)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check marks, the drill\'s progress bars (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check\'s marks (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -s v -l verbose -d 'Also list the objects that are unchanged (apply, failover create, failover delete, demo guide)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from register" -s V -l version -d 'Print version'
@@ -186,7 +186,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __f
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check marks, the drill\'s progress bars (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check\'s marks (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Also list the objects that are unchanged (apply, failover create, failover delete, demo guide)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
@@ -201,7 +201,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __f
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check marks, the drill\'s progress bars (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check\'s marks (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -s v -l verbose -d 'Also list the objects that are unchanged (apply, failover create, failover delete, demo guide)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -s h -l help -d 'Print help'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand cluster; and __fish_seen_subcommand_from deregister" -s V -l version -d 'Print version'
@@ -227,7 +227,7 @@ multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -l diff -d 'Show, per cluster, a unified diff of the live objects against what would be applied (the server\'s dry-run result when it answers), for every object that would be created, changed or pruned, and change nothing. Exit status 0: no differences, 1: differences'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check marks, the drill\'s progress bars (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check\'s marks (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -s v -l verbose -d 'Also list the objects that are unchanged (apply, failover create, failover delete, demo guide)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -s V -l version -d 'Print version'
@@ -242,7 +242,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and no
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test help" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test help" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test help" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check marks, the drill\'s progress bars (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test help" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check\'s marks (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test help" -s v -l verbose -d 'Also list the objects that are unchanged (apply, failover create, failover delete, demo guide)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test help" -s h -l help -d 'Print help'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and not __fish_seen_subcommand_from create list delete test help" -s V -l version -d 'Print version'
@@ -275,7 +275,7 @@ multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l dry-run -d 'Change nothing: print the manifests (with -o yaml|json, only them; otherwise as YAML followed by, per cluster, the Istio objects they would become, as comments)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check marks, the drill\'s progress bars (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check\'s marks (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -s v -l verbose -d 'Also list the objects that are unchanged (apply, failover create, failover delete, demo guide)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -s V -l version -d 'Print version'
@@ -290,7 +290,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check marks, the drill\'s progress bars (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check\'s marks (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Also list the objects that are unchanged (apply, failover create, failover delete, demo guide)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
@@ -307,7 +307,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -l with-policies -d 'Also delete the TrafficPolicies `failover create` made for it, unless another FailoverService still needs them'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -l dry-run -d 'Print what would be deleted and changed; change nothing'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check marks, the drill\'s progress bars (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check\'s marks (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'Also list the objects that are unchanged (apply, failover create, failover delete, demo guide)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from delete" -s V -l version -d 'Print version'
@@ -330,7 +330,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check marks, the drill\'s progress bars (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check\'s marks (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -s v -l verbose -d 'Also list the objects that are unchanged (apply, failover create, failover delete, demo guide)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from test" -s V -l version -d 'Print version'
@@ -350,7 +350,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -l ist
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check marks, the drill\'s progress bars (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check\'s marks (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -s v -l verbose -d 'Also list the objects that are unchanged (apply, failover create, failover delete, demo guide)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand describe" -s V -l version -d 'Print version'
@@ -366,7 +366,7 @@ multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l strict -d 'Warnings (lint, maxEjectionPercent below 100, ...) fail the check too'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check marks, the drill\'s progress bars (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check\'s marks (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -s v -l verbose -d 'Also list the objects that are unchanged (apply, failover create, failover delete, demo guide)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand check" -s V -l version -d 'Print version'
@@ -397,7 +397,7 @@ multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore help" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore help" -l dry-run -d 'Print the plan and the patches; change nothing'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore help" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore help" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check marks, the drill\'s progress bars (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore help" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check\'s marks (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore help" -s v -l verbose -d 'Also list the objects that are unchanged (apply, failover create, failover delete, demo guide)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and not __fish_seen_subcommand_from restore help" -s V -l version -d 'Print version'
@@ -416,7 +416,7 @@ multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -l dry-run -d 'Print the restore patches; change nothing'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check marks, the drill\'s progress bars (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check\'s marks (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -s v -l verbose -d 'Also list the objects that are unchanged (apply, failover create, failover delete, demo guide)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -s h -l help -d 'Print help'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand drill; and __fish_seen_subcommand_from restore" -s V -l version -d 'Print version'
@@ -433,7 +433,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide manifests help" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide manifests help" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide manifests help" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check marks, the drill\'s progress bars (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide manifests help" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check\'s marks (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide manifests help" -s v -l verbose -d 'Also list the objects that are unchanged (apply, failover create, failover delete, demo guide)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide manifests help" -s h -l help -d 'Print help'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and not __fish_seen_subcommand_from up guide manifests help" -s V -l version -d 'Print version'
@@ -460,7 +460,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check marks, the drill\'s progress bars (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check\'s marks (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -s v -l verbose -d 'Also list the objects that are unchanged (apply, failover create, failover delete, demo guide)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from up" -s V -l version -d 'Print version'
@@ -478,7 +478,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check marks, the drill\'s progress bars (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check\'s marks (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -s v -l verbose -d 'Also list the objects that are unchanged (apply, failover create, failover delete, demo guide)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -s h -l help -d 'Print help'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from guide" -s V -l version -d 'Print version'
@@ -493,7 +493,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from manifests" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from manifests" -s y -l yes -d 'Never prompt; answer yes to confirmations'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from manifests" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check marks, the drill\'s progress bars (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from manifests" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check\'s marks (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from manifests" -s v -l verbose -d 'Also list the objects that are unchanged (apply, failover create, failover delete, demo guide)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from manifests" -s h -l help -d 'Print help'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand demo; and __fish_seen_subcommand_from manifests" -s V -l version -d 'Print version'

@@ -426,3 +426,37 @@ fn a_refused_flag_ends_the_command_before_anything_happens() {
         "{err}"
     );
 }
+
+/// `version --client` reads no kubeconfig and contacts no cluster: the flags about them are
+/// refused there; `-o` is not.
+#[test]
+fn version_client_refuses_the_cluster_flags() {
+    let words = |v: &[&str]| -> Vec<String> {
+        std::iter::once("kubectl-smh")
+            .chain(v.iter().copied())
+            .map(String::from)
+            .collect()
+    };
+    assert!(parse(words(&["version", "--client", "-o", "json"])).is_ok());
+    assert!(parse(words(&["version", "--kubeconfig", "/x"])).is_ok());
+    for flag in [
+        ["--kubeconfig", "/x"],
+        ["--mgmt-context", "c"],
+        ["--cluster", "a=b"],
+        ["--request-timeout", "1s"],
+    ] {
+        let mut a = vec!["version", "--client"];
+        a.extend(flag);
+        match parse(words(&a)) {
+            Err(Parsed::Refused(e)) => assert!(
+                e.to_string().starts_with(&format!(
+                    "{} does not apply to `kubectl smh version --client`: with --client it reads no kubeconfig",
+                    flag[0]
+                )),
+                "{e}"
+            ),
+            Err(Parsed::Clap(e)) => panic!("{a:?}: {e}"),
+            Ok(_) => panic!("{a:?} was accepted"),
+        }
+    }
+}

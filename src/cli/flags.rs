@@ -207,6 +207,9 @@ fn hint(command: &str, flag: &str, value: Option<&str>) -> Option<String> {
             "it reads no cluster (describe the clusters with --topology FILE)"
         }
         ("failover list", NAMESPACE) => "it lists the FailoverServices of every namespace",
+        ("version", KUBECONFIG | MGMT_CONTEXT | CLUSTER | REQUEST_TIMEOUT) => {
+            "with --client it reads no kubeconfig and contacts no cluster"
+        }
         ("failover list" | "install", CLUSTER) => "it reads the management cluster only",
         (_, YES) => "it never asks for confirmation",
         _ => return None,
@@ -226,11 +229,29 @@ pub fn command_of(matches: &ArgMatches) -> (String, &ArgMatches) {
     (path.join(" "), m)
 }
 
+/// What `version --client` honours: it reads no kubeconfig and contacts no cluster.
+const VERSION_CLIENT: &[&str] = &[OUTPUT];
+
+/// The global flags the command honours with the arguments it was given, and how to call
+/// the command in a message: [`honoured`], except for `version --client`.
+fn honoured_with(command: &str, m: &ArgMatches) -> Option<(String, &'static [&'static str])> {
+    let client = command == "version"
+        && m.try_get_one::<bool>("client")
+            .ok()
+            .flatten()
+            .copied()
+            .unwrap_or(false);
+    if client {
+        return Some(("version --client".to_string(), VERSION_CLIENT));
+    }
+    honoured(command).map(|h| (command.to_string(), h))
+}
+
 /// Refuses a global flag given on the command line that the command does not honour: exit
 /// 2, naming the flag, why, and the commands it applies to.
 pub fn check(root: &clap::Command, matches: &ArgMatches) -> Result<(), CmdError> {
     let (command, m) = command_of(matches);
-    let Some(honoured) = honoured(&command) else {
+    let Some((shown, honoured)) = honoured_with(&command, m) else {
         return Ok(());
     };
     for arg in root.get_arguments().filter(|a| a.is_global_set()) {
@@ -254,7 +275,7 @@ pub fn check(root: &clap::Command, matches: &ArgMatches) -> Result<(), CmdError>
             format!(" (it applies to: {})", users.join(", "))
         };
         return Err(CmdError::invalid(anyhow!(
-            "--{long} does not apply to `kubectl smh {command}`{why}; remove it{elsewhere}"
+            "--{long} does not apply to `kubectl smh {shown}`{why}; remove it{elsewhere}"
         )));
     }
     Ok(())

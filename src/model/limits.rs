@@ -50,7 +50,7 @@ pub fn istio_duration(d: Duration) -> Option<String> {
                 .into(),
         );
     }
-    if d.subsec_nanos() % 1_000_000 != 0 {
+    if !d.subsec_nanos().is_multiple_of(1_000_000) {
         return Some(
             "not a whole number of milliseconds: Istio supports durations to millisecond precision only"
                 .into(),
