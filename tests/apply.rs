@@ -874,3 +874,104 @@ async fn a_cluster_without_istio_crds_is_named() {
     assert_eq!(tp["state"], "FAILED", "{tp}");
     d.fleet.shutdown().await;
 }
+
+/// A TrafficPolicy with fault injection and mirroring at 100 percent: the generated
+/// VirtualService says `100.0`, the API server stores and returns `100`. Compared by value,
+/// the second apply plans nothing. A change someone else makes is named, with its field
+/// manager, before the apply puts the configuration back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn percentages_compare_by_value_and_others_changes_are_named() {
+    let d = Demo::start(MultiClusterMode::Global).await;
+    let file = d.dir.path().join("fault.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: networking.smh.solo.io/v1alpha2
+kind: TrafficPolicy
+metadata:
+  name: reviews-fault
+  namespace: bookinfo
+spec:
+  destinationSelector:
+  - kubeServiceRefs:
+      services:
+      - {clusterName: mgmt-cluster, name: reviews, namespace: bookinfo}
+  faultInjection:
+    fixedDelay: 1s
+    percentage: 100
+  mirror:
+    kubeService: {clusterName: mgmt-cluster, name: ratings, namespace: bookinfo}
+    percentage: 100
+",
+    )
+    .unwrap();
+    let file = file.display().to_string();
+    let r = d.smh(&["apply", "-f", &file]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let vs = get(&d.mgmt, &istio_ar("VirtualService"), "bookinfo", "reviews")
+        .await
+        .expect("the VirtualService");
+    let http = &vs.data["spec"]["http"][0];
+    // Stored as the API server stores it: a whole number.
+    assert_eq!(
+        serde_json::to_string(&http["fault"]["delay"]["percentage"]).unwrap(),
+        r#"{"value":100}"#,
+        "{http}"
+    );
+    assert_eq!(
+        serde_json::to_string(&http["mirrorPercentage"]).unwrap(),
+        r#"{"value":100}"#,
+        "{http}"
+    );
+
+    // Again: every object is planned unchanged; nothing is sent, nothing moves.
+    let before = d.versions().await;
+    let r = d.smh(&["apply", "-f", &file, "-o", "json"]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let out: Value = serde_json::from_str(&r.stdout).expect("JSON result");
+    for c in out["clusters"].as_array().unwrap() {
+        for o in c["objects"].as_array().unwrap() {
+            assert_eq!(o["action"], "unchanged", "{o}");
+        }
+    }
+    assert_eq!(d.versions().await, before);
+    let r = d.smh(&["apply", "-f", &file, "--diff"]).await;
+    assert_eq!(r.code, 0, "no differences: {r:?}");
+
+    // Someone edits the route: the apply names them, then puts the configuration back.
+    let api: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(d.mgmt.clone(), "bookinfo", &istio_ar("VirtualService"));
+    let mut edited = vs.data["spec"]["http"].clone();
+    edited[0]["fault"]["delay"]["percentage"]["value"] = json!(50);
+    api.patch(
+        "reviews",
+        &kube::api::PatchParams {
+            field_manager: Some("kubectl-edit".into()),
+            ..Default::default()
+        },
+        &kube::api::Patch::Merge(json!({"spec": {"http": edited}})),
+    )
+    .await
+    .unwrap();
+    let r = d.smh(&["apply", "-f", &file]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "warning: VirtualService bookinfo/reviews in mgmt-cluster was changed by kubectl-edit: spec.http"
+        ),
+        "{r:?}"
+    );
+    assert!(
+        r.stdout.contains(
+            "virtualservice.networking.istio.io/reviews -n bookinfo configured (was changed by kubectl-edit: spec.http"
+        ),
+        "{r:?}"
+    );
+    let vs = get(&d.mgmt, &istio_ar("VirtualService"), "bookinfo", "reviews")
+        .await
+        .unwrap();
+    assert_eq!(
+        vs.data["spec"]["http"][0]["fault"]["delay"]["percentage"]["value"],
+        json!(100)
+    );
+    d.fleet.shutdown().await;
+}

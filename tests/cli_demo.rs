@@ -192,7 +192,7 @@ fn demo_up_rejects_bad_fault_flags() {
         ),
         (
             vec!["--istio-mode", "multi-primary"],
-            "--istio-mode is for commands that read clusters; the demo's clusters are built in the mode --mode names: use --mode multi-primary",
+            "--istio-mode does not apply to `kubectl smh demo up`: the demo's clusters are built in the mode --mode names: use --mode multi-primary",
         ),
     ] {
         let out = demo_up(&path, &flags).wait_with_output().unwrap();

@@ -17,8 +17,7 @@ use serde_json::{Value, json};
 use kubectl_smh::cluster::ClusterError;
 use kubectl_smh::cluster::ClusterName;
 use kubectl_smh::cluster::state::{
-    CachedCluster, StateError, StateOptions, Sync, TOPOLOGY_CACHE, TopologyCache, load_state,
-    manifest_id,
+    CachedCluster, StateError, StateOptions, TOPOLOGY_CACHE, TopologyCache, load_state, manifest_id,
 };
 use kubectl_smh::model::ObjectId;
 use kubectl_smh::model::topology::MultiClusterMode;
@@ -160,7 +159,7 @@ async fn the_live_state_of_the_demo_clusters() {
         .unwrap();
     assert_eq!(
         kubectl_smh::cluster::state::compare(se, state.live_for(se)),
-        Sync::InSync
+        kubectl_smh::cluster::drift::DriftState::InSync
     );
     let stale: Vec<String> = state
         .stale_live()

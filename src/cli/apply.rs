@@ -182,6 +182,9 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
             }
         };
         eprint!("{}", targets_banner(&involved_targets(&state, &plan), heading));
+        for w in overwrite_warnings(&plan) {
+            eprintln!("warning: {w}");
+        }
 
         if args.diff {
             return run_diff(&state, &input, &plan, machine).await;
@@ -484,6 +487,10 @@ pub(crate) struct ObjectOutput {
     /// The object to apply (client dry run).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub object: Option<Value>,
+    /// For `configure`: how the live object differed, as `describe` reports drift
+    /// (`modified`, with the field managers that changed it, or `out of date`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<crate::cluster::drift::DriftState>,
 }
 
 #[derive(Debug, Serialize)]
@@ -536,6 +543,7 @@ impl ApplyOutput {
                         object: (dry_run == DryRun::Client)
                             .then(|| s.desired.clone())
                             .flatten(),
+                        drift: s.drift.clone(),
                     }
                 })
                 .collect();
@@ -717,7 +725,15 @@ pub(crate) fn print_output(
                 match (&o.error, o.outcome) {
                     (Some(e), _) => format!("  {resource} -n {} failed: {e}", o.namespace),
                     (None, outcome) => {
-                        format!("  {resource} -n {} {}{dry}", o.namespace, outcome.as_str())
+                        let why = match (&o.drift, outcome) {
+                            (Some(d), Outcome::Configured) => format!(" ({})", drift_note(d)),
+                            _ => String::new(),
+                        };
+                        format!(
+                            "  {resource} -n {} {}{dry}{why}",
+                            o.namespace,
+                            outcome.as_str()
+                        )
                     }
                 }
             })
@@ -792,6 +808,42 @@ pub(crate) fn print_output(
         eprintln!("warning: {w}");
     }
     Ok(())
+}
+
+/// Why an object is configured: `was changed by kubectl-edit: spec.http` (someone else's
+/// change, put back) or `out of date: spec.http` (the configuration translates differently
+/// now).
+pub(crate) fn drift_note(d: &crate::cluster::drift::DriftState) -> String {
+    use crate::cluster::drift::DriftState;
+    match d {
+        DriftState::Modified { fields, by } if by.is_empty() => {
+            format!("was changed: {}", fields.join(", "))
+        }
+        DriftState::Modified { fields, by } => {
+            format!("was changed by {}: {}", by.join(", "), fields.join(", "))
+        }
+        DriftState::OutOfDate { fields, .. } => format!("out of date: {}", fields.join(", ")),
+        other => other.label().to_string(),
+    }
+}
+
+/// Warnings, before anything is applied, about generated objects someone else changed: the
+/// apply overwrites their change (SMH's controller owned these objects outright).
+pub(crate) fn overwrite_warnings(plan: &Plan) -> Vec<String> {
+    plan.all()
+        .filter(|s| s.action == Action::Configure)
+        .filter_map(|s| match &s.drift {
+            Some(d @ crate::cluster::drift::DriftState::Modified { .. }) => Some(format!(
+                "{} {}/{} in {} {}; applying puts back what the configuration says",
+                s.kind,
+                s.namespace,
+                s.name,
+                s.cluster,
+                drift_note(d)
+            )),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The errors of a written status, wherever they are.

@@ -92,6 +92,7 @@ pub fn complete(words: &[String]) -> String {
         .collect();
     let mut pending_value: Option<Arg> = None;
     let mut positionals_seen = 0usize;
+    let mut path: Vec<&str> = Vec::new();
     let mut after_double_dash = false;
     for w in done {
         if let Some(arg) = pending_value.take() {
@@ -120,6 +121,7 @@ pub fn complete(words: &[String]) -> String {
             .find(|s| s.get_name() == w || s.get_all_aliases().any(|a| a == w))
         {
             globals.extend(cmd.get_arguments().filter(|a| a.is_global_set()).cloned());
+            path.push(sub.get_name());
             cmd = sub;
             positionals_seen = 0;
         } else {
@@ -154,8 +156,14 @@ pub fn complete(words: &[String]) -> String {
         dir |= directive::NO_SPACE;
     } else if current.starts_with('-') {
         let mut flags: Vec<(String, Option<String>)> = Vec::new();
+        // Global flags the command refuses are not offered.
+        let honoured = super::flags::honoured(&path.join(" "));
+        let offered = |arg: &Arg| {
+            !arg.is_global_set()
+                || honoured.is_none_or(|h| arg.get_long().is_some_and(|l| h.contains(&l)))
+        };
         for arg in cmd.get_arguments().chain(globals.iter()) {
-            if arg.is_hide_set() {
+            if arg.is_hide_set() || !offered(arg) {
                 continue;
             }
             let help = arg.get_help().map(|h| first_line(&h.to_string()));
@@ -301,8 +309,15 @@ mod tests {
 
     #[test]
     fn flags_and_flag_values() {
-        let out = c(&["validate", "--"]);
+        let out = c(&["apply", "--"]);
         assert!(out.contains("--kubeconfig\t"), "{out}");
+        // Global flags a command refuses are not offered.
+        let out = c(&["validate", "--"]);
+        assert!(!out.contains("--kubeconfig"), "{out}");
+        assert!(
+            out.contains("--namespace\t") && out.contains("--filename\t"),
+            "{out}"
+        );
         let out = c(&["-o", ""]);
         assert!(
             out.starts_with("table") || out.contains("\ntable") || out.contains("table\n"),

@@ -104,17 +104,6 @@ impl From<DemoMode> for MultiClusterMode {
 }
 
 pub fn run(g: &GlobalArgs, cmd: Command) -> CmdResult {
-    // `--istio-mode` (global) tells commands that read clusters which mode to assume; the
-    // demo builds its clusters in the mode `--mode` names, and would silently ignore it.
-    if let Some(mode) = g.istio_mode {
-        let value = clap::ValueEnum::to_possible_value(&mode)
-            .map(|v| v.get_name().to_string())
-            .unwrap_or_default();
-        return Err(CmdError::invalid(anyhow!(
-            "--istio-mode is for commands that read clusters; the demo's clusters are built in \
-             the mode --mode names: use --mode {value}"
-        )));
-    }
     match cmd {
         Command::Up(args) => up(args),
         Command::Guide(args) => super::guide::run(g, args),

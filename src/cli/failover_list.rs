@@ -110,7 +110,7 @@ pub fn row(fs: &FailoverService, now: jiff::Timestamp) -> Vec<String> {
         .metadata
         .creation_timestamp
         .as_ref()
-        .map(|t| age(now, t.0))
+        .map(|t| crate::model::duration::age(now, t.0))
         .unwrap_or_else(|| "<unknown>".into());
     vec![
         fs.metadata.name.clone().unwrap_or_default(),
@@ -131,64 +131,9 @@ pub fn row(fs: &FailoverService, now: jiff::Timestamp) -> Vec<String> {
     ]
 }
 
-/// kubectl's age: `45s`, `5m`, `3h`, `2d`, `400d`, with a second unit while it is small
-/// (`2m30s`, `5h10m`, `3d4h`), as `kubectl get` prints it.
-pub fn age(now: jiff::Timestamp, then: jiff::Timestamp) -> String {
-    let secs = (now.as_second() - then.as_second()).max(0);
-    let (m, h, d) = (secs / 60, secs / 3600, secs / 86400);
-    if secs < 120 {
-        format!("{secs}s")
-    } else if m < 10 {
-        let s = secs % 60;
-        if s == 0 {
-            format!("{m}m")
-        } else {
-            format!("{m}m{s}s")
-        }
-    } else if h < 3 {
-        format!("{m}m")
-    } else if h < 8 {
-        let mm = m % 60;
-        if mm == 0 {
-            format!("{h}h")
-        } else {
-            format!("{h}h{mm}m")
-        }
-    } else if h < 48 {
-        format!("{h}h")
-    } else if d < 8 {
-        let hh = h % 24;
-        if hh == 0 {
-            format!("{d}d")
-        } else {
-            format!("{d}d{hh}h")
-        }
-    } else {
-        format!("{d}d")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ages_like_kubectl() {
-        let t0: jiff::Timestamp = "2025-01-01T00:00:00Z".parse().unwrap();
-        let at = |s: i64| {
-            age(
-                jiff::Timestamp::from_second(t0.as_second() + s).unwrap(),
-                t0,
-            )
-        };
-        assert_eq!(at(5), "5s");
-        assert_eq!(at(150), "2m30s");
-        assert_eq!(at(600), "10m");
-        assert_eq!(at(3 * 3600 + 600), "3h10m");
-        assert_eq!(at(10 * 3600), "10h");
-        assert_eq!(at(3 * 86400 + 4 * 3600), "3d4h");
-        assert_eq!(at(30 * 86400), "30d");
-    }
 
     #[test]
     fn rows_show_backing_services_in_priority_order() {
@@ -211,5 +156,23 @@ mod tests {
                 "PENDING"
             ]
         );
+    }
+
+    #[test]
+    fn age_column_as_kubectl_prints_it() {
+        let loaded = crate::model::parse::parse_str(
+            "fs.yaml",
+            include_str!("../../examples/guide/2-failover-service.yaml"),
+        );
+        let SmhObject::FailoverService(fs) = &loaded.manifests[0].object else {
+            panic!()
+        };
+        let mut fs = fs.clone();
+        let created: jiff::Timestamp = "2023-01-01T00:00:00Z".parse().unwrap();
+        fs.metadata.creation_timestamp = Some(
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(created),
+        );
+        let now = jiff::Timestamp::from_second(created.as_second() + 800 * 86400).unwrap();
+        assert_eq!(row(&fs, now)[6], "2y70d");
     }
 }

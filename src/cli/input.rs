@@ -10,7 +10,7 @@ use super::{CmdError, GlobalArgs};
 use crate::model::diag::{Diagnostic, Severity};
 use crate::model::parse::{Loaded, load_paths_with};
 use crate::model::report::dedupe_for_display;
-use crate::model::topology::Topology;
+use crate::model::topology::{MultiClusterMode, Topology};
 use crate::model::validate::{ValidateOptions, validate_with};
 
 // The `-f` flag (no doc comment: it would be taken for the commands' about text).
@@ -41,7 +41,14 @@ pub struct Checked {
 
 /// Reads `paths` (files, directories, `-`), the topology (`topology`, else derived from the
 /// manifests), and validates the manifests against it as `kubectl smh validate` does.
-pub fn load_and_validate(paths: &[PathBuf], namespace: &str, topology: Option<&Path>) -> Checked {
+/// `mode` (`--istio-mode`) overrides the multi-cluster mode of every mesh of the topology,
+/// whether it comes from the file or from the manifests.
+pub fn load_and_validate(
+    paths: &[PathBuf],
+    namespace: &str,
+    topology: Option<&Path>,
+    mode: Option<MultiClusterMode>,
+) -> Checked {
     let mut loaded = load_paths_with(paths, namespace);
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
     let topology = match topology {
@@ -54,6 +61,12 @@ pub fn load_and_validate(paths: &[PathBuf], namespace: &str, topology: Option<&P
             }
         },
     };
+    let mut topology = topology;
+    if let (Some(topology), Some(mode)) = (topology.as_mut(), mode) {
+        for mesh in topology.clusters.iter_mut().filter_map(|c| c.mesh.as_mut()) {
+            mesh.mode = mode;
+        }
+    }
     if let Some(topology) = &topology {
         let options = ValidateOptions {
             complete: false,

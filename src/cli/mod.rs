@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 pub mod exit;
 
@@ -19,6 +19,7 @@ pub mod drill;
 pub mod failover;
 pub mod failover_delete;
 pub mod failover_list;
+pub mod flags;
 pub mod guide;
 pub mod input;
 pub mod install;
@@ -41,7 +42,7 @@ pub use exit::{CmdError, CmdResult, Exit};
     bin_name = "kubectl smh",
     version,
     propagate_version = true,
-    after_help = "Use \"kubectl smh <command> --help\" for more information about a given command.\nTry \"kubectl smh demo guide\" to run Service Mesh Hub's failover guide on simulated clusters."
+    after_help = "Global flags go before or after the command; a command refuses (exit 2) those it does not use.\nUse \"kubectl smh <command> --help\" for more information about a given command.\nTry \"kubectl smh demo guide\" to run Service Mesh Hub's failover guide on simulated clusters."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -51,6 +52,7 @@ pub struct Cli {
 }
 
 /// Flags every command accepts, in kubectl's style; they may come before or after the command.
+/// A command refuses those it does not use ([`flags::HONOURED`]).
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
@@ -74,9 +76,10 @@ pub struct GlobalArgs {
     #[arg(short = 'o', long, global = true, value_enum)]
     pub output: Option<OutputFormat>,
 
-    /// Istio multi-cluster mode of every mesh, instead of detecting it: `global` (SMH's
-    /// `<svc>.<ns>.svc.<cluster>.global` names, istiocoredns) or `multi-primary` (Istio >= 1.8
-    /// endpoint discovery across clusters with remote secrets).
+    /// Istio multi-cluster mode of every mesh, instead of detecting it (translate: instead
+    /// of what the topology says): `global` (SMH's `<svc>.<ns>.svc.<cluster>.global` names,
+    /// istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters
+    /// with remote secrets).
     #[arg(long, global = true, value_enum, value_name = "MODE")]
     pub istio_mode: Option<IstioMode>,
 
@@ -89,12 +92,13 @@ pub struct GlobalArgs {
     #[arg(short = 'y', long, global = true)]
     pub yes: bool,
 
-    /// Disable colour and symbols (also when NO_COLOR is set to anything but the empty
-    /// string, as no-color.org says).
+    /// Disable colour and symbols: coloured diagnostics, check's marks (also when NO_COLOR
+    /// is set to anything but the empty string, as no-color.org says).
     #[arg(long, global = true, env = "NO_COLOR", value_parser = parse_no_color)]
     pub no_color: bool,
 
-    /// More detail on stderr (repeat for more).
+    /// Also list the objects that are unchanged (apply, failover create, failover delete,
+    /// demo guide).
     #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
@@ -193,15 +197,19 @@ pub fn main() -> ExitCode {
             .collect();
         return completion::run_hidden_complete(&words);
     }
-    let cli = match Cli::try_parse_from(&args) {
+    let cli = match parse(&args) {
         Ok(cli) => cli,
-        Err(e) => {
+        Err(Parsed::Clap(e)) => {
             let code = match e.kind() {
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
                 _ => Exit::Invalid.code(),
             };
             let _ = e.print();
             return ExitCode::from(code);
+        }
+        Err(Parsed::Refused(err)) => {
+            eprintln!("error: {err}");
+            return err.exit.into();
         }
     };
     match run(cli) {
@@ -211,6 +219,30 @@ pub fn main() -> ExitCode {
             err.exit.into()
         }
     }
+}
+
+/// Why a command line was not run.
+pub enum Parsed {
+    /// clap's own error, help or version.
+    Clap(clap::Error),
+    /// A global flag the command does not honour ([`flags::check`]).
+    Refused(CmdError),
+}
+
+/// Parses a command line (`args[0]` is the program) and refuses global flags the command
+/// would ignore.
+pub fn parse<I, T>(args: I) -> Result<Cli, Parsed>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let command = Cli::command();
+    let matches = command
+        .clone()
+        .try_get_matches_from(args)
+        .map_err(Parsed::Clap)?;
+    flags::check(&command, &matches).map_err(Parsed::Refused)?;
+    Cli::from_arg_matches(&matches).map_err(Parsed::Clap)
 }
 
 /// Dispatch to the command handlers.

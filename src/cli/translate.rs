@@ -20,7 +20,8 @@ use crate::translate::translate;
 ///
 /// Reads every file, directory (its .yaml, .yml and .json files) and stdin (-), validates
 /// the manifests as `kubectl smh validate` does, and translates them for the clusters of the
-/// topology (--topology, or defaults derived from the manifests): ServiceEntries and
+/// topology (--topology, or defaults derived from the manifests; --istio-mode sets the
+/// multi-cluster mode of every mesh in either): ServiceEntries and
 /// EnvoyFilter aggregate clusters for FailoverServices, DestinationRules and VirtualServices
 /// for TrafficPolicies, named, namespaced and labelled as Service Mesh Hub did. Each object
 /// is labelled cluster.multicluster.solo.io=CLUSTER, the cluster to apply it to.
@@ -37,6 +38,9 @@ use crate::translate::translate;
 
   # Apply what one cluster needs
   kubectl smh translate -f examples/guide/ --only-cluster mgmt-cluster | kubectl --context mgmt apply -f -
+
+  # As Istio multi-primary clusters would need them, whatever the topology says
+  kubectl smh translate -f examples/guide/ --istio-mode multi-primary
 
   # Why each topology-dependent choice was made (on stderr)
   kubectl smh translate -f examples/guide/ --explain > /dev/null")]
@@ -78,6 +82,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         &args.input.filenames,
         &g.namespace,
         args.topology.as_deref(),
+        g.istio_mode.map(Into::into),
     );
 
     let color = stderr_color(g);

@@ -59,6 +59,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         &args.input.filenames,
         &g.namespace,
         args.topology.as_deref(),
+        None,
     );
     let errors = count(&diagnostics, Severity::Error);
     let warnings = count(&diagnostics, Severity::Warning);

@@ -3,8 +3,9 @@
 //! topology cache. No printing: the CLI reports.
 //!
 //! - **Plan** ([`plan`]): each expected object is `create` (not there), `configure` (there
-//!   but different: `spec`, or one of our labels or annotations) or `unchanged` (no request
-//!   is sent); each live object of ours (both labels, and the cluster's own
+//!   but different: `spec`, or one of our labels or annotations, compared by value as
+//!   `describe` does, see [`super::drift`]; with who changed it, from `managedFields`, or
+//!   that it is out of date) or `unchanged` (no request is sent); each live object of ours (both labels, and the cluster's own
 //!   `cluster.multicluster.solo.io` label) that no expected object accounts for is `prune`.
 //!   Objects are identified by labels, never by name: an object without our labels is never
 //!   pruned, and one that is in the way of an object to create is not taken over (the
@@ -28,11 +29,12 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::context::ClusterClient;
+use super::drift::DriftState;
 use super::error::{ApiOp, ClusterError};
 use super::names::ClusterName;
 use super::state::{
-    CachedCluster, LiveState, Sync, TOPOLOGY_CACHE, TopologyCache, compare, istio_resource,
-    live_key, manifest_id, manifest_meta,
+    CachedCluster, LiveState, TOPOLOGY_CACHE, TopologyCache, compare, istio_resource, live_key,
+    manifest_id, manifest_meta,
 };
 use super::status::{ObjectKey, SmhStatus};
 use crate::consts::{FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, SMH_NAMESPACE};
@@ -93,8 +95,9 @@ pub struct Step {
     pub live: Option<DynamicObject>,
     /// The SMH objects it comes from (empty for a prune).
     pub owners: Vec<ObjectId>,
-    /// For `configure`: what differs.
-    pub differs: Vec<String>,
+    /// For `configure`: how the live object differs ([`DriftState::Modified`]: changed by
+    /// someone else, or [`DriftState::OutOfDate`]).
+    pub drift: Option<DriftState>,
 }
 
 impl Step {
@@ -147,10 +150,10 @@ pub fn plan(state: &LiveState, prune: bool) -> Plan {
     for g in &state.expected.objects {
         let cluster = ClusterName::new(g.cluster.as_str());
         let live = state.live_for(g);
-        let (action, differs) = match compare(g, live) {
-            Sync::Missing => (Action::Create, Vec::new()),
-            Sync::InSync => (Action::Unchanged, Vec::new()),
-            Sync::Modified(d) => (Action::Configure, d),
+        let (action, drift) = match compare(g, live) {
+            DriftState::Missing => (Action::Create, None),
+            DriftState::InSync => (Action::Unchanged, None),
+            d => (Action::Configure, Some(d)),
         };
         out.steps.entry(cluster).or_default().push(Step {
             cluster: ClusterName::new(g.cluster.as_str()),
@@ -161,7 +164,7 @@ pub fn plan(state: &LiveState, prune: bool) -> Plan {
             desired: Some(g.to_value()),
             live: live.cloned(),
             owners: g.owners.clone(),
-            differs,
+            drift,
         });
     }
     if prune {
@@ -176,7 +179,7 @@ pub fn plan(state: &LiveState, prune: bool) -> Plan {
                 desired: None,
                 live: Some(o.clone()),
                 owners: Vec::new(),
-                differs: Vec::new(),
+                drift: None,
             });
         }
     }

@@ -23,16 +23,19 @@ impl ClusterName {
         &self.0
     }
     /// Checks that the name can be used as an SMH cluster name: a DNS-1123 subdomain
-    /// (lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit,
-    /// at most 253 characters), as SMH's KubernetesCluster objects required.
+    /// (lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit),
+    /// as SMH's KubernetesCluster objects required, of at most 63 characters: the name is the
+    /// value of the label `cluster.multicluster.solo.io` on every object generated for the
+    /// cluster, and a label value has at most 63.
     pub fn validate(&self) -> Result<(), String> {
         let s = &self.0;
         if s.is_empty() {
             return Err("a cluster name must not be empty".to_string());
         }
-        if s.len() > 253 {
+        let max = crate::model::limits::CLUSTER_NAME_MAX;
+        if s.len() > max {
             return Err(format!(
-                "cluster name {s:?} is {} characters long; the limit is 253",
+                "cluster name {s:?} is {} characters long; the limit is {max} (the name becomes the value of the label cluster.multicluster.solo.io)",
                 s.len()
             ));
         }
@@ -97,6 +100,7 @@ mod tests {
             "a",
             "us-east-1.prod",
             "c0",
+            &"x".repeat(63),
         ] {
             assert_eq!(ClusterName::from(good).validate(), Ok(()), "{good}");
         }
@@ -108,6 +112,7 @@ mod tests {
             "a_b",
             "a b",
             "a/b",
+            &"x".repeat(64),
             &"x".repeat(254),
         ] {
             assert!(ClusterName::from(bad).validate().is_err(), "{bad:?}");

@@ -42,6 +42,7 @@ use serde_json::Value;
 
 use super::context::{ClusterClient, Contexts};
 use super::discovery::{self, ClusterFacts, DiscoveryOptions, list_all};
+use super::drift::DriftState;
 use super::error::{ApiOp, ClusterError, ConfigError};
 use super::names::ClusterName;
 use super::target::Target;
@@ -233,52 +234,20 @@ pub struct LiveState {
     mgmt_client: ClusterClient,
 }
 
-/// How a live generated object compares with the expected one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Sync {
-    /// Not there.
-    Missing,
-    /// `spec` equal, and every expected label and annotation present with its value.
-    InSync,
-    /// What differs: `spec`, `metadata.labels.<k>`, `metadata.annotations.<k>`.
-    Modified(Vec<String>),
-}
-
-/// Compares a live object with the expected one. Labels and annotations others added are
-/// fine; `spec` must be equal.
-pub fn compare(expected: &GeneratedObject, live: Option<&DynamicObject>) -> Sync {
+/// Compares a live object with the expected one, as `describe` and `check` judge drift
+/// ([`super::drift::compare`]): `spec` by value (numbers numerically, as the API server
+/// stores `100.0` as `100`; a field the server filled in that no manager owns is not a
+/// difference), and only the labels and annotations kubectl-smh sets. A differing object is
+/// `Modified` (someone else changed it; the field managers that did, from `managedFields`)
+/// or `OutOfDate` (as kubectl-smh applied it, but the configuration now translates to
+/// something else).
+pub fn compare(expected: &GeneratedObject, live: Option<&DynamicObject>) -> DriftState {
     let Some(live) = live else {
-        return Sync::Missing;
+        return DriftState::Missing;
     };
-    let want = expected.to_value();
-    let mut diffs = Vec::new();
-    if want.get("spec") != live.data.get("spec") {
-        diffs.push("spec".to_string());
-    }
-    for (field, have) in [
-        ("labels", live.metadata.labels.as_ref()),
-        ("annotations", live.metadata.annotations.as_ref()),
-    ] {
-        if let Some(want) = want
-            .pointer(&format!("/metadata/{field}"))
-            .and_then(Value::as_object)
-        {
-            for (k, v) in want {
-                if have
-                    .and_then(|h| h.get(k))
-                    .map(|s| Value::String(s.clone()))
-                    != Some(v.clone())
-                {
-                    diffs.push(format!("metadata.{field}.{k}"));
-                }
-            }
-        }
-    }
-    if diffs.is_empty() {
-        Sync::InSync
-    } else {
-        Sync::Modified(diffs)
-    }
+    // Serializing a DynamicObject cannot fail (string keys, JSON values).
+    let live = serde_json::to_value(live).unwrap_or(Value::Null);
+    super::drift::compare(&expected.to_value(), &live)
 }
 
 /// The kind of a live object (`types`, or the one it was listed as).
@@ -1087,26 +1056,63 @@ spec: {}
         let m = guide();
         let t = translate(&m, &Topology::from_manifests(&m));
         let g = &t.objects[0];
-        assert_eq!(compare(g, None), Sync::Missing);
+        assert_eq!(compare(g, None), DriftState::Missing);
         let mut live: DynamicObject = serde_json::from_value(g.to_value()).unwrap();
-        assert_eq!(compare(g, Some(&live)), Sync::InSync);
+        assert_eq!(compare(g, Some(&live)), DriftState::InSync);
         live.metadata
             .labels
             .get_or_insert_with(Default::default)
             .insert("extra".into(), "fine".into());
-        assert_eq!(compare(g, Some(&live)), Sync::InSync);
+        assert_eq!(compare(g, Some(&live)), DriftState::InSync);
         live.metadata
             .labels
             .get_or_insert_with(Default::default)
             .remove(MANAGED_BY_LABEL);
         live.data["spec"] = serde_json::json!({"host": "changed"});
-        assert_eq!(
-            compare(g, Some(&live)),
-            Sync::Modified(vec![
-                "spec".into(),
-                format!("metadata.labels.{MANAGED_BY_LABEL}")
-            ])
+        let DriftState::Modified { fields, by } = compare(g, Some(&live)) else {
+            panic!("{:?}", compare(g, Some(&live)))
+        };
+        assert!(by.is_empty());
+        assert!(fields.contains(&"spec.host".to_string()), "{fields:?}");
+        assert!(
+            fields.contains(&format!("metadata.labels[{MANAGED_BY_LABEL:?}]")),
+            "{fields:?}"
         );
         assert!(!is_ours_in(&live, &g.cluster));
+    }
+
+    /// The API server stores `100.0` as `100`: by value, that is no difference.
+    #[test]
+    fn numbers_compare_by_value() {
+        let loaded = parse_str(
+            "fault.yaml",
+            "apiVersion: networking.smh.solo.io/v1alpha2\nkind: TrafficPolicy\nmetadata: {name: fault, namespace: bookinfo}\nspec:\n  destinationSelector:\n  - kubeServiceRefs:\n      services: [{clusterName: mgmt-cluster, name: reviews, namespace: bookinfo}]\n  faultInjection: {fixedDelay: 1s, percentage: 100}\n",
+        );
+        assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
+        let t = translate(
+            &loaded.manifests,
+            &Topology::from_manifests(&loaded.manifests),
+        );
+        let g = t
+            .objects
+            .iter()
+            .find(|g| g.kind() == "VirtualService")
+            .expect("a VirtualService");
+        let want = g.to_value();
+        let percentage = "/spec/http/0/fault/delay/percentage/value";
+        assert!(want.pointer(percentage).unwrap().is_f64(), "{want}");
+        // As the API server stores and returns it.
+        let mut stored = want.clone();
+        *stored.pointer_mut(percentage).unwrap() = serde_json::json!(100);
+        let live: DynamicObject = serde_json::from_value(stored).unwrap();
+        assert_eq!(compare(g, Some(&live)), DriftState::InSync);
+        // Another value is a difference.
+        let mut other = want.clone();
+        *other.pointer_mut(percentage).unwrap() = serde_json::json!(50);
+        let live: DynamicObject = serde_json::from_value(other).unwrap();
+        assert!(matches!(
+            compare(g, Some(&live)),
+            DriftState::Modified { .. }
+        ));
     }
 }

@@ -106,7 +106,11 @@ pub fn parse_service_ref(s: &str) -> Result<ClusterObjectRef, String> {
     };
     check("service name", name, k8s::is_dns1123_label(name))?;
     check("namespace", namespace, k8s::is_dns1123_label(namespace))?;
-    check("cluster name", cluster, k8s::is_dns1123_subdomain(cluster))?;
+    check(
+        "cluster name",
+        cluster,
+        super::limits::cluster_name(cluster),
+    )?;
     Ok(ClusterObjectRef {
         name: name.to_string(),
         namespace: namespace.to_string(),

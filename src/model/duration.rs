@@ -74,6 +74,72 @@ pub fn format_proto_duration(d: Duration) -> String {
     }
 }
 
+/// kubectl's age and duration columns (`k8s.io/apimachinery/pkg/util/duration.HumanDuration`),
+/// for a whole number of seconds: about two significant figures, a second unit only while it
+/// is small (`2m30s`, `5h10m`, `3d4h`, `2y70d`). Up to one second in the future (clock skew)
+/// is `0s`; more is `<invalid>`. The one implementation of it: `failover list` and the
+/// simulated API server's tables print ages with it.
+pub fn human_duration(seconds: i64) -> String {
+    if seconds < -1 {
+        return "<invalid>".into();
+    }
+    if seconds < 0 {
+        return "0s".into();
+    }
+    if seconds < 120 {
+        return format!("{seconds}s");
+    }
+    let minutes = seconds / 60;
+    if minutes < 10 {
+        let s = seconds % 60;
+        return if s == 0 {
+            format!("{minutes}m")
+        } else {
+            format!("{minutes}m{s}s")
+        };
+    }
+    if minutes < 180 {
+        return format!("{minutes}m");
+    }
+    let hours = seconds / 3600;
+    if hours < 8 {
+        let m = minutes % 60;
+        return if m == 0 {
+            format!("{hours}h")
+        } else {
+            format!("{hours}h{m}m")
+        };
+    }
+    if hours < 48 {
+        return format!("{hours}h");
+    }
+    if hours < 24 * 8 {
+        let h = hours % 24;
+        return if h == 0 {
+            format!("{}d", hours / 24)
+        } else {
+            format!("{}d{h}h", hours / 24)
+        };
+    }
+    if hours < 24 * 365 * 2 {
+        return format!("{}d", hours / 24);
+    }
+    if hours < 24 * 365 * 8 {
+        let dy = (hours / 24) % 365;
+        return if dy == 0 {
+            format!("{}y", hours / 24 / 365)
+        } else {
+            format!("{}y{dy}d", hours / 24 / 365)
+        };
+    }
+    format!("{}y", hours / 24 / 365)
+}
+
+/// The age kubectl prints for an object created at `then`, seen at `now`.
+pub fn age(now: jiff::Timestamp, then: jiff::Timestamp) -> String {
+    human_duration(now.as_second() - then.as_second())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,6 +159,52 @@ mod tests {
         for bad in ["", "10", "s", "-1s", "10x", "1..5s", "ms10"] {
             assert!(parse_duration(bad).is_err(), "{bad:?} should be rejected");
         }
+    }
+
+    #[test]
+    fn human_durations_at_kubectls_boundaries() {
+        let d = 86400;
+        for (s, want) in [
+            (-2, "<invalid>"),
+            (-1, "0s"),
+            (0, "0s"),
+            (119, "119s"),
+            (120, "2m"),
+            (150, "2m30s"),
+            (599, "9m59s"),
+            (600, "10m"),
+            (3 * 3600 - 1, "179m"),
+            (3 * 3600, "3h"),
+            (3 * 3600 + 60, "3h1m"),
+            (8 * 3600 - 1, "7h59m"),
+            (8 * 3600, "8h"),
+            (48 * 3600 - 1, "47h"),
+            (48 * 3600, "2d"),
+            (50 * 3600, "2d2h"),
+            (8 * d - 1, "7d23h"),
+            (8 * d, "8d"),
+            (400 * d, "400d"),
+            (730 * d - 1, "729d"),
+            (730 * d, "2y"),
+            (800 * d, "2y70d"),
+            (3 * 365 * d, "3y"),
+            (8 * 365 * d - 1, "7y364d"),
+            (8 * 365 * d, "8y"),
+            (20 * 365 * d + 100 * d, "20y"),
+        ] {
+            assert_eq!(human_duration(s), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn ages_from_timestamps() {
+        let t0: jiff::Timestamp = "2025-01-01T00:00:00Z".parse().unwrap();
+        let at = |s: i64| jiff::Timestamp::from_second(t0.as_second() + s).unwrap();
+        assert_eq!(age(at(150), t0), "2m30s");
+        assert_eq!(age(at(800 * 86400), t0), "2y70d");
+        // Created in the future (clock skew): as kubectl says it.
+        assert_eq!(age(t0, at(1)), "0s");
+        assert_eq!(age(t0, at(30)), "<invalid>");
     }
 
     #[test]

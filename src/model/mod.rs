@@ -5,6 +5,7 @@ pub mod crd;
 pub mod diag;
 pub mod duration;
 pub mod k8s;
+pub mod limits;
 pub mod naming;
 pub mod parse;
 pub mod report;

@@ -404,7 +404,7 @@ impl Topology {
         let mut seen_ids: std::collections::BTreeMap<&str, usize> = Default::default();
         for (ci, cluster) in self.clusters.iter().enumerate() {
             let at = |f: &str| format!("clusters[{ci}]{f}");
-            let errs = k8s::is_dns1123_subdomain(&cluster.name);
+            let errs = super::limits::cluster_name(&cluster.name);
             if cluster.name.is_empty() {
                 out.push((
                     at(".name"),

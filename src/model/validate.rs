@@ -38,10 +38,17 @@
 //! target as SMH did: those whose status says ACCEPTED for the target first (by
 //! `acceptanceOrder`), then by `name.namespace.`.
 //!
-//! **Field checks** (what the CRD schema, protobuf or Istio would reject; no status target):
-//! required reference fields, one-of fields, durations, percentages 0–100, weights summing
-//! to 100, HTTP status 100–599, retry attempts ≥ 0, enums (`tlsMode`, HTTP method),
-//! duplicate objects.
+//! **Field checks** (what the CRD schema, protobuf, the API server or istiod's validation
+//! would reject; no status target): required reference fields, one-of fields, durations,
+//! percentages, weights summing to 100, retry attempts ≥ 0, enums (`tlsMode`, HTTP
+//! method), duplicate objects; and every value that ends up in a generated name, label or
+//! Istio field against the limits of [`super::limits`]: cluster names (label values, at most
+//! 63 characters), service names and namespaces (DNS-1123 labels), durations (at least 1ms,
+//! whole milliseconds), fault percentages, abort statuses (200–599), `exponentialDelay`
+//! (Istio rejects it), retries with `attempts: 0`, header names and values, regular
+//! expressions, CORS methods and headers, source labels and namespaces, subset labels and
+//! the subset names generated from them, the hostname's labels and the port name generated
+//! from the protocol.
 //!
 //! **Lint** (warnings SMH never had; no status target): `maxEjectionPercent` below 100
 //! (istio-failover.md B4); a backing service no TrafficPolicy with outlier detection
@@ -58,7 +65,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::diag::{Diagnostic, ObjectId, Severity, StatusTarget};
 use super::duration::parse_duration;
 use super::k8s;
-use super::naming::{mesh_key, object_key};
+use super::limits;
+use super::naming::{mesh_key, object_key, subset_name};
 use super::select::{self, Target, TargetIndex};
 use super::topology::Topology;
 use super::types::{
@@ -722,6 +730,13 @@ impl<'a> Validator<'a> {
         // Field checks: incomplete references.
         for (i, b) in spec.backing_services.iter().enumerate() {
             if let Some(k) = &b.kube_service {
+                check_service_ref(
+                    &mut fields,
+                    &format!("spec.backingServices[{i}].kubeService"),
+                    &k.name,
+                    &k.namespace,
+                    &k.cluster_name,
+                );
                 for (name, value) in [
                     ("name", &k.name),
                     ("namespace", &k.namespace),
@@ -745,6 +760,27 @@ impl<'a> Validator<'a> {
                     ));
                 }
             }
+        }
+
+        // What the hostname and port become in the ServiceEntry (hosts, ports[].name): limits
+        // SMH did not check and istiod enforces.
+        if !spec.hostname.is_empty()
+            && k8s::smh_is_dns1123_subdomain(&spec.hostname).is_empty()
+            && let Some(why) = limits::host(&spec.hostname)
+        {
+            fields.push(error("spec.hostname", format!("Invalid value: {why}")));
+        }
+        if let Some(port) = &spec.port
+            && is_istio_protocol(&port.protocol)
+            && limits::port_name(&port.protocol).is_some()
+        {
+            fields.push(error(
+                "spec.port.protocol",
+                format!(
+                    "Invalid value: {:?}: the generated ServiceEntry's port is named after the protocol, and Istio requires a port name of letters, digits and '-'; use another protocol",
+                    port.protocol
+                ),
+            ));
         }
 
         // Pre-check (v0.9+, issue #962): referenced meshes exist.
@@ -1017,10 +1053,92 @@ impl<'a> Validator<'a> {
 }
 
 fn check_duration(out: &mut Vec<Finding>, field: &str, value: &Option<String>) {
-    if let Some(v) = value
-        && let Err(e) = parse_duration(v)
-    {
-        out.push(error(field, format!("Invalid value: {e}")));
+    check_duration_with(out, field, value, limits::istio_duration);
+}
+
+/// A duration: it parses, and `limit` (Istio's rule for the field it becomes) accepts it.
+fn check_duration_with(
+    out: &mut Vec<Finding>,
+    field: &str,
+    value: &Option<String>,
+    limit: fn(std::time::Duration) -> Option<String>,
+) {
+    let Some(v) = value else { return };
+    match parse_duration(v) {
+        Err(e) => out.push(error(field, format!("Invalid value: {e}"))),
+        Ok(d) => {
+            if let Some(why) = limit(d) {
+                out.push(error(field, format!("Invalid value: {v:?}: {why}")));
+            }
+        }
+    }
+}
+
+/// A reference to a service in a cluster: its name and namespace become parts of generated
+/// names and hosts (DNS-1123 labels), its cluster name a label value. Empty fields are
+/// reported as missing elsewhere.
+fn check_service_ref(
+    out: &mut Vec<Finding>,
+    prefix: &str,
+    name: &str,
+    namespace: &str,
+    cluster: &str,
+) {
+    for (field, value) in [("name", name), ("namespace", namespace)] {
+        if value.is_empty() {
+            continue;
+        }
+        let errs = k8s::is_dns1123_label(value);
+        if !errs.is_empty() {
+            out.push(error(
+                format!("{prefix}.{field}"),
+                format!("Invalid value: {value:?}: {}", errs.join(", ")),
+            ));
+        }
+    }
+    check_cluster_name(out, &format!("{prefix}.clusterName"), cluster);
+}
+
+fn check_cluster_name(out: &mut Vec<Finding>, field: &str, cluster: &str) {
+    if cluster.is_empty() {
+        return;
+    }
+    let errs = limits::cluster_name(cluster);
+    if !errs.is_empty() {
+        out.push(error(
+            field,
+            format!("Invalid value: {cluster:?}: {}", errs.join(", ")),
+        ));
+    }
+}
+
+/// A subset's labels (they become a DestinationRule subset's labels) and the subset name
+/// SMH generates from them.
+fn check_subset(out: &mut Vec<Finding>, field: &str, subset: &BTreeMap<String, String>) {
+    for (key, why) in limits::labels(subset) {
+        out.push(error(
+            format!("{field}.{key}"),
+            format!("Invalid value: {why}"),
+        ));
+    }
+    if subset.is_empty() {
+        return;
+    }
+    let name = subset_name(subset);
+    if let Some(why) = limits::subset_name(&name) {
+        out.push(error(
+            field,
+            format!(
+                "Invalid value: the DestinationRule subset for these labels is named {why} (the name is the labels' key-value pairs joined with '_'; select the subset with one label, e.g. version: v1)"
+            ),
+        ));
+    }
+}
+
+/// A regular expression in an Istio match.
+fn check_regex(out: &mut Vec<Finding>, field: &str, re: &str) {
+    if let Some(why) = limits::regex(re) {
+        out.push(error(field, format!("Invalid value: {why}")));
     }
 }
 
@@ -1058,8 +1176,38 @@ fn required(out: &mut Vec<Finding>, prefix: &str, fields: &[(&str, &str)]) {
 fn check_tp_fields(tp: &TrafficPolicy) -> Vec<Finding> {
     let spec = &tp.spec;
     let mut out = Vec::new();
+    for (i, sel) in spec.source_selector.iter().enumerate() {
+        let field = format!("spec.sourceSelector[{i}]");
+        for (key, why) in limits::labels(&sel.labels) {
+            out.push(error(
+                format!("{field}.labels.{key}"),
+                format!("Invalid value: {why}"),
+            ));
+        }
+        for (j, ns) in sel.namespaces.iter().enumerate() {
+            let errs = k8s::is_dns1123_label(ns);
+            if !errs.is_empty() {
+                out.push(error(
+                    format!("{field}.namespaces[{j}]"),
+                    format!("Invalid value: {ns:?}: {}", errs.join(", ")),
+                ));
+            }
+        }
+        for (j, c) in sel.clusters.iter().enumerate() {
+            check_cluster_name(&mut out, &format!("{field}.clusters[{j}]"), c);
+        }
+    }
     for (i, sel) in spec.destination_selector.iter().enumerate() {
         let field = format!("spec.destinationSelector[{i}]");
+        if let Some(matcher) = &sel.kube_service_matcher {
+            for (j, c) in matcher.clusters.iter().enumerate() {
+                check_cluster_name(
+                    &mut out,
+                    &format!("{field}.kubeServiceMatcher.clusters[{j}]"),
+                    c,
+                );
+            }
+        }
         match (&sel.kube_service_matcher, &sel.kube_service_refs) {
             (Some(_), Some(_)) => out.push(error(&field, "only one of kubeServiceMatcher or kubeServiceRefs may be set")),
             (None, None) => out.push(error(
@@ -1071,11 +1219,13 @@ fn check_tp_fields(tp: &TrafficPolicy) -> Vec<Finding> {
                     out.push(warning(format!("{field}.kubeServiceRefs.services"), "no services listed: this selector selects nothing"));
                 }
                 for (j, r) in refs.services.iter().enumerate() {
+                    let rf = format!("{field}.kubeServiceRefs.services[{j}]");
                     required(
                         &mut out,
-                        &format!("{field}.kubeServiceRefs.services[{j}]"),
+                        &rf,
                         &[("name", &r.name), ("namespace", &r.namespace), ("clusterName", &r.cluster_name)],
                     );
+                    check_service_ref(&mut out, &rf, &r.name, &r.namespace, &r.cluster_name);
                 }
             }
             (Some(_), None) => {}
@@ -1093,19 +1243,27 @@ fn check_tp_fields(tp: &TrafficPolicy) -> Vec<Finding> {
                 "only one of prefix, exact or regex may be set",
             ));
         }
+        if let Some(re) = &m.regex {
+            check_regex(&mut out, &format!("{field}.regex"), re);
+        }
         for (j, h) in m.headers.iter().enumerate() {
-            required(
-                &mut out,
-                &format!("{field}.headers[{j}]"),
-                &[("name", &h.name)],
-            );
+            let hf = format!("{field}.headers[{j}]");
+            required(&mut out, &hf, &[("name", &h.name)]);
+            if !h.name.is_empty()
+                && let Some(why) = limits::header_name(&h.name)
+            {
+                out.push(error(format!("{hf}.name"), format!("Invalid value: {why}")));
+            }
+            if h.regex {
+                check_regex(&mut out, &format!("{hf}.value"), &h.value);
+            }
         }
         for (j, q) in m.query_parameters.iter().enumerate() {
-            required(
-                &mut out,
-                &format!("{field}.queryParameters[{j}]"),
-                &[("name", &q.name)],
-            );
+            let qf = format!("{field}.queryParameters[{j}]");
+            required(&mut out, &qf, &[("name", &q.name)]);
+            if q.regex {
+                check_regex(&mut out, &format!("{qf}.value"), &q.value);
+            }
         }
         if let Some(method) = &m.method
             && !HTTP_METHODS.contains(&method.method.as_str())
@@ -1156,13 +1314,26 @@ fn check_tp_fields(tp: &TrafficPolicy) -> Vec<Finding> {
                             ("clusterName", &ks.cluster_name),
                         ],
                     );
+                    check_service_ref(
+                        &mut out,
+                        &format!("{field}.kubeService"),
+                        &ks.name,
+                        &ks.namespace,
+                        &ks.cluster_name,
+                    );
                     check_port(&mut out, &format!("{field}.kubeService.port"), ks.port);
+                    check_subset(&mut out, &format!("{field}.kubeService.subset"), &ks.subset);
                 }
                 (None, Some(fsd)) => {
                     required(
                         &mut out,
                         &format!("{field}.failoverService"),
                         &[("name", &fsd.name), ("namespace", &fsd.namespace)],
+                    );
+                    check_subset(
+                        &mut out,
+                        &format!("{field}.failoverService.subset"),
+                        &fsd.subset,
                     );
                 }
             }
@@ -1208,23 +1379,26 @@ fn check_tp_fields(tp: &TrafficPolicy) -> Vec<Finding> {
             "spec.faultInjection.fixedDelay",
             &fault.fixed_delay,
         );
-        check_duration(
-            &mut out,
-            "spec.faultInjection.exponentialDelay",
-            &fault.exponential_delay,
-        );
+        if fault.exponential_delay.is_some() {
+            out.push(error(
+                "spec.faultInjection.exponentialDelay",
+                "Forbidden: Istio does not support an exponential delay (istiod rejects it: \"exponentialDelay not supported yet\"); use fixedDelay",
+            ));
+        }
         if let Some(abort) = &fault.abort
-            && !(100..=599).contains(&abort.http_status)
+            && let Some(why) = limits::abort_status(abort.http_status)
         {
             out.push(error(
                 "spec.faultInjection.abort.httpStatus",
-                format!(
-                    "Invalid value: {}: must be an HTTP status between 100 and 599",
-                    abort.http_status
-                ),
+                format!("Invalid value: {why}"),
             ));
         }
-        check_percentage(&mut out, "spec.faultInjection.percentage", fault.percentage);
+        if let Some(why) = limits::fault_percentage(fault.percentage) {
+            out.push(error(
+                "spec.faultInjection.percentage",
+                format!("Invalid value: {why}"),
+            ));
+        }
     }
     check_duration(&mut out, "spec.requestTimeout", &spec.request_timeout);
     if let Some(r) = &spec.retries {
@@ -1235,6 +1409,17 @@ fn check_tp_fields(tp: &TrafficPolicy) -> Vec<Finding> {
             ));
         }
         check_duration(&mut out, "spec.retries.perTryTimeout", &r.per_try_timeout);
+        let per_try = r
+            .per_try_timeout
+            .as_deref()
+            .and_then(|d| parse_duration(d).ok())
+            .is_some_and(|d| !d.is_zero());
+        if r.attempts == 0 && per_try {
+            out.push(error(
+                "spec.retries.attempts",
+                "Invalid value: 0: attempts 0 turns retries off, and Istio rejects a retry policy with a perTryTimeout and 0 attempts (set attempts, or remove perTryTimeout)",
+            ));
+        }
     }
     if let Some(cors) = &spec.cors_policy {
         for (i, o) in cors.allow_origins.iter().enumerate() {
@@ -1248,8 +1433,49 @@ fn check_tp_fields(tp: &TrafficPolicy) -> Vec<Finding> {
                     "exactly one of exact, prefix or regex must be set",
                 ));
             }
+            for (name, value) in [("exact", &o.exact), ("prefix", &o.prefix)] {
+                if value.as_deref() == Some("") {
+                    out.push(error(
+                        format!("spec.corsPolicy.allowOrigins[{i}].{name}"),
+                        "Invalid value: \"\": Istio rejects an empty origin",
+                    ));
+                }
+            }
+            if let Some(re) = &o.regex {
+                check_regex(
+                    &mut out,
+                    &format!("spec.corsPolicy.allowOrigins[{i}].regex"),
+                    re,
+                );
+            }
         }
-        check_duration(&mut out, "spec.corsPolicy.maxAge", &cors.max_age);
+        for (i, m) in cors.allow_methods.iter().enumerate() {
+            if let Some(why) = limits::cors_method(m) {
+                out.push(error(
+                    format!("spec.corsPolicy.allowMethods[{i}]"),
+                    format!("Unsupported value: {why}"),
+                ));
+            }
+        }
+        for (list, names) in [
+            ("allowHeaders", &cors.allow_headers),
+            ("exposeHeaders", &cors.expose_headers),
+        ] {
+            for (i, h) in names.iter().enumerate() {
+                if let Some(why) = limits::cors_header_name(h) {
+                    out.push(error(
+                        format!("spec.corsPolicy.{list}[{i}]"),
+                        format!("Invalid value: {why}"),
+                    ));
+                }
+            }
+        }
+        check_duration_with(
+            &mut out,
+            "spec.corsPolicy.maxAge",
+            &cors.max_age,
+            limits::cors_max_age,
+        );
     }
     if let Some(mirror) = &spec.mirror {
         match &mirror.kube_service {
@@ -1257,18 +1483,67 @@ fn check_tp_fields(tp: &TrafficPolicy) -> Vec<Finding> {
                 "spec.mirror.kubeService",
                 "Required value: a mirror needs a kubeService destination",
             )),
-            Some(ks) => required(
-                &mut out,
-                "spec.mirror.kubeService",
-                &[
-                    ("name", &ks.name),
-                    ("namespace", &ks.namespace),
-                    ("clusterName", &ks.cluster_name),
-                ],
-            ),
+            Some(ks) => {
+                required(
+                    &mut out,
+                    "spec.mirror.kubeService",
+                    &[
+                        ("name", &ks.name),
+                        ("namespace", &ks.namespace),
+                        ("clusterName", &ks.cluster_name),
+                    ],
+                );
+                check_service_ref(
+                    &mut out,
+                    "spec.mirror.kubeService",
+                    &ks.name,
+                    &ks.namespace,
+                    &ks.cluster_name,
+                );
+            }
         }
         check_percentage(&mut out, "spec.mirror.percentage", mirror.percentage);
         check_port(&mut out, "spec.mirror.port", mirror.port);
+    }
+    if let Some(h) = &spec.header_manipulation {
+        use limits::HeaderOperation::{AddRequest, Other};
+        let f = "spec.headerManipulation";
+        for (list, values, op) in [
+            (
+                "appendRequestHeaders",
+                &h.append_request_headers,
+                AddRequest,
+            ),
+            ("appendResponseHeaders", &h.append_response_headers, Other),
+        ] {
+            for (name, value) in values {
+                if let Some(why) = limits::header_operation_name(name, op) {
+                    out.push(error(
+                        format!("{f}.{list}.{name}"),
+                        format!("Invalid value: {why}"),
+                    ));
+                }
+                if let Some(why) = limits::header_value(value) {
+                    out.push(error(
+                        format!("{f}.{list}.{name}"),
+                        format!("Invalid value: {why}"),
+                    ));
+                }
+            }
+        }
+        for (list, names) in [
+            ("removeRequestHeaders", &h.remove_request_headers),
+            ("removeResponseHeaders", &h.remove_response_headers),
+        ] {
+            for (i, name) in names.iter().enumerate() {
+                if let Some(why) = limits::header_operation_name(name, Other) {
+                    out.push(error(
+                        format!("{f}.{list}[{i}]"),
+                        format!("Invalid value: {why}"),
+                    ));
+                }
+            }
+        }
     }
     if let Some(od) = &spec.outlier_detection {
         check_duration(&mut out, "spec.outlierDetection.interval", &od.interval);

@@ -180,6 +180,28 @@ fn omit_empty_meta_maps(meta: &mut serde_json::Map<String, Value>) {
     }
 }
 
+/// Numbers as the API server stores them: it decodes an object it does not know the Go type
+/// of (a custom resource) into `int64` where the JSON number parses as one and `float64`
+/// otherwise, and Go's encoder writes a whole `float64` without a fraction. So `100.0` (or
+/// `1e2`) is stored, and read back, as `100`; `0.5` stays `0.5`.
+pub fn normalize_numbers(v: &mut Value) {
+    match v {
+        Value::Number(n) if n.is_f64() => {
+            if let Some(f) = n.as_f64()
+                && f.is_finite()
+                && f.fract() == 0.0
+                && f.abs() < 9.007_199_254_740_992e15
+            {
+                // Exactly representable as an integer (below 2^53).
+                *v = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(normalize_numbers),
+        Value::Object(map) => map.values_mut().for_each(normalize_numbers),
+        _ => {}
+    }
+}
+
 /// Whether `new` equals `old` apart from `metadata.resourceVersion` and the `time` of
 /// `metadata.managedFields` entries.
 fn unchanged_but_for_rv_and_times(old: &Value, new: &Value) -> bool {
@@ -275,6 +297,7 @@ impl Store {
 
     /// Create an object. Sets uid, creationTimestamp, generation 1 and a resourceVersion.
     pub fn create(&self, gvr: &Gvr, mut obj: Value) -> Result<Value, StoreError> {
+        normalize_numbers(&mut obj);
         let ns = meta_str(&obj, "namespace").to_string();
         let name = meta_str(&obj, "name").to_string();
         if name.is_empty() {
@@ -330,6 +353,7 @@ impl Store {
     }
 
     fn write(&self, gvr: &Gvr, mut obj: Value, bump_generation: bool) -> Result<Value, StoreError> {
+        normalize_numbers(&mut obj);
         let ns = meta_str(&obj, "namespace").to_string();
         let name = meta_str(&obj, "name").to_string();
         let mut inner = self.inner.write().expect("store lock");
@@ -573,6 +597,34 @@ mod tests {
             s.update(&g, changed).unwrap()["metadata"]["resourceVersion"],
             rv
         );
+    }
+
+    #[test]
+    fn whole_floats_are_stored_as_integers_as_the_api_server_does() {
+        let store = Store::new();
+        let gvr = Gvr::new("networking.istio.io", "v1alpha3", "virtualservices");
+        let obj = json!({"metadata": {"name": "vs", "namespace": "ns"},
+            "spec": {"http": [{"fault": {"delay": {"fixedDelay": "1s", "percentage": {"value": 100.0}}},
+                "mirrorPercentage": {"value": 12.5}, "weight": 1e2}]}});
+        let created = store.create(&gvr, obj.clone()).unwrap();
+        let http = &created["spec"]["http"][0];
+        assert_eq!(
+            serde_json::to_string(&http["fault"]["delay"]["percentage"]).unwrap(),
+            r#"{"value":100}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&http["mirrorPercentage"]).unwrap(),
+            r#"{"value":12.5}"#
+        );
+        assert_eq!(serde_json::to_string(&http["weight"]).unwrap(), "100");
+        let stored = store.get(&gvr, "ns", "vs").unwrap();
+        assert_eq!(stored["spec"], created["spec"]);
+        // Writing 100.0 again over 100 changes nothing.
+        let rv = created["metadata"]["resourceVersion"].clone();
+        let mut again = stored.clone();
+        again["spec"]["http"][0]["fault"]["delay"]["percentage"]["value"] = json!(100.0);
+        let written = store.update(&gvr, again).unwrap();
+        assert_eq!(written["metadata"]["resourceVersion"], rv);
     }
 
     #[test]

@@ -22,7 +22,7 @@ use super::super::output::write_stdout;
 use super::super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use crate::cluster::apply::{self, Mode};
 use crate::cluster::state::{LiveState, StateOptions, load_state, mesh_cluster};
-use crate::cluster::{ClusterName, Contexts, targets_banner};
+use crate::cluster::{ClusterName, ContextName, Contexts, targets_banner};
 use crate::model::Manifest;
 use crate::model::build::{
     self, BuildError, CreateOptions, CreatePlan, Live, OutlierValues, parse_mesh_ref,
@@ -40,10 +40,13 @@ pub const LONG_ABOUT: &str =
 TrafficPolicies it needs, and apply them to every cluster.
 
 On a terminal (stdin and stderr) without --backing, a wizard asks for the backing services, in \
-priority order, from the services discovered in every cluster (those --cluster and the registry \
-map, or every kubeconfig context when none is registered), then the name, hostname, port, outlier \
-detection and whose traffic to shift; flags answer its questions in advance. Without a terminal, \
---backing (at least two) and --yes (or --dry-run) are required.
+priority order, from the services discovered in the clusters --cluster and the registry map; when \
+they map none, it first asks which kubeconfig contexts to read (the management context is \
+preselected; no other context is contacted). Then it asks the name, hostname, port, outlier \
+detection and whose traffic to shift; flags answer its questions in advance. With --yes it does \
+not ask which contexts to read: name the clusters with --cluster NAME=CTX or register them. \
+Without a terminal, --backing (at least two) and --yes (or --dry-run) are required, and only the \
+clusters the flags name are read.
 
 What is created: the FailoverService (in -n, default service-mesh-hub); a TrafficPolicy \
 NAME-outlier in the same namespace giving outlier detection to the backing services that have \
@@ -290,10 +293,17 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     let rt = super::super::cluster::runtime()?;
     watch_interrupts(&rt);
     let contexts = Contexts::load(&g.context_options())?;
+    // The wizard offers the services of the clusters the user chose: mapped by --cluster or
+    // the registry, or else the kubeconfig contexts picked now. Nothing else is contacted.
+    let chosen = if use_wizard && nothing_mapped(&contexts) {
+        choose_contexts(&contexts, g.yes)?
+    } else {
+        Vec::new()
+    };
     if terminal {
         eprintln!("Reading the clusters...");
     }
-    let before = rt.block_on(load(&contexts, g, &opts, use_wizard, Vec::new()))?;
+    let before = rt.block_on(load(&contexts, g, &opts, use_wizard, &chosen, Vec::new()))?;
     for w in read_warnings(&before) {
         eprintln!("warning: {w}");
     }
@@ -329,7 +339,14 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     let ids: BTreeSet<ObjectId> = plan.ids().into_iter().collect();
 
     // The state with the new objects: what the engine will apply.
-    let state = rt.block_on(load(&contexts, g, &opts, false, checked.manifests.clone()))?;
+    let state = rt.block_on(load(
+        &contexts,
+        g,
+        &opts,
+        false,
+        &[],
+        checked.manifests.clone(),
+    ))?;
     check_clusters(&state)?;
     let problems: Vec<Diagnostic> = state
         .diagnostics
@@ -509,6 +526,8 @@ pub struct PlanRow {
     pub name: String,
     /// Not generated from the new objects: applying converges it too.
     pub other: bool,
+    /// For `update`: why (`was changed by kubectl-edit: spec.http`, `out of date: ...`).
+    pub why: Option<String>,
 }
 
 /// The engine's steps as rows: every step the new objects take part in, and every other
@@ -531,6 +550,7 @@ fn plan_rows(plan: &apply::Plan, ids: &BTreeSet<ObjectId>) -> Vec<PlanRow> {
                 namespace: s.namespace.clone(),
                 name: s.name.clone(),
                 other: !ours,
+                why: s.drift.as_ref().map(super::super::apply::drift_note),
             })
         })
         .collect()
@@ -614,17 +634,15 @@ pub fn render_plan(
         out.push_str(&format!("  {title}\n"));
         let kind_w = rows.iter().map(|r| r.kind.len()).max().unwrap_or(0);
         for r in rows {
+            let note = match (&r.why, r.other) {
+                (Some(why), true) => format!("  (for other objects: {why})"),
+                (Some(why), false) => format!("  ({why})"),
+                (None, true) => "  (for other objects)".to_string(),
+                (None, false) => String::new(),
+            };
             let line = format!(
-                "    {:action_w$}  {:kind_w$}  {}/{}{}",
-                r.action,
-                r.kind,
-                r.namespace,
-                r.name,
-                if r.other {
-                    "  (for other objects: drifted)"
-                } else {
-                    ""
-                }
+                "    {:action_w$}  {:kind_w$}  {}/{}{note}",
+                r.action, r.kind, r.namespace, r.name,
             );
             out.push_str(line.trim_end());
             out.push('\n');
@@ -664,11 +682,104 @@ fn read_warnings(s: &LiveState) -> Vec<String> {
     out
 }
 
-/// The clusters to read: with flags, those the flags name; in the wizard (which offers the
-/// services of every cluster) the clusters `--cluster` and the registry map, or, when they
-/// map none, every kubeconfig context as a cluster of the same name. The state adds the
-/// clusters the stored objects name (and, with `include_registered`, the mapped ones).
-fn clusters_to_read(contexts: &Contexts, opts: &CreateOptions, all: bool) -> Vec<ClusterName> {
+/// Whether neither `--cluster` nor the registry maps a cluster name.
+fn nothing_mapped(contexts: &Contexts) -> bool {
+    contexts.flag_mappings().is_empty() && contexts.registry().is_empty()
+}
+
+/// The kubeconfig contexts the wizard offers to read, in the kubeconfig's (sorted) order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextChoices {
+    /// `(context, label)`: contexts whose name can be a cluster name.
+    pub offered: Vec<(ContextName, String)>,
+    /// Indexes into `offered` checked at first: the management context.
+    pub preselected: Vec<usize>,
+    /// Contexts whose name cannot be a cluster name (`gke_project_zone_name`): to be mapped
+    /// with `--cluster NAME=CTX` or `cluster register`.
+    pub unusable: Vec<ContextName>,
+}
+
+/// Which contexts to offer: each that can stand for a cluster of the same name, labelled
+/// with its API server; the management context checked. Pure.
+pub fn context_choices(
+    contexts: &[ContextName],
+    server_of: impl Fn(&ContextName) -> Option<String>,
+    mgmt: Option<&ContextName>,
+) -> ContextChoices {
+    let mut out = ContextChoices {
+        offered: Vec::new(),
+        preselected: Vec::new(),
+        unusable: Vec::new(),
+    };
+    let width = contexts.iter().map(|c| c.as_str().len()).max().unwrap_or(0);
+    for c in contexts {
+        if ClusterName::new(c.as_str()).validate().is_err() {
+            out.unusable.push(c.clone());
+            continue;
+        }
+        let server = server_of(c).unwrap_or_else(|| "(no server)".to_string());
+        let mut label = format!("{:width$}  {server}", c.as_str());
+        if mgmt == Some(c) {
+            out.preselected.push(out.offered.len());
+            label.push_str("  (management)");
+        }
+        out.offered.push((c.clone(), label));
+    }
+    out
+}
+
+/// Asks which kubeconfig contexts to read (each as the cluster of the same name). With
+/// `--yes` nothing is asked: exit 2, naming --cluster.
+fn choose_contexts(contexts: &Contexts, yes: bool) -> Result<Vec<ClusterName>, CmdError> {
+    const MAP: &str = "name the clusters with --cluster NAME=CTX (repeatable), or register them with `kubectl smh cluster register NAME --context CTX`";
+    if yes {
+        return Err(CmdError::invalid(anyhow!(
+            "failover create --yes does not ask which kubeconfig contexts to read, and neither --cluster nor the registry maps a cluster: {MAP}; nothing was read or changed"
+        )));
+    }
+    let kubeconfig = contexts.kubeconfig();
+    let mgmt = contexts.mgmt_context().ok();
+    let choices = context_choices(
+        &kubeconfig.contexts(),
+        |c| kubeconfig.server_of(c),
+        mgmt.as_ref(),
+    );
+    if !choices.unusable.is_empty() {
+        let names: Vec<&str> = choices.unusable.iter().map(|c| c.as_str()).collect();
+        eprintln!(
+            "note: not offered, as their names cannot be cluster names (lowercase letters, digits, '-' and '.', at most 63): {}; map them with --cluster NAME=CTX",
+            names.join(", ")
+        );
+    }
+    if choices.offered.is_empty() {
+        return Err(CmdError::invalid(anyhow!(
+            "no kubeconfig context can stand for a cluster of the same name: {MAP}; nothing was read or changed"
+        )));
+    }
+    let picked = match wizard::Wizard::new().choose_contexts(&choices) {
+        Ok(p) => p,
+        Err(wizard::WizardError::Cancelled) => {
+            return Err(CmdError::interrupted(anyhow!(
+                "cancelled: nothing was changed"
+            )));
+        }
+        Err(e) => return Err(CmdError::invalid(anyhow!("{e}; nothing was changed"))),
+    };
+    if picked.is_empty() {
+        return Err(CmdError::invalid(anyhow!(
+            "no kubeconfig context chosen: choose at least one, or {MAP}; nothing was read or changed"
+        )));
+    }
+    Ok(picked
+        .into_iter()
+        .map(|i| ClusterName::new(choices.offered[i].0.as_str()))
+        .collect())
+}
+
+/// The clusters to read: those the flags name, plus `chosen` (the contexts picked in the
+/// wizard). The state adds the clusters the stored objects name and those `--cluster` maps
+/// (and, with `include_registered`, the registered ones). Never a context nobody chose.
+fn clusters_to_read(opts: &CreateOptions, chosen: &[ClusterName]) -> Vec<ClusterName> {
     let mut names: BTreeSet<ClusterName> = opts
         .backing
         .iter()
@@ -681,26 +792,26 @@ fn clusters_to_read(contexts: &Contexts, opts: &CreateOptions, all: bool) -> Vec
             names.insert(ClusterName::new(c));
         }
     }
-    if all && contexts.flag_mappings().is_empty() && contexts.registry().is_empty() {
-        names.extend(contexts.mappings().into_iter().map(|m| m.name));
-    }
+    names.extend(chosen.iter().cloned());
     names.into_iter().collect()
 }
 
-/// The apply engine's view of the clusters, with `overlay` (the new objects) added.
+/// The apply engine's view of the clusters, with `overlay` (the new objects) added;
+/// `wizard`: also the registered clusters (the wizard offers their services).
 async fn load(
     contexts: &Contexts,
     g: &GlobalArgs,
     opts: &CreateOptions,
-    all: bool,
+    wizard: bool,
+    chosen: &[ClusterName],
     overlay: Vec<Manifest>,
 ) -> Result<LiveState, CmdError> {
     Ok(load_state(
         contexts,
         &StateOptions {
             discovery: g.discovery_options(),
-            extra_clusters: clusters_to_read(contexts, opts, all),
-            include_registered: all,
+            extra_clusters: clusters_to_read(opts, chosen),
+            include_registered: wizard,
             overlay,
             ..StateOptions::default()
         },
@@ -732,6 +843,7 @@ mod tests {
             namespace: ns.into(),
             name: name.into(),
             other,
+            why: other.then(|| "was changed: spec.http".to_string()),
         }
     }
 
@@ -839,7 +951,7 @@ mod tests {
   mgmt (management; context m)
     create     EnvoyFilter      istio-system/rev
     unchanged  DestinationRule  bookinfo/reviews
-    update     VirtualService   bookinfo/ratings  (for other objects: drifted)
+    update     VirtualService   bookinfo/ratings  (for other objects: was changed: spec.http)
   remote
     create     DestinationRule  bookinfo/reviews
     why: because
@@ -849,5 +961,33 @@ mod tests {
             render_plan(&[], &[], &titles),
             "Istio objects, per cluster:\n  (none)\n"
         );
+    }
+
+    #[test]
+    fn contexts_offered_by_the_wizard() {
+        let ctx = |s: &str| ContextName::new(s);
+        let all = [
+            ctx("gke_proj_zone_prod"),
+            ctx("mgmt-cluster"),
+            ctx("remote-cluster"),
+        ];
+        let c = context_choices(
+            &all,
+            |c| Some(format!("https://{}", c.as_str())),
+            Some(&ctx("mgmt-cluster")),
+        );
+        let names: Vec<&str> = c.offered.iter().map(|(c, _)| c.as_str()).collect();
+        assert_eq!(names, ["mgmt-cluster", "remote-cluster"]);
+        // Only the management context is checked, never everything.
+        assert_eq!(c.preselected, [0]);
+        assert_eq!(
+            c.offered[0].1,
+            "mgmt-cluster        https://mgmt-cluster  (management)"
+        );
+        assert_eq!(c.unusable, [ctx("gke_proj_zone_prod")]);
+        // No management context (no current context): nothing checked.
+        let c = context_choices(&all, |_| None, None);
+        assert!(c.preselected.is_empty());
+        assert_eq!(c.offered[1].1, "remote-cluster      (no server)");
     }
 }

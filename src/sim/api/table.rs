@@ -24,70 +24,13 @@ impl IncludeObject {
     }
 }
 
-/// kubectl's `duration.HumanDuration`.
-pub fn human_duration(seconds: i64) -> String {
-    if seconds < -1 {
-        return "<invalid>".into();
-    }
-    if seconds < 0 {
-        return "0s".into();
-    }
-    if seconds < 120 {
-        return format!("{seconds}s");
-    }
-    let minutes = seconds / 60;
-    if minutes < 10 {
-        let s = seconds % 60;
-        return if s == 0 {
-            format!("{minutes}m")
-        } else {
-            format!("{minutes}m{s}s")
-        };
-    }
-    if minutes < 180 {
-        return format!("{minutes}m");
-    }
-    let hours = seconds / 3600;
-    if hours < 8 {
-        let m = minutes % 60;
-        return if m == 0 {
-            format!("{hours}h")
-        } else {
-            format!("{hours}h{m}m")
-        };
-    }
-    if hours < 48 {
-        return format!("{hours}h");
-    }
-    if hours < 24 * 8 {
-        let h = hours % 24;
-        return if h == 0 {
-            format!("{}d", hours / 24)
-        } else {
-            format!("{}d{h}h", hours / 24)
-        };
-    }
-    if hours < 24 * 365 * 2 {
-        return format!("{}d", hours / 24);
-    }
-    if hours < 24 * 365 * 8 {
-        let dy = (hours / 24) % 365;
-        return if dy == 0 {
-            format!("{}y", hours / 24 / 365)
-        } else {
-            format!("{}y{dy}d", hours / 24 / 365)
-        };
-    }
-    format!("{}y", hours / 24 / 365)
-}
-
 /// Age of an RFC 3339 timestamp, or `<unknown>`.
 pub fn age(ts: Option<&str>) -> String {
     let Some(ts) = ts else {
         return "<unknown>".into();
     };
     match ts.parse::<jiff::Timestamp>() {
-        Ok(t) => human_duration(jiff::Timestamp::now().as_second() - t.as_second()),
+        Ok(t) => crate::model::duration::age(jiff::Timestamp::now(), t),
         Err(_) => "<unknown>".into(),
     }
 }
@@ -813,24 +756,6 @@ pub fn table(
 mod tests {
     use super::*;
     use crate::sim::api::registry::Registry;
-
-    #[test]
-    fn human_durations_match_kubectl() {
-        for (s, want) in [
-            (5, "5s"),
-            (119, "119s"),
-            (120, "2m"),
-            (150, "2m30s"),
-            (600, "10m"),
-            (3 * 3600, "3h"),
-            (3 * 3600 + 60, "3h1m"),
-            (50 * 3600, "2d2h"),
-            (400 * 86400, "400d"),
-            (3 * 365 * 86400, "3y"),
-        ] {
-            assert_eq!(human_duration(s), want, "{s}");
-        }
-    }
 
     #[test]
     fn deployment_and_crd_tables() {

@@ -246,6 +246,30 @@ impl Wizard {
         v.ok_or(WizardError::Cancelled)
     }
 
+    /// Which kubeconfig contexts to read, before anything is contacted: indexes into
+    /// `choices.offered`, the management context checked at first.
+    pub fn choose_contexts(
+        &self,
+        choices: &super::ContextChoices,
+    ) -> Result<Vec<usize>, WizardError> {
+        self.say(
+            "Neither --cluster nor the registry maps a cluster, so choose the kubeconfig contexts to read (each as\nthe cluster of the same name). Only the management context and these are contacted.",
+        )?;
+        let width = usize::from(self.term.size().1).saturating_sub(3).max(40);
+        let labels: Vec<String> = choices.offered.iter().map(|(_, l)| fit(l, width)).collect();
+        let mut checked = vec![false; labels.len()];
+        for &i in &choices.preselected {
+            checked[i] = true;
+        }
+        let picked = MultiSelect::with_theme(self.theme())
+            .with_prompt("Read which contexts? (space toggles, enter confirms)")
+            .items(&labels)
+            .defaults(&checked)
+            .interact_on_opt(&self.term)?;
+        self.check_interrupt()?;
+        picked.ok_or(WizardError::Cancelled)
+    }
+
     /// Ask what `opts` leaves open; return the complete request.
     pub fn run(&self, live: &Live, opts: &CreateOptions) -> Result<CreateRequest, WizardError> {
         let mut opts = opts.clone();
