@@ -272,6 +272,7 @@ impl GlobalArgs {
     pub fn discovery_options(&self) -> DiscoveryOptions {
         DiscoveryOptions {
             mode_override: self.istio_mode.map(Into::into),
+            ..Default::default()
         }
     }
 }

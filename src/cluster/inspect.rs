@@ -371,6 +371,7 @@ pub async fn collect(
     // The management cluster is discovered too (its Kubernetes and Istio versions), under
     // the cluster name its context resolves to (same name, registry or --cluster).
     let mut opts = opts.clone();
+    opts.smh_namespaces.push(namespace.to_string());
     if let Ok(mgmt) = contexts.mgmt_context() {
         let name = super::names::ClusterName::new(mgmt.as_str());
         if contexts.resolve(&name).is_ok_and(|r| r.context == mgmt) {

@@ -250,7 +250,12 @@ mod tests {
             .collect();
         assert_eq!(
             names,
-            vec!["apiextensions.k8s.io", "apps", "networking.smh.solo.io"]
+            vec![
+                "apiextensions.k8s.io",
+                "apps",
+                "networking.smh.solo.io",
+                "rbac.authorization.k8s.io"
+            ]
         );
         let apps = resource_list(&reg, "apps", "v1").unwrap();
         let res: Vec<&str> = apps["resources"]
