@@ -156,7 +156,7 @@ pub fn run_checks(snap: &Snapshot, drift: &[Drift], opts: CheckOptions) -> Check
         },
         Category {
             name: "Generated configuration".into(),
-            checks: vec![in_sync(drift), no_leftovers(drift)],
+            checks: vec![in_sync(drift), no_leftovers(snap, drift)],
         },
         Category {
             name: "Failover readiness".into(),
@@ -543,7 +543,7 @@ fn in_sync(drift: &[Drift]) -> CheckResult {
     r
 }
 
-fn no_leftovers(drift: &[Drift]) -> CheckResult {
+fn no_leftovers(snap: &Snapshot, drift: &[Drift]) -> CheckResult {
     let mut r = CheckResult::new("no leftover generated objects");
     for d in drift.iter().filter(|d| d.state == DriftState::Unexpected) {
         r = r.fail(format!(
@@ -551,7 +551,15 @@ fn no_leftovers(drift: &[Drift]) -> CheckResult {
             d.key
         ));
     }
-    if r.status == Status::Fail {
+    if r.status == Status::Fail
+        && let Some(scope) = &snap.smh_scope
+    {
+        // An SMH object in a namespace that could not be read may generate them.
+        r.status = Status::Warn;
+        r = r.hint(format!(
+            "{scope}; an object there may generate them: run the check as a user who may list SMH objects in all namespaces"
+        ));
+    } else if r.status == Status::Fail {
         r = r.hint("\"kubectl smh apply\" deletes them: left over from objects deleted without kubectl-smh, or generated for objects that no longer validate (see the check above); until then they are Istio configuration nothing accounts for");
     }
     r

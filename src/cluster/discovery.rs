@@ -247,16 +247,15 @@ where
     let listed: Vec<&str> = namespaces.iter().map(String::as_str).collect();
     Ok(Scoped {
         items,
-        note: Some(scope_note(&op(None), &listed)),
+        note: Some(scope_note(&all, &listed)),
     })
 }
 
-/// The warning of a fallback: `listing deployments.apps in all namespaces is forbidden;
-/// listed in namespaces bookinfo, istio-system only`.
-fn scope_note(all: &ApiOp, listed: &[&str]) -> String {
+/// The warning of a fallback: the refusal (which names the cluster, what was refused and
+/// the `kubectl auth can-i` line), then `; listed in namespaces bookinfo, istio-system only`.
+fn scope_note(refused: &ClusterError, listed: &[&str]) -> String {
     format!(
-        "{} is forbidden; listed in namespace{} {} only (those the SMH objects name)",
-        all.describe(),
+        "{refused}; listed in namespace{} {} only",
         if listed.len() == 1 { "" } else { "s" },
         listed.join(", ")
     )

@@ -51,6 +51,9 @@ pub struct Snapshot {
     pub live: BTreeMap<String, Result<Vec<Value>, String>>,
     /// Ready and total endpoints of the backing services, or why they could not be read.
     pub endpoints: BTreeMap<ServiceRef, Result<EndpointCount, String>>,
+    /// Set when the SMH objects were read in some namespaces only (a user who may not list
+    /// in all of them): which ones ([`LiveState::smh_scope`]).
+    pub smh_scope: Option<String>,
 }
 
 /// One cluster as the inspection saw it.
@@ -427,6 +430,7 @@ pub fn snapshot_from_state(state: &LiveState, extras: Extras, namespace: &str) -
             .cloned()
             .collect(),
         endpoints: extras.endpoints,
+        smh_scope: state.smh_scope.clone(),
         ..Default::default()
     };
     for m in &state.smh_objects {

@@ -202,6 +202,10 @@ impl TopologyCache {
 pub struct LiveState {
     /// The management cluster.
     pub mgmt: Target,
+    /// Set when the SMH objects could not be listed in all namespaces (a user with
+    /// RoleBindings only): which namespaces were read instead. Generated objects that no
+    /// object seen accounts for are then not treated as stale (see [`LiveState::stale_live`]).
+    pub smh_scope: Option<String>,
     /// Every target of the sweep: the management cluster first, then the named clusters by
     /// name (a cluster served by the management context appears once, as the management
     /// cluster with its cluster name). What a mutating command prints before it changes
@@ -375,8 +379,12 @@ impl LiveState {
 
     /// Live generated objects no expected object accounts for, per cluster: what pruning
     /// deletes. Only objects carrying both labels and the cluster's own cluster label, in
-    /// clusters that could be listed.
+    /// clusters that could be listed. None when the SMH objects were read in some
+    /// namespaces only ([`LiveState::smh_scope`]): an object not seen may generate them.
     pub fn stale_live(&self) -> Vec<(&ClusterName, &DynamicObject)> {
+        if self.smh_scope.is_some() {
+            return Vec::new();
+        }
         let wanted: BTreeSet<(&str, &str, &str, &str)> = self
             .expected
             .objects
@@ -613,8 +621,47 @@ pub async fn load_state(contexts: &Contexts, opts: &StateOptions) -> Result<Live
         read_cache(&mgmt_client),
     );
     let (fs, tp) = (fs?, tp?);
-    let mgmt_notes: Vec<String> = [fs.note, tp.note].into_iter().flatten().collect();
-    let (fs, tp) = (fs.items, tp.items);
+    let mut mgmt_notes: Vec<String> = [fs.note, tp.note].into_iter().flatten().collect();
+    let scoped = !mgmt_notes.is_empty();
+    let (mut fs, mut tp) = (fs.items, tp.items);
+    if scoped {
+        // Read per namespace: also where the objects found point (a traffic shift usually
+        // lives with the service it shifts).
+        let found: Vec<Manifest> = fs
+            .iter()
+            .chain(&tp)
+            .filter_map(|o| to_manifest("", o.clone()).ok())
+            .collect();
+        let mut more: BTreeSet<String> =
+            input_namespaces(&found, &BTreeSet::new()).into_values().flatten().collect();
+        more.retain(|n| !smh_ns.contains(n) && n != "istio-system");
+        let (fs2, tp2) = futures::join!(
+            list_smh_namespaces(&mgmt_client, FailoverService::KIND, FailoverService::PLURAL, &more),
+            list_smh_namespaces(&mgmt_client, TrafficPolicy::KIND, TrafficPolicy::PLURAL, &more),
+        );
+        let (fs2, tp2) = (fs2?, tp2?);
+        let listed: Vec<&str> = smh_ns.iter().chain(&more).map(String::as_str).collect();
+        let mut refused: Vec<&str> = fs2.1.iter().chain(&tp2.1).map(String::as_str).collect();
+        refused.sort_unstable();
+        refused.dedup();
+        let mut note = format!(
+            "SMH objects read in namespaces {} only: objects elsewhere are not seen, and \
+             generated objects nothing seen accounts for are not pruned",
+            listed
+                .iter()
+                .filter(|n| !refused.contains(n))
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if !refused.is_empty() {
+            note.push_str(&format!(" (reading them in {} is forbidden)", refused.join(", ")));
+        }
+        mgmt_notes.push(note);
+        fs.extend(fs2.0);
+        tp.extend(tp2.0);
+    }
+    let smh_scope = scoped.then(|| mgmt_notes.last().cloned().unwrap_or_default());
     let mut unreadable = Vec::new();
     let cache = match cache {
         Ok(c) => c,
@@ -819,6 +866,7 @@ pub async fn load_state(contexts: &Contexts, opts: &StateOptions) -> Result<Live
     Ok(LiveState {
         mgmt,
         targets,
+        smh_scope,
         smh_objects,
         unreadable,
         merged,
@@ -1007,6 +1055,46 @@ async fn list_smh_in(
     Ok(scoped)
 }
 
+/// One SMH kind in each of `namespaces` (no fallback: per namespace from the start); and the
+/// namespaces where that is forbidden too.
+async fn list_smh_namespaces(
+    c: &ClusterClient,
+    kind: &str,
+    plural: &str,
+    namespaces: &BTreeSet<String>,
+) -> Result<(Vec<DynamicObject>, Vec<String>), ClusterError> {
+    let ar = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk(crate::consts::SMH_GROUP, crate::consts::SMH_VERSION, kind),
+        plural,
+    );
+    let lists = namespaces.iter().map(|ns| {
+        let api: Api<DynamicObject> = Api::namespaced_with(c.client.clone(), ns, &ar);
+        let ar = &ar;
+        async move {
+            let r = list_all(&api, ListParams::default())
+                .await
+                .map_err(|e| c.error(&ApiOp::dynamic("list", ar, Some(ns), None), e));
+            (ns, r)
+        }
+    });
+    let mut items = Vec::new();
+    let mut refused = Vec::new();
+    for (ns, r) in join_all(lists).await {
+        match r {
+            Ok(found) => items.extend(found),
+            Err(e) if e.is_forbidden() => refused.push(ns.clone()),
+            Err(e) => return Err(e),
+        }
+    }
+    for o in &mut items {
+        o.types = Some(kube::core::TypeMeta {
+            api_version: ar.api_version.clone(),
+            kind: kind.to_string(),
+        });
+    }
+    Ok((items, refused))
+}
+
 /// A stored SMH object as a [`Manifest`], or why it cannot be read.
 fn to_manifest(mgmt: &str, mut o: DynamicObject) -> Result<Manifest, (ObjectId, String)> {
     o.metadata.managed_fields = None;
@@ -1054,28 +1142,55 @@ async fn read_cache(c: &ClusterClient) -> Result<TopologyCache, ClusterError> {
     }
 }
 
-/// [`list_generated`]; when listing in all namespaces is forbidden, lists in `namespaces`
-/// instead and says so: the warning and the namespaces listed.
+/// [`list_generated`]; when listing in all namespaces is forbidden, lists in each of
+/// `namespaces` instead and says so: the warning and the namespaces listed. A namespace
+/// forbidden too is left out (said in the warning): generated objects there are looked for
+/// again, strictly, when an expected object lives there.
 #[allow(clippy::type_complexity)]
 pub async fn list_generated_in(
     c: &ClusterClient,
     namespaces: &BTreeSet<String>,
 ) -> Result<(Vec<DynamicObject>, Option<(String, BTreeSet<String>)>), ClusterError> {
-    match list_generated(c).await {
-        Ok(objs) => Ok((objs, None)),
-        Err(e) if e.is_forbidden() && !namespaces.is_empty() => {
-            let objs = list_generated_namespaces(c, namespaces).await?;
-            let listed: Vec<&str> = namespaces.iter().map(String::as_str).collect();
-            let note = format!(
-                "{e}; generated objects listed in namespace{} {} only (those the SMH objects name): \
-                 objects kubectl-smh generated elsewhere are not seen and not pruned",
-                if listed.len() == 1 { "" } else { "s" },
-                listed.join(", ")
-            );
-            Ok((objs, Some((note, namespaces.clone()))))
+    let e = match list_generated(c).await {
+        Ok(objs) => return Ok((objs, None)),
+        Err(e) if e.is_forbidden() && !namespaces.is_empty() => e,
+        Err(e) => return Err(e),
+    };
+    let lists = namespaces
+        .iter()
+        .map(|ns| async move { (ns, list_generated_at(c, Some(ns)).await) });
+    let mut objs = Vec::new();
+    let mut listed = BTreeSet::new();
+    let mut refused = Vec::new();
+    for (ns, r) in join_all(lists).await {
+        match r {
+            Ok(o) => {
+                objs.extend(o);
+                listed.insert(ns.clone());
+            }
+            Err(e) if e.is_forbidden() => refused.push(ns.as_str()),
+            Err(e) => return Err(e),
         }
-        Err(e) => Err(e),
     }
+    objs.sort_by(|a, b| live_key(a).cmp(&live_key(b)));
+    let names: Vec<&str> = listed.iter().map(String::as_str).collect();
+    let mut note = format!(
+        "{e}; generated objects listed in namespace{} {} only: objects kubectl-smh \
+         generated elsewhere are not seen and not pruned",
+        if names.len() == 1 { "" } else { "s" },
+        if names.is_empty() {
+            "(none)".to_string()
+        } else {
+            names.join(", ")
+        }
+    );
+    if !refused.is_empty() {
+        note.push_str(&format!(
+            " (listing them in {} is forbidden too)",
+            refused.join(", ")
+        ));
+    }
+    Ok((objs, Some((note, listed))))
 }
 
 /// The generated objects (both labels) of the four Istio kinds in each of `namespaces`.

@@ -24,6 +24,9 @@
 //!   `pods/portforward`, `*/scale`), resourceNames (only when the request names an object)
 //!   and nonResourceURLs (`*`, a trailing `*` is a prefix). Rules only grant; a binding to a
 //!   missing role grants nothing and is named in the 403's reason, as the real server does.
+//! - **Second checks as `create`**, as the API server makes them: a server-side apply that
+//!   creates its object, and (with [`AuthOptions::websocket_upgrade_requires_create`], as
+//!   from Kubernetes 1.35) a WebSocket port-forward ([`check_also_create`]).
 //! - **Denials** are `403 Forbidden` with the real server's `Status` message:
 //!   `pods "p" is forbidden: User "u" cannot get resource "pods/portforward" in API group ""
 //!   in the namespace "bookinfo"`, or `forbidden: User "u" cannot get path "/apis"`.
@@ -620,11 +623,11 @@ pub fn check(store: &Store, a: &RequestAttributes) -> Result<(), ApiError> {
     }
 }
 
-/// kube-apiserver 1.35's second check on a WebSocket port-forward (a `GET`, authorised as
-/// `get`): the user must also be allowed to `create` the subresource. The 403 names no
-/// user: it is the pod registry's, `pods "p" is forbidden: ` followed by RBAC's reason
-/// (usually empty).
-pub fn check_upgrade_create(store: &Store, a: &RequestAttributes) -> Result<(), ApiError> {
+/// The API server's second check, as `create`, of a request already allowed under its own
+/// verb: a server-side apply (`patch`) that creates the object, and, from Kubernetes 1.35,
+/// a WebSocket port-forward (a `GET`, authorised as `get`). The 403 names no user: it is
+/// the handler's, `pods "p" is forbidden: ` followed by RBAC's reason (usually empty).
+pub fn check_also_create(store: &Store, a: &RequestAttributes) -> Result<(), ApiError> {
     if a.verb == "create" {
         return Ok(());
     }
@@ -1110,9 +1113,9 @@ mod tests {
         ]);
         let pf = req(Method::GET, "/api/v1/namespaces/bookinfo/pods/p/portforward");
         assert!(check(&get_only, &pf).is_ok());
-        let e = check_upgrade_create(&get_only, &pf).unwrap_err();
+        let e = check_also_create(&get_only, &pf).unwrap_err();
         assert_eq!(e.message, "pods \"p\" is forbidden: ");
-        assert!(check_upgrade_create(&store, &pf).is_ok());
+        assert!(check_also_create(&store, &pf).is_ok());
     }
 
     #[test]

@@ -512,7 +512,7 @@ async fn resource_request(
                 )));
             }
             if st.websocket_upgrade_requires_create {
-                auth::check_upgrade_create(core.store(), attrs)?;
+                auth::check_also_create(core.store(), attrs)?;
             }
             let pod = core.get(&res, &ns, &name)?;
             let ports = portforward::parse_ports(&q.all("ports"))?;
@@ -619,6 +619,10 @@ async fn resource_request(
                 )
             })?;
             let patch = parse_body(&body, &content_type)?;
+            // An apply that creates the object must also be allowed to create it.
+            if ptype == PatchType::Apply && sub.is_none() && core.get(&res, &ns, name).is_err() {
+                auth::check_also_create(core.store(), attrs)?;
+            }
             let w = core.patch(&res, &ns, name, ptype, &patch, sub, &opts)?;
             Ok(written(w, StatusCode::OK))
         }
