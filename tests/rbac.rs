@@ -86,7 +86,11 @@ async fn create_all(client: &kube::Client, objects: &[Value]) {
         let kind = o["kind"].as_str().unwrap();
         let (ar, namespaced) = rbac_resource(kind);
         let api: Api<DynamicObject> = if namespaced {
-            Api::namespaced_with(client.clone(), o["metadata"]["namespace"].as_str().unwrap(), &ar)
+            Api::namespaced_with(
+                client.clone(),
+                o["metadata"]["namespace"].as_str().unwrap(),
+                &ar,
+            )
         } else {
             Api::all_with(client.clone(), &ar)
         };
@@ -186,7 +190,9 @@ impl Env {
         };
         env.wait_settled().await;
         let guide = repo("examples/guide");
-        let run = env.run("admin", &["apply", "-f", guide.to_str().unwrap()]).await;
+        let run = env
+            .run("admin", &["apply", "-f", guide.to_str().unwrap()])
+            .await;
         assert_eq!(run.code, Some(0), "apply as admin: {}", run.show());
         for cluster in CLUSTERS {
             let client = env.client(cluster);
@@ -199,8 +205,11 @@ impl Env {
                 ns.create(&PostParams::default(), &obj).await.unwrap();
             }
             for file in ["read-only", "apply", "drill", "namespaced"] {
-                create_all(&client, &documents(&repo(&format!("examples/rbac/{file}.yaml"))))
-                    .await;
+                create_all(
+                    &client,
+                    &documents(&repo(&format!("examples/rbac/{file}.yaml"))),
+                )
+                .await;
             }
             create_all(&client, extra).await;
         }
@@ -330,7 +339,11 @@ async fn read_only_level_reads_and_is_refused_writes() {
     ] {
         let run = env.run("reader", &args).await;
         assert_eq!(run.code, Some(0), "{args:?}: {}", run.show());
-        assert!(!run.stderr.contains("forbidden"), "{args:?}: {}", run.show());
+        assert!(
+            !run.stderr.contains("forbidden"),
+            "{args:?}: {}",
+            run.show()
+        );
     }
     // A change to apply: the guide's outlier detection ejecting on 2 errors instead of 1.
     let before = env.versions().await;
@@ -339,7 +352,9 @@ async fn read_only_level_reads_and_is_refused_writes() {
         .replace("consecutiveErrors: 1", "consecutiveErrors: 2");
     let changed = env.dir.path().join("outlier.yaml");
     std::fs::write(&changed, outlier).unwrap();
-    let run = env.run("reader", &["apply", "-f", changed.to_str().unwrap()]).await;
+    let run = env
+        .run("reader", &["apply", "-f", changed.to_str().unwrap()])
+        .await;
     assert_eq!(run.code, Some(3), "{}", run.show());
     assert!(
         run.stderr.contains(
@@ -351,7 +366,10 @@ async fn read_only_level_reads_and_is_refused_writes() {
         run.show()
     );
     let run = env
-        .run("reader", &["failover", "delete", "reviews-failover", "--yes"])
+        .run(
+            "reader",
+            &["failover", "delete", "reviews-failover", "--yes"],
+        )
         .await;
     assert_eq!(run.code, Some(3), "{}", run.show());
     assert!(
@@ -363,7 +381,11 @@ async fn read_only_level_reads_and_is_refused_writes() {
         "{}",
         run.show()
     );
-    assert_eq!(env.versions().await, before, "a refused write changed something");
+    assert_eq!(
+        env.versions().await,
+        before,
+        "a refused write changed something"
+    );
 }
 
 /// A user holding the apply level (kubectl-smh-install, kubectl-smh-apply, and read-only):
@@ -430,15 +452,20 @@ async fn namespace_scoped_user_describes_checks_tests_and_drills() {
             && run
                 .stderr
                 .contains("warning: management cluster (context mgmt-cluster")
-            && run.stderr.contains("listed in namespace service-mesh-hub only"),
+            && run
+                .stderr
+                .contains("listed in namespace service-mesh-hub only"),
         "{}",
         run.show()
     );
     let run = env.run("scoped", &["describe", "mesh"]).await;
     assert_eq!(run.code, Some(0), "{}", run.show());
     assert!(
-        run.stdout.contains("forbidden to list deployments.apps in all namespaces")
-            && run.stdout.contains("listed in namespaces bookinfo, istio-system only"),
+        run.stdout
+            .contains("forbidden to list deployments.apps in all namespaces")
+            && run
+                .stdout
+                .contains("listed in namespaces bookinfo, istio-system only"),
         "{}",
         run.show()
     );
@@ -469,7 +496,12 @@ async fn a_missing_permission_is_named_and_changes_nothing() {
         let (resource, verb) = (resource.to_string(), verb.to_string());
         derived_role(&read_only, name, move |rules| {
             for r in rules.iter_mut() {
-                if r["resources"].as_array().unwrap().iter().any(|x| x == &resource) {
+                if r["resources"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|x| x == &resource)
+                {
                     let verbs: Vec<Value> = r["verbs"]
                         .as_array()
                         .unwrap()
@@ -520,13 +552,16 @@ async fn a_missing_permission_is_named_and_changes_nothing() {
     let pod = {
         let pods: Api<Pod> = Api::namespaced(env.client("mgmt-cluster"), "bookinfo");
         let lp = ListParams::default().labels("app=productpage");
-        pods.list(&lp).await.unwrap().items[0].metadata.name.clone().unwrap()
+        pods.list(&lp).await.unwrap().items[0]
+            .metadata
+            .name
+            .clone()
+            .unwrap()
     };
     let pf = format!(
         "forbidden to open a port-forward to pod bookinfo/{pod} (403: pods \"{pod}\" is forbidden:); "
     );
-    let can_i_create =
-        "kubectl auth can-i create pods --subresource=portforward -n bookinfo --context mgmt-cluster";
+    let can_i_create = "kubectl auth can-i create pods --subresource=portforward -n bookinfo --context mgmt-cluster";
     let can_i_get =
         "kubectl auth can-i get pods --subresource=portforward -n bookinfo --context mgmt-cluster";
     let needs = "need the verbs get and create on pods/portforward in namespace bookinfo";
@@ -581,10 +616,18 @@ async fn a_missing_permission_is_named_and_changes_nothing() {
         assert_eq!(run.code, Some(code), "{who} {args:?}: {}", run.show());
         let text = format!("{}{}", run.stdout, run.stderr);
         for s in says {
-            assert!(text.contains(&s), "{who} {args:?} should say {s:?}: {}", run.show());
+            assert!(
+                text.contains(&s),
+                "{who} {args:?} should say {s:?}: {}",
+                run.show()
+            );
         }
     }
-    assert_eq!(env.versions().await, before, "a refused command changed something");
+    assert_eq!(
+        env.versions().await,
+        before,
+        "a refused command changed something"
+    );
     assert_no_restore_annotation(&env.deployments().await);
 }
 
@@ -634,8 +677,8 @@ async fn simulated_rbac_as_a_client_sees_it() {
         .unwrap();
     assert_eq!(allowed(r), Some(false));
 
-    let role: Role = serde_json::from_value(json!({"metadata": {"name": "cm", "namespace": "team"}}))
-        .unwrap();
+    let role: Role =
+        serde_json::from_value(json!({"metadata": {"name": "cm", "namespace": "team"}})).unwrap();
     let role = Role {
         rules: Some(vec![
             PolicyRule {
@@ -689,7 +732,8 @@ async fn simulated_rbac_as_a_client_sees_it() {
 
     // A server-side apply that creates is also authorised as create (by name here).
     let pp = PatchParams::apply("test");
-    let body = |name: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}});
+    let body =
+        |name: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}});
     let e = configmaps
         .patch("other", &pp, &Patch::Apply(body("other")))
         .await
@@ -697,7 +741,10 @@ async fn simulated_rbac_as_a_client_sees_it() {
     let kube::Error::Api(s) = e else {
         panic!("not a Status: {e:?}")
     };
-    assert_eq!((s.code, s.message.as_str()), (403, "configmaps \"other\" is forbidden: "));
+    assert_eq!(
+        (s.code, s.message.as_str()),
+        (403, "configmaps \"other\" is forbidden: ")
+    );
     configmaps
         .patch("mine", &pp, &Patch::Apply(body("mine")))
         .await
@@ -732,7 +779,10 @@ async fn simulated_rbac_as_a_client_sees_it() {
     let mut cfg = kube::Config::new(c.url().parse().unwrap());
     cfg.auth_info = Default::default();
     let anonymous = kube::Client::try_from(cfg).unwrap();
-    assert!(anonymous.apiserver_version().await.is_ok(), "/version is public");
+    assert!(
+        anonymous.apiserver_version().await.is_ok(),
+        "/version is public"
+    );
     let e = Api::<Namespace>::all(anonymous)
         .list(&ListParams::default())
         .await

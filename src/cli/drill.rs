@@ -619,7 +619,12 @@ pub async fn restore_async(
     let label = format!("{namespace}/{}", r.name);
     // A user who may not list deployments in all namespaces: the backing services'.
     let mut namespaces: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for s in fs.spec.backing_services.iter().filter_map(|b| b.kube_service.as_ref()) {
+    for s in fs
+        .spec
+        .backing_services
+        .iter()
+        .filter_map(|b| b.kube_service.as_ref())
+    {
         namespaces
             .entry(s.cluster_name.clone())
             .or_default()

@@ -755,6 +755,33 @@ mod tests {
     }
 
     #[test]
+    fn leftovers_only_warn_when_the_smh_objects_were_read_in_some_namespaces() {
+        let mut snap = healthy();
+        let live = snap
+            .live
+            .get_mut("remote-cluster")
+            .unwrap()
+            .as_mut()
+            .unwrap();
+        let mut extra = live[0].clone();
+        extra["metadata"]["name"] = serde_json::json!("ratings");
+        live.push(extra);
+        snap.smh_scope = Some("SMH objects read in namespaces service-mesh-hub only".into());
+        let r = run(&snap, false);
+        assert!(r.success, "{r:#?}");
+        let leftovers = &r.categories[4].checks[1];
+        assert_eq!(leftovers.status, Status::Warn);
+        assert!(
+            leftovers
+                .hint
+                .as_deref()
+                .is_some_and(|h| h.starts_with("SMH objects read in namespaces service-mesh-hub only; an object there may generate them")),
+            "{leftovers:?}"
+        );
+        assert!(!run(&snap, true).success, "--strict fails on the warning");
+    }
+
+    #[test]
     fn unreachable_cluster_and_missing_istiod_fail() {
         let mut snap = healthy();
         let remote = snap.clusters.get_mut("remote-cluster").unwrap();

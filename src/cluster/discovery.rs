@@ -387,7 +387,9 @@ pub async fn fetch_cluster_in(
         .map(|scoped| {
             (
                 scoped.items,
-                scoped.note.map(|n| format!("{n}; .global ServiceEntries elsewhere not seen")),
+                scoped
+                    .note
+                    .map(|n| format!("{n}; .global ServiceEntries elsewhere not seen")),
             )
         })
     };
@@ -1242,6 +1244,7 @@ mod tests {
         // ... and --istio-mode beats everything.
         let forced = DiscoveryOptions {
             mode_override: Some(MultiClusterMode::MultiPrimary),
+            ..Default::default()
         };
         let d = decide_mode(&coredns, Some("1.24.2"), &forced);
         assert_eq!(

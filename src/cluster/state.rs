@@ -589,7 +589,11 @@ pub fn input_namespaces(
                     let clusters: Vec<ClusterName> = if matcher.clusters.is_empty() {
                         all.clone()
                     } else {
-                        matcher.clusters.iter().map(|c| ClusterName::new(c.as_str())).collect()
+                        matcher
+                            .clusters
+                            .iter()
+                            .map(|c| ClusterName::new(c.as_str()))
+                            .collect()
                     };
                     for c in clusters {
                         out.entry(c)
@@ -616,8 +620,18 @@ pub async fn load_state(contexts: &Contexts, opts: &StateOptions) -> Result<Live
     let mgmt_client = contexts.client(&bare_mgmt).await?;
     let smh_ns = smh_namespaces(opts);
     let (fs, tp, cache) = futures::join!(
-        list_smh_in(&mgmt_client, FailoverService::KIND, FailoverService::PLURAL, &smh_ns),
-        list_smh_in(&mgmt_client, TrafficPolicy::KIND, TrafficPolicy::PLURAL, &smh_ns),
+        list_smh_in(
+            &mgmt_client,
+            FailoverService::KIND,
+            FailoverService::PLURAL,
+            &smh_ns
+        ),
+        list_smh_in(
+            &mgmt_client,
+            TrafficPolicy::KIND,
+            TrafficPolicy::PLURAL,
+            &smh_ns
+        ),
         read_cache(&mgmt_client),
     );
     let (fs, tp) = (fs?, tp?);
@@ -632,12 +646,24 @@ pub async fn load_state(contexts: &Contexts, opts: &StateOptions) -> Result<Live
             .chain(&tp)
             .filter_map(|o| to_manifest("", o.clone()).ok())
             .collect();
-        let mut more: BTreeSet<String> =
-            input_namespaces(&found, &BTreeSet::new()).into_values().flatten().collect();
+        let mut more: BTreeSet<String> = input_namespaces(&found, &BTreeSet::new())
+            .into_values()
+            .flatten()
+            .collect();
         more.retain(|n| !smh_ns.contains(n) && n != "istio-system");
         let (fs2, tp2) = futures::join!(
-            list_smh_namespaces(&mgmt_client, FailoverService::KIND, FailoverService::PLURAL, &more),
-            list_smh_namespaces(&mgmt_client, TrafficPolicy::KIND, TrafficPolicy::PLURAL, &more),
+            list_smh_namespaces(
+                &mgmt_client,
+                FailoverService::KIND,
+                FailoverService::PLURAL,
+                &more
+            ),
+            list_smh_namespaces(
+                &mgmt_client,
+                TrafficPolicy::KIND,
+                TrafficPolicy::PLURAL,
+                &more
+            ),
         );
         let (fs2, tp2) = (fs2?, tp2?);
         let listed: Vec<&str> = smh_ns.iter().chain(&more).map(String::as_str).collect();
@@ -655,7 +681,10 @@ pub async fn load_state(contexts: &Contexts, opts: &StateOptions) -> Result<Live
                 .join(", ")
         );
         if !refused.is_empty() {
-            note.push_str(&format!(" (reading them in {} is forbidden)", refused.join(", ")));
+            note.push_str(&format!(
+                " (reading them in {} is forbidden)",
+                refused.join(", ")
+            ));
         }
         mgmt_notes.push(note);
         fs.extend(fs2.0);
@@ -840,9 +869,8 @@ pub async fn load_state(contexts: &Contexts, opts: &StateOptions) -> Result<Live
             .filter(|ns| !listed.contains(ns))
             .collect();
         let c = clients.get(name)?;
-        (!wanted.is_empty()).then(|| async move {
-            (name.clone(), list_generated_namespaces(c, &wanted).await)
-        })
+        (!wanted.is_empty())
+            .then_some(async move { (name.clone(), list_generated_namespaces(c, &wanted).await) })
     });
     for (name, r) in join_all(more).await {
         match r {
@@ -1273,6 +1301,61 @@ mod tests {
         let loaded = parse_str("guide.yaml", GUIDE);
         assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
         loaded.manifests
+    }
+
+    #[test]
+    fn input_namespaces_are_where_the_objects_point() {
+        let m = guide();
+        let known: BTreeSet<String> =
+            ["mgmt-cluster".to_string(), "remote-cluster".to_string()].into();
+        let ns = input_namespaces(&m, &known);
+        let show: Vec<(String, Vec<String>)> = ns
+            .into_iter()
+            .map(|(c, n)| (c.as_str().to_string(), n.into_iter().collect()))
+            .collect();
+        // The mesh named in the FailoverService gives mgmt-cluster's istiod namespace; the
+        // remote cluster, whose mesh no object names, gets Istio's usual istio-system.
+        assert_eq!(
+            show,
+            [
+                (
+                    "mgmt-cluster".to_string(),
+                    vec!["bookinfo".to_string(), "istio-system".to_string()]
+                ),
+                (
+                    "remote-cluster".to_string(),
+                    vec!["bookinfo".to_string(), "istio-system".to_string()]
+                ),
+            ]
+        );
+        let mut tp = m[0].clone();
+        if let SmhObject::TrafficPolicy(t) = &mut tp.object {
+            t.spec.destination_selector = vec![crate::model::types::TrafficTargetSelector {
+                kube_service_matcher: Some(crate::model::types::KubeServiceMatcher {
+                    namespaces: vec!["shop".into()],
+                    clusters: vec!["remote-cluster".into()],
+                    ..Default::default()
+                }),
+                kube_service_refs: None,
+            }];
+        } else {
+            panic!("the guide's first object is a TrafficPolicy");
+        }
+        let mut fs = m[1].clone();
+        if let SmhObject::FailoverService(f) = &mut fs.object {
+            for mesh in f.spec.meshes.iter_mut().flatten() {
+                mesh.name = "istiod-istio-1-24-mgmt-cluster".into();
+            }
+        }
+        let ns = input_namespaces(&[tp, fs], &known);
+        let get = |c: &str| -> Vec<&str> {
+            ns[&ClusterName::new(c)]
+                .iter()
+                .map(String::as_str)
+                .collect()
+        };
+        assert_eq!(get("mgmt-cluster"), ["bookinfo", "istio-1-24"]);
+        assert_eq!(get("remote-cluster"), ["bookinfo", "istio-system", "shop"]);
     }
 
     #[test]

@@ -1667,6 +1667,28 @@ pub async fn restore_plans(
     .await
 }
 
+// ---- permissions -------------------------------------------------------------------------
+
+/// Before anything is changed: may the probes port-forward to the client workload? Picks
+/// the pod the probes would use and opens one port-forward to it
+/// ([`check_port_forward`]). A refusal (401 or 403, also on reading the deployment or
+/// listing its pods) is an error naming what is missing; a workload without a ready pod, or
+/// any other failure, is left to the baseline probes, which report it.
+pub async fn port_forward_preflight(clients: &Clients, spec: &ProbeSpec) -> Result<(), ExecError> {
+    let w = &spec.workload;
+    let c = clients.streaming(&w.cluster)?;
+    match pick_pod(&c.client, &w.namespace, &w.name).await {
+        Ok(pod) => Ok(check_port_forward(c, &w.namespace, &pod, spec.port).await?),
+        Err(PickError::Api { op, source }) => match c.error(&op, source) {
+            e @ (ClusterError::Forbidden { .. } | ClusterError::Unauthorized { .. }) => {
+                Err(e.into())
+            }
+            _ => Ok(()),
+        },
+        Err(_) => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1718,27 +1740,5 @@ mod tests {
             ..r
         };
         assert_eq!(ok.exit_code(), 0);
-    }
-}
-
-// ---- permissions -------------------------------------------------------------------------
-
-/// Before anything is changed: may the probes port-forward to the client workload? Picks
-/// the pod the probes would use and opens one port-forward to it
-/// ([`check_port_forward`]). A refusal (401 or 403, also on reading the deployment or
-/// listing its pods) is an error naming what is missing; a workload without a ready pod, or
-/// any other failure, is left to the baseline probes, which report it.
-pub async fn port_forward_preflight(clients: &Clients, spec: &ProbeSpec) -> Result<(), ExecError> {
-    let w = &spec.workload;
-    let c = clients.streaming(&w.cluster)?;
-    match pick_pod(&c.client, &w.namespace, &w.name).await {
-        Ok(pod) => Ok(check_port_forward(c, &w.namespace, &pod, spec.port).await?),
-        Err(PickError::Api { op, source }) => match c.error(&op, source) {
-            e @ (ClusterError::Forbidden { .. } | ClusterError::Unauthorized { .. }) => {
-                Err(e.into())
-            }
-            _ => Ok(()),
-        },
-        Err(_) => Ok(()),
     }
 }

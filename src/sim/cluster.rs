@@ -363,8 +363,8 @@ impl SimCluster {
             .parse()
             .map_err(|e: axum::http::uri::InvalidUri| err(e.to_string()))?;
         let mut config = kube::Config::new(uri);
-        config.auth_info = serde_json::from_value(json!({ "token": token }))
-            .map_err(|e| err(e.to_string()))?;
+        config.auth_info =
+            serde_json::from_value(json!({ "token": token })).map_err(|e| err(e.to_string()))?;
         kube::Client::try_from(config).map_err(|e| err(e.to_string()))
     }
 

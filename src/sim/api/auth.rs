@@ -259,12 +259,10 @@ impl RequestAttributes {
             }
             .to_string();
         }
-        if rest.first() == Some(&"namespaces") {
-            if rest.len() > 1 {
-                a.namespace = rest[1].to_string();
-                if rest.len() > 2 && !matches!(rest[2], "status" | "finalize") {
-                    rest = &rest[2..];
-                }
+        if rest.first() == Some(&"namespaces") && rest.len() > 1 {
+            a.namespace = rest[1].to_string();
+            if rest.len() > 2 && !matches!(rest[2], "status" | "finalize") {
+                rest = &rest[2..];
             }
         }
         if rest.len() >= 3 && a.verb != "proxy" {
@@ -639,7 +637,12 @@ pub fn check_also_create(store: &Store, a: &RequestAttributes) -> Result<(), Api
     if d.allowed {
         Ok(())
     } else {
-        Err(ApiError::forbidden(&a.group, &a.resource, &a.name, &d.reason))
+        Err(ApiError::forbidden(
+            &a.group,
+            &a.resource,
+            &a.name,
+            &d.reason,
+        ))
     }
 }
 
@@ -693,8 +696,17 @@ pub fn bootstrap_objects() -> Vec<(&'static str, Value)> {
                 "ClusterRole",
                 "system:discovery",
                 get(&[
-                    "/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi",
-                    "/openapi/*", "/readyz", "/version", "/version/",
+                    "/api",
+                    "/api/*",
+                    "/apis",
+                    "/apis/*",
+                    "/healthz",
+                    "/livez",
+                    "/openapi",
+                    "/openapi/*",
+                    "/readyz",
+                    "/version",
+                    "/version/",
                 ]),
             ),
         ),
@@ -754,7 +766,10 @@ pub fn self_subject_access_review(
             .unwrap_or_default()
             .to_string()
     };
-    let a = match (spec.get("resourceAttributes"), spec.get("nonResourceAttributes")) {
+    let a = match (
+        spec.get("resourceAttributes"),
+        spec.get("nonResourceAttributes"),
+    ) {
         (Some(r), None) => RequestAttributes {
             user: user.clone(),
             verb: s(r, "verb"),
@@ -825,7 +840,10 @@ pub fn self_subject_rules_review(
         non_resource_rules.push(json!({"verbs": ["*"], "nonResourceURLs": ["*"]}));
     }
     let errors = visit_rules(store, user, &namespace, &mut |_, rule| {
-        if rule.get("resources").is_some_and(|r| r.as_array().is_some_and(|a| !a.is_empty())) {
+        if rule
+            .get("resources")
+            .is_some_and(|r| r.as_array().is_some_and(|a| !a.is_empty()))
+        {
             let mut r = json!({
                 "verbs": rule.get("verbs").cloned().unwrap_or(json!([])),
                 "apiGroups": rule.get("apiGroups").cloned().unwrap_or(json!([])),
@@ -893,20 +911,61 @@ mod tests {
 
     #[test]
     fn request_info_like_the_api_server() {
-        let cases: &[(Method, &str, Option<&str>, (bool, &str, &str, &str, &str, &str, &str))] = &[
-            (Method::GET, "/version", None, (false, "get", "", "", "", "", "")),
-            (Method::GET, "/api", None, (false, "get", "", "", "", "", "")),
-            (Method::GET, "/api/v1", None, (false, "get", "", "", "", "", "")),
-            (Method::GET, "/apis/apps/v1", None, (false, "get", "", "", "", "", "")),
-            (Method::GET, "/openapi/v3/apis/apps/v1", None, (false, "get", "", "", "", "", "")),
-            (Method::GET, "/api/v1/pods", None, (true, "list", "", "", "pods", "", "")),
+        type Case<'a> = (
+            Method,
+            &'a str,
+            Option<&'a str>,
+            (bool, &'a str, &'a str, &'a str, &'a str, &'a str, &'a str),
+        );
+        let cases: &[Case] = &[
+            (
+                Method::GET,
+                "/version",
+                None,
+                (false, "get", "", "", "", "", ""),
+            ),
+            (
+                Method::GET,
+                "/api",
+                None,
+                (false, "get", "", "", "", "", ""),
+            ),
+            (
+                Method::GET,
+                "/api/v1",
+                None,
+                (false, "get", "", "", "", "", ""),
+            ),
+            (
+                Method::GET,
+                "/apis/apps/v1",
+                None,
+                (false, "get", "", "", "", "", ""),
+            ),
+            (
+                Method::GET,
+                "/openapi/v3/apis/apps/v1",
+                None,
+                (false, "get", "", "", "", "", ""),
+            ),
+            (
+                Method::GET,
+                "/api/v1/pods",
+                None,
+                (true, "list", "", "", "pods", "", ""),
+            ),
             (
                 Method::GET,
                 "/api/v1/pods",
                 Some("watch=true&resourceVersion=1"),
                 (true, "watch", "", "", "pods", "", ""),
             ),
-            (Method::GET, "/api/v1/pods", Some("watch=0"), (true, "list", "", "", "pods", "", "")),
+            (
+                Method::GET,
+                "/api/v1/pods",
+                Some("watch=0"),
+                (true, "list", "", "", "pods", "", ""),
+            ),
             (
                 Method::GET,
                 "/api/v1/watch/namespaces/b/pods",
@@ -917,19 +976,43 @@ mod tests {
                 Method::GET,
                 "/apis/apps/v1/namespaces/bookinfo/deployments/reviews-v1",
                 None,
-                (true, "get", "apps", "bookinfo", "deployments", "", "reviews-v1"),
+                (
+                    true,
+                    "get",
+                    "apps",
+                    "bookinfo",
+                    "deployments",
+                    "",
+                    "reviews-v1",
+                ),
             ),
             (
                 Method::GET,
                 "/apis/apps/v1/namespaces/bookinfo/deployments",
                 Some("fieldSelector=metadata.name%3Dreviews-v1"),
-                (true, "list", "apps", "bookinfo", "deployments", "", "reviews-v1"),
+                (
+                    true,
+                    "list",
+                    "apps",
+                    "bookinfo",
+                    "deployments",
+                    "",
+                    "reviews-v1",
+                ),
             ),
             (
                 Method::PATCH,
                 "/apis/apps/v1/namespaces/bookinfo/deployments/reviews-v1",
                 None,
-                (true, "patch", "apps", "bookinfo", "deployments", "", "reviews-v1"),
+                (
+                    true,
+                    "patch",
+                    "apps",
+                    "bookinfo",
+                    "deployments",
+                    "",
+                    "reviews-v1",
+                ),
             ),
             (
                 Method::GET,
@@ -953,10 +1036,28 @@ mod tests {
                 Method::PUT,
                 "/api/v1/namespaces/bookinfo/finalize",
                 None,
-                (true, "update", "", "bookinfo", "namespaces", "finalize", "bookinfo"),
+                (
+                    true,
+                    "update",
+                    "",
+                    "bookinfo",
+                    "namespaces",
+                    "finalize",
+                    "bookinfo",
+                ),
             ),
-            (Method::DELETE, "/api/v1/namespaces/b/pods", None, (true, "deletecollection", "", "b", "pods", "", "")),
-            (Method::POST, "/apis/rbac.authorization.k8s.io/v1/clusterroles", None, (true, "create", RBAC_GROUP, "", "clusterroles", "", "")),
+            (
+                Method::DELETE,
+                "/api/v1/namespaces/b/pods",
+                None,
+                (true, "deletecollection", "", "b", "pods", "", ""),
+            ),
+            (
+                Method::POST,
+                "/apis/rbac.authorization.k8s.io/v1/clusterroles",
+                None,
+                (true, "create", RBAC_GROUP, "", "clusterroles", "", ""),
+            ),
         ];
         for (m, path, q, want) in cases {
             let a = attrs(m.clone(), path, *q);
@@ -972,16 +1073,34 @@ mod tests {
             None,
         );
         let rule = |v: Value| rule_allows(&a, &v);
-        assert!(rule(json!({"apiGroups": [""], "resources": ["pods/portforward"], "verbs": ["get"]})));
-        assert!(rule(json!({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]})));
-        assert!(rule(json!({"apiGroups": [""], "resources": ["*/portforward"], "verbs": ["get"]})));
-        assert!(rule(json!({"apiGroups": [""], "resources": ["pods/portforward"], "resourceNames": ["p"], "verbs": ["get"]})));
+        assert!(rule(
+            json!({"apiGroups": [""], "resources": ["pods/portforward"], "verbs": ["get"]})
+        ));
+        assert!(rule(
+            json!({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]})
+        ));
+        assert!(rule(
+            json!({"apiGroups": [""], "resources": ["*/portforward"], "verbs": ["get"]})
+        ));
+        assert!(rule(
+            json!({"apiGroups": [""], "resources": ["pods/portforward"], "resourceNames": ["p"], "verbs": ["get"]})
+        ));
         // `pods` does not cover a subresource; a wrong name, verb or group does not match.
-        assert!(!rule(json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]})));
-        assert!(!rule(json!({"apiGroups": [""], "resources": ["pods/portforward"], "resourceNames": ["q"], "verbs": ["get"]})));
-        assert!(!rule(json!({"apiGroups": [""], "resources": ["pods/portforward"], "verbs": ["create"]})));
-        assert!(!rule(json!({"apiGroups": ["apps"], "resources": ["pods/portforward"], "verbs": ["get"]})));
-        assert!(!rule(json!({"apiGroups": [""], "resources": ["*/status"], "verbs": ["get"]})));
+        assert!(!rule(
+            json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]})
+        ));
+        assert!(!rule(
+            json!({"apiGroups": [""], "resources": ["pods/portforward"], "resourceNames": ["q"], "verbs": ["get"]})
+        ));
+        assert!(!rule(
+            json!({"apiGroups": [""], "resources": ["pods/portforward"], "verbs": ["create"]})
+        ));
+        assert!(!rule(
+            json!({"apiGroups": ["apps"], "resources": ["pods/portforward"], "verbs": ["get"]})
+        ));
+        assert!(!rule(
+            json!({"apiGroups": [""], "resources": ["*/status"], "verbs": ["get"]})
+        ));
         // A list names no object: a rule with resourceNames does not allow it.
         let list = attrs(Method::GET, "/api/v1/namespaces/bookinfo/pods", None);
         assert!(!rule_allows(
@@ -989,11 +1108,23 @@ mod tests {
             &json!({"apiGroups": [""], "resources": ["pods"], "resourceNames": ["p"], "verbs": ["list"]})
         ));
         let path = attrs(Method::GET, "/apis/apps", None);
-        assert!(rule_allows(&path, &json!({"nonResourceURLs": ["/apis/*"], "verbs": ["get"]})));
-        assert!(!rule_allows(&path, &json!({"nonResourceURLs": ["/api/*"], "verbs": ["get"]})));
-        assert!(rule_allows(&path, &json!({"nonResourceURLs": ["*"], "verbs": ["get"]})));
+        assert!(rule_allows(
+            &path,
+            &json!({"nonResourceURLs": ["/apis/*"], "verbs": ["get"]})
+        ));
+        assert!(!rule_allows(
+            &path,
+            &json!({"nonResourceURLs": ["/api/*"], "verbs": ["get"]})
+        ));
+        assert!(rule_allows(
+            &path,
+            &json!({"nonResourceURLs": ["*"], "verbs": ["get"]})
+        ));
         // A resource rule never matches a path, nor a path rule a resource.
-        assert!(!rule_allows(&path, &json!({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]})));
+        assert!(!rule_allows(
+            &path,
+            &json!({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]})
+        ));
         assert!(!rule(json!({"nonResourceURLs": ["*"], "verbs": ["*"]})));
     }
 
@@ -1038,16 +1169,34 @@ mod tests {
         };
         let req = |m: Method, p: &str| RequestAttributes::from_request(alice.clone(), &m, p, None);
         let allowed = |m: Method, p: &str| authorize(&store, &req(m, p)).allowed;
-        assert!(allowed(Method::GET, "/api/v1/namespaces/bookinfo/pods/p/portforward"));
-        assert!(allowed(Method::POST, "/api/v1/namespaces/bookinfo/pods/p/portforward"));
-        assert!(!allowed(Method::GET, "/api/v1/namespaces/default/pods/p/portforward"));
+        assert!(allowed(
+            Method::GET,
+            "/api/v1/namespaces/bookinfo/pods/p/portforward"
+        ));
+        assert!(allowed(
+            Method::POST,
+            "/api/v1/namespaces/bookinfo/pods/p/portforward"
+        ));
+        assert!(!allowed(
+            Method::GET,
+            "/api/v1/namespaces/default/pods/p/portforward"
+        ));
         // A ClusterRole bound by a RoleBinding grants in that namespace only.
-        assert!(allowed(Method::GET, "/apis/apps/v1/namespaces/istio-system/deployments"));
-        assert!(!allowed(Method::GET, "/apis/apps/v1/namespaces/bookinfo/deployments"));
+        assert!(allowed(
+            Method::GET,
+            "/apis/apps/v1/namespaces/istio-system/deployments"
+        ));
+        assert!(!allowed(
+            Method::GET,
+            "/apis/apps/v1/namespaces/bookinfo/deployments"
+        ));
         assert!(!allowed(Method::GET, "/apis/apps/v1/deployments"));
         // Discovery and access reviews come from the bootstrap policy.
         assert!(allowed(Method::GET, "/apis"));
-        assert!(allowed(Method::POST, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"));
+        assert!(allowed(
+            Method::POST,
+            "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
+        ));
         // Anonymous: /version and /readyz only.
         let anon = |p: &str| {
             authorize(
@@ -1087,18 +1236,27 @@ mod tests {
             &RequestAttributes::from_request(UserInfo::anonymous(), &Method::GET, "/apis", None),
         )
         .unwrap_err();
-        assert_eq!(e.message, "forbidden: User \"system:anonymous\" cannot get path \"/apis\"");
+        assert_eq!(
+            e.message,
+            "forbidden: User \"system:anonymous\" cannot get path \"/apis\""
+        );
         assert_eq!(e.to_status()["details"], json!({}));
         // A binding to a missing role is named in the reason.
         let bot = RequestAttributes::from_request(
-            user("system:serviceaccount:istio-system:bot", &[AUTHENTICATED_GROUP]),
+            user(
+                "system:serviceaccount:istio-system:bot",
+                &[AUTHENTICATED_GROUP],
+            ),
             &Method::GET,
             "/api/v1/namespaces/istio-system/pods",
             None,
         );
         let d = authorize(&store, &bot);
         assert!(!d.allowed);
-        assert_eq!(d.reason, "RBAC: role.rbac.authorization.k8s.io \"missing\" not found");
+        assert_eq!(
+            d.reason,
+            "RBAC: role.rbac.authorization.k8s.io \"missing\" not found"
+        );
 
         // 1.35's create check on the upgrade.
         let get_only = store_with(&[
@@ -1111,7 +1269,10 @@ mod tests {
                 json!({"metadata": {"name": "pf", "namespace": "bookinfo"}, "roleRef": {"apiGroup": RBAC_GROUP, "kind": "Role", "name": "pf"}, "subjects": [{"kind": "User", "name": "alice"}]}),
             ),
         ]);
-        let pf = req(Method::GET, "/api/v1/namespaces/bookinfo/pods/p/portforward");
+        let pf = req(
+            Method::GET,
+            "/api/v1/namespaces/bookinfo/pods/p/portforward",
+        );
         assert!(check(&get_only, &pf).is_ok());
         let e = check_also_create(&get_only, &pf).unwrap_err();
         assert_eq!(e.message, "pods \"p\" is forbidden: ");
@@ -1130,7 +1291,10 @@ mod tests {
         );
         h.insert(header::AUTHORIZATION, "Bearer nope".parse().unwrap());
         let e = auth.authenticate(&h).unwrap_err();
-        assert_eq!((e.code, e.reason, e.message.as_str()), (401, "Unauthorized", "Unauthorized"));
+        assert_eq!(
+            (e.code, e.reason, e.message.as_str()),
+            (401, "Unauthorized", "Unauthorized")
+        );
         h.insert(header::AUTHORIZATION, "Basic dTpw".parse().unwrap());
         assert_eq!(auth.authenticate(&h).unwrap_err().code, 401);
     }
@@ -1154,8 +1318,8 @@ mod tests {
         .unwrap();
         assert_eq!(r["status"]["allowed"], true);
         assert!(self_subject_access_review(&store, &u, &json!({"spec": {}})).is_err());
-        let rules = self_subject_rules_review(&store, &u, &json!({"spec": {"namespace": "x"}}))
-            .unwrap();
+        let rules =
+            self_subject_rules_review(&store, &u, &json!({"spec": {"namespace": "x"}})).unwrap();
         assert_eq!(
             rules["status"]["resourceRules"][0]["resources"],
             json!(["selfsubjectaccessreviews", "selfsubjectrulesreviews"])

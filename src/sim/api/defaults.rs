@@ -178,7 +178,10 @@ pub fn apply_defaults(
                         "ServiceAccount" => "",
                         _ => continue,
                     };
-                    if s.get("apiGroup").and_then(Value::as_str).is_none_or(str::is_empty) {
+                    if s.get("apiGroup")
+                        .and_then(Value::as_str)
+                        .is_none_or(str::is_empty)
+                    {
                         s.insert("apiGroup".into(), json!(group));
                     }
                 }

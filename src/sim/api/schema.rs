@@ -536,7 +536,11 @@ pub fn builtin_schema(group: &str, version: &str, kind: &str) -> Option<Value> {
             &[
                 (
                     "roleRef",
-                    obj(&[("apiGroup", string()), ("kind", string()), ("name", string())]),
+                    obj(&[
+                        ("apiGroup", string()),
+                        ("kind", string()),
+                        ("name", string()),
+                    ]),
                 ),
                 (
                     "subjects",

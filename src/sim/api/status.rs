@@ -237,7 +237,10 @@ impl ApiError {
         } else if name.is_empty() {
             format!("{} is forbidden: {err}", group_resource(group, plural))
         } else {
-            format!("{} \"{name}\" is forbidden: {err}", group_resource(group, plural))
+            format!(
+                "{} \"{name}\" is forbidden: {err}",
+                group_resource(group, plural)
+            )
         };
         let mut e = ApiError::new(403, "Forbidden", message);
         let mut d = serde_json::Map::new();
