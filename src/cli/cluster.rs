@@ -272,7 +272,6 @@ impl GlobalArgs {
     pub fn discovery_options(&self) -> DiscoveryOptions {
         DiscoveryOptions {
             mode_override: self.istio_mode.map(Into::into),
-            ..Default::default()
         }
     }
 }

@@ -11,10 +11,10 @@
 //! [`DiscoveryResult::per_cluster_errors`]); round 2 failing only adds a warning.
 //!
 //! A user whose RoleBindings cover only some namespaces may not list in all of them (403).
-//! Then each list falls back to the namespaces the SMH objects name in that cluster
-//! ([`DiscoveryOptions::namespaces`]: backing services, traffic policy destinations, the
-//! mesh's istiod namespace), one list per namespace, still in the same concurrent round
-//! ([`list_in_scope`]), and a warning says what was listed. A namespace of that list that
+//! Then, with [`fetch_cluster_in`], each list falls back to the namespaces the SMH objects
+//! name in that cluster (the live state computes them: backing services, traffic policy
+//! destinations, the mesh's istiod namespace), one list per namespace, still in the same
+//! concurrent round ([`list_in_scope`]), and a warning says what was listed. A namespace of that list that
 //! is forbidden too fails the cluster with the exact verb, resource and namespace missing. The
 //! objects are then turned into the Topology by pure functions ([`build_cluster`]), tested
 //! with constructed objects.
@@ -80,9 +80,6 @@ const PAGE: u32 = 500;
 pub struct DiscoveryOptions {
     /// `--istio-mode`: use this multi-cluster mode instead of detecting it.
     pub mode_override: Option<MultiClusterMode>,
-    /// Per cluster, the namespaces to list in when listing in all namespaces is forbidden
-    /// (see the module documentation). A cluster without an entry gets no fallback.
-    pub namespaces: BTreeMap<ClusterName, BTreeSet<String>>,
 }
 
 /// What one sweep found.
@@ -159,13 +156,9 @@ pub struct ClusterObjects {
 /// cluster's requests are concurrent too. A cluster that fails does not stop the others:
 /// its error is in `per_cluster_errors` and the Topology has the clusters that answered.
 pub async fn discover(clients: &[ClusterClient], opts: &DiscoveryOptions) -> DiscoveryResult {
-    let none = BTreeSet::new();
-    let sweeps = clients.iter().map(|c| {
-        let namespaces = opts.namespaces.get(&c.target.key()).unwrap_or(&none);
-        async move {
-            let objects = fetch_cluster_in(c, namespaces).await;
-            (c, objects)
-        }
+    let sweeps = clients.iter().map(|c| async move {
+        let objects = fetch_cluster(c).await;
+        (c, objects)
     });
     let mut result = DiscoveryResult::default();
     for (c, objects) in join_all(sweeps).await {
@@ -1244,7 +1237,6 @@ mod tests {
         // ... and --istio-mode beats everything.
         let forced = DiscoveryOptions {
             mode_override: Some(MultiClusterMode::MultiPrimary),
-            ..Default::default()
         };
         let d = decide_mode(&coredns, Some("1.24.2"), &forced);
         assert_eq!(

@@ -550,7 +550,8 @@ fn smh_namespaces(opts: &StateOptions) -> BTreeSet<String> {
 /// in its clusters, or in every cluster named when it lists none), and the istiod namespace
 /// of every mesh in `spec.meshes` (SMH's mesh name `istiod-<namespace>-<cluster>`). A
 /// cluster whose meshes name no namespace gets `istio-system`, where Istio is usually
-/// installed. Where discovery lists when listing in all namespaces is forbidden.
+/// installed. Where discovery lists when listing in all namespaces is forbidden (a cluster
+/// without an entry gets `istio-system` alone).
 pub fn input_namespaces(
     merged: &[Manifest],
     known: &BTreeSet<String>,
@@ -798,9 +799,11 @@ pub async fn load_state(contexts: &Contexts, opts: &StateOptions) -> Result<Live
         }
     }
     let scope = input_namespaces(&merged, &known);
-    let none = BTreeSet::new();
+    // A cluster no object points into (the management cluster, a cached one): where Istio
+    // usually is, to find its mesh.
+    let istio_only: BTreeSet<String> = ["istio-system".to_string()].into();
     let sweeps = clients.iter().map(|(name, c)| {
-        let discover_in = scope.get(name).unwrap_or(&none);
+        let discover_in = scope.get(name).unwrap_or(&istio_only);
         let generated_in: BTreeSet<String> = discover_in.union(&smh_ns).cloned().collect();
         async move {
             let (objects, live) = futures::join!(

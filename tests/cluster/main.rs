@@ -282,7 +282,6 @@ async fn discovery_sweeps_all_clusters_and_keeps_the_ones_that_answer() {
         &clients[..2],
         &DiscoveryOptions {
             mode_override: Some(MultiClusterMode::Global),
-            ..Default::default()
         },
     )
     .await;
