@@ -12,6 +12,10 @@ use kubectl_smh::sim::fleet::{FleetOptions, SimFleet};
 
 fn client(c: &SimCluster, read_timeout: Option<Duration>, retry: bool) -> Client {
     let mut cfg = Config::new(c.url().parse().unwrap());
+    cfg.auth_info = serde_json::from_value(
+        serde_json::json!({"token": kubectl_smh::sim::cluster::ADMIN_TOKEN}),
+    )
+    .unwrap();
     cfg.read_timeout = read_timeout;
     cfg.connect_timeout = Some(Duration::from_secs(2));
     cfg.default_retry = retry;

@@ -25,10 +25,11 @@ use crate::sim::store::Gvr;
 pub enum Command {
     /// Start simulated clusters mgmt-cluster and remote-cluster and serve until Ctrl-C.
     ///
-    /// Each cluster is a Kubernetes API server on 127.0.0.1 (plain HTTP, no authentication)
-    /// with Istio's networking CRDs; mgmt-cluster also has the SMH v1alpha2 CRDs and the
-    /// service-mesh-hub namespace. kubectl and kubectl smh work against them through the
-    /// kubeconfig this command writes.
+    /// Each cluster is a Kubernetes API server on 127.0.0.1 (plain HTTP, bearer tokens and
+    /// RBAC; the kubeconfig's user is a cluster admin, and so is a request without
+    /// credentials, as kubectl sends over plain HTTP) with Istio's networking CRDs;
+    /// mgmt-cluster also has the SMH v1alpha2 CRDs and the service-mesh-hub namespace.
+    /// kubectl and kubectl smh work against them through the kubeconfig this command writes.
     Up(UpArgs),
     /// Walk Service Mesh Hub's failover guide on in-process simulated clusters: apply its
     /// three manifests, show the statuses, reload productpage, run the failover drill.

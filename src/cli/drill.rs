@@ -8,7 +8,7 @@
 //! stderr is not a terminal), turns SIGINT and SIGTERM into the executor's signals, and
 //! prints the report.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -500,6 +500,7 @@ pub fn generated_check(
         Box::pin(async move {
             let opts = StateOptions {
                 discovery,
+                smh_namespaces: fs.metadata.namespace.clone().into_iter().collect(),
                 ..Default::default()
             };
             let live = load_state(&contexts, &opts)
@@ -555,6 +556,17 @@ pub async fn drill_async(
         };
         print_out(&text)?;
         return Ok(Exit::Ok);
+    }
+
+    // Before the banner and the confirmation: the probes' port-forward must be allowed, or
+    // the baseline would fail with a transport error per probe.
+    tokio::select! {
+        r = executor::port_forward_preflight(&clients, &plan.probe) => r.map_err(exec_error)?,
+        Some(sig) = signals.recv() => {
+            return Err(CmdError::interrupted(anyhow!(
+                "{sig} before the drill began; nothing was changed"
+            )));
+        }
     }
 
     let break_clusters = plan.target_clusters();
@@ -666,9 +678,23 @@ pub async fn restore_async(
         namespace: namespace.to_string(),
     };
     let label = format!("{namespace}/{}", r.name);
-    let pending = executor::find_pending(&clients, &clusters, &fs_ref, r.id.as_deref())
-        .await
-        .map_err(exec_error)?;
+    // A user who may not list deployments in all namespaces: the backing services'.
+    let mut namespaces: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for s in fs
+        .spec
+        .backing_services
+        .iter()
+        .filter_map(|b| b.kube_service.as_ref())
+    {
+        namespaces
+            .entry(s.cluster_name.clone())
+            .or_default()
+            .insert(s.namespace.clone());
+    }
+    let pending =
+        executor::find_pending_in(&clients, &clusters, &namespaces, &fs_ref, r.id.as_deref())
+            .await
+            .map_err(exec_error)?;
     let json = matches!(output, Some(OutputFormat::Json | OutputFormat::Yaml));
     if pending.plans.is_empty() && pending.unreadable.is_empty() {
         if json {

@@ -5,12 +5,12 @@ use serde_json::Value;
 use super::output::write_stdout;
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use crate::cluster::Contexts;
-use crate::cluster::state::read_smh_objects;
+use crate::cluster::state::read_smh_objects_in;
 use crate::model::types::{ApprovalState, FailoverService};
 use crate::model::{Manifest, SmhObject};
 
 pub const LONG_ABOUT: &str = "List the FailoverServices stored in the management cluster, in all \
-namespaces: NAME, NAMESPACE, HOSTNAME, PORT, the BACKING services in priority order \
+namespaces (only the -n namespace, with a warning, for a user who may not list in all of them): NAME, NAMESPACE, HOSTNAME, PORT, the BACKING services in priority order \
 (service.namespace@cluster), the STATE of the last apply (\"(stale)\" when the object changed \
 since) and AGE. -o yaml|json prints the objects as a List.";
 
@@ -24,12 +24,17 @@ pub fn run(g: &GlobalArgs, _args: Args) -> CmdResult {
     let contexts = Contexts::load(&g.context_options())?;
     let target = contexts.mgmt_target(&[])?;
     let rt = super::cluster::runtime()?;
-    let (objects, unreadable) = rt.block_on(async {
+    let (objects, unreadable, note) = rt.block_on(async {
         let c = contexts.client(&target).await?;
-        read_smh_objects(&c, FailoverService::KIND)
+        // A user who may not list in all namespaces gets the -n namespace.
+        let namespaces = [g.namespace.clone()].into();
+        read_smh_objects_in(&c, FailoverService::KIND, &namespaces)
             .await
             .map_err(CmdError::from)
     })?;
+    if let Some(note) = note {
+        eprintln!("warning: {note}");
+    }
     for (id, e) in &unreadable {
         eprintln!("warning: {id} cannot be read: {e}");
     }

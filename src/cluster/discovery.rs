@@ -10,7 +10,14 @@
 //!    when Istio's networking API is served.
 //!
 //! Round 1 failing fails the cluster (recorded in
-//! [`DiscoveryResult::per_cluster_errors`]); round 2 failing only adds a warning. The
+//! [`DiscoveryResult::per_cluster_errors`]); round 2 failing only adds a warning.
+//!
+//! A user whose RoleBindings cover only some namespaces may not list in all of them (403).
+//! Then, with [`fetch_cluster_in`], each list falls back to the namespaces the SMH objects
+//! name in that cluster (the live state computes them: backing services, traffic policy
+//! destinations, the mesh's istiod namespace), one list per namespace, still in the same
+//! concurrent round ([`list_in_scope`]), and a warning says what was listed. A namespace of that list that
+//! is forbidden too fails the cluster with the exact verb, resource and namespace missing. The
 //! objects are then turned into the Topology by pure functions ([`build_cluster`]), tested
 //! with constructed objects.
 //!
@@ -46,7 +53,7 @@
 //!   `sidecar.istio.io/status` annotation); or the Service annotation
 //!   `discovery.smh.solo.io/enabled: "true"`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use futures::future::join_all;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -226,12 +233,79 @@ where
     }
 }
 
-/// Reads what [`build_cluster`] needs from one cluster.
+/// What [`list_in_scope`] listed.
+#[derive(Debug, Clone)]
+pub struct Scoped<K> {
+    pub items: Vec<K>,
+    /// Set when listing in all namespaces was forbidden: why, and the namespaces listed
+    /// instead, as a warning for the user.
+    pub note: Option<String>,
+}
+
+/// Lists in all namespaces (paged, see [`list_all`]); when that is forbidden (403) and
+/// `namespaces` is not empty, lists in each of `namespaces` instead, concurrently. `api`
+/// makes the Api for a namespace (`None`: all), `op` describes the request for errors. A
+/// namespace that is forbidden too is the error, naming the exact verb, resource and
+/// namespace missing.
+pub async fn list_in_scope<K>(
+    c: &ClusterClient,
+    namespaces: &BTreeSet<String>,
+    lp: &ListParams,
+    api: impl Fn(Option<&str>) -> Api<K>,
+    op: impl Fn(Option<&str>) -> ApiOp,
+) -> Result<Scoped<K>, ClusterError>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let all = match list_all(&api(None), lp.clone()).await {
+        Ok(items) => return Ok(Scoped { items, note: None }),
+        Err(e) => c.error(&op(None), e),
+    };
+    if !all.is_forbidden() || namespaces.is_empty() {
+        return Err(all);
+    }
+    let lists = join_all(namespaces.iter().map(|ns| {
+        let api = api(Some(ns));
+        let lp = lp.clone();
+        async move { (ns, list_all(&api, lp).await) }
+    }))
+    .await;
+    let mut items = Vec::new();
+    for (ns, r) in lists {
+        items.extend(r.map_err(|e| c.error(&op(Some(ns)), e))?);
+    }
+    let listed: Vec<&str> = namespaces.iter().map(String::as_str).collect();
+    Ok(Scoped {
+        items,
+        note: Some(scope_note(&all, &listed)),
+    })
+}
+
+/// The warning of a fallback: the refusal (which names the cluster, what was refused and
+/// the `kubectl auth can-i` line), then `; listed in namespaces bookinfo, istio-system only`.
+fn scope_note(refused: &ClusterError, listed: &[&str]) -> String {
+    format!(
+        "{refused}; listed in namespace{} {} only",
+        if listed.len() == 1 { "" } else { "s" },
+        listed.join(", ")
+    )
+}
+
+/// Reads what [`build_cluster`] needs from one cluster (no fallback when listing in all
+/// namespaces is forbidden; see [`fetch_cluster_in`]).
 pub async fn fetch_cluster(c: &ClusterClient) -> Result<ClusterObjects, ClusterError> {
+    fetch_cluster_in(c, &BTreeSet::new()).await
+}
+
+/// Reads what [`build_cluster`] needs from one cluster; a list forbidden in all namespaces
+/// falls back to `namespaces` (see the module documentation).
+pub async fn fetch_cluster_in(
+    c: &ClusterClient,
+    namespaces: &BTreeSet<String>,
+) -> Result<ClusterObjects, ClusterError> {
     let client = c.client.clone();
-    let deployments: Api<Deployment> = Api::all(client.clone());
-    let services: Api<Service> = Api::all(client.clone());
-    let pods: Api<Pod> = Api::all(client.clone());
+    let typed = |ns: Option<&str>| ns.map(str::to_string);
+    let lp = ListParams::default();
 
     let (version, groups, deps, svcs, pods) = futures::join!(
         c.server_version(),
@@ -241,29 +315,39 @@ pub async fn fetch_cluster(c: &ClusterClient) -> Result<ClusterObjects, ClusterE
                 .await
                 .map_err(|e| c.error(&ApiOp::path("/apis"), e))
         },
-        async {
-            list_all(&deployments, ListParams::default())
-                .await
-                .map_err(|e| c.error(&ApiOp::typed::<Deployment>("list", None, None), e))
-        },
-        async {
-            list_all(&services, ListParams::default())
-                .await
-                .map_err(|e| c.error(&ApiOp::typed::<Service>("list", None, None), e))
-        },
-        async {
-            list_all(&pods, ListParams::default())
-                .await
-                .map_err(|e| c.error(&ApiOp::typed::<Pod>("list", None, None), e))
-        },
+        list_in_scope(
+            c,
+            namespaces,
+            &lp,
+            |ns| typed_api::<Deployment>(&client, ns),
+            |ns| ApiOp::typed::<Deployment>("list", typed(ns).as_deref(), None),
+        ),
+        list_in_scope(
+            c,
+            namespaces,
+            &lp,
+            |ns| typed_api::<Service>(&client, ns),
+            |ns| ApiOp::typed::<Service>("list", typed(ns).as_deref(), None),
+        ),
+        list_in_scope(
+            c,
+            namespaces,
+            &lp,
+            |ns| typed_api::<Pod>(&client, ns),
+            |ns| ApiOp::typed::<Pod>("list", typed(ns).as_deref(), None),
+        ),
     );
+    let (deps, svcs, pods) = (deps?, svcs?, pods?);
     let mut objects = ClusterObjects {
         version: Some(version?),
-        deployments: deps?,
-        services: svcs?,
-        pods: pods?,
+        deployments: deps.items,
+        services: svcs.items,
+        pods: pods.items,
         ..Default::default()
     };
+    objects
+        .warnings
+        .extend([deps.note, svcs.note, pods.note].into_iter().flatten());
     match groups {
         Ok(g) => objects.api_groups = Some(g),
         Err(e) => objects.warnings.push(format!(
@@ -297,16 +381,31 @@ pub async fn fetch_cluster(c: &ClusterClient) -> Result<ClusterObjects, ClusterE
     };
     let service_entries = async {
         let Some(version) = &istio_version else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         };
         let ar = ApiResource::from_gvk_with_plural(
             &GroupVersionKind::gvk(ISTIO_GROUP, version, "ServiceEntry"),
             "serviceentries",
         );
-        let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
-        list_all(&api, ListParams::default())
-            .await
-            .map_err(|e| c.error(&ApiOp::dynamic("list", &ar, None, None), e))
+        list_in_scope(
+            c,
+            namespaces,
+            &lp,
+            |ns| match ns {
+                Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
+                None => Api::all_with(client.clone(), &ar),
+            },
+            |ns| ApiOp::dynamic("list", &ar, ns, None),
+        )
+        .await
+        .map(|scoped| {
+            (
+                scoped.items,
+                scoped
+                    .note
+                    .map(|n| format!("{n}; .global ServiceEntries elsewhere not seen")),
+            )
+        })
     };
     let (cms, secrets, ses) = futures::join!(config_maps, secrets, service_entries);
     match cms {
@@ -325,7 +424,10 @@ pub async fn fetch_cluster(c: &ClusterClient) -> Result<ClusterObjects, ClusterE
         )),
     }
     match ses {
-        Ok(v) => objects.service_entries = v,
+        Ok((v, note)) => {
+            objects.service_entries = v;
+            objects.warnings.extend(note);
+        }
         Err(e) => objects.warnings.push(format!(
             "{e}; .global ServiceEntries not checked for the multi-cluster mode (set it with --istio-mode)"
         )),
@@ -365,6 +467,17 @@ pub fn remote_secret(s: Secret) -> RemoteSecret {
             .metadata
             .annotations
             .and_then(|mut a| a.remove(REMOTE_SECRET_CLUSTER_ANNOTATION)),
+    }
+}
+
+/// A typed Api in one namespace, or in all.
+fn typed_api<K>(client: &kube::Client, namespace: Option<&str>) -> Api<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
     }
 }
 

@@ -229,6 +229,26 @@ pub enum ClusterError {
         message: String,
     },
 
+    /// A port-forward (the probes' way to the client workload) was refused. The WebSocket
+    /// upgrade is a `GET`: API servers up to 1.34 authorise it as `get pods/portforward`, and
+    /// from 1.35 (`AuthorizePodWebsocketUpgradeCreatePermission`, on by default) also as
+    /// `create`.
+    #[error(
+        "{target}: forbidden to open a port-forward to pod {namespace}/{pod} (403{}); the probes \
+         need the verbs get and create on pods/portforward in namespace {namespace} (Kubernetes \
+         up to 1.34 checks get, 1.35 and later both). Check with:\n  \
+         kubectl auth can-i get pods --subresource=portforward -n {namespace} --context {ctx}\n  \
+         kubectl auth can-i create pods --subresource=portforward -n {namespace} --context {ctx}",
+        msg_suffix(message),
+        ctx = target.context
+    )]
+    PortForwardForbidden {
+        target: Target,
+        namespace: String,
+        pod: String,
+        message: String,
+    },
+
     #[error(
         "the SMH CRDs are not installed in {target} ({} is not served); run `kubectl smh install`",
         op.resource_ref()
@@ -437,6 +457,7 @@ impl ClusterError {
             | ClusterError::Credentials { target, .. }
             | ClusterError::Unauthorized { target, .. }
             | ClusterError::Forbidden { target, .. }
+            | ClusterError::PortForwardForbidden { target, .. }
             | ClusterError::SmhCrdsMissing { target, .. }
             | ClusterError::IstioMissing { target, .. }
             | ClusterError::NotServed { target, .. }
@@ -470,6 +491,14 @@ impl ClusterError {
             ClusterError::SmhCrdsMissing { .. }
                 | ClusterError::IstioMissing { .. }
                 | ClusterError::NotServed { .. }
+        )
+    }
+
+    /// Whether the API server refused the request for lack of permission (403).
+    pub fn is_forbidden(&self) -> bool {
+        matches!(
+            self,
+            ClusterError::Forbidden { .. } | ClusterError::PortForwardForbidden { .. }
         )
     }
 

@@ -51,6 +51,9 @@ pub struct Snapshot {
     pub live: BTreeMap<String, Result<Vec<Value>, String>>,
     /// Ready and total endpoints of the backing services, or why they could not be read.
     pub endpoints: BTreeMap<ServiceRef, Result<EndpointCount, String>>,
+    /// Set when the SMH objects were read in some namespaces only (a user who may not list
+    /// in all of them): which ones ([`LiveState::smh_scope`]).
+    pub smh_scope: Option<String>,
 }
 
 /// One cluster as the inspection saw it.
@@ -371,6 +374,7 @@ pub async fn collect(
     // The management cluster is discovered too (its Kubernetes and Istio versions), under
     // the cluster name its context resolves to (same name, registry or --cluster).
     let mut opts = opts.clone();
+    opts.smh_namespaces.push(namespace.to_string());
     if let Ok(mgmt) = contexts.mgmt_context() {
         let name = super::names::ClusterName::new(mgmt.as_str());
         if contexts.resolve(&name).is_ok_and(|r| r.context == mgmt) {
@@ -426,6 +430,7 @@ pub fn snapshot_from_state(state: &LiveState, extras: Extras, namespace: &str) -
             .cloned()
             .collect(),
         endpoints: extras.endpoints,
+        smh_scope: state.smh_scope.clone(),
         ..Default::default()
     };
     for m in &state.smh_objects {

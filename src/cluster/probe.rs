@@ -17,6 +17,8 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::ListParams;
 
+use super::context::ClusterClient;
+use super::error::{ApiOp, ClusterError};
 use crate::drill::classify::Answer;
 
 /// Largest response body kept (bookinfo's productpage is about 5 KiB).
@@ -70,8 +72,13 @@ pub enum PickError {
     },
     #[error("deployment {namespace}/{name} has no running, ready pod to port-forward to")]
     NoReadyPod { namespace: String, name: String },
-    #[error(transparent)]
-    Api(#[from] kube::Error),
+    /// A request failed: `op` says which (getting the deployment, listing its pods).
+    #[error("{source}")]
+    Api {
+        op: ApiOp,
+        #[source]
+        source: kube::Error,
+    },
 }
 
 /// A running, ready pod of a deployment (by its selector: `matchLabels` and
@@ -83,7 +90,13 @@ pub async fn pick_pod(
     deployment: &str,
 ) -> Result<String, PickError> {
     let deploys: Api<Deployment> = Api::namespaced(client.clone(), namespace);
-    let d = deploys.get(deployment).await?;
+    let d = deploys
+        .get(deployment)
+        .await
+        .map_err(|source| PickError::Api {
+            op: ApiOp::typed::<Deployment>("get", Some(namespace), Some(deployment)),
+            source,
+        })?;
     let selector = d.spec.map(|s| s.selector).unwrap_or_default();
     let query = match crate::cluster::labels::selector_query(&selector) {
         Ok(q) => q,
@@ -104,7 +117,11 @@ pub async fn pick_pod(
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let mut list = pods
         .list(&ListParams::default().labels(&query))
-        .await?
+        .await
+        .map_err(|source| PickError::Api {
+            op: ApiOp::typed::<Pod>("list", Some(namespace), None),
+            source,
+        })?
         .items;
     list.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
     list.into_iter()
@@ -114,6 +131,48 @@ pub async fn pick_pod(
             namespace: namespace.into(),
             name: deployment.into(),
         })
+}
+
+/// Preflight for the probes, before anything is changed: opens one port-forward to
+/// `namespace/pod:port` and closes it again. The API server's refusal is an error: a 403 is
+/// [`ClusterError::PortForwardForbidden`] (naming the verbs the probes need and the
+/// `kubectl auth can-i` lines to check them), a 401 [`ClusterError::Unauthorized`]. Any other
+/// failure (the pod went away, a refused port) is left to the probes, which report every
+/// failed port-forward as an answer.
+pub async fn check_port_forward(
+    c: &ClusterClient,
+    namespace: &str,
+    pod: &str,
+    port: u16,
+) -> Result<(), ClusterError> {
+    let pods: Api<Pod> = Api::namespaced(c.client.clone(), namespace);
+    match pods.portforward(pod, &[port]).await {
+        Ok(pf) => {
+            pf.abort();
+            Ok(())
+        }
+        Err(kube::Error::Api(status)) if status.code == 403 => {
+            Err(ClusterError::PortForwardForbidden {
+                target: c.target.clone(),
+                namespace: namespace.to_string(),
+                pod: pod.to_string(),
+                message: status.message.trim().to_string(),
+            })
+        }
+        Err(kube::Error::Api(status)) if status.code == 401 => Err(ClusterError::from_status(
+            c.target.clone(),
+            ApiOp {
+                verb: "get",
+                group: String::new(),
+                version: "v1".into(),
+                resource: "pods/portforward".into(),
+                namespace: Some(namespace.to_string()),
+                name: Some(pod.to_string()),
+            },
+            &status,
+        )),
+        Err(_) => Ok(()),
+    }
 }
 
 fn is_running_and_ready(p: &Pod) -> bool {

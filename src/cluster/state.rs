@@ -21,6 +21,15 @@
 //! `--cluster` maps, and with [`StateOptions::include_registered`] every cluster the registry
 //! maps.
 //!
+//! A user who may not list in all namespaces (RoleBindings only) still gets a state: each
+//! list that is forbidden in all namespaces falls back to the namespaces the input names
+//! ([`discovery::list_in_scope`]): the SMH objects are read from `service-mesh-hub`,
+//! [`StateOptions::smh_namespaces`] and the overlay's namespaces; discovery lists where the
+//! objects point in each cluster ([`input_namespaces`]); generated objects are listed there
+//! and in the SMH namespaces, and then in any namespace an expected object lives in. Each
+//! fallback adds a warning to the cluster's discovery facts (generated objects outside the
+//! listed namespaces cannot be seen, so they are neither reported nor pruned).
+//!
 //! One cluster failing does not fail the load: its error is kept in [`LiveState::errors`]
 //! (and a name without a context in [`LiveState::unresolved`]). When discovery of a cluster
 //! fails, its last discovered topology from the cache stands in for it (listed in
@@ -41,7 +50,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::context::{ClusterClient, Contexts};
-use super::discovery::{self, ClusterFacts, DiscoveryOptions, list_all};
+use super::discovery::{self, ClusterFacts, DiscoveryOptions, Scoped, list_all, list_in_scope};
 use super::drift::DriftState;
 use super::error::{ApiOp, ClusterError, ConfigError};
 use super::names::ClusterName;
@@ -120,6 +129,9 @@ pub struct StateOptions {
     /// Also sweep every cluster the registry maps (the clusters `--cluster` maps are always
     /// swept: naming them on the command line asks for them).
     pub include_registered: bool,
+    /// Where to read the SMH objects from when listing them in all namespaces is forbidden,
+    /// besides `service-mesh-hub` and the namespaces of the overlay (the `-n` namespace).
+    pub smh_namespaces: Vec<String>,
 }
 
 /// One cluster's last discovered topology, as cached in the management cluster.
@@ -191,6 +203,10 @@ impl TopologyCache {
 pub struct LiveState {
     /// The management cluster.
     pub mgmt: Target,
+    /// Set when the SMH objects could not be listed in all namespaces (a user with
+    /// RoleBindings only): which namespaces were read instead. Generated objects that no
+    /// object seen accounts for are then not treated as stale (see [`LiveState::stale_live`]).
+    pub smh_scope: Option<String>,
     /// Every target of the sweep: the management cluster first, then the named clusters by
     /// name (a cluster served by the management context appears once, as the management
     /// cluster with its cluster name). What a mutating command prints before it changes
@@ -332,8 +348,12 @@ impl LiveState {
 
     /// Live generated objects no expected object accounts for, per cluster: what pruning
     /// deletes. Only objects carrying both labels and the cluster's own cluster label, in
-    /// clusters that could be listed.
+    /// clusters that could be listed. None when the SMH objects were read in some
+    /// namespaces only ([`LiveState::smh_scope`]): an object not seen may generate them.
     pub fn stale_live(&self) -> Vec<(&ClusterName, &DynamicObject)> {
+        if self.smh_scope.is_some() {
+            return Vec::new();
+        }
         let wanted: BTreeSet<(&str, &str, &str, &str)> = self
             .expected
             .objects
@@ -482,17 +502,165 @@ pub fn acceptance_rank(tp: &TrafficPolicy, up_to_date: bool) -> (u8, String, Str
     (class, created, name)
 }
 
+/// Where the SMH objects are read when listing them in all namespaces is forbidden:
+/// `service-mesh-hub`, [`StateOptions::smh_namespaces`], and the namespaces of the overlay
+/// and of the objects to remove.
+fn smh_namespaces(opts: &StateOptions) -> BTreeSet<String> {
+    let mut out: BTreeSet<String> = [SMH_NAMESPACE.to_string()].into();
+    out.extend(opts.smh_namespaces.iter().cloned());
+    out.extend(opts.overlay.iter().map(|m| manifest_id(m).namespace));
+    out.extend(opts.remove.iter().map(|id| id.namespace.clone()));
+    out.retain(|n| !n.is_empty());
+    out
+}
+
+/// Per cluster, the namespaces the SMH objects name there: their backing services and
+/// traffic-policy destinations (`kubeServiceRefs`, and a `kubeServiceMatcher`'s namespaces
+/// in its clusters, or in every cluster named when it lists none), and the istiod namespace
+/// of every mesh in `spec.meshes` (SMH's mesh name `istiod-<namespace>-<cluster>`). A
+/// cluster whose meshes name no namespace gets `istio-system`, where Istio is usually
+/// installed. Where discovery lists when listing in all namespaces is forbidden (a cluster
+/// without an entry gets `istio-system` alone).
+pub fn input_namespaces(
+    merged: &[Manifest],
+    known: &BTreeSet<String>,
+) -> BTreeMap<ClusterName, BTreeSet<String>> {
+    let mut out: BTreeMap<ClusterName, BTreeSet<String>> = BTreeMap::new();
+    for c in Topology::from_manifests(merged).clusters {
+        let entry = out.entry(ClusterName::new(c.name.as_str())).or_default();
+        entry.extend(c.services.iter().map(|s| s.namespace.clone()));
+    }
+    let all: Vec<ClusterName> = out.keys().cloned().collect();
+    let mut mesh_named: BTreeSet<ClusterName> = BTreeSet::new();
+    for m in merged {
+        match &m.object {
+            SmhObject::FailoverService(fs) => {
+                for mesh in fs.spec.meshes.iter().flatten() {
+                    let Some(cluster) = mesh_cluster(&mesh.name, known) else {
+                        continue;
+                    };
+                    let ns = mesh
+                        .name
+                        .strip_suffix(&format!("-{cluster}"))
+                        .and_then(|rest| rest.strip_prefix("istiod-"))
+                        .filter(|ns| !ns.is_empty());
+                    if let Some(ns) = ns {
+                        let name = ClusterName::new(cluster.as_str());
+                        out.entry(name.clone()).or_default().insert(ns.to_string());
+                        mesh_named.insert(name);
+                    }
+                }
+            }
+            SmhObject::TrafficPolicy(tp) => {
+                for sel in &tp.spec.destination_selector {
+                    let Some(matcher) = &sel.kube_service_matcher else {
+                        continue;
+                    };
+                    let clusters: Vec<ClusterName> = if matcher.clusters.is_empty() {
+                        all.clone()
+                    } else {
+                        matcher
+                            .clusters
+                            .iter()
+                            .map(|c| ClusterName::new(c.as_str()))
+                            .collect()
+                    };
+                    for c in clusters {
+                        out.entry(c)
+                            .or_default()
+                            .extend(matcher.namespaces.iter().cloned());
+                    }
+                }
+            }
+        }
+    }
+    for (cluster, namespaces) in &mut out {
+        if !mesh_named.contains(cluster) {
+            namespaces.insert("istio-system".to_string());
+        }
+        namespaces.retain(|n| !n.is_empty());
+    }
+    out
+}
+
 /// Reads the state. See the module documentation.
 pub async fn load_state(contexts: &Contexts, opts: &StateOptions) -> Result<LiveState, StateError> {
     // 1. The management cluster: SMH objects and the topology cache.
     let bare_mgmt = contexts.mgmt_target(&[])?;
     let mgmt_client = contexts.client(&bare_mgmt).await?;
+    let smh_ns = smh_namespaces(opts);
     let (fs, tp, cache) = futures::join!(
-        list_smh(&mgmt_client, FailoverService::KIND, FailoverService::PLURAL),
-        list_smh(&mgmt_client, TrafficPolicy::KIND, TrafficPolicy::PLURAL),
+        list_smh_in(
+            &mgmt_client,
+            FailoverService::KIND,
+            FailoverService::PLURAL,
+            &smh_ns
+        ),
+        list_smh_in(
+            &mgmt_client,
+            TrafficPolicy::KIND,
+            TrafficPolicy::PLURAL,
+            &smh_ns
+        ),
         read_cache(&mgmt_client),
     );
     let (fs, tp) = (fs?, tp?);
+    let mut mgmt_notes: Vec<String> = [fs.note, tp.note].into_iter().flatten().collect();
+    let scoped = !mgmt_notes.is_empty();
+    let (mut fs, mut tp) = (fs.items, tp.items);
+    if scoped {
+        // Read per namespace: also where the objects found point (a traffic shift usually
+        // lives with the service it shifts).
+        let found: Vec<Manifest> = fs
+            .iter()
+            .chain(&tp)
+            .filter_map(|o| to_manifest("", o.clone()).ok())
+            .collect();
+        let mut more: BTreeSet<String> = input_namespaces(&found, &BTreeSet::new())
+            .into_values()
+            .flatten()
+            .collect();
+        more.retain(|n| !smh_ns.contains(n) && n != "istio-system");
+        let (fs2, tp2) = futures::join!(
+            list_smh_namespaces(
+                &mgmt_client,
+                FailoverService::KIND,
+                FailoverService::PLURAL,
+                &more
+            ),
+            list_smh_namespaces(
+                &mgmt_client,
+                TrafficPolicy::KIND,
+                TrafficPolicy::PLURAL,
+                &more
+            ),
+        );
+        let (fs2, tp2) = (fs2?, tp2?);
+        let listed: Vec<&str> = smh_ns.iter().chain(&more).map(String::as_str).collect();
+        let mut refused: Vec<&str> = fs2.1.iter().chain(&tp2.1).map(String::as_str).collect();
+        refused.sort_unstable();
+        refused.dedup();
+        let mut note = format!(
+            "SMH objects read in namespaces {} only: objects elsewhere are not seen, and \
+             generated objects nothing seen accounts for are not pruned",
+            listed
+                .iter()
+                .filter(|n| !refused.contains(n))
+                .copied()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        if !refused.is_empty() {
+            note.push_str(&format!(
+                " (reading them in {} is forbidden)",
+                refused.join(", ")
+            ));
+        }
+        mgmt_notes.push(note);
+        fs.extend(fs2.0);
+        tp.extend(tp2.0);
+    }
+    let smh_scope = scoped.then(|| mgmt_notes.last().cloned().unwrap_or_default());
     let mut unreadable = Vec::new();
     let cache = match cache {
         Ok(c) => c,
@@ -599,29 +767,46 @@ pub async fn load_state(contexts: &Contexts, opts: &StateOptions) -> Result<Live
             }
         }
     }
-    let sweeps = clients.iter().map(|(name, c)| async move {
-        let (objects, live) = futures::join!(discovery::fetch_cluster(c), list_generated(c));
-        (name.clone(), c, objects, live)
+    let scope = input_namespaces(&merged, &known);
+    // A cluster no object points into (the management cluster, a cached one): where Istio
+    // usually is, to find its mesh.
+    let istio_only: BTreeSet<String> = ["istio-system".to_string()].into();
+    let sweeps = clients.iter().map(|(name, c)| {
+        let discover_in = scope.get(name).unwrap_or(&istio_only);
+        let generated_in: BTreeSet<String> = discover_in.union(&smh_ns).cloned().collect();
+        async move {
+            let (objects, live) = futures::join!(
+                discovery::fetch_cluster_in(c, discover_in),
+                list_generated_in(c, &generated_in)
+            );
+            (name.clone(), c, objects, live)
+        }
     });
     let mut topology = Topology::default();
     let mut facts = BTreeMap::new();
     let mut live = BTreeMap::new();
     let mut errors = BTreeMap::new();
     let mut stale = BTreeMap::new();
+    let mut scoped_live: BTreeMap<ClusterName, BTreeSet<String>> = BTreeMap::new();
     for (name, c, objects, listed) in join_all(sweeps).await {
         match objects {
             Ok(objects) => {
-                let (cluster, f) = discovery::build_cluster(&c.target, &objects, &opts.discovery);
+                let (cluster, mut f) =
+                    discovery::build_cluster(&c.target, &objects, &opts.discovery);
                 topology.clusters.push(cluster);
-                facts.insert(name.clone(), f);
                 match listed {
-                    Ok(objs) => {
-                        live.insert(name, objs);
+                    Ok((objs, listed_in)) => {
+                        if let Some((note, namespaces)) = listed_in {
+                            f.warnings.push(note);
+                            scoped_live.insert(name.clone(), namespaces);
+                        }
+                        live.insert(name.clone(), objs);
                     }
                     Err(e) => {
-                        errors.insert(name, e);
+                        errors.insert(name.clone(), e);
                     }
                 }
+                facts.insert(name, f);
             }
             Err(e) => {
                 if let Some(cached) = cache.clusters.get(&name) {
@@ -645,9 +830,43 @@ pub async fn load_state(contexts: &Contexts, opts: &StateOptions) -> Result<Live
     let valid = translatable(&merged, &diagnostics);
     let expected = translate(&valid, &topology);
 
+    // 6. Where generated objects were listed namespace by namespace: also the namespaces
+    // expected objects live in that were not listed yet.
+    let more = scoped_live.iter().filter_map(|(name, listed)| {
+        let wanted: BTreeSet<String> = expected
+            .objects
+            .iter()
+            .filter(|g| g.cluster.as_str() == name.as_str())
+            .map(|g| g.namespace().to_string())
+            .filter(|ns| !listed.contains(ns))
+            .collect();
+        let c = clients.get(name)?;
+        (!wanted.is_empty())
+            .then_some(async move { (name.clone(), list_generated_namespaces(c, &wanted).await) })
+    });
+    for (name, r) in join_all(more).await {
+        match r {
+            Ok(objs) => {
+                if let Some(l) = live.get_mut(&name) {
+                    l.extend(objs);
+                    l.sort_by(|a, b| live_key(a).cmp(&live_key(b)));
+                }
+            }
+            Err(e) => {
+                errors.insert(name, e);
+            }
+        }
+    }
+    if !mgmt_notes.is_empty()
+        && let Some(f) = mgmt.cluster.as_ref().and_then(|c| facts.get_mut(c))
+    {
+        f.warnings.extend(mgmt_notes);
+    }
+
     Ok(LiveState {
         mgmt,
         targets,
+        smh_scope,
         smh_objects,
         unreadable,
         merged,
@@ -774,6 +993,18 @@ pub async fn read_smh_objects(
     c: &ClusterClient,
     kind: &str,
 ) -> Result<(Vec<Manifest>, Vec<(ObjectId, String)>), ClusterError> {
+    let (ok, bad, _) = read_smh_objects_in(c, kind, &BTreeSet::new()).await?;
+    Ok((ok, bad))
+}
+
+/// [`read_smh_objects`], reading only `namespaces` when listing in all namespaces is
+/// forbidden; then also the warning saying so.
+#[allow(clippy::type_complexity)]
+pub async fn read_smh_objects_in(
+    c: &ClusterClient,
+    kind: &str,
+    namespaces: &BTreeSet<String>,
+) -> Result<(Vec<Manifest>, Vec<(ObjectId, String)>, Option<String>), ClusterError> {
     let plural = if kind == FailoverService::KIND {
         FailoverService::PLURAL
     } else {
@@ -781,37 +1012,87 @@ pub async fn read_smh_objects(
     };
     let mut ok = Vec::new();
     let mut bad = Vec::new();
-    for o in list_smh(c, kind, plural).await? {
+    let scoped = list_smh_in(c, kind, plural, namespaces).await?;
+    for o in scoped.items {
         match to_manifest(c.target.display_name(), o) {
             Ok(m) => ok.push(m),
             Err(e) => bad.push(e),
         }
     }
     ok.sort_by_key(manifest_id);
-    Ok((ok, bad))
+    Ok((ok, bad, scoped.note))
 }
 
-/// Lists one SMH kind in all namespaces of the management cluster, as dynamic objects.
-async fn list_smh(
+/// Lists one SMH kind in all namespaces of the management cluster, as dynamic objects;
+/// falls back to `namespaces` when listing in all namespaces is forbidden.
+async fn list_smh_in(
     c: &ClusterClient,
     kind: &str,
     plural: &str,
-) -> Result<Vec<DynamicObject>, ClusterError> {
+    namespaces: &BTreeSet<String>,
+) -> Result<Scoped<DynamicObject>, ClusterError> {
     let ar = ApiResource::from_gvk_with_plural(
         &GroupVersionKind::gvk(crate::consts::SMH_GROUP, crate::consts::SMH_VERSION, kind),
         plural,
     );
-    let api: Api<DynamicObject> = Api::all_with(c.client.clone(), &ar);
-    let mut items = list_all(&api, ListParams::default())
-        .await
-        .map_err(|e| c.error(&ApiOp::dynamic("list", &ar, None, None), e))?;
+    let mut scoped = list_in_scope(
+        c,
+        namespaces,
+        &ListParams::default(),
+        |ns| match ns {
+            Some(ns) => Api::<DynamicObject>::namespaced_with(c.client.clone(), ns, &ar),
+            None => Api::all_with(c.client.clone(), &ar),
+        },
+        |ns| ApiOp::dynamic("list", &ar, ns, None),
+    )
+    .await?;
+    for o in &mut scoped.items {
+        o.types = Some(kube::core::TypeMeta {
+            api_version: ar.api_version.clone(),
+            kind: kind.to_string(),
+        });
+    }
+    Ok(scoped)
+}
+
+/// One SMH kind in each of `namespaces` (no fallback: per namespace from the start); and the
+/// namespaces where that is forbidden too.
+async fn list_smh_namespaces(
+    c: &ClusterClient,
+    kind: &str,
+    plural: &str,
+    namespaces: &BTreeSet<String>,
+) -> Result<(Vec<DynamicObject>, Vec<String>), ClusterError> {
+    let ar = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk(crate::consts::SMH_GROUP, crate::consts::SMH_VERSION, kind),
+        plural,
+    );
+    let lists = namespaces.iter().map(|ns| {
+        let api: Api<DynamicObject> = Api::namespaced_with(c.client.clone(), ns, &ar);
+        let ar = &ar;
+        async move {
+            let r = list_all(&api, ListParams::default())
+                .await
+                .map_err(|e| c.error(&ApiOp::dynamic("list", ar, Some(ns), None), e));
+            (ns, r)
+        }
+    });
+    let mut items = Vec::new();
+    let mut refused = Vec::new();
+    for (ns, r) in join_all(lists).await {
+        match r {
+            Ok(found) => items.extend(found),
+            Err(e) if e.is_forbidden() => refused.push(ns.clone()),
+            Err(e) => return Err(e),
+        }
+    }
     for o in &mut items {
         o.types = Some(kube::core::TypeMeta {
             api_version: ar.api_version.clone(),
             kind: kind.to_string(),
         });
     }
-    Ok(items)
+    Ok((items, refused))
 }
 
 /// A stored SMH object as a [`Manifest`], or why it cannot be read.
@@ -861,15 +1142,90 @@ async fn read_cache(c: &ClusterClient) -> Result<TopologyCache, ClusterError> {
     }
 }
 
+/// [`list_generated`]; when listing in all namespaces is forbidden, lists in each of
+/// `namespaces` instead and says so: the warning and the namespaces listed. A namespace
+/// forbidden too is left out (said in the warning): generated objects there are looked for
+/// again, strictly, when an expected object lives there.
+#[allow(clippy::type_complexity)]
+pub async fn list_generated_in(
+    c: &ClusterClient,
+    namespaces: &BTreeSet<String>,
+) -> Result<(Vec<DynamicObject>, Option<(String, BTreeSet<String>)>), ClusterError> {
+    let e = match list_generated(c).await {
+        Ok(objs) => return Ok((objs, None)),
+        Err(e) if e.is_forbidden() && !namespaces.is_empty() => e,
+        Err(e) => return Err(e),
+    };
+    let lists = namespaces
+        .iter()
+        .map(|ns| async move { (ns, list_generated_at(c, Some(ns)).await) });
+    let mut objs = Vec::new();
+    let mut listed = BTreeSet::new();
+    let mut refused = Vec::new();
+    for (ns, r) in join_all(lists).await {
+        match r {
+            Ok(o) => {
+                objs.extend(o);
+                listed.insert(ns.clone());
+            }
+            Err(e) if e.is_forbidden() => refused.push(ns.as_str()),
+            Err(e) => return Err(e),
+        }
+    }
+    objs.sort_by(|a, b| live_key(a).cmp(&live_key(b)));
+    let names: Vec<&str> = listed.iter().map(String::as_str).collect();
+    let mut note = format!(
+        "{e}; generated objects listed in namespace{} {} only: objects kubectl-smh \
+         generated elsewhere are not seen and not pruned",
+        if names.len() == 1 { "" } else { "s" },
+        if names.is_empty() {
+            "(none)".to_string()
+        } else {
+            names.join(", ")
+        }
+    );
+    if !refused.is_empty() {
+        note.push_str(&format!(
+            " (listing them in {} is forbidden too)",
+            refused.join(", ")
+        ));
+    }
+    Ok((objs, Some((note, listed))))
+}
+
+/// The generated objects (both labels) of the four Istio kinds in each of `namespaces`.
+pub async fn list_generated_namespaces(
+    c: &ClusterClient,
+    namespaces: &BTreeSet<String>,
+) -> Result<Vec<DynamicObject>, ClusterError> {
+    let lists = namespaces.iter().map(|ns| list_generated_at(c, Some(ns)));
+    let mut out = Vec::new();
+    for r in join_all(lists).await {
+        out.extend(r?);
+    }
+    out.sort_by(|a, b| live_key(a).cmp(&live_key(b)));
+    Ok(out)
+}
+
 /// Lists the generated objects (both labels) of the four Istio kinds in all namespaces.
 /// A cluster without Istio's CRDs has none.
 pub async fn list_generated(c: &ClusterClient) -> Result<Vec<DynamicObject>, ClusterError> {
+    list_generated_at(c, None).await
+}
+
+async fn list_generated_at(
+    c: &ClusterClient,
+    namespace: Option<&str>,
+) -> Result<Vec<DynamicObject>, ClusterError> {
     let selector = generated_selector();
     let lists = GENERATED_KINDS.iter().map(|(kind, plural)| {
         let selector = selector.clone();
         async move {
             let ar = istio_resource(kind, plural);
-            let api: Api<DynamicObject> = Api::all_with(c.client.clone(), &ar);
+            let api: Api<DynamicObject> = match namespace {
+                Some(ns) => Api::namespaced_with(c.client.clone(), ns, &ar),
+                None => Api::all_with(c.client.clone(), &ar),
+            };
             let listed = list_all(&api, ListParams::default().labels(&selector)).await;
             match listed {
                 Ok(mut items) => {
@@ -882,7 +1238,7 @@ pub async fn list_generated(c: &ClusterClient) -> Result<Vec<DynamicObject>, Clu
                     Ok(items)
                 }
                 Err(e) => {
-                    let e = c.error(&ApiOp::dynamic("list", &ar, None, None), e);
+                    let e = c.error(&ApiOp::dynamic("list", &ar, namespace, None), e);
                     if matches!(e, ClusterError::IstioMissing { .. }) {
                         Ok(Vec::new())
                     } else {
@@ -917,6 +1273,61 @@ mod tests {
         let loaded = parse_str("guide.yaml", GUIDE);
         assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
         loaded.manifests
+    }
+
+    #[test]
+    fn input_namespaces_are_where_the_objects_point() {
+        let m = guide();
+        let known: BTreeSet<String> =
+            ["mgmt-cluster".to_string(), "remote-cluster".to_string()].into();
+        let ns = input_namespaces(&m, &known);
+        let show: Vec<(String, Vec<String>)> = ns
+            .into_iter()
+            .map(|(c, n)| (c.as_str().to_string(), n.into_iter().collect()))
+            .collect();
+        // The mesh named in the FailoverService gives mgmt-cluster's istiod namespace; the
+        // remote cluster, whose mesh no object names, gets Istio's usual istio-system.
+        assert_eq!(
+            show,
+            [
+                (
+                    "mgmt-cluster".to_string(),
+                    vec!["bookinfo".to_string(), "istio-system".to_string()]
+                ),
+                (
+                    "remote-cluster".to_string(),
+                    vec!["bookinfo".to_string(), "istio-system".to_string()]
+                ),
+            ]
+        );
+        let mut tp = m[0].clone();
+        if let SmhObject::TrafficPolicy(t) = &mut tp.object {
+            t.spec.destination_selector = vec![crate::model::types::TrafficTargetSelector {
+                kube_service_matcher: Some(crate::model::types::KubeServiceMatcher {
+                    namespaces: vec!["shop".into()],
+                    clusters: vec!["remote-cluster".into()],
+                    ..Default::default()
+                }),
+                kube_service_refs: None,
+            }];
+        } else {
+            panic!("the guide's first object is a TrafficPolicy");
+        }
+        let mut fs = m[1].clone();
+        if let SmhObject::FailoverService(f) = &mut fs.object {
+            for mesh in f.spec.meshes.iter_mut().flatten() {
+                mesh.name = "istiod-istio-1-24-mgmt-cluster".into();
+            }
+        }
+        let ns = input_namespaces(&[tp, fs], &known);
+        let get = |c: &str| -> Vec<&str> {
+            ns[&ClusterName::new(c)]
+                .iter()
+                .map(String::as_str)
+                .collect()
+        };
+        assert_eq!(get("mgmt-cluster"), ["bookinfo", "istio-1-24"]);
+        assert_eq!(get("remote-cluster"), ["bookinfo", "istio-system", "shop"]);
     }
 
     #[test]

@@ -24,7 +24,7 @@
 //!   exceeds its progress deadline, so the drill restores within seconds instead of waiting
 //!   for `--failover-timeout`.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -56,10 +56,10 @@ use super::restore::{
 };
 use super::workload::{self, Assessment, PodBreakState};
 use super::{DeploymentRef, ProbeSample, Signal};
-use crate::cluster::discovery::{self, DiscoveryOptions};
+use crate::cluster::discovery::{self, DiscoveryOptions, list_in_scope};
 use crate::cluster::drift::{self, DriftState};
 use crate::cluster::error::ApiOp;
-use crate::cluster::probe::{Prober, pick_pod};
+use crate::cluster::probe::{PickError, Prober, check_port_forward, pick_pod};
 use crate::cluster::{ClusterClient, ClusterError, Target, state};
 use crate::model::types::{ClusterObjectRef, FailoverService, ObjectRef};
 
@@ -252,17 +252,25 @@ async fn list_deployments(
         .map_err(|e| c.error(&op::<Deployment>("list", namespace, None), e))
 }
 
+/// Lists an Istio kind in all namespaces, or (when that is forbidden) in `namespaces`.
 async fn list_istio(
     c: &ClusterClient,
     kind: &str,
     plural: &str,
+    namespaces: &BTreeSet<String>,
 ) -> Result<Vec<Value>, ClusterError> {
     let ar = istio_resource(kind, plural);
-    let api: Api<DynamicObject> = Api::all_with(c.client.clone(), &ar);
-    let list = api
-        .list(&ListParams::default())
-        .await
-        .map_err(|e| c.error(&ApiOp::dynamic("list", &ar, None, None), e))?;
+    let list = list_in_scope(
+        c,
+        namespaces,
+        &ListParams::default(),
+        |ns| match ns {
+            Some(ns) => Api::<DynamicObject>::namespaced_with(c.client.clone(), ns, &ar),
+            None => Api::all_with(c.client.clone(), &ar),
+        },
+        |ns| ApiOp::dynamic("list", &ar, ns, None),
+    )
+    .await?;
     Ok(list
         .items
         .iter()
@@ -367,9 +375,25 @@ pub async fn backing_outliers(
     root_namespace: Option<&str>,
 ) -> Result<Vec<BackingOutlier>, ExecError> {
     let c = clients.get(client_cluster)?;
+    // A user who may not list in all namespaces: where the client's sidecar looks for
+    // DestinationRules (its own namespace, the services', the root namespace) and where
+    // kubectl-smh writes the failover objects (the FailoverService's namespace).
+    let mut namespaces: BTreeSet<String> = [Some(client_namespace), root_namespace]
+        .into_iter()
+        .flatten()
+        .map(str::to_string)
+        .collect();
+    namespaces.extend(fs.namespace());
+    namespaces.extend(
+        fs.spec
+            .backing_services
+            .iter()
+            .filter_map(|b| b.kube_service.as_ref())
+            .map(|s| s.namespace.clone()),
+    );
     let (efs, drs) = futures::join!(
-        list_istio(c, "EnvoyFilter", "envoyfilters"),
-        list_istio(c, "DestinationRule", "destinationrules")
+        list_istio(c, "EnvoyFilter", "envoyfilters", &namespaces),
+        list_istio(c, "DestinationRule", "destinationrules", &namespaces)
     );
     let (efs, drs) = (efs?, drs?);
     let port = fs.spec.port.as_ref().map(|p| p.number).unwrap_or(0);
@@ -1790,9 +1814,37 @@ pub async fn find_pending(
     failover_service: &ObjectRef,
     drill_id: Option<&str>,
 ) -> Result<PendingRestores, ExecError> {
-    let lists = join_all(clusters.iter().map(|cluster| async move {
-        let c = clients.get(cluster)?;
-        Ok::<_, ExecError>((cluster.clone(), list_deployments(c, None).await?))
+    let none = BTreeMap::new();
+    find_pending_in(clients, clusters, &none, failover_service, drill_id).await
+}
+
+/// [`find_pending`]; where listing deployments in all namespaces is forbidden, lists in the
+/// cluster's `namespaces` instead.
+pub async fn find_pending_in(
+    clients: &Clients,
+    clusters: &[String],
+    namespaces: &BTreeMap<String, BTreeSet<String>>,
+    failover_service: &ObjectRef,
+    drill_id: Option<&str>,
+) -> Result<PendingRestores, ExecError> {
+    let none = BTreeSet::new();
+    let lists = join_all(clusters.iter().map(|cluster| {
+        let namespaces = namespaces.get(cluster).unwrap_or(&none);
+        async move {
+            let c = clients.get(cluster)?;
+            let listed = list_in_scope(
+                c,
+                namespaces,
+                &ListParams::default(),
+                |ns| match ns {
+                    Some(ns) => Api::<Deployment>::namespaced(c.client.clone(), ns),
+                    None => Api::all(c.client.clone()),
+                },
+                |ns| op::<Deployment>("list", ns, None),
+            )
+            .await?;
+            Ok::<_, ExecError>((cluster.clone(), listed.items))
+        }
     }))
     .await;
     let mut deployments = BTreeMap::new();
@@ -1878,6 +1930,28 @@ pub async fn restore_plans(
         out
     }))
     .await
+}
+
+// ---- permissions -------------------------------------------------------------------------
+
+/// Before anything is changed: may the probes port-forward to the client workload? Picks
+/// the pod the probes would use and opens one port-forward to it
+/// ([`check_port_forward`]). A refusal (401 or 403, also on reading the deployment or
+/// listing its pods) is an error naming what is missing; a workload without a ready pod, or
+/// any other failure, is left to the baseline probes, which report it.
+pub async fn port_forward_preflight(clients: &Clients, spec: &ProbeSpec) -> Result<(), ExecError> {
+    let w = &spec.workload;
+    let c = clients.streaming(&w.cluster)?;
+    match pick_pod(&c.client, &w.namespace, &w.name).await {
+        Ok(pod) => Ok(check_port_forward(c, &w.namespace, &pod, spec.port).await?),
+        Err(PickError::Api { op, source }) => match c.error(&op, source) {
+            e @ (ClusterError::Forbidden { .. } | ClusterError::Unauthorized { .. }) => {
+                Err(e.into())
+            }
+            _ => Ok(()),
+        },
+        Err(_) => Ok(()),
+    }
 }
 
 #[cfg(test)]

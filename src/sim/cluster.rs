@@ -2,8 +2,13 @@
 //! `127.0.0.1:<free port>` speaking plain HTTP.
 //!
 //! Every cluster starts with the namespaces `default`, `kube-system`, `kube-public` and
-//! `kube-node-lease`, the `kubernetes` Service, Istio's networking CRDs, and (when asked) the
-//! SMH v1alpha2 CRDs, as the guide's prerequisites leave a cluster. A housekeeping task keeps
+//! `kube-node-lease`, the `kubernetes` Service, the bootstrap RBAC policy
+//! ([`auth::bootstrap_objects`]), Istio's networking CRDs, and (when asked) the SMH v1alpha2
+//! CRDs, as the guide's prerequisites leave a cluster. Requests are authenticated by bearer
+//! token and authorised with RBAC ([`auth`]): the admin user ([`ADMIN_USER`], token
+//! [`ADMIN_TOKEN`], in `system:masters`) may do anything, and so may a request without
+//! credentials unless [`ClusterOptions::auth`] says otherwise (real kubectl sends none over
+//! plain HTTP); more users come from [`ClusterOptions::auth`]. A housekeeping task keeps
 //! the served CRDs in step with the store and collects garbage (dependents of deleted owners).
 //!
 //! In-process behaviour (controllers, workloads) attaches through [`ClusterHandle`]: code gets
@@ -26,6 +31,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
 
+use super::api::auth::{self, Anonymous, AuthOptions, Authenticator, SimUser};
 use super::api::http::{ServerState, router};
 use super::api::{ApiCore, ApiError, WriteOptions};
 use super::faults::{FaultConfig, Faults, Unreachable, fault_layer};
@@ -47,6 +53,17 @@ pub fn istio_crds() -> &'static [Value] {
             .filter(|v| !v.is_null())
             .collect()
     })
+}
+
+/// The user every simulated cluster knows as a cluster admin (in `system:masters`): the
+/// user of the kubeconfig `demo up` writes, and of [`SimCluster::client`].
+pub const ADMIN_USER: &str = "smh-demo";
+/// [`ADMIN_USER`]'s bearer token.
+pub const ADMIN_TOKEN: &str = "smh-demo-simulated-cluster-admin";
+
+/// [`ADMIN_USER`] with its token and groups.
+pub fn admin_user() -> SimUser {
+    SimUser::new(ADMIN_USER, ADMIN_TOKEN).with_groups(&[auth::MASTERS_GROUP])
 }
 
 /// Errors starting or running simulated clusters.
@@ -100,6 +117,8 @@ pub struct ClusterOptions {
     /// clusters' remote secrets for it), read by in-process worlds; `None`: the world's own
     /// default.
     pub istio_cluster_id: Option<String>,
+    /// Users besides [`ADMIN_USER`], and how port-forwards are authorised.
+    pub auth: AuthOptions,
 }
 
 impl ClusterOptions {
@@ -113,6 +132,7 @@ impl ClusterOptions {
             faults: FaultConfig::default(),
             rollout_delay: Duration::from_millis(500),
             istio_cluster_id: None,
+            auth: AuthOptions::default(),
         }
     }
 }
@@ -186,6 +206,16 @@ fn bootstrap(core: &ApiCore, opts: &ClusterOptions) -> Result<(), SimError> {
         &w,
     )
     .map_err(err("service kubernetes".into()))?;
+    for (plural, obj) in auth::bootstrap_objects() {
+        let r = res(auth::RBAC_GROUP, "v1", plural).map_err(err(plural.into()))?;
+        let name = obj
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        core.create(&r, "", obj, &w)
+            .map_err(err(format!("{} {name}", r.kind)))?;
+    }
     let crd_res = res("apiextensions.k8s.io", "v1", "customresourcedefinitions")
         .map_err(err("customresourcedefinitions".into()))?;
     let mut crds: Vec<Value> = istio_crds().to_vec();
@@ -233,6 +263,16 @@ impl SimCluster {
             core: core.clone(),
             net: net.clone(),
             address: addr.to_string(),
+            authn: {
+                let admin = admin_user();
+                let authn =
+                    Authenticator::new(std::iter::once(&admin).chain(opts.auth.users.iter()));
+                match opts.auth.anonymous {
+                    Anonymous::Admin => authn.with_anonymous(&admin),
+                    Anonymous::Unauthenticated => authn,
+                }
+            },
+            websocket_upgrade_requires_create: opts.auth.websocket_upgrade_requires_create,
         });
         let app = router(state).layer(axum::middleware::from_fn_with_state(
             faults.clone(),
@@ -315,19 +355,25 @@ impl SimCluster {
         self.guards.lock().expect("guards lock").push(guard);
     }
 
-    /// A kube-rs client for this cluster (no credentials; the simulator has no authn).
+    /// A kube-rs client for this cluster, as [`ADMIN_USER`].
     pub fn client(&self) -> Result<kube::Client, SimError> {
+        self.client_as(ADMIN_TOKEN)
+    }
+
+    /// A kube-rs client for this cluster sending `token`.
+    pub fn client_as(&self, token: &str) -> Result<kube::Client, SimError> {
         let url = self.url();
+        let err = |message: String| SimError::Client {
+            url: url.clone(),
+            message,
+        };
         let uri = url
             .parse()
-            .map_err(|e: axum::http::uri::InvalidUri| SimError::Client {
-                url: url.clone(),
-                message: e.to_string(),
-            })?;
-        kube::Client::try_from(kube::Config::new(uri)).map_err(|e| SimError::Client {
-            url,
-            message: e.to_string(),
-        })
+            .map_err(|e: axum::http::uri::InvalidUri| err(e.to_string()))?;
+        let mut config = kube::Config::new(uri);
+        config.auth_info =
+            serde_json::from_value(json!({ "token": token })).map_err(|e| err(e.to_string()))?;
+        kube::Client::try_from(config).map_err(|e| err(e.to_string()))
     }
 
     /// Stop serving: the listener closes, open connections are dropped, attached tasks end.

@@ -15,6 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
+use super::api::auth::SimUser;
 use super::cluster::{ClusterHandle, ClusterOptions, SimCluster, SimError};
 use super::store::Store;
 use super::world::mesh::sidecar::Sidecar;
@@ -121,9 +122,8 @@ pub const MGMT_CLUSTER: &str = "mgmt-cluster";
 /// The demo's remote cluster name.
 pub const REMOTE_CLUSTER: &str = "remote-cluster";
 
-/// The user name in written kubeconfigs, and its token (the simulator checks no credentials).
-pub const KUBECONFIG_USER: &str = "smh-demo";
-const DUMMY_TOKEN: &str = "smh-demo-simulated-cluster-no-auth";
+/// The user name in written kubeconfigs: the clusters' admin ([`super::cluster::ADMIN_USER`]).
+pub const KUBECONFIG_USER: &str = super::cluster::ADMIN_USER;
 
 /// First line of every kubeconfig a fleet writes; `demo up` only replaces or removes files
 /// that start with it.
@@ -154,6 +154,15 @@ impl FleetOptions {
             clusters: vec![mgmt, remote],
             hooks: Vec::new(),
         }
+    }
+
+    /// Every cluster also knows `user` (with no permissions until a binding grants some;
+    /// [`SimFleet::kubeconfig_yaml_for`] writes a kubeconfig for it).
+    pub fn with_user(mut self, user: SimUser) -> Self {
+        for c in &mut self.clusters {
+            c.auth.users.push(user.clone());
+        }
+        self
     }
 }
 
@@ -231,8 +240,14 @@ impl SimFleet {
     }
 
     /// A kubeconfig with one cluster and one context per simulated cluster (named after it),
-    /// a token user, and the first cluster as the current context.
+    /// the admin user, and the first cluster as the current context.
     pub fn kubeconfig_yaml(&self) -> String {
+        self.kubeconfig_yaml_for(&super::cluster::admin_user())
+    }
+
+    /// [`SimFleet::kubeconfig_yaml`] for another user (one of the clusters'
+    /// [`ClusterOptions::auth`] users): every context uses its token.
+    pub fn kubeconfig_yaml_for(&self, user: &SimUser) -> String {
         let mut y = format!(
             "{KUBECONFIG_MARKER}: written by `kubectl smh demo up`, removed when it stops.\napiVersion: v1\nkind: Config\nclusters:\n"
         );
@@ -246,19 +261,27 @@ impl SimFleet {
         y.push_str("contexts:\n");
         for c in &self.clusters {
             y.push_str(&format!(
-                "- name: {n}\n  context:\n    cluster: {n}\n    user: {KUBECONFIG_USER}\n    namespace: default\n",
-                n = c.name()
+                "- name: {n}\n  context:\n    cluster: {n}\n    user: {u}\n    namespace: default\n",
+                n = c.name(),
+                u = user.name
             ));
         }
         let current = self.clusters.first().map(|c| c.name()).unwrap_or_default();
         y.push_str(&format!(
-            "users:\n- name: {KUBECONFIG_USER}\n  user:\n    token: {DUMMY_TOKEN}\ncurrent-context: {current}\npreferences: {{}}\n"
+            "users:\n- name: {u}\n  user:\n    token: {t}\ncurrent-context: {current}\npreferences: {{}}\n",
+            u = user.name,
+            t = user.token
         ));
         y
     }
 
     /// Write the kubeconfig atomically: to a temporary file beside `path`, then renamed.
     pub fn write_kubeconfig(&self, path: &Path) -> Result<(), SimError> {
+        self.write_kubeconfig_for(path, &super::cluster::admin_user())
+    }
+
+    /// [`SimFleet::write_kubeconfig`] for another user.
+    pub fn write_kubeconfig_for(&self, path: &Path, user: &SimUser) -> Result<(), SimError> {
         let err = |source| SimError::Kubeconfig {
             path: path.display().to_string(),
             source,
@@ -272,7 +295,7 @@ impl SimFleet {
             .map(|f| f.to_string_lossy().to_string())
             .unwrap_or_default();
         let tmp = dir.join(format!(".{file}.{}.tmp", std::process::id()));
-        std::fs::write(&tmp, self.kubeconfig_yaml()).map_err(err)?;
+        std::fs::write(&tmp, self.kubeconfig_yaml_for(user)).map_err(err)?;
         std::fs::rename(&tmp, path).map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
             err(e)

@@ -14,7 +14,7 @@ use super::super::{CmdError, CmdResult, Exit, GlobalArgs, parse_duration_arg};
 use crate::cluster::describe::{self, FailoverServiceView};
 use crate::cluster::failover_test::{ClientView, TestFacts, probe_n, summarize};
 use crate::cluster::inspect::{Snapshot, collect};
-use crate::cluster::probe::{PickError, Prober, pick_pod};
+use crate::cluster::probe::{PickError, Prober, check_port_forward, pick_pod};
 use crate::cluster::state::StateOptions;
 use crate::cluster::{ApiOp, ClusterName, Contexts};
 use crate::drill::WorkloadRef;
@@ -333,6 +333,9 @@ async fn run_async(g: &GlobalArgs, contexts: &Contexts, args: Args) -> CmdResult
     let probes = match pick_pod(&client.client, &client_ref.namespace, &client_ref.name).await {
         Ok(pod) => {
             client_view.pod = Some(pod.clone());
+            // One port-forward first: a refusal (401, 403) is an error naming the verbs the
+            // probes need, not N failed probes.
+            check_port_forward(&client, &client_ref.namespace, &pod, args.port).await?;
             let prober = Prober::new(
                 client.client.clone(),
                 &client_ref.namespace,
@@ -342,22 +345,16 @@ async fn run_async(g: &GlobalArgs, contexts: &Contexts, args: Args) -> CmdResult
             );
             Ok(probe_n(&prober, &args.path, args.requests as usize, &classifier).await)
         }
-        Err(PickError::Api(kube::Error::Api(status))) if status.code == 404 => {
+        Err(PickError::Api {
+            op,
+            source: kube::Error::Api(status),
+        }) if status.code == 404 && op.name.is_some() => {
             return Err(CmdError::invalid(anyhow!(
                 "the client deployment {client_ref} does not exist; pass --client [CLUSTER:][NAMESPACE/]DEPLOYMENT, a workload that calls the failover service"
             )));
         }
-        Err(PickError::Api(e)) => {
-            return Err(client
-                .error(
-                    &ApiOp::typed::<k8s_openapi::api::apps::v1::Deployment>(
-                        "get",
-                        Some(&client_ref.namespace),
-                        Some(&client_ref.name),
-                    ),
-                    e,
-                )
-                .into());
+        Err(PickError::Api { op, source }) => {
+            return Err(client.error(&op, source).into());
         }
         Err(e) => Err(e.to_string()),
     };

@@ -168,6 +168,25 @@ pub fn apply_defaults(
         ("", "Pod") => {
             default_pod_spec(obj_mut(root, "spec"));
         }
+        ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => {
+            // SetDefaults_Subject: User and Group subjects are in the RBAC API group.
+            if let Some(subjects) = root.get_mut("subjects").and_then(Value::as_array_mut) {
+                for s in subjects.iter_mut().filter_map(Value::as_object_mut) {
+                    let kind = s.get("kind").and_then(Value::as_str).unwrap_or_default();
+                    let group = match kind {
+                        "User" | "Group" => "rbac.authorization.k8s.io",
+                        "ServiceAccount" => "",
+                        _ => continue,
+                    };
+                    if s.get("apiGroup")
+                        .and_then(Value::as_str)
+                        .is_none_or(str::is_empty)
+                    {
+                        s.insert("apiGroup".into(), json!(group));
+                    }
+                }
+            }
+        }
         ("", "Service") => {
             let spec = obj_mut(root, "spec");
             set_default(spec, "type", json!("ClusterIP"));

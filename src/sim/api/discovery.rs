@@ -254,7 +254,8 @@ mod tests {
                 "apiextensions.k8s.io",
                 "apps",
                 "autoscaling",
-                "networking.smh.solo.io"
+                "networking.smh.solo.io",
+                "rbac.authorization.k8s.io"
             ]
         );
         let apps = resource_list(&reg, "apps", "v1").unwrap();

@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use super::auth::{self, Authenticator, RequestAttributes};
 use super::core::{
     ApiCore, DeleteOptions, FieldValidation, PatchType, Subresource, WriteOptions, Written,
     parse_propagation,
@@ -41,6 +42,11 @@ pub struct ServerState {
     pub net: Arc<PodNetwork>,
     /// `host:port` the server listens on (reported by `/api`).
     pub address: String,
+    /// Bearer tokens → users.
+    pub authn: Authenticator,
+    /// Kubernetes 1.35's second check on a WebSocket port-forward (see
+    /// [`auth::AuthOptions::websocket_upgrade_requires_create`]).
+    pub websocket_upgrade_requires_create: bool,
 }
 
 /// The router: every request goes through one handler that routes Kubernetes API paths.
@@ -191,6 +197,11 @@ async fn handle(State(st): State<Arc<ServerState>>, req: Request) -> Response {
 
 async fn route(st: Arc<ServerState>, req: Request) -> Result<Response, ApiError> {
     let path = req.uri().path().to_string();
+    // Authentication, then authorisation, before any routing: a request the user may not
+    // make is a 403 even for a resource that does not exist, as on a real server.
+    let user = st.authn.authenticate(req.headers())?;
+    let attrs = RequestAttributes::from_request(user, req.method(), &path, req.uri().query());
+    auth::check(st.core.store(), &attrs)?;
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let accept = header_str(req.headers(), header::ACCEPT).to_string();
     let reg = st.core.registry();
@@ -253,18 +264,49 @@ async fn route(st: Arc<ServerState>, req: Request) -> Result<Response, ApiError>
             let g = discovery::api_group(reg, group).ok_or_else(ApiError::no_route)?;
             Ok(json_response(StatusCode::OK, &g, &[]))
         }
+        ["apis", auth::AUTHORIZATION_GROUP, "v1", kind]
+            if *kind == "selfsubjectaccessreviews" || *kind == "selfsubjectrulesreviews" =>
+        {
+            let kind = kind.to_string();
+            access_review(st, req, &attrs, &kind).await
+        }
         ["api", version, rest @ ..] => {
             let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
             let version = version.to_string();
-            resource_request(st, req, String::new(), version, rest).await
+            resource_request(st, req, &attrs, String::new(), version, rest).await
         }
         ["apis", group, version, rest @ ..] => {
             let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
             let (group, version) = (group.to_string(), version.to_string());
-            resource_request(st, req, group, version, rest).await
+            resource_request(st, req, &attrs, group, version, rest).await
         }
         _ => Err(ApiError::no_route()),
     }
+}
+
+/// `POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews` (or
+/// `selfsubjectrulesreviews`): answered for the requesting user, nothing stored.
+async fn access_review(
+    st: Arc<ServerState>,
+    req: Request,
+    attrs: &RequestAttributes,
+    kind: &str,
+) -> Result<Response, ApiError> {
+    if req.method() != Method::POST {
+        return Err(ApiError::method_not_allowed(req.method().as_str()));
+    }
+    let content_type = header_str(req.headers(), header::CONTENT_TYPE).to_string();
+    let body = axum::body::to_bytes(req.into_body(), BODY_LIMIT)
+        .await
+        .map_err(|e| ApiError::bad_request(format!("reading the request body: {e}")))?;
+    let review = parse_body(&body, &content_type)?;
+    let store = st.core.store();
+    let answer = if kind == "selfsubjectaccessreviews" {
+        auth::self_subject_access_review(store, &attrs.user, &review)?
+    } else {
+        auth::self_subject_rules_review(store, &attrs.user, &review)?
+    };
+    Ok(json_response(StatusCode::CREATED, &answer, &[]))
 }
 
 /// `/version`.
@@ -429,6 +471,7 @@ fn written(w: Written, ok: StatusCode) -> Response {
 async fn resource_request(
     st: Arc<ServerState>,
     req: Request,
+    attrs: &RequestAttributes,
     group: String,
     version: String,
     rest: Vec<String>,
@@ -467,6 +510,9 @@ async fn resource_request(
                     "unable to upgrade connection: {}",
                     portforward::UNSUPPORTED_CLIENT
                 )));
+            }
+            if st.websocket_upgrade_requires_create {
+                auth::check_also_create(core.store(), attrs)?;
             }
             let pod = core.get(&res, &ns, &name)?;
             let ports = portforward::parse_ports(&q.all("ports"))?;
@@ -573,6 +619,10 @@ async fn resource_request(
                 )
             })?;
             let patch = parse_body(&body, &content_type)?;
+            // An apply that creates the object must also be allowed to create it.
+            if ptype == PatchType::Apply && sub.is_none() && core.get(&res, &ns, name).is_err() {
+                auth::check_also_create(core.store(), attrs)?;
+            }
             let w = core.patch(&res, &ns, name, ptype, &patch, sub, &opts)?;
             Ok(written(w, StatusCode::OK))
         }

@@ -1,12 +1,14 @@
 //! The simulated Kubernetes API server: the real HTTP API (discovery, OpenAPI v3, CRUD, watch,
-//! four PATCH flavours, status and scale subresources, port-forward) over one cluster's
+//! four PATCH flavours, status and scale subresources, port-forward, RBAC) over one cluster's
 //! [`Store`](crate::sim::store::Store).
 //!
 //! [`core::ApiCore`] holds the semantics and can be called in-process; [`http`] adapts it to
-//! HTTP. The rest are the pieces: registry of served resources, schemas, patching, field
-//! ownership, validation, defaulting, selectors, tables, discovery, OpenAPI, watches.
+//! HTTP. The rest are the pieces: authentication and RBAC ([`auth`]), registry of served
+//! resources, schemas, patching, field ownership, validation, defaulting, selectors, tables,
+//! discovery, OpenAPI, watches.
 
 pub mod apply;
+pub mod auth;
 pub mod core;
 pub mod defaults;
 pub mod discovery;

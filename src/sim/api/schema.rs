@@ -271,6 +271,17 @@ fn pod_template() -> Value {
     obj(&[("metadata", object_meta()), ("spec", pod_spec())])
 }
 
+/// An RBAC PolicyRule.
+fn policy_rule() -> Value {
+    obj(&[
+        ("apiGroups", atomic(string())),
+        ("resources", atomic(string())),
+        ("resourceNames", atomic(string())),
+        ("nonResourceURLs", atomic(string())),
+        ("verbs", atomic(string())),
+    ])
+}
+
 fn kind_schema(
     group: &str,
     version: &str,
@@ -512,6 +523,43 @@ pub fn builtin_schema(group: &str, version: &str, kind: &str) -> Option<Value> {
                 ("conditions", conditions()),
             ])),
             &[],
+        ),
+        ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => kind_schema(
+            group,
+            version,
+            kind,
+            None,
+            None,
+            &[
+                ("rules", atomic(policy_rule())),
+                ("aggregationRule", preserve()),
+            ],
+        ),
+        ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => kind_schema(
+            group,
+            version,
+            kind,
+            None,
+            None,
+            &[
+                (
+                    "roleRef",
+                    obj(&[
+                        ("apiGroup", string()),
+                        ("kind", string()),
+                        ("name", string()),
+                    ]),
+                ),
+                (
+                    "subjects",
+                    atomic(obj(&[
+                        ("apiGroup", string()),
+                        ("kind", string()),
+                        ("name", string()),
+                        ("namespace", string()),
+                    ])),
+                ),
+            ],
         ),
         ("apiextensions.k8s.io", "CustomResourceDefinition") => kind_schema(
             group,

@@ -223,6 +223,40 @@ impl ApiError {
         e
     }
 
+    /// 401 Unauthorized, as the API server answers a request whose credentials it rejects.
+    pub fn unauthorized() -> Self {
+        ApiError::new(401, "Unauthorized", "Unauthorized")
+    }
+
+    /// 403 Forbidden, as `apierrors.NewForbidden(groupResource, name, err)` words it:
+    /// `<resource> "<name>" is forbidden: <err>`, `<resource> is forbidden: <err>` without a
+    /// name, `forbidden: <err>` without a resource (a non-resource URL).
+    pub fn forbidden(group: &str, plural: &str, name: &str, err: &str) -> Self {
+        let message = if group.is_empty() && plural.is_empty() {
+            format!("forbidden: {err}")
+        } else if name.is_empty() {
+            format!("{} is forbidden: {err}", group_resource(group, plural))
+        } else {
+            format!(
+                "{} \"{name}\" is forbidden: {err}",
+                group_resource(group, plural)
+            )
+        };
+        let mut e = ApiError::new(403, "Forbidden", message);
+        let mut d = serde_json::Map::new();
+        if !name.is_empty() {
+            d.insert("name".into(), json!(name));
+        }
+        if !group.is_empty() {
+            d.insert("group".into(), json!(group));
+        }
+        if !plural.is_empty() {
+            d.insert("kind".into(), json!(plural));
+        }
+        e.details = Some(Value::Object(d));
+        e
+    }
+
     /// 410 Expired: a watch or list asked for a resourceVersion older than the history kept.
     pub fn expired(message: impl Into<String>) -> Self {
         ApiError::new(410, "Expired", message)

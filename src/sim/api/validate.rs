@@ -50,11 +50,27 @@ pub fn check_dns1035(name: &str) -> Option<String> {
     })
 }
 
+/// `path.IsValidPathSegmentName`: anything but `.`, `..`, or a name with `/` or `%`.
+fn check_path_segment(name: &str) -> Option<String> {
+    if name.is_empty() {
+        return Some("name or generateName is required".into());
+    }
+    if name == "." || name == ".." {
+        return Some(format!("may not be '{name}'"));
+    }
+    ["/", "%"]
+        .iter()
+        .find(|c| name.contains(**c))
+        .map(|c| format!("may not contain '{c}'"))
+}
+
 /// Name rule of a kind.
 pub fn check_name(group: &str, kind: &str, name: &str) -> Option<Cause> {
     let problem = match (group, kind) {
         ("", "Namespace") => check_label(name),
         ("", "Service") => check_dns1035(name),
+        // RBAC objects are named like path segments (`system:discovery`).
+        ("rbac.authorization.k8s.io", _) => check_path_segment(name),
         _ => check_subdomain(name),
     };
     problem.map(|p| Cause::invalid("metadata.name", &Value::String(name.to_string()), &p))
@@ -295,6 +311,12 @@ pub fn check_builtin(group: &str, kind: &str, obj: &Value) -> Vec<Cause> {
             );
         }
         ("", "Pod") => check_pod_spec(obj.get("spec"), "spec", &mut causes),
+        ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => {
+            check_rules(obj, kind == "Role", &mut causes)
+        }
+        ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => {
+            check_binding(obj, kind == "ClusterRoleBinding", &mut causes)
+        }
         ("", "Service") => {
             if let Some(ports) = obj.pointer("/spec/ports").and_then(Value::as_array) {
                 for (i, p) in ports.iter().enumerate() {
@@ -312,6 +334,120 @@ pub fn check_builtin(group: &str, kind: &str, obj: &Value) -> Vec<Cause> {
         _ => {}
     }
     causes
+}
+
+fn str_items(v: Option<&Value>) -> Vec<&str> {
+    v.and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+/// RBAC's `ValidatePolicyRule` on every rule of a Role or ClusterRole.
+fn check_rules(obj: &Value, namespaced: bool, causes: &mut Vec<Cause>) {
+    let rules = obj.get("rules").and_then(Value::as_array);
+    for (i, rule) in rules.into_iter().flatten().enumerate() {
+        let path = format!("rules[{i}]");
+        if str_items(rule.get("verbs")).is_empty() {
+            causes.push(Cause::new(
+                "FieldValueRequired",
+                &format!("{path}.verbs"),
+                "Required value: verbs must contain at least one value",
+            ));
+        }
+        let urls = str_items(rule.get("nonResourceURLs"));
+        let groups = rule.get("apiGroups").and_then(Value::as_array);
+        let resources = str_items(rule.get("resources"));
+        if !urls.is_empty() {
+            if namespaced {
+                causes.push(Cause::invalid(
+                    &format!("{path}.nonResourceURLs"),
+                    rule.get("nonResourceURLs").unwrap_or(&Value::Null),
+                    "namespaced rules cannot apply to non-resource URLs",
+                ));
+            }
+            if groups.is_some_and(|g| !g.is_empty()) || !resources.is_empty() {
+                causes.push(Cause::invalid(
+                    &format!("{path}.nonResourceURLs"),
+                    rule.get("nonResourceURLs").unwrap_or(&Value::Null),
+                    "rules cannot apply to both regular resources and non-resource URLs",
+                ));
+            }
+            continue;
+        }
+        if groups.is_none_or(|g| g.is_empty()) {
+            causes.push(Cause::new(
+                "FieldValueRequired",
+                &format!("{path}.apiGroups"),
+                "Required value: resource rules must supply at least one api group",
+            ));
+        }
+        if resources.is_empty() {
+            causes.push(Cause::new(
+                "FieldValueRequired",
+                &format!("{path}.resources"),
+                "Required value: resource rules must supply at least one resource",
+            ));
+        }
+    }
+}
+
+/// RBAC's binding validation: a roleRef in the RBAC group naming a Role (RoleBinding only)
+/// or ClusterRole, and subjects of a known kind with a name.
+fn check_binding(obj: &Value, cluster: bool, causes: &mut Vec<Cause>) {
+    let s = |p: &str| obj.pointer(p).and_then(Value::as_str).unwrap_or_default();
+    if s("/roleRef/apiGroup") != "rbac.authorization.k8s.io" {
+        causes.push(Cause::new(
+            "FieldValueNotSupported",
+            "roleRef.apiGroup",
+            format!(
+                "Unsupported value: {:?}: supported values: \"rbac.authorization.k8s.io\"",
+                s("/roleRef/apiGroup")
+            ),
+        ));
+    }
+    let kinds: &[&str] = if cluster {
+        &["ClusterRole"]
+    } else {
+        &["Role", "ClusterRole"]
+    };
+    if !kinds.contains(&s("/roleRef/kind")) {
+        let supported: Vec<String> = kinds.iter().map(|k| format!("{k:?}")).collect();
+        causes.push(Cause::new(
+            "FieldValueNotSupported",
+            "roleRef.kind",
+            format!(
+                "Unsupported value: {:?}: supported values: {}",
+                s("/roleRef/kind"),
+                supported.join(", ")
+            ),
+        ));
+    }
+    if s("/roleRef/name").is_empty() {
+        causes.push(Cause::required("roleRef.name"));
+    }
+    let subjects = obj.get("subjects").and_then(Value::as_array);
+    for (i, subject) in subjects.into_iter().flatten().enumerate() {
+        let g = |k: &str| subject.get(k).and_then(Value::as_str).unwrap_or_default();
+        let path = format!("subjects[{i}]");
+        if g("name").is_empty() {
+            causes.push(Cause::required(&format!("{path}.name")));
+        }
+        match g("kind") {
+            "User" | "Group" => {}
+            "ServiceAccount" => {
+                if cluster && g("namespace").is_empty() {
+                    causes.push(Cause::required(&format!("{path}.namespace")));
+                }
+            }
+            other => causes.push(Cause::new(
+                "FieldValueNotSupported",
+                &format!("{path}.kind"),
+                format!(
+                    "Unsupported value: {other:?}: supported values: \"ServiceAccount\", \"User\", \"Group\""
+                ),
+            )),
+        }
+    }
 }
 
 fn check_pod_spec(spec: Option<&Value>, path: &str, causes: &mut Vec<Cause>) {
