@@ -353,14 +353,24 @@ spec:
 }
 
 /// `translate --istio-mode` overrides the topology's mode for every mesh, from
-/// `--topology FILE` or derived from the manifests: the multi-primary golden output.
+/// `--topology FILE` or derived from the manifests: the multi-primary golden output. The
+/// golden's topology names Istio's cluster IDs (`cluster1`, `cluster2`); these topologies do
+/// not, so the subsets select the SMH cluster names instead, and nothing else differs.
 #[test]
 fn translate_honours_istio_mode_offline() {
     let dir = tempfile::tempdir().unwrap();
     let golden = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/guide-multi-primary.yaml"),
     )
-    .unwrap();
+    .unwrap()
+    .replace(
+        "topology.istio.io/cluster: cluster1",
+        "topology.istio.io/cluster: mgmt-cluster",
+    )
+    .replace(
+        "topology.istio.io/cluster: cluster2",
+        "topology.istio.io/cluster: remote-cluster",
+    );
     let args = |v: &[&str]| -> Vec<String> {
         std::iter::once("kubectl-smh")
             .chain(v.iter().copied())

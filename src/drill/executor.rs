@@ -279,12 +279,17 @@ async fn list_istio(
 }
 
 /// The root namespace of the mesh in a cluster (`meshConfig.rootNamespace` of its istiod,
-/// else istiod's namespace), as discovery reads it; `None` without a mesh.
+/// else istiod's namespace), as discovery reads it; `None` without a mesh. A user who may not
+/// list in all namespaces is read in `scope` (and `istio-system`, where Istio usually is), as
+/// `describe` and `check` do.
 pub async fn mesh_root_namespace(
     c: &ClusterClient,
+    scope: &BTreeSet<String>,
     discovery_options: &DiscoveryOptions,
 ) -> Result<Option<String>, ExecError> {
-    let objects = discovery::fetch_cluster(c).await?;
+    let mut scope = scope.clone();
+    scope.insert("istio-system".to_string());
+    let objects = discovery::fetch_cluster_in(c, &scope).await?;
     let (cluster, _) = discovery::build_cluster(&c.target, &objects, discovery_options);
     Ok(cluster.mesh.map(|m| m.root_namespace))
 }
@@ -339,8 +344,18 @@ pub async fn read_inputs(
             namespace: primary.namespace.clone(),
             name: plan::BOOKINFO_CLIENT.into(),
         });
+    let scope: BTreeSet<String> = std::iter::once(client.namespace.clone())
+        .chain(
+            fs.spec
+                .backing_services
+                .iter()
+                .filter_map(|b| b.kube_service.as_ref())
+                .filter(|s| s.cluster_name == client.cluster)
+                .map(|s| s.namespace.clone()),
+        )
+        .collect();
     let root_namespace =
-        mesh_root_namespace(clients.get(&client.cluster)?, discovery_options).await?;
+        mesh_root_namespace(clients.get(&client.cluster)?, &scope, discovery_options).await?;
     let backing = backing_outliers(
         clients,
         &fs,
