@@ -1,0 +1,203 @@
+package oracle
+
+import (
+	"fmt"
+	"os"
+	"sort"
+
+	"sigs.k8s.io/yaml"
+)
+
+// Topology is kubectl-smh's topology file (README, "Topology file"), read leniently: the oracle
+// takes only what it needs, and kubectl-smh itself (which ran first, in `translate`) has
+// already rejected unknown fields and bad values.
+type Topology struct {
+	Clusters      []TopologyCluster `json:"clusters"`
+	VirtualMeshes []VirtualMesh     `json:"virtualMeshes,omitempty"`
+}
+
+type TopologyCluster struct {
+	Name          string            `json:"name"`
+	ClusterDomain string            `json:"clusterDomain,omitempty"`
+	Mesh          *TopologyMesh     `json:"mesh,omitempty"`
+	Services      []TopologyService `json:"services,omitempty"`
+}
+
+type TopologyMesh struct {
+	IstiodName      string `json:"istiodName,omitempty"`
+	IstiodNamespace string `json:"istiodNamespace,omitempty"`
+	RootNamespace   string `json:"rootNamespace,omitempty"`
+	Version         string `json:"version,omitempty"`
+	Mode            string `json:"mode,omitempty"`
+	// ClusterID is Istio's cluster ID for this cluster (istiod's CLUSTER_ID; the value of the
+	// topology.istio.io/cluster label on its endpoints). Empty means the SMH cluster name.
+	ClusterID string `json:"clusterId,omitempty"`
+}
+
+type TopologyService struct {
+	Name      string            `json:"name"`
+	Namespace string            `json:"namespace"`
+	Ports     []TopologyPort    `json:"ports,omitempty"`
+	Labels    map[string]string `json:"labels,omitempty"`
+	Selector  map[string]string `json:"selector,omitempty"`
+	// SidecarWorkloads: nil means true, as in kubectl-smh.
+	SidecarWorkloads *bool `json:"sidecarWorkloads,omitempty"`
+}
+
+type TopologyPort struct {
+	Name        string `json:"name,omitempty"`
+	Port        int32  `json:"port"`
+	Protocol    string `json:"protocol,omitempty"`
+	AppProtocol string `json:"appProtocol,omitempty"`
+}
+
+type VirtualMesh struct {
+	Name      string   `json:"name"`
+	Namespace string   `json:"namespace,omitempty"`
+	Meshes    []string `json:"meshes"`
+}
+
+// Multi-cluster modes, as kubectl-smh names them.
+const (
+	ModeGlobal       = "global"
+	ModeMultiPrimary = "multi-primary"
+)
+
+// ReadTopology reads a topology file.
+func ReadTopology(path string) (*Topology, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read topology file %s: %v", path, err)
+	}
+	var t Topology
+	if err := yaml.Unmarshal(data, &t); err != nil {
+		return nil, fmt.Errorf("topology file %s: %v", path, err)
+	}
+	if len(t.Clusters) == 0 {
+		return nil, fmt.Errorf("topology file %s: no clusters", path)
+	}
+	return &t, nil
+}
+
+// GuideTopology is the topology kubectl-smh derives when no file is given, filled in with the
+// bookinfo services of the guide's layout, which the oracle needs to have a caller
+// (productpage) and a complete mesh: `local` runs productpage, details, ratings and reviews;
+// every other cluster named by the translated objects runs reviews and ratings. Services are
+// kubectl-smh's defaults: port 9080 named http, labels app and service.
+func GuideTopology(local string, others []string) *Topology {
+	svc := func(name string) TopologyService {
+		return TopologyService{
+			Name:      name,
+			Namespace: "bookinfo",
+			Ports:     []TopologyPort{{Name: "http", Port: 9080}},
+			Labels:    map[string]string{"app": name, "service": name},
+		}
+	}
+	mesh := func() *TopologyMesh {
+		return &TopologyMesh{Version: "1.24.2", Mode: ModeGlobal}
+	}
+	t := &Topology{}
+	t.Clusters = append(t.Clusters, TopologyCluster{
+		Name: local, Mesh: mesh(),
+		Services: []TopologyService{svc("details"), svc("productpage"), svc("ratings"), svc("reviews")},
+	})
+	for _, o := range others {
+		t.Clusters = append(t.Clusters, TopologyCluster{
+			Name: o, Mesh: mesh(),
+			Services: []TopologyService{svc("ratings"), svc("reviews")},
+		})
+	}
+	sort.Slice(t.Clusters, func(i, j int) bool { return t.Clusters[i].Name < t.Clusters[j].Name })
+	return t
+}
+
+func (t *Topology) Cluster(name string) (*TopologyCluster, int) {
+	for i := range t.Clusters {
+		if t.Clusters[i].Name == name {
+			return &t.Clusters[i], i
+		}
+	}
+	return nil, -1
+}
+
+// IstioClusterID is the Istio cluster ID of a cluster: the topology's clusterId, else the SMH
+// cluster name (what kubectl-smh assumes: `istioctl create-remote-secret --name <cluster>`).
+func (c *TopologyCluster) IstioClusterID() string {
+	if c.Mesh != nil && c.Mesh.ClusterID != "" {
+		return c.Mesh.ClusterID
+	}
+	return c.Name
+}
+
+// SMHMeshName is SMH's name for the cluster's mesh, as in virtualMeshes.
+func (c *TopologyCluster) SMHMeshName() string {
+	name, ns := "istiod", "istio-system"
+	if c.Mesh != nil && c.Mesh.IstiodName != "" {
+		name = c.Mesh.IstiodName
+	}
+	if c.Mesh != nil && c.Mesh.IstiodNamespace != "" {
+		ns = c.Mesh.IstiodNamespace
+	}
+	return name + "-" + ns + "-" + c.Name
+}
+
+// Mode is the cluster's multi-cluster mode from the topology (global when unset).
+func (c *TopologyCluster) Mode() string {
+	if c.Mesh != nil && c.Mesh.Mode != "" {
+		return c.Mesh.Mode
+	}
+	return ModeGlobal
+}
+
+// RootNamespace is the cluster's Istio root namespace.
+func (c *TopologyCluster) RootNamespace() string {
+	if c.Mesh != nil && c.Mesh.RootNamespace != "" {
+		return c.Mesh.RootNamespace
+	}
+	return "istio-system"
+}
+
+func (s *TopologyService) HasSidecars() bool {
+	return s.SidecarWorkloads == nil || *s.SidecarWorkloads
+}
+
+func (s *TopologyService) PodSelector() map[string]string {
+	if len(s.Selector) > 0 {
+		return s.Selector
+	}
+	return map[string]string{"app": s.Name}
+}
+
+// Peers are the clusters whose services `local` reaches: every other cluster with a mesh that
+// shares a VirtualMesh with it (all of them when the topology lists no VirtualMeshes).
+func (t *Topology) Peers(local string) []*TopologyCluster {
+	me, _ := t.Cluster(local)
+	if me == nil {
+		return nil
+	}
+	together := func(o *TopologyCluster) bool {
+		if len(t.VirtualMeshes) == 0 {
+			return true
+		}
+		for _, vm := range t.VirtualMeshes {
+			a, b := false, false
+			for _, m := range vm.Meshes {
+				a = a || m == me.SMHMeshName()
+				b = b || m == o.SMHMeshName()
+			}
+			if a && b {
+				return true
+			}
+		}
+		return false
+	}
+	var out []*TopologyCluster
+	for i := range t.Clusters {
+		o := &t.Clusters[i]
+		if o.Name == local || o.Mesh == nil || !together(o) {
+			continue
+		}
+		out = append(out, o)
+	}
+	return out
+}
