@@ -307,6 +307,10 @@ fn demo_up_rejects_bad_fault_flags() {
             "expected hang or close",
         ),
         (
+            vec!["--ready-timeout", "soon"],
+            "invalid value 'soon' for '--ready-timeout <DURATION>'",
+        ),
+        (
             vec!["--istio-mode", "multi-primary"],
             "--istio-mode is for commands that read clusters; the demo's clusters are built in the mode --mode names: use --mode multi-primary",
         ),
