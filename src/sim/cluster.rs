@@ -81,7 +81,7 @@ pub enum SimError {
     Hook { cluster: String, message: String },
     /// Deployments not available, or Endpoints behind their pods, at a deadline.
     #[error("the simulated clusters are {0}")]
-    Unready(super::ready::NotReady),
+    Unready(Box<super::ready::NotReady>),
 }
 
 /// How to start a cluster.

@@ -214,7 +214,7 @@ impl SimFleet {
     pub async fn wait_ready(&self, timeout: Duration) -> Result<Duration, SimError> {
         super::ready::wait(&self.stores(), timeout)
             .await
-            .map_err(SimError::Unready)
+            .map_err(|e| SimError::Unready(Box::new(e)))
     }
 
     /// What keeps the clusters from being ready now (empty when they are).
