@@ -239,6 +239,38 @@ fn demo_up_that_does_not_become_ready_writes_no_kubeconfig() {
     assert!(String::from_utf8_lossy(&out.stdout).is_empty());
 }
 
+/// Ctrl-C while `demo up` waits for the clusters to be ready: exit 130, no kubeconfig.
+#[test]
+fn demo_up_interrupted_before_ready_writes_no_kubeconfig() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.kubeconfig");
+    let mut child = demo_up(&path, &["--rollout-delay", "1h"]);
+    // The line it prints once the API servers answer and the wait begins.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(
+        line.contains("waiting until every Deployment is available"),
+        "{line}"
+    );
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{rest}");
+    assert!(
+        rest.contains("Interrupted before the clusters were ready; no kubeconfig was written."),
+        "{rest}"
+    );
+    assert!(!path.exists());
+    assert!(String::from_utf8_lossy(&out.stdout).is_empty());
+}
+
 #[test]
 fn demo_up_refuses_to_overwrite_a_foreign_file() {
     let dir = tempfile::tempdir().unwrap();

@@ -4,7 +4,8 @@
 //! 127.0.0.1 on a free port), waits until every Deployment in both is available (and every
 //! Service's Endpoints list its pods), then writes a kubeconfig for them, prints what to run
 //! next and serves until Ctrl-C or SIGTERM. If the clusters are not ready within
-//! `--ready-timeout`, it stops them, writes nothing and exits 3 naming what was pending. The kubeconfig goes to `./smh-demo.kubeconfig`
+//! `--ready-timeout`, it stops them, writes nothing and exits 3 naming what was pending; Ctrl-C
+//! while it waits exits 130, writing nothing. The kubeconfig goes to `./smh-demo.kubeconfig`
 //! unless `--kubeconfig-out` says otherwise; it is written to a temporary file and renamed, so
 //! a script can wait for it to appear. On exit it is removed (it points at servers that are
 //! gone), unless something else replaced it meanwhile. An existing file at that path is only

@@ -164,6 +164,25 @@ pub async fn probe_ready(addr: std::net::SocketAddr) -> bool {
         .unwrap_or(false)
 }
 
+/// How long [`SimFleet::start`] waits for each API server's `/readyz`. The servers are in
+/// this process and answer at once on an idle machine; on a loaded one a single answer can
+/// take seconds (seen: more than 2 s with the load ten times the cores).
+const READYZ_DEADLINE: Duration = Duration::from_secs(30);
+
+/// [`probe_ready`] again (every 20 ms) until it answers 200 or `deadline` has passed.
+async fn answers_readyz(addr: std::net::SocketAddr, deadline: Duration) -> bool {
+    let start = std::time::Instant::now();
+    loop {
+        if probe_ready(addr).await {
+            return true;
+        }
+        if start.elapsed() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 impl SimFleet {
     /// Start the clusters, run the hooks, check readiness, switch on faults.
     pub async fn start(opts: FleetOptions) -> Result<SimFleet, SimError> {
@@ -193,7 +212,7 @@ impl SimFleet {
             }
         }
         for c in &clusters {
-            if !probe_ready(c.addr()).await {
+            if !answers_readyz(c.addr(), READYZ_DEADLINE).await {
                 return Err(SimError::NotReady {
                     cluster: c.name().to_string(),
                     url: c.url(),
@@ -353,6 +372,37 @@ mod tests {
             err.to_string(),
             "cluster mgmt-cluster: start hook failed: no"
         );
+    }
+
+    /// A server whose first `/readyz` goes unanswered past the 2 s of one probe (as a starved
+    /// API server's can) still counts once a later probe gets its 200; one that never answers
+    /// does not.
+    #[tokio::test]
+    async fn readyz_is_probed_again_until_the_deadline() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (_first, _) = listener.accept().await.unwrap(); // held, never answered
+            let (mut second, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = second.read(&mut buf).await;
+            second
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                .await
+                .unwrap();
+            second.shutdown().await.unwrap();
+            // Keep the first connection open until the test ends.
+            std::future::pending::<()>().await;
+        });
+        let start = std::time::Instant::now();
+        assert!(answers_readyz(addr, Duration::from_secs(20)).await);
+        assert!(start.elapsed() >= Duration::from_secs(2));
+        server.abort();
+
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = silent.local_addr().unwrap();
+        assert!(!answers_readyz(addr, Duration::from_millis(100)).await);
+        drop(silent);
     }
 
     /// `wait_ready` on the demo with bookinfo: pending right after the start (pods take 1 s
