@@ -32,7 +32,7 @@ use kubectl_smh::sim::fleet::{Attachment, FleetOptions, SimFleet, StartHook};
 use kubectl_smh::sim::world::{self, Layout, WorldOptions};
 
 mod common;
-use common::{contexts_for, ms, p50, ratio_verdict};
+use common::{contexts_for, ms, p50, ratio_verdict, start_ready};
 
 const LATENCY: Duration = Duration::from_millis(50);
 const RUNS: usize = 9;
@@ -78,7 +78,7 @@ async fn start(n: usize) -> SimFleet {
         }
         opts.clusters.push(c);
     }
-    SimFleet::start(opts).await.expect("fleet")
+    start_ready(opts).await
 }
 
 /// The guide's three manifests over `clusters`.
@@ -166,33 +166,25 @@ async fn measure(n: usize) -> (Duration, Duration, usize, usize) {
         .iter()
         .map(|c| c.name().to_string())
         .collect();
-    // Let bookinfo roll out (no latency yet): apply until valid.
-    let start = Instant::now();
-    loop {
-        let loaded = parse_str("bench.yaml", &manifests(&names, 1));
-        let state = load_state(
-            &contexts,
-            &StateOptions {
-                overlay: loaded.manifests,
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("state");
-        let valid = state
+    // The fleet is ready (bookinfo rolled out, no latency yet): the manifests are valid.
+    let loaded = parse_str("bench.yaml", &manifests(&names, 1));
+    let state = load_state(
+        &contexts,
+        &StateOptions {
+            overlay: loaded.manifests,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("state");
+    assert!(
+        state
             .diagnostics
             .iter()
-            .all(|d| d.severity != kubectl_smh::model::Severity::Error);
-        if valid {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "{:?}",
-            state.diagnostics
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+            .all(|d| d.severity != kubectl_smh::model::Severity::Error),
+        "{:?}",
+        state.diagnostics
+    );
     apply_once(&contexts, &manifests(&names, 1)).await;
     for c in fleet.clusters() {
         c.faults().set_latency(LATENCY);

@@ -23,10 +23,9 @@ use kubectl_smh::cluster::describe;
 use kubectl_smh::cluster::inspect::{Collected, collect};
 use kubectl_smh::cluster::state::StateOptions;
 use kubectl_smh::render;
-use kubectl_smh::sim::fleet::SimFleet;
 
 mod common;
-use common::{bookinfo_fleet, contexts_for, ms, p50, ratio_verdict};
+use common::{bookinfo_fleet, contexts_for, ms, p50, ratio_verdict, start_ready};
 
 const LATENCY: Duration = Duration::from_millis(50);
 const RUNS: usize = 10;
@@ -152,27 +151,8 @@ async fn describe_phases(contexts: &Contexts) -> (Duration, usize, usize, Collec
     (t3 - t, views.len(), text.len(), c, phases)
 }
 
-async fn wait_for_reviews(contexts: &Contexts) {
-    let start = Instant::now();
-    loop {
-        let (_, _, _, c) = describe_all(contexts).await;
-        let ready = c
-            .snapshot
-            .endpoints
-            .values()
-            .filter(|e| e.as_ref().is_ok_and(|e| e.ready > 0))
-            .count();
-        if ready >= 1 || start.elapsed() > Duration::from_secs(20) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 async fn latency_case() {
-    let fleet = SimFleet::start(bookinfo_fleet(&["c3", "c4", "c5"]))
-        .await
-        .expect("fleet");
+    let fleet = start_ready(bookinfo_fleet(&["c3", "c4", "c5"])).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let contexts = contexts_for(&fleet, dir.path());
     let mgmt = fleet.cluster("mgmt-cluster").unwrap().client().unwrap();
@@ -181,7 +161,6 @@ async fn latency_case() {
     let five = ["mgmt-cluster", "remote-cluster", "c3", "c4", "c5"];
     store(&mgmt, failover_service("reviews-failover", &one)).await;
     store(&mgmt, outlier_policy("reviews-outlier", &one)).await;
-    wait_for_reviews(&contexts).await;
     for c in fleet.clusters() {
         c.faults().set_latency(LATENCY);
     }
@@ -227,7 +206,7 @@ async fn latency_case() {
 }
 
 async fn many_case() {
-    let fleet = SimFleet::start(bookinfo_fleet(&[])).await.expect("fleet");
+    let fleet = start_ready(bookinfo_fleet(&[])).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let contexts = contexts_for(&fleet, dir.path());
     let mgmt = fleet.cluster("mgmt-cluster").unwrap().client().unwrap();
@@ -241,7 +220,6 @@ async fn many_case() {
         )
         .await;
     }
-    wait_for_reviews(&contexts).await;
     // Apply what is expected, as `kubectl smh apply` would, so describe compares every
     // object with a live one.
     let (_, _, _, c) = describe_all(&contexts).await;

@@ -8,19 +8,17 @@ use std::time::{Duration, Instant};
 
 use kubectl_smh::cluster::ClusterName;
 use kubectl_smh::cluster::discovery::{DiscoveryOptions, discover};
-use kubectl_smh::sim::fleet::SimFleet;
 
 mod common;
-use common::{bookinfo_fleet, contexts_for, p50, ratio_verdict};
+use common::{bookinfo_fleet, contexts_for, p50, ratio_verdict, start_ready};
 
 const LATENCY: Duration = Duration::from_millis(50);
 const RUNS: usize = 10;
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let fleet = SimFleet::start(bookinfo_fleet(&["c3", "c4", "c5"]))
-        .await
-        .expect("fleet");
+    // Ready (bookinfo rolled out) before any latency is switched on.
+    let fleet = start_ready(bookinfo_fleet(&["c3", "c4", "c5"])).await;
     let dir = tempfile::tempdir().expect("tempdir");
     let contexts = contexts_for(&fleet, dir.path());
     let all: Vec<ClusterName> = ["mgmt-cluster", "remote-cluster", "c3", "c4", "c5"]
@@ -37,19 +35,6 @@ async fn main() {
         .cloned()
         .collect();
 
-    // Let bookinfo roll out, without latency.
-    let start = Instant::now();
-    loop {
-        let r = discover(&clients, &opts).await;
-        let ready = r
-            .topology
-            .cluster("mgmt-cluster")
-            .is_some_and(|c| c.services.iter().filter(|s| s.sidecar_workloads).count() >= 4);
-        if ready || start.elapsed() > Duration::from_secs(20) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     for c in fleet.clusters() {
         c.faults().set_latency(LATENCY);
     }

@@ -39,6 +39,8 @@
 //! answer late, the restore patches, and the read-back of the restored containers at the
 //! end. Target: under 1 s in all.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -223,14 +225,11 @@ fn main() {
         "1.24.2",
         &sidecars,
     ));
-    let fleet = rt.block_on(SimFleet::start(opts)).expect("demo clusters");
+    let fleet = rt.block_on(common::start_ready(opts));
     let dir = std::env::temp_dir().join(format!("smh-bench-drill-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let kubeconfig = dir.join("kubeconfig");
     fleet.write_kubeconfig(&kubeconfig).unwrap();
-    for c in fleet.clusters() {
-        rt.block_on(wait_for_bookinfo(&c.store()));
-    }
 
     // The guide's configuration, with the real `kubectl smh apply` (outside the runtime: it
     // runs its own).
@@ -272,25 +271,6 @@ fn main() {
     rt.block_on(bench(runs, delay, &fleet, &sidecars, &contexts));
     rt.block_on(fleet.shutdown());
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-async fn wait_for_bookinfo(store: &Store) {
-    let t = Instant::now();
-    loop {
-        let (items, _) = store.list(&deployments_gvr(), Some("bookinfo"));
-        let all = items
-            .iter()
-            .filter_map(|v| serde_json::from_value::<Deployment>(v.clone()).ok())
-            .all(|d| state_of(&d).1);
-        if !items.is_empty() && all {
-            return;
-        }
-        assert!(
-            t.elapsed() < Duration::from_secs(60),
-            "bookinfo did not roll out"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 async fn bench(
@@ -460,8 +440,12 @@ async fn bench(
                 .join(", ")
         );
         all.push(fig);
-        // Restored pods are new hosts, so no ejection carries over to the next drill.
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // Restored pods are new hosts, so no ejection carries over to the next drill; the
+        // next one starts once the clusters have settled.
+        fleet
+            .wait_ready(Duration::from_secs(60))
+            .await
+            .expect("the clusters settle after a drill");
     }
 
     let interval_ms = 100.0;

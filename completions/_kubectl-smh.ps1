@@ -606,7 +606,8 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-smh' -ScriptBlock {
             break
         }
         'kubectl-smh;demo;up' {
-            [CompletionResult]::new('--kubeconfig-out', '--kubeconfig-out', [CompletionResultType]::ParameterName, 'Where to write the kubeconfig (contexts mgmt-cluster and remote-cluster, current: mgmt-cluster). It appears once both clusters answer and is removed on exit')
+            [CompletionResult]::new('--kubeconfig-out', '--kubeconfig-out', [CompletionResultType]::ParameterName, 'Where to write the kubeconfig (contexts mgmt-cluster and remote-cluster, current: mgmt-cluster). It appears once every Deployment in both clusters is available, and is removed on exit')
+            [CompletionResult]::new('--ready-timeout', '--ready-timeout', [CompletionResultType]::ParameterName, 'How long to wait for every Deployment to become available before giving up (exit 3, no kubeconfig written). Default: 60s plus --rollout-delay')
             [CompletionResult]::new('--rollout-delay', '--rollout-delay', [CompletionResultType]::ParameterName, 'How long a new pod takes to become ready in the simulated clusters (e.g. 500ms, 2s)')
             [CompletionResult]::new('--latency', '--latency', [CompletionResultType]::ParameterName, 'Delay every API request of a cluster, as CLUSTER=DURATION, e.g. remote-cluster=50ms (repeatable)')
             [CompletionResult]::new('--error-rate', '--error-rate', [CompletionResultType]::ParameterName, 'Fail a share of a cluster''s API requests, as CLUSTER=RATE[:KIND], e.g. remote-cluster=0.2:500 or remote-cluster=10%:429. KIND is 500 (InternalError, the default), 429 (TooManyRequests with Retry-After: 1) or timeout (never answered). Repeatable; the rates of different kinds add up')

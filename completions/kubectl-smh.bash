@@ -942,13 +942,17 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__demo__subcmd__up)
-            opts="-n -o -y -v -h -V --kubeconfig-out --rollout-delay --latency --error-rate --unreachable --mode --istio-version --istio-cluster-id --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig-out --ready-timeout --rollout-delay --latency --error-rate --unreachable --mode --istio-version --istio-cluster-id --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --kubeconfig-out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ready-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -29,17 +29,11 @@ fn guide_all() -> String {
     guide_dir().display().to_string()
 }
 
+/// The ready pod of a deployment (the demo fleet is ready, so there is one).
 async fn ready_pod(client: &kube::Client, deployment: &str) -> String {
-    tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            if let Ok(pod) = pick_pod(client, "bookinfo", deployment).await {
-                return pod;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .expect("a ready pod in time")
+    pick_pod(client, "bookinfo", deployment)
+        .await
+        .expect("a ready pod")
 }
 
 /// The guide's status blocks, as kubectl shows them (the guide's `acceptanceOrder: 1` on the
@@ -79,8 +73,6 @@ impl Demo {
 
     async fn with(fleet: kubectl_smh::sim::fleet::SimFleet) -> Demo {
         let dir = tempfile::tempdir().unwrap();
-        let ctx = contexts(&fleet, dir.path(), Duration::from_secs(5));
-        wait_for_bookinfo(&ctx).await;
         let kc = kubeconfig(&fleet, dir.path());
         let mgmt = fleet.cluster("mgmt-cluster").unwrap().client().unwrap();
         let remote = fleet.cluster("remote-cluster").unwrap().client().unwrap();

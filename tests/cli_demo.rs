@@ -1,4 +1,5 @@
-//! `kubectl smh demo up` as a user runs it: the kubeconfig appears once the clusters answer,
+//! `kubectl smh demo up` as a user runs it: the kubeconfig appears only once every Deployment
+//! in both clusters is available (and not at all when they do not become available in time),
 //! both contexts work, SIGTERM stops it and removes the kubeconfig; bad flags and a foreign
 //! file at the output path are refused with exit code 2.
 
@@ -6,7 +7,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Endpoints, Namespace};
 use kube::api::{Api, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
@@ -34,6 +36,60 @@ fn wait_for(path: &Path, child: &mut Child) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+async fn client(kc: &Kubeconfig, context: &str) -> kube::Client {
+    let cfg = kube::Config::from_custom_kubeconfig(
+        kc.clone(),
+        &KubeConfigOptions {
+            context: Some(context.to_string()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    kube::Client::try_from(cfg).unwrap()
+}
+
+/// Every Deployment of the context's cluster that is not available, as
+/// `namespace/name: why`: the Available condition, observedGeneration and replica counts, as a
+/// user's `kubectl rollout status` would read them.
+async fn unavailable(kc: &Kubeconfig, context: &str) -> (usize, Vec<String>) {
+    let list = Api::<Deployment>::all(client(kc, context).await)
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items;
+    let mut bad = Vec::new();
+    for d in &list {
+        let name = format!(
+            "{}/{}",
+            d.metadata.namespace.as_deref().unwrap_or_default(),
+            d.metadata.name.as_deref().unwrap_or_default()
+        );
+        let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+        let s = d.status.clone().unwrap_or_default();
+        let available = s
+            .conditions
+            .unwrap_or_default()
+            .iter()
+            .any(|c| c.type_ == "Available" && c.status == "True");
+        let counts = [
+            s.replicas,
+            s.updated_replicas,
+            s.ready_replicas,
+            s.available_replicas,
+        ];
+        if !available
+            || s.observed_generation != d.metadata.generation
+            || counts.iter().any(|n| n.unwrap_or(0) != want)
+        {
+            bad.push(format!(
+                "{name}: available={available} {counts:?} of {want}"
+            ));
+        }
+    }
+    (list.len(), bad)
 }
 
 async fn namespaces(kc: &Kubeconfig, context: &str) -> Vec<String> {
@@ -115,6 +171,122 @@ async fn demo_up_serves_until_sigterm_and_cleans_up() {
     assert!(!kc_path.exists(), "the kubeconfig is removed on exit");
 }
 
+/// Slow rollouts (2 s until a new pod is ready) make the old race certain: API servers that
+/// answer within a second, bookinfo not yet ready. The kubeconfig must not appear before every
+/// Deployment in both clusters is available, and the banner's time says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_up_writes_the_kubeconfig_only_once_every_deployment_is_available() {
+    let dir = tempfile::tempdir().unwrap();
+    let kc_path = dir.path().join("demo.kubeconfig");
+    let mut child = demo_up(&kc_path, &["--rollout-delay", "2s"]);
+    wait_for(&kc_path, &mut child);
+
+    // Read at once: whatever the clusters look like the moment the file exists.
+    let kc = Kubeconfig::read_from(&kc_path).unwrap();
+    let (mgmt, mgmt_bad) = unavailable(&kc, "mgmt-cluster").await;
+    let (remote, remote_bad) = unavailable(&kc, "remote-cluster").await;
+    assert!(mgmt >= 5 && remote >= 2, "{mgmt} and {remote} deployments");
+    assert_eq!(mgmt_bad, Vec::<String>::new(), "mgmt-cluster");
+    assert_eq!(remote_bad, Vec::<String>::new(), "remote-cluster");
+    // And the services route to them: productpage's Endpoints list its ready pod.
+    let ep = Api::<Endpoints>::namespaced(client(&kc, "mgmt-cluster").await, "bookinfo")
+        .get("productpage")
+        .await
+        .unwrap();
+    let ready: usize = ep
+        .subsets
+        .unwrap_or_default()
+        .iter()
+        .map(|s| s.addresses.as_ref().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(ready, 1, "productpage's ready addresses");
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    // The banner's time is the time until every Deployment was available: at least the 2 s a
+    // pod takes to become ready.
+    let re = regex::Regex::new(
+        r"Simulated clusters are up: API servers answering after (\d+) ms, every Deployment available after (\d+) ms:",
+    )
+    .unwrap();
+    let caps = re.captures(&stdout).unwrap_or_else(|| panic!("{stdout}"));
+    let answered: u64 = caps[1].parse().unwrap();
+    let ready: u64 = caps[2].parse().unwrap();
+    assert!(ready >= 2_000 && ready >= answered, "{stdout}");
+}
+
+/// Clusters that do not become ready within --ready-timeout: exit 3, a message naming the
+/// Deployment and its cluster, and no kubeconfig.
+#[test]
+fn demo_up_that_does_not_become_ready_writes_no_kubeconfig() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.kubeconfig");
+    let out = demo_up(
+        &path,
+        &["--rollout-delay", "1h", "--ready-timeout", "500ms"],
+    )
+    .wait_with_output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let re = regex::Regex::new(
+        r"error: the simulated clusters are not ready after 0\.\ds: Deployment [a-z-]+/[a-z0-9-]+ in (mgmt|remote)-cluster is not available: 0 of \d replicas available",
+    )
+    .unwrap();
+    assert!(re.is_match(&stderr), "{stderr}");
+    assert!(
+        stderr.contains(
+            "stopped the clusters and wrote no kubeconfig. Raise --ready-timeout (now 0.5s)"
+        ),
+        "{stderr}"
+    );
+    assert!(!path.exists(), "no kubeconfig");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no temporary file either"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).is_empty());
+}
+
+/// Ctrl-C while `demo up` waits for the clusters to be ready: exit 130, no kubeconfig.
+#[test]
+fn demo_up_interrupted_before_ready_writes_no_kubeconfig() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.kubeconfig");
+    let mut child = demo_up(&path, &["--rollout-delay", "1h"]);
+    // The line it prints once the API servers answer and the wait begins.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(
+        line.contains("waiting until every Deployment is available"),
+        "{line}"
+    );
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{rest}");
+    assert!(
+        rest.contains("Interrupted before the clusters were ready; no kubeconfig was written."),
+        "{rest}"
+    );
+    assert!(!path.exists());
+    assert!(String::from_utf8_lossy(&out.stdout).is_empty());
+}
+
 #[test]
 fn demo_up_refuses_to_overwrite_a_foreign_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -189,6 +361,10 @@ fn demo_up_rejects_bad_fault_flags() {
         (
             vec!["--istio-cluster-id", "nope=east"],
             "unknown cluster \"nope\"",
+        ),
+        (
+            vec!["--ready-timeout", "soon"],
+            "invalid value 'soon' for '--ready-timeout <DURATION>'",
         ),
         (
             vec!["--istio-mode", "multi-primary"],

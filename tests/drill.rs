@@ -185,32 +185,13 @@ impl Demo {
             .collect()
     }
 
-    /// Wait until every bookinfo deployment has rolled out.
+    /// Wait until the clusters have settled: every Deployment available (rolled out) and
+    /// every Service's Endpoints listing its pods ([`SimFleet::wait_ready`]).
     async fn wait_settled(&self) {
-        let t = Instant::now();
-        loop {
-            let all = self.snapshot().await;
-            let pending: Vec<&String> = all
-                .iter()
-                .filter(|(_, d)| {
-                    let s = d.status.clone().unwrap_or_default();
-                    let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-                    !(s.observed_generation.unwrap_or(0) >= d.metadata.generation.unwrap_or(0)
-                        && s.updated_replicas.unwrap_or(0) == want
-                        && s.replicas.unwrap_or(0) == want
-                        && s.available_replicas.unwrap_or(0) == want)
-                })
-                .map(|(k, _)| k)
-                .collect();
-            if !all.is_empty() && pending.is_empty() {
-                return;
-            }
-            assert!(
-                t.elapsed() < Duration::from_secs(60),
-                "not rolled out after 60 s: {pending:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        self.fleet
+            .wait_ready(Duration::from_secs(60))
+            .await
+            .expect("the demo clusters settle");
     }
 
     /// The guide's configuration: `kubectl smh apply -f examples/guide/`.
@@ -1005,6 +986,23 @@ async fn ctrl_c_on_a_terminal_loses_no_progress_line() {
     demo.configure_guide().await;
     let before = demo.snapshot().await;
     let (kubeconfig, config) = (demo.kubeconfig.clone(), demo.config.clone());
+    let mgmt = demo.fleet.cluster("mgmt-cluster").unwrap().store();
+    // Both broken deployments have their saved command back (none: bookinfo's image
+    // default).
+    let restored = |store: &kubectl_smh::sim::store::Store| {
+        ["reviews-v1", "reviews-v2"].iter().all(|d| {
+            store
+                .get(
+                    &kubectl_smh::sim::store::Gvr::new("apps", "v1", "deployments"),
+                    "bookinfo",
+                    d,
+                )
+                .is_some_and(|d| {
+                    d.pointer("/spec/template/spec/containers/0/command")
+                        .is_none()
+                })
+        })
+    };
     let (seen, status) = tokio::task::spawn_blocking(move || {
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("kubectl-smh"));
         cmd.args(drill_args(&[]))
@@ -1026,8 +1024,17 @@ async fn ctrl_c_on_a_terminal_loses_no_progress_line() {
         let mut seen = String::from_utf8_lossy(head.before()).into_owned();
         seen.push_str(&String::from_utf8_lossy(&head[0]));
         p.send(ControlCode::EndOfText).expect("Ctrl-C");
-        // Read nothing meanwhile: the drill's output waits in the terminal.
-        std::thread::sleep(Duration::from_millis(700));
+        // Read nothing meanwhile: the drill's output waits in the terminal. The second
+        // Ctrl-C goes once the restore patches are in the cluster (read from the store),
+        // while the restore still runs: its rollout takes at least the 1 s rollout delay.
+        let t = Instant::now();
+        while !restored(&mgmt) {
+            assert!(
+                t.elapsed() < Duration::from_secs(30),
+                "the restore was not applied within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
         p.send(ControlCode::EndOfText).expect("Ctrl-C");
         let rest = p.expect(Eof).expect("the end");
         seen.push_str(&String::from_utf8_lossy(rest.as_bytes()));
@@ -1044,7 +1051,6 @@ async fn ctrl_c_on_a_terminal_loses_no_progress_line() {
         "] restored mgmt-cluster:bookinfo/reviews-v1: command and args as saved",
         "] restored mgmt-cluster:bookinfo/reviews-v2: command and args as saved",
         "] wait for restore rollout: restore applied",
-        "] SIGINT received: waiting for the restore rollout first",
         "] report: restore rollout complete; stopping for SIGINT",
     ] {
         let n = seen.matches(line).count();
@@ -1055,6 +1061,14 @@ async fn ctrl_c_on_a_terminal_loses_no_progress_line() {
         };
         assert_eq!(n, want, "{line:?} seen {n} times:\n{seen}");
     }
+    // The second Ctrl-C, noted once, by the phase the drill was in when it arrived: still
+    // applying the restore (the patches were written but their answers not yet handled) or
+    // waiting for its rollout. Either way the restore went on.
+    let second = seen.matches("] SIGINT received: restoring first").count()
+        + seen
+            .matches("] SIGINT received: waiting for the restore rollout first")
+            .count();
+    assert_eq!(second, 1, "the second Ctrl-C noted {second} times:\n{seen}");
     assert!(!seen.contains("^C"), "Ctrl-C echoed:\n{seen}");
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);

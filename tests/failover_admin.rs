@@ -50,8 +50,6 @@ fn annotated_guide(dir: &std::path::Path, second: bool) -> String {
 async fn list_and_delete() {
     let fleet = demo_fleet(MultiClusterMode::Global).await;
     let dir = tempfile::tempdir().unwrap();
-    let ctx = contexts(&fleet, dir.path(), Duration::from_secs(5));
-    wait_for_bookinfo(&ctx).await;
     let kc = kubeconfig(&fleet, dir.path());
     let mgmt = fleet.cluster("mgmt-cluster").unwrap().client().unwrap();
     let remote = fleet.cluster("remote-cluster").unwrap().client().unwrap();
@@ -170,8 +168,6 @@ async fn list_and_delete() {
 async fn delete_with_policies_keeps_shared_ones() {
     let fleet = demo_fleet(MultiClusterMode::Global).await;
     let dir = tempfile::tempdir().unwrap();
-    let ctx = contexts(&fleet, dir.path(), Duration::from_secs(5));
-    wait_for_bookinfo(&ctx).await;
     let kc = kubeconfig(&fleet, dir.path());
     let mgmt = fleet.cluster("mgmt-cluster").unwrap().client().unwrap();
     let remote = fleet.cluster("remote-cluster").unwrap().client().unwrap();
@@ -309,8 +305,6 @@ async fn delete_asks_on_a_terminal() {
 
     let fleet = demo_fleet(MultiClusterMode::Global).await;
     let dir = tempfile::tempdir().unwrap();
-    let ctx = contexts(&fleet, dir.path(), Duration::from_secs(5));
-    wait_for_bookinfo(&ctx).await;
     let kc = kubeconfig(&fleet, dir.path());
     let mgmt = fleet.cluster("mgmt-cluster").unwrap().client().unwrap();
     let r = smh(

@@ -198,8 +198,6 @@ struct Demo {
 async fn demo() -> Demo {
     let fleet = demo_fleet(MultiClusterMode::Global).await;
     let dir = tempfile::tempdir().unwrap();
-    let contexts = contexts(&fleet, dir.path(), Duration::from_secs(10));
-    wait_for_bookinfo(&contexts).await;
     let kubeconfig = kubeconfig(&fleet, dir.path());
     Demo {
         fleet,
@@ -661,16 +659,10 @@ async fn create_with_flags_applies_and_productpage_answers_from_the_primary() {
 
     // productpage answers, from the primary (reviews v1/v2 in mgmt-cluster), through the
     // FailoverService's aggregate cluster.
-    let pod = tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            if let Ok(pod) = pick_pod(&mgmt, "bookinfo", "productpage-v1").await {
-                return pod;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .expect("a ready productpage pod");
+    // The demo fleet is ready, so productpage-v1 has a ready pod.
+    let pod = pick_pod(&mgmt, "bookinfo", "productpage-v1")
+        .await
+        .expect("a ready productpage pod");
     let prober = Prober::new(mgmt.clone(), "bookinfo", &pod, 9080, Duration::from_secs(5));
     let classifier = Classifier::bookinfo();
     let mut classes = Vec::new();

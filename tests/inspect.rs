@@ -9,7 +9,7 @@ mod common;
 
 use std::path::PathBuf;
 use std::process::Output;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use apply_support::*;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -32,8 +32,6 @@ struct Env {
 async fn env(mode: MultiClusterMode) -> Env {
     let fleet = demo_fleet(mode).await;
     let dir = tempfile::tempdir().unwrap();
-    let ctx = contexts(&fleet, dir.path(), Duration::from_secs(2));
-    wait_for_bookinfo(&ctx).await;
     let kubeconfig = kubeconfig(&fleet, dir.path());
     let env = Env {
         fleet,
@@ -382,29 +380,6 @@ async fn invalid_failover_service_fails_check_with_meshctl_line() {
     env.fleet.shutdown().await;
 }
 
-/// Waits until the deployment's rollout is complete (observed and updated).
-async fn wait_rollout(client: &kube::Client, name: &str) {
-    let api: Api<Deployment> = Api::namespaced(client.clone(), "bookinfo");
-    let start = Instant::now();
-    loop {
-        let d = api.get(name).await.unwrap();
-        let s = d.status.clone().unwrap_or_default();
-        let want = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-        if s.observed_generation == d.metadata.generation
-            && s.updated_replicas == Some(want)
-            && s.ready_replicas == Some(want)
-            && s.replicas == Some(want)
-        {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "rollout of {name} never finished"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failover_test_fails_when_the_primary_is_broken_or_unprotected() {
     let env = env(MultiClusterMode::Global).await;
@@ -476,9 +451,8 @@ async fn failover_test_fails_when_the_primary_is_broken_or_unprotected() {
             .await
             .unwrap();
     }
-    for d in ["reviews-v1", "reviews-v2"] {
-        wait_rollout(&mgmt, d).await;
-    }
+    // The break rolled out: new pods ready, old ones gone from the Endpoints.
+    env.fleet.wait_ready(READY_TIMEOUT).await.unwrap();
     let out = env.smh(&["failover", "test", "reviews-failover"]).await;
     assert_eq!(out.status.code(), Some(1), "{}", describe_output(&out));
     let text = stdout(&out);
@@ -598,21 +572,11 @@ async fn an_accepted_failover_service_whose_secondary_went_away_fails_check() {
         )
         .await
         .unwrap();
-    let start = Instant::now();
-    let text = loop {
-        let out = env.smh(&["check"]).await;
-        let text = stdout(&out);
-        if text.contains("not found in SMH discovery resources") {
-            assert_eq!(out.status.code(), Some(1), "{}", describe_output(&out));
-            break text;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "{}",
-            describe_output(&out)
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    // The scale-down rolled out: no reviews-v3 pod left, the Endpoints empty.
+    env.fleet.wait_ready(READY_TIMEOUT).await.unwrap();
+    let out = env.smh(&["check"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", describe_output(&out));
+    let text = stdout(&out);
     assert!(text.contains("[FAIL] the accepted configuration is still valid against the clusters as they are now\n  - "), "{text}");
     assert!(
         text.contains(

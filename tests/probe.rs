@@ -16,20 +16,19 @@ async fn demo() -> SimFleet {
     }
     opts.hooks
         .push(bookinfo_world(MultiClusterMode::Global, "1.24.2"));
-    SimFleet::start(opts).await.expect("demo clusters start")
+    let fleet = SimFleet::start(opts).await.expect("demo clusters start");
+    fleet
+        .wait_ready(Duration::from_secs(60))
+        .await
+        .expect("demo clusters ready");
+    fleet
 }
 
+/// The ready pod of a deployment (the fleet is ready, so there is one).
 async fn ready_pod(client: &kube::Client, deployment: &str) -> String {
-    tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            if let Ok(pod) = pick_pod(client, "bookinfo", deployment).await {
-                return pod;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .expect("a ready pod in time")
+    pick_pod(client, "bookinfo", deployment)
+        .await
+        .expect("a ready pod")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -45,14 +44,6 @@ async fn probes_productpage_and_classifies_the_primary() {
         Duration::from_secs(5),
     ));
     let classifier = Classifier::bookinfo();
-    // The app may still be starting right after the pod turns Ready (no readiness probe).
-    tokio::time::timeout(Duration::from_secs(10), async {
-        while prober.get("/productpage").await.0.status() != Some(200) {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .expect("productpage answers");
 
     // Sequential probes reuse connections; concurrent ones open more.
     let mut classes = Vec::new();

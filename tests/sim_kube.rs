@@ -640,14 +640,19 @@ async fn watches_and_await_condition() {
         .await
         .unwrap();
 
-    // kube-runtime's watcher (list then watch), filtered by label.
-    let stream = watcher(cms.clone(), watcher::Config::default().labels("watch=yes"))
+    // kube-runtime's watcher (list then watch), filtered by label. The writes start once
+    // the initial list has arrived (its one object), so they come through the watch.
+    let mut stream = watcher(cms.clone(), watcher::Config::default().labels("watch=yes"))
         .applied_objects()
+        .map_ok(|cm| (cm.metadata.name.unwrap(), cm.data.unwrap()["v"].clone()))
         .boxed();
+    let first = tokio::time::timeout(Duration::from_secs(5), stream.try_next())
+        .await
+        .expect("the initial list in time")
+        .unwrap();
     let writer = {
         let cms = cms.clone();
         tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(200)).await;
             cms.create(&PostParams::default(), &mk("during", "1"))
                 .await
                 .unwrap();
@@ -660,17 +665,13 @@ async fn watches_and_await_condition() {
             .unwrap();
         })
     };
-    let seen: Vec<(String, String)> = tokio::time::timeout(
-        Duration::from_secs(5),
-        stream
-            .map_ok(|cm| (cm.metadata.name.unwrap(), cm.data.unwrap()["v"].clone()))
-            .take(3)
-            .try_collect(),
-    )
-    .await
-    .expect("three events in time")
-    .unwrap();
+    let rest: Vec<(String, String)> =
+        tokio::time::timeout(Duration::from_secs(5), stream.take(2).try_collect())
+            .await
+            .expect("two more events in time")
+            .unwrap();
     writer.await.unwrap();
+    let seen: Vec<(String, String)> = first.into_iter().chain(rest).collect();
     assert_eq!(
         seen,
         vec![
@@ -957,48 +958,27 @@ async fn port_forward_to_bookinfo_productpage() {
     opts.hooks
         .push(bookinfo_world(MultiClusterMode::Global, "1.24.2"));
     let fleet = SimFleet::start(opts).await.unwrap();
+    // Ready: productpage-v1 available, so its pod is Ready, and a pod with a sidecar turns
+    // Ready only once its applications listen (the sidecar's readiness probe on 15021).
+    fleet.wait_ready(Duration::from_secs(60)).await.unwrap();
     let client = fleet.cluster("mgmt-cluster").unwrap().client().unwrap();
     let pods: Api<Pod> = Api::namespaced(client, "bookinfo");
-    let pod = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let list = pods
-                .list(&ListParams::default().labels("app=productpage"))
-                .await
-                .unwrap();
-            if let Some(p) = list.items.into_iter().find(|p| {
-                p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
-                    && p.status.as_ref().and_then(|s| s.pod_ip.as_ref()).is_some()
-            }) {
-                return p;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .expect("productpage runs");
-    let name = pod.metadata.name.unwrap();
-    // A Running pod's app may still be starting (bookinfo has no readiness probe, as on a
-    // real cluster): until it listens, the port-forward stream closes without an answer.
-    // Retry until the page comes, within a deadline.
-    let page = tokio::time::timeout(Duration::from_secs(10), async {
-        loop {
-            let mut pf = pods.portforward(&name, &[9080]).await.unwrap();
-            let mut s = pf.take_stream(9080).unwrap();
-            s.write_all(
-                b"GET /productpage HTTP/1.1\r\nHost: productpage\r\nConnection: close\r\n\r\n",
-            )
-            .await
-            .unwrap();
-            let mut page = Vec::new();
-            s.read_to_end(&mut page).await.unwrap();
-            if !page.is_empty() {
-                return page;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    })
-    .await
-    .expect("page in time");
+    let list = pods
+        .list(&ListParams::default().labels("app=productpage"))
+        .await
+        .unwrap();
+    assert_eq!(list.items.len(), 1);
+    let name = list.items[0].metadata.name.clone().unwrap();
+    let mut pf = pods.portforward(&name, &[9080]).await.unwrap();
+    let mut s = pf.take_stream(9080).unwrap();
+    s.write_all(b"GET /productpage HTTP/1.1\r\nHost: productpage\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut page = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut page))
+        .await
+        .expect("page in time")
+        .unwrap();
     let page = String::from_utf8_lossy(&page);
     assert!(
         page.starts_with("HTTP/1.1 200"),

@@ -57,45 +57,15 @@ fn start(mode: MultiClusterMode) -> (Cluster, Cluster) {
     (mgmt, remote)
 }
 
-fn rolled_out(d: &Value) -> bool {
-    let i = |p: &str| d.pointer(p).and_then(Value::as_i64).unwrap_or(0);
-    let completed = d
-        .pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .is_some_and(|cs| {
-            cs.iter().any(|c| {
-                c["type"] == "Progressing"
-                    && c["reason"] == "NewReplicaSetAvailable"
-                    && c["status"] == "True"
-            })
-        });
-    completed
-        && i("/status/observedGeneration") >= i("/metadata/generation")
-        && i("/status/updatedReplicas") == i("/spec/replicas")
-        && i("/status/replicas") == i("/status/updatedReplicas")
-        && i("/status/availableReplicas") == i("/status/updatedReplicas")
-}
-
-async fn wait_until<F: FnMut() -> bool>(what: &str, timeout: Duration, mut f: F) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn wait_rolled_out(c: &Cluster, ns: &str) {
-    let store = c.store.clone();
-    let ns = ns.to_string();
-    wait_until(
-        "deployments to roll out",
+/// Waits until the cluster is ready: every Deployment available, every Service's Endpoints
+/// listing its pods (the simulator's one readiness check, `kubectl_smh::sim::ready`).
+async fn wait_ready(c: &Cluster) {
+    kubectl_smh::sim::ready::wait(
+        &[("cluster".to_string(), c.store.clone())],
         Duration::from_secs(20),
-        move || {
-            let (ds, _) = store.list(&deployments(), Some(&ns));
-            !ds.is_empty() && ds.iter().all(rolled_out)
-        },
     )
-    .await;
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
 }
 
 /// What the productpage shows for the reviews.
@@ -224,7 +194,7 @@ async fn drill(mgmt: &Cluster) -> Vec<Stars> {
     for d in ["reviews-v1", "reviews-v2"] {
         set_command(mgmt, d, Some(json!(["sleep", "20h"])));
     }
-    wait_rolled_out(mgmt, "bookinfo").await;
+    wait_ready(mgmt).await;
     // The sleeping pods run and are Ready, but nothing listens.
     let (ps, _) = mgmt.store.list(&pods(), Some("bookinfo"));
     for p in ps
@@ -266,7 +236,7 @@ async fn drill(mgmt: &Cluster) -> Vec<Stars> {
     for d in ["reviews-v1", "reviews-v2"] {
         set_command(mgmt, d, None);
     }
-    wait_rolled_out(mgmt, "bookinfo").await;
+    wait_ready(mgmt).await;
     let start = Instant::now();
     loop {
         let (s, _) = productpage(mgmt).await;
@@ -293,9 +263,8 @@ async fn drill(mgmt: &Cluster) -> Vec<Stars> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn global_mode_bookinfo_and_the_failover_drill() {
     let (mgmt, remote) = start(MultiClusterMode::Global);
-    wait_rolled_out(&mgmt, "bookinfo").await;
-    wait_rolled_out(&remote, "bookinfo").await;
-    wait_rolled_out(&mgmt, "istio-system").await;
+    wait_ready(&mgmt).await;
+    wait_ready(&remote).await;
 
     // Injected pods, as discovery sees them.
     let (ps, _) = mgmt.store.list(&pods(), Some("bookinfo"));
@@ -374,8 +343,8 @@ async fn global_mode_bookinfo_and_the_failover_drill() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multi_primary_mode_merges_endpoints_and_fails_over_by_subset() {
     let (mgmt, remote) = start(MultiClusterMode::MultiPrimary);
-    wait_rolled_out(&mgmt, "bookinfo").await;
-    wait_rolled_out(&remote, "bookinfo").await;
+    wait_ready(&mgmt).await;
+    wait_ready(&remote).await;
 
     // One reviews service with endpoints from both clusters: v3 from the remote cluster
     // answers too.
@@ -431,7 +400,7 @@ async fn multi_primary_mode_merges_endpoints_and_fails_over_by_subset() {
     for d in ["reviews-v1", "reviews-v2"] {
         set_command(&mgmt, d, Some(json!(["sleep", "20h"])));
     }
-    wait_rolled_out(&mgmt, "bookinfo").await;
+    wait_ready(&mgmt).await;
     let start = Instant::now();
     loop {
         if productpage(&mgmt).await.0 == Stars::Error {
@@ -488,8 +457,8 @@ fn delete_generated(c: &Cluster, t: &kubectl_smh::translate::Translation, cluste
 async fn multi_primary_subsets_must_select_istio_cluster_ids() {
     use kubectl_smh::model::topology::Topology;
     let (mgmt, remote) = start(MultiClusterMode::MultiPrimary);
-    wait_rolled_out(&mgmt, "bookinfo").await;
-    wait_rolled_out(&remote, "bookinfo").await;
+    wait_ready(&mgmt).await;
+    wait_ready(&remote).await;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let loaded = kubectl_smh::model::parse::load_paths(&[root.join("examples/guide")]);
     assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
@@ -567,7 +536,7 @@ async fn stopping_the_world_closes_every_listener() {
         net: net.clone(),
         _handle: handle,
     };
-    wait_rolled_out(&c, "bookinfo").await;
+    wait_ready(&c).await;
     let (ps, _) = store.list(&pods(), Some("bookinfo"));
     let addrs: Vec<_> = ps
         .iter()
@@ -582,11 +551,15 @@ async fn stopping_the_world_closes_every_listener() {
                 .is_none()
         );
     }
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The servers' tasks are aborted; their listeners close as the runtime drops them.
     for a in addrs {
-        assert!(
-            tokio::net::TcpStream::connect(a).await.is_err(),
-            "{a} still accepts connections"
-        );
+        let t = Instant::now();
+        while tokio::net::TcpStream::connect(a).await.is_ok() {
+            assert!(
+                t.elapsed() < Duration::from_secs(5),
+                "{a} still accepts connections"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 }

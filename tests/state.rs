@@ -42,7 +42,6 @@ async fn the_live_state_of_the_demo_clusters() {
     let fleet = demo_fleet(MultiClusterMode::Global).await;
     let dir = tempfile::tempdir().unwrap();
     let ctx = contexts(&fleet, dir.path(), Duration::from_secs(1));
-    wait_for_bookinfo(&ctx).await;
     let mgmt = fleet.cluster("mgmt-cluster").unwrap().client().unwrap();
 
     // Nothing stored yet: only the management cluster is involved.

@@ -47,6 +47,17 @@ pub fn bookinfo_fleet(extra: &[&str]) -> FleetOptions {
     opts
 }
 
+/// Start `opts` and wait until the clusters are ready (every Deployment available, every
+/// Service's Endpoints listing its pods: [`SimFleet::wait_ready`]).
+pub async fn start_ready(opts: FleetOptions) -> SimFleet {
+    let fleet = SimFleet::start(opts).await.expect("fleet");
+    fleet
+        .wait_ready(Duration::from_secs(60))
+        .await
+        .expect("the simulated clusters become ready");
+    fleet
+}
+
 /// Contexts for every cluster of `fleet`, from a kubeconfig written in `dir` (no
 /// registry, 10 s timeout).
 pub fn contexts_for(fleet: &SimFleet, dir: &Path) -> Contexts {

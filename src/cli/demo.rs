@@ -1,8 +1,11 @@
 //! `kubectl smh demo up|guide`: simulated clusters on this machine.
 //!
 //! `demo up` starts `mgmt-cluster` and `remote-cluster` (each a Kubernetes API server on
-//! 127.0.0.1 on a free port), writes a kubeconfig for them once both answer, prints what to run
-//! next and serves until Ctrl-C or SIGTERM. The kubeconfig goes to `./smh-demo.kubeconfig`
+//! 127.0.0.1 on a free port), waits until every Deployment in both is available (and every
+//! Service's Endpoints list its pods), then writes a kubeconfig for them, prints what to run
+//! next and serves until Ctrl-C or SIGTERM. If the clusters are not ready within
+//! `--ready-timeout`, it stops them, writes nothing and exits 3 naming what was pending; Ctrl-C
+//! while it waits exits 130, writing nothing. The kubeconfig goes to `./smh-demo.kubeconfig`
 //! unless `--kubeconfig-out` says otherwise; it is written to a temporary file and renamed, so
 //! a script can wait for it to appear. On exit it is removed (it points at servers that are
 //! gone), unless something else replaced it meanwhile. An existing file at that path is only
@@ -29,7 +32,8 @@ pub enum Command {
     /// RBAC; the kubeconfig's user is a cluster admin, and so is a request without
     /// credentials, as kubectl sends over plain HTTP) with Istio's networking CRDs;
     /// mgmt-cluster also has the SMH v1alpha2 CRDs and the service-mesh-hub namespace.
-    /// kubectl and kubectl smh work against them through the kubeconfig this command writes.
+    /// kubectl and kubectl smh work against them through the kubeconfig this command writes
+    /// once every Deployment in both clusters is available.
     Up(UpArgs),
     /// Walk Service Mesh Hub's failover guide on in-process simulated clusters: apply its
     /// three manifests, show the statuses, reload productpage, run the failover drill.
@@ -43,9 +47,15 @@ pub enum Command {
 #[derive(Debug, clap::Args)]
 pub struct UpArgs {
     /// Where to write the kubeconfig (contexts mgmt-cluster and remote-cluster, current:
-    /// mgmt-cluster). It appears once both clusters answer and is removed on exit.
+    /// mgmt-cluster). It appears once every Deployment in both clusters is available, and is
+    /// removed on exit.
     #[arg(long, value_name = "PATH", default_value = "smh-demo.kubeconfig")]
     pub kubeconfig_out: PathBuf,
+
+    /// How long to wait for every Deployment to become available before giving up (exit 3,
+    /// no kubeconfig written). Default: 60s plus --rollout-delay.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration_arg)]
+    pub ready_timeout: Option<Duration>,
 
     /// How long a new pod takes to become ready in the simulated clusters (e.g. 500ms, 2s).
     #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = parse_duration_arg)]
@@ -281,6 +291,9 @@ fn up(args: UpArgs) -> CmdResult {
     }
     opts.hooks
         .push(bookinfo_world(args.mode.into(), &args.istio_version));
+    let ready_timeout = args
+        .ready_timeout
+        .unwrap_or(DEFAULT_READY_TIMEOUT + args.rollout_delay);
     let path = args.kubeconfig_out.clone();
     if path.exists() {
         if !is_ours(&path) {
@@ -307,10 +320,13 @@ fn up(args: UpArgs) -> CmdResult {
         .build()
         .context("starting the async runtime")
         .map_err(CmdError::failed)?;
-    rt.block_on(serve(opts, path))
+    rt.block_on(serve(opts, path, ready_timeout))
 }
 
-async fn serve(opts: FleetOptions, path: PathBuf) -> CmdResult {
+/// `--ready-timeout` without the flag: this plus `--rollout-delay`.
+const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+async fn serve(opts: FleetOptions, path: PathBuf, ready_timeout: Duration) -> CmdResult {
     let started = Instant::now();
     // Listen for Ctrl-C and SIGTERM before anything starts, so neither kills us half-way.
     let mut stop = StopSignals::new()
@@ -321,25 +337,43 @@ async fn serve(opts: FleetOptions, path: PathBuf) -> CmdResult {
         .await
         .context("starting the simulated clusters")
         .map_err(CmdError::cluster)?;
+    let answered_in = started.elapsed();
+    eprintln!(
+        "The API servers answer ({} ms); waiting until every Deployment is available...",
+        answered_in.as_millis()
+    );
+    // The kubeconfig is what tells a user (or a script) the demo can be used: it is written
+    // only once bookinfo, istiod and the gateways are available in both clusters.
+    let ready = tokio::select! {
+        r = fleet.wait_ready(ready_timeout) => r,
+        _ = stop.wait() => {
+            fleet.shutdown().await;
+            eprintln!("Interrupted before the clusters were ready; no kubeconfig was written.");
+            return Ok(Exit::Interrupted);
+        }
+    };
+    if let Err(e) = ready {
+        fleet.shutdown().await;
+        return Err(CmdError::cluster(anyhow!(
+            "{e}; stopped the clusters and wrote no kubeconfig. Raise --ready-timeout (now {}) \
+             if this machine is busy, or lower --rollout-delay",
+            crate::drill::human(ready_timeout)
+        )));
+    }
+    let ready_in = started.elapsed();
     fleet
         .write_kubeconfig(&path)
         .map_err(|e| CmdError::invalid(anyhow!(e)))?;
     let written = std::fs::read_to_string(&path).unwrap_or_default();
     let shown = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-    let up_in = started.elapsed();
-    let mut stopped = false;
-    let productpage = match fleet.clusters().first() {
-        Some(c) => tokio::select! {
-            url = productpage_url(c) => url,
-            _ = stop.wait() => {
-                stopped = true;
-                None
-            }
-        },
-        None => None,
-    };
+    let productpage = fleet.clusters().first().and_then(productpage_url);
 
-    println!("Simulated clusters are up (in {} ms):", up_in.as_millis());
+    println!(
+        "Simulated clusters are up: API servers answering after {} ms, every Deployment \
+         available after {} ms:",
+        answered_in.as_millis(),
+        ready_in.as_millis()
+    );
     for (c, o) in fleet.clusters().iter().zip(&cluster_opts) {
         let crds = if o.smh_crds {
             "Istio and SMH CRDs"
@@ -401,9 +435,7 @@ async fn serve(opts: FleetOptions, path: PathBuf) -> CmdResult {
     println!();
     println!("Serving until Ctrl-C or SIGTERM; the kubeconfig is removed on exit.");
 
-    if !stopped {
-        stop.wait().await;
-    }
+    stop.wait().await;
     fleet.shutdown().await;
     if std::fs::read_to_string(&path).is_ok_and(|now| now == written) {
         let _ = std::fs::remove_file(&path);
@@ -412,38 +444,28 @@ async fn serve(opts: FleetOptions, path: PathBuf) -> CmdResult {
     Ok(Exit::Ok)
 }
 
-/// The loopback address of a running productpage pod's port 9080, waiting up to 5 s for it.
-async fn productpage_url(c: &crate::sim::cluster::SimCluster) -> Option<String> {
-    let pods = Gvr::new("", "v1", "pods");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let (items, _) = c.store().list(&pods, Some("bookinfo"));
-        let mut any = false;
-        for p in &items {
-            if p.pointer("/metadata/labels/app").and_then(|v| v.as_str()) != Some("productpage") {
-                continue;
-            }
-            any = true;
-            let running = p.pointer("/status/phase").and_then(|v| v.as_str()) == Some("Running");
-            if let (true, Some(ip)) = (running, p.pointer("/status/podIP").and_then(|v| v.as_str()))
-                && let Some(addr) = c.net().resolve(ip, 9080)
-            {
-                return Some(format!("http://{addr}/productpage"));
-            }
-        }
-        let deployed = !c
-            .store()
-            .list(&Gvr::new("apps", "v1", "deployments"), Some("bookinfo"))
-            .0
-            .iter()
-            .all(|d| {
-                d.pointer("/metadata/name").and_then(|v| v.as_str()) != Some("productpage-v1")
+/// The loopback address of a ready productpage pod's port 9080 (the clusters are ready, so
+/// productpage-v1 is available), if the cluster runs one.
+fn productpage_url(c: &crate::sim::cluster::SimCluster) -> Option<String> {
+    let (items, _) = c
+        .store()
+        .list(&Gvr::new("", "v1", "pods"), Some("bookinfo"));
+    items.iter().find_map(|p| {
+        let ready = p
+            .pointer("/status/conditions")
+            .and_then(|v| v.as_array())
+            .is_some_and(|cs| {
+                cs.iter().any(|c| {
+                    c.get("type").and_then(|v| v.as_str()) == Some("Ready")
+                        && c.get("status").and_then(|v| v.as_str()) == Some("True")
+                })
             });
-        if (!any && !deployed) || Instant::now() >= deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        let productpage =
+            p.pointer("/metadata/labels/app").and_then(|v| v.as_str()) == Some("productpage");
+        let ip = p.pointer("/status/podIP").and_then(|v| v.as_str())?;
+        let addr = c.net().resolve(ip, 9080).filter(|_| ready && productpage)?;
+        Some(format!("http://{addr}/productpage"))
+    })
 }
 
 /// Ctrl-C and SIGTERM, registered when created.
@@ -492,6 +514,7 @@ mod tests {
     fn args(latency: &[&str], errors: &[&str], unreachable: &[&str]) -> UpArgs {
         UpArgs {
             kubeconfig_out: PathBuf::from("x"),
+            ready_timeout: None,
             rollout_delay: Duration::from_millis(1),
             latency: latency.iter().map(|s| s.to_string()).collect(),
             error_rate: errors.iter().map(|s| s.to_string()).collect(),

@@ -23,7 +23,6 @@ use super::{CmdError, CmdResult, Exit, GlobalArgs, parse_duration_arg};
 use crate::cluster::probe::{Prober, pick_pod};
 use crate::cluster::{ContextOptions, Contexts};
 use crate::drill::classify::Classifier;
-use crate::drill::live::{RolloutState, rollout_state};
 use crate::model::types::{FailoverService, TrafficPolicy};
 use crate::sim::fleet::{FleetOptions, MGMT_CLUSTER, REMOTE_CLUSTER, SimFleet, bookinfo_world};
 
@@ -151,7 +150,10 @@ fn walk(
         request_timeout: gg.request_timeout,
     })?;
 
-    rt.block_on(wait_for_bookinfo(fleet))?;
+    // Every Deployment available and every Service's Endpoints current, as `demo up`
+    // waits before it writes its kubeconfig.
+    rt.block_on(fleet.wait_ready(Duration::from_secs(60) + args.rollout_delay))
+        .map_err(|e| CmdError::cluster(anyhow!("{e}")))?;
     for c in fleet.clusters() {
         let names = rt.block_on(deployment_names(fleet, c.name()));
         println!(
@@ -360,37 +362,6 @@ async fn deployment_names(fleet: &SimFleet, cluster: &str) -> Vec<String> {
         .unwrap_or_default();
     names.sort();
     names
-}
-
-/// Wait (up to a minute) until bookinfo has rolled out in every cluster.
-async fn wait_for_bookinfo(fleet: &SimFleet) -> Result<(), CmdError> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    for c in fleet.clusters() {
-        let client = c.client().map_err(|e| CmdError::failed(anyhow!("{e}")))?;
-        let api: Api<k8s_openapi::api::apps::v1::Deployment> = Api::namespaced(client, "bookinfo");
-        loop {
-            let list = api
-                .list(&ListParams::default())
-                .await
-                .map_err(|e| CmdError::cluster(anyhow!("listing bookinfo in {}: {e}", c.name())))?;
-            if !list.items.is_empty()
-                && list
-                    .items
-                    .iter()
-                    .all(|d| rollout_state(d, None).0 == RolloutState::Complete)
-            {
-                break;
-            }
-            if Instant::now() > deadline {
-                return Err(CmdError::cluster(anyhow!(
-                    "bookinfo did not roll out in {} within a minute",
-                    c.name()
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-    Ok(())
 }
 
 /// `kubectl get KIND/NAME -o yaml`, the status part.

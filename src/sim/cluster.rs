@@ -96,6 +96,9 @@ pub enum SimError {
     Names(Vec<String>),
     #[error("cluster {cluster}: start hook failed: {message}")]
     Hook { cluster: String, message: String },
+    /// Deployments not available, or Endpoints behind their pods, at a deadline.
+    #[error("the simulated clusters are {0}")]
+    Unready(Box<super::ready::NotReady>),
 }
 
 /// How to start a cluster.

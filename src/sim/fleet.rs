@@ -4,8 +4,10 @@
 //! Start order: every cluster's API server starts (no faults yet); each [`StartHook`] runs
 //! once per cluster, with the handles of all clusters (so cross-cluster behaviour, like a
 //! sidecar resolving a remote cluster's services, can be wired); each server is checked with
-//! `GET /readyz`; then the configured faults are switched on. Only after that does
-//! [`SimFleet::write_kubeconfig`] have anything to write, so a script can wait for the file.
+//! `GET /readyz`; then the configured faults are switched on. The API servers answer then,
+//! but bookinfo is still rolling out: [`SimFleet::wait_ready`] waits until every Deployment
+//! is available and every Service's Endpoints list its pods, which is when `demo up` writes
+//! the kubeconfig ([`SimFleet::write_kubeconfig`]) and when tests start using the clusters.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -189,6 +191,25 @@ pub async fn probe_ready(addr: std::net::SocketAddr) -> bool {
         .unwrap_or(false)
 }
 
+/// How long [`SimFleet::start`] waits for each API server's `/readyz`. The servers are in
+/// this process and answer at once on an idle machine; on a loaded one a single answer can
+/// take seconds (seen: more than 2 s with the load ten times the cores).
+const READYZ_DEADLINE: Duration = Duration::from_secs(30);
+
+/// [`probe_ready`] again (every 20 ms) until it answers 200 or `deadline` has passed.
+async fn answers_readyz(addr: std::net::SocketAddr, deadline: Duration) -> bool {
+    let start = std::time::Instant::now();
+    loop {
+        if probe_ready(addr).await {
+            return true;
+        }
+        if start.elapsed() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 impl SimFleet {
     /// Start the clusters, run the hooks, check readiness, switch on faults.
     pub async fn start(opts: FleetOptions) -> Result<SimFleet, SimError> {
@@ -218,7 +239,7 @@ impl SimFleet {
             }
         }
         for c in &clusters {
-            if !probe_ready(c.addr()).await {
+            if !answers_readyz(c.addr(), READYZ_DEADLINE).await {
                 return Err(SimError::NotReady {
                     cluster: c.name().to_string(),
                     url: c.url(),
@@ -229,6 +250,32 @@ impl SimFleet {
             c.faults().set(o.faults.clone());
         }
         Ok(SimFleet { clusters })
+    }
+
+    /// Waits until every cluster is ready to use: every Deployment available and every
+    /// Service's Endpoints listing its pods (see [`super::ready`]). Returns how long that
+    /// took, or [`SimError::Unready`] naming the first object (cluster, kind, namespace,
+    /// name) still pending after `timeout`. Call it after a start, or after changing
+    /// Deployments, before using the clusters.
+    pub async fn wait_ready(&self, timeout: Duration) -> Result<Duration, SimError> {
+        super::ready::wait(&self.stores(), timeout)
+            .await
+            .map_err(|e| SimError::Unready(Box::new(e)))
+    }
+
+    /// What keeps the clusters from being ready now (empty when they are).
+    pub fn pending(&self) -> Vec<super::ready::Pending> {
+        self.stores()
+            .iter()
+            .flat_map(|(name, store)| super::ready::pending(name, store))
+            .collect()
+    }
+
+    fn stores(&self) -> Vec<(String, Arc<Store>)> {
+        self.clusters
+            .iter()
+            .map(|c| (c.name().to_string(), c.store()))
+            .collect()
     }
 
     pub fn clusters(&self) -> &[SimCluster] {
@@ -366,5 +413,132 @@ mod tests {
             err.to_string(),
             "cluster mgmt-cluster: start hook failed: no"
         );
+    }
+
+    /// A server whose first `/readyz` goes unanswered past the 2 s of one probe (as a starved
+    /// API server's can) still counts once a later probe gets its 200; one that never answers
+    /// does not.
+    #[tokio::test]
+    async fn readyz_is_probed_again_until_the_deadline() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (_first, _) = listener.accept().await.unwrap(); // held, never answered
+            let (mut second, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = second.read(&mut buf).await;
+            second
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                .await
+                .unwrap();
+            second.shutdown().await.unwrap();
+            // Keep the first connection open until the test ends.
+            std::future::pending::<()>().await;
+        });
+        let start = std::time::Instant::now();
+        assert!(answers_readyz(addr, Duration::from_secs(20)).await);
+        assert!(start.elapsed() >= Duration::from_secs(2));
+        server.abort();
+
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = silent.local_addr().unwrap();
+        assert!(!answers_readyz(addr, Duration::from_millis(100)).await);
+        drop(silent);
+    }
+
+    /// `wait_ready` on the demo with bookinfo: pending right after the start (pods take 1 s
+    /// to become ready), ready once every Deployment is available and the Endpoints list the
+    /// pods; pending again after a scale-up until the new pod is ready and listed.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn wait_ready_waits_for_available_deployments_and_endpoints() {
+        use crate::sim::world::obj;
+        let mut opts = FleetOptions::demo();
+        for c in opts.clusters.iter_mut() {
+            c.rollout_delay = Duration::from_secs(1);
+        }
+        opts.hooks
+            .push(bookinfo_world(MultiClusterMode::Global, "1.24.2"));
+        let fleet = SimFleet::start(opts).await.unwrap();
+        let pending = fleet.pending();
+        for (cluster, name) in [
+            ("mgmt-cluster", "productpage-v1"),
+            ("remote-cluster", "reviews-v3"),
+        ] {
+            assert!(
+                pending.iter().any(|p| p.cluster == cluster
+                    && p.kind == "Deployment"
+                    && p.namespace == "bookinfo"
+                    && p.name == name),
+                "{cluster} {name}: {pending:#?}"
+            );
+        }
+        // Too short a deadline names what is pending.
+        match fleet.wait_ready(Duration::from_millis(100)).await {
+            Err(SimError::Unready(e)) => {
+                assert_eq!(e.first.cluster, "mgmt-cluster");
+                assert_eq!(e.first.kind, "Deployment");
+                assert!(e.pending > 1, "{e}");
+            }
+            other => panic!("expected Unready, got {other:?}"),
+        }
+        let took = fleet.wait_ready(Duration::from_secs(60)).await.unwrap();
+        assert!(took < Duration::from_secs(60));
+        assert_eq!(fleet.pending(), Vec::new());
+        let mgmt = fleet.cluster("mgmt-cluster").unwrap();
+        let store = mgmt.store();
+        let ready_addresses = |svc: &str| -> usize {
+            let ep = store.get(&obj::endpoints(), "bookinfo", svc).unwrap();
+            ep["subsets"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["addresses"].as_array().map_or(0, Vec::len))
+                .sum()
+        };
+        assert_eq!(ready_addresses("reviews"), 2);
+        for d in store.list(&obj::deployments(), None).0 {
+            assert!(deployment_is_available(&d), "{d:#}");
+        }
+
+        // Scale reviews-v1 to 2: pending until the new pod is ready and listed.
+        let mut d = store
+            .get(&obj::deployments(), "bookinfo", "reviews-v1")
+            .unwrap();
+        d["spec"]["replicas"] = serde_json::json!(2);
+        let res = mgmt.api().resource("apps", "v1", "deployments").unwrap();
+        mgmt.api()
+            .update(&res, "bookinfo", "reviews-v1", d, None, &Default::default())
+            .unwrap();
+        assert!(
+            fleet
+                .pending()
+                .iter()
+                .any(|p| p.kind == "Deployment" && p.name == "reviews-v1"),
+            "{:#?}",
+            fleet.pending()
+        );
+        fleet.wait_ready(Duration::from_secs(60)).await.unwrap();
+        assert_eq!(ready_addresses("reviews"), 3);
+        fleet.shutdown().await;
+    }
+
+    /// What the test reads independently of `ready`: the status as kubectl shows it.
+    fn deployment_is_available(d: &serde_json::Value) -> bool {
+        let want = d["spec"]["replicas"].as_i64().unwrap_or(1);
+        let s = &d["status"];
+        s["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["type"] == "Available" && c["status"] == "True")
+            && s["observedGeneration"] == d["metadata"]["generation"]
+            && [
+                "replicas",
+                "updatedReplicas",
+                "readyReplicas",
+                "availableReplicas",
+            ]
+            .iter()
+            .all(|f| s[*f].as_i64().unwrap_or(0) == want)
     }
 }

@@ -5,6 +5,7 @@
 //! - [`net`]: the simulated pod network (pod IPs → loopback sockets).
 //! - [`api`]: the API server (HTTP routing over [`api::ApiCore`]'s semantics).
 //! - [`faults`]: injected latency, errors and unreachable servers.
+//! - [`ready`]: when clusters are ready to use (Deployments available, Endpoints current).
 //! - [`cluster`]: one running cluster ([`cluster::SimCluster`]).
 //! - [`fleet`]: several clusters, start hooks for in-process behaviour, the kubeconfig
 //!   ([`fleet::SimFleet`]); [`fleet::bookinfo_world`] attaches [`world`].
@@ -15,5 +16,6 @@ pub mod cluster;
 pub mod faults;
 pub mod fleet;
 pub mod net;
+pub mod ready;
 pub mod store;
 pub mod world;

@@ -1,15 +1,14 @@
 //! Helpers shared by the `state`, `apply` and `failover` integration tests: the demo
-//! clusters in process, a kubeconfig for them, waiting for bookinfo, and object helpers.
+//! clusters in process (started and ready), a kubeconfig for them, and object helpers.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
 use serde_json::Value;
 
-use kubectl_smh::cluster::discovery::{DiscoveryOptions, discover};
-use kubectl_smh::cluster::{ClusterName, Contexts, KubeconfigOrigin, KubeconfigSet, Registry};
+use kubectl_smh::cluster::{Contexts, KubeconfigOrigin, KubeconfigSet, Registry};
 use kubectl_smh::model::topology::MultiClusterMode;
 use kubectl_smh::sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
 
@@ -27,12 +26,18 @@ pub fn guide_file(n: usize) -> PathBuf {
     guide_dir().join(name)
 }
 
-/// The demo clusters (`mgmt-cluster`, `remote-cluster`) with bookinfo, rollouts of 50 ms.
+/// How long the test helpers wait for the simulated clusters to be ready (bookinfo takes
+/// well under a second on an idle machine; the margin is for a busy one).
+pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The demo clusters (`mgmt-cluster`, `remote-cluster`) with bookinfo, rollouts of 50 ms,
+/// ready: every Deployment available and every Service's Endpoints listing its pods
+/// ([`SimFleet::wait_ready`]).
 pub async fn demo_fleet(mode: MultiClusterMode) -> SimFleet {
     fleet_with(mode, |_| {}).await
 }
 
-/// The demo clusters, with `edit` applied to the options first.
+/// The demo clusters, with `edit` applied to the options first; ready as [`demo_fleet`].
 pub async fn fleet_with(mode: MultiClusterMode, edit: impl FnOnce(&mut FleetOptions)) -> SimFleet {
     let mut opts = FleetOptions::demo();
     for c in opts.clusters.iter_mut() {
@@ -40,9 +45,14 @@ pub async fn fleet_with(mode: MultiClusterMode, edit: impl FnOnce(&mut FleetOpti
     }
     opts.hooks.push(bookinfo_world(mode, "1.24.2"));
     edit(&mut opts);
-    SimFleet::start(opts)
+    let fleet = SimFleet::start(opts)
         .await
-        .expect("the demo clusters start")
+        .expect("the demo clusters start");
+    fleet
+        .wait_ready(READY_TIMEOUT)
+        .await
+        .expect("the demo clusters become ready");
+    fleet
 }
 
 /// Writes the fleet's kubeconfig into `dir` and returns its path.
@@ -62,37 +72,6 @@ pub fn contexts(fleet: &SimFleet, dir: &Path, timeout: Duration) -> Contexts {
         None,
         timeout,
     )
-}
-
-/// Waits until discovery sees bookinfo's sidecar workloads in every demo cluster (the
-/// simulated controllers roll it out after the start).
-pub async fn wait_for_bookinfo(contexts: &Contexts) {
-    let names: Vec<ClusterName> = vec!["mgmt-cluster".into(), "remote-cluster".into()];
-    let targets = contexts.describe_targets(&names, true).unwrap();
-    let clients = contexts.clients(&targets).await.unwrap();
-    let start = Instant::now();
-    loop {
-        let r = discover(&clients, &DiscoveryOptions::default()).await;
-        let backed = |cluster: &str| {
-            r.topology
-                .cluster(cluster)
-                .map(|c| {
-                    c.services
-                        .iter()
-                        .filter(|s| s.namespace == "bookinfo" && s.sidecar_workloads)
-                        .count()
-                })
-                .unwrap_or(0)
-        };
-        if backed("mgmt-cluster") == 4 && backed("remote-cluster") == 2 {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "bookinfo never got sidecar pods"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 pub fn istio_ar(kind: &str) -> ApiResource {

@@ -3,7 +3,7 @@
 //! the guide needs, and the multi-cluster mode the demo was started in is the one detected.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
     APIGroup, APIGroupList, GroupVersionForDiscovery,
@@ -52,31 +52,6 @@ fn typed<T: DeserializeOwned>(store: &Store, gvr: &Gvr, ns: Option<&str>) -> Vec
         .into_iter()
         .map(|v| serde_json::from_value(v).expect("a valid Kubernetes object"))
         .collect()
-}
-
-/// Waits until every bookinfo Deployment has as many pods as it wants replicas.
-async fn wait_for_pods(store: &Store) {
-    let start = Instant::now();
-    loop {
-        let (deps, _) = store.list(&Gvr::new("apps", "v1", "deployments"), Some("bookinfo"));
-        let (pods, _) = store.list(&Gvr::new("", "v1", "pods"), Some("bookinfo"));
-        let wanted: i64 = deps
-            .iter()
-            .map(|d| {
-                d.pointer("/spec/replicas")
-                    .and_then(Value::as_i64)
-                    .unwrap_or(1)
-            })
-            .sum();
-        if !deps.is_empty() && pods.len() as i64 >= wanted {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "bookinfo pods did not appear"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 /// What `fetch_cluster` would read over HTTP, read from the store.
@@ -162,9 +137,15 @@ fn backed(c: &ClusterTopology) -> Vec<String> {
 
 async fn discover_demo(mode: MultiClusterMode) {
     let sims = start(mode);
-    for s in &sims {
-        wait_for_pods(&s.store).await;
-    }
+    // Every Deployment available and every Service's Endpoints current: the clusters as a
+    // user's discovery sees them once the demo is up.
+    let stores: Vec<(String, Arc<Store>)> = sims
+        .iter()
+        .map(|s| (s.name.clone(), s.store.clone()))
+        .collect();
+    kubectl_smh::sim::ready::wait(&stores, Duration::from_secs(20))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut topology = Topology::default();
     for s in &sims {
         let (topo, facts) = build_cluster(

@@ -3,7 +3,7 @@
 //! errors when a cluster stops answering or fails requests (the simulator's fault knobs).
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use kubectl_smh::cluster::discovery::{DiscoveryOptions, DiscoveryResult, discover};
 use kubectl_smh::cluster::{
@@ -19,9 +19,14 @@ async fn fleet(mode: MultiClusterMode) -> SimFleet {
         c.rollout_delay = Duration::from_millis(50);
     }
     opts.hooks.push(bookinfo_world(mode, "1.24.2"));
-    SimFleet::start(opts)
+    let fleet = SimFleet::start(opts)
         .await
-        .expect("the demo clusters start")
+        .expect("the demo clusters start");
+    fleet
+        .wait_ready(Duration::from_secs(60))
+        .await
+        .expect("the demo clusters become ready");
+    fleet
 }
 
 fn contexts(fleet: &SimFleet, dir: &Path, timeout: Duration) -> Contexts {
@@ -61,24 +66,13 @@ async fn discover_demo(mode: MultiClusterMode) {
     assert_eq!(targets.len(), 2);
     assert!(targets[0].mgmt && targets[0].cluster == Some("mgmt-cluster".into()));
     let clients = contexts.clients(&targets).await.unwrap();
-    // Pods appear as the simulated controllers roll bookinfo out.
-    let start = Instant::now();
-    let result = loop {
-        let r = discover(&clients, &DiscoveryOptions::default()).await;
-        assert!(
-            r.per_cluster_errors.is_empty(),
-            "{:?}",
-            r.per_cluster_errors
-        );
-        if backed(&r, "mgmt-cluster").len() == 4 && backed(&r, "remote-cluster").len() == 2 {
-            break r;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "bookinfo never got sidecar pods"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    // The fleet is ready (bookinfo rolled out): one discovery sees everything.
+    let result = discover(&clients, &DiscoveryOptions::default()).await;
+    assert!(
+        result.per_cluster_errors.is_empty(),
+        "{:?}",
+        result.per_cluster_errors
+    );
     assert_eq!(
         backed(&result, "mgmt-cluster"),
         ["details", "productpage", "ratings", "reviews"]

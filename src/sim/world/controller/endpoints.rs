@@ -104,25 +104,36 @@ pub(crate) fn subsets(svc: &Value, pods: &[&Value]) -> Vec<Value> {
         .collect()
 }
 
+/// The pods a Service's Endpoints list (ready or not): those its selector picks in its
+/// namespace that have an IP and have not ended. `None` for a Service this controller
+/// leaves alone (no selector, or being deleted).
+pub(crate) fn selected_pods<'a>(svc: &Value, pods: &'a [Value]) -> Option<Vec<&'a Value>> {
+    let selector = string_map(svc, "/spec/selector");
+    if selector.is_empty() || is_deleting(svc) {
+        return None;
+    }
+    let ns = namespace(svc);
+    Some(
+        pods.iter()
+            .filter(|p| namespace(p) == ns && !is_deleting(p))
+            .filter(|p| !str_at(p, "/status/podIP").is_empty())
+            .filter(|p| !matches!(str_at(p, "/status/phase"), "Succeeded" | "Failed"))
+            .filter(|p| map_selects(&selector, &labels(p)))
+            .collect(),
+    )
+}
+
 pub(super) fn sync(store: &Store) {
     let (services, _) = store.list(&obj::services(), None);
     let (pods, _) = store.list(&obj::pods(), None);
     let (existing, _) = store.list(&obj::endpoints(), None);
     let mut wanted = std::collections::BTreeSet::new();
     for svc in &services {
-        let selector = string_map(svc, "/spec/selector");
-        if selector.is_empty() || is_deleting(svc) {
+        let Some(members) = selected_pods(svc, &pods) else {
             continue;
-        }
+        };
         let ns = namespace(svc);
         wanted.insert((ns.to_string(), name(svc).to_string()));
-        let members: Vec<&Value> = pods
-            .iter()
-            .filter(|p| namespace(p) == ns && !is_deleting(p))
-            .filter(|p| !str_at(p, "/status/podIP").is_empty())
-            .filter(|p| !matches!(str_at(p, "/status/phase"), "Succeeded" | "Failed"))
-            .filter(|p| map_selects(&selector, &labels(p)))
-            .collect();
         let subsets = subsets(svc, &members);
         let current = store.get(&obj::endpoints(), ns, name(svc));
         let svc_labels = labels(svc);

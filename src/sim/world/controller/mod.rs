@@ -26,6 +26,7 @@ use crate::sim::store::{Event, Store};
 use crate::sim::world::mesh::rng::Rng;
 
 pub use deployment::template_hash;
+pub(crate) use endpoints::{selected_pods, subsets as endpoint_subsets};
 
 /// Settings of the controllers of one cluster.
 #[derive(Debug, Clone)]
