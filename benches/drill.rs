@@ -324,13 +324,19 @@ async fn bench(
         let interval = p.plan.probe.interval();
         let (n, w) = (p.plan.baseline.probes as u32, p.plan.steady.window as u32);
         let fs = p.inputs.failover_service.clone();
+        let probe_cluster = p.plan.probe.workload.cluster.clone();
         let ctx = DrillContext {
             clients: Arc::new(p.clients),
             inputs: Arc::new(p.inputs),
             plan: p.plan,
             restore,
             yes: true,
-            generated: generated_check(&contexts, &DiscoveryOptions::default(), &fs),
+            generated: generated_check(
+                &contexts,
+                &DiscoveryOptions::default(),
+                &fs,
+                &probe_cluster,
+            ),
         };
         let (_keep, signals) = mpsc::unbounded_channel();
         let mut rec = Recorder::default();

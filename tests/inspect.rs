@@ -553,6 +553,16 @@ async fn multi_primary_checks_cluster_ids_against_remote_secrets() {
     let problems = doc["failoverServices"][0]["problems"].as_array().unwrap();
     assert_eq!(problems.len(), 1, "{problems:#?}");
     assert_eq!(problems[0]["severity"], "error");
+    // failover test runs the drill's preflight: the same finding fails it.
+    let out = env
+        .smh(&["failover", "test", "reviews-failover", "--requests", "3"])
+        .await;
+    assert_eq!(out.status.code(), Some(1), "{}", describe_output(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("  - Istio cluster IDs: mgmt-cluster: remote secret istio-system/istio-remote-secret-remote-cluster is for remote-cluster but is keyed \"remote-cluster\""),
+        "{text}"
+    );
     env.fleet.shutdown().await;
 }
 

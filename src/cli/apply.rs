@@ -1,5 +1,9 @@
 //! `kubectl smh apply`: validate against the live clusters, store the SMH objects in the
 //! management cluster, apply the Istio objects to every cluster, prune, write status.
+//!
+//! Writes ignore their failure ([`crate::cli::output`]): a closed pipe must not stop a command
+//! that is changing clusters.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -9,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::input::{Filenames, print_diagnostics, stderr_color};
-use super::output::write_stdout;
+use super::output::{err, errln, write_stdout};
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use crate::cluster::apply::{
     self, Action, Mode, ObjectDiff, Outcome, Plan, Report, Stored, smh_unchanged,
@@ -169,7 +173,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         }
         let warnings = stored_object_warnings(&state, &input_ids);
         for w in &warnings {
-            eprintln!("warning: {w}");
+            errln!("warning: {w}");
         }
 
         let plan = apply::plan(&state, args.prune);
@@ -181,9 +185,9 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
                 "Dry run (server, dryRun=All): these contexts and API servers are asked:"
             }
         };
-        eprint!("{}", targets_banner(&involved_targets(&state, &plan), heading));
+        err!("{}", targets_banner(&involved_targets(&state, &plan), heading));
         for w in overwrite_warnings(&plan) {
-            eprintln!("warning: {w}");
+            errln!("warning: {w}");
         }
 
         if args.diff {
@@ -424,7 +428,7 @@ async fn run_diff(
         }
     }
     for (c, why) in &plan.blocked {
-        eprintln!("error: cluster {c}: {why}");
+        errln!("error: cluster {c}: {why}");
     }
     if !plan.blocked.is_empty() {
         return Err(CmdError::cluster(anyhow!(
@@ -661,7 +665,7 @@ pub(crate) fn print_output(
     if let Some(f) = machine {
         emit(out, f)?;
         for e in &out.errors {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
         }
         return Ok(());
     }
@@ -805,7 +809,7 @@ pub(crate) fn print_output(
     let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();
     for w in &out.warnings {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     Ok(())
 }

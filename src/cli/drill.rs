@@ -5,11 +5,15 @@
 //! `crate::drill::executor` and its rendering in `crate::render::drill`. This module reads
 //! the flags, resolves the clusters, prints the targets before anything changes, asks for
 //! confirmation (dialoguer on stderr), draws progress (indicatif on stderr, plain lines when
-//! stderr is not a terminal), turns SIGINT and SIGTERM into the executor's signals, and
+//! stderr is not a terminal), turns SIGINT, SIGTERM and SIGHUP into the executor's signals, and
 //! prints the report.
+//!
+//! Every write here ignores its failure ([`super::output`]): a drill whose stdout or stderr
+//! was closed (`| head`) still restores and exits with its own code.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -19,6 +23,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::{mpsc, oneshot};
 
 use super::cluster::runtime;
+use super::output::{err, errln};
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat, parse_duration_arg};
 use crate::cluster::discovery::DiscoveryOptions;
 use crate::cluster::state::{StateOptions, load_state};
@@ -75,7 +80,8 @@ seconds when one cannot start, crash-loops, or is not Ready within its limit \
 Safety: before the first patch, each deployment's original container command and args (or, \
 with --break-mode scale, its exact spec.replicas) are saved on the deployment itself \
 (annotation drill.kubectl-smh.io/restore); the restore puts back exactly that. Errors, \
-failed expectations, Ctrl-C and SIGTERM restore before exiting; after a crash, `kubectl smh \
+failed expectations, Ctrl-C, SIGTERM and SIGHUP (a closed terminal) restore before exiting, \
+and a closed stdout or stderr (`| head`) does not stop the drill; after a crash, `kubectl smh \
 drill restore NAME` does it. The drill asks for confirmation unless --yes.
 
 Exit codes: 0 passed; 1 an expectation failed, preflight refused or you declined (nothing \
@@ -338,8 +344,9 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     let contexts = Contexts::load(&g.context_options())?;
     let rt = runtime()?;
     let result = rt.block_on(async {
-        let signals = listen_for_signals()
-            .map_err(|e| CmdError::failed(anyhow!("cannot listen for SIGINT and SIGTERM: {e}")))?;
+        let signals = listen_for_signals().map_err(|e| {
+            CmdError::failed(anyhow!("cannot listen for SIGINT, SIGTERM and SIGHUP: {e}"))
+        })?;
         drill_async(&contexts, &settings, &name, &args.flags, signals).await
     });
     // A confirmation prompt may still wait for a key on its own thread: do not wait for it.
@@ -347,7 +354,8 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     result
 }
 
-/// SIGINT and SIGTERM, from now on, as the executor's signals.
+/// SIGINT, SIGTERM and SIGHUP, from now on, as the executor's signals (SIGHUP, a closed
+/// terminal, would otherwise end the process without a restore).
 pub fn listen_for_signals() -> std::io::Result<mpsc::UnboundedReceiver<Signal>> {
     let (tx, rx) = mpsc::unbounded_channel();
     #[cfg(unix)]
@@ -355,11 +363,13 @@ pub fn listen_for_signals() -> std::io::Result<mpsc::UnboundedReceiver<Signal>> 
         use tokio::signal::unix::{SignalKind, signal};
         let mut interrupt = signal(SignalKind::interrupt())?;
         let mut terminate = signal(SignalKind::terminate())?;
+        let mut hangup = signal(SignalKind::hangup())?;
         tokio::spawn(async move {
             loop {
                 let s = tokio::select! {
                     Some(()) = interrupt.recv() => Signal::Interrupt,
                     Some(()) = terminate.recv() => Signal::Terminate,
+                    Some(()) = hangup.recv() => Signal::Hangup,
                     else => break,
                 };
                 if tx.send(s).is_err() {
@@ -471,11 +481,10 @@ fn restore_context(plan: &DrillPlan) -> RestoreContext {
     }
 }
 
+/// The report on stdout. A reader that went away (`| head`) does not change the drill's
+/// exit code: the restore has run by then.
 fn print_out(text: &str) -> Result<(), CmdError> {
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|()| out.flush())
-        .map_err(|e| CmdError::failed(anyhow!("writing to stdout: {e}")))
+    super::output::write_stdout(text)
 }
 
 fn render_value<T: serde::Serialize>(v: &T, format: OutputFormat) -> Result<String, CmdError> {
@@ -487,16 +496,21 @@ fn render_value<T: serde::Serialize>(v: &T, format: OutputFormat) -> Result<Stri
     }
 }
 
-/// Preflight's check of the generated objects: the live state (what translation of the
-/// stored SMH objects produces, against what the clusters hold), narrowed to this drill.
+/// Preflight's check of the live state, narrowed to this drill: the generated objects
+/// (what translation of the stored SMH objects produces, against what the clusters hold)
+/// and the Istio cluster-ID problems of the clusters that call `fs` (its meshes' and
+/// `probe_cluster`) and of its backing services' clusters.
 pub fn generated_check(
     contexts: &Contexts,
     discovery: &DiscoveryOptions,
     fs: &FailoverService,
+    probe_cluster: &str,
 ) -> executor::GeneratedCheck {
     let (contexts, discovery, fs) = (contexts.clone(), discovery.clone(), fs.clone());
+    let probe_cluster = probe_cluster.to_string();
     Arc::new(move || {
         let (contexts, discovery, fs) = (contexts.clone(), discovery.clone(), fs.clone());
+        let probe_cluster = probe_cluster.clone();
         Box::pin(async move {
             let opts = StateOptions {
                 discovery,
@@ -506,7 +520,10 @@ pub fn generated_check(
             let live = load_state(&contexts, &opts)
                 .await
                 .map_err(|e| format!("reading the live state: {e}"))?;
-            executor::generated_states(&live, &fs)
+            Ok(executor::LiveFacts {
+                generated: executor::generated_states(&live, &fs)?,
+                cluster_ids: executor::cluster_id_problems(&live, &fs, &probe_cluster),
+            })
         })
     })
 }
@@ -589,7 +606,7 @@ pub async fn drill_async(
             ),
         })
         .collect();
-    eprint!(
+    err!(
         "{}",
         targets_banner(
             &targets,
@@ -599,16 +616,17 @@ pub async fn drill_async(
             )
         )
     );
-    eprintln!("  deployments: {}", deployments.join(", "));
+    errln!("  deployments: {}", deployments.join(", "));
 
     let fs = inputs.failover_service.clone();
+    let generated = generated_check(contexts, &s.discovery, &fs, &plan.probe.workload.cluster);
     let ctx = DrillContext {
         clients: Arc::new(clients),
         inputs: Arc::new(inputs),
         plan,
         restore,
         yes: s.yes,
-        generated: generated_check(contexts, &s.discovery, &fs),
+        generated,
     };
     let mut observer = CliObserver::new(s, &ctx.plan);
     let result = executor::run_drill(ctx, &mut observer, signals).await;
@@ -648,7 +666,7 @@ pub async fn drill_async(
         },
     }
     let code = result.exit_code();
-    eprintln!("drill {}: {}", report.drill_id, report.summary);
+    errln!("drill {}: {}", report.drill_id, report.summary);
     Ok(exit_of(code))
 }
 
@@ -734,7 +752,7 @@ pub async fn restore_async(
         .collect();
     touched.sort();
     touched.dedup();
-    eprint!(
+    err!(
         "{}",
         targets_banner(
             &clients.targets(&touched),
@@ -963,7 +981,7 @@ impl CliObserver {
             Some(m) => {
                 let _ = m.println(&text);
             }
-            None => eprintln!("{text}"),
+            None => errln!("{text}"),
         }
     }
 
@@ -983,7 +1001,7 @@ impl CliObserver {
                 Some(m) => {
                     let _ = m.println(&line);
                 }
-                None => eprintln!("{line}"),
+                None => errln!("{line}"),
             }
         }
     }

@@ -1,4 +1,8 @@
 //! `kubectl smh failover delete`.
+//!
+//! Writes ignore their failure ([`crate::cli::output`]): a closed pipe must not stop a command
+//! that is changing clusters.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
@@ -8,6 +12,7 @@ use anyhow::anyhow;
 use super::apply::{
     ApplyOutput, DryRun, check_clusters, involved_targets, predict, print_output, stale_warnings,
 };
+use super::output::{err, errln};
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use crate::cluster::apply::{self, Action, Mode};
 use crate::cluster::state::{LiveState, StateOptions, load_state, manifest_id, manifest_meta};
@@ -225,10 +230,10 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         if args.with_policies {
             let (delete, kept) = policies_for(&state, &fs);
             for k in &kept {
-                eprintln!("keeping {}: {}", k.policy, k.reason);
+                errln!("keeping {}: {}", k.policy, k.reason);
             }
             if delete.is_empty() && kept.is_empty() {
-                eprintln!(
+                errln!(
                     "no TrafficPolicy was created for {fs} (policies `kubectl smh failover \
                      create` makes carry the annotation {CREATED_FOR_ANNOTATION})"
                 );
@@ -253,12 +258,12 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         } else {
             "These contexts and API servers will be changed:"
         };
-        eprint!(
+        err!(
             "{}",
             targets_banner(&involved_targets(&state, &plan), heading)
         );
         for w in &warnings {
-            eprintln!("warning: {w}");
+            errln!("warning: {w}");
         }
         if args.dry_run {
             let mut report = predict(&state, &[], &plan);
@@ -267,9 +272,9 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
             print_output(&out, machine, g.verbose > 0)?;
             return Ok(Exit::Ok);
         }
-        eprintln!("To delete from {}:", state.mgmt.display_name());
+        errln!("To delete from {}:", state.mgmt.display_name());
         for id in &remove {
-            eprintln!("  {id}");
+            errln!("  {id}");
         }
         for (cluster, steps) in &plan.steps {
             let changes: Vec<_> = steps
@@ -279,7 +284,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
             if changes.is_empty() {
                 continue;
             }
-            eprintln!("In {cluster}:");
+            errln!("In {cluster}:");
             for s in changes {
                 let what = match s.action {
                     Action::Prune => "delete",
@@ -287,7 +292,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
                     Action::Configure => "update",
                     Action::Unchanged => "keep",
                 };
-                eprintln!("  {what} {} {}/{}", s.kind, s.namespace, s.name);
+                errln!("  {what} {} {}/{}", s.kind, s.namespace, s.name);
             }
         }
         if !g.yes {

@@ -1,5 +1,9 @@
 //! `kubectl smh install`: the SMH v1alpha2 CRDs and the SMH namespace in the management
 //! cluster.
+//!
+//! Writes ignore their failure ([`crate::cli::output`]): a closed pipe must not stop a command
+//! that is changing clusters.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 use std::time::{Duration, Instant};
 
@@ -11,6 +15,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::apply::{DryRun, emit};
+use super::output::{err, outln};
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use crate::cluster::apply::strip_for_diff;
 use crate::cluster::{ApiOp, ClusterClient, ClusterError, Contexts, targets_banner};
@@ -74,7 +79,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         DryRun::Client => "Dry run (client): these contexts and API servers would be changed:",
         DryRun::Server => "Dry run (server, dryRun=All): these contexts and API servers are asked:",
     };
-    eprint!("{}", targets_banner(std::slice::from_ref(&target), heading));
+    err!("{}", targets_banner(std::slice::from_ref(&target), heading));
     let rt = super::cluster::runtime()?;
     rt.block_on(async {
         let c = contexts.client(&target).await?;
@@ -111,10 +116,10 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
             )?,
             _ => {
                 for l in &lines {
-                    println!("{} {}{suffix}", l.resource, l.outcome);
+                    outln!("{} {}{suffix}", l.resource, l.outcome);
                 }
                 if established {
-                    println!(
+                    outln!(
                         "The SMH CRDs are established in {}; next: kubectl smh apply -f FILE",
                         target.display_name()
                     );

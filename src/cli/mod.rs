@@ -208,14 +208,16 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
         Err(Parsed::Refused(err)) => {
-            eprintln!("error: {err}");
+            output::errln!("error: {err}");
             return err.exit.into();
         }
     };
     match run(cli) {
         Ok(exit) => exit.into(),
+        // After a drill restored, or a mutating command changed things: a closed stderr must
+        // not turn the exit code into a panic's.
         Err(err) => {
-            eprintln!("error: {err}");
+            output::errln!("error: {err}");
             err.exit.into()
         }
     }

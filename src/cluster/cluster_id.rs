@@ -280,7 +280,7 @@ pub(crate) mod tests {
 
     /// The guide's snapshot in multi-primary mode with IDs cluster1/cluster2 and remote
     /// secrets keyed by them, as `istioctl create-remote-secret --name <ID>` makes them.
-    fn consistent() -> Snapshot {
+    pub(crate) fn consistent() -> Snapshot {
         let mut snap = guide_snapshot(MultiClusterMode::MultiPrimary);
         set_ids(
             &mut snap,

@@ -6,7 +6,7 @@
 //!
 //! It never prints or prompts: progress goes to an [`Observer`] (the CLI draws it), and the
 //! confirmation is the observer's to ask. Termination signals arrive on a channel, so that
-//! the CLI (tokio's SIGINT / SIGTERM streams) and tests can both send them.
+//! the CLI (tokio's SIGINT / SIGTERM / SIGHUP streams) and tests can both send them.
 //!
 //! Safety rules on top of the machine's:
 //! - the restore plan is saved with a JSON merge patch carrying the resourceVersion it was
@@ -48,7 +48,8 @@ use super::machine::{Action, Event, Machine, Note, Outcome, Phase, Transition};
 use super::outlier::OutlierSettings;
 use super::plan::{self, DrillOptions, DrillPlan, PlanError, PlanInput, ProbeSpec};
 use super::preflight::{
-    self, BackingHealth, GeneratedObject, GeneratedState, PreflightFacts, PreflightReport,
+    self, BackingHealth, ClusterIdProblem, GeneratedObject, GeneratedState, PreflightFacts,
+    PreflightReport,
 };
 use super::report::{DrillReport, RestoreCheck};
 use super::restore::{
@@ -490,10 +491,72 @@ pub async fn backing_outliers(
     Ok(out)
 }
 
-/// The preflight's view of the generated objects (present, in sync), supplied by the caller
-/// (the CLI loads the live state: what translation produces against what the clusters hold).
+/// The preflight's view of the live state, supplied by the caller (the CLI loads it: what
+/// translation produces against what the clusters hold, and what discovery found).
 pub type GeneratedCheck =
-    Arc<dyn Fn() -> BoxFuture<'static, Result<Vec<GeneratedObject>, String>> + Send + Sync>;
+    Arc<dyn Fn() -> BoxFuture<'static, Result<LiveFacts, String>> + Send + Sync>;
+
+/// What a [`GeneratedCheck`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveFacts {
+    /// The generated objects the drill depends on ([`generated_states`]).
+    pub generated: Vec<GeneratedObject>,
+    /// Istio cluster-ID problems that concern the FailoverService ([`cluster_id_problems`]).
+    pub cluster_ids: Vec<ClusterIdProblem>,
+}
+
+/// The Istio cluster-ID problems (multi-primary meshes) that concern a drill of `fs` probed
+/// from `probe_cluster`, as `check` and `describe` report them: those of the remote
+/// secrets of the clusters that call the FailoverService (its meshes' and the probe's) for
+/// a backing service's cluster, and those of a backing service's cluster ID itself.
+pub fn cluster_id_problems(
+    live: &state::LiveState,
+    fs: &FailoverService,
+    probe_cluster: &str,
+) -> Vec<ClusterIdProblem> {
+    let snap = crate::cluster::inspect::snapshot_from_state(
+        live,
+        crate::cluster::inspect::Extras::default(),
+        &fs.namespace().unwrap_or_default(),
+    );
+    cluster_id_problems_in(&snap, fs, probe_cluster)
+}
+
+/// [`cluster_id_problems`] on a snapshot. Pure.
+pub fn cluster_id_problems_in(
+    snap: &crate::cluster::inspect::Snapshot,
+    fs: &FailoverService,
+    probe_cluster: &str,
+) -> Vec<ClusterIdProblem> {
+    let findings = crate::cluster::cluster_id::findings(snap);
+    if findings.is_empty() {
+        return Vec::new();
+    }
+    let mut clients: Vec<&str> = fs
+        .spec
+        .meshes
+        .iter()
+        .flatten()
+        .filter_map(|m| snap.mesh_cluster(&m.name))
+        .collect();
+    clients.push(probe_cluster);
+    clients.sort_unstable();
+    clients.dedup();
+    let services: Vec<crate::cluster::inspect::ServiceRef> = fs
+        .spec
+        .backing_services
+        .iter()
+        .filter_map(|b| b.kube_service.as_ref())
+        .map(crate::cluster::inspect::ServiceRef::of)
+        .collect();
+    crate::cluster::describe::cluster_id_problems(snap, &findings, &clients, &services)
+        .into_iter()
+        .map(|p| ClusterIdProblem {
+            error: p.severity == crate::cluster::describe::Severity::Error,
+            message: p.message,
+        })
+        .collect()
+}
 
 /// The generated objects a drill of `fs` depends on, each compared with its live
 /// counterpart ([`state::compare`]): those the FailoverService produced, and those of the
@@ -755,13 +818,53 @@ fn lock(s: &SharedState) -> std::sync::MutexGuard<'_, Shared> {
     s.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The observer behind a guard: a panic in it (a write that failed, a drawing bug) must
+/// not unwind through the drill and skip the restore. After its first panic the observer
+/// is not called again, and a confirmation it can no longer ask fails (nothing is changed
+/// before one).
+struct Guarded<'a> {
+    inner: &'a mut dyn Observer,
+    panicked: bool,
+}
+
+impl Observer for Guarded<'_> {
+    fn progress(&mut self, at: Duration, p: Progress<'_>) {
+        if self.panicked {
+            return;
+        }
+        let inner = &mut *self.inner;
+        let call = std::panic::AssertUnwindSafe(|| inner.progress(at, p));
+        self.panicked = std::panic::catch_unwind(call).is_err();
+    }
+
+    fn confirm(&mut self, c: &Confirmation) -> oneshot::Receiver<ConfirmAnswer> {
+        if !self.panicked {
+            let inner = &mut *self.inner;
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.confirm(c))) {
+                Ok(rx) => return rx,
+                Err(_) => self.panicked = true,
+            }
+        }
+        let (tx, rx) = oneshot::channel();
+        let _ = tx.send(ConfirmAnswer::Failed(
+            "the confirmation could not be asked (the progress display failed)".to_string(),
+        ));
+        rx
+    }
+}
+
 /// Run the drill to the end. Never returns early: every path after the first patch goes
-/// through the restore.
+/// through the restore, even when `observer` panics.
 pub async fn run_drill(
     ctx: DrillContext,
     observer: &mut dyn Observer,
     mut signals: mpsc::UnboundedReceiver<Signal>,
 ) -> DrillResult {
+    let mut guarded = Guarded {
+        inner: observer,
+        panicked: false,
+    };
+    let observer: &mut dyn Observer = &mut guarded;
     let start = Instant::now();
     let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
     let shared: SharedState = Arc::new(Mutex::new(Shared::default()));
@@ -1188,7 +1291,10 @@ async fn run_preflight(
         get_targets(ctx),
     );
     let fs = fs.map_err(|e| e.to_string())?;
-    let generated = generated?;
+    let LiveFacts {
+        generated,
+        cluster_ids,
+    } = generated?;
     let endpoints = endpoints?;
     let targets = targets?;
     let backing: Vec<BackingHealth> = inputs
@@ -1227,6 +1333,7 @@ async fn run_preflight(
         generated: &generated,
         backing: &backing,
         pending_restores: &pending,
+        cluster_ids: &cluster_ids,
         baseline: None,
     });
     for b in &inputs.backing {
@@ -1997,6 +2104,58 @@ mod tests {
         let plan =
             restore::restore_plan(&own, "mgmt-cluster", &["reviews".to_string()], &ctx()).unwrap();
         assert!(!still_broken(&plan, &own));
+    }
+
+    /// The cluster-ID findings that concern a drill of the guide's FailoverService from
+    /// productpage in mgmt-cluster, with `check`'s text and fix.
+    #[test]
+    fn cluster_id_problems_of_the_drilled_failover_service() {
+        use crate::cluster::cluster_id::tests::{consistent, set_secrets};
+        let snap = consistent();
+        let fs = snap.failover_services[0].clone();
+        assert_eq!(cluster_id_problems_in(&snap, &fs, "mgmt-cluster"), []);
+
+        // mgmt-cluster's remote secret for remote-cluster under the SMH name: an error.
+        let mut snap = consistent();
+        set_secrets(
+            &mut snap,
+            "mgmt-cluster",
+            &[("istio-remote-secret-remote-cluster", "remote-cluster")],
+        );
+        let f = cluster_id_problems_in(&snap, &fs, "mgmt-cluster");
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert!(f[0].error);
+        assert!(
+            f[0].message.starts_with("mgmt-cluster: remote secret istio-system/istio-remote-secret-remote-cluster is for remote-cluster but is keyed \"remote-cluster\", not remote-cluster's Istio cluster ID \"cluster2\""),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[0].message.ends_with("; recreate it under remote-cluster's cluster ID: \"istioctl create-remote-secret --context=remote-cluster --name=cluster2 | kubectl apply --context=mgmt-cluster -f -\", then delete the old one: \"kubectl --context=mgmt-cluster -n istio-system delete secret istio-remote-secret-remote-cluster\""),
+            "{}",
+            f[0].message
+        );
+
+        // remote-cluster's secret for mgmt-cluster: remote-cluster neither calls the
+        // FailoverService nor probes, so it does not concern this drill.
+        let mut snap = consistent();
+        set_secrets(&mut snap, "remote-cluster", &[]);
+        assert_eq!(cluster_id_problems_in(&snap, &fs, "mgmt-cluster"), []);
+        // Unless the probes come from there.
+        let f = cluster_id_problems_in(&snap, &fs, "remote-cluster");
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert!(!f[0].error, "nothing there selects cluster1: a warning");
+
+        // A backing service's cluster whose ID could not be read: a warning.
+        let mut snap = consistent();
+        snap.topology.clusters[1].mesh.as_mut().unwrap().cluster_id = None;
+        let f = cluster_id_problems_in(&snap, &fs, "mgmt-cluster");
+        assert!(
+            f.iter().any(|p| !p.error
+                && p.message
+                    .starts_with("remote-cluster: Istio's cluster ID could not be read")),
+            "{f:#?}"
+        );
     }
 
     #[test]

@@ -120,6 +120,9 @@ pub enum Signal {
     Interrupt,
     #[serde(rename = "SIGTERM")]
     Terminate,
+    /// The terminal went away (a closed window, a dropped ssh connection).
+    #[serde(rename = "SIGHUP")]
+    Hangup,
 }
 
 impl fmt::Display for Signal {
@@ -127,6 +130,7 @@ impl fmt::Display for Signal {
         f.write_str(match self {
             Signal::Interrupt => "SIGINT",
             Signal::Terminate => "SIGTERM",
+            Signal::Hangup => "SIGHUP",
         })
     }
 }

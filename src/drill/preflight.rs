@@ -11,6 +11,10 @@
 //!   maxEjectionPercent below 100 (istio-failover.md B1, B4);
 //! - the primary, or every secondary, has no ready endpoints;
 //! - a deployment to break still carries a restore plan from an earlier drill;
+//! - in multi-primary mode, an Istio cluster-ID problem that `check` reports as an error
+//!   concerns this FailoverService (its clients' remote secrets for a backing service's
+//!   cluster, or a backing service's cluster ID): the subset failover goes to would select
+//!   nothing (a warning is shown, not refused);
 //! - the baseline probes do not come from the primary: fewer than 95% of the last 20
 //!   answers (the plan's [`BaselineSpec`]) were classified primary.
 
@@ -49,6 +53,16 @@ pub struct GeneratedObject {
     pub state: GeneratedState,
 }
 
+/// A problem with the Istio cluster IDs of multi-primary meshes that concerns the drilled
+/// FailoverService: `check`'s finding and its fix, in one sentence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClusterIdProblem {
+    /// An error (the subsets would select nothing: refused), else a warning.
+    pub error: bool,
+    pub message: String,
+}
+
 /// What the executor found for one backing service.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -71,6 +85,8 @@ pub struct PreflightFacts<'a> {
     pub backing: &'a [BackingHealth],
     /// Restore plans found on the deployments to break.
     pub pending_restores: &'a [RestorePlan],
+    /// Istio cluster-ID problems that concern this FailoverService.
+    pub cluster_ids: &'a [ClusterIdProblem],
     /// Baseline probes, when already collected (the state machine checks them itself with
     /// [`check_baseline`]).
     pub baseline: Option<(&'a [ProbeSample], &'a BaselineSpec)>,
@@ -154,6 +170,16 @@ pub fn check(facts: &PreflightFacts<'_>) -> PreflightReport {
                 fields.join(", "),
                 crate::cluster::drift::out_of_date_advice(invalid)
             )),
+        }
+    }
+
+    // Istio cluster IDs (multi-primary): the subsets failover goes to must select the
+    // backing services' endpoints.
+    for p in facts.cluster_ids {
+        if p.error {
+            r.refusals.push(format!("Istio cluster IDs: {}", p.message));
+        } else {
+            r.warnings.push(format!("Istio cluster IDs: {}", p.message));
         }
     }
 
@@ -346,6 +372,7 @@ mod tests {
             generated,
             backing,
             pending_restores: &[],
+            cluster_ids: &[],
             baseline: None,
         })
     }
@@ -363,6 +390,52 @@ mod tests {
             }],
         );
         assert!(r.passed(), "{r:#?}");
+    }
+
+    #[test]
+    fn cluster_id_errors_refuse_and_warnings_are_shown() {
+        let fs = accepted();
+        let problems = [
+            ClusterIdProblem {
+                error: true,
+                message: "mgmt-cluster: remote secret x is keyed \"remote-cluster\"; recreate it"
+                    .into(),
+            },
+            ClusterIdProblem {
+                error: false,
+                message: "remote-cluster: Istio's cluster ID could not be read; set it".into(),
+            },
+        ];
+        let b = backing(&fs);
+        let r = check(&PreflightFacts {
+            failover_service: &fs,
+            generated: &[],
+            backing: &b,
+            pending_restores: &[],
+            cluster_ids: &problems,
+            baseline: None,
+        });
+        assert_eq!(
+            r.refusals,
+            [
+                "Istio cluster IDs: mgmt-cluster: remote secret x is keyed \"remote-cluster\"; recreate it"
+            ]
+        );
+        assert_eq!(
+            r.warnings,
+            ["Istio cluster IDs: remote-cluster: Istio's cluster ID could not be read; set it"]
+        );
+        // A warning alone does not refuse.
+        let r = check(&PreflightFacts {
+            failover_service: &fs,
+            generated: &[],
+            backing: &b,
+            pending_restores: &[],
+            cluster_ids: &problems[1..],
+            baseline: None,
+        });
+        assert!(r.passed(), "{r:#?}");
+        assert_eq!(r.warnings.len(), 1);
     }
 
     #[test]
@@ -554,6 +627,7 @@ mod tests {
             generated: &[],
             backing: &b,
             pending_restores: &[pending],
+            cluster_ids: &[],
             baseline: None,
         });
         assert_eq!(
@@ -634,6 +708,7 @@ mod tests {
             generated: &[],
             backing: &b,
             pending_restores: &[],
+            cluster_ids: &[],
             baseline: Some((&red, &s)),
         });
         assert_eq!(r.refusals.len(), 1);

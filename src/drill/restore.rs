@@ -80,11 +80,32 @@ pub struct RestoreContext {
     pub started_at: String,
 }
 
-/// A drill id from the FailoverService name and the start time:
-/// `reviews-failover-20261127t101500z`.
+/// A new drill id: the FailoverService name, the start time to the second and a random
+/// suffix, `reviews-failover-20261127t101500z-x7kq2b`. The suffix tells apart drills started
+/// in the same second (of FailoverServices with the same name in other namespaces, or
+/// a retry): the id is what a drill recognises its own restore plans by.
 pub fn new_drill_id(failover_service: &str, started_at: jiff::Timestamp) -> String {
+    drill_id_with(failover_service, started_at, &mut fastrand::Rng::new())
+}
+
+/// The suffix's characters: Kubernetes' `generateName` alphabet (no vowels, so no words;
+/// no 0/o, 1/l, 3/e).
+const ID_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+/// Characters in the suffix: 27^6, about 387 million.
+const ID_SUFFIX_LEN: usize = 6;
+
+/// [`new_drill_id`] with the suffix drawn from `rng`.
+pub fn drill_id_with(
+    failover_service: &str,
+    started_at: jiff::Timestamp,
+    rng: &mut fastrand::Rng,
+) -> String {
+    let suffix: String = (0..ID_SUFFIX_LEN)
+        .map(|_| ID_ALPHABET[rng.usize(..ID_ALPHABET.len())] as char)
+        .collect();
     format!(
-        "{}-{}",
+        "{}-{}-{suffix}",
         failover_service,
         started_at.strftime("%Y%m%dt%H%M%Sz")
     )
@@ -1234,11 +1255,34 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn drill_id_from_time() {
+    fn drill_id_from_name_time_and_suffix() {
         let t: jiff::Timestamp = "2026-11-27T10:15:00Z".parse().unwrap();
-        assert_eq!(
+        let id = new_drill_id("reviews-failover", t);
+        let re = regex::Regex::new(
+            "^reviews-failover-20261127t101500z-[bcdfghjklmnpqrstvwxz2456789]{6}$",
+        )
+        .unwrap();
+        assert!(re.is_match(&id), "{id}");
+        // The same seed, the same suffix.
+        let a = drill_id_with("reviews-failover", t, &mut fastrand::Rng::with_seed(7));
+        let b = drill_id_with("reviews-failover", t, &mut fastrand::Rng::with_seed(7));
+        assert_eq!(a, b);
+        assert!(re.is_match(&a), "{a}");
+    }
+
+    #[test]
+    fn drill_ids_started_in_the_same_second_differ() {
+        let t: jiff::Timestamp = "2026-11-27T10:15:00Z".parse().unwrap();
+        // Drawn one after another from one generator: 1000 ids, all different.
+        let mut rng = fastrand::Rng::with_seed(42);
+        let ids: std::collections::BTreeSet<String> = (0..1000)
+            .map(|_| drill_id_with("reviews-failover", t, &mut rng))
+            .collect();
+        assert_eq!(ids.len(), 1000);
+        // Two drills (two processes, each with its own seeded generator) in one second.
+        assert_ne!(
             new_drill_id("reviews-failover", t),
-            "reviews-failover-20261127t101500z"
+            new_drill_id("reviews-failover", t)
         );
     }
 }

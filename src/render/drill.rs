@@ -453,7 +453,7 @@ pub fn dry_run(plan: &DrillPlan, patches: &[TargetPatches], assessment: &Assessm
             BreakMode::Scale => "",
         }
     ));
-    out.push_str("5. restore exactly what was saved and remove the restore plan (strategic merge patch; also on error, failed expectation, Ctrl-C or SIGTERM):\n");
+    out.push_str("5. restore exactly what was saved and remove the restore plan (strategic merge patch; also on error, failed expectation, Ctrl-C, SIGTERM or SIGHUP):\n");
     for p in patches {
         out.push_str(&format!(
             "   {}\n     {}\n",

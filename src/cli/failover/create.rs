@@ -6,6 +6,10 @@
 //! each cluster is the translation of everything stored plus them, against the live
 //! topology. Nothing is changed before the confirmation (or `--yes`), and invalid input
 //! changes nothing (exit 2).
+//!
+//! Writes ignore their failure ([`crate::cli::output`]): a closed pipe must not stop a command
+//! that is changing clusters.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::IsTerminal;
@@ -18,7 +22,7 @@ use super::super::apply::{
     ApplyOutput, DryRun, check_clusters, involved_targets, print_output, stale_warnings,
 };
 use super::super::input::{print_diagnostics, stderr_color};
-use super::super::output::write_stdout;
+use super::super::output::{err, errln, write_stdout};
 use super::super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use crate::cluster::apply::{self, Mode};
 use crate::cluster::state::{LiveState, StateOptions, load_state, mesh_cluster};
@@ -200,11 +204,11 @@ fn watch_interrupts(rt: &tokio::runtime::Runtime) {
         let term = dialoguer::console::Term::stderr();
         let _ = term.show_cursor();
         if PHASE.load(Ordering::SeqCst) == APPLYING {
-            eprintln!(
+            errln!(
                 "\ninterrupted while applying: some objects may be applied already; run the same command again, or `kubectl smh apply`, to converge"
             );
         } else {
-            eprintln!("\ninterrupted: nothing was changed");
+            errln!("\ninterrupted: nothing was changed");
         }
         std::process::exit(Exit::Interrupted.code().into());
     });
@@ -301,11 +305,11 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         Vec::new()
     };
     if terminal {
-        eprintln!("Reading the clusters...");
+        errln!("Reading the clusters...");
     }
     let before = rt.block_on(load(&contexts, g, &opts, use_wizard, &chosen, Vec::new()))?;
     for w in read_warnings(&before) {
-        eprintln!("warning: {w}");
+        errln!("warning: {w}");
     }
     let live = Live {
         topology: &before.topology,
@@ -383,7 +387,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     );
 
     if args.dry_run {
-        eprint!("{}", targets_banner(&targets, heading));
+        err!("{}", targets_banner(&targets, heading));
         let text = match output {
             Output::Json => crate::render::json::to_list(&plan.values()),
             Output::Yaml => plan.to_yaml().map_err(CmdError::failed)?,
@@ -397,13 +401,13 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         return Ok(Exit::Ok);
     }
 
-    eprint!("{}", targets_banner(&targets, heading));
+    err!("{}", targets_banner(&targets, heading));
     if !g.yes {
         let mut shown = String::from("\n");
         shown.push_str(&plan.to_yaml().map_err(CmdError::failed)?);
         shown.push('\n');
         shown.push_str(&preview);
-        eprintln!("{shown}");
+        errln!("{shown}");
         let clusters = engine_plan.steps.len();
         let ok = dialoguer::Confirm::with_theme(&dialoguer::theme::ColorfulTheme::default())
             .with_prompt(format!(
@@ -466,7 +470,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
 /// their outlier detection (the wizard has said so already).
 fn print_notes(plan: &CreatePlan, shift_from: &[ClusterObjectRef], reuse: bool) {
     for c in plan.reused_outlier.iter().filter(|_| reuse) {
-        eprintln!(
+        errln!(
             "note: {} keeps the outlier detection of TrafficPolicy {}/{} ({})",
             service_ref(&c.service),
             c.policy.namespace,
@@ -475,7 +479,7 @@ fn print_notes(plan: &CreatePlan, shift_from: &[ClusterObjectRef], reuse: bool) 
         );
     }
     for (r, id) in &plan.already_shifted {
-        eprintln!(
+        errln!(
             "note: TrafficPolicy {}/{} already shifts {} to this FailoverService",
             id.namespace,
             id.name,
@@ -491,7 +495,7 @@ fn print_notes(plan: &CreatePlan, shift_from: &[ClusterObjectRef], reuse: bool) 
             .and_then(|b| b.kube_service.as_ref())
             .map(service_ref)
             .unwrap_or_default();
-        eprintln!(
+        errln!(
             "note: no traffic is shifted to {}: clients must call it by name, or pass --shift-from {primary}",
             fs.spec.hostname
         );
@@ -746,7 +750,7 @@ fn choose_contexts(contexts: &Contexts, yes: bool) -> Result<Vec<ClusterName>, C
     );
     if !choices.unusable.is_empty() {
         let names: Vec<&str> = choices.unusable.iter().map(|c| c.as_str()).collect();
-        eprintln!(
+        errln!(
             "note: not offered, as their names cannot be cluster names (lowercase letters, digits, '-' and '.', at most 63): {}; map them with --cluster NAME=CTX",
             names.join(", ")
         );

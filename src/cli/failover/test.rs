@@ -311,11 +311,13 @@ async fn run_async(g: &GlobalArgs, contexts: &Contexts, args: Args) -> CmdResult
 
     let generated = view.preflight_generated();
     let backing = view.preflight_backing(&client_ref.cluster);
+    let cluster_ids = crate::drill::executor::cluster_id_problems_in(snap, fs, &client_ref.cluster);
     let preflight = preflight::check(&PreflightFacts {
         failover_service: fs,
         generated: &generated,
         backing: &backing,
         pending_restores: &pending,
+        cluster_ids: &cluster_ids,
         baseline: None,
     });
 
