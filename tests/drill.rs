@@ -10,14 +10,14 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{ConfigMap, Container, Namespace};
+use k8s_openapi::api::core::v1::{ConfigMap, Container, Namespace, Pod};
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::ApiResource;
 use serde_json::{Value, json};
@@ -28,13 +28,24 @@ use kubectl_smh::consts::DRILL_RESTORE_ANNOTATION;
 use kubectl_smh::drill::restore::containers_equal;
 use kubectl_smh::model::topology::MultiClusterMode;
 use kubectl_smh::sim::fleet::{FleetOptions, SimFleet, WorldSidecars, bookinfo_world_observed};
+use kubectl_smh::sim::world::controller::PodStartHold;
 
 /// Flags that keep a drill short on the demo: 20 probes/s, steady windows of 10 answers
-/// (0.5 s). The baseline is 10 answers unless a test asks for more.
-const FAST: [&str; 4] = ["--probe-rate", "20", "--steady-window", "10"];
+/// (0.5 s), a baseline of 10 answers; a test may give any of them itself. The simulated
+/// clusters run in the test process: on a loaded machine (other test binaries, builds) an
+/// answer can take seconds, which is the machine, not a failure; the probe timeout is 30 s
+/// so that only an answer that does not come refuses the baseline or counts as an error.
+const FAST: [(&str, &str); 4] = [
+    ("--probe-rate", "20"),
+    ("--steady-window", "10"),
+    ("--baseline-probes", "10"),
+    ("--probe-timeout", "30s"),
+];
 
 struct Demo {
     fleet: SimFleet,
+    /// Reaches into the simulated worlds (sidecars, pod-start holds).
+    world: WorldSidecars,
     _dir: tempfile::TempDir,
     kubeconfig: PathBuf,
     config: PathBuf,
@@ -73,6 +84,7 @@ impl Demo {
         let config = dir.path().join("kubectl-smh.yaml");
         let demo = Demo {
             fleet,
+            world: sidecars.clone(),
             _dir: dir,
             kubeconfig,
             config,
@@ -119,6 +131,20 @@ impl Demo {
 
     /// Run a drill and send `signal` each time a stderr line contains the next of `markers`.
     async fn drill_with_signals(&self, args: &[&str], markers: &[&str], signal: i32) -> Run {
+        self.drill_with_signals_then_release(args, markers, signal, None)
+            .await
+    }
+
+    /// [`Demo::drill_with_signals`]; once every signal is sent and a stderr line contains one
+    /// of `release.after`, lets the pods `release.hold` keeps from starting start (first
+    /// waiting until it keeps one, with `release.wait_held`). Released at the end in any case.
+    async fn drill_with_signals_then_release(
+        &self,
+        args: &[&str],
+        markers: &[&str],
+        signal: i32,
+        release: Option<Release<'_>>,
+    ) -> Run {
         let mut child = self.cmd(args).spawn().expect("kubectl-smh runs");
         let pid = child.id().expect("pid") as i32;
         let stderr = child.stderr.take().unwrap();
@@ -131,6 +157,7 @@ impl Demo {
         let mut lines = BufReader::new(stderr).lines();
         let mut err = String::new();
         let mut next = 0;
+        let mut released = false;
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             let line = tokio::time::timeout_at(deadline.into(), lines.next_line())
@@ -144,7 +171,22 @@ impl Demo {
                 let rc = unsafe { libc::kill(pid, signal) };
                 assert_eq!(rc, 0, "kill failed");
                 next += 1;
+            } else if next == markers.len()
+                && let Some(r) = &release
+                && !released
+                && r.after.iter().any(|a| line.contains(a.as_str()))
+            {
+                if r.wait_held {
+                    tokio::time::timeout_at(deadline.into(), r.hold.wait_held())
+                        .await
+                        .unwrap_or_else(|_| panic!("no pod was held; stderr so far:\n{err}"));
+                }
+                r.hold.release();
+                released = true;
             }
+        }
+        if let Some(r) = &release {
+            r.hold.release();
         }
         let status = child.wait().await.unwrap();
         assert!(
@@ -185,6 +227,18 @@ impl Demo {
             .collect()
     }
 
+    /// The `pod-template-hash` of every pod labelled `app=reviews` in the management cluster.
+    async fn reviews_template_hashes(&self) -> BTreeSet<String> {
+        let pods: Api<Pod> = Api::namespaced(self.client("mgmt-cluster"), "bookinfo");
+        pods.list(&ListParams::default().labels("app=reviews"))
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter_map(|p| p.metadata.labels?.remove("pod-template-hash"))
+            .collect()
+    }
+
     /// Wait until the clusters have settled: every Deployment available (rolled out) and
     /// every Service's Endpoints listing its pods ([`SimFleet::wait_ready`]).
     async fn wait_settled(&self) {
@@ -200,6 +254,15 @@ impl Demo {
         let run = self.run(&["apply", "-f", dir.to_str().unwrap()]).await;
         assert_eq!(run.code, Some(0), "apply: {}", run.show());
     }
+}
+
+/// What [`Demo::drill_with_signals_then_release`] releases, and when.
+struct Release<'a> {
+    hold: &'a PodStartHold,
+    /// Release once a stderr line contains one of these (after the last signal).
+    after: &'a [String],
+    /// Before releasing, wait until the hold keeps a pod from starting.
+    wait_held: bool,
 }
 
 #[derive(Debug)]
@@ -265,12 +328,66 @@ fn assert_restored(before: &BTreeMap<String, Deployment>, after: &BTreeMap<Strin
 
 fn drill_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     let mut v = vec!["drill", "reviews-failover", "--yes"];
-    v.extend_from_slice(&FAST);
-    if !extra.contains(&"--baseline-probes") {
-        v.extend_from_slice(&["--baseline-probes", "10"]);
+    for (flag, value) in FAST {
+        if !extra.contains(&flag) {
+            v.extend([flag, value]);
+        }
     }
     v.extend_from_slice(extra);
     v
+}
+
+/// The live `answers:` lines and the report name the same probes (README, "What the numbers
+/// mean"): exactly one line is marked as the first failed-over answer and one as the first
+/// primary answer again, and they name the probes the report's timeline gives those
+/// moments; a line marked as sent before the break (the restore), a request that straddles
+/// it, names a probe sent before it.
+fn assert_live_lines_agree_with_the_report(run: &Run, report: &Value) {
+    let moment = |event: &str| -> String {
+        report["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["event"].as_str().unwrap().starts_with(event))
+            .and_then(|e| e["at"].as_f64())
+            .map(|at| format!("{at:.3}"))
+            .unwrap_or_else(|| panic!("no {event:?} in the timeline: {}", run.show()))
+    };
+    // The probe each marked line names, as printed (seconds, 3 decimals).
+    let live = |mark: &str| -> Vec<String> {
+        run.stderr
+            .lines()
+            .filter(|l| l.contains("] answers: ") && l.contains(mark))
+            .filter_map(|l| l.split_once("(since the probe sent at "))
+            .map(|(_, rest)| rest[..rest.find('s').unwrap()].to_string())
+            .collect()
+    };
+    assert_eq!(
+        live(", the first failed-over answer"),
+        [moment("first failed-over answer")],
+        "{}",
+        run.show()
+    );
+    assert_eq!(
+        live(", the first primary answer again"),
+        [moment("first primary answer again")],
+        "{}",
+        run.show()
+    );
+    for (mark, marker) in [
+        (", before the break", "breakApplied"),
+        (", before the restore", "restoreApplied"),
+    ] {
+        let at = report["markers"][marker].as_f64().unwrap();
+        for sent in live(mark) {
+            let sent: f64 = sent.parse().unwrap();
+            assert!(
+                sent <= (at * 1000.0).round() / 1000.0,
+                "{mark}: a probe sent at {sent}, after {marker} {at}: {}",
+                run.show()
+            );
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -321,26 +438,7 @@ async fn a_full_drill_passes_and_restores_exactly() {
         run.stderr
             .contains("these contexts and API servers will be changed")
     );
-    // The live line of the first failed-over answer names the report's moment.
-    let first_fo = report["timeline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| {
-            e["event"]
-                .as_str()
-                .unwrap()
-                .starts_with("first failed-over answer")
-        })
-        .and_then(|e| e["at"].as_f64())
-        .expect("a first failed-over answer in the timeline");
-    let live = run
-        .stderr
-        .lines()
-        .find_map(|l| l.split_once("] answers: failed over (since the probe sent at "))
-        .map(|(_, rest)| rest.split('s').next().unwrap().to_string())
-        .unwrap_or_else(|| panic!("no live failed-over line: {}", run.show()));
-    assert_eq!(live, format!("{first_fo:.3}"), "{}", run.show());
+    assert_live_lines_agree_with_the_report(&run, &report);
 
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
@@ -387,6 +485,7 @@ async fn a_multi_primary_drill_with_istio_cluster_ids_passes_and_restores() {
     let failed_over = periods["breaking"]["failedOver"].as_u64().unwrap()
         + periods["failed-over"]["failedOver"].as_u64().unwrap();
     assert!(failed_over >= 10, "{}", run.show());
+    assert_live_lines_agree_with_the_report(&run, &report);
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
     demo.fleet.shutdown().await;
@@ -406,40 +505,98 @@ const PHASES: [(&str, &str); 4] = [
     ("during the restore", "restore: failover steady"),
 ];
 
+/// Interrupts a drill with `signal` in each of [`PHASES`] and checks that it restores
+/// exactly. Each phase is aimed at by its progress line, and the drill is kept in it until
+/// the signal has landed, however slow the machine:
+/// - before the break: a baseline of 100000 answers, which preflight waits for;
+/// - during the break rollout (command patch): the new pods are kept from starting, so the
+///   rollout cannot complete, until the drill says it restores. Scaled to 0, the rollout is
+///   complete as soon as the pods are terminating (they no longer count), so the signal
+///   lands in the break rollout or in failover verification, held as in the next item;
+/// - during failover verification: a steady window of 100000 answers, so failover never
+///   becomes steady (otherwise the phase can end as it begins: failover can be steady
+///   before the rollout is reported complete, and the drill then restores at once);
+/// - during the restore: the restored pods (those with the pod template hash of the pods
+///   before the drill) are kept from starting, so the restore rollout cannot complete, until
+///   one of them is held and the drill says it restores first.
 async fn signal_in_every_phase(signal: i32, name: &str, extra: &[&str]) {
     let scale = extra.contains(&"scale");
     let demo = Demo::start(Duration::from_millis(300)).await;
     demo.configure_guide().await;
+    let hold = demo
+        .world
+        .pod_starts("mgmt-cluster")
+        .expect("the management cluster's kubelet");
+    let labels = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
     for (phase, marker) in PHASES {
         let before = demo.snapshot().await;
         let versions = demo.versions().await;
-        // A longer baseline leaves time to interrupt before the break.
-        let mut args = vec!["--baseline-probes", "40"];
-        args.extend_from_slice(extra);
+        let mut args: Vec<&str> = extra.to_vec();
+        // Where the signal may land: the lines the drill prints when it handles it.
+        let (seen, wait_held) = match phase {
+            "before the break" => {
+                args.extend(["--baseline-probes", "100000"]);
+                (
+                    vec![format!("{name} during preflight, nothing changed")],
+                    false,
+                )
+            }
+            "during the break rollout" if scale => {
+                args.extend(["--steady-window", "100000"]);
+                (
+                    vec![
+                        format!("restore: {name} during wait for break rollout"),
+                        format!("restore: {name} during verify failover"),
+                    ],
+                    false,
+                )
+            }
+            "during the break rollout" => {
+                hold.hold(labels(&[("app", "reviews")]));
+                (
+                    vec![format!("restore: {name} during wait for break rollout")],
+                    false,
+                )
+            }
+            "during failover verification" => {
+                args.extend(["--steady-window", "100000"]);
+                (
+                    vec![format!("restore: {name} during verify failover")],
+                    false,
+                )
+            }
+            _ => {
+                for hash in demo.reviews_template_hashes().await {
+                    hold.hold(labels(&[("app", "reviews"), ("pod-template-hash", &hash)]));
+                }
+                (
+                    vec![
+                        format!("{name} received: restoring first"),
+                        format!("{name} received: waiting for the restore rollout first"),
+                    ],
+                    true,
+                )
+            }
+        };
         let run = demo
-            .drill_with_signal(&drill_args(&args), marker, signal)
+            .drill_with_signals_then_release(
+                &drill_args(&args),
+                &[marker],
+                signal,
+                Some(Release {
+                    hold: &hold,
+                    after: &seen,
+                    wait_held,
+                }),
+            )
             .await;
         assert_eq!(run.code, Some(130), "{name} {phase}: {}", run.show());
         // The machine saw the signal in the phase aimed at.
-        let seen = match phase {
-            "before the break" => vec![format!("{name} during preflight, nothing changed")],
-            "during the break rollout" if scale => vec![
-                format!("restore: {name} during wait for break rollout"),
-                // Scaled to 0, the rollout is complete as soon as the pods are terminating
-                // (they no longer count): the signal may land once verification began.
-                format!("restore: {name} during verify failover"),
-            ],
-            "during the break rollout" => {
-                vec![format!("restore: {name} during wait for break rollout")]
-            }
-            "during failover verification" => {
-                vec![format!("restore: {name} during verify failover")]
-            }
-            _ => vec![
-                format!("{name} received: restoring first"),
-                format!("{name} received: waiting for the restore rollout first"),
-            ],
-        };
         assert!(
             seen.iter().any(|s| run.stderr.contains(s.as_str())),
             "{name} {phase}: expected one of {seen:?}: {}",
@@ -1149,6 +1306,7 @@ async fn the_scale_break_passes_and_puts_back_the_exact_replica_counts() {
         .await;
     assert_eq!(run.code, Some(0), "{}", run.show());
     let report: Value = serde_json::from_str(&run.stdout).expect("JSON report");
+    assert_live_lines_agree_with_the_report(&run, &report);
     assert_eq!(report["result"], "passed", "{}", run.show());
     assert_eq!(report["breakMode"], "scale");
     assert!(

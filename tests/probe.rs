@@ -130,6 +130,12 @@ async fn picks_a_pod_of_a_deployment_selected_by_match_expressions() {
         .create(&PostParams::default(), &web)
         .await
         .unwrap();
+    // Created just now: wait until it is rolled out (its pod Ready), as kubectl's
+    // `rollout status` would.
+    fleet
+        .wait_ready(Duration::from_secs(60))
+        .await
+        .expect("web rolled out");
     let pod = ready_pod(&client, "web").await;
     assert!(pod.starts_with("web-"), "{pod}");
     // productpage's pods do not match web's selector.

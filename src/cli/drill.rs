@@ -1076,11 +1076,14 @@ impl Observer for CliObserver {
                     spec.path, spec.workload.namespace, spec.port, spec.rate_per_second
                 ),
             ),
-            Progress::Probe { sample, .. } => {
+            Progress::Probe {
+                sample, markers, ..
+            } => {
                 self.counts[class_index(sample.class)] += 1;
                 self.last = Some(sample.class);
-                // Every change of class, at the send time of its first answer.
-                if let Some(change) = self.changes.push(sample) {
+                // Every change of class, at the send time of its first answer, and the
+                // report's first failed-over (primary again) answer.
+                if let Some(change) = self.changes.push(sample, markers) {
                     self.line(at, change.to_string());
                 }
                 self.update_spinner();

@@ -45,6 +45,7 @@ use tokio::task::JoinHandle;
 
 use super::live::{self, EnvoyCluster, RolloutCounts, RolloutState};
 use super::machine::{Action, Event, Machine, Note, Outcome, Phase, Transition};
+use super::measure::Markers;
 use super::outlier::OutlierSettings;
 use super::plan::{self, DrillOptions, DrillPlan, PlanError, PlanInput, ProbeSpec};
 use super::preflight::{
@@ -713,6 +714,8 @@ pub enum Progress<'a> {
     Probe {
         sample: &'a ProbeSample,
         phase: Phase,
+        /// The drill's markers when the answer arrived (before it is recorded).
+        markers: &'a Markers,
     },
     Patched {
         kind: PatchKind,
@@ -1106,6 +1109,7 @@ fn on_message(
                 Progress::Probe {
                     sample: &sample,
                     phase: machine.phase(),
+                    markers: machine.markers(),
                 },
             );
             Some(Event::Probe(sample))

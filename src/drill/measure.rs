@@ -167,13 +167,40 @@ impl Period {
 }
 
 /// Follows the answers in the order they arrive (the order [`measure`] takes them) and
-/// reports each change of class: the live `answers:` lines. The first failed-over answer
-/// after the break is always such a change, so its line names the moment the report calls
-/// the first failed-over answer.
+/// reports each change of class: the live `answers:` lines.
+///
+/// A request can straddle the break (or the restore): sent before it, answered after it,
+/// and then possibly already failed over (answered by the primary again). Such an answer
+/// still starts a line, marked `before the break` (`before the restore`), but it is not
+/// what the report counts: the report's first failed-over answer is the first one to a
+/// probe sent at or after the break, and its first primary answer again the first one to a
+/// probe sent at or after the restore. The answer the report names always gets a line of
+/// its own, marked `the first failed-over answer` (`the first primary answer again`), even
+/// when the answer before it had the same class (a straddling one); so that line and the
+/// report name the same probe.
 #[derive(Debug, Clone, Default)]
 pub struct ClassChanges {
     /// The class of the answers so far and how many came in a row.
     run: Option<(Class, u64)>,
+    /// Whether the report's first failed-over answer (first primary answer again) came.
+    first_failover_seen: bool,
+    first_primary_seen: bool,
+}
+
+/// A moment of the drill the answers are related to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Break,
+    Restore,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Break => "the break",
+            Origin::Restore => "the restore",
+        }
+    }
 }
 
 /// A change of answer class.
@@ -186,14 +213,45 @@ pub struct ClassChange {
     pub reason: Option<String>,
     /// The class before and how many answers in a row had it (`None` at the first answer).
     pub after: Option<(Class, u64)>,
+    /// The probe was sent before this moment, which had passed when its answer came: a
+    /// request that straddles the break (the restore).
+    pub sent_before: Option<Origin>,
+    /// This answer is the report's first failed-over answer (`Break`) or first primary
+    /// answer again (`Restore`).
+    pub first_after: Option<Origin>,
 }
 
 impl ClassChanges {
-    /// Feed one answer; `Some` when its class differs from the previous answer's (and for
-    /// the first answer).
-    pub fn push(&mut self, s: &ProbeSample) -> Option<ClassChange> {
+    /// Feed one answer as it arrives, with the drill's markers at that moment; `Some` when
+    /// its class differs from the previous answer's (and for the first answer), and for the
+    /// answer the report counts as the first failed-over answer or the first primary
+    /// answer again.
+    pub fn push(&mut self, s: &ProbeSample, m: &Markers) -> Option<ClassChange> {
+        let sent_before = if m.break_applied.is_some_and(|b| s.at < b) {
+            Some(Origin::Break)
+        } else if m.restore_applied.is_some_and(|r| s.at < r) {
+            Some(Origin::Restore)
+        } else {
+            None
+        };
+        // The definitions of [`measure`]: sent at or after the marker, in arrival order.
+        let first_after = match s.class {
+            Class::FailedOver
+                if !self.first_failover_seen && m.break_applied.is_some_and(|b| s.at >= b) =>
+            {
+                self.first_failover_seen = true;
+                Some(Origin::Break)
+            }
+            Class::Primary
+                if !self.first_primary_seen && m.restore_applied.is_some_and(|r| s.at >= r) =>
+            {
+                self.first_primary_seen = true;
+                Some(Origin::Restore)
+            }
+            _ => None,
+        };
         match &mut self.run {
-            Some((c, n)) if *c == s.class => {
+            Some((c, n)) if *c == s.class && first_after.is_none() => {
                 *n += 1;
                 None
             }
@@ -207,6 +265,8 @@ impl ClassChanges {
                         .then(|| s.reason.clone())
                         .flatten(),
                     after,
+                    sent_before,
+                    first_after,
                 })
             }
         }
@@ -214,7 +274,9 @@ impl ClassChanges {
 }
 
 impl std::fmt::Display for ClassChange {
-    /// `answers: failed over (since the probe sent at 3.503s; before: 12 primary)`.
+    /// `answers: failed over (since the probe sent at 3.503s, the first failed-over answer;
+    /// before: 12 error)`; a straddling request: `(since the probe sent at 4.990s, before
+    /// the break; ...)`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "answers: {}", self.class.as_str())?;
         if let Some(r) = &self.reason {
@@ -225,6 +287,14 @@ impl std::fmt::Display for ClassChange {
             " (since the probe sent at {:.3}s",
             super::seconds(self.at)
         )?;
+        if let Some(o) = self.sent_before {
+            write!(f, ", before {}", o.as_str())?;
+        }
+        match self.first_after {
+            Some(Origin::Break) => f.write_str(", the first failed-over answer")?,
+            Some(Origin::Restore) => f.write_str(", the first primary answer again")?,
+            None => {}
+        }
         if let Some((c, n)) = self.after {
             write!(f, "; before: {n} {}", c.as_str())?;
         }
@@ -1176,6 +1246,26 @@ pub(crate) mod tests {
         assert_eq!(shown, ["2m0s", "none", "2m30.5s"]);
     }
 
+    /// The live lines for `samples` (in arrival order), each fed with the markers of `mk`
+    /// that had passed when it arrived (sent + latency), as the executor feeds them.
+    fn live_lines(samples: &[ProbeSample], mk: &Markers) -> Vec<String> {
+        let mut changes = ClassChanges::default();
+        samples
+            .iter()
+            .filter_map(|s| {
+                let arrived = s.at + s.latency;
+                let passed = |t: Option<Duration>| t.filter(|t| *t <= arrived);
+                let now = Markers {
+                    break_applied: passed(mk.break_applied),
+                    restore_applied: passed(mk.restore_applied),
+                    ..Default::default()
+                };
+                changes.push(s, &now)
+            })
+            .map(|c| c.to_string())
+            .collect()
+    }
+
     #[test]
     fn every_class_change_is_reported_at_its_first_answer() {
         // 2 probes/s: primary, a two-answer error burst, then failed over, with one answer
@@ -1186,30 +1276,91 @@ pub(crate) mod tests {
             _ => Class::FailedOver,
         });
         samples.swap(5, 6);
-        let mut changes = ClassChanges::default();
-        let lines: Vec<String> = samples
-            .iter()
-            .filter_map(|s| changes.push(s))
-            .map(|c| c.to_string())
-            .collect();
-        assert_eq!(
-            lines,
-            [
-                "answers: primary (since the probe sent at 0.000s)",
-                "answers: error (HTTP 503) (since the probe sent at 2.000s; before: 4 primary)",
-                "answers: failed over (since the probe sent at 3.000s; before: 1 error)",
-                "answers: error (HTTP 503) (since the probe sent at 2.500s; before: 1 failed over)",
-                "answers: failed over (since the probe sent at 3.500s; before: 1 error)",
-            ]
-        );
-        // The line of the first failed-over answer names the report's moment.
         let mk = Markers {
             break_applied: Some(ms(1_000)),
             end: ms(6_000),
             ..Default::default()
         };
+        assert_eq!(
+            live_lines(&samples, &mk),
+            [
+                "answers: primary (since the probe sent at 0.000s)",
+                "answers: error (HTTP 503) (since the probe sent at 2.000s; before: 4 primary)",
+                "answers: failed over (since the probe sent at 3.000s, the first failed-over answer; before: 1 error)",
+                "answers: error (HTTP 503) (since the probe sent at 2.500s; before: 1 failed over)",
+                "answers: failed over (since the probe sent at 3.500s; before: 1 error)",
+            ]
+        );
+        // The line of the first failed-over answer names the report's moment.
         let m = measure(&samples, &mk, spec());
         assert_eq!(m.break_to_first_failover, Some(ms(2_000)));
+    }
+
+    #[test]
+    fn requests_straddling_the_break_and_the_restore_are_marked_and_not_counted_first() {
+        // 10 probes/s, the break at 5 s, the restore at 10 s. The probe sent at 4.9 s is
+        // answered failed over 3 s later, right before the first failed-over answer to a
+        // probe sent after the break (7.9 s); the probe sent at 9.9 s is answered by the
+        // primary 0.6 s later, right before the first primary answer to a probe sent after
+        // the restore (10.5 s).
+        let mk = Markers {
+            break_applied: Some(ms(5_000)),
+            break_rollout_complete: Some(ms(5_500)),
+            restore_applied: Some(ms(10_000)),
+            restore_rollout_complete: Some(ms(10_500)),
+            end: ms(12_000),
+        };
+        let mut samples = stream(0, 12_000, 100, |t| match t {
+            t if t < 5_500 => Class::Primary,
+            t if t < 7_900 => Class::Error,
+            t if t < 10_500 => Class::FailedOver,
+            _ => Class::Primary,
+        });
+        for s in samples.iter_mut() {
+            if s.at == ms(4_900) {
+                (s.class, s.latency) = (Class::FailedOver, ms(3_000));
+            }
+            if s.at == ms(9_900) {
+                (s.class, s.latency) = (Class::Primary, ms(600));
+            }
+        }
+        // In the order the answers arrive.
+        samples.sort_by_key(|s| s.at + s.latency);
+        let lines = live_lines(&samples, &mk);
+        assert_eq!(
+            lines,
+            [
+                "answers: primary (since the probe sent at 0.000s)",
+                "answers: error (HTTP 503) (since the probe sent at 5.500s; before: 54 primary)",
+                "answers: failed over (since the probe sent at 4.900s, before the break; before: 24 error)",
+                "answers: failed over (since the probe sent at 7.900s, the first failed-over answer; before: 1 failed over)",
+                "answers: primary (since the probe sent at 9.900s, before the restore; before: 25 failed over)",
+                "answers: primary (since the probe sent at 10.500s, the first primary answer again; before: 1 primary)",
+            ]
+        );
+        // The report counts from the probes sent after the break and the restore: the
+        // marked lines name its moments, the straddling answers do not.
+        let m = measure(&samples, &mk, spec());
+        assert_eq!(m.break_to_first_failover, Some(ms(2_900)));
+        assert_eq!(m.restore_to_first_primary, Some(ms(500)));
+        let named = |mark: &str| {
+            lines
+                .iter()
+                .find(|l| l.contains(mark))
+                .and_then(|l| l.split_once("sent at "))
+                .map(|(_, rest)| rest[..rest.find('s').unwrap()].to_string())
+        };
+        let at = |origin: Option<Duration>, d: Option<Duration>| {
+            format!("{:.3}", crate::drill::seconds(origin.unwrap() + d.unwrap()))
+        };
+        assert_eq!(
+            named("the first failed-over answer"),
+            Some(at(mk.break_applied, m.break_to_first_failover))
+        );
+        assert_eq!(
+            named("the first primary answer again"),
+            Some(at(mk.restore_applied, m.restore_to_first_primary))
+        );
     }
 
     #[test]

@@ -20,6 +20,7 @@ use tokio::task::JoinHandle;
 use super::api::auth::SimUser;
 use super::cluster::{ClusterHandle, ClusterOptions, SimCluster, SimError};
 use super::store::Store;
+use super::world::controller::PodStartHold;
 use super::world::mesh::sidecar::Sidecar;
 use super::world::workload::Workloads;
 use super::world::{self, Layout, WorldOptions};
@@ -55,19 +56,26 @@ pub fn bookinfo_world(mode: MultiClusterMode, istio_version: &str) -> StartHook 
 
 /// Reaches the sidecars of the worlds a [`bookinfo_world_observed`] hook started: an
 /// observation hook for benchmarks and tests (see
-/// [`world::mesh::sidecar::Sidecar::routing_log`]).
+/// [`world::mesh::sidecar::Sidecar::routing_log`]); also their kubelets' pod-start holds.
 #[derive(Clone, Default)]
 pub struct WorldSidecars(Arc<Mutex<Vec<ObservedWorld>>>);
 
-/// A cluster name, its store and its workloads.
-type ObservedWorld = (String, Arc<Store>, Arc<Workloads>);
+/// A cluster name, its store, its workloads and its kubelet's pod-start hold.
+type ObservedWorld = (String, Arc<Store>, Arc<Workloads>, PodStartHold);
 
 impl WorldSidecars {
     /// The sidecar of a running pod of `cluster`, if it has one.
     pub fn sidecar(&self, cluster: &str, namespace: &str, pod: &str) -> Option<Arc<Sidecar>> {
         let worlds = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let (_, store, workloads) = worlds.iter().find(|(c, _, _)| c == cluster)?;
+        let (_, store, workloads, _) = worlds.iter().find(|(c, ..)| c == cluster)?;
         workloads.sidecar(store, namespace, pod)
+    }
+
+    /// What keeps new pods of `cluster` from starting ([`PodStartHold`]).
+    pub fn pod_starts(&self, cluster: &str) -> Option<PodStartHold> {
+        let worlds = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let (.., hold) = worlds.iter().find(|(c, ..)| c == cluster)?;
+        Some(hold.clone())
     }
 }
 
@@ -114,6 +122,7 @@ pub fn bookinfo_world_observed(
             me.name.clone(),
             me.store.clone(),
             handle.workloads().clone(),
+            handle.pod_starts().clone(),
         ));
         Ok(vec![Attachment::Guard(Box::new(handle))])
     })

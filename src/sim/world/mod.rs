@@ -166,6 +166,7 @@ pub struct WorldHandle {
     store: Arc<Store>,
     tasks: Vec<JoinHandle<()>>,
     workloads: Arc<Workloads>,
+    pod_starts: controller::PodStartHold,
 }
 
 impl WorldHandle {
@@ -181,6 +182,11 @@ impl WorldHandle {
     /// The sidecar of a running pod, if it has one.
     pub fn sidecar(&self, namespace: &str, pod: &str) -> Option<Arc<mesh::sidecar::Sidecar>> {
         self.workloads.sidecar(&self.store, namespace, pod)
+    }
+
+    /// Holds new pods of this cluster from starting (for tests).
+    pub fn pod_starts(&self) -> &controller::PodStartHold {
+        &self.pod_starts
     }
 
     /// Stop everything now.
@@ -223,7 +229,9 @@ pub fn spawn(
         resync: opts.resync,
         seed: mesh::rng::Rng::seed_from(&opts.cluster),
         istio_version: Some(opts.istio_version.clone()),
+        pod_starts: controller::PodStartHold::default(),
     };
+    let pod_starts = cfg.pod_starts.clone();
     let tasks = vec![
         tokio::spawn(controller::run(store.clone(), net, cfg)),
         tokio::spawn(workload::run(store.clone(), workloads.clone(), opts.resync)),
@@ -234,5 +242,6 @@ pub fn spawn(
         store,
         tasks,
         workloads,
+        pod_starts,
     }
 }

@@ -5,6 +5,7 @@
 //! turns `Running` with every container started and, unless a container has a readiness
 //! probe, `Ready`. A container with an `httpGet` or `tcpSocket` readiness probe is ready
 //! only while something listens on the probed port of the pod (checked about every 200 ms).
+//! A pod matched by the cluster's [`super::PodStartHold`] stays `Pending` until released.
 //!
 //! A container whose `command` the image cannot run (a shell tool such as `sleep` in a
 //! distroless image: [`crate::sim::world::workload::missing_executable`]) fails to start as
@@ -152,8 +153,12 @@ pub(super) fn sync(
             "" => stamp.clone(),
             t => t.to_string(),
         };
-        let running = now >= ready_at;
-        if !running {
+        // A held pod that does not run yet waits for the release, checked every probe period.
+        let held = str_at(pod, "/status/phase") != "Running" && cfg.pod_starts.keeps(pod);
+        let running = now >= ready_at && !held;
+        if held {
+            wake(now + PROBE_PERIOD);
+        } else if !running {
             wake(ready_at);
         }
         let specs = containers(pod);

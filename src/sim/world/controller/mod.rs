@@ -14,10 +14,11 @@ mod gc;
 mod kubelet;
 mod replicaset;
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokio::sync::Notify;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::time::Instant;
 
@@ -43,6 +44,87 @@ pub struct ControllerConfig {
     /// Istio version whose sidecar is injected into new pods of injection-enabled
     /// namespaces; `None` for a cluster without Istio.
     pub istio_version: Option<String>,
+    /// Pods the kubelet must not start yet.
+    pub pod_starts: PodStartHold,
+}
+
+/// Keeps new pods from starting, for tests that must act while a rollout is still in
+/// progress: a pod that does not run yet and whose labels include all the labels of one of
+/// the held sets stays `Pending` (`ContainerCreating`), however long ago it was created,
+/// until [`PodStartHold::release`]; it then starts at the kubelet's next pass (within
+/// 200 ms). Running pods are not affected.
+#[derive(Debug, Clone, Default)]
+pub struct PodStartHold(Arc<HoldInner>);
+
+#[derive(Debug, Default)]
+struct HoldInner {
+    state: Mutex<HoldState>,
+    /// Woken when a pod is held for the first time.
+    held_one: Notify,
+}
+
+#[derive(Debug, Default)]
+struct HoldState {
+    sets: Vec<BTreeMap<String, String>>,
+    /// `namespace/name` of every pod kept from starting since the last release.
+    held: BTreeSet<String>,
+}
+
+impl PodStartHold {
+    /// Hold the pods whose labels include all of `labels` (besides those held already).
+    pub fn hold(&self, labels: BTreeMap<String, String>) {
+        self.lock().sets.push(labels);
+    }
+
+    /// Let every held pod start.
+    pub fn release(&self) {
+        let mut s = self.lock();
+        s.sets.clear();
+        s.held.clear();
+    }
+
+    /// The pods (`namespace/name`) kept from starting since the last release.
+    pub fn held(&self) -> Vec<String> {
+        self.lock().held.iter().cloned().collect()
+    }
+
+    /// Wait until a pod is kept from starting; returns the pods held.
+    pub async fn wait_held(&self) -> Vec<String> {
+        loop {
+            // Registered before the check: a pod held in between still wakes it.
+            let woken = self.0.held_one.notified();
+            let held = self.held();
+            if !held.is_empty() {
+                return held;
+            }
+            woken.await;
+        }
+    }
+
+    /// Whether the kubelet must keep `pod` (not running yet) from starting; records it.
+    fn keeps(&self, pod: &serde_json::Value) -> bool {
+        let mut s = self.lock();
+        let labels = crate::sim::world::obj::labels(pod);
+        let held = s
+            .sets
+            .iter()
+            .any(|set| set.iter().all(|(k, v)| labels.get(k) == Some(v)));
+        if held {
+            let key = format!(
+                "{}/{}",
+                crate::sim::world::obj::namespace(pod),
+                crate::sim::world::obj::name(pod)
+            );
+            if s.held.insert(key) {
+                self.0.held_one.notify_waiters();
+            }
+        }
+        held
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HoldState> {
+        self.0.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// In-memory controller state that is not in the store.

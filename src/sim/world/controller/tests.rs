@@ -21,6 +21,7 @@ fn cfg() -> ControllerConfig {
         resync: Duration::from_secs(1),
         seed: 1,
         istio_version: Some("1.24.2".into()),
+        pod_starts: PodStartHold::default(),
     }
 }
 
@@ -473,4 +474,76 @@ fn sleep_in_other_images_runs() {
             "{image} {cmd}"
         );
     }
+}
+
+#[test]
+fn held_pods_stay_pending_until_released() {
+    use futures::FutureExt;
+    let mut h = Harness::new();
+    h.store
+        .create(&obj::deployments(), deployment("reviews-v1", 1))
+        .unwrap();
+    h.settle(Duration::ZERO);
+    h.settle(DELAY);
+    let first = h.list(&obj::pods()).remove(0);
+    assert_eq!(first["status"]["phase"], "Running");
+    let hash = first["metadata"]["labels"]["pod-template-hash"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Hold the pods of the first template: the running one goes on, a new template's
+    // pods start as usual.
+    let hold = h.cfg.pod_starts.clone();
+    hold.hold(BTreeMap::from([
+        ("app".to_string(), "reviews".to_string()),
+        ("pod-template-hash".to_string(), hash),
+    ]));
+    assert_eq!(hold.wait_held().now_or_never(), None, "nothing held yet");
+    h.edit_deployment("reviews-v1", |d| {
+        d["spec"]["template"]["spec"]["containers"][0]["command"] = json!(["sleep", "20h"]);
+    });
+    let t1 = DELAY * 2;
+    h.settle(t1);
+    h.settle(t1 + DELAY);
+    let pods = h.list(&obj::pods());
+    assert_eq!(pods.len(), 1);
+    assert_eq!(pods[0]["status"]["phase"], "Running");
+    assert!(kube_completed(&h.deployment("reviews-v1")));
+    assert!(hold.held().is_empty());
+
+    // Back to the first template: its new pod stays Pending long after its delay, and the
+    // rollout with it.
+    h.edit_deployment("reviews-v1", |d| {
+        d["spec"]["template"]["spec"]["containers"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("command");
+    });
+    let t2 = t1 * 2;
+    h.settle(t2);
+    h.settle(t2 + DELAY * 20);
+    let pending: Vec<Value> = h
+        .list(&obj::pods())
+        .into_iter()
+        .filter(|p| p["status"]["phase"] == "Pending")
+        .collect();
+    assert_eq!(pending.len(), 1, "{:#?}", h.list(&obj::pods()));
+    assert_eq!(
+        pending[0]["status"]["containerStatuses"][0]["state"]["waiting"]["reason"],
+        "ContainerCreating"
+    );
+    let name = format!("bookinfo/{}", obj::name(&pending[0]));
+    assert_eq!(hold.held(), std::slice::from_ref(&name));
+    assert_eq!(hold.wait_held().now_or_never(), Some(vec![name]));
+    assert!(!kube_completed(&h.deployment("reviews-v1")));
+
+    // Released, it starts at the next pass.
+    hold.release();
+    h.settle(t2 + DELAY * 21);
+    h.settle(t2 + DELAY * 21);
+    let pods = h.list(&obj::pods());
+    assert_eq!(pods.len(), 1, "{pods:#?}");
+    assert_eq!(pods[0]["status"]["phase"], "Running");
+    assert!(kube_completed(&h.deployment("reviews-v1")));
+    assert!(hold.held().is_empty());
 }
