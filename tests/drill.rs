@@ -699,7 +699,11 @@ async fn sigkill_then_restore_in_every_phase(extra: &[&str]) {
             .map(|(key, _)| key)
             .collect();
         if phase == "during the break rollout" {
-            assert_eq!(pending.len(), 2, "the restore plans stay on the deployments");
+            assert_eq!(
+                pending.len(),
+                2,
+                "the restore plans stay on the deployments"
+            );
             if scale {
                 for d in ["reviews-v1", "reviews-v2"] {
                     let dep = demo.deployments("mgmt-cluster").get(d).await.unwrap();
