@@ -7,11 +7,12 @@ use anyhow::anyhow;
 use serde::Serialize;
 
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
-use crate::cluster::discovery::DiscoveryOptions;
-use crate::cluster::{
+use smh_cluster::state::StateError;
+use smh_cluster::{
     ClusterError, ClusterName, ConfigError, ContextName, ContextOptions, Contexts, KubeconfigSet,
     Registry,
 };
+use smh_core::inspect::discovery::DiscoveryOptions;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -268,7 +269,7 @@ impl GlobalArgs {
         }
     }
 
-    /// What [`crate::cluster::discovery::discover`] needs from the global flags.
+    /// What [`smh_cluster::discovery::discover`] needs from the global flags.
     pub fn discovery_options(&self) -> DiscoveryOptions {
         DiscoveryOptions {
             mode_override: self.istio_mode.map(Into::into),
@@ -291,6 +292,17 @@ impl From<ConfigError> for CmdError {
 impl From<ClusterError> for CmdError {
     fn from(e: ClusterError) -> Self {
         CmdError::cluster(e)
+    }
+}
+
+/// Kubeconfig problems exit 2 (credentials 3), cluster problems 3, as for the errors
+/// themselves.
+impl From<StateError> for CmdError {
+    fn from(e: StateError) -> Self {
+        match e {
+            StateError::Config(e) => e.into(),
+            StateError::Cluster(e) => e.into(),
+        }
     }
 }
 

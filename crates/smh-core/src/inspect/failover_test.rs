@@ -1,15 +1,13 @@
 //! `failover test`: non-destructive proof that a FailoverService's primary answers. The
 //! preflight (`drill::preflight`, on facts from the describe model), then N probes through a
-//! port-forward to a client workload (`cluster::probe`), each classified with
-//! `drill::classify`; [`summarize`] (pure) makes the report, [`probe_n`] sends the probes.
+//! port-forward to a client workload (sent by the cluster I/O crate), each classified with
+//! `drill::classify`; [`summarize`] makes the report.
 
 use std::time::Duration;
 
 use serde::Serialize;
 
-use super::probe::Prober;
 use crate::drill::Class;
-use crate::drill::classify::Classifier;
 use crate::drill::preflight::PreflightReport;
 
 /// One classified probe answer.
@@ -32,22 +30,6 @@ mod millis {
     pub fn serialize<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_f64((d.as_secs_f64() * 1000.0 * 10.0).round() / 10.0)
     }
-}
-
-/// Send `n` probes one after the other (GET `path`), each classified.
-pub async fn probe_n(prober: &Prober, path: &str, n: usize, classifier: &Classifier) -> Vec<Probe> {
-    let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
-        let (result, latency) = prober.get(path).await;
-        let c = classifier.classify(result.as_answer());
-        out.push(Probe {
-            class: c.class,
-            status: result.status(),
-            reason: c.reason,
-            latency,
-        });
-    }
-    out
 }
 
 /// Where the probes went.
