@@ -18,10 +18,10 @@ use kube::api::{
 };
 use serde_json::{Value, json};
 
-use kubectl_smh::cluster::Contexts;
-use kubectl_smh::cluster::describe;
-use kubectl_smh::cluster::inspect::{Collected, collect};
-use kubectl_smh::cluster::state::StateOptions;
+use smh_cluster::Contexts;
+use smh_core::inspect::describe;
+use smh_cluster::inspect::{Collected, collect};
+use smh_cluster::state::StateOptions;
 use kubectl_smh::render;
 
 mod common;

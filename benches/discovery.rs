@@ -6,8 +6,8 @@
 
 use std::time::{Duration, Instant};
 
-use kubectl_smh::cluster::ClusterName;
-use kubectl_smh::cluster::discovery::{DiscoveryOptions, discover};
+use smh_cluster::ClusterName;
+use smh_cluster::discovery::{DiscoveryOptions, discover};
 
 mod common;
 use common::{bookinfo_fleet, contexts_for, p50, ratio_verdict, start_ready};
@@ -41,7 +41,7 @@ async fn main() {
 
     let mut one = Vec::new();
     let mut five = Vec::new();
-    let services = |r: &kubectl_smh::cluster::discovery::DiscoveryResult| {
+    let services = |r: &smh_cluster::discovery::DiscoveryResult| {
         r.topology
             .clusters
             .iter()

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
-use kubectl_smh::sim::api::WriteOptions;
-use kubectl_smh::sim::cluster::{ClusterOptions, SimCluster};
+use smh_sim::api::WriteOptions;
+use smh_sim::cluster::{ClusterOptions, SimCluster};
 use serde_json::json;
 
 fn vm_rss_kib() -> u64 {

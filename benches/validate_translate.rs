@@ -8,11 +8,11 @@
 
 use std::time::{Duration, Instant};
 
-use kubectl_smh::model::diag::Severity;
-use kubectl_smh::model::topology::{ClusterTopology, Mesh, Service, ServicePort, Topology};
-use kubectl_smh::model::validate::validate;
-use kubectl_smh::model::{Manifest, SmhObject, Source};
-use kubectl_smh::translate::translate;
+use smh_core::model::diag::Severity;
+use smh_core::model::topology::{ClusterTopology, Mesh, Service, ServicePort, Topology};
+use smh_core::model::validate::validate;
+use smh_core::model::{Manifest, SmhObject, Source};
+use smh_core::translate::translate;
 use serde_json::json;
 
 const N: usize = 1000;

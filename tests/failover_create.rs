@@ -17,7 +17,7 @@ use std::time::Duration;
 use apply_support::*;
 use serde_json::Value;
 
-use kubectl_smh::model::topology::MultiClusterMode;
+use smh_core::model::topology::MultiClusterMode;
 
 const BIN: &str = env!("CARGO_BIN_EXE_kubectl-smh");
 
@@ -190,7 +190,7 @@ fn bad_flags_are_usage_errors() {
 // ---------------------------------------------------------------------------------------
 
 struct Demo {
-    fleet: kubectl_smh::sim::fleet::SimFleet,
+    fleet: smh_sim::fleet::SimFleet,
     dir: tempfile::TempDir,
     kubeconfig: PathBuf,
 }
@@ -600,9 +600,9 @@ async fn ctrl_c_in_the_wizard_exits_130_and_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_with_flags_applies_and_productpage_answers_from_the_primary() {
-    use kubectl_smh::cluster::probe::{Prober, pick_pod};
-    use kubectl_smh::drill::Class;
-    use kubectl_smh::drill::classify::Classifier;
+    use smh_cluster::probe::{Prober, pick_pod};
+    use smh_core::drill::Class;
+    use smh_core::drill::classify::Classifier;
 
     let demo = demo().await;
     let mut c = demo.command();

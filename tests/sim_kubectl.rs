@@ -10,9 +10,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use kubectl_smh::model::topology::MultiClusterMode;
-use kubectl_smh::sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
-use kubectl_smh::sim::store::Gvr;
+use smh_core::model::topology::MultiClusterMode;
+use smh_sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
+use smh_sim::store::Gvr;
 use serde_json::Value;
 use tempfile::TempDir;
 

@@ -5,10 +5,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use kubectl_smh::cluster::{Contexts, KubeconfigOrigin, KubeconfigSet, Registry};
-use kubectl_smh::model::topology::MultiClusterMode;
-use kubectl_smh::sim::cluster::ClusterOptions;
-use kubectl_smh::sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
+use smh_cluster::{Contexts, KubeconfigOrigin, KubeconfigSet, Registry};
+use smh_core::model::topology::MultiClusterMode;
+use smh_sim::cluster::ClusterOptions;
+use smh_sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
 
 /// The median of the runs.
 pub fn p50(mut v: Vec<Duration>) -> Duration {

@@ -7,10 +7,10 @@ use std::io::IsTerminal;
 use super::cluster::runtime;
 use super::describe::print_output;
 use super::{CmdError, CmdResult, Exit, GlobalArgs};
-use crate::cluster::check::{CheckOptions, crds_missing_report, run_checks};
-use crate::cluster::inspect::collect;
-use crate::cluster::state::{StateError, StateOptions};
-use crate::cluster::{ClusterError, Contexts};
+use smh_core::inspect::check::{CheckOptions, crds_missing_report, run_checks};
+use smh_cluster::inspect::collect;
+use smh_cluster::state::{StateError, StateOptions};
+use smh_cluster::{ClusterError, Contexts};
 use crate::render;
 
 pub const LONG_ABOUT: &str = "\

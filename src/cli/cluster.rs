@@ -136,12 +136,12 @@ struct ListOutput {
     registry: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     kubeconfig: Vec<String>,
-    clusters: Vec<crate::cluster::context::Mapping>,
+    clusters: Vec<smh_cluster::context::Mapping>,
 }
 
 fn list(g: &GlobalArgs) -> CmdResult {
     let registry = Registry::load_default()?;
-    let flags = crate::cluster::context::parse_cluster_flags(&g.clusters)?;
+    let flags = smh_cluster::context::parse_cluster_flags(&g.clusters)?;
     // Without a kubeconfig the registry and flags are still worth listing.
     let (kubeconfig, note) = match KubeconfigSet::load(g.kubeconfig.as_deref()) {
         Ok(kc) => (Some(kc), None),
@@ -155,10 +155,10 @@ fn list(g: &GlobalArgs) -> CmdResult {
     let rows = match kubeconfig {
         Some(kc) => Contexts::new(kc, flags, registry.clone(), None, g.request_timeout).mappings(),
         None => {
-            let mut rows: Vec<crate::cluster::context::Mapping> = Vec::new();
+            let mut rows: Vec<smh_cluster::context::Mapping> = Vec::new();
             let mut push = |name: &ClusterName, ctx: &ContextName, source| {
                 rows.retain(|r| &r.name != name);
-                rows.push(crate::cluster::context::Mapping {
+                rows.push(smh_cluster::context::Mapping {
                     name: name.clone(),
                     context: ctx.clone(),
                     server: None,
@@ -168,10 +168,10 @@ fn list(g: &GlobalArgs) -> CmdResult {
                 });
             };
             for (n, c) in registry.entries() {
-                push(n, c, crate::cluster::MappingSource::Registry);
+                push(n, c, smh_cluster::MappingSource::Registry);
             }
             for (n, c) in &flags {
-                push(n, c, crate::cluster::MappingSource::Flag);
+                push(n, c, smh_cluster::MappingSource::Flag);
             }
             rows.sort_by(|a, b| a.name.cmp(&b.name));
             rows

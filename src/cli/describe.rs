@@ -8,10 +8,10 @@ use clap::ValueEnum;
 
 use super::cluster::runtime;
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
-use crate::cluster::Contexts;
-use crate::cluster::describe::{self, DescribeDocument};
-use crate::cluster::inspect::{Snapshot, collect};
-use crate::cluster::state::StateOptions;
+use smh_cluster::Contexts;
+use smh_core::inspect::describe::{self, DescribeDocument};
+use smh_cluster::inspect::{Snapshot, collect};
+use smh_cluster::state::StateOptions;
 use crate::render;
 
 pub const LONG_ABOUT: &str = "\
@@ -98,7 +98,7 @@ pub fn print_output<T: serde::Serialize>(
                 .map_err(|e| CmdError::failed(anyhow!("cannot write JSON: {e}")))?;
             render::json::to_pretty(&v)
         }
-        OutputFormat::Yaml => render::yaml::to_yaml(value)
+        OutputFormat::Yaml => smh_core::yaml::to_yaml(value)
             .map_err(|e| CmdError::failed(anyhow!("cannot write YAML: {e}")))?,
         OutputFormat::Table => table(value),
     };

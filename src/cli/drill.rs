@@ -1,8 +1,8 @@
 //! `kubectl smh drill NAME` and `kubectl smh drill restore NAME`: the flags.
 //!
-//! The drill's pure core lives in `crate::drill` (plan, state machine, preflight,
+//! The drill's pure core lives in `smh_core::drill` (plan, state machine, preflight,
 //! classification, measurements, restore patches), its executor in
-//! `crate::drill::executor` and its rendering in `crate::render::drill`. This module reads
+//! `smh_drill` and its rendering in `crate::render::drill`. This module reads
 //! the flags, resolves the clusters, prints the targets before anything changes, asks for
 //! confirmation (dialoguer on stderr), draws progress (indicatif on stderr, plain lines when
 //! stderr is not a terminal), turns SIGINT, SIGTERM and SIGHUP into the executor's signals, and
@@ -25,21 +25,21 @@ use tokio::sync::{mpsc, oneshot};
 use super::cluster::runtime;
 use super::output::{err, errln};
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat, parse_duration_arg};
-use crate::cluster::discovery::DiscoveryOptions;
-use crate::cluster::state::{StateOptions, load_state};
-use crate::cluster::{ClusterName, Contexts, targets_banner};
-use crate::drill::executor::{
+use smh_cluster::discovery::DiscoveryOptions;
+use smh_cluster::state::{StateOptions, load_state};
+use smh_cluster::{ClusterName, Contexts, targets_banner};
+use smh_drill::{
     self, Clients, ConfirmAnswer, Confirmation, DrillContext, ExecError, Observer, PatchKind,
     Progress,
 };
-use crate::drill::live::RolloutState;
-use crate::drill::machine::Outcome;
-use crate::drill::measure::ClassChanges;
-use crate::drill::restore::{BreakMode, PendingRestores, RestoreContext, new_drill_id};
-use crate::drill::{
+use smh_core::drill::live::RolloutState;
+use smh_core::drill::machine::Outcome;
+use smh_core::drill::measure::ClassChanges;
+use smh_core::drill::restore::{BreakMode, PendingRestores, RestoreContext, new_drill_id};
+use smh_core::drill::{
     Class, DeploymentRef, DrillOptions, DrillPlan, Phase, Signal, WorkloadRef, seconds,
 };
-use crate::model::types::FailoverService;
+use smh_core::model::types::FailoverService;
 use crate::render;
 
 macro_rules! examples {
@@ -489,7 +489,7 @@ fn print_out(text: &str) -> Result<(), CmdError> {
 
 fn render_value<T: serde::Serialize>(v: &T, format: OutputFormat) -> Result<String, CmdError> {
     match format {
-        OutputFormat::Yaml => crate::render::yaml::to_yaml(v).map_err(CmdError::failed),
+        OutputFormat::Yaml => smh_core::yaml::to_yaml(v).map_err(CmdError::failed),
         _ => serde_json::to_string_pretty(v)
             .map(|s| s + "\n")
             .map_err(|e| CmdError::failed(anyhow!("cannot render JSON: {e}"))),
@@ -691,7 +691,7 @@ pub async fn restore_async(
     clusters.sort();
     clusters.dedup();
     let clients = drill_clients(contexts, &clusters).await?;
-    let fs_ref = crate::model::types::ObjectRef {
+    let fs_ref = smh_core::model::types::ObjectRef {
         name: r.name.clone(),
         namespace: namespace.to_string(),
     };
@@ -1092,7 +1092,7 @@ impl Observer for CliObserver {
                 let text = match kind {
                     PatchKind::Saved => format!(
                         "saved the restore plan on {deployment} (annotation {})",
-                        crate::consts::DRILL_RESTORE_ANNOTATION
+                        smh_core::consts::DRILL_RESTORE_ANNOTATION
                     ),
                     PatchKind::Broken => match self.mode {
                         BreakMode::Command => format!("broke {deployment}: command sleep 20h"),

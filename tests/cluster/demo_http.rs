@@ -5,13 +5,13 @@
 use std::path::Path;
 use std::time::Duration;
 
-use kubectl_smh::cluster::discovery::{DiscoveryOptions, DiscoveryResult, discover};
-use kubectl_smh::cluster::{
+use smh_cluster::discovery::{DiscoveryOptions, DiscoveryResult, discover};
+use smh_cluster::{
     ClusterError, ClusterName, Contexts, KubeconfigOrigin, KubeconfigSet, Registry,
 };
-use kubectl_smh::model::topology::MultiClusterMode;
-use kubectl_smh::sim::faults::{ErrorKind, Unreachable};
-use kubectl_smh::sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
+use smh_core::model::topology::MultiClusterMode;
+use smh_sim::faults::{ErrorKind, Unreachable};
+use smh_sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
 
 async fn fleet(mode: MultiClusterMode) -> SimFleet {
     let mut opts = FleetOptions::demo();

@@ -21,12 +21,12 @@ use k8s_openapi::api::core::v1::{
     Container, Pod, PodSpec, PodTemplateSpec, Service, ServicePort, ServiceSpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kubectl_smh::cluster::discovery::{DiscoveryOptions, discover};
-use kubectl_smh::cluster::{
+use smh_cluster::discovery::{DiscoveryOptions, discover};
+use smh_cluster::{
     ClusterError, ClusterName, Contexts, KubeconfigOrigin, KubeconfigSet, Registry,
     context::parse_cluster_flags,
 };
-use kubectl_smh::model::topology::MultiClusterMode;
+use smh_core::model::topology::MultiClusterMode;
 use predicates::prelude::*;
 
 fn map(pairs: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
@@ -363,7 +363,7 @@ async fn a_server_that_never_answers_times_out_with_the_request_timeout() {
 async fn missing_crds_and_unknown_contexts_are_named() {
     use kube::api::{Api, DynamicObject, ListParams};
     use kube::core::{ApiResource, GroupVersionKind};
-    use kubectl_smh::cluster::ApiOp;
+    use smh_cluster::ApiOp;
 
     let addr = remote_fake().serve().await;
     let dir = tempfile::tempdir().unwrap();

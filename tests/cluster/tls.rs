@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use kubectl_smh::cluster::{ClusterError, Contexts, KubeconfigSet, Registry};
+use smh_cluster::{ClusterError, Contexts, KubeconfigSet, Registry};
 use rustls::RootCertStore;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};

@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use kubectl_smh::model::duration::parse_duration;
+use smh_core::model::duration::parse_duration;
 use serde_json::{Value, json};
 
 use super::support::{repo_root, skip_or_fail, translate_ok};

@@ -2,12 +2,12 @@
 
 use std::path::PathBuf;
 
-use kubectl_smh::model::Manifest;
-use kubectl_smh::model::diag::Severity;
-use kubectl_smh::model::parse::load_paths;
-use kubectl_smh::model::topology::Topology;
-use kubectl_smh::model::validate::validate;
-use kubectl_smh::translate::{Translation, translate};
+use smh_core::model::Manifest;
+use smh_core::model::diag::Severity;
+use smh_core::model::parse::load_paths;
+use smh_core::model::topology::Topology;
+use smh_core::model::validate::validate;
+use smh_core::translate::{Translation, translate};
 
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

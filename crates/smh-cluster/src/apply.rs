@@ -4,7 +4,7 @@
 //!
 //! - **Plan** ([`plan`]): each expected object is `create` (not there), `configure` (there
 //!   but different: `spec`, or one of our labels or annotations, compared by value as
-//!   `describe` does, see [`super::drift`]; with who changed it, from `managedFields`, or
+//!   `describe` does, see [`smh_core::inspect::drift`]; with who changed it, from `managedFields`, or
 //!   that it is out of date) or `unchanged` (no request is sent); each live object of ours (both labels, and the cluster's own
 //!   `cluster.multicluster.solo.io` label) that no expected object accounts for is `prune`.
 //!   Objects are identified by labels, never by name: an object without our labels is never
@@ -28,19 +28,19 @@ use kube::core::{ApiResource, GroupVersionKind};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::context::ClusterClient;
-use super::drift::DriftState;
-use super::error::{ApiOp, ClusterError};
-use super::names::ClusterName;
-use super::state::{
+use crate::context::ClusterClient;
+use smh_core::inspect::drift::DriftState;
+use crate::error::{ApiOp, ClusterError};
+use smh_core::inspect::names::ClusterName;
+use crate::state::{
     CachedCluster, LiveState, TOPOLOGY_CACHE, TopologyCache, compare, istio_resource, live_key,
     manifest_id, manifest_meta,
 };
-use super::status::{ObjectKey, SmhStatus};
-use crate::consts::{FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, SMH_NAMESPACE};
-use crate::model::diag::ObjectId;
-use crate::model::types::{FailoverService, TrafficPolicy};
-use crate::model::{Manifest, SmhObject};
+use smh_core::inspect::status::{ObjectKey, SmhStatus};
+use smh_core::consts::{FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, SMH_NAMESPACE};
+use smh_core::model::diag::ObjectId;
+use smh_core::model::types::{FailoverService, TrafficPolicy};
+use smh_core::model::{Manifest, SmhObject};
 
 /// Requests in flight per cluster.
 pub const CONCURRENCY: usize = 8;
@@ -116,7 +116,7 @@ impl Step {
         format!(
             "{}.{}/{}",
             self.kind.to_ascii_lowercase(),
-            crate::istio::GROUP,
+            smh_core::istio::GROUP,
             self.name
         )
     }
@@ -356,7 +356,7 @@ async fn ensure_smh_namespace(c: &ClusterClient, dry_run: bool) -> Result<(), Cl
 }
 
 fn plural_of(kind: &str) -> &'static str {
-    super::state::GENERATED_KINDS
+    crate::state::GENERATED_KINDS
         .iter()
         .find(|(k, _)| *k == kind)
         .map(|(_, p)| *p)
@@ -498,7 +498,7 @@ pub fn smh_resource(kind: &str) -> ApiResource {
         TrafficPolicy::PLURAL
     };
     ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk(crate::consts::SMH_GROUP, crate::consts::SMH_VERSION, kind),
+        &GroupVersionKind::gvk(smh_core::consts::SMH_GROUP, smh_core::consts::SMH_VERSION, kind),
         plural,
     )
 }
@@ -522,7 +522,7 @@ pub fn smh_apply_body(m: &Manifest) -> Value {
         metadata["annotations"] = json!(a);
     }
     json!({
-        "apiVersion": crate::consts::SMH_API_VERSION,
+        "apiVersion": smh_core::consts::SMH_API_VERSION,
         "kind": id.kind,
         "metadata": metadata,
         "spec": spec,
@@ -563,7 +563,7 @@ pub fn smh_unchanged(input: &Manifest, stored: &Manifest) -> bool {
         m.remove(LAST_APPLIED);
         m
     };
-    super::state::same_spec(input, stored)
+    crate::state::same_spec(input, stored)
         && norm(&a.labels) == norm(&b.labels)
         && norm(&a.annotations) == norm(&b.annotations)
 }
@@ -675,7 +675,7 @@ pub async fn write_statuses(
         let ar = smh_resource(&id.kind);
         let api: Api<DynamicObject> = Api::namespaced_with(c.client.clone(), &id.namespace, &ar);
         let body = json!({
-            "apiVersion": crate::consts::SMH_API_VERSION,
+            "apiVersion": smh_core::consts::SMH_API_VERSION,
             "kind": id.kind,
             "metadata": {"name": id.name, "namespace": id.namespace},
             "status": status.to_value(),
@@ -802,7 +802,7 @@ pub struct ObjectDiff {
 /// A unified diff of two YAML documents; empty when equal.
 pub fn unified(label: &str, live: Option<&Value>, desired: Option<&Value>) -> String {
     let render = |v: Option<&Value>| {
-        v.map(|v| crate::render::yaml::to_yaml(&strip_for_diff(v.clone())).unwrap_or_default())
+        v.map(|v| smh_core::yaml::to_yaml(&strip_for_diff(v.clone())).unwrap_or_default())
             .unwrap_or_default()
     };
     let (a, b) = (render(live), render(desired));
@@ -1032,7 +1032,7 @@ mod tests {
 
     #[test]
     fn smh_body_keeps_labels_and_annotations_not_status() {
-        let loaded = crate::model::parse::parse_str(
+        let loaded = smh_core::model::parse::parse_str(
             "in.yaml",
             r#"
 apiVersion: networking.smh.solo.io/v1alpha2
@@ -1079,7 +1079,7 @@ pub fn generations(state: &LiveState, stored: &[Stored]) -> BTreeMap<ObjectId, i
                 .get(&id)
                 .copied()
                 .unwrap_or_else(|| match state.smh_object(&id) {
-                    Some(s) if super::state::same_spec(m, s) => {
+                    Some(s) if crate::state::same_spec(m, s) => {
                         manifest_meta(s).generation.unwrap_or(1)
                     }
                     Some(s) => manifest_meta(s).generation.unwrap_or(0) + 1,
@@ -1104,7 +1104,7 @@ pub fn statuses(
         .chain(&state.expected.diagnostics)
         .cloned()
         .collect();
-    super::status::compute(&super::status::StatusInput {
+    smh_core::inspect::status::compute(&smh_core::inspect::status::StatusInput {
         merged: &state.merged,
         topology: &state.topology,
         diagnostics: &diagnostics,

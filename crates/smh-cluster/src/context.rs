@@ -23,10 +23,10 @@ use std::time::Duration;
 use hyper::http::uri as http_uri;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
-use super::error::{ClusterError, ConfigError};
-use super::names::{ClusterName, ContextName};
-use super::registry::Registry;
-use super::target::{MappingSource, Target, redact_server};
+use crate::error::{ClusterError, ConfigError};
+use smh_core::inspect::names::{ClusterName, ContextName};
+use crate::registry::Registry;
+use smh_core::inspect::target::{MappingSource, Target, redact_server};
 
 /// Where the kubeconfig comes from; found without reading any file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -524,7 +524,7 @@ impl Contexts {
     /// The targets a command touches: the management cluster first (when `include_mgmt`),
     /// then each named cluster, sorted by name; a cluster that resolves to the management
     /// context is shown once, as the management cluster. This is what every mutating
-    /// command prints (with [`super::target::targets_banner`]) before it changes anything.
+    /// command prints (with [`smh_core::inspect::target::targets_banner`]) before it changes anything.
     /// Fails, naming the cluster, when a name cannot be resolved.
     pub fn describe_targets(
         &self,
@@ -592,7 +592,7 @@ impl Contexts {
             kube::Error::Auth(a) => ConfigError::Credentials {
                 context: target.context.clone(),
                 file: target.kubeconfig.clone(),
-                detail: super::error::describe_auth_error(&a),
+                detail: crate::error::describe_auth_error(&a),
             },
             e => {
                 let mut detail = e.to_string();
@@ -712,7 +712,7 @@ impl std::fmt::Debug for ClusterClient {
 
 impl ClusterClient {
     /// Converts a kube error on `op` into a [`ClusterError`] naming this target.
-    pub fn error(&self, op: &super::error::ApiOp, err: kube::Error) -> ClusterError {
+    pub fn error(&self, op: &crate::error::ApiOp, err: kube::Error) -> ClusterError {
         ClusterError::from_kube(&self.target, self.timeout, op, err)
     }
 
@@ -723,7 +723,7 @@ impl ClusterClient {
         self.client
             .apiserver_version()
             .await
-            .map_err(|e| self.error(&super::error::ApiOp::path("/version"), e))
+            .map_err(|e| self.error(&crate::error::ApiOp::path("/version"), e))
     }
 }
 

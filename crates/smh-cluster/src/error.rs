@@ -16,8 +16,8 @@ use std::time::Duration;
 use kube::core::ApiResource;
 use kube::core::Status;
 
-use super::names::{ClusterName, ContextName};
-use super::target::Target;
+use smh_core::inspect::names::{ClusterName, ContextName};
+use smh_core::inspect::target::Target;
 
 /// The API request that failed, for the message: verb, resource, namespace, name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -411,7 +411,7 @@ impl ClusterError {
                     ClusterError::NotKubernetes { target, op }
                 } else if type_missing {
                     match op.group.as_str() {
-                        crate::consts::SMH_GROUP => ClusterError::SmhCrdsMissing { target, op },
+                        smh_core::consts::SMH_GROUP => ClusterError::SmhCrdsMissing { target, op },
                         "networking.istio.io" => ClusterError::IstioMissing { target, op },
                         _ => ClusterError::NotServed { target, op },
                     }
@@ -724,7 +724,7 @@ fn from_suffix(from: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::target::MappingSource;
+    use smh_core::inspect::target::MappingSource;
     use k8s_openapi::api::apps::v1::Deployment;
     use k8s_openapi::api::core::v1::Service;
 

@@ -88,7 +88,7 @@ mod tests {
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelectorRequirement;
 
     use super::*;
-    use crate::sim::api::selector::LabelSelector as Parsed;
+    use smh_sim::api::selector::LabelSelector as Parsed;
 
     fn expr(key: &str, op: &str, values: &[&str]) -> LabelSelectorRequirement {
         LabelSelectorRequirement {

@@ -17,9 +17,9 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::ListParams;
 
-use super::context::ClusterClient;
-use super::error::{ApiOp, ClusterError};
-use crate::drill::classify::Answer;
+use crate::context::ClusterClient;
+use crate::error::{ApiOp, ClusterError};
+use smh_core::drill::classify::Answer;
 
 /// Largest response body kept (bookinfo's productpage is about 5 KiB).
 const MAX_BODY: usize = 1 << 20;
@@ -98,9 +98,9 @@ pub async fn pick_pod(
             source,
         })?;
     let selector = d.spec.map(|s| s.selector).unwrap_or_default();
-    let query = match crate::cluster::labels::selector_query(&selector) {
+    let query = match crate::labels::selector_query(&selector) {
         Ok(q) => q,
-        Err(crate::cluster::labels::SelectorError::Empty) => {
+        Err(crate::labels::SelectorError::Empty) => {
             return Err(PickError::NoSelector {
                 namespace: namespace.into(),
                 name: deployment.into(),

@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::error::ConfigError;
-use super::names::{ClusterName, ContextName};
+use crate::error::ConfigError;
+use smh_core::inspect::names::{ClusterName, ContextName};
 
 /// Environment variable naming the registry file.
 pub const REGISTRY_ENV: &str = "KUBECTL_SMH_CONFIG";

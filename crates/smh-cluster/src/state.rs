@@ -629,7 +629,7 @@ async fn list_smh_in(
     namespaces: &BTreeSet<String>,
 ) -> Result<Scoped<DynamicObject>, ClusterError> {
     let ar = ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk(crate::consts::SMH_GROUP, crate::consts::SMH_VERSION, kind),
+        &GroupVersionKind::gvk(smh_core::consts::SMH_GROUP, smh_core::consts::SMH_VERSION, kind),
         plural,
     );
     let mut scoped = list_in_scope(
@@ -661,7 +661,7 @@ async fn list_smh_namespaces(
     namespaces: &BTreeSet<String>,
 ) -> Result<(Vec<DynamicObject>, Vec<String>), ClusterError> {
     let ar = ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk(crate::consts::SMH_GROUP, crate::consts::SMH_VERSION, kind),
+        &GroupVersionKind::gvk(smh_core::consts::SMH_GROUP, smh_core::consts::SMH_VERSION, kind),
         plural,
     );
     let lists = namespaces.iter().map(|ns| {

@@ -43,27 +43,27 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::live::{self, EnvoyCluster, RolloutCounts, RolloutState};
-use super::machine::{Action, Event, Machine, Note, Outcome, Phase, Transition};
-use super::measure::Markers;
-use super::outlier::OutlierSettings;
-use super::plan::{self, DrillOptions, DrillPlan, PlanError, PlanInput, ProbeSpec};
-use super::preflight::{
+use smh_core::drill::live::{self, EnvoyCluster, RolloutCounts, RolloutState};
+use smh_core::drill::machine::{Action, Event, Machine, Note, Outcome, Phase, Transition};
+use smh_core::drill::measure::Markers;
+use smh_core::drill::outlier::OutlierSettings;
+use smh_core::drill::plan::{self, DrillOptions, DrillPlan, PlanError, PlanInput, ProbeSpec};
+use smh_core::drill::preflight::{
     self, BackingHealth, ClusterIdProblem, GeneratedObject, GeneratedState, PreflightFacts,
     PreflightReport,
 };
-use super::report::{DrillReport, RestoreCheck};
-use super::restore::{
+use smh_core::drill::report::{DrillReport, RestoreCheck};
+use smh_core::drill::restore::{
     self, BREAK_COMMAND, BreakMode, PendingRestores, RestoreContext, RestoreError, RestorePlan,
 };
-use super::workload::{self, Assessment, PodBreakState};
-use super::{DeploymentRef, ProbeSample, Signal};
-use crate::cluster::discovery::{self, DiscoveryOptions, list_in_scope};
-use crate::cluster::drift::{self, DriftState};
-use crate::cluster::error::ApiOp;
-use crate::cluster::probe::{PickError, Prober, check_port_forward, pick_pod};
-use crate::cluster::{ClusterClient, ClusterError, Target, state};
-use crate::model::types::{ClusterObjectRef, FailoverService, ObjectRef};
+use smh_core::drill::workload::{self, Assessment, PodBreakState};
+use smh_core::drill::{DeploymentRef, ProbeSample, Signal};
+use smh_cluster::discovery::{self, DiscoveryOptions, list_in_scope};
+use smh_core::inspect::drift::{self, DriftState};
+use smh_cluster::error::ApiOp;
+use smh_cluster::probe::{PickError, Prober, check_port_forward, pick_pod};
+use smh_cluster::{ClusterClient, ClusterError, Target, state};
+use smh_core::model::types::{ClusterObjectRef, FailoverService, ObjectRef};
 
 /// How many times the save patch is tried when the deployment changes under it (409).
 const SAVE_ATTEMPTS: usize = 3;
@@ -515,9 +515,9 @@ pub fn cluster_id_problems(
     fs: &FailoverService,
     probe_cluster: &str,
 ) -> Vec<ClusterIdProblem> {
-    let snap = crate::cluster::inspect::snapshot_from_state(
+    let snap = smh_cluster::inspect::snapshot_from_state(
         live,
-        crate::cluster::inspect::Extras::default(),
+        smh_cluster::inspect::Extras::default(),
         &fs.namespace().unwrap_or_default(),
     );
     cluster_id_problems_in(&snap, fs, probe_cluster)
@@ -525,11 +525,11 @@ pub fn cluster_id_problems(
 
 /// [`cluster_id_problems`] on a snapshot. Pure.
 pub fn cluster_id_problems_in(
-    snap: &crate::cluster::inspect::Snapshot,
+    snap: &smh_cluster::inspect::Snapshot,
     fs: &FailoverService,
     probe_cluster: &str,
 ) -> Vec<ClusterIdProblem> {
-    let findings = crate::cluster::cluster_id::findings(snap);
+    let findings = smh_core::inspect::cluster_id::findings(snap);
     if findings.is_empty() {
         return Vec::new();
     }
@@ -543,17 +543,17 @@ pub fn cluster_id_problems_in(
     clients.push(probe_cluster);
     clients.sort_unstable();
     clients.dedup();
-    let services: Vec<crate::cluster::inspect::ServiceRef> = fs
+    let services: Vec<smh_cluster::inspect::ServiceRef> = fs
         .spec
         .backing_services
         .iter()
         .filter_map(|b| b.kube_service.as_ref())
-        .map(crate::cluster::inspect::ServiceRef::of)
+        .map(smh_cluster::inspect::ServiceRef::of)
         .collect();
-    crate::cluster::describe::cluster_id_problems(snap, &findings, &clients, &services)
+    smh_core::inspect::describe::cluster_id_problems(snap, &findings, &clients, &services)
         .into_iter()
         .map(|p| ClusterIdProblem {
-            error: p.severity == crate::cluster::describe::Severity::Error,
+            error: p.severity == smh_core::inspect::describe::Severity::Error,
             message: p.message,
         })
         .collect()
@@ -572,7 +572,7 @@ pub fn generated_states(
     if let Some((cluster, e)) = live.errors.iter().next() {
         return Err(format!("reading cluster {cluster}: {e}"));
     }
-    let fs_id = crate::model::ObjectId {
+    let fs_id = smh_core::model::ObjectId {
         kind: "FailoverService".into(),
         namespace: fs.namespace().unwrap_or_default(),
         name: fs.name_any(),
@@ -591,7 +591,7 @@ pub fn generated_states(
             s.name, s.namespace, s.cluster_name
         ));
     }
-    let about_fs = |g: &crate::translate::GeneratedObject| {
+    let about_fs = |g: &smh_core::translate::GeneratedObject| {
         let v = g.to_value();
         match g.kind() {
             "DestinationRule" => v
@@ -602,7 +602,7 @@ pub fn generated_states(
             _ => false,
         }
     };
-    let related: std::collections::BTreeSet<&crate::model::ObjectId> = live
+    let related: std::collections::BTreeSet<&smh_core::model::ObjectId> = live
         .expected
         .objects
         .iter()
@@ -611,7 +611,7 @@ pub fn generated_states(
         .chain(std::iter::once(&fs_id))
         .collect();
     // Validation's diagnostics, then translation's (as `describe` and `check` see them).
-    let diagnostics: Vec<crate::model::Diagnostic> = live
+    let diagnostics: Vec<smh_core::model::Diagnostic> = live
         .diagnostics
         .iter()
         .chain(&live.expected.diagnostics)
@@ -636,9 +636,9 @@ pub fn generated_states(
 /// by someone else (drifted) or, when it is as kubectl-smh applied it, out of date, with
 /// the configuration's errors (from `diagnostics`) when it no longer validates.
 pub fn generated_state(
-    g: &crate::translate::GeneratedObject,
+    g: &smh_core::translate::GeneratedObject,
     live: Option<&kube::api::DynamicObject>,
-    diagnostics: &[crate::model::Diagnostic],
+    diagnostics: &[smh_core::model::Diagnostic],
 ) -> GeneratedState {
     let Some(live) = live.and_then(|l| serde_json::to_value(l).ok()) else {
         return GeneratedState::Missing;
@@ -655,9 +655,9 @@ pub fn generated_state(
             fields.join(", ")
         )),
         DriftState::OutOfDate { fields, .. } => {
-            let errors: Vec<crate::model::Diagnostic> = diagnostics
+            let errors: Vec<smh_core::model::Diagnostic> = diagnostics
                 .iter()
-                .filter(|d| d.severity == crate::model::diag::Severity::Error)
+                .filter(|d| d.severity == smh_core::model::diag::Severity::Error)
                 .cloned()
                 .collect();
             GeneratedState::OutOfDate {
@@ -1483,7 +1483,7 @@ async fn patch_deployment(
 ) -> Result<Deployment, kube::Error> {
     let api: Api<Deployment> = Api::namespaced(c.client.clone(), &d.namespace);
     let pp = PatchParams {
-        field_manager: Some(crate::consts::FIELD_MANAGER.into()),
+        field_manager: Some(smh_core::consts::FIELD_MANAGER.into()),
         ..Default::default()
     };
     if strategic {
@@ -1774,7 +1774,7 @@ async fn watch_deployment_pods(
         match deployments.get_opt(&d.name).await {
             Ok(Some(dep)) => {
                 let sel = dep.spec.map(|s| s.selector).unwrap_or_default();
-                match crate::cluster::labels::selector_query(&sel) {
+                match smh_cluster::labels::selector_query(&sel) {
                     Ok(q) => break q,
                     // No usable selector: nothing to watch; the rollout wait decides.
                     Err(_) => return futures::future::pending().await,
@@ -1821,7 +1821,7 @@ async fn watch_deployment_pods(
                     if now.duration_since(since) >= bound {
                         return format!(
                             "{why}, for {} (the limit, from its probes or --break-ready-timeout); {then}",
-                            super::human(bound)
+                            smh_core::drill::human(bound)
                         );
                     }
                 }
@@ -2050,7 +2050,7 @@ pub async fn restore_plans(
             Ok(Err(e)) => Some(e.to_string()),
             Err(_) => Some(format!(
                 "rollout not complete after {}: {last}",
-                super::human(rollout_timeout)
+                smh_core::drill::human(rollout_timeout)
             )),
         };
         out
@@ -2083,7 +2083,7 @@ pub async fn port_forward_preflight(clients: &Clients, spec: &ProbeSpec) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::drill::restore::tests::{ctx, mk_container, mk_deployment};
+    use smh_core::testing::drill::{ctx, mk_container, mk_deployment};
 
     #[test]
     fn still_broken_only_with_the_drills_sleep() {
@@ -2114,7 +2114,7 @@ mod tests {
     /// productpage in mgmt-cluster, with `check`'s text and fix.
     #[test]
     fn cluster_id_problems_of_the_drilled_failover_service() {
-        use crate::cluster::cluster_id::tests::{consistent, set_secrets};
+        use smh_core::testing::inspect::{consistent, set_secrets};
         let snap = consistent();
         let fs = snap.failover_services[0].clone();
         assert_eq!(cluster_id_problems_in(&snap, &fs, "mgmt-cluster"), []);
@@ -2165,7 +2165,7 @@ mod tests {
     #[test]
     fn exit_code_fails_when_not_restored() {
         let r = DrillResult {
-            report: crate::drill::report::tests::sample_report(),
+            report: smh_core::testing::drill::sample_report(),
             outcome: Outcome::Passed,
             restore_checks: vec![RestoreCheck {
                 deployment: DeploymentRef {

@@ -223,7 +223,7 @@ fn bootstrap(core: &ApiCore, opts: &ClusterOptions) -> Result<(), SimError> {
         .map_err(err("customresourcedefinitions".into()))?;
     let mut crds: Vec<Value> = istio_crds().to_vec();
     if opts.smh_crds {
-        crds.extend(crate::model::crd::smh_crds());
+        crds.extend(smh_core::model::crd::smh_crds());
     }
     for crd in crds {
         let name = crd
@@ -530,7 +530,7 @@ mod tests {
         assert!(
             c.store()
                 .get(
-                    &crate::sim::store::Gvr::new("", "v1", "namespaces"),
+                    &crate::store::Gvr::new("", "v1", "namespaces"),
                     "",
                     "service-mesh-hub"
                 )

@@ -7,9 +7,9 @@
 //! `--latency CLUSTER=DURATION`, `--error-rate CLUSTER=RATE[:KIND]` (KIND `500`, `429` or
 //! `timeout`) and `--unreachable CLUSTER[=hang|close]`.
 //!
-//! [`ApiCore`]: crate::sim::api::ApiCore
-//! [`ClusterOptions::faults`]: crate::sim::cluster::ClusterOptions
-//! [`SimCluster::faults`]: crate::sim::cluster::SimCluster::faults
+//! [`ApiCore`]: crate::api::ApiCore
+//! [`ClusterOptions::faults`]: crate::cluster::ClusterOptions
+//! [`SimCluster::faults`]: crate::cluster::SimCluster::faults
 
 use std::fmt;
 use std::sync::{Arc, Mutex};

@@ -24,7 +24,7 @@ use super::world::controller::PodStartHold;
 use super::world::mesh::sidecar::Sidecar;
 use super::world::workload::Workloads;
 use super::world::{self, Layout, WorldOptions};
-use crate::model::topology::MultiClusterMode;
+use smh_core::model::topology::MultiClusterMode;
 
 /// What a start hook leaves running in a cluster; it stops when the cluster shuts down.
 pub enum Attachment {
@@ -42,7 +42,7 @@ pub enum Attachment {
 pub type StartHook =
     Arc<dyn Fn(&ClusterHandle, &[ClusterHandle]) -> Result<Vec<Attachment>, String> + Send + Sync>;
 
-/// The hook that runs simworld's bookinfo world in each cluster ([`crate::sim::world`]):
+/// The hook that runs simworld's bookinfo world in each cluster ([`crate::world`]):
 /// seeds the guide's prerequisites (istiod, bookinfo in SMH's layout, the mesh's federation
 /// objects for `mode`) and starts the controllers and workloads. Clusters named
 /// `mgmt-cluster` and `remote-cluster` get SMH's layout; any other cluster runs no bookinfo.
@@ -156,7 +156,7 @@ impl FleetOptions {
         let mut mgmt = ClusterOptions::new(MGMT_CLUSTER);
         mgmt.pod_octet = 1;
         mgmt.smh_crds = true;
-        mgmt.namespaces = vec![crate::consts::SMH_NAMESPACE.to_string()];
+        mgmt.namespaces = vec![smh_core::consts::SMH_NAMESPACE.to_string()];
         mgmt.istio_cluster_id = Some(world::DEMO_MGMT_CLUSTER_ID.to_string());
         let mut remote = ClusterOptions::new(REMOTE_CLUSTER);
         remote.pod_octet = 2;
@@ -460,7 +460,7 @@ mod tests {
     /// pods; pending again after a scale-up until the new pod is ready and listed.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn wait_ready_waits_for_available_deployments_and_endpoints() {
-        use crate::sim::world::obj;
+        use crate::world::obj;
         let mut opts = FleetOptions::demo();
         for c in opts.clusters.iter_mut() {
             c.rollout_delay = Duration::from_secs(1);

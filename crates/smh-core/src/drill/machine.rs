@@ -788,7 +788,7 @@ impl Machine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::drill::measure::tests::{ms, plan};
+    use crate::testing::drill::{ms, plan};
 
     fn probe(at: u64, class: Class) -> Event {
         Event::Probe(ProbeSample {

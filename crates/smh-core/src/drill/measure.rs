@@ -859,56 +859,16 @@ pub fn outlier_model(
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use crate::testing::drill::{ms, plan, spec, stream};
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::drill::plan::tests::{bookinfo, mk_fs, mk_service};
+    use crate::testing::drill::{bookinfo, mk_fs, mk_service};
     use crate::drill::plan::{DrillOptions, PlanInput, build_plan};
 
-    pub fn ms(n: u64) -> Duration {
-        Duration::from_millis(n)
-    }
 
-    /// A probe stream at `rate_ms` intervals from `from` (inclusive) to `to` (exclusive),
-    /// classes from `f(at)`.
-    pub fn stream(from: u64, to: u64, rate_ms: u64, f: impl Fn(u64) -> Class) -> Vec<ProbeSample> {
-        (from..to)
-            .step_by(rate_ms as usize)
-            .map(|t| ProbeSample {
-                at: ms(t),
-                class: f(t),
-                latency: ms(5),
-                status: Some(if f(t) == Class::Error { 503 } else { 200 }),
-                reason: (f(t) == Class::Error).then(|| "HTTP 503".to_string()),
-            })
-            .collect()
-    }
 
-    pub fn spec() -> SteadySpec {
-        SteadySpec {
-            window: 20,
-            percent: 99.0,
-        }
-    }
 
-    pub fn plan() -> DrillPlan {
-        let fs = mk_fs();
-        let svc = mk_service();
-        let deps = bookinfo();
-        build_plan(
-            &PlanInput {
-                failover_service: &fs,
-                primary_service: &svc,
-                deployments: &deps,
-                primary_outlier: None,
-            },
-            &DrillOptions {
-                max_errors: Some(5),
-                ..Default::default()
-            },
-        )
-        .unwrap()
-    }
 
     fn markers() -> Markers {
         Markers {

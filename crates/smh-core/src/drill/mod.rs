@@ -1,8 +1,8 @@
 //! The failover drill (DESIGN §4): the guide's "Demonstrating Failover Functionality" as a
 //! safe, measured procedure.
 //!
-//! Everything in this module but [`executor`] is pure: no tokio, no `kube::Client`, no
-//! network, no clock. The executor ([`executor::run_drill`], on top of `cluster`) drives it:
+//! Everything here is pure: no tokio, no `kube::Client`, no network, no clock. The executor
+//! (`smh_drill::run_drill`, in the `smh-drill` crate, on top of `smh-cluster`) drives it:
 //!
 //! 1. [`plan::lookups`] says which clusters and namespaces to list deployments in; the
 //!    executor fetches them and the primary Service, then [`plan::build_plan`] makes the
@@ -15,7 +15,7 @@
 //!    break); [`classify::Classifier`]
 //!    turns probe answers into [`Class`]es; [`restore`] builds the annotation and the patches;
 //!    [`report::DrillReport`] (built with [`measure`]) is what `-o json` prints and
-//!    `render::drill` draws.
+//!    the binary's `render::drill` draws.
 
 use std::fmt;
 use std::time::Duration;
@@ -23,7 +23,6 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub mod classify;
-pub mod executor;
 pub mod live;
 pub mod machine;
 pub mod measure;

@@ -825,93 +825,15 @@ pub fn build_plan(input: &PlanInput<'_>, opts: &DrillOptions) -> Result<DrillPla
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use crate::testing::drill::{bookinfo, mk_fs, mk_service};
     use super::*;
-    use crate::drill::restore::tests::{mk_container, mk_deployment};
+    use crate::testing::drill::{mk_container, mk_deployment};
     use crate::model::types::{BackingService, FailoverServicePort, FailoverServiceSpec};
     use k8s_openapi::api::core::v1::{ServicePort, ServiceSpec};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-    pub fn mk_fs() -> FailoverService {
-        let svc = |cluster: &str| BackingService {
-            kube_service: Some(ClusterObjectRef {
-                name: "reviews".into(),
-                namespace: "bookinfo".into(),
-                cluster_name: cluster.into(),
-            }),
-        };
-        FailoverService {
-            api_version: crate::consts::SMH_API_VERSION.into(),
-            kind: "FailoverService".into(),
-            metadata: ObjectMeta {
-                name: Some("reviews-failover".into()),
-                namespace: Some("service-mesh-hub".into()),
-                generation: Some(1),
-                ..Default::default()
-            },
-            spec: FailoverServiceSpec {
-                hostname: "reviews-failover.bookinfo.global".into(),
-                port: Some(FailoverServicePort {
-                    number: 9080,
-                    protocol: "http".into(),
-                }),
-                meshes: None,
-                backing_services: vec![svc("mgmt-cluster"), svc("remote-cluster")],
-            },
-            status: None,
-        }
-    }
 
-    pub fn mk_service() -> Service {
-        Service {
-            metadata: ObjectMeta {
-                name: Some("reviews".into()),
-                namespace: Some("bookinfo".into()),
-                ..Default::default()
-            },
-            spec: Some(ServiceSpec {
-                selector: Some(BTreeMap::from([("app".to_string(), "reviews".to_string())])),
-                ports: Some(vec![ServicePort {
-                    name: Some("http".into()),
-                    port: 9080,
-                    ..Default::default()
-                }]),
-                ..Default::default()
-            }),
-            status: None,
-        }
-    }
 
-    /// Bookinfo in SMH's layout: mgmt-cluster has productpage, details, ratings, reviews-v1
-    /// and v2; remote-cluster has reviews-v3 and ratings.
-    pub fn bookinfo() -> BTreeMap<String, Vec<Deployment>> {
-        let d = |name: &str, app: &str, version: &str| {
-            mk_deployment(
-                "bookinfo",
-                name,
-                &[("app", app), ("version", version)],
-                vec![mk_container(app, None, None)],
-            )
-        };
-        BTreeMap::from([
-            (
-                "mgmt-cluster".to_string(),
-                vec![
-                    d("details-v1", "details", "v1"),
-                    d("productpage-v1", "productpage", "v1"),
-                    d("ratings-v1", "ratings", "v1"),
-                    d("reviews-v2", "reviews", "v2"),
-                    d("reviews-v1", "reviews", "v1"),
-                ],
-            ),
-            (
-                "remote-cluster".to_string(),
-                vec![
-                    d("reviews-v3", "reviews", "v3"),
-                    d("ratings-v1", "ratings", "v1"),
-                ],
-            ),
-        ])
-    }
 
     fn plan_with(opts: &DrillOptions) -> Result<DrillPlan, PlanError> {
         let fs = mk_fs();
@@ -1195,7 +1117,7 @@ pub(crate) mod tests {
     fn patches_for_every_target() {
         let plan = plan_with(&DrillOptions::default()).unwrap();
         let deps = bookinfo();
-        let ctx = crate::drill::restore::tests::ctx();
+        let ctx = crate::testing::drill::ctx();
         let p = plan.patches(&deps, &ctx).unwrap();
         assert_eq!(p.len(), 2);
         assert_eq!(p[1].deployment.name, "reviews-v2");
@@ -1239,7 +1161,7 @@ pub(crate) mod tests {
         assert_eq!(v["targets"][0]["readyTimeout"], 42.0);
         // The scale patches.
         let p = plan
-            .patches(&bookinfo(), &crate::drill::restore::tests::ctx())
+            .patches(&bookinfo(), &crate::testing::drill::ctx())
             .unwrap();
         assert_eq!(p[0].brk, serde_json::json!({"spec": {"replicas": 0}}));
         assert_eq!(p[0].restore["spec"], serde_json::json!({"replicas": 1}));

@@ -168,7 +168,7 @@ pub fn check(facts: &PreflightFacts<'_>) -> PreflightReport {
                 g.object,
                 g.cluster,
                 fields.join(", "),
-                crate::cluster::drift::out_of_date_advice(invalid)
+                crate::inspect::drift::out_of_date_advice(invalid)
             )),
         }
     }
@@ -325,9 +325,9 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::drill::measure::tests::stream;
-    use crate::drill::plan::tests::mk_fs;
-    use crate::drill::restore::tests::ctx;
+    use crate::testing::drill::stream;
+    use crate::testing::drill::mk_fs;
+    use crate::testing::drill::ctx;
     use crate::drill::{DeploymentRef, restore::SavedContainer};
     use crate::model::types::{FailoverServiceStatus, ValidationStatus};
 

@@ -242,59 +242,13 @@ pub fn strip(samples: &[ProbeSample], end: Duration) -> String {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use crate::testing::drill::{finished_machine, probe};
     use super::*;
     use crate::drill::machine::Event;
 
-    /// The report of [`finished_machine`], for tests elsewhere.
-    pub fn sample_report() -> DrillReport {
-        DrillReport::build(
-            &finished_machine(),
-            "reviews-failover-20261127t101500z",
-            "2026-11-27T10:15:00Z",
-            None,
-        )
-    }
-    use crate::drill::measure::tests::{ms, plan};
+    use crate::testing::drill::{ms, plan};
 
-    fn probe(at: u64, class: Class) -> Event {
-        Event::Probe(ProbeSample {
-            at: ms(at),
-            class,
-            latency: ms(3),
-            status: Some(200),
-            reason: (class == Class::Error).then(|| "no answer: connection refused".into()),
-        })
-    }
 
-    /// A full simulated drill at 10 probes/s.
-    pub fn finished_machine() -> Machine {
-        let mut m = Machine::new(&plan());
-        m.start();
-        m.handle(ms(0), Event::PreflightPassed);
-        let mut t = 0;
-        let mut step = |m: &mut Machine, until: u64, class: Class| {
-            while t + 100 <= until {
-                t += 100;
-                m.handle(ms(t), probe(t, class));
-            }
-        };
-        step(&mut m, 2_000, Class::Primary);
-        m.handle(ms(2_000), Event::Confirmed);
-        m.handle(ms(2_050), Event::Saved);
-        m.handle(ms(2_100), Event::Patched);
-        step(&mut m, 4_000, Class::Primary);
-        step(&mut m, 4_100, Class::Error);
-        step(&mut m, 5_500, Class::FailedOver);
-        m.handle(ms(5_500), Event::RolloutComplete);
-        step(&mut m, 7_000, Class::FailedOver);
-        m.handle(ms(7_050), Event::Restored);
-        step(&mut m, 9_000, Class::FailedOver);
-        m.handle(ms(9_000), Event::RolloutComplete);
-        step(&mut m, 9_500, Class::FailedOver);
-        step(&mut m, 12_000, Class::Primary);
-        assert!(m.is_finished(), "{:?}", m.phase());
-        m
-    }
 
     #[test]
     fn report_of_a_passing_drill() {

@@ -704,75 +704,14 @@ pub fn verify_restored_later(
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use crate::testing::drill::{ctx, mk_container, mk_deployment};
     use super::*;
     use k8s_openapi::api::apps::v1::DeploymentSpec;
     use k8s_openapi::api::core::v1::{ContainerPort, PodSpec, PodTemplateSpec};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
-    pub fn mk_container(name: &str, command: Option<&[&str]>, args: Option<&[&str]>) -> Container {
-        let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        Container {
-            name: name.into(),
-            image: Some(format!("docker.io/istio/examples-bookinfo-{name}:1.16.2")),
-            command: command.map(owned),
-            args: args.map(owned),
-            ports: Some(vec![ContainerPort {
-                container_port: 9080,
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }
-    }
 
-    pub fn mk_deployment(
-        ns: &str,
-        name: &str,
-        labels: &[(&str, &str)],
-        containers: Vec<Container>,
-    ) -> Deployment {
-        let labels: BTreeMap<String, String> = labels
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Deployment {
-            metadata: ObjectMeta {
-                name: Some(name.into()),
-                namespace: Some(ns.into()),
-                resource_version: Some("1042".into()),
-                ..Default::default()
-            },
-            spec: Some(DeploymentSpec {
-                replicas: Some(1),
-                selector: LabelSelector {
-                    match_labels: Some(labels.clone()),
-                    ..Default::default()
-                },
-                template: PodTemplateSpec {
-                    metadata: Some(ObjectMeta {
-                        labels: Some(labels),
-                        ..Default::default()
-                    }),
-                    spec: Some(PodSpec {
-                        containers,
-                        ..Default::default()
-                    }),
-                },
-                ..Default::default()
-            }),
-            status: None,
-        }
-    }
 
-    pub fn ctx() -> RestoreContext {
-        RestoreContext {
-            drill_id: "reviews-failover-20261127t101500z".into(),
-            failover_service: ObjectRef {
-                name: "reviews-failover".into(),
-                namespace: "service-mesh-hub".into(),
-            },
-            started_at: "2026-11-27T10:15:00Z".into(),
-        }
-    }
 
     fn reviews_v1() -> Deployment {
         mk_deployment(

@@ -770,9 +770,9 @@ pub fn pod_break_state(pod: &Pod, broken: &[String]) -> PodBreakState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::drill::plan::tests::{bookinfo, mk_fs, mk_service};
+    use crate::testing::drill::{bookinfo, mk_fs, mk_service};
     use crate::drill::plan::{DrillOptions, PlanInput, build_plan};
-    use crate::drill::restore::tests::{mk_container, mk_deployment};
+    use crate::testing::drill::{mk_container, mk_deployment};
     use serde_json::json;
 
     fn dep_with(container: Value, extra_spec: Value) -> Deployment {

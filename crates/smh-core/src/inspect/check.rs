@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use super::describe::{self, Severity};
 use super::drift::{Drift, DriftState};
-use super::inspect::Snapshot;
+use super::snapshot::Snapshot;
 use crate::model::diag::Severity as DiagSeverity;
 use crate::model::report::dedupe_for_display;
 use crate::model::types::{ApprovalState, FailoverService, TrafficPolicy};
@@ -699,7 +699,7 @@ fn lint(snap: &Snapshot) -> CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::describe::tests::guide_snapshot;
+    use crate::testing::inspect::guide_snapshot;
     use crate::model::topology::MultiClusterMode;
 
     fn run(snap: &Snapshot, strict: bool) -> CheckReport {
@@ -718,7 +718,7 @@ mod tests {
     fn healthy() -> Snapshot {
         let mut snap = guide_snapshot(MultiClusterMode::Global);
         for c in snap.clusters.values_mut() {
-            c.istiod = Some(crate::cluster::inspect::Availability {
+            c.istiod = Some(crate::inspect::snapshot::Availability {
                 namespace: "istio-system".into(),
                 name: "istiod".into(),
                 desired: 1,
@@ -801,12 +801,12 @@ mod tests {
             );
         live.push(extra);
         snap.endpoints.insert(
-            crate::cluster::inspect::ServiceRef {
+            crate::inspect::snapshot::ServiceRef {
                 cluster: "remote-cluster".into(),
                 namespace: "bookinfo".into(),
                 name: "reviews".into(),
             },
-            Ok(crate::cluster::inspect::EndpointCount { ready: 0, total: 1 }),
+            Ok(crate::inspect::snapshot::EndpointCount { ready: 0, total: 1 }),
         );
         let r = run(&snap, false);
         assert_eq!(
@@ -852,7 +852,7 @@ mod tests {
         let remote = snap.clusters.get_mut("remote-cluster").unwrap();
         remote.error = Some("did not answer within 10s".into());
         snap.clusters.get_mut("mgmt-cluster").unwrap().istiod =
-            Some(crate::cluster::inspect::Availability {
+            Some(crate::inspect::snapshot::Availability {
                 namespace: "istio-system".into(),
                 name: "istiod".into(),
                 desired: 1,
@@ -898,7 +898,7 @@ mod tests {
 
     #[test]
     fn multi_primary_cluster_ids_are_checked() {
-        use crate::cluster::cluster_id::tests::set_secrets;
+        use crate::testing::inspect::set_secrets;
         // Global mode: no such check.
         let r = run(&healthy(), false);
         assert_eq!(r.categories[2].checks.len(), 2);

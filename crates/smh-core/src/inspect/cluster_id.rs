@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::describe::Severity;
 use super::discovery::RemoteSecret;
-use super::inspect::Snapshot;
+use super::snapshot::Snapshot;
 use crate::consts::ISTIO_CLUSTER_LABEL;
 use crate::istio::cluster_id::{CLUSTER_NAME_VALUE, DEFAULT_CLUSTER_ID};
 use crate::model::topology::MultiClusterMode;
@@ -275,89 +275,13 @@ fn subset_ids(snap: &Snapshot) -> BTreeMap<String, BTreeMap<String, BTreeSet<Str
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use crate::testing::inspect::{consistent, facts, set_ids, set_secrets};
     use super::*;
-    use crate::cluster::describe::tests::guide_snapshot;
+    use crate::testing::inspect::guide_snapshot;
 
-    /// The guide's snapshot in multi-primary mode with IDs cluster1/cluster2 and remote
-    /// secrets keyed by them, as `istioctl create-remote-secret --name <ID>` makes them.
-    pub(crate) fn consistent() -> Snapshot {
-        let mut snap = guide_snapshot(MultiClusterMode::MultiPrimary);
-        set_ids(
-            &mut snap,
-            &[("mgmt-cluster", "cluster1"), ("remote-cluster", "cluster2")],
-        );
-        set_secrets(
-            &mut snap,
-            "mgmt-cluster",
-            &[("istio-remote-secret-cluster2", "cluster2")],
-        );
-        set_secrets(
-            &mut snap,
-            "remote-cluster",
-            &[("istio-remote-secret-cluster1", "cluster1")],
-        );
-        snap
-    }
 
-    fn set_ids(snap: &mut Snapshot, ids: &[(&str, &str)]) {
-        for (c, id) in ids {
-            let t = snap
-                .topology
-                .clusters
-                .iter_mut()
-                .find(|t| t.name == *c)
-                .unwrap();
-            t.mesh.as_mut().unwrap().cluster_id = Some(id.to_string());
-        }
-        // The expected objects follow the topology, as in a real snapshot.
-        snap.expected = crate::translate::translate(&snap.manifests(), &snap.topology);
-    }
 
-    /// Facts of a cluster as discovery would leave them, with nothing about cluster IDs.
-    pub(crate) fn facts(cluster: &str) -> crate::cluster::discovery::ClusterFacts {
-        use crate::cluster::names::{ClusterName, ContextName};
-        use crate::cluster::target::{MappingSource, Target};
-        crate::cluster::discovery::ClusterFacts {
-            target: Target {
-                cluster: Some(ClusterName::from(cluster)),
-                context: ContextName::from(cluster),
-                server: format!("https://{cluster}:6443"),
-                mgmt: cluster == "mgmt-cluster",
-                source: MappingSource::SameName,
-                kubeconfig: None,
-            },
-            kubernetes_version: "v1.33.1".into(),
-            istio_api_version: Some("v1".into()),
-            smh_api_version: None,
-            istiod_image: None,
-            istio_version_assumed: false,
-            mode: None,
-            cluster_id_source: None,
-            remote_secrets: None,
-            cluster_domain_source: String::new(),
-            warnings: Vec::new(),
-        }
-    }
 
-    /// Give `cluster` these remote secrets (`(name, key)`, annotated with the key).
-    pub(crate) fn set_secrets(snap: &mut Snapshot, cluster: &str, secrets: &[(&str, &str)]) {
-        let facts = snap
-            .clusters
-            .get_mut(cluster)
-            .unwrap()
-            .facts
-            .get_or_insert_with(|| facts(cluster));
-        facts.remote_secrets = Some(
-            secrets
-                .iter()
-                .map(|(name, key)| RemoteSecret {
-                    secret: format!("istio-system/{name}"),
-                    cluster_ids: vec![key.to_string()],
-                    annotation: Some(key.to_string()),
-                })
-                .collect(),
-        );
-    }
 
     #[test]
     fn consistent_ids_have_no_findings() {

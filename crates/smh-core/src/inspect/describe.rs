@@ -24,7 +24,7 @@ use serde_json::Value;
 
 use super::discovery::ModeDecision;
 use super::drift::{Drift, DriftState, ObjectKey};
-use super::inspect::{Availability, ClusterView, EndpointCount, ServiceRef, Snapshot};
+use super::snapshot::{Availability, ClusterView, EndpointCount, ServiceRef, Snapshot};
 use crate::drill::outlier::OutlierSettings;
 use crate::drill::preflight::{BackingHealth, GeneratedObject, GeneratedState};
 use crate::model::diag::ObjectId;

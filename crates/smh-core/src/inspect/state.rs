@@ -420,11 +420,11 @@ mod tests {
     use crate::model::parse::parse_str;
 
     const GUIDE: &str = concat!(
-        include_str!("../../examples/guide/1-outlier-detection.yaml"),
+        include_str!("../../../../examples/guide/1-outlier-detection.yaml"),
         "\n---\n",
-        include_str!("../../examples/guide/2-failover-service.yaml"),
+        include_str!("../../../../examples/guide/2-failover-service.yaml"),
         "\n---\n",
-        include_str!("../../examples/guide/3-traffic-shift.yaml"),
+        include_str!("../../../../examples/guide/3-traffic-shift.yaml"),
     );
 
     fn guide() -> Vec<Manifest> {

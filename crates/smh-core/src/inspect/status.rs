@@ -481,17 +481,17 @@ fn dedup(v: Vec<String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::state::translatable;
+    use crate::inspect::state::translatable;
     use crate::model::parse::parse_str;
     use crate::model::validate::{ValidateOptions, validate_with};
     use crate::translate::translate;
 
     const GUIDE: &str = concat!(
-        include_str!("../../examples/guide/1-outlier-detection.yaml"),
+        include_str!("../../../../examples/guide/1-outlier-detection.yaml"),
         "\n---\n",
-        include_str!("../../examples/guide/2-failover-service.yaml"),
+        include_str!("../../../../examples/guide/2-failover-service.yaml"),
         "\n---\n",
-        include_str!("../../examples/guide/3-traffic-shift.yaml"),
+        include_str!("../../../../examples/guide/3-traffic-shift.yaml"),
     );
 
     struct Run {

@@ -97,9 +97,9 @@ macro_rules! istio_resource {
             }
         }
 
-        impl kube::Resource for $ty {
+        impl kube_core::Resource for $ty {
             type DynamicType = ();
-            type Scope = kube::core::NamespaceResourceScope;
+            type Scope = kube_core::NamespaceResourceScope;
 
             fn kind(_: &()) -> Cow<'_, str> {
                 $kind.into()

@@ -4,10 +4,10 @@ use super::*;
 use crate::model::parse::parse_str;
 use crate::model::types::{TrafficPolicyStatus, ValidationStatus};
 
-const OUTLIER: &str = include_str!("../../examples/guide/1-outlier-detection.yaml");
-const FS: &str = include_str!("../../examples/guide/2-failover-service.yaml");
-const SHIFT: &str = include_str!("../../examples/guide/3-traffic-shift.yaml");
-const GUIDE_TOPOLOGY: &str = include_str!("../../tests/data/topology/guide-global.yaml");
+const OUTLIER: &str = include_str!("../../../../examples/guide/1-outlier-detection.yaml");
+const FS: &str = include_str!("../../../../examples/guide/2-failover-service.yaml");
+const SHIFT: &str = include_str!("../../../../examples/guide/3-traffic-shift.yaml");
+const GUIDE_TOPOLOGY: &str = include_str!("../../../../tests/data/topology/guide-global.yaml");
 
 fn topology() -> Topology {
     Topology::parse_bytes("guide-global.yaml", GUIDE_TOPOLOGY.as_bytes()).expect("topology")

@@ -850,7 +850,7 @@ mod tests {
     use super::*;
     use crate::model::parse::parse_str;
 
-    const EXAMPLE: &str = include_str!("../../examples/topology.yaml");
+    const EXAMPLE: &str = include_str!("../../../../examples/topology.yaml");
 
     #[test]
     fn example_topology_loads() {
@@ -887,7 +887,7 @@ mod tests {
             "2-failover-service.yaml",
             "3-traffic-shift.yaml",
         ] {
-            let path = format!("{}/examples/guide/{f}", env!("CARGO_MANIFEST_DIR"));
+            let path = format!("{}/../../examples/guide/{f}", env!("CARGO_MANIFEST_DIR"));
             let text = std::fs::read_to_string(&path).unwrap();
             manifests.extend(parse_str(&path, &text).manifests);
         }
@@ -965,7 +965,7 @@ mod tests {
 
     #[test]
     fn readme_topology_example_loads() {
-        let readme = include_str!("../../README.md");
+        let readme = include_str!("../../../../README.md");
         let section = readme
             .split("## Topology file")
             .nth(1)

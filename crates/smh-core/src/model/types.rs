@@ -474,7 +474,7 @@ pub struct TrafficPolicyStatus {
 }
 
 // ---------------------------------------------------------------------------------------
-// kube::Resource, so `Api<FailoverService>` / `Api<TrafficPolicy>` work.
+// kube_core::Resource, so `Api<FailoverService>` / `Api<TrafficPolicy>` work.
 // ---------------------------------------------------------------------------------------
 
 macro_rules! smh_resource {
@@ -484,9 +484,9 @@ macro_rules! smh_resource {
             pub const PLURAL: &'static str = $plural;
         }
 
-        impl kube::Resource for $ty {
+        impl kube_core::Resource for $ty {
             type DynamicType = ();
-            type Scope = kube::core::NamespaceResourceScope;
+            type Scope = kube_core::NamespaceResourceScope;
 
             fn kind(_: &()) -> std::borrow::Cow<'_, str> {
                 $kind.into()

@@ -3,10 +3,10 @@
 use super::*;
 use crate::model::parse::parse_str;
 
-const OUTLIER: &str = include_str!("../../examples/guide/1-outlier-detection.yaml");
-const FS: &str = include_str!("../../examples/guide/2-failover-service.yaml");
-const SHIFT: &str = include_str!("../../examples/guide/3-traffic-shift.yaml");
-const TOPOLOGY: &str = include_str!("../../examples/topology.yaml");
+const OUTLIER: &str = include_str!("../../../../examples/guide/1-outlier-detection.yaml");
+const FS: &str = include_str!("../../../../examples/guide/2-failover-service.yaml");
+const SHIFT: &str = include_str!("../../../../examples/guide/3-traffic-shift.yaml");
+const TOPOLOGY: &str = include_str!("../../../../examples/topology.yaml");
 
 fn manifests(docs: &[&str]) -> Vec<Manifest> {
     let text = docs.join("---\n");

@@ -640,7 +640,7 @@ pub fn conflict_message(conflicts: &[Conflict]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::api::schema::builtin_schema;
+    use crate::api::schema::builtin_schema;
 
     fn writer(manager: &str) -> Writer<'_> {
         Writer {

@@ -46,7 +46,7 @@ use axum::http::{HeaderMap, Method, header};
 use serde_json::{Value, json};
 
 use super::status::ApiError;
-use crate::sim::store::{Gvr, Store};
+use crate::store::{Gvr, Store};
 
 /// The group whose members may do anything.
 pub const MASTERS_GROUP: &str = "system:masters";

@@ -19,7 +19,7 @@ use super::schema::{SchemaRef, builtin_schema};
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::{ApiError, Cause};
 use super::validate;
-use crate::sim::store::{Event, EventType, Gvr, Store, StoreError};
+use crate::store::{Event, EventType, Gvr, Store, StoreError};
 
 /// `?fieldValidation=`: what to do with fields a custom resource's schema does not declare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -240,7 +240,7 @@ mod tests {
     #[test]
     fn documents() {
         let reg = Registry::with_builtins();
-        reg.apply_crd(&crate::model::crd::smh_crds()[1]).unwrap();
+        reg.apply_crd(&smh_core::model::crd::smh_crds()[1]).unwrap();
         let groups = api_group_list(&reg);
         let names: Vec<&str> = groups["groups"]
             .as_array()

@@ -25,7 +25,7 @@ use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
 use super::table::{IncludeObject, partial_metadata, table};
 use super::watch::{EventFormat, WatchParams, watch};
-use crate::sim::net::PodNetwork;
+use crate::net::PodNetwork;
 
 /// The Kubernetes version the simulated clusters report. kubectl's gcloud dispatcher picks its
 /// kubectl binary by the minor version, and the newest one it ships is 1.33.

@@ -1,6 +1,6 @@
 //! The simulated Kubernetes API server: the real HTTP API (discovery, OpenAPI v3, CRUD, watch,
 //! four PATCH flavours, status and scale subresources, port-forward, RBAC) over one cluster's
-//! [`Store`](crate::sim::store::Store).
+//! [`Store`](crate::store::Store).
 //!
 //! [`core::ApiCore`] holds the semantics and can be called in-process; [`http`] adapts it to
 //! HTTP. The rest are the pieces: authentication and RBAC ([`auth`]), registry of served

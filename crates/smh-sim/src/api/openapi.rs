@@ -246,7 +246,7 @@ mod tests {
     #[test]
     fn patch_operations_carry_gvk_and_field_validation() {
         let reg = Registry::with_builtins();
-        reg.apply_crd(&crate::model::crd::smh_crds()[0]).unwrap();
+        reg.apply_crd(&smh_core::model::crd::smh_crds()[0]).unwrap();
         let idx = v3_index(&reg);
         assert!(
             idx["paths"]["apis/apps/v1"]["serverRelativeURL"]

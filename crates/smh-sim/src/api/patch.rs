@@ -244,7 +244,7 @@ fn apply_order(list: &mut Vec<Value>, order: &[Value], key: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::api::schema::builtin_schema;
+    use crate::api::schema::builtin_schema;
     use serde_json::json;
 
     fn deploy() -> Value {

@@ -21,7 +21,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 
 use super::status::ApiError;
-use crate::sim::net::PodNetwork;
+use crate::net::PodNetwork;
 
 /// The only subprotocol served.
 pub const PROTOCOL: &str = "v4.channel.k8s.io";

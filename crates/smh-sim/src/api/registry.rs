@@ -4,7 +4,7 @@
 //! Custom resources are stored under their CRD's *storage* version (the store key's version and
 //! the stored `apiVersion`), and served under every served version by rewriting `apiVersion`
 //! (CRDs without a conversion webhook work this way in Kubernetes too). In-process code that
-//! reads custom resources from the [`Store`](crate::sim::store::Store) uses
+//! reads custom resources from the [`Store`](crate::store::Store) uses
 //! [`Registry::storage_gvr`].
 
 use std::collections::BTreeMap;
@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::schema::builtin_schema;
 use super::status::Cause;
-use crate::sim::store::Gvr;
+use crate::store::Gvr;
 
 /// A printer column of a CRD (`additionalPrinterColumns`).
 #[derive(Debug, Clone, PartialEq)]
@@ -635,7 +635,7 @@ mod tests {
     fn smh_crds_serve_their_resources() {
         let reg = Registry::with_builtins();
         assert!(reg.lookup("apps", "v1", "deployments").unwrap().builtin);
-        let crd = &crate::model::crd::smh_crds()[0];
+        let crd = &smh_core::model::crd::smh_crds()[0];
         reg.apply_crd(crd).unwrap();
         let r = reg
             .lookup("networking.smh.solo.io", "v1alpha2", "failoverservices")

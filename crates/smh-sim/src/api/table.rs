@@ -30,7 +30,7 @@ pub fn age(ts: Option<&str>) -> String {
         return "<unknown>".into();
     };
     match ts.parse::<jiff::Timestamp>() {
-        Ok(t) => crate::model::duration::age(jiff::Timestamp::now(), t),
+        Ok(t) => smh_core::model::duration::age(jiff::Timestamp::now(), t),
         Err(_) => "<unknown>".into(),
     }
 }
@@ -755,7 +755,7 @@ pub fn table(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::api::registry::Registry;
+    use crate::api::registry::Registry;
 
     #[test]
     fn deployment_and_crd_tables() {
@@ -771,7 +771,7 @@ mod tests {
         assert_eq!(t["rows"][0]["object"]["kind"], "PartialObjectMetadata");
         assert_eq!(t["columnDefinitions"][5]["priority"], 1);
 
-        reg.apply_crd(&crate::model::crd::smh_crds()[0]).unwrap();
+        reg.apply_crd(&smh_core::model::crd::smh_crds()[0]).unwrap();
         let fs = reg
             .lookup("networking.smh.solo.io", "v1alpha2", "failoverservices")
             .unwrap();

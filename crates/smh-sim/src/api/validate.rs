@@ -486,7 +486,7 @@ mod tests {
     use serde_json::json;
 
     fn crd_schema() -> Value {
-        let crds = crate::model::crd::smh_crds();
+        let crds = smh_core::model::crd::smh_crds();
         crds[0]["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone()
     }
 
@@ -536,8 +536,8 @@ mod tests {
     #[test]
     fn smh_types_fit_their_crds() {
         // Every field the model serializes is declared by the CRD schema: nothing is pruned.
-        use crate::model::types::*;
-        let yaml = include_str!("../../../examples/guide/2-failover-service.yaml");
+        use smh_core::model::types::*;
+        let yaml = include_str!("../../../../examples/guide/2-failover-service.yaml");
         let mut fs: Value = serde_saphyr::from_str(yaml).unwrap();
         let parsed: FailoverService = serde_json::from_value(fs.clone()).unwrap();
         let mut status = FailoverServiceStatus {
@@ -562,11 +562,11 @@ mod tests {
         );
 
         let tp_schema =
-            crate::model::crd::smh_crds()[1]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+            smh_core::model::crd::smh_crds()[1]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
                 .clone();
         for file in [
-            include_str!("../../../examples/guide/1-outlier-detection.yaml"),
-            include_str!("../../../examples/guide/3-traffic-shift.yaml"),
+            include_str!("../../../../examples/guide/1-outlier-detection.yaml"),
+            include_str!("../../../../examples/guide/3-traffic-shift.yaml"),
         ] {
             let mut tp: Value = serde_saphyr::from_str(file).unwrap();
             let r = check_custom_resource(&mut tp, &tp_schema);

@@ -30,7 +30,7 @@ use super::registry::ResourceInfo;
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
 use super::table::{IncludeObject, partial_metadata, table};
-use crate::sim::store::{EventType, StoreError};
+use crate::store::{EventType, StoreError};
 
 /// How event objects are rendered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

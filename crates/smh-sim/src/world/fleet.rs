@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 
-use crate::sim::net::PodNetwork;
-use crate::sim::store::Store;
+use crate::net::PodNetwork;
+use crate::store::Store;
 
 /// One cluster of the fleet.
 #[derive(Clone)]

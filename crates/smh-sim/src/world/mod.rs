@@ -45,9 +45,9 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use crate::model::topology::MultiClusterMode;
-use crate::sim::net::PodNetwork;
-use crate::sim::store::Store;
+use smh_core::model::topology::MultiClusterMode;
+use crate::net::PodNetwork;
+use crate::store::Store;
 pub use fleet::{Fleet, Member};
 pub use seed::seed;
 use workload::Workloads;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use crate::sim::store::Gvr;
+use crate::store::Gvr;
 
 pub fn namespaces() -> Gvr {
     Gvr::new("", "v1", "namespaces")

@@ -16,7 +16,7 @@
 //!   Services on port 9080 named `http` with labels `app`/`service`, ServiceAccounts
 //!   `bookinfo-*`): on the management layout productpage-v1, details-v1, ratings-v1,
 //!   reviews-v1 and reviews-v2; on the remote layout reviews-v3 and ratings-v1. Pods get
-//!   their sidecar from injection when created ([`crate::sim::world::inject`]).
+//!   their sidecar from injection when created ([`crate::world::inject`]).
 //!
 //! Multi-cluster mode signals, so that discovery can tell the modes apart as on real Istio:
 //! - **global** (SMH's federated `.global` names): an `istiocoredns` Deployment and Service in
@@ -43,8 +43,8 @@ use serde_json::{Value, json};
 
 use super::obj;
 use super::{Layout, WorldOptions};
-use crate::model::topology::MultiClusterMode;
-use crate::sim::store::{Gvr, Store, StoreError};
+use smh_core::model::topology::MultiClusterMode;
+use crate::store::{Gvr, Store, StoreError};
 
 /// The API version under which the seed stores Istio networking objects of a kind (the
 /// storage version of Istio's CRDs: v1, and v1alpha3 for EnvoyFilter).
@@ -244,7 +244,7 @@ pub fn seed(store: &Store, opts: &WorldOptions) -> Result<usize, StoreError> {
         s.namespace("bookinfo", json!({"istio-injection": "enabled"}))?;
     }
     if opts.layout == Layout::Management {
-        s.namespace(crate::consts::SMH_NAMESPACE, json!({}))?;
+        s.namespace(smh_core::consts::SMH_NAMESPACE, json!({}))?;
     }
 
     // default/kubernetes (endpoints maintained by the API server, not a selector).
@@ -455,8 +455,8 @@ fn seed_federation(s: &mut Seeder, opts: &WorldOptions) -> Result<(), StoreError
     if opts.peers.is_empty() {
         return Ok(());
     }
-    let owner = json!({crate::consts::OWNER_LABEL: crate::consts::SMH_NAMESPACE,
-                       crate::consts::CLUSTER_LABEL: opts.cluster});
+    let owner = json!({smh_core::consts::OWNER_LABEL: smh_core::consts::SMH_NAMESPACE,
+                       smh_core::consts::CLUSTER_LABEL: opts.cluster});
     for peer in &opts.peers {
         for (svc, _) in bookinfo_services(peer.layout) {
             let host = format!("{svc}.bookinfo.svc.{}.global", peer.name);
@@ -597,7 +597,7 @@ mod tests {
                 .list(&istio_gvr("serviceentries"), Some("istio-system"))
                 .0;
             let coredns = mgmt.get(&obj::deployments(), "istio-system", "istiocoredns");
-            let secrets = crate::sim::world::mesh::inputs::remote_secret_ids(&mgmt);
+            let secrets = crate::world::mesh::inputs::remote_secret_ids(&mgmt);
             match mode {
                 MultiClusterMode::Global => {
                     let names: Vec<&str> = ses.iter().map(obj::name).collect();

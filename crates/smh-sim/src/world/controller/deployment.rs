@@ -16,8 +16,8 @@
 
 use serde_json::{Value, json};
 
-use crate::sim::store::Store;
-use crate::sim::world::obj::{
+use crate::store::Store;
+use crate::world::obj::{
     self, controller_uid, is_deleting, name, namespace, now_rfc3339, owner_ref, str_at, uid,
 };
 
@@ -149,7 +149,7 @@ fn scale(store: &Store, rs: &mut Value, replicas: i64, desired: i64, max: i64) -
     }
 }
 
-fn sync_one(store: &Store, d: &Value) -> Result<(), crate::sim::store::StoreError> {
+fn sync_one(store: &Store, d: &Value) -> Result<(), crate::store::StoreError> {
     if is_deleting(d) {
         return Ok(());
     }
@@ -277,7 +277,7 @@ fn create_rs(
     revision: i64,
     replicas: i64,
     strat: &Strategy,
-) -> Result<Value, crate::sim::store::StoreError> {
+) -> Result<Value, crate::store::StoreError> {
     let collision = int_at(d, "/status/collisionCount").unwrap_or(0) as u32;
     let mut attempt = collision;
     loop {
@@ -313,7 +313,7 @@ fn create_rs(
         });
         match store.create(&obj::replica_sets(), rs) {
             Ok(v) => return Ok(v),
-            Err(crate::sim::store::StoreError::AlreadyExists(_)) if attempt < collision + 10 => {
+            Err(crate::store::StoreError::AlreadyExists(_)) if attempt < collision + 10 => {
                 attempt += 1;
             }
             Err(e) => return Err(e),
@@ -428,7 +428,7 @@ fn write_status(
     strat: &Strategy,
     paused: bool,
     created_new: Option<String>,
-) -> Result<(), crate::sim::store::StoreError> {
+) -> Result<(), crate::store::StoreError> {
     // Re-read replica sets: scaling above changed them.
     let fresh = |rs: &Value| {
         store

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::sim::store::Store;
-use crate::sim::world::obj::{
+use crate::store::Store;
+use crate::world::obj::{
     self, container_port_by_name, is_deleting, labels, map_selects, name, namespace, now_rfc3339,
     pod_ready, str_at, string_map,
 };

@@ -6,8 +6,8 @@ use std::collections::HashSet;
 
 use serde_json::{Value, json};
 
-use crate::sim::store::Store;
-use crate::sim::world::obj::{self, is_deleting, name, namespace, str_at};
+use crate::store::Store;
+use crate::world::obj::{self, is_deleting, name, namespace, str_at};
 
 /// Owner kinds this collector knows, with the resources holding them.
 fn owners_alive(store: &Store, kind: &str) -> Option<HashSet<String>> {

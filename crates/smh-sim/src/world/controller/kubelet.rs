@@ -8,7 +8,7 @@
 //! A pod matched by the cluster's [`super::PodStartHold`] stays `Pending` until released.
 //!
 //! A container whose `command` the image cannot run (a shell tool such as `sleep` in a
-//! distroless image: [`crate::sim::world::workload::missing_executable`]) fails to start as
+//! distroless image: [`crate::world::workload::missing_executable`]) fails to start as
 //! with containerd: `waiting: RunContainerError` at the first attempt, then
 //! `waiting: CrashLoopBackOff` ("back-off 10s restarting failed container=..."), with
 //! `lastState.terminated` reason `StartError`, exit code 128 and runc's message
@@ -22,9 +22,9 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::{ControllerConfig, State};
-use crate::sim::net::PodNetwork;
-use crate::sim::store::Store;
-use crate::sim::world::obj::{self, container_port_by_name, is_deleting, now_rfc3339, str_at};
+use crate::net::PodNetwork;
+use crate::store::Store;
+use crate::world::obj::{self, container_port_by_name, is_deleting, now_rfc3339, str_at};
 
 const PROBE_PERIOD: Duration = Duration::from_millis(200);
 /// How long a failed start shows as `RunContainerError` before `CrashLoopBackOff`.
@@ -171,7 +171,7 @@ pub(super) fn sync(
                 .pointer("/status/containerStatuses")
                 .and_then(Value::as_array)
                 .and_then(|cs| cs.iter().find(|s| str_at(s, "/name") == cname));
-            if running && let Some(exe) = crate::sim::world::workload::missing_executable(c) {
+            if running && let Some(exe) = crate::world::workload::missing_executable(c) {
                 let (attempts, next, backoff) = start_attempts(now - ready_at);
                 if now - ready_at < RUN_ERROR_SHOWN {
                     wake(ready_at + RUN_ERROR_SHOWN);

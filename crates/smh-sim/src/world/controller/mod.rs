@@ -22,9 +22,9 @@ use tokio::sync::Notify;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::time::Instant;
 
-use crate::sim::net::PodNetwork;
-use crate::sim::store::{Event, Store};
-use crate::sim::world::mesh::rng::Rng;
+use crate::net::PodNetwork;
+use crate::store::{Event, Store};
+use crate::world::mesh::rng::Rng;
 
 pub use deployment::template_hash;
 pub(crate) use endpoints::{selected_pods, subsets as endpoint_subsets};
@@ -104,7 +104,7 @@ impl PodStartHold {
     /// Whether the kubelet must keep `pod` (not running yet) from starting; records it.
     fn keeps(&self, pod: &serde_json::Value) -> bool {
         let mut s = self.lock();
-        let labels = crate::sim::world::obj::labels(pod);
+        let labels = crate::world::obj::labels(pod);
         let held = s
             .sets
             .iter()
@@ -112,8 +112,8 @@ impl PodStartHold {
         if held {
             let key = format!(
                 "{}/{}",
-                crate::sim::world::obj::namespace(pod),
-                crate::sim::world::obj::name(pod)
+                crate::world::obj::namespace(pod),
+                crate::world::obj::name(pod)
             );
             if s.held.insert(key) {
                 self.0.held_one.notify_waiters();

@@ -3,15 +3,15 @@
 //! newest), and reports `replicas`, `fullyLabeledReplicas`, `readyReplicas`,
 //! `availableReplicas` (Ready for `minReadySeconds`) and `observedGeneration`.
 //!
-//! New pods go through Istio's sidecar injection ([`crate::sim::world::inject`]) when the
+//! New pods go through Istio's sidecar injection ([`crate::world::inject`]) when the
 //! cluster runs Istio. Deleted pods disappear at once (no graceful termination period).
 
 use serde_json::{Value, json};
 
 use super::State;
-use crate::sim::store::{Store, StoreError};
-use crate::sim::world::inject::inject_sidecar;
-use crate::sim::world::obj::{
+use crate::store::{Store, StoreError};
+use crate::world::inject::inject_sidecar;
+use crate::world::obj::{
     self, controller_uid, is_deleting, label_selector_matches, labels, name, namespace, owner_ref,
     pod_ready, str_at, uid,
 };

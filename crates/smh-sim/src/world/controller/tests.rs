@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::*;
-use crate::sim::world::obj;
+use crate::world::obj;
 
 const DELAY: Duration = Duration::from_millis(500);
 
@@ -75,7 +75,7 @@ impl Harness {
             .expect("deployment")
     }
 
-    fn list(&self, gvr: &crate::sim::store::Gvr) -> Vec<Value> {
+    fn list(&self, gvr: &crate::store::Gvr) -> Vec<Value> {
         self.store.list(gvr, Some("bookinfo")).0
     }
 
@@ -469,7 +469,7 @@ fn sleep_in_other_images_runs() {
     ] {
         let c = json!({"name": "x", "image": image, "command": [cmd]});
         assert_eq!(
-            crate::sim::world::workload::missing_executable(&c).is_some(),
+            crate::world::workload::missing_executable(&c).is_some(),
             missing,
             "{image} {cmd}"
         );

@@ -17,10 +17,10 @@ use serde_json::Value;
 use super::istio::{
     CLUSTER_TOPOLOGY_LABEL, EndpointRecord, MeshInputs, ProxyIdentity, ServiceRecord,
 };
-use crate::istio::cluster_id::{ClusterIdReading, DEFAULT_CLUSTER_ID};
-use crate::sim::store::Store;
-use crate::sim::world::fleet::Fleet;
-use crate::sim::world::obj::{self, labels, name, namespace, str_at};
+use smh_core::istio::cluster_id::{ClusterIdReading, DEFAULT_CLUSTER_ID};
+use crate::store::Store;
+use crate::world::fleet::Fleet;
+use crate::world::obj::{self, labels, name, namespace, str_at};
 
 /// Label of Istio remote secrets.
 pub const MULTICLUSTER_LABEL: &str = "istio/multiCluster";
@@ -94,7 +94,7 @@ pub fn istiod_cluster_id(store: &Store, cluster: &str) -> String {
     else {
         return cluster.to_string();
     };
-    match crate::istio::cluster_id::istiod_cluster_id(c) {
+    match smh_core::istio::cluster_id::istiod_cluster_id(c) {
         ClusterIdReading::Known { id, .. } => id,
         ClusterIdReading::Unknown { .. } => DEFAULT_CLUSTER_ID.to_string(),
     }
@@ -325,9 +325,9 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::model::topology::MultiClusterMode;
-    use crate::sim::net::PodNetwork;
-    use crate::sim::world::{WorldOptions, seed};
+    use smh_core::model::topology::MultiClusterMode;
+    use crate::net::PodNetwork;
+    use crate::world::{WorldOptions, seed};
 
     /// The demo's two clusters, seeded (no controllers), each with one ready reviews
     /// endpoint.

@@ -21,7 +21,7 @@ use super::xds::{
     GatewayHop, ProxyConfig, RetryPolicy, Route, RouteAction, RouteMatch, StringMatch, VirtualHost,
     outbound_cluster_name, parse_outbound_cluster_name,
 };
-use crate::model::duration::parse_duration;
+use smh_core::model::duration::parse_duration;
 
 /// Istio's label for the cluster an endpoint runs in.
 pub const CLUSTER_TOPOLOGY_LABEL: &str = "topology.istio.io/cluster";

@@ -17,9 +17,9 @@ use super::outlier::AttemptResult;
 use super::proxy::{LocalReply, Pick, Proxy, Request, Verdict};
 use super::rng::Rng;
 use super::xds::{Endpoint, GatewayHop};
-use crate::sim::world::fleet::Fleet;
-use crate::sim::world::obj::{self, str_at};
-use crate::sim::world::workload::http::{FetchError, HttpResponse, OutboundRequest, fetch};
+use crate::world::fleet::Fleet;
+use crate::world::obj::{self, str_at};
+use crate::world::workload::http::{FetchError, HttpResponse, OutboundRequest, fetch};
 
 /// Monotonic time for the data plane, as a [`Duration`] since an origin.
 pub trait Clock: Send + Sync {

@@ -14,8 +14,8 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::http::{BoxFuture, Handler, HttpRequest, HttpResponse, OutboundRequest};
-use crate::sim::world::mesh::sidecar::Outbound;
-use crate::sim::world::obj::str_at;
+use crate::world::mesh::sidecar::Outbound;
+use crate::world::obj::str_at;
 
 /// What a container runs.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -17,12 +17,12 @@ use serde_json::Value;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::task::JoinHandle;
 
-use crate::sim::net::PodNetwork;
-use crate::sim::store::Store;
-use crate::sim::world::fleet::Fleet;
-use crate::sim::world::mesh::istio::ProxyIdentity;
-use crate::sim::world::mesh::sidecar::{Clock, Direct, Outbound, Sidecar};
-use crate::sim::world::obj::{self, is_deleting, labels, name, namespace, str_at};
+use crate::net::PodNetwork;
+use crate::store::Store;
+use crate::world::fleet::Fleet;
+use crate::world::mesh::istio::ProxyIdentity;
+use crate::world::mesh::sidecar::{Clock, Direct, Outbound, Sidecar};
+use crate::world::obj::{self, is_deleting, labels, name, namespace, str_at};
 use bookinfo::{AppContext, app_for, handler};
 
 /// Shell tools the simulated images carry, except distroless ones.
@@ -60,7 +60,7 @@ pub fn has_sidecar(pod: &Value) -> bool {
         .and_then(Value::as_array)
         .is_some_and(|cs| cs.iter().any(|c| str_at(c, "/name") == "istio-proxy"))
         && obj::string_map(pod, "/metadata/annotations")
-            .contains_key(crate::sim::world::inject::STATUS_ANNOTATION)
+            .contains_key(crate::world::inject::STATUS_ANNOTATION)
 }
 
 struct PodRuntime {

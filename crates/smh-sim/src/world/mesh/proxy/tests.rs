@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::*;
-use crate::sim::world::mesh::outlier::OutlierConfig;
-use crate::sim::world::mesh::xds::{AggregateCluster, Route, VirtualHost};
+use crate::world::mesh::outlier::OutlierConfig;
+use crate::world::mesh::xds::{AggregateCluster, Route, VirtualHost};
 
 const P: &str = "10.0.0.1:9080";
 const S: &str = "10.0.0.2:9080";
