@@ -18,6 +18,7 @@
 //! - *no-op*: the same input again (reads only).
 //!
 //! Run: `cargo bench --bench apply`.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -10,6 +10,7 @@
 //!    compared with its live counterpart (target: under 1 s).
 //!
 //! Run: `cargo bench --bench describe`.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::time::{Duration, Instant};
 

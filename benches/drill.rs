@@ -38,6 +38,7 @@
 //! preflight beyond the baseline, the save and break patches, noticing a rollout or an
 //! answer late, the restore patches, and the read-back of the restored containers at the
 //! end. Target: under 1 s in all.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod common;
 
@@ -51,7 +52,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use clap::Parser;
 use kubectl_smh::cli::drill::{DrillFlags, generated_check, prepare};
-use smh_cluster::discovery::DiscoveryOptions;
+use smh_core::inspect::discovery::DiscoveryOptions;
 use smh_cluster::{Contexts, KubeconfigOrigin, KubeconfigSet, Registry};
 use smh_drill::{
     ConfirmAnswer, Confirmation, DrillContext, Observer, Progress, run_drill,
@@ -302,7 +303,7 @@ async fn bench(
         let flags = DrillFlags::default();
         let opts = flags.options();
         let t0 = Instant::now();
-        let discovery = smh_cluster::discovery::DiscoveryOptions::default();
+        let discovery = smh_core::inspect::discovery::DiscoveryOptions::default();
         let p = prepare(
             &contexts,
             "service-mesh-hub",

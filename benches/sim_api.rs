@@ -2,6 +2,7 @@
 //! through kube-rs, and resident memory with 10,000 stored objects.
 //!
 //! Run: `cargo bench --bench sim_api`. Targets (issue #3): p50 < 1 ms; 10,000 objects < 100 MB.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::time::{Duration, Instant};
 

@@ -3,6 +3,7 @@
 //! clusters, with the default topology derived from the manifests. Prints the figures.
 //!
 //! Run: `cargo bench --bench validate`
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::time::{Duration, Instant};
 

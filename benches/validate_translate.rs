@@ -5,6 +5,7 @@
 //! first, then remote) and a traffic shift to it — the guide's three manifests, 1,000 times.
 //!
 //! Run: `cargo bench --bench validate_translate`.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::time::{Duration, Instant};
 

@@ -7,6 +7,7 @@
 //!
 //! Phase-targeted interruptions wait for the phase by reading the drill's progress lines on
 //! stderr (one per phase change, printed when the phase begins), never by sleeping.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod common;
 
@@ -1788,7 +1789,7 @@ async fn sighup_restores_before_exiting() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_observer_does_not_skip_the_restore() {
     use kubectl_smh::cli::drill::{DrillFlags, generated_check, prepare};
-    use smh_cluster::discovery::DiscoveryOptions;
+    use smh_core::inspect::discovery::DiscoveryOptions;
     use smh_cluster::{Contexts, KubeconfigOrigin, KubeconfigSet, Registry};
     use smh_drill::{
         ConfirmAnswer, Confirmation, DrillContext, Observer, PatchKind, Progress, run_drill,

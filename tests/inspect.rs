@@ -16,7 +16,8 @@ use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 
-use smh_cluster::inspect::{EndpointCount, ServiceRef, answered_clients, collect};
+use smh_cluster::inspect::{answered_clients, collect};
+use smh_core::inspect::snapshot::{EndpointCount, ServiceRef};
 use smh_core::inspect::names::ClusterName;
 use smh_cluster::state::{StateOptions, load_state};
 use smh_core::model::topology::MultiClusterMode;

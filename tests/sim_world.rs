@@ -2,6 +2,7 @@
 //! prerequisites leave them, controllers and workloads running, bookinfo answering over
 //! loopback, and the guide's failover drill played against the Istio objects kubectl-smh
 //! generates (smh-api.md §3.3), in both multi-cluster modes.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

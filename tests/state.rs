@@ -16,9 +16,8 @@ use serde_json::{Value, json};
 
 use smh_cluster::ClusterError;
 use smh_cluster::ClusterName;
-use smh_cluster::state::{
-    CachedCluster, StateError, StateOptions, TOPOLOGY_CACHE, TopologyCache, load_state, manifest_id,
-};
+use smh_cluster::state::{StateError, StateOptions, load_state};
+use smh_core::inspect::state::{CachedCluster, TOPOLOGY_CACHE, TopologyCache, manifest_id};
 use smh_core::model::ObjectId;
 use smh_core::model::topology::MultiClusterMode;
 use smh_sim::faults::Unreachable;
@@ -157,7 +156,7 @@ async fn the_live_state_of_the_demo_clusters() {
         .find(|g| g.kind() == "ServiceEntry")
         .unwrap();
     assert_eq!(
-        smh_cluster::state::compare(se, state.live_for(se)),
+        smh_core::inspect::state::compare(se, state.live_for(se)),
         smh_core::inspect::drift::DriftState::InSync
     );
     let stale: Vec<String> = state

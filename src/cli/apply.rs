@@ -18,7 +18,8 @@ use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use smh_cluster::apply::{
     self, Action, Mode, ObjectDiff, Outcome, Plan, Report, Stored, smh_unchanged,
 };
-use smh_cluster::state::{LiveState, StateOptions, load_state, manifest_id};
+use smh_cluster::state::{LiveState, StateOptions, load_state};
+use smh_core::inspect::state::manifest_id;
 use smh_cluster::{ClusterName, Contexts, Target, targets_banner};
 use smh_core::model::diag::{Diagnostic, ObjectId, Severity};
 use smh_core::model::parse::load_paths_with;
@@ -271,7 +272,7 @@ pub(crate) fn check_clusters(state: &LiveState) -> Result<(), CmdError> {
                     "{why}; no earlier discovery of {c} is cached (configmap \
                      service-mesh-hub/{} keeps one from every successful apply), so {} \
                      cannot be validated",
-                    smh_cluster::state::TOPOLOGY_CACHE,
+                    smh_core::inspect::state::TOPOLOGY_CACHE,
                     by.join(", ")
                 )
             })

@@ -10,7 +10,8 @@ use super::cluster::runtime;
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use smh_cluster::Contexts;
 use smh_core::inspect::describe::{self, DescribeDocument};
-use smh_cluster::inspect::{Snapshot, collect};
+use smh_cluster::inspect::collect;
+use smh_core::inspect::snapshot::Snapshot;
 use smh_cluster::state::StateOptions;
 use crate::render;
 

@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::cluster::runtime;
 use super::output::{err, errln};
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat, parse_duration_arg};
-use smh_cluster::discovery::DiscoveryOptions;
+use smh_core::inspect::discovery::DiscoveryOptions;
 use smh_cluster::state::{StateOptions, load_state};
 use smh_cluster::{ClusterName, Contexts, targets_banner};
 use smh_drill::{
@@ -865,6 +865,7 @@ impl TerminalModes {
         let fd = std::io::stderr().as_raw_fd();
         // SAFETY: termios is plain data, filled by tcgetattr for a valid descriptor.
         let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid descriptor and a pointer to the termios above.
         if unsafe { libc::tcgetattr(fd, &mut saved) } != 0 {
             return TerminalModes { saved: None };
         }

@@ -15,7 +15,8 @@ use super::apply::{
 use super::output::{err, errln};
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use smh_cluster::apply::{self, Action, Mode};
-use smh_cluster::state::{LiveState, StateOptions, load_state, manifest_id, manifest_meta};
+use smh_cluster::state::{LiveState, StateOptions, load_state};
+use smh_core::inspect::state::{manifest_id, manifest_meta};
 use smh_cluster::{Contexts, targets_banner};
 use smh_core::consts::{CREATED_FOR_ANNOTATION, SMH_NAMESPACE};
 use smh_core::model::diag::{ObjectId, Severity};

@@ -1,5 +1,7 @@
 //! The command line: clap definitions and one handler module per command. This is the only
 //! layer that prints or prompts.
+// The command line is the one layer that prints.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,7 +1,7 @@
 //! `failover test`, drawn: what was checked, the preflight verdict, the probes per class
 //! with who answered, and the verdict. Pure.
 
-use smh_cluster::failover_test::FailoverTestReport;
+use smh_core::inspect::failover_test::FailoverTestReport;
 
 /// The report as text.
 pub fn report(r: &FailoverTestReport) -> String {
@@ -87,7 +87,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use smh_cluster::failover_test::{ClientView, Probe, TestFacts, summarize};
+    use smh_core::inspect::failover_test::{ClientView, Probe, TestFacts, summarize};
     use smh_core::drill::Class;
     use smh_core::drill::preflight::PreflightReport;
 

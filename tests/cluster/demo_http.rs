@@ -5,7 +5,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use smh_cluster::discovery::{DiscoveryOptions, DiscoveryResult, discover};
+use smh_cluster::discovery::{DiscoveryResult, discover};
+use smh_core::inspect::discovery::DiscoveryOptions;
 use smh_cluster::{
     ClusterError, ClusterName, Contexts, KubeconfigOrigin, KubeconfigSet, Registry,
 };

@@ -21,7 +21,8 @@ use k8s_openapi::api::core::v1::{
     Container, Pod, PodSpec, PodTemplateSpec, Service, ServicePort, ServiceSpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use smh_cluster::discovery::{DiscoveryOptions, discover};
+use smh_cluster::discovery::discover;
+use smh_core::inspect::discovery::DiscoveryOptions;
 use smh_cluster::{
     ClusterError, ClusterName, Contexts, KubeconfigOrigin, KubeconfigSet, Registry,
     context::parse_cluster_flags,

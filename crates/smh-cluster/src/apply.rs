@@ -32,10 +32,8 @@ use crate::context::ClusterClient;
 use smh_core::inspect::drift::DriftState;
 use crate::error::{ApiOp, ClusterError};
 use smh_core::inspect::names::ClusterName;
-use crate::state::{
-    CachedCluster, LiveState, TOPOLOGY_CACHE, TopologyCache, compare, istio_resource, live_key,
-    manifest_id, manifest_meta,
-};
+use crate::state::LiveState;
+use smh_core::inspect::state::{CachedCluster, TOPOLOGY_CACHE, TopologyCache, compare, istio_resource, live_key, manifest_id, manifest_meta};
 use smh_core::inspect::status::{ObjectKey, SmhStatus};
 use smh_core::consts::{FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, SMH_NAMESPACE};
 use smh_core::model::diag::ObjectId;
@@ -356,7 +354,7 @@ async fn ensure_smh_namespace(c: &ClusterClient, dry_run: bool) -> Result<(), Cl
 }
 
 fn plural_of(kind: &str) -> &'static str {
-    crate::state::GENERATED_KINDS
+    smh_core::inspect::state::GENERATED_KINDS
         .iter()
         .find(|(k, _)| *k == kind)
         .map(|(_, p)| *p)
@@ -563,7 +561,7 @@ pub fn smh_unchanged(input: &Manifest, stored: &Manifest) -> bool {
         m.remove(LAST_APPLIED);
         m
     };
-    crate::state::same_spec(input, stored)
+    smh_core::inspect::state::same_spec(input, stored)
         && norm(&a.labels) == norm(&b.labels)
         && norm(&a.annotations) == norm(&b.annotations)
 }
@@ -1079,7 +1077,7 @@ pub fn generations(state: &LiveState, stored: &[Stored]) -> BTreeMap<ObjectId, i
                 .get(&id)
                 .copied()
                 .unwrap_or_else(|| match state.smh_object(&id) {
-                    Some(s) if crate::state::same_spec(m, s) => {
+                    Some(s) if smh_core::inspect::state::same_spec(m, s) => {
                         manifest_meta(s).generation.unwrap_or(1)
                     }
                     Some(s) => manifest_meta(s).generation.unwrap_or(0) + 1,

@@ -46,12 +46,13 @@ use futures::future::join_all;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use kube::core::GroupVersionKind;
-use smh_core::consts::{SMH_NAMESPACE};
+use smh_core::consts::SMH_NAMESPACE;
 use smh_core::inspect::discovery::{ClusterFacts, DiscoveryOptions};
 use smh_core::inspect::names::ClusterName;
 use smh_core::inspect::state::{
-    TOPOLOGY_CACHE, TopologyCache, GENERATED_KINDS, generated_selector, input_namespaces,
-    is_ours_in, live_key, live_kind, manifest_id, merge, referenced_clusters, translatable,
+    GENERATED_KINDS, TOPOLOGY_CACHE, TopologyCache, generated_selector, input_namespaces,
+    is_ours_in, istio_resource, live_key, live_kind, manifest_id, merge, referenced_clusters,
+    translatable,
 };
 use smh_core::inspect::target::Target;
 use smh_core::model::diag::{Diagnostic, ObjectId, Severity, Source};
@@ -120,7 +121,7 @@ pub struct LiveState {
     pub unreadable: Vec<(ObjectId, String)>,
     /// The stored objects merged with the overlay (which wins) minus the removed ones:
     /// FailoverServices, then TrafficPolicies in acceptance order (see
-    /// [`acceptance_rank`]). What validation and translation ran on.
+    /// [`acceptance_rank`](smh_core::inspect::state::acceptance_rank)). What validation and translation ran on.
     pub merged: Vec<Manifest>,
     /// The clusters that answered, plus cached ones standing in for those that did not.
     pub topology: Topology,

@@ -1,5 +1,5 @@
-//! The drill executor: the one part of [`crate::drill`] that talks to clusters. A thin async
-//! loop around [`Machine`]: it reads what the plan is made from, performs each
+//! smh-drill: the drill executor, the one part of the drill (`smh_core::drill`) that talks to
+//! clusters. A thin async loop around [`Machine`]: it reads what the plan is made from, performs each
 //! [`Action`] (probing through a port-forward, preflight facts, the save / break / restore
 //! patches, waiting for rollouts) and feeds the results back as [`Event`]s stamped with the
 //! time since the drill started.
@@ -58,7 +58,8 @@ use smh_core::drill::restore::{
 };
 use smh_core::drill::workload::{self, Assessment, PodBreakState};
 use smh_core::drill::{DeploymentRef, ProbeSample, Signal};
-use smh_cluster::discovery::{self, DiscoveryOptions, list_in_scope};
+use smh_cluster::discovery::{self, list_in_scope};
+use smh_core::inspect::discovery::DiscoveryOptions;
 use smh_core::inspect::drift::{self, DriftState};
 use smh_cluster::error::ApiOp;
 use smh_cluster::probe::{PickError, Prober, check_port_forward, pick_pod};
@@ -292,7 +293,7 @@ pub async fn mesh_root_namespace(
     let mut scope = scope.clone();
     scope.insert("istio-system".to_string());
     let objects = discovery::fetch_cluster_in(c, &scope).await?;
-    let (cluster, _) = discovery::build_cluster(&c.target, &objects, discovery_options);
+    let (cluster, _) = smh_core::inspect::discovery::build_cluster(&c.target, &objects, discovery_options);
     Ok(cluster.mesh.map(|m| m.root_namespace))
 }
 
@@ -525,7 +526,7 @@ pub fn cluster_id_problems(
 
 /// [`cluster_id_problems`] on a snapshot. Pure.
 pub fn cluster_id_problems_in(
-    snap: &smh_cluster::inspect::Snapshot,
+    snap: &smh_core::inspect::snapshot::Snapshot,
     fs: &FailoverService,
     probe_cluster: &str,
 ) -> Vec<ClusterIdProblem> {
@@ -543,12 +544,12 @@ pub fn cluster_id_problems_in(
     clients.push(probe_cluster);
     clients.sort_unstable();
     clients.dedup();
-    let services: Vec<smh_cluster::inspect::ServiceRef> = fs
+    let services: Vec<smh_core::inspect::snapshot::ServiceRef> = fs
         .spec
         .backing_services
         .iter()
         .filter_map(|b| b.kube_service.as_ref())
-        .map(smh_cluster::inspect::ServiceRef::of)
+        .map(smh_core::inspect::snapshot::ServiceRef::of)
         .collect();
     smh_core::inspect::describe::cluster_id_problems(snap, &findings, &clients, &services)
         .into_iter()
@@ -560,7 +561,7 @@ pub fn cluster_id_problems_in(
 }
 
 /// The generated objects a drill of `fs` depends on, each compared with its live
-/// counterpart ([`state::compare`]): those the FailoverService produced, and those of the
+/// counterpart ([`compare`](smh_core::inspect::state::compare)): those the FailoverService produced, and those of the
 /// TrafficPolicies that route to it (a VirtualService naming its hostname) or set its
 /// backing services' outlier detection (a DestinationRule for one of their hosts). An
 /// unrelated object that drifted does not stop this drill. Cluster errors of the state

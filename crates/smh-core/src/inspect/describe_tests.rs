@@ -5,11 +5,9 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::testing::inspect::{guide_snapshot, svc};
-use crate::inspect::snapshot::{ClusterView, EndpointCount, ServiceRef, Snapshot};
-use crate::model::topology::{MultiClusterMode, Topology};
-use crate::model::types::{
-    ApprovalState, FailoverServiceStatus, TrafficPolicyStatus, ValidationStatus,
-};
+use crate::inspect::snapshot::{EndpointCount, Snapshot};
+use crate::model::topology::MultiClusterMode;
+use crate::model::types::ApprovalState;
 
 
 

@@ -54,7 +54,7 @@
 //!   `sidecar.istio.io/status` annotation); or the Service annotation
 //!   `discovery.smh.solo.io/enabled: "true"`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service};

@@ -15,12 +15,11 @@ use super::names::ClusterName;
 use crate::consts::{
     CLUSTER_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_LABEL, SMH_NAMESPACE,
 };
-use crate::model::diag::{Diagnostic, ObjectId, Severity, Source, StatusTarget};
+use crate::model::diag::{Diagnostic, ObjectId, Severity, StatusTarget};
 use crate::model::topology::{ClusterTopology, Topology};
 use crate::model::types::{FailoverService, TrafficPolicy};
-use crate::model::validate::{ValidateOptions, validate_with};
 use crate::model::{Manifest, SmhObject};
-use crate::translate::{GeneratedObject, Translation, translate};
+use crate::translate::GeneratedObject;
 
 /// Name of the ConfigMap (in `service-mesh-hub` on the management cluster) holding the last
 /// discovered topology of every cluster kubectl-smh has applied to.
@@ -418,6 +417,7 @@ pub fn generation_observed(m: &Manifest) -> bool {
 mod tests {
     use super::*;
     use crate::model::parse::parse_str;
+    use crate::translate::translate;
 
     const GUIDE: &str = concat!(
         include_str!("../../../../examples/guide/1-outlier-detection.yaml"),
