@@ -1,4 +1,4 @@
-//! Discovery's pure part against the simulated demo clusters' own objects (`src/sim/world`,
+//! Discovery's pure part against the simulated demo clusters' own objects (`crates/smh-sim/src/world`,
 //! in process): the objects the demo seeds and its controllers create become the Topology
 //! the guide needs, and the multi-cluster mode the demo was started in is the one detected.
 

@@ -1,4 +1,4 @@
-//! `discover` over HTTP against the simulated demo clusters (`src/sim`: API servers on
+//! `discover` over HTTP against the simulated demo clusters (`crates/smh-sim`: API servers on
 //! 127.0.0.1 with simworld's bookinfo world), through a kubeconfig the fleet writes, and the
 //! errors when a cluster stops answering or fails requests (the simulator's fault knobs).
 

@@ -1,4 +1,4 @@
-//! Integration tests of `src/cluster`: contexts and clients against a fake API server,
+//! Integration tests of `smh-cluster` (`crates/smh-cluster`): contexts and clients against a fake API server,
 //! discovery over several clusters with one failing, actionable errors (timeouts, refused
 //! connections, 403), and the `cluster` and `version` commands.
 //!

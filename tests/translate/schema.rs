@@ -1,6 +1,6 @@
 //! Every generated Istio object must validate against Istio's CRD OpenAPI v3 schema for its
 //! kind and version (`$SMH_ISTIO_CRDS`, else `../shared/istio-crds/customresourcedefinitions.gen.yaml`,
-//! else the copy vendored for the simulator in `src/sim/crds/istio-networking.yaml`: the same
+//! else the copy vendored for the simulator in `crates/smh-sim/src/crds/istio-networking.yaml`: the same
 //! istio/api commit with only `description` fields removed, which a test below checks whenever
 //! both files are present), the way the Kubernetes API server validates a custom resource.
 //!
@@ -41,7 +41,7 @@ fn shared_crd_path() -> PathBuf {
 }
 
 fn vendored_crd_path() -> PathBuf {
-    repo_root().join("src/sim/crds/istio-networking.yaml")
+    repo_root().join("crates/smh-sim/src/crds/istio-networking.yaml")
 }
 
 fn crd_path() -> PathBuf {

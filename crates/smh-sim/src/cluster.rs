@@ -39,7 +39,7 @@ use super::net::PodNetwork;
 use super::store::Store;
 
 /// Istio's networking CRDs (DestinationRule, EnvoyFilter, Gateway, ServiceEntry,
-/// VirtualService), vendored from istio/api (see `src/sim/crds/SOURCE` and `LICENSE`).
+/// VirtualService), vendored from istio/api (see `crates/smh-sim/src/crds/SOURCE` and `LICENSE`).
 pub const ISTIO_CRDS_YAML: &str = include_str!("crds/istio-networking.yaml");
 
 /// The Istio CRDs as JSON objects (parsed once per process).

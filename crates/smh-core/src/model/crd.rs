@@ -1,5 +1,5 @@
 //! The Service Mesh Hub v1alpha2 CustomResourceDefinitions (`trafficpolicies` and
-//! `failoverservices` in `networking.smh.solo.io`), embedded from `src/model/crds/`.
+//! `failoverservices` in `networking.smh.solo.io`), embedded from `crates/smh-core/src/model/crds/`.
 //!
 //! The simulated mgmt cluster serves them from the start, and `kubectl smh install` installs the
 //! very same objects into real clusters. Their schemas follow [`crate::model::types`];

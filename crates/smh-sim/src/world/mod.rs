@@ -4,11 +4,11 @@
 //! Wiring, for each cluster of a demo (all sharing one [`Fleet`]):
 //!
 //! ```no_run
-//! # async fn demo() -> Result<(), kubectl_smh::sim::store::StoreError> {
+//! # async fn demo() -> Result<(), smh_sim::store::StoreError> {
 //! use std::sync::Arc;
 //! use std::time::Duration;
-//! use kubectl_smh::model::topology::MultiClusterMode;
-//! use kubectl_smh::sim::{net::PodNetwork, store::Store, world};
+//! use smh_core::model::topology::MultiClusterMode;
+//! use smh_sim::{net::PodNetwork, store::Store, world};
 //!
 //! let fleet = world::Fleet::new();
 //! let mut handles = Vec::new();
