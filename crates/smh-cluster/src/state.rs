@@ -492,7 +492,7 @@ pub async fn load_state(contexts: &Contexts, opts: &StateOptions) -> Result<Live
         match objects {
             Ok(objects) => {
                 let (cluster, mut f) =
-                    discovery::build_cluster(&c.target, &objects, &opts.discovery);
+                    smh_core::inspect::discovery::build_cluster(&c.target, &objects, &opts.discovery);
                 topology.clusters.push(cluster);
                 match listed {
                     Ok((objs, listed_in)) => {

@@ -863,8 +863,7 @@ pub(crate) mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::testing::drill::{bookinfo, mk_fs, mk_service};
-    use crate::drill::plan::{DrillOptions, PlanInput, build_plan};
+    use crate::testing::drill::bookinfo;
 
 
 

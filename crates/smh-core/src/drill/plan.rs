@@ -828,9 +828,6 @@ pub(crate) mod tests {
     use crate::testing::drill::{bookinfo, mk_fs, mk_service};
     use super::*;
     use crate::testing::drill::{mk_container, mk_deployment};
-    use crate::model::types::{BackingService, FailoverServicePort, FailoverServiceSpec};
-    use k8s_openapi::api::core::v1::{ServicePort, ServiceSpec};
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 
 

@@ -242,13 +242,9 @@ pub fn strip(samples: &[ProbeSample], end: Duration) -> String {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use crate::testing::drill::{finished_machine, probe};
     use super::*;
     use crate::drill::machine::Event;
-
-    use crate::testing::drill::{ms, plan};
-
-
+    use crate::testing::drill::{finished_machine, ms, plan, probe};
 
     #[test]
     fn report_of_a_passing_drill() {

@@ -706,9 +706,6 @@ pub fn verify_restored_later(
 pub(crate) mod tests {
     use crate::testing::drill::{ctx, mk_container, mk_deployment};
     use super::*;
-    use k8s_openapi::api::apps::v1::DeploymentSpec;
-    use k8s_openapi::api::core::v1::{ContainerPort, PodSpec, PodTemplateSpec};
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 
 

@@ -161,6 +161,7 @@ pub fn consistent() -> Snapshot {
     snap
 }
 
+/// Give the meshes these Istio cluster IDs, and translate again.
 pub fn set_ids(snap: &mut Snapshot, ids: &[(&str, &str)]) {
     for (c, id) in ids {
         let t = snap
@@ -176,10 +177,10 @@ pub fn set_ids(snap: &mut Snapshot, ids: &[(&str, &str)]) {
 }
 
 /// Facts of a cluster as discovery would leave them, with nothing about cluster IDs.
-pub fn facts(cluster: &str) -> crate::inspect::discovery::ClusterFacts {
+pub fn facts(cluster: &str) -> ClusterFacts {
     use crate::inspect::names::{ClusterName, ContextName};
     use crate::inspect::target::{MappingSource, Target};
-    crate::inspect::discovery::ClusterFacts {
+    ClusterFacts {
         target: Target {
             cluster: Some(ClusterName::from(cluster)),
             context: ContextName::from(cluster),
