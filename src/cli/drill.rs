@@ -29,8 +29,7 @@ use smh_core::inspect::discovery::DiscoveryOptions;
 use smh_cluster::state::{StateOptions, load_state};
 use smh_cluster::{ClusterName, Contexts, targets_banner};
 use smh_drill::{
-    self, Clients, ConfirmAnswer, Confirmation, DrillContext, ExecError, Observer, PatchKind,
-    Progress,
+    Clients, ConfirmAnswer, Confirmation, DrillContext, ExecError, Observer, PatchKind, Progress,
 };
 use smh_core::drill::live::RolloutState;
 use smh_core::drill::machine::Outcome;
@@ -444,7 +443,7 @@ pub async fn drill_clients(contexts: &Contexts, clusters: &[String]) -> Result<C
 /// What the drill is made from, read before anything changes.
 pub struct Prepared {
     pub clients: Clients,
-    pub inputs: executor::Inputs,
+    pub inputs: smh_drill::Inputs,
     pub plan: DrillPlan,
 }
 
@@ -456,12 +455,12 @@ pub async fn prepare(
     discovery: &DiscoveryOptions,
 ) -> Result<Prepared, CmdError> {
     let mgmt = contexts.client(&contexts.mgmt_target(&[])?).await?;
-    let fs = executor::get_failover_service(&mgmt, namespace, name)
+    let fs = smh_drill::get_failover_service(&mgmt, namespace, name)
         .await
         .map_err(exec_error)?;
-    let clusters = executor::drill_clusters(&fs, opts).map_err(CmdError::invalid)?;
+    let clusters = smh_drill::drill_clusters(&fs, opts).map_err(CmdError::invalid)?;
     let clients = drill_clients(contexts, &clusters).await?;
-    let inputs = executor::read_inputs(&clients, namespace, name, opts, discovery)
+    let inputs = smh_drill::read_inputs(&clients, namespace, name, opts, discovery)
         .await
         .map_err(exec_error)?;
     let plan = inputs.plan(opts).map_err(CmdError::invalid)?;
@@ -505,7 +504,7 @@ pub fn generated_check(
     discovery: &DiscoveryOptions,
     fs: &FailoverService,
     probe_cluster: &str,
-) -> executor::GeneratedCheck {
+) -> smh_drill::GeneratedCheck {
     let (contexts, discovery, fs) = (contexts.clone(), discovery.clone(), fs.clone());
     let probe_cluster = probe_cluster.to_string();
     Arc::new(move || {
@@ -520,9 +519,9 @@ pub fn generated_check(
             let live = load_state(&contexts, &opts)
                 .await
                 .map_err(|e| format!("reading the live state: {e}"))?;
-            Ok(executor::LiveFacts {
-                generated: executor::generated_states(&live, &fs)?,
-                cluster_ids: executor::cluster_id_problems(&live, &fs, &probe_cluster),
+            Ok(smh_drill::LiveFacts {
+                generated: smh_drill::generated_states(&live, &fs)?,
+                cluster_ids: smh_drill::cluster_id_problems(&live, &fs, &probe_cluster),
             })
         })
     })
@@ -557,7 +556,7 @@ pub async fn drill_async(
         let patches = plan
             .patches(&inputs.deployments, &restore)
             .map_err(CmdError::failed)?;
-        let assessment = executor::assess_breaks(&clients, &plan, &inputs.deployments).await;
+        let assessment = smh_drill::assess_breaks(&clients, &plan, &inputs.deployments).await;
         let text = match s.output {
             Some(f @ (OutputFormat::Json | OutputFormat::Yaml)) => render_value(
                 &serde_json::json!({
@@ -578,7 +577,7 @@ pub async fn drill_async(
     // Before the banner and the confirmation: the probes' port-forward must be allowed, or
     // the baseline would fail with a transport error per probe.
     tokio::select! {
-        r = executor::port_forward_preflight(&clients, &plan.probe) => r.map_err(exec_error)?,
+        r = smh_drill::port_forward_preflight(&clients, &plan.probe) => r.map_err(exec_error)?,
         Some(sig) = signals.recv() => {
             return Err(CmdError::interrupted(anyhow!(
                 "{sig} before the drill began; nothing was changed"
@@ -629,7 +628,7 @@ pub async fn drill_async(
         generated,
     };
     let mut observer = CliObserver::new(s, &ctx.plan);
-    let result = executor::run_drill(ctx, &mut observer, signals).await;
+    let result = smh_drill::run_drill(ctx, &mut observer, signals).await;
     observer.finish();
 
     let report = &result.report;
@@ -678,7 +677,7 @@ pub async fn restore_async(
     r: &RestoreArgs,
 ) -> CmdResult {
     let mgmt = contexts.client(&contexts.mgmt_target(&[])?).await?;
-    let fs = executor::get_failover_service(&mgmt, namespace, &r.name)
+    let fs = smh_drill::get_failover_service(&mgmt, namespace, &r.name)
         .await
         .map_err(exec_error)?;
     let mut clusters: Vec<String> = fs
@@ -710,7 +709,7 @@ pub async fn restore_async(
             .insert(s.namespace.clone());
     }
     let pending =
-        executor::find_pending_in(&clients, &clusters, &namespaces, &fs_ref, r.id.as_deref())
+        smh_drill::find_pending_in(&clients, &clusters, &namespaces, &fs_ref, r.id.as_deref())
             .await
             .map_err(exec_error)?;
     let json = matches!(output, Some(OutputFormat::Json | OutputFormat::Yaml));
@@ -759,8 +758,8 @@ pub async fn restore_async(
             "These contexts and API servers will be changed (restoring what a drill saved):"
         )
     );
-    let outcomes = executor::restore_plans(&clients, &pending.plans, RESTORE_ROLLOUT_TIMEOUT).await;
-    let failed: Vec<&executor::RestoreOutcome> =
+    let outcomes = smh_drill::restore_plans(&clients, &pending.plans, RESTORE_ROLLOUT_TIMEOUT).await;
+    let failed: Vec<&smh_drill::RestoreOutcome> =
         outcomes.iter().filter(|o| o.error.is_some()).collect();
     if json {
         let v = serde_json::json!({

@@ -858,16 +858,10 @@ pub fn outlier_model(
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use crate::testing::drill::{ms, plan, spec, stream};
-    use serde_json::{Value, json};
-
+mod tests {
     use super::*;
-    use crate::testing::drill::bookinfo;
-
-
-
-
+    use serde_json::{Value, json};
+    use crate::testing::drill::{bookinfo, ms, plan, spec, stream};
 
     fn markers() -> Markers {
         Markers {

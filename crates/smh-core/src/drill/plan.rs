@@ -824,13 +824,9 @@ pub fn build_plan(input: &PlanInput<'_>, opts: &DrillOptions) -> Result<DrillPla
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use crate::testing::drill::{bookinfo, mk_fs, mk_service};
+mod tests {
     use super::*;
-    use crate::testing::drill::{mk_container, mk_deployment};
-
-
-
+    use crate::testing::drill::{bookinfo, mk_container, mk_deployment, mk_fs, mk_service};
 
     fn plan_with(opts: &DrillOptions) -> Result<DrillPlan, PlanError> {
         let fs = mk_fs();

@@ -241,7 +241,7 @@ pub fn strip(samples: &[ProbeSample], end: Duration) -> String {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
     use crate::drill::machine::Event;
     use crate::testing::drill::{finished_machine, ms, plan, probe};

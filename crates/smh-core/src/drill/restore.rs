@@ -703,12 +703,9 @@ pub fn verify_restored_later(
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use crate::testing::drill::{ctx, mk_container, mk_deployment};
+mod tests {
     use super::*;
-
-
-
+    use crate::testing::drill::{ctx, mk_container, mk_deployment};
 
     fn reviews_v1() -> Deployment {
         mk_deployment(

@@ -274,14 +274,9 @@ fn subset_ids(snap: &Snapshot) -> BTreeMap<String, BTreeMap<String, BTreeSet<Str
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
-    use crate::testing::inspect::{consistent, facts, set_ids, set_secrets};
+mod tests {
     use super::*;
-    use crate::testing::inspect::guide_snapshot;
-
-
-
-
+    use crate::testing::inspect::{consistent, facts, guide_snapshot, set_ids, set_secrets};
 
     #[test]
     fn consistent_ids_have_no_findings() {

@@ -1511,4 +1511,4 @@ fn mesh_view(
 
 #[cfg(test)]
 #[path = "describe_tests.rs"]
-pub(crate) mod tests;
+mod tests;
