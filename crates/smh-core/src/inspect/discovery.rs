@@ -1,5 +1,6 @@
 //! Discovery: what one concurrent sweep over all clusters reads (the sweep itself is the
-//! cluster I/O crate's `discovery`), and the pure functions that turn it into a [`Topology`].
+//! cluster I/O crate's `discovery`), and the pure functions that turn it into a
+//! [`Topology`](crate::model::topology::Topology).
 //!
 //! Per cluster, two rounds of concurrent requests:
 //! 1. `GET /version`, `GET /apis`, and lists of Deployments, Services and Pods in all
@@ -69,7 +70,7 @@ use crate::istio::cluster_id::{
 };
 use crate::model::topology::{
     ClusterTopology, DEFAULT_ISTIO_VERSION, IstioVersion, Mesh, MultiClusterMode,
-    Service as TopoService, ServicePort, Topology,
+    Service as TopoService, ServicePort,
 };
 
 /// SMH's discovery annotation: a Service with it set to `"true"` counts as existing even
