@@ -629,3 +629,32 @@ mod tests {
         assert!(err.contains("63"), "{err}");
     }
 }
+
+#[cfg(all(test, not(feature = "demo")))]
+mod without_simulator_tests {
+    use super::super::{Exit, Parsed, parse, run};
+
+    /// A build without the simulator refuses `demo up` and `demo guide` (exit 2, saying why)
+    /// and still prints the guide's manifests.
+    #[test]
+    fn demo_up_and_guide_refuse_without_the_simulator() {
+        for args in [&["kubectl-smh", "demo", "up"][..], &["kubectl-smh", "demo", "guide"]] {
+            let cli = match parse(args) {
+                Ok(cli) => cli,
+                Err(Parsed::Clap(e)) => panic!("{e}"),
+                Err(Parsed::Refused(e)) => panic!("{e}"),
+            };
+            let err = run(cli).expect_err("refused");
+            assert_eq!(err.exit, Exit::Invalid, "{args:?}");
+            assert!(
+                err.to_string().contains("built without the simulated clusters"),
+                "{err}"
+            );
+        }
+        let cli = match parse(["kubectl-smh", "demo", "manifests"]) {
+            Ok(cli) => cli,
+            Err(_) => panic!("demo manifests parses"),
+        };
+        assert_eq!(run(cli).unwrap(), Exit::Ok);
+    }
+}
