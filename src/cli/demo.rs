@@ -11,11 +11,18 @@
 //! gone), unless something else replaced it meanwhile. An existing file at that path is only
 //! ever replaced if a previous `demo up` wrote it.
 
+#[cfg(feature = "demo")]
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+#[cfg(feature = "demo")]
+use std::path::Path;
+use std::path::PathBuf;
+use std::time::Duration;
+#[cfg(feature = "demo")]
+use std::time::Instant;
 
-use anyhow::{Context, anyhow};
+#[cfg(feature = "demo")]
+use anyhow::Context;
+use anyhow::anyhow;
 
 use super::{CmdError, CmdResult, Exit, GlobalArgs, parse_duration_arg};
 use smh_core::model::topology::MultiClusterMode;
