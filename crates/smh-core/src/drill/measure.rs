@@ -861,7 +861,7 @@ pub fn outlier_model(
 mod tests {
     use super::*;
     use serde_json::{Value, json};
-    use crate::testing::drill::{bookinfo, ms, plan, spec, stream};
+    use crate::testing::drill::{ms, plan, spec, stream};
 
     fn markers() -> Markers {
         Markers {

@@ -244,7 +244,7 @@ pub fn strip(samples: &[ProbeSample], end: Duration) -> String {
 mod tests {
     use super::*;
     use crate::drill::machine::Event;
-    use crate::testing::drill::{finished_machine, ms, plan, probe};
+    use crate::testing::drill::{finished_machine, ms, plan};
 
     #[test]
     fn report_of_a_passing_drill() {

@@ -638,6 +638,7 @@ fn build_service(s: &Service, pods: &[Pod]) -> TopoService {
 mod tests {
     use super::*;
     use crate::inspect::names::{ClusterName, ContextName};
+    use kube_core::{ApiResource, GroupVersionKind};
     use crate::inspect::target::MappingSource;
     use k8s_openapi::api::apps::v1::DeploymentSpec;
     use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec, ServiceSpec};
