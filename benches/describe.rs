@@ -19,11 +19,11 @@ use kube::api::{
 };
 use serde_json::{Value, json};
 
+use kubectl_smh::render;
 use smh_cluster::Contexts;
-use smh_core::inspect::describe;
 use smh_cluster::inspect::{Collected, collect};
 use smh_cluster::state::StateOptions;
-use kubectl_smh::render;
+use smh_core::inspect::describe;
 
 mod common;
 use common::{bookinfo_fleet, contexts_for, ms, p50, ratio_verdict, start_ready};

@@ -52,15 +52,13 @@ use tokio::sync::{mpsc, oneshot};
 
 use clap::Parser;
 use kubectl_smh::cli::drill::{DrillFlags, generated_check, prepare};
-use smh_core::inspect::discovery::DiscoveryOptions;
 use smh_cluster::{Contexts, KubeconfigOrigin, KubeconfigSet, Registry};
-use smh_drill::{
-    ConfirmAnswer, Confirmation, DrillContext, Observer, Progress, run_drill,
-};
 use smh_core::drill::live::{RolloutState, rollout_state};
 use smh_core::drill::machine::{Outcome, Phase};
 use smh_core::drill::restore::{RestoreContext, new_drill_id};
+use smh_core::inspect::discovery::DiscoveryOptions;
 use smh_core::model::topology::MultiClusterMode;
+use smh_drill::{ConfirmAnswer, Confirmation, DrillContext, Observer, Progress, run_drill};
 use smh_sim::fleet::{FleetOptions, SimFleet, WorldSidecars, bookinfo_world_observed};
 use smh_sim::store::{Gvr, Store};
 

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
+use serde_json::json;
 use smh_sim::api::WriteOptions;
 use smh_sim::cluster::{ClusterOptions, SimCluster};
-use serde_json::json;
 
 fn vm_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")

@@ -9,12 +9,12 @@
 
 use std::time::{Duration, Instant};
 
+use serde_json::json;
 use smh_core::model::diag::Severity;
 use smh_core::model::topology::{ClusterTopology, Mesh, Service, ServicePort, Topology};
 use smh_core::model::validate::validate;
 use smh_core::model::{Manifest, SmhObject, Source};
 use smh_core::translate::translate;
-use serde_json::json;
 
 const N: usize = 1000;
 const RUNS: usize = 20;

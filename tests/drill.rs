@@ -1789,13 +1789,13 @@ async fn sighup_restores_before_exiting() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_observer_does_not_skip_the_restore() {
     use kubectl_smh::cli::drill::{DrillFlags, generated_check, prepare};
-    use smh_core::inspect::discovery::DiscoveryOptions;
     use smh_cluster::{Contexts, KubeconfigOrigin, KubeconfigSet, Registry};
+    use smh_core::drill::machine::Outcome;
+    use smh_core::drill::restore::{RestoreContext, new_drill_id};
+    use smh_core::inspect::discovery::DiscoveryOptions;
     use smh_drill::{
         ConfirmAnswer, Confirmation, DrillContext, Observer, PatchKind, Progress, run_drill,
     };
-    use smh_core::drill::machine::Outcome;
-    use smh_core::drill::restore::{RestoreContext, new_drill_id};
     use std::sync::Arc;
     use tokio::sync::{mpsc, oneshot};
 

@@ -17,9 +17,9 @@ use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 
 use smh_cluster::inspect::{answered_clients, collect};
-use smh_core::inspect::snapshot::{EndpointCount, ServiceRef};
-use smh_core::inspect::names::ClusterName;
 use smh_cluster::state::{StateOptions, load_state};
+use smh_core::inspect::names::ClusterName;
+use smh_core::inspect::snapshot::{EndpointCount, ServiceRef};
 use smh_core::model::topology::MultiClusterMode;
 use smh_sim::faults::Unreachable;
 use smh_sim::fleet::SimFleet;

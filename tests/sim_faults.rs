@@ -12,10 +12,9 @@ use smh_sim::fleet::{FleetOptions, SimFleet};
 
 fn client(c: &SimCluster, read_timeout: Option<Duration>, retry: bool) -> Client {
     let mut cfg = Config::new(c.url().parse().unwrap());
-    cfg.auth_info = serde_json::from_value(
-        serde_json::json!({"token": smh_sim::cluster::ADMIN_TOKEN}),
-    )
-    .unwrap();
+    cfg.auth_info =
+        serde_json::from_value(serde_json::json!({"token": smh_sim::cluster::ADMIN_TOKEN}))
+            .unwrap();
     cfg.read_timeout = read_timeout;
     cfg.connect_timeout = Some(Duration::from_secs(2));
     cfg.default_retry = retry;

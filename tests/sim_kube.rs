@@ -15,8 +15,8 @@ use kube::api::{
 use kube::runtime::wait::{await_condition, conditions};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Error};
-use smh_sim::cluster::{ClusterOptions, SimCluster};
 use serde_json::{Value, json};
+use smh_sim::cluster::{ClusterOptions, SimCluster};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn start() -> (SimCluster, Client) {

@@ -19,8 +19,8 @@ use smh_cluster::apply::{
     self, Action, Mode, ObjectDiff, Outcome, Plan, Report, Stored, smh_unchanged,
 };
 use smh_cluster::state::{LiveState, StateOptions, load_state};
-use smh_core::inspect::state::manifest_id;
 use smh_cluster::{ClusterName, Contexts, Target, targets_banner};
+use smh_core::inspect::state::manifest_id;
 use smh_core::model::diag::{Diagnostic, ObjectId, Severity};
 use smh_core::model::parse::load_paths_with;
 use smh_core::model::{FailoverService, Manifest, TrafficPolicy};

@@ -206,8 +206,8 @@ pub fn parse_fault_flags(
         let d = d.ok_or_else(|| {
             anyhow!("--latency {v}: expected CLUSTER=DURATION, e.g. remote-cluster=50ms")
         })?;
-        let d =
-            smh_core::model::duration::parse_duration(d).map_err(|e| anyhow!("--latency {v}: {e}"))?;
+        let d = smh_core::model::duration::parse_duration(d)
+            .map_err(|e| anyhow!("--latency {v}: {e}"))?;
         out.entry(c.to_string()).or_default().latency = d;
     }
     for v in &args.error_rate {
@@ -645,7 +645,10 @@ mod without_simulator_tests {
     /// and still prints the guide's manifests.
     #[test]
     fn demo_up_and_guide_refuse_without_the_simulator() {
-        for args in [&["kubectl-smh", "demo", "up"][..], &["kubectl-smh", "demo", "guide"]] {
+        for args in [
+            &["kubectl-smh", "demo", "up"][..],
+            &["kubectl-smh", "demo", "guide"],
+        ] {
             let cli = match parse(args) {
                 Ok(cli) => cli,
                 Err(Parsed::Clap(e)) => panic!("{e}"),
@@ -654,7 +657,8 @@ mod without_simulator_tests {
             let err = run(cli).expect_err("refused");
             assert_eq!(err.exit, Exit::Invalid, "{args:?}");
             assert!(
-                err.to_string().contains("built without the simulated clusters"),
+                err.to_string()
+                    .contains("built without the simulated clusters"),
                 "{err}"
             );
         }

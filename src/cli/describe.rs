@@ -8,12 +8,12 @@ use clap::ValueEnum;
 
 use super::cluster::runtime;
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
-use smh_cluster::Contexts;
-use smh_core::inspect::describe::{self, DescribeDocument};
-use smh_cluster::inspect::collect;
-use smh_core::inspect::snapshot::Snapshot;
-use smh_cluster::state::StateOptions;
 use crate::render;
+use smh_cluster::Contexts;
+use smh_cluster::inspect::collect;
+use smh_cluster::state::StateOptions;
+use smh_core::inspect::describe::{self, DescribeDocument};
+use smh_core::inspect::snapshot::Snapshot;
 
 pub const LONG_ABOUT: &str = "\
 Describe failover services, traffic policies or meshes across all clusters at once, like \

@@ -25,12 +25,9 @@ use tokio::sync::{mpsc, oneshot};
 use super::cluster::runtime;
 use super::output::{err, errln};
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat, parse_duration_arg};
-use smh_core::inspect::discovery::DiscoveryOptions;
+use crate::render;
 use smh_cluster::state::{StateOptions, load_state};
 use smh_cluster::{ClusterName, Contexts, targets_banner};
-use smh_drill::{
-    Clients, ConfirmAnswer, Confirmation, DrillContext, ExecError, Observer, PatchKind, Progress,
-};
 use smh_core::drill::live::RolloutState;
 use smh_core::drill::machine::Outcome;
 use smh_core::drill::measure::ClassChanges;
@@ -38,8 +35,11 @@ use smh_core::drill::restore::{BreakMode, PendingRestores, RestoreContext, new_d
 use smh_core::drill::{
     Class, DeploymentRef, DrillOptions, DrillPlan, Phase, Signal, WorkloadRef, seconds,
 };
+use smh_core::inspect::discovery::DiscoveryOptions;
 use smh_core::model::types::FailoverService;
-use crate::render;
+use smh_drill::{
+    Clients, ConfirmAnswer, Confirmation, DrillContext, ExecError, Observer, PatchKind, Progress,
+};
 
 macro_rules! examples {
     () => {
@@ -758,7 +758,8 @@ pub async fn restore_async(
             "These contexts and API servers will be changed (restoring what a drill saved):"
         )
     );
-    let outcomes = smh_drill::restore_plans(&clients, &pending.plans, RESTORE_ROLLOUT_TIMEOUT).await;
+    let outcomes =
+        smh_drill::restore_plans(&clients, &pending.plans, RESTORE_ROLLOUT_TIMEOUT).await;
     let failed: Vec<&smh_drill::RestoreOutcome> =
         outcomes.iter().filter(|o| o.error.is_some()).collect();
     if json {

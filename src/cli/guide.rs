@@ -12,9 +12,9 @@
 
 #[cfg(feature = "demo")]
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 #[cfg(feature = "demo")]
 use std::time::Instant;
-use std::time::Duration;
 
 #[cfg(feature = "demo")]
 use anyhow::anyhow;
@@ -398,7 +398,11 @@ async fn status_yaml(contexts: &Contexts, shown: &str) -> Result<String, CmdErro
     };
     let client = contexts.client(&contexts.mgmt_target(&[])?).await?;
     let ar = ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk(smh_core::consts::SMH_GROUP, smh_core::consts::SMH_VERSION, k),
+        &GroupVersionKind::gvk(
+            smh_core::consts::SMH_GROUP,
+            smh_core::consts::SMH_VERSION,
+            k,
+        ),
         plural,
     );
     let api: Api<DynamicObject> =

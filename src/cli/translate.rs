@@ -12,8 +12,8 @@ use super::input::{
 };
 use super::output::write_stdout;
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
-use smh_core::model::diag::{Diagnostic, Severity};
 use crate::render;
+use smh_core::model::diag::{Diagnostic, Severity};
 use smh_core::translate::translate;
 
 /// Print the Istio objects that FailoverServices and TrafficPolicies become, offline.

@@ -469,8 +469,8 @@ pub fn meshes(list: &[MeshView], width: Option<u16>) -> String {
 mod tests {
     use super::*;
     use smh_core::inspect::describe;
-    use smh_core::testing::inspect::guide_snapshot;
     use smh_core::model::topology::MultiClusterMode;
+    use smh_core::testing::inspect::guide_snapshot;
 
     #[test]
     fn mesh_cluster_id_problems_render() {

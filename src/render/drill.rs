@@ -475,11 +475,11 @@ mod tests {
 
     use super::*;
     use smh_core::drill::machine::{Event, Machine};
-    use smh_core::testing::drill::{ms, plan};
     use smh_core::drill::outlier::OutlierSettings;
+    use smh_core::drill::{Class, ProbeSample};
     use smh_core::testing::drill::bookinfo;
     use smh_core::testing::drill::ctx;
-    use smh_core::drill::{Class, ProbeSample};
+    use smh_core::testing::drill::{ms, plan};
 
     fn drill(failover: bool) -> DrillReport {
         let mut m = Machine::new(&plan());
@@ -608,8 +608,8 @@ mod tests {
 
     #[test]
     fn dry_run_of_the_scale_break_with_warnings_and_refusals() {
-        use smh_core::testing::drill::{mk_fs, mk_service};
         use smh_core::drill::plan::{DrillOptions, PlanInput, build_plan};
+        use smh_core::testing::drill::{mk_fs, mk_service};
         let (fs, svc, deps) = (mk_fs(), mk_service(), bookinfo());
         let input = PlanInput {
             failover_service: &fs,

@@ -87,9 +87,9 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use smh_core::inspect::failover_test::{ClientView, Probe, TestFacts, summarize};
     use smh_core::drill::Class;
     use smh_core::drill::preflight::PreflightReport;
+    use smh_core::inspect::failover_test::{ClientView, Probe, TestFacts, summarize};
 
     #[test]
     fn says_what_was_checked_and_who_answered() {

@@ -12,8 +12,10 @@ use kube::api::DynamicObject;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use smh_core::inspect::discovery::{ClusterObjects, DiscoveryOptions, build_cluster, remote_secret};
 use smh_cluster::{ClusterName, ContextName, MappingSource, Target};
+use smh_core::inspect::discovery::{
+    ClusterObjects, DiscoveryOptions, build_cluster, remote_secret,
+};
 use smh_core::model::topology::{ClusterTopology, MultiClusterMode, Topology};
 use smh_sim::net::PodNetwork;
 use smh_sim::store::{Gvr, Store};

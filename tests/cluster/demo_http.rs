@@ -6,10 +6,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use smh_cluster::discovery::{DiscoveryResult, discover};
+use smh_cluster::{ClusterError, ClusterName, Contexts, KubeconfigOrigin, KubeconfigSet, Registry};
 use smh_core::inspect::discovery::DiscoveryOptions;
-use smh_cluster::{
-    ClusterError, ClusterName, Contexts, KubeconfigOrigin, KubeconfigSet, Registry,
-};
 use smh_core::model::topology::MultiClusterMode;
 use smh_sim::faults::{ErrorKind, Unreachable};
 use smh_sim::fleet::{FleetOptions, SimFleet, bookinfo_world};

@@ -21,14 +21,14 @@ use k8s_openapi::api::core::v1::{
     Container, Pod, PodSpec, PodTemplateSpec, Service, ServicePort, ServiceSpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use predicates::prelude::*;
 use smh_cluster::discovery::discover;
-use smh_core::inspect::discovery::DiscoveryOptions;
 use smh_cluster::{
     ClusterError, ClusterName, Contexts, KubeconfigOrigin, KubeconfigSet, Registry,
     context::parse_cluster_flags,
 };
+use smh_core::inspect::discovery::DiscoveryOptions;
 use smh_core::model::topology::MultiClusterMode;
-use predicates::prelude::*;
 
 fn map(pairs: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
     Some(

@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use serde_json::{Value, json};
 use smh_core::istio::IstioObject;
 use smh_core::istio::destination_rule::OutlierDetection;
 use smh_core::istio::envoy_filter::{
@@ -29,7 +30,6 @@ use smh_core::istio::envoy_filter::{
 };
 use smh_core::model::duration::{format_proto_duration, parse_duration};
 use smh_core::translate::Translation;
-use serde_json::{Value, json};
 
 use super::support::{find_envoy, translate_ok};
 

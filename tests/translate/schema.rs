@@ -25,8 +25,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use smh_core::model::duration::parse_duration;
 use serde_json::{Value, json};
+use smh_core::model::duration::parse_duration;
 
 use super::support::{repo_root, skip_or_fail, translate_ok};
 

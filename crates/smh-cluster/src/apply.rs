@@ -29,13 +29,16 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::context::ClusterClient;
-use smh_core::inspect::drift::DriftState;
 use crate::error::{ApiOp, ClusterError};
-use smh_core::inspect::names::ClusterName;
 use crate::state::LiveState;
-use smh_core::inspect::state::{CachedCluster, TOPOLOGY_CACHE, TopologyCache, compare, istio_resource, live_key, manifest_id, manifest_meta};
-use smh_core::inspect::status::{ObjectKey, SmhStatus};
 use smh_core::consts::{FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, SMH_NAMESPACE};
+use smh_core::inspect::drift::DriftState;
+use smh_core::inspect::names::ClusterName;
+use smh_core::inspect::state::{
+    CachedCluster, TOPOLOGY_CACHE, TopologyCache, compare, istio_resource, live_key, manifest_id,
+    manifest_meta,
+};
+use smh_core::inspect::status::{ObjectKey, SmhStatus};
 use smh_core::model::diag::ObjectId;
 use smh_core::model::types::{FailoverService, TrafficPolicy};
 use smh_core::model::{Manifest, SmhObject};
@@ -496,7 +499,11 @@ pub fn smh_resource(kind: &str) -> ApiResource {
         TrafficPolicy::PLURAL
     };
     ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk(smh_core::consts::SMH_GROUP, smh_core::consts::SMH_VERSION, kind),
+        &GroupVersionKind::gvk(
+            smh_core::consts::SMH_GROUP,
+            smh_core::consts::SMH_VERSION,
+            kind,
+        ),
         plural,
     )
 }

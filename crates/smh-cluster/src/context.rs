@@ -24,8 +24,8 @@ use hyper::http::uri as http_uri;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use crate::error::{ClusterError, ConfigError};
-use smh_core::inspect::names::{ClusterName, ContextName};
 use crate::registry::Registry;
+use smh_core::inspect::names::{ClusterName, ContextName};
 use smh_core::inspect::target::{MappingSource, Target, redact_server};
 
 /// Where the kubeconfig comes from; found without reading any file.

@@ -9,12 +9,12 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service};
 use kube::api::{Api, ListParams};
 use kube::core::{ApiResource, GroupVersionKind};
+use smh_core::inspect::discovery::ClusterFacts;
 use smh_core::inspect::discovery::{
     ClusterObjects, DiscoveryOptions, ISTIO_GROUP, REMOTE_SECRET_LABEL, RemoteSecret,
     build_cluster, pick_istiod, preferred_version, remote_secret,
 };
 use smh_core::inspect::names::ClusterName;
-use smh_core::inspect::discovery::ClusterFacts;
 use smh_core::model::topology::Topology;
 
 use crate::context::ClusterClient;

@@ -724,9 +724,9 @@ fn from_suffix(from: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use smh_core::inspect::target::MappingSource;
     use k8s_openapi::api::apps::v1::Deployment;
     use k8s_openapi::api::core::v1::Service;
+    use smh_core::inspect::target::MappingSource;
 
     fn target() -> Target {
         Target {

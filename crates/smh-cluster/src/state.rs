@@ -491,8 +491,11 @@ pub async fn load_state(contexts: &Contexts, opts: &StateOptions) -> Result<Live
     for (name, c, objects, listed) in join_all(sweeps).await {
         match objects {
             Ok(objects) => {
-                let (cluster, mut f) =
-                    smh_core::inspect::discovery::build_cluster(&c.target, &objects, &opts.discovery);
+                let (cluster, mut f) = smh_core::inspect::discovery::build_cluster(
+                    &c.target,
+                    &objects,
+                    &opts.discovery,
+                );
                 topology.clusters.push(cluster);
                 match listed {
                     Ok((objs, listed_in)) => {
@@ -630,7 +633,11 @@ async fn list_smh_in(
     namespaces: &BTreeSet<String>,
 ) -> Result<Scoped<DynamicObject>, ClusterError> {
     let ar = ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk(smh_core::consts::SMH_GROUP, smh_core::consts::SMH_VERSION, kind),
+        &GroupVersionKind::gvk(
+            smh_core::consts::SMH_GROUP,
+            smh_core::consts::SMH_VERSION,
+            kind,
+        ),
         plural,
     );
     let mut scoped = list_in_scope(
@@ -662,7 +669,11 @@ async fn list_smh_namespaces(
     namespaces: &BTreeSet<String>,
 ) -> Result<(Vec<DynamicObject>, Vec<String>), ClusterError> {
     let ar = ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk(smh_core::consts::SMH_GROUP, smh_core::consts::SMH_VERSION, kind),
+        &GroupVersionKind::gvk(
+            smh_core::consts::SMH_GROUP,
+            smh_core::consts::SMH_VERSION,
+            kind,
+        ),
         plural,
     );
     let lists = namespaces.iter().map(|ns| {

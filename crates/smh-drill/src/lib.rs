@@ -43,6 +43,10 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use smh_cluster::discovery::{self, list_in_scope};
+use smh_cluster::error::ApiOp;
+use smh_cluster::probe::{PickError, Prober, check_port_forward, pick_pod};
+use smh_cluster::{ClusterClient, ClusterError, Target, state};
 use smh_core::drill::live::{self, EnvoyCluster, RolloutCounts, RolloutState};
 use smh_core::drill::machine::{Action, Event, Machine, Note, Outcome, Phase, Transition};
 use smh_core::drill::measure::Markers;
@@ -58,12 +62,8 @@ use smh_core::drill::restore::{
 };
 use smh_core::drill::workload::{self, Assessment, PodBreakState};
 use smh_core::drill::{DeploymentRef, ProbeSample, Signal};
-use smh_cluster::discovery::{self, list_in_scope};
 use smh_core::inspect::discovery::DiscoveryOptions;
 use smh_core::inspect::drift::{self, DriftState};
-use smh_cluster::error::ApiOp;
-use smh_cluster::probe::{PickError, Prober, check_port_forward, pick_pod};
-use smh_cluster::{ClusterClient, ClusterError, Target, state};
 use smh_core::model::types::{ClusterObjectRef, FailoverService, ObjectRef};
 
 /// How many times the save patch is tried when the deployment changes under it (409).
@@ -293,7 +293,8 @@ pub async fn mesh_root_namespace(
     let mut scope = scope.clone();
     scope.insert("istio-system".to_string());
     let objects = discovery::fetch_cluster_in(c, &scope).await?;
-    let (cluster, _) = smh_core::inspect::discovery::build_cluster(&c.target, &objects, discovery_options);
+    let (cluster, _) =
+        smh_core::inspect::discovery::build_cluster(&c.target, &objects, discovery_options);
     Ok(cluster.mesh.map(|m| m.root_namespace))
 }
 

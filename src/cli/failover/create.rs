@@ -26,8 +26,8 @@ use super::super::output::{err, errln, write_stdout};
 use super::super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use smh_cluster::apply::{self, Mode};
 use smh_cluster::state::{LiveState, StateOptions, load_state};
-use smh_core::inspect::state::mesh_cluster;
 use smh_cluster::{ClusterName, ContextName, Contexts, targets_banner};
+use smh_core::inspect::state::mesh_cluster;
 use smh_core::model::Manifest;
 use smh_core::model::build::{
     self, BuildError, CreateOptions, CreatePlan, Live, OutlierValues, parse_mesh_ref,

@@ -11,11 +11,9 @@ use super::super::cluster::runtime;
 use super::super::describe::{known_names, not_found, print_output};
 use super::super::drill::parse_regex_arg;
 use super::super::{CmdError, CmdResult, Exit, GlobalArgs, parse_duration_arg};
-use smh_core::inspect::describe::{self, FailoverServiceView};
+use crate::render;
 use smh_cluster::failover_test::probe_n;
-use smh_core::inspect::failover_test::{ClientView, TestFacts, summarize};
 use smh_cluster::inspect::collect;
-use smh_core::inspect::snapshot::Snapshot;
 use smh_cluster::probe::{PickError, Prober, check_port_forward, pick_pod};
 use smh_cluster::state::StateOptions;
 use smh_cluster::{ApiOp, ClusterName, Contexts};
@@ -24,8 +22,10 @@ use smh_core::drill::classify::{Classifier, ClassifierSpec};
 use smh_core::drill::plan::{BOOKINFO_CLIENT, BOOKINFO_CLIENT_PATH, BOOKINFO_CLIENT_PORT};
 use smh_core::drill::preflight::{self, PreflightFacts};
 use smh_core::drill::restore::pending_restores;
+use smh_core::inspect::describe::{self, FailoverServiceView};
+use smh_core::inspect::failover_test::{ClientView, TestFacts, summarize};
+use smh_core::inspect::snapshot::Snapshot;
 use smh_core::model::types::ObjectRef;
-use crate::render;
 
 pub const LONG_ABOUT: &str = "\
 Test a FailoverService without changing anything: check what failover needs, then send \

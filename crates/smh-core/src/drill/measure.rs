@@ -860,8 +860,8 @@ pub fn outlier_model(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::{Value, json};
     use crate::testing::drill::{ms, plan, spec, stream};
+    use serde_json::{Value, json};
 
     fn markers() -> Markers {
         Markers {

@@ -325,11 +325,11 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::testing::drill::stream;
-    use crate::testing::drill::mk_fs;
-    use crate::testing::drill::ctx;
     use crate::drill::{DeploymentRef, restore::SavedContainer};
     use crate::model::types::{FailoverServiceStatus, ValidationStatus};
+    use crate::testing::drill::ctx;
+    use crate::testing::drill::mk_fs;
+    use crate::testing::drill::stream;
 
     fn accepted() -> FailoverService {
         let mut fs = mk_fs();

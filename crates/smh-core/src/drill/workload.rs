@@ -770,8 +770,8 @@ pub fn pod_break_state(pod: &Pod, broken: &[String]) -> PodBreakState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::drill::{bookinfo, mk_fs, mk_service};
     use crate::drill::plan::{DrillOptions, PlanInput, build_plan};
+    use crate::testing::drill::{bookinfo, mk_fs, mk_service};
     use crate::testing::drill::{mk_container, mk_deployment};
     use serde_json::json;
 

@@ -699,8 +699,8 @@ fn lint(snap: &Snapshot) -> CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testing::inspect::guide_snapshot;
     use crate::model::topology::MultiClusterMode;
+    use crate::testing::inspect::guide_snapshot;
 
     fn run(snap: &Snapshot, strict: bool) -> CheckReport {
         run_checks(snap, &snap.drift(), CheckOptions { strict })

@@ -1,15 +1,12 @@
 //! Tests of the describe model on constructed snapshots of the guide's configuration.
 
-
 use serde_json::{Value, json};
 
 use super::*;
-use crate::testing::inspect::{guide_snapshot, svc};
 use crate::inspect::snapshot::{EndpointCount, Snapshot};
 use crate::model::topology::MultiClusterMode;
 use crate::model::types::ApprovalState;
-
-
+use crate::testing::inspect::{guide_snapshot, svc};
 
 fn live_mut<'a>(
     snap: &'a mut Snapshot,

@@ -638,13 +638,13 @@ fn build_service(s: &Service, pods: &[Pod]) -> TopoService {
 mod tests {
     use super::*;
     use crate::inspect::names::{ClusterName, ContextName};
-    use kube_core::{ApiResource, GroupVersionKind};
     use crate::inspect::target::MappingSource;
     use k8s_openapi::api::apps::v1::DeploymentSpec;
     use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec, ServiceSpec};
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
         APIGroup, GroupVersionForDiscovery, ObjectMeta,
     };
+    use kube_core::{ApiResource, GroupVersionKind};
 
     fn labels(pairs: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
         if pairs.is_empty() {

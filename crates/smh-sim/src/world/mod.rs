@@ -45,11 +45,11 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use smh_core::model::topology::MultiClusterMode;
 use crate::net::PodNetwork;
 use crate::store::Store;
 pub use fleet::{Fleet, Member};
 pub use seed::seed;
+use smh_core::model::topology::MultiClusterMode;
 use workload::Workloads;
 
 /// Which part of SMH's bookinfo layout a cluster runs.

@@ -43,8 +43,8 @@ use serde_json::{Value, json};
 
 use super::obj;
 use super::{Layout, WorldOptions};
-use smh_core::model::topology::MultiClusterMode;
 use crate::store::{Gvr, Store, StoreError};
+use smh_core::model::topology::MultiClusterMode;
 
 /// The API version under which the seed stores Istio networking objects of a kind (the
 /// storage version of Istio's CRDs: v1, and v1alpha3 for EnvoyFilter).

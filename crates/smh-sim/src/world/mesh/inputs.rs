@@ -17,10 +17,10 @@ use serde_json::Value;
 use super::istio::{
     CLUSTER_TOPOLOGY_LABEL, EndpointRecord, MeshInputs, ProxyIdentity, ServiceRecord,
 };
-use smh_core::istio::cluster_id::{ClusterIdReading, DEFAULT_CLUSTER_ID};
 use crate::store::Store;
 use crate::world::fleet::Fleet;
 use crate::world::obj::{self, labels, name, namespace, str_at};
+use smh_core::istio::cluster_id::{ClusterIdReading, DEFAULT_CLUSTER_ID};
 
 /// Label of Istio remote secrets.
 pub const MULTICLUSTER_LABEL: &str = "istio/multiCluster";
@@ -325,9 +325,9 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use smh_core::model::topology::MultiClusterMode;
     use crate::net::PodNetwork;
     use crate::world::{WorldOptions, seed};
+    use smh_core::model::topology::MultiClusterMode;
 
     /// The demo's two clusters, seeded (no controllers), each with one ready reviews
     /// endpoint.
