@@ -352,13 +352,13 @@ mod pty {
 
     use expectrl::{ControlCode, Eof, Expect, Session};
 
-    pub type Pty = expectrl::session::OsSession;
+    pub(crate) type Pty = expectrl::session::OsSession;
 
-    pub const DOWN: &str = "\x1b[B";
-    pub const UP: &str = "\x1b[A";
+    pub(crate) const DOWN: &str = "\x1b[B";
+    pub(crate) const UP: &str = "\x1b[A";
 
     /// Spawns the command on a pseudo-terminal of 120x40 (stdin, stdout and stderr).
-    pub fn spawn(c: std::process::Command) -> Pty {
+    pub(crate) fn spawn(c: std::process::Command) -> Pty {
         let mut p = Session::spawn(c).expect("spawned on a pty");
         p.get_process_mut()
             .set_window_size(120, 40)
@@ -369,22 +369,22 @@ mod pty {
     }
 
     /// Waits for `text`, panicking with what was seen when it does not come.
-    pub fn expect(p: &mut Pty, text: &str) {
+    pub(crate) fn expect(p: &mut Pty, text: &str) {
         if let Err(e) = p.expect(text) {
             panic!("waiting for {text:?}: {e}");
         }
     }
 
-    pub fn send(p: &mut Pty, keys: &str) {
+    pub(crate) fn send(p: &mut Pty, keys: &str) {
         p.send(keys).expect("keys sent");
     }
 
-    pub fn ctrl_c(p: &mut Pty) {
+    pub(crate) fn ctrl_c(p: &mut Pty) {
         p.send(ControlCode::EndOfText).expect("Ctrl-C sent");
     }
 
     /// Reads everything up to the end, then the exit code.
-    pub fn finish(p: &mut Pty) -> (String, Option<i32>) {
+    pub(crate) fn finish(p: &mut Pty) -> (String, Option<i32>) {
         let seen = match p.expect(Eof) {
             Ok(c) => String::from_utf8_lossy(c.as_bytes()).into_owned(),
             Err(e) => panic!("waiting for the end: {e}"),

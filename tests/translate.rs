@@ -5,7 +5,7 @@
 mod common;
 
 mod translate {
-    pub mod support;
+    pub(crate) mod support;
 
     mod cli;
 

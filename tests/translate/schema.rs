@@ -31,7 +31,7 @@ use smh_core::model::duration::parse_duration;
 use super::support::{repo_root, skip_or_fail, translate_ok};
 
 /// CRD schemas by (kind, version), plus the group of each kind.
-pub struct CrdSchemas {
+pub(super) struct CrdSchemas {
     schemas: BTreeMap<(String, String), Value>,
     groups: BTreeMap<String, String>,
 }
@@ -118,7 +118,7 @@ fn vendored_crds_match_istio_api() {
 }
 
 /// The schemas, loaded once per test binary; `None` (after SKIP) when the file is missing.
-pub fn schemas() -> Option<&'static CrdSchemas> {
+pub(super) fn schemas() -> Option<&'static CrdSchemas> {
     static SCHEMAS: OnceLock<Option<CrdSchemas>> = OnceLock::new();
     SCHEMAS
         .get_or_init(|| {
@@ -165,7 +165,7 @@ fn schemas_or_skip() -> Option<&'static CrdSchemas> {
 impl CrdSchemas {
     /// Validate an object as the API server would for its `apiVersion`; errors as
     /// `path: message`.
-    pub fn validate(&self, obj: &Value) -> Vec<String> {
+    pub(super) fn validate(&self, obj: &Value) -> Vec<String> {
         let mut errs = Vec::new();
         let kind = obj["kind"].as_str().unwrap_or_default();
         let api_version = obj["apiVersion"].as_str().unwrap_or_default();

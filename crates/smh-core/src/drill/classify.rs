@@ -270,7 +270,7 @@ pub(crate) mod fixtures {
 
     /// Which reviews answer to render.
     #[derive(Clone, Copy)]
-    pub enum Served {
+    pub(crate) enum Served {
         V1,
         V2,
         V3,
@@ -343,7 +343,7 @@ pub(crate) mod fixtures {
     }
 
     /// The 2020 Bootstrap productpage.
-    pub fn page_2020(reviews: Served) -> String {
+    pub(crate) fn page_2020(reviews: Served) -> String {
         let mut body = String::from(HEAD_2020);
         let texts = [
             (
@@ -423,7 +423,7 @@ pub(crate) mod fixtures {
     }
 
     /// Today's Tailwind productpage (with the details service down, which must not matter).
-    pub fn page_tailwind(reviews: Served) -> String {
+    pub(crate) fn page_tailwind(reviews: Served) -> String {
         let mut body = String::from(HEAD_TAILWIND);
         let (pod, cluster) = match reviews {
             Served::V1 => ("reviews-v1-5b8d9c6f4-abcde", "mgmt-cluster"),

@@ -961,7 +961,8 @@ pub(crate) fn humanize_serde_message(msg: &str) -> String {
 
 #[cfg(test)]
 pub(crate) mod tests_support {
-    pub const GUIDE_FS: &str = include_str!("../../../../examples/guide/2-failover-service.yaml");
+    pub(crate) const GUIDE_FS: &str =
+        include_str!("../../../../examples/guide/2-failover-service.yaml");
 }
 
 #[cfg(test)]

@@ -72,7 +72,7 @@ impl Failover<'_> {
 }
 
 /// The namespace of an SMH object: its own, or `service-mesh-hub` when unset.
-pub fn object_namespace(meta: &ObjectMeta) -> String {
+pub(super) fn object_namespace(meta: &ObjectMeta) -> String {
     meta.namespace
         .clone()
         .filter(|n| !n.is_empty())
@@ -324,7 +324,7 @@ impl Report {
 
 /// A user duration (`10s`, `1m`, `500ms`) in protobuf form (`10s`, `60s`, `0.5s`).
 /// `Ok(None)` for a zero duration, which SMH treats as unset.
-pub fn proto_duration(input: &str) -> Result<Option<String>, String> {
+pub(super) fn proto_duration(input: &str) -> Result<Option<String>, String> {
     let d = parse_duration(input)?;
     Ok((d != Duration::ZERO).then(|| format_proto_duration(d)))
 }

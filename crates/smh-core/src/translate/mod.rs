@@ -162,7 +162,7 @@ pub(crate) struct Emitted {
 }
 
 impl Emitted {
-    pub fn new(
+    pub(crate) fn new(
         cluster: &str,
         owners: impl IntoIterator<Item = ObjectId>,
         object: impl Into<IstioObject>,

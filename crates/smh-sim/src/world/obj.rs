@@ -7,64 +7,64 @@ use serde_json::{Map, Value, json};
 
 use crate::store::Gvr;
 
-pub fn namespaces() -> Gvr {
+pub(crate) fn namespaces() -> Gvr {
     Gvr::new("", "v1", "namespaces")
 }
-pub fn nodes() -> Gvr {
+pub(crate) fn nodes() -> Gvr {
     Gvr::new("", "v1", "nodes")
 }
-pub fn pods() -> Gvr {
+pub(crate) fn pods() -> Gvr {
     Gvr::new("", "v1", "pods")
 }
-pub fn services() -> Gvr {
+pub(crate) fn services() -> Gvr {
     Gvr::new("", "v1", "services")
 }
-pub fn endpoints() -> Gvr {
+pub(crate) fn endpoints() -> Gvr {
     Gvr::new("", "v1", "endpoints")
 }
-pub fn service_accounts() -> Gvr {
+pub(crate) fn service_accounts() -> Gvr {
     Gvr::new("", "v1", "serviceaccounts")
 }
-pub fn config_maps() -> Gvr {
+pub(crate) fn config_maps() -> Gvr {
     Gvr::new("", "v1", "configmaps")
 }
-pub fn secrets() -> Gvr {
+pub(crate) fn secrets() -> Gvr {
     Gvr::new("", "v1", "secrets")
 }
-pub fn deployments() -> Gvr {
+pub(crate) fn deployments() -> Gvr {
     Gvr::new("apps", "v1", "deployments")
 }
-pub fn replica_sets() -> Gvr {
+pub(crate) fn replica_sets() -> Gvr {
     Gvr::new("apps", "v1", "replicasets")
 }
 
 /// Istio networking resources in every version the API may store them under.
-pub fn istio_networking(plural: &str) -> Vec<Gvr> {
+pub(crate) fn istio_networking(plural: &str) -> Vec<Gvr> {
     ["v1", "v1beta1", "v1alpha3"]
         .iter()
         .map(|v| Gvr::new("networking.istio.io", v, plural))
         .collect()
 }
 
-pub fn name(obj: &Value) -> &str {
+pub(crate) fn name(obj: &Value) -> &str {
     str_at(obj, "/metadata/name")
 }
 
-pub fn namespace(obj: &Value) -> &str {
+pub(crate) fn namespace(obj: &Value) -> &str {
     str_at(obj, "/metadata/namespace")
 }
 
-pub fn uid(obj: &Value) -> &str {
+pub(crate) fn uid(obj: &Value) -> &str {
     str_at(obj, "/metadata/uid")
 }
 
 /// The string at a JSON pointer, or `""`.
-pub fn str_at<'a>(obj: &'a Value, pointer: &str) -> &'a str {
+pub(crate) fn str_at<'a>(obj: &'a Value, pointer: &str) -> &'a str {
     obj.pointer(pointer).and_then(Value::as_str).unwrap_or("")
 }
 
 /// A string map (labels, annotations, matchLabels, selector) at a JSON pointer.
-pub fn string_map(obj: &Value, pointer: &str) -> BTreeMap<String, String> {
+pub(crate) fn string_map(obj: &Value, pointer: &str) -> BTreeMap<String, String> {
     obj.pointer(pointer)
         .and_then(Value::as_object)
         .map(|m| {
@@ -75,22 +75,25 @@ pub fn string_map(obj: &Value, pointer: &str) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-pub fn labels(obj: &Value) -> BTreeMap<String, String> {
+pub(crate) fn labels(obj: &Value) -> BTreeMap<String, String> {
     string_map(obj, "/metadata/labels")
 }
 
-pub fn is_deleting(obj: &Value) -> bool {
+pub(crate) fn is_deleting(obj: &Value) -> bool {
     obj.pointer("/metadata/deletionTimestamp")
         .is_some_and(|v| !v.is_null())
 }
 
 /// Every `key: value` of `selector` is in `labels` (a Service selector; empty selects all).
-pub fn map_selects(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String>) -> bool {
+pub(crate) fn map_selects(
+    selector: &BTreeMap<String, String>,
+    labels: &BTreeMap<String, String>,
+) -> bool {
     selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
 /// A `LabelSelector` (`matchLabels` and `matchExpressions`) selects `labels`.
-pub fn label_selector_matches(selector: &Value, labels: &BTreeMap<String, String>) -> bool {
+pub(crate) fn label_selector_matches(selector: &Value, labels: &BTreeMap<String, String>) -> bool {
     if !map_selects(&string_map(selector, "/matchLabels"), labels) {
         return false;
     }
@@ -116,7 +119,7 @@ pub fn label_selector_matches(selector: &Value, labels: &BTreeMap<String, String
 }
 
 /// The uid of the controlling owner of `kind`, if any.
-pub fn controller_uid<'a>(obj: &'a Value, kind: &str) -> Option<&'a str> {
+pub(crate) fn controller_uid<'a>(obj: &'a Value, kind: &str) -> Option<&'a str> {
     obj.pointer("/metadata/ownerReferences")
         .and_then(Value::as_array)?
         .iter()
@@ -127,7 +130,7 @@ pub fn controller_uid<'a>(obj: &'a Value, kind: &str) -> Option<&'a str> {
 }
 
 /// An owner reference to `owner` (kind `kind`, apiVersion `api_version`) as controller.
-pub fn owner_ref(owner: &Value, api_version: &str, kind: &str) -> Value {
+pub(crate) fn owner_ref(owner: &Value, api_version: &str, kind: &str) -> Value {
     json!({
         "apiVersion": api_version,
         "kind": kind,
@@ -140,7 +143,7 @@ pub fn owner_ref(owner: &Value, api_version: &str, kind: &str) -> Value {
 
 /// Mutable access to the map at `path` inside `v`, creating (or replacing non-object values
 /// with) empty maps on the way.
-pub fn map_at_mut<'a>(v: &'a mut Value, path: &[&str]) -> &'a mut Map<String, Value> {
+pub(crate) fn map_at_mut<'a>(v: &'a mut Value, path: &[&str]) -> &'a mut Map<String, Value> {
     let mut cur = v;
     for key in path {
         if !cur.is_object() {
@@ -161,14 +164,14 @@ pub fn map_at_mut<'a>(v: &'a mut Value, path: &[&str]) -> &'a mut Map<String, Va
 }
 
 /// RFC 3339 UTC timestamp with second precision, as Kubernetes writes them.
-pub fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string()
 }
 
 /// A container port by name, in any container of a pod spec.
-pub fn container_port_by_name(pod: &Value, port_name: &str) -> Option<u16> {
+pub(crate) fn container_port_by_name(pod: &Value, port_name: &str) -> Option<u16> {
     pod.pointer("/spec/containers")
         .and_then(Value::as_array)?
         .iter()
@@ -184,7 +187,7 @@ pub fn container_port_by_name(pod: &Value, port_name: &str) -> Option<u16> {
 }
 
 /// The `Ready` condition of a pod is `True`.
-pub fn pod_ready(pod: &Value) -> bool {
+pub(crate) fn pod_ready(pod: &Value) -> bool {
     pod.pointer("/status/conditions")
         .and_then(Value::as_array)
         .is_some_and(|cs| {

@@ -21,7 +21,7 @@ use crate::world::obj::{
     self, controller_uid, is_deleting, name, namespace, now_rfc3339, owner_ref, str_at, uid,
 };
 
-pub const REVISION: &str = "deployment.kubernetes.io/revision";
+pub(super) const REVISION: &str = "deployment.kubernetes.io/revision";
 const DESIRED: &str = "deployment.kubernetes.io/desired-replicas";
 const MAX_REPLICAS: &str = "deployment.kubernetes.io/max-replicas";
 const HASH_LABEL: &str = "pod-template-hash";
