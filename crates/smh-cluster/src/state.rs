@@ -5,7 +5,7 @@
 //!
 //! 1. **Management cluster** (one round of concurrent requests): every FailoverService and
 //!    TrafficPolicy in all namespaces, and the topology cache (ConfigMap
-//!    [`TOPOLOGY_CACHE`](smh_core::inspect::state::TOPOLOGY_CACHE) in `service-mesh-hub`, see `TopologyCache`). A missing SMH CRD
+//!    [`TOPOLOGY_CACHE`] in `service-mesh-hub`, see [`TopologyCache`]). A missing SMH CRD
 //!    fails the load with [`ClusterError::SmhCrdsMissing`] ("run `kubectl smh install`").
 //! 2. **Every cluster at once**: discovery ([`crate::discovery`]) and, at the same time, the
 //!    generated objects this tool left there: DestinationRules, VirtualServices,
