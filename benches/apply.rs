@@ -18,18 +18,19 @@
 //! - *no-op*: the same input again (reads only).
 //!
 //! Run: `cargo bench --bench apply`.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use kubectl_smh::cluster::Contexts;
-use kubectl_smh::cluster::apply::{self, Mode};
-use kubectl_smh::cluster::state::{StateOptions, load_state};
-use kubectl_smh::model::parse::parse_str;
-use kubectl_smh::model::topology::MultiClusterMode;
-use kubectl_smh::sim::cluster::{ClusterHandle, ClusterOptions};
-use kubectl_smh::sim::fleet::{Attachment, FleetOptions, SimFleet, StartHook};
-use kubectl_smh::sim::world::{self, Layout, WorldOptions};
+use smh_cluster::Contexts;
+use smh_cluster::apply::{self, Mode};
+use smh_cluster::state::{StateOptions, load_state};
+use smh_core::model::parse::parse_str;
+use smh_core::model::topology::MultiClusterMode;
+use smh_sim::cluster::{ClusterHandle, ClusterOptions};
+use smh_sim::fleet::{Attachment, FleetOptions, SimFleet, StartHook};
+use smh_sim::world::{self, Layout, WorldOptions};
 
 mod common;
 use common::{contexts_for, ms, p50, ratio_verdict, start_ready};
@@ -141,7 +142,7 @@ async fn apply_once(contexts: &Contexts, text: &str) -> (Duration, usize, usize)
         state
             .diagnostics
             .iter()
-            .all(|d| d.severity != kubectl_smh::model::Severity::Error),
+            .all(|d| d.severity != smh_core::model::Severity::Error),
         "{:?}",
         state.diagnostics
     );
@@ -181,7 +182,7 @@ async fn measure(n: usize) -> (Duration, Duration, usize, usize) {
         state
             .diagnostics
             .iter()
-            .all(|d| d.severity != kubectl_smh::model::Severity::Error),
+            .all(|d| d.severity != smh_core::model::Severity::Error),
         "{:?}",
         state.diagnostics
     );

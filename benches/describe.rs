@@ -10,6 +10,7 @@
 //!    compared with its live counterpart (target: under 1 s).
 //!
 //! Run: `cargo bench --bench describe`.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::time::{Duration, Instant};
 
@@ -18,11 +19,11 @@ use kube::api::{
 };
 use serde_json::{Value, json};
 
-use kubectl_smh::cluster::Contexts;
-use kubectl_smh::cluster::describe;
-use kubectl_smh::cluster::inspect::{Collected, collect};
-use kubectl_smh::cluster::state::StateOptions;
 use kubectl_smh::render;
+use smh_cluster::Contexts;
+use smh_cluster::inspect::{Collected, collect};
+use smh_cluster::state::StateOptions;
+use smh_core::inspect::describe;
 
 mod common;
 use common::{bookinfo_fleet, contexts_for, ms, p50, ratio_verdict, start_ready};

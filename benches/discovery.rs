@@ -3,11 +3,13 @@
 //! (DESIGN §6: 5 clusters under 1.5× one cluster).
 //!
 //! Run: `cargo bench --bench discovery`.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::time::{Duration, Instant};
 
-use kubectl_smh::cluster::ClusterName;
-use kubectl_smh::cluster::discovery::{DiscoveryOptions, discover};
+use smh_cluster::ClusterName;
+use smh_cluster::discovery::discover;
+use smh_core::inspect::discovery::DiscoveryOptions;
 
 mod common;
 use common::{bookinfo_fleet, contexts_for, p50, ratio_verdict, start_ready};
@@ -41,7 +43,7 @@ async fn main() {
 
     let mut one = Vec::new();
     let mut five = Vec::new();
-    let services = |r: &kubectl_smh::cluster::discovery::DiscoveryResult| {
+    let services = |r: &smh_cluster::discovery::DiscoveryResult| {
         r.topology
             .clusters
             .iter()

@@ -38,6 +38,7 @@
 //! preflight beyond the baseline, the save and break patches, noticing a rollout or an
 //! answer late, the restore patches, and the read-back of the restored containers at the
 //! end. Target: under 1 s in all.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod common;
 
@@ -51,17 +52,15 @@ use tokio::sync::{mpsc, oneshot};
 
 use clap::Parser;
 use kubectl_smh::cli::drill::{DrillFlags, generated_check, prepare};
-use kubectl_smh::cluster::discovery::DiscoveryOptions;
-use kubectl_smh::cluster::{Contexts, KubeconfigOrigin, KubeconfigSet, Registry};
-use kubectl_smh::drill::executor::{
-    ConfirmAnswer, Confirmation, DrillContext, Observer, Progress, run_drill,
-};
-use kubectl_smh::drill::live::{RolloutState, rollout_state};
-use kubectl_smh::drill::machine::{Outcome, Phase};
-use kubectl_smh::drill::restore::{RestoreContext, new_drill_id};
-use kubectl_smh::model::topology::MultiClusterMode;
-use kubectl_smh::sim::fleet::{FleetOptions, SimFleet, WorldSidecars, bookinfo_world_observed};
-use kubectl_smh::sim::store::{Gvr, Store};
+use smh_cluster::{Contexts, KubeconfigOrigin, KubeconfigSet, Registry};
+use smh_core::drill::live::{RolloutState, rollout_state};
+use smh_core::drill::machine::{Outcome, Phase};
+use smh_core::drill::restore::{RestoreContext, new_drill_id};
+use smh_core::inspect::discovery::DiscoveryOptions;
+use smh_core::model::topology::MultiClusterMode;
+use smh_drill::{ConfirmAnswer, Confirmation, DrillContext, Observer, Progress, run_drill};
+use smh_sim::fleet::{FleetOptions, SimFleet, WorldSidecars, bookinfo_world_observed};
+use smh_sim::store::{Gvr, Store};
 
 /// Records the phase changes and probe samples; never asks.
 #[derive(Default)]
@@ -208,7 +207,7 @@ fn main() {
         .unwrap_or(5);
     let delay = std::env::var("SMH_BENCH_ROLLOUT_DELAY")
         .ok()
-        .and_then(|v| kubectl_smh::model::duration::parse_duration(&v).ok())
+        .and_then(|v| smh_core::model::duration::parse_duration(&v).ok())
         .unwrap_or(Duration::from_secs(1));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -284,7 +283,7 @@ async fn bench(
     let contexts = contexts.clone();
     println!(
         "drill on the demo clusters: {runs} drills, pods ready {} after creation, default drill flags (10 probes/s, baseline and steady windows of 20)",
-        kubectl_smh::drill::human(delay)
+        smh_core::drill::human(delay)
     );
     let mut all: Vec<Figures> = Vec::new();
     for i in 1..=runs {
@@ -302,7 +301,7 @@ async fn bench(
         let flags = DrillFlags::default();
         let opts = flags.options();
         let t0 = Instant::now();
-        let discovery = kubectl_smh::cluster::discovery::DiscoveryOptions::default();
+        let discovery = smh_core::inspect::discovery::DiscoveryOptions::default();
         let p = prepare(
             &contexts,
             "service-mesh-hub",
@@ -355,7 +354,7 @@ async fn bench(
         let (brk_at, rst_at) = (m.break_applied.unwrap(), m.restore_applied.unwrap());
         let brk = result.started + brk_at;
         let rst = result.started + rst_at;
-        let pod = kubectl_smh::cluster::probe::pick_pod(
+        let pod = smh_cluster::probe::pick_pod(
             &fleet.cluster("mgmt-cluster").unwrap().client().unwrap(),
             "bookinfo",
             "productpage-v1",

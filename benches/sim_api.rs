@@ -2,14 +2,15 @@
 //! through kube-rs, and resident memory with 10,000 stored objects.
 //!
 //! Run: `cargo bench --bench sim_api`. Targets (issue #3): p50 < 1 ms; 10,000 objects < 100 MB.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
-use kubectl_smh::sim::api::WriteOptions;
-use kubectl_smh::sim::cluster::{ClusterOptions, SimCluster};
 use serde_json::json;
+use smh_sim::api::WriteOptions;
+use smh_sim::cluster::{ClusterOptions, SimCluster};
 
 fn vm_rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")

@@ -3,6 +3,7 @@
 //! about 35 ms and 44 MiB on these machines).
 //!
 //! Run: `cargo bench --bench startup` (set `SMH_KUBECTL` to compare another kubectl).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -31,6 +32,7 @@ fn measure(program: &str, args: &[&str]) -> Option<Figures> {
         let mut status = 0;
         // SAFETY: rusage is plain data; wait4 fills it for our own child.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: our own child's pid, and pointers to the two locals above.
         let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
         let elapsed = start.elapsed();
         std::mem::forget(child); // already reaped by wait4

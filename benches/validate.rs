@@ -3,12 +3,13 @@
 //! clusters, with the default topology derived from the manifests. Prints the figures.
 //!
 //! Run: `cargo bench --bench validate`
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::time::{Duration, Instant};
 
-use kubectl_smh::model::parse::parse_str;
-use kubectl_smh::model::topology::Topology;
-use kubectl_smh::model::validate::validate;
+use smh_core::model::parse::parse_str;
+use smh_core::model::topology::Topology;
+use smh_core::model::validate::validate;
 
 fn input(n: usize) -> String {
     let mut text = String::new();

@@ -5,15 +5,16 @@
 //! first, then remote) and a traffic shift to it — the guide's three manifests, 1,000 times.
 //!
 //! Run: `cargo bench --bench validate_translate`.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::time::{Duration, Instant};
 
-use kubectl_smh::model::diag::Severity;
-use kubectl_smh::model::topology::{ClusterTopology, Mesh, Service, ServicePort, Topology};
-use kubectl_smh::model::validate::validate;
-use kubectl_smh::model::{Manifest, SmhObject, Source};
-use kubectl_smh::translate::translate;
 use serde_json::json;
+use smh_core::model::diag::Severity;
+use smh_core::model::topology::{ClusterTopology, Mesh, Service, ServicePort, Topology};
+use smh_core::model::validate::validate;
+use smh_core::model::{Manifest, SmhObject, Source};
+use smh_core::translate::translate;
 
 const N: usize = 1000;
 const RUNS: usize = 20;

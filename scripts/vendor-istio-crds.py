@@ -6,7 +6,7 @@ Usage: scripts/vendor-istio-crds.py ISTIO_API/kubernetes/customresourcedefinitio
 Reads istio/api's generated CRD file, keeps the five networking.istio.io CRDs the failover
 workflow uses (DestinationRule, EnvoyFilter, Gateway, ServiceEntry, VirtualService), drops every
 `description` field (they are most of the size and the simulator does not serve them), and writes
-src/sim/crds/istio-networking.yaml; versions with equal schemas share one YAML anchor. Istio's license and the source commit sit beside the output.
+crates/smh-sim/src/crds/istio-networking.yaml; versions with equal schemas share one YAML anchor. Istio's license and the source commit sit beside the output.
 """
 import sys
 
@@ -55,7 +55,7 @@ def main():
             else:
                 seen.append(v["schema"])
         out.append(crd)
-    with open("src/sim/crds/istio-networking.yaml", "w") as f:
+    with open("crates/smh-sim/src/crds/istio-networking.yaml", "w") as f:
         f.write("# Istio networking CRDs, vendored by scripts/vendor-istio-crds.py from istio/api\n")
         f.write("# (see SOURCE and LICENSE in this directory); `description` fields removed.\n")
         yaml.safe_dump_all(out, f, sort_keys=False, width=1000, default_flow_style=False)

@@ -15,11 +15,11 @@ use std::time::Duration;
 use apply_support::*;
 use serde_json::{Value, json};
 
-use kubectl_smh::cluster::probe::{Prober, pick_pod};
-use kubectl_smh::drill::Class;
-use kubectl_smh::drill::classify::Classifier;
-use kubectl_smh::model::topology::MultiClusterMode;
-use kubectl_smh::sim::faults::{ErrorKind, Unreachable};
+use smh_cluster::probe::{Prober, pick_pod};
+use smh_core::drill::Class;
+use smh_core::drill::classify::Classifier;
+use smh_core::model::topology::MultiClusterMode;
+use smh_sim::faults::{ErrorKind, Unreachable};
 
 fn guide(n: usize) -> String {
     guide_file(n).display().to_string()
@@ -59,7 +59,7 @@ async fn kubectl_status(kc: &Path, dir: &Path, ns: &str, what: &str) -> Option<V
 }
 
 struct Demo {
-    fleet: kubectl_smh::sim::fleet::SimFleet,
+    fleet: smh_sim::fleet::SimFleet,
     dir: tempfile::TempDir,
     kc: std::path::PathBuf,
     mgmt: kube::Client,
@@ -71,7 +71,7 @@ impl Demo {
         Demo::with(demo_fleet(mode).await).await
     }
 
-    async fn with(fleet: kubectl_smh::sim::fleet::SimFleet) -> Demo {
+    async fn with(fleet: smh_sim::fleet::SimFleet) -> Demo {
         let dir = tempfile::tempdir().unwrap();
         let kc = kubeconfig(&fleet, dir.path());
         let mgmt = fleet.cluster("mgmt-cluster").unwrap().client().unwrap();

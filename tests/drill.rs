@@ -7,6 +7,7 @@
 //!
 //! Phase-targeted interruptions wait for the phase by reading the drill's progress lines on
 //! stderr (one per phase change, printed when the phase begins), never by sleeping.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod common;
 
@@ -23,12 +24,12 @@ use kube::core::ApiResource;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use kubectl_smh::cluster::probe::{Prober, pick_pod};
-use kubectl_smh::consts::DRILL_RESTORE_ANNOTATION;
-use kubectl_smh::drill::restore::containers_equal;
-use kubectl_smh::model::topology::MultiClusterMode;
-use kubectl_smh::sim::fleet::{FleetOptions, SimFleet, WorldSidecars, bookinfo_world_observed};
-use kubectl_smh::sim::world::controller::PodStartHold;
+use smh_cluster::probe::{Prober, pick_pod};
+use smh_core::consts::DRILL_RESTORE_ANNOTATION;
+use smh_core::drill::restore::containers_equal;
+use smh_core::model::topology::MultiClusterMode;
+use smh_sim::fleet::{FleetOptions, SimFleet, WorldSidecars, bookinfo_world_observed};
+use smh_sim::world::controller::PodStartHold;
 
 /// Flags that keep a drill short on the demo: 20 probes/s, steady windows of 10 answers
 /// (0.5 s), a baseline of 10 answers; a test may give any of them itself. The simulated
@@ -1028,7 +1029,7 @@ async fn the_sidecar_routing_log_shows_the_switch_to_the_secondary() {
     let mut red = false;
     for _ in 0..100 {
         let (answer, _) = prober.get("/productpage").await;
-        if let kubectl_smh::cluster::probe::ProbeResult::Http { body, .. } = &answer
+        if let smh_cluster::probe::ProbeResult::Http { body, .. } = &answer
             && body.contains("color=\"red\"")
         {
             red = true;
@@ -1191,7 +1192,7 @@ async fn ctrl_c_on_a_terminal_loses_no_progress_line() {
         // press Ctrl-C again once the restore patches reached the API server (the restore
         // annotations are gone), watching the simulated cluster's store: the event lines
         // of the first Ctrl-C are then written and unread, and the restore rollout runs.
-        let deployments = kubectl_smh::sim::store::Gvr::new("apps", "v1", "deployments");
+        let deployments = smh_sim::store::Gvr::new("apps", "v1", "deployments");
         let restored = || {
             ["reviews-v1", "reviews-v2"].iter().all(|name| {
                 let d = store
@@ -1808,13 +1809,13 @@ async fn sighup_restores_before_exiting() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_observer_does_not_skip_the_restore() {
     use kubectl_smh::cli::drill::{DrillFlags, generated_check, prepare};
-    use kubectl_smh::cluster::discovery::DiscoveryOptions;
-    use kubectl_smh::cluster::{Contexts, KubeconfigOrigin, KubeconfigSet, Registry};
-    use kubectl_smh::drill::executor::{
+    use smh_cluster::{Contexts, KubeconfigOrigin, KubeconfigSet, Registry};
+    use smh_core::drill::machine::Outcome;
+    use smh_core::drill::restore::{RestoreContext, new_drill_id};
+    use smh_core::inspect::discovery::DiscoveryOptions;
+    use smh_drill::{
         ConfirmAnswer, Confirmation, DrillContext, Observer, PatchKind, Progress, run_drill,
     };
-    use kubectl_smh::drill::machine::Outcome;
-    use kubectl_smh::drill::restore::{RestoreContext, new_drill_id};
     use std::sync::Arc;
     use tokio::sync::{mpsc, oneshot};
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use apply_support::*;
 use serde_json::Value;
 
-use kubectl_smh::model::topology::MultiClusterMode;
+use smh_core::model::topology::MultiClusterMode;
 
 /// The guide's manifests with the two policies annotated as `failover create` annotates
 /// them, plus a second FailoverService over the same services (which needs the outlier

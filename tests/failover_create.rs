@@ -17,7 +17,7 @@ use std::time::Duration;
 use apply_support::*;
 use serde_json::Value;
 
-use kubectl_smh::model::topology::MultiClusterMode;
+use smh_core::model::topology::MultiClusterMode;
 
 const BIN: &str = env!("CARGO_BIN_EXE_kubectl-smh");
 
@@ -190,7 +190,7 @@ fn bad_flags_are_usage_errors() {
 // ---------------------------------------------------------------------------------------
 
 struct Demo {
-    fleet: kubectl_smh::sim::fleet::SimFleet,
+    fleet: smh_sim::fleet::SimFleet,
     dir: tempfile::TempDir,
     kubeconfig: PathBuf,
 }
@@ -352,13 +352,13 @@ mod pty {
 
     use expectrl::{ControlCode, Eof, Expect, Session};
 
-    pub type Pty = expectrl::session::OsSession;
+    pub(crate) type Pty = expectrl::session::OsSession;
 
-    pub const DOWN: &str = "\x1b[B";
-    pub const UP: &str = "\x1b[A";
+    pub(crate) const DOWN: &str = "\x1b[B";
+    pub(crate) const UP: &str = "\x1b[A";
 
     /// Spawns the command on a pseudo-terminal of 120x40 (stdin, stdout and stderr).
-    pub fn spawn(c: std::process::Command) -> Pty {
+    pub(crate) fn spawn(c: std::process::Command) -> Pty {
         let mut p = Session::spawn(c).expect("spawned on a pty");
         p.get_process_mut()
             .set_window_size(120, 40)
@@ -369,22 +369,22 @@ mod pty {
     }
 
     /// Waits for `text`, panicking with what was seen when it does not come.
-    pub fn expect(p: &mut Pty, text: &str) {
+    pub(crate) fn expect(p: &mut Pty, text: &str) {
         if let Err(e) = p.expect(text) {
             panic!("waiting for {text:?}: {e}");
         }
     }
 
-    pub fn send(p: &mut Pty, keys: &str) {
+    pub(crate) fn send(p: &mut Pty, keys: &str) {
         p.send(keys).expect("keys sent");
     }
 
-    pub fn ctrl_c(p: &mut Pty) {
+    pub(crate) fn ctrl_c(p: &mut Pty) {
         p.send(ControlCode::EndOfText).expect("Ctrl-C sent");
     }
 
     /// Reads everything up to the end, then the exit code.
-    pub fn finish(p: &mut Pty) -> (String, Option<i32>) {
+    pub(crate) fn finish(p: &mut Pty) -> (String, Option<i32>) {
         let seen = match p.expect(Eof) {
             Ok(c) => String::from_utf8_lossy(c.as_bytes()).into_owned(),
             Err(e) => panic!("waiting for the end: {e}"),
@@ -600,9 +600,9 @@ async fn ctrl_c_in_the_wizard_exits_130_and_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_with_flags_applies_and_productpage_answers_from_the_primary() {
-    use kubectl_smh::cluster::probe::{Prober, pick_pod};
-    use kubectl_smh::drill::Class;
-    use kubectl_smh::drill::classify::Classifier;
+    use smh_cluster::probe::{Prober, pick_pod};
+    use smh_core::drill::Class;
+    use smh_core::drill::classify::Classifier;
 
     let demo = demo().await;
     let mut c = demo.command();

@@ -16,12 +16,13 @@ use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
 
-use kubectl_smh::cluster::inspect::{EndpointCount, ServiceRef, answered_clients, collect};
-use kubectl_smh::cluster::names::ClusterName;
-use kubectl_smh::cluster::state::{StateOptions, load_state};
-use kubectl_smh::model::topology::MultiClusterMode;
-use kubectl_smh::sim::faults::Unreachable;
-use kubectl_smh::sim::fleet::SimFleet;
+use smh_cluster::inspect::{answered_clients, collect};
+use smh_cluster::state::{StateOptions, load_state};
+use smh_core::inspect::names::ClusterName;
+use smh_core::inspect::snapshot::{EndpointCount, ServiceRef};
+use smh_core::model::topology::MultiClusterMode;
+use smh_sim::faults::Unreachable;
+use smh_sim::fleet::SimFleet;
 
 struct Env {
     fleet: SimFleet,

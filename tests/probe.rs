@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use kubectl_smh::cluster::probe::{ProbeResult, Prober, pick_pod};
-use kubectl_smh::drill::Class;
-use kubectl_smh::drill::classify::Classifier;
-use kubectl_smh::model::topology::MultiClusterMode;
-use kubectl_smh::sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
+use smh_cluster::probe::{ProbeResult, Prober, pick_pod};
+use smh_core::drill::Class;
+use smh_core::drill::classify::Classifier;
+use smh_core::model::topology::MultiClusterMode;
+use smh_sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
 
 async fn demo() -> SimFleet {
     let mut opts = FleetOptions::demo();

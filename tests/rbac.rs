@@ -21,11 +21,11 @@ use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::ApiResource;
 use serde_json::{Value, json};
 
-use kubectl_smh::consts::DRILL_RESTORE_ANNOTATION;
-use kubectl_smh::model::topology::MultiClusterMode;
-use kubectl_smh::sim::api::auth::{Anonymous, SimUser};
-use kubectl_smh::sim::cluster::{ClusterOptions, SimCluster};
-use kubectl_smh::sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
+use smh_core::consts::DRILL_RESTORE_ANNOTATION;
+use smh_core::model::topology::MultiClusterMode;
+use smh_sim::api::auth::{Anonymous, SimUser};
+use smh_sim::cluster::{ClusterOptions, SimCluster};
+use smh_sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
 
 const CLUSTERS: [&str; 2] = ["mgmt-cluster", "remote-cluster"];
 

@@ -6,16 +6,15 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::Api;
 use kube::{Client, Config, Error};
-use kubectl_smh::sim::cluster::{ClusterOptions, SimCluster};
-use kubectl_smh::sim::faults::{ErrorKind, FaultConfig, Unreachable};
-use kubectl_smh::sim::fleet::{FleetOptions, SimFleet};
+use smh_sim::cluster::{ClusterOptions, SimCluster};
+use smh_sim::faults::{ErrorKind, FaultConfig, Unreachable};
+use smh_sim::fleet::{FleetOptions, SimFleet};
 
 fn client(c: &SimCluster, read_timeout: Option<Duration>, retry: bool) -> Client {
     let mut cfg = Config::new(c.url().parse().unwrap());
-    cfg.auth_info = serde_json::from_value(
-        serde_json::json!({"token": kubectl_smh::sim::cluster::ADMIN_TOKEN}),
-    )
-    .unwrap();
+    cfg.auth_info =
+        serde_json::from_value(serde_json::json!({"token": smh_sim::cluster::ADMIN_TOKEN}))
+            .unwrap();
     cfg.read_timeout = read_timeout;
     cfg.connect_timeout = Some(Duration::from_secs(2));
     cfg.default_retry = retry;

@@ -15,8 +15,8 @@ use kube::api::{
 use kube::runtime::wait::{await_condition, conditions};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Error};
-use kubectl_smh::sim::cluster::{ClusterOptions, SimCluster};
 use serde_json::{Value, json};
+use smh_sim::cluster::{ClusterOptions, SimCluster};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn start() -> (SimCluster, Client) {
@@ -762,7 +762,7 @@ async fn watch_from_an_expired_resource_version_gets_410() {
     namespace(&client, "busy").await;
     // More changes than the store's history keeps (10,000), written in-process.
     let store = c.store();
-    let gvr = kubectl_smh::sim::store::Gvr::new("", "v1", "configmaps");
+    let gvr = smh_sim::store::Gvr::new("", "v1", "configmaps");
     for i in 0..10_050 {
         store
             .create(&gvr, json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("cm-{i}"), "namespace": "busy"}}))
@@ -949,8 +949,8 @@ async fn table_and_metadata_answers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn port_forward_to_bookinfo_productpage() {
-    use kubectl_smh::model::topology::MultiClusterMode;
-    use kubectl_smh::sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
+    use smh_core::model::topology::MultiClusterMode;
+    use smh_sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
     let mut opts = FleetOptions::demo();
     for c in opts.clusters.iter_mut() {
         c.rollout_delay = Duration::from_millis(100);

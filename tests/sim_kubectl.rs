@@ -10,10 +10,10 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use kubectl_smh::model::topology::MultiClusterMode;
-use kubectl_smh::sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
-use kubectl_smh::sim::store::Gvr;
 use serde_json::Value;
+use smh_core::model::topology::MultiClusterMode;
+use smh_sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
+use smh_sim::store::Gvr;
 use tempfile::TempDir;
 
 /// A demo fleet plus a sandbox for kubectl: kubeconfig, fresh cache dir, HOME, and a bin

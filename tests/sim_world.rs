@@ -2,19 +2,20 @@
 //! prerequisites leave them, controllers and workloads running, bookinfo answering over
 //! loopback, and the guide's failover drill played against the Istio objects kubectl-smh
 //! generates (smh-api.md §3.3), in both multi-cluster modes.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use kubectl_smh::drill::Class;
-use kubectl_smh::drill::classify::{Answer, Classifier};
-use kubectl_smh::model::topology::MultiClusterMode;
-use kubectl_smh::sim::net::PodNetwork;
-use kubectl_smh::sim::store::{Gvr, Store};
-use kubectl_smh::sim::world::workload::http::{OutboundRequest, fetch};
-use kubectl_smh::sim::world::{self, WorldHandle, WorldOptions};
+use smh_core::drill::Class;
+use smh_core::drill::classify::{Answer, Classifier};
+use smh_core::model::topology::MultiClusterMode;
+use smh_sim::net::PodNetwork;
+use smh_sim::store::{Gvr, Store};
+use smh_sim::world::workload::http::{OutboundRequest, fetch};
+use smh_sim::world::{self, WorldHandle, WorldOptions};
 
 const READINESS: Duration = Duration::from_millis(150);
 
@@ -58,9 +59,9 @@ fn start(mode: MultiClusterMode) -> (Cluster, Cluster) {
 }
 
 /// Waits until the cluster is ready: every Deployment available, every Service's Endpoints
-/// listing its pods (the simulator's one readiness check, `kubectl_smh::sim::ready`).
+/// listing its pods (the simulator's one readiness check, `smh_sim::ready`).
 async fn wait_ready(c: &Cluster) {
-    kubectl_smh::sim::ready::wait(
+    smh_sim::ready::wait(
         &[("cluster".to_string(), c.store.clone())],
         Duration::from_secs(20),
     )
@@ -415,7 +416,7 @@ async fn multi_primary_mode_merges_endpoints_and_fails_over_by_subset() {
 }
 
 /// Store what the translation generates for `cluster`, as `kubectl smh apply` would.
-fn apply_generated(c: &Cluster, t: &kubectl_smh::translate::Translation, cluster: &str) {
+fn apply_generated(c: &Cluster, t: &smh_core::translate::Translation, cluster: &str) {
     for o in t.objects.iter().filter(|o| o.cluster == cluster) {
         let plural = match o.kind() {
             "DestinationRule" => "destinationrules",
@@ -430,7 +431,7 @@ fn apply_generated(c: &Cluster, t: &kubectl_smh::translate::Translation, cluster
     }
 }
 
-fn delete_generated(c: &Cluster, t: &kubectl_smh::translate::Translation, cluster: &str) {
+fn delete_generated(c: &Cluster, t: &smh_core::translate::Translation, cluster: &str) {
     for o in t.objects.iter().filter(|o| o.cluster == cluster) {
         let plural = match o.kind() {
             "DestinationRule" => "destinationrules",
@@ -455,12 +456,12 @@ fn delete_generated(c: &Cluster, t: &kubectl_smh::translate::Translation, cluste
 /// the primary answers and the drill fails over to the remote cluster.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multi_primary_subsets_must_select_istio_cluster_ids() {
-    use kubectl_smh::model::topology::Topology;
+    use smh_core::model::topology::Topology;
     let (mgmt, remote) = start(MultiClusterMode::MultiPrimary);
     wait_ready(&mgmt).await;
     wait_ready(&remote).await;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let loaded = kubectl_smh::model::parse::load_paths(&[root.join("examples/guide")]);
+    let loaded = smh_core::model::parse::load_paths(&[root.join("examples/guide")]);
     assert!(!loaded.has_errors(), "{:?}", loaded.diagnostics);
     let topology =
         Topology::load(&root.join("tests/data/topology/guide-multi-primary.yaml")).unwrap();
@@ -475,10 +476,10 @@ async fn multi_primary_subsets_must_select_istio_cluster_ids() {
         c.mesh.as_mut().unwrap().cluster_id = None;
     }
 
-    let old = kubectl_smh::translate::translate(&loaded.manifests, &by_name);
-    let new = kubectl_smh::translate::translate(&loaded.manifests, &topology);
+    let old = smh_core::translate::translate(&loaded.manifests, &by_name);
+    let new = smh_core::translate::translate(&loaded.manifests, &topology);
     assert!(!old.has_errors() && !new.has_errors());
-    let subset_labels = |t: &kubectl_smh::translate::Translation| -> Vec<String> {
+    let subset_labels = |t: &smh_core::translate::Translation| -> Vec<String> {
         let dr = t
             .objects
             .iter()

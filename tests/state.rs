@@ -14,21 +14,20 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
 
-use kubectl_smh::cluster::ClusterError;
-use kubectl_smh::cluster::ClusterName;
-use kubectl_smh::cluster::state::{
-    CachedCluster, StateError, StateOptions, TOPOLOGY_CACHE, TopologyCache, load_state, manifest_id,
-};
-use kubectl_smh::model::ObjectId;
-use kubectl_smh::model::topology::MultiClusterMode;
-use kubectl_smh::sim::faults::Unreachable;
+use smh_cluster::ClusterError;
+use smh_cluster::ClusterName;
+use smh_cluster::state::{StateError, StateOptions, load_state};
+use smh_core::inspect::state::{CachedCluster, TOPOLOGY_CACHE, TopologyCache, manifest_id};
+use smh_core::model::ObjectId;
+use smh_core::model::topology::MultiClusterMode;
+use smh_sim::faults::Unreachable;
 
 fn yaml_docs(path: &std::path::Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap();
     vec![serde_saphyr::from_str::<Value>(&text).unwrap()]
 }
 
-fn ids(state: &kubectl_smh::cluster::state::LiveState) -> Vec<String> {
+fn ids(state: &smh_cluster::state::LiveState) -> Vec<String> {
     state
         .expected
         .objects
@@ -80,7 +79,7 @@ async fn the_live_state_of_the_demo_clusters() {
         state
             .diagnostics
             .iter()
-            .all(|d| d.severity != kubectl_smh::model::Severity::Error),
+            .all(|d| d.severity != smh_core::model::Severity::Error),
         "{:?}",
         state.diagnostics
     );
@@ -157,8 +156,8 @@ async fn the_live_state_of_the_demo_clusters() {
         .find(|g| g.kind() == "ServiceEntry")
         .unwrap();
     assert_eq!(
-        kubectl_smh::cluster::state::compare(se, state.live_for(se)),
-        kubectl_smh::cluster::drift::DriftState::InSync
+        smh_core::inspect::state::compare(se, state.live_for(se)),
+        smh_core::inspect::drift::DriftState::InSync
     );
     let stale: Vec<String> = state
         .stale_live()

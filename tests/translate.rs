@@ -1,10 +1,11 @@
 //! Translation tests: golden files, the guide's object set, and the real peers (Envoy,
 //! Istio's CRD schemas) that check the generated configuration.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod common;
 
 mod translate {
-    pub mod support;
+    pub(crate) mod support;
 
     mod cli;
 

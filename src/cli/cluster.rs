@@ -7,11 +7,12 @@ use anyhow::anyhow;
 use serde::Serialize;
 
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
-use crate::cluster::discovery::DiscoveryOptions;
-use crate::cluster::{
+use smh_cluster::state::StateError;
+use smh_cluster::{
     ClusterError, ClusterName, ConfigError, ContextName, ContextOptions, Contexts, KubeconfigSet,
     Registry,
 };
+use smh_core::inspect::discovery::DiscoveryOptions;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -135,12 +136,12 @@ struct ListOutput {
     registry: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     kubeconfig: Vec<String>,
-    clusters: Vec<crate::cluster::context::Mapping>,
+    clusters: Vec<smh_cluster::context::Mapping>,
 }
 
 fn list(g: &GlobalArgs) -> CmdResult {
     let registry = Registry::load_default()?;
-    let flags = crate::cluster::context::parse_cluster_flags(&g.clusters)?;
+    let flags = smh_cluster::context::parse_cluster_flags(&g.clusters)?;
     // Without a kubeconfig the registry and flags are still worth listing.
     let (kubeconfig, note) = match KubeconfigSet::load(g.kubeconfig.as_deref()) {
         Ok(kc) => (Some(kc), None),
@@ -154,10 +155,10 @@ fn list(g: &GlobalArgs) -> CmdResult {
     let rows = match kubeconfig {
         Some(kc) => Contexts::new(kc, flags, registry.clone(), None, g.request_timeout).mappings(),
         None => {
-            let mut rows: Vec<crate::cluster::context::Mapping> = Vec::new();
+            let mut rows: Vec<smh_cluster::context::Mapping> = Vec::new();
             let mut push = |name: &ClusterName, ctx: &ContextName, source| {
                 rows.retain(|r| &r.name != name);
-                rows.push(crate::cluster::context::Mapping {
+                rows.push(smh_cluster::context::Mapping {
                     name: name.clone(),
                     context: ctx.clone(),
                     server: None,
@@ -167,10 +168,10 @@ fn list(g: &GlobalArgs) -> CmdResult {
                 });
             };
             for (n, c) in registry.entries() {
-                push(n, c, crate::cluster::MappingSource::Registry);
+                push(n, c, smh_cluster::MappingSource::Registry);
             }
             for (n, c) in &flags {
-                push(n, c, crate::cluster::MappingSource::Flag);
+                push(n, c, smh_cluster::MappingSource::Flag);
             }
             rows.sort_by(|a, b| a.name.cmp(&b.name));
             rows
@@ -268,7 +269,7 @@ impl GlobalArgs {
         }
     }
 
-    /// What [`crate::cluster::discovery::discover`] needs from the global flags.
+    /// What [`smh_cluster::discovery::discover`] needs from the global flags.
     pub fn discovery_options(&self) -> DiscoveryOptions {
         DiscoveryOptions {
             mode_override: self.istio_mode.map(Into::into),
@@ -291,6 +292,17 @@ impl From<ConfigError> for CmdError {
 impl From<ClusterError> for CmdError {
     fn from(e: ClusterError) -> Self {
         CmdError::cluster(e)
+    }
+}
+
+/// Kubeconfig problems exit 2 (credentials 3), cluster problems 3, as for the errors
+/// themselves.
+impl From<StateError> for CmdError {
+    fn from(e: StateError) -> Self {
+        match e {
+            StateError::Config(e) => e.into(),
+            StateError::Cluster(e) => e.into(),
+        }
     }
 }
 

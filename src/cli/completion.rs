@@ -69,9 +69,9 @@ pub fn run(_g: &GlobalArgs, args: Args) -> CmdResult {
 
 /// Cobra's ShellCompDirective values.
 mod directive {
-    pub const DEFAULT: u32 = 0;
-    pub const NO_SPACE: u32 = 2;
-    pub const NO_FILE_COMP: u32 = 4;
+    pub(super) const DEFAULT: u32 = 0;
+    pub(super) const NO_SPACE: u32 = 2;
+    pub(super) const NO_FILE_COMP: u32 = 4;
 }
 
 /// Answer `kubectl-smh __complete WORD...` in Cobra's protocol. `words` are the words after

@@ -11,18 +11,29 @@
 //! gone), unless something else replaced it meanwhile. An existing file at that path is only
 //! ever replaced if a previous `demo up` wrote it.
 
+#[cfg(feature = "demo")]
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+#[cfg(feature = "demo")]
+use std::path::Path;
+use std::path::PathBuf;
+use std::time::Duration;
+#[cfg(feature = "demo")]
+use std::time::Instant;
 
-use anyhow::{Context, anyhow};
+#[cfg(feature = "demo")]
+use anyhow::Context;
+use anyhow::anyhow;
 
 use super::{CmdError, CmdResult, Exit, GlobalArgs, parse_duration_arg};
-use crate::model::topology::MultiClusterMode;
-use crate::sim::cluster::ClusterOptions;
-use crate::sim::faults::{ErrorKind, FaultConfig, Unreachable, parse_error_rate};
-use crate::sim::fleet::{FleetOptions, KUBECONFIG_MARKER, SimFleet, bookinfo_world};
-use crate::sim::store::Gvr;
+use smh_core::model::topology::MultiClusterMode;
+#[cfg(feature = "demo")]
+use smh_sim::cluster::ClusterOptions;
+#[cfg(feature = "demo")]
+use smh_sim::faults::{ErrorKind, FaultConfig, Unreachable, parse_error_rate};
+#[cfg(feature = "demo")]
+use smh_sim::fleet::{FleetOptions, KUBECONFIG_MARKER, SimFleet, bookinfo_world};
+#[cfg(feature = "demo")]
+use smh_sim::store::Gvr;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
@@ -98,6 +109,12 @@ pub struct UpArgs {
     pub istio_cluster_id: Vec<String>,
 }
 
+/// Why `demo up` and `demo guide` refuse in a build without the cargo feature `demo`.
+#[cfg(not(feature = "demo"))]
+pub const WITHOUT_SIMULATOR: &str = "this kubectl-smh was built without the simulated clusters \
+     (cargo feature `demo`): `demo up` and `demo guide` need them; install it with the default \
+     features (`cargo install --path .`). `demo manifests` works without them";
+
 /// `--mode` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum DemoMode {
@@ -116,8 +133,15 @@ impl From<DemoMode> for MultiClusterMode {
 
 pub fn run(g: &GlobalArgs, cmd: Command) -> CmdResult {
     match cmd {
+        #[cfg(feature = "demo")]
         Command::Up(args) => up(args),
+        #[cfg(feature = "demo")]
         Command::Guide(args) => super::guide::run(g, args),
+        #[cfg(not(feature = "demo"))]
+        Command::Up(_) | Command::Guide(_) => {
+            let _ = g;
+            Err(CmdError::invalid(anyhow!(WITHOUT_SIMULATOR)))
+        }
         Command::Manifests => {
             super::output::write_stdout(&super::guide::manifests_stream())?;
             Ok(Exit::Ok)
@@ -125,6 +149,7 @@ pub fn run(g: &GlobalArgs, cmd: Command) -> CmdResult {
     }
 }
 
+#[cfg(feature = "demo")]
 fn split_flag<'a>(
     flag: &str,
     value: &'a str,
@@ -143,6 +168,7 @@ fn split_flag<'a>(
     Ok((cluster, rest))
 }
 
+#[cfg(feature = "demo")]
 /// The Istio cluster IDs from `demo up`'s `--istio-cluster-id` flags, by cluster. Any
 /// label value will do (duplicates too: two clusters installed without
 /// `values.global.multiCluster.clusterName` both have `Kubernetes`).
@@ -156,7 +182,7 @@ pub fn parse_cluster_id_flags(
         let id = id.filter(|id| !id.is_empty()).ok_or_else(|| {
             anyhow!("--istio-cluster-id {v}: expected CLUSTER=ID, e.g. mgmt-cluster=east")
         })?;
-        let errs = crate::model::k8s::is_valid_label_value(id);
+        let errs = smh_core::model::k8s::is_valid_label_value(id);
         if !errs.is_empty() {
             return Err(anyhow!(
                 "--istio-cluster-id {v}: {id:?} is not a valid Istio cluster ID (it is the value of the label topology.istio.io/cluster): {}",
@@ -168,6 +194,7 @@ pub fn parse_cluster_id_flags(
     Ok(out)
 }
 
+#[cfg(feature = "demo")]
 /// The fault settings per cluster from `demo up`'s flags.
 pub fn parse_fault_flags(
     args: &UpArgs,
@@ -179,8 +206,8 @@ pub fn parse_fault_flags(
         let d = d.ok_or_else(|| {
             anyhow!("--latency {v}: expected CLUSTER=DURATION, e.g. remote-cluster=50ms")
         })?;
-        let d =
-            crate::model::duration::parse_duration(d).map_err(|e| anyhow!("--latency {v}: {e}"))?;
+        let d = smh_core::model::duration::parse_duration(d)
+            .map_err(|e| anyhow!("--latency {v}: {e}"))?;
         out.entry(c.to_string()).or_default().latency = d;
     }
     for v in &args.error_rate {
@@ -212,6 +239,7 @@ pub fn parse_fault_flags(
     Ok(out)
 }
 
+#[cfg(feature = "demo")]
 fn describe_faults(f: &FaultConfig) -> String {
     let mut parts = Vec::new();
     if !f.latency.is_zero() {
@@ -236,10 +264,12 @@ fn describe_faults(f: &FaultConfig) -> String {
     parts.join(", ")
 }
 
+#[cfg(feature = "demo")]
 fn is_ours(path: &Path) -> bool {
     std::fs::read_to_string(path).is_ok_and(|s| s.starts_with(KUBECONFIG_MARKER))
 }
 
+#[cfg(feature = "demo")]
 /// The first API server of a demo kubeconfig that still accepts connections: the file then
 /// belongs to a demo that is running, and overwriting it (and removing it on exit) would leave
 /// that demo without one. Demo servers are on loopback, so a refused connection is immediate.
@@ -261,6 +291,7 @@ fn live_server(path: &Path) -> Option<String> {
         })
 }
 
+#[cfg(feature = "demo")]
 fn up(args: UpArgs) -> CmdResult {
     let mut opts = FleetOptions::demo();
     let names: Vec<String> = opts.clusters.iter().map(|c| c.name.clone()).collect();
@@ -323,9 +354,11 @@ fn up(args: UpArgs) -> CmdResult {
     rt.block_on(serve(opts, path, ready_timeout))
 }
 
+#[cfg(feature = "demo")]
 /// `--ready-timeout` without the flag: this plus `--rollout-delay`.
 const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
 
+#[cfg(feature = "demo")]
 async fn serve(opts: FleetOptions, path: PathBuf, ready_timeout: Duration) -> CmdResult {
     let started = Instant::now();
     // Listen for Ctrl-C and SIGTERM before anything starts, so neither kills us half-way.
@@ -357,7 +390,7 @@ async fn serve(opts: FleetOptions, path: PathBuf, ready_timeout: Duration) -> Cm
         return Err(CmdError::cluster(anyhow!(
             "{e}; stopped the clusters and wrote no kubeconfig. Raise --ready-timeout (now {}) \
              if this machine is busy, or lower --rollout-delay",
-            crate::drill::human(ready_timeout)
+            smh_core::drill::human(ready_timeout)
         )));
     }
     let ready_in = started.elapsed();
@@ -394,7 +427,7 @@ async fn serve(opts: FleetOptions, path: PathBuf, ready_timeout: Duration) -> Cm
         println!(
             "  {:<15} Istio cluster ID: {} (istiod's CLUSTER_ID)",
             "",
-            crate::sim::world::mesh::inputs::istiod_cluster_id(&c.store(), c.name())
+            smh_sim::world::mesh::inputs::istiod_cluster_id(&c.store(), c.name())
         );
         if !o.faults.is_clear() {
             println!("  {:<15} faults: {}", "", describe_faults(&o.faults));
@@ -444,9 +477,10 @@ async fn serve(opts: FleetOptions, path: PathBuf, ready_timeout: Duration) -> Cm
     Ok(Exit::Ok)
 }
 
+#[cfg(feature = "demo")]
 /// The loopback address of a ready productpage pod's port 9080 (the clusters are ready, so
 /// productpage-v1 is available), if the cluster runs one.
-fn productpage_url(c: &crate::sim::cluster::SimCluster) -> Option<String> {
+fn productpage_url(c: &smh_sim::cluster::SimCluster) -> Option<String> {
     let (items, _) = c
         .store()
         .list(&Gvr::new("", "v1", "pods"), Some("bookinfo"));
@@ -468,6 +502,7 @@ fn productpage_url(c: &crate::sim::cluster::SimCluster) -> Option<String> {
     })
 }
 
+#[cfg(feature = "demo")]
 /// Ctrl-C and SIGTERM, registered when created.
 struct StopSignals {
     #[cfg(unix)]
@@ -476,6 +511,7 @@ struct StopSignals {
     terminate: tokio::signal::unix::Signal,
 }
 
+#[cfg(feature = "demo")]
 impl StopSignals {
     fn new() -> std::io::Result<Self> {
         #[cfg(unix)]
@@ -507,6 +543,7 @@ impl StopSignals {
     }
 }
 
+#[cfg(feature = "demo")]
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -597,5 +634,38 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("63"), "{err}");
+    }
+}
+
+#[cfg(all(test, not(feature = "demo")))]
+mod without_simulator_tests {
+    use super::super::{Exit, Parsed, parse, run};
+
+    /// A build without the simulator refuses `demo up` and `demo guide` (exit 2, saying why)
+    /// and still prints the guide's manifests.
+    #[test]
+    fn demo_up_and_guide_refuse_without_the_simulator() {
+        for args in [
+            &["kubectl-smh", "demo", "up"][..],
+            &["kubectl-smh", "demo", "guide"],
+        ] {
+            let cli = match parse(args) {
+                Ok(cli) => cli,
+                Err(Parsed::Clap(e)) => panic!("{e}"),
+                Err(Parsed::Refused(e)) => panic!("{e}"),
+            };
+            let err = run(cli).expect_err("refused");
+            assert_eq!(err.exit, Exit::Invalid, "{args:?}");
+            assert!(
+                err.to_string()
+                    .contains("built without the simulated clusters"),
+                "{err}"
+            );
+        }
+        let cli = match parse(["kubectl-smh", "demo", "manifests"]) {
+            Ok(cli) => cli,
+            Err(_) => panic!("demo manifests parses"),
+        };
+        assert_eq!(run(cli).unwrap(), Exit::Ok);
     }
 }

@@ -8,11 +8,12 @@ use clap::ValueEnum;
 
 use super::cluster::runtime;
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
-use crate::cluster::Contexts;
-use crate::cluster::describe::{self, DescribeDocument};
-use crate::cluster::inspect::{Snapshot, collect};
-use crate::cluster::state::StateOptions;
 use crate::render;
+use smh_cluster::Contexts;
+use smh_cluster::inspect::collect;
+use smh_cluster::state::StateOptions;
+use smh_core::inspect::describe::{self, DescribeDocument};
+use smh_core::inspect::snapshot::Snapshot;
 
 pub const LONG_ABOUT: &str = "\
 Describe failover services, traffic policies or meshes across all clusters at once, like \
@@ -98,7 +99,7 @@ pub fn print_output<T: serde::Serialize>(
                 .map_err(|e| CmdError::failed(anyhow!("cannot write JSON: {e}")))?;
             render::json::to_pretty(&v)
         }
-        OutputFormat::Yaml => render::yaml::to_yaml(value)
+        OutputFormat::Yaml => smh_core::yaml::to_yaml(value)
             .map_err(|e| CmdError::failed(anyhow!("cannot write YAML: {e}")))?,
         OutputFormat::Table => table(value),
     };

@@ -1,8 +1,8 @@
 //! `kubectl smh drill NAME` and `kubectl smh drill restore NAME`: the flags.
 //!
-//! The drill's pure core lives in `crate::drill` (plan, state machine, preflight,
+//! The drill's pure core lives in `smh_core::drill` (plan, state machine, preflight,
 //! classification, measurements, restore patches), its executor in
-//! `crate::drill::executor` and its rendering in `crate::render::drill`. This module reads
+//! `smh_drill` and its rendering in `crate::render::drill`. This module reads
 //! the flags, resolves the clusters, prints the targets before anything changes, asks for
 //! confirmation (dialoguer on stderr), draws progress (indicatif on stderr, plain lines when
 //! stderr is not a terminal), turns SIGINT, SIGTERM and SIGHUP into the executor's signals, and
@@ -25,22 +25,21 @@ use tokio::sync::{mpsc, oneshot};
 use super::cluster::runtime;
 use super::output::{err, errln};
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat, parse_duration_arg};
-use crate::cluster::discovery::DiscoveryOptions;
-use crate::cluster::state::{StateOptions, load_state};
-use crate::cluster::{ClusterName, Contexts, targets_banner};
-use crate::drill::executor::{
-    self, Clients, ConfirmAnswer, Confirmation, DrillContext, ExecError, Observer, PatchKind,
-    Progress,
-};
-use crate::drill::live::RolloutState;
-use crate::drill::machine::Outcome;
-use crate::drill::measure::ClassChanges;
-use crate::drill::restore::{BreakMode, PendingRestores, RestoreContext, new_drill_id};
-use crate::drill::{
+use crate::render;
+use smh_cluster::state::{StateOptions, load_state};
+use smh_cluster::{ClusterName, Contexts, targets_banner};
+use smh_core::drill::live::RolloutState;
+use smh_core::drill::machine::Outcome;
+use smh_core::drill::measure::ClassChanges;
+use smh_core::drill::restore::{BreakMode, PendingRestores, RestoreContext, new_drill_id};
+use smh_core::drill::{
     Class, DeploymentRef, DrillOptions, DrillPlan, Phase, Signal, WorkloadRef, seconds,
 };
-use crate::model::types::FailoverService;
-use crate::render;
+use smh_core::inspect::discovery::DiscoveryOptions;
+use smh_core::model::types::FailoverService;
+use smh_drill::{
+    Clients, ConfirmAnswer, Confirmation, DrillContext, ExecError, Observer, PatchKind, Progress,
+};
 
 macro_rules! examples {
     () => {
@@ -444,7 +443,7 @@ pub async fn drill_clients(contexts: &Contexts, clusters: &[String]) -> Result<C
 /// What the drill is made from, read before anything changes.
 pub struct Prepared {
     pub clients: Clients,
-    pub inputs: executor::Inputs,
+    pub inputs: smh_drill::Inputs,
     pub plan: DrillPlan,
 }
 
@@ -456,12 +455,12 @@ pub async fn prepare(
     discovery: &DiscoveryOptions,
 ) -> Result<Prepared, CmdError> {
     let mgmt = contexts.client(&contexts.mgmt_target(&[])?).await?;
-    let fs = executor::get_failover_service(&mgmt, namespace, name)
+    let fs = smh_drill::get_failover_service(&mgmt, namespace, name)
         .await
         .map_err(exec_error)?;
-    let clusters = executor::drill_clusters(&fs, opts).map_err(CmdError::invalid)?;
+    let clusters = smh_drill::drill_clusters(&fs, opts).map_err(CmdError::invalid)?;
     let clients = drill_clients(contexts, &clusters).await?;
-    let inputs = executor::read_inputs(&clients, namespace, name, opts, discovery)
+    let inputs = smh_drill::read_inputs(&clients, namespace, name, opts, discovery)
         .await
         .map_err(exec_error)?;
     let plan = inputs.plan(opts).map_err(CmdError::invalid)?;
@@ -489,7 +488,7 @@ fn print_out(text: &str) -> Result<(), CmdError> {
 
 fn render_value<T: serde::Serialize>(v: &T, format: OutputFormat) -> Result<String, CmdError> {
     match format {
-        OutputFormat::Yaml => crate::render::yaml::to_yaml(v).map_err(CmdError::failed),
+        OutputFormat::Yaml => smh_core::yaml::to_yaml(v).map_err(CmdError::failed),
         _ => serde_json::to_string_pretty(v)
             .map(|s| s + "\n")
             .map_err(|e| CmdError::failed(anyhow!("cannot render JSON: {e}"))),
@@ -505,7 +504,7 @@ pub fn generated_check(
     discovery: &DiscoveryOptions,
     fs: &FailoverService,
     probe_cluster: &str,
-) -> executor::GeneratedCheck {
+) -> smh_drill::GeneratedCheck {
     let (contexts, discovery, fs) = (contexts.clone(), discovery.clone(), fs.clone());
     let probe_cluster = probe_cluster.to_string();
     Arc::new(move || {
@@ -520,9 +519,9 @@ pub fn generated_check(
             let live = load_state(&contexts, &opts)
                 .await
                 .map_err(|e| format!("reading the live state: {e}"))?;
-            Ok(executor::LiveFacts {
-                generated: executor::generated_states(&live, &fs)?,
-                cluster_ids: executor::cluster_id_problems(&live, &fs, &probe_cluster),
+            Ok(smh_drill::LiveFacts {
+                generated: smh_drill::generated_states(&live, &fs)?,
+                cluster_ids: smh_drill::cluster_id_problems(&live, &fs, &probe_cluster),
             })
         })
     })
@@ -557,7 +556,7 @@ pub async fn drill_async(
         let patches = plan
             .patches(&inputs.deployments, &restore)
             .map_err(CmdError::failed)?;
-        let assessment = executor::assess_breaks(&clients, &plan, &inputs.deployments).await;
+        let assessment = smh_drill::assess_breaks(&clients, &plan, &inputs.deployments).await;
         let text = match s.output {
             Some(f @ (OutputFormat::Json | OutputFormat::Yaml)) => render_value(
                 &serde_json::json!({
@@ -578,7 +577,7 @@ pub async fn drill_async(
     // Before the banner and the confirmation: the probes' port-forward must be allowed, or
     // the baseline would fail with a transport error per probe.
     tokio::select! {
-        r = executor::port_forward_preflight(&clients, &plan.probe) => r.map_err(exec_error)?,
+        r = smh_drill::port_forward_preflight(&clients, &plan.probe) => r.map_err(exec_error)?,
         Some(sig) = signals.recv() => {
             return Err(CmdError::interrupted(anyhow!(
                 "{sig} before the drill began; nothing was changed"
@@ -629,7 +628,7 @@ pub async fn drill_async(
         generated,
     };
     let mut observer = CliObserver::new(s, &ctx.plan);
-    let result = executor::run_drill(ctx, &mut observer, signals).await;
+    let result = smh_drill::run_drill(ctx, &mut observer, signals).await;
     observer.finish();
 
     let report = &result.report;
@@ -678,7 +677,7 @@ pub async fn restore_async(
     r: &RestoreArgs,
 ) -> CmdResult {
     let mgmt = contexts.client(&contexts.mgmt_target(&[])?).await?;
-    let fs = executor::get_failover_service(&mgmt, namespace, &r.name)
+    let fs = smh_drill::get_failover_service(&mgmt, namespace, &r.name)
         .await
         .map_err(exec_error)?;
     let mut clusters: Vec<String> = fs
@@ -691,7 +690,7 @@ pub async fn restore_async(
     clusters.sort();
     clusters.dedup();
     let clients = drill_clients(contexts, &clusters).await?;
-    let fs_ref = crate::model::types::ObjectRef {
+    let fs_ref = smh_core::model::types::ObjectRef {
         name: r.name.clone(),
         namespace: namespace.to_string(),
     };
@@ -710,7 +709,7 @@ pub async fn restore_async(
             .insert(s.namespace.clone());
     }
     let pending =
-        executor::find_pending_in(&clients, &clusters, &namespaces, &fs_ref, r.id.as_deref())
+        smh_drill::find_pending_in(&clients, &clusters, &namespaces, &fs_ref, r.id.as_deref())
             .await
             .map_err(exec_error)?;
     let json = matches!(output, Some(OutputFormat::Json | OutputFormat::Yaml));
@@ -759,8 +758,9 @@ pub async fn restore_async(
             "These contexts and API servers will be changed (restoring what a drill saved):"
         )
     );
-    let outcomes = executor::restore_plans(&clients, &pending.plans, RESTORE_ROLLOUT_TIMEOUT).await;
-    let failed: Vec<&executor::RestoreOutcome> =
+    let outcomes =
+        smh_drill::restore_plans(&clients, &pending.plans, RESTORE_ROLLOUT_TIMEOUT).await;
+    let failed: Vec<&smh_drill::RestoreOutcome> =
         outcomes.iter().filter(|o| o.error.is_some()).collect();
     if json {
         let v = serde_json::json!({
@@ -865,6 +865,7 @@ impl TerminalModes {
         let fd = std::io::stderr().as_raw_fd();
         // SAFETY: termios is plain data, filled by tcgetattr for a valid descriptor.
         let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+        // SAFETY: a valid descriptor and a pointer to the termios above.
         if unsafe { libc::tcgetattr(fd, &mut saved) } != 0 {
             return TerminalModes { saved: None };
         }
@@ -1092,7 +1093,7 @@ impl Observer for CliObserver {
                 let text = match kind {
                     PatchKind::Saved => format!(
                         "saved the restore plan on {deployment} (annotation {})",
-                        crate::consts::DRILL_RESTORE_ANNOTATION
+                        smh_core::consts::DRILL_RESTORE_ANNOTATION
                     ),
                     PatchKind::Broken => match self.mode {
                         BreakMode::Command => format!("broke {deployment}: command sleep 20h"),

@@ -14,14 +14,15 @@ use super::apply::{
 };
 use super::output::{err, errln};
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
-use crate::cluster::apply::{self, Action, Mode};
-use crate::cluster::state::{LiveState, StateOptions, load_state, manifest_id, manifest_meta};
-use crate::cluster::{Contexts, targets_banner};
-use crate::consts::{CREATED_FOR_ANNOTATION, SMH_NAMESPACE};
-use crate::model::diag::{ObjectId, Severity};
-use crate::model::select::TargetIndex;
-use crate::model::types::{FailoverService, TrafficPolicy};
-use crate::model::{Manifest, SmhObject};
+use smh_cluster::apply::{self, Action, Mode};
+use smh_cluster::state::{LiveState, StateOptions, load_state};
+use smh_cluster::{Contexts, targets_banner};
+use smh_core::consts::{CREATED_FOR_ANNOTATION, SMH_NAMESPACE};
+use smh_core::inspect::state::{manifest_id, manifest_meta};
+use smh_core::model::diag::{ObjectId, Severity};
+use smh_core::model::select::TargetIndex;
+use smh_core::model::types::{FailoverService, TrafficPolicy};
+use smh_core::model::{Manifest, SmhObject};
 
 pub const LONG_ABOUT: &str = "Delete a FailoverService and everything generated for it, in every \
 cluster.
@@ -360,7 +361,7 @@ mod tests {
 
     #[test]
     fn created_for_reads_namespaced_and_bare_names() {
-        let loaded = crate::model::parse::parse_str(
+        let loaded = smh_core::model::parse::parse_str(
             "p.yaml",
             r#"
 apiVersion: networking.smh.solo.io/v1alpha2

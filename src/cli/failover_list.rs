@@ -4,10 +4,10 @@ use serde_json::Value;
 
 use super::output::write_stdout;
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
-use crate::cluster::Contexts;
-use crate::cluster::state::read_smh_objects_in;
-use crate::model::types::{ApprovalState, FailoverService};
-use crate::model::{Manifest, SmhObject};
+use smh_cluster::Contexts;
+use smh_cluster::state::read_smh_objects_in;
+use smh_core::model::types::{ApprovalState, FailoverService};
+use smh_core::model::{Manifest, SmhObject};
 
 pub const LONG_ABOUT: &str = "List the FailoverServices stored in the management cluster, in all \
 namespaces (only the -n namespace, with a warning, for a user who may not list in all of them): NAME, NAMESPACE, HOSTNAME, PORT, the BACKING services in priority order \
@@ -54,7 +54,7 @@ pub fn run(g: &GlobalArgs, _args: Args) -> CmdResult {
             let list = crate::render::json::list(&items);
             match f {
                 OutputFormat::Json => crate::render::json::to_pretty(&list),
-                _ => crate::render::yaml::to_yaml(&list).map_err(CmdError::failed)?,
+                _ => smh_core::yaml::to_yaml(&list).map_err(CmdError::failed)?,
             }
         }
         _ => {
@@ -115,7 +115,7 @@ pub fn row(fs: &FailoverService, now: jiff::Timestamp) -> Vec<String> {
         .metadata
         .creation_timestamp
         .as_ref()
-        .map(|t| crate::model::duration::age(now, t.0))
+        .map(|t| smh_core::model::duration::age(now, t.0))
         .unwrap_or_else(|| "<unknown>".into());
     vec![
         fs.metadata.name.clone().unwrap_or_default(),
@@ -142,7 +142,7 @@ mod tests {
 
     #[test]
     fn rows_show_backing_services_in_priority_order() {
-        let loaded = crate::model::parse::parse_str(
+        let loaded = smh_core::model::parse::parse_str(
             "fs.yaml",
             include_str!("../../examples/guide/2-failover-service.yaml"),
         );
@@ -165,7 +165,7 @@ mod tests {
 
     #[test]
     fn age_column_as_kubectl_prints_it() {
-        let loaded = crate::model::parse::parse_str(
+        let loaded = smh_core::model::parse::parse_str(
             "fs.yaml",
             include_str!("../../examples/guide/2-failover-service.yaml"),
         );

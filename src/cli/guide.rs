@@ -10,21 +10,35 @@
 //! the demo's own clusters, so it does not ask). Then it stops the clusters and removes the
 //! temporary directory. Exit status: the drill's.
 
+#[cfg(feature = "demo")]
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+#[cfg(feature = "demo")]
+use std::time::Instant;
 
+#[cfg(feature = "demo")]
 use anyhow::anyhow;
+#[cfg(feature = "demo")]
 use kube::api::{Api, DynamicObject, ListParams};
+#[cfg(feature = "demo")]
 use kube::core::{ApiResource, GroupVersionKind};
+#[cfg(feature = "demo")]
 use serde_json::{Value, json};
 
 use super::demo::DemoMode;
-use super::{CmdError, CmdResult, Exit, GlobalArgs, parse_duration_arg};
-use crate::cluster::probe::{Prober, pick_pod};
-use crate::cluster::{ContextOptions, Contexts};
-use crate::drill::classify::Classifier;
-use crate::model::types::{FailoverService, TrafficPolicy};
-use crate::sim::fleet::{FleetOptions, MGMT_CLUSTER, REMOTE_CLUSTER, SimFleet, bookinfo_world};
+use super::parse_duration_arg;
+#[cfg(feature = "demo")]
+use super::{CmdError, CmdResult, Exit, GlobalArgs};
+#[cfg(feature = "demo")]
+use smh_cluster::probe::{Prober, pick_pod};
+#[cfg(feature = "demo")]
+use smh_cluster::{ContextOptions, Contexts};
+#[cfg(feature = "demo")]
+use smh_core::drill::classify::Classifier;
+#[cfg(feature = "demo")]
+use smh_core::model::types::{FailoverService, TrafficPolicy};
+#[cfg(feature = "demo")]
+use smh_sim::fleet::{FleetOptions, MGMT_CLUSTER, REMOTE_CLUSTER, SimFleet, bookinfo_world};
 
 /// Flags of `kubectl smh demo guide`.
 #[derive(Debug, Clone, clap::Args)]
@@ -60,18 +74,22 @@ const STEPS: [(&str, &str, &str); 3] = [
     ),
 ];
 
+#[cfg(feature = "demo")]
 const RULE: &str = "────────────────────────────────────────────────────────────────────────────";
 
+#[cfg(feature = "demo")]
 fn heading(title: &str) {
     println!("\n{RULE}\n{title}\n{RULE}\n");
 }
 
+#[cfg(feature = "demo")]
 fn indent(text: &str) -> String {
     text.lines()
         .map(|l| format!("    {l}\n"))
         .collect::<String>()
 }
 
+#[cfg(feature = "demo")]
 pub fn run(g: &GlobalArgs, args: GuideArgs) -> CmdResult {
     let dir = TempDir::new()
         .map_err(|e| CmdError::failed(anyhow!("creating a temporary directory: {e}")))?;
@@ -87,6 +105,7 @@ pub fn run(g: &GlobalArgs, args: GuideArgs) -> CmdResult {
 }
 
 /// Runs the guide; returns its result and the fleet to stop.
+#[cfg(feature = "demo")]
 fn guide(
     g: &GlobalArgs,
     args: &GuideArgs,
@@ -119,6 +138,7 @@ fn guide(
     (r, Some(fleet))
 }
 
+#[cfg(feature = "demo")]
 fn walk(
     g: &GlobalArgs,
     args: &GuideArgs,
@@ -140,7 +160,7 @@ fn walk(
         format!("{MGMT_CLUSTER}={MGMT_CLUSTER}"),
         format!("{REMOTE_CLUSTER}={REMOTE_CLUSTER}"),
     ];
-    gg.namespace = crate::consts::SMH_NAMESPACE.into();
+    gg.namespace = smh_core::consts::SMH_NAMESPACE.into();
     gg.yes = true;
     gg.output = None;
     let contexts = Contexts::load(&ContextOptions {
@@ -166,7 +186,7 @@ fn walk(
     println!(
         "\n  up in {:.1}s; new pods take {} to become ready; mesh mode: {}",
         started.elapsed().as_secs_f64(),
-        crate::drill::human(args.rollout_delay),
+        smh_core::drill::human(args.rollout_delay),
         match args.mode {
             DemoMode::Global => "SMH's federated .global names",
             DemoMode::MultiPrimary => "multi-primary",
@@ -180,7 +200,7 @@ fn walk(
                 format!(
                     "{} {}",
                     c.name(),
-                    crate::sim::world::mesh::inputs::istiod_cluster_id(&c.store(), c.name())
+                    smh_sim::world::mesh::inputs::istiod_cluster_id(&c.store(), c.name())
                 )
             })
             .collect();
@@ -234,7 +254,7 @@ fn walk(
             return Ok(applied);
         }
         if !shown.is_empty() {
-            let ns = crate::consts::SMH_NAMESPACE;
+            let ns = smh_core::consts::SMH_NAMESPACE;
             println!(
                 "\n$ kubectl -n {ns} get {shown} -o yaml   (its status, as the guide shows it)"
             );
@@ -318,8 +338,10 @@ pub fn manifests_stream() -> String {
 }
 
 /// A temporary directory, removed on drop.
+#[cfg(feature = "demo")]
 struct TempDir(PathBuf);
 
+#[cfg(feature = "demo")]
 impl TempDir {
     fn new() -> std::io::Result<Self> {
         let stamp = std::time::SystemTime::now()
@@ -336,12 +358,14 @@ impl TempDir {
     }
 }
 
+#[cfg(feature = "demo")]
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
+#[cfg(feature = "demo")]
 async fn deployment_names(fleet: &SimFleet, cluster: &str) -> Vec<String> {
     let Some(c) = fleet.cluster(cluster) else {
         return Vec::new();
@@ -365,6 +389,7 @@ async fn deployment_names(fleet: &SimFleet, cluster: &str) -> Vec<String> {
 }
 
 /// `kubectl get KIND/NAME -o yaml`, the status part.
+#[cfg(feature = "demo")]
 async fn status_yaml(contexts: &Contexts, shown: &str) -> Result<String, CmdError> {
     let (kind, name) = shown.split_once('/').unwrap_or((shown, ""));
     let (k, plural) = match kind {
@@ -373,20 +398,25 @@ async fn status_yaml(contexts: &Contexts, shown: &str) -> Result<String, CmdErro
     };
     let client = contexts.client(&contexts.mgmt_target(&[])?).await?;
     let ar = ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk(crate::consts::SMH_GROUP, crate::consts::SMH_VERSION, k),
+        &GroupVersionKind::gvk(
+            smh_core::consts::SMH_GROUP,
+            smh_core::consts::SMH_VERSION,
+            k,
+        ),
         plural,
     );
     let api: Api<DynamicObject> =
-        Api::namespaced_with(client.client.clone(), crate::consts::SMH_NAMESPACE, &ar);
+        Api::namespaced_with(client.client.clone(), smh_core::consts::SMH_NAMESPACE, &ar);
     let o = api
         .get(name)
         .await
         .map_err(|e| CmdError::cluster(anyhow!("reading {shown}: {e}")))?;
     let status = o.data.get("status").cloned().unwrap_or(Value::Null);
-    crate::render::yaml::to_yaml(&json!({ "status": status })).map_err(CmdError::failed)
+    smh_core::yaml::to_yaml(&json!({ "status": status })).map_err(CmdError::failed)
 }
 
 /// GET /productpage `n` times through a port-forward and say what each page shows.
+#[cfg(feature = "demo")]
 async fn reload_productpage(fleet: &SimFleet, n: usize) -> Result<(), CmdError> {
     let client = fleet
         .cluster(MGMT_CLUSTER)

@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use anyhow::anyhow;
 
 use super::{CmdError, GlobalArgs};
-use crate::model::diag::{Diagnostic, Severity};
-use crate::model::parse::{Loaded, load_paths_with};
-use crate::model::report::dedupe_for_display;
-use crate::model::topology::{MultiClusterMode, Topology};
-use crate::model::validate::{ValidateOptions, validate_with};
+use smh_core::model::diag::{Diagnostic, Severity};
+use smh_core::model::parse::{Loaded, load_paths_with};
+use smh_core::model::report::dedupe_for_display;
+use smh_core::model::topology::{MultiClusterMode, Topology};
+use smh_core::model::validate::{ValidateOptions, validate_with};
 
 // The `-f` flag (no doc comment: it would be taken for the commands' about text).
 #[derive(Debug, Clone, clap::Args)]

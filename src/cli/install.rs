@@ -17,9 +17,9 @@ use serde_json::{Value, json};
 use super::apply::{DryRun, emit};
 use super::output::{err, outln};
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
-use crate::cluster::apply::strip_for_diff;
-use crate::cluster::{ApiOp, ClusterClient, ClusterError, Contexts, targets_banner};
-use crate::consts::{FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE};
+use smh_cluster::apply::strip_for_diff;
+use smh_cluster::{ApiOp, ClusterClient, ClusterError, Contexts, targets_banner};
+use smh_core::consts::{FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 
 pub const LONG_ABOUT: &str = "Install the SMH v1alpha2 CRDs (TrafficPolicy, FailoverService) \
 into the mgmt cluster.
@@ -57,7 +57,7 @@ pub struct Args {
 #[serde(rename_all = "camelCase")]
 struct InstallOutput {
     dry_run: &'static str,
-    target: crate::cluster::Target,
+    target: smh_cluster::Target,
     objects: Vec<Line>,
     established: bool,
 }
@@ -84,7 +84,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     rt.block_on(async {
         let c = contexts.client(&target).await?;
         let mut lines = Vec::new();
-        for crd in crate::model::crd::smh_crds() {
+        for crd in smh_core::model::crd::smh_crds() {
             lines.push(install_crd(&c, crd, args.dry_run).await?);
         }
         lines.push(ensure_namespace(&c, &g.namespace, args.dry_run).await?);
@@ -257,7 +257,7 @@ async fn ensure_namespace(
 /// Waits until every SMH CRD has the condition `Established=True`.
 async fn wait_established(c: &ClusterClient, timeout: Duration) -> Result<(), CmdError> {
     let api = crd_api(c);
-    let names: Vec<String> = crate::model::crd::smh_crds()
+    let names: Vec<String> = smh_core::model::crd::smh_crds()
         .iter()
         .filter_map(|crd| crd["metadata"]["name"].as_str().map(str::to_string))
         .collect();
@@ -292,7 +292,7 @@ async fn wait_established(c: &ClusterClient, timeout: Duration) -> Result<(), Cm
                  raise --timeout)",
                 c.target,
                 pending.join(", "),
-                crate::model::duration::format_proto_duration(timeout),
+                smh_core::model::duration::format_proto_duration(timeout),
                 pending[0]
             )));
         }

@@ -1,5 +1,7 @@
 //! The command line: clap definitions and one handler module per command. This is the only
 //! layer that prints or prompts.
+// The command line is the one layer that prints.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -69,7 +71,7 @@ pub struct GlobalArgs {
     pub clusters: Vec<String>,
 
     /// Namespace of the SMH objects.
-    #[arg(short = 'n', long, global = true, default_value = crate::consts::SMH_NAMESPACE)]
+    #[arg(short = 'n', long, global = true, default_value = smh_core::consts::SMH_NAMESPACE)]
     pub namespace: String,
 
     /// Output format (default: table on a terminal; each command documents its own default).
@@ -118,11 +120,11 @@ pub enum IstioMode {
     MultiPrimary,
 }
 
-impl From<IstioMode> for crate::model::topology::MultiClusterMode {
+impl From<IstioMode> for smh_core::model::topology::MultiClusterMode {
     fn from(m: IstioMode) -> Self {
         match m {
-            IstioMode::Global => crate::model::topology::MultiClusterMode::Global,
-            IstioMode::MultiPrimary => crate::model::topology::MultiClusterMode::MultiPrimary,
+            IstioMode::Global => smh_core::model::topology::MultiClusterMode::Global,
+            IstioMode::MultiPrimary => smh_core::model::topology::MultiClusterMode::MultiPrimary,
         }
     }
 }
@@ -165,7 +167,7 @@ pub enum Command {
 
 /// clap value parser for durations (`10s`, `500ms`, `2m`).
 pub fn parse_duration_arg(s: &str) -> Result<Duration, String> {
-    crate::model::duration::parse_duration(s)
+    smh_core::model::duration::parse_duration(s)
 }
 
 /// clap value parser for `--no-color` and `NO_COLOR`: any value but the empty string turns

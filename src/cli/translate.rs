@@ -12,9 +12,9 @@ use super::input::{
 };
 use super::output::write_stdout;
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
-use crate::model::diag::{Diagnostic, Severity};
 use crate::render;
-use crate::translate::translate;
+use smh_core::model::diag::{Diagnostic, Severity};
+use smh_core::translate::translate;
 
 /// Print the Istio objects that FailoverServices and TrafficPolicies become, offline.
 ///
@@ -130,7 +130,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         .collect();
     let out = match format {
         OutputFormat::Json => render::json::to_list(&values),
-        _ => render::yaml::to_yaml_stream(&values).map_err(CmdError::failed)?,
+        _ => smh_core::yaml::to_yaml_stream(&values).map_err(CmdError::failed)?,
     };
     write_stdout(&out)?;
     Ok(Exit::Ok)

@@ -9,9 +9,9 @@ use anyhow::Context;
 use super::input::{Checked, Filenames, diagnostic_line, load_and_validate};
 use super::output::write_stdout;
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
-use crate::model::diag::{Diagnostic, Severity};
-use crate::model::report::dedupe_for_display;
-use crate::model::{Manifest, SmhObject};
+use smh_core::model::diag::{Diagnostic, Severity};
+use smh_core::model::report::dedupe_for_display;
+use smh_core::model::{Manifest, SmhObject};
 
 /// `kubectl smh validate` flags (the command's long help is [`LONG_ABOUT`]).
 #[derive(Debug, clap::Args)]

@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
-use crate::cluster::{ClusterName, ConfigError, Contexts, KubeconfigOrigin, Target};
+use smh_cluster::{ClusterName, ConfigError, Contexts, KubeconfigOrigin, Target};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

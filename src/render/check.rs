@@ -4,7 +4,7 @@
 //! Marks: with `glyphs`, ✅ pass, ❌ fail, ⚠️ warning, ➖ skipped (for a terminal); without,
 //! `[ok]`, `[FAIL]`, `[warn]`, `[skip]` (logs and pipes, `--no-color`, `NO_COLOR`).
 
-use crate::cluster::check::{CheckReport, Status};
+use smh_core::inspect::check::{CheckReport, Status};
 
 fn mark(status: Status, glyphs: bool) -> &'static str {
     match (status, glyphs) {
@@ -75,7 +75,7 @@ pub fn report(r: &CheckReport, glyphs: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::check::{CheckOptions, crds_missing_report};
+    use smh_core::inspect::check::{CheckOptions, crds_missing_report};
 
     #[test]
     fn meshctl_layout() {

@@ -6,11 +6,11 @@
 
 use comfy_table::{ContentArrangement, Table, presets};
 
-use crate::cluster::describe::{
+use smh_core::inspect::describe::{
     BackingView, ClusterRow, FailoverServiceView, MeshView, OutlierView, Problem, Severity,
     StatusView, TrafficPolicyView,
 };
-use crate::cluster::drift::{Drift, DriftState};
+use smh_core::inspect::drift::{Drift, DriftState};
 
 fn table(width: Option<u16>) -> Table {
     let mut t = Table::new();
@@ -155,8 +155,8 @@ fn outlier_cell(views: &[OutlierView]) -> String {
 
 fn backing_row(b: &BackingView) -> Vec<String> {
     let role = match b.role {
-        crate::cluster::describe::Role::Primary => "primary",
-        crate::cluster::describe::Role::Secondary => "secondary",
+        smh_core::inspect::describe::Role::Primary => "primary",
+        smh_core::inspect::describe::Role::Secondary => "secondary",
     };
     let unread = b.cluster_error.is_some();
     let service = match b.discovered {
@@ -418,8 +418,8 @@ pub fn meshes(list: &[MeshView], width: Option<u16>) -> String {
             .as_ref()
             .map(|d| {
                 let name = match d.mode {
-                    crate::model::topology::MultiClusterMode::Global => "global",
-                    crate::model::topology::MultiClusterMode::MultiPrimary => "multi-primary",
+                    smh_core::model::topology::MultiClusterMode::Global => "global",
+                    smh_core::model::topology::MultiClusterMode::MultiPrimary => "multi-primary",
                 };
                 format!("{name}\n({})", d.reason)
             })
@@ -468,9 +468,32 @@ pub fn meshes(list: &[MeshView], width: Option<u16>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::describe;
-    use crate::cluster::describe::tests::guide_snapshot;
-    use crate::model::topology::MultiClusterMode;
+    use smh_core::inspect::describe;
+    use smh_core::model::topology::MultiClusterMode;
+    use smh_core::testing::inspect::guide_snapshot;
+
+    #[test]
+    fn mesh_cluster_id_problems_render() {
+        use smh_core::testing::inspect::set_secrets;
+        let mut snap = guide_snapshot(MultiClusterMode::MultiPrimary);
+        set_secrets(
+            &mut snap,
+            "remote-cluster",
+            &[("istio-remote-secret-cluster1", "cluster1")],
+        );
+        // mgmt-cluster's remote secret for remote-cluster, made with the context name.
+        set_secrets(
+            &mut snap,
+            "mgmt-cluster",
+            &[("istio-remote-secret-remote-cluster", "remote-cluster")],
+        );
+        let text = meshes(&describe::meshes(&snap, None), None);
+        assert!(text.contains("cluster ID cluster1"), "{text}");
+        assert!(
+            text.contains("error: mgmt-cluster: remote secret"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn failover_service_tables_have_the_rows() {

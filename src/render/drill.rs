@@ -4,14 +4,14 @@
 
 use comfy_table::{Table, presets};
 
-use crate::consts::DRILL_RESTORE_ANNOTATION;
-use crate::drill::measure::{ExpectationResult, Verdict};
-use crate::drill::plan::{DrillPlan, TargetPatches, service_label};
-use crate::drill::preflight::PreflightReport;
-use crate::drill::report::DrillReport;
-use crate::drill::restore::{BreakMode, PendingRestores, restore_patch};
-use crate::drill::workload::Assessment;
-use crate::drill::{human, seconds};
+use smh_core::consts::DRILL_RESTORE_ANNOTATION;
+use smh_core::drill::measure::{ExpectationResult, Verdict};
+use smh_core::drill::plan::{DrillPlan, TargetPatches, service_label};
+use smh_core::drill::preflight::PreflightReport;
+use smh_core::drill::report::DrillReport;
+use smh_core::drill::restore::{BreakMode, PendingRestores, restore_patch};
+use smh_core::drill::workload::Assessment;
+use smh_core::drill::{human, seconds};
 
 fn table() -> Table {
     let mut t = Table::new();
@@ -313,7 +313,7 @@ fn compact(v: &serde_json::Value) -> String {
 
 /// `--dry-run`: the plan and, per deployment, the patches the drill would send.
 /// One line per deployment to break: how, and why this one.
-pub fn break_line(plan: &DrillPlan, b: &crate::drill::plan::BreakTarget) -> String {
+pub fn break_line(plan: &DrillPlan, b: &smh_core::drill::plan::BreakTarget) -> String {
     let replicas = format!(
         "{} replica{}",
         b.replicas,
@@ -474,12 +474,12 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::drill::machine::{Event, Machine};
-    use crate::drill::measure::tests::{ms, plan};
-    use crate::drill::outlier::OutlierSettings;
-    use crate::drill::plan::tests::bookinfo;
-    use crate::drill::restore::tests::ctx;
-    use crate::drill::{Class, ProbeSample};
+    use smh_core::drill::machine::{Event, Machine};
+    use smh_core::drill::outlier::OutlierSettings;
+    use smh_core::drill::{Class, ProbeSample};
+    use smh_core::testing::drill::bookinfo;
+    use smh_core::testing::drill::ctx;
+    use smh_core::testing::drill::{ms, plan};
 
     fn drill(failover: bool) -> DrillReport {
         let mut m = Machine::new(&plan());
@@ -608,8 +608,8 @@ mod tests {
 
     #[test]
     fn dry_run_of_the_scale_break_with_warnings_and_refusals() {
-        use crate::drill::plan::tests::{mk_fs, mk_service};
-        use crate::drill::plan::{DrillOptions, PlanInput, build_plan};
+        use smh_core::drill::plan::{DrillOptions, PlanInput, build_plan};
+        use smh_core::testing::drill::{mk_fs, mk_service};
         let (fs, svc, deps) = (mk_fs(), mk_service(), bookinfo());
         let input = PlanInput {
             failover_service: &fs,
@@ -675,16 +675,16 @@ mod tests {
             "nothing to restore: no deployment carries a restore plan of FailoverService service-mesh-hub/reviews-failover\n"
         );
         // A scale plan says the replica count it puts back.
-        let dep = crate::drill::restore::tests::mk_deployment(
+        let dep = smh_core::testing::drill::mk_deployment(
             "bookinfo",
             "reviews-v1",
             &[("app", "reviews")],
-            vec![crate::drill::restore::tests::mk_container(
+            vec![smh_core::testing::drill::mk_container(
                 "reviews", None, None,
             )],
         );
         let scale =
-            crate::drill::restore::scale_restore_plan(&dep, "mgmt-cluster", &ctx()).unwrap();
+            smh_core::drill::restore::scale_restore_plan(&dep, "mgmt-cluster", &ctx()).unwrap();
         let text = restore(
             &PendingRestores {
                 plans: vec![scale],

@@ -1,7 +1,7 @@
 //! `failover test`, drawn: what was checked, the preflight verdict, the probes per class
 //! with who answered, and the verdict. Pure.
 
-use crate::cluster::failover_test::FailoverTestReport;
+use smh_core::inspect::failover_test::FailoverTestReport;
 
 /// The report as text.
 pub fn report(r: &FailoverTestReport) -> String {
@@ -87,9 +87,9 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::cluster::failover_test::{ClientView, Probe, TestFacts, summarize};
-    use crate::drill::Class;
-    use crate::drill::preflight::PreflightReport;
+    use smh_core::drill::Class;
+    use smh_core::drill::preflight::PreflightReport;
+    use smh_core::inspect::failover_test::{ClientView, Probe, TestFacts, summarize};
 
     #[test]
     fn says_what_was_checked_and_who_answered() {

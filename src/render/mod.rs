@@ -5,4 +5,3 @@ pub mod describe;
 pub mod drill;
 pub mod failover_test;
 pub mod json;
-pub mod yaml;

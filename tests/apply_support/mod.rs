@@ -8,16 +8,16 @@ use std::time::Duration;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
 use serde_json::Value;
 
-use kubectl_smh::cluster::{Contexts, KubeconfigOrigin, KubeconfigSet, Registry};
-use kubectl_smh::model::topology::MultiClusterMode;
-use kubectl_smh::sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
+use smh_cluster::{Contexts, KubeconfigOrigin, KubeconfigSet, Registry};
+use smh_core::model::topology::MultiClusterMode;
+use smh_sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
 
 /// The guide's three manifests, in order.
-pub fn guide_dir() -> PathBuf {
+pub(crate) fn guide_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/guide")
 }
 
-pub fn guide_file(n: usize) -> PathBuf {
+pub(crate) fn guide_file(n: usize) -> PathBuf {
     let name = match n {
         1 => "1-outlier-detection.yaml",
         2 => "2-failover-service.yaml",
@@ -28,17 +28,20 @@ pub fn guide_file(n: usize) -> PathBuf {
 
 /// How long the test helpers wait for the simulated clusters to be ready (bookinfo takes
 /// well under a second on an idle machine; the margin is for a busy one).
-pub const READY_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The demo clusters (`mgmt-cluster`, `remote-cluster`) with bookinfo, rollouts of 50 ms,
 /// ready: every Deployment available and every Service's Endpoints listing its pods
 /// ([`SimFleet::wait_ready`]).
-pub async fn demo_fleet(mode: MultiClusterMode) -> SimFleet {
+pub(crate) async fn demo_fleet(mode: MultiClusterMode) -> SimFleet {
     fleet_with(mode, |_| {}).await
 }
 
 /// The demo clusters, with `edit` applied to the options first; ready as [`demo_fleet`].
-pub async fn fleet_with(mode: MultiClusterMode, edit: impl FnOnce(&mut FleetOptions)) -> SimFleet {
+pub(crate) async fn fleet_with(
+    mode: MultiClusterMode,
+    edit: impl FnOnce(&mut FleetOptions),
+) -> SimFleet {
     let mut opts = FleetOptions::demo();
     for c in opts.clusters.iter_mut() {
         c.rollout_delay = Duration::from_millis(50);
@@ -56,14 +59,14 @@ pub async fn fleet_with(mode: MultiClusterMode, edit: impl FnOnce(&mut FleetOpti
 }
 
 /// Writes the fleet's kubeconfig into `dir` and returns its path.
-pub fn kubeconfig(fleet: &SimFleet, dir: &Path) -> PathBuf {
+pub(crate) fn kubeconfig(fleet: &SimFleet, dir: &Path) -> PathBuf {
     let path = dir.join("kubeconfig.yaml");
     fleet.write_kubeconfig(&path).expect("kubeconfig written");
     path
 }
 
 /// Contexts over the fleet's kubeconfig, with an empty registry.
-pub fn contexts(fleet: &SimFleet, dir: &Path, timeout: Duration) -> Contexts {
+pub(crate) fn contexts(fleet: &SimFleet, dir: &Path, timeout: Duration) -> Contexts {
     let path = kubeconfig(fleet, dir);
     Contexts::new(
         KubeconfigSet::load_origin(KubeconfigOrigin::Flag(path)).unwrap(),
@@ -74,7 +77,7 @@ pub fn contexts(fleet: &SimFleet, dir: &Path, timeout: Duration) -> Contexts {
     )
 }
 
-pub fn istio_ar(kind: &str) -> ApiResource {
+pub(crate) fn istio_ar(kind: &str) -> ApiResource {
     let plural = match kind {
         "ServiceEntry" => "serviceentries".to_string(),
         k => format!("{}s", k.to_ascii_lowercase()),
@@ -85,7 +88,7 @@ pub fn istio_ar(kind: &str) -> ApiResource {
     )
 }
 
-pub fn smh_ar(kind: &str) -> ApiResource {
+pub(crate) fn smh_ar(kind: &str) -> ApiResource {
     let plural = match kind {
         "FailoverService" => "failoverservices",
         _ => "trafficpolicies",
@@ -98,7 +101,7 @@ pub fn smh_ar(kind: &str) -> ApiResource {
 
 /// Every Istio object of the four generated kinds in a cluster:
 /// `(kind, namespace, name) -> resourceVersion`.
-pub async fn istio_versions(client: &kube::Client) -> Vec<(String, String, String, String)> {
+pub(crate) async fn istio_versions(client: &kube::Client) -> Vec<(String, String, String, String)> {
     let mut out = Vec::new();
     for kind in [
         "DestinationRule",
@@ -121,7 +124,7 @@ pub async fn istio_versions(client: &kube::Client) -> Vec<(String, String, Strin
 }
 
 /// Every SMH object in the management cluster: `(kind, namespace, name) -> resourceVersion`.
-pub async fn smh_versions(client: &kube::Client) -> Vec<(String, String, String, String)> {
+pub(crate) async fn smh_versions(client: &kube::Client) -> Vec<(String, String, String, String)> {
     let mut out = Vec::new();
     for kind in ["FailoverService", "TrafficPolicy"] {
         let api: Api<DynamicObject> = Api::all_with(client.clone(), &smh_ar(kind));
@@ -139,7 +142,7 @@ pub async fn smh_versions(client: &kube::Client) -> Vec<(String, String, String,
 }
 
 /// Creates an object given as JSON (`apiVersion`, `kind`, `metadata.namespace` set).
-pub async fn create(client: &kube::Client, ar: &ApiResource, value: Value) -> DynamicObject {
+pub(crate) async fn create(client: &kube::Client, ar: &ApiResource, value: Value) -> DynamicObject {
     let obj: DynamicObject = serde_json::from_value(value).unwrap();
     let ns = obj.metadata.namespace.clone().unwrap();
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, ar);
@@ -149,7 +152,7 @@ pub async fn create(client: &kube::Client, ar: &ApiResource, value: Value) -> Dy
 }
 
 /// Reads an object, or `None`.
-pub async fn get(
+pub(crate) async fn get(
     client: &kube::Client,
     ar: &ApiResource,
     ns: &str,
@@ -160,7 +163,7 @@ pub async fn get(
 }
 
 /// The output of a command.
-pub struct Run {
+pub(crate) struct Run {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
@@ -178,7 +181,7 @@ impl std::fmt::Debug for Run {
 
 /// Runs `kubectl smh ARGS` (the binary under test) against the fleet's kubeconfig, with a
 /// registry file in `dir`, off the async threads.
-pub async fn smh(kubeconfig: &Path, dir: &Path, args: &[&str]) -> Run {
+pub(crate) async fn smh(kubeconfig: &Path, dir: &Path, args: &[&str]) -> Run {
     let kc = kubeconfig.to_path_buf();
     let reg = dir.join("clusters.yaml");
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
@@ -204,12 +207,17 @@ pub async fn smh(kubeconfig: &Path, dir: &Path, args: &[&str]) -> Run {
 
 /// Real kubectl (`$SMH_KUBECTL` or on PATH) in a sandbox (its own HOME and cache), or
 /// `None` after a SKIP line (a failure with `SMH_REQUIRE_PEERS=1`).
-pub fn kubectl() -> Option<PathBuf> {
+pub(crate) fn kubectl() -> Option<PathBuf> {
     crate::common::peer("kubectl", "SMH_KUBECTL")
 }
 
 /// `kubectl ARGS` against the fleet; stdout, or a panic with stderr.
-pub async fn kubectl_ok(kubectl: &Path, kubeconfig: &Path, dir: &Path, args: &[&str]) -> String {
+pub(crate) async fn kubectl_ok(
+    kubectl: &Path,
+    kubeconfig: &Path,
+    dir: &Path,
+    args: &[&str],
+) -> String {
     let out = tokio::process::Command::new(kubectl)
         .args(args)
         .env("KUBECONFIG", kubeconfig)
@@ -227,7 +235,7 @@ pub async fn kubectl_ok(kubectl: &Path, kubeconfig: &Path, dir: &Path, args: &[&
 }
 
 /// The `status` of an SMH object, read through the kube client.
-pub async fn smh_status(client: &kube::Client, kind: &str, ns: &str, name: &str) -> Value {
+pub(crate) async fn smh_status(client: &kube::Client, kind: &str, ns: &str, name: &str) -> Value {
     get(client, &smh_ar(kind), ns, name)
         .await
         .map(|o| o.data.get("status").cloned().unwrap_or(Value::Null))

@@ -1,4 +1,4 @@
-//! Discovery's pure part against the simulated demo clusters' own objects (`src/sim/world`,
+//! Discovery's pure part against the simulated demo clusters' own objects (`crates/smh-sim/src/world`,
 //! in process): the objects the demo seeds and its controllers create become the Topology
 //! the guide needs, and the multi-cluster mode the demo was started in is the one detected.
 
@@ -12,14 +12,14 @@ use kube::api::DynamicObject;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use kubectl_smh::cluster::discovery::{
+use smh_cluster::{ClusterName, ContextName, MappingSource, Target};
+use smh_core::inspect::discovery::{
     ClusterObjects, DiscoveryOptions, build_cluster, remote_secret,
 };
-use kubectl_smh::cluster::{ClusterName, ContextName, MappingSource, Target};
-use kubectl_smh::model::topology::{ClusterTopology, MultiClusterMode, Topology};
-use kubectl_smh::sim::net::PodNetwork;
-use kubectl_smh::sim::store::{Gvr, Store};
-use kubectl_smh::sim::world::{self, WorldHandle, WorldOptions};
+use smh_core::model::topology::{ClusterTopology, MultiClusterMode, Topology};
+use smh_sim::net::PodNetwork;
+use smh_sim::store::{Gvr, Store};
+use smh_sim::world::{self, WorldHandle, WorldOptions};
 
 struct Sim {
     name: String,
@@ -143,7 +143,7 @@ async fn discover_demo(mode: MultiClusterMode) {
         .iter()
         .map(|s| (s.name.clone(), s.store.clone()))
         .collect();
-    kubectl_smh::sim::ready::wait(&stores, Duration::from_secs(20))
+    smh_sim::ready::wait(&stores, Duration::from_secs(20))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let mut topology = Topology::default();

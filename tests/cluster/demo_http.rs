@@ -1,17 +1,16 @@
-//! `discover` over HTTP against the simulated demo clusters (`src/sim`: API servers on
+//! `discover` over HTTP against the simulated demo clusters (`crates/smh-sim`: API servers on
 //! 127.0.0.1 with simworld's bookinfo world), through a kubeconfig the fleet writes, and the
 //! errors when a cluster stops answering or fails requests (the simulator's fault knobs).
 
 use std::path::Path;
 use std::time::Duration;
 
-use kubectl_smh::cluster::discovery::{DiscoveryOptions, DiscoveryResult, discover};
-use kubectl_smh::cluster::{
-    ClusterError, ClusterName, Contexts, KubeconfigOrigin, KubeconfigSet, Registry,
-};
-use kubectl_smh::model::topology::MultiClusterMode;
-use kubectl_smh::sim::faults::{ErrorKind, Unreachable};
-use kubectl_smh::sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
+use smh_cluster::discovery::{DiscoveryResult, discover};
+use smh_cluster::{ClusterError, ClusterName, Contexts, KubeconfigOrigin, KubeconfigSet, Registry};
+use smh_core::inspect::discovery::DiscoveryOptions;
+use smh_core::model::topology::MultiClusterMode;
+use smh_sim::faults::{ErrorKind, Unreachable};
+use smh_sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
 
 async fn fleet(mode: MultiClusterMode) -> SimFleet {
     let mut opts = FleetOptions::demo();

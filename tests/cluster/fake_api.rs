@@ -14,14 +14,14 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 #[derive(Default, Clone)]
-pub struct Fake {
+pub(crate) struct Fake {
     routes: HashMap<String, (u16, Value)>,
     /// When set, every request must carry `Authorization: Bearer <token>` (else 401).
     bearer: Option<String>,
 }
 
 impl Fake {
-    pub fn new(git_version: &str) -> Self {
+    pub(crate) fn new(git_version: &str) -> Self {
         let mut f = Fake::default();
         let minor = git_version.split('.').nth(1).unwrap_or("0").to_string();
         f.routes.insert(
@@ -36,19 +36,19 @@ impl Fake {
     }
 
     /// Requires `Authorization: Bearer <token>` on every request.
-    pub fn require_bearer(mut self, token: &str) -> Self {
+    pub(crate) fn require_bearer(mut self, token: &str) -> Self {
         self.bearer = Some(token.to_string());
         self
     }
 
     /// Answers `path` with `code` and `body`.
-    pub fn route(mut self, path: &str, code: u16, body: Value) -> Self {
+    pub(crate) fn route(mut self, path: &str, code: u16, body: Value) -> Self {
         self.routes.insert(path.to_string(), (code, body));
         self
     }
 
     /// Answers `path` with a list of `items` of `kind`.
-    pub fn list<T: Serialize>(
+    pub(crate) fn list<T: Serialize>(
         self,
         path: &str,
         api_version: &str,
@@ -67,7 +67,7 @@ impl Fake {
     }
 
     /// `GET /apis` listing these `(group, version)` pairs.
-    pub fn groups(self, groups: &[(&str, &str)]) -> Self {
+    pub(crate) fn groups(self, groups: &[(&str, &str)]) -> Self {
         let gs: Vec<Value> = groups
             .iter()
             .map(|(g, v)| {
@@ -83,7 +83,7 @@ impl Fake {
     }
 
     /// A Kubernetes `Status` error answer.
-    pub fn status(self, path: &str, code: u16, reason: &str, message: &str) -> Self {
+    pub(crate) fn status(self, path: &str, code: u16, reason: &str, message: &str) -> Self {
         self.route(
             path,
             code,
@@ -93,7 +93,7 @@ impl Fake {
     }
 
     /// Serves on 127.0.0.1 on a free port, on the current tokio runtime.
-    pub async fn serve(self) -> SocketAddr {
+    pub(crate) async fn serve(self) -> SocketAddr {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -115,7 +115,7 @@ impl Fake {
     /// `tls` (which decides the server certificate and whether client certificates are
     /// required). Every failed TLS handshake's error is sent on the returned channel, so a
     /// test can check why the server turned a client away.
-    pub async fn serve_tls(
+    pub(crate) async fn serve_tls(
         self,
         tls: Arc<rustls::ServerConfig>,
     ) -> (SocketAddr, tokio::sync::mpsc::UnboundedReceiver<String>) {
@@ -148,7 +148,7 @@ impl Fake {
     }
 
     /// Serves on its own thread and runtime (for tests that run the binary).
-    pub fn serve_in_thread(self) -> SocketAddr {
+    pub(crate) fn serve_in_thread(self) -> SocketAddr {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -196,7 +196,7 @@ async fn handler(State(fake): State<Arc<Fake>>, req: Request) -> Response {
 }
 
 /// A TCP listener that accepts connections and never answers. Keep it alive for the test.
-pub async fn black_hole() -> (tokio::net::TcpListener, SocketAddr) {
+pub(crate) async fn black_hole() -> (tokio::net::TcpListener, SocketAddr) {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -205,7 +205,7 @@ pub async fn black_hole() -> (tokio::net::TcpListener, SocketAddr) {
 }
 
 /// A port on 127.0.0.1 where nothing listens.
-pub fn closed_port() -> SocketAddr {
+pub(crate) fn closed_port() -> SocketAddr {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = l.local_addr().expect("addr");
     drop(l);
@@ -214,7 +214,7 @@ pub fn closed_port() -> SocketAddr {
 
 /// A kubeconfig with one context per `(context, server URL)`, token auth, the first
 /// context current.
-pub fn kubeconfig(contexts: &[(&str, String)]) -> String {
+pub(crate) fn kubeconfig(contexts: &[(&str, String)]) -> String {
     let mut s = String::from("apiVersion: v1\nkind: Config\n");
     if let Some((first, _)) = contexts.first() {
         s.push_str(&format!("current-context: {first}\n"));

@@ -1,4 +1,4 @@
-//! Integration tests of `src/cluster`: contexts and clients against a fake API server,
+//! Integration tests of `smh-cluster` (`crates/smh-cluster`): contexts and clients against a fake API server,
 //! discovery over several clusters with one failing, actionable errors (timeouts, refused
 //! connections, 403), and the `cluster` and `version` commands.
 //!
@@ -21,13 +21,14 @@ use k8s_openapi::api::core::v1::{
     Container, Pod, PodSpec, PodTemplateSpec, Service, ServicePort, ServiceSpec,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kubectl_smh::cluster::discovery::{DiscoveryOptions, discover};
-use kubectl_smh::cluster::{
+use predicates::prelude::*;
+use smh_cluster::discovery::discover;
+use smh_cluster::{
     ClusterError, ClusterName, Contexts, KubeconfigOrigin, KubeconfigSet, Registry,
     context::parse_cluster_flags,
 };
-use kubectl_smh::model::topology::MultiClusterMode;
-use predicates::prelude::*;
+use smh_core::inspect::discovery::DiscoveryOptions;
+use smh_core::model::topology::MultiClusterMode;
 
 fn map(pairs: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
     Some(
@@ -363,7 +364,7 @@ async fn a_server_that_never_answers_times_out_with_the_request_timeout() {
 async fn missing_crds_and_unknown_contexts_are_named() {
     use kube::api::{Api, DynamicObject, ListParams};
     use kube::core::{ApiResource, GroupVersionKind};
-    use kubectl_smh::cluster::ApiOp;
+    use smh_cluster::ApiOp;
 
     let addr = remote_fake().serve().await;
     let dir = tempfile::tempdir().unwrap();

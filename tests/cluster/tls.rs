@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use kubectl_smh::cluster::{ClusterError, Contexts, KubeconfigSet, Registry};
 use rustls::RootCertStore;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
+use smh_cluster::{ClusterError, Contexts, KubeconfigSet, Registry};
 
 use crate::fake_api::Fake;
 

@@ -1,21 +1,22 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::PathBuf;
 
 /// A kubeconfig with no clusters, for tests that must not reach any cluster.
-pub const EMPTY_KUBECONFIG: &str =
+pub(crate) const EMPTY_KUBECONFIG: &str =
     "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\npreferences: {}\n";
 
 /// Whether peers are required (`SMH_REQUIRE_PEERS=1`, as `.ci/run` sets): a missing peer then
 /// fails the test instead of skipping it.
-pub fn peers_required() -> bool {
+pub(crate) fn peers_required() -> bool {
     std::env::var("SMH_REQUIRE_PEERS").is_ok_and(|v| v == "1")
 }
 
 /// Find a peer tool: `$env_var` if set, else `name` on PATH, else `extra` candidates.
 /// Prints a SKIP line and returns None when it is missing, or panics when peers are required.
-pub fn peer_with(name: &str, env_var: &str, extra: &[PathBuf]) -> Option<PathBuf> {
+pub(crate) fn peer_with(name: &str, env_var: &str, extra: &[PathBuf]) -> Option<PathBuf> {
     if let Some(p) = std::env::var_os(env_var).filter(|p| !p.is_empty()) {
         let p = PathBuf::from(p);
         if p.is_file() {
@@ -51,7 +52,7 @@ pub fn peer_with(name: &str, env_var: &str, extra: &[PathBuf]) -> Option<PathBuf
 }
 
 /// [`peer_with`] without extra candidates.
-pub fn peer(name: &str, env_var: &str) -> Option<PathBuf> {
+pub(crate) fn peer(name: &str, env_var: &str) -> Option<PathBuf> {
     peer_with(name, env_var, &[])
 }
 
@@ -65,7 +66,7 @@ fn missing(name: &str, why: &str) {
 }
 
 /// Print `SKIP: {why}`, or panic when peers are required.
-pub fn skip_or_fail(why: &str) {
+pub(crate) fn skip_or_fail(why: &str) {
     if peers_required() {
         panic!("SMH_REQUIRE_PEERS=1 but {why}");
     }

@@ -22,14 +22,14 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use kubectl_smh::istio::IstioObject;
-use kubectl_smh::istio::destination_rule::OutlierDetection;
-use kubectl_smh::istio::envoy_filter::{
+use serde_json::{Value, json};
+use smh_core::istio::IstioObject;
+use smh_core::istio::destination_rule::OutlierDetection;
+use smh_core::istio::envoy_filter::{
     AGGREGATE_V3_TYPE_URL, AggregateCluster, AggregateConfigType, Operation, TYPED_STRUCT_TYPE_URL,
 };
-use kubectl_smh::model::duration::{format_proto_duration, parse_duration};
-use kubectl_smh::translate::Translation;
-use serde_json::{Value, json};
+use smh_core::model::duration::{format_proto_duration, parse_duration};
+use smh_core::translate::Translation;
 
 use super::support::{find_envoy, translate_ok};
 

@@ -1,12 +1,12 @@
 //! The guide's manifests must translate to exactly smh-api.md §3.3's "Reconstructed drill
 //! output" (global mode), and to its equivalents in the other mode and config type.
 
-use kubectl_smh::istio::IstioObject;
-use kubectl_smh::istio::destination_rule::{OutlierDetection, TlsMode};
-use kubectl_smh::istio::envoy_filter::{AggregateCluster, AggregateConfigType, Operation};
-use kubectl_smh::istio::service_entry::{Location, Resolution};
-use kubectl_smh::translate::{GeneratedObject, Translation};
 use serde_json::json;
+use smh_core::istio::IstioObject;
+use smh_core::istio::destination_rule::{OutlierDetection, TlsMode};
+use smh_core::istio::envoy_filter::{AggregateCluster, AggregateConfigType, Operation};
+use smh_core::istio::service_entry::{Location, Resolution};
+use smh_core::translate::{GeneratedObject, Translation};
 
 use super::support::translate_ok;
 

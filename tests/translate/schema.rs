@@ -1,6 +1,6 @@
 //! Every generated Istio object must validate against Istio's CRD OpenAPI v3 schema for its
 //! kind and version (`$SMH_ISTIO_CRDS`, else `../shared/istio-crds/customresourcedefinitions.gen.yaml`,
-//! else the copy vendored for the simulator in `src/sim/crds/istio-networking.yaml`: the same
+//! else the copy vendored for the simulator in `crates/smh-sim/src/crds/istio-networking.yaml`: the same
 //! istio/api commit with only `description` fields removed, which a test below checks whenever
 //! both files are present), the way the Kubernetes API server validates a custom resource.
 //!
@@ -25,13 +25,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use kubectl_smh::model::duration::parse_duration;
 use serde_json::{Value, json};
+use smh_core::model::duration::parse_duration;
 
 use super::support::{repo_root, skip_or_fail, translate_ok};
 
 /// CRD schemas by (kind, version), plus the group of each kind.
-pub struct CrdSchemas {
+pub(super) struct CrdSchemas {
     schemas: BTreeMap<(String, String), Value>,
     groups: BTreeMap<String, String>,
 }
@@ -41,7 +41,7 @@ fn shared_crd_path() -> PathBuf {
 }
 
 fn vendored_crd_path() -> PathBuf {
-    repo_root().join("src/sim/crds/istio-networking.yaml")
+    repo_root().join("crates/smh-sim/src/crds/istio-networking.yaml")
 }
 
 fn crd_path() -> PathBuf {
@@ -118,7 +118,7 @@ fn vendored_crds_match_istio_api() {
 }
 
 /// The schemas, loaded once per test binary; `None` (after SKIP) when the file is missing.
-pub fn schemas() -> Option<&'static CrdSchemas> {
+pub(super) fn schemas() -> Option<&'static CrdSchemas> {
     static SCHEMAS: OnceLock<Option<CrdSchemas>> = OnceLock::new();
     SCHEMAS
         .get_or_init(|| {
@@ -165,7 +165,7 @@ fn schemas_or_skip() -> Option<&'static CrdSchemas> {
 impl CrdSchemas {
     /// Validate an object as the API server would for its `apiVersion`; errors as
     /// `path: message`.
-    pub fn validate(&self, obj: &Value) -> Vec<String> {
+    pub(super) fn validate(&self, obj: &Value) -> Vec<String> {
         let mut errs = Vec::new();
         let kind = obj["kind"].as_str().unwrap_or_default();
         let api_version = obj["apiVersion"].as_str().unwrap_or_default();

@@ -2,24 +2,24 @@
 
 use std::path::PathBuf;
 
-use kubectl_smh::model::Manifest;
-use kubectl_smh::model::diag::Severity;
-use kubectl_smh::model::parse::load_paths;
-use kubectl_smh::model::topology::Topology;
-use kubectl_smh::model::validate::validate;
-use kubectl_smh::translate::{Translation, translate};
+use smh_core::model::Manifest;
+use smh_core::model::diag::Severity;
+use smh_core::model::parse::load_paths;
+use smh_core::model::topology::Topology;
+use smh_core::model::validate::validate;
+use smh_core::translate::{Translation, translate};
 
-pub fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-pub fn repo_path(rel: &str) -> PathBuf {
+pub(crate) fn repo_path(rel: &str) -> PathBuf {
     repo_root().join(rel)
 }
 
 /// Load SMH manifests (files or directories, relative to the repo root) with the model's
 /// parser; any parse error fails the test.
-pub fn load_manifests(paths: &[&str]) -> Vec<Manifest> {
+pub(crate) fn load_manifests(paths: &[&str]) -> Vec<Manifest> {
     let paths: Vec<PathBuf> = paths.iter().map(|p| repo_path(p)).collect();
     let loaded = load_paths(&paths);
     assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
@@ -27,12 +27,12 @@ pub fn load_manifests(paths: &[&str]) -> Vec<Manifest> {
 }
 
 /// Load and check a topology file (relative to the repo root).
-pub fn load_topology(path: &str) -> Topology {
+pub(crate) fn load_topology(path: &str) -> Topology {
     Topology::load(&repo_path(path)).unwrap_or_else(|e| panic!("{path}: {:#?}", e.diagnostics()))
 }
 
 /// Validate (SMH rules) and translate inputs; fail on any error of either.
-pub fn translate_ok(manifests: &[&str], topology: &str) -> Translation {
+pub(crate) fn translate_ok(manifests: &[&str], topology: &str) -> Translation {
     let manifests = load_manifests(manifests);
     let topology = load_topology(topology);
     let problems = validate(&manifests, &topology);
@@ -52,7 +52,7 @@ pub fn translate_ok(manifests: &[&str], topology: &str) -> Translation {
 
 /// Compare `actual` with the golden file `tests/golden/<name>`; with `UPDATE_GOLDEN=1`
 /// (re)write it instead.
-pub fn assert_golden(name: &str, actual: &str) {
+pub(crate) fn assert_golden(name: &str, actual: &str) {
     let path = repo_path("tests/golden").join(name);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -85,13 +85,13 @@ pub fn assert_golden(name: &str, actual: &str) {
 }
 
 /// Skip (print `SKIP: ...` and return `None`) or, with `SMH_REQUIRE_PEERS=1`, panic.
-pub fn skip_or_fail<T>(why: &str) -> Option<T> {
+pub(crate) fn skip_or_fail<T>(why: &str) -> Option<T> {
     crate::common::skip_or_fail(why);
     None
 }
 
 /// The Envoy binary: `$SMH_ENVOY`, then `envoy` on PATH, then `.venv-envoy/bin/envoy` in
 /// the repo root (where `.ci/run` installs it).
-pub fn find_envoy() -> Option<PathBuf> {
+pub(crate) fn find_envoy() -> Option<PathBuf> {
     crate::common::peer_with("envoy", "SMH_ENVOY", &[repo_path(".venv-envoy/bin/envoy")])
 }

@@ -30,7 +30,7 @@ import (
 //	pod IPs           10.(10+i).0.(10+n)     one per fabricated pod, n counting in the cluster
 //	Service ClusterIP 10.(96+i).0.(10+n)     one per Service
 //	ingress gateway   172.18.255.(200+i)     the address kubectl-smh's simulator gives the
-//	                                         cluster's istio-ingressgateway (src/sim/world)
+//	                                         cluster's istio-ingressgateway (crates/smh-sim/src/world)
 func podIP(i, n int) string     { return fmt.Sprintf("10.%d.0.%d", 10+i, 10+n) }
 func clusterIP(i, n int) string { return fmt.Sprintf("10.%d.0.%d", 96+i, 10+n) }
 
@@ -260,7 +260,7 @@ func (f *Fleet) WorkloadByIP(ip string) (Workload, bool) {
 // istio-system of cluster `local` for every service of every peer cluster, in global mode: host `<svc>.<ns>.svc.<peer>.global`, an address from SMH's
 // unique-IP scheme, MESH_INTERNAL, DNS resolution, and one endpoint, the peer's ingress gateway
 // on 15443 (its AUTO_PASSTHROUGH `*.global` server), labelled `cluster: <peer>`. This is how
-// kubectl-smh's simulator seeds them (src/sim/world/seed.rs). Services without sidecar
+// kubectl-smh's simulator seeds them (crates/smh-sim/src/world/seed.rs). Services without sidecar
 // workloads are left out: SMH only federates services it discovered as mesh services.
 func (f *Fleet) FederationServiceEntries(local string) []config.Config {
 	var out []config.Config

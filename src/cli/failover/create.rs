@@ -2,7 +2,7 @@
 //! needs (outlier detection for backing services that have none, traffic shifts), from
 //! flags or, on a terminal without `--backing`, from a wizard; preview; confirm; apply.
 //!
-//! The manifests come from the pure builder [`crate::model::build`]; what they become in
+//! The manifests come from the pure builder [`smh_core::model::build`]; what they become in
 //! each cluster is the translation of everything stored plus them, against the live
 //! topology. Nothing is changed before the confirmation (or `--yes`), and invalid input
 //! changes nothing (exit 2).
@@ -24,17 +24,18 @@ use super::super::apply::{
 use super::super::input::{print_diagnostics, stderr_color};
 use super::super::output::{err, errln, write_stdout};
 use super::super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
-use crate::cluster::apply::{self, Mode};
-use crate::cluster::state::{LiveState, StateOptions, load_state, mesh_cluster};
-use crate::cluster::{ClusterName, ContextName, Contexts, targets_banner};
-use crate::model::Manifest;
-use crate::model::build::{
+use smh_cluster::apply::{self, Mode};
+use smh_cluster::state::{LiveState, StateOptions, load_state};
+use smh_cluster::{ClusterName, ContextName, Contexts, targets_banner};
+use smh_core::inspect::state::mesh_cluster;
+use smh_core::model::Manifest;
+use smh_core::model::build::{
     self, BuildError, CreateOptions, CreatePlan, Live, OutlierValues, parse_mesh_ref,
     parse_service_ref, service_ref,
 };
-use crate::model::diag::{Diagnostic, ObjectId, Severity};
-use crate::model::types::{ClusterObjectRef, ObjectRef};
-use crate::translate::Explanation;
+use smh_core::model::diag::{Diagnostic, ObjectId, Severity};
+use smh_core::model::types::{ClusterObjectRef, ObjectRef};
+use smh_core::translate::Explanation;
 
 pub mod wizard;
 
@@ -153,7 +154,7 @@ pub struct Args {
 }
 
 fn parse_object_name(s: &str) -> Result<String, String> {
-    let errs = crate::model::k8s::is_dns1123_subdomain(s);
+    let errs = smh_core::model::k8s::is_dns1123_subdomain(s);
     if errs.is_empty() {
         Ok(s.to_string())
     } else {
@@ -162,7 +163,7 @@ fn parse_object_name(s: &str) -> Result<String, String> {
 }
 
 fn parse_protocol(s: &str) -> Result<String, String> {
-    if crate::model::validate::is_istio_protocol(s) {
+    if smh_core::model::validate::is_istio_protocol(s) {
         Ok(s.to_ascii_lowercase())
     } else {
         Err(format!(
@@ -172,7 +173,7 @@ fn parse_protocol(s: &str) -> Result<String, String> {
 }
 
 fn parse_positive_duration(s: &str) -> Result<Duration, String> {
-    match crate::model::duration::parse_duration(s)? {
+    match smh_core::model::duration::parse_duration(s)? {
         d if d.is_zero() => Err("must be more than 0 (SMH treats 0 as its default)".to_string()),
         d => Ok(d),
     }

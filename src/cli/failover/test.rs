@@ -11,19 +11,21 @@ use super::super::cluster::runtime;
 use super::super::describe::{known_names, not_found, print_output};
 use super::super::drill::parse_regex_arg;
 use super::super::{CmdError, CmdResult, Exit, GlobalArgs, parse_duration_arg};
-use crate::cluster::describe::{self, FailoverServiceView};
-use crate::cluster::failover_test::{ClientView, TestFacts, probe_n, summarize};
-use crate::cluster::inspect::{Snapshot, collect};
-use crate::cluster::probe::{PickError, Prober, check_port_forward, pick_pod};
-use crate::cluster::state::StateOptions;
-use crate::cluster::{ApiOp, ClusterName, Contexts};
-use crate::drill::WorkloadRef;
-use crate::drill::classify::{Classifier, ClassifierSpec};
-use crate::drill::plan::{BOOKINFO_CLIENT, BOOKINFO_CLIENT_PATH, BOOKINFO_CLIENT_PORT};
-use crate::drill::preflight::{self, PreflightFacts};
-use crate::drill::restore::pending_restores;
-use crate::model::types::ObjectRef;
 use crate::render;
+use smh_cluster::failover_test::probe_n;
+use smh_cluster::inspect::collect;
+use smh_cluster::probe::{PickError, Prober, check_port_forward, pick_pod};
+use smh_cluster::state::StateOptions;
+use smh_cluster::{ApiOp, ClusterName, Contexts};
+use smh_core::drill::WorkloadRef;
+use smh_core::drill::classify::{Classifier, ClassifierSpec};
+use smh_core::drill::plan::{BOOKINFO_CLIENT, BOOKINFO_CLIENT_PATH, BOOKINFO_CLIENT_PORT};
+use smh_core::drill::preflight::{self, PreflightFacts};
+use smh_core::drill::restore::pending_restores;
+use smh_core::inspect::describe::{self, FailoverServiceView};
+use smh_core::inspect::failover_test::{ClientView, TestFacts, summarize};
+use smh_core::inspect::snapshot::Snapshot;
+use smh_core::model::types::ObjectRef;
 
 pub const LONG_ABOUT: &str = "\
 Test a FailoverService without changing anything: check what failover needs, then send \
@@ -311,7 +313,7 @@ async fn run_async(g: &GlobalArgs, contexts: &Contexts, args: Args) -> CmdResult
 
     let generated = view.preflight_generated();
     let backing = view.preflight_backing(&client_ref.cluster);
-    let cluster_ids = crate::drill::executor::cluster_id_problems_in(snap, fs, &client_ref.cluster);
+    let cluster_ids = smh_drill::cluster_id_problems_in(snap, fs, &client_ref.cluster);
     let preflight = preflight::check(&PreflightFacts {
         failover_service: fs,
         generated: &generated,

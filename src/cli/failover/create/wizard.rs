@@ -14,16 +14,16 @@ use dialoguer::console::Term;
 use dialoguer::theme::{ColorfulTheme, Theme};
 use dialoguer::{Confirm, FuzzySelect, Input, MultiSelect, Select};
 
-use crate::model::build::{
+use smh_core::model::build::{
     self, CreateOptions, CreateRequest, EffectiveOutlier, Live, OutlierValues, describe_port,
     port_choices, port_protocol, service_ref,
 };
-use crate::model::duration::{format_proto_duration, parse_duration};
-use crate::model::k8s;
-use crate::model::topology::Topology;
-use crate::model::types::ClusterObjectRef;
-use crate::model::validate::is_istio_protocol;
-use crate::model::{FailoverService, SmhObject};
+use smh_core::model::duration::{format_proto_duration, parse_duration};
+use smh_core::model::k8s;
+use smh_core::model::topology::Topology;
+use smh_core::model::types::ClusterObjectRef;
+use smh_core::model::validate::is_istio_protocol;
+use smh_core::model::{FailoverService, SmhObject};
 
 /// How the wizard ended without a request.
 #[derive(Debug, thiserror::Error)]
@@ -64,7 +64,7 @@ pub struct ServiceItem {
 }
 
 /// A port as the lists show it: `9080/http`, or `9080` when unnamed.
-fn short_port(p: &crate::model::topology::ServicePort) -> String {
+fn short_port(p: &smh_core::model::topology::ServicePort) -> String {
     if p.name.is_empty() {
         p.port.to_string()
     } else {

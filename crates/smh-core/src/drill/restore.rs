@@ -1,0 +1,1221 @@
+//! The restore plan, kept on the deployments themselves, and the patches that break and
+//! restore them.
+//!
+//! Before the first patch, every deployment to break gets the annotation
+//! [`DRILL_RESTORE_ANNOTATION`] holding a [`RestorePlan`] as JSON: the drill id, the
+//! FailoverService, the start time, and every container's original `command` and `args`
+//! (`null` = absent, `[]` = present and empty; the two are kept apart). It survives a crash
+//! of the CLI, so `kubectl smh drill restore NAME` can put things back.
+//!
+//! Which containers break: those that serve the primary service's port, i.e. declare the
+//! Service's `targetPort` (by number or by name) in `ports`. Declaring ports is optional in
+//! Kubernetes, so when no container declares it, every container of the deployment breaks.
+//! Istio's sidecar is injected into pods, not deployments, so it is never among them.
+//!
+//! The patches:
+//! - [`save_patch`]: a JSON merge patch adding the annotation, carrying the deployment's
+//!   `metadata.resourceVersion` so the API server rejects it (409 Conflict) if the
+//!   deployment changed since it was read; on a conflict, re-read and build the plan again.
+//! - [`break_patch`]: the guide's strategic merge patch (`command: ["sleep", "20h"]`), plus
+//!   `args: null` for a container that had args, so `sleep` does not get the app's args.
+//! - [`restore_patch`]: a strategic merge patch putting back exactly the saved `command`
+//!   and `args` of the broken containers (`null` deletes a field that was absent, unlike the
+//!   guide's blind `remove /containers/0/command`, which breaks an image whose deployment
+//!   sets its own command) and removing the annotation, in one request.
+//!
+//! With `--break-mode scale` ([`BreakMode::Scale`]) the plan saves `spec.replicas` instead
+//! (`null` when the field was absent), the break sets it to 0 and the restore puts back the
+//! saved value. Such a plan is written as version 2 of the annotation, so that an older
+//! kubectl-smh, which knows only the command patch and would restore nothing of the replica
+//! count, refuses it instead of removing it.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Container;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::DeploymentRef;
+use crate::consts::DRILL_RESTORE_ANNOTATION;
+use crate::model::types::ObjectRef;
+
+/// Version of the annotation's JSON layout for the command patch.
+pub const RESTORE_PLAN_VERSION: u32 = 1;
+/// Version of the annotation's JSON layout for `--break-mode scale` (adds `scale`).
+pub const RESTORE_PLAN_VERSION_SCALE: u32 = 2;
+
+/// How the drill breaks a deployment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BreakMode {
+    /// The guide's patch: the serving containers run `sleep 20h` (pods stay up, serve
+    /// nothing; only outlier detection notices).
+    #[default]
+    Command,
+    /// `spec.replicas: 0`: the pods go away (Envoy fails over because the primary has no
+    /// endpoints left); the restore puts back the saved replica count.
+    Scale,
+}
+
+impl BreakMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BreakMode::Command => "command",
+            BreakMode::Scale => "scale",
+        }
+    }
+}
+
+/// The command a broken container runs: it stays up (the pod stays Ready without a
+/// readiness probe, so only outlier detection can notice) and listens on nothing.
+pub const BREAK_COMMAND: [&str; 2] = ["sleep", "20h"];
+
+/// What identifies this drill in the annotation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestoreContext {
+    pub drill_id: String,
+    pub failover_service: ObjectRef,
+    /// RFC 3339, e.g. `2026-11-27T10:15:00Z`.
+    pub started_at: String,
+}
+
+/// A new drill id: the FailoverService name, the start time to the second and a random
+/// suffix, `reviews-failover-20261127t101500z-x7kq2b`. The suffix tells apart drills started
+/// in the same second (of FailoverServices with the same name in other namespaces, or
+/// a retry): the id is what a drill recognises its own restore plans by.
+pub fn new_drill_id(failover_service: &str, started_at: jiff::Timestamp) -> String {
+    drill_id_with(failover_service, started_at, &mut fastrand::Rng::new())
+}
+
+/// The suffix's characters: Kubernetes' `generateName` alphabet (no vowels, so no words;
+/// no 0/o, 1/l, 3/e).
+const ID_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+/// Characters in the suffix: 27^6, about 387 million.
+const ID_SUFFIX_LEN: usize = 6;
+
+/// [`new_drill_id`] with the suffix drawn from `rng`.
+pub fn drill_id_with(
+    failover_service: &str,
+    started_at: jiff::Timestamp,
+    rng: &mut fastrand::Rng,
+) -> String {
+    let suffix: String = (0..ID_SUFFIX_LEN)
+        .map(|_| ID_ALPHABET[rng.usize(..ID_ALPHABET.len())] as char)
+        .collect();
+    format!(
+        "{}-{}-{suffix}",
+        failover_service,
+        started_at.strftime("%Y%m%dt%H%M%Sz")
+    )
+}
+
+/// One container's original fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SavedContainer {
+    pub name: String,
+    /// `null`: the container had no `command` (the image's entrypoint ran).
+    #[serde(default)]
+    pub command: Option<Vec<String>>,
+    /// `null`: the container had no `args`.
+    #[serde(default)]
+    pub args: Option<Vec<String>>,
+    /// Whether the drill breaks (and so restores) this container.
+    pub broken: bool,
+}
+
+/// The restore plan, as stored in the annotation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestorePlan {
+    pub version: u32,
+    pub drill_id: String,
+    pub failover_service: ObjectRef,
+    pub started_at: String,
+    pub deployment: DeploymentRef,
+    /// The deployment's resourceVersion when the plan was made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_version: Option<String>,
+    /// `--break-mode scale`: the replica count to put back (absent for the command patch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<SavedScale>,
+    /// Every container of the pod template, in order (the command patch); empty with
+    /// `scale`, which changes no container.
+    pub containers: Vec<SavedContainer>,
+}
+
+/// What `--break-mode scale` saves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SavedScale {
+    /// `spec.replicas` before the drill; `null`: the field was absent (the API server then
+    /// defaults it to 1).
+    pub replicas: Option<i32>,
+}
+
+impl RestorePlan {
+    pub fn broken_containers(&self) -> impl Iterator<Item = &SavedContainer> {
+        self.containers.iter().filter(|c| c.broken)
+    }
+
+    pub fn mode(&self) -> BreakMode {
+        if self.scale.is_some() {
+            BreakMode::Scale
+        } else {
+            BreakMode::Command
+        }
+    }
+
+    /// What the restore puts back, in words: `container reviews: command absent, args
+    /// absent` or `replicas 2`.
+    pub fn describe_saved(&self) -> String {
+        if let Some(s) = &self.scale {
+            return match s.replicas {
+                Some(n) => format!("replicas {n}"),
+                None => "replicas unset (the API server's default, 1)".to_string(),
+            };
+        }
+        let show = |v: &Option<Vec<String>>| match v {
+            None => "absent".to_string(),
+            Some(v) => serde_json::to_string(v).unwrap_or_default(),
+        };
+        self.broken_containers()
+            .map(|c| {
+                format!(
+                    "container {}: command {}, args {}",
+                    c.name,
+                    show(&c.command),
+                    show(&c.args)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    #[error("deployment {deployment} has no containers in its pod template")]
+    NoContainers { deployment: String },
+    #[error("deployment {0} not found")]
+    NotFound(String),
+    #[error(
+        "deployment {deployment} has no container named {container:?} (its containers: {})",
+        available.join(", ")
+    )]
+    NoSuchContainer {
+        deployment: String,
+        container: String,
+        available: Vec<String>,
+    },
+    #[error(
+        "deployment {deployment} already carries a restore plan from drill {drill_id} (started {started_at}): run `kubectl smh drill restore {failover_service}` first"
+    )]
+    PendingRestore {
+        deployment: String,
+        drill_id: String,
+        started_at: String,
+        failover_service: String,
+    },
+    #[error("annotation {DRILL_RESTORE_ANNOTATION} is not a restore plan: {0}")]
+    BadAnnotation(String),
+    #[error("restore plan JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// The pod template's containers (empty when the deployment has no template spec).
+pub fn template_containers(dep: &Deployment) -> &[Container] {
+    dep.spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .map(|p| p.containers.as_slice())
+        .unwrap_or(&[])
+}
+
+fn dep_name(dep: &Deployment) -> String {
+    format!(
+        "{}/{}",
+        dep.metadata.namespace.as_deref().unwrap_or(""),
+        dep.metadata.name.as_deref().unwrap_or("")
+    )
+}
+
+/// Build the restore plan for `dep` in `cluster`, breaking the named containers. Refuses a
+/// deployment that already carries a restore plan: saving over it would record the broken
+/// state as the original.
+pub fn restore_plan(
+    dep: &Deployment,
+    cluster: &str,
+    broken: &[String],
+    ctx: &RestoreContext,
+) -> Result<RestorePlan, RestoreError> {
+    if let Some(pending) = pending_restore(dep)? {
+        return Err(RestoreError::PendingRestore {
+            deployment: dep_name(dep),
+            drill_id: pending.drill_id,
+            started_at: pending.started_at,
+            failover_service: pending.failover_service.name,
+        });
+    }
+    let list = template_containers(dep);
+    if list.is_empty() {
+        return Err(RestoreError::NoContainers {
+            deployment: dep_name(dep),
+        });
+    }
+    for name in broken {
+        if !list.iter().any(|c| &c.name == name) {
+            return Err(RestoreError::NoSuchContainer {
+                deployment: dep_name(dep),
+                container: name.clone(),
+                available: list.iter().map(|c| c.name.clone()).collect(),
+            });
+        }
+    }
+    Ok(RestorePlan {
+        version: RESTORE_PLAN_VERSION,
+        drill_id: ctx.drill_id.clone(),
+        failover_service: ctx.failover_service.clone(),
+        started_at: ctx.started_at.clone(),
+        deployment: DeploymentRef {
+            cluster: cluster.to_string(),
+            namespace: dep.metadata.namespace.clone().unwrap_or_default(),
+            name: dep.metadata.name.clone().unwrap_or_default(),
+        },
+        resource_version: dep.metadata.resource_version.clone(),
+        scale: None,
+        containers: list
+            .iter()
+            .map(|c| SavedContainer {
+                name: c.name.clone(),
+                command: c.command.clone(),
+                args: c.args.clone(),
+                broken: broken.contains(&c.name),
+            })
+            .collect(),
+    })
+}
+
+/// Build the restore plan for `--break-mode scale`: the deployment's `spec.replicas` as it
+/// is (absent stays absent). Refuses a deployment that already carries a restore plan, as
+/// [`restore_plan`] does.
+pub fn scale_restore_plan(
+    dep: &Deployment,
+    cluster: &str,
+    ctx: &RestoreContext,
+) -> Result<RestorePlan, RestoreError> {
+    if let Some(pending) = pending_restore(dep)? {
+        return Err(RestoreError::PendingRestore {
+            deployment: dep_name(dep),
+            drill_id: pending.drill_id,
+            started_at: pending.started_at,
+            failover_service: pending.failover_service.name,
+        });
+    }
+    Ok(RestorePlan {
+        version: RESTORE_PLAN_VERSION_SCALE,
+        drill_id: ctx.drill_id.clone(),
+        failover_service: ctx.failover_service.clone(),
+        started_at: ctx.started_at.clone(),
+        deployment: DeploymentRef {
+            cluster: cluster.to_string(),
+            namespace: dep.metadata.namespace.clone().unwrap_or_default(),
+            name: dep.metadata.name.clone().unwrap_or_default(),
+        },
+        resource_version: dep.metadata.resource_version.clone(),
+        scale: Some(SavedScale {
+            replicas: dep.spec.as_ref().and_then(|s| s.replicas),
+        }),
+        containers: Vec::new(),
+    })
+}
+
+/// The restore plan `mode` makes.
+pub fn plan_for_mode(
+    mode: BreakMode,
+    dep: &Deployment,
+    cluster: &str,
+    broken: &[String],
+    ctx: &RestoreContext,
+) -> Result<RestorePlan, RestoreError> {
+    match mode {
+        BreakMode::Command => restore_plan(dep, cluster, broken, ctx),
+        BreakMode::Scale => scale_restore_plan(dep, cluster, ctx),
+    }
+}
+
+/// The annotation value: the restore plan as compact JSON.
+pub fn restore_annotation(plan: &RestorePlan) -> Result<String, RestoreError> {
+    Ok(serde_json::to_string(plan)?)
+}
+
+/// Parse an annotation value written by [`restore_annotation`].
+pub fn parse_restore_annotation(value: &str) -> Result<RestorePlan, RestoreError> {
+    let plan: RestorePlan =
+        serde_json::from_str(value).map_err(|e| RestoreError::BadAnnotation(e.to_string()))?;
+    match plan.version {
+        RESTORE_PLAN_VERSION => {
+            if plan.scale.is_some() {
+                return Err(RestoreError::BadAnnotation(format!(
+                    "version {RESTORE_PLAN_VERSION} with a saved replica count (scale plans are version {RESTORE_PLAN_VERSION_SCALE})"
+                )));
+            }
+            if plan.containers.is_empty() {
+                return Err(RestoreError::BadAnnotation("no containers".into()));
+            }
+        }
+        RESTORE_PLAN_VERSION_SCALE => {
+            if plan.scale.is_none() {
+                return Err(RestoreError::BadAnnotation(format!(
+                    "version {RESTORE_PLAN_VERSION_SCALE} without the saved replica count (scale)"
+                )));
+            }
+        }
+        v => {
+            return Err(RestoreError::BadAnnotation(format!(
+                "version {v} (this kubectl-smh reads versions {RESTORE_PLAN_VERSION} and {RESTORE_PLAN_VERSION_SCALE}; use the kubectl-smh that started the drill)"
+            )));
+        }
+    }
+    Ok(plan)
+}
+
+/// The restore plan a deployment carries, if any: a drill broke it (or was about to) and
+/// has not restored it yet. An annotation that does not parse is an error, never ignored.
+pub fn pending_restore(dep: &Deployment) -> Result<Option<RestorePlan>, RestoreError> {
+    dep.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(DRILL_RESTORE_ANNOTATION))
+        .map(|v| parse_restore_annotation(v))
+        .transpose()
+}
+
+/// What `drill restore` finds: the restore plans of one FailoverService (and optionally
+/// one drill) across the listed deployments, and annotations that could not be read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PendingRestores {
+    pub plans: Vec<RestorePlan>,
+    /// Deployments whose annotation is not a readable restore plan: (deployment, why).
+    pub unreadable: Vec<(DeploymentRef, String)>,
+}
+
+/// Find the pending restore plans of `failover_service` (optionally only drill `drill_id`)
+/// on deployments listed per SMH cluster name. Sorted by deployment.
+pub fn pending_restores(
+    deployments: &BTreeMap<String, Vec<Deployment>>,
+    failover_service: &ObjectRef,
+    drill_id: Option<&str>,
+) -> PendingRestores {
+    let mut out = PendingRestores::default();
+    for (cluster, list) in deployments {
+        for dep in list {
+            match pending_restore(dep) {
+                Ok(None) => {}
+                Ok(Some(plan)) => {
+                    if &plan.failover_service == failover_service
+                        && drill_id.is_none_or(|id| plan.drill_id == id)
+                    {
+                        out.plans.push(plan);
+                    }
+                }
+                Err(e) => out.unreadable.push((
+                    DeploymentRef {
+                        cluster: cluster.clone(),
+                        namespace: dep.metadata.namespace.clone().unwrap_or_default(),
+                        name: dep.metadata.name.clone().unwrap_or_default(),
+                    },
+                    e.to_string(),
+                )),
+            }
+        }
+    }
+    out.plans.sort_by(|a, b| a.deployment.cmp(&b.deployment));
+    out.unreadable.sort();
+    out
+}
+
+/// For the drill's `ApplyRestore`: the restore patch for a live deployment, if it carries a
+/// restore plan of drill `drill_id`. `Ok(None)`: nothing of this drill to restore (no plan,
+/// or another drill's, which is left alone).
+pub fn restore_patch_for(
+    dep: &Deployment,
+    drill_id: &str,
+) -> Result<Option<(RestorePlan, Value)>, RestoreError> {
+    Ok(pending_restore(dep)?
+        .filter(|p| p.drill_id == drill_id)
+        .map(|p| {
+            let patch = restore_patch(&p);
+            (p, patch)
+        }))
+}
+
+/// JSON merge patch that saves the plan on the deployment, conditional on the
+/// resourceVersion the plan was made from.
+pub fn save_patch(plan: &RestorePlan) -> Result<Value, RestoreError> {
+    let mut metadata = json!({
+        "annotations": { DRILL_RESTORE_ANNOTATION: restore_annotation(plan)? }
+    });
+    if let Some(rv) = &plan.resource_version {
+        metadata["resourceVersion"] = json!(rv);
+    }
+    Ok(json!({ "metadata": metadata }))
+}
+
+fn template_patch(containers: Vec<Value>) -> Value {
+    json!({"spec": {"template": {"spec": {"containers": containers}}}})
+}
+
+/// Strategic merge patch that breaks the plan's containers, as the guide does:
+/// `{"spec":{"template":{"spec":{"containers":[{"name":"reviews","command":["sleep","20h"]}]}}}}`,
+/// plus `"args": null` for a container that had args. For a scale plan:
+/// `{"spec":{"replicas":0}}`.
+pub fn break_patch(plan: &RestorePlan) -> Value {
+    if plan.scale.is_some() {
+        return json!({"spec": {"replicas": 0}});
+    }
+    template_patch(
+        plan.broken_containers()
+            .map(|c| {
+                let mut v = json!({"name": c.name, "command": BREAK_COMMAND});
+                if c.args.is_some() {
+                    v["args"] = Value::Null;
+                }
+                v
+            })
+            .collect(),
+    )
+}
+
+/// Strategic merge patch that restores the broken containers' `command` and `args` exactly
+/// (`null` where they were absent), or for a scale plan the saved `spec.replicas`, and
+/// removes the annotation.
+pub fn restore_patch(plan: &RestorePlan) -> Value {
+    if let Some(s) = &plan.scale {
+        return json!({
+            "metadata": {"annotations": { DRILL_RESTORE_ANNOTATION: null }},
+            "spec": {"replicas": s.replicas},
+        });
+    }
+    let mut patch = template_patch(
+        plan.broken_containers()
+            .map(|c| json!({"name": c.name, "command": c.command, "args": c.args}))
+            .collect(),
+    );
+    patch["metadata"] = json!({"annotations": { DRILL_RESTORE_ANNOTATION: null }});
+    patch
+}
+
+/// Apply a strategic merge patch from this module to a deployment, locally: what the API
+/// server does with it (containers merge by `name`; `null` deletes; lists of strings are
+/// replaced). For `--dry-run`, tests and the executor's expectations; it supports exactly the
+/// shapes [`break_patch`], [`restore_patch`] and [`save_patch`] produce.
+pub fn apply_patch_locally(dep: &Deployment, patch: &Value) -> Result<Deployment, RestoreError> {
+    let mut out = dep.clone();
+    if let Some(r) = patch.pointer("/spec/replicas") {
+        let replicas = serde_json::from_value::<Option<i32>>(r.clone())?;
+        out.spec.get_or_insert_with(Default::default).replicas = replicas;
+    }
+    if let Some(annotations) = patch
+        .pointer("/metadata/annotations")
+        .and_then(|v| v.as_object())
+    {
+        let map = out.metadata.annotations.get_or_insert_with(BTreeMap::new);
+        for (k, v) in annotations {
+            match v {
+                Value::Null => {
+                    map.remove(k);
+                }
+                Value::String(s) => {
+                    map.insert(k.clone(), s.clone());
+                }
+                other => {
+                    return Err(RestoreError::BadAnnotation(format!(
+                        "patch sets annotation {k} to a non-string {other}"
+                    )));
+                }
+            }
+        }
+        if map.is_empty() {
+            out.metadata.annotations = None;
+        }
+    }
+    if let Some(list) = patch
+        .pointer("/spec/template/spec/containers")
+        .and_then(|v| v.as_array())
+    {
+        let name = dep_name(dep);
+        let pod = out
+            .spec
+            .as_mut()
+            .and_then(|s| s.template.spec.as_mut())
+            .ok_or_else(|| RestoreError::NoContainers {
+                deployment: name.clone(),
+            })?;
+        for item in list {
+            let cname = item.get("name").and_then(|v| v.as_str()).unwrap_or("");
+            let available: Vec<String> = pod.containers.iter().map(|c| c.name.clone()).collect();
+            let c = pod
+                .containers
+                .iter_mut()
+                .find(|c| c.name == cname)
+                .ok_or_else(|| RestoreError::NoSuchContainer {
+                    deployment: name.clone(),
+                    container: cname.to_string(),
+                    available,
+                })?;
+            for (field, slot) in [("command", &mut c.command), ("args", &mut c.args)] {
+                if let Some(v) = item.get(field) {
+                    *slot = serde_json::from_value::<Option<Vec<String>>>(v.clone())?;
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Compare two container lists field by field. `Err` lists every difference, e.g.
+/// `container reviews: command: ["sleep","20h"] != absent`. Absent and empty are different.
+pub fn containers_equal(before: &[Container], after: &[Container]) -> Result<(), Vec<String>> {
+    let mut diffs = Vec::new();
+    let names = |l: &[Container]| l.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+    if names(before) != names(after) {
+        diffs.push(format!(
+            "containers: [{}] != [{}]",
+            names(before).join(", "),
+            names(after).join(", ")
+        ));
+    }
+    for b in before {
+        let Some(a) = after.iter().find(|a| a.name == b.name) else {
+            continue;
+        };
+        let (bv, av) = match (serde_json::to_value(b), serde_json::to_value(a)) {
+            (Ok(Value::Object(bv)), Ok(Value::Object(av))) => (bv, av),
+            _ => {
+                diffs.push(format!("container {}: cannot be compared", b.name));
+                continue;
+            }
+        };
+        let mut fields: Vec<&String> = bv.keys().chain(av.keys()).collect();
+        fields.sort();
+        fields.dedup();
+        for f in fields {
+            let (x, y) = (bv.get(f), av.get(f));
+            if x != y {
+                let show = |v: Option<&Value>| v.map_or("absent".to_string(), |v| v.to_string());
+                diffs.push(format!(
+                    "container {}: {f}: {} != {}",
+                    b.name,
+                    show(x),
+                    show(y)
+                ));
+            }
+        }
+    }
+    if diffs.is_empty() { Ok(()) } else { Err(diffs) }
+}
+
+/// Check that `dep` is back to what `plan` saved: the broken containers' `command` and `args`
+/// (or, for a scale plan, `spec.replicas`) equal the saved ones and the annotation is gone.
+pub fn verify_restored(plan: &RestorePlan, dep: &Deployment) -> Result<(), Vec<String>> {
+    let mut diffs = Vec::new();
+    if dep
+        .metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(DRILL_RESTORE_ANNOTATION))
+    {
+        diffs.push(format!(
+            "annotation {DRILL_RESTORE_ANNOTATION} is still set"
+        ));
+    }
+    if let Some(s) = &plan.scale {
+        let live = dep.spec.as_ref().and_then(|s| s.replicas);
+        // Absent before: the API server defaults the field to 1 when the patch removes it.
+        let ok = match s.replicas {
+            None => live.is_none() || live == Some(1),
+            Some(n) => live == Some(n),
+        };
+        if !ok {
+            let show = |v: Option<i32>| v.map_or("absent".to_string(), |n| n.to_string());
+            diffs.push(format!(
+                "spec.replicas: {} != saved {}",
+                show(live),
+                show(s.replicas)
+            ));
+        }
+    }
+    let list = template_containers(dep);
+    for saved in plan.broken_containers() {
+        match list.iter().find(|c| c.name == saved.name) {
+            None => diffs.push(format!("container {} is gone", saved.name)),
+            Some(c) => {
+                let show = |v: &Option<Vec<String>>| match v {
+                    None => "absent".to_string(),
+                    Some(v) => serde_json::to_string(v).unwrap_or_default(),
+                };
+                if c.command != saved.command {
+                    diffs.push(format!(
+                        "container {}: command: {} != saved {}",
+                        c.name,
+                        show(&c.command),
+                        show(&saved.command)
+                    ));
+                }
+                if c.args != saved.args {
+                    diffs.push(format!(
+                        "container {}: args: {} != saved {}",
+                        c.name,
+                        show(&c.args),
+                        show(&saved.args)
+                    ));
+                }
+            }
+        }
+    }
+    if diffs.is_empty() { Ok(()) } else { Err(diffs) }
+}
+
+/// [`verify_restored`] for a later look (after the restore rollout, at the end of the drill):
+/// when a HorizontalPodAutoscaler scales the deployment (`autoscaled`), the replica count of
+/// a scale plan is the HPA's to change once the restore put it back (the answer to the
+/// restore patch was checked exactly), so it is not compared again.
+pub fn verify_restored_later(
+    plan: &RestorePlan,
+    dep: &Deployment,
+    autoscaled: bool,
+) -> Result<(), Vec<String>> {
+    match verify_restored(plan, dep) {
+        Ok(()) => Ok(()),
+        Err(diffs) => {
+            let left: Vec<String> = diffs
+                .into_iter()
+                .filter(|d| {
+                    !(autoscaled && plan.scale.is_some() && d.starts_with("spec.replicas:"))
+                })
+                .collect();
+            if left.is_empty() { Ok(()) } else { Err(left) }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::drill::{ctx, mk_container, mk_deployment};
+
+    fn reviews_v1() -> Deployment {
+        mk_deployment(
+            "bookinfo",
+            "reviews-v1",
+            &[("app", "reviews"), ("version", "v1")],
+            vec![mk_container("reviews", None, None)],
+        )
+    }
+
+    /// Save, break, then restore, as the API server would apply the patches.
+    fn round_trip(dep: &Deployment, broken: &[&str]) -> (Deployment, Deployment, RestorePlan) {
+        let broken: Vec<String> = broken.iter().map(|s| s.to_string()).collect();
+        let plan = restore_plan(dep, "mgmt-cluster", &broken, &ctx()).unwrap();
+        let saved = apply_patch_locally(dep, &save_patch(&plan).unwrap()).unwrap();
+        assert_eq!(pending_restore(&saved).unwrap().as_ref(), Some(&plan));
+        let broken_dep = apply_patch_locally(&saved, &break_patch(&plan)).unwrap();
+        // What `drill restore` does after a crash: read the plan back from the live object.
+        let live_plan = pending_restore(&broken_dep).unwrap().unwrap();
+        let restored = apply_patch_locally(&broken_dep, &restore_patch(&live_plan)).unwrap();
+        (broken_dep, restored, live_plan)
+    }
+
+    #[test]
+    fn break_patch_is_the_guides_patch_for_bookinfo_reviews() {
+        let plan =
+            restore_plan(&reviews_v1(), "mgmt-cluster", &["reviews".into()], &ctx()).unwrap();
+        let guide: Value = serde_json::from_str(
+            r#"{"spec": {"template": {"spec": {"containers": [{"name": "reviews","command": ["sleep", "20h"]}]}}}}"#,
+        )
+        .unwrap();
+        assert_eq!(break_patch(&plan), guide);
+    }
+
+    #[test]
+    fn container_without_command_gets_fields_removed() {
+        let dep = reviews_v1();
+        let (broken, restored, plan) = round_trip(&dep, &["reviews"]);
+        let c = &template_containers(&broken)[0];
+        assert_eq!(
+            c.command,
+            Some(vec!["sleep".to_string(), "20h".to_string()])
+        );
+        assert_eq!(
+            restore_patch(&plan),
+            json!({"metadata": {"annotations": {DRILL_RESTORE_ANNOTATION: null}},
+                   "spec": {"template": {"spec": {"containers": [
+                       {"name": "reviews", "command": null, "args": null}]}}}})
+        );
+        assert_eq!(
+            containers_equal(template_containers(&dep), template_containers(&restored)),
+            Ok(())
+        );
+        assert_eq!(verify_restored(&plan, &restored), Ok(()));
+        assert_eq!(restored.metadata.annotations, None);
+    }
+
+    #[test]
+    fn container_with_own_command_and_args_gets_them_back() {
+        let dep = mk_deployment(
+            "bookinfo",
+            "reviews-v2",
+            &[("app", "reviews")],
+            vec![mk_container(
+                "reviews",
+                Some(&["/opt/ibm/wlp/bin/server"]),
+                Some(&["run", "defaultServer"]),
+            )],
+        );
+        let plan = restore_plan(&dep, "mgmt-cluster", &["reviews".into()], &ctx()).unwrap();
+        // The app's args must not follow `sleep 20h`.
+        assert_eq!(
+            break_patch(&plan),
+            json!({"spec": {"template": {"spec": {"containers": [
+                {"name": "reviews", "command": ["sleep", "20h"], "args": null}]}}}})
+        );
+        let (broken, restored, _) = round_trip(&dep, &["reviews"]);
+        assert_eq!(template_containers(&broken)[0].args, None);
+        assert_eq!(
+            template_containers(&restored)[0].command,
+            Some(vec!["/opt/ibm/wlp/bin/server".to_string()])
+        );
+        assert_eq!(
+            containers_equal(template_containers(&dep), template_containers(&restored)),
+            Ok(())
+        );
+        // The guide's blind restore would have lost the command.
+        let mut blind = broken.clone();
+        if let Some(pod) = blind.spec.as_mut().and_then(|s| s.template.spec.as_mut()) {
+            pod.containers[0].command = None;
+        }
+        let diffs =
+            containers_equal(template_containers(&dep), template_containers(&blind)).unwrap_err();
+        assert!(
+            diffs
+                .iter()
+                .any(|d| d.starts_with("container reviews: command:")),
+            "{diffs:?}"
+        );
+    }
+
+    #[test]
+    fn empty_and_absent_stay_apart() {
+        let dep = mk_deployment(
+            "bookinfo",
+            "reviews-v1",
+            &[("app", "reviews")],
+            vec![mk_container("reviews", Some(&[]), None)],
+        );
+        let plan = restore_plan(&dep, "c", &["reviews".into()], &ctx()).unwrap();
+        let json = restore_annotation(&plan).unwrap();
+        assert!(json.contains(r#""command":[],"args":null"#), "{json}");
+        let back = parse_restore_annotation(&json).unwrap();
+        assert_eq!(back.containers[0].command, Some(vec![]));
+        assert_eq!(back.containers[0].args, None);
+        let (_, restored, _) = round_trip(&dep, &["reviews"]);
+        assert_eq!(template_containers(&restored)[0].command, Some(vec![]));
+        let absent = mk_deployment(
+            "bookinfo",
+            "reviews-v1",
+            &[("app", "reviews")],
+            vec![mk_container("reviews", None, None)],
+        );
+        let diffs =
+            containers_equal(template_containers(&dep), template_containers(&absent)).unwrap_err();
+        assert_eq!(diffs, vec!["container reviews: command: [] != absent"]);
+    }
+
+    #[test]
+    fn multi_container_deployment_breaks_only_the_named_ones() {
+        let mut logger = mk_container("log-shipper", Some(&["/bin/ship"]), Some(&["--to", "x"]));
+        logger.ports = None;
+        let dep = mk_deployment(
+            "bookinfo",
+            "reviews-v1",
+            &[("app", "reviews")],
+            vec![
+                mk_container("reviews", None, Some(&["--port", "9080"])),
+                logger,
+            ],
+        );
+        let plan = restore_plan(&dep, "c", &["reviews".into()], &ctx()).unwrap();
+        assert_eq!(plan.containers.len(), 2);
+        assert!(!plan.containers[1].broken);
+        assert_eq!(
+            plan.containers[1].command,
+            Some(vec!["/bin/ship".to_string()])
+        );
+        let (broken, restored, _) = round_trip(&dep, &["reviews"]);
+        let bc = template_containers(&broken);
+        assert_eq!(
+            bc[0].command.as_deref(),
+            Some(&["sleep".to_string(), "20h".to_string()][..])
+        );
+        assert_eq!(
+            bc[1],
+            template_containers(&dep)[1],
+            "the logger is untouched"
+        );
+        assert_eq!(
+            containers_equal(template_containers(&dep), template_containers(&restored)),
+            Ok(())
+        );
+
+        // Breaking both and restoring both.
+        let (broken, restored, plan) = round_trip(&dep, &["reviews", "log-shipper"]);
+        assert!(template_containers(&broken).iter().all(|c| c.command
+            == Some(vec!["sleep".to_string(), "20h".to_string()])
+            && c.args.is_none()));
+        assert_eq!(
+            restore_patch(&plan)["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .map(|a| a.len()),
+            Some(2)
+        );
+        assert_eq!(
+            containers_equal(template_containers(&dep), template_containers(&restored)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn stale_annotation_from_an_older_drill() {
+        // An older drill saved the plan and broke the deployment, then the CLI was killed.
+        let dep = reviews_v1();
+        let old = RestoreContext {
+            drill_id: "reviews-failover-20261101t080000z".into(),
+            started_at: "2026-11-01T08:00:00Z".into(),
+            ..ctx()
+        };
+        let old_plan = restore_plan(&dep, "mgmt-cluster", &["reviews".into()], &old).unwrap();
+        let saved = apply_patch_locally(&dep, &save_patch(&old_plan).unwrap()).unwrap();
+        let broken = apply_patch_locally(&saved, &break_patch(&old_plan)).unwrap();
+
+        // A new drill refuses to save over it (that would record `sleep 20h` as original).
+        let err = restore_plan(&broken, "mgmt-cluster", &["reviews".into()], &ctx()).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("reviews-failover-20261101t080000z")
+                && msg.contains("kubectl smh drill restore reviews-failover"),
+            "{msg}"
+        );
+
+        // `drill restore` uses the old plan and puts back the original.
+        let pending = pending_restore(&broken).unwrap().unwrap();
+        assert_eq!(pending.drill_id, "reviews-failover-20261101t080000z");
+        let restored = apply_patch_locally(&broken, &restore_patch(&pending)).unwrap();
+        assert_eq!(
+            containers_equal(template_containers(&dep), template_containers(&restored)),
+            Ok(())
+        );
+        assert_eq!(pending_restore(&restored).unwrap(), None);
+    }
+
+    #[test]
+    fn save_patch_carries_resource_version() {
+        let plan =
+            restore_plan(&reviews_v1(), "mgmt-cluster", &["reviews".into()], &ctx()).unwrap();
+        let p = save_patch(&plan).unwrap();
+        assert_eq!(p["metadata"]["resourceVersion"], "1042");
+        let value = p["metadata"]["annotations"][DRILL_RESTORE_ANNOTATION]
+            .as_str()
+            .unwrap();
+        let parsed: Value = serde_json::from_str(value).unwrap();
+        assert_eq!(
+            parsed,
+            json!({"version": 1, "drillId": "reviews-failover-20261127t101500z",
+                   "failoverService": {"name": "reviews-failover", "namespace": "service-mesh-hub"},
+                   "startedAt": "2026-11-27T10:15:00Z",
+                   "deployment": {"cluster": "mgmt-cluster", "namespace": "bookinfo", "name": "reviews-v1"},
+                   "resourceVersion": "1042",
+                   "containers": [{"name": "reviews", "command": null, "args": null, "broken": true}]})
+        );
+    }
+
+    #[test]
+    fn bad_annotations_are_errors() {
+        let mut dep = reviews_v1();
+        dep.metadata.annotations = Some(BTreeMap::from([(
+            DRILL_RESTORE_ANNOTATION.to_string(),
+            "{not json".to_string(),
+        )]));
+        assert!(matches!(
+            pending_restore(&dep),
+            Err(RestoreError::BadAnnotation(_))
+        ));
+        let mut plan = restore_plan(&reviews_v1(), "c", &["reviews".into()], &ctx()).unwrap();
+        plan.version = 7;
+        let err = parse_restore_annotation(&serde_json::to_string(&plan).unwrap()).unwrap_err();
+        assert!(err.to_string().contains("version 7"), "{err}");
+    }
+
+    #[test]
+    fn unknown_container_is_named() {
+        let err = restore_plan(&reviews_v1(), "c", &["ratings".into()], &ctx()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "deployment bookinfo/reviews-v1 has no container named \"ratings\" (its containers: reviews)"
+        );
+    }
+
+    #[test]
+    fn verify_restored_reports_leftovers() {
+        let dep = reviews_v1();
+        let plan = restore_plan(&dep, "c", &["reviews".into()], &ctx()).unwrap();
+        let saved = apply_patch_locally(&dep, &save_patch(&plan).unwrap()).unwrap();
+        let broken = apply_patch_locally(&saved, &break_patch(&plan)).unwrap();
+        let diffs = verify_restored(&plan, &broken).unwrap_err();
+        assert_eq!(
+            diffs,
+            vec![
+                format!("annotation {DRILL_RESTORE_ANNOTATION} is still set"),
+                "container reviews: command: [\"sleep\",\"20h\"] != saved absent".to_string()
+            ]
+        );
+    }
+
+    #[test]
+    fn pending_restores_by_failover_service_and_id() {
+        let dep = reviews_v1();
+        let ours = restore_plan(&dep, "mgmt-cluster", &["reviews".into()], &ctx()).unwrap();
+        let saved = apply_patch_locally(&dep, &save_patch(&ours).unwrap()).unwrap();
+        let other_ctx = RestoreContext {
+            drill_id: "checkout-failover-20261127t090000z".into(),
+            failover_service: ObjectRef {
+                name: "checkout-failover".into(),
+                namespace: "service-mesh-hub".into(),
+            },
+            ..ctx()
+        };
+        let other_dep = mk_deployment(
+            "shop",
+            "checkout-v1",
+            &[("app", "checkout")],
+            vec![mk_container("checkout", None, None)],
+        );
+        let other =
+            restore_plan(&other_dep, "mgmt-cluster", &["checkout".into()], &other_ctx).unwrap();
+        let other_saved = apply_patch_locally(&other_dep, &save_patch(&other).unwrap()).unwrap();
+        let mut corrupt = mk_deployment(
+            "bookinfo",
+            "reviews-v2",
+            &[("app", "reviews")],
+            vec![mk_container("reviews", None, None)],
+        );
+        corrupt.metadata.annotations = Some(BTreeMap::from([(
+            DRILL_RESTORE_ANNOTATION.to_string(),
+            "oops".to_string(),
+        )]));
+        let deps = BTreeMap::from([(
+            "mgmt-cluster".to_string(),
+            vec![saved.clone(), other_saved, corrupt, reviews_v1()],
+        )]);
+        let found = pending_restores(&deps, &ctx().failover_service, None);
+        assert_eq!(found.plans, vec![ours.clone()]);
+        assert_eq!(found.unreadable.len(), 1);
+        assert_eq!(found.unreadable[0].0.name, "reviews-v2");
+        let none = pending_restores(&deps, &ctx().failover_service, Some("another-id"));
+        assert!(none.plans.is_empty());
+
+        let (plan, patch) = restore_patch_for(&saved, &ctx().drill_id).unwrap().unwrap();
+        assert_eq!(plan, ours);
+        assert_eq!(patch, restore_patch(&ours));
+        assert_eq!(restore_patch_for(&saved, "another-id").unwrap(), None);
+        assert_eq!(restore_patch_for(&dep, &ctx().drill_id).unwrap(), None);
+    }
+
+    fn with_replicas(replicas: Option<i32>) -> Deployment {
+        let mut dep = reviews_v1();
+        dep.spec.as_mut().unwrap().replicas = replicas;
+        dep
+    }
+
+    #[test]
+    fn scale_plan_saves_and_restores_the_exact_replica_count() {
+        let dep = with_replicas(Some(3));
+        let plan = scale_restore_plan(&dep, "mgmt-cluster", &ctx()).unwrap();
+        assert_eq!(plan.version, RESTORE_PLAN_VERSION_SCALE);
+        assert_eq!(plan.mode(), BreakMode::Scale);
+        assert_eq!(plan.scale, Some(SavedScale { replicas: Some(3) }));
+        assert!(plan.containers.is_empty());
+        let annotation = restore_annotation(&plan).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(&annotation).unwrap(),
+            json!({"version": 2, "drillId": "reviews-failover-20261127t101500z",
+                   "failoverService": {"name": "reviews-failover", "namespace": "service-mesh-hub"},
+                   "startedAt": "2026-11-27T10:15:00Z",
+                   "deployment": {"cluster": "mgmt-cluster", "namespace": "bookinfo", "name": "reviews-v1"},
+                   "resourceVersion": "1042",
+                   "scale": {"replicas": 3},
+                   "containers": []})
+        );
+        assert_eq!(break_patch(&plan), json!({"spec": {"replicas": 0}}));
+        assert_eq!(
+            restore_patch(&plan),
+            json!({"metadata": {"annotations": {DRILL_RESTORE_ANNOTATION: null}},
+                   "spec": {"replicas": 3}})
+        );
+        let saved = apply_patch_locally(&dep, &save_patch(&plan).unwrap()).unwrap();
+        let broken = apply_patch_locally(&saved, &break_patch(&plan)).unwrap();
+        assert_eq!(broken.spec.as_ref().unwrap().replicas, Some(0));
+        // `drill restore` after a crash reads the plan back from the live object.
+        let live_plan = pending_restore(&broken).unwrap().unwrap();
+        assert_eq!(live_plan, plan);
+        assert_eq!(
+            verify_restored(&live_plan, &broken).unwrap_err(),
+            vec![
+                format!("annotation {DRILL_RESTORE_ANNOTATION} is still set"),
+                "spec.replicas: 0 != saved 3".to_string()
+            ]
+        );
+        let restored = apply_patch_locally(&broken, &restore_patch(&live_plan)).unwrap();
+        assert_eq!(restored.spec.as_ref().unwrap().replicas, Some(3));
+        assert_eq!(verify_restored(&live_plan, &restored), Ok(()));
+        assert_eq!(restored.metadata.annotations, None);
+        // The template was never touched.
+        assert_eq!(
+            containers_equal(template_containers(&dep), template_containers(&restored)),
+            Ok(())
+        );
+        assert_eq!(live_plan.describe_saved(), "replicas 3");
+    }
+
+    #[test]
+    fn an_hpa_may_change_the_restored_replica_count_later() {
+        let dep = with_replicas(Some(2));
+        let plan = scale_restore_plan(&dep, "c", &ctx()).unwrap();
+        let rescaled = with_replicas(Some(3));
+        assert_eq!(
+            verify_restored_later(&plan, &rescaled, false).unwrap_err(),
+            vec!["spec.replicas: 3 != saved 2".to_string()]
+        );
+        assert_eq!(verify_restored_later(&plan, &rescaled, true), Ok(()));
+        // Anything else still counts, and so do command plans.
+        let mut annotated = rescaled.clone();
+        annotated.metadata.annotations = Some(BTreeMap::from([(
+            DRILL_RESTORE_ANNOTATION.to_string(),
+            "{}".to_string(),
+        )]));
+        assert_eq!(
+            verify_restored_later(&plan, &annotated, true)
+                .unwrap_err()
+                .len(),
+            1
+        );
+        let command = restore_plan(&dep, "c", &["reviews".into()], &ctx()).unwrap();
+        let broken = apply_patch_locally(&dep, &break_patch(&command)).unwrap();
+        assert!(verify_restored_later(&command, &broken, true).is_err());
+    }
+
+    #[test]
+    fn scale_plan_keeps_an_absent_replica_count_absent() {
+        let dep = with_replicas(None);
+        let plan = scale_restore_plan(&dep, "c", &ctx()).unwrap();
+        assert_eq!(plan.scale, Some(SavedScale { replicas: None }));
+        assert!(
+            restore_annotation(&plan)
+                .unwrap()
+                .contains(r#""scale":{"replicas":null}"#)
+        );
+        assert_eq!(
+            restore_patch(&plan)["spec"],
+            json!({"replicas": null}),
+            "null removes the field"
+        );
+        let broken = apply_patch_locally(
+            &apply_patch_locally(&dep, &save_patch(&plan).unwrap()).unwrap(),
+            &break_patch(&plan),
+        )
+        .unwrap();
+        let restored = apply_patch_locally(&broken, &restore_patch(&plan)).unwrap();
+        assert_eq!(restored.spec.as_ref().unwrap().replicas, None);
+        assert_eq!(verify_restored(&plan, &restored), Ok(()));
+        // What a real API server answers: the default, 1.
+        assert_eq!(verify_restored(&plan, &with_replicas(Some(1))), Ok(()));
+        assert_eq!(
+            verify_restored(&plan, &with_replicas(Some(0))).unwrap_err(),
+            vec!["spec.replicas: 0 != saved absent".to_string()]
+        );
+    }
+
+    #[test]
+    fn scale_plans_are_version_2_and_checked() {
+        let plan = scale_restore_plan(&with_replicas(Some(2)), "c", &ctx()).unwrap();
+        let mut v: Value = serde_json::to_value(&plan).unwrap();
+        v["version"] = json!(1);
+        let err = parse_restore_annotation(&v.to_string()).unwrap_err();
+        assert!(
+            err.to_string().contains("with a saved replica count"),
+            "{err}"
+        );
+        let mut v: Value = serde_json::to_value(&plan).unwrap();
+        v.as_object_mut().unwrap().remove("scale");
+        let err = parse_restore_annotation(&v.to_string()).unwrap_err();
+        assert!(
+            err.to_string().contains("without the saved replica count"),
+            "{err}"
+        );
+        let mut v: Value = serde_json::to_value(&plan).unwrap();
+        v["version"] = json!(3);
+        let err = parse_restore_annotation(&v.to_string()).unwrap_err();
+        assert!(err.to_string().contains("reads versions 1 and 2"), "{err}");
+        // A pending scale plan blocks a new plan of either kind.
+        let saved =
+            apply_patch_locally(&with_replicas(Some(2)), &save_patch(&plan).unwrap()).unwrap();
+        assert!(matches!(
+            scale_restore_plan(&saved, "c", &ctx()),
+            Err(RestoreError::PendingRestore { .. })
+        ));
+        assert!(matches!(
+            restore_plan(&saved, "c", &["reviews".into()], &ctx()),
+            Err(RestoreError::PendingRestore { .. })
+        ));
+        assert_eq!(
+            plan_for_mode(BreakMode::Scale, &with_replicas(Some(2)), "c", &[], &ctx())
+                .unwrap()
+                .mode(),
+            BreakMode::Scale
+        );
+    }
+
+    #[test]
+    fn drill_id_from_name_time_and_suffix() {
+        let t: jiff::Timestamp = "2026-11-27T10:15:00Z".parse().unwrap();
+        let id = new_drill_id("reviews-failover", t);
+        let re = regex::Regex::new(
+            "^reviews-failover-20261127t101500z-[bcdfghjklmnpqrstvwxz2456789]{6}$",
+        )
+        .unwrap();
+        assert!(re.is_match(&id), "{id}");
+        // The same seed, the same suffix.
+        let a = drill_id_with("reviews-failover", t, &mut fastrand::Rng::with_seed(7));
+        let b = drill_id_with("reviews-failover", t, &mut fastrand::Rng::with_seed(7));
+        assert_eq!(a, b);
+        assert!(re.is_match(&a), "{a}");
+    }
+
+    #[test]
+    fn drill_ids_started_in_the_same_second_differ() {
+        let t: jiff::Timestamp = "2026-11-27T10:15:00Z".parse().unwrap();
+        // Drawn one after another from one generator: 1000 ids, all different.
+        let mut rng = fastrand::Rng::with_seed(42);
+        let ids: std::collections::BTreeSet<String> = (0..1000)
+            .map(|_| drill_id_with("reviews-failover", t, &mut rng))
+            .collect();
+        assert_eq!(ids.len(), 1000);
+        // Two drills (two processes, each with its own seeded generator) in one second.
+        assert_ne!(
+            new_drill_id("reviews-failover", t),
+            new_drill_id("reviews-failover", t)
+        );
+    }
+}

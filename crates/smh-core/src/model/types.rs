@@ -1,0 +1,556 @@
+//! Service Mesh Hub `networking.smh.solo.io/v1alpha2` types: FailoverService and
+//! TrafficPolicy, with every spec and status field of SMH v0.9.2 (smh-api.md §1–2), in
+//! protobuf JSON naming (camelCase). Every struct rejects unknown fields; metadata is
+//! Kubernetes' `ObjectMeta`, checked strictly by the parser.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::consts::{SMH_API_VERSION, SMH_GROUP, SMH_VERSION};
+
+/// `skv2` ObjectRef: `{name, namespace}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ObjectRef {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub namespace: String,
+}
+
+/// `skv2` ClusterObjectRef: `{name, namespace, clusterName}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClusterObjectRef {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub namespace: String,
+    #[serde(default)]
+    pub cluster_name: String,
+}
+
+// ---------------------------------------------------------------------------------------
+// FailoverService
+// ---------------------------------------------------------------------------------------
+
+/// A FailoverService: a virtual hostname backed by services in decreasing priority.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FailoverService {
+    pub api_version: String,
+    pub kind: String,
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default)]
+    pub spec: FailoverServiceSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<FailoverServiceStatus>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FailoverServiceSpec {
+    /// The new DNS name; unique in the mesh, a DNS-1123 subdomain ending in `.global`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub hostname: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<FailoverServicePort>,
+    /// Meshes (control planes) that should see the hostname.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meshes: Option<Vec<ObjectRef>>,
+    /// Backing services, highest priority first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backing_services: Vec<BackingService>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FailoverServicePort {
+    #[serde(default)]
+    pub number: u32,
+    /// HTTP, HTTPS, GRPC, HTTP2, MONGO, TCP or TLS, in any case (Istio `protocol.Parse`).
+    #[serde(default)]
+    pub protocol: String,
+}
+
+/// One backing service; a oneof whose only member is `kubeService`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct BackingService {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kube_service: Option<ClusterObjectRef>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FailoverServiceStatus {
+    #[serde(default, skip_serializing_if = "is_zero_i64", with = "proto_int64")]
+    pub observed_generation: i64,
+    #[serde(default, skip_serializing_if = "ApprovalState::is_pending")]
+    pub state: ApprovalState,
+    /// Keyed by skv2 `sets.Key` of the mesh: `name.namespace.` (trailing dot).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub meshes: BTreeMap<String, ValidationStatus>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Shared status pieces
+// ---------------------------------------------------------------------------------------
+
+/// SMH's ApprovalState enum.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ApprovalState {
+    /// Not yet processed.
+    #[default]
+    Pending,
+    Accepted,
+    /// Bad config or a conflict.
+    Invalid,
+    /// Valid config, but applying it failed.
+    Failed,
+}
+
+impl ApprovalState {
+    pub fn is_pending(&self) -> bool {
+        matches!(self, ApprovalState::Pending)
+    }
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ApprovalState::Pending => "PENDING",
+            ApprovalState::Accepted => "ACCEPTED",
+            ApprovalState::Invalid => "INVALID",
+            ApprovalState::Failed => "FAILED",
+        }
+    }
+}
+
+/// SMH's ApprovalStatus / ValidationStatus: per-mesh or per-traffic-target result.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ValidationStatus {
+    /// 0-based index among accepted items; 0 is omitted in output.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub acceptance_order: u32,
+    #[serde(default, skip_serializing_if = "ApprovalState::is_pending")]
+    pub state: ApprovalState,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+// ---------------------------------------------------------------------------------------
+// TrafficPolicy
+// ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TrafficPolicy {
+    pub api_version: String,
+    pub kind: String,
+    #[serde(default)]
+    pub metadata: ObjectMeta,
+    #[serde(default)]
+    pub spec: TrafficPolicySpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<TrafficPolicyStatus>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TrafficPolicySpec {
+    /// Source workloads; empty means every workload.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub source_selector: Vec<WorkloadSelector>,
+    /// Destination traffic targets; empty means every traffic target. Selectors are ORed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub destination_selector: Vec<TrafficTargetSelector>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub http_request_matchers: Vec<HttpMatcher>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traffic_shift: Option<MultiDestination>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault_injection: Option<FaultInjection>,
+    /// Protobuf Duration, e.g. `5s`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_timeout: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<RetryPolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cors_policy: Option<CorsPolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mirror: Option<Mirror>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_manipulation: Option<HeaderManipulation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outlier_detection: Option<OutlierDetection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtls: Option<Mtls>,
+}
+
+/// WorkloadSelector: `{labels, namespaces, clusters}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WorkloadSelector {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clusters: Vec<String>,
+}
+
+/// TrafficTargetSelector: a `kubeServiceMatcher` or `kubeServiceRefs`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TrafficTargetSelector {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kube_service_matcher: Option<KubeServiceMatcher>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kube_service_refs: Option<KubeServiceRefs>,
+}
+
+/// Matches services by labels AND namespaces AND clusters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KubeServiceMatcher {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespaces: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clusters: Vec<String>,
+}
+
+/// Matches services exactly on name, namespace and clusterName.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KubeServiceRefs {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ClusterObjectRef>,
+}
+
+/// HttpMatcher: one of prefix/exact/regex, plus headers, query parameters and method.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HttpMatcher {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exact: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regex: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<HeaderMatcher>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub query_parameters: Vec<QueryParameterMatcher>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<HttpMethod>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HeaderMatcher {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub value: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub regex: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub invert_match: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct QueryParameterMatcher {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub value: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub regex: bool,
+}
+
+/// `{method: GET}`; SMH's HttpMethodValue enum.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HttpMethod {
+    #[serde(default)]
+    pub method: String,
+}
+
+/// `trafficShift`: weighted destinations.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MultiDestination {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub destinations: Vec<WeightedDestination>,
+}
+
+/// One weighted destination: a oneof of `kubeService` and `failoverService`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WeightedDestination {
+    /// Percent; weights should sum to 100. 0/omitted on a single destination.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub weight: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kube_service: Option<KubeDestination>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failover_service: Option<FailoverServiceDestination>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct KubeDestination {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub namespace: String,
+    #[serde(default)]
+    pub cluster_name: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub subset: BTreeMap<String, String>,
+    /// Required when the destination service has more than one port.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub port: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FailoverServiceDestination {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub namespace: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub subset: BTreeMap<String, String>,
+}
+
+/// `faultInjection`: one of fixedDelay / exponentialDelay / abort, plus a percentage.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct FaultInjection {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fixed_delay: Option<String>,
+    /// Hidden in SMH's docs; Istio's `exponentialDelay`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exponential_delay: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abort: Option<Abort>,
+    #[serde(default)]
+    pub percentage: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Abort {
+    #[serde(default)]
+    pub http_status: i32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RetryPolicy {
+    #[serde(default)]
+    pub attempts: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_try_timeout: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CorsPolicy {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_origins: Vec<StringMatch>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_methods: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_headers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expose_headers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_credentials: Option<bool>,
+}
+
+/// StringMatch: one of exact / prefix / regex.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct StringMatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exact: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub regex: Option<String>,
+}
+
+/// `mirror`: a kubeService destination, a percentage and an optional port.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Mirror {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kube_service: Option<ClusterObjectRef>,
+    #[serde(default)]
+    pub percentage: f64,
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub port: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HeaderManipulation {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove_response_headers: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub append_response_headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove_request_headers: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub append_request_headers: BTreeMap<String, String>,
+}
+
+/// SMH OutlierDetection. Zero or unset means "use the default" (5 / 10s / 30s / 100).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct OutlierDetection {
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub consecutive_errors: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_ejection_time: Option<String>,
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    pub max_ejection_percent: u32,
+}
+
+/// SMH's defaults for outlier detection (the decorator, v0.7.5+).
+pub mod outlier_defaults {
+    pub const CONSECUTIVE_ERRORS: u32 = 5;
+    pub const INTERVAL: &str = "10s";
+    pub const BASE_EJECTION_TIME: &str = "30s";
+    pub const MAX_EJECTION_PERCENT: u32 = 100;
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Mtls {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub istio: Option<MtlsIstio>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MtlsIstio {
+    /// `DISABLE`, `SIMPLE` or `ISTIO_MUTUAL`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_mode: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TrafficPolicyStatus {
+    #[serde(default, skip_serializing_if = "is_zero_i64", with = "proto_int64")]
+    pub observed_generation: i64,
+    #[serde(default, skip_serializing_if = "ApprovalState::is_pending")]
+    pub state: ApprovalState,
+    /// Keyed by the TrafficTarget key, e.g. `reviews-bookinfo-mgmt-cluster.service-mesh-hub.`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub traffic_targets: BTreeMap<String, ValidationStatus>,
+    /// Keys of the matching Workloads.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workloads: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+// ---------------------------------------------------------------------------------------
+// kube_core::Resource, so `Api<FailoverService>` / `Api<TrafficPolicy>` work.
+// ---------------------------------------------------------------------------------------
+
+macro_rules! smh_resource {
+    ($ty:ident, $kind:literal, $plural:literal) => {
+        impl $ty {
+            pub const KIND: &'static str = $kind;
+            pub const PLURAL: &'static str = $plural;
+        }
+
+        impl kube_core::Resource for $ty {
+            type DynamicType = ();
+            type Scope = kube_core::NamespaceResourceScope;
+
+            fn kind(_: &()) -> std::borrow::Cow<'_, str> {
+                $kind.into()
+            }
+            fn group(_: &()) -> std::borrow::Cow<'_, str> {
+                SMH_GROUP.into()
+            }
+            fn version(_: &()) -> std::borrow::Cow<'_, str> {
+                SMH_VERSION.into()
+            }
+            fn api_version(_: &()) -> std::borrow::Cow<'_, str> {
+                SMH_API_VERSION.into()
+            }
+            fn plural(_: &()) -> std::borrow::Cow<'_, str> {
+                $plural.into()
+            }
+            fn meta(&self) -> &ObjectMeta {
+                &self.metadata
+            }
+            fn meta_mut(&mut self) -> &mut ObjectMeta {
+                &mut self.metadata
+            }
+        }
+    };
+}
+
+smh_resource!(FailoverService, "FailoverService", "failoverservices");
+smh_resource!(TrafficPolicy, "TrafficPolicy", "trafficpolicies");
+
+// ---------------------------------------------------------------------------------------
+// serde helpers
+// ---------------------------------------------------------------------------------------
+
+fn is_zero_u32(v: &u32) -> bool {
+    *v == 0
+}
+fn is_zero_i64(v: &i64) -> bool {
+    *v == 0
+}
+fn is_false(v: &bool) -> bool {
+    !*v
+}
+
+/// protobuf JSON writes int64 as a string (`observedGeneration: "1"`, as the guide shows);
+/// accept either a number or a string when reading.
+pub mod proto_int64 {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(v: &i64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum IntOrString {
+            Int(i64),
+            Str(String),
+        }
+        match IntOrString::deserialize(d)? {
+            IntOrString::Int(i) => Ok(i),
+            IntOrString::Str(s) => s
+                .parse()
+                .map_err(|_| serde::de::Error::custom(format!("invalid int64 {s:?}"))),
+        }
+    }
+}

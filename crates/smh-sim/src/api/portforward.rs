@@ -1,0 +1,213 @@
+//! `pods/portforward` over WebSocket with the `v4.channel.k8s.io` protocol, as kube-rs
+//! (`Api::<Pod>::portforward`) speaks it.
+//!
+//! Port `i` of the request uses channel `2i` for data and `2i+1` for errors. The server's first
+//! frame on each channel is the channel byte followed by the port, 2 bytes little-endian; every
+//! later frame is the channel byte followed by payload. The server connects to the pod's
+//! `status.podIP` and port through the cluster's [`PodNetwork`]: nothing listening there is a
+//! "connection refused" error on the port's error channel, as the kubelet reports it. The
+//! WebSocket closes once every port's connection has closed.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::{IntoResponse, Response};
+use futures::{SinkExt, StreamExt};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::mpsc;
+
+use super::status::ApiError;
+use crate::net::PodNetwork;
+
+/// The only subprotocol served.
+pub const PROTOCOL: &str = "v4.channel.k8s.io";
+
+/// What clients that speak another port-forward protocol (kubectl's SPDY, plain or tunnelled
+/// over WebSocket) are told.
+pub const UNSUPPORTED_CLIENT: &str = "the simulated cluster serves port-forward only over WebSocket with the v4.channel.k8s.io subprotocol (as kube-rs and kubectl smh speak it), not SPDY as kubectl port-forward does; `kubectl smh demo up` prints productpage's local address instead";
+
+/// Parse `?ports=` values (repeated and/or comma-separated).
+pub fn parse_ports(values: &[&str]) -> Result<Vec<u16>, ApiError> {
+    let mut ports = Vec::new();
+    for v in values {
+        for p in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let port: u16 = p.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                ApiError::bad_request(format!("invalid port {p:?}: must be 1-65535"))
+            })?;
+            ports.push(port);
+        }
+    }
+    if ports.is_empty() {
+        return Err(ApiError::bad_request(
+            "at least one port must be requested (?ports=)",
+        ));
+    }
+    Ok(ports)
+}
+
+/// Answer a port-forward upgrade for `pod`.
+pub fn upgrade(
+    ws: WebSocketUpgrade,
+    offered: &str,
+    pod: &Value,
+    ports: Vec<u16>,
+    net: Arc<PodNetwork>,
+) -> Response {
+    let name = pod
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if !offered.split(',').any(|p| p.trim() == PROTOCOL) {
+        return super::http::error_response(&ApiError::bad_request(format!(
+            "unable to upgrade connection: {UNSUPPORTED_CLIENT} (offered subprotocols: {offered:?})"
+        )));
+    }
+    let Some(ip) = pod
+        .pointer("/status/podIP")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+    else {
+        return super::http::error_response(&ApiError::bad_request(format!(
+            "unable to upgrade connection: pod {name} does not have an IP address yet"
+        )));
+    };
+    let uid = pod
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    ws.protocols([PROTOCOL])
+        .on_upgrade(move |socket| run(socket, net, name, uid, ip, ports))
+        .into_response()
+}
+
+fn frame(ch: u8, data: &[u8]) -> Message {
+    let mut v = Vec::with_capacity(data.len() + 1);
+    v.push(ch);
+    v.extend_from_slice(data);
+    Message::Binary(Bytes::from(v))
+}
+
+async fn run(
+    socket: WebSocket,
+    net: Arc<PodNetwork>,
+    pod: String,
+    uid: String,
+    ip: String,
+    ports: Vec<u16>,
+) {
+    let (mut sink, mut stream) = socket.split();
+    let (out_tx, mut out_rx) = mpsc::channel::<Message>(64);
+    let sender = tokio::spawn(async move {
+        while let Some(m) = out_rx.recv().await {
+            let close = matches!(m, Message::Close(_));
+            if sink.send(m).await.is_err() || close {
+                break;
+            }
+        }
+    });
+
+    let mut writers: Vec<Option<OwnedWriteHalf>> = Vec::new();
+    let (done_tx, mut done_rx) = mpsc::channel::<usize>(ports.len().max(1));
+    let mut open = 0usize;
+    for (i, port) in ports.iter().enumerate() {
+        let data_ch = (2 * i) as u8;
+        let err_ch = data_ch + 1;
+        let prefix = port.to_le_bytes();
+        let _ = out_tx.send(frame(data_ch, &prefix)).await;
+        let _ = out_tx.send(frame(err_ch, &prefix)).await;
+        let conn = match net.resolve(&ip, *port) {
+            Some(addr) => TcpStream::connect(addr).await.ok(),
+            None => None,
+        };
+        match conn {
+            None => {
+                let msg = format!(
+                    "error forwarding port {port} to pod {pod}, uid {uid}: failed to connect to {ip}:{port}: connect: connection refused"
+                );
+                let _ = out_tx.send(frame(err_ch, msg.as_bytes())).await;
+                writers.push(None);
+            }
+            Some(tcp) => {
+                let (mut r, w) = tcp.into_split();
+                writers.push(Some(w));
+                open += 1;
+                let out = out_tx.clone();
+                let done = done_tx.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 16 * 1024];
+                    loop {
+                        match r.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => {
+                                if out.send(frame(data_ch, &buf[..n])).await.is_err() {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    let _ = done.send(i).await;
+                });
+            }
+        }
+    }
+    drop(done_tx);
+
+    if open > 0 {
+        loop {
+            tokio::select! {
+                msg = stream.next() => match msg {
+                    Some(Ok(Message::Binary(data))) if data.len() > 1 => {
+                        let ch = data[0] as usize;
+                        if ch.is_multiple_of(2)
+                            && let Some(Some(w)) = writers.get_mut(ch / 2)
+                            && w.write_all(&data[1..]).await.is_err()
+                        {
+                            writers[ch / 2] = None;
+                        }
+                    }
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
+                    Some(Ok(_)) => {}
+                },
+                finished = done_rx.recv() => match finished {
+                    Some(_) => {
+                        open -= 1;
+                        if open == 0 {
+                            break;
+                        }
+                    }
+                    None => break,
+                },
+            }
+        }
+    }
+    for w in writers.iter_mut().flatten() {
+        let _ = w.shutdown().await;
+    }
+    let _ = out_tx.send(Message::Close(None)).await;
+    drop(out_tx);
+    let _ = sender.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_parse() {
+        assert_eq!(parse_ports(&["9080"]).unwrap(), vec![9080]);
+        assert_eq!(
+            parse_ports(&["80,443", "15000"]).unwrap(),
+            vec![80, 443, 15000]
+        );
+        assert!(parse_ports(&[]).is_err());
+        assert!(parse_ports(&["0"]).is_err());
+        assert!(parse_ports(&["x"]).is_err());
+    }
+}

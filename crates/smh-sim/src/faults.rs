@@ -1,0 +1,300 @@
+//! Fault injection for a simulated cluster's API server: latency, error rates and an
+//! unreachable server. Faults apply to every HTTP request the server receives (discovery,
+//! `/version` and port-forward included), never to in-process [`ApiCore`] calls.
+//!
+//! They can be set when a cluster starts ([`ClusterOptions::faults`]) and changed while it
+//! runs ([`SimCluster::faults`]); `kubectl smh demo up` takes them as flags:
+//! `--latency CLUSTER=DURATION`, `--error-rate CLUSTER=RATE[:KIND]` (KIND `500`, `429` or
+//! `timeout`) and `--unreachable CLUSTER[=hang|close]`.
+//!
+//! [`ApiCore`]: crate::api::ApiCore
+//! [`ClusterOptions::faults`]: crate::cluster::ClusterOptions
+//! [`SimCluster::faults`]: crate::cluster::SimCluster::faults
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tokio::sync::watch;
+
+use super::api::ApiError;
+use super::api::http::error_response;
+
+/// An injected API error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ErrorKind {
+    /// 500 InternalError.
+    Internal,
+    /// 429 TooManyRequests with `Retry-After: 1`.
+    TooManyRequests,
+    /// The request is never answered (the client's timeout fires).
+    Timeout,
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ErrorKind::Internal => "500",
+            ErrorKind::TooManyRequests => "429",
+            ErrorKind::Timeout => "timeout",
+        })
+    }
+}
+
+impl std::str::FromStr for ErrorKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "500" => Ok(ErrorKind::Internal),
+            "429" => Ok(ErrorKind::TooManyRequests),
+            "timeout" => Ok(ErrorKind::Timeout),
+            other => Err(format!(
+                "unknown error kind {other:?} (expected 500, 429 or timeout)"
+            )),
+        }
+    }
+}
+
+/// How an unreachable cluster behaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unreachable {
+    /// Connections are accepted and nothing is ever answered.
+    Hang,
+    /// Connections are accepted and closed at once; open connections are dropped.
+    Close,
+}
+
+impl fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Unreachable::Hang => "hang",
+            Unreachable::Close => "close",
+        })
+    }
+}
+
+impl std::str::FromStr for Unreachable {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "hang" => Ok(Unreachable::Hang),
+            "close" => Ok(Unreachable::Close),
+            other => Err(format!(
+                "unknown unreachable mode {other:?} (expected hang or close)"
+            )),
+        }
+    }
+}
+
+/// The faults of one cluster.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FaultConfig {
+    /// Added before every request is handled.
+    pub latency: Duration,
+    /// Probability (0..=1) of each injected error; at most one per request, drawn once.
+    pub errors: Vec<(f64, ErrorKind)>,
+    /// The server stops answering.
+    pub unreachable: Option<Unreachable>,
+    /// Seed of the random draws (for reproducible tests); random when unset.
+    pub seed: Option<u64>,
+}
+
+impl FaultConfig {
+    /// True when no fault is configured.
+    pub fn is_clear(&self) -> bool {
+        self.latency.is_zero() && self.errors.is_empty() && self.unreachable.is_none()
+    }
+}
+
+/// Parse `RATE[:KIND]`: a rate as a fraction (`0.2`) or a percentage (`20%`), and an error
+/// kind (`500` by default).
+pub fn parse_error_rate(s: &str) -> Result<(f64, ErrorKind), String> {
+    let (rate, kind) = match s.split_once(':') {
+        Some((r, k)) => (r, k.parse::<ErrorKind>()?),
+        None => (s, ErrorKind::Internal),
+    };
+    let value = match rate.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
+        None => rate.trim().parse::<f64>(),
+    }
+    .map_err(|_| format!("invalid error rate {rate:?} (expected e.g. 0.2 or 20%)"))?;
+    if !(0.0..=1.0).contains(&value) || value.is_nan() {
+        return Err(format!("error rate {rate:?} is outside 0..1 (0%..100%)"));
+    }
+    Ok((value, kind))
+}
+
+/// What to do with one request.
+enum Action {
+    Proceed,
+    Fail(ApiError),
+    Hang,
+}
+
+/// The live fault settings of one cluster; shared by its server and whoever changes them.
+pub struct Faults {
+    config: Mutex<FaultConfig>,
+    rng: Mutex<fastrand::Rng>,
+    /// Bumped when open connections must be dropped.
+    epoch: watch::Sender<u64>,
+}
+
+impl Faults {
+    pub fn new(config: FaultConfig) -> Self {
+        let rng = match config.seed {
+            Some(s) => fastrand::Rng::with_seed(s),
+            None => fastrand::Rng::new(),
+        };
+        let (epoch, _) = watch::channel(0);
+        Faults {
+            config: Mutex::new(config),
+            rng: Mutex::new(rng),
+            epoch,
+        }
+    }
+
+    /// The current settings.
+    pub fn config(&self) -> FaultConfig {
+        self.config.lock().expect("faults lock").clone()
+    }
+
+    /// Replace all settings.
+    pub fn set(&self, config: FaultConfig) {
+        let close = config.unreachable == Some(Unreachable::Close);
+        if let Some(seed) = config.seed {
+            *self.rng.lock().expect("faults lock") = fastrand::Rng::with_seed(seed);
+        }
+        *self.config.lock().expect("faults lock") = config;
+        if close {
+            self.epoch.send_modify(|e| *e += 1);
+        }
+    }
+
+    /// Set the latency added to every request.
+    pub fn set_latency(&self, latency: Duration) {
+        self.config.lock().expect("faults lock").latency = latency;
+    }
+
+    /// Set the rate of one kind of error (0 removes it).
+    pub fn set_error_rate(&self, kind: ErrorKind, rate: f64) {
+        let mut c = self.config.lock().expect("faults lock");
+        c.errors.retain(|(_, k)| *k != kind);
+        if rate > 0.0 {
+            c.errors.push((rate.min(1.0), kind));
+        }
+    }
+
+    /// Make the cluster unreachable (`Some`) or reachable again (`None`).
+    pub fn set_unreachable(&self, mode: Option<Unreachable>) {
+        self.config.lock().expect("faults lock").unreachable = mode;
+        if mode == Some(Unreachable::Close) {
+            self.epoch.send_modify(|e| *e += 1);
+        }
+    }
+
+    /// Remove every fault.
+    pub fn clear(&self) {
+        self.set(FaultConfig::default());
+    }
+
+    pub(crate) fn unreachable(&self) -> Option<Unreachable> {
+        self.config.lock().expect("faults lock").unreachable
+    }
+
+    pub(crate) fn subscribe_epoch(&self) -> watch::Receiver<u64> {
+        self.epoch.subscribe()
+    }
+
+    fn plan(&self) -> (Duration, Action) {
+        let c = self.config.lock().expect("faults lock");
+        if c.unreachable.is_some() {
+            return (Duration::ZERO, Action::Hang);
+        }
+        if c.errors.is_empty() {
+            return (c.latency, Action::Proceed);
+        }
+        let draw = self.rng.lock().expect("faults lock").f64();
+        let mut acc = 0.0;
+        for (rate, kind) in &c.errors {
+            acc += rate;
+            if draw < acc {
+                let action = match kind {
+                    ErrorKind::Internal => Action::Fail(ApiError::internal(
+                        "injected fault: the simulated API server failed this request",
+                    )),
+                    ErrorKind::TooManyRequests => Action::Fail(ApiError::too_many_requests(1)),
+                    ErrorKind::Timeout => Action::Hang,
+                };
+                return (c.latency, action);
+            }
+        }
+        (c.latency, Action::Proceed)
+    }
+}
+
+/// axum middleware applying a cluster's faults to each request.
+pub async fn fault_layer(State(faults): State<Arc<Faults>>, req: Request, next: Next) -> Response {
+    let (latency, action) = faults.plan();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    match action {
+        Action::Proceed => next.run(req).await,
+        Action::Fail(e) => error_response(&e).into_response(),
+        Action::Hang => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_rates_parse() {
+        assert_eq!(parse_error_rate("0.2").unwrap(), (0.2, ErrorKind::Internal));
+        assert_eq!(
+            parse_error_rate("20%:429").unwrap(),
+            (0.2, ErrorKind::TooManyRequests)
+        );
+        assert_eq!(
+            parse_error_rate("1:timeout").unwrap(),
+            (1.0, ErrorKind::Timeout)
+        );
+        assert!(parse_error_rate("1.5").is_err());
+        assert!(parse_error_rate("x").is_err());
+        assert!(parse_error_rate("0.1:503").is_err());
+    }
+
+    #[test]
+    fn draws_follow_the_rates() {
+        let f = Faults::new(FaultConfig {
+            errors: vec![
+                (0.25, ErrorKind::Internal),
+                (0.25, ErrorKind::TooManyRequests),
+            ],
+            seed: Some(7),
+            ..Default::default()
+        });
+        let (mut e500, mut e429, mut ok) = (0, 0, 0);
+        for _ in 0..4000 {
+            match f.plan().1 {
+                Action::Fail(e) if e.code == 500 => e500 += 1,
+                Action::Fail(_) => e429 += 1,
+                Action::Proceed => ok += 1,
+                Action::Hang => panic!("no timeouts configured"),
+            }
+        }
+        for n in [e500, e429] {
+            assert!((850..1150).contains(&n), "{n} of 4000 at rate 0.25");
+        }
+        assert!((1800..2200).contains(&ok));
+        f.set_error_rate(ErrorKind::Internal, 0.0);
+        f.set_error_rate(ErrorKind::TooManyRequests, 0.0);
+        assert!(matches!(f.plan().1, Action::Proceed));
+        f.set_unreachable(Some(Unreachable::Hang));
+        assert!(matches!(f.plan().1, Action::Hang));
+    }
+}

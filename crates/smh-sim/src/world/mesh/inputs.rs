@@ -1,0 +1,437 @@
+//! Collect what istiod would know for one proxy from the fleet's stores: the Istio objects
+//! in the proxy's own cluster, the services and ready endpoints of its own cluster and of
+//! every cluster it has a remote secret for (multi-primary endpoint discovery), and every
+//! cluster's ingress gateway address.
+//!
+//! Endpoints are labelled `topology.istio.io/cluster` as istiod labels them: with the local
+//! istiod's cluster ID (its `--clusterID` or `CLUSTER_ID`, `Kubernetes` when unset) for the
+//! proxy's own cluster, and with the remote secret's **data key** for a remote one. Which
+//! cluster a key reaches comes from its value, a kubeconfig, whose server's host is that
+//! cluster's node (name or address). So a remote secret made with another `--name` than the
+//! remote istiod's own ID gives that cluster's endpoints a label nobody else uses.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::istio::{
+    CLUSTER_TOPOLOGY_LABEL, EndpointRecord, MeshInputs, ProxyIdentity, ServiceRecord,
+};
+use crate::store::Store;
+use crate::world::fleet::Fleet;
+use crate::world::obj::{self, labels, name, namespace, str_at};
+use smh_core::istio::cluster_id::{ClusterIdReading, DEFAULT_CLUSTER_ID};
+
+/// Label of Istio remote secrets.
+pub const MULTICLUSTER_LABEL: &str = "istio/multiCluster";
+/// Annotation naming the cluster of a remote secret.
+pub const CLUSTER_ANNOTATION: &str = "networking.istio.io/cluster";
+/// Name prefix of remote secrets made by `istioctl create-remote-secret`.
+pub const REMOTE_SECRET_PREFIX: &str = "istio-remote-secret-";
+
+/// Istio networking objects of one kind, whatever version they were stored under (the
+/// newest resourceVersion wins when the same object exists under several).
+pub fn istio_objects(store: &Store, plural: &str) -> Vec<Value> {
+    let mut by_key: BTreeMap<(String, String), Value> = BTreeMap::new();
+    for gvr in obj::istio_networking(plural) {
+        for item in store.list(&gvr, None).0 {
+            let key = (namespace(&item).to_string(), name(&item).to_string());
+            let rv = |v: &Value| {
+                str_at(v, "/metadata/resourceVersion")
+                    .parse::<u64>()
+                    .unwrap_or(0)
+            };
+            if by_key.get(&key).is_none_or(|old| rv(old) < rv(&item)) {
+                by_key.insert(key, item);
+            }
+        }
+    }
+    by_key.into_values().collect()
+}
+
+/// The Istio remote secrets of `store`'s cluster (`istio/multiCluster: "true"` in
+/// istio-system), sorted by name, with their data decoded.
+fn remote_secrets(store: &Store) -> Vec<k8s_openapi::api::core::v1::Secret> {
+    let (secrets, _) = store.list(&obj::secrets(), Some("istio-system"));
+    let mut out: Vec<k8s_openapi::api::core::v1::Secret> = secrets
+        .into_iter()
+        .filter(|s| labels(s).get(MULTICLUSTER_LABEL).map(String::as_str) == Some("true"))
+        .filter_map(|s| serde_json::from_value(s).ok())
+        .collect();
+    out.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    out
+}
+
+/// The cluster IDs the istiod of `store`'s cluster gives the clusters of its remote
+/// secrets: their data keys, sorted, each once.
+pub fn remote_secret_ids(store: &Store) -> Vec<String> {
+    let mut out: Vec<String> = remote_secrets(store)
+        .into_iter()
+        .flat_map(|s| s.data.unwrap_or_default().into_keys())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The cluster ID of the istiod in `store`'s cluster (Deployment `istio-system/istiod`,
+/// container `discovery`), read as discovery reads it. The model cannot resolve a
+/// `valueFrom`, so an unreadable ID is Istio's default; a cluster without istiod has its
+/// own name.
+pub fn istiod_cluster_id(store: &Store, cluster: &str) -> String {
+    let Some(d) = store.get(&obj::deployments(), "istio-system", "istiod") else {
+        return cluster.to_string();
+    };
+    let containers: Vec<k8s_openapi::api::core::v1::Container> = d
+        .pointer("/spec/template/spec/containers")
+        .cloned()
+        .and_then(|c| serde_json::from_value(c).ok())
+        .unwrap_or_default();
+    let Some(c) = containers
+        .iter()
+        .find(|c| c.name == "discovery")
+        .or(containers.first())
+    else {
+        return cluster.to_string();
+    };
+    match smh_core::istio::cluster_id::istiod_cluster_id(c) {
+        ClusterIdReading::Known { id, .. } => id,
+        ClusterIdReading::Unknown { .. } => DEFAULT_CLUSTER_ID.to_string(),
+    }
+}
+
+/// The host of a kubeconfig's server: that of its current context's cluster, else of its
+/// first cluster (`https://remote-cluster-control-plane:6443` → `remote-cluster-control-plane`).
+fn kubeconfig_server_host(kubeconfig: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(kubeconfig).ok()?;
+    let kc = kube::config::Kubeconfig::from_yaml(text).ok()?;
+    let cluster_name = kc
+        .current_context
+        .as_ref()
+        .and_then(|cur| kc.contexts.iter().find(|c| &c.name == cur))
+        .and_then(|c| c.context.as_ref())
+        .map(|c| c.cluster.clone());
+    let cluster = cluster_name
+        .and_then(|n| kc.clusters.iter().find(|c| c.name == n))
+        .or(kc.clusters.first())?;
+    let server = cluster.cluster.as_ref()?.server.clone()?;
+    let rest = server.split_once("://").map_or(server.as_str(), |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    (!host.is_empty()).then(|| host.to_string())
+}
+
+/// The fleet member whose Node has `host` as its name or one of its addresses.
+fn member_by_host(fleet: &Fleet, host: &str) -> Option<String> {
+    fleet.members().into_iter().find_map(|(name, m)| {
+        let nodes = m.store.list(&obj::nodes(), None).0;
+        nodes
+            .iter()
+            .any(|n| {
+                obj::name(n) == host
+                    || n.pointer("/status/addresses")
+                        .and_then(Value::as_array)
+                        .is_some_and(|a| a.iter().any(|x| str_at(x, "/address") == host))
+            })
+            .then_some(name)
+    })
+}
+
+/// The clusters the istiod of `store`'s cluster discovers through its remote secrets, as
+/// `(cluster ID, fleet member)`, the way istiod adds them: every data key of every remote
+/// secret (secrets in name order, keys sorted) is a cluster ID; a key equal to `local_id`
+/// is ignored, as is an ID an earlier secret already added. The key's value, a
+/// kubeconfig, names the member; one that reaches no member of the fleet adds nothing.
+pub fn remote_clusters(fleet: &Fleet, store: &Store, local_id: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for secret in remote_secrets(store) {
+        for (id, kubeconfig) in secret.data.unwrap_or_default() {
+            if id == local_id || out.iter().any(|(known, _)| *known == id) {
+                continue;
+            }
+            if let Some(member) =
+                kubeconfig_server_host(&kubeconfig.0).and_then(|h| member_by_host(fleet, &h))
+            {
+                out.push((id, member));
+            }
+        }
+    }
+    out
+}
+
+/// The services of `cluster` (a fleet member) with their ready endpoints, labelled
+/// `topology.istio.io/cluster: <cluster_id>` as the discovering istiod knows that cluster.
+fn service_records(cluster: &str, cluster_id: &str, store: &Store) -> Vec<ServiceRecord> {
+    let (services, _) = store.list(&obj::services(), None);
+    let (endpoints, _) = store.list(&obj::endpoints(), None);
+    let (pods, _) = store.list(&obj::pods(), None);
+    let pod_labels: BTreeMap<(&str, &str), BTreeMap<String, String>> = pods
+        .iter()
+        .map(|p| ((namespace(p), name(p)), labels(p)))
+        .collect();
+    let eps: BTreeMap<(&str, &str), &Value> = endpoints
+        .iter()
+        .map(|e| ((namespace(e), name(e)), e))
+        .collect();
+    services
+        .iter()
+        .map(|svc| {
+            let ns = namespace(svc);
+            let ports = svc
+                .pointer("/spec/ports")
+                .and_then(Value::as_array)
+                .map(|ps| {
+                    ps.iter()
+                        .filter_map(|p| {
+                            let port = p.get("port").and_then(Value::as_u64)?;
+                            Some((str_at(p, "/name").to_string(), u16::try_from(port).ok()?))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut records: BTreeMap<String, EndpointRecord> = BTreeMap::new();
+            if let Some(ep) = eps.get(&(ns, name(svc))) {
+                for subset in ep
+                    .get("subsets")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default()
+                {
+                    let sub_ports: BTreeMap<String, u16> = subset
+                        .get("ports")
+                        .and_then(Value::as_array)
+                        .map(|ps| {
+                            ps.iter()
+                                .filter_map(|p| {
+                                    let port = p.get("port").and_then(Value::as_u64)?;
+                                    Some((
+                                        str_at(p, "/name").to_string(),
+                                        u16::try_from(port).ok()?,
+                                    ))
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    for addr in subset
+                        .get("addresses")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default()
+                    {
+                        let ip = str_at(&addr, "/ip").to_string();
+                        if ip.is_empty() {
+                            continue;
+                        }
+                        let pod_name = str_at(&addr, "/targetRef/name");
+                        let pod_ns = match str_at(&addr, "/targetRef/namespace") {
+                            "" => ns,
+                            n => n,
+                        };
+                        let rec = records.entry(ip.clone()).or_insert_with(|| {
+                            let mut labels = pod_labels
+                                .get(&(pod_ns, pod_name))
+                                .cloned()
+                                .unwrap_or_default();
+                            labels
+                                .insert(CLUSTER_TOPOLOGY_LABEL.to_string(), cluster_id.to_string());
+                            EndpointRecord {
+                                ip,
+                                cluster: cluster.to_string(),
+                                labels,
+                                ports: BTreeMap::new(),
+                            }
+                        });
+                        rec.ports.extend(sub_ports.clone());
+                    }
+                }
+            }
+            ServiceRecord {
+                cluster: cluster.to_string(),
+                name: name(svc).to_string(),
+                namespace: ns.to_string(),
+                cluster_ip: Some(str_at(svc, "/spec/clusterIP").to_string())
+                    .filter(|s| !s.is_empty()),
+                ports,
+                endpoints: records.into_values().collect(),
+            }
+        })
+        .collect()
+}
+
+/// The external addresses of a cluster's `istio-system/istio-ingressgateway` Service.
+pub fn gateway_addresses(store: &Store) -> Vec<String> {
+    store
+        .get(&obj::services(), "istio-system", "istio-ingressgateway")
+        .and_then(|s| {
+            s.pointer("/status/loadBalancer/ingress")
+                .and_then(Value::as_array)
+                .cloned()
+        })
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|i| i.get("ip").and_then(Value::as_str).map(str::to_string))
+        .collect()
+}
+
+/// Everything the config builder needs for `proxy`.
+pub fn collect(fleet: &Fleet, proxy: &ProxyIdentity) -> MeshInputs {
+    let mut inputs = MeshInputs {
+        proxy: proxy.clone(),
+        cluster_domain: "cluster.local".into(),
+        root_namespace: "istio-system".into(),
+        ..MeshInputs::default()
+    };
+    let Some(local) = fleet.member(&proxy.cluster) else {
+        return inputs;
+    };
+    inputs.virtual_services = istio_objects(&local.store, "virtualservices");
+    inputs.destination_rules = istio_objects(&local.store, "destinationrules");
+    inputs.service_entries = istio_objects(&local.store, "serviceentries");
+    inputs.envoy_filters = istio_objects(&local.store, "envoyfilters");
+    // Fleet member -> the cluster ID its endpoints get; the first way a member is reached
+    // wins.
+    let local_id = istiod_cluster_id(&local.store, &proxy.cluster);
+    let mut discovered: BTreeMap<String, String> = BTreeMap::new();
+    discovered.insert(proxy.cluster.clone(), local_id.clone());
+    for (id, member) in remote_clusters(fleet, &local.store, &local_id) {
+        discovered.entry(member).or_insert(id);
+    }
+    for (name, member) in fleet.members() {
+        if let Some(id) = discovered.get(&name) {
+            inputs
+                .services
+                .extend(service_records(&name, id, &member.store));
+        }
+        for ip in gateway_addresses(&member.store) {
+            inputs.gateways.insert(ip, name.clone());
+        }
+        for pod in member.store.list(&obj::pods(), None).0 {
+            let ip = str_at(&pod, "/status/podIP");
+            if !ip.is_empty() {
+                inputs.pod_ips.insert(ip.to_string(), name.clone());
+            }
+        }
+    }
+    inputs
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::net::PodNetwork;
+    use crate::world::{WorldOptions, seed};
+    use smh_core::model::topology::MultiClusterMode;
+
+    /// The demo's two clusters, seeded (no controllers), each with one ready reviews
+    /// endpoint.
+    fn fleet() -> (Arc<Fleet>, Arc<Store>) {
+        let fleet = Fleet::new();
+        let mut mgmt_store = None;
+        let opts = WorldOptions::demo(
+            MultiClusterMode::MultiPrimary,
+            "1.24.2",
+            std::time::Duration::ZERO,
+        );
+        for (i, o) in opts.iter().enumerate() {
+            let store = Arc::new(Store::new());
+            seed(&store, o).unwrap();
+            store
+                .create(
+                    &obj::endpoints(),
+                    json!({"apiVersion": "v1", "kind": "Endpoints",
+                           "metadata": {"name": "reviews", "namespace": "bookinfo"},
+                           "subsets": [{"addresses": [{"ip": format!("10.{}.0.5", i + 1)}],
+                                        "ports": [{"name": "http", "port": 9080}]}]}),
+                )
+                .unwrap();
+            fleet.register(
+                &o.cluster,
+                store.clone(),
+                Arc::new(PodNetwork::new(i as u8 + 1)),
+            );
+            if i == 0 {
+                mgmt_store = Some(store);
+            }
+        }
+        (fleet, mgmt_store.unwrap())
+    }
+
+    /// `(endpoint IP, topology.istio.io/cluster)` of reviews, as mgmt-cluster's istiod knows
+    /// them.
+    fn reviews_endpoints(fleet: &Fleet) -> Vec<(String, String)> {
+        let proxy = ProxyIdentity {
+            cluster: "mgmt-cluster".into(),
+            namespace: "bookinfo".into(),
+            ..Default::default()
+        };
+        let mut out: Vec<(String, String)> = collect(fleet, &proxy)
+            .services
+            .iter()
+            .filter(|s| s.name == "reviews")
+            .flat_map(|s| s.endpoints.iter())
+            .map(|e| (e.ip.clone(), e.labels[CLUSTER_TOPOLOGY_LABEL].clone()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn replace_remote_secret(store: &Store, key: &str) {
+        let mut secret = store
+            .get(
+                &obj::secrets(),
+                "istio-system",
+                "istio-remote-secret-cluster2",
+            )
+            .unwrap();
+        let value = secret["data"]
+            .as_object()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap()
+            .clone();
+        secret["data"] = json!({key: value});
+        store.update(&obj::secrets(), secret).unwrap();
+    }
+
+    #[test]
+    fn endpoints_are_labelled_with_istio_cluster_ids() {
+        let (fleet, mgmt) = fleet();
+        assert_eq!(istiod_cluster_id(&mgmt, "mgmt-cluster"), "cluster1");
+        assert_eq!(
+            reviews_endpoints(&fleet),
+            [
+                ("10.1.0.5".to_string(), "cluster1".to_string()),
+                ("10.2.0.5".to_string(), "cluster2".to_string())
+            ]
+        );
+
+        // A remote secret made with `--name remote-cluster`: the remote endpoints carry
+        // that name, which no subset on cluster2 selects.
+        replace_remote_secret(&mgmt, "remote-cluster");
+        assert_eq!(
+            reviews_endpoints(&fleet)[1],
+            ("10.2.0.5".to_string(), "remote-cluster".to_string())
+        );
+
+        // istiod without CLUSTER_ID is Istio's "Kubernetes"; a remote secret keyed by the
+        // local ID is ignored, so the remote endpoints are gone.
+        let mut istiod = mgmt
+            .get(&obj::deployments(), "istio-system", "istiod")
+            .unwrap();
+        istiod["spec"]["template"]["spec"]["containers"][0]["env"] = json!([]);
+        mgmt.update(&obj::deployments(), istiod).unwrap();
+        replace_remote_secret(&mgmt, "Kubernetes");
+        assert_eq!(
+            reviews_endpoints(&fleet),
+            [("10.1.0.5".to_string(), "Kubernetes".to_string())]
+        );
+    }
+}

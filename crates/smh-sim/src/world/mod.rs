@@ -1,0 +1,247 @@
+//! What runs inside a simulated cluster: controllers, bookinfo workloads, istiod, and the
+//! mesh data plane.
+//!
+//! Wiring, for each cluster of a demo (all sharing one [`Fleet`]):
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), smh_sim::store::StoreError> {
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use smh_core::model::topology::MultiClusterMode;
+//! use smh_sim::{net::PodNetwork, store::Store, world};
+//!
+//! let fleet = world::Fleet::new();
+//! let mut handles = Vec::new();
+//! for (i, opts) in world::WorldOptions::demo(MultiClusterMode::Global, "1.24.2", Duration::from_millis(500))
+//!     .iter()
+//!     .enumerate()
+//! {
+//!     let store = Arc::new(Store::new());
+//!     let net = Arc::new(PodNetwork::new(i as u8 + 1));
+//!     world::seed(&store, opts)?;                  // the guide's prerequisites
+//!     handles.push(world::spawn(store, net, fleet.clone(), opts)); // controllers + workloads
+//! }
+//! // ... serve the stores over HTTP; dropping the handles stops everything.
+//! # Ok(()) }
+//! ```
+//!
+//! - [`seed()`] creates the objects as the guide's prerequisites leave them (see the
+//!   [`seed`](mod@seed) module documentation for the multi-cluster mode signals);
+//! - [`spawn`] starts the controllers ([`controller`]) and the workloads ([`workload`]) of
+//!   one cluster and registers it in the fleet; it must run inside a tokio runtime;
+//! - the data plane ([`mesh`]) routes each sidecar's outbound requests by the Istio objects
+//!   in its own cluster, reaching other clusters through the fleet.
+
+pub mod controller;
+pub mod fleet;
+pub mod inject;
+pub mod mesh;
+pub(crate) mod obj;
+pub mod seed;
+pub mod workload;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use crate::net::PodNetwork;
+use crate::store::Store;
+pub use fleet::{Fleet, Member};
+pub use seed::seed;
+use smh_core::model::topology::MultiClusterMode;
+use workload::Workloads;
+
+/// Which part of SMH's bookinfo layout a cluster runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// productpage-v1, details-v1, ratings-v1, reviews-v1, reviews-v2, plus the
+    /// `service-mesh-hub` namespace.
+    Management,
+    /// reviews-v3 and ratings-v1.
+    Remote,
+    /// No bookinfo.
+    Empty,
+}
+
+/// The Istio cluster ID of the demo's `mgmt-cluster` (istiod's `CLUSTER_ID`, as
+/// `values.global.multiCluster.clusterName` sets it in Istio's multi-primary install guide).
+/// It differs from the SMH cluster name, as on most real installs.
+pub const DEMO_MGMT_CLUSTER_ID: &str = "cluster1";
+/// The Istio cluster ID of the demo's `remote-cluster`.
+pub const DEMO_REMOTE_CLUSTER_ID: &str = "cluster2";
+
+/// Another cluster of the fleet, as this one's federation config sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    pub name: String,
+    /// Its Istio cluster ID (the key of this cluster's remote secret for it).
+    pub cluster_id: String,
+    pub layout: Layout,
+    /// The external address of its `istio-ingressgateway`.
+    pub gateway_ip: String,
+}
+
+/// How one simulated cluster is set up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorldOptions {
+    /// The cluster's name (`mgmt-cluster`), used for SMH names and routing.
+    pub cluster: String,
+    /// Istio's cluster ID for it: istiod's `CLUSTER_ID`, the label
+    /// `topology.istio.io/cluster` of its endpoints, and the key of the other clusters'
+    /// remote secrets for it.
+    pub cluster_id: String,
+    pub layout: Layout,
+    /// Time from a pod's creation until it runs (and, without readiness probes, is Ready).
+    pub readiness_delay: Duration,
+    pub mode: MultiClusterMode,
+    /// Istio version on istiod's and the proxies' images, e.g. `1.24.2`.
+    pub istio_version: String,
+    /// Tag of the bookinfo images (`1.16.2`).
+    pub bookinfo_version: String,
+    /// The node's InternalIP (and every pod's hostIP).
+    pub node_ip: String,
+    /// External address of this cluster's ingress gateway.
+    pub gateway_ip: String,
+    /// The other clusters (for federation ServiceEntries or remote secrets).
+    pub peers: Vec<Peer>,
+    /// Longest time between two controller passes.
+    pub resync: Duration,
+}
+
+impl WorldOptions {
+    /// Options for cluster number `index` of a fleet (addresses derive from it).
+    pub fn new(cluster: &str, layout: Layout, index: u8) -> Self {
+        WorldOptions {
+            cluster: cluster.to_string(),
+            cluster_id: cluster.to_string(),
+            layout,
+            readiness_delay: Duration::from_millis(500),
+            mode: MultiClusterMode::Global,
+            istio_version: "1.24.2".to_string(),
+            bookinfo_version: "1.16.2".to_string(),
+            node_ip: format!("172.18.0.{}", 2 + u16::from(index)),
+            gateway_ip: format!("172.18.255.{}", 200 + u16::from(index)),
+            peers: Vec::new(),
+            resync: Duration::from_secs(1),
+        }
+    }
+
+    fn as_peer(&self) -> Peer {
+        Peer {
+            name: self.cluster.clone(),
+            cluster_id: self.cluster_id.clone(),
+            layout: self.layout,
+            gateway_ip: self.gateway_ip.clone(),
+        }
+    }
+
+    /// The guide's two clusters, `mgmt-cluster` and `remote-cluster`, each knowing the other,
+    /// with Istio cluster IDs [`DEMO_MGMT_CLUSTER_ID`] and [`DEMO_REMOTE_CLUSTER_ID`].
+    pub fn demo(
+        mode: MultiClusterMode,
+        istio_version: &str,
+        readiness_delay: Duration,
+    ) -> Vec<WorldOptions> {
+        let mut mgmt = WorldOptions::new("mgmt-cluster", Layout::Management, 0);
+        let mut remote = WorldOptions::new("remote-cluster", Layout::Remote, 1);
+        mgmt.cluster_id = DEMO_MGMT_CLUSTER_ID.to_string();
+        remote.cluster_id = DEMO_REMOTE_CLUSTER_ID.to_string();
+        for o in [&mut mgmt, &mut remote] {
+            o.mode = mode;
+            o.istio_version = istio_version.to_string();
+            o.readiness_delay = readiness_delay;
+        }
+        mgmt.peers = vec![remote.as_peer()];
+        remote.peers = vec![mgmt.as_peer()];
+        vec![mgmt, remote]
+    }
+}
+
+/// The running controllers and workloads of one cluster. Dropping it (or [`WorldHandle::shutdown`])
+/// stops the tasks, closes every workload listener and removes the cluster from the fleet.
+pub struct WorldHandle {
+    cluster: String,
+    fleet: Arc<Fleet>,
+    store: Arc<Store>,
+    tasks: Vec<JoinHandle<()>>,
+    workloads: Arc<Workloads>,
+    pod_starts: controller::PodStartHold,
+}
+
+impl WorldHandle {
+    pub fn cluster(&self) -> &str {
+        &self.cluster
+    }
+
+    /// The cluster's running workloads (for reaching a pod's sidecar).
+    pub fn workloads(&self) -> &Arc<Workloads> {
+        &self.workloads
+    }
+
+    /// The sidecar of a running pod, if it has one.
+    pub fn sidecar(&self, namespace: &str, pod: &str) -> Option<Arc<mesh::sidecar::Sidecar>> {
+        self.workloads.sidecar(&self.store, namespace, pod)
+    }
+
+    /// Holds new pods of this cluster from starting (for tests).
+    pub fn pod_starts(&self) -> &controller::PodStartHold {
+        &self.pod_starts
+    }
+
+    /// Stop everything now.
+    pub fn shutdown(self) {
+        drop(self);
+    }
+}
+
+impl Drop for WorldHandle {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        self.workloads.stop_all();
+        self.fleet.unregister(&self.cluster);
+    }
+}
+
+/// Start the controllers and workloads of one cluster and register it in `fleet`. Must be
+/// called inside a tokio runtime.
+pub fn spawn(
+    store: Arc<Store>,
+    net: Arc<PodNetwork>,
+    fleet: Arc<Fleet>,
+    opts: &WorldOptions,
+) -> WorldHandle {
+    fleet.register(&opts.cluster, store.clone(), net.clone());
+    let clock: Arc<dyn mesh::sidecar::Clock> = Arc::new(mesh::sidecar::SystemClock::new());
+    let workloads = Arc::new(Workloads::new(
+        &opts.cluster,
+        &opts.istio_version,
+        net.clone(),
+        fleet.clone(),
+        clock,
+    ));
+    let cfg = controller::ControllerConfig {
+        node_name: format!("{}-control-plane", opts.cluster),
+        node_ip: opts.node_ip.clone(),
+        readiness_delay: opts.readiness_delay,
+        resync: opts.resync,
+        seed: mesh::rng::Rng::seed_from(&opts.cluster),
+        istio_version: Some(opts.istio_version.clone()),
+        pod_starts: controller::PodStartHold::default(),
+    };
+    let pod_starts = cfg.pod_starts.clone();
+    let tasks = vec![
+        tokio::spawn(controller::run(store.clone(), net, cfg)),
+        tokio::spawn(workload::run(store.clone(), workloads.clone(), opts.resync)),
+    ];
+    WorldHandle {
+        cluster: opts.cluster.clone(),
+        fleet,
+        store,
+        tasks,
+        workloads,
+        pod_starts,
+    }
+}
