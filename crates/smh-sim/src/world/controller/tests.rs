@@ -51,6 +51,18 @@ impl Harness {
         }
     }
 
+    /// A harness with Deployment `name` (`replicas` pods) created and rolled out: its pods
+    /// running and ready after the kubelet's start delay.
+    fn rolled_out(name: &str, replicas: i64) -> Self {
+        let mut h = Harness::new();
+        h.store
+            .create(&obj::deployments(), deployment(name, replicas))
+            .unwrap();
+        h.settle(Duration::ZERO);
+        h.settle(DELAY);
+        h
+    }
+
     /// Run passes at `t0 + at` until nothing changes.
     fn settle(&mut self, at: Duration) {
         for _ in 0..30 {
@@ -188,12 +200,7 @@ fn deployment_rolls_out_through_a_replica_set_and_ready_pods() {
 
 #[test]
 fn template_change_rolls_over_to_a_new_replica_set() {
-    let mut h = Harness::new();
-    h.store
-        .create(&obj::deployments(), deployment("reviews-v1", 1))
-        .unwrap();
-    h.settle(Duration::ZERO);
-    h.settle(DELAY);
+    let mut h = Harness::rolled_out("reviews-v1", 1);
     let old_pod = obj::name(&h.list(&obj::pods())[0]).to_string();
     h.edit_deployment("reviews-v1", |d| {
         d["spec"]["template"]["spec"]["containers"][0]["command"] = json!(["sleep", "20h"]);
@@ -479,12 +486,7 @@ fn sleep_in_other_images_runs() {
 #[test]
 fn held_pods_stay_pending_until_released() {
     use futures::FutureExt;
-    let mut h = Harness::new();
-    h.store
-        .create(&obj::deployments(), deployment("reviews-v1", 1))
-        .unwrap();
-    h.settle(Duration::ZERO);
-    h.settle(DELAY);
+    let mut h = Harness::rolled_out("reviews-v1", 1);
     let first = h.list(&obj::pods()).remove(0);
     assert_eq!(first["status"]["phase"], "Running");
     let hash = first["metadata"]["labels"]["pod-template-hash"]
