@@ -734,19 +734,19 @@ async fn sigkill_then_restore_in_every_phase(extra: &[&str]) {
         assert_eq!(restore.code, Some(0), "{phase}: {}", restore.show());
         if !pending.is_empty() {
             // Exactly the pending ones are restored, each rolled out as saved.
-            let restored: Vec<&str> = restore
-                .stdout
-                .lines()
-                .filter_map(|l| l.strip_prefix("restored "))
-                .filter_map(|l| l.split_once(' ').map(|(what, _)| what))
-                .collect();
             let mut want: Vec<String> = pending
                 .iter()
                 .filter_map(|key| key.split_once(':'))
                 .map(|(cluster, name)| format!("{cluster}:bookinfo/{name}"))
                 .collect();
             want.sort();
-            let mut got: Vec<String> = restored.iter().map(|s| s.to_string()).collect();
+            let mut got: Vec<String> = restore
+                .stdout
+                .lines()
+                .filter_map(|l| l.strip_prefix("restored "))
+                .filter_map(|l| l.split_once(' '))
+                .map(|(what, _)| what.to_string())
+                .collect();
             got.sort();
             assert_eq!(got, want, "{phase}: {}", restore.show());
             for what in &want {
