@@ -248,7 +248,7 @@ impl Wizard {
 
     /// Which kubeconfig contexts to read, before anything is contacted: indexes into
     /// `choices.offered`, the management context checked at first.
-    pub fn choose_contexts(
+    pub(crate) fn choose_contexts(
         &self,
         choices: &super::ContextChoices,
     ) -> Result<Vec<usize>, WizardError> {
