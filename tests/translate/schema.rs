@@ -1,8 +1,6 @@
 //! Every generated Istio object must validate against Istio's CRD OpenAPI v3 schema for its
-//! kind and version (`$SMH_ISTIO_CRDS`, else `../shared/istio-crds/customresourcedefinitions.gen.yaml`,
-//! else the copy vendored for the simulator in `crates/smh-sim/src/crds/istio-networking.yaml`: the same
-//! istio/api commit with only `description` fields removed, which a test below checks whenever
-//! both files are present), the way the Kubernetes API server validates a custom resource.
+//! kind and version (the CRDs of [`super::istio_crds`]), the way the Kubernetes API server
+//! validates a custom resource.
 //!
 //! **Why our own checker, not the `jsonschema` crate.** CRD schemas are Kubernetes
 //! *structural* schemas, not plain JSON Schema: unknown fields are pruned (or, with
@@ -21,146 +19,13 @@
 //! rule that occurs in the four kinds' schemas (each implemented by its exact text; an
 //! unknown rule is an error, so a schema update cannot silently weaken the check).
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 use smh_core::model::duration::parse_duration;
 
-use super::support::{repo_root, skip_or_fail, translate_ok};
-
-/// CRD schemas by (kind, version), plus the group of each kind.
-pub(super) struct CrdSchemas {
-    schemas: BTreeMap<(String, String), Value>,
-    groups: BTreeMap<String, String>,
-}
-
-fn shared_crd_path() -> PathBuf {
-    repo_root().join("../shared/istio-crds/customresourcedefinitions.gen.yaml")
-}
-
-fn vendored_crd_path() -> PathBuf {
-    repo_root().join("crates/smh-sim/src/crds/istio-networking.yaml")
-}
-
-fn crd_path() -> PathBuf {
-    match std::env::var_os("SMH_ISTIO_CRDS") {
-        Some(p) => PathBuf::from(p),
-        None if shared_crd_path().is_file() => shared_crd_path(),
-        None => vendored_crd_path(),
-    }
-}
-
-/// Served schemas by (kind, version) in a CRD file.
-fn load_schemas(path: &std::path::Path) -> Option<BTreeMap<(String, String), Value>> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let docs: Vec<Value> = serde_saphyr::from_str_multiple(&text)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut schemas = BTreeMap::new();
-    for d in docs
-        .iter()
-        .filter(|d| d["kind"] == "CustomResourceDefinition")
-    {
-        let kind = d["spec"]["names"]["kind"].as_str().unwrap().to_string();
-        for v in d["spec"]["versions"].as_array().unwrap() {
-            if v["served"] == true {
-                schemas.insert(
-                    (kind.clone(), v["name"].as_str().unwrap().to_string()),
-                    v["schema"]["openAPIV3Schema"].clone(),
-                );
-            }
-        }
-    }
-    Some(schemas)
-}
-
-/// Remove `description` keys (not properties named `description`), as the vendoring script does.
-fn strip_descriptions(v: &Value, parent_key: Option<&str>) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .filter(|(k, _)| !(k.as_str() == "description" && parent_key != Some("properties")))
-                .map(|(k, v)| (k.clone(), strip_descriptions(v, Some(k))))
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(|v| strip_descriptions(v, None)).collect()),
-        other => other.clone(),
-    }
-}
-
-/// The simulator's vendored CRDs carry exactly istio/api's schemas (descriptions aside), so
-/// CI without `../shared` validates against the same rules.
-#[test]
-fn vendored_crds_match_istio_api() {
-    let Some(shared) = load_schemas(&shared_crd_path()) else {
-        // Straight to the stderr handle, so that a plain `cargo test` shows it.
-        use std::io::Write as _;
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIP: {} not present; nothing to compare the vendored copy with",
-            shared_crd_path().display()
-        );
-        return;
-    };
-    let vendored = load_schemas(&vendored_crd_path()).expect("vendored Istio CRDs");
-    assert!(!vendored.is_empty());
-    for (key, schema) in &vendored {
-        let upstream = shared
-            .get(key)
-            .unwrap_or_else(|| panic!("{key:?} not in istio/api's CRDs"));
-        assert_eq!(
-            &strip_descriptions(upstream, None),
-            schema,
-            "vendored schema for {key:?} differs from istio/api's"
-        );
-    }
-}
-
-/// The schemas, loaded once per test binary; `None` (after SKIP) when the file is missing.
-pub(super) fn schemas() -> Option<&'static CrdSchemas> {
-    static SCHEMAS: OnceLock<Option<CrdSchemas>> = OnceLock::new();
-    SCHEMAS
-        .get_or_init(|| {
-            let path = crd_path();
-            let text = std::fs::read_to_string(&path).ok()?;
-            let docs: Vec<Value> = serde_saphyr::from_str_multiple(&text)
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            let mut schemas = BTreeMap::new();
-            let mut groups = BTreeMap::new();
-            for d in docs
-                .iter()
-                .filter(|d| d["kind"] == "CustomResourceDefinition")
-            {
-                let kind = d["spec"]["names"]["kind"].as_str().unwrap().to_string();
-                groups.insert(
-                    kind.clone(),
-                    d["spec"]["group"].as_str().unwrap().to_string(),
-                );
-                for v in d["spec"]["versions"].as_array().unwrap() {
-                    if v["served"] != true {
-                        continue;
-                    }
-                    schemas.insert(
-                        (kind.clone(), v["name"].as_str().unwrap().to_string()),
-                        v["schema"]["openAPIV3Schema"].clone(),
-                    );
-                }
-            }
-            Some(CrdSchemas { schemas, groups })
-        })
-        .as_ref()
-}
-
-fn schemas_or_skip() -> Option<&'static CrdSchemas> {
-    match schemas() {
-        Some(s) => Some(s),
-        None => skip_or_fail(&format!(
-            "Istio CRD file {} not found (set SMH_ISTIO_CRDS)",
-            crd_path().display()
-        )),
-    }
-}
+use super::istio_crds::{CrdSchemas, schemas_or_skip};
+use super::support::translate_ok;
 
 impl CrdSchemas {
     /// Validate an object as the API server would for its `apiVersion`; errors as
