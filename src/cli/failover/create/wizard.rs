@@ -285,11 +285,39 @@ impl Wizard {
             ));
         }
 
+        self.backing_services(&items, &mut opts)?;
+        self.say(&format!(
+            "Priority order: {}",
+            opts.backing
+                .iter()
+                .enumerate()
+                .map(|(i, r)| format!("{}. {}", i + 1, service_ref(r)))
+                .collect::<Vec<_>>()
+                .join("  ")
+        ))?;
+        let primary = opts.backing[0].clone();
+
+        self.name_and_hostname(live, &primary, &mut opts)?;
+        self.port_and_protocol(live, &primary, &mut opts)?;
+        // 4. Outlier detection.
+        self.outlier(live, &mut opts)?;
+
+        self.traffic_shift(&mut opts)?;
+
+        build::resolve(&opts, live).map_err(WizardError::Build)
+    }
+
+    /// Step 1: the backing services, in priority order (`opts.backing` grows).
+    fn backing_services(
+        &self,
+        items: &[ServiceItem],
+        opts: &mut CreateOptions,
+    ) -> Result<(), WizardError> {
         // 1. Backing services, in priority order: the primary, the second, then more
         // until "done".
         loop {
             let n = opts.backing.len();
-            let offered = secondary_order(&items, &opts.backing);
+            let offered = secondary_order(items, &opts.backing);
             if !offered.iter().any(|i| i.sidecars) {
                 if n >= 2 {
                     break;
@@ -329,17 +357,16 @@ impl Wizard {
             }
             self.accept(&offered[i - offset], &mut opts.backing)?;
         }
-        self.say(&format!(
-            "Priority order: {}",
-            opts.backing
-                .iter()
-                .enumerate()
-                .map(|(i, r)| format!("{}. {}", i + 1, service_ref(r)))
-                .collect::<Vec<_>>()
-                .join("  ")
-        ))?;
-        let primary = opts.backing[0].clone();
+        Ok(())
+    }
 
+    /// Step 2: the name (not one that exists in the namespace) and the `.global` hostname.
+    fn name_and_hostname(
+        &self,
+        live: &Live,
+        primary: &ClusterObjectRef,
+        opts: &mut CreateOptions,
+    ) -> Result<(), WizardError> {
         // 2. Name and hostname.
         if opts.name.is_none() {
             let existing: Vec<String> = live
@@ -357,7 +384,7 @@ impl Wizard {
             let ns = opts.namespace.clone();
             let name = self.input(
                 &format!("Name (namespace {ns})"),
-                Some(build::default_name(&primary)),
+                Some(build::default_name(primary)),
                 |v: &String| {
                     let v = v.trim();
                     let errs = k8s::is_dns1123_subdomain(v);
@@ -379,7 +406,7 @@ impl Wizard {
         if opts.hostname.is_none() {
             let hostname = self.input(
                 "Hostname (ends in .global)",
-                Some(build::default_hostname(&name, &primary)),
+                Some(build::default_hostname(&name, primary)),
                 |v: &String| {
                     let v = v.trim();
                     if !v.ends_with(".global") {
@@ -397,9 +424,19 @@ impl Wizard {
             )?;
             opts.hostname = Some(hostname);
         }
+        Ok(())
+    }
 
+    /// Step 3: the port (chosen among the primary Service's, if it has several) and its
+    /// protocol.
+    fn port_and_protocol(
+        &self,
+        live: &Live,
+        primary: &ClusterObjectRef,
+        opts: &mut CreateOptions,
+    ) -> Result<(), WizardError> {
         // 3. Port and protocol.
-        let ports: Vec<_> = live.service(&primary).map(port_choices).unwrap_or_default();
+        let ports: Vec<_> = live.service(primary).map(port_choices).unwrap_or_default();
         if opts.port.is_none() {
             let port = match ports.as_slice() {
                 [one] => self.port_input(Some(one.port))?,
@@ -407,7 +444,7 @@ impl Wizard {
                 many => {
                     let labels: Vec<String> = many.iter().map(|p| describe_port(p)).collect();
                     let i = Select::with_theme(self.theme())
-                        .with_prompt(format!("Port ({} has several)", service_ref(&primary)))
+                        .with_prompt(format!("Port ({} has several)", service_ref(primary)))
                         .items(&labels)
                         .default(0)
                         .interact_on_opt(&self.term)?;
@@ -435,10 +472,11 @@ impl Wizard {
             })?;
             opts.protocol = Some(protocol.to_ascii_lowercase());
         }
+        Ok(())
+    }
 
-        // 4. Outlier detection.
-        self.outlier(live, &mut opts)?;
-
+    /// Step 5: whose traffic to shift to the FailoverService (the primary checked at first).
+    fn traffic_shift(&self, opts: &mut CreateOptions) -> Result<(), WizardError> {
         // 5. Traffic shift.
         if opts.shift_from.is_empty() {
             let labels: Vec<String> = opts
@@ -466,8 +504,7 @@ impl Wizard {
                 .map(|i| opts.backing[i].clone())
                 .collect();
         }
-
-        build::resolve(&opts, live).map_err(WizardError::Build)
+        Ok(())
     }
 
     fn accept(&self, item: &ServiceItem, backing: &mut Vec<ClusterObjectRef>) -> io::Result<()> {
