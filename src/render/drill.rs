@@ -343,6 +343,39 @@ pub fn dry_run(plan: &DrillPlan, patches: &[TargetPatches], assessment: &Assessm
         "Drill plan for FailoverService {}/{} ({}:{})\n\n",
         plan.failover_service.namespace, plan.failover_service.name, plan.hostname, plan.port
     );
+    out.push_str(&plan_table(plan));
+    if !assessment.refusals.is_empty() {
+        out.push_str("\n\nPreflight would refuse, as the deployments are now:\n");
+        for r in &assessment.refusals {
+            out.push_str(&format!("- {r}\n"));
+        }
+    }
+    if !assessment.warnings.is_empty() {
+        out.push_str(if assessment.refusals.is_empty() {
+            "\n\n"
+        } else {
+            "\n"
+        });
+        out.push_str("Warnings (also shown before the confirmation):\n");
+        for w in &assessment.warnings {
+            out.push_str(&format!("- {w}\n"));
+        }
+    }
+    out.push_str(
+        if assessment.refusals.is_empty() && assessment.warnings.is_empty() {
+            "\n\nSteps:\n"
+        } else {
+            "\nSteps:\n"
+        },
+    );
+    out.push_str(&dry_run_steps(plan, patches));
+    out.push_str("\nNothing was changed (--dry-run).\n");
+    out
+}
+
+/// The plan as a two-column table: services, break mode and deployments, probe,
+/// classification, steadiness, baseline and limits.
+fn plan_table(plan: &DrillPlan) -> String {
     let broken: Vec<String> = plan.targets.iter().map(|b| break_line(plan, b)).collect();
     let rows: Vec<(&str, String)> = vec![
         ("Primary", service_label(&plan.primary)),
@@ -409,31 +442,12 @@ pub fn dry_run(plan: &DrillPlan, patches: &[TargetPatches], assessment: &Assessm
     for (k, v) in rows {
         t.add_row(vec![k.to_string(), v]);
     }
-    out.push_str(&t.to_string());
-    if !assessment.refusals.is_empty() {
-        out.push_str("\n\nPreflight would refuse, as the deployments are now:\n");
-        for r in &assessment.refusals {
-            out.push_str(&format!("- {r}\n"));
-        }
-    }
-    if !assessment.warnings.is_empty() {
-        out.push_str(if assessment.refusals.is_empty() {
-            "\n\n"
-        } else {
-            "\n"
-        });
-        out.push_str("Warnings (also shown before the confirmation):\n");
-        for w in &assessment.warnings {
-            out.push_str(&format!("- {w}\n"));
-        }
-    }
-    out.push_str(
-        if assessment.refusals.is_empty() && assessment.warnings.is_empty() {
-            "\n\nSteps:\n"
-        } else {
-            "\nSteps:\n"
-        },
-    );
+    t.to_string()
+}
+
+/// The six steps of the drill, with the save, break and restore patch of every deployment.
+fn dry_run_steps(plan: &DrillPlan, patches: &[TargetPatches]) -> String {
+    let mut out = String::new();
     out.push_str(
         "1. preflight: FailoverService ACCEPTED and in sync, outlier detection with maxEjectionPercent 100 on every backing service, ready endpoints, baseline answers from the primary; then ask for confirmation (unless --yes)\n",
     );
@@ -465,7 +479,6 @@ pub fn dry_run(plan: &DrillPlan, patches: &[TargetPatches], assessment: &Assessm
         "6. wait for the rollouts, probe until failed back (at most {} after the restore), report\n",
         human(plan.failback_timeout)
     ));
-    out.push_str("\nNothing was changed (--dry-run).\n");
     out
 }
 
