@@ -148,6 +148,18 @@ fn check(schema: &Value, v: &Value, path: &str, structural: bool, errs: &mut Vec
         errs.push(format!("{path}: must be of type {ty}, got {v}"));
         return;
     }
+    check_value(schema, v, path, errs);
+    if let Some(items) = v.as_array() {
+        check_array(schema, items, path, structural, errs);
+    }
+    if let Some(map) = v.as_object() {
+        check_object(schema, map, path, structural, errs);
+    }
+    check_combinators_and_rules(schema, v, path, errs);
+}
+
+/// enum, format, minimum/maximum, and for strings min/maxLength and pattern.
+fn check_value(schema: &Value, v: &Value, path: &str, errs: &mut Vec<String>) {
     if let Some(allowed) = schema["enum"].as_array()
         && !allowed.contains(v)
     {
@@ -192,101 +204,123 @@ fn check(schema: &Value, v: &Value, path: &str, structural: bool, errs: &mut Vec
             }
         }
     }
-    if let Some(items) = v.as_array() {
-        if schema["maxItems"]
-            .as_u64()
-            .is_some_and(|m| items.len() as u64 > m)
-        {
-            errs.push(format!("{path}: more than maxItems {}", schema["maxItems"]));
-        }
-        if schema["minItems"]
-            .as_u64()
-            .is_some_and(|m| (items.len() as u64) < m)
-        {
-            errs.push(format!(
-                "{path}: fewer than minItems {}",
-                schema["minItems"]
-            ));
-        }
-        match schema["x-kubernetes-list-type"].as_str() {
-            Some("set") => {
-                let set: BTreeSet<String> = items.iter().map(Value::to_string).collect();
-                if set.len() != items.len() {
-                    errs.push(format!("{path}: duplicate items in a set"));
-                }
+}
+
+/// min/maxItems, x-kubernetes-list-type (set, map) and every item against `items`.
+fn check_array(
+    schema: &Value,
+    items: &[Value],
+    path: &str,
+    structural: bool,
+    errs: &mut Vec<String>,
+) {
+    if schema["maxItems"]
+        .as_u64()
+        .is_some_and(|m| items.len() as u64 > m)
+    {
+        errs.push(format!("{path}: more than maxItems {}", schema["maxItems"]));
+    }
+    if schema["minItems"]
+        .as_u64()
+        .is_some_and(|m| (items.len() as u64) < m)
+    {
+        errs.push(format!(
+            "{path}: fewer than minItems {}",
+            schema["minItems"]
+        ));
+    }
+    match schema["x-kubernetes-list-type"].as_str() {
+        Some("set") => {
+            let set: BTreeSet<String> = items.iter().map(Value::to_string).collect();
+            if set.len() != items.len() {
+                errs.push(format!("{path}: duplicate items in a set"));
             }
-            Some("map") => {
-                let keys: Vec<&str> = schema["x-kubernetes-list-map-keys"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .collect();
-                let set: BTreeSet<String> = items
-                    .iter()
-                    .map(|i| {
-                        keys.iter()
-                            .map(|k| i[*k].to_string())
-                            .collect::<Vec<_>>()
-                            .join("|")
-                    })
-                    .collect();
-                if set.len() != items.len() {
-                    errs.push(format!("{path}: duplicate map keys {keys:?}"));
-                }
-            }
-            _ => {}
         }
-        if let Some(item_schema) = schema.get("items") {
-            for (i, item) in items.iter().enumerate() {
-                check(item_schema, item, &format!("{path}[{i}]"), structural, errs);
+        Some("map") => {
+            let keys: Vec<&str> = schema["x-kubernetes-list-map-keys"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            let set: BTreeSet<String> = items
+                .iter()
+                .map(|i| {
+                    keys.iter()
+                        .map(|k| i[*k].to_string())
+                        .collect::<Vec<_>>()
+                        .join("|")
+                })
+                .collect();
+            if set.len() != items.len() {
+                errs.push(format!("{path}: duplicate map keys {keys:?}"));
             }
+        }
+        _ => {}
+    }
+    if let Some(item_schema) = schema.get("items") {
+        for (i, item) in items.iter().enumerate() {
+            check(item_schema, item, &format!("{path}[{i}]"), structural, errs);
         }
     }
-    if let Some(map) = v.as_object() {
-        for r in schema["required"].as_array().into_iter().flatten() {
-            let k = r.as_str().unwrap_or_default();
-            if !map.contains_key(k) {
-                errs.push(format!("{path}.{k}: Required value"));
-            }
-        }
-        if schema["maxProperties"]
-            .as_u64()
-            .is_some_and(|m| map.len() as u64 > m)
-        {
-            errs.push(format!(
-                "{path}: more than maxProperties {}",
-                schema["maxProperties"]
-            ));
-        }
-        if schema["minProperties"]
-            .as_u64()
-            .is_some_and(|m| (map.len() as u64) < m)
-        {
-            errs.push(format!(
-                "{path}: fewer than minProperties {}",
-                schema["minProperties"]
-            ));
-        }
-        let props = schema["properties"].as_object();
-        let preserve = schema["x-kubernetes-preserve-unknown-fields"] == true;
-        for (k, child) in map {
-            let child_path = format!("{path}.{k}");
-            if let Some(s) = props.and_then(|p| p.get(k)) {
-                check(s, child, &child_path, structural, errs);
-            } else if schema["additionalProperties"].is_object() {
-                check(
-                    &schema["additionalProperties"],
-                    child,
-                    &child_path,
-                    structural,
-                    errs,
-                );
-            } else if structural && !preserve && schema["additionalProperties"] != true {
-                errs.push(format!("{child_path}: unknown field"));
-            }
+}
+
+/// required, min/maxProperties, and every property against its schema (or
+/// additionalProperties); with `structural`, an unknown field is an error unless the schema
+/// preserves unknown fields.
+fn check_object(
+    schema: &Value,
+    map: &serde_json::Map<String, Value>,
+    path: &str,
+    structural: bool,
+    errs: &mut Vec<String>,
+) {
+    for r in schema["required"].as_array().into_iter().flatten() {
+        let k = r.as_str().unwrap_or_default();
+        if !map.contains_key(k) {
+            errs.push(format!("{path}.{k}: Required value"));
         }
     }
+    if schema["maxProperties"]
+        .as_u64()
+        .is_some_and(|m| map.len() as u64 > m)
+    {
+        errs.push(format!(
+            "{path}: more than maxProperties {}",
+            schema["maxProperties"]
+        ));
+    }
+    if schema["minProperties"]
+        .as_u64()
+        .is_some_and(|m| (map.len() as u64) < m)
+    {
+        errs.push(format!(
+            "{path}: fewer than minProperties {}",
+            schema["minProperties"]
+        ));
+    }
+    let props = schema["properties"].as_object();
+    let preserve = schema["x-kubernetes-preserve-unknown-fields"] == true;
+    for (k, child) in map {
+        let child_path = format!("{path}.{k}");
+        if let Some(s) = props.and_then(|p| p.get(k)) {
+            check(s, child, &child_path, structural, errs);
+        } else if schema["additionalProperties"].is_object() {
+            check(
+                &schema["additionalProperties"],
+                child,
+                &child_path,
+                structural,
+                errs,
+            );
+        } else if structural && !preserve && schema["additionalProperties"] != true {
+            errs.push(format!("{child_path}: unknown field"));
+        }
+    }
+}
+
+/// oneOf/anyOf/allOf/not (value validations, without the structural rule) and the CEL rules.
+fn check_combinators_and_rules(schema: &Value, v: &Value, path: &str, errs: &mut Vec<String>) {
     // Value validations: evaluated without the structural (unknown-field) rule.
     let matches = |s: &Value| {
         let mut e = Vec::new();
