@@ -254,7 +254,7 @@ async fn an_unreachable_cluster_is_an_error_and_the_cache_stands_in(
             .errors
             .contains_key(&ClusterName::from("remote-cluster"))
     );
-    assert_eq!(ids(&cached), ids(&state));
+    assert_eq!(ids(&cached), ids(state));
     remote.faults().clear();
 }
 

@@ -1,4 +1,4 @@
-//! Exit codes (DESIGN §2) and the error type every command handler returns.
+//! Exit codes and the error type every command handler returns.
 //!
 //! 0 success; 1 a check, test or drill ran and its expectation failed; 2 usage error or
 //! invalid input (nothing was changed); 3 cluster or API error; 130 interrupted.

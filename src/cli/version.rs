@@ -1,7 +1,7 @@
 //! `kubectl smh version`.
 //!
 //! `--client` prints the client version without reading any file or starting an async
-//! runtime (DESIGN §6: under 5 ms). Without `--client`, the server versions of the
+//! runtime (the target: under 5 ms). Without `--client`, the server versions of the
 //! management cluster and of every explicitly mapped cluster (`--cluster` flags and the
 //! registry) are asked for concurrently; with no kubeconfig at all, the client version and a
 //! note are printed and the exit code is 0.
