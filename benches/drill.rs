@@ -2,8 +2,9 @@
 //! measured times to failover and failback within one probe interval of when the sidecar
 //! routed, (b) its own time (wall time less what it waits for) under a second.
 //!
-//! Run: `cargo bench --bench drill` (release build). Environment: `SMH_BENCH_DRILLS` (drills to run, default 5), `SMH_BENCH_ROLLOUT_DELAY` (pod readiness
-//! delay of the simulated clusters, default 1s, as `demo guide`).
+//! Run: `cargo bench --bench drill` (release build). Environment: `SMH_BENCH_DRILLS` (drills
+//! to run, default 5), `SMH_BENCH_ROLLOUT_DELAY` (pod readiness delay of the simulated
+//! clusters, default 1s, as `demo guide`).
 //!
 //! Everything runs in this process: the demo clusters (SimFleet with bookinfo, the guide's
 //! configuration applied) and the drill (`kubectl smh drill reviews-failover --yes` with its
