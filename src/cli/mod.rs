@@ -12,23 +12,23 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 pub mod exit;
 
 pub mod apply;
-pub mod check;
-pub mod cluster;
-pub mod completion;
-pub mod demo;
-pub mod describe;
+pub(crate) mod check;
+pub(crate) mod cluster;
+pub(crate) mod completion;
+pub(crate) mod demo;
+pub(crate) mod describe;
 pub mod drill;
-pub mod failover;
-pub mod failover_delete;
-pub mod failover_list;
+pub(crate) mod failover;
+pub(crate) mod failover_delete;
+pub(crate) mod failover_list;
 pub mod flags;
-pub mod guide;
+pub(crate) mod guide;
 pub mod input;
-pub mod install;
-pub mod output;
-pub mod translate;
-pub mod validate;
-pub mod version;
+pub(crate) mod install;
+pub(crate) mod output;
+pub(crate) mod translate;
+pub(crate) mod validate;
+pub(crate) mod version;
 
 pub use exit::{CmdError, CmdResult, Exit};
 
