@@ -47,7 +47,7 @@ pub enum Command {
     },
 }
 
-pub fn run(g: &GlobalArgs, cmd: Command) -> CmdResult {
+pub(crate) fn run(g: &GlobalArgs, cmd: Command) -> CmdResult {
     match cmd {
         Command::Register {
             name,
@@ -307,7 +307,7 @@ impl From<StateError> for CmdError {
 }
 
 /// The tokio runtime for commands that talk to clusters.
-pub fn runtime() -> Result<tokio::runtime::Runtime, CmdError> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CmdError> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

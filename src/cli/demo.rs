@@ -131,7 +131,7 @@ impl From<DemoMode> for MultiClusterMode {
     }
 }
 
-pub fn run(g: &GlobalArgs, cmd: Command) -> CmdResult {
+pub(crate) fn run(g: &GlobalArgs, cmd: Command) -> CmdResult {
     match cmd {
         #[cfg(feature = "demo")]
         Command::Up(args) => up(args),
@@ -172,7 +172,7 @@ fn split_flag<'a>(
 /// The Istio cluster IDs from `demo up`'s `--istio-cluster-id` flags, by cluster. Any
 /// label value will do (duplicates too: two clusters installed without
 /// `values.global.multiCluster.clusterName` both have `Kubernetes`).
-pub fn parse_cluster_id_flags(
+pub(crate) fn parse_cluster_id_flags(
     values: &[String],
     clusters: &[String],
 ) -> anyhow::Result<BTreeMap<String, String>> {
@@ -196,7 +196,7 @@ pub fn parse_cluster_id_flags(
 
 #[cfg(feature = "demo")]
 /// The fault settings per cluster from `demo up`'s flags.
-pub fn parse_fault_flags(
+pub(crate) fn parse_fault_flags(
     args: &UpArgs,
     clusters: &[String],
 ) -> anyhow::Result<BTreeMap<String, FaultConfig>> {

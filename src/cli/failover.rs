@@ -2,8 +2,8 @@
 
 use super::{CmdResult, GlobalArgs};
 
-pub mod create;
-pub mod test;
+pub(crate) mod create;
+pub(crate) mod test;
 
 // Parsed once per run: the size of `create`'s flags does not matter.
 #[allow(clippy::large_enum_variant)]
@@ -25,7 +25,7 @@ pub enum Command {
     Test(test::Args),
 }
 
-pub fn run(g: &GlobalArgs, cmd: Command) -> CmdResult {
+pub(crate) fn run(g: &GlobalArgs, cmd: Command) -> CmdResult {
     match cmd {
         Command::Create(args) => create::run(g, args),
         Command::List(args) => super::failover_list::run(g, args),

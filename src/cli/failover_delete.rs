@@ -24,7 +24,7 @@ use smh_core::model::select::TargetIndex;
 use smh_core::model::types::{FailoverService, TrafficPolicy};
 use smh_core::model::{Manifest, SmhObject};
 
-pub const LONG_ABOUT: &str = "Delete a FailoverService and everything generated for it, in every \
+pub(crate) const LONG_ABOUT: &str = "Delete a FailoverService and everything generated for it, in every \
 cluster.
 
 The FailoverService is left out of the SMH objects in the management cluster, what the rest \
@@ -64,14 +64,14 @@ pub struct Args {
 
 /// A policy that `--with-policies` keeps, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Kept {
+pub(crate) struct Kept {
     pub policy: ObjectId,
     pub reason: String,
 }
 
 /// The FailoverServices a policy was created for (the annotation's `namespace/name` list; a
 /// bare name is in `service-mesh-hub`).
-pub fn created_for(m: &Manifest) -> Vec<ObjectId> {
+pub(crate) fn created_for(m: &Manifest) -> Vec<ObjectId> {
     manifest_meta(m)
         .annotations
         .as_ref()
@@ -95,7 +95,7 @@ pub fn created_for(m: &Manifest) -> Vec<ObjectId> {
 
 /// The TrafficPolicies to delete with `fs`, and those kept because another FailoverService
 /// (of `remaining`) needs them.
-pub fn policies_for(state: &LiveState, fs: &ObjectId) -> (Vec<ObjectId>, Vec<Kept>) {
+pub(crate) fn policies_for(state: &LiveState, fs: &ObjectId) -> (Vec<ObjectId>, Vec<Kept>) {
     let remaining: Vec<&FailoverService> = state
         .merged
         .iter()
@@ -189,7 +189,7 @@ fn needed_by(
     None
 }
 
-pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
+pub(crate) fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     let machine = match g.output {
         Some(f @ (OutputFormat::Yaml | OutputFormat::Json)) => Some(f),
         _ => None,

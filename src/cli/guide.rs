@@ -90,7 +90,7 @@ fn indent(text: &str) -> String {
 }
 
 #[cfg(feature = "demo")]
-pub fn run(g: &GlobalArgs, args: GuideArgs) -> CmdResult {
+pub(crate) fn run(g: &GlobalArgs, args: GuideArgs) -> CmdResult {
     let dir = TempDir::new()
         .map_err(|e| CmdError::failed(anyhow!("creating a temporary directory: {e}")))?;
     let rt = super::cluster::runtime()?;
@@ -363,7 +363,7 @@ fn drill_and_conclude(gg: &GlobalArgs) -> CmdResult {
 }
 
 /// The guide's three manifests as one YAML stream, in the guide's order.
-pub fn manifests_stream() -> String {
+pub(crate) fn manifests_stream() -> String {
     STEPS
         .iter()
         .map(|(_, text, _)| text.trim_end())

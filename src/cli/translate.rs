@@ -63,7 +63,7 @@ pub struct Args {
     pub explain: bool,
 }
 
-pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
+pub(crate) fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     let format = match g.output {
         None | Some(OutputFormat::Yaml) => OutputFormat::Yaml,
         Some(OutputFormat::Json) => OutputFormat::Json,

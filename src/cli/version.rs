@@ -50,7 +50,7 @@ struct ServerVersion {
     platform: String,
 }
 
-pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
+pub(crate) fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     let table = !matches!(g.output, Some(OutputFormat::Json | OutputFormat::Yaml));
     // On a table, the client version comes first whatever happens next, as kubectl does.
     if table {

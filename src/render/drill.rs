@@ -39,7 +39,7 @@ fn or_dash(d: Option<std::time::Duration>, suffix: &str) -> String {
 }
 
 /// The headline table: result, what was broken, and the measured numbers with verdicts.
-pub fn summary_table(r: &DrillReport) -> String {
+pub(crate) fn summary_table(r: &DrillReport) -> String {
     let m = &r.measurements;
     let exp = |name: &str| r.expectations.iter().find(|e| e.name == name);
     let mut t = table();
@@ -132,7 +132,7 @@ pub fn summary_table(r: &DrillReport) -> String {
 }
 
 /// Answers per class in each period of the drill.
-pub fn period_table(r: &DrillReport) -> String {
+pub(crate) fn period_table(r: &DrillReport) -> String {
     let mut t = table();
     t.set_header(vec![
         "Period",
@@ -156,7 +156,7 @@ pub fn period_table(r: &DrillReport) -> String {
 }
 
 /// One line per event, `t+SECONDS`, then the per-second strip of answers.
-pub fn timeline(r: &DrillReport) -> String {
+pub(crate) fn timeline(r: &DrillReport) -> String {
     let mut out = String::new();
     let width = r
         .timeline
@@ -177,7 +177,7 @@ pub fn timeline(r: &DrillReport) -> String {
 }
 
 /// The strip in rows of 60 seconds, with a legend.
-pub fn strip(strip: &str) -> String {
+pub(crate) fn strip(strip: &str) -> String {
     let chars: Vec<char> = strip.chars().collect();
     let mut out = String::from(
         "answers per second: P primary, F failed over, m both, x at least one error, . none\n",
@@ -194,7 +194,7 @@ pub fn strip(strip: &str) -> String {
 }
 
 /// Expectation verdicts and the outlier model's explanation, as text.
-pub fn explanation(r: &DrillReport) -> String {
+pub(crate) fn explanation(r: &DrillReport) -> String {
     let mut out = String::new();
     for e in &r.expectations {
         let v = match e.verdict {
@@ -222,7 +222,7 @@ pub fn explanation(r: &DrillReport) -> String {
 }
 
 /// Everything, for a terminal.
-pub fn report(r: &DrillReport) -> String {
+pub(crate) fn report(r: &DrillReport) -> String {
     [
         summary_table(r),
         period_table(r),
@@ -234,7 +234,7 @@ pub fn report(r: &DrillReport) -> String {
 }
 
 /// The preflight verdict.
-pub fn preflight(p: &PreflightReport) -> String {
+pub(crate) fn preflight(p: &PreflightReport) -> String {
     let mut out = String::new();
     if p.passed() {
         out.push_str("preflight: passed\n");
@@ -258,7 +258,7 @@ pub fn preflight(p: &PreflightReport) -> String {
 }
 
 /// `drill restore`: what is (or would be, with `dry_run`) put back.
-pub fn restore(pending: &PendingRestores, failover_service: &str, dry_run: bool) -> String {
+pub(crate) fn restore(pending: &PendingRestores, failover_service: &str, dry_run: bool) -> String {
     let mut out = String::new();
     if pending.plans.is_empty() && pending.unreadable.is_empty() {
         return format!(
@@ -313,7 +313,7 @@ fn compact(v: &serde_json::Value) -> String {
 
 /// `--dry-run`: the plan and, per deployment, the patches the drill would send.
 /// One line per deployment to break: how, and why this one.
-pub fn break_line(plan: &DrillPlan, b: &smh_core::drill::plan::BreakTarget) -> String {
+pub(crate) fn break_line(plan: &DrillPlan, b: &smh_core::drill::plan::BreakTarget) -> String {
     let replicas = format!(
         "{} replica{}",
         b.replicas,
@@ -338,7 +338,7 @@ pub fn break_line(plan: &DrillPlan, b: &smh_core::drill::plan::BreakTarget) -> S
 
 /// The `--dry-run` text: the plan, what preflight says about the deployments to break
 /// (`assessment`), and the patches.
-pub fn dry_run(plan: &DrillPlan, patches: &[TargetPatches], assessment: &Assessment) -> String {
+pub(crate) fn dry_run(plan: &DrillPlan, patches: &[TargetPatches], assessment: &Assessment) -> String {
     let mut out = format!(
         "Drill plan for FailoverService {}/{} ({}:{})\n\n",
         plan.failover_service.namespace, plan.failover_service.name, plan.hostname, plan.port

@@ -36,13 +36,13 @@ use smh_core::model::types::{ClusterObjectRef, ObjectRef};
 
 mod plan;
 mod read;
-pub mod wizard;
+pub(crate) mod wizard;
 
 use plan::{cluster_titles, plan_rows, relevant_explanations, render_plan};
 use read::{ContextChoices, choose_contexts, load, nothing_mapped, read_warnings};
 
 /// `kubectl smh failover create --help`.
-pub const LONG_ABOUT: &str =
+pub(crate) const LONG_ABOUT: &str =
     "Create a FailoverService, plus the outlier-detection and traffic-shift \
 TrafficPolicies it needs, and apply them to every cluster.
 
@@ -271,7 +271,7 @@ fn build_errors(errors: Vec<BuildError>) -> CmdError {
     ))
 }
 
-pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
+pub(crate) fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     let output = match g.output {
         None | Some(OutputFormat::Table) => Output::Human,
         Some(OutputFormat::Yaml) => Output::Yaml,

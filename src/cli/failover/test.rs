@@ -27,7 +27,7 @@ use smh_core::inspect::failover_test::{ClientView, TestFacts, summarize};
 use smh_core::inspect::snapshot::Snapshot;
 use smh_core::model::types::ObjectRef;
 
-pub const LONG_ABOUT: &str = "\
+pub(crate) const LONG_ABOUT: &str = "\
 Test a FailoverService without changing anything: check what failover needs, then send \
 probe requests through a port-forward to a client workload and report which backing service \
 answered.
@@ -187,7 +187,7 @@ fn checked(view: &FailoverServiceView, client_cluster: &str, restores: &str) -> 
     out
 }
 
-pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
+pub(crate) fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     let contexts = Contexts::load(&g.context_options())?;
     let rt = runtime()?;
     rt.block_on(run_async(g, &contexts, args))

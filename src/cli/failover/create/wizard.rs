@@ -27,7 +27,7 @@ use smh_core::model::{FailoverService, SmhObject};
 
 /// How the wizard ended without a request.
 #[derive(Debug, thiserror::Error)]
-pub enum WizardError {
+pub(crate) enum WizardError {
     /// Ctrl-C or Esc.
     #[error("cancelled")]
     Cancelled,
@@ -55,7 +55,7 @@ impl From<dialoguer::Error> for WizardError {
 
 /// One service the wizard offers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServiceItem {
+pub(crate) struct ServiceItem {
     pub service: ClusterObjectRef,
     /// What the list shows: `reviews.bookinfo@mgmt-cluster   9080 (http)`, plus a mark
     /// for services SMH would not discover.
@@ -86,7 +86,7 @@ fn fit(s: &str, width: usize) -> String {
 /// namespace, name and cluster (so one service's copies in several clusters are
 /// neighbours); those without sidecars last, marked. Labels are cut to `width` characters
 /// so that no line wraps (a wrapped line breaks the redrawing of a selection).
-pub fn service_items(topology: &Topology, width: usize) -> Vec<ServiceItem> {
+pub(crate) fn service_items(topology: &Topology, width: usize) -> Vec<ServiceItem> {
     let mut rows: Vec<(bool, ClusterObjectRef, String)> = topology
         .clusters
         .iter()
@@ -142,7 +142,7 @@ pub fn service_items(topology: &Topology, width: usize) -> Vec<ServiceItem> {
 /// The services to offer after `chosen`: not chosen yet, the primary's namespace and name
 /// in other clusters first (the usual failover target), then the rest in
 /// [`service_items`] order.
-pub fn secondary_order(items: &[ServiceItem], chosen: &[ClusterObjectRef]) -> Vec<ServiceItem> {
+pub(crate) fn secondary_order(items: &[ServiceItem], chosen: &[ClusterObjectRef]) -> Vec<ServiceItem> {
     let Some(primary) = chosen.first() else {
         return items.to_vec();
     };
@@ -154,7 +154,7 @@ pub fn secondary_order(items: &[ServiceItem], chosen: &[ClusterObjectRef]) -> Ve
 }
 
 /// The wizard's terminal and theme.
-pub struct Wizard {
+pub(crate) struct Wizard {
     term: Term,
     theme: ColorfulTheme,
 }
@@ -166,7 +166,7 @@ impl Default for Wizard {
 }
 
 impl Wizard {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Wizard {
             term: Term::stderr(),
             theme: ColorfulTheme::default(),
@@ -271,7 +271,7 @@ impl Wizard {
     }
 
     /// Ask what `opts` leaves open; return the complete request.
-    pub fn run(&self, live: &Live, opts: &CreateOptions) -> Result<CreateRequest, WizardError> {
+    pub(crate) fn run(&self, live: &Live, opts: &CreateOptions) -> Result<CreateRequest, WizardError> {
         let mut opts = opts.clone();
         self.say(
             "Create a FailoverService: its backing services in priority order, name, hostname, port, outlier\ndetection, and whose traffic to shift to it. Nothing changes until you confirm; Ctrl-C quits.\nServices marked (no sidecar) have no pod with an Istio sidecar: SMH would not discover them.",
