@@ -28,7 +28,8 @@ mod report;
 use report::overwrite_warnings;
 pub(crate) use report::{ApplyOutput, drift_note, emit, print_output};
 
-pub const LONG_ABOUT: &str = "Validate, store, translate and apply manifests to every cluster, \
+pub(crate) const LONG_ABOUT: &str =
+    "Validate, store, translate and apply manifests to every cluster, \
 then write status.
 
 Reads every file, directory (its .yaml, .yml and .json files) and stdin (-), and:

@@ -32,7 +32,7 @@ Examples:
   kubectl smh check --strict -o json";
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Warnings (lint, maxEjectionPercent below 100, ...) fail the check too.
     #[arg(long)]
     pub strict: bool,

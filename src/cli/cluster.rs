@@ -15,7 +15,7 @@ use smh_cluster::{
 use smh_core::inspect::discovery::DiscoveryOptions;
 
 #[derive(Debug, clap::Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Map an SMH cluster name to a kubeconfig context.
     ///
     /// Manifests name clusters (`clusterName: remote-cluster`); this records which

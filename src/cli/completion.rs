@@ -25,7 +25,7 @@ pub(crate) const BIN_NAME: &str = "kubectl-smh";
   # zsh\n  kubectl smh completion zsh > \"${fpath[1]}/_kubectl-smh\"\n  \
   # fish\n  kubectl smh completion fish > ~/.config/fish/completions/kubectl-smh.fish\n  \
   # PowerShell\n  kubectl smh completion powershell | Out-String | Invoke-Expression")]
-pub struct Args {
+pub(crate) struct Args {
     /// The shell to generate the script for.
     #[arg(value_enum)]
     pub shell: CompletionShell,
@@ -33,7 +33,7 @@ pub struct Args {
 
 /// Shells we generate completion scripts for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CompletionShell {
+pub(crate) enum CompletionShell {
     Bash,
     Zsh,
     Fish,

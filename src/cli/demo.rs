@@ -36,7 +36,7 @@ use smh_sim::fleet::{FleetOptions, KUBECONFIG_MARKER, SimFleet, bookinfo_world};
 use smh_sim::store::Gvr;
 
 #[derive(Debug, clap::Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Start simulated clusters mgmt-cluster and remote-cluster and serve until Ctrl-C.
     ///
     /// Each cluster is a Kubernetes API server on 127.0.0.1 (plain HTTP, bearer tokens and
@@ -56,7 +56,7 @@ pub enum Command {
 
 /// Flags of `kubectl smh demo up`.
 #[derive(Debug, clap::Args)]
-pub struct UpArgs {
+pub(crate) struct UpArgs {
     /// Where to write the kubeconfig (contexts mgmt-cluster and remote-cluster, current:
     /// mgmt-cluster). It appears once every Deployment in both clusters is available, and is
     /// removed on exit.
@@ -111,7 +111,7 @@ pub struct UpArgs {
 
 /// Why `demo up` and `demo guide` refuse in a build without the cargo feature `demo`.
 #[cfg(not(feature = "demo"))]
-pub const WITHOUT_SIMULATOR: &str = "this kubectl-smh was built without the simulated clusters \
+pub(crate) const WITHOUT_SIMULATOR: &str = "this kubectl-smh was built without the simulated clusters \
      (cargo feature `demo`): `demo up` and `demo guide` need them; install it with the default \
      features (`cargo install --path .`). `demo manifests` works without them";
 

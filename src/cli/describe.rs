@@ -45,7 +45,7 @@ Examples:
 
 /// What to describe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// FailoverServices (default).
     #[value(alias = "fs", alias = "failoverservices")]
     Failoverservice,
@@ -58,7 +58,7 @@ pub enum Kind {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// What to describe: failoverservice (fs), trafficpolicy (tp) or mesh.
     #[arg(value_enum, value_name = "KIND")]
     pub kind: Option<Kind>,

@@ -98,13 +98,13 @@ restoring).
     after_help = examples!(),
     after_long_help = DRILL_LONG_HELP,
 )]
-pub struct Args {
+pub(crate) struct Args {
     #[command(subcommand)]
-    pub command: Option<DrillCommand>,
+    pub(crate) command: Option<DrillCommand>,
 
     /// The FailoverService to drill (in -n/--namespace).
     #[arg(value_name = "NAME", required_unless_present = "name_flag")]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
 
     /// The FailoverService to drill, as a flag (for one named like a subcommand).
     #[arg(
@@ -113,21 +113,21 @@ pub struct Args {
         conflicts_with = "name",
         hide_short_help = true
     )]
-    pub name_flag: Option<String>,
+    pub(crate) name_flag: Option<String>,
 
     #[command(flatten)]
-    pub flags: Box<DrillFlags>,
+    pub(crate) flags: Box<DrillFlags>,
 }
 
 impl Args {
     /// The FailoverService name, from the argument or `--name`.
-    pub fn failover_service(&self) -> Option<&str> {
+    pub(crate) fn failover_service(&self) -> Option<&str> {
         self.name.as_deref().or(self.name_flag.as_deref())
     }
 }
 
 #[derive(Debug, clap::Subcommand)]
-pub enum DrillCommand {
+pub(crate) enum DrillCommand {
     /// Put back what an interrupted drill changed (after a crash or SIGKILL): every
     /// deployment carrying a restore plan of this FailoverService gets its saved container
     /// command and args back. Does nothing when no restore is pending.
@@ -135,19 +135,19 @@ pub enum DrillCommand {
 }
 
 #[derive(Debug, Clone, clap::Args)]
-pub struct RestoreArgs {
+pub(crate) struct RestoreArgs {
     /// The FailoverService whose drill to restore (in -n/--namespace).
     #[arg(value_name = "NAME")]
-    pub name: String,
+    pub(crate) name: String,
 
     /// Restore only what the drill with this id saved (default: every pending restore plan
     /// of NAME; `kubectl smh drill` prints its id).
     #[arg(long, value_name = "ID")]
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
 
     /// Print the restore patches; change nothing.
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
 }
 
 /// The drill's own flags.
@@ -290,26 +290,26 @@ pub(crate) fn parse_regex_arg(s: &str) -> Result<String, String> {
 }
 
 /// Without a terminal, a drill that would ask fails with this (exit 2, nothing changed).
-pub const NO_TERMINAL: &str = "kubectl smh drill asks for confirmation before it breaks deployments, and there is no terminal to ask on: pass --yes (-y) to go ahead without asking, or --dry-run to print the plan. Nothing was changed.";
+pub(crate) const NO_TERMINAL: &str = "kubectl smh drill asks for confirmation before it breaks deployments, and there is no terminal to ask on: pass --yes (-y) to go ahead without asking, or --dry-run to print the plan. Nothing was changed.";
 
 /// How a drill runs: from the global flags, or set by `demo guide`.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// Namespace of the FailoverService.
-    pub namespace: String,
-    pub output: Option<OutputFormat>,
+    pub(crate) namespace: String,
+    pub(crate) output: Option<OutputFormat>,
     /// Do not ask; go ahead.
-    pub yes: bool,
+    pub(crate) yes: bool,
     /// Draw progress bars (stderr is a terminal); else plain progress lines.
-    pub fancy: bool,
+    pub(crate) fancy: bool,
     /// A confirmation can be asked (stdin and stderr are terminals).
-    pub can_prompt: bool,
+    pub(crate) can_prompt: bool,
     /// `--istio-mode`, for reading the live state.
-    pub discovery: DiscoveryOptions,
+    pub(crate) discovery: DiscoveryOptions,
 }
 
 impl Settings {
-    pub fn from_global(g: &GlobalArgs) -> Self {
+    pub(crate) fn from_global(g: &GlobalArgs) -> Self {
         let stderr_tty = std::io::stderr().is_terminal();
         Settings {
             namespace: g.namespace.clone(),
@@ -322,7 +322,7 @@ impl Settings {
     }
 }
 
-pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
+pub(crate) fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     if let Some(DrillCommand::Restore(r)) = &args.command {
         let contexts = Contexts::load(&g.context_options())?;
         let rt = runtime()?;
@@ -353,7 +353,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
 
 /// SIGINT, SIGTERM and SIGHUP, from now on, as the executor's signals (SIGHUP, a closed
 /// terminal, would otherwise end the process without a restore).
-pub fn listen_for_signals() -> std::io::Result<mpsc::UnboundedReceiver<Signal>> {
+pub(crate) fn listen_for_signals() -> std::io::Result<mpsc::UnboundedReceiver<Signal>> {
     let (tx, rx) = mpsc::unbounded_channel();
     #[cfg(unix)]
     {
@@ -407,7 +407,10 @@ fn exit_of(code: u8) -> Exit {
 }
 
 /// Clients for the management cluster and `clusters` (SMH names), plain and streaming.
-pub async fn drill_clients(contexts: &Contexts, clusters: &[String]) -> Result<Clients, CmdError> {
+pub(crate) async fn drill_clients(
+    contexts: &Contexts,
+    clusters: &[String],
+) -> Result<Clients, CmdError> {
     let names: Vec<ClusterName> = clusters
         .iter()
         .map(|c| ClusterName::new(c.as_str()))
@@ -526,7 +529,7 @@ pub fn generated_check(
 }
 
 /// Run the drill of FailoverService `name` with `contexts`.
-pub async fn drill_async(
+pub(crate) async fn drill_async(
     contexts: &Contexts,
     s: &Settings,
     name: &str,

@@ -8,7 +8,7 @@ pub(crate) mod test;
 // Parsed once per run: the size of `create`'s flags does not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, clap::Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Create a FailoverService and the TrafficPolicies it needs (wizard on a terminal, or
     /// flags).
     #[command(long_about = create::LONG_ABOUT)]

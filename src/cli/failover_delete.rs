@@ -48,7 +48,7 @@ skip; without a terminal, --yes is required).";
 #[command(after_help = "Examples:
   kubectl smh failover delete reviews-failover --dry-run
   kubectl smh failover delete reviews-failover --with-policies --yes")]
-pub struct Args {
+pub(crate) struct Args {
     /// The FailoverService, in the namespace -n (default service-mesh-hub).
     pub name: String,
 

@@ -18,7 +18,7 @@ since) and AGE. -o yaml|json prints the objects as a List.";
 #[command(after_help = "Examples:
   kubectl smh failover list
   kubectl smh failover list -o yaml")]
-pub struct Args {}
+pub(crate) struct Args {}
 
 pub(crate) fn run(g: &GlobalArgs, _args: Args) -> CmdResult {
     let contexts = Contexts::load(&g.context_options())?;

@@ -42,7 +42,7 @@ use smh_sim::fleet::{FleetOptions, MGMT_CLUSTER, REMOTE_CLUSTER, SimFleet, booki
 
 /// Flags of `kubectl smh demo guide`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct GuideArgs {
+pub(crate) struct GuideArgs {
     /// How long a new pod takes to become ready in the simulated clusters; the drill's two
     /// rollouts take about this long each.
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration_arg)]

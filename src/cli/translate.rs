@@ -44,7 +44,7 @@ use smh_core::translate::translate;
 
   # Why each topology-dependent choice was made (on stderr)
   kubectl smh translate -f examples/guide/ --explain > /dev/null")]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     pub input: Filenames,
 

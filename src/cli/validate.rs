@@ -24,7 +24,7 @@ use smh_core::model::{Manifest, SmhObject};
 
   # Validate from stdin, machine-readable
   cat failover.yaml | kubectl smh validate -f - -o json")]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     pub input: Filenames,
 
@@ -38,7 +38,8 @@ pub struct Args {
     pub strict: bool,
 }
 
-pub(crate) const LONG_ABOUT: &str = "Check FailoverService and TrafficPolicy manifests without a cluster.
+pub(crate) const LONG_ABOUT: &str =
+    "Check FailoverService and TrafficPolicy manifests without a cluster.
 
 Reads every file, directory (its .yaml, .yml and .json files) and stdin (-), parses every YAML \
 document, and checks: YAML syntax; types, unknown fields and metadata, as kubectl's strict \

@@ -12,7 +12,7 @@ use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use smh_cluster::{ClusterName, ConfigError, Contexts, KubeconfigOrigin, Target};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Print only the client version; read no kubeconfig and contact no cluster.
     #[arg(long)]
     pub client: bool,

@@ -338,7 +338,11 @@ pub(crate) fn break_line(plan: &DrillPlan, b: &smh_core::drill::plan::BreakTarge
 
 /// The `--dry-run` text: the plan, what preflight says about the deployments to break
 /// (`assessment`), and the patches.
-pub(crate) fn dry_run(plan: &DrillPlan, patches: &[TargetPatches], assessment: &Assessment) -> String {
+pub(crate) fn dry_run(
+    plan: &DrillPlan,
+    patches: &[TargetPatches],
+    assessment: &Assessment,
+) -> String {
     let mut out = format!(
         "Drill plan for FailoverService {}/{} ({}:{})\n\n",
         plan.failover_service.namespace, plan.failover_service.name, plan.hostname, plan.port

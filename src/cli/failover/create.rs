@@ -86,7 +86,7 @@ interrupted.";
   # Only print the manifests
   kubectl smh failover create --backing reviews.bookinfo@mgmt-cluster \\
       --backing reviews.bookinfo@remote-cluster --dry-run -o yaml")]
-pub struct Args {
+pub(crate) struct Args {
     /// Name of the FailoverService (default: SERVICE-failover, after the primary backing
     /// service).
     #[arg(value_parser = parse_object_name)]

@@ -55,7 +55,7 @@ Examples:
       --expect-primary 'served-by: primary' --expect-failover 'served-by: backup'";
 
 #[derive(Debug, Clone, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The FailoverService to test (in -n/--namespace, else in any namespace).
     #[arg(value_name = "NAME")]
     pub name: String,

@@ -142,7 +142,10 @@ pub(crate) fn service_items(topology: &Topology, width: usize) -> Vec<ServiceIte
 /// The services to offer after `chosen`: not chosen yet, the primary's namespace and name
 /// in other clusters first (the usual failover target), then the rest in
 /// [`service_items`] order.
-pub(crate) fn secondary_order(items: &[ServiceItem], chosen: &[ClusterObjectRef]) -> Vec<ServiceItem> {
+pub(crate) fn secondary_order(
+    items: &[ServiceItem],
+    chosen: &[ClusterObjectRef],
+) -> Vec<ServiceItem> {
     let Some(primary) = chosen.first() else {
         return items.to_vec();
     };
@@ -271,7 +274,11 @@ impl Wizard {
     }
 
     /// Ask what `opts` leaves open; return the complete request.
-    pub(crate) fn run(&self, live: &Live, opts: &CreateOptions) -> Result<CreateRequest, WizardError> {
+    pub(crate) fn run(
+        &self,
+        live: &Live,
+        opts: &CreateOptions,
+    ) -> Result<CreateRequest, WizardError> {
         let mut opts = opts.clone();
         self.say(
             "Create a FailoverService: its backing services in priority order, name, hostname, port, outlier\ndetection, and whose traffic to shift to it. Nothing changes until you confirm; Ctrl-C quits.\nServices marked (no sidecar) have no pod with an Istio sidecar: SMH would not discover them.",
