@@ -33,7 +33,7 @@ mod simulator;
 
 const CLUSTERS: [&str; 2] = ["mgmt-cluster", "remote-cluster"];
 
-/// Flags that keep a drill short on the demo (as tests/drill.rs).
+/// Flags that keep a drill short on the demo (as tests/drill/main.rs).
 const FAST_DRILL: [&str; 9] = [
     "drill",
     "reviews-failover",

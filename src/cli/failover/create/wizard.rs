@@ -1,7 +1,7 @@
 //! The `failover create` wizard: dialoguer prompts on stderr, asking only what the flags
 //! did not answer. The choices offered and their order are pure functions
 //! ([`service_items`], [`secondary_order`]), unit-tested; the prompts themselves are tested
-//! through a pseudo-terminal (`tests/failover_create.rs`).
+//! through a pseudo-terminal (`tests/failover_create/wizard.rs`).
 //!
 //! Ctrl-C at a prompt: console reads the key in raw mode and reports it as an
 //! `Interrupted` I/O error (raising SIGINT, which `create` catches); Esc in a selection
