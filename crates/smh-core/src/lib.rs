@@ -3,7 +3,7 @@
 //!
 //! Data flows one way: manifests → [`model`] (parse, validate) → [`translate`] → the cluster
 //! I/O crate (`smh-cluster`: apply, status, live state) → rendering in the `kubectl-smh`
-//! binary. [`istio`] holds the typed Istio resources translation writes, [`yaml`] the one
+//! binary. [`istio`] holds the typed Istio resources translation writes, [`yaml_writer`] the one
 //! YAML writer. [`inspect`] judges what the clusters hold (describe, check, drift, SMH
 //! status, discovery's pure part) from data the I/O crate collected; [`drill`] is the
 //! drill's plan, state machine, measurements and report, driven by the executor in
@@ -17,7 +17,7 @@ pub mod model;
 #[doc(hidden)]
 pub mod testing;
 pub mod translate;
-pub mod yaml;
+pub mod yaml_writer;
 
 /// Constants shared by every layer: field manager, labels, annotations.
 pub mod consts {

@@ -1000,15 +1000,15 @@ impl CreatePlan {
 
     /// The objects as a YAML stream, in [`CreatePlan::objects`] order, with their own key
     /// order (apiVersion, kind, metadata, spec), as the guide writes them.
-    pub fn to_yaml(&self) -> Result<String, crate::yaml::YamlError> {
+    pub fn to_yaml(&self) -> Result<String, crate::yaml_writer::YamlError> {
         let mut out = String::new();
         for (i, o) in self.objects().iter().enumerate() {
             if i > 0 {
                 out.push_str("---\n");
             }
             out.push_str(&match o {
-                SmhObject::FailoverService(fs) => crate::yaml::to_yaml(fs)?,
-                SmhObject::TrafficPolicy(tp) => crate::yaml::to_yaml(tp)?,
+                SmhObject::FailoverService(fs) => crate::yaml_writer::to_yaml(fs)?,
+                SmhObject::TrafficPolicy(tp) => crate::yaml_writer::to_yaml(tp)?,
             });
         }
         Ok(out)

@@ -13,7 +13,7 @@ pub mod select;
 pub mod topology;
 pub mod types;
 pub mod validate;
-pub mod yaml;
+pub mod yaml_reader;
 
 pub use diag::{Diagnostic, ObjectId, Severity, Source, StatusTarget};
 pub use topology::Topology;

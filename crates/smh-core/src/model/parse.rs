@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 
 use super::diag::{Diagnostic, ObjectId, Severity, Source};
 use super::k8s;
-use super::yaml::{self, Node, PathSeg, Value};
+use super::yaml_reader::{self, Node, PathSeg, Value};
 use super::{FailoverService, Manifest, SmhObject, TrafficPolicy};
 use crate::consts::{SMH_API_VERSION, SMH_GROUP, SMH_NAMESPACE};
 
@@ -60,7 +60,7 @@ impl Loaded {
     /// itself is absent.
     pub fn locate(&self, source: &Source, field: &str) -> Option<(usize, usize)> {
         let node = self.nodes.get(source)?;
-        Some(node.locate(&yaml::parse_path(field), false))
+        Some(node.locate(&yaml_reader::parse_path(field), false))
     }
 
     /// Fill in the position of diagnostics that name a source and a field but no position
@@ -102,7 +102,7 @@ pub fn load_paths_with(paths: &[PathBuf], default_namespace: &str) -> Loaded {
             }
             stdin_read = true;
             let mut bytes = Vec::new();
-            let limit = yaml::MAX_INPUT_BYTES as u64 + 1;
+            let limit = yaml_reader::MAX_INPUT_BYTES as u64 + 1;
             match std::io::stdin().lock().take(limit).read_to_end(&mut bytes) {
                 Ok(_) => out.extend(parse_bytes_with(STDIN_LABEL, &bytes, default_namespace)),
                 Err(e) => out.diagnostics.push(file_diag(
@@ -174,7 +174,7 @@ fn load_dir(dir: &Path, label: &str, default_namespace: &str) -> Loaded {
 
 fn load_file(path: &Path, label: &str, default_namespace: &str) -> Loaded {
     let mut bytes = Vec::new();
-    let limit = yaml::MAX_INPUT_BYTES as u64 + 1;
+    let limit = yaml_reader::MAX_INPUT_BYTES as u64 + 1;
     let read = std::fs::File::open(path).and_then(|f| f.take(limit).read_to_end(&mut bytes));
     match read {
         Ok(_) => parse_bytes_with(label, &bytes, default_namespace),
@@ -207,18 +207,18 @@ pub fn parse_bytes_with(file_label: &str, bytes: &[u8], default_namespace: &str)
         inputs: vec![file_label.to_string()],
         ..Loaded::default()
     };
-    if bytes.len() > yaml::MAX_INPUT_BYTES {
+    if bytes.len() > yaml_reader::MAX_INPUT_BYTES {
         out.diagnostics.push(file_diag(
             Severity::Error,
             file_label,
             &format!(
                 "input is larger than {} MiB; refusing to read it",
-                yaml::MAX_INPUT_BYTES / (1024 * 1024)
+                yaml_reader::MAX_INPUT_BYTES / (1024 * 1024)
             ),
         ));
         return out;
     }
-    let text = match yaml::decode_text(bytes) {
+    let text = match yaml_reader::decode_text(bytes) {
         Ok(t) => t,
         Err(e) => {
             let mut d = file_diag(Severity::Error, file_label, &e.describe());
@@ -228,13 +228,13 @@ pub fn parse_bytes_with(file_label: &str, bytes: &[u8], default_namespace: &str)
         }
     };
     let mut objects = 0usize;
-    for (index, doc) in yaml::split_documents(text).iter().enumerate() {
+    for (index, doc) in yaml_reader::split_documents(text).iter().enumerate() {
         let source = Source {
             file: file_label.to_string(),
             doc: index,
             line: Some(doc.start_line),
         };
-        if doc.text.len() > yaml::MAX_LIST_DOCUMENT_BYTES {
+        if doc.text.len() > yaml_reader::MAX_LIST_DOCUMENT_BYTES {
             out.diagnostics.push(source_diag(
                 &source,
                 None,
@@ -243,12 +243,12 @@ pub fn parse_bytes_with(file_label: &str, bytes: &[u8], default_namespace: &str)
                 format!(
                     "document is {} bytes, larger than {} MiB; refusing to read it",
                     doc.text.len(),
-                    yaml::MAX_LIST_DOCUMENT_BYTES / (1024 * 1024)
+                    yaml_reader::MAX_LIST_DOCUMENT_BYTES / (1024 * 1024)
                 ),
             ));
             continue;
         }
-        match yaml::parse_document(doc) {
+        match yaml_reader::parse_document(doc) {
             Err(e) => {
                 out.diagnostics
                     .push(source_diag(&source, None, None, e.position, e.describe()))
@@ -337,7 +337,7 @@ fn process_document(
         process_list(source, node, &kind, default_namespace, out);
         return;
     }
-    if size > yaml::MAX_DOCUMENT_BYTES {
+    if size > yaml_reader::MAX_DOCUMENT_BYTES {
         out.diagnostics.push(source_diag(
             source,
             None,
@@ -345,7 +345,7 @@ fn process_document(
             Some((node.line, node.col)),
             format!(
                 "object is {size} bytes; the Kubernetes API server accepts at most {} MiB per object",
-                yaml::MAX_DOCUMENT_BYTES / (1024 * 1024)
+                yaml_reader::MAX_DOCUMENT_BYTES / (1024 * 1024)
             ),
         ));
         return;
@@ -874,7 +874,7 @@ pub(crate) fn decode_all<T: DeserializeOwned>(node: &Node) -> Result<T, Vec<Fiel
                 let unknown = raw.starts_with("unknown field");
                 let position = Some(node.locate(&path, unknown));
                 errors.push(FieldError {
-                    field: yaml::path_to_string(&path),
+                    field: yaml_reader::path_to_string(&path),
                     position,
                     message: humanize_serde_message(&raw),
                 });

@@ -19,12 +19,12 @@ use super::types::{TrafficPolicy, TrafficTargetSelector, WorkloadSelector};
 
 /// A traffic target: a service with sidecar workloads, in its cluster.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Target<'a> {
+pub struct TrafficTarget<'a> {
     pub cluster: &'a ClusterTopology,
     pub service: &'a Service,
 }
 
-impl Target<'_> {
+impl TrafficTarget<'_> {
     /// The status key SMH uses for this target, e.g. `reviews-bookinfo-mgmt-cluster.service-mesh-hub.`.
     pub fn key(&self) -> String {
         traffic_target_key(
@@ -44,13 +44,13 @@ impl Target<'_> {
 }
 
 /// Every traffic target of the topology, in topology order (clusters, then services).
-pub fn traffic_targets(topology: &Topology) -> impl Iterator<Item = Target<'_>> {
+pub fn traffic_targets(topology: &Topology) -> impl Iterator<Item = TrafficTarget<'_>> {
     topology.clusters.iter().flat_map(|cluster| {
         cluster
             .services
             .iter()
             .filter(|s| s.sidecar_workloads)
-            .map(move |service| Target { cluster, service })
+            .map(move |service| TrafficTarget { cluster, service })
     })
 }
 
@@ -61,10 +61,10 @@ pub fn find_traffic_target<'a>(
     name: &str,
     namespace: &str,
     cluster: &str,
-) -> Option<Target<'a>> {
+) -> Option<TrafficTarget<'a>> {
     let c = topology.cluster(cluster)?;
     let service = c.service(name, namespace)?;
-    service.sidecar_workloads.then_some(Target {
+    service.sidecar_workloads.then_some(TrafficTarget {
         cluster: c,
         service,
     })
@@ -110,7 +110,7 @@ pub fn destination_selectors_match(
 
 /// The traffic targets a TrafficPolicy applies to, in topology order. To select for many
 /// policies, build a [`TargetIndex`] once and use [`TargetIndex::policy_targets`].
-pub fn traffic_policy_targets<'a>(tp: &TrafficPolicy, topology: &'a Topology) -> Vec<Target<'a>> {
+pub fn traffic_policy_targets<'a>(tp: &TrafficPolicy, topology: &'a Topology) -> Vec<TrafficTarget<'a>> {
     let index = TargetIndex::new(topology);
     index
         .policy_targets(tp)
@@ -123,13 +123,13 @@ pub fn traffic_policy_targets<'a>(tp: &TrafficPolicy, topology: &'a Topology) ->
 /// selecting for many policies stays linear in their size.
 #[derive(Debug, Clone)]
 pub struct TargetIndex<'a> {
-    targets: Vec<Target<'a>>,
+    targets: Vec<TrafficTarget<'a>>,
     by_ref: std::collections::HashMap<(&'a str, &'a str, &'a str), usize>,
 }
 
 impl<'a> TargetIndex<'a> {
     pub fn new(topology: &'a Topology) -> TargetIndex<'a> {
-        let targets: Vec<Target<'a>> = traffic_targets(topology).collect();
+        let targets: Vec<TrafficTarget<'a>> = traffic_targets(topology).collect();
         let mut by_ref = std::collections::HashMap::with_capacity(targets.len());
         for (i, t) in targets.iter().enumerate() {
             by_ref
@@ -144,7 +144,7 @@ impl<'a> TargetIndex<'a> {
     }
 
     /// Every traffic target, in topology order; indexes returned by this type refer to it.
-    pub fn targets(&self) -> &[Target<'a>] {
+    pub fn targets(&self) -> &[TrafficTarget<'a>] {
         &self.targets
     }
 

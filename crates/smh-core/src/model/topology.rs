@@ -321,7 +321,7 @@ impl Topology {
 
     /// Parse and check a topology from memory; `label` names it in errors.
     pub fn parse_bytes(label: &str, bytes: &[u8]) -> Result<Topology, TopologyError> {
-        use super::yaml;
+        use super::yaml_reader;
         let invalid = |problems: Vec<super::Diagnostic>| TopologyError::Invalid {
             path: label.to_string(),
             problems,
@@ -341,12 +341,12 @@ impl Topology {
                 status_target: None,
             }
         };
-        let text = yaml::decode_text(bytes)
+        let text = yaml_reader::decode_text(bytes)
             .map_err(|e| invalid(vec![diag(None, e.position, e.message)]))?;
-        let docs = yaml::split_documents(text);
+        let docs = yaml_reader::split_documents(text);
         let mut nodes = Vec::new();
         for doc in &docs {
-            match yaml::parse_document(doc) {
+            match yaml_reader::parse_document(doc) {
                 Ok(Some(node)) => nodes.push(node),
                 Ok(None) => {}
                 Err(e) => {
@@ -383,7 +383,7 @@ impl Topology {
             .check()
             .into_iter()
             .map(|(field, message)| {
-                let path = super::yaml::parse_path(&field);
+                let path = super::yaml_reader::parse_path(&field);
                 let position = Some(node.locate(&path, false));
                 diag(Some(field), position, message)
             })

@@ -67,7 +67,7 @@ use super::duration::parse_duration;
 use super::k8s;
 use super::limits;
 use super::naming::{mesh_key, object_key, subset_name};
-use super::select::{self, Target, TargetIndex};
+use super::select::{self, TargetIndex, TrafficTarget};
 use super::topology::Topology;
 use super::types::{
     ClusterObjectRef, FailoverService, OutlierDetection, TrafficPolicy, outlier_defaults,
@@ -686,12 +686,12 @@ impl<'a> Validator<'a> {
     }
 
     /// The traffic target `name.namespace` in `cluster`.
-    fn target(&self, name: &str, namespace: &str, cluster: &str) -> Option<Target<'a>> {
+    fn target(&self, name: &str, namespace: &str, cluster: &str) -> Option<TrafficTarget<'a>> {
         self.target_at(name, namespace, cluster).map(|(_, t)| t)
     }
 
     /// The traffic target `name.namespace` in `cluster`, with its index.
-    fn target_at(&self, name: &str, namespace: &str, cluster: &str) -> Option<(usize, Target<'a>)> {
+    fn target_at(&self, name: &str, namespace: &str, cluster: &str) -> Option<(usize, TrafficTarget<'a>)> {
         self.index
             .find(name, namespace, cluster)
             .map(|i| (i, self.index.targets()[i]))

@@ -103,7 +103,7 @@ pub struct Ctx<'a> {
 
 /// What the translation reports besides objects.
 #[derive(Default)]
-pub struct Report {
+pub struct TranslationNotes {
     pub diagnostics: BTreeSet<Diagnostic>,
     pub explanations: BTreeSet<Explanation>,
 }
@@ -268,7 +268,7 @@ impl<'a> Ctx<'a> {
     }
 }
 
-impl Report {
+impl TranslationNotes {
     /// An error SMH would report for a policy on one traffic target.
     pub fn policy_error(&mut self, p: &Policy, t: &TargetId, field: &str, message: String) {
         self.diagnostics.insert(Diagnostic {

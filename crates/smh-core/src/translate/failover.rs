@@ -32,7 +32,7 @@ use crate::model::naming;
 use crate::model::topology::{IstioVersion, MultiClusterMode};
 
 use super::Emitted;
-use super::context::{Ctx, Failover, Report, TargetId};
+use super::context::{Ctx, Failover, TranslationNotes, TargetId};
 use super::vip::failover_service_ip;
 use super::virtual_service::{Labels, Use, multi_primary_subset_name};
 
@@ -48,7 +48,7 @@ const AGGREGATE_CONNECT_TIMEOUT: &str = "1s";
 
 pub(crate) fn translate_failovers(
     ctx: &Ctx,
-    report: &mut Report,
+    report: &mut TranslationNotes,
     out: &mut Vec<Emitted>,
     uses: &mut Vec<Use>,
 ) {
@@ -98,7 +98,7 @@ fn shift_subsets(ctx: &Ctx) -> BTreeMap<(String, String), ShiftSubsets> {
 
 fn translate_one(
     ctx: &Ctx,
-    report: &mut Report,
+    report: &mut TranslationNotes,
     f: &Failover,
     shifts: &ShiftSubsets,
     out: &mut Vec<Emitted>,

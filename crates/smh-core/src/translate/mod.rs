@@ -75,7 +75,7 @@ pub mod virtual_service;
 
 pub use context::TargetId;
 
-use context::{Ctx, Report};
+use context::{Ctx, TranslationNotes};
 use virtual_service::{Labels, Use};
 
 /// The result of [`translate`].
@@ -189,7 +189,7 @@ struct Needs {
 /// TrafficPolicy) and skipped.
 pub fn translate(manifests: &[Manifest], topology: &Topology) -> Translation {
     let ctx = Ctx::new(manifests, topology);
-    let mut report = Report::default();
+    let mut report = TranslationNotes::default();
     let mut out: Vec<Emitted> = Vec::new();
     let mut uses: Vec<Use> = Vec::new();
 
@@ -326,7 +326,7 @@ struct DrDraft {
     has_subsets_or_effect: bool,
 }
 
-fn destination_rules(ctx: &Ctx, report: &mut Report, uses: &[Use], out: &mut Vec<Emitted>) {
+fn destination_rules(ctx: &Ctx, report: &mut TranslationNotes, uses: &[Use], out: &mut Vec<Emitted>) {
     // Who needs which target, per using cluster.
     let mut needs: BTreeMap<(String, TargetId), Needs> = BTreeMap::new();
     for u in uses {
@@ -585,7 +585,7 @@ fn destination_rules(ctx: &Ctx, report: &mut Report, uses: &[Use], out: &mut Vec
 /// cluster name is assumed).
 fn explain_assumed_cluster_id(
     ctx: &Ctx,
-    report: &mut Report,
+    report: &mut TranslationNotes,
     consumer: &str,
     cluster: &str,
     subset: &str,
@@ -605,7 +605,7 @@ fn explain_assumed_cluster_id(
 }
 
 /// Label, de-duplicate, check for collisions and sort.
-fn finish(out: Vec<Emitted>, mut report: Report) -> Translation {
+fn finish(out: Vec<Emitted>, mut report: TranslationNotes) -> Translation {
     let mut objects: BTreeMap<(String, &'static str, String, String), GeneratedObject> =
         BTreeMap::new();
     for mut e in out {

@@ -32,7 +32,7 @@ use crate::model::types::{
     HttpMatcher, TrafficPolicy, TrafficPolicySpec, WeightedDestination, WorkloadSelector,
 };
 
-use super::context::{Ctx, Policy, Report, TargetId, proto_duration};
+use super::context::{Ctx, Policy, TranslationNotes, TargetId, proto_duration};
 
 /// A label set selecting a subset (empty = no subset).
 pub type Labels = BTreeMap<String, String>;
@@ -147,7 +147,7 @@ impl FieldOwners {
 /// `default_host` is the target's host as seen from `source`.
 pub fn build_routes(
     ctx: &Ctx,
-    report: &mut Report,
+    report: &mut TranslationNotes,
     t: &TargetId,
     source: &str,
     default_host: &str,
@@ -225,7 +225,7 @@ pub fn build_routes(
 #[allow(clippy::too_many_arguments)]
 fn decorate(
     ctx: &Ctx,
-    report: &mut Report,
+    report: &mut TranslationNotes,
     p: &Policy,
     t: &TargetId,
     source: &str,
@@ -234,7 +234,7 @@ fn decorate(
     uses: &mut Vec<Use>,
 ) {
     let spec = &p.tp.spec;
-    let set = |report: &mut Report, decorator: &str, field: &str, result: Result<(), String>| {
+    let set = |report: &mut TranslationNotes, decorator: &str, field: &str, result: Result<(), String>| {
         if let Err(e) = result {
             report.policy_error(p, t, field, format!("{decorator}: {e}"));
         }
@@ -463,7 +463,7 @@ type ShiftResult = (Vec<HttpRouteDestination>, Vec<Use>);
 
 fn traffic_shift(
     ctx: &Ctx,
-    report: &mut Report,
+    report: &mut TranslationNotes,
     p: &Policy,
     source: &str,
     destinations: &[WeightedDestination],
