@@ -110,7 +110,10 @@ pub fn destination_selectors_match(
 
 /// The traffic targets a TrafficPolicy applies to, in topology order. To select for many
 /// policies, build a [`TargetIndex`] once and use [`TargetIndex::policy_targets`].
-pub fn traffic_policy_targets<'a>(tp: &TrafficPolicy, topology: &'a Topology) -> Vec<TrafficTarget<'a>> {
+pub fn traffic_policy_targets<'a>(
+    tp: &TrafficPolicy,
+    topology: &'a Topology,
+) -> Vec<TrafficTarget<'a>> {
     let index = TargetIndex::new(topology);
     index
         .policy_targets(tp)

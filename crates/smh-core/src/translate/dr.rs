@@ -7,7 +7,7 @@ use crate::istio::destination_rule::{OutlierDetection, TlsMode};
 use crate::model::diag::ObjectId;
 use crate::model::types::{OutlierDetection as SmhOutlierDetection, outlier_defaults};
 
-use super::context::{Ctx, TranslationNotes, TargetId, proto_duration};
+use super::context::{Ctx, TargetId, TranslationNotes, proto_duration};
 use super::virtual_service::FieldOwners;
 
 /// The DestinationRule fields the policies applied to a target set.
@@ -69,7 +69,12 @@ pub fn outlier_detection(od: &SmhOutlierDetection) -> Result<OutlierDetection, S
 /// Apply the policies on `t` whose sourceSelector includes `source` to a DestinationRule
 /// for `t` written to `source`. The TLS mode starts at SMH's Settings default,
 /// `ISTIO_MUTUAL`.
-pub fn decorate(ctx: &Ctx, report: &mut TranslationNotes, t: &TargetId, source: &str) -> DrDecoration {
+pub fn decorate(
+    ctx: &Ctx,
+    report: &mut TranslationNotes,
+    t: &TargetId,
+    source: &str,
+) -> DrDecoration {
     let mut d = DrDecoration {
         outlier: None,
         tls: TlsMode::IstioMutual,

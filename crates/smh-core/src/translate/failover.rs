@@ -32,7 +32,7 @@ use crate::model::naming;
 use crate::model::topology::{IstioVersion, MultiClusterMode};
 
 use super::Emitted;
-use super::context::{Ctx, Failover, TranslationNotes, TargetId};
+use super::context::{Ctx, Failover, TargetId, TranslationNotes};
 use super::vip::failover_service_ip;
 use super::virtual_service::{Labels, Use, multi_primary_subset_name};
 

@@ -326,7 +326,12 @@ struct DrDraft {
     has_subsets_or_effect: bool,
 }
 
-fn destination_rules(ctx: &Ctx, report: &mut TranslationNotes, uses: &[Use], out: &mut Vec<Emitted>) {
+fn destination_rules(
+    ctx: &Ctx,
+    report: &mut TranslationNotes,
+    uses: &[Use],
+    out: &mut Vec<Emitted>,
+) {
     // Who needs which target, per using cluster.
     let mut needs: BTreeMap<(String, TargetId), Needs> = BTreeMap::new();
     for u in uses {

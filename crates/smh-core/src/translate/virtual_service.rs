@@ -32,7 +32,7 @@ use crate::model::types::{
     HttpMatcher, TrafficPolicy, TrafficPolicySpec, WeightedDestination, WorkloadSelector,
 };
 
-use super::context::{Ctx, Policy, TranslationNotes, TargetId, proto_duration};
+use super::context::{Ctx, Policy, TargetId, TranslationNotes, proto_duration};
 
 /// A label set selecting a subset (empty = no subset).
 pub type Labels = BTreeMap<String, String>;
@@ -234,7 +234,10 @@ fn decorate(
     uses: &mut Vec<Use>,
 ) {
     let spec = &p.tp.spec;
-    let set = |report: &mut TranslationNotes, decorator: &str, field: &str, result: Result<(), String>| {
+    let set = |report: &mut TranslationNotes,
+               decorator: &str,
+               field: &str,
+               result: Result<(), String>| {
         if let Err(e) = result {
             report.policy_error(p, t, field, format!("{decorator}: {e}"));
         }
