@@ -8,7 +8,7 @@
 //! - EnvoyFilter exists *only* as `v1alpha3`, so one version for all four kinds keeps the
 //!   output uniform;
 //! - every Istio release from 1.5 (the oldest that has the v2alpha aggregate workaround) to
-//!   the current CRDs in `istio-crds/` serves `v1alpha3` for DestinationRule,
+//!   the current Istio CRDs serves `v1alpha3` for DestinationRule,
 //!   VirtualService and ServiceEntry, with the same schema as `v1beta1`/`v1`; `v1` is
 //!   served only from Istio 1.22, which would break the Istio 1.8 (v2alpha) mode;
 //! - the golden files then do not change with the Istio version of the topology.

@@ -1,5 +1,6 @@
-//! SMH's naming rules, reproduced exactly so output compares with Service Mesh Hub's
-//! (smh-api.md §2 "Discovery naming", §3).
+//! SMH's naming rules, reproduced exactly so output compares with Service Mesh Hub's: the
+//! names its discovery gave meshes and traffic targets, and the names of the Istio objects
+//! its translation wrote.
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,5 @@
 //! Which services a TrafficPolicy applies to: SMH's selector semantics, in one place, so
-//! that validation and translation agree exactly (smh-api.md §2).
+//! that validation and translation agree exactly.
 //!
 //! - A *traffic target* is a topology service with sidecar workloads (SMH discovers a
 //!   TrafficTarget only for a Service backed by pods with an Istio sidecar).

@@ -64,7 +64,8 @@ pub struct Mesh {
     pub cluster_id: Option<String>,
 }
 
-/// How remote services are named and reached (DESIGN §3).
+/// How remote services are named and reached: SMH's `.global` hosts (Istio's
+/// replicated control planes) or Istio multi-primary's one `svc.cluster.local` host.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum MultiClusterMode {

@@ -1,5 +1,5 @@
 //! Service Mesh Hub `networking.smh.solo.io/v1alpha2` types: FailoverService and
-//! TrafficPolicy, with every spec and status field of SMH v0.9.2 (smh-api.md §1–2), in
+//! TrafficPolicy, with every spec and status field of SMH v0.9.2's protobuf API, in
 //! protobuf JSON naming (camelCase). Every struct rejects unknown fields; metadata is
 //! Kubernetes' `ObjectMeta`, checked strictly by the parser.
 

@@ -1,5 +1,5 @@
 //! FailoverService → ServiceEntry + EnvoyFilter (+ DestinationRule when traffic shifts use
-//! subsets of the FailoverService), for every mesh in `spec.meshes` (smh-api.md §3.2).
+//! subsets of the FailoverService), for every mesh in `spec.meshes`, as SMH's translation did.
 //!
 //! - ServiceEntry `service-mesh-hub/<fs>`: the hostname, SMH's FNV-1 VIP from
 //!   `240.0.0.0/4`, one port named after its protocol, `MESH_INTERNAL`, `DNS`, no endpoints.

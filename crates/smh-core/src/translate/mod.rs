@@ -1,5 +1,6 @@
 //! PURE translation: validated SMH FailoverServices and TrafficPolicies plus a
-//! [`Topology`] → the Istio objects for every cluster (smh-api.md §3). No network, no
+//! [`Topology`] → the Istio objects for every cluster, as SMH's translator wrote them
+//! (differences below). No network, no
 //! tokio; the same input always gives the same output, sorted by cluster, kind, namespace
 //! and name.
 //!
@@ -26,8 +27,8 @@
 //!   only for services a TrafficPolicy selects or whose subsets generated routes use, and a
 //!   client-side (federated) copy only into clusters whose generated config refers to the
 //!   remote service's `.global` host (a FailoverService aggregate cluster, a traffic shift
-//!   or a mirror). For the guide this is exactly smh-api.md §3.3's object set.
-//! - **Multi-primary mode** (Istio ≥ 1.8 multi-primary, DESIGN §3): there is one host
+//!   or a mirror). For the guide this is exactly the object set SMH's guide shows.
+//! - **Multi-primary mode** (Istio ≥ 1.8 multi-primary): there is one host
 //!   `name.ns.svc.cluster.local` with endpoints from every cluster, so there is no Envoy
 //!   cluster per backing service to aggregate. kubectl-smh adds per-cluster subsets on
 //!   Istio's endpoint label `topology.istio.io/cluster` (named `cluster-<cluster>`) to the

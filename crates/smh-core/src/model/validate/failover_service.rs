@@ -2,70 +2,25 @@
 
 use super::fields::check_service_ref;
 use super::*;
+use crate::model::types::FailoverServiceSpec;
 
 impl<'a> Validator<'a> {
+    /// Every check of one FailoverService: field checks, SMH's mesh pre-check, SMH's rules
+    /// (hostname, port, backing services, federation) and lint, emitted in that order.
     pub(super) fn failover_service(&mut self, m: &Manifest, fs: &FailoverService) {
         let spec = &fs.spec;
-        let mut fields: Vec<Finding> = Vec::new();
+        let fields = fs_field_checks(spec);
+        let pre = self.fs_mesh_precheck(spec);
         let mut lint: Vec<Finding> = Vec::new();
+        // SMH's rules, in order.
+        let mut rules = hostname_and_port_rules(spec);
+        let backing_meshes = self.backing_service_rules(spec, &mut rules, &mut lint);
+        self.federation_rules(spec, backing_meshes, &mut rules, &mut lint);
+        self.emit_fs_findings(m, spec, fields, pre, rules, lint);
+    }
 
-        // Field checks: incomplete references.
-        for (i, b) in spec.backing_services.iter().enumerate() {
-            if let Some(k) = &b.kube_service {
-                check_service_ref(
-                    &mut fields,
-                    &format!("spec.backingServices[{i}].kubeService"),
-                    &k.name,
-                    &k.namespace,
-                    &k.cluster_name,
-                );
-                for (name, value) in [
-                    ("name", &k.name),
-                    ("namespace", &k.namespace),
-                    ("clusterName", &k.cluster_name),
-                ] {
-                    if value.is_empty() {
-                        fields.push(error(
-                            format!("spec.backingServices[{i}].kubeService.{name}"),
-                            format!("Required value: {name} must be set"),
-                        ));
-                    }
-                }
-            }
-        }
-        for (i, r) in spec.meshes.iter().flatten().enumerate() {
-            for (name, value) in [("name", &r.name), ("namespace", &r.namespace)] {
-                if value.is_empty() {
-                    fields.push(error(
-                        format!("spec.meshes[{i}].{name}"),
-                        format!("Required value: {name} must be set"),
-                    ));
-                }
-            }
-        }
-
-        // What the hostname and port become in the ServiceEntry (hosts, ports[].name): limits
-        // SMH did not check and istiod enforces.
-        if !spec.hostname.is_empty()
-            && k8s::smh_is_dns1123_subdomain(&spec.hostname).is_empty()
-            && let Some(why) = limits::host(&spec.hostname)
-        {
-            fields.push(error("spec.hostname", format!("Invalid value: {why}")));
-        }
-        if let Some(port) = &spec.port
-            && is_istio_protocol(&port.protocol)
-            && limits::port_name(&port.protocol).is_some()
-        {
-            fields.push(error(
-                "spec.port.protocol",
-                format!(
-                    "Invalid value: {:?}: the generated ServiceEntry's port is named after the protocol, and Istio requires a port name of letters, digits and '-'; use another protocol",
-                    port.protocol
-                ),
-            ));
-        }
-
-        // Pre-check (v0.9+, issue #962): referenced meshes exist.
+    /// SMH's pre-check (v0.9+, issue #962): every mesh in `spec.meshes` exists.
+    fn fs_mesh_precheck(&self, spec: &FailoverServiceSpec) -> Vec<Finding> {
         let mut pre: Vec<Finding> = Vec::new();
         for (i, r) in spec.meshes.iter().flatten().enumerate() {
             if r.name.is_empty() || r.namespace.is_empty() {
@@ -84,47 +39,17 @@ impl<'a> Validator<'a> {
                 ));
             }
         }
+        pre
+    }
 
-        // SMH's rules, in order.
-        let mut rules: Vec<Finding> = Vec::new();
-        // hostname
-        if spec.hostname.is_empty() {
-            rules.push(error(
-                "spec.hostname",
-                "Missing required field \"hostname\".",
-            ));
-        } else {
-            if !spec.hostname.ends_with(".global") {
-                rules.push(error(
-                    "spec.hostname",
-                    format!(
-                        "Provided hostname {} is missing required suffix \".global\".",
-                        spec.hostname
-                    ),
-                ));
-            }
-            let errs = k8s::smh_is_dns1123_subdomain(&spec.hostname);
-            if !errs.is_empty() {
-                rules.push(error("spec.hostname", errs.join(", ")));
-            }
-        }
-        // port
-        match &spec.port {
-            None => rules.push(error("spec.port", "Missing required field \"port\".")),
-            Some(port) => {
-                let errs = k8s::is_valid_port_num(i64::from(port.number));
-                if !errs.is_empty() {
-                    rules.push(error("spec.port.number", errs.join(", ")));
-                }
-                if !is_istio_protocol(&port.protocol) {
-                    rules.push(error(
-                        "spec.port.protocol",
-                        format!("Invalid protocol for port: {}", port.protocol),
-                    ));
-                }
-            }
-        }
-        // backing services
+    /// SMH's backing-service rules (each exists, has outlier detection, is in a mesh) plus
+    /// lint; returns the SMH mesh names of the backing services, for federation.
+    fn backing_service_rules(
+        &self,
+        spec: &FailoverServiceSpec,
+        rules: &mut Vec<Finding>,
+        lint: &mut Vec<Finding>,
+    ) -> Vec<String> {
         let mut backing_meshes: Vec<String> = Vec::new();
         if spec.backing_services.is_empty() {
             rules.push(error(
@@ -186,7 +111,18 @@ impl<'a> Validator<'a> {
                 Some(mesh) => backing_meshes.push(mesh.smh_name(&t.cluster.name)),
             }
         }
-        // federation
+        backing_meshes
+    }
+
+    /// SMH's federation rules: the referenced meshes (listed and backing) are grouped in
+    /// one VirtualMesh.
+    fn federation_rules(
+        &self,
+        spec: &FailoverServiceSpec,
+        backing_meshes: Vec<String>,
+        rules: &mut Vec<Finding>,
+        lint: &mut Vec<Finding>,
+    ) {
         match &spec.meshes {
             None => rules.push(error("spec.meshes", "Missing required field \"meshes\".")),
             Some(meshes) => {
@@ -235,8 +171,19 @@ impl<'a> Validator<'a> {
                 }
             }
         }
+    }
 
-        // Status targets of the rules: per listed mesh, when SMH would have got there.
+    /// Emit the findings of one FailoverService: field checks and pre-check as they are,
+    /// SMH's rules once per listed mesh when SMH would have reached them, then lint.
+    fn emit_fs_findings(
+        &mut self,
+        m: &Manifest,
+        spec: &FailoverServiceSpec,
+        fields: Vec<Finding>,
+        pre: Vec<Finding>,
+        rules: Vec<Finding>,
+        lint: Vec<Finding>,
+    ) {
         let reached = pre.is_empty() && spec.meshes.as_ref().is_some_and(|m| !m.is_empty());
         let mesh_keys: Vec<String> = if reached {
             let mut keys: Vec<String> = Vec::new();
@@ -332,4 +279,107 @@ impl<'a> Validator<'a> {
             self.emit(m, f);
         }
     }
+}
+
+/// Field checks of a FailoverService: incomplete references, and limits on what the
+/// hostname and port become in the ServiceEntry.
+fn fs_field_checks(spec: &FailoverServiceSpec) -> Vec<Finding> {
+    let mut fields: Vec<Finding> = Vec::new();
+    for (i, b) in spec.backing_services.iter().enumerate() {
+        if let Some(k) = &b.kube_service {
+            check_service_ref(
+                &mut fields,
+                &format!("spec.backingServices[{i}].kubeService"),
+                &k.name,
+                &k.namespace,
+                &k.cluster_name,
+            );
+            for (name, value) in [
+                ("name", &k.name),
+                ("namespace", &k.namespace),
+                ("clusterName", &k.cluster_name),
+            ] {
+                if value.is_empty() {
+                    fields.push(error(
+                        format!("spec.backingServices[{i}].kubeService.{name}"),
+                        format!("Required value: {name} must be set"),
+                    ));
+                }
+            }
+        }
+    }
+    for (i, r) in spec.meshes.iter().flatten().enumerate() {
+        for (name, value) in [("name", &r.name), ("namespace", &r.namespace)] {
+            if value.is_empty() {
+                fields.push(error(
+                    format!("spec.meshes[{i}].{name}"),
+                    format!("Required value: {name} must be set"),
+                ));
+            }
+        }
+    }
+
+    // What the hostname and port become in the ServiceEntry (hosts, ports[].name): limits
+    // SMH did not check and istiod enforces.
+    if !spec.hostname.is_empty()
+        && k8s::smh_is_dns1123_subdomain(&spec.hostname).is_empty()
+        && let Some(why) = limits::host(&spec.hostname)
+    {
+        fields.push(error("spec.hostname", format!("Invalid value: {why}")));
+    }
+    if let Some(port) = &spec.port
+        && is_istio_protocol(&port.protocol)
+        && limits::port_name(&port.protocol).is_some()
+    {
+        fields.push(error(
+            "spec.port.protocol",
+            format!(
+                "Invalid value: {:?}: the generated ServiceEntry's port is named after the protocol, and Istio requires a port name of letters, digits and '-'; use another protocol",
+                port.protocol
+            ),
+        ));
+    }
+    fields
+}
+
+/// SMH's hostname and port rules.
+fn hostname_and_port_rules(spec: &FailoverServiceSpec) -> Vec<Finding> {
+    let mut rules: Vec<Finding> = Vec::new();
+    if spec.hostname.is_empty() {
+        rules.push(error(
+            "spec.hostname",
+            "Missing required field \"hostname\".",
+        ));
+    } else {
+        if !spec.hostname.ends_with(".global") {
+            rules.push(error(
+                "spec.hostname",
+                format!(
+                    "Provided hostname {} is missing required suffix \".global\".",
+                    spec.hostname
+                ),
+            ));
+        }
+        let errs = k8s::smh_is_dns1123_subdomain(&spec.hostname);
+        if !errs.is_empty() {
+            rules.push(error("spec.hostname", errs.join(", ")));
+        }
+    }
+    // port
+    match &spec.port {
+        None => rules.push(error("spec.port", "Missing required field \"port\".")),
+        Some(port) => {
+            let errs = k8s::is_valid_port_num(i64::from(port.number));
+            if !errs.is_empty() {
+                rules.push(error("spec.port.number", errs.join(", ")));
+            }
+            if !is_istio_protocol(&port.protocol) {
+                rules.push(error(
+                    "spec.port.protocol",
+                    format!("Invalid protocol for port: {}", port.protocol),
+                ));
+            }
+        }
+    }
+    rules
 }

@@ -1,6 +1,7 @@
 //! Field checks: what the CRD schema, protobuf, the API server or istiod would reject.
 
 use super::*;
+use crate::model::types::TrafficPolicySpec;
 
 pub(super) fn check_duration(out: &mut Vec<Finding>, field: &str, value: &Option<String>) {
     check_duration_with(out, field, value, limits::istio_duration);
@@ -126,6 +127,20 @@ pub(super) fn required(out: &mut Vec<Finding>, prefix: &str, fields: &[(&str, &s
 pub(super) fn check_tp_fields(tp: &TrafficPolicy) -> Vec<Finding> {
     let spec = &tp.spec;
     let mut out = Vec::new();
+    check_selectors(&mut out, spec);
+    check_http_matchers(&mut out, spec);
+    check_traffic_shift(&mut out, spec);
+    check_fault_injection(&mut out, spec);
+    check_timeout_and_retries(&mut out, spec);
+    check_cors(&mut out, spec);
+    check_mirror(&mut out, spec);
+    check_header_manipulation(&mut out, spec);
+    check_outlier_and_mtls(&mut out, spec);
+    out
+}
+
+/// Field checks of `spec.sourceSelector` and `spec.destinationSelector`.
+fn check_selectors(out: &mut Vec<Finding>, spec: &TrafficPolicySpec) {
     for (i, sel) in spec.source_selector.iter().enumerate() {
         let field = format!("spec.sourceSelector[{i}]");
         for (key, why) in limits::labels(&sel.labels) {
@@ -144,18 +159,14 @@ pub(super) fn check_tp_fields(tp: &TrafficPolicy) -> Vec<Finding> {
             }
         }
         for (j, c) in sel.clusters.iter().enumerate() {
-            check_cluster_name(&mut out, &format!("{field}.clusters[{j}]"), c);
+            check_cluster_name(out, &format!("{field}.clusters[{j}]"), c);
         }
     }
     for (i, sel) in spec.destination_selector.iter().enumerate() {
         let field = format!("spec.destinationSelector[{i}]");
         if let Some(matcher) = &sel.kube_service_matcher {
             for (j, c) in matcher.clusters.iter().enumerate() {
-                check_cluster_name(
-                    &mut out,
-                    &format!("{field}.kubeServiceMatcher.clusters[{j}]"),
-                    c,
-                );
+                check_cluster_name(out, &format!("{field}.kubeServiceMatcher.clusters[{j}]"), c);
             }
         }
         match (&sel.kube_service_matcher, &sel.kube_service_refs) {
@@ -171,16 +182,20 @@ pub(super) fn check_tp_fields(tp: &TrafficPolicy) -> Vec<Finding> {
                 for (j, r) in refs.services.iter().enumerate() {
                     let rf = format!("{field}.kubeServiceRefs.services[{j}]");
                     required(
-                        &mut out,
+                        out,
                         &rf,
                         &[("name", &r.name), ("namespace", &r.namespace), ("clusterName", &r.cluster_name)],
                     );
-                    check_service_ref(&mut out, &rf, &r.name, &r.namespace, &r.cluster_name);
+                    check_service_ref(out, &rf, &r.name, &r.namespace, &r.cluster_name);
                 }
             }
             (Some(_), None) => {}
         }
     }
+}
+
+/// Field checks of `spec.httpRequestMatchers`.
+fn check_http_matchers(out: &mut Vec<Finding>, spec: &TrafficPolicySpec) {
     for (i, m) in spec.http_request_matchers.iter().enumerate() {
         let field = format!("spec.httpRequestMatchers[{i}]");
         let set = [m.prefix.is_some(), m.exact.is_some(), m.regex.is_some()]
@@ -194,25 +209,25 @@ pub(super) fn check_tp_fields(tp: &TrafficPolicy) -> Vec<Finding> {
             ));
         }
         if let Some(re) = &m.regex {
-            check_regex(&mut out, &format!("{field}.regex"), re);
+            check_regex(out, &format!("{field}.regex"), re);
         }
         for (j, h) in m.headers.iter().enumerate() {
             let hf = format!("{field}.headers[{j}]");
-            required(&mut out, &hf, &[("name", &h.name)]);
+            required(out, &hf, &[("name", &h.name)]);
             if !h.name.is_empty()
                 && let Some(why) = limits::header_name(&h.name)
             {
                 out.push(error(format!("{hf}.name"), format!("Invalid value: {why}")));
             }
             if h.regex {
-                check_regex(&mut out, &format!("{hf}.value"), &h.value);
+                check_regex(out, &format!("{hf}.value"), &h.value);
             }
         }
         for (j, q) in m.query_parameters.iter().enumerate() {
             let qf = format!("{field}.queryParameters[{j}]");
-            required(&mut out, &qf, &[("name", &q.name)]);
+            required(out, &qf, &[("name", &q.name)]);
             if q.regex {
-                check_regex(&mut out, &format!("{qf}.value"), &q.value);
+                check_regex(out, &format!("{qf}.value"), &q.value);
             }
         }
         if let Some(method) = &m.method
@@ -228,6 +243,10 @@ pub(super) fn check_tp_fields(tp: &TrafficPolicy) -> Vec<Finding> {
             ));
         }
     }
+}
+
+/// Field checks of `spec.trafficShift`: destinations, subsets, weights.
+fn check_traffic_shift(out: &mut Vec<Finding>, spec: &TrafficPolicySpec) {
     if let Some(shift) = &spec.traffic_shift {
         if shift.destinations.is_empty() {
             out.push(warning(
@@ -256,7 +275,7 @@ pub(super) fn check_tp_fields(tp: &TrafficPolicy) -> Vec<Finding> {
                 )),
                 (Some(ks), None) => {
                     required(
-                        &mut out,
+                        out,
                         &format!("{field}.kubeService"),
                         &[
                             ("name", &ks.name),
@@ -265,26 +284,22 @@ pub(super) fn check_tp_fields(tp: &TrafficPolicy) -> Vec<Finding> {
                         ],
                     );
                     check_service_ref(
-                        &mut out,
+                        out,
                         &format!("{field}.kubeService"),
                         &ks.name,
                         &ks.namespace,
                         &ks.cluster_name,
                     );
-                    check_port(&mut out, &format!("{field}.kubeService.port"), ks.port);
-                    check_subset(&mut out, &format!("{field}.kubeService.subset"), &ks.subset);
+                    check_port(out, &format!("{field}.kubeService.port"), ks.port);
+                    check_subset(out, &format!("{field}.kubeService.subset"), &ks.subset);
                 }
                 (None, Some(fsd)) => {
                     required(
-                        &mut out,
+                        out,
                         &format!("{field}.failoverService"),
                         &[("name", &fsd.name), ("namespace", &fsd.namespace)],
                     );
-                    check_subset(
-                        &mut out,
-                        &format!("{field}.failoverService.subset"),
-                        &fsd.subset,
-                    );
+                    check_subset(out, &format!("{field}.failoverService.subset"), &fsd.subset);
                 }
             }
         }
@@ -304,6 +319,10 @@ pub(super) fn check_tp_fields(tp: &TrafficPolicy) -> Vec<Finding> {
             ));
         }
     }
+}
+
+/// Field checks of `spec.faultInjection`.
+fn check_fault_injection(out: &mut Vec<Finding>, spec: &TrafficPolicySpec) {
     if let Some(fault) = &spec.fault_injection {
         let kinds = [
             fault.fixed_delay.is_some(),
@@ -324,11 +343,7 @@ pub(super) fn check_tp_fields(tp: &TrafficPolicy) -> Vec<Finding> {
                 "only one of fixedDelay, exponentialDelay or abort may be set",
             )),
         }
-        check_duration(
-            &mut out,
-            "spec.faultInjection.fixedDelay",
-            &fault.fixed_delay,
-        );
+        check_duration(out, "spec.faultInjection.fixedDelay", &fault.fixed_delay);
         if fault.exponential_delay.is_some() {
             out.push(error(
                 "spec.faultInjection.exponentialDelay",
@@ -350,7 +365,11 @@ pub(super) fn check_tp_fields(tp: &TrafficPolicy) -> Vec<Finding> {
             ));
         }
     }
-    check_duration(&mut out, "spec.requestTimeout", &spec.request_timeout);
+}
+
+/// Field checks of `spec.requestTimeout` and `spec.retries`.
+fn check_timeout_and_retries(out: &mut Vec<Finding>, spec: &TrafficPolicySpec) {
+    check_duration(out, "spec.requestTimeout", &spec.request_timeout);
     if let Some(r) = &spec.retries {
         if r.attempts < 0 {
             out.push(error(
@@ -358,7 +377,7 @@ pub(super) fn check_tp_fields(tp: &TrafficPolicy) -> Vec<Finding> {
                 format!("Invalid value: {}: must be 0 or more", r.attempts),
             ));
         }
-        check_duration(&mut out, "spec.retries.perTryTimeout", &r.per_try_timeout);
+        check_duration(out, "spec.retries.perTryTimeout", &r.per_try_timeout);
         let per_try = r
             .per_try_timeout
             .as_deref()
@@ -371,6 +390,10 @@ pub(super) fn check_tp_fields(tp: &TrafficPolicy) -> Vec<Finding> {
             ));
         }
     }
+}
+
+/// Field checks of `spec.corsPolicy`.
+fn check_cors(out: &mut Vec<Finding>, spec: &TrafficPolicySpec) {
     if let Some(cors) = &spec.cors_policy {
         for (i, o) in cors.allow_origins.iter().enumerate() {
             let set = [o.exact.is_some(), o.prefix.is_some(), o.regex.is_some()]
@@ -392,11 +415,7 @@ pub(super) fn check_tp_fields(tp: &TrafficPolicy) -> Vec<Finding> {
                 }
             }
             if let Some(re) = &o.regex {
-                check_regex(
-                    &mut out,
-                    &format!("spec.corsPolicy.allowOrigins[{i}].regex"),
-                    re,
-                );
+                check_regex(out, &format!("spec.corsPolicy.allowOrigins[{i}].regex"), re);
             }
         }
         for (i, m) in cors.allow_methods.iter().enumerate() {
@@ -421,12 +440,16 @@ pub(super) fn check_tp_fields(tp: &TrafficPolicy) -> Vec<Finding> {
             }
         }
         check_duration_with(
-            &mut out,
+            out,
             "spec.corsPolicy.maxAge",
             &cors.max_age,
             limits::cors_max_age,
         );
     }
+}
+
+/// Field checks of `spec.mirror`.
+fn check_mirror(out: &mut Vec<Finding>, spec: &TrafficPolicySpec) {
     if let Some(mirror) = &spec.mirror {
         match &mirror.kube_service {
             None => out.push(error(
@@ -435,7 +458,7 @@ pub(super) fn check_tp_fields(tp: &TrafficPolicy) -> Vec<Finding> {
             )),
             Some(ks) => {
                 required(
-                    &mut out,
+                    out,
                     "spec.mirror.kubeService",
                     &[
                         ("name", &ks.name),
@@ -444,7 +467,7 @@ pub(super) fn check_tp_fields(tp: &TrafficPolicy) -> Vec<Finding> {
                     ],
                 );
                 check_service_ref(
-                    &mut out,
+                    out,
                     "spec.mirror.kubeService",
                     &ks.name,
                     &ks.namespace,
@@ -452,9 +475,13 @@ pub(super) fn check_tp_fields(tp: &TrafficPolicy) -> Vec<Finding> {
                 );
             }
         }
-        check_percentage(&mut out, "spec.mirror.percentage", mirror.percentage);
-        check_port(&mut out, "spec.mirror.port", mirror.port);
+        check_percentage(out, "spec.mirror.percentage", mirror.percentage);
+        check_port(out, "spec.mirror.port", mirror.port);
     }
+}
+
+/// Field checks of `spec.headerManipulation`.
+fn check_header_manipulation(out: &mut Vec<Finding>, spec: &TrafficPolicySpec) {
     if let Some(h) = &spec.header_manipulation {
         use limits::HeaderOperation::{AddRequest, Other};
         let f = "spec.headerManipulation";
@@ -495,10 +522,15 @@ pub(super) fn check_tp_fields(tp: &TrafficPolicy) -> Vec<Finding> {
             }
         }
     }
+}
+
+/// Field checks of `spec.outlierDetection` (with the maxEjectionPercent and sourceSelector
+/// lint) and `spec.mtls`.
+fn check_outlier_and_mtls(out: &mut Vec<Finding>, spec: &TrafficPolicySpec) {
     if let Some(od) = &spec.outlier_detection {
-        check_duration(&mut out, "spec.outlierDetection.interval", &od.interval);
+        check_duration(out, "spec.outlierDetection.interval", &od.interval);
         check_duration(
-            &mut out,
+            out,
             "spec.outlierDetection.baseEjectionTime",
             &od.base_ejection_time,
         );
@@ -539,7 +571,6 @@ pub(super) fn check_tp_fields(tp: &TrafficPolicy) -> Vec<Finding> {
             ),
         ));
     }
-    out
 }
 
 pub(super) fn quoted(values: &[&str]) -> String {

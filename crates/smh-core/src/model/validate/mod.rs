@@ -3,7 +3,7 @@
 //!
 //! # What is checked, and where SMH would have reported it
 //!
-//! **FailoverService** (smh-api.md §4), in SMH's order hostname → port → backing services
+//! **FailoverService**, in SMH's order hostname → port → backing services
 //! → federation → meshes, every error collected:
 //!
 //! - pre-check: every `spec.meshes` entry must be a mesh of the topology (SMH name
@@ -51,7 +51,8 @@
 //! from the protocol.
 //!
 //! **Lint** (warnings SMH never had; no status target): `maxEjectionPercent` below 100
-//! (istio-failover.md B4); a backing service no TrafficPolicy with outlier detection
+//! (Envoy 1.28 and later enforce it strictly: with few endpoints none is ejected, so
+//! failover never starts); a backing service no TrafficPolicy with outlier detection
 //! covers, when SMH's own rule cannot say so (the service is not in the topology, so SMH
 //! stops at "not found"; when it is, SMH's error already says it and no warning is added);
 //! a traffic shift to a FailoverService not in the input (an error, SMH's, when

@@ -45,6 +45,33 @@ impl<'a> Validator<'a> {
         let targets = info.targets.clone();
         let mut once: Vec<Finding> = Vec::new();
         // Problems that do not depend on the target, found once, reported per target.
+        let shift_error = self.traffic_shift_error(tp, &mut once);
+        let mirror_error = self.mirror_error(tp, &mut once);
+        for f in once {
+            self.emit(m, f);
+        }
+        for f in [shift_error, mirror_error].into_iter().flatten() {
+            if targets.is_empty() {
+                continue; // SMH translates per target; a policy selecting nothing is never translated
+            }
+            for &t in &targets {
+                let st = valid.then(|| StatusTarget::TrafficTarget(self.index.targets()[t].key()));
+                self.emit(
+                    m,
+                    Finding {
+                        severity: f.severity,
+                        field: f.field.clone(),
+                        message: f.message.clone(),
+                        status_target: st,
+                    },
+                );
+            }
+        }
+    }
+    /// SMH's error for the first bad traffic-shift destination (missing traffic target,
+    /// wrong or missing port, missing FailoverService when the input is complete); hints
+    /// and warnings go to `once`.
+    fn traffic_shift_error(&self, tp: &TrafficPolicy, once: &mut Vec<Finding>) -> Option<Finding> {
         let mut shift_error: Option<Finding> = None;
         if let Some(shift) = &tp.spec.traffic_shift {
             for (k, d) in shift.destinations.iter().enumerate() {
@@ -121,6 +148,12 @@ impl<'a> Validator<'a> {
                 }
             }
         }
+        shift_error
+    }
+
+    /// SMH's error for a bad mirror destination (missing traffic target, wrong or missing
+    /// port); hints go to `once`.
+    fn mirror_error(&self, tp: &TrafficPolicy, once: &mut Vec<Finding>) -> Option<Finding> {
         let mut mirror_error: Option<Finding> = None;
         if let Some(mirror) = &tp.spec.mirror
             && let Some(ks) = &mirror.kube_service
@@ -164,26 +197,7 @@ impl<'a> Validator<'a> {
                 }
             }
         }
-        for f in once {
-            self.emit(m, f);
-        }
-        for f in [shift_error, mirror_error].into_iter().flatten() {
-            if targets.is_empty() {
-                continue; // SMH translates per target; a policy selecting nothing is never translated
-            }
-            for &t in &targets {
-                let st = valid.then(|| StatusTarget::TrafficTarget(self.index.targets()[t].key()));
-                self.emit(
-                    m,
-                    Finding {
-                        severity: f.severity,
-                        field: f.field.clone(),
-                        message: f.message.clone(),
-                        status_target: st,
-                    },
-                );
-            }
-        }
+        mirror_error
     }
 
     /// DestinationRule field ownership between policies on one target (SMH's
