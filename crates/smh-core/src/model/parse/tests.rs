@@ -11,16 +11,16 @@ metadata:
 spec:
   hostname: reviews-failover.bookinfo.global
   port:
-number: 9080
-protocol: http
+    number: 9080
+    protocol: http
   meshes:
   - name: istiod-istio-system-mgmt-cluster
-namespace: service-mesh-hub
+    namespace: service-mesh-hub
   backingServices:
   - kubeService:
-  name: reviews
-  namespace: bookinfo
-  clusterName: mgmt-cluster
+      name: reviews
+      namespace: bookinfo
+      clusterName: mgmt-cluster
 ";
 
 fn errors(l: &Loaded) -> Vec<(Option<String>, String)> {
@@ -114,9 +114,9 @@ fn syntax_error_in_one_document_does_not_hide_others() {
 #[test]
 fn metadata_is_strict() {
     let text = FS.replace(
-        "  name: reviews-failover\n",
-        "  name: Reviews_Failover\n  nmae: x\n  labels:\n    \"bad key\": v\n  managedFields:\n  - manager: kubectl\n    bogus: 1\n",
-    );
+            "  name: reviews-failover\n",
+            "  name: Reviews_Failover\n  nmae: x\n  labels:\n    \"bad key\": v\n  managedFields:\n  - manager: kubectl\n    bogus: 1\n",
+        );
     let l = parse_str("fs.yaml", &text);
     let fields: Vec<String> = l
         .diagnostics
@@ -133,9 +133,9 @@ fn metadata_is_strict() {
 #[test]
 fn kubectl_get_output_round_trips() {
     let text = FS.replace(
-        "metadata:\n",
-        "metadata:\n  annotations:\n    kubectl.kubernetes.io/last-applied-configuration: |\n      {}\n  creationTimestamp: \"2020-11-05T10:00:00Z\"\n  generation: 1\n  resourceVersion: \"123\"\n  uid: 0b6a1a0e-1111-2222-3333-444455556666\n  managedFields:\n  - apiVersion: networking.smh.solo.io/v1alpha2\n    fieldsType: FieldsV1\n    fieldsV1:\n      f:spec:\n        f:hostname: {}\n    manager: kubectl\n    operation: Update\n    time: \"2020-11-05T10:00:00Z\"\n",
-    ) + "status:\n  observedGeneration: \"1\"\n  state: ACCEPTED\n  meshes:\n    istiod-istio-system-mgmt-cluster.service-mesh-hub.:\n      state: ACCEPTED\n";
+            "metadata:\n",
+            "metadata:\n  annotations:\n    kubectl.kubernetes.io/last-applied-configuration: |\n      {}\n  creationTimestamp: \"2020-11-05T10:00:00Z\"\n  generation: 1\n  resourceVersion: \"123\"\n  uid: 0b6a1a0e-1111-2222-3333-444455556666\n  managedFields:\n  - apiVersion: networking.smh.solo.io/v1alpha2\n    fieldsType: FieldsV1\n    fieldsV1:\n      f:spec:\n        f:hostname: {}\n    manager: kubectl\n    operation: Update\n    time: \"2020-11-05T10:00:00Z\"\n",
+        ) + "status:\n  observedGeneration: \"1\"\n  state: ACCEPTED\n  meshes:\n    istiod-istio-system-mgmt-cluster.service-mesh-hub.:\n      state: ACCEPTED\n";
     let l = parse_str("get.yaml", &text);
     assert!(l.diagnostics.is_empty(), "{:?}", l.diagnostics);
 }

@@ -85,10 +85,10 @@ fn scalars_and_nulls() {
 #[test]
 fn scalars_resolve_as_kubectl_reads_them() {
     let node = parse_one(
-        "a: yes\nb: off\nc: 0x1F\nd: 010\ne: 1_000\nf: -7\ng: .5\nh: 1e3\ni: !!str 12\nj: !!int \"12\"\nk: '0x1F'\nl: 18446744073709551615\nm: 1.2.3\nnn: v1\n",
-    )
-    .unwrap()
-    .unwrap();
+            "a: yes\nb: off\nc: 0x1F\nd: 010\ne: 1_000\nf: -7\ng: .5\nh: 1e3\ni: !!str 12\nj: !!int \"12\"\nk: '0x1F'\nl: 18446744073709551615\nm: 1.2.3\nnn: v1\n",
+        )
+        .unwrap()
+        .unwrap();
     assert_eq!(
         node.to_json(),
         serde_json::json!({
@@ -107,10 +107,10 @@ fn scalars_resolve_as_kubectl_reads_them() {
 #[test]
 fn anchors_aliases_and_merge_keys() {
     let node = parse_one(
-        "base: &b {x: 1, z: 2}\nuse:\n  <<: *b\n  z: 3\nlist: [*b, *b]\nname: &n hello\nagain: *n\n",
-    )
-    .unwrap()
-    .unwrap();
+            "base: &b {x: 1, z: 2}\nuse:\n  <<: *b\n  z: 3\nlist: [*b, *b]\nname: &n hello\nagain: *n\n",
+        )
+        .unwrap()
+        .unwrap();
     let json = node.to_json();
     assert_eq!(json["use"], serde_json::json!({"x": 1, "z": 3}));
     assert_eq!(
@@ -174,8 +174,8 @@ fn alias_bomb_is_rejected() {
     for i in 1..12 {
         let prev = i - 1;
         text.push_str(&format!(
-            "a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"
-        ));
+                "a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"
+            ));
     }
     let err = parse_one(&text).unwrap_err();
     assert_eq!(err.kind, YamlErrorKind::Limit);
