@@ -454,8 +454,6 @@ fn process_list(
     }
 }
 
-/// Kinds of Service Mesh Hub that kubectl-smh does not read, with what to do instead.
-
 #[cfg(test)]
 pub(crate) mod tests_support {
     pub(crate) const GUIDE_FS: &str =

@@ -3,6 +3,7 @@
 
 use super::*;
 
+/// Kinds of Service Mesh Hub that kubectl-smh does not read, with what to do instead.
 fn other_smh_kind_hint(kind: &str) -> Option<&'static str> {
     match kind {
         "VirtualMesh" => Some(
@@ -158,7 +159,7 @@ fn api_version_message(api_version: &str, kind: &str, known_kind: bool) -> Strin
 /// The message for a `kind` kubectl-smh does not read, with a hint for other SMH kinds and
 /// for a wrong case.
 fn kind_message(kind: &str) -> String {
-    if let Some(hint) = other_smh_kind_hint(&kind) {
+    if let Some(hint) = other_smh_kind_hint(kind) {
         format!("unsupported kind \"{kind}\": {hint}")
     } else if kind.eq_ignore_ascii_case(FailoverService::KIND) {
         format!(
