@@ -3,10 +3,22 @@
 
 use std::collections::BTreeMap;
 
+use kube_derive::CustomResource;
 use serde::{Deserialize, Serialize};
 
 /// `spec` of a DestinationRule.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(CustomResource, Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[kube(
+    group = "networking.istio.io",
+    version = "v1alpha3",
+    kind = "DestinationRule",
+    plural = "destinationrules",
+    namespaced,
+    schema = "disabled",
+    derive = "PartialEq",
+    doc = "A DestinationRule: traffic policy (TLS, outlier detection) and subsets for a host.",
+    crates(kube_core = "::kube_core")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct DestinationRuleSpec {
     pub host: String,

@@ -1,12 +1,24 @@
 //! `EnvoyFilter` (`networking.istio.io/v1alpha3`, the only version Istio serves for it) and
 //! the Envoy aggregate cluster that a FailoverService's ADD patches carry.
 
+use kube_derive::CustomResource;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::common::WorkloadSelector;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(CustomResource, Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[kube(
+    group = "networking.istio.io",
+    version = "v1alpha3",
+    kind = "EnvoyFilter",
+    plural = "envoyfilters",
+    namespaced,
+    schema = "disabled",
+    derive = "PartialEq",
+    doc = "An EnvoyFilter: patches on the generated Envoy configuration.",
+    crates(kube_core = "::kube_core")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct EnvoyFilterSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]

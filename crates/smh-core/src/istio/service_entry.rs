@@ -2,9 +2,21 @@
 
 use std::collections::BTreeMap;
 
+use kube_derive::CustomResource;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(CustomResource, Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[kube(
+    group = "networking.istio.io",
+    version = "v1alpha3",
+    kind = "ServiceEntry",
+    plural = "serviceentries",
+    namespaced,
+    schema = "disabled",
+    derive = "PartialEq",
+    doc = "A ServiceEntry: adds a host (here: a FailoverService hostname with a VIP) to the mesh.",
+    crates(kube_core = "::kube_core")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceEntrySpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -3,11 +3,23 @@
 
 use std::collections::BTreeMap;
 
+use kube_derive::CustomResource;
 use serde::{Deserialize, Serialize};
 
 use super::common::{Percent, PortSelector, StringMatch};
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(CustomResource, Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[kube(
+    group = "networking.istio.io",
+    version = "v1alpha3",
+    kind = "VirtualService",
+    plural = "virtualservices",
+    namespaced,
+    schema = "disabled",
+    derive = "PartialEq",
+    doc = "A VirtualService: HTTP routes for hosts.",
+    crates(kube_core = "::kube_core")
+)]
 #[serde(rename_all = "camelCase")]
 pub struct VirtualServiceSpec {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -63,7 +63,7 @@ pub(super) fn destination_rules(
         if !draft.has_subsets_or_effect {
             continue;
         }
-        let mut dr = DestinationRule::new(&ns, &name, draft.spec);
+        let mut dr = DestinationRule::namespaced(&ns, &name, draft.spec);
         dr.metadata.annotations = draft.annotations;
         out.push(Emitted {
             cluster: draft.cluster,

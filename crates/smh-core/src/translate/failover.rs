@@ -179,7 +179,7 @@ fn translate_one(
             );
             patches.extend(aggregate_patches(&name, members, config_type));
         }
-        let ef = EnvoyFilter::new(
+        let ef = EnvoyFilter::namespaced(
             &mesh.root_namespace,
             f.name(),
             EnvoyFilterSpec {
@@ -353,7 +353,7 @@ fn aggregate_config_type(
 /// The ServiceEntry `service-mesh-hub/<fs>`: the hostname with SMH's VIP and the port.
 fn service_entry(f: &Failover, port: &crate::model::types::FailoverServicePort) -> ServiceEntry {
     let vip = failover_service_ip(f.name(), f.namespace());
-    ServiceEntry::new(
+    ServiceEntry::namespaced(
         SMH_NAMESPACE,
         f.name(),
         ServiceEntrySpec {
@@ -453,7 +453,7 @@ fn aggregate_patches(
 /// one), with mTLS.
 fn hostname_subsets_rule(f: &Failover, subsets: &[Labels]) -> DestinationRule {
     let spec = &f.fs.spec;
-    DestinationRule::new(
+    DestinationRule::namespaced(
         f.namespace(),
         f.name(),
         DestinationRuleSpec {

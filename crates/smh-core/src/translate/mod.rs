@@ -235,7 +235,7 @@ pub fn translate(manifests: &[Manifest], topology: &Topology) -> Translation {
             );
         }
         if !routes.http.is_empty() {
-            let vs = VirtualService::new(
+            let vs = VirtualService::namespaced(
                 &t.namespace,
                 &t.name,
                 VirtualServiceSpec {
@@ -273,7 +273,7 @@ pub fn translate(manifests: &[Manifest], topology: &Topology) -> Translation {
                 let Some(mesh) = ctx.mesh(&consumer) else {
                     continue;
                 };
-                let mut vs = VirtualService::new(
+                let mut vs = VirtualService::namespaced(
                     &mesh.istiod_namespace,
                     &federated_name(&t),
                     VirtualServiceSpec {
