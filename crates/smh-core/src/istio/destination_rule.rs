@@ -94,7 +94,7 @@ pub enum TlsMode {
 
 impl TlsMode {
     /// Parse SMH's `mtls.istio.tlsMode` (`DISABLE`, `SIMPLE`, `ISTIO_MUTUAL`).
-    pub fn parse_smh(s: &str) -> Option<TlsMode> {
+    pub(crate) fn parse_smh(s: &str) -> Option<TlsMode> {
         match s {
             "DISABLE" => Some(TlsMode::Disable),
             "SIMPLE" => Some(TlsMode::Simple),

@@ -121,12 +121,12 @@ pub enum Operation {
 // ---------------------------------------------------------------------------------------
 
 /// Envoy's cluster extension name for aggregate clusters.
-pub const AGGREGATE_CLUSTER_EXTENSION: &str = "envoy.clusters.aggregate";
+pub(crate) const AGGREGATE_CLUSTER_EXTENSION: &str = "envoy.clusters.aggregate";
 /// Envoy v3 aggregate cluster config type (Envoy ≥ 1.17, Istio ≥ 1.9).
 pub const AGGREGATE_V3_TYPE_URL: &str =
     "type.googleapis.com/envoy.extensions.clusters.aggregate.v3.ClusterConfig";
 /// SMH's v2alpha config type, carried inside a TypedStruct (Istio < 1.9).
-pub const AGGREGATE_V2ALPHA_TYPE_URL: &str =
+pub(crate) const AGGREGATE_V2ALPHA_TYPE_URL: &str =
     "type.googleapis.com/envoy.config.cluster.aggregate.v2alpha.ClusterConfig";
 /// The `udpa.type.v1.TypedStruct` wrapper SMH used so Istio 1.6–1.8 would accept the
 /// v2alpha type (istio#23909).
@@ -166,7 +166,7 @@ pub struct AggregateCluster {
 
 impl AggregateCluster {
     /// The Envoy Cluster as a protobuf Struct with snake_case keys (the patch `value`).
-    pub fn to_patch_value(&self, config_type: AggregateConfigType) -> Value {
+    pub(crate) fn to_patch_value(&self, config_type: AggregateConfigType) -> Value {
         let typed_config = match config_type {
             AggregateConfigType::V3 => json!({
                 "@type": AGGREGATE_V3_TYPE_URL,

@@ -38,7 +38,7 @@ pub const GROUP: &str = "networking.istio.io";
 /// The version kubectl-smh writes (see the module docs).
 pub const VERSION: &str = "v1alpha3";
 /// `networking.istio.io/v1alpha3`.
-pub const API_VERSION: &str = "networking.istio.io/v1alpha3";
+pub(crate) const API_VERSION: &str = "networking.istio.io/v1alpha3";
 
 // The four resource types (`DestinationRule` and so on: `metadata`, `spec`, `apiVersion` and
 // `kind` written from the type) and their `kube_core::Resource` impls come from kube's

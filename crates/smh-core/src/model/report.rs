@@ -89,17 +89,6 @@ impl Diagnostic {
             "statusTarget": self.status_target.as_ref().map(StatusTarget::to_json),
         })
     }
-
-    /// Equal for a reader: everything but the status target (SMH reported one problem per
-    /// mesh or traffic target; people need to read it once).
-    pub fn same_for_display(&self, other: &Diagnostic) -> bool {
-        self.severity == other.severity
-            && self.source == other.source
-            && self.object == other.object
-            && self.field == other.field
-            && self.position == other.position
-            && self.message == other.message
-    }
 }
 
 /// Drop diagnostics that differ only in their status target, keeping the first.

@@ -33,14 +33,6 @@ impl TrafficTarget<'_> {
             &self.cluster.name,
         )
     }
-
-    /// `name.namespace.cluster`, as SMH writes a service reference in messages.
-    pub fn ref_key(&self) -> String {
-        format!(
-            "{}.{}.{}",
-            self.service.name, self.service.namespace, self.cluster.name
-        )
-    }
 }
 
 /// Every traffic target of the topology, in topology order (clusters, then services).
@@ -56,7 +48,7 @@ pub fn traffic_targets(topology: &Topology) -> impl Iterator<Item = TrafficTarge
 
 /// The traffic target for `name.namespace` in `cluster`, if the service exists there with
 /// sidecar workloads.
-pub fn find_traffic_target<'a>(
+pub(crate) fn find_traffic_target<'a>(
     topology: &'a Topology,
     name: &str,
     namespace: &str,
@@ -71,7 +63,7 @@ pub fn find_traffic_target<'a>(
 }
 
 /// Does one selector select `service` in `cluster`?
-pub fn selector_matches(
+pub(crate) fn selector_matches(
     selector: &TrafficTargetSelector,
     cluster: &str,
     service: &Service,
@@ -97,7 +89,7 @@ pub fn selector_matches(
 }
 
 /// Do the selectors (ORed; empty = all) select `service` in `cluster`?
-pub fn destination_selectors_match(
+pub(crate) fn destination_selectors_match(
     selectors: &[TrafficTargetSelector],
     cluster: &str,
     service: &Service,
@@ -110,7 +102,7 @@ pub fn destination_selectors_match(
 
 /// The traffic targets a TrafficPolicy applies to, in topology order. To select for many
 /// policies, build a [`TargetIndex`] once and use [`TargetIndex::policy_targets`].
-pub fn traffic_policy_targets<'a>(
+pub(crate) fn traffic_policy_targets<'a>(
     tp: &TrafficPolicy,
     topology: &'a Topology,
 ) -> Vec<TrafficTarget<'a>> {
@@ -186,7 +178,10 @@ impl<'a> TargetIndex<'a> {
 }
 
 /// Does a `sourceSelector` include workloads of `cluster`?
-pub fn workload_selector_contains_cluster(selectors: &[WorkloadSelector], cluster: &str) -> bool {
+pub(crate) fn workload_selector_contains_cluster(
+    selectors: &[WorkloadSelector],
+    cluster: &str,
+) -> bool {
     selectors.is_empty()
         || selectors
             .iter()
@@ -198,6 +193,14 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+
+    /// `name.namespace.cluster`, as SMH writes a service reference in messages.
+    fn ref_key(t: &TrafficTarget) -> String {
+        format!(
+            "{}.{}.{}",
+            t.service.name, t.service.namespace, t.cluster.name
+        )
+    }
     use crate::model::topology::{Mesh, MultiClusterMode, ServicePort};
     use crate::model::types::{
         ClusterObjectRef, KubeServiceMatcher, KubeServiceRefs, TrafficPolicySpec,
@@ -270,10 +273,7 @@ mod tests {
     }
 
     fn names(t: &Topology, p: &TrafficPolicy) -> Vec<String> {
-        traffic_policy_targets(p, t)
-            .iter()
-            .map(|x| x.ref_key())
-            .collect()
+        traffic_policy_targets(p, t).iter().map(ref_key).collect()
     }
 
     #[test]
@@ -423,12 +423,12 @@ mod tests {
                         x.service,
                     )
                 })
-                .map(|x| x.ref_key())
+                .map(|x| ref_key(&x))
                 .collect();
             let indexed: Vec<String> = index
                 .policy_targets(&p)
                 .iter()
-                .map(|&i| index.targets()[i].ref_key())
+                .map(|&i| ref_key(&index.targets()[i]))
                 .collect();
             assert_eq!(filtered, indexed);
         }

@@ -119,7 +119,7 @@ pub enum ApprovalState {
 }
 
 impl ApprovalState {
-    pub fn is_pending(&self) -> bool {
+    pub(crate) fn is_pending(&self) -> bool {
         matches!(self, ApprovalState::Pending)
     }
     pub fn as_str(&self) -> &'static str {
@@ -435,10 +435,10 @@ pub struct OutlierDetection {
 
 /// SMH's defaults for outlier detection (the decorator, v0.7.5+).
 pub mod outlier_defaults {
-    pub const CONSECUTIVE_ERRORS: u32 = 5;
-    pub const INTERVAL: &str = "10s";
-    pub const BASE_EJECTION_TIME: &str = "30s";
-    pub const MAX_EJECTION_PERCENT: u32 = 100;
+    pub(crate) const CONSECUTIVE_ERRORS: u32 = 5;
+    pub(crate) const INTERVAL: &str = "10s";
+    pub(crate) const BASE_EJECTION_TIME: &str = "30s";
+    pub(crate) const MAX_EJECTION_PERCENT: u32 = 100;
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -476,6 +476,15 @@ pub struct TrafficPolicyStatus {
 // ---------------------------------------------------------------------------------------
 // kube_core::Resource, so `Api<FailoverService>` / `Api<TrafficPolicy>` work.
 // ---------------------------------------------------------------------------------------
+//
+// Written by hand, not with kube's `#[derive(CustomResource)]` (which the Istio types use):
+// the derived root struct has no `apiVersion`/`kind` fields and no `#[serde(default)]` on
+// `spec`, so it cannot reject unknown top-level fields (`deny_unknown_fields` would then
+// reject `apiVersion` and `kind` too) and it fails on a missing `spec` (here: an empty
+// spec, which validation then reports field by field). The parser decodes whole objects
+// into these types: with the derive, `specs:` instead of `spec:` would give "missing field
+// `spec`" instead of `unknown field "specs"`, the message
+// tests/bad-input/12-unknown-field-top-level.yaml expects.
 
 macro_rules! smh_resource {
     ($ty:ident, $kind:literal, $plural:literal) => {

@@ -12,7 +12,7 @@ use super::virtual_service::FieldOwners;
 
 /// The DestinationRule fields the policies applied to a target set.
 #[derive(Debug, Clone, PartialEq)]
-pub struct DrDecoration {
+pub(crate) struct DrDecoration {
     pub outlier: Option<OutlierDetection>,
     pub tls: TlsMode,
     /// Policies that set a field; all applied policies when none did.
@@ -24,7 +24,7 @@ pub struct DrDecoration {
 impl DrDecoration {
     /// SMH emitted a DestinationRule unless it had no subsets, TLS `DISABLE` and no
     /// outlier detection.
-    pub fn has_effect(&self) -> bool {
+    pub(crate) fn has_effect(&self) -> bool {
         self.outlier.is_some() || self.tls != TlsMode::Disable
     }
 }
@@ -69,7 +69,7 @@ pub fn outlier_detection(od: &SmhOutlierDetection) -> Result<OutlierDetection, S
 /// Apply the policies on `t` whose sourceSelector includes `source` to a DestinationRule
 /// for `t` written to `source`. The TLS mode starts at SMH's Settings default,
 /// `ISTIO_MUTUAL`.
-pub fn decorate(
+pub(crate) fn decorate(
     ctx: &Ctx,
     report: &mut TranslationNotes,
     t: &TargetId,

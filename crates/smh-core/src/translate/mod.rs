@@ -77,7 +77,7 @@ pub mod virtual_service;
 
 use destination_rules::destination_rules;
 
-pub use context::TargetId;
+pub(crate) use context::TargetId;
 
 use context::{Ctx, TranslationNotes};
 use virtual_service::{Labels, Use};

@@ -55,7 +55,7 @@ pub fn describe_port(p: &ServicePort) -> String {
 }
 
 /// The default mesh: the primary's cluster's, as SMH names it, in `service-mesh-hub`.
-pub fn default_meshes(
+pub(crate) fn default_meshes(
     primary: &ClusterObjectRef,
     topology: &Topology,
 ) -> Result<Vec<ObjectRef>, BuildError> {
@@ -141,7 +141,7 @@ pub fn outlier_coverage(services: &[ClusterObjectRef], live: &Live) -> Vec<Optio
 
 /// For each service, an existing policy that already shifts its traffic to the
 /// FailoverService `namespace/name`, if any.
-pub fn shift_coverage(
+pub(crate) fn shift_coverage(
     services: &[ClusterObjectRef],
     namespace: &str,
     name: &str,

@@ -56,13 +56,13 @@ use super::{Manifest, SmhObject};
 use crate::consts::{CREATED_FOR_ANNOTATION, SMH_API_VERSION, SMH_NAMESPACE};
 
 /// The file label of the manifests `failover create` builds, in diagnostics.
-pub const CREATE_LABEL: &str = "failover create";
+pub(crate) const CREATE_LABEL: &str = "failover create";
 /// Suffix of the default FailoverService name (`reviews` → `reviews-failover`).
-pub const NAME_SUFFIX: &str = "-failover";
+pub(crate) const NAME_SUFFIX: &str = "-failover";
 /// Suffix of the outlier-detection policy's default name (`<fs>-outlier`).
-pub const OUTLIER_SUFFIX: &str = "-outlier";
+pub(crate) const OUTLIER_SUFFIX: &str = "-outlier";
 /// Suffix of the traffic-shift policies' default name (`<fs>-shift`).
-pub const SHIFT_SUFFIX: &str = "-shift";
+pub(crate) const SHIFT_SUFFIX: &str = "-shift";
 
 // ---------------------------------------------------------------------------------------
 // `svc.ns@cluster` and `name[.ns]`
@@ -310,8 +310,8 @@ mod tests;
 
 use defaults::tp_id;
 pub use defaults::{
-    default_hostname, default_meshes, default_name, describe_port, outlier_coverage, port_choices,
-    port_protocol, shift_coverage,
+    default_hostname, default_name, describe_port, outlier_coverage, port_choices, port_protocol,
 };
+pub(crate) use defaults::{default_meshes, shift_coverage};
 pub use outlier::{EffectiveOutlier, OutlierValues};
-pub use resolve::{Checked, CreatePlan, build, check, check_service, resolve};
+pub use resolve::{Checked, CreatePlan, build, check, resolve};

@@ -79,7 +79,7 @@ impl OutlierValues {
 
     /// The SMH field, with the values that differ from SMH's defaults (unset means the
     /// default to SMH, so `{consecutiveErrors: 1}` is the guide's policy).
-    pub fn to_smh(&self) -> OutlierDetection {
+    pub(crate) fn to_smh(&self) -> OutlierDetection {
         let only = OutlierValues::from_effective(self.effective());
         OutlierDetection {
             consecutive_errors: only.consecutive_errors.unwrap_or(0),
@@ -90,7 +90,7 @@ impl OutlierValues {
     }
 
     /// The values an SMH `outlierDetection` field means (unset or unreadable: default).
-    pub fn from_smh(od: &OutlierDetection) -> Self {
+    pub(crate) fn from_smh(od: &OutlierDetection) -> Self {
         let dur = |v: &Option<String>| {
             v.as_deref()
                 .and_then(|s| crate::model::duration::parse_duration(s).ok())

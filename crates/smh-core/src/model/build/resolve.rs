@@ -4,7 +4,7 @@ use super::*;
 
 /// Check that `r` is a service SMH would discover: its cluster was discovered, the
 /// Service exists there, and sidecar workloads back it.
-pub fn check_service(
+pub(crate) fn check_service(
     flag: &'static str,
     r: &ClusterObjectRef,
     live: &Live,

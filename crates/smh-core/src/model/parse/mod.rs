@@ -75,7 +75,7 @@ impl Loaded {
 }
 
 /// The label used for stdin in diagnostics.
-pub const STDIN_LABEL: &str = "-";
+pub(crate) const STDIN_LABEL: &str = "-";
 
 /// Read every path (file, directory, or `-` for stdin), with the default namespace
 /// `service-mesh-hub`. See [`load_paths_with`].
@@ -197,12 +197,12 @@ pub fn parse_str(file_label: &str, text: &str) -> Loaded {
 }
 
 /// Parse in-memory text with the given default namespace.
-pub fn parse_str_with(file_label: &str, text: &str, default_namespace: &str) -> Loaded {
+pub(crate) fn parse_str_with(file_label: &str, text: &str, default_namespace: &str) -> Loaded {
     parse_bytes_with(file_label, text.as_bytes(), default_namespace)
 }
 
 /// Parse raw bytes (checked to be UTF-8 text first).
-pub fn parse_bytes_with(file_label: &str, bytes: &[u8], default_namespace: &str) -> Loaded {
+pub(crate) fn parse_bytes_with(file_label: &str, bytes: &[u8], default_namespace: &str) -> Loaded {
     let mut out = Loaded {
         inputs: vec![file_label.to_string()],
         ..Loaded::default()

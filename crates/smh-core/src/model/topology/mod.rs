@@ -174,13 +174,13 @@ impl ClusterTopology {
 
 /// The Istio version assumed when the topology does not say (a current release, so the
 /// Envoy v3 aggregate cluster type is generated).
-pub const DEFAULT_ISTIO_VERSION: &str = "1.24.2";
+pub(crate) const DEFAULT_ISTIO_VERSION: &str = "1.24.2";
 /// The port a default service gets when no manifest names one (bookinfo's `9080`).
-pub const DEFAULT_SERVICE_PORT: u32 = 9080;
+pub(crate) const DEFAULT_SERVICE_PORT: u32 = 9080;
 /// The name of [`DEFAULT_SERVICE_PORT`].
-pub const DEFAULT_SERVICE_PORT_NAME: &str = "http";
+pub(crate) const DEFAULT_SERVICE_PORT_NAME: &str = "http";
 /// The VirtualMesh every mesh belongs to when `virtualMeshes` is empty.
-pub const DEFAULT_VIRTUAL_MESH: &str = "virtual-mesh";
+pub(crate) const DEFAULT_VIRTUAL_MESH: &str = "virtual-mesh";
 
 /// Problems with a topology file.
 #[derive(Debug, thiserror::Error)]
@@ -296,7 +296,7 @@ impl Mesh {
 
     /// The default mesh of a cluster: `istiod` in `istio-system`, root namespace
     /// `istio-system`, Istio [`DEFAULT_ISTIO_VERSION`], mode `global`.
-    pub fn default_istio() -> Mesh {
+    pub(crate) fn default_istio() -> Mesh {
         Mesh {
             istiod_name: default_istiod_name(),
             istiod_namespace: default_istio_namespace(),
@@ -410,7 +410,7 @@ impl Topology {
 
     /// The cluster whose mesh has the SMH name `mesh_name` in namespace `mesh_namespace`
     /// (meshes are discovered into `service-mesh-hub`).
-    pub fn find_mesh(
+    pub(crate) fn find_mesh(
         &self,
         mesh_name: &str,
         mesh_namespace: &str,
@@ -428,7 +428,7 @@ impl Topology {
 
     /// The VirtualMesh (`name`, `namespace`) grouping the mesh `mesh_name`, if any. With no
     /// `virtualMeshes`, every mesh of the topology is in [`DEFAULT_VIRTUAL_MESH`].
-    pub fn virtual_mesh_of(&self, mesh_name: &str) -> Option<(String, String)> {
+    pub(crate) fn virtual_mesh_of(&self, mesh_name: &str) -> Option<(String, String)> {
         if self.virtual_meshes.is_empty() {
             let exists = self.clusters.iter().any(|c| {
                 c.mesh

@@ -134,11 +134,11 @@ pub fn is_istio_protocol(p: &str) -> bool {
 }
 
 /// SMH's `HttpMethodValue` enum names.
-pub const HTTP_METHODS: &[&str] = &[
+pub(crate) const HTTP_METHODS: &[&str] = &[
     "GET", "POST", "PUT", "DELETE", "HEAD", "CONNECT", "OPTIONS", "TRACE", "PATCH",
 ];
 /// SMH's `MTLS.Istio.TLSmode` enum names.
-pub const TLS_MODES: &[&str] = &["DISABLE", "SIMPLE", "ISTIO_MUTUAL"];
+pub(crate) const TLS_MODES: &[&str] = &["DISABLE", "SIMPLE", "ISTIO_MUTUAL"];
 
 fn object_id(m: &Manifest) -> ObjectId {
     let (kind, meta) = match &m.object {

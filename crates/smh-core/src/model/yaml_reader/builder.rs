@@ -10,7 +10,7 @@ use super::*;
 /// depth is checked before anything deep is built; aliases are expanded with a node budget
 /// (no "billion laughs"); scalars are resolved as kubectl's YAML library (go-yaml v2, YAML
 /// 1.1) resolves them, so `yes`, `on`, `0x1F` mean what they mean to kubectl.
-pub fn parse_document(doc: &DocText<'_>) -> Result<Option<Node>, YamlError> {
+pub(crate) fn parse_document(doc: &DocText<'_>) -> Result<Option<Node>, YamlError> {
     let line_offset = doc.start_line - 1;
     let mut builder = Builder::default();
     let opts = granit_parser::options! {

@@ -13,17 +13,17 @@ use serde_saphyr::granit_parser::{self, Event, ScalarStyle, Tag};
 
 /// Maximum nesting depth of one document (mappings plus sequences). Kubernetes objects,
 /// including `kubectl get -o yaml` output with `managedFields`, stay far below this.
-pub const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 /// Maximum number of nodes (scalars, mappings, sequences) in one document.
-pub const MAX_NODES: usize = 250_000;
+pub(crate) const MAX_NODES: usize = 250_000;
 /// Maximum size of one document in bytes. The Kubernetes API server rejects requests
 /// larger than 3 MiB, so no single object can be larger; a `kind: List` document may be
 /// up to [`MAX_LIST_DOCUMENT_BYTES`].
-pub const MAX_DOCUMENT_BYTES: usize = 3 * 1024 * 1024;
+pub(crate) const MAX_DOCUMENT_BYTES: usize = 3 * 1024 * 1024;
 /// Maximum size of a document that is a `kind: List`.
-pub const MAX_LIST_DOCUMENT_BYTES: usize = 32 * 1024 * 1024;
+pub(crate) const MAX_LIST_DOCUMENT_BYTES: usize = 32 * 1024 * 1024;
 /// Maximum size of one input (file or stdin).
-pub const MAX_INPUT_BYTES: usize = 64 * 1024 * 1024;
+pub(crate) const MAX_INPUT_BYTES: usize = 64 * 1024 * 1024;
 
 /// A YAML value with the line and column (1-based) where it starts.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,7 +76,7 @@ pub enum PathSeg {
 }
 
 /// Render a path like kubectl does: `spec.backingServices[1].kubeService.name`.
-pub fn path_to_string(path: &[PathSeg]) -> String {
+pub(crate) fn path_to_string(path: &[PathSeg]) -> String {
     let mut out = String::new();
     for seg in path {
         match seg {
@@ -98,7 +98,7 @@ pub fn path_to_string(path: &[PathSeg]) -> String {
 
 /// Parse a path written by [`path_to_string`] (`clusters[1].services[0].name`) back into
 /// segments.
-pub fn parse_path(field: &str) -> Vec<PathSeg> {
+pub(crate) fn parse_path(field: &str) -> Vec<PathSeg> {
     let mut out = Vec::new();
     for part in field.split('.') {
         let mut rest = part;
@@ -126,14 +126,6 @@ impl Node {
     pub fn get(&self, key: &str) -> Option<&Node> {
         match &self.value {
             Value::Map(entries) => entries.iter().find(|(k, _)| k.name == key).map(|(_, v)| v),
-            _ => None,
-        }
-    }
-
-    /// The key entry named `key`, if this is a mapping that has it.
-    pub fn get_key(&self, key: &str) -> Option<&Key> {
-        match &self.value {
-            Value::Map(entries) => entries.iter().find(|(k, _)| k.name == key).map(|(k, _)| k),
             _ => None,
         }
     }
@@ -274,7 +266,7 @@ impl fmt::Display for YamlError {
 
 /// One document of a YAML stream, as text, with the line where it starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DocText<'a> {
+pub(crate) struct DocText<'a> {
     pub text: &'a str,
     /// 1-based line of the document's first line in the input.
     pub start_line: usize,
@@ -284,7 +276,7 @@ pub struct DocText<'a> {
 
 impl DocText<'_> {
     /// True when the document holds nothing but blank lines, comments and markers.
-    pub fn is_blank(&self) -> bool {
+    pub(crate) fn is_blank(&self) -> bool {
         self.text.lines().all(|l| {
             let t = l.trim();
             t.is_empty()
@@ -307,7 +299,7 @@ fn is_marker(line: &str, marker: &str) -> bool {
 /// exact). Each document is then parsed on its own, so a syntax error in one document does
 /// not hide the problems of the others. A leading chunk before the first `---` counts only
 /// if it has content; every `---` starts a document, even an empty one (as in YAML).
-pub fn split_documents(input: &str) -> Vec<DocText<'_>> {
+pub(crate) fn split_documents(input: &str) -> Vec<DocText<'_>> {
     let mut docs = Vec::new();
     let mut start = 0usize; // byte offset of the current chunk
     let mut start_line = 1usize;
@@ -362,7 +354,7 @@ fn push_chunk<'a>(docs: &mut Vec<DocText<'a>>, text: &'a str, start_line: usize,
 /// Decode input bytes as UTF-8 text (dropping a UTF-8 byte order mark). Other encodings
 /// and binary data are rejected with the offset of the first bad byte; NUL bytes are
 /// rejected here too (YAML forbids them, and they mark binary files).
-pub fn decode_text(bytes: &[u8]) -> Result<&str, YamlError> {
+pub(crate) fn decode_text(bytes: &[u8]) -> Result<&str, YamlError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|e| YamlError {
         kind: YamlErrorKind::NotText,
@@ -394,4 +386,4 @@ mod scalar;
 #[cfg(test)]
 mod tests;
 
-pub use builder::parse_document;
+pub(crate) use builder::parse_document;

@@ -28,9 +28,7 @@ use crate::istio::virtual_service::{
 use crate::model::diag::ObjectId;
 use crate::model::naming;
 use crate::model::topology::MultiClusterMode;
-use crate::model::types::{
-    HttpMatcher, TrafficPolicy, TrafficPolicySpec, WeightedDestination, WorkloadSelector,
-};
+use crate::model::types::{HttpMatcher, TrafficPolicySpec, WeightedDestination, WorkloadSelector};
 
 use super::context::{Ctx, Policy, TargetId, TranslationNotes, proto_duration};
 
@@ -50,7 +48,7 @@ pub struct Use {
 
 /// The routes of one VirtualService and what they need.
 #[derive(Debug, Default)]
-pub struct Routes {
+pub(crate) struct Routes {
     pub http: Vec<HttpRoute>,
     pub owners: BTreeSet<ObjectId>,
     pub uses: Vec<Use>,
@@ -61,7 +59,7 @@ pub struct Routes {
 /// The subset name kubectl-smh uses in multi-primary mode for the endpoints of `cluster`
 /// (label `topology.istio.io/cluster`), combined with a user subset if any:
 /// `cluster-<cluster>` or `<subset>-cluster-<cluster>`, sanitized like SMH names.
-pub fn multi_primary_subset_name(cluster: &str, subset: &Labels) -> String {
+pub(crate) fn multi_primary_subset_name(cluster: &str, subset: &Labels) -> String {
     if subset.is_empty() {
         naming::sanitize_name_v2(&format!("cluster-{cluster}"))
     } else {
@@ -75,7 +73,7 @@ pub fn multi_primary_subset_name(cluster: &str, subset: &Labels) -> String {
 /// The labels of a multi-primary per-cluster subset: the user subset's, plus
 /// `topology.istio.io/cluster: <cluster_id>`, the Istio cluster ID with which Istio labels
 /// that cluster's endpoints (not the SMH cluster name, see [`Ctx::cluster_id`]).
-pub fn multi_primary_subset_labels(cluster_id: &str, subset: &Labels) -> Labels {
+pub(crate) fn multi_primary_subset_labels(cluster_id: &str, subset: &Labels) -> Labels {
     let mut labels = subset.clone();
     labels.insert(
         crate::consts::ISTIO_CLUSTER_LABEL.to_string(),
@@ -88,7 +86,7 @@ pub fn multi_primary_subset_labels(cluster_id: &str, subset: &Labels) -> Labels 
 /// labels `subset`): in global mode the local FQDN in the same cluster and
 /// `name.ns.svc.<cluster>.global` elsewhere; in multi-primary mode the shared
 /// `name.ns.svc.<domain>` pinned to `x`'s cluster by a per-cluster subset.
-pub fn destination_for(
+pub(crate) fn destination_for(
     ctx: &Ctx,
     source: &str,
     x: &TargetId,
@@ -116,10 +114,10 @@ pub fn destination_for(
 /// SMH's field-ownership registry: setting a field to the value it already has is a no-op;
 /// the first policy to change it owns it; a later policy changing it again conflicts.
 #[derive(Default)]
-pub struct FieldOwners(BTreeMap<String, ObjectId>);
+pub(crate) struct FieldOwners(BTreeMap<String, ObjectId>);
 
 impl FieldOwners {
-    pub fn register<T: PartialEq>(
+    pub(crate) fn register<T: PartialEq>(
         &mut self,
         field: &str,
         current: &T,
@@ -145,7 +143,7 @@ impl FieldOwners {
 /// Build the HTTP routes of the VirtualService for target `t` as written to cluster
 /// `source` (its own cluster for the local VirtualService, another for a federated copy).
 /// `default_host` is the target's host as seen from `source`.
-pub fn build_routes(
+pub(crate) fn build_routes(
     ctx: &Ctx,
     report: &mut TranslationNotes,
     t: &TargetId,
@@ -222,23 +220,11 @@ pub fn build_routes(
     out
 }
 
-/// Whether any policy field that becomes a VirtualService route is set.
-pub fn has_route_fields(tp: &TrafficPolicy) -> bool {
-    let s = &tp.spec;
-    s.traffic_shift.is_some()
-        || s.retries.is_some()
-        || s.request_timeout.is_some()
-        || s.fault_injection.is_some()
-        || s.mirror.is_some()
-        || s.header_manipulation.is_some()
-        || s.cors_policy.is_some()
-}
-
 mod decorators;
 mod order;
 #[cfg(test)]
 mod tests;
 
 use decorators::decorate;
-pub use order::request_matchers;
+pub(crate) use order::request_matchers;
 use order::{per_port, route_specificity, same_request_matchers, split_by_matchers};

@@ -5,7 +5,7 @@ use super::*;
 
 /// SMH's request matchers: one per source namespace (or one for the labels alone), then
 /// the cartesian product with the HTTP matchers.
-pub fn request_matchers(spec: &TrafficPolicySpec) -> Vec<HttpMatchRequest> {
+pub(crate) fn request_matchers(spec: &TrafficPolicySpec) -> Vec<HttpMatchRequest> {
     let mut source: Vec<HttpMatchRequest> = Vec::new();
     for sel in &spec.source_selector {
         if sel.labels.is_empty() && sel.namespaces.is_empty() {
