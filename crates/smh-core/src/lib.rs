@@ -29,12 +29,15 @@ pub mod consts {
     pub const CLUSTER_LABEL: &str = "cluster.multicluster.solo.io";
     /// Standard managed-by label, set to [`MANAGED_BY_VALUE`].
     pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+    /// Value of [`MANAGED_BY_LABEL`] on every object kubectl-smh writes.
     pub const MANAGED_BY_VALUE: &str = "kubectl-smh";
     /// Default namespace of SMH objects.
     pub const SMH_NAMESPACE: &str = "service-mesh-hub";
-    /// API group and version of the SMH objects.
+    /// API group of the SMH objects.
     pub const SMH_GROUP: &str = "networking.smh.solo.io";
+    /// API version of the SMH objects (in [`SMH_GROUP`]).
     pub const SMH_VERSION: &str = "v1alpha2";
+    /// `apiVersion` of the SMH objects: [`SMH_GROUP`]/[`SMH_VERSION`].
     pub const SMH_API_VERSION: &str = "networking.smh.solo.io/v1alpha2";
     /// SMH's annotation on federated (client-side) DestinationRules and VirtualServices,
     /// value `<svc>.<ns>.<cluster>`.

@@ -72,9 +72,13 @@ istio_resource!(EnvoyFilter, EnvoyFilterSpec);
 /// Any of the Istio objects kubectl-smh generates.
 #[derive(Debug, Clone, PartialEq)]
 pub enum IstioObject {
+    /// A DestinationRule.
     DestinationRule(DestinationRule),
+    /// A VirtualService.
     VirtualService(VirtualService),
+    /// A ServiceEntry.
     ServiceEntry(ServiceEntry),
+    /// An EnvoyFilter.
     EnvoyFilter(EnvoyFilter),
 }
 
@@ -88,6 +92,7 @@ impl IstioObject {
         }
     }
 
+    /// The object's metadata, to add labels and annotations after translation.
     pub fn meta_mut(&mut self) -> &mut ObjectMeta {
         match self {
             IstioObject::DestinationRule(o) => &mut o.metadata,
@@ -102,6 +107,7 @@ impl IstioObject {
         API_VERSION
     }
 
+    /// The object's `kind` (`DestinationRule`, ...).
     pub fn kind(&self) -> &'static str {
         match self {
             IstioObject::DestinationRule(_) => DestinationRule::KIND,
@@ -111,18 +117,22 @@ impl IstioObject {
         }
     }
 
+    /// `metadata.name` (empty when unset).
     pub fn name(&self) -> &str {
         self.meta().name.as_deref().unwrap_or_default()
     }
 
+    /// `metadata.namespace` (empty when unset).
     pub fn namespace(&self) -> &str {
         self.meta().namespace.as_deref().unwrap_or_default()
     }
 
+    /// `metadata.labels`, when set.
     pub fn labels(&self) -> Option<&BTreeMap<String, String>> {
         self.meta().labels.as_ref()
     }
 
+    /// `metadata.annotations`, when set.
     pub fn annotations(&self) -> Option<&BTreeMap<String, String>> {
         self.meta().annotations.as_ref()
     }

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use super::diag::{Diagnostic, Severity, StatusTarget};
 
 impl Severity {
+    /// `error` or `warning`, as diagnostics print it.
     pub fn as_str(&self) -> &'static str {
         match self {
             Severity::Error => "error",

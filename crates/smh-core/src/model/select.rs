@@ -20,7 +20,9 @@ use super::types::{TrafficPolicy, TrafficTargetSelector, WorkloadSelector};
 /// A traffic target: a service with sidecar workloads, in its cluster.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrafficTarget<'a> {
+    /// The cluster the service runs in.
     pub cluster: &'a ClusterTopology,
+    /// The service (it has sidecar workloads).
     pub service: &'a Service,
 }
 
@@ -123,6 +125,7 @@ pub struct TargetIndex<'a> {
 }
 
 impl<'a> TargetIndex<'a> {
+    /// Index every traffic target of `topology`, in topology order.
     pub fn new(topology: &'a Topology) -> TargetIndex<'a> {
         let targets: Vec<TrafficTarget<'a>> = traffic_targets(topology).collect();
         let mut by_ref = std::collections::HashMap::with_capacity(targets.len());

@@ -114,22 +114,28 @@ pub struct GeneratedObject {
     pub cluster: String,
     /// The FailoverServices and TrafficPolicies it comes from, sorted.
     pub owners: Vec<ObjectId>,
+    /// The Istio object.
     pub object: IstioObject,
 }
 
 impl GeneratedObject {
+    /// `apiVersion` of the object.
     pub fn api_version(&self) -> &str {
         self.object.api_version()
     }
+    /// `kind` of the object.
     pub fn kind(&self) -> &'static str {
         self.object.kind()
     }
+    /// `metadata.name` of the object.
     pub fn name(&self) -> &str {
         self.object.name()
     }
+    /// `metadata.namespace` of the object.
     pub fn namespace(&self) -> &str {
         self.object.namespace()
     }
+    /// The object as JSON, keys sorted.
     pub fn to_value(&self) -> Value {
         self.object.to_value()
     }
@@ -148,7 +154,9 @@ impl GeneratedObject {
 /// A topology-dependent choice, in words.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Explanation {
+    /// The SMH cluster the choice is about.
     pub cluster: String,
+    /// The choice, in words.
     pub text: String,
 }
 

@@ -159,7 +159,9 @@ pub fn parse_mesh_ref(s: &str) -> Result<ObjectRef, String> {
 /// already stored in the management cluster (with their status).
 #[derive(Debug, Clone, Copy)]
 pub struct Live<'a> {
+    /// Clusters, meshes and services as discovered (or from a topology file).
     pub topology: &'a Topology,
+    /// The FailoverServices and TrafficPolicies stored in the management cluster.
     pub existing: &'a [Manifest],
 }
 
@@ -190,35 +192,54 @@ impl<'a> Live<'a> {
 /// default.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CreateOptions {
+    /// FailoverService name; default `<primary service>-failover`.
     pub name: Option<String>,
     /// The FailoverService's namespace (and the outlier policy's).
     pub namespace: String,
+    /// Hostname; default `<name>.<primary namespace>.global`.
     pub hostname: Option<String>,
+    /// Port number; default the primary service's port.
     pub port: Option<u32>,
+    /// Protocol; default from the primary service's port (`appProtocol`, port name prefix, else `http`).
     pub protocol: Option<String>,
     /// Backing services, highest priority first.
     pub backing: Vec<ClusterObjectRef>,
+    /// Meshes that see the hostname; default the mesh of the primary's cluster.
     pub meshes: Vec<ObjectRef>,
+    /// Outlier detection for backing services that have none.
     pub outlier: OutlierValues,
     /// Services whose callers are shifted to the FailoverService.
     pub shift_from: Vec<ClusterObjectRef>,
+    /// Name of the outlier-detection policy; default `<name>-outlier`.
     pub outlier_policy_name: Option<String>,
+    /// Name of the traffic-shift policies; default `<name>-shift`.
     pub shift_policy_name: Option<String>,
 }
 
 /// A complete request: every default resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateRequest {
+    /// FailoverService name.
     pub name: String,
+    /// Namespace of the FailoverService and of the outlier-detection policy.
     pub namespace: String,
+    /// The FailoverService's hostname (ends in `.global`).
     pub hostname: String,
+    /// The FailoverService's port number.
     pub port: u32,
+    /// The FailoverService's port protocol.
     pub protocol: String,
+    /// Backing services, highest priority first.
     pub backing: Vec<ClusterObjectRef>,
+    /// Meshes that see the hostname.
     pub meshes: Vec<ObjectRef>,
+    /// Outlier detection for the backing services that have none.
     pub outlier: OutlierValues,
+    /// Services whose callers are shifted to the FailoverService.
     pub shift_from: Vec<ClusterObjectRef>,
+    /// Name of the outlier-detection TrafficPolicy.
     pub outlier_policy_name: String,
+    /// Name of the traffic-shift TrafficPolicies (one per namespace).
     pub shift_policy_name: String,
 }
 
@@ -297,8 +318,11 @@ fn candidates_hint(c: &[String]) -> String {
 /// A backing service that already has outlier detection, and from which policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Coverage {
+    /// The backing service.
     pub service: ClusterObjectRef,
+    /// The policy that gives it outlier detection.
     pub policy: ObjectId,
+    /// The values that policy sets.
     pub values: OutlierValues,
 }
 

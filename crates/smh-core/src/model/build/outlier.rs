@@ -6,18 +6,26 @@ use super::*;
 /// Outlier detection as the user gives it; `None` is SMH's default.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OutlierValues {
+    /// Errors before an endpoint is ejected; SMH's default 5.
     pub consecutive_errors: Option<u32>,
+    /// Time between ejection sweeps; SMH's default 10s.
     pub interval: Option<Duration>,
+    /// Minimum ejection time; SMH's default 30s.
     pub base_ejection_time: Option<Duration>,
+    /// Maximum percentage of endpoints ejected; SMH's default 100.
     pub max_ejection_percent: Option<u32>,
 }
 
 /// Outlier detection with every default applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EffectiveOutlier {
+    /// Errors before an endpoint is ejected.
     pub consecutive_errors: u32,
+    /// Time between ejection sweeps.
     pub interval: Duration,
+    /// Minimum ejection time (Envoy multiplies it by the number of ejections).
     pub base_ejection_time: Duration,
+    /// Maximum percentage of endpoints ejected at once.
     pub max_ejection_percent: u32,
 }
 

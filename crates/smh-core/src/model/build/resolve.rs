@@ -167,6 +167,7 @@ pub fn resolve(opts: &CreateOptions, live: &Live) -> Result<CreateRequest, Vec<B
 /// The manifests to create.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreatePlan {
+    /// The FailoverService.
     pub failover_service: FailoverService,
     /// Outlier detection for the backing services that have none yet.
     pub outlier_policy: Option<TrafficPolicy>,
@@ -456,6 +457,7 @@ pub struct Checked {
 }
 
 impl Checked {
+    /// Whether any of the diagnostics is an error (then nothing should be created).
     pub fn has_errors(&self) -> bool {
         self.diagnostics
             .iter()

@@ -26,7 +26,9 @@ use crate::consts::{SMH_API_VERSION, SMH_GROUP, SMH_NAMESPACE};
 /// What was read: the valid objects, and every problem found.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Loaded {
+    /// The objects read without problems, in input order.
     pub manifests: Vec<Manifest>,
+    /// Every problem found, with file, document, object and field.
     pub diagnostics: Vec<Diagnostic>,
     /// Labels of the inputs read (file paths, `-` for stdin), in order.
     pub inputs: Vec<String>,

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Topology {
+    /// The clusters, each with its mesh and services.
     pub clusters: Vec<ClusterTopology>,
     /// Groups of meshes federated together (SMH's VirtualMesh). Empty means every mesh of
     /// the topology is in one VirtualMesh named `virtual-mesh.service-mesh-hub.`, as after
@@ -81,8 +82,11 @@ pub enum MultiClusterMode {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Service {
+    /// The Service's name.
     pub name: String,
+    /// The Service's namespace.
     pub namespace: String,
+    /// The Service's ports; the default topology gives one port, 9080 `http`.
     #[serde(default)]
     pub ports: Vec<ServicePort>,
     /// Whether pods with an Istio sidecar back this service (SMH's meaning of "exists": a
@@ -98,15 +102,19 @@ pub struct Service {
     pub selector: std::collections::BTreeMap<String, String>,
 }
 
+/// A port of a Service.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct ServicePort {
+    /// The port's name; required when a Service has several.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name: String,
+    /// The port number.
     pub port: u32,
     /// `TCP` (default), `UDP` or `SCTP`.
     #[serde(default = "default_tcp")]
     pub protocol: String,
+    /// `appProtocol`, which Istio prefers over the name prefix to tell the protocol.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app_protocol: Option<String>,
 }
@@ -115,9 +123,12 @@ pub struct ServicePort {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct VirtualMesh {
+    /// The VirtualMesh's name.
     pub name: String,
+    /// Its namespace; default `service-mesh-hub`.
     #[serde(default = "default_smh_namespace")]
     pub namespace: String,
+    /// SMH names of the meshes it groups.
     pub meshes: Vec<String>,
 }
 
@@ -155,12 +166,14 @@ impl Mesh {
 }
 
 impl Topology {
+    /// The cluster named `name`, if the topology has it.
     pub fn cluster(&self, name: &str) -> Option<&ClusterTopology> {
         self.clusters.iter().find(|c| c.name == name)
     }
 }
 
 impl ClusterTopology {
+    /// The service `namespace/name` of this cluster, if any.
     pub fn service(&self, name: &str, namespace: &str) -> Option<&Service> {
         self.services
             .iter()
@@ -245,8 +258,11 @@ type ServicesByCluster = std::collections::BTreeMap<
 /// A parsed Istio version (`1.24.2`, `v1.8`, `1.25.0-beta.1`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct IstioVersion {
+    /// Major version.
     pub major: u32,
+    /// Minor version.
     pub minor: u32,
+    /// Patch version.
     pub patch: u32,
 }
 

@@ -28,28 +28,43 @@ pub(crate) const MAX_INPUT_BYTES: usize = 64 * 1024 * 1024;
 /// A YAML value with the line and column (1-based) where it starts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Node {
+    /// The value.
     pub value: Value,
+    /// 1-based line where the value starts.
     pub line: usize,
+    /// 1-based column where the value starts.
     pub col: usize,
 }
 
 /// A mapping key: always a string (as in JSON and Kubernetes), with its position.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Key {
+    /// The key as a string.
     pub name: String,
+    /// 1-based line of the key.
     pub line: usize,
+    /// 1-based column of the key.
     pub col: usize,
 }
 
+/// A YAML value as Kubernetes reads it: JSON's types, integers kept apart from floats.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// `null`, `~` or nothing.
     Null,
+    /// `true`/`false` (and YAML 1.1's `yes`, `on`, ...).
     Bool(bool),
+    /// An integer that fits in `i64`.
     Int(i64),
+    /// An integer above `i64::MAX` (up to `u64::MAX`).
     UInt(u64),
+    /// A floating point number.
     Float(f64),
+    /// A string.
     String(String),
+    /// A sequence.
     Seq(Vec<Node>),
+    /// A mapping, in document order.
     Map(Vec<(Key, Node)>),
 }
 
@@ -71,7 +86,9 @@ impl Value {
 /// One step of a field path: a mapping key or a sequence index.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathSeg {
+    /// A mapping key.
     Key(String),
+    /// A sequence index.
     Index(usize),
 }
 
@@ -222,7 +239,9 @@ impl Node {
 /// A YAML problem in one document: syntax error, limit exceeded, not text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct YamlError {
+    /// What kind of problem.
     pub kind: YamlErrorKind,
+    /// The message, without position.
     pub message: String,
     /// 1-based line and column in the whole input, when known.
     pub position: Option<(usize, usize)>,

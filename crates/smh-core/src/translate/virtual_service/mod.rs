@@ -40,9 +40,13 @@ pub type Labels = BTreeMap<String, String>;
 /// subset in multi-primary mode).
 #[derive(Debug, Clone)]
 pub struct Use {
+    /// The cluster whose generated config routes to the target.
     pub consumer: String,
+    /// The traffic target routed to.
     pub target: TargetId,
+    /// The subset routed to (empty: the whole service).
     pub subset: Labels,
+    /// The policy or FailoverService that made the route.
     pub owner: ObjectId,
 }
 
