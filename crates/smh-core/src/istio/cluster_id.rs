@@ -32,9 +32,17 @@ pub(crate) const CLUSTER_NAME_VALUE: &str = "values.global.multiCluster.clusterN
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClusterIdReading {
     /// The ID, and where it came from (in words).
-    Known { id: String, source: String },
+    Known {
+        /// The cluster ID.
+        id: String,
+        /// Where it came from, e.g. the `CLUSTER_ID` environment variable.
+        source: String,
+    },
     /// Why it cannot be told from the Deployment.
-    Unknown { reason: String },
+    Unknown {
+        /// Why, in words.
+        reason: String,
+    },
 }
 
 /// The cluster ID of the istiod that runs `container` (its `discovery` container): the last

@@ -249,54 +249,106 @@ pub enum BuildError {
     #[error(
         "a FailoverService needs at least two backing services (--backing, in priority order) to fail over; {given} given"
     )]
-    TooFewBacking { given: usize },
+    /// Fewer than two backing services.
+    TooFewBacking {
+        /// How many were given.
+        given: usize,
+    },
     #[error("{flag} {service} is given twice")]
-    Duplicate { flag: &'static str, service: String },
-    #[error("{flag} {service}: cluster {cluster:?} was not discovered (clusters: {})", join_or_none(.known))]
-    UnknownCluster {
+    /// A service given twice to one flag.
+    Duplicate {
+        /// The flag, e.g. `--backing`.
         flag: &'static str,
+        /// The service, `name.namespace@cluster`.
         service: String,
+    },
+    #[error("{flag} {service}: cluster {cluster:?} was not discovered (clusters: {})", join_or_none(.known))]
+    /// A service in a cluster that was not discovered.
+    UnknownCluster {
+        /// The flag that named the service.
+        flag: &'static str,
+        /// The service, `name.namespace@cluster`.
+        service: String,
+        /// The cluster it names.
         cluster: String,
+        /// The clusters that were discovered.
         known: Vec<String>,
     },
     #[error("{flag} {service}: no such Service in cluster {cluster}{}", candidates_hint(.candidates))]
+    /// A service its cluster does not have.
     UnknownService {
+        /// The flag that named the service.
         flag: &'static str,
+        /// The service, `name.namespace@cluster`.
         service: String,
+        /// The cluster it names.
         cluster: String,
+        /// Services of that cluster with a similar name.
         candidates: Vec<String>,
     },
     #[error(
         "{flag} {service}: the Service exists, but no pod with an Istio sidecar backs it, so Service Mesh Hub would not discover it (inject the sidecar, or annotate the Service discovery.smh.solo.io/enabled=true)"
     )]
-    NoSidecar { flag: &'static str, service: String },
+    /// A service without sidecar workloads, which SMH would not discover.
+    NoSidecar {
+        /// The flag that named the service.
+        flag: &'static str,
+        /// The service, `name.namespace@cluster`.
+        service: String,
+    },
     #[error("cluster {cluster} has no Istio mesh (no istiod found): pass --mesh")]
-    NoMesh { cluster: String },
+    /// The primary's cluster has no mesh and `--mesh` was not given.
+    NoMesh {
+        /// The cluster.
+        cluster: String,
+    },
     #[error("{service} has no TCP port to offer: pass --port")]
-    NoPorts { service: String },
+    /// The primary service has no TCP port and `--port` was not given.
+    NoPorts {
+        /// The service, `name.namespace@cluster`.
+        service: String,
+    },
     #[error("{service} has several ports ({}): pass --port", .ports.join(", "))]
-    AmbiguousPort { service: String, ports: Vec<String> },
+    /// The primary service has several ports and `--port` was not given.
+    AmbiguousPort {
+        /// The service, `name.namespace@cluster`.
+        service: String,
+        /// Its ports, as `describe_port` writes them.
+        ports: Vec<String>,
+    },
     #[error(
         "FailoverService {namespace}/{name} already exists (hostname {hostname}): choose another name, delete it with `kubectl smh failover delete {name}`, or change it with `kubectl smh apply`"
     )]
+    /// A FailoverService of that name already exists.
     FailoverServiceExists {
+        /// Its namespace.
         namespace: String,
+        /// Its name.
         name: String,
+        /// Its hostname.
         hostname: String,
     },
     #[error(
         "TrafficPolicy {namespace}/{name} already exists and was not made for this FailoverService: pass {flag} with another name"
     )]
+    /// A TrafficPolicy with the name a new policy would take already exists.
     PolicyNameTaken {
+        /// Its namespace.
         namespace: String,
+        /// Its name.
         name: String,
+        /// The flag that names the new policy.
         flag: &'static str,
     },
     #[error(
         "the outlier detection flags would not be used: every backing service already has outlier detection ({}); change that policy, or leave out --consecutive-errors, --interval, --base-ejection-time and --max-ejection-percent",
         .covered.iter().map(|c| format!("{} from TrafficPolicy {}/{}: {}", service_ref(&c.service), c.policy.namespace, c.policy.name, c.values.effective())).collect::<Vec<_>>().join("; ")
     )]
-    OutlierFlagsUnused { covered: Vec<Coverage> },
+    /// Outlier flags were given, but every backing service has outlier detection already.
+    OutlierFlagsUnused {
+        /// The backing services and the policies that cover them.
+        covered: Vec<Coverage>,
+    },
 }
 
 fn join_or_none(v: &[String]) -> String {

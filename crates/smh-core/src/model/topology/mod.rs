@@ -198,15 +198,21 @@ pub(crate) const DEFAULT_VIRTUAL_MESH: &str = "virtual-mesh";
 /// Problems with a topology file.
 #[derive(Debug, thiserror::Error)]
 pub enum TopologyError {
+    /// The file cannot be read.
     #[error("cannot read topology file {path}: {source}")]
     Read {
+        /// The file.
         path: String,
+        /// Why.
         #[source]
         source: std::io::Error,
     },
+    /// The file is not a valid topology.
     #[error("invalid topology file {path}:{}", format_problems(.problems))]
     Invalid {
+        /// The file.
         path: String,
+        /// Every problem, with the field and position.
         problems: Vec<super::Diagnostic>,
     },
 }
