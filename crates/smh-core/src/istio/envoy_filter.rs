@@ -19,12 +19,16 @@ use super::common::WorkloadSelector;
     doc = "An EnvoyFilter: patches on the generated Envoy configuration.",
     crates(kube_core = "::kube_core")
 )]
+/// `spec` of an EnvoyFilter.
 #[serde(rename_all = "camelCase")]
 pub struct EnvoyFilterSpec {
+    /// Workloads the patches apply to; unset means all in the namespace (all in the mesh for the root namespace).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workload_selector: Option<WorkloadSelector>,
+    /// The patches, applied in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub config_patches: Vec<EnvoyConfigObjectPatch>,
+    /// Order among EnvoyFilters (lower first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<i32>,
 }
@@ -33,9 +37,12 @@ pub struct EnvoyFilterSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EnvoyConfigObjectPatch {
+    /// What kind of Envoy object the patch applies to.
     pub apply_to: ApplyTo,
+    /// Which objects of that kind.
     #[serde(default, rename = "match", skip_serializing_if = "Option::is_none")]
     pub match_: Option<EnvoyConfigObjectMatch>,
+    /// What to do to them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patch: Option<Patch>,
 }
@@ -44,17 +51,29 @@ pub struct EnvoyConfigObjectPatch {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ApplyTo {
+    /// Not set.
     Invalid,
+    /// A listener.
     Listener,
+    /// A filter chain of a listener.
     FilterChain,
+    /// A network filter.
     NetworkFilter,
+    /// An HTTP filter.
     HttpFilter,
+    /// A route configuration.
     RouteConfiguration,
+    /// A virtual host.
     VirtualHost,
+    /// An HTTP route.
     HttpRoute,
+    /// A cluster.
     Cluster,
+    /// An extension configuration (ECDS).
     ExtensionConfig,
+    /// The bootstrap configuration.
     Bootstrap,
+    /// A listener filter.
     ListenerFilter,
 }
 
@@ -63,19 +82,27 @@ pub enum ApplyTo {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EnvoyConfigObjectMatch {
+    /// Which proxies: sidecars (inbound or outbound), gateways or any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<PatchContext>,
+    /// Which cluster.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<ClusterMatch>,
 }
 
+/// Which proxies and which direction a patch applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PatchContext {
+    /// Every proxy.
     Any,
+    /// Sidecars, inbound.
     SidecarInbound,
+    /// Sidecars, outbound.
     SidecarOutbound,
+    /// Gateways.
     Gateway,
+    /// Ambient waypoints.
     Waypoint,
 }
 
@@ -83,12 +110,16 @@ pub enum PatchContext {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterMatch {
+    /// The full Envoy cluster name, e.g. `outbound|9080||reviews.global`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The service port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port_number: Option<u32>,
+    /// The service FQDN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
+    /// The subset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subset: Option<String>,
 }
@@ -97,22 +128,34 @@ pub struct ClusterMatch {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Patch {
+    /// The operation.
     pub operation: Operation,
+    /// The Envoy configuration to add or merge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<Value>,
 }
 
+/// What a patch does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Operation {
+    /// Not set.
     Invalid,
+    /// Merge into the matched object.
     Merge,
+    /// Add a new object.
     Add,
+    /// Remove the matched object.
     Remove,
+    /// Insert before the matched object.
     InsertBefore,
+    /// Insert after the matched object.
     InsertAfter,
+    /// Insert first.
     InsertFirst,
+    /// Replace the matched object.
     Replace,
+    /// Merge, replacing lists instead of appending.
     MergeAndReplaceList,
 }
 
