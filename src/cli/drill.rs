@@ -489,7 +489,7 @@ fn print_out(text: &str) -> Result<(), CmdError> {
 
 fn render_value<T: serde::Serialize>(v: &T, format: OutputFormat) -> Result<String, CmdError> {
     match format {
-        OutputFormat::Yaml => smh_core::yaml::to_yaml(v).map_err(CmdError::failed),
+        OutputFormat::Yaml => smh_core::yaml_writer::to_yaml(v).map_err(CmdError::failed),
         _ => serde_json::to_string_pretty(v)
             .map(|s| s + "\n")
             .map_err(|e| CmdError::failed(anyhow!("cannot render JSON: {e}"))),

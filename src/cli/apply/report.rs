@@ -201,7 +201,7 @@ pub(crate) fn emit(value: &impl Serialize, format: OutputFormat) -> Result<(), C
         OutputFormat::Json => serde_json::to_string_pretty(value)
             .map(|s| s + "\n")
             .map_err(|e| CmdError::failed(anyhow!("rendering JSON: {e}")))?,
-        _ => smh_core::yaml::to_yaml(value).map_err(CmdError::failed)?,
+        _ => smh_core::yaml_writer::to_yaml(value).map_err(CmdError::failed)?,
     };
     write_stdout(&text)
 }

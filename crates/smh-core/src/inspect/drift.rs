@@ -1073,7 +1073,7 @@ mod tests {
         use crate::istio::{
             DestinationRule, DestinationRuleSpec, IstioObject, ServiceEntry, ServiceEntrySpec,
         };
-        let mk_dr = IstioObject::from(DestinationRule::new(
+        let mk_dr = IstioObject::from(DestinationRule::namespaced(
             "bookinfo",
             "reviews",
             DestinationRuleSpec {
@@ -1081,7 +1081,7 @@ mod tests {
                 ..Default::default()
             },
         ));
-        let mk_se = IstioObject::from(ServiceEntry::new(
+        let mk_se = IstioObject::from(ServiceEntry::namespaced(
             "service-mesh-hub",
             "reviews-failover",
             ServiceEntrySpec {

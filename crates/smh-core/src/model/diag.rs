@@ -7,8 +7,11 @@ use std::fmt;
 /// Displayed for people with documents counted from 1: `file.yaml: document 1 (line 1)`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Source {
+    /// The input's label: a path, or `-` for stdin.
     pub file: String,
+    /// 0-based index of the YAML document in the input.
     pub doc: usize,
+    /// 1-based line where the document starts, when known.
     pub line: Option<usize>,
 }
 
@@ -30,8 +33,11 @@ impl fmt::Display for Source {
 /// Identifies an object: kind, namespace, name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ObjectId {
+    /// `FailoverService` or `TrafficPolicy`.
     pub kind: String,
+    /// The namespace (defaulted when the object has none).
     pub namespace: String,
+    /// `metadata.name`.
     pub name: String,
 }
 
@@ -63,13 +69,17 @@ pub enum StatusTarget {
 /// One problem.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Diagnostic {
+    /// An error (the input is rejected) or a warning.
     pub severity: Severity,
+    /// The file and document; `None` for problems of the whole input.
     pub source: Option<Source>,
+    /// The object, when the problem is about one.
     pub object: Option<ObjectId>,
     /// Field path, e.g. `spec.backingServices[1].kubeService.name`.
     pub field: Option<String>,
     /// Line and column (1-based) of the field or syntax error, when known.
     pub position: Option<(usize, usize)>,
+    /// What is wrong, for people (SMH's own words where SMH reported it).
     pub message: String,
     /// Where SMH would report it in status; `None` for problems SMH never had (lint).
     pub status_target: Option<StatusTarget>,
