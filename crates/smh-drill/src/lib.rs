@@ -555,7 +555,7 @@ pub fn cluster_id_problems_in(
     smh_core::inspect::describe::cluster_id_problems(snap, &findings, &clients, &services)
         .into_iter()
         .map(|p| ClusterIdProblem {
-            error: p.severity == smh_core::inspect::describe::Severity::Error,
+            error: p.severity == smh_core::model::diag::Severity::Error,
             message: p.message,
         })
         .collect()

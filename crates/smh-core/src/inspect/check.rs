@@ -22,10 +22,10 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use super::describe::{self, Severity};
+use super::describe;
 use super::drift::{Drift, DriftState};
 use super::snapshot::Snapshot;
-use crate::model::diag::Severity as DiagSeverity;
+use crate::model::diag::Severity;
 use crate::model::report::dedupe_for_display;
 use crate::model::types::{ApprovalState, FailoverService, TrafficPolicy};
 
@@ -535,7 +535,7 @@ pub fn accepted_errors(snap: &Snapshot) -> Vec<crate::model::Diagnostic> {
     };
     snap.diagnostics
         .iter()
-        .filter(|d| d.severity == DiagSeverity::Error)
+        .filter(|d| d.severity == Severity::Error)
         .filter(|d| {
             d.object
                 .as_ref()
@@ -683,7 +683,7 @@ fn lint(snap: &Snapshot) -> CheckResult {
     let warnings: Vec<_> = snap
         .diagnostics
         .iter()
-        .filter(|d| d.severity == DiagSeverity::Warning)
+        .filter(|d| d.severity == Severity::Warning)
         .cloned()
         .collect();
     for d in dedupe_for_display(&warnings) {
@@ -882,7 +882,7 @@ mod tests {
     fn warnings_fail_only_when_strict() {
         let mut snap = healthy();
         snap.diagnostics.push(crate::model::Diagnostic {
-            severity: DiagSeverity::Warning,
+            severity: Severity::Warning,
             source: None,
             object: None,
             field: Some("spec.outlierDetection.maxEjectionPercent".into()),

@@ -18,10 +18,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::describe::Severity;
 use super::discovery::RemoteSecret;
 use super::snapshot::Snapshot;
 use crate::consts::ISTIO_CLUSTER_LABEL;
+use crate::model::diag::Severity;
 use crate::istio::cluster_id::{CLUSTER_NAME_VALUE, DEFAULT_CLUSTER_ID};
 use crate::model::topology::MultiClusterMode;
 

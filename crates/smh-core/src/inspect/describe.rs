@@ -27,7 +27,7 @@ use super::drift::{Drift, DriftState, ObjectKey};
 use super::snapshot::{Availability, ClusterView, EndpointCount, ServiceRef, Snapshot};
 use crate::drill::outlier::OutlierSettings;
 use crate::drill::preflight::{BackingHealth, GeneratedObject, GeneratedState};
-use crate::model::diag::ObjectId;
+use crate::model::diag::{ObjectId, Severity};
 use crate::model::duration::format_proto_duration;
 use crate::model::naming::traffic_target_key;
 use crate::model::select;
@@ -37,16 +37,6 @@ use crate::model::types::{
 };
 use crate::model::{Manifest, SmhObject};
 use crate::translate::virtual_service::multi_primary_subset_name;
-
-/// How bad a problem is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// Failover does not work as configured, or the configuration is not what is in effect.
-    Error,
-    /// Failover works, but not as well as it could, or something could not be checked.
-    Warning,
-}
 
 /// A problem, in words.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
