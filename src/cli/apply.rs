@@ -19,7 +19,7 @@ use smh_cluster::apply::{
     self, Action, Mode, ObjectDiff, Outcome, Plan, Report, Stored, smh_unchanged,
 };
 use smh_cluster::state::{LiveState, StateOptions, load_state};
-use smh_cluster::{ClusterName, Contexts, Target, targets_banner};
+use smh_cluster::{ClusterName, ClusterTarget, Contexts, targets_banner};
 use smh_core::inspect::state::manifest_id;
 use smh_core::model::diag::{Diagnostic, ObjectId, Severity};
 use smh_core::model::parse::load_paths_with;
@@ -336,7 +336,7 @@ pub(crate) fn stale_warnings(state: &LiveState) -> Vec<String> {
 }
 
 /// The management cluster, then every cluster the plan has steps in.
-pub(crate) fn involved_targets(state: &LiveState, plan: &Plan) -> Vec<Target> {
+pub(crate) fn involved_targets(state: &LiveState, plan: &Plan) -> Vec<ClusterTarget> {
     state
         .targets
         .iter()
@@ -453,7 +453,7 @@ async fn run_diff(
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ApplyOutput {
     pub dry_run: &'static str,
-    pub targets: Vec<Target>,
+    pub targets: Vec<ClusterTarget>,
     pub smh_objects: Vec<Stored>,
     pub clusters: Vec<ClusterOutput>,
     pub statuses: Vec<StatusOutput>,

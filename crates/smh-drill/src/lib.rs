@@ -46,7 +46,7 @@ use tokio::task::JoinHandle;
 use smh_cluster::discovery::{self, list_in_scope};
 use smh_cluster::error::ApiOp;
 use smh_cluster::probe::{PickError, Prober, check_port_forward, pick_pod};
-use smh_cluster::{ClusterClient, ClusterError, Target, state};
+use smh_cluster::{ClusterClient, ClusterError, ClusterTarget, state};
 use smh_core::drill::live::{self, EnvoyCluster, RolloutCounts, RolloutState};
 use smh_core::drill::machine::{Action, Event, Machine, Note, Outcome, Phase, Transition};
 use smh_core::drill::measure::Markers;
@@ -95,7 +95,7 @@ impl Clients {
     }
 
     /// The targets of these clusters, in the order given (for banners and prompts).
-    pub fn targets(&self, clusters: &[String]) -> Vec<Target> {
+    pub fn targets(&self, clusters: &[String]) -> Vec<ClusterTarget> {
         clusters
             .iter()
             .filter_map(|c| self.clusters.get(c).map(|cc| cc.target.clone()))
@@ -111,7 +111,7 @@ pub enum ExecError {
     NotFound {
         namespace: String,
         name: String,
-        target: Box<Target>,
+        target: Box<ClusterTarget>,
     },
     #[error(
         "the primary backing service {service} does not exist: the FailoverService's first backing service must be a Service in that cluster"
@@ -688,7 +688,7 @@ pub struct DrillContext {
 pub struct Confirmation {
     pub plan: DrillPlan,
     /// The clusters whose deployments are patched.
-    pub targets: Vec<Target>,
+    pub targets: Vec<ClusterTarget>,
     /// Preflight's warnings about the deployments to break (probes, images, tools that
     /// may undo the break), to repeat above the question.
     pub warnings: Vec<String>,

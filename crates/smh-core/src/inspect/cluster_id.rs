@@ -21,8 +21,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::discovery::RemoteSecret;
 use super::snapshot::Snapshot;
 use crate::consts::ISTIO_CLUSTER_LABEL;
-use crate::model::diag::Severity;
 use crate::istio::cluster_id::{CLUSTER_NAME_VALUE, DEFAULT_CLUSTER_ID};
+use crate::model::diag::Severity;
 use crate::model::topology::MultiClusterMode;
 
 /// One problem with the cluster IDs.

@@ -64,7 +64,7 @@ use k8s_openapi::apimachinery::pkg::version::Info;
 use kube_core::DynamicObject;
 use serde::Serialize;
 
-use super::target::Target;
+use super::target::ClusterTarget;
 use crate::istio::cluster_id::{
     CLUSTER_NAME_VALUE, ClusterIdReading, REMOTE_SECRET_CLUSTER_ANNOTATION, istiod_cluster_id,
 };
@@ -102,7 +102,7 @@ pub struct ModeDecision {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterFacts {
-    pub target: Target,
+    pub target: ClusterTarget,
     /// The API server's `gitVersion`, e.g. `v1.32.0`.
     pub kubernetes_version: String,
     /// The served version of `networking.istio.io`, if Istio's CRDs are installed.
@@ -475,7 +475,7 @@ pub fn decide_mode(
 
 /// Pure: the objects of one cluster → its Topology entry and facts.
 pub fn build_cluster(
-    target: &Target,
+    target: &ClusterTarget,
     objects: &ClusterObjects,
     opts: &DiscoveryOptions,
 ) -> (ClusterTopology, ClusterFacts) {
@@ -759,8 +759,8 @@ mod tests {
         }
     }
 
-    fn target(name: &str) -> Target {
-        Target {
+    fn target(name: &str) -> ClusterTarget {
+        ClusterTarget {
             cluster: Some(ClusterName::from(name)),
             context: ContextName::from(format!("ctx-{name}").as_str()),
             server: "https://127.0.0.1:1".into(),
