@@ -29,7 +29,7 @@ use crate::render;
 use smh_cluster::state::{StateOptions, load_state};
 use smh_cluster::{ClusterName, Contexts, targets_banner};
 use smh_core::drill::live::RolloutState;
-use smh_core::drill::machine::Outcome;
+use smh_core::drill::machine::DrillOutcome;
 use smh_core::drill::measure::ClassChanges;
 use smh_core::drill::restore::{BreakMode, PendingRestores, RestoreContext, new_drill_id};
 use smh_core::drill::{
@@ -639,7 +639,7 @@ pub async fn drill_async(
         }
         _ => match &result.outcome {
             // The reasons are in the progress lines and the summary below.
-            Outcome::Refused { .. } | Outcome::Declined => {}
+            DrillOutcome::Refused { .. } | DrillOutcome::Declined => {}
             _ => {
                 let mut text = render::drill::report(report);
                 if !result.restore_checks.is_empty() {

@@ -17,7 +17,7 @@
 //! - an interrupt during `Restore` or `WaitRestoreRollout` is recorded, not obeyed: the
 //!   restore finishes first (the outcome is then "interrupted");
 //! - a failed `ApplyRestore` is retried ([`RESTORE_ATTEMPTS`] in all); when it keeps failing
-//!   the drill ends with [`Outcome::RestoreFailed`], naming `kubectl smh drill restore`;
+//!   the drill ends with [`DrillOutcome::RestoreFailed`], naming `kubectl smh drill restore`;
 //! - after an error or an interrupt, failback is not verified (the restore is, by its
 //!   rollout); after a failed expectation (failover timeout, too many errors, a break that
 //!   cannot take effect) it is, so the report has both numbers.
@@ -161,14 +161,14 @@ pub enum Action {
     /// report `Restored` (also when there was nothing to restore).
     ApplyRestore,
     StopProbing,
-    /// The drill is over; exit with [`Outcome::exit_code`].
-    Finish(Outcome),
+    /// The drill is over; exit with [`DrillOutcome::exit_code`].
+    Finish(DrillOutcome),
 }
 
 /// How the drill ended.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "result")]
-pub enum Outcome {
+pub enum DrillOutcome {
     /// Failover and failback happened within their limits.
     Passed,
     /// Preflight refused; nothing was changed.
@@ -186,31 +186,33 @@ pub enum Outcome {
     RestoreFailed { message: String },
 }
 
-impl Outcome {
+impl DrillOutcome {
     /// DESIGN §2: 0 pass; 1 failed expectation, preflight refusal or declined; 3 cluster
     /// error (also a failed restore); 130 interrupted (after restoring).
     pub fn exit_code(&self) -> u8 {
         match self {
-            Outcome::Passed => 0,
-            Outcome::Refused { .. } | Outcome::Declined | Outcome::Failed { .. } => 1,
-            Outcome::ClusterError { .. } | Outcome::RestoreFailed { .. } => 3,
-            Outcome::Interrupted { .. } => 130,
+            DrillOutcome::Passed => 0,
+            DrillOutcome::Refused { .. } | DrillOutcome::Declined | DrillOutcome::Failed { .. } => {
+                1
+            }
+            DrillOutcome::ClusterError { .. } | DrillOutcome::RestoreFailed { .. } => 3,
+            DrillOutcome::Interrupted { .. } => 130,
         }
     }
 
     /// One line: `passed`, `failed: ...`.
     pub fn summary(&self) -> String {
         match self {
-            Outcome::Passed => "passed".into(),
-            Outcome::Refused { reasons } => {
+            DrillOutcome::Passed => "passed".into(),
+            DrillOutcome::Refused { reasons } => {
                 format!(
                     "refused by preflight, nothing changed: {}",
                     reasons.join("; ")
                 )
             }
-            Outcome::Declined => "declined, nothing changed".into(),
-            Outcome::Failed { failures } => format!("failed: {}", failures.join("; ")),
-            Outcome::ClusterError { message, changed } => format!(
+            DrillOutcome::Declined => "declined, nothing changed".into(),
+            DrillOutcome::Failed { failures } => format!("failed: {}", failures.join("; ")),
+            DrillOutcome::ClusterError { message, changed } => format!(
                 "cluster error{}: {message}",
                 if *changed {
                     " (restored)"
@@ -218,7 +220,7 @@ impl Outcome {
                     ", nothing changed"
                 }
             ),
-            Outcome::Interrupted { signal, changed } => format!(
+            DrillOutcome::Interrupted { signal, changed } => format!(
                 "interrupted by {signal}{}",
                 if *changed {
                     " (restored)"
@@ -226,7 +228,7 @@ impl Outcome {
                     ", nothing changed"
                 }
             ),
-            Outcome::RestoreFailed { message } => format!("RESTORE FAILED: {message}"),
+            DrillOutcome::RestoreFailed { message } => format!("RESTORE FAILED: {message}"),
         }
     }
 }
@@ -282,7 +284,7 @@ pub struct Machine {
     restore_failed: bool,
     transitions: Vec<Transition>,
     notes: Vec<Note>,
-    outcome: Option<Outcome>,
+    outcome: Option<DrillOutcome>,
     expectations: Vec<ExpectationResult>,
 }
 
@@ -328,7 +330,7 @@ impl Machine {
     pub fn is_finished(&self) -> bool {
         self.phase == Phase::Report
     }
-    pub fn outcome(&self) -> Option<&Outcome> {
+    pub fn outcome(&self) -> Option<&DrillOutcome> {
         self.outcome.as_ref()
     }
     pub fn samples(&self) -> &[ProbeSample] {
@@ -740,25 +742,25 @@ impl Machine {
         self.expectations = measure::check(&m, &self.plan);
         let fs = &self.plan.failover_service.name;
         let outcome = if let Some(reasons) = &self.refusal {
-            Outcome::Refused {
+            DrillOutcome::Refused {
                 reasons: reasons.clone(),
             }
         } else if self.restore_failed {
-            Outcome::RestoreFailed {
+            DrillOutcome::RestoreFailed {
                 message: format!(
                     "{}; deployments may still be broken: run `kubectl smh drill restore {fs}`",
                     self.restore_errors.last().cloned().unwrap_or_default()
                 ),
             }
         } else if self.declined {
-            Outcome::Declined
+            DrillOutcome::Declined
         } else if let Some(signal) = self.interrupted {
-            Outcome::Interrupted {
+            DrillOutcome::Interrupted {
                 signal,
                 changed: self.touched,
             }
         } else if let Some(message) = &self.cluster_error {
-            Outcome::ClusterError {
+            DrillOutcome::ClusterError {
                 message: message.clone(),
                 changed: self.touched,
             }
@@ -775,9 +777,9 @@ impl Machine {
                 failures.push(abort.clone());
             }
             if failures.is_empty() {
-                Outcome::Passed
+                DrillOutcome::Passed
             } else {
-                Outcome::Failed { failures }
+                DrillOutcome::Failed { failures }
             }
         };
         self.outcome = Some(outcome.clone());
@@ -835,7 +837,7 @@ mod tests {
         fn count(&self, pred: impl Fn(&Action) -> bool) -> usize {
             self.actions.iter().filter(|a| pred(a)).count()
         }
-        fn outcome(&self) -> Outcome {
+        fn outcome(&self) -> DrillOutcome {
             match self.actions.last() {
                 Some(Action::Finish(o)) => o.clone(),
                 other => panic!("not finished; last action {other:?}"),
@@ -861,12 +863,12 @@ mod tests {
                 let restored = self.m.markers().restore_applied.is_some();
                 if restored {
                     assert!(
-                        waits >= 2 || !matches!(self.outcome(), Outcome::Passed),
+                        waits >= 2 || !matches!(self.outcome(), DrillOutcome::Passed),
                         "restore rollout never awaited"
                     );
                 }
             }
-            if save.is_some() && !matches!(self.outcome(), Outcome::RestoreFailed { .. }) {
+            if save.is_some() && !matches!(self.outcome(), DrillOutcome::RestoreFailed { .. }) {
                 assert!(
                     self.count(|a| matches!(a, Action::ApplyRestore)) >= 1,
                     "annotations never removed"
@@ -937,7 +939,7 @@ mod tests {
         assert_eq!(r.m.phase(), Phase::VerifyFailback);
         r.probes(2_500, Class::Primary);
         r.check_invariants();
-        assert_eq!(r.outcome(), Outcome::Passed);
+        assert_eq!(r.outcome(), DrillOutcome::Passed);
         assert_eq!(r.outcome().exit_code(), 0);
         let phases: Vec<Phase> = r.m.transitions().iter().map(|t| t.to).collect();
         assert_eq!(phases, &Phase::ALL[1..]);
@@ -1088,7 +1090,7 @@ mod tests {
                     (Phase::Preflight | Phase::Confirm, Disruption::Sigint) => {
                         assert_eq!(
                             outcome,
-                            Outcome::Interrupted {
+                            DrillOutcome::Interrupted {
                                 signal: Signal::Interrupt,
                                 changed: false
                             },
@@ -1098,7 +1100,7 @@ mod tests {
                     (Phase::Preflight | Phase::Confirm, Disruption::Sigterm) => {
                         assert_eq!(
                             outcome,
-                            Outcome::Interrupted {
+                            DrillOutcome::Interrupted {
                                 signal: Signal::Terminate,
                                 changed: false
                             },
@@ -1107,14 +1109,14 @@ mod tests {
                     }
                     (Phase::Preflight | Phase::Confirm, Disruption::Error) => {
                         assert!(
-                            matches!(outcome, Outcome::ClusterError { changed: false, .. }),
+                            matches!(outcome, DrillOutcome::ClusterError { changed: false, .. }),
                             "{ctx}"
                         )
                     }
                     (Phase::Preflight, Disruption::Timeout) => {
                         // Preflight's deadline is the baseline's; the checks are pending,
                         // so the drill is refused (probes never arrived here).
-                        assert!(matches!(outcome, Outcome::Refused { .. }), "{ctx}")
+                        assert!(matches!(outcome, DrillOutcome::Refused { .. }), "{ctx}")
                     }
                     // Phases without a deadline: a tick does nothing.
                     (
@@ -1122,11 +1124,11 @@ mod tests {
                         Disruption::Timeout,
                     ) => {
                         assert!(!changed_phase, "{ctx}");
-                        assert_eq!(outcome, Outcome::Passed, "{ctx}");
+                        assert_eq!(outcome, DrillOutcome::Passed, "{ctx}");
                     }
                     // A failed restore attempt is retried; the drill still restores.
                     (Phase::Restore, Disruption::Error) => {
-                        assert_eq!(outcome, Outcome::Passed, "{ctx}");
+                        assert_eq!(outcome, DrillOutcome::Passed, "{ctx}");
                         assert_eq!(r.count(|a| matches!(a, Action::ApplyRestore)), 2, "{ctx}");
                     }
                     // An interrupt during the restore does not skip it.
@@ -1136,33 +1138,33 @@ mod tests {
                     ) => {
                         assert!(!changed_phase, "{ctx}");
                         assert!(
-                            matches!(outcome, Outcome::Interrupted { changed: true, .. }),
+                            matches!(outcome, DrillOutcome::Interrupted { changed: true, .. }),
                             "{ctx}"
                         );
                         assert!(r.m.markers().restore_rollout_complete.is_some(), "{ctx}");
                     }
                     (_, Disruption::Sigint | Disruption::Sigterm) => {
                         assert!(
-                            matches!(outcome, Outcome::Interrupted { changed: true, .. }),
+                            matches!(outcome, DrillOutcome::Interrupted { changed: true, .. }),
                             "{ctx}"
                         );
                     }
                     (Phase::WaitRestoreRollout | Phase::VerifyFailback, Disruption::Timeout) => {
                         assert!(
-                            matches!(&outcome, Outcome::Failed { failures } if failures[0].contains("--failback-timeout")),
+                            matches!(&outcome, DrillOutcome::Failed { failures } if failures[0].contains("--failback-timeout")),
                             "{ctx}"
                         );
                     }
                     (Phase::WaitBreakRollout | Phase::VerifyFailover, Disruption::Timeout) => {
                         assert!(
-                            matches!(&outcome, Outcome::Failed { failures } if failures[0].contains("--failover-timeout")),
+                            matches!(&outcome, DrillOutcome::Failed { failures } if failures[0].contains("--failover-timeout")),
                             "{ctx}"
                         );
                         assert!(r.m.markers().restore_rollout_complete.is_some(), "{ctx}");
                     }
                     (_, Disruption::Error) => {
                         assert!(
-                            matches!(outcome, Outcome::ClusterError { changed: true, .. }),
+                            matches!(outcome, DrillOutcome::ClusterError { changed: true, .. }),
                             "{ctx}"
                         );
                     }
@@ -1170,10 +1172,10 @@ mod tests {
                 }
                 let unchanged = matches!(
                     outcome,
-                    Outcome::Refused { .. }
-                        | Outcome::Declined
-                        | Outcome::Interrupted { changed: false, .. }
-                        | Outcome::ClusterError { changed: false, .. }
+                    DrillOutcome::Refused { .. }
+                        | DrillOutcome::Declined
+                        | DrillOutcome::Interrupted { changed: false, .. }
+                        | DrillOutcome::ClusterError { changed: false, .. }
                 );
                 assert_eq!(
                     unchanged,
@@ -1195,13 +1197,13 @@ mod tests {
                     assert!(r.count(|a| matches!(a, Action::ApplyRestore)) >= 1, "{ctx}");
                 }
                 if *phase >= Phase::WaitBreakRollout
-                    && !matches!(outcome, Outcome::RestoreFailed { .. })
+                    && !matches!(outcome, DrillOutcome::RestoreFailed { .. })
                 {
                     // The restore rollout completed, or its wait ended by error or by the
                     // failback deadline.
                     let waited = r.m.markers().restore_rollout_complete.is_some()
-                        || matches!(outcome, Outcome::ClusterError { .. })
-                        || matches!(&outcome, Outcome::Failed { failures } if failures.iter().any(|f| f.contains("restore rollout did not complete")));
+                        || matches!(outcome, DrillOutcome::ClusterError { .. })
+                        || matches!(&outcome, DrillOutcome::Failed { failures } if failures.iter().any(|f| f.contains("restore rollout did not complete")));
                     assert!(waited, "{ctx}");
                 }
             }
@@ -1230,7 +1232,7 @@ mod tests {
             "an expectation, not a cluster error: {o:?}"
         );
         assert!(
-            matches!(&o, Outcome::Failed { failures } if failures == &["the break did not take effect: deployment mgmt-cluster:bookinfo/reviews-v1: pod reviews-v1-abc: container reviews cannot run `sleep 20h`".to_string()]),
+            matches!(&o, DrillOutcome::Failed { failures } if failures == &["the break did not take effect: deployment mgmt-cluster:bookinfo/reviews-v1: pod reviews-v1-abc: container reviews cannot run `sleep 20h`".to_string()]),
             "{o:?}"
         );
         // Only while the break rolls out: later it is ignored (noted).
@@ -1257,7 +1259,7 @@ mod tests {
         assert_eq!(r.count(|a| matches!(a, Action::WaitRollout(_))), 0);
         assert!(matches!(
             r.outcome(),
-            Outcome::ClusterError { changed: true, .. }
+            DrillOutcome::ClusterError { changed: true, .. }
         ));
         assert_eq!(r.outcome().exit_code(), 3);
     }
@@ -1271,7 +1273,7 @@ mod tests {
         r.check_invariants();
         let o = r.outcome();
         assert!(
-            matches!(&o, Outcome::RestoreFailed { message } if message.contains("kubectl smh drill restore reviews-failover")),
+            matches!(&o, DrillOutcome::RestoreFailed { message } if message.contains("kubectl smh drill restore reviews-failover")),
             "{o:?}"
         );
         assert_eq!(o.exit_code(), 3);
@@ -1294,7 +1296,7 @@ mod tests {
         r.check_invariants();
         assert_eq!(
             r.outcome(),
-            Outcome::Interrupted {
+            DrillOutcome::Interrupted {
                 signal: Signal::Interrupt,
                 changed: true
             }
@@ -1310,7 +1312,7 @@ mod tests {
             "backing service reviews.bookinfo @ remote-cluster has no outlier detection".into(),
         ]));
         r.check_invariants();
-        assert!(matches!(r.outcome(), Outcome::Refused { .. }));
+        assert!(matches!(r.outcome(), DrillOutcome::Refused { .. }));
         assert_eq!(r.outcome().exit_code(), 1);
         assert_eq!(
             r.count(|a| matches!(
@@ -1328,7 +1330,7 @@ mod tests {
         r.probes(2_000, Class::FailedOver);
         r.check_invariants();
         match r.outcome() {
-            Outcome::Refused { reasons } => {
+            DrillOutcome::Refused { reasons } => {
                 assert!(
                     reasons[0].starts_with("baseline: only 0 of the last 20"),
                     "{reasons:?}"
@@ -1349,7 +1351,7 @@ mod tests {
         assert_eq!(r.m.phase(), Phase::Preflight);
         r.tick_to(30_000);
         match r.outcome() {
-            Outcome::Refused { reasons } => assert!(
+            DrillOutcome::Refused { reasons } => assert!(
                 reasons[0].starts_with("baseline: only 5 of 20 probes answered within 30.0s"),
                 "{reasons:?}"
             ),
@@ -1377,7 +1379,7 @@ mod tests {
         let mut r = run_to(Phase::Confirm);
         r.probes(2_000, Class::Error);
         r.send(Event::Confirmed);
-        assert!(matches!(r.outcome(), Outcome::Refused { .. }));
+        assert!(matches!(r.outcome(), DrillOutcome::Refused { .. }));
         assert_eq!(r.count(|a| matches!(a, Action::SaveRestorePlan)), 0);
     }
 
@@ -1386,7 +1388,7 @@ mod tests {
         let mut r = run_to(Phase::Confirm);
         r.send(Event::Declined);
         r.check_invariants();
-        assert_eq!(r.outcome(), Outcome::Declined);
+        assert_eq!(r.outcome(), DrillOutcome::Declined);
         assert_eq!(r.outcome().exit_code(), 1);
     }
 
@@ -1404,7 +1406,7 @@ mod tests {
         r.probes(2_500, Class::Primary);
         r.check_invariants();
         match r.outcome() {
-            Outcome::Failed { failures } => assert_eq!(
+            DrillOutcome::Failed { failures } => assert_eq!(
                 failures,
                 ["6 failed requests during failover, 1 more than --max-errors 5"]
             ),

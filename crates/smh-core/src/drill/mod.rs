@@ -34,7 +34,7 @@ pub mod restore;
 pub mod workload;
 
 pub use classify::{Classification, Classifier, ClassifierSpec};
-pub use machine::{Action, Event, Machine, Outcome, Phase};
+pub use machine::{Action, DrillOutcome, Event, Machine, Phase};
 pub use measure::{Markers, Measurements};
 pub use outlier::OutlierSettings;
 pub use plan::{DrillOptions, DrillPlan, PlanError, PlanInput, WorkloadRef};

@@ -46,7 +46,7 @@ pub enum GeneratedState {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct GeneratedObject {
+pub struct DeployedObject {
     pub cluster: String,
     /// `EnvoyFilter istio-system/reviews-failover`.
     pub object: String,
@@ -79,7 +79,7 @@ pub struct BackingHealth {
 pub struct PreflightFacts<'a> {
     /// As read from the mgmt cluster, with its status.
     pub failover_service: &'a FailoverService,
-    pub generated: &'a [GeneratedObject],
+    pub generated: &'a [DeployedObject],
     /// Per backing service, in any order; a backing service without an entry counts as
     /// having no outlier detection and no endpoints.
     pub backing: &'a [BackingHealth],
@@ -365,7 +365,7 @@ mod tests {
     fn run(
         fs: &FailoverService,
         backing: &[BackingHealth],
-        generated: &[GeneratedObject],
+        generated: &[DeployedObject],
     ) -> PreflightReport {
         check(&PreflightFacts {
             failover_service: fs,
@@ -383,7 +383,7 @@ mod tests {
         let r = run(
             &fs,
             &backing(&fs),
-            &[GeneratedObject {
+            &[DeployedObject {
                 cluster: "mgmt-cluster".into(),
                 object: "EnvoyFilter istio-system/reviews-failover".into(),
                 state: GeneratedState::InSync,
@@ -474,7 +474,7 @@ mod tests {
     #[test]
     fn out_of_date_objects_refuse_with_the_true_reason() {
         let fs = accepted();
-        let out_of_date = |invalid: Vec<String>| GeneratedObject {
+        let out_of_date = |invalid: Vec<String>| DeployedObject {
             cluster: "mgmt-cluster".into(),
             object: "DestinationRule bookinfo/reviews".into(),
             state: GeneratedState::OutOfDate {
@@ -506,12 +506,12 @@ mod tests {
             &fs,
             &backing(&fs),
             &[
-                GeneratedObject {
+                DeployedObject {
                     cluster: "mgmt-cluster".into(),
                     object: "ServiceEntry service-mesh-hub/reviews-failover".into(),
                     state: GeneratedState::Missing,
                 },
-                GeneratedObject {
+                DeployedObject {
                     cluster: "mgmt-cluster".into(),
                     object: "EnvoyFilter istio-system/reviews-failover".into(),
                     state: GeneratedState::Drifted("spec.configPatches[1] differs".into()),

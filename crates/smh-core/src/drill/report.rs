@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::machine::{Machine, Outcome, Phase};
+use super::machine::{DrillOutcome, Machine, Phase};
 use super::measure::{self, ExpectationResult, Markers, Measurements, OutlierModel};
 use super::outlier::OutlierSettings;
 use super::plan::{BreakTarget, ProbeSpec, SteadySpec, service_label};
@@ -40,7 +40,7 @@ pub struct DrillReport {
     pub exit_code: Option<u8>,
     /// One line.
     pub summary: String,
-    pub outcome: Option<Outcome>,
+    pub outcome: Option<DrillOutcome>,
     /// `name.namespace @ cluster`.
     pub primary: String,
     pub secondaries: Vec<String>,
@@ -93,13 +93,13 @@ impl DrillReport {
         let outcome = machine.outcome().cloned();
         let result = match &outcome {
             None => "running",
-            Some(Outcome::Passed) => "passed",
-            Some(Outcome::Failed { .. }) => "failed",
-            Some(Outcome::Refused { .. }) => "refused",
-            Some(Outcome::Declined) => "declined",
-            Some(Outcome::ClusterError { .. }) => "cluster-error",
-            Some(Outcome::Interrupted { .. }) => "interrupted",
-            Some(Outcome::RestoreFailed { .. }) => "restore-failed",
+            Some(DrillOutcome::Passed) => "passed",
+            Some(DrillOutcome::Failed { .. }) => "failed",
+            Some(DrillOutcome::Refused { .. }) => "refused",
+            Some(DrillOutcome::Declined) => "declined",
+            Some(DrillOutcome::ClusterError { .. }) => "cluster-error",
+            Some(DrillOutcome::Interrupted { .. }) => "interrupted",
+            Some(DrillOutcome::RestoreFailed { .. }) => "restore-failed",
         };
         let outlier = primary_outlier.map(|od| {
             measure::outlier_model(
@@ -120,10 +120,10 @@ impl DrillReport {
             hostname: plan.hostname.clone(),
             started_at: started_at.to_string(),
             result: result.to_string(),
-            exit_code: outcome.as_ref().map(Outcome::exit_code),
+            exit_code: outcome.as_ref().map(DrillOutcome::exit_code),
             summary: outcome.as_ref().map_or_else(
                 || format!("running: {}", machine.phase().as_str()),
-                Outcome::summary,
+                DrillOutcome::summary,
             ),
             outcome,
             primary: service_label(&plan.primary),

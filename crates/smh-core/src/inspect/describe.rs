@@ -26,7 +26,7 @@ use super::discovery::ModeDecision;
 use super::drift::{Drift, DriftState, ObjectKey};
 use super::snapshot::{Availability, ClusterView, EndpointCount, ServiceRef, Snapshot};
 use crate::drill::outlier::OutlierSettings;
-use crate::drill::preflight::{BackingHealth, GeneratedObject, GeneratedState};
+use crate::drill::preflight::{BackingHealth, DeployedObject, GeneratedState};
 use crate::model::diag::{ObjectId, Severity};
 use crate::model::duration::format_proto_duration;
 use crate::model::naming::traffic_target_key;
@@ -300,7 +300,7 @@ impl FailoverServiceView {
     }
 
     /// The generated objects as `drill::preflight` takes them (unexpected ones left out).
-    pub fn preflight_generated(&self) -> Vec<GeneratedObject> {
+    pub fn preflight_generated(&self) -> Vec<DeployedObject> {
         self.all_generated()
             .into_iter()
             .filter_map(|d| {
@@ -323,7 +323,7 @@ impl FailoverServiceView {
                     },
                     DriftState::Unexpected => return None,
                 };
-                Some(GeneratedObject {
+                Some(DeployedObject {
                     cluster: d.key.cluster.clone(),
                     object: format!("{} {}/{}", d.key.kind, d.key.namespace, d.key.name),
                     state,
