@@ -44,7 +44,8 @@ pub struct ClassifierSpec {
 
 impl ClassifierSpec {
     /// True when every class uses bookinfo's rule.
-    pub fn is_bookinfo(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_bookinfo(&self) -> bool {
         self.primary.is_none() && self.failover.is_none() && self.error.is_none()
     }
 

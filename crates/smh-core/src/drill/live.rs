@@ -148,7 +148,7 @@ impl EnvoyCluster {
 
 /// The sub-clusters of the aggregate cluster named `aggregate` that an EnvoyFilter adds, in
 /// priority order, from the v3 `typed_config` or SMH's TypedStruct `value` form.
-pub fn aggregate_clusters(envoy_filter: &Value, aggregate: &str) -> Option<Vec<String>> {
+pub(crate) fn aggregate_clusters(envoy_filter: &Value, aggregate: &str) -> Option<Vec<String>> {
     let patches = envoy_filter.pointer("/spec/configPatches")?.as_array()?;
     patches.iter().find_map(|p| {
         if p.pointer("/patch/operation").and_then(Value::as_str) != Some("ADD") {
@@ -200,7 +200,7 @@ fn namespace_of(o: &Value) -> String {
 
 /// A DestinationRule's host as Istio reads it: a short name is relative to the rule's
 /// namespace (`reviews` in `bookinfo` → `reviews.bookinfo.svc.cluster.local`).
-pub fn expand_host(host: &str, rule_namespace: &str) -> String {
+pub(crate) fn expand_host(host: &str, rule_namespace: &str) -> String {
     let host = host.to_ascii_lowercase();
     match host.matches('.').count() {
         0 if !host.starts_with('*') => format!("{host}.{rule_namespace}.svc.cluster.local"),

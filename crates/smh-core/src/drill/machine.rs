@@ -34,7 +34,7 @@ use super::preflight::check_baseline;
 use super::{Class, DeploymentRef, ProbeSample, Signal, human, secs};
 
 /// How many times `ApplyRestore` is tried before giving up.
-pub const RESTORE_ATTEMPTS: usize = 3;
+pub(crate) const RESTORE_ATTEMPTS: usize = 3;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -53,7 +53,9 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub const ALL: [Phase; 10] = [
+    /// Every phase in the order a drill that runs to the end goes through them.
+    #[cfg(test)]
+    pub(crate) const ALL: [Phase; 10] = [
         Phase::Preflight,
         Phase::Confirm,
         Phase::SavePlan,
@@ -327,7 +329,7 @@ impl Machine {
     pub fn plan(&self) -> &DrillPlan {
         &self.plan
     }
-    pub fn is_finished(&self) -> bool {
+    pub(crate) fn is_finished(&self) -> bool {
         self.phase == Phase::Report
     }
     pub fn outcome(&self) -> Option<&DrillOutcome> {

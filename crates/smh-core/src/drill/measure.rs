@@ -103,7 +103,7 @@ pub enum Period {
 }
 
 impl Period {
-    pub const ALL: [Period; 5] = [
+    pub(crate) const ALL: [Period; 5] = [
         Period::Baseline,
         Period::Breaking,
         Period::FailedOver,
@@ -732,7 +732,7 @@ fn to_steady(d: Option<Duration>, what: &str) -> String {
 }
 
 /// Apply the model: `settings` of the primary, `hosts` broken, probes at `rate` per second.
-pub fn outlier_model(
+pub(crate) fn outlier_model(
     settings: &OutlierSettings,
     hosts: u32,
     rate: f64,

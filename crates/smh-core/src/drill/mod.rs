@@ -74,15 +74,6 @@ pub enum Class {
 }
 
 impl Class {
-    /// One character for the timeline strip: `P`, `F` or `x`.
-    pub fn symbol(self) -> char {
-        match self {
-            Class::Primary => 'P',
-            Class::FailedOver => 'F',
-            Class::Error => 'x',
-        }
-    }
-
     pub fn as_str(self) -> &'static str {
         match self {
             Class::Primary => "primary",

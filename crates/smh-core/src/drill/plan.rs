@@ -44,23 +44,23 @@ use super::restore::{
 use super::{DeploymentRef, secs};
 use crate::model::types::{ClusterObjectRef, FailoverService, ObjectRef};
 
-pub const DEFAULT_PROBE_RATE: f64 = 10.0;
-pub const MAX_PROBE_RATE: f64 = 1000.0;
-pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
-pub const DEFAULT_FAILOVER_TIMEOUT: Duration = Duration::from_secs(120);
+pub(crate) const DEFAULT_PROBE_RATE: f64 = 10.0;
+pub(crate) const MAX_PROBE_RATE: f64 = 1000.0;
+pub(crate) const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const DEFAULT_FAILOVER_TIMEOUT: Duration = Duration::from_secs(120);
 /// The failback timeout is this plus the primary's `baseEjectionTime`.
-pub const DEFAULT_FAILBACK_BASE: Duration = Duration::from_secs(120);
-pub const DEFAULT_STEADY_WINDOW: usize = 20;
-pub const STEADY_PERCENT: f64 = 99.0;
-pub const DEFAULT_BASELINE_PROBES: usize = 20;
-pub const BASELINE_MIN_PRIMARY_PERCENT: f64 = 95.0;
-pub const MIN_BASELINE_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_FAILBACK_BASE: Duration = Duration::from_secs(120);
+pub(crate) const DEFAULT_STEADY_WINDOW: usize = 20;
+pub(crate) const STEADY_PERCENT: f64 = 99.0;
+pub(crate) const DEFAULT_BASELINE_PROBES: usize = 20;
+pub(crate) const BASELINE_MIN_PRIMARY_PERCENT: f64 = 95.0;
+pub(crate) const MIN_BASELINE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bookinfo's client, as the guide port-forwards it.
 pub const BOOKINFO_CLIENT: &str = "productpage-v1";
 pub const BOOKINFO_CLIENT_PORT: u16 = 9080;
 pub const BOOKINFO_CLIENT_PATH: &str = "/productpage";
 /// Bookinfo's service whose answers the default classifier understands.
-pub const BOOKINFO_SERVICE: &str = "reviews";
+pub(crate) const BOOKINFO_SERVICE: &str = "reviews";
 
 /// `[CLUSTER:][NAMESPACE/]NAME`, as `--break` and `--probe-workload` take it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -280,7 +280,7 @@ impl DrillPlan {
     }
 
     /// Primary hosts: the broken deployments' replicas.
-    pub fn primary_hosts(&self) -> u32 {
+    pub(crate) fn primary_hosts(&self) -> u32 {
         self.targets.iter().map(|t| t.replicas.max(0) as u32).sum()
     }
 
@@ -493,7 +493,11 @@ fn dep_ref(cluster: &str, dep: &Deployment) -> DeploymentRef {
 /// The containers of `dep` that serve `service`'s port `port` (the FailoverService port),
 /// and why. When the Service has no such port, or no container declares its target port,
 /// every container.
-pub fn serving_containers(dep: &Deployment, service: &Service, port: u32) -> (Vec<String>, String) {
+pub(crate) fn serving_containers(
+    dep: &Deployment,
+    service: &Service,
+    port: u32,
+) -> (Vec<String>, String) {
     let all: Vec<String> = template_containers(dep)
         .iter()
         .map(|c| c.name.clone())

@@ -274,7 +274,10 @@ pub fn check(facts: &PreflightFacts<'_>) -> PreflightReport {
 }
 
 /// Judge the last `spec.probes` baseline samples: `Ok(note)` or `Err(refusal)`.
-pub fn check_baseline(samples: &[ProbeSample], spec: &BaselineSpec) -> Result<String, String> {
+pub(crate) fn check_baseline(
+    samples: &[ProbeSample],
+    spec: &BaselineSpec,
+) -> Result<String, String> {
     let n = spec.probes;
     if samples.len() < n {
         return Err(format!(

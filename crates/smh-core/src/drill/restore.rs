@@ -41,9 +41,9 @@ use crate::consts::DRILL_RESTORE_ANNOTATION;
 use crate::model::types::ObjectRef;
 
 /// Version of the annotation's JSON layout for the command patch.
-pub const RESTORE_PLAN_VERSION: u32 = 1;
+pub(crate) const RESTORE_PLAN_VERSION: u32 = 1;
 /// Version of the annotation's JSON layout for `--break-mode scale` (adds `scale`).
-pub const RESTORE_PLAN_VERSION_SCALE: u32 = 2;
+pub(crate) const RESTORE_PLAN_VERSION_SCALE: u32 = 2;
 
 /// How the drill breaks a deployment.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -96,7 +96,7 @@ const ID_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
 const ID_SUFFIX_LEN: usize = 6;
 
 /// [`new_drill_id`] with the suffix drawn from `rng`.
-pub fn drill_id_with(
+pub(crate) fn drill_id_with(
     failover_service: &str,
     started_at: jiff::Timestamp,
     rng: &mut fastrand::Rng,
@@ -347,12 +347,12 @@ pub fn plan_for_mode(
 }
 
 /// The annotation value: the restore plan as compact JSON.
-pub fn restore_annotation(plan: &RestorePlan) -> Result<String, RestoreError> {
+pub(crate) fn restore_annotation(plan: &RestorePlan) -> Result<String, RestoreError> {
     Ok(serde_json::to_string(plan)?)
 }
 
 /// Parse an annotation value written by [`restore_annotation`].
-pub fn parse_restore_annotation(value: &str) -> Result<RestorePlan, RestoreError> {
+pub(crate) fn parse_restore_annotation(value: &str) -> Result<RestorePlan, RestoreError> {
     let plan: RestorePlan =
         serde_json::from_str(value).map_err(|e| RestoreError::BadAnnotation(e.to_string()))?;
     match plan.version {

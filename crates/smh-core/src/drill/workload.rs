@@ -44,7 +44,7 @@ use super::restore::{BREAK_COMMAND, BreakMode, template_containers};
 /// Added to the time a broken container's probes need to fail, for the kubelet's status
 /// update to arrive; also the whole bound for a container without readiness or startup
 /// probe (it is Ready as soon as it runs).
-pub const READY_SLACK: Duration = Duration::from_secs(5);
+pub(crate) const READY_SLACK: Duration = Duration::from_secs(5);
 
 /// Kubernetes' probe defaults.
 const DEFAULT_PERIOD_SECONDS: i32 = 10;
@@ -142,7 +142,7 @@ pub struct Rollout {
 
 impl Rollout {
     /// Old pods the controller keeps while no new pod becomes available.
-    pub fn old_pods_kept(&self) -> i32 {
+    pub(crate) fn old_pods_kept(&self) -> i32 {
         if self.recreate {
             0
         } else {
@@ -268,7 +268,7 @@ fn probe_effect(
 /// Google's `gcr.io/distroless/...` and every `...distroless...` name (Istio's `-distroless`
 /// tags, for instance), except their `debug` variants (which add busybox), and Chainguard's
 /// `cgr.dev/chainguard/...` images except their `-dev` variants. A guess from the name.
-pub fn image_looks_distroless(image: &str) -> bool {
+pub(crate) fn image_looks_distroless(image: &str) -> bool {
     let lower = image.to_ascii_lowercase();
     let tag = lower
         .rsplit('/')
@@ -362,7 +362,7 @@ fn has_path(fields: &Value, path: &[String]) -> bool {
 }
 
 /// Warnings for tools that manage `dep` (by its `managedFields`) and may undo the break.
-pub fn owner_warnings(
+pub(crate) fn owner_warnings(
     d: &DeploymentRef,
     dep: &Deployment,
     mode: BreakMode,
@@ -401,7 +401,7 @@ pub fn owner_warnings(
 }
 
 /// Whether `hpa` scales deployment `name`.
-pub fn hpa_targets(hpa: &HorizontalPodAutoscaler, name: &str) -> bool {
+pub(crate) fn hpa_targets(hpa: &HorizontalPodAutoscaler, name: &str) -> bool {
     hpa.spec.as_ref().is_some_and(|s| {
         let r = &s.scale_target_ref;
         r.kind == "Deployment"
@@ -413,7 +413,7 @@ pub fn hpa_targets(hpa: &HorizontalPodAutoscaler, name: &str) -> bool {
 }
 
 /// Warnings for the HorizontalPodAutoscalers that scale the deployment.
-pub fn hpa_warnings(
+pub(crate) fn hpa_warnings(
     d: &DeploymentRef,
     replicas: i32,
     mode: BreakMode,

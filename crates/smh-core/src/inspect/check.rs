@@ -512,7 +512,7 @@ fn still_valid(snap: &Snapshot) -> CheckResult {
 
 /// The errors of the stored objects that are ACCEPTED, validated against the clusters as
 /// they are now: what no longer holds since they were applied (no controller notices).
-pub fn accepted_errors(snap: &Snapshot) -> Vec<crate::model::Diagnostic> {
+pub(crate) fn accepted_errors(snap: &Snapshot) -> Vec<crate::model::Diagnostic> {
     let accepted = |kind: &str, ns: &str, name: &str| -> bool {
         let is = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
             m.namespace.as_deref() == Some(ns) && m.name.as_deref() == Some(name)

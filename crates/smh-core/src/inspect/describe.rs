@@ -931,7 +931,7 @@ fn failover_service(index: &Index<'_>, fs: &FailoverService) -> FailoverServiceV
 
 /// The problems of a FailoverService's backing services: existence, endpoints, outlier
 /// detection in effect.
-pub fn backing_problems(backing: &[BackingView]) -> Vec<Problem> {
+pub(crate) fn backing_problems(backing: &[BackingView]) -> Vec<Problem> {
     let mut out = Vec::new();
     for b in backing {
         let svc = b.service();

@@ -75,7 +75,7 @@ use crate::model::topology::{
 
 /// SMH's discovery annotation: a Service with it set to `"true"` counts as existing even
 /// without sidecar workloads.
-pub const DISCOVERY_ANNOTATION: &str = "discovery.smh.solo.io/enabled";
+pub(crate) const DISCOVERY_ANNOTATION: &str = "discovery.smh.solo.io/enabled";
 
 /// The label on Istio remote secrets (multi-primary endpoint discovery).
 pub const REMOTE_SECRET_LABEL: &str = "istio/multiCluster";
@@ -239,7 +239,7 @@ fn ns_name(d: &Deployment) -> String {
 /// The Istio version in an image reference: `docker.io/istio/pilot:1.24.2` → `1.24.2`,
 /// `...:1.24.2-distroless` → `1.24.2`, `...:v1.8.0@sha256:...` → `1.8.0`. `None` for a
 /// digest-only reference, no tag, or a tag that is not a version (`latest`).
-pub fn istio_version_from_image(image: &str) -> Option<String> {
+pub(crate) fn istio_version_from_image(image: &str) -> Option<String> {
     let without_digest = image.split('@').next().unwrap_or(image);
     let last = without_digest.rsplit('/').next().unwrap_or(without_digest);
     let (_, tag) = last.split_once(':')?;
@@ -381,7 +381,7 @@ fn is_ours(labels: Option<&BTreeMap<String, String>>) -> bool {
 
 /// Decides the multi-cluster mode from the signals in a cluster. `istio_version` is `None`
 /// when it could not be read from istiod's image.
-pub fn decide_mode(
+pub(crate) fn decide_mode(
     objects: &ClusterObjects,
     istio_version: Option<&str>,
     opts: &DiscoveryOptions,

@@ -159,7 +159,7 @@ pub struct ObjectKey {
 
 impl ObjectKey {
     /// The key of a live object (JSON as the API server returns it) in `cluster`.
-    pub fn of_live(cluster: &str, live: &Value) -> ObjectKey {
+    pub(crate) fn of_live(cluster: &str, live: &Value) -> ObjectKey {
         let s = |p: &str| {
             live.pointer(p)
                 .and_then(Value::as_str)
@@ -174,7 +174,7 @@ impl ObjectKey {
         }
     }
 
-    pub fn of_generated(g: &GeneratedObject) -> ObjectKey {
+    pub(crate) fn of_generated(g: &GeneratedObject) -> ObjectKey {
         ObjectKey {
             cluster: g.cluster.clone(),
             kind: g.kind().to_string(),
@@ -314,7 +314,7 @@ pub fn compare(expected: &Value, live: &Value) -> DriftState {
 
 /// What to do about an out-of-date object: apply when the configuration is valid, fix it
 /// (or the clusters) first when not.
-pub fn out_of_date_advice(invalid: &[String]) -> String {
+pub(crate) fn out_of_date_advice(invalid: &[String]) -> String {
     match invalid {
         [] => "run `kubectl smh apply` to update it".to_string(),
         [first, rest @ ..] => {
@@ -334,7 +334,7 @@ pub fn out_of_date_advice(invalid: &[String]) -> String {
 /// (`errors`: error diagnostics of stored objects): every error, as `Kind namespace/name:
 /// field: message`, the drifted object's owners' first, each group sorted, duplicates
 /// dropped.
-pub fn explain_out_of_date(drifts: &mut [Drift], errors: &[crate::model::Diagnostic]) {
+pub(crate) fn explain_out_of_date(drifts: &mut [Drift], errors: &[crate::model::Diagnostic]) {
     for d in drifts.iter_mut() {
         let owners = d.owners.clone();
         if let DriftState::OutOfDate { invalid, .. } = &mut d.state {
@@ -426,7 +426,7 @@ fn reconcile_refs<'a>(
 }
 
 /// serde: object ids as `{kind, namespace, name}` objects.
-pub fn object_ids<S: serde::Serializer>(ids: &[ObjectId], s: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn object_ids<S: serde::Serializer>(ids: &[ObjectId], s: S) -> Result<S::Ok, S::Error> {
     use serde::ser::SerializeSeq;
     let mut seq = s.serialize_seq(Some(ids.len()))?;
     for id in ids {
@@ -440,7 +440,7 @@ pub fn object_ids<S: serde::Serializer>(ids: &[ObjectId], s: S) -> Result<S::Ok,
 /// [`reconcile`] over clusters whose live objects were listed (`Ok`) or not (`Err` with
 /// why): expected objects in unlisted clusters, or in clusters absent from `live`, are
 /// [`DriftState::Unknown`]. Sorted.
-pub fn reconcile_clusters(
+pub(crate) fn reconcile_clusters(
     expected: &[GeneratedObject],
     live: &BTreeMap<String, Result<Vec<Value>, String>>,
 ) -> Vec<Drift> {

@@ -101,7 +101,7 @@ impl Availability {
     }
 
     /// meshctl's rule: at least one available replica.
-    pub fn is_available(&self) -> bool {
+    pub(crate) fn is_available(&self) -> bool {
         self.available >= 1
     }
 }
@@ -231,7 +231,7 @@ impl Snapshot {
 
     /// The clusters the stored configuration names: backing services, meshes, traffic
     /// policy references and destinations. Sorted.
-    pub fn named_clusters(&self) -> BTreeSet<String> {
+    pub(crate) fn named_clusters(&self) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
         for fs in &self.failover_services {
             for b in &fs.spec.backing_services {

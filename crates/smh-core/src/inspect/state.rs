@@ -404,7 +404,7 @@ pub fn same_spec(a: &Manifest, b: &Manifest) -> bool {
 }
 
 /// Whether a stored object's status has seen its current generation.
-pub fn generation_observed(m: &Manifest) -> bool {
+pub(crate) fn generation_observed(m: &Manifest) -> bool {
     let generation = manifest_meta(m).generation.unwrap_or(0);
     let observed = match &m.object {
         SmhObject::FailoverService(fs) => fs.status.as_ref().map(|s| s.observed_generation),

@@ -49,7 +49,7 @@ use super::state::{manifest_id, manifest_meta};
 pub type ObjectKey = (String, String, String, String);
 
 /// The key of a generated object.
-pub fn object_key_of(g: &GeneratedObject) -> ObjectKey {
+pub(crate) fn object_key_of(g: &GeneratedObject) -> ObjectKey {
     (
         g.cluster.clone(),
         g.kind().to_string(),

@@ -162,7 +162,7 @@ pub fn consistent() -> Snapshot {
 }
 
 /// Give the meshes these Istio cluster IDs, and translate again.
-pub fn set_ids(snap: &mut Snapshot, ids: &[(&str, &str)]) {
+pub(crate) fn set_ids(snap: &mut Snapshot, ids: &[(&str, &str)]) {
     for (c, id) in ids {
         let t = snap
             .topology
