@@ -172,8 +172,41 @@ pub fn build_plan(input: &PlanInput<'_>, opts: &DrillOptions) -> Result<DrillPla
         "{}/{} in cluster {}",
         primary.namespace, primary.name, primary.cluster_name
     );
+    let targets = break_targets(input, opts, &primary, port, &service_text)?;
+    let probe = probe_spec(input, opts, &primary, &targets)?;
+    let classifier = classifier_spec(opts, &primary, service_text)?;
+    let limits = limits(input, opts, probe.rate_per_second)?;
+    Ok(DrillPlan {
+        failover_service: ObjectRef {
+            name: fs.metadata.name.clone().unwrap_or_default(),
+            namespace: fs.metadata.namespace.clone().unwrap_or_default(),
+        },
+        hostname: fs.spec.hostname.clone(),
+        port,
+        primary,
+        secondaries,
+        break_mode: opts.break_mode.unwrap_or_default(),
+        break_mode_explicit: opts.break_mode.is_some(),
+        targets,
+        probe,
+        classifier,
+        failover_timeout: limits.failover_timeout,
+        failback_timeout: limits.failback_timeout,
+        max_errors: opts.max_errors,
+        steady: limits.steady,
+        baseline: limits.baseline,
+    })
+}
 
-    // Which deployments to break.
+/// Which deployments to break, sorted: those `--break` names, else every deployment in the
+/// primary's namespace whose pod labels match the primary Service's selector.
+fn break_targets(
+    input: &PlanInput<'_>,
+    opts: &DrillOptions,
+    primary: &ClusterObjectRef,
+    port: u32,
+    service_text: &str,
+) -> Result<Vec<BreakTarget>, PlanError> {
     if opts.break_ready_timeout.is_some_and(|d| d.is_zero()) {
         return Err(PlanError::BadValue {
             flag: "--break-ready-timeout",
@@ -182,70 +215,8 @@ pub fn build_plan(input: &PlanInput<'_>, opts: &DrillOptions) -> Result<DrillPla
         });
     }
     let mut targets: Vec<BreakTarget> = Vec::new();
-    let make_target = |d: DeploymentRef, dep: &Deployment, reason: String| {
-        let (containers, containers_reason) = serving_containers(dep, input.primary_service, port);
-        if containers.is_empty() {
-            return Err(PlanError::NoContainers(d));
-        }
-        let ready_timeout = opts
-            .break_ready_timeout
-            .unwrap_or_else(|| crate::drill::workload::ready_timeout(dep, &containers));
-        Ok(BreakTarget {
-            deployment: d,
-            containers,
-            containers_reason,
-            reason,
-            replicas: dep.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
-            ready_timeout,
-        })
-    };
     if opts.breaks.is_empty() {
-        let selector = input
-            .primary_service
-            .spec
-            .as_ref()
-            .and_then(|s| s.selector.clone())
-            .unwrap_or_default();
-        if selector.is_empty() {
-            return Err(PlanError::NoSelector {
-                service: service_text,
-            });
-        }
-        let list = input
-            .deployments
-            .get(&primary.cluster_name)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        for dep in list {
-            if dep.metadata.namespace.as_deref() != Some(primary.namespace.as_str()) {
-                continue;
-            }
-            let labels = dep
-                .spec
-                .as_ref()
-                .and_then(|s| s.template.metadata.as_ref())
-                .and_then(|m| m.labels.as_ref());
-            let matches = labels.is_some_and(|l| selector.iter().all(|(k, v)| l.get(k) == Some(v)));
-            if matches {
-                targets.push(make_target(
-                    dep_ref(&primary.cluster_name, dep),
-                    dep,
-                    format!(
-                        "pod labels match {} (selector of Service {})",
-                        selector_text(&selector),
-                        primary.name
-                    ),
-                )?);
-            }
-        }
-        if targets.is_empty() {
-            return Err(PlanError::NoMatchingDeployments {
-                cluster: primary.cluster_name.clone(),
-                namespace: primary.namespace.clone(),
-                selector: selector_text(&selector),
-                service: service_text,
-            });
-        }
+        targets = selected_targets(input, opts, primary, port, service_text)?;
     } else {
         for b in &opts.breaks {
             let d = b.resolve(&primary.cluster_name, &primary.namespace);
@@ -254,12 +225,117 @@ pub fn build_plan(input: &PlanInput<'_>, opts: &DrillOptions) -> Result<DrillPla
             }
             let dep =
                 find(input.deployments, &d).ok_or_else(|| PlanError::BreakNotFound(d.clone()))?;
-            targets.push(make_target(d, dep, format!("--break {b}"))?);
+            targets.push(break_target(
+                input,
+                opts,
+                port,
+                d,
+                dep,
+                format!("--break {b}"),
+            )?);
         }
     }
     targets.sort_by(|a, b| a.deployment.cmp(&b.deployment));
+    Ok(targets)
+}
 
-    // The probe.
+/// The deployments in the primary's namespace whose pod labels match the primary
+/// Service's selector (none is an error: nothing to break).
+fn selected_targets(
+    input: &PlanInput<'_>,
+    opts: &DrillOptions,
+    primary: &ClusterObjectRef,
+    port: u32,
+    service_text: &str,
+) -> Result<Vec<BreakTarget>, PlanError> {
+    let selector = input
+        .primary_service
+        .spec
+        .as_ref()
+        .and_then(|s| s.selector.clone())
+        .unwrap_or_default();
+    if selector.is_empty() {
+        return Err(PlanError::NoSelector {
+            service: service_text.to_string(),
+        });
+    }
+    let list = input
+        .deployments
+        .get(&primary.cluster_name)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let mut targets = Vec::new();
+    for dep in list {
+        if dep.metadata.namespace.as_deref() != Some(primary.namespace.as_str()) {
+            continue;
+        }
+        let labels = dep
+            .spec
+            .as_ref()
+            .and_then(|s| s.template.metadata.as_ref())
+            .and_then(|m| m.labels.as_ref());
+        let matches = labels.is_some_and(|l| selector.iter().all(|(k, v)| l.get(k) == Some(v)));
+        if matches {
+            targets.push(break_target(
+                input,
+                opts,
+                port,
+                dep_ref(&primary.cluster_name, dep),
+                dep,
+                format!(
+                    "pod labels match {} (selector of Service {})",
+                    selector_text(&selector),
+                    primary.name
+                ),
+            )?);
+        }
+    }
+    if targets.is_empty() {
+        return Err(PlanError::NoMatchingDeployments {
+            cluster: primary.cluster_name.clone(),
+            namespace: primary.namespace.clone(),
+            selector: selector_text(&selector),
+            service: service_text.to_string(),
+        });
+    }
+    Ok(targets)
+}
+
+/// One deployment to break: the containers that serve the FailoverService's port and how
+/// long its rollout may take to become ready.
+fn break_target(
+    input: &PlanInput<'_>,
+    opts: &DrillOptions,
+    port: u32,
+    d: DeploymentRef,
+    dep: &Deployment,
+    reason: String,
+) -> Result<BreakTarget, PlanError> {
+    let (containers, containers_reason) = serving_containers(dep, input.primary_service, port);
+    if containers.is_empty() {
+        return Err(PlanError::NoContainers(d));
+    }
+    let ready_timeout = opts
+        .break_ready_timeout
+        .unwrap_or_else(|| crate::drill::workload::ready_timeout(dep, &containers));
+    Ok(BreakTarget {
+        deployment: d,
+        containers,
+        containers_reason,
+        reason,
+        replicas: dep.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+        ready_timeout,
+    })
+}
+
+/// The probe: which workload sends it (`--probe-workload`, else bookinfo's client next to
+/// the primary), to which port and path, how often and with which timeout.
+fn probe_spec(
+    input: &PlanInput<'_>,
+    opts: &DrillOptions,
+    primary: &ClusterObjectRef,
+    targets: &[BreakTarget],
+) -> Result<ProbeSpec, PlanError> {
     let (workload, default_client) = match &opts.probe_workload {
         Some(w) => {
             let d = w.resolve(&primary.cluster_name, &primary.namespace);
@@ -286,27 +362,7 @@ pub fn build_plan(input: &PlanInput<'_>, opts: &DrillOptions) -> Result<DrillPla
     if targets.iter().any(|t| t.deployment == workload) {
         return Err(PlanError::ProbeIsTarget(workload));
     }
-    let probe_port = match opts.probe_port {
-        Some(0) => {
-            return Err(PlanError::BadValue {
-                flag: "--probe-port",
-                value: "0".into(),
-                why: "must be 1..65535",
-            });
-        }
-        Some(p) => p,
-        None if default_client => BOOKINFO_CLIENT_PORT,
-        None => find(input.deployments, &workload)
-            .and_then(|dep| {
-                template_containers(dep)
-                    .iter()
-                    .flat_map(|c| c.ports.as_deref().unwrap_or(&[]))
-                    .map(|p| p.container_port)
-                    .find(|p| (1..=65535).contains(p))
-            })
-            .map(|p| p as u16)
-            .ok_or_else(|| PlanError::NoProbePort(workload.clone()))?,
-    };
+    let port = probe_port(input, opts, &workload, default_client)?;
     let path = match &opts.probe_path {
         Some(p) if !p.starts_with('/') => {
             return Err(PlanError::BadValue {
@@ -335,8 +391,53 @@ pub fn build_plan(input: &PlanInput<'_>, opts: &DrillOptions) -> Result<DrillPla
             why: "must be more than 0",
         });
     }
+    Ok(ProbeSpec {
+        workload,
+        port,
+        path,
+        rate_per_second: rate,
+        timeout,
+    })
+}
 
-    // Classification.
+/// The port to probe: `--probe-port`, bookinfo client's port, else the first container
+/// port of the probing workload.
+fn probe_port(
+    input: &PlanInput<'_>,
+    opts: &DrillOptions,
+    workload: &DeploymentRef,
+    default_client: bool,
+) -> Result<u16, PlanError> {
+    Ok(match opts.probe_port {
+        Some(0) => {
+            return Err(PlanError::BadValue {
+                flag: "--probe-port",
+                value: "0".into(),
+                why: "must be 1..65535",
+            });
+        }
+        Some(p) => p,
+        None if default_client => BOOKINFO_CLIENT_PORT,
+        None => find(input.deployments, workload)
+            .and_then(|dep| {
+                template_containers(dep)
+                    .iter()
+                    .flat_map(|c| c.ports.as_deref().unwrap_or(&[]))
+                    .map(|p| p.container_port)
+                    .find(|p| (1..=65535).contains(p))
+            })
+            .map(|p| p as u16)
+            .ok_or_else(|| PlanError::NoProbePort(workload.clone()))?,
+    })
+}
+
+/// How answers are classified: the `--expect-*` patterns (checked to compile); a service
+/// other than bookinfo's `reviews` needs at least the primary and failover ones.
+fn classifier_spec(
+    opts: &DrillOptions,
+    primary: &ClusterObjectRef,
+    service_text: String,
+) -> Result<ClassifierSpec, PlanError> {
     let classifier = ClassifierSpec {
         primary: opts.expect_primary.clone(),
         failover: opts.expect_failover.clone(),
@@ -348,8 +449,21 @@ pub fn build_plan(input: &PlanInput<'_>, opts: &DrillOptions) -> Result<DrillPla
     {
         return Err(PlanError::NeedsExpectations(service_text));
     }
+    Ok(classifier)
+}
 
-    // Limits.
+/// The plan's limits, from the flags or their defaults.
+struct Limits {
+    failover_timeout: Duration,
+    /// Defaults to a base plus the primary's outlier base ejection time.
+    failback_timeout: Duration,
+    steady: SteadySpec,
+    baseline: BaselineSpec,
+}
+
+/// The limits: failover and failback timeouts, the steady window and the baseline; the
+/// baseline's timeout allows three times the probes at `rate` per second.
+fn limits(input: &PlanInput<'_>, opts: &DrillOptions, rate: f64) -> Result<Limits, PlanError> {
     let failover_timeout = opts.failover_timeout.unwrap_or(DEFAULT_FAILOVER_TIMEOUT);
     let failback_timeout = opts.failback_timeout.unwrap_or_else(|| {
         DEFAULT_FAILBACK_BASE
@@ -388,30 +502,9 @@ pub fn build_plan(input: &PlanInput<'_>, opts: &DrillOptions) -> Result<DrillPla
     }
     let baseline_timeout =
         MIN_BASELINE_TIMEOUT.max(Duration::from_secs_f64(3.0 * baseline as f64 / rate));
-
-    Ok(DrillPlan {
-        failover_service: ObjectRef {
-            name: fs.metadata.name.clone().unwrap_or_default(),
-            namespace: fs.metadata.namespace.clone().unwrap_or_default(),
-        },
-        hostname: fs.spec.hostname.clone(),
-        port,
-        primary,
-        secondaries,
-        break_mode: opts.break_mode.unwrap_or_default(),
-        break_mode_explicit: opts.break_mode.is_some(),
-        targets,
-        probe: ProbeSpec {
-            workload,
-            port: probe_port,
-            path,
-            rate_per_second: rate,
-            timeout,
-        },
-        classifier,
+    Ok(Limits {
         failover_timeout,
         failback_timeout,
-        max_errors: opts.max_errors,
         steady: SteadySpec {
             window,
             percent: STEADY_PERCENT,
