@@ -63,10 +63,12 @@ impl std::fmt::Display for Limit {
 
 /// Judge the measurements against the plan's limits.
 pub fn check(m: &Measurements, plan: &DrillPlan) -> Vec<ExpectationResult> {
-    let mut out = Vec::new();
-    let window = plan.steady.window;
+    vec![failover(m, plan), max_errors(m, plan), failback(m, plan)]
+}
 
-    // Failover within --failover-timeout.
+/// Failover within `--failover-timeout`: steady on the secondaries that long after the break.
+fn failover(m: &Measurements, plan: &DrillPlan) -> ExpectationResult {
+    let window = plan.steady.window;
     let limit = plan.failover_timeout;
     let (verdict, message) = match (m.break_to_steady_failover, m.watched_after_break) {
         (_, None) => (Verdict::NotReached, "the break was not applied".to_string()),
@@ -113,14 +115,17 @@ pub fn check(m: &Measurements, plan: &DrillPlan) -> Vec<ExpectationResult> {
             ),
         ),
     };
-    out.push(ExpectationResult {
+    ExpectationResult {
         name: "failover",
         verdict,
         limit: Limit::Duration(limit),
         message,
-    });
+    }
+}
 
-    // Errors during failover within --max-errors.
+/// Errors during failover within `--max-errors` (no limit: always passes once the break
+/// was applied).
+fn max_errors(m: &Measurements, plan: &DrillPlan) -> ExpectationResult {
     let n = m.errors_during_failover;
     let limit = plan.max_errors.map_or(Limit::None, Limit::Count);
     let (verdict, message) = match (m.watched_after_break, plan.max_errors) {
@@ -141,14 +146,17 @@ pub fn check(m: &Measurements, plan: &DrillPlan) -> Vec<ExpectationResult> {
             ),
         ),
     };
-    out.push(ExpectationResult {
+    ExpectationResult {
         name: "max-errors",
         verdict,
         limit,
         message,
-    });
+    }
+}
 
-    // Failback within --failback-timeout.
+/// Failback within `--failback-timeout`: steady on the primary that long after the restore.
+fn failback(m: &Measurements, plan: &DrillPlan) -> ExpectationResult {
+    let window = plan.steady.window;
     let limit = plan.failback_timeout;
     let (verdict, message) = match (m.restore_to_steady_failback, m.watched_after_restore) {
         (_, None) => (Verdict::NotReached, "nothing was restored".to_string()),
@@ -200,11 +208,10 @@ pub fn check(m: &Measurements, plan: &DrillPlan) -> Vec<ExpectationResult> {
             ),
         ),
     };
-    out.push(ExpectationResult {
+    ExpectationResult {
         name: "failback",
         verdict,
         limit: Limit::Duration(limit),
         message,
-    });
-    out
+    }
 }
