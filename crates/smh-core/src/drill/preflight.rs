@@ -118,8 +118,50 @@ pub fn check(facts: &PreflightFacts<'_>) -> PreflightReport {
         "FailoverService {}/{name}",
         fs.metadata.namespace.as_deref().unwrap_or("")
     );
+    check_status(&mut r, fs, name, &label);
+    check_generated(&mut r, facts.generated, &label);
+    // Istio cluster IDs (multi-primary): the subsets failover goes to must select the
+    // backing services' endpoints.
+    for p in facts.cluster_ids {
+        if p.error {
+            r.refusals.push(format!("Istio cluster IDs: {}", p.message));
+        } else {
+            r.warnings.push(format!("Istio cluster IDs: {}", p.message));
+        }
+    }
 
-    // Status.
+    // Backing services: outlier detection and endpoints.
+    let services: Vec<&ClusterObjectRef> = fs
+        .spec
+        .backing_services
+        .iter()
+        .filter_map(|b| b.kube_service.as_ref())
+        .collect();
+    let health = |s: &ClusterObjectRef| facts.backing.iter().find(|b| &b.service == s);
+    for s in &services {
+        check_outlier(&mut r, s, health(s).and_then(|h| h.outlier.as_ref()));
+    }
+    check_endpoints(&mut r, &services, facts.backing);
+
+    // Restores pending from earlier drills.
+    for p in facts.pending_restores {
+        r.refusals.push(format!(
+            "deployment {} still carries the restore plan of drill {} (started {}): run `kubectl smh drill restore {}` first",
+            p.deployment, p.drill_id, p.started_at, p.failover_service.name
+        ));
+    }
+
+    if let Some((samples, spec)) = facts.baseline {
+        match check_baseline(samples, spec) {
+            Ok(note) => r.notes.push(note),
+            Err(refusal) => r.refusals.push(refusal),
+        }
+    }
+    r
+}
+
+/// The FailoverService's status: it must be ACCEPTED, for its current generation.
+fn check_status(r: &mut PreflightReport, fs: &FailoverService, name: &str, label: &str) {
     match &fs.status {
         None => r.refusals.push(format!(
             "{label} has no status (PENDING): it was never applied by kubectl smh; run `kubectl smh apply -f FILE` with its manifest"
@@ -150,9 +192,12 @@ pub fn check(facts: &PreflightFacts<'_>) -> PreflightReport {
             }
         }
     }
+}
 
-    // Generated objects.
-    for g in facts.generated {
+/// The generated objects: each must be in the cluster as kubectl-smh applied it and as the
+/// configuration translates now.
+fn check_generated(r: &mut PreflightReport, generated: &[DeployedObject], label: &str) {
+    for g in generated {
         match &g.state {
             GeneratedState::InSync => {}
             GeneratedState::Missing => r.refusals.push(format!(
@@ -172,58 +217,51 @@ pub fn check(facts: &PreflightFacts<'_>) -> PreflightReport {
             )),
         }
     }
+}
 
-    // Istio cluster IDs (multi-primary): the subsets failover goes to must select the
-    // backing services' endpoints.
-    for p in facts.cluster_ids {
-        if p.error {
-            r.refusals.push(format!("Istio cluster IDs: {}", p.message));
-        } else {
-            r.warnings.push(format!("Istio cluster IDs: {}", p.message));
-        }
-    }
-
-    // Backing services: outlier detection and endpoints.
-    let services: Vec<&ClusterObjectRef> = fs
-        .spec
-        .backing_services
-        .iter()
-        .filter_map(|b| b.kube_service.as_ref())
-        .collect();
-    let health = |s: &ClusterObjectRef| facts.backing.iter().find(|b| &b.service == s);
-    for s in &services {
-        let svc = service_label(s);
-        match health(s).and_then(|h| h.outlier.as_ref()) {
-            None => r.refusals.push(format!(
-                "backing service {svc} has no outlier detection (no DestinationRule for it sets trafficPolicy.outlierDetection): Envoy would never eject a broken primary, so nothing fails over; apply a TrafficPolicy with outlierDetection that selects it (the guide's first step)"
-            )),
-            Some(od) => {
-                if od.errors_to_eject().is_none() {
-                    r.refusals.push(format!(
-                        "backing service {svc}: outlier detection ejects on nothing (consecutive5xxErrors is 0 and consecutiveGatewayErrors is unset; {}): set consecutiveErrors in its TrafficPolicy's outlierDetection",
-                        od.source
-                    ));
-                }
-                let pct = od.effective_max_ejection_percent();
-                if pct < 100 {
-                    let why = if od.max_ejection_percent.is_none() {
-                        " (Istio's default, as it is unset)"
-                    } else {
-                        ""
-                    };
-                    r.refusals.push(format!(
-                        "backing service {svc}: maxEjectionPercent is {pct}{why} in {}: Envoy ejects at most {pct}% of the hosts, so with few hosts a broken primary keeps receiving traffic (B4); set maxEjectionPercent: 100 in its TrafficPolicy's outlierDetection",
-                        od.source
-                    ));
-                }
-                if od.split_external_local_origin_errors {
-                    r.notes.push(format!(
-                        "backing service {svc}: splitExternalLocalOriginErrors is on, so connect failures count toward consecutiveLocalOriginFailures, not consecutive5xxErrors"
-                    ));
-                }
+/// One backing service's outlier detection: present, ejecting on something, allowed to
+/// eject every host.
+fn check_outlier(r: &mut PreflightReport, s: &ClusterObjectRef, outlier: Option<&OutlierSettings>) {
+    let svc = service_label(s);
+    match outlier {
+        None => r.refusals.push(format!(
+            "backing service {svc} has no outlier detection (no DestinationRule for it sets trafficPolicy.outlierDetection): Envoy would never eject a broken primary, so nothing fails over; apply a TrafficPolicy with outlierDetection that selects it (the guide's first step)"
+        )),
+        Some(od) => {
+            if od.errors_to_eject().is_none() {
+                r.refusals.push(format!(
+                    "backing service {svc}: outlier detection ejects on nothing (consecutive5xxErrors is 0 and consecutiveGatewayErrors is unset; {}): set consecutiveErrors in its TrafficPolicy's outlierDetection",
+                    od.source
+                ));
+            }
+            let pct = od.effective_max_ejection_percent();
+            if pct < 100 {
+                let why = if od.max_ejection_percent.is_none() {
+                    " (Istio's default, as it is unset)"
+                } else {
+                    ""
+                };
+                r.refusals.push(format!(
+                    "backing service {svc}: maxEjectionPercent is {pct}{why} in {}: Envoy ejects at most {pct}% of the hosts, so with few hosts a broken primary keeps receiving traffic (B4); set maxEjectionPercent: 100 in its TrafficPolicy's outlierDetection",
+                    od.source
+                ));
+            }
+            if od.split_external_local_origin_errors {
+                r.notes.push(format!(
+                    "backing service {svc}: splitExternalLocalOriginErrors is on, so connect failures count toward consecutiveLocalOriginFailures, not consecutive5xxErrors"
+                ));
             }
         }
     }
+}
+
+/// Ready endpoints: the primary must have some, and at least one secondary.
+fn check_endpoints(
+    r: &mut PreflightReport,
+    services: &[&ClusterObjectRef],
+    backing: &[BackingHealth],
+) {
+    let health = |s: &ClusterObjectRef| backing.iter().find(|b| &b.service == s);
     if let Some(primary) = services.first() {
         if health(primary).is_none_or(|h| h.ready_endpoints == 0) {
             r.refusals.push(format!(
@@ -255,22 +293,6 @@ pub fn check(facts: &PreflightFacts<'_>) -> PreflightReport {
             }
         }
     }
-
-    // Restores pending from earlier drills.
-    for p in facts.pending_restores {
-        r.refusals.push(format!(
-            "deployment {} still carries the restore plan of drill {} (started {}): run `kubectl smh drill restore {}` first",
-            p.deployment, p.drill_id, p.started_at, p.failover_service.name
-        ));
-    }
-
-    if let Some((samples, spec)) = facts.baseline {
-        match check_baseline(samples, spec) {
-            Ok(note) => r.notes.push(note),
-            Err(refusal) => r.refusals.push(refusal),
-        }
-    }
-    r
 }
 
 /// Judge the last `spec.probes` baseline samples: `Ok(note)` or `Err(refusal)`.
