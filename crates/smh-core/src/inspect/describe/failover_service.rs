@@ -115,23 +115,7 @@ pub(super) fn failover_service(index: &Index<'_>, fs: &FailoverService) -> Failo
         fs.status.is_none(),
     );
 
-    let meshes: Vec<MeshRefView> = fs
-        .spec
-        .meshes
-        .iter()
-        .flatten()
-        .map(|m| MeshRefView {
-            name: m.name.clone(),
-            namespace: m.namespace.clone(),
-            cluster: snap.mesh_cluster(&m.name).map(str::to_string),
-        })
-        .collect();
-    for m in meshes.iter().filter(|m| m.cluster.is_none()) {
-        problems.push(Problem::error(format!(
-            "mesh {}.{} is not run by any cluster that answered (SMH names a mesh istiod-<namespace>-<cluster>): the hostname is generated nowhere for it",
-            m.name, m.namespace
-        )));
-    }
+    let meshes = mesh_refs(snap, fs, &mut problems);
     let clients: Vec<&str> = meshes.iter().filter_map(|m| m.cluster.as_deref()).collect();
     let port = fs.spec.port.as_ref().map(|p| p.number);
 
@@ -144,56 +128,7 @@ pub(super) fn failover_service(index: &Index<'_>, fs: &FailoverService) -> Failo
         .collect();
     let mut backing_services = Vec::new();
     for (i, s) in services.iter().enumerate() {
-        let cluster_error = snap
-            .clusters
-            .get(&s.cluster)
-            .and_then(|c| c.error.clone())
-            .or_else(|| {
-                (!snap.clusters.contains_key(&s.cluster))
-                    .then(|| format!("cluster {} was not read", s.cluster))
-            });
-        let discovered = if cluster_error.is_some() {
-            None
-        } else {
-            Some(
-                select::find_traffic_target(&snap.topology, &s.name, &s.namespace, &s.cluster)
-                    .is_some(),
-            )
-        };
-        let (endpoints, endpoints_error) = match snap.endpoints.get(s) {
-            Some(Ok(e)) => (Some(*e), None),
-            Some(Err(e)) => (None, Some(e.clone())),
-            None => (None, cluster_error.clone()),
-        };
-        let outlier_detection: Vec<OutlierView> =
-            clients.iter().map(|c| index.outlier(s, c, port)).collect();
-        let generated = index.concerning(s);
-        let in_sync = if generated
-            .iter()
-            .any(|d| matches!(d.state, DriftState::Unknown { .. }))
-        {
-            None
-        } else {
-            Some(generated.iter().all(|d| d.state.is_in_sync()))
-        };
-        backing_services.push(BackingView {
-            priority: i + 1,
-            role: if i == 0 {
-                Role::Primary
-            } else {
-                Role::Secondary
-            },
-            cluster: s.cluster.clone(),
-            namespace: s.namespace.clone(),
-            name: s.name.clone(),
-            cluster_error,
-            discovered,
-            endpoints,
-            endpoints_error,
-            outlier_detection,
-            generated,
-            in_sync,
-        });
+        backing_services.push(backing_view(index, i, s, &clients, port));
     }
     problems.extend(backing_problems(&backing_services));
     problems.extend(cluster_id_problems(
@@ -246,6 +181,96 @@ pub(super) fn failover_service(index: &Index<'_>, fs: &FailoverService) -> Failo
             .collect(),
         explanations,
         problems,
+    }
+}
+
+/// The FailoverService's meshes, each with the cluster that runs it; a mesh no cluster
+/// runs is a problem (the hostname is generated nowhere for it).
+fn mesh_refs(
+    snap: &Snapshot,
+    fs: &FailoverService,
+    problems: &mut Vec<Problem>,
+) -> Vec<MeshRefView> {
+    let meshes: Vec<MeshRefView> = fs
+        .spec
+        .meshes
+        .iter()
+        .flatten()
+        .map(|m| MeshRefView {
+            name: m.name.clone(),
+            namespace: m.namespace.clone(),
+            cluster: snap.mesh_cluster(&m.name).map(str::to_string),
+        })
+        .collect();
+    for m in meshes.iter().filter(|m| m.cluster.is_none()) {
+        problems.push(Problem::error(format!(
+            "mesh {}.{} is not run by any cluster that answered (SMH names a mesh istiod-<namespace>-<cluster>): the hostname is generated nowhere for it",
+            m.name, m.namespace
+        )));
+    }
+    meshes
+}
+
+/// Backing service `s` at 0-based position `i`: its cluster, discovery, endpoints, the
+/// outlier detection in effect from each client cluster, and the generated objects that
+/// concern it.
+fn backing_view(
+    index: &Index<'_>,
+    i: usize,
+    s: &ServiceRef,
+    clients: &[&str],
+    port: Option<u32>,
+) -> BackingView {
+    let snap = index.snap;
+    let cluster_error = snap
+        .clusters
+        .get(&s.cluster)
+        .and_then(|c| c.error.clone())
+        .or_else(|| {
+            (!snap.clusters.contains_key(&s.cluster))
+                .then(|| format!("cluster {} was not read", s.cluster))
+        });
+    let discovered = if cluster_error.is_some() {
+        None
+    } else {
+        Some(
+            select::find_traffic_target(&snap.topology, &s.name, &s.namespace, &s.cluster)
+                .is_some(),
+        )
+    };
+    let (endpoints, endpoints_error) = match snap.endpoints.get(s) {
+        Some(Ok(e)) => (Some(*e), None),
+        Some(Err(e)) => (None, Some(e.clone())),
+        None => (None, cluster_error.clone()),
+    };
+    let outlier_detection: Vec<OutlierView> =
+        clients.iter().map(|c| index.outlier(s, c, port)).collect();
+    let generated = index.concerning(s);
+    let in_sync = if generated
+        .iter()
+        .any(|d| matches!(d.state, DriftState::Unknown { .. }))
+    {
+        None
+    } else {
+        Some(generated.iter().all(|d| d.state.is_in_sync()))
+    };
+    BackingView {
+        priority: i + 1,
+        role: if i == 0 {
+            Role::Primary
+        } else {
+            Role::Secondary
+        },
+        cluster: s.cluster.clone(),
+        namespace: s.namespace.clone(),
+        name: s.name.clone(),
+        cluster_error,
+        discovered,
+        endpoints,
+        endpoints_error,
+        outlier_detection,
+        generated,
+        in_sync,
     }
 }
 
