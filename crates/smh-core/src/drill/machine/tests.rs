@@ -296,128 +296,136 @@ fn every_phase_times_every_disruption() {
             let ctx = format!("{phase:?} × {d:?}: {:?}", r.outcome());
             r.check_invariants();
             let outcome = r.outcome();
-            match (phase, d) {
-                // Before anything changed: finish at once, nothing restored.
-                (Phase::Preflight | Phase::Confirm, Disruption::Sigint) => {
-                    assert_eq!(
-                        outcome,
-                        DrillOutcome::Interrupted {
-                            signal: Signal::Interrupt,
-                            changed: false
-                        },
-                        "{ctx}"
-                    )
-                }
-                (Phase::Preflight | Phase::Confirm, Disruption::Sigterm) => {
-                    assert_eq!(
-                        outcome,
-                        DrillOutcome::Interrupted {
-                            signal: Signal::Terminate,
-                            changed: false
-                        },
-                        "{ctx}"
-                    )
-                }
-                (Phase::Preflight | Phase::Confirm, Disruption::Error) => {
-                    assert!(
-                        matches!(outcome, DrillOutcome::ClusterError { changed: false, .. }),
-                        "{ctx}"
-                    )
-                }
-                (Phase::Preflight, Disruption::Timeout) => {
-                    // Preflight's deadline is the baseline's; the checks are pending,
-                    // so the drill is refused (probes never arrived here).
-                    assert!(matches!(outcome, DrillOutcome::Refused { .. }), "{ctx}")
-                }
-                // Phases without a deadline: a tick does nothing.
-                (
-                    Phase::Confirm | Phase::SavePlan | Phase::Break | Phase::Restore,
-                    Disruption::Timeout,
-                ) => {
-                    assert!(!changed_phase, "{ctx}");
-                    assert_eq!(outcome, DrillOutcome::Passed, "{ctx}");
-                }
-                // A failed restore attempt is retried; the drill still restores.
-                (Phase::Restore, Disruption::Error) => {
-                    assert_eq!(outcome, DrillOutcome::Passed, "{ctx}");
-                    assert_eq!(r.count(|a| matches!(a, Action::ApplyRestore)), 2, "{ctx}");
-                }
-                // An interrupt during the restore does not skip it.
-                (
-                    Phase::Restore | Phase::WaitRestoreRollout,
-                    Disruption::Sigint | Disruption::Sigterm,
-                ) => {
-                    assert!(!changed_phase, "{ctx}");
-                    assert!(
-                        matches!(outcome, DrillOutcome::Interrupted { changed: true, .. }),
-                        "{ctx}"
-                    );
-                    assert!(r.m.markers().restore_rollout_complete.is_some(), "{ctx}");
-                }
-                (_, Disruption::Sigint | Disruption::Sigterm) => {
-                    assert!(
-                        matches!(outcome, DrillOutcome::Interrupted { changed: true, .. }),
-                        "{ctx}"
-                    );
-                }
-                (Phase::WaitRestoreRollout | Phase::VerifyFailback, Disruption::Timeout) => {
-                    assert!(
-                        matches!(&outcome, DrillOutcome::Failed { failures } if failures[0].contains("--failback-timeout")),
-                        "{ctx}"
-                    );
-                }
-                (Phase::WaitBreakRollout | Phase::VerifyFailover, Disruption::Timeout) => {
-                    assert!(
-                        matches!(&outcome, DrillOutcome::Failed { failures } if failures[0].contains("--failover-timeout")),
-                        "{ctx}"
-                    );
-                    assert!(r.m.markers().restore_rollout_complete.is_some(), "{ctx}");
-                }
-                (_, Disruption::Error) => {
-                    assert!(
-                        matches!(outcome, DrillOutcome::ClusterError { changed: true, .. }),
-                        "{ctx}"
-                    );
-                }
-                (Phase::Report, _) => unreachable!("a finished drill takes no events"),
-            }
-            let unchanged = matches!(
-                outcome,
-                DrillOutcome::Refused { .. }
-                    | DrillOutcome::Declined
-                    | DrillOutcome::Interrupted { changed: false, .. }
-                    | DrillOutcome::ClusterError { changed: false, .. }
-            );
+            assert_outcome(&r, *phase, d, outcome.clone(), changed_phase, &ctx);
+            assert_changes(&r, *phase, d, outcome, &ctx);
+        }
+    }
+}
+
+/// The outcome a disruption `d` in `phase` must give.
+fn assert_outcome(
+    r: &Run,
+    phase: Phase,
+    d: Disruption,
+    outcome: DrillOutcome,
+    changed_phase: bool,
+    ctx: &str,
+) {
+    match (phase, d) {
+        // Before anything changed: finish at once, nothing restored.
+        (Phase::Preflight | Phase::Confirm, Disruption::Sigint) => {
             assert_eq!(
-                unchanged,
-                *phase < Phase::SavePlan && !matches!(d, Disruption::Timeout)
-                    || *phase == Phase::Preflight,
+                outcome,
+                DrillOutcome::Interrupted {
+                    signal: Signal::Interrupt,
+                    changed: false
+                },
+                "{ctx}"
+            )
+        }
+        (Phase::Preflight | Phase::Confirm, Disruption::Sigterm) => {
+            assert_eq!(
+                outcome,
+                DrillOutcome::Interrupted {
+                    signal: Signal::Terminate,
+                    changed: false
+                },
+                "{ctx}"
+            )
+        }
+        (Phase::Preflight | Phase::Confirm, Disruption::Error) => {
+            assert!(
+                matches!(outcome, DrillOutcome::ClusterError { changed: false, .. }),
+                "{ctx}"
+            )
+        }
+        (Phase::Preflight, Disruption::Timeout) => {
+            // Preflight's deadline is the baseline's; the checks are pending,
+            // so the drill is refused (probes never arrived here).
+            assert!(matches!(outcome, DrillOutcome::Refused { .. }), "{ctx}")
+        }
+        // Phases without a deadline: a tick does nothing.
+        (Phase::Confirm | Phase::SavePlan | Phase::Break | Phase::Restore, Disruption::Timeout) => {
+            assert!(!changed_phase, "{ctx}");
+            assert_eq!(outcome, DrillOutcome::Passed, "{ctx}");
+        }
+        // A failed restore attempt is retried; the drill still restores.
+        (Phase::Restore, Disruption::Error) => {
+            assert_eq!(outcome, DrillOutcome::Passed, "{ctx}");
+            assert_eq!(r.count(|a| matches!(a, Action::ApplyRestore)), 2, "{ctx}");
+        }
+        // An interrupt during the restore does not skip it.
+        (Phase::Restore | Phase::WaitRestoreRollout, Disruption::Sigint | Disruption::Sigterm) => {
+            assert!(!changed_phase, "{ctx}");
+            assert!(
+                matches!(outcome, DrillOutcome::Interrupted { changed: true, .. }),
                 "{ctx}"
             );
-            if unchanged {
-                assert_eq!(
-                    r.count(|a| matches!(
-                        a,
-                        Action::SaveRestorePlan | Action::ApplyBreak | Action::ApplyRestore
-                    )),
-                    0,
-                    "{ctx}"
-                );
-            }
-            if *phase >= Phase::Break {
-                assert!(r.count(|a| matches!(a, Action::ApplyRestore)) >= 1, "{ctx}");
-            }
-            if *phase >= Phase::WaitBreakRollout
-                && !matches!(outcome, DrillOutcome::RestoreFailed { .. })
-            {
-                // The restore rollout completed, or its wait ended by error or by the
-                // failback deadline.
-                let waited = r.m.markers().restore_rollout_complete.is_some()
-                    || matches!(outcome, DrillOutcome::ClusterError { .. })
-                    || matches!(&outcome, DrillOutcome::Failed { failures } if failures.iter().any(|f| f.contains("restore rollout did not complete")));
-                assert!(waited, "{ctx}");
-            }
+            assert!(r.m.markers().restore_rollout_complete.is_some(), "{ctx}");
         }
+        (_, Disruption::Sigint | Disruption::Sigterm) => {
+            assert!(
+                matches!(outcome, DrillOutcome::Interrupted { changed: true, .. }),
+                "{ctx}"
+            );
+        }
+        (Phase::WaitRestoreRollout | Phase::VerifyFailback, Disruption::Timeout) => {
+            assert!(
+                matches!(&outcome, DrillOutcome::Failed { failures } if failures[0].contains("--failback-timeout")),
+                "{ctx}"
+            );
+        }
+        (Phase::WaitBreakRollout | Phase::VerifyFailover, Disruption::Timeout) => {
+            assert!(
+                matches!(&outcome, DrillOutcome::Failed { failures } if failures[0].contains("--failover-timeout")),
+                "{ctx}"
+            );
+            assert!(r.m.markers().restore_rollout_complete.is_some(), "{ctx}");
+        }
+        (_, Disruption::Error) => {
+            assert!(
+                matches!(outcome, DrillOutcome::ClusterError { changed: true, .. }),
+                "{ctx}"
+            );
+        }
+        (Phase::Report, _) => unreachable!("a finished drill takes no events"),
+    }
+}
+
+/// What a disruption `d` in `phase` may have changed, and that what changed is restored.
+fn assert_changes(r: &Run, phase: Phase, d: Disruption, outcome: DrillOutcome, ctx: &str) {
+    let unchanged = matches!(
+        outcome,
+        DrillOutcome::Refused { .. }
+            | DrillOutcome::Declined
+            | DrillOutcome::Interrupted { changed: false, .. }
+            | DrillOutcome::ClusterError { changed: false, .. }
+    );
+    assert_eq!(
+        unchanged,
+        phase < Phase::SavePlan && !matches!(d, Disruption::Timeout) || phase == Phase::Preflight,
+        "{ctx}"
+    );
+    if unchanged {
+        assert_eq!(
+            r.count(|a| matches!(
+                a,
+                Action::SaveRestorePlan | Action::ApplyBreak | Action::ApplyRestore
+            )),
+            0,
+            "{ctx}"
+        );
+    }
+    if phase >= Phase::Break {
+        assert!(r.count(|a| matches!(a, Action::ApplyRestore)) >= 1, "{ctx}");
+    }
+    if phase >= Phase::WaitBreakRollout && !matches!(outcome, DrillOutcome::RestoreFailed { .. }) {
+        // The restore rollout completed, or its wait ended by error or by the
+        // failback deadline.
+        let waited = r.m.markers().restore_rollout_complete.is_some()
+            || matches!(outcome, DrillOutcome::ClusterError { .. })
+            || matches!(&outcome, DrillOutcome::Failed { failures } if failures.iter().any(|f| f.contains("restore rollout did not complete")));
+        assert!(waited, "{ctx}");
     }
 }
 
