@@ -1,6 +1,6 @@
 //! Classifying probe answers: primary, failed over or error.
 //!
-//! Defaults are bookinfo's productpage as SMH's guide uses it (smh-api.md §6), for both the
+//! Defaults are bookinfo's productpage, the client SMH's failover guide probes from, for both the
 //! 2020 Bootstrap template (`<font color="red">` around glyphicon stars) and today's
 //! Tailwind one (`<div class="flex gap-x-1 text-red-500">` around SVG stars):
 //!

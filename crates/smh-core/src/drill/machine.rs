@@ -1,4 +1,4 @@
-//! The drill's state machine (DESIGN §4). Pure: the executor feeds it [`Event`]s stamped
+//! The drill's state machine. Pure: the executor feeds it [`Event`]s stamped
 //! with the time since the drill started, and performs the [`Action`]s it returns.
 //!
 //! ```text
@@ -189,7 +189,7 @@ pub enum DrillOutcome {
 }
 
 impl DrillOutcome {
-    /// DESIGN §2: 0 pass; 1 failed expectation, preflight refusal or declined; 3 cluster
+    /// The exit code of `kubectl smh drill`: 0 pass; 1 failed expectation, preflight refusal or declined; 3 cluster
     /// error (also a failed restore); 130 interrupted (after restoring).
     pub fn exit_code(&self) -> u8 {
         match self {

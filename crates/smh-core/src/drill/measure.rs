@@ -1,5 +1,5 @@
 //! Measurements from the probe samples and the phase markers, the expectation checks, and
-//! the outlier-detection model that explains the numbers (istio-failover.md B3, B8).
+//! the outlier-detection model that explains the numbers.
 //!
 //! Definitions (all times since the marker named; samples are taken in the order their
 //! answers arrived, each stamped with the moment its request was sent):
@@ -12,7 +12,9 @@
 //! - **failed requests during failover**: errors sent from the break up to steady failover
 //!   (up to the restore when failover never became steady);
 //! - **errors after steady failover**: errors between steady failover and the restore, i.e.
-//!   re-ejections (an ejection expiring while the primary is still broken, B3);
+//!   re-ejections (Envoy returns an ejected host to the pool when its ejection time is
+//!   over, even while the primary is still broken, and ejects it again after its next
+//!   errors);
 //! - **steady failback**: the same as steady failover, for primary answers sent after the
 //!   restore;
 //! - **periods**: baseline (before the break), breaking (break → its rollout complete),

@@ -1,4 +1,4 @@
-//! The failover drill (DESIGN §4): the guide's "Demonstrating Failover Functionality" as a
+//! The failover drill: the guide's "Demonstrating Failover Functionality" as a
 //! safe, measured procedure.
 //!
 //! Everything here is pure: no tokio, no `kube::Client`, no network, no clock. The executor

@@ -1,5 +1,5 @@
 //! Outlier detection as a DestinationRule sets it for one backing service: what preflight
-//! checks and what the report uses to explain its timings (istio-failover.md B2–B4, B8).
+//! checks and what the report uses to explain its timings.
 
 use std::fmt;
 use std::time::Duration;
@@ -15,7 +15,8 @@ pub mod istio_defaults {
     pub(crate) const CONSECUTIVE_5XX_ERRORS: u32 = 5;
     pub(crate) const INTERVAL: Duration = Duration::from_secs(10);
     pub(crate) const BASE_EJECTION_TIME: Duration = Duration::from_secs(30);
-    /// Istio's default, which strands failover when a service has fewer than 10 hosts (B4).
+    /// Istio's default: Envoy ejects at most this percentage of a cluster's hosts (rounded
+    /// down), so with fewer than 10 hosts it ejects none and failover never happens.
     pub(crate) const MAX_EJECTION_PERCENT: u32 = 10;
     /// Envoy's `max_ejection_time` default: the cap on `baseEjectionTime × k`.
     pub(crate) const MAX_EJECTION_TIME: Duration = Duration::from_secs(300);
@@ -136,7 +137,8 @@ impl OutlierSettings {
             }
         };
         let gateway = match u32_field("consecutiveGatewayErrors")? {
-            // The deprecated `consecutiveErrors` counts gateway errors (502/503/504), B2.
+            // The deprecated `consecutiveErrors` counts gateway errors (502/503/504): Istio
+            // maps it to Envoy's consecutive_gateway_failure.
             None => u32_field("consecutiveErrors")?,
             some => some,
         };

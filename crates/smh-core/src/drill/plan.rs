@@ -1,7 +1,7 @@
 //! The drill plan: what to break, how to probe, how to judge, and the limits, made by a pure
 //! function from the FailoverService, the primary Service, the deployments and the flags.
 //!
-//! Defaults (DESIGN §4):
+//! Defaults:
 //! - primary = the first backing service; secondaries = the rest;
 //! - break = the deployments in the primary's cluster and namespace whose pod template labels
 //!   match the primary Service's selector (bookinfo: reviews-v1 and reviews-v2; reviews-v3

@@ -8,7 +8,8 @@
 //!   missing, was changed by someone else, or is out of date (as kubectl-smh applied it,
 //!   but translation against the clusters as they are now produces something else);
 //! - a backing service has no outlier detection, ejects on nothing, or has
-//!   maxEjectionPercent below 100 (istio-failover.md B1, B4);
+//!   maxEjectionPercent below 100 (Envoy would eject too few of the primary's hosts for
+//!   traffic to fail over);
 //! - the primary, or every secondary, has no ready endpoints;
 //! - a deployment to break still carries a restore plan from an earlier drill;
 //! - in multi-primary mode, an Istio cluster-ID problem that `check` reports as an error

@@ -23,7 +23,7 @@
 //! objects are then turned into the Topology by pure functions ([`build_cluster`]), tested
 //! with constructed objects.
 //!
-//! What is found (smh-api.md §2):
+//! What is found (as SMH's discovery found it):
 //! - **Mesh**: the istiod Deployment (label `app=istiod`, or a name starting with `istiod`,
 //!   any namespace). SMH names the mesh `<deployment>-<namespace>-<cluster>`. With several
 //!   (revisions), the one named `istiod`, else the first by namespace/name, is used and the

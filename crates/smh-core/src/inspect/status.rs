@@ -1,4 +1,5 @@
-//! SMH status, computed the way SMH's controller did (smh-api.md §1–2), plus the outcome of
+//! SMH status, computed the way SMH's controller did (per mesh for a FailoverService, per
+//! traffic target for a TrafficPolicy, with acceptance order), plus the outcome of
 //! applying: pure, no I/O.
 //!
 //! Every object starts ACCEPTED with `observedGeneration` = its generation (SMH's applier);

@@ -1,5 +1,6 @@
-//! A [`ClusterTarget`]: one cluster this run talks to, as the user must see it before anything is
-//! changed (DESIGN §2, istio-failover.md D9): SMH cluster name, kubeconfig context, API
+//! A [`ClusterTarget`]: one cluster this run talks to, as the user must see it before
+//! anything is changed (a command that writes names every cluster it writes to, since a
+//! wrong context is the easiest mistake to make): SMH cluster name, kubeconfig context, API
 //! server URL. Never credentials.
 
 use std::fmt;

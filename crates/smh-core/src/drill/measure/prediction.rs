@@ -8,8 +8,9 @@ use crate::drill::{Class, ProbeSample, human, secs};
 use serde::Serialize;
 use std::time::Duration;
 
-/// The outlier-detection model applied to this drill (B8): what the settings predict, next
-/// to what was measured.
+/// The outlier-detection model applied to this drill: what the settings predict (errors
+/// before an ejection, time to eject, when an ejected host returns), next to what was
+/// measured.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OutlierModel {

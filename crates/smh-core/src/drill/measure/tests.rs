@@ -92,7 +92,8 @@ fn steady_needs_a_full_window() {
 #[test]
 fn re_ejection_lag_counts_separately() {
     // Ejected at 7.0 s; baseEjectionTime 5 s: the host comes back at 12 s while still
-    // broken and ~1 interval of requests fail before it is ejected again (lab-notes §3).
+    // broken and ~1 s of requests fail before it is ejected again: those errors count
+    // after steady failover, not during it.
     let samples = stream(0, 30_000, 100, |t| match t {
         t if t < 7_000 => Class::Primary,
         7_000 => Class::Error,
