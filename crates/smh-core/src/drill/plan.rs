@@ -62,7 +62,9 @@ pub(crate) const BASELINE_MIN_PRIMARY_PERCENT: f64 = 95.0;
 pub(crate) const MIN_BASELINE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bookinfo's client, as the guide port-forwards it.
 pub const BOOKINFO_CLIENT: &str = "productpage-v1";
+/// Port of bookinfo's client's HTTP server (the guide port-forwards to it).
 pub const BOOKINFO_CLIENT_PORT: u16 = 9080;
+/// Path of bookinfo's page that calls `reviews`, so each probe shows which reviews answered.
 pub const BOOKINFO_CLIENT_PATH: &str = "/productpage";
 /// Bookinfo's service whose answers the default classifier understands.
 pub(crate) const BOOKINFO_SERVICE: &str = "reviews";
@@ -70,8 +72,11 @@ pub(crate) const BOOKINFO_SERVICE: &str = "reviews";
 /// `[CLUSTER:][NAMESPACE/]NAME`, as `--break` and `--probe-workload` take it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct WorkloadRef {
+    /// SMH cluster name; `None`: the primary's cluster.
     pub cluster: Option<String>,
+    /// `None`: the primary's namespace.
     pub namespace: Option<String>,
+    /// Deployment name.
     pub name: String,
 }
 
@@ -156,20 +161,38 @@ impl FromStr for WorkloadRef {
 pub struct DrillOptions {
     /// `--break`: the deployments to break instead of the selector's.
     pub breaks: Vec<WorkloadRef>,
+    /// `--probe-workload`: the deployment to probe through; default bookinfo's client next to
+    /// the primary.
     pub probe_workload: Option<WorkloadRef>,
+    /// `--probe-port`: the port of the probe workload to call; default 9080 for bookinfo's
+    /// client, else its first container port.
     pub probe_port: Option<u16>,
+    /// `--probe-path`: must start with `/`; default `/productpage` for productpage, else `/`.
     pub probe_path: Option<String>,
     /// Probes per second.
     pub probe_rate: Option<f64>,
+    /// `--probe-timeout`: per probe, more than 0; default 5 s.
     pub probe_timeout: Option<Duration>,
+    /// `--expect-primary`: a regex on the response body of an answer from the primary; default
+    /// bookinfo's rule.
     pub expect_primary: Option<String>,
+    /// `--expect-failover`: a regex on the response body of an answer from a secondary; default
+    /// bookinfo's rule.
     pub expect_failover: Option<String>,
+    /// `--expect-error`: a regex on the response body that makes an answer an error; default
+    /// bookinfo's rule.
     pub expect_error: Option<String>,
+    /// `--failover-timeout`: failover must be steady within this long after the break; default
+    /// 2 min.
     pub failover_timeout: Option<Duration>,
+    /// `--failback-timeout`: failback must be steady within this long after the restore;
+    /// default 2 min plus the primary's base ejection time.
     pub failback_timeout: Option<Duration>,
+    /// `--max-errors`: failed requests allowed during failover; `None`: no limit.
     pub max_errors: Option<u64>,
     /// Probes per steadiness window.
     pub steady_window: Option<usize>,
+    /// `--baseline-probes`: probes preflight takes before the break (1..100000); default 20.
     pub baseline_probes: Option<usize>,
     /// `--break-mode`; `None`: the command patch, not chosen explicitly.
     pub break_mode: Option<BreakMode>,
@@ -180,6 +203,7 @@ pub struct DrillOptions {
 /// Where the executor must list deployments before building the plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lookups {
+    /// The primary backing service (first in priority order).
     pub primary: ClusterObjectRef,
     /// (cluster, namespace) pairs.
     pub namespaces: BTreeSet<(String, String)>,
@@ -189,6 +213,7 @@ pub struct Lookups {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BreakTarget {
+    /// The deployment, `CLUSTER:NAMESPACE/NAME`.
     pub deployment: DeploymentRef,
     /// The containers to break, in pod template order.
     pub containers: Vec<String>,
@@ -210,10 +235,14 @@ pub struct BreakTarget {
 pub struct ProbeSpec {
     /// The client workload to port-forward to.
     pub workload: DeploymentRef,
+    /// Port of the client workload to call (port-forwarded).
     pub port: u16,
+    /// HTTP path to request; starts with `/`.
     pub path: String,
+    /// Probes sent per second (more than 0, at most 1000).
     pub rate_per_second: f64,
     #[serde(with = "secs")]
+    /// How long one probe may take before it counts as an error.
     pub timeout: Duration,
 }
 
@@ -228,7 +257,9 @@ impl ProbeSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SteadySpec {
+    /// Number of consecutive probes in a window.
     pub window: usize,
+    /// Share of the window, in percent, that must be in the expected class.
     pub percent: f64,
 }
 
@@ -241,10 +272,15 @@ impl SteadySpec {
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+/// The baseline preflight takes before anything changes: the primary must answer most probes.
 pub struct BaselineSpec {
+    /// Number of probes to take.
     pub probes: usize,
+    /// Share of them, in percent, that must come from the primary.
     pub min_primary_percent: f64,
     #[serde(with = "secs")]
+    /// How long the baseline may take; the drill is refused when it has too few answers by
+    /// then.
     pub timeout: Duration,
 }
 
@@ -252,29 +288,44 @@ pub struct BaselineSpec {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DrillPlan {
+    /// The drilled FailoverService.
     pub failover_service: ObjectRef,
+    /// Its `spec.hostname`, the name the probes call.
     pub hostname: String,
+    /// Its `spec.port`.
     pub port: u32,
+    /// The backing service to break (first in priority order).
     pub primary: ClusterObjectRef,
+    /// The other backing services, in priority order; failover goes to them.
     pub secondaries: Vec<ClusterObjectRef>,
     /// How the targets break.
     pub break_mode: BreakMode,
     /// `--break-mode` was given (with the command patch, preflight then warns about a
     /// readiness probe instead of refusing).
     pub break_mode_explicit: bool,
+    /// The deployments to break, sorted.
     pub targets: Vec<BreakTarget>,
+    /// How the answers are collected.
     pub probe: ProbeSpec,
+    /// How the answers are classified (patterns, or bookinfo's defaults).
     pub classifier: ClassifierSpec,
     #[serde(with = "secs")]
+    /// Failover must be steady within this long after the break.
     pub failover_timeout: Duration,
     #[serde(with = "secs")]
+    /// Failback must be steady within this long after the restore.
     pub failback_timeout: Duration,
+    /// Failed requests allowed during failover; `None`: no limit.
     pub max_errors: Option<u64>,
+    /// What "steady" means.
     pub steady: SteadySpec,
+    /// What preflight's baseline needs.
     pub baseline: BaselineSpec,
 }
 
 impl DrillPlan {
+    /// The classifier the plan's patterns make (they were checked when the plan was built, so
+    /// this fails only for a plan edited since).
     pub fn classifier(&self) -> Result<Classifier, ClassifyError> {
         Classifier::new(&self.classifier)
     }
@@ -306,7 +357,9 @@ impl DrillPlan {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TargetPatches {
+    /// The deployment these patches are for.
     pub deployment: DeploymentRef,
+    /// What the restore annotation saves for it.
     pub restore_plan: RestorePlan,
     /// JSON merge patch.
     pub save: serde_json::Value,
@@ -358,6 +411,7 @@ pub fn service_label(s: &ClusterObjectRef) -> String {
 /// What the plan is made from.
 #[derive(Debug, Clone, Copy)]
 pub struct PlanInput<'a> {
+    /// The FailoverService to drill.
     pub failover_service: &'a FailoverService,
     /// The primary backing service's Service object (from the primary's cluster).
     pub primary_service: &'a Service,
@@ -368,63 +422,97 @@ pub struct PlanInput<'a> {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why no plan can be made; each message says which flag or fix to use.
 pub enum PlanError {
     #[error(
         "FailoverService {0} has {1} backing service(s); a drill needs a primary and at least one secondary"
     )]
+    /// The FailoverService (`namespace/name`) and how many backing services it has.
     TooFewBackingServices(String, usize),
     #[error("FailoverService {fs}: spec.backingServices[{index}] has no kubeService")]
-    NotAKubeService { fs: String, index: usize },
+    /// A backing service that is not a Kubernetes Service.
+    NotAKubeService {
+        /// The FailoverService, `namespace/name`.
+        fs: String,
+        /// 0-based index in `spec.backingServices`.
+        index: usize,
+    },
     #[error("FailoverService {0} has no spec.port")]
+    /// The FailoverService has no port to probe; holds its `namespace/name`.
     NoPort(String),
     #[error(
         "Service {service} has no selector, so the deployments behind it cannot be found: pass --break [CLUSTER:]NAMESPACE/DEPLOYMENT for each deployment to break"
     )]
-    NoSelector { service: String },
+    /// The primary Service selects no pods, so the deployments to break are unknown.
+    NoSelector {
+        /// The Service, `namespace/name in cluster C`.
+        service: String,
+    },
     #[error(
         "no deployment in namespace {namespace} of cluster {cluster} has pod labels matching {selector} (the selector of Service {service}): pass --break [CLUSTER:]NAMESPACE/DEPLOYMENT for each deployment to break"
     )]
+    /// No deployment next to the primary matches its Service's selector.
     NoMatchingDeployments {
+        /// The primary's cluster.
         cluster: String,
+        /// The primary's namespace.
         namespace: String,
+        /// The selector, `k=v,k=v`.
         selector: String,
+        /// The Service, `namespace/name in cluster C`.
         service: String,
     },
     #[error("--break {0}: deployment not found (is the cluster name right, and the namespace?)")]
+    /// A `--break` deployment that does not exist.
     BreakNotFound(DeploymentRef),
     #[error(
         "no client workload to probe through: bookinfo's {default} is not in namespace {namespace} of cluster {cluster}; pass --probe-workload [CLUSTER:]NAMESPACE/DEPLOYMENT (a workload that calls the failover service), --probe-port and --probe-path"
     )]
+    /// No `--probe-workload` and bookinfo's client is not next to the primary.
     NoDefaultClient {
+        /// The default client's deployment name.
         default: String,
+        /// The primary's cluster.
         cluster: String,
+        /// The primary's namespace.
         namespace: String,
     },
     #[error(
         "--probe-workload {0}: deployment not found (is the cluster name right, and the namespace?)"
     )]
+    /// The `--probe-workload` deployment does not exist.
     ProbeWorkloadNotFound(DeploymentRef),
     #[error(
         "--probe-workload {0}: its containers declare no port; pass --probe-port PORT (the port its HTTP server listens on)"
     )]
+    /// The probe workload declares no container port and no `--probe-port` was given.
     NoProbePort(DeploymentRef),
     #[error(
         "the probe workload {0} is also a deployment to break; probe through a client of the service instead (--probe-workload)"
     )]
+    /// The probe workload would be broken too.
     ProbeIsTarget(DeploymentRef),
     #[error(
         "the default classification understands bookinfo's productpage calling `reviews`, but the primary service is {0}: pass --expect-primary REGEX and --expect-failover REGEX (matched against the probe's response body)"
     )]
+    /// Not bookinfo's `reviews`, and the `--expect-*` patterns are missing; holds the
+    /// primary Service.
     NeedsExpectations(String),
     #[error("{flag} {value}: {why}")]
+    /// A flag's value is out of range.
     BadValue {
+        /// The flag, e.g. `--probe-rate`.
         flag: &'static str,
+        /// The value given.
         value: String,
+        /// What the value must be.
         why: &'static str,
     },
     #[error("deployment {0} has no containers in its pod template")]
+    /// A deployment to break has no containers.
     NoContainers(DeploymentRef),
     #[error(transparent)]
+    /// An `--expect-*` pattern is not a valid regex.
     Classify(#[from] ClassifyError),
 }
 
