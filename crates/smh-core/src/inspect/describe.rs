@@ -43,7 +43,11 @@ pub use mesh::meshes;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Problem {
+    /// `Error`: failover does not work as configured, or the configuration is not what is in
+    /// effect; `Warning`: it works, but not as well as it could, or something could not be
+    /// checked.
     pub severity: Severity,
+    /// One sentence that says what is wrong and, where it can, what to do.
     pub message: String,
 }
 
@@ -66,11 +70,17 @@ impl Problem {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterRow {
+    /// SMH cluster name (the kubeconfig context name when no SMH name maps to it).
     pub name: String,
+    /// The kubeconfig context used for it.
     pub context: String,
+    /// The API server URL (no credentials).
     pub server: String,
+    /// True for the management cluster (where the SMH objects live).
     pub mgmt: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Why the cluster could not be read, if so; its other fields in the document are then
+    /// unknown.
     pub error: Option<String>,
     /// When its topology comes from the cache (discovery failed): the time of that
     /// discovery.
@@ -84,8 +94,10 @@ pub struct ClusterRow {
 pub struct StatusView {
     /// `PENDING` (no status: never applied), `ACCEPTED`, `INVALID`, `FAILED`.
     pub state: String,
+    /// `status.observedGeneration`: the generation the status was computed for.
     pub observed_generation: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// `metadata.generation` now, when the object carries one.
     pub generation: Option<i64>,
     /// `observedGeneration == generation`.
     pub up_to_date: bool,
@@ -118,7 +130,9 @@ impl StatusView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PortView {
+    /// The FailoverService's port number.
     pub number: u32,
+    /// Its protocol, as the FailoverService spells it (e.g. `http`).
     pub protocol: String,
 }
 
@@ -126,9 +140,12 @@ pub struct PortView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MeshRefView {
+    /// The mesh's name, `istiod-<namespace>-<cluster>` as SMH names it.
     pub name: String,
+    /// The mesh's namespace (SMH's, `service-mesh-hub`, in the guide).
     pub namespace: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The cluster that runs the mesh; `None` when no cluster that answered runs it.
     pub cluster: Option<String>,
 }
 
@@ -137,11 +154,17 @@ pub struct MeshRefView {
 #[serde(rename_all = "camelCase")]
 pub struct OutlierValues {
     #[serde(rename = "consecutive5xxErrors")]
+    /// Consecutive 5xx answers before a host is ejected (Istio's default 5).
     pub consecutive_5xx_errors: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Consecutive gateway errors (502/503/504) before a host is ejected, when set.
     pub consecutive_gateway_errors: Option<u32>,
+    /// Time between ejection sweeps, as a protobuf duration (`10s` by default).
     pub interval: String,
+    /// Minimum ejection time, as a protobuf duration (`30s` by default); it grows with each
+    /// ejection.
     pub base_ejection_time: String,
+    /// Share of the hosts that may be ejected at once, in percent (Istio's default 10).
     pub max_ejection_percent: u32,
     /// Fields the rule leaves unset, which take Istio's defaults.
     pub defaulted: Vec<String>,
@@ -192,6 +215,7 @@ pub struct OutlierView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     #[serde(skip)]
+    /// The settings as read, for the drill's preflight; not printed.
     pub settings: Option<OutlierSettings>,
 }
 
@@ -199,7 +223,9 @@ pub struct OutlierView {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// The first backing service: traffic goes there while it is healthy.
     Primary,
+    /// A later backing service: traffic fails over to it, in priority order.
     Secondary,
 }
 
@@ -209,9 +235,13 @@ pub enum Role {
 pub struct BackingView {
     /// 1 = highest.
     pub priority: usize,
+    /// Primary for priority 1, else secondary.
     pub role: Role,
+    /// SMH cluster name of the backing service.
     pub cluster: String,
+    /// The Service's namespace.
     pub namespace: String,
+    /// The Service's name.
     pub name: String,
     /// Why its cluster could not be read, if so.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -221,8 +251,10 @@ pub struct BackingView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub discovered: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Ready and total endpoints; `None` when they could not be read.
     pub endpoints: Option<EndpointCount>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Why the endpoints could not be read, if so.
     pub endpoints_error: Option<String>,
     /// Per calling cluster.
     pub outlier_detection: Vec<OutlierView>,
@@ -235,6 +267,7 @@ pub struct BackingView {
 }
 
 impl BackingView {
+    /// The backing service as a snapshot key.
     pub fn service(&self) -> ServiceRef {
         ServiceRef {
             cluster: self.cluster.clone(),
@@ -248,7 +281,9 @@ impl BackingView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExplanationView {
+    /// The cluster the choice was made for.
     pub cluster: String,
+    /// The choice, in words (e.g. which mode, which host, why).
     pub text: String,
 }
 
@@ -256,24 +291,34 @@ pub struct ExplanationView {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FailoverServiceView {
+    /// The FailoverService's name.
     pub name: String,
+    /// Its namespace.
     pub namespace: String,
+    /// `spec.hostname`, the name callers use.
     pub hostname: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// `spec.port`; `None` when unset (the FailoverService is then invalid).
     pub port: Option<PortView>,
+    /// `spec.meshes`: the meshes whose callers get the hostname.
     pub meshes: Vec<MeshRefView>,
+    /// Its SMH status.
     pub status: StatusView,
+    /// `spec.backingServices` in priority order, each with what the clusters hold for it.
     pub backing_services: Vec<BackingView>,
     /// Objects generated from this FailoverService itself (ServiceEntry, EnvoyFilter, ...).
     pub generated: Vec<Drift>,
     /// TrafficPolicies that concern it: outlier detection on a backing service, or a
     /// traffic shift to it (`namespace/name`).
     pub traffic_policies: Vec<String>,
+    /// The translation's topology-dependent choices, per cluster.
     pub explanations: Vec<ExplanationView>,
+    /// Every problem found, errors first.
     pub problems: Vec<Problem>,
 }
 
 impl FailoverServiceView {
+    /// Its `FailoverService namespace/name` identity.
     pub fn id(&self) -> ObjectId {
         ObjectId {
             kind: FailoverService::KIND.to_string(),
@@ -362,13 +407,17 @@ impl FailoverServiceView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TargetView {
+    /// SMH cluster name of the target's Service.
     pub cluster: String,
+    /// The Service's namespace.
     pub namespace: String,
+    /// The Service's name.
     pub name: String,
     /// SMH's status key, e.g. `reviews-bookinfo-mgmt-cluster.service-mesh-hub.`.
     pub key: String,
     /// The state in `status.trafficTargets`, or `-` when the status has no entry for it.
     pub state: String,
+    /// The errors of its status entry.
     pub errors: Vec<String>,
 }
 
@@ -376,8 +425,11 @@ pub struct TargetView {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TrafficPolicyView {
+    /// The TrafficPolicy's name.
     pub name: String,
+    /// Its namespace.
     pub namespace: String,
+    /// Its SMH status.
     pub status: StatusView,
     /// The source workloads, in words.
     pub source_selector: Vec<String>,
@@ -385,8 +437,11 @@ pub struct TrafficPolicyView {
     pub destination_selector: Vec<String>,
     /// The fields it sets, in words (outlier detection with SMH's defaults filled in).
     pub sets: Vec<String>,
+    /// The traffic targets it selects, with their status.
     pub targets: Vec<TargetView>,
+    /// The objects generated from it, and how they stand in the clusters.
     pub generated: Vec<Drift>,
+    /// Every problem found, errors first.
     pub problems: Vec<Problem>,
 }
 
@@ -394,15 +449,21 @@ pub struct TrafficPolicyView {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MeshView {
+    /// SMH cluster name.
     pub cluster: String,
+    /// The kubeconfig context used for it.
     pub context: String,
+    /// The API server URL (no credentials).
     pub server: String,
+    /// True for the management cluster.
     pub mgmt: bool,
     /// Reachable and read.
     pub reachable: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Why the cluster could not be read, if so.
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The API server's version (`v1.33.1`), when read.
     pub kubernetes_version: Option<String>,
     /// SMH's mesh name, `istiod-istio-system-mgmt-cluster`; `None`: no Istio here.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -411,18 +472,24 @@ pub struct MeshView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub istiod: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Whether istiod's Deployment has available replicas.
     pub istiod_availability: Option<Availability>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Istio's version, from istiod's image tag.
     pub istio_version: Option<String>,
     /// The version could not be read from istiod's image; a default is assumed.
     pub istio_version_assumed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The multi-cluster mode chosen for this mesh, and why.
     pub mode: Option<ModeDecision>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Istio's root namespace (`istio-system` unless meshConfig says otherwise).
     pub root_namespace: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The cluster's DNS domain (`cluster.local` unless found otherwise).
     pub cluster_domain: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Where the cluster domain came from (a setting, or the default).
     pub cluster_domain_source: Option<String>,
     /// The served version of `networking.istio.io`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -439,6 +506,7 @@ pub struct MeshView {
     pub remote_secrets: Option<Vec<super::discovery::RemoteSecret>>,
     /// FailoverServices whose hostname this mesh sees (`namespace/name`).
     pub failover_services: Vec<String>,
+    /// What discovery could not determine, in words.
     pub warnings: Vec<String>,
     /// Problems with its cluster ID or remote secrets (multi-primary mode), each with what
     /// to do.
@@ -449,12 +517,16 @@ pub struct MeshView {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DescribeDocument {
+    /// Every cluster of the run, management cluster first.
     pub clusters: Vec<ClusterRow>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Set for `describe failoverservice`.
     pub failover_services: Option<Vec<FailoverServiceView>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Set for `describe trafficpolicy`.
     pub traffic_policies: Option<Vec<TrafficPolicyView>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// Set for `describe mesh`.
     pub meshes: Option<Vec<MeshView>>,
 }
 
