@@ -38,12 +38,16 @@ pub(crate) use prediction::outlier_model;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Markers {
+    /// When the break was applied (the patch accepted).
     #[serde(with = "secs::opt")]
     pub break_applied: Option<Duration>,
+    /// When the break's rollout completed (the broken pods replaced the old ones).
     #[serde(with = "secs::opt")]
     pub break_rollout_complete: Option<Duration>,
+    /// When the restore was applied.
     #[serde(with = "secs::opt")]
     pub restore_applied: Option<Duration>,
+    /// When the restore's rollout completed.
     #[serde(with = "secs::opt")]
     pub restore_rollout_complete: Option<Duration>,
     /// When the drill finished (or the last event, while it runs).
@@ -63,6 +67,7 @@ pub struct Steady {
 }
 
 impl Steady {
+    /// A finder for answers of class `target`, steady by `spec`.
     pub fn new(target: Class, spec: SteadySpec) -> Self {
         Steady {
             target,
@@ -93,6 +98,7 @@ impl Steady {
         self.found
     }
 
+    /// The moment of steadiness, if found: when the first answer of the steady window was sent.
     pub fn found(&self) -> Option<Duration> {
         self.found
     }
@@ -102,10 +108,15 @@ impl Steady {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Period {
+    /// Before the break.
     Baseline,
+    /// From the break to its rollout's end.
     Breaking,
+    /// From the break's rollout's end to the restore.
     FailedOver,
+    /// From the restore to its rollout's end.
     Restoring,
+    /// After the restore's rollout.
     FailedBack,
 }
 
@@ -118,6 +129,7 @@ impl Period {
         Period::FailedBack,
     ];
 
+    /// As the report prints it (`failed over`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
             Period::Baseline => "baseline",
@@ -128,6 +140,7 @@ impl Period {
         }
     }
 
+    /// The period a sample sent at `at` belongs to.
     pub fn of(at: Duration, m: &Markers) -> Period {
         let after = |marker: Option<Duration>| marker.is_some_and(|t| at >= t);
         if after(m.restore_rollout_complete) {
@@ -197,11 +210,14 @@ pub struct ClassChanges {
 /// A moment of the drill the answers are related to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
+    /// The break.
     Break,
+    /// The restore.
     Restore,
 }
 
 impl Origin {
+    /// `the break` or `the restore`, as the answer lines say it.
     pub fn as_str(self) -> &'static str {
         match self {
             Origin::Break => "the break",
@@ -213,6 +229,7 @@ impl Origin {
 /// A change of answer class.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClassChange {
+    /// The class of the new answers.
     pub class: Class,
     /// When the first answer of the new class was sent.
     pub at: Duration,
@@ -313,12 +330,16 @@ impl std::fmt::Display for ClassChange {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClassCounts {
+    /// Answers from the primary.
     pub primary: u64,
+    /// Answers from a secondary.
     pub failed_over: u64,
+    /// Errors (no usable answer).
     pub error: u64,
 }
 
 impl ClassCounts {
+    /// Count one answer.
     pub fn add(&mut self, c: Class) {
         match c {
             Class::Primary => self.primary += 1,
@@ -326,6 +347,7 @@ impl ClassCounts {
             Class::Error => self.error += 1,
         }
     }
+    /// All answers.
     pub fn total(&self) -> u64 {
         self.primary + self.failed_over + self.error
     }
@@ -348,12 +370,16 @@ impl ClassCounts {
     }
 }
 
+/// The answers of one period of the drill, per class.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PeriodCounts {
+    /// The period.
     pub period: Period,
+    /// Its answers, per class.
     #[serde(flatten)]
     pub counts: ClassCounts,
+    /// All its answers.
     pub total: u64,
     /// How long the period lasted (absent when it never started).
     #[serde(with = "secs::opt")]
@@ -364,18 +390,27 @@ pub struct PeriodCounts {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Measurements {
+    /// From the break to the first failed-over answer to a probe sent at or after it.
     #[serde(with = "secs::opt")]
     pub break_to_first_failover: Option<Duration>,
+    /// From the break to steady failover.
     #[serde(with = "secs::opt")]
     pub break_to_steady_failover: Option<Duration>,
+    /// Errors sent from the break up to steady failover (up to the restore when failover never
+    /// became steady).
     pub errors_during_failover: u64,
+    /// Errors between steady failover and the restore (re-ejections).
     pub errors_after_steady_failover: u64,
+    /// From the restore to the first primary answer to a probe sent at or after it.
     #[serde(with = "secs::opt")]
     pub restore_to_first_primary: Option<Duration>,
+    /// From the restore to steady failback.
     #[serde(with = "secs::opt")]
     pub restore_to_steady_failback: Option<Duration>,
+    /// How long the break's rollout took.
     #[serde(with = "secs::opt")]
     pub break_rollout: Option<Duration>,
+    /// How long the restore's rollout took.
     #[serde(with = "secs::opt")]
     pub restore_rollout: Option<Duration>,
     /// How long failover was watched: break → restore (or end).
@@ -387,7 +422,9 @@ pub struct Measurements {
     /// The last `window` answers before the restore (or the end), when failover was never
     /// steady, and likewise after the restore: what the messages quote.
     pub last_window_before_restore: ClassCounts,
+    /// The last window after the restore (see `last_window_before_restore`).
     pub last_window_after_restore: ClassCounts,
+    /// Answers per period, in the drill's order.
     pub periods: Vec<PeriodCounts>,
     /// Error reasons and how often each occurred.
     pub error_reasons: BTreeMap<String, u64>,
