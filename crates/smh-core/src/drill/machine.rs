@@ -36,17 +36,28 @@ use super::{Class, DeploymentRef, ProbeSample, Signal, human, secs};
 /// How many times `ApplyRestore` is tried before giving up.
 pub(crate) const RESTORE_ATTEMPTS: usize = 3;
 
+/// Where the drill is; the phases follow each other in this order (see the module docs), and a
+/// disrupted drill skips to `Restore` or `Report`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
+    /// Probing for the baseline and checking the facts; nothing changed yet.
     Preflight,
+    /// Waiting for the user's yes (or `--yes`).
     Confirm,
+    /// Saving the restore plan as an annotation on every deployment to break.
     SavePlan,
+    /// Patching the deployments so they stop serving.
     Break,
+    /// Waiting for the break's rollout.
     WaitBreakRollout,
+    /// Waiting for steady failover (or its timeout).
     VerifyFailover,
+    /// Applying the restore patches.
     Restore,
+    /// Waiting for the restore's rollout; an interrupt here is recorded, not obeyed.
     WaitRestoreRollout,
+    /// Waiting for steady failback (or its timeout).
     VerifyFailback,
     /// Finished.
     Report,
@@ -68,6 +79,7 @@ impl Phase {
         Phase::Report,
     ];
 
+    /// Kebab-case, as `-o json` spells it (`wait-break-rollout`).
     pub fn as_str(self) -> &'static str {
         match self {
             Phase::Preflight => "preflight",
@@ -112,6 +124,7 @@ pub enum Event {
     Probe(ProbeSample),
     /// Nothing happened; lets deadlines fire (see [`Machine::next_deadline`]).
     Tick,
+    /// SIGINT or SIGTERM arrived.
     Interrupted(Signal),
     /// The current action failed (API error, lost port-forward, ...).
     Error(String),
@@ -162,6 +175,7 @@ pub enum Action {
     /// read the plan from the live object and apply [`super::restore::restore_patch`];
     /// report `Restored` (also when there was nothing to restore).
     ApplyRestore,
+    /// Stop the probes and the port-forward.
     StopProbing,
     /// The drill is over; exit with [`DrillOutcome::exit_code`].
     Finish(DrillOutcome),
@@ -174,23 +188,43 @@ pub enum DrillOutcome {
     /// Failover and failback happened within their limits.
     Passed,
     /// Preflight refused; nothing was changed.
-    Refused { reasons: Vec<String> },
+    Refused {
+        /// Each refusal, with what to do.
+        reasons: Vec<String>,
+    },
     /// The user said no; nothing was changed.
     Declined,
     /// An expectation failed; everything was restored.
-    Failed { failures: Vec<String> },
+    Failed {
+        /// Each failed expectation, in words.
+        failures: Vec<String>,
+    },
     /// A cluster or API error; `changed`: whether the drill had begun changing deployments
     /// (they were restored).
-    ClusterError { message: String, changed: bool },
+    ClusterError {
+        /// The error, with what to do.
+        message: String,
+        /// Whether the drill had begun changing deployments.
+        changed: bool,
+    },
     /// SIGINT or SIGTERM; `changed` as above.
-    Interrupted { signal: Signal, changed: bool },
+    Interrupted {
+        /// The signal that arrived.
+        signal: Signal,
+        /// Whether the drill had begun changing deployments.
+        changed: bool,
+    },
     /// The restore could not be applied: deployments may still be broken.
-    RestoreFailed { message: String },
+    RestoreFailed {
+        /// The last error, naming `kubectl smh drill restore`.
+        message: String,
+    },
 }
 
 impl DrillOutcome {
-    /// The exit code of `kubectl smh drill`: 0 pass; 1 failed expectation, preflight refusal or declined; 3 cluster
-    /// error (also a failed restore); 130 interrupted (after restoring).
+    /// The exit code of `kubectl smh drill`: 0 pass; 1 failed expectation, preflight
+    /// refusal or declined; 3 cluster error (also a failed restore); 130 interrupted (after
+    /// restoring).
     pub fn exit_code(&self) -> u8 {
         match self {
             DrillOutcome::Passed => 0,
@@ -239,13 +273,17 @@ impl DrillOutcome {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Transition {
+    /// Since the drill started.
     #[serde(with = "secs")]
     pub at: Duration,
     /// Order among transitions and notes.
     #[serde(skip)]
     pub seq: usize,
+    /// The phase left.
     pub from: Phase,
+    /// The phase entered.
     pub to: Phase,
+    /// What caused it, in words (the event, or the deadline that passed).
     pub cause: String,
 }
 
@@ -253,11 +291,13 @@ pub struct Transition {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Note {
+    /// Since the drill started.
     #[serde(with = "secs")]
     pub at: Duration,
     /// Order among transitions and notes.
     #[serde(skip)]
     pub seq: usize,
+    /// The line, in words.
     pub text: String,
 }
 
@@ -291,6 +331,7 @@ pub struct Machine {
 }
 
 impl Machine {
+    /// A drill of `plan`, in `Preflight`, before any action.
     pub fn new(plan: &DrillPlan) -> Self {
         Machine {
             failover: Steady::new(Class::FailedOver, plan.steady),
@@ -323,27 +364,34 @@ impl Machine {
         vec![Action::StartProbing, Action::RunPreflight]
     }
 
+    /// The current phase.
     pub fn phase(&self) -> Phase {
         self.phase
     }
+    /// The plan the drill follows.
     pub fn plan(&self) -> &DrillPlan {
         &self.plan
     }
     pub(crate) fn is_finished(&self) -> bool {
         self.phase == Phase::Report
     }
+    /// How the drill ended; `None` while it runs.
     pub fn outcome(&self) -> Option<&DrillOutcome> {
         self.outcome.as_ref()
     }
+    /// Every classified probe so far, in the order the answers came.
     pub fn samples(&self) -> &[ProbeSample] {
         &self.samples
     }
+    /// The moments of the drill so far.
     pub fn markers(&self) -> &Markers {
         &self.markers
     }
+    /// The phase changes so far.
     pub fn transitions(&self) -> &[Transition] {
         &self.transitions
     }
+    /// The notes so far (restore retries, a straddling answer, ...).
     pub fn notes(&self) -> &[Note] {
         &self.notes
     }
