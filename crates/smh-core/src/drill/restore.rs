@@ -59,6 +59,7 @@ pub enum BreakMode {
 }
 
 impl BreakMode {
+    /// `command` or `scale`, as `--break-mode` takes it.
     pub fn as_str(self) -> &'static str {
         match self {
             BreakMode::Command => "command",
@@ -74,7 +75,9 @@ pub const BREAK_COMMAND: [&str; 2] = ["sleep", "20h"];
 /// What identifies this drill in the annotation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RestoreContext {
+    /// `<fs-name>-<timestamp>`, unique per drill; the restore touches only plans with this id.
     pub drill_id: String,
+    /// The drilled FailoverService.
     pub failover_service: ObjectRef,
     /// RFC 3339, e.g. `2026-11-27T10:15:00Z`.
     pub started_at: String,
@@ -115,6 +118,7 @@ pub(crate) fn drill_id_with(
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SavedContainer {
+    /// The container's name.
     pub name: String,
     /// `null`: the container had no `command` (the image's entrypoint ran).
     #[serde(default)]
@@ -130,10 +134,15 @@ pub struct SavedContainer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RestorePlan {
+    /// The plan's format: 1 for the command patch, 2 when it can hold `scale`.
     pub version: u32,
+    /// The drill that saved it.
     pub drill_id: String,
+    /// The drilled FailoverService.
     pub failover_service: ObjectRef,
+    /// When the drill started, RFC 3339.
     pub started_at: String,
+    /// The deployment it restores.
     pub deployment: DeploymentRef,
     /// The deployment's resourceVersion when the plan was made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -156,10 +165,12 @@ pub struct SavedScale {
 }
 
 impl RestorePlan {
+    /// The containers the drill breaks, in pod template order.
     pub fn broken_containers(&self) -> impl Iterator<Item = &SavedContainer> {
         self.containers.iter().filter(|c| c.broken)
     }
 
+    /// `Scale` when the plan saved a replica count, else `Command`.
     pub fn mode(&self) -> BreakMode {
         if self.scale.is_some() {
             BreakMode::Scale
@@ -195,32 +206,49 @@ impl RestorePlan {
     }
 }
 
+/// Why a restore plan or patch cannot be made.
 #[derive(Debug, thiserror::Error)]
 pub enum RestoreError {
     #[error("deployment {deployment} has no containers in its pod template")]
-    NoContainers { deployment: String },
+    /// The deployment has no containers to break.
+    NoContainers {
+        /// `cluster:namespace/name`.
+        deployment: String,
+    },
+    /// The deployment (`cluster:namespace/name`) does not exist.
     #[error("deployment {0} not found")]
     NotFound(String),
     #[error(
         "deployment {deployment} has no container named {container:?} (its containers: {})",
         available.join(", ")
     )]
+    /// A container the plan names is not in the deployment's pod template.
     NoSuchContainer {
+        /// `cluster:namespace/name`.
         deployment: String,
+        /// The missing container.
         container: String,
+        /// The containers it has.
         available: Vec<String>,
     },
     #[error(
         "deployment {deployment} already carries a restore plan from drill {drill_id} (started {started_at}): run `kubectl smh drill restore {failover_service}` first"
     )]
+    /// The deployment still carries another drill's restore plan: restore that first.
     PendingRestore {
+        /// `cluster:namespace/name`.
         deployment: String,
+        /// The earlier drill.
         drill_id: String,
+        /// When it started, RFC 3339.
         started_at: String,
+        /// Its FailoverService's name, for `kubectl smh drill restore`.
         failover_service: String,
     },
+    /// The annotation does not parse as a restore plan; holds why.
     #[error("annotation {DRILL_RESTORE_ANNOTATION} is not a restore plan: {0}")]
     BadAnnotation(String),
+    /// The plan does not serialize or parse as JSON.
     #[error("restore plan JSON: {0}")]
     Json(#[from] serde_json::Error),
 }
@@ -397,6 +425,7 @@ pub fn pending_restore(dep: &Deployment) -> Result<Option<RestorePlan>, RestoreE
 /// one drill) across the listed deployments, and annotations that could not be read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PendingRestores {
+    /// The plans found, one per deployment.
     pub plans: Vec<RestorePlan>,
     /// Deployments whose annotation is not a readable restore plan: (deployment, why).
     pub unreadable: Vec<(DeploymentRef, String)>,

@@ -14,12 +14,14 @@ use crate::drill::preflight::PreflightReport;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Probe {
+    /// Primary, failed over, or error.
     pub class: Class,
     /// HTTP status, when an HTTP answer came.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
     /// Why it got its class.
     pub reason: String,
+    /// From sending the request to its answer; JSON: milliseconds, one decimal.
     #[serde(with = "millis")]
     pub latency: Duration,
 }
@@ -36,13 +38,18 @@ mod millis {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientView {
+    /// SMH cluster name of the client workload.
     pub cluster: String,
+    /// Its namespace.
     pub namespace: String,
+    /// The client deployment the probes go through.
     pub deployment: String,
     /// The pod port-forwarded to, when one was picked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pod: Option<String>,
+    /// The port called on the client pod.
     pub port: u16,
+    /// The HTTP path requested.
     pub path: String,
 }
 
@@ -50,7 +57,9 @@ pub struct ClientView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReasonCount {
+    /// Why the answers got their class, in words.
     pub reason: String,
+    /// How many answers had this reason.
     pub count: usize,
 }
 
@@ -58,7 +67,9 @@ pub struct ReasonCount {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClassSummary {
+    /// The class.
     pub class: Class,
+    /// How many answers had it.
     pub count: usize,
     /// Who answered, in words: `reviews.bookinfo@mgmt-cluster (primary)`.
     pub answered_by: String,
@@ -72,10 +83,15 @@ pub struct ClassSummary {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProbeSummary {
+    /// Probes sent.
     pub requests: usize,
+    /// Answers from the primary.
     pub primary: usize,
+    /// Answers from a secondary.
     pub failed_over: usize,
+    /// Errors (no usable answer).
     pub errors: usize,
+    /// Per class that occurred, primary first.
     pub classes: Vec<ClassSummary>,
 }
 
@@ -83,10 +99,13 @@ pub struct ProbeSummary {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PreflightView {
+    /// No refusal.
     pub passed: bool,
     /// What was checked, with the facts found.
     pub checked: Vec<String>,
+    /// Each refusal, with what to do; any one fails the test.
     pub refusals: Vec<String>,
+    /// Facts worth knowing that do not fail the test.
     pub notes: Vec<String>,
 }
 
@@ -96,12 +115,17 @@ pub struct PreflightView {
 pub struct FailoverTestReport {
     /// `namespace/name`.
     pub failover_service: String,
+    /// The FailoverService's `spec.hostname`, the name probed.
     pub hostname: String,
+    /// The primary backing service, `name.ns@cluster`.
     pub primary: String,
+    /// The other backing services, in priority order.
     pub secondaries: Vec<String>,
+    /// Where the probes went.
     pub client: ClientView,
     /// How answers are classified, one line per class.
     pub classification: Vec<String>,
+    /// The preflight's verdict and what it looked at.
     pub preflight: PreflightView,
     /// `None` when no probe could be sent (no client pod).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -118,12 +142,17 @@ pub struct FailoverTestReport {
 /// What [`summarize`] needs besides the probes.
 #[derive(Debug, Clone)]
 pub struct TestFacts {
+    /// The FailoverService, `namespace/name`.
     pub failover_service: String,
+    /// Its `spec.hostname`.
     pub hostname: String,
     /// `name.ns@cluster` of the backing services, in priority order.
     pub backing: Vec<String>,
+    /// Where the probes went.
     pub client: ClientView,
+    /// How answers are classified, one line per class.
     pub classification: Vec<String>,
+    /// What preflight checked, with the facts found.
     pub checked: Vec<String>,
 }
 
