@@ -34,10 +34,13 @@ use super::Class;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClassifierSpec {
+    /// `--expect-primary`: matched against the response body of an answer from the primary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<String>,
+    /// `--expect-failover`: matched against the response body of an answer from a secondary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failover: Option<String>,
+    /// `--expect-error`: a body that matches is an error whatever else it matches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -88,8 +91,11 @@ impl ClassifierSpec {
 #[derive(Debug, thiserror::Error)]
 #[error("{flag}: invalid regular expression {pattern:?}: {source}")]
 pub struct ClassifyError {
+    /// The flag that gave it, e.g. `--expect-primary`.
     pub flag: &'static str,
+    /// The pattern as given.
     pub pattern: String,
+    /// Why it does not compile.
     #[source]
     pub source: regex::Error,
 }
@@ -97,12 +103,16 @@ pub struct ClassifyError {
 /// What came back from one probe.
 #[derive(Debug, Clone, Copy)]
 pub enum Answer<'a> {
+    /// An HTTP answer.
     Http {
+        /// The HTTP status code.
         status: u16,
+        /// The response body (as much as was read).
         body: &'a str,
     },
     /// No HTTP answer: connection refused, reset, timeout...
     Transport {
+        /// What went wrong, in words.
         error: &'a str,
     },
 }
@@ -110,7 +120,9 @@ pub enum Answer<'a> {
 /// A class and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Classification {
+    /// The class.
     pub class: Class,
+    /// Why, in words (the status, or the rule that matched).
     pub reason: String,
 }
 
@@ -157,6 +169,8 @@ impl Classifier {
         }
     }
 
+    /// Compile the spec's patterns (or take bookinfo's rules); fails naming the flag whose
+    /// pattern does not compile.
     pub fn new(spec: &ClassifierSpec) -> Result<Self, ClassifyError> {
         fn compile(
             flag: &'static str,
@@ -180,6 +194,8 @@ impl Classifier {
         })
     }
 
+    /// Classify one answer: an error rule first, then primary, then failover; anything else is
+    /// an error.
     pub fn classify(&self, answer: Answer<'_>) -> Classification {
         let (status, body) = match answer {
             Answer::Transport { error } => {

@@ -25,10 +25,12 @@ pub enum RolloutState {
 /// Replica counts for a progress display.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RolloutCounts {
+    /// `spec.replicas` (1 when unset).
     pub desired: i32,
     /// Replicas known to run the current template: 0 until the controller has observed it
     /// (before that, the status counts the previous template's replicas as updated).
     pub updated: i32,
+    /// Replicas that are available (ready for at least `minReadySeconds`).
     pub available: i32,
     /// All replicas, old and new.
     pub total: i32,
@@ -121,12 +123,16 @@ pub fn rollout_state(d: &Deployment, min_generation: Option<i64>) -> (RolloutSta
 /// An Envoy cluster name `outbound|PORT|SUBSET|HOST`, taken apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvoyCluster {
+    /// The service port.
     pub port: u32,
+    /// The subset, when the cluster is one (`outbound|9080|v1|reviews...`).
     pub subset: Option<String>,
+    /// The service host, e.g. `reviews.bookinfo.svc.cluster.local`.
     pub host: String,
 }
 
 impl EnvoyCluster {
+    /// Take apart an outbound cluster name; `None` for any other name.
     pub fn parse(name: &str) -> Option<EnvoyCluster> {
         let mut parts = name.split('|');
         if parts.next()? != "outbound" {

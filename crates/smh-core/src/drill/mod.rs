@@ -50,7 +50,9 @@ pub use workload::Assessment;
 pub struct DeploymentRef {
     /// SMH cluster name (as in the FailoverService's `clusterName`).
     pub cluster: String,
+    /// The deployment's namespace.
     pub namespace: String,
+    /// The deployment's name.
     pub name: String,
 }
 
@@ -74,6 +76,7 @@ pub enum Class {
 }
 
 impl Class {
+    /// As the report prints it: `primary`, `failed over`, `error`.
     pub fn as_str(self) -> &'static str {
         match self {
             Class::Primary => "primary",
@@ -90,6 +93,7 @@ pub struct ProbeSample {
     /// When the request was sent, since the drill started.
     #[serde(with = "secs")]
     pub at: Duration,
+    /// Primary, failed over, or error.
     pub class: Class,
     /// Time from sending the request to the end of the answer (or the transport error).
     #[serde(with = "secs")]
@@ -108,6 +112,7 @@ pub enum Signal {
     /// Ctrl-C.
     #[serde(rename = "SIGINT")]
     Interrupt,
+    /// `kill` or a service manager stopping the process.
     #[serde(rename = "SIGTERM")]
     Terminate,
     /// The terminal went away (a closed window, a dropped ssh connection).

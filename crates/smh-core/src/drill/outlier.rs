@@ -34,14 +34,20 @@ pub mod istio_defaults {
 pub struct OutlierSettings {
     /// Where the settings come from, e.g. `mgmt-cluster: DestinationRule bookinfo/reviews`.
     pub source: String,
+    /// `consecutive5xxErrors` as set; `None`: unset (Istio's default 5 applies).
     #[serde(default, rename = "consecutive5xxErrors")]
     pub consecutive_5xx_errors: Option<u32>,
+    /// `consecutiveGatewayErrors` (502/503/504 in a row) as set, or the deprecated
+    /// `consecutiveErrors`.
     #[serde(default)]
     pub consecutive_gateway_errors: Option<u32>,
+    /// Time between ejection sweeps; `None`: unset (10 s).
     #[serde(default, with = "super::secs::opt")]
     pub interval: Option<Duration>,
+    /// Minimum ejection time, multiplied by the times a host was ejected; `None`: unset (30 s).
     #[serde(default, with = "super::secs::opt")]
     pub base_ejection_time: Option<Duration>,
+    /// Share of the hosts Envoy may eject, in percent; `None`: unset (Istio's 10).
     #[serde(default)]
     pub max_ejection_percent: Option<u32>,
     /// When true, connect failures (what a broken pod gives) count as local-origin failures,

@@ -31,12 +31,14 @@ use crate::model::types::{ApprovalState, ClusterObjectRef, FailoverService};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase", tag = "state", content = "detail")]
 pub enum GeneratedState {
+    /// In the cluster as kubectl-smh applied it.
     InSync,
+    /// Not in the cluster.
     Missing,
     /// Changed by someone else, with a short description of the difference.
     Drifted(String),
     /// As kubectl-smh applied it, but the configuration now translates differently against
-    /// the clusters as they are now (see `cluster::drift::DriftState::OutOfDate`).
+    /// the clusters as they are now (see `inspect::drift::DriftState::OutOfDate`).
     OutOfDate {
         /// The fields that differ.
         fields: Vec<String>,
@@ -45,12 +47,15 @@ pub enum GeneratedState {
     },
 }
 
+/// A generated object as deployed in one cluster, and how it stands: what preflight refuses on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeployedObject {
+    /// SMH cluster name.
     pub cluster: String,
     /// `EnvoyFilter istio-system/reviews-failover`.
     pub object: String,
+    /// In sync, missing, drifted, or out of date.
     pub state: GeneratedState,
 }
 
@@ -61,6 +66,7 @@ pub struct DeployedObject {
 pub struct ClusterIdProblem {
     /// An error (the subsets would select nothing: refused), else a warning.
     pub error: bool,
+    /// The finding and its fix, in one sentence.
     pub message: String,
 }
 
@@ -68,6 +74,7 @@ pub struct ClusterIdProblem {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BackingHealth {
+    /// The backing service.
     pub service: ClusterObjectRef,
     /// The outlier detection that applies to it (from the DestinationRule clients use).
     pub outlier: Option<OutlierSettings>,
@@ -80,6 +87,7 @@ pub struct BackingHealth {
 pub struct PreflightFacts<'a> {
     /// As read from the mgmt cluster, with its status.
     pub failover_service: &'a FailoverService,
+    /// The generated objects of the FailoverService, as they stand in the clusters.
     pub generated: &'a [DeployedObject],
     /// Per backing service, in any order; a backing service without an entry counts as
     /// having no outlier detection and no endpoints.
@@ -98,13 +106,17 @@ pub struct PreflightFacts<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PreflightReport {
+    /// Any one stops the drill; each says what to do.
     pub refusals: Vec<String>,
+    /// What may go wrong, shown before the confirmation.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Facts worth knowing, not fatal.
     pub notes: Vec<String>,
 }
 
 impl PreflightReport {
+    /// True when nothing refuses the drill.
     pub fn passed(&self) -> bool {
         self.refusals.is_empty()
     }

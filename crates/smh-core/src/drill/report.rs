@@ -20,41 +20,58 @@ use super::{Class, ProbeSample, secs};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TimelineEntry {
+    /// Since the drill started.
     #[serde(with = "secs")]
     pub at: Duration,
+    /// What happened, in words.
     pub event: String,
 }
 
+/// What `kubectl smh drill` reports: the plan, the outcome, the measurements against the limits
+/// and the timeline; `-o json` prints it as is (camelCase fields).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DrillReport {
+    /// The drill's id, as in the restore annotations.
     pub drill_id: String,
     /// `namespace/name`.
     pub failover_service: String,
+    /// The FailoverService's `spec.hostname`, the name probed.
     pub hostname: String,
     /// RFC 3339.
     pub started_at: String,
     /// `passed`, `failed`, `refused`, `declined`, `cluster-error`, `interrupted`,
     /// `restore-failed`, or `running` (report of an unfinished drill).
     pub result: String,
+    /// The exit code; `None` while the drill runs.
     pub exit_code: Option<u8>,
     /// One line.
     pub summary: String,
+    /// How the drill ended; `None` while it runs.
     pub outcome: Option<DrillOutcome>,
     /// `name.namespace @ cluster`.
     pub primary: String,
+    /// The other backing services, `name.namespace @ cluster`, in priority order.
     pub secondaries: Vec<String>,
     /// How the deployments were broken: `command` (the guide's patch) or `scale`.
     pub break_mode: BreakMode,
+    /// The deployments broken (or to break), with their containers.
     pub broken: Vec<BreakTarget>,
+    /// How the answers were collected.
     pub probe: ProbeSpec,
+    /// How answers are classified, one line per class.
     pub classification: Vec<String>,
+    /// What "steady" means for this drill.
     pub steady: SteadySpec,
+    /// The moments of the drill.
     pub markers: Markers,
+    /// What the samples show.
     pub measurements: Measurements,
+    /// Each expectation judged against its limit.
     pub expectations: Vec<ExpectationResult>,
     /// The primary's outlier detection and what it predicts (absent when unknown).
     pub outlier: Option<OutlierModel>,
+    /// Phase changes and notes, in order.
     pub timeline: Vec<TimelineEntry>,
     /// One character per second since the start: `P` all primary, `F` all failed over,
     /// `m` both, `x` at least one error, `.` no answer.
@@ -69,7 +86,9 @@ pub struct DrillReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RestoreCheck {
+    /// The deployment read back.
     pub deployment: super::DeploymentRef,
+    /// Each field that differs from the saved plan; empty: restored exactly.
     pub differences: Vec<String>,
 }
 

@@ -96,7 +96,9 @@ const REAPPLYING_MANAGERS: &[(&str, &str, &str, &str)] = &[
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Assessment {
+    /// Why the drill must not break these deployments, each with what to do.
     pub refusals: Vec<String>,
+    /// What may go wrong, each with what to do about it.
     pub warnings: Vec<String>,
     /// Deployments a HorizontalPodAutoscaler scales: after the restore, their replica count
     /// is the HPA's to change.
@@ -135,10 +137,15 @@ pub fn ready_timeout(dep: &Deployment, broken: &[String]) -> Duration {
 /// A deployment's rollout parameters, as the deployment controller resolves them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rollout {
+    /// `spec.replicas` (1 when unset).
     pub replicas: i32,
+    /// `strategy.type: Recreate`: every old pod goes before new ones start.
     pub recreate: bool,
+    /// `maxSurge` resolved to pods (rounded up; 25% by default).
     pub max_surge: i32,
+    /// `maxUnavailable` resolved to pods (rounded down; 25% by default).
     pub max_unavailable: i32,
+    /// `progressDeadlineSeconds` (600 by default).
     pub progress_deadline_seconds: i32,
 }
 
@@ -574,9 +581,13 @@ pub enum PodBreakState {
     /// Starting, or running as the break intends.
     Fine,
     /// Waiting on something that may never come (a probe that fails, a node with room): the
-    /// drill stops when it lasts longer than the target's ready timeout. `why` says what
-    /// waits, `then` what it means meanwhile.
-    Stalled { why: String, then: String },
+    /// drill stops when it lasts longer than the target's ready timeout.
+    Stalled {
+        /// What waits, in words.
+        why: String,
+        /// What it means meanwhile.
+        then: String,
+    },
     /// The break cannot take effect in this pod; the text says why.
     Failed(String),
 }

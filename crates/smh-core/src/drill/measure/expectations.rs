@@ -11,21 +11,26 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
+    /// Within the limit.
     Pass,
+    /// Over the limit, or never reached.
     Fail,
     /// The drill stopped (interrupted, error) before this could be judged.
     NotReached,
 }
 
+/// One expectation judged against its limit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExpectationResult {
     /// `failover`, `failback` or `max-errors`.
     pub name: &'static str,
+    /// Pass, fail, or not reached.
     pub verdict: Verdict,
     /// The limit: seconds for `failover` and `failback`, a count for `max-errors`; JSON: a
     /// number, `null` for no limit.
     pub limit: Limit,
+    /// The verdict in words, with the numbers.
     pub message: String,
 }
 

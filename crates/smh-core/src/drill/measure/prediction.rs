@@ -14,8 +14,11 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OutlierModel {
+    /// The primary's outlier detection, as the model takes it.
     pub settings: OutlierSettings,
+    /// The primary's hosts: the broken deployments' replicas.
     pub primary_hosts: u32,
+    /// The probe rate the model assumes.
     pub probe_rate_per_second: f64,
     /// Break rollout + N errors × hosts ÷ rate.
     #[serde(with = "secs::opt")]
@@ -36,6 +39,7 @@ pub struct OutlierModel {
     /// … up to restore rollout + the rest of the ejection + one interval (same addresses).
     #[serde(with = "secs::opt")]
     pub expected_failback_max: Option<Duration>,
+    /// The model and the comparison, in sentences for the report.
     pub explanation: Vec<String>,
 }
 
