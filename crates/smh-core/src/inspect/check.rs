@@ -33,8 +33,12 @@ use crate::model::types::{ApprovalState, FailoverService, TrafficPolicy};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// The check held.
     Pass,
+    /// Something could not be checked, or works less well than it could; fails only with
+    /// `--strict`.
     Warn,
+    /// The check failed: `check` exits 1.
     Fail,
     /// Nothing to check.
     Skipped,
@@ -44,10 +48,13 @@ pub enum Status {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckResult {
+    /// What is checked, in words.
     pub description: String,
+    /// How the check came out.
     pub status: Status,
     /// What failed (or, for a passed check, details worth showing).
     pub messages: Vec<String>,
+    /// What to do about a failure or warning.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
 }
@@ -84,7 +91,9 @@ impl CheckResult {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Category {
+    /// The category's header (`Connectivity`, `Configuration`, ...).
     pub name: String,
+    /// Its checks, in the order they ran.
     pub checks: Vec<CheckResult>,
 }
 
@@ -92,9 +101,13 @@ pub struct Category {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
+    /// Checks that passed.
     pub passed: usize,
+    /// Checks that failed.
     pub failed: usize,
+    /// Checks that warned.
     pub warnings: usize,
+    /// Checks skipped (nothing to check).
     pub skipped: usize,
 }
 
@@ -104,8 +117,11 @@ pub struct Summary {
 pub struct CheckReport {
     /// No failure (and, with `strict`, no warning).
     pub success: bool,
+    /// `--strict`: warnings count as failures.
     pub strict: bool,
+    /// Counts per status.
     pub summary: Summary,
+    /// The checks by category, in the order they ran.
     pub categories: Vec<Category>,
 }
 

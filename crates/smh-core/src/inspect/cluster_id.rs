@@ -32,7 +32,10 @@ pub struct IdFinding {
     pub cluster: String,
     /// The other cluster concerned (a remote secret for it), if any.
     pub peer: Option<String>,
+    /// `Error` when failover through the generated subsets breaks (or the IDs collide), else
+    /// `Warning`.
     pub severity: Severity,
+    /// The problem, in one sentence.
     pub message: String,
     /// What to do about it.
     pub hint: String,

@@ -93,6 +93,7 @@ pub struct DiscoveryOptions {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ModeDecision {
+    /// Global (`*.global` hosts through the east-west gateways) or multi-primary.
     pub mode: MultiClusterMode,
     /// In words, for `describe` and `--dry-run` output.
     pub reason: String,
@@ -102,6 +103,7 @@ pub struct ModeDecision {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterFacts {
+    /// The cluster as this run talks to it.
     pub target: ClusterTarget,
     /// The API server's `gitVersion`, e.g. `v1.32.0`.
     pub kubernetes_version: String,
@@ -153,11 +155,15 @@ pub struct RemoteSecret {
 /// The objects read from one cluster: the input of the pure part.
 #[derive(Debug, Clone, Default)]
 pub struct ClusterObjects {
+    /// The API server's version (`GET /version`); `None` when it could not be read.
     pub version: Option<Info>,
     /// `GET /apis`; `None` when it could not be read.
     pub api_groups: Option<APIGroupList>,
+    /// Deployments of every namespace (istiod and the workloads).
     pub deployments: Vec<Deployment>,
+    /// Services of every namespace.
     pub services: Vec<Service>,
+    /// Pods of every namespace (sidecars, istiod's image).
     pub pods: Vec<Pod>,
     /// ConfigMaps in istiod's namespace.
     pub config_maps: Vec<ConfigMap>,

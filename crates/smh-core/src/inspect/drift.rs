@@ -98,10 +98,14 @@ pub enum DriftState {
     /// does not generate it: the next apply deletes it.
     Unexpected,
     /// The cluster's live objects could not be read.
-    Unknown { reason: String },
+    Unknown {
+        /// Why, in words.
+        reason: String,
+    },
 }
 
 impl DriftState {
+    /// True for `InSync` only.
     pub fn is_in_sync(&self) -> bool {
         matches!(self, DriftState::InSync)
     }
@@ -151,9 +155,13 @@ impl fmt::Display for DriftState {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectKey {
+    /// SMH cluster name.
     pub cluster: String,
+    /// `DestinationRule`, `VirtualService`, `ServiceEntry`, `EnvoyFilter`.
     pub kind: String,
+    /// The object's namespace.
     pub namespace: String,
+    /// The object's name.
     pub name: String,
 }
 
@@ -199,12 +207,14 @@ impl fmt::Display for ObjectKey {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Drift {
+    /// The object.
     #[serde(flatten)]
     pub key: ObjectKey,
     /// The SMH objects it is generated from (empty for unexpected objects), as
     /// `{kind, namespace, name}`.
     #[serde(serialize_with = "object_ids")]
     pub owners: Vec<ObjectId>,
+    /// How it stands.
     #[serde(flatten)]
     pub state: DriftState,
 }

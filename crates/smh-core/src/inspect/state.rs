@@ -52,6 +52,7 @@ pub fn istio_resource(kind: &str, plural: &str) -> ApiResource {
 pub struct CachedCluster {
     /// RFC 3339 time of the discovery.
     pub discovered_at: String,
+    /// The cluster as discovery saw it then.
     pub cluster: ClusterTopology,
 }
 
@@ -59,6 +60,7 @@ pub struct CachedCluster {
 /// name) holding a [`CachedCluster`] as JSON.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TopologyCache {
+    /// The cached clusters, by SMH cluster name.
     pub clusters: BTreeMap<ClusterName, CachedCluster>,
     /// Entries that could not be read (ignored), with why.
     pub unreadable: Vec<String>,

@@ -62,11 +62,14 @@ pub(crate) fn object_key_of(g: &GeneratedObject) -> ObjectKey {
 /// A status to write.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SmhStatus {
+    /// The status of a FailoverService (per mesh).
     FailoverService(FailoverServiceStatus),
+    /// The status of a TrafficPolicy (per traffic target).
     TrafficPolicy(TrafficPolicyStatus),
 }
 
 impl SmhStatus {
+    /// The overall state.
     pub fn state(&self) -> ApprovalState {
         match self {
             SmhStatus::FailoverService(s) => s.state,
@@ -105,6 +108,7 @@ impl SmhStatus {
 pub struct StatusInput<'a> {
     /// The objects (with their previous status), FailoverServices and TrafficPolicies.
     pub merged: &'a [Manifest],
+    /// The topology the objects were translated against (meshes, traffic targets).
     pub topology: &'a Topology,
     /// Validation and translation diagnostics.
     pub diagnostics: &'a [Diagnostic],

@@ -43,6 +43,7 @@ pub struct ClusterTarget {
     /// has one only when a named cluster resolves to the same context).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster: Option<ClusterName>,
+    /// The kubeconfig context used for it.
     pub context: ContextName,
     /// The API server URL from the kubeconfig, without any user-info part.
     pub server: String,
