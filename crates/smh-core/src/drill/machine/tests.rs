@@ -1,6 +1,7 @@
 //! Unit tests of `drill::machine`, moved out of `machine.rs` to keep each file short.
 
 use super::*;
+use crate::drill::measure::Verdict;
 use crate::testing::drill::{ms, plan};
 
 fn probe(at: u64, class: Class) -> Event {
