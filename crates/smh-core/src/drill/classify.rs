@@ -194,8 +194,7 @@ impl Classifier {
         })
     }
 
-    /// Classify one answer: an error rule first, then primary, then failover; anything else is
-    /// an error.
+    /// Classify one answer: a transport error, a non-2xx status or a body the error rule matches is an error; otherwise exactly one of the primary and failover rules must match (both, or neither, is an error too).
     pub fn classify(&self, answer: Answer<'_>) -> Classification {
         let (status, body) = match answer {
             Answer::Transport { error } => {

@@ -75,7 +75,7 @@ pub const BREAK_COMMAND: [&str; 2] = ["sleep", "20h"];
 /// What identifies this drill in the annotation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RestoreContext {
-    /// `<fs-name>-<timestamp>`, unique per drill; the restore touches only plans with this id.
+    /// `<fs-name>-<timestamp>-<random suffix>`, unique per drill; the restore touches only plans with this id.
     pub drill_id: String,
     /// The drilled FailoverService.
     pub failover_service: ObjectRef,
@@ -134,7 +134,7 @@ pub struct SavedContainer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RestorePlan {
-    /// The plan's format: 1 for the command patch, 2 when it can hold `scale`.
+    /// The plan's format: 1 for the command patch, 2 for `--break-mode scale`.
     pub version: u32,
     /// The drill that saved it.
     pub drill_id: String,

@@ -91,7 +91,7 @@ impl CheckResult {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Category {
-    /// The category's header (`Connectivity`, `Configuration`, ...).
+    /// The category's header (`Kubernetes API`, `SMH CRDs`, `Istio`, ...).
     pub name: String,
     /// Its checks, in the order they ran.
     pub checks: Vec<CheckResult>,

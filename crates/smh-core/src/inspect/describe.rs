@@ -298,7 +298,7 @@ pub struct FailoverServiceView {
     /// `spec.hostname`, the name callers use.
     pub hostname: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    /// `spec.port`; `None` when unset (the FailoverService is then invalid).
+    /// `spec.port`; `None` when unset.
     pub port: Option<PortView>,
     /// `spec.meshes`: the meshes whose callers get the hostname.
     pub meshes: Vec<MeshRefView>,
@@ -472,7 +472,7 @@ pub struct MeshView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub istiod: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    /// Whether istiod's Deployment has available replicas.
+    /// istiod's Deployment replica counts (desired, ready, available).
     pub istiod_availability: Option<Availability>,
     #[serde(skip_serializing_if = "Option::is_none")]
     /// Istio's version, from istiod's image tag.
@@ -483,10 +483,10 @@ pub struct MeshView {
     /// The multi-cluster mode chosen for this mesh, and why.
     pub mode: Option<ModeDecision>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    /// Istio's root namespace (`istio-system` unless meshConfig says otherwise).
+    /// Istio's root namespace, from istiod's mesh config (`istio-system` by default).
     pub root_namespace: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    /// The cluster's DNS domain (`cluster.local` unless found otherwise).
+    /// The cluster's DNS domain (`cluster.local` unless Istio's injector values say otherwise).
     pub cluster_domain: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     /// Where the cluster domain came from (a setting, or the default).

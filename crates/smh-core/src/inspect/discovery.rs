@@ -93,7 +93,7 @@ pub struct DiscoveryOptions {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ModeDecision {
-    /// Global (`*.global` hosts through the east-west gateways) or multi-primary.
+    /// The chosen mode: global (`*.global` hosts) or multi-primary.
     pub mode: MultiClusterMode,
     /// In words, for `describe` and `--dry-run` output.
     pub reason: String,
@@ -159,11 +159,12 @@ pub struct ClusterObjects {
     pub version: Option<Info>,
     /// `GET /apis`; `None` when it could not be read.
     pub api_groups: Option<APIGroupList>,
-    /// Deployments of every namespace (istiod and the workloads).
+    /// The Deployments listed in the namespaces discovery reads (istiod and the workloads).
     pub deployments: Vec<Deployment>,
-    /// Services of every namespace.
+    /// The Services listed in those namespaces.
     pub services: Vec<Service>,
-    /// Pods of every namespace (sidecars, istiod's image).
+    /// The Pods listed in those namespaces (their sidecars say which workloads are in the
+    /// mesh).
     pub pods: Vec<Pod>,
     /// ConfigMaps in istiod's namespace.
     pub config_maps: Vec<ConfigMap>,
