@@ -1,11 +1,13 @@
 //! The drill's expectations: each measurement judged against the plan's limit (the
 //! `--failover-timeout`, `--failback-timeout` and `--max-errors` flags), with a verdict.
 
+use std::time::Duration;
+
+use serde::Serialize;
+
 use super::{Measurements, last_answers};
 use crate::drill::human;
 use crate::drill::plan::DrillPlan;
-use serde::Serialize;
-use std::time::Duration;
 
 /// Result of one expectation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -2,11 +2,13 @@
 //! (errors before ejection, time to eject, when failback can start), set next to what was
 //! measured.
 
+use std::time::Duration;
+
+use serde::Serialize;
+
 use super::{Markers, Measurements};
 use crate::drill::outlier::{OutlierSettings, istio_defaults};
 use crate::drill::{Class, ProbeSample, human, secs};
-use serde::Serialize;
-use std::time::Duration;
 
 /// The outlier-detection model applied to this drill: what the settings predict (errors
 /// before an ejection, time to eject, when an ejected host returns), next to what was

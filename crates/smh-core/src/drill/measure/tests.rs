@@ -1,9 +1,10 @@
 //! Unit tests of `drill::measure`, moved out of `measure.rs` to keep each file short.
 
+use serde_json::{Value, json};
+
 use super::*;
 use crate::drill::outlier::OutlierSettings;
 use crate::testing::drill::{ms, plan, spec, stream};
-use serde_json::{Value, json};
 
 fn markers() -> Markers {
     Markers {

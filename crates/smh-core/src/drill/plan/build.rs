@@ -2,6 +2,13 @@
 //! primary, the client to probe from, and the flags, checked and turned into a [`DrillPlan`]
 //! (or a [`PlanError`] that says which flag to pass).
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
 use super::{
     BASELINE_MIN_PRIMARY_PERCENT, BOOKINFO_CLIENT, BOOKINFO_CLIENT_PATH, BOOKINFO_CLIENT_PORT,
     BOOKINFO_SERVICE, BaselineSpec, BreakTarget, DEFAULT_BASELINE_PROBES, DEFAULT_FAILBACK_BASE,
@@ -14,11 +21,6 @@ use crate::drill::classify::{Classifier, ClassifierSpec};
 use crate::drill::outlier::istio_defaults;
 use crate::drill::restore::template_containers;
 use crate::model::types::{ClusterObjectRef, FailoverService, ObjectRef};
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::Service;
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
 fn fs_label(fs: &FailoverService) -> String {
     format!(

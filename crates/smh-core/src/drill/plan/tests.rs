@@ -1,8 +1,9 @@
 //! Unit tests of `drill::plan`, moved out of `plan.rs` to keep each file short.
 
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
 use super::*;
 use crate::testing::drill::{bookinfo, mk_container, mk_deployment, mk_fs, mk_service};
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 fn plan_with(opts: &DrillOptions) -> Result<DrillPlan, PlanError> {
     let fs = mk_fs();

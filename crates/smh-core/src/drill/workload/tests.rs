@@ -1,11 +1,12 @@
 //! Unit tests of `drill::workload`, moved out of `workload.rs` to keep each file short.
 
+use k8s_openapi::api::core::v1::Pod;
+use serde_json::json;
+
 use super::*;
 use crate::drill::plan::{DrillOptions, PlanInput, build_plan};
 use crate::testing::drill::{bookinfo, mk_fs, mk_service};
 use crate::testing::drill::{mk_container, mk_deployment};
-use k8s_openapi::api::core::v1::Pod;
-use serde_json::json;
 
 fn dep_with(container: Value, extra_spec: Value) -> Deployment {
     let mut v = serde_json::to_value(mk_deployment(

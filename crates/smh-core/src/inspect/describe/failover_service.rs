@@ -1,6 +1,8 @@
 //! The FailoverService views: backing services in priority order, outlier detection in
 //! effect, drift, problems in words and the translation's topology-dependent choices.
 
+use std::collections::BTreeSet;
+
 use super::index::Index;
 use super::{
     BackingView, ExplanationView, FailoverServiceView, MeshRefView, OutlierView, PortView, Problem,
@@ -13,7 +15,6 @@ use crate::model::select;
 use crate::model::topology::MultiClusterMode;
 use crate::model::types::{FailoverService, TrafficPolicy};
 use crate::model::{Manifest, SmhObject};
-use std::collections::BTreeSet;
 
 /// The FailoverServices of the snapshot (all, or those named `name`, in `namespace` when
 /// given), sorted by namespace and name. `drift` is [`Snapshot::drift`].

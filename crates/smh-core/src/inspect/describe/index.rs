@@ -1,6 +1,10 @@
 //! The indexes the views of one snapshot share: drift by owner and by host, live
 //! DestinationRules by host, the targets of each TrafficPolicy, the cluster-ID findings.
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
 use super::{OutlierValues, OutlierView};
 use crate::drill::outlier::OutlierSettings;
 use crate::inspect::drift::{Drift, ObjectKey};
@@ -9,8 +13,6 @@ use crate::model::diag::ObjectId;
 use crate::model::select;
 use crate::model::topology::MultiClusterMode;
 use crate::translate::virtual_service::multi_primary_subset_name;
-use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
 
 /// Indexes shared by the views of one snapshot.
 pub(super) struct Index<'a> {

@@ -1,5 +1,7 @@
 //! The TrafficPolicy views: selectors, what the policy sets, and its drift, in words.
 
+use std::collections::BTreeMap;
+
 use super::failover_service::{drift_problems, status_problems};
 use super::index::Index;
 use super::{Problem, StatusView, TargetView, TrafficPolicyView};
@@ -9,7 +11,6 @@ use crate::model::diag::ObjectId;
 use crate::model::naming::traffic_target_key;
 use crate::model::select;
 use crate::model::types::{OutlierDetection, TrafficPolicy, outlier_defaults};
-use std::collections::BTreeMap;
 
 /// The TrafficPolicies of the snapshot (all, or those named `name`, in `namespace` when
 /// given), sorted by namespace and name.

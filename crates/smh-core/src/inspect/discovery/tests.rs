@@ -1,14 +1,15 @@
 //! Unit tests of `inspect::discovery`, moved out of `discovery.rs` to keep each file short.
 
-use super::*;
-use crate::inspect::names::{ClusterName, ContextName};
-use crate::inspect::target::MappingSource;
 use k8s_openapi::api::apps::v1::DeploymentSpec;
 use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
     APIGroup, GroupVersionForDiscovery, ObjectMeta,
 };
 use kube_core::{ApiResource, GroupVersionKind};
+
+use super::*;
+use crate::inspect::names::{ClusterName, ContextName};
+use crate::inspect::target::MappingSource;
 
 fn labels(pairs: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
     if pairs.is_empty() {

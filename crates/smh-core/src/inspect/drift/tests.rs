@@ -1,7 +1,8 @@
 //! Unit tests of `inspect::drift`, moved out of `drift.rs` to keep each file short.
 
-use super::*;
 use serde_json::json;
+
+use super::*;
 
 fn dr(od: Value) -> Value {
     json!({
