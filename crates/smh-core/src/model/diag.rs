@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use serde::Serialize;
+
 /// Where a manifest came from: the file (`-` for stdin) and the 0-based index of the YAML
 /// document in it, plus the 1-based line where the document starts, when known.
 /// Displayed for people with documents counted from 1: `file.yaml: document 1 (line 1)`.
@@ -47,9 +49,17 @@ impl fmt::Display for ObjectId {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// How bad a problem is, for validation diagnostics and for the findings of `describe`,
+/// `check` and the cluster-id check alike. Serialized (and displayed) lowercase: `error`,
+/// `warning`. `Error` sorts before `Warning`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// The input is wrong, or failover does not work as configured (or the configuration is
+    /// not what is in effect): validation fails, `check` fails.
     Error,
+    /// Works, but not as well as it could, or something could not be checked: reported,
+    /// never a failure on its own.
     Warning,
 }
 
