@@ -255,7 +255,7 @@ fn check_outlier(r: &mut PreflightReport, s: &ClusterObjectRef, outlier: Option<
                     ""
                 };
                 r.refusals.push(format!(
-                    "backing service {svc}: maxEjectionPercent is {pct}{why} in {}: Envoy ejects at most {pct}% of the hosts, so with few hosts a broken primary keeps receiving traffic (B4); set maxEjectionPercent: 100 in its TrafficPolicy's outlierDetection",
+                    "backing service {svc}: maxEjectionPercent is {pct}{why} in {}: Envoy ejects at most {pct}% of the hosts, so with few hosts a broken primary keeps receiving traffic; set maxEjectionPercent: 100 in its TrafficPolicy's outlierDetection",
                     od.source
                 ));
             }

@@ -114,7 +114,7 @@ pub(crate) fn outlier_model(
     if max_pct < 100 {
         let ejectable = (hosts as u64 * max_pct as u64) / 100;
         lines.push(format!(
-            "maxEjectionPercent {max_pct} lets at most {ejectable} of {hosts} host(s) be ejected; the others keep receiving traffic and failing (B4)"
+            "maxEjectionPercent {max_pct} lets at most {ejectable} of {hosts} host(s) be ejected; the others keep receiving traffic and failing"
         ));
     }
 
