@@ -147,19 +147,6 @@ pub async fn run_drill(
                 }
                 Action::Finish(o) => finished = Some(o),
                 Action::Confirm if ctx.yes => immediate.push_back(Event::Confirmed),
-                Action::ApplyRestore => {
-                    settle(&mut current).await;
-                    next_id += 1;
-                    current = Some(spawn_action(
-                        next_id,
-                        Action::ApplyRestore,
-                        &ctx,
-                        &shared,
-                        &tx,
-                        observer,
-                        machine.phase(),
-                    ));
-                }
                 other => {
                     settle(&mut current).await;
                     next_id += 1;
@@ -219,9 +206,20 @@ pub async fn run_drill(
         p.abort();
     }
     settle(&mut current).await;
+    drill_result(&ctx, &machine, &shared, outcome, start).await
+}
 
+/// The result of a finished run: the report, with the check that every changed deployment is
+/// back as saved (when the restore ran) and the exit code that check implies.
+async fn drill_result(
+    ctx: &DrillContext,
+    machine: &Machine,
+    shared: &SharedState,
+    outcome: Outcome,
+    start: Instant,
+) -> DrillResult {
     let restore_checks = if machine.changed() && !matches!(outcome, Outcome::RestoreFailed { .. }) {
-        check_restored(&ctx, &shared).await
+        check_restored(ctx, shared).await
     } else {
         Vec::new()
     };
@@ -232,7 +230,7 @@ pub async fn run_drill(
         BreakMode::Scale => None,
     };
     let mut report = DrillReport::build(
-        &machine,
+        machine,
         &ctx.restore.drill_id,
         &ctx.restore.started_at,
         outlier,
