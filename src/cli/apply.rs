@@ -16,7 +16,7 @@ use super::input::{Filenames, print_diagnostics, stderr_color};
 use super::output::{err, errln, write_stdout};
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use smh_cluster::apply::{
-    self, Action, Mode, ObjectDiff, Outcome, Plan, Report, Stored, smh_unchanged,
+    self, Action, Mode, ObjectDiff, ApplyOutcome, Plan, ApplyReport, Stored, smh_unchanged,
 };
 use smh_cluster::state::{LiveState, StateOptions, load_state};
 use smh_cluster::{ClusterName, Contexts, Target, targets_banner};
@@ -352,15 +352,15 @@ pub(crate) fn involved_targets(state: &LiveState, plan: &Plan) -> Vec<Target> {
 
 /// What a client dry run would do: the plan's actions as outcomes (blocked clusters fail),
 /// the statuses the objects would get.
-pub(crate) fn predict(state: &LiveState, input: &[Manifest], plan: &Plan) -> Report {
+pub(crate) fn predict(state: &LiveState, input: &[Manifest], plan: &Plan) -> ApplyReport {
     let stored = input
         .iter()
         .map(|m| {
             let id = manifest_id(m);
             let outcome = match state.smh_object(&id) {
-                None => Outcome::Created,
-                Some(s) if smh_unchanged(m, s) => Outcome::Unchanged,
-                Some(_) => Outcome::Configured,
+                None => ApplyOutcome::Created,
+                Some(s) if smh_unchanged(m, s) => ApplyOutcome::Unchanged,
+                Some(_) => ApplyOutcome::Configured,
             };
             Stored {
                 kind: id.kind,
@@ -376,13 +376,13 @@ pub(crate) fn predict(state: &LiveState, input: &[Manifest], plan: &Plan) -> Rep
         .all()
         .map(|s| {
             let (outcome, error) = match plan.blocked.get(&s.cluster) {
-                Some(why) => (Outcome::Failed, Some(why.clone())),
+                Some(why) => (ApplyOutcome::Failed, Some(why.clone())),
                 None => (
                     match s.action {
-                        Action::Create => Outcome::Created,
-                        Action::Configure => Outcome::Configured,
-                        Action::Unchanged => Outcome::Unchanged,
-                        Action::Prune => Outcome::Pruned,
+                        Action::Create => ApplyOutcome::Created,
+                        Action::Configure => ApplyOutcome::Configured,
+                        Action::Unchanged => ApplyOutcome::Unchanged,
+                        Action::Prune => ApplyOutcome::Pruned,
                     },
                     None,
                 ),
@@ -392,7 +392,7 @@ pub(crate) fn predict(state: &LiveState, input: &[Manifest], plan: &Plan) -> Rep
         .collect();
     // Generations as the server would set them: not from the (absent) answers.
     let statuses = apply::statuses(state, &[], &results);
-    Report {
+    ApplyReport {
         stored,
         results,
         statuses,
@@ -486,7 +486,7 @@ pub(crate) struct ObjectOutput {
     pub namespace: String,
     pub name: String,
     pub action: Action,
-    pub outcome: Outcome,
+    pub outcome: ApplyOutcome,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// The object to apply (client dry run).
@@ -524,7 +524,7 @@ impl ApplyOutput {
     pub(crate) fn new(
         state: &LiveState,
         plan: &Plan,
-        report: &Report,
+        report: &ApplyReport,
         dry_run: DryRun,
         warnings: Vec<String>,
     ) -> ApplyOutput {
@@ -541,7 +541,7 @@ impl ApplyOutput {
                         name: s.name.clone(),
                         action: s.action,
                         // A step not run (the run stopped before the clusters) is failed.
-                        outcome: r.map(|r| r.outcome).unwrap_or(Outcome::Failed),
+                        outcome: r.map(|r| r.outcome).unwrap_or(ApplyOutcome::Failed),
                         error: r
                             .and_then(|r| r.error.clone())
                             .or_else(|| report.aborted.as_ref().map(|_| "not run".to_string())),
@@ -552,17 +552,17 @@ impl ApplyOutput {
                     }
                 })
                 .collect();
-            let count = |o: Outcome| objects.iter().filter(|x| x.outcome == o).count();
+            let count = |o: ApplyOutcome| objects.iter().filter(|x| x.outcome == o).count();
             clusters.push(ClusterOutput {
                 cluster: cluster.clone(),
                 context: state
                     .client(cluster)
                     .map(|c| c.target.context.as_str().to_string()),
-                created: count(Outcome::Created),
-                configured: count(Outcome::Configured),
-                unchanged: count(Outcome::Unchanged),
-                pruned: count(Outcome::Pruned),
-                failed: count(Outcome::Failed),
+                created: count(ApplyOutcome::Created),
+                configured: count(ApplyOutcome::Configured),
+                unchanged: count(ApplyOutcome::Unchanged),
+                pruned: count(ApplyOutcome::Pruned),
+                failed: count(ApplyOutcome::Failed),
                 objects,
             });
         }
@@ -681,7 +681,7 @@ pub(crate) fn print_output(
     let smh_lines: Vec<String> = out
         .smh_objects
         .iter()
-        .filter(|s| verbose || s.outcome != Outcome::Unchanged)
+        .filter(|s| verbose || s.outcome != ApplyOutcome::Unchanged)
         .map(|s| {
             let mut line = format!(
                 "  {} -n {} {}{dry}",
@@ -719,7 +719,7 @@ pub(crate) fn print_output(
         let lines: Vec<String> = c
             .objects
             .iter()
-            .filter(|o| verbose || o.outcome != Outcome::Unchanged)
+            .filter(|o| verbose || o.outcome != ApplyOutcome::Unchanged)
             .map(|o| {
                 let resource = format!(
                     "{}.{}/{}",
@@ -731,7 +731,7 @@ pub(crate) fn print_output(
                     (Some(e), _) => format!("  {resource} -n {} failed: {e}", o.namespace),
                     (None, outcome) => {
                         let why = match (&o.drift, outcome) {
-                            (Some(d), Outcome::Configured) => format!(" ({})", drift_note(d)),
+                            (Some(d), ApplyOutcome::Configured) => format!(" ({})", drift_note(d)),
                             _ => String::new(),
                         };
                         format!(
@@ -780,7 +780,7 @@ pub(crate) fn print_output(
     } else if out
         .smh_objects
         .iter()
-        .all(|s| s.outcome == Outcome::Unchanged)
+        .all(|s| s.outcome == ApplyOutcome::Unchanged)
     {
         text.push_str("nothing to change\n");
     }

@@ -8,13 +8,6 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use smh_core::drill::live::{RolloutCounts, RolloutState};
-use smh_core::drill::machine::{Action, Event, Machine, Note, Outcome, Phase, Transition};
-use smh_core::drill::preflight::PreflightReport;
-use smh_core::drill::report::DrillReport;
-use smh_core::drill::restore::{BreakMode, RestorePlan};
-use smh_core::drill::{DeploymentRef, ProbeSample, Signal};
-
 use crate::observer::{
     ConfirmAnswer, Confirmation, DrillContext, DrillResult, Observer, PatchKind, Progress,
 };
@@ -22,6 +15,12 @@ use crate::patches::{apply_break, apply_restore, save_plans};
 use crate::preflight::run_preflight;
 use crate::probing::probe_loop;
 use crate::rollouts::{WaitError, check_restored, wait_rollouts, watch_break_pods};
+use smh_core::drill::live::{RolloutCounts, RolloutState};
+use smh_core::drill::machine::{Action, Event, Machine, Note, Outcome, Phase, Transition};
+use smh_core::drill::preflight::PreflightReport;
+use smh_core::drill::report::DrillReport;
+use smh_core::drill::restore::{BreakMode, RestorePlan};
+use smh_core::drill::{DeploymentRef, ProbeSample, Signal};
 
 pub(crate) enum Msg {
     /// From the task running the current action.

@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
+use crate::facts::GeneratedCheck;
+use crate::inputs::{Clients, Inputs};
 use smh_cluster::Target;
 use smh_core::drill::live::{RolloutCounts, RolloutState};
 use smh_core::drill::machine::{Note, Outcome, Phase, Transition};
@@ -15,9 +17,6 @@ use smh_core::drill::preflight::PreflightReport;
 use smh_core::drill::report::{DrillReport, RestoreCheck};
 use smh_core::drill::restore::RestoreContext;
 use smh_core::drill::{DeploymentRef, ProbeSample, Signal};
-
-use crate::facts::GeneratedCheck;
-use crate::inputs::{Clients, Inputs};
 
 /// Everything a drill run needs.
 #[derive(Clone)]

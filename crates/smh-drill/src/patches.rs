@@ -8,14 +8,13 @@ use kube::api::{Patch, PatchParams};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use smh_cluster::ClusterClient;
-use smh_core::drill::DeploymentRef;
-use smh_core::drill::restore::{self, BREAK_COMMAND, RestorePlan};
-
 use crate::executor::{Msg, Saved, SharedState, lock};
 use crate::inputs::op;
 use crate::observer::{DrillContext, PatchKind};
 use crate::preflight::get_deployment;
+use smh_cluster::ClusterClient;
+use smh_core::drill::DeploymentRef;
+use smh_core::drill::restore::{self, BREAK_COMMAND, RestorePlan};
 
 /// How many times the save patch is tried when the deployment changes under it (409).
 const SAVE_ATTEMPTS: usize = 3;

@@ -9,15 +9,14 @@ use kube::Api;
 use kube::api::ListParams;
 use serde::Serialize;
 
+use crate::inputs::{Clients, ExecError, op};
+use crate::patches::{patch_deployment, patch_error};
+use crate::rollouts::wait_rollout;
 use smh_cluster::discovery::list_in_scope;
 use smh_core::drill::DeploymentRef;
 use smh_core::drill::live::RolloutState;
 use smh_core::drill::restore::{self, PendingRestores, RestorePlan};
 use smh_core::model::types::ObjectRef;
-
-use crate::inputs::{Clients, ExecError, op};
-use crate::patches::{patch_deployment, patch_error};
-use crate::rollouts::wait_rollout;
 
 /// Find the pending restore plans of `failover_service` (only drill `drill_id`, when given)
 /// on the deployments of `clusters` (all namespaces).

@@ -10,6 +10,10 @@ use k8s_openapi::api::core::v1::Endpoints;
 use kube::api::ListParams;
 use kube::{Api, ResourceExt};
 
+use crate::executor::{SharedState, lock};
+use crate::facts::LiveFacts;
+use crate::inputs::{Clients, get_failover_service, op};
+use crate::observer::DrillContext;
 use smh_cluster::{ClusterClient, ClusterError};
 use smh_core::drill::DeploymentRef;
 use smh_core::drill::live::{self};
@@ -18,11 +22,6 @@ use smh_core::drill::preflight::{self, BackingHealth, PreflightFacts, PreflightR
 use smh_core::drill::restore::{self, RestorePlan};
 use smh_core::drill::workload::{self, Assessment};
 use smh_core::model::types::ObjectRef;
-
-use crate::executor::{SharedState, lock};
-use crate::facts::LiveFacts;
-use crate::inputs::{Clients, get_failover_service, op};
-use crate::observer::DrillContext;
 
 pub(crate) async fn run_preflight(
     ctx: &DrillContext,

@@ -6,12 +6,11 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
+use crate::executor::Msg;
+use crate::inputs::{Clients, ExecError};
 use smh_cluster::ClusterError;
 use smh_cluster::probe::{PickError, Prober, check_port_forward, pick_pod};
 use smh_core::drill::plan::{DrillPlan, ProbeSpec};
-
-use crate::executor::Msg;
-use crate::inputs::{Clients, ExecError};
 
 pub(crate) async fn probe_loop(
     clients: Arc<Clients>,

@@ -13,16 +13,15 @@ use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher;
 use tokio::sync::mpsc;
 
+use crate::executor::{Msg, SharedState, lock};
+use crate::observer::DrillContext;
+use crate::preflight::get_deployment;
 use smh_cluster::ClusterClient;
 use smh_core::drill::DeploymentRef;
 use smh_core::drill::live::{self, RolloutCounts, RolloutState};
 use smh_core::drill::report::RestoreCheck;
 use smh_core::drill::restore::{self, RestorePlan};
 use smh_core::drill::workload::{self, PodBreakState};
-
-use crate::executor::{Msg, SharedState, lock};
-use crate::observer::DrillContext;
-use crate::preflight::get_deployment;
 
 /// Wait until every deployment's rollout is complete, watching each one. After the restore
 /// the containers are checked once more against the saved plans.
