@@ -46,7 +46,7 @@ pub use self::cache::{CacheError, updated_cache, write_cache};
 pub use self::diff::{
     ObjectDiff, changed_clusters, delete_smh, diff, diff_smh, smh_value, strip_for_diff, unified,
 };
-pub use self::run::{Mode, ApplyReport, commit, generations, statuses};
+pub use self::run::{ApplyReport, Mode, commit, generations, statuses};
 pub use self::smh::{
     LAST_APPLIED, StatusWrite, Stored, smh_apply_body, smh_resource, smh_unchanged, store_smh,
     write_statuses,

@@ -97,8 +97,14 @@ impl ApplyReport {
     /// Whether anything failed (exit 3).
     pub fn failed(&self) -> bool {
         self.aborted.is_some()
-            || self.stored.iter().any(|s| s.outcome == ApplyOutcome::Failed)
-            || self.results.iter().any(|r| r.outcome == ApplyOutcome::Failed)
+            || self
+                .stored
+                .iter()
+                .any(|s| s.outcome == ApplyOutcome::Failed)
+            || self
+                .results
+                .iter()
+                .any(|r| r.outcome == ApplyOutcome::Failed)
             || self.status_writes.iter().any(|w| w.error.is_some())
             || self.deleted.iter().any(|(_, e)| e.is_some())
     }
@@ -119,7 +125,11 @@ pub async fn commit(
         stored: store_smh(state, input, dry_run).await,
         ..Default::default()
     };
-    if let Some(bad) = report.stored.iter().find(|s| s.outcome == ApplyOutcome::Failed) {
+    if let Some(bad) = report
+        .stored
+        .iter()
+        .find(|s| s.outcome == ApplyOutcome::Failed)
+    {
         report.aborted = Some(format!(
             "storing {} {}/{} in the management cluster failed, so no cluster was changed: {}",
             bad.kind,
@@ -134,7 +144,10 @@ pub async fn commit(
     if dry_run {
         return report;
     }
-    let all_ok = report.results.iter().all(|r| r.outcome != ApplyOutcome::Failed);
+    let all_ok = report
+        .results
+        .iter()
+        .all(|r| r.outcome != ApplyOutcome::Failed);
     if !delete.is_empty() {
         if !all_ok {
             // The objects stay, with their status as it was: a re-run finishes the job.

@@ -9,7 +9,7 @@ use kube::core::{ApiResource, GroupVersionKind};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::apply::{CONCURRENCY, ApplyOutcome};
+use crate::apply::{ApplyOutcome, CONCURRENCY};
 use crate::error::ApiOp;
 use crate::state::LiveState;
 use smh_core::consts::FIELD_MANAGER;
