@@ -200,7 +200,20 @@ pub async fn fetch_cluster_in(
         )),
     }
 
-    // Round 2: what depends on istiod's namespace and on the served Istio version.
+    fetch_istio_dependents(c, namespaces, &mut objects).await;
+    Ok(objects)
+}
+
+/// Round 2 of [`fetch_cluster_in`]: what depends on istiod's namespace (its ConfigMaps, the
+/// remote secrets) and on the served Istio version (ServiceEntries), read concurrently into
+/// `objects`. Each read that fails leaves a warning saying what is not checked.
+async fn fetch_istio_dependents(
+    c: &ClusterClient,
+    namespaces: &BTreeSet<String>,
+    objects: &mut ClusterObjects,
+) {
+    let client = c.client.clone();
+    let lp = ListParams::default();
     let istiod_ns = pick_istiod(&objects.deployments)
         .0
         .and_then(|d| d.metadata.namespace.clone());
@@ -277,7 +290,6 @@ pub async fn fetch_cluster_in(
             "{e}; .global ServiceEntries not checked for the multi-cluster mode (set it with --istio-mode)"
         )),
     }
-    Ok(objects)
 }
 
 /// The Secrets labelled `istio/multiCluster=true` in `namespace`, reduced to their names,

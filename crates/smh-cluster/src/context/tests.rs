@@ -1,4 +1,3 @@
-
 use super::*;
 
 const KC_A: &str = r#"
