@@ -1,4 +1,3 @@
-
 use super::*;
 
 fn user(name: &str, groups: &[&str]) -> UserInfo {

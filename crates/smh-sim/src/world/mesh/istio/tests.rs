@@ -1,5 +1,5 @@
-
 use super::*;
+use crate::world::mesh::xds::{RetryPolicy, RouteAction};
 use serde_json::json;
 
 fn svc(cluster: &str, name: &str, eps: &[(&str, &str)]) -> ServiceRecord {
