@@ -1,4 +1,6 @@
 use super::*;
+use axum::http::Method;
+use serde_json::json;
 
 fn user(name: &str, groups: &[&str]) -> UserInfo {
     UserInfo {
@@ -23,15 +25,25 @@ fn short(a: &RequestAttributes) -> (bool, &str, &str, &str, &str, &str, &str) {
     )
 }
 
+/// One request-info case: method, path, query, and the attributes
+/// `(resource request, verb, group, namespace, resource, subresource, name)`.
+type Case<'a> = (
+    Method,
+    &'a str,
+    Option<&'a str>,
+    (bool, &'a str, &'a str, &'a str, &'a str, &'a str, &'a str),
+);
+
+fn assert_request_info(cases: &[Case]) {
+    for (m, path, q, want) in cases {
+        let a = attrs(m.clone(), path, *q);
+        assert_eq!(short(&a), *want, "{m} {path} {q:?}");
+    }
+}
+
 #[test]
-fn request_info_like_the_api_server() {
-    type Case<'a> = (
-        Method,
-        &'a str,
-        Option<&'a str>,
-        (bool, &'a str, &'a str, &'a str, &'a str, &'a str, &'a str),
-    );
-    let cases: &[Case] = &[
+fn request_info_of_discovery_and_collections_like_the_api_server() {
+    assert_request_info(&[
         (
             Method::GET,
             "/version",
@@ -86,6 +98,12 @@ fn request_info_like_the_api_server() {
             None,
             (true, "watch", "", "b", "pods", "", ""),
         ),
+    ]);
+}
+
+#[test]
+fn request_info_of_named_objects_and_subresources_like_the_api_server() {
+    assert_request_info(&[
         (
             Method::GET,
             "/apis/apps/v1/namespaces/bookinfo/deployments/reviews-v1",
@@ -172,11 +190,7 @@ fn request_info_like_the_api_server() {
             None,
             (true, "create", RBAC_GROUP, "", "clusterroles", "", ""),
         ),
-    ];
-    for (m, path, q, want) in cases {
-        let a = attrs(m.clone(), path, *q);
-        assert_eq!(short(&a), *want, "{m} {path} {q:?}");
-    }
+    ]);
 }
 
 #[test]
@@ -253,9 +267,11 @@ fn store_with(objects: &[(&str, Value)]) -> Store {
     s
 }
 
-#[test]
-fn bindings_grant_what_their_roles_say() {
-    let store = store_with(&[
+/// Alice may port-forward in bookinfo (a Role), the group devs may list deployments in
+/// istio-system (a ClusterRole bound there), and service account bot is bound to a missing
+/// Role.
+fn rbac_store() -> Store {
+    store_with(&[
         (
             "roles",
             json!({"metadata": {"name": "pf", "namespace": "bookinfo"}, "rules": [{"apiGroups": [""], "resources": ["pods/portforward"], "verbs": ["get", "create"]}]}),
@@ -276,12 +292,20 @@ fn bindings_grant_what_their_roles_say() {
             "rolebindings",
             json!({"metadata": {"name": "sa", "namespace": "istio-system"}, "roleRef": {"apiGroup": RBAC_GROUP, "kind": "Role", "name": "missing"}, "subjects": [{"kind": "ServiceAccount", "name": "bot"}]}),
         ),
-    ]);
-    let alice = UserInfo {
+    ])
+}
+
+fn alice() -> UserInfo {
+    UserInfo {
         name: "alice".into(),
         groups: vec!["devs".into(), AUTHENTICATED_GROUP.into()],
-    };
-    let req = |m: Method, p: &str| RequestAttributes::from_request(alice.clone(), &m, p, None);
+    }
+}
+
+#[test]
+fn bindings_grant_what_their_roles_say() {
+    let store = rbac_store();
+    let req = |m: Method, p: &str| RequestAttributes::from_request(alice(), &m, p, None);
     let allowed = |m: Method, p: &str| authorize(&store, &req(m, p)).allowed;
     assert!(allowed(
         Method::GET,
@@ -328,7 +352,12 @@ fn bindings_grant_what_their_roles_say() {
         None,
     );
     assert!(authorize(&store, &masters).allowed);
+}
 
+#[test]
+fn denials_read_like_kube_apiserver() {
+    let store = rbac_store();
+    let req = |m: Method, p: &str| RequestAttributes::from_request(alice(), &m, p, None);
     // The 403, word for word as kube-apiserver writes it.
     let denied = req(Method::GET, "/api/v1/namespaces/default/pods/p/portforward");
     let e = check(&store, &denied).unwrap_err();
@@ -371,7 +400,12 @@ fn bindings_grant_what_their_roles_say() {
         d.reason,
         "RBAC: role.rbac.authorization.k8s.io \"missing\" not found"
     );
+}
 
+#[test]
+fn port_forward_upgrade_is_also_checked_as_create() {
+    let store = rbac_store();
+    let req = |m: Method, p: &str| RequestAttributes::from_request(alice(), &m, p, None);
     // 1.35's create check on the upgrade.
     let get_only = store_with(&[
         (
