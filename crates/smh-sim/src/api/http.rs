@@ -715,7 +715,8 @@ mod tests {
     #[test]
     fn resource_paths() {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        let t = parse_resource_path(&s(&["namespaces", "bookinfo", "pods", "p", "portforward"])).unwrap();
+        let t = parse_resource_path(&s(&["namespaces", "bookinfo", "pods", "p", "portforward"]))
+            .unwrap();
         assert_eq!(
             (
                 t.ns.as_deref(),

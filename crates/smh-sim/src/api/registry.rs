@@ -351,6 +351,33 @@ fn str_list(v: Option<&Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The `additionalPrinterColumns` of a CRD version, as `kubectl get` columns.
+fn printer_columns(v: &Value) -> Vec<Column> {
+    v.get("additionalPrinterColumns")
+        .and_then(Value::as_array)
+        .map(|cols| {
+            cols.iter()
+                .map(|c| {
+                    let g = |k: &str| {
+                        c.get(k)
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string()
+                    };
+                    Column {
+                        name: g("name"),
+                        kind: g("type"),
+                        format: g("format"),
+                        description: g("description"),
+                        priority: c.get("priority").and_then(Value::as_i64).unwrap_or(0),
+                        json_path: g("jsonPath"),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The resources a CRD serves, or why the CRD is invalid.
 pub fn crd_resources(crd: &Value) -> Result<Vec<ResourceInfo>, Vec<Cause>> {
     let mut causes = Vec::new();
@@ -437,30 +464,7 @@ pub fn crd_resources(crd: &Value) -> Result<Vec<ResourceInfo>, Vec<Cause>> {
             continue;
         }
         let vname = v.get("name").and_then(Value::as_str).unwrap_or_default();
-        let columns = v
-            .get("additionalPrinterColumns")
-            .and_then(Value::as_array)
-            .map(|cols| {
-                cols.iter()
-                    .map(|c| {
-                        let g = |k: &str| {
-                            c.get(k)
-                                .and_then(Value::as_str)
-                                .unwrap_or_default()
-                                .to_string()
-                        };
-                        Column {
-                            name: g("name"),
-                            kind: g("type"),
-                            format: g("format"),
-                            description: g("description"),
-                            priority: c.get("priority").and_then(Value::as_i64).unwrap_or(0),
-                            json_path: g("jsonPath"),
-                        }
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let columns = printer_columns(v);
         out.push(ResourceInfo {
             group: group.clone(),
             version: vname.to_string(),
