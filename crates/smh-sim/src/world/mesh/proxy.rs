@@ -26,7 +26,9 @@ use std::time::Duration;
 
 use super::outlier::{AttemptResult, Detector};
 use super::rng::Rng;
-use super::xds::{ClusterDef, Endpoint, EndpointCluster, ProxyConfig, RetryPolicy, RouteAction};
+use super::xds::{
+    ClusterDef, Endpoint, EndpointCluster, ProxyConfig, RetryPolicy, RouteAction, RouteMatch,
+};
 
 /// Envoy's default overprovisioning factor, in percent.
 const OVERPROVISIONING: u64 = 140;
@@ -391,47 +393,15 @@ impl Proxy {
             .find(|vh| vh.domains.contains(&authority))
             .ok_or_else(not_found)?;
         let path_only = req.path.split('?').next().unwrap_or("");
-        let query: BTreeMap<String, String> = req
-            .path
-            .split_once('?')
-            .map(|(_, q)| {
-                q.split('&')
-                    .filter_map(|kv| {
-                        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-                        (!k.is_empty()).then(|| (k.to_string(), v.to_string()))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let query = query_params(&req.path);
         let route = vhost
             .routes
             .iter()
             .find(|r| {
                 r.matches.is_empty()
-                    || r.matches.iter().any(|m| {
-                        m.uri.as_ref().is_none_or(|u| {
-                            let target = match u {
-                                super::xds::StringMatch::Prefix(_) => req.path.as_str(),
-                                _ => path_only,
-                            };
-                            u.matches(target, m.ignore_uri_case)
-                        }) && m
-                            .method
-                            .as_ref()
-                            .is_none_or(|x| x.matches(&req.method, false))
-                            && m.authority
-                                .as_ref()
-                                .is_none_or(|x| x.matches(&req.authority, false))
-                            && m.headers.iter().all(|(h, x)| {
-                                req.headers.get(h).is_some_and(|v| x.matches(v, false))
-                            })
-                            && m.without_headers.iter().all(|(h, x)| {
-                                req.headers.get(h).is_none_or(|v| !x.matches(v, false))
-                            })
-                            && m.query_params
-                                .iter()
-                                .all(|(k, x)| query.get(k).is_some_and(|v| x.matches(v, false)))
-                    })
+                    || r.matches
+                        .iter()
+                        .any(|m| route_matches(m, req, path_only, &query))
             })
             .ok_or_else(not_found)?
             .clone();
@@ -715,6 +685,53 @@ pub fn local_reply_for(result: AttemptResult, retried: bool) -> LocalReply {
         AttemptResult::Timeout => LocalReply::new(504, "upstream request timeout", "UT"),
         AttemptResult::Http(code) => LocalReply::new(code, "", ""),
     }
+}
+
+/// The query parameters of a request path (`?k=v&...`; the last of a repeated key wins).
+fn query_params(path: &str) -> BTreeMap<String, String> {
+    path.split_once('?')
+        .map(|(_, q)| {
+            q.split('&')
+                .filter_map(|kv| {
+                    let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                    (!k.is_empty()).then(|| (k.to_string(), v.to_string()))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether a request matches one of a route's match blocks, as Envoy's route matcher: the
+/// URI (a prefix against the whole path, anything else against the path without its query),
+/// method, authority, headers present and absent, and query parameters.
+fn route_matches(
+    m: &RouteMatch,
+    req: &Request,
+    path_only: &str,
+    query: &BTreeMap<String, String>,
+) -> bool {
+    m.uri.as_ref().is_none_or(|u| {
+        let target = match u {
+            super::xds::StringMatch::Prefix(_) => req.path.as_str(),
+            _ => path_only,
+        };
+        u.matches(target, m.ignore_uri_case)
+    }) && m
+        .method
+        .as_ref()
+        .is_none_or(|x| x.matches(&req.method, false))
+        && m.authority
+            .as_ref()
+            .is_none_or(|x| x.matches(&req.authority, false))
+        && m.headers
+            .iter()
+            .all(|(h, x)| req.headers.get(h).is_some_and(|v| x.matches(v, false)))
+        && m.without_headers
+            .iter()
+            .all(|(h, x)| req.headers.get(h).is_none_or(|v| !x.matches(v, false)))
+        && m.query_params
+            .iter()
+            .all(|(k, x)| query.get(k).is_some_and(|v| x.matches(v, false)))
 }
 
 #[cfg(test)]
