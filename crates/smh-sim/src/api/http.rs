@@ -510,10 +510,7 @@ async fn resource_request(
         }
         Some(_) => return Err(ApiError::no_route()),
     };
-    let labels = LabelSelector::parse(q.get("labelSelector").unwrap_or(""))
-        .map_err(ApiError::bad_request)?;
-    let fields = FieldSelector::parse(q.get("fieldSelector").unwrap_or(""))
-        .map_err(ApiError::bad_request)?;
+    let (labels, fields) = selectors(&q)?;
     let headers = req.headers().clone();
     let content_type = header_str(&headers, header::CONTENT_TYPE).to_string();
     let body = axum::body::to_bytes(req.into_body(), BODY_LIMIT)
@@ -523,12 +520,7 @@ async fn resource_request(
     match (&method, &t.name) {
         (&Method::GET, None) => {
             if q.flag("watch") || t.watch_path {
-                let params = watch_params(&q)?;
-                let format = match render {
-                    Render::Table => EventFormat::Table(include),
-                    Render::Metadata => EventFormat::Metadata,
-                    Render::Json => EventFormat::Object,
-                };
+                let (params, format) = (watch_params(&q)?, event_format(render, include));
                 return Ok(watch(
                     core,
                     res,
@@ -641,6 +633,24 @@ async fn port_forward(
         ports,
         st.net.clone(),
     ))
+}
+
+/// The `labelSelector` and `fieldSelector` of a request (empty: everything).
+fn selectors(q: &Query) -> Result<(LabelSelector, FieldSelector), ApiError> {
+    let labels = LabelSelector::parse(q.get("labelSelector").unwrap_or(""))
+        .map_err(ApiError::bad_request)?;
+    let fields = FieldSelector::parse(q.get("fieldSelector").unwrap_or(""))
+        .map_err(ApiError::bad_request)?;
+    Ok((labels, fields))
+}
+
+/// How a watch sends its objects: as `kubectl get` table rows, partial metadata or whole.
+fn event_format(render: Render, include: IncludeObject) -> EventFormat {
+    match render {
+        Render::Table => EventFormat::Table(include),
+        Render::Metadata => EventFormat::Metadata,
+        Render::Json => EventFormat::Object,
+    }
 }
 
 /// The parameters of a watch: `resourceVersion` (a number), `sendInitialEvents`,

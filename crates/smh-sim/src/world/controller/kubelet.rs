@@ -184,6 +184,49 @@ fn start_error_status(
     (status, next)
 }
 
+/// The status of a container that can start: `ContainerCreating` until the pod runs, then
+/// running since its first start (`ready` as its readiness probe answers).
+fn container_status(
+    c: &Value,
+    old: Option<&Value>,
+    uid: &str,
+    running: bool,
+    ready: bool,
+    stamp: &str,
+) -> Value {
+    let cname = str_at(c, "/name");
+    let image = str_at(c, "/image");
+    let started_at = old
+        .and_then(|o| o.pointer("/state/running/startedAt"))
+        .and_then(Value::as_str)
+        .map_or_else(|| stamp.to_string(), str::to_string);
+    let state_v = if running {
+        json!({"running": {"startedAt": started_at}})
+    } else {
+        json!({"waiting": {"reason": "ContainerCreating"}})
+    };
+    let mut s = json!({
+        "name": cname,
+        "image": image,
+        "imageID": if running {
+            json!(format!("{}@sha256:{}", image.split(':').next().unwrap_or(image), hex_id(image)))
+        } else {
+            json!("")
+        },
+        "ready": ready,
+        "restartCount": 0,
+        "started": running,
+        "state": state_v,
+    });
+    if running {
+        s["containerID"] = json!(format!(
+            "containerd://{}",
+            hex_id(&format!("{uid}/{cname}"))
+        ));
+    }
+    s
+}
+
 pub(super) fn sync(
     store: &Store,
     net: &PodNetwork,
@@ -231,7 +274,6 @@ pub(super) fn sync(
         let mut unready = Vec::new();
         for c in &specs {
             let cname = str_at(c, "/name");
-            let image = str_at(c, "/image");
             let old = pod
                 .pointer("/status/containerStatuses")
                 .and_then(Value::as_array)
@@ -254,35 +296,7 @@ pub(super) fn sync(
             if !ready {
                 unready.push(cname.to_string());
             }
-            let started_at = old
-                .and_then(|o| o.pointer("/state/running/startedAt"))
-                .and_then(Value::as_str)
-                .map_or_else(|| stamp.clone(), str::to_string);
-            let state_v = if running {
-                json!({"running": {"startedAt": started_at}})
-            } else {
-                json!({"waiting": {"reason": "ContainerCreating"}})
-            };
-            let mut s = json!({
-                "name": cname,
-                "image": image,
-                "imageID": if running {
-                    json!(format!("{}@sha256:{}", image.split(':').next().unwrap_or(image), hex_id(image)))
-                } else {
-                    json!("")
-                },
-                "ready": ready,
-                "restartCount": 0,
-                "started": running,
-                "state": state_v,
-            });
-            if running {
-                s["containerID"] = json!(format!(
-                    "containerd://{}",
-                    hex_id(&format!("{uid}/{cname}"))
-                ));
-            }
-            statuses.push(s);
+            statuses.push(container_status(c, old, &uid, running, ready, &stamp));
         }
         let all_ready = running && unready.is_empty();
         let msg = (!all_ready)
