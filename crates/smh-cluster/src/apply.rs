@@ -42,21 +42,15 @@ mod diff;
 mod run;
 mod smh;
 
-pub use self::cache::{CacheError, updated_cache, write_cache};
-pub use self::diff::{
-    ObjectDiff, changed_clusters, delete_smh, diff, diff_smh, smh_value, strip_for_diff, unified,
-};
+pub use self::diff::{ObjectDiff, diff, diff_smh, strip_for_diff, unified};
 pub use self::run::{ApplyReport, Mode, commit, generations, statuses};
-pub use self::smh::{
-    LAST_APPLIED, StatusWrite, Stored, smh_apply_body, smh_resource, smh_unchanged, store_smh,
-    write_statuses,
-};
+pub use self::smh::{Stored, smh_resource, smh_unchanged};
 
 /// Requests in flight per cluster.
-pub const CONCURRENCY: usize = 8;
+pub(crate) const CONCURRENCY: usize = 8;
 
 /// The largest topology cache written (a ConfigMap holds at most 1 MiB).
-pub const MAX_CACHE_BYTES: usize = 900 * 1024;
+pub(crate) const MAX_CACHE_BYTES: usize = 900 * 1024;
 
 /// What a step does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -120,16 +114,6 @@ impl Step {
             self.name.clone(),
         )
     }
-
-    /// `destinationrule.networking.istio.io/reviews` (kubectl's way of naming it).
-    pub fn resource_name(&self) -> String {
-        format!(
-            "{}.{}/{}",
-            self.kind.to_ascii_lowercase(),
-            smh_core::istio::GROUP,
-            self.name
-        )
-    }
 }
 
 /// Everything to do, per cluster.
@@ -145,11 +129,6 @@ impl Plan {
     /// All steps, cluster by cluster.
     pub fn all(&self) -> impl Iterator<Item = &Step> {
         self.steps.values().flatten()
-    }
-
-    /// Whether anything would change (or cannot be done).
-    pub fn changes_anything(&self) -> bool {
-        self.all().any(|s| s.action != Action::Unchanged)
     }
 }
 
@@ -260,7 +239,7 @@ impl StepResult {
 }
 
 /// Runs the plan: all clusters at once. `dry_run`: the server's `dryRun=All`.
-pub async fn execute(state: &LiveState, plan: &Plan, dry_run: bool) -> Vec<StepResult> {
+pub(crate) async fn execute(state: &LiveState, plan: &Plan, dry_run: bool) -> Vec<StepResult> {
     let per_cluster = plan.steps.iter().map(|(cluster, steps)| async move {
         match (plan.blocked.get(cluster), state.client(cluster)) {
             (None, Some(client)) => execute_cluster(client, steps, dry_run).await,
@@ -488,7 +467,7 @@ async fn prune_step(c: &ClusterClient, s: &Step, dry_run: bool) -> StepResult {
 }
 
 /// The failures of applied (not pruned) objects, for the status.
-pub fn apply_failures(results: &[StepResult]) -> BTreeMap<ObjectKey, String> {
+pub(crate) fn apply_failures(results: &[StepResult]) -> BTreeMap<ObjectKey, String> {
     results
         .iter()
         .filter(|r| r.action != Action::Prune && r.outcome == ApplyOutcome::Failed)

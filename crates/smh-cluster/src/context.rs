@@ -133,21 +133,6 @@ impl KubeconfigSet {
         })
     }
 
-    /// A set built from an in-memory kubeconfig (tests, `demo`).
-    pub fn from_kubeconfig(kubeconfig: Kubeconfig, file: PathBuf) -> Self {
-        let context_file = kubeconfig
-            .contexts
-            .iter()
-            .map(|c| (c.name.clone(), file.clone()))
-            .collect();
-        KubeconfigSet {
-            origin: KubeconfigOrigin::Flag(file.clone()),
-            files: vec![file],
-            merged: kubeconfig,
-            context_file,
-        }
-    }
-
     pub fn origin(&self) -> &KubeconfigOrigin {
         &self.origin
     }
@@ -186,7 +171,7 @@ impl KubeconfigSet {
     }
 
     /// The file a context was first defined in.
-    pub fn file_of(&self, context: &ContextName) -> Option<&Path> {
+    pub(crate) fn file_of(&self, context: &ContextName) -> Option<&Path> {
         self.context_file
             .get(context.as_str())
             .map(PathBuf::as_path)
@@ -247,7 +232,7 @@ impl KubeconfigSet {
     /// A kube `Config` for `context`, with connect, read and write timeouts set to
     /// `timeout`. With `streaming`, no read timeout (watches, port-forward), but still the
     /// connect timeout.
-    pub async fn client_config(
+    pub(crate) async fn client_config(
         &self,
         context: &ContextName,
         timeout: Duration,
@@ -291,7 +276,7 @@ impl KubeconfigSet {
 }
 
 /// Whether a URL's host is `localhost` or a loopback address.
-pub fn is_loopback(uri: &http_uri::Uri) -> bool {
+pub(crate) fn is_loopback(uri: &http_uri::Uri) -> bool {
     let Some(host) = uri.host() else {
         return false;
     };

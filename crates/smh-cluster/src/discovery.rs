@@ -295,7 +295,7 @@ async fn fetch_istio_dependents(
 /// The Secrets labelled `istio/multiCluster=true` in `namespace`, reduced to their names,
 /// annotations and data keys. The values (kubeconfigs with credentials) arrive with the list
 /// and are dropped here.
-pub async fn fetch_remote_secrets(
+pub(crate) async fn fetch_remote_secrets(
     c: &ClusterClient,
     namespace: &str,
 ) -> Result<Vec<RemoteSecret>, ClusterError> {

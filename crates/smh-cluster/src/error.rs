@@ -86,7 +86,7 @@ impl ApiOp {
     }
 
     /// `deployments.apps`, `services`, `serviceentries.networking.istio.io`.
-    pub fn resource_ref(&self) -> String {
+    pub(crate) fn resource_ref(&self) -> String {
         if self.group.is_empty() {
             self.resource.clone()
         } else {
@@ -118,7 +118,7 @@ impl ApiOp {
     }
 
     /// The `kubectl auth can-i` command that checks this permission.
-    pub fn can_i(&self, context: &ContextName) -> String {
+    pub(crate) fn can_i(&self, context: &ContextName) -> String {
         if self.is_path() {
             return format!(
                 "kubectl auth can-i get {} --context {context}",
@@ -362,7 +362,12 @@ const UNPARSED_REASON: &str = "Failed to parse error data";
 impl ClusterError {
     /// Turns a kube-rs error on `op` against `target` into a message the user can act on.
     /// `timeout` is the request timeout the client was built with.
-    pub fn from_kube(target: &Target, timeout: Duration, op: &ApiOp, err: kube::Error) -> Self {
+    pub(crate) fn from_kube(
+        target: &Target,
+        timeout: Duration,
+        op: &ApiOp,
+        err: kube::Error,
+    ) -> Self {
         let target = target.clone();
         let op = op.clone();
         match err {
@@ -393,7 +398,7 @@ impl ClusterError {
     }
 
     /// Maps an API `Status` (an HTTP error answer) for `op`.
-    pub fn from_status(target: Target, op: ApiOp, status: &Status) -> Self {
+    pub(crate) fn from_status(target: Target, op: ApiOp, status: &Status) -> Self {
         let message = status.message.trim().to_string();
         let reason = status.reason.clone();
         match status.code {
@@ -484,27 +489,12 @@ impl ClusterError {
         )
     }
 
-    /// Whether the request's resource type is not served (CRDs missing).
-    pub fn is_not_served(&self) -> bool {
-        matches!(
-            self,
-            ClusterError::SmhCrdsMissing { .. }
-                | ClusterError::IstioMissing { .. }
-                | ClusterError::NotServed { .. }
-        )
-    }
-
     /// Whether the API server refused the request for lack of permission (403).
-    pub fn is_forbidden(&self) -> bool {
+    pub(crate) fn is_forbidden(&self) -> bool {
         matches!(
             self,
             ClusterError::Forbidden { .. } | ClusterError::PortForwardForbidden { .. }
         )
-    }
-
-    /// Whether the error is a 404 on a single object (the type is served).
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, ClusterError::NotFound { .. })
     }
 }
 
@@ -524,7 +514,7 @@ const CLIENT_CERTIFICATE_ALERTS: &[&str] = &[
 
 /// Walks the error chain of a transport error and decides why the cluster was unreachable.
 /// Returns the kind and the innermost message (e.g. `Connection refused (os error 111)`).
-pub fn classify_transport(err: &(dyn std::error::Error + 'static)) -> (Unreachable, String) {
+pub(crate) fn classify_transport(err: &(dyn std::error::Error + 'static)) -> (Unreachable, String) {
     let mut kind = Unreachable::Other;
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cur {
@@ -563,7 +553,7 @@ pub fn classify_transport(err: &(dyn std::error::Error + 'static)) -> (Unreachab
 
 /// A credential failure in words: for a failed exec plugin its exit status and what it
 /// wrote on stderr (never its stdout, which may hold a token).
-pub fn describe_auth_error(e: &kube::client::AuthError) -> String {
+pub(crate) fn describe_auth_error(e: &kube::client::AuthError) -> String {
     use kube::client::AuthError;
     match e {
         AuthError::AuthExecRun { out, .. } => {

@@ -29,7 +29,7 @@ pub struct Extras {
 /// `services` and istiod's Deployment of each cluster with a mesh in `topology`. `clients`
 /// are keyed by SMH cluster name ([`answered_clients`]); services in clusters without a
 /// client get an error, and such clusters get no istiod entry.
-pub async fn collect_extras(
+pub(crate) async fn collect_extras(
     clients: &BTreeMap<String, ClusterClient>,
     topology: &Topology,
     services: &BTreeSet<ServiceRef>,

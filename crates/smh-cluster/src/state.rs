@@ -61,9 +61,8 @@ mod generated;
 mod load;
 mod smh;
 
-pub use self::generated::{list_generated, list_generated_in, list_generated_namespaces};
 pub use self::load::load_state;
-pub use self::smh::{read_smh_objects, read_smh_objects_in};
+pub use self::smh::read_smh_objects_in;
 
 /// A load that could not even start.
 #[derive(Debug, thiserror::Error)]
@@ -173,7 +172,7 @@ impl LiveState {
     }
 
     /// The management cluster's client.
-    pub fn mgmt_client(&self) -> &ClusterClient {
+    pub(crate) fn mgmt_client(&self) -> &ClusterClient {
         &self.mgmt_client
     }
 
@@ -183,7 +182,7 @@ impl LiveState {
     }
 
     /// A merged SMH object.
-    pub fn merged_object(&self, id: &ObjectId) -> Option<&Manifest> {
+    pub(crate) fn merged_object(&self, id: &ObjectId) -> Option<&Manifest> {
         self.merged.iter().find(|m| &manifest_id(m) == id)
     }
 

@@ -155,7 +155,7 @@ pub fn generated_states(
 /// One generated object judged against its live counterpart by [`drift::compare`]: changed
 /// by someone else (drifted) or, when it is as kubectl-smh applied it, out of date, with
 /// the configuration's errors (from `diagnostics`) when it no longer validates.
-pub fn generated_state(
+pub(crate) fn generated_state(
     g: &smh_core::translate::GeneratedObject,
     live: Option<&kube::api::DynamicObject>,
     diagnostics: &[smh_core::model::Diagnostic],

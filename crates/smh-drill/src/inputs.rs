@@ -240,7 +240,7 @@ async fn list_istio(
 /// else istiod's namespace), as discovery reads it; `None` without a mesh. A user who may not
 /// list in all namespaces is read in `scope` (and `istio-system`, where Istio usually is), as
 /// `describe` and `check` do.
-pub async fn mesh_root_namespace(
+pub(crate) async fn mesh_root_namespace(
     c: &ClusterClient,
     scope: &BTreeSet<String>,
     discovery_options: &DiscoveryOptions,
@@ -341,7 +341,7 @@ pub async fn read_inputs(
 /// Without the EnvoyFilter, the hosts kubectl-smh generates are tried: the local
 /// `NAME.NS.svc.cluster.local` for a service in the client's cluster, else
 /// `NAME.NS.svc.CLUSTER.global`, then the local name (multi-primary).
-pub async fn backing_outliers(
+pub(crate) async fn backing_outliers(
     clients: &Clients,
     fs: &FailoverService,
     client_cluster: &str,

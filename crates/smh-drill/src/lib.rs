@@ -36,17 +36,12 @@ mod rollouts;
 
 pub use executor::run_drill;
 pub use facts::{
-    GeneratedCheck, LiveFacts, cluster_id_problems, cluster_id_problems_in, generated_state,
-    generated_states,
+    GeneratedCheck, LiveFacts, cluster_id_problems, cluster_id_problems_in, generated_states,
 };
-pub use inputs::{
-    BackingOutlier, Clients, ExecError, Inputs, backing_outliers, drill_clusters,
-    get_failover_service, mesh_root_namespace, read_inputs,
-};
+pub use inputs::{Clients, ExecError, Inputs, drill_clusters, get_failover_service, read_inputs};
 pub use observer::{
     ConfirmAnswer, Confirmation, DrillContext, DrillResult, Observer, PatchKind, Progress,
 };
-pub use pending::{RestoreOutcome, find_pending, find_pending_in, restore_plans};
+pub use pending::{RestoreOutcome, find_pending_in, restore_plans};
 pub use preflight::assess_breaks;
 pub use probing::port_forward_preflight;
-pub use rollouts::{WaitError, wait_rollout};

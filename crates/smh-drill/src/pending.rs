@@ -18,18 +18,6 @@ use smh_core::drill::live::RolloutState;
 use smh_core::drill::restore::{self, PendingRestores, RestorePlan};
 use smh_core::model::types::ObjectRef;
 
-/// Find the pending restore plans of `failover_service` (only drill `drill_id`, when given)
-/// on the deployments of `clusters` (all namespaces).
-pub async fn find_pending(
-    clients: &Clients,
-    clusters: &[String],
-    failover_service: &ObjectRef,
-    drill_id: Option<&str>,
-) -> Result<PendingRestores, ExecError> {
-    let none = BTreeMap::new();
-    find_pending_in(clients, clusters, &none, failover_service, drill_id).await
-}
-
 /// [`find_pending`]; where listing deployments in all namespaces is forbidden, lists in the
 /// cluster's `namespaces` instead.
 pub async fn find_pending_in(

@@ -66,7 +66,7 @@ pub(crate) async fn wait_rollouts(
 
 /// Why a rollout wait ended without the rollout completing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum WaitError {
+pub(crate) enum WaitError {
     /// The deployment controller gave up (progress deadline exceeded).
     #[error("{0}")]
     Failed(String),
@@ -175,7 +175,7 @@ async fn watch_deployment_pods(
 /// Wait for one deployment's rollout to complete (see [`live::rollout_state`]), reporting
 /// each state seen. Watches the deployment; ends with [`WaitError::Failed`] when the
 /// controller gives up.
-pub async fn wait_rollout(
+pub(crate) async fn wait_rollout(
     c: &ClusterClient,
     d: &DeploymentRef,
     min_generation: Option<i64>,

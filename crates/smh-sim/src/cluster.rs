@@ -40,10 +40,10 @@ use super::store::Store;
 
 /// Istio's networking CRDs (DestinationRule, EnvoyFilter, Gateway, ServiceEntry,
 /// VirtualService), vendored from istio/api (see `crates/smh-sim/src/crds/SOURCE` and `LICENSE`).
-pub const ISTIO_CRDS_YAML: &str = include_str!("crds/istio-networking.yaml");
+pub(crate) const ISTIO_CRDS_YAML: &str = include_str!("crds/istio-networking.yaml");
 
 /// The Istio CRDs as JSON objects (parsed once per process).
-pub fn istio_crds() -> &'static [Value] {
+pub(crate) fn istio_crds() -> &'static [Value] {
     static CRDS: OnceLock<Vec<Value>> = OnceLock::new();
     CRDS.get_or_init(|| {
         // Compiled into the binary and parsed by a unit test: a failure is a build defect.
@@ -57,12 +57,12 @@ pub fn istio_crds() -> &'static [Value] {
 
 /// The user every simulated cluster knows as a cluster admin (in `system:masters`): the
 /// user of the kubeconfig `demo up` writes, and of [`SimCluster::client`].
-pub const ADMIN_USER: &str = "smh-demo";
+pub(crate) const ADMIN_USER: &str = "smh-demo";
 /// [`ADMIN_USER`]'s bearer token.
 pub const ADMIN_TOKEN: &str = "smh-demo-simulated-cluster-admin";
 
 /// [`ADMIN_USER`] with its token and groups.
-pub fn admin_user() -> SimUser {
+pub(crate) fn admin_user() -> SimUser {
     SimUser::new(ADMIN_USER, ADMIN_TOKEN).with_groups(&[auth::MASTERS_GROUP])
 }
 
@@ -354,7 +354,7 @@ impl SimCluster {
 
     /// A value whose drop stops something running in this cluster (dropped at shutdown,
     /// before the attached tasks are aborted).
-    pub fn attach_guard(&self, guard: Box<dyn Send>) {
+    pub(crate) fn attach_guard(&self, guard: Box<dyn Send>) {
         self.guards.lock().expect("guards lock").push(guard);
     }
 

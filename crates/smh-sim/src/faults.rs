@@ -236,7 +236,11 @@ impl Faults {
 }
 
 /// axum middleware applying a cluster's faults to each request.
-pub async fn fault_layer(State(faults): State<Arc<Faults>>, req: Request, next: Next) -> Response {
+pub(crate) async fn fault_layer(
+    State(faults): State<Arc<Faults>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let (latency, action) = faults.plan();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;

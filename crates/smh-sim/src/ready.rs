@@ -60,7 +60,7 @@ fn int_at(v: &Value, pointer: &str) -> Option<i64> {
 }
 
 /// Why a Deployment is not available, or `None` when it is.
-pub fn deployment_pending(d: &Value) -> Option<String> {
+pub(crate) fn deployment_pending(d: &Value) -> Option<String> {
     let generation = int_at(d, "/metadata/generation").unwrap_or(0);
     let Some(observed) = int_at(d, "/status/observedGeneration") else {
         return Some("the deployment controller has not observed it yet".into());
@@ -113,7 +113,11 @@ pub fn deployment_pending(d: &Value) -> Option<String> {
 /// Why a Service's Endpoints are not what the endpoints controller would write for `pods`,
 /// or `None` when they are (or the Service has no selector). `endpoints` is the stored
 /// Endpoints object of the same name, if any.
-pub fn endpoints_pending(svc: &Value, endpoints: Option<&Value>, pods: &[Value]) -> Option<String> {
+pub(crate) fn endpoints_pending(
+    svc: &Value,
+    endpoints: Option<&Value>,
+    pods: &[Value],
+) -> Option<String> {
     let members = selected_pods(svc, pods)?;
     let want = json!(endpoint_subsets(svc, &members));
     let have = endpoints.map(|e| e.get("subsets").cloned().unwrap_or(json!([])));

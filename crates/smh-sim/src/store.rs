@@ -184,7 +184,7 @@ fn omit_empty_meta_maps(meta: &mut serde_json::Map<String, Value>) {
 /// of (a custom resource) into `int64` where the JSON number parses as one and `float64`
 /// otherwise, and Go's encoder writes a whole `float64` without a fraction. So `100.0` (or
 /// `1e2`) is stored, and read back, as `100`; `0.5` stays `0.5`.
-pub fn normalize_numbers(v: &mut Value) {
+pub(crate) fn normalize_numbers(v: &mut Value) {
     match v {
         Value::Number(n) if n.is_f64() => {
             if let Some(f) = n.as_f64()
@@ -269,7 +269,7 @@ impl Store {
 
     /// Events after `rv` for a resource (optionally one namespace), for a watch that starts at
     /// `rv`. `Err(Gone)` when the history no longer reaches back that far.
-    pub fn events_since(
+    pub(crate) fn events_since(
         &self,
         gvr: &Gvr,
         ns: Option<&str>,
@@ -348,7 +348,7 @@ impl Store {
     /// Replace an object's content as the server itself does when it normalizes an object
     /// (for example applying defaults to objects written straight into the store): like
     /// [`Store::update`], but `generation` stays as it is.
-    pub fn rewrite(&self, gvr: &Gvr, obj: Value) -> Result<Value, StoreError> {
+    pub(crate) fn rewrite(&self, gvr: &Gvr, obj: Value) -> Result<Value, StoreError> {
         self.write(gvr, obj, false)
     }
 
@@ -450,7 +450,7 @@ impl Store {
 
     /// The objects (resource, namespace, name) whose `metadata.ownerReferences` name the owner
     /// `uid`, sorted; the garbage collector deletes or orphans them.
-    pub fn find_owned_by(&self, uid: &str) -> Vec<(Gvr, String, String)> {
+    pub(crate) fn find_owned_by(&self, uid: &str) -> Vec<(Gvr, String, String)> {
         let inner = self.inner.read().expect("store lock");
         let mut out = Vec::new();
         for (gvr, objects) in &inner.objects {

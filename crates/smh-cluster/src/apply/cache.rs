@@ -13,7 +13,7 @@ use smh_core::inspect::state::{CachedCluster, TOPOLOGY_CACHE, TopologyCache};
 
 /// The cache with the clusters discovered in this sweep updated (stamped `now`), or `None`
 /// when nothing changed.
-pub fn updated_cache(state: &LiveState, now: &str) -> Option<TopologyCache> {
+pub(crate) fn updated_cache(state: &LiveState, now: &str) -> Option<TopologyCache> {
     let mut cache = state.cache.clone();
     cache.unreadable.clear();
     let mut changed = false;
@@ -42,7 +42,7 @@ pub fn updated_cache(state: &LiveState, now: &str) -> Option<TopologyCache> {
 
 /// Why the cache was not written.
 #[derive(Debug, thiserror::Error)]
-pub enum CacheError {
+pub(crate) enum CacheError {
     #[error("the topology cache would be {0} bytes, more than a ConfigMap can hold; not written")]
     TooBig(usize),
     #[error(transparent)]
@@ -50,7 +50,10 @@ pub enum CacheError {
 }
 
 /// Writes the cache ConfigMap (server-side apply, field manager `kubectl-smh`).
-pub async fn write_cache(state: &LiveState, cache: &TopologyCache) -> Result<(), CacheError> {
+pub(crate) async fn write_cache(
+    state: &LiveState,
+    cache: &TopologyCache,
+) -> Result<(), CacheError> {
     let size: usize = cache.to_data().iter().map(|(k, v)| k.len() + v.len()).sum();
     if size > MAX_CACHE_BYTES {
         return Err(CacheError::TooBig(size));

@@ -1,8 +1,6 @@
 //! `apply --diff`: the live side of each object against what would be applied, as unified
 //! diffs, the server's dry run answering for what the server would change.
 
-use std::collections::BTreeSet;
-
 use futures::StreamExt;
 use futures::future::join_all;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
@@ -15,7 +13,6 @@ use crate::context::ClusterClient;
 use crate::error::{ApiOp, ClusterError};
 use crate::state::LiveState;
 use smh_core::consts::FIELD_MANAGER;
-use smh_core::inspect::names::ClusterName;
 use smh_core::inspect::state::manifest_id;
 use smh_core::model::diag::ObjectId;
 use smh_core::model::{Manifest, SmhObject};
@@ -219,7 +216,7 @@ pub async fn diff_smh(state: &LiveState, input: &[Manifest]) -> Vec<ObjectDiff> 
 }
 
 /// A stored SMH object as JSON.
-pub fn smh_value(m: &Manifest) -> Value {
+pub(crate) fn smh_value(m: &Manifest) -> Value {
     match &m.object {
         SmhObject::FailoverService(fs) => serde_json::to_value(fs),
         SmhObject::TrafficPolicy(tp) => serde_json::to_value(tp),
@@ -227,17 +224,8 @@ pub fn smh_value(m: &Manifest) -> Value {
     .unwrap_or(Value::Null)
 }
 
-/// The clusters a plan writes to (with at least one step that is not `unchanged`).
-pub fn changed_clusters(plan: &Plan) -> BTreeSet<ClusterName> {
-    plan.steps
-        .iter()
-        .filter(|(_, steps)| steps.iter().any(|s| s.action != Action::Unchanged))
-        .map(|(c, _)| c.clone())
-        .collect()
-}
-
 /// Deletes SMH objects from the management cluster.
-pub async fn delete_smh(
+pub(crate) async fn delete_smh(
     state: &LiveState,
     ids: &[ObjectId],
     dry_run: bool,

@@ -39,7 +39,7 @@ pub fn smh_resource(kind: &str) -> ApiResource {
 /// What server-side apply sends for an input object: apiVersion, kind, name, namespace,
 /// the user's labels and annotations, spec. Never status (a subresource), never the
 /// server's metadata.
-pub fn smh_apply_body(m: &Manifest) -> Value {
+pub(crate) fn smh_apply_body(m: &Manifest) -> Value {
     let id = manifest_id(m);
     let meta = manifest_meta(m);
     let spec = match &m.object {
@@ -102,11 +102,11 @@ pub fn smh_unchanged(input: &Manifest, stored: &Manifest) -> bool {
 }
 
 /// The annotation `kubectl apply` (client-side) keeps its last applied configuration in.
-pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+pub(crate) const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// Stores the input objects in the management cluster (server-side apply, field manager
 /// `kubectl-smh`, forced), the unchanged ones skipped. `dry_run`: the server's dry run.
-pub async fn store_smh(state: &LiveState, input: &[Manifest], dry_run: bool) -> Vec<Stored> {
+pub(crate) async fn store_smh(state: &LiveState, input: &[Manifest], dry_run: bool) -> Vec<Stored> {
     let c = state.mgmt_client();
     let jobs = input.iter().map(|m| async move {
         let id = manifest_id(m);
@@ -188,7 +188,7 @@ pub struct StatusWrite {
 
 /// Writes the statuses that differ from the stored ones, through the status subresource
 /// (server-side apply, field manager `kubectl-smh`, forced).
-pub async fn write_statuses(
+pub(crate) async fn write_statuses(
     state: &LiveState,
     statuses: &BTreeMap<ObjectId, SmhStatus>,
 ) -> Vec<StatusWrite> {

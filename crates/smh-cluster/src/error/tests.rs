@@ -148,7 +148,7 @@ fn not_served_collections_become_crd_messages() {
             "failoverservices.networking.smh.solo.io \"reviews-failover\" not found",
         ),
     );
-    assert!(e.is_not_found());
+    assert!(matches!(e, ClusterError::NotFound { .. }));
     assert!(e.to_string().contains("get failoverservices.networking.smh.solo.io service-mesh-hub/reviews-failover failed: not found"));
 }
 

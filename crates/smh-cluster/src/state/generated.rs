@@ -15,7 +15,7 @@ use smh_core::inspect::state::{GENERATED_KINDS, generated_selector, istio_resour
 /// forbidden too is left out (said in the warning): generated objects there are looked for
 /// again, strictly, when an expected object lives there.
 #[allow(clippy::type_complexity)]
-pub async fn list_generated_in(
+pub(crate) async fn list_generated_in(
     c: &ClusterClient,
     namespaces: &BTreeSet<String>,
 ) -> Result<(Vec<DynamicObject>, Option<(String, BTreeSet<String>)>), ClusterError> {
@@ -62,7 +62,7 @@ pub async fn list_generated_in(
 }
 
 /// The generated objects (both labels) of the four Istio kinds in each of `namespaces`.
-pub async fn list_generated_namespaces(
+pub(crate) async fn list_generated_namespaces(
     c: &ClusterClient,
     namespaces: &BTreeSet<String>,
 ) -> Result<Vec<DynamicObject>, ClusterError> {
@@ -77,7 +77,7 @@ pub async fn list_generated_namespaces(
 
 /// Lists the generated objects (both labels) of the four Istio kinds in all namespaces.
 /// A cluster without Istio's CRDs has none.
-pub async fn list_generated(c: &ClusterClient) -> Result<Vec<DynamicObject>, ClusterError> {
+pub(crate) async fn list_generated(c: &ClusterClient) -> Result<Vec<DynamicObject>, ClusterError> {
     list_generated_at(c, None).await
 }
 

@@ -16,16 +16,6 @@ use smh_core::model::diag::{ObjectId, Source};
 use smh_core::model::types::{FailoverService, TrafficPolicy};
 use smh_core::model::{Manifest, SmhObject};
 
-/// The SMH objects of one kind (`FailoverService` or `TrafficPolicy`) stored in the
-/// management cluster, all namespaces, sorted; and those that could not be read.
-pub async fn read_smh_objects(
-    c: &ClusterClient,
-    kind: &str,
-) -> Result<(Vec<Manifest>, Vec<(ObjectId, String)>), ClusterError> {
-    let (ok, bad, _) = read_smh_objects_in(c, kind, &BTreeSet::new()).await?;
-    Ok((ok, bad))
-}
-
 /// [`read_smh_objects`], reading only `namespaces` when listing in all namespaces is
 /// forbidden; then also the warning saying so.
 #[allow(clippy::type_complexity)]

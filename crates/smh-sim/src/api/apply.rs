@@ -27,9 +27,9 @@ use serde_json::{Map, Value, json};
 use super::schema::{ListKind, SchemaRef};
 
 /// One path to an owned leaf, e.g. `["f:spec", "f:replicas"]`.
-pub type FieldPath = Vec<String>;
+pub(crate) type FieldPath = Vec<String>;
 /// A set of owned leaf paths.
-pub type FieldSet = BTreeSet<FieldPath>;
+pub(crate) type FieldSet = BTreeSet<FieldPath>;
 
 /// Which part of an object a write covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +51,7 @@ impl Scope {
 
 /// One `managedFields` entry.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ManagedEntry {
+pub(crate) struct ManagedEntry {
     pub manager: String,
     /// `Apply` or `Update`.
     pub operation: String,
@@ -138,7 +138,11 @@ fn collect(
 }
 
 /// The leaf paths of an object that a write in `scope` may own.
-pub fn field_set(obj: &Value, schema: SchemaRef<'_>, scope: Scope) -> Result<FieldSet, String> {
+pub(crate) fn field_set(
+    obj: &Value,
+    schema: SchemaRef<'_>,
+    scope: Scope,
+) -> Result<FieldSet, String> {
     let mut out = FieldSet::new();
     let Some(m) = obj.as_object() else {
         return Ok(out);
@@ -173,7 +177,7 @@ pub fn field_set(obj: &Value, schema: SchemaRef<'_>, scope: Scope) -> Result<Fie
 }
 
 /// The value a path points at (`.` is the list item itself).
-pub fn value_at<'a>(v: &'a Value, path: &[String]) -> Option<&'a Value> {
+pub(crate) fn value_at<'a>(v: &'a Value, path: &[String]) -> Option<&'a Value> {
     let mut cur = v;
     for el in path {
         if el == "." {
@@ -251,7 +255,7 @@ fn value_at_mut<'a>(v: &'a mut Value, path: &[String]) -> Option<&'a mut Value> 
 }
 
 /// FieldsV1 JSON tree from a field set.
-pub fn to_fields_v1(set: &FieldSet) -> Value {
+pub(crate) fn to_fields_v1(set: &FieldSet) -> Value {
     let mut root = Map::new();
     for path in set {
         let mut node = &mut root;
@@ -267,7 +271,7 @@ pub fn to_fields_v1(set: &FieldSet) -> Value {
 }
 
 /// Field set from a FieldsV1 JSON tree.
-pub fn from_fields_v1(tree: &Value) -> FieldSet {
+pub(crate) fn from_fields_v1(tree: &Value) -> FieldSet {
     fn walk(node: &Map<String, Value>, prefix: &mut FieldPath, out: &mut FieldSet) {
         for (k, child) in node {
             prefix.push(k.clone());
@@ -288,7 +292,7 @@ pub fn from_fields_v1(tree: &Value) -> FieldSet {
 }
 
 /// Parse `metadata.managedFields`; malformed entries are dropped.
-pub fn read_managed(obj: &Value) -> Vec<ManagedEntry> {
+pub(crate) fn read_managed(obj: &Value) -> Vec<ManagedEntry> {
     obj.pointer("/metadata/managedFields")
         .and_then(Value::as_array)
         .map(|a| {
@@ -324,7 +328,7 @@ pub fn read_managed(obj: &Value) -> Vec<ManagedEntry> {
 }
 
 /// Write `metadata.managedFields` (entries with empty sets are dropped, as Kubernetes does).
-pub fn write_managed(obj: &mut Value, entries: &[ManagedEntry]) {
+pub(crate) fn write_managed(obj: &mut Value, entries: &[ManagedEntry]) {
     let list: Vec<Value> = entries
         .iter()
         .filter(|e| !e.fields.is_empty())
@@ -354,7 +358,7 @@ pub fn write_managed(obj: &mut Value, entries: &[ManagedEntry]) {
 
 /// Who is writing, for field ownership.
 #[derive(Debug, Clone)]
-pub struct Writer<'a> {
+pub(crate) struct Writer<'a> {
     pub manager: &'a str,
     pub api_version: &'a str,
     pub time: &'a str,
@@ -367,7 +371,7 @@ fn in_scope(e: &ManagedEntry, scope: Scope) -> bool {
 
 /// Record an `Update` by `w`: it takes the fields whose value changed from `old` to `new`.
 /// `client_entries` is the managedFields the client sent, if it changed them.
-pub fn track_update(
+pub(crate) fn track_update(
     old: Option<&Value>,
     new: &mut Value,
     schema: SchemaRef<'_>,
@@ -427,7 +431,7 @@ pub struct Conflict {
 }
 
 /// Render a field path as Kubernetes prints it in conflict messages.
-pub fn display_path(path: &[String]) -> String {
+pub(crate) fn display_path(path: &[String]) -> String {
     let mut s = String::new();
     for el in path {
         if let Some(f) = el.strip_prefix("f:") {
@@ -499,7 +503,7 @@ fn merge_applied(live: &mut Value, applied: &Value, schema: SchemaRef<'_>) {
 
 /// Server-side apply of `applied` by `w` onto `live`. Returns the merged object with its
 /// managedFields, or the conflicts when `force` is false.
-pub fn server_side_apply(
+pub(crate) fn server_side_apply(
     live: &Value,
     applied: &Value,
     schema: SchemaRef<'_>,
@@ -607,7 +611,7 @@ pub fn server_side_apply(
 }
 
 /// The Status message for apply conflicts, in Kubernetes' wording.
-pub fn conflict_message(conflicts: &[Conflict]) -> String {
+pub(crate) fn conflict_message(conflicts: &[Conflict]) -> String {
     let mut by_manager: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
     for c in conflicts {
         by_manager

@@ -52,23 +52,23 @@ mod bootstrap;
 mod request;
 mod reviews;
 
-pub use self::bootstrap::bootstrap_objects;
-pub use self::request::RequestAttributes;
-pub use self::reviews::{self_subject_access_review, self_subject_rules_review};
+pub(crate) use self::bootstrap::bootstrap_objects;
+pub(crate) use self::request::RequestAttributes;
+pub(crate) use self::reviews::{self_subject_access_review, self_subject_rules_review};
 
 /// The group whose members may do anything.
-pub const MASTERS_GROUP: &str = "system:masters";
+pub(crate) const MASTERS_GROUP: &str = "system:masters";
 /// Every authenticated user is in this group.
-pub const AUTHENTICATED_GROUP: &str = "system:authenticated";
+pub(crate) const AUTHENTICATED_GROUP: &str = "system:authenticated";
 /// A request without credentials is in this group.
-pub const UNAUTHENTICATED_GROUP: &str = "system:unauthenticated";
+pub(crate) const UNAUTHENTICATED_GROUP: &str = "system:unauthenticated";
 /// The user of a request without credentials.
-pub const ANONYMOUS_USER: &str = "system:anonymous";
+pub(crate) const ANONYMOUS_USER: &str = "system:anonymous";
 
 /// The RBAC API group.
-pub const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+pub(crate) const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
 /// The authorization API group (access reviews).
-pub const AUTHORIZATION_GROUP: &str = "authorization.k8s.io";
+pub(crate) const AUTHORIZATION_GROUP: &str = "authorization.k8s.io";
 
 /// A user of a simulated cluster: a bearer token and who it stands for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,13 +123,13 @@ pub struct AuthOptions {
 
 /// An authenticated (or anonymous) user.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserInfo {
+pub(crate) struct UserInfo {
     pub name: String,
     pub groups: Vec<String>,
 }
 
 impl UserInfo {
-    pub fn anonymous() -> Self {
+    pub(crate) fn anonymous() -> Self {
         UserInfo {
             name: ANONYMOUS_USER.into(),
             groups: vec![UNAUTHENTICATED_GROUP.into()],
@@ -143,7 +143,7 @@ impl UserInfo {
 
 /// Bearer tokens → users.
 #[derive(Debug, Clone)]
-pub struct Authenticator {
+pub(crate) struct Authenticator {
     tokens: BTreeMap<String, UserInfo>,
     /// The user of a request without credentials.
     anonymous: UserInfo,
@@ -163,7 +163,7 @@ fn authenticated(u: &SimUser) -> UserInfo {
 impl Authenticator {
     /// The users of `users`, each also in `system:authenticated`; a request without
     /// credentials is `system:anonymous`.
-    pub fn new<'a>(users: impl IntoIterator<Item = &'a SimUser>) -> Self {
+    pub(crate) fn new<'a>(users: impl IntoIterator<Item = &'a SimUser>) -> Self {
         let tokens = users
             .into_iter()
             .map(|u| (u.token.clone(), authenticated(u)))
@@ -175,14 +175,14 @@ impl Authenticator {
     }
 
     /// The same, but a request without credentials is `user`.
-    pub fn with_anonymous(mut self, user: &SimUser) -> Self {
+    pub(crate) fn with_anonymous(mut self, user: &SimUser) -> Self {
         self.anonymous = authenticated(user);
         self
     }
 
     /// The user of a request: its bearer token's, or the anonymous user without
     /// credentials. An unknown token (or another scheme) is 401, as a real server answers it.
-    pub fn authenticate(&self, headers: &HeaderMap) -> Result<UserInfo, ApiError> {
+    pub(crate) fn authenticate(&self, headers: &HeaderMap) -> Result<UserInfo, ApiError> {
         let Some(value) = headers.get(header::AUTHORIZATION) else {
             return Ok(self.anonymous.clone());
         };
@@ -200,7 +200,7 @@ impl Authenticator {
 
 /// RBAC's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
+pub(crate) struct Decision {
     pub allowed: bool,
     /// Why: the binding that allowed it, or the role references that could not be resolved.
     pub reason: String,
@@ -213,7 +213,7 @@ fn strs(v: Option<&Value>) -> Vec<&str> {
 }
 
 /// Whether one PolicyRule (JSON) allows the request, as RBAC's `RuleAllows`.
-pub fn rule_allows(a: &RequestAttributes, rule: &Value) -> bool {
+pub(crate) fn rule_allows(a: &RequestAttributes, rule: &Value) -> bool {
     let verbs = strs(rule.get("verbs"));
     let verb_ok = verbs.iter().any(|v| *v == "*" || *v == a.verb);
     if !verb_ok {
@@ -295,7 +295,7 @@ fn role_rules(store: &Store, binding: &Value, binding_namespace: &str) -> Result
 /// namespace), with where it came from; and the role references that could not be
 /// resolved. Visits ClusterRoleBindings, then the namespace's RoleBindings, each in name
 /// order, as RBAC's rule resolver does.
-pub fn visit_rules(
+pub(crate) fn visit_rules(
     store: &Store,
     user: &UserInfo,
     namespace: &str,
@@ -391,7 +391,7 @@ fn describe_subject(s: &Value, binding_namespace: &str) -> String {
 }
 
 /// RBAC (and the `system:masters` short cut) on one request.
-pub fn authorize(store: &Store, a: &RequestAttributes) -> Decision {
+pub(crate) fn authorize(store: &Store, a: &RequestAttributes) -> Decision {
     if a.user.in_group(MASTERS_GROUP) {
         return Decision {
             allowed: true,
@@ -424,7 +424,7 @@ pub fn authorize(store: &Store, a: &RequestAttributes) -> Decision {
 }
 
 /// The 403 the API server's authorization filter answers.
-pub fn forbidden(a: &RequestAttributes, reason: &str) -> ApiError {
+pub(crate) fn forbidden(a: &RequestAttributes, reason: &str) -> ApiError {
     let who = &a.user.name;
     let mut msg = if a.resource_request {
         let scope = if a.namespace.is_empty() {
@@ -448,7 +448,7 @@ pub fn forbidden(a: &RequestAttributes, reason: &str) -> ApiError {
 }
 
 /// Authorise `a`; the 403 when RBAC does not allow it.
-pub fn check(store: &Store, a: &RequestAttributes) -> Result<(), ApiError> {
+pub(crate) fn check(store: &Store, a: &RequestAttributes) -> Result<(), ApiError> {
     let d = authorize(store, a);
     if d.allowed {
         Ok(())
@@ -461,7 +461,7 @@ pub fn check(store: &Store, a: &RequestAttributes) -> Result<(), ApiError> {
 /// verb: a server-side apply (`patch`) that creates the object, and, from Kubernetes 1.35,
 /// a WebSocket port-forward (a `GET`, authorised as `get`). The 403 names no user: it is
 /// the handler's, `pods "p" is forbidden: ` followed by RBAC's reason (usually empty).
-pub fn check_also_create(store: &Store, a: &RequestAttributes) -> Result<(), ApiError> {
+pub(crate) fn check_also_create(store: &Store, a: &RequestAttributes) -> Result<(), ApiError> {
     if a.verb == "create" {
         return Ok(());
     }

@@ -89,7 +89,7 @@ pub struct Written {
 
 /// PATCH flavours, by Content-Type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PatchType {
+pub(crate) enum PatchType {
     /// `application/merge-patch+json`
     Merge,
     /// `application/json-patch+json`
@@ -102,7 +102,7 @@ pub enum PatchType {
 
 impl PatchType {
     /// The patch type of a Content-Type header (parameters ignored).
-    pub fn from_content_type(ct: &str) -> Option<Self> {
+    pub(crate) fn from_content_type(ct: &str) -> Option<Self> {
         match ct.split(';').next().unwrap_or("").trim() {
             "application/merge-patch+json" => Some(PatchType::Merge),
             "application/json-patch+json" => Some(PatchType::Json),
@@ -117,14 +117,14 @@ impl PatchType {
 
 /// Subresources served besides the object itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Subresource {
+pub(crate) enum Subresource {
     Status,
     Scale,
 }
 
 /// `propagationPolicy` of a delete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Propagation {
+pub(crate) enum Propagation {
     /// Dependents are deleted by the garbage collector after the owner.
     #[default]
     Background,
@@ -136,7 +136,7 @@ pub enum Propagation {
 
 /// Options of a delete request.
 #[derive(Debug, Clone, Default)]
-pub struct DeleteOptions {
+pub(crate) struct DeleteOptions {
     pub dry_run: bool,
     pub propagation: Propagation,
     pub precondition_uid: Option<String>,
@@ -146,7 +146,7 @@ pub struct DeleteOptions {
 impl DeleteOptions {
     /// Read a `DeleteOptions` body (and `?propagationPolicy=` / `?dryRun=` already merged in by
     /// the caller).
-    pub fn from_body(body: &Value, mut base: DeleteOptions) -> Result<Self, ApiError> {
+    pub(crate) fn from_body(body: &Value, mut base: DeleteOptions) -> Result<Self, ApiError> {
         if let Some(p) = body.get("propagationPolicy").and_then(Value::as_str) {
             base.propagation = parse_propagation(p)?;
         } else if let Some(orphan) = body.get("orphanDependents").and_then(Value::as_bool) {
@@ -175,7 +175,7 @@ impl DeleteOptions {
 }
 
 /// Parse a `propagationPolicy` value.
-pub fn parse_propagation(p: &str) -> Result<Propagation, ApiError> {
+pub(crate) fn parse_propagation(p: &str) -> Result<Propagation, ApiError> {
     match p {
         "Background" => Ok(Propagation::Background),
         "Foreground" => Ok(Propagation::Foreground),
@@ -335,7 +335,7 @@ impl ApiCore {
     }
 
     /// LIST objects (all namespaces when `ns` is `None`), with the store's resourceVersion.
-    pub fn list(
+    pub(crate) fn list(
         &self,
         res: &ResourceInfo,
         ns: Option<&str>,
@@ -353,7 +353,7 @@ impl ApiCore {
     }
 
     /// Serve exactly the CRDs in the store (after in-process writes or missed events).
-    pub fn resync_crds(&self) {
+    pub(crate) fn resync_crds(&self) {
         let gvr = Gvr::new("apiextensions.k8s.io", "v1", "customresourcedefinitions");
         let (crds, _) = self.store.list(&gvr, None);
         let names: Vec<String> = crds.iter().map(|c| meta(c, "name").to_string()).collect();
@@ -394,7 +394,7 @@ impl ApiCore {
     }
 
     /// Housekeeping for one store event: keep the served CRDs in step, collect garbage.
-    pub fn on_event(&self, ev: &Event) {
+    pub(crate) fn on_event(&self, ev: &Event) {
         if ev.gvr.group == "apiextensions.k8s.io" && ev.gvr.plural == "customresourcedefinitions" {
             match ev.kind {
                 EventType::Deleted => self.registry.remove_crd(meta(&ev.object, "name")),

@@ -31,13 +31,13 @@ use crate::net::PodNetwork;
 /// kubectl binary by the minor version, and the newest one it ships is 1.33.
 pub const MAJOR: &str = "1";
 pub const MINOR: &str = "33";
-pub const GIT_VERSION: &str = "v1.33.0";
+pub(crate) const GIT_VERSION: &str = "v1.33.0";
 
 /// Largest request body accepted (the real server's limit is 3 MiB; CRDs can be large).
 const BODY_LIMIT: usize = 16 * 1024 * 1024;
 
 /// Shared state of one server.
-pub struct ServerState {
+pub(crate) struct ServerState {
     pub core: Arc<ApiCore>,
     pub net: Arc<PodNetwork>,
     /// `host:port` the server listens on (reported by `/api`).
@@ -50,12 +50,12 @@ pub struct ServerState {
 }
 
 /// The router: every request goes through one handler that routes Kubernetes API paths.
-pub fn router(state: Arc<ServerState>) -> Router {
+pub(crate) fn router(state: Arc<ServerState>) -> Router {
     Router::new().fallback(handle).with_state(state)
 }
 
 /// A `Status` error as an HTTP response.
-pub fn error_response(e: &ApiError) -> Response {
+pub(crate) fn error_response(e: &ApiError) -> Response {
     let mut r = json_response(
         StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         &e.to_status(),
@@ -310,7 +310,7 @@ async fn access_review(
 }
 
 /// `/version`.
-pub fn version_info() -> Value {
+pub(crate) fn version_info() -> Value {
     json!({
         "major": MAJOR,
         "minor": MINOR,

@@ -24,9 +24,7 @@ pub mod table;
 pub mod validate;
 pub mod watch;
 
-pub use self::core::{
-    ApiCore, DeleteOptions, FieldValidation, PatchType, Propagation, Subresource, WriteOptions,
-    Written,
-};
-pub use registry::{Registry, ResourceInfo};
-pub use status::ApiError;
+pub(crate) use self::core::ApiCore;
+pub use self::core::WriteOptions;
+pub use registry::Registry;
+pub(crate) use status::ApiError;

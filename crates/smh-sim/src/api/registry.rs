@@ -84,7 +84,7 @@ impl ResourceInfo {
     }
 
     /// `plural` or `plural.group`.
-    pub fn group_resource(&self) -> String {
+    pub(crate) fn group_resource(&self) -> String {
         super::status::group_resource(&self.group, &self.plural)
     }
 }
@@ -314,7 +314,7 @@ fn builtin(d: &BuiltinDef) -> ResourceInfo {
 
 /// Kubernetes' version priority: GA before beta before alpha, higher numbers first, then
 /// anything else alphabetically.
-pub fn version_priority_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+pub(crate) fn version_priority_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     fn key(v: &str) -> (u8, i64, i64, String) {
         let parsed = (|| {
             let rest = v.strip_prefix('v')?;
@@ -379,7 +379,7 @@ fn printer_columns(v: &Value) -> Vec<Column> {
 }
 
 /// The resources a CRD serves, or why the CRD is invalid.
-pub fn crd_resources(crd: &Value) -> Result<Vec<ResourceInfo>, Vec<Cause>> {
+pub(crate) fn crd_resources(crd: &Value) -> Result<Vec<ResourceInfo>, Vec<Cause>> {
     let mut causes = Vec::new();
     let name = crd
         .pointer("/metadata/name")
@@ -508,7 +508,7 @@ impl Default for Registry {
 
 impl Registry {
     /// A registry serving the built-in kinds only.
-    pub fn with_builtins() -> Self {
+    pub(crate) fn with_builtins() -> Self {
         let mut inner = Inner::default();
         for d in BUILTINS {
             let r = builtin(d);
@@ -572,7 +572,7 @@ impl Registry {
     }
 
     /// Serve (or re-serve) the resources of a CRD.
-    pub fn apply_crd(&self, crd: &Value) -> Result<(), Vec<Cause>> {
+    pub(crate) fn apply_crd(&self, crd: &Value) -> Result<(), Vec<Cause>> {
         let resources = crd_resources(crd)?;
         let name = crd
             .pointer("/metadata/name")
@@ -593,7 +593,7 @@ impl Registry {
     }
 
     /// Stop serving a CRD's resources.
-    pub fn remove_crd(&self, name: &str) {
+    pub(crate) fn remove_crd(&self, name: &str) {
         let mut inner = self.inner.write().expect("registry lock");
         let before = inner.resources.len();
         inner

@@ -121,7 +121,7 @@ impl LabelSelector {
     }
 
     /// A selector from a `matchLabels` map (every pair must match).
-    pub fn from_match_labels(labels: &serde_json::Map<String, Value>) -> Self {
+    pub(crate) fn from_match_labels(labels: &serde_json::Map<String, Value>) -> Self {
         LabelSelector {
             reqs: labels
                 .iter()
@@ -239,12 +239,12 @@ fn check_key(k: &str) -> Result<(), String> {
 
 /// A parsed field selector: `path=value` / `path!=value` terms, all of which must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FieldSelector {
+pub(crate) struct FieldSelector {
     terms: Vec<(Vec<String>, bool, String)>,
 }
 
 impl FieldSelector {
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub(crate) fn parse(s: &str) -> Result<Self, String> {
         let mut terms = Vec::new();
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (path, negate, value) = if let Some((k, v)) = part.split_once("!=") {
@@ -267,19 +267,7 @@ impl FieldSelector {
         Ok(FieldSelector { terms })
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.terms.is_empty()
-    }
-
-    /// The value of `metadata.name=...` if the selector pins a name.
-    pub fn pinned_name(&self) -> Option<&str> {
-        self.terms
-            .iter()
-            .find(|(p, neg, _)| !neg && p.len() == 2 && p[0] == "metadata" && p[1] == "name")
-            .map(|(_, _, v)| v.as_str())
-    }
-
-    pub fn matches(&self, obj: &Value) -> bool {
+    pub(crate) fn matches(&self, obj: &Value) -> bool {
         self.terms.iter().all(|(path, negate, want)| {
             let mut cur = Some(obj);
             for seg in path {
@@ -368,12 +356,6 @@ mod tests {
                 .matches(&o)
         );
         assert!(FieldSelector::parse("status.phase=").unwrap().matches(&o));
-        assert_eq!(
-            FieldSelector::parse("metadata.name=n")
-                .unwrap()
-                .pinned_name(),
-            Some("n")
-        );
         assert!(FieldSelector::parse("metadata.name").is_err());
     }
 }

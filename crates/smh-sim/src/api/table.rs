@@ -11,14 +11,14 @@ mod rows;
 
 /// What each row carries in `object` (`?includeObject=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IncludeObject {
+pub(crate) enum IncludeObject {
     None,
     Metadata,
     Object,
 }
 
 impl IncludeObject {
-    pub fn parse(s: Option<&str>) -> Self {
+    pub(crate) fn parse(s: Option<&str>) -> Self {
         match s {
             Some("None") => IncludeObject::None,
             Some("Object") => IncludeObject::Object,
@@ -39,7 +39,7 @@ pub fn age(ts: Option<&str>) -> String {
 }
 
 /// Evaluate a printer-column JSONPath (`.a.b`, `.a[0].b`, `.a[*].b`).
-pub fn eval_json_path<'a>(o: &'a Value, path: &str) -> Vec<&'a Value> {
+pub(crate) fn eval_json_path<'a>(o: &'a Value, path: &str) -> Vec<&'a Value> {
     let mut cur: Vec<&Value> = vec![o];
     let path = path.trim().trim_start_matches('{').trim_end_matches('}');
     for seg in path.split('.').filter(|s| !s.is_empty()) {
@@ -97,7 +97,7 @@ fn row_object(o: &Value, include: IncludeObject) -> Option<Value> {
 }
 
 /// `PartialObjectMetadata` of an object.
-pub fn partial_metadata(o: &Value) -> Value {
+pub(crate) fn partial_metadata(o: &Value) -> Value {
     json!({
         "kind": "PartialObjectMetadata",
         "apiVersion": "meta.k8s.io/v1",
@@ -121,7 +121,7 @@ fn column_json(c: &Column) -> Value {
 }
 
 /// A `Table` of objects (already converted to the requested version).
-pub fn table(
+pub(crate) fn table(
     res: &ResourceInfo,
     objects: &[Value],
     resource_version: &str,

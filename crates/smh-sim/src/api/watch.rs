@@ -34,7 +34,7 @@ use crate::store::{EventType, StoreError};
 
 /// How event objects are rendered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventFormat {
+pub(crate) enum EventFormat {
     Object,
     Table(IncludeObject),
     Metadata,
@@ -157,7 +157,7 @@ impl Stream {
 
 /// Start a watch and answer with its stream.
 #[allow(clippy::too_many_arguments)]
-pub fn watch(
+pub(crate) fn watch(
     core: Arc<ApiCore>,
     res: Arc<ResourceInfo>,
     ns: Option<String>,

@@ -37,7 +37,7 @@ impl Fleet {
     }
 
     /// Remove a cluster (it becomes unreachable from the others).
-    pub fn unregister(&self, name: &str) {
+    pub(crate) fn unregister(&self, name: &str) {
         self.members
             .write()
             .unwrap_or_else(|e| e.into_inner())

@@ -47,7 +47,7 @@ use tokio::task::JoinHandle;
 
 use crate::net::PodNetwork;
 use crate::store::Store;
-pub use fleet::{Fleet, Member};
+pub use fleet::Fleet;
 pub use seed::seed;
 use smh_core::model::topology::MultiClusterMode;
 use workload::Workloads;
@@ -67,9 +67,9 @@ pub enum Layout {
 /// The Istio cluster ID of the demo's `mgmt-cluster` (istiod's `CLUSTER_ID`, as
 /// `values.global.multiCluster.clusterName` sets it in Istio's multi-primary install guide).
 /// It differs from the SMH cluster name, as on most real installs.
-pub const DEMO_MGMT_CLUSTER_ID: &str = "cluster1";
+pub(crate) const DEMO_MGMT_CLUSTER_ID: &str = "cluster1";
 /// The Istio cluster ID of the demo's `remote-cluster`.
-pub const DEMO_REMOTE_CLUSTER_ID: &str = "cluster2";
+pub(crate) const DEMO_REMOTE_CLUSTER_ID: &str = "cluster2";
 
 /// Another cluster of the fleet, as this one's federation config sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -36,7 +36,7 @@ fn cluster_binding(name: &str, groups: &[&str]) -> Value {
 /// The part of kube-apiserver's bootstrap policy a user meets first: ClusterRoles
 /// `cluster-admin`, `system:discovery`, `system:basic-user`, `system:public-info-viewer`
 /// and their ClusterRoleBindings, as `(plural, object)`.
-pub fn bootstrap_objects() -> Vec<(&'static str, Value)> {
+pub(crate) fn bootstrap_objects() -> Vec<(&'static str, Value)> {
     let get = |urls: &[&str]| json!({"rules": [{"nonResourceURLs": urls, "verbs": ["get"]}]});
     vec![
         (

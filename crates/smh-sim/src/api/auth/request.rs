@@ -7,7 +7,7 @@ use super::UserInfo;
 
 /// What RBAC decides on: the request as the API server's request-info sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestAttributes {
+pub(crate) struct RequestAttributes {
     pub user: UserInfo,
     pub verb: String,
     /// False for non-resource URLs (`/version`, `/apis`, `/api/v1`, `/openapi/v3`).
@@ -25,7 +25,12 @@ pub struct RequestAttributes {
 impl RequestAttributes {
     /// The attributes of an HTTP request, as kube-apiserver's request-info resolver makes
     /// them.
-    pub fn from_request(user: UserInfo, method: &Method, path: &str, query: Option<&str>) -> Self {
+    pub(crate) fn from_request(
+        user: UserInfo,
+        method: &Method,
+        path: &str,
+        query: Option<&str>,
+    ) -> Self {
         let mut a = RequestAttributes {
             user,
             verb: method.as_str().to_ascii_lowercase(),
@@ -111,7 +116,7 @@ impl RequestAttributes {
     }
 
     /// `pods/portforward`, `deployments`: the resource as RBAC rules name it.
-    pub fn combined_resource(&self) -> String {
+    pub(crate) fn combined_resource(&self) -> String {
         if self.subresource.is_empty() {
             self.resource.clone()
         } else {

@@ -10,7 +10,7 @@ use crate::store::Store;
 /// `POST .../selfsubjectaccessreviews`: may the requesting user do what the review's
 /// `spec.resourceAttributes` (or `spec.nonResourceAttributes`) describe? Answered as the
 /// real server answers it (201, the review with its `status`).
-pub fn self_subject_access_review(
+pub(crate) fn self_subject_access_review(
     store: &Store,
     user: &UserInfo,
     review: &Value,
@@ -79,7 +79,7 @@ pub fn self_subject_access_review(
 
 /// `POST .../selfsubjectrulesreviews`: every rule that applies to the requesting user in
 /// `spec.namespace` (what `kubectl auth can-i --list` prints).
-pub fn self_subject_rules_review(
+pub(crate) fn self_subject_rules_review(
     store: &Store,
     user: &UserInfo,
     review: &Value,

@@ -11,7 +11,7 @@ use crate::store::Gvr;
 impl ApiCore {
     /// DELETE an object. Returns the object and whether it is gone (`false`: finalizers hold
     /// it, answered with 202).
-    pub fn delete(
+    pub(crate) fn delete(
         &self,
         res: &ResourceInfo,
         ns: &str,
@@ -105,7 +105,7 @@ impl ApiCore {
     }
 
     /// DELETE a collection: every matching object.
-    pub fn delete_collection(
+    pub(crate) fn delete_collection(
         &self,
         res: &ResourceInfo,
         ns: Option<&str>,
@@ -141,7 +141,7 @@ impl ApiCore {
 
     /// The garbage collector's step for a deleted owner: dependents that have no other owner
     /// are deleted (their deletion is collected in turn); others lose the reference.
-    pub fn collect_garbage(&self, owner_uid: &str) {
+    pub(crate) fn collect_garbage(&self, owner_uid: &str) {
         for (gvr, ns, name) in self.store.find_owned_by(owner_uid) {
             let Some(mut o) = self.store.get(&gvr, &ns, &name) else {
                 continue;
@@ -182,7 +182,7 @@ impl ApiCore {
     }
 
     /// Delete every object whose owners are all gone (after missed events).
-    pub fn sweep_garbage(&self) {
+    pub(crate) fn sweep_garbage(&self) {
         let mut uids = std::collections::BTreeSet::new();
         let mut owned: Vec<(Gvr, Value)> = Vec::new();
         for gvr in self.store.resources() {

@@ -16,7 +16,7 @@ use crate::api::status::ApiError;
 impl ApiCore {
     /// PATCH an object (or its status or scale).
     #[allow(clippy::too_many_arguments)]
-    pub fn patch(
+    pub(crate) fn patch(
         &self,
         res: &ResourceInfo,
         ns: &str,

@@ -393,7 +393,7 @@ impl ApiCore {
     }
 
     /// PUT: replace an object (or its status).
-    pub fn update(
+    pub(crate) fn update(
         &self,
         res: &ResourceInfo,
         ns: &str,

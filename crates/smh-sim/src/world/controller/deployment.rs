@@ -29,7 +29,7 @@ const HASH_LABEL: &str = "pod-template-hash";
 /// Kubernetes' pod-template-hash form: a 32-bit hash of the template (and collision count)
 /// printed in decimal and mapped onto the `bcdfghjklmnpqrstvwxz2456789` alphabet
 /// (`rand.SafeEncodeString`).
-pub fn template_hash(template: &Value, collision_count: u32) -> String {
+pub(crate) fn template_hash(template: &Value, collision_count: u32) -> String {
     let mut h: u32 = 0x811c_9dc5;
     let text = serde_json::to_string(template).unwrap_or_default();
     for b in text.bytes().chain(collision_count.to_le_bytes()) {

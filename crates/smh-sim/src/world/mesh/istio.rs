@@ -29,11 +29,11 @@ mod routes;
 use self::registry::{RegHost, RegKind};
 
 /// Istio's label for the cluster an endpoint runs in.
-pub const CLUSTER_TOPOLOGY_LABEL: &str = "topology.istio.io/cluster";
+pub(crate) const CLUSTER_TOPOLOGY_LABEL: &str = "topology.istio.io/cluster";
 
 /// The proxy being configured.
 #[derive(Debug, Clone, Default)]
-pub struct ProxyIdentity {
+pub(crate) struct ProxyIdentity {
     pub cluster: String,
     pub namespace: String,
     pub labels: BTreeMap<String, String>,
@@ -43,7 +43,7 @@ pub struct ProxyIdentity {
 
 /// A Kubernetes Service as istiod's registry sees it, with its ready endpoints.
 #[derive(Debug, Clone, Default)]
-pub struct ServiceRecord {
+pub(crate) struct ServiceRecord {
     pub cluster: String,
     pub name: String,
     pub namespace: String,
@@ -55,7 +55,7 @@ pub struct ServiceRecord {
 
 /// A ready endpoint address (from an `Endpoints` object) with its pod's labels.
 #[derive(Debug, Clone, Default)]
-pub struct EndpointRecord {
+pub(crate) struct EndpointRecord {
     pub ip: String,
     pub cluster: String,
     pub labels: BTreeMap<String, String>,
@@ -65,7 +65,7 @@ pub struct EndpointRecord {
 
 /// Everything the builder reads. Istio objects are those stored in the proxy's own cluster.
 #[derive(Debug, Clone, Default)]
-pub struct MeshInputs {
+pub(crate) struct MeshInputs {
     pub proxy: ProxyIdentity,
     pub cluster_domain: String,
     pub root_namespace: String,
@@ -129,7 +129,7 @@ fn subset_of(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, Stri
 }
 
 /// Istio `ResolveShortnameToFQDN`: a name without dots is a short name in `namespace`.
-pub fn fqdn(host: &str, namespace: &str, domain: &str) -> String {
+pub(crate) fn fqdn(host: &str, namespace: &str, domain: &str) -> String {
     let host = host.trim().to_ascii_lowercase();
     if host.contains('.') || host == "*" {
         host
@@ -189,7 +189,7 @@ fn by_age(items: &[Value]) -> Vec<&Value> {
 /// and `consecutiveGatewayErrors` enforce 100 % when non-zero and 0 % when zero; the
 /// deprecated `consecutiveErrors` means gateway errors (5xx enforcement off);
 /// `maxEjectionPercent` only when > 0 (Istio's default is Envoy's 10 %).
-pub fn outlier_from_istio(od: &Value) -> OutlierConfig {
+pub(crate) fn outlier_from_istio(od: &Value) -> OutlierConfig {
     let mut out = OutlierConfig::default();
     if let Some(e) = od.get("consecutiveErrors").and_then(u32_of)
         && e > 0
@@ -237,7 +237,7 @@ struct Builder<'a> {
 }
 
 /// Build the sidecar configuration for `inputs.proxy`.
-pub fn build(inputs: &MeshInputs) -> ProxyConfig {
+pub(crate) fn build(inputs: &MeshInputs) -> ProxyConfig {
     let mut b = Builder {
         inputs,
         diagnostics: Vec::new(),

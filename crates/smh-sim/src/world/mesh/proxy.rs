@@ -69,15 +69,14 @@ impl LocalReply {
         }
     }
 
-    pub fn no_healthy_upstream() -> Self {
+    pub(crate) fn no_healthy_upstream() -> Self {
         Self::new(503, "no healthy upstream", "UH")
     }
 }
 
 /// One request in flight through the proxy.
 #[derive(Debug, Clone)]
-pub struct Exchange {
-    pub route: String,
+pub(crate) struct Exchange {
     pub cluster: String,
     /// The path to send upstream (after a `rewrite`).
     pub path: String,
@@ -97,13 +96,8 @@ pub struct Exchange {
 
 impl Exchange {
     /// Number of upstream attempts made so far.
-    pub fn attempts(&self) -> u32 {
+    pub(crate) fn attempts(&self) -> u32 {
         self.attempts
-    }
-
-    /// Hosts tried, in order.
-    pub fn attempted_hosts(&self) -> &[String] {
-        &self.attempted_hosts
     }
 }
 
@@ -279,9 +273,10 @@ fn priority_loads(health: &[u64], hosts: &[usize]) -> Vec<u64> {
     loads
 }
 
+#[cfg(test)]
 /// A snapshot of one cluster's state, for explanations and tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClusterState {
+pub(crate) struct ClusterState {
     pub hosts: Vec<String>,
     /// Hosts the outlier detector has ejected.
     pub ejected: BTreeSet<String>,
@@ -292,14 +287,14 @@ pub struct ClusterState {
 
 /// The proxy.
 #[derive(Debug, Clone)]
-pub struct Proxy {
+pub(crate) struct Proxy {
     config: ProxyConfig,
     clusters: BTreeMap<String, ClusterRuntime>,
     rng: Rng,
 }
 
 impl Proxy {
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Proxy {
             config: ProxyConfig::default(),
             clusters: BTreeMap::new(),
@@ -307,14 +302,14 @@ impl Proxy {
         }
     }
 
-    pub fn config(&self) -> &ProxyConfig {
+    pub(crate) fn config(&self) -> &ProxyConfig {
         &self.config
     }
 
     /// Apply a configuration push at `now`. Clusters whose definition is unchanged keep
     /// their outlier detection and load-balancer state; a change of hosts is delivered to
     /// the load balancer at once.
-    pub fn update_config(&mut self, config: ProxyConfig, now: Duration) {
+    pub(crate) fn update_config(&mut self, config: ProxyConfig, now: Duration) {
         self.advance(now);
         let mut next = BTreeMap::new();
         for (name, def) in &config.clusters {
@@ -342,7 +337,7 @@ impl Proxy {
     }
 
     /// Run every timer due up to `now`: outlier detection intervals and merged updates.
-    pub fn advance(&mut self, now: Duration) {
+    pub(crate) fn advance(&mut self, now: Duration) {
         loop {
             let mut next: Option<(Duration, String, bool)> = None;
             for (name, rt) in &self.clusters {
@@ -383,7 +378,7 @@ impl Proxy {
 
     /// Route a request: find the virtual host and route, decide fault injection and the
     /// destination cluster.
-    pub fn start(&mut self, req: &Request, now: Duration) -> Result<Exchange, LocalReply> {
+    pub(crate) fn start(&mut self, req: &Request, now: Duration) -> Result<Exchange, LocalReply> {
         self.advance(now);
         let not_found = || LocalReply::new(404, "", "NR");
         let table = self.config.routes.get(&req.port).ok_or_else(not_found)?;
@@ -406,7 +401,6 @@ impl Proxy {
             .ok_or_else(not_found)?
             .clone();
         let mut ex = Exchange {
-            route: route.name.clone(),
             cluster: String::new(),
             path: req.path.clone(),
             retry: route.retry.clone(),
@@ -495,7 +489,11 @@ impl Proxy {
     }
 
     /// Pick the host for the next attempt of `ex`.
-    pub fn next_attempt(&mut self, ex: &mut Exchange, now: Duration) -> Result<Pick, LocalReply> {
+    pub(crate) fn next_attempt(
+        &mut self,
+        ex: &mut Exchange,
+        now: Duration,
+    ) -> Result<Pick, LocalReply> {
         self.advance(now);
         let levels = self
             .levels(&ex.cluster)
@@ -603,7 +601,7 @@ impl Proxy {
     }
 
     /// Report the result of an attempt at `now` and decide what happens next.
-    pub fn finish_attempt(
+    pub(crate) fn finish_attempt(
         &mut self,
         ex: &mut Exchange,
         pick: &Pick,
@@ -645,8 +643,9 @@ impl Proxy {
         }
     }
 
+    #[cfg(test)]
     /// The state of an endpoint cluster (for explanations and tests).
-    pub fn cluster_state(&self, name: &str) -> Option<ClusterState> {
+    pub(crate) fn cluster_state(&self, name: &str) -> Option<ClusterState> {
         let rt = self.clusters.get(name)?;
         Some(ClusterState {
             hosts: rt.def.endpoints.iter().map(|e| e.key.clone()).collect(),
@@ -665,7 +664,7 @@ impl Proxy {
 }
 
 /// Envoy's local reply when an attempt ended without a response.
-pub fn local_reply_for(result: AttemptResult, retried: bool) -> LocalReply {
+pub(crate) fn local_reply_for(result: AttemptResult, retried: bool) -> LocalReply {
     let prefix = if retried {
         "upstream connect error or disconnect/reset before headers. retried and the latest reset reason: "
     } else {

@@ -8,9 +8,9 @@ use std::time::Duration;
 use super::outlier::OutlierConfig;
 
 /// Envoy's default `common_lb_config.update_merge_window` (Istio does not set it).
-pub const DEFAULT_UPDATE_MERGE_WINDOW: Duration = Duration::from_secs(1);
+pub(crate) const DEFAULT_UPDATE_MERGE_WINDOW: Duration = Duration::from_secs(1);
 /// Envoy's default `healthy_panic_threshold` (50 %); Istio sets 0 when outlier detection is on.
-pub const DEFAULT_PANIC_THRESHOLD: u32 = 50;
+pub(crate) const DEFAULT_PANIC_THRESHOLD: u32 = 50;
 
 /// One upstream host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +56,7 @@ impl Endpoint {
 /// A cluster with hosts (Istio's EDS clusters for Kubernetes services, STRICT_DNS/STATIC
 /// clusters for ServiceEntries).
 #[derive(Debug, Clone, PartialEq)]
-pub struct EndpointCluster {
+pub(crate) struct EndpointCluster {
     pub name: String,
     /// Sorted by key.
     pub endpoints: Vec<Endpoint>,
@@ -69,7 +69,7 @@ pub struct EndpointCluster {
 }
 
 impl EndpointCluster {
-    pub fn new(name: &str, endpoints: Vec<Endpoint>) -> Self {
+    pub(crate) fn new(name: &str, endpoints: Vec<Endpoint>) -> Self {
         let mut c = EndpointCluster {
             name: name.to_string(),
             endpoints,
@@ -83,13 +83,13 @@ impl EndpointCluster {
         c
     }
 
-    pub fn keys(&self) -> BTreeSet<String> {
+    pub(crate) fn keys(&self) -> BTreeSet<String> {
         self.endpoints.iter().map(|e| e.key.clone()).collect()
     }
 
     /// Whether `other` is the same Envoy cluster definition (so its outlier detection state
     /// survives a config push): same settings, and for non-EDS clusters the same hosts.
-    pub fn same_definition(&self, other: &EndpointCluster) -> bool {
+    pub(crate) fn same_definition(&self, other: &EndpointCluster) -> bool {
         self.outlier == other.outlier
             && self.panic_threshold == other.panic_threshold
             && self.merge_window == other.merge_window
@@ -109,7 +109,7 @@ pub struct AggregateCluster {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum ClusterDef {
+pub(crate) enum ClusterDef {
     Endpoints(EndpointCluster),
     Aggregate(AggregateCluster),
 }
@@ -179,14 +179,14 @@ pub struct RetryPolicy {
 
 /// Istio's default `retryOn`, used when a VirtualService sets no retries (and kept when it sets
 /// `attempts` without `retryOn`).
-pub const ISTIO_DEFAULT_RETRY_ON: &str =
+pub(crate) const ISTIO_DEFAULT_RETRY_ON: &str =
     "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes";
 
 impl RetryPolicy {
     /// Istio's `retry.DefaultPolicy()`: 2 retries on `connect-failure`, `refused-stream`,
     /// `unavailable`, `cancelled` and status 503, preferring hosts not tried yet (5 host
     /// selection attempts).
-    pub fn istio_default() -> Self {
+    pub(crate) fn istio_default() -> Self {
         RetryPolicy {
             num_retries: 2,
             retry_on: ISTIO_DEFAULT_RETRY_ON
@@ -250,7 +250,7 @@ pub struct VirtualHost {
 
 /// Everything one sidecar is configured with.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ProxyConfig {
+pub(crate) struct ProxyConfig {
     /// Outbound HTTP route tables by listener port.
     pub routes: BTreeMap<u16, Vec<VirtualHost>>,
     pub clusters: BTreeMap<String, ClusterDef>,
@@ -264,7 +264,7 @@ pub fn outbound_cluster_name(port: u16, subset: &str, host: &str) -> String {
 }
 
 /// Split an `outbound|<port>|<subset>|<host>` name.
-pub fn parse_outbound_cluster_name(name: &str) -> Option<(u16, &str, &str)> {
+pub(crate) fn parse_outbound_cluster_name(name: &str) -> Option<(u16, &str, &str)> {
     let mut parts = name.splitn(4, '|');
     if parts.next()? != "outbound" {
         return None;
