@@ -56,9 +56,13 @@ pub(crate) const MAX_CACHE_BYTES: usize = 900 * 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
+    /// Not there: created.
     Create,
+    /// There but different (spec, or one of our labels or annotations): applied again.
     Configure,
+    /// There as expected: no request is sent.
     Unchanged,
+    /// Ours (both labels) but nothing expects it any more: deleted.
     Prune,
 }
 
@@ -66,14 +70,20 @@ pub enum Action {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ApplyOutcome {
+    /// The object was created.
     Created,
+    /// The object was changed.
     Configured,
+    /// Nothing to do.
     Unchanged,
+    /// The object was deleted.
     Pruned,
+    /// The request failed (the step result says why).
     Failed,
 }
 
 impl ApplyOutcome {
+    /// The word kubectl prints for it (`created`, `configured`, ...).
     pub fn as_str(&self) -> &'static str {
         match self {
             ApplyOutcome::Created => "created",
@@ -88,10 +98,15 @@ impl ApplyOutcome {
 /// One object of the plan.
 #[derive(Debug, Clone)]
 pub struct Step {
+    /// The cluster the object lives in.
     pub cluster: ClusterName,
+    /// What the step does.
     pub action: Action,
+    /// The Istio kind (`DestinationRule`, `VirtualService`, ...).
     pub kind: String,
+    /// The object's namespace.
     pub namespace: String,
+    /// The object's name.
     pub name: String,
     /// The object to apply (`None` for a prune).
     pub desired: Option<Value>,
@@ -202,12 +217,19 @@ pub fn plan(state: &LiveState, prune: bool) -> Plan {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StepResult {
+    /// The cluster the object lives in.
     pub cluster: ClusterName,
+    /// The Istio kind.
     pub kind: String,
+    /// The object's namespace.
     pub namespace: String,
+    /// The object's name.
     pub name: String,
+    /// What the step was to do.
     pub action: Action,
+    /// What happened.
     pub outcome: ApplyOutcome,
+    /// Why it failed, naming the object.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -228,6 +250,7 @@ impl StepResult {
 }
 
 impl StepResult {
+    /// The key the status of an SMH object records this object under.
     pub fn key(&self) -> ObjectKey {
         (
             self.cluster.as_str().to_string(),

@@ -133,6 +133,7 @@ impl KubeconfigSet {
         })
     }
 
+    /// Where the files came from (`--kubeconfig`, `KUBECONFIG`, the default path).
     pub fn origin(&self) -> &KubeconfigOrigin {
         &self.origin
     }
@@ -155,6 +156,7 @@ impl KubeconfigSet {
         v
     }
 
+    /// The merged kubeconfig's `current-context`, if it sets one.
     pub fn current_context(&self) -> Option<ContextName> {
         self.merged
             .current_context
@@ -163,6 +165,7 @@ impl KubeconfigSet {
             .map(ContextName::from)
     }
 
+    /// Whether any of the files defines `context`.
     pub fn contains(&self, context: &ContextName) -> bool {
         self.merged
             .contexts
@@ -290,18 +293,24 @@ pub(crate) fn is_loopback(uri: &http_uri::Uri) -> bool {
 /// What a command needs to know to resolve contexts, taken from the global flags.
 #[derive(Debug, Clone, Default)]
 pub struct ContextOptions {
+    /// `--kubeconfig`: the one file to read instead of `KUBECONFIG` or the default.
     pub kubeconfig: Option<PathBuf>,
+    /// `--mgmt-context`: the management cluster's context instead of the current context.
     pub mgmt_context: Option<String>,
     /// `--cluster NAME=CTX` values, unparsed.
     pub cluster_flags: Vec<String>,
+    /// `--request-timeout`: how long one request may take.
     pub request_timeout: Duration,
 }
 
 /// How one cluster name resolves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolution {
+    /// The SMH cluster name.
     pub cluster: ClusterName,
+    /// The kubeconfig context it resolves to.
     pub context: ContextName,
+    /// What mapped it: a flag, the registry, or a context of the same name.
     pub source: MappingSource,
 }
 
@@ -370,6 +379,7 @@ impl Contexts {
         ))
     }
 
+    /// Contexts over an already loaded kubeconfig and registry (`--cluster` values unparsed); errors as [`Contexts::load`].
     pub fn new(
         kubeconfig: KubeconfigSet,
         flags: BTreeMap<ClusterName, ContextName>,
@@ -386,14 +396,17 @@ impl Contexts {
         }
     }
 
+    /// The kubeconfig files, merged as kubectl merges them.
     pub fn kubeconfig(&self) -> &KubeconfigSet {
         &self.kubeconfig
     }
 
+    /// The `cluster register` file.
     pub fn registry(&self) -> &Registry {
         &self.registry
     }
 
+    /// The timeout of every request (`--request-timeout`).
     pub fn request_timeout(&self) -> Duration {
         self.timeout
     }
@@ -666,13 +679,18 @@ impl Contexts {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Mapping {
+    /// The SMH cluster name.
     pub name: ClusterName,
+    /// The kubeconfig context it maps to.
     pub context: ContextName,
+    /// The context's API server address, when the context exists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
+    /// What mapped it.
     pub source: MappingSource,
     /// False when the registry or a flag names a context that is not in the kubeconfig.
     pub context_exists: bool,
+    /// The kubeconfig file that defines the context, when it exists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kubeconfig: Option<PathBuf>,
 }
@@ -680,7 +698,9 @@ pub struct Mapping {
 /// A kube client for one target, with what error messages need.
 #[derive(Clone)]
 pub struct ClusterClient {
+    /// The cluster the client talks to (for messages).
     pub target: Target,
+    /// The client itself.
     pub client: kube::Client,
     /// The request timeout the client was built with.
     pub timeout: Duration,

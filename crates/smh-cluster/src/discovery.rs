@@ -81,6 +81,7 @@ where
 /// What [`list_in_scope`] listed.
 #[derive(Debug, Clone)]
 pub struct Scoped<K> {
+    /// What was listed.
     pub items: Vec<K>,
     /// Set when listing in all namespaces was forbidden: why, and the namespaces listed
     /// instead, as a warning for the user.

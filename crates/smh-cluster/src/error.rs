@@ -1,6 +1,6 @@
 //! Errors a user can act on.
 //!
-//! Two kinds, because they map to different exit codes (DESIGN §2):
+//! Two kinds, because they map to different exit codes:
 //! - [`ConfigError`]: the kubeconfig, the cluster-name mapping or the registry file is wrong
 //!   (exit 2; nothing was sent to any cluster);
 //! - [`ClusterError`]: a cluster did not answer or refused a request (exit 3). Every message
@@ -27,6 +27,7 @@ pub struct ApiOp {
     pub verb: &'static str,
     /// API group; empty for the core group.
     pub group: String,
+    /// API version, e.g. `v1`.
     pub version: String,
     /// Plural resource name, e.g. `deployments`.
     pub resource: String,
@@ -163,33 +164,58 @@ pub enum Unreachable {
 /// A cluster did not answer, or answered with an error. Exit code 3.
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
+    /// No answer within the request timeout.
     #[error(
         "{target} did not answer within {}; check the context or raise --request-timeout",
         secs(*timeout)
     )]
-    Timeout { target: Target, timeout: Duration },
+    Timeout {
+        /// The cluster the request went to.
+        target: Target,
+        /// The request timeout that passed.
+        timeout: Duration,
+    },
 
+    /// The connection to the API server was refused.
     #[error(
         "{target} refused the connection ({detail}); check that the API server is running and \
          that the context's server address is right"
     )]
-    Refused { target: Target, detail: String },
+    Refused {
+        /// The cluster the request went to.
+        target: Target,
+        /// What failed, as the client library or the system reported it.
+        detail: String,
+    },
 
+    /// The API server's host name does not resolve.
     #[error(
         "{target}: the API server's host name does not resolve ({detail}); check the server \
          address of the context{}",
         in_file(target)
     )]
-    Dns { target: Target, detail: String },
+    Dns {
+        /// The cluster the request went to.
+        target: Target,
+        /// What failed, as the client library or the system reported it.
+        detail: String,
+    },
 
+    /// The TLS handshake with the API server failed.
     #[error(
         "{target}: TLS handshake with the API server failed ({detail}); check \
          certificate-authority / certificate-authority-data and tls-server-name of the \
          context's cluster{}",
         in_file(target)
     )]
-    Tls { target: Target, detail: String },
+    Tls {
+        /// The cluster the request went to.
+        target: Target,
+        /// What failed, as the client library or the system reported it.
+        detail: String,
+    },
 
+    /// The API server refused the client certificate.
     #[error(
         "{target}: the API server refused the client certificate ({detail}); check \
          client-certificate / client-certificate-data and client-key / client-key-data of the \
@@ -197,26 +223,50 @@ pub enum ClusterError {
          trusts",
         in_file(target)
     )]
-    ClientCertificate { target: Target, detail: String },
+    ClientCertificate {
+        /// The cluster the request went to.
+        target: Target,
+        /// What failed, as the client library or the system reported it.
+        detail: String,
+    },
 
+    /// Any other connection failure.
     #[error("{target} could not be reached: {detail}")]
-    Connect { target: Target, detail: String },
+    Connect {
+        /// The cluster the request went to.
+        target: Target,
+        /// What failed, as the client library or the system reported it.
+        detail: String,
+    },
 
+    /// The credentials could not be obtained (exec plugin, auth provider).
     #[error(
         "could not get credentials for {target}: {detail}; check the user's exec plugin or \
          auth provider{}",
         in_file(target)
     )]
-    Credentials { target: Target, detail: String },
+    Credentials {
+        /// The cluster the request went to.
+        target: Target,
+        /// What failed, as the client library or the system reported it.
+        detail: String,
+    },
 
+    /// 401: the credentials were rejected.
     #[error(
         "{target} rejected the credentials of context {} (401 Unauthorized{}); the token or \
          client certificate has expired or is invalid: log in again or refresh the kubeconfig",
         target.context,
         msg_suffix(message)
     )]
-    Unauthorized { target: Target, message: String },
+    Unauthorized {
+        /// The cluster the request went to.
+        target: Target,
+        /// The API server's message (may be empty).
+        message: String,
+    },
 
+    /// 403: RBAC does not allow the request.
     #[error(
         "{target}: forbidden to {} (403{}); check with `{}`",
         op.describe(),
@@ -224,8 +274,11 @@ pub enum ClusterError {
         op.can_i(&target.context)
     )]
     Forbidden {
+        /// The cluster the request went to.
         target: Target,
+        /// The request that failed.
         op: ApiOp,
+        /// The API server's message (may be empty).
         message: String,
     },
 
@@ -243,61 +296,104 @@ pub enum ClusterError {
         ctx = target.context
     )]
     PortForwardForbidden {
+        /// The cluster the request went to.
         target: Target,
+        /// The namespace of the pod.
         namespace: String,
+        /// The pod the probes would port-forward to.
         pod: String,
+        /// The API server's message (may be empty).
         message: String,
     },
 
+    /// The request was for an SMH kind the cluster does not serve: the SMH CRDs are missing.
     #[error(
         "the SMH CRDs are not installed in {target} ({} is not served); run `kubectl smh install`",
         op.resource_ref()
     )]
-    SmhCrdsMissing { target: Target, op: ApiOp },
+    SmhCrdsMissing {
+        /// The cluster the request went to.
+        target: Target,
+        /// The request that failed.
+        op: ApiOp,
+    },
 
+    /// The request was for an Istio kind the cluster does not serve: Istio's CRDs are missing.
     #[error(
         "Istio is not installed in {target} (no networking.istio.io CRDs: {} is not served)",
         op.resource_ref()
     )]
-    IstioMissing { target: Target, op: ApiOp },
+    IstioMissing {
+        /// The cluster the request went to.
+        target: Target,
+        /// The request that failed.
+        op: ApiOp,
+    },
 
+    /// Any other resource type the cluster does not serve.
     #[error("{target} does not serve {}/{} (needed to {})", op.resource_ref(), op.version, op.describe())]
-    NotServed { target: Target, op: ApiOp },
+    NotServed {
+        /// The cluster the request went to.
+        target: Target,
+        /// The request that failed.
+        op: ApiOp,
+    },
 
+    /// A 404 on a path every API server serves: the server is not a Kubernetes API server.
     #[error(
         "{target} answered {} with 404 Not Found; is the context's server address a \
          Kubernetes API server?",
         op.describe()
     )]
-    NotKubernetes { target: Target, op: ApiOp },
+    NotKubernetes {
+        /// The cluster the request went to.
+        target: Target,
+        /// The request that failed.
+        op: ApiOp,
+    },
 
+    /// 404 on one object (its type is served).
     #[error("{target}: {} failed: not found{}", op.describe(), msg_suffix(message))]
     NotFound {
+        /// The cluster the request went to.
         target: Target,
+        /// The request that failed.
         op: ApiOp,
+        /// The API server's message (may be empty).
         message: String,
     },
 
+    /// 409: the object changed since it was read.
     #[error(
         "{target}: {} failed: conflict ({message}); the object was changed by someone else \
          meanwhile: run the command again",
         op.describe()
     )]
     Conflict {
+        /// The cluster the request went to.
         target: Target,
+        /// The request that failed.
         op: ApiOp,
+        /// The API server's message (may be empty).
         message: String,
     },
 
+    /// The request was refused as invalid (400, 422 and other 4xx).
     #[error("{target} rejected {} ({code}{}: {message})", op.describe(), reason_suffix(reason))]
     Rejected {
+        /// The cluster the request went to.
         target: Target,
+        /// The request that failed.
         op: ApiOp,
+        /// The HTTP status code.
         code: u16,
+        /// The `Status` reason (may be empty).
         reason: String,
+        /// The API server's message (may be empty).
         message: String,
     },
 
+    /// The API server failed (5xx).
     #[error(
         "{target}: {} failed: the API server answered {code}{}{}",
         op.describe(),
@@ -305,17 +401,26 @@ pub enum ClusterError {
         msg_suffix_colon(message)
     )]
     Server {
+        /// The cluster the request went to.
         target: Target,
+        /// The request that failed.
         op: ApiOp,
+        /// The HTTP status code.
         code: u16,
+        /// The `Status` reason (may be empty).
         reason: String,
+        /// The API server's message (may be empty).
         message: String,
     },
 
+    /// Any other failure of the request.
     #[error("{target}: {} failed: {detail}", op.describe())]
     Other {
+        /// The cluster the request went to.
         target: Target,
+        /// The request that failed.
         op: ApiOp,
+        /// What failed, as the client library or the system reported it.
         detail: String,
     },
 }
@@ -597,28 +702,48 @@ fn chain(err: &(dyn std::error::Error + 'static)) -> String {
 /// was sent to any cluster.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// A kubeconfig file named by --kubeconfig or KUBECONFIG does not exist.
     #[error("kubeconfig {path} does not exist (from {from})")]
-    KubeconfigMissing { path: PathBuf, from: &'static str },
+    KubeconfigMissing {
+        /// The file.
+        path: PathBuf,
+        /// Where the path came from (`--kubeconfig`, `KUBECONFIG`).
+        from: &'static str,
+    },
 
+    /// A kubeconfig file cannot be read or parsed.
     #[error("cannot read kubeconfig {path}: {detail}")]
-    KubeconfigRead { path: PathBuf, detail: String },
+    KubeconfigRead {
+        /// The file.
+        path: PathBuf,
+        /// What failed, as the client library or the system reported it.
+        detail: String,
+    },
 
+    /// No kubeconfig file at all.
     #[error(
         "no kubeconfig found (looked at {}); pass --kubeconfig PATH or set KUBECONFIG",
         tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
     )]
-    NoKubeconfig { tried: Vec<PathBuf> },
+    NoKubeconfig {
+        /// The files looked at.
+        tried: Vec<PathBuf>,
+    },
 
+    /// No --mgmt-context and the kubeconfig sets no current context.
     #[error(
         "the kubeconfig ({}) sets no current context; pass --mgmt-context CTX (contexts: {})",
         files_list(files),
         names_list(available)
     )]
     NoCurrentContext {
+        /// The kubeconfig files read.
         files: Vec<PathBuf>,
+        /// The contexts the kubeconfig has.
         available: Vec<ContextName>,
     },
 
+    /// A context name that is not in the kubeconfig.
     #[error(
         "context \"{context}\"{} is not in the kubeconfig ({}); the contexts are: {}",
         from_suffix(from),
@@ -626,13 +751,17 @@ pub enum ConfigError {
         names_list(available)
     )]
     ContextNotFound {
+        /// The context.
         context: ContextName,
         /// Where the context name came from (`--mgmt-context`, `--cluster a=b`, the registry).
         from: String,
+        /// The kubeconfig files read.
         files: Vec<PathBuf>,
+        /// The contexts the kubeconfig has.
         available: Vec<ContextName>,
     },
 
+    /// A cluster name that no --cluster flag, registry entry or context maps.
     #[error(
         "cluster \"{cluster}\" has no kubeconfig context: it is not mapped by --cluster or the \
          registry ({registry}), and no context has that name. Map it with `--cluster \
@@ -641,37 +770,61 @@ pub enum ConfigError {
         names_list(available)
     )]
     ClusterUnmapped {
+        /// The SMH cluster name.
         cluster: ClusterName,
+        /// The registry file consulted.
         registry: PathBuf,
+        /// The contexts the kubeconfig has.
         available: Vec<ContextName>,
     },
 
+    /// A --cluster flag that is not NAME=CTX.
     #[error(
         "invalid --cluster {value:?}: {reason}; expected NAME=CTX, e.g. --cluster remote-cluster=my-remote-context"
     )]
-    ClusterFlag { value: String, reason: String },
+    ClusterFlag {
+        /// The flag's value as given.
+        value: String,
+        /// The `Status` reason (may be empty).
+        reason: String,
+    },
 
+    /// The context cannot be turned into a client configuration.
     #[error("context {context} in {}: {detail}", file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "the kubeconfig".into()))]
     ClientConfig {
+        /// The context.
         context: ContextName,
+        /// The kubeconfig file the context comes from, when known.
         file: Option<PathBuf>,
+        /// What failed, as the client library or the system reported it.
         detail: String,
     },
 
+    /// The credentials could not be obtained (exec plugin, auth provider).
     #[error(
         "could not get credentials for context {context}{}: {detail}; check the user's exec \
          plugin, token file or auth provider",
         file.as_ref().map(|p| format!(" in {}", p.display())).unwrap_or_default()
     )]
     Credentials {
+        /// The context.
         context: ContextName,
+        /// The kubeconfig file the context comes from, when known.
         file: Option<PathBuf>,
+        /// What failed, as the client library or the system reported it.
         detail: String,
     },
 
+    /// The cluster registry file cannot be read or written.
     #[error("cluster registry {path}: {detail}")]
-    Registry { path: PathBuf, detail: String },
+    Registry {
+        /// The file.
+        path: PathBuf,
+        /// What failed, as the client library or the system reported it.
+        detail: String,
+    },
 
+    /// No place for the cluster registry: no user configuration directory.
     #[error(
         "cannot find the cluster registry: no user configuration directory; set \
          KUBECTL_SMH_CONFIG to the path of the registry file"

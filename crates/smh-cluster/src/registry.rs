@@ -113,10 +113,12 @@ impl Registry {
         })
     }
 
+    /// The registry file (it may not exist yet).
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// The context registered for `cluster`.
     pub fn get(&self, cluster: &ClusterName) -> Option<&ContextName> {
         self.entries.get(cluster)
     }
@@ -126,6 +128,7 @@ impl Registry {
         self.entries.iter()
     }
 
+    /// Whether no cluster is registered.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

@@ -78,6 +78,7 @@ pub enum StateError {
 /// What to load.
 #[derive(Debug, Clone, Default)]
 pub struct StateOptions {
+    /// How discovery reads each cluster (`--istio-mode` and the like).
     pub discovery: DiscoveryOptions,
     /// Objects that replace the stored object of the same kind, namespace and name, or are
     /// added (the input of `apply`). Their `status` is taken from the stored object.

@@ -36,6 +36,7 @@ pub struct Clients {
 }
 
 impl Clients {
+    /// The client of an SMH cluster; [`ExecError::NoClient`] when no context maps it.
     pub fn get(&self, cluster: &str) -> Result<&ClusterClient, ExecError> {
         self.clusters
             .get(cluster)
@@ -58,29 +59,42 @@ impl Clients {
     }
 }
 
+/// Why the drill could not start or could not be carried out, each with what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
     #[error(
         "FailoverService {namespace}/{name} not found in {target}: `kubectl smh failover list` lists the FailoverServices there (-n sets the namespace)"
     )]
+    /// The FailoverService to drill is not in the management cluster.
     NotFound {
+        /// Its namespace.
         namespace: String,
+        /// Its name.
         name: String,
+        /// The management cluster it was looked for in.
         target: Box<Target>,
     },
     #[error(
         "the primary backing service {service} does not exist: the FailoverService's first backing service must be a Service in that cluster"
     )]
-    NoPrimaryService { service: String },
+    /// The first backing service (the primary) does not exist in its cluster.
+    NoPrimaryService {
+        /// The primary backing service, as the messages name it.
+        service: String,
+    },
+    /// A request to a cluster failed.
     #[error(transparent)]
     Cluster(Box<ClusterError>),
+    /// The drill plan cannot be made (options or inputs that do not fit).
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// The restore plan cannot be made or put back.
     #[error(transparent)]
     Restore(#[from] RestoreError),
     #[error(
         "cluster {0} has no kubeconfig context: map it with --cluster {0}=CONTEXT or `kubectl smh cluster register {0} --context CONTEXT`"
     )]
+    /// A cluster the drill needs has no kubeconfig context.
     NoClient(String),
 }
 
@@ -163,12 +177,15 @@ pub struct BackingOutlier {
 /// What the plan is made from, as read from the clusters.
 #[derive(Debug, Clone)]
 pub struct Inputs {
+    /// The FailoverService being drilled.
     pub failover_service: FailoverService,
+    /// The primary backing service (the first), as its cluster serves it.
     pub primary_service: Service,
     /// By SMH cluster name, for every namespace [`plan::lookups`] names.
     pub deployments: BTreeMap<String, Vec<Deployment>>,
     /// The cluster and namespace of the probe workload: whose sidecar routes the probes.
     pub client_cluster: String,
+    /// The namespace of the probe workload.
     pub client_namespace: String,
     /// The root namespace (`meshConfig.rootNamespace`) of the mesh in the client's cluster,
     /// as discovery found it; `None` when that cluster has no mesh.
@@ -178,6 +195,7 @@ pub struct Inputs {
 }
 
 impl Inputs {
+    /// The outlier detection that applies to the primary backing service, if any: what the report's failover model is computed from.
     pub fn primary_outlier(&self) -> Option<&OutlierSettings> {
         self.backing.first().and_then(|b| b.outlier.as_ref())
     }

@@ -1,8 +1,8 @@
 //! smh-drill: the drill executor, the one part of the drill (`smh_core::drill`) that talks to
-//! clusters. A thin async loop around [`Machine`](smh_core::drill::machine::Machine): it reads what the plan is made from, performs each
-//! [`Action`](smh_core::drill::machine::Action) (probing through a port-forward, preflight facts, the save / break / restore
-//! patches, waiting for rollouts) and feeds the results back as [`Event`](smh_core::drill::machine::Event)s stamped with the
-//! time since the drill started.
+//! clusters. A thin async loop around [`Machine`]: it reads what the plan is made from,
+//! performs each [`Action`] (probing through a port-forward, preflight facts, the save /
+//! break / restore patches, waiting for rollouts) and feeds the results back as [`Event`]s
+//! stamped with the time since the drill started.
 //!
 //! It never prints or prompts: progress goes to an [`Observer`] (the CLI draws it), and the
 //! confirmation is the observer's to ask. Termination signals arrive on a channel, so that
@@ -15,14 +15,20 @@
 //! - a save or break request in flight when the drill turns to restoring (signal, error) is
 //!   awaited before the restore is sent, so a late break can never land after the restore;
 //! - the restore reads each live deployment and puts back the plan saved on it
-//!   ([`restore_patch_for`](smh_core::drill::restore::restore_patch_for)); the answer to the patch is checked field by field
-//!   ([`verify_restored`](smh_core::drill::restore::verify_restored)), and once more after the rollout;
-//! - while the command patch rolls out, the new pods are watched
-//!   ([`pod_break_state`](smh_core::drill::workload::pod_break_state)): a container that cannot start, an image that cannot be
-//!   pulled, a crash loop, or a pod not Ready (or not scheduled) for longer than the
-//!   target's ready timeout ends the wait with `BreakFailed`, as does a rollout that
-//!   exceeds its progress deadline, so the drill restores within seconds instead of waiting
-//!   for `--failover-timeout`.
+//!   ([`restore_patch_for`]); the answer to the patch is checked field by field
+//!   ([`verify_restored`]), and once more after the rollout;
+//! - while the command patch rolls out, the new pods are watched ([`pod_break_state`]): a
+//!   container that cannot start, an image that cannot be pulled, a crash loop, or a pod not
+//!   Ready (or not scheduled) for longer than the target's ready timeout ends the wait with
+//!   `BreakFailed`, as does a rollout that exceeds its progress deadline, so the drill
+//!   restores within seconds instead of waiting for `--failover-timeout`.
+//!
+//! [`Machine`]: smh_core::drill::machine::Machine
+//! [`Action`]: smh_core::drill::machine::Action
+//! [`Event`]: smh_core::drill::machine::Event
+//! [`restore_patch_for`]: smh_core::drill::restore::restore_patch_for
+//! [`verify_restored`]: smh_core::drill::restore::verify_restored
+//! [`pod_break_state`]: smh_core::drill::workload::pod_break_state
 
 mod executor;
 mod facts;

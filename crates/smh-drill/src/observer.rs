@@ -21,18 +21,24 @@ use smh_core::drill::{DeploymentRef, ProbeSample, Signal};
 /// Everything a drill run needs.
 #[derive(Clone)]
 pub struct DrillContext {
+    /// Clients of every cluster the drill reads or changes.
     pub clients: Arc<Clients>,
+    /// What the plan was made from.
     pub inputs: Arc<Inputs>,
+    /// The drill plan: the targets to break, the probe, the timeouts.
     pub plan: DrillPlan,
+    /// The drill's id and start time, stamped on the restore plans it saves.
     pub restore: RestoreContext,
     /// `--yes`: confirmed without asking.
     pub yes: bool,
+    /// Reads the generated objects and cluster-ID problems for the preflight (the caller's).
     pub generated: GeneratedCheck,
 }
 
 /// What the confirmation must name.
 #[derive(Debug, Clone)]
 pub struct Confirmation {
+    /// The drill plan the question is about.
     pub plan: DrillPlan,
     /// The clusters whose deployments are patched.
     pub targets: Vec<Target>,
@@ -44,40 +50,60 @@ pub struct Confirmation {
 /// Which patch a [`Progress::Patched`] reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PatchKind {
+    /// The restore plan was saved on the deployment.
     Saved,
+    /// The break patch was applied.
     Broken,
+    /// The deployment was put back as saved.
     Restored,
 }
 
 /// What the executor reports while it runs.
 #[derive(Debug)]
 pub enum Progress<'a> {
+    /// The drill moved to another phase.
     Phase(&'a Transition),
+    /// Something the machine noted (a warning, a decision).
     Note(&'a Note),
+    /// The preflight's findings.
     Preflight(&'a PreflightReport),
     /// Probes go to this pod.
     ProbeTarget {
+        /// The pod the probes port-forward to.
         pod: &'a str,
+        /// The probe: workload, port, path and authority.
         spec: &'a ProbeSpec,
     },
+    /// A probe's answer.
     Probe {
+        /// The answer and when it arrived.
         sample: &'a ProbeSample,
+        /// The phase the drill was in.
         phase: Phase,
         /// The drill's markers when the answer arrived (before it is recorded).
         markers: &'a Markers,
     },
+    /// A patch went through.
     Patched {
+        /// Which patch.
         kind: PatchKind,
+        /// The deployment it changed.
         deployment: &'a DeploymentRef,
     },
+    /// A rollout moved (after a break or restore patch).
     Rollout {
+        /// The deployment rolling out.
         deployment: &'a DeploymentRef,
+        /// Where the rollout stands.
         state: &'a RolloutState,
+        /// Its replica counts.
         counts: RolloutCounts,
     },
     /// A termination signal arrived; `restoring`: the drill restores before it stops.
     Signal {
+        /// SIGINT, SIGTERM or SIGHUP.
         signal: Signal,
+        /// Whether anything was changed, so the drill restores before it stops.
         restoring: bool,
     },
 }
@@ -85,7 +111,9 @@ pub enum Progress<'a> {
 /// The answer to a [`Confirmation`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfirmAnswer {
+    /// Go ahead.
     Yes,
+    /// Do not: the drill ends with nothing changed.
     No,
     /// Ctrl-C at the prompt.
     Interrupted,
@@ -95,6 +123,7 @@ pub enum ConfirmAnswer {
 
 /// The CLI's side: draws progress, asks for confirmation.
 pub trait Observer: Send {
+    /// Draw one progress event; `at` is the time since the drill started.
     fn progress(&mut self, at: Duration, p: Progress<'_>);
     /// Ask whether to go ahead; answer on the returned channel.
     fn confirm(&mut self, c: &Confirmation) -> oneshot::Receiver<ConfirmAnswer>;
@@ -103,7 +132,9 @@ pub trait Observer: Send {
 /// How the drill ended.
 #[derive(Debug, Clone)]
 pub struct DrillResult {
+    /// The report: samples, markers, timings, verdict.
     pub report: DrillReport,
+    /// How the machine ended (passed, failed, refused, interrupted...).
     pub outcome: Outcome,
     /// For every deployment the drill saved a plan on (empty when nothing was changed).
     pub restore_checks: Vec<RestoreCheck>,

@@ -63,7 +63,9 @@ pub async fn find_pending_in(
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RestoreOutcome {
+    /// The deployment the plan was saved on.
     pub deployment: DeploymentRef,
+    /// The drill that saved it.
     pub drill_id: String,
     /// `None`: restored and checked field by field; else why not.
     pub error: Option<String>,

@@ -69,33 +69,62 @@ pub(crate) fn admin_user() -> SimUser {
 /// Errors starting or running simulated clusters.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
+    /// The API server's port could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
+        /// The address.
         addr: SocketAddr,
         #[source]
+        /// The underlying error.
         source: std::io::Error,
     },
+    /// An object every cluster starts with could not be created.
     #[error("cluster {cluster}: creating {what}: {source}")]
     Bootstrap {
+        /// The cluster's name.
         cluster: String,
+        /// The object.
         what: String,
         #[source]
+        /// The underlying error.
         source: Box<ApiError>,
     },
+    /// The API server did not answer `/readyz` in time.
     #[error("cluster {cluster} at {url} did not answer /readyz")]
-    NotReady { cluster: String, url: String },
+    NotReady {
+        /// The cluster's name.
+        cluster: String,
+        /// The cluster's API server URL.
+        url: String,
+    },
+    /// The kubeconfig could not be written.
     #[error("writing kubeconfig {path}: {source}")]
     Kubeconfig {
+        /// The file.
         path: String,
         #[source]
+        /// The underlying error.
         source: std::io::Error,
     },
+    /// A kube client for the cluster could not be built.
     #[error("building a client for {url}: {message}")]
-    Client { url: String, message: String },
+    Client {
+        /// The cluster's API server URL.
+        url: String,
+        /// What failed.
+        message: String,
+    },
+    /// Cluster names that are empty or not unique.
     #[error("cluster names must be unique and non-empty: {0:?}")]
     Names(Vec<String>),
+    /// A start hook failed.
     #[error("cluster {cluster}: start hook failed: {message}")]
-    Hook { cluster: String, message: String },
+    Hook {
+        /// The cluster's name.
+        cluster: String,
+        /// What failed.
+        message: String,
+    },
     /// Deployments not available, or Endpoints behind their pods, at a deadline.
     #[error("the simulated clusters are {0}")]
     Unready(Box<super::ready::NotReady>),
@@ -143,12 +172,17 @@ impl ClusterOptions {
 /// What in-process code gets to work with a running cluster.
 #[derive(Clone)]
 pub struct ClusterHandle {
+    /// The cluster's name (`mgmt-cluster`).
     pub name: String,
     /// `http://127.0.0.1:<port>`.
     pub url: String,
+    /// Its objects.
     pub store: Arc<Store>,
+    /// Its pod addresses and the listeners behind them.
     pub net: Arc<PodNetwork>,
+    /// Its API semantics, for in-process reads and writes that go through admission.
     pub api: Arc<ApiCore>,
+    /// How long a Deployment's rollout takes to progress (see [`ClusterOptions`]).
     pub rollout_delay: Duration,
     /// [`ClusterOptions::istio_cluster_id`].
     pub istio_cluster_id: Option<String>,
@@ -298,6 +332,7 @@ impl SimCluster {
         })
     }
 
+    /// The cluster's name.
     pub fn name(&self) -> &str {
         &self.options.name
     }
@@ -307,18 +342,22 @@ impl SimCluster {
         format!("http://{}", self.addr)
     }
 
+    /// The address its API server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
+    /// The options it was started with.
     pub fn options(&self) -> &ClusterOptions {
         &self.options
     }
 
+    /// Its object store.
     pub fn store(&self) -> Arc<Store> {
         self.store.clone()
     }
 
+    /// Its pod network.
     pub fn net(&self) -> Arc<PodNetwork> {
         self.net.clone()
     }

@@ -143,6 +143,7 @@ pub struct Faults {
 }
 
 impl Faults {
+    /// Faults as `config` says, changeable while the cluster runs.
     pub fn new(config: FaultConfig) -> Self {
         let rng = match config.seed {
             Some(s) => fastrand::Rng::with_seed(s),

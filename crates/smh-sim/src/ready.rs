@@ -31,10 +31,13 @@ const POLL: Duration = Duration::from_millis(20);
 /// An object that keeps a cluster from being ready, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
+    /// The cluster it is in.
     pub cluster: String,
     /// `Deployment` or `Endpoints`.
     pub kind: &'static str,
+    /// Its namespace.
     pub namespace: String,
+    /// Its name.
     pub name: String,
     /// What is missing, e.g. `0 of 1 replicas available (Available=False:
     /// MinimumReplicasUnavailable)`.
@@ -182,6 +185,7 @@ pub struct NotReady {
     pub first: Pending,
     /// How many objects were still pending, in every cluster.
     pub pending: usize,
+    /// How long the wait lasted.
     pub waited: Duration,
 }
 

@@ -40,8 +40,11 @@ pub fn strip_for_diff(mut v: Value) -> Value {
 pub struct ObjectDiff {
     /// The cluster (the management cluster's display name for SMH objects).
     pub cluster: String,
+    /// The object's kind.
     pub kind: String,
+    /// The object's namespace.
     pub namespace: String,
+    /// The object's name.
     pub name: String,
     /// `create`, `configure` or `prune`.
     pub action: Action,

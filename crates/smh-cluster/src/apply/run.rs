@@ -84,6 +84,7 @@ pub struct ApplyReport {
     pub results: Vec<StepResult>,
     /// The status of every SMH object (written unless a dry run).
     pub statuses: BTreeMap<ObjectId, SmhStatus>,
+    /// The status writes, one per SMH object whose status was written (or would be).
     pub status_writes: Vec<StatusWrite>,
     /// SMH objects deleted (`failover delete`).
     pub deleted: Vec<(ObjectId, Option<String>)>,

@@ -66,17 +66,23 @@ pub(crate) fn smh_apply_body(m: &Manifest) -> Value {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Stored {
+    /// `FailoverService` or `TrafficPolicy`.
     pub kind: String,
+    /// The object's namespace.
     pub namespace: String,
+    /// The object's name.
     pub name: String,
+    /// What happened to it.
     pub outcome: ApplyOutcome,
     /// `metadata.generation` after storing (as the server would have it, in a dry run).
     pub generation: i64,
+    /// Why storing it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
 impl Stored {
+    /// The object's kind, namespace and name.
     pub fn id(&self) -> ObjectId {
         ObjectId {
             kind: self.kind.clone(),

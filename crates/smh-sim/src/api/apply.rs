@@ -33,7 +33,7 @@ pub(crate) type FieldSet = BTreeSet<FieldPath>;
 
 /// Which part of an object a write covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
+pub(crate) enum Scope {
     /// The main resource; `status` is excluded when the kind has a status subresource.
     Main { status_subresource: bool },
     /// The `status` subresource: only `status`.
@@ -423,7 +423,7 @@ pub(crate) fn track_update(
 
 /// A field another manager owns with a different value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Conflict {
+pub(crate) struct Conflict {
     pub manager: String,
     pub api_version: String,
     /// `.spec.template.spec.containers[name="reviews"].image`.
@@ -452,7 +452,7 @@ pub(crate) fn display_path(path: &[String]) -> String {
 
 /// The result of a server-side apply.
 #[derive(Debug)]
-pub enum ApplyOutcome {
+pub(crate) enum ApplyOutcome {
     Applied(Value),
     Conflicts(Vec<Conflict>),
 }

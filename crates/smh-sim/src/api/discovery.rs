@@ -63,7 +63,7 @@ pub(crate) fn api_group_list(reg: &Registry) -> Value {
 }
 
 /// `GET /apis/<group>`.
-pub fn api_group(reg: &Registry, group: &str) -> Option<Value> {
+pub(crate) fn api_group(reg: &Registry, group: &str) -> Option<Value> {
     let (g, vs) = reg
         .groups()
         .into_iter()

@@ -29,8 +29,8 @@ use crate::net::PodNetwork;
 
 /// The Kubernetes version the simulated clusters report. kubectl's gcloud dispatcher picks its
 /// kubectl binary by the minor version, and the newest one it ships is 1.33.
-pub const MAJOR: &str = "1";
-pub const MINOR: &str = "33";
+pub(crate) const MAJOR: &str = "1";
+pub(crate) const MINOR: &str = "33";
 pub(crate) const GIT_VERSION: &str = "v1.33.0";
 
 /// Largest request body accepted (the real server's limit is 3 MiB; CRDs can be large).

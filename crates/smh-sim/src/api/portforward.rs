@@ -50,7 +50,7 @@ pub(crate) fn parse_ports(values: &[&str]) -> Result<Vec<u16>, ApiError> {
 }
 
 /// Answer a port-forward upgrade for `pod`.
-pub fn upgrade(
+pub(crate) fn upgrade(
     ws: WebSocketUpgrade,
     offered: &str,
     pod: &Value,

@@ -19,28 +19,44 @@ use crate::store::Gvr;
 /// A printer column of a CRD (`additionalPrinterColumns`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {
+    /// The column header.
     pub name: String,
     /// `string`, `integer`, `number`, `boolean` or `date`.
     pub kind: String,
+    /// The column's format hint (`name`, `date`, ...), often empty.
     pub format: String,
+    /// What the column shows.
     pub description: String,
+    /// 0: shown by `kubectl get`; higher: only with `-o wide`.
     pub priority: i64,
+    /// Where the cell's value is in the object (a printer-column JSONPath).
     pub json_path: String,
 }
 
 /// One served (group, version, resource).
 #[derive(Debug, Clone)]
 pub struct ResourceInfo {
+    /// API group; empty for the core group.
     pub group: String,
+    /// API version.
     pub version: String,
+    /// Plural resource name, as in the URL.
     pub plural: String,
+    /// Singular name.
     pub singular: String,
+    /// The kind.
     pub kind: String,
+    /// The kind of its lists (`DeploymentList`).
     pub list_kind: String,
+    /// Short names kubectl accepts (`deploy`).
     pub short_names: Vec<String>,
+    /// Categories it belongs to (`all`).
     pub categories: Vec<String>,
+    /// Whether objects live in a namespace.
     pub namespaced: bool,
+    /// Whether `status` is a subresource (written only through `/status`).
     pub status_subresource: bool,
+    /// Whether it has a `/scale` subresource.
     pub scale_subresource: bool,
     /// Built-in kinds accept strategic merge patch; custom resources answer 415.
     pub builtin: bool,
@@ -522,6 +538,7 @@ impl Registry {
         }
     }
 
+    /// The resource served at `group/version/plural`, if any.
     pub fn lookup(&self, group: &str, version: &str, plural: &str) -> Option<Arc<ResourceInfo>> {
         let inner = self.inner.read().expect("registry lock");
         inner

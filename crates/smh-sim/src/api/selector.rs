@@ -133,6 +133,44 @@ impl LabelSelector {
         }
     }
 
+    /// A selector from a `metav1.LabelSelector` object, as the API server turns one into a
+    /// selector: every `matchLabels` pair must match, and every `matchExpressions` entry
+    /// (`In`, `NotIn`, `Exists`, `DoesNotExist`). An unknown operator is an error.
+    pub(crate) fn from_label_selector(sel: &Value) -> Result<Self, String> {
+        let mut reqs = match sel.get("matchLabels").and_then(Value::as_object) {
+            Some(m) => Self::from_match_labels(m).reqs,
+            None => Vec::new(),
+        };
+        let exprs = sel.get("matchExpressions").and_then(Value::as_array);
+        for e in exprs.into_iter().flatten() {
+            let key = e.get("key").and_then(Value::as_str).unwrap_or_default();
+            let values: BTreeSet<String> = e
+                .get("values")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect();
+            let op = match e
+                .get("operator")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+            {
+                "In" => Op::In(values),
+                "NotIn" => Op::NotIn(values),
+                "Exists" => Op::Exists,
+                "DoesNotExist" => Op::NotExists,
+                other => return Err(format!("{other:?} is not a valid label selector operator")),
+            };
+            reqs.push(Requirement {
+                key: key.to_string(),
+                op,
+            });
+        }
+        Ok(LabelSelector { reqs })
+    }
+
     pub fn is_empty(&self) -> bool {
         self.reqs.is_empty()
     }
@@ -357,5 +395,32 @@ mod tests {
         );
         assert!(FieldSelector::parse("status.phase=").unwrap().matches(&o));
         assert!(FieldSelector::parse("metadata.name").is_err());
+    }
+
+    #[test]
+    fn label_selector_objects_match_like_their_string_form() {
+        let sel = json!({"matchLabels": {"app": "reviews"},
+            "matchExpressions": [{"key": "version", "operator": "NotIn", "values": ["v3"]},
+                                 {"key": "canary", "operator": "DoesNotExist"},
+                                 {"key": "tier", "operator": "Exists"}]});
+        let parsed = LabelSelector::from_label_selector(&sel).unwrap();
+        assert_eq!(
+            parsed,
+            LabelSelector::parse("app=reviews,version notin (v3),!canary,tier").unwrap()
+        );
+        let labels = |l: Value| parsed.matches_labels(l.as_object());
+        assert!(labels(
+            json!({"app": "reviews", "version": "v1", "tier": "b"})
+        ));
+        assert!(!labels(
+            json!({"app": "reviews", "version": "v3", "tier": "b"})
+        ));
+        assert!(!labels(
+            json!({"app": "reviews", "tier": "b", "canary": "y"})
+        ));
+        assert!(!labels(json!({"app": "reviews", "version": "v1"})));
+        let bad =
+            json!({"matchExpressions": [{"key": "a", "operator": "Equals", "values": ["b"]}]});
+        assert!(LabelSelector::from_label_selector(&bad).is_err());
     }
 }

@@ -28,7 +28,7 @@ impl IncludeObject {
 }
 
 /// Age of an RFC 3339 timestamp, or `<unknown>`.
-pub fn age(ts: Option<&str>) -> String {
+pub(crate) fn age(ts: Option<&str>) -> String {
     let Some(ts) = ts else {
         return "<unknown>".into();
     };

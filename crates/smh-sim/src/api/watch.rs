@@ -42,7 +42,7 @@ pub(crate) enum EventFormat {
 
 /// The query parameters of a watch.
 #[derive(Debug, Clone, Default)]
-pub struct WatchParams {
+pub(crate) struct WatchParams {
     pub resource_version: Option<u64>,
     pub send_initial_events: bool,
     pub bookmarks: bool,

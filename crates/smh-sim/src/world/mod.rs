@@ -34,10 +34,10 @@
 
 pub mod controller;
 pub mod fleet;
-pub mod inject;
+pub(crate) mod inject;
 pub mod mesh;
 pub(crate) mod obj;
-pub mod seed;
+pub(crate) mod seed;
 pub mod workload;
 
 use std::sync::Arc;
@@ -74,9 +74,11 @@ pub(crate) const DEMO_REMOTE_CLUSTER_ID: &str = "cluster2";
 /// Another cluster of the fleet, as this one's federation config sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Peer {
+    /// Its cluster name.
     pub name: String,
     /// Its Istio cluster ID (the key of this cluster's remote secret for it).
     pub cluster_id: String,
+    /// Which of its workloads run there.
     pub layout: Layout,
     /// The external address of its `istio-ingressgateway`.
     pub gateway_ip: String,
@@ -91,9 +93,11 @@ pub struct WorldOptions {
     /// `topology.istio.io/cluster` of its endpoints, and the key of the other clusters'
     /// remote secrets for it.
     pub cluster_id: String,
+    /// Which workloads run in it.
     pub layout: Layout,
     /// Time from a pod's creation until it runs (and, without readiness probes, is Ready).
     pub readiness_delay: Duration,
+    /// How the mesh reaches the other clusters (federated ServiceEntries or multi-primary).
     pub mode: MultiClusterMode,
     /// Istio version on istiod's and the proxies' images, e.g. `1.24.2`.
     pub istio_version: String,
@@ -170,6 +174,7 @@ pub struct WorldHandle {
 }
 
 impl WorldHandle {
+    /// The name of the cluster this world runs in.
     pub fn cluster(&self) -> &str {
         &self.cluster
     }

@@ -1,5 +1,6 @@
 //! The objects of one simulated cluster as Service Mesh Hub's multicluster guide
-//! prerequisites leave it (smh-api.md §6, `docs/content/guides/_index.md`).
+//! prerequisites leave it: Istio and bookinfo in every cluster, SMH's namespace on the
+//! management cluster.
 //!
 //! Every cluster:
 //! - a node `<cluster>-control-plane`; namespaces `default`, `kube-system`, `istio-system`,
@@ -530,7 +531,8 @@ mod tests {
 
     #[test]
     fn smh_ip_matches_the_reference_vectors() {
-        // smh-api.md §3.2: ("failover-service", "failover-service-namespace") -> 247.153.147.39;
+        // What SMH's controller computes: ("failover-service", "failover-service-namespace")
+        // -> 247.153.147.39;
         // reviews-failover/service-mesh-hub -> 240.76.63.152 (scope "failover-service").
         assert_eq!(
             smh_unique_ip(&[

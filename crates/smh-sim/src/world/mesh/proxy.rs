@@ -1,8 +1,8 @@
 //! One sidecar's Envoy at run time, as a pure state machine with an injected clock: route
 //! selection, priority and host selection, outlier detection, retries.
 //!
-//! What it models of Envoy (checked against Envoy 1.40 on loopback, lab-notes.md §3 and the
-//! measurements in the README):
+//! What it models of Envoy (checked against Envoy 1.40 on loopback; the measurements are in
+//! the README):
 //! - **Outlier detection** per cluster ([`super::outlier`]).
 //! - **The update merge window.** A health change (ejection or un-ejection) reaches the load
 //!   balancer at once only when the cluster's previous host update is more than
@@ -37,7 +37,7 @@ const RETRY_BASE: Duration = Duration::from_millis(25);
 
 /// An outbound request as the application sends it to its sidecar.
 #[derive(Debug, Clone, Default)]
-pub struct Request {
+pub(crate) struct Request {
     /// The Host header, e.g. `reviews:9080`.
     pub authority: String,
     /// The listener port the connection went to (the port in the URL).
@@ -50,7 +50,7 @@ pub struct Request {
 
 /// A response Envoy generates itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalReply {
+pub(crate) struct LocalReply {
     pub status: u16,
     pub body: String,
     /// Envoy's response flag (`UH`, `UF`, `NR`, `NC`, `FI`, `UT`, `URX`, `DR`...).
@@ -103,7 +103,7 @@ impl Exchange {
 
 /// The host picked for one attempt.
 #[derive(Debug, Clone)]
-pub struct Pick {
+pub(crate) struct Pick {
     pub endpoint: Endpoint,
     /// The endpoint cluster the host belongs to (a sub-cluster for aggregates).
     pub cluster: String,
@@ -115,14 +115,14 @@ pub struct Pick {
 impl Pick {
     /// The priority level the host was picked from: the index of its sub-cluster in an
     /// aggregate cluster (0 for the first, and for any plain cluster).
-    pub fn level(&self) -> usize {
+    pub(crate) fn level(&self) -> usize {
         self.level
     }
 }
 
 /// What to do after an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Try again after this back-off.
     Retry(Duration),
     /// The upstream's response stands (pass it to the application).

@@ -4,10 +4,10 @@
 
 /// SplitMix64.
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Rng(seed)
     }
 
@@ -30,12 +30,12 @@ impl Rng {
     }
 
     /// Uniform in `0..n` (`0` when `n == 0`).
-    pub fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         if n == 0 { 0 } else { self.next_u64() % n }
     }
 
     /// `true` with probability `pct` percent (0 never, 100 or more always).
-    pub fn percent(&mut self, pct: u32) -> bool {
+    pub(crate) fn percent(&mut self, pct: u32) -> bool {
         match pct {
             0 => false,
             p if p >= 100 => true,

@@ -14,7 +14,7 @@ pub(crate) const DEFAULT_PANIC_THRESHOLD: u32 = 50;
 
 /// One upstream host.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     /// `ip:port`, the host's identity for outlier detection and load balancing.
     pub key: String,
     pub ip: String,
@@ -31,7 +31,7 @@ pub struct Endpoint {
 /// What a remote ingress gateway does with a connection (AUTO_PASSTHROUGH by SNI, with SMH's
 /// `tcp_cluster_rewrite` of `.<cluster>.global` to `.cluster.local`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GatewayHop {
+pub(crate) struct GatewayHop {
     /// The cluster whose gateway this is.
     pub cluster: String,
     /// The host the client asked for (the SNI), e.g. `reviews.bookinfo.svc.remote-cluster.global`.
@@ -41,7 +41,7 @@ pub struct GatewayHop {
 }
 
 impl Endpoint {
-    pub fn new(ip: &str, port: u16) -> Self {
+    pub(crate) fn new(ip: &str, port: u16) -> Self {
         Endpoint {
             key: format!("{ip}:{port}"),
             ip: ip.to_string(),
@@ -100,7 +100,7 @@ impl EndpointCluster {
 
 /// An Envoy aggregate cluster (`envoy.clusters.aggregate`): sub-clusters in priority order.
 #[derive(Debug, Clone, PartialEq)]
-pub struct AggregateCluster {
+pub(crate) struct AggregateCluster {
     pub name: String,
     pub clusters: Vec<String>,
     pub panic_threshold: u32,
@@ -116,7 +116,7 @@ pub(crate) enum ClusterDef {
 
 /// Envoy's string matcher (Istio `StringMatch`).
 #[derive(Debug, Clone)]
-pub enum StringMatch {
+pub(crate) enum StringMatch {
     Exact(String),
     Prefix(String),
     Regex(regex::Regex),
@@ -134,7 +134,7 @@ impl PartialEq for StringMatch {
 }
 
 impl StringMatch {
-    pub fn matches(&self, value: &str, ignore_case: bool) -> bool {
+    pub(crate) fn matches(&self, value: &str, ignore_case: bool) -> bool {
         match self {
             StringMatch::Exact(s) if ignore_case => s.eq_ignore_ascii_case(value),
             StringMatch::Exact(s) => s == value,
@@ -151,7 +151,7 @@ impl StringMatch {
 /// conditions `sourceLabels`, `sourceNamespace`, `gateways` and `port` were applied when
 /// building).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct RouteMatch {
+pub(crate) struct RouteMatch {
     pub uri: Option<StringMatch>,
     pub ignore_uri_case: bool,
     pub method: Option<StringMatch>,
@@ -163,7 +163,7 @@ pub struct RouteMatch {
 
 /// Envoy retry policy (Istio `HTTPRetry` after `retry.ConvertPolicy`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct RetryPolicy {
+pub(crate) struct RetryPolicy {
     pub num_retries: u32,
     /// Envoy `retry_on` conditions, e.g. `connect-failure`, `5xx`, `retriable-status-codes`.
     pub retry_on: BTreeSet<String>,
@@ -204,7 +204,7 @@ impl RetryPolicy {
 
 /// Fault injection of a route.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Fault {
+pub(crate) struct Fault {
     /// Delay and the percentage of requests delayed.
     pub delay: Option<(Duration, f64)>,
     /// HTTP status and the percentage of requests aborted.
@@ -212,7 +212,7 @@ pub struct Fault {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum RouteAction {
+pub(crate) enum RouteAction {
     /// Weighted destination clusters.
     Clusters(Vec<(String, u32)>),
     DirectResponse {
@@ -227,7 +227,7 @@ pub enum RouteAction {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Route {
+pub(crate) struct Route {
     /// Where the route came from: `<vs-namespace>/<vs-name>` route index, or `default`.
     pub name: String,
     /// Any of these matches selects the route; empty means every request.
@@ -240,7 +240,7 @@ pub struct Route {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct VirtualHost {
+pub(crate) struct VirtualHost {
     /// `host:port`.
     pub name: String,
     /// Host header values this virtual host answers, lowercase.
@@ -259,7 +259,7 @@ pub(crate) struct ProxyConfig {
 }
 
 /// Istio's outbound cluster name `outbound|<port>|<subset>|<host>`.
-pub fn outbound_cluster_name(port: u16, subset: &str, host: &str) -> String {
+pub(crate) fn outbound_cluster_name(port: u16, subset: &str, host: &str) -> String {
     format!("outbound|{port}|{subset}|{host}")
 }
 

@@ -1,5 +1,5 @@
 //! The applications the simulated pods run: Istio's bookinfo (productpage, details, reviews
-//! v1/v2/v3, ratings) as in `istio/istio samples/bookinfo` (smh-api.md §6), istiod and the
+//! v1/v2/v3, ratings) as in `istio/istio samples/bookinfo`, istiod and the
 //! ingress gateway as trivial health servers, and a generic echo server for other images.
 //!
 //! Wire formats follow the originals: reviews answers the JSON its Java service writes
@@ -19,7 +19,7 @@ use crate::world::obj::str_at;
 
 /// What a container runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum App {
+pub(crate) enum App {
     Productpage,
     Details,
     Reviews {

@@ -43,12 +43,16 @@ impl HttpRequest {
 /// A response, from an application or from a sidecar.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HttpResponse {
+    /// The HTTP status code.
     pub status: u16,
+    /// Header names and values, in order (names as written).
     pub headers: Vec<(String, String)>,
+    /// The body.
     pub body: Bytes,
 }
 
 impl HttpResponse {
+    /// A response with `content-type` set.
     pub fn new(status: u16, content_type: &str, body: impl Into<Bytes>) -> Self {
         HttpResponse {
             status,
@@ -57,22 +61,27 @@ impl HttpResponse {
         }
     }
 
+    /// A `text/plain` response.
     pub fn text(status: u16, body: impl Into<String>) -> Self {
         Self::new(status, "text/plain", body.into())
     }
 
+    /// An `application/json` response.
     pub fn json(status: u16, body: impl Into<String>) -> Self {
         Self::new(status, "application/json", body.into())
     }
 
+    /// An HTML response.
     pub fn html(status: u16, body: impl Into<String>) -> Self {
         Self::new(status, "text/html; charset=utf-8", body.into())
     }
 
+    /// The body as text (invalid UTF-8 replaced).
     pub fn body_text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
+    /// The first header called `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
@@ -84,15 +93,20 @@ impl HttpResponse {
 /// An outbound request from an application (`http://<authority><path>`).
 #[derive(Debug, Clone, Default)]
 pub struct OutboundRequest {
+    /// The HTTP method.
     pub method: String,
     /// `host[:port]` as in the URL.
     pub authority: String,
+    /// Path with query string.
     pub path: String,
+    /// Extra request headers.
     pub headers: Vec<(String, String)>,
+    /// The body.
     pub body: Bytes,
 }
 
 impl OutboundRequest {
+    /// A `GET` of `path` from `authority`, without headers or body.
     pub fn get(authority: &str, path: &str) -> Self {
         OutboundRequest {
             method: "GET".into(),
@@ -107,14 +121,18 @@ impl OutboundRequest {
 /// Why a request got no response.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FetchError {
+    /// The connection could not be made.
     #[error("connection refused or failed: {0}")]
     Connect(String),
+    /// The connection closed before a response.
     #[error("connection reset before a response: {0}")]
     Reset(String),
+    /// No response within the timeout.
     #[error("no response in time")]
     Timeout,
 }
 
+/// What a handler returns: its response, later.
 pub type BoxFuture = Pin<Box<dyn Future<Output = HttpResponse> + Send>>;
 /// An application's request handler.
 pub(crate) type Handler = Arc<dyn Fn(HttpRequest) -> BoxFuture + Send + Sync>;
