@@ -16,7 +16,7 @@ use super::input::{Filenames, print_diagnostics, stderr_color};
 use super::output::{err, errln, write_stdout};
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use smh_cluster::apply::{
-    self, Action, Mode, ObjectDiff, ApplyOutcome, Plan, ApplyReport, Stored, smh_unchanged,
+    self, Action, ApplyOutcome, ApplyReport, Mode, ObjectDiff, Plan, Stored, smh_unchanged,
 };
 use smh_cluster::state::{LiveState, StateOptions, load_state};
 use smh_cluster::{ClusterName, Contexts, Target, targets_banner};

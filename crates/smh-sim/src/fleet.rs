@@ -140,7 +140,9 @@ pub const KUBECONFIG_MARKER: &str = "# kubectl-smh demo kubeconfig";
 /// Which clusters to start and what to attach to them.
 #[derive(Clone)]
 pub struct FleetOptions {
+    /// The clusters, started in this order.
     pub clusters: Vec<ClusterOptions>,
+    /// What to attach to each cluster once all have started (see [`StartHook`]).
     pub hooks: Vec<StartHook>,
 }
 
@@ -284,10 +286,12 @@ impl SimFleet {
             .collect()
     }
 
+    /// The running clusters, in start order.
     pub fn clusters(&self) -> &[SimCluster] {
         &self.clusters
     }
 
+    /// The running cluster named `name`.
     pub fn cluster(&self, name: &str) -> Option<&SimCluster> {
         self.clusters.iter().find(|c| c.name() == name)
     }

@@ -1,3 +1,5 @@
+//! Tests of kubeconfig loading and cluster name resolution, on kubeconfig files in temporary directories.
+
 use super::*;
 
 const KC_A: &str = r#"

@@ -1,3 +1,5 @@
+//! Tests of the error messages: each names the cluster, what was done and what to do.
+
 use super::*;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Service;

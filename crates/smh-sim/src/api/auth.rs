@@ -73,7 +73,9 @@ pub(crate) const AUTHORIZATION_GROUP: &str = "authorization.k8s.io";
 /// A user of a simulated cluster: a bearer token and who it stands for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimUser {
+    /// The user name RBAC bindings name.
     pub name: String,
+    /// The bearer token that authenticates as this user.
     pub token: String,
     /// Groups besides `system:authenticated` (which every authenticated user is in).
     pub groups: Vec<String>,

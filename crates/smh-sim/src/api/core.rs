@@ -54,6 +54,7 @@ pub struct WriteOptions {
     pub dry_run: bool,
     /// `fieldManager`; required for apply.
     pub field_manager: Option<String>,
+    /// `fieldValidation`: what to do with fields the schema does not declare.
     pub field_validation: FieldValidation,
     /// `force` (apply only).
     pub force: bool,

@@ -171,6 +171,7 @@ impl LabelSelector {
         Ok(LabelSelector { reqs })
     }
 
+    /// Whether the selector has no requirement (it matches everything).
     pub fn is_empty(&self) -> bool {
         self.reqs.is_empty()
     }

@@ -1,3 +1,5 @@
+//! Tests of managed fields and server-side apply.
+
 use super::*;
 use crate::api::schema::builtin_schema;
 

@@ -1,3 +1,5 @@
+//! Tests of authentication, request attributes and RBAC against what kube-apiserver does.
+
 use super::*;
 use axum::http::Method;
 use serde_json::json;

@@ -1,3 +1,5 @@
+//! Tests of the translation of Istio objects into one proxy's configuration.
+
 use super::*;
 use crate::world::mesh::xds::{RetryPolicy, RouteAction};
 use serde_json::json;
