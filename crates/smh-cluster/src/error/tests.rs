@@ -1,8 +1,12 @@
 //! Tests of the error messages: each names the cluster, what was done and what to do.
 
-use super::*;
+use std::path::PathBuf;
+
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Service;
+
+use super::*;
+use smh_core::inspect::names::ClusterName;
 use smh_core::inspect::target::MappingSource;
 
 fn target() -> Target {
