@@ -153,7 +153,7 @@ async fn apply_once(contexts: &Contexts, text: &str) -> (Duration, usize, usize)
     let changed = report
         .results
         .iter()
-        .filter(|r| r.outcome != apply::Outcome::Unchanged)
+        .filter(|r| r.outcome != apply::ApplyOutcome::Unchanged)
         .count();
     (elapsed, state.expected.objects.len(), changed)
 }

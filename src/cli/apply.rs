@@ -14,7 +14,7 @@ use super::input::{Filenames, print_diagnostics, stderr_color};
 use super::output::{err, errln};
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use smh_cluster::apply::{
-    self, Action, Mode, ObjectDiff, Outcome, Plan, Report, Stored, smh_unchanged,
+    self, Action, ApplyOutcome, ApplyReport, Mode, ObjectDiff, Plan, Stored, smh_unchanged,
 };
 use smh_cluster::state::{LiveState, StateOptions, load_state};
 use smh_cluster::{ClusterName, ClusterTarget, Contexts, targets_banner};
@@ -356,15 +356,15 @@ pub(crate) fn involved_targets(state: &LiveState, plan: &Plan) -> Vec<ClusterTar
 
 /// What a client dry run would do: the plan's actions as outcomes (blocked clusters fail),
 /// the statuses the objects would get.
-pub(crate) fn predict(state: &LiveState, input: &[Manifest], plan: &Plan) -> Report {
+pub(crate) fn predict(state: &LiveState, input: &[Manifest], plan: &Plan) -> ApplyReport {
     let stored = input
         .iter()
         .map(|m| {
             let id = manifest_id(m);
             let outcome = match state.smh_object(&id) {
-                None => Outcome::Created,
-                Some(s) if smh_unchanged(m, s) => Outcome::Unchanged,
-                Some(_) => Outcome::Configured,
+                None => ApplyOutcome::Created,
+                Some(s) if smh_unchanged(m, s) => ApplyOutcome::Unchanged,
+                Some(_) => ApplyOutcome::Configured,
             };
             Stored {
                 kind: id.kind,
@@ -380,13 +380,13 @@ pub(crate) fn predict(state: &LiveState, input: &[Manifest], plan: &Plan) -> Rep
         .all()
         .map(|s| {
             let (outcome, error) = match plan.blocked.get(&s.cluster) {
-                Some(why) => (Outcome::Failed, Some(why.clone())),
+                Some(why) => (ApplyOutcome::Failed, Some(why.clone())),
                 None => (
                     match s.action {
-                        Action::Create => Outcome::Created,
-                        Action::Configure => Outcome::Configured,
-                        Action::Unchanged => Outcome::Unchanged,
-                        Action::Prune => Outcome::Pruned,
+                        Action::Create => ApplyOutcome::Created,
+                        Action::Configure => ApplyOutcome::Configured,
+                        Action::Unchanged => ApplyOutcome::Unchanged,
+                        Action::Prune => ApplyOutcome::Pruned,
                     },
                     None,
                 ),
@@ -396,7 +396,7 @@ pub(crate) fn predict(state: &LiveState, input: &[Manifest], plan: &Plan) -> Rep
         .collect();
     // Generations as the server would set them: not from the (absent) answers.
     let statuses = apply::statuses(state, &[], &results);
-    Report {
+    ApplyReport {
         stored,
         results,
         statuses,

@@ -81,6 +81,7 @@ where
 /// What [`list_in_scope`] listed.
 #[derive(Debug, Clone)]
 pub struct Scoped<K> {
+    /// What was listed.
     pub items: Vec<K>,
     /// Set when listing in all namespaces was forbidden: why, and the namespaces listed
     /// instead, as a warning for the user.
@@ -200,7 +201,20 @@ pub async fn fetch_cluster_in(
         )),
     }
 
-    // Round 2: what depends on istiod's namespace and on the served Istio version.
+    fetch_istio_dependents(c, namespaces, &mut objects).await;
+    Ok(objects)
+}
+
+/// Round 2 of [`fetch_cluster_in`]: what depends on istiod's namespace (its ConfigMaps, the
+/// remote secrets) and on the served Istio version (ServiceEntries), read concurrently into
+/// `objects`. Each read that fails leaves a warning saying what is not checked.
+async fn fetch_istio_dependents(
+    c: &ClusterClient,
+    namespaces: &BTreeSet<String>,
+    objects: &mut ClusterObjects,
+) {
+    let client = c.client.clone();
+    let lp = ListParams::default();
     let istiod_ns = pick_istiod(&objects.deployments)
         .0
         .and_then(|d| d.metadata.namespace.clone());
@@ -277,13 +291,12 @@ pub async fn fetch_cluster_in(
             "{e}; .global ServiceEntries not checked for the multi-cluster mode (set it with --istio-mode)"
         )),
     }
-    Ok(objects)
 }
 
 /// The Secrets labelled `istio/multiCluster=true` in `namespace`, reduced to their names,
 /// annotations and data keys. The values (kubeconfigs with credentials) arrive with the list
 /// and are dropped here.
-pub async fn fetch_remote_secrets(
+pub(crate) async fn fetch_remote_secrets(
     c: &ClusterClient,
     namespace: &str,
 ) -> Result<Vec<RemoteSecret>, ClusterError> {

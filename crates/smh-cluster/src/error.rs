@@ -1,6 +1,6 @@
 //! Errors a user can act on.
 //!
-//! Two kinds, because they map to different exit codes (DESIGN §2):
+//! Two kinds, because they map to different exit codes:
 //! - [`ConfigError`]: the kubeconfig, the cluster-name mapping or the registry file is wrong
 //!   (exit 2; nothing was sent to any cluster);
 //! - [`ClusterError`]: a cluster did not answer or refused a request (exit 3). Every message
@@ -10,14 +10,17 @@
 //! kube-rs errors do not say which request failed, so callers describe it with an
 //! [`ApiOp`] and convert with [`ClusterError::from_kube`].
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use kube::core::ApiResource;
 use kube::core::Status;
 
-use smh_core::inspect::names::{ClusterName, ContextName};
+use smh_core::inspect::names::ContextName;
 use smh_core::inspect::target::ClusterTarget;
+
+mod config;
+
+pub use self::config::ConfigError;
 
 /// The API request that failed, for the message: verb, resource, namespace, name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +30,7 @@ pub struct ApiOp {
     pub verb: &'static str,
     /// API group; empty for the core group.
     pub group: String,
+    /// API version, e.g. `v1`.
     pub version: String,
     /// Plural resource name, e.g. `deployments`.
     pub resource: String,
@@ -86,7 +90,7 @@ impl ApiOp {
     }
 
     /// `deployments.apps`, `services`, `serviceentries.networking.istio.io`.
-    pub fn resource_ref(&self) -> String {
+    pub(crate) fn resource_ref(&self) -> String {
         if self.group.is_empty() {
             self.resource.clone()
         } else {
@@ -118,7 +122,7 @@ impl ApiOp {
     }
 
     /// The `kubectl auth can-i` command that checks this permission.
-    pub fn can_i(&self, context: &ContextName) -> String {
+    pub(crate) fn can_i(&self, context: &ContextName) -> String {
         if self.is_path() {
             return format!(
                 "kubectl auth can-i get {} --context {context}",
@@ -163,34 +167,44 @@ pub enum Unreachable {
 /// A cluster did not answer, or answered with an error. Exit code 3.
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
+    /// No answer within the request timeout.
     #[error(
         "{target} did not answer within {}; check the context or raise --request-timeout",
         secs(*timeout)
     )]
     Timeout {
+        /// The cluster the request went to.
         target: ClusterTarget,
+        /// The request timeout that passed.
         timeout: Duration,
     },
 
+    /// The connection to the API server was refused.
     #[error(
         "{target} refused the connection ({detail}); check that the API server is running and \
          that the context's server address is right"
     )]
     Refused {
+        /// The cluster the request went to.
         target: ClusterTarget,
+        /// What failed, as the client library or the system reported it.
         detail: String,
     },
 
+    /// The API server's host name does not resolve.
     #[error(
         "{target}: the API server's host name does not resolve ({detail}); check the server \
          address of the context{}",
         in_file(target)
     )]
     Dns {
+        /// The cluster the request went to.
         target: ClusterTarget,
+        /// What failed, as the client library or the system reported it.
         detail: String,
     },
 
+    /// The TLS handshake with the API server failed.
     #[error(
         "{target}: TLS handshake with the API server failed ({detail}); check \
          certificate-authority / certificate-authority-data and tls-server-name of the \
@@ -198,10 +212,13 @@ pub enum ClusterError {
         in_file(target)
     )]
     Tls {
+        /// The cluster the request went to.
         target: ClusterTarget,
+        /// What failed, as the client library or the system reported it.
         detail: String,
     },
 
+    /// The API server refused the client certificate.
     #[error(
         "{target}: the API server refused the client certificate ({detail}); check \
          client-certificate / client-certificate-data and client-key / client-key-data of the \
@@ -210,26 +227,35 @@ pub enum ClusterError {
         in_file(target)
     )]
     ClientCertificate {
+        /// The cluster the request went to.
         target: ClusterTarget,
+        /// What failed, as the client library or the system reported it.
         detail: String,
     },
 
+    /// Any other connection failure.
     #[error("{target} could not be reached: {detail}")]
     Connect {
+        /// The cluster the request went to.
         target: ClusterTarget,
+        /// What failed, as the client library or the system reported it.
         detail: String,
     },
 
+    /// The credentials could not be obtained (exec plugin, auth provider).
     #[error(
         "could not get credentials for {target}: {detail}; check the user's exec plugin or \
          auth provider{}",
         in_file(target)
     )]
     Credentials {
+        /// The cluster the request went to.
         target: ClusterTarget,
+        /// What failed, as the client library or the system reported it.
         detail: String,
     },
 
+    /// 401: the credentials were rejected.
     #[error(
         "{target} rejected the credentials of context {} (401 Unauthorized{}); the token or \
          client certificate has expired or is invalid: log in again or refresh the kubeconfig",
@@ -237,10 +263,13 @@ pub enum ClusterError {
         msg_suffix(message)
     )]
     Unauthorized {
+        /// The cluster the request went to.
         target: ClusterTarget,
+        /// The API server's message (may be empty).
         message: String,
     },
 
+    /// 403: RBAC does not allow the request.
     #[error(
         "{target}: forbidden to {} (403{}); check with `{}`",
         op.describe(),
@@ -248,8 +277,11 @@ pub enum ClusterError {
         op.can_i(&target.context)
     )]
     Forbidden {
+        /// The cluster the request went to.
         target: ClusterTarget,
+        /// The request that failed.
         op: ApiOp,
+        /// The API server's message (may be empty).
         message: String,
     },
 
@@ -267,61 +299,104 @@ pub enum ClusterError {
         ctx = target.context
     )]
     PortForwardForbidden {
+        /// The cluster the request went to.
         target: ClusterTarget,
+        /// The namespace of the pod.
         namespace: String,
+        /// The pod the probes would port-forward to.
         pod: String,
+        /// The API server's message (may be empty).
         message: String,
     },
 
+    /// The request was for an SMH kind the cluster does not serve: the SMH CRDs are missing.
     #[error(
         "the SMH CRDs are not installed in {target} ({} is not served); run `kubectl smh install`",
         op.resource_ref()
     )]
-    SmhCrdsMissing { target: ClusterTarget, op: ApiOp },
+    SmhCrdsMissing {
+        /// The cluster the request went to.
+        target: ClusterTarget,
+        /// The request that failed.
+        op: ApiOp,
+    },
 
+    /// The request was for an Istio kind the cluster does not serve: Istio's CRDs are missing.
     #[error(
         "Istio is not installed in {target} (no networking.istio.io CRDs: {} is not served)",
         op.resource_ref()
     )]
-    IstioMissing { target: ClusterTarget, op: ApiOp },
+    IstioMissing {
+        /// The cluster the request went to.
+        target: ClusterTarget,
+        /// The request that failed.
+        op: ApiOp,
+    },
 
+    /// Any other resource type the cluster does not serve.
     #[error("{target} does not serve {}/{} (needed to {})", op.resource_ref(), op.version, op.describe())]
-    NotServed { target: ClusterTarget, op: ApiOp },
+    NotServed {
+        /// The cluster the request went to.
+        target: ClusterTarget,
+        /// The request that failed.
+        op: ApiOp,
+    },
 
+    /// A 404 on a path every API server serves: the server is not a Kubernetes API server.
     #[error(
         "{target} answered {} with 404 Not Found; is the context's server address a \
          Kubernetes API server?",
         op.describe()
     )]
-    NotKubernetes { target: ClusterTarget, op: ApiOp },
+    NotKubernetes {
+        /// The cluster the request went to.
+        target: ClusterTarget,
+        /// The request that failed.
+        op: ApiOp,
+    },
 
+    /// 404 on one object (its type is served).
     #[error("{target}: {} failed: not found{}", op.describe(), msg_suffix(message))]
     NotFound {
+        /// The cluster the request went to.
         target: ClusterTarget,
+        /// The request that failed.
         op: ApiOp,
+        /// The API server's message (may be empty).
         message: String,
     },
 
+    /// 409: the object changed since it was read.
     #[error(
         "{target}: {} failed: conflict ({message}); the object was changed by someone else \
          meanwhile: run the command again",
         op.describe()
     )]
     Conflict {
+        /// The cluster the request went to.
         target: ClusterTarget,
+        /// The request that failed.
         op: ApiOp,
+        /// The API server's message (may be empty).
         message: String,
     },
 
+    /// The request was refused as invalid (400, 422 and other 4xx).
     #[error("{target} rejected {} ({code}{}: {message})", op.describe(), reason_suffix(reason))]
     Rejected {
+        /// The cluster the request went to.
         target: ClusterTarget,
+        /// The request that failed.
         op: ApiOp,
+        /// The HTTP status code.
         code: u16,
+        /// The `Status` reason (may be empty).
         reason: String,
+        /// The API server's message (may be empty).
         message: String,
     },
 
+    /// The API server failed (5xx).
     #[error(
         "{target}: {} failed: the API server answered {code}{}{}",
         op.describe(),
@@ -329,17 +404,26 @@ pub enum ClusterError {
         msg_suffix_colon(message)
     )]
     Server {
+        /// The cluster the request went to.
         target: ClusterTarget,
+        /// The request that failed.
         op: ApiOp,
+        /// The HTTP status code.
         code: u16,
+        /// The `Status` reason (may be empty).
         reason: String,
+        /// The API server's message (may be empty).
         message: String,
     },
 
+    /// Any other failure of the request.
     #[error("{target}: {} failed: {detail}", op.describe())]
     Other {
+        /// The cluster the request went to.
         target: ClusterTarget,
+        /// The request that failed.
         op: ApiOp,
+        /// What failed, as the client library or the system reported it.
         detail: String,
     },
 }
@@ -386,7 +470,7 @@ const UNPARSED_REASON: &str = "Failed to parse error data";
 impl ClusterError {
     /// Turns a kube-rs error on `op` against `target` into a message the user can act on.
     /// `timeout` is the request timeout the client was built with.
-    pub fn from_kube(
+    pub(crate) fn from_kube(
         target: &ClusterTarget,
         timeout: Duration,
         op: &ApiOp,
@@ -422,7 +506,7 @@ impl ClusterError {
     }
 
     /// Maps an API `Status` (an HTTP error answer) for `op`.
-    pub fn from_status(target: ClusterTarget, op: ApiOp, status: &Status) -> Self {
+    pub(crate) fn from_status(target: ClusterTarget, op: ApiOp, status: &Status) -> Self {
         let message = status.message.trim().to_string();
         let reason = status.reason.clone();
         match status.code {
@@ -513,27 +597,12 @@ impl ClusterError {
         )
     }
 
-    /// Whether the request's resource type is not served (CRDs missing).
-    pub fn is_not_served(&self) -> bool {
-        matches!(
-            self,
-            ClusterError::SmhCrdsMissing { .. }
-                | ClusterError::IstioMissing { .. }
-                | ClusterError::NotServed { .. }
-        )
-    }
-
     /// Whether the API server refused the request for lack of permission (403).
-    pub fn is_forbidden(&self) -> bool {
+    pub(crate) fn is_forbidden(&self) -> bool {
         matches!(
             self,
             ClusterError::Forbidden { .. } | ClusterError::PortForwardForbidden { .. }
         )
-    }
-
-    /// Whether the error is a 404 on a single object (the type is served).
-    pub fn is_not_found(&self) -> bool {
-        matches!(self, ClusterError::NotFound { .. })
     }
 }
 
@@ -553,7 +622,7 @@ const CLIENT_CERTIFICATE_ALERTS: &[&str] = &[
 
 /// Walks the error chain of a transport error and decides why the cluster was unreachable.
 /// Returns the kind and the innermost message (e.g. `Connection refused (os error 111)`).
-pub fn classify_transport(err: &(dyn std::error::Error + 'static)) -> (Unreachable, String) {
+pub(crate) fn classify_transport(err: &(dyn std::error::Error + 'static)) -> (Unreachable, String) {
     let mut kind = Unreachable::Other;
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cur {
@@ -592,7 +661,7 @@ pub fn classify_transport(err: &(dyn std::error::Error + 'static)) -> (Unreachab
 
 /// A credential failure in words: for a failed exec plugin its exit status and what it
 /// wrote on stderr (never its stdout, which may hold a token).
-pub fn describe_auth_error(e: &kube::client::AuthError) -> String {
+pub(crate) fn describe_auth_error(e: &kube::client::AuthError) -> String {
     use kube::client::AuthError;
     match e {
         AuthError::AuthExecRun { out, .. } => {
@@ -632,385 +701,5 @@ fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-/// The kubeconfig, the cluster-name mapping or the registry is wrong. Exit code 2; nothing
-/// was sent to any cluster.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("kubeconfig {path} does not exist (from {from})")]
-    KubeconfigMissing { path: PathBuf, from: &'static str },
-
-    #[error("cannot read kubeconfig {path}: {detail}")]
-    KubeconfigRead { path: PathBuf, detail: String },
-
-    #[error(
-        "no kubeconfig found (looked at {}); pass --kubeconfig PATH or set KUBECONFIG",
-        tried.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
-    )]
-    NoKubeconfig { tried: Vec<PathBuf> },
-
-    #[error(
-        "the kubeconfig ({}) sets no current context; pass --mgmt-context CTX (contexts: {})",
-        files_list(files),
-        names_list(available)
-    )]
-    NoCurrentContext {
-        files: Vec<PathBuf>,
-        available: Vec<ContextName>,
-    },
-
-    #[error(
-        "context \"{context}\"{} is not in the kubeconfig ({}); the contexts are: {}",
-        from_suffix(from),
-        files_list(files),
-        names_list(available)
-    )]
-    ContextNotFound {
-        context: ContextName,
-        /// Where the context name came from (`--mgmt-context`, `--cluster a=b`, the registry).
-        from: String,
-        files: Vec<PathBuf>,
-        available: Vec<ContextName>,
-    },
-
-    #[error(
-        "cluster \"{cluster}\" has no kubeconfig context: it is not mapped by --cluster or the \
-         registry ({registry}), and no context has that name. Map it with `--cluster \
-         {cluster}=CTX` or `kubectl smh cluster register {cluster} --context CTX`; the \
-         contexts are: {}",
-        names_list(available)
-    )]
-    ClusterUnmapped {
-        cluster: ClusterName,
-        registry: PathBuf,
-        available: Vec<ContextName>,
-    },
-
-    #[error(
-        "invalid --cluster {value:?}: {reason}; expected NAME=CTX, e.g. --cluster remote-cluster=my-remote-context"
-    )]
-    ClusterFlag { value: String, reason: String },
-
-    #[error("context {context} in {}: {detail}", file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "the kubeconfig".into()))]
-    ClientConfig {
-        context: ContextName,
-        file: Option<PathBuf>,
-        detail: String,
-    },
-
-    #[error(
-        "could not get credentials for context {context}{}: {detail}; check the user's exec \
-         plugin, token file or auth provider",
-        file.as_ref().map(|p| format!(" in {}", p.display())).unwrap_or_default()
-    )]
-    Credentials {
-        context: ContextName,
-        file: Option<PathBuf>,
-        detail: String,
-    },
-
-    #[error("cluster registry {path}: {detail}")]
-    Registry { path: PathBuf, detail: String },
-
-    #[error(
-        "cannot find the cluster registry: no user configuration directory; set \
-         KUBECTL_SMH_CONFIG to the path of the registry file"
-    )]
-    NoConfigDir,
-}
-
-fn names_list<T: std::fmt::Display>(names: &[T]) -> String {
-    if names.is_empty() {
-        "(none)".to_string()
-    } else {
-        names
-            .iter()
-            .map(|n| n.to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-}
-
-fn files_list(files: &[PathBuf]) -> String {
-    if files.is_empty() {
-        "no file".to_string()
-    } else {
-        files
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
-}
-
-fn from_suffix(from: &str) -> String {
-    if from.is_empty() {
-        String::new()
-    } else {
-        format!(" (from {from})")
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use k8s_openapi::api::apps::v1::Deployment;
-    use k8s_openapi::api::core::v1::Service;
-    use smh_core::inspect::target::MappingSource;
-
-    fn target() -> ClusterTarget {
-        ClusterTarget {
-            cluster: Some(ClusterName::from("remote-cluster")),
-            context: ContextName::from("remote-ctx"),
-            server: "https://10.0.0.2:6443".into(),
-            mgmt: false,
-            source: MappingSource::Registry,
-            kubeconfig: Some(PathBuf::from("/home/u/.kube/config")),
-        }
-    }
-
-    fn status(code: u16, reason: &str, message: &str) -> Status {
-        let mut s = Status::failure(message, reason);
-        s.code = code;
-        s
-    }
-
-    fn map(op: &ApiOp, status: Status) -> ClusterError {
-        ClusterError::from_kube(
-            &target(),
-            Duration::from_secs(10),
-            op,
-            kube::Error::Api(Box::new(status)),
-        )
-    }
-
-    #[test]
-    fn forbidden_names_verb_resource_namespace_and_context() {
-        let op = ApiOp::typed::<Deployment>("list", None, None);
-        let e = map(
-            &op,
-            status(
-                403,
-                "Forbidden",
-                "deployments.apps is forbidden: User \"bob\" cannot list resource \"deployments\"",
-            ),
-        );
-        assert!(matches!(e, ClusterError::Forbidden { .. }));
-        let text = e.to_string();
-        assert!(text.starts_with(
-            "cluster remote-cluster (context remote-ctx, https://10.0.0.2:6443): forbidden to \
-             list deployments.apps in all namespaces"
-        ));
-        assert!(
-            text.ends_with(
-                "check with `kubectl auth can-i list deployments.apps --all-namespaces --context remote-ctx`"
-            ),
-            "{text}"
-        );
-
-        let op = ApiOp::typed::<Service>("patch", Some("bookinfo"), Some("reviews"));
-        let text = map(&op, status(403, "Forbidden", "")).to_string();
-        assert!(
-            text.contains("forbidden to patch services bookinfo/reviews (403)"),
-            "{text}"
-        );
-        assert!(text.contains(
-            "`kubectl auth can-i patch services/reviews -n bookinfo --context remote-ctx`"
-        ));
-    }
-
-    #[test]
-    fn a_404_on_version_is_not_an_api_server() {
-        let e = map(
-            &ApiOp::path("/version"),
-            status(404, UNPARSED_REASON, "404 page not found"),
-        );
-        assert_eq!(
-            e.to_string(),
-            "cluster remote-cluster (context remote-ctx, https://10.0.0.2:6443) answered GET \
-             /version with 404 Not Found; is the context's server address a Kubernetes API server?"
-        );
-    }
-
-    #[test]
-    fn unauthorized_says_credentials_expired() {
-        let op = ApiOp::path("/version");
-        let e = map(&op, status(401, "Unauthorized", "Unauthorized"));
-        assert!(matches!(e, ClusterError::Unauthorized { .. }));
-        assert!(e.to_string().contains(
-            "rejected the credentials of context remote-ctx (401 Unauthorized: Unauthorized)"
-        ));
-    }
-
-    #[test]
-    fn not_served_collections_become_crd_messages() {
-        let smh = ApiOp {
-            verb: "list",
-            group: "networking.smh.solo.io".into(),
-            version: "v1alpha2".into(),
-            resource: "failoverservices".into(),
-            namespace: Some("service-mesh-hub".into()),
-            name: None,
-        };
-        let e = map(&smh, status(404, UNPARSED_REASON, "404 page not found"));
-        assert!(matches!(e, ClusterError::SmhCrdsMissing { .. }));
-        assert_eq!(
-            e.to_string(),
-            "the SMH CRDs are not installed in cluster remote-cluster (context remote-ctx, \
-             https://10.0.0.2:6443) (failoverservices.networking.smh.solo.io is not served); \
-             run `kubectl smh install`"
-        );
-
-        let istio = ApiOp {
-            group: "networking.istio.io".into(),
-            version: "v1".into(),
-            resource: "serviceentries".into(),
-            ..smh.clone()
-        };
-        let e = map(
-            &istio,
-            status(
-                404,
-                "NotFound",
-                "the server could not find the requested resource",
-            ),
-        );
-        assert!(matches!(e, ClusterError::IstioMissing { .. }));
-        assert!(
-            e.to_string()
-                .starts_with("Istio is not installed in cluster remote-cluster")
-        );
-        assert!(e.to_string().contains("no networking.istio.io CRDs"));
-
-        // A named GET on an unserved type answers plain text, not a Status.
-        let named = ApiOp {
-            verb: "get",
-            name: Some("reviews-failover".into()),
-            ..smh.clone()
-        };
-        assert!(matches!(
-            map(&named, status(404, UNPARSED_REASON, "404 page not found")),
-            ClusterError::SmhCrdsMissing { .. }
-        ));
-        // A named GET of a missing object answers a NotFound Status.
-        let e = map(
-            &named,
-            status(
-                404,
-                "NotFound",
-                "failoverservices.networking.smh.solo.io \"reviews-failover\" not found",
-            ),
-        );
-        assert!(e.is_not_found());
-        assert!(e.to_string().contains("get failoverservices.networking.smh.solo.io service-mesh-hub/reviews-failover failed: not found"));
-    }
-
-    #[test]
-    fn conflict_rejected_and_server_errors_keep_the_status_message() {
-        let op = ApiOp::typed::<Service>("update", Some("bookinfo"), Some("reviews"));
-        let e = map(
-            &op,
-            status(
-                409,
-                "Conflict",
-                "the object has been modified; please apply your changes to the latest version",
-            ),
-        );
-        assert!(matches!(e, ClusterError::Conflict { .. }));
-        assert!(e.to_string().contains("the object has been modified"));
-        assert!(e.to_string().contains("run the command again"));
-
-        let e = map(
-            &op,
-            status(422, "Invalid", "spec.ports[0].port: Invalid value: 0"),
-        );
-        assert_eq!(
-            e.to_string(),
-            "cluster remote-cluster (context remote-ctx, https://10.0.0.2:6443) rejected update \
-             services bookinfo/reviews (422 Invalid: spec.ports[0].port: Invalid value: 0)"
-        );
-
-        let e = map(
-            &op,
-            status(500, "InternalError", "etcdserver: request timed out"),
-        );
-        assert!(matches!(e, ClusterError::Server { code: 500, .. }));
-        assert!(
-            e.to_string().ends_with(
-                "the API server answered 500 InternalError: etcdserver: request timed out"
-            )
-        );
-    }
-
-    #[derive(Debug)]
-    struct Outer(std::io::Error, &'static str);
-    impl std::fmt::Display for Outer {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str(self.1)
-        }
-    }
-    impl std::error::Error for Outer {
-        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-            Some(&self.0)
-        }
-    }
-
-    fn service_err(outer: &'static str, io: std::io::Error) -> kube::Error {
-        kube::Error::Service(Box::new(Outer(io, outer)))
-    }
-
-    #[test]
-    fn transport_errors_are_classified_by_their_chain() {
-        let op = ApiOp::path("/version");
-        let t = target();
-        let timeout = Duration::from_secs(10);
-        let e = ClusterError::from_kube(
-            &t,
-            timeout,
-            &op,
-            service_err(
-                "client error (Connect)",
-                std::io::Error::new(std::io::ErrorKind::TimedOut, "deadline"),
-            ),
-        );
-        assert_eq!(
-            e.to_string(),
-            "cluster remote-cluster (context remote-ctx, https://10.0.0.2:6443) did not answer \
-             within 10s; check the context or raise --request-timeout"
-        );
-        let e = ClusterError::from_kube(
-            &t,
-            timeout,
-            &op,
-            service_err(
-                "tcp connect error",
-                std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
-            ),
-        );
-        assert!(matches!(e, ClusterError::Refused { .. }), "{e:?}");
-        let e = ClusterError::from_kube(
-            &t,
-            timeout,
-            &op,
-            service_err(
-                "dns error",
-                std::io::Error::other(
-                    "failed to lookup address information: Name or service not known",
-                ),
-            ),
-        );
-        assert!(matches!(e, ClusterError::Dns { .. }), "{e:?}");
-        assert!(e.to_string().contains("in /home/u/.kube/config"));
-        let e = ClusterError::from_kube(
-            &t,
-            timeout,
-            &op,
-            service_err(
-                "client error (Connect)",
-                std::io::Error::other("invalid peer certificate: UnknownIssuer"),
-            ),
-        );
-        assert!(matches!(e, ClusterError::Tls { .. }), "{e:?}");
-        assert!(e.is_unreachable());
-        assert_eq!(secs(Duration::from_millis(300)), "300ms");
-    }
-}
+mod tests;

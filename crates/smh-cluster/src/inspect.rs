@@ -20,6 +20,7 @@ use crate::state::{LiveState, StateError, StateOptions, load_state};
 /// What [`collect_extras`] reads besides the live state.
 #[derive(Debug, Default)]
 pub struct Extras {
+    /// Per backing service: how many endpoints are ready, or why they could not be read.
     pub endpoints: BTreeMap<ServiceRef, Result<EndpointCount, String>>,
     /// Per cluster: istiod's availability (`Ok(None)` when the cluster has no mesh).
     pub istiod: BTreeMap<String, Result<Option<Availability>, String>>,
@@ -29,7 +30,7 @@ pub struct Extras {
 /// `services` and istiod's Deployment of each cluster with a mesh in `topology`. `clients`
 /// are keyed by SMH cluster name ([`answered_clients`]); services in clusters without a
 /// client get an error, and such clusters get no istiod entry.
-pub async fn collect_extras(
+pub(crate) async fn collect_extras(
     clients: &BTreeMap<String, ClusterClient>,
     topology: &Topology,
     services: &BTreeSet<ServiceRef>,
@@ -89,7 +90,9 @@ fn error_text(c: &ClusterClient, op: &ApiOp, e: kube::Error) -> String {
 
 /// A snapshot and the live state it was made from (for its clients).
 pub struct Collected {
+    /// What the inspection commands judge.
     pub snapshot: Snapshot,
+    /// The live state it was made from, with its clients.
     pub state: LiveState,
 }
 

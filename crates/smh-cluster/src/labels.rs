@@ -12,10 +12,14 @@ pub enum SelectorError {
     /// Neither `matchLabels` nor `matchExpressions`: it would select every pod.
     #[error("the selector is empty")]
     Empty,
+    /// A `matchExpressions` entry that is not valid.
     #[error("matchExpressions[{index}] (key {key:?}): {why}")]
     BadExpression {
+        /// Its position in `matchExpressions`.
         index: usize,
+        /// Its key.
         key: String,
+        /// What is wrong with it.
         why: String,
     },
 }

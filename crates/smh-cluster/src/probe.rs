@@ -29,12 +29,16 @@ const POOL: usize = 8;
 /// What one probe got back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProbeResult {
+    /// An HTTP answer (from the application or from the sidecar).
     Http {
+        /// The HTTP status code.
         status: u16,
+        /// The body (at most 1 MiB kept).
         body: String,
     },
     /// No HTTP answer: connection refused or reset, port-forward failure, timeout.
     Transport {
+        /// What went wrong.
         error: String,
     },
 }
@@ -51,6 +55,7 @@ impl ProbeResult {
         }
     }
 
+    /// The HTTP status, when there was an HTTP answer.
     pub fn status(&self) -> Option<u16> {
         match self {
             ProbeResult::Http { status, .. } => Some(*status),
@@ -62,21 +67,39 @@ impl ProbeResult {
 /// Why no pod could be picked for probing.
 #[derive(Debug, thiserror::Error)]
 pub enum PickError {
+    /// The deployment has no label selector.
     #[error("deployment {namespace}/{name} has no label selector")]
-    NoSelector { namespace: String, name: String },
+    NoSelector {
+        /// The deployment's namespace.
+        namespace: String,
+        /// The deployment's name.
+        name: String,
+    },
+    /// The deployment's selector cannot be turned into a query.
     #[error("deployment {namespace}/{name}: spec.selector.{why}")]
     BadSelector {
+        /// The deployment's namespace.
         namespace: String,
+        /// The deployment's name.
         name: String,
+        /// What is wrong with it.
         why: String,
     },
+    /// No pod of the deployment is running and ready.
     #[error("deployment {namespace}/{name} has no running, ready pod to port-forward to")]
-    NoReadyPod { namespace: String, name: String },
+    NoReadyPod {
+        /// The deployment's namespace.
+        namespace: String,
+        /// The deployment's name.
+        name: String,
+    },
     /// A request failed: `op` says which (getting the deployment, listing its pods).
     #[error("{source}")]
     Api {
+        /// The request that failed.
         op: ApiOp,
         #[source]
+        /// The client library's error.
         source: kube::Error,
     },
 }

@@ -23,7 +23,7 @@ use crate::error::ConfigError;
 use smh_core::inspect::names::{ClusterName, ContextName};
 
 /// Environment variable naming the registry file.
-pub const REGISTRY_ENV: &str = "KUBECTL_SMH_CONFIG";
+pub(crate) const REGISTRY_ENV: &str = "KUBECTL_SMH_CONFIG";
 
 const HEADER: &str = "# kubectl-smh cluster registry: SMH cluster name -> kubeconfig context.\n\
                       # Edit with `kubectl smh cluster register|deregister`.\n";
@@ -51,7 +51,7 @@ pub struct Registry {
 
 impl Registry {
     /// Where the registry lives: `$KUBECTL_SMH_CONFIG`, else the user config directory.
-    pub fn default_path() -> Result<PathBuf, ConfigError> {
+    pub(crate) fn default_path() -> Result<PathBuf, ConfigError> {
         if let Some(p) = std::env::var_os(REGISTRY_ENV).filter(|p| !p.is_empty()) {
             return Ok(PathBuf::from(p));
         }
@@ -113,10 +113,12 @@ impl Registry {
         })
     }
 
+    /// The registry file (it may not exist yet).
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// The context registered for `cluster`.
     pub fn get(&self, cluster: &ClusterName) -> Option<&ContextName> {
         self.entries.get(cluster)
     }
@@ -126,6 +128,7 @@ impl Registry {
         self.entries.iter()
     }
 
+    /// Whether no cluster is registered.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

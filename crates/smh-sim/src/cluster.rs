@@ -40,10 +40,10 @@ use super::store::Store;
 
 /// Istio's networking CRDs (DestinationRule, EnvoyFilter, Gateway, ServiceEntry,
 /// VirtualService), vendored from istio/api (see `crates/smh-sim/src/crds/SOURCE` and `LICENSE`).
-pub const ISTIO_CRDS_YAML: &str = include_str!("crds/istio-networking.yaml");
+pub(crate) const ISTIO_CRDS_YAML: &str = include_str!("crds/istio-networking.yaml");
 
 /// The Istio CRDs as JSON objects (parsed once per process).
-pub fn istio_crds() -> &'static [Value] {
+pub(crate) fn istio_crds() -> &'static [Value] {
     static CRDS: OnceLock<Vec<Value>> = OnceLock::new();
     CRDS.get_or_init(|| {
         // Compiled into the binary and parsed by a unit test: a failure is a build defect.
@@ -57,45 +57,74 @@ pub fn istio_crds() -> &'static [Value] {
 
 /// The user every simulated cluster knows as a cluster admin (in `system:masters`): the
 /// user of the kubeconfig `demo up` writes, and of [`SimCluster::client`].
-pub const ADMIN_USER: &str = "smh-demo";
+pub(crate) const ADMIN_USER: &str = "smh-demo";
 /// [`ADMIN_USER`]'s bearer token.
 pub const ADMIN_TOKEN: &str = "smh-demo-simulated-cluster-admin";
 
 /// [`ADMIN_USER`] with its token and groups.
-pub fn admin_user() -> SimUser {
+pub(crate) fn admin_user() -> SimUser {
     SimUser::new(ADMIN_USER, ADMIN_TOKEN).with_groups(&[auth::MASTERS_GROUP])
 }
 
 /// Errors starting or running simulated clusters.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
+    /// The API server's port could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
+        /// The address.
         addr: SocketAddr,
         #[source]
+        /// The underlying error.
         source: std::io::Error,
     },
+    /// An object every cluster starts with could not be created.
     #[error("cluster {cluster}: creating {what}: {source}")]
     Bootstrap {
+        /// The cluster's name.
         cluster: String,
+        /// The object.
         what: String,
         #[source]
+        /// The underlying error.
         source: Box<ApiError>,
     },
+    /// The API server did not answer `/readyz` in time.
     #[error("cluster {cluster} at {url} did not answer /readyz")]
-    NotReady { cluster: String, url: String },
+    NotReady {
+        /// The cluster's name.
+        cluster: String,
+        /// The cluster's API server URL.
+        url: String,
+    },
+    /// The kubeconfig could not be written.
     #[error("writing kubeconfig {path}: {source}")]
     Kubeconfig {
+        /// The file.
         path: String,
         #[source]
+        /// The underlying error.
         source: std::io::Error,
     },
+    /// A kube client for the cluster could not be built.
     #[error("building a client for {url}: {message}")]
-    Client { url: String, message: String },
+    Client {
+        /// The cluster's API server URL.
+        url: String,
+        /// What failed.
+        message: String,
+    },
+    /// Cluster names that are empty or not unique.
     #[error("cluster names must be unique and non-empty: {0:?}")]
     Names(Vec<String>),
+    /// A start hook failed.
     #[error("cluster {cluster}: start hook failed: {message}")]
-    Hook { cluster: String, message: String },
+    Hook {
+        /// The cluster's name.
+        cluster: String,
+        /// What failed.
+        message: String,
+    },
     /// Deployments not available, or Endpoints behind their pods, at a deadline.
     #[error("the simulated clusters are {0}")]
     Unready(Box<super::ready::NotReady>),
@@ -143,12 +172,17 @@ impl ClusterOptions {
 /// What in-process code gets to work with a running cluster.
 #[derive(Clone)]
 pub struct ClusterHandle {
+    /// The cluster's name (`mgmt-cluster`).
     pub name: String,
     /// `http://127.0.0.1:<port>`.
     pub url: String,
+    /// Its objects.
     pub store: Arc<Store>,
+    /// Its pod addresses and the listeners behind them.
     pub net: Arc<PodNetwork>,
+    /// Its API semantics, for in-process reads and writes that go through admission.
     pub api: Arc<ApiCore>,
+    /// How long a Deployment's rollout takes to progress (see [`ClusterOptions`]).
     pub rollout_delay: Duration,
     /// [`ClusterOptions::istio_cluster_id`].
     pub istio_cluster_id: Option<String>,
@@ -298,6 +332,7 @@ impl SimCluster {
         })
     }
 
+    /// The cluster's name.
     pub fn name(&self) -> &str {
         &self.options.name
     }
@@ -307,18 +342,22 @@ impl SimCluster {
         format!("http://{}", self.addr)
     }
 
+    /// The address its API server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
+    /// The options it was started with.
     pub fn options(&self) -> &ClusterOptions {
         &self.options
     }
 
+    /// Its object store.
     pub fn store(&self) -> Arc<Store> {
         self.store.clone()
     }
 
+    /// Its pod network.
     pub fn net(&self) -> Arc<PodNetwork> {
         self.net.clone()
     }
@@ -354,7 +393,7 @@ impl SimCluster {
 
     /// A value whose drop stops something running in this cluster (dropped at shutdown,
     /// before the attached tasks are aborted).
-    pub fn attach_guard(&self, guard: Box<dyn Send>) {
+    pub(crate) fn attach_guard(&self, guard: Box<dyn Send>) {
         self.guards.lock().expect("guards lock").push(guard);
     }
 

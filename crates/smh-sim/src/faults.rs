@@ -143,6 +143,7 @@ pub struct Faults {
 }
 
 impl Faults {
+    /// Faults as `config` says, changeable while the cluster runs.
     pub fn new(config: FaultConfig) -> Self {
         let rng = match config.seed {
             Some(s) => fastrand::Rng::with_seed(s),
@@ -236,7 +237,11 @@ impl Faults {
 }
 
 /// axum middleware applying a cluster's faults to each request.
-pub async fn fault_layer(State(faults): State<Arc<Faults>>, req: Request, next: Next) -> Response {
+pub(crate) async fn fault_layer(
+    State(faults): State<Arc<Faults>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let (latency, action) = faults.plan();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;

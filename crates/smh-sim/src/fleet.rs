@@ -133,9 +133,6 @@ pub const MGMT_CLUSTER: &str = "mgmt-cluster";
 /// The demo's remote cluster name.
 pub const REMOTE_CLUSTER: &str = "remote-cluster";
 
-/// The user name in written kubeconfigs: the clusters' admin ([`super::cluster::ADMIN_USER`]).
-pub const KUBECONFIG_USER: &str = super::cluster::ADMIN_USER;
-
 /// First line of every kubeconfig a fleet writes; `demo up` only replaces or removes files
 /// that start with it.
 pub const KUBECONFIG_MARKER: &str = "# kubectl-smh demo kubeconfig";
@@ -143,7 +140,9 @@ pub const KUBECONFIG_MARKER: &str = "# kubectl-smh demo kubeconfig";
 /// Which clusters to start and what to attach to them.
 #[derive(Clone)]
 pub struct FleetOptions {
+    /// The clusters, started in this order.
     pub clusters: Vec<ClusterOptions>,
+    /// What to attach to each cluster once all have started (see [`StartHook`]).
     pub hooks: Vec<StartHook>,
 }
 
@@ -183,7 +182,7 @@ pub struct SimFleet {
 }
 
 /// `GET /readyz` over a fresh connection; true on a 200 answer.
-pub async fn probe_ready(addr: std::net::SocketAddr) -> bool {
+pub(crate) async fn probe_ready(addr: std::net::SocketAddr) -> bool {
     let attempt = async {
         let mut s = TcpStream::connect(addr).await.ok()?;
         s.write_all(b"GET /readyz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
@@ -287,23 +286,19 @@ impl SimFleet {
             .collect()
     }
 
+    /// The running clusters, in start order.
     pub fn clusters(&self) -> &[SimCluster] {
         &self.clusters
     }
 
+    /// The running cluster named `name`.
     pub fn cluster(&self, name: &str) -> Option<&SimCluster> {
         self.clusters.iter().find(|c| c.name() == name)
     }
 
-    /// A kubeconfig with one cluster and one context per simulated cluster (named after it),
-    /// the admin user, and the first cluster as the current context.
-    pub fn kubeconfig_yaml(&self) -> String {
-        self.kubeconfig_yaml_for(&super::cluster::admin_user())
-    }
-
     /// [`SimFleet::kubeconfig_yaml`] for another user (one of the clusters'
     /// [`ClusterOptions::auth`] users): every context uses its token.
-    pub fn kubeconfig_yaml_for(&self, user: &SimUser) -> String {
+    pub(crate) fn kubeconfig_yaml_for(&self, user: &SimUser) -> String {
         let mut y = format!(
             "{KUBECONFIG_MARKER}: written by `kubectl smh demo up`, removed when it stops.\napiVersion: v1\nkind: Config\nclusters:\n"
         );
@@ -388,7 +383,7 @@ mod tests {
                 ("remote-cluster".to_string(), 2)
             ]
         );
-        let y = fleet.kubeconfig_yaml();
+        let y = fleet.kubeconfig_yaml_for(&crate::cluster::admin_user());
         assert!(y.starts_with(KUBECONFIG_MARKER));
         assert!(y.contains("current-context: mgmt-cluster"));
         let dir = tempfile::tempdir().unwrap();

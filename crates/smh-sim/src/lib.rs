@@ -1,5 +1,5 @@
 //! Simulated Kubernetes clusters running Istio and bookinfo, served over the real Kubernetes
-//! HTTP API (DESIGN §5).
+//! HTTP API, so that kubectl and kube-rs clients talk to them as to real ones.
 //!
 //! - [`store`]: one cluster's objects, resourceVersions and watch history.
 //! - [`net`]: the simulated pod network (pod IPs → loopback sockets).

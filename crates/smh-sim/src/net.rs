@@ -41,7 +41,7 @@ impl PodNetwork {
     }
 
     /// Stop serving `pod_ip:port` (connections to it are then refused).
-    pub fn unregister(&self, pod_ip: &str, port: u16) {
+    pub(crate) fn unregister(&self, pod_ip: &str, port: u16) {
         self.listeners
             .write()
             .expect("net lock")

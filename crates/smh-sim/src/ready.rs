@@ -31,10 +31,13 @@ const POLL: Duration = Duration::from_millis(20);
 /// An object that keeps a cluster from being ready, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pending {
+    /// The cluster it is in.
     pub cluster: String,
     /// `Deployment` or `Endpoints`.
     pub kind: &'static str,
+    /// Its namespace.
     pub namespace: String,
+    /// Its name.
     pub name: String,
     /// What is missing, e.g. `0 of 1 replicas available (Available=False:
     /// MinimumReplicasUnavailable)`.
@@ -60,7 +63,7 @@ fn int_at(v: &Value, pointer: &str) -> Option<i64> {
 }
 
 /// Why a Deployment is not available, or `None` when it is.
-pub fn deployment_pending(d: &Value) -> Option<String> {
+pub(crate) fn deployment_pending(d: &Value) -> Option<String> {
     let generation = int_at(d, "/metadata/generation").unwrap_or(0);
     let Some(observed) = int_at(d, "/status/observedGeneration") else {
         return Some("the deployment controller has not observed it yet".into());
@@ -113,7 +116,11 @@ pub fn deployment_pending(d: &Value) -> Option<String> {
 /// Why a Service's Endpoints are not what the endpoints controller would write for `pods`,
 /// or `None` when they are (or the Service has no selector). `endpoints` is the stored
 /// Endpoints object of the same name, if any.
-pub fn endpoints_pending(svc: &Value, endpoints: Option<&Value>, pods: &[Value]) -> Option<String> {
+pub(crate) fn endpoints_pending(
+    svc: &Value,
+    endpoints: Option<&Value>,
+    pods: &[Value],
+) -> Option<String> {
     let members = selected_pods(svc, pods)?;
     let want = json!(endpoint_subsets(svc, &members));
     let have = endpoints.map(|e| e.get("subsets").cloned().unwrap_or(json!([])));
@@ -178,6 +185,7 @@ pub struct NotReady {
     pub first: Pending,
     /// How many objects were still pending, in every cluster.
     pub pending: usize,
+    /// How long the wait lasted.
     pub waited: Duration,
 }
 

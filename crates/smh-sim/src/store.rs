@@ -20,12 +20,16 @@ use tokio::sync::broadcast;
 /// group is `""`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Gvr {
+    /// API group; empty for the core group.
     pub group: String,
+    /// API version, e.g. `v1`.
     pub version: String,
+    /// Plural resource name, e.g. `deployments`.
     pub plural: String,
 }
 
 impl Gvr {
+    /// The resource `group/version/plural`.
     pub fn new(group: &str, version: &str, plural: &str) -> Self {
         Gvr {
             group: group.to_string(),
@@ -43,14 +47,19 @@ impl Gvr {
     }
 }
 
+/// What happened to an object, as a watch reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventType {
+    /// Created.
     Added,
+    /// Changed.
     Modified,
+    /// Removed.
     Deleted,
 }
 
 impl EventType {
+    /// The watch event type: `ADDED`, `MODIFIED` or `DELETED`.
     pub fn as_str(&self) -> &'static str {
         match self {
             EventType::Added => "ADDED",
@@ -64,25 +73,34 @@ impl EventType {
 /// deletion: the last state with a fresh resourceVersion, as Kubernetes does).
 #[derive(Debug, Clone)]
 pub struct Event {
+    /// What happened.
     pub kind: EventType,
+    /// The object's resource.
     pub gvr: Gvr,
+    /// The resourceVersion of the change.
     pub rv: u64,
+    /// The object after the change.
     pub object: Value,
 }
 
+/// Why a write to the store failed; the API server turns each into its status code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
+    /// No such object (404).
     #[error("{0} not found")]
     NotFound(String),
+    /// An object of that name exists (409).
     #[error("{0} already exists")]
     AlreadyExists(String),
     #[error(
         "Operation cannot be fulfilled on {0}: the object has been modified; please apply your changes to the latest version and try again"
     )]
+    /// The write's resourceVersion is not the stored one (409).
     Conflict(String),
     /// A watch asked for a resourceVersion older than the history kept.
     #[error("too old resource version: {0}")]
     Gone(u64),
+    /// The object has no name or is not an object (422).
     #[error("invalid object: {0}")]
     Invalid(String),
 }
@@ -184,7 +202,7 @@ fn omit_empty_meta_maps(meta: &mut serde_json::Map<String, Value>) {
 /// of (a custom resource) into `int64` where the JSON number parses as one and `float64`
 /// otherwise, and Go's encoder writes a whole `float64` without a fraction. So `100.0` (or
 /// `1e2`) is stored, and read back, as `100`; `0.5` stays `0.5`.
-pub fn normalize_numbers(v: &mut Value) {
+pub(crate) fn normalize_numbers(v: &mut Value) {
     match v {
         Value::Number(n) if n.is_f64() => {
             if let Some(f) = n.as_f64()
@@ -221,6 +239,7 @@ fn unchanged_but_for_rv_and_times(old: &Value, new: &Value) -> bool {
 }
 
 impl Store {
+    /// An empty store (resourceVersion 0: the first write gets 1).
     pub fn new() -> Self {
         let (events, _) = broadcast::channel(4096);
         Store {
@@ -243,6 +262,7 @@ impl Store {
         self.inner.read().expect("store lock").rv
     }
 
+    /// The object `ns/name` of resource `gvr` (`ns` empty for cluster-scoped ones).
     pub fn get(&self, gvr: &Gvr, ns: &str, name: &str) -> Option<Value> {
         let inner = self.inner.read().expect("store lock");
         inner
@@ -269,7 +289,7 @@ impl Store {
 
     /// Events after `rv` for a resource (optionally one namespace), for a watch that starts at
     /// `rv`. `Err(Gone)` when the history no longer reaches back that far.
-    pub fn events_since(
+    pub(crate) fn events_since(
         &self,
         gvr: &Gvr,
         ns: Option<&str>,
@@ -348,7 +368,7 @@ impl Store {
     /// Replace an object's content as the server itself does when it normalizes an object
     /// (for example applying defaults to objects written straight into the store): like
     /// [`Store::update`], but `generation` stays as it is.
-    pub fn rewrite(&self, gvr: &Gvr, obj: Value) -> Result<Value, StoreError> {
+    pub(crate) fn rewrite(&self, gvr: &Gvr, obj: Value) -> Result<Value, StoreError> {
         self.write(gvr, obj, false)
     }
 
@@ -450,7 +470,7 @@ impl Store {
 
     /// The objects (resource, namespace, name) whose `metadata.ownerReferences` name the owner
     /// `uid`, sorted; the garbage collector deletes or orphans them.
-    pub fn find_owned_by(&self, uid: &str) -> Vec<(Gvr, String, String)> {
+    pub(crate) fn find_owned_by(&self, uid: &str) -> Vec<(Gvr, String, String)> {
         let inner = self.inner.read().expect("store lock");
         let mut out = Vec::new();
         for (gvr, objects) in &inner.objects {

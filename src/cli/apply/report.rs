@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::{DryRun, involved_targets};
 use crate::cli::output::{errln, write_stdout};
 use crate::cli::{CmdError, OutputFormat};
-use smh_cluster::apply::{Action, Outcome, Plan, Report, Stored};
+use smh_cluster::apply::{Action, ApplyOutcome, ApplyReport, Plan, Stored};
 use smh_cluster::state::LiveState;
 use smh_cluster::{ClusterName, ClusterTarget};
 use smh_core::model::diag::ObjectId;
@@ -56,7 +56,7 @@ pub(crate) struct ObjectOutput {
     pub namespace: String,
     pub name: String,
     pub action: Action,
-    pub outcome: Outcome,
+    pub outcome: ApplyOutcome,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// The object to apply (client dry run).
@@ -94,7 +94,7 @@ impl ApplyOutput {
     pub(crate) fn new(
         state: &LiveState,
         plan: &Plan,
-        report: &Report,
+        report: &ApplyReport,
         dry_run: DryRun,
         warnings: Vec<String>,
     ) -> ApplyOutput {
@@ -111,7 +111,7 @@ impl ApplyOutput {
                         name: s.name.clone(),
                         action: s.action,
                         // A step not run (the run stopped before the clusters) is failed.
-                        outcome: r.map(|r| r.outcome).unwrap_or(Outcome::Failed),
+                        outcome: r.map(|r| r.outcome).unwrap_or(ApplyOutcome::Failed),
                         error: r
                             .and_then(|r| r.error.clone())
                             .or_else(|| report.aborted.as_ref().map(|_| "not run".to_string())),
@@ -122,17 +122,17 @@ impl ApplyOutput {
                     }
                 })
                 .collect();
-            let count = |o: Outcome| objects.iter().filter(|x| x.outcome == o).count();
+            let count = |o: ApplyOutcome| objects.iter().filter(|x| x.outcome == o).count();
             clusters.push(ClusterOutput {
                 cluster: cluster.clone(),
                 context: state
                     .client(cluster)
                     .map(|c| c.target.context.as_str().to_string()),
-                created: count(Outcome::Created),
-                configured: count(Outcome::Configured),
-                unchanged: count(Outcome::Unchanged),
-                pruned: count(Outcome::Pruned),
-                failed: count(Outcome::Failed),
+                created: count(ApplyOutcome::Created),
+                configured: count(ApplyOutcome::Configured),
+                unchanged: count(ApplyOutcome::Unchanged),
+                pruned: count(ApplyOutcome::Pruned),
+                failed: count(ApplyOutcome::Failed),
                 objects,
             });
         }
@@ -249,7 +249,7 @@ pub(crate) fn print_output(
     } else if out
         .smh_objects
         .iter()
-        .all(|s| s.outcome == Outcome::Unchanged)
+        .all(|s| s.outcome == ApplyOutcome::Unchanged)
     {
         text.push_str("nothing to change\n");
     }
@@ -309,7 +309,7 @@ fn object_lines(out: &ApplyOutput, verbose: bool) -> String {
 fn smh_object_lines(out: &ApplyOutput, verbose: bool, dry: &str) -> Vec<String> {
     out.smh_objects
         .iter()
-        .filter(|s| verbose || s.outcome != Outcome::Unchanged)
+        .filter(|s| verbose || s.outcome != ApplyOutcome::Unchanged)
         .map(|s| {
             let mut line = format!(
                 "  {} -n {} {}{dry}",
@@ -340,7 +340,7 @@ fn smh_object_lines(out: &ApplyOutput, verbose: bool, dry: &str) -> Vec<String> 
 fn generated_object_lines(c: &ClusterOutput, verbose: bool, dry: &str) -> Vec<String> {
     c.objects
         .iter()
-        .filter(|o| verbose || o.outcome != Outcome::Unchanged)
+        .filter(|o| verbose || o.outcome != ApplyOutcome::Unchanged)
         .map(|o| {
             let resource = format!(
                 "{}.{}/{}",
@@ -352,7 +352,7 @@ fn generated_object_lines(c: &ClusterOutput, verbose: bool, dry: &str) -> Vec<St
                 (Some(e), _) => format!("  {resource} -n {} failed: {e}", o.namespace),
                 (None, outcome) => {
                     let why = match (&o.drift, outcome) {
-                        (Some(d), Outcome::Configured) => format!(" ({})", drift_note(d)),
+                        (Some(d), ApplyOutcome::Configured) => format!(" ({})", drift_note(d)),
                         _ => String::new(),
                     };
                     format!(

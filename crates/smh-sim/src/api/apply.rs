@@ -27,13 +27,13 @@ use serde_json::{Map, Value, json};
 use super::schema::{ListKind, SchemaRef};
 
 /// One path to an owned leaf, e.g. `["f:spec", "f:replicas"]`.
-pub type FieldPath = Vec<String>;
+pub(crate) type FieldPath = Vec<String>;
 /// A set of owned leaf paths.
-pub type FieldSet = BTreeSet<FieldPath>;
+pub(crate) type FieldSet = BTreeSet<FieldPath>;
 
 /// Which part of an object a write covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
+pub(crate) enum Scope {
     /// The main resource; `status` is excluded when the kind has a status subresource.
     Main { status_subresource: bool },
     /// The `status` subresource: only `status`.
@@ -51,7 +51,7 @@ impl Scope {
 
 /// One `managedFields` entry.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ManagedEntry {
+pub(crate) struct ManagedEntry {
     pub manager: String,
     /// `Apply` or `Update`.
     pub operation: String,
@@ -138,7 +138,11 @@ fn collect(
 }
 
 /// The leaf paths of an object that a write in `scope` may own.
-pub fn field_set(obj: &Value, schema: SchemaRef<'_>, scope: Scope) -> Result<FieldSet, String> {
+pub(crate) fn field_set(
+    obj: &Value,
+    schema: SchemaRef<'_>,
+    scope: Scope,
+) -> Result<FieldSet, String> {
     let mut out = FieldSet::new();
     let Some(m) = obj.as_object() else {
         return Ok(out);
@@ -173,7 +177,7 @@ pub fn field_set(obj: &Value, schema: SchemaRef<'_>, scope: Scope) -> Result<Fie
 }
 
 /// The value a path points at (`.` is the list item itself).
-pub fn value_at<'a>(v: &'a Value, path: &[String]) -> Option<&'a Value> {
+pub(crate) fn value_at<'a>(v: &'a Value, path: &[String]) -> Option<&'a Value> {
     let mut cur = v;
     for el in path {
         if el == "." {
@@ -251,7 +255,7 @@ fn value_at_mut<'a>(v: &'a mut Value, path: &[String]) -> Option<&'a mut Value> 
 }
 
 /// FieldsV1 JSON tree from a field set.
-pub fn to_fields_v1(set: &FieldSet) -> Value {
+pub(crate) fn to_fields_v1(set: &FieldSet) -> Value {
     let mut root = Map::new();
     for path in set {
         let mut node = &mut root;
@@ -267,7 +271,7 @@ pub fn to_fields_v1(set: &FieldSet) -> Value {
 }
 
 /// Field set from a FieldsV1 JSON tree.
-pub fn from_fields_v1(tree: &Value) -> FieldSet {
+pub(crate) fn from_fields_v1(tree: &Value) -> FieldSet {
     fn walk(node: &Map<String, Value>, prefix: &mut FieldPath, out: &mut FieldSet) {
         for (k, child) in node {
             prefix.push(k.clone());
@@ -288,7 +292,7 @@ pub fn from_fields_v1(tree: &Value) -> FieldSet {
 }
 
 /// Parse `metadata.managedFields`; malformed entries are dropped.
-pub fn read_managed(obj: &Value) -> Vec<ManagedEntry> {
+pub(crate) fn read_managed(obj: &Value) -> Vec<ManagedEntry> {
     obj.pointer("/metadata/managedFields")
         .and_then(Value::as_array)
         .map(|a| {
@@ -324,7 +328,7 @@ pub fn read_managed(obj: &Value) -> Vec<ManagedEntry> {
 }
 
 /// Write `metadata.managedFields` (entries with empty sets are dropped, as Kubernetes does).
-pub fn write_managed(obj: &mut Value, entries: &[ManagedEntry]) {
+pub(crate) fn write_managed(obj: &mut Value, entries: &[ManagedEntry]) {
     let list: Vec<Value> = entries
         .iter()
         .filter(|e| !e.fields.is_empty())
@@ -354,7 +358,7 @@ pub fn write_managed(obj: &mut Value, entries: &[ManagedEntry]) {
 
 /// Who is writing, for field ownership.
 #[derive(Debug, Clone)]
-pub struct Writer<'a> {
+pub(crate) struct Writer<'a> {
     pub manager: &'a str,
     pub api_version: &'a str,
     pub time: &'a str,
@@ -367,7 +371,7 @@ fn in_scope(e: &ManagedEntry, scope: Scope) -> bool {
 
 /// Record an `Update` by `w`: it takes the fields whose value changed from `old` to `new`.
 /// `client_entries` is the managedFields the client sent, if it changed them.
-pub fn track_update(
+pub(crate) fn track_update(
     old: Option<&Value>,
     new: &mut Value,
     schema: SchemaRef<'_>,
@@ -419,7 +423,7 @@ pub fn track_update(
 
 /// A field another manager owns with a different value.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Conflict {
+pub(crate) struct Conflict {
     pub manager: String,
     pub api_version: String,
     /// `.spec.template.spec.containers[name="reviews"].image`.
@@ -427,7 +431,7 @@ pub struct Conflict {
 }
 
 /// Render a field path as Kubernetes prints it in conflict messages.
-pub fn display_path(path: &[String]) -> String {
+pub(crate) fn display_path(path: &[String]) -> String {
     let mut s = String::new();
     for el in path {
         if let Some(f) = el.strip_prefix("f:") {
@@ -448,7 +452,7 @@ pub fn display_path(path: &[String]) -> String {
 
 /// The result of a server-side apply.
 #[derive(Debug)]
-pub enum ApplyOutcome {
+pub(crate) enum ApplyOutcome {
     Applied(Value),
     Conflicts(Vec<Conflict>),
 }
@@ -499,7 +503,7 @@ fn merge_applied(live: &mut Value, applied: &Value, schema: SchemaRef<'_>) {
 
 /// Server-side apply of `applied` by `w` onto `live`. Returns the merged object with its
 /// managedFields, or the conflicts when `force` is false.
-pub fn server_side_apply(
+pub(crate) fn server_side_apply(
     live: &Value,
     applied: &Value,
     schema: SchemaRef<'_>,
@@ -607,7 +611,7 @@ pub fn server_side_apply(
 }
 
 /// The Status message for apply conflicts, in Kubernetes' wording.
-pub fn conflict_message(conflicts: &[Conflict]) -> String {
+pub(crate) fn conflict_message(conflicts: &[Conflict]) -> String {
     let mut by_manager: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
     for c in conflicts {
         by_manager
@@ -638,199 +642,4 @@ pub fn conflict_message(conflicts: &[Conflict]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::api::schema::builtin_schema;
-
-    fn writer(manager: &str) -> Writer<'_> {
-        Writer {
-            manager,
-            api_version: "apps/v1",
-            time: "2026-01-01T00:00:00Z",
-            scope: Scope::Main {
-                status_subresource: true,
-            },
-        }
-    }
-
-    fn applied(replicas: i64, image: &str) -> Value {
-        json!({"apiVersion": "apps/v1", "kind": "Deployment",
-            "metadata": {"name": "d", "namespace": "ns", "labels": {"app": "d"}},
-            "spec": {"replicas": replicas, "template": {"spec": {"containers": [{"name": "c", "image": image}]}}}})
-    }
-
-    fn apply(live: &Value, cfg: &Value, mgr: &str, force: bool) -> ApplyOutcome {
-        let s = builtin_schema("apps", "v1", "Deployment").unwrap();
-        server_side_apply(live, cfg, SchemaRef(Some(&s)), &writer(mgr), force).unwrap()
-    }
-
-    fn applied_obj(o: ApplyOutcome) -> Value {
-        match o {
-            ApplyOutcome::Applied(v) => v,
-            ApplyOutcome::Conflicts(c) => panic!("unexpected conflicts {c:?}"),
-        }
-    }
-
-    #[test]
-    fn field_sets_follow_list_types() {
-        let s = builtin_schema("apps", "v1", "Deployment").unwrap();
-        let mut o = applied(1, "img");
-        o["metadata"]["finalizers"] = json!(["x"]);
-        o["status"] = json!({"replicas": 1});
-        let set = field_set(
-            &o,
-            SchemaRef(Some(&s)),
-            Scope::Main {
-                status_subresource: true,
-            },
-        )
-        .unwrap();
-        let strs: Vec<String> = set.iter().map(|p| p.join("/")).collect();
-        assert!(strs.contains(&"f:spec/f:replicas".to_string()));
-        assert!(
-            strs.contains(
-                &"f:spec/f:template/f:spec/f:containers/k:{\"name\":\"c\"}/.".to_string()
-            )
-        );
-        assert!(strs.contains(
-            &"f:spec/f:template/f:spec/f:containers/k:{\"name\":\"c\"}/f:image".to_string()
-        ));
-        assert!(strs.contains(&"f:metadata/f:finalizers/v:\"x\"".to_string()));
-        assert!(!strs.iter().any(|p| p.starts_with("f:status")
-            || p.contains("f:name/")
-            || p == "f:metadata/f:name"));
-        // Round trip through FieldsV1.
-        assert_eq!(from_fields_v1(&to_fields_v1(&set)), set);
-        assert_eq!(
-            value_at(
-                &o,
-                &[
-                    "f:spec".into(),
-                    "f:template".into(),
-                    "f:spec".into(),
-                    "f:containers".into(),
-                    "k:{\"name\":\"c\"}".into(),
-                    "f:image".into()
-                ]
-            ),
-            Some(&json!("img"))
-        );
-    }
-
-    #[test]
-    fn apply_conflicts_with_another_manager_unless_forced() {
-        let live = applied_obj(apply(&json!({}), &applied(1, "v1"), "alice", false));
-        assert_eq!(live["metadata"]["managedFields"][0]["manager"], "alice");
-        assert_eq!(live["metadata"]["managedFields"][0]["operation"], "Apply");
-        // Bob applies the same values: shared ownership, no conflict.
-        let shared = applied_obj(apply(&live, &applied(1, "v1"), "bob", false));
-        assert_eq!(
-            shared["metadata"]["managedFields"]
-                .as_array()
-                .unwrap()
-                .len(),
-            2
-        );
-        // Bob changes the replicas alice owns: conflict.
-        match apply(&shared, &applied(3, "v1"), "bob", false) {
-            ApplyOutcome::Conflicts(c) => {
-                assert_eq!(c.len(), 1);
-                assert_eq!(c[0].manager, "alice");
-                assert_eq!(c[0].path, ".spec.replicas");
-                assert_eq!(
-                    conflict_message(&c),
-                    "Apply failed with 1 conflict: conflict with \"alice\" using apps/v1: .spec.replicas"
-                );
-            }
-            ApplyOutcome::Applied(_) => panic!("expected a conflict"),
-        }
-        // Forced: bob takes replicas over.
-        let forced = applied_obj(apply(&shared, &applied(3, "v1"), "bob", true));
-        assert_eq!(forced["spec"]["replicas"], 3);
-        let entries = read_managed(&forced);
-        let alice = entries.iter().find(|e| e.manager == "alice").unwrap();
-        assert!(
-            !alice
-                .fields
-                .contains(&vec!["f:spec".to_string(), "f:replicas".to_string()])
-        );
-        // Now alice re-applies replicas 1: conflicts with bob.
-        assert!(matches!(
-            apply(&forced, &applied(1, "v1"), "alice", false),
-            ApplyOutcome::Conflicts(_)
-        ));
-    }
-
-    #[test]
-    fn apply_removes_fields_the_manager_stopped_applying() {
-        let mut cfg = applied(1, "v1");
-        cfg["metadata"]["labels"]["tier"] = json!("back");
-        cfg["spec"]["template"]["spec"]["containers"] =
-            json!([{"name": "c", "image": "v1"}, {"name": "side", "image": "p"}]);
-        let live = applied_obj(apply(&json!({}), &cfg, "alice", false));
-        let live = applied_obj(apply(&live, &applied(1, "v1"), "alice", false));
-        assert!(live["metadata"]["labels"].get("tier").is_none());
-        assert_eq!(
-            live["spec"]["template"]["spec"]["containers"]
-                .as_array()
-                .unwrap()
-                .len(),
-            1
-        );
-        // A field another manager owns stays.
-        let mut with_bob = live.clone();
-        with_bob["metadata"]["labels"]["owner"] = json!("bob");
-        let s = builtin_schema("apps", "v1", "Deployment").unwrap();
-        track_update(
-            Some(&live),
-            &mut with_bob,
-            SchemaRef(Some(&s)),
-            &writer("bob"),
-            None,
-        )
-        .unwrap();
-        let after = applied_obj(apply(&with_bob, &applied(1, "v1"), "alice", false));
-        assert_eq!(after["metadata"]["labels"]["owner"], "bob");
-        let bob = read_managed(&after)
-            .into_iter()
-            .find(|e| e.manager == "bob")
-            .unwrap();
-        assert_eq!(bob.operation, "Update");
-        assert_eq!(bob.fields.len(), 1);
-    }
-
-    #[test]
-    fn update_takes_changed_fields() {
-        let s = builtin_schema("apps", "v1", "Deployment").unwrap();
-        let live = applied_obj(apply(&json!({}), &applied(1, "v1"), "alice", false));
-        let mut new = live.clone();
-        new["spec"]["replicas"] = json!(5);
-        track_update(
-            Some(&live),
-            &mut new,
-            SchemaRef(Some(&s)),
-            &writer("kubectl-scale"),
-            None,
-        )
-        .unwrap();
-        let entries = read_managed(&new);
-        let scale = entries
-            .iter()
-            .find(|e| e.manager == "kubectl-scale")
-            .unwrap();
-        assert_eq!(
-            scale
-                .fields
-                .iter()
-                .map(|p| display_path(p))
-                .collect::<Vec<_>>(),
-            vec![".spec.replicas"]
-        );
-        let alice = entries.iter().find(|e| e.manager == "alice").unwrap();
-        assert!(
-            !alice
-                .fields
-                .contains(&vec!["f:spec".to_string(), "f:replicas".to_string()])
-        );
-    }
-}
+mod tests;

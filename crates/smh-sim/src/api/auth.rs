@@ -42,30 +42,40 @@
 
 use std::collections::BTreeMap;
 
-use axum::http::{HeaderMap, Method, header};
-use serde_json::{Value, json};
+use axum::http::{HeaderMap, header};
+use serde_json::Value;
 
 use super::status::ApiError;
 use crate::store::{Gvr, Store};
 
+mod bootstrap;
+mod request;
+mod reviews;
+
+pub(crate) use self::bootstrap::bootstrap_objects;
+pub(crate) use self::request::RequestAttributes;
+pub(crate) use self::reviews::{self_subject_access_review, self_subject_rules_review};
+
 /// The group whose members may do anything.
-pub const MASTERS_GROUP: &str = "system:masters";
+pub(crate) const MASTERS_GROUP: &str = "system:masters";
 /// Every authenticated user is in this group.
-pub const AUTHENTICATED_GROUP: &str = "system:authenticated";
+pub(crate) const AUTHENTICATED_GROUP: &str = "system:authenticated";
 /// A request without credentials is in this group.
-pub const UNAUTHENTICATED_GROUP: &str = "system:unauthenticated";
+pub(crate) const UNAUTHENTICATED_GROUP: &str = "system:unauthenticated";
 /// The user of a request without credentials.
-pub const ANONYMOUS_USER: &str = "system:anonymous";
+pub(crate) const ANONYMOUS_USER: &str = "system:anonymous";
 
 /// The RBAC API group.
-pub const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
+pub(crate) const RBAC_GROUP: &str = "rbac.authorization.k8s.io";
 /// The authorization API group (access reviews).
-pub const AUTHORIZATION_GROUP: &str = "authorization.k8s.io";
+pub(crate) const AUTHORIZATION_GROUP: &str = "authorization.k8s.io";
 
 /// A user of a simulated cluster: a bearer token and who it stands for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SimUser {
+    /// The user name RBAC bindings name.
     pub name: String,
+    /// The bearer token that authenticates as this user.
     pub token: String,
     /// Groups besides `system:authenticated` (which every authenticated user is in).
     pub groups: Vec<String>,
@@ -115,13 +125,13 @@ pub struct AuthOptions {
 
 /// An authenticated (or anonymous) user.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserInfo {
+pub(crate) struct UserInfo {
     pub name: String,
     pub groups: Vec<String>,
 }
 
 impl UserInfo {
-    pub fn anonymous() -> Self {
+    pub(crate) fn anonymous() -> Self {
         UserInfo {
             name: ANONYMOUS_USER.into(),
             groups: vec![UNAUTHENTICATED_GROUP.into()],
@@ -135,7 +145,7 @@ impl UserInfo {
 
 /// Bearer tokens → users.
 #[derive(Debug, Clone)]
-pub struct Authenticator {
+pub(crate) struct Authenticator {
     tokens: BTreeMap<String, UserInfo>,
     /// The user of a request without credentials.
     anonymous: UserInfo,
@@ -155,7 +165,7 @@ fn authenticated(u: &SimUser) -> UserInfo {
 impl Authenticator {
     /// The users of `users`, each also in `system:authenticated`; a request without
     /// credentials is `system:anonymous`.
-    pub fn new<'a>(users: impl IntoIterator<Item = &'a SimUser>) -> Self {
+    pub(crate) fn new<'a>(users: impl IntoIterator<Item = &'a SimUser>) -> Self {
         let tokens = users
             .into_iter()
             .map(|u| (u.token.clone(), authenticated(u)))
@@ -167,14 +177,14 @@ impl Authenticator {
     }
 
     /// The same, but a request without credentials is `user`.
-    pub fn with_anonymous(mut self, user: &SimUser) -> Self {
+    pub(crate) fn with_anonymous(mut self, user: &SimUser) -> Self {
         self.anonymous = authenticated(user);
         self
     }
 
     /// The user of a request: its bearer token's, or the anonymous user without
     /// credentials. An unknown token (or another scheme) is 401, as a real server answers it.
-    pub fn authenticate(&self, headers: &HeaderMap) -> Result<UserInfo, ApiError> {
+    pub(crate) fn authenticate(&self, headers: &HeaderMap) -> Result<UserInfo, ApiError> {
         let Some(value) = headers.get(header::AUTHORIZATION) else {
             return Ok(self.anonymous.clone());
         };
@@ -190,181 +200,9 @@ impl Authenticator {
     }
 }
 
-/// What RBAC decides on: the request as the API server's request-info sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestAttributes {
-    pub user: UserInfo,
-    pub verb: String,
-    /// False for non-resource URLs (`/version`, `/apis`, `/api/v1`, `/openapi/v3`).
-    pub resource_request: bool,
-    /// The URL path, for non-resource requests.
-    pub path: String,
-    pub group: String,
-    pub version: String,
-    pub namespace: String,
-    pub resource: String,
-    pub subresource: String,
-    pub name: String,
-}
-
-impl RequestAttributes {
-    /// The attributes of an HTTP request, as kube-apiserver's request-info resolver makes
-    /// them.
-    pub fn from_request(user: UserInfo, method: &Method, path: &str, query: Option<&str>) -> Self {
-        let mut a = RequestAttributes {
-            user,
-            verb: method.as_str().to_ascii_lowercase(),
-            resource_request: false,
-            path: path.to_string(),
-            group: String::new(),
-            version: String::new(),
-            namespace: String::new(),
-            resource: String::new(),
-            subresource: String::new(),
-            name: String::new(),
-        };
-        let mut parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-        if parts == [""] {
-            parts.clear();
-        }
-        if parts.len() < 3 || !matches!(parts[0], "api" | "apis") {
-            return a;
-        }
-        let groupless = parts[0] == "api";
-        let mut rest = &parts[1..];
-        if !groupless {
-            if rest.len() < 3 {
-                return a;
-            }
-            a.group = rest[0].to_string();
-            rest = &rest[1..];
-        }
-        a.resource_request = true;
-        a.version = rest[0].to_string();
-        rest = &rest[1..];
-        if matches!(rest.first(), Some(&"watch") | Some(&"proxy")) {
-            if rest.len() < 2 {
-                return a;
-            }
-            a.verb = rest[0].to_string();
-            rest = &rest[1..];
-        } else {
-            a.verb = match *method {
-                Method::POST => "create",
-                Method::GET | Method::HEAD => "get",
-                Method::PUT => "update",
-                Method::PATCH => "patch",
-                Method::DELETE => "delete",
-                _ => "",
-            }
-            .to_string();
-        }
-        if rest.first() == Some(&"namespaces") && rest.len() > 1 {
-            a.namespace = rest[1].to_string();
-            if rest.len() > 2 && !matches!(rest[2], "status" | "finalize") {
-                rest = &rest[2..];
-            }
-        }
-        if rest.len() >= 3 && a.verb != "proxy" {
-            a.subresource = rest[2].to_string();
-        }
-        if rest.len() >= 2 {
-            a.name = rest[1].to_string();
-        }
-        if let Some(r) = rest.first() {
-            a.resource = r.to_string();
-        }
-        let q = parse_query(query);
-        if a.name.is_empty() && a.verb == "get" {
-            let watch = q
-                .iter()
-                .find(|(k, _)| k == "watch")
-                .map(|(_, v)| !matches!(v.to_ascii_lowercase().as_str(), "false" | "0"));
-            a.verb = if watch == Some(true) { "watch" } else { "list" }.to_string();
-        }
-        if a.name.is_empty()
-            && matches!(a.verb.as_str(), "list" | "watch")
-            && let Some((_, fs)) = q.iter().find(|(k, _)| k == "fieldSelector")
-            && let Some(name) = exact_name(fs)
-        {
-            a.name = name;
-        }
-        if a.name.is_empty() && a.verb == "delete" {
-            a.verb = "deletecollection".into();
-        }
-        a
-    }
-
-    /// `pods/portforward`, `deployments`: the resource as RBAC rules name it.
-    pub fn combined_resource(&self) -> String {
-        if self.subresource.is_empty() {
-            self.resource.clone()
-        } else {
-            format!("{}/{}", self.resource, self.subresource)
-        }
-    }
-}
-
-fn parse_query(query: Option<&str>) -> Vec<(String, String)> {
-    let decode = |s: &str| {
-        let mut out = Vec::new();
-        let b = s.as_bytes();
-        let mut i = 0;
-        while i < b.len() {
-            match b[i] {
-                b'+' => {
-                    out.push(b' ');
-                    i += 1;
-                }
-                b'%' => {
-                    match b
-                        .get(i + 1..i + 3)
-                        .and_then(|h| std::str::from_utf8(h).ok())
-                        .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    {
-                        Some(x) => {
-                            out.push(x);
-                            i += 3;
-                        }
-                        None => {
-                            out.push(b'%');
-                            i += 1;
-                        }
-                    }
-                }
-                x => {
-                    out.push(x);
-                    i += 1;
-                }
-            }
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    };
-    query
-        .unwrap_or_default()
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
-}
-
-/// `metadata.name=X` (or `==`) among the requirements of a field selector.
-fn exact_name(selector: &str) -> Option<String> {
-    selector.split(',').find_map(|r| {
-        let r = r.trim();
-        let v = r
-            .strip_prefix("metadata.name==")
-            .or_else(|| r.strip_prefix("metadata.name="))?;
-        (!v.is_empty() && !v.contains('/') && v != "." && v != "..").then(|| v.to_string())
-    })
-}
-
 /// RBAC's answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
+pub(crate) struct Decision {
     pub allowed: bool,
     /// Why: the binding that allowed it, or the role references that could not be resolved.
     pub reason: String,
@@ -377,7 +215,7 @@ fn strs(v: Option<&Value>) -> Vec<&str> {
 }
 
 /// Whether one PolicyRule (JSON) allows the request, as RBAC's `RuleAllows`.
-pub fn rule_allows(a: &RequestAttributes, rule: &Value) -> bool {
+pub(crate) fn rule_allows(a: &RequestAttributes, rule: &Value) -> bool {
     let verbs = strs(rule.get("verbs"));
     let verb_ok = verbs.iter().any(|v| *v == "*" || *v == a.verb);
     if !verb_ok {
@@ -459,7 +297,7 @@ fn role_rules(store: &Store, binding: &Value, binding_namespace: &str) -> Result
 /// namespace), with where it came from; and the role references that could not be
 /// resolved. Visits ClusterRoleBindings, then the namespace's RoleBindings, each in name
 /// order, as RBAC's rule resolver does.
-pub fn visit_rules(
+pub(crate) fn visit_rules(
     store: &Store,
     user: &UserInfo,
     namespace: &str,
@@ -555,7 +393,7 @@ fn describe_subject(s: &Value, binding_namespace: &str) -> String {
 }
 
 /// RBAC (and the `system:masters` short cut) on one request.
-pub fn authorize(store: &Store, a: &RequestAttributes) -> Decision {
+pub(crate) fn authorize(store: &Store, a: &RequestAttributes) -> Decision {
     if a.user.in_group(MASTERS_GROUP) {
         return Decision {
             allowed: true,
@@ -588,7 +426,7 @@ pub fn authorize(store: &Store, a: &RequestAttributes) -> Decision {
 }
 
 /// The 403 the API server's authorization filter answers.
-pub fn forbidden(a: &RequestAttributes, reason: &str) -> ApiError {
+pub(crate) fn forbidden(a: &RequestAttributes, reason: &str) -> ApiError {
     let who = &a.user.name;
     let mut msg = if a.resource_request {
         let scope = if a.namespace.is_empty() {
@@ -612,7 +450,7 @@ pub fn forbidden(a: &RequestAttributes, reason: &str) -> ApiError {
 }
 
 /// Authorise `a`; the 403 when RBAC does not allow it.
-pub fn check(store: &Store, a: &RequestAttributes) -> Result<(), ApiError> {
+pub(crate) fn check(store: &Store, a: &RequestAttributes) -> Result<(), ApiError> {
     let d = authorize(store, a);
     if d.allowed {
         Ok(())
@@ -625,7 +463,7 @@ pub fn check(store: &Store, a: &RequestAttributes) -> Result<(), ApiError> {
 /// verb: a server-side apply (`patch`) that creates the object, and, from Kubernetes 1.35,
 /// a WebSocket port-forward (a `GET`, authorised as `get`). The 403 names no user: it is
 /// the handler's, `pods "p" is forbidden: ` followed by RBAC's reason (usually empty).
-pub fn check_also_create(store: &Store, a: &RequestAttributes) -> Result<(), ApiError> {
+pub(crate) fn check_also_create(store: &Store, a: &RequestAttributes) -> Result<(), ApiError> {
     if a.verb == "create" {
         return Ok(());
     }
@@ -646,683 +484,5 @@ pub fn check_also_create(store: &Store, a: &RequestAttributes) -> Result<(), Api
     }
 }
 
-fn policy_object(kind: &str, name: &str, body: Value) -> Value {
-    let mut o = json!({
-        "apiVersion": format!("{RBAC_GROUP}/v1"),
-        "kind": kind,
-        "metadata": {
-            "name": name,
-            "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"},
-            "annotations": {"rbac.authorization.kubernetes.io/autoupdate": "true"},
-        },
-    });
-    if let (Some(m), Some(b)) = (o.as_object_mut(), body.as_object()) {
-        m.extend(b.clone());
-    }
-    o
-}
-
-fn cluster_binding(name: &str, groups: &[&str]) -> Value {
-    policy_object(
-        "ClusterRoleBinding",
-        name,
-        json!({
-            "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": name},
-            "subjects": groups.iter().map(|g| json!({"apiGroup": RBAC_GROUP, "kind": "Group", "name": g})).collect::<Vec<_>>(),
-        }),
-    )
-}
-
-/// The part of kube-apiserver's bootstrap policy a user meets first: ClusterRoles
-/// `cluster-admin`, `system:discovery`, `system:basic-user`, `system:public-info-viewer`
-/// and their ClusterRoleBindings, as `(plural, object)`.
-pub fn bootstrap_objects() -> Vec<(&'static str, Value)> {
-    let get = |urls: &[&str]| json!({"rules": [{"nonResourceURLs": urls, "verbs": ["get"]}]});
-    vec![
-        (
-            "clusterroles",
-            policy_object(
-                "ClusterRole",
-                "cluster-admin",
-                json!({"rules": [
-                    {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
-                    {"nonResourceURLs": ["*"], "verbs": ["*"]},
-                ]}),
-            ),
-        ),
-        (
-            "clusterroles",
-            policy_object(
-                "ClusterRole",
-                "system:discovery",
-                get(&[
-                    "/api",
-                    "/api/*",
-                    "/apis",
-                    "/apis/*",
-                    "/healthz",
-                    "/livez",
-                    "/openapi",
-                    "/openapi/*",
-                    "/readyz",
-                    "/version",
-                    "/version/",
-                ]),
-            ),
-        ),
-        (
-            "clusterroles",
-            policy_object(
-                "ClusterRole",
-                "system:basic-user",
-                json!({"rules": [
-                    {"apiGroups": [AUTHORIZATION_GROUP], "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"], "verbs": ["create"]},
-                    {"apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"], "verbs": ["create"]},
-                ]}),
-            ),
-        ),
-        (
-            "clusterroles",
-            policy_object(
-                "ClusterRole",
-                "system:public-info-viewer",
-                get(&["/healthz", "/livez", "/readyz", "/version", "/version/"]),
-            ),
-        ),
-        (
-            "clusterrolebindings",
-            cluster_binding("cluster-admin", &[MASTERS_GROUP]),
-        ),
-        (
-            "clusterrolebindings",
-            cluster_binding("system:discovery", &[AUTHENTICATED_GROUP]),
-        ),
-        (
-            "clusterrolebindings",
-            cluster_binding("system:basic-user", &[AUTHENTICATED_GROUP]),
-        ),
-        (
-            "clusterrolebindings",
-            cluster_binding(
-                "system:public-info-viewer",
-                &[AUTHENTICATED_GROUP, UNAUTHENTICATED_GROUP],
-            ),
-        ),
-    ]
-}
-
-/// `POST .../selfsubjectaccessreviews`: may the requesting user do what the review's
-/// `spec.resourceAttributes` (or `spec.nonResourceAttributes`) describe? Answered as the
-/// real server answers it (201, the review with its `status`).
-pub fn self_subject_access_review(
-    store: &Store,
-    user: &UserInfo,
-    review: &Value,
-) -> Result<Value, ApiError> {
-    let spec = review.get("spec").cloned().unwrap_or(Value::Null);
-    let s = |v: &Value, k: &str| {
-        v.get(k)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-    let a = match (
-        spec.get("resourceAttributes"),
-        spec.get("nonResourceAttributes"),
-    ) {
-        (Some(r), None) => RequestAttributes {
-            user: user.clone(),
-            verb: s(r, "verb"),
-            resource_request: true,
-            path: String::new(),
-            group: s(r, "group"),
-            version: s(r, "version"),
-            namespace: s(r, "namespace"),
-            resource: s(r, "resource"),
-            subresource: s(r, "subresource"),
-            name: s(r, "name"),
-        },
-        (None, Some(n)) => RequestAttributes {
-            user: user.clone(),
-            verb: s(n, "verb"),
-            resource_request: false,
-            path: s(n, "path"),
-            group: String::new(),
-            version: String::new(),
-            namespace: String::new(),
-            resource: String::new(),
-            subresource: String::new(),
-            name: String::new(),
-        },
-        _ => {
-            return Err(ApiError::invalid(
-                AUTHORIZATION_GROUP,
-                "SelfSubjectAccessReview",
-                "",
-                vec![super::status::Cause::invalid(
-                    "spec.resourceAttributes",
-                    &spec,
-                    "exactly one of nonResourceAttributes or resourceAttributes must be specified",
-                )],
-            ));
-        }
-    };
-    let d = authorize(store, &a);
-    let mut status = json!({"allowed": d.allowed});
-    if !d.reason.is_empty() {
-        status["reason"] = json!(d.reason);
-    }
-    Ok(json!({
-        "kind": "SelfSubjectAccessReview",
-        "apiVersion": format!("{AUTHORIZATION_GROUP}/v1"),
-        "metadata": {"creationTimestamp": null},
-        "spec": spec,
-        "status": status,
-    }))
-}
-
-/// `POST .../selfsubjectrulesreviews`: every rule that applies to the requesting user in
-/// `spec.namespace` (what `kubectl auth can-i --list` prints).
-pub fn self_subject_rules_review(
-    store: &Store,
-    user: &UserInfo,
-    review: &Value,
-) -> Result<Value, ApiError> {
-    let namespace = review
-        .pointer("/spec/namespace")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let mut resource_rules = Vec::new();
-    let mut non_resource_rules = Vec::new();
-    if user.in_group(MASTERS_GROUP) {
-        resource_rules.push(json!({"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}));
-        non_resource_rules.push(json!({"verbs": ["*"], "nonResourceURLs": ["*"]}));
-    }
-    let errors = visit_rules(store, user, &namespace, &mut |_, rule| {
-        if rule
-            .get("resources")
-            .is_some_and(|r| r.as_array().is_some_and(|a| !a.is_empty()))
-        {
-            let mut r = json!({
-                "verbs": rule.get("verbs").cloned().unwrap_or(json!([])),
-                "apiGroups": rule.get("apiGroups").cloned().unwrap_or(json!([])),
-                "resources": rule.get("resources").cloned().unwrap_or(json!([])),
-            });
-            if let Some(n) = rule.get("resourceNames").filter(|n| !n.is_null()) {
-                r["resourceNames"] = n.clone();
-            }
-            resource_rules.push(r);
-        }
-        if let Some(urls) = rule
-            .get("nonResourceURLs")
-            .filter(|u| u.as_array().is_some_and(|a| !a.is_empty()))
-        {
-            non_resource_rules.push(json!({
-                "verbs": rule.get("verbs").cloned().unwrap_or(json!([])),
-                "nonResourceURLs": urls,
-            }));
-        }
-        true
-    });
-    let mut status = json!({
-        "resourceRules": resource_rules,
-        "nonResourceRules": non_resource_rules,
-        "incomplete": false,
-    });
-    if !errors.is_empty() {
-        status["evaluationError"] = json!(errors.join(", "));
-    }
-    Ok(json!({
-        "kind": "SelfSubjectRulesReview",
-        "apiVersion": format!("{AUTHORIZATION_GROUP}/v1"),
-        "metadata": {"creationTimestamp": null},
-        "spec": review.get("spec").cloned().unwrap_or(json!({})),
-        "status": status,
-    }))
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn user(name: &str, groups: &[&str]) -> UserInfo {
-        UserInfo {
-            name: name.into(),
-            groups: groups.iter().map(|g| g.to_string()).collect(),
-        }
-    }
-
-    fn attrs(method: Method, path: &str, query: Option<&str>) -> RequestAttributes {
-        RequestAttributes::from_request(user("u", &[AUTHENTICATED_GROUP]), &method, path, query)
-    }
-
-    fn short(a: &RequestAttributes) -> (bool, &str, &str, &str, &str, &str, &str) {
-        (
-            a.resource_request,
-            a.verb.as_str(),
-            a.group.as_str(),
-            a.namespace.as_str(),
-            a.resource.as_str(),
-            a.subresource.as_str(),
-            a.name.as_str(),
-        )
-    }
-
-    #[test]
-    fn request_info_like_the_api_server() {
-        type Case<'a> = (
-            Method,
-            &'a str,
-            Option<&'a str>,
-            (bool, &'a str, &'a str, &'a str, &'a str, &'a str, &'a str),
-        );
-        let cases: &[Case] = &[
-            (
-                Method::GET,
-                "/version",
-                None,
-                (false, "get", "", "", "", "", ""),
-            ),
-            (
-                Method::GET,
-                "/api",
-                None,
-                (false, "get", "", "", "", "", ""),
-            ),
-            (
-                Method::GET,
-                "/api/v1",
-                None,
-                (false, "get", "", "", "", "", ""),
-            ),
-            (
-                Method::GET,
-                "/apis/apps/v1",
-                None,
-                (false, "get", "", "", "", "", ""),
-            ),
-            (
-                Method::GET,
-                "/openapi/v3/apis/apps/v1",
-                None,
-                (false, "get", "", "", "", "", ""),
-            ),
-            (
-                Method::GET,
-                "/api/v1/pods",
-                None,
-                (true, "list", "", "", "pods", "", ""),
-            ),
-            (
-                Method::GET,
-                "/api/v1/pods",
-                Some("watch=true&resourceVersion=1"),
-                (true, "watch", "", "", "pods", "", ""),
-            ),
-            (
-                Method::GET,
-                "/api/v1/pods",
-                Some("watch=0"),
-                (true, "list", "", "", "pods", "", ""),
-            ),
-            (
-                Method::GET,
-                "/api/v1/watch/namespaces/b/pods",
-                None,
-                (true, "watch", "", "b", "pods", "", ""),
-            ),
-            (
-                Method::GET,
-                "/apis/apps/v1/namespaces/bookinfo/deployments/reviews-v1",
-                None,
-                (
-                    true,
-                    "get",
-                    "apps",
-                    "bookinfo",
-                    "deployments",
-                    "",
-                    "reviews-v1",
-                ),
-            ),
-            (
-                Method::GET,
-                "/apis/apps/v1/namespaces/bookinfo/deployments",
-                Some("fieldSelector=metadata.name%3Dreviews-v1"),
-                (
-                    true,
-                    "list",
-                    "apps",
-                    "bookinfo",
-                    "deployments",
-                    "",
-                    "reviews-v1",
-                ),
-            ),
-            (
-                Method::PATCH,
-                "/apis/apps/v1/namespaces/bookinfo/deployments/reviews-v1",
-                None,
-                (
-                    true,
-                    "patch",
-                    "apps",
-                    "bookinfo",
-                    "deployments",
-                    "",
-                    "reviews-v1",
-                ),
-            ),
-            (
-                Method::GET,
-                "/api/v1/namespaces/bookinfo/pods/p/portforward",
-                Some("ports=9080"),
-                (true, "get", "", "bookinfo", "pods", "portforward", "p"),
-            ),
-            (
-                Method::POST,
-                "/api/v1/namespaces/bookinfo/pods/p/portforward",
-                None,
-                (true, "create", "", "bookinfo", "pods", "portforward", "p"),
-            ),
-            (
-                Method::GET,
-                "/api/v1/namespaces/bookinfo",
-                None,
-                (true, "get", "", "bookinfo", "namespaces", "", "bookinfo"),
-            ),
-            (
-                Method::PUT,
-                "/api/v1/namespaces/bookinfo/finalize",
-                None,
-                (
-                    true,
-                    "update",
-                    "",
-                    "bookinfo",
-                    "namespaces",
-                    "finalize",
-                    "bookinfo",
-                ),
-            ),
-            (
-                Method::DELETE,
-                "/api/v1/namespaces/b/pods",
-                None,
-                (true, "deletecollection", "", "b", "pods", "", ""),
-            ),
-            (
-                Method::POST,
-                "/apis/rbac.authorization.k8s.io/v1/clusterroles",
-                None,
-                (true, "create", RBAC_GROUP, "", "clusterroles", "", ""),
-            ),
-        ];
-        for (m, path, q, want) in cases {
-            let a = attrs(m.clone(), path, *q);
-            assert_eq!(short(&a), *want, "{m} {path} {q:?}");
-        }
-    }
-
-    #[test]
-    fn rules_match_like_rbac() {
-        let a = attrs(
-            Method::GET,
-            "/api/v1/namespaces/bookinfo/pods/p/portforward",
-            None,
-        );
-        let rule = |v: Value| rule_allows(&a, &v);
-        assert!(rule(
-            json!({"apiGroups": [""], "resources": ["pods/portforward"], "verbs": ["get"]})
-        ));
-        assert!(rule(
-            json!({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]})
-        ));
-        assert!(rule(
-            json!({"apiGroups": [""], "resources": ["*/portforward"], "verbs": ["get"]})
-        ));
-        assert!(rule(
-            json!({"apiGroups": [""], "resources": ["pods/portforward"], "resourceNames": ["p"], "verbs": ["get"]})
-        ));
-        // `pods` does not cover a subresource; a wrong name, verb or group does not match.
-        assert!(!rule(
-            json!({"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]})
-        ));
-        assert!(!rule(
-            json!({"apiGroups": [""], "resources": ["pods/portforward"], "resourceNames": ["q"], "verbs": ["get"]})
-        ));
-        assert!(!rule(
-            json!({"apiGroups": [""], "resources": ["pods/portforward"], "verbs": ["create"]})
-        ));
-        assert!(!rule(
-            json!({"apiGroups": ["apps"], "resources": ["pods/portforward"], "verbs": ["get"]})
-        ));
-        assert!(!rule(
-            json!({"apiGroups": [""], "resources": ["*/status"], "verbs": ["get"]})
-        ));
-        // A list names no object: a rule with resourceNames does not allow it.
-        let list = attrs(Method::GET, "/api/v1/namespaces/bookinfo/pods", None);
-        assert!(!rule_allows(
-            &list,
-            &json!({"apiGroups": [""], "resources": ["pods"], "resourceNames": ["p"], "verbs": ["list"]})
-        ));
-        let path = attrs(Method::GET, "/apis/apps", None);
-        assert!(rule_allows(
-            &path,
-            &json!({"nonResourceURLs": ["/apis/*"], "verbs": ["get"]})
-        ));
-        assert!(!rule_allows(
-            &path,
-            &json!({"nonResourceURLs": ["/api/*"], "verbs": ["get"]})
-        ));
-        assert!(rule_allows(
-            &path,
-            &json!({"nonResourceURLs": ["*"], "verbs": ["get"]})
-        ));
-        // A resource rule never matches a path, nor a path rule a resource.
-        assert!(!rule_allows(
-            &path,
-            &json!({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]})
-        ));
-        assert!(!rule(json!({"nonResourceURLs": ["*"], "verbs": ["*"]})));
-    }
-
-    fn store_with(objects: &[(&str, Value)]) -> Store {
-        let s = Store::new();
-        for (plural, o) in bootstrap_objects().iter().map(|(p, o)| (*p, o.clone())) {
-            s.create(&gvr(plural), o).unwrap();
-        }
-        for (plural, o) in objects {
-            s.create(&gvr(plural), o.clone()).unwrap();
-        }
-        s
-    }
-
-    #[test]
-    fn bindings_grant_what_their_roles_say() {
-        let store = store_with(&[
-            (
-                "roles",
-                json!({"metadata": {"name": "pf", "namespace": "bookinfo"}, "rules": [{"apiGroups": [""], "resources": ["pods/portforward"], "verbs": ["get", "create"]}]}),
-            ),
-            (
-                "rolebindings",
-                json!({"metadata": {"name": "pf", "namespace": "bookinfo"}, "roleRef": {"apiGroup": RBAC_GROUP, "kind": "Role", "name": "pf"}, "subjects": [{"kind": "User", "name": "alice"}]}),
-            ),
-            (
-                "clusterroles",
-                json!({"metadata": {"name": "reader"}, "rules": [{"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["list"]}]}),
-            ),
-            (
-                "rolebindings",
-                json!({"metadata": {"name": "read", "namespace": "istio-system"}, "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": "reader"}, "subjects": [{"kind": "Group", "name": "devs"}]}),
-            ),
-            (
-                "rolebindings",
-                json!({"metadata": {"name": "sa", "namespace": "istio-system"}, "roleRef": {"apiGroup": RBAC_GROUP, "kind": "Role", "name": "missing"}, "subjects": [{"kind": "ServiceAccount", "name": "bot"}]}),
-            ),
-        ]);
-        let alice = UserInfo {
-            name: "alice".into(),
-            groups: vec!["devs".into(), AUTHENTICATED_GROUP.into()],
-        };
-        let req = |m: Method, p: &str| RequestAttributes::from_request(alice.clone(), &m, p, None);
-        let allowed = |m: Method, p: &str| authorize(&store, &req(m, p)).allowed;
-        assert!(allowed(
-            Method::GET,
-            "/api/v1/namespaces/bookinfo/pods/p/portforward"
-        ));
-        assert!(allowed(
-            Method::POST,
-            "/api/v1/namespaces/bookinfo/pods/p/portforward"
-        ));
-        assert!(!allowed(
-            Method::GET,
-            "/api/v1/namespaces/default/pods/p/portforward"
-        ));
-        // A ClusterRole bound by a RoleBinding grants in that namespace only.
-        assert!(allowed(
-            Method::GET,
-            "/apis/apps/v1/namespaces/istio-system/deployments"
-        ));
-        assert!(!allowed(
-            Method::GET,
-            "/apis/apps/v1/namespaces/bookinfo/deployments"
-        ));
-        assert!(!allowed(Method::GET, "/apis/apps/v1/deployments"));
-        // Discovery and access reviews come from the bootstrap policy.
-        assert!(allowed(Method::GET, "/apis"));
-        assert!(allowed(
-            Method::POST,
-            "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
-        ));
-        // Anonymous: /version and /readyz only.
-        let anon = |p: &str| {
-            authorize(
-                &store,
-                &RequestAttributes::from_request(UserInfo::anonymous(), &Method::GET, p, None),
-            )
-            .allowed
-        };
-        assert!(anon("/version") && anon("/readyz"));
-        assert!(!anon("/apis") && !anon("/api/v1/pods"));
-        let masters = RequestAttributes::from_request(
-            user("admin", &[MASTERS_GROUP, AUTHENTICATED_GROUP]),
-            &Method::DELETE,
-            "/api/v1/namespaces/x",
-            None,
-        );
-        assert!(authorize(&store, &masters).allowed);
-
-        // The 403, word for word as kube-apiserver writes it.
-        let denied = req(Method::GET, "/api/v1/namespaces/default/pods/p/portforward");
-        let e = check(&store, &denied).unwrap_err();
-        assert_eq!(e.code, 403);
-        assert_eq!(
-            e.message,
-            "pods \"p\" is forbidden: User \"alice\" cannot get resource \"pods/portforward\" in API group \"\" in the namespace \"default\""
-        );
-        let s = e.to_status();
-        assert_eq!(s["reason"], "Forbidden");
-        assert_eq!(s["details"], json!({"name": "p", "kind": "pods"}));
-        let e = check(&store, &req(Method::GET, "/apis/apps/v1/deployments")).unwrap_err();
-        assert_eq!(
-            e.message,
-            "deployments.apps is forbidden: User \"alice\" cannot list resource \"deployments\" in API group \"apps\" at the cluster scope"
-        );
-        let e = check(
-            &store,
-            &RequestAttributes::from_request(UserInfo::anonymous(), &Method::GET, "/apis", None),
-        )
-        .unwrap_err();
-        assert_eq!(
-            e.message,
-            "forbidden: User \"system:anonymous\" cannot get path \"/apis\""
-        );
-        assert_eq!(e.to_status()["details"], json!({}));
-        // A binding to a missing role is named in the reason.
-        let bot = RequestAttributes::from_request(
-            user(
-                "system:serviceaccount:istio-system:bot",
-                &[AUTHENTICATED_GROUP],
-            ),
-            &Method::GET,
-            "/api/v1/namespaces/istio-system/pods",
-            None,
-        );
-        let d = authorize(&store, &bot);
-        assert!(!d.allowed);
-        assert_eq!(
-            d.reason,
-            "RBAC: role.rbac.authorization.k8s.io \"missing\" not found"
-        );
-
-        // 1.35's create check on the upgrade.
-        let get_only = store_with(&[
-            (
-                "roles",
-                json!({"metadata": {"name": "pf", "namespace": "bookinfo"}, "rules": [{"apiGroups": [""], "resources": ["pods/portforward"], "verbs": ["get"]}]}),
-            ),
-            (
-                "rolebindings",
-                json!({"metadata": {"name": "pf", "namespace": "bookinfo"}, "roleRef": {"apiGroup": RBAC_GROUP, "kind": "Role", "name": "pf"}, "subjects": [{"kind": "User", "name": "alice"}]}),
-            ),
-        ]);
-        let pf = req(
-            Method::GET,
-            "/api/v1/namespaces/bookinfo/pods/p/portforward",
-        );
-        assert!(check(&get_only, &pf).is_ok());
-        let e = check_also_create(&get_only, &pf).unwrap_err();
-        assert_eq!(e.message, "pods \"p\" is forbidden: ");
-        assert!(check_also_create(&store, &pf).is_ok());
-    }
-
-    #[test]
-    fn tokens_name_users() {
-        let auth = Authenticator::new(&[SimUser::new("alice", "t1").with_groups(&["devs"])]);
-        let mut h = HeaderMap::new();
-        assert_eq!(auth.authenticate(&h).unwrap(), UserInfo::anonymous());
-        h.insert(header::AUTHORIZATION, "Bearer t1".parse().unwrap());
-        assert_eq!(
-            auth.authenticate(&h).unwrap(),
-            user("alice", &["devs", AUTHENTICATED_GROUP])
-        );
-        h.insert(header::AUTHORIZATION, "Bearer nope".parse().unwrap());
-        let e = auth.authenticate(&h).unwrap_err();
-        assert_eq!(
-            (e.code, e.reason, e.message.as_str()),
-            (401, "Unauthorized", "Unauthorized")
-        );
-        h.insert(header::AUTHORIZATION, "Basic dTpw".parse().unwrap());
-        assert_eq!(auth.authenticate(&h).unwrap_err().code, 401);
-    }
-
-    #[test]
-    fn access_reviews() {
-        let store = store_with(&[]);
-        let u = user("bob", &[AUTHENTICATED_GROUP]);
-        let r = self_subject_access_review(
-            &store,
-            &u,
-            &json!({"spec": {"resourceAttributes": {"namespace": "bookinfo", "verb": "create", "resource": "pods", "subresource": "portforward"}}}),
-        )
-        .unwrap();
-        assert_eq!(r["status"], json!({"allowed": false}));
-        let r = self_subject_access_review(
-            &store,
-            &u,
-            &json!({"spec": {"nonResourceAttributes": {"path": "/apis", "verb": "get"}}}),
-        )
-        .unwrap();
-        assert_eq!(r["status"]["allowed"], true);
-        assert!(self_subject_access_review(&store, &u, &json!({"spec": {}})).is_err());
-        let rules =
-            self_subject_rules_review(&store, &u, &json!({"spec": {"namespace": "x"}})).unwrap();
-        assert_eq!(
-            rules["status"]["resourceRules"][0]["resources"],
-            json!(["selfsubjectaccessreviews", "selfsubjectrulesreviews"])
-        );
-    }
-}
+mod tests;

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 
 /// Per-cluster allocators for server-assigned values.
 #[derive(Debug)]
-pub struct Allocators {
+pub(crate) struct Allocators {
     next_service_ip: AtomicU32,
 }
 
@@ -29,7 +29,7 @@ impl Default for Allocators {
 impl Allocators {
     /// The next ClusterIP in 10.96.0.0/12 for which `in_use` is false (after one full pass
     /// over the range, whatever comes next).
-    pub fn service_ip(&self, in_use: &dyn Fn(&str) -> bool) -> String {
+    pub(crate) fn service_ip(&self, in_use: &dyn Fn(&str) -> bool) -> String {
         for attempt in 0..=0x0010_0000u32 {
             let n = self.next_service_ip.fetch_add(1, Ordering::Relaxed) & 0x000f_ffff;
             let ip = format!(
@@ -84,7 +84,7 @@ fn default_container(c: &mut Value) {
 }
 
 /// Defaults of a PodSpec.
-pub fn default_pod_spec(spec: &mut Map<String, Value>) {
+pub(crate) fn default_pod_spec(spec: &mut Map<String, Value>) {
     set_default(spec, "restartPolicy", json!("Always"));
     set_default(spec, "dnsPolicy", json!("ClusterFirst"));
     set_default(spec, "schedulerName", json!("default-scheduler"));
@@ -135,7 +135,7 @@ fn base64(bytes: &[u8]) -> String {
 
 /// Fill server defaults into a built-in object (no-op for other kinds). `ip_in_use` tells
 /// whether a ClusterIP is taken.
-pub fn apply_defaults(
+pub(crate) fn apply_defaults(
     group: &str,
     kind: &str,
     obj: &mut Value,

@@ -7,12 +7,12 @@ use serde_json::{Value, json};
 use super::registry::{Registry, ResourceInfo};
 
 /// Content-Type of an aggregated discovery answer.
-pub fn aggregated_content_type(version: &str) -> String {
+pub(crate) fn aggregated_content_type(version: &str) -> String {
     format!("application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList")
 }
 
 /// Which aggregated discovery version the Accept header asks for, if any (v2 preferred).
-pub fn wants_aggregated(accept: &str) -> Option<&'static str> {
+pub(crate) fn wants_aggregated(accept: &str) -> Option<&'static str> {
     let asks = |v: &str| {
         accept.split(',').any(|part| {
             let p: Vec<&str> = part.split(';').map(str::trim).collect();
@@ -31,7 +31,7 @@ pub fn wants_aggregated(accept: &str) -> Option<&'static str> {
 }
 
 /// `GET /api`.
-pub fn api_versions(server_address: &str) -> Value {
+pub(crate) fn api_versions(server_address: &str) -> Value {
     json!({
         "kind": "APIVersions",
         "versions": ["v1"],
@@ -52,7 +52,7 @@ fn group_json(group: &str, versions: &[String]) -> Value {
 }
 
 /// `GET /apis`.
-pub fn api_group_list(reg: &Registry) -> Value {
+pub(crate) fn api_group_list(reg: &Registry) -> Value {
     let groups: Vec<Value> = reg
         .groups()
         .into_iter()
@@ -63,7 +63,7 @@ pub fn api_group_list(reg: &Registry) -> Value {
 }
 
 /// `GET /apis/<group>`.
-pub fn api_group(reg: &Registry, group: &str) -> Option<Value> {
+pub(crate) fn api_group(reg: &Registry, group: &str) -> Option<Value> {
     let (g, vs) = reg
         .groups()
         .into_iter()
@@ -110,7 +110,7 @@ fn subresources(
 }
 
 /// `GET /api/v1` or `/apis/<group>/<version>`.
-pub fn resource_list(reg: &Registry, group: &str, version: &str) -> Option<Value> {
+pub(crate) fn resource_list(reg: &Registry, group: &str, version: &str) -> Option<Value> {
     let resources: Vec<std::sync::Arc<ResourceInfo>> = reg
         .all()
         .into_iter()
@@ -187,7 +187,7 @@ fn aggregated_resource(r: &ResourceInfo) -> Value {
 }
 
 /// Aggregated discovery: the core group (`/api`) or every named group (`/apis`).
-pub fn aggregated(reg: &Registry, core: bool, version: &str) -> Value {
+pub(crate) fn aggregated(reg: &Registry, core: bool, version: &str) -> Value {
     let all = reg.all();
     let items: Vec<Value> = reg
         .groups()

@@ -29,15 +29,15 @@ use crate::net::PodNetwork;
 
 /// The Kubernetes version the simulated clusters report. kubectl's gcloud dispatcher picks its
 /// kubectl binary by the minor version, and the newest one it ships is 1.33.
-pub const MAJOR: &str = "1";
-pub const MINOR: &str = "33";
-pub const GIT_VERSION: &str = "v1.33.0";
+pub(crate) const MAJOR: &str = "1";
+pub(crate) const MINOR: &str = "33";
+pub(crate) const GIT_VERSION: &str = "v1.33.0";
 
 /// Largest request body accepted (the real server's limit is 3 MiB; CRDs can be large).
 const BODY_LIMIT: usize = 16 * 1024 * 1024;
 
 /// Shared state of one server.
-pub struct ServerState {
+pub(crate) struct ServerState {
     pub core: Arc<ApiCore>,
     pub net: Arc<PodNetwork>,
     /// `host:port` the server listens on (reported by `/api`).
@@ -50,12 +50,12 @@ pub struct ServerState {
 }
 
 /// The router: every request goes through one handler that routes Kubernetes API paths.
-pub fn router(state: Arc<ServerState>) -> Router {
+pub(crate) fn router(state: Arc<ServerState>) -> Router {
     Router::new().fallback(handle).with_state(state)
 }
 
 /// A `Status` error as an HTTP response.
-pub fn error_response(e: &ApiError) -> Response {
+pub(crate) fn error_response(e: &ApiError) -> Response {
     let mut r = json_response(
         StatusCode::from_u16(e.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         &e.to_status(),
@@ -310,7 +310,7 @@ async fn access_review(
 }
 
 /// `/version`.
-pub fn version_info() -> Value {
+pub(crate) fn version_info() -> Value {
     json!({
         "major": MAJOR,
         "minor": MINOR,
@@ -328,7 +328,8 @@ pub fn version_info() -> Value {
     })
 }
 
-struct Target {
+/// A resource path after `/api/v1` or `/apis/GROUP/VERSION`: `[watch/][namespaces/NS/]PLURAL[/NAME[/SUBRESOURCE]]`.
+struct ResourcePath {
     ns: Option<String>,
     plural: String,
     name: Option<String>,
@@ -336,7 +337,7 @@ struct Target {
     watch_path: bool,
 }
 
-fn parse_target(mut rest: &[String]) -> Result<Target, ApiError> {
+fn parse_resource_path(mut rest: &[String]) -> Result<ResourcePath, ApiError> {
     let mut watch_path = false;
     if rest.first().is_some_and(|s| s == "watch") {
         watch_path = true;
@@ -350,7 +351,7 @@ fn parse_target(mut rest: &[String]) -> Result<Target, ApiError> {
             if more.len() > 2 {
                 return Err(ApiError::no_route());
             }
-            Target {
+            ResourcePath {
                 ns: Some(n.clone()),
                 plural: plural.clone(),
                 name: more.first().cloned(),
@@ -362,7 +363,7 @@ fn parse_target(mut rest: &[String]) -> Result<Target, ApiError> {
             if more.len() > 2 {
                 return Err(ApiError::no_route());
             }
-            Target {
+            ResourcePath {
                 ns: None,
                 plural: plural.clone(),
                 name: more.first().cloned(),
@@ -486,7 +487,7 @@ async fn resource_request(
             .ok_or_else(ApiError::no_route)?;
         return Ok(json_response(StatusCode::OK, &list, &[]));
     }
-    let t = parse_target(&rest)?;
+    let t = parse_resource_path(&rest)?;
     let res = core.resource(&group, &version, &t.plural)?;
     if res.namespaced && t.ns.is_none() && t.name.is_some() {
         return Err(ApiError::no_route());
@@ -505,36 +506,11 @@ async fn resource_request(
         Some("scale") if res.scale_subresource => Some(Subresource::Scale),
         Some("portforward") if res.group.is_empty() && res.plural == "pods" => {
             let name = t.name.clone().unwrap_or_default();
-            if method != Method::GET {
-                return Err(ApiError::bad_request(format!(
-                    "unable to upgrade connection: {}",
-                    portforward::UNSUPPORTED_CLIENT
-                )));
-            }
-            if st.websocket_upgrade_requires_create {
-                auth::check_also_create(core.store(), attrs)?;
-            }
-            let pod = core.get(&res, &ns, &name)?;
-            let ports = portforward::parse_ports(&q.all("ports"))?;
-            let offered = header_str(req.headers(), header::SEC_WEBSOCKET_PROTOCOL).to_string();
-            let (mut parts, _) = req.into_parts();
-            let ws = WebSocketUpgrade::from_request_parts(&mut parts, &())
-                .await
-                .map_err(|e| ApiError::bad_request(format!("unable to upgrade connection: {e}")))?;
-            return Ok(portforward::upgrade(
-                ws,
-                &offered,
-                &pod,
-                ports,
-                st.net.clone(),
-            ));
+            return port_forward(&st, req, attrs, &res, &ns, &name, &q).await;
         }
         Some(_) => return Err(ApiError::no_route()),
     };
-    let labels = LabelSelector::parse(q.get("labelSelector").unwrap_or(""))
-        .map_err(ApiError::bad_request)?;
-    let fields = FieldSelector::parse(q.get("fieldSelector").unwrap_or(""))
-        .map_err(ApiError::bad_request)?;
+    let (labels, fields) = selectors(&q)?;
     let headers = req.headers().clone();
     let content_type = header_str(&headers, header::CONTENT_TYPE).to_string();
     let body = axum::body::to_bytes(req.into_body(), BODY_LIMIT)
@@ -544,26 +520,7 @@ async fn resource_request(
     match (&method, &t.name) {
         (&Method::GET, None) => {
             if q.flag("watch") || t.watch_path {
-                let rv = match q.get("resourceVersion").filter(|s| !s.is_empty()) {
-                    None => None,
-                    Some(s) => Some(s.parse::<u64>().map_err(|_| {
-                        ApiError::bad_request(format!("invalid resource version {s:?}"))
-                    })?),
-                };
-                let params = WatchParams {
-                    resource_version: rv,
-                    send_initial_events: q.flag("sendInitialEvents"),
-                    bookmarks: q.flag("allowWatchBookmarks"),
-                    timeout: q
-                        .get("timeoutSeconds")
-                        .and_then(|s| s.parse::<u64>().ok())
-                        .map(std::time::Duration::from_secs),
-                };
-                let format = match render {
-                    Render::Table => EventFormat::Table(include),
-                    Render::Metadata => EventFormat::Metadata,
-                    Render::Json => EventFormat::Object,
-                };
+                let (params, format) = (watch_params(&q)?, event_format(render, include));
                 return Ok(watch(
                     core,
                     res,
@@ -607,17 +564,7 @@ async fn resource_request(
         }
         (&Method::PATCH, Some(name)) => {
             let opts = write_options(&q, &headers)?;
-            let ptype = PatchType::from_content_type(&content_type).ok_or_else(|| {
-                ApiError::unsupported_media_type(
-                    &content_type,
-                    &[
-                        "application/json-patch+json",
-                        "application/merge-patch+json",
-                        "application/apply-patch+yaml",
-                        "application/strategic-merge-patch+json",
-                    ],
-                )
-            })?;
+            let ptype = patch_type(&content_type)?;
             let patch = parse_body(&body, &content_type)?;
             // An apply that creates the object must also be allowed to create it.
             if ptype == PatchType::Apply && sub.is_none() && core.get(&res, &ns, name).is_err() {
@@ -648,6 +595,98 @@ async fn resource_request(
         }
         _ => Err(ApiError::method_not_allowed(method.as_str())),
     }
+}
+
+/// `pods/NAME/portforward`: the WebSocket upgrade to a port-forward of the pod's `ports`
+/// (a `GET` only; with [`ServerState::websocket_upgrade_requires_create`] also authorised as
+/// `create`, as from Kubernetes 1.35).
+async fn port_forward(
+    st: &ServerState,
+    req: Request,
+    attrs: &RequestAttributes,
+    res: &ResourceInfo,
+    ns: &str,
+    name: &str,
+    q: &Query,
+) -> Result<Response, ApiError> {
+    let core = &st.core;
+    if req.method() != Method::GET {
+        return Err(ApiError::bad_request(format!(
+            "unable to upgrade connection: {}",
+            portforward::UNSUPPORTED_CLIENT
+        )));
+    }
+    if st.websocket_upgrade_requires_create {
+        auth::check_also_create(core.store(), attrs)?;
+    }
+    let pod = core.get(res, ns, name)?;
+    let ports = portforward::parse_ports(&q.all("ports"))?;
+    let offered = header_str(req.headers(), header::SEC_WEBSOCKET_PROTOCOL).to_string();
+    let (mut parts, _) = req.into_parts();
+    let ws = WebSocketUpgrade::from_request_parts(&mut parts, &())
+        .await
+        .map_err(|e| ApiError::bad_request(format!("unable to upgrade connection: {e}")))?;
+    Ok(portforward::upgrade(
+        ws,
+        &offered,
+        &pod,
+        ports,
+        st.net.clone(),
+    ))
+}
+
+/// The `labelSelector` and `fieldSelector` of a request (empty: everything).
+fn selectors(q: &Query) -> Result<(LabelSelector, FieldSelector), ApiError> {
+    let labels = LabelSelector::parse(q.get("labelSelector").unwrap_or(""))
+        .map_err(ApiError::bad_request)?;
+    let fields = FieldSelector::parse(q.get("fieldSelector").unwrap_or(""))
+        .map_err(ApiError::bad_request)?;
+    Ok((labels, fields))
+}
+
+/// How a watch sends its objects: as `kubectl get` table rows, partial metadata or whole.
+fn event_format(render: Render, include: IncludeObject) -> EventFormat {
+    match render {
+        Render::Table => EventFormat::Table(include),
+        Render::Metadata => EventFormat::Metadata,
+        Render::Json => EventFormat::Object,
+    }
+}
+
+/// The parameters of a watch: `resourceVersion` (a number), `sendInitialEvents`,
+/// `allowWatchBookmarks`, `timeoutSeconds`.
+fn watch_params(q: &Query) -> Result<WatchParams, ApiError> {
+    let rv = match q.get("resourceVersion").filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(
+            s.parse::<u64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid resource version {s:?}")))?,
+        ),
+    };
+    Ok(WatchParams {
+        resource_version: rv,
+        send_initial_events: q.flag("sendInitialEvents"),
+        bookmarks: q.flag("allowWatchBookmarks"),
+        timeout: q
+            .get("timeoutSeconds")
+            .and_then(|s| s.parse::<u64>().ok())
+            .map(std::time::Duration::from_secs),
+    })
+}
+
+/// The patch type of a PATCH's `Content-Type`; any other is a 415 listing the four.
+fn patch_type(content_type: &str) -> Result<PatchType, ApiError> {
+    PatchType::from_content_type(content_type).ok_or_else(|| {
+        ApiError::unsupported_media_type(
+            content_type,
+            &[
+                "application/json-patch+json",
+                "application/merge-patch+json",
+                "application/apply-patch+yaml",
+                "application/strategic-merge-patch+json",
+            ],
+        )
+    })
 }
 
 fn delete_options(q: &Query, body: &[u8]) -> Result<DeleteOptions, ApiError> {
@@ -684,9 +723,10 @@ mod tests {
     }
 
     #[test]
-    fn targets() {
+    fn resource_paths() {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        let t = parse_target(&s(&["namespaces", "bookinfo", "pods", "p", "portforward"])).unwrap();
+        let t = parse_resource_path(&s(&["namespaces", "bookinfo", "pods", "p", "portforward"]))
+            .unwrap();
         assert_eq!(
             (
                 t.ns.as_deref(),
@@ -696,7 +736,7 @@ mod tests {
             ),
             (Some("bookinfo"), "pods", Some("p"), Some("portforward"))
         );
-        let t = parse_target(&s(&["namespaces", "bookinfo", "status"])).unwrap();
+        let t = parse_resource_path(&s(&["namespaces", "bookinfo", "status"])).unwrap();
         assert_eq!(
             (
                 t.ns.as_deref(),
@@ -706,14 +746,14 @@ mod tests {
             ),
             (None, "namespaces", Some("bookinfo"), Some("status"))
         );
-        let t = parse_target(&s(&["namespaces", "bookinfo"])).unwrap();
+        let t = parse_resource_path(&s(&["namespaces", "bookinfo"])).unwrap();
         assert_eq!(
             (t.plural.as_str(), t.name.as_deref()),
             ("namespaces", Some("bookinfo"))
         );
-        let t = parse_target(&s(&["watch", "namespaces", "x", "deployments"])).unwrap();
+        let t = parse_resource_path(&s(&["watch", "namespaces", "x", "deployments"])).unwrap();
         assert!(t.watch_path && t.name.is_none());
-        assert!(parse_target(&s(&["a", "b", "c", "d"])).is_err());
+        assert!(parse_resource_path(&s(&["a", "b", "c", "d"])).is_err());
     }
 
     #[test]

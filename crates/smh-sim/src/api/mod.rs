@@ -7,26 +7,24 @@
 //! resources, schemas, patching, field ownership, validation, defaulting, selectors, tables,
 //! discovery, OpenAPI, watches.
 
-pub mod apply;
+pub(crate) mod apply;
 pub mod auth;
-pub mod core;
-pub mod defaults;
-pub mod discovery;
-pub mod http;
-pub mod openapi;
-pub mod patch;
-pub mod portforward;
-pub mod registry;
-pub mod schema;
+pub(crate) mod core;
+pub(crate) mod defaults;
+pub(crate) mod discovery;
+pub(crate) mod http;
+pub(crate) mod openapi;
+pub(crate) mod patch;
+pub(crate) mod portforward;
+pub(crate) mod registry;
+pub(crate) mod schema;
 pub mod selector;
-pub mod status;
-pub mod table;
-pub mod validate;
-pub mod watch;
+pub(crate) mod status;
+pub(crate) mod table;
+pub(crate) mod validate;
+pub(crate) mod watch;
 
-pub use self::core::{
-    ApiCore, DeleteOptions, FieldValidation, PatchType, Propagation, Subresource, WriteOptions,
-    Written,
-};
-pub use registry::{Registry, ResourceInfo};
-pub use status::ApiError;
+pub(crate) use self::core::ApiCore;
+pub use self::core::WriteOptions;
+pub use registry::Registry;
+pub(crate) use status::ApiError;

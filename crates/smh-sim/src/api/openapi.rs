@@ -12,7 +12,7 @@ use super::schema::object_meta;
 
 /// The schema component name of a kind (`io.k8s.api.apps.v1.Deployment`, or the reversed CRD
 /// group for custom resources: `io.istio.networking.v1.DestinationRule`).
-pub fn schema_name(r: &ResourceInfo) -> String {
+pub(crate) fn schema_name(r: &ResourceInfo) -> String {
     let prefix = match r.group.as_str() {
         "" => "io.k8s.api.core".to_string(),
         "apps" => "io.k8s.api.apps".to_string(),
@@ -25,7 +25,7 @@ pub fn schema_name(r: &ResourceInfo) -> String {
 }
 
 /// `api/v1` or `apis/<group>/<version>`.
-pub fn gv_path(group: &str, version: &str) -> String {
+pub(crate) fn gv_path(group: &str, version: &str) -> String {
     if group.is_empty() {
         format!("api/{version}")
     } else {
@@ -39,7 +39,7 @@ fn hash(doc: &Value) -> String {
 }
 
 /// `GET /openapi/v3`.
-pub fn v3_index(reg: &Registry) -> Value {
+pub(crate) fn v3_index(reg: &Registry) -> Value {
     let mut paths = Map::new();
     for (g, vs) in reg.groups() {
         for v in vs {
@@ -129,7 +129,7 @@ fn kind_schema(r: &ResourceInfo) -> Value {
 }
 
 /// The document of one group-version (`api/v1`, `apis/apps/v1`, ...).
-pub fn v3_document(reg: &Registry, path: &str) -> Option<Value> {
+pub(crate) fn v3_document(reg: &Registry, path: &str) -> Option<Value> {
     let (group, version) = match path.split('/').collect::<Vec<_>>().as_slice() {
         ["api", v] => (String::new(), v.to_string()),
         ["apis", g, v] => (g.to_string(), v.to_string()),

@@ -14,19 +14,19 @@ use serde_json::{Map, Value};
 use super::schema::SchemaRef;
 
 /// RFC 7386 JSON merge patch.
-pub fn merge_patch(target: &mut Value, patch: &Value) {
+pub(crate) fn merge_patch(target: &mut Value, patch: &Value) {
     json_patch::merge(target, patch);
 }
 
 /// RFC 6902 JSON patch; the error text is what the server reports.
-pub fn apply_json_patch(target: &mut Value, patch: &Value) -> Result<(), String> {
+pub(crate) fn apply_json_patch(target: &mut Value, patch: &Value) -> Result<(), String> {
     let ops: json_patch::Patch =
         serde_json::from_value(patch.clone()).map_err(|e| format!("invalid JSON patch: {e}"))?;
     json_patch::patch(target, &ops).map_err(|e| e.to_string())
 }
 
 /// Apply a strategic merge patch to `original`, with list semantics from `schema`.
-pub fn strategic_merge(
+pub(crate) fn strategic_merge(
     original: &Value,
     patch: &Value,
     schema: SchemaRef<'_>,

@@ -24,14 +24,14 @@ use super::status::ApiError;
 use crate::net::PodNetwork;
 
 /// The only subprotocol served.
-pub const PROTOCOL: &str = "v4.channel.k8s.io";
+pub(crate) const PROTOCOL: &str = "v4.channel.k8s.io";
 
 /// What clients that speak another port-forward protocol (kubectl's SPDY, plain or tunnelled
 /// over WebSocket) are told.
-pub const UNSUPPORTED_CLIENT: &str = "the simulated cluster serves port-forward only over WebSocket with the v4.channel.k8s.io subprotocol (as kube-rs and kubectl smh speak it), not SPDY as kubectl port-forward does; `kubectl smh demo up` prints productpage's local address instead";
+pub(crate) const UNSUPPORTED_CLIENT: &str = "the simulated cluster serves port-forward only over WebSocket with the v4.channel.k8s.io subprotocol (as kube-rs and kubectl smh speak it), not SPDY as kubectl port-forward does; `kubectl smh demo up` prints productpage's local address instead";
 
 /// Parse `?ports=` values (repeated and/or comma-separated).
-pub fn parse_ports(values: &[&str]) -> Result<Vec<u16>, ApiError> {
+pub(crate) fn parse_ports(values: &[&str]) -> Result<Vec<u16>, ApiError> {
     let mut ports = Vec::new();
     for v in values {
         for p in v.split(',').map(str::trim).filter(|p| !p.is_empty()) {
@@ -50,7 +50,7 @@ pub fn parse_ports(values: &[&str]) -> Result<Vec<u16>, ApiError> {
 }
 
 /// Answer a port-forward upgrade for `pod`.
-pub fn upgrade(
+pub(crate) fn upgrade(
     ws: WebSocketUpgrade,
     offered: &str,
     pod: &Value,

@@ -19,28 +19,44 @@ use crate::store::Gvr;
 /// A printer column of a CRD (`additionalPrinterColumns`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {
+    /// The column header.
     pub name: String,
     /// `string`, `integer`, `number`, `boolean` or `date`.
     pub kind: String,
+    /// The column's format hint (`name`, `date`, ...), often empty.
     pub format: String,
+    /// What the column shows.
     pub description: String,
+    /// 0: shown by `kubectl get`; higher: only with `-o wide`.
     pub priority: i64,
+    /// Where the cell's value is in the object (a printer-column JSONPath).
     pub json_path: String,
 }
 
 /// One served (group, version, resource).
 #[derive(Debug, Clone)]
 pub struct ResourceInfo {
+    /// API group; empty for the core group.
     pub group: String,
+    /// API version.
     pub version: String,
+    /// Plural resource name, as in the URL.
     pub plural: String,
+    /// Singular name.
     pub singular: String,
+    /// The kind.
     pub kind: String,
+    /// The kind of its lists (`DeploymentList`).
     pub list_kind: String,
+    /// Short names kubectl accepts (`deploy`).
     pub short_names: Vec<String>,
+    /// Categories it belongs to (`all`).
     pub categories: Vec<String>,
+    /// Whether objects live in a namespace.
     pub namespaced: bool,
+    /// Whether `status` is a subresource (written only through `/status`).
     pub status_subresource: bool,
+    /// Whether it has a `/scale` subresource.
     pub scale_subresource: bool,
     /// Built-in kinds accept strategic merge patch; custom resources answer 415.
     pub builtin: bool,
@@ -84,7 +100,7 @@ impl ResourceInfo {
     }
 
     /// `plural` or `plural.group`.
-    pub fn group_resource(&self) -> String {
+    pub(crate) fn group_resource(&self) -> String {
         super::status::group_resource(&self.group, &self.plural)
     }
 }
@@ -314,7 +330,7 @@ fn builtin(d: &BuiltinDef) -> ResourceInfo {
 
 /// Kubernetes' version priority: GA before beta before alpha, higher numbers first, then
 /// anything else alphabetically.
-pub fn version_priority_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+pub(crate) fn version_priority_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     fn key(v: &str) -> (u8, i64, i64, String) {
         let parsed = (|| {
             let rest = v.strip_prefix('v')?;
@@ -351,8 +367,35 @@ fn str_list(v: Option<&Value>) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The `additionalPrinterColumns` of a CRD version, as `kubectl get` columns.
+fn printer_columns(v: &Value) -> Vec<Column> {
+    v.get("additionalPrinterColumns")
+        .and_then(Value::as_array)
+        .map(|cols| {
+            cols.iter()
+                .map(|c| {
+                    let g = |k: &str| {
+                        c.get(k)
+                            .and_then(Value::as_str)
+                            .unwrap_or_default()
+                            .to_string()
+                    };
+                    Column {
+                        name: g("name"),
+                        kind: g("type"),
+                        format: g("format"),
+                        description: g("description"),
+                        priority: c.get("priority").and_then(Value::as_i64).unwrap_or(0),
+                        json_path: g("jsonPath"),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The resources a CRD serves, or why the CRD is invalid.
-pub fn crd_resources(crd: &Value) -> Result<Vec<ResourceInfo>, Vec<Cause>> {
+pub(crate) fn crd_resources(crd: &Value) -> Result<Vec<ResourceInfo>, Vec<Cause>> {
     let mut causes = Vec::new();
     let name = crd
         .pointer("/metadata/name")
@@ -437,30 +480,7 @@ pub fn crd_resources(crd: &Value) -> Result<Vec<ResourceInfo>, Vec<Cause>> {
             continue;
         }
         let vname = v.get("name").and_then(Value::as_str).unwrap_or_default();
-        let columns = v
-            .get("additionalPrinterColumns")
-            .and_then(Value::as_array)
-            .map(|cols| {
-                cols.iter()
-                    .map(|c| {
-                        let g = |k: &str| {
-                            c.get(k)
-                                .and_then(Value::as_str)
-                                .unwrap_or_default()
-                                .to_string()
-                        };
-                        Column {
-                            name: g("name"),
-                            kind: g("type"),
-                            format: g("format"),
-                            description: g("description"),
-                            priority: c.get("priority").and_then(Value::as_i64).unwrap_or(0),
-                            json_path: g("jsonPath"),
-                        }
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let columns = printer_columns(v);
         out.push(ResourceInfo {
             group: group.clone(),
             version: vname.to_string(),
@@ -504,7 +524,7 @@ impl Default for Registry {
 
 impl Registry {
     /// A registry serving the built-in kinds only.
-    pub fn with_builtins() -> Self {
+    pub(crate) fn with_builtins() -> Self {
         let mut inner = Inner::default();
         for d in BUILTINS {
             let r = builtin(d);
@@ -518,6 +538,7 @@ impl Registry {
         }
     }
 
+    /// The resource served at `group/version/plural`, if any.
     pub fn lookup(&self, group: &str, version: &str, plural: &str) -> Option<Arc<ResourceInfo>> {
         let inner = self.inner.read().expect("registry lock");
         inner
@@ -568,7 +589,7 @@ impl Registry {
     }
 
     /// Serve (or re-serve) the resources of a CRD.
-    pub fn apply_crd(&self, crd: &Value) -> Result<(), Vec<Cause>> {
+    pub(crate) fn apply_crd(&self, crd: &Value) -> Result<(), Vec<Cause>> {
         let resources = crd_resources(crd)?;
         let name = crd
             .pointer("/metadata/name")
@@ -589,7 +610,7 @@ impl Registry {
     }
 
     /// Stop serving a CRD's resources.
-    pub fn remove_crd(&self, name: &str) {
+    pub(crate) fn remove_crd(&self, name: &str) {
         let mut inner = self.inner.write().expect("registry lock");
         let before = inner.resources.len();
         inner

@@ -59,7 +59,7 @@ fn set_of_strings() -> Value {
 }
 
 /// `io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta`.
-pub fn object_meta() -> Value {
+pub(crate) fn object_meta() -> Value {
     obj(&[
         ("name", string()),
         ("generateName", string()),
@@ -310,7 +310,11 @@ fn kind_schema(
 
 /// The schema of a built-in kind, with `x-kubernetes-group-version-kind`; `None` for kinds the
 /// simulator does not serve.
-pub fn builtin_schema(group: &str, version: &str, kind: &str) -> Option<Value> {
+#[allow(
+    clippy::too_many_lines,
+    reason = "data table: one structural schema per built-in kind"
+)]
+pub(crate) fn builtin_schema(group: &str, version: &str, kind: &str) -> Option<Value> {
     let preserve = || json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true});
     let s = match (group, kind) {
         ("", "Namespace") => kind_schema(
@@ -596,11 +600,11 @@ pub fn builtin_schema(group: &str, version: &str, kind: &str) -> Option<Value> {
 /// A position in a schema. `None` means "no schema known here": everything is allowed and
 /// lists are atomic.
 #[derive(Debug, Clone, Copy)]
-pub struct SchemaRef<'a>(pub Option<&'a Value>);
+pub(crate) struct SchemaRef<'a>(pub Option<&'a Value>);
 
 /// How a list merges.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ListKind {
+pub(crate) enum ListKind {
     /// Replaced as a whole.
     Atomic,
     /// Union of scalar values.
@@ -610,12 +614,8 @@ pub enum ListKind {
 }
 
 impl<'a> SchemaRef<'a> {
-    pub fn none() -> Self {
-        SchemaRef(None)
-    }
-
     /// The schema of property `key` of an object schema.
-    pub fn field(&self, key: &str) -> SchemaRef<'a> {
+    pub(crate) fn field(&self, key: &str) -> SchemaRef<'a> {
         let Some(s) = self.0 else {
             return SchemaRef(None);
         };
@@ -629,12 +629,12 @@ impl<'a> SchemaRef<'a> {
     }
 
     /// The schema of the items of an array schema.
-    pub fn items(&self) -> SchemaRef<'a> {
+    pub(crate) fn items(&self) -> SchemaRef<'a> {
         SchemaRef(self.0.and_then(|s| s.get("items")))
     }
 
     /// List semantics for strategic merge patch: the patch merge key, if the list merges.
-    pub fn patch_merge_key(&self) -> Option<&'a str> {
+    pub(crate) fn patch_merge_key(&self) -> Option<&'a str> {
         let s = self.0?;
         let strategy = s.get("x-kubernetes-patch-strategy")?.as_str()?;
         if !strategy.split(',').any(|p| p == "merge") {
@@ -648,7 +648,7 @@ impl<'a> SchemaRef<'a> {
     }
 
     /// Does strategic merge patch honour `$retainKeys` here?
-    pub fn retain_keys(&self) -> bool {
+    pub(crate) fn retain_keys(&self) -> bool {
         self.0
             .and_then(|s| s.get("x-kubernetes-patch-strategy"))
             .and_then(Value::as_str)
@@ -656,7 +656,7 @@ impl<'a> SchemaRef<'a> {
     }
 
     /// List semantics for server-side apply (`x-kubernetes-list-type`).
-    pub fn list_kind(&self) -> ListKind {
+    pub(crate) fn list_kind(&self) -> ListKind {
         let Some(s) = self.0 else {
             return ListKind::Atomic;
         };
@@ -684,7 +684,7 @@ impl<'a> SchemaRef<'a> {
     }
 
     /// `x-kubernetes-map-type: atomic` objects are replaced as a whole by apply.
-    pub fn atomic_map(&self) -> bool {
+    pub(crate) fn atomic_map(&self) -> bool {
         self.0
             .and_then(|s| s.get("x-kubernetes-map-type"))
             .and_then(Value::as_str)

@@ -121,7 +121,7 @@ impl LabelSelector {
     }
 
     /// A selector from a `matchLabels` map (every pair must match).
-    pub fn from_match_labels(labels: &serde_json::Map<String, Value>) -> Self {
+    pub(crate) fn from_match_labels(labels: &serde_json::Map<String, Value>) -> Self {
         LabelSelector {
             reqs: labels
                 .iter()
@@ -133,6 +133,45 @@ impl LabelSelector {
         }
     }
 
+    /// A selector from a `metav1.LabelSelector` object, as the API server turns one into a
+    /// selector: every `matchLabels` pair must match, and every `matchExpressions` entry
+    /// (`In`, `NotIn`, `Exists`, `DoesNotExist`). An unknown operator is an error.
+    pub(crate) fn from_label_selector(sel: &Value) -> Result<Self, String> {
+        let mut reqs = match sel.get("matchLabels").and_then(Value::as_object) {
+            Some(m) => Self::from_match_labels(m).reqs,
+            None => Vec::new(),
+        };
+        let exprs = sel.get("matchExpressions").and_then(Value::as_array);
+        for e in exprs.into_iter().flatten() {
+            let key = e.get("key").and_then(Value::as_str).unwrap_or_default();
+            let values: BTreeSet<String> = e
+                .get("values")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect();
+            let op = match e
+                .get("operator")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+            {
+                "In" => Op::In(values),
+                "NotIn" => Op::NotIn(values),
+                "Exists" => Op::Exists,
+                "DoesNotExist" => Op::NotExists,
+                other => return Err(format!("{other:?} is not a valid label selector operator")),
+            };
+            reqs.push(Requirement {
+                key: key.to_string(),
+                op,
+            });
+        }
+        Ok(LabelSelector { reqs })
+    }
+
+    /// Whether the selector has no requirement (it matches everything).
     pub fn is_empty(&self) -> bool {
         self.reqs.is_empty()
     }
@@ -239,12 +278,12 @@ fn check_key(k: &str) -> Result<(), String> {
 
 /// A parsed field selector: `path=value` / `path!=value` terms, all of which must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct FieldSelector {
+pub(crate) struct FieldSelector {
     terms: Vec<(Vec<String>, bool, String)>,
 }
 
 impl FieldSelector {
-    pub fn parse(s: &str) -> Result<Self, String> {
+    pub(crate) fn parse(s: &str) -> Result<Self, String> {
         let mut terms = Vec::new();
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (path, negate, value) = if let Some((k, v)) = part.split_once("!=") {
@@ -267,19 +306,7 @@ impl FieldSelector {
         Ok(FieldSelector { terms })
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.terms.is_empty()
-    }
-
-    /// The value of `metadata.name=...` if the selector pins a name.
-    pub fn pinned_name(&self) -> Option<&str> {
-        self.terms
-            .iter()
-            .find(|(p, neg, _)| !neg && p.len() == 2 && p[0] == "metadata" && p[1] == "name")
-            .map(|(_, _, v)| v.as_str())
-    }
-
-    pub fn matches(&self, obj: &Value) -> bool {
+    pub(crate) fn matches(&self, obj: &Value) -> bool {
         self.terms.iter().all(|(path, negate, want)| {
             let mut cur = Some(obj);
             for seg in path {
@@ -368,12 +395,33 @@ mod tests {
                 .matches(&o)
         );
         assert!(FieldSelector::parse("status.phase=").unwrap().matches(&o));
-        assert_eq!(
-            FieldSelector::parse("metadata.name=n")
-                .unwrap()
-                .pinned_name(),
-            Some("n")
-        );
         assert!(FieldSelector::parse("metadata.name").is_err());
+    }
+
+    #[test]
+    fn label_selector_objects_match_like_their_string_form() {
+        let sel = json!({"matchLabels": {"app": "reviews"},
+            "matchExpressions": [{"key": "version", "operator": "NotIn", "values": ["v3"]},
+                                 {"key": "canary", "operator": "DoesNotExist"},
+                                 {"key": "tier", "operator": "Exists"}]});
+        let parsed = LabelSelector::from_label_selector(&sel).unwrap();
+        assert_eq!(
+            parsed,
+            LabelSelector::parse("app=reviews,version notin (v3),!canary,tier").unwrap()
+        );
+        let labels = |l: Value| parsed.matches_labels(l.as_object());
+        assert!(labels(
+            json!({"app": "reviews", "version": "v1", "tier": "b"})
+        ));
+        assert!(!labels(
+            json!({"app": "reviews", "version": "v3", "tier": "b"})
+        ));
+        assert!(!labels(
+            json!({"app": "reviews", "tier": "b", "canary": "y"})
+        ));
+        assert!(!labels(json!({"app": "reviews", "version": "v1"})));
+        let bad =
+            json!({"matchExpressions": [{"key": "a", "operator": "Equals", "values": ["b"]}]});
+        assert!(LabelSelector::from_label_selector(&bad).is_err());
     }
 }

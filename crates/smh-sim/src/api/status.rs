@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 /// One cause in `Status.details.causes`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cause {
+pub(crate) struct Cause {
     /// `FieldValueInvalid`, `FieldValueRequired`, `FieldValueNotSupported`,
     /// `FieldManagerConflict`, ...
     pub reason: String,
@@ -14,7 +14,7 @@ pub struct Cause {
 }
 
 impl Cause {
-    pub fn new(reason: &str, field: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn new(reason: &str, field: &str, message: impl Into<String>) -> Self {
         Cause {
             reason: reason.to_string(),
             message: message.into(),
@@ -23,7 +23,7 @@ impl Cause {
     }
 
     /// `field: Invalid value: <value>: <detail>`, as field.ErrorList prints it.
-    pub fn invalid(field: &str, value: &Value, detail: &str) -> Self {
+    pub(crate) fn invalid(field: &str, value: &Value, detail: &str) -> Self {
         let shown = match value {
             Value::String(s) => format!("{s:?}"),
             Value::Object(_) => "\"object\"".to_string(),
@@ -37,7 +37,7 @@ impl Cause {
         )
     }
 
-    pub fn required(field: &str) -> Self {
+    pub(crate) fn required(field: &str) -> Self {
         Cause::new("FieldValueRequired", field, "Required value")
     }
 
@@ -65,7 +65,7 @@ pub struct ApiError {
 }
 
 /// `plural` or `plural.group`, as Kubernetes names a group-resource in messages.
-pub fn group_resource(group: &str, plural: &str) -> String {
+pub(crate) fn group_resource(group: &str, plural: &str) -> String {
     if group.is_empty() {
         plural.to_string()
     } else {
@@ -107,7 +107,7 @@ impl ApiError {
     }
 
     /// 404 for a path that names no resource.
-    pub fn no_route() -> Self {
+    pub(crate) fn no_route() -> Self {
         let mut e = ApiError::new(
             404,
             "NotFound",
@@ -118,7 +118,7 @@ impl ApiError {
     }
 
     /// 409 `<resource> "<name>" already exists`.
-    pub fn already_exists(group: &str, plural: &str, name: &str) -> Self {
+    pub(crate) fn already_exists(group: &str, plural: &str, name: &str) -> Self {
         let mut e = ApiError::new(
             409,
             "AlreadyExists",
@@ -146,14 +146,14 @@ impl ApiError {
     }
 
     /// 409 Conflict with a custom message and causes (server-side apply conflicts).
-    pub fn conflict_with(message: String, causes: &[Cause]) -> Self {
+    pub(crate) fn conflict_with(message: String, causes: &[Cause]) -> Self {
         let mut e = ApiError::new(409, "Conflict", message);
         e.details = Some(json!({"causes": causes_json(causes)}));
         e
     }
 
     /// 422 `<Kind>.<group> "<name>" is invalid: <causes>`.
-    pub fn invalid(group: &str, kind: &str, name: &str, causes: Vec<Cause>) -> Self {
+    pub(crate) fn invalid(group: &str, kind: &str, name: &str, causes: Vec<Cause>) -> Self {
         let what = if group.is_empty() {
             kind.to_string()
         } else {
@@ -181,17 +181,17 @@ impl ApiError {
     }
 
     /// 422 with a plain message, as the server answers a JSON patch it cannot apply.
-    pub fn unprocessable(message: impl Into<String>) -> Self {
+    pub(crate) fn unprocessable(message: impl Into<String>) -> Self {
         ApiError::new(422, "Invalid", message)
     }
 
     /// 400 BadRequest.
-    pub fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         ApiError::new(400, "BadRequest", message)
     }
 
     /// 415 UnsupportedMediaType.
-    pub fn unsupported_media_type(content_type: &str, accepted: &[&str]) -> Self {
+    pub(crate) fn unsupported_media_type(content_type: &str, accepted: &[&str]) -> Self {
         ApiError::new(
             415,
             "UnsupportedMediaType",
@@ -213,7 +213,7 @@ impl ApiError {
     }
 
     /// 405 MethodNotAllowed.
-    pub fn method_not_allowed(method: &str) -> Self {
+    pub(crate) fn method_not_allowed(method: &str) -> Self {
         let mut e = ApiError::new(
             405,
             "MethodNotAllowed",
@@ -224,7 +224,7 @@ impl ApiError {
     }
 
     /// 401 Unauthorized, as the API server answers a request whose credentials it rejects.
-    pub fn unauthorized() -> Self {
+    pub(crate) fn unauthorized() -> Self {
         ApiError::new(401, "Unauthorized", "Unauthorized")
     }
 
@@ -275,7 +275,7 @@ impl ApiError {
     }
 
     /// 429 TooManyRequests with `Retry-After`.
-    pub fn too_many_requests(retry_after: u64) -> Self {
+    pub(crate) fn too_many_requests(retry_after: u64) -> Self {
         let mut e = ApiError::new(
             429,
             "TooManyRequests",
@@ -286,13 +286,8 @@ impl ApiError {
         e
     }
 
-    /// 406 NotAcceptable.
-    pub fn not_acceptable(message: impl Into<String>) -> Self {
-        ApiError::new(406, "NotAcceptable", message)
-    }
-
     /// The `Status` object.
-    pub fn to_status(&self) -> Value {
+    pub(crate) fn to_status(&self) -> Value {
         let mut s = json!({
             "kind": "Status",
             "apiVersion": "v1",

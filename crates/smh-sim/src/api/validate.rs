@@ -15,7 +15,7 @@ use super::status::Cause;
 
 /// DNS-1123 subdomain: lowercase alphanumerics, `-` and `.`, at most 253 characters, starting
 /// and ending alphanumeric.
-pub fn check_subdomain(name: &str) -> Option<String> {
+pub(crate) fn check_subdomain(name: &str) -> Option<String> {
     let ok = !name.is_empty()
         && name.len() <= 253
         && name
@@ -29,7 +29,7 @@ pub fn check_subdomain(name: &str) -> Option<String> {
 }
 
 /// DNS-1123 label: like a subdomain without dots, at most 63 characters.
-pub fn check_label(name: &str) -> Option<String> {
+pub(crate) fn check_label(name: &str) -> Option<String> {
     let ok = !name.is_empty()
         && name.len() <= 63
         && name
@@ -43,7 +43,7 @@ pub fn check_label(name: &str) -> Option<String> {
 }
 
 /// DNS-1035 label (Services): a DNS-1123 label starting with a letter.
-pub fn check_dns1035(name: &str) -> Option<String> {
+pub(crate) fn check_dns1035(name: &str) -> Option<String> {
     let ok = check_label(name).is_none() && name.starts_with(|c: char| c.is_ascii_lowercase());
     (!ok).then(|| {
         "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')".to_string()
@@ -65,7 +65,7 @@ fn check_path_segment(name: &str) -> Option<String> {
 }
 
 /// Name rule of a kind.
-pub fn check_name(group: &str, kind: &str, name: &str) -> Option<Cause> {
+pub(crate) fn check_name(group: &str, kind: &str, name: &str) -> Option<Cause> {
     let problem = match (group, kind) {
         ("", "Namespace") => check_label(name),
         ("", "Service") => check_dns1035(name),
@@ -78,7 +78,7 @@ pub fn check_name(group: &str, kind: &str, name: &str) -> Option<Cause> {
 
 /// What checking an object against a structural schema found.
 #[derive(Debug, Default)]
-pub struct SchemaReport {
+pub(crate) struct SchemaReport {
     pub causes: Vec<Cause>,
     /// Paths of fields the schema does not declare (they were pruned), e.g. `spec.foo`.
     pub unknown: Vec<String>,
@@ -228,7 +228,7 @@ fn walk(v: &mut Value, schema: &Value, path: &str, report: &mut SchemaReport) {
 
 /// Validate and prune a custom resource against its version's `openAPIV3Schema`. `metadata`,
 /// `apiVersion` and `kind` are the server's business and are skipped.
-pub fn check_custom_resource(obj: &mut Value, schema: &Value) -> SchemaReport {
+pub(crate) fn check_custom_resource(obj: &mut Value, schema: &Value) -> SchemaReport {
     let mut report = SchemaReport::default();
     let Some(m) = obj.as_object_mut() else {
         return report;
@@ -267,7 +267,7 @@ pub fn check_custom_resource(obj: &mut Value, schema: &Value) -> SchemaReport {
 }
 
 /// Rules of built-in kinds that users meet first.
-pub fn check_builtin(group: &str, kind: &str, obj: &Value) -> Vec<Cause> {
+pub(crate) fn check_builtin(group: &str, kind: &str, obj: &Value) -> Vec<Cause> {
     let mut causes = Vec::new();
     match (group, kind) {
         ("apps", "Deployment") | ("apps", "ReplicaSet") => {

@@ -34,7 +34,7 @@ use crate::store::{EventType, StoreError};
 
 /// How event objects are rendered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventFormat {
+pub(crate) enum EventFormat {
     Object,
     Table(IncludeObject),
     Metadata,
@@ -42,7 +42,7 @@ pub enum EventFormat {
 
 /// The query parameters of a watch.
 #[derive(Debug, Clone, Default)]
-pub struct WatchParams {
+pub(crate) struct WatchParams {
     pub resource_version: Option<u64>,
     pub send_initial_events: bool,
     pub bookmarks: bool,
@@ -157,7 +157,7 @@ impl Stream {
 
 /// Start a watch and answer with its stream.
 #[allow(clippy::too_many_arguments)]
-pub fn watch(
+pub(crate) fn watch(
     core: Arc<ApiCore>,
     res: Arc<ResourceInfo>,
     ns: Option<String>,

@@ -11,7 +11,9 @@ use crate::store::Store;
 /// One cluster of the fleet.
 #[derive(Clone)]
 pub struct Member {
+    /// The cluster's objects.
     pub store: Arc<Store>,
+    /// Its pod network.
     pub net: Arc<PodNetwork>,
 }
 
@@ -24,6 +26,7 @@ pub struct Fleet {
 }
 
 impl Fleet {
+    /// An empty fleet.
     pub fn new() -> Arc<Fleet> {
         Arc::new(Fleet::default())
     }
@@ -37,13 +40,14 @@ impl Fleet {
     }
 
     /// Remove a cluster (it becomes unreachable from the others).
-    pub fn unregister(&self, name: &str) {
+    pub(crate) fn unregister(&self, name: &str) {
         self.members
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .remove(name);
     }
 
+    /// The cluster named `name`, while it is registered.
     pub fn member(&self, name: &str) -> Option<Member> {
         self.members
             .read()

@@ -12,17 +12,17 @@ use serde_json::{Value, json};
 use super::obj::{self, str_at};
 
 /// The annotation injection leaves on a pod.
-pub const STATUS_ANNOTATION: &str = "sidecar.istio.io/status";
+pub(crate) const STATUS_ANNOTATION: &str = "sidecar.istio.io/status";
 
 /// Whether pods created in a namespace with these labels get a sidecar.
-pub fn namespace_injects(ns_labels: &BTreeMap<String, String>) -> bool {
+pub(crate) fn namespace_injects(ns_labels: &BTreeMap<String, String>) -> bool {
     ns_labels.get("istio-injection").map(String::as_str) == Some("enabled")
         || (ns_labels.contains_key("istio.io/rev")
             && ns_labels.get("istio-injection").map(String::as_str) != Some("disabled"))
 }
 
 /// Inject the sidecar into `pod` if its namespace asks for it. Returns whether it did.
-pub fn inject_sidecar(
+pub(crate) fn inject_sidecar(
     pod: &mut Value,
     ns_labels: &BTreeMap<String, String>,
     istio_version: &str,

@@ -34,10 +34,10 @@
 
 pub mod controller;
 pub mod fleet;
-pub mod inject;
+pub(crate) mod inject;
 pub mod mesh;
 pub(crate) mod obj;
-pub mod seed;
+pub(crate) mod seed;
 pub mod workload;
 
 use std::sync::Arc;
@@ -47,7 +47,7 @@ use tokio::task::JoinHandle;
 
 use crate::net::PodNetwork;
 use crate::store::Store;
-pub use fleet::{Fleet, Member};
+pub use fleet::Fleet;
 pub use seed::seed;
 use smh_core::model::topology::MultiClusterMode;
 use workload::Workloads;
@@ -67,16 +67,18 @@ pub enum Layout {
 /// The Istio cluster ID of the demo's `mgmt-cluster` (istiod's `CLUSTER_ID`, as
 /// `values.global.multiCluster.clusterName` sets it in Istio's multi-primary install guide).
 /// It differs from the SMH cluster name, as on most real installs.
-pub const DEMO_MGMT_CLUSTER_ID: &str = "cluster1";
+pub(crate) const DEMO_MGMT_CLUSTER_ID: &str = "cluster1";
 /// The Istio cluster ID of the demo's `remote-cluster`.
-pub const DEMO_REMOTE_CLUSTER_ID: &str = "cluster2";
+pub(crate) const DEMO_REMOTE_CLUSTER_ID: &str = "cluster2";
 
 /// Another cluster of the fleet, as this one's federation config sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Peer {
+    /// Its cluster name.
     pub name: String,
     /// Its Istio cluster ID (the key of this cluster's remote secret for it).
     pub cluster_id: String,
+    /// Which of its workloads run there.
     pub layout: Layout,
     /// The external address of its `istio-ingressgateway`.
     pub gateway_ip: String,
@@ -91,9 +93,11 @@ pub struct WorldOptions {
     /// `topology.istio.io/cluster` of its endpoints, and the key of the other clusters'
     /// remote secrets for it.
     pub cluster_id: String,
+    /// Which workloads run in it.
     pub layout: Layout,
     /// Time from a pod's creation until it runs (and, without readiness probes, is Ready).
     pub readiness_delay: Duration,
+    /// How the mesh reaches the other clusters (federated ServiceEntries or multi-primary).
     pub mode: MultiClusterMode,
     /// Istio version on istiod's and the proxies' images, e.g. `1.24.2`.
     pub istio_version: String,
@@ -170,6 +174,7 @@ pub struct WorldHandle {
 }
 
 impl WorldHandle {
+    /// The name of the cluster this world runs in.
     pub fn cluster(&self) -> &str {
         &self.cluster
     }

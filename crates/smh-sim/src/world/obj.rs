@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
+use crate::api::selector::LabelSelector;
 use crate::store::Gvr;
 
 pub(crate) fn namespaces() -> Gvr {
@@ -92,30 +93,14 @@ pub(crate) fn map_selects(
     selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
-/// A `LabelSelector` (`matchLabels` and `matchExpressions`) selects `labels`.
+/// A `LabelSelector` (`matchLabels` and `matchExpressions`) selects `labels`; one with an
+/// unknown operator selects nothing.
 pub(crate) fn label_selector_matches(selector: &Value, labels: &BTreeMap<String, String>) -> bool {
-    if !map_selects(&string_map(selector, "/matchLabels"), labels) {
-        return false;
-    }
-    let Some(exprs) = selector.get("matchExpressions").and_then(Value::as_array) else {
-        return true;
-    };
-    exprs.iter().all(|e| {
-        let key = str_at(e, "/key");
-        let values: Vec<&str> = e
-            .get("values")
-            .and_then(Value::as_array)
-            .map(|v| v.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        let have = labels.get(key).map(String::as_str);
-        match str_at(e, "/operator") {
-            "In" => have.is_some_and(|h| values.contains(&h)),
-            "NotIn" => have.is_none_or(|h| !values.contains(&h)),
-            "Exists" => have.is_some(),
-            "DoesNotExist" => have.is_none(),
-            _ => false,
-        }
-    })
+    let labels: Map<String, Value> = labels
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    LabelSelector::from_label_selector(selector).is_ok_and(|s| s.matches_labels(Some(&labels)))
 }
 
 /// The uid of the controlling owner of `kind`, if any.

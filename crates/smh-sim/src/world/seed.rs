@@ -1,5 +1,6 @@
 //! The objects of one simulated cluster as Service Mesh Hub's multicluster guide
-//! prerequisites leave it (smh-api.md §6, `docs/content/guides/_index.md`).
+//! prerequisites leave it: Istio and bookinfo in every cluster, SMH's namespace on the
+//! management cluster.
 //!
 //! Every cluster:
 //! - a node `<cluster>-control-plane`; namespaces `default`, `kube-system`, `istio-system`,
@@ -48,7 +49,7 @@ use smh_core::model::topology::MultiClusterMode;
 
 /// The API version under which the seed stores Istio networking objects of a kind (the
 /// storage version of Istio's CRDs: v1, and v1alpha3 for EnvoyFilter).
-pub fn istio_version_for(plural: &str) -> &'static str {
+pub(crate) fn istio_version_for(plural: &str) -> &'static str {
     if plural == "envoyfilters" {
         "v1alpha3"
     } else {
@@ -62,7 +63,7 @@ fn istio_gvr(plural: &str) -> Gvr {
 
 /// SMH's unique-IP scheme (FNV-1 32-bit over the concatenated fields, bytes little end
 /// first, first byte ORed with 240).
-pub fn smh_unique_ip(parts: &[&str]) -> String {
+pub(crate) fn smh_unique_ip(parts: &[&str]) -> String {
     let mut h: u32 = 0x811c_9dc5;
     for b in parts.concat().bytes() {
         h = h.wrapping_mul(0x0100_0193);
@@ -91,7 +92,7 @@ fn base64(data: &[u8]) -> String {
 }
 
 /// The bookinfo services a layout runs (name, deployments as (version, image suffix)).
-pub fn bookinfo_services(layout: Layout) -> Vec<(&'static str, Vec<&'static str>)> {
+pub(crate) fn bookinfo_services(layout: Layout) -> Vec<(&'static str, Vec<&'static str>)> {
     match layout {
         Layout::Management => vec![
             ("details", vec!["v1"]),
@@ -530,7 +531,8 @@ mod tests {
 
     #[test]
     fn smh_ip_matches_the_reference_vectors() {
-        // smh-api.md §3.2: ("failover-service", "failover-service-namespace") -> 247.153.147.39;
+        // What SMH's controller computes: ("failover-service", "failover-service-namespace")
+        // -> 247.153.147.39;
         // reviews-failover/service-mesh-hub -> 240.76.63.152 (scope "failover-service").
         assert_eq!(
             smh_unique_ip(&[

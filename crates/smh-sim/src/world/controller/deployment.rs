@@ -29,7 +29,7 @@ const HASH_LABEL: &str = "pod-template-hash";
 /// Kubernetes' pod-template-hash form: a 32-bit hash of the template (and collision count)
 /// printed in decimal and mapped onto the `bcdfghjklmnpqrstvwxz2456789` alphabet
 /// (`rand.SafeEncodeString`).
-pub fn template_hash(template: &Value, collision_count: u32) -> String {
+pub(crate) fn template_hash(template: &Value, collision_count: u32) -> String {
     let mut h: u32 = 0x811c_9dc5;
     let text = serde_json::to_string(template).unwrap_or_default();
     for b in text.bytes().chain(collision_count.to_le_bytes()) {
@@ -418,6 +418,80 @@ fn set_condition(
     })
 }
 
+/// Where the rollout stands, for the Progressing condition.
+struct Progress<'a> {
+    paused: bool,
+    /// Every replica updated and available, none of an old replica set left.
+    complete: bool,
+    /// The replica set this sync created.
+    created_new: Option<&'a str>,
+    /// A replica count or the observed generation changed since the last status.
+    progressed: bool,
+}
+
+/// The Progressing condition as the deployment controller sets it: paused, complete, a new
+/// replica set created, progressing, or (no progress for `progressDeadlineSeconds`) timed out.
+fn progressing_condition(d: &Value, p: &Progress<'_>, new_name: &str, now: &str) -> Option<Value> {
+    let prev_progressing = condition(d, "Progressing");
+    if p.paused {
+        Some(set_condition(
+            prev_progressing,
+            "Progressing",
+            "Unknown",
+            "DeploymentPaused",
+            "Deployment is paused",
+            now,
+        ))
+    } else if p.complete {
+        Some(set_condition(
+            prev_progressing,
+            "Progressing",
+            "True",
+            "NewReplicaSetAvailable",
+            &format!("ReplicaSet \"{new_name}\" has successfully progressed."),
+            now,
+        ))
+    } else if let Some(created) = p.created_new {
+        Some(set_condition(
+            prev_progressing,
+            "Progressing",
+            "True",
+            "NewReplicaSetCreated",
+            &format!("Created new replica set \"{created}\""),
+            now,
+        ))
+    } else if p.progressed {
+        let mut c = set_condition(
+            prev_progressing,
+            "Progressing",
+            "True",
+            "ReplicaSetUpdated",
+            &format!("ReplicaSet \"{new_name}\" is progressing."),
+            now,
+        );
+        c["lastUpdateTime"] = json!(now);
+        Some(c)
+    } else {
+        let deadline = int_at(d, "/spec/progressDeadlineSeconds").unwrap_or(600);
+        let timed_out = prev_progressing
+            .filter(|c| str_at(c, "/status") == "True")
+            .and_then(|c| str_at(c, "/lastUpdateTime").parse::<jiff::Timestamp>().ok())
+            .is_some_and(|t| jiff::Timestamp::now().as_second() - t.as_second() > deadline);
+        if timed_out {
+            Some(set_condition(
+                prev_progressing,
+                "Progressing",
+                "False",
+                "ProgressDeadlineExceeded",
+                &format!("ReplicaSet \"{new_name}\" has timed out progressing."),
+                now,
+            ))
+        } else {
+            prev_progressing.cloned()
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn write_status(
     store: &Store,
@@ -470,7 +544,6 @@ fn write_status(
             &now,
         )
     };
-    let prev_progressing = condition(d, "Progressing");
     let complete = updated == replicas
         && total_replicas == replicas
         && available == replicas
@@ -482,63 +555,13 @@ fn write_status(
         || prev("availableReplicas") != available
         || prev("replicas") != total_replicas
         || prev("observedGeneration") != generation;
-    let progressing_cond = if paused {
-        Some(set_condition(
-            prev_progressing,
-            "Progressing",
-            "Unknown",
-            "DeploymentPaused",
-            "Deployment is paused",
-            &now,
-        ))
-    } else if complete {
-        Some(set_condition(
-            prev_progressing,
-            "Progressing",
-            "True",
-            "NewReplicaSetAvailable",
-            &format!("ReplicaSet \"{new_name}\" has successfully progressed."),
-            &now,
-        ))
-    } else if let Some(created) = &created_new {
-        Some(set_condition(
-            prev_progressing,
-            "Progressing",
-            "True",
-            "NewReplicaSetCreated",
-            &format!("Created new replica set \"{created}\""),
-            &now,
-        ))
-    } else if progressed {
-        let mut c = set_condition(
-            prev_progressing,
-            "Progressing",
-            "True",
-            "ReplicaSetUpdated",
-            &format!("ReplicaSet \"{new_name}\" is progressing."),
-            &now,
-        );
-        c["lastUpdateTime"] = json!(now);
-        Some(c)
-    } else {
-        let deadline = int_at(d, "/spec/progressDeadlineSeconds").unwrap_or(600);
-        let timed_out = prev_progressing
-            .filter(|c| str_at(c, "/status") == "True")
-            .and_then(|c| str_at(c, "/lastUpdateTime").parse::<jiff::Timestamp>().ok())
-            .is_some_and(|t| jiff::Timestamp::now().as_second() - t.as_second() > deadline);
-        if timed_out {
-            Some(set_condition(
-                prev_progressing,
-                "Progressing",
-                "False",
-                "ProgressDeadlineExceeded",
-                &format!("ReplicaSet \"{new_name}\" has timed out progressing."),
-                &now,
-            ))
-        } else {
-            prev_progressing.cloned()
-        }
+    let progress = Progress {
+        paused,
+        complete,
+        created_new: created_new.as_deref(),
+        progressed,
     };
+    let progressing_cond = progressing_condition(d, &progress, &new_name, &now);
     let mut conditions = vec![available_cond];
     conditions.extend(progressing_cond);
 

@@ -119,6 +119,114 @@ fn keep_transition_times(old: &Value, conditions: &mut [Value]) {
     }
 }
 
+/// The status of a container whose command is not in its image: the runtime's
+/// `RunContainerError`, then `CrashLoopBackOff` with the restarts so far, `since_ready`
+/// after the pod could first run. Also when it changes next (from that same moment).
+fn start_error_status(
+    pod: &Value,
+    c: &Value,
+    exe: &str,
+    old: Option<&Value>,
+    since_ready: Duration,
+    stamp: &str,
+) -> (Value, Duration) {
+    let uid = obj::uid(pod);
+    let cname = str_at(c, "/name");
+    let image = str_at(c, "/image");
+    let (attempts, next, backoff) = start_attempts(since_ready);
+    let next = if since_ready < RUN_ERROR_SHOWN {
+        RUN_ERROR_SHOWN
+    } else {
+        next
+    };
+    let message = format!(
+        "failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: \"{exe}\": executable file not found in $PATH: unknown"
+    );
+    let restarts = attempts - 1;
+    // The finish time of the last attempt: kept while no new attempt was made.
+    let finished = old
+        .filter(|o| o.pointer("/restartCount").and_then(Value::as_u64) == Some(u64::from(restarts)))
+        .and_then(|o| o.pointer("/lastState/terminated/finishedAt"))
+        .and_then(Value::as_str)
+        .map_or_else(|| stamp.to_string(), str::to_string);
+    let waiting = if since_ready < RUN_ERROR_SHOWN {
+        json!({"reason": "RunContainerError", "message": message})
+    } else {
+        json!({"reason": "CrashLoopBackOff", "message": format!(
+            "back-off {}s restarting failed container={cname} pod={}_{}({uid})",
+            backoff.as_secs(),
+            obj::name(pod),
+            obj::namespace(pod)
+        )})
+    };
+    let id = format!(
+        "containerd://{}",
+        hex_id(&format!("{uid}/{cname}/{restarts}"))
+    );
+    let status = json!({
+        "name": cname,
+        "image": image,
+        "imageID": format!("{}@sha256:{}", image.split(':').next().unwrap_or(image), hex_id(image)),
+        "containerID": id,
+        "ready": false,
+        "restartCount": restarts,
+        "started": false,
+        "state": {"waiting": waiting},
+        "lastState": {"terminated": {
+            "exitCode": 128,
+            "reason": "StartError",
+            "message": message,
+            "startedAt": "1970-01-01T00:00:00Z",
+            "finishedAt": finished,
+            "containerID": id,
+        }},
+    });
+    (status, next)
+}
+
+/// The status of a container that can start: `ContainerCreating` until the pod runs, then
+/// running since its first start (`ready` as its readiness probe answers).
+fn container_status(
+    c: &Value,
+    old: Option<&Value>,
+    uid: &str,
+    running: bool,
+    ready: bool,
+    stamp: &str,
+) -> Value {
+    let cname = str_at(c, "/name");
+    let image = str_at(c, "/image");
+    let started_at = old
+        .and_then(|o| o.pointer("/state/running/startedAt"))
+        .and_then(Value::as_str)
+        .map_or_else(|| stamp.to_string(), str::to_string);
+    let state_v = if running {
+        json!({"running": {"startedAt": started_at}})
+    } else {
+        json!({"waiting": {"reason": "ContainerCreating"}})
+    };
+    let mut s = json!({
+        "name": cname,
+        "image": image,
+        "imageID": if running {
+            json!(format!("{}@sha256:{}", image.split(':').next().unwrap_or(image), hex_id(image)))
+        } else {
+            json!("")
+        },
+        "ready": ready,
+        "restartCount": 0,
+        "started": running,
+        "state": state_v,
+    });
+    if running {
+        s["containerID"] = json!(format!(
+            "containerd://{}",
+            hex_id(&format!("{uid}/{cname}"))
+        ));
+    }
+    s
+}
+
 pub(super) fn sync(
     store: &Store,
     net: &PodNetwork,
@@ -166,64 +274,15 @@ pub(super) fn sync(
         let mut unready = Vec::new();
         for c in &specs {
             let cname = str_at(c, "/name");
-            let image = str_at(c, "/image");
             let old = pod
                 .pointer("/status/containerStatuses")
                 .and_then(Value::as_array)
                 .and_then(|cs| cs.iter().find(|s| str_at(s, "/name") == cname));
             if running && let Some(exe) = crate::world::workload::missing_executable(c) {
-                let (attempts, next, backoff) = start_attempts(now - ready_at);
-                if now - ready_at < RUN_ERROR_SHOWN {
-                    wake(ready_at + RUN_ERROR_SHOWN);
-                } else {
-                    wake(ready_at + next);
-                }
-                let message = format!(
-                    "failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: \"{exe}\": executable file not found in $PATH: unknown"
-                );
-                let restarts = attempts - 1;
-                // The finish time of the last attempt: kept while no new attempt was made.
-                let finished = old
-                    .filter(|o| {
-                        o.pointer("/restartCount").and_then(Value::as_u64)
-                            == Some(u64::from(restarts))
-                    })
-                    .and_then(|o| o.pointer("/lastState/terminated/finishedAt"))
-                    .and_then(Value::as_str)
-                    .map_or_else(|| stamp.clone(), str::to_string);
-                let waiting = if now - ready_at < RUN_ERROR_SHOWN {
-                    json!({"reason": "RunContainerError", "message": message})
-                } else {
-                    json!({"reason": "CrashLoopBackOff", "message": format!(
-                        "back-off {}s restarting failed container={cname} pod={}_{}({uid})",
-                        backoff.as_secs(),
-                        obj::name(pod),
-                        obj::namespace(pod)
-                    )})
-                };
-                let id = format!(
-                    "containerd://{}",
-                    hex_id(&format!("{uid}/{cname}/{restarts}"))
-                );
+                let (status, next) = start_error_status(pod, c, &exe, old, now - ready_at, &stamp);
+                wake(ready_at + next);
                 unready.push(cname.to_string());
-                statuses.push(json!({
-                    "name": cname,
-                    "image": image,
-                    "imageID": format!("{}@sha256:{}", image.split(':').next().unwrap_or(image), hex_id(image)),
-                    "containerID": id,
-                    "ready": false,
-                    "restartCount": restarts,
-                    "started": false,
-                    "state": {"waiting": waiting},
-                    "lastState": {"terminated": {
-                        "exitCode": 128,
-                        "reason": "StartError",
-                        "message": message,
-                        "startedAt": "1970-01-01T00:00:00Z",
-                        "finishedAt": finished,
-                        "containerID": id,
-                    }},
-                }));
+                statuses.push(status);
                 continue;
             }
             let ready = running
@@ -237,35 +296,7 @@ pub(super) fn sync(
             if !ready {
                 unready.push(cname.to_string());
             }
-            let started_at = old
-                .and_then(|o| o.pointer("/state/running/startedAt"))
-                .and_then(Value::as_str)
-                .map_or_else(|| stamp.clone(), str::to_string);
-            let state_v = if running {
-                json!({"running": {"startedAt": started_at}})
-            } else {
-                json!({"waiting": {"reason": "ContainerCreating"}})
-            };
-            let mut s = json!({
-                "name": cname,
-                "image": image,
-                "imageID": if running {
-                    json!(format!("{}@sha256:{}", image.split(':').next().unwrap_or(image), hex_id(image)))
-                } else {
-                    json!("")
-                },
-                "ready": ready,
-                "restartCount": 0,
-                "started": running,
-                "state": state_v,
-            });
-            if running {
-                s["containerID"] = json!(format!(
-                    "containerd://{}",
-                    hex_id(&format!("{uid}/{cname}"))
-                ));
-            }
-            statuses.push(s);
+            statuses.push(container_status(c, old, &uid, running, ready, &stamp));
         }
         let all_ready = running && unready.is_empty();
         let msg = (!all_ready)

@@ -26,12 +26,11 @@ use crate::net::PodNetwork;
 use crate::store::{Event, Store};
 use crate::world::mesh::rng::Rng;
 
-pub use deployment::template_hash;
 pub(crate) use endpoints::{selected_pods, subsets as endpoint_subsets};
 
 /// Settings of the controllers of one cluster.
 #[derive(Debug, Clone)]
-pub struct ControllerConfig {
+pub(crate) struct ControllerConfig {
     /// The node every pod is scheduled on.
     pub node_name: String,
     pub node_ip: String,
@@ -182,7 +181,7 @@ pub(crate) fn reconcile(
 }
 
 /// Run the controllers until the task is aborted or the store is dropped.
-pub async fn run(store: Arc<Store>, net: Arc<PodNetwork>, cfg: ControllerConfig) {
+pub(crate) async fn run(store: Arc<Store>, net: Arc<PodNetwork>, cfg: ControllerConfig) {
     let mut rx = store.subscribe();
     let mut state = State::new(cfg.seed);
     loop {

@@ -23,15 +23,15 @@ use crate::world::obj::{self, labels, name, namespace, str_at};
 use smh_core::istio::cluster_id::{ClusterIdReading, DEFAULT_CLUSTER_ID};
 
 /// Label of Istio remote secrets.
-pub const MULTICLUSTER_LABEL: &str = "istio/multiCluster";
+pub(crate) const MULTICLUSTER_LABEL: &str = "istio/multiCluster";
 /// Annotation naming the cluster of a remote secret.
-pub const CLUSTER_ANNOTATION: &str = "networking.istio.io/cluster";
+pub(crate) const CLUSTER_ANNOTATION: &str = "networking.istio.io/cluster";
 /// Name prefix of remote secrets made by `istioctl create-remote-secret`.
-pub const REMOTE_SECRET_PREFIX: &str = "istio-remote-secret-";
+pub(crate) const REMOTE_SECRET_PREFIX: &str = "istio-remote-secret-";
 
 /// Istio networking objects of one kind, whatever version they were stored under (the
 /// newest resourceVersion wins when the same object exists under several).
-pub fn istio_objects(store: &Store, plural: &str) -> Vec<Value> {
+pub(crate) fn istio_objects(store: &Store, plural: &str) -> Vec<Value> {
     let mut by_key: BTreeMap<(String, String), Value> = BTreeMap::new();
     for gvr in obj::istio_networking(plural) {
         for item in store.list(&gvr, None).0 {
@@ -145,7 +145,11 @@ fn member_by_host(fleet: &Fleet, host: &str) -> Option<String> {
 /// secret (secrets in name order, keys sorted) is a cluster ID; a key equal to `local_id`
 /// is ignored, as is an ID an earlier secret already added. The key's value, a
 /// kubeconfig, names the member; one that reaches no member of the fleet adds nothing.
-pub fn remote_clusters(fleet: &Fleet, store: &Store, local_id: &str) -> Vec<(String, String)> {
+pub(crate) fn remote_clusters(
+    fleet: &Fleet,
+    store: &Store,
+    local_id: &str,
+) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     for secret in remote_secrets(store) {
         for (id, kubeconfig) in secret.data.unwrap_or_default() {
@@ -262,7 +266,7 @@ fn service_records(cluster: &str, cluster_id: &str, store: &Store) -> Vec<Servic
 }
 
 /// The external addresses of a cluster's `istio-system/istio-ingressgateway` Service.
-pub fn gateway_addresses(store: &Store) -> Vec<String> {
+pub(crate) fn gateway_addresses(store: &Store) -> Vec<String> {
     store
         .get(&obj::services(), "istio-system", "istio-ingressgateway")
         .and_then(|s| {
@@ -277,7 +281,7 @@ pub fn gateway_addresses(store: &Store) -> Vec<String> {
 }
 
 /// Everything the config builder needs for `proxy`.
-pub fn collect(fleet: &Fleet, proxy: &ProxyIdentity) -> MeshInputs {
+pub(crate) fn collect(fleet: &Fleet, proxy: &ProxyIdentity) -> MeshInputs {
     let mut inputs = MeshInputs {
         proxy: proxy.clone(),
         cluster_domain: "cluster.local".into(),

@@ -7,9 +7,9 @@
 //! [`sidecar::Sidecar`] sends real HTTP requests to the chosen pods over loopback.
 
 pub mod inputs;
-pub mod istio;
-pub mod outlier;
-pub mod proxy;
-pub mod rng;
-pub mod sidecar;
-pub mod xds;
+pub(crate) mod istio;
+pub(crate) mod outlier;
+pub(crate) mod proxy;
+pub(crate) mod rng;
+pub(crate) mod sidecar;
+pub(crate) mod xds;

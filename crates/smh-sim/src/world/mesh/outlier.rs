@@ -25,7 +25,7 @@ use super::rng::Rng;
 /// Envoy's outlier detection settings for one cluster (the `OutlierDetection` proto after
 /// Istio's translation of a DestinationRule; see [`super::istio::outlier_from_istio`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct OutlierConfig {
+pub(crate) struct OutlierConfig {
     pub consecutive_5xx: u32,
     /// Percent chance an ejection by the 5xx detector is enforced (Envoy default 100).
     pub enforcing_consecutive_5xx: u32,
@@ -63,7 +63,7 @@ impl Default for OutlierConfig {
 
 /// What one upstream attempt did, as the outlier detector is told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttemptResult {
+pub(crate) enum AttemptResult {
     /// The upstream answered with this HTTP status.
     Http(u16),
     /// The TCP connection was refused or could not be made.
@@ -76,7 +76,7 @@ pub enum AttemptResult {
 
 /// Which detector triggered an ejection (Envoy's `OutlierEjectionType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EjectionType {
+pub(crate) enum EjectionType {
     Consecutive5xx,
     ConsecutiveGatewayFailure,
     ConsecutiveLocalOriginFailure,
@@ -96,7 +96,7 @@ struct HostMonitor {
 
 /// Counters as Envoy's `cluster.<name>.outlier_detection.*` stats report them.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct DetectorStats {
+pub(crate) struct DetectorStats {
     pub ejections_active: u32,
     pub ejections_enforced_total: u64,
     pub ejections_overflow: u64,
@@ -105,7 +105,7 @@ pub struct DetectorStats {
 
 /// The detector of one cluster: one monitor per host (keyed by `ip:port`).
 #[derive(Debug, Clone)]
-pub struct Detector {
+pub(crate) struct Detector {
     config: OutlierConfig,
     next_tick: Duration,
     hosts: BTreeMap<String, HostMonitor>,
@@ -114,7 +114,7 @@ pub struct Detector {
 
 impl Detector {
     /// A detector created at `now` (its interval timer first fires at `now + interval`).
-    pub fn new<'a>(
+    pub(crate) fn new<'a>(
         config: OutlierConfig,
         now: Duration,
         hosts: impl IntoIterator<Item = &'a str>,
@@ -131,35 +131,35 @@ impl Detector {
         }
     }
 
-    pub fn config(&self) -> &OutlierConfig {
-        &self.config
-    }
-
-    pub fn stats(&self) -> DetectorStats {
+    #[cfg(test)]
+    pub(crate) fn stats(&self) -> DetectorStats {
         self.stats
     }
 
     /// When the interval timer fires next.
-    pub fn next_tick(&self) -> Duration {
+    pub(crate) fn next_tick(&self) -> Duration {
         self.next_tick
     }
 
-    pub fn is_ejected(&self, host: &str) -> bool {
+    pub(crate) fn is_ejected(&self, host: &str) -> bool {
         self.hosts.get(host).is_some_and(|m| m.ejected)
     }
 
+    #[cfg(test)]
     /// How many times `host` has been ejected since it joined the cluster.
-    pub fn num_ejections(&self, host: &str) -> u32 {
+    pub(crate) fn num_ejections(&self, host: &str) -> u32 {
         self.hosts.get(host).map_or(0, |m| m.num_ejections)
     }
 
+    #[cfg(test)]
     /// The ejection-time multiplier `k` of `host`.
-    pub fn backoff(&self, host: &str) -> u32 {
+    pub(crate) fn backoff(&self, host: &str) -> u32 {
         self.hosts.get(host).map_or(0, |m| m.backoff)
     }
 
+    #[cfg(test)]
     /// Hosts currently ejected.
-    pub fn ejected_hosts(&self) -> BTreeSet<String> {
+    pub(crate) fn ejected_hosts(&self) -> BTreeSet<String> {
         self.hosts
             .iter()
             .filter(|(_, m)| m.ejected)
@@ -169,7 +169,7 @@ impl Detector {
 
     /// EDS membership change: new hosts get fresh monitors, removed hosts drop theirs (and
     /// their ejection, as Envoy's member-update callback does).
-    pub fn set_hosts(&mut self, hosts: &BTreeSet<String>) {
+    pub(crate) fn set_hosts(&mut self, hosts: &BTreeSet<String>) {
         let mut released = 0;
         self.hosts.retain(|h, m| {
             let keep = hosts.contains(h);
@@ -186,7 +186,7 @@ impl Detector {
 
     /// Charge the result of one attempt to `host`. Returns `true` when the host was ejected
     /// by it (a health change the load balancer must learn about).
-    pub fn put_result(
+    pub(crate) fn put_result(
         &mut self,
         host: &str,
         result: AttemptResult,
@@ -332,13 +332,13 @@ impl Detector {
 
     /// No host is ejected and no ejection multiplier is left to decay, so interval ticks
     /// would change nothing.
-    pub fn is_idle(&self) -> bool {
+    pub(crate) fn is_idle(&self) -> bool {
         self.hosts.values().all(|m| !m.ejected && m.backoff == 0)
     }
 
     /// Move the interval timer to its first tick after `now` without running the ticks in
     /// between (they are no-ops while [`Detector::is_idle`]).
-    pub fn skip_idle_ticks(&mut self, now: Duration) {
+    pub(crate) fn skip_idle_ticks(&mut self, now: Duration) {
         let interval = self
             .config
             .interval
@@ -356,7 +356,7 @@ impl Detector {
     /// `onIntervalTimer`: un-eject hosts whose ejection time has run out, then decay the
     /// ejection multiplier of healthy hosts unejected at least one interval ago. Returns the
     /// hosts that were un-ejected.
-    pub fn tick(&mut self) -> Vec<String> {
+    pub(crate) fn tick(&mut self) -> Vec<String> {
         let now = self.next_tick;
         let base = self.config.base_ejection_time;
         let max = self.config.max_ejection_time;

@@ -1,8 +1,8 @@
 //! One sidecar's Envoy at run time, as a pure state machine with an injected clock: route
 //! selection, priority and host selection, outlier detection, retries.
 //!
-//! What it models of Envoy (checked against Envoy 1.40 on loopback, lab-notes.md §3 and the
-//! measurements in the README):
+//! What it models of Envoy (checked against Envoy 1.40 on loopback; the measurements are in
+//! the README):
 //! - **Outlier detection** per cluster ([`super::outlier`]).
 //! - **The update merge window.** A health change (ejection or un-ejection) reaches the load
 //!   balancer at once only when the cluster's previous host update is more than
@@ -26,7 +26,9 @@ use std::time::Duration;
 
 use super::outlier::{AttemptResult, Detector};
 use super::rng::Rng;
-use super::xds::{ClusterDef, Endpoint, EndpointCluster, ProxyConfig, RetryPolicy, RouteAction};
+use super::xds::{
+    ClusterDef, Endpoint, EndpointCluster, ProxyConfig, RetryPolicy, RouteAction, RouteMatch,
+};
 
 /// Envoy's default overprovisioning factor, in percent.
 const OVERPROVISIONING: u64 = 140;
@@ -35,7 +37,7 @@ const RETRY_BASE: Duration = Duration::from_millis(25);
 
 /// An outbound request as the application sends it to its sidecar.
 #[derive(Debug, Clone, Default)]
-pub struct Request {
+pub(crate) struct Request {
     /// The Host header, e.g. `reviews:9080`.
     pub authority: String,
     /// The listener port the connection went to (the port in the URL).
@@ -48,7 +50,7 @@ pub struct Request {
 
 /// A response Envoy generates itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalReply {
+pub(crate) struct LocalReply {
     pub status: u16,
     pub body: String,
     /// Envoy's response flag (`UH`, `UF`, `NR`, `NC`, `FI`, `UT`, `URX`, `DR`...).
@@ -67,15 +69,14 @@ impl LocalReply {
         }
     }
 
-    pub fn no_healthy_upstream() -> Self {
+    pub(crate) fn no_healthy_upstream() -> Self {
         Self::new(503, "no healthy upstream", "UH")
     }
 }
 
 /// One request in flight through the proxy.
 #[derive(Debug, Clone)]
-pub struct Exchange {
-    pub route: String,
+pub(crate) struct Exchange {
     pub cluster: String,
     /// The path to send upstream (after a `rewrite`).
     pub path: String,
@@ -95,19 +96,14 @@ pub struct Exchange {
 
 impl Exchange {
     /// Number of upstream attempts made so far.
-    pub fn attempts(&self) -> u32 {
+    pub(crate) fn attempts(&self) -> u32 {
         self.attempts
-    }
-
-    /// Hosts tried, in order.
-    pub fn attempted_hosts(&self) -> &[String] {
-        &self.attempted_hosts
     }
 }
 
 /// The host picked for one attempt.
 #[derive(Debug, Clone)]
-pub struct Pick {
+pub(crate) struct Pick {
     pub endpoint: Endpoint,
     /// The endpoint cluster the host belongs to (a sub-cluster for aggregates).
     pub cluster: String,
@@ -119,14 +115,14 @@ pub struct Pick {
 impl Pick {
     /// The priority level the host was picked from: the index of its sub-cluster in an
     /// aggregate cluster (0 for the first, and for any plain cluster).
-    pub fn level(&self) -> usize {
+    pub(crate) fn level(&self) -> usize {
         self.level
     }
 }
 
 /// What to do after an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Try again after this back-off.
     Retry(Duration),
     /// The upstream's response stands (pass it to the application).
@@ -277,9 +273,10 @@ fn priority_loads(health: &[u64], hosts: &[usize]) -> Vec<u64> {
     loads
 }
 
+#[cfg(test)]
 /// A snapshot of one cluster's state, for explanations and tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClusterState {
+pub(crate) struct ClusterState {
     pub hosts: Vec<String>,
     /// Hosts the outlier detector has ejected.
     pub ejected: BTreeSet<String>,
@@ -290,14 +287,14 @@ pub struct ClusterState {
 
 /// The proxy.
 #[derive(Debug, Clone)]
-pub struct Proxy {
+pub(crate) struct Proxy {
     config: ProxyConfig,
     clusters: BTreeMap<String, ClusterRuntime>,
     rng: Rng,
 }
 
 impl Proxy {
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Proxy {
             config: ProxyConfig::default(),
             clusters: BTreeMap::new(),
@@ -305,14 +302,14 @@ impl Proxy {
         }
     }
 
-    pub fn config(&self) -> &ProxyConfig {
+    pub(crate) fn config(&self) -> &ProxyConfig {
         &self.config
     }
 
     /// Apply a configuration push at `now`. Clusters whose definition is unchanged keep
     /// their outlier detection and load-balancer state; a change of hosts is delivered to
     /// the load balancer at once.
-    pub fn update_config(&mut self, config: ProxyConfig, now: Duration) {
+    pub(crate) fn update_config(&mut self, config: ProxyConfig, now: Duration) {
         self.advance(now);
         let mut next = BTreeMap::new();
         for (name, def) in &config.clusters {
@@ -340,7 +337,7 @@ impl Proxy {
     }
 
     /// Run every timer due up to `now`: outlier detection intervals and merged updates.
-    pub fn advance(&mut self, now: Duration) {
+    pub(crate) fn advance(&mut self, now: Duration) {
         loop {
             let mut next: Option<(Duration, String, bool)> = None;
             for (name, rt) in &self.clusters {
@@ -381,7 +378,7 @@ impl Proxy {
 
     /// Route a request: find the virtual host and route, decide fault injection and the
     /// destination cluster.
-    pub fn start(&mut self, req: &Request, now: Duration) -> Result<Exchange, LocalReply> {
+    pub(crate) fn start(&mut self, req: &Request, now: Duration) -> Result<Exchange, LocalReply> {
         self.advance(now);
         let not_found = || LocalReply::new(404, "", "NR");
         let table = self.config.routes.get(&req.port).ok_or_else(not_found)?;
@@ -391,52 +388,19 @@ impl Proxy {
             .find(|vh| vh.domains.contains(&authority))
             .ok_or_else(not_found)?;
         let path_only = req.path.split('?').next().unwrap_or("");
-        let query: BTreeMap<String, String> = req
-            .path
-            .split_once('?')
-            .map(|(_, q)| {
-                q.split('&')
-                    .filter_map(|kv| {
-                        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-                        (!k.is_empty()).then(|| (k.to_string(), v.to_string()))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        let query = query_params(&req.path);
         let route = vhost
             .routes
             .iter()
             .find(|r| {
                 r.matches.is_empty()
-                    || r.matches.iter().any(|m| {
-                        m.uri.as_ref().is_none_or(|u| {
-                            let target = match u {
-                                super::xds::StringMatch::Prefix(_) => req.path.as_str(),
-                                _ => path_only,
-                            };
-                            u.matches(target, m.ignore_uri_case)
-                        }) && m
-                            .method
-                            .as_ref()
-                            .is_none_or(|x| x.matches(&req.method, false))
-                            && m.authority
-                                .as_ref()
-                                .is_none_or(|x| x.matches(&req.authority, false))
-                            && m.headers.iter().all(|(h, x)| {
-                                req.headers.get(h).is_some_and(|v| x.matches(v, false))
-                            })
-                            && m.without_headers.iter().all(|(h, x)| {
-                                req.headers.get(h).is_none_or(|v| !x.matches(v, false))
-                            })
-                            && m.query_params
-                                .iter()
-                                .all(|(k, x)| query.get(k).is_some_and(|v| x.matches(v, false)))
-                    })
+                    || r.matches
+                        .iter()
+                        .any(|m| route_matches(m, req, path_only, &query))
             })
             .ok_or_else(not_found)?
             .clone();
         let mut ex = Exchange {
-            route: route.name.clone(),
             cluster: String::new(),
             path: req.path.clone(),
             retry: route.retry.clone(),
@@ -525,7 +489,11 @@ impl Proxy {
     }
 
     /// Pick the host for the next attempt of `ex`.
-    pub fn next_attempt(&mut self, ex: &mut Exchange, now: Duration) -> Result<Pick, LocalReply> {
+    pub(crate) fn next_attempt(
+        &mut self,
+        ex: &mut Exchange,
+        now: Duration,
+    ) -> Result<Pick, LocalReply> {
         self.advance(now);
         let levels = self
             .levels(&ex.cluster)
@@ -633,7 +601,7 @@ impl Proxy {
     }
 
     /// Report the result of an attempt at `now` and decide what happens next.
-    pub fn finish_attempt(
+    pub(crate) fn finish_attempt(
         &mut self,
         ex: &mut Exchange,
         pick: &Pick,
@@ -675,8 +643,9 @@ impl Proxy {
         }
     }
 
+    #[cfg(test)]
     /// The state of an endpoint cluster (for explanations and tests).
-    pub fn cluster_state(&self, name: &str) -> Option<ClusterState> {
+    pub(crate) fn cluster_state(&self, name: &str) -> Option<ClusterState> {
         let rt = self.clusters.get(name)?;
         Some(ClusterState {
             hosts: rt.def.endpoints.iter().map(|e| e.key.clone()).collect(),
@@ -695,7 +664,7 @@ impl Proxy {
 }
 
 /// Envoy's local reply when an attempt ended without a response.
-pub fn local_reply_for(result: AttemptResult, retried: bool) -> LocalReply {
+pub(crate) fn local_reply_for(result: AttemptResult, retried: bool) -> LocalReply {
     let prefix = if retried {
         "upstream connect error or disconnect/reset before headers. retried and the latest reset reason: "
     } else {
@@ -715,6 +684,53 @@ pub fn local_reply_for(result: AttemptResult, retried: bool) -> LocalReply {
         AttemptResult::Timeout => LocalReply::new(504, "upstream request timeout", "UT"),
         AttemptResult::Http(code) => LocalReply::new(code, "", ""),
     }
+}
+
+/// The query parameters of a request path (`?k=v&...`; the last of a repeated key wins).
+fn query_params(path: &str) -> BTreeMap<String, String> {
+    path.split_once('?')
+        .map(|(_, q)| {
+            q.split('&')
+                .filter_map(|kv| {
+                    let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                    (!k.is_empty()).then(|| (k.to_string(), v.to_string()))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Whether a request matches one of a route's match blocks, as Envoy's route matcher: the
+/// URI (a prefix against the whole path, anything else against the path without its query),
+/// method, authority, headers present and absent, and query parameters.
+fn route_matches(
+    m: &RouteMatch,
+    req: &Request,
+    path_only: &str,
+    query: &BTreeMap<String, String>,
+) -> bool {
+    m.uri.as_ref().is_none_or(|u| {
+        let target = match u {
+            super::xds::StringMatch::Prefix(_) => req.path.as_str(),
+            _ => path_only,
+        };
+        u.matches(target, m.ignore_uri_case)
+    }) && m
+        .method
+        .as_ref()
+        .is_none_or(|x| x.matches(&req.method, false))
+        && m.authority
+            .as_ref()
+            .is_none_or(|x| x.matches(&req.authority, false))
+        && m.headers
+            .iter()
+            .all(|(h, x)| req.headers.get(h).is_some_and(|v| x.matches(v, false)))
+        && m.without_headers
+            .iter()
+            .all(|(h, x)| req.headers.get(h).is_none_or(|v| !x.matches(v, false)))
+        && m.query_params
+            .iter()
+            .all(|(k, x)| query.get(k).is_some_and(|v| x.matches(v, false)))
 }
 
 #[cfg(test)]

@@ -4,15 +4,15 @@
 
 /// SplitMix64.
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Rng(seed)
     }
 
     /// A seed derived from a name (FNV-1a), e.g. the pod name of a proxy.
-    pub fn seed_from(name: &str) -> u64 {
+    pub(crate) fn seed_from(name: &str) -> u64 {
         let mut h: u64 = 0xcbf2_9ce4_8422_2325;
         for b in name.bytes() {
             h ^= u64::from(b);
@@ -21,7 +21,7 @@ impl Rng {
         h
     }
 
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -30,12 +30,12 @@ impl Rng {
     }
 
     /// Uniform in `0..n` (`0` when `n == 0`).
-    pub fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         if n == 0 { 0 } else { self.next_u64() % n }
     }
 
     /// `true` with probability `pct` percent (0 never, 100 or more always).
-    pub fn percent(&mut self, pct: u32) -> bool {
+    pub(crate) fn percent(&mut self, pct: u32) -> bool {
         match pct {
             0 => false,
             p if p >= 100 => true,
@@ -44,7 +44,7 @@ impl Rng {
     }
 
     /// `true` with probability `pct` percent, fractional (Istio's `percentage.value`).
-    pub fn percent_f64(&mut self, pct: f64) -> bool {
+    pub(crate) fn percent_f64(&mut self, pct: f64) -> bool {
         if pct <= 0.0 {
             false
         } else if pct >= 100.0 {

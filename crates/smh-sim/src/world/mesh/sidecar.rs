@@ -22,15 +22,15 @@ use crate::world::obj::{self, str_at};
 use crate::world::workload::http::{FetchError, HttpResponse, OutboundRequest, fetch};
 
 /// Monotonic time for the data plane, as a [`Duration`] since an origin.
-pub trait Clock: Send + Sync {
+pub(crate) trait Clock: Send + Sync {
     fn now(&self) -> Duration;
 }
 
 /// The real clock.
-pub struct SystemClock(Instant);
+pub(crate) struct SystemClock(Instant);
 
 impl SystemClock {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         SystemClock(Instant::now())
     }
 }
@@ -49,7 +49,7 @@ impl Clock for SystemClock {
 
 /// Why an application got no HTTP response at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CallError {
+pub(crate) enum CallError {
     #[error("could not resolve host {0}")]
     Dns(String),
     #[error("{0}")]
@@ -71,7 +71,7 @@ pub struct RoutedAttempt {
 }
 
 /// How many attempts [`Sidecar::routing_log`] keeps (the most recent ones).
-pub const ROUTING_LOG: usize = 4096;
+pub(crate) const ROUTING_LOG: usize = 4096;
 
 struct SidecarState {
     proxy: Proxy,
@@ -107,7 +107,7 @@ fn local_response(r: &LocalReply) -> HttpResponse {
 
 impl Sidecar {
     /// A sidecar for a pod; `seed` makes its random choices repeatable.
-    pub fn new(
+    pub(crate) fn new(
         identity: ProxyIdentity,
         fleet: Arc<Fleet>,
         clock: Arc<dyn Clock>,
@@ -147,10 +147,6 @@ impl Sidecar {
         });
     }
 
-    pub fn identity(&self) -> &ProxyIdentity {
-        &self.identity
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, SidecarState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -179,12 +175,6 @@ impl Sidecar {
         }
     }
 
-    /// A copy of the proxy's state (configuration and run-time state), for explanations.
-    pub fn snapshot(&self) -> Proxy {
-        self.refresh();
-        self.lock().proxy.clone()
-    }
-
     fn resolves(&self, host: &str) -> bool {
         let st = self.lock();
         st.proxy
@@ -196,7 +186,7 @@ impl Sidecar {
     }
 
     /// Send a request through the sidecar, as an application's HTTP client would.
-    pub async fn send(&self, req: OutboundRequest) -> Result<HttpResponse, CallError> {
+    pub(crate) async fn send(&self, req: OutboundRequest) -> Result<HttpResponse, CallError> {
         self.refresh();
         let (host, port) = split_authority(&req.authority);
         let request = Request {
@@ -357,14 +347,14 @@ fn service_target(
 /// Plain Kubernetes service networking for a pod without a sidecar: cluster DNS names of
 /// the pod's cluster, round-robin over the ready endpoints (as kube-proxy would, without
 /// retries or outlier detection).
-pub struct Direct {
+pub(crate) struct Direct {
     cluster: String,
     namespace: String,
     fleet: Arc<Fleet>,
 }
 
 impl Direct {
-    pub fn new(cluster: &str, namespace: &str, fleet: Arc<Fleet>) -> Self {
+    pub(crate) fn new(cluster: &str, namespace: &str, fleet: Arc<Fleet>) -> Self {
         Direct {
             cluster: cluster.to_string(),
             namespace: namespace.to_string(),
@@ -372,7 +362,7 @@ impl Direct {
         }
     }
 
-    pub async fn send(
+    pub(crate) async fn send(
         &self,
         req: OutboundRequest,
         timeout: Option<Duration>,
@@ -402,14 +392,14 @@ impl Direct {
 
 /// How an application's outbound requests leave its pod.
 #[derive(Clone)]
-pub enum Outbound {
+pub(crate) enum Outbound {
     Sidecar(Arc<Sidecar>),
     Direct(Arc<Direct>),
 }
 
 impl Outbound {
     /// Send `req`, giving up after `timeout` (the application's own client timeout).
-    pub async fn call(
+    pub(crate) async fn call(
         &self,
         req: OutboundRequest,
         timeout: Duration,

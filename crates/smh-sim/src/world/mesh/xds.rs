@@ -8,13 +8,13 @@ use std::time::Duration;
 use super::outlier::OutlierConfig;
 
 /// Envoy's default `common_lb_config.update_merge_window` (Istio does not set it).
-pub const DEFAULT_UPDATE_MERGE_WINDOW: Duration = Duration::from_secs(1);
+pub(crate) const DEFAULT_UPDATE_MERGE_WINDOW: Duration = Duration::from_secs(1);
 /// Envoy's default `healthy_panic_threshold` (50 %); Istio sets 0 when outlier detection is on.
-pub const DEFAULT_PANIC_THRESHOLD: u32 = 50;
+pub(crate) const DEFAULT_PANIC_THRESHOLD: u32 = 50;
 
 /// One upstream host.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     /// `ip:port`, the host's identity for outlier detection and load balancing.
     pub key: String,
     pub ip: String,
@@ -31,7 +31,7 @@ pub struct Endpoint {
 /// What a remote ingress gateway does with a connection (AUTO_PASSTHROUGH by SNI, with SMH's
 /// `tcp_cluster_rewrite` of `.<cluster>.global` to `.cluster.local`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GatewayHop {
+pub(crate) struct GatewayHop {
     /// The cluster whose gateway this is.
     pub cluster: String,
     /// The host the client asked for (the SNI), e.g. `reviews.bookinfo.svc.remote-cluster.global`.
@@ -41,7 +41,7 @@ pub struct GatewayHop {
 }
 
 impl Endpoint {
-    pub fn new(ip: &str, port: u16) -> Self {
+    pub(crate) fn new(ip: &str, port: u16) -> Self {
         Endpoint {
             key: format!("{ip}:{port}"),
             ip: ip.to_string(),
@@ -56,7 +56,7 @@ impl Endpoint {
 /// A cluster with hosts (Istio's EDS clusters for Kubernetes services, STRICT_DNS/STATIC
 /// clusters for ServiceEntries).
 #[derive(Debug, Clone, PartialEq)]
-pub struct EndpointCluster {
+pub(crate) struct EndpointCluster {
     pub name: String,
     /// Sorted by key.
     pub endpoints: Vec<Endpoint>,
@@ -69,7 +69,7 @@ pub struct EndpointCluster {
 }
 
 impl EndpointCluster {
-    pub fn new(name: &str, endpoints: Vec<Endpoint>) -> Self {
+    pub(crate) fn new(name: &str, endpoints: Vec<Endpoint>) -> Self {
         let mut c = EndpointCluster {
             name: name.to_string(),
             endpoints,
@@ -83,13 +83,13 @@ impl EndpointCluster {
         c
     }
 
-    pub fn keys(&self) -> BTreeSet<String> {
+    pub(crate) fn keys(&self) -> BTreeSet<String> {
         self.endpoints.iter().map(|e| e.key.clone()).collect()
     }
 
     /// Whether `other` is the same Envoy cluster definition (so its outlier detection state
     /// survives a config push): same settings, and for non-EDS clusters the same hosts.
-    pub fn same_definition(&self, other: &EndpointCluster) -> bool {
+    pub(crate) fn same_definition(&self, other: &EndpointCluster) -> bool {
         self.outlier == other.outlier
             && self.panic_threshold == other.panic_threshold
             && self.merge_window == other.merge_window
@@ -100,7 +100,7 @@ impl EndpointCluster {
 
 /// An Envoy aggregate cluster (`envoy.clusters.aggregate`): sub-clusters in priority order.
 #[derive(Debug, Clone, PartialEq)]
-pub struct AggregateCluster {
+pub(crate) struct AggregateCluster {
     pub name: String,
     pub clusters: Vec<String>,
     pub panic_threshold: u32,
@@ -109,14 +109,14 @@ pub struct AggregateCluster {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum ClusterDef {
+pub(crate) enum ClusterDef {
     Endpoints(EndpointCluster),
     Aggregate(AggregateCluster),
 }
 
 /// Envoy's string matcher (Istio `StringMatch`).
 #[derive(Debug, Clone)]
-pub enum StringMatch {
+pub(crate) enum StringMatch {
     Exact(String),
     Prefix(String),
     Regex(regex::Regex),
@@ -134,7 +134,7 @@ impl PartialEq for StringMatch {
 }
 
 impl StringMatch {
-    pub fn matches(&self, value: &str, ignore_case: bool) -> bool {
+    pub(crate) fn matches(&self, value: &str, ignore_case: bool) -> bool {
         match self {
             StringMatch::Exact(s) if ignore_case => s.eq_ignore_ascii_case(value),
             StringMatch::Exact(s) => s == value,
@@ -151,7 +151,7 @@ impl StringMatch {
 /// conditions `sourceLabels`, `sourceNamespace`, `gateways` and `port` were applied when
 /// building).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct RouteMatch {
+pub(crate) struct RouteMatch {
     pub uri: Option<StringMatch>,
     pub ignore_uri_case: bool,
     pub method: Option<StringMatch>,
@@ -163,7 +163,7 @@ pub struct RouteMatch {
 
 /// Envoy retry policy (Istio `HTTPRetry` after `retry.ConvertPolicy`).
 #[derive(Debug, Clone, PartialEq)]
-pub struct RetryPolicy {
+pub(crate) struct RetryPolicy {
     pub num_retries: u32,
     /// Envoy `retry_on` conditions, e.g. `connect-failure`, `5xx`, `retriable-status-codes`.
     pub retry_on: BTreeSet<String>,
@@ -179,14 +179,14 @@ pub struct RetryPolicy {
 
 /// Istio's default `retryOn`, used when a VirtualService sets no retries (and kept when it sets
 /// `attempts` without `retryOn`).
-pub const ISTIO_DEFAULT_RETRY_ON: &str =
+pub(crate) const ISTIO_DEFAULT_RETRY_ON: &str =
     "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes";
 
 impl RetryPolicy {
     /// Istio's `retry.DefaultPolicy()`: 2 retries on `connect-failure`, `refused-stream`,
     /// `unavailable`, `cancelled` and status 503, preferring hosts not tried yet (5 host
     /// selection attempts).
-    pub fn istio_default() -> Self {
+    pub(crate) fn istio_default() -> Self {
         RetryPolicy {
             num_retries: 2,
             retry_on: ISTIO_DEFAULT_RETRY_ON
@@ -204,7 +204,7 @@ impl RetryPolicy {
 
 /// Fault injection of a route.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Fault {
+pub(crate) struct Fault {
     /// Delay and the percentage of requests delayed.
     pub delay: Option<(Duration, f64)>,
     /// HTTP status and the percentage of requests aborted.
@@ -212,7 +212,7 @@ pub struct Fault {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum RouteAction {
+pub(crate) enum RouteAction {
     /// Weighted destination clusters.
     Clusters(Vec<(String, u32)>),
     DirectResponse {
@@ -227,7 +227,7 @@ pub enum RouteAction {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct Route {
+pub(crate) struct Route {
     /// Where the route came from: `<vs-namespace>/<vs-name>` route index, or `default`.
     pub name: String,
     /// Any of these matches selects the route; empty means every request.
@@ -240,7 +240,7 @@ pub struct Route {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct VirtualHost {
+pub(crate) struct VirtualHost {
     /// `host:port`.
     pub name: String,
     /// Host header values this virtual host answers, lowercase.
@@ -250,7 +250,7 @@ pub struct VirtualHost {
 
 /// Everything one sidecar is configured with.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ProxyConfig {
+pub(crate) struct ProxyConfig {
     /// Outbound HTTP route tables by listener port.
     pub routes: BTreeMap<u16, Vec<VirtualHost>>,
     pub clusters: BTreeMap<String, ClusterDef>,
@@ -259,12 +259,12 @@ pub struct ProxyConfig {
 }
 
 /// Istio's outbound cluster name `outbound|<port>|<subset>|<host>`.
-pub fn outbound_cluster_name(port: u16, subset: &str, host: &str) -> String {
+pub(crate) fn outbound_cluster_name(port: u16, subset: &str, host: &str) -> String {
     format!("outbound|{port}|{subset}|{host}")
 }
 
 /// Split an `outbound|<port>|<subset>|<host>` name.
-pub fn parse_outbound_cluster_name(name: &str) -> Option<(u16, &str, &str)> {
+pub(crate) fn parse_outbound_cluster_name(name: &str) -> Option<(u16, &str, &str)> {
     let mut parts = name.splitn(4, '|');
     if parts.next()? != "outbound" {
         return None;

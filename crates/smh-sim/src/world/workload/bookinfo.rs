@@ -1,5 +1,5 @@
 //! The applications the simulated pods run: Istio's bookinfo (productpage, details, reviews
-//! v1/v2/v3, ratings) as in `istio/istio samples/bookinfo` (smh-api.md §6), istiod and the
+//! v1/v2/v3, ratings) as in `istio/istio samples/bookinfo`, istiod and the
 //! ingress gateway as trivial health servers, and a generic echo server for other images.
 //!
 //! Wire formats follow the originals: reviews answers the JSON its Java service writes
@@ -19,7 +19,7 @@ use crate::world::obj::str_at;
 
 /// What a container runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum App {
+pub(crate) enum App {
     Productpage,
     Details,
     Reviews {
@@ -41,9 +41,8 @@ pub enum App {
 
 /// Everything a running application knows about where it runs.
 #[derive(Clone)]
-pub struct AppContext {
+pub(crate) struct AppContext {
     pub pod_name: String,
-    pub namespace: String,
     pub cluster: String,
     pub outbound: Outbound,
 }
@@ -60,7 +59,7 @@ fn env(container: &Value, name: &str) -> Option<String> {
 
 /// Which application a container runs, and on which TCP ports; `None` when nothing listens
 /// (sidecar proxies, DNS servers, overridden commands).
-pub fn app_for(container: &Value) -> Option<(App, Vec<u16>)> {
+pub(crate) fn app_for(container: &Value) -> Option<(App, Vec<u16>)> {
     let has_command = container
         .get("command")
         .and_then(Value::as_array)
@@ -128,7 +127,7 @@ pub fn app_for(container: &Value) -> Option<(App, Vec<u16>)> {
 }
 
 /// The request handler of `app` running in the pod described by `ctx`.
-pub fn handler(app: App, ctx: AppContext) -> Handler {
+pub(crate) fn handler(app: App, ctx: AppContext) -> Handler {
     let app = Arc::new(app);
     Arc::new(move |req: HttpRequest| {
         let app = app.clone();

@@ -6,7 +6,7 @@
 //! A pod with an `istio-proxy` container sends its applications' outbound requests through
 //! a [`Sidecar`] (the data-plane model); other pods use plain service networking.
 
-pub mod bookinfo;
+pub(crate) mod bookinfo;
 pub mod http;
 
 use std::collections::HashMap;
@@ -36,7 +36,7 @@ const SHELL_TOOLS: &[&str] = &[
 /// reference says `distroless`, except `debug` variants, which add busybox): such an image
 /// holds its application and nothing else. Every other image of the simulated clusters
 /// (bookinfo's, Istio's, any unknown one) runs any command.
-pub fn missing_executable(container: &Value) -> Option<String> {
+pub(crate) fn missing_executable(container: &Value) -> Option<String> {
     let exe = container
         .get("command")
         .and_then(Value::as_array)?
@@ -81,7 +81,7 @@ pub struct Workloads {
 }
 
 impl Workloads {
-    pub fn new(
+    pub(crate) fn new(
         cluster: &str,
         istio_version: &str,
         net: Arc<PodNetwork>,
@@ -118,7 +118,7 @@ impl Workloads {
     }
 
     /// Stop every server and free every registration.
-    pub fn stop_all(&self) {
+    pub(crate) fn stop_all(&self) {
         let all: Vec<PodRuntime> = self.lock().drain().map(|(_, v)| v).collect();
         for rt in all {
             self.stop(rt);
@@ -151,7 +151,6 @@ impl Workloads {
         };
         let ctx = AppContext {
             pod_name: name(pod).to_string(),
-            namespace: ns,
             cluster: self.cluster.clone(),
             outbound,
         };

@@ -1,5 +1,5 @@
-//! The data-plane model pinned to what real Envoy 1.40 did on loopback (lab-notes.md §3 and
-//! the measurements quoted beside each test). A client sends one request every 100 ms through
+//! The data-plane model pinned to what real Envoy 1.40 did on loopback (the measurements are
+//! quoted beside each test). A client sends one request every 100 ms through
 //! an aggregate cluster `[primary, secondary]`, each with one host and outlier detection
 //! `consecutive_5xx: 1, max_ejection_percent: 100`.
 

@@ -1,0 +1,301 @@
+//! PATCH in its four types (merge, JSON, strategic merge, server-side apply), on the object, its
+//! status or its scale.
+
+use serde_json::{Value, json};
+
+use super::{
+    ApiCore, PatchType, Subresource, Tracking, WriteOptions, Written, apply_conflict,
+    client_managed, meta, meta_mut, now,
+};
+use crate::api::apply::{self, ApplyOutcome, Scope, Writer};
+use crate::api::patch;
+use crate::api::registry::ResourceInfo;
+use crate::api::schema::{SchemaRef, builtin_schema};
+use crate::api::status::ApiError;
+
+impl ApiCore {
+    /// PATCH an object (or its status or scale).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn patch(
+        &self,
+        res: &ResourceInfo,
+        ns: &str,
+        name: &str,
+        ptype: PatchType,
+        body: &Value,
+        sub: Option<Subresource>,
+        opts: &WriteOptions,
+    ) -> Result<Written, ApiError> {
+        if ptype == PatchType::Strategic && !res.builtin && sub != Some(Subresource::Scale) {
+            return Err(ApiError::unsupported_media_type(
+                "application/strategic-merge-patch+json",
+                &[
+                    "application/json-patch+json",
+                    "application/merge-patch+json",
+                    "application/apply-patch+yaml",
+                ],
+            ));
+        }
+        if ptype == PatchType::Apply && opts.field_manager.as_deref().is_none_or(str::is_empty) {
+            return Err(ApiError::bad_request(
+                "PATCH, application/apply-patch+yaml: fieldManager is required for apply requests",
+            ));
+        }
+        let scale_schema = builtin_schema("autoscaling", "v1", "Scale");
+        let mut last_err = None;
+        for _ in 0..5 {
+            let old = match self.stored(res, ns, name) {
+                Ok(o) => o,
+                Err(e) => {
+                    if ptype == PatchType::Apply && sub.is_none() {
+                        return self.apply_create(res, ns, name, body, opts);
+                    }
+                    return Err(e);
+                }
+            };
+            let view = match sub {
+                Some(Subresource::Scale) => self.scale_of(res, &old)?,
+                _ => self.output(res, old.clone()),
+            };
+            let schema = match sub {
+                Some(Subresource::Scale) => scale_schema.as_ref(),
+                _ => res.schema.as_deref(),
+            };
+            let scope = match sub {
+                Some(Subresource::Status) => Scope::Status,
+                _ => Scope::Main {
+                    status_subresource: res.status_subresource,
+                },
+            };
+            let mut tracking = Tracking::Update {
+                manager: opts.manager(),
+                client: None,
+            };
+            let patched = self.patched(
+                res,
+                &view,
+                body,
+                ptype,
+                SchemaRef(schema),
+                scope,
+                opts,
+                &mut tracking,
+            )?;
+            let prv = meta(&patched, "resourceVersion");
+            if !prv.is_empty() && prv != meta(&old, "resourceVersion") {
+                return Err(ApiError::conflict(&res.group, &res.plural, name));
+            }
+            let new_obj = match sub {
+                Some(Subresource::Scale) => {
+                    let mut n = self.output(res, old.clone());
+                    let replicas = patched
+                        .pointer("/spec/replicas")
+                        .cloned()
+                        .unwrap_or(json!(0));
+                    if let Some(spec) = n.get_mut("spec").and_then(Value::as_object_mut) {
+                        spec.insert("replicas".into(), replicas);
+                    }
+                    n
+                }
+                _ => patched,
+            };
+            if let Tracking::Update { client, .. } = &mut tracking
+                && sub != Some(Subresource::Scale)
+            {
+                *client = client_managed(&old, &new_obj);
+            }
+            let mut new_obj = new_obj;
+            {
+                let m = meta_mut(&mut new_obj);
+                m.insert("name".into(), json!(name));
+                if res.namespaced {
+                    m.insert("namespace".into(), json!(ns));
+                }
+            }
+            let (new, scope) = match sub {
+                Some(Subresource::Scale) => (
+                    new_obj,
+                    Scope::Main {
+                        status_subresource: res.status_subresource,
+                    },
+                ),
+                s => self.scoped(res, &old, new_obj, s),
+            };
+            let (obj, warnings) = self.admit(res, Some(&old), new, opts, scope, tracking)?;
+            match self.commit(res, &old, obj, warnings, opts) {
+                Ok(w) => {
+                    if sub == Some(Subresource::Scale) {
+                        let stored = self.stored(res, ns, name)?;
+                        return Ok(Written {
+                            object: self.scale_of(res, &stored)?,
+                            warnings: w.warnings,
+                            created: false,
+                        });
+                    }
+                    return Ok(w);
+                }
+                Err(e) if e.reason == "Conflict" => {
+                    last_err = Some(e);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last_err.unwrap_or_else(|| ApiError::conflict(&res.group, &res.plural, name)))
+    }
+
+    /// `body` applied to `view` as a patch of type `ptype`. A server-side apply records the
+    /// managed fields itself (`tracking` becomes [`Tracking::Done`]); its conflicts with other
+    /// managers are a 409 naming each field.
+    #[allow(clippy::too_many_arguments)]
+    fn patched(
+        &self,
+        res: &ResourceInfo,
+        view: &Value,
+        body: &Value,
+        ptype: PatchType,
+        schema: SchemaRef<'_>,
+        scope: Scope,
+        opts: &WriteOptions,
+        tracking: &mut Tracking,
+    ) -> Result<Value, ApiError> {
+        match ptype {
+            PatchType::Merge => {
+                let mut v = view.clone();
+                patch::merge_patch(&mut v, body);
+                Ok(v)
+            }
+            PatchType::Json => {
+                let mut v = view.clone();
+                patch::apply_json_patch(&mut v, body).map_err(ApiError::unprocessable)?;
+                Ok(v)
+            }
+            PatchType::Strategic => {
+                patch::strategic_merge(view, body, schema).map_err(ApiError::unprocessable)
+            }
+            PatchType::Apply => {
+                self.check_type(res, body)?;
+                let time = now();
+                let av = res.api_version();
+                let manager = opts.manager();
+                let w = Writer {
+                    manager: &manager,
+                    api_version: &av,
+                    time: &time,
+                    scope,
+                };
+                *tracking = Tracking::Done;
+                match apply::server_side_apply(view, body, schema, &w, opts.force)
+                    .map_err(ApiError::unprocessable)?
+                {
+                    ApplyOutcome::Applied(v) => Ok(v),
+                    ApplyOutcome::Conflicts(c) => Err(apply_conflict(&c)),
+                }
+            }
+        }
+    }
+
+    /// Server-side apply of an object that does not exist yet: create it.
+    fn apply_create(
+        &self,
+        res: &ResourceInfo,
+        ns: &str,
+        name: &str,
+        body: &Value,
+        opts: &WriteOptions,
+    ) -> Result<Written, ApiError> {
+        self.check_type(res, body)?;
+        let bname = meta(body, "name");
+        if !bname.is_empty() && bname != name {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({bname}) does not match the name on the URL ({name})"
+            )));
+        }
+        let time = now();
+        let av = res.api_version();
+        let manager = opts.manager();
+        let w = Writer {
+            manager: &manager,
+            api_version: &av,
+            time: &time,
+            scope: Scope::Main {
+                status_subresource: res.status_subresource,
+            },
+        };
+        let skeleton = json!({"apiVersion": av, "kind": res.kind, "metadata": {"name": name}});
+        let merged = match apply::server_side_apply(
+            &skeleton,
+            body,
+            SchemaRef(res.schema.as_deref()),
+            &w,
+            true,
+        )
+        .map_err(ApiError::unprocessable)?
+        {
+            ApplyOutcome::Applied(v) => v,
+            ApplyOutcome::Conflicts(_) => unreachable!("forced apply has no conflicts"),
+        };
+        self.create_tracked(res, ns, merged, opts, Some(&manager))
+    }
+
+    fn scale_of(&self, res: &ResourceInfo, obj: &Value) -> Result<Value, ApiError> {
+        if !res.scale_subresource {
+            return Err(ApiError::no_route());
+        }
+        let sel = obj
+            .pointer("/spec/selector/matchLabels")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_default();
+        Ok(json!({
+            "kind": "Scale",
+            "apiVersion": "autoscaling/v1",
+            "metadata": {
+                "name": meta(obj, "name"),
+                "namespace": meta(obj, "namespace"),
+                "uid": meta(obj, "uid"),
+                "resourceVersion": meta(obj, "resourceVersion"),
+                "creationTimestamp": meta(obj, "creationTimestamp"),
+            },
+            "spec": {"replicas": obj.pointer("/spec/replicas").cloned().unwrap_or(json!(0))},
+            "status": {
+                "replicas": obj.pointer("/status/replicas").cloned().unwrap_or(json!(0)),
+                "selector": sel,
+            },
+        }))
+    }
+
+    /// GET the `scale` subresource.
+    pub fn get_scale(&self, res: &ResourceInfo, ns: &str, name: &str) -> Result<Value, ApiError> {
+        let obj = self.stored(res, ns, name)?;
+        self.scale_of(res, &obj)
+    }
+
+    pub(super) fn update_scale(
+        &self,
+        res: &ResourceInfo,
+        ns: &str,
+        name: &str,
+        body: Value,
+        opts: &WriteOptions,
+    ) -> Result<Written, ApiError> {
+        let replicas = body
+            .pointer("/spec/replicas")
+            .cloned()
+            .ok_or_else(|| ApiError::bad_request("Scale: spec.replicas is required"))?;
+        self.patch(
+            res,
+            ns,
+            name,
+            PatchType::Merge,
+            &json!({"spec": {"replicas": replicas}}),
+            Some(Subresource::Scale),
+            opts,
+        )
+    }
+}
