@@ -1047,6 +1047,36 @@ fn no_tracked_file_points_outside_the_repository() {
     );
 }
 
+/// Every Markdown document of this repository that a tracked file names (`docs/drill.md`,
+/// `README.md`) exists: a comment or help text that points at a moved section fails here.
+#[test]
+fn documents_named_in_tracked_files_exist() {
+    let mention =
+        regex::Regex::new(r"(?:^|[\s`(\[])((?:docs/[A-Za-z0-9_./-]+|README|CONTRIBUTING)\.md)\b")
+            .unwrap();
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    for file in tracked_files() {
+        let Ok(text) = std::fs::read_to_string(repo().join(&file)) else {
+            continue;
+        };
+        for (i, line) in text.lines().enumerate() {
+            for c in mention.captures_iter(line) {
+                checked += 1;
+                if !repo().join(&c[1]).is_file() {
+                    missing.push(format!("{file}:{}: {}", i + 1, &c[1]));
+                }
+            }
+        }
+    }
+    assert!(checked >= 10, "only {checked} mentions found");
+    assert!(
+        missing.is_empty(),
+        "documents named but not in the repository:\n{}",
+        missing.join("\n")
+    );
+}
+
 #[test]
 fn the_outside_patterns_match_what_they_should() {
     let patterns: Vec<regex::Regex> = OUTSIDE

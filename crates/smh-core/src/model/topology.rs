@@ -965,7 +965,7 @@ mod tests {
 
     #[test]
     fn readme_topology_example_loads() {
-        let readme = include_str!("../../../../README.md");
+        let readme = include_str!("../../../../docs/translation.md");
         let section = readme
             .split("## Topology file")
             .nth(1)
