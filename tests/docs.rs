@@ -402,6 +402,60 @@ fn reference_and_man_pages_are_generated_from_the_command_line() {
     );
 }
 
+// ----- The table of global flags each command honours -----
+
+const HONOURED_START: &str = "<!-- generated from src/cli/flags.rs by tests/docs.rs (SMH_UPDATE_DOCS=1 cargo test --test docs) -->\n";
+const HONOURED_END: &str = "<!-- end of generated table -->\n";
+
+/// docs/clusters.md's table, from `kubectl_smh::cli::flags::HONOURED` (the table the binary
+/// enforces), with each flag as its short form when it has one.
+fn honoured_table() -> String {
+    let root = Cli::command();
+    let spelled = |long: &str| {
+        root.get_arguments()
+            .find(|a| a.get_long() == Some(long))
+            .and_then(clap::Arg::get_short)
+            .map_or_else(|| format!("--{long}"), |s| format!("-{s}"))
+    };
+    let mut table = String::from("| command | honours |\n|---|---|\n");
+    for (command, flags) in kubectl_smh::cli::flags::HONOURED {
+        let flags: Vec<String> = flags.iter().map(|f| spelled(f)).collect();
+        let flags = if flags.is_empty() {
+            "none".to_string()
+        } else {
+            format!("`{}`", flags.join(" "))
+        };
+        let _ = writeln!(table, "| `{command}` | {flags} |");
+    }
+    table
+}
+
+#[test]
+fn global_flags_table_is_the_one_the_binary_enforces() {
+    let path = repo().join("docs/clusters.md");
+    let text = read("docs/clusters.md");
+    let start = text
+        .find(HONOURED_START)
+        .expect("generated table start marker")
+        + HONOURED_START.len();
+    let end = start
+        + text[start..]
+            .find(HONOURED_END)
+            .expect("generated table end marker");
+    let want = honoured_table();
+    if text[start..end] != want {
+        if std::env::var_os("SMH_UPDATE_DOCS").is_some() {
+            std::fs::write(&path, format!("{}{want}{}", &text[..start], &text[end..]))
+                .expect("write");
+        } else {
+            panic!(
+                "docs/clusters.md's table of honoured global flags differs from src/cli/flags.rs; \
+                 regenerate with: SMH_UPDATE_DOCS=1 cargo test --test docs\nwant:\n{want}"
+            );
+        }
+    }
+}
+
 // ----- The README's command table -----
 
 /// Commands that can be run, by path (leaves, and `drill`, whose subcommand is optional).
@@ -435,6 +489,15 @@ fn section<'a>(text: &'a str, heading: &str) -> &'a str {
         offset += line.len();
     }
     &rest[..offset]
+}
+
+#[test]
+fn readme_stays_short() {
+    let lines = read("README.md").lines().count();
+    assert!(
+        lines <= 350,
+        "README.md has {lines} lines; at most 350 (move details to docs/)"
+    );
 }
 
 #[test]
