@@ -230,7 +230,7 @@ fn reference_page(path: &[String], cmd: &clap::Command) -> String {
         md.push_str("## Global flags\n\n");
         md.push_str(
             "They go before or after the command. A command refuses (exit 2) a global flag it \
-             does not use; docs/clusters.md lists which command honours which.\n\n",
+             does not use; [docs/clusters.md](../clusters.md#global-flags) lists which command honours which.\n\n",
         );
         for a in global {
             md.push_str(&arg_entry(a));
@@ -283,6 +283,7 @@ fn man_page(cmd: &clap::Command) -> Vec<u8> {
     let mut out = Vec::new();
     clap_mangen::Man::new(cmd.clone())
         .manual("kubectl-smh")
+        .source(format!("kubectl-smh {}", env!("CARGO_PKG_VERSION")))
         .render(&mut out)
         .expect("render man page");
     out
