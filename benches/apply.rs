@@ -1,5 +1,5 @@
-//! `apply` over several clusters costs about what it costs over one (DESIGN §6: 5 clusters
-//! under 1.5× one cluster), with 50 ms of injected latency on every request to every
+//! `apply` over several clusters costs about what it costs over one (the target: 5 clusters
+//! in under 1.5× the time of one), with 50 ms of injected latency on every request to every
 //! simulated API server.
 //!
 //! Two fleets: one cluster (`mgmt-cluster`, bookinfo's management layout), and five

@@ -2,7 +2,7 @@
 //! simulated clusters:
 //!
 //! 1. over 5 clusters vs 1 cluster, each API server with 50 ms of injected latency per
-//!    request (DESIGN §6 / issue 4 item 12: 5 clusters under 1.5× one cluster). The
+//!    request (the target: 5 clusters in under 1.5× the time of one). The
 //!    configuration describes one FailoverService whose backing services are in 1 cluster
 //!    (mgmt-cluster), then one whose backing services are in 5;
 //! 2. of 200 FailoverServices on the demo clusters (mgmt-cluster and remote-cluster, no

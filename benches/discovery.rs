@@ -1,6 +1,6 @@
 //! Discovery over several clusters costs about what it costs over one: `discover` over 1 and
 //! over 5 simulated clusters, each API server with 50 ms of injected latency per request
-//! (DESIGN §6: 5 clusters under 1.5× one cluster).
+//! (the target: 5 clusters in under 1.5× the time of one).
 //!
 //! Run: `cargo bench --bench discovery`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]

@@ -1,6 +1,5 @@
 //! `kubectl smh version` start-up: wall time and peak memory, next to kubectl's own
-//! `version --client` measured in the same run (DESIGN §6: under 5 ms and 10 MiB; kubectl
-//! about 35 ms and 44 MiB on these machines).
+//! `version --client` measured in the same run (the target: under 5 ms and 10 MiB).
 //!
 //! Run: `cargo bench --bench startup` (set `SMH_KUBECTL` to compare another kubectl).
 #![allow(clippy::print_stdout, clippy::print_stderr)]

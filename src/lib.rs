@@ -11,6 +11,14 @@
 //! - `smh-drill`: the drill executor, on top of `smh-cluster`;
 //! - `smh-sim`: simulated clusters served over the real Kubernetes HTTP API, behind the
 //!   default-on cargo feature `demo`.
+//!
+//! This library target exists so that the integration tests and benches (`tests/`,
+//! `benches/`) can call the command handlers and renderers in process; it is not an API for
+//! other crates, and its items are documented for the reader of the code, not for rustdoc.
+#![allow(
+    missing_docs,
+    reason = "the binary's own code, public only for its tests and benches: not a library API"
+)]
 
 pub mod cli;
 pub mod render;

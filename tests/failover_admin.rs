@@ -4,6 +4,7 @@
 mod apply_support;
 mod common;
 
+use std::path::Path;
 use std::time::Duration;
 
 use apply_support::*;
@@ -177,18 +178,7 @@ async fn delete_with_policies_keeps_shared_ones() {
     let two = annotated_guide(dir.path(), true);
     let r = smh(&kc, dir.path(), &["apply", "-f", &two]).await;
     assert_eq!(r.code, 0, "{r:?}");
-    let r = smh(
-        &kc,
-        dir.path(),
-        &[
-            "failover",
-            "delete",
-            "reviews-failover",
-            "--with-policies",
-            "--yes",
-        ],
-    )
-    .await;
+    let r = delete_with_policies(&kc, dir.path(), "reviews-failover").await;
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
         r.stderr.contains("keeping TrafficPolicy service-mesh-hub/mgmt-reviews-outlier: its outlier detection covers reviews.bookinfo@mgmt-cluster, a backing service of FailoverService service-mesh-hub/reviews-failover-2"),
@@ -222,18 +212,7 @@ async fn delete_with_policies_keeps_shared_ones() {
     );
 
     // The last FailoverService goes with its policy: nothing generated is left.
-    let r = smh(
-        &kc,
-        dir.path(),
-        &[
-            "failover",
-            "delete",
-            "reviews-failover-2",
-            "--with-policies",
-            "--yes",
-        ],
-    )
-    .await;
+    let r = delete_with_policies(&kc, dir.path(), "reviews-failover-2").await;
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
         r.stderr.contains(
@@ -267,18 +246,7 @@ async fn delete_with_policies_keeps_shared_ones() {
     // Annotated for one FailoverService only, the outlier policy goes with it.
     let one = annotated_guide(dir.path(), false);
     assert_eq!(smh(&kc, dir.path(), &["apply", "-f", &one]).await.code, 0);
-    let r = smh(
-        &kc,
-        dir.path(),
-        &[
-            "failover",
-            "delete",
-            "reviews-failover",
-            "--with-policies",
-            "--yes",
-        ],
-    )
-    .await;
+    let r = delete_with_policies(&kc, dir.path(), "reviews-failover").await;
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
         get(&mgmt, &tp, "service-mesh-hub", "mgmt-reviews-outlier")
@@ -296,6 +264,16 @@ async fn delete_with_policies_keeps_shared_ones() {
             .is_none()
     );
     fleet.shutdown().await;
+}
+
+/// `kubectl smh failover delete NAME --with-policies --yes`.
+async fn delete_with_policies(kc: &Path, dir: &Path, name: &str) -> Run {
+    smh(
+        kc,
+        dir,
+        &["failover", "delete", name, "--with-policies", "--yes"],
+    )
+    .await
 }
 
 /// On a terminal, `failover delete` asks; `n` changes nothing, `y` deletes.

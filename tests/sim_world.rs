@@ -1,7 +1,7 @@
 //! The simulated clusters' insides, in process: two clusters seeded as the guide's
 //! prerequisites leave them, controllers and workloads running, bookinfo answering over
 //! loopback, and the guide's failover drill played against the Istio objects kubectl-smh
-//! generates (smh-api.md §3.3), in both multi-cluster modes.
+//! generates (the objects SMH generated for the guide), in both multi-cluster modes.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::sync::Arc;
@@ -292,7 +292,7 @@ async fn global_mode_bookinfo_and_the_failover_drill() {
         "v1 and v2 alternate"
     );
 
-    // The objects kubectl-smh generates for the guide (smh-api.md §3.3).
+    // The objects kubectl-smh generates for the guide (those SMH generated).
     mgmt.store
         .create(
             &istio("destinationrules", "v1alpha3"),

@@ -16,11 +16,13 @@ use serde_json::{Value, json};
 
 use smh_cluster::ClusterError;
 use smh_cluster::ClusterName;
-use smh_cluster::state::{StateError, StateOptions, load_state};
+use smh_cluster::Contexts;
+use smh_cluster::state::{LiveState, StateError, StateOptions, load_state};
 use smh_core::inspect::state::{CachedCluster, TOPOLOGY_CACHE, TopologyCache, manifest_id};
 use smh_core::model::ObjectId;
 use smh_core::model::topology::MultiClusterMode;
 use smh_sim::faults::Unreachable;
+use smh_sim::fleet::SimFleet;
 
 fn yaml_docs(path: &std::path::Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap();
@@ -43,20 +45,42 @@ async fn the_live_state_of_the_demo_clusters() {
     let ctx = contexts(&fleet, dir.path(), Duration::from_secs(1));
     let mgmt = fleet.cluster("mgmt-cluster").unwrap().client().unwrap();
 
+    nothing_stored_involves_only_the_management_cluster(&ctx).await;
+    let before = the_guides_objects_are_expected(&ctx, &mgmt).await;
+    let state = ours_in_place_stale_and_not_ours(&ctx, &mgmt, &before).await;
+    an_unreachable_cluster_is_an_error_and_the_cache_stands_in(&ctx, &fleet, &mgmt, &state).await;
+    an_overlay_removes_a_stored_object(&ctx).await;
+    fleet.shutdown().await;
+}
+
+/// reviews-failover, the guide's FailoverService.
+fn reviews_failover_id() -> ObjectId {
+    ObjectId {
+        kind: "FailoverService".into(),
+        namespace: "service-mesh-hub".into(),
+        name: "reviews-failover".into(),
+    }
+}
+
+async fn nothing_stored_involves_only_the_management_cluster(ctx: &Contexts) {
     // Nothing stored yet: only the management cluster is involved.
-    let empty = load_state(&ctx, &StateOptions::default()).await.unwrap();
+    let empty = load_state(ctx, &StateOptions::default()).await.unwrap();
     assert!(empty.smh_objects.is_empty() && empty.expected.objects.is_empty());
     assert_eq!(empty.targets.len(), 1);
     assert!(empty.targets[0].mgmt && empty.targets[0].cluster.is_none());
+}
 
+/// The guide's objects, stored: their sources, the targets, the expected generated objects,
+/// none of them live yet; the state read then.
+async fn the_guides_objects_are_expected(ctx: &Contexts, mgmt: &kube::Client) -> LiveState {
     // The guide's objects, stored as `kubectl apply` would.
     for n in 1..=3 {
         for doc in yaml_docs(&guide_file(n)) {
             let kind = doc["kind"].as_str().unwrap().to_string();
-            create(&mgmt, &smh_ar(&kind), doc).await;
+            create(mgmt, &smh_ar(&kind), doc).await;
         }
     }
-    let state = load_state(&ctx, &StateOptions::default()).await.unwrap();
+    let state = load_state(ctx, &StateOptions::default()).await.unwrap();
     let sources: Vec<&str> = state
         .smh_objects
         .iter()
@@ -97,23 +121,32 @@ async fn the_live_state_of_the_demo_clusters() {
     // Nothing generated yet: SMH's federation objects (owner label only) are not ours.
     assert!(state.live.values().all(Vec::is_empty), "{:?}", state.live);
     assert_eq!(state.live.len(), 2);
+    state
+}
 
+/// One expected object in place, one stale object of ours, one with our owner label only;
+/// the state read then.
+async fn ours_in_place_stale_and_not_ours(
+    ctx: &Contexts,
+    mgmt: &kube::Client,
+    before: &LiveState,
+) -> LiveState {
     // One expected object in place, one stale object of ours, one with our owner label only.
-    let se = state
+    let se = before
         .expected
         .objects
         .iter()
         .find(|g| g.kind() == "ServiceEntry")
         .unwrap()
         .to_value();
-    create(&mgmt, &istio_ar("ServiceEntry"), se).await;
+    create(mgmt, &istio_ar("ServiceEntry"), se).await;
     let ours = json!({
         "owner.networking.smh.solo.io": "service-mesh-hub",
         "cluster.multicluster.solo.io": "mgmt-cluster",
         "app.kubernetes.io/managed-by": "kubectl-smh"
     });
     create(
-        &mgmt,
+        mgmt,
         &istio_ar("DestinationRule"),
         json!({"apiVersion": "networking.istio.io/v1alpha3", "kind": "DestinationRule",
                "metadata": {"name": "stale", "namespace": "bookinfo", "labels": ours},
@@ -121,7 +154,7 @@ async fn the_live_state_of_the_demo_clusters() {
     )
     .await;
     create(
-        &mgmt,
+        mgmt,
         &istio_ar("DestinationRule"),
         json!({"apiVersion": "networking.istio.io/v1alpha3", "kind": "DestinationRule",
                "metadata": {"name": "ratings", "namespace": "bookinfo",
@@ -130,12 +163,8 @@ async fn the_live_state_of_the_demo_clusters() {
     )
     .await;
 
-    let state = load_state(&ctx, &StateOptions::default()).await.unwrap();
-    let fs = ObjectId {
-        kind: "FailoverService".into(),
-        namespace: "service-mesh-hub".into(),
-        name: "reviews-failover".into(),
-    };
+    let state = load_state(ctx, &StateOptions::default()).await.unwrap();
+    let fs = reviews_failover_id();
     let generated: Vec<(String, bool)> = state
         .generated_for(&fs)
         .into_iter()
@@ -165,11 +194,21 @@ async fn the_live_state_of_the_demo_clusters() {
         .map(|(c, o)| format!("{c} {}", o.metadata.name.as_deref().unwrap_or("")))
         .collect();
     assert_eq!(stale, ["mgmt-cluster stale"]);
+    state
+}
 
+/// The remote cluster stops answering: an error, not a failed load; with its topology
+/// cached, the cache stands in for discovery.
+async fn an_unreachable_cluster_is_an_error_and_the_cache_stands_in(
+    ctx: &Contexts,
+    fleet: &SimFleet,
+    mgmt: &kube::Client,
+    state: &LiveState,
+) {
     // The remote cluster stops answering: it is an error, not a failed load.
     let remote = fleet.cluster("remote-cluster").unwrap();
     remote.faults().set_unreachable(Some(Unreachable::Hang));
-    let down = load_state(&ctx, &StateOptions::default()).await.unwrap();
+    let down = load_state(ctx, &StateOptions::default()).await.unwrap();
     let e = &down.errors[&ClusterName::from("remote-cluster")];
     assert!(matches!(e, ClusterError::Timeout { .. }), "{e:?}");
     assert!(!down.live.contains_key(&ClusterName::from("remote-cluster")));
@@ -201,7 +240,7 @@ async fn the_live_state_of_the_demo_clusters() {
     )
     .await
     .unwrap();
-    let cached = load_state(&ctx, &StateOptions::default()).await.unwrap();
+    let cached = load_state(ctx, &StateOptions::default()).await.unwrap();
     assert_eq!(
         cached
             .stale
@@ -215,15 +254,18 @@ async fn the_live_state_of_the_demo_clusters() {
             .errors
             .contains_key(&ClusterName::from("remote-cluster"))
     );
-    assert_eq!(ids(&cached), ids(&state));
+    assert_eq!(ids(&cached), ids(state));
     remote.faults().clear();
+}
 
+async fn an_overlay_removes_a_stored_object(ctx: &Contexts) {
+    let fs = reviews_failover_id();
     // An overlay replaces a stored object; a removed one is left out.
     let opts = StateOptions {
         remove: vec![fs.clone()],
         ..Default::default()
     };
-    let without = load_state(&ctx, &opts).await.unwrap();
+    let without = load_state(ctx, &opts).await.unwrap();
     assert!(without.merged.iter().all(|m| manifest_id(m) != fs));
     assert!(
         without
@@ -239,7 +281,6 @@ async fn the_live_state_of_the_demo_clusters() {
             .any(|(_, o)| o.metadata.name.as_deref() == Some("reviews-failover")),
         "the FailoverService's ServiceEntry would be pruned"
     );
-    fleet.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

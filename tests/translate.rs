@@ -12,5 +12,6 @@ mod translate {
     mod envoy;
     mod golden;
     mod guide;
+    mod istio_crds;
     mod schema;
 }

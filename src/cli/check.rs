@@ -13,7 +13,7 @@ use smh_cluster::state::{StateError, StateOptions};
 use smh_cluster::{ClusterError, Contexts};
 use smh_core::inspect::check::{CheckOptions, crds_missing_report, run_checks};
 
-pub const LONG_ABOUT: &str = "\
+pub(crate) const LONG_ABOUT: &str = "\
 Check that the clusters answer, the SMH CRDs and Istio are installed where the configuration \
 needs them, every FailoverService and TrafficPolicy is ACCEPTED and up to date, every \
 generated Istio object is present and unmodified (and no leftover is), every FailoverService \
@@ -32,13 +32,13 @@ Examples:
   kubectl smh check --strict -o json";
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Warnings (lint, maxEjectionPercent below 100, ...) fail the check too.
     #[arg(long)]
     pub strict: bool,
 }
 
-pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
+pub(crate) fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     let contexts = Contexts::load(&g.context_options())?;
     let rt = runtime()?;
     let opts = StateOptions {

@@ -15,7 +15,7 @@ use smh_cluster::{
 use smh_core::inspect::discovery::DiscoveryOptions;
 
 #[derive(Debug, clap::Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Map an SMH cluster name to a kubeconfig context.
     ///
     /// Manifests name clusters (`clusterName: remote-cluster`); this records which
@@ -47,7 +47,7 @@ pub enum Command {
     },
 }
 
-pub fn run(g: &GlobalArgs, cmd: Command) -> CmdResult {
+pub(crate) fn run(g: &GlobalArgs, cmd: Command) -> CmdResult {
     match cmd {
         Command::Register {
             name,
@@ -307,7 +307,7 @@ impl From<StateError> for CmdError {
 }
 
 /// The tokio runtime for commands that talk to clusters.
-pub fn runtime() -> Result<tokio::runtime::Runtime, CmdError> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CmdError> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -16,7 +16,7 @@ use clap_complete::Shell;
 use super::{Cli, CmdResult, Exit, GlobalArgs};
 
 /// Name the generated scripts complete (the executable kubectl finds on PATH).
-pub const BIN_NAME: &str = "kubectl-smh";
+pub(crate) const BIN_NAME: &str = "kubectl-smh";
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:\n  \
@@ -25,7 +25,7 @@ pub const BIN_NAME: &str = "kubectl-smh";
   # zsh\n  kubectl smh completion zsh > \"${fpath[1]}/_kubectl-smh\"\n  \
   # fish\n  kubectl smh completion fish > ~/.config/fish/completions/kubectl-smh.fish\n  \
   # PowerShell\n  kubectl smh completion powershell | Out-String | Invoke-Expression")]
-pub struct Args {
+pub(crate) struct Args {
     /// The shell to generate the script for.
     #[arg(value_enum)]
     pub shell: CompletionShell,
@@ -33,7 +33,7 @@ pub struct Args {
 
 /// Shells we generate completion scripts for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CompletionShell {
+pub(crate) enum CompletionShell {
     Bash,
     Zsh,
     Fish,
@@ -52,14 +52,14 @@ impl CompletionShell {
 }
 
 /// The completion script for `shell`, as committed under `completions/`.
-pub fn script(shell: CompletionShell) -> Vec<u8> {
+pub(crate) fn script(shell: CompletionShell) -> Vec<u8> {
     let mut cmd = Cli::command();
     let mut buf = Vec::new();
     clap_complete::generate(shell.shell(), &mut cmd, BIN_NAME, &mut buf);
     buf
 }
 
-pub fn run(_g: &GlobalArgs, args: Args) -> CmdResult {
+pub(crate) fn run(_g: &GlobalArgs, args: Args) -> CmdResult {
     let out = script(args.shell);
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`| head`) is not an error.
@@ -76,7 +76,7 @@ mod directive {
 
 /// Answer `kubectl-smh __complete WORD...` in Cobra's protocol. `words` are the words after
 /// the plugin name; the last one is the (possibly empty) word under the cursor.
-pub fn complete(words: &[String]) -> String {
+pub(crate) fn complete(words: &[String]) -> String {
     let root = Cli::command();
     let (done, current) = match words.split_last() {
         Some((last, rest)) => (rest, last.as_str()),
@@ -262,7 +262,7 @@ fn possible_values(arg: &Arg) -> Vec<(String, Option<String>)> {
 }
 
 /// Handle `kubectl-smh __complete ...` before clap parsing (kubectl passes arbitrary words).
-pub fn run_hidden_complete(words: &[String]) -> std::process::ExitCode {
+pub(crate) fn run_hidden_complete(words: &[String]) -> std::process::ExitCode {
     let mut stdout = std::io::stdout().lock();
     let _ = stdout
         .write_all(complete(words).as_bytes())

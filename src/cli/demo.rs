@@ -36,7 +36,7 @@ use smh_sim::fleet::{FleetOptions, KUBECONFIG_MARKER, SimFleet, bookinfo_world};
 use smh_sim::store::Gvr;
 
 #[derive(Debug, clap::Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Start simulated clusters mgmt-cluster and remote-cluster and serve until Ctrl-C.
     ///
     /// Each cluster is a Kubernetes API server on 127.0.0.1 (plain HTTP, bearer tokens and
@@ -56,7 +56,7 @@ pub enum Command {
 
 /// Flags of `kubectl smh demo up`.
 #[derive(Debug, clap::Args)]
-pub struct UpArgs {
+pub(crate) struct UpArgs {
     /// Where to write the kubeconfig (contexts mgmt-cluster and remote-cluster, current:
     /// mgmt-cluster). It appears once every Deployment in both clusters is available, and is
     /// removed on exit.
@@ -111,7 +111,7 @@ pub struct UpArgs {
 
 /// Why `demo up` and `demo guide` refuse in a build without the cargo feature `demo`.
 #[cfg(not(feature = "demo"))]
-pub const WITHOUT_SIMULATOR: &str = "this kubectl-smh was built without the simulated clusters \
+pub(crate) const WITHOUT_SIMULATOR: &str = "this kubectl-smh was built without the simulated clusters \
      (cargo feature `demo`): `demo up` and `demo guide` need them; install it with the default \
      features (`cargo install --path .`). `demo manifests` works without them";
 
@@ -131,7 +131,7 @@ impl From<DemoMode> for MultiClusterMode {
     }
 }
 
-pub fn run(g: &GlobalArgs, cmd: Command) -> CmdResult {
+pub(crate) fn run(g: &GlobalArgs, cmd: Command) -> CmdResult {
     match cmd {
         #[cfg(feature = "demo")]
         Command::Up(args) => up(args),
@@ -172,7 +172,7 @@ fn split_flag<'a>(
 /// The Istio cluster IDs from `demo up`'s `--istio-cluster-id` flags, by cluster. Any
 /// label value will do (duplicates too: two clusters installed without
 /// `values.global.multiCluster.clusterName` both have `Kubernetes`).
-pub fn parse_cluster_id_flags(
+pub(crate) fn parse_cluster_id_flags(
     values: &[String],
     clusters: &[String],
 ) -> anyhow::Result<BTreeMap<String, String>> {
@@ -196,7 +196,7 @@ pub fn parse_cluster_id_flags(
 
 #[cfg(feature = "demo")]
 /// The fault settings per cluster from `demo up`'s flags.
-pub fn parse_fault_flags(
+pub(crate) fn parse_fault_flags(
     args: &UpArgs,
     clusters: &[String],
 ) -> anyhow::Result<BTreeMap<String, FaultConfig>> {

@@ -15,7 +15,7 @@ use smh_cluster::state::StateOptions;
 use smh_core::inspect::describe::{self, DescribeDocument};
 use smh_core::inspect::snapshot::Snapshot;
 
-pub const LONG_ABOUT: &str = "\
+pub(crate) const LONG_ABOUT: &str = "\
 Describe failover services, traffic policies or meshes across all clusters at once, like \
 `meshctl describe` but with their health.
 
@@ -45,7 +45,7 @@ Examples:
 
 /// What to describe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Kind {
+pub(crate) enum Kind {
     /// FailoverServices (default).
     #[value(alias = "fs", alias = "failoverservices")]
     Failoverservice,
@@ -58,7 +58,7 @@ pub enum Kind {
 }
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// What to describe: failoverservice (fs), trafficpolicy (tp) or mesh.
     #[arg(value_enum, value_name = "KIND")]
     pub kind: Option<Kind>,
@@ -67,7 +67,7 @@ pub struct Args {
     pub name: Option<String>,
 }
 
-pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
+pub(crate) fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     let contexts = Contexts::load(&g.context_options())?;
     let rt = runtime()?;
     let opts = StateOptions {
@@ -83,12 +83,12 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
 }
 
 /// The terminal's width when stdout is one (tables then wrap to fit), else `None`.
-pub fn terminal_width() -> Option<u16> {
+pub(crate) fn terminal_width() -> Option<u16> {
     comfy_table::Table::new().width()
 }
 
 /// Print `value` as `-o` asks: JSON, YAML, or `table(value)` (the default).
-pub fn print_output<T: serde::Serialize>(
+pub(crate) fn print_output<T: serde::Serialize>(
     format: Option<OutputFormat>,
     value: &T,
     table: impl FnOnce(&T) -> String,
@@ -107,7 +107,7 @@ pub fn print_output<T: serde::Serialize>(
 }
 
 /// Write to stdout, ending with a newline; a closed pipe (`| head`) is not an error.
-pub fn write_stdout(out: &str) -> Result<(), CmdError> {
+pub(crate) fn write_stdout(out: &str) -> Result<(), CmdError> {
     if out.ends_with('\n') || out.is_empty() {
         super::output::write_stdout(out)
     } else {
@@ -116,7 +116,7 @@ pub fn write_stdout(out: &str) -> Result<(), CmdError> {
 }
 
 /// The describe document for `args` (pure). A NAME that matches nothing is invalid input.
-pub fn document(
+pub(crate) fn document(
     snap: &Snapshot,
     args: &Args,
     namespace: &str,
@@ -205,7 +205,7 @@ pub(crate) fn not_found(what: &str, name: &str, known: &[String]) -> CmdError {
 }
 
 /// The tables for a document, wrapped to `width` when given.
-pub fn table(doc: &DescribeDocument, width: Option<u16>) -> String {
+pub(crate) fn table(doc: &DescribeDocument, width: Option<u16>) -> String {
     if let Some(list) = &doc.failover_services {
         return render::describe::failover_services(&doc.clusters, list, width);
     }

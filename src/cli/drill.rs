@@ -12,15 +12,13 @@
 //! was closed (`| head`) still restores and exits with its own code.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::anyhow;
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use super::cluster::runtime;
 use super::output::{err, errln};
@@ -28,18 +26,18 @@ use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat, parse_duration_
 use crate::render;
 use smh_cluster::state::{StateOptions, load_state};
 use smh_cluster::{ClusterName, Contexts, targets_banner};
-use smh_core::drill::live::RolloutState;
 use smh_core::drill::machine::Outcome;
-use smh_core::drill::measure::ClassChanges;
-use smh_core::drill::restore::{BreakMode, PendingRestores, RestoreContext, new_drill_id};
-use smh_core::drill::{
-    Class, DeploymentRef, DrillOptions, DrillPlan, Phase, Signal, WorkloadRef, seconds,
-};
+use smh_core::drill::restore::{BreakMode, RestoreContext, new_drill_id};
+use smh_core::drill::{DrillOptions, DrillPlan, Signal, WorkloadRef};
 use smh_core::inspect::discovery::DiscoveryOptions;
 use smh_core::model::types::FailoverService;
-use smh_drill::{
-    Clients, ConfirmAnswer, Confirmation, DrillContext, ExecError, Observer, PatchKind, Progress,
-};
+use smh_drill::{Clients, DrillContext, ExecError};
+
+mod progress;
+mod restore;
+
+use progress::CliObserver;
+use restore::{restore_async, restored_what};
 
 macro_rules! examples {
     () => {
@@ -100,13 +98,13 @@ restoring).
     after_help = examples!(),
     after_long_help = DRILL_LONG_HELP,
 )]
-pub struct Args {
+pub(crate) struct Args {
     #[command(subcommand)]
-    pub command: Option<DrillCommand>,
+    pub(crate) command: Option<DrillCommand>,
 
     /// The FailoverService to drill (in -n/--namespace).
     #[arg(value_name = "NAME", required_unless_present = "name_flag")]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
 
     /// The FailoverService to drill, as a flag (for one named like a subcommand).
     #[arg(
@@ -115,21 +113,21 @@ pub struct Args {
         conflicts_with = "name",
         hide_short_help = true
     )]
-    pub name_flag: Option<String>,
+    pub(crate) name_flag: Option<String>,
 
     #[command(flatten)]
-    pub flags: Box<DrillFlags>,
+    pub(crate) flags: Box<DrillFlags>,
 }
 
 impl Args {
     /// The FailoverService name, from the argument or `--name`.
-    pub fn failover_service(&self) -> Option<&str> {
+    pub(crate) fn failover_service(&self) -> Option<&str> {
         self.name.as_deref().or(self.name_flag.as_deref())
     }
 }
 
 #[derive(Debug, clap::Subcommand)]
-pub enum DrillCommand {
+pub(crate) enum DrillCommand {
     /// Put back what an interrupted drill changed (after a crash or SIGKILL): every
     /// deployment carrying a restore plan of this FailoverService gets its saved container
     /// command and args back. Does nothing when no restore is pending.
@@ -137,19 +135,19 @@ pub enum DrillCommand {
 }
 
 #[derive(Debug, Clone, clap::Args)]
-pub struct RestoreArgs {
+pub(crate) struct RestoreArgs {
     /// The FailoverService whose drill to restore (in -n/--namespace).
     #[arg(value_name = "NAME")]
-    pub name: String,
+    pub(crate) name: String,
 
     /// Restore only what the drill with this id saved (default: every pending restore plan
     /// of NAME; `kubectl smh drill` prints its id).
     #[arg(long, value_name = "ID")]
-    pub id: Option<String>,
+    pub(crate) id: Option<String>,
 
     /// Print the restore patches; change nothing.
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
 }
 
 /// The drill's own flags.
@@ -292,26 +290,26 @@ pub(crate) fn parse_regex_arg(s: &str) -> Result<String, String> {
 }
 
 /// Without a terminal, a drill that would ask fails with this (exit 2, nothing changed).
-pub const NO_TERMINAL: &str = "kubectl smh drill asks for confirmation before it breaks deployments, and there is no terminal to ask on: pass --yes (-y) to go ahead without asking, or --dry-run to print the plan. Nothing was changed.";
+pub(crate) const NO_TERMINAL: &str = "kubectl smh drill asks for confirmation before it breaks deployments, and there is no terminal to ask on: pass --yes (-y) to go ahead without asking, or --dry-run to print the plan. Nothing was changed.";
 
 /// How a drill runs: from the global flags, or set by `demo guide`.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// Namespace of the FailoverService.
-    pub namespace: String,
-    pub output: Option<OutputFormat>,
+    pub(crate) namespace: String,
+    pub(crate) output: Option<OutputFormat>,
     /// Do not ask; go ahead.
-    pub yes: bool,
+    pub(crate) yes: bool,
     /// Draw progress bars (stderr is a terminal); else plain progress lines.
-    pub fancy: bool,
+    pub(crate) fancy: bool,
     /// A confirmation can be asked (stdin and stderr are terminals).
-    pub can_prompt: bool,
+    pub(crate) can_prompt: bool,
     /// `--istio-mode`, for reading the live state.
-    pub discovery: DiscoveryOptions,
+    pub(crate) discovery: DiscoveryOptions,
 }
 
 impl Settings {
-    pub fn from_global(g: &GlobalArgs) -> Self {
+    pub(crate) fn from_global(g: &GlobalArgs) -> Self {
         let stderr_tty = std::io::stderr().is_terminal();
         Settings {
             namespace: g.namespace.clone(),
@@ -324,7 +322,7 @@ impl Settings {
     }
 }
 
-pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
+pub(crate) fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     if let Some(DrillCommand::Restore(r)) = &args.command {
         let contexts = Contexts::load(&g.context_options())?;
         let rt = runtime()?;
@@ -355,7 +353,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
 
 /// SIGINT, SIGTERM and SIGHUP, from now on, as the executor's signals (SIGHUP, a closed
 /// terminal, would otherwise end the process without a restore).
-pub fn listen_for_signals() -> std::io::Result<mpsc::UnboundedReceiver<Signal>> {
+pub(crate) fn listen_for_signals() -> std::io::Result<mpsc::UnboundedReceiver<Signal>> {
     let (tx, rx) = mpsc::unbounded_channel();
     #[cfg(unix)]
     {
@@ -409,7 +407,10 @@ fn exit_of(code: u8) -> Exit {
 }
 
 /// Clients for the management cluster and `clusters` (SMH names), plain and streaming.
-pub async fn drill_clients(contexts: &Contexts, clusters: &[String]) -> Result<Clients, CmdError> {
+pub(crate) async fn drill_clients(
+    contexts: &Contexts,
+    clusters: &[String],
+) -> Result<Clients, CmdError> {
     let names: Vec<ClusterName> = clusters
         .iter()
         .map(|c| ClusterName::new(c.as_str()))
@@ -528,7 +529,7 @@ pub fn generated_check(
 }
 
 /// Run the drill of FailoverService `name` with `contexts`.
-pub async fn drill_async(
+pub(crate) async fn drill_async(
     contexts: &Contexts,
     s: &Settings,
     name: &str,
@@ -553,24 +554,7 @@ pub async fn drill_async(
     let restore = restore_context(&plan);
 
     if flags.dry_run {
-        let patches = plan
-            .patches(&inputs.deployments, &restore)
-            .map_err(CmdError::failed)?;
-        let assessment = smh_drill::assess_breaks(&clients, &plan, &inputs.deployments).await;
-        let text = match s.output {
-            Some(f @ (OutputFormat::Json | OutputFormat::Yaml)) => render_value(
-                &serde_json::json!({
-                    "plan": plan,
-                    "patches": patches,
-                    "outlier": inputs.backing,
-                    "rootNamespace": inputs.root_namespace,
-                    "assessment": assessment,
-                }),
-                f,
-            )?,
-            _ => render::drill::dry_run(&plan, &patches, &assessment),
-        };
-        print_out(&text)?;
+        print_out(&dry_run_text(s.output, &clients, &inputs, &plan, &restore).await?)?;
         return Ok(Exit::Ok);
     }
 
@@ -585,8 +569,63 @@ pub async fn drill_async(
         }
     }
 
-    let break_clusters = plan.target_clusters();
-    let targets = clients.targets(&break_clusters);
+    print_banner(&clients, &plan, &restore);
+    let fs = inputs.failover_service.clone();
+    let generated = generated_check(contexts, &s.discovery, &fs, &plan.probe.workload.cluster);
+    let ctx = DrillContext {
+        clients: Arc::new(clients),
+        inputs: Arc::new(inputs),
+        plan,
+        restore,
+        yes: s.yes,
+        generated,
+    };
+    let mut observer = CliObserver::new(s, &ctx.plan);
+    let result = smh_drill::run_drill(ctx, &mut observer, signals).await;
+    observer.finish();
+
+    print_report(s.output, &result, observer.mode)?;
+    let code = result.exit_code();
+    errln!(
+        "drill {}: {}",
+        result.report.drill_id,
+        result.report.summary
+    );
+    Ok(exit_of(code))
+}
+
+/// `--dry-run`: the plan, the patches, the outlier settings and the assessment of the
+/// breaks, as JSON/YAML or text.
+async fn dry_run_text(
+    output: Option<OutputFormat>,
+    clients: &Clients,
+    inputs: &smh_drill::Inputs,
+    plan: &DrillPlan,
+    restore: &RestoreContext,
+) -> Result<String, CmdError> {
+    let patches = plan
+        .patches(&inputs.deployments, restore)
+        .map_err(CmdError::failed)?;
+    let assessment = smh_drill::assess_breaks(clients, plan, &inputs.deployments).await;
+    Ok(match output {
+        Some(f @ (OutputFormat::Json | OutputFormat::Yaml)) => render_value(
+            &serde_json::json!({
+                "plan": plan,
+                "patches": patches,
+                "outlier": inputs.backing,
+                "rootNamespace": inputs.root_namespace,
+                "assessment": assessment,
+            }),
+            f,
+        )?,
+        _ => render::drill::dry_run(plan, &patches, &assessment),
+    })
+}
+
+/// Before anything changes: the contexts and API servers the drill will change, and the
+/// deployments it breaks (with their containers, or their replica counts).
+fn print_banner(clients: &Clients, plan: &DrillPlan, restore: &RestoreContext) {
+    let targets = clients.targets(&plan.target_clusters());
     let deployments: Vec<String> = plan
         .targets
         .iter()
@@ -616,30 +655,21 @@ pub async fn drill_async(
         )
     );
     errln!("  deployments: {}", deployments.join(", "));
+}
 
-    let fs = inputs.failover_service.clone();
-    let generated = generated_check(contexts, &s.discovery, &fs, &plan.probe.workload.cluster);
-    let ctx = DrillContext {
-        clients: Arc::new(clients),
-        inputs: Arc::new(inputs),
-        plan,
-        restore,
-        yes: s.yes,
-        generated,
-    };
-    let mut observer = CliObserver::new(s, &ctx.plan);
-    let result = smh_drill::run_drill(ctx, &mut observer, signals).await;
-    observer.finish();
-
+/// The report on stdout (JSON/YAML, or the text report and what the restore put back);
+/// nothing in text when preflight refused or the user declined (the progress lines and the
+/// summary say why).
+fn print_report(
+    output: Option<OutputFormat>,
+    result: &smh_drill::DrillResult,
+    mode: BreakMode,
+) -> Result<(), CmdError> {
     let report = &result.report;
-    let plan_mode = observer.mode;
-    match s.output {
-        Some(f @ (OutputFormat::Json | OutputFormat::Yaml)) => {
-            print_out(&render_value(report, f)?)?
-        }
+    match output {
+        Some(f @ (OutputFormat::Json | OutputFormat::Yaml)) => print_out(&render_value(report, f)?),
         _ => match &result.outcome {
-            // The reasons are in the progress lines and the summary below.
-            Outcome::Refused { .. } | Outcome::Declined => {}
+            Outcome::Refused { .. } | Outcome::Declined => Ok(()),
             _ => {
                 let mut text = render::drill::report(report);
                 if !result.restore_checks.is_empty() {
@@ -649,7 +679,7 @@ pub async fn drill_async(
                             text.push_str(&format!(
                                 "restored {}: {} as saved, annotation removed\n",
                                 c.deployment,
-                                restored_what(plan_mode)
+                                restored_what(mode)
                             ));
                         } else {
                             text.push_str(&format!(
@@ -660,690 +690,11 @@ pub async fn drill_async(
                         }
                     }
                 }
-                print_out(&text)?;
+                print_out(&text)
             }
         },
     }
-    let code = result.exit_code();
-    errln!("drill {}: {}", report.drill_id, report.summary);
-    Ok(exit_of(code))
 }
 
-/// `kubectl smh drill restore NAME`.
-pub async fn restore_async(
-    contexts: &Contexts,
-    namespace: &str,
-    output: Option<OutputFormat>,
-    r: &RestoreArgs,
-) -> CmdResult {
-    let mgmt = contexts.client(&contexts.mgmt_target(&[])?).await?;
-    let fs = smh_drill::get_failover_service(&mgmt, namespace, &r.name)
-        .await
-        .map_err(exec_error)?;
-    let mut clusters: Vec<String> = fs
-        .spec
-        .backing_services
-        .iter()
-        .filter_map(|b| b.kube_service.as_ref())
-        .map(|s| s.cluster_name.clone())
-        .collect();
-    clusters.sort();
-    clusters.dedup();
-    let clients = drill_clients(contexts, &clusters).await?;
-    let fs_ref = smh_core::model::types::ObjectRef {
-        name: r.name.clone(),
-        namespace: namespace.to_string(),
-    };
-    let label = format!("{namespace}/{}", r.name);
-    // A user who may not list deployments in all namespaces: the backing services'.
-    let mut namespaces: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for s in fs
-        .spec
-        .backing_services
-        .iter()
-        .filter_map(|b| b.kube_service.as_ref())
-    {
-        namespaces
-            .entry(s.cluster_name.clone())
-            .or_default()
-            .insert(s.namespace.clone());
-    }
-    let pending =
-        smh_drill::find_pending_in(&clients, &clusters, &namespaces, &fs_ref, r.id.as_deref())
-            .await
-            .map_err(exec_error)?;
-    let json = matches!(output, Some(OutputFormat::Json | OutputFormat::Yaml));
-    if pending.plans.is_empty() && pending.unreadable.is_empty() {
-        if json {
-            print_out(&render_value(
-                &serde_json::json!({"restored": [], "unreadable": []}),
-                output.unwrap_or(OutputFormat::Json),
-            )?)?;
-        } else {
-            let what = match &r.id {
-                Some(id) => format!(" from drill {id}"),
-                None => String::new(),
-            };
-            print_out(&format!(
-                "nothing to restore: no deployment in cluster{} {} carries a restore plan of FailoverService {label}{what}\n",
-                if clusters.len() == 1 { "" } else { "s" },
-                clusters.join(", ")
-            ))?;
-        }
-        return Ok(Exit::Ok);
-    }
-    if r.dry_run {
-        let text = if json {
-            render_value(
-                &serde_json::json!({"wouldRestore": pending.plans, "unreadable": pending.unreadable.iter().map(|(d, why)| serde_json::json!({"deployment": d, "error": why})).collect::<Vec<_>>()}),
-                output.unwrap_or(OutputFormat::Json),
-            )?
-        } else {
-            render::drill::restore(&pending, &label, true)
-        };
-        print_out(&text)?;
-        return Ok(Exit::Ok);
-    }
-    let mut touched: Vec<String> = pending
-        .plans
-        .iter()
-        .map(|p| p.deployment.cluster.clone())
-        .collect();
-    touched.sort();
-    touched.dedup();
-    err!(
-        "{}",
-        targets_banner(
-            &clients.targets(&touched),
-            "These contexts and API servers will be changed (restoring what a drill saved):"
-        )
-    );
-    let outcomes =
-        smh_drill::restore_plans(&clients, &pending.plans, RESTORE_ROLLOUT_TIMEOUT).await;
-    let failed: Vec<&smh_drill::RestoreOutcome> =
-        outcomes.iter().filter(|o| o.error.is_some()).collect();
-    if json {
-        let v = serde_json::json!({
-            "restored": outcomes,
-            "unreadable": pending.unreadable.iter().map(|(d, why)| serde_json::json!({"deployment": d, "error": why})).collect::<Vec<_>>(),
-        });
-        print_out(&render_value(&v, output.unwrap_or(OutputFormat::Json))?)?;
-    } else {
-        let ok = PendingRestores {
-            plans: pending
-                .plans
-                .iter()
-                .filter(|p| {
-                    outcomes
-                        .iter()
-                        .any(|o| o.deployment == p.deployment && o.error.is_none())
-                })
-                .cloned()
-                .collect(),
-            unreadable: pending.unreadable.clone(),
-        };
-        let mut text = if ok.plans.is_empty() && ok.unreadable.is_empty() {
-            String::new()
-        } else {
-            render::drill::restore(&ok, &label, false)
-        };
-        for o in &outcomes {
-            match (&o.error, &o.rollout) {
-                (Some(e), _) => {
-                    text.push_str(&format!("could not restore {}: {e}\n", o.deployment))
-                }
-                (None, None) => {
-                    let mode = pending
-                        .plans
-                        .iter()
-                        .find(|p| p.deployment == o.deployment)
-                        .map_or(BreakMode::Command, |p| p.mode());
-                    text.push_str(&format!(
-                        "{}: rolled out; {} as saved\n",
-                        o.deployment,
-                        restored_what(mode)
-                    ))
-                }
-                (None, Some(w)) => text.push_str(&format!("{}: restored, but {w}\n", o.deployment)),
-            }
-        }
-        print_out(&text)?;
-    }
-    if !failed.is_empty() {
-        return Err(CmdError::cluster(anyhow!(
-            "{} of {} deployments could not be restored; run `kubectl smh drill restore {}` again",
-            failed.len(),
-            outcomes.len(),
-            r.name
-        )));
-    }
-    if !pending.unreadable.is_empty() {
-        return Err(CmdError::failed(anyhow!(
-            "{} deployment(s) carry a restore annotation that cannot be read; see above",
-            pending.unreadable.len()
-        )));
-    }
-    Ok(Exit::Ok)
-}
-
-/// What the restore put back, in words.
-fn restored_what(mode: BreakMode) -> &'static str {
-    match mode {
-        BreakMode::Command => "command and args",
-        BreakMode::Scale => "replicas",
-    }
-}
-
-/// How long `drill restore` waits for each rollout.
-pub const RESTORE_ROLLOUT_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// The terminal's modes while the drill draws its progress area there, put back on drop.
-///
-/// Two of a terminal's default modes break a redrawn progress area:
-/// - `echo`: Ctrl-C is echoed as `^C` (a typed key as itself) at the cursor, which indicatif
-///   leaves at the right edge of the area's last line: the echo wraps to a new line, so the
-///   next redraw clears one line too low and leaves a line of the area behind;
-/// - flushing on interrupt (without `noflsh`): the terminal driver discards the output the
-///   terminal has not read yet when Ctrl-C is pressed, so event lines written just before a
-///   second Ctrl-C can be lost, and indicatif, which counts the lines it drew, then moves
-///   the cursor up over lines that are not its own and erases them.
-///
-/// So while the area is drawn: no `ECHO`, and `NOFLSH`, set with `tcsetattr` on stderr's
-/// terminal (as `stty -echo noflsh` would). A confirmation prompt is unaffected (dialoguer
-/// reads keys in raw mode and prints the answer itself). When stderr is not a terminal, or
-/// its modes cannot be read, nothing is changed.
-struct TerminalModes {
-    /// The modes before the change.
-    #[cfg(unix)]
-    saved: Option<libc::termios>,
-}
-
-#[cfg(unix)]
-impl TerminalModes {
-    fn set() -> TerminalModes {
-        use std::os::fd::AsRawFd;
-        let fd = std::io::stderr().as_raw_fd();
-        // SAFETY: termios is plain data, filled by tcgetattr for a valid descriptor.
-        let mut saved: libc::termios = unsafe { std::mem::zeroed() };
-        // SAFETY: a valid descriptor and a pointer to the termios above.
-        if unsafe { libc::tcgetattr(fd, &mut saved) } != 0 {
-            return TerminalModes { saved: None };
-        }
-        let mut quiet = saved;
-        quiet.c_lflag &= !libc::ECHO;
-        quiet.c_lflag |= libc::NOFLSH;
-        // SAFETY: a termios read from the same descriptor, two flags changed.
-        if unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) } != 0 {
-            return TerminalModes { saved: None };
-        }
-        TerminalModes { saved: Some(saved) }
-    }
-
-    fn restore(&mut self) {
-        use std::os::fd::AsRawFd;
-        if let Some(saved) = self.saved.take() {
-            // SAFETY: the modes tcgetattr returned for this descriptor.
-            unsafe { libc::tcsetattr(std::io::stderr().as_raw_fd(), libc::TCSANOW, &saved) };
-        }
-    }
-}
-
-#[cfg(not(unix))]
-impl TerminalModes {
-    fn set() -> TerminalModes {
-        TerminalModes {}
-    }
-
-    fn restore(&mut self) {}
-}
-
-impl Drop for TerminalModes {
-    fn drop(&mut self) {
-        self.restore();
-    }
-}
-
-/// Progress on stderr: indicatif when it is a terminal, plain timestamped lines otherwise.
-struct CliObserver {
-    /// How the deployments break (for the patch lines).
-    mode: BreakMode,
-    /// Each target's replica count before the drill (for the scale lines).
-    replicas: BTreeMap<DeploymentRef, i32>,
-    /// Set while the progress area is drawn (a terminal).
-    modes: Option<TerminalModes>,
-    can_prompt: bool,
-    multi: Option<MultiProgress>,
-    spinner: Option<ProgressBar>,
-    rollouts: BTreeMap<DeploymentRef, ProgressBar>,
-    rollout_text: BTreeMap<DeploymentRef, String>,
-    phase: Phase,
-    counts: [u64; 3],
-    last: Option<Class>,
-    changes: ClassChanges,
-    prompting: Arc<AtomicBool>,
-    hidden: bool,
-    buffer: Vec<String>,
-}
-
-fn class_index(c: Class) -> usize {
-    match c {
-        Class::Primary => 0,
-        Class::FailedOver => 1,
-        Class::Error => 2,
-    }
-}
-
-impl CliObserver {
-    fn new(s: &Settings, plan: &DrillPlan) -> Self {
-        // Before the first draw.
-        let modes = s.fancy.then(TerminalModes::set);
-        let multi = s
-            .fancy
-            .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
-        let spinner = multi.as_ref().map(|m| {
-            let pb = m.add(ProgressBar::new_spinner());
-            pb.set_style(
-                ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            pb.enable_steady_tick(Duration::from_millis(100));
-            pb
-        });
-        CliObserver {
-            mode: plan.break_mode,
-            replicas: plan
-                .targets
-                .iter()
-                .map(|t| (t.deployment.clone(), t.replicas))
-                .collect(),
-            modes,
-            can_prompt: s.can_prompt,
-            multi,
-            spinner,
-            rollouts: BTreeMap::new(),
-            rollout_text: BTreeMap::new(),
-            phase: Phase::Preflight,
-            counts: [0; 3],
-            last: None,
-            changes: ClassChanges::default(),
-            prompting: Arc::new(AtomicBool::new(false)),
-            hidden: false,
-            buffer: Vec::new(),
-        }
-    }
-
-    fn emit(&mut self, text: String) {
-        if self.prompting.load(Ordering::SeqCst) {
-            self.buffer.push(text);
-            return;
-        }
-        self.resume();
-        match &self.multi {
-            Some(m) => {
-                let _ = m.println(&text);
-            }
-            None => errln!("{text}"),
-        }
-    }
-
-    /// After a prompt: show the bars again and print what came meanwhile.
-    fn resume(&mut self) {
-        if self.prompting.load(Ordering::SeqCst) {
-            return;
-        }
-        if self.hidden {
-            self.hidden = false;
-            if let Some(m) = &self.multi {
-                m.set_draw_target(ProgressDrawTarget::stderr());
-            }
-        }
-        for line in std::mem::take(&mut self.buffer) {
-            match &self.multi {
-                Some(m) => {
-                    let _ = m.println(&line);
-                }
-                None => errln!("{line}"),
-            }
-        }
-    }
-
-    fn line(&mut self, at: Duration, text: impl AsRef<str>) {
-        self.emit(format!("[{:>8.3}s] {}", seconds(at), text.as_ref()));
-    }
-
-    fn update_spinner(&mut self) {
-        if let Some(pb) = &self.spinner {
-            let last = self
-                .last
-                .map_or(String::new(), |c| format!(", last: {}", c.as_str()));
-            pb.set_message(format!(
-                "{} | answers: {} primary, {} failed over, {} error{last}",
-                self.phase.as_str(),
-                self.counts[0],
-                self.counts[1],
-                self.counts[2]
-            ));
-        }
-    }
-
-    fn finish(&mut self) {
-        self.prompting.store(false, Ordering::SeqCst);
-        self.resume();
-        for pb in self.rollouts.values() {
-            pb.finish_and_clear();
-        }
-        if let Some(pb) = self.spinner.take() {
-            pb.finish_and_clear();
-        }
-        if let Some(m) = &self.multi {
-            let _ = m.clear();
-        }
-        if let Some(mut modes) = self.modes.take() {
-            modes.restore();
-        }
-    }
-}
-
-impl Observer for CliObserver {
-    fn progress(&mut self, at: Duration, p: Progress<'_>) {
-        self.resume();
-        match p {
-            Progress::Phase(t) => {
-                self.phase = t.to;
-                self.line(at, format!("{}: {}", t.to.as_str(), t.cause));
-                if matches!(
-                    t.to,
-                    Phase::VerifyFailover | Phase::VerifyFailback | Phase::Report
-                ) {
-                    for (_, pb) in std::mem::take(&mut self.rollouts) {
-                        pb.finish_and_clear();
-                    }
-                }
-                self.update_spinner();
-            }
-            Progress::Note(n) => self.line(at, &n.text),
-            Progress::Preflight(r) => {
-                // A pass is reported by the machine's own note; refusals and notes here.
-                for l in render::drill::preflight(r).lines() {
-                    if l != "preflight: passed" {
-                        self.line(at, l);
-                    }
-                }
-            }
-            Progress::ProbeTarget { pod, spec } => self.line(
-                at,
-                format!(
-                    "probing: GET {} on pod {}/{pod} port {} through a port-forward, {}/s",
-                    spec.path, spec.workload.namespace, spec.port, spec.rate_per_second
-                ),
-            ),
-            Progress::Probe {
-                sample, markers, ..
-            } => {
-                self.counts[class_index(sample.class)] += 1;
-                self.last = Some(sample.class);
-                // Every change of class, at the send time of its first answer, and the
-                // report's first failed-over (primary again) answer.
-                if let Some(change) = self.changes.push(sample, markers) {
-                    self.line(at, change.to_string());
-                }
-                self.update_spinner();
-            }
-            Progress::Patched { kind, deployment } => {
-                let text = match kind {
-                    PatchKind::Saved => format!(
-                        "saved the restore plan on {deployment} (annotation {})",
-                        smh_core::consts::DRILL_RESTORE_ANNOTATION
-                    ),
-                    PatchKind::Broken => match self.mode {
-                        BreakMode::Command => format!("broke {deployment}: command sleep 20h"),
-                        BreakMode::Scale => format!("broke {deployment}: scaled to 0 replicas"),
-                    },
-                    PatchKind::Restored => match self.mode {
-                        BreakMode::Command => format!(
-                            "restored {deployment}: command and args as saved, annotation removed"
-                        ),
-                        BreakMode::Scale => format!(
-                            "restored {deployment}: replicas as saved ({}), annotation removed",
-                            self.replicas.get(deployment).copied().unwrap_or(1)
-                        ),
-                    },
-                };
-                self.line(at, text);
-            }
-            Progress::Rollout {
-                deployment,
-                state,
-                counts,
-            } => {
-                let text = match state {
-                    RolloutState::Complete => "rolled out".to_string(),
-                    RolloutState::Waiting(w) | RolloutState::Failed(w) => w.clone(),
-                };
-                if self.rollout_text.get(deployment) == Some(&text) {
-                    return;
-                }
-                self.rollout_text.insert(deployment.clone(), text.clone());
-                if let Some(m) = &self.multi {
-                    // Position and length are the counts the message names; set together
-                    // with the message so that no frame mixes an old message with new counts.
-                    let (pos, len) = counts.bar();
-                    match self.rollouts.get(deployment) {
-                        Some(pb) => {
-                            // `with_message` on a handle sets the message without drawing;
-                            // `update` then draws once.
-                            let _ = pb.clone().with_message(text.clone());
-                            pb.update(|s| {
-                                s.set_len(len);
-                                s.set_pos(pos);
-                            });
-                        }
-                        None => {
-                            let pb = ProgressBar::new(len)
-                                .with_style(
-                                    ProgressStyle::with_template(
-                                        "  {prefix} [{bar:20}] {pos}/{len} {msg}",
-                                    )
-                                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-                                )
-                                .with_prefix(deployment.to_string())
-                                .with_position(pos)
-                                .with_message(text.clone());
-                            self.rollouts.insert(deployment.clone(), m.add(pb));
-                        }
-                    }
-                    if matches!(state, RolloutState::Complete)
-                        && let Some(pb) = self.rollouts.get(deployment)
-                    {
-                        pb.finish_with_message("rolled out");
-                    }
-                }
-                // With bars, only the end of a rollout is worth a line.
-                if self.multi.is_none() || !matches!(state, RolloutState::Waiting(_)) {
-                    self.line(at, format!("rollout of {deployment}: {text}"));
-                }
-            }
-            Progress::Signal { signal, restoring } => {
-                let text = if restoring {
-                    format!(
-                        "{signal} received: restoring the deployments first, please wait (another Ctrl-C does not stop the restore)"
-                    )
-                } else {
-                    format!("{signal} received: stopping; nothing was changed")
-                };
-                self.line(at, text);
-            }
-        }
-    }
-
-    fn confirm(&mut self, c: &Confirmation) -> oneshot::Receiver<ConfirmAnswer> {
-        let (tx, rx) = oneshot::channel();
-        if !self.can_prompt {
-            let _ = tx.send(ConfirmAnswer::Failed(NO_TERMINAL.to_string()));
-            return rx;
-        }
-        self.prompting.store(true, Ordering::SeqCst);
-        if let Some(m) = &self.multi {
-            let _ = m.clear();
-            m.set_draw_target(ProgressDrawTarget::hidden());
-            self.hidden = true;
-        }
-        let contexts: Vec<String> = c
-            .targets
-            .iter()
-            .map(|t| format!("context {} ({})", t.context, t.server))
-            .collect();
-        let how = match c.plan.break_mode {
-            BreakMode::Command => "command: sleep 20h",
-            BreakMode::Scale => "scaled to 0 replicas",
-        };
-        let mut text = String::new();
-        if !c.warnings.is_empty() {
-            text.push_str("Warnings:\n");
-            for w in &c.warnings {
-                text.push_str(&format!("- {w}\n"));
-            }
-        }
-        text.push_str(&format!(
-            "The drill will break {} deployment{} in {} ({how}), verify failover, then restore them exactly:\n",
-            c.plan.targets.len(),
-            if c.plan.targets.len() == 1 { "" } else { "s" },
-            contexts.join(", ")
-        ));
-        for t in &c.plan.targets {
-            let what = match c.plan.break_mode {
-                BreakMode::Command => format!(
-                    "container{} {}",
-                    if t.containers.len() == 1 { "" } else { "s" },
-                    t.containers.join(", ")
-                ),
-                BreakMode::Scale => "to 0, then back".to_string(),
-            };
-            text.push_str(&format!(
-                "  {} ({} replica{}; {what})\n",
-                t.deployment,
-                t.replicas,
-                if t.replicas == 1 { "" } else { "s" },
-            ));
-        }
-        let flag = self.prompting.clone();
-        // A plain thread: a prompt nobody answers must not keep the runtime from stopping.
-        std::thread::spawn(move || {
-            let term = dialoguer::console::Term::stderr();
-            let _ = term.write_str(&text);
-            let answer = match dialoguer::Confirm::new()
-                .with_prompt("Break them now?")
-                .default(false)
-                .interact_on_opt(&term)
-            {
-                Ok(Some(true)) => ConfirmAnswer::Yes,
-                Ok(Some(false) | None) => ConfirmAnswer::No,
-                Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
-                    ConfirmAnswer::Interrupted
-                }
-                Err(e) => ConfirmAnswer::Failed(format!("asking for confirmation: {e}")),
-            };
-            flag.store(false, Ordering::SeqCst);
-            let _ = tx.send(answer);
-        });
-        rx
-    }
-}
 #[cfg(test)]
-mod tests {
-    use clap::Parser;
-
-    use super::*;
-    use crate::cli::{Cli, Command};
-
-    fn parse(args: &[&str]) -> Result<Args, clap::Error> {
-        let mut v = vec!["kubectl-smh", "drill"];
-        v.extend_from_slice(args);
-        Cli::try_parse_from(v).map(|cli| match cli.command {
-            Command::Drill(a) => a,
-            other => panic!("{other:?}"),
-        })
-    }
-
-    #[test]
-    fn drill_with_flags() {
-        let a = parse(&[
-            "reviews-failover",
-            "--break",
-            "bookinfo/reviews-v1",
-            "--break",
-            "mgmt-cluster:bookinfo/reviews-v2",
-            "--probe-rate",
-            "20",
-            "--failover-timeout",
-            "90s",
-            "--max-errors",
-            "5",
-            "--expect-failover",
-            "color=\"red\"",
-            "--dry-run",
-            "-o",
-            "json",
-        ])
-        .unwrap();
-        assert!(a.command.is_none());
-        assert_eq!(a.failover_service(), Some("reviews-failover"));
-        let o = a.flags.options();
-        assert_eq!(o.breaks.len(), 2);
-        assert_eq!(o.breaks[1].cluster.as_deref(), Some("mgmt-cluster"));
-        assert_eq!(o.probe_rate, Some(20.0));
-        assert_eq!(o.failover_timeout, Some(Duration::from_secs(90)));
-        assert_eq!(o.max_errors, Some(5));
-        assert_eq!(o.expect_failover.as_deref(), Some("color=\"red\""));
-        assert!(a.flags.dry_run);
-        assert_eq!(o.failback_timeout, None, "default computed by the plan");
-    }
-
-    #[test]
-    fn restore_subcommand() {
-        let a = parse(&["restore", "reviews-failover", "--id", "x-1"]).unwrap();
-        match a.command {
-            Some(DrillCommand::Restore(r)) => {
-                assert_eq!(r.name, "reviews-failover");
-                assert_eq!(r.id.as_deref(), Some("x-1"));
-                assert!(!r.dry_run);
-            }
-            other => panic!("{other:?}"),
-        }
-        let a = parse(&["--name", "restore"]).unwrap();
-        assert!(a.command.is_none());
-        assert_eq!(a.failover_service(), Some("restore"));
-    }
-
-    #[test]
-    fn bad_input_is_rejected() {
-        assert!(parse(&[]).is_err(), "NAME is required");
-        assert!(parse(&["restore"]).is_err(), "restore needs NAME");
-        let e = parse(&["x", "--break", "Bad/Name"])
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("invalid namespace"), "{e}");
-        let e = parse(&["x", "--expect-primary", "(oops"])
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("invalid regular expression"), "{e}");
-        let e = parse(&["x", "--failover-timeout", "soon"])
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("invalid duration"), "{e}");
-        assert!(parse(&["restore", "x", "--break", "a/b"]).is_err());
-    }
-
-    #[test]
-    fn help_reads_kubectl_smh() {
-        let e = parse(&["--help"]).unwrap_err();
-        let help = e.to_string();
-        assert!(
-            help.contains("Usage: kubectl smh drill [OPTIONS] [NAME]"),
-            "{help}"
-        );
-        assert!(help.contains("Safety: before the first patch"), "{help}");
-        assert!(help.contains("kubectl smh drill restore reviews-failover"));
-        assert!(help.contains("--probe-workload"));
-    }
-}
+mod tests;

@@ -1,4 +1,4 @@
-//! Exit codes (DESIGN §2) and the error type every command handler returns.
+//! Exit codes and the error type every command handler returns.
 //!
 //! 0 success; 1 a check, test or drill ran and its expectation failed; 2 usage error or
 //! invalid input (nothing was changed); 3 cluster or API error; 130 interrupted.
@@ -22,7 +22,7 @@ pub enum Exit {
 }
 
 impl Exit {
-    pub fn code(self) -> u8 {
+    pub(crate) fn code(self) -> u8 {
         match self {
             Exit::Ok => 0,
             Exit::Failed => 1,
@@ -43,33 +43,33 @@ impl From<Exit> for ExitCode {
 #[derive(Debug)]
 pub struct CmdError {
     pub exit: Exit,
-    pub error: anyhow::Error,
+    pub(crate) error: anyhow::Error,
 }
 
 impl CmdError {
     /// Invalid input or usage (exit 2).
-    pub fn invalid(error: impl Into<anyhow::Error>) -> Self {
+    pub(crate) fn invalid(error: impl Into<anyhow::Error>) -> Self {
         CmdError {
             exit: Exit::Invalid,
             error: error.into(),
         }
     }
     /// Cluster or API error (exit 3).
-    pub fn cluster(error: impl Into<anyhow::Error>) -> Self {
+    pub(crate) fn cluster(error: impl Into<anyhow::Error>) -> Self {
         CmdError {
             exit: Exit::Cluster,
             error: error.into(),
         }
     }
     /// An expectation failed (exit 1).
-    pub fn failed(error: impl Into<anyhow::Error>) -> Self {
+    pub(crate) fn failed(error: impl Into<anyhow::Error>) -> Self {
         CmdError {
             exit: Exit::Failed,
             error: error.into(),
         }
     }
     /// Interrupted (exit 130).
-    pub fn interrupted(error: impl Into<anyhow::Error>) -> Self {
+    pub(crate) fn interrupted(error: impl Into<anyhow::Error>) -> Self {
         CmdError {
             exit: Exit::Interrupted,
             error: error.into(),

@@ -2,13 +2,13 @@
 
 use super::{CmdResult, GlobalArgs};
 
-pub mod create;
-pub mod test;
+pub(crate) mod create;
+pub(crate) mod test;
 
 // Parsed once per run: the size of `create`'s flags does not matter.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, clap::Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Create a FailoverService and the TrafficPolicies it needs (wizard on a terminal, or
     /// flags).
     #[command(long_about = create::LONG_ABOUT)]
@@ -25,7 +25,7 @@ pub enum Command {
     Test(test::Args),
 }
 
-pub fn run(g: &GlobalArgs, cmd: Command) -> CmdResult {
+pub(crate) fn run(g: &GlobalArgs, cmd: Command) -> CmdResult {
     match cmd {
         Command::Create(args) => create::run(g, args),
         Command::List(args) => super::failover_list::run(g, args),

@@ -24,7 +24,7 @@ use smh_core::model::select::TargetIndex;
 use smh_core::model::types::{FailoverService, TrafficPolicy};
 use smh_core::model::{Manifest, SmhObject};
 
-pub const LONG_ABOUT: &str = "Delete a FailoverService and everything generated for it, in every \
+pub(crate) const LONG_ABOUT: &str = "Delete a FailoverService and everything generated for it, in every \
 cluster.
 
 The FailoverService is left out of the SMH objects in the management cluster, what the rest \
@@ -48,7 +48,7 @@ skip; without a terminal, --yes is required).";
 #[command(after_help = "Examples:
   kubectl smh failover delete reviews-failover --dry-run
   kubectl smh failover delete reviews-failover --with-policies --yes")]
-pub struct Args {
+pub(crate) struct Args {
     /// The FailoverService, in the namespace -n (default service-mesh-hub).
     pub name: String,
 
@@ -64,14 +64,14 @@ pub struct Args {
 
 /// A policy that `--with-policies` keeps, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Kept {
+pub(crate) struct Kept {
     pub policy: ObjectId,
     pub reason: String,
 }
 
 /// The FailoverServices a policy was created for (the annotation's `namespace/name` list; a
 /// bare name is in `service-mesh-hub`).
-pub fn created_for(m: &Manifest) -> Vec<ObjectId> {
+pub(crate) fn created_for(m: &Manifest) -> Vec<ObjectId> {
     manifest_meta(m)
         .annotations
         .as_ref()
@@ -95,7 +95,7 @@ pub fn created_for(m: &Manifest) -> Vec<ObjectId> {
 
 /// The TrafficPolicies to delete with `fs`, and those kept because another FailoverService
 /// (of `remaining`) needs them.
-pub fn policies_for(state: &LiveState, fs: &ObjectId) -> (Vec<ObjectId>, Vec<Kept>) {
+pub(crate) fn policies_for(state: &LiveState, fs: &ObjectId) -> (Vec<ObjectId>, Vec<Kept>) {
     let remaining: Vec<&FailoverService> = state
         .merged
         .iter()
@@ -189,7 +189,7 @@ fn needed_by(
     None
 }
 
-pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
+pub(crate) fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     let machine = match g.output {
         Some(f @ (OutputFormat::Yaml | OutputFormat::Json)) => Some(f),
         _ => None,
@@ -208,39 +208,9 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         };
         let mut state = load_state(&contexts, &opts).await?;
         if state.smh_object(&fs).is_none() {
-            let there: Vec<String> = state
-                .smh_objects
-                .iter()
-                .map(manifest_id)
-                .filter(|id| id.kind == FailoverService::KIND)
-                .map(|id| format!("{}/{}", id.namespace, id.name))
-                .collect();
-            return Err(CmdError::invalid(anyhow!(
-                "FailoverService {}/{} not found in {}; the FailoverServices are: {}",
-                fs.namespace,
-                fs.name,
-                state.mgmt.display_name(),
-                if there.is_empty() {
-                    "(none)".to_string()
-                } else {
-                    there.join(", ")
-                }
-            )));
+            return Err(not_found(&state, &fs));
         }
-        let mut remove = vec![fs.clone()];
-        if args.with_policies {
-            let (delete, kept) = policies_for(&state, &fs);
-            for k in &kept {
-                errln!("keeping {}: {}", k.policy, k.reason);
-            }
-            if delete.is_empty() && kept.is_empty() {
-                errln!(
-                    "no TrafficPolicy was created for {fs} (policies `kubectl smh failover \
-                     create` makes carry the annotation {CREATED_FOR_ANNOTATION})"
-                );
-            }
-            remove.extend(delete);
-        }
+        let remove = objects_to_remove(&state, &fs, args.with_policies);
         let errors_before: BTreeSet<(ObjectId, String)> = error_set(&state);
         state.remove_objects(&remove);
         // What remains must be known (a cluster only the deleted objects named may be gone).
@@ -273,29 +243,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
             print_output(&out, machine, g.verbose > 0)?;
             return Ok(Exit::Ok);
         }
-        errln!("To delete from {}:", state.mgmt.display_name());
-        for id in &remove {
-            errln!("  {id}");
-        }
-        for (cluster, steps) in &plan.steps {
-            let changes: Vec<_> = steps
-                .iter()
-                .filter(|s| s.action != Action::Unchanged)
-                .collect();
-            if changes.is_empty() {
-                continue;
-            }
-            errln!("In {cluster}:");
-            for s in changes {
-                let what = match s.action {
-                    Action::Prune => "delete",
-                    Action::Create => "create",
-                    Action::Configure => "update",
-                    Action::Unchanged => "keep",
-                };
-                errln!("  {what} {} {}/{}", s.kind, s.namespace, s.name);
-            }
-        }
+        print_deletion(&state, &remove, &plan);
         if !g.yes {
             confirm(&format!(
                 "Delete {} and the generated objects above?",
@@ -320,6 +268,76 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
             Ok(Exit::Ok)
         }
     })
+}
+
+/// The FailoverService is not there: name those that are (exit 2).
+fn not_found(state: &LiveState, fs: &ObjectId) -> CmdError {
+    let there: Vec<String> = state
+        .smh_objects
+        .iter()
+        .map(manifest_id)
+        .filter(|id| id.kind == FailoverService::KIND)
+        .map(|id| format!("{}/{}", id.namespace, id.name))
+        .collect();
+    CmdError::invalid(anyhow!(
+        "FailoverService {}/{} not found in {}; the FailoverServices are: {}",
+        fs.namespace,
+        fs.name,
+        state.mgmt.display_name(),
+        if there.is_empty() {
+            "(none)".to_string()
+        } else {
+            there.join(", ")
+        }
+    ))
+}
+
+/// The FailoverService, and with `--with-policies` the TrafficPolicies created for it (those
+/// kept, and why, said on stderr).
+fn objects_to_remove(state: &LiveState, fs: &ObjectId, with_policies: bool) -> Vec<ObjectId> {
+    let mut remove = vec![fs.clone()];
+    if with_policies {
+        let (delete, kept) = policies_for(state, fs);
+        for k in &kept {
+            errln!("keeping {}: {}", k.policy, k.reason);
+        }
+        if delete.is_empty() && kept.is_empty() {
+            errln!(
+                "no TrafficPolicy was created for {fs} (policies `kubectl smh failover \
+                 create` makes carry the annotation {CREATED_FOR_ANNOTATION})"
+            );
+        }
+        remove.extend(delete);
+    }
+    remove
+}
+
+/// What the deletion changes: the SMH objects deleted, then per cluster the generated
+/// objects deleted, created or updated.
+fn print_deletion(state: &LiveState, remove: &[ObjectId], plan: &apply::Plan) {
+    errln!("To delete from {}:", state.mgmt.display_name());
+    for id in remove {
+        errln!("  {id}");
+    }
+    for (cluster, steps) in &plan.steps {
+        let changes: Vec<_> = steps
+            .iter()
+            .filter(|s| s.action != Action::Unchanged)
+            .collect();
+        if changes.is_empty() {
+            continue;
+        }
+        errln!("In {cluster}:");
+        for s in changes {
+            let what = match s.action {
+                Action::Prune => "delete",
+                Action::Create => "create",
+                Action::Configure => "update",
+                Action::Unchanged => "keep",
+            };
+            errln!("  {what} {} {}/{}", s.kind, s.namespace, s.name);
+        }
+    }
 }
 
 /// `(object, message)` of every error diagnostic.

@@ -9,7 +9,7 @@ use smh_cluster::state::read_smh_objects_in;
 use smh_core::model::types::{ApprovalState, FailoverService};
 use smh_core::model::{Manifest, SmhObject};
 
-pub const LONG_ABOUT: &str = "List the FailoverServices stored in the management cluster, in all \
+pub(crate) const LONG_ABOUT: &str = "List the FailoverServices stored in the management cluster, in all \
 namespaces (only the -n namespace, with a warning, for a user who may not list in all of them): NAME, NAMESPACE, HOSTNAME, PORT, the BACKING services in priority order \
 (service.namespace@cluster), the STATE of the last apply (\"(stale)\" when the object changed \
 since) and AGE. -o yaml|json prints the objects as a List.";
@@ -18,9 +18,9 @@ since) and AGE. -o yaml|json prints the objects as a List.";
 #[command(after_help = "Examples:
   kubectl smh failover list
   kubectl smh failover list -o yaml")]
-pub struct Args {}
+pub(crate) struct Args {}
 
-pub fn run(g: &GlobalArgs, _args: Args) -> CmdResult {
+pub(crate) fn run(g: &GlobalArgs, _args: Args) -> CmdResult {
     let contexts = Contexts::load(&g.context_options())?;
     let target = contexts.mgmt_target(&[])?;
     let rt = super::cluster::runtime()?;
@@ -85,7 +85,7 @@ pub fn run(g: &GlobalArgs, _args: Args) -> CmdResult {
 }
 
 /// One table row.
-pub fn row(fs: &FailoverService, now: jiff::Timestamp) -> Vec<String> {
+pub(crate) fn row(fs: &FailoverService, now: jiff::Timestamp) -> Vec<String> {
     let port = fs
         .spec
         .port

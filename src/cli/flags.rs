@@ -18,16 +18,16 @@ use clap::parser::ValueSource;
 use super::CmdError;
 
 /// Global flags, by their long name.
-pub const KUBECONFIG: &str = "kubeconfig";
-pub const MGMT_CONTEXT: &str = "mgmt-context";
-pub const CLUSTER: &str = "cluster";
-pub const NAMESPACE: &str = "namespace";
-pub const OUTPUT: &str = "output";
-pub const ISTIO_MODE: &str = "istio-mode";
-pub const REQUEST_TIMEOUT: &str = "request-timeout";
-pub const YES: &str = "yes";
-pub const NO_COLOR: &str = "no-color";
-pub const VERBOSE: &str = "verbose";
+pub(crate) const KUBECONFIG: &str = "kubeconfig";
+pub(crate) const MGMT_CONTEXT: &str = "mgmt-context";
+pub(crate) const CLUSTER: &str = "cluster";
+pub(crate) const NAMESPACE: &str = "namespace";
+pub(crate) const OUTPUT: &str = "output";
+pub(crate) const ISTIO_MODE: &str = "istio-mode";
+pub(crate) const REQUEST_TIMEOUT: &str = "request-timeout";
+pub(crate) const YES: &str = "yes";
+pub(crate) const NO_COLOR: &str = "no-color";
+pub(crate) const VERBOSE: &str = "verbose";
 
 /// Every command (by its path under `kubectl smh`) and the global flags it honours (by long
 /// name). A command with subcommands is listed by its leaves; `drill` is both a command and
@@ -219,7 +219,7 @@ fn hint(command: &str, flag: &str, value: Option<&str>) -> Option<String> {
 
 /// The path of the command `matches` ran (`failover create`), and the matches of that
 /// command (where the global flags given anywhere on the line are found).
-pub fn command_of(matches: &ArgMatches) -> (String, &ArgMatches) {
+pub(crate) fn command_of(matches: &ArgMatches) -> (String, &ArgMatches) {
     let mut path: Vec<&str> = Vec::new();
     let mut m = matches;
     while let Some((name, sub)) = m.subcommand() {
@@ -249,7 +249,7 @@ fn honoured_with(command: &str, m: &ArgMatches) -> Option<(String, &'static [&'s
 
 /// Refuses a global flag given on the command line that the command does not honour: exit
 /// 2, naming the flag, why, and the commands it applies to.
-pub fn check(root: &clap::Command, matches: &ArgMatches) -> Result<(), CmdError> {
+pub(crate) fn check(root: &clap::Command, matches: &ArgMatches) -> Result<(), CmdError> {
     let (command, m) = command_of(matches);
     let Some((shown, honoured)) = honoured_with(&command, m) else {
         return Ok(());

@@ -42,7 +42,7 @@ use smh_sim::fleet::{FleetOptions, MGMT_CLUSTER, REMOTE_CLUSTER, SimFleet, booki
 
 /// Flags of `kubectl smh demo guide`.
 #[derive(Debug, Clone, clap::Args)]
-pub struct GuideArgs {
+pub(crate) struct GuideArgs {
     /// How long a new pod takes to become ready in the simulated clusters; the drill's two
     /// rollouts take about this long each.
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration_arg)]
@@ -90,7 +90,7 @@ fn indent(text: &str) -> String {
 }
 
 #[cfg(feature = "demo")]
-pub fn run(g: &GlobalArgs, args: GuideArgs) -> CmdResult {
+pub(crate) fn run(g: &GlobalArgs, args: GuideArgs) -> CmdResult {
     let dir = TempDir::new()
         .map_err(|e| CmdError::failed(anyhow!("creating a temporary directory: {e}")))?;
     let rt = super::cluster::runtime()?;
@@ -174,6 +174,49 @@ fn walk(
     // waits before it writes its kubeconfig.
     rt.block_on(fleet.wait_ready(Duration::from_secs(60) + args.rollout_delay))
         .map_err(|e| CmdError::cluster(anyhow!("{e}")))?;
+    print_clusters(rt, fleet, args, started, &kubeconfig);
+    let applied = apply_step_by_step(&gg, rt, dir, &contexts)?;
+    if applied != Exit::Ok {
+        return Ok(applied);
+    }
+
+    println!(
+        "\nReloading the productpage (through a port-forward to productpage-v1, as the guide's"
+    );
+    println!("`kubectl -n bookinfo port-forward deployments/productpage-v1 9080` would):\n");
+    rt.block_on(reload_productpage(fleet, 6))?;
+    println!(
+        "\nNo stars or black stars: the FailoverService routes to its first service, in mgmt-cluster."
+    );
+
+    println!(
+        "\nWhat is configured and how it stands, across both clusters (the guide's `meshctl describe`):"
+    );
+    println!("\n$ kubectl smh describe failoverservice reviews-failover\n");
+    let described = super::describe::run(
+        &gg,
+        super::describe::Args {
+            kind: Some(super::describe::Kind::Failoverservice),
+            name: Some("reviews-failover".into()),
+        },
+    )?;
+    if described != Exit::Ok {
+        return Ok(described);
+    }
+
+    drill_and_conclude(&gg)
+}
+
+/// The clusters, their URLs and deployments, how long they took, the mesh mode (and the
+/// Istio cluster IDs in multi-primary mode), and the kubeconfig.
+#[cfg(feature = "demo")]
+fn print_clusters(
+    rt: &tokio::runtime::Runtime,
+    fleet: &SimFleet,
+    args: &GuideArgs,
+    started: Instant,
+    kubeconfig: &Path,
+) {
     for c in fleet.clusters() {
         let names = rt.block_on(deployment_names(fleet, c.name()));
         println!(
@@ -217,7 +260,18 @@ fn walk(
         "\nAs in the guide, reviews-v1 and reviews-v2 run only in mgmt-cluster and reviews-v3"
     );
     println!("(red stars) only in remote-cluster.");
+}
 
+/// The guide's three configuration steps: each manifest shown, written under `dir` and
+/// applied, then the status the guide shows. Stops at the first apply that does not exit 0
+/// (its exit code).
+#[cfg(feature = "demo")]
+fn apply_step_by_step(
+    gg: &GlobalArgs,
+    rt: &tokio::runtime::Runtime,
+    dir: &Path,
+    contexts: &Contexts,
+) -> CmdResult {
     let guide_dir = dir.join("examples/guide");
     std::fs::create_dir_all(&guide_dir)
         .map_err(|e| CmdError::failed(anyhow!("writing the guide's manifests: {e}")))?;
@@ -240,7 +294,7 @@ fn walk(
             .map_err(|e| CmdError::failed(anyhow!("writing {}: {e}", path.display())))?;
         println!("\n$ kubectl smh apply -f examples/guide/{file}");
         let applied = super::apply::run(
-            &gg,
+            gg,
             super::apply::Args {
                 input: super::input::Filenames {
                     filenames: vec![path.clone()],
@@ -258,34 +312,15 @@ fn walk(
             println!(
                 "\n$ kubectl -n {ns} get {shown} -o yaml   (its status, as the guide shows it)"
             );
-            print!("{}", indent(&rt.block_on(status_yaml(&contexts, shown))?));
+            print!("{}", indent(&rt.block_on(status_yaml(contexts, shown))?));
         }
     }
+    Ok(Exit::Ok)
+}
 
-    println!(
-        "\nReloading the productpage (through a port-forward to productpage-v1, as the guide's"
-    );
-    println!("`kubectl -n bookinfo port-forward deployments/productpage-v1 9080` would):\n");
-    rt.block_on(reload_productpage(fleet, 6))?;
-    println!(
-        "\nNo stars or black stars: the FailoverService routes to its first service, in mgmt-cluster."
-    );
-
-    println!(
-        "\nWhat is configured and how it stands, across both clusters (the guide's `meshctl describe`):"
-    );
-    println!("\n$ kubectl smh describe failoverservice reviews-failover\n");
-    let described = super::describe::run(
-        &gg,
-        super::describe::Args {
-            kind: Some(super::describe::Kind::Failoverservice),
-            name: Some("reviews-failover".into()),
-        },
-    )?;
-    if described != Exit::Ok {
-        return Ok(described);
-    }
-
+/// Step 4: the drill, then what the guide has shown (or that the drill did not pass).
+#[cfg(feature = "demo")]
+fn drill_and_conclude(gg: &GlobalArgs) -> CmdResult {
     heading("4. Trigger the failover, see it, restore (the drill)");
     println!(
         "The guide patches reviews-v1 and reviews-v2 to run `sleep 20h`, reloads the page until"
@@ -305,7 +340,7 @@ fn walk(
         name_flag: None,
         flags: Box::default(),
     };
-    let code = super::drill::run(&gg, drill_args)?;
+    let code = super::drill::run(gg, drill_args)?;
     match code {
         Exit::Ok => {
             println!(
@@ -328,7 +363,7 @@ fn walk(
 }
 
 /// The guide's three manifests as one YAML stream, in the guide's order.
-pub fn manifests_stream() -> String {
+pub(crate) fn manifests_stream() -> String {
     STEPS
         .iter()
         .map(|(_, text, _)| text.trim_end())

@@ -29,21 +29,21 @@ pub struct Filenames {
 }
 
 /// Manifests read from the `-f` inputs and validated offline.
-pub struct Checked {
+pub(crate) struct Checked {
     /// What was read; its own diagnostics are moved to [`Checked::diagnostics`].
-    pub loaded: Loaded,
+    pub(crate) loaded: Loaded,
     /// Every problem found: reading, the topology file, validation (with positions).
-    pub diagnostics: Vec<Diagnostic>,
+    pub(crate) diagnostics: Vec<Diagnostic>,
     /// The `--topology` file, or the defaults derived from the manifests; `None` when the
     /// file could not be read (its problems are in the diagnostics).
-    pub topology: Option<Topology>,
+    pub(crate) topology: Option<Topology>,
 }
 
 /// Reads `paths` (files, directories, `-`), the topology (`topology`, else derived from the
 /// manifests), and validates the manifests against it as `kubectl smh validate` does.
 /// `mode` (`--istio-mode`) overrides the multi-cluster mode of every mesh of the topology,
 /// whether it comes from the file or from the manifests.
-pub fn load_and_validate(
+pub(crate) fn load_and_validate(
     paths: &[PathBuf],
     namespace: &str,
     topology: Option<&Path>,
@@ -84,12 +84,12 @@ pub fn load_and_validate(
 }
 
 /// Whether diagnostics on stderr may be coloured: a terminal, and no `--no-color`.
-pub fn stderr_color(g: &GlobalArgs) -> bool {
+pub(crate) fn stderr_color(g: &GlobalArgs) -> bool {
     !g.no_color && std::io::stderr().is_terminal()
 }
 
 /// `error: <diagnostic>` (or `warning: ...`), the label red or yellow with `color`; no newline.
-pub fn diagnostic_line(d: &Diagnostic, color: bool) -> String {
+pub(crate) fn diagnostic_line(d: &Diagnostic, color: bool) -> String {
     let label = match (d.severity, color) {
         (Severity::Error, true) => "\x1b[31merror\x1b[0m",
         (Severity::Warning, true) => "\x1b[33mwarning\x1b[0m",
@@ -99,7 +99,7 @@ pub fn diagnostic_line(d: &Diagnostic, color: bool) -> String {
 }
 
 /// Prints the diagnostics on stderr, one a line, duplicates shown once.
-pub fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) {
+pub(crate) fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) {
     let mut stderr = std::io::stderr().lock();
     for d in dedupe_for_display(diagnostics) {
         let _ = writeln!(stderr, "{}", diagnostic_line(d, color));
@@ -108,7 +108,7 @@ pub fn print_diagnostics(diagnostics: &[Diagnostic], color: bool) {
 
 /// Exit 2, `invalid input: {outcome} (N errors)`, N the errors [`print_diagnostics`]
 /// shows (duplicates counted once).
-pub fn invalid_input(diagnostics: &[Diagnostic], outcome: &str) -> CmdError {
+pub(crate) fn invalid_input(diagnostics: &[Diagnostic], outcome: &str) -> CmdError {
     let n = dedupe_for_display(diagnostics)
         .iter()
         .filter(|d| d.severity == Severity::Error)

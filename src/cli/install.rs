@@ -21,7 +21,8 @@ use smh_cluster::apply::strip_for_diff;
 use smh_cluster::{ApiOp, ClusterClient, ClusterError, Contexts, targets_banner};
 use smh_core::consts::{FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE};
 
-pub const LONG_ABOUT: &str = "Install the SMH v1alpha2 CRDs (TrafficPolicy, FailoverService) \
+pub(crate) const LONG_ABOUT: &str =
+    "Install the SMH v1alpha2 CRDs (TrafficPolicy, FailoverService) \
 into the mgmt cluster.
 
 Server-side applies failoverservices.networking.smh.solo.io and \
@@ -35,7 +36,7 @@ nothing and says \"unchanged\".";
 #[command(after_help = "Examples:
   kubectl smh install
   kubectl smh install --mgmt-context my-mgmt --dry-run=server")]
-pub struct Args {
+pub(crate) struct Args {
     /// `client`: say what would be done (only reads); `server`: send every write with
     /// dryRun=All; `none`: install.
     #[arg(
@@ -71,7 +72,7 @@ struct Line {
     outcome: &'static str,
 }
 
-pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
+pub(crate) fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     let contexts = Contexts::load(&g.context_options())?;
     let target = contexts.mgmt_target(&[])?;
     let heading = match args.dry_run {

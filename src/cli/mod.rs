@@ -12,23 +12,23 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 pub mod exit;
 
 pub mod apply;
-pub mod check;
-pub mod cluster;
-pub mod completion;
-pub mod demo;
-pub mod describe;
+pub(crate) mod check;
+pub(crate) mod cluster;
+pub(crate) mod completion;
+pub(crate) mod demo;
+pub(crate) mod describe;
 pub mod drill;
-pub mod failover;
-pub mod failover_delete;
-pub mod failover_list;
+pub(crate) mod failover;
+pub(crate) mod failover_delete;
+pub(crate) mod failover_list;
 pub mod flags;
-pub mod guide;
+pub(crate) mod guide;
 pub mod input;
-pub mod install;
-pub mod output;
-pub mod translate;
-pub mod validate;
-pub mod version;
+pub(crate) mod install;
+pub(crate) mod output;
+pub(crate) mod translate;
+pub(crate) mod validate;
+pub(crate) mod version;
 
 pub use exit::{CmdError, CmdResult, Exit};
 
@@ -50,7 +50,7 @@ pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 /// Flags every command accepts, in kubectl's style; they may come before or after the command.
@@ -59,55 +59,55 @@ pub struct Cli {
 pub struct GlobalArgs {
     /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
     #[arg(long, global = true, value_name = "PATH")]
-    pub kubeconfig: Option<PathBuf>,
+    pub(crate) kubeconfig: Option<PathBuf>,
 
     /// Kubeconfig context of the management cluster (default: the current context).
     #[arg(long, global = true, value_name = "CTX")]
-    pub mgmt_context: Option<String>,
+    pub(crate) mgmt_context: Option<String>,
 
     /// Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX
     /// (repeatable; default: the registry, then a context with the same name).
     #[arg(long = "cluster", global = true, value_name = "NAME=CTX")]
-    pub clusters: Vec<String>,
+    pub(crate) clusters: Vec<String>,
 
     /// Namespace of the SMH objects.
     #[arg(short = 'n', long, global = true, default_value = smh_core::consts::SMH_NAMESPACE)]
-    pub namespace: String,
+    pub(crate) namespace: String,
 
     /// Output format (default: table on a terminal; each command documents its own default).
     #[arg(short = 'o', long, global = true, value_enum)]
-    pub output: Option<OutputFormat>,
+    pub(crate) output: Option<OutputFormat>,
 
     /// Istio multi-cluster mode of every mesh, instead of detecting it (translate: instead
     /// of what the topology says): `global` (SMH's `<svc>.<ns>.svc.<cluster>.global` names,
     /// istiocoredns) or `multi-primary` (Istio >= 1.8 endpoint discovery across clusters
     /// with remote secrets).
     #[arg(long, global = true, value_enum, value_name = "MODE")]
-    pub istio_mode: Option<IstioMode>,
+    pub(crate) istio_mode: Option<IstioMode>,
 
     /// How long to wait for a single API request before giving up (e.g. 10s, 1m); must be
     /// more than 0 (kubectl's `0` = no limit is not supported: give a long one, e.g. 1h).
     #[arg(long, global = true, default_value = "10s", value_parser = parse_request_timeout)]
-    pub request_timeout: Duration,
+    pub(crate) request_timeout: Duration,
 
     /// Never prompt; answer yes to confirmations.
     #[arg(short = 'y', long, global = true)]
-    pub yes: bool,
+    pub(crate) yes: bool,
 
     /// Disable colour and symbols: coloured diagnostics, check's marks (also when NO_COLOR
     /// is set to anything but the empty string, as no-color.org says).
     #[arg(long, global = true, env = "NO_COLOR", value_parser = parse_no_color)]
-    pub no_color: bool,
+    pub(crate) no_color: bool,
 
     /// Also list the objects that are unchanged (apply, failover create, failover delete,
     /// demo guide).
     #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
+    pub(crate) verbose: u8,
 }
 
 /// `-o` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
+pub(crate) enum OutputFormat {
     Table,
     Yaml,
     Json,
@@ -115,7 +115,7 @@ pub enum OutputFormat {
 
 /// `--istio-mode` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum IstioMode {
+pub(crate) enum IstioMode {
     Global,
     MultiPrimary,
 }
@@ -130,7 +130,7 @@ impl From<IstioMode> for smh_core::model::topology::MultiClusterMode {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Print the client version (and server versions, with a reachable mgmt context).
     Version(version::Args),
     /// Print a shell completion script (bash, zsh, fish, powershell).
@@ -166,19 +166,19 @@ pub enum Command {
 }
 
 /// clap value parser for durations (`10s`, `500ms`, `2m`).
-pub fn parse_duration_arg(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration_arg(s: &str) -> Result<Duration, String> {
     smh_core::model::duration::parse_duration(s)
 }
 
 /// clap value parser for `--no-color` and `NO_COLOR`: any value but the empty string turns
 /// colour off (no-color.org: "regardless of its value"; `NO_COLOR=0` too). The flag itself
 /// arrives as `true`.
-pub fn parse_no_color(s: &str) -> Result<bool, String> {
+pub(crate) fn parse_no_color(s: &str) -> Result<bool, String> {
     Ok(!s.is_empty())
 }
 
 /// clap value parser for `--request-timeout`: a duration above zero.
-pub fn parse_request_timeout(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_request_timeout(s: &str) -> Result<Duration, String> {
     let d = parse_duration_arg(s)?;
     if d.is_zero() {
         return Err(
@@ -250,7 +250,7 @@ where
 }
 
 /// Dispatch to the command handlers.
-pub fn run(cli: Cli) -> CmdResult {
+pub(crate) fn run(cli: Cli) -> CmdResult {
     let g = &cli.global;
     match cli.command {
         Command::Version(args) => version::run(g, args),

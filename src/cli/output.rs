@@ -13,7 +13,7 @@ use anyhow::anyhow;
 use super::CmdError;
 
 /// Writes `text` to stdout as it is and flushes; a closed pipe (`| head`) is not an error.
-pub fn write_stdout(text: &str) -> Result<(), CmdError> {
+pub(crate) fn write_stdout(text: &str) -> Result<(), CmdError> {
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(text.as_bytes())
@@ -27,7 +27,7 @@ pub fn write_stdout(text: &str) -> Result<(), CmdError> {
 
 /// Writes to stdout and ignores a failed write (a closed pipe, a full disk): for messages
 /// that must not stop a command that has started changing things.
-pub fn print_lossy(args: std::fmt::Arguments<'_>) {
+pub(crate) fn print_lossy(args: std::fmt::Arguments<'_>) {
     let text = std::fmt::format(args);
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
@@ -36,7 +36,7 @@ pub fn print_lossy(args: std::fmt::Arguments<'_>) {
 /// Writes to stderr and ignores a failed write (see [`print_lossy`]).
 /// The text is written at once (one `write` for a short message), so that a line does not
 /// interleave with another thread's.
-pub fn eprint_lossy(args: std::fmt::Arguments<'_>) {
+pub(crate) fn eprint_lossy(args: std::fmt::Arguments<'_>) {
     let text = std::fmt::format(args);
     let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }

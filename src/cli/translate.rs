@@ -44,7 +44,7 @@ use smh_core::translate::translate;
 
   # Why each topology-dependent choice was made (on stderr)
   kubectl smh translate -f examples/guide/ --explain > /dev/null")]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     pub input: Filenames,
 
@@ -63,7 +63,7 @@ pub struct Args {
     pub explain: bool,
 }
 
-pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
+pub(crate) fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     let format = match g.output {
         None | Some(OutputFormat::Yaml) => OutputFormat::Yaml,
         Some(OutputFormat::Json) => OutputFormat::Json,

@@ -24,7 +24,7 @@ use smh_core::model::{Manifest, SmhObject};
 
   # Validate from stdin, machine-readable
   cat failover.yaml | kubectl smh validate -f - -o json")]
-pub struct Args {
+pub(crate) struct Args {
     #[command(flatten)]
     pub input: Filenames,
 
@@ -38,7 +38,8 @@ pub struct Args {
     pub strict: bool,
 }
 
-pub const LONG_ABOUT: &str = "Check FailoverService and TrafficPolicy manifests without a cluster.
+pub(crate) const LONG_ABOUT: &str =
+    "Check FailoverService and TrafficPolicy manifests without a cluster.
 
 Reads every file, directory (its .yaml, .yml and .json files) and stdin (-), parses every YAML \
 document, and checks: YAML syntax; types, unknown fields and metadata, as kubectl's strict \
@@ -50,7 +51,7 @@ message), then a summary; -o json or -o yaml prints the problems as a list inste
 
 Exit status: 0 valid (warnings allowed unless --strict), 2 invalid or usage error.";
 
-pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
+pub(crate) fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     let Checked {
         loaded,
         diagnostics,

@@ -1,7 +1,7 @@
 //! `kubectl smh version`.
 //!
 //! `--client` prints the client version without reading any file or starting an async
-//! runtime (DESIGN §6: under 5 ms). Without `--client`, the server versions of the
+//! runtime (the target: under 5 ms). Without `--client`, the server versions of the
 //! management cluster and of every explicitly mapped cluster (`--cluster` flags and the
 //! registry) are asked for concurrently; with no kubeconfig at all, the client version and a
 //! note are printed and the exit code is 0.
@@ -12,7 +12,7 @@ use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use smh_cluster::{ClusterName, ConfigError, Contexts, KubeconfigOrigin, Target};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// Print only the client version; read no kubeconfig and contact no cluster.
     #[arg(long)]
     pub client: bool,
@@ -50,7 +50,7 @@ struct ServerVersion {
     platform: String,
 }
 
-pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
+pub(crate) fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     let table = !matches!(g.output, Some(OutputFormat::Json | OutputFormat::Yaml));
     // On a table, the client version comes first whatever happens next, as kubectl does.
     if table {

@@ -20,7 +20,7 @@ fn mark(status: Status, glyphs: bool) -> &'static str {
 }
 
 /// The report as text.
-pub fn report(r: &CheckReport, glyphs: bool) -> String {
+pub(crate) fn report(r: &CheckReport, glyphs: bool) -> String {
     let mut out = String::new();
     for c in &r.categories {
         out.push_str(&c.name);

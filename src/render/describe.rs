@@ -35,7 +35,7 @@ fn split_set(line: &str) -> String {
 }
 
 /// The clusters that were read, each with `ok` or its error.
-pub fn clusters(rows: &[ClusterRow], width: Option<u16>) -> String {
+pub(crate) fn clusters(rows: &[ClusterRow], width: Option<u16>) -> String {
     let mut t = table(width);
     t.set_header(vec!["Cluster", "Context", "API server", "Status"]);
     for r in rows {
@@ -204,7 +204,7 @@ fn generated_table(drifts: &[&Drift], width: Option<u16>) -> String {
 }
 
 /// `error: ...` / `warning: ...` lines, errors first; `No problems found.` when none.
-pub fn problems(problems: &[Problem]) -> String {
+pub(crate) fn problems(problems: &[Problem]) -> String {
     if problems.is_empty() {
         return "No problems found.\n".to_string();
     }
@@ -222,7 +222,7 @@ pub fn problems(problems: &[Problem]) -> String {
 }
 
 /// One FailoverService.
-pub fn failover_service(fs: &FailoverServiceView, width: Option<u16>) -> String {
+pub(crate) fn failover_service(fs: &FailoverServiceView, width: Option<u16>) -> String {
     let mut out = format!("FailoverService {}/{}\n", fs.namespace, fs.name);
 
     let mut t = table(width);
@@ -305,7 +305,7 @@ pub fn failover_services(
 }
 
 /// One TrafficPolicy.
-pub fn traffic_policy(tp: &TrafficPolicyView, width: Option<u16>) -> String {
+pub(crate) fn traffic_policy(tp: &TrafficPolicyView, width: Option<u16>) -> String {
     let mut out = format!("TrafficPolicy {}/{}\n", tp.namespace, tp.name);
     let mut t = table(width);
     t.set_header(vec![
@@ -360,7 +360,7 @@ pub fn traffic_policy(tp: &TrafficPolicyView, width: Option<u16>) -> String {
 }
 
 /// Every TrafficPolicy, after the clusters table.
-pub fn traffic_policies(
+pub(crate) fn traffic_policies(
     clusters_rows: &[ClusterRow],
     list: &[TrafficPolicyView],
     width: Option<u16>,
@@ -374,7 +374,7 @@ pub fn traffic_policies(
 }
 
 /// One row per cluster.
-pub fn meshes(list: &[MeshView], width: Option<u16>) -> String {
+pub(crate) fn meshes(list: &[MeshView], width: Option<u16>) -> String {
     let mut t = table(width);
     t.set_header(vec![
         "Cluster",

@@ -39,7 +39,7 @@ fn or_dash(d: Option<std::time::Duration>, suffix: &str) -> String {
 }
 
 /// The headline table: result, what was broken, and the measured numbers with verdicts.
-pub fn summary_table(r: &DrillReport) -> String {
+pub(crate) fn summary_table(r: &DrillReport) -> String {
     let m = &r.measurements;
     let exp = |name: &str| r.expectations.iter().find(|e| e.name == name);
     let mut t = table();
@@ -132,7 +132,7 @@ pub fn summary_table(r: &DrillReport) -> String {
 }
 
 /// Answers per class in each period of the drill.
-pub fn period_table(r: &DrillReport) -> String {
+pub(crate) fn period_table(r: &DrillReport) -> String {
     let mut t = table();
     t.set_header(vec![
         "Period",
@@ -156,7 +156,7 @@ pub fn period_table(r: &DrillReport) -> String {
 }
 
 /// One line per event, `t+SECONDS`, then the per-second strip of answers.
-pub fn timeline(r: &DrillReport) -> String {
+pub(crate) fn timeline(r: &DrillReport) -> String {
     let mut out = String::new();
     let width = r
         .timeline
@@ -177,7 +177,7 @@ pub fn timeline(r: &DrillReport) -> String {
 }
 
 /// The strip in rows of 60 seconds, with a legend.
-pub fn strip(strip: &str) -> String {
+pub(crate) fn strip(strip: &str) -> String {
     let chars: Vec<char> = strip.chars().collect();
     let mut out = String::from(
         "answers per second: P primary, F failed over, m both, x at least one error, . none\n",
@@ -194,7 +194,7 @@ pub fn strip(strip: &str) -> String {
 }
 
 /// Expectation verdicts and the outlier model's explanation, as text.
-pub fn explanation(r: &DrillReport) -> String {
+pub(crate) fn explanation(r: &DrillReport) -> String {
     let mut out = String::new();
     for e in &r.expectations {
         let v = match e.verdict {
@@ -222,7 +222,7 @@ pub fn explanation(r: &DrillReport) -> String {
 }
 
 /// Everything, for a terminal.
-pub fn report(r: &DrillReport) -> String {
+pub(crate) fn report(r: &DrillReport) -> String {
     [
         summary_table(r),
         period_table(r),
@@ -234,7 +234,7 @@ pub fn report(r: &DrillReport) -> String {
 }
 
 /// The preflight verdict.
-pub fn preflight(p: &PreflightReport) -> String {
+pub(crate) fn preflight(p: &PreflightReport) -> String {
     let mut out = String::new();
     if p.passed() {
         out.push_str("preflight: passed\n");
@@ -258,7 +258,7 @@ pub fn preflight(p: &PreflightReport) -> String {
 }
 
 /// `drill restore`: what is (or would be, with `dry_run`) put back.
-pub fn restore(pending: &PendingRestores, failover_service: &str, dry_run: bool) -> String {
+pub(crate) fn restore(pending: &PendingRestores, failover_service: &str, dry_run: bool) -> String {
     let mut out = String::new();
     if pending.plans.is_empty() && pending.unreadable.is_empty() {
         return format!(
@@ -313,7 +313,7 @@ fn compact(v: &serde_json::Value) -> String {
 
 /// `--dry-run`: the plan and, per deployment, the patches the drill would send.
 /// One line per deployment to break: how, and why this one.
-pub fn break_line(plan: &DrillPlan, b: &smh_core::drill::plan::BreakTarget) -> String {
+pub(crate) fn break_line(plan: &DrillPlan, b: &smh_core::drill::plan::BreakTarget) -> String {
     let replicas = format!(
         "{} replica{}",
         b.replicas,
@@ -338,11 +338,48 @@ pub fn break_line(plan: &DrillPlan, b: &smh_core::drill::plan::BreakTarget) -> S
 
 /// The `--dry-run` text: the plan, what preflight says about the deployments to break
 /// (`assessment`), and the patches.
-pub fn dry_run(plan: &DrillPlan, patches: &[TargetPatches], assessment: &Assessment) -> String {
+pub(crate) fn dry_run(
+    plan: &DrillPlan,
+    patches: &[TargetPatches],
+    assessment: &Assessment,
+) -> String {
     let mut out = format!(
         "Drill plan for FailoverService {}/{} ({}:{})\n\n",
         plan.failover_service.namespace, plan.failover_service.name, plan.hostname, plan.port
     );
+    out.push_str(&plan_table(plan));
+    if !assessment.refusals.is_empty() {
+        out.push_str("\n\nPreflight would refuse, as the deployments are now:\n");
+        for r in &assessment.refusals {
+            out.push_str(&format!("- {r}\n"));
+        }
+    }
+    if !assessment.warnings.is_empty() {
+        out.push_str(if assessment.refusals.is_empty() {
+            "\n\n"
+        } else {
+            "\n"
+        });
+        out.push_str("Warnings (also shown before the confirmation):\n");
+        for w in &assessment.warnings {
+            out.push_str(&format!("- {w}\n"));
+        }
+    }
+    out.push_str(
+        if assessment.refusals.is_empty() && assessment.warnings.is_empty() {
+            "\n\nSteps:\n"
+        } else {
+            "\nSteps:\n"
+        },
+    );
+    out.push_str(&dry_run_steps(plan, patches));
+    out.push_str("\nNothing was changed (--dry-run).\n");
+    out
+}
+
+/// The plan as a two-column table: services, break mode and deployments, probe,
+/// classification, steadiness, baseline and limits.
+fn plan_table(plan: &DrillPlan) -> String {
     let broken: Vec<String> = plan.targets.iter().map(|b| break_line(plan, b)).collect();
     let rows: Vec<(&str, String)> = vec![
         ("Primary", service_label(&plan.primary)),
@@ -409,31 +446,12 @@ pub fn dry_run(plan: &DrillPlan, patches: &[TargetPatches], assessment: &Assessm
     for (k, v) in rows {
         t.add_row(vec![k.to_string(), v]);
     }
-    out.push_str(&t.to_string());
-    if !assessment.refusals.is_empty() {
-        out.push_str("\n\nPreflight would refuse, as the deployments are now:\n");
-        for r in &assessment.refusals {
-            out.push_str(&format!("- {r}\n"));
-        }
-    }
-    if !assessment.warnings.is_empty() {
-        out.push_str(if assessment.refusals.is_empty() {
-            "\n\n"
-        } else {
-            "\n"
-        });
-        out.push_str("Warnings (also shown before the confirmation):\n");
-        for w in &assessment.warnings {
-            out.push_str(&format!("- {w}\n"));
-        }
-    }
-    out.push_str(
-        if assessment.refusals.is_empty() && assessment.warnings.is_empty() {
-            "\n\nSteps:\n"
-        } else {
-            "\nSteps:\n"
-        },
-    );
+    t.to_string()
+}
+
+/// The six steps of the drill, with the save, break and restore patch of every deployment.
+fn dry_run_steps(plan: &DrillPlan, patches: &[TargetPatches]) -> String {
+    let mut out = String::new();
     out.push_str(
         "1. preflight: FailoverService ACCEPTED and in sync, outlier detection with maxEjectionPercent 100 on every backing service, ready endpoints, baseline answers from the primary; then ask for confirmation (unless --yes)\n",
     );
@@ -465,268 +483,8 @@ pub fn dry_run(plan: &DrillPlan, patches: &[TargetPatches], assessment: &Assessm
         "6. wait for the rollouts, probe until failed back (at most {} after the restore), report\n",
         human(plan.failback_timeout)
     ));
-    out.push_str("\nNothing was changed (--dry-run).\n");
     out
 }
 
 #[cfg(test)]
-mod tests {
-    use std::time::Duration;
-
-    use super::*;
-    use smh_core::drill::machine::{Event, Machine};
-    use smh_core::drill::outlier::OutlierSettings;
-    use smh_core::drill::{Class, ProbeSample};
-    use smh_core::testing::drill::bookinfo;
-    use smh_core::testing::drill::ctx;
-    use smh_core::testing::drill::{ms, plan};
-
-    fn drill(failover: bool) -> DrillReport {
-        let mut m = Machine::new(&plan());
-        m.start();
-        m.handle(ms(0), Event::PreflightPassed);
-        let mut t = 0;
-        let mut step = |m: &mut Machine, until: u64, class: Class| {
-            while t + 100 <= until {
-                t += 100;
-                m.handle(
-                    ms(t),
-                    Event::Probe(ProbeSample {
-                        at: ms(t),
-                        class,
-                        latency: ms(4),
-                        status: Some(if class == Class::Error { 503 } else { 200 }),
-                        reason: (class == Class::Error).then(|| "HTTP 503".into()),
-                    }),
-                );
-            }
-        };
-        step(&mut m, 2_000, Class::Primary);
-        m.handle(ms(2_000), Event::Confirmed);
-        m.handle(ms(2_050), Event::Saved);
-        m.handle(ms(2_100), Event::Patched);
-        step(&mut m, 4_000, Class::Primary);
-        if failover {
-            step(&mut m, 4_100, Class::Error);
-            step(&mut m, 5_500, Class::FailedOver);
-            m.handle(ms(5_500), Event::RolloutComplete);
-            step(&mut m, 7_000, Class::FailedOver);
-        } else {
-            step(&mut m, 5_500, Class::Error);
-        }
-        m.handle(ms(7_050), Event::Restored);
-        step(&mut m, 9_000, Class::FailedOver);
-        m.handle(ms(9_000), Event::RolloutComplete);
-        step(&mut m, 12_000, Class::Primary);
-        let od = OutlierSettings {
-            source: "mgmt-cluster: DestinationRule bookinfo/reviews".into(),
-            consecutive_5xx_errors: Some(1),
-            interval: Some(Duration::from_secs(10)),
-            base_ejection_time: Some(Duration::from_secs(30)),
-            max_ejection_percent: Some(100),
-            ..Default::default()
-        };
-        DrillReport::build(
-            &m,
-            "reviews-failover-20261127t101500z",
-            "2026-11-27T10:15:00Z",
-            Some(&od),
-        )
-    }
-
-    #[test]
-    fn summary_of_a_passing_drill() {
-        let r = drill(true);
-        let s = summary_table(&r);
-        assert!(s.contains("passed (exit 0)"), "{s}");
-        assert!(s.contains("mgmt-cluster:bookinfo/reviews-v1 (1 replica; container reviews)"));
-        assert!(s.contains("2.1s after the break [PASS, limit 2m0s]"), "{s}");
-        assert!(s.contains("┆ 1 [PASS, limit 5]"), "{s}");
-        assert!(s.contains(
-            "consecutive5xxErrors 1, interval 10s, baseEjectionTime 30s, maxEjectionPercent 100"
-        ));
-        let p = period_table(&r);
-        let baseline = p.lines().find(|l| l.contains("baseline")).unwrap();
-        let cells: Vec<&str> = baseline
-            .split(['│', '┆'])
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .collect();
-        assert_eq!(cells, ["baseline", "2.1s", "20", "0", "0", "20"]);
-    }
-
-    #[test]
-    fn timeline_and_strip() {
-        let r = drill(true);
-        let t = timeline(&r);
-        let lines: Vec<&str> = t.lines().collect();
-        assert_eq!(lines[0], "t+ 0.000s  preflight: probing, preflight checks");
-        assert!(
-            lines.contains(&"t+ 2.100s  wait for break rollout: break applied"),
-            "{t}"
-        );
-        assert!(
-            lines.contains(&"t+ 4.100s  first failed request after the break (HTTP 503)"),
-            "{t}"
-        );
-        assert!(t.contains("answers per second: P primary"));
-        assert!(t.contains(&format!("\n0s {}\n", r.strip)), "{t}");
-        let long = strip(&"P".repeat(130));
-        let rows: Vec<&str> = long.lines().skip(1).collect();
-        assert_eq!(rows.len(), 3);
-        assert_eq!(rows[0], format!("  0s {}", "P".repeat(60)));
-        assert_eq!(rows[2], format!("120s {}", "P".repeat(10)));
-    }
-
-    #[test]
-    fn failing_drill_says_why() {
-        let mut r = drill(false);
-        assert_eq!(r.result, "failed");
-        let text = report(&r);
-        assert!(text.contains("FAIL        max-errors: 15 failed requests during failover, 10 more than --max-errors 5"), "{text}");
-        assert!(
-            text.contains("errors by reason:\n    15  HTTP 503"),
-            "{text}"
-        );
-        r.outlier = None;
-        assert!(!report(&r).contains("outlier detection on the primary"));
-    }
-
-    #[test]
-    fn dry_run_lists_plan_and_patches() {
-        let p = plan();
-        let patches = p.patches(&bookinfo(), &ctx()).unwrap();
-        let text = dry_run(&p, &patches, &Assessment::default());
-        assert!(text.starts_with("Drill plan for FailoverService service-mesh-hub/reviews-failover (reviews-failover.bookinfo.global:9080)"));
-        assert!(text.contains(r#"{"spec":{"template":{"spec":{"containers":[{"command":["sleep","20h"],"name":"reviews"}]}}}}"#), "{text}");
-        assert!(text.contains(r#"{"metadata":{"annotations":{"drill.kubectl-smh.io/restore":null}},"spec":{"template":{"spec":{"containers":[{"args":null,"command":null,"name":"reviews"}]}}}}"#), "{text}");
-        assert!(text.contains("\"resourceVersion\":\"1042\""));
-        assert!(text.contains("GET /productpage through a port-forward to mgmt-cluster:bookinfo/productpage-v1 port 9080, 10/s, timeout 5.0s"));
-        assert!(text.contains("failed requests during failover: at most 5"));
-        assert!(text.ends_with("Nothing was changed (--dry-run).\n"));
-    }
-
-    #[test]
-    fn dry_run_of_the_scale_break_with_warnings_and_refusals() {
-        use smh_core::drill::plan::{DrillOptions, PlanInput, build_plan};
-        use smh_core::testing::drill::{mk_fs, mk_service};
-        let (fs, svc, deps) = (mk_fs(), mk_service(), bookinfo());
-        let input = PlanInput {
-            failover_service: &fs,
-            primary_service: &svc,
-            deployments: &deps,
-            primary_outlier: None,
-        };
-        let p = build_plan(
-            &input,
-            &DrillOptions {
-                break_mode: Some(BreakMode::Scale),
-                ..Default::default()
-            },
-        )
-        .unwrap();
-        let patches = p.patches(&deps, &ctx()).unwrap();
-        let a = Assessment {
-            refusals: vec!["r1".into()],
-            warnings: vec!["w1".into(), "w2".into()],
-            autoscaled: vec![],
-        };
-        let text = dry_run(&p, &patches, &a);
-        assert!(
-            text.contains("scale: spec.replicas 0, the saved replica count put back"),
-            "{text}"
-        );
-        assert!(text.contains("mgmt-cluster:bookinfo/reviews-v1 (1 replica): scaled to 0, then back to exactly the saved count"), "{text}");
-        assert!(text.contains("\n\nPreflight would refuse, as the deployments are now:\n- r1\n\nWarnings (also shown before the confirmation):\n- w1\n- w2\n\nSteps:\n"), "{text}");
-        assert!(text.contains(r#"{"spec":{"replicas":0}}"#), "{text}");
-        assert!(!text.contains("sleep"), "{text}");
-        // The command patch names its limit.
-        let c = plan();
-        let text = dry_run(
-            &c,
-            &c.patches(&bookinfo(), &ctx()).unwrap(),
-            &Assessment::default(),
-        );
-        assert!(text.contains("container reviews run `sleep 20h`"), "{text}");
-        assert!(
-            text.contains("a new pod not Ready within 5.0s stops the drill"),
-            "{text}"
-        );
-        assert!(text.contains("stop and restore at once if a new pod cannot start, crash-loops, or is not Ready within its limit"), "{text}");
-    }
-
-    #[test]
-    fn restore_text() {
-        let p = plan();
-        let patches = p.patches(&bookinfo(), &ctx()).unwrap();
-        let pending = PendingRestores {
-            plans: patches.iter().map(|t| t.restore_plan.clone()).collect(),
-            unreadable: vec![],
-        };
-        let text = restore(&pending, "service-mesh-hub/reviews-failover", true);
-        assert!(text.starts_with("would restore mgmt-cluster:bookinfo/reviews-v1 (drill reviews-failover-20261127t101500z, started 2026-11-27T10:15:00Z): container reviews: command absent, args absent\n  {\"metadata\""), "{text}");
-        assert!(text.ends_with("Nothing was changed (--dry-run).\n"));
-        assert_eq!(
-            restore(
-                &PendingRestores::default(),
-                "service-mesh-hub/reviews-failover",
-                false
-            ),
-            "nothing to restore: no deployment carries a restore plan of FailoverService service-mesh-hub/reviews-failover\n"
-        );
-        // A scale plan says the replica count it puts back.
-        let dep = smh_core::testing::drill::mk_deployment(
-            "bookinfo",
-            "reviews-v1",
-            &[("app", "reviews")],
-            vec![smh_core::testing::drill::mk_container(
-                "reviews", None, None,
-            )],
-        );
-        let scale =
-            smh_core::drill::restore::scale_restore_plan(&dep, "mgmt-cluster", &ctx()).unwrap();
-        let text = restore(
-            &PendingRestores {
-                plans: vec![scale],
-                unreadable: vec![],
-            },
-            "service-mesh-hub/reviews-failover",
-            false,
-        );
-        assert_eq!(
-            text,
-            "restored mgmt-cluster:bookinfo/reviews-v1 (drill reviews-failover-20261127t101500z, started 2026-11-27T10:15:00Z): replicas 1\n"
-        );
-    }
-
-    #[test]
-    fn preflight_text() {
-        let ok = PreflightReport {
-            refusals: vec![],
-            warnings: vec![],
-            notes: vec!["baseline: 20 of the last 20 answers came from the primary".into()],
-        };
-        assert_eq!(
-            preflight(&ok),
-            "preflight: passed\nnote: baseline: 20 of the last 20 answers came from the primary\n"
-        );
-        let bad = PreflightReport {
-            refusals: vec!["a".into(), "b".into()],
-            warnings: vec![],
-            notes: vec![],
-        };
-        assert_eq!(
-            preflight(&bad),
-            "preflight: refused (2 problems), nothing was changed:\n- a\n- b\n"
-        );
-        let warned = PreflightReport {
-            refusals: vec![],
-            warnings: vec!["HorizontalPodAutoscaler bookinfo/reviews-v1 scales it".into()],
-            notes: vec!["n".into()],
-        };
-        assert_eq!(
-            preflight(&warned),
-            "preflight: passed\nwarning: HorizontalPodAutoscaler bookinfo/reviews-v1 scales it\nnote: n\n"
-        );
-    }
-}
+mod tests;

@@ -4,7 +4,7 @@
 use smh_core::inspect::failover_test::FailoverTestReport;
 
 /// The report as text.
-pub fn report(r: &FailoverTestReport) -> String {
+pub(crate) fn report(r: &FailoverTestReport) -> String {
     let mut out = format!(
         "Failover test of FailoverService {} ({})\n",
         r.failover_service, r.hostname

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 /// `{"apiVersion": "v1", "kind": "List", "items": [...]}`.
-pub fn list(items: &[Value]) -> Value {
+pub(crate) fn list(items: &[Value]) -> Value {
     json!({
         "apiVersion": "v1",
         "kind": "List",
@@ -17,7 +17,7 @@ pub fn to_list(items: &[Value]) -> String {
 }
 
 /// Pretty JSON with a trailing newline.
-pub fn to_pretty(value: &Value) -> String {
+pub(crate) fn to_pretty(value: &Value) -> String {
     // Serializing a `Value` to a String cannot fail.
     let mut s = serde_json::to_string_pretty(value).unwrap_or_default();
     s.push('\n');

@@ -1,7 +1,7 @@
 //! PURE rendering: values in, strings out. Only `cli` writes them anywhere.
 
-pub mod check;
+pub(crate) mod check;
 pub mod describe;
-pub mod drill;
-pub mod failover_test;
+pub(crate) mod drill;
+pub(crate) mod failover_test;
 pub mod json;

@@ -460,42 +460,7 @@ fn guide_aggregate_fails_over_and_back_with_real_envoy() {
     let (agg, _) = AggregateCluster::from_patch_value(&agg_value).unwrap();
     assert_eq!(agg.clusters.len(), 2);
 
-    // The generated outlier detection of each backing service: the local DestinationRule
-    // for the primary, the client-side federated one for the remote secondary.
-    let od_of = |ns: &str, name: &str| -> OutlierDetection {
-        let o = t
-            .objects
-            .iter()
-            .find(|o| {
-                o.cluster == "mgmt-cluster"
-                    && o.kind() == "DestinationRule"
-                    && o.namespace() == ns
-                    && o.name() == name
-            })
-            .unwrap();
-        let IstioObject::DestinationRule(dr) = &o.object else {
-            unreachable!()
-        };
-        dr.spec
-            .traffic_policy
-            .clone()
-            .unwrap()
-            .outlier_detection
-            .unwrap()
-    };
-    let primary_od = od_of("bookinfo", "reviews");
-    let secondary_od = od_of("istio-system", "reviews-bookinfo-remote-cluster");
-    assert_eq!(primary_od.consecutive_5xx_errors, Some(1));
-    assert_eq!(primary_od.max_ejection_percent, Some(100));
-    // Shortened for the test: generated interval 10s -> 0.5s, baseEjectionTime 30s -> 1s.
-    assert_eq!(
-        parse_duration(primary_od.interval.as_deref().unwrap()).unwrap(),
-        Duration::from_secs(10)
-    );
-    assert_eq!(
-        parse_duration(primary_od.base_ejection_time.as_deref().unwrap()).unwrap(),
-        Duration::from_secs(30)
-    );
+    let (primary_od, secondary_od) = generated_outlier_detection(&t);
     let interval = Duration::from_millis(500);
     let base_ejection = Duration::from_secs(1);
 
@@ -506,34 +471,12 @@ fn guide_aggregate_fails_over_and_back_with_real_envoy() {
         c["outlier_detection"] = envoy_outlier(od, interval, base_ejection);
         c
     };
-    let bootstrap = json!({
-        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
-        "static_resources": {
-            "listeners": [{
-                "name": "outbound",
-                "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
-                "filter_chains": [{"filters": [{
-                    "name": "envoy.filters.network.http_connection_manager",
-                    "typed_config": {
-                        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-                        "stat_prefix": "outbound",
-                        "route_config": {"name": "local", "virtual_hosts": [{
-                            "name": "reviews", "domains": ["*"],
-                            "routes": [{"match": {"prefix": "/"}, "route": {"cluster": agg.name, "timeout": "2s"}}]
-                        }]},
-                        "http_filters": [{"name": "envoy.filters.http.router", "typed_config": {
-                            "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
-                        }}]
-                    }
-                }]}]
-            }],
-            "clusters": [
-                agg_value,
-                sub(&agg.clusters[0], primary.addr, &primary_od),
-                sub(&agg.clusters[1], secondary.addr, &secondary_od),
-            ]
-        }
-    });
+    let bootstrap = bootstrap(
+        &agg,
+        agg_value,
+        sub(&agg.clusters[0], primary.addr, &primary_od),
+        sub(&agg.clusters[1], secondary.addr, &secondary_od),
+    );
     let dir = tempfile::tempdir().unwrap();
     let e = start_envoy(&envoy, dir.path(), &bootstrap);
     let ejections = format!(
@@ -588,7 +531,8 @@ fn guide_aggregate_fails_over_and_back_with_real_envoy() {
 
     // 4. Primary refuses connections: Envoy's connect failure counts as a 5xx. This is a
     //    re-failure right after an un-ejection, which Envoy detects with a lag of about one
-    //    outlier interval (lab-notes.md §3 "Gotcha"), so failed requests are bounded by
+    //    outlier interval (seen with real Envoy: the host is not ejected again before the
+    //    next interval's sweep), so failed requests are bounded by
     //    time here, not by consecutive5xxErrors.
     primary.set(REFUSING);
     let broke = Instant::now();
@@ -624,4 +568,73 @@ fn guide_aggregate_fails_over_and_back_with_real_envoy() {
     for line in timeline.lock().unwrap().iter() {
         eprintln!("{line}");
     }
+}
+
+/// The generated outlier detection of each backing service: the local DestinationRule for
+/// the primary, the client-side federated one for the remote secondary; (primary, secondary).
+fn generated_outlier_detection(t: &Translation) -> (OutlierDetection, OutlierDetection) {
+    let od_of = |ns: &str, name: &str| -> OutlierDetection {
+        let o = t
+            .objects
+            .iter()
+            .find(|o| {
+                o.cluster == "mgmt-cluster"
+                    && o.kind() == "DestinationRule"
+                    && o.namespace() == ns
+                    && o.name() == name
+            })
+            .unwrap();
+        let IstioObject::DestinationRule(dr) = &o.object else {
+            unreachable!()
+        };
+        dr.spec
+            .traffic_policy
+            .clone()
+            .unwrap()
+            .outlier_detection
+            .unwrap()
+    };
+    let primary_od = od_of("bookinfo", "reviews");
+    let secondary_od = od_of("istio-system", "reviews-bookinfo-remote-cluster");
+    assert_eq!(primary_od.consecutive_5xx_errors, Some(1));
+    assert_eq!(primary_od.max_ejection_percent, Some(100));
+    // Shortened for the test: generated interval 10s -> 0.5s, baseEjectionTime 30s -> 1s.
+    assert_eq!(
+        parse_duration(primary_od.interval.as_deref().unwrap()).unwrap(),
+        Duration::from_secs(10)
+    );
+    assert_eq!(
+        parse_duration(primary_od.base_ejection_time.as_deref().unwrap()).unwrap(),
+        Duration::from_secs(30)
+    );
+    (primary_od, secondary_od)
+}
+
+/// Envoy's bootstrap: a listener routing everything to the aggregate cluster `agg`, whose
+/// two clusters are `primary` and `secondary`.
+fn bootstrap(agg: &AggregateCluster, agg_value: Value, primary: Value, secondary: Value) -> Value {
+    json!({
+        "admin": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}}},
+        "static_resources": {
+            "listeners": [{
+                "name": "outbound",
+                "address": {"socket_address": {"address": "127.0.0.1", "port_value": 0}},
+                "filter_chains": [{"filters": [{
+                    "name": "envoy.filters.network.http_connection_manager",
+                    "typed_config": {
+                        "@type": "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+                        "stat_prefix": "outbound",
+                        "route_config": {"name": "local", "virtual_hosts": [{
+                            "name": "reviews", "domains": ["*"],
+                            "routes": [{"match": {"prefix": "/"}, "route": {"cluster": agg.name, "timeout": "2s"}}]
+                        }]},
+                        "http_filters": [{"name": "envoy.filters.http.router", "typed_config": {
+                            "@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
+                        }}]
+                    }
+                }]}]
+            }],
+            "clusters": [agg_value, primary, secondary]
+        }
+    })
 }

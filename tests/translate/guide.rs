@@ -1,5 +1,6 @@
-//! The guide's manifests must translate to exactly smh-api.md §3.3's "Reconstructed drill
-//! output" (global mode), and to its equivalents in the other mode and config type.
+//! The guide's manifests must translate to exactly the objects SMH generated for the guide in
+//! global mode (reconstructed from SMH's translators), and to their equivalents in the other
+//! mode and config type.
 
 use serde_json::json;
 use smh_core::istio::IstioObject;
@@ -198,7 +199,7 @@ fn check_common(t: &Translation) {
     assert!(!t.has_errors());
 }
 
-/// smh-api.md §3.3, exactly: no DestinationRule for untouched services, no federated copy
+/// SMH's output for the guide, exactly: no DestinationRule for untouched services, no federated copy
 /// of reviews@mgmt in remote-cluster, no VirtualService in remote-cluster.
 #[test]
 fn guide_global_is_exactly_the_reconstructed_drill_output() {

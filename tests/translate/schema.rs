@@ -1,8 +1,6 @@
 //! Every generated Istio object must validate against Istio's CRD OpenAPI v3 schema for its
-//! kind and version (`$SMH_ISTIO_CRDS`, else `../shared/istio-crds/customresourcedefinitions.gen.yaml`,
-//! else the copy vendored for the simulator in `crates/smh-sim/src/crds/istio-networking.yaml`: the same
-//! istio/api commit with only `description` fields removed, which a test below checks whenever
-//! both files are present), the way the Kubernetes API server validates a custom resource.
+//! kind and version (the CRDs of [`super::istio_crds`]), the way the Kubernetes API server
+//! validates a custom resource.
 //!
 //! **Why our own checker, not the `jsonschema` crate.** CRD schemas are Kubernetes
 //! *structural* schemas, not plain JSON Schema: unknown fields are pruned (or, with
@@ -21,146 +19,13 @@
 //! rule that occurs in the four kinds' schemas (each implemented by its exact text; an
 //! unknown rule is an error, so a schema update cannot silently weaken the check).
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 use smh_core::model::duration::parse_duration;
 
-use super::support::{repo_root, skip_or_fail, translate_ok};
-
-/// CRD schemas by (kind, version), plus the group of each kind.
-pub(super) struct CrdSchemas {
-    schemas: BTreeMap<(String, String), Value>,
-    groups: BTreeMap<String, String>,
-}
-
-fn shared_crd_path() -> PathBuf {
-    repo_root().join("../shared/istio-crds/customresourcedefinitions.gen.yaml")
-}
-
-fn vendored_crd_path() -> PathBuf {
-    repo_root().join("crates/smh-sim/src/crds/istio-networking.yaml")
-}
-
-fn crd_path() -> PathBuf {
-    match std::env::var_os("SMH_ISTIO_CRDS") {
-        Some(p) => PathBuf::from(p),
-        None if shared_crd_path().is_file() => shared_crd_path(),
-        None => vendored_crd_path(),
-    }
-}
-
-/// Served schemas by (kind, version) in a CRD file.
-fn load_schemas(path: &std::path::Path) -> Option<BTreeMap<(String, String), Value>> {
-    let text = std::fs::read_to_string(path).ok()?;
-    let docs: Vec<Value> = serde_saphyr::from_str_multiple(&text)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut schemas = BTreeMap::new();
-    for d in docs
-        .iter()
-        .filter(|d| d["kind"] == "CustomResourceDefinition")
-    {
-        let kind = d["spec"]["names"]["kind"].as_str().unwrap().to_string();
-        for v in d["spec"]["versions"].as_array().unwrap() {
-            if v["served"] == true {
-                schemas.insert(
-                    (kind.clone(), v["name"].as_str().unwrap().to_string()),
-                    v["schema"]["openAPIV3Schema"].clone(),
-                );
-            }
-        }
-    }
-    Some(schemas)
-}
-
-/// Remove `description` keys (not properties named `description`), as the vendoring script does.
-fn strip_descriptions(v: &Value, parent_key: Option<&str>) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .filter(|(k, _)| !(k.as_str() == "description" && parent_key != Some("properties")))
-                .map(|(k, v)| (k.clone(), strip_descriptions(v, Some(k))))
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(|v| strip_descriptions(v, None)).collect()),
-        other => other.clone(),
-    }
-}
-
-/// The simulator's vendored CRDs carry exactly istio/api's schemas (descriptions aside), so
-/// CI without `../shared` validates against the same rules.
-#[test]
-fn vendored_crds_match_istio_api() {
-    let Some(shared) = load_schemas(&shared_crd_path()) else {
-        // Straight to the stderr handle, so that a plain `cargo test` shows it.
-        use std::io::Write as _;
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIP: {} not present; nothing to compare the vendored copy with",
-            shared_crd_path().display()
-        );
-        return;
-    };
-    let vendored = load_schemas(&vendored_crd_path()).expect("vendored Istio CRDs");
-    assert!(!vendored.is_empty());
-    for (key, schema) in &vendored {
-        let upstream = shared
-            .get(key)
-            .unwrap_or_else(|| panic!("{key:?} not in istio/api's CRDs"));
-        assert_eq!(
-            &strip_descriptions(upstream, None),
-            schema,
-            "vendored schema for {key:?} differs from istio/api's"
-        );
-    }
-}
-
-/// The schemas, loaded once per test binary; `None` (after SKIP) when the file is missing.
-pub(super) fn schemas() -> Option<&'static CrdSchemas> {
-    static SCHEMAS: OnceLock<Option<CrdSchemas>> = OnceLock::new();
-    SCHEMAS
-        .get_or_init(|| {
-            let path = crd_path();
-            let text = std::fs::read_to_string(&path).ok()?;
-            let docs: Vec<Value> = serde_saphyr::from_str_multiple(&text)
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            let mut schemas = BTreeMap::new();
-            let mut groups = BTreeMap::new();
-            for d in docs
-                .iter()
-                .filter(|d| d["kind"] == "CustomResourceDefinition")
-            {
-                let kind = d["spec"]["names"]["kind"].as_str().unwrap().to_string();
-                groups.insert(
-                    kind.clone(),
-                    d["spec"]["group"].as_str().unwrap().to_string(),
-                );
-                for v in d["spec"]["versions"].as_array().unwrap() {
-                    if v["served"] != true {
-                        continue;
-                    }
-                    schemas.insert(
-                        (kind.clone(), v["name"].as_str().unwrap().to_string()),
-                        v["schema"]["openAPIV3Schema"].clone(),
-                    );
-                }
-            }
-            Some(CrdSchemas { schemas, groups })
-        })
-        .as_ref()
-}
-
-fn schemas_or_skip() -> Option<&'static CrdSchemas> {
-    match schemas() {
-        Some(s) => Some(s),
-        None => skip_or_fail(&format!(
-            "Istio CRD file {} not found (set SMH_ISTIO_CRDS)",
-            crd_path().display()
-        )),
-    }
-}
+use super::istio_crds::{CrdSchemas, schemas_or_skip};
+use super::support::translate_ok;
 
 impl CrdSchemas {
     /// Validate an object as the API server would for its `apiVersion`; errors as
@@ -283,6 +148,18 @@ fn check(schema: &Value, v: &Value, path: &str, structural: bool, errs: &mut Vec
         errs.push(format!("{path}: must be of type {ty}, got {v}"));
         return;
     }
+    check_value(schema, v, path, errs);
+    if let Some(items) = v.as_array() {
+        check_array(schema, items, path, structural, errs);
+    }
+    if let Some(map) = v.as_object() {
+        check_object(schema, map, path, structural, errs);
+    }
+    check_combinators_and_rules(schema, v, path, errs);
+}
+
+/// enum, format, minimum/maximum, and for strings min/maxLength and pattern.
+fn check_value(schema: &Value, v: &Value, path: &str, errs: &mut Vec<String>) {
     if let Some(allowed) = schema["enum"].as_array()
         && !allowed.contains(v)
     {
@@ -327,101 +204,123 @@ fn check(schema: &Value, v: &Value, path: &str, structural: bool, errs: &mut Vec
             }
         }
     }
-    if let Some(items) = v.as_array() {
-        if schema["maxItems"]
-            .as_u64()
-            .is_some_and(|m| items.len() as u64 > m)
-        {
-            errs.push(format!("{path}: more than maxItems {}", schema["maxItems"]));
-        }
-        if schema["minItems"]
-            .as_u64()
-            .is_some_and(|m| (items.len() as u64) < m)
-        {
-            errs.push(format!(
-                "{path}: fewer than minItems {}",
-                schema["minItems"]
-            ));
-        }
-        match schema["x-kubernetes-list-type"].as_str() {
-            Some("set") => {
-                let set: BTreeSet<String> = items.iter().map(Value::to_string).collect();
-                if set.len() != items.len() {
-                    errs.push(format!("{path}: duplicate items in a set"));
-                }
+}
+
+/// min/maxItems, x-kubernetes-list-type (set, map) and every item against `items`.
+fn check_array(
+    schema: &Value,
+    items: &[Value],
+    path: &str,
+    structural: bool,
+    errs: &mut Vec<String>,
+) {
+    if schema["maxItems"]
+        .as_u64()
+        .is_some_and(|m| items.len() as u64 > m)
+    {
+        errs.push(format!("{path}: more than maxItems {}", schema["maxItems"]));
+    }
+    if schema["minItems"]
+        .as_u64()
+        .is_some_and(|m| (items.len() as u64) < m)
+    {
+        errs.push(format!(
+            "{path}: fewer than minItems {}",
+            schema["minItems"]
+        ));
+    }
+    match schema["x-kubernetes-list-type"].as_str() {
+        Some("set") => {
+            let set: BTreeSet<String> = items.iter().map(Value::to_string).collect();
+            if set.len() != items.len() {
+                errs.push(format!("{path}: duplicate items in a set"));
             }
-            Some("map") => {
-                let keys: Vec<&str> = schema["x-kubernetes-list-map-keys"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .collect();
-                let set: BTreeSet<String> = items
-                    .iter()
-                    .map(|i| {
-                        keys.iter()
-                            .map(|k| i[*k].to_string())
-                            .collect::<Vec<_>>()
-                            .join("|")
-                    })
-                    .collect();
-                if set.len() != items.len() {
-                    errs.push(format!("{path}: duplicate map keys {keys:?}"));
-                }
-            }
-            _ => {}
         }
-        if let Some(item_schema) = schema.get("items") {
-            for (i, item) in items.iter().enumerate() {
-                check(item_schema, item, &format!("{path}[{i}]"), structural, errs);
+        Some("map") => {
+            let keys: Vec<&str> = schema["x-kubernetes-list-map-keys"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            let set: BTreeSet<String> = items
+                .iter()
+                .map(|i| {
+                    keys.iter()
+                        .map(|k| i[*k].to_string())
+                        .collect::<Vec<_>>()
+                        .join("|")
+                })
+                .collect();
+            if set.len() != items.len() {
+                errs.push(format!("{path}: duplicate map keys {keys:?}"));
             }
+        }
+        _ => {}
+    }
+    if let Some(item_schema) = schema.get("items") {
+        for (i, item) in items.iter().enumerate() {
+            check(item_schema, item, &format!("{path}[{i}]"), structural, errs);
         }
     }
-    if let Some(map) = v.as_object() {
-        for r in schema["required"].as_array().into_iter().flatten() {
-            let k = r.as_str().unwrap_or_default();
-            if !map.contains_key(k) {
-                errs.push(format!("{path}.{k}: Required value"));
-            }
-        }
-        if schema["maxProperties"]
-            .as_u64()
-            .is_some_and(|m| map.len() as u64 > m)
-        {
-            errs.push(format!(
-                "{path}: more than maxProperties {}",
-                schema["maxProperties"]
-            ));
-        }
-        if schema["minProperties"]
-            .as_u64()
-            .is_some_and(|m| (map.len() as u64) < m)
-        {
-            errs.push(format!(
-                "{path}: fewer than minProperties {}",
-                schema["minProperties"]
-            ));
-        }
-        let props = schema["properties"].as_object();
-        let preserve = schema["x-kubernetes-preserve-unknown-fields"] == true;
-        for (k, child) in map {
-            let child_path = format!("{path}.{k}");
-            if let Some(s) = props.and_then(|p| p.get(k)) {
-                check(s, child, &child_path, structural, errs);
-            } else if schema["additionalProperties"].is_object() {
-                check(
-                    &schema["additionalProperties"],
-                    child,
-                    &child_path,
-                    structural,
-                    errs,
-                );
-            } else if structural && !preserve && schema["additionalProperties"] != true {
-                errs.push(format!("{child_path}: unknown field"));
-            }
+}
+
+/// required, min/maxProperties, and every property against its schema (or
+/// additionalProperties); with `structural`, an unknown field is an error unless the schema
+/// preserves unknown fields.
+fn check_object(
+    schema: &Value,
+    map: &serde_json::Map<String, Value>,
+    path: &str,
+    structural: bool,
+    errs: &mut Vec<String>,
+) {
+    for r in schema["required"].as_array().into_iter().flatten() {
+        let k = r.as_str().unwrap_or_default();
+        if !map.contains_key(k) {
+            errs.push(format!("{path}.{k}: Required value"));
         }
     }
+    if schema["maxProperties"]
+        .as_u64()
+        .is_some_and(|m| map.len() as u64 > m)
+    {
+        errs.push(format!(
+            "{path}: more than maxProperties {}",
+            schema["maxProperties"]
+        ));
+    }
+    if schema["minProperties"]
+        .as_u64()
+        .is_some_and(|m| (map.len() as u64) < m)
+    {
+        errs.push(format!(
+            "{path}: fewer than minProperties {}",
+            schema["minProperties"]
+        ));
+    }
+    let props = schema["properties"].as_object();
+    let preserve = schema["x-kubernetes-preserve-unknown-fields"] == true;
+    for (k, child) in map {
+        let child_path = format!("{path}.{k}");
+        if let Some(s) = props.and_then(|p| p.get(k)) {
+            check(s, child, &child_path, structural, errs);
+        } else if schema["additionalProperties"].is_object() {
+            check(
+                &schema["additionalProperties"],
+                child,
+                &child_path,
+                structural,
+                errs,
+            );
+        } else if structural && !preserve && schema["additionalProperties"] != true {
+            errs.push(format!("{child_path}: unknown field"));
+        }
+    }
+}
+
+/// oneOf/anyOf/allOf/not (value validations, without the structural rule) and the CEL rules.
+fn check_combinators_and_rules(schema: &Value, v: &Value, path: &str, errs: &mut Vec<String>) {
     // Value validations: evaluated without the structural (unknown-field) rule.
     let matches = |s: &Value| {
         let mut e = Vec::new();

@@ -11,7 +11,7 @@
 //! that is changing clusters.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::time::Duration;
@@ -25,22 +25,24 @@ use super::super::input::{print_diagnostics, stderr_color};
 use super::super::output::{err, errln, write_stdout};
 use super::super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use smh_cluster::apply::{self, Mode};
-use smh_cluster::state::{LiveState, StateOptions, load_state};
-use smh_cluster::{ClusterName, ContextName, Contexts, targets_banner};
-use smh_core::inspect::state::mesh_cluster;
-use smh_core::model::Manifest;
+use smh_cluster::state::LiveState;
+use smh_cluster::{Contexts, targets_banner};
 use smh_core::model::build::{
-    self, BuildError, CreateOptions, CreatePlan, Live, OutlierValues, parse_mesh_ref,
-    parse_service_ref, service_ref,
+    self, BuildError, Checked, CreateOptions, CreatePlan, CreateRequest, Live, OutlierValues,
+    parse_mesh_ref, parse_service_ref, service_ref,
 };
 use smh_core::model::diag::{Diagnostic, ObjectId, Severity};
 use smh_core::model::types::{ClusterObjectRef, ObjectRef};
-use smh_core::translate::Explanation;
 
-pub mod wizard;
+mod plan;
+mod read;
+pub(crate) mod wizard;
+
+use plan::{cluster_titles, plan_rows, relevant_explanations, render_plan};
+use read::{ContextChoices, choose_contexts, load, nothing_mapped, read_warnings};
 
 /// `kubectl smh failover create --help`.
-pub const LONG_ABOUT: &str =
+pub(crate) const LONG_ABOUT: &str =
     "Create a FailoverService, plus the outlier-detection and traffic-shift \
 TrafficPolicies it needs, and apply them to every cluster.
 
@@ -84,7 +86,7 @@ interrupted.";
   # Only print the manifests
   kubectl smh failover create --backing reviews.bookinfo@mgmt-cluster \\
       --backing reviews.bookinfo@remote-cluster --dry-run -o yaml")]
-pub struct Args {
+pub(crate) struct Args {
     /// Name of the FailoverService (default: SERVICE-failover, after the primary backing
     /// service).
     #[arg(value_parser = parse_object_name)]
@@ -269,7 +271,7 @@ fn build_errors(errors: Vec<BuildError>) -> CmdError {
     ))
 }
 
-pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
+pub(crate) fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     let output = match g.output {
         None | Some(OutputFormat::Table) => Output::Human,
         Some(OutputFormat::Yaml) => Output::Yaml,
@@ -277,18 +279,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     };
     let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if !terminal {
-        let missing = missing_without_terminal(&args, g.yes);
-        if !missing.is_empty() {
-            let alt = if args.backing.len() < 2 {
-                "; or run it in a terminal for the wizard"
-            } else {
-                "; or run it in a terminal to confirm"
-            };
-            return Err(CmdError::invalid(anyhow!(
-                "failover create needs {} when not run on a terminal{alt}",
-                missing.join(" and ")
-            )));
-        }
+        refuse_without_terminal(&args, g.yes)?;
     }
     let use_wizard = terminal && args.backing.len() < 2;
     let color = stderr_color(g);
@@ -317,21 +308,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         existing: &before.smh_objects,
     };
 
-    // What to create.
-    let request = if use_wizard {
-        match wizard::Wizard::new().run(&live, &opts) {
-            Ok(r) => r,
-            Err(wizard::WizardError::Cancelled) => {
-                return Err(CmdError::interrupted(anyhow!(
-                    "cancelled: nothing was changed"
-                )));
-            }
-            Err(wizard::WizardError::Build(errors)) => return Err(build_errors(errors)),
-            Err(e) => return Err(CmdError::invalid(anyhow!("{e}; nothing was changed"))),
-        }
-    } else {
-        build::resolve(&opts, &live).map_err(build_errors)?
-    };
+    let request = what_to_create(use_wizard, &live, &opts)?;
     let plan = build::build(&request, &live).map_err(build_errors)?;
     let checked = build::check(&plan, &live);
     print_diagnostics(&checked.diagnostics, color);
@@ -353,20 +330,7 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         checked.manifests.clone(),
     ))?;
     check_clusters(&state)?;
-    let problems: Vec<Diagnostic> = state
-        .diagnostics
-        .iter()
-        .chain(&state.expected.diagnostics)
-        .filter(|d| d.object.as_ref().is_some_and(|o| ids.contains(o)))
-        // Already shown (with positions) by the check.
-        .filter(|d| {
-            !checked.diagnostics.iter().any(|c| {
-                (c.severity, &c.object, &c.field, &c.message)
-                    == (d.severity, &d.object, &d.field, &d.message)
-            })
-        })
-        .cloned()
-        .collect();
+    let problems = new_object_problems(&state, &checked, &ids);
     print_diagnostics(&problems, color);
     if problems.iter().any(|d| d.severity == Severity::Error) {
         return Err(CmdError::invalid(anyhow!(
@@ -387,57 +351,13 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         &cluster_titles(&state),
     );
 
+    err!("{}", targets_banner(&targets, heading));
     if args.dry_run {
-        err!("{}", targets_banner(&targets, heading));
-        let text = match output {
-            Output::Json => crate::render::json::to_list(&plan.values()),
-            Output::Yaml => plan.to_yaml().map_err(CmdError::failed)?,
-            Output::Human => {
-                let mut t = plan.to_yaml().map_err(CmdError::failed)?;
-                t.push_str(&commented(&preview));
-                t
-            }
-        };
-        write_stdout(&text)?;
+        write_stdout(&dry_run_text(output, &plan, &preview)?)?;
         return Ok(Exit::Ok);
     }
-
-    err!("{}", targets_banner(&targets, heading));
     if !g.yes {
-        let mut shown = String::from("\n");
-        shown.push_str(&plan.to_yaml().map_err(CmdError::failed)?);
-        shown.push('\n');
-        shown.push_str(&preview);
-        errln!("{shown}");
-        let clusters = engine_plan.steps.len();
-        let ok = dialoguer::Confirm::with_theme(&dialoguer::theme::ColorfulTheme::default())
-            .with_prompt(format!(
-                "Create these {} objects and apply them to {clusters} cluster{}?",
-                ids.len(),
-                if clusters == 1 { "" } else { "s" }
-            ))
-            .default(false)
-            .interact_on_opt(&dialoguer::console::Term::stderr());
-        match ok {
-            Ok(Some(true)) => {}
-            Ok(Some(false)) => {
-                // As `failover delete` and `drill`: a declined change is not a success.
-                return Err(CmdError::failed(anyhow!(
-                    "not confirmed; nothing was changed"
-                )));
-            }
-            Ok(None) => {
-                return Err(CmdError::interrupted(anyhow!(
-                    "cancelled: nothing was changed"
-                )));
-            }
-            Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => {
-                return Err(CmdError::interrupted(anyhow!(
-                    "cancelled: nothing was changed"
-                )));
-            }
-            Err(e) => return Err(CmdError::failed(anyhow!("the terminal failed: {e}"))),
-        }
+        confirm(&plan, &preview, ids.len(), engine_plan.steps.len())?;
     }
 
     PHASE.store(APPLYING, Ordering::SeqCst);
@@ -465,6 +385,114 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         )));
     }
     Ok(Exit::Ok)
+}
+
+/// Without a terminal there is no wizard and no confirmation: refuse (exit 2) unless the
+/// flags say everything.
+fn refuse_without_terminal(args: &Args, yes: bool) -> Result<(), CmdError> {
+    let missing = missing_without_terminal(args, yes);
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let alt = if args.backing.len() < 2 {
+        "; or run it in a terminal for the wizard"
+    } else {
+        "; or run it in a terminal to confirm"
+    };
+    Err(CmdError::invalid(anyhow!(
+        "failover create needs {} when not run on a terminal{alt}",
+        missing.join(" and ")
+    )))
+}
+
+/// What to create: from the wizard, or from the flags.
+fn what_to_create(
+    use_wizard: bool,
+    live: &Live,
+    opts: &CreateOptions,
+) -> Result<CreateRequest, CmdError> {
+    if !use_wizard {
+        return build::resolve(opts, live).map_err(build_errors);
+    }
+    match wizard::Wizard::new().run(live, opts) {
+        Ok(r) => Ok(r),
+        Err(wizard::WizardError::Cancelled) => Err(CmdError::interrupted(anyhow!(
+            "cancelled: nothing was changed"
+        ))),
+        Err(wizard::WizardError::Build(errors)) => Err(build_errors(errors)),
+        Err(e) => Err(CmdError::invalid(anyhow!("{e}; nothing was changed"))),
+    }
+}
+
+/// The problems of the live state with the new objects that concern the new objects, less
+/// those the check has shown already (with positions).
+fn new_object_problems(
+    state: &LiveState,
+    checked: &Checked,
+    ids: &BTreeSet<ObjectId>,
+) -> Vec<Diagnostic> {
+    state
+        .diagnostics
+        .iter()
+        .chain(&state.expected.diagnostics)
+        .filter(|d| d.object.as_ref().is_some_and(|o| ids.contains(o)))
+        .filter(|d| {
+            !checked.diagnostics.iter().any(|c| {
+                (c.severity, &c.object, &c.field, &c.message)
+                    == (d.severity, &d.object, &d.field, &d.message)
+            })
+        })
+        .cloned()
+        .collect()
+}
+
+/// `--dry-run` on stdout: the new objects (YAML, or JSON as a List), and in human output the
+/// per-cluster plan after them as YAML comments.
+fn dry_run_text(output: Output, plan: &CreatePlan, preview: &str) -> Result<String, CmdError> {
+    Ok(match output {
+        Output::Json => crate::render::json::to_list(&plan.values()),
+        Output::Yaml => plan.to_yaml().map_err(CmdError::failed)?,
+        Output::Human => {
+            let mut t = plan.to_yaml().map_err(CmdError::failed)?;
+            t.push_str(&commented(preview));
+            t
+        }
+    })
+}
+
+/// Show the objects and the plan and ask; a declined change exits 1, a cancelled prompt 130.
+fn confirm(
+    plan: &CreatePlan,
+    preview: &str,
+    objects: usize,
+    clusters: usize,
+) -> Result<(), CmdError> {
+    let mut shown = String::from("\n");
+    shown.push_str(&plan.to_yaml().map_err(CmdError::failed)?);
+    shown.push('\n');
+    shown.push_str(preview);
+    errln!("{shown}");
+    let ok = dialoguer::Confirm::with_theme(&dialoguer::theme::ColorfulTheme::default())
+        .with_prompt(format!(
+            "Create these {objects} objects and apply them to {clusters} cluster{}?",
+            if clusters == 1 { "" } else { "s" }
+        ))
+        .default(false)
+        .interact_on_opt(&dialoguer::console::Term::stderr());
+    match ok {
+        Ok(Some(true)) => Ok(()),
+        // As `failover delete` and `drill`: a declined change is not a success.
+        Ok(Some(false)) => Err(CmdError::failed(anyhow!(
+            "not confirmed; nothing was changed"
+        ))),
+        Ok(None) => Err(CmdError::interrupted(anyhow!(
+            "cancelled: nothing was changed"
+        ))),
+        Err(dialoguer::Error::IO(e)) if e.kind() == std::io::ErrorKind::Interrupted => Err(
+            CmdError::interrupted(anyhow!("cancelled: nothing was changed")),
+        ),
+        Err(e) => Err(CmdError::failed(anyhow!("the terminal failed: {e}"))),
+    }
 }
 
 /// What the user should know about the plan; `reuse`: also which backing services keep
@@ -516,483 +544,5 @@ fn commented(text: &str) -> String {
         .collect()
 }
 
-// ---------------------------------------------------------------------------------------
-// The per-cluster plan
-// ---------------------------------------------------------------------------------------
-
-/// One line of the per-cluster plan.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlanRow {
-    pub cluster: String,
-    /// `create`, `update` or `unchanged`.
-    pub action: &'static str,
-    pub kind: String,
-    pub namespace: String,
-    pub name: String,
-    /// Not generated from the new objects: applying converges it too.
-    pub other: bool,
-    /// For `update`: why (`was changed by kubectl-edit: spec.http`, `out of date: ...`).
-    pub why: Option<String>,
-}
-
-/// The engine's steps as rows: every step the new objects take part in, and every other
-/// step that changes something (the engine converges every stored object's generated
-/// objects; pruning is left to `kubectl smh apply`).
-fn plan_rows(plan: &apply::Plan, ids: &BTreeSet<ObjectId>) -> Vec<PlanRow> {
-    plan.all()
-        .filter_map(|s| {
-            let ours = s.owners.iter().any(|o| ids.contains(o));
-            let action = match s.action {
-                apply::Action::Create => "create",
-                apply::Action::Configure => "update",
-                apply::Action::Unchanged => "unchanged",
-                apply::Action::Prune => "delete",
-            };
-            (ours || s.action != apply::Action::Unchanged).then(|| PlanRow {
-                cluster: s.cluster.as_str().to_string(),
-                action,
-                kind: s.kind.clone(),
-                namespace: s.namespace.clone(),
-                name: s.name.clone(),
-                other: !ours,
-                why: s.drift.as_ref().map(super::super::apply::drift_note),
-            })
-        })
-        .collect()
-}
-
-/// The explanations about the new objects: those about one of them by name
-/// (`FailoverService ns/name: ...`, `TrafficPolicy ns/name ...`), and those about a
-/// generated object they take part in (`... DestinationRule ns/name ...`). Pure.
-pub fn relevant_explanations(
-    all: &[Explanation],
-    rows: &[PlanRow],
-    ids: &BTreeSet<ObjectId>,
-) -> Vec<Explanation> {
-    let ours: Vec<String> = rows
-        .iter()
-        .filter(|r| !r.other)
-        .map(|r| format!("{} {}/{}", r.kind, r.namespace, r.name))
-        .collect();
-    let names = |text: &str, label: &str| {
-        text.match_indices(label).any(|(i, _)| {
-            !text[i + label.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '-')
-        })
-    };
-    all.iter()
-        .filter(|e| {
-            let about_smh = ["FailoverService ", "TrafficPolicy "]
-                .iter()
-                .any(|k| e.text.starts_with(k));
-            if about_smh {
-                ids.iter().any(|id| {
-                    let label = format!("{} {}/{}", id.kind, id.namespace, id.name);
-                    e.text
-                        .strip_prefix(&label)
-                        .is_some_and(|rest| rest.starts_with([':', ' ']))
-                })
-            } else {
-                ours.iter().any(|o| names(&e.text, o))
-            }
-        })
-        .cloned()
-        .collect()
-}
-
-/// `mgmt-cluster (management; context mgmt)` per cluster name.
-fn cluster_titles(state: &LiveState) -> BTreeMap<String, String> {
-    state
-        .targets
-        .iter()
-        .filter_map(|t| {
-            let c = t.cluster.as_ref()?;
-            let role = if t.mgmt { "management; " } else { "" };
-            Some((
-                c.as_str().to_string(),
-                format!("{c} ({role}context {})", t.context),
-            ))
-        })
-        .collect()
-}
-
-/// The Istio objects, per cluster, with what applying each does, and the
-/// topology-dependent choices behind them. Pure.
-pub fn render_plan(
-    rows: &[PlanRow],
-    explanations: &[Explanation],
-    cluster_titles: &BTreeMap<String, String>,
-) -> String {
-    let mut by_cluster: BTreeMap<&str, Vec<&PlanRow>> = BTreeMap::new();
-    for r in rows {
-        by_cluster.entry(r.cluster.as_str()).or_default().push(r);
-    }
-    let mut out = String::from("Istio objects, per cluster:\n");
-    if by_cluster.is_empty() {
-        out.push_str("  (none)\n");
-    }
-    let action_w = rows.iter().map(|r| r.action.len()).max().unwrap_or(0);
-    for (cluster, rows) in &by_cluster {
-        let title = cluster_titles
-            .get(*cluster)
-            .cloned()
-            .unwrap_or_else(|| cluster.to_string());
-        out.push_str(&format!("  {title}\n"));
-        let kind_w = rows.iter().map(|r| r.kind.len()).max().unwrap_or(0);
-        for r in rows {
-            let note = match (&r.why, r.other) {
-                (Some(why), true) => format!("  (for other objects: {why})"),
-                (Some(why), false) => format!("  ({why})"),
-                (None, true) => "  (for other objects)".to_string(),
-                (None, false) => String::new(),
-            };
-            let line = format!(
-                "    {:action_w$}  {:kind_w$}  {}/{}{note}",
-                r.action, r.kind, r.namespace, r.name,
-            );
-            out.push_str(line.trim_end());
-            out.push('\n');
-        }
-        for e in explanations.iter().filter(|e| e.cluster == *cluster) {
-            out.push_str(&format!("    why: {}\n", e.text));
-        }
-    }
-    out
-}
-
-// ---------------------------------------------------------------------------------------
-// Reading the clusters
-// ---------------------------------------------------------------------------------------
-
-/// Things the user should know before choosing: clusters that were not read.
-fn read_warnings(s: &LiveState) -> Vec<String> {
-    let mut out = Vec::new();
-    for (c, e) in &s.errors {
-        match s.stale.get(c) {
-            Some(at) => out.push(format!(
-                "cluster {c} could not be read, so its services are as discovered at {at}: {e}"
-            )),
-            None => out.push(format!(
-                "cluster {c} could not be read, so its services are not offered: {e}"
-            )),
-        }
-    }
-    for (c, e) in &s.unresolved {
-        out.push(format!("cluster {c} is not used: {e}"));
-    }
-    for (id, why) in &s.unreadable {
-        out.push(format!(
-            "{id} in the management cluster cannot be read: {why}"
-        ));
-    }
-    out
-}
-
-/// Whether neither `--cluster` nor the registry maps a cluster name.
-fn nothing_mapped(contexts: &Contexts) -> bool {
-    contexts.flag_mappings().is_empty() && contexts.registry().is_empty()
-}
-
-/// The kubeconfig contexts the wizard offers to read, in the kubeconfig's (sorted) order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContextChoices {
-    /// `(context, label)`: contexts whose name can be a cluster name.
-    pub offered: Vec<(ContextName, String)>,
-    /// Indexes into `offered` checked at first: the management context.
-    pub preselected: Vec<usize>,
-    /// Contexts whose name cannot be a cluster name (`gke_project_zone_name`): to be mapped
-    /// with `--cluster NAME=CTX` or `cluster register`.
-    pub unusable: Vec<ContextName>,
-}
-
-/// Which contexts to offer: each that can stand for a cluster of the same name, labelled
-/// with its API server; the management context checked. Pure.
-pub fn context_choices(
-    contexts: &[ContextName],
-    server_of: impl Fn(&ContextName) -> Option<String>,
-    mgmt: Option<&ContextName>,
-) -> ContextChoices {
-    let mut out = ContextChoices {
-        offered: Vec::new(),
-        preselected: Vec::new(),
-        unusable: Vec::new(),
-    };
-    let width = contexts.iter().map(|c| c.as_str().len()).max().unwrap_or(0);
-    for c in contexts {
-        if ClusterName::new(c.as_str()).validate().is_err() {
-            out.unusable.push(c.clone());
-            continue;
-        }
-        let server = server_of(c).unwrap_or_else(|| "(no server)".to_string());
-        let mut label = format!("{:width$}  {server}", c.as_str());
-        if mgmt == Some(c) {
-            out.preselected.push(out.offered.len());
-            label.push_str("  (management)");
-        }
-        out.offered.push((c.clone(), label));
-    }
-    out
-}
-
-/// Asks which kubeconfig contexts to read (each as the cluster of the same name). With
-/// `--yes` nothing is asked: exit 2, naming --cluster.
-fn choose_contexts(contexts: &Contexts, yes: bool) -> Result<Vec<ClusterName>, CmdError> {
-    const MAP: &str = "name the clusters with --cluster NAME=CTX (repeatable), or register them with `kubectl smh cluster register NAME --context CTX`";
-    if yes {
-        return Err(CmdError::invalid(anyhow!(
-            "failover create --yes does not ask which kubeconfig contexts to read, and neither --cluster nor the registry maps a cluster: {MAP}; nothing was read or changed"
-        )));
-    }
-    let kubeconfig = contexts.kubeconfig();
-    let mgmt = contexts.mgmt_context().ok();
-    let choices = context_choices(
-        &kubeconfig.contexts(),
-        |c| kubeconfig.server_of(c),
-        mgmt.as_ref(),
-    );
-    if !choices.unusable.is_empty() {
-        let names: Vec<&str> = choices.unusable.iter().map(|c| c.as_str()).collect();
-        errln!(
-            "note: not offered, as their names cannot be cluster names (lowercase letters, digits, '-' and '.', at most 63): {}; map them with --cluster NAME=CTX",
-            names.join(", ")
-        );
-    }
-    if choices.offered.is_empty() {
-        return Err(CmdError::invalid(anyhow!(
-            "no kubeconfig context can stand for a cluster of the same name: {MAP}; nothing was read or changed"
-        )));
-    }
-    let picked = match wizard::Wizard::new().choose_contexts(&choices) {
-        Ok(p) => p,
-        Err(wizard::WizardError::Cancelled) => {
-            return Err(CmdError::interrupted(anyhow!(
-                "cancelled: nothing was changed"
-            )));
-        }
-        Err(e) => return Err(CmdError::invalid(anyhow!("{e}; nothing was changed"))),
-    };
-    if picked.is_empty() {
-        return Err(CmdError::invalid(anyhow!(
-            "no kubeconfig context chosen: choose at least one, or {MAP}; nothing was read or changed"
-        )));
-    }
-    Ok(picked
-        .into_iter()
-        .map(|i| ClusterName::new(choices.offered[i].0.as_str()))
-        .collect())
-}
-
-/// The clusters to read: those the flags name, plus `chosen` (the contexts picked in the
-/// wizard). The state adds the clusters the stored objects name and those `--cluster` maps
-/// (and, with `include_registered`, the registered ones). Never a context nobody chose.
-fn clusters_to_read(opts: &CreateOptions, chosen: &[ClusterName]) -> Vec<ClusterName> {
-    let mut names: BTreeSet<ClusterName> = opts
-        .backing
-        .iter()
-        .chain(&opts.shift_from)
-        .map(|r| ClusterName::new(r.cluster_name.as_str()))
-        .collect();
-    let known: BTreeSet<String> = names.iter().map(|c| c.as_str().to_string()).collect();
-    for m in &opts.meshes {
-        if let Some(c) = mesh_cluster(&m.name, &known) {
-            names.insert(ClusterName::new(c));
-        }
-    }
-    names.extend(chosen.iter().cloned());
-    names.into_iter().collect()
-}
-
-/// The apply engine's view of the clusters, with `overlay` (the new objects) added;
-/// `wizard`: also the registered clusters (the wizard offers their services).
-async fn load(
-    contexts: &Contexts,
-    g: &GlobalArgs,
-    opts: &CreateOptions,
-    wizard: bool,
-    chosen: &[ClusterName],
-    overlay: Vec<Manifest>,
-) -> Result<LiveState, CmdError> {
-    Ok(load_state(
-        contexts,
-        &StateOptions {
-            discovery: g.discovery_options(),
-            extra_clusters: clusters_to_read(opts, chosen),
-            include_registered: wizard,
-            overlay,
-            ..StateOptions::default()
-        },
-    )
-    .await?)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn commented_keeps_yaml_valid() {
-        assert_eq!(commented("a\n\n  b\n"), "# a\n#\n#   b\n");
-    }
-
-    fn row(
-        cluster: &str,
-        action: &'static str,
-        kind: &str,
-        ns: &str,
-        name: &str,
-        other: bool,
-    ) -> PlanRow {
-        PlanRow {
-            cluster: cluster.into(),
-            action,
-            kind: kind.into(),
-            namespace: ns.into(),
-            name: name.into(),
-            other,
-            why: other.then(|| "was changed: spec.http".to_string()),
-        }
-    }
-
-    fn explanation(cluster: &str, text: &str) -> Explanation {
-        Explanation {
-            cluster: cluster.into(),
-            text: text.into(),
-        }
-    }
-
-    #[test]
-    fn only_explanations_about_the_new_objects() {
-        let ids: BTreeSet<ObjectId> = [ObjectId {
-            kind: "FailoverService".into(),
-            namespace: "service-mesh-hub".into(),
-            name: "rev".into(),
-        }]
-        .into();
-        let rows = vec![
-            row(
-                "mgmt",
-                "create",
-                "EnvoyFilter",
-                "istio-system",
-                "rev",
-                false,
-            ),
-            row(
-                "mgmt",
-                "unchanged",
-                "DestinationRule",
-                "istio-system",
-                "reviews-remote",
-                false,
-            ),
-            row(
-                "mgmt",
-                "update",
-                "VirtualService",
-                "bookinfo",
-                "ratings",
-                true,
-            ),
-        ];
-        let texts = [
-            "FailoverService service-mesh-hub/rev: Istio 1.24.2 is 1.9 or later",
-            "FailoverService service-mesh-hub/rev2: Istio 1.24.2 is 1.9 or later",
-            "FailoverService service-mesh-hub/reviews-failover: aggregate",
-            "global mode: reviews.bookinfo in cluster remote is reached as x; DestinationRule istio-system/reviews-remote carries its outlier detection",
-            "global mode: ratings.bookinfo; DestinationRule istio-system/reviews-remote-2 carries",
-            "VirtualService bookinfo/ratings: multi-primary mode",
-        ];
-        let all: Vec<Explanation> = texts.iter().map(|t| explanation("mgmt", t)).collect();
-        let kept: Vec<String> = relevant_explanations(&all, &rows, &ids)
-            .into_iter()
-            .map(|e| e.text)
-            .collect();
-        assert_eq!(kept, [texts[0], texts[3]]);
-    }
-
-    #[test]
-    fn plan_text() {
-        let rows = vec![
-            row(
-                "mgmt",
-                "create",
-                "EnvoyFilter",
-                "istio-system",
-                "rev",
-                false,
-            ),
-            row(
-                "mgmt",
-                "unchanged",
-                "DestinationRule",
-                "bookinfo",
-                "reviews",
-                false,
-            ),
-            row(
-                "mgmt",
-                "update",
-                "VirtualService",
-                "bookinfo",
-                "ratings",
-                true,
-            ),
-            row(
-                "remote",
-                "create",
-                "DestinationRule",
-                "bookinfo",
-                "reviews",
-                false,
-            ),
-        ];
-        let titles = BTreeMap::from([(
-            "mgmt".to_string(),
-            "mgmt (management; context m)".to_string(),
-        )]);
-        let text = render_plan(&rows, &[explanation("remote", "because")], &titles);
-        assert_eq!(
-            text,
-            "Istio objects, per cluster:
-  mgmt (management; context m)
-    create     EnvoyFilter      istio-system/rev
-    unchanged  DestinationRule  bookinfo/reviews
-    update     VirtualService   bookinfo/ratings  (for other objects: was changed: spec.http)
-  remote
-    create     DestinationRule  bookinfo/reviews
-    why: because
-"
-        );
-        assert_eq!(
-            render_plan(&[], &[], &titles),
-            "Istio objects, per cluster:\n  (none)\n"
-        );
-    }
-
-    #[test]
-    fn contexts_offered_by_the_wizard() {
-        let ctx = |s: &str| ContextName::new(s);
-        let all = [
-            ctx("gke_proj_zone_prod"),
-            ctx("mgmt-cluster"),
-            ctx("remote-cluster"),
-        ];
-        let c = context_choices(
-            &all,
-            |c| Some(format!("https://{}", c.as_str())),
-            Some(&ctx("mgmt-cluster")),
-        );
-        let names: Vec<&str> = c.offered.iter().map(|(c, _)| c.as_str()).collect();
-        assert_eq!(names, ["mgmt-cluster", "remote-cluster"]);
-        // Only the management context is checked, never everything.
-        assert_eq!(c.preselected, [0]);
-        assert_eq!(
-            c.offered[0].1,
-            "mgmt-cluster        https://mgmt-cluster  (management)"
-        );
-        assert_eq!(c.unusable, [ctx("gke_proj_zone_prod")]);
-        // No management context (no current context): nothing checked.
-        let c = context_choices(&all, |_| None, None);
-        assert!(c.preselected.is_empty());
-        assert_eq!(c.offered[1].1, "remote-cluster      (no server)");
-    }
-}
+mod tests;

@@ -15,19 +15,19 @@ use crate::render;
 use smh_cluster::failover_test::probe_n;
 use smh_cluster::inspect::collect;
 use smh_cluster::probe::{PickError, Prober, check_port_forward, pick_pod};
-use smh_cluster::state::StateOptions;
+use smh_cluster::state::{LiveState, StateOptions};
 use smh_cluster::{ApiOp, ClusterName, Contexts};
 use smh_core::drill::WorkloadRef;
 use smh_core::drill::classify::{Classifier, ClassifierSpec};
 use smh_core::drill::plan::{BOOKINFO_CLIENT, BOOKINFO_CLIENT_PATH, BOOKINFO_CLIENT_PORT};
 use smh_core::drill::preflight::{self, PreflightFacts};
-use smh_core::drill::restore::pending_restores;
-use smh_core::inspect::describe::{self, FailoverServiceView};
+use smh_core::drill::restore::{RestorePlan, pending_restores};
+use smh_core::inspect::describe::{self, BackingView, FailoverServiceView};
 use smh_core::inspect::failover_test::{ClientView, TestFacts, summarize};
 use smh_core::inspect::snapshot::Snapshot;
 use smh_core::model::types::ObjectRef;
 
-pub const LONG_ABOUT: &str = "\
+pub(crate) const LONG_ABOUT: &str = "\
 Test a FailoverService without changing anything: check what failover needs, then send \
 probe requests through a port-forward to a client workload and report which backing service \
 answered.
@@ -55,7 +55,7 @@ Examples:
       --expect-primary 'served-by: primary' --expect-failover 'served-by: backup'";
 
 #[derive(Debug, Clone, clap::Args)]
-pub struct Args {
+pub(crate) struct Args {
     /// The FailoverService to test (in -n/--namespace, else in any namespace).
     #[arg(value_name = "NAME")]
     pub name: String,
@@ -187,7 +187,7 @@ fn checked(view: &FailoverServiceView, client_cluster: &str, restores: &str) -> 
     out
 }
 
-pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
+pub(crate) fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     let contexts = Contexts::load(&g.context_options())?;
     let rt = runtime()?;
     rt.block_on(run_async(g, &contexts, args))
@@ -235,81 +235,14 @@ async fn run_async(g: &GlobalArgs, contexts: &Contexts, args: Args) -> CmdResult
 
     // Every backing service's cluster, and the client's, must have answered: otherwise the
     // preflight would report an unreadable cluster as drift or as no ready endpoints.
-    let mut needed: Vec<&str> = view
-        .backing_services
-        .iter()
-        .map(|b| b.cluster.as_str())
-        .collect();
-    needed.push(client_ref.cluster.as_str());
-    needed.sort_unstable();
-    needed.dedup();
-    let unread: Vec<String> = needed
-        .iter()
-        .filter_map(|c| collected.state.errors.get(&ClusterName::new(*c)))
-        .map(|e| e.to_string())
-        .collect();
-    if !unread.is_empty() {
-        return Err(CmdError::cluster(anyhow!(
-            "{}; failover test needs the cluster of every backing service and of the client \
-             to answer: nothing was probed",
-            unread.join("; ")
-        )));
-    }
+    require_answers(&view, &client_ref.cluster, &collected.state)?;
 
     // Restore plans a drill may have left on the primary's deployments.
     let fs_ref = ObjectRef {
         name: view.name.clone(),
         namespace: view.namespace.clone(),
     };
-    let primary_cluster = ClusterName::new(primary.cluster.as_str());
-    let (pending, restores_text) = match collected.state.client(&primary_cluster) {
-        None => (
-            Vec::new(),
-            "not checked (the primary's cluster was not read)".to_string(),
-        ),
-        Some(c) => {
-            let api: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
-                kube::Api::namespaced(c.client.clone(), &primary.namespace);
-            match api.list(&Default::default()).await {
-                Ok(list) => {
-                    let map: BTreeMap<String, Vec<_>> =
-                        [(primary.cluster.clone(), list.items)].into();
-                    let found = pending_restores(&map, &fs_ref, None);
-                    let text = if found.plans.is_empty() && found.unreadable.is_empty() {
-                        "none".to_string()
-                    } else {
-                        let mut parts: Vec<String> = found
-                            .plans
-                            .iter()
-                            .map(|p| p.deployment.to_string())
-                            .collect();
-                        parts.extend(
-                            found
-                                .unreadable
-                                .iter()
-                                .map(|(d, why)| format!("{d} (unreadable: {why})")),
-                        );
-                        parts.join(", ")
-                    };
-                    (found.plans, text)
-                }
-                Err(e) => (
-                    Vec::new(),
-                    format!(
-                        "not checked ({})",
-                        c.error(
-                            &ApiOp::typed::<k8s_openapi::api::apps::v1::Deployment>(
-                                "list",
-                                Some(&primary.namespace),
-                                None
-                            ),
-                            e
-                        )
-                    ),
-                ),
-            }
-        }
-    };
+    let (pending, restores_text) = primary_restores(&collected.state, primary, &fs_ref).await;
 
     let generated = view.preflight_generated();
     let backing = view.preflight_backing(&client_ref.cluster);
@@ -382,4 +315,91 @@ async fn run_async(g: &GlobalArgs, contexts: &Contexts, args: Args) -> CmdResult
     } else {
         Exit::Failed
     })
+}
+
+/// Fails (exit 3) unless the cluster of every backing service and `client_cluster` were read.
+fn require_answers(
+    view: &FailoverServiceView,
+    client_cluster: &str,
+    state: &LiveState,
+) -> Result<(), CmdError> {
+    let mut needed: Vec<&str> = view
+        .backing_services
+        .iter()
+        .map(|b| b.cluster.as_str())
+        .collect();
+    needed.push(client_cluster);
+    needed.sort_unstable();
+    needed.dedup();
+    let unread: Vec<String> = needed
+        .iter()
+        .filter_map(|c| state.errors.get(&ClusterName::new(*c)))
+        .map(|e| e.to_string())
+        .collect();
+    if unread.is_empty() {
+        return Ok(());
+    }
+    Err(CmdError::cluster(anyhow!(
+        "{}; failover test needs the cluster of every backing service and of the client \
+         to answer: nothing was probed",
+        unread.join("; ")
+    )))
+}
+
+/// The restore plans a drill may have left on the primary's deployments, and how the
+/// report words them (`none`, the deployments, or why they were not checked).
+async fn primary_restores(
+    state: &LiveState,
+    primary: &BackingView,
+    fs_ref: &ObjectRef,
+) -> (Vec<RestorePlan>, String) {
+    let primary_cluster = ClusterName::new(primary.cluster.as_str());
+    match state.client(&primary_cluster) {
+        None => (
+            Vec::new(),
+            "not checked (the primary's cluster was not read)".to_string(),
+        ),
+        Some(c) => {
+            let api: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+                kube::Api::namespaced(c.client.clone(), &primary.namespace);
+            match api.list(&Default::default()).await {
+                Ok(list) => {
+                    let map: BTreeMap<String, Vec<_>> =
+                        [(primary.cluster.clone(), list.items)].into();
+                    let found = pending_restores(&map, fs_ref, None);
+                    let text = if found.plans.is_empty() && found.unreadable.is_empty() {
+                        "none".to_string()
+                    } else {
+                        let mut parts: Vec<String> = found
+                            .plans
+                            .iter()
+                            .map(|p| p.deployment.to_string())
+                            .collect();
+                        parts.extend(
+                            found
+                                .unreadable
+                                .iter()
+                                .map(|(d, why)| format!("{d} (unreadable: {why})")),
+                        );
+                        parts.join(", ")
+                    };
+                    (found.plans, text)
+                }
+                Err(e) => (
+                    Vec::new(),
+                    format!(
+                        "not checked ({})",
+                        c.error(
+                            &ApiOp::typed::<k8s_openapi::api::apps::v1::Deployment>(
+                                "list",
+                                Some(&primary.namespace),
+                                None
+                            ),
+                            e
+                        )
+                    ),
+                ),
+            }
+        }
+    }
 }

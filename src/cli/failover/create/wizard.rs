@@ -1,7 +1,7 @@
 //! The `failover create` wizard: dialoguer prompts on stderr, asking only what the flags
 //! did not answer. The choices offered and their order are pure functions
 //! ([`service_items`], [`secondary_order`]), unit-tested; the prompts themselves are tested
-//! through a pseudo-terminal (`tests/failover_create.rs`).
+//! through a pseudo-terminal (`tests/failover_create/wizard.rs`).
 //!
 //! Ctrl-C at a prompt: console reads the key in raw mode and reports it as an
 //! `Interrupted` I/O error (raising SIGINT, which `create` catches); Esc in a selection
@@ -27,7 +27,7 @@ use smh_core::model::{FailoverService, SmhObject};
 
 /// How the wizard ended without a request.
 #[derive(Debug, thiserror::Error)]
-pub enum WizardError {
+pub(crate) enum WizardError {
     /// Ctrl-C or Esc.
     #[error("cancelled")]
     Cancelled,
@@ -55,7 +55,7 @@ impl From<dialoguer::Error> for WizardError {
 
 /// One service the wizard offers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServiceItem {
+pub(crate) struct ServiceItem {
     pub service: ClusterObjectRef,
     /// What the list shows: `reviews.bookinfo@mgmt-cluster   9080 (http)`, plus a mark
     /// for services SMH would not discover.
@@ -86,7 +86,7 @@ fn fit(s: &str, width: usize) -> String {
 /// namespace, name and cluster (so one service's copies in several clusters are
 /// neighbours); those without sidecars last, marked. Labels are cut to `width` characters
 /// so that no line wraps (a wrapped line breaks the redrawing of a selection).
-pub fn service_items(topology: &Topology, width: usize) -> Vec<ServiceItem> {
+pub(crate) fn service_items(topology: &Topology, width: usize) -> Vec<ServiceItem> {
     let mut rows: Vec<(bool, ClusterObjectRef, String)> = topology
         .clusters
         .iter()
@@ -142,7 +142,10 @@ pub fn service_items(topology: &Topology, width: usize) -> Vec<ServiceItem> {
 /// The services to offer after `chosen`: not chosen yet, the primary's namespace and name
 /// in other clusters first (the usual failover target), then the rest in
 /// [`service_items`] order.
-pub fn secondary_order(items: &[ServiceItem], chosen: &[ClusterObjectRef]) -> Vec<ServiceItem> {
+pub(crate) fn secondary_order(
+    items: &[ServiceItem],
+    chosen: &[ClusterObjectRef],
+) -> Vec<ServiceItem> {
     let Some(primary) = chosen.first() else {
         return items.to_vec();
     };
@@ -154,7 +157,7 @@ pub fn secondary_order(items: &[ServiceItem], chosen: &[ClusterObjectRef]) -> Ve
 }
 
 /// The wizard's terminal and theme.
-pub struct Wizard {
+pub(crate) struct Wizard {
     term: Term,
     theme: ColorfulTheme,
 }
@@ -166,7 +169,7 @@ impl Default for Wizard {
 }
 
 impl Wizard {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Wizard {
             term: Term::stderr(),
             theme: ColorfulTheme::default(),
@@ -248,7 +251,7 @@ impl Wizard {
 
     /// Which kubeconfig contexts to read, before anything is contacted: indexes into
     /// `choices.offered`, the management context checked at first.
-    pub fn choose_contexts(
+    pub(crate) fn choose_contexts(
         &self,
         choices: &super::ContextChoices,
     ) -> Result<Vec<usize>, WizardError> {
@@ -271,7 +274,11 @@ impl Wizard {
     }
 
     /// Ask what `opts` leaves open; return the complete request.
-    pub fn run(&self, live: &Live, opts: &CreateOptions) -> Result<CreateRequest, WizardError> {
+    pub(crate) fn run(
+        &self,
+        live: &Live,
+        opts: &CreateOptions,
+    ) -> Result<CreateRequest, WizardError> {
         let mut opts = opts.clone();
         self.say(
             "Create a FailoverService: its backing services in priority order, name, hostname, port, outlier\ndetection, and whose traffic to shift to it. Nothing changes until you confirm; Ctrl-C quits.\nServices marked (no sidecar) have no pod with an Istio sidecar: SMH would not discover them.",
@@ -285,11 +292,39 @@ impl Wizard {
             ));
         }
 
+        self.backing_services(&items, &mut opts)?;
+        self.say(&format!(
+            "Priority order: {}",
+            opts.backing
+                .iter()
+                .enumerate()
+                .map(|(i, r)| format!("{}. {}", i + 1, service_ref(r)))
+                .collect::<Vec<_>>()
+                .join("  ")
+        ))?;
+        let primary = opts.backing[0].clone();
+
+        self.name_and_hostname(live, &primary, &mut opts)?;
+        self.port_and_protocol(live, &primary, &mut opts)?;
+        // 4. Outlier detection.
+        self.outlier(live, &mut opts)?;
+
+        self.traffic_shift(&mut opts)?;
+
+        build::resolve(&opts, live).map_err(WizardError::Build)
+    }
+
+    /// Step 1: the backing services, in priority order (`opts.backing` grows).
+    fn backing_services(
+        &self,
+        items: &[ServiceItem],
+        opts: &mut CreateOptions,
+    ) -> Result<(), WizardError> {
         // 1. Backing services, in priority order: the primary, the second, then more
         // until "done".
         loop {
             let n = opts.backing.len();
-            let offered = secondary_order(&items, &opts.backing);
+            let offered = secondary_order(items, &opts.backing);
             if !offered.iter().any(|i| i.sidecars) {
                 if n >= 2 {
                     break;
@@ -329,17 +364,16 @@ impl Wizard {
             }
             self.accept(&offered[i - offset], &mut opts.backing)?;
         }
-        self.say(&format!(
-            "Priority order: {}",
-            opts.backing
-                .iter()
-                .enumerate()
-                .map(|(i, r)| format!("{}. {}", i + 1, service_ref(r)))
-                .collect::<Vec<_>>()
-                .join("  ")
-        ))?;
-        let primary = opts.backing[0].clone();
+        Ok(())
+    }
 
+    /// Step 2: the name (not one that exists in the namespace) and the `.global` hostname.
+    fn name_and_hostname(
+        &self,
+        live: &Live,
+        primary: &ClusterObjectRef,
+        opts: &mut CreateOptions,
+    ) -> Result<(), WizardError> {
         // 2. Name and hostname.
         if opts.name.is_none() {
             let existing: Vec<String> = live
@@ -357,7 +391,7 @@ impl Wizard {
             let ns = opts.namespace.clone();
             let name = self.input(
                 &format!("Name (namespace {ns})"),
-                Some(build::default_name(&primary)),
+                Some(build::default_name(primary)),
                 |v: &String| {
                     let v = v.trim();
                     let errs = k8s::is_dns1123_subdomain(v);
@@ -379,7 +413,7 @@ impl Wizard {
         if opts.hostname.is_none() {
             let hostname = self.input(
                 "Hostname (ends in .global)",
-                Some(build::default_hostname(&name, &primary)),
+                Some(build::default_hostname(&name, primary)),
                 |v: &String| {
                     let v = v.trim();
                     if !v.ends_with(".global") {
@@ -397,9 +431,19 @@ impl Wizard {
             )?;
             opts.hostname = Some(hostname);
         }
+        Ok(())
+    }
 
+    /// Step 3: the port (chosen among the primary Service's, if it has several) and its
+    /// protocol.
+    fn port_and_protocol(
+        &self,
+        live: &Live,
+        primary: &ClusterObjectRef,
+        opts: &mut CreateOptions,
+    ) -> Result<(), WizardError> {
         // 3. Port and protocol.
-        let ports: Vec<_> = live.service(&primary).map(port_choices).unwrap_or_default();
+        let ports: Vec<_> = live.service(primary).map(port_choices).unwrap_or_default();
         if opts.port.is_none() {
             let port = match ports.as_slice() {
                 [one] => self.port_input(Some(one.port))?,
@@ -407,7 +451,7 @@ impl Wizard {
                 many => {
                     let labels: Vec<String> = many.iter().map(|p| describe_port(p)).collect();
                     let i = Select::with_theme(self.theme())
-                        .with_prompt(format!("Port ({} has several)", service_ref(&primary)))
+                        .with_prompt(format!("Port ({} has several)", service_ref(primary)))
                         .items(&labels)
                         .default(0)
                         .interact_on_opt(&self.term)?;
@@ -435,10 +479,11 @@ impl Wizard {
             })?;
             opts.protocol = Some(protocol.to_ascii_lowercase());
         }
+        Ok(())
+    }
 
-        // 4. Outlier detection.
-        self.outlier(live, &mut opts)?;
-
+    /// Step 5: whose traffic to shift to the FailoverService (the primary checked at first).
+    fn traffic_shift(&self, opts: &mut CreateOptions) -> Result<(), WizardError> {
         // 5. Traffic shift.
         if opts.shift_from.is_empty() {
             let labels: Vec<String> = opts
@@ -466,8 +511,7 @@ impl Wizard {
                 .map(|i| opts.backing[i].clone())
                 .collect();
         }
-
-        build::resolve(&opts, live).map_err(WizardError::Build)
+        Ok(())
     }
 
     fn accept(&self, item: &ServiceItem, backing: &mut Vec<ClusterObjectRef>) -> io::Result<()> {

@@ -1,0 +1,485 @@
+//! What `apply` reports: the machine-readable result (`-o yaml|json`), the human report
+//! (per cluster the objects that changed, a summary table, the statuses) and the warnings
+//! about generated objects someone else changed.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use anyhow::anyhow;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{DryRun, involved_targets};
+use crate::cli::output::{errln, write_stdout};
+use crate::cli::{CmdError, OutputFormat};
+use smh_cluster::apply::{Action, Outcome, Plan, Report, Stored};
+use smh_cluster::state::LiveState;
+use smh_cluster::{ClusterName, Target};
+use smh_core::model::diag::ObjectId;
+use smh_core::model::{FailoverService, TrafficPolicy};
+
+/// The machine-readable result (`-o yaml|json`).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ApplyOutput {
+    pub dry_run: &'static str,
+    pub targets: Vec<Target>,
+    pub smh_objects: Vec<Stored>,
+    pub clusters: Vec<ClusterOutput>,
+    pub statuses: Vec<StatusOutput>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub deleted: Vec<DeletedOutput>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ClusterOutput {
+    pub cluster: ClusterName,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    pub created: usize,
+    pub configured: usize,
+    pub unchanged: usize,
+    pub pruned: usize,
+    pub failed: usize,
+    pub objects: Vec<ObjectOutput>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ObjectOutput {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub action: Action,
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The object to apply (client dry run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub object: Option<Value>,
+    /// For `configure`: how the live object differed, as `describe` reports drift
+    /// (`modified`, with the field managers that changed it, or `out of date`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift: Option<smh_core::inspect::drift::DriftState>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct StatusOutput {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub state: &'static str,
+    pub status: Value,
+    /// Whether this run wrote it.
+    pub written: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DeletedOutput {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl ApplyOutput {
+    pub(crate) fn new(
+        state: &LiveState,
+        plan: &Plan,
+        report: &Report,
+        dry_run: DryRun,
+        warnings: Vec<String>,
+    ) -> ApplyOutput {
+        let mut clusters = Vec::new();
+        for (cluster, steps) in &plan.steps {
+            let results: BTreeMap<_, _> = report.results.iter().map(|r| (r.key(), r)).collect();
+            let objects: Vec<ObjectOutput> = steps
+                .iter()
+                .map(|s| {
+                    let r = results.get(&s.key());
+                    ObjectOutput {
+                        kind: s.kind.clone(),
+                        namespace: s.namespace.clone(),
+                        name: s.name.clone(),
+                        action: s.action,
+                        // A step not run (the run stopped before the clusters) is failed.
+                        outcome: r.map(|r| r.outcome).unwrap_or(Outcome::Failed),
+                        error: r
+                            .and_then(|r| r.error.clone())
+                            .or_else(|| report.aborted.as_ref().map(|_| "not run".to_string())),
+                        object: (dry_run == DryRun::Client)
+                            .then(|| s.desired.clone())
+                            .flatten(),
+                        drift: s.drift.clone(),
+                    }
+                })
+                .collect();
+            let count = |o: Outcome| objects.iter().filter(|x| x.outcome == o).count();
+            clusters.push(ClusterOutput {
+                cluster: cluster.clone(),
+                context: state
+                    .client(cluster)
+                    .map(|c| c.target.context.as_str().to_string()),
+                created: count(Outcome::Created),
+                configured: count(Outcome::Configured),
+                unchanged: count(Outcome::Unchanged),
+                pruned: count(Outcome::Pruned),
+                failed: count(Outcome::Failed),
+                objects,
+            });
+        }
+        let writes: BTreeMap<ObjectId, bool> = report
+            .status_writes
+            .iter()
+            .map(|w| {
+                (
+                    ObjectId {
+                        kind: w.kind.clone(),
+                        namespace: w.namespace.clone(),
+                        name: w.name.clone(),
+                    },
+                    w.written,
+                )
+            })
+            .collect();
+        let statuses = report
+            .statuses
+            .iter()
+            .map(|(id, s)| StatusOutput {
+                kind: id.kind.clone(),
+                namespace: id.namespace.clone(),
+                name: id.name.clone(),
+                state: s.state().as_str(),
+                status: s.to_value(),
+                written: writes.get(id).copied().unwrap_or(false),
+            })
+            .collect();
+        let mut errors: Vec<String> = Vec::new();
+        errors.extend(report.aborted.clone());
+        errors.extend(report.status_writes.iter().filter_map(|w| {
+            w.error.as_ref().map(|e| {
+                format!(
+                    "writing the status of {} {}/{}: {e}",
+                    w.kind, w.namespace, w.name
+                )
+            })
+        }));
+        let mut warnings = warnings;
+        warnings.extend(report.cache_warning.clone());
+        ApplyOutput {
+            dry_run: dry_run.as_str(),
+            targets: involved_targets(state, plan),
+            smh_objects: report.stored.clone(),
+            clusters,
+            statuses,
+            deleted: report
+                .deleted
+                .iter()
+                .map(|(id, e)| DeletedOutput {
+                    kind: id.kind.clone(),
+                    namespace: id.namespace.clone(),
+                    name: id.name.clone(),
+                    error: e.clone(),
+                })
+                .collect(),
+            warnings,
+            errors,
+        }
+    }
+}
+
+pub(crate) fn emit(value: &impl Serialize, format: OutputFormat) -> Result<(), CmdError> {
+    let text = match format {
+        OutputFormat::Json => serde_json::to_string_pretty(value)
+            .map(|s| s + "\n")
+            .map_err(|e| CmdError::failed(anyhow!("rendering JSON: {e}")))?,
+        _ => smh_core::yaml::to_yaml(value).map_err(CmdError::failed)?,
+    };
+    write_stdout(&text)
+}
+
+/// `failoverservice.networking.smh.solo.io/reviews-failover`.
+fn smh_resource_name(kind: &str, name: &str) -> String {
+    let plural_kind = if kind == FailoverService::KIND {
+        "failoverservice"
+    } else if kind == TrafficPolicy::KIND {
+        "trafficpolicy"
+    } else {
+        kind
+    };
+    format!("{plural_kind}.{}/{name}", smh_core::consts::SMH_GROUP)
+}
+
+fn dry_suffix(dry_run: &str) -> &'static str {
+    match dry_run {
+        "client" => " (dry run)",
+        "server" => " (server dry run)",
+        _ => "",
+    }
+}
+
+/// The human report: per cluster the objects that changed (all with `verbose`), a summary
+/// table, the statuses.
+pub(crate) fn print_output(
+    out: &ApplyOutput,
+    machine: Option<OutputFormat>,
+    verbose: bool,
+) -> Result<(), CmdError> {
+    if let Some(f) = machine {
+        emit(out, f)?;
+        for e in &out.errors {
+            errln!("error: {e}");
+        }
+        return Ok(());
+    }
+    let mut text = object_lines(out, verbose);
+    if !out.clusters.is_empty() {
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&summary_table(&out.clusters));
+    } else if out
+        .smh_objects
+        .iter()
+        .all(|s| s.outcome == Outcome::Unchanged)
+    {
+        text.push_str("nothing to change\n");
+    }
+    if !out.statuses.is_empty() {
+        text.push('\n');
+        text.push_str(&status_text(&out.statuses));
+    }
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+    for w in &out.warnings {
+        errln!("warning: {w}");
+    }
+    Ok(())
+}
+
+/// The objects that changed (all with `verbose`): the SMH objects under the management
+/// cluster, then the generated objects under their cluster (the management cluster's
+/// heading once).
+fn object_lines(out: &ApplyOutput, verbose: bool) -> String {
+    let dry = dry_suffix(out.dry_run);
+    let mut text = String::new();
+    let mgmt = out
+        .targets
+        .iter()
+        .find(|t| t.mgmt)
+        .map(|t| t.display_name().to_string())
+        .unwrap_or_else(|| "management cluster".to_string());
+    let smh_lines = smh_object_lines(out, verbose, dry);
+    let mut printed_mgmt = false;
+    if !smh_lines.is_empty() {
+        text.push_str(&format!("{mgmt} (management):\n"));
+        for l in &smh_lines {
+            text.push_str(l);
+            text.push('\n');
+        }
+        printed_mgmt = true;
+    }
+    for c in &out.clusters {
+        let lines = generated_object_lines(c, verbose, dry);
+        if lines.is_empty() {
+            continue;
+        }
+        if !(printed_mgmt && c.cluster.as_str() == mgmt) {
+            text.push_str(&format!("{}:\n", c.cluster));
+        }
+        for l in lines {
+            text.push_str(&l);
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// One line per stored (or deleted) SMH object: `  failoverservice.networking.smh.solo.io/NAME
+/// -n NS created`.
+fn smh_object_lines(out: &ApplyOutput, verbose: bool, dry: &str) -> Vec<String> {
+    out.smh_objects
+        .iter()
+        .filter(|s| verbose || s.outcome != Outcome::Unchanged)
+        .map(|s| {
+            let mut line = format!(
+                "  {} -n {} {}{dry}",
+                smh_resource_name(&s.kind, &s.name),
+                s.namespace,
+                s.outcome.as_str()
+            );
+            if let Some(e) = &s.error {
+                line.push_str(&format!(": {e}"));
+            }
+            line
+        })
+        .chain(out.deleted.iter().map(|d| {
+            format!(
+                "  {} -n {} {}{dry}",
+                smh_resource_name(&d.kind, &d.name),
+                d.namespace,
+                match &d.error {
+                    None => "deleted".to_string(),
+                    Some(e) => format!("not deleted: {e}"),
+                }
+            )
+        }))
+        .collect()
+}
+
+/// One line per generated object of a cluster, with why a configured one was changed.
+fn generated_object_lines(c: &ClusterOutput, verbose: bool, dry: &str) -> Vec<String> {
+    c.objects
+        .iter()
+        .filter(|o| verbose || o.outcome != Outcome::Unchanged)
+        .map(|o| {
+            let resource = format!(
+                "{}.{}/{}",
+                o.kind.to_ascii_lowercase(),
+                smh_core::istio::GROUP,
+                o.name
+            );
+            match (&o.error, o.outcome) {
+                (Some(e), _) => format!("  {resource} -n {} failed: {e}", o.namespace),
+                (None, outcome) => {
+                    let why = match (&o.drift, outcome) {
+                        (Some(d), Outcome::Configured) => format!(" ({})", drift_note(d)),
+                        _ => String::new(),
+                    };
+                    format!(
+                        "  {resource} -n {} {}{dry}{why}",
+                        o.namespace,
+                        outcome.as_str()
+                    )
+                }
+            }
+        })
+        .collect()
+}
+
+/// CLUSTER CREATED CONFIGURED UNCHANGED PRUNED FAILED, one row per cluster.
+fn summary_table(clusters: &[ClusterOutput]) -> String {
+    let mut rows = vec![vec![
+        "CLUSTER".to_string(),
+        "CREATED".into(),
+        "CONFIGURED".into(),
+        "UNCHANGED".into(),
+        "PRUNED".into(),
+        "FAILED".into(),
+    ]];
+    for c in clusters {
+        rows.push(vec![
+            c.cluster.to_string(),
+            c.created.to_string(),
+            c.configured.to_string(),
+            c.unchanged.to_string(),
+            c.pruned.to_string(),
+            c.failed.to_string(),
+        ]);
+    }
+    crate::cli::cluster::columns(&rows)
+}
+
+/// OBJECT STATE, one row per written status, then every error those statuses carry.
+fn status_text(statuses: &[StatusOutput]) -> String {
+    let mut rows = vec![vec!["OBJECT".to_string(), "STATE".into()]];
+    for s in statuses {
+        rows.push(vec![
+            format!("{} -n {}", smh_resource_name(&s.kind, &s.name), s.namespace),
+            s.state.to_string(),
+        ]);
+    }
+    let mut text = crate::cli::cluster::columns(&rows);
+    for s in statuses {
+        if let Ok(status) = serde_json::from_value::<StatusErrors>(s.status.clone()) {
+            for (target, e) in status.all() {
+                let at = target.map(|t| format!(" [{t}]")).unwrap_or_default();
+                text.push_str(&format!(
+                    "  {} {}/{}{at}: {e}\n",
+                    s.kind, s.namespace, s.name
+                ));
+            }
+        }
+    }
+    text
+}
+
+/// Why an object is configured: `was changed by kubectl-edit: spec.http` (someone else's
+/// change, put back) or `out of date: spec.http` (the configuration translates differently
+/// now).
+pub(crate) fn drift_note(d: &smh_core::inspect::drift::DriftState) -> String {
+    use smh_core::inspect::drift::DriftState;
+    match d {
+        DriftState::Modified { fields, by } if by.is_empty() => {
+            format!("was changed: {}", fields.join(", "))
+        }
+        DriftState::Modified { fields, by } => {
+            format!("was changed by {}: {}", by.join(", "), fields.join(", "))
+        }
+        DriftState::OutOfDate { fields, .. } => format!("out of date: {}", fields.join(", ")),
+        other => other.label().to_string(),
+    }
+}
+
+/// Warnings, before anything is applied, about generated objects someone else changed: the
+/// apply overwrites their change (SMH's controller owned these objects outright).
+pub(crate) fn overwrite_warnings(plan: &Plan) -> Vec<String> {
+    plan.all()
+        .filter(|s| s.action == Action::Configure)
+        .filter_map(|s| match &s.drift {
+            Some(d @ smh_core::inspect::drift::DriftState::Modified { .. }) => Some(format!(
+                "{} {}/{} in {} {}; applying puts back what the configuration says",
+                s.kind,
+                s.namespace,
+                s.name,
+                s.cluster,
+                drift_note(d)
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The errors of a written status, wherever they are.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusErrors {
+    #[serde(default)]
+    errors: Vec<String>,
+    #[serde(default)]
+    meshes: BTreeMap<String, EntryErrors>,
+    #[serde(default)]
+    traffic_targets: BTreeMap<String, EntryErrors>,
+}
+
+#[derive(serde::Deserialize)]
+struct EntryErrors {
+    #[serde(default)]
+    errors: Vec<String>,
+}
+
+impl StatusErrors {
+    fn all(&self) -> Vec<(Option<&str>, &str)> {
+        self.errors
+            .iter()
+            .map(|e| (None, e.as_str()))
+            .chain(
+                self.meshes
+                    .iter()
+                    .chain(&self.traffic_targets)
+                    .flat_map(|(k, v)| {
+                        v.errors.iter().map(move |e| (Some(k.as_str()), e.as_str()))
+                    }),
+            )
+            .collect()
+    }
+}

@@ -1,0 +1,397 @@
+//! The drill on the demo clusters: in-process simulated clusters (SimFleet with bookinfo) and
+//! the `kubectl-smh` binary, so that signals reach a real process.
+//!
+//! Every test that changes deployments takes a snapshot of every bookinfo deployment first
+//! and compares each pod template with it afterwards, container by container and field by
+//! field (`drill::restore::containers_equal`), plus the whole template as JSON.
+//!
+//! Phase-targeted interruptions wait for the phase by reading the drill's progress lines on
+//! stderr (one per phase change, printed when the phase begins), never by sleeping.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod breaks;
+mod passes;
+mod signals;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{ConfigMap, Container, Namespace, Pod};
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::core::ApiResource;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use smh_cluster::probe::{Prober, pick_pod};
+use smh_core::consts::DRILL_RESTORE_ANNOTATION;
+use smh_core::drill::restore::containers_equal;
+use smh_core::model::topology::MultiClusterMode;
+use smh_sim::fleet::{FleetOptions, SimFleet, WorldSidecars, bookinfo_world_observed};
+use smh_sim::world::controller::PodStartHold;
+
+/// Flags that keep a drill short on the demo: 20 probes/s, steady windows of 10 answers
+/// (0.5 s), a baseline of 10 answers; a test may give any of them itself. The simulated
+/// clusters run in the test process: on a loaded machine (other test binaries, builds) an
+/// answer can take seconds, which is the machine, not a failure; the probe timeout is 30 s
+/// so that only an answer that does not come refuses the baseline or counts as an error.
+const FAST: [(&str, &str); 4] = [
+    ("--probe-rate", "20"),
+    ("--steady-window", "10"),
+    ("--baseline-probes", "10"),
+    ("--probe-timeout", "30s"),
+];
+
+struct Demo {
+    fleet: SimFleet,
+    /// Reaches into the simulated worlds (sidecars, pod-start holds).
+    world: WorldSidecars,
+    _dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+    config: PathBuf,
+}
+
+fn guide_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/guide")
+}
+
+impl Demo {
+    async fn start(rollout_delay: Duration) -> Demo {
+        Self::start_observed(rollout_delay, &WorldSidecars::default()).await
+    }
+
+    async fn start_observed(rollout_delay: Duration, sidecars: &WorldSidecars) -> Demo {
+        Self::start_with(MultiClusterMode::Global, rollout_delay, sidecars).await
+    }
+
+    /// The demo clusters in `mode`, with the demo's Istio cluster IDs (cluster1 and
+    /// cluster2, not the SMH cluster names).
+    async fn start_with(
+        mode: MultiClusterMode,
+        rollout_delay: Duration,
+        sidecars: &WorldSidecars,
+    ) -> Demo {
+        let mut opts = FleetOptions::demo();
+        for c in opts.clusters.iter_mut() {
+            c.rollout_delay = rollout_delay;
+        }
+        opts.hooks
+            .push(bookinfo_world_observed(mode, "1.24.2", sidecars));
+        let fleet = SimFleet::start(opts).await.expect("demo clusters start");
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        fleet.write_kubeconfig(&kubeconfig).unwrap();
+        let config = dir.path().join("kubectl-smh.yaml");
+        let demo = Demo {
+            fleet,
+            world: sidecars.clone(),
+            _dir: dir,
+            kubeconfig,
+            config,
+        };
+        demo.wait_settled().await;
+        demo
+    }
+
+    fn client(&self, cluster: &str) -> kube::Client {
+        self.fleet.cluster(cluster).unwrap().client().unwrap()
+    }
+
+    fn deployments(&self, cluster: &str) -> Api<Deployment> {
+        Api::namespaced(self.client(cluster), "bookinfo")
+    }
+
+    fn cmd(&self, args: &[&str]) -> tokio::process::Command {
+        let mut c = tokio::process::Command::new(assert_cmd::cargo::cargo_bin!("kubectl-smh"));
+        c.args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("KUBECTL_SMH_CONFIG", &self.config)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        c
+    }
+
+    /// Run the CLI to the end.
+    async fn run(&self, args: &[&str]) -> Run {
+        let out = self.cmd(args).output().await.expect("kubectl-smh runs");
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Run a drill and send `signal` to it when a stderr line contains `marker`.
+    async fn drill_with_signal(&self, args: &[&str], marker: &str, signal: i32) -> Run {
+        self.drill_with_signals(args, &[marker], signal).await
+    }
+
+    /// Run a drill and send `signal` each time a stderr line contains the next of `markers`.
+    async fn drill_with_signals(&self, args: &[&str], markers: &[&str], signal: i32) -> Run {
+        self.drill_with_signals_then_release(args, markers, signal, None)
+            .await
+    }
+
+    /// [`Demo::drill_with_signals`]; once every signal is sent and a stderr line contains one
+    /// of `release.after`, lets the pods `release.hold` keeps from starting start (first
+    /// waiting until it keeps one, with `release.wait_held`). Released at the end in any case.
+    async fn drill_with_signals_then_release(
+        &self,
+        args: &[&str],
+        markers: &[&str],
+        signal: i32,
+        release: Option<Release<'_>>,
+    ) -> Run {
+        let mut child = self.cmd(args).spawn().expect("kubectl-smh runs");
+        let pid = child.id().expect("pid") as i32;
+        let stderr = child.stderr.take().unwrap();
+        let mut stdout = child.stdout.take().unwrap();
+        let out_task = tokio::spawn(async move {
+            let mut s = String::new();
+            let _ = tokio::io::AsyncReadExt::read_to_string(&mut stdout, &mut s).await;
+            s
+        });
+        let mut lines = BufReader::new(stderr).lines();
+        let mut err = String::new();
+        let mut next = 0;
+        let mut released = false;
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let line = tokio::time::timeout_at(deadline.into(), lines.next_line())
+                .await
+                .unwrap_or_else(|_| panic!("drill ran over 90 s; stderr so far:\n{err}"));
+            let Ok(Some(line)) = line else { break };
+            err.push_str(&line);
+            err.push('\n');
+            if next < markers.len() && line.contains(markers[next]) {
+                // SAFETY: kill(2) on our own child's pid.
+                let rc = unsafe { libc::kill(pid, signal) };
+                assert_eq!(rc, 0, "kill failed");
+                next += 1;
+            } else if next == markers.len()
+                && let Some(r) = &release
+                && !released
+                && r.after.iter().any(|a| line.contains(a.as_str()))
+            {
+                if r.wait_held {
+                    tokio::time::timeout_at(deadline.into(), r.hold.wait_held())
+                        .await
+                        .unwrap_or_else(|_| panic!("no pod was held; stderr so far:\n{err}"));
+                }
+                r.hold.release();
+                released = true;
+            }
+        }
+        if let Some(r) = &release {
+            r.hold.release();
+        }
+        let status = child.wait().await.unwrap();
+        assert!(
+            next == markers.len(),
+            "the marker {:?} never appeared:\n{err}",
+            markers.get(next)
+        );
+        Run {
+            code: status.code(),
+            stdout: out_task.await.unwrap(),
+            stderr: err,
+        }
+    }
+
+    /// Every bookinfo deployment in both clusters, by `cluster:name`.
+    async fn snapshot(&self) -> BTreeMap<String, Deployment> {
+        let mut out = BTreeMap::new();
+        for cluster in ["mgmt-cluster", "remote-cluster"] {
+            for d in self
+                .deployments(cluster)
+                .list(&ListParams::default())
+                .await
+                .unwrap()
+                .items
+            {
+                out.insert(format!("{cluster}:{}", d.metadata.name.clone().unwrap()), d);
+            }
+        }
+        out
+    }
+
+    /// resourceVersion of every bookinfo deployment.
+    async fn versions(&self) -> BTreeMap<String, String> {
+        self.snapshot()
+            .await
+            .into_iter()
+            .map(|(k, d)| (k, d.metadata.resource_version.unwrap_or_default()))
+            .collect()
+    }
+
+    /// The `pod-template-hash` of every pod labelled `app=reviews` in the management cluster.
+    async fn reviews_template_hashes(&self) -> BTreeSet<String> {
+        let pods: Api<Pod> = Api::namespaced(self.client("mgmt-cluster"), "bookinfo");
+        pods.list(&ListParams::default().labels("app=reviews"))
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter_map(|p| p.metadata.labels?.remove("pod-template-hash"))
+            .collect()
+    }
+
+    /// Wait until the clusters have settled: every Deployment available (rolled out) and
+    /// every Service's Endpoints listing its pods ([`SimFleet::wait_ready`]).
+    async fn wait_settled(&self) {
+        self.fleet
+            .wait_ready(Duration::from_secs(60))
+            .await
+            .expect("the demo clusters settle");
+    }
+
+    /// The guide's configuration: `kubectl smh apply -f examples/guide/`.
+    async fn configure_guide(&self) {
+        let dir = guide_dir();
+        let run = self.run(&["apply", "-f", dir.to_str().unwrap()]).await;
+        assert_eq!(run.code, Some(0), "apply: {}", run.show());
+    }
+}
+
+/// What [`Demo::drill_with_signals_then_release`] releases, and when.
+struct Release<'a> {
+    hold: &'a PodStartHold,
+    /// Release once a stderr line contains one of these (after the last signal).
+    after: &'a [String],
+    /// Before releasing, wait until the hold keeps a pod from starting.
+    wait_held: bool,
+}
+
+#[derive(Debug)]
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn show(&self) -> String {
+        format!(
+            "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+fn containers(d: &Deployment) -> Vec<Container> {
+    d.spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .map(|p| p.containers.clone())
+        .unwrap_or_default()
+}
+
+/// Every deployment's pod template is what it was: containers field by field, the whole
+/// template as JSON, and no restore annotation left.
+fn assert_restored(before: &BTreeMap<String, Deployment>, after: &BTreeMap<String, Deployment>) {
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>()
+    );
+    for (k, b) in before {
+        let a = &after[k];
+        if let Err(diffs) = containers_equal(&containers(b), &containers(a)) {
+            panic!("{k}: containers differ from before the drill: {diffs:#?}");
+        }
+        assert_eq!(
+            serde_json::to_value(&b.spec.as_ref().unwrap().template).unwrap(),
+            serde_json::to_value(&a.spec.as_ref().unwrap().template).unwrap(),
+            "{k}: pod template differs"
+        );
+        assert_eq!(
+            b.spec.as_ref().unwrap().replicas,
+            a.spec.as_ref().unwrap().replicas,
+            "{k}: spec.replicas differs"
+        );
+        assert!(
+            !a.metadata
+                .annotations
+                .as_ref()
+                .is_some_and(|m| m.contains_key(DRILL_RESTORE_ANNOTATION)),
+            "{k}: restore annotation left behind"
+        );
+        // No annotations before: none after either (not an empty map).
+        assert_eq!(
+            b.metadata.annotations, a.metadata.annotations,
+            "{k}: annotations differ from before the drill"
+        );
+    }
+}
+
+fn drill_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut v = vec!["drill", "reviews-failover", "--yes"];
+    for (flag, value) in FAST {
+        if !extra.contains(&flag) {
+            v.extend([flag, value]);
+        }
+    }
+    v.extend_from_slice(extra);
+    v
+}
+
+/// The live `answers:` lines and the report name the same probes (README, "What the numbers
+/// mean"): exactly one line is marked as the first failed-over answer and one as the first
+/// primary answer again, and they name the probes the report's timeline gives those
+/// moments; a line marked as sent before the break (the restore), a request that straddles
+/// it, names a probe sent before it.
+fn assert_live_lines_agree_with_the_report(run: &Run, report: &Value) {
+    let moment = |event: &str| -> String {
+        report["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["event"].as_str().unwrap().starts_with(event))
+            .and_then(|e| e["at"].as_f64())
+            .map(|at| format!("{at:.3}"))
+            .unwrap_or_else(|| panic!("no {event:?} in the timeline: {}", run.show()))
+    };
+    // The probe each marked line names, as printed (seconds, 3 decimals).
+    let live = |mark: &str| -> Vec<String> {
+        run.stderr
+            .lines()
+            .filter(|l| l.contains("] answers: ") && l.contains(mark))
+            .filter_map(|l| l.split_once("(since the probe sent at "))
+            .map(|(_, rest)| rest[..rest.find('s').unwrap()].to_string())
+            .collect()
+    };
+    assert_eq!(
+        live(", the first failed-over answer"),
+        [moment("first failed-over answer")],
+        "{}",
+        run.show()
+    );
+    assert_eq!(
+        live(", the first primary answer again"),
+        [moment("first primary answer again")],
+        "{}",
+        run.show()
+    );
+    for (mark, marker) in [
+        (", before the break", "breakApplied"),
+        (", before the restore", "restoreApplied"),
+    ] {
+        let at = report["markers"][marker].as_f64().unwrap();
+        for sent in live(mark) {
+            let sent: f64 = sent.parse().unwrap();
+            assert!(
+                sent <= (at * 1000.0).round() / 1000.0,
+                "{mark}: a probe sent at {sent}, after {marker} {at}: {}",
+                run.show()
+            );
+        }
+    }
+}
