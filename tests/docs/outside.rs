@@ -98,6 +98,47 @@ fn documents_named_in_tracked_files_exist() {
     );
 }
 
+/// A section named after a document (`docs/translation.md, "Topology file"`, as help texts
+/// and comments point at one) is a heading of that document.
+#[test]
+fn sections_named_in_tracked_files_exist() {
+    let mention =
+        regex::Regex::new(r#"\b(README|CONTRIBUTING|docs/[A-Za-z0-9_/-]+)(?:\.md)?, "([^"]+)""#)
+            .unwrap();
+    let heading = regex::Regex::new(r"(?m)^#+ (.*)$").unwrap();
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    for file in tracked_files() {
+        let Ok(text) = std::fs::read_to_string(repo().join(&file)) else {
+            continue;
+        };
+        for (i, line) in text.lines().enumerate() {
+            for c in mention.captures_iter(line) {
+                checked += 1;
+                let doc = format!("{}.md", &c[1]);
+                let headings: Vec<String> = std::fs::read_to_string(repo().join(&doc))
+                    .map(|t| {
+                        heading
+                            .captures_iter(&t)
+                            .map(|h| h[1].replace('`', ""))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                // The mention may stop at a line break: it must begin a heading.
+                if !headings.iter().any(|h| h.starts_with(&c[2])) {
+                    missing.push(format!("{file}:{}: {doc}, \"{}\"", i + 1, &c[2]));
+                }
+            }
+        }
+    }
+    assert!(checked >= 2, "only {checked} section mentions found");
+    assert!(
+        missing.is_empty(),
+        "sections named but not in their document:\n{}",
+        missing.join("\n")
+    );
+}
+
 #[test]
 fn the_outside_patterns_match_what_they_should() {
     let patterns: Vec<regex::Regex> = OUTSIDE
