@@ -57,7 +57,7 @@ use clap::Parser;
 use kubectl_smh::cli::drill::{DrillFlags, generated_check, prepare};
 use smh_cluster::{Contexts, KubeconfigOrigin, KubeconfigSet, Registry};
 use smh_core::drill::live::{RolloutState, rollout_state};
-use smh_core::drill::machine::{Outcome, Phase};
+use smh_core::drill::machine::{DrillOutcome, Phase};
 use smh_core::drill::restore::{RestoreContext, new_drill_id};
 use smh_core::inspect::discovery::DiscoveryOptions;
 use smh_core::model::topology::MultiClusterMode;
@@ -361,7 +361,7 @@ async fn run_one(i: usize, contexts: &Contexts) -> Ran {
     let result = run_drill(ctx, &mut rec, signals).await;
     let wall = t0.elapsed();
     assert!(
-        matches!(result.outcome, Outcome::Passed),
+        matches!(result.outcome, DrillOutcome::Passed),
         "drill {i}: {}",
         result.report.summary
     );

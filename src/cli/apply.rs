@@ -17,7 +17,7 @@ use smh_cluster::apply::{
     self, Action, Mode, ObjectDiff, Outcome, Plan, Report, Stored, smh_unchanged,
 };
 use smh_cluster::state::{LiveState, StateOptions, load_state};
-use smh_cluster::{ClusterName, Contexts, Target, targets_banner};
+use smh_cluster::{ClusterName, ClusterTarget, Contexts, targets_banner};
 use smh_core::inspect::state::manifest_id;
 use smh_core::model::Manifest;
 use smh_core::model::diag::{Diagnostic, ObjectId, Severity};
@@ -340,7 +340,7 @@ pub(crate) fn stale_warnings(state: &LiveState) -> Vec<String> {
 }
 
 /// The management cluster, then every cluster the plan has steps in.
-pub(crate) fn involved_targets(state: &LiveState, plan: &Plan) -> Vec<Target> {
+pub(crate) fn involved_targets(state: &LiveState, plan: &Plan) -> Vec<ClusterTarget> {
     state
         .targets
         .iter()

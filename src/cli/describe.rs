@@ -99,7 +99,7 @@ pub(crate) fn print_output<T: serde::Serialize>(
                 .map_err(|e| CmdError::failed(anyhow!("cannot write JSON: {e}")))?;
             render::json::to_pretty(&v)
         }
-        OutputFormat::Yaml => smh_core::yaml::to_yaml(value)
+        OutputFormat::Yaml => smh_core::yaml_writer::to_yaml(value)
             .map_err(|e| CmdError::failed(anyhow!("cannot write YAML: {e}")))?,
         OutputFormat::Table => table(value),
     };

@@ -26,7 +26,7 @@ use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat, parse_duration_
 use crate::render;
 use smh_cluster::state::{StateOptions, load_state};
 use smh_cluster::{ClusterName, Contexts, targets_banner};
-use smh_core::drill::machine::Outcome;
+use smh_core::drill::machine::DrillOutcome;
 use smh_core::drill::restore::{BreakMode, RestoreContext, new_drill_id};
 use smh_core::drill::{DrillOptions, DrillPlan, Signal, WorkloadRef};
 use smh_core::inspect::discovery::DiscoveryOptions;
@@ -489,7 +489,7 @@ fn print_out(text: &str) -> Result<(), CmdError> {
 
 fn render_value<T: serde::Serialize>(v: &T, format: OutputFormat) -> Result<String, CmdError> {
     match format {
-        OutputFormat::Yaml => smh_core::yaml::to_yaml(v).map_err(CmdError::failed),
+        OutputFormat::Yaml => smh_core::yaml_writer::to_yaml(v).map_err(CmdError::failed),
         _ => serde_json::to_string_pretty(v)
             .map(|s| s + "\n")
             .map_err(|e| CmdError::failed(anyhow!("cannot render JSON: {e}"))),
@@ -669,7 +669,7 @@ fn print_report(
     match output {
         Some(f @ (OutputFormat::Json | OutputFormat::Yaml)) => print_out(&render_value(report, f)?),
         _ => match &result.outcome {
-            Outcome::Refused { .. } | Outcome::Declined => Ok(()),
+            DrillOutcome::Refused { .. } | DrillOutcome::Declined => Ok(()),
             _ => {
                 let mut text = render::drill::report(report);
                 if !result.restore_checks.is_empty() {

@@ -54,7 +54,7 @@ pub(crate) fn run(g: &GlobalArgs, _args: Args) -> CmdResult {
             let list = crate::render::json::list(&items);
             match f {
                 OutputFormat::Json => crate::render::json::to_pretty(&list),
-                _ => smh_core::yaml::to_yaml(&list).map_err(CmdError::failed)?,
+                _ => smh_core::yaml_writer::to_yaml(&list).map_err(CmdError::failed)?,
             }
         }
         _ => {

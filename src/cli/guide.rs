@@ -447,7 +447,7 @@ async fn status_yaml(contexts: &Contexts, shown: &str) -> Result<String, CmdErro
         .await
         .map_err(|e| CmdError::cluster(anyhow!("reading {shown}: {e}")))?;
     let status = o.data.get("status").cloned().unwrap_or(Value::Null);
-    smh_core::yaml::to_yaml(&json!({ "status": status })).map_err(CmdError::failed)
+    smh_core::yaml_writer::to_yaml(&json!({ "status": status })).map_err(CmdError::failed)
 }
 
 /// GET /productpage `n` times through a port-forward and say what each page shows.

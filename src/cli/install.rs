@@ -58,7 +58,7 @@ pub(crate) struct Args {
 #[serde(rename_all = "camelCase")]
 struct InstallOutput {
     dry_run: &'static str,
-    target: smh_cluster::Target,
+    target: smh_cluster::ClusterTarget,
     objects: Vec<Line>,
     established: bool,
 }

@@ -130,7 +130,7 @@ pub(crate) fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         .collect();
     let out = match format {
         OutputFormat::Json => render::json::to_list(&values),
-        _ => smh_core::yaml::to_yaml_stream(&values).map_err(CmdError::failed)?,
+        _ => smh_core::yaml_writer::to_yaml_stream(&values).map_err(CmdError::failed)?,
     };
     write_stdout(&out)?;
     Ok(Exit::Ok)

@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
-use smh_cluster::{ClusterName, ConfigError, Contexts, KubeconfigOrigin, Target};
+use smh_cluster::{ClusterName, ClusterTarget, ConfigError, Contexts, KubeconfigOrigin};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
@@ -43,7 +43,7 @@ struct ClientVersion {
 #[serde(rename_all = "camelCase")]
 struct ServerVersion {
     #[serde(flatten)]
-    target: Target,
+    target: ClusterTarget,
     git_version: String,
     major: String,
     minor: String,

@@ -7,10 +7,11 @@
 use comfy_table::{ContentArrangement, Table, presets};
 
 use smh_core::inspect::describe::{
-    BackingView, ClusterRow, FailoverServiceView, MeshView, OutlierView, Problem, Severity,
-    StatusView, TrafficPolicyView,
+    BackingView, ClusterRow, FailoverServiceView, MeshView, OutlierView, Problem, StatusView,
+    TrafficPolicyView,
 };
 use smh_core::inspect::drift::{Drift, DriftState};
+use smh_core::model::diag::Severity;
 
 fn table(width: Option<u16>) -> Table {
     let mut t = Table::new();

@@ -12,7 +12,7 @@ use kube::api::DynamicObject;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use smh_cluster::{ClusterName, ContextName, MappingSource, Target};
+use smh_cluster::{ClusterName, ClusterTarget, ContextName, MappingSource};
 use smh_core::inspect::discovery::{
     ClusterObjects, DiscoveryOptions, build_cluster, remote_secret,
 };
@@ -116,8 +116,8 @@ fn objects(store: &Store) -> ClusterObjects {
     }
 }
 
-fn target(name: &str) -> Target {
-    Target {
+fn target(name: &str) -> ClusterTarget {
+    ClusterTarget {
         cluster: Some(ClusterName::from(name)),
         context: ContextName::from(name),
         server: "in-process".into(),

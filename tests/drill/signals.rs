@@ -505,7 +505,7 @@ async fn sighup_restores_before_exiting() {
 async fn a_panicking_observer_does_not_skip_the_restore() {
     use kubectl_smh::cli::drill::{DrillFlags, generated_check, prepare};
     use smh_cluster::{Contexts, KubeconfigOrigin, KubeconfigSet, Registry};
-    use smh_core::drill::machine::Outcome;
+    use smh_core::drill::machine::DrillOutcome;
     use smh_core::drill::restore::{RestoreContext, new_drill_id};
     use smh_core::inspect::discovery::DiscoveryOptions;
     use smh_drill::{
@@ -590,7 +590,7 @@ async fn a_panicking_observer_does_not_skip_the_restore() {
     let result = run_drill(ctx, &mut observer, signals).await;
     assert_eq!(observer.panicked, 1, "called again after its panic");
     assert!(
-        matches!(result.outcome, Outcome::Passed),
+        matches!(result.outcome, DrillOutcome::Passed),
         "{}",
         result.report.summary
     );

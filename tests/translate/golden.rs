@@ -11,7 +11,7 @@ const ALL_FIELDS: &[&str] = &["examples/all-fields/manifests"];
 
 fn golden_yaml(name: &str, manifests: &[&str], topology: &str) {
     let t = translate_ok(manifests, topology);
-    let yaml = smh_core::yaml::to_yaml_stream(&t.values()).unwrap();
+    let yaml = smh_core::yaml_writer::to_yaml_stream(&t.values()).unwrap();
     assert_golden(&format!("{name}.yaml"), &yaml);
     let explained: String = t.explanations.iter().map(|e| format!("{e}\n")).collect();
     assert_golden(&format!("{name}.explain.txt"), &explained);
@@ -85,7 +85,7 @@ fn golden_files_parse_back_to_the_same_objects() {
         (ALL_FIELDS, "examples/all-fields/topology.yaml"),
     ] {
         let t = translate_ok(manifests, topology);
-        let yaml = smh_core::yaml::to_yaml_stream(&t.values()).unwrap();
+        let yaml = smh_core::yaml_writer::to_yaml_stream(&t.values()).unwrap();
         let back: Vec<serde_json::Value> = serde_saphyr::from_str_multiple(&yaml).unwrap();
         assert_eq!(back, t.values());
     }

@@ -807,7 +807,7 @@ pub struct ObjectDiff {
 /// A unified diff of two YAML documents; empty when equal.
 pub fn unified(label: &str, live: Option<&Value>, desired: Option<&Value>) -> String {
     let render = |v: Option<&Value>| {
-        v.map(|v| smh_core::yaml::to_yaml(&strip_for_diff(v.clone())).unwrap_or_default())
+        v.map(|v| smh_core::yaml_writer::to_yaml(&strip_for_diff(v.clone())).unwrap_or_default())
             .unwrap_or_default()
     };
     let (a, b) = (render(live), render(desired));

@@ -26,7 +26,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use crate::error::{ClusterError, ConfigError};
 use crate::registry::Registry;
 use smh_core::inspect::names::{ClusterName, ContextName};
-use smh_core::inspect::target::{MappingSource, Target, redact_server};
+use smh_core::inspect::target::{ClusterTarget, MappingSource, redact_server};
 
 /// Where the kubeconfig comes from; found without reading any file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -486,8 +486,8 @@ impl Contexts {
         context: ContextName,
         mgmt: bool,
         source: MappingSource,
-    ) -> Target {
-        Target {
+    ) -> ClusterTarget {
+        ClusterTarget {
             server: self
                 .kubeconfig
                 .server_of(&context)
@@ -501,7 +501,7 @@ impl Contexts {
     }
 
     /// The target of a named cluster (marked mgmt when it resolves to the mgmt context).
-    pub fn cluster_target(&self, cluster: &ClusterName) -> Result<Target, ConfigError> {
+    pub fn cluster_target(&self, cluster: &ClusterName) -> Result<ClusterTarget, ConfigError> {
         let r = self.resolve(cluster)?;
         let mgmt = self.mgmt_context().ok().as_ref() == Some(&r.context);
         Ok(self.target_for(Some(r.cluster), r.context, mgmt, r.source))
@@ -509,7 +509,7 @@ impl Contexts {
 
     /// The management cluster's target. It carries a cluster name when one of `clusters`
     /// resolves to the mgmt context.
-    pub fn mgmt_target(&self, clusters: &[ClusterName]) -> Result<Target, ConfigError> {
+    pub fn mgmt_target(&self, clusters: &[ClusterName]) -> Result<ClusterTarget, ConfigError> {
         let ctx = self.mgmt_context()?;
         for c in clusters {
             if let Ok(r) = self.resolve(c)
@@ -530,7 +530,7 @@ impl Contexts {
         &self,
         clusters: &[ClusterName],
         include_mgmt: bool,
-    ) -> Result<Vec<Target>, ConfigError> {
+    ) -> Result<Vec<ClusterTarget>, ConfigError> {
         let mut names: Vec<ClusterName> = clusters.to_vec();
         names.sort();
         names.dedup();
@@ -555,18 +555,21 @@ impl Contexts {
     }
 
     /// Builds a client for `target`. Must be called inside a tokio runtime.
-    pub async fn client(&self, target: &Target) -> Result<ClusterClient, ConfigError> {
+    pub async fn client(&self, target: &ClusterTarget) -> Result<ClusterClient, ConfigError> {
         self.client_with(target, false).await
     }
 
     /// A client without a read timeout, for watches and port-forwards.
-    pub async fn streaming_client(&self, target: &Target) -> Result<ClusterClient, ConfigError> {
+    pub async fn streaming_client(
+        &self,
+        target: &ClusterTarget,
+    ) -> Result<ClusterClient, ConfigError> {
         self.client_with(target, true).await
     }
 
     async fn client_with(
         &self,
-        target: &Target,
+        target: &ClusterTarget,
         streaming: bool,
     ) -> Result<ClusterClient, ConfigError> {
         let config = self
@@ -618,9 +621,12 @@ impl Contexts {
     }
 
     /// Clients for several targets; targets sharing a context share one client.
-    pub async fn clients(&self, targets: &[Target]) -> Result<Vec<ClusterClient>, ConfigError> {
+    pub async fn clients(
+        &self,
+        targets: &[ClusterTarget],
+    ) -> Result<Vec<ClusterClient>, ConfigError> {
         // One client per context, built concurrently (exec plugins run in parallel).
-        let mut firsts: Vec<&Target> = Vec::new();
+        let mut firsts: Vec<&ClusterTarget> = Vec::new();
         for t in targets {
             if !firsts.iter().any(|f| f.context == t.context) {
                 firsts.push(t);
@@ -695,7 +701,7 @@ pub struct Mapping {
 /// A kube client for one target, with what error messages need.
 #[derive(Clone)]
 pub struct ClusterClient {
-    pub target: Target,
+    pub target: ClusterTarget,
     pub client: kube::Client,
     /// The request timeout the client was built with.
     pub timeout: Duration,

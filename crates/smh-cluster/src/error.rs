@@ -17,7 +17,7 @@ use kube::core::ApiResource;
 use kube::core::Status;
 
 use smh_core::inspect::names::{ClusterName, ContextName};
-use smh_core::inspect::target::Target;
+use smh_core::inspect::target::ClusterTarget;
 
 /// The API request that failed, for the message: verb, resource, namespace, name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,20 +167,29 @@ pub enum ClusterError {
         "{target} did not answer within {}; check the context or raise --request-timeout",
         secs(*timeout)
     )]
-    Timeout { target: Target, timeout: Duration },
+    Timeout {
+        target: ClusterTarget,
+        timeout: Duration,
+    },
 
     #[error(
         "{target} refused the connection ({detail}); check that the API server is running and \
          that the context's server address is right"
     )]
-    Refused { target: Target, detail: String },
+    Refused {
+        target: ClusterTarget,
+        detail: String,
+    },
 
     #[error(
         "{target}: the API server's host name does not resolve ({detail}); check the server \
          address of the context{}",
         in_file(target)
     )]
-    Dns { target: Target, detail: String },
+    Dns {
+        target: ClusterTarget,
+        detail: String,
+    },
 
     #[error(
         "{target}: TLS handshake with the API server failed ({detail}); check \
@@ -188,7 +197,10 @@ pub enum ClusterError {
          context's cluster{}",
         in_file(target)
     )]
-    Tls { target: Target, detail: String },
+    Tls {
+        target: ClusterTarget,
+        detail: String,
+    },
 
     #[error(
         "{target}: the API server refused the client certificate ({detail}); check \
@@ -197,17 +209,26 @@ pub enum ClusterError {
          trusts",
         in_file(target)
     )]
-    ClientCertificate { target: Target, detail: String },
+    ClientCertificate {
+        target: ClusterTarget,
+        detail: String,
+    },
 
     #[error("{target} could not be reached: {detail}")]
-    Connect { target: Target, detail: String },
+    Connect {
+        target: ClusterTarget,
+        detail: String,
+    },
 
     #[error(
         "could not get credentials for {target}: {detail}; check the user's exec plugin or \
          auth provider{}",
         in_file(target)
     )]
-    Credentials { target: Target, detail: String },
+    Credentials {
+        target: ClusterTarget,
+        detail: String,
+    },
 
     #[error(
         "{target} rejected the credentials of context {} (401 Unauthorized{}); the token or \
@@ -215,7 +236,10 @@ pub enum ClusterError {
         target.context,
         msg_suffix(message)
     )]
-    Unauthorized { target: Target, message: String },
+    Unauthorized {
+        target: ClusterTarget,
+        message: String,
+    },
 
     #[error(
         "{target}: forbidden to {} (403{}); check with `{}`",
@@ -224,7 +248,7 @@ pub enum ClusterError {
         op.can_i(&target.context)
     )]
     Forbidden {
-        target: Target,
+        target: ClusterTarget,
         op: ApiOp,
         message: String,
     },
@@ -243,7 +267,7 @@ pub enum ClusterError {
         ctx = target.context
     )]
     PortForwardForbidden {
-        target: Target,
+        target: ClusterTarget,
         namespace: String,
         pod: String,
         message: String,
@@ -253,27 +277,27 @@ pub enum ClusterError {
         "the SMH CRDs are not installed in {target} ({} is not served); run `kubectl smh install`",
         op.resource_ref()
     )]
-    SmhCrdsMissing { target: Target, op: ApiOp },
+    SmhCrdsMissing { target: ClusterTarget, op: ApiOp },
 
     #[error(
         "Istio is not installed in {target} (no networking.istio.io CRDs: {} is not served)",
         op.resource_ref()
     )]
-    IstioMissing { target: Target, op: ApiOp },
+    IstioMissing { target: ClusterTarget, op: ApiOp },
 
     #[error("{target} does not serve {}/{} (needed to {})", op.resource_ref(), op.version, op.describe())]
-    NotServed { target: Target, op: ApiOp },
+    NotServed { target: ClusterTarget, op: ApiOp },
 
     #[error(
         "{target} answered {} with 404 Not Found; is the context's server address a \
          Kubernetes API server?",
         op.describe()
     )]
-    NotKubernetes { target: Target, op: ApiOp },
+    NotKubernetes { target: ClusterTarget, op: ApiOp },
 
     #[error("{target}: {} failed: not found{}", op.describe(), msg_suffix(message))]
     NotFound {
-        target: Target,
+        target: ClusterTarget,
         op: ApiOp,
         message: String,
     },
@@ -284,14 +308,14 @@ pub enum ClusterError {
         op.describe()
     )]
     Conflict {
-        target: Target,
+        target: ClusterTarget,
         op: ApiOp,
         message: String,
     },
 
     #[error("{target} rejected {} ({code}{}: {message})", op.describe(), reason_suffix(reason))]
     Rejected {
-        target: Target,
+        target: ClusterTarget,
         op: ApiOp,
         code: u16,
         reason: String,
@@ -305,7 +329,7 @@ pub enum ClusterError {
         msg_suffix_colon(message)
     )]
     Server {
-        target: Target,
+        target: ClusterTarget,
         op: ApiOp,
         code: u16,
         reason: String,
@@ -314,7 +338,7 @@ pub enum ClusterError {
 
     #[error("{target}: {} failed: {detail}", op.describe())]
     Other {
-        target: Target,
+        target: ClusterTarget,
         op: ApiOp,
         detail: String,
     },
@@ -328,7 +352,7 @@ fn secs(d: Duration) -> String {
     }
 }
 
-fn in_file(target: &Target) -> String {
+fn in_file(target: &ClusterTarget) -> String {
     match &target.kubeconfig {
         Some(p) => format!(" in {}", p.display()),
         None => String::new(),
@@ -362,7 +386,12 @@ const UNPARSED_REASON: &str = "Failed to parse error data";
 impl ClusterError {
     /// Turns a kube-rs error on `op` against `target` into a message the user can act on.
     /// `timeout` is the request timeout the client was built with.
-    pub fn from_kube(target: &Target, timeout: Duration, op: &ApiOp, err: kube::Error) -> Self {
+    pub fn from_kube(
+        target: &ClusterTarget,
+        timeout: Duration,
+        op: &ApiOp,
+        err: kube::Error,
+    ) -> Self {
         let target = target.clone();
         let op = op.clone();
         match err {
@@ -393,7 +422,7 @@ impl ClusterError {
     }
 
     /// Maps an API `Status` (an HTTP error answer) for `op`.
-    pub fn from_status(target: Target, op: ApiOp, status: &Status) -> Self {
+    pub fn from_status(target: ClusterTarget, op: ApiOp, status: &Status) -> Self {
         let message = status.message.trim().to_string();
         let reason = status.reason.clone();
         match status.code {
@@ -446,7 +475,7 @@ impl ClusterError {
     }
 
     /// The target the error is about.
-    pub fn target(&self) -> &Target {
+    pub fn target(&self) -> &ClusterTarget {
         match self {
             ClusterError::Timeout { target, .. }
             | ClusterError::Refused { target, .. }
@@ -728,8 +757,8 @@ mod tests {
     use k8s_openapi::api::core::v1::Service;
     use smh_core::inspect::target::MappingSource;
 
-    fn target() -> Target {
-        Target {
+    fn target() -> ClusterTarget {
+        ClusterTarget {
             cluster: Some(ClusterName::from("remote-cluster")),
             context: ContextName::from("remote-ctx"),
             server: "https://10.0.0.2:6443".into(),

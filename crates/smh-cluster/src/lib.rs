@@ -28,4 +28,4 @@ pub use context::{ClusterClient, ContextOptions, Contexts, KubeconfigOrigin, Kub
 pub use error::{ApiOp, ClusterError, ConfigError};
 pub use registry::Registry;
 pub use smh_core::inspect::names::{ClusterName, ContextName};
-pub use smh_core::inspect::target::{MappingSource, Target, targets_banner};
+pub use smh_core::inspect::target::{ClusterTarget, MappingSource, targets_banner};

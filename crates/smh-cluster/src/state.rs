@@ -54,7 +54,7 @@ use smh_core::inspect::state::{
     is_ours_in, istio_resource, live_key, live_kind, manifest_id, merge, referenced_clusters,
     translatable,
 };
-use smh_core::inspect::target::Target;
+use smh_core::inspect::target::ClusterTarget;
 use smh_core::model::diag::{Diagnostic, ObjectId, Severity, Source};
 use smh_core::model::topology::Topology;
 use smh_core::model::types::{FailoverService, TrafficPolicy};
@@ -103,7 +103,7 @@ pub struct StateOptions {
 #[derive(Debug)]
 pub struct LiveState {
     /// The management cluster.
-    pub mgmt: Target,
+    pub mgmt: ClusterTarget,
     /// Set when the SMH objects could not be listed in all namespaces (a user with
     /// RoleBindings only): which namespaces were read instead. Generated objects that no
     /// object seen accounts for are then not treated as stale (see [`LiveState::stale_live`]).
@@ -112,7 +112,7 @@ pub struct LiveState {
     /// name (a cluster served by the management context appears once, as the management
     /// cluster with its cluster name). What a mutating command prints before it changes
     /// anything.
-    pub targets: Vec<Target>,
+    pub targets: Vec<ClusterTarget>,
     /// The SMH objects stored in the management cluster, sorted by kind, namespace and
     /// name, with `managedFields` removed. Their source is
     /// `<mgmt>:<namespace>/<kind lower case>/<name>`.
@@ -441,7 +441,7 @@ pub async fn load_state(contexts: &Contexts, opts: &StateOptions) -> Result<Live
 
     // 4. Every named cluster at once: discovery and the live generated objects.
     let mut clients: BTreeMap<ClusterName, ClusterClient> = BTreeMap::new();
-    let mut named: Vec<Target> = Vec::new();
+    let mut named: Vec<ClusterTarget> = Vec::new();
     for t in &targets {
         if let Some(c) = &t.cluster {
             named.push(t.clone());

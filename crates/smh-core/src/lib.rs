@@ -3,7 +3,7 @@
 //!
 //! Data flows one way: manifests → [`model`] (parse, validate) → [`translate`] → the cluster
 //! I/O crate (`smh-cluster`: apply, status, live state) → rendering in the `kubectl-smh`
-//! binary. [`istio`] holds the typed Istio resources translation writes, [`yaml`] the one
+//! binary. [`istio`] holds the typed Istio resources translation writes, [`yaml_writer`] the one
 //! YAML writer. [`inspect`] judges what the clusters hold (describe, check, drift, SMH
 //! status, discovery's pure part) from data the I/O crate collected; [`drill`] is the
 //! drill's plan, state machine, measurements and report, driven by the executor in
@@ -17,7 +17,7 @@ pub mod model;
 #[doc(hidden)]
 pub mod testing;
 pub mod translate;
-pub mod yaml;
+pub mod yaml_writer;
 
 /// Constants shared by every layer: field manager, labels, annotations.
 pub mod consts {
@@ -29,12 +29,15 @@ pub mod consts {
     pub const CLUSTER_LABEL: &str = "cluster.multicluster.solo.io";
     /// Standard managed-by label, set to [`MANAGED_BY_VALUE`].
     pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+    /// Value of [`MANAGED_BY_LABEL`] on every object kubectl-smh writes.
     pub const MANAGED_BY_VALUE: &str = "kubectl-smh";
     /// Default namespace of SMH objects.
     pub const SMH_NAMESPACE: &str = "service-mesh-hub";
-    /// API group and version of the SMH objects.
+    /// API group of the SMH objects.
     pub const SMH_GROUP: &str = "networking.smh.solo.io";
+    /// API version of the SMH objects (in [`SMH_GROUP`]).
     pub const SMH_VERSION: &str = "v1alpha2";
+    /// `apiVersion` of the SMH objects: [`SMH_GROUP`]/[`SMH_VERSION`].
     pub const SMH_API_VERSION: &str = "networking.smh.solo.io/v1alpha2";
     /// SMH's annotation on federated (client-side) DestinationRules and VirtualServices,
     /// value `<svc>.<ns>.<cluster>`.

@@ -46,14 +46,14 @@ use tokio::task::JoinHandle;
 use smh_cluster::discovery::{self, list_in_scope};
 use smh_cluster::error::ApiOp;
 use smh_cluster::probe::{PickError, Prober, check_port_forward, pick_pod};
-use smh_cluster::{ClusterClient, ClusterError, Target, state};
+use smh_cluster::{ClusterClient, ClusterError, ClusterTarget, state};
 use smh_core::drill::live::{self, EnvoyCluster, RolloutCounts, RolloutState};
-use smh_core::drill::machine::{Action, Event, Machine, Note, Outcome, Phase, Transition};
+use smh_core::drill::machine::{Action, DrillOutcome, Event, Machine, Note, Phase, Transition};
 use smh_core::drill::measure::Markers;
 use smh_core::drill::outlier::OutlierSettings;
 use smh_core::drill::plan::{self, DrillOptions, DrillPlan, PlanError, PlanInput, ProbeSpec};
 use smh_core::drill::preflight::{
-    self, BackingHealth, ClusterIdProblem, GeneratedObject, GeneratedState, PreflightFacts,
+    self, BackingHealth, ClusterIdProblem, DeployedObject, GeneratedState, PreflightFacts,
     PreflightReport,
 };
 use smh_core::drill::report::{DrillReport, RestoreCheck};
@@ -95,7 +95,7 @@ impl Clients {
     }
 
     /// The targets of these clusters, in the order given (for banners and prompts).
-    pub fn targets(&self, clusters: &[String]) -> Vec<Target> {
+    pub fn targets(&self, clusters: &[String]) -> Vec<ClusterTarget> {
         clusters
             .iter()
             .filter_map(|c| self.clusters.get(c).map(|cc| cc.target.clone()))
@@ -111,7 +111,7 @@ pub enum ExecError {
     NotFound {
         namespace: String,
         name: String,
-        target: Box<Target>,
+        target: Box<ClusterTarget>,
     },
     #[error(
         "the primary backing service {service} does not exist: the FailoverService's first backing service must be a Service in that cluster"
@@ -503,7 +503,7 @@ pub type GeneratedCheck =
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LiveFacts {
     /// The generated objects the drill depends on ([`generated_states`]).
-    pub generated: Vec<GeneratedObject>,
+    pub generated: Vec<DeployedObject>,
     /// Istio cluster-ID problems that concern the FailoverService ([`cluster_id_problems`]).
     pub cluster_ids: Vec<ClusterIdProblem>,
 }
@@ -555,7 +555,7 @@ pub fn cluster_id_problems_in(
     smh_core::inspect::describe::cluster_id_problems(snap, &findings, &clients, &services)
         .into_iter()
         .map(|p| ClusterIdProblem {
-            error: p.severity == smh_core::inspect::describe::Severity::Error,
+            error: p.severity == smh_core::model::diag::Severity::Error,
             message: p.message,
         })
         .collect()
@@ -570,7 +570,7 @@ pub fn cluster_id_problems_in(
 pub fn generated_states(
     live: &state::LiveState,
     fs: &FailoverService,
-) -> Result<Vec<GeneratedObject>, String> {
+) -> Result<Vec<DeployedObject>, String> {
     if let Some((cluster, e)) = live.errors.iter().next() {
         return Err(format!("reading cluster {cluster}: {e}"));
     }
@@ -619,12 +619,12 @@ pub fn generated_states(
         .chain(&live.expected.diagnostics)
         .cloned()
         .collect();
-    let mut out: Vec<GeneratedObject> = live
+    let mut out: Vec<DeployedObject> = live
         .expected
         .objects
         .iter()
         .filter(|g| g.owners.iter().any(|o| related.contains(o)))
-        .map(|g| GeneratedObject {
+        .map(|g| DeployedObject {
             cluster: g.cluster.clone(),
             object: format!("{} {}/{}", g.kind(), g.namespace(), g.name()),
             state: generated_state(g, live.live_for(g), &diagnostics),
@@ -688,7 +688,7 @@ pub struct DrillContext {
 pub struct Confirmation {
     pub plan: DrillPlan,
     /// The clusters whose deployments are patched.
-    pub targets: Vec<Target>,
+    pub targets: Vec<ClusterTarget>,
     /// Preflight's warnings about the deployments to break (probes, images, tools that
     /// may undo the break), to repeat above the question.
     pub warnings: Vec<String>,
@@ -757,7 +757,7 @@ pub trait Observer: Send {
 #[derive(Debug, Clone)]
 pub struct DrillResult {
     pub report: DrillReport,
-    pub outcome: Outcome,
+    pub outcome: DrillOutcome,
     /// For every deployment the drill saved a plan on (empty when nothing was changed).
     pub restore_checks: Vec<RestoreCheck>,
     /// The moment the drill's times count from (`at` 0 of every sample and marker).
@@ -767,11 +767,13 @@ pub struct DrillResult {
 impl DrillResult {
     /// The exit code: the outcome's, or 3 when the containers are not back as saved.
     pub fn exit_code(&self) -> u8 {
-        if matches!(self.outcome, Outcome::Passed | Outcome::Failed { .. })
-            && self
-                .restore_checks
-                .iter()
-                .any(|c| !c.differences.is_empty())
+        if matches!(
+            self.outcome,
+            DrillOutcome::Passed | DrillOutcome::Failed { .. }
+        ) && self
+            .restore_checks
+            .iter()
+            .any(|c| !c.differences.is_empty())
         {
             return 3;
         }
@@ -976,11 +978,12 @@ pub async fn run_drill(
     }
     settle(&mut current).await;
 
-    let restore_checks = if machine.changed() && !matches!(outcome, Outcome::RestoreFailed { .. }) {
-        check_restored(&ctx, &shared).await
-    } else {
-        Vec::new()
-    };
+    let restore_checks =
+        if machine.changed() && !matches!(outcome, DrillOutcome::RestoreFailed { .. }) {
+            check_restored(&ctx, &shared).await
+        } else {
+            Vec::new()
+        };
     // Scaled to 0, the primary has no endpoints: outlier detection does not decide the
     // failover, so its model would predict nothing true.
     let outlier = match ctx.plan.break_mode {
@@ -2168,7 +2171,7 @@ mod tests {
     fn exit_code_fails_when_not_restored() {
         let r = DrillResult {
             report: smh_core::testing::drill::sample_report(),
-            outcome: Outcome::Passed,
+            outcome: DrillOutcome::Passed,
             restore_checks: vec![RestoreCheck {
                 deployment: DeploymentRef {
                     cluster: "c".into(),

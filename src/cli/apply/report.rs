@@ -14,7 +14,7 @@ use crate::cli::output::{errln, write_stdout};
 use crate::cli::{CmdError, OutputFormat};
 use smh_cluster::apply::{Action, Outcome, Plan, Report, Stored};
 use smh_cluster::state::LiveState;
-use smh_cluster::{ClusterName, Target};
+use smh_cluster::{ClusterName, ClusterTarget};
 use smh_core::model::diag::ObjectId;
 use smh_core::model::{FailoverService, TrafficPolicy};
 
@@ -23,7 +23,7 @@ use smh_core::model::{FailoverService, TrafficPolicy};
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ApplyOutput {
     pub dry_run: &'static str,
-    pub targets: Vec<Target>,
+    pub targets: Vec<ClusterTarget>,
     pub smh_objects: Vec<Stored>,
     pub clusters: Vec<ClusterOutput>,
     pub statuses: Vec<StatusOutput>,
@@ -201,7 +201,7 @@ pub(crate) fn emit(value: &impl Serialize, format: OutputFormat) -> Result<(), C
         OutputFormat::Json => serde_json::to_string_pretty(value)
             .map(|s| s + "\n")
             .map_err(|e| CmdError::failed(anyhow!("rendering JSON: {e}")))?,
-        _ => smh_core::yaml::to_yaml(value).map_err(CmdError::failed)?,
+        _ => smh_core::yaml_writer::to_yaml(value).map_err(CmdError::failed)?,
     };
     write_stdout(&text)
 }

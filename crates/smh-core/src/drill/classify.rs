@@ -1,6 +1,6 @@
 //! Classifying probe answers: primary, failed over or error.
 //!
-//! Defaults are bookinfo's productpage as SMH's guide uses it (smh-api.md §6), for both the
+//! Defaults are bookinfo's productpage, the client SMH's failover guide probes from, for both the
 //! 2020 Bootstrap template (`<font color="red">` around glyphicon stars) and today's
 //! Tailwind one (`<div class="flex gap-x-1 text-red-500">` around SVG stars):
 //!
@@ -34,17 +34,21 @@ use super::Class;
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClassifierSpec {
+    /// `--expect-primary`: matched against the response body of an answer from the primary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub primary: Option<String>,
+    /// `--expect-failover`: matched against the response body of an answer from a secondary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failover: Option<String>,
+    /// `--expect-error`: a body that matches is an error whatever else it matches.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
 impl ClassifierSpec {
     /// True when every class uses bookinfo's rule.
-    pub fn is_bookinfo(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_bookinfo(&self) -> bool {
         self.primary.is_none() && self.failover.is_none() && self.error.is_none()
     }
 
@@ -87,8 +91,11 @@ impl ClassifierSpec {
 #[derive(Debug, thiserror::Error)]
 #[error("{flag}: invalid regular expression {pattern:?}: {source}")]
 pub struct ClassifyError {
+    /// The flag that gave it, e.g. `--expect-primary`.
     pub flag: &'static str,
+    /// The pattern as given.
     pub pattern: String,
+    /// Why it does not compile.
     #[source]
     pub source: regex::Error,
 }
@@ -96,12 +103,16 @@ pub struct ClassifyError {
 /// What came back from one probe.
 #[derive(Debug, Clone, Copy)]
 pub enum Answer<'a> {
+    /// An HTTP answer.
     Http {
+        /// The HTTP status code.
         status: u16,
+        /// The response body (as much as was read).
         body: &'a str,
     },
     /// No HTTP answer: connection refused, reset, timeout...
     Transport {
+        /// What went wrong, in words.
         error: &'a str,
     },
 }
@@ -109,7 +120,9 @@ pub enum Answer<'a> {
 /// A class and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Classification {
+    /// The class.
     pub class: Class,
+    /// Why, in words (the status, or the rule that matched).
     pub reason: String,
 }
 
@@ -156,6 +169,8 @@ impl Classifier {
         }
     }
 
+    /// Compile the spec's patterns (or take bookinfo's rules); fails naming the flag whose
+    /// pattern does not compile.
     pub fn new(spec: &ClassifierSpec) -> Result<Self, ClassifyError> {
         fn compile(
             flag: &'static str,
@@ -179,6 +194,7 @@ impl Classifier {
         })
     }
 
+    /// Classify one answer: a transport error, a non-2xx status or a body the error rule matches is an error; otherwise exactly one of the primary and failover rules must match (both, or neither, is an error too).
     pub fn classify(&self, answer: Answer<'_>) -> Classification {
         let (status, body) = match answer {
             Answer::Transport { error } => {

@@ -25,10 +25,12 @@ pub enum RolloutState {
 /// Replica counts for a progress display.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RolloutCounts {
+    /// `spec.replicas` (1 when unset).
     pub desired: i32,
     /// Replicas known to run the current template: 0 until the controller has observed it
     /// (before that, the status counts the previous template's replicas as updated).
     pub updated: i32,
+    /// Replicas that are available (ready for at least `minReadySeconds`).
     pub available: i32,
     /// All replicas, old and new.
     pub total: i32,
@@ -121,12 +123,16 @@ pub fn rollout_state(d: &Deployment, min_generation: Option<i64>) -> (RolloutSta
 /// An Envoy cluster name `outbound|PORT|SUBSET|HOST`, taken apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EnvoyCluster {
+    /// The service port.
     pub port: u32,
+    /// The subset, when the cluster is one (`outbound|9080|v1|reviews...`).
     pub subset: Option<String>,
+    /// The service host, e.g. `reviews.bookinfo.svc.cluster.local`.
     pub host: String,
 }
 
 impl EnvoyCluster {
+    /// Take apart an outbound cluster name; `None` for any other name.
     pub fn parse(name: &str) -> Option<EnvoyCluster> {
         let mut parts = name.split('|');
         if parts.next()? != "outbound" {
@@ -148,7 +154,7 @@ impl EnvoyCluster {
 
 /// The sub-clusters of the aggregate cluster named `aggregate` that an EnvoyFilter adds, in
 /// priority order, from the v3 `typed_config` or SMH's TypedStruct `value` form.
-pub fn aggregate_clusters(envoy_filter: &Value, aggregate: &str) -> Option<Vec<String>> {
+pub(crate) fn aggregate_clusters(envoy_filter: &Value, aggregate: &str) -> Option<Vec<String>> {
     let patches = envoy_filter.pointer("/spec/configPatches")?.as_array()?;
     patches.iter().find_map(|p| {
         if p.pointer("/patch/operation").and_then(Value::as_str) != Some("ADD") {
@@ -200,7 +206,7 @@ fn namespace_of(o: &Value) -> String {
 
 /// A DestinationRule's host as Istio reads it: a short name is relative to the rule's
 /// namespace (`reviews` in `bookinfo` → `reviews.bookinfo.svc.cluster.local`).
-pub fn expand_host(host: &str, rule_namespace: &str) -> String {
+pub(crate) fn expand_host(host: &str, rule_namespace: &str) -> String {
     let host = host.to_ascii_lowercase();
     match host.matches('.').count() {
         0 if !host.starts_with('*') => format!("{host}.{rule_namespace}.svc.cluster.local"),

@@ -1,4 +1,4 @@
-//! The drill's state machine (DESIGN §4). Pure: the executor feeds it [`Event`]s stamped
+//! The drill's state machine. Pure: the executor feeds it [`Event`]s stamped
 //! with the time since the drill started, and performs the [`Action`]s it returns.
 //!
 //! ```text
@@ -17,7 +17,7 @@
 //! - an interrupt during `Restore` or `WaitRestoreRollout` is recorded, not obeyed: the
 //!   restore finishes first (the outcome is then "interrupted");
 //! - a failed `ApplyRestore` is retried ([`RESTORE_ATTEMPTS`] in all); when it keeps failing
-//!   the drill ends with [`Outcome::RestoreFailed`], naming `kubectl smh drill restore`;
+//!   the drill ends with [`DrillOutcome::RestoreFailed`], naming `kubectl smh drill restore`;
 //! - after an error or an interrupt, failback is not verified (the restore is, by its
 //!   rollout); after a failed expectation (failover timeout, too many errors, a break that
 //!   cannot take effect) it is, so the report has both numbers.
@@ -28,32 +28,46 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::measure::{self, ExpectationResult, Markers, Measurements, Steady, Verdict};
+use super::measure::{self, ExpectationResult, Markers, Measurements, Steady};
 use super::plan::DrillPlan;
-use super::preflight::check_baseline;
-use super::{Class, DeploymentRef, ProbeSample, Signal, human, secs};
+use super::{Class, DeploymentRef, ProbeSample, Signal, secs};
+
+mod handlers;
 
 /// How many times `ApplyRestore` is tried before giving up.
-pub const RESTORE_ATTEMPTS: usize = 3;
+pub(crate) const RESTORE_ATTEMPTS: usize = 3;
 
+/// Where the drill is; the phases follow each other in this order (see the module docs), and a
+/// disrupted drill skips to `Restore` or `Report`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
+    /// Probing for the baseline and checking the facts; nothing changed yet.
     Preflight,
+    /// Waiting for the user's yes (or `--yes`).
     Confirm,
+    /// Saving the restore plan as an annotation on every deployment to break.
     SavePlan,
+    /// Patching the deployments so they stop serving.
     Break,
+    /// Waiting for the break's rollout.
     WaitBreakRollout,
+    /// Waiting for steady failover (or its timeout).
     VerifyFailover,
+    /// Applying the restore patches.
     Restore,
+    /// Waiting for the restore's rollout; an interrupt here is recorded, not obeyed.
     WaitRestoreRollout,
+    /// Waiting for steady failback (or its timeout).
     VerifyFailback,
     /// Finished.
     Report,
 }
 
 impl Phase {
-    pub const ALL: [Phase; 10] = [
+    /// Every phase in the order a drill that runs to the end goes through them.
+    #[cfg(test)]
+    pub(crate) const ALL: [Phase; 10] = [
         Phase::Preflight,
         Phase::Confirm,
         Phase::SavePlan,
@@ -66,6 +80,7 @@ impl Phase {
         Phase::Report,
     ];
 
+    /// Kebab-case, as `-o json` spells it (`wait-break-rollout`).
     pub fn as_str(self) -> &'static str {
         match self {
             Phase::Preflight => "preflight",
@@ -110,6 +125,7 @@ pub enum Event {
     Probe(ProbeSample),
     /// Nothing happened; lets deadlines fire (see [`Machine::next_deadline`]).
     Tick,
+    /// SIGINT or SIGTERM arrived.
     Interrupted(Signal),
     /// The current action failed (API error, lost port-forward, ...).
     Error(String),
@@ -160,57 +176,80 @@ pub enum Action {
     /// read the plan from the live object and apply [`super::restore::restore_patch`];
     /// report `Restored` (also when there was nothing to restore).
     ApplyRestore,
+    /// Stop the probes and the port-forward.
     StopProbing,
-    /// The drill is over; exit with [`Outcome::exit_code`].
-    Finish(Outcome),
+    /// The drill is over; exit with [`DrillOutcome::exit_code`].
+    Finish(DrillOutcome),
 }
 
 /// How the drill ended.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "kebab-case", tag = "result")]
-pub enum Outcome {
+pub enum DrillOutcome {
     /// Failover and failback happened within their limits.
     Passed,
     /// Preflight refused; nothing was changed.
-    Refused { reasons: Vec<String> },
+    Refused {
+        /// Each refusal, with what to do.
+        reasons: Vec<String>,
+    },
     /// The user said no; nothing was changed.
     Declined,
     /// An expectation failed; everything was restored.
-    Failed { failures: Vec<String> },
+    Failed {
+        /// Each failed expectation, in words.
+        failures: Vec<String>,
+    },
     /// A cluster or API error; `changed`: whether the drill had begun changing deployments
     /// (they were restored).
-    ClusterError { message: String, changed: bool },
+    ClusterError {
+        /// The error, with what to do.
+        message: String,
+        /// Whether the drill had begun changing deployments.
+        changed: bool,
+    },
     /// SIGINT or SIGTERM; `changed` as above.
-    Interrupted { signal: Signal, changed: bool },
+    Interrupted {
+        /// The signal that arrived.
+        signal: Signal,
+        /// Whether the drill had begun changing deployments.
+        changed: bool,
+    },
     /// The restore could not be applied: deployments may still be broken.
-    RestoreFailed { message: String },
+    RestoreFailed {
+        /// The last error, naming `kubectl smh drill restore`.
+        message: String,
+    },
 }
 
-impl Outcome {
-    /// DESIGN §2: 0 pass; 1 failed expectation, preflight refusal or declined; 3 cluster
-    /// error (also a failed restore); 130 interrupted (after restoring).
+impl DrillOutcome {
+    /// The exit code of `kubectl smh drill`: 0 pass; 1 failed expectation, preflight
+    /// refusal or declined; 3 cluster error (also a failed restore); 130 interrupted (after
+    /// restoring).
     pub fn exit_code(&self) -> u8 {
         match self {
-            Outcome::Passed => 0,
-            Outcome::Refused { .. } | Outcome::Declined | Outcome::Failed { .. } => 1,
-            Outcome::ClusterError { .. } | Outcome::RestoreFailed { .. } => 3,
-            Outcome::Interrupted { .. } => 130,
+            DrillOutcome::Passed => 0,
+            DrillOutcome::Refused { .. } | DrillOutcome::Declined | DrillOutcome::Failed { .. } => {
+                1
+            }
+            DrillOutcome::ClusterError { .. } | DrillOutcome::RestoreFailed { .. } => 3,
+            DrillOutcome::Interrupted { .. } => 130,
         }
     }
 
     /// One line: `passed`, `failed: ...`.
     pub fn summary(&self) -> String {
         match self {
-            Outcome::Passed => "passed".into(),
-            Outcome::Refused { reasons } => {
+            DrillOutcome::Passed => "passed".into(),
+            DrillOutcome::Refused { reasons } => {
                 format!(
                     "refused by preflight, nothing changed: {}",
                     reasons.join("; ")
                 )
             }
-            Outcome::Declined => "declined, nothing changed".into(),
-            Outcome::Failed { failures } => format!("failed: {}", failures.join("; ")),
-            Outcome::ClusterError { message, changed } => format!(
+            DrillOutcome::Declined => "declined, nothing changed".into(),
+            DrillOutcome::Failed { failures } => format!("failed: {}", failures.join("; ")),
+            DrillOutcome::ClusterError { message, changed } => format!(
                 "cluster error{}: {message}",
                 if *changed {
                     " (restored)"
@@ -218,7 +257,7 @@ impl Outcome {
                     ", nothing changed"
                 }
             ),
-            Outcome::Interrupted { signal, changed } => format!(
+            DrillOutcome::Interrupted { signal, changed } => format!(
                 "interrupted by {signal}{}",
                 if *changed {
                     " (restored)"
@@ -226,7 +265,7 @@ impl Outcome {
                     ", nothing changed"
                 }
             ),
-            Outcome::RestoreFailed { message } => format!("RESTORE FAILED: {message}"),
+            DrillOutcome::RestoreFailed { message } => format!("RESTORE FAILED: {message}"),
         }
     }
 }
@@ -235,13 +274,17 @@ impl Outcome {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Transition {
+    /// Since the drill started.
     #[serde(with = "secs")]
     pub at: Duration,
     /// Order among transitions and notes.
     #[serde(skip)]
     pub seq: usize,
+    /// The phase left.
     pub from: Phase,
+    /// The phase entered.
     pub to: Phase,
+    /// What caused it, in words (the event, or the deadline that passed).
     pub cause: String,
 }
 
@@ -249,11 +292,13 @@ pub struct Transition {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Note {
+    /// Since the drill started.
     #[serde(with = "secs")]
     pub at: Duration,
     /// Order among transitions and notes.
     #[serde(skip)]
     pub seq: usize,
+    /// The line, in words.
     pub text: String,
 }
 
@@ -282,11 +327,12 @@ pub struct Machine {
     restore_failed: bool,
     transitions: Vec<Transition>,
     notes: Vec<Note>,
-    outcome: Option<Outcome>,
+    outcome: Option<DrillOutcome>,
     expectations: Vec<ExpectationResult>,
 }
 
 impl Machine {
+    /// A drill of `plan`, in `Preflight`, before any action.
     pub fn new(plan: &DrillPlan) -> Self {
         Machine {
             failover: Steady::new(Class::FailedOver, plan.steady),
@@ -319,27 +365,34 @@ impl Machine {
         vec![Action::StartProbing, Action::RunPreflight]
     }
 
+    /// The current phase.
     pub fn phase(&self) -> Phase {
         self.phase
     }
+    /// The plan the drill follows.
     pub fn plan(&self) -> &DrillPlan {
         &self.plan
     }
-    pub fn is_finished(&self) -> bool {
+    pub(crate) fn is_finished(&self) -> bool {
         self.phase == Phase::Report
     }
-    pub fn outcome(&self) -> Option<&Outcome> {
+    /// How the drill ended; `None` while it runs.
+    pub fn outcome(&self) -> Option<&DrillOutcome> {
         self.outcome.as_ref()
     }
+    /// Every classified probe so far, in the order the answers came.
     pub fn samples(&self) -> &[ProbeSample] {
         &self.samples
     }
+    /// The moments of the drill so far.
     pub fn markers(&self) -> &Markers {
         &self.markers
     }
+    /// The phase changes so far.
     pub fn transitions(&self) -> &[Transition] {
         &self.transitions
     }
+    /// The notes so far (restore retries, a straddling answer, ...).
     pub fn notes(&self) -> &[Note] {
         &self.notes
     }
@@ -446,1015 +499,7 @@ impl Machine {
         }
         Vec::new()
     }
-
-    // ---- before anything changes -------------------------------------------------------
-
-    fn baseline_verdict(&self) -> Option<Result<String, String>> {
-        let n = self.plan.baseline.probes;
-        (self.samples.len() >= n).then(|| check_baseline(&self.samples, &self.plan.baseline))
-    }
-
-    fn on_preflight(&mut self, event: Event) -> Vec<Action> {
-        match event {
-            Event::PreflightPassed => {
-                self.checks_passed = true;
-                self.note("preflight checks passed");
-                self.try_leave_preflight()
-            }
-            Event::PreflightFailed(reasons) => self.refuse(reasons),
-            Event::Interrupted(signal) => {
-                self.interrupted = Some(signal);
-                self.finish(format!("{signal} during preflight, nothing changed"))
-            }
-            Event::Error(message) => {
-                self.cluster_error = Some(message.clone());
-                self.finish(format!("error during preflight: {message}"))
-            }
-            Event::Probe(_) | Event::Tick => {
-                let actions = self.try_leave_preflight();
-                if !actions.is_empty() {
-                    return actions;
-                }
-                // Too few baseline probes in time. (With enough probes but the checks still
-                // pending, keep waiting: the executor's requests have their own timeouts.)
-                if self.deadline_passed() && self.samples.len() < self.plan.baseline.probes {
-                    let refusal = check_baseline(&self.samples, &self.plan.baseline)
-                        .err()
-                        .unwrap_or_default();
-                    return self.refuse(vec![refusal]);
-                }
-                Vec::new()
-            }
-            other => self.ignored(&other),
-        }
-    }
-
-    fn try_leave_preflight(&mut self) -> Vec<Action> {
-        if !self.checks_passed {
-            return Vec::new();
-        }
-        match self.baseline_verdict() {
-            None => Vec::new(),
-            Some(Ok(note)) => {
-                self.note(note);
-                self.go(Phase::Confirm, "preflight passed");
-                vec![Action::Confirm]
-            }
-            Some(Err(refusal)) => self.refuse(vec![refusal]),
-        }
-    }
-
-    fn refuse(&mut self, reasons: Vec<String>) -> Vec<Action> {
-        self.refusal = Some(reasons);
-        self.finish("preflight refused, nothing changed")
-    }
-
-    fn on_confirm(&mut self, event: Event) -> Vec<Action> {
-        match event {
-            Event::Confirmed => {
-                // The baseline again: the answer may have taken a while.
-                match self.baseline_verdict() {
-                    Some(Err(refusal)) => self.refuse(vec![refusal]),
-                    _ => {
-                        self.touched = true;
-                        self.go(Phase::SavePlan, "confirmed");
-                        vec![Action::SaveRestorePlan]
-                    }
-                }
-            }
-            Event::Declined => {
-                self.declined = true;
-                self.finish("declined, nothing changed")
-            }
-            Event::Interrupted(signal) => {
-                self.interrupted = Some(signal);
-                self.finish(format!("{signal} at the confirmation, nothing changed"))
-            }
-            Event::Error(message) => {
-                self.cluster_error = Some(message.clone());
-                self.finish(format!("error at the confirmation: {message}"))
-            }
-            other => self.ignored(&other),
-        }
-    }
-
-    // ---- changing things ---------------------------------------------------------------
-
-    fn abort_to_restore(&mut self, event: Event, during: &str) -> Vec<Action> {
-        match event {
-            Event::Interrupted(signal) => {
-                self.interrupted.get_or_insert(signal);
-                self.go_restore(format!("{signal} during {during}"))
-            }
-            Event::Error(message) => {
-                let cause = format!("error during {during}: {message}");
-                self.cluster_error.get_or_insert(message);
-                self.go_restore(cause)
-            }
-            other => self.ignored(&other),
-        }
-    }
-
-    fn go_restore(&mut self, cause: impl Into<String>) -> Vec<Action> {
-        self.go(Phase::Restore, cause);
-        vec![Action::ApplyRestore]
-    }
-
-    fn on_save(&mut self, event: Event) -> Vec<Action> {
-        match event {
-            Event::Saved => {
-                self.patched = true;
-                self.go(Phase::Break, "restore plan saved on every deployment");
-                vec![Action::ApplyBreak]
-            }
-            other => self.abort_to_restore(other, "save restore plan"),
-        }
-    }
-
-    fn on_break(&mut self, event: Event) -> Vec<Action> {
-        match event {
-            Event::Patched => {
-                self.markers.break_applied = Some(self.now);
-                self.go(Phase::WaitBreakRollout, "break applied");
-                vec![Action::WaitRollout(self.plan.deployments())]
-            }
-            other => self.abort_to_restore(other, "break"),
-        }
-    }
-
-    fn on_failover(&mut self, event: Event) -> Vec<Action> {
-        match event {
-            Event::RolloutComplete if self.phase == Phase::WaitBreakRollout => {
-                self.markers.break_rollout_complete = Some(self.now);
-                self.go(Phase::VerifyFailover, "break rollout complete");
-                self.failover_progress()
-            }
-            Event::BreakFailed(why) if self.phase == Phase::WaitBreakRollout => {
-                let text = format!("the break did not take effect: {why}");
-                self.expectation_abort = Some(text.clone());
-                self.go_restore(text)
-            }
-            Event::Probe(_) | Event::Tick => self.failover_progress(),
-            other => self.abort_to_restore(other, self.phase.as_str()),
-        }
-    }
-
-    fn failover_progress(&mut self) -> Vec<Action> {
-        if let Some(t) = self.failover.found()
-            && self.phase == Phase::VerifyFailover
-        {
-            let since = t.saturating_sub(self.markers.break_applied.unwrap_or_default());
-            return self.go_restore(format!(
-                "failover steady ({} after the break)",
-                human(since)
-            ));
-        }
-        if let Some(max) = self.plan.max_errors
-            && self.failover.found().is_none()
-            && self.errors_since_break > max
-        {
-            let text = format!(
-                "{} failed requests during failover exceed --max-errors {max}",
-                self.errors_since_break
-            );
-            self.expectation_abort = Some(text.clone());
-            return self.go_restore(text);
-        }
-        if self.deadline_passed() {
-            let text = format!(
-                "failover not steady within --failover-timeout {}",
-                human(self.plan.failover_timeout)
-            );
-            self.expectation_abort = Some(text.clone());
-            return self.go_restore(text);
-        }
-        Vec::new()
-    }
-
-    // ---- putting things back -----------------------------------------------------------
-
-    fn on_restore(&mut self, event: Event) -> Vec<Action> {
-        match event {
-            Event::Restored => {
-                self.markers.restore_applied = Some(self.now);
-                if self.patched {
-                    self.go(Phase::WaitRestoreRollout, "restore applied");
-                    vec![Action::WaitRollout(self.plan.deployments())]
-                } else {
-                    self.finish("restore plans removed; nothing had been broken")
-                }
-            }
-            Event::Error(message) => {
-                self.restore_errors.push(message.clone());
-                if self.restore_errors.len() < RESTORE_ATTEMPTS {
-                    self.note(format!(
-                        "restore attempt {} failed: {message}; trying again",
-                        self.restore_errors.len()
-                    ));
-                    vec![Action::ApplyRestore]
-                } else {
-                    self.restore_failed = true;
-                    self.finish(format!(
-                        "restore failed {RESTORE_ATTEMPTS} times: {message}"
-                    ))
-                }
-            }
-            Event::Interrupted(signal) => {
-                self.interrupted.get_or_insert(signal);
-                self.note(format!("{signal} received: restoring first"));
-                Vec::new()
-            }
-            other => self.ignored(&other),
-        }
-    }
-
-    fn on_failback(&mut self, event: Event) -> Vec<Action> {
-        match event {
-            Event::RolloutComplete if self.phase == Phase::WaitRestoreRollout => {
-                self.markers.restore_rollout_complete = Some(self.now);
-                if let Some(signal) = self.interrupted {
-                    return self.finish(format!("restore rollout complete; stopping for {signal}"));
-                }
-                if self.cluster_error.is_some() {
-                    return self.finish("restore rollout complete; stopping after the error");
-                }
-                self.go(Phase::VerifyFailback, "restore rollout complete");
-                self.failback_progress()
-            }
-            Event::Probe(_) | Event::Tick => self.failback_progress(),
-            Event::Interrupted(signal) => {
-                self.interrupted.get_or_insert(signal);
-                if self.phase == Phase::WaitRestoreRollout {
-                    self.note(format!(
-                        "{signal} received: waiting for the restore rollout first"
-                    ));
-                    Vec::new()
-                } else {
-                    self.finish(format!("{signal} while verifying failback"))
-                }
-            }
-            Event::Error(message) => {
-                let cause = if self.phase == Phase::WaitRestoreRollout {
-                    format!(
-                        "the restore was applied but its rollout could not be confirmed: {message}"
-                    )
-                } else {
-                    format!("error while verifying failback: {message}")
-                };
-                self.cluster_error.get_or_insert(cause.clone());
-                self.finish(cause)
-            }
-            other => self.ignored(&other),
-        }
-    }
-
-    fn failback_progress(&mut self) -> Vec<Action> {
-        if let Some(t) = self.failback.found()
-            && self.phase == Phase::VerifyFailback
-        {
-            let since = t.saturating_sub(self.markers.restore_applied.unwrap_or_default());
-            return self.finish(format!(
-                "failback steady ({} after the restore)",
-                human(since)
-            ));
-        }
-        if self.deadline_passed() {
-            let what = if self.phase == Phase::WaitRestoreRollout {
-                "restore rollout not complete"
-            } else {
-                "failback not steady"
-            };
-            return self.finish(format!(
-                "{what} within --failback-timeout {}",
-                human(self.plan.failback_timeout)
-            ));
-        }
-        Vec::new()
-    }
-
-    // ---- the end -----------------------------------------------------------------------
-
-    fn finish(&mut self, cause: impl Into<String>) -> Vec<Action> {
-        self.go(Phase::Report, cause);
-        let m = self.measurements();
-        self.expectations = measure::check(&m, &self.plan);
-        let fs = &self.plan.failover_service.name;
-        let outcome = if let Some(reasons) = &self.refusal {
-            Outcome::Refused {
-                reasons: reasons.clone(),
-            }
-        } else if self.restore_failed {
-            Outcome::RestoreFailed {
-                message: format!(
-                    "{}; deployments may still be broken: run `kubectl smh drill restore {fs}`",
-                    self.restore_errors.last().cloned().unwrap_or_default()
-                ),
-            }
-        } else if self.declined {
-            Outcome::Declined
-        } else if let Some(signal) = self.interrupted {
-            Outcome::Interrupted {
-                signal,
-                changed: self.touched,
-            }
-        } else if let Some(message) = &self.cluster_error {
-            Outcome::ClusterError {
-                message: message.clone(),
-                changed: self.touched,
-            }
-        } else {
-            let mut failures: Vec<String> = self
-                .expectations
-                .iter()
-                .filter(|e| e.verdict == Verdict::Fail)
-                .map(|e| e.message.clone())
-                .collect();
-            if failures.is_empty()
-                && let Some(abort) = &self.expectation_abort
-            {
-                failures.push(abort.clone());
-            }
-            if failures.is_empty() {
-                Outcome::Passed
-            } else {
-                Outcome::Failed { failures }
-            }
-        };
-        self.outcome = Some(outcome.clone());
-        vec![Action::StopProbing, Action::Finish(outcome)]
-    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::testing::drill::{ms, plan};
-
-    fn probe(at: u64, class: Class) -> Event {
-        Event::Probe(ProbeSample {
-            at: ms(at),
-            class,
-            latency: ms(3),
-            status: Some(if class == Class::Error { 503 } else { 200 }),
-            reason: (class == Class::Error).then(|| "HTTP 503".into()),
-        })
-    }
-
-    /// Drives a machine and collects every action.
-    struct Run {
-        m: Machine,
-        t: u64,
-        actions: Vec<Action>,
-    }
-
-    impl Run {
-        fn new() -> Self {
-            Self::with(plan())
-        }
-        fn with(plan: DrillPlan) -> Self {
-            let mut m = Machine::new(&plan);
-            let actions = m.start();
-            Run { m, t: 0, actions }
-        }
-        fn send(&mut self, e: Event) -> Vec<Action> {
-            let a = self.m.handle(ms(self.t), e);
-            self.actions.extend(a.clone());
-            a
-        }
-        /// Probes every 100 ms for `dur` ms.
-        fn probes(&mut self, dur: u64, class: Class) {
-            for _ in 0..dur / 100 {
-                self.t += 100;
-                self.send(probe(self.t, class));
-            }
-        }
-        fn tick_to(&mut self, t: u64) -> Vec<Action> {
-            self.t = t;
-            self.send(Event::Tick)
-        }
-        fn count(&self, pred: impl Fn(&Action) -> bool) -> usize {
-            self.actions.iter().filter(|a| pred(a)).count()
-        }
-        fn outcome(&self) -> Outcome {
-            match self.actions.last() {
-                Some(Action::Finish(o)) => o.clone(),
-                other => panic!("not finished; last action {other:?}"),
-            }
-        }
-        /// The invariants that hold on every finished run.
-        fn check_invariants(&self) {
-            let pos = |pred: &dyn Fn(&Action) -> bool| self.actions.iter().position(pred);
-            let save = pos(&|a| matches!(a, Action::SaveRestorePlan));
-            let brk = pos(&|a| matches!(a, Action::ApplyBreak));
-            if let Some(b) = brk {
-                assert!(
-                    save.is_some_and(|s| s < b),
-                    "break before save: {:?}",
-                    self.actions
-                );
-                let restore = self
-                    .actions
-                    .iter()
-                    .rposition(|a| matches!(a, Action::ApplyRestore));
-                assert!(restore.is_some_and(|r| r > b), "broken but never restored");
-                let waits = self.count(|a| matches!(a, Action::WaitRollout(_)));
-                let restored = self.m.markers().restore_applied.is_some();
-                if restored {
-                    assert!(
-                        waits >= 2 || !matches!(self.outcome(), Outcome::Passed),
-                        "restore rollout never awaited"
-                    );
-                }
-            }
-            if save.is_some() && !matches!(self.outcome(), Outcome::RestoreFailed { .. }) {
-                assert!(
-                    self.count(|a| matches!(a, Action::ApplyRestore)) >= 1,
-                    "annotations never removed"
-                );
-            }
-            assert_eq!(self.count(|a| matches!(a, Action::Finish(_))), 1);
-            assert!(matches!(
-                self.actions[self.actions.len() - 2],
-                Action::StopProbing
-            ));
-        }
-    }
-
-    /// Walk a run to the start of `phase` along the happy path.
-    fn run_to(phase: Phase) -> Run {
-        let mut r = Run::new();
-        if phase == Phase::Preflight {
-            return r;
-        }
-        r.send(Event::PreflightPassed);
-        r.probes(2_000, Class::Primary);
-        assert_eq!(r.m.phase(), Phase::Confirm);
-        if phase == Phase::Confirm {
-            return r;
-        }
-        r.send(Event::Confirmed);
-        if phase == Phase::SavePlan {
-            return r;
-        }
-        r.t += 50;
-        r.send(Event::Saved);
-        if phase == Phase::Break {
-            return r;
-        }
-        r.t += 50;
-        r.send(Event::Patched); // break at 2.1 s
-        if phase == Phase::WaitBreakRollout {
-            return r;
-        }
-        r.probes(1_000, Class::Primary);
-        r.probes(100, Class::Error);
-        r.probes(500, Class::FailedOver);
-        r.send(Event::RolloutComplete);
-        if phase == Phase::VerifyFailover {
-            return r;
-        }
-        r.probes(1_500, Class::FailedOver);
-        assert_eq!(r.m.phase(), Phase::Restore);
-        if phase == Phase::Restore {
-            return r;
-        }
-        r.t += 50;
-        r.send(Event::Restored);
-        if phase == Phase::WaitRestoreRollout {
-            return r;
-        }
-        r.probes(1_000, Class::FailedOver);
-        r.send(Event::RolloutComplete);
-        if phase == Phase::VerifyFailback {
-            return r;
-        }
-        unreachable!("{phase:?}")
-    }
-
-    #[test]
-    fn happy_path() {
-        let mut r = run_to(Phase::VerifyFailback);
-        assert_eq!(r.m.phase(), Phase::VerifyFailback);
-        r.probes(2_500, Class::Primary);
-        r.check_invariants();
-        assert_eq!(r.outcome(), Outcome::Passed);
-        assert_eq!(r.outcome().exit_code(), 0);
-        let phases: Vec<Phase> = r.m.transitions().iter().map(|t| t.to).collect();
-        assert_eq!(phases, &Phase::ALL[1..]);
-        let m = r.m.measurements();
-        assert_eq!(m.errors_during_failover, 1);
-        // Break at 2.1 s; the first red answer was sent at 3.3 s.
-        assert_eq!(m.break_to_first_failover, Some(ms(1_200)));
-        assert_eq!(m.break_to_steady_failover, Some(ms(1_200)));
-        assert!(
-            r.m.expectations()
-                .iter()
-                .all(|e| e.verdict == Verdict::Pass)
-        );
-        // Nothing more happens after Finish.
-        assert!(r.send(Event::Tick).is_empty());
-        assert!(r.send(Event::Interrupted(Signal::Interrupt)).is_empty());
-    }
-
-    #[test]
-    fn actions_in_order() {
-        let mut r = run_to(Phase::VerifyFailback);
-        r.probes(2_500, Class::Primary);
-        let kinds: Vec<String> = r
-            .actions
-            .iter()
-            .map(|a| match a {
-                Action::Finish(_) => "Finish".to_string(),
-                Action::WaitRollout(d) => format!("WaitRollout({})", d.len()),
-                other => format!("{other:?}"),
-            })
-            .collect();
-        assert_eq!(
-            kinds,
-            [
-                "StartProbing",
-                "RunPreflight",
-                "Confirm",
-                "SaveRestorePlan",
-                "ApplyBreak",
-                "WaitRollout(2)",
-                "ApplyRestore",
-                "WaitRollout(2)",
-                "StopProbing",
-                "Finish"
-            ]
-        );
-    }
-
-    #[derive(Debug, Clone, Copy)]
-    enum Disruption {
-        Sigint,
-        Sigterm,
-        Error,
-        Timeout,
-    }
-
-    fn disrupt(r: &mut Run, d: Disruption) {
-        match d {
-            Disruption::Sigint => {
-                r.send(Event::Interrupted(Signal::Interrupt));
-            }
-            Disruption::Sigterm => {
-                r.send(Event::Interrupted(Signal::Terminate));
-            }
-            Disruption::Error => {
-                r.send(Event::Error(
-                    "the server is currently unable to handle the request".into(),
-                ));
-            }
-            Disruption::Timeout => {
-                if let Some(d) = r.m.next_deadline() {
-                    let t = d.as_millis() as u64;
-                    r.tick_to(t.max(r.t));
-                } else {
-                    // A phase without a deadline: nothing fires.
-                    let before = r.m.phase();
-                    r.tick_to(r.t + 3_600_000);
-                    assert_eq!(r.m.phase(), before, "no deadline in {before:?}");
-                }
-            }
-        }
-    }
-
-    /// Complete whatever the executor still has to do, the way a well-behaved executor
-    /// would, along the happy path: the failover works, the restore works.
-    fn complete(r: &mut Run) {
-        for _ in 0..100 {
-            if r.m.is_finished() {
-                return;
-            }
-            r.t += 100;
-            match r.m.phase() {
-                Phase::Preflight => {
-                    r.send(Event::PreflightPassed);
-                    r.probes(2_000, Class::Primary);
-                }
-                Phase::Confirm => {
-                    r.send(Event::Confirmed);
-                }
-                Phase::SavePlan => {
-                    r.send(Event::Saved);
-                }
-                Phase::Break => {
-                    r.send(Event::Patched);
-                }
-                Phase::WaitBreakRollout => {
-                    r.probes(2_500, Class::FailedOver);
-                    r.send(Event::RolloutComplete);
-                }
-                Phase::VerifyFailover => {
-                    r.probes(2_500, Class::FailedOver);
-                }
-                Phase::Restore => {
-                    r.send(Event::Restored);
-                }
-                Phase::WaitRestoreRollout => {
-                    r.send(Event::RolloutComplete);
-                }
-                Phase::VerifyFailback => {
-                    r.probes(2_500, Class::Primary);
-                }
-                Phase::Report => return,
-            }
-        }
-        panic!("did not finish: {:?}", r.m.phase());
-    }
-
-    #[test]
-    fn every_phase_times_every_disruption() {
-        let disruptions = [
-            Disruption::Sigint,
-            Disruption::Sigterm,
-            Disruption::Error,
-            Disruption::Timeout,
-        ];
-        for phase in &Phase::ALL[..9] {
-            for d in disruptions {
-                let mut r = run_to(*phase);
-                assert_eq!(r.m.phase(), *phase);
-                disrupt(&mut r, d);
-                let changed_phase = r.m.phase() != *phase;
-                complete(&mut r);
-                let ctx = format!("{phase:?} × {d:?}: {:?}", r.outcome());
-                r.check_invariants();
-                let outcome = r.outcome();
-                match (phase, d) {
-                    // Before anything changed: finish at once, nothing restored.
-                    (Phase::Preflight | Phase::Confirm, Disruption::Sigint) => {
-                        assert_eq!(
-                            outcome,
-                            Outcome::Interrupted {
-                                signal: Signal::Interrupt,
-                                changed: false
-                            },
-                            "{ctx}"
-                        )
-                    }
-                    (Phase::Preflight | Phase::Confirm, Disruption::Sigterm) => {
-                        assert_eq!(
-                            outcome,
-                            Outcome::Interrupted {
-                                signal: Signal::Terminate,
-                                changed: false
-                            },
-                            "{ctx}"
-                        )
-                    }
-                    (Phase::Preflight | Phase::Confirm, Disruption::Error) => {
-                        assert!(
-                            matches!(outcome, Outcome::ClusterError { changed: false, .. }),
-                            "{ctx}"
-                        )
-                    }
-                    (Phase::Preflight, Disruption::Timeout) => {
-                        // Preflight's deadline is the baseline's; the checks are pending,
-                        // so the drill is refused (probes never arrived here).
-                        assert!(matches!(outcome, Outcome::Refused { .. }), "{ctx}")
-                    }
-                    // Phases without a deadline: a tick does nothing.
-                    (
-                        Phase::Confirm | Phase::SavePlan | Phase::Break | Phase::Restore,
-                        Disruption::Timeout,
-                    ) => {
-                        assert!(!changed_phase, "{ctx}");
-                        assert_eq!(outcome, Outcome::Passed, "{ctx}");
-                    }
-                    // A failed restore attempt is retried; the drill still restores.
-                    (Phase::Restore, Disruption::Error) => {
-                        assert_eq!(outcome, Outcome::Passed, "{ctx}");
-                        assert_eq!(r.count(|a| matches!(a, Action::ApplyRestore)), 2, "{ctx}");
-                    }
-                    // An interrupt during the restore does not skip it.
-                    (
-                        Phase::Restore | Phase::WaitRestoreRollout,
-                        Disruption::Sigint | Disruption::Sigterm,
-                    ) => {
-                        assert!(!changed_phase, "{ctx}");
-                        assert!(
-                            matches!(outcome, Outcome::Interrupted { changed: true, .. }),
-                            "{ctx}"
-                        );
-                        assert!(r.m.markers().restore_rollout_complete.is_some(), "{ctx}");
-                    }
-                    (_, Disruption::Sigint | Disruption::Sigterm) => {
-                        assert!(
-                            matches!(outcome, Outcome::Interrupted { changed: true, .. }),
-                            "{ctx}"
-                        );
-                    }
-                    (Phase::WaitRestoreRollout | Phase::VerifyFailback, Disruption::Timeout) => {
-                        assert!(
-                            matches!(&outcome, Outcome::Failed { failures } if failures[0].contains("--failback-timeout")),
-                            "{ctx}"
-                        );
-                    }
-                    (Phase::WaitBreakRollout | Phase::VerifyFailover, Disruption::Timeout) => {
-                        assert!(
-                            matches!(&outcome, Outcome::Failed { failures } if failures[0].contains("--failover-timeout")),
-                            "{ctx}"
-                        );
-                        assert!(r.m.markers().restore_rollout_complete.is_some(), "{ctx}");
-                    }
-                    (_, Disruption::Error) => {
-                        assert!(
-                            matches!(outcome, Outcome::ClusterError { changed: true, .. }),
-                            "{ctx}"
-                        );
-                    }
-                    (Phase::Report, _) => unreachable!("a finished drill takes no events"),
-                }
-                let unchanged = matches!(
-                    outcome,
-                    Outcome::Refused { .. }
-                        | Outcome::Declined
-                        | Outcome::Interrupted { changed: false, .. }
-                        | Outcome::ClusterError { changed: false, .. }
-                );
-                assert_eq!(
-                    unchanged,
-                    *phase < Phase::SavePlan && !matches!(d, Disruption::Timeout)
-                        || *phase == Phase::Preflight,
-                    "{ctx}"
-                );
-                if unchanged {
-                    assert_eq!(
-                        r.count(|a| matches!(
-                            a,
-                            Action::SaveRestorePlan | Action::ApplyBreak | Action::ApplyRestore
-                        )),
-                        0,
-                        "{ctx}"
-                    );
-                }
-                if *phase >= Phase::Break {
-                    assert!(r.count(|a| matches!(a, Action::ApplyRestore)) >= 1, "{ctx}");
-                }
-                if *phase >= Phase::WaitBreakRollout
-                    && !matches!(outcome, Outcome::RestoreFailed { .. })
-                {
-                    // The restore rollout completed, or its wait ended by error or by the
-                    // failback deadline.
-                    let waited = r.m.markers().restore_rollout_complete.is_some()
-                        || matches!(outcome, Outcome::ClusterError { .. })
-                        || matches!(&outcome, Outcome::Failed { failures } if failures.iter().any(|f| f.contains("restore rollout did not complete")));
-                    assert!(waited, "{ctx}");
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn a_break_that_cannot_take_effect_restores_and_fails() {
-        let mut r = run_to(Phase::WaitBreakRollout);
-        r.probes(500, Class::Primary);
-        r.send(Event::BreakFailed(
-            "deployment mgmt-cluster:bookinfo/reviews-v1: pod reviews-v1-abc: container reviews cannot run `sleep 20h`".into(),
-        ));
-        assert_eq!(r.m.phase(), Phase::Restore);
-        r.send(Event::Restored);
-        assert_eq!(r.m.phase(), Phase::WaitRestoreRollout);
-        r.send(Event::RolloutComplete);
-        // Failback is verified after a failed expectation.
-        assert_eq!(r.m.phase(), Phase::VerifyFailback);
-        r.probes(2_000, Class::Primary);
-        r.check_invariants();
-        let o = r.outcome();
-        assert_eq!(
-            o.exit_code(),
-            1,
-            "an expectation, not a cluster error: {o:?}"
-        );
-        assert!(
-            matches!(&o, Outcome::Failed { failures } if failures == &["the break did not take effect: deployment mgmt-cluster:bookinfo/reviews-v1: pod reviews-v1-abc: container reviews cannot run `sleep 20h`".to_string()]),
-            "{o:?}"
-        );
-        // Only while the break rolls out: later it is ignored (noted).
-        let mut r = run_to(Phase::VerifyFailover);
-        r.send(Event::BreakFailed("late".into()));
-        assert_eq!(r.m.phase(), Phase::VerifyFailover);
-        assert!(
-            r.m.notes()
-                .iter()
-                .any(|n| n.text == "ignored unexpected BreakFailed during verify failover")
-        );
-    }
-
-    #[test]
-    fn error_while_saving_removes_annotations_without_rollout_wait() {
-        let mut r = run_to(Phase::SavePlan);
-        r.send(Event::Error(
-            "409 Conflict: the object has been modified".into(),
-        ));
-        assert_eq!(r.m.phase(), Phase::Restore);
-        r.send(Event::Restored);
-        r.check_invariants();
-        assert_eq!(r.count(|a| matches!(a, Action::ApplyBreak)), 0);
-        assert_eq!(r.count(|a| matches!(a, Action::WaitRollout(_))), 0);
-        assert!(matches!(
-            r.outcome(),
-            Outcome::ClusterError { changed: true, .. }
-        ));
-        assert_eq!(r.outcome().exit_code(), 3);
-    }
-
-    #[test]
-    fn restore_that_keeps_failing() {
-        let mut r = run_to(Phase::Restore);
-        for _ in 0..RESTORE_ATTEMPTS {
-            r.send(Event::Error("connection refused".into()));
-        }
-        r.check_invariants();
-        let o = r.outcome();
-        assert!(
-            matches!(&o, Outcome::RestoreFailed { message } if message.contains("kubectl smh drill restore reviews-failover")),
-            "{o:?}"
-        );
-        assert_eq!(o.exit_code(), 3);
-        assert_eq!(
-            r.count(|a| matches!(a, Action::ApplyRestore)),
-            RESTORE_ATTEMPTS
-        );
-    }
-
-    #[test]
-    fn interrupt_in_restore_then_error_still_retries() {
-        let mut r = run_to(Phase::Restore);
-        r.send(Event::Interrupted(Signal::Interrupt));
-        r.send(Event::Interrupted(Signal::Interrupt));
-        assert_eq!(r.m.phase(), Phase::Restore);
-        r.send(Event::Error("timeout".into()));
-        assert_eq!(r.m.phase(), Phase::Restore);
-        r.send(Event::Restored);
-        r.send(Event::RolloutComplete);
-        r.check_invariants();
-        assert_eq!(
-            r.outcome(),
-            Outcome::Interrupted {
-                signal: Signal::Interrupt,
-                changed: true
-            }
-        );
-        assert_eq!(r.outcome().exit_code(), 130);
-    }
-
-    #[test]
-    fn preflight_refusal_changes_nothing() {
-        let mut r = Run::new();
-        r.probes(2_000, Class::Primary);
-        r.send(Event::PreflightFailed(vec![
-            "backing service reviews.bookinfo @ remote-cluster has no outlier detection".into(),
-        ]));
-        r.check_invariants();
-        assert!(matches!(r.outcome(), Outcome::Refused { .. }));
-        assert_eq!(r.outcome().exit_code(), 1);
-        assert_eq!(
-            r.count(|a| matches!(
-                a,
-                Action::SaveRestorePlan | Action::ApplyBreak | Action::ApplyRestore
-            )),
-            0
-        );
-    }
-
-    #[test]
-    fn baseline_not_from_primary_is_refused() {
-        let mut r = Run::new();
-        r.send(Event::PreflightPassed);
-        r.probes(2_000, Class::FailedOver);
-        r.check_invariants();
-        match r.outcome() {
-            Outcome::Refused { reasons } => {
-                assert!(
-                    reasons[0].starts_with("baseline: only 0 of the last 20"),
-                    "{reasons:?}"
-                )
-            }
-            o => panic!("{o:?}"),
-        }
-    }
-
-    #[test]
-    fn baseline_waits_for_enough_probes_then_times_out() {
-        let mut r = Run::new();
-        r.send(Event::PreflightPassed);
-        r.probes(500, Class::Primary);
-        assert_eq!(r.m.phase(), Phase::Preflight);
-        assert_eq!(r.m.next_deadline(), Some(Duration::from_secs(30)));
-        r.tick_to(29_999);
-        assert_eq!(r.m.phase(), Phase::Preflight);
-        r.tick_to(30_000);
-        match r.outcome() {
-            Outcome::Refused { reasons } => assert!(
-                reasons[0].starts_with("baseline: only 5 of 20 probes answered within 30.0s"),
-                "{reasons:?}"
-            ),
-            o => panic!("{o:?}"),
-        }
-    }
-
-    #[test]
-    fn no_past_deadline_while_checks_are_pending() {
-        let mut r = Run::new();
-        r.probes(2_000, Class::Primary);
-        assert_eq!(
-            r.m.next_deadline(),
-            None,
-            "baseline complete: nothing to time out"
-        );
-        r.tick_to(60_000);
-        assert_eq!(r.m.phase(), Phase::Preflight);
-        r.send(Event::PreflightPassed);
-        assert_eq!(r.m.phase(), Phase::Confirm);
-    }
-
-    #[test]
-    fn baseline_is_checked_again_after_confirmation() {
-        let mut r = run_to(Phase::Confirm);
-        r.probes(2_000, Class::Error);
-        r.send(Event::Confirmed);
-        assert!(matches!(r.outcome(), Outcome::Refused { .. }));
-        assert_eq!(r.count(|a| matches!(a, Action::SaveRestorePlan)), 0);
-    }
-
-    #[test]
-    fn declined() {
-        let mut r = run_to(Phase::Confirm);
-        r.send(Event::Declined);
-        r.check_invariants();
-        assert_eq!(r.outcome(), Outcome::Declined);
-        assert_eq!(r.outcome().exit_code(), 1);
-    }
-
-    #[test]
-    fn max_errors_aborts_and_still_verifies_failback() {
-        let mut r = run_to(Phase::WaitBreakRollout); // plan() allows 5 errors
-        r.probes(500, Class::Error);
-        assert_eq!(r.m.phase(), Phase::WaitBreakRollout);
-        r.probes(100, Class::Error);
-        assert_eq!(r.m.phase(), Phase::Restore);
-        r.t += 50;
-        r.send(Event::Restored);
-        r.send(Event::RolloutComplete);
-        assert_eq!(r.m.phase(), Phase::VerifyFailback);
-        r.probes(2_500, Class::Primary);
-        r.check_invariants();
-        match r.outcome() {
-            Outcome::Failed { failures } => assert_eq!(
-                failures,
-                ["6 failed requests during failover, 1 more than --max-errors 5"]
-            ),
-            o => panic!("{o:?}"),
-        }
-        let fb = &r.m.expectations()[2];
-        assert_eq!(fb.verdict, Verdict::Pass, "{fb:?}");
-    }
-
-    #[test]
-    fn failover_steady_during_rollout_waits_for_rollout() {
-        let mut r = run_to(Phase::WaitBreakRollout);
-        r.probes(3_000, Class::FailedOver);
-        assert_eq!(r.m.phase(), Phase::WaitBreakRollout);
-        r.send(Event::RolloutComplete);
-        assert_eq!(r.m.phase(), Phase::Restore);
-    }
-
-    #[test]
-    fn failover_timeout_deadline() {
-        let mut r = run_to(Phase::VerifyFailover);
-        let deadline = r.m.next_deadline().unwrap();
-        assert_eq!(deadline, ms(2_100) + Duration::from_secs(120));
-        r.tick_to(deadline.as_millis() as u64 - 1);
-        assert_eq!(r.m.phase(), Phase::VerifyFailover);
-        r.tick_to(deadline.as_millis() as u64);
-        assert_eq!(r.m.phase(), Phase::Restore);
-        assert_eq!(
-            r.m.transitions().last().unwrap().cause,
-            "failover not steady within --failover-timeout 2m0s"
-        );
-    }
-
-    #[test]
-    fn unexpected_events_are_noted_not_obeyed() {
-        let mut r = run_to(Phase::VerifyFailover);
-        let a = r.send(Event::Saved);
-        assert!(a.is_empty());
-        assert_eq!(r.m.phase(), Phase::VerifyFailover);
-        assert_eq!(
-            r.m.notes().last().unwrap().text,
-            "ignored unexpected Saved during verify failover"
-        );
-    }
-
-    #[test]
-    fn time_never_goes_backwards() {
-        let mut r = run_to(Phase::VerifyFailover);
-        let before = r.m.markers().end;
-        r.m.handle(ms(10), Event::Tick);
-        assert_eq!(r.m.markers().end, before);
-    }
-}
+mod tests;

@@ -1,5 +1,5 @@
 //! Measurements from the probe samples and the phase markers, the expectation checks, and
-//! the outlier-detection model that explains the numbers (istio-failover.md B3, B8).
+//! the outlier-detection model that explains the numbers.
 //!
 //! Definitions (all times since the marker named; samples are taken in the order their
 //! answers arrived, each stamped with the moment its request was sent):
@@ -12,7 +12,9 @@
 //! - **failed requests during failover**: errors sent from the break up to steady failover
 //!   (up to the restore when failover never became steady);
 //! - **errors after steady failover**: errors between steady failover and the restore, i.e.
-//!   re-ejections (an ejection expiring while the primary is still broken, B3);
+//!   re-ejections (Envoy returns an ejected host to the pool when its ejection time is
+//!   over, even while the primary is still broken, and ejects it again after its next
+//!   errors);
 //! - **steady failback**: the same as steady failover, for primary answers sent after the
 //!   restore;
 //! - **periods**: baseline (before the break), breaking (break → its rollout complete),
@@ -23,20 +25,29 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::outlier::{OutlierSettings, istio_defaults};
-use super::plan::{DrillPlan, SteadySpec};
-use super::{Class, ProbeSample, human, secs};
+use super::plan::SteadySpec;
+use super::{Class, ProbeSample, secs};
+
+mod expectations;
+pub use expectations::{ExpectationResult, Limit, Verdict, check};
+mod prediction;
+pub use prediction::OutlierModel;
+pub(crate) use prediction::outlier_model;
 
 /// Moments of the drill, since it started.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Markers {
+    /// When the break was applied (the patch accepted).
     #[serde(with = "secs::opt")]
     pub break_applied: Option<Duration>,
+    /// When the break's rollout completed (the broken pods replaced the old ones).
     #[serde(with = "secs::opt")]
     pub break_rollout_complete: Option<Duration>,
+    /// When the restore was applied.
     #[serde(with = "secs::opt")]
     pub restore_applied: Option<Duration>,
+    /// When the restore's rollout completed.
     #[serde(with = "secs::opt")]
     pub restore_rollout_complete: Option<Duration>,
     /// When the drill finished (or the last event, while it runs).
@@ -56,6 +67,7 @@ pub struct Steady {
 }
 
 impl Steady {
+    /// A finder for answers of class `target`, steady by `spec`.
     pub fn new(target: Class, spec: SteadySpec) -> Self {
         Steady {
             target,
@@ -86,6 +98,7 @@ impl Steady {
         self.found
     }
 
+    /// The moment of steadiness, if found: when the first answer of the steady window was sent.
     pub fn found(&self) -> Option<Duration> {
         self.found
     }
@@ -95,15 +108,20 @@ impl Steady {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Period {
+    /// Before the break.
     Baseline,
+    /// From the break to its rollout's end.
     Breaking,
+    /// From the break's rollout's end to the restore.
     FailedOver,
+    /// From the restore to its rollout's end.
     Restoring,
+    /// After the restore's rollout.
     FailedBack,
 }
 
 impl Period {
-    pub const ALL: [Period; 5] = [
+    pub(crate) const ALL: [Period; 5] = [
         Period::Baseline,
         Period::Breaking,
         Period::FailedOver,
@@ -111,6 +129,7 @@ impl Period {
         Period::FailedBack,
     ];
 
+    /// As the report prints it (`failed over`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
             Period::Baseline => "baseline",
@@ -121,6 +140,7 @@ impl Period {
         }
     }
 
+    /// The period a sample sent at `at` belongs to.
     pub fn of(at: Duration, m: &Markers) -> Period {
         let after = |marker: Option<Duration>| marker.is_some_and(|t| at >= t);
         if after(m.restore_rollout_complete) {
@@ -190,11 +210,14 @@ pub struct ClassChanges {
 /// A moment of the drill the answers are related to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
+    /// The break.
     Break,
+    /// The restore.
     Restore,
 }
 
 impl Origin {
+    /// `the break` or `the restore`, as the answer lines say it.
     pub fn as_str(self) -> &'static str {
         match self {
             Origin::Break => "the break",
@@ -206,6 +229,7 @@ impl Origin {
 /// A change of answer class.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClassChange {
+    /// The class of the new answers.
     pub class: Class,
     /// When the first answer of the new class was sent.
     pub at: Duration,
@@ -306,12 +330,16 @@ impl std::fmt::Display for ClassChange {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClassCounts {
+    /// Answers from the primary.
     pub primary: u64,
+    /// Answers from a secondary.
     pub failed_over: u64,
+    /// Errors (no usable answer).
     pub error: u64,
 }
 
 impl ClassCounts {
+    /// Count one answer.
     pub fn add(&mut self, c: Class) {
         match c {
             Class::Primary => self.primary += 1,
@@ -319,6 +347,7 @@ impl ClassCounts {
             Class::Error => self.error += 1,
         }
     }
+    /// All answers.
     pub fn total(&self) -> u64 {
         self.primary + self.failed_over + self.error
     }
@@ -341,12 +370,16 @@ impl ClassCounts {
     }
 }
 
+/// The answers of one period of the drill, per class.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PeriodCounts {
+    /// The period.
     pub period: Period,
+    /// Its answers, per class.
     #[serde(flatten)]
     pub counts: ClassCounts,
+    /// All its answers.
     pub total: u64,
     /// How long the period lasted (absent when it never started).
     #[serde(with = "secs::opt")]
@@ -357,18 +390,27 @@ pub struct PeriodCounts {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Measurements {
+    /// From the break to the first failed-over answer to a probe sent at or after it.
     #[serde(with = "secs::opt")]
     pub break_to_first_failover: Option<Duration>,
+    /// From the break to steady failover.
     #[serde(with = "secs::opt")]
     pub break_to_steady_failover: Option<Duration>,
+    /// Errors sent from the break up to steady failover (up to the restore when failover never
+    /// became steady).
     pub errors_during_failover: u64,
+    /// Errors between steady failover and the restore (re-ejections).
     pub errors_after_steady_failover: u64,
+    /// From the restore to the first primary answer to a probe sent at or after it.
     #[serde(with = "secs::opt")]
     pub restore_to_first_primary: Option<Duration>,
+    /// From the restore to steady failback.
     #[serde(with = "secs::opt")]
     pub restore_to_steady_failback: Option<Duration>,
+    /// How long the break's rollout took.
     #[serde(with = "secs::opt")]
     pub break_rollout: Option<Duration>,
+    /// How long the restore's rollout took.
     #[serde(with = "secs::opt")]
     pub restore_rollout: Option<Duration>,
     /// How long failover was watched: break → restore (or end).
@@ -380,7 +422,9 @@ pub struct Measurements {
     /// The last `window` answers before the restore (or the end), when failover was never
     /// steady, and likewise after the restore: what the messages quote.
     pub last_window_before_restore: ClassCounts,
+    /// The last window after the restore (see `last_window_before_restore`).
     pub last_window_after_restore: ClassCounts,
+    /// Answers per period, in the drill's order.
     pub periods: Vec<PeriodCounts>,
     /// Error reasons and how often each occurred.
     pub error_reasons: BTreeMap<String, u64>,
@@ -490,877 +534,5 @@ pub fn measure(samples: &[ProbeSample], m: &Markers, steady: SteadySpec) -> Meas
     }
 }
 
-/// Result of one expectation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Verdict {
-    Pass,
-    Fail,
-    /// The drill stopped (interrupted, error) before this could be judged.
-    NotReached,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExpectationResult {
-    /// `failover`, `failback` or `max-errors`.
-    pub name: &'static str,
-    pub verdict: Verdict,
-    /// The limit: seconds for `failover` and `failback`, a count for `max-errors`; JSON: a
-    /// number, `null` for no limit.
-    pub limit: Limit,
-    pub message: String,
-}
-
-/// An expectation's limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Limit {
-    /// `--failover-timeout`, `--failback-timeout`.
-    Duration(Duration),
-    /// `--max-errors`.
-    Count(u64),
-    /// No limit set.
-    None,
-}
-
-impl Serialize for Limit {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Limit::Duration(d) => s.serialize_f64(super::seconds(*d)),
-            Limit::Count(n) => s.serialize_u64(*n),
-            Limit::None => s.serialize_none(),
-        }
-    }
-}
-
-/// As the flags take it: `2m0s`, `5`, `none`.
-impl std::fmt::Display for Limit {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Limit::Duration(d) => f.write_str(&human(*d)),
-            Limit::Count(n) => write!(f, "{n}"),
-            Limit::None => f.write_str("none"),
-        }
-    }
-}
-
-/// Judge the measurements against the plan's limits.
-pub fn check(m: &Measurements, plan: &DrillPlan) -> Vec<ExpectationResult> {
-    let mut out = Vec::new();
-    let window = plan.steady.window;
-
-    // Failover within --failover-timeout.
-    let limit = plan.failover_timeout;
-    let (verdict, message) = match (m.break_to_steady_failover, m.watched_after_break) {
-        (_, None) => (Verdict::NotReached, "the break was not applied".to_string()),
-        (Some(t), _) if t <= limit => (
-            Verdict::Pass,
-            format!(
-                "failover steady {} after the break (limit {})",
-                human(t),
-                human(limit)
-            ),
-        ),
-        (Some(t), _) => (
-            Verdict::Fail,
-            format!(
-                "failover took {} after the break, {} more than --failover-timeout {}",
-                human(t),
-                human(t - limit),
-                human(limit)
-            ),
-        ),
-        (None, Some(watched)) if watched >= limit => {
-            let first = match m.break_to_first_failover {
-                Some(t) => format!(
-                    "the first failed-over answer came {} after the break",
-                    human(t)
-                ),
-                None => "no answer failed over".to_string(),
-            };
-            (
-                Verdict::Fail,
-                format!(
-                    "failover was not steady (>= {}% of {window} answers) within --failover-timeout {}: {first}; {}",
-                    plan.steady.percent,
-                    human(limit),
-                    last_answers(&m.last_window_before_restore, "before the restore")
-                ),
-            )
-        }
-        (None, Some(watched)) => (
-            Verdict::NotReached,
-            format!(
-                "the drill stopped {} after the break, before failover was steady",
-                human(watched)
-            ),
-        ),
-    };
-    out.push(ExpectationResult {
-        name: "failover",
-        verdict,
-        limit: Limit::Duration(limit),
-        message,
-    });
-
-    // Errors during failover within --max-errors.
-    let n = m.errors_during_failover;
-    let limit = plan.max_errors.map_or(Limit::None, Limit::Count);
-    let (verdict, message) = match (m.watched_after_break, plan.max_errors) {
-        (None, _) => (Verdict::NotReached, "the break was not applied".to_string()),
-        (Some(_), None) => (
-            Verdict::Pass,
-            format!("{n} failed request(s) during failover (no --max-errors limit)"),
-        ),
-        (Some(_), Some(max)) if n <= max => (
-            Verdict::Pass,
-            format!("{n} failed request(s) during failover (limit {max})"),
-        ),
-        (Some(_), Some(max)) => (
-            Verdict::Fail,
-            format!(
-                "{n} failed requests during failover, {} more than --max-errors {max}",
-                n - max
-            ),
-        ),
-    };
-    out.push(ExpectationResult {
-        name: "max-errors",
-        verdict,
-        limit,
-        message,
-    });
-
-    // Failback within --failback-timeout.
-    let limit = plan.failback_timeout;
-    let (verdict, message) = match (m.restore_to_steady_failback, m.watched_after_restore) {
-        (_, None) => (Verdict::NotReached, "nothing was restored".to_string()),
-        (Some(t), _) if t <= limit => (
-            Verdict::Pass,
-            format!(
-                "failback steady {} after the restore (limit {})",
-                human(t),
-                human(limit)
-            ),
-        ),
-        (Some(t), _) => (
-            Verdict::Fail,
-            format!(
-                "failback took {} after the restore, {} more than --failback-timeout {}",
-                human(t),
-                human(t - limit),
-                human(limit)
-            ),
-        ),
-        (None, Some(watched)) if watched >= limit => {
-            let first = match m.restore_to_first_primary {
-                Some(t) => format!(
-                    "the first primary answer came {} after the restore",
-                    human(t)
-                ),
-                None => "no answer came from the primary".to_string(),
-            };
-            let rollout = if m.restore_rollout.is_none() {
-                " (the restore rollout did not complete)"
-            } else {
-                ""
-            };
-            (
-                Verdict::Fail,
-                format!(
-                    "failback was not steady (>= {}% of {window} answers) within --failback-timeout {}{rollout}: {first}; {}",
-                    plan.steady.percent,
-                    human(limit),
-                    last_answers(&m.last_window_after_restore, "after the restore")
-                ),
-            )
-        }
-        (None, Some(watched)) => (
-            Verdict::NotReached,
-            format!(
-                "the drill stopped {} after the restore, before failback was steady",
-                human(watched)
-            ),
-        ),
-    };
-    out.push(ExpectationResult {
-        name: "failback",
-        verdict,
-        limit: Limit::Duration(limit),
-        message,
-    });
-    out
-}
-
-/// The outlier-detection model applied to this drill (B8): what the settings predict, next
-/// to what was measured.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct OutlierModel {
-    pub settings: OutlierSettings,
-    pub primary_hosts: u32,
-    pub probe_rate_per_second: f64,
-    /// Break rollout + N errors × hosts ÷ rate.
-    #[serde(with = "secs::opt")]
-    pub expected_failover: Option<Duration>,
-    /// … plus Envoy's update merge window, when the ejection comes less than that after
-    /// the rollout last changed the hosts.
-    #[serde(with = "secs::opt")]
-    pub expected_failover_max: Option<Duration>,
-    /// N × hosts, through the probe's one client sidecar.
-    pub expected_failed_requests: Option<u64>,
-    /// … plus the probes of one merge window.
-    pub expected_failed_requests_max: Option<u64>,
-    /// Ejection episodes seen (1 + re-ejections), the k of baseEjectionTime × k.
-    pub ejections: u32,
-    /// Restore rollout (new addresses start un-ejected) …
-    #[serde(with = "secs::opt")]
-    pub expected_failback_min: Option<Duration>,
-    /// … up to restore rollout + the rest of the ejection + one interval (same addresses).
-    #[serde(with = "secs::opt")]
-    pub expected_failback_max: Option<Duration>,
-    pub explanation: Vec<String>,
-}
-
-/// `measured 2.0s to steady failover`, or `steady failover was not reached` when the drill
-/// has no such moment (it stopped first, or the answers never settled).
-fn to_steady(d: Option<Duration>, what: &str) -> String {
-    match d {
-        Some(d) => format!("measured {} to steady {what}", human(d)),
-        None => format!("steady {what} was not reached"),
-    }
-}
-
-/// Apply the model: `settings` of the primary, `hosts` broken, probes at `rate` per second.
-pub fn outlier_model(
-    settings: &OutlierSettings,
-    hosts: u32,
-    rate: f64,
-    samples: &[ProbeSample],
-    markers: &Markers,
-    m: &Measurements,
-) -> OutlierModel {
-    let n = settings.errors_to_eject();
-    let base = settings.effective_base_ejection_time();
-    let interval = settings.effective_interval();
-    let max_pct = settings.effective_max_ejection_percent();
-    let mut lines = vec![format!(
-        "outlier detection on the primary ({}): {settings}",
-        settings.source
-    )];
-
-    let detect = n.map(|n| Duration::from_secs_f64(n as f64 * hosts as f64 / rate));
-    let expected_failover = match (m.break_rollout, detect) {
-        (Some(r), Some(d)) => Some(r + d),
-        _ => None,
-    };
-    let merge = istio_defaults::UPDATE_MERGE_WINDOW;
-    let expected_failover_max = expected_failover.map(|d| d + merge);
-    let expected_failed_requests = n.map(|n| n as u64 * hosts as u64);
-    let merge_probes = (merge.as_secs_f64() * rate).round() as u64;
-    let expected_failed_requests_max = expected_failed_requests.map(|e| e + merge_probes);
-    // A rollout that did not complete, and so a prediction built on it.
-    let rollout = |d: Option<Duration>| d.map_or("did not complete".to_string(), human);
-    let predicted = |d: Option<Duration>| d.map_or("unknown".to_string(), human);
-    match n {
-        Some(n) => {
-            lines.push(format!(
-                "failover ≈ break rollout ({}) + {n} consecutive error(s) × {hosts} primary host(s) ÷ {rate} probes/s ({}) = {}, up to {} when the ejections come within Envoy's update merge window ({}) of the rollout's last host change: the load balancer applies them only when that window is up; {}",
-                rollout(m.break_rollout),
-                human(detect.unwrap_or_default()),
-                predicted(expected_failover),
-                predicted(expected_failover_max),
-                human(merge),
-                to_steady(m.break_to_steady_failover, "failover"),
-            ));
-            lines.push(format!(
-                "each client sidecar ejects a host on its own after {n} error(s): about {} failed request(s) through this probe's client, up to {} with the merge window ({merge_probes} probes in {}); measured {}",
-                n as u64 * hosts as u64,
-                n as u64 * hosts as u64 + merge_probes,
-                human(merge),
-                m.errors_during_failover
-            ));
-        }
-        None => lines.push(
-            "consecutive5xxErrors is 0 and consecutiveGatewayErrors unset: no host is ever ejected, so failover cannot happen".into(),
-        ),
-    }
-    if settings.split_external_local_origin_errors {
-        lines.push("splitExternalLocalOriginErrors is on: connect failures (a broken pod) count as local-origin failures, not 5xx, so consecutiveLocalOriginFailures decides the ejection".into());
-    }
-    if max_pct < 100 {
-        let ejectable = (hosts as u64 * max_pct as u64) / 100;
-        lines.push(format!(
-            "maxEjectionPercent {max_pct} lets at most {ejectable} of {hosts} host(s) be ejected; the others keep receiving traffic and failing (B4)"
-        ));
-    }
-
-    // Ejection episodes: error runs separated by more than half the base ejection time.
-    let failover_errors: Vec<Duration> = samples
-        .iter()
-        .filter(|s| {
-            s.class == Class::Error
-                && markers.break_applied.is_some_and(|b| s.at >= b)
-                && markers.restore_applied.is_none_or(|r| s.at < r)
-        })
-        .map(|s| s.at)
-        .collect();
-    let gaps = failover_errors
-        .windows(2)
-        .filter(|w| w[1].saturating_sub(w[0]) > base / 2)
-        .count();
-    let k = if failover_errors.is_empty() {
-        0
-    } else {
-        1 + gaps as u32
-    };
-    if m.errors_after_steady_failover > 0 {
-        lines.push(format!(
-            "{} failed request(s) after steady failover: an ejection ends after baseEjectionTime × k ({} × k, at most {}) while the primary is still broken, so requests reach it again until it is re-ejected; {k} ejection episode(s) seen",
-            m.errors_after_steady_failover,
-            human(base),
-            human(istio_defaults::MAX_EJECTION_TIME)
-        ));
-    }
-
-    let (fb_min, fb_max) = match (m.restore_rollout, markers.restore_rollout_complete) {
-        (Some(r), Some(done)) => {
-            let ejection = (base * k.max(1)).min(istio_defaults::MAX_EJECTION_TIME);
-            let remaining = failover_errors
-                .last()
-                .map(|&last| (last + ejection).saturating_sub(done))
-                .unwrap_or_default();
-            (Some(r), Some(r + remaining + interval))
-        }
-        _ => (None, None),
-    };
-    lines.push(format!(
-        "failback ≈ restore rollout ({}) when restored pods come back at new addresses (they start un-ejected), up to {} when ejected hosts come back at the same address (the rest of baseEjectionTime × k, plus up to one interval {}); {}",
-        rollout(m.restore_rollout),
-        predicted(fb_max),
-        human(interval),
-        to_steady(m.restore_to_steady_failback, "failback"),
-    ));
-
-    OutlierModel {
-        settings: settings.clone(),
-        primary_hosts: hosts,
-        probe_rate_per_second: rate,
-        expected_failover,
-        expected_failover_max,
-        expected_failed_requests,
-        expected_failed_requests_max,
-        ejections: k,
-        expected_failback_min: fb_min,
-        expected_failback_max: fb_max,
-        explanation: lines,
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::testing::drill::{ms, plan, spec, stream};
-    use serde_json::{Value, json};
-
-    fn markers() -> Markers {
-        Markers {
-            break_applied: Some(ms(5_000)),
-            break_rollout_complete: Some(ms(8_000)),
-            restore_applied: Some(ms(20_000)),
-            restore_rollout_complete: Some(ms(23_000)),
-            end: ms(30_000),
-        }
-    }
-
-    #[test]
-    fn one_error_then_all_red_at_10_rps() {
-        // Primary until the new (sleeping) pod gets traffic at 7.0 s: one 503 ejects it,
-        // then everything fails over. After the restore rollout, primary again at 23.5 s.
-        let samples = stream(0, 30_000, 100, |t| match t {
-            t if t < 7_000 => Class::Primary,
-            7_000 => Class::Error,
-            t if t < 23_500 => Class::FailedOver,
-            _ => Class::Primary,
-        });
-        let m = measure(&samples, &markers(), spec());
-        assert_eq!(m.break_to_first_failover, Some(ms(2_100)));
-        assert_eq!(m.break_to_steady_failover, Some(ms(2_100)));
-        assert_eq!(m.errors_during_failover, 1);
-        assert_eq!(m.errors_after_steady_failover, 0);
-        assert_eq!(m.restore_to_first_primary, Some(ms(3_500)));
-        assert_eq!(m.restore_to_steady_failback, Some(ms(3_500)));
-        assert_eq!(m.break_rollout, Some(ms(3_000)));
-        assert_eq!(m.restore_rollout, Some(ms(3_000)));
-        let p: Vec<(Period, u64, u64, u64)> = m
-            .periods
-            .iter()
-            .map(|p| {
-                (
-                    p.period,
-                    p.counts.primary,
-                    p.counts.failed_over,
-                    p.counts.error,
-                )
-            })
-            .collect();
-        assert_eq!(
-            p,
-            [
-                (Period::Baseline, 50, 0, 0),
-                (Period::Breaking, 20, 9, 1),
-                (Period::FailedOver, 0, 120, 0),
-                (Period::Restoring, 0, 30, 0),
-                (Period::FailedBack, 65, 5, 0),
-            ]
-        );
-        assert_eq!(m.periods[1].duration, Some(ms(3_000)));
-        assert_eq!(m.error_reasons.get("HTTP 503"), Some(&1));
-        let results = check(&m, &plan());
-        assert!(
-            results.iter().all(|r| r.verdict == Verdict::Pass),
-            "{results:#?}"
-        );
-        assert_eq!(
-            results[0].message,
-            "failover steady 2.1s after the break (limit 2m0s)"
-        );
-    }
-
-    #[test]
-    fn steady_needs_a_full_window() {
-        // Red answers interleaved with errors never make a 99% window; a clean run does.
-        let samples = stream(5_000, 20_000, 100, |t| match t {
-            t if t < 10_000 => {
-                if (t / 100) % 3 == 0 {
-                    Class::Error
-                } else {
-                    Class::FailedOver
-                }
-            }
-            _ => Class::FailedOver,
-        });
-        let m = measure(&samples, &markers(), spec());
-        assert_eq!(m.break_to_first_failover, Some(ms(0)));
-        // 9.9 s is an error (99 % 3 == 0); the first clean window starts at 10.0 s.
-        assert_eq!(m.break_to_steady_failover, Some(ms(5_000)));
-        assert_eq!(m.errors_during_failover, 17);
-    }
-
-    #[test]
-    fn re_ejection_lag_counts_separately() {
-        // Ejected at 7.0 s; baseEjectionTime 5 s: the host comes back at 12 s while still
-        // broken and ~1 interval of requests fail before it is ejected again (lab-notes §3).
-        let samples = stream(0, 30_000, 100, |t| match t {
-            t if t < 7_000 => Class::Primary,
-            7_000 => Class::Error,
-            t if (12_000..13_000).contains(&t) => Class::Error,
-            t if t < 23_500 => Class::FailedOver,
-            _ => Class::Primary,
-        });
-        let mk = markers();
-        let m = measure(&samples, &mk, spec());
-        assert_eq!(m.break_to_steady_failover, Some(ms(2_100)));
-        assert_eq!(m.errors_during_failover, 1);
-        assert_eq!(m.errors_after_steady_failover, 10);
-        assert_eq!(m.periods[2].counts.error, 10);
-
-        let od = OutlierSettings {
-            source: "mgmt-cluster: DestinationRule bookinfo/reviews".into(),
-            consecutive_5xx_errors: Some(1),
-            interval: Some(Duration::from_secs(1)),
-            base_ejection_time: Some(Duration::from_secs(5)),
-            max_ejection_percent: Some(100),
-            ..Default::default()
-        };
-        let model = outlier_model(&od, 2, 10.0, &samples, &mk, &m);
-        assert_eq!(model.ejections, 2);
-        assert_eq!(model.expected_failed_requests, Some(2));
-        // rollout 3 s + 1 × 2 / 10 s
-        assert_eq!(model.expected_failover, Some(ms(3_200)));
-        // last error 12.9 s + 5 s × 2 = 22.9 s, before the restore rollout (23 s): nothing
-        // remains; + interval 1 s.
-        assert_eq!(model.expected_failback_min, Some(ms(3_000)));
-        assert_eq!(model.expected_failback_max, Some(ms(4_000)));
-        assert!(
-            model
-                .explanation
-                .iter()
-                .any(|l| l.starts_with("10 failed request(s) after steady failover")),
-            "{:#?}",
-            model.explanation
-        );
-    }
-
-    #[test]
-    fn no_failover_at_all_is_a_timeout_failure() {
-        let mut p = plan();
-        p.failover_timeout = Duration::from_secs(10);
-        // Broken at 5 s; every answer is an error until the drill restores at 15.2 s.
-        let mk = Markers {
-            break_applied: Some(ms(5_000)),
-            break_rollout_complete: Some(ms(8_000)),
-            restore_applied: Some(ms(15_200)),
-            restore_rollout_complete: Some(ms(18_000)),
-            end: ms(21_000),
-        };
-        let samples = stream(0, 21_000, 100, |t| match t {
-            t if t < 7_000 => Class::Primary,
-            t if t < 18_500 => Class::Error,
-            _ => Class::Primary,
-        });
-        let m = measure(&samples, &mk, spec());
-        assert_eq!(m.break_to_first_failover, None);
-        assert_eq!(m.break_to_steady_failover, None);
-        assert_eq!(m.errors_during_failover, 82);
-        let r = check(&m, &p);
-        assert_eq!(r[0].verdict, Verdict::Fail);
-        assert_eq!(
-            r[0].message,
-            "failover was not steady (>= 99% of 20 answers) within --failover-timeout 10.0s: no answer failed over; the last 20 answers before the restore: 20 error"
-        );
-        assert_eq!(r[1].verdict, Verdict::Fail);
-        assert_eq!(
-            r[1].message,
-            "82 failed requests during failover, 77 more than --max-errors 5"
-        );
-        assert_eq!(r[2].verdict, Verdict::Pass);
-    }
-
-    #[test]
-    fn slow_failback_says_by_how_much() {
-        let mut p = plan();
-        p.failback_timeout = Duration::from_secs(2);
-        let samples = stream(0, 30_000, 100, |t| match t {
-            t if t < 5_000 => Class::Primary,
-            t if t < 25_000 => Class::FailedOver,
-            _ => Class::Primary,
-        });
-        let m = measure(&samples, &markers(), spec());
-        assert_eq!(m.restore_to_steady_failback, Some(ms(5_000)));
-        let r = check(&m, &p);
-        assert_eq!(r[2].verdict, Verdict::Fail);
-        assert_eq!(
-            r[2].message,
-            "failback took 5.0s after the restore, 3.0s more than --failback-timeout 2.0s"
-        );
-    }
-
-    #[test]
-    fn interrupted_drill_is_not_judged_as_failed() {
-        let mk = Markers {
-            break_applied: Some(ms(5_000)),
-            break_rollout_complete: None,
-            restore_applied: Some(ms(6_000)),
-            restore_rollout_complete: Some(ms(9_000)),
-            end: ms(9_000),
-        };
-        let samples = stream(0, 9_000, 100, |_| Class::Primary);
-        let m = measure(&samples, &mk, spec());
-        let r = check(&m, &plan());
-        assert_eq!(r[0].verdict, Verdict::NotReached);
-        assert_eq!(
-            r[0].message,
-            "the drill stopped 1.0s after the break, before failover was steady"
-        );
-        // Nothing had failed over, so the primary answered right after the restore.
-        assert_eq!(r[2].verdict, Verdict::Pass);
-
-        let before_break = Markers {
-            end: ms(3_000),
-            ..Default::default()
-        };
-        let m = measure(&samples, &before_break, spec());
-        let r = check(&m, &plan());
-        assert!(r.iter().all(|r| r.verdict == Verdict::NotReached));
-        assert_eq!(m.periods[0].counts.primary, 90);
-        assert_eq!(m.periods[0].duration, Some(ms(3_000)));
-        assert_eq!(m.periods[1].duration, None);
-    }
-
-    #[test]
-    fn failed_over_answers_while_restoring_count_as_the_first_failover() {
-        // Interrupted 1 s after the break, before any answer failed over; while the restore
-        // rolls out the primary is still down and answers come from the secondary.
-        let mk = Markers {
-            break_applied: Some(ms(5_000)),
-            break_rollout_complete: Some(ms(5_800)),
-            restore_applied: Some(ms(6_000)),
-            restore_rollout_complete: Some(ms(8_000)),
-            end: ms(8_000),
-        };
-        let samples = stream(0, 8_000, 100, |t| match t {
-            t if t < 5_500 => Class::Primary,
-            t if t < 6_300 => Class::Error,
-            t if t < 7_800 => Class::FailedOver,
-            _ => Class::Primary,
-        });
-        let m = measure(&samples, &mk, spec());
-        assert_eq!(m.break_to_first_failover, Some(ms(1_300)));
-        assert_eq!(
-            m.break_to_steady_failover, None,
-            "steady only before the restore"
-        );
-        assert_eq!(
-            m.errors_during_failover, 5,
-            "errors only before the restore"
-        );
-        assert_eq!(m.restore_to_first_primary, Some(ms(1_800)));
-        let restoring = &m.periods[3];
-        assert_eq!(restoring.period, Period::Restoring);
-        assert_eq!(restoring.counts.failed_over, 15);
-        // A failed-over answer before the break is not a failover.
-        let early = stream(0, 8_000, 100, |t| {
-            if t == 1_000 {
-                Class::FailedOver
-            } else {
-                Class::Primary
-            }
-        });
-        assert_eq!(measure(&early, &mk, spec()).break_to_first_failover, None);
-    }
-
-    #[test]
-    fn explanation_of_an_interrupted_drill_reads_as_sentences() {
-        // Interrupted during the break rollout: neither steady moment, no break rollout.
-        let mk = Markers {
-            break_applied: Some(ms(5_000)),
-            break_rollout_complete: None,
-            restore_applied: Some(ms(6_000)),
-            restore_rollout_complete: None,
-            end: ms(7_000),
-        };
-        let samples = stream(0, 7_000, 100, |_| Class::Primary);
-        let m = measure(&samples, &mk, spec());
-        let od = OutlierSettings {
-            source: "s".into(),
-            consecutive_5xx_errors: Some(1),
-            max_ejection_percent: Some(100),
-            ..Default::default()
-        };
-        let model = outlier_model(&od, 2, 10.0, &samples, &mk, &m);
-        let text = model.explanation.join("\n");
-        assert!(!text.contains("measured not measured"), "{text}");
-        assert!(
-            text.contains("failover ≈ break rollout (did not complete) + 1 consecutive error(s)"),
-            "{text}"
-        );
-        assert!(text.contains("= unknown, up to unknown when"), "{text}");
-        assert!(
-            text.contains("; steady failover was not reached\n"),
-            "{text}"
-        );
-        assert!(
-            text.ends_with(
-                "failback ≈ restore rollout (did not complete) when restored pods come back at new addresses (they start un-ejected), up to unknown when ejected hosts come back at the same address (the rest of baseEjectionTime × k, plus up to one interval 10.0s); steady failback was not reached"
-            ),
-            "{text}"
-        );
-        // With the moments measured, the same sentences name them.
-        let samples = stream(0, 30_000, 100, |t| match t {
-            t if t < 7_000 => Class::Primary,
-            t if t < 23_500 => Class::FailedOver,
-            _ => Class::Primary,
-        });
-        let m = measure(&samples, &markers(), spec());
-        let model = outlier_model(&od, 2, 10.0, &samples, &markers(), &m);
-        let text = model.explanation.join("\n");
-        assert!(
-            text.contains("; measured 2.0s to steady failover"),
-            "{text}"
-        );
-        assert!(
-            text.ends_with("; measured 3.5s to steady failback"),
-            "{text}"
-        );
-    }
-
-    #[test]
-    fn expectation_limits_are_numbers_in_json() {
-        let samples = stream(0, 30_000, 100, |t| match t {
-            t if t < 7_000 => Class::Primary,
-            t if t < 23_500 => Class::FailedOver,
-            _ => Class::Primary,
-        });
-        let m = measure(&samples, &markers(), spec());
-        let mut p = plan();
-        p.failback_timeout = Duration::from_millis(150_500);
-        let v = serde_json::to_value(check(&m, &p)).unwrap();
-        assert_eq!(v[0]["name"], "failover");
-        assert_eq!(v[0]["limit"], json!(120.0));
-        assert_eq!(v[1]["name"], "max-errors");
-        assert_eq!(v[1]["limit"], json!(5));
-        assert_eq!(v[2]["limit"], json!(150.5));
-        p.max_errors = None;
-        let r = check(&m, &p);
-        assert_eq!(serde_json::to_value(&r).unwrap()[1]["limit"], Value::Null);
-        // The tables show them as the flags take them.
-        let shown: Vec<String> = r.iter().map(|e| e.limit.to_string()).collect();
-        assert_eq!(shown, ["2m0s", "none", "2m30.5s"]);
-    }
-
-    /// The live lines for `samples` (in arrival order), each fed with the markers of `mk`
-    /// that had passed when it arrived (sent + latency), as the executor feeds them.
-    fn live_lines(samples: &[ProbeSample], mk: &Markers) -> Vec<String> {
-        let mut changes = ClassChanges::default();
-        samples
-            .iter()
-            .filter_map(|s| {
-                let arrived = s.at + s.latency;
-                let passed = |t: Option<Duration>| t.filter(|t| *t <= arrived);
-                let now = Markers {
-                    break_applied: passed(mk.break_applied),
-                    restore_applied: passed(mk.restore_applied),
-                    ..Default::default()
-                };
-                changes.push(s, &now)
-            })
-            .map(|c| c.to_string())
-            .collect()
-    }
-
-    #[test]
-    fn every_class_change_is_reported_at_its_first_answer() {
-        // 2 probes/s: primary, a two-answer error burst, then failed over, with one answer
-        // arriving out of send order.
-        let mut samples = stream(0, 6_000, 500, |t| match t {
-            t if t < 2_000 => Class::Primary,
-            t if t < 3_000 => Class::Error,
-            _ => Class::FailedOver,
-        });
-        samples.swap(5, 6);
-        let mk = Markers {
-            break_applied: Some(ms(1_000)),
-            end: ms(6_000),
-            ..Default::default()
-        };
-        assert_eq!(
-            live_lines(&samples, &mk),
-            [
-                "answers: primary (since the probe sent at 0.000s)",
-                "answers: error (HTTP 503) (since the probe sent at 2.000s; before: 4 primary)",
-                "answers: failed over (since the probe sent at 3.000s, the first failed-over answer; before: 1 error)",
-                "answers: error (HTTP 503) (since the probe sent at 2.500s; before: 1 failed over)",
-                "answers: failed over (since the probe sent at 3.500s; before: 1 error)",
-            ]
-        );
-        // The line of the first failed-over answer names the report's moment.
-        let m = measure(&samples, &mk, spec());
-        assert_eq!(m.break_to_first_failover, Some(ms(2_000)));
-    }
-
-    #[test]
-    fn requests_straddling_the_break_and_the_restore_are_marked_and_not_counted_first() {
-        // 10 probes/s, the break at 5 s, the restore at 10 s. The probe sent at 4.9 s is
-        // answered failed over 3 s later, right before the first failed-over answer to a
-        // probe sent after the break (7.9 s); the probe sent at 9.9 s is answered by the
-        // primary 0.6 s later, right before the first primary answer to a probe sent after
-        // the restore (10.5 s).
-        let mk = Markers {
-            break_applied: Some(ms(5_000)),
-            break_rollout_complete: Some(ms(5_500)),
-            restore_applied: Some(ms(10_000)),
-            restore_rollout_complete: Some(ms(10_500)),
-            end: ms(12_000),
-        };
-        let mut samples = stream(0, 12_000, 100, |t| match t {
-            t if t < 5_500 => Class::Primary,
-            t if t < 7_900 => Class::Error,
-            t if t < 10_500 => Class::FailedOver,
-            _ => Class::Primary,
-        });
-        for s in samples.iter_mut() {
-            if s.at == ms(4_900) {
-                (s.class, s.latency) = (Class::FailedOver, ms(3_000));
-            }
-            if s.at == ms(9_900) {
-                (s.class, s.latency) = (Class::Primary, ms(600));
-            }
-        }
-        // In the order the answers arrive.
-        samples.sort_by_key(|s| s.at + s.latency);
-        let lines = live_lines(&samples, &mk);
-        assert_eq!(
-            lines,
-            [
-                "answers: primary (since the probe sent at 0.000s)",
-                "answers: error (HTTP 503) (since the probe sent at 5.500s; before: 54 primary)",
-                "answers: failed over (since the probe sent at 4.900s, before the break; before: 24 error)",
-                "answers: failed over (since the probe sent at 7.900s, the first failed-over answer; before: 1 failed over)",
-                "answers: primary (since the probe sent at 9.900s, before the restore; before: 25 failed over)",
-                "answers: primary (since the probe sent at 10.500s, the first primary answer again; before: 1 primary)",
-            ]
-        );
-        // The report counts from the probes sent after the break and the restore: the
-        // marked lines name its moments, the straddling answers do not.
-        let m = measure(&samples, &mk, spec());
-        assert_eq!(m.break_to_first_failover, Some(ms(2_900)));
-        assert_eq!(m.restore_to_first_primary, Some(ms(500)));
-        let named = |mark: &str| {
-            lines
-                .iter()
-                .find(|l| l.contains(mark))
-                .and_then(|l| l.split_once("sent at "))
-                .map(|(_, rest)| rest[..rest.find('s').unwrap()].to_string())
-        };
-        let at = |origin: Option<Duration>, d: Option<Duration>| {
-            format!("{:.3}", crate::drill::seconds(origin.unwrap() + d.unwrap()))
-        };
-        assert_eq!(
-            named("the first failed-over answer"),
-            Some(at(mk.break_applied, m.break_to_first_failover))
-        );
-        assert_eq!(
-            named("the first primary answer again"),
-            Some(at(mk.restore_applied, m.restore_to_first_primary))
-        );
-    }
-
-    #[test]
-    fn steady_detector_moment_is_first_hit_in_window() {
-        let mut s = Steady::new(
-            Class::FailedOver,
-            SteadySpec {
-                window: 4,
-                percent: 75.0,
-            },
-        );
-        assert_eq!(s.push(ms(0), Class::Error), None);
-        assert_eq!(s.push(ms(1), Class::FailedOver), None);
-        assert_eq!(s.push(ms(2), Class::FailedOver), None);
-        assert_eq!(s.push(ms(3), Class::FailedOver), Some(ms(1)));
-        assert_eq!(
-            s.push(ms(4), Class::Error),
-            Some(ms(1)),
-            "sticky once found"
-        );
-    }
-
-    #[test]
-    fn period_boundaries() {
-        let mk = markers();
-        assert_eq!(Period::of(ms(4_999), &mk), Period::Baseline);
-        assert_eq!(Period::of(ms(5_000), &mk), Period::Breaking);
-        assert_eq!(Period::of(ms(8_000), &mk), Period::FailedOver);
-        assert_eq!(Period::of(ms(20_000), &mk), Period::Restoring);
-        assert_eq!(Period::of(ms(23_000), &mk), Period::FailedBack);
-    }
-
-    #[test]
-    fn measurements_json_field_names() {
-        let samples = stream(0, 30_000, 100, |t| {
-            if !(7_000..23_500).contains(&t) {
-                Class::Primary
-            } else {
-                Class::FailedOver
-            }
-        });
-        let m = measure(&samples, &markers(), spec());
-        let v = serde_json::to_value(&m).unwrap();
-        assert_eq!(v["breakToFirstFailover"], 2.0);
-        assert_eq!(v["restoreToSteadyFailback"], 3.5);
-        assert_eq!(v["periods"][1]["period"], "breaking");
-        assert_eq!(v["periods"][1]["failedOver"], 10);
-        assert_eq!(v["periods"][1]["duration"], 3.0);
-    }
-}
+mod tests;

@@ -1,4 +1,4 @@
-//! The failover drill (DESIGN §4): the guide's "Demonstrating Failover Functionality" as a
+//! The failover drill: the guide's "Demonstrating Failover Functionality" as a
 //! safe, measured procedure.
 //!
 //! Everything here is pure: no tokio, no `kube::Client`, no network, no clock. The executor
@@ -34,7 +34,7 @@ pub mod restore;
 pub mod workload;
 
 pub use classify::{Classification, Classifier, ClassifierSpec};
-pub use machine::{Action, Event, Machine, Outcome, Phase};
+pub use machine::{Action, DrillOutcome, Event, Machine, Phase};
 pub use measure::{Markers, Measurements};
 pub use outlier::OutlierSettings;
 pub use plan::{DrillOptions, DrillPlan, PlanError, PlanInput, WorkloadRef};
@@ -50,7 +50,9 @@ pub use workload::Assessment;
 pub struct DeploymentRef {
     /// SMH cluster name (as in the FailoverService's `clusterName`).
     pub cluster: String,
+    /// The deployment's namespace.
     pub namespace: String,
+    /// The deployment's name.
     pub name: String,
 }
 
@@ -74,15 +76,7 @@ pub enum Class {
 }
 
 impl Class {
-    /// One character for the timeline strip: `P`, `F` or `x`.
-    pub fn symbol(self) -> char {
-        match self {
-            Class::Primary => 'P',
-            Class::FailedOver => 'F',
-            Class::Error => 'x',
-        }
-    }
-
+    /// As the report prints it: `primary`, `failed over`, `error`.
     pub fn as_str(self) -> &'static str {
         match self {
             Class::Primary => "primary",
@@ -99,6 +93,7 @@ pub struct ProbeSample {
     /// When the request was sent, since the drill started.
     #[serde(with = "secs")]
     pub at: Duration,
+    /// Primary, failed over, or error.
     pub class: Class,
     /// Time from sending the request to the end of the answer (or the transport error).
     #[serde(with = "secs")]
@@ -117,6 +112,7 @@ pub enum Signal {
     /// Ctrl-C.
     #[serde(rename = "SIGINT")]
     Interrupt,
+    /// `kill` or a service manager stopping the process.
     #[serde(rename = "SIGTERM")]
     Terminate,
     /// The terminal went away (a closed window, a dropped ssh connection).

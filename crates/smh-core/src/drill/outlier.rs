@@ -1,5 +1,5 @@
 //! Outlier detection as a DestinationRule sets it for one backing service: what preflight
-//! checks and what the report uses to explain its timings (istio-failover.md B2–B4, B8).
+//! checks and what the report uses to explain its timings.
 
 use std::fmt;
 use std::time::Duration;
@@ -12,17 +12,18 @@ use crate::model::duration::{format_proto_duration, parse_duration};
 pub mod istio_defaults {
     use std::time::Duration;
 
-    pub const CONSECUTIVE_5XX_ERRORS: u32 = 5;
-    pub const INTERVAL: Duration = Duration::from_secs(10);
-    pub const BASE_EJECTION_TIME: Duration = Duration::from_secs(30);
-    /// Istio's default, which strands failover when a service has fewer than 10 hosts (B4).
-    pub const MAX_EJECTION_PERCENT: u32 = 10;
+    pub(crate) const CONSECUTIVE_5XX_ERRORS: u32 = 5;
+    pub(crate) const INTERVAL: Duration = Duration::from_secs(10);
+    pub(crate) const BASE_EJECTION_TIME: Duration = Duration::from_secs(30);
+    /// Istio's default: Envoy ejects at most this percentage of a cluster's hosts (rounded
+    /// down), so with fewer than 10 hosts it ejects none and failover never happens.
+    pub(crate) const MAX_EJECTION_PERCENT: u32 = 10;
     /// Envoy's `max_ejection_time` default: the cap on `baseEjectionTime × k`.
-    pub const MAX_EJECTION_TIME: Duration = Duration::from_secs(300);
+    pub(crate) const MAX_EJECTION_TIME: Duration = Duration::from_secs(300);
     /// Envoy's `common_lb_config.update_merge_window` default (Istio leaves it unset): a
     /// health change reaches the load balancer at once only when the cluster's previous
     /// host update is older than this; otherwise when the window is up.
-    pub const UPDATE_MERGE_WINDOW: Duration = Duration::from_secs(1);
+    pub(crate) const UPDATE_MERGE_WINDOW: Duration = Duration::from_secs(1);
 }
 
 /// `trafficPolicy.outlierDetection` of the DestinationRule that applies to a backing
@@ -33,14 +34,20 @@ pub mod istio_defaults {
 pub struct OutlierSettings {
     /// Where the settings come from, e.g. `mgmt-cluster: DestinationRule bookinfo/reviews`.
     pub source: String,
+    /// `consecutive5xxErrors` as set; `None`: unset (Istio's default 5 applies).
     #[serde(default, rename = "consecutive5xxErrors")]
     pub consecutive_5xx_errors: Option<u32>,
+    /// `consecutiveGatewayErrors` (502/503/504 in a row) as set, or the deprecated
+    /// `consecutiveErrors`.
     #[serde(default)]
     pub consecutive_gateway_errors: Option<u32>,
+    /// Time between ejection sweeps; `None`: unset (10 s).
     #[serde(default, with = "super::secs::opt")]
     pub interval: Option<Duration>,
+    /// Minimum ejection time, multiplied by the times a host was ejected; `None`: unset (30 s).
     #[serde(default, with = "super::secs::opt")]
     pub base_ejection_time: Option<Duration>,
+    /// Share of the hosts Envoy may eject, in percent; `None`: unset (Istio's 10).
     #[serde(default)]
     pub max_ejection_percent: Option<u32>,
     /// When true, connect failures (what a broken pod gives) count as local-origin failures,
@@ -50,18 +57,18 @@ pub struct OutlierSettings {
 }
 
 impl OutlierSettings {
-    pub fn effective_consecutive_5xx(&self) -> u32 {
+    pub(crate) fn effective_consecutive_5xx(&self) -> u32 {
         self.consecutive_5xx_errors
             .unwrap_or(istio_defaults::CONSECUTIVE_5XX_ERRORS)
     }
-    pub fn effective_interval(&self) -> Duration {
+    pub(crate) fn effective_interval(&self) -> Duration {
         self.interval.unwrap_or(istio_defaults::INTERVAL)
     }
-    pub fn effective_base_ejection_time(&self) -> Duration {
+    pub(crate) fn effective_base_ejection_time(&self) -> Duration {
         self.base_ejection_time
             .unwrap_or(istio_defaults::BASE_EJECTION_TIME)
     }
-    pub fn effective_max_ejection_percent(&self) -> u32 {
+    pub(crate) fn effective_max_ejection_percent(&self) -> u32 {
         self.max_ejection_percent
             .unwrap_or(istio_defaults::MAX_EJECTION_PERCENT)
     }
@@ -69,7 +76,7 @@ impl OutlierSettings {
     /// How many consecutive errors eject a host of a broken (connection-refusing) primary:
     /// the 5xx count, or the gateway-error count when 5xx detection is off (connect failures
     /// count as 503). `None` when neither is on.
-    pub fn errors_to_eject(&self) -> Option<u32> {
+    pub(crate) fn errors_to_eject(&self) -> Option<u32> {
         match (
             self.effective_consecutive_5xx(),
             self.consecutive_gateway_errors,
@@ -83,7 +90,7 @@ impl OutlierSettings {
     /// Read `spec.trafficPolicy.outlierDetection` of a DestinationRule (JSON as the API
     /// returns it). When `port` is given and a `portLevelSettings` entry for it has its own
     /// `outlierDetection`, that one wins, as in Istio. `Ok(None)`: the rule sets none.
-    pub fn from_destination_rule(
+    pub(crate) fn from_destination_rule(
         source: impl Into<String>,
         dr: &serde_json::Value,
         port: Option<u32>,
@@ -136,7 +143,8 @@ impl OutlierSettings {
             }
         };
         let gateway = match u32_field("consecutiveGatewayErrors")? {
-            // The deprecated `consecutiveErrors` counts gateway errors (502/503/504), B2.
+            // The deprecated `consecutiveErrors` counts gateway errors (502/503/504): Istio
+            // maps it to Envoy's consecutive_gateway_failure.
             None => u32_field("consecutiveErrors")?,
             some => some,
         };

@@ -1,7 +1,7 @@
 //! The drill plan: what to break, how to probe, how to judge, and the limits, made by a pure
 //! function from the FailoverService, the primary Service, the deployments and the flags.
 //!
-//! Defaults (DESIGN §4):
+//! Defaults:
 //! - primary = the first backing service; secondaries = the rest;
 //! - break = the deployments in the primary's cluster and namespace whose pod template labels
 //!   match the primary Service's selector (bookinfo: reviews-v1 and reviews-v2; reviews-v3
@@ -32,41 +32,51 @@ use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Service;
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 
 use super::classify::{Classifier, ClassifierSpec, ClassifyError};
-use super::outlier::{OutlierSettings, istio_defaults};
+use super::outlier::OutlierSettings;
 use super::restore::{
     BreakMode, RestoreContext, RestoreError, RestorePlan, break_patch, plan_for_mode,
-    restore_patch, save_patch, template_containers,
+    restore_patch, save_patch,
 };
 use super::{DeploymentRef, secs};
 use crate::model::types::{ClusterObjectRef, FailoverService, ObjectRef};
 
-pub const DEFAULT_PROBE_RATE: f64 = 10.0;
-pub const MAX_PROBE_RATE: f64 = 1000.0;
-pub const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
-pub const DEFAULT_FAILOVER_TIMEOUT: Duration = Duration::from_secs(120);
+mod build;
+use build::find;
+#[cfg(test)]
+use build::serving_containers;
+pub use build::{build_plan, lookups};
+
+pub(crate) const DEFAULT_PROBE_RATE: f64 = 10.0;
+pub(crate) const MAX_PROBE_RATE: f64 = 1000.0;
+pub(crate) const DEFAULT_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const DEFAULT_FAILOVER_TIMEOUT: Duration = Duration::from_secs(120);
 /// The failback timeout is this plus the primary's `baseEjectionTime`.
-pub const DEFAULT_FAILBACK_BASE: Duration = Duration::from_secs(120);
-pub const DEFAULT_STEADY_WINDOW: usize = 20;
-pub const STEADY_PERCENT: f64 = 99.0;
-pub const DEFAULT_BASELINE_PROBES: usize = 20;
-pub const BASELINE_MIN_PRIMARY_PERCENT: f64 = 95.0;
-pub const MIN_BASELINE_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_FAILBACK_BASE: Duration = Duration::from_secs(120);
+pub(crate) const DEFAULT_STEADY_WINDOW: usize = 20;
+pub(crate) const STEADY_PERCENT: f64 = 99.0;
+pub(crate) const DEFAULT_BASELINE_PROBES: usize = 20;
+pub(crate) const BASELINE_MIN_PRIMARY_PERCENT: f64 = 95.0;
+pub(crate) const MIN_BASELINE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bookinfo's client, as the guide port-forwards it.
 pub const BOOKINFO_CLIENT: &str = "productpage-v1";
+/// Port of bookinfo's client's HTTP server (the guide port-forwards to it).
 pub const BOOKINFO_CLIENT_PORT: u16 = 9080;
+/// Path of bookinfo's page that calls `reviews`, so each probe shows which reviews answered.
 pub const BOOKINFO_CLIENT_PATH: &str = "/productpage";
 /// Bookinfo's service whose answers the default classifier understands.
-pub const BOOKINFO_SERVICE: &str = "reviews";
+pub(crate) const BOOKINFO_SERVICE: &str = "reviews";
 
 /// `[CLUSTER:][NAMESPACE/]NAME`, as `--break` and `--probe-workload` take it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct WorkloadRef {
+    /// SMH cluster name; `None`: the primary's cluster.
     pub cluster: Option<String>,
+    /// `None`: the primary's namespace.
     pub namespace: Option<String>,
+    /// Deployment name.
     pub name: String,
 }
 
@@ -151,20 +161,38 @@ impl FromStr for WorkloadRef {
 pub struct DrillOptions {
     /// `--break`: the deployments to break instead of the selector's.
     pub breaks: Vec<WorkloadRef>,
+    /// `--probe-workload`: the deployment to probe through; default bookinfo's client next to
+    /// the primary.
     pub probe_workload: Option<WorkloadRef>,
+    /// `--probe-port`: the port of the probe workload to call; default 9080 for bookinfo's
+    /// client, else its first container port.
     pub probe_port: Option<u16>,
+    /// `--probe-path`: must start with `/`; default `/productpage` for productpage, else `/`.
     pub probe_path: Option<String>,
     /// Probes per second.
     pub probe_rate: Option<f64>,
+    /// `--probe-timeout`: per probe, more than 0; default 5 s.
     pub probe_timeout: Option<Duration>,
+    /// `--expect-primary`: a regex on the response body of an answer from the primary; default
+    /// bookinfo's rule.
     pub expect_primary: Option<String>,
+    /// `--expect-failover`: a regex on the response body of an answer from a secondary; default
+    /// bookinfo's rule.
     pub expect_failover: Option<String>,
+    /// `--expect-error`: a regex on the response body that makes an answer an error; default
+    /// bookinfo's rule.
     pub expect_error: Option<String>,
+    /// `--failover-timeout`: failover must be steady within this long after the break; default
+    /// 2 min.
     pub failover_timeout: Option<Duration>,
+    /// `--failback-timeout`: failback must be steady within this long after the restore;
+    /// default 2 min plus the primary's base ejection time.
     pub failback_timeout: Option<Duration>,
+    /// `--max-errors`: failed requests allowed during failover; `None`: no limit.
     pub max_errors: Option<u64>,
     /// Probes per steadiness window.
     pub steady_window: Option<usize>,
+    /// `--baseline-probes`: probes preflight takes before the break (1..100000); default 20.
     pub baseline_probes: Option<usize>,
     /// `--break-mode`; `None`: the command patch, not chosen explicitly.
     pub break_mode: Option<BreakMode>,
@@ -175,6 +203,7 @@ pub struct DrillOptions {
 /// Where the executor must list deployments before building the plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lookups {
+    /// The primary backing service (first in priority order).
     pub primary: ClusterObjectRef,
     /// (cluster, namespace) pairs.
     pub namespaces: BTreeSet<(String, String)>,
@@ -184,6 +213,7 @@ pub struct Lookups {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BreakTarget {
+    /// The deployment, `CLUSTER:NAMESPACE/NAME`.
     pub deployment: DeploymentRef,
     /// The containers to break, in pod template order.
     pub containers: Vec<String>,
@@ -205,10 +235,14 @@ pub struct BreakTarget {
 pub struct ProbeSpec {
     /// The client workload to port-forward to.
     pub workload: DeploymentRef,
+    /// Port of the client workload to call (port-forwarded).
     pub port: u16,
+    /// HTTP path to request; starts with `/`.
     pub path: String,
+    /// Probes sent per second (more than 0, at most 1000).
     pub rate_per_second: f64,
     #[serde(with = "secs")]
+    /// How long one probe may take before it counts as an error.
     pub timeout: Duration,
 }
 
@@ -223,7 +257,9 @@ impl ProbeSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SteadySpec {
+    /// Number of consecutive probes in a window.
     pub window: usize,
+    /// Share of the window, in percent, that must be in the expected class.
     pub percent: f64,
 }
 
@@ -236,10 +272,15 @@ impl SteadySpec {
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
+/// The baseline preflight takes before anything changes: the primary must answer most probes.
 pub struct BaselineSpec {
+    /// Number of probes to take.
     pub probes: usize,
+    /// Share of them, in percent, that must come from the primary.
     pub min_primary_percent: f64,
     #[serde(with = "secs")]
+    /// How long the baseline may take; the drill is refused when it has too few answers by
+    /// then.
     pub timeout: Duration,
 }
 
@@ -247,29 +288,44 @@ pub struct BaselineSpec {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DrillPlan {
+    /// The drilled FailoverService.
     pub failover_service: ObjectRef,
+    /// Its `spec.hostname`, the name the probes call.
     pub hostname: String,
+    /// Its `spec.port`.
     pub port: u32,
+    /// The backing service to break (first in priority order).
     pub primary: ClusterObjectRef,
+    /// The other backing services, in priority order; failover goes to them.
     pub secondaries: Vec<ClusterObjectRef>,
     /// How the targets break.
     pub break_mode: BreakMode,
     /// `--break-mode` was given (with the command patch, preflight then warns about a
     /// readiness probe instead of refusing).
     pub break_mode_explicit: bool,
+    /// The deployments to break, sorted.
     pub targets: Vec<BreakTarget>,
+    /// How the answers are collected.
     pub probe: ProbeSpec,
+    /// How the answers are classified (patterns, or bookinfo's defaults).
     pub classifier: ClassifierSpec,
     #[serde(with = "secs")]
+    /// Failover must be steady within this long after the break.
     pub failover_timeout: Duration,
     #[serde(with = "secs")]
+    /// Failback must be steady within this long after the restore.
     pub failback_timeout: Duration,
+    /// Failed requests allowed during failover; `None`: no limit.
     pub max_errors: Option<u64>,
+    /// What "steady" means.
     pub steady: SteadySpec,
+    /// What preflight's baseline needs.
     pub baseline: BaselineSpec,
 }
 
 impl DrillPlan {
+    /// The classifier the plan's patterns make (they were checked when the plan was built, so
+    /// this fails only for a plan edited since).
     pub fn classifier(&self) -> Result<Classifier, ClassifyError> {
         Classifier::new(&self.classifier)
     }
@@ -280,7 +336,7 @@ impl DrillPlan {
     }
 
     /// Primary hosts: the broken deployments' replicas.
-    pub fn primary_hosts(&self) -> u32 {
+    pub(crate) fn primary_hosts(&self) -> u32 {
         self.targets.iter().map(|t| t.replicas.max(0) as u32).sum()
     }
 
@@ -301,7 +357,9 @@ impl DrillPlan {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TargetPatches {
+    /// The deployment these patches are for.
     pub deployment: DeploymentRef,
+    /// What the restore annotation saves for it.
     pub restore_plan: RestorePlan,
     /// JSON merge patch.
     pub save: serde_json::Value,
@@ -353,6 +411,7 @@ pub fn service_label(s: &ClusterObjectRef) -> String {
 /// What the plan is made from.
 #[derive(Debug, Clone, Copy)]
 pub struct PlanInput<'a> {
+    /// The FailoverService to drill.
     pub failover_service: &'a FailoverService,
     /// The primary backing service's Service object (from the primary's cluster).
     pub primary_service: &'a Service,
@@ -363,845 +422,99 @@ pub struct PlanInput<'a> {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Why no plan can be made; each message says which flag or fix to use.
 pub enum PlanError {
     #[error(
         "FailoverService {0} has {1} backing service(s); a drill needs a primary and at least one secondary"
     )]
+    /// The FailoverService (`namespace/name`) and how many backing services it has.
     TooFewBackingServices(String, usize),
     #[error("FailoverService {fs}: spec.backingServices[{index}] has no kubeService")]
-    NotAKubeService { fs: String, index: usize },
+    /// A backing service that is not a Kubernetes Service.
+    NotAKubeService {
+        /// The FailoverService, `namespace/name`.
+        fs: String,
+        /// 0-based index in `spec.backingServices`.
+        index: usize,
+    },
     #[error("FailoverService {0} has no spec.port")]
+    /// The FailoverService has no port to probe; holds its `namespace/name`.
     NoPort(String),
     #[error(
         "Service {service} has no selector, so the deployments behind it cannot be found: pass --break [CLUSTER:]NAMESPACE/DEPLOYMENT for each deployment to break"
     )]
-    NoSelector { service: String },
+    /// The primary Service selects no pods, so the deployments to break are unknown.
+    NoSelector {
+        /// The Service, `namespace/name in cluster C`.
+        service: String,
+    },
     #[error(
         "no deployment in namespace {namespace} of cluster {cluster} has pod labels matching {selector} (the selector of Service {service}): pass --break [CLUSTER:]NAMESPACE/DEPLOYMENT for each deployment to break"
     )]
+    /// No deployment next to the primary matches its Service's selector.
     NoMatchingDeployments {
+        /// The primary's cluster.
         cluster: String,
+        /// The primary's namespace.
         namespace: String,
+        /// The selector, `k=v,k=v`.
         selector: String,
+        /// The Service, `namespace/name in cluster C`.
         service: String,
     },
     #[error("--break {0}: deployment not found (is the cluster name right, and the namespace?)")]
+    /// A `--break` deployment that does not exist.
     BreakNotFound(DeploymentRef),
     #[error(
         "no client workload to probe through: bookinfo's {default} is not in namespace {namespace} of cluster {cluster}; pass --probe-workload [CLUSTER:]NAMESPACE/DEPLOYMENT (a workload that calls the failover service), --probe-port and --probe-path"
     )]
+    /// No `--probe-workload` and bookinfo's client is not next to the primary.
     NoDefaultClient {
+        /// The default client's deployment name.
         default: String,
+        /// The primary's cluster.
         cluster: String,
+        /// The primary's namespace.
         namespace: String,
     },
     #[error(
         "--probe-workload {0}: deployment not found (is the cluster name right, and the namespace?)"
     )]
+    /// The `--probe-workload` deployment does not exist.
     ProbeWorkloadNotFound(DeploymentRef),
     #[error(
         "--probe-workload {0}: its containers declare no port; pass --probe-port PORT (the port its HTTP server listens on)"
     )]
+    /// The probe workload declares no container port and no `--probe-port` was given.
     NoProbePort(DeploymentRef),
     #[error(
         "the probe workload {0} is also a deployment to break; probe through a client of the service instead (--probe-workload)"
     )]
+    /// The probe workload would be broken too.
     ProbeIsTarget(DeploymentRef),
     #[error(
         "the default classification understands bookinfo's productpage calling `reviews`, but the primary service is {0}: pass --expect-primary REGEX and --expect-failover REGEX (matched against the probe's response body)"
     )]
+    /// Not bookinfo's `reviews`, and the `--expect-*` patterns are missing; holds the
+    /// primary Service.
     NeedsExpectations(String),
     #[error("{flag} {value}: {why}")]
+    /// A flag's value is out of range.
     BadValue {
+        /// The flag, e.g. `--probe-rate`.
         flag: &'static str,
+        /// The value given.
         value: String,
+        /// What the value must be.
         why: &'static str,
     },
     #[error("deployment {0} has no containers in its pod template")]
+    /// A deployment to break has no containers.
     NoContainers(DeploymentRef),
     #[error(transparent)]
+    /// An `--expect-*` pattern is not a valid regex.
     Classify(#[from] ClassifyError),
 }
 
-fn fs_label(fs: &FailoverService) -> String {
-    format!(
-        "{}/{}",
-        fs.metadata.namespace.as_deref().unwrap_or(""),
-        fs.metadata.name.as_deref().unwrap_or("")
-    )
-}
-
-fn backing_services(fs: &FailoverService) -> Result<Vec<ClusterObjectRef>, PlanError> {
-    let list = fs
-        .spec
-        .backing_services
-        .iter()
-        .enumerate()
-        .map(|(index, b)| {
-            b.kube_service.clone().ok_or(PlanError::NotAKubeService {
-                fs: fs_label(fs),
-                index,
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    if list.len() < 2 {
-        return Err(PlanError::TooFewBackingServices(fs_label(fs), list.len()));
-    }
-    Ok(list)
-}
-
-/// Which clusters and namespaces the executor must list deployments in.
-pub fn lookups(fs: &FailoverService, opts: &DrillOptions) -> Result<Lookups, PlanError> {
-    let services = backing_services(fs)?;
-    let primary = services[0].clone();
-    let mut namespaces = BTreeSet::new();
-    let here = |w: &WorkloadRef| {
-        let d = w.resolve(&primary.cluster_name, &primary.namespace);
-        (d.cluster, d.namespace)
-    };
-    namespaces.insert((primary.cluster_name.clone(), primary.namespace.clone()));
-    for b in &opts.breaks {
-        namespaces.insert(here(b));
-    }
-    if let Some(p) = &opts.probe_workload {
-        namespaces.insert(here(p));
-    }
-    Ok(Lookups {
-        primary,
-        namespaces,
-    })
-}
-
-fn find<'a>(
-    deployments: &'a BTreeMap<String, Vec<Deployment>>,
-    d: &DeploymentRef,
-) -> Option<&'a Deployment> {
-    deployments.get(&d.cluster)?.iter().find(|dep| {
-        dep.metadata.name.as_deref() == Some(d.name.as_str())
-            && dep.metadata.namespace.as_deref() == Some(d.namespace.as_str())
-    })
-}
-
-fn dep_ref(cluster: &str, dep: &Deployment) -> DeploymentRef {
-    DeploymentRef {
-        cluster: cluster.to_string(),
-        namespace: dep.metadata.namespace.clone().unwrap_or_default(),
-        name: dep.metadata.name.clone().unwrap_or_default(),
-    }
-}
-
-/// The containers of `dep` that serve `service`'s port `port` (the FailoverService port),
-/// and why. When the Service has no such port, or no container declares its target port,
-/// every container.
-pub fn serving_containers(dep: &Deployment, service: &Service, port: u32) -> (Vec<String>, String) {
-    let all: Vec<String> = template_containers(dep)
-        .iter()
-        .map(|c| c.name.clone())
-        .collect();
-    let ports = service
-        .spec
-        .as_ref()
-        .and_then(|s| s.ports.as_deref())
-        .unwrap_or(&[]);
-    let svc_port = ports
-        .iter()
-        .find(|p| p.port as i64 == port as i64)
-        .or_else(|| (ports.len() == 1).then(|| &ports[0]));
-    let Some(svc_port) = svc_port else {
-        return (
-            all,
-            format!("all containers break: the Service has no port {port}"),
-        );
-    };
-    let target = svc_port
-        .target_port
-        .clone()
-        .unwrap_or(IntOrString::Int(svc_port.port));
-    let serving: Vec<String> = template_containers(dep)
-        .iter()
-        .filter(|c| {
-            c.ports
-                .as_deref()
-                .unwrap_or(&[])
-                .iter()
-                .any(|p| match &target {
-                    IntOrString::Int(n) => p.container_port == *n,
-                    IntOrString::String(name) => p.name.as_deref() == Some(name.as_str()),
-                })
-        })
-        .map(|c| c.name.clone())
-        .collect();
-    let target_text = match &target {
-        IntOrString::Int(n) => n.to_string(),
-        IntOrString::String(s) => format!("{s:?}"),
-    };
-    if serving.is_empty() {
-        (
-            all,
-            format!("all containers break: none declares the Service's target port {target_text}"),
-        )
-    } else {
-        (
-            serving,
-            format!("breaks the container(s) declaring the Service's target port {target_text}"),
-        )
-    }
-}
-
-fn selector_text(sel: &BTreeMap<String, String>) -> String {
-    sel.iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// Make the plan, or say which flag to pass.
-pub fn build_plan(input: &PlanInput<'_>, opts: &DrillOptions) -> Result<DrillPlan, PlanError> {
-    let fs = input.failover_service;
-    let services = backing_services(fs)?;
-    let primary = services[0].clone();
-    let secondaries = services[1..].to_vec();
-    let port = fs
-        .spec
-        .port
-        .as_ref()
-        .map(|p| p.number)
-        .ok_or_else(|| PlanError::NoPort(fs_label(fs)))?;
-    let service_text = format!(
-        "{}/{} in cluster {}",
-        primary.namespace, primary.name, primary.cluster_name
-    );
-
-    // Which deployments to break.
-    if opts.break_ready_timeout.is_some_and(|d| d.is_zero()) {
-        return Err(PlanError::BadValue {
-            flag: "--break-ready-timeout",
-            value: "0".into(),
-            why: "must be more than 0",
-        });
-    }
-    let mut targets: Vec<BreakTarget> = Vec::new();
-    let make_target = |d: DeploymentRef, dep: &Deployment, reason: String| {
-        let (containers, containers_reason) = serving_containers(dep, input.primary_service, port);
-        if containers.is_empty() {
-            return Err(PlanError::NoContainers(d));
-        }
-        let ready_timeout = opts
-            .break_ready_timeout
-            .unwrap_or_else(|| super::workload::ready_timeout(dep, &containers));
-        Ok(BreakTarget {
-            deployment: d,
-            containers,
-            containers_reason,
-            reason,
-            replicas: dep.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
-            ready_timeout,
-        })
-    };
-    if opts.breaks.is_empty() {
-        let selector = input
-            .primary_service
-            .spec
-            .as_ref()
-            .and_then(|s| s.selector.clone())
-            .unwrap_or_default();
-        if selector.is_empty() {
-            return Err(PlanError::NoSelector {
-                service: service_text,
-            });
-        }
-        let list = input
-            .deployments
-            .get(&primary.cluster_name)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        for dep in list {
-            if dep.metadata.namespace.as_deref() != Some(primary.namespace.as_str()) {
-                continue;
-            }
-            let labels = dep
-                .spec
-                .as_ref()
-                .and_then(|s| s.template.metadata.as_ref())
-                .and_then(|m| m.labels.as_ref());
-            let matches = labels.is_some_and(|l| selector.iter().all(|(k, v)| l.get(k) == Some(v)));
-            if matches {
-                targets.push(make_target(
-                    dep_ref(&primary.cluster_name, dep),
-                    dep,
-                    format!(
-                        "pod labels match {} (selector of Service {})",
-                        selector_text(&selector),
-                        primary.name
-                    ),
-                )?);
-            }
-        }
-        if targets.is_empty() {
-            return Err(PlanError::NoMatchingDeployments {
-                cluster: primary.cluster_name.clone(),
-                namespace: primary.namespace.clone(),
-                selector: selector_text(&selector),
-                service: service_text,
-            });
-        }
-    } else {
-        for b in &opts.breaks {
-            let d = b.resolve(&primary.cluster_name, &primary.namespace);
-            if targets.iter().any(|t| t.deployment == d) {
-                continue;
-            }
-            let dep =
-                find(input.deployments, &d).ok_or_else(|| PlanError::BreakNotFound(d.clone()))?;
-            targets.push(make_target(d, dep, format!("--break {b}"))?);
-        }
-    }
-    targets.sort_by(|a, b| a.deployment.cmp(&b.deployment));
-
-    // The probe.
-    let (workload, default_client) = match &opts.probe_workload {
-        Some(w) => {
-            let d = w.resolve(&primary.cluster_name, &primary.namespace);
-            let dep = find(input.deployments, &d)
-                .ok_or_else(|| PlanError::ProbeWorkloadNotFound(d.clone()))?;
-            (d, dep.metadata.name.as_deref() == Some(BOOKINFO_CLIENT))
-        }
-        None => {
-            let d = DeploymentRef {
-                cluster: primary.cluster_name.clone(),
-                namespace: primary.namespace.clone(),
-                name: BOOKINFO_CLIENT.to_string(),
-            };
-            if find(input.deployments, &d).is_none() {
-                return Err(PlanError::NoDefaultClient {
-                    default: BOOKINFO_CLIENT.to_string(),
-                    cluster: d.cluster,
-                    namespace: d.namespace,
-                });
-            }
-            (d, true)
-        }
-    };
-    if targets.iter().any(|t| t.deployment == workload) {
-        return Err(PlanError::ProbeIsTarget(workload));
-    }
-    let probe_port = match opts.probe_port {
-        Some(0) => {
-            return Err(PlanError::BadValue {
-                flag: "--probe-port",
-                value: "0".into(),
-                why: "must be 1..65535",
-            });
-        }
-        Some(p) => p,
-        None if default_client => BOOKINFO_CLIENT_PORT,
-        None => find(input.deployments, &workload)
-            .and_then(|dep| {
-                template_containers(dep)
-                    .iter()
-                    .flat_map(|c| c.ports.as_deref().unwrap_or(&[]))
-                    .map(|p| p.container_port)
-                    .find(|p| (1..=65535).contains(p))
-            })
-            .map(|p| p as u16)
-            .ok_or_else(|| PlanError::NoProbePort(workload.clone()))?,
-    };
-    let path = match &opts.probe_path {
-        Some(p) if !p.starts_with('/') => {
-            return Err(PlanError::BadValue {
-                flag: "--probe-path",
-                value: p.clone(),
-                why: "must start with /",
-            });
-        }
-        Some(p) => p.clone(),
-        None if workload.name.starts_with("productpage") => BOOKINFO_CLIENT_PATH.to_string(),
-        None => "/".to_string(),
-    };
-    let rate = opts.probe_rate.unwrap_or(DEFAULT_PROBE_RATE);
-    if !(rate.is_finite() && rate > 0.0 && rate <= MAX_PROBE_RATE) {
-        return Err(PlanError::BadValue {
-            flag: "--probe-rate",
-            value: rate.to_string(),
-            why: "must be more than 0 and at most 1000 probes per second",
-        });
-    }
-    let timeout = opts.probe_timeout.unwrap_or(DEFAULT_PROBE_TIMEOUT);
-    if timeout.is_zero() {
-        return Err(PlanError::BadValue {
-            flag: "--probe-timeout",
-            value: "0".into(),
-            why: "must be more than 0",
-        });
-    }
-
-    // Classification.
-    let classifier = ClassifierSpec {
-        primary: opts.expect_primary.clone(),
-        failover: opts.expect_failover.clone(),
-        error: opts.expect_error.clone(),
-    };
-    Classifier::new(&classifier)?;
-    if primary.name != BOOKINFO_SERVICE
-        && (classifier.primary.is_none() || classifier.failover.is_none())
-    {
-        return Err(PlanError::NeedsExpectations(service_text));
-    }
-
-    // Limits.
-    let failover_timeout = opts.failover_timeout.unwrap_or(DEFAULT_FAILOVER_TIMEOUT);
-    let failback_timeout = opts.failback_timeout.unwrap_or_else(|| {
-        DEFAULT_FAILBACK_BASE
-            + input
-                .primary_outlier
-                .map(|o| o.effective_base_ejection_time())
-                .unwrap_or(istio_defaults::BASE_EJECTION_TIME)
-    });
-    for (flag, d) in [
-        ("--failover-timeout", failover_timeout),
-        ("--failback-timeout", failback_timeout),
-    ] {
-        if d.is_zero() {
-            return Err(PlanError::BadValue {
-                flag,
-                value: "0".into(),
-                why: "must be more than 0",
-            });
-        }
-    }
-    let window = opts.steady_window.unwrap_or(DEFAULT_STEADY_WINDOW);
-    if !(1..=100_000).contains(&window) {
-        return Err(PlanError::BadValue {
-            flag: "--steady-window",
-            value: window.to_string(),
-            why: "must be 1..100000 probes",
-        });
-    }
-    let baseline = opts.baseline_probes.unwrap_or(DEFAULT_BASELINE_PROBES);
-    if !(1..=100_000).contains(&baseline) {
-        return Err(PlanError::BadValue {
-            flag: "--baseline-probes",
-            value: baseline.to_string(),
-            why: "must be 1..100000 probes",
-        });
-    }
-    let baseline_timeout =
-        MIN_BASELINE_TIMEOUT.max(Duration::from_secs_f64(3.0 * baseline as f64 / rate));
-
-    Ok(DrillPlan {
-        failover_service: ObjectRef {
-            name: fs.metadata.name.clone().unwrap_or_default(),
-            namespace: fs.metadata.namespace.clone().unwrap_or_default(),
-        },
-        hostname: fs.spec.hostname.clone(),
-        port,
-        primary,
-        secondaries,
-        break_mode: opts.break_mode.unwrap_or_default(),
-        break_mode_explicit: opts.break_mode.is_some(),
-        targets,
-        probe: ProbeSpec {
-            workload,
-            port: probe_port,
-            path,
-            rate_per_second: rate,
-            timeout,
-        },
-        classifier,
-        failover_timeout,
-        failback_timeout,
-        max_errors: opts.max_errors,
-        steady: SteadySpec {
-            window,
-            percent: STEADY_PERCENT,
-        },
-        baseline: BaselineSpec {
-            probes: baseline,
-            min_primary_percent: BASELINE_MIN_PRIMARY_PERCENT,
-            timeout: baseline_timeout,
-        },
-    })
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::testing::drill::{bookinfo, mk_container, mk_deployment, mk_fs, mk_service};
-
-    fn plan_with(opts: &DrillOptions) -> Result<DrillPlan, PlanError> {
-        let fs = mk_fs();
-        let svc = mk_service();
-        let deps = bookinfo();
-        build_plan(
-            &PlanInput {
-                failover_service: &fs,
-                primary_service: &svc,
-                deployments: &deps,
-                primary_outlier: None,
-            },
-            opts,
-        )
-    }
-
-    #[test]
-    fn bookinfo_defaults() {
-        let plan = plan_with(&DrillOptions::default()).unwrap();
-        let names: Vec<String> = plan
-            .targets
-            .iter()
-            .map(|t| t.deployment.to_string())
-            .collect();
-        assert_eq!(
-            names,
-            [
-                "mgmt-cluster:bookinfo/reviews-v1",
-                "mgmt-cluster:bookinfo/reviews-v2"
-            ]
-        );
-        assert_eq!(plan.targets[0].containers, ["reviews"]);
-        assert_eq!(plan.primary.cluster_name, "mgmt-cluster");
-        assert_eq!(plan.secondaries.len(), 1);
-        assert_eq!(plan.secondaries[0].cluster_name, "remote-cluster");
-        assert_eq!(
-            plan.probe.workload.to_string(),
-            "mgmt-cluster:bookinfo/productpage-v1"
-        );
-        assert_eq!(plan.probe.port, 9080);
-        assert_eq!(plan.probe.path, "/productpage");
-        assert_eq!(plan.probe.rate_per_second, 10.0);
-        assert_eq!(plan.probe.interval(), Duration::from_millis(100));
-        assert!(plan.classifier.is_bookinfo());
-        assert_eq!(plan.failover_timeout, Duration::from_secs(120));
-        assert_eq!(plan.failback_timeout, Duration::from_secs(150));
-        assert_eq!(plan.max_errors, None);
-        assert_eq!(plan.steady.window, 20);
-        assert_eq!(plan.steady.needed(), 20);
-        assert_eq!(plan.baseline.probes, 20);
-        assert_eq!(plan.baseline.timeout, Duration::from_secs(30));
-        assert_eq!(plan.primary_hosts(), 2);
-    }
-
-    #[test]
-    fn failback_default_follows_base_ejection_time() {
-        let fs = mk_fs();
-        let svc = mk_service();
-        let deps = bookinfo();
-        let od = OutlierSettings {
-            base_ejection_time: Some(Duration::from_secs(120)),
-            ..Default::default()
-        };
-        let plan = build_plan(
-            &PlanInput {
-                failover_service: &fs,
-                primary_service: &svc,
-                deployments: &deps,
-                primary_outlier: Some(&od),
-            },
-            &DrillOptions::default(),
-        )
-        .unwrap();
-        assert_eq!(plan.failback_timeout, Duration::from_secs(240));
-    }
-
-    #[test]
-    fn overrides() {
-        let opts = DrillOptions {
-            breaks: vec!["bookinfo/reviews-v1".parse().unwrap()],
-            probe_workload: Some("mgmt-cluster:bookinfo/ratings-v1".parse().unwrap()),
-            probe_path: Some("/health".into()),
-            probe_rate: Some(2.5),
-            expect_failover: Some("v3".into()),
-            failover_timeout: Some(Duration::from_secs(30)),
-            failback_timeout: Some(Duration::from_secs(45)),
-            max_errors: Some(3),
-            steady_window: Some(5),
-            baseline_probes: Some(100),
-            ..Default::default()
-        };
-        let plan = plan_with(&opts).unwrap();
-        assert_eq!(plan.targets.len(), 1);
-        assert_eq!(plan.targets[0].reason, "--break bookinfo/reviews-v1");
-        assert_eq!(plan.probe.workload.name, "ratings-v1");
-        assert_eq!(plan.probe.port, 9080, "first declared container port");
-        assert_eq!(plan.probe.path, "/health");
-        assert_eq!(plan.classifier.failover.as_deref(), Some("v3"));
-        assert_eq!(plan.failover_timeout, Duration::from_secs(30));
-        assert_eq!(plan.failback_timeout, Duration::from_secs(45));
-        assert_eq!(plan.max_errors, Some(3));
-        assert_eq!(plan.steady.window, 5);
-        assert_eq!(plan.steady.needed(), 5);
-        assert_eq!(
-            plan.baseline.timeout,
-            Duration::from_secs(120),
-            "3 × 100 / 2.5"
-        );
-    }
-
-    #[test]
-    fn break_in_another_cluster() {
-        let plan = plan_with(&DrillOptions {
-            breaks: vec![
-                "remote-cluster:bookinfo/reviews-v3".parse().unwrap(),
-                "remote-cluster:bookinfo/reviews-v3".parse().unwrap(),
-            ],
-            ..Default::default()
-        })
-        .unwrap();
-        assert_eq!(plan.targets.len(), 1, "duplicates collapse");
-        assert_eq!(plan.targets[0].deployment.cluster, "remote-cluster");
-    }
-
-    #[test]
-    fn errors_say_what_to_pass() {
-        let err = plan_with(&DrillOptions {
-            breaks: vec!["bookinfo/reviews-v9".parse().unwrap()],
-            ..Default::default()
-        })
-        .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "--break mgmt-cluster:bookinfo/reviews-v9: deployment not found (is the cluster name right, and the namespace?)"
-        );
-
-        let fs = mk_fs();
-        let svc = mk_service();
-        let mut no_client = bookinfo();
-        no_client
-            .get_mut("mgmt-cluster")
-            .unwrap()
-            .retain(|d| d.metadata.name.as_deref() != Some("productpage-v1"));
-        let input = PlanInput {
-            failover_service: &fs,
-            primary_service: &svc,
-            deployments: &no_client,
-            primary_outlier: None,
-        };
-        let err = build_plan(&input, &DrillOptions::default()).unwrap_err();
-        assert!(err.to_string().contains("pass --probe-workload"), "{err}");
-
-        let mut no_reviews = bookinfo();
-        no_reviews.get_mut("mgmt-cluster").unwrap().retain(|d| {
-            !d.metadata
-                .name
-                .as_deref()
-                .unwrap_or("")
-                .starts_with("reviews")
-        });
-        let input = PlanInput {
-            deployments: &no_reviews,
-            ..input
-        };
-        let err = build_plan(&input, &DrillOptions::default()).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "no deployment in namespace bookinfo of cluster mgmt-cluster has pod labels matching app=reviews (the selector of Service bookinfo/reviews in cluster mgmt-cluster): pass --break [CLUSTER:]NAMESPACE/DEPLOYMENT for each deployment to break"
-        );
-
-        let mut no_sel = mk_service();
-        no_sel.spec.as_mut().unwrap().selector = None;
-        let input = PlanInput {
-            primary_service: &no_sel,
-            ..input
-        };
-        let err = build_plan(&input, &DrillOptions::default()).unwrap_err();
-        assert!(matches!(err, PlanError::NoSelector { .. }), "{err}");
-
-        let err = plan_with(&DrillOptions {
-            breaks: vec!["productpage-v1".parse().unwrap()],
-            ..Default::default()
-        })
-        .unwrap_err();
-        assert!(matches!(err, PlanError::ProbeIsTarget(_)), "{err}");
-
-        let err = plan_with(&DrillOptions {
-            probe_rate: Some(0.0),
-            ..Default::default()
-        })
-        .unwrap_err();
-        assert!(err.to_string().starts_with("--probe-rate 0:"), "{err}");
-
-        let err = plan_with(&DrillOptions {
-            expect_primary: Some("[".into()),
-            ..Default::default()
-        })
-        .unwrap_err();
-        assert!(err.to_string().starts_with("--expect-primary:"), "{err}");
-
-        let mut one = mk_fs();
-        one.spec.backing_services.truncate(1);
-        let input = PlanInput {
-            failover_service: &one,
-            ..input
-        };
-        let err = build_plan(&input, &DrillOptions::default()).unwrap_err();
-        assert!(
-            matches!(err, PlanError::TooFewBackingServices(_, 1)),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn non_bookinfo_service_needs_expectations() {
-        let mut fs = mk_fs();
-        for b in &mut fs.spec.backing_services {
-            b.kube_service.as_mut().unwrap().name = "checkout".into();
-        }
-        let mut svc = mk_service();
-        svc.spec.as_mut().unwrap().selector =
-            Some(BTreeMap::from([("app".to_string(), "reviews".to_string())]));
-        let deps = bookinfo();
-        let input = PlanInput {
-            failover_service: &fs,
-            primary_service: &svc,
-            deployments: &deps,
-            primary_outlier: None,
-        };
-        let err = build_plan(&input, &DrillOptions::default()).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("pass --expect-primary REGEX and --expect-failover REGEX")
-        );
-        let ok = build_plan(
-            &input,
-            &DrillOptions {
-                expect_primary: Some("east".into()),
-                expect_failover: Some("west".into()),
-                ..Default::default()
-            },
-        );
-        assert!(ok.is_ok());
-    }
-
-    #[test]
-    fn serving_containers_by_target_port() {
-        let mut shipper = mk_container("log-shipper", None, None);
-        shipper.ports = None;
-        let dep = mk_deployment(
-            "bookinfo",
-            "reviews-v1",
-            &[("app", "reviews")],
-            vec![shipper.clone(), mk_container("reviews", None, None)],
-        );
-        let svc = mk_service();
-        let (names, why) = serving_containers(&dep, &svc, 9080);
-        assert_eq!(names, ["reviews"]);
-        assert!(why.contains("target port 9080"));
-
-        // Named target port.
-        let mut named = mk_service();
-        named.spec.as_mut().unwrap().ports.as_mut().unwrap()[0].target_port =
-            Some(IntOrString::String("http-web".into()));
-        let (names, why) = serving_containers(&dep, &named, 9080);
-        assert_eq!(names, ["log-shipper", "reviews"]);
-        assert!(
-            why.starts_with("all containers break: none declares"),
-            "{why}"
-        );
-
-        let mut dep2 = dep.clone();
-        if let Some(pod) = dep2.spec.as_mut().and_then(|s| s.template.spec.as_mut()) {
-            pod.containers[1].ports.as_mut().unwrap()[0].name = Some("http-web".into());
-        }
-        let (names, _) = serving_containers(&dep2, &named, 9080);
-        assert_eq!(names, ["reviews"]);
-    }
-
-    #[test]
-    fn patches_for_every_target() {
-        let plan = plan_with(&DrillOptions::default()).unwrap();
-        let deps = bookinfo();
-        let ctx = crate::testing::drill::ctx();
-        let p = plan.patches(&deps, &ctx).unwrap();
-        assert_eq!(p.len(), 2);
-        assert_eq!(p[1].deployment.name, "reviews-v2");
-        assert_eq!(
-            p[0].brk,
-            serde_json::json!({"spec": {"template": {"spec": {"containers": [
-                {"name": "reviews", "command": ["sleep", "20h"]}]}}}})
-        );
-        let mut gone = deps.clone();
-        gone.get_mut("mgmt-cluster")
-            .unwrap()
-            .retain(|d| d.metadata.name.as_deref() != Some("reviews-v2"));
-        let err = plan.patches(&gone, &ctx).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "deployment mgmt-cluster:bookinfo/reviews-v2 not found"
-        );
-    }
-
-    #[test]
-    fn break_mode_and_ready_timeout() {
-        let plan = plan_with(&DrillOptions::default()).unwrap();
-        assert_eq!(plan.break_mode, BreakMode::Command);
-        assert!(!plan.break_mode_explicit);
-        // No probes: the slack alone.
-        assert_eq!(
-            plan.targets[0].ready_timeout,
-            crate::drill::workload::READY_SLACK
-        );
-        let plan = plan_with(&DrillOptions {
-            break_mode: Some(BreakMode::Scale),
-            break_ready_timeout: Some(Duration::from_secs(42)),
-            ..Default::default()
-        })
-        .unwrap();
-        assert_eq!(plan.break_mode, BreakMode::Scale);
-        assert!(plan.break_mode_explicit);
-        assert_eq!(plan.targets[1].ready_timeout, Duration::from_secs(42));
-        let v = serde_json::to_value(&plan).unwrap();
-        assert_eq!(v["breakMode"], "scale");
-        assert_eq!(v["targets"][0]["readyTimeout"], 42.0);
-        // The scale patches.
-        let p = plan
-            .patches(&bookinfo(), &crate::testing::drill::ctx())
-            .unwrap();
-        assert_eq!(p[0].brk, serde_json::json!({"spec": {"replicas": 0}}));
-        assert_eq!(p[0].restore["spec"], serde_json::json!({"replicas": 1}));
-        assert_eq!(p[0].restore_plan.version, 2);
-        let err = plan_with(&DrillOptions {
-            break_ready_timeout: Some(Duration::ZERO),
-            ..Default::default()
-        })
-        .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "--break-ready-timeout 0: must be more than 0"
-        );
-    }
-
-    #[test]
-    fn workload_ref_syntax() {
-        let w: WorkloadRef = "mgmt-cluster:bookinfo/reviews-v1".parse().unwrap();
-        assert_eq!(w.cluster.as_deref(), Some("mgmt-cluster"));
-        assert_eq!(w.namespace.as_deref(), Some("bookinfo"));
-        assert_eq!(w.to_string(), "mgmt-cluster:bookinfo/reviews-v1");
-        let w: WorkloadRef = "reviews-v1".parse().unwrap();
-        assert_eq!((w.cluster, w.namespace), (None, None));
-        for bad in ["", "bookinfo/", ":bookinfo/x", "Bookinfo/x", "a/b/c", "x y"] {
-            assert!(
-                bad.parse::<WorkloadRef>().is_err(),
-                "{bad:?} should be rejected"
-            );
-        }
-    }
-
-    #[test]
-    fn lookups_cover_flags() {
-        let opts = DrillOptions {
-            breaks: vec!["remote-cluster:bookinfo/reviews-v3".parse().unwrap()],
-            probe_workload: Some("frontend/web".parse().unwrap()),
-            ..Default::default()
-        };
-        let l = lookups(&mk_fs(), &opts).unwrap();
-        let got: Vec<(String, String)> = l.namespaces.into_iter().collect();
-        assert_eq!(
-            got,
-            [
-                ("mgmt-cluster".to_string(), "bookinfo".to_string()),
-                ("mgmt-cluster".to_string(), "frontend".to_string()),
-                ("remote-cluster".to_string(), "bookinfo".to_string()),
-            ]
-        );
-    }
-}
+mod tests;

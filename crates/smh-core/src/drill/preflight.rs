@@ -8,7 +8,8 @@
 //!   missing, was changed by someone else, or is out of date (as kubectl-smh applied it,
 //!   but translation against the clusters as they are now produces something else);
 //! - a backing service has no outlier detection, ejects on nothing, or has
-//!   maxEjectionPercent below 100 (istio-failover.md B1, B4);
+//!   maxEjectionPercent below 100 (Envoy would eject too few of the primary's hosts for
+//!   traffic to fail over);
 //! - the primary, or every secondary, has no ready endpoints;
 //! - a deployment to break still carries a restore plan from an earlier drill;
 //! - in multi-primary mode, an Istio cluster-ID problem that `check` reports as an error
@@ -30,12 +31,14 @@ use crate::model::types::{ApprovalState, ClusterObjectRef, FailoverService};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase", tag = "state", content = "detail")]
 pub enum GeneratedState {
+    /// In the cluster as kubectl-smh applied it.
     InSync,
+    /// Not in the cluster.
     Missing,
     /// Changed by someone else, with a short description of the difference.
     Drifted(String),
     /// As kubectl-smh applied it, but the configuration now translates differently against
-    /// the clusters as they are now (see `cluster::drift::DriftState::OutOfDate`).
+    /// the clusters as they are now (see `inspect::drift::DriftState::OutOfDate`).
     OutOfDate {
         /// The fields that differ.
         fields: Vec<String>,
@@ -44,12 +47,15 @@ pub enum GeneratedState {
     },
 }
 
+/// A generated object as deployed in one cluster, and how it stands: what preflight refuses on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct GeneratedObject {
+pub struct DeployedObject {
+    /// SMH cluster name.
     pub cluster: String,
     /// `EnvoyFilter istio-system/reviews-failover`.
     pub object: String,
+    /// In sync, missing, drifted, or out of date.
     pub state: GeneratedState,
 }
 
@@ -60,6 +66,7 @@ pub struct GeneratedObject {
 pub struct ClusterIdProblem {
     /// An error (the subsets would select nothing: refused), else a warning.
     pub error: bool,
+    /// The finding and its fix, in one sentence.
     pub message: String,
 }
 
@@ -67,6 +74,7 @@ pub struct ClusterIdProblem {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BackingHealth {
+    /// The backing service.
     pub service: ClusterObjectRef,
     /// The outlier detection that applies to it (from the DestinationRule clients use).
     pub outlier: Option<OutlierSettings>,
@@ -79,7 +87,8 @@ pub struct BackingHealth {
 pub struct PreflightFacts<'a> {
     /// As read from the mgmt cluster, with its status.
     pub failover_service: &'a FailoverService,
-    pub generated: &'a [GeneratedObject],
+    /// The generated objects of the FailoverService, as they stand in the clusters.
+    pub generated: &'a [DeployedObject],
     /// Per backing service, in any order; a backing service without an entry counts as
     /// having no outlier detection and no endpoints.
     pub backing: &'a [BackingHealth],
@@ -97,13 +106,17 @@ pub struct PreflightFacts<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PreflightReport {
+    /// Any one stops the drill; each says what to do.
     pub refusals: Vec<String>,
+    /// What may go wrong, shown before the confirmation.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Facts worth knowing, not fatal.
     pub notes: Vec<String>,
 }
 
 impl PreflightReport {
+    /// True when nothing refuses the drill.
     pub fn passed(&self) -> bool {
         self.refusals.is_empty()
     }
@@ -118,8 +131,50 @@ pub fn check(facts: &PreflightFacts<'_>) -> PreflightReport {
         "FailoverService {}/{name}",
         fs.metadata.namespace.as_deref().unwrap_or("")
     );
+    check_status(&mut r, fs, name, &label);
+    check_generated(&mut r, facts.generated, &label);
+    // Istio cluster IDs (multi-primary): the subsets failover goes to must select the
+    // backing services' endpoints.
+    for p in facts.cluster_ids {
+        if p.error {
+            r.refusals.push(format!("Istio cluster IDs: {}", p.message));
+        } else {
+            r.warnings.push(format!("Istio cluster IDs: {}", p.message));
+        }
+    }
 
-    // Status.
+    // Backing services: outlier detection and endpoints.
+    let services: Vec<&ClusterObjectRef> = fs
+        .spec
+        .backing_services
+        .iter()
+        .filter_map(|b| b.kube_service.as_ref())
+        .collect();
+    let health = |s: &ClusterObjectRef| facts.backing.iter().find(|b| &b.service == s);
+    for s in &services {
+        check_outlier(&mut r, s, health(s).and_then(|h| h.outlier.as_ref()));
+    }
+    check_endpoints(&mut r, &services, facts.backing);
+
+    // Restores pending from earlier drills.
+    for p in facts.pending_restores {
+        r.refusals.push(format!(
+            "deployment {} still carries the restore plan of drill {} (started {}): run `kubectl smh drill restore {}` first",
+            p.deployment, p.drill_id, p.started_at, p.failover_service.name
+        ));
+    }
+
+    if let Some((samples, spec)) = facts.baseline {
+        match check_baseline(samples, spec) {
+            Ok(note) => r.notes.push(note),
+            Err(refusal) => r.refusals.push(refusal),
+        }
+    }
+    r
+}
+
+/// The FailoverService's status: it must be ACCEPTED, for its current generation.
+fn check_status(r: &mut PreflightReport, fs: &FailoverService, name: &str, label: &str) {
     match &fs.status {
         None => r.refusals.push(format!(
             "{label} has no status (PENDING): it was never applied by kubectl smh; run `kubectl smh apply -f FILE` with its manifest"
@@ -150,9 +205,12 @@ pub fn check(facts: &PreflightFacts<'_>) -> PreflightReport {
             }
         }
     }
+}
 
-    // Generated objects.
-    for g in facts.generated {
+/// The generated objects: each must be in the cluster as kubectl-smh applied it and as the
+/// configuration translates now.
+fn check_generated(r: &mut PreflightReport, generated: &[DeployedObject], label: &str) {
+    for g in generated {
         match &g.state {
             GeneratedState::InSync => {}
             GeneratedState::Missing => r.refusals.push(format!(
@@ -172,58 +230,51 @@ pub fn check(facts: &PreflightFacts<'_>) -> PreflightReport {
             )),
         }
     }
+}
 
-    // Istio cluster IDs (multi-primary): the subsets failover goes to must select the
-    // backing services' endpoints.
-    for p in facts.cluster_ids {
-        if p.error {
-            r.refusals.push(format!("Istio cluster IDs: {}", p.message));
-        } else {
-            r.warnings.push(format!("Istio cluster IDs: {}", p.message));
-        }
-    }
-
-    // Backing services: outlier detection and endpoints.
-    let services: Vec<&ClusterObjectRef> = fs
-        .spec
-        .backing_services
-        .iter()
-        .filter_map(|b| b.kube_service.as_ref())
-        .collect();
-    let health = |s: &ClusterObjectRef| facts.backing.iter().find(|b| &b.service == s);
-    for s in &services {
-        let svc = service_label(s);
-        match health(s).and_then(|h| h.outlier.as_ref()) {
-            None => r.refusals.push(format!(
-                "backing service {svc} has no outlier detection (no DestinationRule for it sets trafficPolicy.outlierDetection): Envoy would never eject a broken primary, so nothing fails over; apply a TrafficPolicy with outlierDetection that selects it (the guide's first step)"
-            )),
-            Some(od) => {
-                if od.errors_to_eject().is_none() {
-                    r.refusals.push(format!(
-                        "backing service {svc}: outlier detection ejects on nothing (consecutive5xxErrors is 0 and consecutiveGatewayErrors is unset; {}): set consecutiveErrors in its TrafficPolicy's outlierDetection",
-                        od.source
-                    ));
-                }
-                let pct = od.effective_max_ejection_percent();
-                if pct < 100 {
-                    let why = if od.max_ejection_percent.is_none() {
-                        " (Istio's default, as it is unset)"
-                    } else {
-                        ""
-                    };
-                    r.refusals.push(format!(
-                        "backing service {svc}: maxEjectionPercent is {pct}{why} in {}: Envoy ejects at most {pct}% of the hosts, so with few hosts a broken primary keeps receiving traffic (B4); set maxEjectionPercent: 100 in its TrafficPolicy's outlierDetection",
-                        od.source
-                    ));
-                }
-                if od.split_external_local_origin_errors {
-                    r.notes.push(format!(
-                        "backing service {svc}: splitExternalLocalOriginErrors is on, so connect failures count toward consecutiveLocalOriginFailures, not consecutive5xxErrors"
-                    ));
-                }
+/// One backing service's outlier detection: present, ejecting on something, allowed to
+/// eject every host.
+fn check_outlier(r: &mut PreflightReport, s: &ClusterObjectRef, outlier: Option<&OutlierSettings>) {
+    let svc = service_label(s);
+    match outlier {
+        None => r.refusals.push(format!(
+            "backing service {svc} has no outlier detection (no DestinationRule for it sets trafficPolicy.outlierDetection): Envoy would never eject a broken primary, so nothing fails over; apply a TrafficPolicy with outlierDetection that selects it (the guide's first step)"
+        )),
+        Some(od) => {
+            if od.errors_to_eject().is_none() {
+                r.refusals.push(format!(
+                    "backing service {svc}: outlier detection ejects on nothing (consecutive5xxErrors is 0 and consecutiveGatewayErrors is unset; {}): set consecutiveErrors in its TrafficPolicy's outlierDetection",
+                    od.source
+                ));
+            }
+            let pct = od.effective_max_ejection_percent();
+            if pct < 100 {
+                let why = if od.max_ejection_percent.is_none() {
+                    " (Istio's default, as it is unset)"
+                } else {
+                    ""
+                };
+                r.refusals.push(format!(
+                    "backing service {svc}: maxEjectionPercent is {pct}{why} in {}: Envoy ejects at most {pct}% of the hosts, so with few hosts a broken primary keeps receiving traffic; set maxEjectionPercent: 100 in its TrafficPolicy's outlierDetection",
+                    od.source
+                ));
+            }
+            if od.split_external_local_origin_errors {
+                r.notes.push(format!(
+                    "backing service {svc}: splitExternalLocalOriginErrors is on, so connect failures count toward consecutiveLocalOriginFailures, not consecutive5xxErrors"
+                ));
             }
         }
     }
+}
+
+/// Ready endpoints: the primary must have some, and at least one secondary.
+fn check_endpoints(
+    r: &mut PreflightReport,
+    services: &[&ClusterObjectRef],
+    backing: &[BackingHealth],
+) {
+    let health = |s: &ClusterObjectRef| backing.iter().find(|b| &b.service == s);
     if let Some(primary) = services.first() {
         if health(primary).is_none_or(|h| h.ready_endpoints == 0) {
             r.refusals.push(format!(
@@ -255,26 +306,13 @@ pub fn check(facts: &PreflightFacts<'_>) -> PreflightReport {
             }
         }
     }
-
-    // Restores pending from earlier drills.
-    for p in facts.pending_restores {
-        r.refusals.push(format!(
-            "deployment {} still carries the restore plan of drill {} (started {}): run `kubectl smh drill restore {}` first",
-            p.deployment, p.drill_id, p.started_at, p.failover_service.name
-        ));
-    }
-
-    if let Some((samples, spec)) = facts.baseline {
-        match check_baseline(samples, spec) {
-            Ok(note) => r.notes.push(note),
-            Err(refusal) => r.refusals.push(refusal),
-        }
-    }
-    r
 }
 
 /// Judge the last `spec.probes` baseline samples: `Ok(note)` or `Err(refusal)`.
-pub fn check_baseline(samples: &[ProbeSample], spec: &BaselineSpec) -> Result<String, String> {
+pub(crate) fn check_baseline(
+    samples: &[ProbeSample],
+    spec: &BaselineSpec,
+) -> Result<String, String> {
     let n = spec.probes;
     if samples.len() < n {
         return Err(format!(
@@ -365,7 +403,7 @@ mod tests {
     fn run(
         fs: &FailoverService,
         backing: &[BackingHealth],
-        generated: &[GeneratedObject],
+        generated: &[DeployedObject],
     ) -> PreflightReport {
         check(&PreflightFacts {
             failover_service: fs,
@@ -383,7 +421,7 @@ mod tests {
         let r = run(
             &fs,
             &backing(&fs),
-            &[GeneratedObject {
+            &[DeployedObject {
                 cluster: "mgmt-cluster".into(),
                 object: "EnvoyFilter istio-system/reviews-failover".into(),
                 state: GeneratedState::InSync,
@@ -474,7 +512,7 @@ mod tests {
     #[test]
     fn out_of_date_objects_refuse_with_the_true_reason() {
         let fs = accepted();
-        let out_of_date = |invalid: Vec<String>| GeneratedObject {
+        let out_of_date = |invalid: Vec<String>| DeployedObject {
             cluster: "mgmt-cluster".into(),
             object: "DestinationRule bookinfo/reviews".into(),
             state: GeneratedState::OutOfDate {
@@ -506,12 +544,12 @@ mod tests {
             &fs,
             &backing(&fs),
             &[
-                GeneratedObject {
+                DeployedObject {
                     cluster: "mgmt-cluster".into(),
                     object: "ServiceEntry service-mesh-hub/reviews-failover".into(),
                     state: GeneratedState::Missing,
                 },
-                GeneratedObject {
+                DeployedObject {
                     cluster: "mgmt-cluster".into(),
                     object: "EnvoyFilter istio-system/reviews-failover".into(),
                     state: GeneratedState::Drifted("spec.configPatches[1] differs".into()),

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::machine::{Machine, Outcome, Phase};
+use super::machine::{DrillOutcome, Machine, Phase};
 use super::measure::{self, ExpectationResult, Markers, Measurements, OutlierModel};
 use super::outlier::OutlierSettings;
 use super::plan::{BreakTarget, ProbeSpec, SteadySpec, service_label};
@@ -20,41 +20,58 @@ use super::{Class, ProbeSample, secs};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TimelineEntry {
+    /// Since the drill started.
     #[serde(with = "secs")]
     pub at: Duration,
+    /// What happened, in words.
     pub event: String,
 }
 
+/// What `kubectl smh drill` reports: the plan, the outcome, the measurements against the limits
+/// and the timeline; `-o json` prints it as is (camelCase fields).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DrillReport {
+    /// The drill's id, as in the restore annotations.
     pub drill_id: String,
     /// `namespace/name`.
     pub failover_service: String,
+    /// The FailoverService's `spec.hostname`, the name probed.
     pub hostname: String,
     /// RFC 3339.
     pub started_at: String,
     /// `passed`, `failed`, `refused`, `declined`, `cluster-error`, `interrupted`,
     /// `restore-failed`, or `running` (report of an unfinished drill).
     pub result: String,
+    /// The exit code; `None` while the drill runs.
     pub exit_code: Option<u8>,
     /// One line.
     pub summary: String,
-    pub outcome: Option<Outcome>,
+    /// How the drill ended; `None` while it runs.
+    pub outcome: Option<DrillOutcome>,
     /// `name.namespace @ cluster`.
     pub primary: String,
+    /// The other backing services, `name.namespace @ cluster`, in priority order.
     pub secondaries: Vec<String>,
     /// How the deployments were broken: `command` (the guide's patch) or `scale`.
     pub break_mode: BreakMode,
+    /// The deployments broken (or to break), with their containers.
     pub broken: Vec<BreakTarget>,
+    /// How the answers were collected.
     pub probe: ProbeSpec,
+    /// How answers are classified, one line per class.
     pub classification: Vec<String>,
+    /// What "steady" means for this drill.
     pub steady: SteadySpec,
+    /// The moments of the drill.
     pub markers: Markers,
+    /// What the samples show.
     pub measurements: Measurements,
+    /// Each expectation judged against its limit.
     pub expectations: Vec<ExpectationResult>,
     /// The primary's outlier detection and what it predicts (absent when unknown).
     pub outlier: Option<OutlierModel>,
+    /// Phase changes and notes, in order.
     pub timeline: Vec<TimelineEntry>,
     /// One character per second since the start: `P` all primary, `F` all failed over,
     /// `m` both, `x` at least one error, `.` no answer.
@@ -69,7 +86,9 @@ pub struct DrillReport {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RestoreCheck {
+    /// The deployment read back.
     pub deployment: super::DeploymentRef,
+    /// Each field that differs from the saved plan; empty: restored exactly.
     pub differences: Vec<String>,
 }
 
@@ -93,13 +112,13 @@ impl DrillReport {
         let outcome = machine.outcome().cloned();
         let result = match &outcome {
             None => "running",
-            Some(Outcome::Passed) => "passed",
-            Some(Outcome::Failed { .. }) => "failed",
-            Some(Outcome::Refused { .. }) => "refused",
-            Some(Outcome::Declined) => "declined",
-            Some(Outcome::ClusterError { .. }) => "cluster-error",
-            Some(Outcome::Interrupted { .. }) => "interrupted",
-            Some(Outcome::RestoreFailed { .. }) => "restore-failed",
+            Some(DrillOutcome::Passed) => "passed",
+            Some(DrillOutcome::Failed { .. }) => "failed",
+            Some(DrillOutcome::Refused { .. }) => "refused",
+            Some(DrillOutcome::Declined) => "declined",
+            Some(DrillOutcome::ClusterError { .. }) => "cluster-error",
+            Some(DrillOutcome::Interrupted { .. }) => "interrupted",
+            Some(DrillOutcome::RestoreFailed { .. }) => "restore-failed",
         };
         let outlier = primary_outlier.map(|od| {
             measure::outlier_model(
@@ -120,10 +139,10 @@ impl DrillReport {
             hostname: plan.hostname.clone(),
             started_at: started_at.to_string(),
             result: result.to_string(),
-            exit_code: outcome.as_ref().map(Outcome::exit_code),
+            exit_code: outcome.as_ref().map(DrillOutcome::exit_code),
             summary: outcome.as_ref().map_or_else(
                 || format!("running: {}", machine.phase().as_str()),
-                Outcome::summary,
+                DrillOutcome::summary,
             ),
             outcome,
             primary: service_label(&plan.primary),

@@ -18,11 +18,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::describe::Severity;
 use super::discovery::RemoteSecret;
 use super::snapshot::Snapshot;
 use crate::consts::ISTIO_CLUSTER_LABEL;
 use crate::istio::cluster_id::{CLUSTER_NAME_VALUE, DEFAULT_CLUSTER_ID};
+use crate::model::diag::Severity;
 use crate::model::topology::MultiClusterMode;
 
 /// One problem with the cluster IDs.
@@ -32,7 +32,10 @@ pub struct IdFinding {
     pub cluster: String,
     /// The other cluster concerned (a remote secret for it), if any.
     pub peer: Option<String>,
+    /// `Error` when failover through the generated subsets breaks (or the IDs collide), else
+    /// `Warning`.
     pub severity: Severity,
+    /// The problem, in one sentence.
     pub message: String,
     /// What to do about it.
     pub hint: String,
@@ -48,8 +51,17 @@ struct MeshIds<'a> {
 
 /// The cluster-ID problems of the multi-primary meshes of `snap`, sorted.
 pub fn findings(snap: &Snapshot) -> Vec<IdFinding> {
-    let meshes: Vec<MeshIds> = snap
-        .topology
+    let meshes = multi_primary_meshes(snap);
+    let mut out = unreadable_ids(&meshes);
+    out.extend(duplicate_ids(&meshes));
+    out.extend(missing_secrets(snap, &meshes));
+    out.sort();
+    out
+}
+
+/// The IDs, contexts and remote secrets of the multi-primary meshes.
+fn multi_primary_meshes(snap: &Snapshot) -> Vec<MeshIds<'_>> {
+    snap.topology
         .clusters
         .iter()
         .filter_map(|c| {
@@ -68,9 +80,12 @@ pub fn findings(snap: &Snapshot) -> Vec<IdFinding> {
                 secrets: facts.and_then(|f| f.remote_secrets.as_deref()),
             })
         })
-        .collect();
-    let mut out = Vec::new();
+        .collect()
+}
 
+/// Meshes whose Istio cluster ID could not be read (a warning: the SMH name is assumed).
+fn unreadable_ids(meshes: &[MeshIds<'_>]) -> Vec<IdFinding> {
+    let mut out = Vec::new();
     for m in meshes.iter().filter(|m| m.id.is_none()) {
         let why = m
             .id_source
@@ -89,9 +104,14 @@ pub fn findings(snap: &Snapshot) -> Vec<IdFinding> {
             ),
         });
     }
+    out
+}
 
+/// Meshes that share an Istio cluster ID (an error for each of them).
+fn duplicate_ids(meshes: &[MeshIds<'_>]) -> Vec<IdFinding> {
+    let mut out = Vec::new();
     let mut by_id: BTreeMap<&str, Vec<&MeshIds>> = BTreeMap::new();
-    for m in &meshes {
+    for m in meshes {
         if let Some(id) = m.id {
             by_id.entry(id).or_default().push(m);
         }
@@ -123,9 +143,14 @@ pub fn findings(snap: &Snapshot) -> Vec<IdFinding> {
             });
         }
     }
+    out
+}
 
+/// For each pair of meshes, a missing or misnamed remote secret of the one for the other.
+fn missing_secrets(snap: &Snapshot, meshes: &[MeshIds<'_>]) -> Vec<IdFinding> {
+    let mut out = Vec::new();
     let needs = subset_ids(snap);
-    for a in &meshes {
+    for a in meshes {
         let Some(secrets) = a.secrets else {
             continue;
         };
@@ -143,87 +168,100 @@ pub fn findings(snap: &Snapshot) -> Vec<IdFinding> {
                 .get(a.name)
                 .and_then(|n| n.get(id))
                 .map(|drs| drs.iter().cloned().collect::<Vec<_>>().join(", "));
-            let consequence = match &needed {
-                Some(drs) => format!(
-                    ": the subsets on {ISTIO_CLUSTER_LABEL}={id} in {drs} there select nothing, and traffic sent to them gets 503s"
-                ),
-                None => format!(": istiod there does not discover {}'s endpoints", b.name),
-            };
-            let create = format!(
-                "istioctl create-remote-secret --context={} --name={id} | kubectl apply --context={} -f -",
-                b.context, a.context
-            );
-            let aliases = [b.name, b.context];
-            let misnamed = secrets.iter().find(|s| {
-                s.cluster_ids.iter().any(|k| aliases.contains(&k.as_str()))
-                    || s.annotation
-                        .as_deref()
-                        .is_some_and(|n| aliases.contains(&n) || n == id)
-                    || aliases.iter().any(|n| {
-                        s.secret
-                            .split_once('/')
-                            .is_some_and(|(_, name)| name == format!("istio-remote-secret-{n}"))
-                    })
-            });
-            let (severity, message, hint) = match misnamed {
-                Some(s) => (
-                    Severity::Error,
-                    format!(
-                        "{}: remote secret {} is for {} but is keyed {}, not {}'s Istio cluster ID {id:?}, so istiod in {} labels {}'s endpoints {ISTIO_CLUSTER_LABEL}={}{consequence}",
-                        a.name,
-                        s.secret,
-                        b.name,
-                        quoted(&s.cluster_ids),
-                        b.name,
-                        a.name,
-                        b.name,
-                        s.cluster_ids
-                            .first()
-                            .map(String::as_str)
-                            .unwrap_or("(no key)"),
-                    ),
-                    format!(
-                        "recreate it under {}'s cluster ID: \"{create}\", then delete the old one: \"kubectl --context={} -n {} delete secret {}\"",
-                        b.name,
-                        a.context,
-                        s.secret
-                            .split_once('/')
-                            .map_or("istio-system", |(ns, _)| ns),
-                        s.secret
-                            .split_once('/')
-                            .map_or(s.secret.as_str(), |(_, n)| n),
-                    ),
-                ),
-                None => (
-                    if needed.is_some() {
-                        Severity::Error
-                    } else {
-                        Severity::Warning
-                    },
-                    format!(
-                        "{}: istiod has no remote secret for {} (Istio cluster ID {id:?}; its remote secrets are keyed {}){consequence}",
-                        a.name,
-                        b.name,
-                        if keys.is_empty() {
-                            "by nothing".to_string()
-                        } else {
-                            quoted(&keys.iter().map(|k| k.to_string()).collect::<Vec<_>>())
-                        },
-                    ),
-                    format!("create one: \"{create}\""),
-                ),
-            };
-            out.push(IdFinding {
-                cluster: a.name.to_string(),
-                peer: Some(b.name.to_string()),
-                severity,
-                message,
-                hint,
-            });
+            out.push(missing_secret(a, b, id, secrets, &keys, needed));
         }
     }
-    out.sort();
     out
+}
+
+/// Mesh `a` has no remote secret keyed `b`'s cluster ID `id`: misnamed (one for `b` under
+/// another key) or absent; an error when generated subsets in `a` need it (`needed`: those
+/// DestinationRules).
+fn missing_secret(
+    a: &MeshIds<'_>,
+    b: &MeshIds<'_>,
+    id: &str,
+    secrets: &[RemoteSecret],
+    keys: &BTreeSet<&str>,
+    needed: Option<String>,
+) -> IdFinding {
+    let consequence = match &needed {
+        Some(drs) => format!(
+            ": the subsets on {ISTIO_CLUSTER_LABEL}={id} in {drs} there select nothing, and traffic sent to them gets 503s"
+        ),
+        None => format!(": istiod there does not discover {}'s endpoints", b.name),
+    };
+    let create = format!(
+        "istioctl create-remote-secret --context={} --name={id} | kubectl apply --context={} -f -",
+        b.context, a.context
+    );
+    let aliases = [b.name, b.context];
+    let misnamed = secrets.iter().find(|s| {
+        s.cluster_ids.iter().any(|k| aliases.contains(&k.as_str()))
+            || s.annotation
+                .as_deref()
+                .is_some_and(|n| aliases.contains(&n) || n == id)
+            || aliases.iter().any(|n| {
+                s.secret
+                    .split_once('/')
+                    .is_some_and(|(_, name)| name == format!("istio-remote-secret-{n}"))
+            })
+    });
+    let (severity, message, hint) = match misnamed {
+        Some(s) => (
+            Severity::Error,
+            format!(
+                "{}: remote secret {} is for {} but is keyed {}, not {}'s Istio cluster ID {id:?}, so istiod in {} labels {}'s endpoints {ISTIO_CLUSTER_LABEL}={}{consequence}",
+                a.name,
+                s.secret,
+                b.name,
+                quoted(&s.cluster_ids),
+                b.name,
+                a.name,
+                b.name,
+                s.cluster_ids
+                    .first()
+                    .map(String::as_str)
+                    .unwrap_or("(no key)"),
+            ),
+            format!(
+                "recreate it under {}'s cluster ID: \"{create}\", then delete the old one: \"kubectl --context={} -n {} delete secret {}\"",
+                b.name,
+                a.context,
+                s.secret
+                    .split_once('/')
+                    .map_or("istio-system", |(ns, _)| ns),
+                s.secret
+                    .split_once('/')
+                    .map_or(s.secret.as_str(), |(_, n)| n),
+            ),
+        ),
+        None => (
+            if needed.is_some() {
+                Severity::Error
+            } else {
+                Severity::Warning
+            },
+            format!(
+                "{}: istiod has no remote secret for {} (Istio cluster ID {id:?}; its remote secrets are keyed {}){consequence}",
+                a.name,
+                b.name,
+                if keys.is_empty() {
+                    "by nothing".to_string()
+                } else {
+                    quoted(&keys.iter().map(|k| k.to_string()).collect::<Vec<_>>())
+                },
+            ),
+            format!("create one: \"{create}\""),
+        ),
+    };
+    IdFinding {
+        cluster: a.name.to_string(),
+        peer: Some(b.name.to_string()),
+        severity,
+        message,
+        hint,
+    }
 }
 
 fn quoted(keys: &[String]) -> String {

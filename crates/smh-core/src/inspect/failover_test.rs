@@ -14,12 +14,14 @@ use crate::drill::preflight::PreflightReport;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Probe {
+    /// Primary, failed over, or error.
     pub class: Class,
     /// HTTP status, when an HTTP answer came.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
     /// Why it got its class.
     pub reason: String,
+    /// From sending the request to its answer; JSON: milliseconds, one decimal.
     #[serde(with = "millis")]
     pub latency: Duration,
 }
@@ -36,13 +38,18 @@ mod millis {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientView {
+    /// SMH cluster name of the client workload.
     pub cluster: String,
+    /// Its namespace.
     pub namespace: String,
+    /// The client deployment the probes go through.
     pub deployment: String,
     /// The pod port-forwarded to, when one was picked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pod: Option<String>,
+    /// The port called on the client pod.
     pub port: u16,
+    /// The HTTP path requested.
     pub path: String,
 }
 
@@ -50,7 +57,9 @@ pub struct ClientView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReasonCount {
+    /// Why the answers got their class, in words.
     pub reason: String,
+    /// How many answers had this reason.
     pub count: usize,
 }
 
@@ -58,7 +67,9 @@ pub struct ReasonCount {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClassSummary {
+    /// The class.
     pub class: Class,
+    /// How many answers had it.
     pub count: usize,
     /// Who answered, in words: `reviews.bookinfo@mgmt-cluster (primary)`.
     pub answered_by: String,
@@ -72,10 +83,15 @@ pub struct ClassSummary {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProbeSummary {
+    /// Probes sent.
     pub requests: usize,
+    /// Answers from the primary.
     pub primary: usize,
+    /// Answers from a secondary.
     pub failed_over: usize,
+    /// Errors (no usable answer).
     pub errors: usize,
+    /// Per class that occurred, primary first.
     pub classes: Vec<ClassSummary>,
 }
 
@@ -83,10 +99,13 @@ pub struct ProbeSummary {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PreflightView {
+    /// No refusal.
     pub passed: bool,
     /// What was checked, with the facts found.
     pub checked: Vec<String>,
+    /// Each refusal, with what to do; any one fails the test.
     pub refusals: Vec<String>,
+    /// Facts worth knowing that do not fail the test.
     pub notes: Vec<String>,
 }
 
@@ -96,12 +115,17 @@ pub struct PreflightView {
 pub struct FailoverTestReport {
     /// `namespace/name`.
     pub failover_service: String,
+    /// The FailoverService's `spec.hostname`, the name probed.
     pub hostname: String,
+    /// The primary backing service, `name.ns@cluster`.
     pub primary: String,
+    /// The other backing services, in priority order.
     pub secondaries: Vec<String>,
+    /// Where the probes went.
     pub client: ClientView,
     /// How answers are classified, one line per class.
     pub classification: Vec<String>,
+    /// The preflight's verdict and what it looked at.
     pub preflight: PreflightView,
     /// `None` when no probe could be sent (no client pod).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -118,12 +142,17 @@ pub struct FailoverTestReport {
 /// What [`summarize`] needs besides the probes.
 #[derive(Debug, Clone)]
 pub struct TestFacts {
+    /// The FailoverService, `namespace/name`.
     pub failover_service: String,
+    /// Its `spec.hostname`.
     pub hostname: String,
     /// `name.ns@cluster` of the backing services, in priority order.
     pub backing: Vec<String>,
+    /// Where the probes went.
     pub client: ClientView,
+    /// How answers are classified, one line per class.
     pub classification: Vec<String>,
+    /// What preflight checked, with the facts found.
     pub checked: Vec<String>,
 }
 
@@ -135,101 +164,20 @@ pub fn summarize(
 ) -> FailoverTestReport {
     let primary = facts.backing.first().cloned().unwrap_or_default();
     let secondaries: Vec<String> = facts.backing.iter().skip(1).cloned().collect();
-    let answered_by = |class: Class| match class {
-        Class::Primary => format!("{primary} (primary)"),
-        Class::FailedOver => match secondaries.as_slice() {
-            [one] => format!("{one} (secondary)"),
-            [] => "no secondary (there is none)".to_string(),
-            many => format!("a secondary ({})", many.join(", ")),
-        },
-        Class::Error => "no backing service (error)".to_string(),
-    };
     let (summary, probe_error) = match probes {
         Err(e) => (None, Some(e)),
-        Ok(probes) => {
-            let mut classes = Vec::new();
-            for class in [Class::Primary, Class::FailedOver, Class::Error] {
-                let of: Vec<&Probe> = probes.iter().filter(|p| p.class == class).collect();
-                let Some(first) = of.first() else { continue };
-                let mut reasons: Vec<ReasonCount> = Vec::new();
-                for p in &of {
-                    match reasons.iter_mut().find(|r| r.reason == p.reason) {
-                        Some(r) => r.count += 1,
-                        None => reasons.push(ReasonCount {
-                            reason: p.reason.clone(),
-                            count: 1,
-                        }),
-                    }
-                }
-                reasons.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.cmp(&b.reason)));
-                let status = first
-                    .status
-                    .map(|s| format!("HTTP {s}"))
-                    .unwrap_or_else(|| "no HTTP answer".to_string());
-                classes.push(ClassSummary {
-                    class,
-                    count: of.len(),
-                    answered_by: answered_by(class),
-                    reasons,
-                    sample: format!(
-                        "{status} in {}ms: {}",
-                        first.latency.as_millis(),
-                        first.reason
-                    ),
-                });
-            }
-            let count = |c: Class| probes.iter().filter(|p| p.class == c).count();
-            (
-                Some(ProbeSummary {
-                    requests: probes.len(),
-                    primary: count(Class::Primary),
-                    failed_over: count(Class::FailedOver),
-                    errors: count(Class::Error),
-                    classes,
-                }),
-                None,
-            )
-        }
+        Ok(probes) => (Some(probe_summary(probes, &primary, &secondaries)), None),
     };
     let all_primary = summary
         .as_ref()
         .is_some_and(|s| s.requests > 0 && s.primary == s.requests);
     let success = preflight.passed() && all_primary;
-    let mut why = Vec::new();
-    if !preflight.passed() {
-        why.push(format!(
-            "preflight found {} problem{}",
-            preflight.refusals.len(),
-            if preflight.refusals.len() == 1 {
-                ""
-            } else {
-                "s"
-            }
-        ));
-    }
-    match (&summary, &probe_error) {
-        (_, Some(e)) => why.push(format!("no probe could be sent ({e})")),
-        (Some(s), None) if s.primary < s.requests => {
-            let mut parts = Vec::new();
-            if s.failed_over > 0 {
-                parts.push(format!("{} failed over", s.failed_over));
-            }
-            if s.errors > 0 {
-                parts.push(format!(
-                    "{} error{}",
-                    s.errors,
-                    if s.errors == 1 { "" } else { "s" }
-                ));
-            }
-            why.push(format!(
-                "only {}/{} answers came from the primary {primary} ({})",
-                s.primary,
-                s.requests,
-                parts.join(", ")
-            ));
-        }
-        _ => {}
-    }
+    let why = failure_reasons(
+        preflight,
+        summary.as_ref(),
+        probe_error.as_deref(),
+        &primary,
+    );
     let verdict = if success {
         let n = summary.as_ref().map_or(0, |s| s.requests);
         format!("PASS: {n}/{n} answers came from the primary {primary}, and preflight passed")
@@ -254,6 +202,114 @@ pub fn summarize(
         success,
         verdict,
     }
+}
+
+/// The probes counted per class, with who answered, why, and one sample of each class.
+fn probe_summary(probes: &[Probe], primary: &str, secondaries: &[String]) -> ProbeSummary {
+    let classes = [Class::Primary, Class::FailedOver, Class::Error]
+        .into_iter()
+        .filter_map(|class| class_summary(probes, class, primary, secondaries))
+        .collect();
+    let count = |c: Class| probes.iter().filter(|p| p.class == c).count();
+    ProbeSummary {
+        requests: probes.len(),
+        primary: count(Class::Primary),
+        failed_over: count(Class::FailedOver),
+        errors: count(Class::Error),
+        classes,
+    }
+}
+
+/// The probes of one class (`None` if there are none): count, who answered, reasons by
+/// frequency, and the first as a sample.
+fn class_summary(
+    probes: &[Probe],
+    class: Class,
+    primary: &str,
+    secondaries: &[String],
+) -> Option<ClassSummary> {
+    let answered_by = match class {
+        Class::Primary => format!("{primary} (primary)"),
+        Class::FailedOver => match secondaries {
+            [one] => format!("{one} (secondary)"),
+            [] => "no secondary (there is none)".to_string(),
+            many => format!("a secondary ({})", many.join(", ")),
+        },
+        Class::Error => "no backing service (error)".to_string(),
+    };
+    let of: Vec<&Probe> = probes.iter().filter(|p| p.class == class).collect();
+    let first = of.first()?;
+    let mut reasons: Vec<ReasonCount> = Vec::new();
+    for p in &of {
+        match reasons.iter_mut().find(|r| r.reason == p.reason) {
+            Some(r) => r.count += 1,
+            None => reasons.push(ReasonCount {
+                reason: p.reason.clone(),
+                count: 1,
+            }),
+        }
+    }
+    reasons.sort_by(|a, b| b.count.cmp(&a.count).then(a.reason.cmp(&b.reason)));
+    let status = first
+        .status
+        .map(|s| format!("HTTP {s}"))
+        .unwrap_or_else(|| "no HTTP answer".to_string());
+    Some(ClassSummary {
+        class,
+        count: of.len(),
+        answered_by,
+        reasons,
+        sample: format!(
+            "{status} in {}ms: {}",
+            first.latency.as_millis(),
+            first.reason
+        ),
+    })
+}
+
+/// Why the test failed: preflight problems, no probe sent, answers not from the primary.
+fn failure_reasons(
+    preflight: &PreflightReport,
+    summary: Option<&ProbeSummary>,
+    probe_error: Option<&str>,
+    primary: &str,
+) -> Vec<String> {
+    let mut why = Vec::new();
+    if !preflight.passed() {
+        why.push(format!(
+            "preflight found {} problem{}",
+            preflight.refusals.len(),
+            if preflight.refusals.len() == 1 {
+                ""
+            } else {
+                "s"
+            }
+        ));
+    }
+    match (summary, probe_error) {
+        (_, Some(e)) => why.push(format!("no probe could be sent ({e})")),
+        (Some(s), None) if s.primary < s.requests => {
+            let mut parts = Vec::new();
+            if s.failed_over > 0 {
+                parts.push(format!("{} failed over", s.failed_over));
+            }
+            if s.errors > 0 {
+                parts.push(format!(
+                    "{} error{}",
+                    s.errors,
+                    if s.errors == 1 { "" } else { "s" }
+                ));
+            }
+            why.push(format!(
+                "only {}/{} answers came from the primary {primary} ({})",
+                s.primary,
+                s.requests,
+                parts.join(", ")
+            ));
+        }
+        _ => {}
+    }
+    why
 }
 
 #[cfg(test)]

@@ -22,4 +22,4 @@ pub mod status;
 pub mod target;
 
 pub use names::{ClusterName, ContextName};
-pub use target::{MappingSource, Target, targets_banner};
+pub use target::{ClusterTarget, MappingSource, targets_banner};

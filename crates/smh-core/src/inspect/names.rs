@@ -16,9 +16,11 @@ pub struct ClusterName(String);
 pub struct ContextName(String);
 
 impl ClusterName {
+    /// Wraps a name as given; [`ClusterName::validate`] checks it.
     pub fn new(name: impl Into<String>) -> Self {
         ClusterName(name.into())
     }
+    /// The name as written.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -56,9 +58,11 @@ impl ClusterName {
 }
 
 impl ContextName {
+    /// Wraps a context name as the kubeconfig spells it.
     pub fn new(name: impl Into<String>) -> Self {
         ContextName(name.into())
     }
+    /// The name as written.
     pub fn as_str(&self) -> &str {
         &self.0
     }

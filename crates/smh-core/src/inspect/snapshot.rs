@@ -54,10 +54,13 @@ pub struct Snapshot {
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterView {
+    /// SMH cluster name (the context name when no SMH name maps to it).
     pub name: String,
+    /// The kubeconfig context used for it.
     pub context: String,
     /// The API server URL from the kubeconfig (never credentials).
     pub server: String,
+    /// True for the management cluster.
     pub mgmt: bool,
     /// Why the cluster could not be read (unreachable, forbidden, ...), if so.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -81,14 +84,20 @@ pub struct ClusterView {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Availability {
+    /// The Deployment's namespace.
     pub namespace: String,
+    /// The Deployment's name.
     pub name: String,
+    /// `spec.replicas` (1 when unset).
     pub desired: i32,
+    /// `status.readyReplicas`.
     pub ready: i32,
+    /// `status.availableReplicas`.
     pub available: i32,
 }
 
 impl Availability {
+    /// Read the counts from a Deployment (missing fields count as 0, replicas as 1).
     pub fn from_deployment(d: &Deployment) -> Availability {
         let status = d.status.as_ref();
         Availability {
@@ -101,7 +110,7 @@ impl Availability {
     }
 
     /// meshctl's rule: at least one available replica.
-    pub fn is_available(&self) -> bool {
+    pub(crate) fn is_available(&self) -> bool {
         self.available >= 1
     }
 }
@@ -110,12 +119,16 @@ impl Availability {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServiceRef {
+    /// SMH cluster name.
     pub cluster: String,
+    /// The Service's namespace.
     pub namespace: String,
+    /// The Service's name.
     pub name: String,
 }
 
 impl ServiceRef {
+    /// The Service a backing service (or traffic target) names.
     pub fn of(r: &ClusterObjectRef) -> ServiceRef {
         ServiceRef {
             cluster: r.cluster_name.clone(),
@@ -136,7 +149,9 @@ impl std::fmt::Display for ServiceRef {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EndpointCount {
+    /// Addresses ready to serve.
     pub ready: u32,
+    /// All addresses, ready or not.
     pub total: u32,
 }
 
@@ -231,7 +246,7 @@ impl Snapshot {
 
     /// The clusters the stored configuration names: backing services, meshes, traffic
     /// policy references and destinations. Sorted.
-    pub fn named_clusters(&self) -> BTreeSet<String> {
+    pub(crate) fn named_clusters(&self) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
         for fs in &self.failover_services {
             for b in &fs.spec.backing_services {

@@ -52,6 +52,7 @@ pub fn istio_resource(kind: &str, plural: &str) -> ApiResource {
 pub struct CachedCluster {
     /// RFC 3339 time of the discovery.
     pub discovered_at: String,
+    /// The cluster as discovery saw it then.
     pub cluster: ClusterTopology,
 }
 
@@ -59,6 +60,7 @@ pub struct CachedCluster {
 /// name) holding a [`CachedCluster`] as JSON.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TopologyCache {
+    /// The cached clusters, by SMH cluster name.
     pub clusters: BTreeMap<ClusterName, CachedCluster>,
     /// Entries that could not be read (ignored), with why.
     pub unreadable: Vec<String>,
@@ -404,7 +406,7 @@ pub fn same_spec(a: &Manifest, b: &Manifest) -> bool {
 }
 
 /// Whether a stored object's status has seen its current generation.
-pub fn generation_observed(m: &Manifest) -> bool {
+pub(crate) fn generation_observed(m: &Manifest) -> bool {
     let generation = manifest_meta(m).generation.unwrap_or(0);
     let observed = match &m.object {
         SmhObject::FailoverService(fs) => fs.status.as_ref().map(|s| s.observed_generation),

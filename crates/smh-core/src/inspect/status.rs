@@ -1,4 +1,5 @@
-//! SMH status, computed the way SMH's controller did (smh-api.md §1–2), plus the outcome of
+//! SMH status, computed the way SMH's controller did (per mesh for a FailoverService, per
+//! traffic target for a TrafficPolicy, with acceptance order), plus the outcome of
 //! applying: pure, no I/O.
 //!
 //! Every object starts ACCEPTED with `observedGeneration` = its generation (SMH's applier);
@@ -49,7 +50,7 @@ use super::state::{manifest_id, manifest_meta};
 pub type ObjectKey = (String, String, String, String);
 
 /// The key of a generated object.
-pub fn object_key_of(g: &GeneratedObject) -> ObjectKey {
+pub(crate) fn object_key_of(g: &GeneratedObject) -> ObjectKey {
     (
         g.cluster.clone(),
         g.kind().to_string(),
@@ -61,11 +62,14 @@ pub fn object_key_of(g: &GeneratedObject) -> ObjectKey {
 /// A status to write.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SmhStatus {
+    /// The status of a FailoverService (per mesh).
     FailoverService(FailoverServiceStatus),
+    /// The status of a TrafficPolicy (per traffic target).
     TrafficPolicy(TrafficPolicyStatus),
 }
 
 impl SmhStatus {
+    /// The overall state.
     pub fn state(&self) -> ApprovalState {
         match self {
             SmhStatus::FailoverService(s) => s.state,
@@ -104,6 +108,7 @@ impl SmhStatus {
 pub struct StatusInput<'a> {
     /// The objects (with their previous status), FailoverServices and TrafficPolicies.
     pub merged: &'a [Manifest],
+    /// The topology the objects were translated against (meshes, traffic targets).
     pub topology: &'a Topology,
     /// Validation and translation diagnostics.
     pub diagnostics: &'a [Diagnostic],
@@ -121,12 +126,20 @@ type ObjectErrors = (Vec<String>, BTreeMap<String, Vec<String>>);
 
 /// The status of every object of `input.merged`.
 pub fn compute(input: &StatusInput) -> BTreeMap<ObjectId, SmhStatus> {
+    let errors = errors_by_object(input.diagnostics);
+    let failed = failures_by_owner(input);
+    let mut out = failover_service_statuses(input, &errors, &failed);
+    out.extend(traffic_policy_statuses(input, &errors, &failed));
+    out
+}
+
+/// The generated objects that failed to apply, with why, per owner.
+type Failures<'a> = BTreeMap<&'a ObjectId, Vec<(&'a GeneratedObject, &'a str)>>;
+
+/// The validation errors of each object, top-level and per mesh or traffic target.
+fn errors_by_object(diagnostics: &[Diagnostic]) -> BTreeMap<&ObjectId, ObjectErrors> {
     let mut errors: BTreeMap<&ObjectId, ObjectErrors> = BTreeMap::new();
-    for d in input
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-    {
+    for d in diagnostics.iter().filter(|d| d.severity == Severity::Error) {
         let Some(id) = &d.object else { continue };
         let e = errors.entry(id).or_default();
         match &d.status_target {
@@ -136,18 +149,12 @@ pub fn compute(input: &StatusInput) -> BTreeMap<ObjectId, SmhStatus> {
             Some(StatusTarget::TopLevel) | None => push_unique(&mut e.0, &d.message),
         }
     }
-    let empty = (Vec::new(), BTreeMap::new());
-    let generation = |m: &Manifest| {
-        input
-            .generations
-            .get(&manifest_id(m))
-            .copied()
-            .or(manifest_meta(m).generation)
-            .unwrap_or(0)
-    };
+    errors
+}
 
-    // Failures per owner: (cluster, object, message).
-    let mut failed: BTreeMap<&ObjectId, Vec<(&GeneratedObject, &str)>> = BTreeMap::new();
+/// Failures per owner: (generated object, message).
+fn failures_by_owner<'a>(input: &StatusInput<'a>) -> Failures<'a> {
+    let mut failed: Failures<'a> = BTreeMap::new();
     for g in input.expected {
         if let Some(msg) = input.failures.get(&object_key_of(g)) {
             for owner in &g.owners {
@@ -155,10 +162,27 @@ pub fn compute(input: &StatusInput) -> BTreeMap<ObjectId, SmhStatus> {
             }
         }
     }
+    failed
+}
 
+/// The object's generation now: as stored, else its metadata's.
+fn generation(input: &StatusInput, m: &Manifest) -> i64 {
+    input
+        .generations
+        .get(&manifest_id(m))
+        .copied()
+        .or(manifest_meta(m).generation)
+        .unwrap_or(0)
+}
+
+/// FailoverServices: meshes and their acceptance order.
+fn failover_service_statuses(
+    input: &StatusInput,
+    errors: &BTreeMap<&ObjectId, ObjectErrors>,
+    failed: &Failures<'_>,
+) -> BTreeMap<ObjectId, SmhStatus> {
+    let empty = (Vec::new(), BTreeMap::new());
     let mut out = BTreeMap::new();
-
-    // FailoverServices: meshes and their acceptance order.
     let mut fss: Vec<(&Manifest, &FailoverService, ObjectId)> = input
         .merged
         .iter()
@@ -172,7 +196,7 @@ pub fn compute(input: &StatusInput) -> BTreeMap<ObjectId, SmhStatus> {
     for (m, fs, id) in &fss {
         let (top, per_mesh) = errors.get(id).unwrap_or(&empty);
         let mut status = FailoverServiceStatus {
-            observed_generation: generation(m),
+            observed_generation: generation(input, m),
             state: ApprovalState::Accepted,
             meshes: BTreeMap::new(),
             errors: top.clone(),
@@ -207,8 +231,16 @@ pub fn compute(input: &StatusInput) -> BTreeMap<ObjectId, SmhStatus> {
         status.state = overall(&status.errors, top, status.meshes.values());
         out.insert(id.clone(), SmhStatus::FailoverService(status));
     }
+    out
+}
 
-    // TrafficPolicies: traffic targets and their acceptance order.
+/// TrafficPolicies: traffic targets and their acceptance order.
+fn traffic_policy_statuses(
+    input: &StatusInput,
+    errors: &BTreeMap<&ObjectId, ObjectErrors>,
+    failed: &Failures<'_>,
+) -> BTreeMap<ObjectId, SmhStatus> {
+    let empty = (Vec::new(), BTreeMap::new());
     let index = TargetIndex::new(input.topology);
     let tps: Vec<(&Manifest, &TrafficPolicy, ObjectId)> = input
         .merged
@@ -224,7 +256,7 @@ pub fn compute(input: &StatusInput) -> BTreeMap<ObjectId, SmhStatus> {
     for (i, (m, tp, id)) in tps.iter().enumerate() {
         let (top, per_target) = errors.get(id).unwrap_or(&empty);
         let mut status = TrafficPolicyStatus {
-            observed_generation: generation(m),
+            observed_generation: generation(input, m),
             state: ApprovalState::Accepted,
             traffic_targets: BTreeMap::new(),
             workloads: Vec::new(),
@@ -250,7 +282,7 @@ pub fn compute(input: &StatusInput) -> BTreeMap<ObjectId, SmhStatus> {
                             == Relation::Own
                     },
                     || {
-                        let up_to_date = previous_up_to_date(tp, generation(m));
+                        let up_to_date = previous_up_to_date(tp, generation(input, m));
                         candidates
                             .entry(key.clone())
                             .or_default()
@@ -263,32 +295,85 @@ pub fn compute(input: &StatusInput) -> BTreeMap<ObjectId, SmhStatus> {
             }
             // A failure of a client-side copy (federated DestinationRule) belongs to the
             // target it copies, when that is not already failing for its own object.
-            for (j, (g, msg)) in failures.iter().enumerate() {
-                if placed[j] {
-                    continue;
-                }
-                for t in &targets {
-                    if related(g, &t.service.name, &t.service.namespace, &t.cluster.name)
-                        == Relation::Copy
-                        && let Some(e) = status.traffic_targets.get_mut(&t.key())
-                        && e.state != ApprovalState::Invalid
-                    {
-                        if e.state == ApprovalState::Accepted {
-                            if let Some(c) = candidates.get_mut(&t.key()) {
-                                c.retain(|(_, k)| *k != i);
-                            }
-                            e.state = ApprovalState::Failed;
-                        }
-                        push_unique(&mut e.errors, msg);
-                        placed[j] = true;
-                    }
-                }
-            }
+            let names: Vec<TargetNames> = targets
+                .iter()
+                .map(|t| TargetNames {
+                    key: t.key(),
+                    name: &t.service.name,
+                    namespace: &t.service.namespace,
+                    cluster: &t.cluster.name,
+                })
+                .collect();
+            place_copy_failures(
+                failures,
+                &mut placed,
+                &names,
+                &mut status,
+                &mut candidates,
+                i,
+            );
             push_unlisted(&mut status.errors, per_target, &status.traffic_targets);
         }
         push_unplaced(&mut status.errors, failures, &placed);
         statuses.push(status);
     }
+    assign_acceptance_order(candidates, &mut statuses);
+    let mut out = BTreeMap::new();
+    for ((_, _, id), mut status) in tps.into_iter().zip(statuses) {
+        let top = errors.get(&id).map(|e| e.0.clone()).unwrap_or_default();
+        status.state = overall(&status.errors, &top, status.traffic_targets.values());
+        out.insert(id, SmhStatus::TrafficPolicy(status));
+    }
+    out
+}
+
+/// A traffic target by its names: its status key, its service's name and namespace, its
+/// cluster.
+struct TargetNames<'a> {
+    key: String,
+    name: &'a str,
+    namespace: &'a str,
+    cluster: &'a str,
+}
+
+/// A failure of a client-side copy (federated DestinationRule) belongs to the target it
+/// copies, when that is not already failing for its own object: the target fails (and is
+/// no longer a candidate for acceptance) and gets the message.
+fn place_copy_failures(
+    failures: &[(&GeneratedObject, &str)],
+    placed: &mut [bool],
+    targets: &[TargetNames<'_>],
+    status: &mut TrafficPolicyStatus,
+    candidates: &mut BTreeMap<String, Vec<(TargetRank, usize)>>,
+    i: usize,
+) {
+    for (j, (g, msg)) in failures.iter().enumerate() {
+        if placed[j] {
+            continue;
+        }
+        for t in targets {
+            if related(g, t.name, t.namespace, t.cluster) == Relation::Copy
+                && let Some(e) = status.traffic_targets.get_mut(&t.key)
+                && e.state != ApprovalState::Invalid
+            {
+                if e.state == ApprovalState::Accepted {
+                    if let Some(c) = candidates.get_mut(&t.key) {
+                        c.retain(|(_, k)| *k != i);
+                    }
+                    e.state = ApprovalState::Failed;
+                }
+                push_unique(&mut e.errors, msg);
+                placed[j] = true;
+            }
+        }
+    }
+}
+
+/// Each target's acceptance order: its candidates, best rank first.
+fn assign_acceptance_order(
+    candidates: BTreeMap<String, Vec<(TargetRank, usize)>>,
+    statuses: &mut [TrafficPolicyStatus],
+) {
     for (key, mut list) in candidates {
         list.sort();
         for (order, (_, i)) in list.into_iter().enumerate() {
@@ -297,12 +382,6 @@ pub fn compute(input: &StatusInput) -> BTreeMap<ObjectId, SmhStatus> {
             }
         }
     }
-    for ((_, _, id), mut status) in tps.into_iter().zip(statuses) {
-        let top = errors.get(&id).map(|e| e.0.clone()).unwrap_or_default();
-        status.state = overall(&status.errors, &top, status.traffic_targets.values());
-        out.insert(id, SmhStatus::TrafficPolicy(status));
-    }
-    out
 }
 
 /// `(class, previous order, creation time, name.namespace.)`, lower first.

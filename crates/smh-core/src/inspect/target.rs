@@ -1,5 +1,6 @@
-//! A [`Target`]: one cluster this run talks to, as the user must see it before anything is
-//! changed (DESIGN §2, istio-failover.md D9): SMH cluster name, kubeconfig context, API
+//! A [`ClusterTarget`]: one cluster this run talks to, as the user must see it before
+//! anything is changed (a command that writes names every cluster it writes to, since a
+//! wrong context is the easiest mistake to make): SMH cluster name, kubeconfig context, API
 //! server URL. Never credentials.
 
 use std::fmt;
@@ -37,11 +38,12 @@ impl fmt::Display for MappingSource {
 /// One cluster a command talks to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Target {
+pub struct ClusterTarget {
     /// The SMH cluster name, when the target is a named cluster (the management cluster
     /// has one only when a named cluster resolves to the same context).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cluster: Option<ClusterName>,
+    /// The kubeconfig context used for it.
     pub context: ContextName,
     /// The API server URL from the kubeconfig, without any user-info part.
     pub server: String,
@@ -54,7 +56,7 @@ pub struct Target {
     pub kubeconfig: Option<PathBuf>,
 }
 
-impl Target {
+impl ClusterTarget {
     /// The name to show for this target: the cluster name, else the context name.
     pub fn display_name(&self) -> &str {
         match &self.cluster {
@@ -74,7 +76,7 @@ impl Target {
 
 /// `cluster remote-cluster (context remote-cluster, https://10.0.0.2:6443)`, or for the
 /// management cluster without a cluster name `management cluster (context mgmt, https://...)`.
-impl fmt::Display for Target {
+impl fmt::Display for ClusterTarget {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.cluster, self.mgmt) {
             (Some(c), true) => write!(
@@ -103,7 +105,7 @@ impl fmt::Display for Target {
 /// ```
 ///
 /// Pure: returns the text; the caller prints it (on stderr, so `-o yaml` stays clean).
-pub fn targets_banner(targets: &[Target], heading: &str) -> String {
+pub fn targets_banner(targets: &[ClusterTarget], heading: &str) -> String {
     let name_w = targets
         .iter()
         .map(|t| t.display_name().len())
@@ -149,8 +151,8 @@ pub fn redact_server(server: &str) -> String {
 mod tests {
     use super::*;
 
-    fn t(cluster: Option<&str>, ctx: &str, server: &str, mgmt: bool) -> Target {
-        Target {
+    fn t(cluster: Option<&str>, ctx: &str, server: &str, mgmt: bool) -> ClusterTarget {
+        ClusterTarget {
             cluster: cluster.map(ClusterName::from),
             context: ContextName::from(ctx),
             server: server.to_string(),

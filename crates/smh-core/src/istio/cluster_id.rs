@@ -18,23 +18,31 @@
 use k8s_openapi::api::core::v1::Container;
 
 /// The environment variable istiod reads its cluster ID from.
-pub const CLUSTER_ID_ENV: &str = "CLUSTER_ID";
+pub(crate) const CLUSTER_ID_ENV: &str = "CLUSTER_ID";
 /// The `pilot-discovery` flag that overrides [`CLUSTER_ID_ENV`].
-pub const CLUSTER_ID_FLAG: &str = "--clusterID";
+pub(crate) const CLUSTER_ID_FLAG: &str = "--clusterID";
 /// istiod's cluster ID when neither the flag nor the variable sets one.
 pub const DEFAULT_CLUSTER_ID: &str = "Kubernetes";
 /// The annotation `istioctl create-remote-secret` writes on a remote secret (the `--name`).
-pub const REMOTE_SECRET_CLUSTER_ANNOTATION: &str = "networking.istio.io/cluster";
+pub(crate) const REMOTE_SECRET_CLUSTER_ANNOTATION: &str = "networking.istio.io/cluster";
 /// The Helm value that sets [`CLUSTER_ID_ENV`].
-pub const CLUSTER_NAME_VALUE: &str = "values.global.multiCluster.clusterName";
+pub(crate) const CLUSTER_NAME_VALUE: &str = "values.global.multiCluster.clusterName";
 
 /// What istiod's container says about its cluster ID.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClusterIdReading {
     /// The ID, and where it came from (in words).
-    Known { id: String, source: String },
+    Known {
+        /// The cluster ID.
+        id: String,
+        /// Where it came from, e.g. the `CLUSTER_ID` environment variable.
+        source: String,
+    },
     /// Why it cannot be told from the Deployment.
-    Unknown { reason: String },
+    Unknown {
+        /// Why, in words.
+        reason: String,
+    },
 }
 
 /// The cluster ID of the istiod that runs `container` (its `discovery` container): the last

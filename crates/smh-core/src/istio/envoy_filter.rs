@@ -1,18 +1,34 @@
 //! `EnvoyFilter` (`networking.istio.io/v1alpha3`, the only version Istio serves for it) and
 //! the Envoy aggregate cluster that a FailoverService's ADD patches carry.
 
+use kube_derive::CustomResource;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::common::WorkloadSelector;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(CustomResource, Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[kube(
+    group = "networking.istio.io",
+    version = "v1alpha3",
+    kind = "EnvoyFilter",
+    plural = "envoyfilters",
+    namespaced,
+    schema = "disabled",
+    derive = "PartialEq",
+    doc = "An EnvoyFilter: patches on the generated Envoy configuration.",
+    crates(kube_core = "::kube_core")
+)]
+/// `spec` of an EnvoyFilter.
 #[serde(rename_all = "camelCase")]
 pub struct EnvoyFilterSpec {
+    /// Workloads the patches apply to; unset means all in the namespace (all in the mesh for the root namespace).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub workload_selector: Option<WorkloadSelector>,
+    /// The patches, applied in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub config_patches: Vec<EnvoyConfigObjectPatch>,
+    /// Order among EnvoyFilters (lower first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<i32>,
 }
@@ -21,9 +37,12 @@ pub struct EnvoyFilterSpec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EnvoyConfigObjectPatch {
+    /// What kind of Envoy object the patch applies to.
     pub apply_to: ApplyTo,
+    /// Which objects of that kind.
     #[serde(default, rename = "match", skip_serializing_if = "Option::is_none")]
     pub match_: Option<EnvoyConfigObjectMatch>,
+    /// What to do to them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patch: Option<Patch>,
 }
@@ -32,17 +51,29 @@ pub struct EnvoyConfigObjectPatch {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ApplyTo {
+    /// Not set.
     Invalid,
+    /// A listener.
     Listener,
+    /// A filter chain of a listener.
     FilterChain,
+    /// A network filter.
     NetworkFilter,
+    /// An HTTP filter.
     HttpFilter,
+    /// A route configuration.
     RouteConfiguration,
+    /// A virtual host.
     VirtualHost,
+    /// An HTTP route.
     HttpRoute,
+    /// A cluster.
     Cluster,
+    /// An extension configuration (ECDS).
     ExtensionConfig,
+    /// The bootstrap configuration.
     Bootstrap,
+    /// A listener filter.
     ListenerFilter,
 }
 
@@ -51,19 +82,27 @@ pub enum ApplyTo {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EnvoyConfigObjectMatch {
+    /// Which proxies: sidecars (inbound or outbound), gateways or any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<PatchContext>,
+    /// Which cluster.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<ClusterMatch>,
 }
 
+/// Which proxies and which direction a patch applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum PatchContext {
+    /// Every proxy.
     Any,
+    /// Sidecars, inbound.
     SidecarInbound,
+    /// Sidecars, outbound.
     SidecarOutbound,
+    /// Gateways.
     Gateway,
+    /// Ambient waypoints.
     Waypoint,
 }
 
@@ -71,12 +110,16 @@ pub enum PatchContext {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterMatch {
+    /// The full Envoy cluster name, e.g. `outbound|9080||reviews.global`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// The service port.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port_number: Option<u32>,
+    /// The service FQDN.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<String>,
+    /// The subset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subset: Option<String>,
 }
@@ -85,22 +128,34 @@ pub struct ClusterMatch {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Patch {
+    /// The operation.
     pub operation: Operation,
+    /// The Envoy configuration to add or merge.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<Value>,
 }
 
+/// What a patch does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Operation {
+    /// Not set.
     Invalid,
+    /// Merge into the matched object.
     Merge,
+    /// Add a new object.
     Add,
+    /// Remove the matched object.
     Remove,
+    /// Insert before the matched object.
     InsertBefore,
+    /// Insert after the matched object.
     InsertAfter,
+    /// Insert first.
     InsertFirst,
+    /// Replace the matched object.
     Replace,
+    /// Merge, replacing lists instead of appending.
     MergeAndReplaceList,
 }
 
@@ -109,12 +164,12 @@ pub enum Operation {
 // ---------------------------------------------------------------------------------------
 
 /// Envoy's cluster extension name for aggregate clusters.
-pub const AGGREGATE_CLUSTER_EXTENSION: &str = "envoy.clusters.aggregate";
+pub(crate) const AGGREGATE_CLUSTER_EXTENSION: &str = "envoy.clusters.aggregate";
 /// Envoy v3 aggregate cluster config type (Envoy ≥ 1.17, Istio ≥ 1.9).
 pub const AGGREGATE_V3_TYPE_URL: &str =
     "type.googleapis.com/envoy.extensions.clusters.aggregate.v3.ClusterConfig";
 /// SMH's v2alpha config type, carried inside a TypedStruct (Istio < 1.9).
-pub const AGGREGATE_V2ALPHA_TYPE_URL: &str =
+pub(crate) const AGGREGATE_V2ALPHA_TYPE_URL: &str =
     "type.googleapis.com/envoy.config.cluster.aggregate.v2alpha.ClusterConfig";
 /// The `udpa.type.v1.TypedStruct` wrapper SMH used so Istio 1.6–1.8 would accept the
 /// v2alpha type (istio#23909).
@@ -154,7 +209,7 @@ pub struct AggregateCluster {
 
 impl AggregateCluster {
     /// The Envoy Cluster as a protobuf Struct with snake_case keys (the patch `value`).
-    pub fn to_patch_value(&self, config_type: AggregateConfigType) -> Value {
+    pub(crate) fn to_patch_value(&self, config_type: AggregateConfigType) -> Value {
         let typed_config = match config_type {
             AggregateConfigType::V3 => json!({
                 "@type": AGGREGATE_V3_TYPE_URL,

@@ -8,20 +8,17 @@
 //! - EnvoyFilter exists *only* as `v1alpha3`, so one version for all four kinds keeps the
 //!   output uniform;
 //! - every Istio release from 1.5 (the oldest that has the v2alpha aggregate workaround) to
-//!   the current CRDs in `istio-crds/` serves `v1alpha3` for DestinationRule,
+//!   the current Istio CRDs serves `v1alpha3` for DestinationRule,
 //!   VirtualService and ServiceEntry, with the same schema as `v1beta1`/`v1`; `v1` is
 //!   served only from Istio 1.22, which would break the Istio 1.8 (v2alpha) mode;
 //! - the golden files then do not change with the Istio version of the topology.
 //!
-//! Deserialization is lenient (unknown fields are ignored) so that the simulator can read
-//! objects written by other tools; what kubectl-smh writes is checked against Istio's CRD
-//! schemas by the tests.
+//! What kubectl-smh writes is checked against Istio's CRD schemas by the tests.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde::{Deserialize, Serialize};
+
 use serde_json::Value;
 
 pub mod cluster_id;
@@ -41,126 +38,47 @@ pub const GROUP: &str = "networking.istio.io";
 /// The version kubectl-smh writes (see the module docs).
 pub const VERSION: &str = "v1alpha3";
 /// `networking.istio.io/v1alpha3`.
-pub const API_VERSION: &str = "networking.istio.io/v1alpha3";
+pub(crate) const API_VERSION: &str = "networking.istio.io/v1alpha3";
 
-/// Errors reading an Istio object from JSON.
-#[derive(Debug, thiserror::Error)]
-pub enum IstioError {
-    #[error("object has no string `kind`")]
-    MissingKind,
-    #[error(
-        "unsupported Istio kind {0:?} (expected DestinationRule, VirtualService, ServiceEntry or EnvoyFilter)"
-    )]
-    UnsupportedKind(String),
-    #[error(
-        "unsupported apiVersion {0:?} for {1} (expected networking.istio.io/v1alpha3, v1beta1 or v1)"
-    )]
-    UnsupportedApiVersion(String, String),
-    #[error("invalid {kind}: {source}")]
-    Invalid {
-        kind: String,
-        #[source]
-        source: serde_json::Error,
-    },
-}
+// The four resource types (`DestinationRule` and so on: `metadata`, `spec`, `apiVersion` and
+// `kind` written from the type) and their `kube_core::Resource` impls come from kube's
+// `#[derive(CustomResource)]` on the spec structs of the submodules.
+pub use destination_rule::DestinationRule;
+pub use envoy_filter::EnvoyFilter;
+pub use service_entry::ServiceEntry;
+pub use virtual_service::VirtualService;
 
 macro_rules! istio_resource {
-    ($(#[$doc:meta])* $ty:ident, $spec:ty, $kind:literal, $plural:literal) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        pub struct $ty {
-            pub api_version: String,
-            pub kind: String,
-            #[serde(default)]
-            pub metadata: ObjectMeta,
-            #[serde(default)]
-            pub spec: $spec,
-        }
-
+    ($ty:ident, $spec:ty) => {
         impl $ty {
-            pub const KIND: &'static str = $kind;
-            pub const PLURAL: &'static str = $plural;
+            /// The kind, as `kind` in the object.
+            pub const KIND: &'static str = stringify!($ty);
 
-            /// A new object with `apiVersion`/`kind` set, named `namespace/name`.
-            pub fn new(namespace: &str, name: &str, spec: $spec) -> Self {
-                $ty {
-                    api_version: API_VERSION.to_string(),
-                    kind: $kind.to_string(),
-                    metadata: ObjectMeta {
-                        name: Some(name.to_string()),
-                        namespace: Some(namespace.to_string()),
-                        ..Default::default()
-                    },
-                    spec,
-                }
-            }
-        }
-
-        impl kube_core::Resource for $ty {
-            type DynamicType = ();
-            type Scope = kube_core::NamespaceResourceScope;
-
-            fn kind(_: &()) -> Cow<'_, str> {
-                $kind.into()
-            }
-            fn group(_: &()) -> Cow<'_, str> {
-                GROUP.into()
-            }
-            fn version(_: &()) -> Cow<'_, str> {
-                VERSION.into()
-            }
-            fn api_version(_: &()) -> Cow<'_, str> {
-                API_VERSION.into()
-            }
-            fn plural(_: &()) -> Cow<'_, str> {
-                $plural.into()
-            }
-            fn meta(&self) -> &ObjectMeta {
-                &self.metadata
-            }
-            fn meta_mut(&mut self) -> &mut ObjectMeta {
-                &mut self.metadata
+            /// A new object named `namespace/name`. (The derived `new` sets no namespace.)
+            pub fn namespaced(namespace: &str, name: &str, spec: $spec) -> Self {
+                let mut object = $ty::new(name, spec);
+                object.metadata.namespace = Some(namespace.to_string());
+                object
             }
         }
     };
 }
 
-istio_resource!(
-    /// A DestinationRule: traffic policy (TLS, outlier detection) and subsets for a host.
-    DestinationRule,
-    DestinationRuleSpec,
-    "DestinationRule",
-    "destinationrules"
-);
-istio_resource!(
-    /// A VirtualService: HTTP routes for hosts.
-    VirtualService,
-    VirtualServiceSpec,
-    "VirtualService",
-    "virtualservices"
-);
-istio_resource!(
-    /// A ServiceEntry: adds a host (here: a FailoverService hostname with a VIP) to the mesh.
-    ServiceEntry,
-    ServiceEntrySpec,
-    "ServiceEntry",
-    "serviceentries"
-);
-istio_resource!(
-    /// An EnvoyFilter: patches on the generated Envoy configuration.
-    EnvoyFilter,
-    EnvoyFilterSpec,
-    "EnvoyFilter",
-    "envoyfilters"
-);
+istio_resource!(DestinationRule, DestinationRuleSpec);
+istio_resource!(VirtualService, VirtualServiceSpec);
+istio_resource!(ServiceEntry, ServiceEntrySpec);
+istio_resource!(EnvoyFilter, EnvoyFilterSpec);
 
 /// Any of the Istio objects kubectl-smh generates.
 #[derive(Debug, Clone, PartialEq)]
 pub enum IstioObject {
+    /// A DestinationRule.
     DestinationRule(DestinationRule),
+    /// A VirtualService.
     VirtualService(VirtualService),
+    /// A ServiceEntry.
     ServiceEntry(ServiceEntry),
+    /// An EnvoyFilter.
     EnvoyFilter(EnvoyFilter),
 }
 
@@ -174,6 +92,7 @@ impl IstioObject {
         }
     }
 
+    /// The object's metadata, to add labels and annotations after translation.
     pub fn meta_mut(&mut self) -> &mut ObjectMeta {
         match self {
             IstioObject::DestinationRule(o) => &mut o.metadata,
@@ -183,15 +102,12 @@ impl IstioObject {
         }
     }
 
-    pub fn api_version(&self) -> &str {
-        match self {
-            IstioObject::DestinationRule(o) => &o.api_version,
-            IstioObject::VirtualService(o) => &o.api_version,
-            IstioObject::ServiceEntry(o) => &o.api_version,
-            IstioObject::EnvoyFilter(o) => &o.api_version,
-        }
+    /// Always [`API_VERSION`]: the derived types write the version of their type.
+    pub fn api_version(&self) -> &'static str {
+        API_VERSION
     }
 
+    /// The object's `kind` (`DestinationRule`, ...).
     pub fn kind(&self) -> &'static str {
         match self {
             IstioObject::DestinationRule(_) => DestinationRule::KIND,
@@ -201,28 +117,22 @@ impl IstioObject {
         }
     }
 
-    /// Lowercase plural resource name, e.g. `destinationrules`.
-    pub fn plural(&self) -> &'static str {
-        match self {
-            IstioObject::DestinationRule(_) => DestinationRule::PLURAL,
-            IstioObject::VirtualService(_) => VirtualService::PLURAL,
-            IstioObject::ServiceEntry(_) => ServiceEntry::PLURAL,
-            IstioObject::EnvoyFilter(_) => EnvoyFilter::PLURAL,
-        }
-    }
-
+    /// `metadata.name` (empty when unset).
     pub fn name(&self) -> &str {
         self.meta().name.as_deref().unwrap_or_default()
     }
 
+    /// `metadata.namespace` (empty when unset).
     pub fn namespace(&self) -> &str {
         self.meta().namespace.as_deref().unwrap_or_default()
     }
 
+    /// `metadata.labels`, when set.
     pub fn labels(&self) -> Option<&BTreeMap<String, String>> {
         self.meta().labels.as_ref()
     }
 
+    /// `metadata.annotations`, when set.
     pub fn annotations(&self) -> Option<&BTreeMap<String, String>> {
         self.meta().annotations.as_ref()
     }
@@ -238,46 +148,6 @@ impl IstioObject {
         // These types serialize only strings, numbers, maps with string keys and
         // sequences, which cannot fail.
         v.unwrap_or(Value::Null)
-    }
-
-    /// Read an object from JSON (e.g. from the API server or the simulator's store).
-    /// Accepts `v1alpha3`, `v1beta1` and `v1`, which share one schema.
-    pub fn from_value(value: Value) -> Result<IstioObject, IstioError> {
-        let kind = value
-            .get("kind")
-            .and_then(Value::as_str)
-            .ok_or(IstioError::MissingKind)?
-            .to_string();
-        let api_version = value
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let known = ["v1alpha3", "v1beta1", "v1"]
-            .iter()
-            .any(|v| api_version == format!("{GROUP}/{v}"));
-        if !known {
-            return Err(IstioError::UnsupportedApiVersion(api_version, kind));
-        }
-        let invalid = |source| IstioError::Invalid {
-            kind: kind.clone(),
-            source,
-        };
-        Ok(match kind.as_str() {
-            "DestinationRule" => {
-                IstioObject::DestinationRule(serde_json::from_value(value).map_err(invalid)?)
-            }
-            "VirtualService" => {
-                IstioObject::VirtualService(serde_json::from_value(value).map_err(invalid)?)
-            }
-            "ServiceEntry" => {
-                IstioObject::ServiceEntry(serde_json::from_value(value).map_err(invalid)?)
-            }
-            "EnvoyFilter" => {
-                IstioObject::EnvoyFilter(serde_json::from_value(value).map_err(invalid)?)
-            }
-            _ => return Err(IstioError::UnsupportedKind(kind)),
-        })
     }
 }
 
@@ -309,7 +179,7 @@ mod tests {
 
     #[test]
     fn serializes_camel_case_and_omits_empty() {
-        let dr = DestinationRule::new(
+        let dr = DestinationRule::namespaced(
             "bookinfo",
             "reviews",
             DestinationRuleSpec {
@@ -351,37 +221,36 @@ mod tests {
                 }
             })
         );
-        assert_eq!(
-            IstioObject::from_value(v).unwrap(),
-            IstioObject::DestinationRule(dr)
-        );
+        assert_eq!(serde_json::from_value::<DestinationRule>(v).unwrap(), dr);
     }
 
     #[test]
-    fn from_value_rejects_unknown_kinds_and_versions() {
-        assert!(matches!(
-            IstioObject::from_value(
-                json!({"apiVersion": "networking.istio.io/v1alpha3", "kind": "Gateway"})
-            ),
-            Err(IstioError::UnsupportedKind(_))
+    fn derived_resources_are_namespaced_v1alpha3_with_istio_plurals() {
+        use kube_core::Resource;
+        fn check<K: Resource<DynamicType = (), Scope = kube_core::NamespaceResourceScope>>(
+            kind: &str,
+            plural: &str,
+        ) {
+            assert_eq!(K::kind(&()), kind);
+            assert_eq!(K::group(&()), GROUP);
+            assert_eq!(K::version(&()), VERSION);
+            assert_eq!(K::api_version(&()), API_VERSION);
+            assert_eq!(K::plural(&()), plural);
+        }
+        check::<DestinationRule>(DestinationRule::KIND, "destinationrules");
+        check::<VirtualService>(VirtualService::KIND, "virtualservices");
+        check::<ServiceEntry>(ServiceEntry::KIND, "serviceentries");
+        check::<EnvoyFilter>(EnvoyFilter::KIND, "envoyfilters");
+        let se = IstioObject::from(ServiceEntry::namespaced(
+            "y",
+            "x",
+            ServiceEntrySpec::default(),
         ));
-        assert!(matches!(
-            IstioObject::from_value(json!({"apiVersion": "v1", "kind": "ServiceEntry"})),
-            Err(IstioError::UnsupportedApiVersion(..))
-        ));
-        assert!(matches!(
-            IstioObject::from_value(json!({"apiVersion": "networking.istio.io/v1"})),
-            Err(IstioError::MissingKind)
-        ));
-        // v1 objects read into the same types.
-        let se = IstioObject::from_value(json!({
-            "apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry",
-            "metadata": {"name": "x", "namespace": "y"},
-            "spec": {"hosts": ["a.global"], "resolution": "DNS", "location": "MESH_INTERNAL"}
-        }))
-        .unwrap();
-        assert_eq!(se.kind(), "ServiceEntry");
-        assert_eq!(se.name(), "x");
-        assert_eq!(se.namespace(), "y");
+        assert_eq!(
+            (se.kind(), se.name(), se.namespace(), se.api_version()),
+            ("ServiceEntry", "x", "y", API_VERSION)
+        );
+        assert_eq!(se.to_value()["apiVersion"], API_VERSION);
+        assert_eq!(se.to_value()["kind"], "ServiceEntry");
     }
 }

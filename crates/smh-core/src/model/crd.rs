@@ -9,9 +9,9 @@
 use serde_json::Value;
 
 /// `failoverservices.networking.smh.solo.io`, as YAML.
-pub const FAILOVER_SERVICES_CRD_YAML: &str = include_str!("crds/failoverservices.yaml");
+pub(crate) const FAILOVER_SERVICES_CRD_YAML: &str = include_str!("crds/failoverservices.yaml");
 /// `trafficpolicies.networking.smh.solo.io`, as YAML.
-pub const TRAFFIC_POLICIES_CRD_YAML: &str = include_str!("crds/trafficpolicies.yaml");
+pub(crate) const TRAFFIC_POLICIES_CRD_YAML: &str = include_str!("crds/trafficpolicies.yaml");
 
 /// The SMH CRDs as `apiextensions.k8s.io/v1` objects in JSON form, FailoverService first.
 pub fn smh_crds() -> Vec<Value> {

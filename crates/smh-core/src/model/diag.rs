@@ -2,13 +2,18 @@
 
 use std::fmt;
 
+use serde::Serialize;
+
 /// Where a manifest came from: the file (`-` for stdin) and the 0-based index of the YAML
 /// document in it, plus the 1-based line where the document starts, when known.
 /// Displayed for people with documents counted from 1: `file.yaml: document 1 (line 1)`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Source {
+    /// The input's label: a path, or `-` for stdin.
     pub file: String,
+    /// 0-based index of the YAML document in the input.
     pub doc: usize,
+    /// 1-based line where the document starts, when known.
     pub line: Option<usize>,
 }
 
@@ -30,8 +35,11 @@ impl fmt::Display for Source {
 /// Identifies an object: kind, namespace, name.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ObjectId {
+    /// `FailoverService` or `TrafficPolicy`.
     pub kind: String,
+    /// The namespace (defaulted when the object has none).
     pub namespace: String,
+    /// `metadata.name`.
     pub name: String,
 }
 
@@ -41,9 +49,17 @@ impl fmt::Display for ObjectId {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// How bad a problem is, for validation diagnostics and for the findings of `describe`,
+/// `check` and the cluster-id check alike. Serialized (and displayed) lowercase: `error`,
+/// `warning`. `Error` sorts before `Warning`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// The input is wrong, or failover does not work as configured (or the configuration is
+    /// not what is in effect): validation fails, `check` fails.
     Error,
+    /// Works, but not as well as it could, or something could not be checked: reported,
+    /// never a failure on its own.
     Warning,
 }
 
@@ -63,13 +79,17 @@ pub enum StatusTarget {
 /// One problem.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Diagnostic {
+    /// An error (the input is rejected) or a warning.
     pub severity: Severity,
+    /// The file and document; `None` for problems of the whole input.
     pub source: Option<Source>,
+    /// The object, when the problem is about one.
     pub object: Option<ObjectId>,
     /// Field path, e.g. `spec.backingServices[1].kubeService.name`.
     pub field: Option<String>,
     /// Line and column (1-based) of the field or syntax error, when known.
     pub position: Option<(usize, usize)>,
+    /// What is wrong, for people (SMH's own words where SMH reported it).
     pub message: String,
     /// Where SMH would report it in status; `None` for problems SMH never had (lint).
     pub status_target: Option<StatusTarget>,

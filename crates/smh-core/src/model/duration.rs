@@ -79,7 +79,7 @@ pub fn format_proto_duration(d: Duration) -> String {
 /// is small (`2m30s`, `5h10m`, `3d4h`, `2y70d`). Up to one second in the future (clock skew)
 /// is `0s`; more is `<invalid>`. The one implementation of it: `failover list` and the
 /// simulated API server's tables print ages with it.
-pub fn human_duration(seconds: i64) -> String {
+pub(crate) fn human_duration(seconds: i64) -> String {
     if seconds < -1 {
         return "<invalid>".into();
     }

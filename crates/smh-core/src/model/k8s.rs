@@ -47,7 +47,7 @@ fn matches_dns1123_subdomain(s: &str) -> bool {
 }
 
 /// `IsDNS1123Label` (current wording).
-pub fn is_dns1123_label(value: &str) -> Vec<String> {
+pub(crate) fn is_dns1123_label(value: &str) -> Vec<String> {
     let mut errs = Vec::new();
     if value.len() > 63 {
         errs.push(max_len_error(63));
@@ -100,7 +100,7 @@ fn matches_qualified_name_part(s: &str) -> bool {
 }
 
 /// `IsQualifiedName`: label and annotation keys (`[prefix/]name`).
-pub fn is_qualified_name(value: &str) -> Vec<String> {
+pub(crate) fn is_qualified_name(value: &str) -> Vec<String> {
     let mut errs = Vec::new();
     let parts: Vec<&str> = value.split('/').collect();
     let name = match parts.as_slice() {
@@ -164,7 +164,7 @@ pub fn is_valid_label_value(value: &str) -> Vec<String> {
 }
 
 /// `IsValidPortNum`.
-pub fn is_valid_port_num(port: i64) -> Vec<String> {
+pub(crate) fn is_valid_port_num(port: i64) -> Vec<String> {
     if (1..=65535).contains(&port) {
         Vec::new()
     } else {

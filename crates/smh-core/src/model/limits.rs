@@ -20,7 +20,7 @@ use super::k8s;
 /// The longest cluster name: it is the value of the label `cluster.multicluster.solo.io` on
 /// every generated object (and of `topology.istio.io/cluster` in multi-primary subsets), and
 /// a label value has at most 63 characters.
-pub const CLUSTER_NAME_MAX: usize = 63;
+pub(crate) const CLUSTER_NAME_MAX: usize = 63;
 
 /// A cluster name: a DNS-1123 subdomain (it becomes part of host names such as
 /// `reviews.bookinfo.svc.<cluster>.global`) of at most [`CLUSTER_NAME_MAX`] characters (it
@@ -40,7 +40,7 @@ pub fn cluster_name(value: &str) -> Vec<String> {
 
 /// A duration Istio accepts (`ValidateDuration`): zero (left out of the generated object)
 /// or at least 1ms, in whole milliseconds.
-pub fn istio_duration(d: Duration) -> Option<String> {
+pub(crate) fn istio_duration(d: Duration) -> Option<String> {
     if d.is_zero() {
         return None;
     }
@@ -60,7 +60,7 @@ pub fn istio_duration(d: Duration) -> Option<String> {
 }
 
 /// A CORS `maxAge`: an Istio duration in whole seconds.
-pub fn cors_max_age(d: Duration) -> Option<String> {
+pub(crate) fn cors_max_age(d: Duration) -> Option<String> {
     istio_duration(d).or_else(|| {
         (d.subsec_nanos() != 0).then(|| {
             "not a whole number of seconds: Istio takes a CORS maxAge in seconds only".into()
@@ -70,7 +70,7 @@ pub fn cors_max_age(d: Duration) -> Option<String> {
 
 /// Istio's `IsDNS1123Label`: at most 63 letters, digits and `-`, starting and ending with a
 /// letter or digit (upper case allowed, unlike the API server's names).
-pub fn is_istio_label(value: &str) -> bool {
+pub(crate) fn is_istio_label(value: &str) -> bool {
     let b = value.as_bytes();
     !b.is_empty()
         && b.len() <= 63
@@ -89,19 +89,19 @@ pub fn port_name(name: &str) -> Option<String> {
 }
 
 /// A DestinationRule subset name (`validateSubsetName`).
-pub fn subset_name(name: &str) -> Option<String> {
+pub(crate) fn subset_name(name: &str) -> Option<String> {
     (!is_istio_label(name))
         .then(|| format!("{name:?}: Istio requires a subset name of {ISTIO_LABEL}"))
 }
 
 /// A fault injection percentage (`validatePercentage`): 0, or between 0.0001 and 100.
-pub fn fault_percentage(value: f64) -> Option<String> {
+pub(crate) fn fault_percentage(value: f64) -> Option<String> {
     let ok = value == 0.0 || (0.0001..=100.0).contains(&value);
     (!ok).then(|| format!("{value}: must be 0, or between 0.0001 and 100"))
 }
 
 /// An abort status (`validateHTTPStatus`).
-pub fn abort_status(status: i32) -> Option<String> {
+pub(crate) fn abort_status(status: i32) -> Option<String> {
     (!(200..=599).contains(&status))
         .then(|| format!("{status}: must be an HTTP status between 200 and 599"))
 }
@@ -111,7 +111,7 @@ fn is_header_name_char(c: char) -> bool {
 }
 
 /// A header name to match (`ValidateHTTPHeaderName`): letters, digits, `-` and `_`.
-pub fn header_name(name: &str) -> Option<String> {
+pub(crate) fn header_name(name: &str) -> Option<String> {
     if name.is_empty() {
         return Some("a header name must not be empty".into());
     }
@@ -120,7 +120,7 @@ pub fn header_name(name: &str) -> Option<String> {
 }
 
 /// A CORS allowed or exposed header (`ValidateCORSHTTPHeaderName`): a header name, or `*`.
-pub fn cors_header_name(name: &str) -> Option<String> {
+pub(crate) fn cors_header_name(name: &str) -> Option<String> {
     if name == "*" {
         return None;
     }
@@ -128,12 +128,12 @@ pub fn cors_header_name(name: &str) -> Option<String> {
 }
 
 /// CORS methods Istio accepts.
-pub const CORS_METHODS: &[&str] = &[
+pub(crate) const CORS_METHODS: &[&str] = &[
     "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "CONNECT", "OPTIONS", "TRACE", "*",
 ];
 
 /// A CORS allowed method.
-pub fn cors_method(method: &str) -> Option<String> {
+pub(crate) fn cors_method(method: &str) -> Option<String> {
     (!CORS_METHODS.contains(&method)).then(|| {
         format!(
             "{method:?} is not a method Istio accepts in a CORS policy ({})",
@@ -145,14 +145,14 @@ pub fn cors_method(method: &str) -> Option<String> {
 /// Which header list a name is in: request headers added (where `host` sets the authority)
 /// or any other (request headers removed, response headers added or removed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HeaderOperation {
+pub(crate) enum HeaderOperation {
     AddRequest,
     Other,
 }
 
 /// A header name to add or remove (`ValidateHTTPHeaderWithAuthorityOperationName`,
 /// `ValidateHTTPHeaderOperationName`).
-pub fn header_operation_name(name: &str, op: HeaderOperation) -> Option<String> {
+pub(crate) fn header_operation_name(name: &str, op: HeaderOperation) -> Option<String> {
     if name.is_empty() {
         return Some("a header name must not be empty".into());
     }
@@ -175,7 +175,7 @@ pub fn header_operation_name(name: &str, op: HeaderOperation) -> Option<String> 
 /// A header value Envoy accepts (`ValidateHTTPHeaderValue`): no control characters but tab,
 /// and every `%` either doubled (`%%`, a literal `%`) or opening a variable closed again
 /// (`%HOSTNAME%`, `%REQ(x-id)%`, `%PER_REQUEST_STATE(["a"])%`).
-pub fn header_value(value: &str) -> Option<String> {
+pub(crate) fn header_value(value: &str) -> Option<String> {
     if value
         .chars()
         .any(|c| (c.is_control() && c != '\t') || c == '\u{7f}')
@@ -287,7 +287,7 @@ fn variables_closed(value: &str) -> Result<(), &'static str> {
 }
 
 /// The longest regular expression Istio accepts.
-pub const REGEX_MAX: usize = 1024;
+pub(crate) const REGEX_MAX: usize = 1024;
 
 /// A regular expression Istio accepts: at most [`REGEX_MAX`] characters, in RE2 syntax
 /// (checked with the `regex` crate, whose syntax is RE2's).

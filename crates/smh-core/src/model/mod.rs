@@ -13,7 +13,7 @@ pub mod select;
 pub mod topology;
 pub mod types;
 pub mod validate;
-pub mod yaml;
+pub mod yaml_reader;
 
 pub use diag::{Diagnostic, ObjectId, Severity, Source, StatusTarget};
 pub use topology::Topology;
@@ -24,13 +24,17 @@ pub use types::{FailoverService, TrafficPolicy};
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum SmhObject {
+    /// A FailoverService.
     FailoverService(FailoverService),
+    /// A TrafficPolicy.
     TrafficPolicy(TrafficPolicy),
 }
 
 /// An object and where it came from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Manifest {
+    /// File, document and line it was read from.
     pub source: Source,
+    /// The object, typed.
     pub object: SmhObject,
 }

@@ -1,5 +1,6 @@
-//! SMH's naming rules, reproduced exactly so output compares with Service Mesh Hub's
-//! (smh-api.md §2 "Discovery naming", §3).
+//! SMH's naming rules, reproduced exactly so output compares with Service Mesh Hub's: the
+//! names its discovery gave meshes and traffic targets, and the names of the Istio objects
+//! its translation wrote.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +11,7 @@ use crate::consts::SMH_NAMESPACE;
 /// skv2/SMH `SanitizeNameV2`: `*`, `/`, `.`, `:` and space become `-`; `[`, `]`, quotes and
 /// newlines are deleted; the result is lowercased; `_` is kept. Names longer than 63
 /// characters become the first 31 characters, `-`, and the md5 hex digest, cut to 63.
-pub fn sanitize_name_v2(name: &str) -> String {
+pub(crate) fn sanitize_name_v2(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for c in name.chars() {
         match c {
@@ -31,17 +32,17 @@ pub fn sanitize_name_v2(name: &str) -> String {
 }
 
 /// skv2 `sets.Key` of an object with an empty clusterName: `name.namespace.`.
-pub fn object_key(name: &str, namespace: &str) -> String {
+pub(crate) fn object_key(name: &str, namespace: &str) -> String {
     format!("{name}.{namespace}.")
 }
 
 /// Name of the discovered TrafficTarget for a Service: `SanitizeNameV2("<svc>-<ns>-<cluster>")`.
-pub fn traffic_target_name(service: &str, namespace: &str, cluster: &str) -> String {
+pub(crate) fn traffic_target_name(service: &str, namespace: &str, cluster: &str) -> String {
     sanitize_name_v2(&format!("{service}-{namespace}-{cluster}"))
 }
 
 /// Status key of a TrafficTarget, e.g. `reviews-bookinfo-mgmt-cluster.service-mesh-hub.`.
-pub fn traffic_target_key(service: &str, namespace: &str, cluster: &str) -> String {
+pub(crate) fn traffic_target_key(service: &str, namespace: &str, cluster: &str) -> String {
     object_key(
         &traffic_target_name(service, namespace, cluster),
         SMH_NAMESPACE,
@@ -50,13 +51,13 @@ pub fn traffic_target_key(service: &str, namespace: &str, cluster: &str) -> Stri
 
 /// Status key of a Mesh in a FailoverService's `status.meshes`, e.g.
 /// `istiod-istio-system-mgmt-cluster.service-mesh-hub.`.
-pub fn mesh_key(mesh_name: &str, mesh_namespace: &str) -> String {
+pub(crate) fn mesh_key(mesh_name: &str, mesh_namespace: &str) -> String {
     object_key(mesh_name, mesh_namespace)
 }
 
 /// SMH's subset name for a label set: sorted `key-value` pairs joined with `_`, then
 /// [`sanitize_name_v2`] (`{version: v1}` → `version-v1`).
-pub fn subset_name(labels: &BTreeMap<String, String>) -> String {
+pub(crate) fn subset_name(labels: &BTreeMap<String, String>) -> String {
     let joined: Vec<String> = labels.iter().map(|(k, v)| format!("{k}-{v}")).collect();
     sanitize_name_v2(&joined.join("_"))
 }

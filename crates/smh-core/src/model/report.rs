@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use super::diag::{Diagnostic, Severity, StatusTarget};
 
 impl Severity {
+    /// `error` or `warning`, as diagnostics print it.
     pub fn as_str(&self) -> &'static str {
         match self {
             Severity::Error => "error",
@@ -88,17 +89,6 @@ impl Diagnostic {
             "message": self.message,
             "statusTarget": self.status_target.as_ref().map(StatusTarget::to_json),
         })
-    }
-
-    /// Equal for a reader: everything but the status target (SMH reported one problem per
-    /// mesh or traffic target; people need to read it once).
-    pub fn same_for_display(&self, other: &Diagnostic) -> bool {
-        self.severity == other.severity
-            && self.source == other.source
-            && self.object == other.object
-            && self.field == other.field
-            && self.position == other.position
-            && self.message == other.message
     }
 }
 

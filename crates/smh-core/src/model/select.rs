@@ -1,5 +1,5 @@
 //! Which services a TrafficPolicy applies to: SMH's selector semantics, in one place, so
-//! that validation and translation agree exactly (smh-api.md §2).
+//! that validation and translation agree exactly.
 //!
 //! - A *traffic target* is a topology service with sidecar workloads (SMH discovers a
 //!   TrafficTarget only for a Service backed by pods with an Istio sidecar).
@@ -19,12 +19,14 @@ use super::types::{TrafficPolicy, TrafficTargetSelector, WorkloadSelector};
 
 /// A traffic target: a service with sidecar workloads, in its cluster.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Target<'a> {
+pub struct TrafficTarget<'a> {
+    /// The cluster the service runs in.
     pub cluster: &'a ClusterTopology,
+    /// The service (it has sidecar workloads).
     pub service: &'a Service,
 }
 
-impl Target<'_> {
+impl TrafficTarget<'_> {
     /// The status key SMH uses for this target, e.g. `reviews-bookinfo-mgmt-cluster.service-mesh-hub.`.
     pub fn key(&self) -> String {
         traffic_target_key(
@@ -33,45 +35,37 @@ impl Target<'_> {
             &self.cluster.name,
         )
     }
-
-    /// `name.namespace.cluster`, as SMH writes a service reference in messages.
-    pub fn ref_key(&self) -> String {
-        format!(
-            "{}.{}.{}",
-            self.service.name, self.service.namespace, self.cluster.name
-        )
-    }
 }
 
 /// Every traffic target of the topology, in topology order (clusters, then services).
-pub fn traffic_targets(topology: &Topology) -> impl Iterator<Item = Target<'_>> {
+pub fn traffic_targets(topology: &Topology) -> impl Iterator<Item = TrafficTarget<'_>> {
     topology.clusters.iter().flat_map(|cluster| {
         cluster
             .services
             .iter()
             .filter(|s| s.sidecar_workloads)
-            .map(move |service| Target { cluster, service })
+            .map(move |service| TrafficTarget { cluster, service })
     })
 }
 
 /// The traffic target for `name.namespace` in `cluster`, if the service exists there with
 /// sidecar workloads.
-pub fn find_traffic_target<'a>(
+pub(crate) fn find_traffic_target<'a>(
     topology: &'a Topology,
     name: &str,
     namespace: &str,
     cluster: &str,
-) -> Option<Target<'a>> {
+) -> Option<TrafficTarget<'a>> {
     let c = topology.cluster(cluster)?;
     let service = c.service(name, namespace)?;
-    service.sidecar_workloads.then_some(Target {
+    service.sidecar_workloads.then_some(TrafficTarget {
         cluster: c,
         service,
     })
 }
 
 /// Does one selector select `service` in `cluster`?
-pub fn selector_matches(
+pub(crate) fn selector_matches(
     selector: &TrafficTargetSelector,
     cluster: &str,
     service: &Service,
@@ -97,7 +91,7 @@ pub fn selector_matches(
 }
 
 /// Do the selectors (ORed; empty = all) select `service` in `cluster`?
-pub fn destination_selectors_match(
+pub(crate) fn destination_selectors_match(
     selectors: &[TrafficTargetSelector],
     cluster: &str,
     service: &Service,
@@ -110,7 +104,10 @@ pub fn destination_selectors_match(
 
 /// The traffic targets a TrafficPolicy applies to, in topology order. To select for many
 /// policies, build a [`TargetIndex`] once and use [`TargetIndex::policy_targets`].
-pub fn traffic_policy_targets<'a>(tp: &TrafficPolicy, topology: &'a Topology) -> Vec<Target<'a>> {
+pub(crate) fn traffic_policy_targets<'a>(
+    tp: &TrafficPolicy,
+    topology: &'a Topology,
+) -> Vec<TrafficTarget<'a>> {
     let index = TargetIndex::new(topology);
     index
         .policy_targets(tp)
@@ -123,13 +120,14 @@ pub fn traffic_policy_targets<'a>(tp: &TrafficPolicy, topology: &'a Topology) ->
 /// selecting for many policies stays linear in their size.
 #[derive(Debug, Clone)]
 pub struct TargetIndex<'a> {
-    targets: Vec<Target<'a>>,
+    targets: Vec<TrafficTarget<'a>>,
     by_ref: std::collections::HashMap<(&'a str, &'a str, &'a str), usize>,
 }
 
 impl<'a> TargetIndex<'a> {
+    /// Index every traffic target of `topology`, in topology order.
     pub fn new(topology: &'a Topology) -> TargetIndex<'a> {
-        let targets: Vec<Target<'a>> = traffic_targets(topology).collect();
+        let targets: Vec<TrafficTarget<'a>> = traffic_targets(topology).collect();
         let mut by_ref = std::collections::HashMap::with_capacity(targets.len());
         for (i, t) in targets.iter().enumerate() {
             by_ref
@@ -144,7 +142,7 @@ impl<'a> TargetIndex<'a> {
     }
 
     /// Every traffic target, in topology order; indexes returned by this type refer to it.
-    pub fn targets(&self) -> &[Target<'a>] {
+    pub fn targets(&self) -> &[TrafficTarget<'a>] {
         &self.targets
     }
 
@@ -183,7 +181,10 @@ impl<'a> TargetIndex<'a> {
 }
 
 /// Does a `sourceSelector` include workloads of `cluster`?
-pub fn workload_selector_contains_cluster(selectors: &[WorkloadSelector], cluster: &str) -> bool {
+pub(crate) fn workload_selector_contains_cluster(
+    selectors: &[WorkloadSelector],
+    cluster: &str,
+) -> bool {
     selectors.is_empty()
         || selectors
             .iter()
@@ -195,6 +196,14 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+
+    /// `name.namespace.cluster`, as SMH writes a service reference in messages.
+    fn ref_key(t: &TrafficTarget) -> String {
+        format!(
+            "{}.{}.{}",
+            t.service.name, t.service.namespace, t.cluster.name
+        )
+    }
     use crate::model::topology::{Mesh, MultiClusterMode, ServicePort};
     use crate::model::types::{
         ClusterObjectRef, KubeServiceMatcher, KubeServiceRefs, TrafficPolicySpec,
@@ -267,10 +276,7 @@ mod tests {
     }
 
     fn names(t: &Topology, p: &TrafficPolicy) -> Vec<String> {
-        traffic_policy_targets(p, t)
-            .iter()
-            .map(|x| x.ref_key())
-            .collect()
+        traffic_policy_targets(p, t).iter().map(ref_key).collect()
     }
 
     #[test]
@@ -420,12 +426,12 @@ mod tests {
                         x.service,
                     )
                 })
-                .map(|x| x.ref_key())
+                .map(|x| ref_key(&x))
                 .collect();
             let indexed: Vec<String> = index
                 .policy_targets(&p)
                 .iter()
-                .map(|&i| index.targets()[i].ref_key())
+                .map(|&i| ref_key(&index.targets()[i]))
                 .collect();
             assert_eq!(filtered, indexed);
         }

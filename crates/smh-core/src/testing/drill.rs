@@ -233,7 +233,7 @@ pub fn probe(at: u64, class: Class) -> Event {
 }
 
 /// A full simulated drill at 10 probes/s.
-pub fn finished_machine() -> Machine {
+pub(crate) fn finished_machine() -> Machine {
     let mut m = Machine::new(&plan());
     m.start();
     m.handle(ms(0), Event::PreflightPassed);

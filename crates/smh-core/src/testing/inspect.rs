@@ -162,7 +162,7 @@ pub fn consistent() -> Snapshot {
 }
 
 /// Give the meshes these Istio cluster IDs, and translate again.
-pub fn set_ids(snap: &mut Snapshot, ids: &[(&str, &str)]) {
+pub(crate) fn set_ids(snap: &mut Snapshot, ids: &[(&str, &str)]) {
     for (c, id) in ids {
         let t = snap
             .topology
@@ -179,9 +179,9 @@ pub fn set_ids(snap: &mut Snapshot, ids: &[(&str, &str)]) {
 /// Facts of a cluster as discovery would leave them, with nothing about cluster IDs.
 pub fn facts(cluster: &str) -> ClusterFacts {
     use crate::inspect::names::{ClusterName, ContextName};
-    use crate::inspect::target::{MappingSource, Target};
+    use crate::inspect::target::{ClusterTarget, MappingSource};
     ClusterFacts {
-        target: Target {
+        target: ClusterTarget {
             cluster: Some(ClusterName::from(cluster)),
             context: ContextName::from(cluster),
             server: format!("https://{cluster}:6443"),

@@ -41,32 +41,31 @@ impl TargetId {
     }
 
     /// Status key in `TrafficPolicy.status.trafficTargets`.
-    pub fn status_key(&self) -> String {
+    pub(crate) fn status_key(&self) -> String {
         naming::traffic_target_key(&self.name, &self.namespace, &self.cluster)
     }
 }
 
 /// A TrafficPolicy from the input, with its position (earlier wins, like SMH's
 /// earlier-accepted policies).
-pub struct Policy<'a> {
-    pub order: usize,
+pub(crate) struct Policy<'a> {
     pub tp: &'a TrafficPolicy,
     pub id: ObjectId,
     pub source: Source,
 }
 
 /// A FailoverService from the input.
-pub struct Failover<'a> {
+pub(crate) struct Failover<'a> {
     pub fs: &'a FailoverService,
     pub id: ObjectId,
     pub source: Source,
 }
 
 impl Failover<'_> {
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         &self.id.name
     }
-    pub fn namespace(&self) -> &str {
+    pub(crate) fn namespace(&self) -> &str {
         &self.id.namespace
     }
 }
@@ -88,7 +87,7 @@ fn object_id(kind: &str, meta: &ObjectMeta) -> ObjectId {
 }
 
 /// Everything the translation reads, plus what it reports.
-pub struct Ctx<'a> {
+pub(crate) struct Ctx<'a> {
     pub topology: &'a Topology,
     pub policies: Vec<Policy<'a>>,
     pub failovers: Vec<Failover<'a>>,
@@ -103,19 +102,18 @@ pub struct Ctx<'a> {
 
 /// What the translation reports besides objects.
 #[derive(Default)]
-pub struct Report {
+pub(crate) struct TranslationNotes {
     pub diagnostics: BTreeSet<Diagnostic>,
     pub explanations: BTreeSet<Explanation>,
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(manifests: &'a [Manifest], topology: &'a Topology) -> Self {
+    pub(crate) fn new(manifests: &'a [Manifest], topology: &'a Topology) -> Self {
         let mut policies = Vec::new();
         let mut failovers = Vec::new();
         for m in manifests {
             match &m.object {
                 SmhObject::TrafficPolicy(tp) => policies.push(Policy {
-                    order: policies.len(),
                     tp,
                     id: object_id(TrafficPolicy::KIND, &tp.metadata),
                     source: m.source.clone(),
@@ -180,29 +178,29 @@ impl<'a> Ctx<'a> {
     }
 
     /// The FailoverService `namespace/name` from the input.
-    pub fn failover(&self, namespace: &str, name: &str) -> Option<&Failover<'a>> {
+    pub(crate) fn failover(&self, namespace: &str, name: &str) -> Option<&Failover<'a>> {
         self.failover_index
             .get(&(namespace.to_string(), name.to_string()))
             .map(|&i| &self.failovers[i])
     }
 
-    pub fn cluster(&self, name: &str) -> Option<&'a ClusterTopology> {
+    pub(crate) fn cluster(&self, name: &str) -> Option<&'a ClusterTopology> {
         self.topology.cluster(name)
     }
 
-    pub fn mesh(&self, cluster: &str) -> Option<&'a Mesh> {
+    pub(crate) fn mesh(&self, cluster: &str) -> Option<&'a Mesh> {
         self.cluster(cluster).and_then(|c| c.mesh.as_ref())
     }
 
     /// The multi-cluster mode of the mesh in `cluster` (the consuming side decides).
-    pub fn mode(&self, cluster: &str) -> MultiClusterMode {
+    pub(crate) fn mode(&self, cluster: &str) -> MultiClusterMode {
         self.mesh(cluster).map(|m| m.mode).unwrap_or_default()
     }
 
     /// The Istio cluster ID of `cluster` (the value of `topology.istio.io/cluster` on its
     /// endpoints): the topology's `clusterId`, or the SMH cluster name when it is unknown
     /// (see [`Ctx::cluster_id_known`]).
-    pub fn cluster_id<'b>(&self, cluster: &'b str) -> &'b str
+    pub(crate) fn cluster_id<'b>(&self, cluster: &'b str) -> &'b str
     where
         'a: 'b,
     {
@@ -213,18 +211,18 @@ impl<'a> Ctx<'a> {
     }
 
     /// Whether the topology says what `cluster`'s Istio cluster ID is.
-    pub fn cluster_id_known(&self, cluster: &str) -> bool {
+    pub(crate) fn cluster_id_known(&self, cluster: &str) -> bool {
         self.mesh(cluster).is_some_and(|m| m.cluster_id.is_some())
     }
 
-    pub fn domain(&self, cluster: &str) -> &'a str {
+    pub(crate) fn domain(&self, cluster: &str) -> &'a str {
         self.cluster(cluster)
             .map(|c| c.cluster_domain.as_str())
             .unwrap_or("cluster.local")
     }
 
     /// The cluster whose mesh SMH named `mesh_name` (`istiod-istio-system-<cluster>`).
-    pub fn cluster_of_mesh(&self, mesh_name: &str) -> Option<&'a ClusterTopology> {
+    pub(crate) fn cluster_of_mesh(&self, mesh_name: &str) -> Option<&'a ClusterTopology> {
         self.topology.clusters.iter().find(|c| {
             c.mesh
                 .as_ref()
@@ -233,17 +231,17 @@ impl<'a> Ctx<'a> {
     }
 
     /// `name.ns.svc.<domain of the target's cluster>`.
-    pub fn local_fqdn(&self, t: &TargetId) -> String {
+    pub(crate) fn local_fqdn(&self, t: &TargetId) -> String {
         format!("{}.{}.svc.{}", t.name, t.namespace, self.domain(&t.cluster))
     }
 
     /// `name.ns.svc.<cluster>.global`.
-    pub fn global_fqdn(t: &TargetId) -> String {
+    pub(crate) fn global_fqdn(t: &TargetId) -> String {
         format!("{}.{}.svc.{}.global", t.name, t.namespace, t.cluster)
     }
 
     /// Policies applied to `t` whose sourceSelector includes `source_cluster`, in order.
-    pub fn policies_for(&self, t: &TargetId, source_cluster: &str) -> Vec<&Policy<'a>> {
+    pub(crate) fn policies_for(&self, t: &TargetId, source_cluster: &str) -> Vec<&Policy<'a>> {
         self.applied
             .get(t)
             .map(|ids| {
@@ -260,7 +258,7 @@ impl<'a> Ctx<'a> {
             .unwrap_or_default()
     }
 
-    pub fn ports(&self, t: &TargetId) -> Vec<u32> {
+    pub(crate) fn ports(&self, t: &TargetId) -> Vec<u32> {
         self.targets
             .get(t)
             .map(|s| s.ports.iter().map(|p| p.port).collect())
@@ -268,9 +266,9 @@ impl<'a> Ctx<'a> {
     }
 }
 
-impl Report {
+impl TranslationNotes {
     /// An error SMH would report for a policy on one traffic target.
-    pub fn policy_error(&mut self, p: &Policy, t: &TargetId, field: &str, message: String) {
+    pub(crate) fn policy_error(&mut self, p: &Policy, t: &TargetId, field: &str, message: String) {
         self.diagnostics.insert(Diagnostic {
             severity: Severity::Error,
             source: Some(p.source.clone()),
@@ -283,7 +281,7 @@ impl Report {
     }
 
     /// An error SMH would report for a FailoverService in one mesh (or top-level).
-    pub fn failover_error(
+    pub(crate) fn failover_error(
         &mut self,
         f: &Failover,
         target: StatusTarget,
@@ -302,7 +300,13 @@ impl Report {
     }
 
     /// A warning SMH never had.
-    pub fn warning(&mut self, source: &Source, object: &ObjectId, field: &str, message: String) {
+    pub(crate) fn warning(
+        &mut self,
+        source: &Source,
+        object: &ObjectId,
+        field: &str,
+        message: String,
+    ) {
         self.diagnostics.insert(Diagnostic {
             severity: Severity::Warning,
             source: Some(source.clone()),
@@ -314,7 +318,7 @@ impl Report {
         });
     }
 
-    pub fn explain(&mut self, cluster: &str, text: String) {
+    pub(crate) fn explain(&mut self, cluster: &str, text: String) {
         self.explanations.insert(Explanation {
             cluster: cluster.to_string(),
             text,

@@ -7,12 +7,12 @@ use crate::istio::destination_rule::{OutlierDetection, TlsMode};
 use crate::model::diag::ObjectId;
 use crate::model::types::{OutlierDetection as SmhOutlierDetection, outlier_defaults};
 
-use super::context::{Ctx, Report, TargetId, proto_duration};
+use super::context::{Ctx, TargetId, TranslationNotes, proto_duration};
 use super::virtual_service::FieldOwners;
 
 /// The DestinationRule fields the policies applied to a target set.
 #[derive(Debug, Clone, PartialEq)]
-pub struct DrDecoration {
+pub(crate) struct DrDecoration {
     pub outlier: Option<OutlierDetection>,
     pub tls: TlsMode,
     /// Policies that set a field; all applied policies when none did.
@@ -24,7 +24,7 @@ pub struct DrDecoration {
 impl DrDecoration {
     /// SMH emitted a DestinationRule unless it had no subsets, TLS `DISABLE` and no
     /// outlier detection.
-    pub fn has_effect(&self) -> bool {
+    pub(crate) fn has_effect(&self) -> bool {
         self.outlier.is_some() || self.tls != TlsMode::Disable
     }
 }
@@ -69,7 +69,12 @@ pub fn outlier_detection(od: &SmhOutlierDetection) -> Result<OutlierDetection, S
 /// Apply the policies on `t` whose sourceSelector includes `source` to a DestinationRule
 /// for `t` written to `source`. The TLS mode starts at SMH's Settings default,
 /// `ISTIO_MUTUAL`.
-pub fn decorate(ctx: &Ctx, report: &mut Report, t: &TargetId, source: &str) -> DrDecoration {
+pub(crate) fn decorate(
+    ctx: &Ctx,
+    report: &mut TranslationNotes,
+    t: &TargetId,
+    source: &str,
+) -> DrDecoration {
     let mut d = DrDecoration {
         outlier: None,
         tls: TlsMode::IstioMutual,

@@ -1,5 +1,5 @@
 //! FailoverService → ServiceEntry + EnvoyFilter (+ DestinationRule when traffic shifts use
-//! subsets of the FailoverService), for every mesh in `spec.meshes` (smh-api.md §3.2).
+//! subsets of the FailoverService), for every mesh in `spec.meshes`, as SMH's translation did.
 //!
 //! - ServiceEntry `service-mesh-hub/<fs>`: the hostname, SMH's FNV-1 VIP from
 //!   `240.0.0.0/4`, one port named after its protocol, `MESH_INTERNAL`, `DNS`, no endpoints.
@@ -29,10 +29,10 @@ use crate::istio::{
 };
 use crate::model::diag::{ObjectId, StatusTarget};
 use crate::model::naming;
-use crate::model::topology::{IstioVersion, MultiClusterMode};
+use crate::model::topology::{ClusterTopology, IstioVersion, Mesh, MultiClusterMode};
 
 use super::Emitted;
-use super::context::{Ctx, Failover, Report, TargetId};
+use super::context::{Ctx, Failover, TargetId, TranslationNotes};
 use super::vip::failover_service_ip;
 use super::virtual_service::{Labels, Use, multi_primary_subset_name};
 
@@ -48,7 +48,7 @@ const AGGREGATE_CONNECT_TIMEOUT: &str = "1s";
 
 pub(crate) fn translate_failovers(
     ctx: &Ctx,
-    report: &mut Report,
+    report: &mut TranslationNotes,
     out: &mut Vec<Emitted>,
     uses: &mut Vec<Use>,
 ) {
@@ -98,7 +98,7 @@ fn shift_subsets(ctx: &Ctx) -> BTreeMap<(String, String), ShiftSubsets> {
 
 fn translate_one(
     ctx: &Ctx,
-    report: &mut Report,
+    report: &mut TranslationNotes,
     f: &Failover,
     shifts: &ShiftSubsets,
     out: &mut Vec<Emitted>,
@@ -116,6 +116,106 @@ fn translate_one(
         );
         return;
     };
+    let meshes = mesh_clusters(ctx, report, f, mesh_refs);
+
+    // What every mesh needs; SMH reported these per mesh and generated nothing.
+    let backing = match backing_services(ctx, spec) {
+        Ok(backing) => backing,
+        Err(errors) => {
+            for (field, message) in errors {
+                for (target, _) in &meshes {
+                    report.failover_error(f, target.clone(), &field, message.clone());
+                }
+                if meshes.is_empty() {
+                    report.failover_error(f, StatusTarget::TopLevel, &field, message.clone());
+                }
+            }
+            return;
+        }
+    };
+    let Some(port) = &spec.port else { return };
+
+    let subset_owners = &shifts.owners;
+    // The empty subset first, then the others by name.
+    let mut subsets: Vec<Labels> = vec![Labels::new()];
+    let mut named: Vec<Labels> = shifts.subsets.iter().cloned().collect();
+    named.sort_by_key(naming::subset_name);
+    subsets.extend(named);
+
+    let fs_label = format!("FailoverService {}/{}", f.namespace(), f.name());
+    for (_, cluster) in meshes {
+        let cm = cluster.name.as_str();
+        let Some(mesh) = &cluster.mesh else { continue };
+        let mode = mesh.mode;
+
+        let config_type = aggregate_config_type(report, f, &fs_label, cm, mesh);
+
+        // ServiceEntry.
+        let se = service_entry(f, port);
+        out.push(Emitted::new(cm, [f.id.clone()], se));
+
+        // EnvoyFilter: REMOVE + ADD per subset.
+        let mut patches = Vec::new();
+        for s in &subsets {
+            let sname = if s.is_empty() {
+                String::new()
+            } else {
+                naming::subset_name(s)
+            };
+            let name = outbound_cluster_name(port.number, &sname, &spec.hostname);
+            let members = aggregate_members(ctx, cm, mode, &backing, s);
+            uses.extend(backing.iter().map(|(b, _)| Use {
+                consumer: cm.to_string(),
+                target: b.clone(),
+                subset: s.clone(),
+                owner: f.id.clone(),
+            }));
+            report.explain(
+                cm,
+                format!(
+                    "{fs_label}: Envoy cluster {name} is an aggregate that tries, in priority order: {}",
+                    members.join(", ")
+                ),
+            );
+            patches.extend(aggregate_patches(&name, members, config_type));
+        }
+        let ef = EnvoyFilter::namespaced(
+            &mesh.root_namespace,
+            f.name(),
+            EnvoyFilterSpec {
+                config_patches: patches,
+                ..Default::default()
+            },
+        );
+        let mut ef_owners: BTreeSet<ObjectId> = subset_owners.clone();
+        ef_owners.insert(f.id.clone());
+        out.push(Emitted::new(cm, ef_owners.clone(), ef));
+
+        // DestinationRule for the hostname's subsets.
+        if subsets.len() > 1 {
+            let dr = hostname_subsets_rule(f, &subsets);
+            report.explain(
+                cm,
+                format!(
+                    "{fs_label}: traffic shifts use subsets of {}, so DestinationRule {}/{} defines them here (SMH v0.9.2 built this rule without a cluster and never wrote it)",
+                    spec.hostname,
+                    f.namespace(),
+                    f.name()
+                ),
+            );
+            out.push(Emitted::new(cm, ef_owners, dr));
+        }
+    }
+}
+
+/// The cluster of each mesh in `spec.meshes`, with its status target; a mesh that does not
+/// exist is SMH's error.
+fn mesh_clusters<'a>(
+    ctx: &Ctx<'a>,
+    report: &mut TranslationNotes,
+    f: &Failover,
+    mesh_refs: &[crate::model::types::ObjectRef],
+) -> Vec<(StatusTarget, &'a ClusterTopology)> {
     let mut meshes = Vec::new();
     for (i, m) in mesh_refs.iter().enumerate() {
         match ctx.cluster_of_mesh(&m.name) {
@@ -134,8 +234,18 @@ fn translate_one(
             ),
         }
     }
+    meshes
+}
 
-    // What every mesh needs; SMH reported these per mesh and generated nothing.
+/// A field path and a message about it.
+type FieldMessage = (String, String);
+
+/// The backing services with their ports, or what every mesh needs and is missing
+/// (hostname, port, backing services that exist and have ports): `(field, message)`.
+fn backing_services(
+    ctx: &Ctx,
+    spec: &crate::model::types::FailoverServiceSpec,
+) -> Result<Vec<(TargetId, Vec<u32>)>, Vec<FieldMessage>> {
     let mut errors: Vec<(String, String)> = Vec::new();
     if spec.hostname.is_empty() {
         errors.push((
@@ -189,207 +299,181 @@ fn translate_one(
         }
         backing.push((t, ports));
     }
-    if !errors.is_empty() {
-        for (field, message) in errors {
-            for (target, _) in &meshes {
-                report.failover_error(f, target.clone(), &field, message.clone());
-            }
-            if meshes.is_empty() {
-                report.failover_error(f, StatusTarget::TopLevel, &field, message.clone());
-            }
-        }
-        return;
+    if errors.is_empty() {
+        Ok(backing)
+    } else {
+        Err(errors)
     }
-    let Some(port) = &spec.port else { return };
+}
 
-    let subset_owners = &shifts.owners;
-    // The empty subset first, then the others by name.
-    let mut subsets: Vec<Labels> = vec![Labels::new()];
-    let mut named: Vec<Labels> = shifts.subsets.iter().cloned().collect();
-    named.sort_by_key(naming::subset_name);
-    subsets.extend(named);
+/// The aggregate cluster's config type for the mesh's Istio version (v3 from Istio 1.9), with
+/// the explanation; an unreadable version is a warning and means v3.
+fn aggregate_config_type(
+    report: &mut TranslationNotes,
+    f: &Failover,
+    fs_label: &str,
+    cm: &str,
+    mesh: &Mesh,
+) -> AggregateConfigType {
+    match mesh.istio_version() {
+        Ok(v) if v >= FIRST_V3_ISTIO => {
+            report.explain(
+                cm,
+                format!(
+                    "{fs_label}: Istio {} is 1.9 or later, so the aggregate cluster uses Envoy's v3 config type envoy.extensions.clusters.aggregate.v3.ClusterConfig",
+                    mesh.version
+                ),
+            );
+            AggregateConfigType::V3
+        }
+        Ok(_) => {
+            report.explain(
+                cm,
+                format!(
+                    "{fs_label}: Istio {} is older than 1.9, so the aggregate cluster uses SMH's udpa.type.v1.TypedStruct around envoy.config.cluster.aggregate.v2alpha.ClusterConfig (proxies before Envoy 1.17 only)",
+                    mesh.version
+                ),
+            );
+            AggregateConfigType::V2AlphaTypedStruct
+        }
+        Err(e) => {
+            report.warning(
+                &f.source,
+                &f.id,
+                "spec.meshes",
+                format!(
+                    "mesh in cluster {cm}: {e}; assuming Istio 1.9 or later (v3 aggregate cluster config)"
+                ),
+            );
+            AggregateConfigType::V3
+        }
+    }
+}
 
-    let fs_label = format!("FailoverService {}/{}", f.namespace(), f.name());
-    for (_, cluster) in meshes {
-        let cm = cluster.name.as_str();
-        let Some(mesh) = &cluster.mesh else { continue };
-        let mode = mesh.mode;
+/// The ServiceEntry `service-mesh-hub/<fs>`: the hostname with SMH's VIP and the port.
+fn service_entry(f: &Failover, port: &crate::model::types::FailoverServicePort) -> ServiceEntry {
+    let vip = failover_service_ip(f.name(), f.namespace());
+    ServiceEntry::namespaced(
+        SMH_NAMESPACE,
+        f.name(),
+        ServiceEntrySpec {
+            hosts: vec![f.fs.spec.hostname.clone()],
+            addresses: vec![vip.to_string()],
+            ports: vec![ServicePort {
+                number: port.number,
+                protocol: port.protocol.clone(),
+                name: port.protocol.clone(),
+                target_port: None,
+            }],
+            location: Some(Location::MeshInternal),
+            resolution: Some(Resolution::Dns),
+            ..Default::default()
+        },
+    )
+}
 
-        let config_type = match mesh.istio_version() {
-            Ok(v) if v >= FIRST_V3_ISTIO => {
-                report.explain(
-                    cm,
-                    format!(
-                        "{fs_label}: Istio {} is 1.9 or later, so the aggregate cluster uses Envoy's v3 config type envoy.extensions.clusters.aggregate.v3.ClusterConfig",
-                        mesh.version
-                    ),
-                );
-                AggregateConfigType::V3
-            }
-            Ok(_) => {
-                report.explain(
-                    cm,
-                    format!(
-                        "{fs_label}: Istio {} is older than 1.9, so the aggregate cluster uses SMH's udpa.type.v1.TypedStruct around envoy.config.cluster.aggregate.v2alpha.ClusterConfig (proxies before Envoy 1.17 only)",
-                        mesh.version
-                    ),
-                );
-                AggregateConfigType::V2AlphaTypedStruct
-            }
-            Err(e) => {
-                report.warning(
-                    &f.source,
-                    &f.id,
-                    "spec.meshes",
-                    format!(
-                        "mesh in cluster {cm}: {e}; assuming Istio 1.9 or later (v3 aggregate cluster config)"
-                    ),
-                );
-                AggregateConfigType::V3
-            }
-        };
-
-        // ServiceEntry.
-        let vip = failover_service_ip(f.name(), f.namespace());
-        let se = ServiceEntry::new(
-            SMH_NAMESPACE,
-            f.name(),
-            ServiceEntrySpec {
-                hosts: vec![spec.hostname.clone()],
-                addresses: vec![vip.to_string()],
-                ports: vec![ServicePort {
-                    number: port.number,
-                    protocol: port.protocol.clone(),
-                    name: port.protocol.clone(),
-                    target_port: None,
-                }],
-                location: Some(Location::MeshInternal),
-                resolution: Some(Resolution::Dns),
-                ..Default::default()
-            },
-        );
-        out.push(Emitted::new(cm, [f.id.clone()], se));
-
-        // EnvoyFilter: REMOVE + ADD per subset.
-        let mut patches = Vec::new();
-        for s in &subsets {
-            let sname = if s.is_empty() {
-                String::new()
-            } else {
-                naming::subset_name(s)
-            };
-            let name = outbound_cluster_name(port.number, &sname, &spec.hostname);
-            let mut members = Vec::new();
-            for (b, ports) in &backing {
-                let (host, bsubset) = match mode {
-                    MultiClusterMode::Global => {
-                        let host = if b.cluster == cm {
-                            ctx.local_fqdn(b)
-                        } else {
-                            Ctx::global_fqdn(b)
-                        };
-                        (host, sname.clone())
-                    }
-                    MultiClusterMode::MultiPrimary => (
-                        format!("{}.{}.svc.{}", b.name, b.namespace, ctx.domain(cm)),
-                        multi_primary_subset_name(&b.cluster, s),
-                    ),
+/// The Envoy clusters the aggregate for subset `s` tries, in priority order, as seen from
+/// cluster `cm`.
+fn aggregate_members(
+    ctx: &Ctx,
+    cm: &str,
+    mode: MultiClusterMode,
+    backing: &[(TargetId, Vec<u32>)],
+    s: &Labels,
+) -> Vec<String> {
+    let sname = if s.is_empty() {
+        String::new()
+    } else {
+        naming::subset_name(s)
+    };
+    let mut members = Vec::new();
+    for (b, ports) in backing {
+        let (host, bsubset) = match mode {
+            MultiClusterMode::Global => {
+                let host = if b.cluster == cm {
+                    ctx.local_fqdn(b)
+                } else {
+                    Ctx::global_fqdn(b)
                 };
-                for p in ports {
-                    members.push(outbound_cluster_name(*p, &bsubset, &host));
-                }
-                uses.push(Use {
-                    consumer: cm.to_string(),
-                    target: b.clone(),
-                    subset: s.clone(),
-                    owner: f.id.clone(),
-                });
+                (host, sname.clone())
             }
-            report.explain(
-                cm,
-                format!(
-                    "{fs_label}: Envoy cluster {name} is an aggregate that tries, in priority order: {}",
-                    members.join(", ")
-                ),
-            );
-            let cluster_match = || {
-                Some(EnvoyConfigObjectMatch {
-                    context: None,
-                    cluster: Some(ClusterMatch {
-                        name: Some(name.clone()),
-                        ..Default::default()
-                    }),
-                })
-            };
-            patches.push(EnvoyConfigObjectPatch {
-                apply_to: ApplyTo::Cluster,
-                match_: cluster_match(),
-                patch: Some(Patch {
-                    operation: Operation::Remove,
-                    value: None,
-                }),
-            });
-            let aggregate = AggregateCluster {
-                name: name.clone(),
-                connect_timeout: AGGREGATE_CONNECT_TIMEOUT.to_string(),
-                clusters: members,
-            };
-            patches.push(EnvoyConfigObjectPatch {
-                apply_to: ApplyTo::Cluster,
-                match_: cluster_match(),
-                patch: Some(Patch {
-                    operation: Operation::Add,
-                    value: Some(aggregate.to_patch_value(config_type)),
-                }),
-            });
-        }
-        let ef = EnvoyFilter::new(
-            &mesh.root_namespace,
-            f.name(),
-            EnvoyFilterSpec {
-                config_patches: patches,
-                ..Default::default()
-            },
-        );
-        let mut ef_owners: BTreeSet<ObjectId> = subset_owners.clone();
-        ef_owners.insert(f.id.clone());
-        out.push(Emitted::new(cm, ef_owners.clone(), ef));
-
-        // DestinationRule for the hostname's subsets.
-        if subsets.len() > 1 {
-            let dr = DestinationRule::new(
-                f.namespace(),
-                f.name(),
-                DestinationRuleSpec {
-                    host: spec.hostname.clone(),
-                    traffic_policy: Some(TrafficPolicy {
-                        tls: Some(ClientTlsSettings {
-                            mode: Some(TlsMode::IstioMutual),
-                        }),
-                        ..Default::default()
-                    }),
-                    subsets: subsets
-                        .iter()
-                        .skip(1)
-                        .map(|s| Subset {
-                            name: naming::subset_name(s),
-                            labels: s.clone(),
-                            traffic_policy: None,
-                        })
-                        .collect(),
-                    ..Default::default()
-                },
-            );
-            report.explain(
-                cm,
-                format!(
-                    "{fs_label}: traffic shifts use subsets of {}, so DestinationRule {}/{} defines them here (SMH v0.9.2 built this rule without a cluster and never wrote it)",
-                    spec.hostname,
-                    f.namespace(),
-                    f.name()
-                ),
-            );
-            out.push(Emitted::new(cm, ef_owners, dr));
+            MultiClusterMode::MultiPrimary => (
+                format!("{}.{}.svc.{}", b.name, b.namespace, ctx.domain(cm)),
+                multi_primary_subset_name(&b.cluster, s),
+            ),
+        };
+        for p in ports {
+            members.push(outbound_cluster_name(*p, &bsubset, &host));
         }
     }
+    members
+}
+
+/// The two EnvoyFilter patches of aggregate cluster `name`: REMOVE the cluster Istio
+/// generates, ADD the aggregate.
+fn aggregate_patches(
+    name: &str,
+    members: Vec<String>,
+    config_type: AggregateConfigType,
+) -> [EnvoyConfigObjectPatch; 2] {
+    let cluster_match = || {
+        Some(EnvoyConfigObjectMatch {
+            context: None,
+            cluster: Some(ClusterMatch {
+                name: Some(name.to_string()),
+                ..Default::default()
+            }),
+        })
+    };
+    let remove = EnvoyConfigObjectPatch {
+        apply_to: ApplyTo::Cluster,
+        match_: cluster_match(),
+        patch: Some(Patch {
+            operation: Operation::Remove,
+            value: None,
+        }),
+    };
+    let aggregate = AggregateCluster {
+        name: name.to_string(),
+        connect_timeout: AGGREGATE_CONNECT_TIMEOUT.to_string(),
+        clusters: members,
+    };
+    let add = EnvoyConfigObjectPatch {
+        apply_to: ApplyTo::Cluster,
+        match_: cluster_match(),
+        patch: Some(Patch {
+            operation: Operation::Add,
+            value: Some(aggregate.to_patch_value(config_type)),
+        }),
+    };
+    [remove, add]
+}
+
+/// The DestinationRule `<fs ns>/<fs>` defining the hostname's subsets (all but the empty
+/// one), with mTLS.
+fn hostname_subsets_rule(f: &Failover, subsets: &[Labels]) -> DestinationRule {
+    let spec = &f.fs.spec;
+    DestinationRule::namespaced(
+        f.namespace(),
+        f.name(),
+        DestinationRuleSpec {
+            host: spec.hostname.clone(),
+            traffic_policy: Some(TrafficPolicy {
+                tls: Some(ClientTlsSettings {
+                    mode: Some(TlsMode::IstioMutual),
+                }),
+                ..Default::default()
+            }),
+            subsets: subsets
+                .iter()
+                .skip(1)
+                .map(|s| Subset {
+                    name: naming::subset_name(s),
+                    labels: s.clone(),
+                    traffic_policy: None,
+                })
+                .collect(),
+            ..Default::default()
+        },
+    )
 }

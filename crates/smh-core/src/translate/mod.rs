@@ -1,5 +1,6 @@
 //! PURE translation: validated SMH FailoverServices and TrafficPolicies plus a
-//! [`Topology`] → the Istio objects for every cluster (smh-api.md §3). No network, no
+//! [`Topology`] → the Istio objects for every cluster, as SMH's translator wrote them
+//! (differences below). No network, no
 //! tokio; the same input always gives the same output, sorted by cluster, kind, namespace
 //! and name.
 //!
@@ -26,8 +27,8 @@
 //!   only for services a TrafficPolicy selects or whose subsets generated routes use, and a
 //!   client-side (federated) copy only into clusters whose generated config refers to the
 //!   remote service's `.global` host (a FailoverService aggregate cluster, a traffic shift
-//!   or a mirror). For the guide this is exactly smh-api.md §3.3's object set.
-//! - **Multi-primary mode** (Istio ≥ 1.8 multi-primary, DESIGN §3): there is one host
+//!   or a mirror). For the guide this is exactly the object set SMH's guide shows.
+//! - **Multi-primary mode** (Istio ≥ 1.8 multi-primary): there is one host
 //!   `name.ns.svc.cluster.local` with endpoints from every cluster, so there is no Envoy
 //!   cluster per backing service to aggregate. kubectl-smh adds per-cluster subsets on
 //!   Istio's endpoint label `topology.istio.io/cluster` (named `cluster-<cluster>`) to the
@@ -65,17 +66,20 @@ use crate::istio::{DestinationRule, DestinationRuleSpec, IstioObject, VirtualSer
 use crate::model::Manifest;
 use crate::model::diag::{Diagnostic, ObjectId, Severity};
 use crate::model::naming;
-use crate::model::topology::{MultiClusterMode, Topology};
+use crate::model::topology::{Mesh, MultiClusterMode, Topology};
 
 mod context;
+mod destination_rules;
 pub mod dr;
 pub mod failover;
 pub mod vip;
 pub mod virtual_service;
 
-pub use context::TargetId;
+use destination_rules::destination_rules;
 
-use context::{Ctx, Report};
+pub(crate) use context::TargetId;
+
+use context::{Ctx, TranslationNotes};
 use virtual_service::{Labels, Use};
 
 /// The result of [`translate`].
@@ -110,22 +114,28 @@ pub struct GeneratedObject {
     pub cluster: String,
     /// The FailoverServices and TrafficPolicies it comes from, sorted.
     pub owners: Vec<ObjectId>,
+    /// The Istio object.
     pub object: IstioObject,
 }
 
 impl GeneratedObject {
+    /// `apiVersion` of the object.
     pub fn api_version(&self) -> &str {
         self.object.api_version()
     }
+    /// `kind` of the object.
     pub fn kind(&self) -> &'static str {
         self.object.kind()
     }
+    /// `metadata.name` of the object.
     pub fn name(&self) -> &str {
         self.object.name()
     }
+    /// `metadata.namespace` of the object.
     pub fn namespace(&self) -> &str {
         self.object.namespace()
     }
+    /// The object as JSON, keys sorted.
     pub fn to_value(&self) -> Value {
         self.object.to_value()
     }
@@ -144,7 +154,9 @@ impl GeneratedObject {
 /// A topology-dependent choice, in words.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Explanation {
+    /// The SMH cluster the choice is about.
     pub cluster: String,
+    /// The choice, in words.
     pub text: String,
 }
 
@@ -189,7 +201,7 @@ struct Needs {
 /// TrafficPolicy) and skipped.
 pub fn translate(manifests: &[Manifest], topology: &Topology) -> Translation {
     let ctx = Ctx::new(manifests, topology);
-    let mut report = Report::default();
+    let mut report = TranslationNotes::default();
     let mut out: Vec<Emitted> = Vec::new();
     let mut uses: Vec<Use> = Vec::new();
 
@@ -231,7 +243,7 @@ pub fn translate(manifests: &[Manifest], topology: &Topology) -> Translation {
             );
         }
         if !routes.http.is_empty() {
-            let vs = VirtualService::new(
+            let vs = VirtualService::namespaced(
                 &t.namespace,
                 &t.name,
                 VirtualServiceSpec {
@@ -269,7 +281,7 @@ pub fn translate(manifests: &[Manifest], topology: &Topology) -> Translation {
                 let Some(mesh) = ctx.mesh(&consumer) else {
                     continue;
                 };
-                let mut vs = VirtualService::new(
+                let mut vs = VirtualService::namespaced(
                     &mesh.istiod_namespace,
                     &federated_name(&t),
                     VirtualServiceSpec {
@@ -308,304 +320,8 @@ fn federation_annotation(t: &TargetId) -> BTreeMap<String, String> {
     [(FEDERATION_ANNOTATION.to_string(), t.key())].into()
 }
 
-fn tls_policy(d: &dr::DrDecoration) -> Option<TrafficPolicy> {
-    let tp = TrafficPolicy {
-        outlier_detection: d.outlier.clone(),
-        tls: Some(ClientTlsSettings { mode: Some(d.tls) }),
-        ..Default::default()
-    };
-    (!tp.is_empty()).then_some(tp)
-}
-
-struct DrDraft {
-    cluster: String,
-    spec: DestinationRuleSpec,
-    owners: BTreeSet<ObjectId>,
-    annotations: Option<BTreeMap<String, String>>,
-    /// Emit even without effect (it was asked for by subsets).
-    has_subsets_or_effect: bool,
-}
-
-fn destination_rules(ctx: &Ctx, report: &mut Report, uses: &[Use], out: &mut Vec<Emitted>) {
-    // Who needs which target, per using cluster.
-    let mut needs: BTreeMap<(String, TargetId), Needs> = BTreeMap::new();
-    for u in uses {
-        let n = needs
-            .entry((u.consumer.clone(), u.target.clone()))
-            .or_default();
-        n.subsets.insert(u.subset.clone());
-        n.owners.insert(u.owner.clone());
-    }
-    // Plain (server-side) subsets of each target: from global-mode users.
-    let mut plain: BTreeMap<TargetId, Needs> = BTreeMap::new();
-    for ((consumer, t), n) in &needs {
-        if ctx.mode(consumer) != MultiClusterMode::Global {
-            continue;
-        }
-        for s in n.subsets.iter().filter(|s| !s.is_empty()) {
-            let p = plain.entry(t.clone()).or_default();
-            p.subsets.insert(s.clone());
-            p.owners.extend(n.owners.iter().cloned());
-        }
-    }
-    let plain_subsets = |t: &TargetId, labels: Option<&Labels>| -> Vec<Subset> {
-        let mut v: Vec<Subset> = plain
-            .get(t)
-            .map(|n| {
-                n.subsets
-                    .iter()
-                    .map(|s| Subset {
-                        name: naming::subset_name(s),
-                        labels: labels.cloned().unwrap_or_else(|| s.clone()),
-                        traffic_policy: None,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        v.sort_by(|a, b| a.name.cmp(&b.name));
-        v
-    };
-
-    let mut drafts: BTreeMap<(String, String, String), DrDraft> = BTreeMap::new();
-
-    // Local DestinationRules.
-    let mut local: BTreeSet<TargetId> = ctx.applied.keys().cloned().collect();
-    local.extend(plain.keys().cloned());
-    for t in &local {
-        let d = dr::decorate(ctx, report, t, &t.cluster);
-        let subsets = plain_subsets(t, None);
-        let mut owners = d.owners.clone();
-        if let Some(p) = plain.get(t) {
-            owners.extend(p.owners.iter().cloned());
-        }
-        drafts.insert(
-            (t.cluster.clone(), t.namespace.clone(), t.name.clone()),
-            DrDraft {
-                cluster: t.cluster.clone(),
-                // A policy that selects the service but none of its callers here
-                // (sourceSelector.clusters) gives no DestinationRule.
-                has_subsets_or_effect: (d.applied > 0 && d.has_effect()) || !subsets.is_empty(),
-                spec: DestinationRuleSpec {
-                    host: ctx.local_fqdn(t),
-                    traffic_policy: tls_policy(&d),
-                    subsets,
-                    ..Default::default()
-                },
-                owners,
-                annotations: None,
-            },
-        );
-    }
-
-    for ((consumer, t), n) in &needs {
-        let Some(mesh) = ctx.mesh(consumer) else {
-            continue;
-        };
-        match ctx.mode(consumer) {
-            MultiClusterMode::Global => {
-                if consumer == &t.cluster {
-                    continue;
-                }
-                // Client-side copy for the `.global` host.
-                let d = dr::decorate(ctx, report, t, consumer);
-                let cluster_labels: Labels = [("cluster".to_string(), t.cluster.clone())].into();
-                let subsets = plain_subsets(t, Some(&cluster_labels));
-                let mut owners = d.owners.clone();
-                owners.extend(n.owners.iter().cloned());
-                let name = federated_name(t);
-                report.explain(
-                    consumer,
-                    format!(
-                        "global mode: {} in cluster {} is reached as {}; DestinationRule {}/{name} carries its outlier detection and TLS on the client side",
-                        naming::object_key(&t.name, &t.namespace).trim_end_matches('.'),
-                        t.cluster,
-                        Ctx::global_fqdn(t),
-                        mesh.istiod_namespace
-                    ),
-                );
-                drafts.insert(
-                    (consumer.clone(), mesh.istiod_namespace.clone(), name),
-                    DrDraft {
-                        cluster: consumer.clone(),
-                        has_subsets_or_effect: d.has_effect() || !subsets.is_empty(),
-                        spec: DestinationRuleSpec {
-                            host: Ctx::global_fqdn(t),
-                            traffic_policy: tls_policy(&d),
-                            subsets,
-                            ..Default::default()
-                        },
-                        owners,
-                        annotations: Some(federation_annotation(t)),
-                    },
-                );
-            }
-            MultiClusterMode::MultiPrimary => {
-                let key = (consumer.clone(), t.namespace.clone(), t.name.clone());
-                let host = format!("{}.{}.svc.{}", t.name, t.namespace, ctx.domain(consumer));
-                let draft = drafts.entry(key).or_insert_with(|| {
-                    // No policy selects the service in this cluster: Settings defaults.
-                    let d = dr::DrDecoration {
-                        outlier: None,
-                        tls: TlsMode::IstioMutual,
-                        owners: BTreeSet::new(),
-                        applied: 0,
-                    };
-                    DrDraft {
-                        cluster: consumer.clone(),
-                        has_subsets_or_effect: true,
-                        spec: DestinationRuleSpec {
-                            host: host.clone(),
-                            traffic_policy: tls_policy(&d),
-                            ..Default::default()
-                        },
-                        owners: BTreeSet::new(),
-                        annotations: None,
-                    }
-                });
-                let d = dr::decorate(ctx, report, t, consumer);
-                let top_outlier = draft
-                    .spec
-                    .traffic_policy
-                    .as_ref()
-                    .and_then(|p| p.outlier_detection.clone());
-                for s in &n.subsets {
-                    let name = virtual_service::multi_primary_subset_name(&t.cluster, s);
-                    let outlier = d
-                        .outlier
-                        .clone()
-                        .filter(|o| Some(o) != top_outlier.as_ref());
-                    let labels =
-                        virtual_service::multi_primary_subset_labels(ctx.cluster_id(&t.cluster), s);
-                    explain_assumed_cluster_id(ctx, report, consumer, &t.cluster, &name);
-                    report.explain(
-                        consumer,
-                        format!(
-                            "multi-primary mode: {host} has endpoints from every cluster; subset {name} of DestinationRule {}/{} (labels {}) is the Envoy cluster for the endpoints in {}{}",
-                            t.namespace,
-                            t.name,
-                            labels
-                                .iter()
-                                .map(|(k, v)| format!("{k}={v}"))
-                                .collect::<Vec<_>>()
-                                .join(", "),
-                            t.cluster,
-                            if outlier.is_some() {
-                                ", with that service's outlier detection"
-                            } else {
-                                ""
-                            }
-                        ),
-                    );
-                    // Already there when added for callers in another cluster (below).
-                    if draft.spec.subsets.iter().any(|x| x.name == name) {
-                        continue;
-                    }
-                    draft.spec.subsets.push(Subset {
-                        name,
-                        labels,
-                        traffic_policy: outlier.map(|o| TrafficPolicy {
-                            outlier_detection: Some(o),
-                            ..Default::default()
-                        }),
-                    });
-                }
-                draft.spec.subsets.sort_by(|a, b| a.name.cmp(&b.name));
-                draft.has_subsets_or_effect = true;
-                draft.owners.extend(d.owners.iter().cloned());
-                draft.owners.extend(n.owners.iter().cloned());
-
-                // The same subsets on the service's own cluster: with several networks,
-                // the east-west gateway there routes `outbound_.<port>_.<subset>_.<host>`
-                // (SNI) only to subsets its own istiod knows. Harmless on one network.
-                if t.cluster != *consumer && ctx.mesh(&t.cluster).is_some() {
-                    let own = drafts
-                        .entry((t.cluster.clone(), t.namespace.clone(), t.name.clone()))
-                        .or_insert_with(|| DrDraft {
-                            cluster: t.cluster.clone(),
-                            has_subsets_or_effect: true,
-                            spec: DestinationRuleSpec {
-                                host: ctx.local_fqdn(t),
-                                traffic_policy: Some(TrafficPolicy {
-                                    tls: Some(ClientTlsSettings {
-                                        mode: Some(TlsMode::IstioMutual),
-                                    }),
-                                    ..Default::default()
-                                }),
-                                ..Default::default()
-                            },
-                            owners: BTreeSet::new(),
-                            annotations: None,
-                        });
-                    for s in &n.subsets {
-                        let name = virtual_service::multi_primary_subset_name(&t.cluster, s);
-                        if own.spec.subsets.iter().any(|x| x.name == name) {
-                            continue;
-                        }
-                        report.explain(
-                            &t.cluster,
-                            format!(
-                                "multi-primary mode: subset {name} is also defined in DestinationRule {}/{} here, so an east-west gateway in {} can route callers from {consumer} to it",
-                                t.namespace, t.name, t.cluster
-                            ),
-                        );
-                        explain_assumed_cluster_id(ctx, report, &t.cluster, &t.cluster, &name);
-                        own.spec.subsets.push(Subset {
-                            name,
-                            labels: virtual_service::multi_primary_subset_labels(
-                                ctx.cluster_id(&t.cluster),
-                                s,
-                            ),
-                            traffic_policy: None,
-                        });
-                    }
-                    own.spec.subsets.sort_by(|a, b| a.name.cmp(&b.name));
-                    own.has_subsets_or_effect = true;
-                    own.owners.extend(n.owners.iter().cloned());
-                }
-            }
-        }
-    }
-
-    for ((_, ns, name), draft) in drafts {
-        if !draft.has_subsets_or_effect {
-            continue;
-        }
-        let mut dr = DestinationRule::new(&ns, &name, draft.spec);
-        dr.metadata.annotations = draft.annotations;
-        out.push(Emitted {
-            cluster: draft.cluster,
-            owners: draft.owners,
-            object: dr.into(),
-        });
-    }
-}
-
-/// A warning, among the explanations of `consumer`, when the subset `subset` selects the
-/// endpoints of `cluster` by an Istio cluster ID that the topology does not give (so the SMH
-/// cluster name is assumed).
-fn explain_assumed_cluster_id(
-    ctx: &Ctx,
-    report: &mut Report,
-    consumer: &str,
-    cluster: &str,
-    subset: &str,
-) {
-    if ctx.cluster_id_known(cluster) {
-        return;
-    }
-    report.explain(
-        consumer,
-        format!(
-            "warning: the Istio cluster ID of {cluster} is not known (its mesh has no clusterId), so subset {subset} assumes it is the SMH cluster name and selects {}={cluster}; Istio labels endpoints with istiod's CLUSTER_ID ({}, \"{}\" when not set), and if that differs the subset has no endpoints and traffic sent to it fails with 503s: set the mesh's clusterId to that ID",
-            crate::consts::ISTIO_CLUSTER_LABEL,
-            crate::istio::cluster_id::CLUSTER_NAME_VALUE,
-            crate::istio::cluster_id::DEFAULT_CLUSTER_ID,
-        ),
-    );
-}
-
 /// Label, de-duplicate, check for collisions and sort.
-fn finish(out: Vec<Emitted>, mut report: Report) -> Translation {
+fn finish(out: Vec<Emitted>, mut report: TranslationNotes) -> Translation {
     let mut objects: BTreeMap<(String, &'static str, String, String), GeneratedObject> =
         BTreeMap::new();
     for mut e in out {

@@ -4,12 +4,10 @@
 use std::net::Ipv4Addr;
 
 /// Scope string SMH hashes in for FailoverService ServiceEntries.
-pub const FAILOVER_SERVICE_SCOPE: &str = "failover-service";
-/// Scope string SMH hashes in for federated kube-service ServiceEntries.
-pub const KUBE_SERVICE_SCOPE: &str = "kube-service";
+pub(crate) const FAILOVER_SERVICE_SCOPE: &str = "failover-service";
 
 /// 32-bit FNV-1 (multiply, then xor; *not* FNV-1a).
-pub fn fnv1_32(bytes: &[u8]) -> u32 {
+pub(crate) fn fnv1_32(bytes: &[u8]) -> u32 {
     let mut h: u32 = 0x811c_9dc5;
     for b in bytes {
         h = h.wrapping_mul(0x0100_0193);
@@ -21,7 +19,7 @@ pub fn fnv1_32(bytes: &[u8]) -> u32 {
 /// The VIP SMH gives a resource: FNV-1 over `name + namespace + clusterName + scope`, the
 /// hash's bytes little-endian, the first byte OR 240 (the other bytes are not masked).
 /// FailoverServices use an empty cluster name and [`FAILOVER_SERVICE_SCOPE`].
-pub fn unique_ip(name: &str, namespace: &str, cluster: &str, scope: &str) -> Ipv4Addr {
+pub(crate) fn unique_ip(name: &str, namespace: &str, cluster: &str, scope: &str) -> Ipv4Addr {
     let input = format!("{name}{namespace}{cluster}{scope}");
     let h = fnv1_32(input.as_bytes());
     let b = h.to_le_bytes();
@@ -29,7 +27,7 @@ pub fn unique_ip(name: &str, namespace: &str, cluster: &str, scope: &str) -> Ipv
 }
 
 /// The VIP of a FailoverService's ServiceEntry.
-pub fn failover_service_ip(name: &str, namespace: &str) -> Ipv4Addr {
+pub(crate) fn failover_service_ip(name: &str, namespace: &str) -> Ipv4Addr {
     unique_ip(name, namespace, "", FAILOVER_SERVICE_SCOPE)
 }
 

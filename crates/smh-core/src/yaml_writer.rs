@@ -1,7 +1,7 @@
 //! The one YAML writer, with serde-saphyr: one document per value, `---` between documents,
 //! keys in the order the value holds them (`serde_json::Value` keeps them sorted). Used by the
 //! model (`failover create`'s manifests) and the binary's rendering; reading YAML is
-//! [`crate::model::yaml`].
+//! [`crate::model::yaml_reader`].
 
 use serde::Serialize;
 use serde_json::Value;
