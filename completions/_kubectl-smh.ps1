@@ -100,7 +100,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-smh' -ScriptBlock {
         'kubectl-smh;validate' {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Files, directories (their .yaml, .yml and .json files, not recursing) or - for stdin. Repeatable, and comma-separated like kubectl')
             [CompletionResult]::new('--filename', '--filename', [CompletionResultType]::ParameterName, 'Files, directories (their .yaml, .yml and .json files, not recursing) or - for stdin. Repeatable, and comma-separated like kubectl')
-            [CompletionResult]::new('--topology', '--topology', [CompletionResultType]::ParameterName, 'Topology file describing the clusters, meshes and services that exist (see the README, "Topology file"). Default: derived from the manifests')
+            [CompletionResult]::new('--topology', '--topology', [CompletionResultType]::ParameterName, 'Topology file describing the clusters, meshes and services that exist (see docs/translation.md, "Topology file"). Default: derived from the manifests')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
             [CompletionResult]::new('--mgmt-context', '--mgmt-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the management cluster (default: the current context)')
             [CompletionResult]::new('--cluster', '--cluster', [CompletionResultType]::ParameterName, 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)')
@@ -125,7 +125,7 @@ Register-ArgumentCompleter -Native -CommandName 'kubectl-smh' -ScriptBlock {
         'kubectl-smh;translate' {
             [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Files, directories (their .yaml, .yml and .json files, not recursing) or - for stdin. Repeatable, and comma-separated like kubectl')
             [CompletionResult]::new('--filename', '--filename', [CompletionResultType]::ParameterName, 'Files, directories (their .yaml, .yml and .json files, not recursing) or - for stdin. Repeatable, and comma-separated like kubectl')
-            [CompletionResult]::new('--topology', '--topology', [CompletionResultType]::ParameterName, 'Topology file describing the clusters, meshes and services that exist (see the README, "Topology file"). Default: derived from the manifests')
+            [CompletionResult]::new('--topology', '--topology', [CompletionResultType]::ParameterName, 'Topology file describing the clusters, meshes and services that exist (see docs/translation.md, "Topology file"). Default: derived from the manifests')
             [CompletionResult]::new('--only-cluster', '--only-cluster', [CompletionResultType]::ParameterName, 'Print only the objects for this cluster (repeatable)')
             [CompletionResult]::new('--kubeconfig', '--kubeconfig', [CompletionResultType]::ParameterName, 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)')
             [CompletionResult]::new('--mgmt-context', '--mgmt-context', [CompletionResultType]::ParameterName, 'Kubeconfig context of the management cluster (default: the current context)')

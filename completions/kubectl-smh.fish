@@ -84,7 +84,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -s v
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -s h -l help -d 'Print help'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand completion" -s V -l version -d 'Print version'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s f -l filename -d 'Files, directories (their .yaml, .yml and .json files, not recursing) or - for stdin. Repeatable, and comma-separated like kubectl' -r -F
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l topology -d 'Topology file describing the clusters, meshes and services that exist (see the README, "Topology file"). Default: derived from the manifests' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l topology -d 'Topology file describing the clusters, meshes and services that exist (see docs/translation.md, "Topology file"). Default: derived from the manifests' -r -F
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
@@ -102,7 +102,7 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s v -
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s V -l version -d 'Print version'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s f -l filename -d 'Files, directories (their .yaml, .yml and .json files, not recursing) or - for stdin. Repeatable, and comma-separated like kubectl' -r -F
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l topology -d 'Topology file describing the clusters, meshes and services that exist (see the README, "Topology file"). Default: derived from the manifests' -r -F
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l topology -d 'Topology file describing the clusters, meshes and services that exist (see docs/translation.md, "Topology file"). Default: derived from the manifests' -r -F
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l only-cluster -d 'Print only the objects for this cluster (repeatable)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r

@@ -22,7 +22,8 @@ pub enum Exit {
 }
 
 impl Exit {
-    pub(crate) fn code(self) -> u8 {
+    /// The process exit status (tests/docs checks the README's table against it).
+    pub fn code(self) -> u8 {
         match self {
             Exit::Ok => 0,
             Exit::Failed => 1,

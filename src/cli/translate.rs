@@ -48,8 +48,8 @@ pub(crate) struct Args {
     #[command(flatten)]
     pub input: Filenames,
 
-    /// Topology file describing the clusters, meshes and services that exist (see the
-    /// README, "Topology file"). Default: derived from the manifests.
+    /// Topology file describing the clusters, meshes and services that exist (see
+    /// docs/translation.md, "Topology file"). Default: derived from the manifests.
     #[arg(long, value_name = "FILE")]
     pub topology: Option<PathBuf>,
 

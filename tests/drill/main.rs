@@ -343,8 +343,8 @@ fn drill_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     v
 }
 
-/// The live `answers:` lines and the report name the same probes (README, "What the numbers
-/// mean"): exactly one line is marked as the first failed-over answer and one as the first
+/// The live `answers:` lines and the report name the same probes (docs/drill.md, "What the
+/// numbers mean"): exactly one line is marked as the first failed-over answer and one as the first
 /// primary answer again, and they name the probes the report's timeline gives those
 /// moments; a line marked as sent before the break (the restore), a request that straddles
 /// it, names a probe sent before it.

@@ -8,9 +8,9 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// Topology is kubectl-smh's topology file (README, "Topology file"), read leniently: the oracle
-// takes only what it needs, and kubectl-smh itself (which ran first, in `translate`) has
-// already rejected unknown fields and bad values.
+// Topology is kubectl-smh's topology file (docs/translation.md, "Topology file"), read
+// leniently: the oracle takes only what it needs, and kubectl-smh itself (which ran first, in
+// `translate`) has already rejected unknown fields and bad values.
 type Topology struct {
 	Clusters      []TopologyCluster `json:"clusters"`
 	VirtualMeshes []VirtualMesh     `json:"virtualMeshes,omitempty"`

@@ -2,7 +2,8 @@
 //!
 //! Online it comes from discovery (`cluster::discovery`); offline from `--topology FILE` or
 //! from defaults derived from the manifests (see [`Topology::from_manifests`] once written).
-//! The YAML form is this struct in camelCase; see `examples/topology.yaml` and the README.
+//! The YAML form is this struct in camelCase; see `examples/topology.yaml` and
+//! docs/translation.md.
 
 use serde::{Deserialize, Serialize};
 

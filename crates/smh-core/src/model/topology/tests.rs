@@ -118,7 +118,8 @@ fn rejects_bad_topologies_with_fields() {
 
 #[test]
 fn readme_topology_example_loads() {
-    let readme = include_str!("../../../../../README.md");
+    // The example of the topology file's documentation.
+    let readme = include_str!("../../../../../docs/translation.md");
     let section = readme
         .split("## Topology file")
         .nth(1)
