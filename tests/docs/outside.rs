@@ -18,7 +18,7 @@ const OUTSIDE: &[&str] = &[
     r"real-peers",
 ];
 
-fn tracked_files() -> Vec<String> {
+pub(crate) fn tracked_files() -> Vec<String> {
     let out = std::process::Command::new("git")
         .args(["ls-files", "-z"])
         .current_dir(repo())

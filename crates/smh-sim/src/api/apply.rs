@@ -1,6 +1,6 @@
 //! Field ownership (`metadata.managedFields`) and server-side apply.
 //!
-//! A simplification of Kubernetes' structured-merge-diff, documented in the README:
+//! A simplification of Kubernetes' structured-merge-diff, documented in docs/simulator.md:
 //! - Field sets are sets of leaf paths in the `FieldsV1` notation (`f:<field>`,
 //!   `k:{"name":"x"}` for items of keyed lists, `v:<json>` for items of sets, `.` for a list
 //!   item itself). Maps are walked field by field; lists follow the schema's

@@ -1,4 +1,4 @@
-//! Unit tests of topologies: loading, defaults, checks, the README example, versions.
+//! Unit tests of topologies: loading, defaults, checks, the documented example, versions.
 
 use super::*;
 use crate::model::parse::parse_str;
@@ -117,19 +117,20 @@ fn rejects_bad_topologies_with_fields() {
 }
 
 #[test]
-fn readme_topology_example_loads() {
-    // The example of the topology file's documentation.
+fn documented_topology_example_loads() {
+    // The example in docs/translation.md, "Topology file".
     let readme = include_str!("../../../../../docs/translation.md");
     let section = readme
         .split("## Topology file")
         .nth(1)
-        .expect("README section");
+        .expect("docs/translation.md has a Topology file section");
     let yaml = section
         .split("```yaml\n")
         .nth(1)
         .and_then(|s| s.split("```").next())
         .expect("yaml block");
-    let t = Topology::parse_bytes("README.md", yaml.as_bytes()).expect("README example is valid");
+    let t = Topology::parse_bytes("docs/translation.md", yaml.as_bytes())
+        .expect("the documented example is valid");
     assert_eq!(t.clusters.len(), 2);
     assert_eq!(t.virtual_meshes.len(), 1);
 }

@@ -2,7 +2,7 @@
 //! selection, priority and host selection, outlier detection, retries.
 //!
 //! What it models of Envoy (checked against Envoy 1.40 on loopback; the measurements are in
-//! the README):
+//! docs/simulator.md):
 //! - **Outlier detection** per cluster ([`super::outlier`]).
 //! - **The update merge window.** A health change (ejection or un-ejection) reaches the load
 //!   balancer at once only when the cluster's previous host update is more than

@@ -262,7 +262,7 @@ fn still_broken_at_unejection_costs_one_merge_window_of_errors_then_2x_ejection(
 
 #[test]
 fn the_re_ejection_lag_is_the_update_merge_window_not_the_interval() {
-    // Measured with Envoy 1.40 (interval 3 s, base 2 s, see README): still failing at the
+    // Measured with Envoy 1.40 (interval 3 s, base 2 s, see docs/simulator.md): still failing at the
     // un-ejection -> 500:primary x10 over ~1 s (update_merge_window), not 3 s.
     let mut p = proxy_with(failover_config(
         &[P],
@@ -502,7 +502,7 @@ fn one_of_two_primary_hosts_ejected_spills_thirty_percent() {
 #[test]
 fn everything_ejected_means_no_healthy_upstream() {
     // Istio sets healthy_panic_threshold 0 with outlier detection; Envoy 1.40 then answers
-    // 503 "no healthy upstream" when every host is ejected (measured, see README).
+    // 503 "no healthy upstream" when every host is ejected (measured, see docs/simulator.md).
     let mut p = proxy_with(failover_config(
         &[P],
         &[S],
