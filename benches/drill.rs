@@ -9,7 +9,7 @@
 //! Everything runs in this process: the demo clusters (SimFleet with bookinfo, the guide's
 //! configuration applied) and the drill (`kubectl smh drill reviews-failover --yes` with its
 //! defaults: 10 probes/s, 20-probe baseline and steady windows), through the same code the
-//! CLI runs (`cli::drill::prepare` + `drill::executor::run_drill`), minus printing.
+//! CLI runs (`cli::drill::prepare` + `smh_drill::run_drill`), minus printing.
 //!
 //! Two figures per drill:
 //!

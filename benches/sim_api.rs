@@ -1,7 +1,7 @@
 //! Benchmark of the simulated API server (not a timed test): request latency on loopback
 //! through kube-rs, and resident memory with 10,000 stored objects.
 //!
-//! Run: `cargo bench --bench sim_api`. Targets (issue #3): p50 < 1 ms; 10,000 objects < 100 MB.
+//! Run: `cargo bench --bench sim_api`. Targets: p50 < 1 ms; 10,000 objects < 100 MB.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::time::{Duration, Instant};

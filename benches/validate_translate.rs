@@ -1,5 +1,5 @@
-//! validate + translate of 1,000 FailoverServices with their TrafficPolicies (issue #2 item
-//! 9: under 100 ms), timed separately and together; parsing is measured by
+//! validate + translate of 1,000 FailoverServices with their TrafficPolicies (target:
+//! under 100 ms), timed separately and together; parsing is measured by
 //! `benches/validate.rs`. Input: two clusters in global mode, 1,000 services in each; per
 //! service an outlier-detection TrafficPolicy on both copies, a FailoverService (local
 //! first, then remote) and a traffic shift to it — the guide's three manifests, 1,000 times.

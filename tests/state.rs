@@ -1,4 +1,4 @@
-//! `cluster::state::load_state` against the simulated demo clusters (in process, through the
+//! `smh_cluster::state::load_state` against the simulated demo clusters (in process, through the
 //! real kube-rs client): the stored SMH objects, the discovered topology, the expected and
 //! the live generated objects, pruning candidates (by labels only), an unreachable cluster
 //! kept as an error, the topology cache standing in for it, and missing SMH CRDs.

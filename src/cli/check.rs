@@ -1,5 +1,5 @@
 //! `kubectl smh check`: `meshctl check` for a tool with no controller. Collect (the live
-//! state plus endpoints and istiod) → pure checks (`cluster::check`) → render
+//! state plus endpoints and istiod) → pure checks (`smh_core::inspect::check`) → render
 //! (`render::check`, or the report as JSON/YAML).
 
 use std::io::IsTerminal;

@@ -1,6 +1,6 @@
 //! `kubectl smh describe [failoverservice|trafficpolicy|mesh] [NAME]`: what is configured
 //! and how it stands, across all clusters at once. Collect (the live state plus endpoints
-//! and istiod, concurrently) → pure aggregate (`cluster::describe`) → render
+//! and istiod, concurrently) → pure aggregate (`smh_core::inspect::describe`) → render
 //! (`render::describe`, or the same model as JSON/YAML).
 
 use anyhow::anyhow;

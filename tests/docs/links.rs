@@ -127,3 +127,35 @@ fn slugs_are_githubs() {
     let a = anchors("# A\n## B\n```\n# not a heading\n```\n## B\n");
     assert_eq!(a, BTreeSet::from(["a".into(), "b".into(), "b-1".into()]));
 }
+
+/// A repository path written in code quotes (`` `tests/apply/` ``, `` `scripts/package` ``) in
+/// the docs names a file or directory that exists: files move when the code is split.
+#[test]
+fn repository_paths_in_the_docs_exist() {
+    let path = regex::Regex::new(
+        r"`((?:tests|src|crates|scripts|benches|examples|docs|tools|packaging|completions)/[A-Za-z0-9_./-]*)`",
+    )
+    .unwrap();
+    let mut missing = Vec::new();
+    let mut checked = 0;
+    for file in markdown_files() {
+        for (n, line) in read(&file).lines().enumerate() {
+            for m in path.captures_iter(line) {
+                checked += 1;
+                let p = &m[1];
+                if !repo().join(p).exists() {
+                    missing.push(format!("{file}:{}: {p}", n + 1));
+                }
+            }
+        }
+    }
+    assert!(
+        checked > 20,
+        "only {checked} paths found: is the pattern right?"
+    );
+    assert!(
+        missing.is_empty(),
+        "paths in the docs that do not exist:\n{}",
+        missing.join("\n")
+    );
+}

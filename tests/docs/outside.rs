@@ -102,9 +102,10 @@ fn documents_named_in_tracked_files_exist() {
 /// and comments point at one) is a heading of that document.
 #[test]
 fn sections_named_in_tracked_files_exist() {
-    let mention =
-        regex::Regex::new(r#"\b(README|CONTRIBUTING|docs/[A-Za-z0-9_/-]+)(?:\.md)?, "([^"]+)""#)
-            .unwrap();
+    let mention = regex::Regex::new(
+        r#"\b(README|CONTRIBUTING|docs/[A-Za-z0-9_/-]+)(?:\.md)?,(?: section)? "([^"]+)""#,
+    )
+    .unwrap();
     let heading = regex::Regex::new(r"(?m)^#+ (.*)$").unwrap();
     let mut missing = Vec::new();
     let mut checked = 0;

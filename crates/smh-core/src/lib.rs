@@ -1,5 +1,6 @@
-//! smh-core: the pure layers of kubectl-smh. No network, no tokio, no Kubernetes client: the
-//! same input always gives the same output.
+//! smh-core: the pure layers of kubectl-smh. No network, no tokio, no Kubernetes client:
+//! computations on values. The exceptions are at the edges and named: [`model`] reads the
+//! manifest files and stdin it is given, and a drill id takes a random suffix.
 //!
 //! Data flows one way: manifests → [`model`] (parse, validate) → [`translate`] → the cluster
 //! I/O crate (`smh-cluster`: apply, status, live state) → rendering in the `kubectl-smh`

@@ -18,8 +18,8 @@ use smh_core::drill::live::RolloutState;
 use smh_core::drill::restore::{self, PendingRestores, RestorePlan};
 use smh_core::model::types::ObjectRef;
 
-/// [`find_pending`]; where listing deployments in all namespaces is forbidden, lists in the
-/// cluster's `namespaces` instead.
+/// The deployments that still carry a drill's restore plan; where listing deployments in all
+/// namespaces is forbidden, lists in the cluster's `namespaces` instead.
 pub async fn find_pending_in(
     clients: &Clients,
     clusters: &[String],

@@ -296,7 +296,7 @@ impl SimFleet {
         self.clusters.iter().find(|c| c.name() == name)
     }
 
-    /// [`SimFleet::kubeconfig_yaml`] for another user (one of the clusters'
+    /// A kubeconfig for the fleet, like the one `demo up` writes, for another user (one of the clusters'
     /// [`ClusterOptions::auth`] users): every context uses its token.
     pub(crate) fn kubeconfig_yaml_for(&self, user: &SimUser) -> String {
         let mut y = format!(

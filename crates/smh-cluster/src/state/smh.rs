@@ -16,7 +16,8 @@ use smh_core::model::diag::{ObjectId, Source};
 use smh_core::model::types::{FailoverService, TrafficPolicy};
 use smh_core::model::{Manifest, SmhObject};
 
-/// [`read_smh_objects`], reading only `namespaces` when listing in all namespaces is
+/// The stored SMH objects (FailoverServices and TrafficPolicies) of the management cluster,
+/// listed in all namespaces, or only in `namespaces` when listing in all namespaces is
 /// forbidden; then also the warning saying so.
 #[allow(clippy::type_complexity)]
 pub async fn read_smh_objects_in(

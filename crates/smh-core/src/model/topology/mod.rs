@@ -1,7 +1,8 @@
 //! The Topology: what exists in each cluster, as validation and translation need it.
 //!
-//! Online it comes from discovery (`cluster::discovery`); offline from `--topology FILE` or
-//! from defaults derived from the manifests (see [`Topology::from_manifests`] once written).
+//! Online it comes from discovery (`smh_cluster::discovery` fetches, the pure
+//! `smh_core::inspect::discovery` builds it); offline from `--topology FILE` or from defaults
+//! derived from the manifests ([`Topology::from_manifests`]).
 //! The YAML form is this struct in camelCase; see `examples/topology.yaml` and
 //! docs/translation.md.
 

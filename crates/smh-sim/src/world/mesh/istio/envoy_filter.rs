@@ -190,7 +190,7 @@ impl Builder<'_> {
             tc.pointer("/value/clusters")
         } else if at.ends_with("envoy.config.cluster.aggregate.v2alpha.ClusterConfig") {
             return Err(format!(
-                "EnvoyFilter {id}: cluster {name}: the v2alpha aggregate config as a plain typed_config is rejected (Istio validation, istio#23909; Envoy ≥ 1.18 has no v2 API); SMH wrapped it in a TypedStruct"
+                "EnvoyFilter {id}: cluster {name}: the v2alpha aggregate config as a plain typed_config is rejected (Istio validation, istio#23909; Envoy ≥ 1.17 has no v2 API); SMH wrapped it in a TypedStruct"
             ));
         } else {
             return Err(format!(
