@@ -5,7 +5,7 @@
 //!
 //! 1. **Management cluster** (one round of concurrent requests): every FailoverService and
 //!    TrafficPolicy in all namespaces, and the topology cache (ConfigMap
-//!    [`TOPOLOGY_CACHE`] in `service-mesh-hub`, see [`TopologyCache`]). A missing SMH CRD
+//!    [`TOPOLOGY_CACHE`](smh_core::inspect::state::TOPOLOGY_CACHE) in `service-mesh-hub`, see [`TopologyCache`]). A missing SMH CRD
 //!    fails the load with [`ClusterError::SmhCrdsMissing`] ("run `kubectl smh install`").
 //! 2. **Every cluster at once**: discovery ([`crate::discovery`]) and, at the same time, the
 //!    generated objects this tool left there: DestinationRules, VirtualServices,
@@ -23,7 +23,7 @@
 //!
 //! A user who may not list in all namespaces (RoleBindings only) still gets a state: each
 //! list that is forbidden in all namespaces falls back to the namespaces the input names
-//! ([`discovery::list_in_scope`]): the SMH objects are read from `service-mesh-hub`,
+//! ([`crate::discovery::list_in_scope`]): the SMH objects are read from `service-mesh-hub`,
 //! [`StateOptions::smh_namespaces`] and the overlay's namespaces; discovery lists where the
 //! objects point in each cluster (`smh_core::inspect::state::input_namespaces`); generated objects are listed there
 //! and in the SMH namespaces, and then in any namespace an expected object lives in. Each

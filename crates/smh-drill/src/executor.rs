@@ -56,7 +56,7 @@ pub(crate) struct Shared {
     pub(crate) generations: BTreeMap<DeploymentRef, i64>,
     /// The last preflight's warnings (for the confirmation).
     pub(crate) warnings: Vec<String>,
-    /// Deployments to break that an HPA scales (see [`restore::verify_restored_later`]).
+    /// Deployments to break that an HPA scales (see [`smh_core::drill::restore::verify_restored_later`]).
     pub(crate) autoscaled: std::collections::BTreeSet<DeploymentRef>,
 }
 

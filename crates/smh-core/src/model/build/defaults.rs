@@ -93,7 +93,7 @@ pub(super) fn tp_id(tp: &TrafficPolicy) -> ObjectId {
 
 /// The existing policies SMH would not apply at all: those with an error from the
 /// pre-check or the field checks (no status target, or the top-level one), as
-/// [`super::validate`] decides for "has a TrafficPolicy with outlier detection".
+/// [`crate::model::validate`] decides for "has a TrafficPolicy with outlier detection".
 fn invalid_policies(live: &Live) -> BTreeSet<ObjectId> {
     let options = ValidateOptions {
         complete: true,
