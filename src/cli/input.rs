@@ -29,8 +29,8 @@ pub struct Filenames {
 }
 
 /// Manifests read from the `-f` inputs and validated offline.
-pub(crate) struct Checked {
-    /// What was read; its own diagnostics are moved to [`Checked::diagnostics`].
+pub(crate) struct ValidatedInput {
+    /// What was read; its own diagnostics are moved to [`ValidatedInput::diagnostics`].
     pub(crate) loaded: Loaded,
     /// Every problem found: reading, the topology file, validation (with positions).
     pub(crate) diagnostics: Vec<Diagnostic>,
@@ -48,7 +48,7 @@ pub(crate) fn load_and_validate(
     namespace: &str,
     topology: Option<&Path>,
     mode: Option<MultiClusterMode>,
-) -> Checked {
+) -> ValidatedInput {
     let mut loaded = load_paths_with(paths, namespace);
     let mut diagnostics = std::mem::take(&mut loaded.diagnostics);
     let topology = match topology {
@@ -76,7 +76,7 @@ pub(crate) fn load_and_validate(
         loaded.fill_positions(&mut found);
         diagnostics.extend(found);
     }
-    Checked {
+    ValidatedInput {
         loaded,
         diagnostics,
         topology,

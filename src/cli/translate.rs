@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 
 use super::input::{
-    Checked, Filenames, invalid_input, load_and_validate, print_diagnostics, stderr_color,
+    Filenames, ValidatedInput, invalid_input, load_and_validate, print_diagnostics, stderr_color,
 };
 use super::output::write_stdout;
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
@@ -74,7 +74,7 @@ pub(crate) fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         }
     };
 
-    let Checked {
+    let ValidatedInput {
         loaded,
         mut diagnostics,
         topology,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::input::{Checked, Filenames, diagnostic_line, load_and_validate};
+use super::input::{Filenames, ValidatedInput, diagnostic_line, load_and_validate};
 use super::output::write_stdout;
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use smh_core::model::diag::{Diagnostic, Severity};
@@ -52,7 +52,7 @@ message), then a summary; -o json or -o yaml prints the problems as a list inste
 Exit status: 0 valid (warnings allowed unless --strict), 2 invalid or usage error.";
 
 pub(crate) fn run(g: &GlobalArgs, args: Args) -> CmdResult {
-    let Checked {
+    let ValidatedInput {
         loaded,
         diagnostics,
         ..

@@ -31,10 +31,9 @@ use crate::context::ClusterClient;
 use crate::error::{ApiOp, ClusterError};
 use crate::state::LiveState;
 use smh_core::consts::{FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, SMH_NAMESPACE};
-use smh_core::inspect::drift::DriftState;
+use smh_core::inspect::drift::{DriftState, ObjectKey};
 use smh_core::inspect::names::ClusterName;
 use smh_core::inspect::state::{compare, istio_resource, live_key};
-use smh_core::inspect::status::ObjectKey;
 use smh_core::model::diag::ObjectId;
 
 mod cache;
@@ -120,14 +119,14 @@ pub struct Step {
 }
 
 impl Step {
-    /// `(cluster, kind, namespace, name)`.
+    /// The object's cluster, kind, namespace and name.
     pub fn key(&self) -> ObjectKey {
-        (
-            self.cluster.as_str().to_string(),
-            self.kind.clone(),
-            self.namespace.clone(),
-            self.name.clone(),
-        )
+        ObjectKey {
+            cluster: self.cluster.as_str().to_string(),
+            kind: self.kind.clone(),
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+        }
     }
 }
 
@@ -252,12 +251,12 @@ impl StepResult {
 impl StepResult {
     /// The key the status of an SMH object records this object under.
     pub fn key(&self) -> ObjectKey {
-        (
-            self.cluster.as_str().to_string(),
-            self.kind.clone(),
-            self.namespace.clone(),
-            self.name.clone(),
-        )
+        ObjectKey {
+            cluster: self.cluster.as_str().to_string(),
+            kind: self.kind.clone(),
+            namespace: self.namespace.clone(),
+            name: self.name.clone(),
+        }
     }
 }
 

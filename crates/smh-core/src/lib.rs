@@ -42,10 +42,10 @@ pub mod consts {
     pub const SMH_API_VERSION: &str = "networking.smh.solo.io/v1alpha2";
     /// SMH's annotation on federated (client-side) DestinationRules and VirtualServices,
     /// value `<svc>.<ns>.<cluster>`.
-    pub const FEDERATION_ANNOTATION: &str = "federation.networking.smh.solo.io";
+    pub(crate) const FEDERATION_ANNOTATION: &str = "federation.networking.smh.solo.io";
     /// Istio's endpoint label naming the cluster a workload runs in (multi-primary
     /// per-cluster subsets).
-    pub const ISTIO_CLUSTER_LABEL: &str = "topology.istio.io/cluster";
+    pub(crate) const ISTIO_CLUSTER_LABEL: &str = "topology.istio.io/cluster";
     /// Annotation on a TrafficPolicy that `kubectl smh failover create` made for one or more
     /// FailoverServices: their `namespace/name`, comma-separated (a bare `name` means
     /// `service-mesh-hub/name`). `kubectl smh failover delete --with-policies` deletes such a

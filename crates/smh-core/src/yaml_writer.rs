@@ -9,7 +9,7 @@ use serde_json::Value;
 /// Serialization failed (only possible for values that YAML cannot represent).
 #[derive(Debug, thiserror::Error)]
 #[error("cannot render YAML: {0}")]
-pub struct YamlError(#[from] serde_saphyr::SerializeError);
+pub struct YamlWriteError(#[from] serde_saphyr::SerializeError);
 
 fn options() -> serde_saphyr::SerializerOptions {
     let mut o = serde_saphyr::SerializerOptions::default();
@@ -20,13 +20,13 @@ fn options() -> serde_saphyr::SerializerOptions {
 }
 
 /// One YAML document (ends with a newline).
-pub fn to_yaml<T: Serialize>(value: &T) -> Result<String, YamlError> {
+pub fn to_yaml<T: Serialize>(value: &T) -> Result<String, YamlWriteError> {
     Ok(serde_saphyr::to_string_with_options(value, options())?)
 }
 
 /// A YAML stream: the documents separated by `---` lines, as `kubectl get -o yaml` prints
 /// several objects and `kubectl apply -f` reads them. Empty input gives an empty string.
-pub fn to_yaml_stream(values: &[Value]) -> Result<String, YamlError> {
+pub fn to_yaml_stream(values: &[Value]) -> Result<String, YamlWriteError> {
     let mut out = String::new();
     for (i, v) in values.iter().enumerate() {
         if i > 0 {

@@ -28,7 +28,7 @@ use smh_cluster::apply::{self, Mode};
 use smh_cluster::state::LiveState;
 use smh_cluster::{Contexts, targets_banner};
 use smh_core::model::build::{
-    self, BuildError, Checked, CreateOptions, CreatePlan, CreateRequest, Live, OutlierValues,
+    self, BuildError, Checked, CreateOptions, CreatePlan, CreateRequest, Live, OutlierFlags,
     parse_mesh_ref, parse_service_ref, service_ref,
 };
 use smh_core::model::diag::{Diagnostic, ObjectId, Severity};
@@ -251,7 +251,7 @@ fn options(g: &GlobalArgs, args: &Args) -> CreateOptions {
         protocol: args.protocol.clone(),
         backing: args.backing.clone(),
         meshes: args.meshes.clone(),
-        outlier: OutlierValues {
+        outlier: OutlierFlags {
             consecutive_errors: args.consecutive_errors,
             interval: args.interval,
             base_ejection_time: args.base_ejection_time,

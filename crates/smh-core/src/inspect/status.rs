@@ -44,20 +44,8 @@ use crate::model::types::{
 use crate::model::{Manifest, SmhObject};
 use crate::translate::GeneratedObject;
 
+use super::drift::ObjectKey;
 use super::state::{manifest_id, manifest_meta};
-
-/// `(cluster, kind, namespace, name)` of a generated object.
-pub type ObjectKey = (String, String, String, String);
-
-/// The key of a generated object.
-pub(crate) fn object_key_of(g: &GeneratedObject) -> ObjectKey {
-    (
-        g.cluster.clone(),
-        g.kind().to_string(),
-        g.namespace().to_string(),
-        g.name().to_string(),
-    )
-}
 
 /// A status to write.
 #[derive(Debug, Clone, PartialEq)]
@@ -156,7 +144,7 @@ fn errors_by_object(diagnostics: &[Diagnostic]) -> BTreeMap<&ObjectId, ObjectErr
 fn failures_by_owner<'a>(input: &StatusInput<'a>) -> Failures<'a> {
     let mut failed: Failures<'a> = BTreeMap::new();
     for g in input.expected {
-        if let Some(msg) = input.failures.get(&object_key_of(g)) {
+        if let Some(msg) = input.failures.get(&ObjectKey::of_generated(g)) {
             for owner in &g.owners {
                 failed.entry(owner).or_default().push((g, msg.as_str()));
             }
@@ -669,7 +657,7 @@ mod tests {
         let mut failures = BTreeMap::new();
         for g in r.expected.iter().filter(|g| g.cluster == "remote-cluster") {
             failures.insert(
-                object_key_of(g),
+                ObjectKey::of_generated(g),
                 format!(
                     "{} {}/{} was not applied: cluster remote-cluster did not answer",
                     g.kind(),
@@ -700,7 +688,7 @@ mod tests {
             .iter()
             .find(|g| g.name() == "reviews-bookinfo-remote-cluster")
             .unwrap();
-        let failures = BTreeMap::from([(object_key_of(copy), "copy failed".to_string())]);
+        let failures = BTreeMap::from([(ObjectKey::of_generated(copy), "copy failed".to_string())]);
         let s = compute_for(&r, &failures);
         assert_eq!(
             s["mgmt-reviews-outlier"]["trafficTargets"]["reviews-bookinfo-remote-cluster.service-mesh-hub."]

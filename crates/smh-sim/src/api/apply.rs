@@ -450,9 +450,10 @@ pub(crate) fn display_path(path: &[String]) -> String {
     s
 }
 
-/// The result of a server-side apply.
+/// The result of a server-side apply in the simulated API server: the merged object, or the
+/// conflicts with other field managers.
 #[derive(Debug)]
-pub(crate) enum ApplyOutcome {
+pub(crate) enum ServerApplyResult {
     Applied(Value),
     Conflicts(Vec<Conflict>),
 }
@@ -509,7 +510,7 @@ pub(crate) fn server_side_apply(
     schema: SchemaRef<'_>,
     w: &Writer<'_>,
     force: bool,
-) -> Result<ApplyOutcome, String> {
+) -> Result<ServerApplyResult, String> {
     let applied_set = field_set(applied, schema, w.scope)?;
     let mut entries = read_managed(live);
     let mut conflicts = Vec::new();
@@ -527,7 +528,7 @@ pub(crate) fn server_side_apply(
         }
     }
     if !conflicts.is_empty() && !force {
-        return Ok(ApplyOutcome::Conflicts(
+        return Ok(ServerApplyResult::Conflicts(
             conflicts
                 .into_iter()
                 .map(|(manager, api_version, p)| Conflict {
@@ -607,7 +608,7 @@ pub(crate) fn server_side_apply(
         (&a.manager, &a.operation, &a.subresource).cmp(&(&b.manager, &b.operation, &b.subresource))
     });
     write_managed(&mut merged, &entries);
-    Ok(ApplyOutcome::Applied(merged))
+    Ok(ServerApplyResult::Applied(merged))
 }
 
 /// The Status message for apply conflicts, in Kubernetes' wording.

@@ -15,7 +15,7 @@ use dialoguer::theme::{ColorfulTheme, Theme};
 use dialoguer::{Confirm, FuzzySelect, Input, MultiSelect, Select};
 
 use smh_core::model::build::{
-    self, CreateOptions, CreateRequest, EffectiveOutlier, Live, OutlierValues, describe_port,
+    self, CreateOptions, CreateRequest, EffectiveOutlier, Live, OutlierFlags, describe_port,
     port_choices, port_protocol, service_ref,
 };
 use smh_core::model::duration::{format_proto_duration, parse_duration};
@@ -600,7 +600,7 @@ impl Wizard {
                 effective.max_ejection_percent
             ))?;
         }
-        opts.outlier = OutlierValues::from_effective(effective);
+        opts.outlier = OutlierFlags::from_effective(effective);
         Ok(())
     }
 

@@ -132,7 +132,7 @@ pub fn outlier_coverage(services: &[ClusterObjectRef], live: &Live) -> Vec<Optio
                     .spec
                     .outlier_detection
                     .as_ref()
-                    .map(OutlierValues::from_smh)
+                    .map(OutlierFlags::from_smh)
                     .unwrap_or_default(),
             })
         })

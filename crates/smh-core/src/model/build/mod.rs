@@ -207,7 +207,7 @@ pub struct CreateOptions {
     /// Meshes that see the hostname; default the mesh of the primary's cluster.
     pub meshes: Vec<ObjectRef>,
     /// Outlier detection for backing services that have none.
-    pub outlier: OutlierValues,
+    pub outlier: OutlierFlags,
     /// Services whose callers are shifted to the FailoverService.
     pub shift_from: Vec<ClusterObjectRef>,
     /// Name of the outlier-detection policy; default `<name>-outlier`.
@@ -234,7 +234,7 @@ pub struct CreateRequest {
     /// Meshes that see the hostname.
     pub meshes: Vec<ObjectRef>,
     /// Outlier detection for the backing services that have none.
-    pub outlier: OutlierValues,
+    pub outlier: OutlierFlags,
     /// Services whose callers are shifted to the FailoverService.
     pub shift_from: Vec<ClusterObjectRef>,
     /// Name of the outlier-detection TrafficPolicy.
@@ -375,7 +375,7 @@ pub struct Coverage {
     /// The policy that gives it outlier detection.
     pub policy: ObjectId,
     /// The values that policy sets.
-    pub values: OutlierValues,
+    pub values: OutlierFlags,
 }
 
 mod defaults;
@@ -389,5 +389,5 @@ pub use defaults::{
     default_hostname, default_name, describe_port, outlier_coverage, port_choices, port_protocol,
 };
 pub(crate) use defaults::{default_meshes, shift_coverage};
-pub use outlier::{EffectiveOutlier, OutlierValues};
+pub use outlier::{EffectiveOutlier, OutlierFlags};
 pub use resolve::{Checked, CreatePlan, build, check, resolve};

@@ -5,7 +5,7 @@ use super::*;
 
 /// Outlier detection as the user gives it; `None` is SMH's default.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct OutlierValues {
+pub struct OutlierFlags {
     /// Errors before an endpoint is ejected; SMH's default 5.
     pub consecutive_errors: Option<u32>,
     /// Time between ejection sweeps; SMH's default 10s.
@@ -54,10 +54,10 @@ impl std::fmt::Display for EffectiveOutlier {
     }
 }
 
-impl OutlierValues {
+impl OutlierFlags {
     /// Whether any value was given.
     pub fn is_set(&self) -> bool {
-        self != &OutlierValues::default()
+        self != &OutlierFlags::default()
     }
 
     /// The values with SMH's defaults filled in.
@@ -77,7 +77,7 @@ impl OutlierValues {
         fn differ<T: PartialEq>(v: T, d: T) -> Option<T> {
             if v == d { None } else { Some(v) }
         }
-        OutlierValues {
+        OutlierFlags {
             consecutive_errors: differ(e.consecutive_errors, d.consecutive_errors),
             interval: differ(e.interval, d.interval),
             base_ejection_time: differ(e.base_ejection_time, d.base_ejection_time),
@@ -88,7 +88,7 @@ impl OutlierValues {
     /// The SMH field, with the values that differ from SMH's defaults (unset means the
     /// default to SMH, so `{consecutiveErrors: 1}` is the guide's policy).
     pub(crate) fn to_smh(&self) -> OutlierDetection {
-        let only = OutlierValues::from_effective(self.effective());
+        let only = OutlierFlags::from_effective(self.effective());
         OutlierDetection {
             consecutive_errors: only.consecutive_errors.unwrap_or(0),
             interval: only.interval.map(format_proto_duration),
@@ -105,7 +105,7 @@ impl OutlierValues {
                 .filter(|d| !d.is_zero())
         };
         let nz = |v: u32| (v != 0).then_some(v);
-        OutlierValues {
+        OutlierFlags {
             consecutive_errors: nz(od.consecutive_errors),
             interval: dur(&od.interval),
             base_ejection_time: dur(&od.base_ejection_time),

@@ -429,7 +429,7 @@ impl CreatePlan {
 
     /// The objects as a YAML stream, in [`CreatePlan::objects`] order, with their own key
     /// order (apiVersion, kind, metadata, spec), as the guide writes them.
-    pub fn to_yaml(&self) -> Result<String, crate::yaml_writer::YamlError> {
+    pub fn to_yaml(&self) -> Result<String, crate::yaml_writer::YamlWriteError> {
         let mut out = String::new();
         for (i, o) in self.objects().iter().enumerate() {
             if i > 0 {

@@ -10,7 +10,7 @@ use super::*;
 /// depth is checked before anything deep is built; aliases are expanded with a node budget
 /// (no "billion laughs"); scalars are resolved as kubectl's YAML library (go-yaml v2, YAML
 /// 1.1) resolves them, so `yes`, `on`, `0x1F` mean what they mean to kubectl.
-pub(crate) fn parse_document(doc: &DocText<'_>) -> Result<Option<Node>, YamlError> {
+pub(crate) fn parse_document(doc: &DocText<'_>) -> Result<Option<Node>, YamlParseError> {
     let line_offset = doc.start_line - 1;
     let mut builder = Builder::default();
     let opts = granit_parser::options! {
@@ -24,22 +24,22 @@ pub(crate) fn parse_document(doc: &DocText<'_>) -> Result<Option<Node>, YamlErro
             let m = e.marker();
             let (kind, message) = match e.kind() {
                 granit_parser::ErrorKind::RecursionLimitExceeded => {
-                    (YamlErrorKind::Limit, depth_message())
+                    (YamlParseErrorKind::Limit, depth_message())
                 }
-                _ => (YamlErrorKind::Syntax, e.info()),
+                _ => (YamlParseErrorKind::Syntax, e.info()),
             };
-            YamlError {
+            YamlParseError {
                 kind,
                 message,
                 position: Some((m.line() + line_offset, m.col() + 1)),
             }
         })?;
         let pos = (span.start.line(), span.start.col() + 1);
-        let at = |message: String| YamlError {
+        let at = |message: String| YamlParseError {
             kind: if message.ends_with(LIMIT_SUFFIX) {
-                YamlErrorKind::Limit
+                YamlParseErrorKind::Limit
             } else {
-                YamlErrorKind::Content
+                YamlParseErrorKind::Content
             },
             message,
             position: Some((pos.0 + line_offset, pos.1)),
@@ -49,8 +49,8 @@ pub(crate) fn parse_document(doc: &DocText<'_>) -> Result<Option<Node>, YamlErro
             Event::DocumentStart(..) => {
                 documents += 1;
                 if documents > 1 {
-                    return Err(YamlError {
-                        kind: YamlErrorKind::Syntax,
+                    return Err(YamlParseError {
+                        kind: YamlParseErrorKind::Syntax,
                         message: "unexpected second document".to_string(),
                         position: Some((pos.0 + line_offset, pos.1)),
                     });

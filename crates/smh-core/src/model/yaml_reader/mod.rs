@@ -238,18 +238,18 @@ impl Node {
 
 /// A YAML problem in one document: syntax error, limit exceeded, not text.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct YamlError {
+pub struct YamlParseError {
     /// What kind of problem.
-    pub kind: YamlErrorKind,
+    pub kind: YamlParseErrorKind,
     /// The message, without position.
     pub message: String,
     /// 1-based line and column in the whole input, when known.
     pub position: Option<(usize, usize)>,
 }
 
-/// What kind of problem a [`YamlError`] is.
+/// What kind of problem a [`YamlParseError`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum YamlErrorKind {
+pub enum YamlParseErrorKind {
     /// The text is not YAML.
     Syntax,
     /// Valid YAML that a Kubernetes manifest cannot hold (duplicate keys, complex keys,
@@ -261,20 +261,20 @@ pub enum YamlErrorKind {
     NotText,
 }
 
-impl YamlError {
+impl YamlParseError {
     /// The message with a prefix saying what kind of problem it is.
     pub fn describe(&self) -> String {
         match self.kind {
-            YamlErrorKind::Syntax => format!("YAML syntax error: {}", self.message),
-            YamlErrorKind::Content => {
+            YamlParseErrorKind::Syntax => format!("YAML syntax error: {}", self.message),
+            YamlParseErrorKind::Content => {
                 format!("invalid YAML for a Kubernetes manifest: {}", self.message)
             }
-            YamlErrorKind::Limit | YamlErrorKind::NotText => self.message.clone(),
+            YamlParseErrorKind::Limit | YamlParseErrorKind::NotText => self.message.clone(),
         }
     }
 }
 
-impl fmt::Display for YamlError {
+impl fmt::Display for YamlParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.position {
             Some((l, c)) => write!(f, "line {l}, column {c}: {}", self.message),
@@ -373,10 +373,10 @@ fn push_chunk<'a>(docs: &mut Vec<DocText<'a>>, text: &'a str, start_line: usize,
 /// Decode input bytes as UTF-8 text (dropping a UTF-8 byte order mark). Other encodings
 /// and binary data are rejected with the offset of the first bad byte; NUL bytes are
 /// rejected here too (YAML forbids them, and they mark binary files).
-pub(crate) fn decode_text(bytes: &[u8]) -> Result<&str, YamlError> {
+pub(crate) fn decode_text(bytes: &[u8]) -> Result<&str, YamlParseError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let text = std::str::from_utf8(bytes).map_err(|e| YamlError {
-        kind: YamlErrorKind::NotText,
+    let text = std::str::from_utf8(bytes).map_err(|e| YamlParseError {
+        kind: YamlParseErrorKind::NotText,
         message: format!(
             "not UTF-8 text (invalid byte at offset {}); is this a binary file?",
             e.valid_up_to()
@@ -390,8 +390,8 @@ pub(crate) fn decode_text(bytes: &[u8]) -> Result<&str, YamlError> {
             .next()
             .map_or(0, |l| l.chars().count())
             + 1;
-        return Err(YamlError {
-            kind: YamlErrorKind::NotText,
+        return Err(YamlParseError {
+            kind: YamlParseErrorKind::NotText,
             message: "contains a NUL byte; is this a binary file?".to_string(),
             position: Some((line, col)),
         });

@@ -2,7 +2,7 @@
 
 use super::*;
 
-fn parse_one(text: &str) -> Result<Option<Node>, YamlError> {
+fn parse_one(text: &str) -> Result<Option<Node>, YamlParseError> {
     let docs = split_documents(text);
     assert_eq!(docs.len(), 1, "{docs:?}");
     parse_document(&docs[0])
@@ -127,7 +127,10 @@ fn depth_limit_boundary() {
     let ok = format!("{}{}", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
     assert!(parse_one(&ok).is_ok());
     let too_deep = format!("{}{}", "[".repeat(MAX_DEPTH + 1), "]".repeat(MAX_DEPTH + 1));
-    assert_eq!(parse_one(&too_deep).unwrap_err().kind, YamlErrorKind::Limit);
+    assert_eq!(
+        parse_one(&too_deep).unwrap_err().kind,
+        YamlParseErrorKind::Limit
+    );
 }
 
 #[test]
@@ -157,7 +160,7 @@ fn empty_documents_are_none() {
 fn deep_nesting_is_rejected_not_overflowed() {
     let text = "[".repeat(100_000);
     let err = parse_one(&text).unwrap_err();
-    assert_eq!(err.kind, YamlErrorKind::Limit);
+    assert_eq!(err.kind, YamlParseErrorKind::Limit);
     assert_eq!(
         err.message,
         "nesting is deeper than 64 levels; refusing to read it"
@@ -178,7 +181,7 @@ fn alias_bomb_is_rejected() {
             ));
     }
     let err = parse_one(&text).unwrap_err();
-    assert_eq!(err.kind, YamlErrorKind::Limit);
+    assert_eq!(err.kind, YamlParseErrorKind::Limit);
     assert!(
         err.message
             .starts_with("document has more than 250000 values")
@@ -189,7 +192,7 @@ fn alias_bomb_is_rejected() {
 fn complex_keys_are_rejected() {
     assert_eq!(
         parse_one("? [a, b]\n: c\n").unwrap_err().kind,
-        YamlErrorKind::Content
+        YamlParseErrorKind::Content
     );
     let node = parse_one("1: a\ntrue: b\n").unwrap().unwrap();
     assert!(node.get("1").is_some() && node.get("true").is_some());

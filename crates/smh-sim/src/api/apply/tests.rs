@@ -20,15 +20,15 @@ fn applied(replicas: i64, image: &str) -> Value {
             "spec": {"replicas": replicas, "template": {"spec": {"containers": [{"name": "c", "image": image}]}}}})
 }
 
-fn apply(live: &Value, cfg: &Value, mgr: &str, force: bool) -> ApplyOutcome {
+fn apply(live: &Value, cfg: &Value, mgr: &str, force: bool) -> ServerApplyResult {
     let s = builtin_schema("apps", "v1", "Deployment").unwrap();
     server_side_apply(live, cfg, SchemaRef(Some(&s)), &writer(mgr), force).unwrap()
 }
 
-fn applied_obj(o: ApplyOutcome) -> Value {
+fn applied_obj(o: ServerApplyResult) -> Value {
     match o {
-        ApplyOutcome::Applied(v) => v,
-        ApplyOutcome::Conflicts(c) => panic!("unexpected conflicts {c:?}"),
+        ServerApplyResult::Applied(v) => v,
+        ServerApplyResult::Conflicts(c) => panic!("unexpected conflicts {c:?}"),
     }
 }
 
@@ -96,7 +96,7 @@ fn apply_conflicts_with_another_manager_unless_forced() {
     );
     // Bob changes the replicas alice owns: conflict.
     match apply(&shared, &applied(3, "v1"), "bob", false) {
-        ApplyOutcome::Conflicts(c) => {
+        ServerApplyResult::Conflicts(c) => {
             assert_eq!(c.len(), 1);
             assert_eq!(c[0].manager, "alice");
             assert_eq!(c[0].path, ".spec.replicas");
@@ -105,7 +105,7 @@ fn apply_conflicts_with_another_manager_unless_forced() {
                 "Apply failed with 1 conflict: conflict with \"alice\" using apps/v1: .spec.replicas"
             );
         }
-        ApplyOutcome::Applied(_) => panic!("expected a conflict"),
+        ServerApplyResult::Applied(_) => panic!("expected a conflict"),
     }
     // Forced: bob takes replicas over.
     let forced = applied_obj(apply(&shared, &applied(3, "v1"), "bob", true));
@@ -120,7 +120,7 @@ fn apply_conflicts_with_another_manager_unless_forced() {
     // Now alice re-applies replicas 1: conflicts with bob.
     assert!(matches!(
         apply(&forced, &applied(1, "v1"), "alice", false),
-        ApplyOutcome::Conflicts(_)
+        ServerApplyResult::Conflicts(_)
     ));
 }
 

@@ -7,7 +7,7 @@ use super::{
     ApiCore, PatchType, Subresource, Tracking, WriteOptions, Written, apply_conflict,
     client_managed, meta, meta_mut, now,
 };
-use crate::api::apply::{self, ApplyOutcome, Scope, Writer};
+use crate::api::apply::{self, Scope, ServerApplyResult, Writer};
 use crate::api::patch;
 use crate::api::registry::ResourceInfo;
 use crate::api::schema::{SchemaRef, builtin_schema};
@@ -188,8 +188,8 @@ impl ApiCore {
                 match apply::server_side_apply(view, body, schema, &w, opts.force)
                     .map_err(ApiError::unprocessable)?
                 {
-                    ApplyOutcome::Applied(v) => Ok(v),
-                    ApplyOutcome::Conflicts(c) => Err(apply_conflict(&c)),
+                    ServerApplyResult::Applied(v) => Ok(v),
+                    ServerApplyResult::Conflicts(c) => Err(apply_conflict(&c)),
                 }
             }
         }
@@ -232,8 +232,8 @@ impl ApiCore {
         )
         .map_err(ApiError::unprocessable)?
         {
-            ApplyOutcome::Applied(v) => v,
-            ApplyOutcome::Conflicts(_) => unreachable!("forced apply has no conflicts"),
+            ServerApplyResult::Applied(v) => v,
+            ServerApplyResult::Conflicts(_) => unreachable!("forced apply has no conflicts"),
         };
         self.create_tracked(res, ns, merged, opts, Some(&manager))
     }

@@ -122,7 +122,7 @@ impl Pick {
 
 /// What to do after an attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Verdict {
+pub(crate) enum AfterAttempt {
     /// Try again after this back-off.
     Retry(Duration),
     /// The upstream's response stands (pass it to the application).
@@ -607,7 +607,7 @@ impl Proxy {
         pick: &Pick,
         result: AttemptResult,
         now: Duration,
-    ) -> Verdict {
+    ) -> AfterAttempt {
         self.advance(now);
         ex.attempts += 1;
         ex.attempted_hosts.push(pick.endpoint.key.clone());
@@ -621,7 +621,7 @@ impl Proxy {
         }
         let global_timeout = ex.deadline.is_some_and(|d| now >= d);
         if global_timeout {
-            return Verdict::Reply(LocalReply::new(504, "upstream request timeout", "UT"));
+            return AfterAttempt::Reply(LocalReply::new(504, "upstream request timeout", "UT"));
         }
         if let Some(policy) = &ex.retry
             && ex.attempts <= policy.num_retries
@@ -634,12 +634,12 @@ impl Proxy {
                 .min(RETRY_BASE * 10);
             let backoff = Duration::from_micros(self.rng.below(ceiling.as_micros().max(1) as u64));
             if ex.deadline.is_none_or(|d| now + backoff < d) {
-                return Verdict::Retry(backoff);
+                return AfterAttempt::Retry(backoff);
             }
         }
         match result {
-            AttemptResult::Http(_) => Verdict::Respond,
-            other => Verdict::Reply(local_reply_for(other, ex.attempts > 1)),
+            AttemptResult::Http(_) => AfterAttempt::Respond,
+            other => AfterAttempt::Reply(local_reply_for(other, ex.attempts > 1)),
         }
     }
 

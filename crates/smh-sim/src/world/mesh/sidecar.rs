@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::istio::{self, ProxyIdentity};
 use super::outlier::AttemptResult;
-use super::proxy::{LocalReply, Pick, Proxy, Request, Verdict};
+use super::proxy::{AfterAttempt, LocalReply, Pick, Proxy, Request};
 use super::rng::Rng;
 use super::xds::{Endpoint, GatewayHop};
 use crate::world::fleet::Fleet;
@@ -232,16 +232,16 @@ impl Sidecar {
                 Ok(r) => AttemptResult::Http(r.status),
                 Err(e) => *e,
             };
-            let verdict =
-                self.lock()
-                    .proxy
-                    .finish_attempt(&mut ex, &pick, result, self.clock.now());
-            match verdict {
-                Verdict::Retry(backoff) => tokio::time::sleep(backoff).await,
-                Verdict::Respond => {
+            let next = self
+                .lock()
+                .proxy
+                .finish_attempt(&mut ex, &pick, result, self.clock.now());
+            match next {
+                AfterAttempt::Retry(backoff) => tokio::time::sleep(backoff).await,
+                AfterAttempt::Respond => {
                     return Ok(outcome.unwrap_or_else(|_| HttpResponse::text(503, "")));
                 }
-                Verdict::Reply(reply) => return Ok(local_response(&reply)),
+                AfterAttempt::Reply(reply) => return Ok(local_response(&reply)),
             }
         }
     }

@@ -14,9 +14,9 @@ fn check_reports_what_validation_finds_in_the_new_objects() {
     };
     let opts = CreateOptions {
         hostname: Some("reviews.example.com".into()),
-        outlier: OutlierValues {
+        outlier: OutlierFlags {
             max_ejection_percent: Some(50),
-            ..OutlierValues::default()
+            ..OutlierFlags::default()
         },
         ..guide_options()
     };
@@ -59,7 +59,7 @@ fn check_ignores_problems_that_existed_before() {
             .any(|d| d.severity == Severity::Error)
     );
     let opts = CreateOptions {
-        outlier: OutlierValues::default(),
+        outlier: OutlierFlags::default(),
         ..guide_options()
     };
     let plan = build(&resolve(&opts, &live).unwrap(), &live).unwrap();

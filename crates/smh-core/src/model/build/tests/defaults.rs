@@ -31,7 +31,7 @@ fn port_protocol_follows_istio() {
 
 #[test]
 fn outlier_values_leave_defaults_out() {
-    let v = OutlierValues {
+    let v = OutlierFlags {
         consecutive_errors: Some(1),
         interval: Some(Duration::from_secs(10)),
         base_ejection_time: Some(Duration::from_millis(1500)),
@@ -51,14 +51,14 @@ fn outlier_values_leave_defaults_out() {
         "consecutiveErrors 1, interval 10s, baseEjectionTime 1.5s, maxEjectionPercent 100"
     );
     assert_eq!(
-        OutlierValues::default().to_smh(),
+        OutlierFlags::default().to_smh(),
         OutlierDetection::default()
     );
     assert_eq!(
-        OutlierValues::from_smh(&v.to_smh()).effective(),
+        OutlierFlags::from_smh(&v.to_smh()).effective(),
         v.effective()
     );
-    assert!(!OutlierValues::from_effective(EffectiveOutlier::smh_default()).is_set());
+    assert!(!OutlierFlags::from_effective(EffectiveOutlier::smh_default()).is_set());
 }
 
 #[test]

@@ -9,7 +9,7 @@ use super::*;
 fn existing_outlier_detection_is_reused() {
     let existing = accepted(manifests(&[OUTLIER]));
     let opts = CreateOptions {
-        outlier: OutlierValues::default(),
+        outlier: OutlierFlags::default(),
         ..guide_options()
     };
     let plan = plan_for(&opts, &existing).unwrap();
@@ -101,7 +101,7 @@ fn a_pending_policy_counts_and_a_policy_without_outlier_detection_does_not() {
     let existing = manifests(&[OUTLIER]);
     let plan = plan_for(
         &CreateOptions {
-            outlier: OutlierValues::default(),
+            outlier: OutlierFlags::default(),
             ..guide_options()
         },
         &existing,

@@ -32,9 +32,9 @@ fn guide_options() -> CreateOptions {
             r("reviews.bookinfo@mgmt-cluster"),
             r("reviews.bookinfo@remote-cluster"),
         ],
-        outlier: OutlierValues {
+        outlier: OutlierFlags {
             consecutive_errors: Some(1),
-            ..OutlierValues::default()
+            ..OutlierFlags::default()
         },
         shift_from: vec![r("reviews.bookinfo@mgmt-cluster")],
         ..CreateOptions::default()

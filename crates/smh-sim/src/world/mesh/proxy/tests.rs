@@ -122,14 +122,14 @@ fn send(
         };
         let result = backend(&pick.endpoint.key, now);
         match proxy.finish_attempt(&mut ex, &pick, result, now) {
-            Verdict::Retry(backoff) => now += backoff,
-            Verdict::Respond => {
+            AfterAttempt::Retry(backoff) => now += backoff,
+            AfterAttempt::Respond => {
                 let AttemptResult::Http(code) = result else {
                     unreachable!()
                 };
                 return (pick.endpoint.key.clone(), code);
             }
-            Verdict::Reply(r) => return ("local".into(), r.status),
+            AfterAttempt::Reply(r) => return ("local".into(), r.status),
         }
     }
 }
@@ -606,13 +606,13 @@ fn route_timeout_and_per_try_timeout() {
     let pick = p.next_attempt(&mut ex, ms(0)).unwrap();
     assert_eq!(pick.timeout, Some(ms(100)));
     let v = p.finish_attempt(&mut ex, &pick, AttemptResult::Timeout, ms(100));
-    assert!(matches!(v, Verdict::Retry(_)));
+    assert!(matches!(v, AfterAttempt::Retry(_)));
     let pick = p.next_attempt(&mut ex, ms(250)).unwrap();
     assert_eq!(pick.timeout, Some(ms(50)));
     let v = p.finish_attempt(&mut ex, &pick, AttemptResult::Timeout, ms(300));
     assert_eq!(
         v,
-        Verdict::Reply(LocalReply::new(504, "upstream request timeout", "UT"))
+        AfterAttempt::Reply(LocalReply::new(504, "upstream request timeout", "UT"))
     );
 }
 
