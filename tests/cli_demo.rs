@@ -303,6 +303,24 @@ fn demo_up_refuses_to_overwrite_a_foreign_file() {
     );
 }
 
+/// A kubeconfig path in a missing directory is refused before any cluster starts (exit 2,
+/// nothing on stdout, no "API servers answer" progress line).
+#[test]
+fn demo_up_refuses_a_kubeconfig_path_in_a_missing_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("missing").join("demo.kubeconfig");
+    let out = demo_up(&path, &[]).wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("does not exist; create it (mkdir -p"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("API servers answer"), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).is_empty());
+    assert!(!path.exists());
+}
+
 /// A second `demo up` does not take over the kubeconfig of one that is still serving (it would
 /// remove it on exit); once that one is gone (here: SIGKILL, so its file stays), the stale
 /// file is replaced.

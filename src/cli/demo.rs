@@ -326,6 +326,7 @@ fn up(args: UpArgs) -> CmdResult {
         .ready_timeout
         .unwrap_or(DEFAULT_READY_TIMEOUT + args.rollout_delay);
     let path = args.kubeconfig_out.clone();
+    check_kubeconfig_dir(&path)?;
     if path.exists() {
         if !is_ours(&path) {
             return Err(CmdError::invalid(anyhow!(
@@ -352,6 +353,25 @@ fn up(args: UpArgs) -> CmdResult {
         .context("starting the async runtime")
         .map_err(CmdError::failed)?;
     rt.block_on(serve(opts, path, ready_timeout))
+}
+
+#[cfg(feature = "demo")]
+/// Refuse, before any cluster starts, a `--kubeconfig-out` whose directory does not exist:
+/// otherwise the clusters would start, become ready and only then fail to write the file.
+fn check_kubeconfig_dir(path: &std::path::Path) -> Result<(), CmdError> {
+    let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    if dir.is_dir() {
+        return Ok(());
+    }
+    Err(CmdError::invalid(anyhow!(
+        "--kubeconfig-out {}: the directory {} does not exist; create it (mkdir -p {}) or \
+         choose another path",
+        path.display(),
+        dir.display(),
+        dir.display()
+    )))
 }
 
 #[cfg(feature = "demo")]
