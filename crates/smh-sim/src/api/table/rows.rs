@@ -30,6 +30,26 @@ pub(super) fn name_col() -> Column {
     )
 }
 
+/// The wide columns of a workload with a pod template (Deployment, ReplicaSet): its
+/// containers, their images and its pod selector.
+fn template_cols() -> [Column; 3] {
+    [
+        col(
+            "Containers",
+            "string",
+            1,
+            "Names of each container in the template.",
+        ),
+        col(
+            "Images",
+            "string",
+            1,
+            "Images referenced by each container in the template.",
+        ),
+        col("Selector", "string", 1, "Label selector for pods."),
+    ]
+}
+
 pub(super) fn age_col() -> Column {
     col(
         "Age",
@@ -203,20 +223,10 @@ fn deployment_row(o: &Value, name: Value, created: String) -> (Vec<Column>, Vec<
                 "Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.",
             ),
             age_col(),
-            col(
-                "Containers",
-                "string",
-                1,
-                "Names of each container in the template.",
-            ),
-            col(
-                "Images",
-                "string",
-                1,
-                "Images referenced by each container in the template.",
-            ),
-            col("Selector", "string", 1, "Label selector for pods."),
-        ],
+        ]
+        .into_iter()
+        .chain(template_cols())
+        .collect(),
         vec![
             name,
             json!(format!(
@@ -244,20 +254,10 @@ fn replica_set_row(o: &Value, name: Value, created: String) -> (Vec<Column>, Vec
             col("Current", "integer", 0, "Number of actual replicas."),
             col("Ready", "integer", 0, "Number of ready replicas."),
             age_col(),
-            col(
-                "Containers",
-                "string",
-                1,
-                "Names of each container in the template.",
-            ),
-            col(
-                "Images",
-                "string",
-                1,
-                "Images referenced by each container in the template.",
-            ),
-            col("Selector", "string", 1, "Label selector for pods."),
-        ],
+        ]
+        .into_iter()
+        .chain(template_cols())
+        .collect(),
         vec![
             name,
             json!(i(o, "/spec/replicas")),
