@@ -4,9 +4,14 @@
 //! - ServiceEntry `service-mesh-hub/<fs>`: the hostname, SMH's FNV-1 VIP from
 //!   `240.0.0.0/4`, one port named after its protocol, `MESH_INTERNAL`, `DNS`, no endpoints.
 //! - EnvoyFilter `<root namespace>/<fs>`: for the empty subset and every subset a traffic
-//!   shift uses, a REMOVE and an ADD patch on `outbound|<port>|<subset>|<hostname>`; the
-//!   ADD inserts an Envoy aggregate cluster listing, in backing-service priority order, one
-//!   cluster per port of each backing Kubernetes Service.
+//!   shift uses, an ADD patch on `outbound|<port>|<subset>|<hostname>` that inserts an Envoy
+//!   aggregate cluster listing, in backing-service priority order, one cluster per port of
+//!   each backing Kubernetes Service. The empty subset's ADD follows a REMOVE of the cluster
+//!   istiod generates for the ServiceEntry (a STRICT_DNS cluster to the hostname itself).
+//!   A subset gets no REMOVE: istiod generates no cluster for it, because no endpoint of the
+//!   endpoint-less DNS ServiceEntry carries the subset's labels and istiod skips a DNS
+//!   cluster without endpoints (its push status says `pilot_dns_cluster_without_endpoints`),
+//!   so SMH's REMOVE of it matched nothing and istiod ignored it.
 //! - The aggregate's typed config is Envoy's v3 `ClusterConfig` for Istio ≥ 1.9 and SMH's
 //!   `udpa.type.v1.TypedStruct` around the v2alpha type below (Envoy dropped v2 in 1.17).
 //! - DestinationRule `<fs namespace>/<fs>` with the subsets: SMH v0.9.2 built it with an
@@ -154,7 +159,7 @@ fn translate_one(
         let se = service_entry(f, port);
         out.push(Emitted::new(cm, [f.id.clone()], se));
 
-        // EnvoyFilter: REMOVE + ADD per subset.
+        // EnvoyFilter: REMOVE + ADD for the empty subset, ADD for the others.
         let mut patches = Vec::new();
         for s in &subsets {
             let sname = if s.is_empty() {
@@ -177,7 +182,7 @@ fn translate_one(
                     members.join(", ")
                 ),
             );
-            patches.extend(aggregate_patches(&name, members, config_type));
+            patches.extend(aggregate_patches(&name, members, config_type, s.is_empty()));
         }
         let ef = EnvoyFilter::namespaced(
             &mesh.root_namespace,
@@ -409,13 +414,14 @@ fn aggregate_members(
     members
 }
 
-/// The two EnvoyFilter patches of aggregate cluster `name`: REMOVE the cluster Istio
-/// generates, ADD the aggregate.
+/// The EnvoyFilter patches of aggregate cluster `name`: REMOVE the cluster Istio generates
+/// (when `generated`), then ADD the aggregate.
 fn aggregate_patches(
     name: &str,
     members: Vec<String>,
     config_type: AggregateConfigType,
-) -> [EnvoyConfigObjectPatch; 2] {
+    generated: bool,
+) -> Vec<EnvoyConfigObjectPatch> {
     let cluster_match = || {
         Some(EnvoyConfigObjectMatch {
             context: None,
@@ -446,7 +452,7 @@ fn aggregate_patches(
             value: Some(aggregate.to_patch_value(config_type)),
         }),
     };
-    [remove, add]
+    if generated { vec![remove, add] } else { vec![add] }
 }
 
 /// The DestinationRule `<fs ns>/<fs>` defining the hostname's subsets (all but the empty

@@ -648,3 +648,46 @@ fn output_is_sorted_and_labelled() {
         assert_eq!(labels[crate::consts::CLUSTER_LABEL], o.cluster);
     }
 }
+
+#[test]
+fn failover_subsets_are_added_without_a_remove() {
+    // istiod generates a STRICT_DNS cluster for the FailoverService's endpoint-less DNS
+    // ServiceEntry (its hostname as the endpoint) but none for a subset of it: no endpoint
+    // carries the subset's labels, and istiod skips DNS clusters without endpoints. A REMOVE
+    // of the subset's cluster would match nothing (istiod ignores it), so only the empty
+    // subset's aggregate replaces a generated cluster.
+    let t = run(
+        &[
+            &fs("web-failover", "service-mesh-hub", &["c1"], &[("web", "c1"), ("web", "c2")]),
+            &tp(
+                "shift",
+                &[("web", "c1")],
+                "  trafficShift:\n    destinations:\n    - failoverService: {name: web-failover, namespace: service-mesh-hub, subset: {version: v2}}",
+            ),
+        ],
+        MultiClusterMode::Global,
+    );
+    assert!(errors(&t).is_empty(), "{:#?}", errors(&t));
+    let ef = get(&t, "c1", "EnvoyFilter", "istio-system", "web-failover");
+    let ops: Vec<(String, String)> = ef["spec"]["configPatches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["patch"]["operation"].as_str().unwrap().to_string(),
+                p["match"]["cluster"]["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let base = "outbound|8080||web-failover.ns.global".to_string();
+    let subset = "outbound|8080|version-v2|web-failover.ns.global".to_string();
+    assert_eq!(
+        ops,
+        [
+            ("REMOVE".to_string(), base.clone()),
+            ("ADD".to_string(), base),
+            ("ADD".to_string(), subset),
+        ]
+    );
+}
