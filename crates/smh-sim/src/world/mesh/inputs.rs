@@ -1,5 +1,5 @@
 //! Collect what istiod would know for one proxy from the fleet's stores: the Istio objects
-//! in the proxy's own cluster, the services and ready endpoints of its own cluster and of
+//! in the proxy's own cluster, the services and endpoints (ready or not) of its own cluster and of
 //! every cluster it has a remote secret for (multi-primary endpoint discovery), and every
 //! cluster's ingress gateway address.
 //!
@@ -166,7 +166,7 @@ pub(crate) fn remote_clusters(
     out
 }
 
-/// The services of `cluster` (a fleet member) with their ready endpoints, labelled
+/// The services of `cluster` (a fleet member) with their endpoints (ready or not), labelled
 /// `topology.istio.io/cluster: <cluster_id>` as the discovering istiod knows that cluster.
 fn service_records(cluster: &str, cluster_id: &str, store: &Store) -> Vec<ServiceRecord> {
     let (services, _) = store.list(&obj::services(), None);
@@ -219,18 +219,20 @@ fn service_records(cluster: &str, cluster_id: &str, store: &Store) -> Vec<Servic
                                 .collect()
                         })
                         .unwrap_or_default();
-                    for addr in subset
-                        .get("addresses")
-                        .and_then(Value::as_array)
-                        .cloned()
-                        .unwrap_or_default()
-                    {
-                        let ip = str_at(&addr, "/ip").to_string();
+                    let ready = subset.get("addresses").and_then(Value::as_array);
+                    let not_ready = subset.get("notReadyAddresses").and_then(Value::as_array);
+                    let addresses = ready
+                        .into_iter()
+                        .flatten()
+                        .map(|a| (a, false))
+                        .chain(not_ready.into_iter().flatten().map(|a| (a, true)));
+                    for (addr, unready) in addresses {
+                        let ip = str_at(addr, "/ip").to_string();
                         if ip.is_empty() {
                             continue;
                         }
-                        let pod_name = str_at(&addr, "/targetRef/name");
-                        let pod_ns = match str_at(&addr, "/targetRef/namespace") {
+                        let pod_name = str_at(addr, "/targetRef/name");
+                        let pod_ns = match str_at(addr, "/targetRef/namespace") {
                             "" => ns,
                             n => n,
                         };
@@ -246,8 +248,12 @@ fn service_records(cluster: &str, cluster_id: &str, store: &Store) -> Vec<Servic
                                 cluster: cluster.to_string(),
                                 labels,
                                 ports: BTreeMap::new(),
+                                not_ready: unready,
                             }
                         });
+                        // Ready in any subset is ready (as an EndpointSlice endpoint listed
+                        // once per port set).
+                        rec.not_ready &= unready;
                         rec.ports.extend(sub_ports.clone());
                     }
                 }
@@ -437,5 +443,31 @@ mod tests {
             reviews_endpoints(&fleet),
             [("10.1.0.5".to_string(), "Kubernetes".to_string())]
         );
+    }
+
+    #[test]
+    fn unready_addresses_are_endpoints_marked_not_ready() {
+        // istiod sends an unready pod as UNHEALTHY, so the model must see it.
+        let (fleet, mgmt) = fleet();
+        let mut ep = mgmt.get(&obj::endpoints(), "bookinfo", "reviews").unwrap();
+        ep["subsets"][0]["notReadyAddresses"] = json!([{"ip": "10.1.0.6"}]);
+        mgmt.update(&obj::endpoints(), ep).unwrap();
+        let proxy = ProxyIdentity {
+            cluster: "mgmt-cluster".into(),
+            namespace: "bookinfo".into(),
+            ..Default::default()
+        };
+        let inputs = collect(&fleet, &proxy);
+        let reviews = inputs
+            .services
+            .iter()
+            .find(|s| s.name == "reviews" && s.cluster == "mgmt-cluster")
+            .unwrap();
+        let seen: Vec<(&str, bool)> = reviews
+            .endpoints
+            .iter()
+            .map(|e| (e.ip.as_str(), e.not_ready))
+            .collect();
+        assert_eq!(seen, [("10.1.0.5", false), ("10.1.0.6", true)]);
     }
 }

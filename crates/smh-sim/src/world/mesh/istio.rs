@@ -16,10 +16,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::outlier::OutlierConfig;
-use super::xds::{
-    ClusterDef, DEFAULT_PANIC_THRESHOLD, Endpoint, EndpointCluster, ProxyConfig,
-    outbound_cluster_name,
-};
+use super::xds::{ClusterDef, Endpoint, EndpointCluster, ProxyConfig, outbound_cluster_name};
 use smh_core::model::duration::parse_duration;
 
 mod envoy_filter;
@@ -41,7 +38,7 @@ pub(crate) struct ProxyIdentity {
     pub istio_version: String,
 }
 
-/// A Kubernetes Service as istiod's registry sees it, with its ready endpoints.
+/// A Kubernetes Service as istiod's registry sees it, with its endpoints.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ServiceRecord {
     pub cluster: String,
@@ -53,7 +50,7 @@ pub(crate) struct ServiceRecord {
     pub endpoints: Vec<EndpointRecord>,
 }
 
-/// A ready endpoint address (from an `Endpoints` object) with its pod's labels.
+/// An endpoint address (from an `Endpoints` object) with its pod's labels.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct EndpointRecord {
     pub ip: String,
@@ -61,6 +58,10 @@ pub(crate) struct EndpointRecord {
     pub labels: BTreeMap<String, String>,
     /// Target port by service port name.
     pub ports: BTreeMap<String, u16>,
+    /// Listed in `notReadyAddresses`: istiod sends it with `health_status: UNHEALTHY`
+    /// (unless the DestinationRule sets `outlierDetection.minHealthPercent`, which makes
+    /// istiod leave it out).
+    pub not_ready: bool,
 }
 
 /// Everything the builder reads. Istio objects are those stored in the proxy's own cluster.
@@ -323,17 +324,22 @@ impl Builder<'_> {
         od
     }
 
+    /// Outlier detection and panic threshold as istiod sets them: the panic threshold is 0
+    /// (istiod's services send unhealthy endpoints, and istiod disables panic mode for them)
+    /// unless the outlier detection sets `minHealthPercent`, which becomes the threshold and
+    /// makes istiod leave unhealthy endpoints out.
     fn apply_outlier(cluster: &mut EndpointCluster, od: Option<Value>) {
-        if let Some(od) = od {
-            cluster.panic_threshold = od
-                .get("minHealthPercent")
-                .and_then(u32_of)
-                .unwrap_or(0)
-                .min(100);
-            cluster.outlier = Some(outlier_from_istio(&od));
-        } else {
-            cluster.panic_threshold = DEFAULT_PANIC_THRESHOLD;
+        let min_health = od
+            .as_ref()
+            .and_then(|od| od.get("minHealthPercent"))
+            .and_then(u32_of)
+            .unwrap_or(0)
+            .min(100);
+        cluster.panic_threshold = min_health;
+        if min_health > 0 {
+            cluster.endpoints.retain(|e| e.healthy);
         }
+        cluster.outlier = od.as_ref().map(outlier_from_istio);
     }
 
     fn generated_clusters(&mut self, registry: &[RegHost]) -> BTreeMap<String, ClusterDef> {
@@ -360,6 +366,7 @@ impl Builder<'_> {
                             let mut ep = Endpoint::new(&e.ip, target);
                             ep.cluster = Some(e.cluster.clone());
                             ep.labels = e.labels.clone();
+                            ep.healthy = !e.not_ready;
                             Some((ep, e.labels.clone()))
                         })
                         .collect(),
@@ -375,12 +382,25 @@ impl Builder<'_> {
                         .collect(),
                 };
                 let eds = matches!(h.kind, RegKind::Kube { .. });
+                // istiod generates no STRICT_DNS or STATIC cluster without endpoints (push
+                // status `pilot_dns_cluster_without_endpoints`). A DNS ServiceEntry without
+                // endpoints has one, its hostname, which the simulator cannot resolve: its
+                // cluster exists, without hosts.
+                let dns_hostname = matches!(
+                    h.kind,
+                    RegKind::Entry {
+                        dns_hostname: true,
+                        ..
+                    }
+                );
                 let base_name = outbound_cluster_name(*port, "", &h.host);
                 let mut base =
                     EndpointCluster::new(&base_name, all.iter().map(|(e, _)| e.clone()).collect());
                 base.eds = eds;
                 Self::apply_outlier(&mut base, Self::traffic_policy_for_port(top_policy, *port));
-                out.insert(base_name, ClusterDef::Endpoints(base));
+                if eds || dns_hostname || !base.endpoints.is_empty() {
+                    out.insert(base_name, ClusterDef::Endpoints(base));
+                }
                 for subset in &subsets {
                     let Some(sname) = s(subset, "name") else {
                         continue;
@@ -398,7 +418,12 @@ impl Builder<'_> {
                     let od = Self::traffic_policy_for_port(subset.get("trafficPolicy"), *port)
                         .or_else(|| Self::traffic_policy_for_port(top_policy, *port));
                     Self::apply_outlier(&mut c, od);
-                    out.insert(name, ClusterDef::Endpoints(c));
+                    // The hostname of a DNS ServiceEntry without endpoints has no labels, so
+                    // only a subset without labels selects it.
+                    let selects_hostname = dns_hostname && selector.is_empty();
+                    if eds || selects_hostname || !c.endpoints.is_empty() {
+                        out.insert(name, ClusterDef::Endpoints(c));
+                    }
                 }
             }
         }

@@ -14,9 +14,11 @@
 //!   level's health is `min(100, 140 × healthy / hosts)` (overprovisioning factor 1.4), load
 //!   goes to the first levels up to their health, and the rest spills to the next ones; with
 //!   no healthy host anywhere the load follows host counts (total panic).
-//! - **Host selection** round-robin over a level's healthy hosts; Envoy's panic mode (all
-//!   hosts when fewer than `healthy_panic_threshold` % are healthy; Istio sets 0 with outlier
-//!   detection, and then no healthy host means `503 no healthy upstream`).
+//! - **Host selection** round-robin over a level's healthy hosts (sent healthy by istiod and
+//!   not ejected; an unready pod is sent `UNHEALTHY` and still counts in its level's size);
+//!   Envoy's panic mode (all hosts when fewer than `healthy_panic_threshold` % are healthy;
+//!   istiod sets 0 on the clusters it generates, and then no healthy host means
+//!   `503 no healthy upstream`).
 //! - **Retries** with `retry_on` conditions, retriable status codes, per-try timeouts,
 //!   Envoy's jittered back-off (25 ms base), the `previous_hosts` predicate and the
 //!   `previous_priorities` retry priority.
@@ -151,7 +153,7 @@ impl ClusterRuntime {
             .clone()
             .map(|c| Detector::new(c, now, keys.iter().map(String::as_str)));
         ClusterRuntime {
-            view: keys,
+            view: def.healthy_keys(),
             def,
             detector,
             last_update: None,
@@ -160,8 +162,9 @@ impl ClusterRuntime {
         }
     }
 
+    /// Hosts istiod sends as healthy and the outlier detector has not ejected.
     fn current_healthy(&self) -> BTreeSet<String> {
-        let keys = self.def.keys();
+        let keys = self.def.healthy_keys();
         match &self.detector {
             Some(d) => keys.into_iter().filter(|k| !d.is_ejected(k)).collect(),
             None => keys,
@@ -319,8 +322,11 @@ impl Proxy {
             let rt = match self.clusters.remove(name) {
                 Some(mut rt) if rt.def.same_definition(def) => {
                     let hosts_changed = rt.def.keys() != def.keys();
+                    // EDS health (a pod becoming unready or ready) arrives with the hosts,
+                    // not through the merge window.
+                    let health_changed = rt.def.healthy_keys() != def.healthy_keys();
                     rt.def = def.clone();
-                    if hosts_changed {
+                    if hosts_changed || health_changed {
                         if let Some(d) = rt.detector.as_mut() {
                             d.set_hosts(&def.keys());
                         }

@@ -9,7 +9,10 @@ use super::outlier::OutlierConfig;
 
 /// Envoy's default `common_lb_config.update_merge_window` (Istio does not set it).
 pub(crate) const DEFAULT_UPDATE_MERGE_WINDOW: Duration = Duration::from_secs(1);
-/// Envoy's default `healthy_panic_threshold` (50 %); Istio sets 0 when outlier detection is on.
+/// Envoy's default `healthy_panic_threshold` (50 %). istiod sets 0 on every outbound cluster
+/// it generates (its services send unhealthy endpoints), or a DestinationRule's
+/// `outlierDetection.minHealthPercent`; the default is left only on clusters an EnvoyFilter
+/// adds without one.
 pub(crate) const DEFAULT_PANIC_THRESHOLD: u32 = 50;
 
 /// One upstream host.
@@ -26,6 +29,10 @@ pub(crate) struct Endpoint {
     /// Set when the host is another cluster's ingress gateway (SMH's `.global` federation):
     /// the gateway forwards by SNI to the service in its own cluster.
     pub via_gateway: Option<GatewayHop>,
+    /// The host's health as istiod sends it: false for a pod that is not ready (EDS
+    /// `health_status: UNHEALTHY`). Envoy never picks an unhealthy host (outside panic mode),
+    /// but counts it in its priority level's size.
+    pub healthy: bool,
 }
 
 /// What a remote ingress gateway does with a connection (AUTO_PASSTHROUGH by SNI, with SMH's
@@ -49,6 +56,7 @@ impl Endpoint {
             cluster: None,
             labels: BTreeMap::new(),
             via_gateway: None,
+            healthy: true,
         }
     }
 }
@@ -85,6 +93,15 @@ impl EndpointCluster {
 
     pub(crate) fn keys(&self) -> BTreeSet<String> {
         self.endpoints.iter().map(|e| e.key.clone()).collect()
+    }
+
+    /// The hosts istiod sends as healthy.
+    pub(crate) fn healthy_keys(&self) -> BTreeSet<String> {
+        self.endpoints
+            .iter()
+            .filter(|e| e.healthy)
+            .map(|e| e.key.clone())
+            .collect()
     }
 
     /// Whether `other` is the same Envoy cluster definition (so its outlier detection state
@@ -184,8 +201,10 @@ pub(crate) const ISTIO_DEFAULT_RETRY_ON: &str =
 
 impl RetryPolicy {
     /// Istio's `retry.DefaultPolicy()`: 2 retries on `connect-failure`, `refused-stream`,
-    /// `unavailable`, `cancelled` and status 503, preferring hosts not tried yet (5 host
-    /// selection attempts).
+    /// `unavailable` and `cancelled`, preferring hosts not tried yet (5 host selection
+    /// attempts). `retry_on` names `retriable-status-codes` but the policy lists no status
+    /// code, so no response status is retried (istiod 1.31, checked with
+    /// `scripts/istio-oracle`).
     pub(crate) fn istio_default() -> Self {
         RetryPolicy {
             num_retries: 2,
@@ -193,7 +212,7 @@ impl RetryPolicy {
                 .split(',')
                 .map(str::to_string)
                 .collect(),
-            retriable_status_codes: vec![503],
+            retriable_status_codes: Vec::new(),
             per_try_timeout: None,
             previous_hosts: true,
             host_selection_max_attempts: 5,

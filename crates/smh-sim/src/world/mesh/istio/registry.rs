@@ -32,6 +32,9 @@ pub(super) enum RegKind {
         /// Endpoints per port number.
         endpoints: BTreeMap<u16, Vec<Endpoint>>,
         addresses: Vec<String>,
+        /// `resolution: DNS` without endpoints: istiod's one endpoint is the hostname itself,
+        /// which the simulator cannot resolve (so the cluster exists, without hosts).
+        dns_hostname: bool,
     },
 }
 
@@ -169,6 +172,8 @@ impl Builder<'_> {
                 kind: RegKind::Entry {
                     endpoints,
                     addresses: addresses.clone(),
+                    dns_hostname: matches!(resolution, "DNS" | "DNS_ROUND_ROBIN")
+                        && raw_endpoints.is_empty(),
                 },
                 cluster_ip: None,
                 short_name: None,

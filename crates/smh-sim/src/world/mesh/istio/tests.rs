@@ -21,6 +21,7 @@ fn svc(cluster: &str, name: &str, eps: &[(&str, &str)]) -> ServiceRecord {
                     .map(|(k, v)| (k.to_string(), v.to_string()))
                     .collect(),
                 ports: [("http".to_string(), 9080)].into_iter().collect(),
+                not_ready: false,
             })
             .collect(),
     }
@@ -321,5 +322,67 @@ fn virtual_service_features() {
                 20
             )
         ])
+    );
+}
+
+#[test]
+fn unready_endpoints_are_sent_unhealthy_and_panic_mode_is_off() {
+    // istiod 1.31 (scripts/istio-oracle): unready pods go out as UNHEALTHY, and every
+    // generated cluster has healthy_panic_threshold 0, with or without outlier detection;
+    // `minHealthPercent` becomes the threshold and leaves the unready pods out.
+    let mut i = inputs();
+    i.services[0].endpoints[1].not_ready = true;
+    let cfg = build(&i);
+    let ClusterDef::Endpoints(c) =
+        &cfg.clusters["outbound|9080||reviews.bookinfo.svc.cluster.local"]
+    else {
+        panic!()
+    };
+    let health: Vec<(&str, bool)> = c
+        .endpoints
+        .iter()
+        .map(|e| (e.key.as_str(), e.healthy))
+        .collect();
+    assert_eq!(health, [("10.1.0.5:9080", true), ("10.1.0.6:9080", false)]);
+    assert!(c.outlier.is_none());
+    assert_eq!(c.panic_threshold, 0);
+
+    i.destination_rules = vec![
+        json!({"metadata": {"name": "reviews", "namespace": "bookinfo"},
+        "spec": {"host": "reviews", "trafficPolicy": {"outlierDetection": {"consecutive5xxErrors": 1, "minHealthPercent": 40}}}}),
+    ];
+    let cfg = build(&i);
+    let ClusterDef::Endpoints(c) =
+        &cfg.clusters["outbound|9080||reviews.bookinfo.svc.cluster.local"]
+    else {
+        panic!()
+    };
+    assert_eq!(c.panic_threshold, 40);
+    assert_eq!(c.keys().into_iter().collect::<Vec<_>>(), ["10.1.0.5:9080"]);
+}
+
+#[test]
+fn dns_service_entry_subsets_without_endpoints_get_no_cluster() {
+    // A FailoverService's ServiceEntry: DNS, no endpoints. istiod generates the hostname's
+    // cluster (its one endpoint is the hostname) but no cluster for a labelled subset
+    // (push status pilot_dns_cluster_without_endpoints).
+    let mut i = inputs();
+    i.service_entries = vec![
+        json!({"metadata": {"name": "reviews-failover", "namespace": "service-mesh-hub"},
+        "spec": {"hosts": ["reviews-failover.bookinfo.global"], "location": "MESH_INTERNAL", "resolution": "DNS",
+                 "ports": [{"name": "http", "number": 9080, "protocol": "http"}]}}),
+    ];
+    i.destination_rules = vec![
+        json!({"metadata": {"name": "reviews-failover", "namespace": "service-mesh-hub"},
+        "spec": {"host": "reviews-failover.bookinfo.global", "subsets": [{"name": "version-v2", "labels": {"version": "v2"}}]}}),
+    ];
+    let cfg = build(&i);
+    assert!(
+        cfg.clusters
+            .contains_key("outbound|9080||reviews-failover.bookinfo.global")
+    );
+    assert!(
+        !cfg.clusters
+            .contains_key("outbound|9080|version-v2|reviews-failover.bookinfo.global")
     );
 }

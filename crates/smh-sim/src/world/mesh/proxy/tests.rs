@@ -681,3 +681,56 @@ fn a_host_change_starts_a_merge_window_too() {
         );
     }
 }
+
+#[test]
+fn istio_default_retries_do_not_retry_a_503_response() {
+    // istiod 1.31's default policy names `retriable-status-codes` but lists no code
+    // (scripts/istio-oracle), so a 503 from the primary reaches the client.
+    let mut p = proxy_with(failover_config(
+        &[P],
+        &[S],
+        &od(1000, 3000, 10_000, 100),
+        Some(RetryPolicy::istio_default()),
+    ));
+    let unavailable = |h: &str, _t: Duration| {
+        if h == P {
+            AttemptResult::Http(503)
+        } else {
+            AttemptResult::Http(200)
+        }
+    };
+    assert_eq!(
+        phase(&mut p, ms(50), ms(250), &unavailable),
+        vec![run("P", 503, 1), run("S", 200, 1)]
+    );
+}
+
+#[test]
+fn an_unready_host_is_never_picked_but_counts_in_its_priority_level() {
+    // Primary: P healthy, a second pod unready (istiod sends it UNHEALTHY). Envoy sees the
+    // level 50 % healthy, × 1.4 overprovisioning = 70 %, and spills 30 % to the secondary.
+    const UNREADY: &str = "10.0.0.3:9080";
+    let mut config = failover_config(&[P, UNREADY], &[S], &od(1000, 3000, 10_000, 100), None);
+    let mut p = proxy_with(config.clone());
+    // Both ready: round-robin over the two, nothing spills.
+    let both = phase(&mut p, ms(0), ms(1000), &all_ok);
+    assert!(both.iter().all(|(who, _, _)| who != "S"), "{both:?}");
+    let Some(ClusterDef::Endpoints(primary)) = config.clusters.get_mut("primary") else {
+        panic!()
+    };
+    primary
+        .endpoints
+        .iter_mut()
+        .for_each(|e| e.healthy = e.key == P);
+    p.update_config(config, ms(1000));
+    let mut to_secondary = 0;
+    for i in 0..1000 {
+        let (who, _) = send(&mut p, ms(1000 + i * 100), &all_ok);
+        assert_ne!(who, UNREADY, "an unhealthy host was picked");
+        to_secondary += usize::from(who == S);
+    }
+    assert!(
+        (250..=350).contains(&to_secondary),
+        "{to_secondary} of 1000 spilled"
+    );
+}
