@@ -154,7 +154,7 @@ func checkObjectsUsed(in *inputs, configs []config.Config, g *generated) []strin
 			cdr := sc.DestinationRule(model.TrafficDirectionOutbound, g.proxy, host.Name(h))
 			used := false
 			for _, from := range cdr.GetFrom() {
-				used = used || from == cfg.NamespacedName()
+				used = used || from == cfg.NamespacedName() || isCopyOf(configs, from, cfg)
 			}
 			if !used {
 				problems = append(problems, fmt.Sprintf("%s: istiod does not use it for host %s in %s's sidecar in %s (it uses %v)",
@@ -175,6 +175,21 @@ func checkObjectsUsed(in *inputs, configs []config.Config, g *generated) []strin
 		}
 	}
 	return problems
+}
+
+// isCopyOf reports whether the DestinationRule `used` (which istiod picked) is an unchanged
+// copy of cfg in another namespace: kubectl-smh writes such copies into the namespace of a
+// VirtualService that routes to a subset of a host other than a Kubernetes service FQDN (for
+// Istio's analyzer, which looks for the subset only there). istiod picks the copy for
+// proxies in that namespace and the original for the others, with the same result.
+func isCopyOf(configs []config.Config, used types.NamespacedName, cfg config.Config) bool {
+	for _, c := range configs {
+		if c.GroupVersionKind == gvk.DestinationRule && c.NamespacedName() == used && c.Name == cfg.Name &&
+			proto.Equal(c.Spec.(*networking.DestinationRule), cfg.Spec.(*networking.DestinationRule)) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkClusters reports what Envoy would reject or silently skip in istiod's clusters:

@@ -452,7 +452,11 @@ fn aggregate_patches(
             value: Some(aggregate.to_patch_value(config_type)),
         }),
     };
-    if generated { vec![remove, add] } else { vec![add] }
+    if generated {
+        vec![remove, add]
+    } else {
+        vec![add]
+    }
 }
 
 /// The DestinationRule `<fs ns>/<fs>` defining the hostname's subsets (all but the empty

@@ -15,6 +15,7 @@
 //! | TrafficPolicy (routes) | VirtualService | the service's cluster / `<svc ns>` / `<svc>` |
 //! | global mode, a remote service used by generated config | DestinationRule (and VirtualService when routes apply) | the using cluster / istiod namespace / `<svc>-<ns>-<cluster>` |
 //! | multi-primary mode, any service used by generated config | per-cluster subsets in DestinationRule | the using cluster / `<svc ns>` / `<svc>` |
+//! | a VirtualService routing to a subset of a non-Kubernetes host (FailoverService, `.global`) whose DestinationRule is in another namespace | a copy of that DestinationRule | the same cluster / the VirtualService's namespace / the rule's name |
 //!
 //! # Decisions that differ from SMH v0.9.2 (each explained where it is made)
 //!
@@ -72,6 +73,7 @@ mod context;
 mod destination_rules;
 pub mod dr;
 pub mod failover;
+mod subset_rules;
 pub mod vip;
 pub mod virtual_service;
 
@@ -297,6 +299,7 @@ pub fn translate(manifests: &[Manifest], topology: &Topology) -> Translation {
     }
 
     destination_rules(&ctx, &mut report, &uses, &mut out);
+    subset_rules::copy_subset_rules(&mut out, &mut report);
 
     finish(out, report)
 }

@@ -658,7 +658,12 @@ fn failover_subsets_are_added_without_a_remove() {
     // subset's aggregate replaces a generated cluster.
     let t = run(
         &[
-            &fs("web-failover", "service-mesh-hub", &["c1"], &[("web", "c1"), ("web", "c2")]),
+            &fs(
+                "web-failover",
+                "service-mesh-hub",
+                &["c1"],
+                &[("web", "c1"), ("web", "c2")],
+            ),
             &tp(
                 "shift",
                 &[("web", "c1")],
@@ -689,5 +694,49 @@ fn failover_subsets_are_added_without_a_remove() {
             ("ADD".to_string(), base),
             ("ADD".to_string(), subset),
         ]
+    );
+}
+
+#[test]
+fn subset_rules_of_non_kubernetes_hosts_are_copied_to_the_routing_namespace() {
+    // Istio's analyzer looks a VirtualService's `.global`/FailoverService host+subset up only
+    // in the VirtualService's namespace (IST0101); istiod uses the rule where it is. So the
+    // rule is also written, unchanged, next to the VirtualService.
+    let t = run(
+        &[
+            &fs(
+                "web-failover",
+                "service-mesh-hub",
+                &["c1"],
+                &[("web", "c1"), ("web", "c2")],
+            ),
+            &tp(
+                "shift",
+                &[("web", "c1")],
+                "  trafficShift:\n    destinations:\n    - failoverService: {name: web-failover, namespace: service-mesh-hub, subset: {version: v2}}\n      weight: 50\n    - kubeService: {name: web, namespace: ns, clusterName: c2, subset: {version: v3}}\n      weight: 50",
+            ),
+        ],
+        MultiClusterMode::Global,
+    );
+    assert!(errors(&t).is_empty(), "{:#?}", errors(&t));
+    for (original_ns, name) in [
+        ("service-mesh-hub", "web-failover"),
+        ("istio-system", "web-ns-c2"),
+    ] {
+        let original = get(&t, "c1", "DestinationRule", original_ns, name);
+        let copy = get(&t, "c1", "DestinationRule", "ns", name);
+        assert_eq!(copy["spec"], original["spec"], "{name}");
+    }
+    // A Kubernetes service FQDN is found by its own name: no copy of ns/web elsewhere.
+    assert!(
+        t.objects
+            .iter()
+            .filter(|o| o.kind() == "DestinationRule" && o.name() == "web")
+            .all(|o| o.namespace() == "ns")
+    );
+    assert!(
+        t.explanations
+            .iter()
+            .any(|e| e.text.contains("is also written into namespace ns"))
     );
 }
