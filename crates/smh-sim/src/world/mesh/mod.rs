@@ -6,6 +6,7 @@
 //! async shell: [`inputs::collect`] reads those inputs from the fleet's stores and
 //! [`sidecar::Sidecar`] sends real HTTP requests to the chosen pods over loopback.
 
+pub mod envoy_view;
 pub mod inputs;
 pub(crate) mod istio;
 pub(crate) mod outlier;
