@@ -265,3 +265,21 @@ func rewrite(t *testing.T, path, old, new string) string {
 	}
 	return out
 }
+
+// examples/all-fields: kubectl-smh writes unchanged copies of the DestinationRules for
+// reviews-failover.bookinfo.global and reviews.bookinfo.svc.west.global into bookinfo, next
+// to the VirtualService routing to their subsets (for Istio's analyzer). istiod gives
+// productpage's sidecar the copies; the originals, shadowed by identical copies, count as used.
+func TestAllFieldsCopiedDestinationRulesCountAsUsed(t *testing.T) {
+	out := run(t, Options{Objects: repo + "/tests/golden/all-fields-global.yaml",
+		Topology: repo + "/examples/all-fields/topology.yaml", Cluster: "east"})
+	if out.Simulation.Before.Cluster != aggregateName {
+		t.Errorf("route goes to %s", out.Simulation.Before.Cluster)
+	}
+	// A copy that differs from its original is no copy: the original is then unused.
+	objs := rewrite(t, repo+"/tests/golden/all-fields-global.yaml",
+		"  name: reviews-failover\n  namespace: bookinfo\nspec:\n  host: reviews-failover.bookinfo.global\n  subsets:\n  - labels:\n      version: v2\n",
+		"  name: reviews-failover\n  namespace: bookinfo\nspec:\n  host: reviews-failover.bookinfo.global\n  subsets:\n  - labels:\n      version: v9\n")
+	_, err := Run(t, Options{Objects: objs, Topology: repo + "/examples/all-fields/topology.yaml", Cluster: "east"})
+	wantRejected(t, err, "DestinationRule service-mesh-hub/reviews-failover: istiod does not use it")
+}
