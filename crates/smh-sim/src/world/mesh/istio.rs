@@ -16,7 +16,10 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::outlier::OutlierConfig;
-use super::xds::{ClusterDef, Endpoint, EndpointCluster, ProxyConfig, outbound_cluster_name};
+use super::xds::{
+    ClusterDef, DEFAULT_PANIC_THRESHOLD, Endpoint, EndpointCluster, ProxyConfig, RetryPolicy,
+    istio_at_least, outbound_cluster_name,
+};
 use smh_core::model::duration::parse_duration;
 
 mod envoy_filter;
@@ -324,19 +327,37 @@ impl Builder<'_> {
         od
     }
 
-    /// Outlier detection and panic threshold as istiod sets them: the panic threshold is 0
-    /// (istiod's services send unhealthy endpoints, and istiod disables panic mode for them)
-    /// unless the outlier detection sets `minHealthPercent`, which becomes the threshold and
-    /// makes istiod leave unhealthy endpoints out.
-    fn apply_outlier(cluster: &mut EndpointCluster, od: Option<Value>) {
+    /// Whether this proxy's istiod sends unready endpoints (as `UNHEALTHY`): Istio 1.31 and
+    /// later (`PILOT_AUTO_SEND_UNHEALTHY_ENDPOINTS`, on by default; Istio's compatibility
+    /// profiles for 1.30 and earlier turn it off as a "1.31 behavioral change").
+    fn sends_unhealthy(&self) -> bool {
+        istio_at_least(&self.inputs.proxy.istio_version, 1, 31)
+    }
+
+    /// Istio's default route retry policy for this proxy's release.
+    pub(super) fn default_retry(&self) -> RetryPolicy {
+        RetryPolicy::istio_default_for(&self.inputs.proxy.istio_version)
+    }
+
+    /// Outlier detection and panic threshold as istiod sets them. Istio 1.31 and later
+    /// (`sends_unhealthy`): the panic threshold is 0 on every cluster (istiod disables panic
+    /// mode for services that send unhealthy endpoints) unless the outlier detection sets
+    /// `minHealthPercent`, which becomes the threshold and makes istiod leave unhealthy
+    /// endpoints out. Before: `minHealthPercent` (default 0) with outlier detection, Envoy's
+    /// 50 % without.
+    fn apply_outlier(cluster: &mut EndpointCluster, od: Option<Value>, sends_unhealthy: bool) {
         let min_health = od
             .as_ref()
             .and_then(|od| od.get("minHealthPercent"))
             .and_then(u32_of)
             .unwrap_or(0)
             .min(100);
-        cluster.panic_threshold = min_health;
-        if min_health > 0 {
+        cluster.panic_threshold = if sends_unhealthy || od.is_some() {
+            min_health
+        } else {
+            DEFAULT_PANIC_THRESHOLD
+        };
+        if !sends_unhealthy || min_health > 0 {
             cluster.endpoints.retain(|e| e.healthy);
         }
         cluster.outlier = od.as_ref().map(outlier_from_istio);
@@ -344,6 +365,7 @@ impl Builder<'_> {
 
     fn generated_clusters(&mut self, registry: &[RegHost]) -> BTreeMap<String, ClusterDef> {
         let mut out = BTreeMap::new();
+        let sends_unhealthy = self.sends_unhealthy();
         for h in registry {
             let dr = self.destination_rule(&h.host, &h.namespace).cloned();
             let top_policy = dr.as_ref().and_then(|d| d.pointer("/spec/trafficPolicy"));
@@ -397,7 +419,11 @@ impl Builder<'_> {
                 let mut base =
                     EndpointCluster::new(&base_name, all.iter().map(|(e, _)| e.clone()).collect());
                 base.eds = eds;
-                Self::apply_outlier(&mut base, Self::traffic_policy_for_port(top_policy, *port));
+                Self::apply_outlier(
+                    &mut base,
+                    Self::traffic_policy_for_port(top_policy, *port),
+                    sends_unhealthy,
+                );
                 if eds || dns_hostname || !base.endpoints.is_empty() {
                     out.insert(base_name, ClusterDef::Endpoints(base));
                 }
@@ -417,7 +443,7 @@ impl Builder<'_> {
                     c.eds = eds;
                     let od = Self::traffic_policy_for_port(subset.get("trafficPolicy"), *port)
                         .or_else(|| Self::traffic_policy_for_port(top_policy, *port));
-                    Self::apply_outlier(&mut c, od);
+                    Self::apply_outlier(&mut c, od, sends_unhealthy);
                     // The hostname of a DNS ServiceEntry without endpoints has no labels, so
                     // only a subset without labels selects it.
                     let selects_hostname = dns_hostname && selector.is_empty();

@@ -204,7 +204,7 @@ impl RetryPolicy {
     /// `unavailable` and `cancelled`, preferring hosts not tried yet (5 host selection
     /// attempts). `retry_on` names `retriable-status-codes` but the policy lists no status
     /// code, so no response status is retried (istiod 1.31, checked with
-    /// `scripts/istio-oracle`).
+    /// `scripts/istio-oracle`). Older releases listed 503 ([`Self::istio_default_for`]).
     pub(crate) fn istio_default() -> Self {
         RetryPolicy {
             num_retries: 2,
@@ -219,6 +219,33 @@ impl RetryPolicy {
             previous_priorities: None,
         }
     }
+}
+
+impl RetryPolicy {
+    /// Istio's default policy for a proxy of `istio_version`: from 1.31 (the release the
+    /// oracle runs) [`Self::istio_default`]; before, the policy older releases' code shows,
+    /// which also retries status 503. The release in between that dropped 503 was not
+    /// established, so the model keeps the older policy for every release before 1.31.
+    pub(crate) fn istio_default_for(istio_version: &str) -> Self {
+        let mut p = Self::istio_default();
+        if !istio_at_least(istio_version, 1, 31) {
+            p.retriable_status_codes = vec![503];
+        }
+        p
+    }
+}
+
+/// Whether `version` (`1.24.2`, `1.31-dev`) is at least `major.minor`; an unreadable
+/// version counts as the newest.
+pub(crate) fn istio_at_least(version: &str, major: u32, minor: u32) -> bool {
+    let mut parts = version.trim_start_matches('v').split(['.', '-']);
+    let (Some(Ok(ma)), Some(Ok(mi))) = (
+        parts.next().map(str::parse::<u32>),
+        parts.next().map(str::parse::<u32>),
+    ) else {
+        return true;
+    };
+    (ma, mi) >= (major, minor)
 }
 
 /// Fault injection of a route.

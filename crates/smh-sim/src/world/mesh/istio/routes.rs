@@ -72,7 +72,7 @@ impl Builder<'_> {
                             100,
                         )]),
                         timeout: None,
-                        retry: Some(RetryPolicy::istio_default()),
+                        retry: Some(self.default_retry()),
                         fault: None,
                         rewrite_uri: None,
                     }],
@@ -195,13 +195,13 @@ impl Builder<'_> {
 
     fn retry_policy(&self, retries: Option<&Value>) -> Option<RetryPolicy> {
         let Some(r) = retries else {
-            return Some(RetryPolicy::istio_default());
+            return Some(self.default_retry());
         };
         let attempts = r.get("attempts").and_then(Value::as_i64).unwrap_or(0);
         if attempts <= 0 {
             return None;
         }
-        let mut p = RetryPolicy::istio_default();
+        let mut p = self.default_retry();
         p.num_retries = attempts.min(i64::from(u32::MAX)) as u32;
         if let Some(on) = s(r, "retryOn").filter(|s| !s.trim().is_empty()) {
             let mut conditions = BTreeSet::new();

@@ -69,7 +69,7 @@ fn plain_service_gets_default_route_and_cluster() {
             100
         )])
     );
-    assert_eq!(vh.routes[0].retry, Some(RetryPolicy::istio_default()));
+    assert_eq!(vh.routes[0].retry, Some(RetryPolicy::istio_default_for("1.24.2")));
     assert_eq!(
         endpoints_of(&cfg, "outbound|9080||reviews.bookinfo.svc.cluster.local"),
         vec!["10.1.0.5:9080", "10.1.0.6:9080"]
@@ -331,6 +331,7 @@ fn unready_endpoints_are_sent_unhealthy_and_panic_mode_is_off() {
     // generated cluster has healthy_panic_threshold 0, with or without outlier detection;
     // `minHealthPercent` becomes the threshold and leaves the unready pods out.
     let mut i = inputs();
+    i.proxy.istio_version = "1.31.0".into();
     i.services[0].endpoints[1].not_ready = true;
     let cfg = build(&i);
     let ClusterDef::Endpoints(c) =
@@ -359,6 +360,27 @@ fn unready_endpoints_are_sent_unhealthy_and_panic_mode_is_off() {
     };
     assert_eq!(c.panic_threshold, 40);
     assert_eq!(c.keys().into_iter().collect::<Vec<_>>(), ["10.1.0.5:9080"]);
+
+    // Before 1.31 (or with its compatibility profiles) istiod leaves unready pods out and
+    // keeps Envoy's 50 % panic threshold where no outlier detection is set.
+    i.proxy.istio_version = "1.30.2".into();
+    i.destination_rules.clear();
+    let cfg = build(&i);
+    let ClusterDef::Endpoints(c) =
+        &cfg.clusters["outbound|9080||reviews.bookinfo.svc.cluster.local"]
+    else {
+        panic!()
+    };
+    assert_eq!(c.keys().into_iter().collect::<Vec<_>>(), ["10.1.0.5:9080"]);
+    assert_eq!(c.panic_threshold, 50);
+    assert_eq!(
+        cfg.routes[&9080][0].routes[0]
+            .retry
+            .as_ref()
+            .map(|r| r.retriable_status_codes.clone()),
+        Some(vec![503]),
+        "older releases' default retry policy lists 503"
+    );
 }
 
 #[test]
