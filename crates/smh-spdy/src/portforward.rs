@@ -282,8 +282,8 @@ fn open_stream(
     Ok(None)
 }
 
-/// One forwarded connection: pod port <-> data stream; a failure on the error stream.
-/// Returns the (error, data) stream ids.
+/// One forwarded connection: pod port <-> data stream; a failure on the error stream. Ends,
+/// closing both streams, when the pod closes its side. Returns the (error, data) stream ids.
 async fn forward(
     port: u16,
     (err_id, data_id): (u32, u32),
@@ -312,34 +312,36 @@ async fn forward(
         }
     };
     let (mut up_rd, mut up_wr) = tokio::io::split(upstream);
-    let to_pod = async {
+    // The client's bytes go on in their own task: the forward ends when the pod closes its
+    // side, whether or not the client has closed its own (as the kubelet's forward does; a
+    // client like kubectl closes its local connection only once the error stream closes).
+    let to_pod = tokio::spawn(async move {
         while let Some(bytes) = from_client.recv().await {
             if up_wr.write_all(&bytes).await.is_err() {
                 return;
             }
         }
         let _ = up_wr.shutdown().await;
-    };
-    let from_pod = async {
-        let mut b = vec![0u8; CHUNK];
-        loop {
-            match up_rd.read(&mut b).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    let data = Frame::Data {
-                        stream: data_id,
-                        fin: false,
-                        data: b[..n].to_vec(),
-                    };
-                    if out.send(data).await.is_err() {
-                        return;
-                    }
+    });
+    let mut b = vec![0u8; CHUNK];
+    loop {
+        match up_rd.read(&mut b).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let data = Frame::Data {
+                    stream: data_id,
+                    fin: false,
+                    data: b[..n].to_vec(),
+                };
+                if out.send(data).await.is_err() {
+                    to_pod.abort();
+                    return (err_id, data_id);
                 }
             }
         }
-        let _ = out.send(close(data_id)).await;
-    };
-    tokio::join!(to_pod, from_pod);
+    }
+    to_pod.abort();
+    let _ = out.send(close(data_id)).await;
     let _ = out.send(close(err_id)).await;
     (err_id, data_id)
 }

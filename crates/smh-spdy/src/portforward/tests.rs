@@ -250,3 +250,30 @@ async fn bad_stream_headers_are_refused_and_garbage_ends_the_session() {
     let ended = session.await.expect("join");
     assert!(ended.expect_err("not SPDY/3").contains("version 2"));
 }
+
+/// A "pod" that writes a greeting and closes, without reading.
+async fn greeting_server() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let _ = s.write_all(b"hello, then goodbye").await;
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn the_pod_closing_ends_the_forward_while_the_client_still_holds_its_half() {
+    // kubectl closes its local connection only once the error stream closes: a forward that
+    // waited for the client's FIN as well would hang a `Connection: close` HTTP exchange.
+    let port = greeting_server().await;
+    let (mut c, _session) = start();
+    c.open_pair(port, Some("0"), 1).await;
+    assert_eq!(c.read_stream(3).await, b"hello, then goodbye");
+    assert_eq!(
+        c.read_stream(1).await,
+        b"",
+        "the error stream closes, empty"
+    );
+}
