@@ -480,10 +480,9 @@ async fn serve(opts: FleetOptions, path: PathBuf, ready_timeout: Duration) -> Cm
     }
     if let Some(url) = productpage {
         println!();
-        println!(
-            "bookinfo's productpage (what the guide's `kubectl port-forward` would reach; the"
-        );
-        println!("simulated clusters do not serve kubectl's SPDY port-forward): {url}");
+        println!("bookinfo's productpage: {url}");
+        println!("or, as the guide does it, then open http://localhost:9080/productpage:");
+        println!("  kubectl -n bookinfo port-forward deployments/productpage-v1 9080");
     }
     println!();
     println!("Serving until Ctrl-C or SIGTERM; the kubeconfig is removed on exit.");

@@ -79,3 +79,5 @@ fn print_skip(why: &str) {
     use std::io::Write as _;
     let _ = writeln!(std::io::stderr(), "SKIP: {why}");
 }
+
+pub(crate) mod kubectls;

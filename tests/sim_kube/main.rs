@@ -21,6 +21,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod dynamic;
 mod network;
+mod spdy;
 mod typed;
 
 async fn start() -> (SimCluster, Client) {

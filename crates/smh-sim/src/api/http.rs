@@ -597,9 +597,10 @@ async fn resource_request(
     }
 }
 
-/// `pods/NAME/portforward`: the WebSocket upgrade to a port-forward of the pod's `ports`
-/// (a `GET` only; with [`ServerState::websocket_upgrade_requires_create`] also authorised as
-/// `create`, as from Kubernetes 1.35).
+/// `pods/NAME/portforward`: kubectl's SPDY upgrade (a `POST`, authorised as `create`), or a
+/// WebSocket upgrade (a `GET`; with [`ServerState::websocket_upgrade_requires_create`] also
+/// authorised as `create`, as from Kubernetes 1.35) carrying kubectl's SPDY tunnel or kube-rs'
+/// `v4.channel.k8s.io` protocol.
 async fn port_forward(
     st: &ServerState,
     req: Request,
@@ -610,27 +611,26 @@ async fn port_forward(
     q: &Query,
 ) -> Result<Response, ApiError> {
     let core = &st.core;
-    if req.method() != Method::GET {
-        return Err(ApiError::bad_request(format!(
-            "unable to upgrade connection: {}",
-            portforward::UNSUPPORTED_CLIENT
-        )));
-    }
-    if st.websocket_upgrade_requires_create {
+    let transport = portforward::transport(&req)?;
+    if matches!(transport, portforward::Transport::WebSocket)
+        && st.websocket_upgrade_requires_create
+    {
         auth::check_also_create(core.store(), attrs)?;
     }
     let pod = core.get(res, ns, name)?;
-    let ports = portforward::parse_ports(&q.all("ports"))?;
+    if matches!(transport, portforward::Transport::Spdy) {
+        return Ok(portforward::upgrade_spdy(req, &pod, st.net.clone()));
+    }
     let offered = header_str(req.headers(), header::SEC_WEBSOCKET_PROTOCOL).to_string();
     let (mut parts, _) = req.into_parts();
     let ws = WebSocketUpgrade::from_request_parts(&mut parts, &())
         .await
         .map_err(|e| ApiError::bad_request(format!("unable to upgrade connection: {e}")))?;
-    Ok(portforward::upgrade(
+    Ok(portforward::upgrade_websocket(
         ws,
         &offered,
         &pod,
-        ports,
+        &q.all("ports"),
         st.net.clone(),
     ))
 }

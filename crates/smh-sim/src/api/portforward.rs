@@ -1,16 +1,21 @@
-//! `pods/portforward` over WebSocket with the `v4.channel.k8s.io` protocol, as kube-rs
-//! (`Api::<Pod>::portforward`) speaks it.
+//! `pods/portforward`: the three ways clients ask for it.
 //!
-//! Port `i` of the request uses channel `2i` for data and `2i+1` for errors. The server's first
-//! frame on each channel is the channel byte followed by the port, 2 bytes little-endian; every
-//! later frame is the channel byte followed by payload. The server connects to the pod's
-//! `status.podIP` and port through the cluster's [`PodNetwork`]: nothing listening there is a
-//! "connection refused" error on the port's error channel, as the kubelet reports it. The
-//! WebSocket closes once every port's connection has closed.
+//! - kubectl's SPDY/3.1 sessions, over an upgraded HTTP connection or tunnelled in a
+//!   WebSocket ([`spdy`]): the ports are named per connection in the streams' headers.
+//! - WebSocket with the `v4.channel.k8s.io` protocol, as kube-rs (`Api::<Pod>::portforward`)
+//!   speaks it, for the ports of the URL (`?ports=`). Port `i` of the request uses channel
+//!   `2i` for data and `2i+1` for errors. The server's first frame on each channel is the
+//!   channel byte followed by the port, 2 bytes little-endian; every later frame is the channel
+//!   byte followed by payload. The WebSocket closes once every port's connection has closed.
+//!
+//! Either way the server connects to the pod's `status.podIP` and port through the cluster's
+//! [`PodNetwork`]: nothing listening there is a "connection refused" error on the port's error
+//! stream or channel, as the kubelet reports it.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::Request;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
@@ -23,12 +28,41 @@ use tokio::sync::mpsc;
 use super::status::ApiError;
 use crate::net::PodNetwork;
 
-/// The only subprotocol served.
+mod spdy;
+
+/// The WebSocket subprotocol of kube-rs' port-forward (the ports come from the URL).
 pub(crate) const PROTOCOL: &str = "v4.channel.k8s.io";
 
-/// What clients that speak another port-forward protocol (kubectl's SPDY, plain or tunnelled
-/// over WebSocket) are told.
-pub(crate) const UNSUPPORTED_CLIENT: &str = "the simulated cluster serves port-forward only over WebSocket with the v4.channel.k8s.io subprotocol (as kube-rs and kubectl smh speak it), not SPDY as kubectl port-forward does; `kubectl smh demo up` prints productpage's local address instead";
+/// The pod a port-forward reaches.
+pub(crate) struct Target {
+    pod: String,
+    uid: String,
+    ip: String,
+}
+
+impl Target {
+    /// The pod's name, uid and IP; a pod without an IP cannot be forwarded to yet.
+    pub(crate) fn of(pod: &Value) -> Result<Self, ApiError> {
+        let text = |p: &str| {
+            pod.pointer(p)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let pod_name = text("/metadata/name");
+        let ip = text("/status/podIP");
+        if ip.is_empty() {
+            return Err(ApiError::bad_request(format!(
+                "unable to upgrade connection: pod {pod_name} does not have an IP address yet"
+            )));
+        }
+        Ok(Target {
+            pod: pod_name,
+            uid: text("/metadata/uid"),
+            ip,
+        })
+    }
+}
 
 /// Parse `?ports=` values (repeated and/or comma-separated).
 pub(crate) fn parse_ports(values: &[&str]) -> Result<Vec<u16>, ApiError> {
@@ -49,41 +83,85 @@ pub(crate) fn parse_ports(values: &[&str]) -> Result<Vec<u16>, ApiError> {
     Ok(ports)
 }
 
-/// Answer a port-forward upgrade for `pod`.
-pub(crate) fn upgrade(
+/// How a port-forward request asks to be served.
+pub(crate) enum Transport {
+    /// `Upgrade: SPDY/3.1` (any method; kubectl POSTs).
+    Spdy,
+    /// A WebSocket upgrade (a GET); which subprotocol is settled by [`upgrade_websocket`].
+    WebSocket,
+}
+
+/// The transport `req` asks for; anything else is refused as the real server refuses it.
+pub(crate) fn transport(req: &Request) -> Result<Transport, ApiError> {
+    if spdy::is_spdy_upgrade(req) {
+        if !spdy::offers_stream_protocol(req) {
+            return Err(ApiError::bad_request(format!(
+                "unable to upgrade connection: unable to negotiate protocol: client supports {:?}, server supports [\"{}\"]",
+                header_values(req, "x-stream-protocol-version"),
+                spdy::STREAM_PROTOCOL
+            )));
+        }
+        return Ok(Transport::Spdy);
+    }
+    let websocket = header_values(req, "upgrade")
+        .iter()
+        .any(|v| v.eq_ignore_ascii_case("websocket"));
+    if websocket && req.method() == axum::http::Method::GET {
+        return Ok(Transport::WebSocket);
+    }
+    Err(ApiError::bad_request(
+        "Upgrade request required: port-forward is served over SPDY/3.1 (`Upgrade: SPDY/3.1`) or a WebSocket",
+    ))
+}
+
+fn header_values(req: &Request, name: &str) -> Vec<String> {
+    req.headers()
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+/// Serves a SPDY upgrade for `pod`.
+pub(crate) fn upgrade_spdy(req: Request, pod: &Value, net: Arc<PodNetwork>) -> Response {
+    match Target::of(pod) {
+        Ok(target) => spdy::upgrade(req, target, net),
+        Err(e) => super::http::error_response(&e),
+    }
+}
+
+/// Serves a WebSocket upgrade for `pod`: kubectl's SPDY tunnel when offered, else kube-rs'
+/// `v4.channel.k8s.io` for the URL's `ports`.
+pub(crate) fn upgrade_websocket(
     ws: WebSocketUpgrade,
     offered: &str,
     pod: &Value,
-    ports: Vec<u16>,
+    ports: &[&str],
     net: Arc<PodNetwork>,
 ) -> Response {
-    let name = pod
-        .pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    if !offered.split(',').any(|p| p.trim() == PROTOCOL) {
+    let offered: Vec<&str> = offered.split(',').map(str::trim).collect();
+    let target = match Target::of(pod) {
+        Ok(t) => t,
+        Err(e) => return super::http::error_response(&e),
+    };
+    if offered.contains(&spdy::TUNNEL_PROTOCOL) {
+        return spdy::tunnel(ws, target, net);
+    }
+    if !offered.contains(&PROTOCOL) {
         return super::http::error_response(&ApiError::bad_request(format!(
-            "unable to upgrade connection: {UNSUPPORTED_CLIENT} (offered subprotocols: {offered:?})"
+            "unable to upgrade connection: none of the offered subprotocols {offered:?} is served; port-forward speaks {:?} (kubectl) or {PROTOCOL:?} (kube-rs)",
+            spdy::TUNNEL_PROTOCOL
         )));
     }
-    let Some(ip) = pod
-        .pointer("/status/podIP")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-    else {
-        return super::http::error_response(&ApiError::bad_request(format!(
-            "unable to upgrade connection: pod {name} does not have an IP address yet"
-        )));
+    let ports = match parse_ports(ports) {
+        Ok(p) => p,
+        Err(e) => return super::http::error_response(&e),
     };
-    let uid = pod
-        .pointer("/metadata/uid")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
     ws.protocols([PROTOCOL])
-        .on_upgrade(move |socket| run(socket, net, name, uid, ip, ports))
+        .on_upgrade(move |socket| run(socket, net, target, ports))
         .into_response()
 }
 
@@ -94,14 +172,8 @@ fn frame(ch: u8, data: &[u8]) -> Message {
     Message::Binary(Bytes::from(v))
 }
 
-async fn run(
-    socket: WebSocket,
-    net: Arc<PodNetwork>,
-    pod: String,
-    uid: String,
-    ip: String,
-    ports: Vec<u16>,
-) {
+async fn run(socket: WebSocket, net: Arc<PodNetwork>, target: Target, ports: Vec<u16>) {
+    let Target { pod, uid, ip } = target;
     let (mut sink, mut stream) = socket.split();
     let (out_tx, mut out_rx) = mpsc::channel::<Message>(64);
     let sender = tokio::spawn(async move {

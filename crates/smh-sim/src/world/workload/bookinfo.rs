@@ -471,6 +471,8 @@ async fn productpage(ctx: &AppContext, req: &HttpRequest, path: &str) -> HttpRes
             page.push_str("    </div>\n  </div>\n</div>\n  </body>\n</html>\n");
             HttpResponse::html(200, page)
         }
+        p if p.starts_with("/static/") => super::assets::static_file(p)
+            .unwrap_or_else(|| HttpResponse::text(404, "404 Not Found: no such static file\n")),
         "/api/v1/products" => HttpResponse::json(
             200,
             json!([{"id": 0, "title": "The Comedy of Errors", "descriptionHtml": "<a href=\"https://en.wikipedia.org/wiki/The_Comedy_of_Errors\">Wikipedia Summary</a>: The Comedy of Errors is one of <b>William Shakespeare's</b> early plays. It is his shortest and one of his most farcical comedies, with a major part of the humour coming from slapstick and mistaken identity, in addition to puns and word play."}]).to_string(),

@@ -6,6 +6,7 @@
 //! A pod with an `istio-proxy` container sends its applications' outbound requests through
 //! a [`Sidecar`] (the data-plane model); other pods use plain service networking.
 
+mod assets;
 pub(crate) mod bookinfo;
 pub mod http;
 
