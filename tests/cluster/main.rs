@@ -8,6 +8,7 @@
 mod demo;
 mod demo_http;
 mod fake_api;
+mod retry;
 mod tls;
 
 mod binary;
