@@ -19,10 +19,9 @@ use smh_sim::faults::ErrorKind;
 use smh_sim::fleet::{FleetOptions, SimFleet};
 
 async fn fleet() -> SimFleet {
-    let fleet = SimFleet::start(FleetOptions::demo())
+    SimFleet::start(FleetOptions::demo())
         .await
-        .expect("the demo clusters start");
-    fleet
+        .expect("the demo clusters start")
 }
 
 struct Setup {

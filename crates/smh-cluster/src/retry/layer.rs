@@ -173,8 +173,9 @@ fn finish(out: Outcome) -> Result<Response<RetryBody>, BoxError> {
     }
 }
 
-/// One attempt within `timeout`: until the answer's headers for a stream, until its last
-/// byte otherwise.
+/// One attempt: its answer must begin within `timeout` (for every request, streams too);
+/// after that, a whole answer is read under the connector's read timeout (each wait for
+/// bytes, as before this layer), a stream is handed on as it is.
 async fn attempt<S, B>(
     inner: &mut S,
     req: Request<Body>,
@@ -186,25 +187,27 @@ where
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
     B::Error: Into<BoxError>,
 {
-    let call = inner.call(req);
-    let whole = async move {
-        let resp = call.await?;
-        if streaming {
-            return Ok(resp.map(|b| b.map_err(Into::into).boxed_unsync()));
+    let resp = match tokio::time::timeout(timeout, inner.call(req)).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => return Outcome::Failed(e),
+        Err(_) => {
+            return Outcome::Failed(Box::new(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no answer within {}", crate::error::secs(timeout)),
+            )));
         }
-        let (parts, body) = resp.into_parts();
-        let bytes = body.collect().await.map_err(Into::into)?.to_bytes();
-        let body = http_body_util::Full::new(bytes)
-            .map_err(|never| match never {})
-            .boxed_unsync();
-        Ok::<_, BoxError>(Response::from_parts(parts, body))
     };
-    match tokio::time::timeout(timeout, whole).await {
-        Ok(Ok(r)) => Outcome::Answer(r),
-        Ok(Err(e)) => Outcome::Failed(e),
-        Err(_) => Outcome::Failed(Box::new(std::io::Error::new(
-            std::io::ErrorKind::TimedOut,
-            format!("no answer within {}", crate::error::secs(timeout)),
-        ))),
+    if streaming {
+        return Outcome::Answer(resp.map(|b| b.map_err(Into::into).boxed_unsync()));
+    }
+    let (parts, body) = resp.into_parts();
+    match body.collect().await {
+        Ok(c) => {
+            let body = http_body_util::Full::new(c.to_bytes())
+                .map_err(|never| match never {})
+                .boxed_unsync();
+            Outcome::Answer(Response::from_parts(parts, body))
+        }
+        Err(e) => Outcome::Failed(e.into()),
     }
 }
