@@ -354,6 +354,7 @@ async fn run_one(i: usize, contexts: &Contexts) -> Ran {
         restore,
         yes: true,
         generated: generated_check(contexts, &DiscoveryOptions::default(), &fs, &probe_cluster),
+        retry_stats: Default::default(),
     };
     let (_keep, signals) = mpsc::unbounded_channel();
     let mut rec = Recorder::default();

@@ -51,6 +51,7 @@ fn sample_value(flag: &str) -> &'static str {
         "output" => "yaml",
         "istio-mode" => "multi-primary",
         "request-timeout" => "5s",
+        "retry-timeout" => "5s",
         other => panic!("no sample value for --{other}: add one to sample_value"),
     }
 }

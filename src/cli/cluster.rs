@@ -266,6 +266,21 @@ impl GlobalArgs {
             mgmt_context: self.mgmt_context.clone(),
             cluster_flags: self.clusters.clone(),
             request_timeout: self.request_timeout,
+            retry: self.retry_options(),
+        }
+    }
+
+    /// `--retry-timeout`, and with `-v` a line on stderr for each retry.
+    pub fn retry_options(&self) -> smh_cluster::retry::RetryOptions {
+        let log: Option<smh_cluster::retry::RetryLog> = (self.verbose > 0).then(|| {
+            std::sync::Arc::new(|e: &smh_cluster::retry::RetryEvent| {
+                crate::cli::output::errln!("{e}");
+            }) as smh_cluster::retry::RetryLog
+        });
+        smh_cluster::retry::RetryOptions {
+            retry_timeout: self.retry_timeout,
+            log,
+            ..Default::default()
         }
     }
 

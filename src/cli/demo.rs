@@ -79,7 +79,9 @@ pub(crate) struct UpArgs {
 
     /// Fail a share of a cluster's API requests, as CLUSTER=RATE[:KIND], e.g.
     /// remote-cluster=0.2:500 or remote-cluster=10%:429. KIND is 500 (InternalError, the
-    /// default), 429 (TooManyRequests with Retry-After: 1) or timeout (never answered).
+    /// default), 429 (TooManyRequests with Retry-After: 1), 503 (ServiceUnavailable with
+    /// Retry-After: 1), timeout (never answered) or close (carried out, then the connection
+    /// closes in the middle of the answer; for a watch, in the middle of its first event).
     /// Repeatable; the rates of different kinds add up.
     #[arg(long = "error-rate", value_name = "CLUSTER=RATE[:KIND]")]
     pub error_rate: Vec<String>,
@@ -89,6 +91,12 @@ pub(crate) struct UpArgs {
     /// (repeatable).
     #[arg(long, value_name = "CLUSTER[=MODE]")]
     pub unreachable: Vec<String>,
+
+    /// Answer every API request of a cluster 503 with Retry-After: 1 for a while after it
+    /// starts, as a control plane under rollout does, as CLUSTER=DURATION, e.g.
+    /// mgmt-cluster=20s (repeatable).
+    #[arg(long, value_name = "CLUSTER=DURATION")]
+    pub unavailable: Vec<String>,
 
     /// How the clusters' meshes reach each other: global (SMH's federated
     /// `name.ns.svc.<cluster>.global` names) or multi-primary (one `cluster.local` name with
@@ -236,6 +244,15 @@ pub(crate) fn parse_fault_flags(
         };
         out.entry(c.to_string()).or_default().unreachable = Some(mode);
     }
+    for v in &args.unavailable {
+        let (c, d) = split_flag("unavailable", v, clusters)?;
+        let d = d.ok_or_else(|| {
+            anyhow!("--unavailable {v}: expected CLUSTER=DURATION, e.g. mgmt-cluster=20s")
+        })?;
+        let d = smh_core::model::duration::parse_duration(d)
+            .map_err(|e| anyhow!("--unavailable {v}: {e}"))?;
+        out.entry(c.to_string()).or_default().unavailable_for = d;
+    }
     Ok(out)
 }
 
@@ -251,7 +268,9 @@ fn describe_faults(f: &FaultConfig) -> String {
         let what = match kind {
             ErrorKind::Internal => "answered 500",
             ErrorKind::TooManyRequests => "answered 429",
+            ErrorKind::Unavailable => "answered 503",
             ErrorKind::Timeout => "never answered",
+            ErrorKind::Close => "cut off mid-answer",
         };
         parts.push(format!("{:.0}% of requests {what}", rate * 100.0));
     }
@@ -260,6 +279,12 @@ fn describe_faults(f: &FaultConfig) -> String {
             Unreachable::Hang => "unreachable (connections hang)".to_string(),
             Unreachable::Close => "unreachable (connections closed)".to_string(),
         });
+    }
+    if !f.unavailable_for.is_zero() {
+        parts.push(format!(
+            "every request answered 503 for the first {:?}",
+            f.unavailable_for
+        ));
     }
     parts.join(", ")
 }
@@ -575,6 +600,7 @@ mod tests {
             latency: latency.iter().map(|s| s.to_string()).collect(),
             error_rate: errors.iter().map(|s| s.to_string()).collect(),
             unreachable: unreachable.iter().map(|s| s.to_string()).collect(),
+            unavailable: Vec::new(),
             mode: DemoMode::Global,
             istio_version: "1.24.2".into(),
             istio_cluster_id: Vec::new(),
@@ -609,6 +635,17 @@ mod tests {
         );
         let u = parse_fault_flags(&args(&[], &[], &["remote-cluster"]), &names).unwrap();
         assert_eq!(u["remote-cluster"].unreachable, Some(Unreachable::Hang));
+        let mut a = args(&[], &["mgmt-cluster=5%:close", "mgmt-cluster=5%:503"], &[]);
+        a.unavailable = vec!["mgmt-cluster=20s".into()];
+        let m = &parse_fault_flags(&a, &names).unwrap()["mgmt-cluster"];
+        assert_eq!(m.unavailable_for, Duration::from_secs(20));
+        assert_eq!(
+            describe_faults(m),
+            "5% of requests answered 503, 5% of requests cut off mid-answer, every request \
+             answered 503 for the first 20s"
+        );
+        a.unavailable = vec!["mgmt-cluster".into()];
+        assert!(parse_fault_flags(&a, &names).is_err());
         for bad in [
             args(&["remote=50ms"], &[], &[]),
             args(&["remote-cluster"], &[], &[]),

@@ -579,6 +579,7 @@ pub(crate) async fn drill_async(
         restore,
         yes: s.yes,
         generated,
+        retry_stats: contexts.retry().stats.clone(),
     };
     let mut observer = CliObserver::new(s, &ctx.plan);
     let result = smh_drill::run_drill(ctx, &mut observer, signals).await;

@@ -25,6 +25,7 @@ pub(crate) const NAMESPACE: &str = "namespace";
 pub(crate) const OUTPUT: &str = "output";
 pub(crate) const ISTIO_MODE: &str = "istio-mode";
 pub(crate) const REQUEST_TIMEOUT: &str = "request-timeout";
+pub(crate) const RETRY_TIMEOUT: &str = "retry-timeout";
 pub(crate) const YES: &str = "yes";
 pub(crate) const NO_COLOR: &str = "no-color";
 pub(crate) const VERBOSE: &str = "verbose";
@@ -36,7 +37,15 @@ pub const HONOURED: &[(&str, &[&str])] = &[
     // Server versions of the mgmt cluster and of the mapped clusters.
     (
         "version",
-        &[KUBECONFIG, MGMT_CONTEXT, CLUSTER, REQUEST_TIMEOUT, OUTPUT],
+        &[
+            KUBECONFIG,
+            MGMT_CONTEXT,
+            CLUSTER,
+            REQUEST_TIMEOUT,
+            RETRY_TIMEOUT,
+            OUTPUT,
+            VERBOSE,
+        ],
     ),
     ("completion", &[]),
     // Offline: the namespace of manifests without one; the mode does not change validation.
@@ -45,7 +54,15 @@ pub const HONOURED: &[(&str, &[&str])] = &[
     // The mgmt cluster only.
     (
         "install",
-        &[KUBECONFIG, MGMT_CONTEXT, REQUEST_TIMEOUT, NAMESPACE, OUTPUT],
+        &[
+            KUBECONFIG,
+            MGMT_CONTEXT,
+            REQUEST_TIMEOUT,
+            RETRY_TIMEOUT,
+            NAMESPACE,
+            OUTPUT,
+            VERBOSE,
+        ],
     ),
     // The registry; `register` checks the context in the kubeconfig.
     ("cluster register", &[KUBECONFIG]),
@@ -58,6 +75,7 @@ pub const HONOURED: &[(&str, &[&str])] = &[
             MGMT_CONTEXT,
             CLUSTER,
             REQUEST_TIMEOUT,
+            RETRY_TIMEOUT,
             NAMESPACE,
             OUTPUT,
             ISTIO_MODE,
@@ -72,6 +90,7 @@ pub const HONOURED: &[(&str, &[&str])] = &[
             MGMT_CONTEXT,
             CLUSTER,
             REQUEST_TIMEOUT,
+            RETRY_TIMEOUT,
             NAMESPACE,
             OUTPUT,
             ISTIO_MODE,
@@ -83,7 +102,14 @@ pub const HONOURED: &[(&str, &[&str])] = &[
     // Every namespace of the mgmt cluster.
     (
         "failover list",
-        &[KUBECONFIG, MGMT_CONTEXT, REQUEST_TIMEOUT, OUTPUT],
+        &[
+            KUBECONFIG,
+            MGMT_CONTEXT,
+            REQUEST_TIMEOUT,
+            RETRY_TIMEOUT,
+            OUTPUT,
+            VERBOSE,
+        ],
     ),
     (
         "failover delete",
@@ -92,6 +118,7 @@ pub const HONOURED: &[(&str, &[&str])] = &[
             MGMT_CONTEXT,
             CLUSTER,
             REQUEST_TIMEOUT,
+            RETRY_TIMEOUT,
             NAMESPACE,
             OUTPUT,
             ISTIO_MODE,
@@ -106,9 +133,11 @@ pub const HONOURED: &[(&str, &[&str])] = &[
             MGMT_CONTEXT,
             CLUSTER,
             REQUEST_TIMEOUT,
+            RETRY_TIMEOUT,
             NAMESPACE,
             OUTPUT,
             ISTIO_MODE,
+            VERBOSE,
         ],
     ),
     (
@@ -118,9 +147,11 @@ pub const HONOURED: &[(&str, &[&str])] = &[
             MGMT_CONTEXT,
             CLUSTER,
             REQUEST_TIMEOUT,
+            RETRY_TIMEOUT,
             NAMESPACE,
             OUTPUT,
             ISTIO_MODE,
+            VERBOSE,
         ],
     ),
     (
@@ -130,10 +161,12 @@ pub const HONOURED: &[(&str, &[&str])] = &[
             MGMT_CONTEXT,
             CLUSTER,
             REQUEST_TIMEOUT,
+            RETRY_TIMEOUT,
             NAMESPACE,
             OUTPUT,
             ISTIO_MODE,
             NO_COLOR,
+            VERBOSE,
         ],
     ),
     (
@@ -143,10 +176,12 @@ pub const HONOURED: &[(&str, &[&str])] = &[
             MGMT_CONTEXT,
             CLUSTER,
             REQUEST_TIMEOUT,
+            RETRY_TIMEOUT,
             NAMESPACE,
             OUTPUT,
             ISTIO_MODE,
             YES,
+            VERBOSE,
         ],
     ),
     (
@@ -156,13 +191,18 @@ pub const HONOURED: &[(&str, &[&str])] = &[
             MGMT_CONTEXT,
             CLUSTER,
             REQUEST_TIMEOUT,
+            RETRY_TIMEOUT,
             NAMESPACE,
             OUTPUT,
+            VERBOSE,
         ],
     ),
     // The demo's own simulated clusters and kubeconfig.
     ("demo up", &[]),
-    ("demo guide", &[REQUEST_TIMEOUT, NO_COLOR, VERBOSE]),
+    (
+        "demo guide",
+        &[REQUEST_TIMEOUT, RETRY_TIMEOUT, NO_COLOR, VERBOSE],
+    ),
     ("demo manifests", &[]),
 ];
 
@@ -203,11 +243,14 @@ fn hint(command: &str, flag: &str, value: Option<&str>) -> Option<String> {
         ("validate", ISTIO_MODE) => {
             "validation does not depend on the mode; `kubectl smh translate --istio-mode MODE` shows what a mode generates"
         }
-        ("validate" | "translate", KUBECONFIG | MGMT_CONTEXT | CLUSTER | REQUEST_TIMEOUT) => {
+        (
+            "validate" | "translate",
+            KUBECONFIG | MGMT_CONTEXT | CLUSTER | REQUEST_TIMEOUT | RETRY_TIMEOUT,
+        ) => {
             "it reads no cluster (describe the clusters with --topology FILE)"
         }
         ("failover list", NAMESPACE) => "it lists the FailoverServices of every namespace",
-        ("version", KUBECONFIG | MGMT_CONTEXT | CLUSTER | REQUEST_TIMEOUT) => {
+        ("version", KUBECONFIG | MGMT_CONTEXT | CLUSTER | REQUEST_TIMEOUT | RETRY_TIMEOUT) => {
             "with --client it reads no kubeconfig and contacts no cluster"
         }
         ("failover list" | "install", CLUSTER) => "it reads the management cluster only",

@@ -168,6 +168,7 @@ fn walk(
         mgmt_context: gg.mgmt_context.clone(),
         cluster_flags: gg.clusters.clone(),
         request_timeout: gg.request_timeout,
+        retry: gg.retry_options(),
     })?;
 
     // Every Deployment available and every Service's Endpoints current, as `demo up`

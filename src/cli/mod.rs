@@ -90,6 +90,14 @@ pub struct GlobalArgs {
     #[arg(long, global = true, default_value = "10s", value_parser = parse_request_timeout)]
     pub(crate) request_timeout: Duration,
 
+    /// How long a request that failed with a transient error (HTTP 429, 500, 502, 503, 504,
+    /// no answer within --request-timeout, a refused or dropped connection) is retried,
+    /// counted from its first attempt; 0 turns retries off. Only requests that are safe to
+    /// repeat are retried: reads, server-side apply, and writes guarded by a resourceVersion
+    /// or delete preconditions.
+    #[arg(long, global = true, default_value = "30s", value_parser = parse_duration_arg)]
+    pub(crate) retry_timeout: Duration,
+
     /// Never prompt; answer yes to confirmations.
     #[arg(short = 'y', long, global = true)]
     pub(crate) yes: bool,
@@ -100,7 +108,8 @@ pub struct GlobalArgs {
     pub(crate) no_color: bool,
 
     /// Also list the objects that are unchanged (apply, failover create, failover delete,
-    /// demo guide).
+    /// demo guide); with every command that talks to clusters, print each retried request
+    /// (verb, resource, cluster, what the attempt got, the wait) on stderr.
     #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,
 }

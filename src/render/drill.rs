@@ -227,6 +227,7 @@ pub(crate) fn report(r: &DrillReport) -> String {
         summary_table(r),
         period_table(r),
         explanation(r).trim_end().to_string(),
+        r.resilience.line(),
         timeline(r).trim_end().to_string(),
     ]
     .join("\n\n")

@@ -158,8 +158,18 @@ async fn a_failing_cluster_is_reported_and_a_rerun_converges() {
             "500" => remote.faults().set_error_rate(ErrorKind::Internal, 1.0),
             _ => remote.faults().set_unreachable(Some(Unreachable::Hang)),
         }
+        // How a failing cluster is reported, not the retries (tests/cluster/retry.rs): one
+        // attempt, so that the answer reported is the fault's.
         let r = d
-            .smh(&["apply", "-f", &guide_all(), "--request-timeout", "1s"])
+            .smh(&[
+                "apply",
+                "-f",
+                &guide_all(),
+                "--request-timeout",
+                "1s",
+                "--retry-timeout",
+                "0s",
+            ])
             .await;
         assert_eq!(r.code, 3, "{fault}: {r:?}");
         assert_eq!(

@@ -38,6 +38,12 @@ fn contexts(fleet: &SimFleet, dir: &Path, timeout: Duration) -> Contexts {
         None,
         timeout,
     )
+    // What a failing cluster looks like, not the retries (tests/cluster/retry.rs): one
+    // attempt, so that the error is the fault's own.
+    .with_retry(smh_cluster::retry::RetryOptions {
+        retry_timeout: Duration::ZERO,
+        ..Default::default()
+    })
 }
 
 fn names() -> Vec<ClusterName> {
@@ -123,7 +129,7 @@ async fn a_demo_cluster_that_stops_answering_or_fails_is_reported_and_the_other_
         .iter()
         .map(|c| c.name.as_str())
         .collect();
-    assert_eq!(names, ["mgmt-cluster"]);
+    assert_eq!(names, ["mgmt-cluster"], "{:?}", r.per_cluster_errors);
     let e = &r.per_cluster_errors[&ClusterName::from("remote-cluster")];
     assert!(matches!(e, ClusterError::Timeout { .. }), "{e:?}");
     assert_eq!(

@@ -8,6 +8,7 @@
 mod demo;
 mod demo_http;
 mod fake_api;
+mod retry;
 mod tls;
 
 mod binary;
@@ -342,7 +343,12 @@ async fn a_server_that_never_answers_times_out_with_the_request_timeout() {
         &[("slow", format!("http://{addr}"))],
         &[],
         Duration::from_millis(300),
-    );
+    )
+    // Each attempt gives up after 300ms; retried for 1s at most.
+    .with_retry(smh_cluster::retry::RetryOptions {
+        retry_timeout: Duration::from_secs(1),
+        ..Default::default()
+    });
     let target = contexts.cluster_target(&"slow".into()).unwrap();
     let client = contexts.client(&target).await.unwrap();
     let start = Instant::now();

@@ -371,3 +371,53 @@ async fn destination_rules_rank_with_the_meshs_root_namespace() {
     assert_eq!(remote["outlier"]["consecutive5xxErrors"], 3);
     demo.fleet.shutdown().await;
 }
+
+/// A flaky API server on both clusters (500s, answers cut mid-way, watches cut mid-event, a
+/// control plane answering 503 for a while): the drill rides it out, passes, restores
+/// exactly, and its report says how many requests it retried; `-v` shows each retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drill_rides_out_a_flaky_api_server_and_says_so() {
+    use smh_sim::faults::ErrorKind;
+    let demo = Demo::start(Duration::from_millis(300)).await;
+    demo.configure_guide().await;
+    demo.wait_settled().await;
+    let before = demo.snapshot().await;
+    for name in ["mgmt-cluster", "remote-cluster"] {
+        let f = demo.fleet.cluster(name).unwrap().faults();
+        f.set_error_rate(ErrorKind::Internal, 0.1);
+        f.set_error_rate(ErrorKind::Close, 0.05);
+        f.set_unavailable_for(Duration::from_secs(2));
+    }
+    let run = demo.run(&drill_args(&["-o", "json", "-v"])).await;
+    for name in ["mgmt-cluster", "remote-cluster"] {
+        demo.fleet.cluster(name).unwrap().faults().clear();
+    }
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    let report: Value = serde_json::from_str(&run.stdout).expect("JSON report");
+    assert_eq!(report["result"], "passed", "{}", run.show());
+    let r = &report["resilience"];
+    let retries = r["apiRetries"].as_u64().unwrap();
+    assert!(retries > 0, "{r}");
+    assert_eq!(r["apiRetriesExhausted"], 0, "{r}");
+    // Each retry is one line on stderr with -v.
+    let lines = run.stderr.matches("retry: ").count() as u64;
+    assert_eq!(lines, retries, "{}", run.show());
+    assert!(
+        run.stderr
+            .contains("got 503 Service Unavailable; trying again in 1000ms"),
+        "{}",
+        run.show()
+    );
+    let checks = report["restoreCheck"].as_array().unwrap();
+    assert!(
+        !checks.is_empty()
+            && checks
+                .iter()
+                .all(|c| c["differences"].as_array().unwrap().is_empty()),
+        "{}",
+        run.show()
+    );
+    demo.wait_settled().await;
+    assert_restored(&before, &demo.snapshot().await);
+    demo.fleet.shutdown().await;
+}

@@ -584,6 +584,7 @@ async fn a_panicking_observer_does_not_skip_the_restore() {
         plan: p.plan,
         yes: true,
         generated: generated_check(&contexts, &discovery, &fs, &probe_cluster),
+        retry_stats: Default::default(),
     };
     let (_keep, signals) = mpsc::unbounded_channel();
     let mut observer = Panicky::default();

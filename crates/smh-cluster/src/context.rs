@@ -25,6 +25,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use crate::error::{ClusterError, ConfigError};
 use crate::registry::Registry;
+use crate::retry::RetryOptions;
 use smh_core::inspect::names::{ClusterName, ContextName};
 use smh_core::inspect::target::{ClusterTarget, MappingSource, redact_server};
 
@@ -278,6 +279,20 @@ impl KubeconfigSet {
     }
 }
 
+/// kube's client stack with the retry layer on top ([`crate::retry`]): kube's own retry
+/// of 429/503/504 (on any request, also those not safe to repeat) is turned off. The
+/// buffer below the layer lets each attempt go out on its own handle of the stack.
+fn build_client(
+    mut config: kube::Config,
+    policy: crate::retry::layer::Policy,
+) -> Result<kube::Client, kube::Error> {
+    config.default_retry = false;
+    Ok(kube::client::ClientBuilder::try_from(config)?
+        .with_layer(&tower::buffer::BufferLayer::new(1024))
+        .with_layer(&crate::retry::RetryLayer::new(policy))
+        .build())
+}
+
 /// Whether a URL's host is `localhost` or a loopback address.
 pub(crate) fn is_loopback(uri: &http_uri::Uri) -> bool {
     let Some(host) = uri.host() else {
@@ -301,6 +316,8 @@ pub struct ContextOptions {
     pub cluster_flags: Vec<String>,
     /// `--request-timeout`: how long one request may take.
     pub request_timeout: Duration,
+    /// `--retry-timeout`, `-v`'s retry log, and the retry counters.
+    pub retry: RetryOptions,
 }
 
 /// How one cluster name resolves.
@@ -357,6 +374,7 @@ pub struct Contexts {
     registry: Registry,
     mgmt_flag: Option<ContextName>,
     timeout: Duration,
+    retry: RetryOptions,
 }
 
 impl Contexts {
@@ -376,7 +394,8 @@ impl Contexts {
             registry,
             opts.mgmt_context.as_deref().map(ContextName::from),
             opts.request_timeout,
-        ))
+        )
+        .with_retry(opts.retry.clone()))
     }
 
     /// Contexts over an already loaded kubeconfig and registry (`--cluster` values unparsed); errors as [`Contexts::load`].
@@ -393,7 +412,20 @@ impl Contexts {
             registry,
             mgmt_flag,
             timeout,
+            retry: RetryOptions::default(),
         }
+    }
+
+    /// The same contexts, with clients that retry as `retry` says (default:
+    /// [`RetryOptions::default`]).
+    pub fn with_retry(mut self, retry: RetryOptions) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// How requests are retried; its `stats` count the retries of every client built here.
+    pub fn retry(&self) -> &RetryOptions {
+        &self.retry
     }
 
     /// The kubeconfig files, merged as kubectl merges them.
@@ -577,7 +609,12 @@ impl Contexts {
         // Building the client runs exec credential plugins (`gke-gcloud-auth-plugin`,
         // `aws eks get-token`, ...), which block: off the async threads, so that several
         // clusters' plugins run at the same time.
-        let built = tokio::task::spawn_blocking(move || kube::Client::try_from(config)).await;
+        let policy = crate::retry::layer::Policy {
+            options: self.retry.clone(),
+            cluster: target.display_name().to_string(),
+            request_timeout: self.timeout,
+        };
+        let built = tokio::task::spawn_blocking(move || build_client(config, policy)).await;
         let client = match built {
             Ok(r) => r,
             Err(join) => {

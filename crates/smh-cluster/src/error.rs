@@ -428,7 +428,7 @@ pub enum ClusterError {
     },
 }
 
-fn secs(d: Duration) -> String {
+pub(crate) fn secs(d: Duration) -> String {
     if d.subsec_millis() == 0 {
         format!("{}s", d.as_secs())
     } else {
@@ -679,7 +679,7 @@ pub(crate) fn describe_auth_error(e: &kube::client::AuthError) -> String {
 }
 
 /// The message of the innermost error in a chain.
-fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
     let mut last = err;
     while let Some(next) = last.source() {
         last = next;

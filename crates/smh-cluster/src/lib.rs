@@ -9,6 +9,7 @@
 //! - [`discovery`]: one concurrent sweep over all clusters → Topology;
 //! - [`probe`]: probe requests through `pods/portforward`; [`failover_test`] sends them;
 //! - [`labels`]: label selectors as list queries;
+//! - [`retry`]: the retry layer of every client (what is safe to repeat, backoff, the log);
 //! - [`state`]: the live state (SMH objects, topology, expected and live generated objects);
 //! - [`inspect`]: the live state plus the extra reads → a `Snapshot`;
 //! - [`apply`]: plan, server-side apply, prune, store SMH objects and status, diff.
@@ -22,6 +23,7 @@ pub mod inspect;
 pub mod labels;
 pub mod probe;
 pub mod registry;
+pub mod retry;
 pub mod state;
 
 pub use context::{ClusterClient, ContextOptions, Contexts, KubeconfigOrigin, KubeconfigSet};

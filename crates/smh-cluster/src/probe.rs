@@ -2,10 +2,15 @@
 //! `failover test` and the drill send it: HTTP/1.1 GETs over `pods/portforward` streams,
 //! with a small pool of keep-alive connections so probes at a fixed rate can overlap.
 //!
-//! Every failure is an answer, not an error: a probe that cannot connect, times out or gets
-//! reset is a [`ProbeResult::Transport`], which the drill counts as an error sample.
+//! Every failure is an answer, not an error: a probe that times out, or whose pod port
+//! refuses, is a [`ProbeResult::Transport`], which the drill counts as an error sample. A
+//! probe whose own path breaks (the port-forward through the API server cannot be opened,
+//! or its stream closes before the answer) is sent once more on a new port-forward within
+//! its timeout; when that fails too it is [`ProbeResult::Lost`]: no answer from the data
+//! plane, which the drill counts apart.
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Empty};
@@ -36,8 +41,14 @@ pub enum ProbeResult {
         /// The body (at most 1 MiB kept).
         body: String,
     },
-    /// No HTTP answer: connection refused or reset, port-forward failure, timeout.
+    /// No HTTP answer from the workload: its port refused, or no answer in time.
     Transport {
+        /// What went wrong.
+        error: String,
+    },
+    /// The probe's own path broke: the port-forward could not be opened, or its stream
+    /// closed before the answer, twice.
+    Lost {
         /// What went wrong.
         error: String,
     },
@@ -51,7 +62,9 @@ impl ProbeResult {
                 status: *status,
                 body,
             },
-            ProbeResult::Transport { error } => Answer::Transport { error },
+            ProbeResult::Transport { error } | ProbeResult::Lost { error } => {
+                Answer::Transport { error }
+            }
         }
     }
 
@@ -59,7 +72,7 @@ impl ProbeResult {
     pub fn status(&self) -> Option<u16> {
         match self {
             ProbeResult::Http { status, .. } => Some(*status),
-            ProbeResult::Transport { .. } => None,
+            ProbeResult::Transport { .. } | ProbeResult::Lost { .. } => None,
         }
     }
 }
@@ -216,6 +229,15 @@ pub struct Prober {
     port: u16,
     timeout: Duration,
     idle: Mutex<Vec<SendRequest<Empty<Bytes>>>>,
+    reconnects: AtomicU64,
+}
+
+/// Why a port-forward gave no connection.
+enum ConnectError {
+    /// The workload's port refused (the data plane's answer).
+    Workload(String),
+    /// The port-forward itself failed (the probe's own path).
+    PortForward(String),
 }
 
 impl Prober {
@@ -233,7 +255,13 @@ impl Prober {
             port,
             timeout,
             idle: Mutex::new(Vec::new()),
+            reconnects: AtomicU64::new(0),
         }
+    }
+
+    /// How many times a port-forward was opened again after one broke.
+    pub fn reconnects(&self) -> u64 {
+        self.reconnects.load(Ordering::Relaxed)
     }
 
     /// The pod probes go to.
@@ -262,16 +290,25 @@ impl Prober {
         {
             return result;
         }
-        match self.connect().await {
-            Ok(sender) => {
-                self.send(sender, path, false)
-                    .await
-                    .unwrap_or_else(|| ProbeResult::Transport {
-                        error: "connection closed before an answer".into(),
-                    })
+        // A fresh port-forward; when it breaks, one more (within the probe's timeout).
+        let mut broke = String::new();
+        for round in 0..2 {
+            if round == 1 {
+                self.reconnects.fetch_add(1, Ordering::Relaxed);
             }
-            Err(error) => ProbeResult::Transport { error },
+            match self.connect().await {
+                Ok(sender) => match self.send(sender, path, false).await {
+                    Some(r @ ProbeResult::Http { .. }) => return r,
+                    Some(ProbeResult::Transport { error } | ProbeResult::Lost { error }) => {
+                        broke = error;
+                    }
+                    None => broke = "connection closed before an answer".into(),
+                },
+                Err(ConnectError::Workload(error)) => return ProbeResult::Transport { error },
+                Err(ConnectError::PortForward(error)) => broke = error,
+            }
         }
+        ProbeResult::Lost { error: broke }
     }
 
     /// Send on `sender`. `None` when a reused connection turned out to be closed before the
@@ -334,22 +371,27 @@ impl Prober {
         Some(ProbeResult::Http { status, body })
     }
 
-    async fn connect(&self) -> Result<SendRequest<Empty<Bytes>>, String> {
+    async fn connect(&self) -> Result<SendRequest<Empty<Bytes>>, ConnectError> {
         let mut pf = self
             .pods
             .portforward(&self.pod, &[self.port])
             .await
-            .map_err(|e| format!("port-forward to pod {} port {}: {e}", self.pod, self.port))?;
+            .map_err(|e| {
+                ConnectError::PortForward(format!(
+                    "port-forward to pod {} port {}: {e}",
+                    self.pod, self.port
+                ))
+            })?;
         let stream = pf.take_stream(self.port).ok_or_else(|| {
-            format!(
+            ConnectError::PortForward(format!(
                 "port-forward to pod {} gave no stream for port {}",
                 self.pod, self.port
-            )
+            ))
         })?;
         let error = pf.take_error(self.port);
         let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
-            .map_err(|e| transport_message(&e))?;
+            .map_err(|e| ConnectError::PortForward(transport_message(&e)))?;
         tokio::spawn(async move {
             let _ = conn.await;
         });
@@ -359,10 +401,10 @@ impl Prober {
         if let Some(error) = error
             && let Ok(Some(msg)) = tokio::time::timeout(Duration::from_millis(50), error).await
         {
-            return Err(format!(
+            return Err(ConnectError::Workload(format!(
                 "port-forward to pod {} port {}: {msg}",
                 self.pod, self.port
-            ));
+            )));
         }
         Ok(sender)
     }

@@ -58,6 +58,10 @@ pub(crate) struct Shared {
     pub(crate) warnings: Vec<String>,
     /// Deployments to break that an HPA scales (see [`smh_core::drill::restore::verify_restored_later`]).
     pub(crate) autoscaled: std::collections::BTreeSet<DeploymentRef>,
+    /// Probes lost to their own port-forward (no sample).
+    pub(crate) probes_lost: u64,
+    /// Probe port-forwards opened again after one broke.
+    pub(crate) probe_reconnects: u64,
 }
 
 pub(crate) type SharedState = Arc<Mutex<Shared>>;
@@ -137,6 +141,7 @@ pub async fn run_drill(
                         ctx.plan.clone(),
                         start,
                         tx.clone(),
+                        shared.clone(),
                     )));
                 }
                 Action::StopProbing => {
@@ -236,6 +241,15 @@ async fn drill_result(
         outlier,
     );
     report.restore_check = restore_checks.clone();
+    {
+        let s = lock(shared);
+        report.resilience = smh_core::drill::report::Resilience {
+            api_retries: ctx.retry_stats.retries(),
+            api_retries_exhausted: ctx.retry_stats.exhausted(),
+            probe_reconnects: s.probe_reconnects,
+            probes_lost: s.probes_lost,
+        };
+    }
     let mut result = DrillResult {
         report,
         outcome,

@@ -16,7 +16,8 @@ use smh_cluster::ClusterClient;
 use smh_core::drill::DeploymentRef;
 use smh_core::drill::restore::{self, BREAK_COMMAND, RestorePlan};
 
-/// How many times the save patch is tried when the deployment changes under it (409).
+/// How many times the save and restore patches are tried when the deployment changes under
+/// them (409).
 const SAVE_ATTEMPTS: usize = 3;
 
 fn is_conflict(e: &kube::Error) -> bool {
@@ -182,29 +183,41 @@ pub(crate) async fn apply_restore(
     let results = join_all(ctx.plan.targets.iter().map(|t| async move {
         let d = &t.deployment;
         let c = ctx.clients.get(&d.cluster).map_err(|e| e.to_string())?;
-        let Some(live) = get_deployment(ctx, d).await? else {
-            return Ok(None);
-        };
-        let found = restore::restore_patch_for(&live, &ctx.restore.drill_id)
-            .map_err(|e| format!("deployment {d}: {e}"))?;
-        let (plan, patch) = match found {
-            Some(pp) => pp,
-            None => {
-                // No annotation of ours: restored already, unless someone removed the
-                // annotation while the container still sleeps.
-                let saved = lock(shared).saved.get(d).map(|s| s.plan.clone());
-                match saved {
-                    Some(p) if still_broken(&p, &live) => {
-                        let patch = restore::restore_patch(&p);
-                        (p, patch)
+        let mut attempt = 0;
+        let (plan, dep) = loop {
+            attempt += 1;
+            let Some(live) = get_deployment(ctx, d).await? else {
+                return Ok(None);
+            };
+            let found = restore::restore_patch_for(&live, &ctx.restore.drill_id)
+                .map_err(|e| format!("deployment {d}: {e}"))?;
+            let (plan, mut patch) = match found {
+                Some(pp) => pp,
+                None => {
+                    // No annotation of ours: restored already, unless someone removed the
+                    // annotation while the container still sleeps.
+                    let saved = lock(shared).saved.get(d).map(|s| s.plan.clone());
+                    match saved {
+                        Some(p) if still_broken(&p, &live) => {
+                            let patch = restore::restore_patch(&p);
+                            (p, patch)
+                        }
+                        _ => return Ok(None),
                     }
-                    _ => return Ok(None),
                 }
+            };
+            // Conditional on what was just read: safe to send again when an answer is lost
+            // (the retry layer does); a 409 means it changed (or an attempt whose answer was
+            // lost went through): read again and decide again.
+            if let Some(rv) = &live.metadata.resource_version {
+                patch["metadata"]["resourceVersion"] = serde_json::json!(rv);
+            }
+            match patch_deployment(c, d, &patch, true).await {
+                Ok(dep) => break (plan, dep),
+                Err(e) if is_conflict(&e) && attempt < SAVE_ATTEMPTS => continue,
+                Err(e) => return Err(patch_error(c, d, e)),
             }
         };
-        let dep = patch_deployment(c, d, &patch, true)
-            .await
-            .map_err(|e| patch_error(c, d, e))?;
         restore::verify_restored(&plan, &dep).map_err(|diffs| {
             format!(
                 "deployment {d} after the restore patch: {}",

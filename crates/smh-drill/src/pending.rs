@@ -73,6 +73,49 @@ pub struct RestoreOutcome {
     pub rollout: Option<String>,
 }
 
+/// The restore patch of `p`, conditional on the resourceVersion just read, so that the
+/// retry layer may send it again when an answer is lost. A 409 (it changed, or a lost
+/// attempt went through) reads again: a deployment without the plan's annotation any more
+/// was restored by that attempt.
+async fn restore_one(
+    c: &smh_cluster::ClusterClient,
+    p: &RestorePlan,
+) -> Result<Deployment, String> {
+    let d = &p.deployment;
+    let api: Api<Deployment> = Api::namespaced(c.client.clone(), &d.namespace);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let live = api
+            .get_opt(&d.name)
+            .await
+            .map_err(|e| {
+                c.error(
+                    &op::<Deployment>("get", Some(&d.namespace), Some(&d.name)),
+                    e,
+                )
+                .to_string()
+            })?
+            .ok_or_else(|| format!("deployment {d} is gone"))?;
+        let ours = restore::pending_restore(&live)
+            .ok()
+            .flatten()
+            .is_some_and(|x| x.drill_id == p.drill_id);
+        if attempt > 1 && !ours {
+            return Ok(live);
+        }
+        let mut patch = restore::restore_patch(p);
+        if let Some(rv) = &live.metadata.resource_version {
+            patch["metadata"]["resourceVersion"] = serde_json::json!(rv);
+        }
+        match patch_deployment(c, d, &patch, true).await {
+            Ok(dep) => return Ok(dep),
+            Err(kube::Error::Api(s)) if s.code == 409 && attempt < 3 => continue,
+            Err(e) => return Err(patch_error(c, d, e)),
+        }
+    }
+}
+
 /// Apply each plan's restore patch, check the answer field by field, then wait (up to
 /// `rollout_timeout`) for the rollouts.
 pub async fn restore_plans(
@@ -95,10 +138,10 @@ pub async fn restore_plans(
                 return out;
             }
         };
-        let dep = match patch_deployment(c, d, &restore::restore_patch(p), true).await {
+        let dep = match restore_one(c, p).await {
             Ok(dep) => dep,
             Err(e) => {
-                out.error = Some(patch_error(c, d, e));
+                out.error = Some(e);
                 return out;
             }
         };

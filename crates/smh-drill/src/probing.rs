@@ -6,9 +6,10 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
-use crate::executor::Msg;
+use crate::executor::{Msg, SharedState, lock};
 use crate::inputs::{Clients, ExecError};
 use smh_cluster::ClusterError;
+use smh_cluster::probe::ProbeResult;
 use smh_cluster::probe::{PickError, Prober, check_port_forward, pick_pod};
 use smh_core::drill::plan::{DrillPlan, ProbeSpec};
 
@@ -17,6 +18,7 @@ pub(crate) async fn probe_loop(
     plan: DrillPlan,
     start: Instant,
     tx: mpsc::UnboundedSender<Msg>,
+    shared: SharedState,
 ) {
     let spec = plan.probe.clone();
     let classifier = match plan.classifier() {
@@ -51,21 +53,33 @@ pub(crate) async fn probe_loop(
         spec.port,
         spec.timeout,
     ));
+    // Probing may stop and start again: counts add up over the probers.
+    let reconnects_before = lock(&shared).probe_reconnects;
     let mut tick = tokio::time::interval(spec.interval());
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut inflight = tokio::task::JoinSet::new();
     loop {
         tick.tick().await;
         while inflight.try_join_next().is_some() {}
-        let (prober, classifier, tx, path) = (
+        let (prober, classifier, tx, path, shared) = (
             prober.clone(),
             classifier.clone(),
             tx.clone(),
             spec.path.clone(),
+            shared.clone(),
         );
         let sent = Instant::now();
         inflight.spawn(async move {
             let (result, latency) = prober.get(&path).await;
+            {
+                let mut s = lock(&shared);
+                s.probe_reconnects = reconnects_before + prober.reconnects();
+                if matches!(result, ProbeResult::Lost { .. }) {
+                    // Not the data plane's answer: no sample.
+                    s.probes_lost += 1;
+                    return;
+                }
+            }
             let c = classifier.classify(result.as_answer());
             let sample = c.into_sample(sent.duration_since(start), latency, result.status());
             let _ = tx.send(Msg::Probe(sample));

@@ -4,8 +4,10 @@
 //!
 //! They can be set when a cluster starts ([`ClusterOptions::faults`]) and changed while it
 //! runs ([`SimCluster::faults`]); `kubectl smh demo up` takes them as flags:
-//! `--latency CLUSTER=DURATION`, `--error-rate CLUSTER=RATE[:KIND]` (KIND `500`, `429` or
-//! `timeout`) and `--unreachable CLUSTER[=hang|close]`.
+//! `--latency CLUSTER=DURATION`, `--error-rate CLUSTER=RATE[:KIND]` (KIND `500`, `429`,
+//! `503`, `timeout` or `close`), `--unreachable CLUSTER[=hang|close]` and
+//! `--unavailable CLUSTER=DURATION` (a control plane under rollout: every request answered
+//! 503 with `Retry-After: 1` for that long after the cluster is ready).
 //!
 //! [`ApiCore`]: crate::api::ApiCore
 //! [`ClusterOptions::faults`]: crate::cluster::ClusterOptions
@@ -13,7 +15,10 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use futures::StreamExt;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -30,8 +35,14 @@ pub enum ErrorKind {
     Internal,
     /// 429 TooManyRequests with `Retry-After: 1`.
     TooManyRequests,
-    /// The request is never answered (the client's timeout fires).
+    /// 503 ServiceUnavailable with `Retry-After: 1`, as an API server shutting down or
+    /// behind a restarting load balancer answers.
+    Unavailable,
+    /// The request never gets an answer (the client's timeout fires).
     Timeout,
+    /// The request is carried out, then the connection closes in the middle of the answer
+    /// (for a watch: in the middle of the first event it sends).
+    Close,
 }
 
 impl fmt::Display for ErrorKind {
@@ -39,7 +50,9 @@ impl fmt::Display for ErrorKind {
         f.write_str(match self {
             ErrorKind::Internal => "500",
             ErrorKind::TooManyRequests => "429",
+            ErrorKind::Unavailable => "503",
             ErrorKind::Timeout => "timeout",
+            ErrorKind::Close => "close",
         })
     }
 }
@@ -50,9 +63,11 @@ impl std::str::FromStr for ErrorKind {
         match s {
             "500" => Ok(ErrorKind::Internal),
             "429" => Ok(ErrorKind::TooManyRequests),
+            "503" => Ok(ErrorKind::Unavailable),
             "timeout" => Ok(ErrorKind::Timeout),
+            "close" => Ok(ErrorKind::Close),
             other => Err(format!(
-                "unknown error kind {other:?} (expected 500, 429 or timeout)"
+                "unknown error kind {other:?} (expected 500, 429, 503, timeout or close)"
             )),
         }
     }
@@ -100,12 +115,19 @@ pub struct FaultConfig {
     pub unreachable: Option<Unreachable>,
     /// Seed of the random draws (for reproducible tests); random when unset.
     pub seed: Option<u64>,
+    /// Every request is answered 503 with `Retry-After: 1` for this long, counted from
+    /// when the settings are applied ([`Faults::new`], [`Faults::set`]) or from
+    /// [`Faults::set_unavailable_for`].
+    pub unavailable_for: Duration,
 }
 
 impl FaultConfig {
     /// True when no fault is configured.
     pub fn is_clear(&self) -> bool {
-        self.latency.is_zero() && self.errors.is_empty() && self.unreachable.is_none()
+        self.latency.is_zero()
+            && self.errors.is_empty()
+            && self.unreachable.is_none()
+            && self.unavailable_for.is_zero()
     }
 }
 
@@ -132,6 +154,21 @@ enum Action {
     Proceed,
     Fail(ApiError),
     Hang,
+    /// Carry it out, then cut the answer.
+    Close,
+}
+
+/// 503 with `Retry-After: 1`.
+fn unavailable() -> ApiError {
+    ApiError {
+        code: 503,
+        reason: "ServiceUnavailable",
+        message: "injected fault: the simulated API server is unavailable (control plane \
+                  under rollout)"
+            .into(),
+        details: Some(serde_json::json!({"retryAfterSeconds": 1})),
+        retry_after: Some(1),
+    }
 }
 
 /// The live fault settings of one cluster; shared by its server and whoever changes them.
@@ -140,6 +177,8 @@ pub struct Faults {
     rng: Mutex<fastrand::Rng>,
     /// Bumped when open connections must be dropped.
     epoch: watch::Sender<u64>,
+    /// Until when every request is answered 503 (see [`FaultConfig::unavailable_for`]).
+    unavailable_until: Mutex<Option<Instant>>,
 }
 
 impl Faults {
@@ -150,10 +189,12 @@ impl Faults {
             None => fastrand::Rng::new(),
         };
         let (epoch, _) = watch::channel(0);
+        let until = until(config.unavailable_for);
         Faults {
             config: Mutex::new(config),
             rng: Mutex::new(rng),
             epoch,
+            unavailable_until: Mutex::new(until),
         }
     }
 
@@ -168,6 +209,7 @@ impl Faults {
         if let Some(seed) = config.seed {
             *self.rng.lock().expect("faults lock") = fastrand::Rng::with_seed(seed);
         }
+        *self.unavailable_until.lock().expect("faults lock") = until(config.unavailable_for);
         *self.config.lock().expect("faults lock") = config;
         if close {
             self.epoch.send_modify(|e| *e += 1);
@@ -196,6 +238,13 @@ impl Faults {
         }
     }
 
+    /// Answer every request 503 with `Retry-After: 1` for `window`, from now (zero ends
+    /// such a window).
+    pub fn set_unavailable_for(&self, window: Duration) {
+        self.config.lock().expect("faults lock").unavailable_for = window;
+        *self.unavailable_until.lock().expect("faults lock") = until(window);
+    }
+
     /// Remove every fault.
     pub fn clear(&self) {
         self.set(FaultConfig::default());
@@ -214,6 +263,10 @@ impl Faults {
         if c.unreachable.is_some() {
             return (Duration::ZERO, Action::Hang);
         }
+        let window = *self.unavailable_until.lock().expect("faults lock");
+        if window.is_some_and(|t| Instant::now() < t) {
+            return (c.latency, Action::Fail(unavailable()));
+        }
         if c.errors.is_empty() {
             return (c.latency, Action::Proceed);
         }
@@ -227,7 +280,9 @@ impl Faults {
                         "injected fault: the simulated API server failed this request",
                     )),
                     ErrorKind::TooManyRequests => Action::Fail(ApiError::too_many_requests(1)),
+                    ErrorKind::Unavailable => Action::Fail(unavailable()),
                     ErrorKind::Timeout => Action::Hang,
+                    ErrorKind::Close => Action::Close,
                 };
                 return (c.latency, action);
             }
@@ -250,7 +305,50 @@ pub(crate) async fn fault_layer(
         Action::Proceed => next.run(req).await,
         Action::Fail(e) => error_response(&e).into_response(),
         Action::Hang => std::future::pending().await,
+        Action::Close => cut(next.run(req).await),
     }
+}
+
+fn until(window: Duration) -> Option<Instant> {
+    (!window.is_zero()).then(|| Instant::now() + window)
+}
+
+/// The answer's head as it is, its body cut in the middle of the first piece of data it
+/// sends, then an error: hyper closes the connection without finishing the answer (for a
+/// watch, in the middle of its first event).
+fn cut(resp: Response) -> Response {
+    if resp.status() == axum::http::StatusCode::SWITCHING_PROTOCOLS {
+        // An upgrade has no body to cut; the stream is the handler's.
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    // A length would let the client tell a short answer at once; chunked, it learns only
+    // from the closed connection, as with a server that dies mid-answer.
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let stream = futures::stream::unfold(
+        (body.into_data_stream(), false),
+        |(mut s, done)| async move {
+            if done {
+                return None;
+            }
+            let first = loop {
+                match s.next().await {
+                    Some(Ok(b)) if b.is_empty() => continue,
+                    Some(Ok(b)) => break b,
+                    _ => break Bytes::new(),
+                }
+            };
+            let half = first.slice(..first.len() / 2);
+            Some((Ok::<_, std::io::Error>(half), (s, true)))
+        },
+    )
+    .chain(futures::stream::once(async {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "injected fault: connection closed mid-answer",
+        ))
+    }));
+    Response::from_parts(parts, axum::body::Body::from_stream(stream))
 }
 
 #[cfg(test)]
@@ -270,7 +368,15 @@ mod tests {
         );
         assert!(parse_error_rate("1.5").is_err());
         assert!(parse_error_rate("x").is_err());
-        assert!(parse_error_rate("0.1:503").is_err());
+        assert_eq!(
+            parse_error_rate("0.1:503").unwrap(),
+            (0.1, ErrorKind::Unavailable)
+        );
+        assert_eq!(
+            parse_error_rate("5%:close").unwrap(),
+            (0.05, ErrorKind::Close)
+        );
+        assert!(parse_error_rate("0.1:502").is_err());
     }
 
     #[test]
@@ -289,7 +395,7 @@ mod tests {
                 Action::Fail(e) if e.code == 500 => e500 += 1,
                 Action::Fail(_) => e429 += 1,
                 Action::Proceed => ok += 1,
-                Action::Hang => panic!("no timeouts configured"),
+                Action::Hang | Action::Close => panic!("no timeouts configured"),
             }
         }
         for n in [e500, e429] {

@@ -79,6 +79,44 @@ pub struct DrillReport {
     /// After a drill that saved restore plans: each deployment read back and compared with
     /// its saved plan, field by field (filled in by the executor; empty before).
     pub restore_check: Vec<RestoreCheck>,
+    /// What the drill rode out: API requests retried, port-forwards re-established, probes
+    /// lost to the probes' own path (filled in by the executor; zero before).
+    pub resilience: Resilience,
+}
+
+/// Transient failures the drill rode out instead of stopping. Probes lost to their own path
+/// (the port-forward through the API server broke and could not be re-established within
+/// the probe's timeout) are no answer from the data plane: they are left out of the
+/// samples, the measurements and the strip, and counted here.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resilience {
+    /// API requests sent again after a transient error (429, 5xx, timeout, dropped
+    /// connection).
+    pub api_retries: u64,
+    /// Requests that still failed when retrying had to stop (`--retry-timeout`).
+    pub api_retries_exhausted: u64,
+    /// Port-forwards of the probes opened again after one broke.
+    pub probe_reconnects: u64,
+    /// Probes without an answer because their own port-forward broke.
+    pub probes_lost: u64,
+}
+
+impl Resilience {
+    /// One line for the text report.
+    pub fn line(&self) -> String {
+        format!(
+            "Rode out: {} API request retr{} ({} given up), {} probe port-forward{} re-established, \
+             {} probe{} lost to the port-forward (not counted as answers)",
+            self.api_retries,
+            if self.api_retries == 1 { "y" } else { "ies" },
+            self.api_retries_exhausted,
+            self.probe_reconnects,
+            if self.probe_reconnects == 1 { "" } else { "s" },
+            self.probes_lost,
+            if self.probes_lost == 1 { "" } else { "s" },
+        )
+    }
 }
 
 /// One deployment read back after the drill: how its containers differ from the saved
@@ -159,6 +197,7 @@ impl DrillReport {
             expectations,
             outlier,
             restore_check: Vec::new(),
+            resilience: Resilience::default(),
         }
     }
 }
