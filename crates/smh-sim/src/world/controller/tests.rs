@@ -227,6 +227,11 @@ fn template_change_rolls_over_to_a_new_replica_set() {
         "maxSurge 25% of 1 rounds up to 1"
     );
     assert_eq!(
+        d["metadata"]["annotations"][super::deployment::REVISION],
+        "2",
+        "the Deployment carries its newest revision (kubectl rollout undo patches it)"
+    );
+    assert_eq!(
         h.list(&obj::pods()).len(),
         2,
         "old pod kept: maxUnavailable rounds down to 0"
@@ -270,7 +275,12 @@ fn template_change_rolls_over_to_a_new_replica_set() {
         "3"
     );
     assert_eq!(back["spec"]["replicas"], 1);
-    assert!(kube_completed(&h.deployment("reviews-v1")));
+    let d = h.deployment("reviews-v1");
+    assert!(kube_completed(&d));
+    assert_eq!(
+        d["metadata"]["annotations"][super::deployment::REVISION],
+        "3"
+    );
 }
 
 #[test]
