@@ -523,7 +523,7 @@ async fn resource_request(
         }
         Some(sub @ ("token" | "log" | "exec" | "attach")) if res.group.is_empty() => {
             let name = t.name.clone().unwrap_or_default();
-            return core_subresource(&core, &res, &ns, &name, sub, &method, &q);
+            return pod_io::subresource(&core, &res, &ns, &name, sub, &method, |k| q.get(k));
         }
         Some(_) => return Err(ApiError::no_route()),
     };
@@ -611,43 +611,6 @@ async fn resource_request(
             ))
         }
         _ => Err(ApiError::method_not_allowed(method.as_str())),
-    }
-}
-
-/// `pods/NAME/log`, `pods/NAME/exec`, `pods/NAME/attach` and `serviceaccounts/NAME/token`:
-/// the log, or a `Status` saying what the simulated cluster does not run.
-fn core_subresource(
-    core: &ApiCore,
-    res: &ResourceInfo,
-    ns: &str,
-    name: &str,
-    sub: &str,
-    method: &Method,
-    q: &Query,
-) -> Result<Response, ApiError> {
-    match (res.plural.as_str(), sub) {
-        ("serviceaccounts", "token") => {
-            core.get(res, ns, name)?;
-            Err(ApiError::bad_request(
-                "the simulated cluster issues no service account tokens (TokenRequest): its users are the bearer tokens listed in the kubeconfig that kubectl smh demo up writes",
-            ))
-        }
-        ("pods", "log") => {
-            if method != Method::GET {
-                return Err(ApiError::method_not_allowed(method.as_str()));
-            }
-            let pod = core.get(res, ns, name)?;
-            pod_io::log(
-                core.store(),
-                &pod,
-                &pod_io::LogOptions::parse(|k| q.get(k))?,
-            )
-        }
-        ("pods", "exec" | "attach") => {
-            let pod = core.get(res, ns, name)?;
-            pod_io::exec_or_attach(&pod, q.get("container").filter(|c| !c.is_empty()), sub)
-        }
-        _ => Err(ApiError::no_route()),
     }
 }
 

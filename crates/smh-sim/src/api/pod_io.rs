@@ -1,7 +1,8 @@
 //! The pod subresources that reach into containers: `log` (served from what the simulated
 //! applications write, see [`crate::logs`]), and `exec` and `attach`, which the simulated
 //! clusters cannot serve (there are no processes to run a command in or attach to) and
-//! answer with a `Status` that says so.
+//! answer with a `Status` that says so; `serviceaccounts/NAME/token` likewise (no token
+//! issuer).
 
 use std::time::Duration;
 
@@ -10,6 +11,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+use axum::http::Method;
+
+use super::core::ApiCore;
+use super::registry::ResourceInfo;
 use super::status::ApiError;
 use crate::logs::{ContainerLog, LogLine};
 use crate::store::Store;
@@ -198,6 +203,39 @@ pub(crate) fn exec_or_attach(
         "the simulated cluster runs no processes: container \"{container}\" of pod \"{}\" is modelled by the simulator, so there is nothing to {verb} (kubectl {verb} and kubectl cp need a real cluster; kubectl logs shows what the application writes)",
         obj::name(pod)
     )))
+}
+
+/// `pods/NAME/log`, `pods/NAME/exec`, `pods/NAME/attach` and `serviceaccounts/NAME/token`:
+/// the log, or a `Status` saying what the simulated cluster does not run.
+pub(crate) fn subresource<'a>(
+    core: &ApiCore,
+    res: &ResourceInfo,
+    ns: &str,
+    name: &str,
+    sub: &str,
+    method: &Method,
+    query: impl Fn(&str) -> Option<&'a str>,
+) -> Result<Response, ApiError> {
+    match (res.plural.as_str(), sub) {
+        ("serviceaccounts", "token") => {
+            core.get(res, ns, name)?;
+            Err(ApiError::bad_request(
+                "the simulated cluster issues no service account tokens (TokenRequest): its users are the bearer tokens listed in the kubeconfig that kubectl smh demo up writes",
+            ))
+        }
+        ("pods", "log") => {
+            if method != Method::GET {
+                return Err(ApiError::method_not_allowed(method.as_str()));
+            }
+            let pod = core.get(res, ns, name)?;
+            log(core.store(), &pod, &LogOptions::parse(query)?)
+        }
+        ("pods", "exec" | "attach") => {
+            let pod = core.get(res, ns, name)?;
+            exec_or_attach(&pod, query("container").filter(|c| !c.is_empty()), sub)
+        }
+        _ => Err(ApiError::no_route()),
+    }
 }
 
 #[cfg(test)]
