@@ -339,7 +339,6 @@ async fn kubectl_applies_the_guide_manifests() {
     };
     let env = Env::start(&k).await;
     // bookinfo's namespace exists in the guide's setup; the traffic-shift policy lives there.
-    // (`kubectl create namespace` sends protobuf, which the simulator does not decode.)
     env.ok("kubectl create namespace bookinfo --dry-run=client -o yaml | kubectl apply -f -")
         .await;
     let out = env.ok("kubectl apply -f examples/guide/").await;

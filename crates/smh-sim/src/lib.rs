@@ -3,6 +3,7 @@
 //!
 //! - [`store`]: one cluster's objects, resourceVersions and watch history.
 //! - [`net`]: the simulated pod network (pod IPs → loopback sockets).
+//! - [`logs`]: what the containers write, for `kubectl logs`.
 //! - [`api`]: the API server (HTTP routing over [`api::ApiCore`]'s semantics).
 //! - [`faults`]: injected latency, errors and unreachable servers.
 //! - [`ready`]: when clusters are ready to use (Deployments available, Endpoints current).
@@ -15,6 +16,7 @@ pub mod api;
 pub mod cluster;
 pub mod faults;
 pub mod fleet;
+pub mod logs;
 pub mod net;
 pub mod ready;
 pub mod store;

@@ -139,6 +139,8 @@ fn decode(j: &str) -> Value {
 pub struct Store {
     inner: RwLock<Inner>,
     events: broadcast::Sender<Event>,
+    /// What the cluster's containers write (read by `pods/NAME/log`).
+    logs: crate::logs::PodLogs,
 }
 
 impl Default for Store {
@@ -249,7 +251,13 @@ impl Store {
                 history: VecDeque::new(),
             }),
             events,
+            logs: crate::logs::PodLogs::default(),
         }
+    }
+
+    /// The containers' logs of this cluster.
+    pub fn logs(&self) -> &crate::logs::PodLogs {
+        &self.logs
     }
 
     /// Subscribe to every change from now on.

@@ -49,12 +49,16 @@ use super::status::ApiError;
 use crate::store::{Gvr, Store};
 
 mod bootstrap;
+mod impersonate;
 mod request;
 mod reviews;
 
 pub(crate) use self::bootstrap::bootstrap_objects;
+pub(crate) use self::impersonate::impersonate;
 pub(crate) use self::request::RequestAttributes;
-pub(crate) use self::reviews::{self_subject_access_review, self_subject_rules_review};
+pub(crate) use self::reviews::{
+    self_subject_access_review, self_subject_review, self_subject_rules_review,
+};
 
 /// The group whose members may do anything.
 pub(crate) const MASTERS_GROUP: &str = "system:masters";

@@ -251,11 +251,20 @@ mod tests {
         assert_eq!(
             names,
             vec![
+                "admissionregistration.k8s.io",
                 "apiextensions.k8s.io",
                 "apps",
                 "autoscaling",
+                "batch",
+                "coordination.k8s.io",
+                "discovery.k8s.io",
+                "metrics.k8s.io",
+                "networking.k8s.io",
                 "networking.smh.solo.io",
-                "rbac.authorization.k8s.io"
+                "policy",
+                "rbac.authorization.k8s.io",
+                "scheduling.k8s.io",
+                "storage.k8s.io"
             ]
         );
         let apps = resource_list(&reg, "apps", "v1").unwrap();
@@ -268,15 +277,20 @@ mod tests {
         assert_eq!(
             res,
             vec![
+                "controllerrevisions",
+                "daemonsets",
+                "daemonsets/status",
                 "deployments",
                 "deployments/status",
                 "deployments/scale",
                 "replicasets",
                 "replicasets/status",
-                "replicasets/scale"
+                "replicasets/scale",
+                "statefulsets",
+                "statefulsets/status"
             ]
         );
-        assert_eq!(apps["resources"][0]["shortNames"], json!(["deploy"]));
+        assert_eq!(apps["resources"][3]["shortNames"], json!(["deploy"]));
         assert!(resource_list(&reg, "apps", "v2").is_none());
 
         let agg = aggregated(&reg, false, "v2");

@@ -19,7 +19,9 @@ use super::core::{
 };
 use super::discovery;
 use super::openapi;
+use super::pod_io;
 use super::portforward;
+use super::protobuf;
 use super::registry::ResourceInfo;
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
@@ -32,6 +34,9 @@ use crate::net::PodNetwork;
 pub(crate) const MAJOR: &str = "1";
 pub(crate) const MINOR: &str = "33";
 pub(crate) const GIT_VERSION: &str = "v1.33.0";
+
+/// The resource metrics API (`kubectl top`): discovered, and answered with 503.
+pub(crate) const METRICS_GROUP: &str = "metrics.k8s.io";
 
 /// Largest request body accepted (the real server's limit is 3 MiB; CRDs can be large).
 const BODY_LIMIT: usize = 16 * 1024 * 1024;
@@ -200,6 +205,7 @@ async fn route(st: Arc<ServerState>, req: Request) -> Result<Response, ApiError>
     // Authentication, then authorisation, before any routing: a request the user may not
     // make is a 403 even for a resource that does not exist, as on a real server.
     let user = st.authn.authenticate(req.headers())?;
+    let user = auth::impersonate(st.core.store(), user, req.headers())?;
     let attrs = RequestAttributes::from_request(user, req.method(), &path, req.uri().query());
     auth::check(st.core.store(), &attrs)?;
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
@@ -269,6 +275,16 @@ async fn route(st: Arc<ServerState>, req: Request) -> Result<Response, ApiError>
         {
             let kind = kind.to_string();
             access_review(st, req, &attrs, &kind).await
+        }
+        ["apis", METRICS_GROUP, _, _, ..] => Err(ApiError::service_unavailable(format!(
+            "the simulated cluster runs no metrics-server: {METRICS_GROUP} is listed so that kubectl top asks, and there are no containers whose CPU and memory could be measured"
+        ))),
+        ["apis", "authentication.k8s.io", "v1", "selfsubjectreviews"] => {
+            if req.method() != Method::POST {
+                return Err(ApiError::method_not_allowed(req.method().as_str()));
+            }
+            let answer = auth::self_subject_review(&attrs.user);
+            Ok(json_response(StatusCode::CREATED, &answer, &[]))
         }
         ["api", version, rest @ ..] => {
             let rest: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
@@ -398,17 +414,17 @@ fn parse_body(bytes: &[u8], content_type: &str) -> Result<Value, ApiError> {
         return Err(ApiError::bad_request("the request body is empty"));
     }
     let ct = content_type.split(';').next().unwrap_or("").trim();
-    if ct == "application/vnd.kubernetes.protobuf" || ct == "application/cbor" {
-        // kubectl's typed generators (`kubectl create namespace|deployment|configmap ...`,
-        // `kubectl run`) send protobuf; the simulator decodes JSON and YAML only.
-        let mut e = ApiError::unsupported_media_type(
+    if ct == protobuf::MEDIA_TYPE {
+        // kubectl's typed clients (`kubectl create namespace|deployment|configmap ...`,
+        // `kubectl auth can-i`) send protobuf.
+        return protobuf::decode(bytes);
+    }
+    if ct == "application/cbor" {
+        // client-go falls back to JSON after a 415 to CBOR.
+        return Err(ApiError::unsupported_media_type(
             content_type,
-            &["application/json", "application/yaml"],
-        );
-        e.message = format!(
-            "the simulated cluster does not decode {ct} request bodies (kubectl create <generator> and kubectl run send them); write the object as YAML and use kubectl apply -f or kubectl create -f instead - accepted media types include: application/json, application/yaml"
-        );
-        return Err(e);
+            &["application/json", "application/yaml", protobuf::MEDIA_TYPE],
+        ));
     }
     let yaml = matches!(ct, "application/yaml" | "application/apply-patch+yaml");
     if yaml {
@@ -489,15 +505,12 @@ async fn resource_request(
     }
     let t = parse_resource_path(&rest)?;
     let res = core.resource(&group, &version, &t.plural)?;
-    if res.namespaced && t.ns.is_none() && t.name.is_some() {
-        return Err(ApiError::no_route());
-    }
-    if !res.namespaced && t.ns.is_some() {
+    let namespaced_by_cluster_path = res.namespaced && t.ns.is_none() && t.name.is_some();
+    if namespaced_by_cluster_path || (!res.namespaced && t.ns.is_some()) {
         return Err(ApiError::no_route());
     }
     let q = Query::parse(req.uri().query())?;
-    let accept = header_str(req.headers(), header::ACCEPT).to_string();
-    let render = render_kind(&accept);
+    let render = render_kind(header_str(req.headers(), header::ACCEPT));
     let include = IncludeObject::parse(q.get("includeObject"));
     let ns = t.ns.clone().unwrap_or_default();
     let sub = match t.sub.as_deref() {
@@ -507,6 +520,10 @@ async fn resource_request(
         Some("portforward") if res.group.is_empty() && res.plural == "pods" => {
             let name = t.name.clone().unwrap_or_default();
             return port_forward(&st, req, attrs, &res, &ns, &name, &q).await;
+        }
+        Some(sub @ ("token" | "log" | "exec" | "attach")) if res.group.is_empty() => {
+            let name = t.name.clone().unwrap_or_default();
+            return pod_io::subresource(&core, &res, &ns, &name, sub, &method, |k| q.get(k));
         }
         Some(_) => return Err(ApiError::no_route()),
     };

@@ -212,6 +212,11 @@ impl ApiError {
         self
     }
 
+    /// 503 ServiceUnavailable: an API the simulated cluster lists but has nothing behind.
+    pub(crate) fn service_unavailable(message: impl Into<String>) -> Self {
+        ApiError::new(503, "ServiceUnavailable", message)
+    }
+
     /// 405 MethodNotAllowed.
     pub(crate) fn method_not_allowed(method: &str) -> Self {
         let mut e = ApiError::new(

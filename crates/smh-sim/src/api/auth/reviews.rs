@@ -137,3 +137,14 @@ pub(crate) fn self_subject_rules_review(
         "status": status,
     }))
 }
+
+/// `POST /apis/authentication.k8s.io/v1/selfsubjectreviews` (`kubectl auth whoami`): the
+/// requesting user's name and groups, as the real server answers (201, nothing stored).
+pub(crate) fn self_subject_review(user: &UserInfo) -> Value {
+    json!({
+        "kind": "SelfSubjectReview",
+        "apiVersion": "authentication.k8s.io/v1",
+        "metadata": {"creationTimestamp": null},
+        "status": {"userInfo": {"username": user.name, "groups": user.groups}},
+    })
+}

@@ -475,3 +475,37 @@ fn access_reviews() {
         json!(["selfsubjectaccessreviews", "selfsubjectrulesreviews"])
     );
 }
+
+#[test]
+fn impersonation_needs_the_impersonate_verb_and_switches_the_user() {
+    let s = rbac_store();
+    let admin = user("admin", &[MASTERS_GROUP, AUTHENTICATED_GROUP]);
+    let mut h = HeaderMap::new();
+    assert_eq!(impersonate(&s, admin.clone(), &h).unwrap(), admin);
+    h.insert("impersonate-user", "alice".parse().unwrap());
+    h.append("impersonate-group", "devs".parse().unwrap());
+    let as_alice = impersonate(&s, admin, &h).unwrap();
+    assert_eq!(as_alice.name, "alice");
+    assert_eq!(as_alice.groups, vec!["devs", AUTHENTICATED_GROUP]);
+    let mut sa = HeaderMap::new();
+    sa.insert(
+        "impersonate-user",
+        "system:serviceaccount:demo:bot".parse().unwrap(),
+    );
+    let as_bot = impersonate(&s, user("admin", &[MASTERS_GROUP]), &sa).unwrap();
+    assert_eq!(
+        as_bot.groups,
+        vec![
+            "system:serviceaccounts",
+            "system:serviceaccounts:demo",
+            AUTHENTICATED_GROUP
+        ]
+    );
+    // Alice herself may not impersonate anyone.
+    let e = impersonate(&s, user("alice", &[AUTHENTICATED_GROUP]), &h).unwrap_err();
+    assert_eq!(e.code, 403);
+    assert_eq!(
+        e.message,
+        "users \"alice\" is forbidden: User \"alice\" cannot impersonate resource \"users\" in API group \"\" at the cluster scope"
+    );
+}

@@ -583,11 +583,20 @@ fn write_status(
         status.insert("collisionCount".into(), c.clone());
     }
     let status = Value::Object(status);
-    if d.get("status") == Some(&status) {
+    // Like the real controller, the Deployment carries its newest replica set's revision
+    // (`kubectl rollout undo` patches `/metadata/annotations` and relies on it being there).
+    let rev = new_rs.as_ref().map(|rs| revision(rs).to_string());
+    let rev_pointer = format!("/metadata/annotations/{}", REVISION.replace('/', "~1"));
+    let rev_current = rev.as_deref().is_none_or(|r| str_at(d, &rev_pointer) == r);
+    if d.get("status") == Some(&status) && rev_current {
         return Ok(());
     }
     let mut updated_d = d.clone();
     updated_d["status"] = status;
+    if let Some(r) = rev {
+        obj::map_at_mut(&mut updated_d, &["metadata", "annotations"])
+            .insert(REVISION.to_string(), json!(r));
+    }
     store.update(&obj::deployments(), updated_d).map(|_| ())
 }
 

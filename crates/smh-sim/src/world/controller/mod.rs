@@ -1,6 +1,6 @@
 //! The cluster's controllers, as one task: deployment → replica sets → pods (with a kubelet
 //! that schedules, assigns pod IPs and marks pods ready after the readiness delay) →
-//! endpoints, garbage collection by owner references, and a `default` service account per
+//! endpoints and EndpointSlices, garbage collection by owner references, and a `default` service account per
 //! namespace.
 //!
 //! Level-triggered: every pass reads the current objects and writes only what differs, so
@@ -10,6 +10,7 @@
 
 mod deployment;
 mod endpoints;
+mod endpointslices;
 mod gc;
 mod kubelet;
 mod replicaset;
@@ -158,6 +159,7 @@ fn relevant(ev: &Event) -> bool {
             "pods" | "services" | "endpoints" | "namespaces" | "serviceaccounts"
         ),
         "apps" => matches!(g.plural.as_str(), "deployments" | "replicasets"),
+        "discovery.k8s.io" => g.plural == "endpointslices",
         _ => false,
     }
 }
@@ -176,6 +178,7 @@ pub(crate) fn reconcile(
     replicaset::sync(store, state, &cfg.node_name, cfg.istio_version.as_deref());
     let due = kubelet::sync(store, net, cfg, state, now);
     endpoints::sync(store);
+    endpointslices::sync(store, state);
     gc::collect(store);
     due
 }

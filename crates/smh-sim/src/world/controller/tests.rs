@@ -227,6 +227,11 @@ fn template_change_rolls_over_to_a_new_replica_set() {
         "maxSurge 25% of 1 rounds up to 1"
     );
     assert_eq!(
+        d["metadata"]["annotations"][super::deployment::REVISION],
+        "2",
+        "the Deployment carries its newest revision (kubectl rollout undo patches it)"
+    );
+    assert_eq!(
         h.list(&obj::pods()).len(),
         2,
         "old pod kept: maxUnavailable rounds down to 0"
@@ -270,7 +275,12 @@ fn template_change_rolls_over_to_a_new_replica_set() {
         "3"
     );
     assert_eq!(back["spec"]["replicas"], 1);
-    assert!(kube_completed(&h.deployment("reviews-v1")));
+    let d = h.deployment("reviews-v1");
+    assert!(kube_completed(&d));
+    assert_eq!(
+        d["metadata"]["annotations"][super::deployment::REVISION],
+        "3"
+    );
 }
 
 #[test]
@@ -364,6 +374,70 @@ fn endpoints_follow_ready_pods_with_named_target_ports() {
             .get(&obj::endpoints(), "bookinfo", "reviews")
             .is_none()
     );
+}
+
+#[test]
+fn endpoint_slices_follow_pods_like_the_real_controller() {
+    let mut h = Harness::new();
+    h.store
+        .create(&obj::deployments(), deployment("reviews-v1", 2))
+        .unwrap();
+    h.store
+        .create(
+            &obj::services(),
+            json!({"apiVersion": "v1", "kind": "Service",
+                   "metadata": {"name": "reviews", "namespace": "bookinfo", "uid": "svc-uid", "labels": {"app": "reviews"}},
+                   "spec": {"selector": {"app": "reviews"},
+                            "ports": [{"name": "http", "port": 9080, "targetPort": "http-web"}]}}),
+        )
+        .unwrap();
+    let slices = |h: &Harness| h.list(&endpointslices::endpoint_slices());
+    h.settle(Duration::ZERO);
+    let s = slices(&h);
+    assert_eq!(s.len(), 1);
+    let slice = &s[0];
+    assert!(obj::name(slice).starts_with("reviews-"), "{slice}");
+    assert_eq!(
+        slice["metadata"]["labels"]["kubernetes.io/service-name"],
+        "reviews"
+    );
+    assert_eq!(
+        slice["metadata"]["labels"]["endpointslice.kubernetes.io/managed-by"],
+        "endpointslice-controller.k8s.io"
+    );
+    assert_eq!(slice["metadata"]["ownerReferences"][0]["kind"], "Service");
+    assert_eq!(slice["addressType"], "IPv4");
+    assert_eq!(
+        slice["ports"],
+        json!([{"name": "http", "port": 9080, "protocol": "TCP"}])
+    );
+    let eps = slice["endpoints"].as_array().unwrap();
+    assert_eq!(eps.len(), 2);
+    assert_eq!(eps[0]["conditions"]["ready"], false);
+    h.settle(DELAY);
+    let slice = &slices(&h)[0];
+    let eps = slice["endpoints"].as_array().unwrap();
+    assert!(
+        eps.iter().all(|e| e["conditions"]["ready"] == true),
+        "{slice}"
+    );
+    assert_eq!(eps[0]["targetRef"]["kind"], "Pod");
+    let name_before = obj::name(slice).to_string();
+    // A deleted slice comes back; scaling to 0 leaves a placeholder without endpoints.
+    h.store
+        .delete(&endpointslices::endpoint_slices(), "bookinfo", &name_before)
+        .unwrap();
+    h.edit_deployment("reviews-v1", |d| d["spec"]["replicas"] = json!(0));
+    h.settle(DELAY * 2);
+    h.settle(DELAY * 3);
+    let s = slices(&h);
+    assert_eq!(s.len(), 1, "{s:?}");
+    assert!(s[0].get("endpoints").is_none(), "{}", s[0]);
+    h.store
+        .delete(&obj::services(), "bookinfo", "reviews")
+        .unwrap();
+    h.settle(DELAY * 4);
+    assert!(slices(&h).is_empty());
 }
 
 #[test]

@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::http::{BoxFuture, Handler, HttpRequest, HttpResponse, OutboundRequest};
+use crate::logs::ContainerLog;
 use crate::world::mesh::sidecar::Outbound;
 use crate::world::obj::str_at;
 
@@ -126,13 +127,23 @@ pub(crate) fn app_for(container: &Value) -> Option<(App, Vec<u16>)> {
     Some((app, ports))
 }
 
-/// The request handler of `app` running in the pod described by `ctx`.
-pub(crate) fn handler(app: App, ctx: AppContext) -> Handler {
+/// The request handler of `app` running in the pod described by `ctx`; it writes one line
+/// per request to the container's `log` (`"GET /reviews/0 HTTP/1.1" 200 295`), except for
+/// the proxy agent's health checks.
+pub(crate) fn handler(app: App, ctx: AppContext, log: Arc<ContainerLog>) -> Handler {
     let app = Arc::new(app);
     Arc::new(move |req: HttpRequest| {
         let app = app.clone();
         let ctx = ctx.clone();
-        Box::pin(async move { handle(&app, &ctx, req).await }) as BoxFuture
+        let log = log.clone();
+        Box::pin(async move {
+            let line = format!("\"{} {} HTTP/1.1\"", req.method, req.path);
+            let resp = handle(&app, &ctx, req).await;
+            if !matches!(*app, App::IstioProxy) {
+                log.write(format!("{line} {} {}", resp.status, resp.body.len()));
+            }
+            resp
+        }) as BoxFuture
     })
 }
 

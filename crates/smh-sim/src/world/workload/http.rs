@@ -24,8 +24,7 @@ use tokio::task::{JoinHandle, JoinSet};
 /// A request as a simulated application sees it.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct HttpRequest {
-    /// No simulated app branches on it; the tests read it to see what `fetch` sent.
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// The method (the applications' request logs show it).
     pub method: String,
     /// Path with query string.
     pub path: String,

@@ -18,6 +18,7 @@ use serde_json::Value;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::task::JoinHandle;
 
+use crate::logs::PodLogs;
 use crate::net::PodNetwork;
 use crate::store::Store;
 use crate::world::fleet::Fleet;
@@ -126,7 +127,7 @@ impl Workloads {
         }
     }
 
-    async fn start(&self, pod: &Value) -> PodRuntime {
+    async fn start(&self, pod: &Value, logs: &PodLogs) -> PodRuntime {
         let ip = str_at(pod, "/status/podIP").to_string();
         let ns = namespace(pod).to_string();
         let sidecar = has_sidecar(pod).then(|| {
@@ -167,6 +168,7 @@ impl Workloads {
             .cloned()
             .unwrap_or_default();
         for c in &containers {
+            let log = logs.start(obj::uid(pod), str_at(c, "/name"));
             let Some((app, ports)) = app_for(c) else {
                 continue;
             };
@@ -174,8 +176,9 @@ impl Workloads {
                 if rt.ports.contains(&port) {
                     continue;
                 }
-                match http::spawn_server(handler(app.clone(), ctx.clone())).await {
+                match http::spawn_server(handler(app.clone(), ctx.clone(), log.clone())).await {
                     Ok((addr, task)) => {
+                        log.write(format!("listening on port {port}"));
                         self.net.register(&ip, port, addr);
                         rt.ports.push(port);
                         rt.tasks.push(task);
@@ -199,7 +202,7 @@ impl Workloads {
             })
             .map(|p| (obj::uid(p).to_string(), p))
             .collect();
-        let gone: Vec<PodRuntime> = {
+        let gone: Vec<(String, PodRuntime)> = {
             let mut map = self.lock();
             let stale: Vec<String> = map
                 .iter()
@@ -210,11 +213,18 @@ impl Workloads {
                 })
                 .map(|(uid, _)| uid.clone())
                 .collect();
-            stale.into_iter().filter_map(|u| map.remove(&u)).collect()
+            stale
+                .into_iter()
+                .filter_map(|u| map.remove(&u).map(|rt| (u, rt)))
+                .collect()
         };
-        for rt in gone {
+        for (uid, rt) in gone {
+            store.logs().stop(&uid);
             self.stop(rt);
         }
+        let live: std::collections::HashSet<String> =
+            pods.iter().map(|p| obj::uid(p).to_string()).collect();
+        store.logs().retain(&live);
         let missing: Vec<&Value> = {
             let map = self.lock();
             running
@@ -224,7 +234,7 @@ impl Workloads {
                 .collect()
         };
         for pod in missing {
-            let rt = self.start(pod).await;
+            let rt = self.start(pod, store.logs()).await;
             self.lock().insert(obj::uid(pod).to_string(), rt);
         }
     }
