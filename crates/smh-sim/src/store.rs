@@ -432,6 +432,47 @@ impl Store {
         Ok(obj)
     }
 
+    /// Hold `obj` as another API server has it (a mirror of a real cluster fed by its
+    /// watches): created when missing, replaced otherwise, with its uid, creationTimestamp and
+    /// generation as given (only the resourceVersion is this store's). A write that changes
+    /// nothing records no event.
+    pub fn mirror(&self, gvr: &Gvr, mut obj: Value) -> Result<(), StoreError> {
+        normalize_numbers(&mut obj);
+        let ns = meta_str(&obj, "namespace").to_string();
+        let name = meta_str(&obj, "name").to_string();
+        let mut inner = self.inner.write().expect("store lock");
+        let key = (ns.clone(), name.clone());
+        let old = inner
+            .objects
+            .get(gvr)
+            .and_then(|m| m.get(&key))
+            .map(|j| decode(j));
+        let rv = inner.rv + 1;
+        if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.insert("resourceVersion".into(), json!(rv.to_string()));
+        }
+        if old
+            .as_ref()
+            .is_some_and(|o| unchanged_but_for_rv_and_times(o, &obj))
+        {
+            return Ok(());
+        }
+        inner.rv = rv;
+        let json = encode(&obj);
+        inner
+            .objects
+            .entry(gvr.clone())
+            .or_default()
+            .insert(key, json.clone());
+        let kind = if old.is_some() {
+            EventType::Modified
+        } else {
+            EventType::Added
+        };
+        self.record(&mut inner, kind, gvr, rv, &ns, json, &obj);
+        Ok(())
+    }
+
     /// Delete an object; returns its last state.
     pub fn delete(&self, gvr: &Gvr, ns: &str, name: &str) -> Result<Value, StoreError> {
         let mut inner = self.inner.write().expect("store lock");

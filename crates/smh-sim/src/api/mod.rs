@@ -15,7 +15,7 @@ pub(crate) mod discovery;
 pub(crate) mod http;
 pub(crate) mod openapi;
 pub(crate) mod patch;
-pub(crate) mod portforward;
+pub mod portforward;
 pub(crate) mod registry;
 pub(crate) mod schema;
 pub mod selector;

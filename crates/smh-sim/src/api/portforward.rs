@@ -24,7 +24,7 @@ use super::status::ApiError;
 use crate::net::PodNetwork;
 
 /// The only subprotocol served.
-pub(crate) const PROTOCOL: &str = "v4.channel.k8s.io";
+pub const PROTOCOL: &str = "v4.channel.k8s.io";
 
 /// What clients that speak another port-forward protocol (kubectl's SPDY, plain or tunnelled
 /// over WebSocket) are told.
@@ -49,8 +49,9 @@ pub(crate) fn parse_ports(values: &[&str]) -> Result<Vec<u16>, ApiError> {
     Ok(ports)
 }
 
-/// Answer a port-forward upgrade for `pod`.
-pub(crate) fn upgrade(
+/// Answer a port-forward upgrade for `pod`, connecting to its ports through `net` (the API
+/// server's `pods/portforward`, and a node agent's kubelet `/portForward`).
+pub fn upgrade(
     ws: WebSocketUpgrade,
     offered: &str,
     pod: &Value,

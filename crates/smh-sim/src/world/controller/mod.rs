@@ -12,6 +12,7 @@ mod deployment;
 mod endpoints;
 mod gc;
 mod kubelet;
+pub use kubelet::pod_status;
 mod replicaset;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
