@@ -2,7 +2,9 @@
 //!
 //! - the kubelet API the API server proxies to: `/portForward/{namespace}/{pod}` over
 //!   WebSocket (`v4.channel.k8s.io`: what kube-rs' `Api::<Pod>::portforward` sends and the API
-//!   server passes straight through), connecting to the pod's IP and port; `/healthz`;
+//!   server passes straight through) and over SPDY/3.1 (`portforward.k8s.io`: what the API
+//!   server speaks to a kubelet for `kubectl port-forward`, served by smh-spdy), connecting
+//!   to the pod's IP and port through the node's pod network; `/healthz`;
 //! - Istio's sidecar injection webhook (`/inject`, istiod's role on a real install): the
 //!   cluster's `istio-sidecar-injector` MutatingWebhookConfiguration
 //!   ([`injector_webhook`]) sends it every pod created in a namespace labelled
@@ -19,8 +21,8 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use axum::Router;
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use base64::Engine as _;
@@ -127,36 +129,107 @@ fn query_ports(query: Option<&str>) -> Result<Vec<u16>, String> {
 async fn port_forward(
     State(st): State<NodeState>,
     Path((ns, pod)): Path<(String, String)>,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-    ws: Result<WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+    req: axum::extract::Request,
 ) -> Response {
-    let ports = match query_ports(query.as_deref()) {
-        Ok(p) => p,
-        Err(e) => return (StatusCode::BAD_REQUEST, e).into_response(),
-    };
     let Some(obj) = st.store.get(&Gvr::new("", "v1", "pods"), &ns, &pod) else {
         return (StatusCode::NOT_FOUND, format!("pod {ns}/{pod} not found")).into_response();
     };
-    let Ok(ws) = ws else {
-        let upgrade = headers
-            .get("upgrade")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("none");
-        return (
-            StatusCode::BAD_REQUEST,
-            format!(
-                "this node agent serves port-forward over WebSocket (v4.channel.k8s.io) only; upgrade {upgrade:?} is not supported"
-            ),
-        )
-            .into_response();
-    };
-    let offered = headers
+    let upgrade = req
+        .headers()
+        .get("upgrade")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if upgrade == "spdy/3.1" {
+        return spdy(req, &obj, st.net.clone());
+    }
+    let query = req.uri().query().map(str::to_string);
+    let offered = req
+        .headers()
         .get("sec-websocket-protocol")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    smh_sim::api::portforward::upgrade(ws, &offered, &obj, ports, st.net.clone())
+    let ports = match query_ports(query.as_deref()) {
+        Ok(p) => p,
+        Err(e) => return (StatusCode::BAD_REQUEST, e).into_response(),
+    };
+    use axum::extract::FromRequest as _;
+    match WebSocketUpgrade::from_request(req, &st).await {
+        Ok(ws) => smh_sim::api::portforward::upgrade(ws, &offered, &obj, ports, st.net.clone()),
+        Err(_) => (
+            StatusCode::BAD_REQUEST,
+            format!(
+                "port-forward needs an upgrade to SPDY/3.1 or to a WebSocket (v4.channel.k8s.io); got {upgrade:?}"
+            ),
+        )
+            .into_response(),
+    }
+}
+
+/// The pod's IP, uid and name, for connecting and for error messages.
+fn pod_ident(pod: &Value) -> (String, String, String) {
+    let s = |p: &str| {
+        pod.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    (s("/status/podIP"), s("/metadata/uid"), s("/metadata/name"))
+}
+
+/// `kubectl port-forward` through the API server: the connection upgraded to SPDY/3.1 with
+/// the `portforward.k8s.io` protocol, served by smh-spdy; each stream pair connects to the
+/// pod's port through the node's pod network.
+fn spdy(mut req: axum::extract::Request, pod: &Value, net: Arc<PodNetwork>) -> Response {
+    const PROTOCOL: &str = "portforward.k8s.io";
+    let offered = req
+        .headers()
+        .get_all("x-stream-protocol-version")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(',').map(str::trim).map(str::to_string))
+        .collect::<Vec<_>>();
+    if !offered.iter().any(|p| p == PROTOCOL) {
+        return (
+            StatusCode::FORBIDDEN,
+            format!("no common stream protocol: offered {offered:?}, served {PROTOCOL}"),
+        )
+            .into_response();
+    }
+    let (ip, uid, name) = pod_ident(pod);
+    let on_upgrade = hyper::upgrade::on(&mut req);
+    tokio::spawn(async move {
+        let Ok(upgraded) = on_upgrade.await else {
+            return;
+        };
+        let io = hyper_util::rt::TokioIo::new(upgraded);
+        let connect_ip = ip.clone();
+        let connect: smh_spdy::portforward::Connect = Box::new(move |port| {
+            let target = net.resolve(&connect_ip, port);
+            let ip = connect_ip.clone();
+            Box::pin(async move {
+                let refused =
+                    || format!("failed to connect to {ip}:{port}: connect: connection refused");
+                let addr = target.ok_or_else(refused)?;
+                tokio::net::TcpStream::connect(addr)
+                    .await
+                    .map(|s| Box::new(s) as Box<dyn smh_spdy::portforward::Upstream>)
+                    .map_err(|_| refused())
+            })
+        });
+        let describe: smh_spdy::portforward::Describe = Box::new(move |port, why| {
+            format!("error forwarding port {port} to pod {name}, uid {uid}: {why}")
+        });
+        let _ = smh_spdy::serve(io, connect, describe).await;
+    });
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header("connection", "Upgrade")
+        .header("upgrade", "SPDY/3.1")
+        .header("x-stream-protocol-version", PROTOCOL)
+        .body(axum::body::Body::empty())
+        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
 }
 
 async fn inject(State(st): State<NodeState>, body: axum::body::Bytes) -> Response {
