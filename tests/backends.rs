@@ -1,0 +1,114 @@
+//! The guide's sequence on both backends (the simulated clusters and real control planes):
+//! install, apply of the guide, describe, check, the drill end to end with its restore, and
+//! check again, all through the `kubectl-smh` binary and a kubeconfig, as a user runs them.
+
+mod common;
+
+use std::path::Path;
+
+use common::backend::{Backend, Clusters};
+use smh_core::model::topology::MultiClusterMode;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// `kubectl-smh ARGS` with the clusters' kubeconfig (not blocking the runtime: the simulated
+/// clusters serve from it).
+async fn smh(dir: &Path, args: &[&str]) -> Run {
+    let out = tokio::process::Command::new(assert_cmd::cargo::cargo_bin!("kubectl-smh"))
+        .args(args)
+        .env("KUBECONFIG", dir.join("kubeconfig"))
+        .env("HOME", dir)
+        .env_remove("SMH_DRILL_STATE_DIR")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .await
+        .expect("run kubectl-smh");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+async fn the_guide(clusters: &Clusters) {
+    let backend = clusters.backend();
+    let dir = tempfile::tempdir().unwrap();
+    clusters.write_kubeconfig(&dir.path().join("kubeconfig"));
+    let d = dir.path();
+
+    let r = smh(d, &["install"]).await;
+    assert_eq!(r.code, 0, "{backend:?} install: {r:?}");
+    assert!(
+        r.stdout.contains("established in mgmt-cluster"),
+        "{backend:?}: {r:?}"
+    );
+
+    let r = smh(d, &["apply", "-f", "examples/guide/"]).await;
+    assert_eq!(r.code, 0, "{backend:?} apply: {r:?}");
+    for line in [
+        "failoverservice.networking.smh.solo.io/reviews-failover -n service-mesh-hub created",
+        "destinationrule.networking.istio.io/reviews -n bookinfo created",
+        "envoyfilter.networking.istio.io/reviews-failover -n istio-system created",
+    ] {
+        assert!(
+            r.stdout.contains(line),
+            "{backend:?} apply, no {line:?}: {r:?}"
+        );
+    }
+    assert_eq!(r.stdout.matches(" ACCEPTED").count(), 3, "{backend:?}: {r:?}");
+
+    let r = smh(d, &["describe"]).await;
+    assert_eq!(r.code, 0, "{backend:?} describe: {r:?}");
+    for part in ["2/2 ready", "1/1 ready", "No problems found."] {
+        assert!(
+            r.stdout.contains(part),
+            "{backend:?} describe, no {part:?}: {r:?}"
+        );
+    }
+
+    let r = smh(d, &["check"]).await;
+    assert_eq!(r.code, 0, "{backend:?} check: {r:?}");
+    assert!(r.stdout.contains(" 0 failed"), "{backend:?}: {r:?}");
+
+    // The drill: break reviews on the primary, fail over to remote-cluster, restore, fail back.
+    let r = smh(d, &["drill", "--yes", "reviews-failover"]).await;
+    assert_eq!(r.code, 0, "{backend:?} drill: {r:?}");
+    assert!(
+        r.stderr.lines().last().is_some_and(|l| l.ends_with(": passed")),
+        "{backend:?}: {r:?}"
+    );
+    assert!(
+        r.stdout
+            .contains("restored mgmt-cluster:bookinfo/reviews-v1: command and args as saved"),
+        "{backend:?}: {r:?}"
+    );
+
+    // Restored: nothing drifted, every check passes again.
+    let r = smh(d, &["check"]).await;
+    assert_eq!(r.code, 0, "{backend:?} check after the drill: {r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guide_install_apply_describe_check_and_drill_on_both_backends() {
+    for backend in Backend::all() {
+        let Some(clusters) = Clusters::start(backend, MultiClusterMode::Global).await else {
+            continue;
+        };
+        the_guide(&clusters).await;
+        clusters.shutdown().await;
+    }
+}
