@@ -44,6 +44,74 @@ async fn smh(dir: &Path, args: &[&str]) -> Run {
     }
 }
 
+/// `kubectl port-forward` (SPDY through the API server to the node's kubelet API) reaches
+/// productpage, which answers its page.
+async fn kubectl_port_forward_reaches_productpage(dir: &Path) {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    let Some(kubectl) = common::kubectl() else {
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut pf = tokio::process::Command::new(kubectl)
+        .args([
+            "port-forward",
+            "-n",
+            "bookinfo",
+            "deploy/productpage-v1",
+            "--address",
+            "127.0.0.1",
+        ])
+        .arg(format!("{port}:9080"))
+        .env("KUBECONFIG", dir.join("kubeconfig"))
+        .env("HOME", dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run kubectl port-forward");
+    let mut lines = tokio::io::BufReader::new(pf.stdout.take().unwrap()).lines();
+    let ready = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Ok(Some(l)) = lines.next_line().await {
+            if l.starts_with(&format!("Forwarding from 127.0.0.1:{port}")) {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(ready, Ok(true), "kubectl port-forward did not start");
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tcp.write_all(b"GET /productpage HTTP/1.0\r\nHost: productpage\r\n\r\n")
+        .await
+        .unwrap();
+    // Read up to the end of the page (not to the end of the connection: the kubelet API
+    // does not yet close kubectl's connection when the pod closes its side).
+    let mut page = String::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        let mut buf = vec![0u8; 16 * 1024];
+        while !page.contains("</html>") {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => page.push_str(&String::from_utf8_lossy(&buf[..n])),
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "no whole page within 30s: {page}");
+    assert!(
+        page.starts_with("HTTP/1.0 200") || page.starts_with("HTTP/1.1 200"),
+        "{page}"
+    );
+    assert!(page.contains("Simple Bookstore App"), "{page}");
+    pf.kill().await.unwrap();
+}
+
 async fn the_guide(clusters: &Clusters) {
     let backend = clusters.backend();
     let dir = tempfile::tempdir().unwrap();
@@ -69,7 +137,11 @@ async fn the_guide(clusters: &Clusters) {
             "{backend:?} apply, no {line:?}: {r:?}"
         );
     }
-    assert_eq!(r.stdout.matches(" ACCEPTED").count(), 3, "{backend:?}: {r:?}");
+    assert_eq!(
+        r.stdout.matches(" ACCEPTED").count(),
+        3,
+        "{backend:?}: {r:?}"
+    );
 
     let r = smh(d, &["describe"]).await;
     assert_eq!(r.code, 0, "{backend:?} describe: {r:?}");
@@ -84,11 +156,20 @@ async fn the_guide(clusters: &Clusters) {
     assert_eq!(r.code, 0, "{backend:?} check: {r:?}");
     assert!(r.stdout.contains(" 0 failed"), "{backend:?}: {r:?}");
 
+    if backend == Backend::Real {
+        // Real backend only: the simulated clusters do not serve kubectl's SPDY port-forward
+        // (`demo up` prints productpage's address instead).
+        kubectl_port_forward_reaches_productpage(d).await;
+    }
+
     // The drill: break reviews on the primary, fail over to remote-cluster, restore, fail back.
     let r = smh(d, &["drill", "--yes", "reviews-failover"]).await;
     assert_eq!(r.code, 0, "{backend:?} drill: {r:?}");
     assert!(
-        r.stderr.lines().last().is_some_and(|l| l.ends_with(": passed")),
+        r.stderr
+            .lines()
+            .last()
+            .is_some_and(|l| l.ends_with(": passed")),
         "{backend:?}: {r:?}"
     );
     assert!(
@@ -105,10 +186,12 @@ async fn the_guide(clusters: &Clusters) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_guide_install_apply_describe_check_and_drill_on_both_backends() {
     for backend in Backend::all() {
-        let Some(clusters) = Clusters::start(backend, MultiClusterMode::Global).await else {
-            continue;
-        };
-        the_guide(&clusters).await;
-        clusters.shutdown().await;
+        for mode in [MultiClusterMode::Global, MultiClusterMode::MultiPrimary] {
+            let Some(clusters) = Clusters::start(backend, mode).await else {
+                continue;
+            };
+            the_guide(&clusters).await;
+            clusters.shutdown().await;
+        }
     }
 }
