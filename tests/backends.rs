@@ -1,6 +1,8 @@
 //! The guide's sequence on both backends (the simulated clusters and real control planes):
 //! install, apply of the guide, describe, check, the drill end to end with its restore, and
-//! check again, all through the `kubectl-smh` binary and a kubeconfig, as a user runs them.
+//! check again, all through the `kubectl-smh` binary and a kubeconfig, as a user runs them;
+//! and, on the real control planes, the RBAC levels of `examples/rbac/` with users holding
+//! exactly one of them.
 
 mod common;
 
@@ -28,9 +30,14 @@ impl std::fmt::Debug for Run {
 /// `kubectl-smh ARGS` with the clusters' kubeconfig (not blocking the runtime: the simulated
 /// clusters serve from it).
 async fn smh(dir: &Path, args: &[&str]) -> Run {
+    smh_with(dir, "kubeconfig", args).await
+}
+
+/// `kubectl-smh ARGS` with the kubeconfig `dir/kubeconfig_file`.
+async fn smh_with(dir: &Path, kubeconfig_file: &str, args: &[&str]) -> Run {
     let out = tokio::process::Command::new(assert_cmd::cargo::cargo_bin!("kubectl-smh"))
         .args(args)
-        .env("KUBECONFIG", dir.join("kubeconfig"))
+        .env("KUBECONFIG", dir.join(kubeconfig_file))
         .env("HOME", dir)
         .env_remove("SMH_DRILL_STATE_DIR")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -194,4 +201,92 @@ async fn the_guide_install_apply_describe_check_and_drill_on_both_backends() {
             clusters.shutdown().await;
         }
     }
+}
+
+/// The cluster-wide RBAC levels of `examples/rbac/` (read-only, apply, drill), applied with
+/// kubectl to both real clusters, each
+/// command run as a user holding exactly one level (a client certificate whose organization is
+/// the level's group): the read-only user reads and is refused a write with the actionable
+/// message, the drill user drills. Real backend only: the simulated clusters run the same
+/// manifests with token users in tests/rbac.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rbac_levels_on_real_control_planes() {
+    let Some(kubectl) = common::kubectl() else {
+        return;
+    };
+    let Some(clusters) = Clusters::start(Backend::Real, MultiClusterMode::Global).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    clusters.write_kubeconfig(&d.join("kubeconfig"));
+    for args in [vec!["install"], vec!["apply", "-f", "examples/guide/"]] {
+        let r = smh(d, &args).await;
+        assert_eq!(r.code, 0, "admin {args:?}: {r:?}");
+    }
+    for context in ["mgmt-cluster", "remote-cluster"] {
+        let out = tokio::process::Command::new(&kubectl)
+            .args(["apply", "--context", context])
+            .args([
+                "-f",
+                "examples/rbac/read-only.yaml",
+                "-f",
+                "examples/rbac/apply.yaml",
+            ])
+            .args(["-f", "examples/rbac/drill.yaml"])
+            .env("KUBECONFIG", d.join("kubeconfig"))
+            .env("HOME", d)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    clusters
+        .write_user_kubeconfig(&d.join("reader"), "reader", &["kubectl-smh-read-only"])
+        .expect("real backend");
+    clusters
+        .write_user_kubeconfig(&d.join("driller"), "driller", &["kubectl-smh-drill"])
+        .expect("real backend");
+
+    for args in [
+        vec!["describe"],
+        vec!["check"],
+        vec!["failover", "list"],
+        vec!["failover", "test", "reviews-failover", "--requests", "5"],
+    ] {
+        let r = smh_with(d, "reader", &args).await;
+        assert_eq!(r.code, 0, "reader {args:?}: {r:?}");
+        assert!(!r.stderr.contains("forbidden"), "reader {args:?}: {r:?}");
+    }
+    let outlier = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/guide/1-outlier-detection.yaml"),
+    )
+    .unwrap()
+    .replace("consecutiveErrors: 1", "consecutiveErrors: 2");
+    let changed = d.join("outlier.yaml");
+    std::fs::write(&changed, outlier).unwrap();
+    let r = smh_with(d, "reader", &["apply", "-f", changed.to_str().unwrap()]).await;
+    assert_eq!(r.code, 3, "reader apply: {r:?}");
+    assert!(
+        r.stderr.contains(
+            "forbidden to patch trafficpolicies.networking.smh.solo.io service-mesh-hub/mgmt-reviews-outlier"
+        ) && r.stderr.contains("kubectl auth can-i patch trafficpolicies.networking.smh.solo.io/mgmt-reviews-outlier -n service-mesh-hub --context mgmt-cluster"),
+        "reader apply: {r:?}"
+    );
+
+    let r = smh_with(d, "driller", &["drill", "--yes", "reviews-failover"]).await;
+    assert_eq!(r.code, 0, "driller drill: {r:?}");
+    assert!(
+        r.stderr
+            .lines()
+            .last()
+            .is_some_and(|l| l.ends_with(": passed")),
+        "driller drill: {r:?}"
+    );
+    clusters.shutdown().await;
 }

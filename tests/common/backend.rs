@@ -132,6 +132,30 @@ impl Clusters {
         }
     }
 
+    /// Write a kubeconfig like [`Clusters::write_kubeconfig`] for user `user` in `groups`
+    /// (client certificates; real backend only, `None` on the simulated one, whose users are
+    /// token users: tests/rbac).
+    pub(crate) fn write_user_kubeconfig(
+        &self,
+        path: &Path,
+        user: &str,
+        groups: &[&str],
+    ) -> Option<()> {
+        match self {
+            Clusters::Sim(_) => None,
+            Clusters::Real(r) => {
+                let yaml = r
+                    .fleet
+                    .as_ref()
+                    .expect("running")
+                    .user_kubeconfig(user, groups)
+                    .expect("user certificates issued");
+                std::fs::write(path, yaml).expect("kubeconfig written");
+                Some(())
+            }
+        }
+    }
+
     /// Stop the clusters.
     pub(crate) async fn shutdown(self) {
         match self {

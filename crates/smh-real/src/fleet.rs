@@ -291,6 +291,37 @@ impl RealFleet {
         kubeconfig_yaml(&entries, current)
     }
 
+    /// A kubeconfig like [`RealFleet::kubeconfig`] for user `user` in `groups` instead of the
+    /// admin: a client certificate from each cluster's CA, so RBAC decides what it may do.
+    pub fn user_kubeconfig(&self, user: &str, groups: &[&str]) -> Result<String> {
+        let pairs = self
+            .members
+            .iter()
+            .map(|m| m.plane.issue_user(user, groups))
+            .collect::<Result<Vec<_>>>()?;
+        let entries: Vec<_> = self
+            .members
+            .iter()
+            .zip(&pairs)
+            .map(|(m, pair)| {
+                (
+                    m.plane.name.as_str(),
+                    m.plane.server.as_str(),
+                    m.plane.ca_pem.as_str(),
+                    Credentials {
+                        user: format!("{user}@{}", m.plane.name),
+                        pair,
+                    },
+                )
+            })
+            .collect();
+        let current = self
+            .members
+            .first()
+            .map_or("mgmt-cluster", |m| m.plane.name.as_str());
+        Ok(kubeconfig_yaml(&entries, current))
+    }
+
     /// Write [`RealFleet::kubeconfig`] to `path` (mode 0600).
     pub fn write_kubeconfig(&self, path: &Path) -> Result<()> {
         use std::io::Write as _;

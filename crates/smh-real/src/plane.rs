@@ -60,6 +60,7 @@ pub struct Plane {
     sa_pub: PathBuf,
     serving: Pair,
     kubelet_client: Pair,
+    ca: Authority,
     controller_manager: PathBuf,
     scheduler: PathBuf,
 }
@@ -180,7 +181,7 @@ impl Plane {
         let kubelet_client = ca.issue(
             "apiserver-kubelet-client",
             "kube-apiserver-kubelet-client",
-            &["kubeadm:cluster-admins"],
+            &[],
             Usage::Client,
             &[],
             &[],
@@ -230,9 +231,23 @@ impl Plane {
             sa_pub,
             serving,
             kubelet_client,
+            ca,
             controller_manager,
             scheduler,
         })
+    }
+
+    /// A client certificate for user `user` in `groups` (Kubernetes reads the certificate's
+    /// common name as the user and its organizations as the groups).
+    pub fn issue_user(&self, user: &str, groups: &[&str]) -> Result<Pair> {
+        self.ca.issue(
+            &format!("user-{user}"),
+            user,
+            groups,
+            Usage::Client,
+            &[],
+            &[],
+        )
     }
 
     /// The admin kubeconfig written by [`Plane::prepare`].
