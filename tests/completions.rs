@@ -104,7 +104,7 @@ fn kubectl_complete_script_forwards_to_the_binary() {
 /// Real kubectl (>= 1.26) finds `kubectl_complete-smh` on PATH and returns our candidates.
 #[test]
 fn real_kubectl_completes_the_plugin() {
-    let Some(kubectl) = common::peer("kubectl", "SMH_KUBECTL") else {
+    let Some(kubectl) = common::kubectl() else {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");
@@ -130,7 +130,7 @@ fn real_kubectl_completes_the_plugin() {
 /// kubectl finds the binary on PATH and runs it as `kubectl smh`; the help reads like kubectl's.
 #[test]
 fn real_kubectl_runs_the_plugin() {
-    let Some(kubectl) = common::peer("kubectl", "SMH_KUBECTL") else {
+    let Some(kubectl) = common::kubectl() else {
         return;
     };
     let dir = tempfile::tempdir().expect("tempdir");

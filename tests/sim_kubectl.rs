@@ -2,8 +2,9 @@
 //! validation, and server-side), the guide's two patch commands exactly as the guide writes
 //! them, delete, get -o yaml, and the guide's SMH manifests.
 //!
-//! kubectl is `$SMH_KUBECTL` or `kubectl` on PATH. Without it each test prints a `SKIP:` line
-//! and passes, unless `SMH_REQUIRE_PEERS=1`, which makes it fail.
+//! kubectl is `$SMH_KUBECTL` or the one `scripts/peers/build kubernetes` built. Without it
+//! each test prints a `SKIP:` line and passes, unless `SMH_REQUIRE_PEERS=1`, which makes it
+//! fail.
 
 mod common;
 
@@ -154,7 +155,7 @@ fn container0(d: &Value) -> &Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_get_and_version() {
-    let Some(k) = common::peer("kubectl", "SMH_KUBECTL") else {
+    let Some(k) = common::kubectl() else {
         return;
     };
     let env = Env::start(&k).await;
@@ -195,7 +196,7 @@ async fn kubectl_get_and_version() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_apply_patch_delete_like_the_guide() {
-    let Some(k) = common::peer("kubectl", "SMH_KUBECTL") else {
+    let Some(k) = common::kubectl() else {
         return;
     };
     let env = Env::start(&k).await;
@@ -334,7 +335,7 @@ async fn kubectl_apply_patch_delete_like_the_guide() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_applies_the_guide_manifests() {
-    let Some(k) = common::peer("kubectl", "SMH_KUBECTL") else {
+    let Some(k) = common::kubectl() else {
         return;
     };
     let env = Env::start(&k).await;
@@ -392,7 +393,7 @@ async fn kubectl_applies_the_guide_manifests() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_rollout_status_follows_the_guide_drill() {
-    let Some(k) = common::peer("kubectl", "SMH_KUBECTL") else {
+    let Some(k) = common::kubectl() else {
         return;
     };
     let mut opts = FleetOptions::demo();

@@ -205,10 +205,10 @@ pub(crate) async fn smh(kubeconfig: &Path, dir: &Path, args: &[&str]) -> Run {
     .unwrap()
 }
 
-/// Real kubectl (`$SMH_KUBECTL` or on PATH) in a sandbox (its own HOME and cache), or
+/// Real kubectl (`$SMH_KUBECTL` or the peers' build) in a sandbox (its own HOME and cache), or
 /// `None` after a SKIP line (a failure with `SMH_REQUIRE_PEERS=1`).
 pub(crate) fn kubectl() -> Option<PathBuf> {
-    crate::common::peer("kubectl", "SMH_KUBECTL")
+    crate::common::kubectl()
 }
 
 /// `kubectl ARGS` against the fleet; stdout, or a panic with stderr.

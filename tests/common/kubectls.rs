@@ -40,23 +40,11 @@ fn client_version(path: &Path) -> Option<String> {
 
 /// The kubectl the peers build made, where `scripts/peers/build` caches it.
 pub(crate) fn peers_kubectl() -> PathBuf {
-    let versions = include_str!("../../scripts/peers/versions");
-    let version = versions
-        .lines()
-        .find_map(|l| l.strip_prefix("KUBERNETES_VERSION="))
-        .expect("scripts/peers/versions names KUBERNETES_VERSION")
-        .trim();
-    let cache = std::env::var_os("SMH_PEERS_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            std::env::var_os("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| {
-                    PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache")
-                })
-                .join("kubectl-smh/peers")
-        });
-    cache.join(format!("kubernetes-{version}")).join("kubectl")
+    let version = smh_real::peers::pinned("KUBERNETES_VERSION")
+        .expect("scripts/peers/versions names KUBERNETES_VERSION");
+    super::peers_cache()
+        .join(format!("kubernetes-{version}"))
+        .join("kubectl")
 }
 
 /// Every distinct kubectl found, oldest first (SKIP lines for the missing required ones).

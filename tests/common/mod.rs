@@ -4,6 +4,8 @@
 
 use std::path::PathBuf;
 
+pub(crate) mod backend;
+
 /// A kubeconfig with no clusters, for tests that must not reach any cluster.
 pub(crate) const EMPTY_KUBECONFIG: &str =
     "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\npreferences: {}\n";
@@ -48,6 +50,38 @@ pub(crate) fn peer_with(name: &str, env_var: &str, extra: &[PathBuf]) -> Option<
         )
     };
     missing(name, &why);
+    None
+}
+
+/// The peers' cache (`scripts/peers/build` puts the binaries there):
+/// `$SMH_PEERS_CACHE`, else `$XDG_CACHE_HOME/kubectl-smh/peers`, else
+/// `~/.cache/kubectl-smh/peers`.
+pub(crate) fn peers_cache() -> PathBuf {
+    smh_real::peers::cache_dir()
+}
+
+/// kubectl of the pinned Kubernetes release, built by `scripts/peers/build kubernetes`:
+/// `$SMH_KUBECTL` if set, else the peers' cache. Never whatever kubectl is on PATH, so every
+/// test runs the same kubectl. Prints a SKIP line and returns None when it is missing, or
+/// panics when peers are required.
+pub(crate) fn kubectl() -> Option<PathBuf> {
+    if std::env::var_os("SMH_KUBECTL").is_some_and(|p| !p.is_empty()) {
+        return peer_with("kubectl", "SMH_KUBECTL", &[]);
+    }
+    let version = smh_real::peers::pinned("KUBERNETES_VERSION").unwrap_or("unknown");
+    let p = peers_cache()
+        .join(format!("kubernetes-{version}"))
+        .join("kubectl");
+    if p.is_file() {
+        return Some(p);
+    }
+    missing(
+        "kubectl",
+        &format!(
+            "not at {} and SMH_KUBECTL is not set; build it with `scripts/peers/build kubernetes`",
+            p.display()
+        ),
+    );
     None
 }
 

@@ -47,6 +47,10 @@ struct Current {
 pub(crate) struct Saved {
     pub(crate) plan: RestorePlan,
     pub(crate) resource_version: Option<String>,
+    /// The deployment's spec once the plan was saved: a later change of the resourceVersion
+    /// alone (the controller writing status, as a real one does after the annotation bumped
+    /// `generation`) does not make the plan stale.
+    pub(crate) spec: Option<k8s_openapi::api::apps::v1::DeploymentSpec>,
 }
 
 #[derive(Default)]

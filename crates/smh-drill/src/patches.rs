@@ -76,6 +76,7 @@ pub(crate) async fn save_plans(
                     Saved {
                         plan: p,
                         resource_version: dep.metadata.resource_version.clone(),
+                        spec: dep.spec.clone(),
                     },
                 );
                 break;
@@ -96,6 +97,7 @@ pub(crate) async fn save_plans(
                         Saved {
                             plan,
                             resource_version: saved.metadata.resource_version.clone(),
+                            spec: saved.spec.clone(),
                         },
                     );
                     let _ = tx.send(Msg::Patched(PatchKind::Saved, d.clone()));
@@ -107,6 +109,48 @@ pub(crate) async fn save_plans(
         }
     }
     Ok(())
+}
+
+/// Break one deployment, conditional on the resourceVersion the save left. A conflict is
+/// retried with the new resourceVersion when only the status moved on (the spec is as saved
+/// and the plan is still this drill's: a real controller writes status after the save, since
+/// an annotation change bumps a Deployment's `generation`); any other change refuses.
+async fn break_one(
+    ctx: &DrillContext,
+    c: &ClusterClient,
+    d: &DeploymentRef,
+    s: &Saved,
+) -> Result<Deployment, String> {
+    let mut rv = s.resource_version.clone();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut patch = restore::break_patch(&s.plan);
+        if let Some(rv) = &rv {
+            patch["metadata"] = serde_json::json!({ "resourceVersion": rv });
+        }
+        match patch_deployment(c, d, &patch, true).await {
+            Ok(dep) => return Ok(dep),
+            Err(e) if is_conflict(&e) => {
+                let changed = || {
+                    format!(
+                        "deployment {d} changed after its restore plan was saved; nothing was broken there"
+                    )
+                };
+                if attempt >= SAVE_ATTEMPTS {
+                    return Err(changed());
+                }
+                let now = get_deployment(ctx, d).await?.ok_or_else(changed)?;
+                let ours = matches!(restore::pending_restore(&now),
+                    Ok(Some(p)) if p.drill_id == ctx.restore.drill_id);
+                if !ours || now.spec != s.spec {
+                    return Err(changed());
+                }
+                rv = now.metadata.resource_version.clone();
+            }
+            Err(e) => return Err(patch_error(c, d, e)),
+        }
+    }
 }
 
 /// The guide's break on every deployment, conditional on the resourceVersion the save left.
@@ -122,19 +166,7 @@ pub(crate) async fn apply_break(
         .collect();
     let results = join_all(saved.iter().map(|(d, s)| async move {
         let c = ctx.clients.get(&d.cluster).map_err(|e| e.to_string())?;
-        let mut patch = restore::break_patch(&s.plan);
-        if let Some(rv) = &s.resource_version {
-            patch["metadata"] = serde_json::json!({ "resourceVersion": rv });
-        }
-        let dep = patch_deployment(c, d, &patch, true).await.map_err(|e| {
-            if is_conflict(&e) {
-                format!(
-                    "deployment {d} changed after its restore plan was saved; nothing was broken there"
-                )
-            } else {
-                patch_error(c, d, e)
-            }
-        })?;
+        let dep = break_one(ctx, c, d, s).await?;
         let _ = tx.send(Msg::Patched(PatchKind::Broken, d.clone()));
         Ok::<_, String>((d.clone(), dep.metadata.generation.unwrap_or(0)))
     }))

@@ -43,7 +43,7 @@ use super::store::Store;
 pub(crate) const ISTIO_CRDS_YAML: &str = include_str!("crds/istio-networking.yaml");
 
 /// The Istio CRDs as JSON objects (parsed once per process).
-pub(crate) fn istio_crds() -> &'static [Value] {
+pub fn istio_crds() -> &'static [Value] {
     static CRDS: OnceLock<Vec<Value>> = OnceLock::new();
     CRDS.get_or_init(|| {
         // Compiled into the binary and parsed by a unit test: a failure is a build defect.

@@ -400,7 +400,14 @@ impl Store {
             .pointer("/metadata/generation")
             .and_then(Value::as_i64)
             .unwrap_or(1);
-        let spec_changed = bump_generation && old.get("spec") != obj.get("spec");
+        // As the real API server's Deployment strategy does, an annotation change counts for a
+        // Deployment too (its controller reads annotations such as the revision); its
+        // controller then writes status (observedGeneration), changing the resourceVersion.
+        let annotations_changed = gvr.group == "apps"
+            && gvr.plural == "deployments"
+            && old.pointer("/metadata/annotations") != obj.pointer("/metadata/annotations");
+        let spec_changed =
+            bump_generation && (old.get("spec") != obj.get("spec") || annotations_changed);
         let rv = inner.rv + 1;
         {
             let meta = obj
@@ -438,6 +445,47 @@ impl Store {
             .insert(key, json.clone());
         self.record(&mut inner, EventType::Modified, gvr, rv, &ns, json, &obj);
         Ok(obj)
+    }
+
+    /// Hold `obj` as another API server has it (a mirror of a real cluster fed by its
+    /// watches): created when missing, replaced otherwise, with its uid, creationTimestamp and
+    /// generation as given (only the resourceVersion is this store's). A write that changes
+    /// nothing records no event.
+    pub fn mirror(&self, gvr: &Gvr, mut obj: Value) -> Result<(), StoreError> {
+        normalize_numbers(&mut obj);
+        let ns = meta_str(&obj, "namespace").to_string();
+        let name = meta_str(&obj, "name").to_string();
+        let mut inner = self.inner.write().expect("store lock");
+        let key = (ns.clone(), name.clone());
+        let old = inner
+            .objects
+            .get(gvr)
+            .and_then(|m| m.get(&key))
+            .map(|j| decode(j));
+        let rv = inner.rv + 1;
+        if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.insert("resourceVersion".into(), json!(rv.to_string()));
+        }
+        if old
+            .as_ref()
+            .is_some_and(|o| unchanged_but_for_rv_and_times(o, &obj))
+        {
+            return Ok(());
+        }
+        inner.rv = rv;
+        let json = encode(&obj);
+        inner
+            .objects
+            .entry(gvr.clone())
+            .or_default()
+            .insert(key, json.clone());
+        let kind = if old.is_some() {
+            EventType::Modified
+        } else {
+            EventType::Added
+        };
+        self.record(&mut inner, kind, gvr, rv, &ns, json, &obj);
+        Ok(())
     }
 
     /// Delete an object; returns its last state.
@@ -556,6 +604,61 @@ mod tests {
 
     fn deploy(name: &str) -> Value {
         json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "ns"}, "spec": {"replicas": 1}})
+    }
+
+    #[test]
+    fn a_deployment_annotation_change_bumps_generation_as_on_a_real_server() {
+        let s = Store::new();
+        let g = Gvr::new("apps", "v1", "deployments");
+        let created = s.create(&g, deploy("a")).unwrap();
+        let mut annotated = created.clone();
+        annotated["metadata"]["annotations"] = json!({"note": "x"});
+        let updated = s.update(&g, annotated).unwrap();
+        assert_eq!(updated["metadata"]["generation"], 2);
+        // Other kinds: metadata alone leaves generation as it is.
+        let cm = Gvr::new("", "v1", "configmaps");
+        let c = s
+            .create(
+                &cm,
+                json!({"metadata": {"name": "c", "namespace": "ns"}, "data": {}}),
+            )
+            .unwrap();
+        let mut labelled = c.clone();
+        labelled["metadata"]["annotations"] = json!({"note": "x"});
+        assert_eq!(
+            s.update(&cm, labelled).unwrap()["metadata"]["generation"],
+            1
+        );
+    }
+
+    #[test]
+    fn mirror_keeps_identity_and_records_changes_only() {
+        let s = Store::new();
+        let g = Gvr::new("", "v1", "pods");
+        let pod = json!({"metadata": {"name": "p", "namespace": "ns", "uid": "u-1",
+                                      "generation": 7, "resourceVersion": "999"}});
+        s.mirror(&g, pod.clone()).unwrap();
+        let got = s.get(&g, "ns", "p").unwrap();
+        assert_eq!(got["metadata"]["uid"], "u-1");
+        assert_eq!(got["metadata"]["generation"], 7);
+        let rv = s.resource_version();
+        s.mirror(&g, pod.clone()).unwrap();
+        assert_eq!(
+            s.resource_version(),
+            rv,
+            "an unchanged object records nothing"
+        );
+        let mut changed = pod;
+        changed["status"] = json!({"phase": "Running"});
+        s.mirror(&g, changed).unwrap();
+        assert_eq!(s.resource_version(), rv + 1);
+        let kinds: Vec<_> = s
+            .events_since(&g, None, 0)
+            .unwrap()
+            .iter()
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(kinds, vec![EventType::Added, EventType::Modified]);
     }
 
     #[test]

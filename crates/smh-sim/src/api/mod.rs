@@ -16,7 +16,7 @@ pub(crate) mod http;
 pub(crate) mod openapi;
 pub(crate) mod patch;
 pub(crate) mod pod_io;
-pub(crate) mod portforward;
+pub mod portforward;
 pub(crate) mod protobuf;
 pub(crate) mod registry;
 pub(crate) mod schema;

@@ -31,7 +31,7 @@ use crate::net::PodNetwork;
 mod spdy;
 
 /// The WebSocket subprotocol of kube-rs' port-forward (the ports come from the URL).
-pub(crate) const PROTOCOL: &str = "v4.channel.k8s.io";
+pub const PROTOCOL: &str = "v4.channel.k8s.io";
 
 /// The pod a port-forward reaches.
 pub(crate) struct Target {
@@ -142,22 +142,37 @@ pub(crate) fn upgrade_websocket(
     ports: &[&str],
     net: Arc<PodNetwork>,
 ) -> Response {
-    let offered: Vec<&str> = offered.split(',').map(str::trim).collect();
-    let target = match Target::of(pod) {
-        Ok(t) => t,
-        Err(e) => return super::http::error_response(&e),
-    };
-    if offered.contains(&spdy::TUNNEL_PROTOCOL) {
-        return spdy::tunnel(ws, target, net);
+    if offered.split(',').any(|p| p.trim() == spdy::TUNNEL_PROTOCOL) {
+        return match Target::of(pod) {
+            Ok(target) => spdy::tunnel(ws, target, net),
+            Err(e) => super::http::error_response(&e),
+        };
     }
+    match parse_ports(ports) {
+        Ok(ports) => upgrade(ws, offered, pod, ports, net),
+        Err(e) => super::http::error_response(&e),
+    }
+}
+
+/// Answers a `v4.channel.k8s.io` WebSocket upgrade (kube-rs' port-forward) for `pod`,
+/// connecting to `ports` through `net`: the API server's `pods/portforward`, and a node
+/// agent's kubelet `/portForward`, which the real API server proxies such requests to.
+pub fn upgrade(
+    ws: WebSocketUpgrade,
+    offered: &str,
+    pod: &Value,
+    ports: Vec<u16>,
+    net: Arc<PodNetwork>,
+) -> Response {
+    let offered: Vec<&str> = offered.split(',').map(str::trim).collect();
     if !offered.contains(&PROTOCOL) {
         return super::http::error_response(&ApiError::bad_request(format!(
             "unable to upgrade connection: none of the offered subprotocols {offered:?} is served; port-forward speaks {:?} (kubectl) or {PROTOCOL:?} (kube-rs)",
             spdy::TUNNEL_PROTOCOL
         )));
     }
-    let ports = match parse_ports(ports) {
-        Ok(p) => p,
+    let target = match Target::of(pod) {
+        Ok(t) => t,
         Err(e) => return super::http::error_response(&e),
     };
     ws.protocols([PROTOCOL])

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::obj::{self, str_at};
 
 /// The annotation injection leaves on a pod.
-pub(crate) const STATUS_ANNOTATION: &str = "sidecar.istio.io/status";
+pub const STATUS_ANNOTATION: &str = "sidecar.istio.io/status";
 
 /// Whether pods created in a namespace with these labels get a sidecar.
 pub(crate) fn namespace_injects(ns_labels: &BTreeMap<String, String>) -> bool {
@@ -22,7 +22,7 @@ pub(crate) fn namespace_injects(ns_labels: &BTreeMap<String, String>) -> bool {
 }
 
 /// Inject the sidecar into `pod` if its namespace asks for it. Returns whether it did.
-pub(crate) fn inject_sidecar(
+pub fn inject_sidecar(
     pod: &mut Value,
     ns_labels: &BTreeMap<String, String>,
     istio_version: &str,

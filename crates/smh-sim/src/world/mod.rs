@@ -34,7 +34,7 @@
 
 pub mod controller;
 pub mod fleet;
-pub(crate) mod inject;
+pub mod inject;
 pub mod mesh;
 pub(crate) mod obj;
 pub(crate) mod seed;

@@ -227,6 +227,99 @@ fn container_status(
     s
 }
 
+/// The status a kubelet reports for `pod` (see the module documentation): `first` is when
+/// the kubelet first saw the pod, `held` keeps a pod that does not run yet from starting,
+/// `node_ip` is the node's address (the pod's hostIP). A pod without an IP gets one from
+/// `net`. Also returns when the status may next change (probe period, start, back-off).
+pub fn pod_status(
+    pod: &Value,
+    net: &PodNetwork,
+    node_ip: &str,
+    readiness_delay: Duration,
+    first: Instant,
+    now: Instant,
+    held: bool,
+) -> (Value, Option<Instant>) {
+    let mut due: Option<Instant> = None;
+    let mut wake = |t: Instant| {
+        due = Some(due.map_or(t, |d: Instant| d.min(t)));
+    };
+    let uid = obj::uid(pod).to_string();
+    let ready_at = first + readiness_delay;
+    let stamp = now_rfc3339();
+    let ip = match str_at(pod, "/status/podIP") {
+        "" => net.allocate_ip(),
+        ip => ip.to_string(),
+    };
+    let start_time = match str_at(pod, "/status/startTime") {
+        "" => stamp.clone(),
+        t => t.to_string(),
+    };
+    let running = now >= ready_at && !held;
+    if held {
+        wake(now + PROBE_PERIOD);
+    } else if !running {
+        wake(ready_at);
+    }
+    let specs = containers(pod);
+    let mut statuses = Vec::new();
+    let mut unready = Vec::new();
+    for c in &specs {
+        let cname = str_at(c, "/name");
+        let old = pod
+            .pointer("/status/containerStatuses")
+            .and_then(Value::as_array)
+            .and_then(|cs| cs.iter().find(|s| str_at(s, "/name") == cname));
+        if running && let Some(exe) = crate::world::workload::missing_executable(c) {
+            let (status, next) = start_error_status(pod, c, &exe, old, now - ready_at, &stamp);
+            wake(ready_at + next);
+            unready.push(cname.to_string());
+            statuses.push(status);
+            continue;
+        }
+        let ready = running
+            && match probe_port(pod, c) {
+                None => true,
+                Some(port) => {
+                    wake(now + PROBE_PERIOD);
+                    port.is_some_and(|port| net.resolve(&ip, port).is_some())
+                }
+            };
+        if !ready {
+            unready.push(cname.to_string());
+        }
+        statuses.push(container_status(c, old, &uid, running, ready, &stamp));
+    }
+    let all_ready = running && unready.is_empty();
+    let msg =
+        (!all_ready).then(|| format!("containers with unready status: [{}]", unready.join(" ")));
+    let reason = (!all_ready).then_some("ContainersNotReady");
+    let mut conditions = vec![
+        condition("PodReadyToStartContainers", running, None, None, &stamp),
+        condition("Initialized", true, None, None, &stamp),
+        condition("Ready", all_ready, reason, msg.clone(), &stamp),
+        condition("ContainersReady", all_ready, reason, msg, &stamp),
+        condition("PodScheduled", true, None, None, &stamp),
+    ];
+    keep_transition_times(pod, &mut conditions);
+    let qos = match str_at(pod, "/status/qosClass") {
+        "" => "BestEffort",
+        q => q,
+    };
+    let status = json!({
+        "phase": if running { "Running" } else { "Pending" },
+        "conditions": conditions,
+        "hostIP": node_ip,
+        "hostIPs": [{"ip": node_ip}],
+        "podIP": ip,
+        "podIPs": [{"ip": ip}],
+        "startTime": start_time,
+        "containerStatuses": statuses,
+        "qosClass": qos,
+    });
+    (status, due)
+}
+
 pub(super) fn sync(
     store: &Store,
     net: &PodNetwork,
@@ -237,9 +330,6 @@ pub(super) fn sync(
     let (pods, _) = store.list(&obj::pods(), None);
     let mut due: Option<Instant> = None;
     let mut seen = std::collections::HashSet::new();
-    let mut wake = |t: Instant| {
-        due = Some(due.map_or(t, |d: Instant| d.min(t)));
-    };
     for pod in &pods {
         let uid = obj::uid(pod).to_string();
         seen.insert(uid.clone());
@@ -247,84 +337,24 @@ pub(super) fn sync(
             continue;
         }
         let first = *state.first_seen.entry(uid.clone()).or_insert(now);
-        let ready_at = first + cfg.readiness_delay;
         let mut p = pod.clone();
         if str_at(pod, "/spec/nodeName").is_empty() {
             p["spec"]["nodeName"] = json!(cfg.node_name);
         }
-        let stamp = now_rfc3339();
-        let ip = match str_at(pod, "/status/podIP") {
-            "" => net.allocate_ip(),
-            ip => ip.to_string(),
-        };
-        let start_time = match str_at(pod, "/status/startTime") {
-            "" => stamp.clone(),
-            t => t.to_string(),
-        };
         // A held pod that does not run yet waits for the release, checked every probe period.
         let held = str_at(pod, "/status/phase") != "Running" && cfg.pod_starts.keeps(pod);
-        let running = now >= ready_at && !held;
-        if held {
-            wake(now + PROBE_PERIOD);
-        } else if !running {
-            wake(ready_at);
+        let (status, wake) = pod_status(
+            pod,
+            net,
+            &cfg.node_ip,
+            cfg.readiness_delay,
+            first,
+            now,
+            held,
+        );
+        if let Some(t) = wake {
+            due = Some(due.map_or(t, |d: Instant| d.min(t)));
         }
-        let specs = containers(pod);
-        let mut statuses = Vec::new();
-        let mut unready = Vec::new();
-        for c in &specs {
-            let cname = str_at(c, "/name");
-            let old = pod
-                .pointer("/status/containerStatuses")
-                .and_then(Value::as_array)
-                .and_then(|cs| cs.iter().find(|s| str_at(s, "/name") == cname));
-            if running && let Some(exe) = crate::world::workload::missing_executable(c) {
-                let (status, next) = start_error_status(pod, c, &exe, old, now - ready_at, &stamp);
-                wake(ready_at + next);
-                unready.push(cname.to_string());
-                statuses.push(status);
-                continue;
-            }
-            let ready = running
-                && match probe_port(pod, c) {
-                    None => true,
-                    Some(port) => {
-                        wake(now + PROBE_PERIOD);
-                        port.is_some_and(|port| net.resolve(&ip, port).is_some())
-                    }
-                };
-            if !ready {
-                unready.push(cname.to_string());
-            }
-            statuses.push(container_status(c, old, &uid, running, ready, &stamp));
-        }
-        let all_ready = running && unready.is_empty();
-        let msg = (!all_ready)
-            .then(|| format!("containers with unready status: [{}]", unready.join(" ")));
-        let reason = (!all_ready).then_some("ContainersNotReady");
-        let mut conditions = vec![
-            condition("PodReadyToStartContainers", running, None, None, &stamp),
-            condition("Initialized", true, None, None, &stamp),
-            condition("Ready", all_ready, reason, msg.clone(), &stamp),
-            condition("ContainersReady", all_ready, reason, msg, &stamp),
-            condition("PodScheduled", true, None, None, &stamp),
-        ];
-        keep_transition_times(pod, &mut conditions);
-        let qos = match str_at(pod, "/status/qosClass") {
-            "" => "BestEffort",
-            q => q,
-        };
-        let status = json!({
-            "phase": if running { "Running" } else { "Pending" },
-            "conditions": conditions,
-            "hostIP": cfg.node_ip,
-            "hostIPs": [{"ip": cfg.node_ip}],
-            "podIP": ip,
-            "podIPs": [{"ip": ip}],
-            "startTime": start_time,
-            "containerStatuses": statuses,
-            "qosClass": qos,
-        });
         p["status"] = status;
         if &p != pod {
             let _ = store.update(&obj::pods(), p);

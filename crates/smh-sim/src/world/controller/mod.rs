@@ -13,6 +13,7 @@ mod endpoints;
 mod endpointslices;
 mod gc;
 mod kubelet;
+pub use kubelet::pod_status;
 mod replicaset;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

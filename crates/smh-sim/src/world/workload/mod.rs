@@ -83,6 +83,18 @@ pub struct Workloads {
 }
 
 impl Workloads {
+    /// The workloads of cluster `cluster` (Istio `istio_version` on its sidecars), on `net`,
+    /// reaching other clusters through `fleet`, on the real clock.
+    pub fn on_system_clock(
+        cluster: &str,
+        istio_version: &str,
+        net: Arc<PodNetwork>,
+        fleet: Arc<Fleet>,
+    ) -> Self {
+        let clock: Arc<dyn Clock> = Arc::new(crate::world::mesh::sidecar::SystemClock::new());
+        Self::new(cluster, istio_version, net, fleet, clock)
+    }
+
     pub(crate) fn new(
         cluster: &str,
         istio_version: &str,

@@ -1,0 +1,292 @@
+//! The guide's sequence on both backends (the simulated clusters and real control planes):
+//! install, apply of the guide, describe, check, the drill end to end with its restore, and
+//! check again, all through the `kubectl-smh` binary and a kubeconfig, as a user runs them;
+//! and, on the real control planes, the RBAC levels of `examples/rbac/` with users holding
+//! exactly one of them.
+
+mod common;
+
+use std::path::Path;
+
+use common::backend::{Backend, Clusters};
+use smh_core::model::topology::MultiClusterMode;
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// `kubectl-smh ARGS` with the clusters' kubeconfig (not blocking the runtime: the simulated
+/// clusters serve from it).
+async fn smh(dir: &Path, args: &[&str]) -> Run {
+    smh_with(dir, "kubeconfig", args).await
+}
+
+/// `kubectl-smh ARGS` with the kubeconfig `dir/kubeconfig_file`.
+async fn smh_with(dir: &Path, kubeconfig_file: &str, args: &[&str]) -> Run {
+    let out = tokio::process::Command::new(assert_cmd::cargo::cargo_bin!("kubectl-smh"))
+        .args(args)
+        .env("KUBECONFIG", dir.join(kubeconfig_file))
+        .env("HOME", dir)
+        .env_remove("SMH_DRILL_STATE_DIR")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .await
+        .expect("run kubectl-smh");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `kubectl port-forward` (SPDY through the API server to the node's kubelet API) reaches
+/// productpage, which answers its page.
+async fn kubectl_port_forward_reaches_productpage(dir: &Path) {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+    let Some(kubectl) = common::kubectl() else {
+        return;
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut pf = tokio::process::Command::new(kubectl)
+        .args([
+            "port-forward",
+            "-n",
+            "bookinfo",
+            "deploy/productpage-v1",
+            "--address",
+            "127.0.0.1",
+        ])
+        .arg(format!("{port}:9080"))
+        .env("KUBECONFIG", dir.join("kubeconfig"))
+        .env("HOME", dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("run kubectl port-forward");
+    let mut lines = tokio::io::BufReader::new(pf.stdout.take().unwrap()).lines();
+    let ready = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Ok(Some(l)) = lines.next_line().await {
+            if l.starts_with(&format!("Forwarding from 127.0.0.1:{port}")) {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(ready, Ok(true), "kubectl port-forward did not start");
+    let mut tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tcp.write_all(b"GET /productpage HTTP/1.0\r\nHost: productpage\r\n\r\n")
+        .await
+        .unwrap();
+    // Read up to the end of the page (not to the end of the connection: the kubelet API
+    // does not yet close kubectl's connection when the pod closes its side).
+    let mut page = String::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        let mut buf = vec![0u8; 16 * 1024];
+        while !page.contains("</html>") {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => page.push_str(&String::from_utf8_lossy(&buf[..n])),
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "no whole page within 30s: {page}");
+    assert!(
+        page.starts_with("HTTP/1.0 200") || page.starts_with("HTTP/1.1 200"),
+        "{page}"
+    );
+    assert!(page.contains("Simple Bookstore App"), "{page}");
+    pf.kill().await.unwrap();
+}
+
+async fn the_guide(clusters: &Clusters) {
+    let backend = clusters.backend();
+    let dir = tempfile::tempdir().unwrap();
+    clusters.write_kubeconfig(&dir.path().join("kubeconfig"));
+    let d = dir.path();
+
+    let r = smh(d, &["install"]).await;
+    assert_eq!(r.code, 0, "{backend:?} install: {r:?}");
+    assert!(
+        r.stdout.contains("established in mgmt-cluster"),
+        "{backend:?}: {r:?}"
+    );
+
+    let r = smh(d, &["apply", "-f", "examples/guide/"]).await;
+    assert_eq!(r.code, 0, "{backend:?} apply: {r:?}");
+    for line in [
+        "failoverservice.networking.smh.solo.io/reviews-failover -n service-mesh-hub created",
+        "destinationrule.networking.istio.io/reviews -n bookinfo created",
+        "envoyfilter.networking.istio.io/reviews-failover -n istio-system created",
+    ] {
+        assert!(
+            r.stdout.contains(line),
+            "{backend:?} apply, no {line:?}: {r:?}"
+        );
+    }
+    assert_eq!(
+        r.stdout.matches(" ACCEPTED").count(),
+        3,
+        "{backend:?}: {r:?}"
+    );
+
+    let r = smh(d, &["describe"]).await;
+    assert_eq!(r.code, 0, "{backend:?} describe: {r:?}");
+    for part in ["2/2 ready", "1/1 ready", "No problems found."] {
+        assert!(
+            r.stdout.contains(part),
+            "{backend:?} describe, no {part:?}: {r:?}"
+        );
+    }
+
+    let r = smh(d, &["check"]).await;
+    assert_eq!(r.code, 0, "{backend:?} check: {r:?}");
+    assert!(r.stdout.contains(" 0 failed"), "{backend:?}: {r:?}");
+
+    if backend == Backend::Real {
+        // Real backend only: the simulated clusters do not serve kubectl's SPDY port-forward
+        // (`demo up` prints productpage's address instead).
+        kubectl_port_forward_reaches_productpage(d).await;
+    }
+
+    // The drill: break reviews on the primary, fail over to remote-cluster, restore, fail back.
+    let r = smh(d, &["drill", "--yes", "reviews-failover"]).await;
+    assert_eq!(r.code, 0, "{backend:?} drill: {r:?}");
+    assert!(
+        r.stderr
+            .lines()
+            .last()
+            .is_some_and(|l| l.ends_with(": passed")),
+        "{backend:?}: {r:?}"
+    );
+    assert!(
+        r.stdout
+            .contains("restored mgmt-cluster:bookinfo/reviews-v1: command and args as saved"),
+        "{backend:?}: {r:?}"
+    );
+
+    // Restored: nothing drifted, every check passes again.
+    let r = smh(d, &["check"]).await;
+    assert_eq!(r.code, 0, "{backend:?} check after the drill: {r:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guide_install_apply_describe_check_and_drill_on_both_backends() {
+    for backend in Backend::all() {
+        for mode in [MultiClusterMode::Global, MultiClusterMode::MultiPrimary] {
+            let Some(clusters) = Clusters::start(backend, mode).await else {
+                continue;
+            };
+            the_guide(&clusters).await;
+            clusters.shutdown().await;
+        }
+    }
+}
+
+/// The cluster-wide RBAC levels of `examples/rbac/` (read-only, apply, drill), applied with
+/// kubectl to both real clusters, each
+/// command run as a user holding exactly one level (a client certificate whose organization is
+/// the level's group): the read-only user reads and is refused a write with the actionable
+/// message, the drill user drills. Real backend only: the simulated clusters run the same
+/// manifests with token users in tests/rbac.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rbac_levels_on_real_control_planes() {
+    let Some(kubectl) = common::kubectl() else {
+        return;
+    };
+    let Some(clusters) = Clusters::start(Backend::Real, MultiClusterMode::Global).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    clusters.write_kubeconfig(&d.join("kubeconfig"));
+    for args in [vec!["install"], vec!["apply", "-f", "examples/guide/"]] {
+        let r = smh(d, &args).await;
+        assert_eq!(r.code, 0, "admin {args:?}: {r:?}");
+    }
+    for context in ["mgmt-cluster", "remote-cluster"] {
+        let out = tokio::process::Command::new(&kubectl)
+            .args(["apply", "--context", context])
+            .args([
+                "-f",
+                "examples/rbac/read-only.yaml",
+                "-f",
+                "examples/rbac/apply.yaml",
+            ])
+            .args(["-f", "examples/rbac/drill.yaml"])
+            .env("KUBECONFIG", d.join("kubeconfig"))
+            .env("HOME", d)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    clusters
+        .write_user_kubeconfig(&d.join("reader"), "reader", &["kubectl-smh-read-only"])
+        .expect("real backend");
+    clusters
+        .write_user_kubeconfig(&d.join("driller"), "driller", &["kubectl-smh-drill"])
+        .expect("real backend");
+
+    for args in [
+        vec!["describe"],
+        vec!["check"],
+        vec!["failover", "list"],
+        vec!["failover", "test", "reviews-failover", "--requests", "5"],
+    ] {
+        let r = smh_with(d, "reader", &args).await;
+        assert_eq!(r.code, 0, "reader {args:?}: {r:?}");
+        assert!(!r.stderr.contains("forbidden"), "reader {args:?}: {r:?}");
+    }
+    let outlier = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/guide/1-outlier-detection.yaml"),
+    )
+    .unwrap()
+    .replace("consecutiveErrors: 1", "consecutiveErrors: 2");
+    let changed = d.join("outlier.yaml");
+    std::fs::write(&changed, outlier).unwrap();
+    let r = smh_with(d, "reader", &["apply", "-f", changed.to_str().unwrap()]).await;
+    assert_eq!(r.code, 3, "reader apply: {r:?}");
+    assert!(
+        r.stderr.contains(
+            "forbidden to patch trafficpolicies.networking.smh.solo.io service-mesh-hub/mgmt-reviews-outlier"
+        ) && r.stderr.contains("kubectl auth can-i patch trafficpolicies.networking.smh.solo.io/mgmt-reviews-outlier -n service-mesh-hub --context mgmt-cluster"),
+        "reader apply: {r:?}"
+    );
+
+    let r = smh_with(d, "driller", &["drill", "--yes", "reviews-failover"]).await;
+    assert_eq!(r.code, 0, "driller drill: {r:?}");
+    assert!(
+        r.stderr
+            .lines()
+            .last()
+            .is_some_and(|l| l.ends_with(": passed")),
+        "driller drill: {r:?}"
+    );
+    clusters.shutdown().await;
+}
