@@ -327,10 +327,14 @@ mod tests {
             "outbound|9080||reviews.bookinfo.svc.remote-cluster.global"
         );
         // istiod's thresholds: Envoy's default max_retries 3 would fail retried requests.
-        for key in ["max_connections", "max_pending_requests", "max_requests", "max_retries"] {
+        for key in [
+            "max_connections",
+            "max_pending_requests",
+            "max_requests",
+            "max_retries",
+        ] {
             assert_eq!(
-                v["circuit_breakers"]["thresholds"][0][key],
-                4_294_967_295u64,
+                v["circuit_breakers"]["thresholds"][0][key], 4_294_967_295u64,
                 "{key}"
             );
         }

@@ -284,7 +284,10 @@ impl Client {
             let mut recent: Vec<&(Duration, Answer)> =
                 self.answers.iter().filter(|(t, _)| *t >= since).collect();
             recent.sort_by_key(|(t, _)| *t);
-            if recent.len() >= STEADY && recent[recent.len() - STEADY..].iter().all(|(_, a)| *a == want)
+            if recent.len() >= STEADY
+                && recent[recent.len() - STEADY..]
+                    .iter()
+                    .all(|(_, a)| *a == want)
             {
                 break;
             }
@@ -307,7 +310,9 @@ pub fn run(
         secondary: "10.11.0.11".into(),
         refusing: BTreeSet::new(),
         failing_in_place: false,
-        gateways: super::inputs::gateway_addresses(&world.remote).into_iter().collect(),
+        gateways: super::inputs::gateway_addresses(&world.remote)
+            .into_iter()
+            .collect(),
     };
     World::set_endpoints(&world.mgmt, &pods.primary)?;
     World::set_endpoints(&world.remote, std::slice::from_ref(&pods.secondary))?;
@@ -331,8 +336,7 @@ pub fn run(
         }
         Break::InPlace => pods.failing_in_place = true,
     }
-    let t_restore =
-        client.until_steady(t_break, Answer::Failover, Duration::from_secs(20), &pods);
+    let t_restore = client.until_steady(t_break, Answer::Failover, Duration::from_secs(20), &pods);
     let failback_limit = match scenario {
         Break::Rollout => {
             pods.primary = vec!["10.10.0.213".into(), "10.10.0.214".into()];

@@ -237,8 +237,11 @@ impl Builder<'_> {
             .and_then(|c| c.get("thresholds"))
             .and_then(Value::as_array)
             .and_then(|ts| {
-                ts.iter()
-                    .find(|t| t.get("priority").and_then(Value::as_str).is_none_or(|p| p == "DEFAULT"))
+                ts.iter().find(|t| {
+                    t.get("priority")
+                        .and_then(Value::as_str)
+                        .is_none_or(|p| p == "DEFAULT")
+                })
             })
             .and_then(|t| either(t, "max_retries", "maxRetries"))
             .and_then(u32_of)

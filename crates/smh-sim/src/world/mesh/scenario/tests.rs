@@ -12,7 +12,9 @@ use smh_core::translate::translate;
 use super::*;
 
 fn repo(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").join(rel)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(rel)
 }
 
 /// What kubectl-smh generates for mgmt-cluster from `examples/guide` with `topology`.
@@ -39,7 +41,10 @@ fn rollout_to_refusing_pods_fails_for_the_merge_window_then_fails_over() {
     // first secondary answer 1.07 s after it; first primary answer 0.05-0.08 s after the
     // restore rollout, no failed request.
     for (mode, topology) in [
-        (MultiClusterMode::Global, "tests/data/topology/guide-global.yaml"),
+        (
+            MultiClusterMode::Global,
+            "tests/data/topology/guide-global.yaml",
+        ),
         (
             MultiClusterMode::MultiPrimary,
             "tests/data/topology/guide-multi-primary.yaml",
@@ -47,7 +52,10 @@ fn rollout_to_refusing_pods_fails_for_the_merge_window_then_fails_over() {
     ] {
         let m = run(mode, "1.24.2", &guide_objects(topology), Break::Rollout).unwrap();
         assert_eq!(m.failed_during_failover, 10, "{mode:?}: {}", m.answers);
-        assert!((secs(m.time_to_failover) - 1.0).abs() <= 0.1, "{mode:?}: {m:?}");
+        assert!(
+            (secs(m.time_to_failover) - 1.0).abs() <= 0.1,
+            "{mode:?}: {m:?}"
+        );
         assert_eq!(m.failed_during_failback, 0, "{mode:?}: {}", m.answers);
         assert!(secs(m.time_to_failback) <= 0.1, "{mode:?}: {m:?}");
     }
@@ -66,11 +74,7 @@ fn primary_failing_in_place_fails_over_and_comes_back_when_the_ejection_ends() {
         Break::InPlace,
     )
     .unwrap();
-    assert!(
-        (4..=9).contains(&m.failed_during_failover),
-        "{}",
-        m.answers
-    );
+    assert!((4..=9).contains(&m.failed_during_failover), "{}", m.answers);
     assert!(secs(m.time_to_failover) <= 1.1, "{m:?}");
     assert!(secs(m.time_to_failback) >= 25.0, "{m:?}");
     assert!(secs(m.time_to_failback) <= 40.0, "{m:?}");
