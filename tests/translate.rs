@@ -12,7 +12,7 @@ mod translate {
     mod envoy;
     mod golden;
     mod guide;
-    mod istio_envoy;
     mod istio_crds;
+    mod istio_envoy;
     mod schema;
 }

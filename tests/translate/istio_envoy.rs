@@ -29,7 +29,11 @@ fn the_lab_drops_exactly_the_istio_only_parts() {
     let Ok(out) = out else {
         return skip_or_fail("python3 is not installed").unwrap_or(());
     };
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let fields: Vec<&str> = text
         .lines()
@@ -37,7 +41,10 @@ fn the_lab_drops_exactly_the_istio_only_parts() {
         .collect();
     assert_eq!(fields, DROPPED);
     // Each with its reason.
-    assert!(text.lines().all(|l| l.split('\t').nth(1).is_some_and(|w| w.len() > 20)));
+    assert!(
+        text.lines()
+            .all(|l| l.split('\t').nth(1).is_some_and(|w| w.len() > 20))
+    );
 }
 
 /// The oracle binary, when built (`scripts/peers/build istio`).
@@ -77,7 +84,11 @@ fn envoy_runs_istiods_configuration_for_the_guide_and_fails_over() {
         .env("SMH_ENVOY", &envoy)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     let answers = r["answers"].as_str().unwrap();
     // The baseline from the primary, then a steady failover and failback, each waited for
@@ -87,6 +98,9 @@ fn envoy_runs_istiods_configuration_for_the_guide_and_fails_over() {
     assert_eq!(r["steady_failback"], true, "{answers}");
     // Istio's default retries cannot hide the merge window's second of refused
     // connections: some requests fail (10 of 10 per second in every measured run).
-    assert!(r["failed_during_failover"].as_u64().unwrap() > 0, "{answers}");
+    assert!(
+        r["failed_during_failover"].as_u64().unwrap() > 0,
+        "{answers}"
+    );
     assert_eq!(r["failed_during_failback"], 0, "{answers}");
 }
