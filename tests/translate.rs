@@ -13,5 +13,6 @@ mod translate {
     mod golden;
     mod guide;
     mod istio_crds;
+    mod istio_envoy;
     mod schema;
 }

@@ -21,13 +21,44 @@ fn guide(file: &str) -> String {
     Path::new("examples/guide").join(file).display().to_string()
 }
 
+/// The lint's suggestion for the guide's traffic shift: the zero-loss settings.
+const GUIDE_SUGGESTION: &str = "suggestion: examples/guide/3-traffic-shift.yaml: document 1 (line 1): TrafficPolicy bookinfo/reviews-shift-failover: for a failover that loses no request, set consecutiveErrors 1 and maxEjectionPercent 100 on the backing services, retries {attempts: 20} on the traffic shift (`kubectl smh failover create --zero-loss`); now: no retries (Istio's default: 2), fewer than 20. Trade-off: requests that reach the failed primary in the second after its pods change are retried until Envoy fails over, so they take up to about 1 s longer instead of failing; answers with an HTTP status (a 500 from the application) are still not retried\n";
+
 #[test]
 fn guide_manifests_are_valid_with_default_topology() {
     cmd()
         .args(["validate", "-f", "examples/guide/"])
         .assert()
         .code(0)
+        .stdout(format!(
+            "{GUIDE_SUGGESTION}OK: 1 FailoverService and 2 TrafficPolicies valid in 3 files\n"
+        ));
+}
+
+#[test]
+fn zero_loss_settings_silence_the_suggestion_and_json_has_none() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["1-outlier-detection.yaml", "2-failover-service.yaml"] {
+        std::fs::copy(root().join(guide(f)), dir.path().join(f)).unwrap();
+    }
+    let shift = std::fs::read_to_string(root().join(guide("3-traffic-shift.yaml"))).unwrap();
+    std::fs::write(
+        dir.path().join("3-traffic-shift.yaml"),
+        format!("{shift}  retries:\n    attempts: 20\n"),
+    )
+    .unwrap();
+    cmd()
+        .args(["validate", "-f"])
+        .arg(dir.path())
+        .assert()
+        .code(0)
         .stdout("OK: 1 FailoverService and 2 TrafficPolicies valid in 3 files\n");
+    // Suggestions are not diagnostics: -o json lists none for the guide.
+    cmd()
+        .args(["validate", "-o", "json", "-f", "examples/guide/"])
+        .assert()
+        .code(0)
+        .stdout("[]\n");
 }
 
 #[test]
@@ -44,9 +75,11 @@ fn guide_manifests_are_valid_with_the_example_topology() {
         .arg("--strict")
         .assert()
         .code(0)
-        .stdout(predicate::str::starts_with(
-            "OK: 1 FailoverService and 2 TrafficPolicies valid in 3 files",
-        ));
+        .stdout(
+            predicate::str::starts_with("suggestion: ").and(predicate::str::ends_with(
+                "\nOK: 1 FailoverService and 2 TrafficPolicies valid in 3 files\n",
+            )),
+        );
 }
 
 #[test]
@@ -65,7 +98,9 @@ fn stdin_is_read_with_dash() {
         .write_stdin(text.clone())
         .assert()
         .code(0)
-        .stdout("OK: 1 FailoverService and 2 TrafficPolicies valid in 1 file\n");
+        .stdout(predicate::str::ends_with(
+            "\nOK: 1 FailoverService and 2 TrafficPolicies valid in 1 file\n",
+        ));
     let bad = text.replace("protocol: http", "protocol: smtp");
     cmd()
         .args(["validate", "-f", "-"])

@@ -11,6 +11,7 @@ use super::output::write_stdout;
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use smh_core::model::diag::{Diagnostic, Severity};
 use smh_core::model::report::dedupe_for_display;
+use smh_core::model::zero_loss;
 use smh_core::model::{Manifest, SmhObject};
 
 /// `kubectl smh validate` flags (the command's long help is [`LONG_ABOUT`]).
@@ -124,6 +125,9 @@ pub(crate) fn run(g: &GlobalArgs, args: Args) -> CmdResult {
             } else {
                 format!("OK: {objects} valid in {}", plural(files, "file", "files"))
             };
+            for line in zero_loss::suggestions(&loaded.manifests) {
+                out.push_str(&format!("suggestion: {line}\n"));
+            }
             out.push_str(&summary);
             out.push('\n');
         }

@@ -210,6 +210,12 @@ pub(crate) fn explanation(r: &DrillReport) -> String {
             out.push_str(&format!("- {line}\n"));
         }
     }
+    if !r.recommendations.is_empty() {
+        out.push('\n');
+        for line in &r.recommendations {
+            out.push_str(&format!("recommendation: {line}\n"));
+        }
+    }
     if !r.measurements.error_reasons.is_empty() {
         out.push_str("\nerrors by reason:\n");
         let mut reasons: Vec<(&String, &u64)> = r.measurements.error_reasons.iter().collect();

@@ -125,3 +125,40 @@ async fn unknown_services_are_refused_with_suggestions() {
     );
     assert!(out.stdout.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zero_loss_writes_first_error_ejection_and_retries_on_the_shift() {
+    let demo = demo().await;
+    let mut c = demo.command();
+    c.args([
+        "failover",
+        "create",
+        "reviews-failover",
+        "--backing",
+        "reviews.bookinfo@mgmt-cluster",
+        "--backing",
+        "reviews.bookinfo@remote-cluster",
+        "--shift-from",
+        "reviews.bookinfo@mgmt-cluster",
+        "--zero-loss",
+        "--dry-run",
+        "-o",
+        "yaml",
+    ]);
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let docs: Vec<Value> = serde_saphyr::from_str_multiple(&text(&out.stdout)).unwrap();
+    assert_eq!(docs.len(), 3, "{}", text(&out.stdout));
+    // Outlier detection: consecutiveErrors 1; maxEjectionPercent 100 is SMH's default, so
+    // it is left out.
+    assert_eq!(
+        docs[0]["spec"]["outlierDetection"],
+        serde_json::json!({"consecutiveErrors": 1})
+    );
+    assert_eq!(docs[0]["spec"].get("retries"), None);
+    assert_eq!(
+        docs[2]["spec"]["retries"],
+        serde_json::json!({"attempts": 20})
+    );
+    assert!(docs[2]["spec"]["trafficShift"].is_object());
+}

@@ -82,6 +82,14 @@ fn bad_flags_are_usage_errors() {
         (&["--protocol", "carrier-pigeon"], "unknown protocol"),
         (&["--mesh", "a.b.c"], "more than one '.'"),
         (&["Bad_Name"], "invalid value 'Bad_Name' for '[NAME]'"),
+        (
+            &["--zero-loss", "--consecutive-errors", "3"],
+            "the argument '--zero-loss' cannot be used with '--consecutive-errors <N>'",
+        ),
+        (
+            &["--zero-loss", "--max-ejection-percent", "50"],
+            "the argument '--zero-loss' cannot be used with '--max-ejection-percent <PERCENT>'",
+        ),
     ];
     for (extra, want) in cases {
         let out = command(&nowhere, dir.path())
@@ -97,4 +105,30 @@ fn bad_flags_are_usage_errors() {
             text(&out.stderr)
         );
     }
+}
+
+#[test]
+fn zero_loss_without_a_traffic_shift_is_refused_before_reading_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let nowhere = dir.path().join("no-kubeconfig");
+    let out = command(&nowhere, dir.path())
+        .args([
+            "failover",
+            "create",
+            "--backing",
+            "reviews.bookinfo@mgmt-cluster",
+            "--backing",
+            "reviews.bookinfo@remote-cluster",
+            "--zero-loss",
+            "--dry-run",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        "error: --zero-loss puts its retries on the traffic shift, and nothing is shifted: pass --shift-from SVC.NS@CLUSTER (usually the primary, as the guide does); nothing was changed\n"
+    );
+    assert!(out.stdout.is_empty());
 }

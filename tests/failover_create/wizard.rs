@@ -16,8 +16,9 @@ fn choose_the_demo_contexts(p: &mut pty::Pty, skip: usize) {
     send(p, "\r");
 }
 
-/// Answers the wizard as the guide would, with outlier detection `consecutiveErrors: 1`.
-fn answer_like_the_guide(p: &mut pty::Pty) {
+/// Answers the wizard as the guide would, with outlier detection `consecutiveErrors: 1`,
+/// and the zero-loss question with `zero_loss`.
+fn answer_like_the_guide(p: &mut pty::Pty, zero_loss: bool) {
     use pty::*;
     choose_the_demo_contexts(p, 0);
     expect(p, "Primary backing service");
@@ -60,6 +61,13 @@ fn answer_like_the_guide(p: &mut pty::Pty) {
     send(p, " ");
     send(p, " ");
     send(p, "\r");
+    expect(p, "Zero-loss failover:");
+    expect(p, "Trade-off:");
+    expect(
+        p,
+        "Retry 20 times on the traffic shift (retries: {attempts: 20})?",
+    );
+    send(p, if zero_loss { "y" } else { "n" });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -69,7 +77,7 @@ async fn the_wizard_creates_what_was_chosen() {
     c.args(["failover", "create"]);
     let (seen, code) = tokio::task::spawn_blocking(move || {
         let mut p = pty::spawn(c);
-        answer_like_the_guide(&mut p);
+        answer_like_the_guide(&mut p, true);
         // The targets, the preview (manifests and per-cluster plan), then the question.
         pty::expect(&mut p, "These contexts and API servers will be changed:");
         pty::expect(&mut p, "Istio objects, per cluster:");
@@ -87,11 +95,13 @@ async fn the_wizard_creates_what_was_chosen() {
     assert_eq!(code, Some(0), "{seen}");
     assert!(seen.contains("ACCEPTED"), "{seen}");
 
-    // What was stored is what the guide writes (names aside), with the annotation.
+    // What was stored is what the guide writes (names aside), with the annotation, plus
+    // the zero-loss retries on the traffic shift.
     let mgmt = demo.mgmt();
     let mut want = guide_values();
     want[0]["metadata"]["name"] = "reviews-failover-outlier".into();
     want[2]["metadata"]["name"] = "reviews-failover-shift".into();
+    want[2]["spec"]["retries"] = serde_json::json!({"attempts": 20});
     for w in &want {
         let kind = w["kind"].as_str().unwrap();
         let ns = w["metadata"]["namespace"].as_str().unwrap();
@@ -128,7 +138,7 @@ async fn declining_the_wizard_exits_1_and_changes_nothing() {
     c.args(["failover", "create"]);
     let (seen, code) = tokio::task::spawn_blocking(move || {
         let mut p = pty::spawn(c);
-        answer_like_the_guide(&mut p);
+        answer_like_the_guide(&mut p, false);
         pty::expect(
             &mut p,
             "Create these 3 objects and apply them to 2 clusters?",

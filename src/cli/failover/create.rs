@@ -33,6 +33,7 @@ use smh_core::model::build::{
 };
 use smh_core::model::diag::{Diagnostic, ObjectId, Severity};
 use smh_core::model::types::{ClusterObjectRef, ObjectRef};
+use smh_core::model::zero_loss;
 
 mod plan;
 mod read;
@@ -149,6 +150,16 @@ pub(crate) struct Args {
     #[arg(long, value_name = "NAME", value_parser = parse_object_name)]
     pub shift_policy_name: Option<String>,
 
+    /// Zero-loss failover: outlier detection that ejects a host on its first error (and
+    /// maxEjectionPercent 100) for the backing services that have none yet, and 20 retries
+    /// on the traffic shift, so that requests reaching the primary while its pods are
+    /// replaced are retried until Envoy fails over instead of failing (measured on Envoy
+    /// 1.40 with istiod's configuration: the guide's failover lost 10 requests at 10/s, none
+    /// with these). Trade-off: those requests take up to about 1 s longer; HTTP error
+    /// answers (a 500 from the application) are still not retried.
+    #[arg(long, conflicts_with_all = ["consecutive_errors", "max_ejection_percent"])]
+    pub zero_loss: bool,
+
     /// Change nothing: print the manifests (with -o yaml|json, only them; otherwise as YAML
     /// followed by, per cluster, the Istio objects they would become, as comments).
     #[arg(long)]
@@ -252,15 +263,31 @@ fn options(g: &GlobalArgs, args: &Args) -> CreateOptions {
         backing: args.backing.clone(),
         meshes: args.meshes.clone(),
         outlier: OutlierFlags {
-            consecutive_errors: args.consecutive_errors,
+            consecutive_errors: if args.zero_loss {
+                Some(zero_loss::CONSECUTIVE_ERRORS)
+            } else {
+                args.consecutive_errors
+            },
             interval: args.interval,
             base_ejection_time: args.base_ejection_time,
-            max_ejection_percent: args.max_ejection_percent,
+            max_ejection_percent: if args.zero_loss {
+                Some(zero_loss::MAX_EJECTION_PERCENT)
+            } else {
+                args.max_ejection_percent
+            },
         },
         shift_from: args.shift_from.clone(),
         outlier_policy_name: args.outlier_policy_name.clone(),
         shift_policy_name: args.shift_policy_name.clone(),
+        shift_retries: args.zero_loss.then(zero_loss::retries),
     }
+}
+
+/// `--zero-loss` puts its retries on the traffic shift, so it needs one.
+fn zero_loss_without_shift() -> CmdError {
+    CmdError::invalid(anyhow!(
+        "--zero-loss puts its retries on the traffic shift, and nothing is shifted: pass --shift-from SVC.NS@CLUSTER (usually the primary, as the guide does); nothing was changed"
+    ))
 }
 
 fn build_errors(errors: Vec<BuildError>) -> CmdError {
@@ -282,6 +309,9 @@ pub(crate) fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         refuse_without_terminal(&args, g.yes)?;
     }
     let use_wizard = terminal && args.backing.len() < 2;
+    if args.zero_loss && args.shift_from.is_empty() && !use_wizard {
+        return Err(zero_loss_without_shift());
+    }
     let color = stderr_color(g);
     dialoguer::console::set_colors_enabled_stderr(color);
     let opts = options(g, &args);
@@ -309,6 +339,9 @@ pub(crate) fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     };
 
     let request = what_to_create(use_wizard, &live, &opts)?;
+    if args.zero_loss && request.shift_from.is_empty() {
+        return Err(zero_loss_without_shift());
+    }
     let plan = build::build(&request, &live).map_err(build_errors)?;
     let checked = build::check(&plan, &live);
     print_diagnostics(&checked.diagnostics, color);

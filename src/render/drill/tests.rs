@@ -258,3 +258,46 @@ fn preflight_text() {
         "preflight: passed\nwarning: HorizontalPodAutoscaler bookinfo/reviews-v1 scales it\nnote: n\n"
     );
 }
+
+#[test]
+fn a_drill_with_failed_requests_recommends_the_zero_loss_settings() {
+    // drill(true) sees one failed request during the failover.
+    let r = drill(true);
+    assert_eq!(r.measurements.errors_during_failover, 1);
+    let text = explanation(&r);
+    assert!(
+        text.contains(
+            "recommendation: 1 request failed during the failover. For a failover that loses none"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("retries {attempts: 20} on the traffic shift"),
+        "{text}"
+    );
+    assert!(
+        text.contains("kubectl smh failover create --zero-loss"),
+        "{text}"
+    );
+    assert!(text.contains("Trade-off:"), "{text}");
+    // consecutive5xxErrors is 1 already: nothing to say about outlier detection.
+    assert_eq!(r.recommendations.len(), 1, "{:?}", r.recommendations);
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["recommendations"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_drill_without_failed_requests_recommends_nothing() {
+    let mut r = drill(true);
+    r.measurements.errors_during_failover = 0;
+    r.measurements.errors_after_steady_failover = 0;
+    r.recommendations = DrillReport::build(
+        &Machine::new(&plan()),
+        "reviews-failover-20261127t101500z",
+        "2026-11-27T10:15:00Z",
+        None,
+    )
+    .recommendations;
+    assert!(r.recommendations.is_empty());
+    assert!(!explanation(&r).contains("recommendation:"));
+}

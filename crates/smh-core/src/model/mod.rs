@@ -14,6 +14,7 @@ pub mod topology;
 pub mod types;
 pub mod validate;
 pub mod yaml_reader;
+pub mod zero_loss;
 
 pub use diag::{Diagnostic, ObjectId, Severity, Source, StatusTarget};
 pub use topology::Topology;

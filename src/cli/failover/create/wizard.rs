@@ -13,6 +13,7 @@ use std::time::Duration;
 use dialoguer::console::Term;
 use dialoguer::theme::{ColorfulTheme, Theme};
 use dialoguer::{Confirm, FuzzySelect, Input, MultiSelect, Select};
+use smh_core::model::zero_loss;
 
 use smh_core::model::build::{
     self, CreateOptions, CreateRequest, EffectiveOutlier, Live, OutlierFlags, describe_port,
@@ -310,6 +311,7 @@ impl Wizard {
         self.outlier(live, &mut opts)?;
 
         self.traffic_shift(&mut opts)?;
+        self.zero_loss(&mut opts)?;
 
         build::resolve(&opts, live).map_err(WizardError::Build)
     }
@@ -535,6 +537,30 @@ impl Wizard {
         })?;
         v.parse::<u32>()
             .map_err(|_| WizardError::Nothing(format!("invalid port {v:?}")))
+    }
+
+    /// Step 6: retries on the traffic shift for a failover that loses no request (unless
+    /// `--zero-loss` answered it, or nothing is shifted).
+    fn zero_loss(&self, opts: &mut CreateOptions) -> Result<(), WizardError> {
+        if opts.shift_from.is_empty() || opts.shift_retries.is_some() {
+            return Ok(());
+        }
+        self.say(&format!(
+            "Zero-loss failover: with Istio's default retries, about 1 s of requests fail when the primary's pods are replaced by pods that serve nothing (Envoy applies the ejections only after its 1 s update merge window). With {} retries on the traffic shift they are retried until Envoy fails over. Trade-off: {}.",
+            zero_loss::RETRY_ATTEMPTS,
+            zero_loss::TRADE_OFF
+        ))?;
+        if self.confirm(
+            &format!(
+                "Retry {} times on the traffic shift (retries: {{attempts: {}}})?",
+                zero_loss::RETRY_ATTEMPTS,
+                zero_loss::RETRY_ATTEMPTS
+            ),
+            false,
+        )? {
+            opts.shift_retries = Some(zero_loss::retries());
+        }
+        Ok(())
     }
 
     fn outlier(&self, live: &Live, opts: &mut CreateOptions) -> Result<(), WizardError> {

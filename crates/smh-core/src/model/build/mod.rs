@@ -48,8 +48,8 @@ use super::topology::{Service, ServicePort, Topology};
 use super::types::{
     ApprovalState, BackingService, ClusterObjectRef, FailoverService, FailoverServiceDestination,
     FailoverServicePort, FailoverServiceSpec, KubeServiceRefs, MultiDestination, ObjectRef,
-    OutlierDetection, TrafficPolicy, TrafficPolicySpec, TrafficTargetSelector, WeightedDestination,
-    outlier_defaults,
+    OutlierDetection, RetryPolicy, TrafficPolicy, TrafficPolicySpec, TrafficTargetSelector,
+    WeightedDestination, outlier_defaults,
 };
 use super::validate::{ValidateOptions, is_istio_protocol, validate_with};
 use super::{Manifest, SmhObject};
@@ -214,6 +214,9 @@ pub struct CreateOptions {
     pub outlier_policy_name: Option<String>,
     /// Name of the traffic-shift policies; default `<name>-shift`.
     pub shift_policy_name: Option<String>,
+    /// Retries on the traffic shift (`--zero-loss`: [`crate::model::zero_loss::retries`]);
+    /// `None` leaves Istio's default.
+    pub shift_retries: Option<RetryPolicy>,
 }
 
 /// A complete request: every default resolved.
@@ -241,6 +244,8 @@ pub struct CreateRequest {
     pub outlier_policy_name: String,
     /// Name of the traffic-shift TrafficPolicies (one per namespace).
     pub shift_policy_name: String,
+    /// Retries on the traffic shift.
+    pub shift_retries: Option<RetryPolicy>,
 }
 
 /// Why a request cannot be built. Messages name the flag that fixes them.

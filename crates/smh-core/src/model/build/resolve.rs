@@ -161,6 +161,7 @@ pub fn resolve(opts: &CreateOptions, live: &Live) -> Result<CreateRequest, Vec<B
         meshes,
         outlier: opts.outlier.clone(),
         shift_from: opts.shift_from.clone(),
+        shift_retries: opts.shift_retries.clone(),
     })
 }
 
@@ -350,6 +351,7 @@ fn shift_policies(
                             }),
                         }],
                     }),
+                    retries: req.shift_retries.clone(),
                     ..TrafficPolicySpec::default()
                 },
             )

@@ -12,5 +12,6 @@ pub(crate) mod istio;
 pub(crate) mod outlier;
 pub(crate) mod proxy;
 pub(crate) mod rng;
+pub mod scenario;
 pub(crate) mod sidecar;
 pub(crate) mod xds;

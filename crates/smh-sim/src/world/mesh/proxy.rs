@@ -94,6 +94,9 @@ pub(crate) struct Exchange {
     attempted_levels: Vec<usize>,
     excluded_levels: BTreeSet<usize>,
     last: Option<AttemptResult>,
+    /// A retry of this request waits for its back-off (and counts against the cluster's
+    /// `max_retries` circuit breaker until its next attempt).
+    waiting_retry: bool,
 }
 
 impl Exchange {
@@ -294,6 +297,9 @@ pub(crate) struct Proxy {
     config: ProxyConfig,
     clusters: BTreeMap<String, ClusterRuntime>,
     rng: Rng,
+    /// Per route cluster: retries waiting for their back-off (Envoy's retry circuit breaker
+    /// counts a retry from the moment it is scheduled until it is sent).
+    retries_waiting: BTreeMap<String, u32>,
 }
 
 impl Proxy {
@@ -302,6 +308,7 @@ impl Proxy {
             config: ProxyConfig::default(),
             clusters: BTreeMap::new(),
             rng: Rng::new(seed),
+            retries_waiting: BTreeMap::new(),
         }
     }
 
@@ -418,6 +425,7 @@ impl Proxy {
             attempted_levels: Vec::new(),
             excluded_levels: BTreeSet::new(),
             last: None,
+            waiting_retry: false,
         };
         if let Some(fault) = &route.fault {
             if let Some((d, pct)) = fault.delay
@@ -494,6 +502,17 @@ impl Proxy {
         }
     }
 
+    /// Stop counting `ex`'s waiting retry against the circuit breaker: its back-off is over,
+    /// or the caller went away.
+    pub(crate) fn release_retry(&mut self, ex: &mut Exchange) {
+        if ex.waiting_retry {
+            ex.waiting_retry = false;
+            if let Some(n) = self.retries_waiting.get_mut(&ex.cluster) {
+                *n = n.saturating_sub(1);
+            }
+        }
+    }
+
     /// Pick the host for the next attempt of `ex`.
     pub(crate) fn next_attempt(
         &mut self,
@@ -501,6 +520,7 @@ impl Proxy {
         now: Duration,
     ) -> Result<Pick, LocalReply> {
         self.advance(now);
+        self.release_retry(ex);
         let levels = self
             .levels(&ex.cluster)
             .ok_or_else(|| LocalReply::new(503, "", "NC"))?;
@@ -639,7 +659,15 @@ impl Proxy {
                 .saturating_mul(1 << (ex.attempts - 1).min(4))
                 .min(RETRY_BASE * 10);
             let backoff = Duration::from_micros(self.rng.below(ceiling.as_micros().max(1) as u64));
-            if ex.deadline.is_none_or(|d| now + backoff < d) {
+            // The retry circuit breaker of the route's cluster: a retry beyond its
+            // max_retries overflows (`upstream_rq_retry_overflow`) and the request ends with
+            // this attempt's result.
+            let waiting = self.retries_waiting.entry(ex.cluster.clone()).or_default();
+            if ex.deadline.is_none_or(|d| now + backoff < d)
+                && *waiting < self.config.max_retries(&ex.cluster)
+            {
+                *waiting += 1;
+                ex.waiting_retry = true;
                 return AfterAttempt::Retry(backoff);
             }
         }

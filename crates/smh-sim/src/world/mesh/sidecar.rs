@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::istio::{self, ProxyIdentity};
 use super::outlier::AttemptResult;
-use super::proxy::{AfterAttempt, LocalReply, Pick, Proxy, Request};
+use super::proxy::{AfterAttempt, Exchange, LocalReply, Pick, Proxy, Request};
 use super::rng::Rng;
 use super::xds::{Endpoint, GatewayHop};
 use crate::world::fleet::Fleet;
@@ -237,7 +237,16 @@ impl Sidecar {
                 .proxy
                 .finish_attempt(&mut ex, &pick, result, self.clock.now());
             match next {
-                AfterAttempt::Retry(backoff) => tokio::time::sleep(backoff).await,
+                AfterAttempt::Retry(backoff) => {
+                    // A caller that goes away during the back-off must not keep the retry
+                    // counted against the circuit breaker.
+                    let mut waiting = WaitingRetry {
+                        sidecar: self,
+                        ex: Some(&mut ex),
+                    };
+                    tokio::time::sleep(backoff).await;
+                    waiting.ex = None;
+                }
                 AfterAttempt::Respond => {
                     return Ok(outcome.unwrap_or_else(|_| HttpResponse::text(503, "")));
                 }
@@ -342,6 +351,21 @@ fn service_target(
     let i = fleet.next_rr(&format!("{cluster}/{ns}/{svc}:{port}")) as usize % targets.len();
     let (ip, target_port) = &targets[i];
     member.net.resolve(ip, *target_port)
+}
+
+/// A retry waiting for its back-off; dropped before the back-off ends (the caller went
+/// away), it releases the retry from the circuit breaker's count.
+struct WaitingRetry<'a> {
+    sidecar: &'a Sidecar,
+    ex: Option<&'a mut Exchange>,
+}
+
+impl Drop for WaitingRetry<'_> {
+    fn drop(&mut self) {
+        if let Some(ex) = self.ex.take() {
+            self.sidecar.lock().proxy.release_retry(ex);
+        }
+    }
 }
 
 /// Plain Kubernetes service networking for a pod without a sidecar: cluster DNS names of

@@ -14,6 +14,11 @@ pub(crate) const DEFAULT_UPDATE_MERGE_WINDOW: Duration = Duration::from_secs(1);
 /// `outlierDetection.minHealthPercent`; the default is left only on clusters an EnvoyFilter
 /// adds without one.
 pub(crate) const DEFAULT_PANIC_THRESHOLD: u32 = 50;
+/// Envoy's default `circuit_breakers` `max_retries` (concurrent retries of one cluster) for a
+/// cluster that sets none, like the aggregate cluster of SMH's EnvoyFilter ADD.
+pub(crate) const DEFAULT_MAX_RETRIES: u32 = 3;
+/// The `max_retries` istiod writes on every cluster it generates (4294967295: no limit).
+pub(crate) const ISTIO_MAX_RETRIES: u32 = u32::MAX;
 
 /// One upstream host.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,6 +79,9 @@ pub(crate) struct EndpointCluster {
     /// EDS (hosts can change without rebuilding the cluster) or not (a host change is a new
     /// cluster, with fresh outlier detection state, as for Envoy STRICT_DNS/STATIC clusters).
     pub eds: bool,
+    /// Circuit breaker: retries of requests routed to this cluster that may wait for their
+    /// back-off at once; more overflow (the request fails with its last result).
+    pub max_retries: u32,
 }
 
 impl EndpointCluster {
@@ -85,6 +93,7 @@ impl EndpointCluster {
             panic_threshold: DEFAULT_PANIC_THRESHOLD,
             merge_window: DEFAULT_UPDATE_MERGE_WINDOW,
             eds: true,
+            max_retries: ISTIO_MAX_RETRIES,
         };
         c.endpoints.sort_by(|a, b| a.key.cmp(&b.key));
         c.endpoints.dedup_by(|a, b| a.key == b.key);
@@ -121,6 +130,9 @@ pub(crate) struct AggregateCluster {
     pub name: String,
     pub clusters: Vec<String>,
     pub panic_threshold: u32,
+    /// Circuit breaker `max_retries` of the default priority (see [`EndpointCluster`]):
+    /// what the patch sets, else Envoy's default, [`DEFAULT_MAX_RETRIES`].
+    pub max_retries: u32,
     /// Which EnvoyFilter added it (for explanations).
     pub source: String,
 }
@@ -302,6 +314,17 @@ pub(crate) struct ProxyConfig {
     pub clusters: BTreeMap<String, ClusterDef>,
     /// What the builder ignored or could not model, in plain words.
     pub diagnostics: Vec<String>,
+}
+
+impl ProxyConfig {
+    /// The retry circuit breaker of cluster `name` (Envoy's default for an unknown one).
+    pub(crate) fn max_retries(&self, name: &str) -> u32 {
+        match self.clusters.get(name) {
+            Some(ClusterDef::Endpoints(c)) => c.max_retries,
+            Some(ClusterDef::Aggregate(a)) => a.max_retries,
+            None => DEFAULT_MAX_RETRIES,
+        }
+    }
 }
 
 /// Istio's outbound cluster name `outbound|<port>|<subset>|<host>`.

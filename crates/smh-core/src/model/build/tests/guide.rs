@@ -59,3 +59,25 @@ fn default_policy_names() {
 }
 
 // ---------------------------------------------------------------------------------------
+
+#[test]
+fn zero_loss_retries_go_on_the_traffic_shift_only() {
+    let opts = CreateOptions {
+        shift_retries: Some(crate::model::zero_loss::retries()),
+        ..guide_options()
+    };
+    let plan = plan_for(&opts, &[]).unwrap();
+    assert_eq!(plan.shift_policies.len(), 1);
+    assert_eq!(
+        plan.shift_policies[0].spec.retries,
+        Some(crate::model::zero_loss::retries())
+    );
+    assert!(crate::model::zero_loss::shift_shortfalls(&plan.shift_policies[0].spec).is_empty());
+    assert_eq!(
+        plan.outlier_policy.as_ref().unwrap().spec.retries,
+        None,
+        "outlier policy"
+    );
+    let yaml = plan.to_yaml().unwrap();
+    assert!(yaml.contains("  retries:\n    attempts: 20\n"), "{yaml}");
+}

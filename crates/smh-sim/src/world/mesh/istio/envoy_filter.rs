@@ -7,7 +7,8 @@ use serde_json::Value;
 
 use super::{Builder, by_age, either, labels_of, meta, obj_id, s, subset_of, u32_of};
 use crate::world::mesh::xds::{
-    AggregateCluster, ClusterDef, DEFAULT_PANIC_THRESHOLD, parse_outbound_cluster_name,
+    AggregateCluster, ClusterDef, DEFAULT_MAX_RETRIES, DEFAULT_PANIC_THRESHOLD,
+    parse_outbound_cluster_name,
 };
 
 impl Builder<'_> {
@@ -230,10 +231,26 @@ impl Builder<'_> {
             .and_then(|p| p.get("value"))
             .and_then(Value::as_f64)
             .map_or(DEFAULT_PANIC_THRESHOLD, |v| v.clamp(0.0, 100.0) as u32);
+        // Envoy reads the thresholds of the DEFAULT priority (the first entry without a
+        // priority, or with priority DEFAULT); a missing max_retries is 3.
+        let max_retries = either(value, "circuit_breakers", "circuitBreakers")
+            .and_then(|c| c.get("thresholds"))
+            .and_then(Value::as_array)
+            .and_then(|ts| {
+                ts.iter().find(|t| {
+                    t.get("priority")
+                        .and_then(Value::as_str)
+                        .is_none_or(|p| p == "DEFAULT")
+                })
+            })
+            .and_then(|t| either(t, "max_retries", "maxRetries"))
+            .and_then(u32_of)
+            .unwrap_or(DEFAULT_MAX_RETRIES);
         Ok(ClusterDef::Aggregate(AggregateCluster {
             name,
             clusters,
             panic_threshold,
+            max_retries,
             source: id,
         }))
     }

@@ -10,6 +10,8 @@ use super::*;
 use crate::world::mesh::outlier::OutlierConfig;
 use crate::world::mesh::xds::{AggregateCluster, Route, VirtualHost};
 
+mod retry_budget;
+
 const P: &str = "10.0.0.1:9080";
 const S: &str = "10.0.0.2:9080";
 
