@@ -62,6 +62,7 @@ fn failover_config(
             name: "agg".into(),
             clusters: vec!["primary".into(), "secondary".into()],
             panic_threshold: 50,
+            max_retries: crate::world::mesh::xds::ISTIO_MAX_RETRIES,
             source: "test".into(),
         }),
     );
