@@ -69,7 +69,10 @@ fn plain_service_gets_default_route_and_cluster() {
             100
         )])
     );
-    assert_eq!(vh.routes[0].retry, Some(RetryPolicy::istio_default_for("1.24.2")));
+    assert_eq!(
+        vh.routes[0].retry,
+        Some(RetryPolicy::istio_default_for("1.24.2"))
+    );
     assert_eq!(
         endpoints_of(&cfg, "outbound|9080||reviews.bookinfo.svc.cluster.local"),
         vec!["10.1.0.5:9080", "10.1.0.6:9080"]
