@@ -1410,7 +1410,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__failover__subcmd__create)
-            opts="-n -o -y -v -h -V --backing --hostname --port --protocol --mesh --consecutive-errors --interval --base-ejection-time --max-ejection-percent --shift-from --outlier-policy-name --shift-policy-name --dry-run --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --retry-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --backing --hostname --port --protocol --mesh --consecutive-errors --interval --base-ejection-time --max-ejection-percent --shift-from --outlier-policy-name --shift-policy-name --zero-loss --dry-run --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --retry-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -92,10 +92,12 @@ async fn a_port_nobody_listens_on_is_a_transport_answer() {
         9080,
         Duration::from_secs(5),
     );
+    // A pod that is not there is no answer from the data plane: the probe's own path (the
+    // port-forward through the API server) failed, so the probe is lost, not an error sample.
     let (result, _) = gone.get("/productpage").await;
     match result {
-        ProbeResult::Transport { error } => assert!(error.contains("no-such-pod"), "{error}"),
-        other => panic!("expected a transport answer, got {other:?}"),
+        ProbeResult::Lost { error } => assert!(error.contains("no-such-pod"), "{error}"),
+        other => panic!("expected a lost probe, got {other:?}"),
     }
     fleet.shutdown().await;
 }

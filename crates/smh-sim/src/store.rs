@@ -380,6 +380,14 @@ impl Store {
         self.write(gvr, obj, false)
     }
 
+    /// Write an object's status as a controller does through the status subresource:
+    /// like [`Store::update`], but `generation` stays as it is. The real Deployment status
+    /// strategy keeps annotations from the request, which is how the deployment controller
+    /// records `deployment.kubernetes.io/revision` without bumping `generation`.
+    pub(crate) fn update_status(&self, gvr: &Gvr, obj: Value) -> Result<Value, StoreError> {
+        self.write(gvr, obj, false)
+    }
+
     fn write(&self, gvr: &Gvr, mut obj: Value, bump_generation: bool) -> Result<Value, StoreError> {
         normalize_numbers(&mut obj);
         let ns = meta_str(&obj, "namespace").to_string();

@@ -142,7 +142,10 @@ pub(crate) fn upgrade_websocket(
     ports: &[&str],
     net: Arc<PodNetwork>,
 ) -> Response {
-    if offered.split(',').any(|p| p.trim() == spdy::TUNNEL_PROTOCOL) {
+    if offered
+        .split(',')
+        .any(|p| p.trim() == spdy::TUNNEL_PROTOCOL)
+    {
         return match Target::of(pod) {
             Ok(target) => spdy::tunnel(ws, target, net),
             Err(e) => super::http::error_response(&e),

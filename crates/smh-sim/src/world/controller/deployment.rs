@@ -597,7 +597,11 @@ fn write_status(
         obj::map_at_mut(&mut updated_d, &["metadata", "annotations"])
             .insert(REVISION.to_string(), json!(r));
     }
-    store.update(&obj::deployments(), updated_d).map(|_| ())
+    // Status and the revision annotation in one status write, as the real controller's
+    // UpdateStatus: `generation` does not move.
+    store
+        .update_status(&obj::deployments(), updated_d)
+        .map(|_| ())
 }
 
 #[cfg(test)]
