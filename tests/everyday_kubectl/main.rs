@@ -8,8 +8,8 @@
 //! run.
 //!
 //! kubectl is `$SMH_KUBECTL` or `kubectl` on PATH (a `SKIP:` line without it, a failure with
-//! `SMH_REQUIRE_PEERS=1`), and also the kubectl that `scripts/peers/build kubernetes` builds,
-//! when it is there (a `SKIP:` line otherwise: CI does not build it).
+//! `SMH_REQUIRE_PEERS=1`), and also the kubectl that `scripts/peers/build kubernetes` builds
+//! (found as every other test finds it, with the same SKIP line or failure).
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -18,7 +18,7 @@ mod explore;
 mod lifecycle;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use env::Env;
 
@@ -38,36 +38,6 @@ fn documented_commands() -> Vec<String> {
         .filter_map(|l| l.strip_prefix("- `"))
         .filter_map(|l| l.split_once('`').map(|(cmd, _)| cmd.to_string()))
         .collect()
-}
-
-/// The kubectl that scripts/peers/build builds with Kubernetes, if it was built.
-fn peers_kubectl() -> Option<PathBuf> {
-    let versions = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/peers/versions"),
-    )
-    .ok()?;
-    let version = versions
-        .lines()
-        .find_map(|l| l.strip_prefix("KUBERNETES_VERSION="))?
-        .trim()
-        .to_string();
-    let cache = std::env::var_os("SMH_PEERS_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/kubectl-smh/peers"))
-        })?;
-    let k = cache.join(format!("kubernetes-{version}")).join("kubectl");
-    if k.is_file() {
-        Some(k)
-    } else {
-        use std::io::Write as _;
-        let _ = writeln!(
-            std::io::stderr(),
-            "SKIP: the peers build's kubectl {version} is not at {} (scripts/peers/build kubernetes builds it)",
-            k.display()
-        );
-        None
-    }
 }
 
 async fn everyday(kubectl: &Path) {
@@ -96,7 +66,7 @@ async fn everyday_kubectl_on_the_demo() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn everyday_kubectl_of_the_peers_build_on_the_demo() {
-    let Some(k) = peers_kubectl() else {
+    let Some(k) = common::kubectl() else {
         return;
     };
     everyday(&k).await;
