@@ -11,7 +11,7 @@
 //! - everything else (`POST`, a merge or strategic patch without a resourceVersion, a
 //!   `DELETE` without preconditions) is sent once: its caller decides what a lost answer means.
 //!
-//! A safe request is retried when the answer is transient ([`transient`]): 429, 500, 502,
+//! A safe request is retried when the answer is transient ([`transient_status`], [`transient_error`]): 429, 500, 502,
 //! 503, 504, no answer within `--request-timeout`, a refused, reset or closed connection
 //! (also in the middle of a response: answers are read whole, below this layer's decision).
 //! Waits grow exponentially from [`BASE_WAIT`] to [`MAX_WAIT`] with jitter; a `Retry-After`

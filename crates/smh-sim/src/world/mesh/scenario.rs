@@ -6,7 +6,7 @@
 //! the primary is reviews-v1 and v2 in mgmt-cluster, the secondary reviews-v3 in
 //! remote-cluster (through the remote ingress gateway in global mode). The Istio objects are
 //! what kubectl-smh generated for mgmt-cluster; the clusters around them are seeded as the
-//! demo seeds them ([`crate::world::seed`]: services, the `.global` ServiceEntries of the
+//! demo seeds them ([`mod@crate::world::seed`]: services, the `.global` ServiceEntries of the
 //! federation or the remote secrets of multi-primary), and the mesh inputs are read the way
 //! the running simulator reads them ([`super::inputs::collect`]).
 //!
