@@ -6,38 +6,9 @@ use super::*;
 #[tokio::test]
 async fn port_forward_reaches_the_pod_network() {
     let (c, client) = start().await;
-    namespace(&client, "pf").await;
     // A local echo server stands in for the pod's container.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let echo_addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = [0u8; 1024];
-                while let Ok(n) = s.read(&mut buf).await {
-                    if n == 0 || s.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
+    echo_pod(&c, &client).await;
     let pods: Api<Pod> = Api::namespaced(client.clone(), "pf");
-    pods.create(
-        &PostParams::default(),
-        &serde_json::from_value(json!({"metadata": {"name": "echo"}, "spec": {"containers": [{"name": "echo", "image": "echo:1"}]}})).unwrap(),
-    )
-    .await
-    .unwrap();
-    let ip = c.net().allocate_ip();
-    pods.patch_status(
-        "echo",
-        &PatchParams::default(),
-        &Patch::Merge(json!({"status": {"phase": "Running", "podIP": ip}})),
-    )
-    .await
-    .unwrap();
-    c.net().register(&ip, 9080, echo_addr);
 
     let mut pf = pods.portforward("echo", &[9080]).await.unwrap();
     let mut stream = pf.take_stream(9080).unwrap();

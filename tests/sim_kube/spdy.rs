@@ -7,42 +7,6 @@ use tokio::net::TcpStream;
 
 use super::*;
 
-/// An echo "container" registered in the pod network as `ip:9080`, and its pod `echo` in
-/// namespace `pf`.
-async fn echo_pod(c: &SimCluster, client: &Client) {
-    namespace(client, "pf").await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let echo_addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((mut s, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let mut buf = [0u8; 1024];
-                while let Ok(n) = s.read(&mut buf).await {
-                    if n == 0 || s.write_all(&buf[..n]).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-    });
-    let pods: Api<Pod> = Api::namespaced(client.clone(), "pf");
-    pods.create(
-        &PostParams::default(),
-        &serde_json::from_value(json!({"metadata": {"name": "echo"}, "spec": {"containers": [{"name": "echo", "image": "echo:1"}]}})).unwrap(),
-    )
-    .await
-    .unwrap();
-    let ip = c.net().allocate_ip();
-    pods.patch_status(
-        "echo",
-        &PatchParams::default(),
-        &Patch::Merge(json!({"status": {"phase": "Running", "podIP": ip}})),
-    )
-    .await
-    .unwrap();
-    c.net().register(&ip, 9080, echo_addr);
-}
-
 /// Sends an upgrade request with `extra` headers; returns the connection and the response head.
 async fn upgrade(c: &SimCluster, extra: &str) -> (TcpStream, String) {
     let mut s = TcpStream::connect(c.addr()).await.unwrap();
