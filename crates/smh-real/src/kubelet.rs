@@ -167,21 +167,10 @@ async fn port_forward(
     }
 }
 
-/// The pod's IP, uid and name, for connecting and for error messages.
-fn pod_ident(pod: &Value) -> (String, String, String) {
-    let s = |p: &str| {
-        pod.pointer(p)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
-    (s("/status/podIP"), s("/metadata/uid"), s("/metadata/name"))
-}
-
 /// `kubectl port-forward` through the API server: the connection upgraded to SPDY/3.1 with
 /// the `portforward.k8s.io` protocol, served by smh-spdy; each stream pair connects to the
 /// pod's port through the node's pod network.
-fn spdy(mut req: axum::extract::Request, pod: &Value, net: Arc<PodNetwork>) -> Response {
+fn spdy(req: axum::extract::Request, pod: &Value, net: Arc<PodNetwork>) -> Response {
     const PROTOCOL: &str = "portforward.k8s.io";
     let offered = req
         .headers()
@@ -197,39 +186,7 @@ fn spdy(mut req: axum::extract::Request, pod: &Value, net: Arc<PodNetwork>) -> R
         )
             .into_response();
     }
-    let (ip, uid, name) = pod_ident(pod);
-    let on_upgrade = hyper::upgrade::on(&mut req);
-    tokio::spawn(async move {
-        let Ok(upgraded) = on_upgrade.await else {
-            return;
-        };
-        let io = hyper_util::rt::TokioIo::new(upgraded);
-        let connect_ip = ip.clone();
-        let connect: smh_spdy::portforward::Connect = Box::new(move |port| {
-            let target = net.resolve(&connect_ip, port);
-            let ip = connect_ip.clone();
-            Box::pin(async move {
-                let refused =
-                    || format!("failed to connect to {ip}:{port}: connect: connection refused");
-                let addr = target.ok_or_else(refused)?;
-                tokio::net::TcpStream::connect(addr)
-                    .await
-                    .map(|s| Box::new(s) as Box<dyn smh_spdy::portforward::Upstream>)
-                    .map_err(|_| refused())
-            })
-        });
-        let describe: smh_spdy::portforward::Describe = Box::new(move |port, why| {
-            format!("error forwarding port {port} to pod {name}, uid {uid}: {why}")
-        });
-        let _ = smh_spdy::serve(io, connect, describe).await;
-    });
-    Response::builder()
-        .status(StatusCode::SWITCHING_PROTOCOLS)
-        .header("connection", "Upgrade")
-        .header("upgrade", "SPDY/3.1")
-        .header("x-stream-protocol-version", PROTOCOL)
-        .body(axum::body::Body::empty())
-        .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+    smh_sim::api::portforward::upgrade_spdy(req, pod, net)
 }
 
 async fn inject(State(st): State<NodeState>, body: axum::body::Bytes) -> Response {

@@ -125,8 +125,9 @@ fn header_values(req: &Request, name: &str) -> Vec<String> {
         .collect()
 }
 
-/// Serves a SPDY upgrade for `pod`.
-pub(crate) fn upgrade_spdy(req: Request, pod: &Value, net: Arc<PodNetwork>) -> Response {
+/// Serves a SPDY upgrade for `pod`: the API server's `pods/portforward`, and a node agent's
+/// kubelet `/portForward`, which the real API server sends kubectl's sessions to.
+pub fn upgrade_spdy(req: Request, pod: &Value, net: Arc<PodNetwork>) -> Response {
     match Target::of(pod) {
         Ok(target) => spdy::upgrade(req, target, net),
         Err(e) => super::http::error_response(&e),
