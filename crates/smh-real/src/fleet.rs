@@ -324,17 +324,7 @@ impl RealFleet {
 
     /// Write [`RealFleet::kubeconfig`] to `path` (mode 0600).
     pub fn write_kubeconfig(&self, path: &Path) -> Result<()> {
-        use std::io::Write as _;
-        use std::os::unix::fs::OpenOptionsExt as _;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(path)
-            .with_context(|| format!("writing {}", path.display()))?;
-        f.write_all(self.kubeconfig().as_bytes())?;
-        Ok(())
+        crate::pki::write_private(path, &self.kubeconfig())
     }
 
     /// The fleet's directory (certificates, etcd data, logs).

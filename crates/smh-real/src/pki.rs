@@ -53,7 +53,8 @@ impl std::fmt::Debug for Authority {
     }
 }
 
-fn write_private(path: &Path, data: &str) -> Result<()> {
+/// Write `data` to `path`, readable by its owner only (mode 0600): keys and kubeconfigs.
+pub(crate) fn write_private(path: &Path, data: &str) -> Result<()> {
     use std::io::Write as _;
     use std::os::unix::fs::OpenOptionsExt as _;
     let mut f = std::fs::OpenOptions::new()

@@ -101,20 +101,6 @@ pub fn kubeconfig_yaml(contexts: &[(&str, &str, &str, Credentials<'_>)], current
     )
 }
 
-fn write_private(path: &Path, data: &str) -> Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    f.write_all(data.as_bytes())?;
-    Ok(())
-}
-
 impl Plane {
     /// Create the certificates and kubeconfigs of control plane `name` number `index` (0, 1,
     /// ...) under `dir`, and pick the API server's and etcd's ports.
@@ -204,7 +190,7 @@ impl Plane {
                 )],
                 name,
             );
-            write_private(&path, &yaml)?;
+            crate::pki::write_private(&path, &yaml)?;
             Ok(path)
         };
         let controller_manager = cfg(
