@@ -33,7 +33,7 @@ use smh_sim::fleet::{Attachment, FleetOptions, SimFleet, StartHook};
 use smh_sim::world::{self, Layout, WorldOptions};
 
 mod common;
-use common::{contexts_for, ms, p50, ratio_verdict, start_ready};
+use common::{contexts_for, manifests, ms, p50, ratio_verdict, start_ready};
 
 const LATENCY: Duration = Duration::from_millis(50);
 const RUNS: usize = 9;
@@ -80,51 +80,6 @@ async fn start(n: usize) -> SimFleet {
         opts.clusters.push(c);
     }
     start_ready(opts).await
-}
-
-/// The guide's three manifests over `clusters`.
-fn manifests(clusters: &[String], consecutive_errors: u32) -> String {
-    let refs: String = clusters
-        .iter()
-        .map(|c| format!("      - {{name: reviews, namespace: bookinfo, clusterName: {c}}}\n"))
-        .collect();
-    let backing: String = clusters
-        .iter()
-        .map(|c| {
-            format!("  - kubeService: {{name: reviews, namespace: bookinfo, clusterName: {c}}}\n")
-        })
-        .collect();
-    format!(
-        "apiVersion: networking.smh.solo.io/v1alpha2
-kind: TrafficPolicy
-metadata: {{namespace: service-mesh-hub, name: mgmt-reviews-outlier}}
-spec:
-  destinationSelector:
-  - kubeServiceRefs:
-      services:
-{refs}  outlierDetection: {{consecutiveErrors: {consecutive_errors}}}
----
-apiVersion: networking.smh.solo.io/v1alpha2
-kind: FailoverService
-metadata: {{name: reviews-failover, namespace: service-mesh-hub}}
-spec:
-  hostname: reviews-failover.bookinfo.global
-  port: {{number: 9080, protocol: http}}
-  meshes: [{{name: istiod-istio-system-mgmt-cluster, namespace: service-mesh-hub}}]
-  backingServices:
-{backing}---
-apiVersion: networking.smh.solo.io/v1alpha2
-kind: TrafficPolicy
-metadata: {{name: reviews-shift-failover, namespace: bookinfo}}
-spec:
-  destinationSelector:
-  - kubeServiceRefs:
-      services: [{{clusterName: mgmt-cluster, name: reviews, namespace: bookinfo}}]
-  trafficShift:
-    destinations:
-    - failoverService: {{name: reviews-failover, namespace: service-mesh-hub}}
-"
-    )
 }
 
 /// One apply; returns (elapsed, generated objects, objects changed).

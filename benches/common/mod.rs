@@ -72,3 +72,51 @@ pub(crate) fn contexts_for(fleet: &SimFleet, dir: &Path) -> Contexts {
         Duration::from_secs(10),
     )
 }
+
+/// The guide's three manifests over `clusters` (the first is the management cluster): an
+/// outlier-detection policy on `reviews` in every cluster with `consecutive_errors`, a
+/// FailoverService backed by `reviews` in every cluster (in order), the traffic shift on
+/// `reviews` in the first.
+pub(crate) fn manifests(clusters: &[String], consecutive_errors: u32) -> String {
+    let refs: String = clusters
+        .iter()
+        .map(|c| format!("      - {{name: reviews, namespace: bookinfo, clusterName: {c}}}\n"))
+        .collect();
+    let backing: String = clusters
+        .iter()
+        .map(|c| {
+            format!("  - kubeService: {{name: reviews, namespace: bookinfo, clusterName: {c}}}\n")
+        })
+        .collect();
+    format!(
+        "apiVersion: networking.smh.solo.io/v1alpha2
+kind: TrafficPolicy
+metadata: {{namespace: service-mesh-hub, name: mgmt-reviews-outlier}}
+spec:
+  destinationSelector:
+  - kubeServiceRefs:
+      services:
+{refs}  outlierDetection: {{consecutiveErrors: {consecutive_errors}}}
+---
+apiVersion: networking.smh.solo.io/v1alpha2
+kind: FailoverService
+metadata: {{name: reviews-failover, namespace: service-mesh-hub}}
+spec:
+  hostname: reviews-failover.bookinfo.global
+  port: {{number: 9080, protocol: http}}
+  meshes: [{{name: istiod-istio-system-mgmt-cluster, namespace: service-mesh-hub}}]
+  backingServices:
+{backing}---
+apiVersion: networking.smh.solo.io/v1alpha2
+kind: TrafficPolicy
+metadata: {{name: reviews-shift-failover, namespace: bookinfo}}
+spec:
+  destinationSelector:
+  - kubeServiceRefs:
+      services: [{{clusterName: mgmt-cluster, name: reviews, namespace: bookinfo}}]
+  trafficShift:
+    destinations:
+    - failoverService: {{name: reviews-failover, namespace: service-mesh-hub}}
+"
+    )
+}

@@ -152,12 +152,26 @@ impl RealFleet {
     /// Start the fleet; returns once every Deployment of both clusters is available and every
     /// bookinfo Service has ready endpoints.
     pub async fn start(opts: &FleetOptions) -> Result<RealFleet> {
+        let worlds = WorldOptions::demo(opts.mode, ISTIO_VERSION, Duration::ZERO);
+        RealFleet::start_worlds(opts, worlds).await
+    }
+
+    /// Start one control plane per world of `worlds` (the first is the management cluster and
+    /// the kubeconfig's current context), seeded as the world says, e.g. the clusters of
+    /// [`WorldOptions::fleet`]; `opts.mode` is not used (each world has its mode). Returns once
+    /// every Deployment is available and every bookinfo Service has ready endpoints.
+    pub async fn start_worlds(
+        opts: &FleetOptions,
+        mut worlds: Vec<WorldOptions>,
+    ) -> Result<RealFleet> {
         let begin = Instant::now();
         let peers = Peers::locate()?;
+        if worlds.is_empty() || worlds.len() > 16 {
+            bail!("a real fleet has 1 to 16 clusters, not {}", worlds.len());
+        }
         std::fs::create_dir_all(&opts.dir)
             .with_context(|| format!("creating {}", opts.dir.display()))?;
         let sup = Supervisor::new(&opts.dir.join("logs"))?;
-        let mut worlds = WorldOptions::demo(opts.mode, ISTIO_VERSION, Duration::ZERO);
         let mut planes = Vec::new();
         for (i, w) in worlds.iter_mut().enumerate() {
             let plane = Plane::prepare(&w.cluster, i as u8, &opts.dir.join(&w.cluster))?;

@@ -147,19 +147,63 @@ impl WorldOptions {
         istio_version: &str,
         readiness_delay: Duration,
     ) -> Vec<WorldOptions> {
-        let mut mgmt = WorldOptions::new("mgmt-cluster", Layout::Management, 0);
-        let mut remote = WorldOptions::new("remote-cluster", Layout::Remote, 1);
-        mgmt.cluster_id = DEMO_MGMT_CLUSTER_ID.to_string();
-        remote.cluster_id = DEMO_REMOTE_CLUSTER_ID.to_string();
-        for o in [&mut mgmt, &mut remote] {
-            o.mode = mode;
-            o.istio_version = istio_version.to_string();
-            o.readiness_delay = readiness_delay;
+        let mut worlds = WorldOptions::fleet(
+            &["mgmt-cluster", "remote-cluster"],
+            mode,
+            istio_version,
+            readiness_delay,
+        );
+        worlds[0].cluster_id = DEMO_MGMT_CLUSTER_ID.to_string();
+        worlds[1].cluster_id = DEMO_REMOTE_CLUSTER_ID.to_string();
+        let peers: Vec<Peer> = worlds.iter().map(WorldOptions::as_peer).collect();
+        for (i, w) in worlds.iter_mut().enumerate() {
+            w.peers = others(&peers, i);
         }
-        mgmt.peers = vec![remote.as_peer()];
-        remote.peers = vec![mgmt.as_peer()];
-        vec![mgmt, remote]
+        worlds
     }
+
+    /// `names.len()` clusters: the first with bookinfo's management layout, every other one
+    /// with the remote layout (reviews-v3 and ratings), each knowing every other one as a peer;
+    /// cluster IDs are the names. The guide's two clusters are [`WorldOptions::demo`].
+    pub fn fleet(
+        names: &[&str],
+        mode: MultiClusterMode,
+        istio_version: &str,
+        readiness_delay: Duration,
+    ) -> Vec<WorldOptions> {
+        let mut worlds: Vec<WorldOptions> = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let layout = if i == 0 {
+                    Layout::Management
+                } else {
+                    Layout::Remote
+                };
+                let index = u8::try_from(i).unwrap_or(u8::MAX);
+                let mut o = WorldOptions::new(name, layout, index);
+                o.mode = mode;
+                o.istio_version = istio_version.to_string();
+                o.readiness_delay = readiness_delay;
+                o
+            })
+            .collect();
+        let peers: Vec<Peer> = worlds.iter().map(WorldOptions::as_peer).collect();
+        for (i, w) in worlds.iter_mut().enumerate() {
+            w.peers = others(&peers, i);
+        }
+        worlds
+    }
+}
+
+/// Every peer but the `me`-th.
+fn others(peers: &[Peer], me: usize) -> Vec<Peer> {
+    peers
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != me)
+        .map(|(_, p)| p.clone())
+        .collect()
 }
 
 /// The running controllers and workloads of one cluster. Dropping it (or [`WorldHandle::shutdown`])
