@@ -138,7 +138,7 @@ fn only_cluster_and_explain() {
     assert!(!String::from_utf8_lossy(&out.stderr).contains("[mgmt-cluster]"));
 
     smh()
-        .args(["translate", "-f", "examples/guide/", "--topology", "tests/data/topology/guide-multi-primary.yaml", "--explain"])
+        .args(["translate", "-f", "examples/guide/", "--topology", "tests/data/topology/guide-multi-primary.yaml", "--strategy", "aggregate", "--explain"])
         .assert()
         .success()
         .stderr(predicate::str::contains(
@@ -157,6 +157,8 @@ fn cluster_ids_from_the_topology() {
             "examples/guide/",
             "--topology",
             "tests/data/topology/guide-multi-primary.yaml",
+            "--strategy",
+            "aggregate",
             "--explain",
         ])
         .assert()

@@ -375,7 +375,10 @@ fn aggregate_config_type(
 }
 
 /// The ServiceEntry `service-mesh-hub/<fs>`: the hostname with SMH's VIP and the port.
-pub(super) fn service_entry(f: &Failover, port: &crate::model::types::FailoverServicePort) -> ServiceEntry {
+pub(super) fn service_entry(
+    f: &Failover,
+    port: &crate::model::types::FailoverServicePort,
+) -> ServiceEntry {
     let vip = failover_service_ip(f.name(), f.namespace());
     ServiceEntry::namespaced(
         SMH_NAMESPACE,

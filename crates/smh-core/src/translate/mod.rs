@@ -75,6 +75,8 @@ pub mod dr;
 pub mod failover;
 mod native;
 pub mod strategy;
+#[cfg(test)]
+mod strategy_tests;
 mod subset_rules;
 pub mod vip;
 pub mod virtual_service;

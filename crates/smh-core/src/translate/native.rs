@@ -12,6 +12,7 @@
 //!   DestinationRule gets the subset too (without policy), so that with several networks
 //!   its east-west gateway can route the subset's SNI.
 
+use crate::istio::VirtualService;
 use crate::istio::common::PortSelector;
 use crate::istio::destination_rule::{
     LoadBalancerSettings, LocalityLoadBalancerSetting, Subset, TrafficPolicy,
@@ -19,7 +20,6 @@ use crate::istio::destination_rule::{
 use crate::istio::virtual_service::{
     Destination, HttpRoute, HttpRouteDestination, VirtualServiceSpec,
 };
-use crate::istio::VirtualService;
 use crate::model::diag::ObjectId;
 
 use super::Emitted;

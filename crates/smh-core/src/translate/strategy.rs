@@ -135,7 +135,12 @@ pub(crate) struct NativePlan {
 impl NativePlan {
     /// `name.ns.svc.<domain of cluster>`.
     pub(crate) fn host(&self, ctx: &Ctx, cluster: &str) -> String {
-        format!("{}.{}.svc.{}", self.name, self.namespace, ctx.domain(cluster))
+        format!(
+            "{}.{}.svc.{}",
+            self.name,
+            self.namespace,
+            ctx.domain(cluster)
+        )
     }
 
     /// The `failoverPriority` list.
@@ -183,12 +188,11 @@ fn decide(
     f: &Failover,
     options: TranslateOptions,
 ) -> Decision {
-    let pinned = f
-        .fs
-        .metadata
-        .annotations
-        .as_ref()
-        .and_then(|a| a.get(STRATEGY_ANNOTATION));
+    let pinned =
+        f.fs.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(STRATEGY_ANNOTATION));
     let (requested, by) = match pinned.map(|v| v.parse::<Strategy>()) {
         None => (
             options.strategy,
@@ -341,7 +345,8 @@ fn native_plan(
         Some(p) if ports.len() == 1 && p.len() == 1 => p[0],
         _ => {
             reasons.push(
-                "the backing services do not have one and the same port, which the route must name".into(),
+                "the backing services do not have one and the same port, which the route must name"
+                    .into(),
             );
             0
         }
@@ -428,15 +433,12 @@ fn shift_with_subset(ctx: &Ctx, f: &Failover) -> Option<String> {
     let applied: BTreeSet<usize> = ctx.applied.values().flatten().copied().collect();
     applied.into_iter().find_map(|i| {
         let p = &ctx.policies[i];
-        p.tp
-            .spec
+        p.tp.spec
             .traffic_shift
             .iter()
             .flat_map(|s| &s.destinations)
             .filter_map(|d| d.failover_service.as_ref())
-            .any(|fd| {
-                fd.name == f.name() && fd.namespace == f.namespace() && !fd.subset.is_empty()
-            })
+            .any(|fd| fd.name == f.name() && fd.namespace == f.namespace() && !fd.subset.is_empty())
             .then(|| format!("{}/{}", p.id.namespace, p.id.name))
     })
 }

@@ -342,12 +342,12 @@ fn traffic_shift(
                         port: Some(PortSelector { number: plan.port }),
                     },
                     None => Destination {
-                    host: fs.fs.spec.hostname.clone(),
-                    subset: (!f.subset.is_empty()).then(|| naming::subset_name(&f.subset)),
-                    port: fs.fs.spec.port.as_ref().map(|port| PortSelector {
-                        number: port.number,
-                    }),
-                }
+                        host: fs.fs.spec.hostname.clone(),
+                        subset: (!f.subset.is_empty()).then(|| naming::subset_name(&f.subset)),
+                        port: fs.fs.spec.port.as_ref().map(|port| PortSelector {
+                            number: port.number,
+                        }),
+                    },
                 }
             }
             (None, None) => {
