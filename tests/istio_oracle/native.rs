@@ -1,9 +1,8 @@
 //! The native strategy on real istiod (the oracle): the request from productpage's sidecar
 //! routes to the FailoverService's subset of reviews, whose EDS puts the primary cluster's
 //! endpoints at priority 0 and the secondary's at priority 1, for a caller in the primary's
-//! cluster and for one in the secondary's own cluster; the priorities need the
-//! `topology.istio.io/cluster=<ID>` value (a bare label prefers the caller's cluster) and
-//! outlier detection (without it istiod sets no priorities).
+//! cluster and for one in the secondary's own cluster; the priorities need outlier detection
+//! (without it istiod sets none).
 
 use std::path::Path;
 use std::process::Command;
