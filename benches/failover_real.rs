@@ -248,7 +248,9 @@ fn main() {
     for v in &variants {
         let mut failed = 0;
         for (mode, mode_name, topology, strategy) in &modes {
-            let json = tmp.path().join(format!("{}-{mode_name}-{strategy}.json", v.label));
+            let json = tmp
+                .path()
+                .join(format!("{}-{mode_name}-{strategy}.json", v.label));
             oracle(&v.dir, topology, *strategy, &json);
             let real = envoy_runs(&json, &envoy, &scenarios);
             let objects = model_objects(&v.dir, topology, *strategy);

@@ -503,9 +503,9 @@ fn describe_says_which_strategy_and_why() {
     );
     let mp = describe(&guide_snapshot(MultiClusterMode::MultiPrimary));
     assert!(
-        mp.explanations
-            .iter()
-            .any(|e| e.text.contains("strategy native (the default strategy, auto)")),
+        mp.explanations.iter().any(|e| e
+            .text
+            .contains("strategy native (the default strategy, auto)")),
         "{:?}",
         mp.explanations
     );

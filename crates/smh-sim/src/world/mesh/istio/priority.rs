@@ -52,7 +52,8 @@ pub(super) fn priorities(
     entries: &[String],
 ) -> Vec<u32> {
     let n = u32::try_from(entries.len()).unwrap_or(u32::MAX);
-    let overrides: BTreeMap<&str, &str> = entries.iter().filter_map(|e| e.split_once('=')).collect();
+    let overrides: BTreeMap<&str, &str> =
+        entries.iter().filter_map(|e| e.split_once('=')).collect();
     let labels: Vec<&str> = entries
         .iter()
         .map(|e| e.split_once('=').map_or(e.as_str(), |(l, _)| l))
