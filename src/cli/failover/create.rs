@@ -353,16 +353,7 @@ pub(crate) fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         return Err(zero_loss_without_shift());
     }
     let mut plan = build::build(&request, &live).map_err(build_errors)?;
-    if args.strategy != StrategyArg::Auto {
-        plan.failover_service
-            .metadata
-            .annotations
-            .get_or_insert_with(Default::default)
-            .insert(
-                smh_core::consts::STRATEGY_ANNOTATION.to_string(),
-                smh_core::translate::Strategy::from(args.strategy).to_string(),
-            );
-    }
+    pin_strategy(&mut plan, args.strategy);
     let checked = build::check(&plan, &live);
     print_diagnostics(&checked.diagnostics, color);
     if checked.has_errors() {
@@ -438,6 +429,20 @@ pub(crate) fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         )));
     }
     Ok(Exit::Ok)
+}
+
+/// `--strategy` other than auto: stored as the FailoverService's strategy annotation.
+fn pin_strategy(plan: &mut CreatePlan, strategy: StrategyArg) {
+    if strategy != StrategyArg::Auto {
+        plan.failover_service
+            .metadata
+            .annotations
+            .get_or_insert_with(Default::default)
+            .insert(
+                smh_core::consts::STRATEGY_ANNOTATION.to_string(),
+                smh_core::translate::Strategy::from(strategy).to_string(),
+            );
+    }
 }
 
 /// Without a terminal there is no wizard and no confirmation: refuse (exit 2) unless the
