@@ -58,3 +58,54 @@ pub(crate) fn pin(manifests: &mut [Manifest], strategy: StrategyArg) -> Result<(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smh_core::model::diag::Source;
+
+    fn fs(annotation: Option<&str>) -> Manifest {
+        let mut v = serde_json::json!({
+            "apiVersion": "networking.smh.solo.io/v1alpha2",
+            "kind": "FailoverService",
+            "metadata": {"name": "fo", "namespace": "service-mesh-hub"},
+            "spec": {},
+        });
+        if let Some(a) = annotation {
+            v["metadata"]["annotations"] = serde_json::json!({STRATEGY_ANNOTATION: a});
+        }
+        Manifest {
+            source: Source {
+                file: "fo.yaml".into(),
+                doc: 0,
+                line: None,
+            },
+            object: SmhObject::FailoverService(serde_json::from_value(v).unwrap()),
+        }
+    }
+
+    fn annotation(m: &Manifest) -> Option<String> {
+        let SmhObject::FailoverService(f) = &m.object else {
+            unreachable!()
+        };
+        f.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(STRATEGY_ANNOTATION).cloned())
+    }
+
+    #[test]
+    fn pin_stores_the_strategy_and_refuses_a_contradiction() {
+        let mut m = vec![fs(None)];
+        pin(&mut m, StrategyArg::Auto).unwrap();
+        assert_eq!(annotation(&m[0]), None);
+        pin(&mut m, StrategyArg::Native).unwrap();
+        assert_eq!(annotation(&m[0]).as_deref(), Some("native"));
+        let mut m = vec![fs(Some("aggregate"))];
+        let e = pin(&mut m, StrategyArg::Native).unwrap_err();
+        assert!(
+            format!("{e:?}").contains("fo.yaml: document 1: FailoverService fo: metadata.annotations[failover.kubectl-smh.io/strategy] pins strategy aggregate, but --strategy asks for native"),
+            "{e:?}"
+        );
+    }
+}
