@@ -260,6 +260,7 @@ fn main() {
             dry_run: kubectl_smh::cli::apply::DryRun::None,
             diff: false,
             prune: true,
+            strategy: kubectl_smh::cli::strategy::StrategyArg::Auto,
         },
     )
     .map_err(|e| e.to_string())

@@ -35,7 +35,7 @@ use smh_core::model::SmhObject;
 use smh_core::model::parse::load_paths;
 use smh_core::model::topology::{MultiClusterMode, Topology};
 use smh_core::model::zero_loss;
-use smh_core::translate::translate;
+use smh_core::translate::{Strategy, TranslateOptions, translate_with};
 use smh_sim::world::mesh::scenario::{self, Break, Measured};
 
 fn repo(rel: &str) -> PathBuf {
@@ -111,11 +111,12 @@ fn recommended_dir(tmp: &Path) -> PathBuf {
     dir
 }
 
-fn oracle(dir: &Path, topology: &str, out: &Path) {
+fn oracle(dir: &Path, topology: &str, strategy: Strategy, out: &Path) {
     let status = Command::new(repo("scripts/istio-oracle"))
         .arg("-f")
         .arg(dir)
         .args(["--topology", topology, "--cluster", "mgmt-cluster"])
+        .args(["--strategy", strategy.as_str()])
         .env("SMH_BIN", env!("CARGO_BIN_EXE_kubectl-smh"))
         .stdout(std::fs::File::create(out).unwrap())
         .status()
@@ -147,10 +148,14 @@ fn envoy_runs(oracle_json: &Path, envoy: &Path, scenarios: &[Break]) -> Vec<Valu
         .collect()
 }
 
-fn model_objects(dir: &Path, topology: &str) -> Vec<Value> {
+fn model_objects(dir: &Path, topology: &str, strategy: Strategy) -> Vec<Value> {
     let loaded = load_paths(&[dir.to_path_buf()]);
     assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
-    let t = translate(&loaded.manifests, &Topology::load(&repo(topology)).unwrap());
+    let t = translate_with(
+        &loaded.manifests,
+        &Topology::load(&repo(topology)).unwrap(),
+        TranslateOptions { strategy },
+    );
     assert!(!t.has_errors(), "{:#?}", t.diagnostics);
     t.objects
         .iter()
@@ -214,16 +219,25 @@ fn main() {
             dir: recommended_dir(tmp.path()),
         },
     ];
+    // The guide's topology keeps aggregate under auto; multi-primary runs both strategies.
     let modes = [
         (
             MultiClusterMode::Global,
             "global",
             "tests/data/topology/guide-global.yaml",
+            Strategy::Aggregate,
         ),
         (
             MultiClusterMode::MultiPrimary,
             "multi-primary",
             "tests/data/topology/guide-multi-primary.yaml",
+            Strategy::Aggregate,
+        ),
+        (
+            MultiClusterMode::MultiPrimary,
+            "multi-primary",
+            "tests/data/topology/guide-multi-primary.yaml",
+            Strategy::Native,
         ),
     ];
     println!(
@@ -233,11 +247,14 @@ fn main() {
     let mut totals = Vec::new();
     for v in &variants {
         let mut failed = 0;
-        for (mode, mode_name, topology) in &modes {
-            let json = tmp.path().join(format!("{}-{mode_name}.json", v.label));
-            oracle(&v.dir, topology, &json);
+        for (mode, mode_name, topology, strategy) in &modes {
+            let json = tmp
+                .path()
+                .join(format!("{}-{mode_name}-{strategy}.json", v.label));
+            oracle(&v.dir, topology, *strategy, &json);
             let real = envoy_runs(&json, &envoy, &scenarios);
-            let objects = model_objects(&v.dir, topology);
+            let objects = model_objects(&v.dir, topology, *strategy);
+            let mode_name = format!("{mode_name} {strategy}");
             for (s, r) in scenarios.iter().zip(&real) {
                 let m = scenario::run(*mode, "1.24.2", &objects, *s).expect("model runs");
                 let (line, n) = envoy_line(r);
@@ -245,18 +262,18 @@ fn main() {
                     failed += n;
                 }
                 println!(
-                    "{:<12} {mode_name:<13} {:<9} model: {}",
+                    "{:<12} {mode_name:<23} {:<9} model: {}",
                     v.label,
                     s.name(),
                     model_line(&m)
                 );
                 println!(
-                    "{:<12} {mode_name:<13} {:<9} envoy: {line}",
+                    "{:<12} {mode_name:<23} {:<9} envoy: {line}",
                     v.label,
                     s.name()
                 );
                 println!(
-                    "{:<36} envoy answers: {}",
+                    "{:<46} envoy answers: {}",
                     "",
                     r["answers"].as_str().unwrap_or("")
                 );

@@ -278,7 +278,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__apply)
-            opts="-f -n -o -y -v -h -V --filename --dry-run --diff --prune --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --retry-timeout --yes --no-color --verbose --help --version"
+            opts="-f -n -o -y -v -h -V --filename --dry-run --diff --prune --strategy --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --retry-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -298,6 +298,10 @@ _kubectl__smh() {
                     ;;
                 --prune)
                     COMPREPLY=($(compgen -W "true false" -- "${cur}"))
+                    return 0
+                    ;;
+                --strategy)
+                    COMPREPLY=($(compgen -W "auto native aggregate" -- "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)
@@ -1410,7 +1414,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__failover__subcmd__create)
-            opts="-n -o -y -v -h -V --backing --hostname --port --protocol --mesh --consecutive-errors --interval --base-ejection-time --max-ejection-percent --shift-from --outlier-policy-name --shift-policy-name --zero-loss --dry-run --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --retry-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --backing --hostname --port --protocol --mesh --consecutive-errors --interval --base-ejection-time --max-ejection-percent --shift-from --outlier-policy-name --shift-policy-name --zero-loss --strategy --dry-run --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --retry-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1462,6 +1466,10 @@ _kubectl__smh() {
                     ;;
                 --shift-policy-name)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --strategy)
+                    COMPREPLY=($(compgen -W "auto native aggregate" -- "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)
@@ -2202,7 +2210,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__translate)
-            opts="-f -n -o -y -v -h -V --filename --topology --only-cluster --explain --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --retry-timeout --yes --no-color --verbose --help --version"
+            opts="-f -n -o -y -v -h -V --filename --topology --only-cluster --explain --strategy --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --retry-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2222,6 +2230,10 @@ _kubectl__smh() {
                     ;;
                 --only-cluster)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --strategy)
+                    COMPREPLY=($(compgen -W "auto native aggregate" -- "${cur}"))
                     return 0
                     ;;
                 --kubeconfig)

@@ -108,6 +108,9 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand validate" -s V -
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s f -l filename -d 'Files, directories (their .yaml, .yml and .json files, not recursing) or - for stdin. Repeatable, and comma-separated like kubectl' -r -F
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l topology -d 'Topology file describing the clusters, meshes and services that exist (see docs/translation.md, "Topology file"). Default: derived from the manifests' -r -F
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l only-cluster -d 'Print only the objects for this cluster (repeatable)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l strategy -d 'How FailoverServices are translated: `native` (Istio\'s DestinationRule failoverPriority and a VirtualService route, no EnvoyFilter; Istio multi-primary only, an error where it cannot keep the FailoverService\'s order exactly), `aggregate` (Service Mesh Hub\'s ServiceEntry and EnvoyFilter aggregate cluster), or `auto`: native where it is exact, else aggregate. A FailoverService\'s annotation failover.kubectl-smh.io/strategy pins its own' -r -f -a "auto\t'Native where it is exact, aggregate otherwise'
+native\t'Istio\'s DestinationRule failoverPriority plus a VirtualService; no EnvoyFilter'
+aggregate\t'SMH\'s ServiceEntry plus EnvoyFilter aggregate cluster'"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
@@ -119,11 +122,11 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l is
 multi-primary\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l request-timeout -d 'How long to wait for a single API request before giving up (e.g. 10s, 1m); must be more than 0 (kubectl\'s `0` = no limit is not supported: give a long one, e.g. 1h)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l retry-timeout -d 'How long a request that failed with a transient error (HTTP 429, 500, 502, 503, 504, no answer within --request-timeout, a refused or dropped connection) is retried, counted from its first attempt; 0 turns retries off. Only requests that are safe to repeat are retried: reads, server-side apply, and writes guarded by a resourceVersion or delete preconditions' -r
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l explain -d 'Also print, on stderr, every choice that depends on the topology (multi-cluster mode, aggregate cluster config type, hosts)'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l explain -d 'Also print, on stderr, every choice that depends on the topology (each FailoverService\'s strategy and why, multi-cluster mode, aggregate cluster config type, hosts)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s y -l yes -d 'Never prompt; answer yes to confirmations'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -l no-color -d 'Disable colour and symbols: coloured diagnostics, check\'s marks (also when NO_COLOR is set to anything but the empty string, as no-color.org says)'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s v -l verbose -d 'Also list the objects that are unchanged (apply, failover create, failover delete, demo guide); with every command that talks to clusters, print each retried request (verb, resource, cluster, what the attempt got, the wait) on stderr'
-complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s h -l help -d 'Print help'
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand translate" -s V -l version -d 'Print version'
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand install" -l dry-run -d '`client`: say what would be done (only reads); `server`: send every write with dryRun=All; `none`: install' -r -f -a "none\t''
 client\t''
@@ -225,6 +228,9 @@ client\t''
 server\t''"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -l prune -d 'Delete generated objects that are no longer wanted (only objects carrying kubectl-smh\'s labels)' -r -f -a "true\t''
 false\t''"
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -l strategy -d 'Pin how the input\'s FailoverServices are translated: `native` (Istio\'s DestinationRule failoverPriority, no EnvoyFilter; an error where it is not exact), `aggregate` (the EnvoyFilter aggregate cluster) or `auto` (native where exact). A strategy other than auto is stored on each FailoverService as the annotation failover.kubectl-smh.io/strategy, so later applies and checks keep it' -r -f -a "auto\t'Native where it is exact, aggregate otherwise'
+native\t'Istio\'s DestinationRule failoverPriority plus a VirtualService; no EnvoyFilter'
+aggregate\t'SMH\'s ServiceEntry plus EnvoyFilter aggregate cluster'"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand apply" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r
@@ -275,6 +281,9 @@ complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l shift-from -d 'Shift the traffic addressed to this service to the FailoverService, as SERVICE.NAMESPACE@CLUSTER (repeatable; usually the primary, as the guide does; default: none, unless the wizard asks)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l outlier-policy-name -d 'Name of the outlier-detection TrafficPolicy (default: NAME-outlier)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l shift-policy-name -d 'Name of the traffic-shift TrafficPolicies, one per namespace (default: NAME-shift)' -r
+complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l strategy -d 'How the FailoverService is translated: `native` (Istio\'s DestinationRule failoverPriority and a VirtualService, no EnvoyFilter; Istio multi-primary, and an error where it cannot keep the order exactly), `aggregate` (the EnvoyFilter aggregate cluster) or `auto` (native where exact). Other than auto, it is stored as the FailoverService\'s annotation failover.kubectl-smh.io/strategy' -r -f -a "auto\t'Native where it is exact, aggregate otherwise'
+native\t'Istio\'s DestinationRule failoverPriority plus a VirtualService; no EnvoyFilter'
+aggregate\t'SMH\'s ServiceEntry plus EnvoyFilter aggregate cluster'"
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config)' -r -F
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l mgmt-context -d 'Kubeconfig context of the management cluster (default: the current context)' -r
 complete -c kubectl-smh -n "__fish_kubectl_smh_using_subcommand failover; and __fish_seen_subcommand_from create" -l cluster -d 'Which kubeconfig context serves a cluster name used in manifests, as NAME=CTX (repeatable; default: the registry, then a context with the same name)' -r

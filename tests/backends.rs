@@ -119,7 +119,7 @@ async fn kubectl_port_forward_reaches_productpage(dir: &Path) {
     pf.kill().await.unwrap();
 }
 
-async fn the_guide(clusters: &Clusters) {
+async fn the_guide(clusters: &Clusters, mode: MultiClusterMode) {
     let backend = clusters.backend();
     let dir = tempfile::tempdir().unwrap();
     clusters.write_kubeconfig(&dir.path().join("kubeconfig"));
@@ -134,10 +134,20 @@ async fn the_guide(clusters: &Clusters) {
 
     let r = smh(d, &["apply", "-f", "examples/guide/"]).await;
     assert_eq!(r.code, 0, "{backend:?} apply: {r:?}");
+    // The default strategy, auto: the guide's `.global` topology keeps SMH's EnvoyFilter;
+    // multi-primary gets Istio's failoverPriority and a VirtualService on the hostname.
+    let failover_object = match mode {
+        MultiClusterMode::Global => {
+            "envoyfilter.networking.istio.io/reviews-failover -n istio-system created"
+        }
+        MultiClusterMode::MultiPrimary => {
+            "virtualservice.networking.istio.io/reviews-failover -n service-mesh-hub created"
+        }
+    };
     for line in [
         "failoverservice.networking.smh.solo.io/reviews-failover -n service-mesh-hub created",
         "destinationrule.networking.istio.io/reviews -n bookinfo created",
-        "envoyfilter.networking.istio.io/reviews-failover -n istio-system created",
+        failover_object,
     ] {
         assert!(
             r.stdout.contains(line),
@@ -197,7 +207,7 @@ async fn the_guide_install_apply_describe_check_and_drill_on_both_backends() {
             let Some(clusters) = Clusters::start(backend, mode).await else {
                 continue;
             };
-            the_guide(&clusters).await;
+            the_guide(&clusters, mode).await;
             clusters.shutdown().await;
         }
     }

@@ -388,6 +388,9 @@ fn translate_honours_istio_mode_offline() {
             "examples/guide",
             "--istio-mode",
             "multi-primary",
+            // The golden is the aggregate strategy's (auto is native in multi-primary).
+            "--strategy",
+            "aggregate",
             "-o",
             "yaml",
         ];

@@ -14,5 +14,6 @@ mod istio_oracle {
 
     mod istio;
     mod model;
+    mod native;
     mod validate;
 }

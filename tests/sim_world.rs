@@ -476,8 +476,12 @@ async fn multi_primary_subsets_must_select_istio_cluster_ids() {
         c.mesh.as_mut().unwrap().cluster_id = None;
     }
 
-    let old = smh_core::translate::translate(&loaded.manifests, &by_name);
-    let new = smh_core::translate::translate(&loaded.manifests, &topology);
+    // The aggregate strategy's per-cluster subsets (auto is native in multi-primary).
+    let aggregate = smh_core::translate::TranslateOptions {
+        strategy: smh_core::translate::Strategy::Aggregate,
+    };
+    let old = smh_core::translate::translate_with(&loaded.manifests, &by_name, aggregate);
+    let new = smh_core::translate::translate_with(&loaded.manifests, &topology, aggregate);
     assert!(!old.has_errors() && !new.has_errors());
     let subset_labels = |t: &smh_core::translate::Translation| -> Vec<String> {
         let dr = t

@@ -106,6 +106,14 @@ pub struct Args {
         default_missing_value = "true"
     )]
     pub prune: bool,
+
+    /// Pin how the input's FailoverServices are translated: `native` (Istio's
+    /// DestinationRule failoverPriority, no EnvoyFilter; an error where it is not exact),
+    /// `aggregate` (the EnvoyFilter aggregate cluster) or `auto` (native where exact). A
+    /// strategy other than auto is stored on each FailoverService as the annotation
+    /// failover.kubectl-smh.io/strategy, so later applies and checks keep it.
+    #[arg(long, value_enum, value_name = "STRATEGY", default_value = "auto")]
+    pub strategy: super::strategy::StrategyArg,
 }
 
 /// `--dry-run` values.
@@ -144,7 +152,8 @@ pub fn run(g: &GlobalArgs, args: Args) -> CmdResult {
             "no FailoverService or TrafficPolicy in the input; nothing applied"
         )));
     }
-    let input = std::mem::take(&mut loaded.manifests);
+    let mut input = std::mem::take(&mut loaded.manifests);
+    super::strategy::pin(&mut input, args.strategy)?;
     let input_ids: BTreeSet<ObjectId> = input.iter().map(manifest_id).collect();
 
     let contexts = Contexts::load(&g.context_options())?;

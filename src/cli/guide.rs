@@ -303,6 +303,7 @@ fn apply_step_by_step(
                 dry_run: super::apply::DryRun::None,
                 diff: false,
                 prune: true,
+                strategy: super::strategy::StrategyArg::Auto,
             },
         )?;
         if applied != Exit::Ok {

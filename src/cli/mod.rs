@@ -26,6 +26,7 @@ pub(crate) mod guide;
 pub mod input;
 pub(crate) mod install;
 pub(crate) mod output;
+pub mod strategy;
 pub(crate) mod translate;
 pub(crate) mod validate;
 pub(crate) mod version;

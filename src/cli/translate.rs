@@ -14,16 +14,17 @@ use super::output::write_stdout;
 use super::{CmdError, CmdResult, Exit, GlobalArgs, OutputFormat};
 use crate::render;
 use smh_core::model::diag::{Diagnostic, Severity};
-use smh_core::translate::translate;
+use smh_core::translate::{TranslateOptions, translate_with};
 
 /// Print the Istio objects that FailoverServices and TrafficPolicies become, offline.
 ///
 /// Reads every file, directory (its .yaml, .yml and .json files) and stdin (-), validates
 /// the manifests as `kubectl smh validate` does, and translates them for the clusters of the
 /// topology (--topology, or defaults derived from the manifests; --istio-mode sets the
-/// multi-cluster mode of every mesh in either): ServiceEntries and
-/// EnvoyFilter aggregate clusters for FailoverServices, DestinationRules and VirtualServices
-/// for TrafficPolicies, named, namespaced and labelled as Service Mesh Hub did. Each object
+/// multi-cluster mode of every mesh in either): for FailoverServices, ServiceEntries plus
+/// EnvoyFilter aggregate clusters or, with the native strategy, DestinationRule
+/// failoverPriority subsets plus VirtualServices (--strategy); DestinationRules and
+/// VirtualServices for TrafficPolicies, named, namespaced and labelled as Service Mesh Hub did. Each object
 /// is labelled cluster.multicluster.solo.io=CLUSTER, the cluster to apply it to.
 ///
 /// Output: a YAML stream (default) or a JSON v1 List, sorted by cluster, kind, namespace and
@@ -43,7 +44,10 @@ use smh_core::translate::translate;
   kubectl smh translate -f examples/guide/ --istio-mode multi-primary
 
   # Why each topology-dependent choice was made (on stderr)
-  kubectl smh translate -f examples/guide/ --explain > /dev/null")]
+  kubectl smh translate -f examples/guide/ --explain > /dev/null
+
+  # Istio's own failoverPriority instead of an EnvoyFilter (multi-primary)
+  kubectl smh translate -f examples/guide/ --istio-mode multi-primary --strategy native")]
 pub(crate) struct Args {
     #[command(flatten)]
     pub input: Filenames,
@@ -57,10 +61,20 @@ pub(crate) struct Args {
     #[arg(long = "only-cluster", value_name = "CLUSTER")]
     pub only_clusters: Vec<String>,
 
-    /// Also print, on stderr, every choice that depends on the topology (multi-cluster mode,
-    /// aggregate cluster config type, hosts).
+    /// Also print, on stderr, every choice that depends on the topology (each
+    /// FailoverService's strategy and why, multi-cluster mode, aggregate cluster config type,
+    /// hosts).
     #[arg(long)]
     pub explain: bool,
+
+    /// How FailoverServices are translated: `native` (Istio's DestinationRule
+    /// failoverPriority and a VirtualService route, no EnvoyFilter; Istio multi-primary
+    /// only, an error where it cannot keep the FailoverService's order exactly),
+    /// `aggregate` (Service Mesh Hub's ServiceEntry and EnvoyFilter aggregate cluster), or
+    /// `auto`: native where it is exact, else aggregate. A FailoverService's annotation
+    /// failover.kubectl-smh.io/strategy pins its own.
+    #[arg(long, value_enum, value_name = "STRATEGY", default_value = "auto")]
+    pub strategy: super::strategy::StrategyArg,
 }
 
 pub(crate) fn run(g: &GlobalArgs, args: Args) -> CmdResult {
@@ -101,7 +115,10 @@ pub(crate) fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         }
     }
 
-    let translation = translate(&loaded.manifests, &topology);
+    let options = TranslateOptions {
+        strategy: args.strategy.into(),
+    };
+    let translation = translate_with(&loaded.manifests, &topology, options);
     let mut translated = translation.diagnostics.clone();
     loaded.fill_positions(&mut translated);
     diagnostics.extend(translated);

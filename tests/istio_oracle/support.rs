@@ -11,6 +11,8 @@ pub(crate) struct Set {
     pub manifests: &'static str,
     pub topology: &'static str,
     pub cluster: &'static str,
+    /// `translate --strategy`.
+    pub strategy: &'static str,
 }
 
 pub(crate) const GUIDE_GLOBAL: Set = Set {
@@ -18,31 +20,56 @@ pub(crate) const GUIDE_GLOBAL: Set = Set {
     manifests: "examples/guide",
     topology: "tests/data/topology/guide-global.yaml",
     cluster: "mgmt-cluster",
+    strategy: "auto",
 };
 pub(crate) const GUIDE_MULTI_PRIMARY: Set = Set {
     name: "guide-multi-primary",
     manifests: "examples/guide",
     topology: "tests/data/topology/guide-multi-primary.yaml",
     cluster: "mgmt-cluster",
+    strategy: "aggregate",
 };
 pub(crate) const ALL_FIELDS_GLOBAL: Set = Set {
     name: "all-fields-global",
     manifests: "examples/all-fields/manifests",
     topology: "examples/all-fields/topology.yaml",
     cluster: "east",
+    strategy: "auto",
 };
 pub(crate) const ALL_FIELDS_MULTI_PRIMARY: Set = Set {
     name: "all-fields-multi-primary",
     manifests: "examples/all-fields/manifests",
     topology: "tests/data/topology/all-fields-multi-primary.yaml",
     cluster: "east",
+    strategy: "aggregate",
 };
 
-pub(crate) const SETS: [&Set; 4] = [
+/// The guide in multi-primary with the native strategy (what auto picks there), for
+/// productpage in mgmt-cluster.
+pub(crate) const GUIDE_MULTI_PRIMARY_NATIVE: Set = Set {
+    name: "guide-multi-primary-native",
+    manifests: "examples/guide",
+    topology: "tests/data/topology/guide-multi-primary.yaml",
+    cluster: "mgmt-cluster",
+    strategy: "native",
+};
+/// The guide's FailoverService visible in both clusters, native, for productpage in
+/// remote-cluster: the secondary's own cluster.
+pub(crate) const NATIVE_SECONDARY_CALLER: Set = Set {
+    name: "native-secondary-caller",
+    manifests: "tests/data/native",
+    topology: "tests/data/topology/native-secondary-caller.yaml",
+    cluster: "remote-cluster",
+    strategy: "native",
+};
+
+pub(crate) const SETS: [&Set; 6] = [
     &GUIDE_GLOBAL,
     &GUIDE_MULTI_PRIMARY,
     &ALL_FIELDS_GLOBAL,
     &ALL_FIELDS_MULTI_PRIMARY,
+    &GUIDE_MULTI_PRIMARY_NATIVE,
+    &NATIVE_SECONDARY_CALLER,
 ];
 
 pub(crate) fn repo_path(rel: &str) -> PathBuf {
@@ -90,6 +117,8 @@ pub(crate) fn oracle(set: &Set) -> Value {
             set.topology,
             "--cluster",
             set.cluster,
+            "--strategy",
+            set.strategy,
         ])
         .current_dir(repo_path(""))
         .env("SMH_BIN", smh_bin())
@@ -114,6 +143,8 @@ pub(crate) fn translated(set: &Set, dir: &Path) -> PathBuf {
             set.manifests,
             "--topology",
             set.topology,
+            "--strategy",
+            set.strategy,
             "-o",
             "yaml",
         ])

@@ -138,7 +138,7 @@ fn only_cluster_and_explain() {
     assert!(!String::from_utf8_lossy(&out.stderr).contains("[mgmt-cluster]"));
 
     smh()
-        .args(["translate", "-f", "examples/guide/", "--topology", "tests/data/topology/guide-multi-primary.yaml", "--explain"])
+        .args(["translate", "-f", "examples/guide/", "--topology", "tests/data/topology/guide-multi-primary.yaml", "--strategy", "aggregate", "--explain"])
         .assert()
         .success()
         .stderr(predicate::str::contains(
@@ -157,6 +157,8 @@ fn cluster_ids_from_the_topology() {
             "examples/guide/",
             "--topology",
             "tests/data/topology/guide-multi-primary.yaml",
+            "--strategy",
+            "aggregate",
             "--explain",
         ])
         .assert()
@@ -297,4 +299,36 @@ fn help_reads_like_kubectl() {
             predicate::str::contains("kubectl smh translate")
                 .and(predicate::str::contains("--only-cluster")),
         );
+}
+
+/// `--strategy`: native where it is not exact is bad input naming the file, document, field
+/// and reason (nothing printed); auto keeps the guide's `.global` topology on aggregate and
+/// takes native in multi-primary; `--explain` says which and why.
+#[test]
+fn strategy_flag_chooses_and_refuses_native_where_it_is_not_exact() {
+    smh()
+        .args(["translate", "-f", "examples/guide/", "--strategy", "native"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "examples/guide/2-failover-service.yaml:7:3: document 1: FailoverService service-mesh-hub/reviews-failover: spec: strategy native (--strategy native) cannot express this FailoverService exactly: mgmt-cluster is in global mode",
+        ));
+    smh()
+        .args(["translate", "-f", "examples/guide/", "--explain"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("kind: EnvoyFilter"))
+        .stderr(predicate::str::contains(
+            "# [mgmt-cluster] FailoverService service-mesh-hub/reviews-failover: strategy aggregate (the default strategy, auto; native is not exact: mgmt-cluster is in global mode",
+        ));
+    smh()
+        .args(["translate", "-f", "examples/guide/", "--topology", "tests/data/topology/guide-multi-primary.yaml", "--explain"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("kind: EnvoyFilter").not())
+        .stdout(predicate::str::contains("- topology.istio.io/cluster=cluster1"))
+        .stderr(predicate::str::contains(
+            "strategy native (the default strategy, auto): the backing services are reviews.bookinfo in mgmt-cluster then remote-cluster",
+        ));
 }

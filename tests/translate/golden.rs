@@ -4,13 +4,22 @@
 
 use kubectl_smh::render;
 
-use super::support::{assert_golden, translate_ok};
+use smh_core::translate::Strategy;
+
+use super::support::{assert_golden, translate_ok, translate_ok_with};
 
 const GUIDE: &[&str] = &["examples/guide"];
 const ALL_FIELDS: &[&str] = &["examples/all-fields/manifests"];
 
+/// The guide's `.global` topology keeps SMH's translation under the default strategy: the
+/// global goldens are translated with `auto`. The multi-primary ones are the aggregate
+/// strategy's (`--strategy aggregate`); `auto` gives the `-native` goldens there.
 fn golden_yaml(name: &str, manifests: &[&str], topology: &str) {
-    let t = translate_ok(manifests, topology);
+    golden_yaml_with(name, manifests, topology, Strategy::Auto);
+}
+
+fn golden_yaml_with(name: &str, manifests: &[&str], topology: &str, strategy: Strategy) {
+    let t = translate_ok_with(manifests, topology, strategy);
     let yaml = smh_core::yaml_writer::to_yaml_stream(&t.values()).unwrap();
     assert_golden(&format!("{name}.yaml"), &yaml);
     let explained: String = t.explanations.iter().map(|e| format!("{e}\n")).collect();
@@ -37,19 +46,31 @@ fn guide_global_istio_1_8_v2alpha() {
 
 #[test]
 fn guide_multi_primary_v3() {
-    golden_yaml(
+    golden_yaml_with(
         "guide-multi-primary",
         GUIDE,
         "tests/data/topology/guide-multi-primary.yaml",
+        Strategy::Aggregate,
     );
 }
 
 #[test]
 fn guide_multi_primary_istio_1_8_v2alpha() {
-    golden_yaml(
+    golden_yaml_with(
         "guide-multi-primary-istio-1.8",
         GUIDE,
         "tests/data/topology/guide-multi-primary-istio-1.8.yaml",
+        Strategy::Aggregate,
+    );
+}
+
+/// The guide in Istio multi-primary (1.24) under the default strategy: native.
+#[test]
+fn guide_multi_primary_native() {
+    golden_yaml(
+        "guide-multi-primary-native",
+        GUIDE,
+        "tests/data/topology/guide-multi-primary.yaml",
     );
 }
 
@@ -70,10 +91,11 @@ fn all_fields_global() {
 
 #[test]
 fn all_fields_multi_primary() {
-    golden_yaml(
+    golden_yaml_with(
         "all-fields-multi-primary",
         ALL_FIELDS,
         "tests/data/topology/all-fields-multi-primary.yaml",
+        Strategy::Aggregate,
     );
 }
 

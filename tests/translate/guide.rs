@@ -9,7 +9,7 @@ use smh_core::istio::envoy_filter::{AggregateCluster, AggregateConfigType, Opera
 use smh_core::istio::service_entry::{Location, Resolution};
 use smh_core::translate::{GeneratedObject, Translation};
 
-use super::support::translate_ok;
+use super::support::{translate_ok, translate_ok_with};
 
 const GUIDE: &[&str] = &["examples/guide"];
 
@@ -313,7 +313,11 @@ fn guide_with_istio_1_8_uses_smh_typed_struct() {
 /// mgmt-cluster with a subset per cluster; the aggregate lists those subsets in order.
 #[test]
 fn guide_multi_primary_aggregates_per_cluster_subsets() {
-    let t = translate_ok(GUIDE, "tests/data/topology/guide-multi-primary.yaml");
+    let t = translate_ok_with(
+        GUIDE,
+        "tests/data/topology/guide-multi-primary.yaml",
+        smh_core::translate::Strategy::Aggregate,
+    );
     assert_eq!(
         keys(&t),
         vec![

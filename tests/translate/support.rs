@@ -7,7 +7,7 @@ use smh_core::model::diag::Severity;
 use smh_core::model::parse::load_paths;
 use smh_core::model::topology::Topology;
 use smh_core::model::validate::validate;
-use smh_core::translate::{Translation, translate};
+use smh_core::translate::{Strategy, TranslateOptions, Translation, translate_with};
 
 pub(crate) fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -31,8 +31,17 @@ pub(crate) fn load_topology(path: &str) -> Topology {
     Topology::load(&repo_path(path)).unwrap_or_else(|e| panic!("{path}: {:#?}", e.diagnostics()))
 }
 
-/// Validate (SMH rules) and translate inputs; fail on any error of either.
+/// Validate (SMH rules) and translate inputs (strategy auto); fail on any error of either.
 pub(crate) fn translate_ok(manifests: &[&str], topology: &str) -> Translation {
+    translate_ok_with(manifests, topology, Strategy::Auto)
+}
+
+/// [`translate_ok`] with a `--strategy`.
+pub(crate) fn translate_ok_with(
+    manifests: &[&str],
+    topology: &str,
+    strategy: Strategy,
+) -> Translation {
     let manifests = load_manifests(manifests);
     let topology = load_topology(topology);
     let problems = validate(&manifests, &topology);
@@ -41,7 +50,7 @@ pub(crate) fn translate_ok(manifests: &[&str], topology: &str) -> Translation {
         .filter(|d| d.severity == Severity::Error)
         .collect();
     assert!(errors.is_empty(), "invalid test input: {errors:#?}");
-    let t = translate(&manifests, &topology);
+    let t = translate_with(&manifests, &topology, TranslateOptions { strategy });
     assert!(
         !t.has_errors(),
         "unexpected translation errors: {:#?}",

@@ -52,6 +52,10 @@ pub mod consts {
     /// policy together with the FailoverService, unless another FailoverService still needs
     /// it.
     pub const CREATED_FOR_ANNOTATION: &str = "failover.kubectl-smh.io/created-for";
+    /// Annotation on a FailoverService pinning its translation strategy: `native` or
+    /// `aggregate` (`auto`, or no annotation: kubectl-smh chooses; see
+    /// `translate::strategy`).
+    pub const STRATEGY_ANNOTATION: &str = "failover.kubectl-smh.io/strategy";
     /// Annotation on a Deployment holding the drill's restore plan (JSON, see
     /// `drill::restore::RestorePlan`) while a drill has it broken or may have.
     pub const DRILL_RESTORE_ANNOTATION: &str = "drill.kubectl-smh.io/restore";

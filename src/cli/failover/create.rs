@@ -35,6 +35,8 @@ use smh_core::model::diag::{Diagnostic, ObjectId, Severity};
 use smh_core::model::types::{ClusterObjectRef, ObjectRef};
 use smh_core::model::zero_loss;
 
+use super::super::strategy::StrategyArg;
+
 mod plan;
 mod read;
 pub(crate) mod wizard;
@@ -159,6 +161,14 @@ pub(crate) struct Args {
     /// answers (a 500 from the application) are still not retried.
     #[arg(long, conflicts_with_all = ["consecutive_errors", "max_ejection_percent"])]
     pub zero_loss: bool,
+
+    /// How the FailoverService is translated: `native` (Istio's DestinationRule
+    /// failoverPriority and a VirtualService, no EnvoyFilter; Istio multi-primary, and an
+    /// error where it cannot keep the order exactly), `aggregate` (the EnvoyFilter aggregate
+    /// cluster) or `auto` (native where exact). Other than auto, it is stored as the
+    /// FailoverService's annotation failover.kubectl-smh.io/strategy.
+    #[arg(long, value_enum, value_name = "STRATEGY", default_value = "auto")]
+    pub strategy: StrategyArg,
 
     /// Change nothing: print the manifests (with -o yaml|json, only them; otherwise as YAML
     /// followed by, per cluster, the Istio objects they would become, as comments).
@@ -342,7 +352,8 @@ pub(crate) fn run(g: &GlobalArgs, args: Args) -> CmdResult {
     if args.zero_loss && request.shift_from.is_empty() {
         return Err(zero_loss_without_shift());
     }
-    let plan = build::build(&request, &live).map_err(build_errors)?;
+    let mut plan = build::build(&request, &live).map_err(build_errors)?;
+    pin_strategy(&mut plan, args.strategy);
     let checked = build::check(&plan, &live);
     print_diagnostics(&checked.diagnostics, color);
     if checked.has_errors() {
@@ -418,6 +429,20 @@ pub(crate) fn run(g: &GlobalArgs, args: Args) -> CmdResult {
         )));
     }
     Ok(Exit::Ok)
+}
+
+/// `--strategy` other than auto: stored as the FailoverService's strategy annotation.
+fn pin_strategy(plan: &mut CreatePlan, strategy: StrategyArg) {
+    if strategy != StrategyArg::Auto {
+        plan.failover_service
+            .metadata
+            .annotations
+            .get_or_insert_with(Default::default)
+            .insert(
+                smh_core::consts::STRATEGY_ANNOTATION.to_string(),
+                smh_core::translate::Strategy::from(strategy).to_string(),
+            );
+    }
 }
 
 /// Without a terminal there is no wizard and no confirmation: refuse (exit 2) unless the

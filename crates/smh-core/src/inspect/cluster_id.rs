@@ -316,6 +316,16 @@ mod tests {
     use super::*;
     use crate::testing::inspect::{consistent, facts, guide_snapshot, set_ids, set_secrets};
 
+    /// The expected objects of the aggregate strategy, whose per-cluster subsets select every
+    /// cluster's ID (the default, native, names only the primary's).
+    fn aggregate(snap: &mut Snapshot) {
+        let options = crate::translate::TranslateOptions {
+            strategy: crate::translate::Strategy::Aggregate,
+        };
+        snap.expected =
+            crate::translate::translate_with(&snap.manifests(), &snap.topology, options);
+    }
+
     #[test]
     fn consistent_ids_have_no_findings() {
         assert_eq!(findings(&consistent()), vec![]);
@@ -381,6 +391,7 @@ mod tests {
     #[test]
     fn a_remote_secret_under_the_smh_name_is_an_error_with_the_fix() {
         let mut snap = consistent();
+        aggregate(&mut snap);
         // Made with `istioctl create-remote-secret --name remote-cluster`.
         set_secrets(
             &mut snap,
@@ -404,6 +415,7 @@ mod tests {
     #[test]
     fn a_missing_remote_secret_is_an_error_only_where_subsets_need_it() {
         let mut snap = consistent();
+        aggregate(&mut snap);
         set_secrets(&mut snap, "mgmt-cluster", &[]);
         set_secrets(&mut snap, "remote-cluster", &[]);
         let f = findings(&snap);

@@ -490,3 +490,23 @@ fn json_document_has_stable_names() {
     assert!(v.get("meshes").is_none());
     assert_eq!(v["clusters"][0]["mgmt"], true);
 }
+
+#[test]
+fn describe_says_which_strategy_and_why() {
+    let global = describe(&guide_snapshot(MultiClusterMode::Global));
+    assert!(
+        global.explanations.iter().any(|e| e.text.contains(
+            "strategy aggregate (the default strategy, auto; native is not exact: mgmt-cluster is in global mode"
+        )),
+        "{:?}",
+        global.explanations
+    );
+    let mp = describe(&guide_snapshot(MultiClusterMode::MultiPrimary));
+    assert!(
+        mp.explanations.iter().any(|e| e
+            .text
+            .contains("strategy native (the default strategy, auto)")),
+        "{:?}",
+        mp.explanations
+    );
+}

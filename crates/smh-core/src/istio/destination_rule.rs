@@ -41,6 +41,9 @@ pub struct TrafficPolicy {
     /// Connection limits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub connection_pool: Option<ConnectionPoolSettings>,
+    /// Load balancing (kubectl-smh writes only `localityLbSetting.failoverPriority`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_balancer: Option<LoadBalancerSettings>,
     /// Ejection of endpoints that keep failing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outlier_detection: Option<OutlierDetection>,
@@ -52,7 +55,10 @@ pub struct TrafficPolicy {
 impl TrafficPolicy {
     /// Whether nothing is set (then the policy is left out).
     pub fn is_empty(&self) -> bool {
-        self.connection_pool.is_none() && self.outlier_detection.is_none() && self.tls.is_none()
+        self.connection_pool.is_none()
+            && self.load_balancer.is_none()
+            && self.outlier_detection.is_none()
+            && self.tls.is_none()
     }
 }
 
@@ -86,6 +92,28 @@ pub struct OutlierDetection {
     /// Outlier detection is off while fewer than this percentage of endpoints are healthy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_health_percent: Option<i32>,
+}
+
+/// `LoadBalancerSettings`, reduced to the locality settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadBalancerSettings {
+    /// Locality (and label priority) load balancing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locality_lb_setting: Option<LocalityLoadBalancerSetting>,
+}
+
+/// `LocalityLoadBalancerSetting`, reduced to `failoverPriority` and `enabled`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LocalityLoadBalancerSetting {
+    /// Ordered endpoint labels (`label` or `label=value`) that split endpoints into
+    /// priority levels. istiod applies it only together with outlier detection.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failover_priority: Vec<String>,
+    /// `false` turns locality load balancing off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
 }
 
 /// `ClientTLSSettings`, reduced to the mode.

@@ -16,6 +16,7 @@ use crate::model::types::{FailoverService, TrafficPolicy};
 use crate::model::{Manifest, SmhObject};
 
 use super::Explanation;
+use super::strategy::{Decision, NativePlan};
 
 /// A traffic target: a Service in a cluster with an Istio mesh and sidecar workloads
 /// behind it (SMH discovered a TrafficTarget only then).
@@ -98,6 +99,9 @@ pub(crate) struct Ctx<'a> {
     pub applied: BTreeMap<TargetId, Vec<usize>>,
     /// FailoverServices by (namespace, name); the first of duplicates.
     failover_index: BTreeMap<(String, String), usize>,
+    /// The strategy of each FailoverService, by (namespace, name); set by
+    /// [`super::translate_with`] before anything is generated.
+    pub decisions: BTreeMap<(String, String), Decision>,
 }
 
 /// What the translation reports besides objects.
@@ -174,7 +178,15 @@ impl<'a> Ctx<'a> {
             failover_index,
             targets,
             applied,
+            decisions: BTreeMap::new(),
         }
+    }
+
+    /// The native plan of FailoverService `namespace/name`, when its strategy is native.
+    pub(crate) fn native_plan(&self, namespace: &str, name: &str) -> Option<&NativePlan> {
+        self.decisions
+            .get(&(namespace.to_string(), name.to_string()))
+            .and_then(|d| d.native.as_ref())
     }
 
     /// The FailoverService `namespace/name` from the input.

@@ -29,6 +29,7 @@ pub(super) fn destination_rules(
     ctx: &Ctx,
     report: &mut TranslationNotes,
     uses: &[Use],
+    natives: &[super::native::NativeSubset],
     out: &mut Vec<Emitted>,
 ) {
     let needs = needs_by_consumer(uses);
@@ -58,6 +59,9 @@ pub(super) fn destination_rules(
                 rules.add_own_cluster_subsets(report, consumer, t, n);
             }
         }
+    }
+    for n in natives {
+        rules.add_native(n);
     }
     for ((_, ns, name), draft) in rules.drafts {
         if !draft.has_subsets_or_effect {
@@ -292,6 +296,45 @@ impl DrDrafts<'_, '_> {
         draft.has_subsets_or_effect = true;
         draft.owners.extend(d.owners.iter().cloned());
         draft.owners.extend(n.owners.iter().cloned());
+    }
+
+    /// Native strategy: a FailoverService's priority subset in the Service's DestinationRule
+    /// of one cluster (a subset with a traffic policy wins over the bare one of the same
+    /// name, which only serves an east-west gateway).
+    fn add_native(&mut self, n: &super::native::NativeSubset) {
+        let ctx = self.ctx;
+        let draft = self
+            .drafts
+            .entry((n.consumer.clone(), n.namespace.clone(), n.name.clone()))
+            .or_insert_with(|| DrDraft {
+                cluster: n.consumer.clone(),
+                has_subsets_or_effect: true,
+                spec: DestinationRuleSpec {
+                    host: format!("{}.{}.svc.{}", n.name, n.namespace, ctx.domain(&n.consumer)),
+                    traffic_policy: Some(TrafficPolicy {
+                        tls: Some(ClientTlsSettings {
+                            mode: Some(TlsMode::IstioMutual),
+                        }),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                },
+                owners: BTreeSet::new(),
+                annotations: None,
+            });
+        match draft
+            .spec
+            .subsets
+            .iter_mut()
+            .find(|s| s.name == n.subset.name)
+        {
+            Some(existing) if existing.traffic_policy.is_none() => *existing = n.subset.clone(),
+            Some(_) => {}
+            None => draft.spec.subsets.push(n.subset.clone()),
+        }
+        draft.spec.subsets.sort_by(|a, b| a.name.cmp(&b.name));
+        draft.has_subsets_or_effect = true;
+        draft.owners.insert(n.owner.clone());
     }
 
     /// Multi-primary mode: the same subsets on the service's own cluster: with several

@@ -56,11 +56,30 @@ pub(crate) fn translate_failovers(
     report: &mut TranslationNotes,
     out: &mut Vec<Emitted>,
     uses: &mut Vec<Use>,
+    natives: &mut Vec<super::native::NativeSubset>,
 ) {
     let subsets = shift_subsets(ctx);
     let none = ShiftSubsets::default();
     for f in &ctx.failovers {
         let key = (f.namespace().to_string(), f.name().to_string());
+        if let Some(d) = ctx.decisions.get(&key) {
+            let fs_label = format!("FailoverService {}/{}", f.namespace(), f.name());
+            let mut scratch = TranslationNotes::default();
+            for m in f.fs.spec.meshes.iter().flatten() {
+                if let Some(c) = ctx.cluster_of_mesh(&m.name) {
+                    report.explain(&c.name, format!("{fs_label}: {}", d.why));
+                }
+            }
+            if let Some(plan) = &d.native {
+                let meshes = f.fs.spec.meshes.as_deref().unwrap_or_default();
+                let users: Vec<String> = mesh_clusters(ctx, &mut scratch, f, meshes)
+                    .into_iter()
+                    .map(|(_, c)| c.name.clone())
+                    .collect();
+                super::native::translate_native(ctx, report, f, plan, &users, out, natives);
+                continue;
+            }
+        }
         translate_one(
             ctx,
             report,
@@ -215,7 +234,7 @@ fn translate_one(
 
 /// The cluster of each mesh in `spec.meshes`, with its status target; a mesh that does not
 /// exist is SMH's error.
-fn mesh_clusters<'a>(
+pub(super) fn mesh_clusters<'a>(
     ctx: &Ctx<'a>,
     report: &mut TranslationNotes,
     f: &Failover,
@@ -247,7 +266,7 @@ type FieldMessage = (String, String);
 
 /// The backing services with their ports, or what every mesh needs and is missing
 /// (hostname, port, backing services that exist and have ports): `(field, message)`.
-fn backing_services(
+pub(super) fn backing_services(
     ctx: &Ctx,
     spec: &crate::model::types::FailoverServiceSpec,
 ) -> Result<Vec<(TargetId, Vec<u32>)>, Vec<FieldMessage>> {
@@ -356,7 +375,10 @@ fn aggregate_config_type(
 }
 
 /// The ServiceEntry `service-mesh-hub/<fs>`: the hostname with SMH's VIP and the port.
-fn service_entry(f: &Failover, port: &crate::model::types::FailoverServicePort) -> ServiceEntry {
+pub(super) fn service_entry(
+    f: &Failover,
+    port: &crate::model::types::FailoverServicePort,
+) -> ServiceEntry {
     let vip = failover_service_ip(f.name(), f.namespace());
     ServiceEntry::namespaced(
         SMH_NAMESPACE,

@@ -73,11 +73,16 @@ mod context;
 mod destination_rules;
 pub mod dr;
 pub mod failover;
+mod native;
+pub mod strategy;
+#[cfg(test)]
+mod strategy_tests;
 mod subset_rules;
 pub mod vip;
 pub mod virtual_service;
 
 use destination_rules::destination_rules;
+pub use strategy::{Strategy, TranslateOptions};
 
 pub(crate) use context::TargetId;
 
@@ -202,12 +207,24 @@ struct Needs {
 /// with SMH's status target (per mesh for a FailoverService, per traffic target for a
 /// TrafficPolicy) and skipped.
 pub fn translate(manifests: &[Manifest], topology: &Topology) -> Translation {
-    let ctx = Ctx::new(manifests, topology);
+    translate_with(manifests, topology, TranslateOptions::default())
+}
+
+/// [`translate`] with options: the strategy of FailoverServices that do not pin one with
+/// their annotation (see [`strategy`]).
+pub fn translate_with(
+    manifests: &[Manifest],
+    topology: &Topology,
+    options: TranslateOptions,
+) -> Translation {
+    let mut ctx = Ctx::new(manifests, topology);
     let mut report = TranslationNotes::default();
     let mut out: Vec<Emitted> = Vec::new();
     let mut uses: Vec<Use> = Vec::new();
+    let mut natives: Vec<native::NativeSubset> = Vec::new();
 
-    failover::translate_failovers(&ctx, &mut report, &mut out, &mut uses);
+    ctx.decisions = strategy::decide_all(&ctx, &mut report, options);
+    failover::translate_failovers(&ctx, &mut report, &mut out, &mut uses, &mut natives);
 
     // Local VirtualServices for every target a policy selects.
     let touched: Vec<TargetId> = ctx.applied.keys().cloned().collect();
@@ -298,7 +315,7 @@ pub fn translate(manifests: &[Manifest], topology: &Topology) -> Translation {
         }
     }
 
-    destination_rules(&ctx, &mut report, &uses, &mut out);
+    destination_rules(&ctx, &mut report, &uses, &natives, &mut out);
     subset_rules::copy_subset_rules(&mut out, &mut report);
 
     finish(out, report)
@@ -307,6 +324,28 @@ pub fn translate(manifests: &[Manifest], topology: &Topology) -> Translation {
 /// Run [`translate`] and return only its explanations, for `--dry-run` and `describe`.
 pub fn explain(manifests: &[Manifest], topology: &Topology) -> Vec<Explanation> {
     translate(manifests, topology).explanations
+}
+
+/// The strategy each FailoverService gets (by `(namespace, name)`), and why, in words.
+pub fn strategies(
+    manifests: &[Manifest],
+    topology: &Topology,
+    options: TranslateOptions,
+) -> BTreeMap<(String, String), (Strategy, String)> {
+    let mut ctx = Ctx::new(manifests, topology);
+    let mut report = TranslationNotes::default();
+    ctx.decisions = strategy::decide_all(&ctx, &mut report, options);
+    ctx.decisions
+        .into_iter()
+        .map(|(k, d)| {
+            let s = if d.native.is_some() {
+                Strategy::Native
+            } else {
+                Strategy::Aggregate
+            };
+            (k, (s, d.why))
+        })
+        .collect()
 }
 
 /// Whether a use needs a federated copy: global mode and a target in another cluster.

@@ -25,14 +25,14 @@ fn mk_manifest(i: usize, yaml: &str) -> Manifest {
     }
 }
 
-fn mk_manifests(docs: &[&str]) -> Vec<Manifest> {
+pub(super) fn mk_manifests(docs: &[&str]) -> Vec<Manifest> {
     docs.iter()
         .enumerate()
         .map(|(i, d)| mk_manifest(i, d))
         .collect()
 }
 
-fn mk_service(name: &str, ns: &str, ports: &[u32]) -> Service {
+pub(super) fn mk_service(name: &str, ns: &str, ports: &[u32]) -> Service {
     Service {
         name: name.into(),
         namespace: ns.into(),
@@ -51,7 +51,7 @@ fn mk_service(name: &str, ns: &str, ports: &[u32]) -> Service {
     }
 }
 
-fn mk_cluster(
+pub(super) fn mk_cluster(
     name: &str,
     mode: MultiClusterMode,
     version: &str,
@@ -73,7 +73,7 @@ fn mk_cluster(
     }
 }
 
-fn mk_topology(mode: MultiClusterMode) -> Topology {
+pub(super) fn mk_topology(mode: MultiClusterMode) -> Topology {
     Topology {
         clusters: vec![
             mk_cluster(
@@ -99,7 +99,7 @@ fn mk_topology(mode: MultiClusterMode) -> Topology {
     }
 }
 
-fn tp(name: &str, targets: &[(&str, &str)], spec: &str) -> String {
+pub(super) fn tp(name: &str, targets: &[(&str, &str)], spec: &str) -> String {
     let refs: Vec<String> = targets
         .iter()
         .map(|(svc, cluster)| {
@@ -112,7 +112,7 @@ fn tp(name: &str, targets: &[(&str, &str)], spec: &str) -> String {
     )
 }
 
-fn fs(name: &str, ns: &str, meshes: &[&str], backing: &[(&str, &str)]) -> String {
+pub(super) fn fs(name: &str, ns: &str, meshes: &[&str], backing: &[(&str, &str)]) -> String {
     let meshes: Vec<String> = meshes
         .iter()
         .map(|m| format!("  - {{name: istiod-istio-system-{m}, namespace: service-mesh-hub}}"))
@@ -132,7 +132,7 @@ fn run(docs: &[&str], mode: MultiClusterMode) -> Translation {
     translate(&mk_manifests(docs), &mk_topology(mode))
 }
 
-fn get(t: &Translation, cluster: &str, kind: &str, ns: &str, name: &str) -> Value {
+pub(super) fn get(t: &Translation, cluster: &str, kind: &str, ns: &str, name: &str) -> Value {
     t.objects
         .iter()
         .find(|o| {

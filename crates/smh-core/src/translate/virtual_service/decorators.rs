@@ -333,12 +333,21 @@ fn traffic_shift(
                         ),
                     );
                 }
-                Destination {
-                    host: fs.fs.spec.hostname.clone(),
-                    subset: (!f.subset.is_empty()).then(|| naming::subset_name(&f.subset)),
-                    port: fs.fs.spec.port.as_ref().map(|port| PortSelector {
-                        number: port.number,
-                    }),
+                match ctx.native_plan(fs.namespace(), fs.name()) {
+                    // Native: straight to the backing Service's priority subset (a route to
+                    // the hostname would not follow the hostname's own VirtualService).
+                    Some(plan) => Destination {
+                        host: plan.host(ctx, source),
+                        subset: Some(plan.subset.clone()),
+                        port: Some(PortSelector { number: plan.port }),
+                    },
+                    None => Destination {
+                        host: fs.fs.spec.hostname.clone(),
+                        subset: (!f.subset.is_empty()).then(|| naming::subset_name(&f.subset)),
+                        port: fs.fs.spec.port.as_ref().map(|port| PortSelector {
+                            number: port.number,
+                        }),
+                    },
                 }
             }
             (None, None) => {

@@ -304,6 +304,13 @@ pub(crate) fn collect(fleet: &Fleet, proxy: &ProxyIdentity) -> MeshInputs {
     // Fleet member -> the cluster ID its endpoints get; the first way a member is reached
     // wins.
     let local_id = istiod_cluster_id(&local.store, &proxy.cluster);
+    // istiod adds its cluster ID to a connecting proxy's labels (failoverPriority compares
+    // endpoint labels with them).
+    inputs
+        .proxy
+        .labels
+        .entry(CLUSTER_TOPOLOGY_LABEL.to_string())
+        .or_insert_with(|| local_id.clone());
     let mut discovered: BTreeMap<String, String> = BTreeMap::new();
     discovered.insert(proxy.cluster.clone(), local_id.clone());
     for (id, member) in remote_clusters(fleet, &local.store, &local_id) {

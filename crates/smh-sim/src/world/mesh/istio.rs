@@ -23,6 +23,7 @@ use super::xds::{
 use smh_core::model::duration::parse_duration;
 
 mod envoy_filter;
+mod priority;
 mod registry;
 mod routes;
 
@@ -419,13 +420,20 @@ impl Builder<'_> {
                 let mut base =
                     EndpointCluster::new(&base_name, all.iter().map(|(e, _)| e.clone()).collect());
                 base.eds = eds;
-                Self::apply_outlier(
-                    &mut base,
-                    Self::traffic_policy_for_port(top_policy, *port),
-                    sends_unhealthy,
-                );
+                let top_od = Self::traffic_policy_for_port(top_policy, *port);
+                let top_entries = match top_od {
+                    Some(_) => priority::failover_priority(None, top_policy),
+                    None => Vec::new(),
+                };
+                Self::apply_outlier(&mut base, top_od, sends_unhealthy);
                 if eds || dns_hostname || !base.endpoints.is_empty() {
-                    out.insert(base_name, ClusterDef::Endpoints(base));
+                    if top_entries.is_empty() {
+                        out.insert(base_name, ClusterDef::Endpoints(base));
+                    } else {
+                        let prio =
+                            priority::priorities(&base, &self.inputs.proxy.labels, &top_entries);
+                        out.extend(priority::split(base, &prio));
+                    }
                 }
                 for subset in &subsets {
                     let Some(sname) = s(subset, "name") else {
@@ -443,12 +451,21 @@ impl Builder<'_> {
                     c.eds = eds;
                     let od = Self::traffic_policy_for_port(subset.get("trafficPolicy"), *port)
                         .or_else(|| Self::traffic_policy_for_port(top_policy, *port));
+                    let with_od = od.is_some();
                     Self::apply_outlier(&mut c, od, sends_unhealthy);
                     // The hostname of a DNS ServiceEntry without endpoints has no labels, so
                     // only a subset without labels selects it.
                     let selects_hostname = dns_hostname && selector.is_empty();
                     if eds || selects_hostname || !c.endpoints.is_empty() {
-                        out.insert(name, ClusterDef::Endpoints(c));
+                        let entries =
+                            priority::failover_priority(subset.get("trafficPolicy"), top_policy);
+                        if with_od && !entries.is_empty() {
+                            let prio =
+                                priority::priorities(&c, &self.inputs.proxy.labels, &entries);
+                            out.extend(priority::split(c, &prio));
+                        } else {
+                            out.insert(name, ClusterDef::Endpoints(c));
+                        }
                     }
                 }
             }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use smh_core::model::parse::load_paths;
 use smh_core::model::topology::{MultiClusterMode, Topology};
-use smh_core::translate::translate;
+use smh_core::translate::{Strategy, TranslateOptions, translate_with};
 
 use super::*;
 
@@ -17,12 +17,17 @@ fn repo(rel: &str) -> PathBuf {
         .join(rel)
 }
 
-/// What kubectl-smh generates for mgmt-cluster from `examples/guide` with `topology`.
+/// What kubectl-smh generates for mgmt-cluster from `examples/guide` with `topology` (the
+/// default strategy: aggregate for the guide's `.global` topology, native in multi-primary).
 fn guide_objects(topology: &str) -> Vec<Value> {
+    guide_objects_with(topology, Strategy::Auto)
+}
+
+fn guide_objects_with(topology: &str, strategy: Strategy) -> Vec<Value> {
     let loaded = load_paths(&[repo("examples/guide")]);
     assert!(!loaded.has_errors(), "{:#?}", loaded.diagnostics);
     let topology = Topology::load(&repo(topology)).unwrap();
-    let t = translate(&loaded.manifests, &topology);
+    let t = translate_with(&loaded.manifests, &topology, TranslateOptions { strategy });
     assert!(!t.has_errors(), "{:#?}", t.diagnostics);
     t.objects
         .iter()
@@ -78,4 +83,50 @@ fn primary_failing_in_place_fails_over_and_comes_back_when_the_ejection_ends() {
     assert!(secs(m.time_to_failover) <= 1.1, "{m:?}");
     assert!(secs(m.time_to_failback) >= 25.0, "{m:?}");
     assert!(secs(m.time_to_failback) <= 40.0, "{m:?}");
+}
+
+#[test]
+fn multi_primary_native_and_aggregate_fail_over_alike() {
+    // Envoy 1.40.0 with istiod's configuration for the guide in multi-primary mode
+    // (docs/benchmarks.md, "Native vs aggregate on real Envoy"): rollout: 10 failed, first
+    // secondary answer 1.05 s after the break, failback 0.06-0.07 s, both strategies;
+    // in place: 7 failed, first spill 0.26 s (native) and 0.43 s (aggregate), failback 35.0-
+    // 35.3 s.
+    let topology = "tests/data/topology/guide-multi-primary.yaml";
+    for strategy in [Strategy::Native, Strategy::Aggregate] {
+        let objects = guide_objects_with(topology, strategy);
+        let native = objects.iter().all(|o| o["kind"] != "EnvoyFilter");
+        assert_eq!(native, strategy == Strategy::Native);
+        let m = run(
+            MultiClusterMode::MultiPrimary,
+            "1.24.2",
+            &objects,
+            Break::Rollout,
+        )
+        .unwrap();
+        assert_eq!(m.failed_during_failover, 10, "{strategy}: {}", m.answers);
+        assert!(
+            (secs(m.time_to_failover) - 1.0).abs() <= 0.1,
+            "{strategy}: {m:?}"
+        );
+        assert_eq!(m.failed_during_failback, 0, "{strategy}: {}", m.answers);
+        assert!(secs(m.time_to_failback) <= 0.1, "{strategy}: {m:?}");
+
+        let m = run(
+            MultiClusterMode::MultiPrimary,
+            "1.24.2",
+            &objects,
+            Break::InPlace,
+        )
+        .unwrap();
+        assert!(
+            (5..=9).contains(&m.failed_during_failover),
+            "{strategy}: {}",
+            m.answers
+        );
+        assert!(secs(m.time_to_failover) <= 1.1, "{strategy}: {m:?}");
+        assert_eq!(m.failed_during_failback, 0, "{strategy}: {}", m.answers);
+        assert!(secs(m.time_to_failback) >= 25.0, "{strategy}: {m:?}");
+        assert!(secs(m.time_to_failback) <= 40.0, "{strategy}: {m:?}");
+    }
 }
