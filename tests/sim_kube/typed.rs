@@ -186,7 +186,7 @@ async fn server_side_apply_conflicts_and_force(cms: &Api<ConfigMap>) {
             assert_eq!((s.code, s.reason.as_str()), (409, "Conflict"));
             assert_eq!(
                 s.message,
-                "Apply failed with 1 conflict: conflict with \"alice\" using v1: .data.a"
+                "Apply failed with 1 conflict: conflict with \"alice\": .data.a"
             );
         }
         other => panic!("{other:?}"),

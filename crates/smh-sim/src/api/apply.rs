@@ -425,7 +425,10 @@ pub(crate) fn track_update(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Conflict {
     pub manager: String,
-    pub api_version: String,
+    /// The manager as Kubernetes names it in conflict messages: `"alice"` for an apply,
+    /// `"carol" using v1` for an update, `with subresource "status"`
+    /// after the name for a subresource's manager.
+    pub who: String,
     /// `.spec.template.spec.containers[name="reviews"].image`.
     pub path: String,
 }
@@ -523,7 +526,7 @@ pub(crate) fn server_side_apply(
                 continue;
             }
             if value_at(live, p) != value_at(applied, p) {
-                conflicts.push((e.manager.clone(), e.api_version.clone(), p.clone()));
+                conflicts.push((e.manager.clone(), print_manager(e), p.clone()));
             }
         }
     }
@@ -531,9 +534,9 @@ pub(crate) fn server_side_apply(
         return Ok(ServerApplyResult::Conflicts(
             conflicts
                 .into_iter()
-                .map(|(manager, api_version, p)| Conflict {
+                .map(|(manager, who, p)| Conflict {
                     manager,
-                    api_version,
+                    who,
                     path: display_path(&p),
                 })
                 .collect(),
@@ -611,12 +614,25 @@ pub(crate) fn server_side_apply(
     Ok(ServerApplyResult::Applied(merged))
 }
 
+/// A manager in a conflict message, as Kubernetes prints it.
+fn print_manager(e: &ManagedEntry) -> String {
+    let mut s = format!("\"{}\"", e.manager);
+    if let Some(sub) = &e.subresource {
+        s.push_str(&format!(" with subresource \"{sub}\""));
+    }
+    if e.operation == "Update" {
+        // The real server encodes the manager without its time, so no ` at TIME` follows.
+        s.push_str(&format!(" using {}", e.api_version));
+    }
+    s
+}
+
 /// The Status message for apply conflicts, in Kubernetes' wording.
 pub(crate) fn conflict_message(conflicts: &[Conflict]) -> String {
-    let mut by_manager: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+    let mut by_manager: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for c in conflicts {
         by_manager
-            .entry((&c.manager, &c.api_version))
+            .entry(&c.who)
             .or_default()
             .push(&c.path);
     }
@@ -627,12 +643,12 @@ pub(crate) fn conflict_message(conflicts: &[Conflict]) -> String {
     );
     let parts: Vec<String> = by_manager
         .iter()
-        .map(|((m, v), paths)| {
+        .map(|(who, paths)| {
             if paths.len() == 1 {
-                format!("conflict with \"{m}\" using {v}: {}", paths[0])
+                format!("conflict with {who}: {}", paths[0])
             } else {
                 format!(
-                    "conflicts with \"{m}\" using {v}:\n- {}",
+                    "conflicts with {who}:\n- {}",
                     paths.join("\n- ")
                 )
             }

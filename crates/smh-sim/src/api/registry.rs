@@ -87,6 +87,9 @@ impl ResourceInfo {
 
     /// The API verbs, as discovery lists them.
     pub fn verbs(&self) -> Vec<&'static str> {
+        if self.group.is_empty() && self.plural == "namespaces" {
+            return vec!["create", "delete", "get", "list", "patch", "update", "watch"];
+        }
         vec![
             "create",
             "delete",
@@ -97,11 +100,6 @@ impl ResourceInfo {
             "update",
             "watch",
         ]
-    }
-
-    /// `plural` or `plural.group`.
-    pub(crate) fn group_resource(&self) -> String {
-        super::status::group_resource(&self.group, &self.plural)
     }
 }
 

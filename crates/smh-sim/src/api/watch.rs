@@ -215,6 +215,26 @@ pub(crate) fn watch(
                         return;
                     }
                     Ok(events) => {
+                        // What was visible at `rv`, not now: an object whose first change
+                        // since is its creation was not there yet; one first modified or
+                        // deleted since was (if it matched).
+                        let mut first = std::collections::BTreeMap::new();
+                        for ev in &events {
+                            first.entry(key(&ev.object)).or_insert(ev);
+                        }
+                        for (k, ev) in first {
+                            match ev.kind {
+                                EventType::Added => {
+                                    st.visible.remove(&k);
+                                }
+                                _ if st.labels.matches(&ev.object)
+                                    && st.fields.matches(&ev.object) =>
+                                {
+                                    st.visible.insert(k);
+                                }
+                                _ => {}
+                            }
+                        }
                         for ev in events {
                             last_rv = last_rv.max(ev.rv);
                             if !st.change(ev.kind, ev.object).await {

@@ -11,7 +11,7 @@ use crate::api::apply::{self, Scope, ServerApplyResult, Writer};
 use crate::api::patch;
 use crate::api::registry::ResourceInfo;
 use crate::api::schema::{SchemaRef, builtin_schema};
-use crate::api::status::ApiError;
+use crate::api::status::{ApiError, Cause};
 
 impl ApiCore {
     /// PATCH an object (or its status or scale).
@@ -37,8 +37,15 @@ impl ApiCore {
             ));
         }
         if ptype == PatchType::Apply && opts.field_manager.as_deref().is_none_or(str::is_empty) {
-            return Err(ApiError::bad_request(
-                "PATCH, application/apply-patch+yaml: fieldManager is required for apply requests",
+            return Err(ApiError::invalid(
+                "meta.k8s.io",
+                "PatchOptions",
+                "",
+                vec![Cause::new(
+                    "FieldValueRequired",
+                    "fieldManager",
+                    "Required value: is required for apply patch",
+                )],
             ));
         }
         let scale_schema = builtin_schema("autoscaling", "v1", "Scale");
