@@ -4,6 +4,8 @@
 //! and, on the real control planes, the RBAC levels of `examples/rbac/` with users holding
 //! exactly one of them.
 
+#![allow(clippy::print_stderr)]
+
 mod common;
 
 use std::path::Path;
@@ -274,6 +276,25 @@ async fn rbac_levels_on_real_control_planes() {
     };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    grant_levels(&kubectl, &clusters, d).await;
+    let outlier = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/guide/1-outlier-detection.yaml"),
+    )
+    .unwrap()
+    .replace("consecutiveErrors: 1", "consecutiveErrors: 2");
+    let changed = d.join("outlier.yaml");
+    std::fs::write(&changed, outlier).unwrap();
+    let changed = changed.to_str().unwrap();
+    read_only_level(d, changed).await;
+    apply_level(d, changed).await;
+    drill_level(d, changed).await;
+    namespaced_level(d, changed).await;
+    clusters.shutdown().await;
+}
+
+/// As the admin: install, apply the guide, apply every manifest of `examples/rbac/` to both
+/// clusters, and write one kubeconfig per level's user.
+async fn grant_levels(kubectl: &Path, clusters: &Clusters, d: &Path) {
     clusters.write_kubeconfig(&d.join("kubeconfig"));
     for args in [vec!["install"], vec!["apply", "-f", "examples/guide/"]] {
         let r = smh(d, &args).await;
@@ -281,21 +302,26 @@ async fn rbac_levels_on_real_control_planes() {
     }
     for context in ["mgmt-cluster", "remote-cluster"] {
         // namespaced.yaml binds in service-mesh-hub: it must exist in every cluster.
-        let out = tokio::process::Command::new(&kubectl)
-            .args(["--context", context, "create", "namespace", "service-mesh-hub"])
+        let out = tokio::process::Command::new(kubectl)
+            .args([
+                "--context",
+                context,
+                "create",
+                "namespace",
+                "service-mesh-hub",
+            ])
             .env("KUBECONFIG", d.join("kubeconfig"))
             .env("HOME", d)
             .output()
             .await
             .unwrap();
         assert!(
-            out.status.success()
-                || String::from_utf8_lossy(&out.stderr).contains("AlreadyExists"),
+            out.status.success() || String::from_utf8_lossy(&out.stderr).contains("AlreadyExists"),
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
         admin_kubectl(
-            &kubectl,
+            kubectl,
             d,
             context,
             &[
@@ -310,7 +336,7 @@ async fn rbac_levels_on_real_control_planes() {
         )
         .await;
         admin_kubectl(
-            &kubectl,
+            kubectl,
             d,
             context,
             &["apply", "-f", "examples/rbac/namespaced.yaml"],
@@ -327,8 +353,11 @@ async fn rbac_levels_on_real_control_planes() {
             .write_user_kubeconfig(&d.join(user), user, &[group])
             .expect("real backend");
     }
+}
 
-    // read-only: reads; a write is refused with the actionable message, and so is a delete.
+/// read-only: reads; a write is refused with the actionable message, and so are a delete
+/// and the drill.
+async fn read_only_level(d: &Path, changed: &str) {
     for args in [
         vec!["describe"],
         vec!["check"],
@@ -337,14 +366,7 @@ async fn rbac_levels_on_real_control_planes() {
     ] {
         as_user(d, "reader", &args, 0).await;
     }
-    let outlier = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/guide/1-outlier-detection.yaml"),
-    )
-    .unwrap()
-    .replace("consecutiveErrors: 1", "consecutiveErrors: 2");
-    let changed = d.join("outlier.yaml");
-    std::fs::write(&changed, outlier).unwrap();
-    let r = as_user(d, "reader", &["apply", "-f", changed.to_str().unwrap()], 3).await;
+    let r = as_user(d, "reader", &["apply", "-f", changed], 3).await;
     assert!(
         r.stderr.contains(
             "forbidden to patch trafficpolicies.networking.smh.solo.io service-mesh-hub/mgmt-reviews-outlier"
@@ -368,19 +390,23 @@ async fn rbac_levels_on_real_control_planes() {
     );
     let r = as_user(d, "reader", &FAST_DRILL, 3).await;
     assert!(r.stderr.contains("forbidden"), "reader drill: {r:?}");
+}
 
-    // apply: installs, applies, deletes the failover and applies it anew; may not drill.
+/// apply: installs, applies, deletes the failover and applies it anew.
+async fn apply_level(d: &Path, changed: &str) {
     for args in [
         vec!["install"],
-        vec!["apply", "-f", changed.to_str().unwrap()],
+        vec!["apply", "-f", changed],
         vec!["failover", "delete", "reviews-failover", "--yes"],
         vec!["apply", "-f", "examples/guide/"],
         vec!["check"],
     ] {
         as_user(d, "applier", &args, 0).await;
     }
+}
 
-    // drill: drills; may not apply.
+/// drill: drills; may not apply.
+async fn drill_level(d: &Path, changed: &str) {
     let r = as_user(d, "driller", &FAST_DRILL, 0).await;
     assert!(
         r.stderr
@@ -389,13 +415,15 @@ async fn rbac_levels_on_real_control_planes() {
             .is_some_and(|l| l.ends_with(": passed")),
         "driller drill: {r:?}"
     );
-    let r = as_user(d, "driller", &["apply", "-f", changed.to_str().unwrap()], 3).await;
+    let r = as_user(d, "driller", &["apply", "-f", changed], 3).await;
     assert!(
         r.stderr.contains("kubectl auth can-i patch"),
         "driller apply: {r:?}"
     );
+}
 
-    // namespaced.yaml: lists where the SMH objects are, says so, and drills.
+/// namespaced.yaml: lists where the SMH objects are, says so, and drills; may not apply.
+async fn namespaced_level(d: &Path, changed: &str) {
     for args in [
         vec!["describe"],
         vec!["check"],
@@ -406,7 +434,8 @@ async fn rbac_levels_on_real_control_planes() {
     let r = as_user(d, "scoped", &["failover", "list"], 0).await;
     assert!(
         r.stdout.contains("reviews-failover")
-            && r.stderr.contains("listed in namespace service-mesh-hub only"),
+            && r.stderr
+                .contains("listed in namespace service-mesh-hub only"),
         "scoped failover list: {r:?}"
     );
     let r = as_user(d, "scoped", &["describe", "mesh"], 0).await;
@@ -425,10 +454,9 @@ async fn rbac_levels_on_real_control_planes() {
             .is_some_and(|l| l.ends_with(": passed")),
         "scoped drill: {r:?}"
     );
-    let r = as_user(d, "scoped", &["apply", "-f", changed.to_str().unwrap()], 3).await;
+    let r = as_user(d, "scoped", &["apply", "-f", changed], 3).await;
     assert!(
         r.stderr.contains("kubectl auth can-i patch"),
         "scoped apply: {r:?}"
     );
-    clusters.shutdown().await;
 }

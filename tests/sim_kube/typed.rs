@@ -218,7 +218,8 @@ async fn server_side_apply_conflicts_and_force(cms: &Api<ConfigMap>) {
         .patch("settings", &PatchParams::default(), &Patch::Apply(&cm))
         .await
         .unwrap_err();
-    assert_eq!(api_error(apply_needs_manager).0, 400);
+    // 422 Invalid (PatchOptions.fieldManager), as a real API server answers.
+    assert_eq!(api_error(apply_needs_manager).0, 422);
 }
 
 /// A dry-run patch and create answer as if done and store nothing.

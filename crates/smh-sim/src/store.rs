@@ -632,8 +632,12 @@ impl Store {
 pub(crate) fn tracks_generation(gvr: &Gvr) -> bool {
     match gvr.group.as_str() {
         "" => matches!(gvr.plural.as_str(), "pods" | "replicationcontrollers"),
-        "rbac.authorization.k8s.io" | "coordination.k8s.io" | "events.k8s.io"
-        | "storage.k8s.io" | "scheduling.k8s.io" | "node.k8s.io" => false,
+        "rbac.authorization.k8s.io"
+        | "coordination.k8s.io"
+        | "events.k8s.io"
+        | "storage.k8s.io"
+        | "scheduling.k8s.io"
+        | "node.k8s.io" => false,
         _ => true,
     }
 }

@@ -327,10 +327,21 @@ pub(crate) fn read_managed(obj: &Value) -> Vec<ManagedEntry> {
         .unwrap_or_default()
 }
 
-/// Write `metadata.managedFields` (entries with empty sets are dropped, as Kubernetes does).
+/// Write `metadata.managedFields` (entries with empty sets are dropped, as Kubernetes does),
+/// in Kubernetes' order: Apply entries before Update ones, then by time, manager and
+/// subresource.
 pub(crate) fn write_managed(obj: &mut Value, entries: &[ManagedEntry]) {
-    let list: Vec<Value> = entries
-        .iter()
+    let mut sorted: Vec<&ManagedEntry> = entries.iter().collect();
+    sorted.sort_by(|a, b| {
+        (&a.operation, &a.time, &a.manager, &a.subresource).cmp(&(
+            &b.operation,
+            &b.time,
+            &b.manager,
+            &b.subresource,
+        ))
+    });
+    let list: Vec<Value> = sorted
+        .into_iter()
         .filter(|e| !e.fields.is_empty())
         .map(|e| {
             let mut v = json!({
@@ -606,10 +617,6 @@ pub(crate) fn server_side_apply(
         subresource: w.scope.subresource().map(str::to_string),
         fields: applied_set,
     });
-    // Keep a stable order: by manager, then operation.
-    entries.sort_by(|a, b| {
-        (&a.manager, &a.operation, &a.subresource).cmp(&(&b.manager, &b.operation, &b.subresource))
-    });
     write_managed(&mut merged, &entries);
     Ok(ServerApplyResult::Applied(merged))
 }
@@ -631,10 +638,7 @@ fn print_manager(e: &ManagedEntry) -> String {
 pub(crate) fn conflict_message(conflicts: &[Conflict]) -> String {
     let mut by_manager: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for c in conflicts {
-        by_manager
-            .entry(&c.who)
-            .or_default()
-            .push(&c.path);
+        by_manager.entry(&c.who).or_default().push(&c.path);
     }
     let n = conflicts.len();
     let mut s = format!(
@@ -647,10 +651,7 @@ pub(crate) fn conflict_message(conflicts: &[Conflict]) -> String {
             if paths.len() == 1 {
                 format!("conflict with {who}: {}", paths[0])
             } else {
-                format!(
-                    "conflicts with {who}:\n- {}",
-                    paths.join("\n- ")
-                )
+                format!("conflicts with {who}:\n- {}", paths.join("\n- "))
             }
         })
         .collect();

@@ -126,7 +126,11 @@ fn qos_class(spec: Option<&Value>) -> &'static str {
         ["cpu", "memory"].iter().all(|r| lim.contains_key(*r))
             && req.iter().all(|(k, v)| lim.get(k) == Some(v))
     });
-    if guaranteed { "Guaranteed" } else { "Burstable" }
+    if guaranteed {
+        "Guaranteed"
+    } else {
+        "Burstable"
+    }
 }
 
 fn default_template(spec: &mut Map<String, Value>) {

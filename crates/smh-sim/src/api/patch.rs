@@ -216,7 +216,12 @@ fn merge_list(
 /// The order of a merged list as Kubernetes' strategic merge gives it: the items the patch
 /// names in the patch's order, the others in the original's order, interleaved by their
 /// places in the original (items new to the object come before the original's).
-fn normalize_order(merged: Vec<Value>, patch: &[Value], original: &[Value], key: &str) -> Vec<Value> {
+fn normalize_order(
+    merged: Vec<Value>,
+    patch: &[Value],
+    original: &[Value],
+    key: &str,
+) -> Vec<Value> {
     let id = |v: &Value| -> Option<Value> {
         if key.is_empty() {
             Some(v.clone())
@@ -243,7 +248,11 @@ fn normalize_order(merged: Vec<Value>, patch: &[Value], original: &[Value], key:
                 matches!((index(original, o), index(original, n)), (Some(a), Some(b)) if a < b)
             }
         };
-        let next = if take_other { others.next() } else { named.next() };
+        let next = if take_other {
+            others.next()
+        } else {
+            named.next()
+        };
         out.extend(next);
     }
     out

@@ -88,7 +88,22 @@ impl ResourceInfo {
     /// The API verbs, as discovery lists them.
     pub fn verbs(&self) -> Vec<&'static str> {
         if self.group.is_empty() && self.plural == "namespaces" {
-            return vec!["create", "delete", "get", "list", "patch", "update", "watch"];
+            return vec![
+                "create", "delete", "get", "list", "patch", "update", "watch",
+            ];
+        }
+        if !self.builtin {
+            // Custom resources, in the order a real server lists their verbs.
+            return vec![
+                "delete",
+                "deletecollection",
+                "get",
+                "list",
+                "patch",
+                "create",
+                "update",
+                "watch",
+            ];
         }
         vec![
             "create",

@@ -31,7 +31,10 @@ pub(crate) fn check_list_options(
 
 /// The field selectors a real API server accepts for the kinds where the simulator knows
 /// them all (every kind has `metadata.name` and `metadata.namespace`); others pass.
-pub(crate) fn check_field_selector(res: &ResourceInfo, fields: &FieldSelector) -> Result<(), ApiError> {
+pub(crate) fn check_field_selector(
+    res: &ResourceInfo,
+    fields: &FieldSelector,
+) -> Result<(), ApiError> {
     let extra: &[&str] = match (res.group.as_str(), res.plural.as_str()) {
         ("", "configmaps" | "serviceaccounts" | "endpoints") | ("apps", "deployments") => &[],
         ("", "secrets") => &["type"],
@@ -45,7 +48,11 @@ pub(crate) fn check_field_selector(res: &ResourceInfo, fields: &FieldSelector) -
         .into_iter()
         .chain(extra.iter().copied())
         .collect();
-    match fields.fields().into_iter().find(|f| !known.contains(&f.as_str())) {
+    match fields
+        .fields()
+        .into_iter()
+        .find(|f| !known.contains(&f.as_str()))
+    {
         None => Ok(()),
         Some(f) => Err(ApiError::bad_request(format!(
             "{f:?} is not a known field selector: only {}",
@@ -99,4 +106,3 @@ pub(crate) fn deleted_answer(res: &ResourceInfo, obj: Value, gone: bool) -> Valu
     json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
         "details": details})
 }
-

@@ -308,7 +308,10 @@ impl FieldSelector {
 
     /// The fields it selects on (`metadata.name`).
     pub(crate) fn fields(&self) -> Vec<String> {
-        self.terms.iter().map(|(path, _, _)| path.join(".")).collect()
+        self.terms
+            .iter()
+            .map(|(path, _, _)| path.join("."))
+            .collect()
     }
 
     pub(crate) fn matches(&self, obj: &Value) -> bool {

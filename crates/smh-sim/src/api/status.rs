@@ -1,8 +1,8 @@
 //! Kubernetes `Status` errors: every failure the simulated API server answers with, with the
 //! HTTP code, `reason` and message format of the real kube-apiserver.
 
-use serde_json::{Value, json};
 use crate::api::registry::ResourceInfo;
+use serde_json::{Value, json};
 
 /// One cause in `Status.details.causes`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,7 +152,10 @@ impl ApiError {
         let mut e = ApiError::new(
             409,
             "Conflict",
-            format!("Operation cannot be fulfilled on {} \"{name}\": {why}", res.kind),
+            format!(
+                "Operation cannot be fulfilled on {} \"{name}\": {why}",
+                res.kind
+            ),
         );
         let mut d = json!({"kind": res.kind, "name": name});
         if !res.group.is_empty() {
@@ -296,6 +299,12 @@ impl ApiError {
         e
     }
 
+    /// 500 with a bare message and no reason, as a real server answers a server-side apply
+    /// it cannot type.
+    pub(crate) fn internal_bare(message: impl Into<String>) -> Self {
+        ApiError::new(500, "", message)
+    }
+
     /// 429 TooManyRequests with `Retry-After`.
     pub(crate) fn too_many_requests(retry_after: u64) -> Self {
         let mut e = ApiError::new(
@@ -321,6 +330,11 @@ impl ApiError {
         });
         if let Some(d) = &self.details {
             s["details"] = d.clone();
+        }
+        if self.reason.is_empty()
+            && let Some(m) = s.as_object_mut()
+        {
+            m.remove("reason");
         }
         s
     }

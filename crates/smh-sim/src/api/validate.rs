@@ -121,36 +121,8 @@ fn walk(v: &mut Value, schema: &Value, path: &str, report: &mut SchemaReport) {
         // A null passes: nullable fields keep it, and Kubernetes drops it elsewhere.
         return;
     }
-    if schema
-        .get("x-kubernetes-int-or-string")
-        .and_then(Value::as_bool)
-        == Some(true)
-    {
-        if !matches!(type_name(v), "integer" | "string") {
-            report.causes.push(Cause::new(
-                "FieldValueTypeInvalid",
-                path,
-                format!(
-                    "Invalid value: {:?}: {path} in body must be of type integer,string: {:?}",
-                    type_name(v),
-                    type_name(v)
-                ),
-            ));
-        }
+    if check_type(v, schema, path, report) == Some(true) {
         return;
-    }
-    if let Some(t) = schema.get("type").and_then(Value::as_str) {
-        let actual = type_name(v);
-        let ok = actual == t || (t == "number" && actual == "integer");
-        if !ok {
-            // As the real schema validator words it: the value shown is the JSON type.
-            report.causes.push(Cause::new(
-                "FieldValueTypeInvalid",
-                path,
-                format!("Invalid value: {actual:?}: {path} in body must be of type {t}: {actual:?}"),
-            ));
-            return;
-        }
     }
     if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
         && !allowed.contains(v)
@@ -230,19 +202,58 @@ fn walk(v: &mut Value, schema: &Value, path: &str, report: &mut SchemaReport) {
                     walk(item, is, &format!("{path}[{i}]"), report);
                 }
             }
-            if schema.get("x-kubernetes-list-type").and_then(Value::as_str) == Some("set") {
-                for (i, item) in items.iter().enumerate() {
-                    if items[..i].contains(item) {
-                        report.causes.push(Cause::new(
-                            "FieldValueDuplicate",
-                            &format!("{path}[{i}]"),
-                            format!("Duplicate value: {item}"),
-                        ));
-                    }
-                }
-            }
+            check_set(items, schema, path, report);
         }
         _ => {}
+    }
+}
+
+/// The value's JSON type against the schema's, worded as the real schema validator words
+/// it (the value shown is the JSON type). `Some(true)`: nothing more to check of `v` (an
+/// int-or-string, or a wrong type); `None` or `Some(false)`: go on.
+fn check_type(v: &Value, schema: &Value, path: &str, report: &mut SchemaReport) -> Option<bool> {
+    let actual = type_name(v);
+    if schema
+        .get("x-kubernetes-int-or-string")
+        .and_then(Value::as_bool)
+        == Some(true)
+    {
+        if !matches!(actual, "integer" | "string") {
+            report.causes.push(Cause::new(
+                "FieldValueTypeInvalid",
+                path,
+                format!(
+                    "Invalid value: {actual:?}: {path} in body must be of type integer,string: {actual:?}"
+                ),
+            ));
+        }
+        return Some(true);
+    }
+    let t = schema.get("type").and_then(Value::as_str)?;
+    let ok = actual == t || (t == "number" && actual == "integer");
+    if !ok {
+        report.causes.push(Cause::new(
+            "FieldValueTypeInvalid",
+            path,
+            format!("Invalid value: {actual:?}: {path} in body must be of type {t}: {actual:?}"),
+        ));
+    }
+    Some(!ok)
+}
+
+/// A `x-kubernetes-list-type: set` holds no value twice.
+fn check_set(items: &[Value], schema: &Value, path: &str, report: &mut SchemaReport) {
+    if schema.get("x-kubernetes-list-type").and_then(Value::as_str) != Some("set") {
+        return;
+    }
+    for (i, item) in items.iter().enumerate() {
+        if items[..i].contains(item) {
+            report.causes.push(Cause::new(
+                "FieldValueDuplicate",
+                &format!("{path}[{i}]"),
+                format!("Duplicate value: {item}"),
+            ));
+        }
     }
 }
 

@@ -420,8 +420,7 @@ impl ApiCore {
         let old = self.stored(res, ns, name)?;
         let sent_rv = meta(&body, "resourceVersion");
         // Custom resources and CRDs allow no unconditional update, as on a real server.
-        if sent_rv.is_empty()
-            && (res.crd_name.is_some() || res.kind == "CustomResourceDefinition")
+        if sent_rv.is_empty() && (res.crd_name.is_some() || res.kind == "CustomResourceDefinition")
         {
             // A custom resource's error names its plural, as the real server's does.
             let what = if res.crd_name.is_some() {
