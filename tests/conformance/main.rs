@@ -132,7 +132,8 @@ const ACCEPTED: &[(&str, &str)] = &[
     ),
     (
         "discovery/version",
-        "the simulator reports Kubernetes 1.33, the real control planes run 1.36.3",
+        "the simulator reports Kubernetes 1.33, the real control planes run 1.36.3; kubectl-smh \
+         only shows the server's version",
     ),
     (
         "discovery/openapi-v3-podspec",
