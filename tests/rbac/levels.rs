@@ -98,6 +98,8 @@ async fn drill_level_drills() {
     let before = env.deployments().await;
     let run = env.run("driller", &FAST_DRILL).await;
     assert_eq!(run.code, Some(0), "{}", run.show());
+    // Nothing the drill reads is refused (the preflight's HorizontalPodAutoscalers included).
+    assert!(!run.stderr.contains("forbidden"), "{}", run.show());
     env.wait_settled().await;
     let after = env.deployments().await;
     for (k, b) in &before {
@@ -153,6 +155,11 @@ async fn namespace_scoped_user_describes_checks_tests_and_drills() {
     let before = env.deployments().await;
     let run = env.run("scoped", &FAST_DRILL).await;
     assert_eq!(run.code, Some(0), "{}", run.show());
+    assert!(
+        !run.stderr.contains("horizontalpodautoscalers"),
+        "{}",
+        run.show()
+    );
     env.wait_settled().await;
     let after = env.deployments().await;
     for (k, b) in &before {

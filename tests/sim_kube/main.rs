@@ -21,6 +21,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 mod dynamic;
 mod network;
+mod real_answers;
 mod spdy;
 mod typed;
 

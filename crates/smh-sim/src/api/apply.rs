@@ -327,10 +327,21 @@ pub(crate) fn read_managed(obj: &Value) -> Vec<ManagedEntry> {
         .unwrap_or_default()
 }
 
-/// Write `metadata.managedFields` (entries with empty sets are dropped, as Kubernetes does).
+/// Write `metadata.managedFields` (entries with empty sets are dropped, as Kubernetes does),
+/// in Kubernetes' order: Apply entries before Update ones, then by time, manager and
+/// subresource.
 pub(crate) fn write_managed(obj: &mut Value, entries: &[ManagedEntry]) {
-    let list: Vec<Value> = entries
-        .iter()
+    let mut sorted: Vec<&ManagedEntry> = entries.iter().collect();
+    sorted.sort_by(|a, b| {
+        (&a.operation, &a.time, &a.manager, &a.subresource).cmp(&(
+            &b.operation,
+            &b.time,
+            &b.manager,
+            &b.subresource,
+        ))
+    });
+    let list: Vec<Value> = sorted
+        .into_iter()
         .filter(|e| !e.fields.is_empty())
         .map(|e| {
             let mut v = json!({
@@ -425,7 +436,10 @@ pub(crate) fn track_update(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Conflict {
     pub manager: String,
-    pub api_version: String,
+    /// The manager as Kubernetes names it in conflict messages: `"alice"` for an apply,
+    /// `"carol" using v1` for an update, `with subresource "status"`
+    /// after the name for a subresource's manager.
+    pub who: String,
     /// `.spec.template.spec.containers[name="reviews"].image`.
     pub path: String,
 }
@@ -523,7 +537,7 @@ pub(crate) fn server_side_apply(
                 continue;
             }
             if value_at(live, p) != value_at(applied, p) {
-                conflicts.push((e.manager.clone(), e.api_version.clone(), p.clone()));
+                conflicts.push((e.manager.clone(), print_manager(e), p.clone()));
             }
         }
     }
@@ -531,9 +545,9 @@ pub(crate) fn server_side_apply(
         return Ok(ServerApplyResult::Conflicts(
             conflicts
                 .into_iter()
-                .map(|(manager, api_version, p)| Conflict {
+                .map(|(manager, who, p)| Conflict {
                     manager,
-                    api_version,
+                    who,
                     path: display_path(&p),
                 })
                 .collect(),
@@ -603,22 +617,28 @@ pub(crate) fn server_side_apply(
         subresource: w.scope.subresource().map(str::to_string),
         fields: applied_set,
     });
-    // Keep a stable order: by manager, then operation.
-    entries.sort_by(|a, b| {
-        (&a.manager, &a.operation, &a.subresource).cmp(&(&b.manager, &b.operation, &b.subresource))
-    });
     write_managed(&mut merged, &entries);
     Ok(ServerApplyResult::Applied(merged))
 }
 
+/// A manager in a conflict message, as Kubernetes prints it.
+fn print_manager(e: &ManagedEntry) -> String {
+    let mut s = format!("\"{}\"", e.manager);
+    if let Some(sub) = &e.subresource {
+        s.push_str(&format!(" with subresource \"{sub}\""));
+    }
+    if e.operation == "Update" {
+        // The real server encodes the manager without its time, so no ` at TIME` follows.
+        s.push_str(&format!(" using {}", e.api_version));
+    }
+    s
+}
+
 /// The Status message for apply conflicts, in Kubernetes' wording.
 pub(crate) fn conflict_message(conflicts: &[Conflict]) -> String {
-    let mut by_manager: BTreeMap<(&str, &str), Vec<&str>> = BTreeMap::new();
+    let mut by_manager: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for c in conflicts {
-        by_manager
-            .entry((&c.manager, &c.api_version))
-            .or_default()
-            .push(&c.path);
+        by_manager.entry(&c.who).or_default().push(&c.path);
     }
     let n = conflicts.len();
     let mut s = format!(
@@ -627,14 +647,11 @@ pub(crate) fn conflict_message(conflicts: &[Conflict]) -> String {
     );
     let parts: Vec<String> = by_manager
         .iter()
-        .map(|((m, v), paths)| {
+        .map(|(who, paths)| {
             if paths.len() == 1 {
-                format!("conflict with \"{m}\" using {v}: {}", paths[0])
+                format!("conflict with {who}: {}", paths[0])
             } else {
-                format!(
-                    "conflicts with \"{m}\" using {v}:\n- {}",
-                    paths.join("\n- ")
-                )
+                format!("conflicts with {who}:\n- {}", paths.join("\n- "))
             }
         })
         .collect();

@@ -187,7 +187,7 @@ pub(crate) fn parse_propagation(p: &str) -> Result<Propagation, ApiError> {
     }
 }
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     jiff::Timestamp::now()
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string()
@@ -421,7 +421,7 @@ fn apply_conflict(c: &[apply::Conflict]) -> ApiError {
             Cause::new(
                 "FieldManagerConflict",
                 &x.path,
-                format!("conflict with \"{}\" using {}", x.manager, x.api_version),
+                format!("conflict with {}", x.who),
             )
         })
         .collect();

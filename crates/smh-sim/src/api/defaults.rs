@@ -100,15 +100,50 @@ pub(crate) fn default_pod_spec(spec: &mut Map<String, Value>) {
     }
 }
 
+/// A pod's QoS class from its containers' requests and limits (`BestEffort` without any,
+/// `Guaranteed` when every container limits cpu and memory and requests no other amount,
+/// `Burstable` otherwise).
+fn qos_class(spec: Option<&Value>) -> &'static str {
+    let containers: Vec<&Value> = ["containers", "initContainers"]
+        .iter()
+        .filter_map(|k| spec.and_then(|s| s.get(*k)).and_then(Value::as_array))
+        .flatten()
+        .collect();
+    let amounts = |c: &Value, which: &str| -> Map<String, Value> {
+        c.pointer(&format!("/resources/{which}"))
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default()
+    };
+    if containers
+        .iter()
+        .all(|c| amounts(c, "requests").is_empty() && amounts(c, "limits").is_empty())
+    {
+        return "BestEffort";
+    }
+    let guaranteed = containers.iter().all(|c| {
+        let (req, lim) = (amounts(c, "requests"), amounts(c, "limits"));
+        ["cpu", "memory"].iter().all(|r| lim.contains_key(*r))
+            && req.iter().all(|(k, v)| lim.get(k) == Some(v))
+    });
+    if guaranteed {
+        "Guaranteed"
+    } else {
+        "Burstable"
+    }
+}
+
 fn default_template(spec: &mut Map<String, Value>) {
     if let Some(t) = spec.get_mut("template").and_then(Value::as_object_mut) {
         if let Some(ps) = t.get_mut("spec").and_then(Value::as_object_mut) {
             default_pod_spec(ps);
         }
-        // The real server keeps an explicit `creationTimestamp: null` on templates.
-        obj_mut(t, "metadata")
-            .entry("creationTimestamp")
-            .or_insert(Value::Null);
+        // Kubernetes 1.36 no longer writes an explicit `creationTimestamp: null` there.
+        if let Some(m) = t.get_mut("metadata").and_then(Value::as_object_mut)
+            && m.get("creationTimestamp").is_some_and(Value::is_null)
+        {
+            m.remove("creationTimestamp");
+        }
     }
 }
 
@@ -159,14 +194,26 @@ pub(crate) fn apply_defaults(
                 set_default(ru, "maxUnavailable", json!("25%"));
             }
             default_template(spec);
+            // A workload's status is always there, empty until its controller writes it.
+            obj_mut(root, "status");
         }
         ("apps", "ReplicaSet") => {
             let spec = obj_mut(root, "spec");
             set_default(spec, "replicas", json!(1));
             default_template(spec);
+            obj_mut(root, "status");
         }
         ("", "Pod") => {
             default_pod_spec(obj_mut(root, "spec"));
+            // A new pod is Pending, with its QoS class, as the real server creates it.
+            let qos = qos_class(root.get("spec"));
+            let status = obj_mut(root, "status");
+            set_default(status, "phase", json!("Pending"));
+            set_default(status, "qosClass", json!(qos));
+        }
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => {
+            let conversion = obj_mut(obj_mut(root, "spec"), "conversion");
+            set_default(conversion, "strategy", json!("None"));
         }
         ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => {
             // SetDefaults_Subject: User and Group subjects are in the RBAC API group.

@@ -98,6 +98,7 @@ fn subresources(
         ));
     }
     if r.group.is_empty() && r.plural == "pods" {
+        out.push(("log", String::new(), "v1".into(), "Pod".into(), vec!["get"]));
         out.push((
             "portforward",
             String::new(),
@@ -160,10 +161,20 @@ pub(crate) fn resource_list(reg: &Registry, group: &str, version: &str) -> Optio
     )
 }
 
+/// A resource's own kind in aggregated discovery: built-in kinds with an empty group and
+/// version, custom resources with theirs, as a real server lists them.
+fn own_kind(r: &ResourceInfo) -> Value {
+    if r.builtin {
+        json!({"group": "", "version": "", "kind": r.kind})
+    } else {
+        json!({"group": r.group, "version": r.version, "kind": r.kind})
+    }
+}
+
 fn aggregated_resource(r: &ResourceInfo) -> Value {
     let mut e = json!({
         "resource": r.plural,
-        "responseKind": {"group": r.group, "version": r.version, "kind": r.kind},
+        "responseKind": own_kind(r),
         "scope": if r.namespaced { "Namespaced" } else { "Cluster" },
         "singularResource": r.singular,
         "verbs": r.verbs(),
@@ -177,7 +188,12 @@ fn aggregated_resource(r: &ResourceInfo) -> Value {
     let subs: Vec<Value> = subresources(r)
         .into_iter()
         .map(|(sub, g, v, kind, verbs)| {
-            json!({"subresource": sub, "responseKind": {"group": g, "version": v, "kind": kind}, "verbs": verbs})
+            let rk = if g == r.group && v == r.version && kind == r.kind {
+                own_kind(r)
+            } else {
+                json!({"group": g, "version": v, "kind": kind})
+            };
+            json!({"subresource": sub, "responseKind": rk, "verbs": verbs})
         })
         .collect();
     if !subs.is_empty() {

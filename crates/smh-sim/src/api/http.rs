@@ -23,6 +23,7 @@ use super::pod_io;
 use super::portforward;
 use super::protobuf;
 use super::registry::ResourceInfo;
+use super::requests;
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
 use super::table::{IncludeObject, partial_metadata, table};
@@ -528,6 +529,7 @@ async fn resource_request(
         Some(_) => return Err(ApiError::no_route()),
     };
     let (labels, fields) = selectors(&q)?;
+    requests::check_field_selector(&res, &fields)?;
     let headers = req.headers().clone();
     let content_type = header_str(&headers, header::CONTENT_TYPE).to_string();
     let body = axum::body::to_bytes(req.into_body(), BODY_LIMIT)
@@ -548,6 +550,7 @@ async fn resource_request(
                     format,
                 ));
             }
+            requests::check_list_options(q.get("resourceVersion"), q.get("resourceVersionMatch"))?;
             let (items, rv) = core.list(&res, t.ns.as_deref(), &labels, &fields);
             Ok(json_response(
                 StatusCode::OK,
@@ -593,12 +596,11 @@ async fn resource_request(
         (&Method::DELETE, Some(name)) if sub.is_none() => {
             let opts = delete_options(&q, &body)?;
             let (obj, gone) = core.delete(&res, &ns, name, &opts)?;
-            let code = if gone {
-                StatusCode::OK
-            } else {
-                StatusCode::ACCEPTED
-            };
-            Ok(json_response(code, &obj, &[]))
+            Ok(json_response(
+                StatusCode::OK,
+                &requests::deleted_answer(&res, obj, gone),
+                &[],
+            ))
         }
         (&Method::DELETE, None) => {
             let opts = delete_options(&q, &body)?;
@@ -691,19 +693,9 @@ fn watch_params(q: &Query) -> Result<WatchParams, ApiError> {
     })
 }
 
-/// The patch type of a PATCH's `Content-Type`; any other is a 415 listing the four.
+/// The patch type of a PATCH's `Content-Type`; any other is a 415.
 fn patch_type(content_type: &str) -> Result<PatchType, ApiError> {
-    PatchType::from_content_type(content_type).ok_or_else(|| {
-        ApiError::unsupported_media_type(
-            content_type,
-            &[
-                "application/json-patch+json",
-                "application/merge-patch+json",
-                "application/apply-patch+yaml",
-                "application/strategic-merge-patch+json",
-            ],
-        )
-    })
+    PatchType::from_content_type(content_type).ok_or_else(ApiError::unsupported_patch_type)
 }
 
 fn delete_options(q: &Query, body: &[u8]) -> Result<DeleteOptions, ApiError> {

@@ -19,6 +19,7 @@ pub(crate) mod pod_io;
 pub mod portforward;
 pub(crate) mod protobuf;
 pub(crate) mod registry;
+pub(crate) mod requests;
 pub(crate) mod schema;
 pub mod selector;
 pub(crate) mod status;

@@ -161,14 +161,16 @@ fn merge_list(
     }
     let key = key.unwrap_or_default();
     if key.is_empty() || patch.iter().all(|x| !x.is_object()) {
-        // A merge list of scalars: union, keeping the original order.
+        // A merge list of scalars: union, in the order a real server gives it.
+        let before = original.clone();
         for x in patch {
             if !original.contains(x) {
                 original.push(x.clone());
             }
         }
-        return Ok(original);
+        return Ok(normalize_order(original, patch, &before, ""));
     }
+    let before = original.clone();
     let item_schema = schema.items();
     for item in patch {
         let Value::Object(pm) = item else {
@@ -208,7 +210,52 @@ fn merge_list(
             },
         }
     }
-    Ok(original)
+    Ok(normalize_order(original, patch, &before, key))
+}
+
+/// The order of a merged list as Kubernetes' strategic merge gives it: the items the patch
+/// names in the patch's order, the others in the original's order, interleaved by their
+/// places in the original (items new to the object come before the original's).
+fn normalize_order(
+    merged: Vec<Value>,
+    patch: &[Value],
+    original: &[Value],
+    key: &str,
+) -> Vec<Value> {
+    let id = |v: &Value| -> Option<Value> {
+        if key.is_empty() {
+            Some(v.clone())
+        } else {
+            v.get(key).cloned()
+        }
+    };
+    let index = |list: &[Value], v: &Value| {
+        let want = id(v)?;
+        list.iter().position(|o| id(o).as_ref() == Some(&want))
+    };
+    let (mut named, mut others): (Vec<Value>, Vec<Value>) =
+        merged.into_iter().partition(|m| index(patch, m).is_some());
+    named.sort_by_key(|v| index(patch, v));
+    others.sort_by_key(|v| index(original, v));
+    let mut out = Vec::with_capacity(named.len() + others.len());
+    let (mut named, mut others) = (named.into_iter().peekable(), others.into_iter().peekable());
+    loop {
+        let take_other = match (others.peek(), named.peek()) {
+            (None, None) => break,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some(o), Some(n)) => {
+                matches!((index(original, o), index(original, n)), (Some(a), Some(b)) if a < b)
+            }
+        };
+        let next = if take_other {
+            others.next()
+        } else {
+            named.next()
+        };
+        out.extend(next);
+    }
+    out
 }
 
 /// `{"$patch": ...}` alone: a directive item, not a list element.
@@ -301,6 +348,25 @@ mod tests {
     }
 
     #[test]
+    fn merged_list_order_is_the_real_servers() {
+        let schema = builtin_schema("apps", "v1", "Deployment").unwrap();
+        let s = SchemaRef(Some(&schema));
+        let live = json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "app", "env": [{"name": "A", "value": "1"}, {"name": "C", "value": "3"}]}]}}}});
+        let patch = json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "app", "env": [{"name": "B", "value": "2"}, {"name": "C", "value": "4"}]}]}}}});
+        let out = strategic_merge(&live, &patch, s).unwrap();
+        let names: Vec<&str> = out["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap())
+            .collect();
+        // New items first, then interleaved by the live order: B (new), A (live only), C.
+        assert_eq!(names, ["B", "A", "C"]);
+    }
+
+    #[test]
     fn atomic_lists_null_and_directives() {
         // command is atomic: replaced, not merged.
         let base = smp(
@@ -342,10 +408,11 @@ mod tests {
         )
         .unwrap();
         assert!(out["metadata"].get("labels").is_none());
-        // finalizers: union, and $deleteFromPrimitiveList.
+        // finalizers: union (the patch's items in its order, as a real server orders them),
+        // and $deleteFromPrimitiveList.
         let out =
             strategic_merge(&out, &json!({"metadata": {"finalizers": ["b", "a"]}}), s).unwrap();
-        assert_eq!(out["metadata"]["finalizers"], json!(["a", "b"]));
+        assert_eq!(out["metadata"]["finalizers"], json!(["b", "a"]));
         let out = strategic_merge(
             &out,
             &json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["a"]}}),

@@ -87,6 +87,24 @@ impl ResourceInfo {
 
     /// The API verbs, as discovery lists them.
     pub fn verbs(&self) -> Vec<&'static str> {
+        if self.group.is_empty() && self.plural == "namespaces" {
+            return vec![
+                "create", "delete", "get", "list", "patch", "update", "watch",
+            ];
+        }
+        if !self.builtin {
+            // Custom resources, in the order a real server lists their verbs.
+            return vec![
+                "delete",
+                "deletecollection",
+                "get",
+                "list",
+                "patch",
+                "create",
+                "update",
+                "watch",
+            ];
+        }
         vec![
             "create",
             "delete",
@@ -97,11 +115,6 @@ impl ResourceInfo {
             "update",
             "watch",
         ]
-    }
-
-    /// `plural` or `plural.group`.
-    pub(crate) fn group_resource(&self) -> String {
-        super::status::group_resource(&self.group, &self.plural)
     }
 }
 

@@ -306,6 +306,14 @@ impl FieldSelector {
         Ok(FieldSelector { terms })
     }
 
+    /// The fields it selects on (`metadata.name`).
+    pub(crate) fn fields(&self) -> Vec<String> {
+        self.terms
+            .iter()
+            .map(|(path, _, _)| path.join("."))
+            .collect()
+    }
+
     pub(crate) fn matches(&self, obj: &Value) -> bool {
         self.terms.iter().all(|(path, negate, want)| {
             let mut cur = Some(obj);

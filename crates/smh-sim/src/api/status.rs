@@ -1,6 +1,7 @@
 //! Kubernetes `Status` errors: every failure the simulated API server answers with, with the
 //! HTTP code, `reason` and message format of the real kube-apiserver.
 
+use crate::api::registry::ResourceInfo;
 use serde_json::{Value, json};
 
 /// One cause in `Status.details.causes`.
@@ -26,8 +27,8 @@ impl Cause {
     pub(crate) fn invalid(field: &str, value: &Value, detail: &str) -> Self {
         let shown = match value {
             Value::String(s) => format!("{s:?}"),
-            Value::Object(_) => "\"object\"".to_string(),
-            Value::Array(_) => "\"array\"".to_string(),
+            // Maps and lists are shown as JSON, as the real server's field errors show them.
+            Value::Object(_) | Value::Array(_) => value.to_string(),
             v => v.to_string(),
         };
         Cause::new(
@@ -145,6 +146,25 @@ impl ApiError {
         e
     }
 
+    /// 409 Conflict for a failed delete precondition: `Operation cannot be fulfilled on
+    /// <Kind> "<name>": <why>`, as a real API server words it.
+    pub(crate) fn precondition_failed(res: &ResourceInfo, name: &str, why: String) -> Self {
+        let mut e = ApiError::new(
+            409,
+            "Conflict",
+            format!(
+                "Operation cannot be fulfilled on {} \"{name}\": {why}",
+                res.kind
+            ),
+        );
+        let mut d = json!({"kind": res.kind, "name": name});
+        if !res.group.is_empty() {
+            d["group"] = json!(res.group);
+        }
+        e.details = Some(d);
+        e
+    }
+
     /// 409 Conflict with a custom message and causes (server-side apply conflicts).
     pub(crate) fn conflict_with(message: String, causes: &[Cause]) -> Self {
         let mut e = ApiError::new(409, "Conflict", message);
@@ -172,7 +192,10 @@ impl ApiError {
             "Invalid",
             format!("{what} \"{name}\" is invalid: {summary}"),
         );
-        let mut d = json!({"name": name, "kind": kind, "causes": causes_json(&causes)});
+        let mut d = json!({"kind": kind, "causes": causes_json(&causes)});
+        if !name.is_empty() {
+            d["name"] = json!(name);
+        }
         if !group.is_empty() {
             d["group"] = json!(group);
         }
@@ -191,7 +214,7 @@ impl ApiError {
     }
 
     /// 415 UnsupportedMediaType.
-    pub(crate) fn unsupported_media_type(content_type: &str, accepted: &[&str]) -> Self {
+    pub(crate) fn unsupported_media_type(_content_type: &str, accepted: &[&str]) -> Self {
         ApiError::new(
             415,
             "UnsupportedMediaType",
@@ -200,16 +223,13 @@ impl ApiError {
                 accepted.join(", ")
             ),
         )
-        .with_detail_message(content_type)
     }
 
-    fn with_detail_message(mut self, content_type: &str) -> Self {
-        if !content_type.is_empty() {
-            self.details = Some(
-                json!({"causes": [{"reason": "UnsupportedMediaType", "message": format!("unsupported content type {content_type:?}")}]}),
-            );
-        }
-        self
+    /// 415 for a PATCH whose Content-Type is no patch type, worded as the real server's.
+    pub(crate) fn unsupported_patch_type() -> Self {
+        let mut e = ApiError::new(415, "UnsupportedMediaType", "415: Unsupported Media Type");
+        e.details = Some(json!({}));
+        e
     }
 
     /// 503 ServiceUnavailable: an API the simulated cluster lists but has nothing behind.
@@ -279,6 +299,12 @@ impl ApiError {
         e
     }
 
+    /// 500 with a bare message and no reason, as a real server answers a server-side apply
+    /// it cannot type.
+    pub(crate) fn internal_bare(message: impl Into<String>) -> Self {
+        ApiError::new(500, "", message)
+    }
+
     /// 429 TooManyRequests with `Retry-After`.
     pub(crate) fn too_many_requests(retry_after: u64) -> Self {
         let mut e = ApiError::new(
@@ -304,6 +330,11 @@ impl ApiError {
         });
         if let Some(d) = &self.details {
             s["details"] = d.clone();
+        }
+        if self.reason.is_empty()
+            && let Some(m) = s.as_object_mut()
+        {
+            m.remove("reason");
         }
         s
     }

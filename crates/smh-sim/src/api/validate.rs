@@ -16,8 +16,10 @@ use super::status::Cause;
 /// DNS-1123 subdomain: lowercase alphanumerics, `-` and `.`, at most 253 characters, starting
 /// and ending alphanumeric.
 pub(crate) fn check_subdomain(name: &str) -> Option<String> {
+    if name.len() > 253 {
+        return Some("must be no more than 253 characters".into());
+    }
     let ok = !name.is_empty()
-        && name.len() <= 253
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
@@ -30,8 +32,10 @@ pub(crate) fn check_subdomain(name: &str) -> Option<String> {
 
 /// DNS-1123 label: like a subdomain without dots, at most 63 characters.
 pub(crate) fn check_label(name: &str) -> Option<String> {
+    if name.len() > 63 {
+        return Some("must be no more than 63 characters".into());
+    }
     let ok = !name.is_empty()
-        && name.len() <= 63
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
@@ -44,6 +48,9 @@ pub(crate) fn check_label(name: &str) -> Option<String> {
 
 /// DNS-1035 label (Services): a DNS-1123 label starting with a letter.
 pub(crate) fn check_dns1035(name: &str) -> Option<String> {
+    if name.len() > 63 {
+        return Some("must be no more than 63 characters".into());
+    }
     let ok = check_label(name).is_none() && name.starts_with(|c: char| c.is_ascii_lowercase());
     (!ok).then(|| {
         "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')".to_string()
@@ -114,34 +121,8 @@ fn walk(v: &mut Value, schema: &Value, path: &str, report: &mut SchemaReport) {
         // A null passes: nullable fields keep it, and Kubernetes drops it elsewhere.
         return;
     }
-    if schema
-        .get("x-kubernetes-int-or-string")
-        .and_then(Value::as_bool)
-        == Some(true)
-    {
-        if !matches!(type_name(v), "integer" | "string") {
-            report.causes.push(Cause::invalid(
-                path,
-                v,
-                &format!(
-                    "{path} in body must be of type integer,string: {:?}",
-                    type_name(v)
-                ),
-            ));
-        }
+    if check_type(v, schema, path, report) == Some(true) {
         return;
-    }
-    if let Some(t) = schema.get("type").and_then(Value::as_str) {
-        let actual = type_name(v);
-        let ok = actual == t || (t == "number" && actual == "integer");
-        if !ok {
-            report.causes.push(Cause::invalid(
-                path,
-                v,
-                &format!("{path} in body must be of type {t}: {actual:?}"),
-            ));
-            return;
-        }
     }
     if let Some(allowed) = schema.get("enum").and_then(Value::as_array)
         && !allowed.contains(v)
@@ -221,13 +202,94 @@ fn walk(v: &mut Value, schema: &Value, path: &str, report: &mut SchemaReport) {
                     walk(item, is, &format!("{path}[{i}]"), report);
                 }
             }
+            check_set(items, schema, path, report);
         }
         _ => {}
     }
 }
 
-/// Validate and prune a custom resource against its version's `openAPIV3Schema`. `metadata`,
-/// `apiVersion` and `kind` are the server's business and are skipped.
+/// The value's JSON type against the schema's, worded as the real schema validator words
+/// it (the value shown is the JSON type). `Some(true)`: nothing more to check of `v` (an
+/// int-or-string, or a wrong type); `None` or `Some(false)`: go on.
+fn check_type(v: &Value, schema: &Value, path: &str, report: &mut SchemaReport) -> Option<bool> {
+    let actual = type_name(v);
+    if schema
+        .get("x-kubernetes-int-or-string")
+        .and_then(Value::as_bool)
+        == Some(true)
+    {
+        if !matches!(actual, "integer" | "string") {
+            report.causes.push(Cause::new(
+                "FieldValueTypeInvalid",
+                path,
+                format!(
+                    "Invalid value: {actual:?}: {path} in body must be of type integer,string: {actual:?}"
+                ),
+            ));
+        }
+        return Some(true);
+    }
+    let t = schema.get("type").and_then(Value::as_str)?;
+    let ok = actual == t || (t == "number" && actual == "integer");
+    if !ok {
+        report.causes.push(Cause::new(
+            "FieldValueTypeInvalid",
+            path,
+            format!("Invalid value: {actual:?}: {path} in body must be of type {t}: {actual:?}"),
+        ));
+    }
+    Some(!ok)
+}
+
+/// A `x-kubernetes-list-type: set` holds no value twice.
+fn check_set(items: &[Value], schema: &Value, path: &str, report: &mut SchemaReport) {
+    if schema.get("x-kubernetes-list-type").and_then(Value::as_str) != Some("set") {
+        return;
+    }
+    for (i, item) in items.iter().enumerate() {
+        if items[..i].contains(item) {
+            report.causes.push(Cause::new(
+                "FieldValueDuplicate",
+                &format!("{path}[{i}]"),
+                format!("Duplicate value: {item}"),
+            ));
+        }
+    }
+}
+
+/// Fill in the schema's `default`s where a field is missing, as the real API server does
+/// for custom resources (in objects that are present; then in their items and values).
+fn apply_schema_defaults(v: &mut Value, schema: &Value) {
+    match v {
+        Value::Object(m) => {
+            if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+                for (k, ps) in props {
+                    if let Some(d) = ps.get("default").filter(|_| !m.contains_key(k)) {
+                        m.insert(k.clone(), d.clone());
+                    }
+                    if let Some(child) = m.get_mut(k) {
+                        apply_schema_defaults(child, ps);
+                    }
+                }
+            } else if let Some(ap) = schema.get("additionalProperties").filter(|a| a.is_object()) {
+                for child in m.values_mut() {
+                    apply_schema_defaults(child, ap);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(is) = schema.get("items") {
+                for child in items {
+                    apply_schema_defaults(child, is);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Default, validate and prune a custom resource against its version's `openAPIV3Schema`.
+/// `metadata`, `apiVersion` and `kind` are the server's business and are skipped.
 pub(crate) fn check_custom_resource(obj: &mut Value, schema: &Value) -> SchemaReport {
     let mut report = SchemaReport::default();
     let Some(m) = obj.as_object_mut() else {
@@ -238,6 +300,19 @@ pub(crate) fn check_custom_resource(obj: &mut Value, schema: &Value) -> SchemaRe
         .get("x-kubernetes-preserve-unknown-fields")
         .and_then(Value::as_bool)
         .unwrap_or(false);
+    if let Some(p) = props {
+        for (k, ps) in p {
+            if matches!(k.as_str(), "apiVersion" | "kind" | "metadata") {
+                continue;
+            }
+            if let Some(d) = ps.get("default").filter(|_| !m.contains_key(k)) {
+                m.insert(k.clone(), d.clone());
+            }
+            if let Some(v) = m.get_mut(k) {
+                apply_schema_defaults(v, ps);
+            }
+        }
+    }
     let keys: Vec<String> = m.keys().cloned().collect();
     for k in keys {
         if matches!(k.as_str(), "apiVersion" | "kind" | "metadata") {
@@ -521,7 +596,7 @@ mod tests {
             .map(|c| format!("{}: {}", c.field, c.message))
             .collect();
         assert_eq!(msgs, vec![
-            "spec.port.number: Invalid value: \"9080\": spec.port.number in body must be of type integer: \"string\"".to_string(),
+            "spec.port.number: Invalid value: \"string\": spec.port.number in body must be of type integer: \"string\"".to_string(),
             "status.state: Unsupported value: \"MAYBE\": supported values: \"PENDING\", \"ACCEPTED\", \"INVALID\", \"FAILED\"".to_string(),
         ]);
         // observedGeneration is int-or-string: both forms pass.

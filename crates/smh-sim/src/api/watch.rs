@@ -110,6 +110,27 @@ impl Stream {
         let _ = self.send("ERROR", e.to_status()).await;
     }
 
+    /// What was visible at the watch's starting resourceVersion, not now (`visible` holds
+    /// the current objects): an object whose first change since is its creation was not
+    /// there yet; one first modified or deleted since was (if it matched).
+    fn visible_at_start(&mut self, events: &[crate::store::Event]) {
+        let mut first = std::collections::BTreeMap::new();
+        for ev in events {
+            first.entry(key(&ev.object)).or_insert(ev);
+        }
+        for (k, ev) in first {
+            match ev.kind {
+                EventType::Added => {
+                    self.visible.remove(&k);
+                }
+                _ if self.labels.matches(&ev.object) && self.fields.matches(&ev.object) => {
+                    self.visible.insert(k);
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// Forward one store change, if it concerns this watch. Returns false when the client left.
     async fn change(&mut self, kind: EventType, stored: Value) -> bool {
         let obj = {
@@ -215,6 +236,7 @@ pub(crate) fn watch(
                         return;
                     }
                     Ok(events) => {
+                        st.visible_at_start(&events);
                         for ev in events {
                             last_rv = last_rv.max(ev.rv);
                             if !st.change(ev.kind, ev.object).await {

@@ -102,7 +102,7 @@ fn apply_conflicts_with_another_manager_unless_forced() {
             assert_eq!(c[0].path, ".spec.replicas");
             assert_eq!(
                 conflict_message(&c),
-                "Apply failed with 1 conflict: conflict with \"alice\" using apps/v1: .spec.replicas"
+                "Apply failed with 1 conflict: conflict with \"alice\": .spec.replicas"
             );
         }
         ServerApplyResult::Applied(_) => panic!("expected a conflict"),

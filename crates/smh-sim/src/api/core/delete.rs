@@ -22,19 +22,26 @@ impl ApiCore {
         if let Some(uid) = &opts.precondition_uid
             && uid != meta(&old, "uid")
         {
-            return Err(ApiError::conflict_with(
+            return Err(ApiError::precondition_failed(
+                res,
+                name,
                 format!(
-                    "Operation cannot be fulfilled on {} \"{name}\": Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
-                    res.group_resource(),
+                    "the UID in the precondition ({uid}) does not match the UID in record ({}). The object might have been deleted and then recreated",
                     meta(&old, "uid")
                 ),
-                &[],
             ));
         }
         if let Some(rv) = &opts.precondition_resource_version
             && rv != meta(&old, "resourceVersion")
         {
-            return Err(ApiError::conflict(&res.group, &res.plural, name));
+            return Err(ApiError::precondition_failed(
+                res,
+                name,
+                format!(
+                    "the ResourceVersion in the precondition ({rv}) does not match the ResourceVersion in record ({}). The object might have been modified",
+                    meta(&old, "resourceVersion")
+                ),
+            ));
         }
         if opts.dry_run {
             return Ok((self.output(res, old), true));
@@ -61,6 +68,19 @@ impl ApiCore {
             self.orphan_dependents(meta(&old, "uid"));
         }
         let ns = if res.namespaced { ns } else { "" };
+        if opts.propagation == Propagation::Foreground {
+            // As the garbage collector does it, at once: the owner is marked (deletion
+            // timestamp, the `foregroundDeletion` finalizer, which the answer shows), its
+            // dependents are deleted, then the owner.
+            let mut marked = old.clone();
+            let m = meta_mut(&mut marked);
+            m.insert("deletionTimestamp".into(), json!(now()));
+            m.insert("deletionGracePeriodSeconds".into(), json!(0));
+            m.insert("finalizers".into(), json!(["foregroundDeletion"]));
+            self.collect_garbage(meta(&old, "uid"));
+            self.finish_delete(res, ns, name)?;
+            return Ok((self.output(res, marked), false));
+        }
         let deleted = self.finish_delete(res, ns, name)?;
         Ok((self.output(res, deleted), true))
     }
@@ -134,6 +154,7 @@ impl ApiCore {
                 {
                     refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(uid));
                 }
+                drop_empty_owner_references(&mut o);
                 let _ = self.store.update(&gvr, o);
             }
         }
@@ -176,6 +197,7 @@ impl ApiCore {
                 {
                     refs.retain(|r| r.get("uid").and_then(Value::as_str) != Some(owner_uid));
                 }
+                drop_empty_owner_references(&mut o);
                 let _ = self.store.update(&gvr, o);
             }
         }
@@ -210,5 +232,16 @@ impl ApiCore {
                 }
             }
         }
+    }
+}
+
+/// An emptied `ownerReferences` is omitted, as a real API server serialises it.
+fn drop_empty_owner_references(o: &mut Value) {
+    if let Some(m) = o.get_mut("metadata").and_then(Value::as_object_mut)
+        && m.get("ownerReferences")
+            .and_then(Value::as_array)
+            .is_some_and(Vec::is_empty)
+    {
+        m.remove("ownerReferences");
     }
 }

@@ -280,7 +280,9 @@ impl ApiCore {
                 )),
             );
             m.insert("creationTimestamp".into(), json!(now()));
-            m.insert("generation".into(), json!(1));
+            if crate::store::tracks_generation(&res.storage_gvr()) {
+                m.insert("generation".into(), json!(1));
+            }
             let ns_key = if res.namespaced { ns } else { "" };
             if self
                 .store
@@ -352,7 +354,9 @@ impl ApiCore {
         let rv = meta(old, "resourceVersion").to_string();
         meta_mut(&mut obj).insert("resourceVersion".into(), json!(rv));
         if opts.dry_run {
-            if old.get("spec") != obj.get("spec") {
+            if old.get("spec") != obj.get("spec")
+                && crate::store::tracks_generation(&res.storage_gvr())
+            {
                 let g = old
                     .pointer("/metadata/generation")
                     .and_then(Value::as_i64)
@@ -415,6 +419,26 @@ impl ApiCore {
         }
         let old = self.stored(res, ns, name)?;
         let sent_rv = meta(&body, "resourceVersion");
+        // Custom resources and CRDs allow no unconditional update, as on a real server.
+        if sent_rv.is_empty() && (res.crd_name.is_some() || res.kind == "CustomResourceDefinition")
+        {
+            // A custom resource's error names its plural, as the real server's does.
+            let what = if res.crd_name.is_some() {
+                &res.plural
+            } else {
+                &res.kind
+            };
+            return Err(ApiError::invalid(
+                &res.group,
+                what,
+                name,
+                vec![Cause::new(
+                    "FieldValueInvalid",
+                    "metadata.resourceVersion",
+                    "Invalid value: 0: must be specified for an update",
+                )],
+            ));
+        }
         if !sent_rv.is_empty() && sent_rv != meta(&old, "resourceVersion") {
             return Err(ApiError::conflict(&res.group, &res.plural, name));
         }

@@ -548,7 +548,7 @@ pub(super) fn builtin_row(res: &ResourceInfo, o: &Value) -> (Vec<Column>, Vec<Va
             (
                 vec![
                     name_col(),
-                    col("Data", "integer", 0, "Number of data items."),
+                    col("Data", "string", 0, "Number of data items."),
                     age_col(),
                 ],
                 vec![name, json!(n), json!(created)],
@@ -563,7 +563,7 @@ pub(super) fn builtin_row(res: &ResourceInfo, o: &Value) -> (Vec<Column>, Vec<Va
                 vec![
                     name_col(),
                     col("Type", "string", 0, "The type of the secret."),
-                    col("Data", "integer", 0, "Number of data items."),
+                    col("Data", "string", 0, "Number of data items."),
                     age_col(),
                 ],
                 vec![
