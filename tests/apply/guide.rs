@@ -3,20 +3,9 @@
 
 use super::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_guide_step_by_step_then_nothing_changes() {
-    let d = Demo::start(MultiClusterMode::Global).await;
-    guide_step_1_outlier_detection(&d).await;
-    guide_step_2_failover_service(&d).await;
-    guide_step_3_traffic_shift(&d).await;
-    productpage_answers_from_the_primary(&d).await;
-    the_same_input_again_changes_nothing(&d).await;
-    d.fleet.shutdown().await;
-}
-
 /// Step 1: the outlier TrafficPolicy, its status (also as kubectl shows it) and the
 /// DestinationRules in both clusters.
-async fn guide_step_1_outlier_detection(d: &Demo) {
+pub(super) async fn guide_step_1_outlier_detection(d: &Demo) {
     // Step 1: outlier detection.
     let r = d.smh(&["apply", "-f", &guide(1)]).await;
     assert_eq!(r.code, 0, "{r:?}");
@@ -66,7 +55,7 @@ async fn guide_step_1_outlier_detection(d: &Demo) {
 }
 
 /// Step 2: the FailoverService, its status, its ServiceEntry and EnvoyFilter.
-async fn guide_step_2_failover_service(d: &Demo) {
+pub(super) async fn guide_step_2_failover_service(d: &Demo) {
     // Step 2: the FailoverService.
     let r = d.smh(&["apply", "-f", &guide(2)]).await;
     assert_eq!(r.code, 0, "{r:?}");
@@ -110,7 +99,7 @@ async fn guide_step_2_failover_service(d: &Demo) {
 }
 
 /// Step 3: the traffic shift, accepted second; the VirtualService routes to the failover host.
-async fn guide_step_3_traffic_shift(d: &Demo) {
+pub(super) async fn guide_step_3_traffic_shift(d: &Demo) {
     // Step 3: the traffic shift. Accepted second on reviews@mgmt, after the outlier policy.
     let r = d.smh(&["apply", "-f", &guide(3)]).await;
     assert_eq!(r.code, 0, "{r:?}");
@@ -147,7 +136,7 @@ async fn guide_step_3_traffic_shift(d: &Demo) {
 }
 
 /// productpage answers from the primary through the failover hostname.
-async fn productpage_answers_from_the_primary(d: &Demo) {
+pub(super) async fn productpage_answers_from_the_primary(d: &Demo) {
     // productpage answers from the primary (reviews v1/v2 in mgmt-cluster) through the
     // failover hostname.
     let pod = ready_pod(&d.mgmt, "productpage-v1").await;
@@ -170,7 +159,7 @@ async fn productpage_answers_from_the_primary(d: &Demo) {
 }
 
 /// The same input again changes nothing: no resourceVersion moves, every count is 0.
-async fn the_same_input_again_changes_nothing(d: &Demo) {
+pub(super) async fn the_same_input_again_changes_nothing(d: &Demo) {
     // The same input again changes nothing: no resourceVersion moves.
     let before = d.versions().await;
     let r = d.smh(&["apply", "-f", &guide_all()]).await;
@@ -242,5 +231,5 @@ async fn the_guide_in_multi_primary_mode() {
     let before = d.versions().await;
     assert_eq!(d.smh(&["apply", "-f", &guide_all()]).await.code, 0);
     assert_eq!(d.versions().await, before);
-    d.fleet.shutdown().await;
+    d.shutdown().await;
 }

@@ -181,3 +181,482 @@ async fn sim(mode: MultiClusterMode) -> smh_sim::fleet::SimFleet {
         .expect("the demo clusters become ready");
     fleet
 }
+
+impl Clusters {
+    /// An admin client of `cluster` (`mgmt-cluster` or `remote-cluster`).
+    pub(crate) fn client(&self, cluster: &str) -> kube::Client {
+        match self {
+            Clusters::Sim(f) => f
+                .cluster(cluster)
+                .unwrap_or_else(|| panic!("no cluster {cluster}"))
+                .client()
+                .expect("a client of the simulated cluster"),
+            Clusters::Real(r) => r
+                .fleet
+                .as_ref()
+                .expect("running")
+                .members()
+                .iter()
+                .find(|m| m.plane.name == cluster)
+                .unwrap_or_else(|| panic!("no cluster {cluster}"))
+                .client
+                .clone(),
+        }
+    }
+
+    /// Make `cluster`'s API server hang (connections accepted, nothing answered) until the
+    /// returned guard is dropped. Simulated: the cluster's hang fault. Real: the
+    /// kube-apiserver process stopped with SIGSTOP (and continued with SIGCONT), what a user
+    /// meets when an API server or the network to it hangs; the controllers of the real
+    /// planes run without leader election, so they ride it out.
+    pub(crate) fn hang(&self, cluster: &str) -> Hang {
+        match self {
+            Clusters::Sim(f) => {
+                let faults = f
+                    .cluster(cluster)
+                    .unwrap_or_else(|| panic!("no cluster {cluster}"))
+                    .faults();
+                faults.set_unreachable(Some(smh_sim::faults::Unreachable::Hang));
+                Hang {
+                    undo: Some(Box::new(move || faults.clear())),
+                }
+            }
+            Clusters::Real(r) => {
+                let component = format!("{cluster}/kube-apiserver");
+                let (_, pid) = r
+                    .fleet
+                    .as_ref()
+                    .expect("running")
+                    .processes()
+                    .into_iter()
+                    .find(|(name, _)| *name == component)
+                    .unwrap_or_else(|| panic!("no process {component}"));
+                let pid = pid as libc::pid_t;
+                // SAFETY: kill(2) on a child process of this test's fleet.
+                assert_eq!(unsafe { libc::kill(pid, libc::SIGSTOP) }, 0, "SIGSTOP");
+                Hang {
+                    undo: Some(Box::new(move || {
+                        // SAFETY: as above.
+                        unsafe { libc::kill(pid, libc::SIGCONT) };
+                    })),
+                }
+            }
+        }
+    }
+}
+
+/// A hanging API server ([`Clusters::hang`]); it answers again when this is dropped.
+pub(crate) struct Hang {
+    undo: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl Drop for Hang {
+    fn drop(&mut self) {
+        if let Some(undo) = self.undo.take() {
+            undo();
+        }
+    }
+}
+
+/// What a command printed and how it exited.
+pub(crate) struct Out {
+    /// Exit code (-1 when killed by a signal).
+    pub(crate) code: i32,
+    /// Standard output.
+    pub(crate) stdout: String,
+    /// Standard error.
+    pub(crate) stderr: String,
+}
+
+impl std::fmt::Debug for Out {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Running clusters of one backend as a test uses them: a kubeconfig written for them, a
+/// registry file (`KUBECTL_SMH_CONFIG`) and admin clients of both clusters. The suites that
+/// run on both backends start one of these per backend and run their scenarios on it in
+/// sequence, [`Env::reset`] between them (a real fleet takes tens of seconds to start).
+pub(crate) struct Env {
+    /// The clusters (dropped last).
+    pub(crate) clusters: Clusters,
+    /// Holds the kubeconfig, the registry and HOME.
+    pub(crate) dir: tempfile::TempDir,
+    /// The kubeconfig: `mgmt-cluster` (current) and `remote-cluster`.
+    pub(crate) kubeconfig: PathBuf,
+    /// Admin client of `mgmt-cluster`.
+    pub(crate) mgmt: kube::Client,
+    /// Admin client of `remote-cluster`.
+    pub(crate) remote: kube::Client,
+}
+
+/// The Istio kinds kubectl-smh generates.
+pub(crate) const GENERATED_KINDS: [(&str, &str); 4] = [
+    ("DestinationRule", "destinationrules"),
+    ("VirtualService", "virtualservices"),
+    ("ServiceEntry", "serviceentries"),
+    ("EnvoyFilter", "envoyfilters"),
+];
+
+fn istio_resource(kind: &str, plural: &str) -> kube::api::ApiResource {
+    kube::api::ApiResource::from_gvk_with_plural(
+        &kube::api::GroupVersionKind::gvk("networking.istio.io", "v1alpha3", kind),
+        plural,
+    )
+}
+
+fn smh_resource(kind: &str, plural: &str) -> kube::api::ApiResource {
+    kube::api::ApiResource::from_gvk_with_plural(
+        &kube::api::GroupVersionKind::gvk("networking.smh.solo.io", "v1alpha2", kind),
+        plural,
+    )
+}
+
+impl Env {
+    /// [`Clusters::start`] and the rest; `None` after a SKIP line.
+    pub(crate) async fn start(backend: Backend, mode: MultiClusterMode) -> Option<Env> {
+        let clusters = Clusters::start(backend, mode).await?;
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let kubeconfig = dir.path().join("kubeconfig");
+        clusters.write_kubeconfig(&kubeconfig);
+        let mgmt = clusters.client("mgmt-cluster");
+        let remote = clusters.client("remote-cluster");
+        Some(Env {
+            clusters,
+            dir,
+            kubeconfig,
+            mgmt,
+            remote,
+        })
+    }
+
+    /// Which backend.
+    pub(crate) fn backend(&self) -> Backend {
+        self.clusters.backend()
+    }
+
+    /// The command `kubectl-smh ARGS` with this kubeconfig and registry, `NO_COLOR`, HOME in
+    /// the test's directory, run from the repository (so `examples/` resolves), stdin closed.
+    pub(crate) fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut c = tokio::process::Command::new(assert_cmd::cargo::cargo_bin!("kubectl-smh"));
+        c.args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("KUBECTL_SMH_CONFIG", self.dir.path().join("clusters.yaml"))
+            .env("HOME", self.dir.path())
+            .env("NO_COLOR", "1")
+            .env_remove("SMH_DRILL_STATE_DIR")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        c
+    }
+
+    /// Run `kubectl-smh ARGS` to the end.
+    pub(crate) async fn smh(&self, args: &[&str]) -> Out {
+        let out = self.command(args).output().await.expect("kubectl-smh runs");
+        Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Run the pinned kubectl with this kubeconfig; `None` after a SKIP line when it is
+    /// missing.
+    pub(crate) async fn kubectl(&self, args: &[&str]) -> Option<Out> {
+        let kubectl = super::kubectl()?;
+        let out = tokio::process::Command::new(kubectl)
+            .args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", self.dir.path())
+            .env("KUBECACHEDIR", self.dir.path().join("kubectl-cache"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .await
+            .expect("kubectl runs");
+        Some(Out {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
+    /// The admin client of `cluster`.
+    pub(crate) fn client(&self, cluster: &str) -> kube::Client {
+        match cluster {
+            "mgmt-cluster" => self.mgmt.clone(),
+            "remote-cluster" => self.remote.clone(),
+            other => self.clusters.client(other),
+        }
+    }
+
+    /// [`reset`] of both clusters.
+    pub(crate) async fn reset(&self) {
+        reset(&self.mgmt, &self.remote).await;
+    }
+
+    /// [`wait_settled`] of both clusters.
+    pub(crate) async fn wait_settled(&self) {
+        wait_settled(&self.mgmt, &self.remote).await;
+    }
+}
+
+/// Back to the clusters as they started: every FailoverService and TrafficPolicy, and every
+/// Istio object kubectl-smh generated (by its managed-by label), and the topology cache,
+/// deleted; returns once they are gone.
+pub(crate) async fn reset(mgmt: &kube::Client, remote: &kube::Client) {
+    use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
+    let managed = ListParams::default().labels(&format!(
+        "{}={}",
+        smh_core::consts::MANAGED_BY_LABEL,
+        smh_core::consts::MANAGED_BY_VALUE
+    ));
+    let mut kinds: Vec<(kube::Client, kube::api::ApiResource, ListParams)> = Vec::new();
+    for client in [mgmt, remote] {
+        for (kind, plural) in GENERATED_KINDS {
+            kinds.push((
+                client.clone(),
+                istio_resource(kind, plural),
+                managed.clone(),
+            ));
+        }
+    }
+    for (kind, plural) in [
+        ("FailoverService", "failoverservices"),
+        ("TrafficPolicy", "trafficpolicies"),
+    ] {
+        kinds.push((
+            mgmt.clone(),
+            smh_resource(kind, plural),
+            ListParams::default(),
+        ));
+    }
+    for (client, ar, lp) in &kinds {
+        let all: Api<DynamicObject> = Api::all_with(client.clone(), ar);
+        let Ok(list) = all.list(lp).await else {
+            // The kind is not installed (yet): nothing of it to delete.
+            continue;
+        };
+        for o in list.items {
+            let ns = o.metadata.namespace.clone().unwrap_or_default();
+            let name = o.metadata.name.clone().unwrap_or_default();
+            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, ar);
+            let _ = api.delete(&name, &DeleteParams::default()).await;
+        }
+    }
+    // The topology cached by every successful apply.
+    let configmaps: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::namespaced(mgmt.clone(), smh_core::consts::SMH_NAMESPACE);
+    let cache = smh_core::inspect::state::TOPOLOGY_CACHE;
+    let _ = configmaps.delete(cache, &DeleteParams::default()).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while configmaps.get_opt(cache).await.is_ok_and(|c| c.is_some()) {
+        assert!(std::time::Instant::now() < deadline, "{cache} not deleted");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for (client, ar, lp) in &kinds {
+        let all: Api<DynamicObject> = Api::all_with(client.clone(), ar);
+        while all.list(lp).await.is_ok_and(|l| !l.items.is_empty()) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{} still listed a minute after they were deleted",
+                ar.plural
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Wait until both clusters have settled: every Deployment rolled out and available and
+/// every Service's Endpoints listing its ready pods (the simulator's readiness rules,
+/// `smh_sim::ready`, applied to what the API servers list now).
+pub(crate) async fn wait_settled(mgmt: &kube::Client, remote: &kube::Client) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let mut pending = Vec::new();
+        for (cluster, client) in [("mgmt-cluster", mgmt), ("remote-cluster", remote)] {
+            let store = listed(client).await;
+            pending.extend(
+                smh_sim::ready::pending(cluster, &store)
+                    .into_iter()
+                    .filter(|p| p.kind == "Deployment")
+                    .map(|p| format!("{p:?}")),
+            );
+            pending.extend(endpoints_pending(cluster, &store));
+        }
+        let Some(first) = pending.first() else {
+            return;
+        };
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the clusters did not settle within 120s: {first:?} ({} pending)",
+            pending.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The Services in `bookinfo` whose Endpoints do not list exactly their ready pods (by IP).
+/// The real endpoints controller's and the simulator's Endpoints differ in shape (target
+/// references, node names), not in the addresses, so only those are compared.
+fn endpoints_pending(cluster: &str, store: &smh_sim::store::Store) -> Vec<String> {
+    use serde_json::Value;
+    use smh_sim::store::Gvr;
+    let pods = store.list(&Gvr::new("", "v1", "pods"), Some("bookinfo")).0;
+    let mut out = Vec::new();
+    for svc in store
+        .list(&Gvr::new("", "v1", "services"), Some("bookinfo"))
+        .0
+    {
+        let Some(selector) = svc.pointer("/spec/selector").and_then(Value::as_object) else {
+            continue;
+        };
+        let name = svc["metadata"]["name"].as_str().unwrap_or_default();
+        let mut want: Vec<&str> = pods
+            .iter()
+            .filter(|p| p.pointer("/metadata/deletionTimestamp").is_none())
+            .filter(|p| {
+                selector
+                    .iter()
+                    .all(|(k, v)| p.pointer("/metadata/labels").and_then(|l| l.get(k)) == Some(v))
+            })
+            .filter(|p| {
+                p.pointer("/status/conditions")
+                    .and_then(Value::as_array)
+                    .is_some_and(|cs| {
+                        cs.iter()
+                            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                    })
+            })
+            .filter_map(|p| p.pointer("/status/podIP").and_then(Value::as_str))
+            .collect();
+        want.sort_unstable();
+        let ep = store.get(&Gvr::new("", "v1", "endpoints"), "bookinfo", name);
+        let mut have: Vec<&str> = ep
+            .as_ref()
+            .and_then(|e| e.get("subsets"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.get("addresses").and_then(Value::as_array))
+            .flatten()
+            .filter_map(|a| a.get("ip").and_then(Value::as_str))
+            .collect();
+        have.sort_unstable();
+        have.dedup();
+        let not_ready = ep
+            .as_ref()
+            .and_then(|e| e.get("subsets"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|s| {
+                s.get("notReadyAddresses")
+                    .is_some_and(|a| a.as_array().is_some_and(|a| !a.is_empty()))
+            });
+        if have != want || not_ready {
+            out.push(format!(
+                "{cluster}: Endpoints bookinfo/{name} list {have:?}, ready pods {want:?}"
+            ));
+        }
+    }
+    out
+}
+
+/// A store holding what `client`'s API server lists now of Deployments, Services, Pods and
+/// Endpoints.
+async fn listed(client: &kube::Client) -> smh_sim::store::Store {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::core::v1::{Endpoints, Pod, Service};
+    use kube::api::{Api, ListParams};
+    use smh_sim::store::Gvr;
+    async fn put<K>(client: &kube::Client, store: &smh_sim::store::Store, gvr: Gvr)
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + serde::Serialize
+            + std::fmt::Debug,
+        K::DynamicType: Default,
+    {
+        let api: Api<K> = Api::all(client.clone());
+        let list = api
+            .list(&ListParams::default())
+            .await
+            .expect("the API server lists");
+        for o in list.items {
+            let mut v = serde_json::to_value(&o).expect("serializable");
+            v["apiVersion"] = serde_json::json!(gvr.api_version());
+            store.mirror(&gvr, v).expect("mirrored");
+        }
+    }
+    let store = smh_sim::store::Store::new();
+    put::<Deployment>(client, &store, Gvr::new("apps", "v1", "deployments")).await;
+    put::<Service>(client, &store, Gvr::new("", "v1", "services")).await;
+    put::<Pod>(client, &store, Gvr::new("", "v1", "pods")).await;
+    #[allow(deprecated)]
+    put::<Endpoints>(client, &store, Gvr::new("", "v1", "endpoints")).await;
+    store
+}
+
+/// The bookinfo Deployments of both clusters as they were, to put back after a scenario that
+/// breaks or scales them.
+pub(crate) struct Deployments {
+    mgmt: kube::Client,
+    remote: kube::Client,
+    saved: Vec<(String, k8s_openapi::api::apps::v1::Deployment)>,
+}
+
+impl Deployments {
+    /// The Deployments in `bookinfo` now.
+    pub(crate) async fn save(mgmt: &kube::Client, remote: &kube::Client) -> Deployments {
+        use k8s_openapi::api::apps::v1::Deployment;
+        let mut saved = Vec::new();
+        for (cluster, client) in [("mgmt-cluster", mgmt), ("remote-cluster", remote)] {
+            let api: kube::Api<Deployment> = kube::Api::namespaced(client.clone(), "bookinfo");
+            for d in api.list(&Default::default()).await.expect("listed").items {
+                saved.push((cluster.to_string(), d));
+            }
+        }
+        Deployments {
+            mgmt: mgmt.clone(),
+            remote: remote.clone(),
+            saved,
+        }
+    }
+
+    /// Put every pod template and replica count back as saved, then wait until the clusters
+    /// settle ([`wait_settled`]).
+    pub(crate) async fn put_back(&self) {
+        use k8s_openapi::api::apps::v1::Deployment;
+        for (cluster, saved) in &self.saved {
+            let client = if cluster == "mgmt-cluster" {
+                &self.mgmt
+            } else {
+                &self.remote
+            };
+            let api: kube::Api<Deployment> = kube::Api::namespaced(client.clone(), "bookinfo");
+            let name = saved.metadata.name.clone().expect("named");
+            let mut now = api.get(&name).await.expect("the deployment is there");
+            let (Some(spec), Some(was)) = (now.spec.as_mut(), saved.spec.as_ref()) else {
+                continue;
+            };
+            if spec.template == was.template && spec.replicas == was.replicas {
+                continue;
+            }
+            spec.template = was.template.clone();
+            spec.replicas = was.replicas;
+            api.replace(&name, &Default::default(), &now)
+                .await
+                .expect("the deployment is put back");
+        }
+        wait_settled(&self.mgmt, &self.remote).await;
+    }
+}
