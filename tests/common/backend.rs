@@ -23,9 +23,15 @@ pub(crate) enum Backend {
 }
 
 impl Backend {
-    /// Both backends, simulated first.
-    pub(crate) fn all() -> [Backend; 2] {
-        [Backend::Sim, Backend::Real]
+    /// Both backends, simulated first; only one with `SMH_TEST_BACKEND=sim` or `=real` (to
+    /// rerun one backend's half of a failing test).
+    pub(crate) fn all() -> Vec<Backend> {
+        let all = [Backend::Sim, Backend::Real];
+        match std::env::var("SMH_TEST_BACKEND").as_deref() {
+            Ok("sim") => vec![Backend::Sim],
+            Ok("real") => vec![Backend::Real],
+            _ => all.to_vec(),
+        }
     }
 }
 

@@ -59,8 +59,11 @@ async fn env_of(clusters: Clusters) -> Env {
 }
 
 impl Env {
+    /// `kubectl smh install` (the real control planes start without the SMH CRDs) and
     /// `kubectl smh apply -f examples/guide/`.
     async fn configure_guide(&self) {
+        let out = self.smh(&["install"]).await;
+        assert_eq!(out.status.code(), Some(0), "{}", describe_output(&out));
         let guide = guide_dir().display().to_string();
         let out = self.smh(&["apply", "-f", &guide]).await;
         assert_eq!(out.status.code(), Some(0), "{}", describe_output(&out));
