@@ -12,6 +12,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod both;
 mod breaks;
 mod passes;
 mod signals;
@@ -29,6 +30,7 @@ use kube::core::ApiResource;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+use common::backend::{Backend, Clusters};
 use smh_cluster::probe::{Prober, pick_pod};
 use smh_core::consts::DRILL_RESTORE_ANNOTATION;
 use smh_core::drill::restore::containers_equal;
@@ -49,8 +51,9 @@ const FAST: [(&str, &str); 4] = [
 ];
 
 struct Demo {
-    fleet: SimFleet,
-    /// Reaches into the simulated worlds (sidecars, pod-start holds).
+    clusters: Clusters,
+    /// Reaches into the simulated worlds (sidecars, pod-start holds); unused on real control
+    /// planes.
     world: WorldSidecars,
     _dir: tempfile::TempDir,
     kubeconfig: PathBuf,
@@ -84,12 +87,33 @@ impl Demo {
         opts.hooks
             .push(bookinfo_world_observed(mode, "1.24.2", sidecars));
         let fleet = SimFleet::start(opts).await.expect("demo clusters start");
+        Demo::of(Clusters::Sim(fleet), sidecars).await
+    }
+
+    /// `backend`'s clusters in global mode, as the scenarios that run on both backends use
+    /// them (the simulated ones as [`Demo::start`] with rollouts of 300 ms); `None` after a
+    /// SKIP line.
+    async fn on(backend: Backend) -> Option<Demo> {
+        match backend {
+            Backend::Sim => Some(Demo::start(Duration::from_millis(300)).await),
+            Backend::Real => {
+                let clusters = Clusters::start(Backend::Real, MultiClusterMode::Global).await?;
+                let demo = Demo::of(clusters, &WorldSidecars::default()).await;
+                // The real control planes start without the SMH CRDs.
+                let run = demo.run(&["install"]).await;
+                assert_eq!(run.code, Some(0), "install: {}", run.show());
+                Some(demo)
+            }
+        }
+    }
+
+    async fn of(clusters: Clusters, sidecars: &WorldSidecars) -> Demo {
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("kubeconfig");
-        fleet.write_kubeconfig(&kubeconfig).unwrap();
+        clusters.write_kubeconfig(&kubeconfig);
         let config = dir.path().join("kubectl-smh.yaml");
         let demo = Demo {
-            fleet,
+            clusters,
             world: sidecars.clone(),
             _dir: dir,
             kubeconfig,
@@ -99,8 +123,20 @@ impl Demo {
         demo
     }
 
+    /// The simulated fleet, for a test that reaches into it.
+    fn sim(&self) -> &SimFleet {
+        match &self.clusters {
+            Clusters::Sim(f) => f,
+            Clusters::Real(_) => panic!("a simulated-clusters-only test on real control planes"),
+        }
+    }
+
+    async fn shutdown(self) {
+        self.clusters.shutdown().await;
+    }
+
     fn client(&self, cluster: &str) -> kube::Client {
-        self.fleet.cluster(cluster).unwrap().client().unwrap()
+        self.clusters.client(cluster)
     }
 
     fn deployments(&self, cluster: &str) -> Api<Deployment> {
@@ -248,10 +284,21 @@ impl Demo {
     /// Wait until the clusters have settled: every Deployment available (rolled out) and
     /// every Service's Endpoints listing its pods ([`SimFleet::wait_ready`]).
     async fn wait_settled(&self) {
-        self.fleet
-            .wait_ready(Duration::from_secs(60))
-            .await
-            .expect("the demo clusters settle");
+        match &self.clusters {
+            Clusters::Sim(fleet) => {
+                fleet
+                    .wait_ready(Duration::from_secs(60))
+                    .await
+                    .expect("the demo clusters settle");
+            }
+            Clusters::Real(_) => {
+                common::backend::wait_settled(
+                    &self.client("mgmt-cluster"),
+                    &self.client("remote-cluster"),
+                )
+                .await;
+            }
+        }
     }
 
     /// The guide's configuration: `kubectl smh apply -f examples/guide/`.
