@@ -360,36 +360,50 @@ async fn delete_asks_on_a_terminal(clusters: &Clusters) {
     );
 }
 
-/// `failover list` and `failover delete` on both backends: the simulated clusters and real
-/// control planes. One fleet per backend runs every scenario in sequence (a real fleet takes
-/// tens of seconds to start), with every SMH and generated object deleted before each.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn list_and_delete_on_both_backends() {
-    for backend in Backend::all() {
-        let started = std::time::Instant::now();
-        let Some(clusters) = Clusters::start(backend, MultiClusterMode::Global).await else {
-            continue;
-        };
-        // The real control planes start without the SMH CRDs.
-        let dir = tempfile::tempdir().unwrap();
-        let kc = dir.path().join("kubeconfig.yaml");
-        clusters.write_kubeconfig(&kc);
-        let r = smh(&kc, dir.path(), &["install"]).await;
-        assert_eq!(r.code, 0, "{r:?}");
-        let (mgmt, remote) = (
-            clusters.client("mgmt-cluster"),
-            clusters.client("remote-cluster"),
-        );
-        reset(&mgmt, &remote).await;
-        list_and_delete(&clusters).await;
-        reset(&mgmt, &remote).await;
-        delete_with_policies_keeps_shared_ones(&clusters).await;
-        reset(&mgmt, &remote).await;
-        delete_asks_on_a_terminal(&clusters).await;
-        eprintln!(
-            "{backend:?}: the failover list and delete scenarios took {:?}",
-            started.elapsed()
-        );
-        clusters.shutdown().await;
-    }
+/// Declares each scenario's test on the simulated clusters (a fleet each, in parallel) and
+/// the one test that runs them all, in this order, on one real fleet (a real fleet takes tens
+/// of seconds to start), with every SMH and generated object deleted before each.
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn every_scenario_on_real_control_planes() {
+            let Some(clusters) = Clusters::start(Backend::Real, MultiClusterMode::Global).await
+            else {
+                return;
+            };
+            // The real control planes start without the SMH CRDs.
+            let dir = tempfile::tempdir().unwrap();
+            let kc = dir.path().join("kubeconfig.yaml");
+            clusters.write_kubeconfig(&kc);
+            let r = smh(&kc, dir.path(), &["install"]).await;
+            assert_eq!(r.code, 0, "{r:?}");
+            let (mgmt, remote) = (
+                clusters.client("mgmt-cluster"),
+                clusters.client("remote-cluster"),
+            );
+            $(
+                reset(&mgmt, &remote).await;
+                $scenario(&clusters).await;
+            )*
+            clusters.shutdown().await;
+        }
+
+        mod on_the_simulated_clusters {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    let clusters = Clusters::Sim(demo_fleet(MultiClusterMode::Global).await);
+                    super::$scenario(&clusters).await;
+                    clusters.shutdown().await;
+                }
+            )*
+        }
+    };
 }
+
+on_both_backends!(
+    list_and_delete,
+    delete_with_policies_keeps_shared_ones,
+    delete_asks_on_a_terminal,
+);

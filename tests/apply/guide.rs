@@ -3,9 +3,19 @@
 
 use super::*;
 
+/// The guide's three steps with their statuses, productpage answering from the primary, and
+/// the same input again changing nothing.
+pub(super) async fn the_guide_step_by_step_then_nothing_changes(d: &Demo) {
+    guide_step_1_outlier_detection(d).await;
+    guide_step_2_failover_service(d).await;
+    guide_step_3_traffic_shift(d).await;
+    productpage_answers_from_the_primary(d).await;
+    the_same_input_again_changes_nothing(d).await;
+}
+
 /// Step 1: the outlier TrafficPolicy, its status (also as kubectl shows it) and the
 /// DestinationRules in both clusters.
-pub(super) async fn guide_step_1_outlier_detection(d: &Demo) {
+async fn guide_step_1_outlier_detection(d: &Demo) {
     // Step 1: outlier detection.
     let r = d.smh(&["apply", "-f", &guide(1)]).await;
     assert_eq!(r.code, 0, "{r:?}");
@@ -55,7 +65,7 @@ pub(super) async fn guide_step_1_outlier_detection(d: &Demo) {
 }
 
 /// Step 2: the FailoverService, its status, its ServiceEntry and EnvoyFilter.
-pub(super) async fn guide_step_2_failover_service(d: &Demo) {
+async fn guide_step_2_failover_service(d: &Demo) {
     // Step 2: the FailoverService.
     let r = d.smh(&["apply", "-f", &guide(2)]).await;
     assert_eq!(r.code, 0, "{r:?}");
@@ -99,7 +109,7 @@ pub(super) async fn guide_step_2_failover_service(d: &Demo) {
 }
 
 /// Step 3: the traffic shift, accepted second; the VirtualService routes to the failover host.
-pub(super) async fn guide_step_3_traffic_shift(d: &Demo) {
+async fn guide_step_3_traffic_shift(d: &Demo) {
     // Step 3: the traffic shift. Accepted second on reviews@mgmt, after the outlier policy.
     let r = d.smh(&["apply", "-f", &guide(3)]).await;
     assert_eq!(r.code, 0, "{r:?}");
@@ -136,7 +146,7 @@ pub(super) async fn guide_step_3_traffic_shift(d: &Demo) {
 }
 
 /// productpage answers from the primary through the failover hostname.
-pub(super) async fn productpage_answers_from_the_primary(d: &Demo) {
+async fn productpage_answers_from_the_primary(d: &Demo) {
     // productpage answers from the primary (reviews v1/v2 in mgmt-cluster) through the
     // failover hostname.
     let pod = ready_pod(&d.mgmt, "productpage-v1").await;
@@ -159,7 +169,7 @@ pub(super) async fn productpage_answers_from_the_primary(d: &Demo) {
 }
 
 /// The same input again changes nothing: no resourceVersion moves, every count is 0.
-pub(super) async fn the_same_input_again_changes_nothing(d: &Demo) {
+async fn the_same_input_again_changes_nothing(d: &Demo) {
     // The same input again changes nothing: no resourceVersion moves.
     let before = d.versions().await;
     let r = d.smh(&["apply", "-f", &guide_all()]).await;

@@ -23,15 +23,9 @@ pub(crate) enum Backend {
 }
 
 impl Backend {
-    /// Both backends, simulated first; only one with `SMH_TEST_BACKEND=sim` or `=real` (to
-    /// rerun one backend's half of a failing test).
-    pub(crate) fn all() -> Vec<Backend> {
-        let all = [Backend::Sim, Backend::Real];
-        match std::env::var("SMH_TEST_BACKEND").as_deref() {
-            Ok("sim") => vec![Backend::Sim],
-            Ok("real") => vec![Backend::Real],
-            _ => all.to_vec(),
-        }
+    /// Both backends, simulated first.
+    pub(crate) fn all() -> [Backend; 2] {
+        [Backend::Sim, Backend::Real]
     }
 }
 
@@ -264,43 +258,6 @@ impl Drop for Hang {
     }
 }
 
-/// What a command printed and how it exited.
-pub(crate) struct Out {
-    /// Exit code (-1 when killed by a signal).
-    pub(crate) code: i32,
-    /// Standard output.
-    pub(crate) stdout: String,
-    /// Standard error.
-    pub(crate) stderr: String,
-}
-
-impl std::fmt::Debug for Out {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\n--- stdout\n{}\n--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-/// Running clusters of one backend as a test uses them: a kubeconfig written for them, a
-/// registry file (`KUBECTL_SMH_CONFIG`) and admin clients of both clusters. The suites that
-/// run on both backends start one of these per backend and run their scenarios on it in
-/// sequence, [`Env::reset`] between them (a real fleet takes tens of seconds to start).
-pub(crate) struct Env {
-    /// The clusters (dropped last).
-    pub(crate) clusters: Clusters,
-    /// Holds the kubeconfig, the registry and HOME.
-    pub(crate) dir: tempfile::TempDir,
-    /// The kubeconfig: `mgmt-cluster` (current) and `remote-cluster`.
-    pub(crate) kubeconfig: PathBuf,
-    /// Admin client of `mgmt-cluster`.
-    pub(crate) mgmt: kube::Client,
-    /// Admin client of `remote-cluster`.
-    pub(crate) remote: kube::Client,
-}
-
 /// The Istio kinds kubectl-smh generates.
 pub(crate) const GENERATED_KINDS: [(&str, &str); 4] = [
     ("DestinationRule", "destinationrules"),
@@ -321,97 +278,6 @@ fn smh_resource(kind: &str, plural: &str) -> kube::api::ApiResource {
         &kube::api::GroupVersionKind::gvk("networking.smh.solo.io", "v1alpha2", kind),
         plural,
     )
-}
-
-impl Env {
-    /// [`Clusters::start`] and the rest; `None` after a SKIP line.
-    pub(crate) async fn start(backend: Backend, mode: MultiClusterMode) -> Option<Env> {
-        let clusters = Clusters::start(backend, mode).await?;
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let kubeconfig = dir.path().join("kubeconfig");
-        clusters.write_kubeconfig(&kubeconfig);
-        let mgmt = clusters.client("mgmt-cluster");
-        let remote = clusters.client("remote-cluster");
-        Some(Env {
-            clusters,
-            dir,
-            kubeconfig,
-            mgmt,
-            remote,
-        })
-    }
-
-    /// Which backend.
-    pub(crate) fn backend(&self) -> Backend {
-        self.clusters.backend()
-    }
-
-    /// The command `kubectl-smh ARGS` with this kubeconfig and registry, `NO_COLOR`, HOME in
-    /// the test's directory, run from the repository (so `examples/` resolves), stdin closed.
-    pub(crate) fn command(&self, args: &[&str]) -> tokio::process::Command {
-        let mut c = tokio::process::Command::new(assert_cmd::cargo::cargo_bin!("kubectl-smh"));
-        c.args(args)
-            .env("KUBECONFIG", &self.kubeconfig)
-            .env("KUBECTL_SMH_CONFIG", self.dir.path().join("clusters.yaml"))
-            .env("HOME", self.dir.path())
-            .env("NO_COLOR", "1")
-            .env_remove("SMH_DRILL_STATE_DIR")
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .kill_on_drop(true);
-        c
-    }
-
-    /// Run `kubectl-smh ARGS` to the end.
-    pub(crate) async fn smh(&self, args: &[&str]) -> Out {
-        let out = self.command(args).output().await.expect("kubectl-smh runs");
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    /// Run the pinned kubectl with this kubeconfig; `None` after a SKIP line when it is
-    /// missing.
-    pub(crate) async fn kubectl(&self, args: &[&str]) -> Option<Out> {
-        let kubectl = super::kubectl()?;
-        let out = tokio::process::Command::new(kubectl)
-            .args(args)
-            .env("KUBECONFIG", &self.kubeconfig)
-            .env("HOME", self.dir.path())
-            .env("KUBECACHEDIR", self.dir.path().join("kubectl-cache"))
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .output()
-            .await
-            .expect("kubectl runs");
-        Some(Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        })
-    }
-
-    /// The admin client of `cluster`.
-    pub(crate) fn client(&self, cluster: &str) -> kube::Client {
-        match cluster {
-            "mgmt-cluster" => self.mgmt.clone(),
-            "remote-cluster" => self.remote.clone(),
-            other => self.clusters.client(other),
-        }
-    }
-
-    /// [`reset`] of both clusters.
-    pub(crate) async fn reset(&self) {
-        reset(&self.mgmt, &self.remote).await;
-    }
-
-    /// [`wait_settled`] of both clusters.
-    pub(crate) async fn wait_settled(&self) {
-        wait_settled(&self.mgmt, &self.remote).await;
-    }
 }
 
 /// Back to the clusters as they started: every FailoverService and TrafficPolicy, and every
@@ -500,13 +366,72 @@ pub(crate) async fn wait_settled(mgmt: &kube::Client, remote: &kube::Client) {
         let Some(first) = pending.first() else {
             return;
         };
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the clusters did not settle within 120s: {first:?} ({} pending)",
-            pending.len()
-        );
+        if std::time::Instant::now() >= deadline {
+            let mut why = Vec::new();
+            for client in [mgmt, remote] {
+                why.push(not_ready(client).await);
+            }
+            panic!(
+                "the clusters did not settle within 120s: {first:?} ({} pending)\n{}",
+                pending.len(),
+                why.join("\n")
+            );
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The taints and Ready condition of the nodes and the bookinfo pods not Ready, with their
+/// phase, node and conditions: why a cluster did not settle.
+async fn not_ready(client: &kube::Client) -> String {
+    use k8s_openapi::api::core::v1::{Node, Pod};
+    let mut out = String::new();
+    let nodes: kube::Api<Node> = kube::Api::all(client.clone());
+    for n in nodes
+        .list(&Default::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default()
+    {
+        let status = n.status.unwrap_or_default();
+        let ready: Vec<String> = status
+            .conditions
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|c| c.type_ == "Ready")
+            .map(|c| format!("Ready={} ({})", c.status, c.message.unwrap_or_default()))
+            .collect();
+        out.push_str(&format!(
+            "node {}: {ready:?}, taints {:?}, unschedulable {:?}\n",
+            n.metadata.name.unwrap_or_default(),
+            n.spec.as_ref().and_then(|s| s.taints.clone()),
+            n.spec.as_ref().and_then(|s| s.unschedulable)
+        ));
+    }
+    let pods: kube::Api<Pod> = kube::Api::namespaced(client.clone(), "bookinfo");
+    for p in pods
+        .list(&Default::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default()
+    {
+        let status = p.status.clone().unwrap_or_default();
+        let ready = status
+            .conditions
+            .as_ref()
+            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+        if !ready {
+            out.push_str(&format!(
+                "pod {} on {:?}: phase {:?}, deleting {}, conditions {:?}\n",
+                p.metadata.name.clone().unwrap_or_default(),
+                p.spec.as_ref().and_then(|s| s.node_name.clone()),
+                status.phase,
+                p.metadata.deletion_timestamp.is_some(),
+                status.conditions
+            ));
+        }
+    }
+    out
 }
 
 /// The Services in `bookinfo` whose Endpoints do not list exactly their ready pods (by IP).

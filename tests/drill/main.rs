@@ -200,6 +200,7 @@ impl Demo {
         let mut err = String::new();
         let mut next = 0;
         let mut released = false;
+        let mut started = false;
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             let line = tokio::time::timeout_at(deadline.into(), lines.next_line())
@@ -208,6 +209,13 @@ impl Demo {
             let Ok(Some(line)) = line else { break };
             err.push_str(&line);
             err.push('\n');
+            if let Some(r) = &release
+                && !started
+                && r.start_at.is_some_and(|at| line.contains(at))
+            {
+                r.hold.start().await;
+                started = true;
+            }
             if next < markers.len() && line.contains(markers[next]) {
                 // SAFETY: kill(2) on our own child's pid.
                 let rc = unsafe { libc::kill(pid, signal) };
@@ -223,12 +231,12 @@ impl Demo {
                         .await
                         .unwrap_or_else(|_| panic!("no pod was held; stderr so far:\n{err}"));
                 }
-                r.hold.release();
+                r.hold.release().await;
                 released = true;
             }
         }
         if let Some(r) = &release {
-            r.hold.release();
+            r.hold.release().await;
         }
         let status = child.wait().await.unwrap();
         assert!(
@@ -267,6 +275,41 @@ impl Demo {
             .into_iter()
             .map(|(k, d)| (k, d.metadata.resource_version.unwrap_or_default()))
             .collect()
+    }
+
+    /// Cordon (or uncordon) the management cluster's node: while cordoned, new pods stay
+    /// Pending, unscheduled (real control planes; the simulator has pod-start holds).
+    async fn cordon(&self, unschedulable: bool) {
+        use k8s_openapi::api::core::v1::Node;
+        let nodes: Api<Node> = Api::all(self.client("mgmt-cluster"));
+        for node in nodes.list(&ListParams::default()).await.unwrap().items {
+            nodes
+                .patch(
+                    node.metadata.name.as_deref().unwrap(),
+                    &PatchParams::default(),
+                    &Patch::Merge(json!({"spec": {"unschedulable": unschedulable}})),
+                )
+                .await
+                .unwrap();
+        }
+    }
+
+    /// Wait until a reviews pod of the management cluster is Pending without a node.
+    async fn wait_unscheduled_reviews_pod(&self) {
+        let pods: Api<Pod> = Api::namespaced(self.client("mgmt-cluster"), "bookinfo");
+        loop {
+            let list = pods
+                .list(&ListParams::default().labels("app=reviews"))
+                .await
+                .unwrap();
+            if list.items.iter().any(|p| {
+                p.metadata.deletion_timestamp.is_none()
+                    && p.spec.as_ref().is_some_and(|s| s.node_name.is_none())
+            }) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// The `pod-template-hash` of every pod labelled `app=reviews` in the management cluster.
@@ -309,9 +352,47 @@ impl Demo {
     }
 }
 
+/// What keeps pods from starting, so that a drill stays in a phase until released.
+enum Hold<'a> {
+    /// The simulated kubelet's pod-start hold (of the pods it was told to hold).
+    Sim(&'a PodStartHold),
+    /// The management cluster's node cordoned: new pods stay Pending, unscheduled, as on a
+    /// cluster without room for them ([`Demo::cordon`]).
+    Cordon(&'a Demo),
+}
+
+impl Hold<'_> {
+    /// Start holding (a cordon; the simulated hold was given its pods before).
+    async fn start(&self) {
+        if let Hold::Cordon(demo) = self {
+            demo.cordon(true).await;
+        }
+    }
+
+    /// Wait until a pod is kept from starting.
+    async fn wait_held(&self) {
+        match self {
+            Hold::Sim(hold) => {
+                hold.wait_held().await;
+            }
+            Hold::Cordon(demo) => demo.wait_unscheduled_reviews_pod().await,
+        }
+    }
+
+    /// Let the pods start.
+    async fn release(&self) {
+        match self {
+            Hold::Sim(hold) => hold.release(),
+            Hold::Cordon(demo) => demo.cordon(false).await,
+        }
+    }
+}
+
 /// What [`Demo::drill_with_signals_then_release`] releases, and when.
 struct Release<'a> {
-    hold: &'a PodStartHold,
+    hold: Hold<'a>,
+    /// Start holding once a stderr line contains this (before the signals are all sent).
+    start_at: Option<&'a str>,
     /// Release once a stderr line contains one of these (after the last signal).
     after: &'a [String],
     /// Before releasing, wait until the hold keeps a pod from starting.

@@ -33,10 +33,12 @@ const PHASES: [(&str, &str); 4] = [
 ///   before the drill) are kept from starting, so the restore rollout cannot complete, until
 ///   one of them is held and the drill says it restores first.
 ///
-/// On real control planes only the phases that need no pod-start hold run
-/// ([`needs_a_hold`]): keeping chosen pods from starting is the simulator's.
+/// On real control planes, the management cluster's node is cordoned instead of holding
+/// chosen pods ([`Hold::Cordon`]): before the drill for the break rollout, and once the break
+/// rolled out for the restore.
 pub(super) async fn signal_in_every_phase(demo: &Demo, signal: i32, name: &str, extra: &[&str]) {
     let scale = extra.contains(&"scale");
+    let real = demo.clusters.backend() == Backend::Real;
     demo.configure_guide().await;
     let hold = demo.world.pod_starts("mgmt-cluster");
     let held = || hold.as_ref().expect("the management cluster's kubelet");
@@ -47,9 +49,6 @@ pub(super) async fn signal_in_every_phase(demo: &Demo, signal: i32, name: &str, 
             .collect()
     };
     for (phase, marker) in PHASES {
-        if demo.clusters.backend() == Backend::Real && needs_a_hold(phase, scale) {
-            continue;
-        }
         let before = demo.snapshot().await;
         let versions = demo.versions().await;
         let mut args: Vec<&str> = extra.to_vec();
@@ -73,7 +72,11 @@ pub(super) async fn signal_in_every_phase(demo: &Demo, signal: i32, name: &str, 
                 )
             }
             "during the break rollout" => {
-                held().hold(labels(&[("app", "reviews")]));
+                if real {
+                    demo.cordon(true).await;
+                } else {
+                    held().hold(labels(&[("app", "reviews")]));
+                }
                 (
                     vec![format!("restore: {name} during wait for break rollout")],
                     false,
@@ -87,8 +90,10 @@ pub(super) async fn signal_in_every_phase(demo: &Demo, signal: i32, name: &str, 
                 )
             }
             _ => {
-                for hash in demo.reviews_template_hashes().await {
-                    held().hold(labels(&[("app", "reviews"), ("pod-template-hash", &hash)]));
+                if !real {
+                    for hash in demo.reviews_template_hashes().await {
+                        held().hold(labels(&[("app", "reviews"), ("pod-template-hash", &hash)]));
+                    }
                 }
                 (
                     vec![
@@ -105,7 +110,13 @@ pub(super) async fn signal_in_every_phase(demo: &Demo, signal: i32, name: &str, 
                 &[marker],
                 signal,
                 needs_a_hold(phase, scale).then(|| Release {
-                    hold: held(),
+                    hold: if real {
+                        Hold::Cordon(demo)
+                    } else {
+                        Hold::Sim(held())
+                    },
+                    start_at: (real && phase == "during the restore")
+                        .then_some("verify failover: break rollout complete"),
                     after: &seen,
                     wait_held,
                 }),
