@@ -127,6 +127,19 @@ pub(super) async fn prune_goes_by_labels_only(d: &Demo) {
     vss.delete("reviews", &Default::default()).await.unwrap();
 }
 
+/// remote-cluster answers 500 (simulated clusters) or hangs until the guard is dropped.
+fn remote_fault(d: &Demo, fault: &str) -> Option<common::backend::Hang> {
+    if fault == "500" {
+        d.sim()
+            .cluster("remote-cluster")
+            .unwrap()
+            .faults()
+            .set_error_rate(ErrorKind::Internal, 1.0);
+        return None;
+    }
+    Some(d.clusters.hang("remote-cluster"))
+}
+
 pub(super) async fn a_failing_cluster_is_reported_and_a_rerun_converges(d: &Demo) {
     // Never discovered and not answering: nothing can be validated, nothing changes.
     let hang = d.clusters.hang("remote-cluster");
@@ -158,17 +171,7 @@ pub(super) async fn a_failing_cluster_is_reported_and_a_rerun_converges(d: &Demo
         Backend::Real => &["hang"],
     };
     for &fault in faults {
-        let hang = match fault {
-            "500" => {
-                d.sim()
-                    .cluster("remote-cluster")
-                    .unwrap()
-                    .faults()
-                    .set_error_rate(ErrorKind::Internal, 1.0);
-                None
-            }
-            _ => Some(d.clusters.hang("remote-cluster")),
-        };
+        let hang = remote_fault(d, fault);
         // How a failing cluster is reported, not the retries (tests/cluster/retry.rs): one
         // attempt, so that the answer reported is the fault's.
         let r = d
