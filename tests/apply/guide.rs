@@ -212,6 +212,8 @@ async fn the_same_input_again_changes_nothing(d: &Demo) {
     assert_eq!(d.versions().await, before);
 }
 
+/// Simulated clusters only: tests/backends.rs applies the guide in multi-primary mode on both
+/// backends, and tests/inspect checks its subsets on real control planes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_guide_in_multi_primary_mode() {
     let d = Demo::start(MultiClusterMode::MultiPrimary).await;
