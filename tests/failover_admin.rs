@@ -1,5 +1,5 @@
-//! `kubectl smh failover list` and `kubectl smh failover delete` against the simulated demo
-//! clusters (in process), through the binary.
+//! `kubectl smh failover list` and `kubectl smh failover delete` through the binary, on the
+//! simulated demo clusters (in process) and on real control planes.
 
 mod apply_support;
 mod common;
@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use apply_support::*;
+use common::backend::{Backend, Clusters, reset};
 use serde_json::Value;
 
 use smh_core::model::topology::MultiClusterMode;
@@ -47,13 +48,12 @@ fn annotated_guide(dir: &std::path::Path, second: bool) -> String {
     path.display().to_string()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn list_and_delete() {
-    let fleet = demo_fleet(MultiClusterMode::Global).await;
+async fn list_and_delete(clusters: &Clusters) {
     let dir = tempfile::tempdir().unwrap();
-    let kc = kubeconfig(&fleet, dir.path());
-    let mgmt = fleet.cluster("mgmt-cluster").unwrap().client().unwrap();
-    let remote = fleet.cluster("remote-cluster").unwrap().client().unwrap();
+    let kc = dir.path().join("kubeconfig.yaml");
+    clusters.write_kubeconfig(&kc);
+    let mgmt = clusters.client("mgmt-cluster");
+    let remote = clusters.client("remote-cluster");
     let run = |args: &'static [&'static str]| smh(&kc, dir.path(), args);
 
     let r = run(&["failover", "list"]).await;
@@ -162,16 +162,14 @@ async fn list_and_delete() {
     );
     let shift = smh_status(&mgmt, "TrafficPolicy", "bookinfo", "reviews-shift-failover").await;
     assert_eq!(shift["state"], "INVALID", "{shift}");
-    fleet.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn delete_with_policies_keeps_shared_ones() {
-    let fleet = demo_fleet(MultiClusterMode::Global).await;
+async fn delete_with_policies_keeps_shared_ones(clusters: &Clusters) {
     let dir = tempfile::tempdir().unwrap();
-    let kc = kubeconfig(&fleet, dir.path());
-    let mgmt = fleet.cluster("mgmt-cluster").unwrap().client().unwrap();
-    let remote = fleet.cluster("remote-cluster").unwrap().client().unwrap();
+    let kc = dir.path().join("kubeconfig.yaml");
+    clusters.write_kubeconfig(&kc);
+    let mgmt = clusters.client("mgmt-cluster");
+    let remote = clusters.client("remote-cluster");
 
     // Two FailoverServices over reviews: the outlier policy is shared; the shift policy
     // shifts to reviews-failover only.
@@ -263,7 +261,6 @@ async fn delete_with_policies_keeps_shared_ones() {
             .await
             .is_none()
     );
-    fleet.shutdown().await;
 }
 
 /// `kubectl smh failover delete NAME --with-policies --yes`.
@@ -277,14 +274,13 @@ async fn delete_with_policies(kc: &Path, dir: &Path, name: &str) -> Run {
 }
 
 /// On a terminal, `failover delete` asks; `n` changes nothing, `y` deletes.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn delete_asks_on_a_terminal() {
+async fn delete_asks_on_a_terminal(clusters: &Clusters) {
     use expectrl::Expect;
 
-    let fleet = demo_fleet(MultiClusterMode::Global).await;
     let dir = tempfile::tempdir().unwrap();
-    let kc = kubeconfig(&fleet, dir.path());
-    let mgmt = fleet.cluster("mgmt-cluster").unwrap().client().unwrap();
+    let kc = dir.path().join("kubeconfig.yaml");
+    clusters.write_kubeconfig(&kc);
+    let mgmt = clusters.client("mgmt-cluster");
     let r = smh(
         &kc,
         dir.path(),
@@ -362,5 +358,52 @@ async fn delete_asks_on_a_terminal() {
         .await
         .is_none()
     );
-    fleet.shutdown().await;
 }
+
+/// Declares each scenario's test on the simulated clusters (a fleet each, in parallel) and
+/// the one test that runs them all, in this order, on one real fleet (a real fleet takes tens
+/// of seconds to start), with every SMH and generated object deleted before each.
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn every_scenario_on_real_control_planes() {
+            let Some(clusters) = Clusters::start(Backend::Real, MultiClusterMode::Global).await
+            else {
+                return;
+            };
+            // The real control planes start without the SMH CRDs.
+            let dir = tempfile::tempdir().unwrap();
+            let kc = dir.path().join("kubeconfig.yaml");
+            clusters.write_kubeconfig(&kc);
+            let r = smh(&kc, dir.path(), &["install"]).await;
+            assert_eq!(r.code, 0, "{r:?}");
+            let (mgmt, remote) = (
+                clusters.client("mgmt-cluster"),
+                clusters.client("remote-cluster"),
+            );
+            $(
+                reset(&mgmt, &remote).await;
+                $scenario(&clusters).await;
+            )*
+            clusters.shutdown().await;
+        }
+
+        mod on_the_simulated_clusters {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    let clusters = Clusters::Sim(demo_fleet(MultiClusterMode::Global).await);
+                    super::$scenario(&clusters).await;
+                    clusters.shutdown().await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    list_and_delete,
+    delete_with_policies_keeps_shared_ones,
+    delete_asks_on_a_terminal,
+);

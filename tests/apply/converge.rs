@@ -3,9 +3,7 @@
 
 use super::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn prune_goes_by_labels_only() {
-    let d = Demo::start(MultiClusterMode::Global).await;
+pub(super) async fn prune_goes_by_labels_only(d: &Demo) {
     assert_eq!(d.smh(&["apply", "-f", &guide_all()]).await.code, 0);
     let vs_ar = istio_ar("VirtualService");
     assert!(get(&d.mgmt, &vs_ar, "bookinfo", "reviews").await.is_some());
@@ -123,16 +121,28 @@ async fn prune_goes_by_labels_only() {
         .await
         .is_some()
     );
-    d.fleet.shutdown().await;
+    // Somebody else's VirtualService goes, for the scenarios after this one.
+    let vss: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(d.mgmt.clone(), "bookinfo", &vs_ar);
+    vss.delete("reviews", &Default::default()).await.unwrap();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failing_cluster_is_reported_and_a_rerun_converges() {
-    let d = Demo::start(MultiClusterMode::Global).await;
-    let remote = d.fleet.cluster("remote-cluster").unwrap();
+/// remote-cluster answers 500 (simulated clusters) or hangs until the guard is dropped.
+fn remote_fault(d: &Demo, fault: &str) -> Option<common::backend::Hang> {
+    if fault == "500" {
+        d.sim()
+            .cluster("remote-cluster")
+            .unwrap()
+            .faults()
+            .set_error_rate(ErrorKind::Internal, 1.0);
+        return None;
+    }
+    Some(d.clusters.hang("remote-cluster"))
+}
 
+pub(super) async fn a_failing_cluster_is_reported_and_a_rerun_converges(d: &Demo) {
     // Never discovered and not answering: nothing can be validated, nothing changes.
-    remote.faults().set_unreachable(Some(Unreachable::Hang));
+    let hang = d.clusters.hang("remote-cluster");
     let before = vec![istio_versions(&d.mgmt).await, smh_versions(&d.mgmt).await];
     let r = d
         .smh(&["apply", "-f", &guide_all(), "--request-timeout", "1s"])
@@ -148,16 +158,20 @@ async fn a_failing_cluster_is_reported_and_a_rerun_converges() {
         vec![istio_versions(&d.mgmt).await, smh_versions(&d.mgmt).await],
         before
     );
-    remote.faults().clear();
+    drop(hang);
 
     // One successful apply caches what remote-cluster looks like.
     assert_eq!(d.smh(&["apply", "-f", &guide(1)]).await.code, 0);
 
-    for fault in ["500", "hang"] {
-        match fault {
-            "500" => remote.faults().set_error_rate(ErrorKind::Internal, 1.0),
-            _ => remote.faults().set_unreachable(Some(Unreachable::Hang)),
-        }
+    // A hanging API server on both backends (on real control planes, its process stopped);
+    // answers of 500 on the simulated clusters only: a real API server answers 500 on no
+    // request a user can make it fail on at will.
+    let faults: &[&str] = match d.clusters.backend() {
+        Backend::Sim => &["500", "hang"],
+        Backend::Real => &["hang"],
+    };
+    for &fault in faults {
+        let hang = remote_fault(d, fault);
         // How a failing cluster is reported, not the retries (tests/cluster/retry.rs): one
         // attempt, so that the answer reported is the fault's.
         let r = d
@@ -229,7 +243,10 @@ async fn a_failing_cluster_is_reported_and_a_rerun_converges() {
             .await,
             guide_fs_status()
         );
-        remote.faults().clear();
+        match hang {
+            Some(hang) => drop(hang),
+            None => d.sim().cluster("remote-cluster").unwrap().faults().clear(),
+        }
 
         // Once remote-cluster answers, a re-run converges.
         let r = d.smh(&["apply", "-f", &guide_all()]).await;
@@ -248,16 +265,13 @@ async fn a_failing_cluster_is_reported_and_a_rerun_converges() {
         assert_eq!(d.smh(&["apply", "-f", &guide_all()]).await.code, 0);
         assert_eq!(d.versions().await, before);
     }
-    d.fleet.shutdown().await;
 }
 
 /// A TrafficPolicy with fault injection and mirroring at 100 percent: the generated
 /// VirtualService says `100.0`, the API server stores and returns `100`. Compared by value,
 /// the second apply plans nothing. A change someone else makes is named, with its field
 /// manager, before the apply puts the configuration back.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn percentages_compare_by_value_and_others_changes_are_named() {
-    let d = Demo::start(MultiClusterMode::Global).await;
+pub(super) async fn percentages_compare_by_value_and_others_changes_are_named(d: &Demo) {
     let file = d.dir.path().join("fault.yaml");
     std::fs::write(
         &file,
@@ -349,5 +363,4 @@ spec:
         vs.data["spec"]["http"][0]["fault"]["delay"]["percentage"]["value"],
         json!(100)
     );
-    d.fleet.shutdown().await;
 }

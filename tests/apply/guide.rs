@@ -3,15 +3,14 @@
 
 use super::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_guide_step_by_step_then_nothing_changes() {
-    let d = Demo::start(MultiClusterMode::Global).await;
-    guide_step_1_outlier_detection(&d).await;
-    guide_step_2_failover_service(&d).await;
-    guide_step_3_traffic_shift(&d).await;
-    productpage_answers_from_the_primary(&d).await;
-    the_same_input_again_changes_nothing(&d).await;
-    d.fleet.shutdown().await;
+/// The guide's three steps with their statuses, productpage answering from the primary, and
+/// the same input again changing nothing.
+pub(super) async fn the_guide_step_by_step_then_nothing_changes(d: &Demo) {
+    guide_step_1_outlier_detection(d).await;
+    guide_step_2_failover_service(d).await;
+    guide_step_3_traffic_shift(d).await;
+    productpage_answers_from_the_primary(d).await;
+    the_same_input_again_changes_nothing(d).await;
 }
 
 /// Step 1: the outlier TrafficPolicy, its status (also as kubectl shows it) and the
@@ -213,6 +212,8 @@ async fn the_same_input_again_changes_nothing(d: &Demo) {
     assert_eq!(d.versions().await, before);
 }
 
+/// Simulated clusters only: tests/backends.rs applies the guide in multi-primary mode on both
+/// backends, and tests/inspect checks its subsets on real control planes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_guide_in_multi_primary_mode() {
     let d = Demo::start(MultiClusterMode::MultiPrimary).await;
@@ -242,5 +243,5 @@ async fn the_guide_in_multi_primary_mode() {
     let before = d.versions().await;
     assert_eq!(d.smh(&["apply", "-f", &guide_all()]).await.code, 0);
     assert_eq!(d.versions().await, before);
-    d.fleet.shutdown().await;
+    d.shutdown().await;
 }

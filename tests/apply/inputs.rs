@@ -2,9 +2,7 @@
 
 use super::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_input_and_dry_runs_change_nothing() {
-    let d = Demo::start(MultiClusterMode::Global).await;
+pub(super) async fn bad_input_and_dry_runs_change_nothing(d: &Demo) {
     assert_eq!(d.smh(&["apply", "-f", &guide(1)]).await.code, 0);
     let before = d.versions().await;
 
@@ -121,12 +119,9 @@ async fn bad_input_and_dry_runs_change_nothing() {
     assert!(r.stdout.contains("envoyfilter.networking.istio.io/reviews-failover -n istio-system created (server dry run)"), "{r:?}");
     assert!(r.stdout.contains("failoverservice.networking.smh.solo.io/reviews-failover -n service-mesh-hub created (server dry run)"), "{r:?}");
     assert_eq!(d.versions().await, before);
-    d.fleet.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn diff_shows_what_would_change() {
-    let d = Demo::start(MultiClusterMode::Global).await;
+pub(super) async fn diff_shows_what_would_change(d: &Demo) {
     assert_eq!(d.smh(&["apply", "-f", &guide(1)]).await.code, 0);
     let before = d.versions().await;
 
@@ -186,5 +181,4 @@ async fn diff_shows_what_would_change() {
     assert_eq!(d.smh(&["apply", "-f", &guide(1)]).await.code, 0);
     let r = d.smh(&["apply", "-f", &guide(1), "--diff"]).await;
     assert_eq!((r.code, r.stdout.as_str()), (0, ""), "{r:?}");
-    d.fleet.shutdown().await;
 }

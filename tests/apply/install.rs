@@ -2,10 +2,10 @@
 
 use super::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn install_is_idempotent_and_apply_asks_for_it() {
-    let fleet = fleet_with(MultiClusterMode::Global, |o| o.clusters[0].smh_crds = false).await;
-    let d = Demo::with(fleet).await;
+/// From a management cluster without the SMH CRDs (removed first where the clusters start
+/// with them): `apply` asks for `install`, which is idempotent.
+pub(super) async fn install_is_idempotent_and_apply_asks_for_it(d: &Demo) {
+    uninstall(&d.mgmt).await;
     let r = d.smh(&["apply", "-f", &guide(1)]).await;
     assert_eq!(r.code, 3, "{r:?}");
     assert!(
@@ -63,7 +63,29 @@ async fn install_is_idempotent_and_apply_asks_for_it() {
         .await,
         guide_fs_status()
     );
-    d.fleet.shutdown().await;
+}
+
+/// Delete the SMH CRDs of a cluster, if there, and wait until they are gone.
+async fn uninstall(client: &kube::Client) {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let crds: kube::Api<CustomResourceDefinition> = kube::Api::all(client.clone());
+    let names = [
+        "failoverservices.networking.smh.solo.io",
+        "trafficpolicies.networking.smh.solo.io",
+    ];
+    for name in names {
+        let _ = crds.delete(name, &Default::default()).await;
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    for name in names {
+        while crds.get_opt(name).await.unwrap().is_some() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "CRD {name} not gone after a minute"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }
 
 /// resourceVersions of the SMH CRDs.
@@ -87,6 +109,8 @@ async fn istio_like_versions(client: &kube::Client) -> Vec<String> {
     out
 }
 
+/// Simulated clusters only: it deletes Istio's CRDs, which the real control planes' node
+/// agents and mirrors watch, so the shared real fleet would not serve the scenarios after it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cluster_without_istio_crds_is_named() {
     let d = Demo::start(MultiClusterMode::Global).await;
@@ -122,5 +146,5 @@ async fn a_cluster_without_istio_crds_is_named() {
     )
     .await;
     assert_eq!(tp["state"], "FAILED", "{tp}");
-    d.fleet.shutdown().await;
+    d.shutdown().await;
 }

@@ -15,14 +15,16 @@ use std::path::Path;
 use std::time::Duration;
 
 use apply_support::*;
+use common::backend::{Backend, Clusters};
 use serde_json::{Value, json};
 
 use smh_cluster::probe::{Prober, pick_pod};
 use smh_core::drill::Class;
 use smh_core::drill::classify::Classifier;
 use smh_core::model::topology::MultiClusterMode;
-use smh_sim::faults::{ErrorKind, Unreachable};
+use smh_sim::faults::ErrorKind;
 
+mod both;
 mod converge;
 mod guide;
 mod inputs;
@@ -65,8 +67,11 @@ async fn kubectl_status(kc: &Path, dir: &Path, ns: &str, what: &str) -> Option<V
     Some(v["status"].clone())
 }
 
+/// The clusters of one backend, a kubeconfig for them and admin clients. The scenarios of
+/// [`both`] run on either backend; the other tests need the simulator's fault injection or
+/// its start options and run on the simulated clusters only ([`Demo::sim`]).
 struct Demo {
-    fleet: smh_sim::fleet::SimFleet,
+    clusters: Clusters,
     dir: tempfile::TempDir,
     kc: std::path::PathBuf,
     mgmt: kube::Client,
@@ -79,17 +84,39 @@ impl Demo {
     }
 
     async fn with(fleet: smh_sim::fleet::SimFleet) -> Demo {
+        Demo::of(Clusters::Sim(fleet))
+    }
+
+    /// `backend`'s clusters; `None` after a SKIP line.
+    async fn on(backend: Backend, mode: MultiClusterMode) -> Option<Demo> {
+        Some(Demo::of(Clusters::start(backend, mode).await?))
+    }
+
+    fn of(clusters: Clusters) -> Demo {
         let dir = tempfile::tempdir().unwrap();
-        let kc = kubeconfig(&fleet, dir.path());
-        let mgmt = fleet.cluster("mgmt-cluster").unwrap().client().unwrap();
-        let remote = fleet.cluster("remote-cluster").unwrap().client().unwrap();
+        let kc = dir.path().join("kubeconfig.yaml");
+        clusters.write_kubeconfig(&kc);
+        let mgmt = clusters.client("mgmt-cluster");
+        let remote = clusters.client("remote-cluster");
         Demo {
-            fleet,
+            clusters,
             dir,
             kc,
             mgmt,
             remote,
         }
+    }
+
+    /// The simulated fleet, for a test that injects its faults.
+    fn sim(&self) -> &smh_sim::fleet::SimFleet {
+        match &self.clusters {
+            Clusters::Sim(f) => f,
+            Clusters::Real(_) => panic!("a simulated-clusters-only test on real control planes"),
+        }
+    }
+
+    async fn shutdown(self) {
+        self.clusters.shutdown().await;
     }
 
     async fn smh(&self, args: &[&str]) -> Run {

@@ -67,7 +67,12 @@ pub(crate) fn kubeconfig(fleet: &SimFleet, dir: &Path) -> PathBuf {
 
 /// Contexts over the fleet's kubeconfig, with an empty registry.
 pub(crate) fn contexts(fleet: &SimFleet, dir: &Path, timeout: Duration) -> Contexts {
-    let path = kubeconfig(fleet, dir);
+    contexts_at(&kubeconfig(fleet, dir), dir, timeout)
+}
+
+/// Contexts over the kubeconfig at `path`, with an empty registry in `dir`.
+pub(crate) fn contexts_at(path: &Path, dir: &Path, timeout: Duration) -> Contexts {
+    let path = path.to_path_buf();
     Contexts::new(
         KubeconfigSet::load_origin(KubeconfigOrigin::Flag(path)).unwrap(),
         Default::default(),

@@ -60,7 +60,7 @@ async fn preflight_refuses_without_outlier_detection_and_dry_run_changes_nothing
         demo.versions().await,
         "preflight refusal patched something"
     );
-    demo.fleet.shutdown().await;
+    demo.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -136,7 +136,7 @@ async fn a_container_with_its_own_command_and_args_gets_them_back() {
         server.args.as_deref().map(|a| a.join(" ")),
         Some("run defaultServer --port=9080".to_string())
     );
-    demo.fleet.shutdown().await;
+    demo.shutdown().await;
 }
 
 /// An HPA (autoscaling/v2) on a deployment of bookinfo.
@@ -249,7 +249,7 @@ async fn the_scale_break_passes_and_puts_back_the_exact_replica_counts() {
             .replicas,
         Some(2)
     );
-    demo.fleet.shutdown().await;
+    demo.shutdown().await;
 }
 
 /// An image without `sleep`: the new pod cannot start (StartError, CrashLoopBackOff); the
@@ -307,7 +307,7 @@ async fn a_distroless_image_stops_the_drill_within_seconds_and_restores() {
     assert_eq!(run.code, Some(0), "{}", run.show());
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
-    demo.fleet.shutdown().await;
+    demo.shutdown().await;
 }
 
 /// A readiness probe with one replica: the rolling update would keep the old pod serving.
@@ -424,7 +424,7 @@ async fn a_readiness_probe_refuses_the_command_patch_and_stops_it_fast_when_chos
     assert_eq!(run.code, Some(0), "{}", run.show());
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
-    demo.fleet.shutdown().await;
+    demo.shutdown().await;
 }
 
 /// Tools that may undo the break (by managedFields managers) and HPAs are warned about in
@@ -551,7 +551,7 @@ async fn owners_and_hpas_are_warned_about_in_dry_run_and_at_the_prompt() {
         demo.versions().await,
         "declined, yet something changed"
     );
-    demo.fleet.shutdown().await;
+    demo.shutdown().await;
 }
 
 /// Multi-primary mode with mgmt-cluster's remote secret for remote-cluster recreated under
@@ -607,5 +607,5 @@ async fn preflight_refuses_a_multi_primary_drill_whose_remote_secret_has_the_wro
         demo.versions().await,
         "preflight refusal patched something"
     );
-    demo.fleet.shutdown().await;
+    demo.shutdown().await;
 }

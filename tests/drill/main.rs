@@ -12,6 +12,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod both;
 mod breaks;
 mod passes;
 mod signals;
@@ -29,6 +30,7 @@ use kube::core::ApiResource;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+use common::backend::{Backend, Clusters};
 use smh_cluster::probe::{Prober, pick_pod};
 use smh_core::consts::DRILL_RESTORE_ANNOTATION;
 use smh_core::drill::restore::containers_equal;
@@ -49,8 +51,9 @@ const FAST: [(&str, &str); 4] = [
 ];
 
 struct Demo {
-    fleet: SimFleet,
-    /// Reaches into the simulated worlds (sidecars, pod-start holds).
+    clusters: Clusters,
+    /// Reaches into the simulated worlds (sidecars, pod-start holds); unused on real control
+    /// planes.
     world: WorldSidecars,
     _dir: tempfile::TempDir,
     kubeconfig: PathBuf,
@@ -84,12 +87,33 @@ impl Demo {
         opts.hooks
             .push(bookinfo_world_observed(mode, "1.24.2", sidecars));
         let fleet = SimFleet::start(opts).await.expect("demo clusters start");
+        Demo::of(Clusters::Sim(fleet), sidecars).await
+    }
+
+    /// `backend`'s clusters in global mode, as the scenarios that run on both backends use
+    /// them (the simulated ones as [`Demo::start`] with rollouts of 300 ms); `None` after a
+    /// SKIP line.
+    async fn on(backend: Backend) -> Option<Demo> {
+        match backend {
+            Backend::Sim => Some(Demo::start(Duration::from_millis(300)).await),
+            Backend::Real => {
+                let clusters = Clusters::start(Backend::Real, MultiClusterMode::Global).await?;
+                let demo = Demo::of(clusters, &WorldSidecars::default()).await;
+                // The real control planes start without the SMH CRDs.
+                let run = demo.run(&["install"]).await;
+                assert_eq!(run.code, Some(0), "install: {}", run.show());
+                Some(demo)
+            }
+        }
+    }
+
+    async fn of(clusters: Clusters, sidecars: &WorldSidecars) -> Demo {
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("kubeconfig");
-        fleet.write_kubeconfig(&kubeconfig).unwrap();
+        clusters.write_kubeconfig(&kubeconfig);
         let config = dir.path().join("kubectl-smh.yaml");
         let demo = Demo {
-            fleet,
+            clusters,
             world: sidecars.clone(),
             _dir: dir,
             kubeconfig,
@@ -99,8 +123,20 @@ impl Demo {
         demo
     }
 
+    /// The simulated fleet, for a test that reaches into it.
+    fn sim(&self) -> &SimFleet {
+        match &self.clusters {
+            Clusters::Sim(f) => f,
+            Clusters::Real(_) => panic!("a simulated-clusters-only test on real control planes"),
+        }
+    }
+
+    async fn shutdown(self) {
+        self.clusters.shutdown().await;
+    }
+
     fn client(&self, cluster: &str) -> kube::Client {
-        self.fleet.cluster(cluster).unwrap().client().unwrap()
+        self.clusters.client(cluster)
     }
 
     fn deployments(&self, cluster: &str) -> Api<Deployment> {
@@ -164,6 +200,7 @@ impl Demo {
         let mut err = String::new();
         let mut next = 0;
         let mut released = false;
+        let mut started = false;
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             let line = tokio::time::timeout_at(deadline.into(), lines.next_line())
@@ -172,6 +209,13 @@ impl Demo {
             let Ok(Some(line)) = line else { break };
             err.push_str(&line);
             err.push('\n');
+            if let Some(r) = &release
+                && !started
+                && r.start_at.is_some_and(|at| line.contains(at))
+            {
+                r.hold.start().await;
+                started = true;
+            }
             if next < markers.len() && line.contains(markers[next]) {
                 // SAFETY: kill(2) on our own child's pid.
                 let rc = unsafe { libc::kill(pid, signal) };
@@ -187,12 +231,12 @@ impl Demo {
                         .await
                         .unwrap_or_else(|_| panic!("no pod was held; stderr so far:\n{err}"));
                 }
-                r.hold.release();
+                r.hold.release().await;
                 released = true;
             }
         }
         if let Some(r) = &release {
-            r.hold.release();
+            r.hold.release().await;
         }
         let status = child.wait().await.unwrap();
         assert!(
@@ -233,6 +277,41 @@ impl Demo {
             .collect()
     }
 
+    /// Cordon (or uncordon) the management cluster's node: while cordoned, new pods stay
+    /// Pending, unscheduled (real control planes; the simulator has pod-start holds).
+    async fn cordon(&self, unschedulable: bool) {
+        use k8s_openapi::api::core::v1::Node;
+        let nodes: Api<Node> = Api::all(self.client("mgmt-cluster"));
+        for node in nodes.list(&ListParams::default()).await.unwrap().items {
+            nodes
+                .patch(
+                    node.metadata.name.as_deref().unwrap(),
+                    &PatchParams::default(),
+                    &Patch::Merge(json!({"spec": {"unschedulable": unschedulable}})),
+                )
+                .await
+                .unwrap();
+        }
+    }
+
+    /// Wait until a reviews pod of the management cluster is Pending without a node.
+    async fn wait_unscheduled_reviews_pod(&self) {
+        let pods: Api<Pod> = Api::namespaced(self.client("mgmt-cluster"), "bookinfo");
+        loop {
+            let list = pods
+                .list(&ListParams::default().labels("app=reviews"))
+                .await
+                .unwrap();
+            if list.items.iter().any(|p| {
+                p.metadata.deletion_timestamp.is_none()
+                    && p.spec.as_ref().is_some_and(|s| s.node_name.is_none())
+            }) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// The `pod-template-hash` of every pod labelled `app=reviews` in the management cluster.
     async fn reviews_template_hashes(&self) -> BTreeSet<String> {
         let pods: Api<Pod> = Api::namespaced(self.client("mgmt-cluster"), "bookinfo");
@@ -248,10 +327,21 @@ impl Demo {
     /// Wait until the clusters have settled: every Deployment available (rolled out) and
     /// every Service's Endpoints listing its pods ([`SimFleet::wait_ready`]).
     async fn wait_settled(&self) {
-        self.fleet
-            .wait_ready(Duration::from_secs(60))
-            .await
-            .expect("the demo clusters settle");
+        match &self.clusters {
+            Clusters::Sim(fleet) => {
+                fleet
+                    .wait_ready(Duration::from_secs(60))
+                    .await
+                    .expect("the demo clusters settle");
+            }
+            Clusters::Real(_) => {
+                common::backend::wait_settled(
+                    &self.client("mgmt-cluster"),
+                    &self.client("remote-cluster"),
+                )
+                .await;
+            }
+        }
     }
 
     /// The guide's configuration: `kubectl smh apply -f examples/guide/`.
@@ -262,9 +352,47 @@ impl Demo {
     }
 }
 
+/// What keeps pods from starting, so that a drill stays in a phase until released.
+enum Hold<'a> {
+    /// The simulated kubelet's pod-start hold (of the pods it was told to hold).
+    Sim(&'a PodStartHold),
+    /// The management cluster's node cordoned: new pods stay Pending, unscheduled, as on a
+    /// cluster without room for them ([`Demo::cordon`]).
+    Cordon(&'a Demo),
+}
+
+impl Hold<'_> {
+    /// Start holding (a cordon; the simulated hold was given its pods before).
+    async fn start(&self) {
+        if let Hold::Cordon(demo) = self {
+            demo.cordon(true).await;
+        }
+    }
+
+    /// Wait until a pod is kept from starting.
+    async fn wait_held(&self) {
+        match self {
+            Hold::Sim(hold) => {
+                hold.wait_held().await;
+            }
+            Hold::Cordon(demo) => demo.wait_unscheduled_reviews_pod().await,
+        }
+    }
+
+    /// Let the pods start.
+    async fn release(&self) {
+        match self {
+            Hold::Sim(hold) => hold.release(),
+            Hold::Cordon(demo) => demo.cordon(false).await,
+        }
+    }
+}
+
 /// What [`Demo::drill_with_signals_then_release`] releases, and when.
 struct Release<'a> {
-    hold: &'a PodStartHold,
+    hold: Hold<'a>,
+    /// Start holding once a stderr line contains this (before the signals are all sent).
+    start_at: Option<&'a str>,
     /// Release once a stderr line contains one of these (after the last signal).
     after: &'a [String],
     /// Before releasing, wait until the hold keeps a pod from starting.

@@ -4,9 +4,7 @@
 
 use super::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_drill_passes_and_restores_exactly() {
-    let demo = Demo::start(Duration::from_millis(300)).await;
+pub(super) async fn a_full_drill_passes_and_restores_exactly(demo: &Demo) {
     demo.configure_guide().await;
     let before = demo.snapshot().await;
 
@@ -56,7 +54,6 @@ async fn a_full_drill_passes_and_restores_exactly() {
 
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
-    demo.fleet.shutdown().await;
 }
 
 /// Multi-primary mode with Istio cluster IDs that differ from the SMH cluster names (the
@@ -102,7 +99,7 @@ async fn a_multi_primary_drill_with_istio_cluster_ids_passes_and_restores() {
     assert_live_lines_agree_with_the_report(&run, &report);
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
-    demo.fleet.shutdown().await;
+    demo.shutdown().await;
 }
 
 #[test]
@@ -240,7 +237,7 @@ async fn the_sidecar_routing_log_shows_the_switch_to_the_secondary() {
         "the secondary is the aggregate's second priority"
     );
     assert!(first.at > broken);
-    demo.fleet.shutdown().await;
+    demo.shutdown().await;
 }
 
 /// A failed expectation restores first, exits 1, and says which expectation failed and by
@@ -306,7 +303,7 @@ async fn failed_expectations_restore_and_say_by_how_much() {
     );
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
-    demo.fleet.shutdown().await;
+    demo.shutdown().await;
 }
 
 /// The DestinationRule that sets a backing service's outlier detection is ranked with the
@@ -369,7 +366,7 @@ async fn destination_rules_rank_with_the_meshs_root_namespace() {
         "{remote:#}"
     );
     assert_eq!(remote["outlier"]["consecutive5xxErrors"], 3);
-    demo.fleet.shutdown().await;
+    demo.shutdown().await;
 }
 
 /// A flaky API server on both clusters (500s, answers cut mid-way, watches cut mid-event, a
@@ -383,14 +380,14 @@ async fn a_drill_rides_out_a_flaky_api_server_and_says_so() {
     demo.wait_settled().await;
     let before = demo.snapshot().await;
     for name in ["mgmt-cluster", "remote-cluster"] {
-        let f = demo.fleet.cluster(name).unwrap().faults();
+        let f = demo.sim().cluster(name).unwrap().faults();
         f.set_error_rate(ErrorKind::Internal, 0.1);
         f.set_error_rate(ErrorKind::Close, 0.05);
         f.set_unavailable_for(Duration::from_secs(2));
     }
     let run = demo.run(&drill_args(&["-o", "json", "-v"])).await;
     for name in ["mgmt-cluster", "remote-cluster"] {
-        demo.fleet.cluster(name).unwrap().faults().clear();
+        demo.sim().cluster(name).unwrap().faults().clear();
     }
     assert_eq!(run.code, Some(0), "{}", run.show());
     let report: Value = serde_json::from_str(&run.stdout).expect("JSON report");
@@ -419,5 +416,5 @@ async fn a_drill_rides_out_a_flaky_api_server_and_says_so() {
     );
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
-    demo.fleet.shutdown().await;
+    demo.shutdown().await;
 }

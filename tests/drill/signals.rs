@@ -32,14 +32,16 @@ const PHASES: [(&str, &str); 4] = [
 /// - during the restore: the restored pods (those with the pod template hash of the pods
 ///   before the drill) are kept from starting, so the restore rollout cannot complete, until
 ///   one of them is held and the drill says it restores first.
-async fn signal_in_every_phase(signal: i32, name: &str, extra: &[&str]) {
+///
+/// On real control planes, the management cluster's node is cordoned instead of holding
+/// chosen pods ([`Hold::Cordon`]): before the drill for the break rollout, and once the break
+/// rolled out for the restore.
+pub(super) async fn signal_in_every_phase(demo: &Demo, signal: i32, name: &str, extra: &[&str]) {
     let scale = extra.contains(&"scale");
-    let demo = Demo::start(Duration::from_millis(300)).await;
+    let real = demo.clusters.backend() == Backend::Real;
     demo.configure_guide().await;
-    let hold = demo
-        .world
-        .pod_starts("mgmt-cluster")
-        .expect("the management cluster's kubelet");
+    let hold = demo.world.pod_starts("mgmt-cluster");
+    let held = || hold.as_ref().expect("the management cluster's kubelet");
     let labels = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
         pairs
             .iter()
@@ -70,7 +72,11 @@ async fn signal_in_every_phase(signal: i32, name: &str, extra: &[&str]) {
                 )
             }
             "during the break rollout" => {
-                hold.hold(labels(&[("app", "reviews")]));
+                if real {
+                    demo.cordon(true).await;
+                } else {
+                    held().hold(labels(&[("app", "reviews")]));
+                }
                 (
                     vec![format!("restore: {name} during wait for break rollout")],
                     false,
@@ -84,8 +90,10 @@ async fn signal_in_every_phase(signal: i32, name: &str, extra: &[&str]) {
                 )
             }
             _ => {
-                for hash in demo.reviews_template_hashes().await {
-                    hold.hold(labels(&[("app", "reviews"), ("pod-template-hash", &hash)]));
+                if !real {
+                    for hash in demo.reviews_template_hashes().await {
+                        held().hold(labels(&[("app", "reviews"), ("pod-template-hash", &hash)]));
+                    }
                 }
                 (
                     vec![
@@ -101,8 +109,14 @@ async fn signal_in_every_phase(signal: i32, name: &str, extra: &[&str]) {
                 &drill_args(&args),
                 &[marker],
                 signal,
-                Some(Release {
-                    hold: &hold,
+                needs_a_hold(phase, scale).then(|| Release {
+                    hold: if real {
+                        Hold::Cordon(demo)
+                    } else {
+                        Hold::Sim(held())
+                    },
+                    start_at: (real && phase == "during the restore")
+                        .then_some("verify failover: break rollout complete"),
                     after: &seen,
                     wait_held,
                 }),
@@ -140,42 +154,45 @@ async fn signal_in_every_phase(signal: i32, name: &str, extra: &[&str]) {
         demo.wait_settled().await;
         assert_restored(&before, &demo.snapshot().await);
     }
-    demo.fleet.shutdown().await;
+}
+
+/// Whether [`signal_in_every_phase`] keeps pods from starting to stay in `phase`.
+fn needs_a_hold(phase: &str, scale: bool) -> bool {
+    phase == "during the restore" || (phase == "during the break rollout" && !scale)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_in_every_phase_restores_exactly() {
-    signal_in_every_phase(libc::SIGINT, "SIGINT", &[]).await;
+    let demo = Demo::start(Duration::from_millis(300)).await;
+    signal_in_every_phase(&demo, libc::SIGINT, "SIGINT", &[]).await;
+    demo.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_in_every_phase_restores_exactly() {
-    signal_in_every_phase(libc::SIGTERM, "SIGTERM", &[]).await;
+    let demo = Demo::start(Duration::from_millis(300)).await;
+    signal_in_every_phase(&demo, libc::SIGTERM, "SIGTERM", &[]).await;
+    demo.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_in_every_phase_restores_the_replica_counts_of_the_scale_break() {
-    signal_in_every_phase(libc::SIGINT, "SIGINT", &["--break-mode", "scale"]).await;
+    let demo = Demo::start(Duration::from_millis(300)).await;
+    signal_in_every_phase(&demo, libc::SIGINT, "SIGINT", &["--break-mode", "scale"]).await;
+    demo.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_in_every_phase_restores_the_replica_counts_of_the_scale_break() {
-    signal_in_every_phase(libc::SIGTERM, "SIGTERM", &["--break-mode", "scale"]).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_then_drill_restore_in_every_phase() {
-    sigkill_then_restore_in_every_phase(&[]).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_then_drill_restore_in_every_phase_of_the_scale_break() {
-    sigkill_then_restore_in_every_phase(&["--break-mode", "scale"]).await;
-}
-
-async fn sigkill_then_restore_in_every_phase(extra: &[&str]) {
-    let scale = extra.contains(&"scale");
     let demo = Demo::start(Duration::from_millis(300)).await;
+    signal_in_every_phase(&demo, libc::SIGTERM, "SIGTERM", &["--break-mode", "scale"]).await;
+    demo.shutdown().await;
+}
+
+/// SIGKILL in each of [`PHASES`], then `drill restore`: exactly the deployments whose restore
+/// plan is still on them are restored, and a drill refuses to start while one is pending.
+pub(super) async fn sigkill_then_restore_in_every_phase(demo: &Demo, extra: &[&str]) {
+    let scale = extra.contains(&"scale");
     demo.configure_guide().await;
 
     // Nothing pending: a no-op that says so.
@@ -287,7 +304,6 @@ async fn sigkill_then_restore_in_every_phase(extra: &[&str]) {
         demo.wait_settled().await;
         assert_restored(&before, &demo.snapshot().await);
     }
-    demo.fleet.shutdown().await;
 }
 
 /// A second Ctrl-C while the drill restores does not stop the restore.
@@ -322,7 +338,7 @@ async fn a_second_ctrl_c_does_not_stop_the_restore() {
     );
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
-    demo.fleet.shutdown().await;
+    demo.shutdown().await;
 }
 
 /// Ctrl-C twice on a terminal while the progress area is drawn, the second while the output
@@ -339,7 +355,7 @@ async fn ctrl_c_on_a_terminal_loses_no_progress_line() {
     demo.configure_guide().await;
     let before = demo.snapshot().await;
     let (kubeconfig, config) = (demo.kubeconfig.clone(), demo.config.clone());
-    let store = demo.fleet.cluster("mgmt-cluster").unwrap().store();
+    let store = demo.sim().cluster("mgmt-cluster").unwrap().store();
     let (seen, status) = tokio::task::spawn_blocking(move || {
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("kubectl-smh"));
         cmd.args(drill_args(&[]))
@@ -422,7 +438,7 @@ async fn ctrl_c_on_a_terminal_loses_no_progress_line() {
     assert!(!seen.contains("^C"), "Ctrl-C echoed:\n{seen}");
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
-    demo.fleet.shutdown().await;
+    demo.shutdown().await;
 }
 
 /// `kubectl smh drill ... -o json 2>&1 | head -3`: the reader of stdout is gone from the
@@ -466,7 +482,7 @@ async fn closed_stdout_and_stderr_do_not_skip_the_restore() {
     );
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
-    demo.fleet.shutdown().await;
+    demo.shutdown().await;
 }
 
 /// A closed terminal (SIGHUP, e.g. an ssh connection that drops) restores like SIGTERM.
@@ -496,7 +512,7 @@ async fn sighup_restores_before_exiting() {
     );
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
-    demo.fleet.shutdown().await;
+    demo.shutdown().await;
 }
 
 /// An observer that panics once the deployments are broken, as `eprintln!` does on a closed
@@ -604,5 +620,5 @@ async fn a_panicking_observer_does_not_skip_the_restore() {
     );
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
-    demo.fleet.shutdown().await;
+    demo.shutdown().await;
 }

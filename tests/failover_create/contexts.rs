@@ -62,9 +62,7 @@ impl Demo {
 
 /// With nothing registered, the wizard asks which contexts to read, the management context
 /// checked; a context left unchecked is never contacted, not even to list it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_wizard_reads_only_the_contexts_chosen() {
-    let demo = demo().await;
+pub(super) async fn the_wizard_reads_only_the_contexts_chosen(demo: &Demo) {
     let poison = Poison::start();
     let extra = poison.kubeconfig(demo.dir.path());
     let mut c = demo.command_with(&extra);
@@ -104,9 +102,7 @@ async fn the_wizard_reads_only_the_contexts_chosen() {
 
 /// With --yes the wizard does not ask which contexts to read: without --cluster or a
 /// registry it stops at once (exit 2, naming --cluster), having contacted nothing.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_wizard_with_yes_needs_cluster_flags() {
-    let demo = demo().await;
+pub(super) async fn the_wizard_with_yes_needs_cluster_flags(demo: &Demo) {
     let poison = Poison::start();
     let extra = poison.kubeconfig(demo.dir.path());
     let mut c = demo.command_with(&extra);
@@ -150,9 +146,7 @@ async fn the_wizard_with_yes_needs_cluster_flags() {
 }
 
 /// Without a terminal, only the clusters the flags name are read.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn flags_read_only_the_clusters_they_name() {
-    let demo = demo().await;
+pub(super) async fn flags_read_only_the_clusters_they_name(demo: &Demo) {
     let poison = Poison::start();
     let extra = poison.kubeconfig(demo.dir.path());
     let mut c = demo.command_with(&extra);

@@ -7,15 +7,15 @@ use super::*;
 // Creating, end to end
 // ---------------------------------------------------------------------------------------
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn create_with_flags_applies_and_productpage_answers_from_the_primary() {
-    let demo = demo().await;
-    create_with_the_guides_flags(&demo).await;
-    the_statuses_are_the_guides(&demo).await;
-    productpage_answers_from_the_primary(&demo).await;
-    a_second_failover_service_reuses_the_outlier_detection(&demo).await;
-    creating_it_again_is_refused(&demo).await;
-    delete_with_policies_finds_the_policies(&demo).await;
+pub(super) async fn create_with_flags_applies_and_productpage_answers_from_the_primary(
+    demo: &Demo,
+) {
+    create_with_the_guides_flags(demo).await;
+    the_statuses_are_the_guides(demo).await;
+    productpage_answers_from_the_primary(demo).await;
+    a_second_failover_service_reuses_the_outlier_detection(demo).await;
+    creating_it_again_is_refused(demo).await;
+    delete_with_policies_finds_the_policies(demo).await;
 }
 
 /// `failover create` with the guide's flags and `--yes`: the targets first, then what was

@@ -3,9 +3,7 @@
 
 use super::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dry_run_with_the_guides_parameters_prints_the_guides_manifests() {
-    let demo = demo().await;
+pub(super) async fn dry_run_with_the_guides_parameters_prints_the_guides_manifests(demo: &Demo) {
     let before = smh_versions(&demo.mgmt()).await;
 
     let mut c = demo.command();
@@ -59,9 +57,7 @@ async fn dry_run_with_the_guides_parameters_prints_the_guides_manifests() {
     assert_eq!(smh_versions(&demo.mgmt()).await, before);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dry_run_without_output_adds_the_plan_as_comments() {
-    let demo = demo().await;
+pub(super) async fn dry_run_without_output_adds_the_plan_as_comments(demo: &Demo) {
     let mut c = demo.command();
     c.args(GUIDE_FLAGS).arg("--dry-run");
     let out = run(c).await;
@@ -104,9 +100,7 @@ async fn dry_run_without_output_adds_the_plan_as_comments() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unknown_services_are_refused_with_suggestions() {
-    let demo = demo().await;
+pub(super) async fn unknown_services_are_refused_with_suggestions(demo: &Demo) {
     let mut c = demo.command();
     c.args([
         "failover",
@@ -126,9 +120,7 @@ async fn unknown_services_are_refused_with_suggestions() {
     assert!(out.stdout.is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn zero_loss_writes_first_error_ejection_and_retries_on_the_shift() {
-    let demo = demo().await;
+pub(super) async fn zero_loss_writes_first_error_ejection_and_retries_on_the_shift(demo: &Demo) {
     let mut c = demo.command();
     c.args([
         "failover",

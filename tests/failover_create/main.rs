@@ -12,6 +12,7 @@ mod apply_support;
 #[path = "../common/mod.rs"]
 mod common;
 
+mod both;
 mod contexts;
 mod create;
 mod dry_run;
@@ -23,6 +24,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use apply_support::*;
+use common::backend::{Backend, Clusters};
 use serde_json::Value;
 
 use smh_core::model::topology::MultiClusterMode;
@@ -101,34 +103,40 @@ fn without_created_for(mut v: Value) -> Value {
 // --dry-run on the demo clusters
 // ---------------------------------------------------------------------------------------
 
+/// The clusters of one backend and a kubeconfig for them. The scenarios of [`both`] run on
+/// either backend.
 struct Demo {
-    fleet: smh_sim::fleet::SimFleet,
+    clusters: Clusters,
     dir: tempfile::TempDir,
     kubeconfig: PathBuf,
 }
 
-async fn demo() -> Demo {
-    let fleet = demo_fleet(MultiClusterMode::Global).await;
+fn demo_of(clusters: Clusters) -> Demo {
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = kubeconfig(&fleet, dir.path());
+    let kubeconfig = dir.path().join("kubeconfig.yaml");
+    clusters.write_kubeconfig(&kubeconfig);
     Demo {
-        fleet,
+        clusters,
         dir,
         kubeconfig,
     }
 }
 
 impl Demo {
+    /// A new directory (kubeconfig, empty registry) for the next scenario.
+    fn fresh(&mut self) {
+        let dir = tempfile::tempdir().unwrap();
+        self.kubeconfig = dir.path().join("kubeconfig.yaml");
+        self.clusters.write_kubeconfig(&self.kubeconfig);
+        self.dir = dir;
+    }
+
     fn command(&self) -> Command {
         command(&self.kubeconfig, self.dir.path())
     }
 
     fn mgmt(&self) -> kube::Client {
-        self.fleet
-            .cluster("mgmt-cluster")
-            .unwrap()
-            .client()
-            .unwrap()
+        self.clusters.client("mgmt-cluster")
     }
 }
 

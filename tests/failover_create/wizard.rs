@@ -70,9 +70,7 @@ fn answer_like_the_guide(p: &mut pty::Pty, zero_loss: bool) {
     send(p, if zero_loss { "y" } else { "n" });
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_wizard_creates_what_was_chosen() {
-    let demo = demo().await;
+pub(super) async fn the_wizard_creates_what_was_chosen(demo: &Demo) {
     let mut c = demo.command();
     c.args(["failover", "create"]);
     let (seen, code) = tokio::task::spawn_blocking(move || {
@@ -129,9 +127,7 @@ async fn the_wizard_creates_what_was_chosen() {
 
 /// Answering no to the final question: exit 1, as `failover delete` and `drill` do, and
 /// nothing stored or applied.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn declining_the_wizard_exits_1_and_changes_nothing() {
-    let demo = demo().await;
+pub(super) async fn declining_the_wizard_exits_1_and_changes_nothing(demo: &Demo) {
     let before = smh_versions(&demo.mgmt()).await;
     let mgmt_istio = istio_versions(&demo.mgmt()).await;
     let mut c = demo.command();
@@ -157,9 +153,7 @@ async fn declining_the_wizard_exits_1_and_changes_nothing() {
     assert_eq!(istio_versions(&demo.mgmt()).await, mgmt_istio);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ctrl_c_in_the_wizard_exits_130_and_changes_nothing() {
-    let demo = demo().await;
+pub(super) async fn ctrl_c_in_the_wizard_exits_130_and_changes_nothing(demo: &Demo) {
     let before = smh_versions(&demo.mgmt()).await;
     let mgmt_istio = istio_versions(&demo.mgmt()).await;
     for at in [

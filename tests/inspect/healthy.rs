@@ -3,10 +3,7 @@
 
 use super::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn healthy_guide_setup_describes_checks_and_tests_clean() {
-    let env = env(MultiClusterMode::Global).await;
-
+pub(super) async fn healthy_guide_setup_describes_checks_and_tests_clean(env: &Env) {
     // describe (tables).
     let out = env.smh(&["describe"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", describe_output(&out));
@@ -117,12 +114,9 @@ async fn healthy_guide_setup_describes_checks_and_tests_clean() {
     assert_eq!(report["success"], true);
     assert_eq!(report["probes"]["primary"], 5);
     assert_eq!(report["client"]["deployment"], "productpage-v1");
-    env.fleet.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn drift_is_named_with_its_field_and_manager() {
-    let env = env(MultiClusterMode::Global).await;
+pub(super) async fn drift_is_named_with_its_field_and_manager(env: &Env) {
     // Someone edits the remote DestinationRule's outlier detection.
     let remote = env.client("remote-cluster");
     let drs: Api<DynamicObject> =
@@ -211,5 +205,4 @@ async fn drift_is_named_with_its_field_and_manager() {
         "{}",
         describe_output(&out)
     );
-    env.fleet.shutdown().await;
 }

@@ -14,6 +14,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use apply_support::*;
+use common::backend::{Backend, Clusters};
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
@@ -26,32 +27,66 @@ use smh_core::model::topology::MultiClusterMode;
 use smh_sim::faults::Unreachable;
 use smh_sim::fleet::SimFleet;
 
+mod both;
 mod healthy;
 mod multi_primary;
 mod unhealthy;
 
+/// The clusters of one backend with the guide's configuration applied. The scenarios of
+/// [`both`] run on either backend; the other tests inject the simulator's faults or read its
+/// state through the library and run on the simulated clusters only ([`Env::sim`]).
 struct Env {
-    fleet: SimFleet,
+    clusters: Clusters,
     dir: tempfile::TempDir,
     kubeconfig: PathBuf,
 }
 
 async fn env(mode: MultiClusterMode) -> Env {
-    let fleet = demo_fleet(mode).await;
+    env_of(Clusters::Sim(demo_fleet(mode).await)).await
+}
+
+async fn env_of(clusters: Clusters) -> Env {
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = kubeconfig(&fleet, dir.path());
+    let kubeconfig = dir.path().join("kubeconfig.yaml");
+    clusters.write_kubeconfig(&kubeconfig);
     let env = Env {
-        fleet,
+        clusters,
         dir,
         kubeconfig,
     };
-    let guide = guide_dir().display().to_string();
-    let out = env.smh(&["apply", "-f", &guide]).await;
-    assert_eq!(out.status.code(), Some(0), "{}", describe_output(&out));
+    env.configure_guide().await;
     env
 }
 
 impl Env {
+    /// `kubectl smh install` (the real control planes start without the SMH CRDs) and
+    /// `kubectl smh apply -f examples/guide/`.
+    async fn configure_guide(&self) {
+        let out = self.smh(&["install"]).await;
+        assert_eq!(out.status.code(), Some(0), "{}", describe_output(&out));
+        let guide = guide_dir().display().to_string();
+        let out = self.smh(&["apply", "-f", &guide]).await;
+        assert_eq!(out.status.code(), Some(0), "{}", describe_output(&out));
+    }
+
+    /// The simulated fleet, for a test that injects its faults.
+    fn sim(&self) -> &SimFleet {
+        match &self.clusters {
+            Clusters::Sim(f) => f,
+            Clusters::Real(_) => panic!("a simulated-clusters-only test on real control planes"),
+        }
+    }
+
+    /// Every Deployment rolled out and every Endpoints listing its ready pods.
+    async fn wait_settled(&self) {
+        common::backend::wait_settled(&self.client("mgmt-cluster"), &self.client("remote-cluster"))
+            .await;
+    }
+
+    async fn shutdown(self) {
+        self.clusters.shutdown().await;
+    }
+
     /// Runs `kubectl smh ARGS` against the demo clusters (off the async threads, which
     /// serve the simulated API servers).
     async fn smh(&self, args: &[&str]) -> Output {
@@ -73,7 +108,7 @@ impl Env {
     }
 
     fn client(&self, cluster: &str) -> kube::Client {
-        self.fleet.cluster(cluster).unwrap().client().unwrap()
+        self.clusters.client(cluster)
     }
 }
 

@@ -3,9 +3,7 @@
 
 use super::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn multi_primary_outlier_detection_comes_from_the_cluster_subset() {
-    let env = env(MultiClusterMode::MultiPrimary).await;
+pub(super) async fn multi_primary_outlier_detection_comes_from_the_cluster_subset(env: &Env) {
     let out = env.smh(&["describe", "-o", "json"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", describe_output(&out));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -16,18 +14,15 @@ async fn multi_primary_outlier_detection_comes_from_the_cluster_subset() {
     assert_eq!(od["values"]["consecutive5xxErrors"], 1);
     let out = env.smh(&["check"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", describe_output(&out));
-    env.fleet.shutdown().await;
 }
 
 /// The demo's istiods have cluster IDs cluster1 and cluster2, and their remote secrets are
 /// keyed by them: check passes and says so. A remote secret made with the SMH name instead
 /// (`istioctl create-remote-secret --name remote-cluster`) fails check and describe, with
 /// the command that fixes it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn multi_primary_checks_cluster_ids_against_remote_secrets() {
+pub(super) async fn multi_primary_checks_cluster_ids_against_remote_secrets(env: &Env) {
     use k8s_openapi::api::core::v1::Secret;
     use kube::api::PostParams;
-    let env = env(MultiClusterMode::MultiPrimary).await;
     let out = env.smh(&["check"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", describe_output(&out));
     let text = stdout(&out);
@@ -96,5 +91,4 @@ async fn multi_primary_checks_cluster_ids_against_remote_secrets() {
         text.contains("  - Istio cluster IDs: mgmt-cluster: remote secret istio-system/istio-remote-secret-remote-cluster is for remote-cluster but is keyed \"remote-cluster\""),
         "{text}"
     );
-    env.fleet.shutdown().await;
 }

@@ -4,10 +4,13 @@
 
 use super::*;
 
+/// Simulated clusters only: the clusters close every connection at will, which a real API
+/// server does not; a hanging API server runs on both backends
+/// ([`failover_test_with_an_unreadable_backing_cluster_fails_with_3`]).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_remote_cluster_is_a_row_not_a_failure() {
     let env = env(MultiClusterMode::Global).await;
-    env.fleet
+    env.sim()
         .cluster("remote-cluster")
         .unwrap()
         .faults()
@@ -48,7 +51,7 @@ async fn unreachable_remote_cluster_is_a_row_not_a_failure() {
     );
 
     // The management cluster unreachable: exit 3.
-    env.fleet
+    env.sim()
         .cluster("mgmt-cluster")
         .unwrap()
         .faults()
@@ -67,12 +70,10 @@ async fn unreachable_remote_cluster_is_a_row_not_a_failure() {
         );
         assert!(String::from_utf8_lossy(&out.stderr).contains("could not be reached"));
     }
-    env.fleet.shutdown().await;
+    env.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn invalid_failover_service_fails_check_with_meshctl_line() {
-    let env = env(MultiClusterMode::Global).await;
+pub(super) async fn invalid_failover_service_fails_check_with_meshctl_line(env: &Env) {
     let mgmt = env.client("mgmt-cluster");
     let api: Api<DynamicObject> =
         Api::namespaced_with(mgmt, "service-mesh-hub", &smh_ar("FailoverService"));
@@ -87,12 +88,9 @@ async fn invalid_failover_service_fails_check_with_meshctl_line() {
     assert_eq!(out.status.code(), Some(1), "{}", describe_output(&out));
     let text = stdout(&out);
     assert!(text.contains("[FAIL] SMH networking configuration resources are in a valid state\n  - FailoverService reviews-failover.service-mesh-hub: approval state is INVALID, observed generation does not match generation\n  Hint: check the status of SMH networking resources with \"kubectl get failoverservices -Aoyaml\""), "{text}");
-    env.fleet.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failover_test_fails_when_the_primary_is_broken_or_unprotected() {
-    let env = env(MultiClusterMode::Global).await;
+pub(super) async fn failover_test_fails_when_the_primary_is_broken_or_unprotected(env: &Env) {
     let mgmt = env.client("mgmt-cluster");
 
     // Without outlier detection on the primary (someone removed it), preflight refuses.
@@ -130,7 +128,7 @@ async fn failover_test_fails_when_the_primary_is_broken_or_unprotected() {
 
     // Outlier detection back (as apply would), then the guide's break of reviews-v1/v2.
     let state = load_state(
-        &contexts(&env.fleet, env.dir.path(), Duration::from_secs(2)),
+        &contexts_at(&env.kubeconfig, env.dir.path(), Duration::from_secs(2)),
         &StateOptions::default(),
     )
     .await
@@ -162,7 +160,7 @@ async fn failover_test_fails_when_the_primary_is_broken_or_unprotected() {
             .unwrap();
     }
     // The break rolled out: new pods ready, old ones gone from the Endpoints.
-    env.fleet.wait_ready(READY_TIMEOUT).await.unwrap();
+    env.wait_settled().await;
     let out = env.smh(&["failover", "test", "reviews-failover"]).await;
     assert_eq!(out.status.code(), Some(1), "{}", describe_output(&out));
     let text = stdout(&out);
@@ -177,12 +175,9 @@ async fn failover_test_fails_when_the_primary_is_broken_or_unprotected() {
         ),
         "{text}"
     );
-    env.fleet.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_accepted_failover_service_whose_secondary_went_away_fails_check() {
-    let env = env(MultiClusterMode::Global).await;
+pub(super) async fn an_accepted_failover_service_whose_secondary_went_away_fails_check(env: &Env) {
     // reviews-v3 scaled to 0 (gloo-mesh#947): the remote reviews Service has no sidecar
     // workloads any more, so SMH would now reject the FailoverService; its stored status
     // still says ACCEPTED, and no controller notices.
@@ -197,7 +192,7 @@ async fn an_accepted_failover_service_whose_secondary_went_away_fails_check() {
         .await
         .unwrap();
     // The scale-down rolled out: no reviews-v3 pod left, the Endpoints empty.
-    env.fleet.wait_ready(READY_TIMEOUT).await.unwrap();
+    env.wait_settled().await;
     let out = env.smh(&["check"]).await;
     assert_eq!(out.status.code(), Some(1), "{}", describe_output(&out));
     let text = stdout(&out);
@@ -262,19 +257,12 @@ async fn an_accepted_failover_service_whose_secondary_went_away_fails_check() {
     );
     assert!(!all.contains("has drifted"), "{all}");
     assert!(!all.contains("to put it back"), "{all}");
-    env.fleet.shutdown().await;
 }
 
 /// `failover test` with the secondary's cluster not answering: exit 3 naming the cluster,
 /// nothing probed, and no false drift or "no ready endpoints" advice.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failover_test_with_an_unreadable_backing_cluster_fails_with_3() {
-    let env = env(MultiClusterMode::Global).await;
-    env.fleet
-        .cluster("remote-cluster")
-        .unwrap()
-        .faults()
-        .set_unreachable(Some(Unreachable::Hang));
+pub(super) async fn failover_test_with_an_unreadable_backing_cluster_fails_with_3(env: &Env) {
+    let _hang = env.clusters.hang("remote-cluster");
     let out = env.smh(&["failover", "test", "reviews-failover"]).await;
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{}", describe_output(&out));
@@ -289,20 +277,13 @@ async fn failover_test_with_an_unreadable_backing_cluster_fails_with_3() {
         !text.contains("drifted") && !text.contains("no ready endpoints"),
         "{text}"
     );
-    env.fleet.shutdown().await;
 }
 
 /// A cluster that does not answer the state sweep is not asked again for the extras
 /// (Endpoints, istiod): one request timeout, not two.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hung_cluster_is_skipped_after_the_state_sweep() {
-    let env = env(MultiClusterMode::Global).await;
-    env.fleet
-        .cluster("remote-cluster")
-        .unwrap()
-        .faults()
-        .set_unreachable(Some(Unreachable::Hang));
-    let contexts = contexts(&env.fleet, env.dir.path(), Duration::from_millis(500));
+pub(super) async fn a_hung_cluster_is_skipped_after_the_state_sweep(env: &Env) {
+    let _hang = env.clusters.hang("remote-cluster");
+    let contexts = contexts_at(&env.kubeconfig, env.dir.path(), Duration::from_millis(500));
     let state = load_state(&contexts, &StateOptions::default())
         .await
         .unwrap();
@@ -337,16 +318,17 @@ async fn a_hung_cluster_is_skipped_after_the_state_sweep() {
         &Err("cluster remote-cluster could not be read".to_string())
     );
     assert!(snap.clusters["mgmt-cluster"].istiod.is_some());
-    env.fleet.shutdown().await;
 }
 
+/// Simulated clusters only: the clusters start without the SMH CRDs (a start option). On both
+/// backends, tests/apply's install scenario removes them and `apply` asks for `install`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_smh_crds_fail_check_and_describe() {
     let fleet = fleet_with(MultiClusterMode::Global, |o| o.clusters[0].smh_crds = false).await;
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = kubeconfig(&fleet, dir.path());
     let env = Env {
-        fleet,
+        clusters: Clusters::Sim(fleet),
         dir,
         kubeconfig,
     };
@@ -369,5 +351,5 @@ async fn missing_smh_crds_fail_check_and_describe() {
         "{}",
         describe_output(&out)
     );
-    env.fleet.shutdown().await;
+    env.shutdown().await;
 }

@@ -46,6 +46,34 @@ fn now_micro() -> String {
     format!("{}", t.strftime("%Y-%m-%dT%H:%M:%S.%6fZ"))
 }
 
+/// The node's conditions as the agent posts them: type, status, reason, message.
+const NODE_CONDITIONS: [(&str, &str, &str, &str); 4] = [
+    (
+        "MemoryPressure",
+        "False",
+        "KubeletHasSufficientMemory",
+        "kubelet has sufficient memory available",
+    ),
+    (
+        "DiskPressure",
+        "False",
+        "KubeletHasNoDiskPressure",
+        "kubelet has no disk pressure",
+    ),
+    (
+        "PIDPressure",
+        "False",
+        "KubeletHasSufficientPID",
+        "kubelet has sufficient PID available",
+    ),
+    (
+        "Ready",
+        "True",
+        "KubeletReady",
+        "kubelet is posting ready status",
+    ),
+];
+
 /// The Node object the agent registers.
 pub fn node_object(name: &str, ip: &str, kubelet_port: u16) -> Value {
     let now = now_rfc3339();
@@ -64,12 +92,10 @@ pub fn node_object(name: &str, ip: &str, kubelet_port: u16) -> Value {
             "addresses": [{"type": "InternalIP", "address": ip}, {"type": "Hostname", "address": name}],
             "capacity": {"cpu": "8", "memory": "32Gi", "pods": "110", "ephemeral-storage": "100Gi"},
             "allocatable": {"cpu": "8", "memory": "32Gi", "pods": "110", "ephemeral-storage": "100Gi"},
-            "conditions": [
-                cond("MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
-                cond("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
-                cond("PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
-                cond("Ready", "True", "KubeletReady", "kubelet is posting ready status"),
-            ],
+            "conditions": NODE_CONDITIONS
+                .iter()
+                .map(|(t, status, reason, message)| cond(t, status, reason, message))
+                .collect::<Vec<_>>(),
             "daemonEndpoints": {"kubeletEndpoint": {"Port": kubelet_port}},
             "nodeInfo": {
                 "machineID": "", "systemUUID": "", "bootID": "", "kernelVersion": "",
@@ -115,9 +141,29 @@ async fn heartbeat(client: &kube::Client, name: &str) -> Result<()> {
     }
     let nodes: Api<Node> = Api::all(client.clone());
     let stamp = now_rfc3339();
-    let conds: Vec<Value> = ["MemoryPressure", "DiskPressure", "PIDPressure", "Ready"]
+    // Every condition as a kubelet posts it, not only its heartbeat time: once the node
+    // lifecycle controller marked the node Unknown (no Lease renewed for its grace period,
+    // e.g. while the API server hung), only the kubelet sets it back, and until then the
+    // node stays NotReady and tainted unreachable, so that no new pod is scheduled on it.
+    let now: Vec<(String, String)> = nodes
+        .get(name)
+        .await?
+        .status
+        .and_then(|s| s.conditions)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| (c.type_, c.status))
+        .collect();
+    let conds: Vec<Value> = NODE_CONDITIONS
         .iter()
-        .map(|t| json!({"type": t, "lastHeartbeatTime": stamp}))
+        .map(|(t, status, reason, message)| {
+            let mut c = json!({"type": t, "status": status, "reason": reason,
+                               "message": message, "lastHeartbeatTime": stamp});
+            if !now.iter().any(|(nt, ns)| nt == t && ns == status) {
+                c["lastTransitionTime"] = json!(stamp);
+            }
+            c
+        })
         .collect();
     nodes
         .patch_status(
@@ -222,7 +268,11 @@ impl PodLoop {
             now,
             false,
         );
-        if entry.sent.as_ref() == Some(&status) {
+        // Sent before and still what the API server has: nothing to do. The node lifecycle
+        // controller marks the pods of a node it lost touch with not Ready; a kubelet then
+        // posts their status again, as this does when the stored Ready differs.
+        if entry.sent.as_ref() == Some(&status) && ready(pod.get("status")) == ready(Some(&status))
+        {
             return;
         }
         let patch = json!({"status": status});
@@ -234,4 +284,15 @@ impl PodLoop {
             entry.sent = Some(status);
         }
     }
+}
+
+/// The status of a pod status's `Ready` condition.
+fn ready(status: Option<&Value>) -> Option<&str> {
+    status?
+        .get("conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some("Ready"))?
+        .get("status")?
+        .as_str()
 }
