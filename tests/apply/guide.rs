@@ -214,9 +214,30 @@ async fn the_same_input_again_changes_nothing(d: &Demo) {
 
 /// Simulated clusters only: tests/backends.rs applies the guide in multi-primary mode on both
 /// backends, and tests/inspect checks its subsets on real control planes.
+///
+/// `auto` picks the native strategy (a subset with a failover priority on the primary's Istio
+/// cluster ID, no EnvoyFilter); `--strategy aggregate` switches to per-cluster subsets and the
+/// aggregate cluster, pins it in the FailoverService's annotation, and prunes what native
+/// wrote; a second apply of either changes nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_guide_in_multi_primary_mode() {
     let d = Demo::start(MultiClusterMode::MultiPrimary).await;
+    let subsets = |dr: &Value| -> Vec<String> {
+        dr["spec"]["subsets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["name"].as_str().map(str::to_string))
+            .collect()
+    };
+    let envoy_filters = || async {
+        istio_versions(&d.mgmt)
+            .await
+            .iter()
+            .filter(|(kind, ..)| kind == "EnvoyFilter")
+            .count()
+    };
+
     let r = d.smh(&["apply", "-f", &guide_all()]).await;
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(
@@ -229,19 +250,45 @@ async fn the_guide_in_multi_primary_mode() {
         .await,
         guide_fs_status()
     );
-    // No .global hosts: per-cluster subsets of reviews.bookinfo.svc.cluster.local.
     let dr = get(&d.mgmt, &istio_ar("DestinationRule"), "bookinfo", "reviews")
         .await
         .unwrap();
-    let subsets: Vec<&str> = dr.data["spec"]["subsets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|s| s["name"].as_str())
-        .collect();
-    assert!(subsets.contains(&"cluster-remote-cluster"), "{subsets:?}");
+    assert_eq!(
+        subsets(&dr.data),
+        ["failover-reviews-failover-service-mesh-hub"]
+    );
+    assert_eq!(
+        dr.data["spec"]["subsets"][0]["trafficPolicy"]["loadBalancer"]["localityLbSetting"]
+            ["failoverPriority"],
+        json!(["topology.istio.io/cluster=cluster1"])
+    );
+    assert_eq!(envoy_filters().await, 0);
     let before = d.versions().await;
     assert_eq!(d.smh(&["apply", "-f", &guide_all()]).await.code, 0);
+    assert_eq!(d.versions().await, before);
+
+    // No .global hosts: per-cluster subsets of reviews.bookinfo.svc.cluster.local.
+    let r = d
+        .smh(&["apply", "-f", &guide_all(), "--strategy", "aggregate"])
+        .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let dr = get(&d.mgmt, &istio_ar("DestinationRule"), "bookinfo", "reviews")
+        .await
+        .unwrap();
+    let names = subsets(&dr.data);
+    assert!(names.contains(&"cluster-remote-cluster".to_string()), "{names:?}");
+    assert!(
+        !names.contains(&"failover-reviews-failover-service-mesh-hub".to_string()),
+        "{names:?}"
+    );
+    assert_eq!(envoy_filters().await, 1);
+    let before = d.versions().await;
+    assert_eq!(
+        d.smh(&["apply", "-f", &guide_all(), "--strategy", "aggregate"])
+            .await
+            .code,
+        0
+    );
     assert_eq!(d.versions().await, before);
     d.shutdown().await;
 }

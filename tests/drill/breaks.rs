@@ -558,7 +558,8 @@ async fn owners_and_hpas_are_warned_about_in_dry_run_and_at_the_prompt() {
 /// the SMH name (`istioctl create-remote-secret --name remote-cluster`): istiod labels the
 /// remote endpoints `topology.istio.io/cluster=remote-cluster`, so the subset the failover
 /// goes to (cluster2) selects nothing. Preflight refuses with `check`'s finding and its fix,
-/// and nothing is patched.
+/// and nothing is patched. With the aggregate strategy, whose per-cluster subsets select the
+/// cluster IDs (the native strategy's priority names only the primary's).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn preflight_refuses_a_multi_primary_drill_whose_remote_secret_has_the_wrong_key() {
     use k8s_openapi::api::core::v1::Secret;
@@ -569,7 +570,7 @@ async fn preflight_refuses_a_multi_primary_drill_whose_remote_secret_has_the_wro
         &WorldSidecars::default(),
     )
     .await;
-    demo.configure_guide().await;
+    demo.configure_guide_with(&["--strategy", "aggregate"]).await;
     let secrets: Api<Secret> = Api::namespaced(demo.client("mgmt-cluster"), "istio-system");
     let old = secrets.get("istio-remote-secret-cluster2").await.unwrap();
     secrets

@@ -346,8 +346,15 @@ impl Demo {
 
     /// The guide's configuration: `kubectl smh apply -f examples/guide/`.
     async fn configure_guide(&self) {
+        self.configure_guide_with(&[]).await;
+    }
+
+    /// `kubectl smh apply -f examples/guide/ EXTRA...` (e.g. `--strategy aggregate`).
+    async fn configure_guide_with(&self, extra: &[&str]) {
         let dir = guide_dir();
-        let run = self.run(&["apply", "-f", dir.to_str().unwrap()]).await;
+        let mut args = vec!["apply", "-f", dir.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let run = self.run(&args).await;
         assert_eq!(run.code, Some(0), "apply: {}", run.show());
     }
 }

@@ -57,8 +57,10 @@ pub(super) async fn a_full_drill_passes_and_restores_exactly(demo: &Demo) {
 }
 
 /// Multi-primary mode with Istio cluster IDs that differ from the SMH cluster names (the
-/// demo's cluster1 and cluster2): apply discovers the IDs, the subsets select them, and the
-/// drill fails over to the remote cluster and restores exactly.
+/// demo's cluster1 and cluster2), with the aggregate strategy (a per-cluster subset each;
+/// `auto` would pick native here, which `demo_guide_runs_to_completion_in_multi_primary_mode`
+/// drills): apply discovers the IDs, the subsets select them, and the drill fails over to
+/// the remote cluster and restores exactly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_multi_primary_drill_with_istio_cluster_ids_passes_and_restores() {
     let demo = Demo::start_with(
@@ -67,7 +69,7 @@ async fn a_multi_primary_drill_with_istio_cluster_ids_passes_and_restores() {
         &WorldSidecars::default(),
     )
     .await;
-    demo.configure_guide().await;
+    demo.configure_guide_with(&["--strategy", "aggregate"]).await;
     let ar = ApiResource::from_gvk_with_plural(
         &kube::core::GroupVersionKind::gvk("networking.istio.io", "v1alpha3", "DestinationRule"),
         "destinationrules",

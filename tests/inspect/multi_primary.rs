@@ -3,7 +3,19 @@
 
 use super::*;
 
+/// Both scenarios are about the aggregate strategy's per-cluster subsets, which select the
+/// Istio cluster IDs (`auto` picks the native strategy in multi-primary, whose failover
+/// priority names only the primary's cluster ID): the guide is applied again with it.
+async fn apply_the_guide_with_the_aggregate_strategy(env: &Env) {
+    let guide = guide_dir().display().to_string();
+    let out = env
+        .smh(&["apply", "-f", &guide, "--strategy", "aggregate"])
+        .await;
+    assert_eq!(out.status.code(), Some(0), "{}", describe_output(&out));
+}
+
 pub(super) async fn multi_primary_outlier_detection_comes_from_the_cluster_subset(env: &Env) {
+    apply_the_guide_with_the_aggregate_strategy(env).await;
     let out = env.smh(&["describe", "-o", "json"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", describe_output(&out));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -23,6 +35,7 @@ pub(super) async fn multi_primary_outlier_detection_comes_from_the_cluster_subse
 pub(super) async fn multi_primary_checks_cluster_ids_against_remote_secrets(env: &Env) {
     use k8s_openapi::api::core::v1::Secret;
     use kube::api::PostParams;
+    apply_the_guide_with_the_aggregate_strategy(env).await;
     let out = env.smh(&["check"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", describe_output(&out));
     let text = stdout(&out);
