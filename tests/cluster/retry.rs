@@ -209,12 +209,17 @@ async fn a_request_not_safe_to_repeat_is_sent_once() {
         tokio::spawn(async move { cms.create(&PostParams::default(), &cm("once", "1")).await })
     };
     while s.stats.retries() == 0 {
-        assert!(t.elapsed() < Duration::from_secs(20), "no retry of a named create");
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "no retry of a named create"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     remote.faults().set_error_rate(ErrorKind::Close, 0.0);
     match create.await.unwrap() {
-        Err(kube::Error::Api(st)) => assert_eq!((st.code, st.reason.as_str()), (409, "AlreadyExists")),
+        Err(kube::Error::Api(st)) => {
+            assert_eq!((st.code, st.reason.as_str()), (409, "AlreadyExists"))
+        }
         other => panic!("expected 409 AlreadyExists, got {other:?}"),
     }
     let retried = s.stats.retries();
@@ -326,13 +331,19 @@ async fn a_control_plane_under_rollout_is_waited_out_and_retries_stop_at_the_bou
     namespaces.get("default").await.unwrap_err();
     let took = t.elapsed();
     assert!(took < Duration::from_millis(2600), "{took:?}");
-    assert!(s.stats.retry_time() <= Duration::from_secs(2), "{:?}", s.stats.retry_time());
+    assert!(
+        s.stats.retry_time() <= Duration::from_secs(2),
+        "{:?}",
+        s.stats.retry_time()
+    );
     assert_eq!(s.stats.exhausted(), 2);
     let before = s.stats.retries();
     // Renewed (as the drill does for its restore), it is retried again.
     s.stats.renew_budget();
     remote.faults().set_error_rate(ErrorKind::Internal, 0.0);
-    remote.faults().set_unavailable_for(Duration::from_millis(500));
+    remote
+        .faults()
+        .set_unavailable_for(Duration::from_millis(500));
     namespaces.get("default").await.unwrap();
     assert!(s.stats.retries() > before, "{}", s.stats.retries());
     remote.faults().clear();

@@ -9,8 +9,8 @@
 //! its timeout; when that fails too it is [`ProbeResult::Lost`]: no answer from the data
 //! plane, which the drill counts apart.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Empty};

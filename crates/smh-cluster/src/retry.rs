@@ -122,7 +122,10 @@ struct Spent {
 
 impl Spent {
     fn total(&self, now: Instant) -> Duration {
-        self.closed + self.since.map_or(Duration::ZERO, |s| now.saturating_duration_since(s))
+        self.closed
+            + self
+                .since
+                .map_or(Duration::ZERO, |s| now.saturating_duration_since(s))
     }
 
     /// A retry waiting `wait` begins at `now`, unless it would pass `budget`.

@@ -110,9 +110,9 @@ where
         }
         _ => None,
     };
-    let safe = body
-        .as_ref()
-        .is_some_and(|b| super::safety(req.method(), req.uri(), req.headers(), Some(b)) == Safety::Safe);
+    let safe = body.as_ref().is_some_and(|b| {
+        super::safety(req.method(), req.uri(), req.headers(), Some(b)) == Safety::Safe
+    });
     if !safe {
         let (out, answered) = attempt(&mut inner, req, streaming, policy.request_timeout).await;
         if answered {

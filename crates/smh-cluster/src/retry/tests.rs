@@ -117,7 +117,12 @@ fn writes_are_safe_only_with_a_precondition() {
         &[],
         r#"{"metadata":{"name":"p"}}"#
     ));
-    assert!(!safe_at(Method::POST, "/api/v1/namespaces", &[], "not json"));
+    assert!(!safe_at(
+        Method::POST,
+        "/api/v1/namespaces",
+        &[],
+        "not json"
+    ));
     // A body that is not JSON carries no precondition.
     assert!(!safe(Method::PUT, &[], "metadata: {resourceVersion: '1'}"));
 }
