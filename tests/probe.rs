@@ -147,3 +147,54 @@ async fn picks_a_pod_of_a_deployment_selected_by_match_expressions() {
             .starts_with("productpage-v1-")
     );
 }
+
+/// A port-forward whose stream breaks (the API server cuts its connection, as when it
+/// restarts) is opened again and counted; the probe still gets the data plane's answer,
+/// never an error sample made by the break.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_port_forward_is_reestablished_and_counted() {
+    use smh_sim::faults::ErrorKind;
+    let fleet = demo().await;
+    let cluster = fleet.cluster("mgmt-cluster").unwrap();
+    let client = cluster.client().unwrap();
+    let pod = ready_pod(&client, "productpage-v1").await;
+    let prober = Prober::new(client, "bookinfo", &pod, 9080, Duration::from_secs(5));
+    let (result, _) = prober.get("/productpage").await;
+    assert_eq!(result.status(), Some(200), "{result:?}");
+    assert_eq!(prober.reconnects(), 0);
+
+    // Every open connection cut, the idle port-forward of the last probe with them.
+    cluster.faults().cut_connections();
+    let (result, _) = prober.get("/productpage").await;
+    assert_eq!(result.status(), Some(200), "{result:?}");
+    assert_eq!(prober.reconnects(), 1);
+
+    // The `close` fault on the port-forward upgrades: each session is cut a moment after
+    // it began (the open one is cut too, so that the next probe opens one under the fault).
+    // Probes go on; each break is counted, none becomes an error answer.
+    cluster.faults().set_error_rate(ErrorKind::Close, 1.0);
+    cluster.faults().cut_connections();
+    let t = std::time::Instant::now();
+    let mut answers = 0;
+    while prober.reconnects() < 4 {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "{} reconnects",
+            prober.reconnects()
+        );
+        let (result, _) = prober.get("/productpage").await;
+        match result {
+            ProbeResult::Lost { .. } => {}
+            r => {
+                assert_eq!(r.status(), Some(200), "{r:?}");
+                answers += 1;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    cluster.faults().clear();
+    assert!(answers > 0);
+    let (result, _) = prober.get("/productpage").await;
+    assert_eq!(result.status(), Some(200), "{result:?}");
+    fleet.shutdown().await;
+}

@@ -245,9 +245,14 @@ async fn ensure_namespace(
             dry_run: dry_run == DryRun::Server,
             field_manager: Some(FIELD_MANAGER.to_string()),
         };
-        api.create(&pp, &ns)
-            .await
-            .map_err(|e| c.error(&op("create"), e))?;
+        match api.create(&pp, &ns).await {
+            Ok(_) => {}
+            // Created since it was read: by this create's own first attempt (its answer was
+            // lost and the retry met the namespace), or by someone else at the same time.
+            // Either way it exists, as install wants.
+            Err(kube::Error::Api(s)) if s.code == 409 => {}
+            Err(e) => return Err(c.error(&op("create"), e)),
+        }
     }
     Ok(Line {
         resource,

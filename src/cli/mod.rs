@@ -91,12 +91,16 @@ pub struct GlobalArgs {
     #[arg(long, global = true, default_value = "10s", value_parser = parse_request_timeout)]
     pub(crate) request_timeout: Duration,
 
-    /// How long a request that failed with a transient error (HTTP 429, 500, 502, 503, 504,
-    /// no answer within --request-timeout, a refused or dropped connection) is retried,
-    /// counted from its first attempt; 0 turns retries off. Only requests that are safe to
-    /// repeat are retried: reads, server-side apply, and writes guarded by a resourceVersion
-    /// or delete preconditions.
-    #[arg(long, global = true, default_value = "30s", value_parser = parse_duration_arg)]
+    /// The total time the command may spend retrying requests that failed with a transient
+    /// error (HTTP 429, 500, 502, 503, 504, no answer within --request-timeout, a dropped
+    /// connection), over all its requests and clusters; 0 turns retries off. A command takes
+    /// at most its own time plus this plus one --request-timeout per request being retried
+    /// when it runs out (the drill's restore gets a budget of its own). Only requests that
+    /// are safe to repeat are retried: reads, server-side apply, writes guarded by a
+    /// resourceVersion or delete preconditions, and creates whose repeat is recognised by
+    /// its 409. A cluster that has not answered yet in this command is not waited for: a
+    /// refused or closed connection fails at once, a timeout is tried 3 more times.
+    #[arg(long, global = true, default_value = "60s", value_parser = parse_duration_arg)]
     pub(crate) retry_timeout: Duration,
 
     /// Never prompt; answer yes to confirmations.

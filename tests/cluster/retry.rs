@@ -1,7 +1,9 @@
 //! The retry layer of every client (`smh_cluster::retry`) over HTTP against a simulated
 //! cluster with injected faults: safe requests ride out each kind of fault, a request that
-//! is not safe to repeat is sent once, a 503 window is waited out as `Retry-After` says,
-//! retrying stops at `--retry-timeout`, and a watch cut mid-event resumes.
+//! is not safe to repeat is sent once, a named create is repeated into its 409, a 503 window
+//! is waited out as `Retry-After` says, retrying stops when the command's `--retry-timeout`
+//! is spent, a cluster that never answered is not waited for, and a watch cut mid-event
+//! resumes.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -96,6 +98,9 @@ async fn safe_requests_ride_out_every_kind_of_fault() {
         let namespaces: Api<Namespace> = Api::all(s.client.client.clone());
         let cms: Api<ConfigMap> = Api::namespaced(s.client.client.clone(), "default");
         remote.faults().clear();
+        // Answered once, the cluster is retried as one that is there (one that never
+        // answered is not waited for long: see the test below).
+        namespaces.get("default").await.unwrap();
         remote.faults().set_error_rate(kind, 0.3);
         for i in 0..6 {
             namespaces
@@ -164,26 +169,61 @@ async fn a_request_not_safe_to_repeat_is_sent_once() {
     )
     .await;
     let cms: Api<ConfigMap> = Api::namespaced(s.client.client.clone(), "default");
-    // Carried out, then the answer is cut: a repeat would meet 409 AlreadyExists.
+    cms.list(&Default::default()).await.unwrap();
+    // A create with generateName is carried out, then the answer is cut: a repeat would
+    // make a second object, so it is not sent again.
     remote.faults().set_error_rate(ErrorKind::Close, 1.0);
-    let err = cms
-        .create(&PostParams::default(), &cm("once", "1"))
+    let mut generated = cm("", "1");
+    generated.metadata.name = None;
+    generated.metadata.generate_name = Some("gen-".into());
+    cms.create(&PostParams::default(), &generated)
         .await
         .unwrap_err();
-    assert!(
-        !matches!(&err, kube::Error::Api(s) if s.code == 409),
-        "{err:?}"
-    );
     remote.faults().set_error_rate(ErrorKind::Close, 0.0);
     remote.faults().set_error_rate(ErrorKind::Internal, 1.0);
     let err = cms
-        .create(&PostParams::default(), &cm("twice", "1"))
+        .create(&PostParams::default(), &generated)
         .await
         .unwrap_err();
     assert!(
         matches!(&err, kube::Error::Api(s) if s.code == 500),
         "{err:?}"
     );
+    remote.faults().set_error_rate(ErrorKind::Internal, 0.0);
+    let made: Vec<String> = cms
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter_map(|c| c.metadata.name)
+        .filter(|n| n.starts_with("gen-"))
+        .collect();
+    assert_eq!(made.len(), 1, "{made:?}");
+    remote.faults().set_error_rate(ErrorKind::Close, 1.0);
+    // A named create is: carried out, its answer cut, the repeat meets 409 AlreadyExists,
+    // and there is one object.
+    let t = Instant::now();
+    let create = {
+        let cms = cms.clone();
+        tokio::spawn(async move { cms.create(&PostParams::default(), &cm("once", "1")).await })
+    };
+    while s.stats.retries() == 0 {
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "no retry of a named create"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    remote.faults().set_error_rate(ErrorKind::Close, 0.0);
+    match create.await.unwrap() {
+        Err(kube::Error::Api(st)) => {
+            assert_eq!((st.code, st.reason.as_str()), (409, "AlreadyExists"))
+        }
+        other => panic!("expected 409 AlreadyExists, got {other:?}"),
+    }
+    let retried = s.stats.retries();
+    remote.faults().set_error_rate(ErrorKind::Internal, 1.0);
     // A merge patch without a resourceVersion neither.
     let merge = serde_json::json!({"data": {"v": "2"}});
     let err = cms
@@ -194,7 +234,7 @@ async fn a_request_not_safe_to_repeat_is_sent_once() {
         matches!(&err, kube::Error::Api(s) if s.code == 500),
         "{err:?}"
     );
-    assert_eq!(s.stats.retries(), 0, "{:?}", s.events.lock().unwrap());
+    assert_eq!(s.stats.retries(), retried, "{:?}", s.events.lock().unwrap());
     remote.faults().clear();
     assert_eq!(cms.get("once").await.unwrap().data.unwrap()["v"], "1");
     // With its resourceVersion, the same patch is retried: the first attempt is carried
@@ -214,7 +254,7 @@ async fn a_request_not_safe_to_repeat_is_sent_once() {
             .await
     });
     // Let the first attempt be cut, then answer the repeats.
-    while s.stats.retries() == 0 {
+    while s.stats.retries() == retried {
         assert!(
             t.elapsed() < Duration::from_secs(20),
             "no retry of a guarded patch"
@@ -285,12 +325,94 @@ async fn a_control_plane_under_rollout_is_waited_out_and_retries_stop_at_the_bou
     assert!(took < Duration::from_secs(3), "{took:?}");
     assert!(s.stats.retries() >= 2, "{}", s.stats.retries());
     assert_eq!(s.stats.exhausted(), 1);
+    // The bound is the command's, not the request's: the next request has what is left
+    // (a bound per request would give it 2s again: waits of 100-200, 200-400, 400-800 ms
+    // fit in it, at least 0.7s more).
+    namespaces.get("default").await.unwrap_err();
+    let took = t.elapsed();
+    assert!(took < Duration::from_millis(2600), "{took:?}");
+    assert!(
+        s.stats.retry_time() <= Duration::from_secs(2),
+        "{:?}",
+        s.stats.retry_time()
+    );
+    assert_eq!(s.stats.exhausted(), 2);
+    let before = s.stats.retries();
+    // Renewed (as the drill does for its restore), it is retried again.
+    s.stats.renew_budget();
+    remote.faults().set_error_rate(ErrorKind::Internal, 0.0);
+    remote
+        .faults()
+        .set_unavailable_for(Duration::from_millis(500));
+    namespaces.get("default").await.unwrap();
+    assert!(s.stats.retries() > before, "{}", s.stats.retries());
+    remote.faults().clear();
+    remote.faults().set_error_rate(ErrorKind::Internal, 1.0);
 
     // 0 turns retries off.
     let s = client(&fleet, dir.path(), Duration::from_secs(5), Duration::ZERO).await;
     let namespaces: Api<Namespace> = Api::all(s.client.client.clone());
     namespaces.get("default").await.unwrap_err();
     assert_eq!(s.stats.retries(), 0);
+    fleet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_that_never_answered_fails_fast_and_one_that_answered_is_waited_for() {
+    use smh_sim::faults::Unreachable;
+    let fleet = fleet().await;
+    let dir = tempfile::tempdir().unwrap();
+    let remote = fleet.cluster("remote-cluster").unwrap();
+    // Connections closed at once, from the first request: not retried (nothing that
+    // answers as an API server is there), whatever the budget.
+    remote.faults().set_unreachable(Some(Unreachable::Close));
+    let s = client(
+        &fleet,
+        dir.path(),
+        Duration::from_secs(5),
+        Duration::from_secs(60),
+    )
+    .await;
+    let namespaces: Api<Namespace> = Api::all(s.client.client.clone());
+    let t = Instant::now();
+    namespaces.get("default").await.unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    assert_eq!(s.stats.retries(), 0, "{:?}", s.events.lock().unwrap());
+    // No answer at all: a few timeouts, not the whole budget.
+    remote.faults().set_unreachable(Some(Unreachable::Hang));
+    let s = client(
+        &fleet,
+        dir.path(),
+        Duration::from_millis(300),
+        Duration::from_secs(60),
+    )
+    .await;
+    let namespaces: Api<Namespace> = Api::all(s.client.client.clone());
+    let t = Instant::now();
+    namespaces.get("default").await.unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    assert_eq!(s.stats.retries(), 3, "{:?}", s.events.lock().unwrap());
+    // The same cluster after it answered: a closed connection is an API server
+    // restarting behind its address, retried until it answers again.
+    remote.faults().clear();
+    let s = client(
+        &fleet,
+        dir.path(),
+        Duration::from_secs(5),
+        Duration::from_secs(60),
+    )
+    .await;
+    let namespaces: Api<Namespace> = Api::all(s.client.client.clone());
+    namespaces.get("default").await.unwrap();
+    remote.faults().set_unreachable(Some(Unreachable::Close));
+    let get = tokio::spawn(async move { namespaces.get("default").await });
+    let t = Instant::now();
+    while s.stats.retries() < 2 {
+        assert!(t.elapsed() < Duration::from_secs(20), "not retried");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    remote.faults().clear();
+    get.await.unwrap().unwrap();
     fleet.shutdown().await;
 }
 

@@ -420,3 +420,34 @@ async fn a_drill_rides_out_a_flaky_api_server_and_says_so() {
     assert_restored(&before, &demo.snapshot().await);
     demo.shutdown().await;
 }
+
+/// Port-forwards that break during the drill (the API server cuts every open connection,
+/// the probes' port-forwards and the rollout watches included, as when it restarts) are
+/// opened again: the drill keeps measuring, passes, and its report counts the reconnects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drill_reopens_port_forwards_cut_under_it_and_counts_them() {
+    let demo = Demo::start(Duration::from_millis(300)).await;
+    demo.configure_guide().await;
+    demo.wait_settled().await;
+    let before = demo.snapshot().await;
+    let mgmt = demo.fleet.cluster("mgmt-cluster").unwrap();
+    let faults = mgmt.faults();
+    // The fault schedule: every open connection of the probe's cluster cut twice a second
+    // while the drill runs.
+    let cutter = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            faults.cut_connections();
+        }
+    });
+    let run = demo.run(&drill_args(&["-o", "json"])).await;
+    cutter.abort();
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    let report: Value = serde_json::from_str(&run.stdout).expect("JSON report");
+    assert_eq!(report["result"], "passed", "{}", run.show());
+    let r = &report["resilience"];
+    assert!(r["probeReconnects"].as_u64().unwrap() > 0, "{r}");
+    demo.wait_settled().await;
+    assert_restored(&before, &demo.snapshot().await);
+    demo.fleet.shutdown().await;
+}

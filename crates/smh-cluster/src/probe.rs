@@ -228,8 +228,29 @@ pub struct Prober {
     pod: String,
     port: u16,
     timeout: Duration,
-    idle: Mutex<Vec<SendRequest<Empty<Bytes>>>>,
+    idle: Mutex<Vec<Conn>>,
     reconnects: AtomicU64,
+}
+
+/// One connection to the pod port, over its own port-forward.
+struct Conn {
+    sender: SendRequest<Empty<Bytes>>,
+    /// Set to `Some(true)` when the port-forward ended with an error (its stream broke),
+    /// `Some(false)` when it ended cleanly (the pod closed the connection).
+    ended: tokio::sync::watch::Receiver<Option<bool>>,
+}
+
+impl Conn {
+    /// Whether this connection's port-forward broke (waiting a moment for its end to be
+    /// known: the request fails as the stream breaks, the port-forward's end follows).
+    async fn broke(&mut self) -> bool {
+        let ended = tokio::time::timeout(
+            Duration::from_millis(500),
+            self.ended.wait_for(Option::is_some),
+        )
+        .await;
+        matches!(ended, Ok(Ok(v)) if *v == Some(true))
+    }
 }
 
 /// Why a port-forward gave no connection.
@@ -283,12 +304,19 @@ impl Prober {
     }
 
     async fn get_inner(&self, path: &str) -> ProbeResult {
-        // Try an idle connection first; a stale one fails fast, then use a fresh one.
+        // Try an idle connection first. One that fails says nothing about the data plane
+        // (the pod may have closed it, or its port-forward broke): the probe goes to a fresh
+        // port-forward, counted as re-established when the old one broke.
         let idle = self.idle.lock().map(|mut v| v.pop()).unwrap_or(None);
-        if let Some(sender) = idle
-            && let Some(result) = self.send(sender, path, true).await
-        {
-            return result;
+        if let Some(conn) = idle {
+            match self.send(conn, path, true).await {
+                Ok(result) => return result,
+                Err(mut conn) => {
+                    if conn.broke().await {
+                        self.reconnects.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }
         }
         // A fresh port-forward; when it breaks, one more (within the probe's timeout).
         let mut broke = String::new();
@@ -297,12 +325,12 @@ impl Prober {
                 self.reconnects.fetch_add(1, Ordering::Relaxed);
             }
             match self.connect().await {
-                Ok(sender) => match self.send(sender, path, false).await {
-                    Some(r @ ProbeResult::Http { .. }) => return r,
-                    Some(ProbeResult::Transport { error } | ProbeResult::Lost { error }) => {
+                Ok(conn) => match self.send(conn, path, false).await {
+                    Ok(r @ ProbeResult::Http { .. }) => return r,
+                    Ok(ProbeResult::Transport { error } | ProbeResult::Lost { error }) => {
                         broke = error;
                     }
-                    None => broke = "connection closed before an answer".into(),
+                    Err(_) => broke = "connection closed before an answer".into(),
                 },
                 Err(ConnectError::Workload(error)) => return ProbeResult::Transport { error },
                 Err(ConnectError::PortForward(error)) => broke = error,
@@ -311,19 +339,14 @@ impl Prober {
         ProbeResult::Lost { error: broke }
     }
 
-    /// Send on `sender`. `None` when a reused connection turned out to be closed before the
-    /// request went out (the caller retries on a fresh one).
-    async fn send(
-        &self,
-        mut sender: SendRequest<Empty<Bytes>>,
-        path: &str,
-        reused: bool,
-    ) -> Option<ProbeResult> {
-        if sender.ready().await.is_err() {
+    /// Send on `conn`. `Err` (the connection back) when a reused connection failed before
+    /// its whole answer (the caller tries a fresh one).
+    async fn send(&self, mut conn: Conn, path: &str, reused: bool) -> Result<ProbeResult, Conn> {
+        if conn.sender.ready().await.is_err() {
             return if reused {
-                None
+                Err(conn)
             } else {
-                Some(ProbeResult::Transport {
+                Ok(ProbeResult::Transport {
                     error: "connection closed".into(),
                 })
             };
@@ -338,16 +361,16 @@ impl Prober {
         {
             Ok(r) => r,
             Err(e) => {
-                return Some(ProbeResult::Transport {
+                return Ok(ProbeResult::Transport {
                     error: format!("bad probe path {path:?}: {e}"),
                 });
             }
         };
-        let resp = match sender.send_request(req).await {
+        let resp = match conn.sender.send_request(req).await {
             Ok(r) => r,
-            Err(e) if reused && e.is_canceled() => return None,
+            Err(_) if reused => return Err(conn),
             Err(e) => {
-                return Some(ProbeResult::Transport {
+                return Ok(ProbeResult::Transport {
                     error: transport_message(&e),
                 });
             }
@@ -355,23 +378,24 @@ impl Prober {
         let status = resp.status().as_u16();
         let body = match resp.into_body().collect().await {
             Ok(b) => b.to_bytes(),
+            Err(_) if reused => return Err(conn),
             Err(e) => {
-                return Some(ProbeResult::Transport {
+                return Ok(ProbeResult::Transport {
                     error: transport_message(&e),
                 });
             }
         };
         let body = String::from_utf8_lossy(&body[..body.len().min(MAX_BODY)]).into_owned();
-        if !sender.is_closed()
+        if !conn.sender.is_closed()
             && let Ok(mut idle) = self.idle.lock()
             && idle.len() < POOL
         {
-            idle.push(sender);
+            idle.push(conn);
         }
-        Some(ProbeResult::Http { status, body })
+        Ok(ProbeResult::Http { status, body })
     }
 
-    async fn connect(&self) -> Result<SendRequest<Empty<Bytes>>, ConnectError> {
+    async fn connect(&self) -> Result<Conn, ConnectError> {
         let mut pf = self
             .pods
             .portforward(&self.pod, &[self.port])
@@ -395,8 +419,13 @@ impl Prober {
         tokio::spawn(async move {
             let _ = conn.await;
         });
-        // The port-forward task ends by itself when the stream closes.
-        drop(pf);
+        // The port-forward task ends by itself when the stream closes; how it ended tells a
+        // broken port-forward from a connection the pod closed.
+        let (ended_tx, ended) = tokio::sync::watch::channel(None);
+        tokio::spawn(async move {
+            let broke = pf.join().await.is_err();
+            ended_tx.send_replace(Some(broke));
+        });
         // A refused pod port shows up on the error channel right away.
         if let Some(error) = error
             && let Ok(Some(msg)) = tokio::time::timeout(Duration::from_millis(50), error).await
@@ -406,7 +435,7 @@ impl Prober {
                 self.pod, self.port
             )));
         }
-        Ok(sender)
+        Ok(Conn { sender, ended })
     }
 }
 

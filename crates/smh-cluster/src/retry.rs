@@ -6,22 +6,44 @@
 //! - safe to repeat: `GET` (get, list, watch, the port-forward upgrade), server-side apply
 //!   (`PATCH` with `application/apply-patch+yaml`, also of `/status`), a `PATCH` or `PUT` whose
 //!   body carries `metadata.resourceVersion` (the server refuses a second one with 409), a
-//!   JSON patch that tests the resourceVersion, and a `DELETE` with preconditions (uid or
-//!   resourceVersion);
-//! - everything else (`POST`, a merge or strategic patch without a resourceVersion, a
-//!   `DELETE` without preconditions) is sent once: its caller decides what a lost answer means.
+//!   JSON patch that tests the resourceVersion, a `DELETE` with preconditions (uid or
+//!   resourceVersion), and a create (`POST` to a collection) of an object with a fixed name:
+//!   a repeat after a lost answer meets 409 AlreadyExists instead of making a second object,
+//!   and every caller that creates reads 409 as "it exists" (as client-go based controllers
+//!   do);
+//! - everything else (a create with `generateName`, other `POST`s, a merge or strategic patch
+//!   without a resourceVersion, a `DELETE` without preconditions) is sent once: its caller
+//!   decides what a lost answer means.
 //!
 //! A safe request is retried when the answer is transient ([`transient_status`], [`transient_error`]): 429, 500, 502,
 //! 503, 504, no answer within `--request-timeout`, a refused, reset or closed connection
 //! (also in the middle of a response: answers are read whole, below this layer's decision).
 //! Waits grow exponentially from [`BASE_WAIT`] to [`MAX_WAIT`] with jitter; a `Retry-After`
-//! from the server is honoured instead. No new attempt starts later than `--retry-timeout`
-//! after the first one; the last attempt's error is what the caller sees.
+//! from the server is honoured instead.
+//!
+//! One budget per command bounds it all: `--retry-timeout` is the total time a command may
+//! spend retrying, over all its requests and clusters ([`RetryStats::retry_time`]: the time
+//! during which at least one of its requests waited for or sent a retry). A retry whose wait
+//! would pass the budget is not made; the last attempt's error is what the caller sees. So a
+//! command takes at most its own time, plus `--retry-timeout`, plus one `--request-timeout`
+//! per request that is being retried when the budget runs out. The drill's restore starts
+//! a budget of its own ([`RetryStats::renew_budget`]): a budget spent by the drill never
+//! keeps the restore from being retried.
+//!
+//! A cluster that has not answered yet in this command (no HTTP answer of any status) is
+//! not retried as one that has: as client-go does, a refused or closed connection fails at
+//! once (nothing listens there, or something that is not an API server does: waiting does
+//! not help and the user should know at once), and a timeout is retried at most
+//! [`UNANSWERED_TIMEOUT_RETRIES`] times. Once a cluster has answered, the same errors are
+//! transient (an API server restarting behind its address) and retried within the budget.
 
+use std::collections::BTreeSet;
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use std::time::Instant;
 
 use http::{HeaderMap, Method, StatusCode, Uri};
 
@@ -35,9 +57,11 @@ pub const BASE_WAIT: Duration = Duration::from_millis(200);
 pub const MAX_WAIT: Duration = Duration::from_secs(5);
 /// Longest `Retry-After` honoured; a longer one is cut to this.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
-/// `--retry-timeout`'s default: how long after its first attempt a request may still be
-/// retried.
-pub const DEFAULT_RETRY_TIMEOUT: Duration = Duration::from_secs(30);
+/// `--retry-timeout`'s default: the total time a command may spend retrying.
+pub const DEFAULT_RETRY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How many times a request that timed out is sent again to a cluster that has not
+/// answered yet in this command.
+pub const UNANSWERED_TIMEOUT_RETRIES: u32 = 3;
 
 /// Called for each retry, before the wait (the cli prints it with `-v`).
 pub type RetryLog = Arc<dyn Fn(&RetryEvent) + Send + Sync>;
@@ -45,12 +69,13 @@ pub type RetryLog = Arc<dyn Fn(&RetryEvent) + Send + Sync>;
 /// How requests are retried; one per command.
 #[derive(Clone)]
 pub struct RetryOptions {
-    /// No new attempt starts later than this after a request's first attempt; zero turns
-    /// retries off.
+    /// The total time the command may spend retrying (the budget [`RetryStats`] keeps);
+    /// zero turns retries off.
     pub retry_timeout: Duration,
     /// Told of every retry.
     pub log: Option<RetryLog>,
-    /// Counts the retries of every client built with these options.
+    /// Counts the retries of every client built with these options, and keeps their
+    /// common budget.
     pub stats: Arc<RetryStats>,
 }
 
@@ -74,11 +99,64 @@ impl fmt::Debug for RetryOptions {
     }
 }
 
-/// How many requests were retried, over all clients sharing it.
+/// What the clients of one command share: how many requests were retried, the time spent
+/// retrying (the budget `--retry-timeout` bounds), and which clusters have answered.
 #[derive(Debug, Default)]
 pub struct RetryStats {
     retries: AtomicU64,
     exhausted: AtomicU64,
+    spent: Mutex<Spent>,
+    answered: Mutex<BTreeSet<String>>,
+}
+
+/// The retry time spent: closed stretches, plus the open one while a retry is under way.
+#[derive(Debug, Default)]
+struct Spent {
+    /// Retries under way (waiting or sent).
+    busy: u32,
+    /// When the open stretch began (`busy > 0`).
+    since: Option<Instant>,
+    /// The closed stretches.
+    closed: Duration,
+}
+
+impl Spent {
+    fn total(&self, now: Instant) -> Duration {
+        self.closed
+            + self
+                .since
+                .map_or(Duration::ZERO, |s| now.saturating_duration_since(s))
+    }
+
+    /// A retry waiting `wait` begins at `now`, unless it would pass `budget`.
+    fn begin(&mut self, wait: Duration, budget: Duration, now: Instant) -> bool {
+        if self.total(now) + wait > budget {
+            return false;
+        }
+        if self.busy == 0 {
+            self.since = Some(now);
+        }
+        self.busy += 1;
+        true
+    }
+
+    /// A retry got its answer at `now`.
+    fn end(&mut self, now: Instant) {
+        self.busy = self.busy.saturating_sub(1);
+        if self.busy == 0
+            && let Some(since) = self.since.take()
+        {
+            self.closed += now.saturating_duration_since(since);
+        }
+    }
+
+    /// Nothing spent as of `now`.
+    fn renew(&mut self, now: Instant) {
+        self.closed = Duration::ZERO;
+        if self.busy > 0 {
+            self.since = Some(now);
+        }
+    }
 }
 
 impl RetryStats {
@@ -92,12 +170,75 @@ impl RetryStats {
         self.exhausted.load(Ordering::Relaxed)
     }
 
+    /// Time spent retrying since the budget began: the time during which at least one
+    /// request waited for a retry or waited for a retry's answer (retries of several
+    /// requests at the same time count once).
+    pub fn retry_time(&self) -> Duration {
+        self.lock_spent().total(Instant::now())
+    }
+
+    /// Starts the budget again from nothing (the drill's restore: what the drill spent
+    /// must not keep the restore from being retried). Retries under way count from now.
+    pub fn renew_budget(&self) {
+        self.lock_spent().renew(Instant::now());
+    }
+
+    /// Whether `cluster` has given an HTTP answer (of any status) to a client sharing this.
+    pub fn has_answered(&self, cluster: &str) -> bool {
+        self.answered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(cluster)
+    }
+
+    pub(crate) fn mark_answered(&self, cluster: &str) {
+        let mut a = self
+            .answered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !a.contains(cluster) {
+            a.insert(cluster.to_string());
+        }
+    }
+
+    fn lock_spent(&self) -> std::sync::MutexGuard<'_, Spent> {
+        self.spent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Takes a retry that waits `wait` from the budget `total`: `None` when the time spent
+    /// plus the wait passes it. The guard counts the time until it is dropped (after the
+    /// retry's answer).
+    pub(crate) fn begin_retry(
+        self: &Arc<Self>,
+        wait: Duration,
+        total: Duration,
+    ) -> Option<BudgetGuard> {
+        self.lock_spent()
+            .begin(wait, total, Instant::now())
+            .then(|| BudgetGuard {
+                stats: self.clone(),
+            })
+    }
+
     pub(crate) fn count_retry(&self) {
         self.retries.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn count_exhausted(&self) {
         self.exhausted.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// One retry under way; the time until it is dropped counts against the budget.
+pub(crate) struct BudgetGuard {
+    stats: Arc<RetryStats>,
+}
+
+impl Drop for BudgetGuard {
+    fn drop(&mut self) {
+        self.stats.lock_spent().end(Instant::now());
     }
 }
 
@@ -142,11 +283,17 @@ pub(crate) enum Safety {
     Unsafe,
 }
 
-/// Decides [`Safety`] from the method, the headers and the (whole) body.
-pub(crate) fn safety(method: &Method, headers: &HeaderMap, body: Option<&[u8]>) -> Safety {
+/// Decides [`Safety`] from the method, the path, the headers and the (whole) body.
+pub(crate) fn safety(
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Option<&[u8]>,
+) -> Safety {
     let json = || body.and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok());
     let safe = match *method {
         Method::GET | Method::HEAD | Method::OPTIONS => true,
+        Method::POST => is_collection(uri) && json().is_some_and(|v| is_named_create(&v)),
         Method::PATCH => {
             is_apply_patch(headers)
                 || json()
@@ -157,6 +304,37 @@ pub(crate) fn safety(method: &Method, headers: &HeaderMap, body: Option<&[u8]>) 
         _ => false,
     };
     if safe { Safety::Safe } else { Safety::Unsafe }
+}
+
+/// A create of an object with a fixed name: a repeat cannot make a second object, the
+/// server answers it 409 AlreadyExists (which every caller that creates handles). A
+/// `generateName` would make a second one.
+fn is_named_create(v: &serde_json::Value) -> bool {
+    non_empty_str(v.pointer("/metadata/name"))
+        && !non_empty_str(v.pointer("/metadata/generateName"))
+}
+
+/// Whether the path names a collection (`.../configmaps`), where creates go, not an object
+/// or its subresource (`.../pods/NAME/eviction`).
+fn is_collection(uri: &Uri) -> bool {
+    resource_path(uri.path()).1.len() == 1
+}
+
+/// The namespace and the rest of a Kubernetes API path after the group and version:
+/// `/apis/apps/v1/namespaces/bookinfo/deployments/reviews` is `bookinfo` and `deployments,
+/// reviews`. Not an API path: no rest.
+fn resource_path(path: &str) -> (Option<&str>, Vec<&str>) {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    // /api/v1/... or /apis/GROUP/VERSION/...
+    let rest: &[&str] = match parts.first() {
+        Some(&"api") if parts.len() >= 2 => &parts[2..],
+        Some(&"apis") if parts.len() >= 3 => &parts[3..],
+        _ => &[],
+    };
+    match rest {
+        ["namespaces", ns, tail @ ..] if !tail.is_empty() => (Some(*ns), tail.to_vec()),
+        _ => (None, rest.to_vec()),
+    }
 }
 
 fn is_apply_patch(headers: &HeaderMap) -> bool {
@@ -223,6 +401,11 @@ pub(crate) fn transient_error(err: &(dyn std::error::Error + 'static)) -> bool {
     )
 }
 
+/// Whether a transport error is a timeout (no answer within `--request-timeout`).
+pub(crate) fn is_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
+    crate::error::classify_transport(err).0 == crate::error::Unreachable::Timeout
+}
+
 /// `Retry-After` in seconds (the form API servers send), capped at [`MAX_RETRY_AFTER`].
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let v = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?;
@@ -247,17 +430,8 @@ pub(crate) fn backoff(attempt: u32, jitter: f64, server: Option<Duration>) -> Du
 /// bookinfo/reviews`.
 pub(crate) fn describe(method: &Method, uri: &Uri, headers: &HeaderMap) -> (&'static str, String) {
     let path = uri.path();
-    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-    // /api/v1/... or /apis/GROUP/VERSION/...
-    let rest: &[&str] = match parts.first() {
-        Some(&"api") if parts.len() >= 2 => &parts[2..],
-        Some(&"apis") if parts.len() >= 3 => &parts[3..],
-        _ => &[],
-    };
-    let (namespace, rest) = match rest {
-        ["namespaces", ns, tail @ ..] if !tail.is_empty() => (Some(*ns), tail),
-        _ => (None, rest),
-    };
+    let (namespace, rest) = resource_path(path);
+    let rest: &[&str] = &rest;
     let named = rest.len() >= 2;
     let verb = match *method {
         Method::GET

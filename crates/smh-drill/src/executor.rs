@@ -463,6 +463,9 @@ fn spawn_action(
             done(r);
         }),
         Action::ApplyRestore => tokio::spawn(async move {
+            // The restore has a retry budget of its own: what the drill spent on retries
+            // must never keep the restore from riding out a flaky API server.
+            ctx.retry_stats.renew_budget();
             let r = apply_restore(&ctx, &shared, &tx)
                 .await
                 .map(|()| Event::Restored);

@@ -33,7 +33,8 @@ pub struct DrillContext {
     pub yes: bool,
     /// Reads the generated objects and cluster-ID problems for the preflight (the caller's).
     pub generated: GeneratedCheck,
-    /// The retry counters of the clients (for the report's resilience line).
+    /// The retry counters of the clients (for the report's resilience line), and their
+    /// budget (renewed for the restore).
     pub retry_stats: Arc<smh_cluster::retry::RetryStats>,
 }
 

@@ -114,7 +114,9 @@ pub(crate) async fn save_plans(
 /// Break one deployment, conditional on the resourceVersion the save left. A conflict is
 /// retried with the new resourceVersion when only the status moved on (the spec is as saved
 /// and the plan is still this drill's: a real controller writes status after the save, since
-/// an annotation change bumps a Deployment's `generation`); any other change refuses.
+/// an annotation change bumps a Deployment's `generation`), and is success when the
+/// deployment is already broken as planned (an attempt whose answer was lost went through);
+/// any other change refuses.
 async fn break_one(
     ctx: &DrillContext,
     c: &ClusterClient,
@@ -143,6 +145,11 @@ async fn break_one(
                 let now = get_deployment(ctx, d).await?.ok_or_else(changed)?;
                 let ours = matches!(restore::pending_restore(&now),
                     Ok(Some(p)) if p.drill_id == ctx.restore.drill_id);
+                // An earlier attempt went through and only its answer was lost (the retry
+                // layer sent it again and met the precondition): broken as planned.
+                if ours && still_broken(&s.plan, &now) {
+                    return Ok(now);
+                }
                 if !ours || now.spec != s.spec {
                     return Err(changed());
                 }

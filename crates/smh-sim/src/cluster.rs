@@ -34,7 +34,7 @@ use tokio::task::JoinHandle;
 use super::api::auth::{self, Anonymous, AuthOptions, Authenticator, SimUser};
 use super::api::http::{ServerState, router};
 use super::api::{ApiCore, ApiError, WriteOptions};
-use super::faults::{FaultConfig, Faults, Unreachable, fault_layer};
+use super::faults::{ConnCut, Cuttable, FaultConfig, Faults, Unreachable, fault_layer};
 use super::net::PodNetwork;
 use super::store::Store;
 
@@ -508,7 +508,11 @@ async fn serve(
             }
             None => {}
         }
-        let svc = TowerToHyperService::new(app.clone());
+        // Every request knows its connection, and the connection can be cut (upgraded
+        // ones too): see faults::Cuttable.
+        let conn_cut = ConnCut::new();
+        let stream = Cuttable::new(stream, faults.subscribe_cut(), &conn_cut);
+        let svc = TowerToHyperService::new(app.clone().layer(axum::Extension(conn_cut)));
         let mut epoch = faults.subscribe_epoch();
         let mut stop = shutdown.clone();
         tokio::spawn(async move {

@@ -28,6 +28,10 @@ use tokio::sync::watch;
 use super::api::ApiError;
 use super::api::http::error_response;
 
+mod cut;
+
+pub(crate) use cut::{ConnCut, Cuttable};
+
 /// An injected API error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum ErrorKind {
@@ -177,6 +181,8 @@ pub struct Faults {
     rng: Mutex<fastrand::Rng>,
     /// Bumped when open connections must be dropped.
     epoch: watch::Sender<u64>,
+    /// Bumped when open connections, upgraded ones included, must be cut.
+    cut: watch::Sender<u64>,
     /// Until when every request is answered 503 (see [`FaultConfig::unavailable_for`]).
     unavailable_until: Mutex<Option<Instant>>,
 }
@@ -189,11 +195,13 @@ impl Faults {
             None => fastrand::Rng::new(),
         };
         let (epoch, _) = watch::channel(0);
+        let (cut, _) = watch::channel(0);
         let until = until(config.unavailable_for);
         Faults {
             config: Mutex::new(config),
             rng: Mutex::new(rng),
             epoch,
+            cut,
             unavailable_until: Mutex::new(until),
         }
     }
@@ -258,6 +266,16 @@ impl Faults {
         self.epoch.subscribe()
     }
 
+    pub(crate) fn subscribe_cut(&self) -> watch::Receiver<u64> {
+        self.cut.subscribe()
+    }
+
+    /// Cut every open connection now, upgraded ones (port-forwards) and watches included,
+    /// as an API server that restarts does; new connections are served as before.
+    pub fn cut_connections(&self) {
+        self.cut.send_modify(|e| *e += 1);
+    }
+
     fn plan(&self) -> (Duration, Action) {
         let c = self.config.lock().expect("faults lock");
         if c.unreachable.is_some() {
@@ -305,7 +323,22 @@ pub(crate) async fn fault_layer(
         Action::Proceed => next.run(req).await,
         Action::Fail(e) => error_response(&e).into_response(),
         Action::Hang => std::future::pending().await,
-        Action::Close => cut(next.run(req).await),
+        Action::Close => {
+            let conn = req.extensions().get::<ConnCut>().cloned();
+            let resp = next.run(req).await;
+            if resp.status() == axum::http::StatusCode::SWITCHING_PROTOCOLS
+                && let Some(conn) = conn
+            {
+                // An upgrade (a port-forward) has no body to cut: its connection is cut a
+                // moment after the session began, in the middle of its traffic.
+                let after = Duration::from_millis(fastrand::u64(100..=600));
+                tokio::spawn(async move {
+                    tokio::time::sleep(after).await;
+                    conn.cut();
+                });
+            }
+            cut(resp)
+        }
     }
 }
 
@@ -318,7 +351,7 @@ fn until(window: Duration) -> Option<Instant> {
 /// watch, in the middle of its first event).
 fn cut(resp: Response) -> Response {
     if resp.status() == axum::http::StatusCode::SWITCHING_PROTOCOLS {
-        // An upgrade has no body to cut; the stream is the handler's.
+        // An upgrade has no body to cut; its connection is cut (see fault_layer).
         return resp;
     }
     let (mut parts, body) = resp.into_parts();

@@ -3,7 +3,7 @@
 
 use futures::StreamExt;
 use futures::future::join_all;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, Preconditions};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -237,14 +237,23 @@ pub(crate) async fn delete_smh(
     let jobs = ids.iter().map(|id| async move {
         let ar = smh_resource(&id.kind);
         let api: Api<DynamicObject> = Api::namespaced_with(c.client.clone(), &id.namespace, &ar);
-        let mut dp = DeleteParams::background();
+        let op = |verb| ApiOp::dynamic(verb, &ar, Some(&id.namespace), Some(&id.name));
+        // The delete names the object it read by its uid: a repeat after a lost answer then
+        // meets 404 (deleted, what we wanted) and never deletes an object of the same name
+        // created since (409), so the retry layer may send it again.
+        let uid = match api.get_opt(&id.name).await {
+            Ok(Some(live)) => live.metadata.uid,
+            Ok(None) => return (id.clone(), Ok(())),
+            Err(e) => return (id.clone(), Err(c.error(&op("get"), e))),
+        };
+        let mut dp = DeleteParams::background().preconditions(Preconditions {
+            uid,
+            resource_version: None,
+        });
         dp.dry_run = dry_run;
         let r = match api.delete(&id.name, &dp).await {
             Ok(_) => Ok(()),
-            Err(e) => match c.error(
-                &ApiOp::dynamic("delete", &ar, Some(&id.namespace), Some(&id.name)),
-                e,
-            ) {
+            Err(e) => match c.error(&op("delete"), e) {
                 ClusterError::NotFound { .. } => Ok(()),
                 e => Err(e),
             },

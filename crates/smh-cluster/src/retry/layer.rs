@@ -13,7 +13,6 @@ use http::{Request, Response};
 use http_body_util::BodyExt;
 use http_body_util::combinators::UnsyncBoxBody;
 use kube::client::Body;
-use tokio::time::Instant;
 use tower::{BoxError, Layer, Service, ServiceExt};
 
 use super::{RetryEvent, RetryOptions, Safety};
@@ -111,17 +110,22 @@ where
         }
         _ => None,
     };
-    let safe = body
-        .as_ref()
-        .is_some_and(|b| super::safety(req.method(), req.headers(), Some(b)) == Safety::Safe);
+    let safe = body.as_ref().is_some_and(|b| {
+        super::safety(req.method(), req.uri(), req.headers(), Some(b)) == Safety::Safe
+    });
     if !safe {
-        let out = attempt(&mut inner, req, streaming, policy.request_timeout).await;
+        let (out, answered) = attempt(&mut inner, req, streaming, policy.request_timeout).await;
+        if answered {
+            policy.options.stats.mark_answered(&policy.cluster);
+        }
         return finish(out);
     }
     let body = body.unwrap_or_default();
     let (parts, _) = req.into_parts();
-    let deadline = Instant::now() + policy.options.retry_timeout;
+    let stats = &policy.options.stats;
     let mut n: u32 = 0;
+    // The retry under way, counted against the budget until its answer.
+    let mut under_way: Option<super::BudgetGuard> = None;
     loop {
         n += 1;
         if n > 1 {
@@ -134,23 +138,35 @@ where
             .body(Body::from(body.clone()))?;
         *again.headers_mut() = parts.headers.clone();
         *again.extensions_mut() = parts.extensions.clone();
-        let out = attempt(&mut inner, again, streaming, policy.request_timeout).await;
+        let (out, answered) = attempt(&mut inner, again, streaming, policy.request_timeout).await;
+        drop(under_way.take());
+        if answered {
+            stats.mark_answered(&policy.cluster);
+        }
         let (cause, server_wait) = match &out {
             Outcome::Answer(r) if super::transient_status(r.status()) => {
                 (r.status().to_string(), super::retry_after(r.headers()))
             }
             Outcome::Failed(e) if super::transient_error(e.as_ref()) => {
+                // A cluster that never answered: a refused or closed connection is final,
+                // a timeout is tried a few times only.
+                if !stats.has_answered(&policy.cluster)
+                    && (!super::is_timeout(e.as_ref()) || n > super::UNANSWERED_TIMEOUT_RETRIES)
+                {
+                    return finish(out);
+                }
                 (crate::error::innermost(e.as_ref()), None)
             }
             _ => return finish(out),
         };
         let wait = super::backoff(n, fastrand::f64(), server_wait);
-        if Instant::now() + wait > deadline {
-            policy.options.stats.count_exhausted();
+        let Some(guard) = stats.begin_retry(wait, policy.options.retry_timeout) else {
+            stats.count_exhausted();
             return finish(out);
-        }
+        };
+        under_way = Some(guard);
         let (verb, resource) = super::describe(&parts.method, &parts.uri, &parts.headers);
-        policy.options.stats.count_retry();
+        stats.count_retry();
         if let Some(log) = &policy.options.log {
             log(&RetryEvent {
                 cluster: policy.cluster.clone(),
@@ -175,13 +191,14 @@ fn finish(out: Outcome) -> Result<Response<RetryBody>, BoxError> {
 
 /// One attempt: its answer must begin within `timeout` (for every request, streams too);
 /// after that, a whole answer is read under the connector's read timeout (each wait for
-/// bytes, as before this layer), a stream is handed on as it is.
+/// bytes, as before this layer), a stream is handed on as it is. Also says whether the
+/// server answered (an HTTP head arrived, even if the body was then cut).
 async fn attempt<S, B>(
     inner: &mut S,
     req: Request<Body>,
     streaming: bool,
     timeout: Duration,
-) -> Outcome
+) -> (Outcome, bool)
 where
     S: Service<Request<Body>, Response = Response<B>, Error = BoxError>,
     B: hyper::body::Body<Data = Bytes> + Send + 'static,
@@ -189,16 +206,18 @@ where
 {
     let resp = match tokio::time::timeout(timeout, inner.call(req)).await {
         Ok(Ok(r)) => r,
-        Ok(Err(e)) => return Outcome::Failed(e),
+        Ok(Err(e)) => return (Outcome::Failed(e), false),
         Err(_) => {
-            return Outcome::Failed(Box::new(std::io::Error::new(
+            let e = std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
                 format!("no answer within {}", crate::error::secs(timeout)),
-            )));
+            );
+            return (Outcome::Failed(Box::new(e)), false);
         }
     };
     if streaming {
-        return Outcome::Answer(resp.map(|b| b.map_err(Into::into).boxed_unsync()));
+        let out = Outcome::Answer(resp.map(|b| b.map_err(Into::into).boxed_unsync()));
+        return (out, true);
     }
     let (parts, body) = resp.into_parts();
     match body.collect().await {
@@ -206,8 +225,8 @@ where
             let body = http_body_util::Full::new(c.to_bytes())
                 .map_err(|never| match never {})
                 .boxed_unsync();
-            Outcome::Answer(Response::from_parts(parts, body))
+            (Outcome::Answer(Response::from_parts(parts, body)), true)
         }
-        Err(e) => Outcome::Failed(e.into()),
+        Err(e) => (Outcome::Failed(e.into()), true),
     }
 }

@@ -13,7 +13,12 @@ fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
 }
 
 fn safe(method: Method, h: &[(&str, &str)], body: &str) -> bool {
-    safety(&method, &headers(h), Some(body.as_bytes())) == Safety::Safe
+    safe_at(method, "/api/v1/namespaces/default/configmaps/a", h, body)
+}
+
+fn safe_at(method: Method, path: &str, h: &[(&str, &str)], body: &str) -> bool {
+    let uri: Uri = path.parse().unwrap();
+    safety(&method, &uri, &headers(h), Some(body.as_bytes())) == Safety::Safe
 }
 
 #[test]
@@ -83,11 +88,40 @@ fn writes_are_safe_only_with_a_precondition() {
         r#"{"propagationPolicy":"Background"}"#
     ));
     assert!(!safe(Method::DELETE, &[], ""));
-    // A create is never repeated.
-    assert!(!safe(
+    // A create of a named object to its collection is repeated (a repeat meets 409
+    // AlreadyExists); with generateName, without a name, or to an object's subresource it
+    // is not.
+    let named = r#"{"kind":"Namespace","metadata":{"name":"service-mesh-hub"}}"#;
+    assert!(safe_at(Method::POST, "/api/v1/namespaces", &[], named));
+    assert!(safe_at(
         Method::POST,
+        "/apis/apps/v1/namespaces/bookinfo/deployments",
+        &[],
+        r#"{"metadata":{"name":"reviews","namespace":"bookinfo"}}"#
+    ));
+    assert!(!safe_at(
+        Method::POST,
+        "/api/v1/namespaces/default/configmaps",
+        &[],
+        r#"{"metadata":{"name":"","generateName":"x-"}}"#
+    ));
+    assert!(!safe_at(
+        Method::POST,
+        "/api/v1/namespaces/default/configmaps",
         &[],
         r#"{"metadata":{"resourceVersion":"1"}}"#
+    ));
+    assert!(!safe_at(
+        Method::POST,
+        "/api/v1/namespaces/default/pods/p/eviction",
+        &[],
+        r#"{"metadata":{"name":"p"}}"#
+    ));
+    assert!(!safe_at(
+        Method::POST,
+        "/api/v1/namespaces",
+        &[],
+        "not json"
     ));
     // A body that is not JSON carries no precondition.
     assert!(!safe(Method::PUT, &[], "metadata: {resourceVersion: '1'}"));
@@ -267,4 +301,56 @@ fn events_read_as_one_line() {
         "retry: get deployments bookinfo/reviews on cluster remote-cluster: attempt 2 got 503 \
          Service Unavailable; trying again in 1000ms"
     );
+}
+
+#[test]
+fn the_budget_counts_retries_under_way_once_and_is_renewed_for_the_restore() {
+    let t0 = Instant::now();
+    let at = |secs: u64| t0 + Duration::from_secs(secs);
+    let budget = Duration::from_secs(10);
+    let mut s = Spent::default();
+    // Two requests retrying at the same time for 4s count 4s, not 8s.
+    assert!(s.begin(Duration::from_secs(1), budget, at(0)));
+    assert!(s.begin(Duration::from_secs(1), budget, at(1)));
+    assert_eq!(s.total(at(3)), Duration::from_secs(3));
+    s.end(at(3));
+    s.end(at(4));
+    assert_eq!(s.total(at(4)), Duration::from_secs(4));
+    // Time without a retry under way is not counted.
+    assert_eq!(s.total(at(40)), Duration::from_secs(4));
+    // 4s spent: a wait of 6s still fits, 7s does not.
+    assert!(!s.begin(Duration::from_secs(7), budget, at(40)));
+    assert!(s.begin(Duration::from_secs(6), budget, at(40)));
+    s.end(at(46));
+    assert!(!s.begin(Duration::from_millis(1), budget, at(50)));
+    // The restore starts from nothing; a retry under way counts from then on.
+    assert!(s.begin(Duration::ZERO, Duration::from_secs(100), at(50)));
+    s.renew(at(52));
+    assert_eq!(s.total(at(53)), Duration::from_secs(1));
+    s.end(at(53));
+    assert!(s.begin(Duration::from_secs(9), budget, at(60)));
+}
+
+#[test]
+fn a_budget_guard_gives_back_its_place_when_dropped() {
+    let stats = Arc::new(RetryStats::default());
+    let g = stats.begin_retry(Duration::ZERO, Duration::from_secs(60));
+    assert!(g.is_some());
+    drop(g);
+    assert_eq!(stats.lock_spent().busy, 0);
+    // Zero left: nothing more.
+    assert!(
+        stats
+            .begin_retry(Duration::from_millis(1), Duration::ZERO)
+            .is_none()
+    );
+}
+
+#[test]
+fn clusters_that_answered_are_remembered() {
+    let stats = RetryStats::default();
+    assert!(!stats.has_answered("remote-cluster"));
+    stats.mark_answered("remote-cluster");
+    assert!(stats.has_answered("remote-cluster"));
+    assert!(!stats.has_answered("mgmt-cluster"));
 }
