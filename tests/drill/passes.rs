@@ -374,6 +374,7 @@ async fn destination_rules_rank_with_the_meshs_root_namespace() {
 /// A flaky API server on both clusters (500s, answers cut mid-way, watches cut mid-event, a
 /// control plane answering 503 for a while): the drill rides it out, passes, restores
 /// exactly, and its report says how many requests it retried; `-v` shows each retry.
+/// Simulated clusters only: the faults are injected by the simulated API servers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_drill_rides_out_a_flaky_api_server_and_says_so() {
     use smh_sim::faults::ErrorKind;
@@ -424,13 +425,15 @@ async fn a_drill_rides_out_a_flaky_api_server_and_says_so() {
 /// Port-forwards that break during the drill (the API server cuts every open connection,
 /// the probes' port-forwards and the rollout watches included, as when it restarts) are
 /// opened again: the drill keeps measuring, passes, and its report counts the reconnects.
+/// Simulated clusters only: cutting an API server's connections on demand is a simulator
+/// fault.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_drill_reopens_port_forwards_cut_under_it_and_counts_them() {
     let demo = Demo::start(Duration::from_millis(300)).await;
     demo.configure_guide().await;
     demo.wait_settled().await;
     let before = demo.snapshot().await;
-    let mgmt = demo.fleet.cluster("mgmt-cluster").unwrap();
+    let mgmt = demo.sim().cluster("mgmt-cluster").unwrap();
     let faults = mgmt.faults();
     // The fault schedule: every open connection of the probe's cluster cut twice a second
     // while the drill runs.
@@ -449,5 +452,5 @@ async fn a_drill_reopens_port_forwards_cut_under_it_and_counts_them() {
     assert!(r["probeReconnects"].as_u64().unwrap() > 0, "{r}");
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
-    demo.fleet.shutdown().await;
+    demo.shutdown().await;
 }
