@@ -258,8 +258,7 @@ async fn the_guide_in_multi_primary_mode() {
         ["failover-reviews-failover-service-mesh-hub"]
     );
     assert_eq!(
-        dr.data["spec"]["subsets"][0]["trafficPolicy"]["loadBalancer"]["localityLbSetting"]
-            ["failoverPriority"],
+        dr.data["spec"]["subsets"][0]["trafficPolicy"]["loadBalancer"]["localityLbSetting"]["failoverPriority"],
         json!(["topology.istio.io/cluster=cluster1"])
     );
     assert_eq!(envoy_filters().await, 0);
@@ -276,7 +275,10 @@ async fn the_guide_in_multi_primary_mode() {
         .await
         .unwrap();
     let names = subsets(&dr.data);
-    assert!(names.contains(&"cluster-remote-cluster".to_string()), "{names:?}");
+    assert!(
+        names.contains(&"cluster-remote-cluster".to_string()),
+        "{names:?}"
+    );
     assert!(
         !names.contains(&"failover-reviews-failover-service-mesh-hub".to_string()),
         "{names:?}"

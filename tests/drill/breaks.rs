@@ -570,7 +570,8 @@ async fn preflight_refuses_a_multi_primary_drill_whose_remote_secret_has_the_wro
         &WorldSidecars::default(),
     )
     .await;
-    demo.configure_guide_with(&["--strategy", "aggregate"]).await;
+    demo.configure_guide_with(&["--strategy", "aggregate"])
+        .await;
     let secrets: Api<Secret> = Api::namespaced(demo.client("mgmt-cluster"), "istio-system");
     let old = secrets.get("istio-remote-secret-cluster2").await.unwrap();
     secrets

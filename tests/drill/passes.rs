@@ -69,7 +69,8 @@ async fn a_multi_primary_drill_with_istio_cluster_ids_passes_and_restores() {
         &WorldSidecars::default(),
     )
     .await;
-    demo.configure_guide_with(&["--strategy", "aggregate"]).await;
+    demo.configure_guide_with(&["--strategy", "aggregate"])
+        .await;
     let ar = ApiResource::from_gvk_with_plural(
         &kube::core::GroupVersionKind::gvk("networking.istio.io", "v1alpha3", "DestinationRule"),
         "destinationrules",
