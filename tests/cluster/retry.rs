@@ -431,6 +431,10 @@ async fn a_watch_cut_mid_event_resumes_and_misses_nothing() {
     let cms: Api<ConfigMap> = Api::namespaced(s.client.client.clone(), "default");
     let cfg = watcher::Config::default().labels("watched=yes");
     let mut stream = watcher(cms.clone(), cfg).default_backoff().boxed();
+    // One answer first: connections closed by a cluster that never answered are not retried
+    // (a_cluster_that_never_answered_fails_fast_and_one_that_answered_is_waited_for), and
+    // this test is about one that has.
+    cms.list(&Default::default()).await.unwrap();
     remote.faults().set_error_rate(ErrorKind::Close, 0.4);
     let writer = {
         let cms = cms.clone();

@@ -22,6 +22,29 @@ struct DrDraft {
     has_subsets_or_effect: bool,
 }
 
+impl DrDraft {
+    /// A DestinationRule in `cluster` for `host` that only sets Istio mutual TLS, to which
+    /// subsets are added (it is emitted for them).
+    fn for_subsets(cluster: &str, host: String) -> DrDraft {
+        DrDraft {
+            cluster: cluster.to_string(),
+            has_subsets_or_effect: true,
+            spec: DestinationRuleSpec {
+                host,
+                traffic_policy: Some(TrafficPolicy {
+                    tls: Some(ClientTlsSettings {
+                        mode: Some(TlsMode::IstioMutual),
+                    }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            owners: BTreeSet::new(),
+            annotations: None,
+        }
+    }
+}
+
 /// The DestinationRules: local ones for the services policies select or whose subsets are
 /// used, client-side copies for `.global` hosts (global mode), per-cluster subsets
 /// (multi-primary mode).
@@ -306,21 +329,11 @@ impl DrDrafts<'_, '_> {
         let draft = self
             .drafts
             .entry((n.consumer.clone(), n.namespace.clone(), n.name.clone()))
-            .or_insert_with(|| DrDraft {
-                cluster: n.consumer.clone(),
-                has_subsets_or_effect: true,
-                spec: DestinationRuleSpec {
-                    host: format!("{}.{}.svc.{}", n.name, n.namespace, ctx.domain(&n.consumer)),
-                    traffic_policy: Some(TrafficPolicy {
-                        tls: Some(ClientTlsSettings {
-                            mode: Some(TlsMode::IstioMutual),
-                        }),
-                        ..Default::default()
-                    }),
-                    ..Default::default()
-                },
-                owners: BTreeSet::new(),
-                annotations: None,
+            .or_insert_with(|| {
+                DrDraft::for_subsets(
+                    &n.consumer,
+                    format!("{}.{}.svc.{}", n.name, n.namespace, ctx.domain(&n.consumer)),
+                )
             });
         match draft
             .spec
@@ -354,22 +367,7 @@ impl DrDrafts<'_, '_> {
             let own = self
                 .drafts
                 .entry((t.cluster.clone(), t.namespace.clone(), t.name.clone()))
-                .or_insert_with(|| DrDraft {
-                    cluster: t.cluster.clone(),
-                    has_subsets_or_effect: true,
-                    spec: DestinationRuleSpec {
-                        host: self.ctx.local_fqdn(t),
-                        traffic_policy: Some(TrafficPolicy {
-                            tls: Some(ClientTlsSettings {
-                                mode: Some(TlsMode::IstioMutual),
-                            }),
-                            ..Default::default()
-                        }),
-                        ..Default::default()
-                    },
-                    owners: BTreeSet::new(),
-                    annotations: None,
-                });
+                .or_insert_with(|| DrDraft::for_subsets(&t.cluster, self.ctx.local_fqdn(t)));
             for s in &n.subsets {
                 let name = virtual_service::multi_primary_subset_name(&t.cluster, s);
                 if own.spec.subsets.iter().any(|x| x.name == name) {
