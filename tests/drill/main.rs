@@ -268,12 +268,15 @@ impl Demo {
         out
     }
 
-    /// resourceVersion of every bookinfo deployment.
+    /// The generation of every bookinfo deployment: it moves with every change of a spec or
+    /// of annotations (what the drill writes), and not with status writes, which the real
+    /// deployment controller makes whenever its pods change (a resourceVersion would move
+    /// with those on real control planes).
     async fn versions(&self) -> BTreeMap<String, String> {
         self.snapshot()
             .await
             .into_iter()
-            .map(|(k, d)| (k, d.metadata.resource_version.unwrap_or_default()))
+            .map(|(k, d)| (k, d.metadata.generation.unwrap_or_default().to_string()))
             .collect()
     }
 
