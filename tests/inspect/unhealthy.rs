@@ -191,8 +191,25 @@ pub(super) async fn an_accepted_failover_service_whose_secondary_went_away_fails
         )
         .await
         .unwrap();
-    // The scale-down rolled out: no reviews-v3 pod left, the Endpoints empty.
+    // The scale-down rolled out: no reviews-v3 pod left, the Endpoints empty. On real control
+    // planes a deleted pod stays (terminating) until its node confirms it is gone, after the
+    // Endpoints have dropped it: wait until no reviews-v3 pod object is left.
     env.wait_settled().await;
+    let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(remote.clone(), "bookinfo");
+    let t = std::time::Instant::now();
+    while !pods
+        .list(&kube::api::ListParams::default().labels("app=reviews,version=v3"))
+        .await
+        .unwrap()
+        .items
+        .is_empty()
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "reviews-v3 pods left"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let out = env.smh(&["check"]).await;
     assert_eq!(out.status.code(), Some(1), "{}", describe_output(&out));
     let text = stdout(&out);
