@@ -407,3 +407,59 @@ on_both_backends!(
     delete_with_policies_keeps_shared_ones,
     delete_asks_on_a_terminal,
 );
+
+/// Simulator only: it loses exactly the DELETE's answer, which needs the simulator's fault
+/// injection (a real API server cannot be told to drop one answer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_whose_answer_was_lost_is_sent_again_with_its_uid() {
+    let clusters = Clusters::Sim(demo_fleet(MultiClusterMode::Global).await);
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig.yaml");
+    clusters.write_kubeconfig(&kc);
+    let r = smh(
+        &kc,
+        dir.path(),
+        &["apply", "-f", &guide_dir().display().to_string()],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let Clusters::Sim(fleet) = &clusters else {
+        unreachable!()
+    };
+    let faults = fleet.cluster("mgmt-cluster").unwrap().faults();
+    // The FailoverService's DELETE is carried out and its answer lost on the way back.
+    faults.cut_next_answers("DELETE", "/failoverservices/reviews-failover", 1);
+    let r = smh(
+        &kc,
+        dir.path(),
+        &["failover", "delete", "reviews-failover", "--yes", "-v"],
+    )
+    .await;
+    assert_eq!(r.code, 0, "{r:?}");
+    let retries: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("retry: delete failoverservices"))
+        .collect();
+    assert_eq!(
+        retries.len(),
+        1,
+        "one lost answer, one repeat of a DELETE that names its uid: {r:?}"
+    );
+    assert!(
+        retries[0].contains("on cluster mgmt-cluster"),
+        "{retries:?}"
+    );
+    let mgmt = clusters.client("mgmt-cluster");
+    assert!(
+        get(
+            &mgmt,
+            &smh_ar("FailoverService"),
+            "service-mesh-hub",
+            "reviews-failover"
+        )
+        .await
+        .is_none()
+    );
+    clusters.shutdown().await;
+}

@@ -3,8 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::Namespace;
-use kube::api::Api;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use kube::api::{Api, DeleteParams, PostParams};
 use kube::{Client, Config, Error};
 use smh_sim::cluster::{ClusterOptions, SimCluster};
 use smh_sim::faults::{ErrorKind, FaultConfig, Unreachable};
@@ -105,8 +105,13 @@ async fn unanswered_requests_time_out() {
     let cl = client(&c, Some(Duration::from_millis(300)), false);
     get_default(&cl).await.unwrap();
     c.faults().set_error_rate(ErrorKind::Timeout, 1.0);
+    // On the connection kept from the first answer, the read timeout runs from when that
+    // idle connection began its read, not from this request, so it can fire sooner than
+    // 300 ms after it: the timed request goes over a fresh connection.
+    assert!(get_default(&cl).await.is_err());
+    let fresh = client(&c, Some(Duration::from_millis(300)), false);
     let t = Instant::now();
-    let err = get_default(&cl).await.unwrap_err();
+    let err = get_default(&fresh).await.unwrap_err();
     assert!(
         t.elapsed() >= Duration::from_millis(300),
         "{:?}: {err:?}",
@@ -182,4 +187,23 @@ async fn fleet_faults_start_after_the_readiness_check() {
         .await
         .unwrap();
     fleet.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_next_answer_to_a_method_is_cut_after_the_request_was_carried_out() {
+    let c = SimCluster::start(ClusterOptions::new("cut")).await.unwrap();
+    let cl = client(&c, Some(Duration::from_secs(5)), false);
+    let api: Api<ConfigMap> = Api::namespaced(cl, "default");
+    let cm = serde_json::from_value(serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "a"}, "data": {"k": "v"}}))
+    .unwrap();
+    c.faults().cut_next_answers("delete", "/configmaps/", 1);
+    api.create(&PostParams::default(), &cm).await.unwrap();
+    let lost = api.delete("a", &DeleteParams::default()).await;
+    assert!(lost.is_err(), "the DELETE's answer was cut: {lost:?}");
+    // It was carried out, and only the next DELETE's answer was cut.
+    assert!(api.get_opt("a").await.unwrap().is_none());
+    api.create(&PostParams::default(), &cm).await.unwrap();
+    api.delete("a", &DeleteParams::default()).await.unwrap();
+    assert!(api.get_opt("a").await.unwrap().is_none());
 }

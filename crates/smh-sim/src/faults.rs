@@ -13,6 +13,7 @@
 //! [`ClusterOptions::faults`]: crate::cluster::ClusterOptions
 //! [`SimCluster::faults`]: crate::cluster::SimCluster::faults
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -185,6 +186,9 @@ pub struct Faults {
     cut: watch::Sender<u64>,
     /// Until when every request is answered 503 (see [`FaultConfig::unavailable_for`]).
     unavailable_until: Mutex<Option<Instant>>,
+    /// How many of the next requests with each HTTP method and path fragment are carried
+    /// out and their answers cut (see [`Faults::cut_next_answers`]).
+    cut_next: Mutex<BTreeMap<(String, String), usize>>,
 }
 
 impl Faults {
@@ -203,6 +207,7 @@ impl Faults {
             epoch,
             cut,
             unavailable_until: Mutex::new(until),
+            cut_next: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -255,6 +260,7 @@ impl Faults {
 
     /// Remove every fault.
     pub fn clear(&self) {
+        self.cut_next.lock().expect("faults lock").clear();
         self.set(FaultConfig::default());
     }
 
@@ -274,6 +280,40 @@ impl Faults {
     /// as an API server that restarts does; new connections are served as before.
     pub fn cut_connections(&self) {
         self.cut.send_modify(|e| *e += 1);
+    }
+
+    /// Carry out the next `n` requests with HTTP `method` (`DELETE`, `PATCH`, ...) whose
+    /// path contains `path` (e.g. `/failoverservices/`) and cut each answer, as a
+    /// connection lost after the server acted but before its answer arrived; the other
+    /// requests are served as the settings say. Counted apart from the random error rates,
+    /// so a test can lose exactly the answer it is about.
+    pub fn cut_next_answers(&self, method: &str, path: &str, n: usize) {
+        let key = (method.to_ascii_uppercase(), path.to_string());
+        let mut next = self.cut_next.lock().expect("faults lock");
+        if n == 0 {
+            next.remove(&key);
+        } else {
+            next.insert(key, n);
+        }
+    }
+
+    /// Whether this request's answer is one [`Faults::cut_next_answers`] asked to cut.
+    fn take_cut_next(&self, method: &str, path: &str) -> bool {
+        let mut next = self.cut_next.lock().expect("faults lock");
+        let Some(key) = next
+            .keys()
+            .find(|(m, p)| m == method && path.contains(p.as_str()))
+            .cloned()
+        else {
+            return false;
+        };
+        if let Some(n) = next.get_mut(&key) {
+            *n -= 1;
+            if *n == 0 {
+                next.remove(&key);
+            }
+        }
+        true
     }
 
     fn plan(&self) -> (Duration, Action) {
@@ -316,6 +356,12 @@ pub(crate) async fn fault_layer(
     next: Next,
 ) -> Response {
     let (latency, action) = faults.plan();
+    let action = match action {
+        Action::Proceed if faults.take_cut_next(req.method().as_str(), req.uri().path()) => {
+            Action::Close
+        }
+        other => other,
+    };
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
