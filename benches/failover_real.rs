@@ -29,6 +29,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use serde_json::Value;
 use smh_core::model::SmhObject;
@@ -36,7 +37,15 @@ use smh_core::model::parse::load_paths;
 use smh_core::model::topology::{MultiClusterMode, Topology};
 use smh_core::model::zero_loss;
 use smh_core::translate::{Strategy, TranslateOptions, translate_with};
-use smh_sim::world::mesh::scenario::{self, Break, Measured};
+use smh_sim::world::mesh::scenario::{self, Break, Measured, Range, Spread};
+
+/// Seeds the model runs each scenario with, for the range Envoy's figures are held to.
+const SEEDS: u64 = 100;
+/// How far outside the model's range Envoy's times may fall (the probes' 100 ms schedule,
+/// and Envoy's file watch of its EDS file, 50-80 ms, that the model's instant push has not).
+const TIME_TOLERANCE: Duration = Duration::from_millis(200);
+/// How far outside the model's range Envoy's failed counts may fall.
+const FAILED_TOLERANCE: usize = 2;
 
 fn repo(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
@@ -191,6 +200,68 @@ fn model_line(m: &Measured) -> String {
     )
 }
 
+fn range_secs(r: Option<Range<Duration>>) -> String {
+    r.map_or("never".to_string(), |r| {
+        format!("{:.2}-{:.2} s", r.min.as_secs_f64(), r.max.as_secs_f64())
+    })
+}
+
+fn spread_line(s: &Spread) -> String {
+    format!(
+        "failover {}, failed {}-{} + {}-{}, failback {}",
+        range_secs(s.time_to_failover),
+        s.failed_during_failover.min,
+        s.failed_during_failover.max,
+        s.failed_during_failback.min,
+        s.failed_during_failback.max,
+        range_secs(s.time_to_failback),
+    )
+}
+
+/// What of Envoy's figures `v` lies outside the model's range `s` beyond the tolerances.
+fn outside(s: &Spread, v: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let time = |name: &str, r: Option<Range<Duration>>, key: &str, out: &mut Vec<String>| {
+        let envoy = v[key].as_f64().map(Duration::from_secs_f64);
+        match (r, envoy) {
+            (None, None) => {}
+            (Some(r), Some(e))
+                if r.min.saturating_sub(TIME_TOLERANCE) <= e && e <= r.max + TIME_TOLERANCE => {}
+            _ => out.push(format!("{name} (envoy {envoy:?}, model {})", range_secs(r))),
+        }
+    };
+    time(
+        "time to failover",
+        s.time_to_failover,
+        "time_to_failover_s",
+        &mut out,
+    );
+    time(
+        "time to failback",
+        s.time_to_failback,
+        "time_to_failback_s",
+        &mut out,
+    );
+    for (name, r, key) in [
+        (
+            "failed during failover",
+            s.failed_during_failover,
+            "failed_during_failover",
+        ),
+        (
+            "failed during failback",
+            s.failed_during_failback,
+            "failed_during_failback",
+        ),
+    ] {
+        let e = v[key].as_u64().unwrap_or(0) as usize;
+        if e + FAILED_TOLERANCE < r.min || e > r.max + FAILED_TOLERANCE {
+            out.push(format!("{name} (envoy {e}, model {}-{})", r.min, r.max));
+        }
+    }
+    out
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return;
@@ -245,6 +316,7 @@ fn main() {
         envoy.display()
     );
     let mut totals = Vec::new();
+    let mut rows_outside = 0;
     for v in &variants {
         let mut failed = 0;
         for (mode, mode_name, topology, strategy) in &modes {
@@ -257,6 +329,8 @@ fn main() {
             let mode_name = format!("{mode_name} {strategy}");
             for (s, r) in scenarios.iter().zip(&real) {
                 let m = scenario::run(*mode, "1.24.2", &objects, *s).expect("model runs");
+                let spread =
+                    scenario::spread(*mode, "1.24.2", &objects, *s, 0..SEEDS).expect("model runs");
                 let (line, n) = envoy_line(r);
                 if *s == Break::Rollout {
                     failed += n;
@@ -268,10 +342,25 @@ fn main() {
                     model_line(&m)
                 );
                 println!(
-                    "{:<12} {mode_name:<23} {:<9} envoy: {line}",
+                    "{:<12} {mode_name:<23} {:<9} model over {SEEDS} seeds: {}",
                     v.label,
-                    s.name()
+                    s.name(),
+                    spread_line(&spread)
                 );
+                let off = outside(&spread, r);
+                println!(
+                    "{:<12} {mode_name:<23} {:<9} envoy: {line}: {}",
+                    v.label,
+                    s.name(),
+                    if off.is_empty() {
+                        "within the model's range".to_string()
+                    } else {
+                        format!("OUTSIDE the model's range: {}", off.join("; "))
+                    }
+                );
+                if !off.is_empty() {
+                    rows_outside += 1;
+                }
                 println!(
                     "{:<46} envoy answers: {}",
                     "",
@@ -281,6 +370,10 @@ fn main() {
         }
         totals.push(failed);
     }
+    println!(
+        "rows outside the model's range (times within {} s, failed within {FAILED_TOLERANCE}): {rows_outside}",
+        TIME_TOLERANCE.as_secs_f64()
+    );
     println!(
         "failed requests: guide {}, recommended {}",
         totals[0], totals[1]

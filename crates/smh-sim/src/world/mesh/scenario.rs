@@ -31,6 +31,7 @@ use smh_core::model::topology::MultiClusterMode;
 use super::istio::{ProxyIdentity, build};
 use super::outlier::AttemptResult;
 use super::proxy::{AfterAttempt, Exchange, Proxy, Request};
+use super::rng::Rng;
 use crate::net::PodNetwork;
 use crate::store::{Gvr, Store};
 use crate::world::{Fleet, WorldOptions, obj, seed};
@@ -38,6 +39,12 @@ use crate::world::{Fleet, WorldOptions, obj, seed};
 const INTERVAL: Duration = Duration::from_millis(100);
 const BASELINE: Duration = Duration::from_secs(2);
 const STEADY: usize = 20;
+/// The sidecar got its configuration up to this long before the first request (drawn from
+/// the seed): the outlier detector's interval timer ticks from its cluster's creation, so
+/// when an ejected host comes back, counted from the break, depends on the timer's phase,
+/// which a drill (or the Envoy lab, by how long Envoy took to start) meets at random.
+/// Istio's default outlier detection interval, so every phase of a 10 s timer is drawn.
+const START_SPREAD_MS: u64 = 10_000;
 /// Ports of bookinfo's services.
 const PORT: u16 = 9080;
 
@@ -297,14 +304,32 @@ impl Client {
 }
 
 /// Run `scenario` on the model with `objects` (what kubectl-smh generated for mgmt-cluster,
-/// e.g. from `translate`) in `mode`, productpage's sidecar being Istio `istio_version`.
+/// e.g. from `translate`) in `mode`, productpage's sidecar being Istio `istio_version`, with
+/// the sidecar's random draws seeded by [`DEFAULT_SEED`].
 pub fn run(
     mode: MultiClusterMode,
     istio_version: &str,
     objects: &[Value],
     scenario: Break,
 ) -> Result<Measured, String> {
+    run_seeded(mode, istio_version, objects, scenario, DEFAULT_SEED)
+}
+
+/// The seed of [`run`]'s random draws.
+pub const DEFAULT_SEED: u64 = 7;
+
+/// [`run`] with the sidecar's random draws (priority picks, retry back-off) seeded by `seed`,
+/// and the sidecar's configuration pushed a seed-drawn moment (under 10 s) before the first
+/// request, which sets the phase of its outlier detection timer.
+pub fn run_seeded(
+    mode: MultiClusterMode,
+    istio_version: &str,
+    objects: &[Value],
+    scenario: Break,
+    seed: u64,
+) -> Result<Measured, String> {
     let world = World::new(mode, istio_version, objects)?;
+    let start = Duration::from_millis(Rng::new(!seed).below(START_SPREAD_MS));
     let mut pods = Pods {
         primary: vec!["10.10.0.13".into(), "10.10.0.14".into()],
         secondary: "10.11.0.11".into(),
@@ -317,16 +342,16 @@ pub fn run(
     World::set_endpoints(&world.mgmt, &pods.primary)?;
     World::set_endpoints(&world.remote, std::slice::from_ref(&pods.secondary))?;
     let mut client = Client {
-        proxy: Proxy::new(7),
-        next_send: Duration::ZERO,
+        proxy: Proxy::new(seed),
+        next_send: start,
         queue: BinaryHeap::new(),
         in_flight: BTreeMap::new(),
         seq: 0,
         answers: Vec::new(),
     };
     world.push(&mut client.proxy, Duration::ZERO);
-    client.run_until(BASELINE, &pods);
-    let t_break = BASELINE;
+    let t_break = start + BASELINE;
+    client.run_until(t_break, &pods);
     match scenario {
         Break::Rollout => {
             let broken: Vec<String> = vec!["10.10.0.113".into(), "10.10.0.114".into()];
@@ -354,10 +379,85 @@ pub fn run(
     let mut answers = client.answers;
     answers.retain(|(t, _)| *t < end);
     answers.sort_by_key(|(t, _)| *t);
-    Ok(measure(&answers, t_break, t_restore))
+    Ok(measure(&answers, start, t_break, t_restore))
 }
 
-fn measure(answers: &[(Duration, Answer)], t_break: Duration, t_restore: Duration) -> Measured {
+/// The smallest and the largest of one figure over many runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Range<T> {
+    /// The smallest.
+    pub min: T,
+    /// The largest.
+    pub max: T,
+}
+
+impl<T: Copy + Ord> Range<T> {
+    fn of(values: impl IntoIterator<Item = T>) -> Option<Self> {
+        values.into_iter().fold(None, |r: Option<Self>, v| {
+            Some(match r {
+                None => Range { min: v, max: v },
+                Some(r) => Range {
+                    min: r.min.min(v),
+                    max: r.max.max(v),
+                },
+            })
+        })
+    }
+
+    /// Whether `v` lies within the range.
+    pub fn contains(&self, v: T) -> bool {
+        self.min <= v && v <= self.max
+    }
+}
+
+/// A scenario's figures over many seeds of the model's random draws. Where Envoy draws at
+/// random (which priority level a request goes to while one of two primary hosts is
+/// ejected and the merge window holds back the other's ejection), one run of the model is
+/// one draw, and real Envoy's figure is held to the range the model gives over many.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spread {
+    /// How many seeds ran.
+    pub runs: usize,
+    /// [`Measured::time_to_failover`] over the runs that failed over.
+    pub time_to_failover: Option<Range<Duration>>,
+    /// [`Measured::time_to_failback`] over the runs that failed back.
+    pub time_to_failback: Option<Range<Duration>>,
+    /// [`Measured::failed_during_failover`].
+    pub failed_during_failover: Range<usize>,
+    /// [`Measured::failed_during_failback`].
+    pub failed_during_failback: Range<usize>,
+}
+
+/// [`run_seeded`] with every seed in `seeds`; the range of each figure over them.
+pub fn spread(
+    mode: MultiClusterMode,
+    istio_version: &str,
+    objects: &[Value],
+    scenario: Break,
+    seeds: std::ops::Range<u64>,
+) -> Result<Spread, String> {
+    let runs = seeds
+        .map(|seed| run_seeded(mode, istio_version, objects, scenario, seed))
+        .collect::<Result<Vec<_>, _>>()?;
+    let empty = || "no seeds to run".to_string();
+    Ok(Spread {
+        runs: runs.len(),
+        time_to_failover: Range::of(runs.iter().filter_map(|m| m.time_to_failover)),
+        time_to_failback: Range::of(runs.iter().filter_map(|m| m.time_to_failback)),
+        failed_during_failover: Range::of(runs.iter().map(|m| m.failed_during_failover))
+            .ok_or_else(empty)?,
+        failed_during_failback: Range::of(runs.iter().map(|m| m.failed_during_failback))
+            .ok_or_else(empty)?,
+    })
+}
+
+/// The figures, with times in `answers` counted from `start` (the first request).
+fn measure(
+    answers: &[(Duration, Answer)],
+    start: Duration,
+    t_break: Duration,
+    t_restore: Duration,
+) -> Measured {
     let first = |want: Answer, since: Duration| {
         answers
             .iter()
@@ -376,11 +476,11 @@ fn measure(answers: &[(Duration, Answer)], t_break: Duration, t_restore: Duratio
         failed_during_failover: failed(t_break, t_restore),
         failed_during_failback: failed(t_restore, Duration::MAX),
         restore_at: t_restore - t_break,
-        answers: rle(answers),
+        answers: rle(answers, start),
     }
 }
 
-fn rle(answers: &[(Duration, Answer)]) -> String {
+fn rle(answers: &[(Duration, Answer)], start: Duration) -> String {
     let mut runs: Vec<(Duration, String, usize)> = Vec::new();
     for (t, a) in answers {
         let label = match a {
@@ -390,7 +490,7 @@ fn rle(answers: &[(Duration, Answer)]) -> String {
         };
         match runs.last_mut() {
             Some((_, l, n)) if *l == label => *n += 1,
-            _ => runs.push((*t, label, 1)),
+            _ => runs.push((t.saturating_sub(start), label, 1)),
         }
     }
     runs.iter()
