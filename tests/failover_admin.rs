@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use apply_support::*;
 use common::backend::{Backend, Clusters, reset};
+use kube::api::DynamicObject;
 use serde_json::Value;
 
 use smh_core::model::topology::MultiClusterMode;
@@ -46,6 +47,17 @@ fn annotated_guide(dir: &std::path::Path, second: bool) -> String {
     let path = dir.join(if second { "two.yaml" } else { "one.yaml" });
     std::fs::write(&path, text).unwrap();
     path.display().to_string()
+}
+
+/// The FailoverService reviews-failover as the management cluster stores it.
+async fn reviews_failover(mgmt: &kube::Client) -> Option<DynamicObject> {
+    get(
+        mgmt,
+        &smh_ar("FailoverService"),
+        "service-mesh-hub",
+        "reviews-failover",
+    )
+    .await
 }
 
 async fn list_and_delete(clusters: &Clusters) {
@@ -150,16 +162,7 @@ async fn list_and_delete(clusters: &Clusters) {
             "outlier detection stays"
         );
     }
-    assert!(
-        get(
-            &mgmt,
-            &smh_ar("FailoverService"),
-            "service-mesh-hub",
-            "reviews-failover"
-        )
-        .await
-        .is_none()
-    );
+    assert!(reviews_failover(&mgmt).await.is_none());
     let shift = smh_status(&mgmt, "TrafficPolicy", "bookinfo", "reviews-shift-failover").await;
     assert_eq!(shift["state"], "INVALID", "{shift}");
 }
@@ -321,16 +324,7 @@ async fn delete_asks_on_a_terminal(clusters: &Clusters) {
         "{status}: {text}"
     );
     assert!(text.contains("nothing was changed"), "{text}");
-    assert!(
-        get(
-            &mgmt,
-            &smh_ar("FailoverService"),
-            "service-mesh-hub",
-            "reviews-failover"
-        )
-        .await
-        .is_some()
-    );
+    assert!(reviews_failover(&mgmt).await.is_some());
 
     let (status, text) = ask("y").await.unwrap();
     let status = format!("{status:?}");
@@ -338,16 +332,7 @@ async fn delete_asks_on_a_terminal(clusters: &Clusters) {
         status.starts_with("Exited(") && status.ends_with(", 0)"),
         "{status}: {text}"
     );
-    assert!(
-        get(
-            &mgmt,
-            &smh_ar("FailoverService"),
-            "service-mesh-hub",
-            "reviews-failover"
-        )
-        .await
-        .is_none()
-    );
+    assert!(reviews_failover(&mgmt).await.is_none());
     assert!(
         get(
             &mgmt,
@@ -451,15 +436,6 @@ async fn a_delete_whose_answer_was_lost_is_sent_again_with_its_uid() {
         "{retries:?}"
     );
     let mgmt = clusters.client("mgmt-cluster");
-    assert!(
-        get(
-            &mgmt,
-            &smh_ar("FailoverService"),
-            "service-mesh-hub",
-            "reviews-failover"
-        )
-        .await
-        .is_none()
-    );
+    assert!(reviews_failover(&mgmt).await.is_none());
     clusters.shutdown().await;
 }
