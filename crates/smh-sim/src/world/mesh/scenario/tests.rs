@@ -133,10 +133,11 @@ fn multi_primary_native_and_aggregate_fail_over_alike() {
 
 #[test]
 fn in_place_spread_over_seeds_covers_what_real_envoy_did() {
-    // Real Envoy 1.40.0 with istiod's configuration, in place (docs/benchmarks.md): 6, 7, 8,
-    // 9 and 11 failed requests across runs and modes, the first failed-over answer 0.15-0.78 s
-    // after the break. One run of the model is one draw of Envoy's random priority picks;
-    // over many seeds its range must hold every figure Envoy gave.
+    // Real Envoy 1.40.0 with istiod's configuration, in place (docs/benchmarks.md): 3 to 12
+    // failed requests across runs and modes, the first failed-over answer 0.15-1.10 s after
+    // the break. One run of the model is one draw of Envoy's random priority picks; over many
+    // seeds its range, widened by the benchmark's tolerances (2 requests, 0.2 s), must hold
+    // every figure Envoy gave.
     for (mode, topology) in [
         (
             MultiClusterMode::Global,
