@@ -80,10 +80,12 @@ fn manifests() -> Vec<Manifest> {
 
 fn topology() -> Topology {
     let cluster = |name: &str| ClusterTopology {
+        waypoints: Vec::new(),
         name: name.into(),
         context: None,
         cluster_domain: "cluster.local".into(),
         mesh: Some(Mesh {
+            ambient: false,
             istiod_name: "istiod".into(),
             istiod_namespace: "istio-system".into(),
             version: "1.24.2".into(),
@@ -93,6 +95,7 @@ fn topology() -> Topology {
         }),
         services: (0..N)
             .map(|i| Service {
+                ambient: None,
                 name: format!("svc-{i}"),
                 namespace: "apps".into(),
                 ports: vec![ServicePort {

@@ -7,6 +7,7 @@ mod common;
 mod translate {
     pub(crate) mod support;
 
+    mod ambient;
     mod cli;
 
     mod envoy;

@@ -10,12 +10,12 @@ use smh_core::translate::Strategy;
 /// How FailoverServices are translated.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum StrategyArg {
-    /// Native where it is exact, aggregate otherwise.
+    /// Native where it is exact, aggregate otherwise; native for ambient backing services.
     #[default]
     Auto,
     /// Istio's DestinationRule failoverPriority plus a VirtualService; no EnvoyFilter.
     Native,
-    /// SMH's ServiceEntry plus EnvoyFilter aggregate cluster.
+    /// SMH's ServiceEntry plus EnvoyFilter aggregate cluster; not for ambient (waypoints ignore EnvoyFilters).
     Aggregate,
 }
 

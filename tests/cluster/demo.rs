@@ -75,6 +75,9 @@ fn objects(store: &Store) -> ClusterObjects {
         deployments: typed(store, &Gvr::new("apps", "v1", "deployments"), None),
         services: typed(store, &Gvr::new("", "v1", "services"), None),
         pods: typed(store, &Gvr::new("", "v1", "pods"), None),
+        namespaces: typed(store, &Gvr::new("", "v1", "namespaces"), None),
+        daemon_sets: typed(store, &Gvr::new("apps", "v1", "daemonsets"), None),
+        gateways: Vec::new(),
         config_maps: typed(
             store,
             &Gvr::new("", "v1", "configmaps"),

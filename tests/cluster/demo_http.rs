@@ -217,3 +217,66 @@ async fn version_and_cluster_list_on_the_demo_clusters() {
     );
     fleet.shutdown().await;
 }
+
+/// Ambient mode over HTTP: the Namespaces and istiod's DaemonSets are listed, so a
+/// namespace labelled `istio.io/dataplane-mode=ambient` with a sidecar-less Pod behind a
+/// Service makes the Service ambient (with the waypoint its label names), and a `ztunnel`
+/// DaemonSet makes the mesh ambient. (The simulator serves no Gateway API, so no waypoint is
+/// found: the Service's waypoint reference stays, and the translation would report it
+/// missing.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_reads_ambient_namespaces_pods_and_ztunnel_over_http() {
+    use serde_json::json;
+    use smh_sim::store::Gvr;
+    let fleet = fleet(MultiClusterMode::MultiPrimary).await;
+    let store = fleet.cluster("mgmt-cluster").unwrap().store();
+    let create = |gvr: Gvr, obj: serde_json::Value| {
+        store.create(&gvr, obj).expect("seeded");
+    };
+    create(
+        Gvr::new("", "v1", "namespaces"),
+        json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "amb", "labels": {"istio.io/dataplane-mode": "ambient"}}}),
+    );
+    create(
+        Gvr::new("apps", "v1", "daemonsets"),
+        json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "ztunnel", "namespace": "istio-system"},
+               "spec": {"selector": {"matchLabels": {"app": "ztunnel"}}, "template": {"metadata": {"labels": {"app": "ztunnel"}}, "spec": {"containers": [{"name": "istio-proxy", "image": "istio/ztunnel:1.24.2"}]}}}}),
+    );
+    create(
+        Gvr::new("", "v1", "pods"),
+        json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web-1", "namespace": "amb", "labels": {"app": "web"}},
+               "spec": {"containers": [{"name": "web", "image": "web:1"}]}}),
+    );
+    create(
+        Gvr::new("", "v1", "services"),
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "amb", "labels": {"istio.io/use-waypoint": "waypoint"}},
+               "spec": {"selector": {"app": "web"}, "ports": [{"name": "http", "port": 8080}]}}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let contexts = contexts(&fleet, dir.path(), Duration::from_secs(10));
+    let targets = contexts.describe_targets(&names(), true).unwrap();
+    let clients = contexts.clients(&targets).await.unwrap();
+    let result = discover(&clients, &DiscoveryOptions::default()).await;
+    assert!(result.per_cluster_errors.is_empty());
+    let mgmt = result.topology.cluster("mgmt-cluster").unwrap();
+    assert!(mgmt.mesh.as_ref().unwrap().ambient);
+    let web = mgmt.service("web", "amb").unwrap();
+    assert!(!web.sidecar_workloads);
+    assert_eq!(
+        web.ambient
+            .as_ref()
+            .and_then(|a| a.waypoint.as_ref())
+            .map(|w| w.to_string()),
+        Some("amb/waypoint".to_string())
+    );
+    // The sidecar workloads of bookinfo are not ambient, and remote-cluster runs no ztunnel.
+    assert!(
+        mgmt.service("reviews", "bookinfo")
+            .unwrap()
+            .ambient
+            .is_none()
+    );
+    let remote = result.topology.cluster("remote-cluster").unwrap();
+    assert!(!remote.mesh.as_ref().unwrap().ambient);
+    fleet.shutdown().await;
+}

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use futures::future::join_all;
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Secret, Service};
 use kube::api::{Api, ListParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use smh_core::inspect::discovery::ClusterFacts;
@@ -202,6 +202,7 @@ pub async fn fetch_cluster_in(
     }
 
     fetch_istio_dependents(c, namespaces, &mut objects).await;
+    fetch_ambient(c, &mut objects).await;
     Ok(objects)
 }
 
@@ -290,6 +291,84 @@ async fn fetch_istio_dependents(
         Err(e) => objects.warnings.push(format!(
             "{e}; .global ServiceEntries not checked for the multi-cluster mode (set it with --istio-mode)"
         )),
+    }
+}
+
+/// Round 2, ambient mode (see `smh_core::inspect::discovery::ambient`): the Namespaces, the
+/// DaemonSets in istiod's namespace and the Gateway API Gateways, concurrently. A read that
+/// fails is a warning only when the cluster shows signs of ambient mode (a Pod labelled
+/// `istio.io/dataplane-mode` or enrolled by istio-cni), so that sidecar meshes read by a
+/// user with narrow permissions see no noise.
+async fn fetch_ambient(c: &ClusterClient, objects: &mut ClusterObjects) {
+    use smh_core::inspect::discovery::ambient::{
+        DATAPLANE_MODE_LABEL, GATEWAY_GROUP, REDIRECTION_ANNOTATION,
+    };
+    let client = c.client.clone();
+    let istiod_ns = pick_istiod(&objects.deployments)
+        .0
+        .and_then(|d| d.metadata.namespace.clone());
+    let gateway_version = objects
+        .api_groups
+        .as_ref()
+        .and_then(|g| preferred_version(g, GATEWAY_GROUP));
+    let namespaces = async {
+        let api: Api<Namespace> = Api::all(client.clone());
+        list_all(&api, ListParams::default())
+            .await
+            .map_err(|e| c.error(&ApiOp::typed::<Namespace>("list", None, None), e))
+    };
+    let daemon_sets = async {
+        let Some(ns) = &istiod_ns else {
+            return Ok(Vec::new());
+        };
+        let api: Api<DaemonSet> = Api::namespaced(client.clone(), ns);
+        list_all(&api, ListParams::default())
+            .await
+            .map_err(|e| c.error(&ApiOp::typed::<DaemonSet>("list", Some(ns), None), e))
+    };
+    let gateways = async {
+        let Some(version) = &gateway_version else {
+            return Ok(Vec::new());
+        };
+        let ar = ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk(GATEWAY_GROUP, version, "Gateway"),
+            "gateways",
+        );
+        let api: Api<kube::core::DynamicObject> = Api::all_with(client.clone(), &ar);
+        list_all(&api, ListParams::default())
+            .await
+            .map_err(|e| c.error(&ApiOp::dynamic("list", &ar, None, None), e))
+    };
+    let (nss, dss, gws) = futures::join!(namespaces, daemon_sets, gateways);
+    let signs = objects.pods.iter().any(|p| {
+        p.metadata
+            .labels
+            .as_ref()
+            .is_some_and(|l| l.contains_key(DATAPLANE_MODE_LABEL))
+            || p.metadata
+                .annotations
+                .as_ref()
+                .is_some_and(|a| a.contains_key(REDIRECTION_ANNOTATION))
+    });
+    let mut warn = |e: ClusterError, what: &str| {
+        if signs {
+            objects.warnings.push(format!("{e}; {what}"));
+        }
+    };
+    match nss {
+        Ok(v) => objects.namespaces = v,
+        Err(e) => warn(
+            e,
+            "namespaces labelled for ambient mode or a waypoint are not seen",
+        ),
+    }
+    match dss {
+        Ok(v) => objects.daemon_sets = v,
+        Err(e) => warn(e, "whether ztunnel runs is not known"),
+    }
+    match gws {
+        Ok(v) => objects.gateways = v,
+        Err(e) => warn(e, "waypoints are not seen"),
     }
 }
 

@@ -54,11 +54,15 @@
 //!   detector, or a container or native-sidecar init container named `istio-proxy`, or the
 //!   `sidecar.istio.io/status` annotation); or the Service annotation
 //!   `discovery.smh.solo.io/enabled: "true"`.
+//! - **Ambient mode** (ztunnel, ambient workloads, waypoints, which waypoint each Service
+//!   uses): see [`ambient`]. Round 2 also lists the Namespaces, the DaemonSets in istiod's
+//!   namespace and, when Gateway API is served, the Gateways in all namespaces; failing
+//!   only adds a warning.
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod, Secret, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIGroupList;
 use k8s_openapi::apimachinery::pkg::version::Info;
 use kube_core::DynamicObject;
@@ -176,6 +180,13 @@ pub struct ClusterObjects {
     pub remote_secret_ids: Option<Vec<RemoteSecret>>,
     /// ServiceEntries in all namespaces.
     pub service_entries: Vec<DynamicObject>,
+    /// The Namespaces (their labels say which are in ambient mode and which waypoint they
+    /// use); empty when they could not be listed.
+    pub namespaces: Vec<Namespace>,
+    /// DaemonSets in istiod's namespace (ztunnel).
+    pub daemon_sets: Vec<DaemonSet>,
+    /// Gateway API Gateways in all namespaces, when the API is served (waypoints).
+    pub gateways: Vec<DynamicObject>,
     /// Optional requests that failed.
     pub warnings: Vec<String>,
 }
@@ -558,6 +569,7 @@ pub fn build_cluster(
             }
         };
         Mesh {
+            ambient: ambient::ztunnel_runs(&objects.daemon_sets, &ns),
             istiod_name: d.metadata.name.clone().unwrap_or_default(),
             istiod_namespace: ns,
             version: detected.unwrap_or_else(|| DEFAULT_ISTIO_VERSION.to_string()),
@@ -567,10 +579,11 @@ pub fn build_cluster(
         }
     });
 
+    let namespaces = ambient::namespace_labels(&objects.namespaces);
     let mut services: Vec<TopoService> = objects
         .services
         .iter()
-        .map(|s| build_service(s, &objects.pods))
+        .map(|s| build_service(s, &objects.pods, &namespaces))
         .collect();
     services.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
 
@@ -593,6 +606,7 @@ pub fn build_cluster(
         warnings,
     };
     let topo = ClusterTopology {
+        waypoints: ambient::waypoints(&objects.gateways, &namespaces),
         name: name.to_string(),
         context: Some(target.context.to_string()),
         cluster_domain,
@@ -602,7 +616,7 @@ pub fn build_cluster(
     (topo, facts)
 }
 
-fn build_service(s: &Service, pods: &[Pod]) -> TopoService {
+fn build_service(s: &Service, pods: &[Pod], namespaces: &ambient::NamespaceLabels) -> TopoService {
     let ns = s.metadata.namespace.clone().unwrap_or_default();
     let spec = s.spec.as_ref();
     let selector = spec.and_then(|sp| sp.selector.clone()).unwrap_or_default();
@@ -612,11 +626,16 @@ fn build_service(s: &Service, pods: &[Pod]) -> TopoService {
         .as_ref()
         .and_then(|a| a.get(DISCOVERY_ANNOTATION))
         .is_some_and(|v| v == "true");
-    let backed = pods.iter().any(|p| {
-        p.metadata.namespace.as_deref() == Some(ns.as_str())
-            && selects(&selector, p.metadata.labels.as_ref())
-            && has_sidecar(p)
-    });
+    let selected: Vec<&Pod> = pods
+        .iter()
+        .filter(|p| {
+            p.metadata.namespace.as_deref() == Some(ns.as_str())
+                && selects(&selector, p.metadata.labels.as_ref())
+        })
+        .collect();
+    let backed = selected.iter().any(|p| has_sidecar(p));
+    let without_sidecar: Vec<&Pod> = selected.into_iter().filter(|p| !has_sidecar(p)).collect();
+    let ambient = ambient::service_ambient(s, &without_sidecar, namespaces);
     let ports = spec
         .and_then(|sp| sp.ports.as_ref())
         .map(|ports| {
@@ -632,6 +651,7 @@ fn build_service(s: &Service, pods: &[Pod]) -> TopoService {
         })
         .unwrap_or_default();
     TopoService {
+        ambient,
         name: s.metadata.name.clone().unwrap_or_default(),
         namespace: ns,
         ports,
@@ -641,5 +661,6 @@ fn build_service(s: &Service, pods: &[Pod]) -> TopoService {
     }
 }
 
+pub mod ambient;
 #[cfg(test)]
 mod tests;

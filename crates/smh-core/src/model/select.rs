@@ -43,7 +43,7 @@ pub fn traffic_targets(topology: &Topology) -> impl Iterator<Item = TrafficTarge
         cluster
             .services
             .iter()
-            .filter(|s| s.sidecar_workloads)
+            .filter(|s| s.in_mesh())
             .map(move |service| TrafficTarget { cluster, service })
     })
 }
@@ -58,7 +58,7 @@ pub(crate) fn find_traffic_target<'a>(
 ) -> Option<TrafficTarget<'a>> {
     let c = topology.cluster(cluster)?;
     let service = c.service(name, namespace)?;
-    service.sidecar_workloads.then_some(TrafficTarget {
+    service.in_mesh().then_some(TrafficTarget {
         cluster: c,
         service,
     })
@@ -211,6 +211,7 @@ mod tests {
 
     fn svc(name: &str, ns: &str, sidecar: bool, labels: &[(&str, &str)]) -> Service {
         Service {
+            ambient: None,
             name: name.into(),
             namespace: ns.into(),
             ports: vec![ServicePort {
@@ -230,6 +231,7 @@ mod tests {
 
     fn topo() -> Topology {
         let mesh = Mesh {
+            ambient: false,
             istiod_name: "istiod".into(),
             istiod_namespace: "istio-system".into(),
             version: "1.24.2".into(),
@@ -240,6 +242,7 @@ mod tests {
         Topology {
             clusters: vec![
                 ClusterTopology {
+                    waypoints: Vec::new(),
                     name: "a".into(),
                     context: None,
                     cluster_domain: "cluster.local".into(),
@@ -251,6 +254,7 @@ mod tests {
                     ],
                 },
                 ClusterTopology {
+                    waypoints: Vec::new(),
                     name: "b".into(),
                     context: None,
                     cluster_domain: "cluster.local".into(),

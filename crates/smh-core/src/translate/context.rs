@@ -134,7 +134,7 @@ impl<'a> Ctx<'a> {
             if c.mesh.is_none() {
                 continue;
             }
-            for s in c.services.iter().filter(|s| s.sidecar_workloads) {
+            for s in c.services.iter().filter(|s| s.in_mesh()) {
                 targets.insert(TargetId::new(&s.name, &s.namespace, &c.name), s);
             }
         }

@@ -69,6 +69,9 @@ use crate::model::diag::{Diagnostic, ObjectId, Severity};
 use crate::model::naming;
 use crate::model::topology::{Mesh, MultiClusterMode, Topology};
 
+pub mod ambient;
+#[cfg(test)]
+mod ambient_tests;
 mod context;
 mod destination_rules;
 pub mod dr;

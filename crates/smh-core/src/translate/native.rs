@@ -8,7 +8,10 @@
 //!   `failover-<fs>-<fs namespace>` of the backing Service's host on its port;
 //! - that subset, in the backing Service's DestinationRule: no labels (every endpoint),
 //!   `loadBalancer.localityLbSetting.failoverPriority: ["topology.istio.io/cluster=<primary
-//!   ID>"]` and the outlier detection istiod needs to apply it. The other backing cluster's
+//!   ID>"]` and the outlier detection istiod needs to apply it.
+//! - for ambient backing services, the ServiceEntry also carries `istio.io/use-waypoint`
+//!   and `istio.io/use-waypoint-namespace` naming the backing Service's waypoint in that
+//!   cluster, which then applies the route and the subset (see [`super::ambient`]). The other backing cluster's
 //!   DestinationRule gets the subset too (without policy), so that with several networks
 //!   its east-west gateway can route the subset's SNI.
 
@@ -23,6 +26,7 @@ use crate::istio::virtual_service::{
 use crate::model::diag::ObjectId;
 
 use super::Emitted;
+use super::ambient::{USE_WAYPOINT_LABEL, USE_WAYPOINT_NAMESPACE_LABEL};
 use super::context::{Ctx, Failover, TranslationNotes};
 use super::failover::service_entry;
 use super::strategy::NativePlan;
@@ -53,7 +57,32 @@ pub(super) fn translate_native(
     let Some(port) = &spec.port else { return };
     for cm in users {
         let host = plan.host(ctx, cm);
-        out.push(Emitted::new(cm, [f.id.clone()], service_entry(f, port)));
+        let mut se = service_entry(f, port);
+        if let Some(w) = plan.waypoints.get(cm) {
+            se.metadata.labels = Some(
+                [
+                    (USE_WAYPOINT_LABEL.to_string(), w.name.clone()),
+                    (
+                        USE_WAYPOINT_NAMESPACE_LABEL.to_string(),
+                        w.namespace.clone(),
+                    ),
+                ]
+                .into_iter()
+                .collect(),
+            );
+            report.explain(
+                cm,
+                format!(
+                    "{fs_label}: the backing services are in Istio's ambient mode, so ServiceEntry {}/{} carries {USE_WAYPOINT_LABEL}: {} and {USE_WAYPOINT_NAMESPACE_LABEL}: {}: ztunnel sends {} to waypoint {w}, which applies the VirtualService and the DestinationRule subset below",
+                    crate::consts::SMH_NAMESPACE,
+                    f.name(),
+                    w.name,
+                    w.namespace,
+                    spec.hostname,
+                ),
+            );
+        }
+        out.push(Emitted::new(cm, [f.id.clone()], se));
         let vs = VirtualService::namespaced(
             f.namespace(),
             f.name(),

@@ -50,8 +50,9 @@ use crate::consts::{ISTIO_CLUSTER_LABEL, STRATEGY_ANNOTATION};
 use crate::istio::destination_rule::OutlierDetection;
 use crate::model::diag::StatusTarget;
 use crate::model::naming;
-use crate::model::topology::{IstioVersion, MultiClusterMode};
+use crate::model::topology::{IstioVersion, MultiClusterMode, WaypointRef};
 
+use super::ambient;
 use super::context::{Ctx, Failover, TranslationNotes};
 use super::dr;
 use super::failover::{backing_services, mesh_clusters};
@@ -130,6 +131,9 @@ pub(crate) struct NativePlan {
     pub subset: String,
     /// The outlier detection, per using cluster.
     pub outlier: BTreeMap<String, OutlierDetection>,
+    /// For ambient backing services: the waypoint that serves the hostname, per using
+    /// cluster (see [`super::ambient`]); empty for sidecars.
+    pub waypoints: BTreeMap<String, WaypointRef>,
 }
 
 impl NativePlan {
@@ -222,6 +226,15 @@ fn decide(
             (s, format!("annotation {STRATEGY_ANNOTATION}: {s}"))
         }
     };
+    let ambient = ambient::ambient_backing(ctx, f);
+    if !ambient.is_empty() {
+        let field = if pinned.is_some() {
+            annotation_field()
+        } else {
+            "spec.backingServices".to_string()
+        };
+        return decide_ambient(ctx, report, f, requested, &by, &ambient, &field);
+    }
     let blocked = native_plan(ctx, report, f);
     match (requested, blocked) {
         (Strategy::Aggregate, _) => aggregate(format!("strategy aggregate ({by})")),
@@ -269,6 +282,94 @@ fn decide(
     }
 }
 
+/// [`decide`] for a FailoverService with ambient backing services (`ambient`, their keys):
+/// native or an error, never aggregate (see [`super::ambient`]).
+#[allow(clippy::too_many_arguments)]
+fn decide_ambient(
+    ctx: &Ctx,
+    report: &mut TranslationNotes,
+    f: &Failover,
+    requested: Strategy,
+    by: &str,
+    ambient: &[String],
+    field: &str,
+) -> Decision {
+    let which = ambient.join(", ");
+    if requested == Strategy::Aggregate {
+        report.failover_error(
+            f,
+            StatusTarget::TopLevel,
+            field,
+            format!(
+                "strategy aggregate ({by}) cannot serve the backing services in Istio's ambient mode ({which}): {}; use strategy native or auto",
+                ambient::AGGREGATE_REFUSED
+            ),
+        );
+        return aggregate("aggregate was asked for, but the backing services are ambient".into());
+    }
+    let plan = native_plan(ctx, report, f).and_then(|mut plan| {
+        let users = using_clusters(ctx, f);
+        let wps = ambient::waypoints(ctx, f, &users, &plan.primary, &plan.namespace, &plan.name)
+            .map_err(Some)?;
+        plan.waypoints = wps;
+        Ok(plan)
+    });
+    match plan {
+        Ok(plan) => {
+            let why = format!(
+                "strategy native ({by}): the backing services {which} are in Istio's ambient mode, where only a waypoint applies routes and outlier detection, so ServiceEntry {SMH_NS}/{} binds {} to waypoint {}, whose VirtualService route to subset {} of {}.{} gets DestinationRule failoverPriority {}: {}'s endpoints first for callers in every cluster (aggregate is not possible: {})",
+                f.name(),
+                f.fs.spec.hostname,
+                plan.waypoints
+                    .iter()
+                    .map(|(c, w)| format!("{w} in {c}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                plan.subset,
+                plan.name,
+                plan.namespace,
+                plan.failover_priority().join(", "),
+                plan.primary,
+                ambient::AGGREGATE_REFUSED,
+            );
+            Decision {
+                native: Some(plan),
+                why,
+            }
+        }
+        Err(Some(reasons)) => {
+            report.failover_error(
+                f,
+                StatusTarget::TopLevel,
+                field,
+                format!(
+                    "the backing services {which} are in Istio's ambient mode, where only strategy native works ({}), and native ({by}) cannot serve this FailoverService: {}",
+                    ambient::AGGREGATE_REFUSED,
+                    reasons.join("; ")
+                ),
+            );
+            aggregate("the backing services are ambient, and native is not possible".into())
+        }
+        Err(None) => aggregate(format!(
+            "strategy aggregate ({by}; the FailoverService has errors)"
+        )),
+    }
+}
+
+/// The SMH clusters of `f`'s meshes.
+fn using_clusters(ctx: &Ctx, f: &Failover) -> Vec<String> {
+    let Some(mesh_refs) = &f.fs.spec.meshes else {
+        return Vec::new();
+    };
+    let mut scratch = TranslationNotes::default();
+    mesh_clusters(ctx, &mut scratch, f, mesh_refs)
+        .into_iter()
+        .map(|(_, c)| c.name.clone())
+        .collect()
+}
+
+const SMH_NS: &str = crate::consts::SMH_NAMESPACE;
+
 fn aggregate(why: String) -> Decision {
     Decision { native: None, why }
 }
@@ -281,15 +382,11 @@ fn native_plan(
     f: &Failover,
 ) -> Result<NativePlan, Option<Vec<String>>> {
     let spec = &f.fs.spec;
-    let Some(mesh_refs) = &spec.meshes else {
+    if spec.meshes.is_none() {
         return Err(None);
-    };
-    // Reported by the FailoverService's own translation; not here.
-    let mut scratch = TranslationNotes::default();
-    let users: Vec<String> = mesh_clusters(ctx, &mut scratch, f, mesh_refs)
-        .into_iter()
-        .map(|(_, c)| c.name.clone())
-        .collect();
+    }
+    // Unknown meshes are reported by the FailoverService's own translation; not here.
+    let users = using_clusters(ctx, f);
     let Ok(backing) = backing_services(ctx, spec) else {
         return Err(None);
     };
@@ -398,6 +495,7 @@ fn native_plan(
         secondary: order.get(1).map(|s| s.to_string()),
         subset: naming::sanitize_name_v2(&format!("failover-{}-{}", f.name(), f.namespace())),
         outlier,
+        waypoints: BTreeMap::new(),
     })
 }
 

@@ -34,6 +34,7 @@ pub(super) fn mk_manifests(docs: &[&str]) -> Vec<Manifest> {
 
 pub(super) fn mk_service(name: &str, ns: &str, ports: &[u32]) -> Service {
     Service {
+        ambient: None,
         name: name.into(),
         namespace: ns.into(),
         ports: ports
@@ -58,10 +59,12 @@ pub(super) fn mk_cluster(
     services: Vec<Service>,
 ) -> ClusterTopology {
     ClusterTopology {
+        waypoints: Vec::new(),
         name: name.into(),
         context: None,
         cluster_domain: "cluster.local".into(),
         mesh: Some(Mesh {
+            ambient: false,
             istiod_name: "istiod".into(),
             istiod_namespace: "istio-system".into(),
             version: version.into(),

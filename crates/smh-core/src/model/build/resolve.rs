@@ -24,7 +24,7 @@ pub(crate) fn check_service(
         });
     };
     match cluster.service(&r.name, &r.namespace) {
-        Some(s) if s.sidecar_workloads => Ok(()),
+        Some(s) if s.in_mesh() => Ok(()),
         Some(_) => Err(BuildError::NoSidecar {
             flag,
             service: shown,

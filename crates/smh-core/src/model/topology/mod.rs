@@ -39,6 +39,9 @@ pub struct ClusterTopology {
     /// Services that exist in this cluster.
     #[serde(default)]
     pub services: Vec<Service>,
+    /// The Istio ambient waypoints of this cluster (see [`Waypoint`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waypoints: Vec<Waypoint>,
 }
 
 /// An Istio mesh: one istiod deployment.
@@ -65,6 +68,10 @@ pub struct Mesh {
     /// subsets select on. `None` (unknown): the SMH cluster name is assumed, with a warning.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster_id: Option<String>,
+    /// Whether the mesh runs Istio's ambient data plane (a `ztunnel` DaemonSet in istiod's
+    /// namespace).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ambient: bool,
 }
 
 /// How remote services are named and reached: SMH's `.global` hosts (Istio's
@@ -102,6 +109,80 @@ pub struct Service {
     /// breaks the deployments whose pod labels match it).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub selector: std::collections::BTreeMap<String, String>,
+    /// Set when the Service's workloads are in Istio's ambient mode (no sidecar: ztunnel
+    /// captures their traffic, and a waypoint, if the Service uses one, applies L7 policy).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ambient: Option<AmbientService>,
+}
+
+/// How an ambient-mode Service is served.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AmbientService {
+    /// The waypoint the Service uses, as Istio resolves it: the `istio.io/use-waypoint`
+    /// label of the Service (`none` opts out), else of its namespace; the waypoint's
+    /// namespace is the `istio.io/use-waypoint-namespace` label next to it, else the
+    /// Service's. `None`: no waypoint, so nothing applies L7 policy (routes,
+    /// DestinationRules) to the Service's traffic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waypoint: Option<WaypointRef>,
+}
+
+/// A reference to a waypoint by namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WaypointRef {
+    /// The waypoint Gateway's name.
+    pub name: String,
+    /// Its namespace.
+    pub namespace: String,
+}
+
+impl std::fmt::Display for WaypointRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+/// An Istio waypoint: a Gateway API `Gateway` of class `istio-waypoint` with an address
+/// (Istio ignores a Gateway without one, i.e. before its proxy is ready).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Waypoint {
+    /// The Gateway's name.
+    pub name: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// The traffic it takes (label `istio.io/waypoint-for` on the Gateway, else on its
+    /// GatewayClass): `service` (Istio's default), `workload`, `all` or `none`. Only
+    /// `service` and `all` waypoints serve Services and ServiceEntries.
+    #[serde(default = "default_waypoint_for")]
+    pub waypoint_for: String,
+    /// The namespaces whose Services and ServiceEntries may use it (its listener's
+    /// `allowedRoutes.namespaces`): empty for its own only (Gateway API's default, `Same`),
+    /// `["*"]` for all, else the namespaces its selector matched.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_namespaces: Vec<String>,
+}
+
+impl Waypoint {
+    /// Whether Services (not only workloads) may use it.
+    pub fn serves_services(&self) -> bool {
+        matches!(self.waypoint_for.as_str(), "service" | "all")
+    }
+
+    /// Whether Services and ServiceEntries of `namespace` may use it.
+    pub fn allows_namespace(&self, namespace: &str) -> bool {
+        namespace == self.namespace
+            || self
+                .allowed_namespaces
+                .iter()
+                .any(|n| n == "*" || n == namespace)
+    }
+}
+
+fn default_waypoint_for() -> String {
+    "service".to_string()
 }
 
 /// A port of a Service.
@@ -174,7 +255,22 @@ impl Topology {
     }
 }
 
+impl Service {
+    /// Whether the Service's workloads are in the mesh: they have sidecars (or the
+    /// discovery annotation says so), or they are in ambient mode.
+    pub fn in_mesh(&self) -> bool {
+        self.sidecar_workloads || self.ambient.is_some()
+    }
+}
+
 impl ClusterTopology {
+    /// The waypoint `r` of this cluster, if it exists.
+    pub fn waypoint(&self, r: &WaypointRef) -> Option<&Waypoint> {
+        self.waypoints
+            .iter()
+            .find(|w| w.name == r.name && w.namespace == r.namespace)
+    }
+
     /// The service `namespace/name` of this cluster, if any.
     pub fn service(&self, name: &str, namespace: &str) -> Option<&Service> {
         self.services
@@ -328,6 +424,7 @@ impl Mesh {
             root_namespace: default_istio_namespace(),
             mode: MultiClusterMode::Global,
             cluster_id: None,
+            ambient: false,
         }
     }
 }

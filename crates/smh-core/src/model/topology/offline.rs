@@ -38,6 +38,7 @@ impl Topology {
                     })
                     .unwrap_or_default();
                 ClusterTopology {
+                    waypoints: Vec::new(),
                     name,
                     context: None,
                     cluster_domain: default_cluster_domain(),
@@ -192,6 +193,7 @@ fn offline_service(
             .collect()
     };
     Service {
+        ambient: None,
         name: svc_name.to_string(),
         namespace: namespace.to_string(),
         ports,

@@ -360,7 +360,7 @@ impl<'a> Validator<'a> {
         cluster: &str,
     ) -> Option<Finding> {
         let svc = self.topology.cluster(cluster)?.service(name, namespace)?;
-        (!svc.sidecar_workloads).then(|| {
+        (!svc.in_mesh()).then(|| {
             warning(
                 field,
                 format!(

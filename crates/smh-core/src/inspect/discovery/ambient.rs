@@ -1,0 +1,412 @@
+//! Istio's ambient mode, as discovery reads it, following what the pinned istiod does:
+//!
+//! - **ztunnel**: a DaemonSet named `ztunnel` (or labelled `app=ztunnel`) in istiod's
+//!   namespace marks the mesh as ambient.
+//! - **Ambient workloads**: a Pod without a sidecar that is labelled
+//!   `istio.io/dataplane-mode=ambient`, or whose namespace is and the Pod does not opt out
+//!   with `istio.io/dataplane-mode=none` (istio-cni's default enablement), or that istio-cni
+//!   has already enrolled (annotation `ambient.istio.io/redirection: enabled`). A Service
+//!   selecting such a Pod is ambient.
+//! - **Waypoints**: Gateway API Gateways of class `istio-waypoint` with an address in their
+//!   status (istiod ignores a Gateway without one: its proxy is not ready). The traffic a
+//!   waypoint takes is its label `istio.io/waypoint-for` (`service` when unset; istiod would
+//!   also read the label from the GatewayClass, which discovery does not list). The
+//!   namespaces it accepts are its HBONE listener's `allowedRoutes.namespaces` (`Same` when
+//!   unset; a selector is evaluated on the listed namespaces' labels, `matchLabels` only:
+//!   one with `matchExpressions` is read as accepting no other namespace).
+//! - **Which waypoint a Service uses**: the Service's `istio.io/use-waypoint` label (`none`
+//!   opts out), else its namespace's; the waypoint's namespace is the
+//!   `istio.io/use-waypoint-namespace` label at the same level, else the Service's. The
+//!   waypoints' own Services (label `gateway.istio.io/managed: istio.io-mesh-controller`)
+//!   use none.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::DaemonSet;
+use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
+use kube_core::DynamicObject;
+use serde_json::Value;
+
+use crate::model::topology::{AmbientService, Waypoint, WaypointRef};
+
+/// The label that puts a namespace or Pod into ambient mode (`ambient`) or out (`none`).
+pub const DATAPLANE_MODE_LABEL: &str = "istio.io/dataplane-mode";
+/// The annotation istio-cni sets on a Pod it has enrolled in ambient mode.
+pub const REDIRECTION_ANNOTATION: &str = "ambient.istio.io/redirection";
+/// The label naming the traffic a waypoint takes.
+pub const WAYPOINT_FOR_LABEL: &str = "istio.io/waypoint-for";
+/// The GatewayClass of Istio waypoints.
+pub const WAYPOINT_CLASS: &str = "istio-waypoint";
+/// Gateway API's group.
+pub const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
+
+const MANAGED_LABEL: &str = "gateway.istio.io/managed";
+const MESH_CONTROLLER: &str = "istio.io-mesh-controller";
+
+use crate::translate::ambient::{USE_WAYPOINT_LABEL, USE_WAYPOINT_NAMESPACE_LABEL};
+
+/// Namespace name → its labels.
+pub type NamespaceLabels = BTreeMap<String, BTreeMap<String, String>>;
+
+/// The labels of each namespace.
+pub fn namespace_labels(namespaces: &[Namespace]) -> NamespaceLabels {
+    namespaces
+        .iter()
+        .map(|n| {
+            (
+                n.metadata.name.clone().unwrap_or_default(),
+                n.metadata.labels.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// Whether ztunnel runs in `istiod_namespace`.
+pub fn ztunnel_runs(daemon_sets: &[DaemonSet], istiod_namespace: &str) -> bool {
+    daemon_sets.iter().any(|d| {
+        d.metadata.namespace.as_deref() == Some(istiod_namespace)
+            && (d.metadata.name.as_deref() == Some("ztunnel")
+                || d.metadata
+                    .labels
+                    .as_ref()
+                    .is_some_and(|l| l.get("app").map(String::as_str) == Some("ztunnel")))
+    })
+}
+
+/// Whether `pod` (without a sidecar) is in ambient mode.
+pub fn pod_is_ambient(pod: &Pod, namespaces: &NamespaceLabels) -> bool {
+    let enrolled = pod
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(REDIRECTION_ANNOTATION))
+        .is_some_and(|v| v == "enabled");
+    if enrolled {
+        return true;
+    }
+    let pod_mode = pod
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(DATAPLANE_MODE_LABEL))
+        .map(String::as_str);
+    match pod_mode {
+        Some("ambient") => true,
+        Some("none") => false,
+        _ => pod
+            .metadata
+            .namespace
+            .as_ref()
+            .and_then(|ns| namespaces.get(ns))
+            .and_then(|l| l.get(DATAPLANE_MODE_LABEL))
+            .is_some_and(|v| v == "ambient"),
+    }
+}
+
+/// The waypoint a label set names: `Ok(Some)` a waypoint, `Ok(None)` no label, `Err(())` the
+/// label says `none` (opt out).
+fn use_waypoint(
+    labels: Option<&BTreeMap<String, String>>,
+    default_namespace: &str,
+) -> Result<Option<WaypointRef>, ()> {
+    let Some(labels) = labels else {
+        return Ok(None);
+    };
+    match labels.get(USE_WAYPOINT_LABEL) {
+        None => Ok(None),
+        Some(v) if v == "none" => Err(()),
+        Some(v) => Ok(Some(WaypointRef {
+            name: v.clone(),
+            namespace: labels
+                .get(USE_WAYPOINT_NAMESPACE_LABEL)
+                .cloned()
+                .unwrap_or_else(|| default_namespace.to_string()),
+        })),
+    }
+}
+
+/// The ambient facts of Service `svc` whose selected Pods are `backing` (`None`: not
+/// ambient).
+pub fn service_ambient(
+    svc: &Service,
+    backing: &[&Pod],
+    namespaces: &NamespaceLabels,
+) -> Option<AmbientService> {
+    if !backing.iter().any(|p| pod_is_ambient(p, namespaces)) {
+        return None;
+    }
+    let labels = svc.metadata.labels.as_ref();
+    if labels
+        .and_then(|l| l.get(MANAGED_LABEL))
+        .map(String::as_str)
+        == Some(MESH_CONTROLLER)
+    {
+        return Some(AmbientService { waypoint: None });
+    }
+    let ns = svc.metadata.namespace.clone().unwrap_or_default();
+    let waypoint = match use_waypoint(labels, &ns) {
+        Ok(Some(w)) => Some(w),
+        Err(()) => None,
+        Ok(None) => use_waypoint(namespaces.get(&ns), &ns).ok().flatten(),
+    };
+    Some(AmbientService { waypoint })
+}
+
+/// The waypoints among `gateways` (Gateway API Gateways), sorted by namespace and name.
+pub fn waypoints(gateways: &[DynamicObject], namespaces: &NamespaceLabels) -> Vec<Waypoint> {
+    let mut out: Vec<Waypoint> = gateways
+        .iter()
+        .filter(|g| {
+            g.data
+                .pointer("/spec/gatewayClassName")
+                .and_then(Value::as_str)
+                == Some(WAYPOINT_CLASS)
+                && g.data
+                    .pointer("/status/addresses")
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| !a.is_empty())
+        })
+        .map(|g| {
+            let namespace = g.metadata.namespace.clone().unwrap_or_default();
+            Waypoint {
+                name: g.metadata.name.clone().unwrap_or_default(),
+                waypoint_for: g
+                    .metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(WAYPOINT_FOR_LABEL))
+                    .cloned()
+                    .unwrap_or_else(|| "service".to_string()),
+                allowed_namespaces: allowed_namespaces(&g.data, &namespace, namespaces),
+                namespace,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    out
+}
+
+/// The namespaces (other than its own) whose Services a waypoint accepts: `["*"]` for all.
+fn allowed_namespaces(gateway: &Value, own: &str, namespaces: &NamespaceLabels) -> Vec<String> {
+    let listeners = gateway
+        .pointer("/spec/listeners")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let listener = listeners
+        .iter()
+        .find(|l| l.get("protocol").and_then(Value::as_str) == Some("HBONE"))
+        .or_else(|| listeners.first());
+    let Some(from) = listener.and_then(|l| l.pointer("/allowedRoutes/namespaces")) else {
+        return Vec::new();
+    };
+    match from.get("from").and_then(Value::as_str) {
+        Some("All") => vec!["*".to_string()],
+        Some("Selector") => {
+            let expressions = from
+                .pointer("/selector/matchExpressions")
+                .and_then(Value::as_array)
+                .is_some_and(|e| !e.is_empty());
+            if expressions {
+                // Not evaluated: read as accepting no other namespace, which `check` reports.
+                return Vec::new();
+            }
+            let want: BTreeMap<String, String> = from
+                .pointer("/selector/matchLabels")
+                .and_then(|m| serde_json::from_value(m.clone()).ok())
+                .unwrap_or_default();
+            namespaces
+                .iter()
+                .filter(|(n, l)| n.as_str() != own && want.iter().all(|(k, v)| l.get(k) == Some(v)))
+                .map(|(n, _)| n.clone())
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn labels(pairs: &[(&str, &str)]) -> Option<BTreeMap<String, String>> {
+        Some(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+
+    fn ns(name: &str, l: &[(&str, &str)]) -> Namespace {
+        let mut n = Namespace::default();
+        n.metadata.name = Some(name.into());
+        n.metadata.labels = labels(l);
+        n
+    }
+
+    fn pod(namespace: &str, l: &[(&str, &str)]) -> Pod {
+        let mut p = Pod::default();
+        p.metadata.namespace = Some(namespace.into());
+        p.metadata.labels = labels(l);
+        p
+    }
+
+    fn svc(namespace: &str, l: &[(&str, &str)]) -> Service {
+        let mut s = Service::default();
+        s.metadata.name = Some("reviews".into());
+        s.metadata.namespace = Some(namespace.into());
+        s.metadata.labels = labels(l);
+        s
+    }
+
+    fn gateway(name: &str, namespace: &str, class: &str, extra: Value) -> DynamicObject {
+        let mut data = json!({
+            "spec": {"gatewayClassName": class, "listeners": [{"name": "mesh", "port": 15008, "protocol": "HBONE"}]},
+            "status": {"addresses": [{"type": "Hostname", "value": format!("{name}.{namespace}.svc.cluster.local")}]},
+        });
+        if let (Some(d), Some(e)) = (data.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                d.insert(k.clone(), v.clone());
+            }
+        }
+        let mut g = DynamicObject {
+            types: None,
+            metadata: Default::default(),
+            data,
+        };
+        g.metadata.name = Some(name.into());
+        g.metadata.namespace = Some(namespace.into());
+        g
+    }
+
+    #[test]
+    fn pods_are_ambient_by_their_own_label_else_their_namespace_unless_they_opt_out() {
+        let nss = namespace_labels(&[
+            ns("amb", &[(DATAPLANE_MODE_LABEL, "ambient")]),
+            ns("plain", &[]),
+        ]);
+        assert!(pod_is_ambient(&pod("amb", &[]), &nss));
+        assert!(!pod_is_ambient(
+            &pod("amb", &[(DATAPLANE_MODE_LABEL, "none")]),
+            &nss
+        ));
+        assert!(pod_is_ambient(
+            &pod("plain", &[(DATAPLANE_MODE_LABEL, "ambient")]),
+            &nss
+        ));
+        assert!(!pod_is_ambient(&pod("plain", &[]), &nss));
+        let mut enrolled = pod("plain", &[]);
+        enrolled.metadata.annotations = labels(&[(REDIRECTION_ANNOTATION, "enabled")]);
+        assert!(pod_is_ambient(&enrolled, &nss));
+    }
+
+    #[test]
+    fn the_service_label_wins_over_the_namespace_and_none_opts_out() {
+        let nss = namespace_labels(&[ns(
+            "amb",
+            &[
+                (DATAPLANE_MODE_LABEL, "ambient"),
+                (USE_WAYPOINT_LABEL, "ns-wp"),
+            ],
+        )]);
+        let p = pod("amb", &[]);
+        let wp = |s: &Service| service_ambient(s, &[&p], &nss).and_then(|a| a.waypoint);
+        assert_eq!(
+            wp(&svc("amb", &[])),
+            Some(WaypointRef {
+                name: "ns-wp".into(),
+                namespace: "amb".into()
+            })
+        );
+        assert_eq!(
+            wp(&svc(
+                "amb",
+                &[
+                    (USE_WAYPOINT_LABEL, "own"),
+                    (USE_WAYPOINT_NAMESPACE_LABEL, "elsewhere")
+                ]
+            )),
+            Some(WaypointRef {
+                name: "own".into(),
+                namespace: "elsewhere".into()
+            })
+        );
+        assert_eq!(wp(&svc("amb", &[(USE_WAYPOINT_LABEL, "none")])), None);
+        assert!(service_ambient(&svc("amb", &[]), &[&p], &nss).is_some());
+        // No ambient pod: not ambient at all.
+        assert_eq!(service_ambient(&svc("amb", &[]), &[], &nss), None);
+    }
+
+    #[test]
+    fn waypoints_are_ready_istio_waypoint_gateways_with_their_traffic_and_namespaces() {
+        let nss = namespace_labels(&[
+            ns("bookinfo", &[]),
+            ns("service-mesh-hub", &[("team", "mesh")]),
+            ns("other", &[]),
+        ]);
+        let mut not_ready = gateway("pending", "bookinfo", WAYPOINT_CLASS, json!({}));
+        not_ready.data["status"] = json!({});
+        let mut workload = gateway("wl", "bookinfo", WAYPOINT_CLASS, json!({}));
+        workload.metadata.labels = labels(&[(WAYPOINT_FOR_LABEL, "workload")]);
+        let all = gateway(
+            "all",
+            "bookinfo",
+            WAYPOINT_CLASS,
+            json!({"spec": {"gatewayClassName": WAYPOINT_CLASS, "listeners": [{"name": "mesh", "port": 15008, "protocol": "HBONE", "allowedRoutes": {"namespaces": {"from": "All"}}}]}}),
+        );
+        let selected = gateway(
+            "sel",
+            "bookinfo",
+            WAYPOINT_CLASS,
+            json!({"spec": {"gatewayClassName": WAYPOINT_CLASS, "listeners": [{"name": "mesh", "port": 15008, "protocol": "HBONE", "allowedRoutes": {"namespaces": {"from": "Selector", "selector": {"matchLabels": {"team": "mesh"}}}}}]}}),
+        );
+        let got = waypoints(
+            &[
+                gateway("waypoint", "bookinfo", WAYPOINT_CLASS, json!({})),
+                gateway("ingress", "bookinfo", "istio", json!({})),
+                not_ready,
+                workload,
+                all,
+                selected,
+            ],
+            &nss,
+        );
+        let summary: Vec<(String, String, Vec<String>)> = got
+            .iter()
+            .map(|w| {
+                (
+                    w.name.clone(),
+                    w.waypoint_for.clone(),
+                    w.allowed_namespaces.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("all".into(), "service".into(), vec!["*".into()]),
+                (
+                    "sel".into(),
+                    "service".into(),
+                    vec!["service-mesh-hub".into()]
+                ),
+                ("waypoint".into(), "service".into(), vec![]),
+                ("wl".into(), "workload".into(), vec![]),
+            ]
+        );
+        assert!(!got[2].allows_namespace("service-mesh-hub"));
+        assert!(got[0].allows_namespace("service-mesh-hub"));
+        assert!(!got[3].serves_services());
+    }
+
+    #[test]
+    fn ztunnel_is_a_daemon_set_in_istiods_namespace() {
+        let mut d = DaemonSet::default();
+        d.metadata.name = Some("ztunnel".into());
+        d.metadata.namespace = Some("istio-system".into());
+        assert!(ztunnel_runs(std::slice::from_ref(&d), "istio-system"));
+        assert!(!ztunnel_runs(&[d], "other"));
+    }
+}
