@@ -404,3 +404,49 @@ async fn switching_strategy_loses_no_request_on_real_control_planes() {
     switching_strategy_loses_no_request(&d).await;
     d.shutdown().await;
 }
+
+/// A write that fails in a phase stops that cluster's later phases: with somebody else's
+/// ServiceEntry in the way of the FailoverService's, the VirtualService that would route to
+/// the hostname is not written (it is reported, "not tried"); the other cluster is still
+/// changed; once the ServiceEntry is gone, a rerun finishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_write_stops_the_later_phases_of_its_cluster() {
+    let d = Demo::start(MultiClusterMode::Global).await;
+    let se_ar = istio_ar("ServiceEntry");
+    create(
+        &d.mgmt,
+        &se_ar,
+        json!({"apiVersion": "networking.istio.io/v1alpha3", "kind": "ServiceEntry",
+               "metadata": {"name": "reviews-failover", "namespace": "service-mesh-hub"},
+               "spec": {"hosts": ["someone-else.example.com"], "resolution": "DNS",
+                        "ports": [{"number": 80, "name": "http", "protocol": "HTTP"}]}}),
+    )
+    .await;
+    let r = d.smh(&["apply", "-f", &guide_all()]).await;
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(
+        r.stdout.contains(
+            "virtualservice.networking.istio.io/reviews -n bookinfo failed: VirtualService bookinfo/reviews was not applied: not tried, because ServiceEntry service-mesh-hub/reviews-failover failed first in this cluster"
+        ),
+        "{r:?}"
+    );
+    let vs_ar = istio_ar("VirtualService");
+    let dr_ar = istio_ar("DestinationRule");
+    assert!(get(&d.mgmt, &vs_ar, "bookinfo", "reviews").await.is_none());
+    // Phase 1 ran in mgmt-cluster, and remote-cluster was changed.
+    assert!(get(&d.mgmt, &dr_ar, "bookinfo", "reviews").await.is_some());
+    assert!(
+        get(&d.remote, &dr_ar, "bookinfo", "reviews")
+            .await
+            .is_some()
+    );
+
+    let ses: Api<DynamicObject> = Api::namespaced_with(d.mgmt.clone(), "service-mesh-hub", &se_ar);
+    ses.delete("reviews-failover", &Default::default())
+        .await
+        .unwrap();
+    let r = d.smh(&["apply", "-f", &guide_all()]).await;
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(get(&d.mgmt, &vs_ar, "bookinfo", "reviews").await.is_some());
+    d.shutdown().await;
+}
