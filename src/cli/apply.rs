@@ -26,7 +26,7 @@ use smh_core::model::parse::load_paths_with;
 mod report;
 
 use report::overwrite_warnings;
-pub(crate) use report::{ApplyOutput, drift_note, emit, print_output};
+pub(crate) use report::{ApplyOutput, drift_note, emit, order_of, order_text, print_output};
 
 pub(crate) const LONG_ABOUT: &str =
     "Validate, store, translate and apply manifests to every cluster, \
@@ -49,6 +49,13 @@ app.kubernetes.io/managed-by=kubectl-smh and owner.networking.smh.solo.io=servic
 by name; an object of the same name without the labels is left alone, and is not taken over);
 7. writes each object's status as SMH's controller did: state, observedGeneration, the per-mesh \
 (FailoverService) or per-traffic-target (TrafficPolicy) results, errors.
+
+Steps 5 and 6 run in three phases, so that no request is lost while routes change (a \
+FailoverService switching strategy, native <-> aggregate): first the new routing objects \
+(DestinationRules, keeping the subsets the old routes still use; ServiceEntries; EnvoyFilters), \
+then the VirtualServices, then the prune and the DestinationRules without the old subsets. Each \
+phase starts when every write of the one before it was answered, in every cluster; in a cluster \
+where a write fails no later phase runs. --dry-run and --diff show the phases.
 
 When a cluster cannot be changed, the others still are; the objects that needed it get state \
 FAILED naming the cluster and the reason, and the exit status is 3. Running the same command \
@@ -75,9 +82,9 @@ pub struct Args {
     #[command(flatten)]
     pub input: Filenames,
 
-    /// `client`: print what would be applied, per cluster, and change nothing; `server`:
-    /// send every request with dryRun=All (the API servers validate, nothing is stored);
-    /// `none`: apply.
+    /// `client`: print what would be applied, per cluster, and the order of the writes
+    /// (when it matters), and change nothing; `server`: send every request with dryRun=All,
+    /// in the same order (the API servers validate, nothing is stored); `none`: apply.
     #[arg(
         long,
         value_enum,
@@ -90,8 +97,8 @@ pub struct Args {
 
     /// Show, per cluster, a unified diff of the live objects against what would be applied
     /// (the server's dry-run result when it answers), for every object that would be
-    /// created, changed or pruned, and change nothing. Exit status 0: no differences, 1:
-    /// differences.
+    /// created, changed or pruned, then the order of the writes as comments (when it
+    /// matters), and change nothing. Exit status 0: no differences, 1: differences.
     #[arg(long, conflicts_with = "dry_run")]
     pub diff: bool,
 
@@ -422,10 +429,14 @@ async fn run_diff(
     let (smh, istio) = futures::join!(apply::diff_smh(state, input), apply::diff(state, plan));
     let diffs: Vec<ObjectDiff> = smh.into_iter().chain(istio).collect();
     match machine {
-        Some(f) => emit(
-            &serde_json::json!({"diffs": diffs, "blocked": plan.blocked}),
-            f,
-        )?,
+        Some(f) => {
+            let order = order_of(plan);
+            let mut v = serde_json::json!({"diffs": diffs, "blocked": plan.blocked});
+            if !diffs.is_empty() && !order.is_empty() {
+                v["order"] = serde_json::to_value(&order).unwrap_or_default();
+            }
+            emit(&v, f)?
+        }
         None => {
             let mut out = std::io::stdout().lock();
             let mut current = String::new();
@@ -438,6 +449,12 @@ async fn run_diff(
                     let _ = writeln!(out, "# note: {n}");
                 }
                 let _ = write!(out, "{}", d.diff);
+            }
+            // The order the writes would be sent in, as comments.
+            if !diffs.is_empty() {
+                for line in order_text(&order_of(plan)).lines() {
+                    let _ = writeln!(out, "# {line}");
+                }
             }
         }
     }

@@ -29,6 +29,7 @@ mod converge;
 mod guide;
 mod inputs;
 mod install;
+mod switch;
 
 fn guide(n: usize) -> String {
     guide_file(n).display().to_string()

@@ -10,12 +10,16 @@
 //!   Objects are identified by labels, never by name: an object without our labels is never
 //!   pruned, and one that is in the way of an object to create is not taken over (the
 //!   create fails, naming it), as Helm refuses to adopt what it did not create.
-//! - **Execute** ([`execute`]): every cluster at once; within a cluster at most
-//!   [`CONCURRENCY`] requests at a time; server-side apply with field manager `kubectl-smh`
-//!   and `force` (SMH's controller owned these objects outright), then deletes with
-//!   preconditions (the uid and resourceVersion that were read), so an object changed or
-//!   replaced meanwhile is left alone. A cluster that could not be discovered or listed, or
-//!   that has no Istio CRDs, is not written at all; its objects fail with the reason.
+//! - **Execute** ([`execute`]): in three phases ([`smh_core::apply_order`]: the new
+//!   routing objects, DestinationRules keeping the subsets routes still use; then the
+//!   VirtualServices; then the prune, and the DestinationRules as wanted), each phase every
+//!   cluster at once and started only when every write of the one before was answered; within
+//!   a cluster at most [`CONCURRENCY`] requests at a time; a cluster where a write failed runs
+//!   no later phase. Server-side apply with field manager `kubectl-smh` and `force` (SMH's
+//!   controller owned these objects outright); deletes with preconditions (the uid and
+//!   resourceVersion that were read), so an object changed or replaced meanwhile is left
+//!   alone. A cluster that could not be discovered or listed, or that has no Istio CRDs, is
+//!   not written at all; its objects fail with the reason.
 //! - A server-side dry run (`dryRun=All`) goes through the same code.
 
 use std::collections::BTreeMap;
@@ -30,6 +34,7 @@ use serde_json::{Value, json};
 use crate::context::ClusterClient;
 use crate::error::{ApiOp, ClusterError};
 use crate::state::LiveState;
+use smh_core::apply_order::{self, Phase, PhasedWrite, StepIn, StepKind, Write};
 use smh_core::consts::{FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE, SMH_NAMESPACE};
 use smh_core::inspect::drift::{DriftState, ObjectKey};
 use smh_core::inspect::names::ClusterName;
@@ -137,6 +142,9 @@ pub struct Plan {
     pub steps: BTreeMap<ClusterName, Vec<Step>>,
     /// Clusters that cannot be written, with why; their steps fail with it.
     pub blocked: BTreeMap<ClusterName, String>,
+    /// Per cluster, the writes of its steps in the order they are sent
+    /// ([`smh_core::apply_order`]): `step` indexes that cluster's `steps`.
+    pub phases: BTreeMap<ClusterName, Vec<PhasedWrite>>,
 }
 
 impl Plan {
@@ -144,6 +152,35 @@ impl Plan {
     pub fn all(&self) -> impl Iterator<Item = &Step> {
         self.steps.values().flatten()
     }
+
+    /// Whether some cluster's writes run in more than one phase (so their order matters).
+    pub fn is_phased(&self) -> bool {
+        self.phases.values().any(|w| apply_order::is_phased(w))
+    }
+}
+
+/// The order of `steps`' writes.
+fn phases_of(steps: &[Step]) -> Vec<PhasedWrite> {
+    let live: Vec<Option<Value>> = steps
+        .iter()
+        .map(|s| s.live.as_ref().and_then(|l| serde_json::to_value(l).ok()))
+        .collect();
+    let inputs: Vec<StepIn<'_>> = steps
+        .iter()
+        .zip(&live)
+        .map(|(s, l)| StepIn {
+            kind: &s.kind,
+            action: match s.action {
+                Action::Create => StepKind::Create,
+                Action::Configure => StepKind::Configure,
+                Action::Unchanged => StepKind::Unchanged,
+                Action::Prune => StepKind::Prune,
+            },
+            desired: s.desired.as_ref(),
+            live: l.as_ref(),
+        })
+        .collect();
+    apply_order::order(&inputs)
 }
 
 /// Plans the changes that make the clusters match [`LiveState::expected`]; with `prune`,
@@ -209,6 +246,11 @@ pub fn plan(state: &LiveState, prune: bool) -> Plan {
             out.blocked.insert(cluster.clone(), r);
         }
     }
+    out.phases = out
+        .steps
+        .iter()
+        .map(|(c, steps)| (c.clone(), phases_of(steps)))
+        .collect();
     out
 }
 
@@ -260,46 +302,127 @@ impl StepResult {
     }
 }
 
-/// Runs the plan: all clusters at once. `dry_run`: the server's `dryRun=All`.
+/// Runs the plan: all clusters at once, phase by phase ([`smh_core::apply_order`]): a phase
+/// starts once every write of the one before it was answered, in every cluster; in a cluster
+/// where a write failed, the later phases are not run (a route is never switched to objects
+/// that are not in place, nor old objects removed before the switch). `dry_run`: the
+/// server's `dryRun=All`.
 pub(crate) async fn execute(state: &LiveState, plan: &Plan, dry_run: bool) -> Vec<StepResult> {
-    let per_cluster = plan.steps.iter().map(|(cluster, steps)| async move {
-        match (plan.blocked.get(cluster), state.client(cluster)) {
-            (None, Some(client)) => execute_cluster(client, steps, dry_run).await,
+    // Per cluster, per step: its result once known.
+    let mut results: BTreeMap<&ClusterName, Vec<Option<StepResult>>> = BTreeMap::new();
+    // Clusters that run no (further) phase, with the first failure.
+    let mut halted: BTreeMap<&ClusterName, String> = BTreeMap::new();
+    let prepared = plan.steps.iter().map(|(cluster, steps)| async move {
+        let early = match (plan.blocked.get(cluster), state.client(cluster)) {
+            (None, Some(client)) => prepare_cluster(client, steps, dry_run).await,
             (reason, _) => {
                 let reason = reason
                     .cloned()
                     .unwrap_or_else(|| format!("cluster {cluster} has no client"));
-                steps
-                    .iter()
-                    .map(|s| failed(s, format!("{}: {reason}", not_done(s))))
-                    .collect()
+                Some(
+                    steps
+                        .iter()
+                        .map(|s| failed(s, format!("{}: {reason}", not_done(s))))
+                        .collect(),
+                )
+            }
+        };
+        (cluster, steps, early)
+    });
+    for (cluster, steps, early) in join_all(prepared).await {
+        match early {
+            Some(done) => {
+                results.insert(cluster, done.into_iter().map(Some).collect());
+                halted.insert(cluster, String::new());
+            }
+            None => {
+                results.insert(cluster, vec![None; steps.len()]);
             }
         }
-    });
-    join_all(per_cluster).await.into_iter().flatten().collect()
+    }
+    for phase in Phase::ALL {
+        let runs = plan
+            .phases
+            .iter()
+            .filter(|(c, _)| !halted.contains_key(c))
+            .filter_map(|(c, writes)| Some((c, state.client(c)?, writes)))
+            .map(|(cluster, client, writes)| async move {
+                let steps = &plan.steps[cluster];
+                let these = writes.iter().filter(|w| w.phase == phase);
+                let done: Vec<(&PhasedWrite, StepResult)> =
+                    futures::stream::iter(these.map(|w| async move {
+                        (w, run_write(client, &steps[w.step], w, dry_run).await)
+                    }))
+                    .buffer_unordered(CONCURRENCY)
+                    .collect()
+                    .await;
+                (cluster, done)
+            });
+        for (cluster, done) in join_all(runs).await {
+            let slots = results.get_mut(cluster).expect("every cluster has slots");
+            for (w, r) in done {
+                let failure = r.outcome == ApplyOutcome::Failed;
+                if failure && !halted.contains_key(cluster) {
+                    halted.insert(cluster, format!("{} {}/{}", r.kind, r.namespace, r.name));
+                }
+                if failure || !w.interim {
+                    slots[w.step] = Some(r);
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (cluster, slots) in results {
+        let steps = &plan.steps[cluster];
+        let mut cluster_out: Vec<StepResult> = slots
+            .into_iter()
+            .zip(steps)
+            .map(|(r, s)| {
+                r.unwrap_or_else(|| match s.action {
+                    Action::Unchanged => StepResult::new(s, ApplyOutcome::Unchanged, None),
+                    _ => failed(
+                        s,
+                        format!(
+                            "{}: not tried, because {} failed first in this cluster \
+                             (routes switch only to objects in place, and old objects go \
+                             only after the switch); run the command again",
+                            not_done(s),
+                            halted
+                                .get(cluster)
+                                .map_or("an earlier write", |k| k.as_str())
+                        ),
+                    ),
+                })
+            })
+            .collect();
+        cluster_out.sort_by(|a, b| {
+            (a.action == Action::Prune, a.key()).cmp(&(b.action == Action::Prune, b.key()))
+        });
+        out.extend(cluster_out);
+    }
+    out
 }
 
-fn not_done(s: &Step) -> String {
-    let verb = if s.action == Action::Prune {
-        "was not pruned"
-    } else {
-        "was not applied"
-    };
-    format!("{} {}/{} {verb}", s.kind, s.namespace, s.name)
-}
-
-fn failed(s: &Step, message: String) -> StepResult {
-    StepResult::new(s, ApplyOutcome::Failed, Some(message))
-}
-
-async fn execute_cluster(c: &ClusterClient, steps: &[Step], dry_run: bool) -> Vec<StepResult> {
+/// What must exist before a cluster's writes: the `service-mesh-hub` namespace when an
+/// object goes there. `Some(results)` when that failed (every step's result).
+async fn prepare_cluster(
+    c: &ClusterClient,
+    steps: &[Step],
+    dry_run: bool,
+) -> Option<Vec<StepResult>> {
     // FailoverService ServiceEntries go to `service-mesh-hub`, which a remote cluster may
     // not have: kubectl-smh creates it (any other namespace is the user's).
     let needs_ns = steps.iter().any(|s| {
         matches!(s.action, Action::Create | Action::Configure) && s.namespace == SMH_NAMESPACE
     });
-    if needs_ns && let Err(e) = ensure_smh_namespace(c, dry_run).await {
-        return steps
+    if !needs_ns {
+        return None;
+    }
+    let Err(e) = ensure_smh_namespace(c, dry_run).await else {
+        return None;
+    };
+    Some(
+        steps
             .iter()
             .map(|s| {
                 if s.namespace == SMH_NAMESPACE && s.action != Action::Prune {
@@ -316,25 +439,29 @@ async fn execute_cluster(c: &ClusterClient, steps: &[Step], dry_run: bool) -> Ve
                     )
                 }
             })
-            .collect();
+            .collect(),
+    )
+}
+
+fn not_done(s: &Step) -> String {
+    let verb = if s.action == Action::Prune {
+        "was not pruned"
+    } else {
+        "was not applied"
+    };
+    format!("{} {}/{} {verb}", s.kind, s.namespace, s.name)
+}
+
+fn failed(s: &Step, message: String) -> StepResult {
+    StepResult::new(s, ApplyOutcome::Failed, Some(message))
+}
+
+/// Sends one write of `s`.
+async fn run_write(c: &ClusterClient, s: &Step, w: &PhasedWrite, dry_run: bool) -> StepResult {
+    match &w.write {
+        Write::Apply(v) => apply_step(c, s, v, dry_run).await,
+        Write::Delete => prune_step(c, s, dry_run).await,
     }
-    let applies = steps.iter().filter(|s| s.action != Action::Prune);
-    let mut out: Vec<StepResult> =
-        futures::stream::iter(applies.map(|s| apply_step(c, s, dry_run)))
-            .buffer_unordered(CONCURRENCY)
-            .collect()
-            .await;
-    // Prune once everything new is in place (a route is never left pointing nowhere).
-    let prunes = steps.iter().filter(|s| s.action == Action::Prune);
-    let pruned: Vec<StepResult> = futures::stream::iter(prunes.map(|s| prune_step(c, s, dry_run)))
-        .buffer_unordered(CONCURRENCY)
-        .collect()
-        .await;
-    out.extend(pruned);
-    out.sort_by(|a, b| {
-        (a.action == Action::Prune, a.key()).cmp(&(b.action == Action::Prune, b.key()))
-    });
-    out
 }
 
 /// Creates the `service-mesh-hub` namespace when it is missing.
@@ -378,10 +505,7 @@ pub(crate) fn ar_of(kind: &str) -> ApiResource {
     istio_resource(kind, plural_of(kind))
 }
 
-async fn apply_step(c: &ClusterClient, s: &Step, dry_run: bool) -> StepResult {
-    let Some(desired) = &s.desired else {
-        return failed(s, format!("{}: nothing to apply", not_done(s)));
-    };
+async fn apply_step(c: &ClusterClient, s: &Step, desired: &Value, dry_run: bool) -> StepResult {
     if s.action == Action::Unchanged {
         return StepResult::new(s, ApplyOutcome::Unchanged, None);
     }

@@ -6,10 +6,12 @@
 //! I/O crate (`smh-cluster`: apply, status, live state) → rendering in the `kubectl-smh`
 //! binary. [`istio`] holds the typed Istio resources translation writes, [`yaml_writer`] the one
 //! YAML writer. [`inspect`] judges what the clusters hold (describe, check, drift, SMH
-//! status, discovery's pure part) from data the I/O crate collected; [`drill`] is the
+//! status, discovery's pure part) from data the I/O crate collected; [`apply_order`] is the
+//! order of apply's writes (new routing objects, then the routes, then the prune); [`drill`] is the
 //! drill's plan, state machine, measurements and report, driven by the executor in
 //! `smh-drill`.
 
+pub mod apply_order;
 pub mod drill;
 pub mod inspect;
 pub mod istio;

@@ -29,6 +29,9 @@ pub(crate) struct ApplyOutput {
     pub statuses: Vec<StatusOutput>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub deleted: Vec<DeletedOutput>,
+    /// The phases of the writes, when there is more than one (see [`order_of`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub order: Vec<PhaseOutput>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -78,6 +81,127 @@ pub(crate) struct StatusOutput {
     pub status: Value,
     /// Whether this run wrote it.
     pub written: bool,
+}
+
+/// One phase of the writes.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PhaseOutput {
+    pub phase: usize,
+    pub title: &'static str,
+    pub writes: Vec<WriteOutput>,
+}
+
+/// One write of a phase.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct WriteOutput {
+    pub cluster: ClusterName,
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    /// `apply` or `delete`.
+    pub write: &'static str,
+    /// Subsets a DestinationRule keeps until phase 3 (routes of the old configuration use
+    /// them).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub keeps: Vec<String>,
+    /// Subsets it drops in phase 3.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drops: Vec<String>,
+}
+
+/// The writes of `plan` phase by phase, when they run in more than one (otherwise empty:
+/// the order does not matter).
+pub(crate) fn order_of(plan: &Plan) -> Vec<PhaseOutput> {
+    use smh_core::apply_order::{Phase, Write, dropped_subsets};
+    if !plan.is_phased() {
+        return Vec::new();
+    }
+    Phase::ALL
+        .iter()
+        .map(|&phase| {
+            let mut writes = Vec::new();
+            for (cluster, ws) in &plan.phases {
+                for w in ws.iter().filter(|w| w.phase == phase) {
+                    let s = &plan.steps[cluster][w.step];
+                    let dropped = match (&s.desired, &s.live) {
+                        (Some(d), Some(l)) if w.write != Write::Delete => {
+                            dropped_subsets(d, &serde_json::to_value(l).unwrap_or_default())
+                        }
+                        _ => Vec::new(),
+                    };
+                    let (keeps, drops) = if w.interim {
+                        (dropped, Vec::new())
+                    } else {
+                        (Vec::new(), dropped)
+                    };
+                    writes.push(WriteOutput {
+                        cluster: cluster.clone(),
+                        kind: s.kind.clone(),
+                        namespace: s.namespace.clone(),
+                        name: s.name.clone(),
+                        write: match w.write {
+                            Write::Apply(_) => "apply",
+                            Write::Delete => "delete",
+                        },
+                        keeps,
+                        drops,
+                    });
+                }
+            }
+            PhaseOutput {
+                phase: phase.number(),
+                title: phase.title(),
+                writes,
+            }
+        })
+        .filter(|p| !p.writes.is_empty())
+        .collect()
+}
+
+/// The phases as text: `Order of writes`, then per phase its writes per cluster.
+pub(crate) fn order_text(order: &[PhaseOutput]) -> String {
+    if order.is_empty() {
+        return String::new();
+    }
+    let mut text = String::from("Order of writes\n");
+    for p in order {
+        text.push_str(&format!("  {}. {}:\n", p.phase, p.title));
+        let mut by_cluster: BTreeMap<&ClusterName, Vec<String>> = BTreeMap::new();
+        for w in &p.writes {
+            let mut item = format!(
+                "{}.{}/{} -n {}",
+                w.kind.to_ascii_lowercase(),
+                smh_core::istio::GROUP,
+                w.name,
+                w.namespace
+            );
+            let subsets = |v: &[String]| {
+                format!(
+                    "subset{} {}",
+                    if v.len() == 1 { "" } else { "s" },
+                    v.join(", ")
+                )
+            };
+            if w.write == "delete" {
+                item.push_str(" (delete)");
+            } else if !w.keeps.is_empty() {
+                item.push_str(&format!(" (keeping {} for now)", subsets(&w.keeps)));
+            } else if !w.drops.is_empty() {
+                item.push_str(&format!(" (without {})", subsets(&w.drops)));
+            }
+            by_cluster.entry(&w.cluster).or_default().push(item);
+        }
+        for (c, items) in by_cluster {
+            text.push_str(&format!("    {c}: {}\n", items.join(", ")));
+        }
+    }
+    text.push_str(
+        "  (each phase starts when every write of the one before it was answered, in every \
+         cluster; a cluster where a write fails runs no later phase)\n",
+    );
+    text
 }
 
 #[derive(Debug, Serialize)]
@@ -190,6 +314,7 @@ impl ApplyOutput {
                     error: e.clone(),
                 })
                 .collect(),
+            order: order_of(plan),
             warnings,
             errors,
         }
@@ -252,6 +377,10 @@ pub(crate) fn print_output(
         .all(|s| s.outcome == ApplyOutcome::Unchanged)
     {
         text.push_str("nothing to change\n");
+    }
+    if out.dry_run != "none" && !out.order.is_empty() {
+        text.push('\n');
+        text.push_str(&order_text(&out.order));
     }
     if !out.statuses.is_empty() {
         text.push('\n');

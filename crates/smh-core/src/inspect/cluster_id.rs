@@ -13,8 +13,9 @@
 //! - a cluster whose istiod has no remote secret keyed by another cluster's ID: either one
 //!   made for that cluster under another name (`istioctl create-remote-secret --name` with
 //!   the context or SMH name), or none at all. That is an error when the generated
-//!   configuration in that cluster has subsets on the other cluster's ID, a warning
-//!   otherwise.
+//!   configuration in that cluster depends on the other cluster's ID (the aggregate
+//!   strategy's subsets selecting it, or the native strategy's `failoverPriority` entry
+//!   `topology.istio.io/cluster=<ID>` naming a remote primary), a warning otherwise.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -167,7 +168,7 @@ fn missing_secrets(snap: &Snapshot, meshes: &[MeshIds<'_>]) -> Vec<IdFinding> {
             let needed = needs
                 .get(a.name)
                 .and_then(|n| n.get(id))
-                .map(|drs| drs.iter().cloned().collect::<Vec<_>>().join(", "));
+                .map(|uses| consequence_of(id, uses));
             out.push(missing_secret(a, b, id, secrets, &keys, needed));
         }
     }
@@ -175,8 +176,8 @@ fn missing_secrets(snap: &Snapshot, meshes: &[MeshIds<'_>]) -> Vec<IdFinding> {
 }
 
 /// Mesh `a` has no remote secret keyed `b`'s cluster ID `id`: misnamed (one for `b` under
-/// another key) or absent; an error when generated subsets in `a` need it (`needed`: those
-/// DestinationRules).
+/// another key) or absent; an error when generated DestinationRules in `a` need it
+/// (`needed`: what goes wrong with them, [`consequence_of`]).
 fn missing_secret(
     a: &MeshIds<'_>,
     b: &MeshIds<'_>,
@@ -186,9 +187,7 @@ fn missing_secret(
     needed: Option<String>,
 ) -> IdFinding {
     let consequence = match &needed {
-        Some(drs) => format!(
-            ": the subsets on {ISTIO_CLUSTER_LABEL}={id} in {drs} there select nothing, and traffic sent to them gets 503s"
-        ),
+        Some(what) => format!(": {what}"),
         None => format!(": istiod there does not discover {}'s endpoints", b.name),
     };
     let create = format!(
@@ -274,41 +273,90 @@ fn quoted(keys: &[String]) -> String {
         .join(", ")
 }
 
+/// How a generated DestinationRule depends on an Istio cluster ID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum IdUse {
+    /// A subset selects `topology.istio.io/cluster: <ID>` (multi-primary aggregate subsets).
+    Subset,
+    /// A `failoverPriority` entry `topology.istio.io/cluster=<ID>` (the native strategy).
+    FailoverPriority,
+}
+
 /// cluster -> cluster ID -> the generated DestinationRules (`DestinationRule ns/name`) in
-/// that cluster with a subset selecting `topology.istio.io/cluster: <ID>`.
-fn subset_ids(snap: &Snapshot) -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {
-    let mut out: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+/// that cluster that depend on `topology.istio.io/cluster` being `<ID>`: a subset selecting
+/// it, or a `failoverPriority` entry naming it (in a subset's or the rule's own traffic
+/// policy).
+fn subset_ids(snap: &Snapshot) -> BTreeMap<String, BTreeMap<String, BTreeSet<(IdUse, String)>>> {
+    let mut out: BTreeMap<String, BTreeMap<String, BTreeSet<(IdUse, String)>>> = BTreeMap::new();
+    let label_path = format!("/labels/{}", ISTIO_CLUSTER_LABEL.replace('/', "~1"));
+    let priority_prefix = format!("{ISTIO_CLUSTER_LABEL}=");
     for o in &snap.expected.objects {
         if o.kind() != "DestinationRule" {
             continue;
         }
         let v = o.to_value();
+        let name = format!(
+            "DestinationRule {}/{}",
+            o.object.namespace(),
+            o.object.name()
+        );
         let subsets = v
             .pointer("/spec/subsets")
             .and_then(|s| s.as_array())
             .cloned()
             .unwrap_or_default();
-        for s in subsets {
-            if let Some(id) = s
-                .pointer(&format!(
-                    "/labels/{}",
-                    ISTIO_CLUSTER_LABEL.replace('/', "~1")
-                ))
-                .and_then(|v| v.as_str())
-            {
-                out.entry(o.cluster.clone())
-                    .or_default()
-                    .entry(id.to_string())
-                    .or_default()
-                    .insert(format!(
-                        "DestinationRule {}/{}",
-                        o.object.namespace(),
-                        o.object.name()
-                    ));
+        let mut uses: Vec<(IdUse, String)> = Vec::new();
+        let policies = std::iter::once(v.pointer("/spec/trafficPolicy"))
+            .chain(subsets.iter().map(|s| s.get("trafficPolicy")))
+            .flatten();
+        for p in policies {
+            let entries = p
+                .pointer("/loadBalancer/localityLbSetting/failoverPriority")
+                .and_then(|f| f.as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.as_str()?.strip_prefix(&priority_prefix));
+            uses.extend(entries.map(|id| (IdUse::FailoverPriority, id.to_string())));
+        }
+        for s in &subsets {
+            if let Some(id) = s.pointer(&label_path).and_then(|v| v.as_str()) {
+                uses.push((IdUse::Subset, id.to_string()));
             }
+        }
+        for (how, id) in uses {
+            out.entry(o.cluster.clone())
+                .or_default()
+                .entry(id)
+                .or_default()
+                .insert((how, name.clone()));
         }
     }
     out
+}
+
+/// What goes wrong in a cluster whose istiod does not label the endpoints of the cluster
+/// with ID `id` with it, for the DestinationRules that depend on it (`uses`).
+fn consequence_of(id: &str, uses: &BTreeSet<(IdUse, String)>) -> String {
+    let of = |how: IdUse| -> Option<String> {
+        let drs: Vec<&str> = uses
+            .iter()
+            .filter(|(h, _)| *h == how)
+            .map(|(_, d)| d.as_str())
+            .collect();
+        (!drs.is_empty()).then(|| drs.join(", "))
+    };
+    let mut parts = Vec::new();
+    if let Some(drs) = of(IdUse::Subset) {
+        parts.push(format!(
+            "the subsets on {ISTIO_CLUSTER_LABEL}={id} in {drs} there select nothing, and traffic sent to them gets 503s"
+        ));
+    }
+    if let Some(drs) = of(IdUse::FailoverPriority) {
+        parts.push(format!(
+            "the failoverPriority {ISTIO_CLUSTER_LABEL}={id} in {drs} there matches no endpoint, so the primary's endpoints are not preferred and the FailoverService's priority order is lost"
+        ));
+    }
+    parts.join("; ")
 }
 
 #[cfg(test)]
@@ -446,5 +494,73 @@ mod tests {
             c.facts.as_mut().unwrap().remote_secrets = None;
         }
         assert_eq!(findings(&snap), vec![]);
+    }
+
+    /// The guide's FailoverService with remote-cluster's reviews first: the native strategy's
+    /// failoverPriority in mgmt-cluster names remote-cluster's ID (cluster2).
+    fn remote_primary(snap: &mut Snapshot) {
+        snap.failover_services[0].spec.backing_services.reverse();
+        snap.expected = crate::translate::translate(&snap.manifests(), &snap.topology);
+        let dr = snap
+            .expected
+            .objects
+            .iter()
+            .find(|o| o.cluster == "mgmt-cluster" && o.kind() == "DestinationRule")
+            .unwrap()
+            .to_value();
+        assert_eq!(
+            dr["spec"]["subsets"][0]["trafficPolicy"]["loadBalancer"]["localityLbSetting"]["failoverPriority"],
+            serde_json::json!(["topology.istio.io/cluster=cluster2"]),
+            "the native strategy, primary remote-cluster"
+        );
+    }
+
+    #[test]
+    fn a_native_failover_priority_on_a_remote_primary_needs_its_remote_secret() {
+        let mut snap = consistent();
+        remote_primary(&mut snap);
+        assert_eq!(findings(&snap), vec![]);
+        let needs = subset_ids(&snap);
+        assert_eq!(
+            needs["mgmt-cluster"]["cluster2"],
+            BTreeSet::from([(
+                IdUse::FailoverPriority,
+                "DestinationRule bookinfo/reviews".to_string()
+            )])
+        );
+
+        // No remote secret for remote-cluster in mgmt-cluster: its endpoints are not
+        // discovered there, so the primary is never preferred: an error.
+        set_secrets(&mut snap, "mgmt-cluster", &[]);
+        let f = findings(&snap);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].severity, Severity::Error);
+        assert_eq!(
+            f[0].message,
+            "mgmt-cluster: istiod has no remote secret for remote-cluster (Istio cluster ID \"cluster2\"; its remote secrets are keyed by nothing): the failoverPriority topology.istio.io/cluster=cluster2 in DestinationRule bookinfo/reviews there matches no endpoint, so the primary's endpoints are not preferred and the FailoverService's priority order is lost"
+        );
+
+        // One made under the SMH name: an error naming the same consequence.
+        set_secrets(
+            &mut snap,
+            "mgmt-cluster",
+            &[("istio-remote-secret-remote-cluster", "remote-cluster")],
+        );
+        let f = findings(&snap);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].severity, Severity::Error);
+        assert!(
+            f[0].message.ends_with(": the failoverPriority topology.istio.io/cluster=cluster2 in DestinationRule bookinfo/reviews there matches no endpoint, so the primary's endpoints are not preferred and the FailoverService's priority order is lost"),
+            "{}",
+            f[0].message
+        );
+
+        // With the primary in mgmt-cluster (its own ID), the same missing secret is only a
+        // warning: nothing generated there depends on cluster2.
+        let mut snap = consistent();
+        set_secrets(&mut snap, "mgmt-cluster", &[]);
+        let f = findings(&snap);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!(f[0].severity, Severity::Warning);
     }
 }

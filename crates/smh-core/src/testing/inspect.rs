@@ -112,6 +112,20 @@ pub fn guide_snapshot(mode: MultiClusterMode) -> Snapshot {
     }
     let manifests = snap.manifests();
     snap.expected = crate::translate::translate(&manifests, &snap.topology);
+    set_live_as_expected(&mut snap);
+    snap.endpoints.insert(
+        svc("mgmt-cluster", "reviews"),
+        Ok(EndpointCount { ready: 2, total: 2 }),
+    );
+    snap.endpoints.insert(
+        svc("remote-cluster", "reviews"),
+        Ok(EndpointCount { ready: 1, total: 1 }),
+    );
+    snap
+}
+
+/// Make every expected object of `snap` live in its cluster, as kubectl-smh applied it.
+pub fn set_live_as_expected(snap: &mut Snapshot) {
     for c in ["mgmt-cluster", "remote-cluster"] {
         let objects: Vec<Value> = snap
             .expected
@@ -129,15 +143,6 @@ pub fn guide_snapshot(mode: MultiClusterMode) -> Snapshot {
             .collect();
         snap.live.insert(c.into(), Ok(objects));
     }
-    snap.endpoints.insert(
-        svc("mgmt-cluster", "reviews"),
-        Ok(EndpointCount { ready: 2, total: 2 }),
-    );
-    snap.endpoints.insert(
-        svc("remote-cluster", "reviews"),
-        Ok(EndpointCount { ready: 1, total: 1 }),
-    );
-    snap
 }
 
 /// The guide's snapshot in multi-primary mode with IDs cluster1/cluster2 and remote

@@ -254,6 +254,40 @@ fn multi_primary_cluster_ids_are_checked() {
     assert_eq!(readiness.status, Status::Fail, "{readiness:#?}");
 }
 
+/// A native FailoverService whose primary is remote: its failoverPriority in mgmt-cluster
+/// names remote-cluster's Istio cluster ID, so a missing remote secret there fails the
+/// check (it was a warning while only aggregate subsets were read).
+#[test]
+fn a_native_failover_to_a_remote_primary_fails_without_its_remote_secret() {
+    use crate::testing::inspect::{consistent, set_live_as_expected, set_secrets};
+    let mut snap = consistent();
+    for c in snap.clusters.values_mut() {
+        c.istiod = healthy().clusters[&c.name].istiod.clone();
+    }
+    snap.failover_services[0].spec.backing_services.reverse();
+    snap.expected = crate::translate::translate(&snap.manifests(), &snap.topology);
+    set_live_as_expected(&mut snap);
+    let r = run(&snap, true);
+    assert!(r.success, "{r:#?}");
+
+    set_secrets(&mut snap, "mgmt-cluster", &[]);
+    let r = run(&snap, false);
+    assert!(!r.success, "{r:#?}");
+    let ids = &r.categories[2].checks[2];
+    assert_eq!(ids.status, Status::Fail, "{ids:#?}");
+    assert_eq!(ids.messages.len(), 1, "{ids:#?}");
+    assert!(
+        ids.messages[0].contains("the failoverPriority topology.istio.io/cluster=cluster2 in DestinationRule bookinfo/reviews there matches no endpoint"),
+        "{ids:#?}"
+    );
+    assert!(
+        ids.hint.as_deref().unwrap().contains(
+            "istioctl create-remote-secret --context=remote-cluster --name=cluster2 | kubectl apply --context=mgmt-cluster -f -"
+        ),
+        "{ids:#?}"
+    );
+}
+
 #[test]
 fn crds_missing_is_a_failed_check() {
     let r = crds_missing_report(
