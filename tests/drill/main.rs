@@ -94,10 +94,17 @@ impl Demo {
     /// them (the simulated ones as [`Demo::start`] with rollouts of 300 ms); `None` after a
     /// SKIP line.
     async fn on(backend: Backend) -> Option<Demo> {
+        Self::on_in(backend, MultiClusterMode::Global).await
+    }
+
+    /// [`Demo::on`] in `mode` (the simulated clusters as [`Demo::start_with`]).
+    async fn on_in(backend: Backend, mode: MultiClusterMode) -> Option<Demo> {
         match backend {
-            Backend::Sim => Some(Demo::start(Duration::from_millis(300)).await),
+            Backend::Sim => Some(
+                Demo::start_with(mode, Duration::from_millis(300), &WorldSidecars::default()).await,
+            ),
             Backend::Real => {
-                let clusters = Clusters::start(Backend::Real, MultiClusterMode::Global).await?;
+                let clusters = Clusters::start(Backend::Real, mode).await?;
                 let demo = Demo::of(clusters, &WorldSidecars::default()).await;
                 // The real control planes start without the SMH CRDs.
                 let run = demo.run(&["install"]).await;

@@ -307,9 +307,7 @@ pub(super) async fn sigkill_then_restore_in_every_phase(demo: &Demo, extra: &[&s
 }
 
 /// A second Ctrl-C while the drill restores does not stop the restore.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_second_ctrl_c_does_not_stop_the_restore() {
-    let demo = Demo::start(Duration::from_millis(300)).await;
+pub(super) async fn a_second_ctrl_c_does_not_stop_the_restore(demo: &Demo) {
     demo.configure_guide().await;
     let before = demo.snapshot().await;
     let run = demo
@@ -338,7 +336,6 @@ async fn a_second_ctrl_c_does_not_stop_the_restore() {
     );
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
-    demo.shutdown().await;
 }
 
 /// Ctrl-C twice on a terminal while the progress area is drawn, the second while the output
@@ -444,9 +441,7 @@ async fn ctrl_c_on_a_terminal_loses_no_progress_line() {
 /// `kubectl smh drill ... -o json 2>&1 | head -3`: the reader of stdout is gone from the
 /// start and the reader of stderr goes away once the break is applied, so every later
 /// write fails (EPIPE). The drill goes on, restores exactly and exits with its own code.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn closed_stdout_and_stderr_do_not_skip_the_restore() {
-    let demo = Demo::start(Duration::from_millis(300)).await;
+pub(super) async fn closed_stdout_and_stderr_do_not_skip_the_restore(demo: &Demo) {
     demo.configure_guide().await;
     let before = demo.snapshot().await;
     let mut child = demo
@@ -482,13 +477,10 @@ async fn closed_stdout_and_stderr_do_not_skip_the_restore() {
     );
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
-    demo.shutdown().await;
 }
 
 /// A closed terminal (SIGHUP, e.g. an ssh connection that drops) restores like SIGTERM.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sighup_restores_before_exiting() {
-    let demo = Demo::start(Duration::from_millis(300)).await;
+pub(super) async fn sighup_restores_before_exiting(demo: &Demo) {
     demo.configure_guide().await;
     let before = demo.snapshot().await;
     let run = demo
@@ -512,11 +504,11 @@ async fn sighup_restores_before_exiting() {
     );
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
-    demo.shutdown().await;
 }
 
 /// An observer that panics once the deployments are broken, as `eprintln!` does on a closed
 /// stderr: the panic does not unwind through the drill, which restores and reports.
+/// Simulated clusters only: the observer runs in process and does not depend on the backend.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_observer_does_not_skip_the_restore() {
     use kubectl_smh::cli::drill::{DrillFlags, generated_check, prepare};
