@@ -127,6 +127,11 @@ async fn every_scenario_on_real_control_planes() {
     .await;
     seq.step("SIGHUP", signals::sighup_restores_before_exiting(d))
         .await;
+    seq.step(
+        "Ctrl-C twice on a terminal",
+        signals::ctrl_c_twice_on_a_terminal(d),
+    )
+    .await;
     // Last: it leaves the field managers it adds on the deployments.
     seq.step(
         "owners and HPAs",

@@ -1,6 +1,7 @@
 //! How deployments break and what preflight refuses or warns about: no outlier detection,
 //! containers with their own command, the scale break, distroless images, readiness probes,
 //! owners and HorizontalPodAutoscalers, a remote secret with the wrong key.
+//! The scenarios run on both backends (tests/drill/both.rs).
 
 use super::*;
 

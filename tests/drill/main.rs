@@ -1,5 +1,6 @@
-//! The drill on the demo clusters: in-process simulated clusters (SimFleet with bookinfo) and
-//! the `kubectl-smh` binary, so that signals reach a real process.
+//! The drill on the demo clusters: in-process simulated clusters (SimFleet with bookinfo) or
+//! real control planes (tests/drill/both.rs), and the `kubectl-smh` binary, so that signals
+//! reach a real process.
 //!
 //! Every test that changes deployments takes a snapshot of every bookinfo deployment first
 //! and compares each pod template with it afterwards, container by container and field by
@@ -290,18 +291,7 @@ impl Demo {
     /// Cordon (or uncordon) the management cluster's node: while cordoned, new pods stay
     /// Pending, unscheduled (real control planes; the simulator has pod-start holds).
     async fn cordon(&self, unschedulable: bool) {
-        use k8s_openapi::api::core::v1::Node;
-        let nodes: Api<Node> = Api::all(self.client("mgmt-cluster"));
-        for node in nodes.list(&ListParams::default()).await.unwrap().items {
-            nodes
-                .patch(
-                    node.metadata.name.as_deref().unwrap(),
-                    &PatchParams::default(),
-                    &Patch::Merge(json!({"spec": {"unschedulable": unschedulable}})),
-                )
-                .await
-                .unwrap();
-        }
+        cordon(&self.client("mgmt-cluster"), unschedulable).await;
     }
 
     /// Wait until a reviews pod of the management cluster is Pending without a node.
@@ -545,5 +535,21 @@ fn assert_live_lines_agree_with_the_report(run: &Run, report: &Value) {
                 run.show()
             );
         }
+    }
+}
+
+/// Cordon (or uncordon) every node of `client`'s cluster ([`Demo::cordon`]).
+async fn cordon(client: &kube::Client, unschedulable: bool) {
+    use k8s_openapi::api::core::v1::Node;
+    let nodes: Api<Node> = Api::all(client.clone());
+    for node in nodes.list(&ListParams::default()).await.unwrap().items {
+        nodes
+            .patch(
+                node.metadata.name.as_deref().unwrap(),
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"unschedulable": unschedulable}})),
+            )
+            .await
+            .unwrap();
     }
 }

@@ -1,6 +1,8 @@
 //! Drills that run to their end: a full drill in both multi-cluster modes, `demo guide`,
 //! the sidecars' routing log, failed expectations, and the ranking of the outlier
 //! DestinationRule with the mesh's root namespace.
+//! The scenarios (`pub(super)`) run on both backends (tests/drill/both.rs); the tests here run
+//! on the simulated clusters only, each saying why.
 
 use super::*;
 
