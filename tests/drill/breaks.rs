@@ -565,16 +565,23 @@ pub(super) async fn owners_and_hpas_are_warned_about_in_dry_run_and_at_the_promp
         demo.versions().await,
         "declined, yet something changed"
     );
-    // For the scenarios that run next on the same clusters: no HPA, no Flux label (the
-    // managers' field ownership stays; on real control planes this scenario runs last).
+    without_the_hpa_and_the_flux_label(demo).await;
+}
+
+/// For the scenarios that run next on the same clusters: no HPA, no Flux label (the field
+/// managers' ownership stays; on real control planes the owners scenario runs last).
+async fn without_the_hpa_and_the_flux_label(demo: &Demo) {
     delete_and_wait(&hpas(demo), "reviews-v2").await;
-    api.patch(
-        "reviews-v2",
-        &PatchParams::default(),
-        &Patch::Merge(json!({"metadata": {"labels": {"kustomize.toolkit.fluxcd.io/name": null}}})),
-    )
-    .await
-    .unwrap();
+    demo.deployments("mgmt-cluster")
+        .patch(
+            "reviews-v2",
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({"metadata": {"labels": {"kustomize.toolkit.fluxcd.io/name": null}}}),
+            ),
+        )
+        .await
+        .unwrap();
 }
 
 /// Multi-primary mode with mgmt-cluster's remote secret for remote-cluster recreated under
