@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use futures::StreamExt as _;
+use futures::{FutureExt as _, StreamExt as _};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
@@ -237,40 +237,18 @@ impl PodLoop {
         let mut wake = Instant::now() + RESYNC;
         loop {
             tokio::select! {
-                ev = events.next() => match ev {
-                    Some(Ok(Event::Init)) => {
-                        listing = Some(Pods::new());
+                ev = events.next() => {
+                    let Some(ev) = ev else { return };
+                    let mut changed = take(ev, &mut pods, &mut listing).await;
+                    // A burst of events (a rollout, a re-list) is taken in whole before the
+                    // pods are synced once.
+                    while let Some(Some(ev)) = events.next().now_or_never() {
+                        changed |= take(ev, &mut pods, &mut listing).await;
+                    }
+                    if !changed {
                         continue;
                     }
-                    Some(Ok(Event::InitApply(pod))) => {
-                        if let (Some(l), Some((uid, v))) = (listing.as_mut(), keyed(&pod)) {
-                            l.insert(uid, v);
-                        }
-                        continue;
-                    }
-                    Some(Ok(Event::InitDone)) => {
-                        if let Some(l) = listing.take() {
-                            pods = l;
-                        }
-                    }
-                    Some(Ok(Event::Apply(pod))) => {
-                        if let Some((uid, v)) = keyed(&pod) {
-                            pods.insert(uid, v);
-                        }
-                    }
-                    Some(Ok(Event::Delete(pod))) => {
-                        if let Some((uid, _)) = keyed(&pod) {
-                            pods.remove(&uid);
-                        }
-                    }
-                    // The watcher lists or watches again by itself; the error only says it
-                    // had to. Not in a tight loop while the API server is away.
-                    Some(Err(_)) => {
-                        tokio::time::sleep(Duration::from_millis(200)).await;
-                        continue;
-                    }
-                    None => return,
-                },
+                }
                 () = tokio::time::sleep_until(wake) => {}
             }
             let now = Instant::now();
@@ -378,6 +356,44 @@ impl PodLoop {
             due
         } else {
             Some(now + POD_RETRY)
+        }
+    }
+}
+
+/// Take one event of the watch into `pods` (into `listing` while the watcher lists); whether
+/// `pods` may have changed.
+async fn take(
+    ev: Result<Event<Pod>, watcher::Error>,
+    pods: &mut Pods,
+    listing: &mut Option<Pods>,
+) -> bool {
+    match ev {
+        Ok(Event::Init) => {
+            *listing = Some(Pods::new());
+            false
+        }
+        Ok(Event::InitApply(pod)) => {
+            if let (Some(l), Some((uid, v))) = (listing.as_mut(), keyed(&pod)) {
+                l.insert(uid, v);
+            }
+            false
+        }
+        Ok(Event::InitDone) => {
+            if let Some(l) = listing.take() {
+                *pods = l;
+            }
+            true
+        }
+        Ok(Event::Apply(pod)) => keyed(&pod).is_some_and(|(uid, v)| {
+            pods.insert(uid, v);
+            true
+        }),
+        Ok(Event::Delete(pod)) => keyed(&pod).is_some_and(|(uid, _)| pods.remove(&uid).is_some()),
+        // The watcher lists or watches again by itself; the error only says it had to. Not
+        // in a tight loop while the API server is away.
+        Err(_) => {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            false
         }
     }
 }
