@@ -371,7 +371,10 @@ pub(super) async fn ctrl_c_twice_on_a_terminal(demo: &Demo) {
     let (seen, status) = tokio::task::spawn_blocking(move || {
         let deployments = Api::<Deployment>::namespaced(mgmt.clone(), "bookinfo");
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("kubectl-smh"));
-        cmd.args(drill_args(&[]))
+        // Failover never steady (a window of 100000 answers), so that the drill is still
+        // verifying failover when the first Ctrl-C comes (on real control planes on a busy
+        // machine, failover was steady and the drill restoring by itself before it came).
+        cmd.args(drill_args(&["--steady-window", "100000"]))
             .env("KUBECONFIG", &kubeconfig)
             .env("KUBECTL_SMH_CONFIG", &config)
             .env("NO_COLOR", "1")
