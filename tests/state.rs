@@ -1,5 +1,5 @@
-//! `smh_cluster::state::load_state` against the simulated demo clusters (in process, through the
-//! real kube-rs client): the stored SMH objects, the discovered topology, the expected and
+//! `smh_cluster::state::load_state` against the demo clusters, simulated (in process) and
+//! real control planes, through the real kube-rs client: the stored SMH objects, the discovered topology, the expected and
 //! the live generated objects, pruning candidates (by labels only), an unreachable cluster
 //! kept as an error, the topology cache standing in for it, and missing SMH CRDs.
 
@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use apply_support::*;
+use common::backend::{Backend, Clusters};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
@@ -21,8 +22,6 @@ use smh_cluster::state::{LiveState, StateError, StateOptions, load_state};
 use smh_core::inspect::state::{CachedCluster, TOPOLOGY_CACHE, TopologyCache, manifest_id};
 use smh_core::model::ObjectId;
 use smh_core::model::topology::MultiClusterMode;
-use smh_sim::faults::Unreachable;
-use smh_sim::fleet::SimFleet;
 
 fn yaml_docs(path: &std::path::Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap();
@@ -40,17 +39,58 @@ fn ids(state: &smh_cluster::state::LiveState) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_live_state_of_the_demo_clusters() {
-    let fleet = demo_fleet(MultiClusterMode::Global).await;
+    let clusters = Clusters::Sim(demo_fleet(MultiClusterMode::Global).await);
     let dir = tempfile::tempdir().unwrap();
-    let ctx = contexts(&fleet, dir.path(), Duration::from_secs(1));
-    let mgmt = fleet.cluster("mgmt-cluster").unwrap().client().unwrap();
+    let ctx = contexts_of(&clusters, dir.path(), Duration::from_secs(1));
+    the_live_state(&ctx, &ctx, &clusters).await;
+    clusters.shutdown().await;
+}
 
-    nothing_stored_involves_only_the_management_cluster(&ctx).await;
-    let before = the_guides_objects_are_expected(&ctx, &mgmt).await;
-    let state = ours_in_place_stale_and_not_ours(&ctx, &mgmt, &before).await;
-    an_unreachable_cluster_is_an_error_and_the_cache_stands_in(&ctx, &fleet, &mgmt, &state).await;
-    an_overlay_removes_a_stored_object(&ctx).await;
-    fleet.shutdown().await;
+/// On real control planes: they start without the SMH CRDs, which `load_state` then asks to
+/// install; once installed, the live state as on the simulated clusters. The request timeout
+/// is 5 s rather than 1 s (a real API server on a busy machine can take more than a second),
+/// and 2 s while the remote cluster hangs (each load then waits out its timeouts: 75 s for
+/// the two loads with 5 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_smh_crds_then_the_live_state_on_real_control_planes() {
+    let Some(clusters) = Clusters::start(Backend::Real, MultiClusterMode::Global).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = contexts_of(&clusters, dir.path(), Duration::from_secs(5));
+    missing_smh_crds(&ctx).await;
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin!("kubectl-smh"))
+        .arg("install")
+        .env("KUBECONFIG", dir.path().join("kubeconfig.yaml"))
+        .env("KUBECTL_SMH_CONFIG", dir.path().join("kubectl-smh.yaml"))
+        .output()
+        .expect("kubectl-smh runs");
+    assert!(
+        out.status.success(),
+        "install: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let hung = contexts_of(&clusters, dir.path(), Duration::from_secs(2));
+    the_live_state(&ctx, &hung, &clusters).await;
+    clusters.shutdown().await;
+}
+
+/// Contexts over `clusters`' kubeconfig, written into `dir`.
+fn contexts_of(clusters: &Clusters, dir: &std::path::Path, timeout: Duration) -> Contexts {
+    let path = dir.join("kubeconfig.yaml");
+    clusters.write_kubeconfig(&path);
+    contexts_at(&path, dir, timeout)
+}
+
+/// Nothing stored, then the guide's objects, some of them live, a cluster that hangs (read
+/// with `hung`), and an overlay.
+async fn the_live_state(ctx: &Contexts, hung: &Contexts, clusters: &Clusters) {
+    let mgmt = clusters.client("mgmt-cluster");
+    nothing_stored_involves_only_the_management_cluster(ctx).await;
+    let before = the_guides_objects_are_expected(ctx, &mgmt).await;
+    let state = ours_in_place_stale_and_not_ours(ctx, &mgmt, &before).await;
+    an_unreachable_cluster_is_an_error_and_the_cache_stands_in(hung, clusters, &mgmt, &state).await;
+    an_overlay_removes_a_stored_object(ctx).await;
 }
 
 /// reviews-failover, the guide's FailoverService.
@@ -201,13 +241,12 @@ async fn ours_in_place_stale_and_not_ours(
 /// cached, the cache stands in for discovery.
 async fn an_unreachable_cluster_is_an_error_and_the_cache_stands_in(
     ctx: &Contexts,
-    fleet: &SimFleet,
+    clusters: &Clusters,
     mgmt: &kube::Client,
     state: &LiveState,
 ) {
     // The remote cluster stops answering: it is an error, not a failed load.
-    let remote = fleet.cluster("remote-cluster").unwrap();
-    remote.faults().set_unreachable(Some(Unreachable::Hang));
+    let hang = clusters.hang("remote-cluster");
     let down = load_state(ctx, &StateOptions::default()).await.unwrap();
     let e = &down.errors[&ClusterName::from("remote-cluster")];
     assert!(matches!(e, ClusterError::Timeout { .. }), "{e:?}");
@@ -255,7 +294,7 @@ async fn an_unreachable_cluster_is_an_error_and_the_cache_stands_in(
             .contains_key(&ClusterName::from("remote-cluster"))
     );
     assert_eq!(ids(&cached), ids(state));
-    remote.faults().clear();
+    drop(hang);
 }
 
 async fn an_overlay_removes_a_stored_object(ctx: &Contexts) {
@@ -283,18 +322,23 @@ async fn an_overlay_removes_a_stored_object(ctx: &Contexts) {
     );
 }
 
+// The simulated clusters started without the SMH CRDs (a start option); the real control
+// planes start without them, and the real-backend test above checks this first.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_smh_crds_say_to_run_install() {
     let fleet = fleet_with(MultiClusterMode::Global, |o| o.clusters[0].smh_crds = false).await;
     let dir = tempfile::tempdir().unwrap();
     let ctx = contexts(&fleet, dir.path(), Duration::from_secs(2));
-    let e = load_state(&ctx, &StateOptions::default())
-        .await
-        .unwrap_err();
+    missing_smh_crds(&ctx).await;
+    fleet.shutdown().await;
+}
+
+/// The management cluster has no SMH CRDs: `load_state` fails and says to run install.
+async fn missing_smh_crds(ctx: &Contexts) {
+    let e = load_state(ctx, &StateOptions::default()).await.unwrap_err();
     assert!(
         matches!(e, StateError::Cluster(ClusterError::SmhCrdsMissing { .. })),
         "{e:?}"
     );
     assert!(e.to_string().contains("run `kubectl smh install`"), "{e}");
-    fleet.shutdown().await;
 }

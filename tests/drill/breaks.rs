@@ -1,12 +1,13 @@
 //! How deployments break and what preflight refuses or warns about: no outlier detection,
 //! containers with their own command, the scale break, distroless images, readiness probes,
 //! owners and HorizontalPodAutoscalers, a remote secret with the wrong key.
+//! The scenarios run on both backends (tests/drill/both.rs).
 
 use super::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn preflight_refuses_without_outlier_detection_and_dry_run_changes_nothing() {
-    let demo = Demo::start(Duration::from_millis(300)).await;
+pub(super) async fn preflight_refuses_without_outlier_detection_and_dry_run_changes_nothing(
+    demo: &Demo,
+) {
     demo.configure_guide().await;
 
     // --dry-run prints the plan and the patches, and changes nothing.
@@ -60,12 +61,9 @@ async fn preflight_refuses_without_outlier_detection_and_dry_run_changes_nothing
         demo.versions().await,
         "preflight refusal patched something"
     );
-    demo.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_container_with_its_own_command_and_args_gets_them_back() {
-    let demo = Demo::start(Duration::from_millis(300)).await;
+pub(super) async fn a_container_with_its_own_command_and_args_gets_them_back(demo: &Demo) {
     demo.configure_guide().await;
     // A deployment whose container runs its own command with args (not behind any
     // Service, so the failover itself is unaffected); broken along with reviews.
@@ -136,7 +134,26 @@ async fn a_container_with_its_own_command_and_args_gets_them_back() {
         server.args.as_deref().map(|a| a.join(" ")),
         Some("run defaultServer --port=9080".to_string())
     );
-    demo.shutdown().await;
+    // Gone again, for the scenario that runs next on the same clusters.
+    delete_and_wait(&demo.deployments("mgmt-cluster"), "own-command").await;
+}
+
+/// Delete `name` and wait until it is no longer there.
+async fn delete_and_wait<K>(api: &Api<K>, name: &str)
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    api.delete(name, &Default::default())
+        .await
+        .unwrap_or_else(|e| panic!("{name} deleted: {e}"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while api.get_opt(name).await.unwrap().is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "{name} still there a minute after"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// An HPA (autoscaling/v2) on a deployment of bookinfo.
@@ -152,10 +169,15 @@ async fn create_hpa(demo: &Demo, target: &str, min: i32) {
         }
     }))
     .unwrap();
-    Api::<HorizontalPodAutoscaler>::namespaced(demo.client("mgmt-cluster"), "bookinfo")
+    hpas(demo)
         .create(&PostParams::default(), &hpa)
         .await
         .unwrap();
+}
+
+/// The HPAs of bookinfo in mgmt-cluster.
+fn hpas(demo: &Demo) -> Api<HorizontalPodAutoscaler> {
+    Api::namespaced(demo.client("mgmt-cluster"), "bookinfo")
 }
 
 /// Strategic merge patch of a bookinfo deployment in mgmt-cluster.
@@ -172,13 +194,11 @@ fn line_at(text: &str, needle: &str) -> usize {
         .unwrap_or_else(|| panic!("{needle:?} not in:\n{text}"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_scale_break_passes_and_puts_back_the_exact_replica_counts() {
-    let demo = Demo::start(Duration::from_millis(300)).await;
+pub(super) async fn the_scale_break_passes_and_puts_back_the_exact_replica_counts(demo: &Demo) {
     demo.configure_guide().await;
     // reviews-v2 runs 2 replicas, and an HPA scales reviews-v1.
-    patch_deployment(&demo, "reviews-v2", json!({"spec": {"replicas": 2}})).await;
-    create_hpa(&demo, "reviews-v1", 1).await;
+    patch_deployment(demo, "reviews-v2", json!({"spec": {"replicas": 2}})).await;
+    create_hpa(demo, "reviews-v1", 1).await;
     demo.wait_settled().await;
     let before = demo.snapshot().await;
     let versions = demo.versions().await;
@@ -249,17 +269,15 @@ async fn the_scale_break_passes_and_puts_back_the_exact_replica_counts() {
             .replicas,
         Some(2)
     );
-    demo.shutdown().await;
+    delete_and_wait(&hpas(demo), "reviews-v1").await;
 }
 
 /// An image without `sleep`: the new pod cannot start (StartError, CrashLoopBackOff); the
 /// drill stops within seconds, says so, and restores. The scale break works there.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_distroless_image_stops_the_drill_within_seconds_and_restores() {
-    let demo = Demo::start(Duration::from_millis(300)).await;
+pub(super) async fn a_distroless_image_stops_the_drill_within_seconds_and_restores(demo: &Demo) {
     demo.configure_guide().await;
     patch_deployment(
-        &demo,
+        demo,
         "reviews-v1",
         json!({"spec": {"template": {"spec": {"containers": [{"name": "reviews",
             "image": "docker.io/istio/examples-bookinfo-reviews-v1:1.16.2-distroless"}]}}}}),
@@ -307,19 +325,18 @@ async fn a_distroless_image_stops_the_drill_within_seconds_and_restores() {
     assert_eq!(run.code, Some(0), "{}", run.show());
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
-    demo.shutdown().await;
 }
 
 /// A readiness probe with one replica: the rolling update would keep the old pod serving.
 /// Preflight refuses the command patch (nothing changed) and names --break-mode scale;
 /// chosen explicitly, the drill stops once the new pods are not Ready in time, and restores.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_readiness_probe_refuses_the_command_patch_and_stops_it_fast_when_chosen() {
-    let demo = Demo::start(Duration::from_millis(300)).await;
+pub(super) async fn a_readiness_probe_refuses_the_command_patch_and_stops_it_fast_when_chosen(
+    demo: &Demo,
+) {
     demo.configure_guide().await;
     for d in ["reviews-v1", "reviews-v2"] {
         patch_deployment(
-            &demo,
+            demo,
             d,
             json!({"spec": {"template": {"spec": {"containers": [{"name": "reviews",
                 "readinessProbe": {"httpGet": {"path": "/health", "port": 9080},
@@ -424,16 +441,13 @@ async fn a_readiness_probe_refuses_the_command_patch_and_stops_it_fast_when_chos
     assert_eq!(run.code, Some(0), "{}", run.show());
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
-    demo.shutdown().await;
 }
 
 /// Tools that may undo the break (by managedFields managers) and HPAs are warned about in
 /// `--dry-run` and above the confirmation prompt; declining changes nothing.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn owners_and_hpas_are_warned_about_in_dry_run_and_at_the_prompt() {
+pub(super) async fn owners_and_hpas_are_warned_about_in_dry_run_and_at_the_prompt(demo: &Demo) {
     use expectrl::{Eof, Expect};
 
-    let demo = Demo::start(Duration::from_millis(300)).await;
     demo.configure_guide().await;
     // Argo CD (server-side apply) owns reviews-v1's replica count; Flux's
     // kustomize-controller applied reviews-v2 but only a label.
@@ -456,7 +470,7 @@ async fn owners_and_hpas_are_warned_about_in_dry_run_and_at_the_prompt() {
     )
     .await
     .unwrap();
-    create_hpa(&demo, "reviews-v2", 1).await;
+    create_hpa(demo, "reviews-v2", 1).await;
     demo.wait_settled().await;
     let versions = demo.versions().await;
     let argo = "deployment mgmt-cluster:bookinfo/reviews-v1 is managed by Argo CD (field manager argocd-controller), which owns spec.replicas: with automated sync and self-heal it re-applies what Git holds as soon as the live object differs, which would put spec.replicas back and undo the break during the drill; turn off self-heal of its Application for the drill";
@@ -551,7 +565,23 @@ async fn owners_and_hpas_are_warned_about_in_dry_run_and_at_the_prompt() {
         demo.versions().await,
         "declined, yet something changed"
     );
-    demo.shutdown().await;
+    without_the_hpa_and_the_flux_label(demo).await;
+}
+
+/// For the scenarios that run next on the same clusters: no HPA, no Flux label (the field
+/// managers' ownership stays; on real control planes the owners scenario runs last).
+async fn without_the_hpa_and_the_flux_label(demo: &Demo) {
+    delete_and_wait(&hpas(demo), "reviews-v2").await;
+    demo.deployments("mgmt-cluster")
+        .patch(
+            "reviews-v2",
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({"metadata": {"labels": {"kustomize.toolkit.fluxcd.io/name": null}}}),
+            ),
+        )
+        .await
+        .unwrap();
 }
 
 /// Multi-primary mode with mgmt-cluster's remote secret for remote-cluster recreated under
@@ -560,16 +590,11 @@ async fn owners_and_hpas_are_warned_about_in_dry_run_and_at_the_prompt() {
 /// goes to (cluster2) selects nothing. Preflight refuses with `check`'s finding and its fix,
 /// and nothing is patched. With the aggregate strategy, whose per-cluster subsets select the
 /// cluster IDs (the native strategy's priority names only the primary's).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn preflight_refuses_a_multi_primary_drill_whose_remote_secret_has_the_wrong_key() {
+pub(super) async fn preflight_refuses_a_multi_primary_drill_whose_remote_secret_has_the_wrong_key(
+    demo: &Demo,
+) {
     use k8s_openapi::api::core::v1::Secret;
     use kube::api::DeleteParams;
-    let demo = Demo::start_with(
-        MultiClusterMode::MultiPrimary,
-        Duration::from_millis(300),
-        &WorldSidecars::default(),
-    )
-    .await;
     demo.configure_guide_with(&["--strategy", "aggregate"])
         .await;
     let secrets: Api<Secret> = Api::namespaced(demo.client("mgmt-cluster"), "istio-system");
@@ -578,6 +603,7 @@ async fn preflight_refuses_a_multi_primary_drill_whose_remote_secret_has_the_wro
         .delete("istio-remote-secret-cluster2", &DeleteParams::default())
         .await
         .unwrap();
+    let old_secret = old.clone();
     let kubeconfig = old.data.unwrap().into_values().next().unwrap();
     let new: Secret = serde_json::from_value(json!({
         "metadata": {"name": "istio-remote-secret-remote-cluster", "namespace": "istio-system",
@@ -609,5 +635,21 @@ async fn preflight_refuses_a_multi_primary_drill_whose_remote_secret_has_the_wro
         demo.versions().await,
         "preflight refusal patched something"
     );
-    demo.shutdown().await;
+    // The remote secret as it was, for the scenarios that run next on the same clusters.
+    secrets
+        .delete(
+            "istio-remote-secret-remote-cluster",
+            &DeleteParams::default(),
+        )
+        .await
+        .unwrap();
+    let mut old = old_secret;
+    old.metadata = kube::core::ObjectMeta {
+        name: old.metadata.name,
+        namespace: old.metadata.namespace,
+        labels: old.metadata.labels,
+        annotations: old.metadata.annotations,
+        ..Default::default()
+    };
+    secrets.create(&PostParams::default(), &old).await.unwrap();
 }

@@ -1,5 +1,6 @@
-//! The drill on the demo clusters: in-process simulated clusters (SimFleet with bookinfo) and
-//! the `kubectl-smh` binary, so that signals reach a real process.
+//! The drill on the demo clusters: in-process simulated clusters (SimFleet with bookinfo) or
+//! real control planes (tests/drill/both.rs), and the `kubectl-smh` binary, so that signals
+//! reach a real process.
 //!
 //! Every test that changes deployments takes a snapshot of every bookinfo deployment first
 //! and compares each pod template with it afterwards, container by container and field by
@@ -43,11 +44,14 @@ use smh_sim::world::controller::PodStartHold;
 /// clusters run in the test process: on a loaded machine (other test binaries, builds) an
 /// answer can take seconds, which is the machine, not a failure; the probe timeout is 30 s
 /// so that only an answer that does not come refuses the baseline or counts as an error.
-const FAST: [(&str, &str); 4] = [
+/// Likewise the request timeout is 30 s: a real kube-apiserver on a machine whose cores are
+/// all busy took more than the default 10 s to answer the drill's rollout check (exit 3).
+const FAST: [(&str, &str); 5] = [
     ("--probe-rate", "20"),
     ("--steady-window", "10"),
     ("--baseline-probes", "10"),
     ("--probe-timeout", "30s"),
+    ("--request-timeout", "30s"),
 ];
 
 struct Demo {
@@ -94,10 +98,17 @@ impl Demo {
     /// them (the simulated ones as [`Demo::start`] with rollouts of 300 ms); `None` after a
     /// SKIP line.
     async fn on(backend: Backend) -> Option<Demo> {
+        Self::on_in(backend, MultiClusterMode::Global).await
+    }
+
+    /// [`Demo::on`] in `mode` (the simulated clusters as [`Demo::start_with`]).
+    async fn on_in(backend: Backend, mode: MultiClusterMode) -> Option<Demo> {
         match backend {
-            Backend::Sim => Some(Demo::start(Duration::from_millis(300)).await),
+            Backend::Sim => Some(
+                Demo::start_with(mode, Duration::from_millis(300), &WorldSidecars::default()).await,
+            ),
             Backend::Real => {
-                let clusters = Clusters::start(Backend::Real, MultiClusterMode::Global).await?;
+                let clusters = Clusters::start(Backend::Real, mode).await?;
                 let demo = Demo::of(clusters, &WorldSidecars::default()).await;
                 // The real control planes start without the SMH CRDs.
                 let run = demo.run(&["install"]).await;
@@ -283,18 +294,7 @@ impl Demo {
     /// Cordon (or uncordon) the management cluster's node: while cordoned, new pods stay
     /// Pending, unscheduled (real control planes; the simulator has pod-start holds).
     async fn cordon(&self, unschedulable: bool) {
-        use k8s_openapi::api::core::v1::Node;
-        let nodes: Api<Node> = Api::all(self.client("mgmt-cluster"));
-        for node in nodes.list(&ListParams::default()).await.unwrap().items {
-            nodes
-                .patch(
-                    node.metadata.name.as_deref().unwrap(),
-                    &PatchParams::default(),
-                    &Patch::Merge(json!({"spec": {"unschedulable": unschedulable}})),
-                )
-                .await
-                .unwrap();
-        }
+        cordon(&self.client("mgmt-cluster"), unschedulable).await;
     }
 
     /// Wait until a reviews pod of the management cluster is Pending without a node.
@@ -538,5 +538,21 @@ fn assert_live_lines_agree_with_the_report(run: &Run, report: &Value) {
                 run.show()
             );
         }
+    }
+}
+
+/// Cordon (or uncordon) every node of `client`'s cluster ([`Demo::cordon`]).
+async fn cordon(client: &kube::Client, unschedulable: bool) {
+    use k8s_openapi::api::core::v1::Node;
+    let nodes: Api<Node> = Api::all(client.clone());
+    for node in nodes.list(&ListParams::default()).await.unwrap().items {
+        nodes
+            .patch(
+                node.metadata.name.as_deref().unwrap(),
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"unschedulable": unschedulable}})),
+            )
+            .await
+            .unwrap();
     }
 }

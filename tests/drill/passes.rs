@@ -1,6 +1,8 @@
 //! Drills that run to their end: a full drill in both multi-cluster modes, `demo guide`,
 //! the sidecars' routing log, failed expectations, and the ranking of the outlier
 //! DestinationRule with the mesh's root namespace.
+//! The scenarios (`pub(super)`) run on both backends (tests/drill/both.rs); the tests here run
+//! on the simulated clusters only, each saying why.
 
 use super::*;
 
@@ -61,14 +63,7 @@ pub(super) async fn a_full_drill_passes_and_restores_exactly(demo: &Demo) {
 /// `auto` would pick native here, which `demo_guide_runs_to_completion_in_multi_primary_mode`
 /// drills): apply discovers the IDs, the subsets select them, and the drill fails over to
 /// the remote cluster and restores exactly.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_multi_primary_drill_with_istio_cluster_ids_passes_and_restores() {
-    let demo = Demo::start_with(
-        MultiClusterMode::MultiPrimary,
-        Duration::from_millis(300),
-        &WorldSidecars::default(),
-    )
-    .await;
+pub(super) async fn a_multi_primary_drill_with_istio_cluster_ids_passes_and_restores(demo: &Demo) {
     demo.configure_guide_with(&["--strategy", "aggregate"])
         .await;
     let ar = ApiResource::from_gvk_with_plural(
@@ -102,15 +97,15 @@ async fn a_multi_primary_drill_with_istio_cluster_ids_passes_and_restores() {
     assert_live_lines_agree_with_the_report(&run, &report);
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
-    demo.shutdown().await;
 }
 
+// `demo guide` starts simulated clusters of its own: it runs on the simulator only.
 #[test]
 fn demo_guide_runs_to_completion() {
     demo_guide_in(&[]);
 }
 
-/// The guide in multi-primary mode, whose istiods have cluster IDs (cluster1, cluster2) that
+/// The guide in multi-primary mode (simulated clusters only: `demo guide` starts its own), whose istiods have cluster IDs (cluster1, cluster2) that
 /// differ from the SMH cluster names: apply, describe and the drill all work on them.
 #[test]
 fn demo_guide_runs_to_completion_in_multi_primary_mode() {
@@ -180,6 +175,8 @@ fn demo_guide_in(extra: &[&str]) -> String {
 
 /// The sidecar's routing log (the benchmark's observation hook) shows the switch from the
 /// primary's Envoy cluster to the secondary's once the primary is broken.
+/// Simulated clusters only: the routing log is read in process from the simulated world's
+/// sidecars (`WorldSidecars`), which a real fleet does not hand out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sidecar_routing_log_shows_the_switch_to_the_secondary() {
     let sidecars = WorldSidecars::default();
@@ -245,9 +242,7 @@ async fn the_sidecar_routing_log_shows_the_switch_to_the_secondary() {
 
 /// A failed expectation restores first, exits 1, and says which expectation failed and by
 /// how much. Both expectations are chosen so that no timing can meet them.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failed_expectations_restore_and_say_by_how_much() {
-    let demo = Demo::start(Duration::from_millis(300)).await;
+pub(super) async fn failed_expectations_restore_and_say_by_how_much(demo: &Demo) {
     demo.configure_guide().await;
     let before = demo.snapshot().await;
 
@@ -306,18 +301,16 @@ async fn failed_expectations_restore_and_say_by_how_much() {
     );
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
-    demo.shutdown().await;
 }
 
 /// The DestinationRule that sets a backing service's outlier detection is ranked with the
 /// root namespace of the client's mesh (meshConfig.rootNamespace), not istio-system.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn destination_rules_rank_with_the_meshs_root_namespace() {
-    let demo = Demo::start(Duration::from_millis(300)).await;
+pub(super) async fn destination_rules_rank_with_the_meshs_root_namespace(demo: &Demo) {
     demo.configure_guide().await;
     let client = demo.client("mgmt-cluster");
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "istio-system");
     let mut cm = cms.get("istio").await.unwrap();
+    let was = cm.data.as_ref().unwrap()["mesh"].clone();
     let mesh = cm.data.as_ref().unwrap()["mesh"]
         .replace("rootNamespace: istio-system", "rootNamespace: istio-config");
     assert!(mesh.contains("rootNamespace: istio-config"), "{mesh}");
@@ -369,7 +362,21 @@ async fn destination_rules_rank_with_the_meshs_root_namespace() {
         "{remote:#}"
     );
     assert_eq!(remote["outlier"]["consecutive5xxErrors"], 3);
-    demo.shutdown().await;
+
+    // As it was, for the scenarios that run next on the same clusters.
+    for ns in ["istio-config", "aaa"] {
+        Api::<DynamicObject>::namespaced_with(client.clone(), ns, &dr)
+            .delete("remote-reviews", &Default::default())
+            .await
+            .unwrap();
+        namespaces.delete(ns, &Default::default()).await.unwrap();
+    }
+    let mut cm = cms.get("istio").await.unwrap();
+    cm.data.as_mut().unwrap().insert("mesh".into(), was);
+    cm.metadata.managed_fields = None;
+    cms.replace("istio", &PostParams::default(), &cm)
+        .await
+        .unwrap();
 }
 
 /// A flaky API server on both clusters (500s, answers cut mid-way, watches cut mid-event, a

@@ -1,6 +1,8 @@
 //! Interrupted drills restore exactly: SIGINT, SIGTERM and SIGHUP in every phase, SIGKILL then
 //! `drill restore`, a second Ctrl-C, Ctrl-C on a terminal, closed stdout and stderr, and an
 //! observer that panics.
+//! The scenarios (`pub(super)`) run on both backends (tests/drill/both.rs); the tests here run
+//! on the simulated clusters only, each saying why or being a variant that both.rs covers.
 
 use super::*;
 
@@ -161,6 +163,9 @@ fn needs_a_hold(phase: &str, scale: bool) -> bool {
     phase == "during the restore" || (phase == "during the break rollout" && !scale)
 }
 
+// On real control planes tests/drill/both.rs sends SIGINT during the command break and
+// SIGTERM during the scale break; the other two combinations run on the simulated clusters
+// only, to keep the real-backend test short (each takes about 10 s there).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_in_every_phase_restores_exactly() {
     let demo = Demo::start(Duration::from_millis(300)).await;
@@ -307,9 +312,7 @@ pub(super) async fn sigkill_then_restore_in_every_phase(demo: &Demo, extra: &[&s
 }
 
 /// A second Ctrl-C while the drill restores does not stop the restore.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_second_ctrl_c_does_not_stop_the_restore() {
-    let demo = Demo::start(Duration::from_millis(300)).await;
+pub(super) async fn a_second_ctrl_c_does_not_stop_the_restore(demo: &Demo) {
     demo.configure_guide().await;
     let before = demo.snapshot().await;
     let run = demo
@@ -338,7 +341,6 @@ async fn a_second_ctrl_c_does_not_stop_the_restore() {
     );
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
-    demo.shutdown().await;
 }
 
 /// Ctrl-C twice on a terminal while the progress area is drawn, the second while the output
@@ -347,18 +349,32 @@ async fn a_second_ctrl_c_does_not_stop_the_restore() {
 /// in the progress area (it would shift the cursor under indicatif's redraws).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_on_a_terminal_loses_no_progress_line() {
-    use expectrl::{ControlCode, Eof, Expect};
-
     // Slow rollouts: the restore rollout takes at least 1 s after the restore patches, so
     // the drill is still restoring when the second Ctrl-C follows them.
     let demo = Demo::start(Duration::from_millis(1_000)).await;
+    ctrl_c_twice_on_a_terminal(&demo).await;
+    demo.shutdown().await;
+}
+
+/// [`ctrl_c_on_a_terminal_loses_no_progress_line`] on `demo`. On real control planes, the
+/// management cluster's node is cordoned from the first Ctrl-C until the second has been
+/// sent, so that the restore rollout is still running when it comes.
+pub(super) async fn ctrl_c_twice_on_a_terminal(demo: &Demo) {
+    use expectrl::{ControlCode, Eof, Expect};
+
+    let real = demo.clusters.backend() == Backend::Real;
     demo.configure_guide().await;
     let before = demo.snapshot().await;
     let (kubeconfig, config) = (demo.kubeconfig.clone(), demo.config.clone());
-    let store = demo.sim().cluster("mgmt-cluster").unwrap().store();
+    let mgmt = demo.client("mgmt-cluster");
+    let runtime = tokio::runtime::Handle::current();
     let (seen, status) = tokio::task::spawn_blocking(move || {
+        let deployments = Api::<Deployment>::namespaced(mgmt.clone(), "bookinfo");
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("kubectl-smh"));
-        cmd.args(drill_args(&[]))
+        // Failover never steady (a window of 100000 answers), so that the drill is still
+        // verifying failover when the first Ctrl-C comes (on real control planes on a busy
+        // machine, failover was steady and the drill restoring by itself before it came).
+        cmd.args(drill_args(&["--steady-window", "100000"]))
             .env("KUBECONFIG", &kubeconfig)
             .env("KUBECTL_SMH_CONFIG", &config)
             .env("NO_COLOR", "1")
@@ -376,18 +392,20 @@ async fn ctrl_c_on_a_terminal_loses_no_progress_line() {
             .expect("failover verification begins");
         let mut seen = String::from_utf8_lossy(head.before()).into_owned();
         seen.push_str(&String::from_utf8_lossy(&head[0]));
+        if real {
+            runtime.block_on(cordon(&mgmt, true));
+        }
         p.send(ControlCode::EndOfText).expect("Ctrl-C");
         // Read nothing meanwhile, so that the drill's output waits in the terminal, and
         // press Ctrl-C again once the restore patches reached the API server (the restore
-        // annotations are gone), watching the simulated cluster's store: the event lines
-        // of the first Ctrl-C are then written and unread, and the restore rollout runs.
-        let deployments = smh_sim::store::Gvr::new("apps", "v1", "deployments");
+        // annotations are gone): the event lines of the first Ctrl-C are then written and
+        // unread, and the restore rollout runs.
         let restored = || {
             ["reviews-v1", "reviews-v2"].iter().all(|name| {
-                let d = store
-                    .get(&deployments, "bookinfo", name)
-                    .expect("deployment");
-                d["metadata"]["annotations"][DRILL_RESTORE_ANNOTATION].is_null()
+                let d = runtime.block_on(deployments.get(name)).expect("deployment");
+                d.metadata
+                    .annotations
+                    .is_none_or(|a| !a.contains_key(DRILL_RESTORE_ANNOTATION))
             })
         };
         let waiting = Instant::now();
@@ -399,6 +417,9 @@ async fn ctrl_c_on_a_terminal_loses_no_progress_line() {
             std::thread::sleep(Duration::from_millis(5));
         }
         p.send(ControlCode::EndOfText).expect("Ctrl-C");
+        if real {
+            runtime.block_on(cordon(&mgmt, false));
+        }
         let rest = p.expect(Eof).expect("the end");
         seen.push_str(&String::from_utf8_lossy(rest.as_bytes()));
         let status = format!("{:?}", p.get_process().wait().expect("exit status"));
@@ -438,15 +459,12 @@ async fn ctrl_c_on_a_terminal_loses_no_progress_line() {
     assert!(!seen.contains("^C"), "Ctrl-C echoed:\n{seen}");
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
-    demo.shutdown().await;
 }
 
 /// `kubectl smh drill ... -o json 2>&1 | head -3`: the reader of stdout is gone from the
 /// start and the reader of stderr goes away once the break is applied, so every later
 /// write fails (EPIPE). The drill goes on, restores exactly and exits with its own code.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn closed_stdout_and_stderr_do_not_skip_the_restore() {
-    let demo = Demo::start(Duration::from_millis(300)).await;
+pub(super) async fn closed_stdout_and_stderr_do_not_skip_the_restore(demo: &Demo) {
     demo.configure_guide().await;
     let before = demo.snapshot().await;
     let mut child = demo
@@ -482,13 +500,10 @@ async fn closed_stdout_and_stderr_do_not_skip_the_restore() {
     );
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
-    demo.shutdown().await;
 }
 
 /// A closed terminal (SIGHUP, e.g. an ssh connection that drops) restores like SIGTERM.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sighup_restores_before_exiting() {
-    let demo = Demo::start(Duration::from_millis(300)).await;
+pub(super) async fn sighup_restores_before_exiting(demo: &Demo) {
     demo.configure_guide().await;
     let before = demo.snapshot().await;
     let run = demo
@@ -512,11 +527,11 @@ async fn sighup_restores_before_exiting() {
     );
     demo.wait_settled().await;
     assert_restored(&before, &demo.snapshot().await);
-    demo.shutdown().await;
 }
 
 /// An observer that panics once the deployments are broken, as `eprintln!` does on a closed
 /// stderr: the panic does not unwind through the drill, which restores and reports.
+/// Simulated clusters only: the observer runs in process and does not depend on the backend.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_observer_does_not_skip_the_restore() {
     use kubectl_smh::cli::drill::{DrillFlags, generated_check, prepare};

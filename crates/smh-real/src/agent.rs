@@ -6,7 +6,8 @@
 //!   `status.daemonEndpoints.kubeletEndpoint.Port` (where the API server reaches its kubelet
 //!   API, [`crate::kubelet`]), then renews its Lease in `kube-node-lease` and posts its status
 //!   every [`HEARTBEAT`];
-//! - watches the pods the scheduler bound to the node and reports each one's status as the
+//! - watches the pods the scheduler bound to the node (list, then watch, as a kubelet's
+//!   informer does) and reports each one's status as the
 //!   simulator's kubelet computes it (pod IP from the node's loopback pod network, `Running`,
 //!   containers started, `Ready` once readiness probes answer, a start error for a command
 //!   the image cannot run), so the real endpoints controllers fill Endpoints and
@@ -17,22 +18,26 @@
 //! The applications themselves are run by the simulator's workloads on the mirror of the
 //! cluster ([`crate::mirror`]) once a pod is `Running` with an IP.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use futures::{FutureExt as _, StreamExt as _};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, Pod};
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::runtime::watcher::{self, Event};
 use serde_json::{Value, json};
 use smh_sim::net::PodNetwork;
 use tokio::time::Instant;
 
 /// How often the node renews its Lease and posts its status.
 pub const HEARTBEAT: Duration = Duration::from_secs(10);
-/// How often pod statuses are recomputed (the simulator kubelet's probe period).
-const POD_SYNC: Duration = Duration::from_millis(200);
+/// How often every pod is synced when neither the watch nor a pod's own status asks sooner.
+const RESYNC: Duration = Duration::from_secs(10);
+/// How soon a status post or deletion that failed is tried again.
+const POD_RETRY: Duration = Duration::from_millis(200);
 
 fn now_rfc3339() -> String {
     jiff::Timestamp::now()
@@ -200,30 +205,68 @@ struct Seen {
     sent: Option<Value>,
 }
 
+/// The node's pods as the watch last told them, by uid.
+type Pods = HashMap<String, Value>;
+
+/// What [`PodLoop::sync_pod`] remembers of each pod between syncs.
+#[derive(Default)]
+struct Memory {
+    /// Pods whose status was computed: when first seen, the status last sent.
+    seen: HashMap<String, Seen>,
+    /// Pods being deleted whose deletion was finished (the uids; until the watch drops them).
+    deleted: HashSet<String>,
+}
+
 impl PodLoop {
     /// Report the status of the node's pods and finish their deletions, until aborted.
+    ///
+    /// The pods bound to the node are watched, as a kubelet's informer does: listed, then
+    /// watched from the list's resourceVersion (kube-rs' watcher, which watches again from the
+    /// last version it saw when a watch ends and lists again after `410 Gone`). Every pod is
+    /// synced when the watch says something changed, and again when its status is due to
+    /// change by itself (a container starting, a readiness probe's next period, a start
+    /// error's back-off), which [`smh_sim::world::controller::pod_status`] tells; nothing is
+    /// asked of the API server until a status to post differs.
     pub async fn run(self) {
         let api: Api<Pod> = Api::all(self.client.clone());
-        let lp = ListParams::default().fields(&format!("spec.nodeName={}", self.node));
-        let mut seen: HashMap<String, Seen> = HashMap::new();
+        let cfg = watcher::Config::default().fields(&format!("spec.nodeName={}", self.node));
+        let mut events = watcher::watcher(api, cfg).boxed();
+        let mut pods = Pods::new();
+        let mut listing: Option<Pods> = None;
+        let mut memory = Memory::default();
+        let mut wake = Instant::now() + RESYNC;
         loop {
-            if let Ok(list) = api.list(&lp).await {
-                let mut live = std::collections::HashSet::new();
-                for pod in list.items {
-                    let Ok(v) = serde_json::to_value(&pod) else {
+            tokio::select! {
+                ev = events.next() => {
+                    let Some(ev) = ev else { return };
+                    let mut changed = take(ev, &mut pods, &mut listing).await;
+                    // A burst of events (a rollout, a re-list) is taken in whole before the
+                    // pods are synced once.
+                    while let Some(Some(ev)) = events.next().now_or_never() {
+                        changed |= take(ev, &mut pods, &mut listing).await;
+                    }
+                    if !changed {
                         continue;
-                    };
-                    let uid = pod.metadata.uid.clone().unwrap_or_default();
-                    live.insert(uid.clone());
-                    self.sync_pod(&v, &uid, &mut seen).await;
+                    }
                 }
-                seen.retain(|uid, _| live.contains(uid));
+                () = tokio::time::sleep_until(wake) => {}
             }
-            tokio::time::sleep(POD_SYNC).await;
+            let now = Instant::now();
+            let mut due = now + RESYNC;
+            for (uid, pod) in &pods {
+                if let Some(at) = self.sync_pod(pod, uid, &mut memory).await {
+                    due = due.min(at);
+                }
+            }
+            memory.seen.retain(|uid, _| pods.contains_key(uid));
+            memory.deleted.retain(|uid| pods.contains_key(uid));
+            wake = due;
         }
     }
 
-    async fn sync_pod(&self, pod: &Value, uid: &str, seen: &mut HashMap<String, Seen>) {
+    /// Post `pod`'s status if it changed, or finish its deletion; returns when its status is
+    /// due to change by itself.
+    async fn sync_pod(&self, pod: &Value, uid: &str, memory: &mut Memory) -> Option<Instant> {
         let api: Api<Pod> = Api::namespaced(
             self.client.clone(),
             pod.pointer("/metadata/namespace")
@@ -235,6 +278,9 @@ impl PodLoop {
             .and_then(Value::as_str)
             .unwrap_or_default();
         if pod.pointer("/metadata/deletionTimestamp").is_some() {
+            if memory.deleted.contains(uid) {
+                return None;
+            }
             // The workloads stop as the mirror sees the deletion; the containers are gone.
             let dp = DeleteParams {
                 grace_period_seconds: Some(0),
@@ -244,23 +290,48 @@ impl PodLoop {
                 }),
                 ..DeleteParams::default()
             };
-            let _ = api.delete(name, &dp).await;
-            return;
+            return match api.delete(name, &dp).await {
+                Ok(_) => {
+                    memory.deleted.insert(uid.to_string());
+                    None
+                }
+                Err(kube::Error::Api(e)) if e.code == 404 => {
+                    memory.deleted.insert(uid.to_string());
+                    None
+                }
+                // Tried again with the next sync.
+                Err(_) => Some(Instant::now() + POD_RETRY),
+            };
         }
         let phase = pod
             .pointer("/status/phase")
             .and_then(Value::as_str)
             .unwrap_or_default();
         if matches!(phase, "Succeeded" | "Failed") {
-            return;
+            return None;
         }
         let now = Instant::now();
-        let entry = seen.entry(uid.to_string()).or_insert(Seen {
+        let entry = memory.seen.entry(uid.to_string()).or_insert(Seen {
             first: now,
             sent: None,
         });
-        let (status, _) = smh_sim::world::controller::pod_status(
-            pod,
+        // The status computed from the one this agent last posted, as a kubelet's status
+        // manager keeps it, not from what the watch last brought: the watch can be behind
+        // the agent's own posts, and a status computed from an older one (without the
+        // transition times and start times posted since) would differ from what was posted,
+        // be posted again, and each post bring one more event to work through.
+        let posted;
+        let basis = match &entry.sent {
+            Some(sent) if pod.get("status") != Some(sent) => {
+                let mut p = pod.clone();
+                p["status"] = sent.clone();
+                posted = p;
+                &posted
+            }
+            _ => pod,
+        };
+        let (status, due) = smh_sim::world::controller::pod_status(
+            basis,
             &self.net,
             &self.node_ip,
             Duration::ZERO,
@@ -273,7 +344,7 @@ impl PodLoop {
         // posts their status again, as this does when the stored Ready differs.
         if entry.sent.as_ref() == Some(&status) && ready(pod.get("status")) == ready(Some(&status))
         {
-            return;
+            return due;
         }
         let patch = json!({"status": status});
         if api
@@ -282,8 +353,55 @@ impl PodLoop {
             .is_ok()
         {
             entry.sent = Some(status);
+            due
+        } else {
+            Some(now + POD_RETRY)
         }
     }
+}
+
+/// Take one event of the watch into `pods` (into `listing` while the watcher lists); whether
+/// `pods` may have changed.
+async fn take(
+    ev: Result<Event<Pod>, watcher::Error>,
+    pods: &mut Pods,
+    listing: &mut Option<Pods>,
+) -> bool {
+    match ev {
+        Ok(Event::Init) => {
+            *listing = Some(Pods::new());
+            false
+        }
+        Ok(Event::InitApply(pod)) => {
+            if let (Some(l), Some((uid, v))) = (listing.as_mut(), keyed(&pod)) {
+                l.insert(uid, v);
+            }
+            false
+        }
+        Ok(Event::InitDone) => {
+            if let Some(l) = listing.take() {
+                *pods = l;
+            }
+            true
+        }
+        Ok(Event::Apply(pod)) => keyed(&pod).is_some_and(|(uid, v)| {
+            pods.insert(uid, v);
+            true
+        }),
+        Ok(Event::Delete(pod)) => keyed(&pod).is_some_and(|(uid, _)| pods.remove(&uid).is_some()),
+        // The watcher lists or watches again by itself; the error only says it had to. Not
+        // in a tight loop while the API server is away.
+        Err(_) => {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            false
+        }
+    }
+}
+
+/// A watched pod's uid and its JSON.
+fn keyed(pod: &Pod) -> Option<(String, Value)> {
+    let uid = pod.metadata.uid.clone()?;
+    Some((uid, serde_json::to_value(pod).ok()?))
 }
 
 /// The status of a pod status's `Ready` condition.
