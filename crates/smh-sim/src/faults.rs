@@ -13,7 +13,6 @@
 //! [`ClusterOptions::faults`]: crate::cluster::ClusterOptions
 //! [`SimCluster::faults`]: crate::cluster::SimCluster::faults
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -188,7 +187,7 @@ pub struct Faults {
     unavailable_until: Mutex<Option<Instant>>,
     /// How many of the next requests with each HTTP method and path fragment are carried
     /// out and their answers cut (see [`Faults::cut_next_answers`]).
-    cut_next: Mutex<BTreeMap<(String, String), usize>>,
+    cut_next: Mutex<Vec<(String, String, usize)>>,
 }
 
 impl Faults {
@@ -207,7 +206,7 @@ impl Faults {
             epoch,
             cut,
             unavailable_until: Mutex::new(until),
-            cut_next: Mutex::new(BTreeMap::new()),
+            cut_next: Mutex::new(Vec::new()),
         }
     }
 
@@ -288,30 +287,26 @@ impl Faults {
     /// requests are served as the settings say. Counted apart from the random error rates,
     /// so a test can lose exactly the answer it is about.
     pub fn cut_next_answers(&self, method: &str, path: &str, n: usize) {
-        let key = (method.to_ascii_uppercase(), path.to_string());
+        let method = method.to_ascii_uppercase();
         let mut next = self.cut_next.lock().expect("faults lock");
-        if n == 0 {
-            next.remove(&key);
-        } else {
-            next.insert(key, n);
+        next.retain(|(m, p, _)| !(*m == method && p == path));
+        if n > 0 {
+            next.push((method, path.to_string(), n));
         }
     }
 
     /// Whether this request's answer is one [`Faults::cut_next_answers`] asked to cut.
     fn take_cut_next(&self, method: &str, path: &str) -> bool {
         let mut next = self.cut_next.lock().expect("faults lock");
-        let Some(key) = next
-            .keys()
-            .find(|(m, p)| m == method && path.contains(p.as_str()))
-            .cloned()
+        let Some(i) = next
+            .iter()
+            .position(|(m, p, _)| m == method && path.contains(p.as_str()))
         else {
             return false;
         };
-        if let Some(n) = next.get_mut(&key) {
-            *n -= 1;
-            if *n == 0 {
-                next.remove(&key);
-            }
+        next[i].2 -= 1;
+        if next[i].2 == 0 {
+            next.remove(i);
         }
         true
     }
