@@ -207,3 +207,32 @@ async fn the_next_answer_to_a_method_is_cut_after_the_request_was_carried_out() 
     api.delete("a", &DeleteParams::default()).await.unwrap();
     assert!(api.get_opt("a").await.unwrap().is_none());
 }
+
+/// A `close` fault cuts the answer in its middle: the client has the status line and headers
+/// (the request was carried out and answered), then the connection closes before the body
+/// ends. A client can tell this from a connection closed before any answer
+/// (`Unreachable::Close`), and retries it as an answer from a live API server.
+#[tokio::test]
+async fn a_close_fault_sends_the_head_then_cuts_the_body() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let c = SimCluster::start(ClusterOptions::new("cut")).await.unwrap();
+    c.faults().set_error_rate(ErrorKind::Close, 1.0);
+    for _ in 0..20 {
+        let mut s = tokio::net::TcpStream::connect(c.addr()).await.unwrap();
+        let req = format!(
+            "GET /api/v1/namespaces/default HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n",
+            smh_sim::cluster::ADMIN_TOKEN
+        );
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut got = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut got))
+            .await
+            .expect("the connection is closed");
+        let text = String::from_utf8_lossy(&got);
+        assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text:?}");
+        assert!(text.contains("transfer-encoding: chunked"), "{text:?}");
+        // The chunked body never ends (no last chunk).
+        assert!(!text.ends_with("0\r\n\r\n"), "{text:?}");
+    }
+    c.shutdown().await;
+}

@@ -417,6 +417,11 @@ fn cut(resp: Response) -> Response {
         },
     )
     .chain(futures::stream::once(async {
+        // A moment between the piece and the end: hyper writes out what it holds (the
+        // head and the piece) when the body has nothing ready; an error straight after the
+        // piece would close the connection with both still unwritten, and the client would
+        // see a connection closed before any answer (that is `Unreachable::Close`).
+        tokio::time::sleep(Duration::from_millis(10)).await;
         Err(std::io::Error::new(
             std::io::ErrorKind::ConnectionAborted,
             "injected fault: connection closed mid-answer",
