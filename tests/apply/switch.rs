@@ -6,6 +6,9 @@
 //!   records every write in mgmt-cluster, in resourceVersion order, and each state is run
 //!   through the simulator's model of istiod and the sidecar (`sidecar_view`) for
 //!   productpage's request to reviews, which must reach an Envoy cluster with endpoints.
+//!   Only mgmt-cluster is watched: in the guide's layout remote-cluster runs no caller of
+//!   reviews (productpage runs in mgmt-cluster only), and in multi-primary each cluster's
+//!   istiod configures its own sidecars from its own cluster's objects.
 //!   This does not depend on timing, and runs on both backends (real control planes have no
 //!   data plane, but record the same writes);
 //! - on the simulated clusters, probes of productpage (through a port-forward, as the drill
