@@ -1,0 +1,125 @@
+//! The guide on the clusters of `kubectl smh demo up --ambient`: Istio's ambient mode,
+//! bookinfo without sidecars behind the waypoint bookinfo/waypoint. Simulated clusters only:
+//! the real control planes of tests/drill/both.rs (scripts/real-clusters) install no
+//! ztunnel, no Gateway API and no waypoint, so there is no ambient mesh to run it on.
+
+use super::*;
+
+/// The pod of waypoint bookinfo/waypoint in `cluster`.
+async fn waypoint_pod(demo: &Demo, cluster: &str) -> String {
+    let pods: Api<Pod> = Api::namespaced(demo.client(cluster), "bookinfo");
+    let list = pods
+        .list(&ListParams::default().labels("gateway.networking.k8s.io/gateway-name=waypoint"))
+        .await
+        .unwrap();
+    assert_eq!(list.items.len(), 1, "one waypoint pod in {cluster}");
+    list.items[0].metadata.name.clone().unwrap()
+}
+
+/// `apply --strategy auto` of the guide picks native and binds the hostname to the waypoint;
+/// `check` and `describe` are clean; the drill breaks reviews-v1 and -v2 in mgmt-cluster,
+/// the waypoint (not a sidecar: bookinfo has none) fails over to remote-cluster's reviews-v3
+/// by the subset's failoverPriority, and everything is restored exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guide_on_an_ambient_mesh_is_native_and_the_drill_fails_over_through_the_waypoint() {
+    let world = WorldSidecars::default();
+    let demo = Demo::start_ambient(Duration::from_millis(300), &world).await;
+    let pods: Api<Pod> = Api::namespaced(demo.client("mgmt-cluster"), "bookinfo");
+    for p in pods.list(&ListParams::default()).await.unwrap().items {
+        let names: Vec<String> = p
+            .spec
+            .unwrap()
+            .containers
+            .into_iter()
+            .map(|c| c.name)
+            .collect();
+        assert!(
+            !names.iter().any(|n| n == "istio-proxy")
+                || p.metadata
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with("waypoint-")),
+            "{:?} has a sidecar: {names:?}",
+            p.metadata.name
+        );
+    }
+
+    demo.configure_guide().await;
+    let ses: Api<DynamicObject> = Api::namespaced_with(
+        demo.client("mgmt-cluster"),
+        "service-mesh-hub",
+        &ApiResource::from_gvk_with_plural(
+            &kube::core::GroupVersionKind::gvk("networking.istio.io", "v1alpha3", "ServiceEntry"),
+            "serviceentries",
+        ),
+    );
+    let se = ses
+        .get("reviews-failover")
+        .await
+        .expect("the hostname's ServiceEntry");
+    let labels = se.metadata.labels.unwrap_or_default();
+    assert_eq!(labels["istio.io/use-waypoint"], "waypoint");
+    assert_eq!(labels["istio.io/use-waypoint-namespace"], "bookinfo");
+    let efs: Api<DynamicObject> = Api::all_with(
+        demo.client("mgmt-cluster"),
+        &ApiResource::from_gvk_with_plural(
+            &kube::core::GroupVersionKind::gvk("networking.istio.io", "v1alpha3", "EnvoyFilter"),
+            "envoyfilters",
+        ),
+    );
+    assert!(
+        efs.list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty(),
+        "native: no EnvoyFilter"
+    );
+
+    let check = demo.run(&["check"]).await;
+    assert_eq!(check.code, Some(0), "{}", check.show());
+    assert!(check.stdout.contains(" 0 failed"), "{}", check.show());
+    let describe = demo.run(&["describe"]).await;
+    assert_eq!(describe.code, Some(0), "{}", describe.show());
+    assert!(
+        describe.stdout.contains("No problems found."),
+        "{}",
+        describe.show()
+    );
+
+    let before = demo.snapshot().await;
+    let run = demo.run(&drill_args(&["-o", "json"])).await;
+    assert_eq!(run.code, Some(0), "{}", run.show());
+    let report: Value = serde_json::from_str(&run.stdout).expect("JSON report");
+    assert_eq!(report["result"], "passed", "{}", run.show());
+    let periods: BTreeMap<String, Value> = report["measurements"]["periods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["period"].as_str().unwrap().to_string(), p.clone()))
+        .collect();
+    let failed_over = periods["breaking"]["failedOver"].as_u64().unwrap()
+        + periods["failed-over"]["failedOver"].as_u64().unwrap();
+    assert!(failed_over >= 10, "{}", run.show());
+
+    // The waypoint's Envoy routed the probes: the subset's first priority (mgmt-cluster)
+    // before the break and after the restore, the second (remote-cluster) in between.
+    let pod = waypoint_pod(&demo, "mgmt-cluster").await;
+    let envoy = world
+        .sidecar("mgmt-cluster", "bookinfo", &pod)
+        .expect("the waypoint's Envoy");
+    let subset = "outbound|9080|failover-reviews-failover-service-mesh-hub|reviews.bookinfo.svc.cluster.local";
+    let levels: BTreeSet<usize> = envoy
+        .routing_log()
+        .iter()
+        .filter(|a| a.cluster.starts_with(subset))
+        .map(|a| a.level)
+        .collect();
+    assert_eq!(levels, BTreeSet::from([0, 1]), "{}", run.show());
+
+    demo.wait_settled().await;
+    assert_restored(&before, &demo.snapshot().await);
+    let check = demo.run(&["check"]).await;
+    assert_eq!(check.code, Some(0), "after the drill: {}", check.show());
+    demo.shutdown().await;
+}
