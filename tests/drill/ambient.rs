@@ -101,6 +101,24 @@ async fn the_guide_on_an_ambient_mesh_is_native_and_the_drill_fails_over_through
     let failed_over = periods["breaking"]["failedOver"].as_u64().unwrap()
         + periods["failed-over"]["failedOver"].as_u64().unwrap();
     assert!(failed_over >= 10, "{}", run.show());
+    // Outlier detection as the waypoint applies it, and the model says who ejects.
+    assert_eq!(
+        report["outlier"]["settings"]["waypoint"],
+        "bookinfo/waypoint"
+    );
+    assert_eq!(report["outlier"]["settings"]["consecutive5xxErrors"], 1);
+    assert!(
+        report["outlier"]["explanation"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l
+                .as_str()
+                .unwrap()
+                .starts_with("the waypoint bookinfo/waypoint ejects a host after 1 error(s)")),
+        "{}",
+        run.show()
+    );
 
     // The waypoint's Envoy routed the probes: the subset's first priority (mgmt-cluster)
     // before the break and after the restore, the second (remote-cluster) in between.

@@ -364,17 +364,25 @@ pub(crate) fn proxy_namespace(
     hostname: &str,
     client_ns: &str,
 ) -> String {
-    let hostname = hostname.to_ascii_lowercase();
+    hostname_waypoint(service_entries, hostname)
+        .map(|(ns, _)| ns)
+        .unwrap_or_else(|| client_ns.to_string())
+}
+
+/// The waypoint (namespace, name) the hostname's ServiceEntry is bound to (see
+/// [`proxy_namespace`]), if any.
+pub(crate) fn hostname_waypoint(
+    service_entries: &[Value],
+    hostname: &str,
+) -> Option<(String, String)> {
     service_entries
         .iter()
         .find(|se| {
             se.pointer("/spec/hosts")
                 .and_then(Value::as_array)
                 .is_some_and(|hs| {
-                    hs.iter().any(|h| {
-                        h.as_str()
-                            .is_some_and(|h| h.eq_ignore_ascii_case(&hostname))
-                    })
+                    hs.iter()
+                        .any(|h| h.as_str().is_some_and(|h| h.eq_ignore_ascii_case(hostname)))
                 })
         })
         .and_then(|se| {
@@ -383,16 +391,12 @@ pub(crate) fn proxy_namespace(
             if waypoint == "none" {
                 return None;
             }
-            Some(
-                labels
-                    .get(USE_WAYPOINT_NAMESPACE_LABEL)
-                    .and_then(Value::as_str)
-                    .or_else(|| se.pointer("/metadata/namespace").and_then(Value::as_str))
-                    .unwrap_or(client_ns)
-                    .to_string(),
-            )
+            let ns = labels
+                .get(USE_WAYPOINT_NAMESPACE_LABEL)
+                .and_then(Value::as_str)
+                .or_else(|| se.pointer("/metadata/namespace").and_then(Value::as_str))?;
+            Some((ns.to_string(), waypoint.to_string()))
         })
-        .unwrap_or_else(|| client_ns.to_string())
 }
 
 /// The outlier detection of each backing service as the proxy that routes the client's
@@ -415,6 +419,7 @@ pub(crate) async fn backing_outliers(
     let ses = list_istio(c, "ServiceEntry", "serviceentries", &fs_namespaces).await?;
     let proxy_ns = proxy_namespace(&ses, &fs.spec.hostname, client_namespace);
     let client_namespace = proxy_ns.as_str();
+    let waypoint = hostname_waypoint(&ses, &fs.spec.hostname).map(|(ns, n)| format!("{ns}/{n}"));
     // A user who may not list in all namespaces: where the client's proxy looks for
     // DestinationRules (its own namespace, the services', the root namespace) and where
     // kubectl-smh writes the failover objects (the FailoverService's namespace).
@@ -495,7 +500,12 @@ pub(crate) async fn backing_outliers(
                 ec.host
             ));
             match live::outlier_of_rule(&source, rule, ec) {
-                Ok(od) => entry.outlier = od,
+                Ok(od) => {
+                    entry.outlier = od.map(|od| OutlierSettings {
+                        waypoint: waypoint.clone(),
+                        ..od
+                    })
+                }
                 Err(e) => entry.problem = Some(e),
             }
             break;
@@ -529,6 +539,10 @@ mod tests {
         let host = "Reviews-Failover.bookinfo.global";
         let ambient =
             se(json!({USE_WAYPOINT_LABEL: "waypoint", USE_WAYPOINT_NAMESPACE_LABEL: "bookinfo"}));
+        assert_eq!(
+            hostname_waypoint(std::slice::from_ref(&ambient), host),
+            Some(("bookinfo".to_string(), "waypoint".to_string()))
+        );
         assert_eq!(proxy_namespace(&[ambient], host, "client-ns"), "bookinfo");
         let same_ns = se(json!({USE_WAYPOINT_LABEL: "waypoint"}));
         assert_eq!(
