@@ -73,16 +73,17 @@ pub(crate) fn daemon_sets() -> Gvr {
 }
 
 /// A CRD of Gateway API's group, served as v1 and v1beta1 (stored as v1), with a status
-/// subresource. The schema keeps every field (`x-kubernetes-preserve-unknown-fields`): the
+/// subresource and `columns` for `kubectl get` (Gateway API's own, without the ones that need
+/// a JSONPath filter, which the simulator's printer does not evaluate). The schema keeps every field (`x-kubernetes-preserve-unknown-fields`): the
 /// simulator stores Gateway API objects, it does not validate them.
-fn gateway_api_crd(plural: &str, kind: &str, scope: &str, short: &str) -> Value {
+fn gateway_api_crd(plural: &str, kind: &str, scope: &str, short: &str, columns: Value) -> Value {
     let schema = json!({"openAPIV3Schema": {"type": "object", "properties": {
         "apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"},
         "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
         "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}});
     let version = |name: &str, storage: bool| {
         json!({"name": name, "served": true, "storage": storage, "schema": schema,
-               "subresources": {"status": {}}})
+               "subresources": {"status": {}}, "additionalPrinterColumns": columns})
     };
     json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
            "metadata": {"name": format!("{plural}.{GATEWAY_GROUP}"),
@@ -98,8 +99,23 @@ fn gateway_api_crd(plural: &str, kind: &str, scope: &str, short: &str) -> Value 
 /// The Gateway API CRDs the simulator serves in an ambient cluster: GatewayClass and Gateway.
 pub(crate) fn gateway_api_crds() -> Vec<Value> {
     vec![
-        gateway_api_crd("gatewayclasses", "GatewayClass", "Cluster", "gc"),
-        gateway_api_crd("gateways", "Gateway", "Namespaced", "gtw"),
+        gateway_api_crd(
+            "gatewayclasses",
+            "GatewayClass",
+            "Cluster",
+            "gc",
+            json!([{"name": "Controller", "type": "string", "jsonPath": ".spec.controllerName"},
+                   {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}]),
+        ),
+        gateway_api_crd(
+            "gateways",
+            "Gateway",
+            "Namespaced",
+            "gtw",
+            json!([{"name": "Class", "type": "string", "jsonPath": ".spec.gatewayClassName"},
+                   {"name": "Address", "type": "string", "jsonPath": ".status.addresses[*].value"},
+                   {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}]),
+        ),
     ]
 }
 
