@@ -141,3 +141,75 @@ async fn the_guide_on_an_ambient_mesh_is_native_and_the_drill_fails_over_through
     assert_eq!(check.code, Some(0), "after the drill: {}", check.show());
     demo.shutdown().await;
 }
+
+/// ztunnel's two paths at run time, from productpage (no sidecar): while reviews uses the
+/// waypoint, productpage's calls to reviews are routed by the waypoint's Envoy; once the
+/// Service opts out (`istio.io/use-waypoint: none`), they go straight to reviews' pods, plain
+/// L4 round-robin over both clusters' endpoints (remote-cluster's reviews-v3, red stars,
+/// among them), and the waypoint routes none of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn productpage_reaches_reviews_through_the_waypoint_and_by_l4_once_reviews_opts_out() {
+    use k8s_openapi::api::core::v1::Service;
+    use smh_sim::world::workload::http::{OutboundRequest, fetch};
+    let world = WorldSidecars::default();
+    let demo = Demo::start_ambient(Duration::from_millis(100), &world).await;
+    let mgmt = demo.sim().cluster("mgmt-cluster").unwrap();
+    let pods: Api<Pod> = Api::namespaced(demo.client("mgmt-cluster"), "bookinfo");
+    let productpage = pods
+        .list(&ListParams::default().labels("app=productpage"))
+        .await
+        .unwrap()
+        .items
+        .remove(0);
+    let ip = productpage.status.unwrap().pod_ip.unwrap();
+    let addr = mgmt.net().resolve(&ip, 9080).expect("productpage listens");
+    let page = || async move {
+        let r = fetch(
+            addr,
+            &OutboundRequest::get("productpage:9080", "/productpage"),
+            Some(Duration::from_secs(30)),
+        )
+        .await
+        .expect("productpage answers");
+        assert_eq!(r.status, 200);
+        String::from_utf8_lossy(&r.body).into_owned()
+    };
+    let envoy = world
+        .sidecar(
+            "mgmt-cluster",
+            "bookinfo",
+            &waypoint_pod(&demo, "mgmt-cluster").await,
+        )
+        .expect("the waypoint's Envoy");
+    let to_reviews = || {
+        envoy
+            .routing_log()
+            .iter()
+            .filter(|a| a.cluster.ends_with("|reviews.bookinfo.svc.cluster.local"))
+            .count()
+    };
+    for _ in 0..6 {
+        page().await;
+    }
+    assert!(to_reviews() >= 6, "{:?}", envoy.routing_log());
+
+    let services: Api<Service> = Api::namespaced(demo.client("mgmt-cluster"), "bookinfo");
+    services
+        .patch(
+            "reviews",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"istio.io/use-waypoint": "none"}}})),
+        )
+        .await
+        .unwrap();
+    let through_waypoint = to_reviews();
+    let mut red = 0;
+    for _ in 0..12 {
+        if page().await.contains("<font color=\"red\">") {
+            red += 1;
+        }
+    }
+    assert_eq!(to_reviews(), through_waypoint, "the waypoint routed none");
+    assert!(red >= 1, "L4 reaches remote-cluster's reviews-v3 too");
+    demo.shutdown().await;
+}
