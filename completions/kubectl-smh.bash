@@ -990,7 +990,7 @@ _kubectl__smh() {
             return 0
             ;;
         kubectl__subcmd__smh__subcmd__demo__subcmd__up)
-            opts="-n -o -y -v -h -V --kubeconfig-out --ready-timeout --rollout-delay --latency --error-rate --unreachable --unavailable --mode --istio-version --istio-cluster-id --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --retry-timeout --yes --no-color --verbose --help --version"
+            opts="-n -o -y -v -h -V --kubeconfig-out --ready-timeout --rollout-delay --latency --error-rate --unreachable --unavailable --mode --ambient --istio-version --istio-cluster-id --kubeconfig --mgmt-context --cluster --namespace --output --istio-mode --request-timeout --retry-timeout --yes --no-color --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -171,6 +171,84 @@ async fn demo_up_serves_until_sigterm_and_cleans_up() {
     assert!(!kc_path.exists(), "the kubeconfig is removed on exit");
 }
 
+/// `demo up --ambient`: once the kubeconfig appears, both clusters are an ambient mesh as
+/// discovery reads it over HTTP: ztunnel's DaemonSet available, bookinfo's namespace in
+/// ambient mode with no sidecar in its pods, the Gateway API served and the waypoint
+/// bookinfo/waypoint with an address; the banner says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_up_ambient_serves_an_ambient_mesh_once_the_waypoints_are_ready() {
+    use k8s_openapi::api::apps::v1::DaemonSet;
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::DynamicObject;
+    use kube::core::{ApiResource, GroupVersionKind};
+    let dir = tempfile::tempdir().unwrap();
+    let kc_path = dir.path().join("demo.kubeconfig");
+    let mut child = demo_up(&kc_path, &["--ambient", "--rollout-delay", "100ms"]);
+    wait_for(&kc_path, &mut child);
+    let kc = Kubeconfig::read_from(&kc_path).unwrap();
+    for context in ["mgmt-cluster", "remote-cluster"] {
+        let c = client(&kc, context).await;
+        let ztunnel = Api::<DaemonSet>::namespaced(c.clone(), "istio-system")
+            .get("ztunnel")
+            .await
+            .unwrap();
+        assert_eq!(
+            ztunnel.status.and_then(|s| s.number_available),
+            Some(1),
+            "{context}"
+        );
+        let ns = Api::<Namespace>::all(c.clone())
+            .get("bookinfo")
+            .await
+            .unwrap();
+        let labels = ns.metadata.labels.unwrap_or_default();
+        assert_eq!(labels["istio.io/dataplane-mode"], "ambient", "{context}");
+        assert!(!labels.contains_key("istio-injection"), "{context}");
+        for p in Api::<Pod>::namespaced(c.clone(), "bookinfo")
+            .list(&ListParams::default().labels("app"))
+            .await
+            .unwrap()
+            .items
+        {
+            let containers = p.spec.unwrap().containers;
+            assert!(
+                containers.iter().all(|c| c.name != "istio-proxy"),
+                "{context}: {:?} has a sidecar",
+                p.metadata.name
+            );
+        }
+        let gateways = ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", "Gateway"),
+            "gateways",
+        );
+        let waypoint = Api::<DynamicObject>::namespaced_with(c, "bookinfo", &gateways)
+            .get("waypoint")
+            .await
+            .unwrap();
+        assert_eq!(waypoint.data["spec"]["gatewayClassName"], "istio-waypoint");
+        assert!(
+            waypoint.data["status"]["addresses"][0]["value"].is_string(),
+            "{context}: {:?}",
+            waypoint.data
+        );
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert_eq!(
+        stdout
+            .matches("Istio ambient mode: ztunnel; bookinfo uses waypoint bookinfo/waypoint (")
+            .count(),
+        2,
+        "{stdout}"
+    );
+}
+
 /// Slow rollouts (2 s until a new pod is ready) make the old race certain: API servers that
 /// answer within a second, bookinfo not yet ready. The kubeconfig must not appear before every
 /// Deployment in both clusters is available, and the banner's time says so.
@@ -383,6 +461,10 @@ fn demo_up_rejects_bad_fault_flags() {
         (
             vec!["--ready-timeout", "soon"],
             "invalid value 'soon' for '--ready-timeout <DURATION>'",
+        ),
+        (
+            vec!["--ambient", "--mode", "global"],
+            "--ambient with --mode global: SMH's .global federation",
         ),
         (
             vec!["--istio-mode", "multi-primary"],

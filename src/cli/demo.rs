@@ -2,7 +2,8 @@
 //!
 //! `demo up` starts `mgmt-cluster` and `remote-cluster` (each a Kubernetes API server on
 //! 127.0.0.1 on a free port), waits until every Deployment in both is available (and every
-//! Service's Endpoints list its pods), then writes a kubeconfig for them, prints what to run
+//! Service's Endpoints list its pods; with `--ambient`, the DaemonSets too and the waypoint has
+//! its address), then writes a kubeconfig for them, prints what to run
 //! next and serves until Ctrl-C or SIGTERM. If the clusters are not ready within
 //! `--ready-timeout`, it stops them, writes nothing and exits 3 naming what was pending; Ctrl-C
 //! while it waits exits 130, writing nothing. The kubeconfig goes to `./smh-demo.kubeconfig`
@@ -31,7 +32,9 @@ use smh_sim::cluster::ClusterOptions;
 #[cfg(feature = "demo")]
 use smh_sim::faults::{ErrorKind, FaultConfig, Unreachable, parse_error_rate};
 #[cfg(feature = "demo")]
-use smh_sim::fleet::{FleetOptions, KUBECONFIG_MARKER, SimFleet, bookinfo_world};
+use smh_sim::fleet::{
+    FleetOptions, KUBECONFIG_MARKER, SimFleet, ambient_bookinfo_world, bookinfo_world,
+};
 #[cfg(feature = "demo")]
 use smh_sim::store::Gvr;
 
@@ -100,9 +103,22 @@ pub(crate) struct UpArgs {
 
     /// How the clusters' meshes reach each other: global (SMH's federated
     /// `name.ns.svc.<cluster>.global` names) or multi-primary (one `cluster.local` name with
-    /// endpoints from both clusters).
-    #[arg(long, value_enum, default_value_t = DemoMode::Global)]
-    pub mode: DemoMode,
+    /// endpoints from both clusters). Default: global, or multi-primary with --ambient.
+    #[arg(long, value_enum)]
+    pub mode: Option<DemoMode>,
+
+    /// Install Istio in ambient mode instead of with sidecars, in both clusters: ztunnel and
+    /// istio-cni (DaemonSets in istio-system), istiod with PILOT_ENABLE_AMBIENT as Istio's
+    /// ambient profile sets it, the Gateway API CRDs, and bookinfo without sidecars (its
+    /// namespace labelled istio.io/dataplane-mode=ambient) using the waypoint
+    /// bookinfo/waypoint (label istio.io/use-waypoint on the namespace; the waypoint accepts
+    /// Services and ServiceEntries from every namespace). The meshes are multi-primary:
+    /// `--mode global` is refused, as SMH's `.global` federation sends traffic through the
+    /// ingress gateways' mTLS passthrough port, a sidecar-era path that ambient traffic
+    /// (HBONE through ztunnel and waypoints) does not take, and that kubectl-smh cannot
+    /// translate for ambient (the aggregate strategy has no effect on waypoints).
+    #[arg(long)]
+    pub ambient: bool,
 
     /// Istio version on istiod's and the sidecars' images (e.g. 1.8.6 or 1.24.2).
     #[arg(long, value_name = "VERSION", default_value = "1.24.2")]
@@ -317,6 +333,25 @@ fn live_server(path: &Path) -> Option<String> {
 }
 
 #[cfg(feature = "demo")]
+/// The multi-cluster mode `demo up` runs: `--mode`, else global, or multi-primary with
+/// `--ambient`, which refuses global (see the flag's help).
+fn demo_mode(args: &UpArgs) -> anyhow::Result<DemoMode> {
+    match (args.mode, args.ambient) {
+        (Some(DemoMode::Global), true) => Err(anyhow!(
+            "--ambient with --mode global: SMH's .global federation sends traffic through each \
+             cluster's ingress gateway on its mTLS passthrough port (15443), a sidecar-era path \
+             that ambient traffic (HBONE, through ztunnel and waypoints) does not take, and \
+             kubectl-smh cannot translate a FailoverService for it in ambient mode (the \
+             aggregate strategy's EnvoyFilter has no effect on waypoints); use --ambient alone \
+             (multi-primary)"
+        )),
+        (Some(m), _) => Ok(m),
+        (None, true) => Ok(DemoMode::MultiPrimary),
+        (None, false) => Ok(DemoMode::Global),
+    }
+}
+
+#[cfg(feature = "demo")]
 fn up(args: UpArgs) -> CmdResult {
     let mut opts = FleetOptions::demo();
     let names: Vec<String> = opts.clusters.iter().map(|c| c.name.clone()).collect();
@@ -345,8 +380,12 @@ fn up(args: UpArgs) -> CmdResult {
             args.istio_version
         )));
     }
-    opts.hooks
-        .push(bookinfo_world(args.mode.into(), &args.istio_version));
+    let mode = demo_mode(&args).map_err(CmdError::invalid)?;
+    opts.hooks.push(if args.ambient {
+        ambient_bookinfo_world(&args.istio_version)
+    } else {
+        bookinfo_world(mode.into(), &args.istio_version)
+    });
     let ready_timeout = args
         .ready_timeout
         .unwrap_or(DEFAULT_READY_TIMEOUT + args.rollout_delay);
@@ -474,6 +513,12 @@ async fn serve(opts: FleetOptions, path: PathBuf, ready_timeout: Duration) -> Cm
             "",
             smh_sim::world::mesh::inputs::istiod_cluster_id(&c.store(), c.name())
         );
+        if let Some(addr) = waypoint_address(c) {
+            println!(
+                "  {:<15} Istio ambient mode: ztunnel; bookinfo uses waypoint bookinfo/waypoint ({addr})",
+                ""
+            );
+        }
         if !o.faults.is_clear() {
             println!("  {:<15} faults: {}", "", describe_faults(&o.faults));
         }
@@ -519,6 +564,20 @@ async fn serve(opts: FleetOptions, path: PathBuf, ready_timeout: Duration) -> Cm
     }
     eprintln!("Stopped the simulated clusters.");
     Ok(Exit::Ok)
+}
+
+#[cfg(feature = "demo")]
+/// The address of the waypoint `bookinfo/waypoint` (`demo up --ambient`), once istiod has
+/// reported its proxy ready.
+fn waypoint_address(c: &smh_sim::cluster::SimCluster) -> Option<String> {
+    let gw = c.store().get(
+        &Gvr::new("gateway.networking.k8s.io", "v1", "gateways"),
+        "bookinfo",
+        "waypoint",
+    )?;
+    gw.pointer("/status/addresses/0/value")
+        .and_then(|v| v.as_str())
+        .map(str::to_string)
 }
 
 #[cfg(feature = "demo")]
@@ -589,109 +648,7 @@ impl StopSignals {
 
 #[cfg(feature = "demo")]
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args(latency: &[&str], errors: &[&str], unreachable: &[&str]) -> UpArgs {
-        UpArgs {
-            kubeconfig_out: PathBuf::from("x"),
-            ready_timeout: None,
-            rollout_delay: Duration::from_millis(1),
-            latency: latency.iter().map(|s| s.to_string()).collect(),
-            error_rate: errors.iter().map(|s| s.to_string()).collect(),
-            unreachable: unreachable.iter().map(|s| s.to_string()).collect(),
-            unavailable: Vec::new(),
-            mode: DemoMode::Global,
-            istio_version: "1.24.2".into(),
-            istio_cluster_id: Vec::new(),
-        }
-    }
-
-    #[test]
-    fn fault_flags() {
-        let names = vec!["mgmt-cluster".to_string(), "remote-cluster".to_string()];
-        let f = parse_fault_flags(
-            &args(
-                &["remote-cluster=50ms"],
-                &["remote-cluster=0.2:500", "remote-cluster=10%:429"],
-                &["mgmt-cluster=close"],
-            ),
-            &names,
-        )
-        .unwrap();
-        let r = &f["remote-cluster"];
-        assert_eq!(r.latency, Duration::from_millis(50));
-        assert_eq!(
-            r.errors,
-            vec![
-                (0.2, ErrorKind::Internal),
-                (0.1, ErrorKind::TooManyRequests)
-            ]
-        );
-        assert_eq!(f["mgmt-cluster"].unreachable, Some(Unreachable::Close));
-        assert_eq!(
-            describe_faults(r),
-            "latency 50ms, 20% of requests answered 500, 10% of requests answered 429"
-        );
-        let u = parse_fault_flags(&args(&[], &[], &["remote-cluster"]), &names).unwrap();
-        assert_eq!(u["remote-cluster"].unreachable, Some(Unreachable::Hang));
-        let mut a = args(&[], &["mgmt-cluster=5%:close", "mgmt-cluster=5%:503"], &[]);
-        a.unavailable = vec!["mgmt-cluster=20s".into()];
-        let m = &parse_fault_flags(&a, &names).unwrap()["mgmt-cluster"];
-        assert_eq!(m.unavailable_for, Duration::from_secs(20));
-        assert_eq!(
-            describe_faults(m),
-            "5% of requests answered 503, 5% of requests cut off mid-answer, every request \
-             answered 503 for the first 20s"
-        );
-        a.unavailable = vec!["mgmt-cluster".into()];
-        assert!(parse_fault_flags(&a, &names).is_err());
-        for bad in [
-            args(&["remote=50ms"], &[], &[]),
-            args(&["remote-cluster"], &[], &[]),
-            args(&["remote-cluster=soon"], &[], &[]),
-            args(&[], &["remote-cluster=0.7", "remote-cluster=0.5:429"], &[]),
-            args(&[], &["remote-cluster=2"], &[]),
-            args(&[], &[], &["remote-cluster=maybe"]),
-        ] {
-            assert!(parse_fault_flags(&bad, &names).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn cluster_id_flags() {
-        let names = vec!["mgmt-cluster".to_string(), "remote-cluster".to_string()];
-        let flags = |v: &[&str]| -> Vec<String> { v.iter().map(|s| s.to_string()).collect() };
-        let ids = parse_cluster_id_flags(
-            &flags(&[
-                "mgmt-cluster=east",
-                "remote-cluster=Kubernetes",
-                "mgmt-cluster=east_1",
-            ]),
-            &names,
-        )
-        .unwrap();
-        assert_eq!(ids["mgmt-cluster"], "east_1", "the last one wins");
-        assert_eq!(ids["remote-cluster"], "Kubernetes");
-        for (bad, why) in [
-            ("east=x", "unknown cluster \"east\""),
-            ("mgmt-cluster", "expected CLUSTER=ID"),
-            ("mgmt-cluster=", "expected CLUSTER=ID"),
-            ("mgmt-cluster=-east", "is not a valid Istio cluster ID"),
-            ("mgmt-cluster=a/b", "is not a valid Istio cluster ID"),
-        ] {
-            let err = parse_cluster_id_flags(&flags(&[bad]), &names)
-                .unwrap_err()
-                .to_string();
-            assert!(err.contains(why), "{bad}: {err}");
-        }
-        let long = format!("mgmt-cluster={}", "a".repeat(64));
-        let err = parse_cluster_id_flags(&flags(&[&long]), &names)
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("63"), "{err}");
-    }
-}
+mod tests;
 
 #[cfg(all(test, not(feature = "demo")))]
 mod without_simulator_tests {

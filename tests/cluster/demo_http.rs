@@ -10,14 +10,18 @@ use smh_cluster::{ClusterError, ClusterName, Contexts, KubeconfigOrigin, Kubecon
 use smh_core::inspect::discovery::DiscoveryOptions;
 use smh_core::model::topology::MultiClusterMode;
 use smh_sim::faults::{ErrorKind, Unreachable};
-use smh_sim::fleet::{FleetOptions, SimFleet, bookinfo_world};
+use smh_sim::fleet::{FleetOptions, SimFleet, StartHook, ambient_bookinfo_world, bookinfo_world};
 
 async fn fleet(mode: MultiClusterMode) -> SimFleet {
+    fleet_with(bookinfo_world(mode, "1.24.2")).await
+}
+
+async fn fleet_with(world: StartHook) -> SimFleet {
     let mut opts = FleetOptions::demo();
     for c in opts.clusters.iter_mut() {
         c.rollout_delay = Duration::from_millis(50);
     }
-    opts.hooks.push(bookinfo_world(mode, "1.24.2"));
+    opts.hooks.push(world);
     let fleet = SimFleet::start(opts)
         .await
         .expect("the demo clusters start");
@@ -221,9 +225,9 @@ async fn version_and_cluster_list_on_the_demo_clusters() {
 /// Ambient mode over HTTP: the Namespaces and istiod's DaemonSets are listed, so a
 /// namespace labelled `istio.io/dataplane-mode=ambient` with a sidecar-less Pod behind a
 /// Service makes the Service ambient (with the waypoint its label names), and a `ztunnel`
-/// DaemonSet makes the mesh ambient. (The simulator serves no Gateway API, so no waypoint is
-/// found: the Service's waypoint reference stays, and the translation would report it
-/// missing.)
+/// DaemonSet makes the mesh ambient. (These clusters are not `demo up --ambient`'s: they
+/// serve no Gateway API, so no waypoint is found: the Service's waypoint reference stays,
+/// and the translation would report it missing.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_reads_ambient_namespaces_pods_and_ztunnel_over_http() {
     use serde_json::json;
@@ -278,5 +282,65 @@ async fn discovery_reads_ambient_namespaces_pods_and_ztunnel_over_http() {
     );
     let remote = result.topology.cluster("remote-cluster").unwrap();
     assert!(!remote.mesh.as_ref().unwrap().ambient);
+    fleet.shutdown().await;
+}
+
+/// The clusters of `demo up --ambient`, discovered over HTTP as on a real ambient install:
+/// both meshes ambient (ztunnel), every bookinfo Service ambient without sidecars and using
+/// the waypoint bookinfo/waypoint, which discovery finds through the Gateway API the
+/// clusters serve, ready, taking Service traffic from every namespace.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_reads_the_ambient_demo_with_its_waypoints_over_http() {
+    let fleet = fleet_with(ambient_bookinfo_world("1.24.2")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let contexts = contexts(&fleet, dir.path(), Duration::from_secs(10));
+    let targets = contexts.describe_targets(&names(), true).unwrap();
+    let clients = contexts.clients(&targets).await.unwrap();
+    let result = discover(&clients, &DiscoveryOptions::default()).await;
+    assert!(result.per_cluster_errors.is_empty());
+    for (cluster, services) in [
+        (
+            "mgmt-cluster",
+            &["details", "productpage", "ratings", "reviews"][..],
+        ),
+        ("remote-cluster", &["ratings", "reviews"]),
+    ] {
+        let c = result.topology.cluster(cluster).unwrap();
+        let mesh = c.mesh.as_ref().unwrap();
+        assert!(mesh.ambient, "{cluster}");
+        assert_eq!(mesh.mode, MultiClusterMode::MultiPrimary, "{cluster}");
+        for name in services {
+            let s = c.service(name, "bookinfo").unwrap();
+            assert!(!s.sidecar_workloads, "{cluster} {name}");
+            assert_eq!(
+                s.ambient
+                    .as_ref()
+                    .and_then(|a| a.waypoint.as_ref())
+                    .map(|w| w.to_string()),
+                Some("bookinfo/waypoint".to_string()),
+                "{cluster} {name}"
+            );
+        }
+        let w: Vec<(String, String, Vec<String>)> = c
+            .waypoints
+            .iter()
+            .map(|w| {
+                (
+                    format!("{}/{}", w.namespace, w.name),
+                    w.waypoint_for.clone(),
+                    w.allowed_namespaces.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            w,
+            vec![(
+                "bookinfo/waypoint".into(),
+                "service".into(),
+                vec!["*".into()]
+            )],
+            "{cluster}"
+        );
+    }
     fleet.shutdown().await;
 }

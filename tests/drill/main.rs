@@ -13,6 +13,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod ambient;
 mod both;
 mod breaks;
 mod passes;
@@ -36,7 +37,9 @@ use smh_cluster::probe::{Prober, pick_pod};
 use smh_core::consts::DRILL_RESTORE_ANNOTATION;
 use smh_core::drill::restore::containers_equal;
 use smh_core::model::topology::MultiClusterMode;
-use smh_sim::fleet::{FleetOptions, SimFleet, WorldSidecars, bookinfo_world_observed};
+use smh_sim::fleet::{
+    FleetOptions, SimFleet, WorldSidecars, ambient_bookinfo_world_observed, bookinfo_world_observed,
+};
 use smh_sim::world::controller::PodStartHold;
 
 /// Flags that keep a drill short on the demo: 20 probes/s, steady windows of 10 answers
@@ -90,6 +93,20 @@ impl Demo {
         }
         opts.hooks
             .push(bookinfo_world_observed(mode, "1.24.2", sidecars));
+        let fleet = SimFleet::start(opts).await.expect("demo clusters start");
+        Demo::of(Clusters::Sim(fleet), sidecars).await
+    }
+
+    /// The demo clusters as `kubectl smh demo up --ambient` starts them: Istio in ambient
+    /// mode, multi-primary, bookinfo behind the waypoint bookinfo/waypoint. Simulated clusters
+    /// only: the real control planes (scripts/real-clusters) run no ztunnel and no waypoint.
+    async fn start_ambient(rollout_delay: Duration, sidecars: &WorldSidecars) -> Demo {
+        let mut opts = FleetOptions::demo();
+        for c in opts.clusters.iter_mut() {
+            c.rollout_delay = rollout_delay;
+        }
+        opts.hooks
+            .push(ambient_bookinfo_world_observed("1.24.2", sidecars));
         let fleet = SimFleet::start(opts).await.expect("demo clusters start");
         Demo::of(Clusters::Sim(fleet), sidecars).await
     }

@@ -23,6 +23,7 @@ use smh_core::drill::plan::{self, DrillOptions, DrillPlan, PlanError, PlanInput}
 use smh_core::drill::restore::RestoreError;
 use smh_core::inspect::discovery::DiscoveryOptions;
 use smh_core::model::types::{ClusterObjectRef, FailoverService};
+use smh_core::translate::ambient::{USE_WAYPOINT_LABEL, USE_WAYPOINT_NAMESPACE_LABEL};
 
 /// Clients for every cluster the drill reads or changes.
 #[derive(Debug, Clone)]
@@ -352,10 +353,57 @@ pub async fn read_inputs(
     })
 }
 
-/// The outlier detection of each backing service as the client's sidecar gets it: the
-/// failover aggregate's sub-clusters (from the EnvoyFilter in the client's cluster, in
-/// priority order, one per backing service) and the DestinationRule each resolves to
-/// ([`live::destination_rule_for`], with the mesh's `root_namespace`).
+/// The namespace of the proxy that applies the DestinationRules to the hostname's traffic,
+/// where Istio's DestinationRule lookup starts: in Istio's ambient mode, when the hostname's
+/// ServiceEntry (one of `service_entries` listing it) is bound to a waypoint by its label
+/// `istio.io/use-waypoint`, the waypoint's namespace (`istio.io/use-waypoint-namespace`,
+/// else the ServiceEntry's): the waypoint, not the ambient client (which has no sidecar),
+/// applies routes and outlier detection; else the client's own namespace (its sidecar).
+pub(crate) fn proxy_namespace(
+    service_entries: &[Value],
+    hostname: &str,
+    client_ns: &str,
+) -> String {
+    hostname_waypoint(service_entries, hostname)
+        .map(|(ns, _)| ns)
+        .unwrap_or_else(|| client_ns.to_string())
+}
+
+/// The waypoint (namespace, name) the hostname's ServiceEntry is bound to (see
+/// [`proxy_namespace`]), if any.
+pub(crate) fn hostname_waypoint(
+    service_entries: &[Value],
+    hostname: &str,
+) -> Option<(String, String)> {
+    service_entries
+        .iter()
+        .find(|se| {
+            se.pointer("/spec/hosts")
+                .and_then(Value::as_array)
+                .is_some_and(|hs| {
+                    hs.iter()
+                        .any(|h| h.as_str().is_some_and(|h| h.eq_ignore_ascii_case(hostname)))
+                })
+        })
+        .and_then(|se| {
+            let labels = se.pointer("/metadata/labels")?;
+            let waypoint = labels.get(USE_WAYPOINT_LABEL)?.as_str()?;
+            if waypoint == "none" {
+                return None;
+            }
+            let ns = labels
+                .get(USE_WAYPOINT_NAMESPACE_LABEL)
+                .and_then(Value::as_str)
+                .or_else(|| se.pointer("/metadata/namespace").and_then(Value::as_str))?;
+            Some((ns.to_string(), waypoint.to_string()))
+        })
+}
+
+/// The outlier detection of each backing service as the proxy that routes the client's
+/// traffic gets it (the client's sidecar, or in ambient mode the waypoint the hostname uses:
+/// [`proxy_namespace`]): the failover aggregate's sub-clusters (from the EnvoyFilter in the
+/// client's cluster, in priority order, one per backing service) and the DestinationRule each
+/// resolves to ([`live::destination_rule_for`], with the mesh's `root_namespace`).
 /// Without the EnvoyFilter, the hosts kubectl-smh generates are tried: the local
 /// `NAME.NS.svc.cluster.local` for a service in the client's cluster, else
 /// `NAME.NS.svc.CLUSTER.global`, then the local name (multi-primary).
@@ -367,7 +415,12 @@ pub(crate) async fn backing_outliers(
     root_namespace: Option<&str>,
 ) -> Result<Vec<BackingOutlier>, ExecError> {
     let c = clients.get(client_cluster)?;
-    // A user who may not list in all namespaces: where the client's sidecar looks for
+    let fs_namespaces: BTreeSet<String> = fs.namespace().into_iter().collect();
+    let ses = list_istio(c, "ServiceEntry", "serviceentries", &fs_namespaces).await?;
+    let proxy_ns = proxy_namespace(&ses, &fs.spec.hostname, client_namespace);
+    let client_namespace = proxy_ns.as_str();
+    let waypoint = hostname_waypoint(&ses, &fs.spec.hostname).map(|(ns, n)| format!("{ns}/{n}"));
+    // A user who may not list in all namespaces: where the client's proxy looks for
     // DestinationRules (its own namespace, the services', the root namespace) and where
     // kubectl-smh writes the failover objects (the FailoverService's namespace).
     let mut namespaces: BTreeSet<String> = [Some(client_namespace), root_namespace]
@@ -447,7 +500,12 @@ pub(crate) async fn backing_outliers(
                 ec.host
             ));
             match live::outlier_of_rule(&source, rule, ec) {
-                Ok(od) => entry.outlier = od,
+                Ok(od) => {
+                    entry.outlier = od.map(|od| OutlierSettings {
+                        waypoint: waypoint.clone(),
+                        ..od
+                    })
+                }
                 Err(e) => entry.problem = Some(e),
             }
             break;
@@ -465,4 +523,39 @@ pub(crate) async fn backing_outliers(
         out.push(entry);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_waypoint_a_hostname_uses_is_where_the_destination_rule_lookup_starts() {
+        let se = |labels: Value| {
+            json!({"metadata": {"name": "reviews-failover", "namespace": "service-mesh-hub", "labels": labels},
+                   "spec": {"hosts": ["reviews-failover.bookinfo.global"]}})
+        };
+        let host = "Reviews-Failover.bookinfo.global";
+        let ambient =
+            se(json!({USE_WAYPOINT_LABEL: "waypoint", USE_WAYPOINT_NAMESPACE_LABEL: "bookinfo"}));
+        assert_eq!(
+            hostname_waypoint(std::slice::from_ref(&ambient), host),
+            Some(("bookinfo".to_string(), "waypoint".to_string()))
+        );
+        assert_eq!(proxy_namespace(&[ambient], host, "client-ns"), "bookinfo");
+        let same_ns = se(json!({USE_WAYPOINT_LABEL: "waypoint"}));
+        assert_eq!(
+            proxy_namespace(&[same_ns], host, "client-ns"),
+            "service-mesh-hub"
+        );
+        // A sidecar mesh (no label), an opt-out, or no ServiceEntry: the client's sidecar.
+        for ses in [
+            vec![se(json!({}))],
+            vec![se(json!({USE_WAYPOINT_LABEL: "none"}))],
+            vec![],
+        ] {
+            assert_eq!(proxy_namespace(&ses, host, "client-ns"), "client-ns");
+        }
+    }
 }

@@ -85,6 +85,33 @@ pub fn bookinfo_world_observed(
     istio_version: &str,
     sidecars: &WorldSidecars,
 ) -> StartHook {
+    world_hook(mode, false, istio_version, sidecars)
+}
+
+/// [`bookinfo_world`] with Istio in ambient mode, multi-primary (what `demo up --ambient`
+/// runs; see [`world::ambient`](mod@world::ambient)): ztunnel and istio-cni in every
+/// cluster, the Gateway API CRDs, bookinfo without sidecars in a namespace labelled
+/// `istio.io/dataplane-mode=ambient` that uses the waypoint `bookinfo/waypoint`.
+pub fn ambient_bookinfo_world(istio_version: &str) -> StartHook {
+    ambient_bookinfo_world_observed(istio_version, &WorldSidecars::default())
+}
+
+/// [`ambient_bookinfo_world`], recording each world in `sidecars`.
+pub fn ambient_bookinfo_world_observed(istio_version: &str, sidecars: &WorldSidecars) -> StartHook {
+    world_hook(
+        MultiClusterMode::MultiPrimary,
+        true,
+        istio_version,
+        sidecars,
+    )
+}
+
+fn world_hook(
+    mode: MultiClusterMode,
+    ambient: bool,
+    istio_version: &str,
+    sidecars: &WorldSidecars,
+) -> StartHook {
     let sidecars = sidecars.clone();
     let world_fleet = world::Fleet::new();
     let istio_version = istio_version.to_string();
@@ -101,6 +128,7 @@ pub fn bookinfo_world_observed(
                 o
             }
         };
+        opts.ambient = ambient;
         if let Some(id) = &me.istio_cluster_id {
             opts.cluster_id = id.clone();
         }
@@ -117,6 +145,8 @@ pub fn bookinfo_world_observed(
         // The seed writes straight into the store; give its objects the API server's
         // defaults, as if kubectl had created them.
         me.api.default_stored_objects();
+        // Serve the CRDs the seed wrote (Gateway API in an ambient cluster) before anyone asks.
+        me.api.resync_crds();
         let handle = world::spawn(me.store.clone(), me.net.clone(), world_fleet.clone(), &opts);
         sidecars.0.lock().unwrap_or_else(|e| e.into_inner()).push((
             me.name.clone(),

@@ -1,5 +1,6 @@
-//! When simulated clusters are ready to use: every Deployment is available and every Service's
-//! Endpoints list the pods it selects, read from each cluster's store.
+//! When simulated clusters are ready to use: every Deployment (and DaemonSet) is available,
+//! every Istio waypoint has an address, and every Service's Endpoints list the pods it
+//! selects, read from each cluster's store.
 //!
 //! A Deployment counts as available as `kubectl rollout status` would say it rolled out, plus
 //! its `Available` condition: `status.observedGeneration` has caught up with
@@ -33,7 +34,7 @@ const POLL: Duration = Duration::from_millis(20);
 pub struct Pending {
     /// The cluster it is in.
     pub cluster: String,
-    /// `Deployment` or `Endpoints`.
+    /// `Deployment`, `DaemonSet`, `Gateway` (an Istio waypoint) or `Endpoints`.
     pub kind: &'static str,
     /// Its namespace.
     pub namespace: String,
@@ -47,7 +48,8 @@ pub struct Pending {
 impl fmt::Display for Pending {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let what = match self.kind {
-            "Deployment" => "is not available",
+            "Deployment" | "DaemonSet" => "is not available",
+            "Gateway" => "has no address",
             _ => "do not list the selected pods",
         };
         write!(
@@ -113,6 +115,35 @@ pub(crate) fn deployment_pending(d: &Value) -> Option<String> {
     ))
 }
 
+/// Why a DaemonSet is not available (as `kubectl rollout status daemonset` says it rolled
+/// out: observed, and every desired pod updated and available), or `None` when it is.
+pub(crate) fn daemon_set_pending(d: &Value) -> Option<String> {
+    let generation = int_at(d, "/metadata/generation").unwrap_or(0);
+    let observed = int_at(d, "/status/observedGeneration");
+    if observed.is_none_or(|o| o < generation) {
+        return Some("the daemon set controller has not observed it yet".into());
+    }
+    let status = |f: &str| int_at(d, &format!("/status/{f}")).unwrap_or(0);
+    let desired = status("desiredNumberScheduled");
+    let (updated, available) = (status("updatedNumberScheduled"), status("numberAvailable"));
+    (desired == 0 || updated < desired || available < desired)
+        .then(|| format!("{available} of {desired} pods available, {updated} updated"))
+}
+
+/// Why an Istio waypoint (a Gateway of class `istio-waypoint`) cannot be used yet: istiod
+/// reports no address until its proxy is ready. `None` for a ready waypoint or any other
+/// Gateway.
+pub(crate) fn waypoint_pending(g: &Value) -> Option<String> {
+    if str_at(g, "/spec/gatewayClassName") != crate::world::ambient::WAYPOINT_CLASS {
+        return None;
+    }
+    let addressed = g
+        .pointer("/status/addresses")
+        .and_then(Value::as_array)
+        .is_some_and(|a| !a.is_empty());
+    (!addressed).then(|| "istiod has not reported its proxy ready (no status.addresses)".into())
+}
+
 /// Why a Service's Endpoints are not what the endpoints controller would write for `pods`,
 /// or `None` when they are (or the Service has no selector). `endpoints` is the stored
 /// Endpoints object of the same name, if any.
@@ -165,6 +196,18 @@ pub fn pending(cluster: &str, store: &Store) -> Vec<Pending> {
     for d in deployments.iter().filter(|d| !is_deleting(d)) {
         if let Some(reason) = deployment_pending(d) {
             out.push(item("Deployment", d, reason));
+        }
+    }
+    let (daemon_sets, _) = store.list(&crate::world::ambient::daemon_sets(), None);
+    for d in daemon_sets.iter().filter(|d| !is_deleting(d)) {
+        if let Some(reason) = daemon_set_pending(d) {
+            out.push(item("DaemonSet", d, reason));
+        }
+    }
+    let (gateways, _) = store.list(&crate::world::ambient::gateways(), None);
+    for g in gateways.iter().filter(|g| !is_deleting(g)) {
+        if let Some(reason) = waypoint_pending(g) {
+            out.push(item("Gateway", g, reason));
         }
     }
     let (services, _) = store.list(&obj::services(), None);
@@ -295,6 +338,35 @@ mod tests {
                "spec": {"nodeName": "n"},
                "status": {"phase": "Running", "podIP": ip,
                           "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}]}})
+    }
+
+    #[test]
+    fn daemon_sets_and_waypoints_are_pending_until_available_and_addressed() {
+        let ds = |status: Value| json!({"metadata": {"name": "ztunnel", "generation": 1}, "status": status});
+        assert!(daemon_set_pending(&ds(json!({}))).is_some());
+        let starting = ds(json!({"observedGeneration": 1, "desiredNumberScheduled": 1,
+                                 "updatedNumberScheduled": 1, "numberUnavailable": 1}));
+        assert_eq!(
+            daemon_set_pending(&starting).as_deref(),
+            Some("0 of 1 pods available, 1 updated")
+        );
+        let up = ds(json!({"observedGeneration": 1, "desiredNumberScheduled": 1,
+                           "updatedNumberScheduled": 1, "numberAvailable": 1}));
+        assert_eq!(daemon_set_pending(&up), None);
+        let gw = |class: &str, status: Value| json!({"spec": {"gatewayClassName": class}, "status": status});
+        assert!(waypoint_pending(&gw("istio-waypoint", json!({}))).is_some());
+        assert_eq!(
+            waypoint_pending(&gw(
+                "istio-waypoint",
+                json!({"addresses": [{"type": "IPAddress", "value": "10.96.200.1"}]})
+            )),
+            None
+        );
+        assert_eq!(
+            waypoint_pending(&gw("istio", json!({}))),
+            None,
+            "not a waypoint"
+        );
     }
 
     #[test]

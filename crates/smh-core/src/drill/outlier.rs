@@ -54,6 +54,11 @@ pub struct OutlierSettings {
     /// not as 5xx.
     #[serde(default)]
     pub split_external_local_origin_errors: bool,
+    /// In Istio's ambient mode, the waypoint (`namespace/name`) that applies them: the
+    /// hostname is bound to it, and it ejects hosts for every caller that goes through it.
+    /// `None`: the caller's own sidecar applies them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waypoint: Option<String>,
 }
 
 impl OutlierSettings {
@@ -159,6 +164,7 @@ impl OutlierSettings {
                 .and_then(|v| v.as_bool())
                 .unwrap_or(false),
             source: source.clone(),
+            waypoint: None,
         };
         Ok(Some(settings))
     }

@@ -32,6 +32,7 @@
 //! - the data plane ([`mesh`]) routes each sidecar's outbound requests by the Istio objects
 //!   in its own cluster, reaching other clusters through the fleet.
 
+pub mod ambient;
 pub mod controller;
 pub mod fleet;
 pub mod inject;
@@ -111,6 +112,9 @@ pub struct WorldOptions {
     pub peers: Vec<Peer>,
     /// Longest time between two controller passes.
     pub resync: Duration,
+    /// Istio in ambient mode (see [`ambient`](mod@ambient)): ztunnel, bookinfo without
+    /// sidecars behind a waypoint.
+    pub ambient: bool,
 }
 
 impl WorldOptions {
@@ -128,6 +132,7 @@ impl WorldOptions {
             gateway_ip: format!("172.18.255.{}", 200 + u16::from(index)),
             peers: Vec::new(),
             resync: Duration::from_secs(1),
+            ambient: false,
         }
     }
 

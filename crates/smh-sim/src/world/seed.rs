@@ -4,7 +4,8 @@
 //!
 //! Every cluster:
 //! - a node `<cluster>-control-plane`; namespaces `default`, `kube-system`, `istio-system`,
-//!   `bookinfo` (labelled `istio-injection: enabled`), and `service-mesh-hub` on the
+//!   `bookinfo` (labelled `istio-injection: enabled`; in an ambient cluster, see
+//!   [`ambient`](super::ambient), `istio.io/dataplane-mode: ambient` instead), and `service-mesh-hub` on the
 //!   management cluster; the `kubernetes` Service; CoreDNS (`coredns` Deployment, `kube-dns`
 //!   Service, `coredns` ConfigMap);
 //! - Istio: the `istiod` Deployment (label `app: istiod`, image
@@ -105,14 +106,14 @@ pub(crate) fn bookinfo_services(layout: Layout) -> Vec<(&'static str, Vec<&'stat
     }
 }
 
-struct Seeder<'a> {
-    store: &'a Store,
+pub(super) struct Seeder<'a> {
+    pub(super) store: &'a Store,
     created: usize,
     next_ip: u32,
 }
 
 impl Seeder<'_> {
-    fn put(&mut self, gvr: &Gvr, obj: Value) -> Result<(), StoreError> {
+    pub(super) fn put(&mut self, gvr: &Gvr, obj: Value) -> Result<(), StoreError> {
         match self.store.create(gvr, obj) {
             Ok(_) => {
                 self.created += 1;
@@ -123,13 +124,13 @@ impl Seeder<'_> {
         }
     }
 
-    fn cluster_ip(&mut self) -> String {
+    pub(super) fn cluster_ip(&mut self) -> String {
         let n = self.next_ip;
         self.next_ip += 1;
         format!("10.96.{}.{}", (n >> 8) & 0xff, n & 0xff)
     }
 
-    fn namespace(&mut self, name: &str, labels: Value) -> Result<(), StoreError> {
+    pub(super) fn namespace(&mut self, name: &str, labels: Value) -> Result<(), StoreError> {
         self.put(
             &obj::namespaces(),
             json!({"apiVersion": "v1", "kind": "Namespace",
@@ -139,7 +140,12 @@ impl Seeder<'_> {
         )
     }
 
-    fn service_account(&mut self, ns: &str, name: &str, labels: Value) -> Result<(), StoreError> {
+    pub(super) fn service_account(
+        &mut self,
+        ns: &str,
+        name: &str,
+        labels: Value,
+    ) -> Result<(), StoreError> {
         self.put(
             &obj::service_accounts(),
             json!({"apiVersion": "v1", "kind": "ServiceAccount",
@@ -147,7 +153,7 @@ impl Seeder<'_> {
         )
     }
 
-    fn service(
+    pub(super) fn service(
         &mut self,
         ns: &str,
         name: &str,
@@ -174,7 +180,7 @@ impl Seeder<'_> {
         )
     }
 
-    fn deployment(
+    pub(super) fn deployment(
         &mut self,
         ns: &str,
         name: &str,
@@ -199,14 +205,14 @@ impl Seeder<'_> {
     }
 }
 
-fn merge(mut a: Value, b: Value) -> Value {
+pub(super) fn merge(mut a: Value, b: Value) -> Value {
     if let (Some(am), Value::Object(bm)) = (a.as_object_mut(), b) {
         am.extend(bm);
     }
     a
 }
 
-fn port(name: &str, port: u16, target: Value) -> Value {
+pub(super) fn port(name: &str, port: u16, target: Value) -> Value {
     json!({"name": name, "port": port, "targetPort": target, "protocol": "TCP"})
 }
 
@@ -242,7 +248,12 @@ pub fn seed(store: &Store, opts: &WorldOptions) -> Result<usize, StoreError> {
     };
     s.namespace("istio-system", istio_ns_labels)?;
     if opts.layout != Layout::Empty {
-        s.namespace("bookinfo", json!({"istio-injection": "enabled"}))?;
+        let labels = if opts.ambient {
+            super::ambient::bookinfo_namespace_labels()
+        } else {
+            json!({"istio-injection": "enabled"})
+        };
+        s.namespace("bookinfo", labels)?;
     }
     if opts.layout == Layout::Management {
         s.namespace(smh_core::consts::SMH_NAMESPACE, json!({}))?;
@@ -261,6 +272,7 @@ pub fn seed(store: &Store, opts: &WorldOptions) -> Result<usize, StoreError> {
     seed_dns(&mut s, opts)?;
     seed_istio(&mut s, opts)?;
     seed_bookinfo(&mut s, opts)?;
+    super::ambient::seed(&mut s, opts)?;
     match opts.mode {
         MultiClusterMode::Global => seed_federation(&mut s, opts)?,
         MultiClusterMode::MultiPrimary => seed_remote_secrets(&mut s, opts)?,
@@ -311,6 +323,16 @@ fn seed_istio(s: &mut Seeder, opts: &WorldOptions) -> Result<(), StoreError> {
     let istiod_labels = json!({"app": "istiod", "istio": "pilot", "istio.io/rev": "default",
                                "install.operator.istio.io/owning-resource": "unknown",
                                "operator.istio.io/component": "Pilot"});
+    // Istio's ambient profile: PILOT_ENABLE_AMBIENT, HBONE for every proxy, distroless images.
+    let variant = if opts.ambient { "-distroless" } else { "" };
+    let mut env = vec![
+        json!({"name": "CLUSTER_ID", "value": opts.cluster_id}),
+        json!({"name": "REVISION", "value": "default"}),
+        json!({"name": "PILOT_ENABLE_ANALYSIS", "value": "false"}),
+    ];
+    if opts.ambient {
+        env.push(json!({"name": "PILOT_ENABLE_AMBIENT", "value": "true"}));
+    }
     s.service_account(ns, "istiod", json!({"app": "istiod"}))?;
     s.deployment(
         ns,
@@ -319,11 +341,9 @@ fn seed_istio(s: &mut Seeder, opts: &WorldOptions) -> Result<(), StoreError> {
         1,
         json!({"app": "istiod", "istio": "pilot", "istio.io/rev": "default"}),
         json!({"serviceAccountName": "istiod",
-               "containers": [{"name": "discovery", "image": format!("docker.io/istio/pilot:{v}"),
+               "containers": [{"name": "discovery", "image": format!("docker.io/istio/pilot:{v}{variant}"),
                    "args": ["discovery", "--monitoringAddr=:15014", "--log_output_level=default:info", "--domain", "cluster.local", "--keepaliveMaxServerConnectionAge", "30m"],
-                   "env": [{"name": "CLUSTER_ID", "value": opts.cluster_id},
-                           {"name": "REVISION", "value": "default"},
-                           {"name": "PILOT_ENABLE_ANALYSIS", "value": "false"}],
+                   "env": env,
                    "ports": [{"containerPort": 8080, "protocol": "TCP"},
                              {"containerPort": 15010, "protocol": "TCP"},
                              {"containerPort": 15017, "protocol": "TCP"}],
@@ -333,7 +353,14 @@ fn seed_istio(s: &mut Seeder, opts: &WorldOptions) -> Result<(), StoreError> {
         json!({"selector": {"app": "istiod", "istio": "pilot"},
                "ports": [port("grpc-xds", 15010, json!(15010)), port("https-dns", 15012, json!(15012)),
                          port("https-webhook", 443, json!(15017)), port("http-monitoring", 15014, json!(15014))]}))?;
-    let mesh = "defaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\n  meshId: mesh1\nenablePrometheusMerge: true\nrootNamespace: istio-system\ntrustDomain: cluster.local\n";
+    let hbone = if opts.ambient {
+        "  proxyMetadata:\n    ISTIO_META_ENABLE_HBONE: \"true\"\n"
+    } else {
+        ""
+    };
+    let mesh = format!(
+        "defaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\n  meshId: mesh1\n{hbone}enablePrometheusMerge: true\nrootNamespace: istio-system\ntrustDomain: cluster.local\n"
+    );
     s.put(
         &obj::config_maps(),
         json!({"apiVersion": "v1", "kind": "ConfigMap",
@@ -353,7 +380,7 @@ fn seed_istio(s: &mut Seeder, opts: &WorldOptions) -> Result<(), StoreError> {
         1,
         gw_labels.clone(),
         json!({"serviceAccountName": "istio-ingressgateway-service-account",
-               "containers": [{"name": "istio-proxy", "image": format!("docker.io/istio/proxyv2:{v}"),
+               "containers": [{"name": "istio-proxy", "image": format!("docker.io/istio/proxyv2:{v}{variant}"),
                    "args": ["proxy", "router", "--domain", "$(POD_NAMESPACE).svc.cluster.local"],
                    "ports": [{"containerPort": 15021, "protocol": "TCP"}, {"containerPort": 8080, "protocol": "TCP"},
                              {"containerPort": 8443, "protocol": "TCP"}, {"containerPort": 15443, "protocol": "TCP"},

@@ -96,8 +96,14 @@ pub(crate) fn outlier_model(
                 human(merge),
                 to_steady(m.break_to_steady_failover, "failover"),
             ));
+            let who = match &settings.waypoint {
+                Some(w) => format!(
+                    "the waypoint {w} ejects a host after {n} error(s) of any caller that goes through it (in ambient mode the probe's client has no sidecar)"
+                ),
+                None => format!("each client sidecar ejects a host on its own after {n} error(s)"),
+            };
             lines.push(format!(
-                "each client sidecar ejects a host on its own after {n} error(s): about {} failed request(s) through this probe's client, up to {} with the merge window ({merge_probes} probes in {}); measured {}",
+                "{who}: about {} failed request(s) through this probe's client, up to {} with the merge window ({merge_probes} probes in {}); measured {}",
                 n as u64 * hosts as u64,
                 n as u64 * hosts as u64 + merge_probes,
                 human(merge),

@@ -134,6 +134,35 @@ fn re_ejection_lag_counts_separately() {
         "{:#?}",
         model.explanation
     );
+    assert!(
+        model
+            .explanation
+            .iter()
+            .any(|l| l.starts_with("each client sidecar ejects a host on its own after 1 error(s)")),
+        "{:#?}",
+        model.explanation
+    );
+    // In ambient mode the waypoint the hostname uses is what ejects.
+    let ambient = OutlierSettings {
+        waypoint: Some("bookinfo/waypoint".into()),
+        ..od
+    };
+    let model = outlier_model(&ambient, 2, 10.0, &samples, &mk, &m);
+    assert!(
+        model.explanation.iter().any(|l| l.starts_with(
+            "the waypoint bookinfo/waypoint ejects a host after 1 error(s) of any caller that goes through it"
+        )),
+        "{:#?}",
+        model.explanation
+    );
+    assert!(
+        !model
+            .explanation
+            .iter()
+            .any(|l| l.contains("client sidecar")),
+        "{:#?}",
+        model.explanation
+    );
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! Garbage collection by owner references (a replica set whose deployment is gone, a pod
-//! whose replica set is gone: deleted in the background, as `propagationPolicy: Background`
+//! whose replica set or daemon set is gone, what istiod made for a waypoint whose Gateway is
+//! gone: deleted in the background, as `propagationPolicy: Background`
 //! does), and the `default` ServiceAccount of every namespace.
 
 use std::collections::HashSet;
@@ -14,6 +15,8 @@ fn owners_alive(store: &Store, kind: &str) -> Option<HashSet<String>> {
     let gvr = match kind {
         "Deployment" => obj::deployments(),
         "ReplicaSet" => obj::replica_sets(),
+        "DaemonSet" => crate::world::ambient::daemon_sets(),
+        "Gateway" => crate::world::ambient::gateways(),
         _ => return None,
     };
     let (items, _) = store.list(&gvr, None);
@@ -24,6 +27,10 @@ pub(super) fn collect(store: &Store) {
     for (gvr, owner_kind) in [
         (obj::replica_sets(), "Deployment"),
         (obj::pods(), "ReplicaSet"),
+        (obj::pods(), "DaemonSet"),
+        (obj::deployments(), "Gateway"),
+        (obj::services(), "Gateway"),
+        (obj::service_accounts(), "Gateway"),
     ] {
         let Some(alive) = owners_alive(store, owner_kind) else {
             continue;

@@ -1,13 +1,16 @@
 //! The cluster's controllers, as one task: deployment → replica sets → pods (with a kubelet
 //! that schedules, assigns pod IPs and marks pods ready after the readiness delay) →
 //! endpoints and EndpointSlices, garbage collection by owner references, and a `default` service account per
-//! namespace.
+//! namespace; DaemonSets (one pod on the node) and, for Istio ambient, istiod's deployment
+//! controller for waypoints (a Gateway of class `istio-waypoint` → its Deployment, Service and
+//! address).
 //!
 //! Level-triggered: every pass reads the current objects and writes only what differs, so
 //! a pass is idempotent and a lagged or missed event only delays work until the next one. A
 //! pass runs after each batch of relevant store events, when a pod's readiness delay runs
 //! out, and at least every `resync`.
 
+mod daemonset;
 mod deployment;
 mod endpoints;
 mod endpointslices;
@@ -15,6 +18,7 @@ mod gc;
 mod kubelet;
 pub use kubelet::pod_status;
 mod replicaset;
+mod waypoint;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -159,7 +163,11 @@ fn relevant(ev: &Event) -> bool {
             g.plural.as_str(),
             "pods" | "services" | "endpoints" | "namespaces" | "serviceaccounts"
         ),
-        "apps" => matches!(g.plural.as_str(), "deployments" | "replicasets"),
+        "apps" => matches!(
+            g.plural.as_str(),
+            "deployments" | "replicasets" | "daemonsets"
+        ),
+        crate::world::ambient::GATEWAY_GROUP => g.plural == "gateways",
         "discovery.k8s.io" => g.plural == "endpointslices",
         _ => false,
     }
@@ -176,6 +184,8 @@ pub(crate) fn reconcile(
 ) -> Option<Instant> {
     gc::default_service_accounts(store);
     deployment::sync(store);
+    waypoint::sync(store, cfg.istio_version.as_deref());
+    daemonset::sync(store, state, &cfg.node_name);
     replicaset::sync(store, state, &cfg.node_name, cfg.istio_version.as_deref());
     let due = kubelet::sync(store, net, cfg, state, now);
     endpoints::sync(store);

@@ -1,4 +1,5 @@
-//! The mesh data plane: a model of an Istio sidecar (Envoy) on the client side.
+//! The mesh data plane: a model of an Istio sidecar (Envoy) on the client side, and of
+//! ambient mode's ztunnel and waypoints ([`ztunnel`]), whose Envoy is the same model.
 //!
 //! A pure, clock-injected core — [`istio::build`] turns the Istio objects stored in the
 //! client's cluster plus the endpoints of every cluster into a [`xds::ProxyConfig`], and
@@ -15,3 +16,4 @@ pub(crate) mod rng;
 pub mod scenario;
 pub(crate) mod sidecar;
 pub(crate) mod xds;
+pub(crate) mod ztunnel;

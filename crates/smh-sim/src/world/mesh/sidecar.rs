@@ -1,5 +1,6 @@
 //! The async shell around the data-plane core: a pod's sidecar (or, for a pod without one,
-//! plain Kubernetes service networking) that applications send their outbound HTTP through.
+//! plain Kubernetes service networking, or ztunnel for an ambient pod: see
+//! [`ztunnel`](super::ztunnel)) that applications send their outbound HTTP through.
 //!
 //! [`Sidecar::send`] rebuilds the proxy configuration whenever any cluster of the fleet
 //! changed, lets [`Proxy`] route and pick hosts, and performs each attempt as a real HTTP
@@ -87,7 +88,7 @@ pub struct Sidecar {
     routing: Mutex<VecDeque<RoutedAttempt>>,
 }
 
-fn split_authority(authority: &str) -> (String, u16) {
+pub(crate) fn split_authority(authority: &str) -> (String, u16) {
     match authority.rsplit_once(':') {
         Some((h, p)) if p.parse::<u16>().is_ok() => {
             (h.to_ascii_lowercase(), p.parse().unwrap_or(80))
@@ -187,10 +188,22 @@ impl Sidecar {
 
     /// Send a request through the sidecar, as an application's HTTP client would.
     pub(crate) async fn send(&self, req: OutboundRequest) -> Result<HttpResponse, CallError> {
+        let authority = req.authority.clone();
+        self.send_for(req, &authority).await
+    }
+
+    /// Send a request that this proxy routes as one for `authority` (`host:port`), whatever
+    /// its own authority: how a waypoint handles what ztunnel sends it for a Service or
+    /// ServiceEntry (it routes by the destination, not by the Host header).
+    pub(crate) async fn send_for(
+        &self,
+        req: OutboundRequest,
+        authority: &str,
+    ) -> Result<HttpResponse, CallError> {
         self.refresh();
-        let (host, port) = split_authority(&req.authority);
+        let (host, port) = split_authority(authority);
         let request = Request {
-            authority: req.authority.to_ascii_lowercase(),
+            authority: authority.to_ascii_lowercase(),
             port,
             method: req.method.clone(),
             path: req.path.clone(),
@@ -282,7 +295,7 @@ impl Sidecar {
 }
 
 /// Where a pod endpoint really listens.
-fn pod_target(fleet: &Fleet, ep: &Endpoint) -> Option<std::net::SocketAddr> {
+pub(crate) fn pod_target(fleet: &Fleet, ep: &Endpoint) -> Option<std::net::SocketAddr> {
     match &ep.cluster {
         Some(c) => fleet.member(c)?.net.resolve(&ep.ip, ep.port),
         None => fleet
@@ -419,6 +432,8 @@ impl Direct {
 pub(crate) enum Outbound {
     Sidecar(Arc<Sidecar>),
     Direct(Arc<Direct>),
+    /// An ambient pod: ztunnel carries its traffic.
+    Ambient(Arc<super::ztunnel::Ztunnel>),
 }
 
 impl Outbound {
@@ -434,6 +449,10 @@ impl Outbound {
                 Err(_) => Err(CallError::Fetch(FetchError::Timeout)),
             },
             Outbound::Direct(d) => d.send(req, Some(timeout)).await,
+            Outbound::Ambient(z) => match tokio::time::timeout(timeout, z.send(req)).await {
+                Ok(r) => r,
+                Err(_) => Err(CallError::Fetch(FetchError::Timeout)),
+            },
         }
     }
 }

@@ -109,8 +109,13 @@ pub(crate) fn app_for(container: &Value) -> Option<(App, Vec<u16>)> {
     } else if repo.starts_with("examples-bookinfo-ratings") {
         App::Ratings
     } else if repo == "pilot" {
+        // The image variant (`-distroless`, `-debug`) is not part of the version.
         App::Istiod {
-            version: tag.to_string(),
+            version: tag
+                .strip_suffix("-distroless")
+                .or_else(|| tag.strip_suffix("-debug"))
+                .unwrap_or(tag)
+                .to_string(),
         }
     } else if repo == "proxyv2" {
         if str_at(container, "/name") == "istio-init" {

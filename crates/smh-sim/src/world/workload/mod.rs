@@ -4,7 +4,9 @@
 //! the registrations go (connections to them are refused).
 //!
 //! A pod with an `istio-proxy` container sends its applications' outbound requests through
-//! a [`Sidecar`] (the data-plane model); other pods use plain service networking.
+//! a [`Sidecar`] (the data-plane model); a pod in Istio's ambient mode through ztunnel (and
+//! the waypoints, whose pods run the same Envoy model: `mesh::ztunnel`); other pods use plain
+//! service networking.
 
 mod assets;
 pub(crate) mod bookinfo;
@@ -18,12 +20,12 @@ use serde_json::Value;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use tokio::task::JoinHandle;
 
-use crate::logs::PodLogs;
 use crate::net::PodNetwork;
 use crate::store::Store;
 use crate::world::fleet::Fleet;
 use crate::world::mesh::istio::ProxyIdentity;
 use crate::world::mesh::sidecar::{Clock, Direct, Outbound, Sidecar};
+use crate::world::mesh::ztunnel::{WaypointProxies, Ztunnel, is_waypoint_pod, pod_uses_ztunnel};
 use crate::world::obj::{self, is_deleting, labels, name, namespace, str_at};
 use bookinfo::{AppContext, app_for, handler};
 
@@ -80,6 +82,8 @@ pub struct Workloads {
     fleet: Arc<Fleet>,
     clock: Arc<dyn Clock>,
     pods: Mutex<HashMap<String, PodRuntime>>,
+    /// The Envoys of the cluster's waypoint pods, for the ztunnel of its ambient pods.
+    waypoints: Arc<WaypointProxies>,
 }
 
 impl Workloads {
@@ -109,6 +113,7 @@ impl Workloads {
             fleet,
             clock,
             pods: Mutex::new(HashMap::new()),
+            waypoints: Arc::new(WaypointProxies::default()),
         }
     }
 
@@ -123,6 +128,7 @@ impl Workloads {
     }
 
     fn stop(&self, rt: PodRuntime) {
+        self.waypoints.remove(&rt.ip);
         for t in &rt.tasks {
             t.abort();
         }
@@ -139,25 +145,35 @@ impl Workloads {
         }
     }
 
-    async fn start(&self, pod: &Value, logs: &PodLogs) -> PodRuntime {
+    async fn start(&self, pod: &Value, store: &Store) -> PodRuntime {
+        let logs = store.logs();
         let ip = str_at(pod, "/status/podIP").to_string();
         let ns = namespace(pod).to_string();
-        let sidecar = has_sidecar(pod).then(|| {
+        let identity = ProxyIdentity {
+            cluster: self.cluster.clone(),
+            namespace: ns.clone(),
+            labels: labels(pod),
+            istio_version: self.istio_version.clone(),
+        };
+        // A waypoint's pod runs an Envoy too: the same model as a sidecar, for its own pod.
+        let waypoint = is_waypoint_pod(pod);
+        let sidecar = (has_sidecar(pod) || waypoint).then(|| {
             Arc::new(Sidecar::new(
-                ProxyIdentity {
-                    cluster: self.cluster.clone(),
-                    namespace: ns.clone(),
-                    labels: labels(pod),
-                    istio_version: self.istio_version.clone(),
-                },
+                identity.clone(),
                 self.fleet.clone(),
                 self.clock.clone(),
                 &format!("{}/{}", self.cluster, name(pod)),
             ))
         });
+        if let (true, Some(envoy)) = (waypoint, &sidecar) {
+            self.waypoints.insert(&ip, envoy.clone());
+        }
         let outbound = match &sidecar {
-            Some(s) => Outbound::Sidecar(s.clone()),
-            None => Outbound::Direct(Arc::new(Direct::new(
+            Some(s) if !waypoint => Outbound::Sidecar(s.clone()),
+            _ if !waypoint && pod_uses_ztunnel(store, pod) => Outbound::Ambient(Arc::new(
+                Ztunnel::new(identity, self.fleet.clone(), self.waypoints.clone()),
+            )),
+            _ => Outbound::Direct(Arc::new(Direct::new(
                 &self.cluster,
                 &ns,
                 self.fleet.clone(),
@@ -246,7 +262,7 @@ impl Workloads {
                 .collect()
         };
         for pod in missing {
-            let rt = self.start(pod, store.logs()).await;
+            let rt = self.start(pod, store).await;
             self.lock().insert(obj::uid(pod).to_string(), rt);
         }
     }

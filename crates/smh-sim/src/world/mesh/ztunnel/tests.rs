@@ -1,0 +1,243 @@
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::*;
+use crate::net::PodNetwork;
+use crate::world::mesh::istio::{self, CLUSTER_TOPOLOGY_LABEL};
+use crate::world::mesh::xds::ClusterDef;
+use crate::world::{WorldOptions, seed};
+use smh_core::model::topology::MultiClusterMode;
+
+/// The demo's two clusters seeded as an ambient multi-primary mesh (no controllers): one
+/// ready reviews endpoint in each, and the waypoint `bookinfo/waypoint` of mgmt-cluster
+/// with an address (its proxy ready).
+fn ambient_fleet() -> (Arc<Fleet>, Arc<Store>) {
+    let fleet = Fleet::new();
+    let mut mgmt = None;
+    let opts = WorldOptions::demo(
+        MultiClusterMode::MultiPrimary,
+        "1.24.2",
+        std::time::Duration::ZERO,
+    );
+    for (i, o) in opts.iter().enumerate() {
+        let mut o = o.clone();
+        o.ambient = true;
+        let store = Arc::new(Store::new());
+        seed(&store, &o).unwrap();
+        store
+            .create(
+                &obj::endpoints(),
+                json!({"apiVersion": "v1", "kind": "Endpoints",
+                       "metadata": {"name": "reviews", "namespace": "bookinfo"},
+                       "subsets": [{"addresses": [{"ip": format!("10.{}.0.5", i + 1)}],
+                                    "ports": [{"name": "http", "port": 9080}]}]}),
+            )
+            .unwrap();
+        fleet.register(
+            &o.cluster,
+            store.clone(),
+            Arc::new(PodNetwork::new(i as u8 + 1)),
+        );
+        if i == 0 {
+            mgmt = Some(store);
+        }
+    }
+    let mgmt = mgmt.unwrap();
+    set_waypoint_address(&mgmt, true);
+    (fleet, mgmt)
+}
+
+fn set_waypoint_address(store: &Store, ready: bool) {
+    let mut gw = store.get(&gateways(), "bookinfo", "waypoint").unwrap();
+    gw["status"] = if ready {
+        json!({"addresses": [{"type": "IPAddress", "value": "10.96.200.1"}]})
+    } else {
+        json!({})
+    };
+    store.update(&gateways(), gw).unwrap();
+}
+
+fn caller() -> ProxyIdentity {
+    ProxyIdentity {
+        cluster: "mgmt-cluster".into(),
+        namespace: "bookinfo".into(),
+        istio_version: "1.24.2".into(),
+        ..Default::default()
+    }
+}
+
+fn registry(fleet: &Fleet) -> Vec<ServiceRecord> {
+    super::super::inputs::collect(fleet, &caller()).services
+}
+
+fn label(store: &Store, gvr: &crate::store::Gvr, ns: &str, name: &str, key: &str, value: &str) {
+    let mut o = store.get(gvr, ns, name).unwrap();
+    o["metadata"]["labels"][key] = json!(value);
+    store.update(gvr, o).unwrap();
+}
+
+fn through_waypoint(authority: &str) -> Hop {
+    Hop::Waypoint {
+        namespace: "bookinfo".into(),
+        name: "waypoint".into(),
+        authority: authority.into(),
+    }
+}
+
+#[test]
+fn a_service_that_uses_a_ready_waypoint_goes_through_it_else_l4_over_every_cluster() {
+    let (fleet, mgmt) = ambient_fleet();
+    let services = registry(&fleet);
+    let want = through_waypoint("reviews.bookinfo.svc.cluster.local:9080");
+    // Short and full names alike: the namespace's istio.io/use-waypoint binds it.
+    for host in [
+        "reviews",
+        "reviews.bookinfo",
+        "reviews.bookinfo.svc.cluster.local",
+    ] {
+        assert_eq!(
+            hop(&mgmt, "bookinfo", host, 9080, &services).unwrap(),
+            want,
+            "{host}"
+        );
+    }
+    let l4 = Hop::L4 {
+        service: "reviews.bookinfo".into(),
+        endpoints: vec![
+            ("mgmt-cluster".into(), "10.1.0.5".into(), 9080),
+            ("remote-cluster".into(), "10.2.0.5".into(), 9080),
+        ],
+    };
+    // istiod binds no waypoint whose proxy is not ready (no address): plain L4.
+    set_waypoint_address(&mgmt, false);
+    assert_eq!(
+        hop(&mgmt, "bookinfo", "reviews", 9080, &services).unwrap(),
+        l4
+    );
+    set_waypoint_address(&mgmt, true);
+    // The Service opts out.
+    label(
+        &mgmt,
+        &obj::services(),
+        "bookinfo",
+        "reviews",
+        USE_WAYPOINT_LABEL,
+        "none",
+    );
+    assert_eq!(
+        hop(&mgmt, "bookinfo", "reviews", 9080, &services).unwrap(),
+        l4
+    );
+    // A host nobody serves does not resolve.
+    assert_eq!(
+        hop(&mgmt, "bookinfo", "nothing.bookinfo", 9080, &services),
+        Err(CallError::Dns("nothing.bookinfo".into()))
+    );
+}
+
+#[test]
+fn a_service_entry_uses_the_waypoint_its_labels_name_if_the_waypoint_accepts_its_namespace() {
+    let (fleet, mgmt) = ambient_fleet();
+    let services = registry(&fleet);
+    let gvr = crate::store::Gvr::new("networking.istio.io", "v1", "serviceentries");
+    mgmt.create(
+        &gvr,
+        json!({"apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry",
+               "metadata": {"name": "reviews-failover", "namespace": "service-mesh-hub",
+                            "labels": {USE_WAYPOINT_LABEL: "waypoint",
+                                       USE_WAYPOINT_NAMESPACE_LABEL: "bookinfo"}},
+               "spec": {"hosts": ["reviews-failover.bookinfo.global"],
+                        "ports": [{"number": 9080, "name": "http", "protocol": "HTTP"}],
+                        "location": "MESH_INTERNAL", "resolution": "DNS"}}),
+    )
+    .unwrap();
+    let host = "reviews-failover.bookinfo.global";
+    assert_eq!(
+        hop(&mgmt, "bookinfo", host, 9080, &services).unwrap(),
+        through_waypoint("reviews-failover.bookinfo.global:9080")
+    );
+    // A waypoint that accepts its own namespace only refuses the binding.
+    let mut gw = mgmt.get(&gateways(), "bookinfo", "waypoint").unwrap();
+    gw["spec"]["listeners"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("allowedRoutes");
+    mgmt.update(&gateways(), gw).unwrap();
+    let err = hop(&mgmt, "bookinfo", host, 9080, &services).unwrap_err();
+    assert!(err.to_string().contains("without a waypoint"), "{err}");
+}
+
+#[test]
+fn the_waypoint_splits_a_subset_by_its_failover_priority_with_its_outlier_detection() {
+    let (fleet, mgmt) = ambient_fleet();
+    let dr = crate::store::Gvr::new("networking.istio.io", "v1", "destinationrules");
+    let od = json!({"consecutive5xxErrors": 1, "interval": "10s", "baseEjectionTime": "30s",
+                    "maxEjectionPercent": 100});
+    mgmt.create(
+        &dr,
+        json!({"apiVersion": "networking.istio.io/v1", "kind": "DestinationRule",
+               "metadata": {"name": "reviews", "namespace": "bookinfo"},
+               "spec": {"host": "reviews.bookinfo.svc.cluster.local",
+                        "trafficPolicy": {"outlierDetection": od},
+                        "subsets": [{"name": "failover", "trafficPolicy": {
+                            "outlierDetection": od,
+                            "loadBalancer": {"localityLbSetting": {
+                                "failoverPriority": ["topology.istio.io/cluster=cluster1"]}}}}]}}),
+    )
+    .unwrap();
+    // The waypoint's own pod, as istiod's deployment controller labels it.
+    let waypoint = ProxyIdentity {
+        cluster: "mgmt-cluster".into(),
+        namespace: "bookinfo".into(),
+        labels: [(MANAGED_LABEL.to_string(), MESH_CONTROLLER.to_string())].into(),
+        istio_version: "1.24.2".into(),
+    };
+    let config = istio::build(&super::super::inputs::collect(&fleet, &waypoint));
+    let name = "outbound|9080|failover|reviews.bookinfo.svc.cluster.local";
+    let Some(ClusterDef::Aggregate(agg)) = config.clusters.get(name) else {
+        panic!(
+            "{name} is not split by priority: {:?}",
+            config.clusters.keys()
+        );
+    };
+    let levels: Vec<Vec<(String, String)>> = agg
+        .clusters
+        .iter()
+        .map(|c| match &config.clusters[c] {
+            ClusterDef::Endpoints(e) => {
+                assert!(
+                    e.outlier.is_some(),
+                    "{c} has the subset's outlier detection"
+                );
+                e.endpoints
+                    .iter()
+                    .map(|ep| (ep.ip.clone(), ep.labels[CLUSTER_TOPOLOGY_LABEL].clone()))
+                    .collect()
+            }
+            ClusterDef::Aggregate(_) => panic!("{c}"),
+        })
+        .collect();
+    assert_eq!(
+        levels,
+        vec![
+            vec![("10.1.0.5".to_string(), "cluster1".to_string())],
+            vec![("10.2.0.5".to_string(), "cluster2".to_string())],
+        ]
+    );
+}
+
+#[test]
+fn only_ambient_pods_of_a_cluster_running_ztunnel_use_it() {
+    let (_fleet, mgmt) = ambient_fleet();
+    let pod = |ns: &str, extra: serde_json::Value| json!({"metadata": {"name": "p", "namespace": ns, "labels": extra}});
+    assert!(pod_uses_ztunnel(&mgmt, &pod("bookinfo", json!({}))));
+    assert!(!pod_uses_ztunnel(
+        &mgmt,
+        &pod("bookinfo", json!({"istio.io/dataplane-mode": "none"}))
+    ));
+    assert!(!pod_uses_ztunnel(&mgmt, &pod("default", json!({}))));
+    mgmt.delete(&daemon_sets(), "istio-system", "ztunnel")
+        .unwrap();
+    assert!(!pod_uses_ztunnel(&mgmt, &pod("bookinfo", json!({}))));
+}
