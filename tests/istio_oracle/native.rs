@@ -1,7 +1,8 @@
 //! The native strategy on real istiod (the oracle): the request from productpage's sidecar
 //! routes to the FailoverService's subset of reviews, whose EDS puts the primary cluster's
 //! endpoints at priority 0 and the secondary's at priority 1, for a caller in the primary's
-//! cluster and for one in the secondary's own cluster; the priorities need outlier detection
+//! cluster and for one in the secondary's own cluster, and the request reaches the primary's
+//! pods, then, once they are unready, the secondary's; the priorities need outlier detection
 //! (without it istiod sets none).
 
 use std::path::Path;
@@ -72,6 +73,42 @@ fn check_primary_first(set: &Set) -> Value {
         let want = if cluster == "mgmt-cluster" { 0 } else { 1 };
         assert_eq!(prio, want, "{}: {p:?}", set.name);
     }
+    // The request reaches the priority-0 level, mgmt-cluster's pods; once they are unready,
+    // the priority-1 level, remote-cluster's.
+    let sim = &out["simulation"];
+    let reached = |when: &str| -> Vec<String> {
+        let mut v: Vec<String> = sim[when]["reached"]["endpoints"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{}: nothing reached {when}: {sim:#}", set.name))
+            .iter()
+            .map(|e| e["workload"].as_str().unwrap().to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let in_cluster = |pods: &[String], cluster: &str| {
+        !pods.is_empty()
+            && pods
+                .iter()
+                .all(|p| p.starts_with(&format!("pod {cluster}/bookinfo/reviews-")))
+    };
+    let before = reached("before");
+    assert!(
+        in_cluster(&before, "mgmt-cluster"),
+        "{}: {before:?}",
+        set.name
+    );
+    assert_eq!(
+        sim["unhealthy"].as_array().unwrap().len(),
+        before.len(),
+        "{sim:#}"
+    );
+    let after = reached("after");
+    assert!(
+        in_cluster(&after, "remote-cluster"),
+        "{}: {after:?}",
+        set.name
+    );
     out
 }
 

@@ -63,13 +63,41 @@ pub(crate) const NATIVE_SECONDARY_CALLER: Set = Set {
     strategy: "native",
 };
 
-pub(crate) const SETS: [&Set; 6] = [
+/// The guide in the ambient mesh of `examples/topology-ambient.yaml` (native, what auto picks
+/// there), for the waypoint reviews uses in mgmt-cluster, the primary's cluster.
+pub(crate) const AMBIENT_GUIDE: Set = Set {
+    name: "ambient-guide",
+    manifests: "examples/guide",
+    topology: "examples/topology-ambient.yaml",
+    cluster: "mgmt-cluster",
+    strategy: "native",
+};
+/// The same objects, for the waypoint in remote-cluster, the secondary's cluster, which the
+/// guide's FailoverService does not name (its `meshes` list only mgmt-cluster's).
+pub(crate) const AMBIENT_GUIDE_SECONDARY: Set = Set {
+    name: "ambient-guide-secondary",
+    cluster: "remote-cluster",
+    ..AMBIENT_GUIDE
+};
+/// The FailoverService visible in both clusters, in the ambient mesh, for the waypoint in
+/// remote-cluster, the secondary's own cluster.
+pub(crate) const AMBIENT_SECONDARY_WAYPOINT: Set = Set {
+    name: "ambient-secondary-waypoint",
+    manifests: "tests/data/native",
+    topology: "examples/topology-ambient.yaml",
+    cluster: "remote-cluster",
+    strategy: "native",
+};
+
+pub(crate) const SETS: [&Set; 8] = [
     &GUIDE_GLOBAL,
     &GUIDE_MULTI_PRIMARY,
     &ALL_FIELDS_GLOBAL,
     &ALL_FIELDS_MULTI_PRIMARY,
     &GUIDE_MULTI_PRIMARY_NATIVE,
     &NATIVE_SECONDARY_CALLER,
+    &AMBIENT_GUIDE,
+    &AMBIENT_SECONDARY_WAYPOINT,
 ];
 
 pub(crate) fn repo_path(rel: &str) -> PathBuf {

@@ -15,6 +15,7 @@ import (
 	"os"
 	"testing"
 
+	"istio.io/istio/pilot/pkg/features"
 	istiolog "istio.io/istio/pkg/log"
 )
 
@@ -23,6 +24,7 @@ var (
 	topologyFlag = flag.String("oracle.topology", "", "the topology file given to translate (default: the guide's layout)")
 	modeFlag     = flag.String("oracle.mode", "", "global or multi-primary (default: the cluster's mode in the topology)")
 	clusterFlag  = flag.String("oracle.cluster", "", "the SMH cluster whose istiod and productpage sidecar are simulated")
+	proxyFlag    = flag.String("oracle.proxy", "", "sidecar (productpage's) or waypoint (the one reviews uses); default: waypoint in an ambient mesh")
 	dumpFlag     = flag.Bool("oracle.dump-inputs", false, "print the cluster's inputs to istiod as YAML instead (for istioctl analyze)")
 )
 
@@ -48,7 +50,15 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "istio-oracle: -oracle.cluster is required")
 		os.Exit(2)
 	}
-	options := Options{Objects: *objectsFlag, Topology: *topologyFlag, Mode: *modeFlag, Cluster: *clusterFlag}
+	options := Options{Objects: *objectsFlag, Topology: *topologyFlag, Mode: *modeFlag, Cluster: *clusterFlag, Proxy: *proxyFlag}
+	if !*dumpFlag && NeedsAmbient(options) && !features.EnableAmbient {
+		// istiod reads its ambient switch, and derives the other ambient settings from it, when
+		// the process starts: run again with it set.
+		if err := reexecWithAmbient(); err != nil {
+			fmt.Fprintln(os.Stderr, "istio-oracle: cannot run again with "+AmbientEnv+"=true:", err)
+			os.Exit(1)
+		}
+	}
 	if *dumpFlag {
 		err := DumpInputs(options, os.Stdout)
 		var rejected *Rejected
@@ -94,6 +104,6 @@ func TestOracle(t *testing.T) {
 		t.Skip("the oracle itself: run by scripts/istio-oracle, which passes -oracle.objects")
 	}
 	answer, failed = Run(t, Options{
-		Objects: *objectsFlag, Topology: *topologyFlag, Mode: *modeFlag, Cluster: *clusterFlag,
+		Objects: *objectsFlag, Topology: *topologyFlag, Mode: *modeFlag, Cluster: *clusterFlag, Proxy: *proxyFlag,
 	})
 }

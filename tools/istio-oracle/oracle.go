@@ -15,6 +15,7 @@ import (
 
 	cluster "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
 	endpoint "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
@@ -51,7 +52,17 @@ type Options struct {
 	Topology string // the topology file given to translate; empty: the guide's layout
 	Mode     string // global or multi-primary; empty: the cluster's mode in the topology
 	Cluster  string // SMH cluster name whose istiod and productpage sidecar are simulated
+	// Proxy is the proxy istiod generates for: sidecar (productpage's) or waypoint (the
+	// waypoint reviews uses, ambient meshes); empty: waypoint when the cluster's mesh is
+	// ambient, else sidecar.
+	Proxy string
 }
+
+// The proxies the oracle asks istiod for.
+const (
+	ProxySidecar  = "sidecar"
+	ProxyWaypoint = "waypoint"
+)
 
 // Rejected means istiod rejects or ignores some of the objects (or the inputs are unusable):
 // exit code 2, with Istio's messages.
@@ -65,40 +76,13 @@ func Run(t *testing.T, o Options) (*Output, error) {
 	if err != nil {
 		return nil, err
 	}
-
-	// Istio's validating webhook, on every object of the cluster, fabricated ones included.
-	wh, err := NewWebhook()
+	configs, warnings, err := in.admit()
 	if err != nil {
 		return nil, err
 	}
-	var rejected []string
-	var warnings []string
-	for _, obj := range in.objects {
-		r, err := wh.Review(obj.Raw)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %v", obj.Ref(), err)
-		}
-		if !r.Allowed {
-			rejected = append(rejected, fmt.Sprintf("istiod's validating webhook denies %s (document %d, cluster %s): %s",
-				obj.Ref(), obj.Doc, in.cluster.Name, r.Message))
-		}
-		for _, w := range r.Warnings {
-			warnings = append(warnings, fmt.Sprintf("istiod's validating webhook warns about %s: %s", obj.Ref(), w))
-		}
+	if in.proxy == ProxyWaypoint {
+		return in.runWaypoint(t, configs, warnings)
 	}
-	if len(rejected) > 0 {
-		return nil, &Rejected{Problems: rejected}
-	}
-	configs := make([]config.Config, 0, len(in.objects))
-	for _, obj := range in.objects {
-		cfg, err := ToConfig(obj)
-		if err != nil {
-			return nil, &Rejected{Problems: []string{err.Error()}}
-		}
-		configs = append(configs, cfg)
-	}
-	configs = append(configs, in.federation...)
-	sortConfigs(configs)
 
 	// 1. istiod without the EnvoyFilters: the clusters the filters' patches are matched against.
 	unpatched := in.generate(t, withoutEnvoyFilters(configs), nil)
@@ -146,6 +130,7 @@ func Run(t *testing.T, o Options) (*Output, error) {
 		Cluster:    in.cluster.Name,
 		IstioID:    in.cluster.IstioClusterID(),
 		Mode:       in.mode,
+		Proxy:      ProxySidecar,
 		Clusters:   before.clusters,
 		Routes:     before.routes,
 		Endpoints:  before.endpoints,
@@ -155,6 +140,46 @@ func Run(t *testing.T, o Options) (*Output, error) {
 	}
 	sort.Strings(out.Warnings)
 	return out, nil
+}
+
+// admit runs Istio's validating webhook on every translated object of the cluster and converts
+// them to istiod's config model (with the fabricated .global ServiceEntries, in global mode).
+func (in *inputs) admit() ([]config.Config, []string, error) {
+	// Istio's validating webhook, on every object of the cluster, fabricated ones included.
+	wh, err := NewWebhook()
+	if err != nil {
+		return nil, nil, err
+	}
+	var rejected []string
+	var warnings []string
+	for _, obj := range in.objects {
+		r, err := wh.Review(obj.Raw)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %v", obj.Ref(), err)
+		}
+		if !r.Allowed {
+			rejected = append(rejected, fmt.Sprintf("istiod's validating webhook denies %s (document %d, cluster %s): %s",
+				obj.Ref(), obj.Doc, in.cluster.Name, r.Message))
+		}
+		for _, w := range r.Warnings {
+			warnings = append(warnings, fmt.Sprintf("istiod's validating webhook warns about %s: %s", obj.Ref(), w))
+		}
+	}
+	if len(rejected) > 0 {
+		return nil, nil, &Rejected{Problems: rejected}
+	}
+	configs := make([]config.Config, 0, len(in.objects))
+	for _, obj := range in.objects {
+		cfg, err := ToConfig(obj)
+		if err != nil {
+			return nil, nil, &Rejected{Problems: []string{err.Error()}}
+		}
+		configs = append(configs, cfg)
+	}
+	configs = append(configs, in.federation...)
+	sortConfigs(configs)
+
+	return configs, warnings, nil
 }
 
 // inputs is everything fed to istiod.
@@ -168,10 +193,13 @@ type inputs struct {
 	kubeOf     []*TopologyCluster
 	caller     Workload
 	meshConfig *meshconfig.MeshConfig
+	proxy      string   // ProxySidecar or ProxyWaypoint
+	waypoint   Workload // the waypoint's proxy pod (ProxyWaypoint)
 }
 
 // prepare reads and checks the inputs and fabricates the cluster's objects. withCall: the
-// simulated request needs productpage and reviews in the cluster.
+// simulated request needs productpage and reviews in the cluster (for the waypoint: reviews
+// and the waypoint it uses).
 func prepare(o Options, withCall bool) (*inputs, error) {
 	bad := func(format string, args ...any) error {
 		return &Rejected{Problems: []string{fmt.Sprintf(format, args...)}}
@@ -233,6 +261,16 @@ func prepare(o Options, withCall bool) (*inputs, error) {
 		return nil, bad("%v", err)
 	}
 	in.fleet = Fabricate(topo)
+	if in.proxy, err = proxyOf(o, c); err != nil {
+		return nil, bad("%v", err)
+	}
+	if in.proxy == ProxyWaypoint && withCall {
+		if in.waypoint, err = in.targetWaypoint(); err != nil {
+			return nil, bad("%v", err)
+		}
+		// The waypoint is what istiod generates for; the caller (ztunnel's pod) plays no part.
+		withCall = false
+	}
 	caller, ok := in.fleet.Workload(c.Name, callerNamespace, callerService)
 	if withCall && !ok {
 		return nil, bad("--cluster %s: the topology runs no %s.%s there; the oracle simulates %s's sidecar",
@@ -299,6 +337,7 @@ type generated struct {
 	server    *xds.FakeDiscoveryServer
 	proxy     *model.Proxy
 	clusters  []*cluster.Cluster
+	listeners []*listener.Listener // waypoint only
 	routes    []*route.RouteConfiguration
 	endpoints []*endpoint.ClusterLoadAssignment
 }
@@ -381,15 +420,21 @@ func (in *inputs) simulate(t *testing.T, g *generated) *Outcome {
 	return out
 }
 
-// primaryWorkloads are the pods behind the first cluster the request would be sent to when
-// everything is healthy: the aggregate's first child (the FailoverService's first backing
-// service), or the routed cluster itself when it is not an aggregate.
+// primaryWorkloads are the pods that receive the request when everything is healthy: those of
+// the aggregate's first child (the FailoverService's first backing service), or of the routed
+// cluster's lowest priority level when it is not an aggregate.
 func (in *inputs) primaryWorkloads(o *Outcome) []Workload {
 	if len(o.Path) == 0 {
 		return nil
 	}
+	eps := o.Path[0].Endpoints
+	if o.Reached != nil {
+		// The endpoints that received the request: with failoverPriority, only the lowest
+		// priority level of the cluster.
+		eps = o.Reached.Endpoints
+	}
 	var out []Workload
-	for _, e := range o.Path[0].Endpoints {
+	for _, e := range eps {
 		if w, ok := in.fleet.WorkloadByIP(e.IP); ok {
 			out = append(out, w)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 
 	udpatype "github.com/cncf/xds/go/udpa/type/v1"
 	xdstype "github.com/cncf/xds/go/xds/type/v3"
@@ -24,6 +25,8 @@ type Output struct {
 	Cluster    string
 	IstioID    string
 	Mode       string
+	Proxy      string
+	Waypoint   *WaypointReport // waypoint runs only
 	Clusters   []*cluster.Cluster
 	Routes     []*route.RouteConfiguration
 	Endpoints  []*endpoint.ClusterLoadAssignment
@@ -71,7 +74,10 @@ type Hop struct {
 }
 
 type Endpoint struct {
-	Address  string `json:"address"`
+	// Address: ip:port; for an HBONE endpoint, the destination inside the tunnel.
+	Address string `json:"address"`
+	// Tunnel: the internal listener an HBONE endpoint goes through (connect_originate).
+	Tunnel   string `json:"tunnel,omitempty"`
 	IP       string `json:"-"`
 	Health   string `json:"health"`
 	Priority uint32 `json:"priority"`
@@ -95,10 +101,7 @@ func (in *inputs) resolve(g *generated, name string) ([]Hop, *Hop) {
 	children, isAggregate := aggregateChildren(c)
 	if !isAggregate {
 		h := in.hop(c, cla)
-		if h.Healthy == 0 {
-			return []Hop{h}, nil
-		}
-		return []Hop{h}, &h
+		return []Hop{h}, receiving(h)
 	}
 	var path []Hop
 	for _, child := range children {
@@ -109,8 +112,8 @@ func (in *inputs) resolve(g *generated, name string) ([]Hop, *Hop) {
 		}
 		h := in.hop(cc, cla)
 		path = append(path, h)
-		if h.Healthy > 0 {
-			return path, &h
+		if r := receiving(h); r != nil {
+			return path, r
 		}
 	}
 	return path, nil
@@ -131,6 +134,13 @@ func (in *inputs) hop(c *cluster.Cluster, cla map[string]*endpoint.ClusterLoadAs
 				Health:   e.GetHealthStatus().String(),
 				Priority: l.GetPriority(),
 			}
+			if internal := e.GetEndpoint().GetAddress().GetEnvoyInternalAddress(); internal != nil {
+				// HBONE: Envoy sends it through the internal listener to the destination in the
+				// endpoint's metadata.
+				ep.Tunnel = internal.GetServerListenerName()
+				ep.Address = e.GetMetadata().GetFilterMetadata()[originalDstMetadataKey].GetFields()["local"].GetStringValue()
+				ep.IP, _, _ = net.SplitHostPort(ep.Address)
+			}
 			if w, ok := in.fleet.WorkloadByIP(ep.IP); ok {
 				ep.Workload = "pod " + w.Key()
 			} else {
@@ -148,6 +158,39 @@ func (in *inputs) hop(c *cluster.Cluster, cla map[string]*endpoint.ClusterLoadAs
 		}
 	}
 	return h
+}
+
+// originalDstMetadataKey is where istiod puts an HBONE endpoint's destination (its
+// pilot/pkg/networking/util.OriginalDstMetadataKey).
+const originalDstMetadataKey = "envoy.filters.listener.original_dst"
+
+// receiving is the part of a cluster that receives a request: its lowest priority level with a
+// healthy endpoint (Envoy sends everything there while that level is wholly healthy), or nil.
+func receiving(h Hop) *Hop {
+	level := -1
+	for _, e := range h.Endpoints {
+		if healthy(e) && (level < 0 || int(e.Priority) < level) {
+			level = int(e.Priority)
+		}
+	}
+	if level < 0 {
+		return nil
+	}
+	r := Hop{Cluster: h.Cluster, Type: h.Type}
+	for _, e := range h.Endpoints {
+		if int(e.Priority) == level {
+			r.Endpoints = append(r.Endpoints, e)
+			if healthy(e) {
+				r.Healthy++
+			}
+		}
+	}
+	return &r
+}
+
+// healthy: Envoy load balances over HEALTHY and UNKNOWN hosts (UNKNOWN: no health checking).
+func healthy(e Endpoint) bool {
+	return e.Health == core.HealthStatus_UNKNOWN.String() || e.Health == core.HealthStatus_HEALTHY.String()
 }
 
 func clusterType(c *cluster.Cluster) string {
@@ -212,6 +255,7 @@ func (o *Output) WriteJSON(w io.Writer) error {
 		"cluster":      o.Cluster,
 		"istioCluster": o.IstioID,
 		"mode":         o.Mode,
+		"proxy":        o.Proxy,
 		"simulation":   o.Simulation,
 		"warnings":     nonNil(o.Warnings),
 		"notes":        nonNil(o.Notes),
@@ -225,6 +269,9 @@ func (o *Output) WriteJSON(w io.Writer) error {
 	}
 	if top["endpoints"], err = dump(o.Endpoints); err != nil {
 		return err
+	}
+	if o.Waypoint != nil {
+		top["waypoint"] = o.Waypoint
 	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)

@@ -21,6 +21,19 @@ type TopologyCluster struct {
 	ClusterDomain string            `json:"clusterDomain,omitempty"`
 	Mesh          *TopologyMesh     `json:"mesh,omitempty"`
 	Services      []TopologyService `json:"services,omitempty"`
+	// Waypoints are the cluster's ambient waypoints (Gateway API Gateways of class
+	// istio-waypoint).
+	Waypoints []TopologyWaypoint `json:"waypoints,omitempty"`
+}
+
+// TopologyWaypoint is one ambient waypoint: `waypointFor` is its istio.io/waypoint-for label
+// (default service), `allowedNamespaces` the namespaces whose Services and ServiceEntries may
+// use it (["*"]: all; empty: its own, the Gateway API default Same).
+type TopologyWaypoint struct {
+	Name              string   `json:"name"`
+	Namespace         string   `json:"namespace"`
+	WaypointFor       string   `json:"waypointFor,omitempty"`
+	AllowedNamespaces []string `json:"allowedNamespaces,omitempty"`
 }
 
 type TopologyMesh struct {
@@ -32,6 +45,8 @@ type TopologyMesh struct {
 	// ClusterID is Istio's cluster ID for this cluster (istiod's CLUSTER_ID; the value of the
 	// topology.istio.io/cluster label on its endpoints). Empty means the SMH cluster name.
 	ClusterID string `json:"clusterId,omitempty"`
+	// Ambient: ztunnel runs in the cluster (Istio's ambient data plane).
+	Ambient bool `json:"ambient,omitempty"`
 }
 
 type TopologyService struct {
@@ -42,6 +57,19 @@ type TopologyService struct {
 	Selector  map[string]string `json:"selector,omitempty"`
 	// SidecarWorkloads: nil means true, as in kubectl-smh.
 	SidecarWorkloads *bool `json:"sidecarWorkloads,omitempty"`
+	// Ambient is set when the service's pods are in ambient mode.
+	Ambient *ServiceAmbient `json:"ambient,omitempty"`
+}
+
+// ServiceAmbient is a service in ambient mode and the waypoint it uses (none when nil).
+type ServiceAmbient struct {
+	Waypoint *WaypointRef `json:"waypoint,omitempty"`
+}
+
+// WaypointRef names a waypoint.
+type WaypointRef struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
 }
 
 type TopologyPort struct {
@@ -155,6 +183,22 @@ func (c *TopologyCluster) RootNamespace() string {
 		return c.Mesh.RootNamespace
 	}
 	return "istio-system"
+}
+
+// IsAmbient reports whether the service's pods are in ambient mode (its mesh is ambient and the
+// topology says so).
+func (c *TopologyCluster) IsAmbient(s *TopologyService) bool {
+	return c.Mesh != nil && c.Mesh.Ambient && s.Ambient != nil
+}
+
+// Waypoint returns the cluster's waypoint with that name and namespace.
+func (c *TopologyCluster) Waypoint(namespace, name string) (*TopologyWaypoint, bool) {
+	for i := range c.Waypoints {
+		if c.Waypoints[i].Namespace == namespace && c.Waypoints[i].Name == name {
+			return &c.Waypoints[i], true
+		}
+	}
+	return nil, false
 }
 
 func (s *TopologyService) HasSidecars() bool {

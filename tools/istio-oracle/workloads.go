@@ -48,6 +48,10 @@ type Workload struct {
 	IP        string
 	Labels    map[string]string
 	Sidecar   bool
+	// Ambient: istio-cni enrolled the pod in ambient mode (ztunnel carries its traffic).
+	Ambient bool
+	// Waypoint: the pod is a waypoint proxy (Service is the waypoint's name).
+	Waypoint bool
 }
 
 func (w Workload) Key() string { return w.Cluster + "/" + w.Namespace + "/" + w.Pod }
@@ -122,11 +126,18 @@ func Fabricate(t *Topology) *Fleet {
 				f.Workloads[c.Name] = append(f.Workloads[c.Name], Workload{
 					Cluster: c.Name, Namespace: s.Namespace, Service: s.Name, Version: v,
 					Pod: fmt.Sprintf("%s-%s-0", s.Name, v), IP: podIP(i, pods),
-					Labels: labels, Sidecar: s.HasSidecars(),
+					Labels: labels, Sidecar: s.HasSidecars(), Ambient: c.IsAmbient(&s),
 				})
 				pods++
 			}
 		}
+		// Ambient waypoints, after the services so that the services' addresses do not depend on
+		// them (tools/istio-oracle/ambient.go).
+		for k, wp := range c.Waypoints {
+			f.addWaypoint(c.Name, wp, clusterIP(i, len(c.Services)+k), podIP(i, pods))
+			pods++
+		}
+		f.labelWaypointUse(&t.Clusters[i])
 	}
 	return f
 }
@@ -146,10 +157,11 @@ func (f *Fleet) KubernetesObjects(cluster string, unready map[string]bool) []run
 			ObjectMeta: metav1.ObjectMeta{Name: ns},
 		}
 		if ns != "istio-system" {
-			obj.Labels = map[string]string{"istio-injection": "enabled"}
+			obj.Labels = f.namespaceLabels(cluster, ns)
 		}
 		out = append(out, obj)
 	}
+	out = append(out, f.waypointGateways(cluster)...)
 	for _, s := range f.Services[cluster] {
 		out = append(out, s.DeepCopy())
 		slice := &discoveryv1.EndpointSlice{
@@ -208,12 +220,22 @@ func (f *Fleet) pod(w Workload, ready bool) *corev1.Pod {
 	if w.Sidecar {
 		containers = append(containers, corev1.Container{Name: "istio-proxy", Image: "docker.io/istio/proxyv2"})
 	}
+	serviceAccount := "bookinfo-" + w.Service
+	var annotations map[string]string
+	switch {
+	case w.Waypoint:
+		containers[0].Image = "docker.io/istio/proxyv2"
+		serviceAccount = w.Service
+	case w.Ambient:
+		// What istio-cni writes on a pod it enrolled in ambient mode.
+		annotations = map[string]string{"ambient.istio.io/redirection": "enabled"}
+	}
 	return &corev1.Pod{
 		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Pod"},
 		ObjectMeta: metav1.ObjectMeta{
-			Name: w.Pod, Namespace: w.Namespace, Labels: copyMap(w.Labels),
+			Name: w.Pod, Namespace: w.Namespace, Labels: copyMap(w.Labels), Annotations: annotations,
 		},
-		Spec: corev1.PodSpec{ServiceAccountName: "bookinfo-" + w.Service, Containers: containers},
+		Spec: corev1.PodSpec{ServiceAccountName: serviceAccount, Containers: containers},
 		Status: corev1.PodStatus{
 			Phase: corev1.PodRunning, PodIP: w.IP, PodIPs: []corev1.PodIP{{IP: w.IP}},
 			Conditions: []corev1.PodCondition{
