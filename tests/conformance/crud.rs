@@ -302,6 +302,17 @@ pub(crate) fn interactions() -> Vec<Interaction> {
                 Duration::from_secs(30),
             )
             .norm(pick(&["/satisfied", "/last/metadata/name"])),
+        // The orphaned owner itself goes only once the garbage collector has taken its
+        // `orphan` finalizer off, after it changed the dependents: until then a new "owner"
+        // is refused with 409 AlreadyExists.
+        Interaction::http(
+            "crud/gc-orphan-owner-gone",
+            "GET",
+            &format!("{CMS}/owner"),
+            None,
+        )
+        .until(gone, Duration::from_secs(30))
+        .norm(pick(&["/satisfied"])),
         Interaction::http("crud/gc-owner-3", "POST", CMS, Some(cm("owner", json!({}))))
             .norm(code())
             .capture("owner_uid", "/metadata/uid"),
