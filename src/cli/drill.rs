@@ -34,6 +34,7 @@ use smh_core::model::types::FailoverService;
 use smh_drill::{Clients, DrillContext, ExecError};
 
 mod progress;
+mod pump;
 mod restore;
 
 use progress::CliObserver;

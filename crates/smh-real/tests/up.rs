@@ -65,6 +65,37 @@ fn read(dir: &Path, f: &str) -> String {
     std::fs::read_to_string(dir.join(f)).unwrap_or_default()
 }
 
+/// The last lines of every component's log under `dir` (the directory goes with the test,
+/// so a failure shows them here).
+fn log_tails(dir: &Path) -> String {
+    let mut out = String::new();
+    let mut logs: Vec<_> = walk(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    logs.sort();
+    for log in logs {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        let tail = lines[lines.len().saturating_sub(15)..].join("\n");
+        out.push_str(&format!("--- {} (last lines)\n{tail}\n", log.display()));
+    }
+    out
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
 /// Wait for the kubeconfig, then the summary's last line; returns the pids it printed.
 fn wait_ready(up: &mut Up) -> Vec<u32> {
     let deadline = Instant::now() + Duration::from_secs(300);
@@ -86,8 +117,9 @@ fn wait_ready(up: &mut Up) -> Vec<u32> {
         }
         if let Ok(Some(status)) = up.child.try_wait() {
             panic!(
-                "exited early ({status}): {}\n{out}",
-                read(up.dir.path(), "stderr")
+                "exited early ({status}): {}\n{out}\n{}",
+                read(up.dir.path(), "stderr"),
+                log_tails(up.dir.path())
             );
         }
         assert!(

@@ -10,8 +10,8 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::oneshot;
 
+use super::pump::{Pump, PumpedTerm};
 use super::{NO_TERMINAL, Settings};
-use crate::cli::output::errln;
 use crate::render;
 use smh_core::drill::live::RolloutState;
 use smh_core::drill::measure::ClassChanges;
@@ -105,6 +105,14 @@ pub(super) struct CliObserver {
     prompting: Arc<AtomicBool>,
     hidden: bool,
     buffer: Vec<String>,
+    /// stderr, written on a thread of its own: a terminal nobody reads must not hold back
+    /// the drill (its restore included), which reports its progress from its own task.
+    pump: Pump,
+}
+
+/// A draw target on stderr's terminal through `pump`.
+fn pumped(pump: &Pump) -> ProgressDrawTarget {
+    ProgressDrawTarget::term_like(Box::new(PumpedTerm::stderr(pump.clone())))
 }
 
 fn class_index(c: Class) -> usize {
@@ -119,9 +127,10 @@ impl CliObserver {
     pub(super) fn new(s: &Settings, plan: &DrillPlan) -> Self {
         // Before the first draw.
         let modes = s.fancy.then(TerminalModes::set);
+        let pump = Pump::start(std::io::stderr());
         let multi = s
             .fancy
-            .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+            .then(|| MultiProgress::with_draw_target(pumped(&pump)));
         let spinner = multi.as_ref().map(|m| {
             let pb = m.add(ProgressBar::new_spinner());
             pb.set_style(
@@ -151,6 +160,17 @@ impl CliObserver {
             prompting: Arc::new(AtomicBool::new(false)),
             hidden: false,
             buffer: Vec::new(),
+            pump,
+        }
+    }
+
+    /// One line on stderr, below the progress area when there is one.
+    fn print(&self, text: &str) {
+        match &self.multi {
+            Some(m) => {
+                let _ = m.println(text);
+            }
+            None => self.pump.write(format!("{text}\n").as_bytes()),
         }
     }
 
@@ -160,12 +180,7 @@ impl CliObserver {
             return;
         }
         self.resume();
-        match &self.multi {
-            Some(m) => {
-                let _ = m.println(&text);
-            }
-            None => errln!("{text}"),
-        }
+        self.print(&text);
     }
 
     /// After a prompt: show the bars again and print what came meanwhile.
@@ -176,16 +191,11 @@ impl CliObserver {
         if self.hidden {
             self.hidden = false;
             if let Some(m) = &self.multi {
-                m.set_draw_target(ProgressDrawTarget::stderr());
+                m.set_draw_target(pumped(&self.pump));
             }
         }
         for line in std::mem::take(&mut self.buffer) {
-            match &self.multi {
-                Some(m) => {
-                    let _ = m.println(&line);
-                }
-                None => errln!("{line}"),
-            }
+            self.print(&line);
         }
     }
 
@@ -219,6 +229,18 @@ impl CliObserver {
         }
         if let Some(m) = &self.multi {
             let _ = m.clear();
+        }
+        // What follows on stderr (the drill's last words) comes after every progress line.
+        self.pump.wait_written();
+        let dropped = self.pump.dropped();
+        if dropped > 0 {
+            self.pump.write(
+                format!(
+                    "({dropped} bytes of progress output were left out: the terminal was not read while the drill ran)\n"
+                )
+                .as_bytes(),
+            );
+            self.pump.wait_written();
         }
         if let Some(mut modes) = self.modes.take() {
             modes.restore();
@@ -409,8 +431,11 @@ impl Observer for CliObserver {
             ));
         }
         let flag = self.prompting.clone();
+        let pump = self.pump.clone();
         // A plain thread: a prompt nobody answers must not keep the runtime from stopping.
         std::thread::spawn(move || {
+            // After the lines before it.
+            pump.wait_written();
             let term = dialoguer::console::Term::stderr();
             let _ = term.write_str(&text);
             let answer = match dialoguer::Confirm::new()
