@@ -62,12 +62,37 @@ pub fn sidecar_view(
     clusters: &[ClusterObjects],
     req: &ViewRequest,
 ) -> Value {
+    view(istio_objects, clusters, req, false)
+}
+
+/// What the model configures a waypoint's Envoy with (its pod in `req`: the waypoint's
+/// namespace and labels), in the same terms as [`sidecar_view`]: the model that ztunnel hands
+/// a request for a destination bound to the waypoint, which routes it as a request for
+/// `req.authority` (the destination's `name.ns.svc.cluster.local:port`, or a ServiceEntry's
+/// `host:port`). Its clusters have a waypoint's names (`inbound-vip|<port>|http[/<subset>]|<host>`).
+/// A cluster whose endpoints `failoverPriority` orders is, in the model, an aggregate of one
+/// cluster per priority level (`<name>#p<level>`, level 0 first).
+pub fn waypoint_view(
+    istio_objects: &[Value],
+    clusters: &[ClusterObjects],
+    req: &ViewRequest,
+) -> Value {
+    view(istio_objects, clusters, req, true)
+}
+
+fn view(
+    istio_objects: &[Value],
+    clusters: &[ClusterObjects],
+    req: &ViewRequest,
+    waypoint: bool,
+) -> Value {
     let mut inputs = MeshInputs {
         proxy: ProxyIdentity {
             cluster: req.cluster.clone(),
             namespace: req.namespace.clone(),
             labels: req.labels.clone(),
             istio_version: req.istio_version.clone(),
+            waypoint,
         },
         cluster_domain: "cluster.local".into(),
         root_namespace: "istio-system".into(),
