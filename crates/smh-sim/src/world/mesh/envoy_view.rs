@@ -1,6 +1,7 @@
-//! The model's sidecar configuration for given inputs, in the terms of Envoy's config dump,
-//! so that it can be compared with what real istiod generates from the same inputs
-//! (`scripts/istio-oracle`; the comparison is `tests/istio_oracle`).
+//! The model's sidecar (and waypoint) configuration for given inputs, in the terms of Envoy's
+//! config dump, so that it can be compared with what real istiod generates from the same
+//! inputs (`scripts/istio-oracle`; the comparisons are `tests/istio_oracle/model.rs` and
+//! `tests/istio_oracle/model_waypoint.rs`).
 //!
 //! The inputs are what the oracle fabricates and hands to istiod: the Istio objects of the
 //! proxy's cluster and, per cluster whose endpoints the proxy's istiod reads, that cluster's
