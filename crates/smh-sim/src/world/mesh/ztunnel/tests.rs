@@ -198,7 +198,10 @@ fn the_waypoint_splits_a_subset_by_its_failover_priority_with_its_outlier_detect
     let name = "inbound-vip|9080|http/failover|reviews.bookinfo.svc.cluster.local";
     // A waypoint's clusters have istiod's waypoint names, none a sidecar's.
     assert!(
-        config.clusters.keys().all(|k| k.starts_with("inbound-vip|")),
+        config
+            .clusters
+            .keys()
+            .all(|k| k.starts_with("inbound-vip|")),
         "{:?}",
         config.clusters.keys()
     );
