@@ -67,12 +67,13 @@ pub fn sidecar_view(
 }
 
 /// What the model configures a waypoint's Envoy with (its pod in `req`: the waypoint's
-/// namespace and labels), in the same terms as [`sidecar_view`]: the model that ztunnel hands
+/// namespace and labels), in the same terms as [`sidecar_view`]: the Envoy that ztunnel hands
 /// a request for a destination bound to the waypoint, which routes it as a request for
 /// `req.authority` (the destination's `name.ns.svc.cluster.local:port`, or a ServiceEntry's
-/// `host:port`). Its clusters have a waypoint's names (`inbound-vip|<port>|http[/<subset>]|<host>`).
-/// A cluster whose endpoints `failoverPriority` orders is, in the model, an aggregate of one
-/// cluster per priority level (`<name>#p<level>`, level 0 first).
+/// `host:port`). Its clusters have a waypoint's names
+/// (`inbound-vip|<port>|http[/<subset>]|<host>`). A cluster whose endpoints
+/// `failoverPriority` orders is, in the model, an aggregate of one cluster per priority level
+/// (`<name>#p<level>`, level 0 first).
 pub fn waypoint_view(
     istio_objects: &[Value],
     clusters: &[ClusterObjects],

@@ -2,8 +2,9 @@
 //!
 //! Modelled: Kubernetes services (and, in multi-primary, the same service from every
 //! cluster the proxy's istiod has a remote secret for) and ServiceEntries as outbound
-//! clusters `outbound|<port>|<subset>|<host>`; DestinationRule lookup (proxy namespace, then
-//! service namespace, then the root namespace), subsets, `trafficPolicy` and
+//! clusters `outbound|<port>|<subset>|<host>` (for a waypoint, [`ProxyIdentity::waypoint`],
+//! `inbound-vip|<port>|http[/<subset>]|<host>`); DestinationRule lookup (proxy namespace,
+//! then service namespace, then the root namespace), subsets, `trafficPolicy` and
 //! `portLevelSettings` outlier detection as Istio translates it; VirtualService routes
 //! (matches, weighted destinations, retries, timeout, fault, rewrite, redirect, direct
 //! response); `exportTo`; EnvoyFilter CLUSTER patches (REMOVE of generated clusters, ADD of
