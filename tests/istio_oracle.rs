@@ -16,6 +16,7 @@ mod istio_oracle {
     mod ambient;
     mod istio;
     mod model;
+    mod model_waypoint;
     mod native;
     mod validate;
 }

@@ -126,7 +126,7 @@ async fn the_guide_on_an_ambient_mesh_is_native_and_the_drill_fails_over_through
     let envoy = world
         .sidecar("mgmt-cluster", "bookinfo", &pod)
         .expect("the waypoint's Envoy");
-    let subset = "outbound|9080|failover-reviews-failover-service-mesh-hub|reviews.bookinfo.svc.cluster.local";
+    let subset = "inbound-vip|9080|http/failover-reviews-failover-service-mesh-hub|reviews.bookinfo.svc.cluster.local";
     let levels: BTreeSet<usize> = envoy
         .routing_log()
         .iter()

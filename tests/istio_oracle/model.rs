@@ -21,7 +21,7 @@ const ISTIO_KINDS: [&str; 4] = [
 ];
 const KUBE_KINDS: [&str; 3] = ["Service", "Pod", "EndpointSlice"];
 
-fn kind(o: &Value) -> &str {
+pub(super) fn kind(o: &Value) -> &str {
     o["kind"].as_str().unwrap_or("")
 }
 
@@ -114,7 +114,7 @@ fn view_clusters(view: &Value) -> BTreeMap<String, Value> {
 
 /// Mark the pods `cluster/namespace/pod` not ready in the EndpointSlices, as the oracle does
 /// between before and after.
-fn make_unready(clusters: &mut [ClusterObjects], pods: &[String]) {
+pub(super) fn make_unready(clusters: &mut [ClusterObjects], pods: &[String]) {
     for c in clusters {
         for o in c.objects.iter_mut().filter(|o| kind(o) == "EndpointSlice") {
             let ns = o["metadata"]["namespace"]
@@ -136,15 +136,17 @@ fn make_unready(clusters: &mut [ClusterObjects], pods: &[String]) {
     }
 }
 
-fn compare(set: &Set) {
-    let Some(peers) = support::istio_peers() else {
-        return;
-    };
-    let out = support::oracle(set);
+/// The model's inputs for `set`, from what the oracle hands istiod: the Istio objects of
+/// `set.cluster` (the proxy's), the Kubernetes objects of every cluster its istiod reads (in
+/// the topology's order) and all of its own cluster's objects.
+pub(super) fn model_inputs(
+    peers: &std::path::Path,
+    set: &Set,
+) -> (Vec<Value>, Vec<ClusterObjects>, Vec<Value>) {
     let dir = tempfile::tempdir().unwrap();
     let objects = support::translated(set, dir.path());
     let topology = Topology::load(&support::repo_path(set.topology)).unwrap();
-    let own = support::inputs(&peers, &objects, set, set.cluster);
+    let own = support::inputs(peers, &objects, set, set.cluster);
     let istio: Vec<Value> = own
         .iter()
         .filter(|o| ISTIO_KINDS.contains(&kind(o)))
@@ -160,7 +162,7 @@ fn compare(set: &Set) {
         let objs = if tc.name == set.cluster {
             own.clone()
         } else {
-            support::inputs(&peers, &objects, set, &tc.name)
+            support::inputs(peers, &objects, set, &tc.name)
         };
         clusters.push(ClusterObjects {
             cluster: tc.name.clone(),
@@ -171,6 +173,15 @@ fn compare(set: &Set) {
                 .collect(),
         });
     }
+    (istio, clusters, own)
+}
+
+fn compare(set: &Set) {
+    let Some(peers) = support::istio_peers() else {
+        return;
+    };
+    let out = support::oracle(set);
+    let (istio, mut clusters, own) = model_inputs(&peers, set);
     assert_eq!(clusters[0].istio_id, out["istioCluster"].as_str().unwrap());
     let productpage = own
         .iter()

@@ -399,6 +399,17 @@ pub(crate) fn hostname_waypoint(
         })
 }
 
+/// The name Envoy gives `ec`'s cluster: a sidecar's `outbound|PORT|SUBSET|HOST`, or, in the
+/// waypoint that serves the host, `inbound-vip|PORT|http/SUBSET|HOST`
+/// (`inbound-vip|PORT|http|HOST` without a subset), as istiod names a waypoint's clusters.
+fn envoy_cluster_name(ec: &EnvoyCluster, waypoint: bool) -> String {
+    match (waypoint, ec.subset.as_deref()) {
+        (false, subset) => format!("outbound|{}|{}|{}", ec.port, subset.unwrap_or(""), ec.host),
+        (true, None) => format!("inbound-vip|{}|http|{}", ec.port, ec.host),
+        (true, Some(s)) => format!("inbound-vip|{}|http/{s}|{}", ec.port, ec.host),
+    }
+}
+
 /// The outlier detection of each backing service as the proxy that routes the client's
 /// traffic gets it (the client's sidecar, or in ambient mode the waypoint the hostname uses:
 /// [`proxy_namespace`]): the failover aggregate's sub-clusters (from the EnvoyFilter in the
@@ -493,12 +504,7 @@ pub(crate) async fn backing_outliers(
                     .and_then(Value::as_str)
                     .unwrap_or("")
             );
-            entry.envoy_cluster = Some(format!(
-                "outbound|{}|{}|{}",
-                ec.port,
-                ec.subset.as_deref().unwrap_or(""),
-                ec.host
-            ));
+            entry.envoy_cluster = Some(envoy_cluster_name(ec, waypoint.is_some()));
             match live::outlier_of_rule(&source, rule, ec) {
                 Ok(od) => {
                     entry.outlier = od.map(|od| OutlierSettings {
@@ -513,12 +519,7 @@ pub(crate) async fn backing_outliers(
         if entry.envoy_cluster.is_none()
             && let Some(ec) = candidates.first()
         {
-            entry.envoy_cluster = Some(format!(
-                "outbound|{}|{}|{}",
-                ec.port,
-                ec.subset.as_deref().unwrap_or(""),
-                ec.host
-            ));
+            entry.envoy_cluster = Some(envoy_cluster_name(ec, waypoint.is_some()));
         }
         out.push(entry);
     }
@@ -557,5 +558,30 @@ mod tests {
         ] {
             assert_eq!(proxy_namespace(&ses, host, "client-ns"), "client-ns");
         }
+    }
+
+    #[test]
+    fn a_waypoint_names_its_clusters_as_istiod_does() {
+        let ec = |subset: Option<&str>| EnvoyCluster {
+            port: 9080,
+            subset: subset.map(str::to_string),
+            host: "reviews.bookinfo.svc.cluster.local".into(),
+        };
+        assert_eq!(
+            envoy_cluster_name(&ec(None), false),
+            "outbound|9080||reviews.bookinfo.svc.cluster.local"
+        );
+        assert_eq!(
+            envoy_cluster_name(&ec(Some("v1")), false),
+            "outbound|9080|v1|reviews.bookinfo.svc.cluster.local"
+        );
+        assert_eq!(
+            envoy_cluster_name(&ec(None), true),
+            "inbound-vip|9080|http|reviews.bookinfo.svc.cluster.local"
+        );
+        assert_eq!(
+            envoy_cluster_name(&ec(Some("v1")), true),
+            "inbound-vip|9080|http/v1|reviews.bookinfo.svc.cluster.local"
+        );
     }
 }

@@ -1,6 +1,7 @@
-//! The model's sidecar configuration for given inputs, in the terms of Envoy's config dump,
-//! so that it can be compared with what real istiod generates from the same inputs
-//! (`scripts/istio-oracle`; the comparison is `tests/istio_oracle`).
+//! The model's sidecar (and waypoint) configuration for given inputs, in the terms of Envoy's
+//! config dump, so that it can be compared with what real istiod generates from the same
+//! inputs (`scripts/istio-oracle`; the comparisons are `tests/istio_oracle/model.rs` and
+//! `tests/istio_oracle/model_waypoint.rs`).
 //!
 //! The inputs are what the oracle fabricates and hands to istiod: the Istio objects of the
 //! proxy's cluster and, per cluster whose endpoints the proxy's istiod reads, that cluster's
@@ -62,12 +63,38 @@ pub fn sidecar_view(
     clusters: &[ClusterObjects],
     req: &ViewRequest,
 ) -> Value {
+    view(istio_objects, clusters, req, false)
+}
+
+/// What the model configures a waypoint's Envoy with (its pod in `req`: the waypoint's
+/// namespace and labels), in the same terms as [`sidecar_view`]: the Envoy that ztunnel hands
+/// a request for a destination bound to the waypoint, which routes it as a request for
+/// `req.authority` (the destination's `name.ns.svc.cluster.local:port`, or a ServiceEntry's
+/// `host:port`). Its clusters have a waypoint's names
+/// (`inbound-vip|<port>|http[/<subset>]|<host>`). A cluster whose endpoints
+/// `failoverPriority` orders is, in the model, an aggregate of one cluster per priority level
+/// (`<name>#p<level>`, level 0 first).
+pub fn waypoint_view(
+    istio_objects: &[Value],
+    clusters: &[ClusterObjects],
+    req: &ViewRequest,
+) -> Value {
+    view(istio_objects, clusters, req, true)
+}
+
+fn view(
+    istio_objects: &[Value],
+    clusters: &[ClusterObjects],
+    req: &ViewRequest,
+    waypoint: bool,
+) -> Value {
     let mut inputs = MeshInputs {
         proxy: ProxyIdentity {
             cluster: req.cluster.clone(),
             namespace: req.namespace.clone(),
             labels: req.labels.clone(),
             istio_version: req.istio_version.clone(),
+            waypoint,
         },
         cluster_domain: "cluster.local".into(),
         root_namespace: "istio-system".into(),

@@ -2,8 +2,9 @@
 //!
 //! Modelled: Kubernetes services (and, in multi-primary, the same service from every
 //! cluster the proxy's istiod has a remote secret for) and ServiceEntries as outbound
-//! clusters `outbound|<port>|<subset>|<host>`; DestinationRule lookup (proxy namespace, then
-//! service namespace, then the root namespace), subsets, `trafficPolicy` and
+//! clusters `outbound|<port>|<subset>|<host>` (for a waypoint, [`ProxyIdentity::waypoint`],
+//! `inbound-vip|<port>|http[/<subset>]|<host>`); DestinationRule lookup (proxy namespace,
+//! then service namespace, then the root namespace), subsets, `trafficPolicy` and
 //! `portLevelSettings` outlier detection as Istio translates it; VirtualService routes
 //! (matches, weighted destinations, retries, timeout, fault, rewrite, redirect, direct
 //! response); `exportTo`; EnvoyFilter CLUSTER patches (REMOVE of generated clusters, ADD of
@@ -40,6 +41,9 @@ pub(crate) struct ProxyIdentity {
     pub labels: BTreeMap<String, String>,
     /// Istio version of the proxy (for EnvoyFilter `proxyVersion` matches).
     pub istio_version: String,
+    /// A waypoint's Envoy rather than a sidecar: istiod names its clusters
+    /// `inbound-vip|<port>|http[/<subset>]|<host>` ([`Builder::cluster_name`]).
+    pub waypoint: bool,
 }
 
 /// A Kubernetes Service as istiod's registry sees it, with its endpoints.
@@ -267,6 +271,25 @@ impl Builder<'_> {
         }
     }
 
+    /// The Envoy cluster name of `host:port` (and `subset`, empty for none) for this proxy:
+    /// a sidecar's `outbound|<port>|<subset>|<host>`; a waypoint's
+    /// `inbound-vip|<port>|http|<host>` or `inbound-vip|<port>|http/<subset>|<host>`, as
+    /// istiod names the clusters of the services a waypoint serves
+    /// (`buildWaypointInboundVIP` in Istio's `pilot/pkg/networking/core/cluster_waypoint.go`,
+    /// whose HTTP cluster is the one a route names). The model is HTTP only, so it has no
+    /// waypoint `tcp` clusters; and it names every destination of a waypoint's routes so,
+    /// where istiod keeps `outbound|...` for a destination the waypoint does not serve.
+    pub(super) fn cluster_name(&self, port: u16, subset: &str, host: &str) -> String {
+        if !self.inputs.proxy.waypoint {
+            return outbound_cluster_name(port, subset, host);
+        }
+        if subset.is_empty() {
+            format!("inbound-vip|{port}|http|{host}")
+        } else {
+            format!("inbound-vip|{port}|http/{subset}|{host}")
+        }
+    }
+
     fn root_ns(&self) -> &str {
         if self.inputs.root_namespace.is_empty() {
             "istio-system"
@@ -416,7 +439,7 @@ impl Builder<'_> {
                         ..
                     }
                 );
-                let base_name = outbound_cluster_name(*port, "", &h.host);
+                let base_name = self.cluster_name(*port, "", &h.host);
                 let mut base =
                     EndpointCluster::new(&base_name, all.iter().map(|(e, _)| e.clone()).collect());
                 base.eds = eds;
@@ -440,7 +463,7 @@ impl Builder<'_> {
                         continue;
                     };
                     let selector = labels_of(subset.get("labels"));
-                    let name = outbound_cluster_name(*port, sname, &h.host);
+                    let name = self.cluster_name(*port, sname, &h.host);
                     let mut c = EndpointCluster::new(
                         &name,
                         all.iter()

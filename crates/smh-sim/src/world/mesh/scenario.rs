@@ -172,6 +172,7 @@ impl World {
                 namespace: "bookinfo".into(),
                 labels: [("app".to_string(), "productpage".to_string())].into(),
                 istio_version: istio_version.to_string(),
+                waypoint: false,
             },
         })
     }

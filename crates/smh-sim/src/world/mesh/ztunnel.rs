@@ -20,9 +20,9 @@
 //!    DestinationRule subsets with their own outlier detection and `failoverPriority`,
 //!    retries. That Envoy is the sidecar model ([`Sidecar`]) built for the waypoint's pod
 //!    (its namespace and labels), so everything the sidecar model does applies; its
-//!    clusters keep the sidecar's names (`outbound|port|subset|host`; istiod names a
-//!    waypoint's `inbound-vip|port|http/subset|host`) and its outlier state is the waypoint
-//!    pod's, shared by every caller;
+//!    clusters have istiod's names for a waypoint's (`inbound-vip|port|http|host`,
+//!    `inbound-vip|port|http/subset|host`) and its outlier state is the waypoint pod's,
+//!    shared by every caller;
 //! 4. without one, a Service gets ztunnel's plain L4 load balancing: round-robin over the
 //!    Service's ready endpoints in every cluster the caller's istiod discovers (its own and
 //!    those of its remote secrets), with no outlier detection, no retries and no L7 routes. A

@@ -149,14 +149,16 @@ impl Workloads {
         let logs = store.logs();
         let ip = str_at(pod, "/status/podIP").to_string();
         let ns = namespace(pod).to_string();
+        // A waypoint's pod runs an Envoy too: the same model as a sidecar, for its own pod
+        // (with a waypoint's cluster names).
+        let waypoint = is_waypoint_pod(pod);
         let identity = ProxyIdentity {
             cluster: self.cluster.clone(),
             namespace: ns.clone(),
             labels: labels(pod),
             istio_version: self.istio_version.clone(),
+            waypoint,
         };
-        // A waypoint's pod runs an Envoy too: the same model as a sidecar, for its own pod.
-        let waypoint = is_waypoint_pod(pod);
         let sidecar = (has_sidecar(pod) || waypoint).then(|| {
             Arc::new(Sidecar::new(
                 identity.clone(),

@@ -13,7 +13,6 @@ use super::{
 };
 use crate::world::mesh::xds::{
     Fault, RetryPolicy, Route, RouteAction, RouteMatch, StringMatch, VirtualHost,
-    outbound_cluster_name,
 };
 
 impl Builder<'_> {
@@ -68,7 +67,7 @@ impl Builder<'_> {
                         name: "default".to_string(),
                         matches: Vec::new(),
                         action: RouteAction::Clusters(vec![(
-                            outbound_cluster_name(*port, "", &reg.host),
+                            self.cluster_name(*port, "", &reg.host),
                             100,
                         )]),
                         timeout: None,
@@ -306,7 +305,7 @@ impl Builder<'_> {
                                     })
                                     .unwrap_or(port);
                                 let weight = d.get("weight").and_then(u32_of);
-                                Some((outbound_cluster_name(dport, subset, &host), weight))
+                                Some((self.cluster_name(dport, subset, &host), weight))
                             })
                             .collect::<Vec<_>>()
                     })

@@ -34,6 +34,7 @@ fn inputs() -> MeshInputs {
             namespace: "bookinfo".into(),
             labels: [("app".to_string(), "productpage".to_string())].into(),
             istio_version: "1.24.2".into(),
+            waypoint: false,
         },
         cluster_domain: "cluster.local".into(),
         root_namespace: "istio-system".into(),

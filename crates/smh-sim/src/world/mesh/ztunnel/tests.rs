@@ -192,9 +192,19 @@ fn the_waypoint_splits_a_subset_by_its_failover_priority_with_its_outlier_detect
         namespace: "bookinfo".into(),
         labels: [(MANAGED_LABEL.to_string(), MESH_CONTROLLER.to_string())].into(),
         istio_version: "1.24.2".into(),
+        waypoint: true,
     };
     let config = istio::build(&super::super::inputs::collect(&fleet, &waypoint));
-    let name = "outbound|9080|failover|reviews.bookinfo.svc.cluster.local";
+    let name = "inbound-vip|9080|http/failover|reviews.bookinfo.svc.cluster.local";
+    // A waypoint's clusters have istiod's waypoint names, none a sidecar's.
+    assert!(
+        config
+            .clusters
+            .keys()
+            .all(|k| k.starts_with("inbound-vip|")),
+        "{:?}",
+        config.clusters.keys()
+    );
     let Some(ClusterDef::Aggregate(agg)) = config.clusters.get(name) else {
         panic!(
             "{name} is not split by priority: {:?}",
