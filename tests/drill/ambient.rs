@@ -92,15 +92,7 @@ async fn the_guide_on_an_ambient_mesh_is_native_and_the_drill_fails_over_through
     assert_eq!(run.code, Some(0), "{}", run.show());
     let report: Value = serde_json::from_str(&run.stdout).expect("JSON report");
     assert_eq!(report["result"], "passed", "{}", run.show());
-    let periods: BTreeMap<String, Value> = report["measurements"]["periods"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| (p["period"].as_str().unwrap().to_string(), p.clone()))
-        .collect();
-    let failed_over = periods["breaking"]["failedOver"].as_u64().unwrap()
-        + periods["failed-over"]["failedOver"].as_u64().unwrap();
-    assert!(failed_over >= 10, "{}", run.show());
+    assert!(failed_over_answers(&report) >= 10, "{}", run.show());
     // Outlier detection as the waypoint applies it, and the model says who ejects.
     assert_eq!(
         report["outlier"]["settings"]["waypoint"],

@@ -494,6 +494,17 @@ fn assert_restored(before: &BTreeMap<String, Deployment>, after: &BTreeMap<Strin
     }
 }
 
+/// Answers served by the secondary while the primary was broken (the periods "breaking" and
+/// "failed-over" of a drill's JSON report).
+fn failed_over_answers(report: &Value) -> u64 {
+    let periods = report["measurements"]["periods"].as_array().unwrap();
+    periods
+        .iter()
+        .filter(|p| matches!(p["period"].as_str(), Some("breaking" | "failed-over")))
+        .map(|p| p["failedOver"].as_u64().unwrap())
+        .sum()
+}
+
 fn drill_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     let mut v = vec!["drill", "reviews-failover", "--yes"];
     for (flag, value) in FAST {
