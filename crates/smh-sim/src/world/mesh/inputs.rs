@@ -336,7 +336,7 @@ pub(crate) fn collect(fleet: &Fleet, proxy: &ProxyIdentity) -> MeshInputs {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Arc;
 
     use serde_json::json;
@@ -349,6 +349,13 @@ mod tests {
     /// The demo's two clusters, seeded (no controllers), each with one ready reviews
     /// endpoint.
     fn fleet() -> (Arc<Fleet>, Arc<Store>) {
+        seeded_fleet(false)
+    }
+
+    /// The demo's two clusters in multi-primary mode, seeded (no controllers; `ambient`: as
+    /// `demo up --ambient` seeds them), each with one ready reviews endpoint; and
+    /// mgmt-cluster's store.
+    pub(crate) fn seeded_fleet(ambient: bool) -> (Arc<Fleet>, Arc<Store>) {
         let fleet = Fleet::new();
         let mut mgmt_store = None;
         let opts = WorldOptions::demo(
@@ -357,8 +364,10 @@ mod tests {
             std::time::Duration::ZERO,
         );
         for (i, o) in opts.iter().enumerate() {
+            let mut o = o.clone();
+            o.ambient = ambient;
             let store = Arc::new(Store::new());
-            seed(&store, o).unwrap();
+            seed(&store, &o).unwrap();
             store
                 .create(
                     &obj::endpoints(),

@@ -3,47 +3,14 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::*;
-use crate::net::PodNetwork;
 use crate::world::mesh::istio::{self, CLUSTER_TOPOLOGY_LABEL};
 use crate::world::mesh::xds::ClusterDef;
-use crate::world::{WorldOptions, seed};
-use smh_core::model::topology::MultiClusterMode;
 
 /// The demo's two clusters seeded as an ambient multi-primary mesh (no controllers): one
 /// ready reviews endpoint in each, and the waypoint `bookinfo/waypoint` of mgmt-cluster
 /// with an address (its proxy ready).
 fn ambient_fleet() -> (Arc<Fleet>, Arc<Store>) {
-    let fleet = Fleet::new();
-    let mut mgmt = None;
-    let opts = WorldOptions::demo(
-        MultiClusterMode::MultiPrimary,
-        "1.24.2",
-        std::time::Duration::ZERO,
-    );
-    for (i, o) in opts.iter().enumerate() {
-        let mut o = o.clone();
-        o.ambient = true;
-        let store = Arc::new(Store::new());
-        seed(&store, &o).unwrap();
-        store
-            .create(
-                &obj::endpoints(),
-                json!({"apiVersion": "v1", "kind": "Endpoints",
-                       "metadata": {"name": "reviews", "namespace": "bookinfo"},
-                       "subsets": [{"addresses": [{"ip": format!("10.{}.0.5", i + 1)}],
-                                    "ports": [{"name": "http", "port": 9080}]}]}),
-            )
-            .unwrap();
-        fleet.register(
-            &o.cluster,
-            store.clone(),
-            Arc::new(PodNetwork::new(i as u8 + 1)),
-        );
-        if i == 0 {
-            mgmt = Some(store);
-        }
-    }
-    let mgmt = mgmt.unwrap();
+    let (fleet, mgmt) = crate::world::mesh::inputs::tests::seeded_fleet(true);
     set_waypoint_address(&mgmt, true);
     (fleet, mgmt)
 }
