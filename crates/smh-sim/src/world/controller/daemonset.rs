@@ -8,10 +8,11 @@
 use serde_json::{Value, json};
 
 use super::State;
+use super::replicaset::create_pod;
 use crate::store::{Store, StoreError};
 use crate::world::ambient::daemon_sets;
 use crate::world::obj::{
-    self, controller_uid, is_deleting, name, namespace, owner_ref, pod_ready, str_at, uid,
+    self, controller_uid, is_deleting, name, namespace, pod_ready, str_at, uid,
 };
 
 pub(super) fn sync(store: &Store, state: &mut State, node: &str) {
@@ -23,30 +24,6 @@ pub(super) fn sync(store: &Store, state: &mut State, node: &str) {
     for ds in dss.iter().filter(|d| !is_deleting(d)) {
         let _ = sync_one(store, state, ds, &pods, node);
     }
-}
-
-fn new_pod(ds: &Value, pod_name: &str, node: &str) -> Value {
-    let template = ds.pointer("/spec/template").cloned().unwrap_or(json!({}));
-    let mut meta = json!({
-        "name": pod_name,
-        "generateName": format!("{}-", name(ds)),
-        "namespace": namespace(ds),
-        "ownerReferences": [owner_ref(ds, "apps/v1", "DaemonSet")],
-    });
-    for key in ["labels", "annotations"] {
-        if let Some(v) = template.pointer(&format!("/metadata/{key}")) {
-            meta[key] = v.clone();
-        }
-    }
-    let mut spec = template.get("spec").cloned().unwrap_or(json!({}));
-    spec["nodeName"] = json!(node);
-    json!({
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": meta,
-        "spec": spec,
-        "status": {"phase": "Pending", "qosClass": "BestEffort"},
-    })
 }
 
 fn sync_one(
@@ -66,17 +43,7 @@ fn sync_one(
         .cloned()
         .collect();
     if owned.is_empty() {
-        for _ in 0..10 {
-            let pod = new_pod(ds, &format!("{}-{}", name(ds), state.suffix(5)), node);
-            match store.create(&obj::pods(), pod) {
-                Ok(p) => {
-                    owned.push(p);
-                    break;
-                }
-                Err(StoreError::AlreadyExists(_)) => continue,
-                Err(e) => return Err(e),
-            }
-        }
+        owned.extend(create_pod(store, state, ds, "DaemonSet", node, |_| {})?);
     } else if owned.len() > 1 {
         owned.sort_by(|a, b| {
             str_at(a, "/metadata/creationTimestamp")

@@ -48,26 +48,61 @@ pub(super) fn sync(store: &Store, state: &mut State, node: &str, istio_version: 
     }
 }
 
-fn new_pod(rs: &Value, pod_name: &str) -> Value {
-    let template = rs.pointer("/spec/template").cloned().unwrap_or(json!({}));
+/// A pod from `owner`'s template (a ReplicaSet's or a DaemonSet's, `kind`), named
+/// `pod_name`, owned by it and scheduled on `node` (the cluster's single node) as it is
+/// created.
+pub(super) fn new_pod(owner: &Value, kind: &str, pod_name: &str, node: &str) -> Value {
+    let template = owner
+        .pointer("/spec/template")
+        .cloned()
+        .unwrap_or(json!({}));
     let mut meta = json!({
         "name": pod_name,
-        "generateName": format!("{}-", name(rs)),
-        "namespace": namespace(rs),
-        "ownerReferences": [owner_ref(rs, "apps/v1", "ReplicaSet")],
+        "generateName": format!("{}-", name(owner)),
+        "namespace": namespace(owner),
+        "ownerReferences": [owner_ref(owner, "apps/v1", kind)],
     });
     for key in ["labels", "annotations"] {
         if let Some(v) = template.pointer(&format!("/metadata/{key}")) {
             meta[key] = v.clone();
         }
     }
+    let mut spec = template.get("spec").cloned().unwrap_or(json!({}));
+    spec["nodeName"] = json!(node);
     json!({
         "apiVersion": "v1",
         "kind": "Pod",
         "metadata": meta,
-        "spec": template.get("spec").cloned().unwrap_or(json!({})),
+        "spec": spec,
         "status": {"phase": "Pending", "qosClass": "BestEffort"},
     })
+}
+
+/// Creates one pod of `owner` named `<owner>-<5 random chars>` (see [`new_pod`]), changed by
+/// `prepare` first; a name already taken is drawn again, up to 10 times (then `None`).
+pub(super) fn create_pod(
+    store: &Store,
+    state: &mut State,
+    owner: &Value,
+    kind: &str,
+    node: &str,
+    prepare: impl Fn(&mut Value),
+) -> Result<Option<Value>, StoreError> {
+    for _ in 0..10 {
+        let mut pod = new_pod(
+            owner,
+            kind,
+            &format!("{}-{}", name(owner), state.suffix(5)),
+            node,
+        );
+        prepare(&mut pod);
+        match store.create(&obj::pods(), pod) {
+            Ok(p) => return Ok(Some(p)),
+            Err(StoreError::AlreadyExists(_)) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(None)
 }
 
 fn sync_one(
@@ -93,28 +128,15 @@ fn sync_one(
         .collect();
     if owned.len() < want {
         for _ in owned.len()..want {
-            let mut created = None;
-            for _ in 0..10 {
-                let pod_name = format!("{}-{}", name(rs), state.suffix(5));
-                let mut pod = new_pod(rs, &pod_name);
-                // Scheduled on the cluster's single node as it is created.
-                pod["spec"]["nodeName"] = json!(node);
+            let created = create_pod(store, state, rs, "ReplicaSet", node, |pod| {
                 if let Some(version) = istio_version {
                     let ns_labels = store
                         .get(&obj::namespaces(), "", ns)
                         .map(|n| labels(&n))
                         .unwrap_or_default();
-                    inject_sidecar(&mut pod, &ns_labels, version);
+                    inject_sidecar(pod, &ns_labels, version);
                 }
-                match store.create(&obj::pods(), pod) {
-                    Ok(p) => {
-                        created = Some(p);
-                        break;
-                    }
-                    Err(StoreError::AlreadyExists(_)) => continue,
-                    Err(e) => return Err(e),
-                }
-            }
+            })?;
             owned.extend(created);
         }
     } else if owned.len() > want {
