@@ -22,8 +22,8 @@ use smh_core::drill::outlier::OutlierSettings;
 use smh_core::drill::plan::{self, DrillOptions, DrillPlan, PlanError, PlanInput};
 use smh_core::drill::restore::RestoreError;
 use smh_core::inspect::discovery::DiscoveryOptions;
+use smh_core::inspect::discovery::ambient::waypoint_used;
 use smh_core::model::types::{ClusterObjectRef, FailoverService};
-use smh_core::translate::ambient::{USE_WAYPOINT_LABEL, USE_WAYPOINT_NAMESPACE_LABEL};
 
 /// Clients for every cluster the drill reads or changes.
 #[derive(Debug, Clone)]
@@ -386,16 +386,11 @@ pub(crate) fn hostname_waypoint(
                 })
         })
         .and_then(|se| {
-            let labels = se.pointer("/metadata/labels")?;
-            let waypoint = labels.get(USE_WAYPOINT_LABEL)?.as_str()?;
-            if waypoint == "none" {
-                return None;
-            }
-            let ns = labels
-                .get(USE_WAYPOINT_NAMESPACE_LABEL)
-                .and_then(Value::as_str)
-                .or_else(|| se.pointer("/metadata/namespace").and_then(Value::as_str))?;
-            Some((ns.to_string(), waypoint.to_string()))
+            let labels: BTreeMap<String, String> =
+                serde_json::from_value(se.pointer("/metadata/labels")?.clone()).ok()?;
+            let ns = se.pointer("/metadata/namespace").and_then(Value::as_str)?;
+            let w = waypoint_used(Some(&labels), ns, None)?;
+            Some((w.namespace, w.name))
         })
 }
 
@@ -530,6 +525,7 @@ pub(crate) async fn backing_outliers(
 mod tests {
     use super::*;
     use serde_json::json;
+    use smh_core::translate::ambient::{USE_WAYPOINT_LABEL, USE_WAYPOINT_NAMESPACE_LABEL};
 
     #[test]
     fn the_waypoint_a_hostname_uses_is_where_the_destination_rule_lookup_starts() {

@@ -31,26 +31,15 @@ use serde_json::{Value, json};
 use super::WorldOptions;
 use super::seed::Seeder;
 use crate::store::{Gvr, StoreError};
+pub(crate) use smh_core::inspect::discovery::ambient::{
+    DATAPLANE_MODE_LABEL, GATEWAY_GROUP, MANAGED_LABEL, MESH_CONTROLLER, WAYPOINT_CLASS,
+};
+pub(crate) use smh_core::translate::ambient::USE_WAYPOINT_LABEL;
 
-/// Gateway API's group.
-pub(crate) const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
-/// The GatewayClass of Istio waypoints.
-pub(crate) const WAYPOINT_CLASS: &str = "istio-waypoint";
 /// The controller name of istiod's waypoint GatewayClass.
 pub(crate) const MESH_CONTROLLER_NAME: &str = "istio.io/mesh-controller";
-/// The label (value [`MESH_CONTROLLER`]) on what istiod's deployment controller makes for a
-/// waypoint.
-pub(crate) const MANAGED_LABEL: &str = "gateway.istio.io/managed";
-/// [`MANAGED_LABEL`]'s value for waypoints.
-pub(crate) const MESH_CONTROLLER: &str = "istio.io-mesh-controller";
 /// The label naming the Gateway a generated object belongs to.
 pub(crate) const GATEWAY_NAME_LABEL: &str = "gateway.networking.k8s.io/gateway-name";
-/// The label that puts a namespace or pod into ambient mode.
-pub(crate) const DATAPLANE_MODE_LABEL: &str = "istio.io/dataplane-mode";
-/// The label that binds a Service, ServiceEntry or namespace to a waypoint.
-pub(crate) const USE_WAYPOINT_LABEL: &str = "istio.io/use-waypoint";
-/// The label naming the namespace of [`USE_WAYPOINT_LABEL`]'s waypoint.
-pub(crate) const USE_WAYPOINT_NAMESPACE_LABEL: &str = "istio.io/use-waypoint-namespace";
 /// The waypoint's HBONE port.
 pub(crate) const HBONE_PORT: u16 = 15008;
 

@@ -40,8 +40,11 @@ pub const WAYPOINT_CLASS: &str = "istio-waypoint";
 /// Gateway API's group.
 pub const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
 
-const MANAGED_LABEL: &str = "gateway.istio.io/managed";
-const MESH_CONTROLLER: &str = "istio.io-mesh-controller";
+/// The label (value [`MESH_CONTROLLER`]) on what istiod's deployment controller makes for a
+/// waypoint.
+pub const MANAGED_LABEL: &str = "gateway.istio.io/managed";
+/// [`MANAGED_LABEL`]'s value for waypoints.
+pub const MESH_CONTROLLER: &str = "istio.io-mesh-controller";
 
 use crate::translate::ambient::{USE_WAYPOINT_LABEL, USE_WAYPOINT_NAMESPACE_LABEL};
 
@@ -125,6 +128,30 @@ fn use_waypoint(
     }
 }
 
+/// The waypoint a Service or ServiceEntry in namespace `ns` with `labels` uses, as istiod
+/// binds it: none for what istiod's deployment controller made for a waypoint (its
+/// [`MANAGED_LABEL`]); else its own `istio.io/use-waypoint` label (`none` opts out), else its
+/// namespace's (`namespace_labels`); the waypoint's namespace is the same level's
+/// `istio.io/use-waypoint-namespace`, else `ns`.
+pub fn waypoint_used(
+    labels: Option<&BTreeMap<String, String>>,
+    ns: &str,
+    namespace_labels: Option<&BTreeMap<String, String>>,
+) -> Option<WaypointRef> {
+    if labels
+        .and_then(|l| l.get(MANAGED_LABEL))
+        .map(String::as_str)
+        == Some(MESH_CONTROLLER)
+    {
+        return None;
+    }
+    match use_waypoint(labels, ns) {
+        Ok(Some(w)) => Some(w),
+        Err(()) => None,
+        Ok(None) => use_waypoint(namespace_labels, ns).ok().flatten(),
+    }
+}
+
 /// The ambient facts of Service `svc` whose selected Pods are `backing` (`None`: not
 /// ambient).
 pub fn service_ambient(
@@ -135,20 +162,8 @@ pub fn service_ambient(
     if !backing.iter().any(|p| pod_is_ambient(p, namespaces)) {
         return None;
     }
-    let labels = svc.metadata.labels.as_ref();
-    if labels
-        .and_then(|l| l.get(MANAGED_LABEL))
-        .map(String::as_str)
-        == Some(MESH_CONTROLLER)
-    {
-        return Some(AmbientService { waypoint: None });
-    }
     let ns = svc.metadata.namespace.clone().unwrap_or_default();
-    let waypoint = match use_waypoint(labels, &ns) {
-        Ok(Some(w)) => Some(w),
-        Err(()) => None,
-        Ok(None) => use_waypoint(namespaces.get(&ns), &ns).ok().flatten(),
-    };
+    let waypoint = waypoint_used(svc.metadata.labels.as_ref(), &ns, namespaces.get(&ns));
     Some(AmbientService { waypoint })
 }
 

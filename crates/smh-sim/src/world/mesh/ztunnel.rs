@@ -35,17 +35,14 @@ use k8s_openapi::api::apps::v1::DaemonSet;
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use serde_json::Value;
 use smh_core::inspect::discovery::ambient::{
-    NamespaceLabels, namespace_labels, pod_is_ambient, waypoints, ztunnel_runs,
+    NamespaceLabels, namespace_labels, pod_is_ambient, waypoint_used, waypoints, ztunnel_runs,
 };
 
 use super::istio::{ProxyIdentity, ServiceRecord};
 use super::sidecar::{CallError, Sidecar, pod_target, split_authority};
 use super::xds::Endpoint;
 use crate::store::Store;
-use crate::world::ambient::{
-    MANAGED_LABEL, MESH_CONTROLLER, USE_WAYPOINT_LABEL, USE_WAYPOINT_NAMESPACE_LABEL, daemon_sets,
-    gateways,
-};
+use crate::world::ambient::{MANAGED_LABEL, MESH_CONTROLLER, daemon_sets, gateways};
 use crate::world::fleet::Fleet;
 use crate::world::obj::{self, labels, str_at};
 use crate::world::workload::http::{FetchError, HttpResponse, OutboundRequest, fetch};
@@ -162,25 +159,6 @@ fn resolve(store: &Store, caller_ns: &str, host: &str, port: u16) -> Option<Dest
         })
 }
 
-/// The waypoint a label set names: `Ok(Some((namespace, name)))`, `Ok(None)` no label,
-/// `Err(())` the label says `none`.
-fn use_waypoint(
-    labels: Option<&BTreeMap<String, String>>,
-    own_ns: &str,
-) -> Result<Option<(String, String)>, ()> {
-    match labels.and_then(|l| l.get(USE_WAYPOINT_LABEL)) {
-        None => Ok(None),
-        Some(v) if v == "none" => Err(()),
-        Some(v) => Ok(Some((
-            labels
-                .and_then(|l| l.get(USE_WAYPOINT_NAMESPACE_LABEL))
-                .cloned()
-                .unwrap_or_else(|| own_ns.to_string()),
-            v.clone(),
-        ))),
-    }
-}
-
 /// Where ztunnel in the caller's cluster (`store`) sends a request for `host:port` from
 /// namespace `caller_ns`; `services` is the caller's istiod's registry (for L4).
 pub(crate) fn hop(
@@ -192,18 +170,12 @@ pub(crate) fn hop(
 ) -> Result<Hop, CallError> {
     let dest = resolve(store, caller_ns, host, port).ok_or_else(|| CallError::Dns(host.into()))?;
     let ns_labels = all_namespace_labels(store);
-    let managed = dest.labels.get(MANAGED_LABEL).map(String::as_str) == Some(MESH_CONTROLLER);
-    let named = if managed {
-        None
-    } else {
-        match use_waypoint(Some(&dest.labels), &dest.namespace) {
-            Ok(Some(w)) => Some(w),
-            Err(()) => None,
-            Ok(None) => use_waypoint(ns_labels.get(&dest.namespace), &dest.namespace)
-                .ok()
-                .flatten(),
-        }
-    };
+    let named = waypoint_used(
+        Some(&dest.labels),
+        &dest.namespace,
+        ns_labels.get(&dest.namespace),
+    )
+    .map(|w| (w.namespace, w.name));
     if let Some((wns, wname)) = named {
         let gws: Vec<kube::core::DynamicObject> = store
             .list(&gateways(), None)

@@ -5,6 +5,7 @@ use serde_json::json;
 use super::*;
 use crate::world::mesh::istio::{self, CLUSTER_TOPOLOGY_LABEL};
 use crate::world::mesh::xds::ClusterDef;
+use smh_core::translate::ambient::{USE_WAYPOINT_LABEL, USE_WAYPOINT_NAMESPACE_LABEL};
 
 /// The demo's two clusters seeded as an ambient multi-primary mesh (no controllers): one
 /// ready reviews endpoint in each, and the waypoint `bookinfo/waypoint` of mgmt-cluster
