@@ -80,11 +80,15 @@ fn manifests() -> Vec<Manifest> {
 
 fn topology() -> Topology {
     let cluster = |name: &str| ClusterTopology {
+        east_west_gateways: Vec::new(),
         waypoints: Vec::new(),
         name: name.into(),
         context: None,
         cluster_domain: "cluster.local".into(),
         mesh: Some(Mesh {
+            service_scopes: Vec::new(),
+            network: None,
+            ambient_multi_network: false,
             ambient: false,
             istiod_name: "istiod".into(),
             istiod_namespace: "istio-system".into(),
@@ -95,6 +99,7 @@ fn topology() -> Topology {
         }),
         services: (0..N)
             .map(|i| Service {
+                namespace_labels: Default::default(),
                 ambient: None,
                 name: format!("svc-{i}"),
                 namespace: "apps".into(),

@@ -74,7 +74,7 @@ use crate::istio::cluster_id::{
 };
 use crate::model::topology::{
     ClusterTopology, DEFAULT_ISTIO_VERSION, IstioVersion, Mesh, MultiClusterMode,
-    Service as TopoService, ServicePort,
+    Service as TopoService, ServicePort, ServiceScope,
 };
 
 /// SMH's discovery annotation: a Service with it set to `"true"` counts as existing even
@@ -306,31 +306,83 @@ fn config_map<'a>(cms: &'a [ConfigMap], base: &str, rev: Option<&str>) -> Option
         .find(|c| c.metadata.name.as_deref() == Some(name.as_str()))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, Default)]
 struct MeshConfig {
     #[serde(default, rename = "rootNamespace")]
     root_namespace: Option<String>,
+    #[serde(default, rename = "serviceScopeConfigs")]
+    service_scope_configs: Vec<serde_json::Value>,
 }
 
-/// `rootNamespace` from the mesh config in the `istio` ConfigMap.
-fn root_namespace(cms: &[ConfigMap], rev: Option<&str>) -> Result<Option<String>, String> {
+/// What discovery reads from the mesh config (the `mesh` key of the `istio` ConfigMap).
+#[derive(Debug, Default, PartialEq)]
+struct MeshSettings {
+    /// `rootNamespace`, when set.
+    root_namespace: Option<String>,
+    /// `serviceScopeConfigs`, in order (an entry kubectl-smh cannot read is left out, with a
+    /// warning).
+    service_scopes: Vec<ServiceScope>,
+}
+
+/// The mesh config in the `istio` ConfigMap: `Ok` with the settings (and warnings about
+/// entries left out), `Err` when it cannot be read at all.
+fn mesh_settings(
+    cms: &[ConfigMap],
+    rev: Option<&str>,
+) -> Result<(MeshSettings, Vec<String>), String> {
     let Some(cm) = config_map(cms, "istio", rev) else {
-        return Ok(None);
+        return Ok(Default::default());
     };
     let Some(mesh) = cm.data.as_ref().and_then(|d| d.get("mesh")) else {
-        return Ok(None);
+        return Ok(Default::default());
     };
     if mesh.trim().is_empty() {
-        return Ok(None);
+        return Ok(Default::default());
     }
-    let parsed: MeshConfig = serde_saphyr::from_str(mesh).map_err(|e| {
-        format!(
-            "cannot read the mesh config in ConfigMap {}/{}: {e}",
-            cm.metadata.namespace.as_deref().unwrap_or_default(),
-            cm.metadata.name.as_deref().unwrap_or_default()
-        )
-    })?;
-    Ok(parsed.root_namespace.filter(|r| !r.is_empty()))
+    let where_ = format!(
+        "ConfigMap {}/{}",
+        cm.metadata.namespace.as_deref().unwrap_or_default(),
+        cm.metadata.name.as_deref().unwrap_or_default()
+    );
+    let parsed: MeshConfig = serde_saphyr::from_str(mesh)
+        .map_err(|e| format!("cannot read the mesh config in {where_}: {e}"))?;
+    let mut warnings = Vec::new();
+    let service_scopes = parsed
+        .service_scope_configs
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, v)| match serde_json::from_value::<ServiceScope>(v) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                warnings.push(format!(
+                    "cannot read serviceScopeConfigs[{i}] of the mesh config in {where_} ({e}); \
+                     left out, so the Services it selects are taken as local"
+                ));
+                None
+            }
+        })
+        .collect();
+    Ok((
+        MeshSettings {
+            root_namespace: parsed.root_namespace.filter(|r| !r.is_empty()),
+            service_scopes,
+        },
+        warnings,
+    ))
+}
+
+/// Whether istiod's container sets environment variable `name` to a true value (as Go's
+/// `strconv.ParseBool`, which istiod uses, reads it); `false` when unset, not a plain value,
+/// or not a boolean.
+fn istiod_env_true(container: &k8s_openapi::api::core::v1::Container, name: &str) -> bool {
+    container
+        .env
+        .iter()
+        .flatten()
+        .rev()
+        .find(|e| e.name == name)
+        .and_then(|e| e.value.as_deref())
+        .is_some_and(|v| matches!(v, "1" | "t" | "T" | "TRUE" | "true" | "True"))
 }
 
 /// `global.proxy.clusterDomain` from the injector ConfigMap's `values` (JSON).
@@ -510,6 +562,7 @@ pub fn build_cluster(
         ));
     }
 
+    let namespace_labels = ambient::namespace_labels(&objects.namespaces);
     let mut cluster_domain = "cluster.local".to_string();
     let mut cluster_domain_source = "default (no Istio injector values found)".to_string();
     let mut mode_decision = None;
@@ -528,14 +581,17 @@ pub fn build_cluster(
                 istiod_image(d).unwrap_or("(none)")
             ));
         }
-        let root_namespace = match root_namespace(&objects.config_maps, rev.as_deref()) {
-            Ok(Some(r)) => r,
-            Ok(None) => ns.clone(),
+        let settings = match mesh_settings(&objects.config_maps, rev.as_deref()) {
+            Ok((settings, w)) => {
+                warnings.extend(w);
+                settings
+            }
             Err(w) => {
                 warnings.push(w);
-                ns.clone()
+                MeshSettings::default()
             }
         };
+        let root_namespace = settings.root_namespace.unwrap_or_else(|| ns.clone());
         if let Some((domain, source)) =
             injector_cluster_domain(&objects.config_maps, rev.as_deref())
         {
@@ -570,6 +626,10 @@ pub fn build_cluster(
         };
         Mesh {
             ambient: ambient::ztunnel_runs(&objects.daemon_sets, &ns),
+            network: ambient::network_of(&namespace_labels, &ns),
+            ambient_multi_network: istiod_container(d)
+                .is_some_and(|c| istiod_env_true(c, ambient::MULTI_NETWORK_ENV)),
+            service_scopes: settings.service_scopes,
             istiod_name: d.metadata.name.clone().unwrap_or_default(),
             istiod_namespace: ns,
             version: detected.unwrap_or_else(|| DEFAULT_ISTIO_VERSION.to_string()),
@@ -579,11 +639,11 @@ pub fn build_cluster(
         }
     });
 
-    let namespaces = ambient::namespace_labels(&objects.namespaces);
+    let ambient_mesh = mesh.as_ref().is_some_and(|m| m.ambient);
     let mut services: Vec<TopoService> = objects
         .services
         .iter()
-        .map(|s| build_service(s, &objects.pods, &namespaces))
+        .map(|s| build_service(s, &objects.pods, &namespace_labels, ambient_mesh))
         .collect();
     services.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
 
@@ -606,7 +666,8 @@ pub fn build_cluster(
         warnings,
     };
     let topo = ClusterTopology {
-        waypoints: ambient::waypoints(&objects.gateways, &namespaces),
+        waypoints: ambient::waypoints(&objects.gateways, &namespace_labels),
+        east_west_gateways: ambient::east_west_gateways(&objects.services),
         name: name.to_string(),
         context: Some(target.context.to_string()),
         cluster_domain,
@@ -616,7 +677,14 @@ pub fn build_cluster(
     (topo, facts)
 }
 
-fn build_service(s: &Service, pods: &[Pod], namespaces: &ambient::NamespaceLabels) -> TopoService {
+/// The topology entry of Service `s`; `ambient_mesh`: the cluster's mesh runs ztunnel, so
+/// the labels of the Service's namespace are kept (Istio's service scopes select on them).
+fn build_service(
+    s: &Service,
+    pods: &[Pod],
+    namespaces: &ambient::NamespaceLabels,
+    ambient_mesh: bool,
+) -> TopoService {
     let ns = s.metadata.namespace.clone().unwrap_or_default();
     let spec = s.spec.as_ref();
     let selector = spec.and_then(|sp| sp.selector.clone()).unwrap_or_default();
@@ -650,6 +718,11 @@ fn build_service(s: &Service, pods: &[Pod], namespaces: &ambient::NamespaceLabel
                 .collect()
         })
         .unwrap_or_default();
+    let namespace_labels = if ambient_mesh {
+        namespaces.get(&ns).cloned().unwrap_or_default()
+    } else {
+        Default::default()
+    };
     TopoService {
         ambient,
         name: s.metadata.name.clone().unwrap_or_default(),
@@ -658,6 +731,7 @@ fn build_service(s: &Service, pods: &[Pod], namespaces: &ambient::NamespaceLabel
         sidecar_workloads: backed || annotated,
         labels: s.metadata.labels.clone().unwrap_or_default(),
         selector,
+        namespace_labels,
     }
 }
 

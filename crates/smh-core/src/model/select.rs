@@ -211,6 +211,7 @@ mod tests {
 
     fn svc(name: &str, ns: &str, sidecar: bool, labels: &[(&str, &str)]) -> Service {
         Service {
+            namespace_labels: Default::default(),
             ambient: None,
             name: name.into(),
             namespace: ns.into(),
@@ -231,6 +232,9 @@ mod tests {
 
     fn topo() -> Topology {
         let mesh = Mesh {
+            service_scopes: Vec::new(),
+            network: None,
+            ambient_multi_network: false,
             ambient: false,
             istiod_name: "istiod".into(),
             istiod_namespace: "istio-system".into(),
@@ -242,6 +246,7 @@ mod tests {
         Topology {
             clusters: vec![
                 ClusterTopology {
+                    east_west_gateways: Vec::new(),
                     waypoints: Vec::new(),
                     name: "a".into(),
                     context: None,
@@ -254,6 +259,7 @@ mod tests {
                     ],
                 },
                 ClusterTopology {
+                    east_west_gateways: Vec::new(),
                     waypoints: Vec::new(),
                     name: "b".into(),
                     context: None,

@@ -36,6 +36,14 @@ use crate::model::topology::WaypointRef;
 
 use super::context::{Ctx, Failover, TargetId};
 
+/// The label naming a cluster's Istio network (on istiod's namespace) and the network an
+/// east-west gateway leads into (on its Service).
+pub const NETWORK_LABEL: &str = "topology.istio.io/network";
+/// istiod's switch for ambient mode across clusters.
+pub const MULTI_NETWORK_ENV: &str = "AMBIENT_ENABLE_MULTI_NETWORK";
+/// The port on which an east-west gateway takes HBONE (ambient) traffic.
+pub const HBONE_PORT: i32 = 15008;
+
 /// The label that binds a Service or ServiceEntry to a waypoint.
 pub const USE_WAYPOINT_LABEL: &str = "istio.io/use-waypoint";
 /// The label that names the namespace of [`USE_WAYPOINT_LABEL`]'s waypoint.
@@ -160,3 +168,140 @@ fn allowed(w: &crate::model::topology::Waypoint) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+/// The oldest Istio release whose ambient mode spans clusters (alpha there).
+pub(crate) const AMBIENT_MULTICLUSTER_SINCE: (u32, u32) = (1, 27);
+
+/// What Istio's ambient mode across clusters asks of the install, for a FailoverService
+/// whose callers in `users` fail over to backing services in other clusters. Upstream Istio
+/// supports it from 1.27, on multi-primary meshes on different networks, with istiod's
+/// `AMBIENT_ENABLE_MULTI_NETWORK=true`. With that switch on, istiod gives a waypoint another
+/// cluster's endpoints of a Service only if the Service is global by the waypoint's own
+/// istiod (its `serviceScopeConfigs`, on every copy of the Service), and endpoints on
+/// another network only through an east-west gateway into that network; so a local
+/// Service, or a network without a gateway, means the failover can never reach that
+/// cluster (errors). The rest is what upstream does not test or support (warnings): an
+/// older Istio, the switch off (istiod then gives the waypoint the other cluster's
+/// endpoints at their pod addresses, as on one network), one network, or waypoints named
+/// differently in different clusters.
+pub(crate) struct AcrossClusters {
+    /// Why the failover cannot reach a backing cluster.
+    pub errors: Vec<String>,
+    /// What upstream Istio does not support or test.
+    pub warnings: Vec<String>,
+}
+
+/// [`AcrossClusters`] for `f`: `users` are its using clusters, `waypoints` the waypoint each
+/// uses (from [`waypoints`]), `namespace/name` the backing Service.
+pub(crate) fn across_clusters(
+    ctx: &Ctx,
+    f: &Failover,
+    users: &[String],
+    waypoints: &BTreeMap<String, WaypointRef>,
+    namespace: &str,
+    name: &str,
+) -> AcrossClusters {
+    use crate::model::topology::Scope;
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
+    let backing: Vec<String> =
+        f.fs.spec
+            .backing_services
+            .iter()
+            .filter_map(|b| b.kube_service.as_ref())
+            .map(|k| k.cluster_name.clone())
+            .collect();
+    let mut old_istio_noted = std::collections::BTreeSet::new();
+    let mut note_old_istio = |cluster: &str, warnings: &mut Vec<String>| {
+        if !old_istio_noted.insert(cluster.to_string()) {
+            return;
+        }
+        if let Some(v) = ctx.mesh(cluster).and_then(|m| m.istio_version().ok())
+            && (v.major, v.minor) < AMBIENT_MULTICLUSTER_SINCE
+        {
+            warnings.push(format!(
+                "{cluster} runs Istio {}.{}.{}, and Istio's ambient mode spans clusters only from {}.{} (alpha there): upgrade Istio in {cluster}",
+                v.major, v.minor, v.patch, AMBIENT_MULTICLUSTER_SINCE.0, AMBIENT_MULTICLUSTER_SINCE.1
+            ));
+        }
+    };
+    let gateways: Vec<&crate::model::topology::EastWestGateway> = ctx
+        .topology
+        .clusters
+        .iter()
+        .flat_map(|c| &c.east_west_gateways)
+        .collect();
+    for caller in users {
+        let Some(mc) = ctx.mesh(caller) else {
+            continue;
+        };
+        let remote: Vec<&String> = backing.iter().filter(|r| *r != caller).collect();
+        if remote.is_empty() {
+            continue;
+        }
+        note_old_istio(caller, &mut warnings);
+        if !mc.ambient_multi_network {
+            warnings.push(format!(
+                "istiod in {caller} runs without {MULTI_NETWORK_ENV}=true, which upstream Istio requires for ambient mode across clusters: without it istiod gives {caller}'s waypoint the endpoints of {namespace}/{name} in {} at their pod addresses, as on one flat network, which upstream does not test; set it on istiod (Helm: --set env.{MULTI_NETWORK_ENV}=true)",
+                remote.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        for r in &remote {
+            note_old_istio(r, &mut warnings);
+            let Some(rc) = ctx.cluster(r) else {
+                continue;
+            };
+            let mr = rc.mesh.as_ref();
+            if mc.ambient_multi_network {
+                let copies = [
+                    (caller.as_str(), ctx.cluster(caller)),
+                    (r.as_str(), Some(rc)),
+                ];
+                for (where_, cluster) in copies {
+                    let Some(svc) = cluster.and_then(|c| c.service(name, namespace)) else {
+                        continue;
+                    };
+                    if mc.scope_of(svc) == Scope::Local {
+                        errors.push(format!(
+                            "Service {namespace}/{name} in {where_} is local for istiod in {caller} (no GLOBAL entry of its mesh config's serviceScopeConfigs selects it), and with {MULTI_NETWORK_ENV}=true istiod gives {caller}'s waypoint no endpoints of a local Service from another cluster, so the failover never reaches {r}: make it global in every cluster, e.g. `kubectl label service -n {namespace} {name} {GLOBAL_LABEL}=true` (what Istio's ambient profile selects), or add a GLOBAL entry to serviceScopeConfigs"
+                        ));
+                    }
+                }
+                let (nc, nr) = (mc.network.as_deref(), mr.and_then(|m| m.network.as_deref()));
+                match (nc, nr) {
+                    (Some(nc), Some(nr)) if nc != nr => {
+                        if !gateways.iter().any(|g| g.network == nr) {
+                            errors.push(format!(
+                                "{r} is on network {nr} and {caller} on {nc}, and no east-west gateway leads into {nr} (a Service labelled {NETWORK_LABEL}={nr} with port {HBONE_PORT} and an external address), so istiod gives {caller}'s waypoint none of {r}'s endpoints and the failover never reaches {r}: expose one in {r} (Istio's multicluster install guide: `istioctl multicluster expose`), and wait for its load balancer address"
+                            ));
+                        }
+                    }
+                    _ => warnings.push(format!(
+                        "{caller} and {r} are on {}, and upstream Istio supports ambient mode across clusters only on different networks (one network is untested): label istiod's namespace in each cluster {NETWORK_LABEL}=<network> and add east-west gateways",
+                        match (nc, nr) {
+                            (Some(n), Some(_)) => format!("the same network ({n})"),
+                            _ => format!("the same network as far as kubectl-smh can tell ({NETWORK_LABEL} is not set on istiod's namespace in {})", [(caller.as_str(), nc), (r.as_str(), nr)].iter().filter(|(_, n)| n.is_none()).map(|(c, _)| *c).collect::<Vec<_>>().join(" and ")),
+                        }
+                    )),
+                }
+            }
+            let theirs = rc
+                .service(name, namespace)
+                .and_then(|s| s.ambient.as_ref())
+                .map(|a| a.waypoint.clone());
+            if let (Some(mine), Some(theirs)) = (waypoints.get(caller), theirs)
+                && theirs.as_ref() != Some(mine)
+            {
+                warnings.push(format!(
+                    "Service {namespace}/{name} uses waypoint {mine} in {caller} but {} in {r}, and upstream Istio's ambient mode across clusters assumes waypoints of the same name and namespace in every cluster: use {mine} in {r} too",
+                    theirs.map(|w| w.to_string()).unwrap_or_else(|| "none".to_string())
+                ));
+            }
+        }
+    }
+    AcrossClusters { errors, warnings }
+}
+
+/// The label that makes a Service global under Istio's `ambient` profile's
+/// `serviceScopeConfigs`.
+pub const GLOBAL_LABEL: &str = "istio.io/global";

@@ -307,12 +307,21 @@ fn decide_ambient(
         );
         return aggregate("aggregate was asked for, but the backing services are ambient".into());
     }
+    let users = using_clusters(ctx, f);
     let plan = native_plan(ctx, report, f).and_then(|mut plan| {
-        let users = using_clusters(ctx, f);
         let wps = ambient::waypoints(ctx, f, &users, &plan.primary, &plan.namespace, &plan.name)
             .map_err(Some)?;
         plan.waypoints = wps;
-        Ok(plan)
+        let across =
+            ambient::across_clusters(ctx, f, &users, &plan.waypoints, &plan.namespace, &plan.name);
+        for w in across.warnings {
+            report.warning(&f.source, &f.id, "spec.backingServices", w);
+        }
+        if across.errors.is_empty() {
+            Ok(plan)
+        } else {
+            Err(Some(across.errors))
+        }
     });
     match plan {
         Ok(plan) => {

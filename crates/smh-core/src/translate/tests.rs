@@ -34,6 +34,7 @@ pub(super) fn mk_manifests(docs: &[&str]) -> Vec<Manifest> {
 
 pub(super) fn mk_service(name: &str, ns: &str, ports: &[u32]) -> Service {
     Service {
+        namespace_labels: Default::default(),
         ambient: None,
         name: name.into(),
         namespace: ns.into(),
@@ -59,11 +60,15 @@ pub(super) fn mk_cluster(
     services: Vec<Service>,
 ) -> ClusterTopology {
     ClusterTopology {
+        east_west_gateways: Vec::new(),
         waypoints: Vec::new(),
         name: name.into(),
         context: None,
         cluster_domain: "cluster.local".into(),
         mesh: Some(Mesh {
+            service_scopes: Vec::new(),
+            network: None,
+            ambient_multi_network: false,
             ambient: false,
             istiod_name: "istiod".into(),
             istiod_namespace: "istio-system".into(),

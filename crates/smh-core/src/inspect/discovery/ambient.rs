@@ -27,7 +27,7 @@ use k8s_openapi::api::core::v1::{Namespace, Pod, Service};
 use kube_core::DynamicObject;
 use serde_json::Value;
 
-use crate::model::topology::{AmbientService, Waypoint, WaypointRef};
+use crate::model::topology::{AmbientService, EastWestGateway, Waypoint, WaypointRef};
 
 /// The label that puts a namespace or Pod into ambient mode (`ambient`) or out (`none`).
 pub const DATAPLANE_MODE_LABEL: &str = "istio.io/dataplane-mode";
@@ -46,6 +46,7 @@ pub const MANAGED_LABEL: &str = "gateway.istio.io/managed";
 /// [`MANAGED_LABEL`]'s value for waypoints.
 pub const MESH_CONTROLLER: &str = "istio.io-mesh-controller";
 
+pub use crate::translate::ambient::{HBONE_PORT, MULTI_NETWORK_ENV, NETWORK_LABEL};
 use crate::translate::ambient::{USE_WAYPOINT_LABEL, USE_WAYPOINT_NAMESPACE_LABEL};
 
 /// Namespace name → its labels.
@@ -424,4 +425,68 @@ mod tests {
         assert!(ztunnel_runs(std::slice::from_ref(&d), "istio-system"));
         assert!(!ztunnel_runs(&[d], "other"));
     }
+}
+
+/// The Istio network of a cluster: the [`NETWORK_LABEL`] of istiod's namespace, as istiod
+/// reads it for ambient mode.
+pub fn network_of(namespaces: &NamespaceLabels, istiod_namespace: &str) -> Option<String> {
+    namespaces
+        .get(istiod_namespace)
+        .and_then(|l| l.get(NETWORK_LABEL))
+        .filter(|n| !n.is_empty())
+        .cloned()
+}
+
+/// The east-west gateways among `services`, as istiod's network manager finds them for
+/// ambient traffic: a Service labelled [`NETWORK_LABEL`] with port [`HBONE_PORT`] and an
+/// address from outside the cluster (its load balancer's IP or hostname, or an external
+/// IP); one entry per address, sorted.
+pub fn east_west_gateways(services: &[Service]) -> Vec<EastWestGateway> {
+    let mut out: Vec<EastWestGateway> = services
+        .iter()
+        .flat_map(|s| {
+            let network = s
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(NETWORK_LABEL))
+                .filter(|n| !n.is_empty());
+            let hbone = s
+                .spec
+                .as_ref()
+                .and_then(|sp| sp.ports.as_ref())
+                .is_some_and(|ps| ps.iter().any(|p| p.port == HBONE_PORT));
+            let addresses: Vec<String> = match network {
+                Some(_) if hbone => {
+                    let lb = s
+                        .status
+                        .as_ref()
+                        .and_then(|st| st.load_balancer.as_ref())
+                        .and_then(|lb| lb.ingress.as_ref())
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|i| i.ip.clone().or_else(|| i.hostname.clone()));
+                    let external = s
+                        .spec
+                        .as_ref()
+                        .and_then(|sp| sp.external_ips.clone())
+                        .into_iter()
+                        .flatten();
+                    lb.chain(external).filter(|a| !a.is_empty()).collect()
+                }
+                _ => Vec::new(),
+            };
+            addresses.into_iter().map(move |address| EastWestGateway {
+                name: s.metadata.name.clone().unwrap_or_default(),
+                namespace: s.metadata.namespace.clone().unwrap_or_default(),
+                network: network.cloned().unwrap_or_default(),
+                address,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (&a.namespace, &a.name, &a.address).cmp(&(&b.namespace, &b.name, &b.address))
+    });
+    out.dedup();
+    out
 }

@@ -42,6 +42,10 @@ pub struct ClusterTopology {
     /// The Istio ambient waypoints of this cluster (see [`Waypoint`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub waypoints: Vec<Waypoint>,
+    /// The east-west gateways of this cluster that can carry ambient (HBONE) traffic from
+    /// other networks (see [`EastWestGateway`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub east_west_gateways: Vec<EastWestGateway>,
 }
 
 /// An Istio mesh: one istiod deployment.
@@ -72,6 +76,65 @@ pub struct Mesh {
     /// namespace).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ambient: bool,
+    /// The Istio network of this cluster: the `topology.istio.io/network` label of
+    /// istiod's namespace (`values.global.network` at install). `None`: not set, so every
+    /// cluster without one is on the same, unnamed network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// Whether istiod runs with `AMBIENT_ENABLE_MULTI_NETWORK=true`, Istio's switch for
+    /// ambient mode across clusters (1.27 and later). With it, istiod gives a waypoint
+    /// another cluster's endpoints of a Service only when the Service is global
+    /// ([`Mesh::service_scopes`]), and endpoints on another network only through an
+    /// east-west gateway.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ambient_multi_network: bool,
+    /// The mesh config's `serviceScopeConfigs`, in order: which Services are global (seen
+    /// across clusters in ambient mode). None matches: local. Istio's `ambient` profile sets
+    /// one, global for Services labelled `istio.io/global: "true"`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub service_scopes: Vec<ServiceScope>,
+}
+
+/// One entry of the mesh config's `serviceScopeConfigs`: the Services whose namespace's
+/// labels match `namespaceSelector` and whose own labels match `servicesSelector` get
+/// `scope`. An absent selector matches everything.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ServiceScope {
+    /// Selects namespaces by their labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace_selector: Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>,
+    /// Selects Services by their labels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub services_selector: Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>,
+    /// `GLOBAL` or `LOCAL`.
+    pub scope: Scope,
+}
+
+/// A Service's scope in Istio's ambient mode across clusters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Scope {
+    /// Seen only in its own cluster (Istio's default).
+    Local,
+    /// Seen by every cluster of the mesh.
+    Global,
+}
+
+/// An east-west gateway as istiod finds one for ambient traffic between networks: a
+/// Service labelled `topology.istio.io/network` with port 15008 (HBONE) and an address
+/// reachable from outside the cluster (its load balancer's, or an external IP).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EastWestGateway {
+    /// The Service's name.
+    pub name: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// The network it leads into (its `topology.istio.io/network` label).
+    pub network: String,
+    /// The address other networks reach it at.
+    pub address: String,
 }
 
 /// How remote services are named and reached: SMH's `.global` hosts (Istio's
@@ -113,6 +176,10 @@ pub struct Service {
     /// captures their traffic, and a waypoint, if the Service uses one, applies L7 policy).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ambient: Option<AmbientService>,
+    /// The labels of the Service's namespace, which Istio's service scopes select on.
+    /// Discovery fills them in clusters whose mesh runs ztunnel.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub namespace_labels: std::collections::BTreeMap<String, String>,
 }
 
 /// How an ambient-mode Service is served.
@@ -245,6 +312,31 @@ impl Mesh {
     /// cluster name when it is unknown.
     pub fn istio_cluster_id<'a>(&'a self, cluster: &'a str) -> &'a str {
         self.cluster_id.as_deref().unwrap_or(cluster)
+    }
+
+    /// The scope this mesh's istiod gives `service` (of any cluster: istiod applies its own
+    /// `serviceScopeConfigs` to every cluster's Services, on their own and their namespace's
+    /// labels): the first entry whose selectors both match and whose scope is `GLOBAL` makes
+    /// it global, as istiod reads them; an entry with a selector that is not valid is
+    /// skipped, as istiod skips it.
+    pub fn scope_of(&self, service: &Service) -> Scope {
+        use kube_core::{Selector, SelectorExt};
+        let matches =
+            |sel: &Option<k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector>,
+             labels: &std::collections::BTreeMap<String, String>| {
+                match sel {
+                    None => Some(true),
+                    Some(s) => Selector::try_from(s.clone())
+                        .ok()
+                        .map(|s| s.matches(labels)),
+                }
+            };
+        let global = self.service_scopes.iter().any(|c| {
+            c.scope == Scope::Global
+                && matches(&c.namespace_selector, &service.namespace_labels) == Some(true)
+                && matches(&c.services_selector, &service.labels) == Some(true)
+        });
+        if global { Scope::Global } else { Scope::Local }
     }
 }
 
@@ -425,6 +517,9 @@ impl Mesh {
             mode: MultiClusterMode::Global,
             cluster_id: None,
             ambient: false,
+            network: None,
+            ambient_multi_network: false,
+            service_scopes: Vec::new(),
         }
     }
 }

@@ -38,6 +38,7 @@ impl Topology {
                     })
                     .unwrap_or_default();
                 ClusterTopology {
+                    east_west_gateways: Vec::new(),
                     waypoints: Vec::new(),
                     name,
                     context: None,
@@ -193,6 +194,7 @@ fn offline_service(
             .collect()
     };
     Service {
+        namespace_labels: Default::default(),
         ambient: None,
         name: svc_name.to_string(),
         namespace: namespace.to_string(),

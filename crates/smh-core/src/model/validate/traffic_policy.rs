@@ -368,6 +368,7 @@ impl<'a> Validator<'a> {
     /// not in the topology)?
     pub(super) fn covered_by_any_policy(&self, r: &ClusterObjectRef) -> bool {
         let svc = crate::model::topology::Service {
+            namespace_labels: Default::default(),
             ambient: None,
             name: r.name.clone(),
             namespace: r.namespace.clone(),
