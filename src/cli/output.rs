@@ -33,12 +33,47 @@ pub(crate) fn print_lossy(args: std::fmt::Arguments<'_>) {
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
+/// Where stderr's messages go while a command draws on stderr from a thread of its own (the
+/// drill's progress): set by [`redirect_stderr`].
+type StderrSink = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+
+static STDERR_SINK: std::sync::RwLock<Option<StderrSink>> = std::sync::RwLock::new(None);
+
+/// Until the returned guard is dropped, [`eprint_lossy`] (so `err!` and `errln!`, among them
+/// `-v`'s retry lines, written from any task) hands its text to `sink` instead of writing
+/// to stderr itself: a command whose stderr is written by its own thread (the drill) must not
+/// have other writes block on a terminal nobody reads, nor cut through its progress area.
+pub(crate) fn redirect_stderr(sink: StderrSink) -> StderrRedirect {
+    *STDERR_SINK.write().unwrap_or_else(|e| e.into_inner()) = Some(sink);
+    StderrRedirect(())
+}
+
+/// Ends [`redirect_stderr`] when dropped.
+#[must_use = "the redirection ends when the guard is dropped"]
+pub(crate) struct StderrRedirect(());
+
+impl Drop for StderrRedirect {
+    fn drop(&mut self) {
+        *STDERR_SINK.write().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
 /// Writes to stderr and ignores a failed write (see [`print_lossy`]).
 /// The text is written at once (one `write` for a short message), so that a line does not
-/// interleave with another thread's.
+/// interleave with another thread's. While [`redirect_stderr`] is in effect, the text goes
+/// to its sink instead.
 pub(crate) fn eprint_lossy(args: std::fmt::Arguments<'_>) {
     let text = std::fmt::format(args);
-    let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    let sink = STDERR_SINK
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    match sink {
+        Some(sink) => sink(&text),
+        None => {
+            let _ = std::io::stderr().lock().write_all(text.as_bytes());
+        }
+    }
 }
 
 /// `println!` that never panics: a failed write is ignored ([`print_lossy`]).
@@ -69,3 +104,32 @@ macro_rules! errln {
 }
 
 pub(crate) use {err, errln, outln};
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[test]
+    fn a_redirect_takes_stderr_messages_until_its_guard_is_dropped() {
+        let got = Arc::new(Mutex::new(String::new()));
+        let sink = got.clone();
+        let guard = redirect_stderr(Arc::new(move |t: &str| {
+            sink.lock().unwrap().push_str(t);
+        }));
+        // From another thread too, as the request path's retry log writes.
+        std::thread::spawn(|| errln!("retry 1 of GET pods (a-redirect-test)"))
+            .join()
+            .unwrap();
+        err!("no newline (a-redirect-test)");
+        assert!(
+            got.lock()
+                .unwrap()
+                .contains("retry 1 of GET pods (a-redirect-test)\nno newline (a-redirect-test)")
+        );
+        drop(guard);
+        errln!("after the guard (a-redirect-test)");
+        assert!(!got.lock().unwrap().contains("after the guard"));
+    }
+}

@@ -425,6 +425,30 @@ pub(crate) fn meshes(list: &[MeshView], width: Option<u16>) -> String {
                 format!("{name}\n({})", d.reason)
             })
             .unwrap_or_else(|| "-".into());
+        let mode = match &m.ambient {
+            Some(a) => {
+                let mut lines = vec![
+                    mode,
+                    "ambient (ztunnel)".to_string(),
+                    format!("network {}", a.network.as_deref().unwrap_or("unset")),
+                    format!(
+                        "AMBIENT_ENABLE_MULTI_NETWORK {}",
+                        if a.multi_network { "on" } else { "off" }
+                    ),
+                    format!("global service scopes: {}", a.global_scopes),
+                ];
+                if a.east_west_gateways.is_empty() {
+                    lines.push("no east-west gateway".to_string());
+                }
+                lines.extend(
+                    a.east_west_gateways
+                        .iter()
+                        .map(|g| format!("east-west gateway {g}")),
+                );
+                lines.join("\n")
+            }
+            None => mode,
+        };
         let domain = match (&m.cluster_domain, &m.cluster_domain_source) {
             (Some(d), Some(s)) => format!("{d}\n{s}"),
             (Some(d), None) => d.clone(),

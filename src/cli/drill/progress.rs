@@ -108,6 +108,9 @@ pub(super) struct CliObserver {
     /// stderr, written on a thread of its own: a terminal nobody reads must not hold back
     /// the drill (its restore included), which reports its progress from its own task.
     pump: Pump,
+    /// While the drill runs, other messages on stderr (`-v`'s retry lines, written from the
+    /// request path) go the same way: below the progress area, through the pump.
+    _stderr: crate::cli::output::StderrRedirect,
 }
 
 /// A draw target on stderr's terminal through `pump`.
@@ -140,7 +143,16 @@ impl CliObserver {
             pb.enable_steady_tick(Duration::from_millis(100));
             pb
         });
+        let (sink_multi, sink_pump) = (multi.clone(), pump.clone());
+        let stderr =
+            crate::cli::output::redirect_stderr(Arc::new(move |text: &str| match &sink_multi {
+                Some(m) => {
+                    let _ = m.println(text.strip_suffix('\n').unwrap_or(text));
+                }
+                None => sink_pump.write(text.as_bytes()),
+            }));
         CliObserver {
+            _stderr: stderr,
             mode: plan.break_mode,
             replicas: plan
                 .targets

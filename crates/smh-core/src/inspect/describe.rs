@@ -504,6 +504,9 @@ pub struct MeshView {
     /// istiod's remote secrets and the cluster IDs they name; `None` when not read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remote_secrets: Option<Vec<super::discovery::RemoteSecret>>,
+    /// Set when the mesh runs Istio's ambient data plane (ztunnel).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ambient: Option<AmbientMeshView>,
     /// FailoverServices whose hostname this mesh sees (`namespace/name`).
     pub failover_services: Vec<String>,
     /// What discovery could not determine, in words.
@@ -511,6 +514,21 @@ pub struct MeshView {
     /// Problems with its cluster ID or remote secrets (multi-primary mode), each with what
     /// to do.
     pub problems: Vec<Problem>,
+}
+
+/// What an ambient mesh has for ambient mode across clusters.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AmbientMeshView {
+    /// The cluster's Istio network (`topology.istio.io/network` on istiod's namespace).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// istiod's `AMBIENT_ENABLE_MULTI_NETWORK`.
+    pub multi_network: bool,
+    /// How many `serviceScopeConfigs` entries make Services global.
+    pub global_scopes: usize,
+    /// The east-west gateways: `namespace/name` → network at address.
+    pub east_west_gateways: Vec<String>,
 }
 
 /// What `describe` prints for `-o json|yaml`: one of the three lists, plus every cluster.

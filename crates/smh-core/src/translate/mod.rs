@@ -69,6 +69,8 @@ use crate::model::diag::{Diagnostic, ObjectId, Severity};
 use crate::model::naming;
 use crate::model::topology::{Mesh, MultiClusterMode, Topology};
 
+#[cfg(test)]
+mod across_tests;
 pub mod ambient;
 #[cfg(test)]
 mod ambient_tests;

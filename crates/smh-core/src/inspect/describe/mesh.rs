@@ -65,6 +65,28 @@ fn mesh_view(
         istio_cluster_id: mesh.and_then(|m| m.cluster_id.clone()),
         istio_cluster_id_source: mesh.and(facts).and_then(|f| f.cluster_id_source.clone()),
         remote_secrets: mesh.and(facts).and_then(|f| f.remote_secrets.clone()),
+        ambient: mesh.filter(|m| m.ambient).map(|m| super::AmbientMeshView {
+            network: m.network.clone(),
+            multi_network: m.ambient_multi_network,
+            global_scopes: m
+                .service_scopes
+                .iter()
+                .filter(|s| s.scope == crate::model::topology::Scope::Global)
+                .count(),
+            east_west_gateways: topo
+                .map(|t| {
+                    t.east_west_gateways
+                        .iter()
+                        .map(|g| {
+                            format!(
+                                "{}/{} → {} at {}",
+                                g.namespace, g.name, g.network, g.address
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }),
         mesh: mesh_name,
         failover_services,
         warnings,

@@ -241,6 +241,70 @@ fn allowed_namespaces(gateway: &Value, own: &str, namespaces: &NamespaceLabels) 
     }
 }
 
+/// The Istio network of a cluster: the [`NETWORK_LABEL`] of istiod's namespace, as istiod
+/// reads it for ambient mode.
+pub fn network_of(namespaces: &NamespaceLabels, istiod_namespace: &str) -> Option<String> {
+    namespaces
+        .get(istiod_namespace)
+        .and_then(|l| l.get(NETWORK_LABEL))
+        .filter(|n| !n.is_empty())
+        .cloned()
+}
+
+/// The east-west gateways among `services`, as istiod's network manager finds them for
+/// ambient traffic: a Service labelled [`NETWORK_LABEL`] with port [`HBONE_PORT`] and an
+/// address from outside the cluster (its load balancer's IP or hostname, or an external
+/// IP); one entry per address, sorted.
+pub fn east_west_gateways(services: &[Service]) -> Vec<EastWestGateway> {
+    let mut out: Vec<EastWestGateway> = services
+        .iter()
+        .flat_map(|s| {
+            let network = s
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(NETWORK_LABEL))
+                .filter(|n| !n.is_empty());
+            let hbone = s
+                .spec
+                .as_ref()
+                .and_then(|sp| sp.ports.as_ref())
+                .is_some_and(|ps| ps.iter().any(|p| p.port == HBONE_PORT));
+            let addresses: Vec<String> = match network {
+                Some(_) if hbone => {
+                    let lb = s
+                        .status
+                        .as_ref()
+                        .and_then(|st| st.load_balancer.as_ref())
+                        .and_then(|lb| lb.ingress.as_ref())
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|i| i.ip.clone().or_else(|| i.hostname.clone()));
+                    let external = s
+                        .spec
+                        .as_ref()
+                        .and_then(|sp| sp.external_ips.clone())
+                        .into_iter()
+                        .flatten();
+                    lb.chain(external).filter(|a| !a.is_empty()).collect()
+                }
+                _ => Vec::new(),
+            };
+            addresses.into_iter().map(move |address| EastWestGateway {
+                name: s.metadata.name.clone().unwrap_or_default(),
+                namespace: s.metadata.namespace.clone().unwrap_or_default(),
+                network: network.cloned().unwrap_or_default(),
+                address,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (&a.namespace, &a.name, &a.address).cmp(&(&b.namespace, &b.name, &b.address))
+    });
+    out.dedup();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -425,68 +489,101 @@ mod tests {
         assert!(ztunnel_runs(std::slice::from_ref(&d), "istio-system"));
         assert!(!ztunnel_runs(&[d], "other"));
     }
-}
 
-/// The Istio network of a cluster: the [`NETWORK_LABEL`] of istiod's namespace, as istiod
-/// reads it for ambient mode.
-pub fn network_of(namespaces: &NamespaceLabels, istiod_namespace: &str) -> Option<String> {
-    namespaces
-        .get(istiod_namespace)
-        .and_then(|l| l.get(NETWORK_LABEL))
-        .filter(|n| !n.is_empty())
-        .cloned()
-}
+    fn gateway_service(
+        name: &str,
+        l: &[(&str, &str)],
+        port: i32,
+        ingress: &[(&str, &str)],
+        external: &[&str],
+    ) -> Service {
+        use k8s_openapi::api::core::v1::{
+            LoadBalancerIngress, LoadBalancerStatus, ServicePort, ServiceSpec, ServiceStatus,
+        };
+        Service {
+            metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+                namespace: Some("istio-system".into()),
+                name: Some(name.into()),
+                labels: labels(l),
+                ..Default::default()
+            },
+            spec: Some(ServiceSpec {
+                ports: Some(vec![ServicePort {
+                    port,
+                    ..Default::default()
+                }]),
+                external_ips: (!external.is_empty())
+                    .then(|| external.iter().map(|e| e.to_string()).collect()),
+                ..Default::default()
+            }),
+            status: Some(ServiceStatus {
+                load_balancer: Some(LoadBalancerStatus {
+                    ingress: Some(
+                        ingress
+                            .iter()
+                            .map(|(kind, v)| LoadBalancerIngress {
+                                ip: (*kind == "ip").then(|| v.to_string()),
+                                hostname: (*kind == "hostname").then(|| v.to_string()),
+                                ..Default::default()
+                            })
+                            .collect(),
+                    ),
+                }),
+                ..Default::default()
+            }),
+        }
+    }
 
-/// The east-west gateways among `services`, as istiod's network manager finds them for
-/// ambient traffic: a Service labelled [`NETWORK_LABEL`] with port [`HBONE_PORT`] and an
-/// address from outside the cluster (its load balancer's IP or hostname, or an external
-/// IP); one entry per address, sorted.
-pub fn east_west_gateways(services: &[Service]) -> Vec<EastWestGateway> {
-    let mut out: Vec<EastWestGateway> = services
-        .iter()
-        .flat_map(|s| {
-            let network = s
-                .metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(NETWORK_LABEL))
-                .filter(|n| !n.is_empty());
-            let hbone = s
-                .spec
-                .as_ref()
-                .and_then(|sp| sp.ports.as_ref())
-                .is_some_and(|ps| ps.iter().any(|p| p.port == HBONE_PORT));
-            let addresses: Vec<String> = match network {
-                Some(_) if hbone => {
-                    let lb = s
-                        .status
-                        .as_ref()
-                        .and_then(|st| st.load_balancer.as_ref())
-                        .and_then(|lb| lb.ingress.as_ref())
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|i| i.ip.clone().or_else(|| i.hostname.clone()));
-                    let external = s
-                        .spec
-                        .as_ref()
-                        .and_then(|sp| sp.external_ips.clone())
-                        .into_iter()
-                        .flatten();
-                    lb.chain(external).filter(|a| !a.is_empty()).collect()
-                }
-                _ => Vec::new(),
-            };
-            addresses.into_iter().map(move |address| EastWestGateway {
-                name: s.metadata.name.clone().unwrap_or_default(),
-                namespace: s.metadata.namespace.clone().unwrap_or_default(),
-                network: network.cloned().unwrap_or_default(),
-                address,
-            })
-        })
-        .collect();
-    out.sort_by(|a, b| {
-        (&a.namespace, &a.name, &a.address).cmp(&(&b.namespace, &b.name, &b.address))
-    });
-    out.dedup();
-    out
+    #[test]
+    fn east_west_gateways_are_network_labelled_services_with_hbone_and_an_outside_address() {
+        let net = [(NETWORK_LABEL, "net-west")];
+        let found = east_west_gateways(&[
+            gateway_service(
+                "eastwest",
+                &net,
+                HBONE_PORT,
+                &[("ip", "192.0.2.7")],
+                &["198.51.100.1"],
+            ),
+            gateway_service(
+                "by-name",
+                &net,
+                HBONE_PORT,
+                &[("hostname", "gw.example")],
+                &[],
+            ),
+            // No address yet (its load balancer is pending): istiod has no gateway either.
+            gateway_service("pending", &net, HBONE_PORT, &[], &[]),
+            // The sidecar-era gateway port only: not for ambient traffic.
+            gateway_service("mtls-only", &net, 15443, &[("ip", "192.0.2.8")], &[]),
+            // No network label: not a gateway.
+            gateway_service("plain", &[], HBONE_PORT, &[("ip", "192.0.2.9")], &[]),
+        ]);
+        let got: Vec<(String, String, String)> = found
+            .iter()
+            .map(|g| (g.name.clone(), g.network.clone(), g.address.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("by-name".into(), "net-west".into(), "gw.example".into()),
+                ("eastwest".into(), "net-west".into(), "192.0.2.7".into()),
+                ("eastwest".into(), "net-west".into(), "198.51.100.1".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_network_is_the_label_of_istiods_namespace() {
+        let namespaces = namespace_labels(&[
+            ns("istio-system", &[(NETWORK_LABEL, "net-east")]),
+            ns("other", &[]),
+        ]);
+        assert_eq!(
+            network_of(&namespaces, "istio-system").as_deref(),
+            Some("net-east")
+        );
+        assert_eq!(network_of(&namespaces, "other"), None);
+        assert_eq!(network_of(&namespaces, "missing"), None);
+    }
 }

@@ -626,3 +626,91 @@ fn revisions_root_namespace_and_cluster_domain() {
         w.contains("cannot read the mesh config in ConfigMap istio-system/istio-1-23")
     }));
 }
+
+#[test]
+fn ambient_multicluster_settings_from_istiod_its_namespace_and_the_mesh_config() {
+    use crate::model::topology::Scope;
+    use k8s_openapi::api::apps::v1::DaemonSet;
+    use k8s_openapi::api::core::v1::{EnvVar, Namespace};
+    let mut objects = bookinfo_mgmt();
+    // Without ztunnel nothing ambient is read, and namespace labels are not kept.
+    let (topo, _) = build_cluster(&target("c"), &objects, &DiscoveryOptions::default());
+    let mesh = topo.mesh.as_ref().unwrap();
+    assert!(!mesh.ambient && !mesh.ambient_multi_network);
+    assert_eq!(mesh.network, None);
+    assert!(mesh.service_scopes.is_empty());
+    assert!(topo.services.iter().all(|s| s.namespace_labels.is_empty()));
+
+    let mut ztunnel = DaemonSet::default();
+    ztunnel.metadata = meta("istio-system", "ztunnel", &[("app", "ztunnel")]);
+    objects.daemon_sets = vec![ztunnel];
+    let ns = |name: &str, l: &[(&str, &str)]| {
+        let mut n = Namespace::default();
+        n.metadata = meta("", name, l);
+        n.metadata.namespace = None;
+        n
+    };
+    objects.namespaces = vec![
+        ns("istio-system", &[("topology.istio.io/network", "net-east")]),
+        ns("bookinfo", &[("team", "books")]),
+    ];
+    set_istiod_env(
+        &mut objects,
+        vec![EnvVar {
+            name: "AMBIENT_ENABLE_MULTI_NETWORK".into(),
+            value: Some("true".into()),
+            ..Default::default()
+        }],
+    );
+    objects.config_maps = vec![mk_cm(
+        "istio-system",
+        "istio",
+        "mesh",
+        "serviceScopeConfigs:\n- servicesSelector:\n    matchExpressions:\n    - key: istio.io/global\n      operator: In\n      values: [\"true\"]\n  scope: GLOBAL\n- namespaceSelector: {matchLabels: {team: books}}\n  scope: SOMETIMES\n",
+    )];
+    let (topo, facts) = build_cluster(&target("c"), &objects, &DiscoveryOptions::default());
+    let mesh = topo.mesh.as_ref().unwrap();
+    assert!(mesh.ambient && mesh.ambient_multi_network);
+    assert_eq!(mesh.network.as_deref(), Some("net-east"));
+    // The entry with an unknown scope is left out, with a warning.
+    assert_eq!(mesh.service_scopes.len(), 1);
+    assert!(
+        facts
+            .warnings
+            .iter()
+            .any(|w| w.contains("cannot read serviceScopeConfigs[1]")
+                && w.contains("istio-system/istio")),
+        "{:?}",
+        facts.warnings
+    );
+    let reviews = topo.service("reviews", "bookinfo").unwrap();
+    assert_eq!(
+        reviews.namespace_labels.get("team").map(String::as_str),
+        Some("books")
+    );
+    assert_eq!(mesh.scope_of(reviews), Scope::Local);
+    let mut global = reviews.clone();
+    global
+        .labels
+        .insert("istio.io/global".into(), "true".into());
+    assert_eq!(mesh.scope_of(&global), Scope::Global);
+
+    // Go's ParseBool values count as true; anything else, or a valueFrom, does not.
+    for (value, on) in [
+        ("1", true),
+        ("True", true),
+        ("yes", false),
+        ("false", false),
+    ] {
+        set_istiod_env(
+            &mut objects,
+            vec![EnvVar {
+                name: "AMBIENT_ENABLE_MULTI_NETWORK".into(),
+                value: Some(value.into()),
+                ..Default::default()
+            }],
+        );
+        let (topo, _) = build_cluster(&target("c"), &objects, &DiscoveryOptions::default());
+        assert_eq!(topo.mesh.unwrap().ambient_multi_network, on, "{value}");
+    }
+}

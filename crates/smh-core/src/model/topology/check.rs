@@ -52,6 +52,23 @@ impl Topology {
                 ));
             }
         }
+        for (i, scope) in mesh.service_scopes.iter().enumerate() {
+            for (field, sel) in [
+                ("namespaceSelector", &scope.namespace_selector),
+                ("servicesSelector", &scope.services_selector),
+            ] {
+                if let Some(sel) = sel
+                    && let Err(e) = kube_core::Selector::try_from(sel.clone())
+                {
+                    out.push((
+                        at(&format!(".mesh.serviceScopes[{i}].{field}")),
+                        format!(
+                            "Invalid value: {e} (istiod skips such an entry, so it makes no Service global)"
+                        ),
+                    ));
+                }
+            }
+        }
         if let Some(id) = &mesh.cluster_id {
             // It is a label value on every endpoint (`topology.istio.io/cluster`).
             let errs = k8s::is_valid_label_value(id);

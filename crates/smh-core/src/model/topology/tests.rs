@@ -168,3 +168,75 @@ fn versions() {
         assert!(IstioVersion::parse(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn service_scopes_follow_istiods_matching() {
+    let yaml = r#"
+clusters:
+- name: c
+  mesh:
+    version: 1.28.1
+    ambient: true
+    ambientMultiNetwork: true
+    network: net-a
+    serviceScopes:
+    - namespaceSelector: {matchLabels: {tier: shared}}
+      servicesSelector: {matchExpressions: [{key: app, operator: In, values: [reviews]}]}
+      scope: GLOBAL
+    - servicesSelector: {matchLabels: {app: ratings}}
+      scope: LOCAL
+    - servicesSelector: {matchExpressions: [{key: app, operator: Sideways}]}
+      scope: GLOBAL
+    - scope: LOCAL
+  eastWestGateways:
+  - {name: eastwest, namespace: istio-system, network: net-a, address: 192.0.2.1}
+  services:
+  - name: reviews
+    namespace: bookinfo
+    labels: {app: reviews}
+    namespaceLabels: {tier: shared}
+  - name: reviews
+    namespace: other
+    labels: {app: reviews}
+  - name: ratings
+    namespace: bookinfo
+    labels: {app: ratings}
+    namespaceLabels: {tier: shared}
+"#;
+    // A selector istiod cannot read is an error in a topology file, naming the field.
+    let err = Topology::parse_bytes("t.yaml", yaml.as_bytes())
+        .expect_err("invalid operator")
+        .to_string();
+    assert!(
+        err.contains("clusters[0].mesh.serviceScopes[2].servicesSelector"),
+        "{err}"
+    );
+    let valid = yaml.replace(
+        "    - servicesSelector: {matchExpressions: [{key: app, operator: Sideways}]}\n      scope: GLOBAL\n",
+        "",
+    );
+    let t = Topology::parse_bytes("t.yaml", valid.as_bytes()).expect("valid");
+    let c = t.cluster("c").unwrap();
+    let mesh = c.mesh.as_ref().unwrap();
+    assert_eq!(mesh.service_scopes.len(), 3);
+    assert_eq!(mesh.network.as_deref(), Some("net-a"));
+    assert_eq!(c.east_west_gateways[0].address, "192.0.2.1");
+    // Both selectors must match; a LOCAL entry makes nothing global.
+    let svc = |name: &str, ns: &str| c.service(name, ns).unwrap();
+    assert_eq!(mesh.scope_of(svc("reviews", "bookinfo")), Scope::Global);
+    assert_eq!(mesh.scope_of(svc("reviews", "other")), Scope::Local);
+    assert_eq!(mesh.scope_of(svc("ratings", "bookinfo")), Scope::Local);
+    // An entry without selectors selects every Service.
+    let mut all = mesh.clone();
+    all.service_scopes = vec![ServiceScope {
+        namespace_selector: None,
+        services_selector: None,
+        scope: Scope::Global,
+    }];
+    assert!(c.services.iter().all(|s| all.scope_of(s) == Scope::Global));
+    // No entries: local (Istio's default).
+    assert_eq!(
+        Mesh::default_istio().scope_of(svc("reviews", "bookinfo")),
+        Scope::Local
+    );
+}
