@@ -521,7 +521,7 @@ fn still_valid(snap: &Snapshot) -> CheckResult {
         r = r.fail(diag_line(d));
     }
     if r.status == Status::Fail {
-        r = r.hint("the clusters changed since the last apply (a service, its sidecars or a mesh is gone); fix the configuration or the clusters, then run \"kubectl smh apply\"");
+        r = r.hint("the clusters changed since the last apply (a service, its sidecars, a mesh or a waypoint is gone, or a label or setting it needs changed: each message says which); fix the configuration or the clusters, then run \"kubectl smh apply\"");
     }
     r
 }
