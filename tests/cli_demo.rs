@@ -247,6 +247,177 @@ async fn demo_up_ambient_serves_an_ambient_mesh_once_the_waypoints_are_ready() {
         2,
         "{stdout}"
     );
+    // Istio's ambient multicluster install: each cluster on its own network, with an
+    // east-west gateway that has its load balancer's address.
+    for network in ["network1", "network2"] {
+        assert!(
+            stdout.contains(&format!(
+                "Istio network {network}: east-west gateway istio-system/istio-eastwestgateway (172.18."
+            )),
+            "{stdout}"
+        );
+    }
+}
+
+/// `kubectl-smh` with `args`, against the demo's kubeconfig.
+fn smh(kubeconfig: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(assert_cmd::cargo::cargo_bin!("kubectl-smh"))
+        .args(args)
+        .env("KUBECONFIG", kubeconfig)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("kubectl-smh runs")
+}
+
+fn show(out: &std::process::Output) -> String {
+    format!(
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Every SMH and Istio networking object in the demo's clusters, as
+/// `cluster kind namespace/name resourceVersion`, sorted.
+async fn config_objects(kc: &Kubeconfig) -> Vec<String> {
+    use kube::api::DynamicObject;
+    use kube::core::{ApiResource, GroupVersionKind};
+    let kinds = [
+        (
+            "networking.smh.solo.io",
+            "v1alpha2",
+            "FailoverService",
+            "failoverservices",
+        ),
+        (
+            "networking.smh.solo.io",
+            "v1alpha2",
+            "TrafficPolicy",
+            "trafficpolicies",
+        ),
+        (
+            "networking.istio.io",
+            "v1",
+            "DestinationRule",
+            "destinationrules",
+        ),
+        (
+            "networking.istio.io",
+            "v1",
+            "VirtualService",
+            "virtualservices",
+        ),
+        (
+            "networking.istio.io",
+            "v1",
+            "ServiceEntry",
+            "serviceentries",
+        ),
+        (
+            "networking.istio.io",
+            "v1alpha3",
+            "EnvoyFilter",
+            "envoyfilters",
+        ),
+    ];
+    let mut out = Vec::new();
+    for context in ["mgmt-cluster", "remote-cluster"] {
+        let c = client(kc, context).await;
+        for (group, version, kind, plural) in kinds {
+            if group == "networking.smh.solo.io" && context != "mgmt-cluster" {
+                continue;
+            }
+            let ar = ApiResource::from_gvk_with_plural(
+                &GroupVersionKind::gvk(group, version, kind),
+                plural,
+            );
+            for o in Api::<DynamicObject>::all_with(c.clone(), &ar)
+                .list(&ListParams::default())
+                .await
+                .unwrap()
+                .items
+            {
+                out.push(format!(
+                    "{context} {kind} {}/{} {}",
+                    o.metadata.namespace.unwrap_or_default(),
+                    o.metadata.name.unwrap_or_default(),
+                    o.metadata.resource_version.unwrap_or_default()
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Set (`Some`) or remove (`None`) the label `istio.io/global` of Service bookinfo/reviews in
+/// `context`'s cluster, as `kubectl label` does.
+async fn label_reviews_global(kc: &Kubeconfig, context: &str, value: Option<&str>) {
+    use k8s_openapi::api::core::v1::Service;
+    use kube::api::{Patch, PatchParams};
+    Api::<Service>::namespaced(client(kc, context).await, "bookinfo")
+        .patch(
+            "reviews",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"metadata": {"labels": {"istio.io/global": value}}})),
+        )
+        .await
+        .unwrap();
+}
+
+/// On `demo up --ambient` (Istio's ambient multicluster install, whose istiod gives a
+/// waypoint another cluster's endpoints only of a global Service): the guide's failover of
+/// reviews is refused while reviews in remote-cluster is not global (its `istio.io/global`
+/// label removed), `apply` exiting 2 and changing nothing; with the label it applies and
+/// `check --strict` passes (no warning); removing the label again makes `check` fail, naming
+/// the Service and the label.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_up_ambient_refuses_a_failover_to_a_service_the_remote_cluster_keeps_local() {
+    let dir = tempfile::tempdir().unwrap();
+    let kc_path = dir.path().join("demo.kubeconfig");
+    let mut child = demo_up(&kc_path, &["--ambient", "--rollout-delay", "100ms"]);
+    wait_for(&kc_path, &mut child);
+    let kc = Kubeconfig::read_from(&kc_path).unwrap();
+    let guide = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/guide");
+    let guide = guide.to_str().unwrap();
+
+    label_reviews_global(&kc, "remote-cluster", None).await;
+    let before = config_objects(&kc).await;
+    let apply = smh(&kc_path, &["apply", "-f", guide]);
+    assert_eq!(apply.status.code(), Some(2), "{}", show(&apply));
+    let text = show(&apply);
+    assert!(
+        text.contains("Service bookinfo/reviews in remote-cluster is local")
+            && text.contains("istio.io/global"),
+        "{text}"
+    );
+    assert_eq!(config_objects(&kc).await, before, "apply changed nothing");
+
+    label_reviews_global(&kc, "remote-cluster", Some("true")).await;
+    let apply = smh(&kc_path, &["apply", "-f", guide]);
+    assert_eq!(apply.status.code(), Some(0), "{}", show(&apply));
+    let check = smh(&kc_path, &["check", "--strict"]);
+    assert_eq!(check.status.code(), Some(0), "{}", show(&check));
+    assert!(!show(&check).contains("[warn]"), "{}", show(&check));
+
+    label_reviews_global(&kc, "remote-cluster", None).await;
+    let check = smh(&kc_path, &["check"]);
+    assert_eq!(check.status.code(), Some(1), "{}", show(&check));
+    let text = show(&check);
+    assert!(
+        text.contains("Service bookinfo/reviews in remote-cluster is local")
+            && text.contains("istio.io/global"),
+        "{text}"
+    );
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", show(&out));
 }
 
 /// Slow rollouts (2 s until a new pod is ready) make the old race certain: API servers that

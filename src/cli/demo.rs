@@ -2,8 +2,8 @@
 //!
 //! `demo up` starts `mgmt-cluster` and `remote-cluster` (each a Kubernetes API server on
 //! 127.0.0.1 on a free port), waits until every Deployment in both is available (and every
-//! Service's Endpoints list its pods; with `--ambient`, the DaemonSets too and the waypoint has
-//! its address), then writes a kubeconfig for them, prints what to run
+//! Service's Endpoints list its pods; with `--ambient`, the DaemonSets too, and the waypoints
+//! and east-west gateways have their addresses), then writes a kubeconfig for them, prints what to run
 //! next and serves until Ctrl-C or SIGTERM. If the clusters are not ready within
 //! `--ready-timeout`, it stops them, writes nothing and exits 3 naming what was pending; Ctrl-C
 //! while it waits exits 130, writing nothing. The kubeconfig goes to `./smh-demo.kubeconfig`
@@ -112,7 +112,12 @@ pub(crate) struct UpArgs {
     /// ambient profile sets it, the Gateway API CRDs, and bookinfo without sidecars (its
     /// namespace labelled istio.io/dataplane-mode=ambient) using the waypoint
     /// bookinfo/waypoint (label istio.io/use-waypoint on the namespace; the waypoint accepts
-    /// Services and ServiceEntries from every namespace). The meshes are multi-primary:
+    /// Services and ServiceEntries from every namespace). Across the two clusters it is
+    /// Istio's ambient multicluster install (Istio 1.27 or later): each cluster on its own
+    /// network (network1, network2), istiod with AMBIENT_ENABLE_MULTI_NETWORK=true and the
+    /// ambient profile's serviceScopeConfigs (Services labelled istio.io/global=true are
+    /// global; every bookinfo Service is), and an east-west gateway
+    /// istio-system/istio-eastwestgateway in each cluster. The meshes are multi-primary:
     /// `--mode global` is refused, as SMH's `.global` federation sends traffic through the
     /// ingress gateways' mTLS passthrough port, a sidecar-era path that ambient traffic
     /// (HBONE through ztunnel and waypoints) does not take, and that kubectl-smh cannot
@@ -120,9 +125,10 @@ pub(crate) struct UpArgs {
     #[arg(long)]
     pub ambient: bool,
 
-    /// Istio version on istiod's and the sidecars' images (e.g. 1.8.6 or 1.24.2).
-    #[arg(long, value_name = "VERSION", default_value = "1.24.2")]
-    pub istio_version: String,
+    /// Istio version on istiod's and the proxies' images (e.g. 1.8.6 or 1.24.2). Default:
+    /// 1.24.2, or 1.28.1 with --ambient (Istio's ambient mode spans clusters from 1.27).
+    #[arg(long, value_name = "VERSION")]
+    pub istio_version: Option<String>,
 
     /// Istio's cluster ID of a cluster, as CLUSTER=ID, e.g. mgmt-cluster=east (repeatable):
     /// istiod's CLUSTER_ID (what values.global.multiCluster.clusterName sets), the label
@@ -352,6 +358,18 @@ fn demo_mode(args: &UpArgs) -> anyhow::Result<DemoMode> {
 }
 
 #[cfg(feature = "demo")]
+/// The Istio version `demo up` installs: `--istio-version`, else 1.24.2, or with `--ambient`
+/// [`AMBIENT_ISTIO_VERSION`](smh_sim::world::ambient::AMBIENT_ISTIO_VERSION) (ambient mode
+/// spans clusters from Istio 1.27).
+fn demo_istio_version(args: &UpArgs) -> String {
+    match &args.istio_version {
+        Some(v) => v.clone(),
+        None if args.ambient => smh_sim::world::ambient::AMBIENT_ISTIO_VERSION.to_string(),
+        None => DEFAULT_ISTIO_VERSION.to_string(),
+    }
+}
+
+#[cfg(feature = "demo")]
 fn up(args: UpArgs) -> CmdResult {
     let mut opts = FleetOptions::demo();
     let names: Vec<String> = opts.clusters.iter().map(|c| c.name.clone()).collect();
@@ -367,8 +385,9 @@ fn up(args: UpArgs) -> CmdResult {
             c.istio_cluster_id = Some(id.clone());
         }
     }
+    let istio_version = demo_istio_version(&args);
     let version_ok = {
-        let parts: Vec<&str> = args.istio_version.split('.').collect();
+        let parts: Vec<&str> = istio_version.split('.').collect();
         (2..=3).contains(&parts.len())
             && parts
                 .iter()
@@ -376,15 +395,14 @@ fn up(args: UpArgs) -> CmdResult {
     };
     if !version_ok {
         return Err(CmdError::invalid(anyhow!(
-            "--istio-version {:?}: expected a version like 1.24.2",
-            args.istio_version
+            "--istio-version {istio_version:?}: expected a version like 1.24.2"
         )));
     }
     let mode = demo_mode(&args).map_err(CmdError::invalid)?;
     opts.hooks.push(if args.ambient {
-        ambient_bookinfo_world(&args.istio_version)
+        ambient_bookinfo_world(&istio_version)
     } else {
-        bookinfo_world(mode.into(), &args.istio_version)
+        bookinfo_world(mode.into(), &istio_version)
     });
     let ready_timeout = args
         .ready_timeout
@@ -437,6 +455,10 @@ fn check_kubeconfig_dir(path: &std::path::Path) -> Result<(), CmdError> {
         dir.display()
     )))
 }
+
+#[cfg(feature = "demo")]
+/// `--istio-version` without the flag and without `--ambient`.
+const DEFAULT_ISTIO_VERSION: &str = "1.24.2";
 
 #[cfg(feature = "demo")]
 /// `--ready-timeout` without the flag: this plus `--rollout-delay`.
@@ -519,6 +541,13 @@ async fn serve(opts: FleetOptions, path: PathBuf, ready_timeout: Duration) -> Cm
                 ""
             );
         }
+        if let Some((network, addr)) = east_west_gateway(c) {
+            println!(
+                "  {:<15} Istio network {network}: east-west gateway istio-system/{} ({addr})",
+                "",
+                smh_sim::world::ambient::EAST_WEST_GATEWAY
+            );
+        }
         if !o.faults.is_clear() {
             println!("  {:<15} faults: {}", "", describe_faults(&o.faults));
         }
@@ -578,6 +607,24 @@ fn waypoint_address(c: &smh_sim::cluster::SimCluster) -> Option<String> {
     gw.pointer("/status/addresses/0/value")
         .and_then(|v| v.as_str())
         .map(str::to_string)
+}
+
+#[cfg(feature = "demo")]
+/// The network and address of the east-west gateway `istio-system/istio-eastwestgateway`
+/// (`demo up --ambient`), once istiod reports its load balancer's address.
+fn east_west_gateway(c: &smh_sim::cluster::SimCluster) -> Option<(String, String)> {
+    let gw = c.store().get(
+        &Gvr::new("gateway.networking.k8s.io", "v1", "gateways"),
+        "istio-system",
+        smh_sim::world::ambient::EAST_WEST_GATEWAY,
+    )?;
+    let network = gw
+        .pointer("/metadata/labels/topology.istio.io~1network")
+        .and_then(|v| v.as_str())?;
+    let addr = gw
+        .pointer("/status/addresses/0/value")
+        .and_then(|v| v.as_str())?;
+    Some((network.to_string(), addr.to_string()))
 }
 
 #[cfg(feature = "demo")]

@@ -293,7 +293,10 @@ async fn discovery_reads_ambient_namespaces_pods_and_ztunnel_over_http() {
 /// clusters serve, ready, taking Service traffic from every namespace.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_reads_the_ambient_demo_with_its_waypoints_over_http() {
-    let fleet = fleet_with(ambient_bookinfo_world("1.24.2")).await;
+    let fleet = fleet_with(ambient_bookinfo_world(
+        smh_sim::world::ambient::AMBIENT_ISTIO_VERSION,
+    ))
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let contexts = contexts(&fleet, dir.path(), Duration::from_secs(10));
     let targets = contexts.describe_targets(&names(), true).unwrap();
@@ -311,9 +314,42 @@ async fn discovery_reads_the_ambient_demo_with_its_waypoints_over_http() {
         let mesh = c.mesh.as_ref().unwrap();
         assert!(mesh.ambient, "{cluster}");
         assert_eq!(mesh.mode, MultiClusterMode::MultiPrimary, "{cluster}");
+        // Istio's ambient multicluster install: 1.27 or later, the switch on, each cluster
+        // on its own network with an east-west gateway into it.
+        assert_eq!(mesh.version, "1.28.1", "{cluster}");
+        assert!(mesh.ambient_multi_network, "{cluster}");
+        let network = if cluster == "mgmt-cluster" {
+            "network1"
+        } else {
+            "network2"
+        };
+        assert_eq!(mesh.network.as_deref(), Some(network), "{cluster}");
+        let gateways: Vec<(String, String, String)> = c
+            .east_west_gateways
+            .iter()
+            .map(|g| {
+                (
+                    format!("{}/{}", g.namespace, g.name),
+                    g.network.clone(),
+                    g.address.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(gateways.len(), 1, "{cluster}: {gateways:?}");
+        assert_eq!(
+            (gateways[0].0.as_str(), gateways[0].1.as_str()),
+            ("istio-system/istio-eastwestgateway", network),
+            "{cluster}"
+        );
+        assert!(gateways[0].2.starts_with("172.18."), "{gateways:?}");
         for name in services {
             let s = c.service(name, "bookinfo").unwrap();
             assert!(!s.sidecar_workloads, "{cluster} {name}");
+            assert_eq!(
+                mesh.scope_of(s),
+                smh_core::model::topology::Scope::Global,
+                "{cluster} {name}"
+            );
             assert_eq!(
                 s.ambient
                     .as_ref()

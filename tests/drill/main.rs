@@ -97,16 +97,19 @@ impl Demo {
         Demo::of(Clusters::Sim(fleet), sidecars).await
     }
 
-    /// The demo clusters as `kubectl smh demo up --ambient` starts them: Istio in ambient
-    /// mode, multi-primary, bookinfo behind the waypoint bookinfo/waypoint. Simulated clusters
+    /// The demo clusters as `kubectl smh demo up --ambient` starts them: Istio (1.28.1) in
+    /// ambient mode, multi-primary on two networks with an east-west gateway each, bookinfo
+    /// (global Services) behind the waypoint bookinfo/waypoint. Simulated clusters
     /// only: the real control planes (scripts/real-clusters) run no ztunnel and no waypoint.
     async fn start_ambient(rollout_delay: Duration, sidecars: &WorldSidecars) -> Demo {
         let mut opts = FleetOptions::demo();
         for c in opts.clusters.iter_mut() {
             c.rollout_delay = rollout_delay;
         }
-        opts.hooks
-            .push(ambient_bookinfo_world_observed("1.24.2", sidecars));
+        opts.hooks.push(ambient_bookinfo_world_observed(
+            smh_sim::world::ambient::AMBIENT_ISTIO_VERSION,
+            sidecars,
+        ));
         let fleet = SimFleet::start(opts).await.expect("demo clusters start");
         Demo::of(Clusters::Sim(fleet), sidecars).await
     }

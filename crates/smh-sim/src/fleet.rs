@@ -89,9 +89,13 @@ pub fn bookinfo_world_observed(
 }
 
 /// [`bookinfo_world`] with Istio in ambient mode, multi-primary (what `demo up --ambient`
-/// runs; see [`world::ambient`](mod@world::ambient)): ztunnel and istio-cni in every
-/// cluster, the Gateway API CRDs, bookinfo without sidecars in a namespace labelled
-/// `istio.io/dataplane-mode=ambient` that uses the waypoint `bookinfo/waypoint`.
+/// runs, with [`world::ambient::AMBIENT_ISTIO_VERSION`]; see
+/// [`world::ambient`](mod@world::ambient)): ztunnel and istio-cni in every cluster, the
+/// Gateway API CRDs, bookinfo without sidecars in a namespace labelled
+/// `istio.io/dataplane-mode=ambient` that uses the waypoint `bookinfo/waypoint`, and Istio's
+/// ambient multicluster settings: each cluster on its own network (`network1`,
+/// `network2`, ...) with an east-west gateway, istiod's `AMBIENT_ENABLE_MULTI_NETWORK=true`
+/// and the ambient profile's `serviceScopeConfigs`, bookinfo's Services global.
 pub fn ambient_bookinfo_world(istio_version: &str) -> StartHook {
     ambient_bookinfo_world_observed(istio_version, &WorldSidecars::default())
 }

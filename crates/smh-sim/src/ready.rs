@@ -1,5 +1,5 @@
 //! When simulated clusters are ready to use: every Deployment (and DaemonSet) is available,
-//! every Istio waypoint has an address, and every Service's Endpoints list the pods it
+//! every Istio waypoint and ambient east-west gateway has an address, and every Service's Endpoints list the pods it
 //! selects, read from each cluster's store.
 //!
 //! A Deployment counts as available as `kubectl rollout status` would say it rolled out, plus
@@ -34,7 +34,8 @@ const POLL: Duration = Duration::from_millis(20);
 pub struct Pending {
     /// The cluster it is in.
     pub cluster: String,
-    /// `Deployment`, `DaemonSet`, `Gateway` (an Istio waypoint) or `Endpoints`.
+    /// `Deployment`, `DaemonSet`, `Gateway` (an Istio waypoint or east-west gateway) or
+    /// `Endpoints`.
     pub kind: &'static str,
     /// Its namespace.
     pub namespace: String,
@@ -130,18 +131,34 @@ pub(crate) fn daemon_set_pending(d: &Value) -> Option<String> {
         .then(|| format!("{available} of {desired} pods available, {updated} updated"))
 }
 
-/// Why an Istio waypoint (a Gateway of class `istio-waypoint`) cannot be used yet: istiod
-/// reports no address until its proxy is ready. `None` for a ready waypoint or any other
-/// Gateway.
+/// Why an Istio waypoint or ambient east-west gateway (a Gateway of class `istio-waypoint`
+/// or `istio-east-west`) cannot be used yet: istiod reports no address until its proxy is
+/// ready (and, for an east-west gateway, its load balancer has an address). `None` for a
+/// ready one or any other Gateway.
 pub(crate) fn waypoint_pending(g: &Value) -> Option<String> {
-    if str_at(g, "/spec/gatewayClassName") != crate::world::ambient::WAYPOINT_CLASS {
+    use crate::world::ambient::{EAST_WEST_CLASS, WAYPOINT_CLASS};
+    if ![WAYPOINT_CLASS, EAST_WEST_CLASS].contains(&str_at(g, "/spec/gatewayClassName")) {
         return None;
     }
     let addressed = g
         .pointer("/status/addresses")
         .and_then(Value::as_array)
         .is_some_and(|a| !a.is_empty());
-    (!addressed).then(|| "istiod has not reported its proxy ready (no status.addresses)".into())
+    if addressed {
+        return None;
+    }
+    // istiod's own word when it says more than "not ready", e.g. an east-west gateway whose
+    // load balancer has no address yet.
+    let pending_address = g
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .and_then(|cs| cs.iter().find(|c| str_at(c, "/type") == "Programmed"))
+        .filter(|c| str_at(c, "/reason") == "AddressNotAssigned")
+        .map(|c| str_at(c, "/message").to_string());
+    Some(match pending_address {
+        Some(m) => format!("no status.addresses ({m})"),
+        None => "istiod has not reported its proxy ready (no status.addresses)".into(),
+    })
 }
 
 /// Why a Service's Endpoints are not what the endpoints controller would write for `pods`,

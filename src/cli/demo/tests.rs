@@ -13,7 +13,7 @@ fn args(latency: &[&str], errors: &[&str], unreachable: &[&str]) -> UpArgs {
         unavailable: Vec::new(),
         mode: None,
         ambient: false,
-        istio_version: "1.24.2".into(),
+        istio_version: None,
         istio_cluster_id: Vec::new(),
     }
 }
@@ -117,4 +117,14 @@ fn cluster_id_flags() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("63"), "{err}");
+}
+
+#[test]
+fn the_ambient_demo_installs_an_istio_whose_ambient_mode_spans_clusters() {
+    let mut a = args(&[], &[], &[]);
+    assert_eq!(demo_istio_version(&a), "1.24.2");
+    a.ambient = true;
+    assert_eq!(demo_istio_version(&a), "1.28.1");
+    a.istio_version = Some("1.27.0".into());
+    assert_eq!(demo_istio_version(&a), "1.27.0");
 }

@@ -21,7 +21,27 @@
 //!   `service-mesh-hub` may use it; without that Istio would refuse the binding and `check`
 //!   says so. istiod's deployment controller then makes its Deployment, Service and pods
 //!   and, once the proxy is ready, reports the Gateway's address
-//!   ([`controller`](super::controller)'s waypoint part).
+//!   ([`controller`](super::controller)'s waypoint part);
+//! - what Istio's ambient multicluster install (1.27 and later, alpha) adds, each cluster
+//!   on its own network (multi-primary, different networks, as upstream supports it):
+//!   istiod's `AMBIENT_ENABLE_MULTI_NETWORK=true` and istio-system labelled
+//!   `topology.istio.io/network=<network>` (`network1` for mgmt-cluster, `network2` for
+//!   remote-cluster; [`WorldOptions::network`]), written by the seed, as are the mesh
+//!   config's `serviceScopeConfigs` of Istio's ambient profile (Services labelled
+//!   `istio.io/global: "true"` are global) and that label on every bookinfo Service
+//!   ([`GLOBAL_LABEL`]); the GatewayClass `istio-east-west` that istiod creates with the
+//!   switch on (controller `istio.io/eastwest-controller`); and the east-west gateway that
+//!   Istio's multicluster guide has each cluster expose (`istioctl multicluster expose`,
+//!   or `samples/multicluster/gen-eastwest-gateway.sh --ambient`): Gateway
+//!   `istio-system/istio-eastwestgateway` of class `istio-east-west`, labelled with the
+//!   cluster's network, one listener `mesh` on port 15008, protocol HBONE, TLS
+//!   `Terminate` (`ISTIO_MUTUAL`). istiod's deployment controller makes its Deployment
+//!   and its `LoadBalancer` Service (labelled with the network, ports 15021 and 15008), the
+//!   simulated load balancer gives that Service an external address, and the Gateway gets
+//!   it as its address ([`controller`](super::controller)). The gateway's pod runs and
+//!   answers its health checks, but forwards nothing: cross-network traffic in the
+//!   simulator goes straight to the remote pod once istiod's rules let the caller have
+//!   it (see [`mesh::inputs`](super::mesh::inputs)).
 //!
 //! The data plane of ambient pods (ztunnel, and the waypoint's Envoy) is
 //! [`mesh::ztunnel`](super::mesh::ztunnel).
@@ -34,10 +54,27 @@ use crate::store::{Gvr, StoreError};
 pub(crate) use smh_core::inspect::discovery::ambient::{
     DATAPLANE_MODE_LABEL, GATEWAY_GROUP, MANAGED_LABEL, MESH_CONTROLLER, WAYPOINT_CLASS,
 };
-pub(crate) use smh_core::translate::ambient::USE_WAYPOINT_LABEL;
+pub(crate) use smh_core::inspect::discovery::ambient::{MULTI_NETWORK_ENV, NETWORK_LABEL};
+pub(crate) use smh_core::translate::ambient::{GLOBAL_LABEL, USE_WAYPOINT_LABEL};
 
 /// The controller name of istiod's waypoint GatewayClass.
 pub(crate) const MESH_CONTROLLER_NAME: &str = "istio.io/mesh-controller";
+/// The GatewayClass of Istio's ambient east-west gateways (istiod creates it when
+/// `AMBIENT_ENABLE_MULTI_NETWORK` is on).
+pub(crate) const EAST_WEST_CLASS: &str = "istio-east-west";
+/// The controller name of [`EAST_WEST_CLASS`].
+pub(crate) const EAST_WEST_CONTROLLER_NAME: &str = "istio.io/eastwest-controller";
+/// The `gateway.istio.io/managed` value istiod's deployment controller puts on what it makes
+/// for an east-west gateway.
+pub(crate) const EAST_WEST_CONTROLLER: &str = "istio.io-eastwest-controller";
+/// The east-west gateway's name, in istio-system, as Istio's multicluster guide names it.
+pub const EAST_WEST_GATEWAY: &str = "istio-eastwestgateway";
+/// The Istio release `demo up --ambient` installs by default: ambient mode across clusters
+/// needs 1.27 or later.
+pub const AMBIENT_ISTIO_VERSION: &str = "1.28.1";
+/// The mesh config's `serviceScopeConfigs` as Istio's ambient profile sets them: Services
+/// labelled [`GLOBAL_LABEL`]` = "true"` are global.
+pub(crate) const AMBIENT_SERVICE_SCOPES: &str = "serviceScopeConfigs:\n- servicesSelector:\n    matchExpressions:\n    - key: istio.io/global\n      operator: In\n      values:\n      - \"true\"\n  scope: GLOBAL\n";
 /// The label naming the Gateway a generated object belongs to.
 pub(crate) const GATEWAY_NAME_LABEL: &str = "gateway.networking.k8s.io/gateway-name";
 /// The waypoint's HBONE port.
@@ -185,10 +222,33 @@ pub(super) fn seed(s: &mut Seeder, opts: &WorldOptions) -> Result<(), StoreError
                    "message": "Handled by Istio controller", "observedGeneration": 1,
                    "lastTransitionTime": super::obj::now_rfc3339()}]}}),
     )?;
+    s.put(
+        &gateway_classes(),
+        json!({"apiVersion": format!("{GATEWAY_GROUP}/v1"), "kind": "GatewayClass",
+               "metadata": {"name": EAST_WEST_CLASS},
+               "spec": {"controllerName": EAST_WEST_CONTROLLER_NAME,
+                        "description": "The default GatewayClass for Istio East West Gateways"},
+               "status": {"conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted",
+                   "message": "Handled by Istio controller", "observedGeneration": 1,
+                   "lastTransitionTime": super::obj::now_rfc3339()}]}}),
+    )?;
+    s.put(&gateways(), east_west_gateway(&opts.network))?;
     if opts.layout != super::Layout::Empty {
         s.put(&gateways(), waypoint_gateway("bookinfo", DEMO_WAYPOINT))?;
     }
     Ok(())
+}
+
+/// The east-west gateway into `network` that `istioctl multicluster expose` (and
+/// `samples/multicluster/gen-eastwest-gateway.sh --network <network> --ambient`) creates.
+pub(crate) fn east_west_gateway(network: &str) -> Value {
+    json!({"apiVersion": format!("{GATEWAY_GROUP}/v1"), "kind": "Gateway",
+           "metadata": {"name": EAST_WEST_GATEWAY, "namespace": "istio-system", "generation": 1,
+                        "labels": {NETWORK_LABEL: network}},
+           "spec": {"gatewayClassName": EAST_WEST_CLASS,
+                    "listeners": [{"name": "mesh", "port": HBONE_PORT, "protocol": "HBONE",
+                                   "tls": {"mode": "Terminate",
+                                           "options": {"gateway.istio.io/tls-terminate-mode": "ISTIO_MUTUAL"}}}]}})
 }
 
 /// The waypoint `istioctl waypoint apply -n <namespace> --name <name>` creates, with its
@@ -210,9 +270,14 @@ mod tests {
     use smh_core::model::topology::MultiClusterMode;
 
     fn seeded(ambient: bool, index: usize) -> Store {
+        let version = if ambient {
+            AMBIENT_ISTIO_VERSION
+        } else {
+            "1.24.2"
+        };
         let mut opts = WorldOptions::demo(
             MultiClusterMode::MultiPrimary,
-            "1.24.2",
+            version,
             std::time::Duration::ZERO,
         )
         .remove(index);
@@ -255,21 +320,50 @@ mod tests {
                 .get(&obj::deployments(), "istio-system", "istiod")
                 .unwrap();
             let c = &istiod["spec"]["template"]["spec"]["containers"][0];
-            assert_eq!(c["image"], "docker.io/istio/pilot:1.24.2-distroless");
-            assert!(
-                c["env"]
-                    .as_array()
-                    .unwrap()
-                    .contains(&json!({"name": "PILOT_ENABLE_AMBIENT", "value": "true"}))
-            );
+            assert_eq!(c["image"], "docker.io/istio/pilot:1.28.1-distroless");
+            let env = c["env"].as_array().unwrap();
+            assert!(env.contains(&json!({"name": "PILOT_ENABLE_AMBIENT", "value": "true"})));
+            assert!(env.contains(&json!({"name": MULTI_NETWORK_ENV, "value": "true"})));
             let mesh = store
                 .get(&obj::config_maps(), "istio-system", "istio")
                 .unwrap();
-            assert!(
-                mesh["data"]["mesh"]
-                    .as_str()
-                    .unwrap()
-                    .contains("ISTIO_META_ENABLE_HBONE: \"true\"")
+            let mesh_text = mesh["data"]["mesh"].as_str().unwrap();
+            assert!(mesh_text.contains("ISTIO_META_ENABLE_HBONE: \"true\""));
+            // The ambient profile's serviceScopeConfigs, as istiod reads the mesh config.
+            let parsed: Value = serde_saphyr::from_str(mesh_text).unwrap();
+            assert_eq!(
+                parsed["serviceScopeConfigs"],
+                json!([{"servicesSelector": {"matchExpressions": [
+                            {"key": "istio.io/global", "operator": "In", "values": ["true"]}]},
+                        "scope": "GLOBAL"}])
+            );
+            assert_eq!(parsed["rootNamespace"], "istio-system");
+            // Each cluster on its own network.
+            let network = format!("network{}", index + 1);
+            let istio_ns = store.get(&obj::namespaces(), "", "istio-system").unwrap();
+            assert_eq!(obj::labels(&istio_ns)[NETWORK_LABEL], network);
+            // Every bookinfo Service is global.
+            let (services, _) = store.list(&obj::services(), Some("bookinfo"));
+            assert!(!services.is_empty());
+            for svc in &services {
+                assert_eq!(obj::labels(svc)[GLOBAL_LABEL], "true", "{}", obj::name(svc));
+            }
+            // The east-west gateway into the cluster's network, and istiod's class for it.
+            let class = store.get(&gateway_classes(), "", EAST_WEST_CLASS).unwrap();
+            assert_eq!(class["spec"]["controllerName"], EAST_WEST_CONTROLLER_NAME);
+            let ew = store
+                .get(&gateways(), "istio-system", EAST_WEST_GATEWAY)
+                .unwrap();
+            assert_eq!(obj::labels(&ew)[NETWORK_LABEL], network);
+            assert_eq!(ew["spec"]["gatewayClassName"], EAST_WEST_CLASS);
+            let listener = &ew["spec"]["listeners"][0];
+            assert_eq!(
+                (
+                    &listener["port"],
+                    &listener["protocol"],
+                    &listener["tls"]["mode"]
+                ),
+                (&json!(15008), &json!("HBONE"), &json!("Terminate"))
             );
         }
         // A sidecar cluster has none of it.
@@ -278,5 +372,15 @@ mod tests {
         assert_eq!(obj::labels(&ns)["istio-injection"], "enabled");
         assert!(store.list(&daemon_sets(), None).0.is_empty());
         assert!(store.list(&gateways(), None).0.is_empty());
+        let istiod = store
+            .get(&obj::deployments(), "istio-system", "istiod")
+            .unwrap();
+        assert!(!istiod.to_string().contains(MULTI_NETWORK_ENV));
+        let (services, _) = store.list(&obj::services(), Some("bookinfo"));
+        assert!(
+            services
+                .iter()
+                .all(|s| !obj::labels(s).contains_key(GLOBAL_LABEL))
+        );
     }
 }

@@ -108,6 +108,16 @@ pub struct WorldOptions {
     pub node_ip: String,
     /// External address of this cluster's ingress gateway.
     pub gateway_ip: String,
+    /// The addresses the cluster's simulated load balancer hands out, in order, to Services
+    /// of type `LoadBalancer` that have none yet (as MetalLB or a cloud's load balancer
+    /// controller would): in the ambient demo, the east-west gateway's Service gets the
+    /// first. The ingress gateway's [`WorldOptions::gateway_ip`] is written by the seed.
+    pub load_balancer_ips: Vec<String>,
+    /// The Istio network of this cluster in ambient mode (`network1`, `network2`, ...: the
+    /// label `topology.istio.io/network` of istio-system, and of its east-west gateway):
+    /// Istio's ambient mode spans clusters only when each is on its own network. The
+    /// sidecar multi-primary demo puts every cluster on `network1`.
+    pub network: String,
     /// The other clusters (for federation ServiceEntries or remote secrets).
     pub peers: Vec<Peer>,
     /// Longest time between two controller passes.
@@ -130,6 +140,10 @@ impl WorldOptions {
             bookinfo_version: "1.16.2".to_string(),
             node_ip: format!("172.18.0.{}", 2 + u16::from(index)),
             gateway_ip: format!("172.18.255.{}", 200 + u16::from(index)),
+            load_balancer_ips: (0..4u16)
+                .map(|k| format!("172.18.{}.{}", 254 - k, 200 + u16::from(index)))
+                .collect(),
+            network: format!("network{}", 1 + u16::from(index)),
             peers: Vec::new(),
             resync: Duration::from_secs(1),
             ambient: false,
@@ -284,6 +298,7 @@ pub fn spawn(
         seed: mesh::rng::Rng::seed_from(&opts.cluster),
         istio_version: Some(opts.istio_version.clone()),
         pod_starts: controller::PodStartHold::default(),
+        load_balancer_ips: opts.load_balancer_ips.clone(),
     };
     let pod_starts = cfg.pod_starts.clone();
     let tasks = vec![

@@ -34,7 +34,10 @@
 //!   `istio-remote-secret-<ID>`, label `istio/multiCluster: "true"`, annotation
 //!   `networking.istio.io/cluster: <ID>`, one data key `<ID>` holding a kubeconfig (without
 //!   credentials) whose server is the peer's node; the namespace label
-//!   `topology.istio.io/network: network1`, and no `.global` names.
+//!   `topology.istio.io/network: network1` (in an ambient cluster its own network,
+//!   `network1`, `network2`, ..., with istiod's `AMBIENT_ENABLE_MULTI_NETWORK`, the ambient
+//!   profile's `serviceScopeConfigs` and bookinfo's Services labelled `istio.io/global:
+//!   "true"`; see [`ambient`](super::ambient)), and no `.global` names.
 //!
 //! Seeding creates what is missing and leaves existing objects alone, so it is safe to run
 //! on a store that already has some of them.
@@ -241,8 +244,12 @@ pub fn seed(store: &Store, opts: &WorldOptions) -> Result<usize, StoreError> {
     let multi_primary = opts.mode == MultiClusterMode::MultiPrimary;
     s.namespace("default", json!({}))?;
     s.namespace("kube-system", json!({}))?;
-    let istio_ns_labels = if multi_primary {
-        json!({"topology.istio.io/network": "network1"})
+    // Sidecar multi-primary: one network for every cluster. Ambient: each cluster its own,
+    // as Istio's ambient multicluster install asks (see super::ambient).
+    let istio_ns_labels = if opts.ambient {
+        json!({super::ambient::NETWORK_LABEL: opts.network})
+    } else if multi_primary {
+        json!({super::ambient::NETWORK_LABEL: "network1"})
     } else {
         json!({})
     };
@@ -332,6 +339,8 @@ fn seed_istio(s: &mut Seeder, opts: &WorldOptions) -> Result<(), StoreError> {
     ];
     if opts.ambient {
         env.push(json!({"name": "PILOT_ENABLE_AMBIENT", "value": "true"}));
+        // Istio's ambient multicluster install: `--set env.AMBIENT_ENABLE_MULTI_NETWORK=true`.
+        env.push(json!({"name": super::ambient::MULTI_NETWORK_ENV, "value": "true"}));
     }
     s.service_account(ns, "istiod", json!({"app": "istiod"}))?;
     s.deployment(
@@ -358,8 +367,13 @@ fn seed_istio(s: &mut Seeder, opts: &WorldOptions) -> Result<(), StoreError> {
     } else {
         ""
     };
+    let scopes = if opts.ambient {
+        super::ambient::AMBIENT_SERVICE_SCOPES
+    } else {
+        ""
+    };
     let mesh = format!(
-        "defaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\n  meshId: mesh1\n{hbone}enablePrometheusMerge: true\nrootNamespace: istio-system\ntrustDomain: cluster.local\n"
+        "defaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\n  meshId: mesh1\n{hbone}enablePrometheusMerge: true\nrootNamespace: istio-system\n{scopes}trustDomain: cluster.local\n"
     );
     s.put(
         &obj::config_maps(),
@@ -437,10 +451,15 @@ fn seed_bookinfo(s: &mut Seeder, opts: &WorldOptions) -> Result<(), StoreError> 
     for (svc, versions) in bookinfo_services(opts.layout) {
         let sa = format!("bookinfo-{svc}");
         s.service_account(ns, &sa, json!({"account": svc}))?;
+        let mut labels = json!({"app": svc, "service": svc});
+        if opts.ambient {
+            // Global in Istio's ambient profile: seen by the other cluster's istiod.
+            labels[super::ambient::GLOBAL_LABEL] = json!("true");
+        }
         s.service(
             ns,
             svc,
-            json!({"app": svc, "service": svc}),
+            labels,
             json!({"selector": {"app": svc}, "ports": [port("http", 9080, json!(9080))]}),
         )?;
         for version in versions {

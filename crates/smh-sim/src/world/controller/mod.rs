@@ -1,9 +1,10 @@
 //! The cluster's controllers, as one task: deployment → replica sets → pods (with a kubelet
 //! that schedules, assigns pod IPs and marks pods ready after the readiness delay) →
 //! endpoints and EndpointSlices, garbage collection by owner references, and a `default` service account per
-//! namespace; DaemonSets (one pod on the node) and, for Istio ambient, istiod's deployment
-//! controller for waypoints (a Gateway of class `istio-waypoint` → its Deployment, Service and
-//! address).
+//! namespace; DaemonSets (one pod on the node); a load balancer that gives Services of type
+//! `LoadBalancer` an external address from a pool; and, for Istio ambient, istiod's
+//! deployment controller for waypoints and east-west gateways (a Gateway of class
+//! `istio-waypoint` or `istio-east-west` → its Deployment, Service and address).
 //!
 //! Level-triggered: every pass reads the current objects and writes only what differs, so
 //! a pass is idempotent and a lagged or missed event only delays work until the next one. A
@@ -17,6 +18,7 @@ mod endpointslices;
 mod gc;
 mod kubelet;
 pub use kubelet::pod_status;
+mod loadbalancer;
 mod replicaset;
 mod waypoint;
 
@@ -51,6 +53,8 @@ pub(crate) struct ControllerConfig {
     pub istio_version: Option<String>,
     /// Pods the kubelet must not start yet.
     pub pod_starts: PodStartHold,
+    /// The simulated load balancer's address pool ([`loadbalancer`]).
+    pub load_balancer_ips: Vec<String>,
 }
 
 /// Keeps new pods from starting, for tests that must act while a rollout is still in
@@ -185,6 +189,7 @@ pub(crate) fn reconcile(
     gc::default_service_accounts(store);
     deployment::sync(store);
     waypoint::sync(store, cfg.istio_version.as_deref());
+    loadbalancer::sync(store, &cfg.load_balancer_ips);
     daemonset::sync(store, state, &cfg.node_name);
     replicaset::sync(store, state, &cfg.node_name, cfg.istio_version.as_deref());
     let due = kubelet::sync(store, net, cfg, state, now);
@@ -192,6 +197,14 @@ pub(crate) fn reconcile(
     endpointslices::sync(store, state);
     gc::collect(store);
     due
+}
+
+/// One pass of istiod's deployment controller (waypoints, east-west gateways) and of the
+/// load balancer (`pool`), for tests that run no controllers.
+#[cfg(test)]
+pub(crate) fn sync_istio_gateways(store: &Store, istio_version: Option<&str>, pool: &[String]) {
+    waypoint::sync(store, istio_version);
+    loadbalancer::sync(store, pool);
 }
 
 /// Run the controllers until the task is aborted or the store is dropped.

@@ -22,6 +22,7 @@ fn cfg() -> ControllerConfig {
         seed: 1,
         istio_version: Some("1.24.2".into()),
         pod_starts: PodStartHold::default(),
+        load_balancer_ips: vec!["172.18.254.200".into()],
     }
 }
 

@@ -95,6 +95,7 @@ fn view(
             labels: req.labels.clone(),
             istio_version: req.istio_version.clone(),
             waypoint,
+            ztunnel: false,
         },
         cluster_domain: "cluster.local".into(),
         root_namespace: "istio-system".into(),

@@ -1,7 +1,9 @@
 //! Collect what istiod would know for one proxy from the fleet's stores: the Istio objects
 //! in the proxy's own cluster, the services and endpoints (ready or not) of its own cluster and of
 //! every cluster it has a remote secret for (multi-primary endpoint discovery), and every
-//! cluster's ingress gateway address.
+//! cluster's ingress gateway address. An istiod with `AMBIENT_ENABLE_MULTI_NETWORK=true`
+//! (Istio's ambient mode across clusters) gives other clusters' Services and endpoints by
+//! its rules for that mode ([`AmbientMultiNetwork`]).
 //!
 //! Endpoints are labelled `topology.istio.io/cluster` as istiod labels them: with the local
 //! istiod's cluster ID (its `--clusterID` or `CLUSTER_ID`, `Kubernetes` when unset) for the
@@ -79,24 +81,192 @@ pub fn remote_secret_ids(store: &Store) -> Vec<String> {
 /// `valueFrom`, so an unreadable ID is Istio's default; a cluster without istiod has its
 /// own name.
 pub fn istiod_cluster_id(store: &Store, cluster: &str) -> String {
-    let Some(d) = store.get(&obj::deployments(), "istio-system", "istiod") else {
+    let Some(c) = istiod_container(store) else {
         return cluster.to_string();
     };
+    match smh_core::istio::cluster_id::istiod_cluster_id(&c) {
+        ClusterIdReading::Known { id, .. } => id,
+        ClusterIdReading::Unknown { .. } => DEFAULT_CLUSTER_ID.to_string(),
+    }
+}
+
+/// The container of the istiod in `store`'s cluster (Deployment `istio-system/istiod`,
+/// container `discovery`, else its first).
+fn istiod_container(store: &Store) -> Option<k8s_openapi::api::core::v1::Container> {
+    let d = store.get(&obj::deployments(), "istio-system", "istiod")?;
     let containers: Vec<k8s_openapi::api::core::v1::Container> = d
         .pointer("/spec/template/spec/containers")
         .cloned()
         .and_then(|c| serde_json::from_value(c).ok())
         .unwrap_or_default();
-    let Some(c) = containers
+    let i = containers
         .iter()
-        .find(|c| c.name == "discovery")
-        .or(containers.first())
-    else {
-        return cluster.to_string();
+        .position(|c| c.name == "discovery")
+        .unwrap_or(0);
+    containers.into_iter().nth(i)
+}
+
+/// What the istiod of a cluster applies to the other clusters' Services and endpoints when
+/// it runs with `AMBIENT_ENABLE_MULTI_NETWORK=true` (Istio's ambient mode across clusters):
+/// its mesh config's `serviceScopeConfigs` and its network.
+///
+/// As the pinned istiod does it: a remote cluster's Service that is not global by the
+/// caller's istiod's scopes is not in its ambient registry at all
+/// (`pilot/pkg/serviceregistry/ambient/services.go`, `matchServiceScope` on the Service's and
+/// its namespace's labels), and the endpoints it sends any proxy for a Service that is not
+/// global are those of its own cluster only (`pilot/pkg/xds/endpoints/endpoint_builder.go`,
+/// `filterIstioEndpoint`; the simulator takes the caller's own copy of the Service, when
+/// there is one, as well as the remote one). For a waypoint (and, in the simulator,
+/// ztunnel's own L4 path), an endpoint on another network is kept only when an east-west
+/// gateway leads into that network, else skipped (`ep_filters.go`, `snapshotShards`; the
+/// gateway is a Service labelled `topology.istio.io/network` with port 15008, as
+/// `getGatewayDetails` in `kube/controller/network.go` reads it, that has an external
+/// address, found in any cluster the istiod discovers; kubectl-smh's discovery reads it the
+/// same way). A cluster's network is the
+/// `topology.istio.io/network` label of its istio-system namespace; an unset network is the
+/// same as any (`Proxy.InNetwork`). Sidecars are not filtered by network: they cross
+/// networks through the sidecar-era gateway path (port 15443), which the simulator does not
+/// model. The gateway forwards nothing in the simulator: a kept endpoint is reached directly.
+pub(crate) struct AmbientMultiNetwork {
+    /// The caller's mesh: its `service_scopes` decide what is global.
+    mesh: smh_core::model::topology::Mesh,
+    /// The caller's cluster's network.
+    network: Option<String>,
+    /// The networks some east-west gateway leads into.
+    gateway_networks: std::collections::BTreeSet<String>,
+}
+
+/// Whether the istiod of `store`'s cluster runs with `AMBIENT_ENABLE_MULTI_NETWORK` set to
+/// a true value (Go's `strconv.ParseBool`, as istiod reads it; the last entry of that name
+/// wins, a `valueFrom` is not resolved).
+fn multi_network_enabled(store: &Store) -> bool {
+    istiod_container(store).is_some_and(|c| {
+        c.env
+            .iter()
+            .flatten()
+            .rev()
+            .find(|e| e.name == crate::world::ambient::MULTI_NETWORK_ENV)
+            .and_then(|e| e.value.as_deref())
+            .is_some_and(|v| matches!(v, "1" | "t" | "T" | "TRUE" | "true" | "True"))
+    })
+}
+
+/// The mesh config's `serviceScopeConfigs` in `store`'s cluster (the `mesh` key of
+/// ConfigMap `istio-system/istio`), as JSON; an entry that is not a valid scope config is
+/// left out (istiod would not start with one; the simulator takes it as selecting nothing).
+fn service_scope_configs(store: &Store) -> Vec<Value> {
+    let Some(cm) = store.get(&obj::config_maps(), "istio-system", "istio") else {
+        return Vec::new();
     };
-    match smh_core::istio::cluster_id::istiod_cluster_id(c) {
-        ClusterIdReading::Known { id, .. } => id,
-        ClusterIdReading::Unknown { .. } => DEFAULT_CLUSTER_ID.to_string(),
+    let mesh: Value = serde_saphyr::from_str(str_at(&cm, "/data/mesh")).unwrap_or(Value::Null);
+    mesh.get("serviceScopeConfigs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|c| {
+            serde_json::from_value::<smh_core::model::topology::ServiceScope>((*c).clone()).is_ok()
+        })
+        .cloned()
+        .collect()
+}
+
+/// The `topology.istio.io/network` label of `store`'s istio-system namespace.
+fn network_of(store: &Store) -> Option<String> {
+    store
+        .get(&obj::namespaces(), "", "istio-system")
+        .and_then(|ns| labels(&ns).remove(crate::world::ambient::NETWORK_LABEL))
+        .filter(|n| !n.is_empty())
+}
+
+impl AmbientMultiNetwork {
+    /// The rules of the istiod of `local`'s cluster, which discovers `discovered` (fleet
+    /// member names, its own included); `None` when it runs without the switch.
+    pub(crate) fn of(fleet: &Fleet, local: &Store, discovered: &[String]) -> Option<Self> {
+        if !multi_network_enabled(local) {
+            return None;
+        }
+        let mesh = serde_json::from_value(serde_json::json!({
+            "version": "0.0.0",
+            "serviceScopes": service_scope_configs(local),
+        }))
+        .ok()?;
+        let gateway_networks = discovered
+            .iter()
+            .filter_map(|m| fleet.member(m))
+            .flat_map(|m| {
+                let services: Vec<k8s_openapi::api::core::v1::Service> = m
+                    .store
+                    .list(&obj::services(), None)
+                    .0
+                    .into_iter()
+                    .filter_map(|s| serde_json::from_value(s).ok())
+                    .collect();
+                smh_core::inspect::discovery::ambient::east_west_gateways(&services)
+            })
+            .map(|g| g.network)
+            .collect();
+        Some(AmbientMultiNetwork {
+            mesh,
+            network: network_of(local),
+            gateway_networks,
+        })
+    }
+
+    /// Whether the caller's istiod takes the Service `namespace/name` of the cluster in
+    /// `store` as global.
+    fn global(&self, store: &Store, namespace: &str, name: &str) -> bool {
+        let Some(svc) = store.get(&obj::services(), namespace, name) else {
+            return false;
+        };
+        let ns_labels = store
+            .get(&obj::namespaces(), "", namespace)
+            .map(|n| labels(&n))
+            .unwrap_or_default();
+        let Ok(svc) = serde_json::from_value::<smh_core::model::topology::Service>(
+            serde_json::json!({"name": name, "namespace": namespace, "labels": labels(&svc),
+                               "namespaceLabels": ns_labels}),
+        ) else {
+            return false;
+        };
+        self.mesh.scope_of(&svc) == smh_core::model::topology::Scope::Global
+    }
+
+    /// Whether a proxy on the caller's network may have endpoints of the cluster in
+    /// `remote` (on its network): the same network (or either unset), or an east-west
+    /// gateway into it.
+    fn reachable(&self, remote: &Store) -> bool {
+        match (&self.network, network_of(remote)) {
+            (Some(mine), Some(theirs)) if *mine != theirs => {
+                self.gateway_networks.contains(&theirs)
+            }
+            _ => true,
+        }
+    }
+
+    /// `records`, the Services of the remote cluster in `remote`, as the caller's istiod
+    /// (its cluster in `local`) gives them to `proxy`: a Service that is local by the remote
+    /// copy is left out; one whose caller's copy is local, or whose endpoints are on a
+    /// network the proxy cannot reach, keeps no endpoints.
+    pub(crate) fn filter(
+        &self,
+        records: Vec<ServiceRecord>,
+        local: &Store,
+        remote: &Store,
+        proxy: &ProxyIdentity,
+    ) -> Vec<ServiceRecord> {
+        let network_filtered = (proxy.waypoint || proxy.ztunnel) && !self.reachable(remote);
+        records
+            .into_iter()
+            .filter(|r| self.global(remote, &r.namespace, &r.name))
+            .map(|mut r| {
+                let caller_local = local.get(&obj::services(), &r.namespace, &r.name).is_some()
+                    && !self.global(local, &r.namespace, &r.name);
+                if caller_local || network_filtered {
+                    r.endpoints.clear();
+                }
+                r
+            })
+            .collect()
     }
 }
 
@@ -316,11 +486,18 @@ pub(crate) fn collect(fleet: &Fleet, proxy: &ProxyIdentity) -> MeshInputs {
     for (id, member) in remote_clusters(fleet, &local.store, &local_id) {
         discovered.entry(member).or_insert(id);
     }
+    let members: Vec<String> = discovered.keys().cloned().collect();
+    let multi_network = AmbientMultiNetwork::of(fleet, &local.store, &members);
     for (name, member) in fleet.members() {
         if let Some(id) = discovered.get(&name) {
-            inputs
-                .services
-                .extend(service_records(&name, id, &member.store));
+            let records = service_records(&name, id, &member.store);
+            let records = match &multi_network {
+                Some(m) if name != proxy.cluster => {
+                    m.filter(records, &local.store, &member.store, proxy)
+                }
+                _ => records,
+            };
+            inputs.services.extend(records);
         }
         for ip in gateway_addresses(&member.store) {
             inputs.gateways.insert(ip, name.clone());
@@ -353,14 +530,20 @@ pub(crate) mod tests {
     }
 
     /// The demo's two clusters in multi-primary mode, seeded (no controllers; `ambient`: as
-    /// `demo up --ambient` seeds them), each with one ready reviews endpoint; and
-    /// mgmt-cluster's store.
+    /// `demo up --ambient` seeds them, with the Services istiod's deployment controller
+    /// makes for the waypoint and the east-west gateway, the latter with its load
+    /// balancer's address), each with one ready reviews endpoint; and mgmt-cluster's store.
     pub(crate) fn seeded_fleet(ambient: bool) -> (Arc<Fleet>, Arc<Store>) {
         let fleet = Fleet::new();
         let mut mgmt_store = None;
+        let version = if ambient {
+            crate::world::ambient::AMBIENT_ISTIO_VERSION
+        } else {
+            "1.24.2"
+        };
         let opts = WorldOptions::demo(
             MultiClusterMode::MultiPrimary,
-            "1.24.2",
+            version,
             std::time::Duration::ZERO,
         );
         for (i, o) in opts.iter().enumerate() {
@@ -368,6 +551,13 @@ pub(crate) mod tests {
             o.ambient = ambient;
             let store = Arc::new(Store::new());
             seed(&store, &o).unwrap();
+            if ambient {
+                crate::world::controller::sync_istio_gateways(
+                    &store,
+                    Some(version),
+                    &o.load_balancer_ips,
+                );
+            }
             store
                 .create(
                     &obj::endpoints(),

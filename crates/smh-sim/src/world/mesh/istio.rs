@@ -44,6 +44,8 @@ pub(crate) struct ProxyIdentity {
     /// A waypoint's Envoy rather than a sidecar: istiod names its clusters
     /// `inbound-vip|<port>|http[/<subset>]|<host>` ([`Builder::cluster_name`]).
     pub waypoint: bool,
+    /// ztunnel carrying an ambient pod's traffic (its plain L4 path), not an Envoy.
+    pub ztunnel: bool,
 }
 
 /// A Kubernetes Service as istiod's registry sees it, with its endpoints.

@@ -173,6 +173,7 @@ impl World {
                 labels: [("app".to_string(), "productpage".to_string())].into(),
                 istio_version: istio_version.to_string(),
                 waypoint: false,
+                ztunnel: false,
             },
         })
     }

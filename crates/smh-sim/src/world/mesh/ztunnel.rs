@@ -248,7 +248,10 @@ impl Ztunnel {
         waypoints: Arc<WaypointProxies>,
     ) -> Self {
         Ztunnel {
-            identity,
+            identity: ProxyIdentity {
+                ztunnel: true,
+                ..identity
+            },
             fleet,
             waypoints,
             registry: Mutex::new((Vec::new(), Arc::new(Vec::new()))),

@@ -158,6 +158,7 @@ impl Workloads {
             labels: labels(pod),
             istio_version: self.istio_version.clone(),
             waypoint,
+            ztunnel: false,
         };
         let sidecar = (has_sidecar(pod) || waypoint).then(|| {
             Arc::new(Sidecar::new(

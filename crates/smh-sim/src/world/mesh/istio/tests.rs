@@ -35,6 +35,7 @@ fn inputs() -> MeshInputs {
             labels: [("app".to_string(), "productpage".to_string())].into(),
             istio_version: "1.24.2".into(),
             waypoint: false,
+            ztunnel: false,
         },
         cluster_domain: "cluster.local".into(),
         root_namespace: "istio-system".into(),

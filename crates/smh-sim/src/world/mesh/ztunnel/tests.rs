@@ -136,9 +136,9 @@ fn a_service_entry_uses_the_waypoint_its_labels_name_if_the_waypoint_accepts_its
     assert!(err.to_string().contains("without a waypoint"), "{err}");
 }
 
-#[test]
-fn the_waypoint_splits_a_subset_by_its_failover_priority_with_its_outlier_detection() {
-    let (fleet, mgmt) = ambient_fleet();
+/// The guide's kind of DestinationRule for reviews in mgmt-cluster: outlier detection and a
+/// subset `failover` that prefers cluster1 (mgmt-cluster) by `failoverPriority`.
+fn failover_rule(mgmt: &Store) {
     let dr = crate::store::Gvr::new("networking.istio.io", "v1", "destinationrules");
     let od = json!({"consecutive5xxErrors": 1, "interval": "10s", "baseEjectionTime": "30s",
                     "maxEjectionPercent": 100});
@@ -154,15 +154,25 @@ fn the_waypoint_splits_a_subset_by_its_failover_priority_with_its_outlier_detect
                                 "failoverPriority": ["topology.istio.io/cluster=cluster1"]}}}}]}}),
     )
     .unwrap();
-    // The waypoint's own pod, as istiod's deployment controller labels it.
-    let waypoint = ProxyIdentity {
+}
+
+/// The waypoint's own pod, as istiod's deployment controller labels it.
+fn waypoint_proxy() -> ProxyIdentity {
+    ProxyIdentity {
         cluster: "mgmt-cluster".into(),
         namespace: "bookinfo".into(),
         labels: [(MANAGED_LABEL.to_string(), MESH_CONTROLLER.to_string())].into(),
         istio_version: "1.24.2".into(),
         waypoint: true,
-    };
-    let config = istio::build(&super::super::inputs::collect(&fleet, &waypoint));
+        ztunnel: false,
+    }
+}
+
+#[test]
+fn the_waypoint_splits_a_subset_by_its_failover_priority_with_its_outlier_detection() {
+    let (fleet, mgmt) = ambient_fleet();
+    failover_rule(&mgmt);
+    let config = istio::build(&super::super::inputs::collect(&fleet, &waypoint_proxy()));
     let name = "inbound-vip|9080|http/failover|reviews.bookinfo.svc.cluster.local";
     // A waypoint's clusters have istiod's waypoint names, none a sidecar's.
     assert!(
@@ -218,4 +228,185 @@ fn only_ambient_pods_of_a_cluster_running_ztunnel_use_it() {
     mgmt.delete(&daemon_sets(), "istio-system", "ztunnel")
         .unwrap();
     assert!(!pod_uses_ztunnel(&mgmt, &pod("bookinfo", json!({}))));
+}
+
+/// Every endpoint `(IP, topology.istio.io/cluster)` of the failover subset of reviews in
+/// mgmt-cluster's waypoint, whatever the priority level, sorted.
+fn failover_endpoints(fleet: &Fleet) -> Vec<(String, String)> {
+    let config = istio::build(&super::super::inputs::collect(fleet, &waypoint_proxy()));
+    let name = "inbound-vip|9080|http/failover|reviews.bookinfo.svc.cluster.local";
+    let clusters: Vec<&ClusterDef> = match config.clusters.get(name) {
+        Some(ClusterDef::Aggregate(agg)) => {
+            agg.clusters.iter().map(|c| &config.clusters[c]).collect()
+        }
+        Some(c) => vec![c],
+        None => panic!("no {name}: {:?}", config.clusters.keys()),
+    };
+    let mut out: Vec<(String, String)> = clusters
+        .into_iter()
+        .flat_map(|c| match c {
+            ClusterDef::Endpoints(e) => e
+                .endpoints
+                .iter()
+                .map(|ep| (ep.ip.clone(), ep.labels[CLUSTER_TOPOLOGY_LABEL].clone()))
+                .collect::<Vec<_>>(),
+            ClusterDef::Aggregate(_) => panic!("nested aggregate"),
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn unlabel(store: &Store, gvr: &crate::store::Gvr, ns: &str, name: &str, key: &str) {
+    let mut o = store.get(gvr, ns, name).unwrap();
+    o["metadata"]["labels"].as_object_mut().unwrap().remove(key);
+    store.update(gvr, o).unwrap();
+}
+
+/// The endpoints of reviews that ztunnel's L4 path in mgmt-cluster has (with reviews opted
+/// out of the waypoint for the moment).
+fn l4_endpoints(fleet: &Fleet, mgmt: &Store) -> Vec<(String, String, u16)> {
+    label(
+        mgmt,
+        &obj::services(),
+        "bookinfo",
+        "reviews",
+        USE_WAYPOINT_LABEL,
+        "none",
+    );
+    let services = super::super::inputs::collect(
+        fleet,
+        &ProxyIdentity {
+            ztunnel: true,
+            ..caller()
+        },
+    )
+    .services;
+    let hop = hop(mgmt, "bookinfo", "reviews", 9080, &services).unwrap();
+    unlabel(
+        mgmt,
+        &obj::services(),
+        "bookinfo",
+        "reviews",
+        USE_WAYPOINT_LABEL,
+    );
+    match hop {
+        Hop::L4 { endpoints, .. } => endpoints,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn both() -> Vec<(String, String)> {
+    vec![
+        ("10.1.0.5".into(), "cluster1".into()),
+        ("10.2.0.5".into(), "cluster2".into()),
+    ]
+}
+
+fn mgmt_only() -> Vec<(String, String)> {
+    vec![("10.1.0.5".into(), "cluster1".into())]
+}
+
+/// With `AMBIENT_ENABLE_MULTI_NETWORK=true` (as `demo up --ambient` seeds it) the waypoint,
+/// and ztunnel's L4 path, get remote-cluster's endpoints of reviews only while reviews is
+/// global (`istio.io/global=true`, by the ambient profile's serviceScopeConfigs) in both
+/// clusters and an east-west gateway leads into remote-cluster's network (network2).
+#[test]
+fn across_networks_the_waypoint_reaches_a_remote_service_only_if_global_and_through_a_gateway() {
+    let (fleet, mgmt) = ambient_fleet();
+    let remote = fleet.member("remote-cluster").unwrap().store;
+    failover_rule(&mgmt);
+    let l4_both = vec![
+        ("mgmt-cluster".to_string(), "10.1.0.5".to_string(), 9080),
+        ("remote-cluster".to_string(), "10.2.0.5".to_string(), 9080),
+    ];
+    let l4_mgmt = vec![l4_both[0].clone()];
+    // Everything in place: the failover reaches remote-cluster.
+    assert_eq!(failover_endpoints(&fleet), both());
+    assert_eq!(l4_endpoints(&fleet, &mgmt), l4_both);
+
+    // reviews in remote-cluster is not global: the waypoint never reaches its endpoints.
+    let global = crate::world::ambient::GLOBAL_LABEL;
+    unlabel(&remote, &obj::services(), "bookinfo", "reviews", global);
+    assert_eq!(failover_endpoints(&fleet), mgmt_only());
+    assert_eq!(l4_endpoints(&fleet, &mgmt), l4_mgmt);
+    label(
+        &remote,
+        &obj::services(),
+        "bookinfo",
+        "reviews",
+        global,
+        "true",
+    );
+    assert_eq!(failover_endpoints(&fleet), both());
+
+    // The caller's own copy is not global: the same.
+    unlabel(&mgmt, &obj::services(), "bookinfo", "reviews", global);
+    assert_eq!(failover_endpoints(&fleet), mgmt_only());
+    label(
+        &mgmt,
+        &obj::services(),
+        "bookinfo",
+        "reviews",
+        global,
+        "true",
+    );
+    assert_eq!(failover_endpoints(&fleet), both());
+
+    // No east-west gateway into network2: remote-cluster's endpoints are skipped.
+    let ew = crate::world::ambient::EAST_WEST_GATEWAY;
+    let gw_svc = remote.get(&obj::services(), "istio-system", ew).unwrap();
+    remote.delete(&obj::services(), "istio-system", ew).unwrap();
+    assert_eq!(failover_endpoints(&fleet), mgmt_only());
+    assert_eq!(l4_endpoints(&fleet, &mgmt), l4_mgmt);
+    // A gateway Service without an external address leads nowhere either.
+    let mut pending = gw_svc;
+    pending["status"] = json!({"loadBalancer": {}});
+    let meta = pending["metadata"].as_object_mut().unwrap();
+    meta.remove("resourceVersion");
+    meta.remove("uid");
+    remote.create(&obj::services(), pending).unwrap();
+    assert_eq!(failover_endpoints(&fleet), mgmt_only());
+    // Both clusters on one network: no gateway needed.
+    label(
+        &remote,
+        &obj::namespaces(),
+        "",
+        "istio-system",
+        crate::world::ambient::NETWORK_LABEL,
+        "network1",
+    );
+    assert_eq!(failover_endpoints(&fleet), both());
+}
+
+/// Without the switch, istiod keeps the behaviour of earlier releases: the other cluster's
+/// endpoints at their pod addresses, global or not, with or without an east-west gateway.
+#[test]
+fn without_the_multi_network_switch_the_waypoint_reaches_every_cluster() {
+    let (fleet, mgmt) = ambient_fleet();
+    let remote = fleet.member("remote-cluster").unwrap().store;
+    failover_rule(&mgmt);
+    let global = crate::world::ambient::GLOBAL_LABEL;
+    unlabel(&remote, &obj::services(), "bookinfo", "reviews", global);
+    remote
+        .delete(
+            &obj::services(),
+            "istio-system",
+            crate::world::ambient::EAST_WEST_GATEWAY,
+        )
+        .unwrap();
+    assert_eq!(failover_endpoints(&fleet), mgmt_only());
+    let mut istiod = mgmt
+        .get(&obj::deployments(), "istio-system", "istiod")
+        .unwrap();
+    for e in istiod["spec"]["template"]["spec"]["containers"][0]["env"]
+        .as_array_mut()
+        .unwrap()
+    {
+        if e["name"] == crate::world::ambient::MULTI_NETWORK_ENV {
+            e["value"] = json!("false");
+        }
+    }
+    mgmt.update(&obj::deployments(), istiod).unwrap();
+    assert_eq!(failover_endpoints(&fleet), both());
 }
