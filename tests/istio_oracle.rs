@@ -14,6 +14,7 @@ mod istio_oracle {
     pub(crate) mod support;
 
     mod ambient;
+    mod ambient_multinetwork;
     mod istio;
     mod model;
     mod model_waypoint;
