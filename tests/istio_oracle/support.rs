@@ -89,7 +89,19 @@ pub(crate) const AMBIENT_SECONDARY_WAYPOINT: Set = Set {
     strategy: "native",
 };
 
-pub(crate) const SETS: [&Set; 8] = [
+/// The guide in the ambient multi-network mesh of `examples/topology-ambient-multinetwork.yaml`
+/// (two networks, istiod's `AMBIENT_ENABLE_MULTI_NETWORK`, reviews global, an east-west
+/// gateway per cluster), for the waypoint reviews uses in mgmt-cluster; `auto`, as `kubectl smh
+/// translate` runs without `--strategy`.
+pub(crate) const AMBIENT_MULTINETWORK: Set = Set {
+    name: "ambient-multinetwork",
+    manifests: "examples/guide",
+    topology: "examples/topology-ambient-multinetwork.yaml",
+    cluster: "mgmt-cluster",
+    strategy: "auto",
+};
+
+pub(crate) const SETS: [&Set; 9] = [
     &GUIDE_GLOBAL,
     &GUIDE_MULTI_PRIMARY,
     &ALL_FIELDS_GLOBAL,
@@ -98,6 +110,7 @@ pub(crate) const SETS: [&Set; 8] = [
     &NATIVE_SECONDARY_CALLER,
     &AMBIENT_GUIDE,
     &AMBIENT_SECONDARY_WAYPOINT,
+    &AMBIENT_MULTINETWORK,
 ];
 
 pub(crate) fn repo_path(rel: &str) -> PathBuf {
@@ -160,6 +173,58 @@ pub(crate) fn oracle(set: &Set) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).expect("the oracle prints JSON")
+}
+
+/// The oracle binary itself on already translated `objects`, with `topology` (which may differ
+/// from the one they were translated with: istiod's answer for another layout of the same
+/// clusters): its exit code, its JSON (exit 0) and its stderr.
+pub(crate) fn oracle_on(
+    peers: &Path,
+    objects: &Path,
+    topology: &str,
+    cluster: &str,
+) -> (Option<i32>, Value, String) {
+    let out = Command::new(peers.join("istio-oracle"))
+        .arg("-oracle.objects")
+        .arg(objects)
+        .arg("-oracle.topology")
+        .arg(repo_path(topology))
+        .args(["-oracle.cluster", cluster])
+        .output()
+        .expect("istio-oracle runs");
+    let json = if out.status.success() {
+        serde_json::from_slice(&out.stdout).expect("the oracle prints JSON")
+    } else {
+        Value::Null
+    };
+    (
+        out.status.code(),
+        json,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `kubectl smh translate -f MANIFESTS --topology TOPOLOGY` (no `--strategy`, as a user runs
+/// it): exit code, stdout, stderr.
+pub(crate) fn translate(manifests: &str, topology: &str) -> (Option<i32>, String, String) {
+    let out = Command::new(smh_bin())
+        .args([
+            "translate",
+            "-f",
+            manifests,
+            "--topology",
+            topology,
+            "-o",
+            "yaml",
+        ])
+        .current_dir(repo_path(""))
+        .output()
+        .expect("kubectl-smh runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 /// `kubectl smh translate -o yaml` of a set, written to `dir`.

@@ -15,7 +15,6 @@ import (
 	"os"
 	"testing"
 
-	"istio.io/istio/pilot/pkg/features"
 	istiolog "istio.io/istio/pkg/log"
 )
 
@@ -51,12 +50,16 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	options := Options{Objects: *objectsFlag, Topology: *topologyFlag, Mode: *modeFlag, Cluster: *clusterFlag, Proxy: *proxyFlag}
-	if !*dumpFlag && NeedsAmbient(options) && !features.EnableAmbient {
-		// istiod reads its ambient switch, and derives the other ambient settings from it, when
-		// the process starts: run again with it set.
-		if err := reexecWithAmbient(); err != nil {
-			fmt.Fprintln(os.Stderr, "istio-oracle: cannot run again with "+AmbientEnv+"=true:", err)
-			os.Exit(1)
+	if !*dumpFlag && NeedsAmbient(options) {
+		// istiod reads its ambient switches, and derives the other ambient settings from them,
+		// when the process starts: run again with them set as the topology says (once: the
+		// environment then holds exactly these values).
+		multiNetwork := WantsMultiNetwork(options)
+		if os.Getenv(AmbientEnv) != "true" || os.Getenv(MultiNetworkEnv) != fmt.Sprint(multiNetwork) {
+			if err := reexecWithEnv(multiNetwork); err != nil {
+				fmt.Fprintf(os.Stderr, "istio-oracle: cannot run again with %s=true %s=%v: %v\n", AmbientEnv, MultiNetworkEnv, multiNetwork, err)
+				os.Exit(1)
+			}
 		}
 	}
 	if *dumpFlag {

@@ -15,6 +15,8 @@ import (
 	route "github.com/envoyproxy/go-control-plane/envoy/config/route/v3"
 	network "github.com/envoyproxy/go-control-plane/envoy/extensions/matching/common_inputs/network/v3"
 	"google.golang.org/protobuf/types/known/wrapperspb"
+
+	"istio.io/istio/pilot/pkg/xds/filters"
 )
 
 // matchInputs are the connection's properties a filter chain matcher may read.
@@ -22,6 +24,10 @@ type matchInputs struct {
 	ip          string
 	port        int
 	appProtocol string // as Envoy's application-protocol input renders it: 'http/1.1'
+	// authority: the :authority of the HBONE CONNECT the waypoint terminated, which istiod's
+	// connect_authority filter puts in the filter state (istiod matches on it when
+	// AMBIENT_ENABLE_MULTI_NETWORK is on).
+	authority string
 }
 
 // matchFilterChain evaluates a filter_chain_matcher to the name of a filter chain.
@@ -78,6 +84,11 @@ func (in matchInputs) value(tree *xdsmatcher.Matcher_MatcherTree) (string, error
 		return strconv.Itoa(in.port), nil
 	case a.MessageIs(&network.ApplicationProtocolInput{}):
 		return in.appProtocol, nil
+	case a.MessageIs(&network.FilterStateInput{}):
+		var fs network.FilterStateInput
+		if err := a.UnmarshalTo(&fs); err == nil && fs.GetKey() == filters.AuthorityFilterStateKey {
+			return in.authority, nil
+		}
 	}
 	return "", fmt.Errorf("filter_chain_matcher: input %s (%s) is not evaluated", tree.GetInput().GetName(), a.GetTypeUrl())
 }

@@ -111,3 +111,40 @@ func TestMatchVirtualHostAndRoute(t *testing.T) {
 		t.Error("a route with a header match must not be guessed")
 	}
 }
+
+// With AMBIENT_ENABLE_MULTI_NETWORK istiod matches the HBONE CONNECT's :authority first (the
+// filter state istiod's connect_authority filter sets), falling back to the address matcher;
+// a filter state key other than istiod's is not evaluated.
+func TestMatchFilterChainByConnectAuthorityThenAddress(t *testing.T) {
+	byIP := &xdsmatcher.Matcher{MatcherType: &xdsmatcher.Matcher_MatcherTree_{MatcherTree: &xdsmatcher.Matcher_MatcherTree{
+		Input: typed("ip", &network.DestinationIPInput{}),
+		TreeType: &xdsmatcher.Matcher_MatcherTree_CustomMatch{CustomMatch: typed("ip", &xdsmatcher.IPMatcher{
+			RangeMatchers: []*xdsmatcher.IPMatcher_IPRangeMatcher{ipRange("240.76.63.152", 32, chain("by-address"))},
+		})},
+	}}}
+	authority := func(key string) *xdsmatcher.Matcher {
+		return &xdsmatcher.Matcher{
+			OnNoMatch: &xdsmatcher.Matcher_OnMatch{OnMatch: &xdsmatcher.Matcher_OnMatch_Matcher{Matcher: byIP}},
+			MatcherType: &xdsmatcher.Matcher_MatcherTree_{MatcherTree: &xdsmatcher.Matcher_MatcherTree{
+				Input: typed("authority-filter-state", &network.FilterStateInput{Key: key}),
+				TreeType: &xdsmatcher.Matcher_MatcherTree_ExactMatchMap{ExactMatchMap: &xdsmatcher.Matcher_MatcherTree_MatchMap{
+					Map: map[string]*xdsmatcher.Matcher_OnMatch{"reviews-failover.bookinfo.global:9080": chain("by-host")},
+				}},
+			}},
+		}
+	}
+	m := authority("io.istio.connect_authority")
+	for _, c := range []struct{ authority, want string }{
+		{"reviews-failover.bookinfo.global:9080", "by-host"},
+		{"240.76.63.152:9080", "by-address"},
+	} {
+		got, err := matchFilterChain(m, matchInputs{ip: "240.76.63.152", port: 9080, authority: c.authority})
+		if err != nil || got != c.want {
+			t.Errorf("authority %s: got %q, %v; want %q", c.authority, got, err, c.want)
+		}
+	}
+	if _, err := matchFilterChain(authority("other"), matchInputs{ip: "240.76.63.152"}); err == nil ||
+		!strings.Contains(err.Error(), "not evaluated") {
+		t.Errorf("another filter state key must be an error, got %v", err)
+	}
+}

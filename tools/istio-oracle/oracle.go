@@ -30,6 +30,7 @@ import (
 	"istio.io/istio/pkg/config"
 	"istio.io/istio/pkg/config/mesh"
 	"istio.io/istio/pkg/config/schema/gvk"
+	"istio.io/istio/pkg/network"
 )
 
 // SidecarVersion is the Istio version productpage's sidecar reports to istiod: the version of
@@ -295,8 +296,14 @@ func prepare(o Options, withCall bool) (*inputs, error) {
 			ids[k.IstioClusterID()] = k.Name
 		}
 	}
+	if err := checkMultiNetwork(topo); err != nil {
+		return nil, bad("%v", err)
+	}
 	m := mesh.DefaultMeshConfig()
 	m.RootNamespace = c.RootNamespace()
+	// The cluster's own istiod's serviceScopeConfigs (it applies them to every cluster's
+	// Services).
+	m.ServiceScopeConfigs, _ = serviceScopeConfigs(c)
 	in.meshConfig = m
 	return in, nil
 }
@@ -366,6 +373,7 @@ func (in *inputs) generate(t *testing.T, configs []config.Config, unready map[st
 		Labels:          labels,
 		Metadata: &model.NodeMetadata{
 			ClusterID:    istiocluster.ID(in.cluster.IstioClusterID()),
+			Network:      network.ID(in.cluster.Network()),
 			Namespace:    in.caller.Namespace,
 			Labels:       labels,
 			IstioVersion: SidecarVersion,

@@ -22,17 +22,19 @@ import (
 
 // Output is the oracle's answer, printed as one JSON object.
 type Output struct {
-	Cluster    string
-	IstioID    string
-	Mode       string
-	Proxy      string
-	Waypoint   *WaypointReport // waypoint runs only
-	Clusters   []*cluster.Cluster
-	Routes     []*route.RouteConfiguration
-	Endpoints  []*endpoint.ClusterLoadAssignment
-	Simulation *SimulationReport
-	Warnings   []string
-	Notes      []string
+	Cluster  string
+	IstioID  string
+	Mode     string
+	Proxy    string
+	Waypoint *WaypointReport // waypoint runs only
+	// EastWestGateways: waypoint runs with AMBIENT_ENABLE_MULTI_NETWORK only.
+	EastWestGateways []EastWestGatewayReport
+	Clusters         []*cluster.Cluster
+	Routes           []*route.RouteConfiguration
+	Endpoints        []*endpoint.ClusterLoadAssignment
+	Simulation       *SimulationReport
+	Warnings         []string
+	Notes            []string
 }
 
 type SimulationReport struct {
@@ -77,11 +79,14 @@ type Endpoint struct {
 	// Address: ip:port; for an HBONE endpoint, the destination inside the tunnel.
 	Address string `json:"address"`
 	// Tunnel: the internal listener an HBONE endpoint goes through (connect_originate).
-	Tunnel   string `json:"tunnel,omitempty"`
-	IP       string `json:"-"`
-	Health   string `json:"health"`
-	Priority uint32 `json:"priority"`
-	Workload string `json:"workload,omitempty"`
+	Tunnel string `json:"tunnel,omitempty"`
+	// Authority: for double HBONE through an east-west gateway, the service:port of the inner
+	// tunnel (istiod's double_hbone endpoint metadata).
+	Authority string `json:"authority,omitempty"`
+	IP        string `json:"-"`
+	Health    string `json:"health"`
+	Priority  uint32 `json:"priority"`
+	Workload  string `json:"workload,omitempty"`
 }
 
 // resolve follows a cluster to the endpoints that receive a request.
@@ -141,8 +146,14 @@ func (in *inputs) hop(c *cluster.Cluster, cla map[string]*endpoint.ClusterLoadAs
 				ep.Address = e.GetMetadata().GetFilterMetadata()[originalDstMetadataKey].GetFields()["local"].GetStringValue()
 				ep.IP, _, _ = net.SplitHostPort(ep.Address)
 			}
+			// Double HBONE through an east-west gateway: the service the gateway is asked for
+			// (the :authority of the inner CONNECT).
+			ep.Authority = e.GetMetadata().GetFilterMetadata()["istio"].GetFields()["double_hbone"].GetStructValue().
+				GetFields()["hbone_target_address"].GetStringValue()
 			if w, ok := in.fleet.WorkloadByIP(ep.IP); ok {
 				ep.Workload = "pod " + w.Key()
+			} else if g, ok := in.fleet.EastWestGatewayAt(ep.IP); ok {
+				ep.Workload = g
 			} else {
 				for i, tc := range in.topology.Clusters {
 					if GatewayIP(i) == ep.IP {
@@ -272,6 +283,9 @@ func (o *Output) WriteJSON(w io.Writer) error {
 	}
 	if o.Waypoint != nil {
 		top["waypoint"] = o.Waypoint
+	}
+	if o.EastWestGateways != nil {
+		top["eastWestGateways"] = o.EastWestGateways
 	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)

@@ -5,6 +5,7 @@ import (
 	"os"
 	"sort"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -24,6 +25,19 @@ type TopologyCluster struct {
 	// Waypoints are the cluster's ambient waypoints (Gateway API Gateways of class
 	// istio-waypoint).
 	Waypoints []TopologyWaypoint `json:"waypoints,omitempty"`
+	// EastWestGateways are the cluster's east-west gateways for ambient (HBONE) traffic from
+	// other networks.
+	EastWestGateways []TopologyEastWestGateway `json:"eastWestGateways,omitempty"`
+}
+
+// TopologyEastWestGateway is an east-west gateway as istiod finds one (the kube registry's
+// label-based network gateways): a Service labelled topology.istio.io/network=<network> with
+// port 15008 (HBONE) and an external address (its load balancer's).
+type TopologyEastWestGateway struct {
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+	Network   string `json:"network"`
+	Address   string `json:"address"`
 }
 
 // TopologyWaypoint is one ambient waypoint: `waypointFor` is its istio.io/waypoint-for label
@@ -47,6 +61,21 @@ type TopologyMesh struct {
 	ClusterID string `json:"clusterId,omitempty"`
 	// Ambient: ztunnel runs in the cluster (Istio's ambient data plane).
 	Ambient bool `json:"ambient,omitempty"`
+	// Network is the cluster's Istio network: the topology.istio.io/network label of istiod's
+	// namespace. Empty: not set.
+	Network string `json:"network,omitempty"`
+	// AmbientMultiNetwork: istiod runs with AMBIENT_ENABLE_MULTI_NETWORK=true.
+	AmbientMultiNetwork bool `json:"ambientMultiNetwork,omitempty"`
+	// ServiceScopes are the mesh config's serviceScopeConfigs, in order.
+	ServiceScopes []ServiceScope `json:"serviceScopes,omitempty"`
+}
+
+// ServiceScope is one entry of the mesh config's serviceScopeConfigs.
+type ServiceScope struct {
+	NamespaceSelector *metav1.LabelSelector `json:"namespaceSelector,omitempty"`
+	ServicesSelector  *metav1.LabelSelector `json:"servicesSelector,omitempty"`
+	// Scope: GLOBAL or LOCAL.
+	Scope string `json:"scope"`
 }
 
 type TopologyService struct {
@@ -59,6 +88,9 @@ type TopologyService struct {
 	SidecarWorkloads *bool `json:"sidecarWorkloads,omitempty"`
 	// Ambient is set when the service's pods are in ambient mode.
 	Ambient *ServiceAmbient `json:"ambient,omitempty"`
+	// NamespaceLabels are the labels of the Service's namespace (serviceScopeConfigs select
+	// on them).
+	NamespaceLabels map[string]string `json:"namespaceLabels,omitempty"`
 }
 
 // ServiceAmbient is a service in ambient mode and the waypoint it uses (none when nil).
@@ -183,6 +215,20 @@ func (c *TopologyCluster) RootNamespace() string {
 		return c.Mesh.RootNamespace
 	}
 	return "istio-system"
+}
+
+// Network is the cluster's Istio network ("" when the topology sets none).
+func (c *TopologyCluster) Network() string {
+	if c.Mesh != nil {
+		return c.Mesh.Network
+	}
+	return ""
+}
+
+// AmbientMultiNetwork reports whether the cluster's istiod runs with
+// AMBIENT_ENABLE_MULTI_NETWORK=true.
+func (c *TopologyCluster) AmbientMultiNetwork() bool {
+	return c.Mesh != nil && c.Mesh.AmbientMultiNetwork
 }
 
 // IsAmbient reports whether the service's pods are in ambient mode (its mesh is ambient and the

@@ -11,10 +11,8 @@ package oracle
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
 
 	listener "github.com/envoyproxy/go-control-plane/envoy/config/listener/v3"
@@ -32,6 +30,7 @@ import (
 	"istio.io/istio/pkg/config/host"
 	"istio.io/istio/pkg/config/schema/gvk"
 	kubelib "istio.io/istio/pkg/kube"
+	"istio.io/istio/pkg/network"
 	"istio.io/istio/pkg/wellknown"
 )
 
@@ -102,6 +101,10 @@ func (in *inputs) runWaypoint(t *testing.T, configs []config.Config, warnings []
 	if !features.EnableAmbient {
 		return nil, fmt.Errorf("the waypoint oracle needs istiod with %s=true in its environment (TestMain sets it)", AmbientEnv)
 	}
+	if want := in.cluster.AmbientMultiNetwork(); features.EnableAmbientMultiNetwork != want {
+		return nil, fmt.Errorf("the topology's mesh.ambientMultiNetwork for %s is %v, but istiod runs with %s=%v (TestMain sets it)",
+			in.cluster.Name, want, MultiNetworkEnv, features.EnableAmbientMultiNetwork)
+	}
 	for _, cfg := range configs {
 		if cfg.GroupVersionKind == gvk.EnvoyFilter {
 			return nil, &Rejected{Problems: []string{fmt.Sprintf("EnvoyFilter %s/%s: the waypoint oracle does not check EnvoyFilter "+
@@ -166,6 +169,11 @@ func (in *inputs) runWaypoint(t *testing.T, configs []config.Config, warnings []
 		Warnings:   append(warnings, pushStatus(before)...),
 		Notes:      in.waypointNotes(),
 	}
+	if features.EnableAmbientMultiNetwork {
+		out.EastWestGateways = in.eastWestGatewayReports(t)
+		out.Warnings = append(out.Warnings, unservedByGateways(sim, out.EastWestGateways)...)
+		sort.Strings(out.Warnings)
+	}
 	sort.Strings(out.Warnings)
 	return out, nil
 }
@@ -197,6 +205,7 @@ func (in *inputs) generateWaypoint(t *testing.T, configs []config.Config, unread
 		Labels:          labels,
 		Metadata: &model.NodeMetadata{
 			ClusterID:    local,
+			Network:      network.ID(in.cluster.Network()),
 			Namespace:    w.Namespace,
 			Labels:       labels,
 			IstioVersion: SidecarVersion,
@@ -370,9 +379,21 @@ func (in *inputs) simulateWaypoint(g *generated, req Request) *Outcome {
 		out.Error = "istiod generated no main_internal listener for the waypoint"
 		return out
 	}
-	chain, err := matchFilterChain(l.GetFilterChainMatcher(), matchInputs{ip: req.Address, port: req.Port, appProtocol: "'http/1.1'"})
+	// The CONNECT's :authority (which istiod matches on first when AMBIENT_ENABLE_MULTI_NETWORK is
+	// on): ztunnel's original destination, address:port. The chain must not depend on whether it
+	// is that or the hostname:port.
+	byAddress := matchInputs{ip: req.Address, port: req.Port, appProtocol: "'http/1.1'",
+		authority: fmt.Sprintf("%s:%d", req.Address, req.Port)}
+	chain, err := matchFilterChain(l.GetFilterChainMatcher(), byAddress)
 	if err != nil {
 		out.Error = err.Error()
+		return out
+	}
+	byHost := byAddress
+	byHost.authority = req.Host
+	if other, err := matchFilterChain(l.GetFilterChainMatcher(), byHost); err != nil || other != chain {
+		out.Error = fmt.Sprintf("the filter chain depends on the HBONE CONNECT's :authority: %s for %s, %s (%v) for %s",
+			chain, byAddress.authority, other, err, byHost.authority)
 		return out
 	}
 	out.FilterChain = chain
@@ -439,15 +460,17 @@ func (in *inputs) waypointNotes() []string {
 			"istio-waypoint, its Service and one proxy pod, fabricated like Istio's own waypoint tests set them up)",
 			SidecarVersion, AmbientEnv, in.waypoint.Namespace, in.waypoint.Service),
 		"Services, Pods and EndpointSlices are fabricated from the topology in bookinfo's layout (tools/istio-oracle/workloads.go, " +
-			"ambient.go): ambient namespaces are labelled istio.io/dataplane-mode=ambient and istio.io/use-waypoint, ambient pods " +
-			"carry istio-cni's ambient.istio.io/redirection annotation; every cluster is on one network",
+			"ambient.go, multinetwork.go): ambient namespaces are labelled istio.io/dataplane-mode=ambient and istio.io/use-waypoint, " +
+			"ambient pods carry istio-cni's ambient.istio.io/redirection annotation",
 		"ztunnel is not simulated: the request's host is among the services istiod binds to this waypoint (waypoint.services, " +
 			"what istiod sends ztunnel), so ztunnel sends it to the waypoint over HBONE with its original destination " +
 			"(address:port); the walk starts at the waypoint's main_internal listener, where the HBONE listener forwards it",
 		"Istio's traffic simulation (pilot/pkg/simulation) cannot follow a waypoint: it picks listeners by address and filter " +
 			"chains by filter_chain_match, while main_internal is an Envoy internal listener whose chains are picked by a " +
 			"filter_chain_matcher tree; the oracle evaluates that tree (destination IP ranges, most specific first; destination " +
-			"port; application protocol http/1.1), then the chain's inline route configuration (virtual host by Host, first " +
+			"port; application protocol http/1.1; with AMBIENT_ENABLE_MULTI_NETWORK, first the HBONE CONNECT's :authority in " +
+			"the filter state, which must give the same chain for the original destination address:port as for " +
+			"hostname:port), then the chain's inline route configuration (virtual host by Host, first " +
 			"route whose path matches /)",
 		"unhealthy: the pods that received the request fail their readiness probe, so their EndpointSlice endpoints are " +
 			"ready=false and istiod sends them in EDS with health_status UNHEALTHY; Envoy excludes an EDS-unhealthy host from " +
@@ -456,25 +479,19 @@ func (in *inputs) waypointNotes() []string {
 			"this when each level is wholly healthy or wholly unhealthy, as here; partial health spills part of the traffic " +
 			"to the next level)",
 	}
+	notes = append(notes, in.multiNetworkNotes()...)
 	if in.mode == ModeMultiPrimary {
 		var ids []string
 		for _, k := range in.kubeOf {
 			ids = append(ids, fmt.Sprintf("%s (Istio cluster ID %s)", k.Name, k.IstioClusterID()))
 		}
-		notes = append(notes, "multi-primary mode: istiod reads the Kubernetes objects of "+strings.Join(ids, ", ")+
-			" as separate registries, and labels each endpoint topology.istio.io/cluster itself; its ambient index (which "+
-			"services a waypoint serves) reads the local cluster only, as istiod does unless AMBIENT_ENABLE_MULTI_NETWORK (off by "+
-			"default) is set")
+		note := "multi-primary mode: istiod reads the Kubernetes objects of " + strings.Join(ids, ", ") +
+			" as separate registries, and labels each endpoint topology.istio.io/cluster itself"
+		if !in.cluster.AmbientMultiNetwork() {
+			note += "; its ambient index (which services a waypoint serves) reads the local cluster only, as istiod does " +
+				"unless " + MultiNetworkEnv + " (off by default) is set"
+		}
+		notes = append(notes, note)
 	}
 	return notes
-}
-
-// reexecWithAmbient runs the oracle again with istiod's ambient switch set: istiod reads it, and
-// derives its other ambient settings from it, when the process starts.
-func reexecWithAmbient() error {
-	exe, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	return syscall.Exec(exe, os.Args, append(os.Environ(), AmbientEnv+"=true"))
 }

@@ -138,6 +138,12 @@ func Fabricate(t *Topology) *Fleet {
 			pods++
 		}
 		f.labelWaypointUse(&t.Clusters[i])
+		// The pods' network (multinetwork.go): the label Istio's multi-network tests put on pods.
+		if nw := c.Network(); nw != "" {
+			for _, w := range f.Workloads[c.Name] {
+				w.Labels[labelNetwork] = nw
+			}
+		}
 	}
 	return f
 }
@@ -151,17 +157,39 @@ func (f *Fleet) KubernetesObjects(cluster string, unready map[string]bool) []run
 	for _, s := range f.Services[cluster] {
 		namespaces[s.Namespace] = true
 	}
+	c, _ := f.Topology.Cluster(cluster)
+	if c != nil {
+		for _, g := range c.EastWestGateways {
+			namespaces[g.Namespace] = true
+		}
+	}
 	for _, ns := range sortedKeys(namespaces) {
 		obj := &corev1.Namespace{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
 			ObjectMeta: metav1.ObjectMeta{Name: ns},
 		}
-		if ns != "istio-system" {
-			obj.Labels = f.namespaceLabels(cluster, ns)
+		labels := map[string]string{}
+		if c != nil {
+			// The topology's namespaceLabels (checked to agree by checkMultiNetwork), then what
+			// the oracle derives from the rest of the topology.
+			labels, _ = topologyNamespaceLabels(c, ns)
+		}
+		if ns == "istio-system" {
+			if c != nil && c.Network() != "" {
+				labels[labelNetwork] = c.Network()
+			}
+		} else {
+			for k, v := range f.namespaceLabels(cluster, ns) {
+				labels[k] = v
+			}
+		}
+		if len(labels) > 0 {
+			obj.Labels = labels
 		}
 		out = append(out, obj)
 	}
 	out = append(out, f.waypointGateways(cluster)...)
+	out = append(out, f.eastWestGateways(cluster)...)
 	for _, s := range f.Services[cluster] {
 		out = append(out, s.DeepCopy())
 		slice := &discoveryv1.EndpointSlice{
