@@ -514,43 +514,7 @@ async fn serve(opts: FleetOptions, path: PathBuf, ready_timeout: Duration) -> Cm
         ready_in.as_millis()
     );
     for (c, o) in fleet.clusters().iter().zip(&cluster_opts) {
-        let crds = if o.smh_crds {
-            "Istio and SMH CRDs"
-        } else {
-            "Istio CRDs"
-        };
-        let (deployments, _) = c
-            .store()
-            .list(&Gvr::new("apps", "v1", "deployments"), Some("bookinfo"));
-        let names: Vec<&str> = deployments
-            .iter()
-            .filter_map(|d| d.pointer("/metadata/name").and_then(|n| n.as_str()))
-            .collect();
-        println!("  {:<15} {}   ({crds})", c.name(), c.url());
-        if !names.is_empty() {
-            println!("  {:<15} bookinfo: {}", "", names.join(", "));
-        }
-        println!(
-            "  {:<15} Istio cluster ID: {} (istiod's CLUSTER_ID)",
-            "",
-            smh_sim::world::mesh::inputs::istiod_cluster_id(&c.store(), c.name())
-        );
-        if let Some(addr) = waypoint_address(c) {
-            println!(
-                "  {:<15} Istio ambient mode: ztunnel; bookinfo uses waypoint bookinfo/waypoint ({addr})",
-                ""
-            );
-        }
-        if let Some((network, addr)) = east_west_gateway(c) {
-            println!(
-                "  {:<15} Istio network {network}: east-west gateway istio-system/{} ({addr})",
-                "",
-                smh_sim::world::ambient::EAST_WEST_GATEWAY
-            );
-        }
-        if !o.faults.is_clear() {
-            println!("  {:<15} faults: {}", "", describe_faults(&o.faults));
-        }
+        print_cluster(c, o);
     }
     println!();
     println!(
@@ -593,6 +557,49 @@ async fn serve(opts: FleetOptions, path: PathBuf, ready_timeout: Duration) -> Cm
     }
     eprintln!("Stopped the simulated clusters.");
     Ok(Exit::Ok)
+}
+
+#[cfg(feature = "demo")]
+/// `demo up`'s lines about one cluster: its API server, bookinfo, Istio cluster ID, ambient
+/// waypoint and east-west gateway, faults.
+fn print_cluster(c: &smh_sim::cluster::SimCluster, o: &ClusterOptions) {
+    let crds = if o.smh_crds {
+        "Istio and SMH CRDs"
+    } else {
+        "Istio CRDs"
+    };
+    let (deployments, _) = c
+        .store()
+        .list(&Gvr::new("apps", "v1", "deployments"), Some("bookinfo"));
+    let names: Vec<&str> = deployments
+        .iter()
+        .filter_map(|d| d.pointer("/metadata/name").and_then(|n| n.as_str()))
+        .collect();
+    println!("  {:<15} {}   ({crds})", c.name(), c.url());
+    if !names.is_empty() {
+        println!("  {:<15} bookinfo: {}", "", names.join(", "));
+    }
+    println!(
+        "  {:<15} Istio cluster ID: {} (istiod's CLUSTER_ID)",
+        "",
+        smh_sim::world::mesh::inputs::istiod_cluster_id(&c.store(), c.name())
+    );
+    if let Some(addr) = waypoint_address(c) {
+        println!(
+            "  {:<15} Istio ambient mode: ztunnel; bookinfo uses waypoint bookinfo/waypoint ({addr})",
+            ""
+        );
+    }
+    if let Some((network, addr)) = east_west_gateway(c) {
+        println!(
+            "  {:<15} Istio network {network}: east-west gateway istio-system/{} ({addr})",
+            "",
+            smh_sim::world::ambient::EAST_WEST_GATEWAY
+        );
+    }
+    if !o.faults.is_clear() {
+        println!("  {:<15} faults: {}", "", describe_faults(&o.faults));
+    }
 }
 
 #[cfg(feature = "demo")]

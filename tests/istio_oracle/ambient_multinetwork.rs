@@ -293,7 +293,8 @@ fn reviews_local_in_the_remote_cluster_is_not_served_by_its_east_west_gateway() 
     assert_translate_refuses(
         topology,
         &[
-            "Service bookinfo/reviews in remote-cluster is local for istiod in mgmt-cluster",
+            "Service bookinfo/reviews in remote-cluster is local for istiod in remote-cluster",
+            "the connection ends at the gateway",
             "istio.io/global=true",
         ],
     );

@@ -543,6 +543,35 @@ pub(crate) fn decide_mode(
     }
 }
 
+/// istiod's cluster ID and where it came from (or why it is unknown); in multi-primary
+/// mode an unknown ID adds a warning that the SMH cluster name `name` is assumed.
+fn read_cluster_id(
+    d: &Deployment,
+    mode: MultiClusterMode,
+    name: &str,
+    warnings: &mut Vec<String>,
+) -> (Option<String>, String) {
+    match istiod_container(d).map(istiod_cluster_id) {
+        Some(ClusterIdReading::Known { id, source }) => (Some(id), source),
+        reading => {
+            let reason = match reading {
+                Some(ClusterIdReading::Unknown { reason }) => reason,
+                _ => format!("{} has no containers", ns_name(d)),
+            };
+            if mode == MultiClusterMode::MultiPrimary {
+                warnings.push(format!(
+                    "cannot tell the Istio cluster ID of {} ({reason}); assuming it is {name}, \
+                     the SMH cluster name: if it is not, the per-cluster subsets for \
+                     {name}'s endpoints select nothing. Set {CLUSTER_NAME_VALUE} so that \
+                     istiod's CLUSTER_ID is a plain value",
+                    ns_name(d)
+                ));
+            }
+            (None, format!("unknown: {reason}"))
+        }
+    }
+}
+
 /// Pure: the objects of one cluster → its Topology entry and facts.
 pub fn build_cluster(
     target: &ClusterTarget,
@@ -601,29 +630,8 @@ pub fn build_cluster(
         let decision = decide_mode(objects, detected.as_deref(), opts);
         let mode = decision.mode;
         mode_decision = Some(decision);
-        let cluster_id = match istiod_container(d).map(istiod_cluster_id) {
-            Some(ClusterIdReading::Known { id, source }) => {
-                cluster_id_source = Some(source);
-                Some(id)
-            }
-            reading => {
-                let reason = match reading {
-                    Some(ClusterIdReading::Unknown { reason }) => reason,
-                    _ => format!("{} has no containers", ns_name(d)),
-                };
-                if mode == MultiClusterMode::MultiPrimary {
-                    warnings.push(format!(
-                        "cannot tell the Istio cluster ID of {} ({reason}); assuming it is {name}, \
-                         the SMH cluster name: if it is not, the per-cluster subsets for \
-                         {name}'s endpoints select nothing. Set {CLUSTER_NAME_VALUE} so that \
-                         istiod's CLUSTER_ID is a plain value",
-                        ns_name(d)
-                    ));
-                }
-                cluster_id_source = Some(format!("unknown: {reason}"));
-                None
-            }
-        };
+        let (cluster_id, source) = read_cluster_id(d, mode, name.as_str(), &mut warnings);
+        cluster_id_source = Some(source);
         Mesh {
             ambient: ambient::ztunnel_runs(&objects.daemon_sets, &ns),
             network: ambient::network_of(&namespace_labels, &ns),

@@ -126,8 +126,11 @@ fn the_supported_layout_translates_native_with_no_error_and_no_warning() {
 }
 
 #[test]
-fn a_backing_service_the_callers_istiod_keeps_local_is_an_error_naming_the_label() {
-    // The other cluster's copy is not global: c1's waypoint never gets c2's endpoints.
+fn a_backing_service_local_where_istiod_decides_is_an_error_naming_the_label() {
+    // The other cluster's copy is not global there: c1's waypoint sends c2's share through
+    // c2's east-west gateway, which istiod in c2 gives no route for a local Service. For
+    // callers in c2, their own copy is local: istiod gives them no other cluster's
+    // endpoints.
     let mut topo = supported();
     topo.clusters[1].services[0]
         .labels
@@ -135,21 +138,23 @@ fn a_backing_service_the_callers_istiod_keeps_local_is_an_error_naming_the_label
     let t = run(&topo);
     let e = of(&t, Severity::Error).join("\n");
     assert!(
-        e.contains("Service ns/web in c2 is local for istiod in c1"),
+        e.contains("Service ns/web in c2 is local for istiod in c2 (no GLOBAL entry of its mesh config's serviceScopeConfigs selects it): c1's waypoint sends c2's share through c2's east-west gateway"),
         "{e}"
     );
-    assert!(e.contains("the failover never reaches c2"), "{e}");
+    assert!(
+        e.contains("the failover never reaches c2's endpoints"),
+        "{e}"
+    );
+    assert!(
+        e.contains("istiod takes a Service's scope from its own cluster's copy and gives c2's waypoint no other cluster's endpoints of a local Service, so the failover never reaches c1"),
+        "{e}"
+    );
     assert!(
         e.contains("kubectl label service -n ns web istio.io/global=true"),
         "{e}"
     );
-    // The caller's own copy counts too (istiod filters by the scope of the Service it
-    // knows locally).
-    assert!(
-        e.contains("Service ns/web in c2 is local for istiod in c2"),
-        "{e}"
-    );
-    assert!(t.objects.is_empty() || t.has_errors());
+    // The caller's istiod's scopes are not what decides for the other cluster's copy.
+    assert!(!e.contains("for istiod in c1"), "{e}");
 }
 
 #[test]
@@ -162,16 +167,33 @@ fn a_mesh_without_service_scopes_keeps_every_service_local() {
         .service_scopes
         .clear();
     let e = of(&run(&topo), Severity::Error).join("\n");
+    // For callers in c1 (their own copy) and for callers in c2 (c1's gateway).
     assert!(
-        e.contains("Service ns/web in c2 is local for istiod in c1"),
+        e.contains("Service ns/web in c1 is local for istiod in c1 (no GLOBAL entry of its mesh config's serviceScopeConfigs selects it), and with AMBIENT_ENABLE_MULTI_NETWORK=true"),
         "{e}"
     );
     assert!(
-        e.contains("Service ns/web in c1 is local for istiod in c1"),
+        e.contains("Service ns/web in c1 is local for istiod in c1 (no GLOBAL entry of its mesh config's serviceScopeConfigs selects it): c2's waypoint sends c1's share"),
         "{e}"
     );
     // c2's istiod still has the ambient profile's scopes: nothing about it.
     assert!(!e.contains("for istiod in c2"), "{e}");
+}
+
+#[test]
+fn the_other_clusters_istiod_without_the_switch_is_a_warning() {
+    let mut topo = supported();
+    topo.clusters[1]
+        .mesh
+        .as_mut()
+        .unwrap()
+        .ambient_multi_network = false;
+    let t = run(&topo);
+    let w = of(&t, Severity::Warning).join("\n");
+    assert!(
+        w.contains("istiod in c2 runs without AMBIENT_ENABLE_MULTI_NETWORK=true, and c1's waypoint reaches c2's endpoints through c2's east-west gateway"),
+        "{w}"
+    );
 }
 
 #[test]

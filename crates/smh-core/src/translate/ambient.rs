@@ -246,6 +246,16 @@ pub(crate) fn across_clusters(
                 remote.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
             ));
         }
+        if mc.ambient_multi_network
+            && let Some(svc) = ctx.cluster(caller).and_then(|c| c.service(name, namespace))
+            && mc.scope_of(svc) == Scope::Local
+        {
+            errors.push(format!(
+                "Service {namespace}/{name} in {caller} is local for istiod in {caller} (no GLOBAL entry of its mesh config's serviceScopeConfigs selects it), and with {MULTI_NETWORK_ENV}=true istiod takes a Service's scope from its own cluster's copy and gives {caller}'s waypoint no other cluster's endpoints of a local Service, so the failover never reaches {}: {}",
+                remote.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
+                make_global(namespace, name)
+            ));
+        }
         for r in &remote {
             note_old_istio(r, &mut warnings);
             let Some(rc) = ctx.cluster(r) else {
@@ -253,27 +263,26 @@ pub(crate) fn across_clusters(
             };
             let mr = rc.mesh.as_ref();
             if mc.ambient_multi_network {
-                let copies = [
-                    (caller.as_str(), ctx.cluster(caller)),
-                    (r.as_str(), Some(rc)),
-                ];
-                for (where_, cluster) in copies {
-                    let Some(svc) = cluster.and_then(|c| c.service(name, namespace)) else {
-                        continue;
-                    };
-                    if mc.scope_of(svc) == Scope::Local {
-                        errors.push(format!(
-                            "Service {namespace}/{name} in {where_} is local for istiod in {caller} (no GLOBAL entry of its mesh config's serviceScopeConfigs selects it), and with {MULTI_NETWORK_ENV}=true istiod gives {caller}'s waypoint no endpoints of a local Service from another cluster, so the failover never reaches {r}: make it global in every cluster, e.g. `kubectl label service -n {namespace} {name} {GLOBAL_LABEL}=true` (what Istio's ambient profile selects), or add a GLOBAL entry to serviceScopeConfigs"
-                        ));
-                    }
-                }
                 let (nc, nr) = (mc.network.as_deref(), mr.and_then(|m| m.network.as_deref()));
                 match (nc, nr) {
                     (Some(nc), Some(nr)) if nc != nr => {
                         if !gateways.iter().any(|g| g.network == nr) {
                             errors.push(format!(
-                                "{r} is on network {nr} and {caller} on {nc}, and no east-west gateway leads into {nr} (a Service labelled {NETWORK_LABEL}={nr} with port {HBONE_PORT} and an external address), so istiod gives {caller}'s waypoint none of {r}'s endpoints and the failover never reaches {r}: expose one in {r} (Istio's multicluster install guide: `istioctl multicluster expose`), and wait for its load balancer address"
+                                "{r} is on network {nr} and {caller} on {nc}, and no east-west gateway leads into {nr} (a Service labelled {NETWORK_LABEL}={nr} with port {HBONE_PORT} and an external address), so istiod gives {caller}'s waypoint none of {r}'s endpoints and the failover never reaches {r}: add one in {r} (an Istio Gateway of class istio-east-west, as Istio's ambient multicluster guide installs it), and wait for its load balancer address"
                             ));
+                        } else if let Some(mr) = mr {
+                            if !mr.ambient_multi_network {
+                                warnings.push(format!(
+                                    "istiod in {r} runs without {MULTI_NETWORK_ENV}=true, and {caller}'s waypoint reaches {r}'s endpoints through {r}'s east-west gateway, which istiod programs as one (class istio-east-west) only with it; upstream requires it in every cluster: set it in {r} too"
+                                ));
+                            } else if let Some(svc) = rc.service(name, namespace)
+                                && mr.scope_of(svc) == Scope::Local
+                            {
+                                errors.push(format!(
+                                    "Service {namespace}/{name} in {r} is local for istiod in {r} (no GLOBAL entry of its mesh config's serviceScopeConfigs selects it): {caller}'s waypoint sends {r}'s share through {r}'s east-west gateway, and istiod in {r} gives that gateway routes only for Services it makes global, so the connection ends at the gateway and the failover never reaches {r}'s endpoints: {}",
+                                    make_global(namespace, name)
+                                ));
+                            }
                         }
                     }
                     _ => warnings.push(format!(
@@ -305,3 +314,10 @@ pub(crate) fn across_clusters(
 /// The label that makes a Service global under Istio's `ambient` profile's
 /// `serviceScopeConfigs`.
 pub const GLOBAL_LABEL: &str = "istio.io/global";
+
+/// How to make Service `namespace/name` global.
+fn make_global(namespace: &str, name: &str) -> String {
+    format!(
+        "make it global in every cluster, e.g. `kubectl label service -n {namespace} {name} {GLOBAL_LABEL}=true` (what Istio's ambient profile selects), or add a GLOBAL entry to serviceScopeConfigs"
+    )
+}

@@ -641,14 +641,17 @@ fn ambient_multicluster_settings_from_istiod_its_namespace_and_the_mesh_config()
     assert!(mesh.service_scopes.is_empty());
     assert!(topo.services.iter().all(|s| s.namespace_labels.is_empty()));
 
-    let mut ztunnel = DaemonSet::default();
-    ztunnel.metadata = meta("istio-system", "ztunnel", &[("app", "ztunnel")]);
-    objects.daemon_sets = vec![ztunnel];
+    objects.daemon_sets = vec![DaemonSet {
+        metadata: meta("istio-system", "ztunnel", &[("app", "ztunnel")]),
+        ..Default::default()
+    }];
     let ns = |name: &str, l: &[(&str, &str)]| {
-        let mut n = Namespace::default();
-        n.metadata = meta("", name, l);
-        n.metadata.namespace = None;
-        n
+        let mut metadata = meta("", name, l);
+        metadata.namespace = None;
+        Namespace {
+            metadata,
+            ..Default::default()
+        }
     };
     objects.namespaces = vec![
         ns("istio-system", &[("topology.istio.io/network", "net-east")]),

@@ -113,10 +113,14 @@ fn istiod_container(store: &Store) -> Option<k8s_openapi::api::core::v1::Contain
 /// As the pinned istiod does it: a remote cluster's Service that is not global by the
 /// caller's istiod's scopes is not in its ambient registry at all
 /// (`pilot/pkg/serviceregistry/ambient/services.go`, `matchServiceScope` on the Service's and
-/// its namespace's labels), and the endpoints it sends any proxy for a Service that is not
-/// global are those of its own cluster only (`pilot/pkg/xds/endpoints/endpoint_builder.go`,
-/// `filterIstioEndpoint`; the simulator takes the caller's own copy of the Service, when
-/// there is one, as well as the remote one). For a waypoint (and, in the simulator,
+/// its namespace's labels), which is what ztunnel's own L4 path sees; the endpoints it sends
+/// an Envoy (a waypoint, a sidecar) for a Service that is not global are those of its own
+/// cluster only (`pilot/pkg/xds/endpoints/endpoint_builder.go`, `filterIstioEndpoint`, with
+/// the scope of its own cluster's copy, as the Istio oracle shows); and a remote cluster's
+/// istiod gives its east-west gateway routes only for the Services its own scopes make
+/// global (`ServicesForWaypoint`), so a waypoint's connection through that gateway to a
+/// Service local there ends at the gateway (see [`AmbientMultiNetwork::filter`]). For a
+/// waypoint (and, in the simulator,
 /// ztunnel's own L4 path), an endpoint on another network is kept only when an east-west
 /// gateway leads into that network, else skipped (`ep_filters.go`, `snapshotShards`; the
 /// gateway is a Service labelled `topology.istio.io/network` with port 15008, as
@@ -185,11 +189,7 @@ impl AmbientMultiNetwork {
         if !multi_network_enabled(local) {
             return None;
         }
-        let mesh = serde_json::from_value(serde_json::json!({
-            "version": "0.0.0",
-            "serviceScopes": service_scope_configs(local),
-        }))
-        .ok()?;
+        let mesh = scope_mesh(local)?;
         let gateway_networks = discovered
             .iter()
             .filter_map(|m| fleet.member(m))
@@ -215,20 +215,7 @@ impl AmbientMultiNetwork {
     /// Whether the caller's istiod takes the Service `namespace/name` of the cluster in
     /// `store` as global.
     fn global(&self, store: &Store, namespace: &str, name: &str) -> bool {
-        let Some(svc) = store.get(&obj::services(), namespace, name) else {
-            return false;
-        };
-        let ns_labels = store
-            .get(&obj::namespaces(), "", namespace)
-            .map(|n| labels(&n))
-            .unwrap_or_default();
-        let Ok(svc) = serde_json::from_value::<smh_core::model::topology::Service>(
-            serde_json::json!({"name": name, "namespace": namespace, "labels": labels(&svc),
-                               "namespaceLabels": ns_labels}),
-        ) else {
-            return false;
-        };
-        self.mesh.scope_of(&svc) == smh_core::model::topology::Scope::Global
+        scope_in(&self.mesh, store, namespace, name)
     }
 
     /// Whether a proxy on the caller's network may have endpoints of the cluster in
@@ -244,9 +231,19 @@ impl AmbientMultiNetwork {
     }
 
     /// `records`, the Services of the remote cluster in `remote`, as the caller's istiod
-    /// (its cluster in `local`) gives them to `proxy`: a Service that is local by the remote
-    /// copy is left out; one whose caller's copy is local, or whose endpoints are on a
-    /// network the proxy cannot reach, keeps no endpoints.
+    /// (its cluster in `local`) gives them to `proxy`:
+    /// - one whose caller's copy is local keeps no endpoints (istiod's `filterIstioEndpoint`
+    ///   takes the scope from its own cluster's copy);
+    /// - for ztunnel's L4 path, one that is local by the caller's scopes on the remote copy
+    ///   is left out (not in the caller's ambient registry);
+    /// - for a waypoint or ztunnel, one on a network the caller cannot reach keeps no
+    ///   endpoints; on another network reached through the remote cluster's east-west
+    ///   gateway, it keeps them only if the remote cluster's own istiod (with the switch on)
+    ///   takes its copy as global, since that istiod gives its gateway routes for global
+    ///   Services only (`ServicesForWaypoint`), so otherwise the connection ends at the
+    ///   gateway. The real istiod still sends the waypoint the gateway's endpoint; the
+    ///   simulator, which reaches kept endpoints directly, drops them instead: the same
+    ///   outcome for a request.
     pub(crate) fn filter(
         &self,
         records: Vec<ServiceRecord>,
@@ -254,20 +251,65 @@ impl AmbientMultiNetwork {
         remote: &Store,
         proxy: &ProxyIdentity,
     ) -> Vec<ServiceRecord> {
-        let network_filtered = (proxy.waypoint || proxy.ztunnel) && !self.reachable(remote);
+        let ambient_path = proxy.waypoint || proxy.ztunnel;
+        let crosses_network = match (&self.network, network_of(remote)) {
+            (Some(mine), Some(theirs)) => *mine != theirs,
+            _ => false,
+        };
+        let remote_rules = multi_network_enabled(remote).then(|| scope_mesh(remote));
         records
             .into_iter()
-            .filter(|r| self.global(remote, &r.namespace, &r.name))
+            .filter(|r| !proxy.ztunnel || self.global(remote, &r.namespace, &r.name))
             .map(|mut r| {
                 let caller_local = local.get(&obj::services(), &r.namespace, &r.name).is_some()
                     && !self.global(local, &r.namespace, &r.name);
-                if caller_local || network_filtered {
+                let unreachable = ambient_path && crosses_network && {
+                    !self.reachable(remote)
+                        || !remote_rules.as_ref().is_some_and(|m| {
+                            m.as_ref()
+                                .is_some_and(|m| scope_in(m, remote, &r.namespace, &r.name))
+                        })
+                };
+                if caller_local || unreachable {
                     r.endpoints.clear();
                 }
                 r
             })
             .collect()
     }
+}
+
+/// The mesh whose `service_scopes` are `store`'s cluster's mesh config's.
+fn scope_mesh(store: &Store) -> Option<smh_core::model::topology::Mesh> {
+    serde_json::from_value(serde_json::json!({
+        "version": "0.0.0",
+        "serviceScopes": service_scope_configs(store),
+    }))
+    .ok()
+}
+
+/// Whether `mesh`'s scopes make Service `namespace/name` of the cluster in `store` global
+/// (on its own and its namespace's labels).
+fn scope_in(
+    mesh: &smh_core::model::topology::Mesh,
+    store: &Store,
+    namespace: &str,
+    name: &str,
+) -> bool {
+    let Some(svc) = store.get(&obj::services(), namespace, name) else {
+        return false;
+    };
+    let ns_labels = store
+        .get(&obj::namespaces(), "", namespace)
+        .map(|n| labels(&n))
+        .unwrap_or_default();
+    let Ok(svc) = serde_json::from_value::<smh_core::model::topology::Service>(
+        serde_json::json!({"name": name, "namespace": namespace, "labels": labels(&svc),
+                           "namespaceLabels": ns_labels}),
+    ) else {
+        return false;
+    };
+    mesh.scope_of(&svc) == smh_core::model::topology::Scope::Global
 }
 
 /// The host of a kubeconfig's server: that of its current context's cluster, else of its

@@ -410,3 +410,39 @@ fn without_the_multi_network_switch_the_waypoint_reaches_every_cluster() {
     mgmt.update(&obj::deployments(), istiod).unwrap();
     assert_eq!(failover_endpoints(&fleet), both());
 }
+
+/// Across networks, remote-cluster's own istiod decides what its east-west gateway serves
+/// (routes only for the Services its own scopes make global), whatever mgmt-cluster's
+/// scopes say; on one network the waypoint reaches the pods without the gateway, so it does
+/// not matter.
+#[test]
+fn the_remote_clusters_own_scopes_decide_what_its_east_west_gateway_serves() {
+    let (fleet, mgmt) = ambient_fleet();
+    let remote = fleet.member("remote-cluster").unwrap().store;
+    failover_rule(&mgmt);
+    assert_eq!(failover_endpoints(&fleet), both());
+    // remote-cluster's mesh config without serviceScopeConfigs: reviews is local there,
+    // though still global by mgmt-cluster's.
+    let mut cm = remote
+        .get(&obj::config_maps(), "istio-system", "istio")
+        .unwrap();
+    remote
+        .delete(&obj::config_maps(), "istio-system", "istio")
+        .unwrap();
+    cm["data"]["mesh"] = json!("defaultConfig: {}\n");
+    let meta = cm["metadata"].as_object_mut().unwrap();
+    meta.remove("resourceVersion");
+    meta.remove("uid");
+    remote.create(&obj::config_maps(), cm).unwrap();
+    assert_eq!(failover_endpoints(&fleet), mgmt_only());
+    // One network: no gateway on the way, remote-cluster's scopes do not matter.
+    label(
+        &remote,
+        &obj::namespaces(),
+        "",
+        "istio-system",
+        crate::world::ambient::NETWORK_LABEL,
+        "network1",
+    );
+    assert_eq!(failover_endpoints(&fleet), both());
+}
