@@ -140,11 +140,7 @@ async fn demo_up_serves_until_sigterm_and_cleans_up() {
             && !remote.contains(&"service-mesh-hub".to_string())
     );
 
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    signal(&child, "-TERM");
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -232,11 +228,7 @@ async fn demo_up_ambient_serves_an_ambient_mesh_once_the_waypoints_are_ready() {
             waypoint.data
         );
     }
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    signal(&child, "-TERM");
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
@@ -411,11 +403,7 @@ async fn demo_up_ambient_refuses_a_failover_to_a_service_the_remote_cluster_keep
         "{text}"
     );
 
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    signal(&child, "-TERM");
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", show(&out));
 }
@@ -450,11 +438,7 @@ async fn demo_up_writes_the_kubeconfig_only_once_every_deployment_is_available()
         .sum();
     assert_eq!(ready, 1, "productpage's ready addresses");
 
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    signal(&child, "-TERM");
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}");
@@ -519,11 +503,7 @@ fn demo_up_interrupted_before_ready_writes_no_kubeconfig() {
         line.contains("waiting until every Deployment is available"),
         "{line}"
     );
-    let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    signal(&child, "-INT");
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
     let out = child.wait_with_output().unwrap();
@@ -695,4 +675,13 @@ fn demo_manifests_prints_the_guide_as_one_stream() {
         .stdout(predicates::str::ends_with(
             "\nOK: 1 FailoverService and 2 TrafficPolicies valid in 1 file\n",
         ));
+}
+
+/// Sends `sig` (`-TERM`, `-INT`) to `child` with kill(1).
+fn signal(child: &std::process::Child, sig: &str) {
+    let status = Command::new("kill")
+        .args([sig, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {sig} {}", child.id());
 }

@@ -44,15 +44,22 @@ const (
 // AMBIENT_ENABLE_MULTI_NETWORK=true (its mesh's `ambientMultiNetwork`). Unreadable inputs are
 // left to Run, which reports them.
 func WantsMultiNetwork(o Options) bool {
+	c := runCluster(o)
+	return c != nil && c.AmbientMultiNetwork()
+}
+
+// runCluster is the topology's entry for the run's cluster: nil without a topology, or when
+// it cannot be read (Run reports that).
+func runCluster(o Options) *TopologyCluster {
 	if o.Topology == "" {
-		return false
+		return nil
 	}
 	topo, err := ReadTopology(o.Topology)
 	if err != nil {
-		return false
+		return nil
 	}
 	c, _ := topo.Cluster(o.Cluster)
-	return c != nil && c.AmbientMultiNetwork()
+	return c
 }
 
 // serviceScopeConfigs is the mesh config's serviceScopeConfigs from the topology's

@@ -57,14 +57,7 @@ func NeedsAmbient(o Options) bool {
 	if o.Proxy != "" {
 		return o.Proxy == ProxyWaypoint
 	}
-	if o.Topology == "" {
-		return false
-	}
-	topo, err := ReadTopology(o.Topology)
-	if err != nil {
-		return false
-	}
-	c, _ := topo.Cluster(o.Cluster)
+	c := runCluster(o)
 	return c != nil && c.Mesh != nil && c.Mesh.Ambient
 }
 

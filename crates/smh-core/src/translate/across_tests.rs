@@ -5,7 +5,7 @@
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, LabelSelectorRequirement};
 
-use super::tests::{fs, mk_manifests, mk_topology, tp};
+use super::tests::{fs, mk_manifests, tp};
 use super::*;
 use crate::model::diag::Severity;
 use crate::model::topology::{
@@ -30,39 +30,20 @@ fn ambient_profile_scopes() -> Vec<ServiceScope> {
     }]
 }
 
-/// Two clusters as upstream supports ambient across clusters: Istio 1.28.1, the switch on,
-/// networks `net-east` and `net-west`, an east-west gateway into each, `web` ambient, global
-/// and bound to `ns/waypoint` in both.
+/// Two clusters as upstream supports ambient across clusters: the ambient test topology
+/// (`web` ambient in both, bound to `ns/waypoint`), with Istio 1.28.1, the switch on,
+/// networks `net-east` and `net-west`, an east-west gateway into each, `web` global.
 fn supported() -> Topology {
-    let mut t = mk_topology(MultiClusterMode::MultiPrimary);
-    for (c, (id, net)) in t
-        .clusters
-        .iter_mut()
-        .zip([("east-id", "net-east"), ("west-id", "net-west")])
-    {
+    let mut t = super::ambient_tests::ambient_topology();
+    for (c, net) in t.clusters.iter_mut().zip(["net-east", "net-west"]) {
         let mesh = c.mesh.as_mut().unwrap();
-        mesh.cluster_id = Some(id.into());
         mesh.version = "1.28.1".into();
-        mesh.ambient = true;
         mesh.ambient_multi_network = true;
         mesh.network = Some(net.into());
         mesh.service_scopes = ambient_profile_scopes();
         for s in c.services.iter_mut().filter(|s| s.name == "web") {
-            s.sidecar_workloads = false;
             s.labels.insert("istio.io/global".into(), "true".into());
-            s.ambient = Some(AmbientService {
-                waypoint: Some(WaypointRef {
-                    name: "waypoint".into(),
-                    namespace: "ns".into(),
-                }),
-            });
         }
-        c.waypoints.push(Waypoint {
-            name: "waypoint".into(),
-            namespace: "ns".into(),
-            waypoint_for: "service".into(),
-            allowed_namespaces: vec!["*".into()],
-        });
         c.east_west_gateways.push(EastWestGateway {
             name: "istio-eastwestgateway".into(),
             namespace: "istio-system".into(),

@@ -14,7 +14,7 @@ const OD: &str = "  outlierDetection: {consecutiveErrors: 1}";
 
 /// The multi-primary test topology with `web` ambient in both clusters, bound to
 /// `ns/waypoint`, which exists in both clusters and accepts routes from every namespace.
-fn ambient_topology() -> Topology {
+pub(super) fn ambient_topology() -> Topology {
     let mut t = mk_topology(MultiClusterMode::MultiPrimary);
     for (c, id) in t.clusters.iter_mut().zip(["east-id", "west-id"]) {
         let mesh = c.mesh.as_mut().unwrap();

@@ -362,21 +362,31 @@ fn across_networks_the_waypoint_reaches_a_remote_service_only_if_global_and_thro
     // A gateway Service without an external address leads nowhere either.
     let mut pending = gw_svc;
     pending["status"] = json!({"loadBalancer": {}});
-    let meta = pending["metadata"].as_object_mut().unwrap();
-    meta.remove("resourceVersion");
-    meta.remove("uid");
-    remote.create(&obj::services(), pending).unwrap();
+    create_again(&remote, &obj::services(), pending);
     assert_eq!(failover_endpoints(&fleet), mgmt_only());
     // Both clusters on one network: no gateway needed.
+    onto_network1(&remote);
+    assert_eq!(failover_endpoints(&fleet), both());
+}
+
+/// Creates `object`, read from `store` before it was deleted, again.
+fn create_again(store: &Store, gvr: &crate::store::Gvr, mut object: serde_json::Value) {
+    let meta = object["metadata"].as_object_mut().unwrap();
+    meta.remove("resourceVersion");
+    meta.remove("uid");
+    store.create(gvr, object).unwrap();
+}
+
+/// Puts the cluster of `store` on mgmt-cluster's network, network1.
+fn onto_network1(store: &Store) {
     label(
-        &remote,
+        store,
         &obj::namespaces(),
         "",
         "istio-system",
         crate::world::ambient::NETWORK_LABEL,
         "network1",
     );
-    assert_eq!(failover_endpoints(&fleet), both());
 }
 
 /// Without the switch, istiod keeps the behaviour of earlier releases: the other cluster's
@@ -426,23 +436,10 @@ fn the_remote_clusters_own_scopes_decide_what_its_east_west_gateway_serves() {
     let mut cm = remote
         .get(&obj::config_maps(), "istio-system", "istio")
         .unwrap();
-    remote
-        .delete(&obj::config_maps(), "istio-system", "istio")
-        .unwrap();
     cm["data"]["mesh"] = json!("defaultConfig: {}\n");
-    let meta = cm["metadata"].as_object_mut().unwrap();
-    meta.remove("resourceVersion");
-    meta.remove("uid");
-    remote.create(&obj::config_maps(), cm).unwrap();
+    remote.update(&obj::config_maps(), cm).unwrap();
     assert_eq!(failover_endpoints(&fleet), mgmt_only());
     // One network: no gateway on the way, remote-cluster's scopes do not matter.
-    label(
-        &remote,
-        &obj::namespaces(),
-        "",
-        "istio-system",
-        crate::world::ambient::NETWORK_LABEL,
-        "network1",
-    );
+    onto_network1(&remote);
     assert_eq!(failover_endpoints(&fleet), both());
 }
