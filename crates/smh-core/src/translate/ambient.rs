@@ -175,15 +175,16 @@ pub(crate) const AMBIENT_MULTICLUSTER_SINCE: (u32, u32) = (1, 27);
 /// What Istio's ambient mode across clusters asks of the install, for a FailoverService
 /// whose callers in `users` fail over to backing services in other clusters. Upstream Istio
 /// supports it from 1.27, on multi-primary meshes on different networks, with istiod's
-/// `AMBIENT_ENABLE_MULTI_NETWORK=true`. With that switch on, istiod gives a waypoint another
-/// cluster's endpoints of a Service only if the Service is global by the waypoint's own
-/// istiod (its `serviceScopeConfigs`, on every copy of the Service), and endpoints on
-/// another network only through an east-west gateway into that network; so a local
-/// Service, or a network without a gateway, means the failover can never reach that
-/// cluster (errors). The rest is what upstream does not test or support (warnings): an
-/// older Istio, the switch off (istiod then gives the waypoint the other cluster's
-/// endpoints at their pod addresses, as on one network), one network, or waypoints named
-/// differently in different clusters.
+/// `AMBIENT_ENABLE_MULTI_NETWORK=true`. With that switch on, as the pinned istiod does it
+/// (and the Istio oracle shows): the waypoint's istiod takes a Service's scope from its own
+/// cluster's copy (its `serviceScopeConfigs`) and gives the waypoint no other cluster's
+/// endpoints of a local Service; it gives endpoints on another network only through an
+/// east-west gateway into that network; and the other cluster's istiod gives its east-west
+/// gateway routes only for the Services its own scopes make global. Each of these broken
+/// means the failover can never reach that cluster (errors). The rest is what upstream does
+/// not test or support (warnings): an older Istio, the switch off (istiod then gives the
+/// waypoint the other cluster's endpoints at their pod addresses, as on one network), one
+/// network, or waypoints named differently in different clusters.
 pub(crate) struct AcrossClusters {
     /// Why the failover cannot reach a backing cluster.
     pub errors: Vec<String>,
