@@ -109,8 +109,10 @@ pub(super) struct CliObserver {
     /// the drill (its restore included), which reports its progress from its own task.
     pump: Pump,
     /// While the drill runs, other messages on stderr (`-v`'s retry lines, written from the
-    /// request path) go the same way: below the progress area, through the pump.
-    _stderr: crate::cli::output::StderrRedirect,
+    /// request path) go the same way: below the progress area, through the pump. Ended by
+    /// [`CliObserver::finish`], so that the drill's last words are written at once (the
+    /// process may exit right after them, before the pump's thread would write them).
+    stderr: Option<crate::cli::output::StderrRedirect>,
 }
 
 /// A draw target on stderr's terminal through `pump`.
@@ -152,7 +154,7 @@ impl CliObserver {
                 None => sink_pump.write(text.as_bytes()),
             }));
         CliObserver {
-            _stderr: stderr,
+            stderr: Some(stderr),
             mode: plan.break_mode,
             replicas: plan
                 .targets
@@ -254,6 +256,8 @@ impl CliObserver {
             );
             self.pump.wait_written();
         }
+        // From here stderr is written directly again (everything queued is written).
+        self.stderr = None;
         if let Some(mut modes) = self.modes.take() {
             modes.restore();
         }
