@@ -436,6 +436,11 @@ async fn a_watch_cut_mid_event_resumes_and_misses_nothing() {
     // this test is about one that has.
     cms.list(&Default::default()).await.unwrap();
     remote.faults().set_error_rate(ErrorKind::Close, 0.4);
+    // At least one fault for certain (a 40 % rate alone misses all of the dozen requests
+    // about once in 300 runs, and did once): the first write's answer is cut.
+    remote
+        .faults()
+        .cut_next_answers("PATCH", "/configmaps/w0", 1);
     let writer = {
         let cms = cms.clone();
         tokio::spawn(async move {
@@ -465,6 +470,6 @@ async fn a_watch_cut_mid_event_resumes_and_misses_nothing() {
     }
     writer.await.unwrap();
     remote.faults().clear();
-    assert!(cut > 0 || s.stats.retries() > 0, "no fault met at 40%");
+    assert!(cut > 0 || s.stats.retries() > 0, "no fault met");
     fleet.shutdown().await;
 }
