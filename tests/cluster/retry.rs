@@ -436,8 +436,8 @@ async fn a_watch_cut_mid_event_resumes_and_misses_nothing() {
     // this test is about one that has.
     cms.list(&Default::default()).await.unwrap();
     remote.faults().set_error_rate(ErrorKind::Close, 0.4);
-    // At least one fault for certain (a 40 % rate alone misses all of the dozen requests
-    // about once in 300 runs, and did once): the first write's answer is cut.
+    // At least one fault for certain (a 40 % rate alone misses all of the dozen or so
+    // requests once in a few hundred runs, and did once): the first write's answer is cut.
     remote
         .faults()
         .cut_next_answers("PATCH", "/configmaps/w0", 1);
