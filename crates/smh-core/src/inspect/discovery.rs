@@ -374,7 +374,7 @@ fn mesh_settings(
 /// Whether istiod's container sets environment variable `name` to a true value (as Go's
 /// `strconv.ParseBool`, which istiod uses, reads it); `false` when unset, not a plain value,
 /// or not a boolean.
-fn istiod_env_true(container: &k8s_openapi::api::core::v1::Container, name: &str) -> bool {
+pub fn istiod_env_true(container: &k8s_openapi::api::core::v1::Container, name: &str) -> bool {
     container
         .env
         .iter()

@@ -145,13 +145,7 @@ pub(crate) struct AmbientMultiNetwork {
 /// wins, a `valueFrom` is not resolved).
 fn multi_network_enabled(store: &Store) -> bool {
     istiod_container(store).is_some_and(|c| {
-        c.env
-            .iter()
-            .flatten()
-            .rev()
-            .find(|e| e.name == crate::world::ambient::MULTI_NETWORK_ENV)
-            .and_then(|e| e.value.as_deref())
-            .is_some_and(|v| matches!(v, "1" | "t" | "T" | "TRUE" | "true" | "True"))
+        smh_core::inspect::discovery::istiod_env_true(&c, crate::world::ambient::MULTI_NETWORK_ENV)
     })
 }
 
@@ -256,7 +250,9 @@ impl AmbientMultiNetwork {
             (Some(mine), Some(theirs)) => *mine != theirs,
             _ => false,
         };
-        let remote_rules = multi_network_enabled(remote).then(|| scope_mesh(remote));
+        let remote_mesh = multi_network_enabled(remote)
+            .then(|| scope_mesh(remote))
+            .flatten();
         records
             .into_iter()
             .filter(|r| !proxy.ztunnel || self.global(remote, &r.namespace, &r.name))
@@ -265,10 +261,9 @@ impl AmbientMultiNetwork {
                     && !self.global(local, &r.namespace, &r.name);
                 let unreachable = ambient_path && crosses_network && {
                     !self.reachable(remote)
-                        || !remote_rules.as_ref().is_some_and(|m| {
-                            m.as_ref()
-                                .is_some_and(|m| scope_in(m, remote, &r.namespace, &r.name))
-                        })
+                        || !remote_mesh
+                            .as_ref()
+                            .is_some_and(|m| scope_in(m, remote, &r.namespace, &r.name))
                 };
                 if caller_local || unreachable {
                     r.endpoints.clear();
